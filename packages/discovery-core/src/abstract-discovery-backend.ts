@@ -1,0 +1,243 @@
+import { type AbortOptions, abortErrorFor, raceSignal, throwIfAborted } from './abort.js'
+import type {
+  DiscoveryBackend,
+  DiscoveryCapability,
+  DiscoveryEvents,
+  DiscoveryStats,
+  PeerLostReason,
+} from './discovery-backend.js'
+import { errorMessage } from './errors.js'
+import { type Logger, type LoggerFactory, silentLogger } from './logger.js'
+import { isNodeId } from './node-id.js'
+import { type PeerRecord, type PeerRecordLimits, parsePeerRecord, sameRecord } from './peer-record.js'
+import { TypedEventTarget } from './typed-event-target.js'
+
+/** Options every backend built on {@link AbstractDiscoveryBackend} accepts. */
+export interface BackendOptions {
+  /** This node's id: never reported as a peer. `announce(self)` sets it too. */
+  self?: string | undefined
+  /** Logger factory; silent by default. */
+  logger?: LoggerFactory | undefined
+  /** Most peers kept; further discoveries are dropped and counted. Default 10,000. */
+  maxPeers?: number | undefined
+  /** Limits applied when validating records. */
+  recordLimits?: Partial<PeerRecordLimits> | undefined
+}
+
+type State = 'stopped' | 'starting' | 'started' | 'stopping'
+
+/**
+ * A base class that makes the behaviour's rules hold for you: idempotent, serialised
+ * `start`/`stop`; no events outside `start`..`stop`; validation and counted drops; self filtering;
+ * one `peer:discovered` per peer until it is lost; a bounded peer map; `lookup`/`list` answered
+ * from what was reported; aborts that reject with `AbortError`.
+ *
+ * Subclasses implement {@link onStart} and {@link onStop} and call {@link reportPeer},
+ * {@link reportLost} and {@link reportError}.
+ *
+ * @example
+ * ```ts
+ * class MyBackend extends AbstractDiscoveryBackend {
+ *   constructor() { super('mine', ['list', 'watch']) }
+ *   protected async onStart() { this.reportPeer({ id, addresses: [{ host: '127.0.0.1', port: 4000 }] }) }
+ *   protected async onStop() {}
+ * }
+ * ```
+ */
+export abstract class AbstractDiscoveryBackend
+  extends TypedEventTarget<DiscoveryEvents>
+  implements DiscoveryBackend
+{
+  readonly source: string
+  readonly capabilities: ReadonlySet<DiscoveryCapability>
+  protected readonly log: Logger
+  protected readonly maxPeers: number
+  protected readonly recordLimits: Partial<PeerRecordLimits>
+
+  readonly #stats = { invalidRecords: 0, overflowDrops: 0, errors: 0 }
+  readonly #peers = new Map<string, PeerRecord>()
+  #self: string | undefined
+  #state: State = 'stopped'
+  #wantStarted = false
+  #startAbort: AbortController | undefined
+  #transition: Promise<void> = Promise.resolve()
+
+  constructor(source: string, capabilities: Iterable<DiscoveryCapability>, options: BackendOptions = {}) {
+    super()
+    this.source = source
+    this.capabilities = new Set(capabilities)
+    this.log = (options.logger ?? silentLogger)(`peer:discovery:${source}`)
+    this.maxPeers = options.maxPeers ?? 10_000
+    this.recordLimits = options.recordLimits ?? {}
+    this.#self = options.self
+    this.onListenerError = (error, type) =>
+      this.log.warn('event listener threw', { type, error: errorMessage(error) })
+  }
+
+  get started(): boolean {
+    return this.#state === 'started'
+  }
+
+  /** True from `start()` until `stop()` is called: the window in which events may be emitted. */
+  protected get active(): boolean {
+    return this.#wantStarted && (this.#state === 'started' || this.#state === 'starting')
+  }
+
+  get stats(): Readonly<DiscoveryStats> {
+    return { ...this.#stats, listenerErrors: this.listenerErrors }
+  }
+
+  /** This node's id, if known. */
+  protected get selfId(): string | undefined {
+    return this.#self
+  }
+
+  /** Sets this node's id; a peer already reported under it is forgotten silently. */
+  protected setSelfId(id: string | undefined): void {
+    this.#self = id
+    if (id !== undefined) this.#peers.delete(id)
+  }
+
+  async start(options: AbortOptions = {}): Promise<void> {
+    throwIfAborted(options.signal)
+    this.#wantStarted = true
+    await this.#serialise(async () => {
+      if (this.#state === 'started' || !this.#wantStarted) return
+      this.#state = 'starting'
+      const internal = new AbortController()
+      this.#startAbort = internal
+      const signal = options.signal ? AbortSignal.any([options.signal, internal.signal]) : internal.signal
+      const starting = this.onStart(signal)
+      try {
+        await raceSignal(starting, signal)
+        this.#state = 'started'
+      } catch (error) {
+        this.#state = 'stopping'
+        // let a start that ignores its signal settle before cleaning up after it
+        await starting.catch(() => {})
+        await this.onStop().catch((e: unknown) =>
+          this.log.debug('cleanup after failed start threw', { error: errorMessage(e) }),
+        )
+        this.#peers.clear()
+        this.#state = 'stopped'
+        if (signal.aborted) throw abortErrorFor(signal)
+        throw error
+      } finally {
+        this.#startAbort = undefined
+      }
+    }, options.signal)
+  }
+
+  async stop(options: AbortOptions = {}): Promise<void> {
+    throwIfAborted(options.signal)
+    this.#wantStarted = false
+    // a start still in progress is cancelled rather than awaited
+    this.#startAbort?.abort(new Error('stopped while starting'))
+    await this.#serialise(async () => {
+      if (this.#state === 'stopped') return
+      this.#state = 'stopping'
+      try {
+        await this.onStop()
+      } finally {
+        this.#peers.clear()
+        this.#state = 'stopped'
+      }
+    }, options.signal)
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop()
+  }
+
+  /** Starts the backend's work (sockets, watches, timers); `signal` aborts a slow start. */
+  protected abstract onStart(signal: AbortSignal | undefined): Promise<void>
+  /** Releases everything `onStart` created; called once per successful or failed start. */
+  protected abstract onStop(): Promise<void>
+
+  async lookup(nameOrId: string, options: AbortOptions = {}): Promise<PeerRecord | undefined> {
+    throwIfAborted(options.signal)
+    return this.findKnown(nameOrId)
+  }
+
+  async list(options: AbortOptions = {}): Promise<PeerRecord[]> {
+    throwIfAborted(options.signal)
+    return [...this.#peers.values()]
+  }
+
+  /** A reported peer by id or by name. */
+  protected findKnown(nameOrId: string): PeerRecord | undefined {
+    if (isNodeId(nameOrId)) return this.#peers.get(nameOrId)
+    for (const record of this.#peers.values()) if (record.name === nameOrId) return record
+    return undefined
+  }
+
+  /** Every peer currently reported. */
+  protected knownPeers(): IterableIterator<PeerRecord> {
+    return this.#peers.values()
+  }
+
+  /**
+   * Reports a peer seen by the backend. `input` is validated (its `source` is set to this
+   * backend's); invalid input is counted and dropped. Emits `peer:discovered` for a new peer,
+   * `peer:updated` for a changed one, nothing for a repeat. Returns the accepted record.
+   */
+  protected reportPeer(input: unknown): PeerRecord | undefined {
+    if (!this.active) return undefined
+    const parsed = parsePeerRecord(
+      typeof input === 'object' && input !== null ? { ...input, source: this.source } : input,
+      this.recordLimits,
+    )
+    if (!parsed.ok) {
+      this.#stats.invalidRecords++
+      this.log.debug('dropped invalid record', { error: parsed.error.message })
+      return undefined
+    }
+    const record = parsed.record
+    if (record.id === this.#self) return undefined
+    const known = this.#peers.get(record.id)
+    if (known !== undefined) {
+      if (sameRecord(known, record)) return known
+      this.#peers.set(record.id, record)
+      this.emit('peer:updated', { record, source: this.source })
+      return record
+    }
+    if (this.#peers.size >= this.maxPeers) {
+      this.#stats.overflowDrops++
+      this.log.warn('peer map full: dropped a discovery', { maxPeers: this.maxPeers })
+      return undefined
+    }
+    this.#peers.set(record.id, record)
+    this.emit('peer:discovered', { record, source: this.source })
+    return record
+  }
+
+  /** Reports that a known peer went away; emits `peer:lost` once. Unknown ids are ignored. */
+  protected reportLost(id: string, reason: PeerLostReason): void {
+    const record = this.#peers.get(id)
+    if (record === undefined) return
+    this.#peers.delete(id)
+    if (this.active) this.emit('peer:lost', { record, source: this.source, reason })
+  }
+
+  /** Reports a transient failure as a `discovery:error` event; the backend keeps running. */
+  protected reportError(error: unknown): void {
+    this.#stats.errors++
+    const err = error instanceof Error ? error : new Error(String(error))
+    this.log.debug('backend error', { error: err.message })
+    if (this.active) this.emit('discovery:error', { error: err, source: this.source })
+  }
+
+  /** Counts a record the subclass rejected itself (e.g. an undecodable packet). */
+  protected countInvalid(reason: string): void {
+    this.#stats.invalidRecords++
+    this.log.debug('dropped invalid input', { reason })
+  }
+
+  // Runs lifecycle transitions one at a time, in call order.
+  async #serialise(fn: () => Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+    const previous = this.#transition
+    const next = previous.catch(() => {}).then(fn)
+    this.#transition = next.catch(() => {})
+    await raceSignal(next, signal)
+  }
+}

@@ -1,0 +1,97 @@
+import type { AbortOptions } from './abort.js'
+import type { LocalPeer, PeerRecord } from './peer-record.js'
+import type { TypedEventTarget } from './typed-event-target.js'
+
+/**
+ * What a backend can do, so callers and the compliance kit know what to expect.
+ * - `announce`: `announce(self)` / `withdraw()` make this node visible to (or hidden from) other
+ *   instances of the backend.
+ * - `list`: `list()` returns every peer the backend currently knows.
+ * - `watch`: the backend emits `peer:discovered` / `peer:lost` as the world changes.
+ * - `expiry`: records expire by themselves (TTL, lease, cache) and produce `peer:lost`.
+ */
+export type DiscoveryCapability = 'announce' | 'list' | 'watch' | 'expiry'
+
+/** Payload of `peer:discovered` and `peer:updated`. */
+export interface PeerDiscoveredDetail {
+  readonly record: PeerRecord
+  readonly source: string
+}
+
+/** Why a peer was lost. */
+export type PeerLostReason = 'withdrawn' | 'expired' | 'removed' | 'unreachable' | 'stale' | (string & {})
+
+/** Payload of `peer:lost`: the last record known and why it went away. */
+export interface PeerLostDetail {
+  readonly record: PeerRecord
+  readonly source: string
+  readonly reason: PeerLostReason
+}
+
+/** Payload of `discovery:error`: a non-fatal backend failure (the backend keeps running). */
+export interface DiscoveryErrorDetail {
+  readonly error: Error
+  readonly source: string
+}
+
+/** Events every discovery backend (and the aggregate `Discovery`) emits. */
+export interface DiscoveryEvents {
+  /** First time a peer is seen (after start, or after it was lost). */
+  'peer:discovered': CustomEvent<PeerDiscoveredDetail>
+  /** A known peer's record changed (new addresses, name or meta). */
+  'peer:updated': CustomEvent<PeerDiscoveredDetail>
+  /** A known peer went away. */
+  'peer:lost': CustomEvent<PeerLostDetail>
+  /** A transient, non-fatal failure (a timed-out query, an unreachable server). */
+  'discovery:error': CustomEvent<DiscoveryErrorDetail>
+}
+
+/** Counters every backend keeps; they only grow. */
+export interface DiscoveryStats {
+  /** Records dropped because they failed validation. */
+  invalidRecords: number
+  /** Records dropped because the peer map was full. */
+  overflowDrops: number
+  /** Listener calls that threw (and were isolated). */
+  listenerErrors: number
+  /** `discovery:error` events emitted. */
+  errors: number
+}
+
+/**
+ * The discovery behaviour. A backend finds peers in one place (a static list, DNS, mDNS, etcd, or
+ * your own registry) and reports them as events and answers.
+ *
+ * Contract (checked by `@peer/discovery-compliance`):
+ * - `start()` and `stop()` are idempotent, `stop()` before `start()` is a no-op, a stopped backend
+ *   can be started again, and `[Symbol.asyncDispose]` stops it;
+ * - no event is emitted before `start()` is called or after `stop()` is called;
+ * - a peer is reported once with `peer:discovered` until it is lost; the node itself (the id given
+ *   to `announce` or to the backend's `self` option) is never reported;
+ * - records read from the network are validated; invalid ones are counted and dropped;
+ * - every async method takes `{ signal }` and rejects with an error named `AbortError` when aborted.
+ */
+export interface DiscoveryBackend extends TypedEventTarget<DiscoveryEvents> {
+  /** Source label put on every record (`static`, `dns`, `mdns`, `etcd`, ...). */
+  readonly source: string
+  /** What this backend can do. */
+  readonly capabilities: ReadonlySet<DiscoveryCapability>
+  /** True between a successful `start()` and the next `stop()`. */
+  readonly started: boolean
+  /** Counters. */
+  readonly stats: Readonly<DiscoveryStats>
+
+  start(options?: AbortOptions): Promise<void>
+  stop(options?: AbortOptions): Promise<void>
+  [Symbol.asyncDispose](): Promise<void>
+
+  /** Publishes this node (capability `announce`). Calling it again replaces the announcement. */
+  announce?(self: LocalPeer, options?: AbortOptions): Promise<void>
+  /** Removes this node's announcement (capability `announce`). A no-op when not announced. */
+  withdraw?(options?: AbortOptions): Promise<void>
+
+  /** Finds one peer by node id or node name; `undefined` when it is not known. */
+  lookup(nameOrId: string, options?: AbortOptions): Promise<PeerRecord | undefined>
+  /** Every peer currently known (capability `list`). */
+  list?(options?: AbortOptions): Promise<PeerRecord[]>
+}

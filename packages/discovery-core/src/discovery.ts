@@ -1,0 +1,398 @@
+import { type AbortOptions, abortErrorFor, raceSignal, throwIfAborted } from './abort.js'
+import type {
+  DiscoveryBackend,
+  DiscoveryCapability,
+  DiscoveryEvents,
+  DiscoveryStats,
+  PeerDiscoveredDetail,
+  PeerLostDetail,
+  PeerLostReason,
+} from './discovery-backend.js'
+import { AbortError, AllBackendsFailedError, errorMessage } from './errors.js'
+import { type Logger, type LoggerFactory, silentLogger } from './logger.js'
+import { isNodeId } from './node-id.js'
+import {
+  type LocalPeer,
+  type PeerAddress,
+  type PeerRecord,
+  sameRecord,
+  validateLocalPeer,
+} from './peer-record.js'
+import { TypedEventTarget } from './typed-event-target.js'
+
+/** A peer as the aggregate sees it: the merged record plus every source that reports it. */
+export interface MergedPeerRecord extends PeerRecord {
+  /** Sources reporting the peer, in backend priority order. `source` is the first of them. */
+  readonly sources: readonly string[]
+}
+
+/** Options of {@link Discovery}. */
+export interface DiscoveryOptions {
+  /** The backends, highest priority first. Sources must be unique. */
+  backends: readonly DiscoveryBackend[]
+  /**
+   * How long (ms) a peer that every source has lost is kept before `peer:lost` is emitted. A peer
+   * that comes back within the window produces no event at all. Default 2000; 0 disables.
+   */
+  lostHysteresis?: number
+  /** Most peers tracked; further discoveries are dropped and counted. Default 10,000. */
+  maxPeers?: number
+  /** Time limit (ms) for one backend's `lookup` before falling back to the next. Default 5000. */
+  lookupTimeout?: number
+  /** This node's id: never reported. `announce(self)` sets it too. */
+  self?: string
+  /** Logger factory; silent by default. */
+  logger?: LoggerFactory
+}
+
+interface Entry {
+  readonly bySource: Map<string, PeerRecord>
+  merged: MergedPeerRecord
+  lostTimer: ReturnType<typeof setTimeout> | undefined
+}
+
+/** Aggregate counters: the backend counters plus what the aggregate itself did. */
+export interface AggregateStats extends DiscoveryStats {
+  /** Losses cancelled because the peer came back within the hysteresis window. */
+  flapsSuppressed: number
+}
+
+/**
+ * Runs several discovery backends as one. Records are merged by node id with provenance;
+ * `peer:discovered` fires when the first source sees a peer and `peer:lost` only when the last
+ * source has lost it and the hysteresis window passed without it coming back. `lookup` asks the
+ * backends in priority order and falls back to the next on a miss or an error. A backend that
+ * fails is reported (`discovery:error`) and isolated: its failure never turns into `peer:lost`.
+ *
+ * @example
+ * ```ts
+ * const discovery = new Discovery({ backends: [staticBackend, mdnsBackend], lostHysteresis: 3000 })
+ * discovery.addEventListener('peer:discovered', (e) => console.log('up', e.detail.record.id))
+ * await discovery.start()
+ * ```
+ */
+export class Discovery extends TypedEventTarget<DiscoveryEvents> implements DiscoveryBackend {
+  readonly source = 'discovery'
+  readonly capabilities: ReadonlySet<DiscoveryCapability>
+  readonly backends: readonly DiscoveryBackend[]
+
+  readonly #log: Logger
+  readonly #hysteresis: number
+  readonly #maxPeers: number
+  readonly #lookupTimeout: number
+  readonly #priority = new Map<string, number>()
+  readonly #peers = new Map<string, Entry>()
+  readonly #stats = { invalidRecords: 0, overflowDrops: 0, errors: 0, flapsSuppressed: 0 }
+  readonly #unsubscribe: Array<() => void> = []
+  #self: string | undefined
+  #state: 'stopped' | 'starting' | 'started' | 'stopping' = 'stopped'
+  #wantStarted = false
+  #transition: Promise<void> = Promise.resolve()
+
+  constructor(options: DiscoveryOptions) {
+    super()
+    if (options.backends.length === 0) throw new TypeError('Discovery needs at least one backend')
+    this.backends = [...options.backends]
+    this.backends.forEach((b, i) => {
+      if (this.#priority.has(b.source))
+        throw new TypeError(`two backends share the source ${JSON.stringify(b.source)}`)
+      this.#priority.set(b.source, i)
+    })
+    const caps = new Set<DiscoveryCapability>(['list'])
+    for (const b of this.backends) for (const c of b.capabilities) caps.add(c)
+    this.capabilities = caps
+    this.#hysteresis = options.lostHysteresis ?? 2000
+    this.#maxPeers = options.maxPeers ?? 10_000
+    this.#lookupTimeout = options.lookupTimeout ?? 5000
+    this.#self = options.self
+    this.#log = (options.logger ?? silentLogger)('peer:discovery')
+    this.onListenerError = (error, type) =>
+      this.#log.warn('event listener threw', { type, error: errorMessage(error) })
+  }
+
+  get started(): boolean {
+    return this.#state === 'started'
+  }
+
+  get stats(): Readonly<AggregateStats> {
+    const s = { ...this.#stats, listenerErrors: this.listenerErrors }
+    for (const b of this.backends) {
+      s.invalidRecords += b.stats.invalidRecords
+      s.overflowDrops += b.stats.overflowDrops
+      s.listenerErrors += b.stats.listenerErrors
+    }
+    return s
+  }
+
+  /** Number of peers tracked, including those waiting out the hysteresis window. */
+  get size(): number {
+    return this.#peers.size
+  }
+
+  /**
+   * Starts every backend. A backend that fails to start is reported with `discovery:error` and
+   * left out; the start fails only when every backend failed.
+   */
+  async start(options: AbortOptions = {}): Promise<void> {
+    throwIfAborted(options.signal)
+    this.#wantStarted = true
+    await this.#serialise(async () => {
+      if (this.#state === 'started') return
+      this.#state = 'starting'
+      for (const backend of this.backends) this.#subscribe(backend)
+      const results = await Promise.allSettled(this.backends.map((b) => b.start(options)))
+      const failures = this.#failures(results)
+      if (options.signal?.aborted || failures.length === this.backends.length) {
+        this.#state = 'stopping'
+        await this.#teardown()
+        if (options.signal?.aborted) throw abortErrorFor(options.signal)
+        throw new AllBackendsFailedError('start', failures)
+      }
+      for (const f of failures) this.#reportError(f.source, f.error)
+      this.#state = 'started'
+    }, options.signal)
+  }
+
+  async stop(options: AbortOptions = {}): Promise<void> {
+    throwIfAborted(options.signal)
+    this.#wantStarted = false
+    await this.#serialise(async () => {
+      if (this.#state === 'stopped') return
+      this.#state = 'stopping'
+      await this.#teardown()
+    }, options.signal)
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop()
+  }
+
+  /** Announces this node on every backend that can (capability `announce`). */
+  async announce(self: LocalPeer, options: AbortOptions = {}): Promise<void> {
+    const peer = validateLocalPeer(self)
+    this.#self = peer.id
+    this.#forget(peer.id)
+    await this.#onEveryAnnouncer('announce', (b) => b.announce!(peer, options), options.signal)
+  }
+
+  /** Withdraws this node's announcement from every backend that can. */
+  async withdraw(options: AbortOptions = {}): Promise<void> {
+    await this.#onEveryAnnouncer('withdraw', (b) => b.withdraw!(options), options.signal)
+  }
+
+  /**
+   * Finds a peer by id or name: asks each started backend in priority order, falling back to the
+   * next on a miss, an error or a timeout; then answers from the merged view. Rejects with
+   * {@link AllBackendsFailedError} only when every backend failed and nothing is known.
+   */
+  async lookup(nameOrId: string, options: AbortOptions = {}): Promise<PeerRecord | undefined> {
+    throwIfAborted(options.signal)
+    const failures: Array<{ source: string; error: unknown }> = []
+    let asked = 0
+    for (const backend of this.backends) {
+      if (!backend.started) continue
+      asked++
+      const timeout = AbortSignal.timeout(this.#lookupTimeout)
+      const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout
+      try {
+        const found = await raceSignal(backend.lookup(nameOrId, { signal }), signal)
+        if (found !== undefined && found.id !== this.#self) return found
+      } catch (error) {
+        if (options.signal?.aborted) throw abortErrorFor(options.signal)
+        const err = timeout.aborted
+          ? new AbortError(`lookup timed out after ${this.#lookupTimeout} ms`, { cause: error })
+          : error
+        failures.push({ source: backend.source, error: err })
+        this.#reportError(backend.source, err)
+      }
+    }
+    const known = this.#find(nameOrId)
+    if (known !== undefined) return known
+    if (asked > 0 && failures.length === asked) throw new AllBackendsFailedError('lookup', failures)
+    return undefined
+  }
+
+  /** Every peer currently known, merged across sources. */
+  async list(options: AbortOptions = {}): Promise<MergedPeerRecord[]> {
+    throwIfAborted(options.signal)
+    return [...this.#peers.values()].filter((e) => e.lostTimer === undefined).map((e) => e.merged)
+  }
+
+  /** The merged record of one peer, synchronously, from what the backends reported. */
+  get(id: string): MergedPeerRecord | undefined {
+    const entry = this.#peers.get(id)
+    return entry?.lostTimer === undefined ? entry?.merged : undefined
+  }
+
+  #subscribe(backend: DiscoveryBackend): void {
+    const onFound = (event: CustomEvent<PeerDiscoveredDetail>) =>
+      this.#onFound(event.detail.record, backend.source)
+    const onLost = (event: CustomEvent<PeerLostDetail>) =>
+      this.#onLost(event.detail.record.id, backend.source, event.detail.reason)
+    const onError = (event: CustomEvent<{ error: Error; source: string }>) =>
+      this.#reportError(backend.source, event.detail.error)
+    backend.addEventListener('peer:discovered', onFound)
+    backend.addEventListener('peer:updated', onFound)
+    backend.addEventListener('peer:lost', onLost)
+    backend.addEventListener('discovery:error', onError)
+    this.#unsubscribe.push(() => {
+      backend.removeEventListener('peer:discovered', onFound)
+      backend.removeEventListener('peer:updated', onFound)
+      backend.removeEventListener('peer:lost', onLost)
+      backend.removeEventListener('discovery:error', onError)
+    })
+  }
+
+  #active(): boolean {
+    return this.#wantStarted && (this.#state === 'started' || this.#state === 'starting')
+  }
+
+  #onFound(record: PeerRecord, source: string): void {
+    if (!this.#active() || record.id === this.#self) return
+    const entry = this.#peers.get(record.id)
+    if (entry === undefined) {
+      if (this.#peers.size >= this.#maxPeers) {
+        this.#stats.overflowDrops++
+        this.#log.warn('peer map full: dropped a discovery', { maxPeers: this.#maxPeers, source })
+        return
+      }
+      const bySource = new Map([[source, record]])
+      const created: Entry = { bySource, merged: this.#merge(bySource), lostTimer: undefined }
+      this.#peers.set(record.id, created)
+      this.emit('peer:discovered', { record: created.merged, source })
+      return
+    }
+    entry.bySource.set(source, record)
+    const wasLeaving = entry.lostTimer !== undefined
+    if (wasLeaving) {
+      clearTimeout(entry.lostTimer)
+      entry.lostTimer = undefined
+      this.#stats.flapsSuppressed++
+    }
+    this.#remerge(entry, source)
+  }
+
+  #onLost(id: string, source: string, reason: PeerLostReason): void {
+    if (!this.#active()) return
+    const entry = this.#peers.get(id)
+    if (entry === undefined || !entry.bySource.delete(source)) return
+    if (entry.bySource.size > 0) {
+      this.#remerge(entry, source)
+      return
+    }
+    if (this.#hysteresis <= 0) {
+      this.#peers.delete(id)
+      this.emit('peer:lost', { record: entry.merged, source, reason })
+      return
+    }
+    entry.lostTimer = setTimeout(() => {
+      entry.lostTimer = undefined
+      if (entry.bySource.size > 0 || this.#peers.get(id) !== entry) return
+      this.#peers.delete(id)
+      if (this.#active()) this.emit('peer:lost', { record: entry.merged, source, reason })
+    }, this.#hysteresis)
+  }
+
+  #remerge(entry: Entry, source: string): void {
+    const merged = this.#merge(entry.bySource)
+    const changed = !sameRecord(merged, entry.merged) || merged.sources.join() !== entry.merged.sources.join()
+    entry.merged = merged
+    if (changed) this.emit('peer:updated', { record: merged, source })
+  }
+
+  #merge(bySource: Map<string, PeerRecord>): MergedPeerRecord {
+    const ordered = [...bySource.values()].sort(
+      (a, b) => (this.#priority.get(a.source) ?? 0) - (this.#priority.get(b.source) ?? 0),
+    )
+    const first = ordered[0]!
+    const addresses: PeerAddress[] = []
+    const seen = new Set<string>()
+    let name: string | undefined
+    let ttl: number | undefined
+    const meta: Record<string, string> = {}
+    for (const r of ordered) {
+      for (const a of r.addresses) {
+        const key = `${a.host.toLowerCase()}|${a.port}`
+        if (!seen.has(key)) {
+          seen.add(key)
+          addresses.push(a)
+        }
+      }
+      name ??= r.name
+      if (r.ttl !== undefined) ttl = ttl === undefined ? r.ttl : Math.min(ttl, r.ttl)
+    }
+    for (const r of [...ordered].reverse()) Object.assign(meta, r.meta)
+    const merged: { -readonly [K in keyof MergedPeerRecord]: MergedPeerRecord[K] } = {
+      id: first.id,
+      addresses: Object.freeze(addresses),
+      source: first.source,
+      sources: Object.freeze(ordered.map((r) => r.source)),
+    }
+    if (name !== undefined) merged.name = name
+    if (Object.keys(meta).length > 0) merged.meta = Object.freeze(meta)
+    if (ttl !== undefined) merged.ttl = ttl
+    return Object.freeze(merged)
+  }
+
+  #find(nameOrId: string): MergedPeerRecord | undefined {
+    if (isNodeId(nameOrId)) return this.get(nameOrId)
+    for (const e of this.#peers.values())
+      if (e.lostTimer === undefined && e.merged.name === nameOrId) return e.merged
+    return undefined
+  }
+
+  #forget(id: string): void {
+    const entry = this.#peers.get(id)
+    if (entry?.lostTimer !== undefined) clearTimeout(entry.lostTimer)
+    this.#peers.delete(id)
+  }
+
+  #reportError(source: string, error: unknown): void {
+    this.#stats.errors++
+    const err = error instanceof Error ? error : new Error(String(error))
+    this.#log.warn('backend error', { source, error: err.message })
+    if (this.#active()) this.emit('discovery:error', { error: err, source })
+  }
+
+  #failures(results: PromiseSettledResult<unknown>[], backends = this.backends) {
+    const failures: Array<{ source: string; error: unknown }> = []
+    results.forEach((r, i) => {
+      if (r.status === 'rejected') failures.push({ source: backends[i]!.source, error: r.reason })
+    })
+    return failures
+  }
+
+  async #onEveryAnnouncer(
+    operation: 'announce' | 'withdraw',
+    call: (backend: DiscoveryBackend) => Promise<void>,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    throwIfAborted(signal)
+    const targets = this.backends.filter(
+      (b) => b.capabilities.has('announce') && typeof b[operation] === 'function',
+    )
+    // with no publishing backend, announcing still sets the id that is filtered out of events
+    if (targets.length === 0) return
+    const results = await Promise.allSettled(targets.map(call))
+    throwIfAborted(signal)
+    const failures = this.#failures(results, targets)
+    if (failures.length === targets.length) throw new AllBackendsFailedError(operation, failures)
+    for (const f of failures) this.#reportError(f.source, f.error)
+  }
+
+  async #teardown(): Promise<void> {
+    for (const off of this.#unsubscribe.splice(0)) off()
+    for (const entry of this.#peers.values()) if (entry.lostTimer !== undefined) clearTimeout(entry.lostTimer)
+    this.#peers.clear()
+    const results = await Promise.allSettled(this.backends.map((b) => b.stop()))
+    for (const f of this.#failures(results))
+      this.#log.warn('backend failed to stop', { source: f.source, error: errorMessage(f.error) })
+    this.#state = 'stopped'
+  }
+
+  async #serialise(fn: () => Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+    const next = this.#transition.catch(() => {}).then(fn)
+    this.#transition = next.catch(() => {})
+    await raceSignal(next, signal)
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * Base class of every error thrown by peer packages: `name` is the class name, `cause` is kept.
+ * `code` is reserved for codes that come from the wire (DNS rcode, gRPC status, QUIC error code).
+ */
+export class PeerError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options)
+    this.name = new.target.name
+  }
+}
+
+/**
+ * Thrown (or used to reject) when an operation is aborted through its `signal`. Its `name` is
+ * `AbortError`, as callers of `fetch` and `node:timers/promises` expect; the signal's reason is
+ * kept as `cause`.
+ */
+export class AbortError extends PeerError {
+  constructor(message = 'The operation was aborted', options?: ErrorOptions) {
+    super(message, options)
+    this.name = 'AbortError'
+  }
+}
+
+/** A node name (`name@host` or `port@ip`) could not be parsed. */
+export class InvalidNodeNameError extends PeerError {
+  /** The rejected input, truncated to 100 characters. */
+  readonly input: string
+  constructor(input: string, reason: string) {
+    const shown = input.length > 100 ? `${input.slice(0, 100)}...` : input
+    super(`invalid node name ${JSON.stringify(shown)}: ${reason}`)
+    this.input = shown
+  }
+}
+
+/** A node id is not 52 characters of lowercase base32 (SHA-256 of the public key). */
+export class InvalidNodeIdError extends PeerError {}
+
+/** A peer record failed validation; `path` names the offending field (e.g. `addresses[1].port`). */
+export class InvalidPeerRecordError extends PeerError {
+  readonly path: string
+  constructor(path: string, reason: string, options?: ErrorOptions) {
+    super(`invalid peer record: ${path ? `${path}: ` : ''}${reason}`, options)
+    this.path = path
+  }
+}
+
+/** An operation needs a started backend (or aggregate) and it is not started. */
+export class NotStartedError extends PeerError {}
+
+/** The backend does not implement the operation (see its `capabilities`). */
+export class UnsupportedOperationError extends PeerError {}
+
+/** Every backend of an aggregate `Discovery` failed an operation; `errors` holds each failure. */
+export class AllBackendsFailedError extends PeerError {
+  readonly errors: ReadonlyArray<{ source: string; error: unknown }>
+  constructor(operation: string, errors: ReadonlyArray<{ source: string; error: unknown }>) {
+    const detail = errors.map((e) => `${e.source}: ${errorMessage(e.error)}`).join('; ')
+    super(`${operation} failed on every backend (${detail})`, { cause: errors[0]?.error })
+    this.errors = errors
+  }
+}
+
+/** The message of any thrown value, for logs and composed errors. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}

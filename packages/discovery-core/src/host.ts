@@ -1,0 +1,45 @@
+import { isIP } from 'node:net'
+
+/** Longest DNS name accepted (RFC 1035 limits names to 253 characters in text form). */
+export const MAX_HOSTNAME_LENGTH = 253
+
+const LABEL = /^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$/
+
+/** Why `host` is not a valid IP literal or DNS host name, or `undefined` when it is valid. */
+export function hostProblem(host: string): string | undefined {
+  if (host.length === 0) return 'host is empty'
+  if (/[\u0000-\u001f\u007f]/.test(host)) return 'host contains control characters'
+  const unbracketed = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host
+  if (isIP(unbracketed) !== 0) return undefined
+  if (host.includes(':')) return 'host looks like an IPv6 address but is not a valid one'
+  if (/^[0-9.]+$/.test(host)) return 'host looks like an IPv4 address but is not a valid one'
+  if (host.length > MAX_HOSTNAME_LENGTH) return `host is longer than ${MAX_HOSTNAME_LENGTH} characters`
+  const name = host.endsWith('.') ? host.slice(0, -1) : host
+  for (const label of name.split('.')) {
+    if (!LABEL.test(label)) {
+      return `host label ${JSON.stringify(label)} is not 1-63 letters, digits, '-' or '_' (no leading or trailing '-')`
+    }
+  }
+  return undefined
+}
+
+/** True when `host` is an IP literal (IPv6 with or without brackets) or a valid DNS host name. */
+export function isValidHost(host: string): boolean {
+  return hostProblem(host) === undefined
+}
+
+/** The IP family of `host` (4 or 6), or 0 for a host name. Accepts bracketed IPv6. */
+export function ipFamily(host: string): 0 | 4 | 6 {
+  const unbracketed = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host
+  return isIP(unbracketed) as 0 | 4 | 6
+}
+
+/** Formats `host:port`, bracketing IPv6 literals (`[::1]:4000`). */
+export function formatHostPort(host: string, port: number): string {
+  return ipFamily(host) === 6 && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`
+}
+
+/** True for an integer port in 1-65535. */
+export function isValidPort(port: unknown): port is number {
+  return typeof port === 'number' && Number.isInteger(port) && port >= 1 && port <= 65535
+}

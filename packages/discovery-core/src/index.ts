@@ -1,0 +1,80 @@
+/**
+ * The peer discovery behaviour.
+ *
+ * - Node names (`name@host`, `port@ip`) and node ids: parse, format, validate.
+ * - `PeerRecord` and its validator for records read from the network.
+ * - `DiscoveryBackend`: the contract every backend implements, and `AbstractDiscoveryBackend`,
+ *   a base class that makes the contract's rules hold.
+ * - `Discovery`: runs several backends as one, with provenance and hysteresis.
+ * - Named errors, `AbortError` handling helpers, typed events and a silent-by-default logger.
+ *
+ * No run-time dependencies.
+ *
+ * @packageDocumentation
+ */
+export { type AbortOptions, abortErrorFor, delay, raceSignal, throwIfAborted } from './abort.js'
+export { AbstractDiscoveryBackend, type BackendOptions } from './abstract-discovery-backend.js'
+export {
+  type AggregateStats,
+  Discovery,
+  type DiscoveryOptions,
+  type MergedPeerRecord,
+} from './discovery.js'
+export type {
+  DiscoveryBackend,
+  DiscoveryCapability,
+  DiscoveryErrorDetail,
+  DiscoveryEvents,
+  DiscoveryStats,
+  PeerDiscoveredDetail,
+  PeerLostDetail,
+  PeerLostReason,
+} from './discovery-backend.js'
+export {
+  AbortError,
+  AllBackendsFailedError,
+  errorMessage,
+  InvalidNodeIdError,
+  InvalidNodeNameError,
+  InvalidPeerRecordError,
+  NotStartedError,
+  PeerError,
+  UnsupportedOperationError,
+} from './errors.js'
+export {
+  formatHostPort,
+  hostProblem,
+  ipFamily,
+  isValidHost,
+  isValidPort,
+  MAX_HOSTNAME_LENGTH,
+} from './host.js'
+export {
+  type ConsoleLoggerOptions,
+  consoleLogger,
+  type Logger,
+  type LoggerFactory,
+  type LogLevel,
+  namespaceFilter,
+  silentLogger,
+} from './logger.js'
+export { assertNodeId, isNodeId, NODE_ID_LENGTH, shortId } from './node-id.js'
+export {
+  formatNodeName,
+  isNodeName,
+  MAX_NODE_NAME_LENGTH,
+  type NodeName,
+  parseNodeName,
+} from './node-name.js'
+export {
+  DEFAULT_RECORD_LIMITS,
+  type LocalPeer,
+  type PeerAddress,
+  type PeerRecord,
+  type PeerRecordLimits,
+  parsePeerRecord,
+  sameRecord,
+  validateLocalPeer,
+  validatePeerRecord,
+} from './peer-record.js'
+export { TypedEventTarget, type TypedListener } from './typed-event-target.js'

@@ -1,0 +1,94 @@
+/** Listener for one event type of a {@link TypedEventTarget}. */
+export type TypedListener<E extends Event> = ((event: E) => void) | { handleEvent(event: E): void }
+
+/**
+ * An `EventTarget` whose event names and payloads are typed by `Events` (event name to event
+ * class, usually `CustomEvent<Detail>`).
+ *
+ * Listeners are isolated: in Node.js a listener that throws would otherwise become an uncaught
+ * exception. Here the error is caught, counted in `listenerErrors` and passed to `onListenerError`,
+ * and the remaining listeners still run.
+ */
+export class TypedEventTarget<Events extends { [K in keyof Events]: Event }> extends EventTarget {
+  /** How many times a listener threw. */
+  listenerErrors = 0
+  /** Called with every error a listener throws; replace it to log. Must not throw. */
+  onListenerError: (error: unknown, type: string) => void = () => {}
+
+  // listener -> type -> wrapper, so removeEventListener finds the wrapper it registered
+  readonly #wrappers = new WeakMap<object, Map<string, (event: Event) => void>>()
+
+  override addEventListener<K extends keyof Events & string>(
+    type: K,
+    listener: TypedListener<Events[K]> | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void
+  override addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void
+  override addEventListener(
+    type: string,
+    listener: TypedListener<Event> | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void {
+    if (listener === null) return
+    let byType = this.#wrappers.get(listener)
+    if (byType === undefined) {
+      byType = new Map()
+      this.#wrappers.set(listener, byType)
+    }
+    let wrapper = byType.get(type)
+    if (wrapper === undefined) {
+      wrapper = (event: Event) => {
+        try {
+          if (typeof listener === 'function') listener.call(this, event)
+          else listener.handleEvent(event)
+        } catch (error) {
+          this.listenerErrors++
+          try {
+            this.onListenerError(error, type)
+          } catch {
+            // the error hook itself must never break dispatch
+          }
+        }
+      }
+      byType.set(type, wrapper)
+    }
+    super.addEventListener(type, wrapper, options)
+  }
+
+  override removeEventListener<K extends keyof Events & string>(
+    type: K,
+    listener: TypedListener<Events[K]> | null,
+    options?: boolean | EventListenerOptions,
+  ): void
+  override removeEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | EventListenerOptions,
+  ): void
+  override removeEventListener(
+    type: string,
+    listener: TypedListener<Event> | null,
+    options?: boolean | EventListenerOptions,
+  ): void {
+    if (listener === null) return
+    const wrapper = this.#wrappers.get(listener)?.get(type)
+    if (wrapper !== undefined) super.removeEventListener(type, wrapper, options)
+  }
+
+  /** Dispatches a typed event. */
+  override dispatchEvent(event: Events[keyof Events & string]): boolean {
+    return super.dispatchEvent(event)
+  }
+
+  /** Dispatches `new CustomEvent(type, { detail })`. */
+  protected emit<K extends keyof Events & string>(
+    type: K,
+    detail: Events[K] extends CustomEvent<infer D> ? D : never,
+  ): void {
+    super.dispatchEvent(new CustomEvent(type, { detail }))
+  }
+}

@@ -1,0 +1,99 @@
+import { testId } from '@peer/testkit/ids'
+import { describe, expect, it } from 'vitest'
+import {
+  InvalidPeerRecordError,
+  parsePeerRecord,
+  validateLocalPeer,
+  validatePeerRecord,
+} from '../src/index.js'
+
+const id = testId('record')
+const good = { id, name: 'app@box', addresses: [{ host: '127.0.0.1', port: 4000 }], source: 'static' }
+
+describe('validatePeerRecord', () => {
+  it('returns a clean frozen copy and ignores unknown fields', () => {
+    const input = { ...good, meta: { zone: 'a' }, ttl: 30, extra: 'x' }
+    const record = validatePeerRecord(input)
+    expect(record).toEqual({ ...good, meta: { zone: 'a' }, ttl: 30 })
+    expect(Object.isFrozen(record)).toBe(true)
+    expect(Object.isFrozen(record.addresses[0])).toBe(true)
+    input.addresses[0]!.port = 1
+    expect(record.addresses[0]!.port).toBe(4000)
+  })
+
+  it('accepts IPv6 (bracketed or not) and host names, dropping duplicate addresses', () => {
+    const record = validatePeerRecord({
+      ...good,
+      addresses: [
+        { host: '[::1]', port: 1 },
+        { host: '::1', port: 1 },
+        { host: 'node-1.example.test', port: 2 },
+      ],
+    })
+    expect(record.addresses).toEqual([
+      { host: '::1', port: 1 },
+      { host: 'node-1.example.test', port: 2 },
+    ])
+  })
+
+  it.each([
+    ['not an object', 'x', ''],
+    ['an array', [], ''],
+    ['a missing id', { ...good, id: undefined }, 'id'],
+    ['a bad id', { ...good, id: 'nope' }, 'id'],
+    ['a missing source', { ...good, source: undefined }, 'source'],
+    ['a bad name', { ...good, name: 'no at sign' }, 'name'],
+    ['addresses not an array', { ...good, addresses: 'x' }, 'addresses'],
+    ['an address not an object', { ...good, addresses: [7] }, 'addresses[0]'],
+    ['port 0', { ...good, addresses: [{ host: 'a', port: 0 }] }, 'addresses[0].port'],
+    ['port 65536', { ...good, addresses: [{ host: 'a', port: 65536 }] }, 'addresses[0].port'],
+    ['a fractional port', { ...good, addresses: [{ host: 'a', port: 1.5 }] }, 'addresses[0].port'],
+    ['a string port', { ...good, addresses: [{ host: 'a', port: '80' }] }, 'addresses[0].port'],
+    ['an empty host', { ...good, addresses: [{ host: '', port: 1 }] }, 'addresses[0].host'],
+    [
+      'a host with control characters',
+      { ...good, addresses: [{ host: 'a\nb', port: 1 }] },
+      'addresses[0].host',
+    ],
+    ['a bad IPv4 host', { ...good, addresses: [{ host: '1.2.3.999', port: 1 }] }, 'addresses[0].host'],
+    [
+      'too many addresses',
+      { ...good, addresses: Array.from({ length: 17 }, (_, i) => ({ host: 'a', port: i + 1 })) },
+      'addresses',
+    ],
+    ['meta not an object', { ...good, meta: 'x' }, 'meta'],
+    ['a non-string meta value', { ...good, meta: { a: 1 } }, 'meta.a'],
+    ['a meta value with control characters', { ...good, meta: { a: 'x\u0007' } }, 'meta.a'],
+    ['an oversized meta value', { ...good, meta: { a: 'x'.repeat(256) } }, 'meta.a'],
+    ['a bad meta key', { ...good, meta: { 'a b': 'x' } }, 'meta.a b'],
+    [
+      'too many meta entries',
+      { ...good, meta: Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`k${i}`, 'v'])) },
+      'meta',
+    ],
+    ['a negative ttl', { ...good, ttl: -1 }, 'ttl'],
+    ['an infinite ttl', { ...good, ttl: Number.POSITIVE_INFINITY }, 'ttl'],
+    ['a huge ttl', { ...good, ttl: 10 ** 9 }, 'ttl'],
+  ])('rejects %s with the field path', (_what, input, path) => {
+    let caught: unknown
+    try {
+      validatePeerRecord(input)
+    } catch (error) {
+      caught = error
+    }
+    expect(caught).toBeInstanceOf(InvalidPeerRecordError)
+    expect((caught as InvalidPeerRecordError).path).toBe(path)
+    expect(parsePeerRecord(input).ok).toBe(false)
+  })
+
+  it('honours custom limits', () => {
+    expect(() => validatePeerRecord({ ...good, meta: { a: 'xx' } }, { maxMetaValueLength: 1 })).toThrow(
+      /longer than 1/,
+    )
+  })
+
+  it('validates a local peer without source', () => {
+    expect(validateLocalPeer({ id, addresses: [] })).toEqual({ id, addresses: [] })
+    expect(() => validateLocalPeer({ id: 'x', addresses: [] })).toThrow(InvalidPeerRecordError)
+  })
+})
