@@ -1,0 +1,56 @@
+// Small runner-agnostic helpers used by the scenarios: waiting for events and for conditions.
+import type { DiscoveryBackend } from '@peer/discovery-core'
+
+export interface Recorded {
+  type: string
+  id: string
+  source: string
+  detail: unknown
+}
+
+/** Records discovery events of one instance. */
+export function recorder(backend: DiscoveryBackend) {
+  const events: Recorded[] = []
+  const types = ['peer:discovered', 'peer:updated', 'peer:lost'] as const
+  const listener = (event: Event) => {
+    const detail = (event as CustomEvent<{ record: { id: string }; source: string }>).detail
+    events.push({ type: event.type, id: detail.record.id, source: detail.source, detail })
+  }
+  for (const t of types) backend.addEventListener(t, listener)
+  return {
+    events,
+    count: (type: string, id?: string) =>
+      events.filter((e) => e.type === type && (id === undefined || e.id === id)).length,
+    stop: () => {
+      for (const t of types) backend.removeEventListener(t, listener)
+    },
+  }
+}
+
+/** Polls `check` until it is true, or throws `message` after `timeout` ms. */
+export async function eventually(check: () => boolean | Promise<boolean>, timeout: number, message: string) {
+  const deadline = Date.now() + timeout
+  for (;;) {
+    if (await check()) return
+    if (Date.now() > deadline) throw new Error(`${message} (waited ${timeout} ms)`)
+    await sleep(20)
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+/** Runs `fn` and returns the error it rejected with, or throws if it resolved. */
+export async function rejection(fn: () => Promise<unknown>, what: string): Promise<unknown> {
+  try {
+    await fn()
+  } catch (error) {
+    return error
+  }
+  throw new Error(`${what} resolved, expected a rejection`)
+}
+
+export function isAbortError(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'AbortError'
+}

@@ -1,0 +1,72 @@
+import type { DiscoveryBackend, DiscoveryCapability, LocalPeer } from '@peer/discovery-core'
+import type { DiscoveryHarness } from './harness.js'
+import type { Scenario, ScenarioContext } from './scenario.js'
+import { selvesFor } from './selves.js'
+
+/**
+ * Why `scenario` cannot run against this backend and harness, or `undefined` when it can.
+ * `capabilities` is what the backend declares.
+ */
+export function skipReason(
+  scenario: Scenario,
+  capabilities: ReadonlySet<DiscoveryCapability>,
+  harness: DiscoveryHarness,
+): string | undefined {
+  const { needs } = scenario
+  for (const cap of needs.capabilities ?? []) {
+    if (!capabilities.has(cap)) return `backend lacks capability '${cap}'`
+  }
+  const canAnnounce = capabilities.has('announce')
+  if (needs.publish && !canAnnounce && typeof harness.seed !== 'function') {
+    return "backend lacks 'announce' and harness has no seed()"
+  }
+  if (needs.unpublish && !canAnnounce && typeof harness.unseed !== 'function') {
+    return "backend lacks 'announce' and harness has no unseed()"
+  }
+  if (needs.invalidInput && typeof harness.seedInvalid !== 'function') return 'harness has no seedInvalid()'
+  return undefined
+}
+
+/**
+ * Runs one scenario: `setup`, start (unless the scenario starts instances itself), the body, then
+ * stop every instance and `teardown`, even when the body fails. Throws the body's failure.
+ */
+export async function runScenario<B extends DiscoveryBackend>(
+  harness: DiscoveryHarness<B>,
+  scenario: Scenario,
+): Promise<void> {
+  const timeout = harness.propagationTimeout ?? 5000
+  const selves: LocalPeer[] = selvesFor(scenario.name, scenario.instances)
+  const instances = await harness.setup({ count: scenario.instances, selves })
+  if (instances.length !== scenario.instances) {
+    await harness.teardown()
+    throw new Error(`harness.setup({ count: ${scenario.instances} }) returned ${instances.length} instances`)
+  }
+  const first = instances[0]!
+  const canAnnounce = first.capabilities.has('announce') && typeof first.announce === 'function'
+  const ctx: ScenarioContext<B> = {
+    harness,
+    instances,
+    selves,
+    timeout,
+    quiet: Math.min(1000, Math.max(200, Math.round(timeout / 5))),
+    async publish(i) {
+      if (canAnnounce) await instances[i]!.announce!(selves[i]!)
+      else await harness.seed!(selves[i]!)
+    },
+    async unpublish(i) {
+      if (canAnnounce) await instances[i]!.withdraw!()
+      else await harness.unseed!(selves[i]!.id)
+    },
+  }
+  try {
+    if (scenario.autoStart !== false) await Promise.all(instances.map((b) => b.start()))
+    await scenario.run(ctx as unknown as ScenarioContext)
+  } finally {
+    const stops = await Promise.allSettled(instances.map((b) => b.stop()))
+    await harness.teardown()
+    const failed = stops.find((s) => s.status === 'rejected')
+    if (failed)
+      throw new Error('stop() rejected during cleanup', { cause: (failed as PromiseRejectedResult).reason })
+  }
+}

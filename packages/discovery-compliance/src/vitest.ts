@@ -1,0 +1,77 @@
+/**
+ * The vitest adapter of the compliance kit.
+ *
+ * @example
+ * ```ts
+ * import { describeDiscoveryCompliance } from '@peer/discovery-compliance/vitest'
+ * describeDiscoveryCompliance('my backend', () => myHarness(), { capabilities: ['announce', 'list', 'watch'] })
+ * ```
+ *
+ * @packageDocumentation
+ */
+import type { DiscoveryBackend, DiscoveryCapability } from '@peer/discovery-core'
+import { describe, expect, it } from 'vitest'
+import type { DiscoveryHarness } from './harness.js'
+import { checkNoLeaks } from './leaks.js'
+import { runScenario, skipReason } from './run-scenario.js'
+import { scenarios } from './scenarios.js'
+import { selvesFor } from './selves.js'
+
+/** Options of {@link describeDiscoveryCompliance}. */
+export interface ComplianceOptions {
+  /** The capabilities the backend declares; checked against a real instance. */
+  capabilities: readonly DiscoveryCapability[]
+  /** Per-test timeout in ms. Default: 4 x propagation timeout + 10 s. */
+  testTimeout?: number
+  /** Skip the resource-leak check (e.g. a backend that lives in another process). Say why. */
+  skipLeakCheck?: string
+}
+
+/**
+ * Declares one vitest test per compliance scenario. `makeHarness` is called once per test (and
+ * once up front to see which optional harness methods exist), so it must be cheap and must not
+ * start anything: `setup` does that. Scenarios the backend cannot run are declared as skipped,
+ * with the reason in the test name.
+ */
+export function describeDiscoveryCompliance<B extends DiscoveryBackend>(
+  title: string,
+  makeHarness: () => DiscoveryHarness<B>,
+  options: ComplianceOptions,
+): void {
+  const probe = makeHarness()
+  const caps = new Set(options.capabilities)
+  const timeout = options.testTimeout ?? 4 * (probe.propagationTimeout ?? 5000) + 10_000
+  describe(`discovery compliance: ${title}`, () => {
+    it(
+      'declares the capabilities it was described with',
+      async () => {
+        const harness = makeHarness()
+        const [instance] = await harness.setup({ count: 1, selves: selvesFor('capabilities', 1) })
+        try {
+          expect([...instance!.capabilities].sort()).toEqual([...caps].sort())
+          if (caps.has('announce')) {
+            expect(typeof instance!.announce).toBe('function')
+            expect(typeof instance!.withdraw).toBe('function')
+          }
+          if (caps.has('list')) expect(typeof instance!.list).toBe('function')
+        } finally {
+          await instance?.stop()
+          await harness.teardown()
+        }
+      },
+      timeout,
+    )
+    for (const scenario of scenarios) {
+      const reason = skipReason(scenario, caps, probe)
+      if (reason !== undefined) {
+        it.skip(`${scenario.name} [skipped: ${reason}]`, () => {})
+        continue
+      }
+      it(scenario.name, () => runScenario(makeHarness(), scenario), timeout)
+    }
+    const leakTitle = 'leaves no timers, sockets or handles after stop'
+    if (options.skipLeakCheck !== undefined)
+      it.skip(`${leakTitle} [skipped: ${options.skipLeakCheck}]`, () => {})
+    else it(leakTitle, () => checkNoLeaks(makeHarness()), timeout)
+  })
+}
