@@ -59,14 +59,16 @@ export async function runScenario<B extends DiscoveryBackend>(
       else await harness.unseed!(selves[i]!.id)
     },
   }
+  let failure: { error: unknown } | undefined
   try {
     if (scenario.autoStart !== false) await Promise.all(instances.map((b) => b.start()))
     await scenario.run(ctx as unknown as ScenarioContext)
-  } finally {
-    const stops = await Promise.allSettled(instances.map((b) => b.stop()))
-    await harness.teardown()
-    const failed = stops.find((s) => s.status === 'rejected')
-    if (failed)
-      throw new Error('stop() rejected during cleanup', { cause: (failed as PromiseRejectedResult).reason })
+  } catch (error) {
+    failure = { error }
   }
+  const stops = await Promise.allSettled(instances.map((b) => b.stop()))
+  await harness.teardown()
+  if (failure) throw failure.error
+  const failed = stops.find((s): s is PromiseRejectedResult => s.status === 'rejected')
+  if (failed) throw new Error('stop() rejected during cleanup', { cause: failed.reason })
 }
