@@ -1,0 +1,44 @@
+import { createHash, createPublicKey, type KeyObject, X509Certificate } from 'node:crypto'
+
+const ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567'
+
+/** Lowercase RFC 4648 base32 without padding. */
+export function base32(bytes: Uint8Array): string {
+  let out = ''
+  let bits = 0
+  let value = 0
+  for (const byte of bytes) {
+    value = ((value << 8) | byte) & 0xfff
+    bits += 8
+    while (bits >= 5) {
+      out += ALPHABET[(value >>> (bits - 5)) & 31]
+      bits -= 5
+    }
+  }
+  if (bits > 0) out += ALPHABET[(value << (5 - bits)) & 31]
+  return out
+}
+
+/**
+ * The node id of a public key: lowercase base32 (RFC 4648, no padding) of the SHA-256 digest of
+ * the key's DER-encoded SubjectPublicKeyInfo. Always 52 characters; stable across key file
+ * formats, certificates and restarts; satisfies `isNodeId` from `@peer/discovery-core`.
+ *
+ * @param key - a public (or private) `KeyObject`, or the DER SubjectPublicKeyInfo bytes
+ */
+export function nodeIdFromPublicKey(key: KeyObject | Uint8Array): string {
+  const spki = key instanceof Uint8Array ? key : spkiOf(key)
+  return base32(createHash('sha256').update(spki).digest())
+}
+
+/** The node id of the public key inside a certificate (DER bytes or PEM text). */
+export function nodeIdFromCertificate(certificate: Uint8Array | string): string {
+  const cert = new X509Certificate(typeof certificate === 'string' ? certificate : Buffer.from(certificate))
+  return nodeIdFromPublicKey(cert.publicKey)
+}
+
+/** The DER SubjectPublicKeyInfo of a key (the public half of a private key). */
+export function spkiOf(key: KeyObject): Buffer {
+  const pub = key.type === 'private' ? createPublicKey(key) : key
+  return pub.export({ type: 'spki', format: 'der' })
+}
