@@ -1,0 +1,133 @@
+import { testId } from '@peer/testkit/ids'
+import { recordEvents } from '@peer/testkit/wait'
+import { describe, expect, it } from 'vitest'
+import { TestBackend } from './fixtures.js'
+
+const peer = (label: string, port = 4000) => ({ id: testId(label), addresses: [{ host: '127.0.0.1', port }] })
+
+describe('AbstractDiscoveryBackend', () => {
+  it('emits discovered once, updated on change, lost once; ignores repeats', async () => {
+    const b = new TestBackend()
+    await b.start()
+    const rec = recordEvents(b, ['peer:discovered', 'peer:updated', 'peer:lost'])
+    b.found(peer('a'))
+    b.found(peer('a'))
+    b.found(peer('a', 4001))
+    b.lost(testId('a'))
+    b.lost(testId('a'))
+    expect(rec.events.map((e) => e.type)).toEqual(['peer:discovered', 'peer:updated', 'peer:lost'])
+    expect((rec.events[0]!.detail as { source: string }).source).toBe('test')
+    await b.stop()
+  })
+
+  it('sets the source itself, validates input and counts drops', async () => {
+    const b = new TestBackend()
+    await b.start()
+    expect(b.found({ ...peer('a'), source: 'spoofed' })?.source).toBe('test')
+    expect(b.found({ id: 'bad' })).toBeUndefined()
+    expect(b.found('garbage')).toBeUndefined()
+    expect(b.found(null)).toBeUndefined()
+    expect(b.stats.invalidRecords).toBe(3)
+    await b.stop()
+  })
+
+  it('never reports itself, by option or set later', async () => {
+    const b = new TestBackend('test', { self: testId('me') })
+    await b.start()
+    expect(b.found(peer('me'))).toBeUndefined()
+    b.found(peer('later'))
+    b.setSelf(testId('later'))
+    expect(await b.lookup(testId('later'))).toBeUndefined()
+    await b.stop()
+  })
+
+  it('emits nothing before start or after stop, and forgets peers on stop', async () => {
+    const b = new TestBackend()
+    const rec = recordEvents(b, ['peer:discovered', 'peer:lost', 'discovery:error'])
+    b.found(peer('a'))
+    b.failed(new Error('x'))
+    await b.start()
+    b.found(peer('a'))
+    const stopping = b.stop()
+    b.found(peer('b'))
+    b.lost(testId('a'))
+    await stopping
+    expect(rec.events.map((e) => e.type)).toEqual(['peer:discovered'])
+    expect(await b.list()).toEqual([])
+  })
+
+  it('bounds the peer map and counts overflow', async () => {
+    const b = new TestBackend('test', { maxPeers: 2 })
+    await b.start()
+    b.found(peer('a'))
+    b.found(peer('b'))
+    expect(b.found(peer('c'))).toBeUndefined()
+    expect(b.stats.overflowDrops).toBe(1)
+    b.found(peer('a', 4001)) // updates still work when full
+    expect((await b.lookup(testId('a')))?.addresses[0]?.port).toBe(4001)
+    await b.stop()
+  })
+
+  it('serialises lifecycle calls and cancels a slow start on stop', async () => {
+    const b = new TestBackend()
+    b.startDelay = 10_000
+    const starting = b.start()
+    await new Promise((r) => setTimeout(r, 10))
+    await b.stop()
+    await expect(starting).rejects.toMatchObject({ name: 'AbortError' })
+    expect(b.started).toBe(false)
+    b.startDelay = 0
+    await b.start()
+    expect(b.started).toBe(true)
+    await b.stop()
+  })
+
+  it('cleans up after a failed start and can start again', async () => {
+    const b = new TestBackend()
+    b.failStart = new Error('boom')
+    await expect(b.start()).rejects.toThrow('boom')
+    expect(b.started).toBe(false)
+    expect(b.stops).toBe(1)
+    b.failStart = undefined
+    await b.start()
+    expect(b.started).toBe(true)
+    await b.stop()
+  })
+
+  it('isolates listeners that throw and counts them', async () => {
+    const b = new TestBackend()
+    await b.start()
+    const seen: string[] = []
+    b.addEventListener('peer:discovered', () => {
+      throw new Error('listener bug')
+    })
+    b.addEventListener('peer:discovered', (e) => seen.push(e.detail.record.id))
+    b.found(peer('a'))
+    expect(seen).toEqual([testId('a')])
+    expect(b.stats.listenerErrors).toBe(1)
+    await b.stop()
+  })
+
+  it('removes wrapped listeners and handles listener objects', async () => {
+    const b = new TestBackend()
+    await b.start()
+    let calls = 0
+    const listener = { handleEvent: () => calls++ }
+    b.addEventListener('peer:discovered', listener)
+    b.found(peer('a'))
+    b.removeEventListener('peer:discovered', listener)
+    b.found(peer('b'))
+    expect(calls).toBe(1)
+    await b.stop()
+  })
+
+  it('reports errors as discovery:error while running', async () => {
+    const b = new TestBackend()
+    await b.start()
+    const rec = recordEvents(b, ['discovery:error'])
+    b.failed('string failure')
+    expect((rec.events[0]!.detail as { error: Error }).error.message).toBe('string failure')
+    expect(b.stats.errors).toBe(1)
+    await b.stop()
+  })
+})
