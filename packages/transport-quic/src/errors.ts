@@ -1,0 +1,115 @@
+import { PeerError } from '@peer/discovery-core'
+
+/** Base class of every error thrown by `@peer/transport-quic`. */
+export class TransportError extends PeerError {}
+
+/** The server presented a certificate whose node id is not the one the dial expected. */
+export class PinningError extends TransportError {
+  /** The id the caller expected (`expectedId`). */
+  readonly expectedId: string
+  /** The id the server's certificate actually carries (`undefined` when it had no usable certificate). */
+  readonly actualId: string | undefined
+  constructor(expectedId: string, actualId: string | undefined, options?: ErrorOptions) {
+    super(
+      `server identity mismatch: expected node ${expectedId}, but the server presented ${
+        actualId === undefined ? 'no usable certificate' : `node ${actualId}`
+      }`,
+      options,
+    )
+    this.expectedId = expectedId
+    this.actualId = actualId
+  }
+}
+
+/**
+ * The peer is not trusted. On a listener: a client id the trust callback rejected (the handshake
+ * fails). On a dialer: the server refused our id during the handshake. `id` is the untrusted id
+ * when known (the listener knows it; the dialer only knows its own id was refused).
+ */
+export class UntrustedPeerError extends TransportError {
+  readonly id: string | undefined
+  constructor(message: string, id?: string, options?: ErrorOptions) {
+    super(message, options)
+    this.id = id
+  }
+}
+
+/** The TLS handshake failed for a reason other than pinning or trust (ALPN, no certificate, ...). */
+export class HandshakeError extends TransportError {
+  /** QUIC / TLS error code from the wire, when there is one (TLS alerts are 0x100 + alert). */
+  readonly code: number | undefined
+  constructor(message: string, code?: number, options?: ErrorOptions) {
+    super(message, options)
+    this.code = code
+  }
+}
+
+/** A dial could not reach the server in time (no answer within `connectTimeoutMs`). */
+export class ConnectTimeoutError extends TransportError {}
+
+/** A message is larger than the channel's `maxFrameSize` (sent, or announced by the peer). */
+export class FrameTooLargeError extends TransportError {
+  readonly size: number
+  readonly maxFrameSize: number
+  constructor(size: number, maxFrameSize: number, direction: 'send' | 'receive') {
+    super(
+      direction === 'send'
+        ? `message of ${size} bytes exceeds maxFrameSize ${maxFrameSize}`
+        : `peer announced a frame of ${size} bytes, above maxFrameSize ${maxFrameSize}; stream reset`,
+    )
+    this.size = size
+    this.maxFrameSize = maxFrameSize
+  }
+}
+
+/** The byte stream under a message channel broke the framing (e.g. it ended inside a frame). */
+export class MalformedFrameError extends TransportError {}
+
+/** The peer reset (or stopped) a stream; `code` is the application error code from the wire. */
+export class StreamResetError extends TransportError {
+  readonly code: number
+  constructor(message: string, code: number, options?: ErrorOptions) {
+    super(message, options)
+    this.code = code
+  }
+}
+
+/** How a connection ended. */
+export interface CloseInfo {
+  /**
+   * Who or what ended it: `local` (we closed it), `remote` (the peer closed it), `idle-timeout`
+   * (nothing heard from the peer within `maxIdleTimeoutMs`: it died or the path broke),
+   * `error` (a protocol or internal error).
+   */
+  readonly by: 'local' | 'remote' | 'idle-timeout' | 'error'
+  /** Human-readable reason (the peer's reason text when it sent one). */
+  readonly reason: string
+  /** QUIC error code from the wire (application code when `application` is true). */
+  readonly code?: number
+  /** True when `code` is an application error code (a `close(reason)` by either side). */
+  readonly application?: boolean
+  /** The underlying engine error, if any. */
+  readonly error?: unknown
+}
+
+/** An operation needs an open connection (or channel, or listener) and it is closed. */
+export class ConnectionClosedError extends TransportError {
+  /** How the connection ended, when known. */
+  readonly info: CloseInfo | undefined
+  constructor(message: string, info?: CloseInfo, options?: ErrorOptions) {
+    super(info === undefined ? message : `${message} (${describeClose(info)})`, {
+      ...options,
+      cause: options?.cause ?? info?.error,
+    })
+    this.info = info
+  }
+}
+
+/** Too many of something (queued stream opens, pending incoming streams, connections). */
+export class TransportLimitError extends TransportError {}
+
+/** One line describing a {@link CloseInfo}, for logs and error messages. */
+export function describeClose(info: CloseInfo): string {
+  const code = info.code === undefined ? '' : ` code ${info.code}`
+  return `closed by ${info.by}${code}: ${info.reason || 'no reason given'}`
+}

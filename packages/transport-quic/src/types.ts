@@ -1,0 +1,200 @@
+import type { AbortOptions, LoggerFactory, TypedEventTarget } from '@peer/discovery-core'
+import type { Identity } from '@peer/identity'
+import type { CloseInfo } from './errors.js'
+
+/** A UDP address. `host` is an IP address (or `localhost`). */
+export interface TransportAddress {
+  host: string
+  port: number
+}
+
+/** Decides whether a client id may connect. Called during the handshake; a throw or rejection means "no". */
+export type TrustPolicy = (id: string) => boolean | Promise<boolean>
+
+/**
+ * Engine tuning. Every field is optional: defaults are chosen per path (see `tuningFor`):
+ * loopback gets large UDP payloads and read chunks, other paths path-MTU-safe payloads.
+ */
+export interface TransportTuning {
+  /** Close a connection when nothing was heard from the peer for this long (ms). Default 30,000; 0 = never. */
+  maxIdleTimeoutMs?: number
+  /** Send a keepalive PING this often (ms) so an idle but healthy connection stays open. Default 5,000. */
+  keepAliveIntervalMs?: number
+  /** How long a dial may take before it fails with `ConnectTimeoutError` (ms). Default 10,000. */
+  connectTimeoutMs?: number
+  /** Bidirectional streams the peer may have open at once (QUIC `initial_max_streams_bidi`). Default 256. */
+  maxStreams?: number
+  /** Largest UDP payload sent. Default 65,000 on loopback, 1,350 elsewhere. */
+  maxSendUdpPayloadSize?: number
+  /** Largest UDP payload accepted. Default 65,527. */
+  maxRecvUdpPayloadSize?: number
+  /** Bytes read from the engine per stream read. Default 256 KiB on loopback, 64 KiB elsewhere. */
+  readChunkSize?: number
+  /** Initial connection flow-control window (bytes). Default 16 MiB on loopback, 8 MiB elsewhere. */
+  initialMaxData?: number
+  /** Initial per-stream flow-control window (bytes). Default 4 MiB on loopback, 2 MiB elsewhere. */
+  initialMaxStreamData?: number
+  /** Largest connection window auto-tuning may reach (bytes). Default 64 MiB on loopback, 24 MiB elsewhere. */
+  maxConnectionWindow?: number
+  /** Largest stream window auto-tuning may reach (bytes). Default 16 MiB. */
+  maxStreamWindow?: number
+  /** Kernel UDP socket send and receive buffer size (bytes; the kernel may cap it). Default 4 MiB. */
+  socketBufferSize?: number
+}
+
+/** Options of `createTransport`. */
+export interface TransportOptions extends TransportTuning {
+  /** This node's identity: its certificate is presented on every connection. */
+  identity: Identity
+  /** Which client ids a listener accepts. Dials pin `expectedId` instead. */
+  trust: TrustPolicy
+  /** Logger factory (namespaces `peer:transport:quic`, `peer:transport:quic:engine`). Silent by default. */
+  logger?: LoggerFactory
+  /** Default message channel options for every connection. */
+  channel?: ChannelOptions
+  /** Stream opens queued while the peer's stream limit is reached, per connection. Default 10,000. */
+  maxQueuedStreamOpens?: number
+  /** Accepted streams (and channels) waiting for `acceptStream`/`acceptChannel`, per connection. Default 1,024. */
+  maxPendingStreams?: number
+  /** Connections a listener holds at once; more are closed right after the handshake. Default 10,000. */
+  maxConnections?: number
+}
+
+/** Options of a message channel. */
+export interface ChannelOptions {
+  /** Largest message (frame payload) in bytes, both directions. Default 16 MiB. */
+  maxFrameSize?: number
+  /** Bytes `send` may buffer before it waits for the peer (backpressure). Default 1 MiB. */
+  maxBufferedBytes?: number
+  /** Received messages held for the reader before reading from the peer pauses. Default 4,096. */
+  maxQueuedMessages?: number
+  /** Small messages are coalesced into writes of up to this many bytes. Default 64 KiB. */
+  coalesceBytes?: number
+}
+
+/** Options of `dial`. */
+export interface DialOptions extends AbortOptions {
+  /** The node id the server must present; a different id fails the dial with `PinningError`. */
+  expectedId: string
+}
+
+/** The QUIC transport: listens and dials. */
+export interface Transport {
+  /** This node's id. */
+  readonly id: string
+  /** Starts a listener. Port 0 picks a free port (see `listener.address`). */
+  listen(address: TransportAddress, options?: AbortOptions): Promise<Listener>
+  /** Connects to a server whose node id must be `options.expectedId`. */
+  dial(address: TransportAddress, options: DialOptions): Promise<Connection>
+  /** Closes every listener and every dialed connection. */
+  close(reason?: string): Promise<void>
+}
+
+/** Payload of a listener's `connection` event. */
+export interface ConnectionEventDetail {
+  connection: Connection
+}
+
+/** Events of a {@link Listener}. */
+export interface ListenerEvents {
+  /** A client passed the handshake (pinned and trusted). */
+  connection: CustomEvent<ConnectionEventDetail>
+  /** A client was refused (untrusted id, or over `maxConnections`). */
+  'connection:rejected': CustomEvent<{ id?: string; reason: string; remoteAddress: TransportAddress }>
+  /** The listener stopped. */
+  close: CustomEvent<{ reason: string }>
+}
+
+/** A bound QUIC server. */
+export interface Listener extends TypedEventTarget<ListenerEvents> {
+  /** The bound address (the real port when 0 was asked for). */
+  readonly address: TransportAddress
+  /** A snapshot of the open inbound connections. */
+  readonly connections: Connection[]
+  /** Resolves when the listener has stopped. */
+  readonly closed: Promise<void>
+  /** Closes every connection (with `reason`) and unbinds. Idempotent. */
+  close(reason?: string): Promise<void>
+  [Symbol.asyncDispose](): Promise<void>
+}
+
+/** Payload of a connection's `stream` and `channel` events. */
+export interface StreamEventDetail {
+  stream: Stream
+}
+
+/** Events of a {@link Connection}. */
+export interface ConnectionEvents {
+  /**
+   * The connection closed (also available as the `closed` promise). Incoming streams and
+   * channels are pulled with `acceptStream`/`acceptChannel` or the async iterators.
+   */
+  close: CustomEvent<CloseInfo>
+}
+
+/** A bidirectional QUIC stream. */
+export interface Stream {
+  /** The QUIC stream id. */
+  readonly id: number
+  /** Bytes from the peer. Ends when the peer finishes its side; errors with `StreamResetError` on reset. */
+  readonly readable: ReadableStream<Uint8Array>
+  /** Bytes to the peer. `close()` finishes our side; writes wait when the peer's window is full. */
+  readonly writable: WritableStream<Uint8Array>
+  /** Aborts both directions with an application error code (default 1). */
+  reset(code?: number): void
+}
+
+/** A framed message channel on one stream: u32 length-prefixed messages, in order. */
+export interface MessageChannel extends AsyncIterable<Uint8Array> {
+  /** The underlying QUIC stream id. */
+  readonly id: number
+  /**
+   * Queues one message. Resolves once it is buffered (not when the peer has it); waits while
+   * the buffer is full. Rejects with `FrameTooLargeError` when it exceeds `maxFrameSize`
+   * (the channel stays usable), or with `ConnectionClosedError` / `StreamResetError`.
+   */
+  send(message: Uint8Array): Promise<void>
+  /** Writes everything buffered so far; resolves when the engine has it. */
+  flush(): Promise<void>
+  /** The next message, or `undefined` when the peer finished the channel. */
+  receive(options?: AbortOptions): Promise<Uint8Array | undefined>
+  /** Flushes and finishes our side; the peer's iterator ends. Idempotent. */
+  close(): Promise<void>
+  /** Aborts the channel in both directions. */
+  reset(code?: number): void
+  /** Resolves when both directions are done (or the channel failed; see `error`). */
+  readonly closed: Promise<void>
+  /** Why the channel failed, if it did. */
+  readonly error: Error | undefined
+}
+
+/** A pinned, mutually authenticated QUIC connection to one peer. */
+export interface Connection extends TypedEventTarget<ConnectionEvents> {
+  /** The peer's node id, derived from the certificate it presented in the handshake. */
+  readonly remoteId: string
+  readonly remoteAddress: TransportAddress
+  readonly localAddress: TransportAddress
+  /** `outbound` when we dialed, `inbound` when the peer did. */
+  readonly direction: 'inbound' | 'outbound'
+  /** Smoothed round-trip time in ms, when the engine reports it. */
+  readonly rtt: number | undefined
+  /** Resolves (never rejects) with how the connection ended. */
+  readonly closed: Promise<CloseInfo>
+  /** True once closed. */
+  readonly isClosed: boolean
+  /** Opens a bidirectional stream; waits (in a bounded queue) while the peer's stream limit is reached. */
+  openStream(options?: AbortOptions): Promise<Stream>
+  /** The next stream the peer opened with `openStream`. */
+  acceptStream(options?: AbortOptions): Promise<Stream>
+  /** Incoming streams, until the connection closes. */
+  streams(): AsyncIterable<Stream>
+  /** Opens a stream and wraps it in a message channel. */
+  openChannel(options?: ChannelOptions & AbortOptions): Promise<MessageChannel>
+  /** The next channel the peer opened with `openChannel`. */
+  acceptChannel(options?: ChannelOptions & AbortOptions): Promise<MessageChannel>
+  /** Incoming channels, until the connection closes. */
+  channels(options?: ChannelOptions): AsyncIterable<MessageChannel>
+  /** Closes the connection, sending `reason` to the peer. Idempotent; resolves when closed. */
+  close(reason?: string): Promise<CloseInfo>
+  [Symbol.asyncDispose](): Promise<void>
+}
