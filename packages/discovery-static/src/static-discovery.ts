@@ -155,7 +155,7 @@ export class StaticDiscovery extends AbstractDiscoveryBackend {
     const path = resolve(file)
     const name = basename(path)
     try {
-      this.#watcher = watch(dirname(path), { persistent: false }, (_event, changed) => {
+      this.#watcher = watch(dirname(path), (_event, changed) => {
         if (changed !== null && changed !== name) return
         clearTimeout(this.#debounce)
         this.#debounce = setTimeout(() => this.#onFileChange(), this.#options.debounce ?? 50)
