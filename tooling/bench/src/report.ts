@@ -47,7 +47,12 @@ export function toMarkdown(results: SuiteResult[]): string {
     '',
   ]
   for (const r of results) {
-    lines.push(`### ${r.suite}`, '', '| measurement | value | unit | vs baseline | target |', '|---|---|---|---|---|')
+    lines.push(
+      `### ${r.suite}`,
+      '',
+      '| measurement | value | unit | vs baseline | target |',
+      '|---|---|---|---|---|',
+    )
     const byName = new Map(r.measurements.map((x) => [x.name, x]))
     for (const x of r.measurements) {
       const base = x.baseline ? byName.get(x.baseline) : undefined
