@@ -1,0 +1,17 @@
+import { PeerError } from '@peer/discovery-core'
+
+/**
+ * A request to etcd failed (unreachable, timed out, rejected). The backend keeps running and
+ * retries; the etcd3 client's error is kept as `cause`. `operation` says what was attempted
+ * (`resync`, `announce`, `withdraw`, `check`, `watch`).
+ */
+export class EtcdDiscoveryError extends PeerError {
+  readonly operation: string
+  constructor(operation: string, message: string, options?: ErrorOptions) {
+    super(`etcd ${operation}: ${message}`, options)
+    this.operation = operation
+  }
+}
+
+/** The options given to `EtcdDiscovery` are invalid (e.g. no endpoints, a TTL below 1 s). */
+export class InvalidEtcdOptionsError extends PeerError {}

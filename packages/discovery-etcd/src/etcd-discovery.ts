@@ -1,0 +1,826 @@
+import {
+  type AbortOptions,
+  AbstractDiscoveryBackend,
+  type BackendOptions,
+  errorMessage,
+  isNodeId,
+  type LocalPeer,
+  type PeerRecord,
+  raceSignal,
+  sameRecord,
+  throwIfAborted,
+  validateLocalPeer,
+} from '@peer/discovery-core'
+import type { Etcd3, IKeyValue, IOptions, IResponseHeader, IWatchResponse, Lease, Watcher } from 'etcd3'
+import { EtcdDiscoveryError, InvalidEtcdOptionsError } from './errors.js'
+import { createEtcdClient } from './etcd-client.js'
+import {
+  DEFAULT_MAX_VALUE_BYTES,
+  decodeNodeValue,
+  encodeNodeValue,
+  idFromKey,
+  nodeKey,
+  nodesPrefix,
+} from './node-value.js'
+
+/** Options of {@link EtcdDiscovery}. */
+export interface EtcdDiscoveryOptions extends BackendOptions {
+  /** etcd client URLs (`http://host:2379`); several for a cluster, with failover between them. */
+  endpoints: string | readonly string[]
+  /** Key prefix; nodes live under `<prefix>/nodes/<id>`. Default `/peer`. */
+  prefix?: string | undefined
+  /** Lease TTL of this node's announcement, whole seconds >= 1. Default 10. */
+  ttl?: number | undefined
+  /**
+   * How long (ms) the last known peers are kept while etcd is unreachable before they are reported
+   * lost with reason `stale`. Default 60,000; `Infinity` keeps them until etcd answers again.
+   */
+  staleLimit?: number | undefined
+  /**
+   * After etcd came back EMPTY (restarted with a new data dir), how long (ms) peers missing from it
+   * get to announce themselves again before they are reported lost. Default 2 x `ttl`.
+   */
+  resetGrace?: number | undefined
+  /** Deadline of each etcd request, ms. Default 3000. */
+  requestTimeout?: number | undefined
+  /** Longest pause between retries and watch reconnection attempts, ms. Default 1000. */
+  maxRetryDelay?: number | undefined
+  /**
+   * Interval (ms) of a cheap consistency check (one range request) that catches an etcd reset the
+   * watch cannot see. Default 30,000; 0 disables it.
+   */
+  checkInterval?: number | undefined
+  /** Largest value read from etcd, bytes; larger ones are counted and dropped. Default 16 KiB. */
+  maxValueBytes?: number | undefined
+  /** Most keys read by one re-list (a range `limit`). Default `maxPeers` + 1000. */
+  maxListKeys?: number | undefined
+  /** Extra etcd3 client options (auth, TLS credentials, grpc options). */
+  client?: Partial<IOptions> | undefined
+}
+
+/** Counters of the etcd side of the backend; they only grow. */
+export interface EtcdDiscoveryCounters {
+  /** Unary requests sent (range, put, lease grant, lease revoke) and watches created. */
+  requests: number
+  /** Lease keepalive messages sent. */
+  keepalives: number
+  /** Watch events received. */
+  watchEvents: number
+  /** Full re-lists (start, watch cancelled or compacted, reconnect, reset). */
+  resyncs: number
+  /** Times etcd was found reset (revision went backwards or the cluster id changed). */
+  resets: number
+  /** Watches cancelled by etcd (e.g. their revision was compacted). */
+  watchCancels: number
+  /** Leases granted. */
+  leaseGrants: number
+  /** Leases lost (keepalive lost for 2 x TTL, lease expired or revoked by someone else). */
+  leaseLosses: number
+  /** Times the announcement was written again after it was lost or deleted. */
+  reannounces: number
+  /** Peers reported lost because etcd stayed unreachable longer than `staleLimit`. */
+  staleDrops: number
+}
+
+const SOURCE = 'etcd'
+const MAX_TRACKED_INVALID = 1024
+
+interface Deferred {
+  promise: Promise<void>
+  resolve: () => void
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void
+  const promise = new Promise<void>((r) => {
+    resolve = r
+  })
+  return { promise, resolve }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms)
+    }),
+  ]).finally(() => clearTimeout(timer))
+}
+
+/**
+ * Peer discovery through etcd v3.
+ *
+ * - `announce(self)` writes `<prefix>/nodes/<id>` (a versioned JSON value, see `NodeValue`) under a
+ *   lease with TTL `ttl`, kept alive by the client; `withdraw()` revokes the lease.
+ * - The backend lists the prefix, then watches it from the listed revision + 1 and turns changes
+ *   into `peer:discovered`, `peer:updated` and `peer:lost` events; `list()` and `lookup()` answer
+ *   from that mirror (`lookup` by id asks etcd when the mirror does not know the id).
+ * - Self-healing: a lost or expired lease is granted again and the key re-put; a cancelled or
+ *   compacted watch triggers a re-list, a diff against what was known and a new watch; an etcd that
+ *   came back EMPTY (revision went backwards, cluster id changed) is detected, re-listed with a grace
+ *   period for peers to re-announce, and this node re-announced; while etcd is unreachable the last
+ *   known peers are kept for `staleLimit`; reconnection happens within about a second.
+ * - Several endpoints: requests and watches fail over between cluster members.
+ * - Values that are not JSON or do not match the layout are counted in `stats.invalidRecords`.
+ *
+ * @example
+ * ```ts
+ * const etcd = new EtcdDiscovery({ endpoints: ['http://127.0.0.1:2379'], prefix: '/my-cluster' })
+ * etcd.addEventListener('peer:discovered', (e) => console.log('found', e.detail.record.id))
+ * await etcd.start()
+ * await etcd.announce({ id, name: 'app@host1', addresses: [{ host: '10.0.0.7', port: 4000 }] })
+ * ```
+ */
+export class EtcdDiscovery extends AbstractDiscoveryBackend {
+  /** The key prefix in use (normalised, no trailing slash). */
+  readonly prefix: string
+  /** Lease TTL in seconds. */
+  readonly ttl: number
+
+  readonly #endpoints: readonly string[]
+  readonly #keyPrefix: string
+  readonly #staleLimit: number
+  readonly #resetGrace: number
+  readonly #requestTimeout: number
+  readonly #maxRetryDelay: number
+  readonly #checkInterval: number
+  readonly #maxValueBytes: number
+  readonly #maxListKeys: number
+  readonly #clientOptions: Partial<IOptions> | undefined
+
+  readonly #counters: EtcdDiscoveryCounters = {
+    requests: 0,
+    keepalives: 0,
+    watchEvents: 0,
+    resyncs: 0,
+    resets: 0,
+    watchCancels: 0,
+    leaseGrants: 0,
+    leaseLosses: 0,
+    reannounces: 0,
+    staleDrops: 0,
+  }
+
+  #client: Etcd3 | undefined
+  #watcher: Watcher | undefined
+  #watchGen = 0
+  #lease: Lease | undefined
+  #leaseTtlUsed = 0
+  #announced: LocalPeer | undefined
+  #publishedValue: string | undefined
+  #revision = 0
+  #clusterId: string | undefined
+  #everSynced = false
+  #everPublished = false
+
+  #needResync = false
+  #needPublish = false
+  #needCheck = false
+  #wake: (() => void) | undefined
+  #loopAbort: AbortController | undefined
+  #loopDone: Promise<void> | undefined
+  #firstPass: Deferred | undefined
+  #lock: Promise<unknown> = Promise.resolve()
+
+  #disconnected = false
+  #staleTimer: NodeJS.Timeout | undefined
+  #checkTimer: NodeJS.Timeout | undefined
+  readonly #pendingLoss = new Map<string, number>()
+  #pendingTimer: NodeJS.Timeout | undefined
+  readonly #invalidSeen = new Map<string, string>()
+
+  constructor(options: EtcdDiscoveryOptions) {
+    super(SOURCE, ['announce', 'list', 'watch', 'expiry'], options)
+    const endpoints =
+      typeof options.endpoints === 'string' ? [options.endpoints] : [...(options.endpoints ?? [])]
+    if (endpoints.length === 0 || endpoints.some((e) => typeof e !== 'string' || e === '')) {
+      throw new InvalidEtcdOptionsError('endpoints: give at least one etcd URL such as http://127.0.0.1:2379')
+    }
+    const ttl = options.ttl ?? 10
+    if (!Number.isInteger(ttl) || ttl < 1)
+      throw new InvalidEtcdOptionsError(`ttl: whole seconds >= 1, got ${ttl}`)
+    const positive = (name: string, value: number, allowZero = false) => {
+      if (Number.isNaN(value) || value < 0 || (!allowZero && value === 0)) {
+        throw new InvalidEtcdOptionsError(`${name}: expected a positive number, got ${value}`)
+      }
+      return value
+    }
+    this.#endpoints = endpoints
+    this.ttl = ttl
+    this.prefix = nodesPrefix(options.prefix ?? '/peer').slice(0, -'/nodes/'.length)
+    this.#keyPrefix = nodesPrefix(this.prefix)
+    this.#staleLimit = positive('staleLimit', options.staleLimit ?? 60_000)
+    this.#resetGrace = positive('resetGrace', options.resetGrace ?? 2 * ttl * 1000, true)
+    this.#requestTimeout = positive('requestTimeout', options.requestTimeout ?? 3000)
+    this.#maxRetryDelay = positive('maxRetryDelay', options.maxRetryDelay ?? 1000)
+    this.#checkInterval = positive('checkInterval', options.checkInterval ?? 30_000, true)
+    this.#maxValueBytes = positive('maxValueBytes', options.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES)
+    this.#maxListKeys = positive('maxListKeys', options.maxListKeys ?? this.maxPeers + 1000)
+    this.#clientOptions = options.client
+  }
+
+  /** Counters of requests, keepalives, resyncs and recoveries (a copy). */
+  get etcdStats(): Readonly<EtcdDiscoveryCounters> {
+    return { ...this.#counters }
+  }
+
+  /** The etcd revision the mirror is at (0 before the first list). */
+  get revision(): number {
+    return this.#revision
+  }
+
+  /** True while the watch is connected to etcd. */
+  get connected(): boolean {
+    return this.started && this.#watcher !== undefined && !this.#disconnected
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  protected async onStart(signal: AbortSignal | undefined): Promise<void> {
+    this.#client = createEtcdClient({
+      endpoints: this.#endpoints,
+      requestTimeout: this.#requestTimeout,
+      maxRetryDelay: this.#maxRetryDelay,
+      client: this.#clientOptions,
+    })
+    this.#revision = 0
+    this.#clusterId = undefined
+    this.#everSynced = false
+    this.#disconnected = false
+    this.#invalidSeen.clear()
+    this.#needResync = true
+    this.#needPublish = this.#announced !== undefined
+    this.#needCheck = false
+    const abort = new AbortController()
+    this.#loopAbort = abort
+    const first = deferred()
+    this.#firstPass = first
+    this.#loopDone = this.#loop(abort.signal)
+    if (this.#checkInterval > 0) {
+      this.#checkTimer = setInterval(() => {
+        this.#needCheck = true
+        this.#kick()
+      }, this.#checkInterval)
+    }
+    // Wait for the first list (or its first failure: etcd may come later, the loop keeps trying).
+    await raceSignal(first.promise, signal)
+  }
+
+  protected async onStop(): Promise<void> {
+    this.#loopAbort?.abort()
+    this.#kick()
+    clearInterval(this.#checkTimer)
+    this.#checkTimer = undefined
+    this.#clearStale()
+    clearTimeout(this.#pendingTimer)
+    this.#pendingTimer = undefined
+    this.#pendingLoss.clear()
+    const client = this.#client
+    // watchers must be cancelled before the client closes, or the process never exits
+    await this.#exclusive(async () => {
+      await this.#dropWatcher()
+      const lease = this.#lease
+      this.#lease = undefined
+      this.#publishedValue = undefined
+      if (lease !== undefined) await this.#revokeLease(lease)
+    }).catch((error: unknown) => this.log.debug('stop cleanup failed', { error: errorMessage(error) }))
+    await this.#loopDone?.catch(() => {})
+    this.#loopDone = undefined
+    this.#loopAbort = undefined
+    this.#firstPass = undefined
+    this.#client = undefined
+    client?.close()
+  }
+
+  // ---------------------------------------------------------------- announce / withdraw
+
+  /**
+   * Writes this node under `<prefix>/nodes/<id>` with a lease of `ttl` seconds (kept alive), or
+   * replaces the announcement. Before `start()` the announcement is remembered and written on start.
+   * Rejects with {@link EtcdDiscoveryError} when etcd cannot be reached; the announcement is still
+   * remembered and written as soon as etcd answers.
+   */
+  async announce(self: LocalPeer, options: AbortOptions = {}): Promise<void> {
+    throwIfAborted(options.signal)
+    const local = validateLocalPeer(self, this.recordLimits)
+    const value = encodeNodeValue(local)
+    if (Buffer.byteLength(value) > this.#maxValueBytes) {
+      throw new InvalidEtcdOptionsError(
+        `announcement is ${Buffer.byteLength(value)} bytes, above maxValueBytes`,
+      )
+    }
+    const previous = this.#announced
+    this.#announced = local
+    this.setSelfId(local.id)
+    if (this.#client === undefined || this.#loopAbort === undefined) return
+    await raceSignal(
+      this.#exclusive(async () => {
+        if (this.#announced !== local) return // replaced meanwhile
+        if (previous !== undefined && previous.id !== local.id && this.#lease !== undefined) {
+          // a new identity: take the old key away with its lease
+          const lease = this.#lease
+          this.#lease = undefined
+          await this.#revokeLease(lease)
+        }
+        this.#needPublish = false
+        try {
+          await this.#publish()
+        } catch (error) {
+          this.#needPublish = true
+          this.#kick()
+          throw new EtcdDiscoveryError('announce', `${errorMessage(error)} (will keep retrying)`, {
+            cause: error,
+          })
+        }
+      }),
+      options.signal,
+    )
+  }
+
+  /**
+   * Removes this node's announcement by revoking its lease (its key goes with it). When etcd is
+   * unreachable the keepalive stops and the key expires within `ttl` seconds.
+   */
+  async withdraw(options: AbortOptions = {}): Promise<void> {
+    throwIfAborted(options.signal)
+    this.#announced = undefined
+    this.#needPublish = false
+    if (this.#client === undefined) return
+    await raceSignal(
+      this.#exclusive(async () => {
+        if (this.#announced !== undefined) return // announced again meanwhile
+        const lease = this.#lease
+        this.#lease = undefined
+        this.#publishedValue = undefined
+        if (lease !== undefined) await this.#revokeLease(lease)
+      }),
+      options.signal,
+    )
+  }
+
+  // ---------------------------------------------------------------- queries
+
+  /**
+   * Finds a peer by node id or name in the mirror; an id the mirror does not know is looked up in
+   * etcd directly (a single-key range), so a peer dropped by `maxPeers` can still be found.
+   */
+  override async lookup(nameOrId: string, options: AbortOptions = {}): Promise<PeerRecord | undefined> {
+    throwIfAborted(options.signal)
+    const known = this.findKnown(nameOrId)
+    if (known !== undefined || !isNodeId(nameOrId) || nameOrId === this.selfId) return known
+    const client = this.#client
+    if (client === undefined || !this.started) return undefined
+    try {
+      this.#counters.requests++
+      const res = await raceSignal(client.get(nodeKey(this.prefix, nameOrId)).exec(), options.signal)
+      const kv = res.kvs[0]
+      if (kv === undefined) return undefined
+      const decoded = this.#decode(kv)
+      return decoded.ok ? decoded.record : undefined
+    } catch (error) {
+      if ((error as Error)?.name === 'AbortError') throw error
+      this.log.debug('lookup in etcd failed', { error: errorMessage(error) })
+      return undefined
+    }
+  }
+
+  /** Re-lists the prefix now and diffs it against the mirror (normally the watch keeps it current). */
+  async refresh(options: AbortOptions = {}): Promise<void> {
+    throwIfAborted(options.signal)
+    if (this.#client === undefined || !this.started) return
+    await raceSignal(
+      this.#exclusive(() => this.#resync()),
+      options.signal,
+    )
+  }
+
+  // ---------------------------------------------------------------- the healing loop
+
+  #kick(): void {
+    const wake = this.#wake
+    this.#wake = undefined
+    wake?.()
+  }
+
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#lock.then(fn, fn)
+    this.#lock = run.catch(() => {})
+    return run
+  }
+
+  async #loop(signal: AbortSignal): Promise<void> {
+    let failures = 0
+    while (!signal.aborted) {
+      const publish = this.#needPublish && this.#announced !== undefined
+      if (!this.#needResync && !publish && !this.#needCheck) {
+        await new Promise<void>((resolve) => {
+          this.#wake = resolve
+        })
+        continue
+      }
+      try {
+        await this.#exclusive(() => this.#step(signal))
+        failures = 0
+        this.#firstPass?.resolve()
+      } catch (error) {
+        this.#firstPass?.resolve()
+        if (signal.aborted) return
+        failures++
+        this.reportError(
+          error instanceof EtcdDiscoveryError
+            ? error
+            : new EtcdDiscoveryError('sync', errorMessage(error), { cause: error }),
+        )
+        const pause = Math.min(this.#maxRetryDelay, 100 * 2 ** Math.min(failures - 1, 10))
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, pause * (0.75 + Math.random() * 0.5))
+          this.#wake = () => {
+            clearTimeout(timer)
+            resolve()
+          }
+        })
+      }
+    }
+  }
+
+  async #step(signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return
+    if (this.#needResync) {
+      this.#needResync = false
+      this.#needCheck = false
+      try {
+        await this.#resync()
+      } catch (error) {
+        this.#needResync = true
+        throw new EtcdDiscoveryError('resync', errorMessage(error), { cause: error })
+      }
+    }
+    if (signal.aborted) return
+    if (this.#needPublish && this.#announced !== undefined) {
+      this.#needPublish = false
+      try {
+        this.#counters.reannounces += this.#everPublished ? 1 : 0
+        await this.#publish()
+      } catch (error) {
+        this.#needPublish = true
+        throw new EtcdDiscoveryError('announce', errorMessage(error), { cause: error })
+      }
+    }
+    if (signal.aborted) return
+    if (this.#needCheck) {
+      this.#needCheck = false
+      try {
+        await this.#check()
+      } catch (error) {
+        throw new EtcdDiscoveryError('check', errorMessage(error), { cause: error })
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- etcd operations
+
+  /** Lists the prefix, diffs it against the mirror and (re)starts the watch at revision + 1. */
+  async #resync(): Promise<void> {
+    const client = this.#requireClient()
+    this.#counters.requests++
+    const res = await client.getAll().prefix(this.#keyPrefix).limit(this.#maxListKeys).exec()
+    this.#counters.resyncs++
+    const reset = this.#isReset(res.header)
+    if (reset) {
+      this.#counters.resets++
+      this.log.warn('etcd was reset (revision went backwards or cluster id changed): resyncing', {
+        known: this.#revision,
+        now: res.header.revision,
+      })
+      // our lease is gone with the old data: grant a new one
+      if (this.#announced !== undefined) this.#needPublish = true
+      const lease = this.#lease
+      this.#lease = undefined
+      lease?.removeAllListeners('lost')
+      lease?.release()
+    }
+    this.#revision = Number(res.header.revision)
+    this.#clusterId = res.header.cluster_id
+    if (res.more)
+      this.log.warn('prefix holds more keys than maxListKeys; some are ignored', { max: this.#maxListKeys })
+
+    const present = new Set<string>()
+    let selfSeen = false
+    for (const kv of res.kvs) {
+      const id = this.#applyPut(kv, false)
+      if (id !== undefined) present.add(id)
+      if (id !== undefined && id === this.selfId) selfSeen = true
+    }
+    for (const record of [...this.knownPeers()]) {
+      if (present.has(record.id)) continue
+      if (reset && this.#resetGrace > 0) this.#scheduleLoss(record.id)
+      else if (!this.#pendingLoss.has(record.id)) this.reportLost(record.id, 'removed')
+    }
+    if (this.#announced !== undefined && (!selfSeen || this.#lease === undefined)) this.#needPublish = true
+    this.#everSynced = true
+    await this.#rewatch(this.#revision + 1)
+    this.#markConnected()
+  }
+
+  #isReset(header: IResponseHeader): boolean {
+    if (!this.#everSynced) return false
+    if (this.#clusterId !== undefined && header.cluster_id !== this.#clusterId) return true
+    return Number(header.revision) < this.#revision
+  }
+
+  /** One cheap range: is etcd still the store we are mirroring? */
+  async #check(): Promise<void> {
+    const client = this.#requireClient()
+    this.#counters.requests++
+    const res = await client.getAll().prefix(this.#keyPrefix).limit(1).exec()
+    if (this.#isReset(res.header)) this.#needResync = true
+  }
+
+  async #publish(): Promise<void> {
+    const self = this.#announced
+    if (self === undefined) return
+    const client = this.#requireClient()
+    let lease = this.#lease
+    if (lease === undefined || lease.revoked() || this.#leaseTtlUsed !== this.ttl) {
+      lease = this.#newLease(client)
+    }
+    const leaseId = await withTimeout(lease.grant(), this.#requestTimeout * 2, 'lease grant')
+    const value = encodeNodeValue(self)
+    this.#counters.requests++
+    const res = await client.put(nodeKey(this.prefix, self.id)).value(value).lease(leaseId).exec()
+    this.#observeHeader(res.header)
+    this.#publishedValue = value
+    this.#everPublished = true
+  }
+
+  #newLease(client: Etcd3): Lease {
+    const old = this.#lease
+    if (old !== undefined) {
+      old.removeAllListeners('lost')
+      old.release()
+    }
+    this.#counters.requests++
+    this.#counters.leaseGrants++
+    const lease = client.lease(this.ttl)
+    this.#leaseTtlUsed = this.ttl
+    this.#lease = lease
+    lease.on('lost', (error) => {
+      if (this.#lease !== lease) return
+      this.#lease = undefined
+      this.#publishedValue = undefined
+      this.#counters.leaseLosses++
+      this.log.info('lease lost: granting a new one', { error: errorMessage(error) })
+      if (this.#loopAbort?.signal.aborted !== false) return
+      // a lost lease may mean etcd lost its data: re-list too
+      this.#needPublish = this.#announced !== undefined
+      this.#needResync = true
+      this.#kick()
+    })
+    lease.on('keepaliveFired', () => {
+      this.#counters.keepalives++
+    })
+    lease.on('keepaliveSucceeded', (res) => {
+      if (this.#lease === lease) this.#observeHeader(res.header)
+    })
+    return lease
+  }
+
+  async #revokeLease(lease: Lease): Promise<void> {
+    lease.removeAllListeners('lost')
+    lease.on('lost', () => {})
+    try {
+      this.#counters.requests++
+      await withTimeout(lease.revoke(), this.#requestTimeout, 'lease revoke')
+    } catch (error) {
+      // the key expires with the lease once keepalives stop
+      lease.release()
+      this.log.debug('lease revoke failed; the key expires with its TTL', { error: errorMessage(error) })
+    }
+  }
+
+  /** A response header from etcd: notices an etcd that went back in time. */
+  #observeHeader(header: IResponseHeader | undefined): void {
+    if (header === undefined || !this.#everSynced) return
+    if (this.#isReset(header)) {
+      if (!this.#needResync)
+        this.log.debug('response header shows an etcd reset', { revision: header.revision })
+      this.#needResync = true
+      this.#kick()
+    }
+  }
+
+  // ---------------------------------------------------------------- the watch
+
+  async #rewatch(startRevision: number): Promise<void> {
+    await this.#dropWatcher()
+    const client = this.#requireClient()
+    const gen = ++this.#watchGen
+    this.#counters.requests++
+    const watcher = client.watch().prefix(this.#keyPrefix).startRevision(String(startRevision)).watcher()
+    this.#watcher = watcher
+    const current = () => this.#watchGen === gen && this.#watcher === watcher
+    let everConnected = false
+    watcher.on('data', (res: IWatchResponse) => {
+      if (!current()) return
+      for (const event of res.events) {
+        this.#counters.watchEvents++
+        if (event.type === 'Put') this.#applyPut(event.kv, true)
+        else this.#applyDelete(event.kv)
+      }
+      const rev = Number(res.header.revision)
+      if (rev > this.#revision) this.#revision = rev
+    })
+    watcher.on('connected', (res: IWatchResponse) => {
+      if (!current()) return
+      const first = !everConnected
+      everConnected = true
+      if (first) return
+      // a reconnection: did etcd go back in time (restarted with an empty data dir)? In any case
+      // re-list: a silent watch on a reset etcd would never deliver anything again.
+      this.log.debug('watch reconnected', { revision: res.header.revision })
+      this.#markConnected()
+      this.#needResync = true
+      this.#kick()
+    })
+    watcher.on('disconnected', (error) => {
+      if (!current()) return
+      this.#markDisconnected(error)
+    })
+    watcher.on('error', (error) => {
+      // etcd cancelled the watch (e.g. its start revision was compacted): re-list and watch again
+      if (!current()) return
+      this.#counters.watchCancels++
+      this.log.info('watch cancelled by etcd: resyncing', { error: errorMessage(error) })
+      this.#watcher = undefined
+      this.#needResync = true
+      this.#kick()
+    })
+    try {
+      await withTimeout(
+        new Promise<void>((resolve, reject) => {
+          if (everConnected) return resolve()
+          watcher.once('connected', () => resolve())
+          watcher.once('error', reject)
+        }),
+        this.#requestTimeout,
+        'watch create',
+      )
+    } catch (error) {
+      if (this.#watcher === watcher) await this.#dropWatcher()
+      throw error
+    }
+  }
+
+  async #dropWatcher(): Promise<void> {
+    const watcher = this.#watcher
+    this.#watcher = undefined
+    this.#watchGen++
+    if (watcher === undefined) return
+    watcher.removeAllListeners('data')
+    watcher.on('error', () => {})
+    try {
+      await withTimeout(watcher.cancel(), Math.min(this.#requestTimeout, 1000), 'watch cancel')
+    } catch {
+      // etcd is gone mid-cancel: detach the watcher from the client's watch manager ourselves, or
+      // the manager keeps reconnecting it (and the process alive) after the client is closed
+      const manager = (watcher as unknown as { manager?: { watchers?: Watcher[] } }).manager
+      if (manager?.watchers !== undefined) manager.watchers = manager.watchers.filter((w) => w !== watcher)
+    }
+  }
+
+  #markDisconnected(error: unknown): void {
+    if (!this.#disconnected) {
+      this.#disconnected = true
+      this.log.info('etcd unreachable: keeping the last known peers', {
+        staleLimit: this.#staleLimit,
+        error: errorMessage(error),
+      })
+    }
+    if (this.#staleTimer === undefined && Number.isFinite(this.#staleLimit)) {
+      this.#staleTimer = setTimeout(() => {
+        this.#staleTimer = undefined
+        if (!this.#disconnected || !this.active) return
+        const peers = [...this.knownPeers()]
+        this.log.warn('etcd unreachable for longer than staleLimit: dropping peers', { count: peers.length })
+        this.#counters.staleDrops += peers.length
+        for (const record of peers) this.reportLost(record.id, 'stale')
+        this.#pendingLoss.clear()
+        this.#needResync = true
+      }, this.#staleLimit)
+    }
+  }
+
+  #markConnected(): void {
+    this.#disconnected = false
+    this.#clearStale()
+  }
+
+  #clearStale(): void {
+    clearTimeout(this.#staleTimer)
+    this.#staleTimer = undefined
+  }
+
+  // ---------------------------------------------------------------- applying changes
+
+  #decode(kv: IKeyValue) {
+    return decodeNodeValue(this.#keyPrefix, kv.key.toString('utf8'), kv.value, {
+      source: SOURCE,
+      maxValueBytes: this.#maxValueBytes,
+      limits: this.recordLimits,
+    })
+  }
+
+  /** Applies a key's value; returns the node id when it is a valid node. */
+  #applyPut(kv: IKeyValue, fromWatch: boolean): string | undefined {
+    const key = kv.key.toString('utf8')
+    const decoded = this.#decode(kv)
+    if (!decoded.ok) {
+      this.#countInvalidOnce(key, kv.mod_revision, decoded.reason)
+      // a known peer whose value turned bad is no longer what etcd says
+      const id = idFromKey(this.#keyPrefix, key)
+      if (id !== undefined) {
+        this.#pendingLoss.delete(id)
+        this.reportLost(id, 'removed')
+      }
+      return undefined
+    }
+    this.#invalidSeen.delete(key)
+    const record = decoded.record
+    if (record.id === this.selfId) {
+      if (fromWatch && this.#announced !== undefined && this.#publishedValue !== undefined) {
+        // someone else overwrote our key (e.g. without our lease): put ours back
+        if (!sameRecord(record, this.#announced) || kv.lease === '0') {
+          this.#needPublish = true
+          this.#kick()
+        }
+      }
+      return record.id
+    }
+    this.#pendingLoss.delete(record.id)
+    this.reportPeer(record)
+    return record.id
+  }
+
+  #applyDelete(kv: IKeyValue): void {
+    const key = kv.key.toString('utf8')
+    this.#invalidSeen.delete(key)
+    const id = idFromKey(this.#keyPrefix, key)
+    if (id === undefined) return
+    if (id === this.selfId) {
+      if (this.#announced !== undefined && this.#publishedValue !== undefined) {
+        // our key was deleted (by hand, or our lease expired): announce again
+        this.log.info('our announcement was deleted: writing it again')
+        this.#publishedValue = undefined
+        this.#needPublish = true
+        this.#kick()
+      }
+      return
+    }
+    this.#pendingLoss.delete(id)
+    this.reportLost(id, 'removed')
+  }
+
+  #countInvalidOnce(key: string, modRevision: string, reason: string): void {
+    if (this.#invalidSeen.get(key) === modRevision) return
+    this.#invalidSeen.delete(key)
+    if (this.#invalidSeen.size >= MAX_TRACKED_INVALID) {
+      const oldest = this.#invalidSeen.keys().next().value
+      if (oldest !== undefined) this.#invalidSeen.delete(oldest)
+    }
+    this.#invalidSeen.set(key, modRevision)
+    this.countInvalid(`${key.slice(0, 120)}: ${reason}`)
+  }
+
+  #scheduleLoss(id: string): void {
+    if (this.#pendingLoss.has(id)) return
+    this.#pendingLoss.set(id, Date.now() + this.#resetGrace)
+    if (this.#pendingTimer === undefined) this.#armPendingTimer()
+  }
+
+  #armPendingTimer(): void {
+    clearTimeout(this.#pendingTimer)
+    this.#pendingTimer = undefined
+    if (this.#pendingLoss.size === 0) return
+    const next = Math.min(...this.#pendingLoss.values())
+    this.#pendingTimer = setTimeout(
+      () => {
+        this.#pendingTimer = undefined
+        const now = Date.now()
+        for (const [id, deadline] of [...this.#pendingLoss]) {
+          if (deadline > now) continue
+          this.#pendingLoss.delete(id)
+          this.reportLost(id, 'removed')
+        }
+        this.#armPendingTimer()
+      },
+      Math.max(0, next - Date.now()),
+    )
+  }
+
+  #requireClient(): Etcd3 {
+    const client = this.#client
+    if (client === undefined) throw new EtcdDiscoveryError('request', 'the backend is stopped')
+    return client
+  }
+}

@@ -1,0 +1,40 @@
+// The compliance kit against real etcd: N instances on one etcd, a unique prefix per scenario.
+import { describeDiscoveryCompliance } from '@peer/discovery-compliance/vitest'
+import type { LocalPeer } from '@peer/discovery-core'
+import { type EtcdCluster, startEtcd } from '@peer/testkit/etcd'
+import { afterAll, beforeAll } from 'vitest'
+import { EtcdDiscovery, nodesPrefix } from '../src/index.js'
+import { uniquePrefix } from './helpers.js'
+
+let etcd: EtcdCluster
+beforeAll(async () => {
+  etcd = await startEtcd()
+})
+afterAll(async () => {
+  await etcd?.close()
+})
+
+function etcdHarness() {
+  let prefix = ''
+  return {
+    propagationTimeout: 3000,
+    async setup({ count, selves }: { count: number; selves: readonly LocalPeer[] }) {
+      prefix = uniquePrefix('kit')
+      return Array.from(
+        { length: count },
+        (_, i) => new EtcdDiscovery({ endpoints: etcd.endpoints, prefix, self: selves[i]?.id, ttl: 2 }),
+      )
+    },
+    async seedInvalid() {
+      // written by another tool: not JSON at all
+      await etcd.etcdctl(['put', `${nodesPrefix(prefix)}${'b'.repeat(51)}a`, 'this is not json'])
+    },
+    async teardown() {
+      await etcd.etcdctl(['del', '--prefix', prefix])
+    },
+  }
+}
+
+describeDiscoveryCompliance('etcd (one etcd, a prefix per scenario)', etcdHarness, {
+  capabilities: ['announce', 'list', 'watch', 'expiry'],
+})
