@@ -1,0 +1,59 @@
+import { PeerError } from '@peer/discovery-core'
+
+/** Base class of every error thrown by `@peer/registry`. */
+export class RegistryError extends PeerError {}
+
+/** `register` was called with a name that is already registered. */
+export class DuplicateServerNameError extends RegistryError {
+  /** The name that is taken. */
+  readonly serverName: string
+  constructor(name: string) {
+    super(`a server named ${JSON.stringify(name)} is already registered`)
+    this.serverName = name
+  }
+}
+
+/** No server is registered under the name. */
+export class ServerNotFoundError extends RegistryError {
+  /** The name that was looked up. */
+  readonly serverName: string
+  constructor(name: string) {
+    super(`no server named ${JSON.stringify(name)} is registered`)
+    this.serverName = name
+  }
+}
+
+/** The server is registered but has no bound port yet (it reports port 0 or nothing). */
+export class PortUnavailableError extends RegistryError {}
+
+/** A bounded map of the registry is full; the entry was not added. */
+export class RegistryFullError extends RegistryError {
+  /** The limit that was hit. */
+  readonly limit: number
+  constructor(what: string, limit: number) {
+    super(`${what} is full (limit ${limit})`)
+    this.limit = limit
+  }
+}
+
+/** A dial succeeded but the remote presented another node id than the one pinned. */
+export class PeerIdMismatchError extends RegistryError {
+  /** The id the dial expected. */
+  readonly expectedId: string
+  /** The id the remote presented. */
+  readonly actualId: string
+  constructor(expectedId: string, actualId: string) {
+    super(`dialed ${expectedId} but the remote is ${actualId}`)
+    this.expectedId = expectedId
+    this.actualId = actualId
+  }
+}
+
+/** A dial did not complete within the registry's dial timeout. */
+export class DialTimeoutError extends RegistryError {}
+
+/** A server name is empty, too long, not a string or contains control characters. */
+export class InvalidServerNameError extends RegistryError {}
+
+/** A port is not an integer in 1-65535. */
+export class InvalidPortError extends RegistryError {}

@@ -1,0 +1,62 @@
+/**
+ * Registries for peer.
+ *
+ * - `ServerRegistry`: named servers, as Erlang quic's `quic_server_registry`: register, look up,
+ *   list, resolve port 0 to the bound port, list connections, update the port, and drop an entry
+ *   by itself when its server closes (only while it is still the registered instance).
+ * - `PeerRegistry`: trusted peers, as Elixir PeerNet's `Registry`: consumes discovery events,
+ *   rejects untrusted ids, dials trusted ones with bounded concurrency and a timeout, redials with
+ *   jittered exponential backoff, resolves simultaneous dials the same way on both sides, and
+ *   applies trust changes live.
+ *
+ * Both work against small structural interfaces (`ServerLike`, `RegistryTransport`,
+ * `RegistryConnection`, `TrustStore`, `PeerSource`) that `@peer/transport-quic`,
+ * `@peer/identity` and `@peer/discovery-core` meet.
+ *
+ * @packageDocumentation
+ */
+export { type BackoffOptions, backoffDelay } from './backoff.js'
+export {
+  DialTimeoutError,
+  DuplicateServerNameError,
+  InvalidPortError,
+  InvalidServerNameError,
+  PeerIdMismatchError,
+  PortUnavailableError,
+  RegistryError,
+  RegistryFullError,
+  ServerNotFoundError,
+} from './errors.js'
+export type {
+  ConnectionDirection,
+  PeerSource,
+  RegistryConnection,
+  RegistryDialOptions,
+  RegistryTransport,
+  TrustStore,
+} from './interfaces.js'
+export {
+  type DisconnectReason,
+  type PeerAddressStatus,
+  type PeerConnectedDetail,
+  type PeerDialFailedDetail,
+  type PeerDisconnectedDetail,
+  PeerRegistry,
+  type PeerRegistryEvents,
+  type PeerRegistryOptions,
+  type PeerRegistryStats,
+  type PeerRejectedDetail,
+  type PeerState,
+  type PeerStatus,
+} from './peer-registry.js'
+export {
+  MAX_SERVER_NAME_LENGTH,
+  type RegisterOptions,
+  type ServerAddressValue,
+  type ServerEntry,
+  type ServerLike,
+  ServerRegistry,
+  type ServerRegistryEvents,
+  type ServerRegistryOptions,
+  type ServerRemovedReason,
+} from './server-registry.js'

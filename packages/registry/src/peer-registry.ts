@@ -1,0 +1,901 @@
+import {
+  abortErrorFor,
+  assertNodeId,
+  errorMessage,
+  type Logger,
+  type LoggerFactory,
+  type PeerAddress,
+  type PeerDiscoveredDetail,
+  type PeerLostDetail,
+  type PeerRecord,
+  raceSignal,
+  shortId,
+  silentLogger,
+  TypedEventTarget,
+} from '@peer/discovery-core'
+import { type BackoffOptions, backoffDelay } from './backoff.js'
+import { DialTimeoutError, PeerIdMismatchError, RegistryError } from './errors.js'
+import type {
+  ConnectionDirection,
+  PeerSource,
+  RegistryConnection,
+  RegistryTransport,
+  TrustStore,
+} from './interfaces.js'
+
+/**
+ * Where a peer stands:
+ * - `idle`: known but nothing to do (no address to dial, or waiting for the registry to start);
+ * - `queued`: waiting for a free dial slot;
+ * - `dialing`: a dial is in flight;
+ * - `backoff`: the last dial failed or the connection dropped; a redial is scheduled;
+ * - `connected`: one live connection.
+ */
+export type PeerState = 'idle' | 'queued' | 'dialing' | 'backoff' | 'connected'
+
+/** One address of a peer, with where it came from. */
+export interface PeerAddressStatus extends PeerAddress {
+  /** The discovery sources that reported it (`static`, `mdns`, ...). */
+  readonly sources: readonly string[]
+  /** When a dial to it last succeeded (ms since the epoch). */
+  readonly lastConnectedAt?: number | undefined
+  /** Why the last dial to it failed, if it did. */
+  readonly lastError?: string | undefined
+}
+
+/** A snapshot of one peer, as {@link PeerRegistry.status} returns it. */
+export interface PeerStatus {
+  readonly id: string
+  readonly name?: string | undefined
+  readonly state: PeerState
+  /** True while discovery reports the peer (false after `peer:lost`, or for an inbound-only peer). */
+  readonly discovered: boolean
+  /** Addresses to dial, most preferred first: hints from discovery, never proof of identity. */
+  readonly addresses: readonly PeerAddressStatus[]
+  /** Last time discovery or a connection showed the peer (ms since the epoch). */
+  readonly lastSeen: number
+  /** Who opened the live connection. */
+  readonly direction?: ConnectionDirection | undefined
+  /** The live connection's remote address. */
+  readonly remoteAddress?: PeerAddress | undefined
+  /** When the live connection was adopted (ms since the epoch). */
+  readonly connectedAt?: number | undefined
+  /** The live connection's round-trip time in ms, when the transport measures it. */
+  readonly rtt?: number | undefined
+  /** Failed dials since the last successful connection. */
+  readonly dialAttempts: number
+  /** Every dial started for this peer. */
+  readonly totalDials: number
+  /** When the next dial is due (state `backoff`). */
+  readonly nextDialAt?: number | undefined
+  /** The last dial error or disconnect reason. */
+  readonly lastError?: string | undefined
+}
+
+/** Payload of `peer:connected`. */
+export interface PeerConnectedDetail {
+  readonly id: string
+  readonly direction: ConnectionDirection
+  readonly connection: RegistryConnection
+}
+
+/** Why a peer was disconnected: the transport's reason, or one of the registry's own. */
+export type DisconnectReason = 'untrusted' | 'shutdown' | (string & {})
+
+/** Payload of `peer:disconnected`. */
+export interface PeerDisconnectedDetail {
+  readonly id: string
+  readonly reason: DisconnectReason
+  readonly direction: ConnectionDirection
+}
+
+/** Payload of `peer:rejected`: an id that is not trusted showed up, and was not dialed or was closed. */
+export interface PeerRejectedDetail {
+  readonly id: string
+  /** The discovery source that reported it, or `inbound` for an inbound connection. */
+  readonly source: string
+  readonly reason: 'untrusted'
+}
+
+/** Payload of `peer:dial-failed`. */
+export interface PeerDialFailedDetail {
+  readonly id: string
+  /** Failed dials in a row, including this one. */
+  readonly attempt: number
+  readonly error: Error
+  /** Delay before the next dial, when one is scheduled. */
+  readonly retryIn?: number | undefined
+}
+
+/** Events of a {@link PeerRegistry}. */
+export interface PeerRegistryEvents {
+  'peer:connected': CustomEvent<PeerConnectedDetail>
+  'peer:disconnected': CustomEvent<PeerDisconnectedDetail>
+  'peer:rejected': CustomEvent<PeerRejectedDetail>
+  'peer:dial-failed': CustomEvent<PeerDialFailedDetail>
+}
+
+/** Counters of a {@link PeerRegistry}; they only grow. */
+export interface PeerRegistryStats {
+  /** Untrusted ids seen (discovery events and inbound connections). */
+  rejected: number
+  /** Dials started (one per attempt, whatever the number of addresses tried). */
+  dials: number
+  /** Dial attempts that failed on every address. */
+  dialFailures: number
+  /** Single-address dials that hit the dial timeout. */
+  dialTimeouts: number
+  /** Dials whose remote proved another id than the one pinned (a transport that does not pin). */
+  pinMismatches: number
+  /** Connections adopted (both directions). */
+  connects: number
+  /** Adopted connections that closed. */
+  disconnects: number
+  /** Connections closed because the peer already had one (simultaneous dials). */
+  duplicatesClosed: number
+  /** Discoveries or inbound connections dropped because the peer map was full. */
+  overflowDrops: number
+  /** Listener calls that threw (and were isolated). */
+  listenerErrors: number
+}
+
+/** Options of {@link PeerRegistry}. */
+export interface PeerRegistryOptions<C extends RegistryConnection = RegistryConnection> {
+  /** This node's id: never dialed, and the tie-breaker of simultaneous dials. */
+  self: string
+  /** Dials peers (`@peer/transport-quic`'s transport, or anything meeting the interface). */
+  transport: RegistryTransport<C>
+  /** The trust list, or a predicate (then call `refreshTrust()` after it changes). */
+  trust: TrustStore | ((id: string) => boolean)
+  /** Where peers come from: the aggregate `Discovery`, or any backend. Optional (inbound only). */
+  discovery?: PeerSource | undefined
+  /** Most peers tracked at once. Default 1024. */
+  maxPeers?: number
+  /** Most dials in flight at once; further peers wait in state `queued`. Default 8. */
+  maxConcurrentDials?: number
+  /** Time limit of one dial to one address, in ms. Default 10,000. */
+  dialTimeout?: number
+  /** Redial backoff. Defaults: 500 ms doubling to 30 s, half of each delay jittered. */
+  backoff?: BackoffOptions
+  /**
+   * A connection that lived at least this long (ms) resets the backoff when it closes, so a peer
+   * that keeps dropping right after connecting is redialed ever more slowly. Default 10,000.
+   */
+  stableAfter?: number
+  /**
+   * An inbound connection arriving within this many ms of the live connection's adoption is
+   * treated as the other half of a simultaneous dial (keep the one dialed by the lower id); a
+   * later one replaces the live connection (the remote evidently lost it). Default 2,000.
+   */
+  simultaneousWindow?: number
+  /** Most addresses kept per peer. Default 16. */
+  maxAddressesPerPeer?: number
+  /** Logger factory; silent by default. Namespace `peer:registry:peers`. */
+  logger?: LoggerFactory
+}
+
+interface AddressEntry {
+  readonly host: string
+  readonly port: number
+  sources: readonly string[]
+  lastConnectedAt?: number | undefined
+  lastError?: string | undefined
+}
+
+interface PeerEntry<C extends RegistryConnection> {
+  readonly id: string
+  name: string | undefined
+  state: PeerState
+  discovered: boolean
+  addresses: AddressEntry[]
+  lastSeen: number
+  connection: C | undefined
+  direction: ConnectionDirection | undefined
+  connectedAt: number | undefined
+  dialAttempts: number
+  totalDials: number
+  backoffLevel: number
+  dial: AbortController | undefined
+  timer: ReturnType<typeof setTimeout> | undefined
+  nextDialAt: number | undefined
+  lastError: string | undefined
+}
+
+type RegistryState = 'stopped' | 'started'
+
+/**
+ * The trusted-peer registry, as Elixir PeerNet's `Registry`: it consumes discovery events and
+ * keeps one connection to every trusted peer it hears of.
+ *
+ * - An untrusted id is logged, counted and emitted as `peer:rejected`, and never dialed.
+ * - A trusted, unconnected id is dialed (at most `maxConcurrentDials` at once, each address with
+ *   a `dialTimeout`), pinned to its id; a connected one only refreshes its last-seen time.
+ * - `peer:lost` marks the peer but never closes a live connection: the transport's liveness does.
+ * - After a failed dial or a disconnect, the peer is redialed with jittered exponential backoff
+ *   while it is still discovered; a lost peer that cannot be reached is forgotten.
+ * - Simultaneous dials end with exactly one connection, the one dialed by the lower id, on both
+ *   sides. Inbound connections come in through {@link PeerRegistry.accept}.
+ * - An announced address is a hint: it never redirects or drops a live connection.
+ * - Trust changes apply live: a removed id is disconnected, an added one is dialed if discovered.
+ *
+ * @example
+ * ```ts
+ * const peers = new PeerRegistry({ self: identity.id, transport, trust, discovery })
+ * listener.addEventListener('connection', (e) => peers.accept(e.detail.connection))
+ * peers.addEventListener('peer:connected', (e) => console.log('up', e.detail.id))
+ * await peers.start()
+ * ```
+ */
+export class PeerRegistry<
+  C extends RegistryConnection = RegistryConnection,
+> extends TypedEventTarget<PeerRegistryEvents> {
+  /** This node's id. */
+  readonly self: string
+
+  readonly #transport: RegistryTransport<C>
+  readonly #trust: TrustStore | ((id: string) => boolean)
+  readonly #discovery: PeerSource | undefined
+  readonly #maxPeers: number
+  readonly #maxDials: number
+  readonly #dialTimeout: number
+  readonly #backoff: BackoffOptions
+  readonly #stableAfter: number
+  readonly #window: number
+  readonly #maxAddresses: number
+  readonly #log: Logger
+
+  readonly #peers = new Map<string, PeerEntry<C>>()
+  readonly #queue = new Set<string>()
+  readonly #stats = {
+    rejected: 0,
+    dials: 0,
+    dialFailures: 0,
+    dialTimeouts: 0,
+    pinMismatches: 0,
+    connects: 0,
+    disconnects: 0,
+    duplicatesClosed: 0,
+    overflowDrops: 0,
+  }
+  readonly #unsubscribe: Array<() => void> = []
+  #activeDials = 0
+  #state: RegistryState = 'stopped'
+  #lifetime = new AbortController()
+
+  constructor(options: PeerRegistryOptions<C>) {
+    super()
+    assertNodeId(options.self)
+    this.self = options.self
+    if (typeof options.transport?.dial !== 'function')
+      throw new TypeError('transport must have a dial method')
+    this.#transport = options.transport
+    if (typeof options.trust !== 'function' && typeof options.trust?.has !== 'function') {
+      throw new TypeError('trust must be a trust list (with has(id)) or a predicate')
+    }
+    this.#trust = options.trust
+    this.#discovery = options.discovery
+    this.#maxPeers = positiveInt('maxPeers', options.maxPeers ?? 1024)
+    this.#maxDials = positiveInt('maxConcurrentDials', options.maxConcurrentDials ?? 8)
+    this.#dialTimeout = positiveInt('dialTimeout', options.dialTimeout ?? 10_000)
+    this.#backoff = options.backoff ?? {}
+    this.#stableAfter = options.stableAfter ?? 10_000
+    this.#window = options.simultaneousWindow ?? 2000
+    this.#maxAddresses = positiveInt('maxAddressesPerPeer', options.maxAddressesPerPeer ?? 16)
+    this.#log = (options.logger ?? silentLogger)('peer:registry:peers')
+    this.onListenerError = (error, type) =>
+      this.#log.warn('event listener threw', { type, error: errorMessage(error) })
+  }
+
+  /** True between `start()` and `stop()`. */
+  get started(): boolean {
+    return this.#state === 'started'
+  }
+
+  /** Number of peers tracked. */
+  get size(): number {
+    return this.#peers.size
+  }
+
+  /** Counters. */
+  get stats(): Readonly<PeerRegistryStats> {
+    return { ...this.#stats, listenerErrors: this.listenerErrors }
+  }
+
+  /**
+   * Starts listening to discovery and trust changes and dials every trusted peer discovery
+   * already knows. Idempotent.
+   */
+  async start(): Promise<void> {
+    if (this.#state === 'started') return
+    this.#state = 'started'
+    this.#lifetime = new AbortController()
+    this.#subscribe()
+    const known = (await this.#discovery?.list?.().catch((error: unknown) => {
+      this.#log.warn('could not list discovered peers', { error: errorMessage(error) })
+      return []
+    })) as readonly PeerRecord[] | undefined
+    if (this.#state !== 'started') return
+    for (const record of known ?? []) this.#onDiscovered(record, record.source, true)
+  }
+
+  /**
+   * Stops: no more dials or redials, every connection the registry holds is closed with reason
+   * `shutdown` (each emitting `peer:disconnected`), and every peer is forgotten. Idempotent.
+   */
+  async stop(): Promise<void> {
+    if (this.#state === 'stopped') return
+    this.#state = 'stopped'
+    for (const off of this.#unsubscribe.splice(0)) off()
+    this.#lifetime.abort(new RegistryError('peer registry stopped'))
+    this.#queue.clear()
+    const closing: Promise<unknown>[] = []
+    for (const entry of [...this.#peers.values()]) {
+      const conn = entry.connection
+      this.#forget(entry, 'shutdown')
+      if (conn !== undefined) closing.push(Promise.resolve(conn.closed).catch(() => {}))
+    }
+    // do not hang on a transport that never settles `closed`
+    await Promise.race([Promise.all(closing), new Promise((r) => setTimeout(r, 2000).unref())])
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop()
+  }
+
+  /**
+   * Offers an inbound connection (wire it to the transport listener). It is adopted when its
+   * remote id is trusted and the peer has no better connection; otherwise it is closed (reason
+   * `untrusted`, `duplicate`, `self`, `stopped` or `registry full`). Returns true when adopted.
+   */
+  accept(connection: C): boolean {
+    const id = connection.remoteId
+    if (this.#state !== 'started') {
+      safeClose(connection, 'stopped', this.#log)
+      return false
+    }
+    if (id === this.self) {
+      safeClose(connection, 'self', this.#log)
+      return false
+    }
+    if (!this.#isTrusted(id)) {
+      this.#reject(id, 'inbound')
+      safeClose(connection, 'untrusted', this.#log)
+      return false
+    }
+    const entry = this.#peers.get(id) ?? this.#create(id)
+    if (entry === undefined) {
+      safeClose(connection, 'registry full', this.#log)
+      return false
+    }
+    return this.#adopt(entry, connection, 'inbound')
+  }
+
+  /** The live connection to `id`, if any. */
+  connection(id: string): C | undefined {
+    return this.#peers.get(id)?.connection
+  }
+
+  /** The ids of every connected peer. */
+  connectedIds(): string[] {
+    return [...this.#peers.values()].filter((e) => e.connection !== undefined).map((e) => e.id)
+  }
+
+  /** A snapshot of one peer, or `undefined` when it is not tracked. */
+  status(id: string): PeerStatus | undefined {
+    const entry = this.#peers.get(id)
+    return entry === undefined ? undefined : this.#snapshot(entry)
+  }
+
+  /** A snapshot of every tracked peer. */
+  peers(): PeerStatus[] {
+    return [...this.#peers.values()].map((e) => this.#snapshot(e))
+  }
+
+  /**
+   * Applies the current trust list: disconnects and forgets every tracked peer that is no longer
+   * trusted, and dials every discovered peer that now is. Called by itself on `trust:added`,
+   * `trust:removed` and `change` events; call it yourself when `trust` is a predicate.
+   */
+  async refreshTrust(): Promise<void> {
+    if (this.#state !== 'started') return
+    for (const entry of [...this.#peers.values()]) {
+      if (!this.#isTrusted(entry.id)) this.#untrust(entry.id)
+    }
+    const known = ((await this.#discovery?.list?.().catch(() => [])) ?? []) as readonly PeerRecord[]
+    if (this.#state !== 'started') return
+    for (const record of known) {
+      if (!this.#peers.has(record.id) && this.#isTrusted(record.id))
+        this.#onDiscovered(record, record.source, true)
+    }
+  }
+
+  // ---- discovery and trust events ----
+
+  #subscribe(): void {
+    const discovery = this.#discovery
+    if (discovery !== undefined) {
+      const onFound = (fresh: boolean) => (event: CustomEvent<PeerDiscoveredDetail>) =>
+        this.#onDiscovered(event.detail.record, event.detail.source, fresh)
+      const onDiscovered = onFound(true)
+      const onUpdated = onFound(false)
+      const onLost = (event: CustomEvent<PeerLostDetail>) => this.#onLost(event.detail.record.id)
+      discovery.addEventListener('peer:discovered', onDiscovered)
+      discovery.addEventListener('peer:updated', onUpdated)
+      discovery.addEventListener('peer:lost', onLost)
+      this.#unsubscribe.push(() => {
+        discovery.removeEventListener('peer:discovered', onDiscovered)
+        discovery.removeEventListener('peer:updated', onUpdated)
+        discovery.removeEventListener('peer:lost', onLost)
+      })
+    }
+    const trust = this.#trust
+    if (typeof trust !== 'function' && typeof trust.addEventListener === 'function') {
+      const onAdded = (event: Event) => {
+        const id = changedId(event)
+        if (id === undefined) void this.refreshTrust()
+        else this.#onTrustAdded(id)
+      }
+      const onRemoved = (event: Event) => {
+        const id = changedId(event)
+        if (id === undefined) void this.refreshTrust()
+        else if (!this.#isTrusted(id)) this.#untrust(id)
+      }
+      const onChange = () => void this.refreshTrust()
+      trust.addEventListener('trust:added', onAdded)
+      trust.addEventListener('trust:removed', onRemoved)
+      trust.addEventListener('change', onChange)
+      this.#unsubscribe.push(() => {
+        trust.removeEventListener?.('trust:added', onAdded)
+        trust.removeEventListener?.('trust:removed', onRemoved)
+        trust.removeEventListener?.('change', onChange)
+      })
+    }
+  }
+
+  #isTrusted(id: string): boolean {
+    try {
+      return typeof this.#trust === 'function' ? this.#trust(id) === true : this.#trust.has(id) === true
+    } catch (error) {
+      this.#log.warn('trust check threw; treating the id as untrusted', {
+        id: shortId(id),
+        error: errorMessage(error),
+      })
+      return false
+    }
+  }
+
+  #reject(id: string, source: string): void {
+    this.#stats.rejected++
+    this.#log.info('rejected an untrusted peer', { id: shortId(id), source })
+    this.emit('peer:rejected', { id, source, reason: 'untrusted' })
+  }
+
+  #onDiscovered(record: PeerRecord, source: string, fresh: boolean): void {
+    if (this.#state !== 'started' || record.id === this.self) return
+    if (!this.#isTrusted(record.id)) {
+      this.#reject(record.id, source)
+      return
+    }
+    const entry = this.#peers.get(record.id) ?? this.#create(record.id)
+    if (entry === undefined) return
+    entry.discovered = true
+    entry.lastSeen = Date.now()
+    if (record.name !== undefined) entry.name = record.name
+    this.#setAddresses(entry, record)
+    switch (entry.state) {
+      case 'connected':
+      case 'dialing':
+      case 'queued':
+        return // a hint never redirects or drops what is in progress
+      case 'backoff':
+        // a fresh discovery (after a loss) deserves a prompt dial; an update waits for the timer
+        if (fresh) {
+          entry.backoffLevel = 0
+          this.#clearTimer(entry)
+          this.#enqueue(entry)
+        }
+        return
+      case 'idle':
+        this.#enqueue(entry)
+    }
+  }
+
+  #onLost(id: string): void {
+    const entry = this.#peers.get(id)
+    if (entry === undefined) return
+    entry.discovered = false
+    for (const a of entry.addresses) a.sources = []
+    // a live connection stays until the transport's liveness closes it; a dial in flight finishes
+    if (entry.state === 'connected' || entry.state === 'dialing') return
+    this.#log.debug('lost peer forgotten', { id: shortId(id) })
+    this.#forget(entry, 'lost')
+  }
+
+  #onTrustAdded(id: string): void {
+    if (this.#state !== 'started' || !this.#isTrusted(id) || this.#peers.has(id)) return
+    const record = this.#discovery?.get?.(id)
+    if (record !== undefined) {
+      this.#onDiscovered(record, record.source, true)
+      return
+    }
+    if (typeof this.#discovery?.get !== 'function') void this.refreshTrust()
+  }
+
+  #untrust(id: string): void {
+    const entry = this.#peers.get(id)
+    if (entry === undefined) return
+    this.#log.info('peer no longer trusted: disconnecting', { id: shortId(id) })
+    this.#forget(entry, 'untrusted')
+  }
+
+  // ---- peer map ----
+
+  #create(id: string): PeerEntry<C> | undefined {
+    if (this.#peers.size >= this.#maxPeers) {
+      this.#stats.overflowDrops++
+      this.#log.warn('peer map full: dropped a peer', { id: shortId(id), maxPeers: this.#maxPeers })
+      return undefined
+    }
+    const entry: PeerEntry<C> = {
+      id,
+      name: undefined,
+      state: 'idle',
+      discovered: false,
+      addresses: [],
+      lastSeen: Date.now(),
+      connection: undefined,
+      direction: undefined,
+      connectedAt: undefined,
+      dialAttempts: 0,
+      totalDials: 0,
+      backoffLevel: 0,
+      dial: undefined,
+      timer: undefined,
+      nextDialAt: undefined,
+      lastError: undefined,
+    }
+    this.#peers.set(id, entry)
+    return entry
+  }
+
+  /** Removes a peer: cancels its dial and timer, closes its connection (emitting `peer:disconnected`). */
+  #forget(entry: PeerEntry<C>, reason: DisconnectReason): void {
+    if (this.#peers.get(entry.id) === entry) this.#peers.delete(entry.id)
+    this.#clearTimer(entry)
+    this.#queue.delete(entry.id)
+    entry.dial?.abort(new RegistryError(`dial cancelled: ${reason}`))
+    const conn = entry.connection
+    if (conn !== undefined) {
+      const direction = entry.direction ?? 'outbound'
+      entry.connection = undefined
+      entry.state = 'idle'
+      this.#stats.disconnects++
+      safeClose(conn, reason, this.#log)
+      this.emit('peer:disconnected', { id: entry.id, reason, direction })
+    }
+  }
+
+  #setAddresses(entry: PeerEntry<C>, record: PeerRecord): void {
+    const sources =
+      'sources' in record && Array.isArray(record.sources)
+        ? (record.sources as readonly string[])
+        : [record.source]
+    const previous = new Map(entry.addresses.map((a) => [addressKey(a), a]))
+    const next: AddressEntry[] = []
+    for (const a of record.addresses.slice(0, this.#maxAddresses)) {
+      const old = previous.get(addressKey(a))
+      next.push({
+        host: a.host,
+        port: a.port,
+        sources: [...sources],
+        lastConnectedAt: old?.lastConnectedAt,
+        lastError: old?.lastError,
+      })
+    }
+    // an address that worked before stays as a fallback, so a misleading announcement that
+    // replaces the record cannot make the peer unreachable
+    for (const old of entry.addresses) {
+      if (next.length >= this.#maxAddresses) break
+      if (old.lastConnectedAt !== undefined && !next.some((a) => addressKey(a) === addressKey(old))) {
+        next.push({ ...old, sources: [] })
+      }
+    }
+    entry.addresses = next
+  }
+
+  // ---- dialing ----
+
+  #enqueue(entry: PeerEntry<C>): void {
+    if (this.#state !== 'started' || entry.connection !== undefined || entry.dial !== undefined) return
+    if (entry.addresses.length === 0) {
+      entry.state = 'idle'
+      return
+    }
+    entry.state = 'queued'
+    this.#queue.add(entry.id)
+    this.#pump()
+  }
+
+  #pump(): void {
+    while (this.#activeDials < this.#maxDials && this.#queue.size > 0 && this.#state === 'started') {
+      const id = this.#queue.values().next().value as string
+      this.#queue.delete(id)
+      const entry = this.#peers.get(id)
+      if (entry === undefined || entry.state !== 'queued') continue
+      this.#activeDials++
+      void this.#dial(entry).finally(() => {
+        this.#activeDials--
+        this.#pump()
+      })
+    }
+  }
+
+  async #dial(entry: PeerEntry<C>): Promise<void> {
+    const controller = new AbortController()
+    entry.dial = controller
+    entry.state = 'dialing'
+    entry.totalDials++
+    this.#stats.dials++
+    const signal = AbortSignal.any([controller.signal, this.#lifetime.signal])
+    // addresses that worked before go first; the rest keep discovery's order
+    const addresses = [...entry.addresses].sort((a, b) => (b.lastConnectedAt ?? 0) - (a.lastConnectedAt ?? 0))
+    let lastError: Error = new RegistryError('no address to dial')
+    let connected = false
+    for (const address of addresses) {
+      if (signal.aborted) break
+      try {
+        const conn = await this.#dialOne(entry.id, address, signal)
+        address.lastError = undefined
+        address.lastConnectedAt = Date.now()
+        entry.dial = undefined
+        connected = this.#adopt(entry, conn, 'outbound')
+        break
+      } catch (error) {
+        lastError = error instanceof Error ? error : new Error(String(error))
+        address.lastError = lastError.message
+        this.#log.debug('dial failed', {
+          id: shortId(entry.id),
+          address: `${address.host}:${address.port}`,
+          error: lastError.message,
+        })
+      }
+    }
+    if (entry.dial === controller) entry.dial = undefined
+    if (connected || entry.connection !== undefined) return
+    if (this.#peers.get(entry.id) !== entry || this.#state !== 'started') return
+    if (controller.signal.aborted && entry.state !== 'dialing') return
+    entry.dialAttempts++
+    entry.lastError = lastError.message
+    this.#stats.dialFailures++
+    if (!entry.discovered) {
+      // lost and not reachable: stop trying
+      this.emit('peer:dial-failed', { id: entry.id, attempt: entry.dialAttempts, error: lastError })
+      this.#forget(entry, 'lost')
+      return
+    }
+    const retryIn = this.#scheduleRedial(entry)
+    this.emit('peer:dial-failed', { id: entry.id, attempt: entry.dialAttempts, error: lastError, retryIn })
+  }
+
+  async #dialOne(id: string, address: AddressEntry, parent: AbortSignal): Promise<C> {
+    const timeout = AbortSignal.timeout(this.#dialTimeout)
+    const signal = AbortSignal.any([parent, timeout])
+    const dialing = this.#transport.dial(
+      { host: address.host, port: address.port },
+      { expectedId: id, signal },
+    )
+    let conn: C
+    try {
+      conn = await raceSignal(dialing, signal)
+    } catch (error) {
+      // a transport that ignores the signal may still connect: close what arrives late
+      dialing.then((late) => safeClose(late, 'dial abandoned', this.#log)).catch(() => {})
+      if (timeout.aborted && !parent.aborted) {
+        this.#stats.dialTimeouts++
+        throw new DialTimeoutError(
+          `dial to ${address.host}:${address.port} timed out after ${this.#dialTimeout} ms`,
+          {
+            cause: error,
+          },
+        )
+      }
+      if (parent.aborted) throw abortErrorFor(parent)
+      throw error
+    }
+    if (conn.remoteId !== id) {
+      this.#stats.pinMismatches++
+      safeClose(conn, 'unexpected peer id', this.#log)
+      throw new PeerIdMismatchError(id, conn.remoteId)
+    }
+    return conn
+  }
+
+  #scheduleRedial(entry: PeerEntry<C>): number {
+    const delay = backoffDelay(entry.backoffLevel, this.#backoff)
+    entry.backoffLevel++
+    entry.state = 'backoff'
+    entry.nextDialAt = Date.now() + delay
+    this.#clearTimer(entry)
+    entry.timer = setTimeout(() => {
+      entry.timer = undefined
+      entry.nextDialAt = undefined
+      if (this.#peers.get(entry.id) !== entry || entry.state !== 'backoff') return
+      if (!entry.discovered || !this.#isTrusted(entry.id)) {
+        this.#forget(entry, 'lost')
+        return
+      }
+      this.#enqueue(entry)
+    }, delay)
+    entry.timer.unref?.()
+    return delay
+  }
+
+  #clearTimer(entry: PeerEntry<C>): void {
+    if (entry.timer !== undefined) clearTimeout(entry.timer)
+    entry.timer = undefined
+    entry.nextDialAt = undefined
+  }
+
+  // ---- connections ----
+
+  /**
+   * Makes `conn` the peer's connection, or closes it. With no live connection it is adopted, except
+   * an inbound one arriving while our own dial is in flight and ours wins the tie. With a live one:
+   * an outbound arrival, or an inbound within the simultaneous window, keeps the connection dialed
+   * by the lower id; a later inbound replaces the live one.
+   */
+  #adopt(entry: PeerEntry<C>, conn: C, direction: ConnectionDirection): boolean {
+    if (this.#state !== 'started' || this.#peers.get(entry.id) !== entry || !this.#isTrusted(entry.id)) {
+      safeClose(conn, this.#state !== 'started' ? 'stopped' : 'untrusted', this.#log)
+      return false
+    }
+    const selfWins = this.self < entry.id
+    const existing = entry.connection
+    if (existing === undefined) {
+      if (direction === 'inbound' && entry.dial !== undefined) {
+        if (selfWins) {
+          this.#duplicate(entry, conn, 'inbound while our dial wins')
+          return false
+        }
+        entry.dial.abort(new RegistryError('dial superseded by the remote'))
+        entry.dial = undefined
+      }
+      this.#install(entry, conn, direction, true)
+      return true
+    }
+    if (existing === conn) return true
+    let keepNew: boolean
+    const existingDir = entry.direction ?? 'outbound'
+    const simultaneous = direction === 'outbound' || Date.now() - (entry.connectedAt ?? 0) < this.#window
+    if (!simultaneous || existingDir === direction) {
+      keepNew = direction === 'inbound' // the remote redialed: it no longer has the old one
+    } else {
+      // the connection dialed by the lower id wins: ours is the outbound one
+      keepNew = (direction === 'outbound') === selfWins
+    }
+    if (!keepNew) {
+      this.#duplicate(entry, conn, 'duplicate')
+      return false
+    }
+    this.#install(entry, conn, direction, false)
+    this.#duplicate(entry, existing, 'duplicate')
+    return true
+  }
+
+  #duplicate(entry: PeerEntry<C>, conn: C, why: string): void {
+    this.#stats.duplicatesClosed++
+    this.#log.debug('closing a duplicate connection', { id: shortId(entry.id), why })
+    safeClose(conn, 'duplicate', this.#log)
+  }
+
+  #install(entry: PeerEntry<C>, conn: C, direction: ConnectionDirection, announce: boolean): void {
+    this.#clearTimer(entry)
+    this.#queue.delete(entry.id)
+    entry.connection = conn
+    entry.direction = direction
+    entry.connectedAt = Date.now()
+    entry.lastSeen = entry.connectedAt
+    entry.state = 'connected'
+    entry.dialAttempts = 0
+    entry.lastError = undefined
+    Promise.resolve(conn.closed).then(
+      (value) => this.#onClosed(entry, conn, reasonOf(value)),
+      (error: unknown) => this.#onClosed(entry, conn, reasonOf(error)),
+    )
+    if (!announce) return
+    this.#stats.connects++
+    this.#log.info('peer connected', { id: shortId(entry.id), direction })
+    this.emit('peer:connected', { id: entry.id, direction, connection: conn })
+  }
+
+  #onClosed(entry: PeerEntry<C>, conn: C, reason: string): void {
+    if (entry.connection !== conn) return // a duplicate or an already forgotten connection
+    const direction = entry.direction ?? 'outbound'
+    const lived = Date.now() - (entry.connectedAt ?? 0)
+    entry.connection = undefined
+    entry.direction = undefined
+    entry.connectedAt = undefined
+    entry.lastError = reason
+    entry.state = 'idle'
+    this.#stats.disconnects++
+    this.#log.info('peer disconnected', { id: shortId(entry.id), reason })
+    this.emit('peer:disconnected', { id: entry.id, reason, direction })
+    if (this.#peers.get(entry.id) !== entry || this.#state !== 'started') return
+    if (entry.connection !== undefined) return // a listener accepted a new one already
+    if (!entry.discovered || !this.#isTrusted(entry.id)) {
+      this.#forget(entry, reason)
+      return
+    }
+    if (lived >= this.#stableAfter) entry.backoffLevel = 0
+    if (entry.addresses.length === 0) return
+    this.#scheduleRedial(entry)
+  }
+
+  #snapshot(entry: PeerEntry<C>): PeerStatus {
+    const conn = entry.connection
+    return Object.freeze({
+      id: entry.id,
+      name: entry.name,
+      state: entry.state,
+      discovered: entry.discovered,
+      addresses: Object.freeze(entry.addresses.map((a) => Object.freeze({ ...a, sources: [...a.sources] }))),
+      lastSeen: entry.lastSeen,
+      direction: entry.direction,
+      remoteAddress: conn?.remoteAddress,
+      connectedAt: entry.connectedAt,
+      rtt: readRtt(conn),
+      dialAttempts: entry.dialAttempts,
+      totalDials: entry.totalDials,
+      nextDialAt: entry.nextDialAt,
+      lastError: entry.lastError,
+    })
+  }
+}
+
+function positiveInt(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1)
+    throw new RangeError(`${name} must be a positive integer, got ${value}`)
+  return value
+}
+
+function addressKey(a: PeerAddress): string {
+  return `${a.host.toLowerCase()}|${a.port}`
+}
+
+function changedId(event: Event): string | undefined {
+  const detail = (event as CustomEvent<unknown>).detail as
+    | { entry?: { id?: unknown }; id?: unknown }
+    | undefined
+  const id = detail?.entry?.id ?? detail?.id
+  return typeof id === 'string' ? id : undefined
+}
+
+function reasonOf(value: unknown): string {
+  if (typeof value === 'string' && value !== '') return value
+  if (value instanceof Error) return value.message || value.name
+  if (typeof value === 'object' && value !== null) {
+    const reason = (value as { reason?: unknown }).reason
+    if (typeof reason === 'string' && reason !== '') return reason
+    if (reason instanceof Error) return reason.message
+  }
+  return 'closed'
+}
+
+function readRtt(conn: RegistryConnection | undefined): number | undefined {
+  try {
+    const rtt = conn?.rtt
+    return typeof rtt === 'number' && Number.isFinite(rtt) ? rtt : undefined
+  } catch {
+    return undefined
+  }
+}
+
+function safeClose(conn: RegistryConnection, reason: string, log: Logger): void {
+  try {
+    Promise.resolve(conn.close(reason)).catch((error: unknown) =>
+      log.debug('close failed', { reason, error: errorMessage(error) }),
+    )
+  } catch (error) {
+    log.debug('close threw', { reason, error: errorMessage(error) })
+  }
+}

@@ -1,0 +1,324 @@
+import {
+  errorMessage,
+  type Logger,
+  type LoggerFactory,
+  silentLogger,
+  TypedEventTarget,
+} from '@peer/discovery-core'
+import {
+  DuplicateServerNameError,
+  InvalidPortError,
+  InvalidServerNameError,
+  PortUnavailableError,
+  RegistryFullError,
+  ServerNotFoundError,
+} from './errors.js'
+
+/** What `address` may return: `{ port }` (as `node:net`, `node:dgram` and the QUIC listener do), a string or nothing. */
+export type ServerAddressValue = { readonly port: number } | string | null | undefined
+
+/**
+ * The small interface a server needs to be registered. `@peer/transport-quic` listeners meet it,
+ * and so do `node:net` and `node:dgram` servers; any object with the members below works.
+ *
+ * - The bound port comes from `port` (a number) or from `address` (an object with `port`, or a
+ *   method returning one). A server bound to port 0 reports 0 or nothing until it is bound.
+ * - Live connections come from `connections` (an iterable, or a method returning one); a server
+ *   without it has none.
+ * - Closing is observed through `closed` (a promise that settles when the server has closed), or
+ *   a `close` event (`addEventListener`/`removeEventListener` as on an `EventTarget`, or
+ *   `once`/`off` as on an `EventEmitter`). A server with none of these cannot be registered.
+ */
+export interface ServerLike {
+  readonly port?: number | undefined
+  readonly address?: ServerAddressValue | (() => ServerAddressValue)
+  /** Live connections: an iterable or a method returning one (a number, as `node:net` has, counts as none). */
+  readonly connections?: Iterable<unknown> | (() => Iterable<unknown>) | number
+  readonly closed?: PromiseLike<unknown>
+  addEventListener?(type: 'close', listener: () => void): void
+  removeEventListener?(type: 'close', listener: () => void): void
+  once?(event: 'close', listener: () => void): unknown
+  off?(event: 'close', listener: () => void): unknown
+}
+
+/** Options of {@link ServerRegistry.register}. */
+export interface RegisterOptions<O> {
+  /** The port, when the caller knows it (0 or absent: ask the server). */
+  port?: number
+  /** Anything the caller wants to keep with the entry (the server's start options, say). */
+  options?: O
+}
+
+/** One registered server, as {@link ServerRegistry.lookup} returns it. */
+export interface ServerEntry<S extends ServerLike = ServerLike, O = Readonly<Record<string, unknown>>> {
+  readonly name: string
+  readonly server: S
+  /** The known port: 0 while the server has not reported a bound port. */
+  readonly port: number
+  readonly options: O | undefined
+  /** When the server was registered (ms since the epoch). */
+  readonly startedAt: number
+}
+
+/** Why an entry went away. */
+export type ServerRemovedReason = 'unregistered' | 'closed' | 'cleared'
+
+/** Events of a {@link ServerRegistry}. */
+export interface ServerRegistryEvents {
+  'server:registered': CustomEvent<{ readonly name: string; readonly port: number }>
+  'server:unregistered': CustomEvent<{ readonly name: string; readonly reason: ServerRemovedReason }>
+}
+
+/** Options of {@link ServerRegistry}. */
+export interface ServerRegistryOptions {
+  /** Most servers registered at once; `register` beyond it throws {@link RegistryFullError}. Default 1024. */
+  maxServers?: number
+  /** Logger factory; silent by default. Namespace `peer:registry:servers`. */
+  logger?: LoggerFactory
+}
+
+/** Longest server name accepted. */
+export const MAX_SERVER_NAME_LENGTH = 255
+
+interface Entry<S, O> {
+  readonly name: string
+  readonly server: S
+  port: number
+  readonly options: O | undefined
+  readonly startedAt: number
+  detach: () => void
+}
+
+/**
+ * A registry of named servers, as Erlang quic's `quic_server_registry`: register a server under a
+ * unique name, look it up, list the names, resolve a port-0 server to its bound port, list its
+ * connections, update its port, and unregister it. An entry disappears by itself when its server
+ * closes, but only while that server is still the registered instance: closing an old server after
+ * its name was registered again leaves the new entry alone.
+ *
+ * @example
+ * ```ts
+ * const servers = new ServerRegistry()
+ * servers.register('api', listener, { options: { alpn: 'peer/1' } })
+ * servers.getPort('api') // the bound port, even when the listener was started on port 0
+ * ```
+ */
+export class ServerRegistry<
+  S extends ServerLike = ServerLike,
+  O = Readonly<Record<string, unknown>>,
+> extends TypedEventTarget<ServerRegistryEvents> {
+  readonly #entries = new Map<string, Entry<S, O>>()
+  readonly #max: number
+  readonly #log: Logger
+
+  constructor(options: ServerRegistryOptions = {}) {
+    super()
+    this.#max = options.maxServers ?? 1024
+    if (!Number.isInteger(this.#max) || this.#max < 1) {
+      throw new RangeError(`maxServers must be a positive integer, got ${options.maxServers}`)
+    }
+    this.#log = (options.logger ?? silentLogger)('peer:registry:servers')
+    this.onListenerError = (error, type) =>
+      this.#log.warn('event listener threw', { type, error: errorMessage(error) })
+  }
+
+  /** Number of registered servers. */
+  get size(): number {
+    return this.#entries.size
+  }
+
+  /**
+   * Registers `server` under `name`. Throws {@link DuplicateServerNameError} when the name is
+   * taken, {@link InvalidServerNameError} for an empty, too long or control-character name,
+   * {@link InvalidPortError} for a bad `port`, {@link RegistryFullError} at `maxServers`, and a
+   * `TypeError` for a server whose closing cannot be observed.
+   */
+  register(name: string, server: S, opts: RegisterOptions<O> = {}): ServerEntry<S, O> {
+    checkName(name)
+    if (this.#entries.has(name)) throw new DuplicateServerNameError(name)
+    if (opts.port !== undefined && opts.port !== 0) checkPort(opts.port)
+    if (this.#entries.size >= this.#max) throw new RegistryFullError('the server registry', this.#max)
+    if (typeof server !== 'object' || server === null) {
+      throw new TypeError(`server must be an object, got ${server === null ? 'null' : typeof server}`)
+    }
+    const entry: Entry<S, O> = {
+      name,
+      server,
+      port: opts.port ?? 0,
+      options: opts.options,
+      startedAt: Date.now(),
+      detach: () => {},
+    }
+    entry.detach = watchClose(server, () => this.#onClosed(entry))
+    this.#entries.set(name, entry)
+    if (entry.port === 0) entry.port = readPort(server)
+    this.#log.debug('registered', { name, port: entry.port })
+    this.emit('server:registered', { name, port: entry.port })
+    return snapshot(entry)
+  }
+
+  /** The entry registered under `name`, or `undefined`. */
+  lookup(name: string): ServerEntry<S, O> | undefined {
+    const entry = this.#entries.get(name)
+    return entry === undefined ? undefined : snapshot(entry)
+  }
+
+  /** True when a server is registered under `name`. */
+  has(name: string): boolean {
+    return this.#entries.has(name)
+  }
+
+  /** Every registered server, in registration order. */
+  list(): ServerEntry<S, O>[] {
+    return [...this.#entries.values()].map(snapshot)
+  }
+
+  /** The names of every registered server, in registration order. */
+  names(): string[] {
+    return [...this.#entries.keys()]
+  }
+
+  /**
+   * The port of the server registered under `name`. A server started on port 0 is asked for its
+   * bound port; the answer is cached after the first call. Throws {@link ServerNotFoundError} or,
+   * when the server is not bound yet, {@link PortUnavailableError}.
+   */
+  getPort(name: string): number {
+    const entry = this.#require(name)
+    if (entry.port === 0) entry.port = readPort(entry.server)
+    if (entry.port === 0)
+      throw new PortUnavailableError(`server ${JSON.stringify(name)} has no bound port yet`)
+    return entry.port
+  }
+
+  /**
+   * Replaces the port recorded for `name` (after a restart on another port, say). The port must be
+   * an integer in 1-65535 ({@link InvalidPortError}); the name must exist ({@link ServerNotFoundError}).
+   */
+  updatePort(name: string, port: number): void {
+    checkPort(port)
+    this.#require(name).port = port
+  }
+
+  /** The live connections of the server registered under `name` ({@link ServerNotFoundError} otherwise). */
+  getConnections(name: string): unknown[] {
+    const { server } = this.#require(name)
+    const source = typeof server.connections === 'function' ? server.connections() : server.connections
+    if (typeof source !== 'object' || source === null || !(Symbol.iterator in source)) return []
+    return [...source]
+  }
+
+  /**
+   * Removes the entry for `name`; the server itself is left running. Returns false when nothing
+   * was registered under it.
+   */
+  unregister(name: string): boolean {
+    const entry = this.#entries.get(name)
+    if (entry === undefined) return false
+    this.#remove(entry, 'unregistered')
+    return true
+  }
+
+  /** Removes every entry (the servers keep running) and stops watching them. */
+  clear(): void {
+    for (const entry of [...this.#entries.values()]) this.#remove(entry, 'cleared')
+  }
+
+  [Symbol.dispose](): void {
+    this.clear()
+  }
+
+  #require(name: string): Entry<S, O> {
+    const entry = this.#entries.get(name)
+    if (entry === undefined) throw new ServerNotFoundError(name)
+    return entry
+  }
+
+  #onClosed(entry: Entry<S, O>): void {
+    // only the registered instance may remove its name: an old server closing late is ignored
+    if (this.#entries.get(entry.name) !== entry) return
+    this.#remove(entry, 'closed')
+  }
+
+  #remove(entry: Entry<S, O>, reason: ServerRemovedReason): void {
+    if (this.#entries.get(entry.name) === entry) this.#entries.delete(entry.name)
+    entry.detach()
+    this.#log.debug('unregistered', { name: entry.name, reason })
+    this.emit('server:unregistered', { name: entry.name, reason })
+  }
+}
+
+function snapshot<S extends ServerLike, O>(entry: Entry<S, O>): ServerEntry<S, O> {
+  return Object.freeze({
+    name: entry.name,
+    server: entry.server,
+    port: entry.port,
+    options: entry.options,
+    startedAt: entry.startedAt,
+  })
+}
+
+function checkName(name: unknown): asserts name is string {
+  if (typeof name !== 'string')
+    throw new InvalidServerNameError(`server name must be a string, got ${typeof name}`)
+  if (name.length === 0) throw new InvalidServerNameError('server name must not be empty')
+  if (name.length > MAX_SERVER_NAME_LENGTH) {
+    throw new InvalidServerNameError(`server name is longer than ${MAX_SERVER_NAME_LENGTH} characters`)
+  }
+  if (/[\u0000-\u001f\u007f]/.test(name))
+    throw new InvalidServerNameError('server name contains control characters')
+}
+
+function checkPort(port: unknown): void {
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new InvalidPortError(`port must be an integer in 1-65535, got ${String(port)}`)
+  }
+}
+
+/** The server's bound port, or 0 when it reports none (or reading it throws, as an unbound dgram socket does). */
+function readPort(server: ServerLike): number {
+  try {
+    if (typeof server.port === 'number') return validPortOrZero(server.port)
+    const address = typeof server.address === 'function' ? server.address() : server.address
+    if (typeof address === 'object' && address !== null) return validPortOrZero(address.port)
+  } catch {
+    // not bound yet
+  }
+  return 0
+}
+
+function validPortOrZero(port: unknown): number {
+  return typeof port === 'number' && Number.isInteger(port) && port >= 1 && port <= 65535 ? port : 0
+}
+
+/** Calls `onClose` once when the server closes; returns a function that stops watching. */
+function watchClose(server: ServerLike, onClose: () => void): () => void {
+  let done = false
+  const fire = () => {
+    if (done) return
+    done = true
+    onClose()
+  }
+  const detachers: Array<() => void> = []
+  let watched = false
+  if (server.closed !== undefined && typeof server.closed?.then === 'function') {
+    watched = true
+    server.closed.then(fire, fire)
+  }
+  if (typeof server.addEventListener === 'function' && typeof server.removeEventListener === 'function') {
+    watched = true
+    server.addEventListener('close', fire)
+    detachers.push(() => server.removeEventListener!('close', fire))
+  } else if (typeof server.once === 'function' && typeof server.off === 'function') {
+    watched = true
+    server.once('close', fire)
+    detachers.push(() => server.off!('close', fire))
+  }
+  if (!watched) {
+    throw new TypeError('server must have a `closed` promise or emit a `close` event (see ServerLike)')
+  }
+  return () => {
+    done = true
+    for (const d of detachers) d()
+  }
+}
