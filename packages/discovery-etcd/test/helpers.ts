@@ -30,10 +30,13 @@ export function backend(options: EtcdDiscoveryOptions): EtcdDiscovery {
   return b
 }
 
-afterEach(async () => {
+/** Stops every backend made by {@link backend} (also done after each test). */
+export async function stopAll(): Promise<void> {
   await Promise.all([...live].map((b) => b.stop()))
   live.clear()
-})
+}
+
+afterEach(stopAll)
 
 /** The lease id (hex, as etcdctl wants it) a key is attached to, from `etcdctl get -w json`. */
 export function leaseOf(json: string): string | undefined {

@@ -1,0 +1,238 @@
+// Self-healing against a real etcd: lost leases, deleted keys, compacted watches, a registry that
+// blinks or is cut off (a TCP proxy the test controls), kill -9 and restarts with an EMPTY data dir.
+import { type EtcdCluster, startEtcd, startTcpProxy, type TcpProxy } from '@peer/testkit/etcd'
+import { nextEvent, recordEvents, waitFor } from '@peer/testkit/wait'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { nodeKey } from '../src/index.js'
+import { backend, leaseOf, node, stopAll, uniquePrefix } from './helpers.js'
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+let etcd: EtcdCluster
+beforeAll(async () => {
+  etcd = await startEtcd()
+})
+afterAll(async () => {
+  await etcd?.close()
+})
+
+const proxies: TcpProxy[] = []
+async function proxy(): Promise<TcpProxy> {
+  const p = await startTcpProxy(etcd.members[0]!.clientPort)
+  proxies.push(p)
+  return p
+}
+afterEach(async () => {
+  await stopAll() // before the proxies go away
+  await Promise.all(proxies.map((p) => p.close()))
+  proxies.length = 0
+})
+
+const keyExists = async (key: string) => (await etcd.etcdctl(['get', key, '--keys-only'])).trim() === key
+
+describe('lease and key loss', () => {
+  it('grants a new lease and puts again when the lease is revoked behind its back', async () => {
+    const prefix = uniquePrefix()
+    const a = backend({ endpoints: etcd.endpoints, prefix, ttl: 5 })
+    await a.start()
+    const self = node('revoked')
+    await a.announce(self)
+    const key = nodeKey(prefix, self.id)
+    const before = leaseOf(await etcd.etcdctl(['get', key, '-w', 'json']))!
+    await etcd.etcdctl(['lease', 'revoke', before])
+    await waitFor(async () => {
+      const now = leaseOf(await etcd.etcdctl(['get', key, '-w', 'json']))
+      return now !== undefined && now !== before
+    })
+    expect(a.etcdStats.leaseLosses).toBeGreaterThanOrEqual(1)
+    expect(a.etcdStats.leaseGrants).toBe(2)
+  })
+
+  it('puts the key back when someone deletes it', async () => {
+    const prefix = uniquePrefix()
+    const a = backend({ endpoints: etcd.endpoints, prefix, ttl: 5 })
+    await a.start()
+    const self = node('deleted')
+    await a.announce(self)
+    const key = nodeKey(prefix, self.id)
+    await etcd.etcdctl(['del', key])
+    await waitFor(() => keyExists(key))
+    expect(a.etcdStats.reannounces).toBeGreaterThanOrEqual(1)
+  })
+
+  it('when keepalives are cut off longer than the TTL: peers see it expire, then it comes back with a new lease', async () => {
+    const prefix = uniquePrefix()
+    const p = await proxy()
+    const a = backend({ endpoints: p.endpoint, prefix, ttl: 1, staleLimit: 60_000 })
+    const b = backend({ endpoints: etcd.endpoints, prefix })
+    await Promise.all([a.start(), b.start()])
+    const self = node('partitioned')
+    await a.announce(self)
+    await waitFor(() => b.lookup(self.id))
+    p.cut()
+    const lost = await nextEvent<CustomEvent>(b, 'peer:lost', undefined, 5000)
+    expect(lost.detail.record.id).toBe(self.id)
+    p.heal()
+    await nextEvent<CustomEvent>(b, 'peer:discovered', (e) => e.detail.record.id === self.id, 5000)
+    expect(a.etcdStats.leaseGrants).toBeGreaterThanOrEqual(2)
+  })
+})
+
+describe('watch cancelled or compacted', () => {
+  it('re-lists, diffs and resumes when the watch revision was compacted while cut off', async () => {
+    const prefix = uniquePrefix()
+    const p = await proxy()
+    const a = backend({ endpoints: etcd.endpoints, prefix, ttl: 5 })
+    const watcher = backend({ endpoints: p.endpoint, prefix, staleLimit: 60_000, maxRetryDelay: 200 })
+    await Promise.all([a.start(), watcher.start()])
+    const gone = node('gone')
+    await a.announce(gone)
+    await waitFor(() => watcher.lookup(gone.id))
+    const rec = recordEvents(watcher, ['peer:discovered', 'peer:lost'])
+    p.cut()
+    await sleep(100)
+    // while the watcher is away: one node leaves, one arrives, history is compacted
+    await a.withdraw()
+    const arrived = node('arrived', 4555)
+    await etcd.etcdctl([
+      'put',
+      nodeKey(prefix, arrived.id),
+      JSON.stringify({ v: 1, id: arrived.id, addresses: [{ host: '127.0.0.1', port: 4555 }] }),
+    ])
+    for (let i = 0; i < 5; i++) await etcd.etcdctl(['put', `${prefix}/noise`, String(i)])
+    await etcd.compact()
+    p.heal()
+    await waitFor(() => rec.of('peer:lost').length === 1 && rec.of('peer:discovered').length === 1, {
+      timeoutMs: 5000,
+    })
+    expect((rec.of('peer:lost')[0]!.detail as { record: { id: string } }).record.id).toBe(gone.id)
+    expect((rec.of('peer:discovered')[0]!.detail as { record: { id: string } }).record.id).toBe(arrived.id)
+    // etcd answers the reconnect with `created` and then cancels the compacted watch: either one
+    // makes the backend re-list (start + at least one more)
+    expect(watcher.etcdStats.resyncs).toBeGreaterThanOrEqual(2)
+    // and the new watch works
+    const late = node('late')
+    const found = nextEvent<CustomEvent>(watcher, 'peer:discovered', undefined, 3000)
+    await a.announce(late)
+    expect((await found).detail.record.id).toBe(late.id)
+  })
+})
+
+describe('etcd unreachable', () => {
+  it('keeps the last known peers while cut off shorter than staleLimit, then catches up', async () => {
+    const prefix = uniquePrefix()
+    const p = await proxy()
+    const a = backend({ endpoints: etcd.endpoints, prefix, ttl: 5 })
+    const watcher = backend({ endpoints: p.endpoint, prefix, staleLimit: 10_000, maxRetryDelay: 200 })
+    await Promise.all([a.start(), watcher.start()])
+    const known = node('known')
+    await a.announce(known)
+    await waitFor(() => watcher.lookup(known.id))
+    const rec = recordEvents(watcher, ['peer:lost', 'peer:discovered'])
+    p.cut()
+    await waitFor(() => !watcher.connected)
+    await sleep(1500)
+    expect(rec.events).toEqual([])
+    expect((await watcher.list()).map((r) => r.id)).toEqual([known.id])
+    const b = backend({ endpoints: etcd.endpoints, prefix, ttl: 5 })
+    await b.start()
+    const newcomer = node('newcomer')
+    await b.announce(newcomer)
+    p.heal()
+    await waitFor(() => rec.of('peer:discovered').length === 1, { timeoutMs: 3000 })
+    expect(rec.of('peer:lost')).toEqual([])
+    expect(watcher.connected).toBe(true)
+  })
+
+  it('reports the peers lost with reason stale after staleLimit, and finds them again when etcd answers', async () => {
+    const prefix = uniquePrefix()
+    const p = await proxy()
+    const a = backend({ endpoints: etcd.endpoints, prefix, ttl: 5 })
+    const watcher = backend({ endpoints: p.endpoint, prefix, staleLimit: 500, maxRetryDelay: 200 })
+    await Promise.all([a.start(), watcher.start()])
+    const known = node('stale')
+    await a.announce(known)
+    await waitFor(() => watcher.lookup(known.id))
+    p.cut()
+    const lost = await nextEvent<CustomEvent>(watcher, 'peer:lost', undefined, 3000)
+    expect(lost.detail.reason).toBe('stale')
+    expect(watcher.etcdStats.staleDrops).toBe(1)
+    p.heal()
+    await nextEvent<CustomEvent>(watcher, 'peer:discovered', undefined, 3000)
+  })
+})
+
+describe('etcd killed and restarted', () => {
+  it('kill -9 and restart on the same data: no peer:lost, lease kept, watch back within about a second', async () => {
+    const prefix = uniquePrefix()
+    const a = backend({ endpoints: etcd.endpoints, prefix, ttl: 2 })
+    const b = backend({ endpoints: etcd.endpoints, prefix, ttl: 2 })
+    await Promise.all([a.start(), b.start()])
+    const na = node('a')
+    const nb = node('b')
+    await Promise.all([a.announce(na), b.announce(nb)])
+    await waitFor(async () => (await a.list()).length === 1 && (await b.list()).length === 1)
+    const rec = recordEvents(b, ['peer:lost'])
+    await etcd.kill()
+    await sleep(800)
+    await etcd.restart()
+    const up = Date.now()
+    const extra = node('after-restart')
+    await etcd.etcdctl([
+      'put',
+      nodeKey(prefix, extra.id),
+      JSON.stringify({ v: 1, id: extra.id, addresses: [{ host: '127.0.0.1', port: 1 }] }),
+    ])
+    await waitFor(() => b.lookup(extra.id), { timeoutMs: 10_000, intervalMs: 10 })
+    const recovery = Date.now() - up
+    // the default etcd3 fault handling takes 4-15 s here; the tuned client about 0.1 s
+    expect(recovery).toBeLessThan(2500)
+    await sleep(2500) // longer than the TTL: the leases must still be alive
+    expect(rec.events).toEqual([])
+    expect(await keyExists(nodeKey(prefix, na.id))).toBe(true)
+    expect(a.etcdStats.leaseLosses).toBe(0)
+  })
+
+  it('restart with an EMPTY data dir: detects the reset, re-announces, no mass peer:lost', async () => {
+    const prefix = uniquePrefix()
+    const a = backend({ endpoints: etcd.endpoints, prefix, ttl: 1 })
+    const b = backend({ endpoints: etcd.endpoints, prefix, ttl: 1 })
+    await Promise.all([a.start(), b.start()])
+    const na = node('wa')
+    const nb = node('wb')
+    await Promise.all([a.announce(na), b.announce(nb)])
+    // a node registered by another tool that will not come back after the reset
+    const ghost = node('ghost')
+    await etcd.etcdctl([
+      'put',
+      nodeKey(prefix, ghost.id),
+      JSON.stringify({ v: 1, id: ghost.id, addresses: [{ host: '127.0.0.1', port: 1 }] }),
+    ])
+    // enough history that the new cluster's revision stays below the old one
+    for (let i = 0; i < 20; i++) await etcd.etcdctl(['put', `${prefix}/noise`, String(i)])
+    await waitFor(async () => (await b.list()).length === 2)
+    const rec = recordEvents(b, ['peer:lost', 'peer:discovered'])
+    await etcd.restart(0, { wipe: true })
+    await waitFor(
+      async () => (await keyExists(nodeKey(prefix, na.id))) && keyExists(nodeKey(prefix, nb.id)),
+      {
+        timeoutMs: 5000,
+      },
+    )
+    expect(a.etcdStats.resets + b.etcdStats.resets).toBeGreaterThanOrEqual(1)
+    // the ghost is lost only after the grace period (2 x TTL); the live peer never is
+    const lost = await nextEvent<CustomEvent>(b, 'peer:lost', undefined, 5000)
+    expect(lost.detail.record.id).toBe(ghost.id)
+    expect(rec.of('peer:lost')).toHaveLength(1)
+    expect(rec.of('peer:discovered')).toEqual([])
+    // and the watch works on the new cluster
+    const fresh = node('fresh')
+    const found = nextEvent<CustomEvent>(b, 'peer:discovered', undefined, 3000)
+    await etcd.etcdctl([
+      'put',
+      nodeKey(prefix, fresh.id),
+      JSON.stringify({ v: 1, id: fresh.id, addresses: [{ host: '127.0.0.1', port: 1 }] }),
+    ])
+    expect((await found).detail.record.id).toBe(fresh.id)
+  })
+})
