@@ -1,0 +1,270 @@
+import { createSocket } from 'node:dgram'
+import { connect } from 'node:net'
+import { type AbortOptions, abortErrorFor, throwIfAborted } from '@peer/discovery-core'
+import {
+  type DnsResponse,
+  decodeResponse,
+  encodeQuery,
+  normaliseName,
+  type QueryType,
+  RecordType,
+} from './dns-message.js'
+import {
+  DnsConfigError,
+  DnsNetworkError,
+  DnsQueryFailedError,
+  DnsServerError,
+  DnsTimeoutError,
+  MalformedDnsMessageError,
+} from './errors.js'
+import { formatResolver, parseResolvers, type ResolverAddress } from './resolver-address.js'
+
+/** Options of {@link DnsClient}. */
+export interface DnsClientOptions {
+  /** DNS servers as `host:port` (IP literals only). Required: there is no default resolver. */
+  resolvers: readonly string[] | string
+  /** Time to wait for one answer from one server, in ms. Default 2000. */
+  timeoutMs?: number
+  /** How many times the whole server list is tried before a query fails. Default 2. */
+  attempts?: number
+  /** EDNS(0) UDP payload size advertised; 512 (or 0) sends plain RFC 1035 queries. Default 1232. */
+  udpPayloadSize?: number
+}
+
+/** Counters kept by a {@link DnsClient}; they only grow. */
+export interface DnsClientStats {
+  /** Queries sent over UDP. */
+  udpQueries: number
+  /** Queries sent over TCP (after a truncated UDP answer). */
+  tcpQueries: number
+  /** UDP answers with the TC bit set. */
+  truncated: number
+  /** Attempts that timed out. */
+  timeouts: number
+  /** Answers that could not be decoded or did not match the question. */
+  malformed: number
+  /** Answers with SERVFAIL, REFUSED, NOTIMP or FORMERR. */
+  serverErrors: number
+  /** Socket-level failures (refused, reset). */
+  networkErrors: number
+}
+
+/** The most a DNS message over TCP can be (RFC 1035 section 4.2.2: a 16-bit length prefix). */
+const MAX_TCP_MESSAGE = 0xffff
+
+/**
+ * A small DNS stub client: sends one question to the configured servers in turn over UDP, retries
+ * over TCP when the answer is truncated, and returns the first definite answer (NOERROR or
+ * NXDOMAIN). SERVFAIL, REFUSED, timeouts, socket errors and malformed answers move on to the next
+ * server; when every attempt failed it throws a {@link DnsQueryFailedError}. Every query takes
+ * `{ signal }`.
+ */
+export class DnsClient {
+  readonly servers: readonly ResolverAddress[]
+  readonly timeoutMs: number
+  readonly attempts: number
+  readonly udpPayloadSize: number
+  readonly #stats: DnsClientStats = {
+    udpQueries: 0,
+    tcpQueries: 0,
+    truncated: 0,
+    timeouts: 0,
+    malformed: 0,
+    serverErrors: 0,
+    networkErrors: 0,
+  }
+  /** Index of the server that answered last: queries start there. */
+  #preferred = 0
+
+  constructor(options: DnsClientOptions) {
+    this.servers = parseResolvers(options.resolvers)
+    this.timeoutMs = positive(options.timeoutMs, 2000, 'timeoutMs')
+    this.attempts = Math.max(1, Math.floor(positive(options.attempts, 2, 'attempts')))
+    this.udpPayloadSize = options.udpPayloadSize ?? 1232
+  }
+
+  /** A copy of the counters. */
+  get stats(): Readonly<DnsClientStats> {
+    return { ...this.#stats }
+  }
+
+  /**
+   * Asks `name`/`type`. Resolves with a NOERROR or NXDOMAIN answer (the caller decides what an
+   * empty answer means); rejects with {@link DnsQueryFailedError} when no server gave one, or with
+   * an `AbortError` when `signal` aborts.
+   */
+  async query(name: string, type: QueryType, options: AbortOptions = {}): Promise<DnsResponse> {
+    throwIfAborted(options.signal)
+    const qname = normaliseName(name)
+    const question = `${qname} ${type}`
+    const errors: Error[] = []
+    const n = this.servers.length
+    for (let attempt = 0; attempt < this.attempts * n; attempt++) {
+      const index = (this.#preferred + attempt) % n
+      const server = this.servers[index]!
+      try {
+        const response = await this.#ask(server, qname, type, options.signal)
+        this.#preferred = index
+        return response
+      } catch (error) {
+        if (options.signal?.aborted) throw abortErrorFor(options.signal)
+        const err = error instanceof Error ? error : new Error(String(error))
+        if (err instanceof DnsTimeoutError) this.#stats.timeouts++
+        else if (err instanceof MalformedDnsMessageError) this.#stats.malformed++
+        else if (err instanceof DnsServerError) this.#stats.serverErrors++
+        else this.#stats.networkErrors++
+        errors.push(err)
+      }
+    }
+    throw new DnsQueryFailedError(question, errors)
+  }
+
+  async #ask(
+    server: ResolverAddress,
+    qname: string,
+    type: QueryType,
+    signal?: AbortSignal,
+  ): Promise<DnsResponse> {
+    const { id, bytes } = encodeQuery(qname, type, { udpPayloadSize: this.udpPayloadSize })
+    this.#stats.udpQueries++
+    let raw = await udpExchange(server, bytes, id, this.timeoutMs, `${qname} ${type}`, signal)
+    if (raw.length >= 3 && (raw[2]! & 0x02) !== 0) {
+      this.#stats.truncated++
+      this.#stats.tcpQueries++
+      const tcp = encodeQuery(qname, type, { udpPayloadSize: 0 })
+      raw = await tcpExchange(server, tcp.bytes, this.timeoutMs, `${qname} ${type}`, signal)
+      return checkResponse(decodeResponse(raw), tcp.id, qname, type, server)
+    }
+    return checkResponse(decodeResponse(raw), id, qname, type, server)
+  }
+}
+
+function checkResponse(
+  response: DnsResponse,
+  id: number,
+  qname: string,
+  type: QueryType,
+  server: ResolverAddress,
+): DnsResponse {
+  if (!response.qr) throw new MalformedDnsMessageError('answer is not a response (QR bit clear)')
+  if (response.id !== id)
+    throw new MalformedDnsMessageError(`answer id ${response.id} does not match query id ${id}`)
+  if (response.tc) throw new MalformedDnsMessageError('TCP answer has the TC bit set')
+  if (response.question !== undefined) {
+    if (response.question.name !== qname || response.question.type !== RecordType[type]) {
+      throw new MalformedDnsMessageError(
+        `answer is for ${response.question.name} type ${response.question.type}, not ${qname} ${type}`,
+      )
+    }
+  } else if (response.rcode === 0 || response.rcode === 3) {
+    throw new MalformedDnsMessageError('answer has no question section')
+  }
+  if (response.rcode !== 0 && response.rcode !== 3) {
+    throw new DnsServerError(formatResolver(server), response.rcode, `${qname} ${type}`)
+  }
+  return response
+}
+
+function udpExchange(
+  server: ResolverAddress,
+  query: Buffer,
+  id: number,
+  timeoutMs: number,
+  question: string,
+  signal: AbortSignal | undefined,
+): Promise<Buffer> {
+  throwIfAborted(signal)
+  const label = formatResolver(server)
+  return new Promise<Buffer>((resolve, reject) => {
+    const socket = createSocket(server.family === 6 ? 'udp6' : 'udp4')
+    let done = false
+    const finish = (error: Error | undefined, value?: Buffer) => {
+      if (done) return
+      done = true
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', onAbort)
+      try {
+        socket.close()
+      } catch {}
+      if (error) reject(error)
+      else resolve(value!)
+    }
+    const onAbort = () => finish(abortErrorFor(signal!))
+    const timer = setTimeout(() => finish(new DnsTimeoutError(label, question, timeoutMs)), timeoutMs)
+    signal?.addEventListener('abort', onAbort, { once: true })
+    socket.on('error', (error) => finish(new DnsNetworkError(label, question, { cause: error })))
+    socket.on('message', (message) => {
+      // a connected socket only hears from the server; late answers to earlier ids are ignored
+      if (message.length < 2 || message.readUInt16BE(0) !== id) return
+      finish(undefined, message)
+    })
+    socket.connect(server.port, server.host, () => {
+      if (done) return
+      socket.send(query, (error) => {
+        if (error) finish(new DnsNetworkError(label, question, { cause: error }))
+      })
+    })
+  })
+}
+
+function tcpExchange(
+  server: ResolverAddress,
+  query: Buffer,
+  timeoutMs: number,
+  question: string,
+  signal: AbortSignal | undefined,
+): Promise<Buffer> {
+  throwIfAborted(signal)
+  const label = formatResolver(server)
+  return new Promise<Buffer>((resolve, reject) => {
+    const socket = connect({ host: server.host, port: server.port })
+    const chunks: Buffer[] = []
+    let received = 0
+    let expected = -1
+    let done = false
+    const finish = (error: Error | undefined, value?: Buffer) => {
+      if (done) return
+      done = true
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', onAbort)
+      socket.destroy()
+      if (error) reject(error)
+      else resolve(value!)
+    }
+    const onAbort = () => finish(abortErrorFor(signal!))
+    const timer = setTimeout(
+      () => finish(new DnsTimeoutError(label, `${question} (TCP)`, timeoutMs)),
+      timeoutMs,
+    )
+    signal?.addEventListener('abort', onAbort, { once: true })
+    socket.on('error', (error) => finish(new DnsNetworkError(label, `${question} (TCP)`, { cause: error })))
+    socket.on('end', () =>
+      finish(
+        new MalformedDnsMessageError(`TCP connection closed after ${received} of ${expected + 2} bytes`),
+      ),
+    )
+    socket.on('data', (chunk: Buffer) => {
+      chunks.push(chunk)
+      received += chunk.length
+      if (received > MAX_TCP_MESSAGE + 2) {
+        finish(new MalformedDnsMessageError('TCP answer longer than its length prefix'))
+        return
+      }
+      const all = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)
+      if (chunks.length > 1) chunks.splice(0, chunks.length, all)
+      if (expected < 0 && all.length >= 2) expected = all.readUInt16BE(0)
+      if (expected >= 0 && all.length >= expected + 2) finish(undefined, all.subarray(2, expected + 2))
+    })
+    const prefix = Buffer.alloc(2)
+    prefix.writeUInt16BE(query.length)
+    socket.write(Buffer.concat([prefix, query]))
+  })
+}
+
+function positive(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new DnsConfigError(`${name} must be a positive number, got ${String(value)}`)
+  }
+  return value
+}

@@ -1,0 +1,440 @@
+import { setMaxListeners } from 'node:events'
+import {
+  type AbortOptions,
+  AbstractDiscoveryBackend,
+  type BackendOptions,
+  DEFAULT_RECORD_LIMITS,
+  delay,
+  errorMessage,
+  ipFamily,
+  isNodeId,
+  isNodeName,
+  type PeerRecord,
+  parseNodeName,
+  parsePeerRecord,
+  raceSignal,
+  throwIfAborted,
+} from '@peer/discovery-core'
+import { CachingResolver } from './dns-cache.js'
+import { DnsClient, type DnsClientStats } from './dns-client.js'
+import { normaliseName } from './dns-message.js'
+import { DnsConfigError, DnsLookupError } from './errors.js'
+import { type Candidate, type ServiceAnswer, ServiceResolver } from './service-resolver.js'
+import { type RandomSource, seededRandom } from './srv-order.js'
+import type { IdSource } from './txt-attributes.js'
+
+/** Options of {@link DnsDiscovery}. Times are in seconds unless the name says `Ms`. */
+export interface DnsDiscoveryOptions extends BackendOptions {
+  /**
+   * DNS servers to ask, as `host:port` IP literals (`"10.96.0.10:53"`, `"[::1]:5353"`). Required:
+   * there is no default, so discovery never asks a system or public resolver by accident.
+   */
+  resolvers: readonly string[] | string
+  /** The zone peers live in, e.g. `peer.svc.cluster.local`. Needed unless `service` is given. */
+  domain?: string | undefined
+  /** The SRV name to watch. Default `_peer._udp.<domain>`. */
+  service?: string | undefined
+  /** SRV prefix used by `lookup(name)` for per-node SRV records. Default `_peer._udp`. */
+  servicePrefix?: string | undefined
+  /** Port used by `lookup()` when a node has A/AAAA records but no SRV record. Default 4433. */
+  defaultPort?: number | undefined
+  /** Where node ids come from: TXT `id=`, the target's first label, or either. Default `txt-or-label`. */
+  idSource?: IdSource | undefined
+  /** Address families asked for every target. Default `[4, 6]` (A and AAAA). */
+  families?: ReadonlyArray<4 | 6> | undefined
+  /** Shortest cache lifetime (0 TTLs are raised to it). Default 2. */
+  minTtl?: number | undefined
+  /** Longest cache lifetime of a positive answer (huge TTLs are cut to it). Default 60. */
+  maxTtl?: number | undefined
+  /** Negative caching time when an NXDOMAIN/NODATA carries no SOA. Default 5. */
+  negativeTtl?: number | undefined
+  /** Longest negative caching time. Default 60. */
+  maxNegativeTtl?: number | undefined
+  /** Re-queries are delayed by up to this fraction of the wait, at random. Default 0.1. */
+  jitter?: number | undefined
+  /** Peers last confirmed longer ago than this are lost (reason `stale`) while DNS fails. Default 300. */
+  staleAfter?: number | undefined
+  /** First retry delay after a failed poll; doubles up to `maxTtl`. Default 1. */
+  retryDelay?: number | undefined
+  /** Per-server answer timeout. Default 2000. */
+  timeoutMs?: number | undefined
+  /** Rounds over the resolver list before a query fails. Default 2. */
+  attempts?: number | undefined
+  /** EDNS(0) UDP payload size advertised. Default 1232; 512 disables EDNS. */
+  udpPayloadSize?: number | undefined
+  /** Most cached answers. Default 10,000. */
+  maxCacheEntries?: number | undefined
+  /** Most SRV records used from one answer. Default 1,000. */
+  maxSrvRecords?: number | undefined
+  /** Targets resolved in parallel. Default 8. */
+  concurrency?: number | undefined
+  /** Seed for the RFC 2782 weighted order and the jitter: same seed, same choices. Default random. */
+  seed?: number | undefined
+  /** Source label put on records. Default `dns`. */
+  source?: string | undefined
+}
+
+/** Counters of a {@link DnsDiscovery} beyond the common ones. */
+export interface DnsDiscoveryStats {
+  /** Polls of the service that completed (with or without failures). */
+  polls: number
+  /** Polls whose SRV question failed transiently. */
+  failedPolls: number
+  /** The DNS client's counters (queries sent, truncations, timeouts, ...). */
+  client: Readonly<DnsClientStats>
+  /** Answers in the cache. */
+  cacheEntries: number
+}
+
+interface Known {
+  record: PeerRecord
+  targets: readonly string[]
+  confirmedAt: number
+}
+
+/**
+ * Peer discovery from DNS: watches an SRV name (`_peer._udp.<domain>` by default), resolves every
+ * target through A and AAAA, reads node ids from TXT `id=` attributes and/or `<node id>.` target
+ * labels, and turns successive answers into `peer:discovered` / `peer:updated` / `peer:lost`.
+ *
+ * Answers are cached for their TTL (clamped to `minTtl`..`maxTtl`; negative answers as RFC 2308
+ * says), the service is re-queried when the first cached answer expires (plus jitter), and a
+ * transient failure (timeout, SERVFAIL, REFUSED, a malformed answer) keeps the last good peers
+ * until they are older than `staleAfter`. An NXDOMAIN or empty answer loses the peers at once.
+ *
+ * Capabilities: `list`, `watch`, `expiry` (DNS is read-only here: no `announce`).
+ */
+export class DnsDiscovery extends AbstractDiscoveryBackend {
+  /** The SRV name watched. */
+  readonly service: string
+  /** The zone names are qualified with in `lookup()`. */
+  readonly domain: string
+  readonly #client: DnsClient
+  readonly #cache: CachingResolver
+  readonly #resolver: ServiceResolver
+  readonly #servicePrefix: string
+  readonly #defaultPort: number
+  readonly #minTtl: number
+  readonly #maxTtl: number
+  readonly #jitter: number
+  readonly #staleAfterMs: number
+  readonly #retryDelay: number
+  readonly #random: RandomSource
+  readonly #known = new Map<string, Known>()
+  /** Keys of rejected records seen in the previous poll: each distinct bad record is counted once. */
+  #rejectedKeys = new Set<string>()
+  #loop: Promise<void> | undefined
+  #loopAbort: AbortController | undefined
+  #polls = 0
+  #failedPolls = 0
+  #failures = 0
+
+  constructor(options: DnsDiscoveryOptions) {
+    super(options?.source ?? 'dns', ['list', 'watch', 'expiry'], options)
+    if (typeof options !== 'object' || options === null) throw new DnsConfigError('options are required')
+    this.#client = new DnsClient({
+      resolvers: options.resolvers,
+      timeoutMs: options.timeoutMs,
+      attempts: options.attempts,
+      udpPayloadSize: options.udpPayloadSize,
+    })
+    const { service, domain } = serviceAndDomain(options.service, options.domain, options.servicePrefix)
+    this.service = service
+    this.domain = domain
+    this.#servicePrefix = normaliseName(options.servicePrefix ?? '_peer._udp')
+    this.#defaultPort = options.defaultPort ?? 4433
+    if (!Number.isInteger(this.#defaultPort) || this.#defaultPort < 1 || this.#defaultPort > 65535) {
+      throw new DnsConfigError(`defaultPort must be a port number, got ${String(options.defaultPort)}`)
+    }
+    this.#minTtl = seconds(options.minTtl, 2, 'minTtl', 0.01)
+    this.#maxTtl = seconds(options.maxTtl, 60, 'maxTtl', this.#minTtl)
+    const negativeTtl = seconds(options.negativeTtl, 5, 'negativeTtl', 0)
+    const maxNegativeTtl = seconds(options.maxNegativeTtl, 60, 'maxNegativeTtl', this.#minTtl)
+    this.#jitter = seconds(options.jitter, 0.1, 'jitter', 0)
+    if (this.#jitter > 1) throw new DnsConfigError('jitter must be between 0 and 1')
+    this.#staleAfterMs = seconds(options.staleAfter, 300, 'staleAfter', 0) * 1000
+    this.#retryDelay = seconds(options.retryDelay, 1, 'retryDelay', 0.01)
+    const idSource = options.idSource ?? 'txt-or-label'
+    if (!['txt', 'label', 'txt-or-label'].includes(idSource)) {
+      throw new DnsConfigError(`idSource must be 'txt', 'label' or 'txt-or-label', got ${String(idSource)}`)
+    }
+    const families = options.families ?? [4, 6]
+    if (families.length === 0 || families.some((f) => f !== 4 && f !== 6)) {
+      throw new DnsConfigError('families must list 4 and/or 6')
+    }
+    const seed = options.seed ?? Math.floor(Math.random() * 2 ** 32)
+    this.#random = seededRandom(seed ^ 0x9e3779b9)
+    this.#cache = new CachingResolver(
+      this.#client,
+      { minTtl: this.#minTtl, maxTtl: this.#maxTtl, negativeTtl, maxNegativeTtl },
+      { maxEntries: options.maxCacheEntries ?? 10_000 },
+    )
+    const limits = { ...DEFAULT_RECORD_LIMITS, ...this.recordLimits }
+    this.#resolver = new ServiceResolver(this.#cache, {
+      idSource,
+      families: [...new Set(families)],
+      txtLimits: limits,
+      maxAddresses: limits.maxAddresses,
+      maxSrvRecords: options.maxSrvRecords ?? 1000,
+      concurrency: options.concurrency ?? 8,
+      seed: seed >>> 0,
+    })
+  }
+
+  /** Backend counters plus DNS-specific ones. */
+  get dnsStats(): Readonly<DnsDiscoveryStats> {
+    return {
+      polls: this.#polls,
+      failedPolls: this.#failedPolls,
+      client: this.#client.stats,
+      cacheEntries: this.#cache.size,
+    }
+  }
+
+  protected async onStart(signal: AbortSignal | undefined): Promise<void> {
+    const controller = new AbortController()
+    // one abort listener per query in flight (up to `concurrency` x 3): not a leak
+    setMaxListeners(0, controller.signal)
+    this.#loopAbort = controller
+    let firstPollDone!: () => void
+    const firstPoll = new Promise<void>((resolve) => {
+      firstPollDone = resolve
+    })
+    this.#loop = this.#run(controller.signal, firstPollDone)
+    // start() returns once the first answer (or failure) is in, so list() is useful right away
+    await raceSignal(firstPoll, signal)
+  }
+
+  protected async onStop(): Promise<void> {
+    this.#loopAbort?.abort(new Error('stopped'))
+    await this.#loop
+    this.#loop = undefined
+    this.#loopAbort = undefined
+    this.#known.clear()
+    this.#rejectedKeys.clear()
+    this.#cache.clear()
+    this.#failures = 0
+  }
+
+  async #run(signal: AbortSignal, firstPollDone: () => void): Promise<void> {
+    while (!signal.aborted) {
+      const waitMs = await this.#pollOnce(signal)
+      firstPollDone()
+      if (signal.aborted) break
+      try {
+        await delay(waitMs, signal)
+      } catch {
+        break
+      }
+    }
+    firstPollDone()
+  }
+
+  /** One poll: query, diff, report. Returns how long to wait before the next one, in ms. */
+  async #pollOnce(signal: AbortSignal): Promise<number> {
+    const now = Date.now()
+    const slackMs = Math.max(50, this.#minTtl * 200)
+    let answer: ServiceAnswer
+    try {
+      answer = await this.#resolver.resolveService(this.service, { signal, freshUntil: now + slackMs })
+    } catch (error) {
+      if (signal.aborted) return 0
+      this.#polls++
+      this.#failedPolls++
+      this.reportError(error)
+      this.#expireStale(Date.now())
+      return this.#retryWait()
+    }
+    this.#polls++
+    this.#cache.sweep()
+    if (answer.kind === 'absent') {
+      for (const id of [...this.#known.keys()]) this.#lose(id, 'removed')
+      this.#countRejected([])
+      this.#failures = 0
+      return this.#wait(answer.expiresAt)
+    }
+    const confirmedAt = Date.now()
+    const seen = new Set<string>()
+    const rejected = [...answer.rejected]
+    for (const candidate of answer.candidates) {
+      const record = this.#validate(candidate, rejected)
+      if (record === undefined) continue
+      seen.add(record.id)
+      this.#report(record, candidate.targets, confirmedAt)
+    }
+    this.#countRejected(rejected)
+    // peers behind targets that could not be resolved this time are kept (until stale)
+    const retained = new Set<string>()
+    if (answer.unresolved.size > 0) {
+      for (const [id, known] of this.#known) {
+        if (!seen.has(id) && known.targets.some((t) => answer.unresolved.has(t))) retained.add(id)
+      }
+      for (const error of answer.unresolved.values()) this.reportError(error)
+    }
+    for (const id of [...this.#known.keys()]) {
+      if (!seen.has(id) && !retained.has(id)) this.#lose(id, 'removed')
+    }
+    this.#expireStale(confirmedAt)
+    if (answer.unresolved.size > 0) return Math.min(this.#retryWait(), this.#wait(answer.expiresAt))
+    this.#failures = 0
+    return this.#wait(answer.expiresAt)
+  }
+
+  #validate(candidate: Candidate, rejected: Array<{ key: string; reason: string }>): PeerRecord | undefined {
+    const parsed = parsePeerRecord(
+      {
+        id: candidate.id,
+        name: candidate.name,
+        addresses: candidate.addresses,
+        meta: candidate.meta,
+        source: this.source,
+      },
+      this.recordLimits,
+    )
+    if (!parsed.ok) {
+      rejected.push({
+        key: `peer ${candidate.id} ${candidate.targets.join(',')}`,
+        reason: parsed.error.message,
+      })
+      return undefined
+    }
+    return parsed.record
+  }
+
+  #report(record: PeerRecord, targets: readonly string[], confirmedAt: number): void {
+    if (record.id === this.selfId) return
+    const accepted = this.reportPeer(record)
+    if (accepted === undefined) return
+    this.#known.set(record.id, { record: accepted, targets, confirmedAt })
+  }
+
+  #lose(id: string, reason: 'removed' | 'stale'): void {
+    this.#known.delete(id)
+    this.reportLost(id, reason)
+  }
+
+  #expireStale(now: number): void {
+    for (const [id, known] of [...this.#known]) {
+      if (now - known.confirmedAt > this.#staleAfterMs) this.#lose(id, 'stale')
+    }
+  }
+
+  #countRejected(rejected: ReadonlyArray<{ key: string; reason: string }>): void {
+    const keys = new Set<string>()
+    for (const r of rejected) {
+      keys.add(r.key)
+      if (!this.#rejectedKeys.has(r.key)) this.countInvalid(r.reason)
+    }
+    this.#rejectedKeys = keys
+  }
+
+  #wait(expiresAt: number): number {
+    const base = Math.min(Math.max(expiresAt - Date.now(), this.#minTtl * 1000), this.#maxTtl * 1000)
+    return Math.round(base * (1 + this.#jitter * this.#random()))
+  }
+
+  #retryWait(): number {
+    const base = Math.min(this.#retryDelay * 2 ** this.#failures, this.#maxTtl) * 1000
+    this.#failures = Math.min(this.#failures + 1, 30)
+    return Math.round(base * (1 + this.#jitter * this.#random()))
+  }
+
+  /**
+   * Finds one node by id or node name. Known peers answer at once; otherwise DNS is asked as
+   * Erlang quic's DNS discovery does: the per-node SRV `<servicePrefix>.<host>` first (host is
+   * the name's host part, or `<id>` for an id, qualified with `domain` when it has no dot), then
+   * A/AAAA of the host with `defaultPort`. Resolves `undefined` when DNS says there is no such
+   * node (or no node id can be read); rejects with a {@link DnsLookupError} when DNS fails.
+   */
+  override async lookup(nameOrId: string, options: AbortOptions = {}): Promise<PeerRecord | undefined> {
+    throwIfAborted(options.signal)
+    const known = this.findKnown(nameOrId)
+    if (known !== undefined) return known
+    let host: string
+    let wantedName: string | undefined
+    if (isNodeId(nameOrId)) host = nameOrId
+    else if (typeof nameOrId === 'string' && isNodeName(nameOrId)) {
+      const parsed = parseNodeName(nameOrId)
+      if (parsed.kind !== 'name' || ipFamily(parsed.host) !== 0) return undefined
+      host = parsed.host
+      wantedName = nameOrId
+    } else return undefined
+    host = normaliseName(host.includes('.') ? host : `${host}.${this.domain}`)
+    if (host.length > 253) return undefined
+    const signal = options.signal
+    try {
+      const srv = await raceSignal(
+        this.#resolver.resolveService(`${this.#servicePrefix}.${host}`, { signal }),
+        signal,
+      )
+      let answer = srv
+      if (srv.kind === 'absent') {
+        answer = await raceSignal(this.#resolver.resolveHost(host, this.#defaultPort, { signal }), signal)
+      }
+      if (answer.kind !== 'present') return undefined
+      const pick =
+        answer.candidates.find(
+          (c) => c.id === nameOrId || (wantedName !== undefined && c.name === wantedName),
+        ) ?? (answer.candidates.length === 1 && !isNodeId(nameOrId) ? answer.candidates[0] : undefined)
+      if (pick === undefined) {
+        if (answer.unresolved.size > 0) throw [...answer.unresolved.values()][0]
+        return undefined
+      }
+      const record = parsePeerRecord(
+        { ...pick, name: pick.name ?? wantedName, source: this.source },
+        this.recordLimits,
+      )
+      if (!record.ok) return undefined
+      return record.record.id === this.selfId ? undefined : record.record
+    } catch (error) {
+      if (signal?.aborted) throw error
+      if (error instanceof Error && error.name === 'AbortError') throw error
+      throw new DnsLookupError(`DNS lookup of ${nameOrId} failed: ${errorMessage(error)}`, { cause: error })
+    }
+  }
+}
+
+function serviceAndDomain(
+  service: string | undefined,
+  domain: string | undefined,
+  prefix: string | undefined,
+): { service: string; domain: string } {
+  if (domain !== undefined && (typeof domain !== 'string' || domain.trim() === '')) {
+    throw new DnsConfigError('domain must be a non-empty DNS name')
+  }
+  if (service !== undefined && (typeof service !== 'string' || service.trim() === '')) {
+    throw new DnsConfigError('service must be a non-empty DNS name')
+  }
+  if (service === undefined && domain === undefined) {
+    throw new DnsConfigError('give `domain` (the service is then _peer._udp.<domain>) or `service`')
+  }
+  const d =
+    domain !== undefined
+      ? normaliseName(domain)
+      : normaliseName(service!)
+          .split('.')
+          .filter((l) => !l.startsWith('_'))
+          .join('.')
+  const s = service !== undefined ? normaliseName(service) : `${normaliseName(prefix ?? '_peer._udp')}.${d}`
+  for (const [what, name] of [
+    ['service', s],
+    ['domain', d],
+  ] as const) {
+    if (
+      name.length === 0 ||
+      name.length > 253 ||
+      name.split('.').some((l) => l.length === 0 || l.length > 63)
+    ) {
+      throw new DnsConfigError(`${what} ${JSON.stringify(name)} is not a valid DNS name`)
+    }
+  }
+  return { service: s, domain: d }
+}
+
+function seconds(value: number | undefined, fallback: number, name: string, min: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
+    throw new DnsConfigError(`${name} must be a number >= ${min}, got ${String(value)}`)
+  }
+  return value
+}

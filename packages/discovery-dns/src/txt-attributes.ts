@@ -1,0 +1,92 @@
+import { isNodeId } from '@peer/discovery-core'
+
+/** Where a peer's node id is read from. */
+export type IdSource = 'txt' | 'label' | 'txt-or-label'
+
+/** What the TXT record and the target name say about a node. */
+export interface NodeIdentity {
+  readonly id: string
+  readonly name?: string | undefined
+  readonly meta?: Readonly<Record<string, string>> | undefined
+}
+
+/** Limits for TXT attributes turned into `meta`. */
+export interface TxtLimits {
+  maxMetaEntries: number
+  maxMetaKeyLength: number
+  maxMetaValueLength: number
+}
+
+const META_KEY = /^[A-Za-z0-9][A-Za-z0-9._-]*$/
+const CONTROL = /[\u0000-\u001f\u007f]/
+
+/**
+ * Parses TXT character-strings as `key=value` attributes (RFC 1464 / RFC 6763 section 6): keys are
+ * case-insensitive and the first occurrence wins; a string without `=` is a boolean attribute and
+ * is ignored. Returns the attributes and how many strings were unusable.
+ */
+export function parseTxtAttributes(strings: readonly string[]): {
+  attributes: Map<string, string>
+  skipped: number
+} {
+  const attributes = new Map<string, string>()
+  let skipped = 0
+  for (const s of strings) {
+    const eq = s.indexOf('=')
+    if (eq <= 0) {
+      if (s !== '') skipped++
+      continue
+    }
+    const key = s.slice(0, eq).toLowerCase()
+    if (!attributes.has(key)) attributes.set(key, s.slice(eq + 1))
+  }
+  return { attributes, skipped }
+}
+
+/**
+ * Reads a node's identity from the TXT strings of its SRV target (`id=<node id>`,
+ * `name=<node name>`, other `key=value` pairs become `meta`) and/or from the target's first label
+ * (`<node id>.<domain>`), as `source` says. Returns a reason string when no valid id is found or
+ * the two disagree.
+ */
+export function identify(
+  target: string,
+  txt: readonly string[] | undefined,
+  source: IdSource,
+  limits: TxtLimits,
+): NodeIdentity | string {
+  const label = target.split('.')[0] ?? ''
+  const labelId = isNodeId(label) ? label : undefined
+  let txtId: string | undefined
+  let name: string | undefined
+  let meta: Record<string, string> | undefined
+  if (source !== 'label' && txt !== undefined) {
+    const { attributes } = parseTxtAttributes(txt)
+    const rawId = attributes.get('id')
+    if (rawId !== undefined) {
+      if (!isNodeId(rawId)) return `TXT id of ${target} is not a node id`
+      txtId = rawId
+    }
+    name = attributes.get('name')
+    for (const [key, value] of attributes) {
+      if (key === 'id' || key === 'name') continue
+      if (key.length > limits.maxMetaKeyLength || !META_KEY.test(key)) continue
+      if (value.length > limits.maxMetaValueLength || CONTROL.test(value)) continue
+      meta ??= {}
+      if (Object.keys(meta).length >= limits.maxMetaEntries) break
+      meta[key] = value
+    }
+  }
+  if (txtId !== undefined && labelId !== undefined && txtId !== labelId && source === 'txt-or-label') {
+    return `TXT id and target label of ${target} name different nodes`
+  }
+  const id = source === 'label' ? labelId : source === 'txt' ? txtId : (txtId ?? labelId)
+  if (id === undefined) {
+    return source === 'label'
+      ? `target ${target} does not start with a node id label`
+      : source === 'txt'
+        ? `target ${target} has no TXT id=<node id>`
+        : `target ${target} has neither a TXT id=<node id> nor a node id label`
+  }
+  return { id, name, meta }
+}
