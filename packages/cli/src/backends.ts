@@ -1,0 +1,58 @@
+import type { DiscoveryBackend, LoggerFactory } from '@peer/discovery-core'
+import { StaticDiscovery } from '@peer/discovery-static'
+import type { BackendConfig } from './config.js'
+import { UsageError } from './errors.js'
+
+/** Options shared by every backend the CLI creates. */
+export interface CreateBackendOptions {
+  /** This node's id: never reported as a peer. */
+  self?: string | undefined
+  /** Logger factory (silent by default). */
+  logger?: LoggerFactory | undefined
+}
+
+/**
+ * Creates the discovery backend a configuration entry describes. Backends other than `static` are
+ * loaded on first use, so `peer keygen` never pays for gRPC or multicast code.
+ */
+export async function createBackend(
+  config: BackendConfig,
+  options: CreateBackendOptions = {},
+): Promise<DiscoveryBackend> {
+  const common = {
+    ...(options.self === undefined ? {} : { self: options.self }),
+    ...(options.logger === undefined ? {} : { logger: options.logger }),
+  }
+  switch (config.backend) {
+    case 'static':
+      return new StaticDiscovery({
+        ...common,
+        ...(config.peers === undefined
+          ? {}
+          : {
+              peers: config.peers.map((p) => ({
+                id: p.id,
+                addresses: p.addresses,
+                ...(p.name === undefined ? {} : { name: p.name }),
+                ...(p.meta === undefined ? {} : { meta: p.meta }),
+              })),
+            }),
+        ...(config.file === undefined ? {} : { file: config.file }),
+        ...(config.watch === undefined ? {} : { watch: config.watch }),
+        ...(config.env === undefined ? {} : { env: config.env }),
+      })
+    case 'etcd': {
+      const { EtcdDiscovery } = await import('@peer/discovery-etcd')
+      return new EtcdDiscovery({
+        ...common,
+        endpoints: config.endpoints,
+        ...(config.prefix === undefined ? {} : { prefix: config.prefix }),
+        ...(config.ttl === undefined ? {} : { ttl: config.ttl }),
+        ...(config.staleLimit === undefined ? {} : { staleLimit: config.staleLimit }),
+        ...(config.requestTimeout === undefined ? {} : { requestTimeout: config.requestTimeout }),
+      })
+    }
+    default:
+      throw new UsageError(`discovery backend "${config.backend}" is not available in this version of peer`)
+  }
+}

@@ -1,0 +1,563 @@
+import { readFile, stat } from 'node:fs/promises'
+import { homedir } from 'node:os'
+import { dirname, isAbsolute, join, resolve } from 'node:path'
+import { hostProblem, isNodeId, type LogLevel, type PeerAddress, parseNodeName } from '@peer/discovery-core'
+import { z } from 'zod'
+import { ConfigError, type ConfigProblem } from './errors.js'
+
+/** Largest configuration file accepted, in bytes. */
+export const MAX_CONFIG_BYTES = 1024 * 1024
+/** Most discovery backends in one configuration. */
+export const MAX_BACKENDS = 8
+/** Most peers listed inline (static `peers`, `trust.peers`). */
+export const MAX_INLINE_PEERS = 10_000
+/** Most addresses a node advertises. */
+export const MAX_ADVERTISED_ADDRESSES = 16
+/** Most problems listed in one {@link ConfigError}; the rest are summarised. */
+export const MAX_REPORTED_PROBLEMS = 20
+
+/** The default identity directory: `$PEER_HOME/identity`, `$PEER_HOME` defaulting to `~/.peer`. */
+export function defaultIdentityDir(env: NodeJS.ProcessEnv = process.env): string {
+  return join(env.PEER_HOME ?? join(homedir(), '.peer'), 'identity')
+}
+
+/** The default listen address: loopback, any free port. */
+export const DEFAULT_LISTEN: Readonly<PeerAddress> = Object.freeze({ host: '127.0.0.1', port: 0 })
+
+const NODE_ID_HINT = 'expected a node id: 52 characters of lowercase base32 (see `peer id`)'
+
+/** Parses `host:port`, `[v6]:port` or `{ host, port }`; returns a problem string when it is neither. */
+export function parseAddress(
+  value: unknown,
+  { allowPortZero = false } = {},
+): { ok: true; address: PeerAddress } | { ok: false; field?: string; message: string } {
+  const minPort = allowPortZero ? 0 : 1
+  const portProblem = (port: unknown) =>
+    typeof port !== 'number' || !Number.isInteger(port) || port < minPort || port > 65535
+      ? `expected a port in ${minPort}-65535, got ${JSON.stringify(port)}`
+      : undefined
+  if (typeof value === 'string') {
+    const m = /^\[([^\]]+)\]:(\d{1,5})$/.exec(value) ?? /^([^:[\]]+):(\d{1,5})$/.exec(value)
+    if (!m)
+      return { ok: false, message: `expected "host:port" (or "[v6]:port"), got ${JSON.stringify(value)}` }
+    const host = m[1]!
+    const port = Number(m[2])
+    const problem = hostProblem(host)
+    if (problem !== undefined) return { ok: false, message: `${problem} in ${JSON.stringify(value)}` }
+    const bad = portProblem(port)
+    if (bad !== undefined) return { ok: false, message: `${bad} in ${JSON.stringify(value)}` }
+    return { ok: true, address: { host, port } }
+  }
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    const { host, port, ...rest } = value as Record<string, unknown>
+    const extra = Object.keys(rest)
+    if (extra.length > 0)
+      return { ok: false, message: `unknown key ${JSON.stringify(extra[0])} in an address` }
+    if (typeof host !== 'string')
+      return { ok: false, field: 'host', message: 'expected a host name or IP address' }
+    const problem = hostProblem(host)
+    if (problem !== undefined) return { ok: false, field: 'host', message: problem }
+    const bad = portProblem(port)
+    if (bad !== undefined) return { ok: false, field: 'port', message: bad }
+    const clean = host.startsWith('[') ? host.slice(1, -1) : host
+    return { ok: true, address: { host: clean, port: port as number } }
+  }
+  return { ok: false, message: `expected "host:port" or { "host", "port" }, got ${describe(value)}` }
+}
+
+const address = (options: { allowPortZero?: boolean } = {}) =>
+  z.unknown().transform((value, ctx): PeerAddress => {
+    const parsed = parseAddress(value, options)
+    if (parsed.ok) return parsed.address
+    ctx.issues.push({
+      code: 'custom',
+      message: parsed.message,
+      input: value,
+      ...(parsed.field === undefined ? {} : { path: [parsed.field] }),
+    })
+    return z.NEVER
+  })
+
+const nodeId = z.string().check((ctx) => {
+  if (!isNodeId(ctx.value)) ctx.issues.push({ code: 'custom', message: NODE_ID_HINT, input: ctx.value })
+})
+
+const nodeName = z.string().check((ctx) => {
+  try {
+    parseNodeName(ctx.value)
+  } catch (error) {
+    ctx.issues.push({ code: 'custom', message: (error as Error).message, input: ctx.value })
+  }
+})
+
+const path = z.string().min(1, 'expected a non-empty path')
+
+const seconds = z
+  .number()
+  .positive()
+  .max(7 * 24 * 3600)
+const millis = z
+  .number()
+  .int()
+  .min(0)
+  .max(24 * 3600 * 1000)
+
+const staticPeer = z.strictObject({
+  id: nodeId,
+  name: nodeName.optional(),
+  addresses: z.array(address()).max(MAX_ADVERTISED_ADDRESSES),
+  meta: z
+    .record(
+      z
+        .string()
+        .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'meta keys are 1-64 characters of [A-Za-z0-9._-]'),
+      z.string().max(255),
+    )
+    .optional(),
+})
+
+const staticBackend = z
+  .strictObject({
+    backend: z.literal('static'),
+    /** Peers listed inline. */
+    peers: z.array(staticPeer).max(MAX_INLINE_PEERS).optional(),
+    /** A peer list file (watched). */
+    file: path.optional(),
+    /** Watch `file` for edits (default true). */
+    watch: z.boolean().optional(),
+    /** An environment variable holding a peer list. */
+    env: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name')
+      .optional(),
+  })
+  .check((ctx) => {
+    const v = ctx.value
+    if (v.peers === undefined && v.file === undefined && v.env === undefined) {
+      ctx.issues.push({ code: 'custom', message: 'give at least one of "peers", "file" or "env"', input: v })
+    }
+  })
+
+const resolver = z.string().check((ctx) => {
+  const parsed = parseAddress(ctx.value)
+  const ipLiteral = parsed.ok && /^[0-9.]+$|:/.test(parsed.address.host)
+  if (!parsed.ok || !ipLiteral) {
+    ctx.issues.push({
+      code: 'custom',
+      message: `expected a resolver as "ip:port" (e.g. "127.0.0.1:53" or "[::1]:5353"), got ${JSON.stringify(ctx.value)}`,
+      input: ctx.value,
+    })
+  }
+})
+
+const dnsName = z.string().check((ctx) => {
+  const problem = hostProblem(ctx.value)
+  if (problem !== undefined) ctx.issues.push({ code: 'custom', message: problem, input: ctx.value })
+})
+
+const dnsBackend = z
+  .strictObject({
+    backend: z.literal('dns'),
+    resolvers: z.union([resolver, z.array(resolver).min(1).max(16)]),
+    domain: dnsName.optional(),
+    service: dnsName.optional(),
+    servicePrefix: z.string().min(1).max(253).optional(),
+    defaultPort: z.number().int().min(1).max(65535).optional(),
+    idSource: z.enum(['txt', 'label', 'txt-or-label']).optional(),
+    families: z
+      .array(z.union([z.literal(4), z.literal(6)]))
+      .min(1)
+      .max(2)
+      .optional(),
+    minTtl: seconds.optional(),
+    maxTtl: seconds.optional(),
+    staleAfter: seconds.optional(),
+    timeoutMs: millis.optional(),
+    attempts: z.number().int().min(1).max(10).optional(),
+  })
+  .check((ctx) => {
+    if (ctx.value.domain === undefined && ctx.value.service === undefined) {
+      ctx.issues.push({ code: 'custom', message: 'give "domain" or "service"', input: ctx.value })
+    }
+  })
+
+const mdnsBackend = z.strictObject({
+  backend: z.literal('mdns'),
+  /** DNS-SD service type, e.g. `_peer._udp`. */
+  service: z
+    .string()
+    .regex(/^_[A-Za-z0-9-]{1,15}\._(udp|tcp)$/, 'expected a DNS-SD service type like "_peer._udp"')
+    .optional(),
+  /** Interface names (or addresses) to use; default every multicast-capable interface. */
+  interfaces: z.array(z.string().min(1).max(64)).max(64).optional(),
+  /** Record TTL in seconds. */
+  ttl: z.number().int().min(1).max(4500).optional(),
+})
+
+const etcdEndpoint = z.string().check((ctx) => {
+  let ok = false
+  try {
+    const url = new URL(ctx.value)
+    ok = (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== ''
+  } catch {}
+  if (!ok) {
+    ctx.issues.push({
+      code: 'custom',
+      message: `expected an etcd URL like "http://127.0.0.1:2379", got ${JSON.stringify(ctx.value)}`,
+      input: ctx.value,
+    })
+  }
+})
+
+const etcdBackend = z.strictObject({
+  backend: z.literal('etcd'),
+  endpoints: z.union([etcdEndpoint, z.array(etcdEndpoint).min(1).max(16)]),
+  prefix: z
+    .string()
+    .regex(/^\/[^\s]*$/, 'expected a key prefix starting with "/"')
+    .max(256)
+    .optional(),
+  ttl: z.number().int().min(1).max(3600).optional(),
+  staleLimit: millis.optional(),
+  requestTimeout: millis.optional(),
+})
+
+const backend = z.discriminatedUnion('backend', [staticBackend, dnsBackend, mdnsBackend, etcdBackend])
+
+const trustEntry = z.union([nodeId, z.strictObject({ id: nodeId, label: z.string().max(200).optional() })])
+
+const trust = z.union([
+  path,
+  z.strictObject({
+    file: path.optional(),
+    peers: z.array(trustEntry).max(MAX_INLINE_PEERS).optional(),
+  }),
+])
+
+const identity = z.union([path, z.strictObject({ keyFile: path, certFile: path })])
+
+/** The configuration file's schema (zod), before defaults and path resolution. */
+export const configSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    name: nodeName.optional(),
+    identity: identity.optional(),
+    createIdentity: z.boolean().optional(),
+    listen: address({ allowPortZero: true }).optional(),
+    advertise: z.array(address()).max(MAX_ADVERTISED_ADDRESSES).optional(),
+    trust: trust.optional(),
+    discovery: z.array(backend).max(MAX_BACKENDS).optional(),
+    lostHysteresis: millis.optional(),
+    log: z
+      .strictObject({
+        level: z.enum(['debug', 'info', 'warn', 'error']).optional(),
+        filter: z.string().max(1000).optional(),
+      })
+      .optional(),
+  })
+  .check((ctx) => {
+    const seen = new Map<string, number>()
+    ctx.value.discovery?.forEach((b, i) => {
+      const first = seen.get(b.backend)
+      if (first !== undefined) {
+        ctx.issues.push({
+          code: 'custom',
+          message: `backend "${b.backend}" is already configured at discovery[${first}]`,
+          input: b,
+          path: ['discovery', i, 'backend'],
+        })
+      } else seen.set(b.backend, i)
+    })
+  })
+
+/**
+ * Validates one discovery backend entry (as built from `peer discover` flags) and resolves its
+ * paths. Throws a {@link ConfigError} naming the bad field (renamed through `fieldNames`).
+ */
+export function parseBackendConfig(input: unknown, source: ConfigSource): BackendConfig {
+  const result = backend.safeParse(input)
+  if (!result.success) {
+    throw new ConfigError(source.file, problemsOf(result.error.issues, input, source.fieldNames))
+  }
+  const baseDir = source.baseDir ?? process.cwd()
+  const b = result.data
+  return b.backend === 'static' && b.file !== undefined && !isAbsolute(b.file)
+    ? { ...b, file: resolve(baseDir, b.file) }
+    : b
+}
+
+/** The configuration as written (after validation, before defaults). */
+export type ConfigInput = z.output<typeof configSchema>
+/** One discovery backend entry of the configuration, with paths made absolute. */
+export type BackendConfig = z.output<typeof backend>
+/** The backends the CLI knows. */
+export const BACKENDS = ['static', 'dns', 'mdns', 'etcd'] as const
+/** A backend name. */
+export type BackendName = (typeof BACKENDS)[number]
+
+/** A complete, validated configuration with defaults applied and every path absolute. */
+export interface PeerConfig {
+  /** Node name (`name@host`), when given. */
+  name?: string | undefined
+  /** Identity directory (holding `node.key` + `node.crt`) or explicit files. */
+  identity: string | { keyFile: string; certFile: string }
+  /** Generate the identity when it does not exist yet. Default false. */
+  createIdentity: boolean
+  /** Where the node listens (port 0: any free port). */
+  listen: PeerAddress
+  /** Addresses announced to discovery; default the bound listen address. */
+  advertise?: PeerAddress[] | undefined
+  /** The trusted ids: a trust list file and/or inline entries. */
+  trust: { file?: string | undefined; peers: Array<{ id: string; label?: string | undefined }> }
+  /** Discovery backends, highest priority first. */
+  discovery: BackendConfig[]
+  /** Hysteresis of the aggregate `Discovery`, ms. */
+  lostHysteresis?: number | undefined
+  /** Logging (to stderr): level and `PEER_DEBUG`-style namespace filter. */
+  log: { level: LogLevel; filter?: string | undefined }
+}
+
+/** Where a configuration came from, for error messages and relative paths. */
+export interface ConfigSource {
+  /** Shown in errors: the file path, or `'command line'`. */
+  file: string
+  /** Relative paths are resolved against it. Default: the file's directory, or the current directory. */
+  baseDir?: string
+  /** Environment for defaults (`PEER_HOME`). Default `process.env`. */
+  env?: NodeJS.ProcessEnv
+  /**
+   * Renames fields in error messages (used for flags: `{ listen: '--listen' }`), matched on the
+   * first path segment.
+   */
+  fieldNames?: Readonly<Record<string, string>>
+}
+
+/**
+ * Validates a parsed configuration object and applies defaults. Throws a {@link ConfigError}
+ * listing every bad field by path (`discovery[1].endpoints[0]: expected an etcd URL ...`).
+ */
+export function parseConfig(input: unknown, source: ConfigSource): PeerConfig {
+  const result = configSchema.safeParse(input)
+  if (!result.success) {
+    throw new ConfigError(source.file, problemsOf(result.error.issues, input, source.fieldNames))
+  }
+  const baseDir = source.baseDir ?? (source.file === 'command line' ? process.cwd() : dirname(source.file))
+  const abs = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p))
+  const c = result.data
+  const trustInput = c.trust
+  const trustConfig: PeerConfig['trust'] =
+    trustInput === undefined
+      ? { peers: [] }
+      : typeof trustInput === 'string'
+        ? { file: abs(trustInput), peers: [] }
+        : {
+            ...(trustInput.file === undefined ? {} : { file: abs(trustInput.file) }),
+            peers: (trustInput.peers ?? []).map((e) => (typeof e === 'string' ? { id: e } : e)),
+          }
+  const identityInput = c.identity ?? defaultIdentityDir(source.env)
+  return {
+    name: c.name,
+    identity:
+      typeof identityInput === 'string'
+        ? abs(identityInput)
+        : { keyFile: abs(identityInput.keyFile), certFile: abs(identityInput.certFile) },
+    createIdentity: c.createIdentity ?? false,
+    listen: c.listen ?? { ...DEFAULT_LISTEN },
+    advertise: c.advertise,
+    trust: trustConfig,
+    discovery: (c.discovery ?? []).map((b) =>
+      b.backend === 'static' && b.file !== undefined ? { ...b, file: abs(b.file) } : b,
+    ),
+    lostHysteresis: c.lostHysteresis,
+    log: { level: c.log?.level ?? 'warn', filter: c.log?.filter },
+  }
+}
+
+/**
+ * Reads, parses and validates a configuration file. Throws a {@link ConfigError} for a missing,
+ * unreadable, oversized or non-JSON file (with line and column) and for every invalid field.
+ */
+export async function loadConfigFile(
+  file: string,
+  options: Omit<ConfigSource, 'file'> = {},
+): Promise<PeerConfig> {
+  const text = await readConfigText(file)
+  return parseConfig(parseJson(text, file), { ...options, file })
+}
+
+/** Reads a JSON file with the configuration size limit; throws {@link ConfigError} naming the file. */
+export async function readConfigText(file: string): Promise<string> {
+  let size: number
+  try {
+    const info = await stat(file)
+    if (!info.isFile()) throw new ConfigError(file, [{ field: '', message: 'is not a regular file' }])
+    size = info.size
+  } catch (error) {
+    if (error instanceof ConfigError) throw error
+    const code = (error as NodeJS.ErrnoException).code
+    const message = code === 'ENOENT' ? 'file does not exist' : `cannot be read (${code ?? 'error'})`
+    throw new ConfigError(file, [{ field: '', message }], { cause: error })
+  }
+  if (size > MAX_CONFIG_BYTES) {
+    throw new ConfigError(file, [
+      { field: '', message: `file is too large (${size} bytes, at most ${MAX_CONFIG_BYTES})` },
+    ])
+  }
+  try {
+    return await readFile(file, 'utf8')
+  } catch (error) {
+    throw new ConfigError(file, [{ field: '', message: 'cannot be read' }], { cause: error })
+  }
+}
+
+/** `JSON.parse` with an error that gives the line and column. */
+export function parseJson(text: string, file: string): unknown {
+  try {
+    return JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text)
+  } catch (error) {
+    const message = (error as Error).message
+    const at = /at position (\d+)/.exec(message)
+    let where = ''
+    if (at) {
+      const pos = Number(at[1])
+      const before = text.slice(0, pos)
+      const line = before.split('\n').length
+      const column = pos - before.lastIndexOf('\n')
+      where = ` at line ${line} column ${column}`
+    } else if (/end of JSON input/i.test(message)) {
+      where = ' (the file ends too early)'
+    }
+    const reason = message.replace(/ in JSON at position \d+.*$/, '').replace(/^JSON\.parse: /, '')
+    throw new ConfigError(file, [{ field: '', message: `not valid JSON${where}: ${reason}` }], {
+      cause: error,
+    })
+  }
+}
+
+interface Issue {
+  code: string
+  path: readonly PropertyKey[]
+  message: string
+  errors?: readonly (readonly Issue[])[]
+  issues?: readonly Issue[]
+  expected?: unknown
+  input?: unknown
+  keys?: readonly string[]
+  options?: readonly unknown[]
+  values?: readonly unknown[]
+  origin?: string
+  maximum?: number | bigint
+  minimum?: number | bigint
+  inclusive?: boolean
+}
+
+/** Turns zod issues into problems with readable paths, choosing the relevant branch of unions. */
+export function problemsOf(
+  issues: readonly Issue[],
+  input: unknown,
+  fieldNames: Readonly<Record<string, string>> = {},
+): ConfigProblem[] {
+  const out: ConfigProblem[] = []
+  const walk = (list: readonly Issue[], prefix: readonly PropertyKey[]) => {
+    for (const issue of list) {
+      const path = [...prefix, ...issue.path]
+      if (issue.code === 'invalid_union' && issue.errors !== undefined && issue.errors.length > 0) {
+        // a branch that got past the type check is the one the user meant
+        const meant = issue.errors.filter(
+          (branch) => !branch.every((i) => i.code === 'invalid_type' && i.path.length === 0),
+        )
+        if (meant.length >= 1) {
+          walk(meant[0]!, path)
+          continue
+        }
+        const expected = issue.errors.map((b) => b[0]?.expected).filter((e) => e !== undefined)
+        const value = valueAt(input, path)
+        out.push({
+          field: formatPath(path, fieldNames),
+          message:
+            value === undefined
+              ? 'is required'
+              : `expected ${[...new Set(expected)].join(' or ')}, got ${describe(value)}`,
+        })
+        continue
+      }
+      out.push({ field: formatPath(path, fieldNames), message: messageOf(issue, valueAt(input, path)) })
+    }
+  }
+  walk(issues, [])
+  if (out.length > MAX_REPORTED_PROBLEMS) {
+    const more = out.length - MAX_REPORTED_PROBLEMS
+    out.length = MAX_REPORTED_PROBLEMS
+    out.push({ field: '', message: `... and ${more} more problems` })
+  }
+  return out
+}
+
+function messageOf(issue: Issue, value: unknown): string {
+  switch (issue.code) {
+    case 'unrecognized_keys': {
+      const keys = (issue.keys ?? []).map((k) => JSON.stringify(k)).join(', ')
+      return `unknown ${issue.keys?.length === 1 ? 'key' : 'keys'} ${keys}`
+    }
+    case 'invalid_key':
+      if (issue.issues?.[0] !== undefined) return messageOf(issue.issues[0], undefined)
+      break
+    case 'invalid_type':
+      if (value === undefined) return 'is required'
+      return `expected ${String(issue.expected)}, got ${describe(value)}`
+    case 'invalid_union':
+    case 'invalid_value':
+      if ((issue.values ?? issue.options) !== undefined) {
+        return `expected one of ${(issue.values ?? issue.options)!.map((o) => JSON.stringify(o)).join(', ')}, got ${describe(value)}`
+      }
+      break
+    case 'too_big':
+    case 'too_small': {
+      if (!issue.message.startsWith('Too ')) break
+      const bound = issue.code === 'too_big' ? issue.maximum : issue.minimum
+      const word = issue.code === 'too_big' ? 'at most' : 'at least'
+      const strict = issue.inclusive === false ? (issue.code === 'too_big' ? 'below' : 'above') : word
+      const plural = bound === 1 || bound === 1n ? '' : 's'
+      if (issue.origin === 'array') return `expected ${word} ${bound} entr${plural ? 'ies' : 'y'}`
+      if (issue.origin === 'string') return `expected ${word} ${bound} character${plural}`
+      if (issue.origin === 'number') return `expected a number ${strict} ${bound}, got ${describe(value)}`
+      break
+    }
+  }
+  return issue.message.replace(/^Invalid (input|option): /, '')
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let value = root
+  for (const part of path) {
+    if (typeof value !== 'object' || value === null) return undefined
+    value = (value as Record<PropertyKey, unknown>)[part]
+  }
+  return value
+}
+
+/** `['discovery', 1, 'endpoints', 0]` -> `discovery[1].endpoints[0]`. */
+export function formatPath(
+  path: readonly PropertyKey[],
+  fieldNames: Readonly<Record<string, string>> = {},
+): string {
+  let out = ''
+  path.forEach((part, i) => {
+    if (typeof part === 'number') out += `[${part}]`
+    else {
+      const name = i === 0 ? (fieldNames[String(part)] ?? String(part)) : String(part)
+      if (i > 0 && !/^[A-Za-z_$][\w$-]*$/.test(name)) out += `[${JSON.stringify(name)}]`
+      else out += out === '' ? name : `.${name}`
+    }
+  })
+  return out
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing'
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'an array'
+  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}...` : value)
+  if (typeof value === 'object') return 'an object'
+  return `${typeof value} ${String(value)}`
+}

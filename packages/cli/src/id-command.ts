@@ -1,0 +1,69 @@
+import { readFile } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import { loadIdentity, nodeIdFromCertificate } from '@peer/identity'
+import { Command } from 'commander'
+import { defaultIdentityDir } from './config.js'
+import { CliError, UsageError } from './errors.js'
+import { type CliIo, Output } from './output.js'
+
+/** Options of {@link printId}. */
+export interface IdOptions {
+  /** Identity directory (default `~/.peer/identity`). */
+  identity?: string | undefined
+  /** A certificate file (PEM or DER): print the id of its public key, no private key needed. */
+  cert?: string | undefined
+  /** An explicit private key file; needs `cert`. */
+  key?: string | undefined
+  json?: boolean | undefined
+}
+
+/** `peer id`: prints the node id of an identity (checking key and certificate) or of a certificate. */
+export async function printId(options: IdOptions, io: CliIo): Promise<void> {
+  const out = new Output(io, options)
+  if (options.key !== undefined && options.cert === undefined) throw new UsageError('--key needs --cert')
+  if (options.cert !== undefined && options.key === undefined) {
+    const file = resolve(options.cert)
+    let data: Buffer
+    try {
+      data = await readFile(file)
+    } catch (error) {
+      throw new CliError(`${file}: cannot be read (${(error as NodeJS.ErrnoException).code})`, {
+        cause: error,
+      })
+    }
+    let id: string
+    try {
+      id = nodeIdFromCertificate(data.includes('-----BEGIN') ? data.toString('utf8') : new Uint8Array(data))
+    } catch (error) {
+      throw new CliError(`${file}: not a certificate (${(error as Error).message})`, { cause: error })
+    }
+    out.result({ id, certFile: file }, id)
+    return
+  }
+  const location =
+    options.key !== undefined && options.cert !== undefined
+      ? { keyFile: resolve(options.key), certFile: resolve(options.cert) }
+      : resolve(options.identity ?? defaultIdentityDir(io.env))
+  const identity = await loadIdentity(location)
+  out.result(
+    {
+      id: identity.id,
+      keyType: identity.keyType,
+      notAfter: identity.notAfter.toISOString(),
+      ...(typeof location === 'string' ? { identity: location } : location),
+    },
+    identity.id,
+  )
+}
+
+/** The `id` command for commander. */
+export function idCommand(io: CliIo): Command {
+  return new Command('id')
+    .description("print this node's id (from its identity directory, or from a certificate file)")
+    .option('-i, --identity <dir>', 'identity directory (node.key + node.crt)', defaultIdentityDir(io.env))
+    .option('--cert <file>', 'a certificate file (PEM or DER); alone, no private key is read')
+    .option('--key <file>', 'a private key file (with --cert)')
+    .option('--json', 'print {id, keyType, notAfter, ...} as JSON')
+    .addHelpText('after', '\nExamples:\n  peer id --identity ./identity\n  peer id --cert node.crt')
+    .action(async (opts: IdOptions) => printId(opts, io))
+}

@@ -1,0 +1,83 @@
+import { formatHostPort, type PeerAddress, type PeerRecord } from '@peer/discovery-core'
+
+/** Where a command writes: stdout for results and events, stderr for diagnostics. */
+export interface CliIo {
+  stdout: { write(text: string): unknown; isTTY?: boolean | undefined; columns?: number | undefined }
+  stderr: { write(text: string): unknown }
+  env: NodeJS.ProcessEnv
+}
+
+/** The process's own streams and environment. */
+export function processIo(): CliIo {
+  return { stdout: process.stdout, stderr: process.stderr, env: process.env }
+}
+
+/**
+ * Writes a command's output either as text for people or, with `--json`, as one JSON object per
+ * line (results and events alike), so scripts can read it with `jq` or line by line.
+ */
+export class Output {
+  readonly json: boolean
+  readonly io: CliIo
+
+  constructor(io: CliIo, options: { json?: boolean | undefined } = {}) {
+    this.io = io
+    this.json = options.json === true
+  }
+
+  /** A command's result: `value` as JSON with `--json`, else the text lines. */
+  result(value: Record<string, unknown>, text: string | readonly string[]): void {
+    if (this.json) this.io.stdout.write(`${JSON.stringify(value)}\n`)
+    else this.io.stdout.write(`${typeof text === 'string' ? text : text.join('\n')}\n`)
+  }
+
+  /**
+   * A live event: `{"event":name,"time":...,...fields}` with `--json`, else `text` (or, when
+   * omitted, `name` followed by the fields as `key=value`; `null`: nothing in text mode).
+   */
+  event(name: string, fields: Record<string, unknown>, text?: string | null): void {
+    if (this.json) {
+      this.io.stdout.write(`${JSON.stringify({ event: name, time: new Date().toISOString(), ...fields })}\n`)
+      return
+    }
+    if (text === null) return
+    this.io.stdout.write(`${text ?? `${name} ${formatFields(fields)}`}\n`)
+  }
+
+  /** A diagnostic for people (stderr); silent with `--json` unless `always`. */
+  note(text: string, { always = false } = {}): void {
+    if (!this.json || always) this.io.stderr.write(`${text}\n`)
+  }
+}
+
+/** `key=value` pairs, quoting values with spaces; arrays joined with commas. */
+export function formatFields(fields: Record<string, unknown>): string {
+  return Object.entries(fields)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => {
+      const s = Array.isArray(v)
+        ? v.join(',')
+        : typeof v === 'object' && v !== null
+          ? JSON.stringify(v)
+          : String(v)
+      return `${k}=${/\s/.test(s) || s === '' ? JSON.stringify(s) : s}`
+    })
+    .join(' ')
+}
+
+/** `host:port` strings of a record's addresses. */
+export function formatAddresses(addresses: readonly PeerAddress[]): string[] {
+  return addresses.map((a) => formatHostPort(a.host, a.port))
+}
+
+/** The fields a peer record is printed with, in both text and JSON output. */
+export function recordFields(record: PeerRecord): Record<string, unknown> {
+  return {
+    id: record.id,
+    name: record.name,
+    addresses: formatAddresses(record.addresses),
+    source: record.source,
+    ...(record.meta !== undefined && Object.keys(record.meta).length > 0 ? { meta: { ...record.meta } } : {}),
+    ...(record.ttl !== undefined ? { ttl: record.ttl } : {}),
+  }
+}

@@ -1,0 +1,66 @@
+import { createRequire } from 'node:module'
+import { Command, CommanderError } from 'commander'
+import { discoverCommand } from './discover-command.js'
+import { CliError } from './errors.js'
+import { idCommand } from './id-command.js'
+import { keygenCommand } from './keygen-command.js'
+import { type CliIo, processIo } from './output.js'
+
+/** The package version, shown by `peer --version`. */
+export const VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string })
+  .version
+
+/** Builds the `peer` program (commander) with every command, writing to `io`. */
+export function createProgram(io: CliIo = processIo()): Command {
+  const program = new Command('peer')
+    .description('peer: discover nodes and run a QUIC cluster with pinned mutual TLS')
+    .version(VERSION, '-V, --version')
+    .showHelpAfterError('(add --help for usage)')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => void io.stdout.write(s),
+      writeErr: (s) => void io.stderr.write(s),
+    })
+  for (const command of [keygenCommand(io), idCommand(io), discoverCommand(io)]) {
+    program.addCommand(command.exitOverride().configureOutput(program.configureOutput()))
+  }
+  program.addHelpText(
+    'after',
+    '\nEvery command takes --help; most take --json for one JSON object per line.\nExit status: 0 ok, 1 failure, 2 bad usage or configuration.',
+  )
+  return program
+}
+
+/**
+ * Runs the `peer` command with `argv` (as in `process.argv`: node, script, args...) and returns
+ * the exit status: 0 on success, 1 when the command failed, 2 for bad usage or configuration.
+ * Errors are printed to stderr (as one JSON line `{"error":{...}}` when `--json` was given).
+ */
+export async function runCli(
+  argv: readonly string[] = process.argv,
+  io: CliIo = processIo(),
+): Promise<number> {
+  const program = createProgram(io)
+  try {
+    await program.parseAsync([...argv])
+    return 0
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // commander already printed the help, the version or the usage error
+      return error.exitCode === 0 ? 0 : 2
+    }
+    const json = argv.includes('--json')
+    const err = error instanceof Error ? error : new Error(String(error))
+    if (json) {
+      const detail: Record<string, unknown> = { name: err.name, message: err.message }
+      for (const key of ['field', 'file', 'path', 'problems'] as const) {
+        if (key in err) detail[key] = (err as unknown as Record<string, unknown>)[key]
+      }
+      io.stderr.write(`${JSON.stringify({ error: detail })}\n`)
+    } else {
+      io.stderr.write(`peer: ${err.message}\n`)
+      if (io.env.PEER_DEBUG_STACK === '1' && err.stack) io.stderr.write(`${err.stack}\n`)
+    }
+    return error instanceof CliError ? error.exitCode : 1
+  }
+}

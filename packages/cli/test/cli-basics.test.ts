@@ -1,0 +1,198 @@
+// `peer` as a user runs it (spawned processes): help, keygen, id, configuration errors, discover.
+import { chmod, readFile, stat, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { makeTempDir, PeerProcess, removeTempDir, runPeer } from './helpers.js'
+
+let dir: string
+beforeAll(async () => {
+  dir = await makeTempDir('basics')
+})
+afterAll(() => removeTempDir(dir))
+
+const COMMANDS = ['keygen', 'id', 'discover']
+
+describe.concurrent('help and usage', () => {
+  it('peer --help lists every command', async () => {
+    const r = await runPeer(['--help'])
+    expect(r.code).toBe(0)
+    for (const c of COMMANDS) expect(r.stdout).toMatch(new RegExp(`^  ${c} `, 'm'))
+  })
+
+  for (const c of COMMANDS) {
+    it(`peer ${c} --help`, async () => {
+      const r = await runPeer([c, '--help'])
+      expect(r.code).toBe(0)
+      expect(r.stdout).toContain(`Usage: peer ${c} [options]`)
+      expect(r.stdout).toContain('--json')
+    })
+  }
+
+  it('peer --version', async () => {
+    const r = await runPeer(['--version'])
+    expect(r.code).toBe(0)
+    expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/)
+  })
+
+  it('an unknown command or option exits 2 with a hint', async () => {
+    const a = await runPeer(['bogus'])
+    expect(a.code).toBe(2)
+    expect(a.stderr).toContain("unknown command 'bogus'")
+    const b = await runPeer(['keygen', '--key-type', 'rsa'])
+    expect(b.code).toBe(2)
+    expect(b.stderr).toContain('Allowed choices are ed25519, p256')
+  })
+})
+
+describe('keygen and id', () => {
+  it('keygen writes a key (0600) and a certificate and prints the id; id prints the same id', async () => {
+    const out = join(dir, 'n1')
+    const k = await runPeer(['keygen', '--out', out])
+    expect(k.code, k.stderr).toBe(0)
+    const id = k.stdout.trim()
+    expect(id).toMatch(/^[a-z2-7]{52}$/)
+    expect((await stat(join(out, 'node.key'))).mode & 0o777).toBe(0o600)
+    expect(await readFile(join(out, 'node.crt'), 'utf8')).toContain('BEGIN CERTIFICATE')
+
+    const i = await runPeer(['id', '--identity', out])
+    expect(i.code).toBe(0)
+    expect(i.stdout.trim()).toBe(id)
+    const c = await runPeer(['id', '--cert', join(out, 'node.crt'), '--json'])
+    expect(JSON.parse(c.stdout)).toMatchObject({ id })
+  })
+
+  it('keygen refuses to replace an identity unless --force', async () => {
+    const out = join(dir, 'n2')
+    const first = await runPeer(['keygen', '--out', out, '--json'])
+    const { id } = JSON.parse(first.stdout) as { id: string }
+    const again = await runPeer(['keygen', '--out', out])
+    expect(again.code).toBe(1)
+    expect(again.stderr).toContain(`already exists (node id ${id}); use --force`)
+    const forced = await runPeer(['keygen', '--out', out, '--force', '--key-type', 'p256', '--json'])
+    expect(forced.code).toBe(0)
+    const json = JSON.parse(forced.stdout) as { id: string; keyType: string }
+    expect(json.keyType).toBe('p256')
+    expect(json.id).not.toBe(id)
+  })
+
+  it('keygen --trust-file adds the id to a trust list file', async () => {
+    const trust = join(dir, 'trust.json')
+    const a = JSON.parse(
+      (await runPeer(['keygen', '-o', join(dir, 't1'), '--trust-file', trust, '--label', 't1', '--json']))
+        .stdout,
+    )
+    const b = JSON.parse(
+      (await runPeer(['keygen', '-o', join(dir, 't2'), '--trust-file', trust, '--json'])).stdout,
+    )
+    const list = JSON.parse(await readFile(trust, 'utf8')) as {
+      version: number
+      peers: Array<{ id: string; label?: string }>
+    }
+    expect(list.version).toBe(1)
+    expect(list.peers.map((p) => p.id)).toEqual([a.id, b.id])
+    expect(list.peers[0]!.label).toBe('t1')
+  })
+
+  it('id: a key file readable by others is refused with the chmod fix', async () => {
+    const out = join(dir, 'n3')
+    await runPeer(['keygen', '--out', out])
+    await chmod(join(out, 'node.key'), 0o644)
+    const r = await runPeer(['id', '--identity', out])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain(`chmod 600 ${join(out, 'node.key')}`)
+  })
+
+  it('id: a missing identity, a corrupt key, a file that is not a certificate', async () => {
+    const missing = await runPeer(['id', '--identity', join(dir, 'none')])
+    expect(missing.code).toBe(1)
+    expect(missing.stderr).toMatch(/node\.key: private key file does not exist/)
+
+    const out = join(dir, 'n4')
+    await runPeer(['keygen', '--out', out])
+    await writeFile(
+      join(out, 'node.key'),
+      '-----BEGIN PRIVATE KEY-----\nnot base64\n-----END PRIVATE KEY-----\n',
+      { mode: 0o600 },
+    )
+    const corrupt = await runPeer(['id', '--identity', out, '--json'])
+    expect(corrupt.code).toBe(1)
+    const error = JSON.parse(corrupt.stderr) as { error: { name: string; message: string } }
+    expect(error.error.name).toBe('KeyFileError')
+
+    await writeFile(join(dir, 'not-a-cert.pem'), 'hello')
+    const notCert = await runPeer(['id', '--cert', join(dir, 'not-a-cert.pem')])
+    expect(notCert.code).toBe(1)
+    expect(notCert.stderr).toContain('not a certificate')
+  })
+})
+
+describe('discover (static)', () => {
+  it('prints discovered and lost live as the peer list file changes', async () => {
+    const ids = [1, 2].map((n) => join(dir, `d${n}`))
+    const peerIds: string[] = []
+    for (const out of ids) peerIds.push((await runPeer(['keygen', '-o', out])).stdout.trim())
+    const file = join(dir, 'peers.json')
+    const list = (n: number) =>
+      JSON.stringify({
+        version: 1,
+        peers: peerIds
+          .slice(0, n)
+          .map((id, i) => ({ id, name: `n${i}@localhost`, addresses: [`127.0.0.1:${4000 + i}`] })),
+      })
+    await writeFile(file, list(2))
+    const p = new PeerProcess(['discover', '--file', file, '--json'])
+    try {
+      await p.waitFor((x) => x.events.some((e) => e.event === 'ready'), 15_000, 'ready')
+      const discovered = p.events.filter((e) => e.event === 'discovered')
+      expect(discovered.map((e) => e.id).sort()).toEqual([...peerIds].sort())
+      expect(discovered.find((e) => e.id === peerIds[0])).toMatchObject({
+        name: 'n0@localhost',
+        addresses: ['127.0.0.1:4000'],
+        source: 'static',
+      })
+      await writeFile(file, list(1))
+      const lost = await p.waitFor((x) => x.events.find((e) => e.event === 'lost'), 10_000, 'lost')
+      expect(lost).toMatchObject({ id: peerIds[1], reason: 'removed', source: 'static' })
+      // an invalid edit keeps the last good list and is reported
+      await writeFile(file, '{"version":1,"peers":[{"id":"nope","addresses":[]}]}')
+      const error = await p.waitFor((x) => x.events.find((e) => e.event === 'error'), 10_000, 'error')
+      expect(String(error.message)).toContain('peers[0].id')
+    } finally {
+      const r = await p.stop('SIGINT')
+      expect(r.code).toBe(0)
+    }
+  })
+
+  it('text output and --duration: ends by itself', async () => {
+    const id = (await runPeer(['keygen', '-o', join(dir, 'd3')])).stdout.trim()
+    const r = await runPeer(['discover', '--peer', `${id}@127.0.0.1:4100,[::1]:4100`, '--duration', '0.5'])
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain(`discovered ${id} at 127.0.0.1:4100, [::1]:4100 [static]`)
+  })
+
+  it('bad flags exit 2 naming the flag', async () => {
+    const a = await runPeer(['discover', '--peer', 'nope@127.0.0.1:1'])
+    expect(a.code).toBe(2)
+    expect(a.stderr).toContain('--peer "nope@127.0.0.1:1": "nope" is not a node id')
+    const b = await runPeer(['discover', '--backend', 'etcd', '--endpoint', 'localhost:2379'])
+    expect(b.code).toBe(2)
+    expect(b.stderr).toContain('command line: --endpoint[0]: expected an etcd URL')
+    const c = await runPeer(['discover', '--backend', 'dns', '--file', 'x'])
+    expect(c.code).toBe(2)
+    expect(c.stderr).toContain('--file does not apply to --backend dns')
+    const d = await runPeer(['discover', '--file', join(dir, 'missing.json')])
+    expect(d.code).toBe(1)
+    expect(d.stderr).toContain('static: cannot start')
+  })
+
+  it('--config with a bad field exits 2 and names file and field', async () => {
+    const file = join(dir, 'bad-config.json')
+    await writeFile(
+      file,
+      JSON.stringify({ discovery: [{ backend: 'static', peers: [{ id: 'x', addresses: [] }] }] }),
+    )
+    const r = await runPeer(['discover', '--config', file])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain(`${file}: discovery[0].peers[0].id: expected a node id`)
+  })
+})
