@@ -1,4 +1,13 @@
 import { defineProject, mergeConfig } from 'vitest/config'
 import shared from '../../vitest.shared.ts'
 
-export default mergeConfig(shared, defineProject({ test: { name: 'discovery-mdns' } }))
+export default mergeConfig(
+  shared,
+  defineProject({
+    test: {
+      name: 'discovery-mdns',
+      // no mDNS socket may ever be opened in the root namespace, where the test process runs
+      setupFiles: ['./test/helpers/root-namespace-guard.ts'],
+    },
+  }),
+)

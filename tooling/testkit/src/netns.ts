@@ -4,7 +4,7 @@
 // Multicast only ever happens inside these namespaces, never in the root namespace.
 import { execFile, execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { readdirSync } from 'node:fs'
+import { readdirSync, statSync } from 'node:fs'
 import { promisify } from 'node:util'
 
 const run = promisify(execFile)
@@ -383,5 +383,27 @@ function installExitHooks(): void {
       if (process.listenerCount(signal) === 0) process.kill(process.pid, signal)
     }
     process.on(signal, onSignal)
+  }
+}
+
+/**
+ * True when this process runs inside a namespace made by this module (any process's: a
+ * `<prefix>-*` entry of /run/netns with the same inode as `/proc/self/ns/net`). Multicast is
+ * allowed only there; everywhere else (the root namespace) tests must not open mDNS sockets.
+ */
+export function inTestNetns(prefix = NETNS_PREFIX): boolean {
+  try {
+    const self = statSync('/proc/self/ns/net')
+    return listNetns().some((name) => {
+      if (!name.startsWith(`${prefix}-`)) return false
+      try {
+        const st = statSync(`/run/netns/${name}`)
+        return st.ino === self.ino && st.dev === self.dev
+      } catch {
+        return false
+      }
+    })
+  } catch {
+    return false
   }
 }

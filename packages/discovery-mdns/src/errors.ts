@@ -1,0 +1,20 @@
+import { PeerError } from '@peer/discovery-core'
+
+/** Base class of the errors `@peer/discovery-mdns` throws. */
+export class MdnsError extends PeerError {}
+
+/**
+ * What was given to `announce()` cannot be published over DNS-SD: no port, a reserved or
+ * malformed TXT key, or a TXT record over the size limit.
+ */
+export class InvalidAnnouncementError extends MdnsError {}
+
+/** A multicast socket could not be opened on an interface (e.g. the port is taken without reuse). */
+export class MdnsSocketError extends MdnsError {
+  /** The interface the socket was for. */
+  readonly interfaceName: string
+  constructor(interfaceName: string, message: string, options?: ErrorOptions) {
+    super(`mDNS socket on ${interfaceName}: ${message}`, options)
+    this.interfaceName = interfaceName
+  }
+}
