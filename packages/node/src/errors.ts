@@ -1,0 +1,137 @@
+import { PeerError } from '@peer/discovery-core'
+
+/** Base class of every error thrown by `@peer/node`. */
+export class NodeError extends PeerError {}
+
+/**
+ * The remote handler threw (or rejected). `remoteName` and `message` are the remote error's
+ * `name` and `message` as the peer sent them (length-limited); the remote stack is never sent.
+ */
+export class RemoteError extends NodeError {
+  /** The `name` of the error the remote handler threw, e.g. `TypeError` or `OutOfStockError`. */
+  readonly remoteName: string
+  /** The node id of the peer whose handler failed. */
+  readonly peer: string
+  /** The topic of the request. */
+  readonly topic: string
+  /** The remote error's `code`, when it had a string or number one. */
+  readonly code: string | number | undefined
+  constructor(
+    peer: string,
+    topic: string,
+    remoteName: string,
+    message: string,
+    code?: string | number,
+    options?: ErrorOptions,
+  ) {
+    super(message, options)
+    this.peer = peer
+    this.topic = topic
+    this.remoteName = remoteName
+    this.code = code
+  }
+}
+
+/** A request got no answer within its timeout. */
+export class RequestTimeoutError extends NodeError {
+  readonly peer: string
+  readonly topic: string
+  /** The timeout that expired, in ms. */
+  readonly timeout: number
+  constructor(peer: string, topic: string, timeout: number) {
+    super(`request ${JSON.stringify(topic)} to ${peer} got no answer within ${timeout} ms`)
+    this.peer = peer
+    this.topic = topic
+    this.timeout = timeout
+  }
+}
+
+/** The peer has no handler for the topic of a request. */
+export class NoHandlerError extends NodeError {
+  readonly peer: string
+  readonly topic: string
+  constructor(peer: string, topic: string) {
+    super(`peer ${peer} has no handler for topic ${JSON.stringify(topic)}`)
+    this.peer = peer
+    this.topic = topic
+  }
+}
+
+/**
+ * The peer is not connected (unknown, not trusted, not up yet, gone, or going away while a
+ * request was in flight), or a name matches no connected peer or several.
+ */
+export class PeerUnavailableError extends NodeError {
+  /** The node id or name the caller gave. */
+  readonly peer: string
+  constructor(peer: string, reason: string, options?: ErrorOptions) {
+    super(`peer ${peer} is unavailable: ${reason}`, options)
+    this.peer = peer
+  }
+}
+
+/** The node is stopping or stopped; nothing more is sent or answered. */
+export class NodeStoppedError extends NodeError {
+  constructor(message = 'the node is stopped', options?: ErrorOptions) {
+    super(message, options)
+  }
+}
+
+/** Too many requests to one peer are waiting for an answer (`maxInFlightRequests`), or too many messages are queued (`maxQueuedMessages`). */
+export class TooManyRequestsError extends NodeError {
+  readonly peer: string
+  /** The limit that was hit. */
+  readonly limit: number
+  constructor(peer: string, what: string, limit: number) {
+    super(`${what} to ${peer} exceeded the limit of ${limit}`)
+    this.peer = peer
+    this.limit = limit
+  }
+}
+
+/** An encoded message is larger than `maxMessageSize`; nothing was sent. */
+export class MessageTooLargeError extends NodeError {
+  /** Encoded size in bytes. */
+  readonly size: number
+  readonly maxMessageSize: number
+  constructor(size: number, maxMessageSize: number) {
+    super(`encoded message of ${size} bytes exceeds maxMessageSize ${maxMessageSize}`)
+    this.size = size
+    this.maxMessageSize = maxMessageSize
+  }
+}
+
+/** A payload cannot be encoded with MessagePack (a function, a symbol, a cycle, ...). */
+export class EncodeError extends NodeError {}
+
+/** A second handler was registered for a topic that already has one. */
+export class HandlerExistsError extends NodeError {
+  readonly topic: string
+  constructor(topic: string) {
+    super(`topic ${JSON.stringify(topic)} already has a handler; unregister it first`)
+    this.topic = topic
+  }
+}
+
+/** A topic is not a non-empty string of at most `MAX_TOPIC_LENGTH` characters. */
+export class InvalidTopicError extends NodeError {}
+
+/** A frame from a peer is not a valid envelope; `reason` says which rule it broke. Counted and dropped, never thrown to users. */
+export class MalformedEnvelopeError extends NodeError {
+  readonly reason: MalformedReason
+  constructor(reason: MalformedReason, detail: string, options?: ErrorOptions) {
+    super(`malformed envelope (${reason}): ${detail}`, options)
+    this.reason = reason
+  }
+}
+
+/** Why an envelope was rejected. */
+export type MalformedReason =
+  | 'decode'
+  | 'shape'
+  | 'version'
+  | 'kind'
+  | 'topic'
+  | 'id'
+  | 'payload'
+  | 'unexpected'

@@ -1,0 +1,61 @@
+/**
+ * The peer distribution: one object that wires the QUIC transport, discovery and the peer
+ * registry together.
+ *
+ * - `createNode({ name, identity, listen, discovery, trust })` starts a node: identity generated
+ *   or loaded, any set of discovery backends (run as one aggregate), a required trust list.
+ * - Topic messaging: `send` (fire and forget), `request` (timeout and `{ signal }`), `handle`
+ *   (one handler per topic; handler errors reach the caller as `RemoteError`). Payloads are bytes
+ *   or any MessagePack value; messages to one peer on one topic arrive in order.
+ * - Events `peer:up` / `peer:down` / `peer:rejected`, a `peers()` snapshot with per-peer counters
+ *   (messages, bytes, RTT), `ping`, and a graceful, bounded `stop()`.
+ *
+ * @packageDocumentation
+ */
+export {
+  decodeEnvelope,
+  decodeValue,
+  ENVELOPE_VERSION,
+  type Envelope,
+  type EnvelopeKind,
+  encodeEnvelope,
+  encodeValue,
+  KIND,
+  MAX_ERROR_TEXT,
+  MAX_REQUEST_ID,
+  MAX_TOPIC_LENGTH,
+  type WireError,
+  type WireErrorType,
+} from './envelope.js'
+export {
+  EncodeError,
+  HandlerExistsError,
+  InvalidTopicError,
+  MalformedEnvelopeError,
+  type MalformedReason,
+  MessageTooLargeError,
+  NodeError,
+  NodeStoppedError,
+  NoHandlerError,
+  PeerUnavailableError,
+  RemoteError,
+  RequestTimeoutError,
+  TooManyRequestsError,
+} from './errors.js'
+export type {
+  Handler,
+  HandlerContext,
+  NodeEvents,
+  NodeOptions,
+  NodeState,
+  NodeStats,
+  PeerDownDetail,
+  PeerInfo,
+  PeerRejectedDetail,
+  PeerStats,
+  PeerUpDetail,
+  RequestOptions,
+  SendOptions,
+  StopOptions,
+  TrustOption,
+} from './types.js'

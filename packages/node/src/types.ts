@@ -1,0 +1,206 @@
+import type { AbortOptions, DiscoveryBackend, LoggerFactory, PeerAddress } from '@peer/discovery-core'
+import type { Identity, TrustList } from '@peer/identity'
+import type { BackoffOptions } from '@peer/registry'
+import type { TransportTuning } from '@peer/transport-quic'
+
+/**
+ * Who this node trusts: a `TrustList` from `@peer/identity` (changes apply live), or node ids.
+ * `'all'` trusts every node that presents a valid certificate: for demos only, it logs a loud
+ * warning (and emits a process warning `PEER_TRUST_ALL`).
+ */
+export type TrustOption = TrustList | Iterable<string> | 'all'
+
+/** Options of {@link createNode}. Only `trust` is required. */
+export interface NodeOptions {
+  /**
+   * The node name, `name@host` (Erlang style) or `port@ip`. A bare `name` gets `@<short host
+   * name>` appended. Default: `<port>@<announced ip>`, known once the listener is bound.
+   */
+  name?: string
+  /**
+   * This node's identity: an `Identity` from `@peer/identity`, or a directory where the key pair
+   * is loaded from (or created in, on first run). Default: a fresh in-memory Ed25519 identity.
+   */
+  identity?: Identity | string
+  /** Where to listen (UDP). Default `{ host: '127.0.0.1', port: 0 }` (port 0 picks a free port). */
+  listen?: { host?: string; port?: number }
+  /**
+   * The addresses announced to discovery. Default: the bound address, or every non-internal
+   * interface address when listening on `0.0.0.0` / `::`.
+   */
+  announce?: readonly PeerAddress[]
+  /** Discovery backends, highest priority first; the node runs them as one aggregate `Discovery`. */
+  discovery?: DiscoveryBackend | readonly DiscoveryBackend[]
+  /** Who may connect and who is dialed. Required: security is the default. */
+  trust: TrustOption
+  /** Small string metadata announced with the node. */
+  meta?: Record<string, string>
+  /** Default request timeout in ms. Default 10,000. */
+  requestTimeout?: number
+  /** Requests to one peer waiting for an answer at once; more fail with `TooManyRequestsError`. Default 1,024. */
+  maxInFlightRequests?: number
+  /** Messages and requests from one peer being handled at once; beyond it reading from that peer pauses. Default 256. */
+  maxConcurrentHandlers?: number
+  /** Envelopes queued for one peer before `send`/`request` fail with `TooManyRequestsError`. Default 10,000. */
+  maxQueuedMessages?: number
+  /** Largest encoded message (envelope) in bytes, both directions. Default 1 MiB. */
+  maxMessageSize?: number
+  /** How long `stop()` waits for in-flight requests and handlers to finish, in ms. Default 5,000. */
+  stopTimeout?: number
+  /** How long a new connection may take to exchange `hello` before it is closed, in ms. Default 10,000. */
+  helloTimeout?: number
+  /** Hysteresis of the discovery aggregate (ms a lost peer is kept before `peer:lost`). Default 2,000. */
+  lostHysteresis?: number
+  /** Peer registry tuning: dial timeout (ms), redial backoff, most peers tracked. */
+  registry?: {
+    dialTimeout?: number
+    backoff?: BackoffOptions
+    maxPeers?: number
+    maxConcurrentDials?: number
+  }
+  /** QUIC transport tuning (idle timeout, keepalive, windows, ...). */
+  transport?: TransportTuning
+  /** Logger factory (namespaces `peer:node`, `peer:registry:*`, `peer:transport:*`, `peer:discovery*`). Silent by default. */
+  logger?: LoggerFactory
+}
+
+/** Counters of one peer. Message and byte counts include every envelope (requests, answers, pings). */
+export interface PeerStats {
+  /** Envelopes sent to the peer. */
+  messagesSent: number
+  /** Envelopes received from the peer (valid ones). */
+  messagesReceived: number
+  /** Encoded bytes sent. */
+  bytesSent: number
+  /** Encoded bytes received (including malformed frames). */
+  bytesReceived: number
+  /** Requests sent to the peer. */
+  requestsSent: number
+  /** Requests received from the peer. */
+  requestsReceived: number
+  /** Requests to the peer that timed out. */
+  timeouts: number
+  /** Requests to the peer answered with an error (remote handler error, no handler, stopping). */
+  errorsReceived: number
+  /** Frames from the peer that were not valid envelopes (counted and dropped). */
+  malformed: number
+  /** Answers from the peer to no request in flight (late or unknown ids; counted and dropped). */
+  unexpected: number
+  /** Messages from the peer for a topic with no handler (dropped). */
+  unhandled: number
+  /** Requests to the peer waiting for an answer right now. */
+  inFlight: number
+  /**
+   * Round-trip time in ms: the last `ping` measured by this node, otherwise the transport's
+   * smoothed RTT, when known.
+   */
+  rtt: number | undefined
+}
+
+/** A snapshot of one connected peer, as {@link PeerNode.peers} returns it. */
+export interface PeerInfo {
+  /** The peer's node id (proved in the TLS handshake). */
+  readonly id: string
+  /** The name the peer announced in its `hello`, or discovery's name for it. */
+  readonly name: string | undefined
+  /** Who dialed: `outbound` when this node did. */
+  readonly direction: 'inbound' | 'outbound'
+  /** The peer's address as seen from here. */
+  readonly address: PeerAddress
+  /** When the peer came up (ms since the epoch). */
+  readonly upSince: number
+  readonly stats: Readonly<PeerStats>
+}
+
+/** Node-wide counters; they only grow. */
+export interface NodeStats {
+  messagesSent: number
+  messagesReceived: number
+  bytesSent: number
+  bytesReceived: number
+  /** Frames that were not valid envelopes, over all peers (counted and dropped). */
+  malformed: number
+  /** Answers to no request in flight, over all peers. */
+  unexpected: number
+  /** Messages for topics with no handler, over all peers. */
+  unhandled: number
+  /** Untrusted node ids refused (by the registry or the transport). */
+  rejected: number
+  /** Handlers of fire-and-forget messages that threw (the errors are logged, there is no caller). */
+  handlerErrors: number
+  /** `peer:up` events emitted. */
+  peersUp: number
+  /** `peer:down` events emitted. */
+  peersDown: number
+}
+
+/** What a handler learns about the message it handles. */
+export interface HandlerContext {
+  /** The sender. */
+  readonly from: { readonly id: string; readonly name: string | undefined }
+  readonly topic: string
+  /** `message` for `send`, `request` for `request` (only a request's return value goes back). */
+  readonly kind: 'message' | 'request'
+  /** Aborted when the sender disconnects or the node stops before the handler finished. */
+  readonly signal: AbortSignal
+}
+
+/**
+ * Handles one topic. For a request, the returned (or resolved) value is the answer, and a thrown
+ * error reaches the caller as a `RemoteError` with the error's `name`, `message` and `code`.
+ */
+export type Handler<In = unknown, Out = unknown> = (
+  payload: In,
+  context: HandlerContext,
+) => Out | Promise<Out>
+
+/** Options of {@link PeerNode.send}. */
+export interface SendOptions extends AbortOptions {}
+
+/** Options of {@link PeerNode.request}. */
+export interface RequestOptions extends AbortOptions {
+  /** Time limit in ms. Default: the node's `requestTimeout`. */
+  timeout?: number
+}
+
+/** Options of {@link PeerNode.stop}. */
+export interface StopOptions {
+  /** Bound of the drain, in ms. Default: the node's `stopTimeout`. */
+  timeout?: number
+}
+
+/** Payload of `peer:up`. */
+export interface PeerUpDetail {
+  readonly id: string
+  readonly name: string | undefined
+  readonly direction: 'inbound' | 'outbound'
+  readonly address: PeerAddress
+}
+
+/** Payload of `peer:down`. */
+export interface PeerDownDetail {
+  readonly id: string
+  readonly name: string | undefined
+  /** Why: the close reason (`shutdown`, `idle-timeout`, the peer's reason, ...). */
+  readonly reason: string
+}
+
+/** Payload of `peer:rejected`: an untrusted node was refused. */
+export interface PeerRejectedDetail {
+  readonly id: string | undefined
+  /** `discovery` source name, or `inbound`. */
+  readonly source: string
+}
+
+/** Events of a {@link PeerNode}. */
+export interface NodeEvents {
+  /** A trusted peer is connected and ready for messages (both sides exchanged `hello`). */
+  'peer:up': CustomEvent<PeerUpDetail>
+  /** A peer that was up went away. */
+  'peer:down': CustomEvent<PeerDownDetail>
+  /** An untrusted node was refused. */
+  'peer:rejected': CustomEvent<PeerRejectedDetail>
+}
+
+/** Where the node is in its life: it is created `started`; `stop()` makes it `stopping` then `stopped`. */
+export type NodeState = 'started' | 'stopping' | 'stopped'
