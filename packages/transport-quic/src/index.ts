@@ -6,6 +6,8 @@
  *
  * @packageDocumentation
  */
+
+export { ALPN } from './engine.js'
 export {
   type CloseInfo,
   ConnectionClosedError,
@@ -20,6 +22,9 @@ export {
   TransportLimitError,
   UntrustedPeerError,
 } from './errors.js'
+export { createMessageChannel, DEFAULT_CHANNEL_OPTIONS } from './message-channel.js'
+export { createTransport, QuicTransport } from './transport.js'
+export { DEFAULT_TUNING, type PathKind, pathKind, type ResolvedTuning, tuningFor } from './tuning.js'
 export type {
   ChannelOptions,
   Connection,
@@ -37,3 +42,4 @@ export type {
   TransportTuning,
   TrustPolicy,
 } from './types.js'
+export { CODE, KIND_CHANNEL, KIND_CONTROL, KIND_STREAM, PROTOCOL_VERSION } from './wire.js'

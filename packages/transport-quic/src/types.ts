@@ -100,7 +100,7 @@ export interface ListenerEvents {
   /** A client passed the handshake (pinned and trusted). */
   connection: CustomEvent<ConnectionEventDetail>
   /** A client was refused (untrusted id, or over `maxConnections`). */
-  'connection:rejected': CustomEvent<{ id?: string; reason: string; remoteAddress: TransportAddress }>
+  'connection:rejected': CustomEvent<{ id?: string; reason: string; remoteAddress?: TransportAddress }>
   /** The listener stopped. */
   close: CustomEvent<{ reason: string }>
 }
@@ -156,7 +156,11 @@ export interface MessageChannel extends AsyncIterable<Uint8Array> {
   send(message: Uint8Array): Promise<void>
   /** Writes everything buffered so far; resolves when the engine has it. */
   flush(): Promise<void>
-  /** The next message, or `undefined` when the peer finished the channel. */
+  /**
+   * The next message, or `undefined` when the peer finished the channel or the connection was
+   * closed gracefully (`close()` by either side). Rejects with `FrameTooLargeError`,
+   * `MalformedFrameError`, `StreamResetError` or `ConnectionClosedError` (idle timeout, errors).
+   */
   receive(options?: AbortOptions): Promise<Uint8Array | undefined>
   /** Flushes and finishes our side; the peer's iterator ends. Idempotent. */
   close(): Promise<void>

@@ -1,0 +1,102 @@
+import { type AbortOptions, abortErrorFor, throwIfAborted } from '@peer/discovery-core'
+import { TransportLimitError } from './errors.js'
+
+/**
+ * A bounded FIFO with async consumers: `push` fails (returns false) when full, `shift` waits for
+ * an item, `end(error?)` wakes every waiter (with the error, or with `undefined` items as "done").
+ * @internal
+ */
+export class AsyncQueue<T> {
+  readonly #items: T[] = []
+  #head = 0
+  readonly #waiters: Array<{ resolve: (v: T | undefined) => void; reject: (e: unknown) => void }> = []
+  #ended = false
+  #error: unknown
+
+  constructor(readonly limit: number) {}
+
+  get size(): number {
+    return this.#items.length - this.#head
+  }
+
+  get ended(): boolean {
+    return this.#ended
+  }
+
+  /** Adds an item; false when the queue is full or ended. */
+  push(item: T): boolean {
+    if (this.#ended) return false
+    const waiter = this.#waiters.shift()
+    if (waiter !== undefined) {
+      waiter.resolve(item)
+      return true
+    }
+    if (this.size >= this.limit) return false
+    this.#items.push(item)
+    return true
+  }
+
+  /** The next item, or `undefined` once ended (rejects with the end error, if one was given). */
+  shift(options: AbortOptions = {}): Promise<T | undefined> {
+    if (this.size > 0) {
+      const item = this.#items[this.#head] as T
+      this.#items[this.#head] = undefined as T
+      this.#head++
+      if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+        this.#items.splice(0, this.#head)
+        this.#head = 0
+      }
+      return Promise.resolve(item)
+    }
+    if (this.#ended)
+      return this.#error === undefined ? Promise.resolve(undefined) : Promise.reject(this.#error)
+    const signal = options.signal
+    try {
+      throwIfAborted(signal)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    if (this.#waiters.length >= this.limit) {
+      return Promise.reject(new TransportLimitError(`too many concurrent waiters (${this.limit})`))
+    }
+    return new Promise<T | undefined>((resolve, reject) => {
+      const waiter = {
+        resolve: (v: T | undefined) => {
+          cleanup()
+          resolve(v)
+        },
+        reject: (e: unknown) => {
+          cleanup()
+          reject(e)
+        },
+      }
+      const onAbort = () => {
+        const i = this.#waiters.indexOf(waiter)
+        if (i >= 0) this.#waiters.splice(i, 1)
+        waiter.reject(abortErrorFor(signal as AbortSignal))
+      }
+      const cleanup = () => signal?.removeEventListener('abort', onAbort)
+      signal?.addEventListener('abort', onAbort, { once: true })
+      this.#waiters.push(waiter)
+    })
+  }
+
+  /** Ends the queue: queued items can still be shifted; then `undefined` (or `error`). */
+  end(error?: unknown): void {
+    if (this.#ended) return
+    this.#ended = true
+    this.#error = error
+    for (const w of this.#waiters.splice(0)) {
+      if (error === undefined) w.resolve(undefined)
+      else w.reject(error)
+    }
+  }
+
+  /** Removes and returns every queued item (for cleanup). */
+  drain(): T[] {
+    const out = this.#items.slice(this.#head)
+    this.#items.length = 0
+    this.#head = 0
+    return out
+  }
+}

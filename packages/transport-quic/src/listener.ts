@@ -1,0 +1,94 @@
+import { type Logger, shortId, TypedEventTarget } from '@peer/discovery-core'
+import { type ConnectionContext, QuicConnection } from './connection.js'
+import type { EngineServer } from './engine.js'
+import type { Connection, Listener, ListenerEvents, TransportAddress } from './types.js'
+import { CODE } from './wire.js'
+
+/**
+ * A bound QUIC server (see {@link Listener}).
+ * @internal Created by `Transport.listen`.
+ */
+export class QuicListener extends TypedEventTarget<ListenerEvents> implements Listener {
+  readonly address: TransportAddress
+  readonly closed: Promise<void>
+  /** Clients refused by the trust policy or the connection limit. */
+  rejected = 0
+  readonly #server: EngineServer
+  readonly #connections = new Set<QuicConnection>()
+  readonly #logger: Logger
+  readonly #maxConnections: number
+  #closing: Promise<void> | undefined
+  #resolveClosed!: () => void
+
+  constructor(
+    server: EngineServer,
+    ctx: ConnectionContext,
+    maxConnections: number,
+    handshakeTimeoutMs: number,
+    onClosed: () => void,
+  ) {
+    super()
+    this.#server = server
+    this.#logger = ctx.logger
+    this.#maxConnections = maxConnections
+    this.address = server.address
+    this.closed = new Promise((resolve) => {
+      this.#resolveClosed = resolve
+    })
+    void this.closed.then(onClosed)
+    server.onReject = (id, reason) => {
+      this.rejected++
+      this.#logger.info('client refused', { id, reason })
+      this.emit('connection:rejected', { ...(id === undefined ? {} : { id }), reason })
+    }
+    server.onConnection = (engine) => {
+      const connection = new QuicConnection(engine, 'inbound', ctx)
+      if (this.#closing !== undefined || this.#connections.size >= this.#maxConnections) {
+        this.rejected++
+        const reason = this.#closing !== undefined ? 'listener closing' : 'too many connections'
+        this.emit('connection:rejected', {
+          id: connection.remoteId,
+          reason,
+          remoteAddress: connection.remoteAddress,
+        })
+        void connection.close(reason, CODE.LIMIT_EXCEEDED)
+        return
+      }
+      void connection.sendHello(handshakeTimeoutMs).then((confirmed) => {
+        if (!confirmed) {
+          this.#logger.debug('client did not confirm the connection', { peer: shortId(connection.remoteId) })
+          return
+        }
+        if (this.#closing !== undefined || connection.isClosed) {
+          void connection.close('listener closing')
+          return
+        }
+        this.#connections.add(connection)
+        void connection.closed.then(() => this.#connections.delete(connection))
+        this.#logger.debug('connection accepted', {
+          peer: shortId(connection.remoteId),
+          from: `${connection.remoteAddress.host}:${connection.remoteAddress.port}`,
+        })
+        this.emit('connection', { connection })
+      })
+    }
+  }
+
+  get connections(): Connection[] {
+    return [...this.#connections]
+  }
+
+  close(reason = 'listener closed'): Promise<void> {
+    this.#closing ??= (async () => {
+      await Promise.all([...this.#connections].map((c) => c.close(reason)))
+      await this.#server.stop(reason)
+      this.emit('close', { reason })
+      this.#resolveClosed()
+    })()
+    return this.#closing
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close()
+  }
+}

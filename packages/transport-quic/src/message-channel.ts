@@ -1,0 +1,383 @@
+import { type AbortOptions, errorMessage } from '@peer/discovery-core'
+import { AsyncQueue } from './async-queue.js'
+import type { EngineStream } from './engine.js'
+import {
+  ConnectionClosedError,
+  FrameTooLargeError,
+  MalformedFrameError,
+  StreamResetError,
+  TransportError,
+  TransportLimitError,
+} from './errors.js'
+import type { ChannelOptions, MessageChannel, Stream } from './types.js'
+import { CODE } from './wire.js'
+
+/** Defaults of {@link ChannelOptions}. */
+export const DEFAULT_CHANNEL_OPTIONS: Required<ChannelOptions> = {
+  maxFrameSize: 16 * 1024 * 1024,
+  maxBufferedBytes: 1024 * 1024,
+  maxQueuedMessages: 4096,
+  coalesceBytes: 64 * 1024,
+}
+
+/** Resolves and validates channel options. */
+export function channelOptions(...layers: Array<ChannelOptions | undefined>): Required<ChannelOptions> {
+  const out = { ...DEFAULT_CHANNEL_OPTIONS }
+  for (const layer of layers) {
+    if (layer === undefined) continue
+    for (const key of Object.keys(DEFAULT_CHANNEL_OPTIONS) as Array<keyof ChannelOptions>) {
+      const v = layer[key]
+      if (v === undefined) continue
+      if (!Number.isInteger(v) || v < 1) throw new RangeError(`${key} must be a positive integer, got ${v}`)
+      out[key] = v
+    }
+  }
+  if (out.maxFrameSize > 0xffffffff) throw new RangeError('maxFrameSize must fit in a u32')
+  return out
+}
+
+const RESOLVED = Promise.resolve()
+/** Most `send` calls that may wait for buffer space at once (callers that ignore backpressure). */
+const MAX_SEND_WAITERS = 1024
+
+/**
+ * A message channel on one stream: each message is a u32 big-endian length followed by that many
+ * bytes. Small messages are copied into shared chunks of `coalesceBytes` and written together;
+ * `send` waits once `maxBufferedBytes` are buffered; the reader stops reading from the peer (so
+ * QUIC flow control pushes back) once `maxQueuedMessages` are waiting.
+ * @internal Created by `Connection.openChannel` / `acceptChannel`.
+ */
+export class FramedMessageChannel implements MessageChannel {
+  readonly id: number
+  readonly closed: Promise<void>
+  readonly #stream: EngineStream
+  readonly #options: Required<ChannelOptions>
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array>
+  readonly #closedInfo: () => ConnectionClosedError | undefined
+  readonly #connectionClosed: Promise<unknown> | undefined
+
+  // send side
+  #cur: Buffer | undefined
+  #curUsed = 0
+  readonly #chunks: Buffer[] = []
+  #buffered = 0
+  #flushing = false
+  #sendError: Error | undefined
+  #writeDone = false
+  #closing: Promise<void> | undefined
+  readonly #spaceWaiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> = []
+  readonly #drainWaiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> = []
+
+  // receive side
+  readonly #incoming: AsyncQueue<Uint8Array>
+  #readDone = false
+  #resumeRead: (() => void) | undefined
+  #error: Error | undefined
+  #resolveClosed!: () => void
+
+  constructor(
+    stream: EngineStream,
+    leftover: Uint8Array | undefined,
+    options: Required<ChannelOptions>,
+    closedInfo: () => ConnectionClosedError | undefined,
+    reader?: ReadableStreamDefaultReader<Uint8Array>,
+    connectionClosed?: Promise<unknown>,
+  ) {
+    this.#connectionClosed = connectionClosed
+    this.id = stream.id
+    this.#stream = stream
+    this.#options = options
+    this.#closedInfo = closedInfo
+    this.#incoming = new AsyncQueue(Number.MAX_SAFE_INTEGER)
+    this.closed = new Promise((resolve) => {
+      this.#resolveClosed = resolve
+    })
+    this.#writer = stream.writable.getWriter()
+    this.#writer.closed.catch(() => {})
+    void this.#readLoop(reader ?? stream.readable.getReader(), leftover)
+  }
+
+  get error(): Error | undefined {
+    return this.#error
+  }
+
+  // ------------------------------------------------------------------ send
+
+  send(message: Uint8Array): Promise<void> {
+    if (this.#sendError !== undefined) return Promise.reject(this.#sendError)
+    if (this.#closing !== undefined) {
+      return Promise.reject(new ConnectionClosedError('message channel is closed for sending'))
+    }
+    const n = message.byteLength
+    if (n > this.#options.maxFrameSize) {
+      return Promise.reject(new FrameTooLargeError(n, this.#options.maxFrameSize, 'send'))
+    }
+    if (this.#buffered > this.#options.maxBufferedBytes && this.#spaceWaiters.length >= MAX_SEND_WAITERS) {
+      return Promise.reject(
+        new TransportLimitError(
+          `send buffer full and ${MAX_SEND_WAITERS} sends already waiting: await send()`,
+        ),
+      )
+    }
+    let cur = this.#cur
+    if (cur === undefined || this.#curUsed + n + 4 > cur.byteLength) {
+      this.#seal()
+      cur = Buffer.allocUnsafe(Math.max(this.#options.coalesceBytes, n + 4))
+      this.#cur = cur
+      this.#curUsed = 0
+    }
+    const at = this.#curUsed
+    cur.writeUInt32BE(n, at)
+    cur.set(message, at + 4)
+    this.#curUsed = at + 4 + n
+    this.#buffered += n + 4
+    if (this.#curUsed + 4 >= cur.byteLength) this.#seal()
+    this.#kick()
+    if (this.#buffered <= this.#options.maxBufferedBytes) return RESOLVED
+    return new Promise((resolve, reject) => this.#spaceWaiters.push({ resolve, reject }))
+  }
+
+  flush(): Promise<void> {
+    if (this.#sendError !== undefined) return Promise.reject(this.#sendError)
+    if (this.#buffered === 0) return RESOLVED
+    this.#kick()
+    return new Promise((resolve, reject) => this.#drainWaiters.push({ resolve, reject }))
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      try {
+        await this.flush()
+        await this.#writer.close()
+      } catch (error) {
+        if (this.#sendError === undefined) this.#failSend(asError(error))
+      } finally {
+        this.#writeDone = true
+        this.#maybeClosed()
+      }
+    })()
+    return this.#closing
+  }
+
+  reset(code: number = CODE.CANCELLED): void {
+    this.#stream.reset(code)
+    this.#fail(new StreamResetError(`channel reset locally (code ${code})`, code))
+  }
+
+  #seal(): void {
+    if (this.#cur !== undefined && this.#curUsed > 0) {
+      this.#chunks.push(this.#cur.subarray(0, this.#curUsed))
+      this.#cur =
+        this.#curUsed + 4 + 64 < this.#cur.byteLength ? this.#cur.subarray(this.#curUsed) : undefined
+      this.#curUsed = 0
+    }
+  }
+
+  #kick(): void {
+    if (this.#flushing) return
+    this.#flushing = true
+    setImmediate(() => void this.#flushLoop())
+  }
+
+  async #flushLoop(): Promise<void> {
+    try {
+      for (;;) {
+        if (this.#chunks.length === 0) this.#seal()
+        const chunk = this.#chunks.shift()
+        if (chunk === undefined) break
+        await this.#writer.write(chunk)
+        this.#buffered -= chunk.byteLength
+        this.#releaseSpace()
+      }
+    } catch (error) {
+      this.#failSend(await this.#mapError(error))
+      return
+    } finally {
+      this.#flushing = false
+    }
+    if (this.#buffered === 0) {
+      for (const w of this.#drainWaiters.splice(0)) w.resolve()
+    } else this.#kick()
+  }
+
+  #releaseSpace(): void {
+    while (this.#spaceWaiters.length > 0 && this.#buffered <= this.#options.maxBufferedBytes) {
+      this.#spaceWaiters.shift()?.resolve()
+    }
+  }
+
+  #failSend(error: Error): void {
+    if (this.#sendError !== undefined) return
+    this.#sendError = error
+    this.#chunks.length = 0
+    this.#cur = undefined
+    this.#buffered = 0
+    for (const w of this.#spaceWaiters.splice(0)) w.reject(error)
+    for (const w of this.#drainWaiters.splice(0)) w.reject(error)
+    this.#writeDone = true
+    this.#maybeClosed()
+  }
+
+  // ------------------------------------------------------------------ receive
+
+  receive(options: AbortOptions = {}): Promise<Uint8Array | undefined> {
+    const p = this.#incoming.shift(options)
+    if (this.#resumeRead !== undefined && this.#incoming.size < this.#options.maxQueuedMessages) {
+      const resume = this.#resumeRead
+      this.#resumeRead = undefined
+      resume()
+    }
+    return p
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    for (;;) {
+      const message = await this.receive()
+      if (message === undefined) return
+      yield message
+    }
+  }
+
+  async #readLoop(
+    reader: ReadableStreamDefaultReader<Uint8Array>,
+    leftover: Uint8Array | undefined,
+  ): Promise<void> {
+    reader.closed.catch(() => {})
+    const max = this.#options.maxFrameSize
+    const header = Buffer.alloc(4)
+    let headerFill = 0
+    let frame: Buffer | undefined // frame being assembled across chunks
+    let frameFill = 0
+    const queue = this.#incoming
+    const limit = this.#options.maxQueuedMessages
+    try {
+      let chunk: Uint8Array | undefined = leftover
+      for (;;) {
+        if (chunk === undefined) {
+          const r = await reader.read()
+          if (r.done) break
+          chunk = r.value
+        }
+        const buf = Buffer.isBuffer(chunk)
+          ? chunk
+          : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+        let at = 0
+        const end = buf.byteLength
+        while (at < end) {
+          if (frame !== undefined) {
+            const take = Math.min(frame.byteLength - frameFill, end - at)
+            buf.copy(frame, frameFill, at, at + take)
+            frameFill += take
+            at += take
+            if (frameFill === frame.byteLength) {
+              queue.push(frame)
+              frame = undefined
+            }
+            continue
+          }
+          let length: number
+          if (headerFill === 0 && end - at >= 4) {
+            length = buf.readUInt32BE(at)
+            at += 4
+          } else {
+            const take = Math.min(4 - headerFill, end - at)
+            buf.copy(header, headerFill, at, at + take)
+            headerFill += take
+            at += take
+            if (headerFill < 4) continue
+            headerFill = 0
+            length = header.readUInt32BE(0)
+          }
+          if (length > max) {
+            this.#stream.reset(CODE.FRAME_TOO_LARGE)
+            throw new FrameTooLargeError(length, max, 'receive')
+          }
+          if (end - at >= length) {
+            queue.push(buf.subarray(at, at + length))
+            at += length
+          } else {
+            frame = Buffer.allocUnsafe(length)
+            frameFill = 0
+          }
+        }
+        chunk = undefined
+        if (queue.size >= limit) {
+          await new Promise<void>((resolve) => {
+            this.#resumeRead = resolve
+          })
+        }
+      }
+      if (frame !== undefined || headerFill > 0) {
+        const detail =
+          frame !== undefined
+            ? `${frameFill} of ${frame.byteLength} payload bytes`
+            : `${headerFill} of 4 header bytes`
+        this.#stream.reset(CODE.PROTOCOL_ERROR)
+        throw new MalformedFrameError(`the peer ended the channel inside a frame (${detail})`)
+      }
+      this.#readDone = true
+      queue.end()
+      this.#maybeClosed()
+    } catch (error) {
+      this.#fail(await this.#mapError(error))
+    }
+  }
+
+  /** Engine errors carry little; a stream failing because its connection closes says so. */
+  async #mapError(error: unknown): Promise<Error> {
+    if (error instanceof TransportError && !(error instanceof StreamResetError)) return error
+    if (this.#closedInfo() === undefined && this.#connectionClosed !== undefined) {
+      let timer: NodeJS.Timeout | undefined
+      await Promise.race([
+        this.#connectionClosed,
+        new Promise((resolve) => {
+          timer = setTimeout(resolve, 100)
+        }),
+      ])
+      clearTimeout(timer)
+    }
+    const closed = this.#closedInfo()
+    if (closed !== undefined) return closed
+    if (error instanceof StreamResetError) return error
+    const cause = (error as { cause?: unknown } | null)?.cause
+    if (cause instanceof StreamResetError) return cause
+    return new TransportError(`message channel failed: ${errorMessage(error)}`, { cause: error })
+  }
+
+  #fail(error: Error): void {
+    if (this.#error === undefined) this.#error = error
+    this.#failSend(error)
+    this.#readDone = true
+    // a graceful connection close (code 0, by either side) ends reading quietly, like a fin
+    this.#incoming.end(isGracefulClose(error) ? undefined : error)
+    this.#resumeRead?.()
+    this.#resumeRead = undefined
+    this.#maybeClosed()
+  }
+
+  #maybeClosed(): void {
+    if (this.#readDone && this.#writeDone) this.#resolveClosed()
+  }
+}
+
+function isGracefulClose(error: Error): boolean {
+  return (
+    error instanceof ConnectionClosedError &&
+    error.info !== undefined &&
+    (error.info.by === 'local' || error.info.by === 'remote') &&
+    error.info.application === true &&
+    error.info.code === 0
+  )
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new TransportError(String(error))
+}
+
+/**
+ * Wraps any {@link Stream} (e.g. one from `openStream`/`acceptStream`) in a message channel with
+ * the same framing `openChannel` uses. The channel takes over the stream's reader and writer.
+ */
+export function createMessageChannel(stream: Stream, options: ChannelOptions = {}): MessageChannel {
+  return new FramedMessageChannel(stream, undefined, channelOptions(options), () => undefined)
+}

@@ -1,0 +1,124 @@
+import {
+  type AbortOptions,
+  assertNodeId,
+  errorMessage,
+  type LoggerFactory,
+  silentLogger,
+  throwIfAborted,
+} from '@peer/discovery-core'
+import { type ConnectionContext, QuicConnection } from './connection.js'
+import { type EngineContext, engineDial, engineListen } from './engine.js'
+import { TransportError } from './errors.js'
+import { QuicListener } from './listener.js'
+import { channelOptions } from './message-channel.js'
+import { tuningFor } from './tuning.js'
+import type {
+  Connection,
+  DialOptions,
+  Listener,
+  Transport,
+  TransportAddress,
+  TransportOptions,
+} from './types.js'
+
+/**
+ * Creates a QUIC transport for one identity.
+ *
+ * ```ts
+ * const transport = createTransport({ identity, trust: (id) => trustList.has(id) })
+ * const listener = await transport.listen({ host: '127.0.0.1', port: 0 })
+ * const connection = await transport.dial(listener.address, { expectedId: serverId })
+ * ```
+ */
+export function createTransport(options: TransportOptions): Transport {
+  return new QuicTransport(options)
+}
+
+/** The QUIC transport (see {@link Transport}); `createTransport` is the usual way to make one. */
+export class QuicTransport implements Transport {
+  readonly id: string
+  readonly #options: TransportOptions
+  readonly #loggerFactory: LoggerFactory
+  readonly #ctx: ConnectionContext
+  readonly #listeners = new Set<QuicListener>()
+  readonly #outbound = new Set<QuicConnection>()
+  #closed = false
+
+  constructor(options: TransportOptions) {
+    if (options?.identity === undefined) throw new TypeError('createTransport: identity is required')
+    if (typeof options.trust !== 'function') throw new TypeError('createTransport: trust must be a function')
+    this.#options = options
+    this.id = options.identity.id
+    this.#loggerFactory = options.logger ?? silentLogger
+    tuningFor('127.0.0.1', options) // validate the tuning now, not at the first dial
+    this.#ctx = {
+      logger: this.#loggerFactory('peer:transport:quic'),
+      channel: channelOptions(options.channel),
+      maxQueuedStreamOpens: options.maxQueuedStreamOpens ?? 10_000,
+      maxPendingStreams: options.maxPendingStreams ?? 1024,
+      preambleTimeoutMs: 10_000,
+    }
+  }
+
+  #engineContext(host: string): EngineContext {
+    return {
+      identity: this.#options.identity,
+      tuning: tuningFor(host, this.#options),
+      logger: this.#loggerFactory('peer:transport:quic:engine'),
+      engineLogLevel: this.#options.logger === undefined ? 'silent' : 'warn',
+    }
+  }
+
+  async listen(address: TransportAddress, options: AbortOptions = {}): Promise<Listener> {
+    if (this.#closed) throw new TransportError('transport is closed')
+    throwIfAborted(options.signal)
+    const trust = this.#options.trust
+    const ctx = this.#engineContext(address.host)
+    const server = await engineListen(ctx, address, async (id) => (await trust(id)) === true)
+    const listener = new QuicListener(
+      server,
+      this.#ctx,
+      this.#options.maxConnections ?? 10_000,
+      ctx.tuning.connectTimeoutMs,
+      () => this.#listeners.delete(listener),
+    )
+    this.#listeners.add(listener)
+    if (options.signal?.aborted) {
+      await listener.close('aborted')
+      throwIfAborted(options.signal)
+    }
+    return listener
+  }
+
+  async dial(address: TransportAddress, options: DialOptions): Promise<Connection> {
+    if (this.#closed) throw new TransportError('transport is closed')
+    assertNodeId(options?.expectedId)
+    throwIfAborted(options.signal)
+    const ctx = this.#engineContext(address.host)
+    const engine = await engineDial(ctx, address, options.expectedId, options.signal)
+    const connection = new QuicConnection(engine, 'outbound', this.#ctx)
+    await connection.waitHello(ctx.tuning.connectTimeoutMs, options.signal)
+    this.#outbound.add(connection)
+    void connection.closed.then(() => this.#outbound.delete(connection))
+    if (this.#closed) {
+      await connection.close('transport closed')
+      throw new TransportError('transport is closed')
+    }
+    return connection
+  }
+
+  async close(reason = 'transport closed'): Promise<void> {
+    this.#closed = true
+    const results = await Promise.allSettled([
+      ...[...this.#listeners].map((l) => l.close(reason)),
+      ...[...this.#outbound].map((c) => c.close(reason)),
+    ])
+    for (const r of results) {
+      if (r.status === 'rejected') this.#ctx.logger.debug('close failed', { error: errorMessage(r.reason) })
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close()
+  }
+}
