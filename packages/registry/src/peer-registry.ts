@@ -2,6 +2,7 @@ import {
   abortErrorFor,
   assertNodeId,
   errorMessage,
+  isNodeId,
   type Logger,
   type LoggerFactory,
   type PeerAddress,
@@ -345,12 +346,17 @@ export class PeerRegistry<
   /**
    * Offers an inbound connection (wire it to the transport listener). It is adopted when its
    * remote id is trusted and the peer has no better connection; otherwise it is closed (reason
-   * `untrusted`, `duplicate`, `self`, `stopped` or `registry full`). Returns true when adopted.
+   * `untrusted`, `duplicate`, `self`, `invalid id`, `stopped` or `registry full`). Returns true when adopted.
    */
   accept(connection: C): boolean {
     const id = connection.remoteId
     if (this.#state !== 'started') {
       safeClose(connection, 'stopped', this.#log)
+      return false
+    }
+    if (!isNodeId(id)) {
+      this.#log.warn('closed an inbound connection without a valid node id')
+      safeClose(connection, 'invalid id', this.#log)
       return false
     }
     if (id === this.self) {
@@ -690,6 +696,9 @@ export class PeerRegistry<
     } catch (error) {
       // a transport that ignores the signal may still connect: close what arrives late
       dialing.then((late) => safeClose(late, 'dial abandoned', this.#log)).catch(() => {})
+      // keep the dial slot until the transport has given up too (bounded, for transports that
+      // never settle), so `maxConcurrentDials` bounds real handshakes, not just our bookkeeping
+      if (signal.aborted) await settledWithin(dialing, ABANDON_GRACE_MS)
       if (timeout.aborted && !parent.aborted) {
         this.#stats.dialTimeouts++
         throw new DialTimeoutError(
@@ -852,6 +861,23 @@ export class PeerRegistry<
   }
 }
 
+/** How long an aborted dial may keep its slot while the transport winds it down. */
+const ABANDON_GRACE_MS = 1000
+
+async function settledWithin(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  await Promise.race([
+    promise.then(
+      () => {},
+      () => {},
+    ),
+    new Promise<void>((r) => {
+      timer = setTimeout(r, ms)
+    }),
+  ])
+  clearTimeout(timer)
+}
+
 function positiveInt(name: string, value: number): number {
   if (!Number.isInteger(value) || value < 1)
     throw new RangeError(`${name} must be a positive integer, got ${value}`)
@@ -874,9 +900,10 @@ function reasonOf(value: unknown): string {
   if (typeof value === 'string' && value !== '') return value
   if (value instanceof Error) return value.message || value.name
   if (typeof value === 'object' && value !== null) {
-    const reason = (value as { reason?: unknown }).reason
+    const { reason, by } = value as { reason?: unknown; by?: unknown }
     if (typeof reason === 'string' && reason !== '') return reason
     if (reason instanceof Error) return reason.message
+    if (typeof by === 'string' && by !== '') return by
   }
   return 'closed'
 }

@@ -11,7 +11,7 @@ import {
   PeerRegistry,
   type PeerRegistryOptions,
 } from '../src/index.js'
-import { type MemoryConnection, MemoryNetwork } from './helpers/memory-network.js'
+import { MemoryConnection, MemoryNetwork } from './helpers/memory-network.js'
 import { type ManualBackend, manualDiscovery } from './helpers/test-discovery.js'
 
 interface TestNode {
@@ -99,6 +99,21 @@ describe('PeerRegistry: trust', () => {
     expect((await rejected).detail).toMatchObject({ id: b.id, source: 'inbound' })
     expect(conn.isClosed).toBe(true)
     expect(conn.closeReason).toBe('untrusted')
+  })
+
+  it('closes an inbound connection without a valid node id, or with its own id', async () => {
+    const net = new MemoryNetwork()
+    const a = await makeNode(net, 'a')
+    await a.registry.start()
+    const bogus = new MemoryConnection(a.id, 'not-an-id', 'inbound', { host: '127.0.0.1', port: 1 })
+    bogus.other = bogus
+    expect(a.registry.accept(bogus)).toBe(false)
+    expect(bogus.closeReason).toBe('invalid id')
+    const self = new MemoryConnection(a.id, a.id, 'inbound', { host: '127.0.0.1', port: 2 })
+    self.other = self
+    expect(a.registry.accept(self)).toBe(false)
+    expect(self.closeReason).toBe('self')
+    expect(a.registry.size).toBe(0)
   })
 
   it('applies trust changes live: removing closes, adding dials a discovered peer', async () => {
