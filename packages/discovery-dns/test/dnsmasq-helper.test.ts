@@ -1,0 +1,38 @@
+// The @peer/testkit dnsmasq helper these tests rely on: free port, temp dir, run-time changes,
+// clean-up.
+import { existsSync } from 'node:fs'
+import { startDnsmasq } from '@peer/testkit/dnsmasq'
+import { describe, expect, it } from 'vitest'
+import { DnsClient } from '../src/index.js'
+
+describe('@peer/testkit/dnsmasq', () => {
+  it('serves its zone on 127.0.0.1, applies changes, and removes everything on stop', async () => {
+    const a = await startDnsmasq({ ttl: 7, zone: { hosts: { 'h.peer.test': ['127.0.0.9', '::9'] } } })
+    const b = await startDnsmasq()
+    expect(a.port).not.toBe(b.port)
+    await b.stop()
+    const client = new DnsClient({ resolvers: [a.address], timeoutMs: 300, attempts: 1 })
+    const answer = await client.query('h.peer.test', 'A')
+    expect(answer.answers).toEqual([{ name: 'h.peer.test', ttl: 7, type: 'A', address: '127.0.0.9' }])
+    expect((await client.query('nope.peer.test', 'A')).rcode).toBe(3)
+
+    await a.update((z) => {
+      z.srv['_x._udp.peer.test'] = [{ target: 'h.peer.test', port: 1, priority: 1, weight: 2 }]
+    })
+    expect(a.starts).toBe(2)
+    expect((await client.query('_x._udp.peer.test', 'SRV')).answers).toMatchObject([
+      { type: 'SRV', port: 1, priority: 1, weight: 2, target: 'h.peer.test' },
+    ])
+    await a.update((z) => {
+      delete z.hosts['h.peer.test']
+    })
+    expect(a.starts).toBe(2) // address changes need no restart
+    expect((await client.query('h.peer.test', 'A')).answers).toEqual([])
+
+    expect(existsSync(a.dir)).toBe(true)
+    await a.stop()
+    await a.stop()
+    expect(existsSync(a.dir)).toBe(false)
+    await expect(client.query('h.peer.test', 'A')).rejects.toThrow()
+  })
+})
