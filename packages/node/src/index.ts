@@ -42,6 +42,7 @@ export {
   RequestTimeoutError,
   TooManyRequestsError,
 } from './errors.js'
+export { createNode, MAX_HANDLERS, PeerNode, TRUST_ALL_WARNING } from './node.js'
 export type {
   Handler,
   HandlerContext,

@@ -1,0 +1,601 @@
+import { hostname, networkInterfaces } from 'node:os'
+import {
+  abortErrorFor,
+  Discovery,
+  type DiscoveryBackend,
+  errorMessage,
+  isNodeId,
+  type Logger,
+  type PeerAddress,
+  parseNodeName,
+  shortId,
+  silentLogger,
+  TypedEventTarget,
+} from '@peer/discovery-core'
+import { generateIdentity, type Identity, loadOrCreateIdentity, TrustList } from '@peer/identity'
+import { PeerRegistry } from '@peer/registry'
+import { type Connection, createTransport, type Listener, type Transport } from '@peer/transport-quic'
+import { MAX_TOPIC_LENGTH } from './envelope.js'
+import {
+  HandlerExistsError,
+  InvalidTopicError,
+  NodeError,
+  NodeStoppedError,
+  PeerUnavailableError,
+} from './errors.js'
+import { type LinkHost, PeerLink } from './peer-link.js'
+import type {
+  Handler,
+  NodeEvents,
+  NodeOptions,
+  NodeState,
+  NodeStats,
+  PeerInfo,
+  RequestOptions,
+  SendOptions,
+  StopOptions,
+} from './types.js'
+
+const DEFAULTS = {
+  requestTimeout: 10_000,
+  maxInFlightRequests: 1024,
+  maxConcurrentHandlers: 256,
+  maxQueuedMessages: 10_000,
+  maxMessageSize: 1024 * 1024,
+  stopTimeout: 5000,
+  helloTimeout: 10_000,
+}
+
+/** Most topics with a handler at once. */
+export const MAX_HANDLERS = 10_000
+
+/** The warning logged (and emitted as a process warning) for `trust: 'all'`. */
+export const TRUST_ALL_WARNING =
+  "peer: trust: 'all' accepts ANY node that can reach this one. Use it for demos only; pass a trust list in production."
+
+/**
+ * Creates and starts a node: loads or generates its identity, binds the QUIC listener, starts
+ * discovery, announces itself and dials every trusted peer discovery reports.
+ *
+ * @example
+ * ```ts
+ * const node = await createNode({ name: 'api', trust: [otherId], discovery: new StaticDiscovery({ peers }) })
+ * node.handle('echo', (payload) => payload)
+ * node.addEventListener('peer:up', (e) => console.log('up', e.detail.name))
+ * const answer = await node.request('db@host', 'echo', { hello: 1 }, { timeout: 2000 })
+ * await node.stop()
+ * ```
+ */
+export async function createNode(options: NodeOptions): Promise<PeerNode> {
+  const node = new PeerNode(options)
+  await node.start()
+  return node
+}
+
+/**
+ * One node of a peer cluster: transport, discovery and the peer registry wired together, with
+ * topic messaging (`send`, `request`, `handle`), `peer:up` / `peer:down` events, a `peers()`
+ * snapshot with per-peer counters, and a graceful `stop()`. Use {@link createNode}; a node is
+ * started once and stopped once.
+ */
+export class PeerNode extends TypedEventTarget<NodeEvents> {
+  readonly #options: NodeOptions
+  readonly #log: Logger
+  readonly #handlers = new Map<string, Handler>()
+  readonly #links = new Map<string, PeerLink>()
+  readonly #opening = new Map<string, PeerLink>()
+  readonly #stats: NodeStats = {
+    messagesSent: 0,
+    messagesReceived: 0,
+    bytesSent: 0,
+    bytesReceived: 0,
+    malformed: 0,
+    unexpected: 0,
+    unhandled: 0,
+    rejected: 0,
+    handlerErrors: 0,
+    peersUp: 0,
+    peersDown: 0,
+  }
+  readonly #limits: typeof DEFAULTS
+  #state: NodeState | 'new' = 'new'
+  #identity: Identity | undefined
+  #trust: TrustList | undefined
+  #transport: Transport | undefined
+  #listener: Listener | undefined
+  #registry: PeerRegistry<Connection> | undefined
+  #discovery: Discovery | undefined
+  #name = ''
+  #addresses: PeerAddress[] = []
+  #stopping: Promise<void> | undefined
+  readonly #lifetime = new AbortController()
+  readonly #unsubscribe: Array<() => void> = []
+
+  /** Use {@link createNode}. Validates the options; nothing starts until `start()`. */
+  constructor(options: NodeOptions) {
+    super()
+    if (options === undefined || options.trust === undefined) {
+      throw new TypeError(
+        "createNode: `trust` is required (a TrustList, node ids, or 'all' for demos): security is the default",
+      )
+    }
+    this.#options = options
+    this.#log = (options.logger ?? silentLogger)('peer:node')
+    this.onListenerError = (error, type) =>
+      this.#log.warn('event listener threw', { type, error: errorMessage(error) })
+    const limits = { ...DEFAULTS }
+    for (const key of Object.keys(DEFAULTS) as Array<keyof typeof DEFAULTS>) {
+      const value = options[key]
+      if (value === undefined) continue
+      if (!Number.isInteger(value) || value < 1)
+        throw new RangeError(`${key} must be a positive integer, got ${value}`)
+      limits[key] = value
+    }
+    this.#limits = limits
+    if (options.trust !== 'all' && !(options.trust instanceof TrustList)) {
+      this.#trust = new TrustList(options.trust)
+    } else if (options.trust instanceof TrustList) {
+      this.#trust = options.trust
+    }
+  }
+
+  /** This node's id. */
+  get id(): string {
+    return this.#identity?.id ?? ''
+  }
+
+  /** This node's identity. */
+  get identity(): Identity {
+    if (this.#identity === undefined) throw new NodeError('the node is not started')
+    return this.#identity
+  }
+
+  /** This node's name (`name@host` or `port@ip`). */
+  get name(): string {
+    return this.#name
+  }
+
+  /** The bound listener address (the real port when 0 was asked for). */
+  get address(): PeerAddress {
+    const a = this.#listener?.address
+    if (a === undefined) throw new NodeError('the node is not started')
+    return { host: a.host, port: a.port }
+  }
+
+  /** The addresses announced to discovery. */
+  get addresses(): readonly PeerAddress[] {
+    return this.#addresses
+  }
+
+  /** `started`, `stopping` or `stopped`. */
+  get state(): NodeState {
+    return this.#state === 'new' ? 'stopped' : this.#state
+  }
+
+  /** The trust list in use (`undefined` with `trust: 'all'`). Changes to it apply live. */
+  get trust(): TrustList | undefined {
+    return this.#trust
+  }
+
+  /** Node-wide counters. */
+  get stats(): Readonly<NodeStats> {
+    return { ...this.#stats }
+  }
+
+  /** The aggregate discovery the node runs. */
+  get discovery(): Discovery | undefined {
+    return this.#discovery
+  }
+
+  /** Starts everything. Called by {@link createNode}; a node starts once. */
+  async start(): Promise<void> {
+    if (this.#state !== 'new') throw new NodeError('a node is started once; create a new one')
+    this.#state = 'started'
+    const options = this.#options
+    try {
+      this.#identity = await resolveIdentity(options.identity)
+      const id = this.#identity.id
+      const trustAll = options.trust === 'all'
+      if (trustAll) {
+        this.#log.warn(TRUST_ALL_WARNING)
+        process.emitWarning(TRUST_ALL_WARNING, { code: 'PEER_TRUST_ALL' })
+      }
+      const trustList = this.#trust
+      const predicate = trustAll ? () => true : (peer: string) => trustList!.has(peer)
+      this.#transport = createTransport({
+        ...options.transport,
+        identity: this.#identity,
+        trust: predicate,
+        channel: { maxFrameSize: this.#limits.maxMessageSize },
+        ...(options.logger === undefined ? {} : { logger: options.logger }),
+      })
+      const listen = { host: options.listen?.host ?? '127.0.0.1', port: options.listen?.port ?? 0 }
+      this.#listener = await this.#transport.listen(listen)
+      this.#addresses = [...(options.announce ?? announcedAddresses(this.#listener.address))]
+      this.#name = resolveName(options.name, this.#addresses[0] ?? this.#listener.address)
+
+      const backends: DiscoveryBackend[] =
+        options.discovery === undefined
+          ? []
+          : Array.isArray(options.discovery)
+            ? [...(options.discovery as readonly DiscoveryBackend[])]
+            : [options.discovery as DiscoveryBackend]
+      if (backends.length > 0) {
+        this.#discovery = new Discovery({
+          backends,
+          self: id,
+          ...(options.lostHysteresis === undefined ? {} : { lostHysteresis: options.lostHysteresis }),
+          ...(options.logger === undefined ? {} : { logger: options.logger }),
+        })
+      }
+      const transport = this.#transport
+      this.#registry = new PeerRegistry<Connection>({
+        self: id,
+        transport: { dial: (address, dialOptions) => transport.dial(address, dialOptions) },
+        trust: trustAll ? () => true : trustList!,
+        discovery: this.#discovery,
+        ...options.registry,
+        ...(options.logger === undefined ? {} : { logger: options.logger }),
+      })
+      this.#wire(this.#listener, this.#registry)
+      await this.#registry.start()
+      if (this.#discovery !== undefined) {
+        await this.#discovery.start()
+        await this.#discovery
+          .announce({
+            id,
+            name: this.#name,
+            addresses: this.#addresses,
+            ...(options.meta === undefined ? {} : { meta: options.meta }),
+          })
+          .catch((error: unknown) => this.#log.warn('announce failed', { error: errorMessage(error) }))
+      }
+      this.#log.info('node started', { id: shortId(id), name: this.#name, address: this.#listener.address })
+    } catch (error) {
+      await this.#teardown(1000).catch(() => {})
+      this.#state = 'stopped'
+      throw error
+    }
+  }
+
+  // ---- handlers ----
+
+  /**
+   * Sets the handler of `topic` (one per topic) and returns a function that removes it. A second
+   * `handle` for the same topic throws {@link HandlerExistsError}.
+   */
+  handle<In = unknown, Out = unknown>(topic: string, handler: Handler<In, Out>): () => void {
+    checkTopic(topic)
+    if (typeof handler !== 'function') throw new TypeError('handler must be a function')
+    if (this.#handlers.has(topic)) throw new HandlerExistsError(topic)
+    if (this.#handlers.size >= MAX_HANDLERS)
+      throw new NodeError(`at most ${MAX_HANDLERS} topics can have handlers`)
+    this.#handlers.set(topic, handler as Handler)
+    return () => {
+      if (this.#handlers.get(topic) === handler) this.#handlers.delete(topic)
+    }
+  }
+
+  /** Removes the handler of `topic`. Returns whether there was one. */
+  unhandle(topic: string): boolean {
+    return this.#handlers.delete(topic)
+  }
+
+  // ---- messaging ----
+
+  /**
+   * Sends a fire-and-forget message to `peer` (node id or name). Resolves once the message is
+   * queued for the peer; messages to one peer on one topic arrive in the order they were sent.
+   * Rejects with `PeerUnavailableError`, `NodeStoppedError`, `MessageTooLargeError`,
+   * `EncodeError` or `TooManyRequestsError`.
+   */
+  async send(peer: string, topic: string, payload: unknown, options: SendOptions = {}): Promise<void> {
+    checkTopic(topic)
+    options.signal?.throwIfAborted()
+    await this.#link(peer).send(topic, payload)
+  }
+
+  /**
+   * Sends a request to `peer` (node id or name) and resolves with the handler's answer. Rejects
+   * with `RequestTimeoutError` after `timeout`, an `AbortError` when `signal` aborts,
+   * `RemoteError` when the remote handler threw, `NoHandlerError`, `PeerUnavailableError` or
+   * `NodeStoppedError`.
+   */
+  async request<T = unknown>(
+    peer: string,
+    topic: string,
+    payload: unknown,
+    options: RequestOptions = {},
+  ): Promise<T> {
+    checkTopic(topic)
+    const timeout = options.timeout ?? this.#limits.requestTimeout
+    if (!(timeout > 0)) throw new RangeError(`timeout must be a positive number, got ${timeout}`)
+    return (await this.#link(peer).request(topic, payload, timeout, options.signal)) as T
+  }
+
+  /** Sends `payload` on `topic` to every peer that is up; resolves with how many it was queued for. */
+  async broadcast(topic: string, payload: unknown): Promise<number> {
+    checkTopic(topic)
+    this.#assertStarted()
+    const results = await Promise.allSettled([...this.#links.values()].map((l) => l.send(topic, payload)))
+    return results.filter((r) => r.status === 'fulfilled').length
+  }
+
+  /** Measures the round-trip time to `peer` in ms (an application-level ping). */
+  async ping(peer: string, options: RequestOptions = {}): Promise<number> {
+    return this.#link(peer).ping(options.timeout ?? this.#limits.requestTimeout, options.signal)
+  }
+
+  /** A snapshot of every peer that is up. */
+  peers(): PeerInfo[] {
+    return [...this.#links.values()].map((l) => l.info(this.#registry?.status(l.id)?.name))
+  }
+
+  /** A snapshot of one peer that is up, by node id or name; `undefined` when it is not up. */
+  peer(idOrName: string): PeerInfo | undefined {
+    const link = this.#find(idOrName)
+    return link instanceof PeerLink ? link.info(this.#registry?.status(link.id)?.name) : undefined
+  }
+
+  /**
+   * Resolves with the peer's snapshot once `peer` (node id or name) is up: at once when it
+   * already is. Rejects with `PeerUnavailableError` after `timeout` (default: `requestTimeout`),
+   * an `AbortError` when `signal` aborts, or `NodeStoppedError` when the node stops.
+   */
+  async waitForPeer(peer: string, options: RequestOptions = {}): Promise<PeerInfo> {
+    this.#assertStarted()
+    options.signal?.throwIfAborted()
+    const now = this.peer(peer)
+    if (now !== undefined) return now
+    const timeout = options.timeout ?? this.#limits.requestTimeout
+    return new Promise<PeerInfo>((resolve, reject) => {
+      const cleanup = () => {
+        clearTimeout(timer)
+        this.removeEventListener('peer:up', onUp)
+        this.#lifetime.signal.removeEventListener('abort', onStop)
+        options.signal?.removeEventListener('abort', onAbort)
+      }
+      const onUp = () => {
+        const info = this.peer(peer)
+        if (info === undefined) return
+        cleanup()
+        resolve(info)
+      }
+      const onStop = () => {
+        cleanup()
+        reject(new NodeStoppedError('the node stopped while waiting for a peer'))
+      }
+      const onAbort = () => {
+        cleanup()
+        reject(abortErrorFor(options.signal!))
+      }
+      const timer = setTimeout(() => {
+        cleanup()
+        reject(new PeerUnavailableError(peer, `not up within ${timeout} ms`))
+      }, timeout)
+      this.addEventListener('peer:up', onUp)
+      this.#lifetime.signal.addEventListener('abort', onStop, { once: true })
+      options.signal?.addEventListener('abort', onAbort, { once: true })
+    })
+  }
+
+  // ---- stopping ----
+
+  /**
+   * Stops gracefully: withdraws from discovery, refuses new requests from peers, waits up to
+   * `timeout` for requests in flight and running handlers, fails what is left with
+   * `NodeStoppedError`, closes every connection (reason `shutdown`) and releases the listener,
+   * timers and discovery backends. Idempotent.
+   */
+  stop(options: StopOptions = {}): Promise<void> {
+    if (this.#stopping !== undefined) return this.#stopping
+    if (this.#state === 'new') {
+      this.#state = 'stopped'
+      this.#stopping = Promise.resolve()
+      return this.#stopping
+    }
+    this.#state = 'stopping'
+    this.#lifetime.abort(new NodeStoppedError())
+    this.#stopping = this.#teardown(options.timeout ?? this.#limits.stopTimeout).finally(() => {
+      this.#state = 'stopped'
+      this.#log.info('node stopped', { id: shortId(this.id) })
+    })
+    return this.#stopping
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop()
+  }
+
+  async #teardown(timeout: number): Promise<void> {
+    const discovery = this.#discovery
+    if (discovery?.started) {
+      await bounded(discovery.withdraw(), 1000).catch((error: unknown) =>
+        this.#log.debug('withdraw failed', { error: errorMessage(error) }),
+      )
+    }
+    // drain: requests in flight and running handlers, within the bound
+    const links = [...this.#links.values()]
+    await bounded(Promise.all(links.map((l) => l.whenIdle())), timeout).catch(() => {})
+    const stopped = new NodeStoppedError('the node stopped')
+    for (const link of [...links, ...this.#opening.values()]) link.close(stopped)
+    await Promise.all(links.map((l) => l.finish(500)))
+    for (const off of this.#unsubscribe.splice(0)) off()
+    await this.#registry?.stop()
+    for (const link of links) this.#down(link, 'shutdown')
+    await this.#listener?.close('shutdown')
+    await this.#transport?.close('shutdown')
+    await discovery
+      ?.stop()
+      .catch((error: unknown) => this.#log.warn('discovery failed to stop', { error: errorMessage(error) }))
+    await Promise.all(links.map((l) => bounded(l.reading, 500).catch(() => {})))
+  }
+
+  // ---- wiring ----
+
+  #wire(listener: Listener, registry: PeerRegistry<Connection>): void {
+    const onConnection = (event: CustomEvent<{ connection: Connection }>) => {
+      registry.accept(event.detail.connection)
+    }
+    const onRefused = (event: CustomEvent<{ id?: string; reason: string }>) => {
+      this.#stats.rejected++
+      this.emit('peer:rejected', { id: event.detail.id, source: 'inbound' })
+    }
+    const onConnected = (event: CustomEvent<{ id: string }>) => {
+      this.#attach(event.detail.id)
+    }
+    const onRejected = (event: CustomEvent<{ id: string; source: string }>) => {
+      this.#stats.rejected++
+      this.emit('peer:rejected', { id: event.detail.id, source: event.detail.source })
+    }
+    listener.addEventListener('connection', onConnection)
+    listener.addEventListener('connection:rejected', onRefused)
+    registry.addEventListener('peer:connected', onConnected)
+    registry.addEventListener('peer:rejected', onRejected)
+    this.#unsubscribe.push(() => {
+      listener.removeEventListener('connection', onConnection)
+      listener.removeEventListener('connection:rejected', onRefused)
+      registry.removeEventListener('peer:connected', onConnected)
+      registry.removeEventListener('peer:rejected', onRejected)
+    })
+  }
+
+  #host(): LinkHost {
+    return {
+      handler: (topic) => this.#handlers.get(topic),
+      stopping: () => this.#state !== 'started',
+      stats: this.#stats,
+      log: this.#log,
+      localName: this.#name,
+      ...this.#limits,
+    }
+  }
+
+  /** Starts a link on the registry's live connection to `id` (unless one runs on it already). */
+  #attach(id: string): void {
+    if (this.#state !== 'started') return
+    const connection = this.#registry?.connection(id)
+    if (connection === undefined || connection.isClosed) return
+    const current = this.#links.get(id) ?? this.#opening.get(id)
+    if (current?.connection === connection) return
+    if (current !== undefined) {
+      current.close(new PeerUnavailableError(id, 'replaced by a new connection'))
+      this.#down(current, 'replaced')
+    }
+    const direction = this.#registry?.status(id)?.direction ?? connection.direction
+    const link = new PeerLink(connection, direction, this.#host())
+    this.#opening.set(id, link)
+    void connection.closed.then((info) => this.#onConnectionClosed(link, info.reason || info.by))
+    link.open().then(
+      () => {
+        if (this.#opening.get(id) === link) this.#opening.delete(id)
+        if (link.closed || this.#state !== 'started' || connection.isClosed) return
+        this.#links.set(id, link)
+        this.#stats.peersUp++
+        this.#log.info('peer up', { id: shortId(id), name: link.name, direction })
+        this.emit('peer:up', { id, name: link.name, direction, address: { ...connection.remoteAddress } })
+      },
+      (error: unknown) => {
+        if (this.#opening.get(id) === link) this.#opening.delete(id)
+        link.close(error instanceof Error ? error : new Error(String(error)))
+        if (this.#state !== 'started') return
+        this.#log.warn('peer link failed to open', { id: shortId(id), error: errorMessage(error) })
+        void connection.close('hello failed')
+      },
+    )
+  }
+
+  #onConnectionClosed(link: PeerLink, reason: string): void {
+    link.close(new PeerUnavailableError(link.id, `connection closed (${reason})`))
+    if (this.#opening.get(link.id) === link) this.#opening.delete(link.id)
+    this.#down(link, reason)
+    // the registry may hold a newer connection (a simultaneous dial resolved, a redial by the peer)
+    queueMicrotask(() => this.#attach(link.id))
+  }
+
+  #down(link: PeerLink, reason: string): void {
+    if (this.#links.get(link.id) !== link) return
+    this.#links.delete(link.id)
+    this.#stats.peersDown++
+    this.#log.info('peer down', { id: shortId(link.id), name: link.name, reason })
+    this.emit('peer:down', { id: link.id, name: link.name, reason })
+  }
+
+  #assertStarted(): void {
+    if (this.#state !== 'started') throw new NodeStoppedError(`the node is ${this.state}`)
+  }
+
+  #link(ref: string): PeerLink {
+    this.#assertStarted()
+    const found = this.#find(ref)
+    if (found instanceof PeerLink) return found
+    throw new PeerUnavailableError(ref, found)
+  }
+
+  /** The link for an id or name, or why there is none. */
+  #find(ref: string): PeerLink | string {
+    if (typeof ref !== 'string' || ref === '') return 'not a node id or name'
+    if (isNodeId(ref)) return this.#links.get(ref) ?? 'not connected'
+    const exact: PeerLink[] = []
+    const short: PeerLink[] = []
+    for (const link of this.#links.values()) {
+      const name = link.name ?? this.#registry?.status(link.id)?.name
+      if (name === undefined) continue
+      if (name === ref) exact.push(link)
+      else if (name.slice(0, name.indexOf('@')) === ref) short.push(link)
+    }
+    const matches = exact.length > 0 ? exact : short
+    if (matches.length === 1) return matches[0]!
+    if (matches.length > 1) return `the name matches ${matches.length} peers; use a node id`
+    return 'no connected peer has this name'
+  }
+}
+
+function checkTopic(topic: string): void {
+  if (typeof topic !== 'string' || topic.length === 0 || topic.length > MAX_TOPIC_LENGTH) {
+    throw new InvalidTopicError(`a topic must be a string of 1 to ${MAX_TOPIC_LENGTH} characters`)
+  }
+}
+
+async function resolveIdentity(option: Identity | string | undefined): Promise<Identity> {
+  if (option === undefined) return generateIdentity()
+  if (typeof option === 'string') return (await loadOrCreateIdentity(option)).identity
+  return option
+}
+
+function announcedAddresses(bound: { host: string; port: number }): PeerAddress[] {
+  if (bound.host !== '0.0.0.0' && bound.host !== '::') return [{ host: bound.host, port: bound.port }]
+  const out: PeerAddress[] = []
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) {
+      if (a.internal || (bound.host === '0.0.0.0' && a.family !== 'IPv4')) continue
+      if (a.family === 'IPv6' && a.address.startsWith('fe80')) continue
+      out.push({ host: a.address, port: bound.port })
+    }
+  }
+  return out.length > 0 ? out.slice(0, 16) : [{ host: '127.0.0.1', port: bound.port }]
+}
+
+function resolveName(name: string | undefined, address: PeerAddress): string {
+  if (name === undefined) {
+    const host = address.host.includes(':') ? `[${address.host}]` : address.host
+    return `${address.port}@${host}`
+  }
+  const full = name.includes('@') ? name : `${name}@${shortHostname()}`
+  parseNodeName(full) // throws InvalidNodeNameError with a clear message
+  return full
+}
+
+function shortHostname(): string {
+  const host = hostname().split('.')[0] ?? ''
+  return /^[A-Za-z0-9-]+$/.test(host) ? host : 'localhost'
+}
+
+function bounded<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let clear = () => {}
+  const timeout = new Promise<undefined>((resolve) => {
+    const timer = setTimeout(resolve, ms)
+    clear = () => clearTimeout(timer)
+  })
+  return Promise.race([promise, timeout]).finally(clear)
+}

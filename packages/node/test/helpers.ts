@@ -1,0 +1,67 @@
+// A real in-process cluster: QUIC on loopback, static discovery, real identities.
+import { StaticDiscovery } from '@peer/discovery-static'
+import { generateIdentity, type Identity } from '@peer/identity'
+import { waitFor } from '@peer/testkit/wait'
+import { createNode, type NodeOptions, type PeerNode } from '../src/index.js'
+
+export interface Member {
+  node: PeerNode
+  identity: Identity
+  discovery: StaticDiscovery
+}
+
+/** Fast redials so restarts are seen quickly in tests. */
+export const FAST_REGISTRY = { backoff: { initialDelay: 50, maxDelay: 500 }, dialTimeout: 3000 }
+
+/** Starts one node with its own static discovery backend. */
+export async function startMember(
+  identity: Identity,
+  trust: NodeOptions['trust'],
+  options: Partial<NodeOptions> = {},
+): Promise<Member> {
+  const discovery = new StaticDiscovery()
+  const node = await createNode({
+    identity,
+    trust,
+    discovery,
+    lostHysteresis: 0,
+    registry: FAST_REGISTRY,
+    ...options,
+  })
+  return { node, identity, discovery }
+}
+
+/** Makes every member's discovery report every other member. */
+export function introduce(members: readonly Member[]): void {
+  for (const m of members) {
+    for (const other of members) {
+      if (other === m) continue
+      m.discovery.add({ id: other.node.id, name: other.node.name, addresses: [other.node.address] })
+    }
+  }
+}
+
+/** Starts `names.length` nodes that trust each other and waits until every pair is up. */
+export async function startCluster(
+  names: readonly string[],
+  options: Partial<NodeOptions> = {},
+): Promise<Member[]> {
+  const identities = await Promise.all(names.map(() => generateIdentity()))
+  const trust = identities.map((i) => i.id)
+  const members = await Promise.all(
+    identities.map((identity, i) =>
+      startMember(identity, trust, { name: `${names[i]}@localhost`, ...options }),
+    ),
+  )
+  introduce(members)
+  await waitFor(() => members.every((m) => m.node.peers().length === members.length - 1), {
+    timeoutMs: 15_000,
+    what: 'a fully connected cluster',
+  })
+  return members
+}
+
+/** Stops every member (errors ignored, for afterEach/afterAll). */
+export async function stopAll(members: readonly Member[]): Promise<void> {
+  await Promise.allSettled(members.map((m) => m.node.stop()))
+}

@@ -1,0 +1,232 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { generateIdentity, TrustList } from '@peer/identity'
+import { recordEvents, waitFor } from '@peer/testkit/wait'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import {
+  createNode,
+  NodeStoppedError,
+  PeerNode,
+  PeerUnavailableError,
+  TRUST_ALL_WARNING,
+} from '../src/index.js'
+import { introduce, type Member, startCluster, startMember, stopAll } from './helpers.js'
+
+const running: Member[] = []
+afterEach(async () => {
+  await stopAll(running.splice(0))
+})
+
+function resources(): Record<string, number> {
+  const counts: Record<string, number> = {}
+  for (const r of process.getActiveResourcesInfo()) counts[r] = (counts[r] ?? 0) + 1
+  return counts
+}
+
+describe('trust', () => {
+  it('trust is required: security is the default', () => {
+    expect(() => new PeerNode({} as never)).toThrow(/trust.*required/)
+  })
+
+  it('an untrusted node never becomes peer:up, whichever side dials', async () => {
+    const [ia, ib, ix] = await Promise.all([generateIdentity(), generateIdentity(), generateIdentity()])
+    // a and b trust each other; x trusts everyone, but nobody trusts x
+    const a = await startMember(ia, [ib.id])
+    const b = await startMember(ib, [ia.id])
+    const x = await startMember(ix, [ia.id, ib.id])
+    running.push(a, b, x)
+    const upA = recordEvents(a.node, ['peer:up', 'peer:rejected'])
+    const upB = recordEvents(b.node, ['peer:up'])
+    const upX = recordEvents(x.node, ['peer:up'])
+    introduce([a, b, x])
+    await waitFor(() => a.node.peers().length === 1 && b.node.peers().length === 1, { timeoutMs: 10_000 })
+    // x dials a and b (they refuse it in the handshake); a and b discover x but never dial it
+    await waitFor(() => a.node.stats.rejected > 0 && b.node.stats.rejected > 0, { timeoutMs: 10_000 })
+    await new Promise((r) => setTimeout(r, 1000))
+    expect(upA.of('peer:up').map((e) => (e.detail as { id: string }).id)).toEqual([ib.id])
+    expect(upB.of('peer:up').map((e) => (e.detail as { id: string }).id)).toEqual([ia.id])
+    expect(upX.of('peer:up')).toEqual([])
+    expect(x.node.peers()).toEqual([])
+    expect(upA.of('peer:rejected').some((e) => (e.detail as { id?: string }).id === ix.id)).toBe(true)
+    await expect(x.node.send(ia.id, 't', 1)).rejects.toBeInstanceOf(PeerUnavailableError)
+  })
+
+  it('a TrustList applies live: removing a peer disconnects it, adding it back reconnects', async () => {
+    const [ia, ib] = await Promise.all([generateIdentity(), generateIdentity()])
+    const trustA = new TrustList([ib.id])
+    const a = await startMember(ia, trustA)
+    const b = await startMember(ib, [ia.id])
+    running.push(a, b)
+    introduce([a, b])
+    await a.node.waitForPeer(ib.id, { timeout: 10_000 })
+    const events = recordEvents(a.node, ['peer:up', 'peer:down'])
+    trustA.remove(ib.id)
+    await waitFor(() => events.of('peer:down').length === 1, { what: 'peer:down after untrust' })
+    expect(a.node.peers()).toEqual([])
+    trustA.add(ib.id)
+    await a.node.waitForPeer(ib.id, { timeout: 10_000 })
+    expect(events.events.map((e) => e.type)).toEqual(['peer:down', 'peer:up'])
+  })
+
+  it("trust: 'all' works but logs a loud warning and emits a process warning", async () => {
+    const warnings: string[] = []
+    const onWarning = (w: Error) => warnings.push(w.message)
+    process.on('warning', onWarning)
+    const logged: string[] = []
+    const logger = (namespace: string) => ({
+      namespace,
+      debug() {},
+      info() {},
+      warn(message: string) {
+        logged.push(message)
+      },
+      error() {},
+    })
+    try {
+      const [ia, ib] = await Promise.all([generateIdentity(), generateIdentity()])
+      const a = await startMember(ia, 'all', { logger })
+      const b = await startMember(ib, 'all')
+      running.push(a, b)
+      introduce([a, b])
+      await a.node.waitForPeer(ib.id, { timeout: 10_000 })
+      expect(logged).toContain(TRUST_ALL_WARNING)
+      await waitFor(() => warnings.includes(TRUST_ALL_WARNING), { what: 'the process warning' })
+    } finally {
+      process.off('warning', onWarning)
+    }
+  })
+})
+
+describe('stop and restart', () => {
+  it('stopping a node gives peer:down on the others, restarting it gives peer:up again', async () => {
+    const members = await startCluster(['one', 'two', 'three'])
+    running.push(...members)
+    const [one, two, three] = members as [Member, Member, Member]
+    const seen1 = recordEvents(one.node, ['peer:up', 'peer:down'])
+    const seen2 = recordEvents(two.node, ['peer:up', 'peer:down'])
+    const { port } = three.node.address
+    const name = three.node.name
+    await three.node.stop()
+    await waitFor(() => seen1.of('peer:down').length === 1 && seen2.of('peer:down').length === 1, {
+      what: 'peer:down on both',
+    })
+    expect(seen1.of('peer:down')[0]!.detail).toMatchObject({ id: three.identity.id, name })
+    expect(one.node.peers().map((p) => p.id)).toEqual([two.identity.id])
+
+    // same identity, same port, same name: a new node object
+    const again = await startMember(three.identity, [one.identity.id, two.identity.id], {
+      name,
+      listen: { port },
+    })
+    running.push(again)
+    again.discovery.add({ id: one.node.id, addresses: [one.node.address] })
+    again.discovery.add({ id: two.node.id, addresses: [two.node.address] })
+    await waitFor(() => seen1.of('peer:up').length === 1 && seen2.of('peer:up').length === 1, {
+      timeoutMs: 15_000,
+      what: 'peer:up on both after the restart',
+    })
+    expect(seen1.events.map((e) => e.type)).toEqual(['peer:down', 'peer:up'])
+    expect(seen2.events.map((e) => e.type)).toEqual(['peer:down', 'peer:up'])
+    again.node.handle('who', () => again.node.name)
+    expect(await one.node.request(three.identity.id, 'who', null)).toBe(name)
+  })
+
+  it('graceful stop drains requests in flight both ways, refuses new ones and leaves no handles', async () => {
+    const before = resources()
+    const members = await startCluster(['d1', 'd2'])
+    const [d1, d2] = members as [Member, Member]
+    d2.node.handle('slow', async (ms: number) => {
+      await new Promise((r) => setTimeout(r, ms))
+      return 'done'
+    })
+    d1.node.handle('slow', async (ms: number) => {
+      await new Promise((r) => setTimeout(r, ms))
+      return 'done too'
+    })
+    // d1 waits for d2; d2 waits for d1; then d2 stops
+    const outgoing = d2.node.request(d1.node.id, 'slow', 300)
+    const incoming = d1.node.request(d2.node.id, 'slow', 300)
+    await new Promise((r) => setTimeout(r, 50))
+    const stopping = d2.node.stop()
+    expect(d2.node.state).toBe('stopping')
+    await expect(d2.node.send(d1.node.id, 'x', 1)).rejects.toBeInstanceOf(NodeStoppedError)
+    // a new request to the stopping node is refused, typed
+    await expect(d1.node.request(d2.node.id, 'slow', 1)).rejects.toBeInstanceOf(PeerUnavailableError)
+    expect(await outgoing).toBe('done too')
+    expect(await incoming).toBe('done')
+    await stopping
+    expect(d2.node.state).toBe('stopped')
+    await d1.node.stop()
+    await d2.node.stop() // idempotent
+    await waitFor(
+      () => {
+        const now = resources()
+        return (now.UDPWRAP ?? 0) <= (before.UDPWRAP ?? 0) && (now.Timeout ?? 0) <= (before.Timeout ?? 0)
+      },
+      { timeoutMs: 5000, what: 'no UDP socket or timer left' },
+    )
+  })
+
+  it('the drain is bounded: a handler that never finishes is abandoned after stopTimeout', async () => {
+    const members = await startCluster(['s1', 's2'], { stopTimeout: 300 })
+    running.push(...members)
+    const [s1, s2] = members as [Member, Member]
+    let aborted = false
+    s2.node.handle('forever', (_payload, { signal }) => {
+      signal.addEventListener('abort', () => {
+        aborted = true
+      })
+      return new Promise(() => {})
+    })
+    const pending = s1.node.request(s2.node.id, 'forever', null, { timeout: 10_000 }).catch((e: unknown) => e)
+    await waitFor(() => s2.node.peer(s1.node.id)?.stats.requestsReceived === 1)
+    const started = Date.now()
+    await s1.node.stop()
+    expect(Date.now() - started).toBeLessThan(3000)
+    expect(await pending).toBeInstanceOf(NodeStoppedError)
+    await waitFor(() => aborted, { what: 'the handler signal to abort when its caller went away' })
+  })
+})
+
+describe('options', () => {
+  it('loads the identity from a directory (created on first run, the same id after)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), `peer-node-${process.pid}-`))
+    try {
+      const n1 = await createNode({ identity: dir, trust: [] })
+      const id = n1.id
+      expect(n1.name).toBe(`${n1.address.port}@127.0.0.1`)
+      await n1.stop()
+      const n2 = await createNode({ identity: dir, trust: [], name: 'solo' })
+      expect(n2.id).toBe(id)
+      expect(n2.name).toMatch(/^solo@/)
+      await n2.stop()
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('rejects bad options with clear errors and leaves nothing running', async () => {
+    expect(() => new PeerNode({ trust: [], maxMessageSize: 0 })).toThrow(RangeError)
+    expect(() => new PeerNode({ trust: ['not-an-id'] })).toThrow(/node id/i)
+    await expect(createNode({ trust: [], name: 'bad name@' })).rejects.toThrow(/invalid node name/)
+    const node = await createNode({ trust: [] })
+    await node.stop()
+    await expect(node.start()).rejects.toThrow(/started once/)
+    await expect(node.send('x', 't', 1)).rejects.toBeInstanceOf(NodeStoppedError)
+  })
+
+  it('waitForPeer times out with PeerUnavailableError and honours its signal', async () => {
+    const node = await createNode({ trust: [] })
+    try {
+      await expect(node.waitForPeer('nobody', { timeout: 50 })).rejects.toBeInstanceOf(PeerUnavailableError)
+      await expect(node.waitForPeer('nobody', { signal: AbortSignal.timeout(20) })).rejects.toMatchObject({
+        name: 'AbortError',
+      })
+    } finally {
+      await node.stop()
+    }
+  })
+})
+
+vi.setConfig({ testTimeout: 30_000 })
