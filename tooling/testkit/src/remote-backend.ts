@@ -102,6 +102,11 @@ export class RemoteBackend extends TypedEventTarget<DiscoveryEvents> implements 
     return out.value
   }
 
+  /** Calls an extra method of the host (see `serveBackends`' `extra`) with `{ i, ...params }`. */
+  extra<T>(method: string, params: Record<string, unknown> = {}): Promise<T> {
+    return this.#host.child.call<T>(method, { i: this.index, ...params })
+  }
+
   async start(options: AbortOptions = {}): Promise<void> {
     throwIfAborted(options.signal)
     try {

@@ -25,7 +25,7 @@ export function createRemote(host: BackendHost, options: RemoteMdnsOptions = {})
 
 /** mDNS counters of a remote instance. */
 export function mdnsStats(b: RemoteBackend): Promise<MdnsStats> {
-  return b.call<MdnsStats>('mdnsStats')
+  return b.extra<MdnsStats>('mdnsStats')
 }
 
 /** A bad datagram: too short to be a DNS header. */

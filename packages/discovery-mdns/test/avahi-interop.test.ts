@@ -1,0 +1,94 @@
+// Interop with Avahi, both ways, inside namespaces the test creates (Avahi never runs in the root
+// namespace): avahi-browse resolves our service; we discover a service avahi-publish-service made.
+import { type Avahi, startAvahi } from '@peer/testkit/avahi'
+import { testId } from '@peer/testkit/ids'
+import { type BridgeTopology, createBridgeTopology } from '@peer/testkit/netns'
+import type { BackendHost, RemoteBackend } from '@peer/testkit/remote-backend'
+import { recordEvents, waitFor } from '@peer/testkit/wait'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createRemote, startHost } from './helpers/harness.js'
+
+describe('Avahi interop (avahi-daemon in namespace 1, peer in namespace 2)', () => {
+  let topo: BridgeTopology
+  let avahi: Avahi
+  let host: BackendHost
+  let node: RemoteBackend
+  beforeAll(async () => {
+    topo = await createBridgeTopology({ count: 2, label: 'avahi' })
+    ;[avahi, host] = await Promise.all([startAvahi({ ns: topo.nodes[0]!.ns }), startHost(topo.nodes[1]!.ns)])
+    node = await createRemote(host, { ttl: 30 })
+    await node.start()
+  }, 60_000)
+  afterAll(async () => {
+    await Promise.allSettled([host?.close(), avahi?.close()])
+    await topo?.destroy()
+  })
+
+  it('avahi-browse resolves our service with the right port, address and TXT', async () => {
+    const id = testId('avahi-sees-us')
+    await node.announce({
+      id,
+      name: 'web1@example',
+      addresses: [{ host: '0.0.0.0', port: 4711 }],
+      meta: { role: 'web', zone: 'a b' },
+    })
+    let line: string | undefined
+    await waitFor(
+      async () => {
+        const out = await avahi.exec('avahi-browse', ['-rpt', '_peer._udp'], { timeoutMs: 15_000 })
+        // avahi-browse -p escapes characters such as @ as \DDD (decimal)
+        const decode = (t: string) =>
+          t.replace(/\\(\d{3})/g, (_m, d: string) => String.fromCharCode(Number(d)))
+        line = out.split('\n').find((l) => decode(l).startsWith('=;eth0;IPv4;web1@example;'))
+        return line
+      },
+      { timeoutMs: 20_000, intervalMs: 200, what: 'avahi-browse to resolve web1@example' },
+    )
+    // =;iface;proto;name;type;domain;host;address;port;txt
+    const fields = line!.split(';')
+    expect(fields[4]).toBe('_peer._udp')
+    expect(fields[6]).toBe(`peer-${id.slice(0, 16)}.local`)
+    expect(fields[7]).toBe(topo.nodes[1]!.ipv4)
+    expect(fields[8]).toBe('4711')
+    const txt = fields.slice(9).join(';')
+    expect(txt).toContain(`"id=${id}"`)
+    expect(txt).toContain('"name=web1@example"')
+    expect(txt).toContain('"pv=1"')
+    expect(txt).toContain('"role=web"')
+    expect(txt).toContain('"zone=a b"')
+    await node.withdraw()
+  }, 40_000)
+
+  it('discovers a service published with avahi-publish-service, and loses it when it is removed', async () => {
+    const id = testId('published-by-avahi')
+    const rec = recordEvents(node, ['peer:discovered', 'peer:lost'])
+    const publisher = avahi.spawn('avahi-publish-service', [
+      '-s',
+      'AvahiPeer',
+      '_peer._udp',
+      '4100',
+      `id=${id}`,
+      'name=avahi@peer',
+      'pv=1',
+      'color=blue',
+    ])
+    await publisher.waitFor(/Established under name/, 15_000)
+    await waitFor(() => rec.events.find((e) => e.type === 'peer:discovered'), {
+      timeoutMs: 15_000,
+      what: 'peer:discovered for the Avahi service',
+    })
+    const { record } = rec.of('peer:discovered')[0]!.detail as { record: Record<string, unknown> }
+    expect(record).toMatchObject({ id, name: 'avahi@peer', meta: { color: 'blue' }, source: 'mdns' })
+    // Avahi also publishes its link-local IPv6 address over IPv4 (publish-aaaa-on-ipv4)
+    const addresses = record.addresses as Array<{ host: string; port: number }>
+    expect(addresses[0]).toEqual({ host: topo.nodes[0]!.ipv4, port: 4100 })
+    for (const a of addresses.slice(1))
+      expect(a).toEqual({ host: expect.stringMatching(/^fe80::.*%eth0$/), port: 4100 })
+    await publisher.stop()
+    await waitFor(() => rec.of('peer:lost').length > 0, {
+      timeoutMs: 10_000,
+      what: 'peer:lost after goodbye',
+    })
+    expect((rec.of('peer:lost')[0]!.detail as { reason: string }).reason).toBe('withdrawn')
+  }, 40_000)
+})
