@@ -243,11 +243,18 @@ export class DnsDiscovery extends AbstractDiscoveryBackend {
       this.#failedPolls++
       this.reportError(error)
       this.#expireStale(Date.now())
-      return this.#retryWait()
+      const wait = this.#retryWait()
+      this.log.debug('service query failed', {
+        service: this.service,
+        error: errorMessage(error),
+        retryInMs: wait,
+      })
+      return wait
     }
     this.#polls++
     this.#cache.sweep()
     if (answer.kind === 'absent') {
+      this.log.debug('service absent', { service: this.service, reason: answer.reason })
       for (const id of [...this.#known.keys()]) this.#lose(id, 'removed')
       this.#countRejected([])
       this.#failures = 0
@@ -275,6 +282,12 @@ export class DnsDiscovery extends AbstractDiscoveryBackend {
       if (!seen.has(id) && !retained.has(id)) this.#lose(id, 'removed')
     }
     this.#expireStale(confirmedAt)
+    this.log.debug('service polled', {
+      service: this.service,
+      peers: seen.size,
+      rejected: rejected.length,
+      unresolved: answer.unresolved.size,
+    })
     if (answer.unresolved.size > 0) return Math.min(this.#retryWait(), this.#wait(answer.expiresAt))
     this.#failures = 0
     return this.#wait(answer.expiresAt)

@@ -107,10 +107,11 @@ export class ServiceResolver {
     if (usable.length === 0 && rejected.length === 0) {
       return { kind: 'absent', reason: 'NOSERVICE', expiresAt: srv.expiresAt }
     }
-    const rrsetKey = usable
-      .map((r) => `${r.priority} ${r.weight} ${r.port} ${r.target}`)
-      .sort()
-      .join('|')
+    // servers rotate RRsets: sort first so that an unchanged RRset always gets the same order
+    const key = (r: { priority: number; weight: number; port: number; target: string }) =>
+      `${r.priority} ${r.weight} ${r.port} ${r.target}`
+    usable.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0))
+    const rrsetKey = usable.map(key).join('|')
     const ordered = orderSrvRecords(usable, seededRandom(this.#options.seed ^ hash32(rrsetKey)))
     const targets = [...new Set(ordered.map((r) => r.target))]
     const infos = new Map<string, TargetInfo>()
@@ -212,7 +213,10 @@ export class ServiceResolver {
     const ips: string[] = []
     for (const r of results) {
       if (r.kind !== 'positive') continue
-      for (const rec of r.records) if (rec.type === 'A' || rec.type === 'AAAA') ips.push(rec.address)
+      const family: string[] = []
+      for (const rec of r.records) if (rec.type === 'A' || rec.type === 'AAAA') family.push(rec.address)
+      // servers rotate A/AAAA RRsets: a stable order keeps an unchanged peer unchanged
+      ips.push(...family.sort())
     }
     if (ips.length === 0)
       return `target ${target} has no ${this.#options.families.map((f) => (f === 4 ? 'A' : 'AAAA')).join('/')} records`

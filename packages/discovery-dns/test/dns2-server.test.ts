@@ -112,6 +112,34 @@ describe('discovery through SRV, TXT, A and AAAA', () => {
   })
 })
 
+describe('stable records', () => {
+  it('answers in a different order (round-robin servers) cause no peer:updated', async () => {
+    const a = peerZone('rr1', { v4: ['127.0.0.5', '127.0.0.6', '127.0.0.7'], v6: ['::5', '::6'] })
+    const b = peerZone('rr2', { v4: ['127.0.0.8'], weight: 0 })
+    const c = peerZone('rr3', { v4: ['127.0.0.9'], weight: 50 })
+    const all = [...a.records, ...b.records, ...c.records]
+    server.defaultTtl = 0
+    server.records = all
+    const d = backend(server.address)
+    const rec = recordEvents(d, ['peer:updated'])
+    await d.start()
+    for (let i = 0; i < 4; i++) {
+      server.records = i % 2 === 0 ? [...all].reverse() : [...all.slice(3), ...all.slice(0, 3)]
+      const polls = d.dnsStats.polls
+      await waitFor(() => d.dnsStats.polls > polls + 1)
+    }
+    expect(rec.of('peer:updated')).toHaveLength(0)
+    expect((await d.list()).find((r) => r.id === a.id)?.addresses.map((x) => x.host)).toEqual([
+      '127.0.0.5',
+      '127.0.0.6',
+      '127.0.0.7',
+      '::5',
+      '::6',
+    ])
+    rec.stop()
+  })
+})
+
 describe('truncation', () => {
   it('retries a truncated UDP answer over TCP: a service with 60 instances works', async () => {
     const peers = Array.from({ length: 60 }, (_, i) =>
@@ -520,6 +548,20 @@ describe('lifecycle', () => {
     const count = server.queries.length
     await sleep(300)
     expect(server.queries.length).toBe(count)
+  })
+})
+
+describe('logging', () => {
+  it('logs through the injected logger under peer:discovery:dns', async () => {
+    server.records = peerZone('logged').records
+    const lines: string[] = []
+    const logger = (namespace: string) => {
+      const log = (level: string) => (message: string) => lines.push(`${namespace} ${level} ${message}`)
+      return { namespace, debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') }
+    }
+    const d = backend(server.address, { logger })
+    await d.start()
+    expect(lines).toContain('peer:discovery:dns debug service polled')
   })
 })
 
