@@ -54,6 +54,11 @@ export interface EtcdDiscoveryOptions extends BackendOptions {
   maxValueBytes?: number | undefined
   /** Most keys read by one re-list (a range `limit`). Default `maxPeers` + 1000. */
   maxListKeys?: number | undefined
+  /**
+   * How many invalid keys are remembered so that a re-list does not count the same bad value
+   * again. Default 1024; beyond it the oldest are forgotten (and may be counted again).
+   */
+  maxTrackedInvalid?: number | undefined
   /** Extra etcd3 client options (auth, TLS credentials, grpc options). */
   client?: Partial<IOptions> | undefined
 }
@@ -83,7 +88,6 @@ export interface EtcdDiscoveryCounters {
 }
 
 const SOURCE = 'etcd'
-const MAX_TRACKED_INVALID = 1024
 
 interface Deferred {
   promise: Promise<void>
@@ -147,6 +151,7 @@ export class EtcdDiscovery extends AbstractDiscoveryBackend {
   readonly #checkInterval: number
   readonly #maxValueBytes: number
   readonly #maxListKeys: number
+  readonly #maxTrackedInvalid: number
   readonly #clientOptions: Partial<IOptions> | undefined
 
   readonly #counters: EtcdDiscoveryCounters = {
@@ -217,6 +222,7 @@ export class EtcdDiscovery extends AbstractDiscoveryBackend {
     this.#checkInterval = positive('checkInterval', options.checkInterval ?? 30_000, true)
     this.#maxValueBytes = positive('maxValueBytes', options.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES)
     this.#maxListKeys = positive('maxListKeys', options.maxListKeys ?? this.maxPeers + 1000)
+    this.#maxTrackedInvalid = positive('maxTrackedInvalid', options.maxTrackedInvalid ?? 1024)
     this.#clientOptions = options.client
   }
 
@@ -263,8 +269,18 @@ export class EtcdDiscovery extends AbstractDiscoveryBackend {
         this.#kick()
       }, this.#checkInterval)
     }
-    // Wait for the first list (or its first failure: etcd may come later, the loop keeps trying).
-    await raceSignal(first.promise, signal)
+    // Wait for the first list, its first failure or requestTimeout, whichever comes first: etcd
+    // may come later, the loop keeps trying in the background.
+    let timer: NodeJS.Timeout | undefined
+    await raceSignal(
+      Promise.race([
+        first.promise,
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, this.#requestTimeout)
+        }),
+      ]),
+      signal,
+    ).finally(() => clearTimeout(timer))
   }
 
   protected async onStop(): Promise<void> {
@@ -495,6 +511,7 @@ export class EtcdDiscovery extends AbstractDiscoveryBackend {
       })
       // our lease is gone with the old data: grant a new one
       if (this.#announced !== undefined) this.#needPublish = true
+      this.#invalidSeen.clear() // revisions start again: the same numbers mean other writes
       const lease = this.#lease
       this.#lease = undefined
       lease?.removeAllListeners('lost')
@@ -784,7 +801,7 @@ export class EtcdDiscovery extends AbstractDiscoveryBackend {
   #countInvalidOnce(key: string, modRevision: string, reason: string): void {
     if (this.#invalidSeen.get(key) === modRevision) return
     this.#invalidSeen.delete(key)
-    if (this.#invalidSeen.size >= MAX_TRACKED_INVALID) {
+    if (this.#invalidSeen.size >= this.#maxTrackedInvalid) {
       const oldest = this.#invalidSeen.keys().next().value
       if (oldest !== undefined) this.#invalidSeen.delete(oldest)
     }

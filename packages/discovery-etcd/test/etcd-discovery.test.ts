@@ -265,6 +265,18 @@ describe('limits and options', () => {
     }
   })
 
+  it('remembers at most maxTrackedInvalid bad keys (older ones are counted again on a re-list)', async () => {
+    const prefix = uniquePrefix()
+    for (const l of ['i1', 'i2', 'i3']) await etcd.etcdctl(['put', nodeKey(prefix, node(l).id), 'bad'])
+    const bounded = backend({ endpoints: etcd.endpoints, prefix, maxTrackedInvalid: 2 })
+    const unbounded = backend({ endpoints: etcd.endpoints, prefix })
+    await Promise.all([bounded.start(), unbounded.start()])
+    expect([bounded.stats.invalidRecords, unbounded.stats.invalidRecords]).toEqual([3, 3])
+    await Promise.all([bounded.refresh(), unbounded.refresh()])
+    expect(unbounded.stats.invalidRecords).toBe(3)
+    expect(bounded.stats.invalidRecords).toBe(6)
+  })
+
   it('rejects invalid options with InvalidEtcdOptionsError', () => {
     expect(() => backend({ endpoints: [] })).toThrow(InvalidEtcdOptionsError)
     expect(() => backend({ endpoints: 'http://127.0.0.1:1', ttl: 0.5 })).toThrow(InvalidEtcdOptionsError)

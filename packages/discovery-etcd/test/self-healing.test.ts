@@ -162,6 +162,34 @@ describe('etcd unreachable', () => {
   })
 })
 
+describe('stop', () => {
+  it('stop() while etcd is unreachable resolves quickly and leaves no timers, sockets or handles', async () => {
+    const p = await proxy()
+    const count = () => {
+      const counts = new Map<string, number>()
+      for (const t of process.getActiveResourcesInfo()) counts.set(t, (counts.get(t) ?? 0) + 1)
+      return counts
+    }
+    await sleep(50)
+    const before = count()
+    const a = backend({ endpoints: p.endpoint, prefix: uniquePrefix(), ttl: 5 })
+    await a.start()
+    await a.announce(node('stranded'))
+    p.cut()
+    await waitFor(() => !a.connected)
+    const t0 = Date.now()
+    await a.stop()
+    expect(Date.now() - t0).toBeLessThan(3000)
+    await waitFor(
+      () => {
+        const now = count()
+        return [...now].every(([type, n]) => n <= (before.get(type) ?? 0))
+      },
+      { timeoutMs: 3000, what: 'resources released' },
+    )
+  })
+})
+
 describe('etcd killed and restarted', () => {
   it('kill -9 and restart on the same data: no peer:lost, lease kept, watch back within about a second', async () => {
     const prefix = uniquePrefix()
