@@ -166,6 +166,49 @@ describe('truncation', () => {
   })
 })
 
+describe('TCP fallback failures', () => {
+  for (const fault of ['drop', 'garbage', 'short'] as const) {
+    it(`a truncated answer whose TCP retry fails (${fault}) is a transient failure`, async () => {
+      const peers = Array.from({ length: 30 }, (_, i) =>
+        peerZone(`t${i}`, { target: `${testId(`t${i}`)}.${DOMAIN}`, txt: false }),
+      )
+      server.records = peers.flatMap((p) => p.records)
+      const d = backend(server.address, { idSource: 'label', families: [4], concurrency: 16 })
+      await d.start()
+      expect((await d.list()).length).toBe(30)
+      const rec = recordEvents(d, ['peer:lost', 'discovery:error'])
+      server.faults.set('tcp:*', fault)
+      await waitFor(() => rec.of('discovery:error').length >= 2, {
+        what: 'errors from the failing TCP retry',
+      })
+      expect(rec.of('peer:lost')).toHaveLength(0)
+      expect((await d.list()).length).toBe(30)
+      if (fault === 'drop') expect(d.dnsStats.client.timeouts).toBeGreaterThan(0)
+      else expect(d.dnsStats.client.malformed).toBeGreaterThan(0)
+      rec.stop()
+    })
+  }
+})
+
+describe('IPv6 resolvers', () => {
+  it('asks a resolver at [::1]:port over UDP and TCP', async () => {
+    const v6 = await startDns2Server([], '::1')
+    try {
+      const peers = Array.from({ length: 30 }, (_, i) =>
+        peerZone(`v${i}`, { target: `${testId(`v${i}`)}.${DOMAIN}`, txt: false }),
+      )
+      v6.records = peers.flatMap((p) => p.records)
+      const d = backend(v6.address, { idSource: 'label', families: [4] })
+      await d.start()
+      expect((await d.list()).length).toBe(30)
+      expect(v6.queries.some((q) => q.transport === 'tcp')).toBe(true)
+    } finally {
+      await Promise.all(backends.splice(0).map((b) => b.stop()))
+      await v6.close()
+    }
+  })
+})
+
 describe('transient failures keep the last good answer', () => {
   for (const fault of ['servfail', 'refused', 'drop'] as const) {
     it(`${fault} on the SRV question: no peer:lost, a discovery:error, recovery afterwards`, async () => {
@@ -568,6 +611,7 @@ describe('logging', () => {
 describe('configuration errors', () => {
   it('has no default resolver: a missing or empty list is a DnsConfigError', () => {
     expect(() => new DnsDiscovery({ domain: DOMAIN } as never)).toThrow(DnsConfigError)
+    expect(() => new DnsDiscovery(undefined as never)).toThrow(DnsConfigError)
     expect(() => new DnsDiscovery({ domain: DOMAIN, resolvers: [] })).toThrow(/at least one/)
     expect(() => new DnsDiscovery({ domain: DOMAIN, resolvers: ['dns.google:53'] })).toThrow(/IP literal/)
   })

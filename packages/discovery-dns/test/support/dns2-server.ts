@@ -21,7 +21,7 @@ export type ZoneRecord =
       ttl?: number
     }
 
-/** What the server does for a question instead of answering it. */
+/** What the server does for a question instead of answering it (keys: `name TYPE`, `* TYPE`, `udp:*`, `tcp:*`, `*`). */
 export type Fault =
   | 'servfail'
   | 'refused'
@@ -59,7 +59,10 @@ export interface Dns2TestServer {
 
 const TYPE_NAMES: Record<number, string> = { 1: 'A', 5: 'CNAME', 16: 'TXT', 28: 'AAAA', 33: 'SRV', 6: 'SOA' }
 
-export async function startDns2Server(initial: ZoneRecord[] = []): Promise<Dns2TestServer> {
+export async function startDns2Server(
+  initial: ZoneRecord[] = [],
+  host = '127.0.0.1',
+): Promise<Dns2TestServer> {
   const queries: QueryLogEntry[] = []
   const state = {
     records: initial,
@@ -77,7 +80,10 @@ export async function startDns2Server(initial: ZoneRecord[] = []): Promise<Dns2T
     queries.push({ name, type, transport, at: Date.now() })
     if (queries.length > 100_000) queries.splice(0, 50_000)
     const fault =
-      state.faults.get(`${name} ${type}`) ?? state.faults.get(`* ${type}`) ?? state.faults.get('*')
+      state.faults.get(`${name} ${type}`) ??
+      state.faults.get(`* ${type}`) ??
+      state.faults.get(`${transport}:*`) ??
+      state.faults.get('*')
     if (fault === 'drop') return
     const response = Packet.createResponseFromRequest(request)
     response.header.aa = 1
@@ -126,17 +132,18 @@ export async function startDns2Server(initial: ZoneRecord[] = []): Promise<Dns2T
     send(response)
   }
 
-  const udp = DNS.createUDPServer(handle('udp') as never)
+  const udp = DNS.createUDPServer({ type: host.includes(':') ? 'udp6' : 'udp4' } as never)
+  udp.on('request', handle('udp') as never)
   const tcp = DNS.createTCPServer(handle('tcp') as never)
   udp.on('requestError', () => {})
   tcp.on('requestError', () => {})
   let port = 0
   for (let attempt = 0; ; attempt++) {
-    await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', () => resolve()))
+    await new Promise<void>((resolve) => udp.bind(0, host, () => resolve()))
     port = udp.address().port
     const ok = await new Promise<boolean>((resolve) => {
       tcp.once('error', () => resolve(false))
-      tcp.listen(port, '127.0.0.1', () => resolve(true))
+      tcp.listen(port, host, () => resolve(true))
     })
     if (ok) break
     await new Promise<void>((resolve) => udp.close(() => resolve()))
@@ -145,7 +152,7 @@ export async function startDns2Server(initial: ZoneRecord[] = []): Promise<Dns2T
 
   return {
     port,
-    address: `127.0.0.1:${port}`,
+    address: host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`,
     get records() {
       return state.records
     },
