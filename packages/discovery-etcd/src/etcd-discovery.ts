@@ -236,9 +236,9 @@ export class EtcdDiscovery extends AbstractDiscoveryBackend {
     return this.#revision
   }
 
-  /** True while the watch is connected to etcd. */
+  /** True once the prefix was listed, as long as the watch has not lost its connection since. */
   get connected(): boolean {
-    return this.started && this.#watcher !== undefined && !this.#disconnected
+    return this.started && this.#everSynced && !this.#disconnected
   }
 
   // ---------------------------------------------------------------- lifecycle
