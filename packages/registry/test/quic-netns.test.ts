@@ -3,6 +3,7 @@
 import { fileURLToPath } from 'node:url'
 import { generateIdentity, type Identity } from '@peer/identity'
 import { type RpcChild, spawnChild } from '@peer/testkit/child-process'
+import { testId } from '@peer/testkit/ids'
 import { type BridgeTopology, createBridgeTopology } from '@peer/testkit/netns'
 import { waitFor } from '@peer/testkit/wait'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
@@ -47,23 +48,32 @@ afterAll(async () => {
   await topology?.destroy()
 })
 
+/** (Re)starts one node with a fresh registry (and optionally another identity or port). */
+async function restart(
+  x: Member,
+  trust: string[],
+  options: { identity?: Identity; port?: number; maxConcurrentDials?: number; dialTimeout?: number } = {},
+): Promise<void> {
+  await x.child.call('stop')
+  const identity = options.identity ?? x.identity
+  const started = await x.child.call<{ port: number }>('start', {
+    privateKeyPem: identity.privateKeyPem,
+    certificatePem: identity.certificatePem,
+    host: x.host,
+    port: options.port ?? 0,
+    trust,
+    maxIdleTimeoutMs: 2000,
+    ...(options.maxConcurrentDials === undefined ? {} : { maxConcurrentDials: options.maxConcurrentDials }),
+    ...(options.dialTimeout === undefined ? {} : { dialTimeout: options.dialTimeout }),
+  })
+  x.port = started.port
+}
+
 /** (Re)starts every node with a fresh registry: a and b trust each other, mallory trusts a. */
 async function restartAll(): Promise<void> {
   const { a, b, m } = members
   const trust = { a: [b.identity.id], b: [a.identity.id], m: [a.identity.id] }
-  await Promise.all(
-    Object.values(members).map(async (x) => {
-      await x.child.call('stop')
-      const started = await x.child.call<{ port: number }>('start', {
-        privateKeyPem: x.identity.privateKeyPem,
-        certificatePem: x.identity.certificatePem,
-        host: x.host,
-        trust: trust[x.name],
-        maxIdleTimeoutMs: 2000,
-      })
-      x.port = started.port
-    }),
-  )
+  await Promise.all(Object.values(members).map((x) => restart(x, trust[x.name])))
   // links may have been cut by a previous test
   for (const x of [a, b, m]) await x.ns.ip(['link', 'set', 'eth0', 'up'])
 }
@@ -180,5 +190,56 @@ describe('PeerRegistry across network namespaces', () => {
     await waitFor(async () => (await connection(a, b)) === null && (await connection(b, a)) === null)
     await a.child.call('trustAdd', { id: b.identity.id })
     await waitFor(() => oneSharedConnection(a, b), { timeoutMs: 15_000 })
+  })
+
+  it('an untrusted id is rejected and never dialed', async () => {
+    const { a, m } = members
+    const rejected = a.child.nextEvent<{ id: string; reason: string }>('peer:rejected')
+    await announce(a, m)
+    expect(await rejected).toMatchObject({ id: m.identity.id, reason: 'untrusted' })
+    await sleep(500)
+    expect(await a.child.call<number>('dials')).toBe(0)
+    expect((await m.child.call<{ listenerConnections: number }>('stats')).listenerConnections).toBe(0)
+  })
+
+  it('bounds concurrent dials and times out dials to an address nobody answers', async () => {
+    const { a, b } = members
+    const ids = Array.from({ length: 5 }, (_, i) => testId(`netns-hole-${i}-${process.pid}`))
+    await restart(a, [b.identity.id, ...ids], { maxConcurrentDials: 2, dialTimeout: 400 })
+    // an address on the bridge's subnet that no namespace holds: packets go nowhere
+    const hole = `${a.host.split('.').slice(0, 3).join('.')}.200`
+    for (const [i, id] of ids.entries()) {
+      await a.child.call('announce', { id, addresses: [{ host: hole, port: 4000 + i }] })
+    }
+    const queued = (await a.child.call<PeerStatus[]>('peers')).filter((p) => p.state === 'queued')
+    expect(queued.length).toBeGreaterThanOrEqual(2)
+    await waitFor(async () => (await a.child.call<{ dialTimeouts: number }>('stats')).dialTimeouts >= 5, {
+      timeoutMs: 15_000,
+    })
+    expect(await a.child.call<number>('maxInFlight')).toBe(2)
+  })
+
+  it('b restarted with a new identity at the same address is not trusted, and dials to it fail the pin', async () => {
+    const { a, b } = members
+    await announce(a, b)
+    await waitFor(() => oneSharedConnection(a, b), { timeoutMs: 15_000 })
+    const impostor = await generateIdentity()
+    const refused = a.child.nextEvent<{ id?: string }>('connection:rejected', () => true, 15_000)
+    await restart(b, [a.identity.id], { identity: impostor, port: b.port })
+    // the impostor dials a (it trusts a): a's listener refuses its id
+    await b.child.call('announce', { id: a.identity.id, addresses: [addr(a)] })
+    expect((await refused).id).toBe(impostor.id)
+    // a keeps redialing b's id at that address: the pin fails there
+    await waitFor(async () => /identity mismatch/.test((await status(a, b))?.addresses[0]?.lastError ?? ''), {
+      timeoutMs: 15_000,
+    })
+    expect(await connection(a, b)).toBeNull()
+    // announced under b's old address, the new id is rejected by a's registry
+    const rejected = a.child.nextEvent<{ id: string }>('peer:rejected')
+    await a.child.call('announce', { id: impostor.id, addresses: [addr(b)] })
+    expect((await rejected).id).toBe(impostor.id)
+    expect(await a.child.call('connection', { id: impostor.id })).toBeNull()
+    // restore b's identity for the next tests
+    await restart(b, [a.identity.id])
   })
 })
