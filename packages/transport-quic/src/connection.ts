@@ -53,7 +53,6 @@ const CONTROL_ACK = 0x01
  */
 export class QuicConnection extends TypedEventTarget<ConnectionEvents> implements Connection {
   readonly remoteId: string
-  readonly remoteAddress: TransportAddress
   readonly localAddress: TransportAddress
   readonly direction: 'inbound' | 'outbound'
   readonly closed: Promise<CloseInfo>
@@ -67,6 +66,8 @@ export class QuicConnection extends TypedEventTarget<ConnectionEvents> implement
   readonly #openWaiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> = []
   #openPoll: NodeJS.Timeout | undefined
   #closeInfo: CloseInfo | undefined
+  /** Set as soon as we start closing, so streams failing meanwhile report the close. */
+  #closingInfo: CloseInfo | undefined
   #helloResolve: (() => void) | undefined
   readonly #hello: Promise<void>
   #pendingPreambles = 0
@@ -77,7 +78,6 @@ export class QuicConnection extends TypedEventTarget<ConnectionEvents> implement
     this.#ctx = ctx
     this.direction = direction
     this.remoteId = engine.remoteId
-    this.remoteAddress = engine.remoteAddress
     this.localAddress = engine.localAddress
     this.#streams = new AsyncQueue(ctx.maxPendingStreams)
     this.#channels = new AsyncQueue(ctx.maxPendingStreams)
@@ -99,6 +99,11 @@ export class QuicConnection extends TypedEventTarget<ConnectionEvents> implement
     })
   }
 
+  /** The peer's current address (it follows the peer when it migrates). */
+  get remoteAddress(): TransportAddress {
+    return this.#engine.remoteAddress
+  }
+
   get rtt(): number | undefined {
     return this.#engine.rtt()
   }
@@ -108,9 +113,8 @@ export class QuicConnection extends TypedEventTarget<ConnectionEvents> implement
   }
 
   #closedError(): ConnectionClosedError | undefined {
-    return this.#closeInfo === undefined
-      ? undefined
-      : new ConnectionClosedError('connection closed', this.#closeInfo)
+    const info = this.#closeInfo ?? this.#closingInfo
+    return info === undefined ? undefined : new ConnectionClosedError('connection closed', info)
   }
 
   #assertOpen(): void {
@@ -438,6 +442,7 @@ export class QuicConnection extends TypedEventTarget<ConnectionEvents> implement
 
   async close(reason = 'closed', code: number = CODE.NO_ERROR): Promise<CloseInfo> {
     if (this.#closeInfo === undefined) {
+      this.#closingInfo ??= { by: 'local', reason, code, application: true }
       try {
         await this.#engine.close(code, reason)
       } catch (error) {

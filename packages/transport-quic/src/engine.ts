@@ -216,7 +216,6 @@ class QuicEngineConnection implements EngineConnection {
   onStream: (stream: EngineStream) => void = () => {}
   readonly closed: Promise<CloseInfo>
   readonly remoteId: string
-  readonly remoteAddress: TransportAddress
   readonly localAddress: TransportAddress
   #lastError: unknown
   #localClose: { code: number; reason: string } | undefined
@@ -230,7 +229,6 @@ class QuicEngineConnection implements EngineConnection {
     private readonly logger: PeerLogger,
   ) {
     this.remoteId = remoteId
-    this.remoteAddress = { host: conn.remoteHost, port: conn.remotePort }
     this.localAddress = { host: conn.localHost, port: conn.localPort }
     this.closed = new Promise((resolve) => {
       this.#resolveClosed = resolve
@@ -250,6 +248,11 @@ class QuicEngineConnection implements EngineConnection {
     const finish = () => this.#resolveClosed(closeInfoOf(this.#lastError, this.#localClose))
     conn.addEventListener(engineEvents.EventQUICConnectionStopped.name, finish, { once: true })
     if (conn.closed) finish()
+  }
+
+  /** The peer's current address: it changes when the peer migrates (e.g. a NAT rebinding). */
+  get remoteAddress(): TransportAddress {
+    return { host: this.conn.remoteHost, port: this.conn.remotePort }
   }
 
   rtt(): number | undefined {

@@ -331,7 +331,7 @@ export class FramedMessageChannel implements MessageChannel {
       await Promise.race([
         this.#connectionClosed,
         new Promise((resolve) => {
-          timer = setTimeout(resolve, 100)
+          timer = setTimeout(resolve, 1000)
         }),
       ])
       clearTimeout(timer)

@@ -10,7 +10,7 @@ import {
   TransportError,
   UntrustedPeerError,
 } from '../src/index.js'
-import { identities, LOOPBACK, Pool } from './fixtures.js'
+import { identities, LOOPBACK, Pool } from './fixtures/pool.js'
 
 const pool = new Pool()
 let server: Identity

@@ -2,7 +2,7 @@ import type { Identity } from '@peer/identity'
 import { nextEvent, recordEvents, waitFor } from '@peer/testkit/wait'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Connection, ConnectionClosedError, type Listener, TransportLimitError } from '../src/index.js'
-import { identities, LOOPBACK, Pool } from './fixtures.js'
+import { identities, LOOPBACK, Pool } from './fixtures/pool.js'
 
 const pool = new Pool()
 let a: Identity

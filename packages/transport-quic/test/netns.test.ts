@@ -1,0 +1,140 @@
+// Two nodes in two network namespaces joined by a veth pair: everything runs in child processes
+// inside those namespaces (the test process stays in the root namespace and sends no traffic).
+import { randomInt } from 'node:crypto'
+import { fileURLToPath } from 'node:url'
+import { type RpcChild, spawnChild } from '@peer/testkit/child-process'
+import { connectVeth, createNetns, type Netns } from '@peer/testkit/netns'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+const CHILD = fileURLToPath(new URL('./fixtures/peer-node.ts', import.meta.url))
+const IDLE = 2000
+const tuning = { maxIdleTimeoutMs: IDLE, keepAliveIntervalMs: 400, maxStreams: 100 }
+const subnet = `10.${randomInt(1, 250)}.${randomInt(1, 250)}`
+const SERVER_IP = `${subnet}.1`
+
+const namespaces: Netns[] = []
+const children: RpcChild[] = []
+let server: RpcChild
+let client: RpcChild
+let serverId: string
+let clientId: string
+let address: { host: string; port: number }
+
+beforeAll(async () => {
+  const [ns1, ns2] = await Promise.all([
+    createNetns({ label: 'quic-srv' }),
+    createNetns({ label: 'quic-cli' }),
+  ])
+  namespaces.push(ns1, ns2)
+  await connectVeth(
+    { ns: ns1, addresses: [`${SERVER_IP}/24`], multicastRoute: false },
+    { ns: ns2, addresses: [`${subnet}.2/24`], multicastRoute: false },
+  )
+  ;[server, client] = await Promise.all([
+    spawnChild(CHILD, { netns: ns1.name }),
+    spawnChild(CHILD, { netns: ns2.name }),
+  ])
+  children.push(server, client)
+  ;({ id: serverId } = await server.call<{ id: string }>('init', { tuning }))
+  ;({ id: clientId } = await client.call<{ id: string }>('init', { tuning }))
+  address = await server.call('listen', { host: SERVER_IP })
+}, 60_000)
+
+afterAll(async () => {
+  await Promise.allSettled(children.map((c) => c.close(2000)))
+  await Promise.allSettled(namespaces.map((ns) => ns.delete()))
+})
+
+interface DialResult {
+  ok: boolean
+  n: number
+  name?: string
+  message?: string
+  expectedId?: string
+  actualId?: string
+}
+
+describe('across two network namespaces (veth)', () => {
+  it('the listener sits on the veth address, not loopback', () => {
+    expect(address.host).toBe(SERVER_IP)
+    expect(address.port).toBeGreaterThan(0)
+  })
+
+  it('rejects an untrusted client in the handshake', async () => {
+    const rejected = server.nextEvent<{ id: string; reason: string }>('rejected')
+    const result = await client.call<DialResult>('dial', { ...address, expectedId: serverId })
+    expect(result.ok).toBe(false)
+    expect(result.name).toBe('UntrustedPeerError')
+    expect((await rejected).id).toBe(clientId)
+  })
+
+  it('rejects a server with a different id, naming both ids', async () => {
+    await server.call('trust', { id: clientId })
+    const result = await client.call<DialResult>('dial', { ...address, expectedId: clientId })
+    expect(result).toMatchObject({
+      ok: false,
+      name: 'PinningError',
+      expectedId: clientId,
+      actualId: serverId,
+    })
+    expect(result.message).toContain(serverId)
+  })
+
+  describe('on one connection', () => {
+    let n: number
+    beforeAll(async () => {
+      const result = await client.call<DialResult>('dial', { ...address, expectedId: serverId })
+      expect(result.ok).toBe(true)
+      n = result.n
+    })
+
+    it('transfers 64 MiB, checksummed', async () => {
+      const r = await client.call<{ bytes: number; sha: string; expectedSha: string; mbps: number }>(
+        'bulk',
+        { n, mib: 64 },
+        { timeoutMs: 60_000 },
+      )
+      expect(r.bytes).toBe(64 * 1024 * 1024)
+      expect(r.sha).toBe(r.expectedSha)
+    }, 60_000)
+
+    it('delivers 10,000 messages in order', async () => {
+      const r = await client.call<{ received: number; inOrder: boolean }>('messages', { n, count: 10_000 })
+      expect(r).toEqual({ received: 10_000, inOrder: true })
+    }, 30_000)
+
+    it('runs 1,000 concurrent streams against a peer limit of 100', async () => {
+      const r = await client.call<{ ok: number }>('streams', { n, count: 1000 }, { timeoutMs: 60_000 })
+      expect(r.ok).toBe(1000)
+    }, 60_000)
+  })
+
+  it('keeps a connection whose client moves to a new UDP port (passive migration)', async () => {
+    const dial = await client.call<DialResult>('dial', {
+      ...address,
+      expectedId: serverId,
+      viaRelay: true,
+    })
+    expect(dial.ok).toBe(true)
+    const first = await client.call<{ reply: string }>('echo', { n: dial.n, text: 'before' })
+    expect(first.reply).toBe('before')
+    const { port } = await client.call<{ port: number }>('rebind')
+    const second = await client.call<{ reply: string }>('echo', { n: dial.n, text: 'after' })
+    expect(second.reply).toBe('after')
+    expect(await client.call('info', { n: dial.n })).toMatchObject({ closed: false })
+    expect(port).toBeGreaterThan(0)
+  })
+
+  it('a killed peer: the other side closes with idle-timeout within the idle timeout', async () => {
+    const dial = await client.call<DialResult>('dial', { ...address, expectedId: serverId })
+    expect(dial.ok).toBe(true)
+    await new Promise((r) => setTimeout(r, IDLE + 200)) // keepalive holds it open
+    expect(await client.call('info', { n: dial.n })).toMatchObject({ closed: false })
+    const closed = client.nextEvent<{ n: number; by: string }>('closed', (e) => e.n === dial.n, IDLE + 3000)
+    await server.crash()
+    const killedAt = Date.now()
+    const info = await closed
+    expect(info.by).toBe('idle-timeout')
+    expect(Date.now() - killedAt).toBeLessThanOrEqual(IDLE + 700)
+  }, 20_000)
+})
