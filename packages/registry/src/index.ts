@@ -50,6 +50,7 @@ export {
   type PeerStatus,
 } from './peer-registry.js'
 export {
+  type ConnectionOf,
   MAX_SERVER_NAME_LENGTH,
   type RegisterOptions,
   type ServerAddressValue,

@@ -41,6 +41,15 @@ export interface ServerLike {
   off?(event: 'close', listener: () => void): unknown
 }
 
+/** The connection type of a server: what its `connections` iterable (or method) yields. */
+export type ConnectionOf<S> = S extends { readonly connections?: infer C }
+  ? C extends Iterable<infer T>
+    ? T
+    : C extends () => Iterable<infer T>
+      ? T
+      : unknown
+  : unknown
+
 /** Options of {@link ServerRegistry.register}. */
 export interface RegisterOptions<O> {
   /** The port, when the caller knows it (0 or absent: ask the server). */
@@ -201,11 +210,11 @@ export class ServerRegistry<
   }
 
   /** The live connections of the server registered under `name` ({@link ServerNotFoundError} otherwise). */
-  getConnections(name: string): unknown[] {
+  getConnections(name: string): ConnectionOf<S>[] {
     const { server } = this.#require(name)
     const source = typeof server.connections === 'function' ? server.connections() : server.connections
     if (typeof source !== 'object' || source === null || !(Symbol.iterator in source)) return []
-    return [...source]
+    return [...source] as ConnectionOf<S>[]
   }
 
   /**

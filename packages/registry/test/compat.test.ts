@@ -9,6 +9,7 @@ import type {
   RegistryConnection,
   RegistryTransport,
   ServerLike,
+  ServerRegistry,
   TrustStore,
 } from '../src/index.js'
 
@@ -17,6 +18,8 @@ export const connectionIsRegistryConnection = (connection: Connection): Registry
 export const transportIsRegistryTransport = (transport: Transport): RegistryTransport<Connection> => transport
 export const trustListIsTrustStore = (trust: TrustList): TrustStore => trust
 export const discoveryIsPeerSource = (discovery: Discovery): PeerSource => discovery
+export const listenerConnectionsAreConnections = (servers: ServerRegistry<Listener>): Connection[] =>
+  servers.getConnections('peer')
 
 describe('interfaces', () => {
   it('a TrustList is a TrustStore', () => {

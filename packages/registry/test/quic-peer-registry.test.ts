@@ -2,7 +2,7 @@
 import { createSocket, type Socket } from 'node:dgram'
 import { testId } from '@peer/testkit/ids'
 import { nextEvent, recordEvents, waitFor } from '@peer/testkit/wait'
-import { type Connection, PinningError } from '@peer/transport-quic'
+import { type Connection, type Listener, PinningError } from '@peer/transport-quic'
 import { afterEach, describe, expect, it } from 'vitest'
 import { DialTimeoutError, ServerRegistry } from '../src/index.js'
 import { introduce, type QuicNode, type QuicNodeOptions, startQuicNode } from './helpers/quic-node.js'
@@ -270,12 +270,12 @@ describe('PeerRegistry over QUIC: addresses are hints', () => {
 describe('ServerRegistry with QUIC listeners', () => {
   it('resolves port 0, lists connections, and drops the entry when the listener closes', async () => {
     const { a, b } = await pair()
-    const servers = new ServerRegistry()
+    const servers = new ServerRegistry<Listener>()
     servers.register('peer', b.listener, { port: 0, options: { alpn: 'peer/1' } })
     expect(servers.getPort('peer')).toBe(b.address.port)
     introduce(a, b)
     await waitFor(() => servers.getConnections('peer').length === 1, { timeoutMs: 10_000 })
-    expect((servers.getConnections('peer')[0] as Connection).remoteId).toBe(a.id)
+    expect(servers.getConnections('peer')[0]!.remoteId).toBe(a.id)
     await b.listener.close('done')
     await waitFor(() => !servers.has('peer'))
   })
