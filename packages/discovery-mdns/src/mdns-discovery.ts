@@ -117,6 +117,8 @@ interface SocketState {
   lastRefill: number
   /** record key -> last time it was multicast on this interface */
   lastMulticast: Map<string, number>
+  /** signature -> time of queries we sent (their multicast loopback copies are not answered) */
+  ownQueries: Map<string, number>
 }
 
 interface Announcement {
@@ -570,6 +572,10 @@ export class MdnsDiscovery extends AbstractDiscoveryBackend {
 
   async #send(s: SocketState, packet: Packet, destination?: Destination): Promise<void> {
     this.#mstats.packetsSent++
+    if (packet.type === 'query') {
+      s.ownQueries.set(querySignature(packet), Date.now())
+      if (s.ownQueries.size > 64) s.ownQueries.delete(s.ownQueries.keys().next().value!)
+    }
     await s.socket.send(packet, destination)
   }
 
@@ -636,6 +642,7 @@ export class MdnsDiscovery extends AbstractDiscoveryBackend {
           tokens: this.#maxPps,
           lastRefill: Date.now(),
           lastMulticast: new Map(),
+          ownQueries: new Map(),
         }
         this.#sockets.set(key, state)
         this.#scheduleBrowse(state, 20 + Math.random() * 100)
@@ -1010,6 +1017,9 @@ export class MdnsDiscovery extends AbstractDiscoveryBackend {
   #onQuery(s: SocketState, packet: Packet, rinfo: RemoteInfo): void {
     const a = this.#announcement
     if (a === undefined || a.state === 'idle') return
+    // our own query looped back (same content within 100 ms): nothing to answer
+    const sentAt = s.ownQueries.get(querySignature(packet))
+    if (sentAt !== undefined && Date.now() - sentAt < 100 && rinfo.port === this.#port) return
     const questions = packet.questions ?? []
     const authorities = packet.authorities ?? []
     if (a.state === 'probing') {
@@ -1104,6 +1114,13 @@ export class MdnsDiscovery extends AbstractDiscoveryBackend {
 }
 
 const AA = 1 << 10
+
+function querySignature(packet: Packet): string {
+  const q = (packet.questions ?? []).map((x) => `${nameKey(x.name)}/${x.type}`).join(',')
+  const k = (packet.answers ?? []).map((x) => recordKey(x)).join(',')
+  const auth = (packet.authorities ?? []).map((x) => recordKey(x)).join(',')
+  return `${q}#${k}#${auth}`
+}
 
 function positive(value: number, name: string): number {
   if (!Number.isFinite(value) || value <= 0)

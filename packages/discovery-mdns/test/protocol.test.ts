@@ -1,0 +1,117 @@
+// Protocol behaviour seen on the wire, in a fresh namespace: probing and conflict renaming,
+// known-answer suppression, browse back-off, goodbye on stop, updates on re-announce.
+import { testId } from '@peer/testkit/ids'
+import { createNetns, type Netns } from '@peer/testkit/netns'
+import type { BackendHost } from '@peer/testkit/remote-backend'
+import { recordEvents, waitFor } from '@peer/testkit/wait'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { createRemote, mdnsStats, startHost } from './helpers/harness.js'
+
+interface Seen {
+  t: number
+  type: string
+  questions: string[]
+  answers: string[]
+  known: number
+}
+
+describe('mDNS protocol behaviour', () => {
+  let ns: Netns
+  let host: BackendHost
+  beforeEach(async () => {
+    ns = await createNetns({ label: 'mdns-proto' })
+    host = await startHost(ns)
+  })
+  afterEach(async () => {
+    await host?.close()
+    await ns?.delete()
+  })
+
+  it('probes, and renames the second node that wants a taken name', async () => {
+    const [a, b, watcher] = [await createRemote(host), await createRemote(host), await createRemote(host)]
+    await Promise.all([a.start(), b.start(), watcher.start()])
+    const same = (label: string) => ({
+      id: testId(label),
+      name: 'twin@box',
+      addresses: [{ host: '0.0.0.0', port: 4100 }],
+    })
+    await a.announce(same('twin-a'))
+    expect(await a.extra('instanceName')).toBe('twin@box')
+    await b.announce(same('twin-b'))
+    expect(await b.extra('instanceName')).toBe('twin@box (2)')
+    expect((await mdnsStats(b)).conflicts).toBe(1)
+    expect((await mdnsStats(a)).conflicts).toBe(0)
+    await waitFor(async () => (await watcher.list()).length === 2, { what: 'both twins discovered' })
+  })
+
+  it('does not answer a query that already lists the answer (known-answer suppression)', async () => {
+    const node = await createRemote(host, { ttl: 60 })
+    await node.start()
+    await node.announce({ id: testId('kas'), name: 'kas@box', addresses: [{ host: '0.0.0.0', port: 4200 }] })
+    // past the second announcement (1 s after the first) and the one-second multicast rate limit
+    await new Promise((r) => setTimeout(r, 2300))
+    const query = (known: boolean) =>
+      host.child.call('sendPacket', {
+        packet: {
+          type: 'query',
+          questions: [{ name: '_peer._udp.local', type: 'PTR' }],
+          answers: known
+            ? [{ name: '_peer._udp.local', type: 'PTR', ttl: 50, data: 'kas@box._peer._udp.local' }]
+            : [],
+        },
+      })
+    const before = (await mdnsStats(node)).queriesAnswered
+    await query(true)
+    await new Promise((r) => setTimeout(r, 300))
+    expect((await mdnsStats(node)).queriesAnswered).toBe(before)
+    expect((await mdnsStats(node)).rateLimited).toBe(0)
+    await query(false)
+    await waitFor(async () => (await mdnsStats(node)).queriesAnswered === before + 1, {
+      what: 'answer without known answer',
+    })
+  })
+
+  it('browses with a doubling interval', async () => {
+    const sniff = host.child.call<Seen[]>('sniff', { ms: 3600 })
+    const node = await createRemote(host)
+    await node.start()
+    const seen = await sniff
+    const queries = seen.filter((p) => p.type === 'query' && p.questions.includes('_peer._udp.local/PTR'))
+    expect(queries.length).toBe(3)
+    const gaps = queries.slice(1).map((q, i) => q.t - queries[i]!.t)
+    expect(gaps[0]).toBeGreaterThan(800)
+    expect(gaps[0]).toBeLessThan(1300)
+    expect(gaps[1]).toBeGreaterThan(1800)
+    expect(gaps[1]).toBeLessThan(2300)
+  })
+
+  it('says goodbye on stop, and an update of meta is a peer:updated', async () => {
+    const [node, watcher] = [await createRemote(host), await createRemote(host)]
+    await Promise.all([node.start(), watcher.start()])
+    const rec = recordEvents(watcher, ['peer:discovered', 'peer:updated', 'peer:lost'])
+    const me = {
+      id: testId('bye'),
+      name: 'bye@box',
+      addresses: [{ host: '0.0.0.0', port: 4300 }],
+      meta: { v: '1' },
+    }
+    await node.announce(me)
+    await waitFor(() => rec.of('peer:discovered').length === 1, { what: 'discovered' })
+    await node.announce({ ...me, meta: { v: '2' } })
+    await waitFor(() => rec.of('peer:updated').length > 0, { what: 'updated' })
+    expect((rec.of('peer:updated')[0]!.detail as { record: { meta: unknown } }).record.meta).toEqual({
+      v: '2',
+    })
+    const sniff = host.child.call<Seen[]>('sniff', { ms: 400 })
+    await new Promise((r) => setTimeout(r, 50))
+    await node.stop()
+    const goodbyes = (await sniff).filter(
+      (p) => p.type === 'response' && p.answers.length > 0 && p.answers.every((a) => a.endsWith('/0')),
+    )
+    expect(goodbyes.length).toBeGreaterThan(0)
+    expect(goodbyes[0]!.answers).toContain('_peer._udp.local/PTR/0')
+    await waitFor(() => rec.of('peer:lost').length > 0, { what: 'lost after stop' })
+    expect((rec.of('peer:lost')[0]!.detail as { reason: string }).reason).toBe('withdrawn')
+    expect(rec.of('peer:discovered').length).toBe(1)
+  })
+})
