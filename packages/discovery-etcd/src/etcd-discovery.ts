@@ -178,6 +178,8 @@ export class EtcdDiscovery extends AbstractDiscoveryBackend {
   #clusterId: string | undefined
   #everSynced = false
   #everPublished = false
+  #lastOverwriteFix = 0
+  #overwriteTimer: NodeJS.Timeout | undefined
 
   #needResync = false
   #needPublish = false
@@ -286,12 +288,7 @@ export class EtcdDiscovery extends AbstractDiscoveryBackend {
   protected async onStop(): Promise<void> {
     this.#loopAbort?.abort()
     this.#kick()
-    clearInterval(this.#checkTimer)
-    this.#checkTimer = undefined
-    this.#clearStale()
-    clearTimeout(this.#pendingTimer)
-    this.#pendingTimer = undefined
-    this.#pendingLoss.clear()
+    this.#clearTimers()
     const client = this.#client
     // watchers must be cancelled before the client closes, or the process never exits
     await this.#exclusive(async () => {
@@ -302,11 +299,23 @@ export class EtcdDiscovery extends AbstractDiscoveryBackend {
       if (lease !== undefined) await this.#revokeLease(lease)
     }).catch((error: unknown) => this.log.debug('stop cleanup failed', { error: errorMessage(error) }))
     await this.#loopDone?.catch(() => {})
+    this.#clearTimers() // again: a step that was running may have armed one
     this.#loopDone = undefined
     this.#loopAbort = undefined
     this.#firstPass = undefined
     this.#client = undefined
     client?.close()
+  }
+
+  #clearTimers(): void {
+    clearTimeout(this.#overwriteTimer)
+    this.#overwriteTimer = undefined
+    clearInterval(this.#checkTimer)
+    this.#checkTimer = undefined
+    this.#clearStale()
+    clearTimeout(this.#pendingTimer)
+    this.#pendingTimer = undefined
+    this.#pendingLoss.clear()
   }
 
   // ---------------------------------------------------------------- announce / withdraw
@@ -707,6 +716,7 @@ export class EtcdDiscovery extends AbstractDiscoveryBackend {
   }
 
   #markDisconnected(error: unknown): void {
+    if (this.#loopAbort?.signal.aborted !== false) return // stopping
     if (!this.#disconnected) {
       this.#disconnected = true
       this.log.info('etcd unreachable: keeping the last known peers', {
@@ -766,10 +776,26 @@ export class EtcdDiscovery extends AbstractDiscoveryBackend {
     const record = decoded.record
     if (record.id === this.selfId) {
       if (fromWatch && this.#announced !== undefined && this.#publishedValue !== undefined) {
-        // someone else overwrote our key (e.g. without our lease): put ours back
+        // someone else overwrote our key (e.g. without our lease): put ours back, at most once
+        // per TTL, so that two writers misconfigured with one id do not fight in a hot loop
         if (!sameRecord(record, this.#announced) || kv.lease === '0') {
-          this.#needPublish = true
-          this.#kick()
+          const now = Date.now()
+          if (now - this.#lastOverwriteFix >= this.ttl * 1000) {
+            this.#lastOverwriteFix = now
+            this.#needPublish = true
+            this.#kick()
+          } else if (this.#overwriteTimer === undefined) {
+            this.log.warn('our key keeps being overwritten: is another node using our id?', { key })
+            this.#overwriteTimer = setTimeout(
+              () => {
+                this.#overwriteTimer = undefined
+                this.#lastOverwriteFix = Date.now()
+                this.#needPublish = this.#announced !== undefined
+                this.#kick()
+              },
+              this.ttl * 1000 - (now - this.#lastOverwriteFix),
+            )
+          }
         }
       }
       return record.id
@@ -810,7 +836,7 @@ export class EtcdDiscovery extends AbstractDiscoveryBackend {
   }
 
   #scheduleLoss(id: string): void {
-    if (this.#pendingLoss.has(id)) return
+    if (this.#pendingLoss.has(id) || this.#loopAbort?.signal.aborted !== false) return
     this.#pendingLoss.set(id, Date.now() + this.#resetGrace)
     if (this.#pendingTimer === undefined) this.#armPendingTimer()
   }

@@ -60,6 +60,25 @@ describe('lease and key loss', () => {
     expect(a.etcdStats.reannounces).toBeGreaterThanOrEqual(1)
   })
 
+  it('puts its value back when someone overwrites the key, but fights another writer at most once per TTL', async () => {
+    const prefix = uniquePrefix()
+    const a = backend({ endpoints: etcd.endpoints, prefix, ttl: 2 })
+    await a.start()
+    const self = node('overwritten', 4000)
+    await a.announce(self)
+    const key = nodeKey(prefix, self.id)
+    const foreign = JSON.stringify({ v: 1, id: self.id, addresses: [{ host: '127.0.0.9', port: 9 }] })
+    const current = async () => etcd.etcdctl(['get', key, '--print-value-only'])
+    await etcd.etcdctl(['put', key, foreign])
+    await waitFor(async () => (await current()).includes('"port":4000'))
+    // a second overwrite right away is left alone until the TTL window has passed
+    await etcd.etcdctl(['put', key, foreign])
+    await sleep(300)
+    expect(await current()).toContain('"port":9')
+    await waitFor(async () => (await current()).includes('"port":4000'), { timeoutMs: 4000 })
+    expect(leaseOf(await etcd.etcdctl(['get', key, '-w', 'json']))).toBeDefined()
+  })
+
   it('when keepalives are cut off longer than the TTL: peers see it expire, then it comes back with a new lease', async () => {
     const prefix = uniquePrefix()
     const p = await proxy()
@@ -269,5 +288,31 @@ describe('etcd killed and restarted', () => {
       JSON.stringify({ v: 1, id: fresh.id, addresses: [{ host: '127.0.0.1', port: 1 }] }),
     ])
     expect((await found).detail.record.id).toBe(fresh.id)
+  })
+  it('detects a new cluster id even when the new revision is not lower (cut off during the swap)', async () => {
+    const fresh = await startEtcd()
+    try {
+      const p = await startTcpProxy(fresh.members[0]!.clientPort)
+      proxies.push(p)
+      const prefix = uniquePrefix()
+      const a = backend({ endpoints: p.endpoint, prefix, ttl: 5, maxRetryDelay: 200 })
+      await a.start()
+      const self = node('swapped')
+      await a.announce(self)
+      const before = await fresh.revision()
+      p.cut()
+      await fresh.restart(0, { wipe: true, newClusterId: true })
+      for (let i = 0; i <= before + 3; i++) await fresh.etcdctl(['put', `${prefix}/noise`, String(i)])
+      expect(await fresh.revision()).toBeGreaterThan(before)
+      p.heal()
+      await waitFor(() => a.etcdStats.resets >= 1, { timeoutMs: 5000 })
+      await waitFor(
+        async () => (await fresh.etcdctl(['get', nodeKey(prefix, self.id), '--keys-only'])).includes(self.id),
+        { timeoutMs: 5000 },
+      )
+    } finally {
+      await stopAll()
+      await fresh.close()
+    }
   })
 })

@@ -128,9 +128,10 @@ export interface EtcdCluster {
   kill(index?: number, signal?: NodeJS.Signals): Promise<void>
   /**
    * Starts member `index` again on the same ports and waits until it is healthy. `wipe: true`
-   * gives it an EMPTY data dir (single-member clusters only): a brand-new cluster with revision 1.
+   * gives it an EMPTY data dir (single-member clusters only): a brand-new cluster with revision 1;
+   * add `newClusterId: true` to also give it a new cluster token, so its cluster id changes too.
    */
-  restart(index?: number, options?: { wipe?: boolean }): Promise<void>
+  restart(index?: number, options?: { wipe?: boolean; newClusterId?: boolean }): Promise<void>
   /** Runs `etcdctl` (API v3) against `member` (default: every running member) and returns stdout. */
   etcdctl(args: readonly string[], options?: { member?: number; timeoutMs?: number }): Promise<string>
   /** The store's current revision. */
@@ -191,7 +192,7 @@ async function startOnce(options: StartEtcdOptions): Promise<EtcdCluster> {
   const root = join(tmpdir(), `peer-etcd-${process.pid}-${randomBytes(4).toString('hex')}`)
   mkdirSync(root, { recursive: true })
   tempDirs.add(root)
-  const token = `peer-test-${randomBytes(6).toString('hex')}`
+  let token = `peer-test-${randomBytes(6).toString('hex')}`
 
   const members: MemberState[] = []
   const taken = new Set<number>()
@@ -415,7 +416,11 @@ async function startOnce(options: StartEtcdOptions): Promise<EtcdCluster> {
         throw new Error('restart with an empty data dir is only supported for single-member clusters')
       }
       await killMember(m)
+      if (opts.newClusterId === true && opts.wipe !== true) {
+        throw new Error('a new cluster id needs an empty data dir (wipe: true)')
+      }
       if (opts.wipe === true) {
+        if (opts.newClusterId === true) token = `peer-test-${randomBytes(6).toString('hex')}`
         rmSync(m.dataDir, { recursive: true, force: true })
         generation++
         m.dataDir = join(root, `${m.name}-data-${generation}`)
