@@ -39,6 +39,7 @@ export {
   type DisconnectReason,
   type PeerAddressStatus,
   type PeerConnectedDetail,
+  type PeerConnectionReplacedDetail,
   type PeerDialFailedDetail,
   type PeerDisconnectedDetail,
   PeerRegistry,

@@ -108,9 +108,20 @@ export interface PeerDialFailedDetail {
   readonly retryIn?: number | undefined
 }
 
+/** Payload of `peer:connection-replaced`. */
+export interface PeerConnectionReplacedDetail extends PeerConnectedDetail {
+  /** The connection that was live until now; it is being closed with reason `duplicate`. */
+  readonly previous: RegistryConnection
+}
+
 /** Events of a {@link PeerRegistry}. */
 export interface PeerRegistryEvents {
   'peer:connected': CustomEvent<PeerConnectedDetail>
+  /**
+   * The live connection was swapped for another one without a disconnect (the other half of a
+   * simultaneous dial won, or the remote redialed): use `connection` from now on.
+   */
+  'peer:connection-replaced': CustomEvent<PeerConnectionReplacedDetail>
   'peer:disconnected': CustomEvent<PeerDisconnectedDetail>
   'peer:rejected': CustomEvent<PeerRejectedDetail>
   'peer:dial-failed': CustomEvent<PeerDialFailedDetail>
@@ -134,6 +145,8 @@ export interface PeerRegistryStats {
   disconnects: number
   /** Connections closed because the peer already had one (simultaneous dials). */
   duplicatesClosed: number
+  /** Times the live connection was swapped for a newer one (`peer:connection-replaced`). */
+  replaced: number
   /** Discoveries or inbound connections dropped because the peer map was full. */
   overflowDrops: number
   /** Listener calls that threw (and were isolated). */
@@ -256,6 +269,7 @@ export class PeerRegistry<
     connects: 0,
     disconnects: 0,
     duplicatesClosed: 0,
+    replaced: 0,
     overflowDrops: 0,
   }
   readonly #unsubscribe: Array<() => void> = []
@@ -769,7 +783,7 @@ export class PeerRegistry<
         entry.dial.abort(new RegistryError('dial superseded by the remote'))
         entry.dial = undefined
       }
-      this.#install(entry, conn, direction, true)
+      this.#install(entry, conn, direction, undefined)
       return true
     }
     if (existing === conn) return true
@@ -786,7 +800,7 @@ export class PeerRegistry<
       this.#duplicate(entry, conn, 'duplicate')
       return false
     }
-    this.#install(entry, conn, direction, false)
+    this.#install(entry, conn, direction, existing)
     this.#duplicate(entry, existing, 'duplicate')
     return true
   }
@@ -797,7 +811,7 @@ export class PeerRegistry<
     safeClose(conn, 'duplicate', this.#log)
   }
 
-  #install(entry: PeerEntry<C>, conn: C, direction: ConnectionDirection, announce: boolean): void {
+  #install(entry: PeerEntry<C>, conn: C, direction: ConnectionDirection, previous: C | undefined): void {
     this.#clearTimer(entry)
     this.#queue.delete(entry.id)
     entry.connection = conn
@@ -811,7 +825,12 @@ export class PeerRegistry<
       (value) => this.#onClosed(entry, conn, reasonOf(value)),
       (error: unknown) => this.#onClosed(entry, conn, reasonOf(error)),
     )
-    if (!announce) return
+    if (previous !== undefined) {
+      this.#stats.replaced++
+      this.#log.debug('live connection replaced', { id: shortId(entry.id), direction })
+      this.emit('peer:connection-replaced', { id: entry.id, direction, connection: conn, previous })
+      return
+    }
     this.#stats.connects++
     this.#log.info('peer connected', { id: shortId(entry.id), direction })
     this.emit('peer:connected', { id: entry.id, direction, connection: conn })

@@ -426,12 +426,22 @@ describe('PeerRegistry: simultaneous dials', () => {
     introduce(a, b)
     const old = await waitFor(() => a.registry.connection(b.id))
     await new Promise((r) => setTimeout(r, 40))
-    const events = recordEvents(a.registry, ['peer:disconnected', 'peer:connected'])
+    const events = recordEvents(a.registry, [
+      'peer:disconnected',
+      'peer:connected',
+      'peer:connection-replaced',
+    ])
     const fresh = await b.transport.dial(a.address, { expectedId: a.id })
     expect(a.registry.connection(b.id)!.other).toBe(fresh)
     expect(old.isClosed).toBe(true)
-    expect(events.events).toEqual([])
-    expect(a.registry.stats.duplicatesClosed).toBe(1)
+    expect(events.events.map((e) => e.type)).toEqual(['peer:connection-replaced'])
+    expect(events.events[0]!.detail).toMatchObject({
+      id: b.id,
+      direction: 'inbound',
+      connection: fresh.other,
+      previous: old,
+    })
+    expect(a.registry.stats).toMatchObject({ duplicatesClosed: 1, replaced: 1 })
   })
 })
 

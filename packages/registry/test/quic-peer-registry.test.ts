@@ -211,6 +211,9 @@ describe('PeerRegistry over QUIC: simultaneous dials', () => {
       const b = await node()
       a.trust.add(b.id)
       b.trust.add(a.id)
+      const types = ['peer:connected', 'peer:connection-replaced', 'peer:disconnected']
+      const ea = recordEvents(a.registry, types)
+      const eb = recordEvents(b.registry, types)
       a.manual!.announcePeer(b.id, [b.address])
       b.manual!.announcePeer(a.id, [a.address])
       await waitFor(
@@ -225,6 +228,16 @@ describe('PeerRegistry over QUIC: simultaneous dials', () => {
       const conn = a.registry.connection(b.id)!
       const dialer = conn.direction === 'outbound' ? a.id : b.id
       expect(dialer).toBe(a.id < b.id ? a.id : b.id)
+      // the last connection each side announced is the survivor
+      for (const [events, self, other] of [
+        [ea, a, b],
+        [eb, b, a],
+      ] as const) {
+        const announced = events.events.filter((e) => e.type !== 'peer:disconnected')
+        expect((announced.at(-1)!.detail as { connection: Connection }).connection).toBe(
+          self.registry.connection(other.id),
+        )
+      }
       await Promise.all([a.stop(), b.stop()])
     }
   })
