@@ -1,7 +1,6 @@
 import type { DiscoveryBackend, LoggerFactory } from '@peer/discovery-core'
 import { StaticDiscovery } from '@peer/discovery-static'
 import type { BackendConfig } from './config.js'
-import { UsageError } from './errors.js'
 
 /** Options shared by every backend the CLI creates. */
 export interface CreateBackendOptions {
@@ -41,6 +40,28 @@ export async function createBackend(
         ...(config.watch === undefined ? {} : { watch: config.watch }),
         ...(config.env === undefined ? {} : { env: config.env }),
       })
+    case 'dns': {
+      const { DnsDiscovery } = await import('@peer/discovery-dns')
+      const { backend: _backend, ...rest } = config
+      return new DnsDiscovery({ ...common, ...definedOnly(rest) })
+    }
+    case 'mdns': {
+      const { MdnsDiscovery } = await import('@peer/discovery-mdns')
+      const families = config.families
+      return new MdnsDiscovery({
+        ...common,
+        ...(config.service === undefined ? {} : { serviceType: config.service }),
+        ...(config.ttl === undefined ? {} : { ttl: config.ttl }),
+        ...(config.interfaces === undefined && families === undefined
+          ? {}
+          : {
+              interfaces: {
+                ...(config.interfaces === undefined ? {} : { allow: config.interfaces }),
+                ...(families === undefined ? {} : { ipv4: families.includes(4), ipv6: families.includes(6) }),
+              },
+            }),
+      })
+    }
     case 'etcd': {
       const { EtcdDiscovery } = await import('@peer/discovery-etcd')
       return new EtcdDiscovery({
@@ -52,7 +73,9 @@ export async function createBackend(
         ...(config.requestTimeout === undefined ? {} : { requestTimeout: config.requestTimeout }),
       })
     }
-    default:
-      throw new UsageError(`discovery backend "${config.backend}" is not available in this version of peer`)
   }
+}
+
+function definedOnly<T extends Record<string, unknown>>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T
 }

@@ -192,6 +192,12 @@ const mdnsBackend = z.strictObject({
   interfaces: z.array(z.string().min(1).max(64)).max(64).optional(),
   /** Record TTL in seconds. */
   ttl: z.number().int().min(1).max(4500).optional(),
+  /** IP families to use (default both). */
+  families: z
+    .array(z.union([z.literal(4), z.literal(6)]))
+    .min(1)
+    .max(2)
+    .optional(),
 })
 
 const etcdEndpoint = z.string().check((ctx) => {
@@ -248,6 +254,29 @@ export const configSchema = z
     trust: trust.optional(),
     discovery: z.array(backend).max(MAX_BACKENDS).optional(),
     lostHysteresis: millis.optional(),
+    meta: z
+      .record(
+        z
+          .string()
+          .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'meta keys are 1-64 characters of [A-Za-z0-9._-]'),
+        z.string().max(255),
+      )
+      .optional(),
+    requestTimeout: z.number().int().min(1).max(3_600_000).optional(),
+    transport: z
+      .strictObject({
+        maxIdleTimeoutMs: millis.optional(),
+        keepAliveIntervalMs: millis.optional(),
+        connectTimeoutMs: z.number().int().min(1).max(600_000).optional(),
+      })
+      .optional(),
+    reconnect: z
+      .strictObject({
+        initialDelay: z.number().int().min(1).max(600_000).optional(),
+        maxDelay: z.number().int().min(1).max(3_600_000).optional(),
+        dialTimeout: z.number().int().min(1).max(600_000).optional(),
+      })
+      .optional(),
     log: z
       .strictObject({
         level: z.enum(['debug', 'info', 'warn', 'error']).optional(),
@@ -313,6 +342,16 @@ export interface PeerConfig {
   discovery: BackendConfig[]
   /** Hysteresis of the aggregate `Discovery`, ms. */
   lostHysteresis?: number | undefined
+  /** Small string metadata announced with the node. */
+  meta?: Record<string, string> | undefined
+  /** Default request timeout, ms. */
+  requestTimeout?: number | undefined
+  /** QUIC tuning: idle timeout (failure detection), keepalive, connect timeout (ms). */
+  transport?:
+    | { maxIdleTimeoutMs?: number; keepAliveIntervalMs?: number; connectTimeoutMs?: number }
+    | undefined
+  /** Redial backoff and dial timeout of the peer registry (ms). */
+  reconnect?: { initialDelay?: number; maxDelay?: number; dialTimeout?: number } | undefined
   /** Logging (to stderr): level and `PEER_DEBUG`-style namespace filter. */
   log: { level: LogLevel; filter?: string | undefined }
 }
@@ -369,6 +408,10 @@ export function parseConfig(input: unknown, source: ConfigSource): PeerConfig {
       b.backend === 'static' && b.file !== undefined ? { ...b, file: abs(b.file) } : b,
     ),
     lostHysteresis: c.lostHysteresis,
+    meta: c.meta,
+    requestTimeout: c.requestTimeout,
+    transport: c.transport,
+    reconnect: c.reconnect,
     log: { level: c.log?.level ?? 'warn', filter: c.log?.filter },
   }
 }
@@ -504,7 +547,7 @@ function messageOf(issue: Issue, value: unknown): string {
       break
     case 'invalid_type':
       if (value === undefined) return 'is required'
-      return `expected ${String(issue.expected)}, got ${describe(value)}`
+      return `expected ${issue.expected === 'int' ? 'an integer' : String(issue.expected)}, got ${describe(value)}`
     case 'invalid_union':
     case 'invalid_value':
       if ((issue.values ?? issue.options) !== undefined) {

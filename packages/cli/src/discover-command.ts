@@ -1,6 +1,6 @@
 import { resolve } from 'node:path'
 import { consoleLogger, type DiscoveryBackend, errorMessage, isNodeId } from '@peer/discovery-core'
-import { Command, Option } from 'commander'
+import { Command, InvalidArgumentError, Option } from 'commander'
 import { createBackend } from './backends.js'
 import {
   BACKENDS,
@@ -202,8 +202,7 @@ const collect = (value: string, previous: string[] | undefined) => [...(previous
 /** Parses a positive number of seconds (for `--duration`). */
 export function parseSeconds(value: string): number {
   const n = Number(value)
-  if (!Number.isFinite(n) || n <= 0)
-    throw new UsageError(`expected a positive number of seconds, got ${JSON.stringify(value)}`)
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number of seconds')
   return n
 }
 

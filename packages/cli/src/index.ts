@@ -1,11 +1,15 @@
 /**
  * The `peer` command: `peer keygen`, `peer id`, `peer start`, `peer discover`, `peer ping` and
  * `peer demo`. The library exports are the pieces the command is built from, for embedding and
- * testing: {@link runCli}, {@link createProgram}, the configuration schema and loader
- * ({@link parseConfig}, {@link loadConfigFile}) and the error classes.
+ * testing: {@link runCli}, {@link createProgram}, each command as a function, the configuration
+ * schema and loader ({@link parseConfig}, {@link loadConfigFile}), {@link startConfiguredNode},
+ * the demo supervisor {@link DemoCluster} and the error classes.
  *
  * @packageDocumentation
  */
+
+export { type CreateBackendOptions, createBackend } from './backends.js'
+export { BrowseOnlyBackend } from './browse-only.js'
 export {
   BACKENDS,
   type BackendConfig,
@@ -30,9 +34,48 @@ export {
   problemsOf,
   readConfigText,
 } from './config.js'
+export {
+  DemoCluster,
+  type DemoClusterOptions,
+  type DemoEventDetail,
+  type DemoEvents,
+  type DemoLink,
+  type DemoNodeState,
+  MAX_CHILD_LINE,
+  MAX_DEMO_NODES,
+  MAX_STDERR_LINES,
+} from './demo-cluster.js'
+export { type DemoOptions, demo, demoCommand, MAX_TABLE_EVENTS } from './demo-command.js'
+export {
+  type DiscoverOptions,
+  discover,
+  discoverBackends,
+  discoverCommand,
+  parsePeerSpec,
+  parseSeconds,
+} from './discover-command.js'
 export { CliError, ConfigError, type ConfigProblem, UsageError } from './errors.js'
 export { type IdOptions, idCommand, printId } from './id-command.js'
 export { type KeygenOptions, keygen, keygenCommand } from './keygen-command.js'
+export { type DemoTableOptions, demoStatsLine, renderDemoTable } from './live-table.js'
+export {
+  type ConfiguredNode,
+  configuredLogger,
+  loadConfiguredIdentity,
+  loadConfiguredTrust,
+  startConfiguredNode,
+} from './node-setup.js'
 export { type CliIo, formatAddresses, formatFields, Output, processIo, recordFields } from './output.js'
+export { type PingOptions, type PingTarget, parsePingTarget, ping, pingCommand } from './ping-command.js'
 export { createProgram, runCli, VERSION } from './program.js'
 export { shutdownSignal, untilAborted } from './shutdown.js'
+export {
+  addNodeFlags,
+  CHATTER_TOPIC,
+  type NodeFlags,
+  parseMillis,
+  resolveNodeConfig,
+  type StartOptions,
+  start,
+  startCommand,
+} from './start-command.js'

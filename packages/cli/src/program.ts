@@ -1,10 +1,13 @@
 import { createRequire } from 'node:module'
 import { Command, CommanderError } from 'commander'
+import { demoCommand } from './demo-command.js'
 import { discoverCommand } from './discover-command.js'
 import { CliError } from './errors.js'
 import { idCommand } from './id-command.js'
 import { keygenCommand } from './keygen-command.js'
 import { type CliIo, processIo } from './output.js'
+import { pingCommand } from './ping-command.js'
+import { startCommand } from './start-command.js'
 
 /** The package version, shown by `peer --version`. */
 export const VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string })
@@ -21,7 +24,14 @@ export function createProgram(io: CliIo = processIo()): Command {
       writeOut: (s) => void io.stdout.write(s),
       writeErr: (s) => void io.stderr.write(s),
     })
-  for (const command of [keygenCommand(io), idCommand(io), discoverCommand(io)]) {
+  for (const command of [
+    keygenCommand(io),
+    idCommand(io),
+    startCommand(io),
+    discoverCommand(io),
+    pingCommand(io),
+    demoCommand(io),
+  ]) {
     program.addCommand(command.exitOverride().configureOutput(program.configureOutput()))
   }
   program.addHelpText(

@@ -5,6 +5,7 @@
  */
 export function shutdownSignal(options: { durationMs?: number | undefined } = {}): {
   signal: AbortSignal
+  abort(reason: string): void
   dispose(): void
 } {
   const controller = new AbortController()
@@ -22,6 +23,9 @@ export function shutdownSignal(options: { durationMs?: number | undefined } = {}
       : setTimeout(() => controller.abort(new Error('duration elapsed')), options.durationMs)
   return {
     signal: controller.signal,
+    abort(reason: string) {
+      controller.abort(new Error(reason))
+    },
     dispose() {
       clearTimeout(timer)
       process.off('SIGINT', onSignal)

@@ -10,7 +10,7 @@ beforeAll(async () => {
 })
 afterAll(() => removeTempDir(dir))
 
-const COMMANDS = ['keygen', 'id', 'discover']
+const COMMANDS = ['keygen', 'id', 'start', 'discover', 'ping', 'demo']
 
 describe.concurrent('help and usage', () => {
   it('peer --help lists every command', async () => {
@@ -24,6 +24,7 @@ describe.concurrent('help and usage', () => {
       const r = await runPeer([c, '--help'])
       expect(r.code).toBe(0)
       expect(r.stdout).toContain(`Usage: peer ${c} [options]`)
+      expect(r.stdout).toContain('Examples:')
       expect(r.stdout).toContain('--json')
     })
   }
@@ -194,5 +195,57 @@ describe('discover (static)', () => {
     const r = await runPeer(['discover', '--config', file])
     expect(r.code).toBe(2)
     expect(r.stderr).toContain(`${file}: discovery[0].peers[0].id: expected a node id`)
+  })
+})
+
+describe('start: configuration and startup errors', () => {
+  it('a bad field in the config file exits 2 naming file and field', async () => {
+    const file = join(dir, 'start-bad.json')
+    await writeFile(file, JSON.stringify({ listen: '127.0.0.1:1', trust: { peers: ['zzz'] } }))
+    const r = await runPeer(['start', '--config', file])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain(`${file}: trust.peers[0]: expected a node id`)
+  })
+
+  it('a bad flag exits 2 naming the flag', async () => {
+    const r = await runPeer(['start', '--listen', 'localhost', '--json'])
+    expect(r.code).toBe(2)
+    const { error } = JSON.parse(r.stderr) as { error: { name: string; field: string; message: string } }
+    expect(error).toMatchObject({ name: 'ConfigError', field: '--listen' })
+    expect(error.message).toContain('command line: --listen: expected "host:port"')
+  })
+
+  it('a missing identity exits 1 and says which file', async () => {
+    const r = await runPeer(['start', '--identity', join(dir, 'nobody')])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain(`${join(dir, 'nobody', 'node.key')}: private key file does not exist`)
+  })
+
+  it('--create-identity makes the identity; --duration stops it; a busy port is reported', async () => {
+    const idDir = join(dir, 'fresh')
+    const p = new PeerProcess([
+      'start',
+      '--identity',
+      idDir,
+      '--create-identity',
+      '--listen',
+      '127.0.0.1:0',
+      '--json',
+    ])
+    try {
+      const started = await p.waitFor((x) => x.events.find((e) => e.event === 'started'), 30_000, 'started')
+      expect(started).toMatchObject({ identityCreated: true, trusted: 0, backends: [] })
+      const id = (await runPeer(['id', '--identity', idDir])).stdout.trim()
+      expect(started.id).toBe(id)
+      const busy = await runPeer(['start', '--identity', idDir, '--listen', String(started.address)])
+      expect(busy.code).toBe(1)
+      expect(busy.stderr).toContain(`cannot listen on ${String(started.address)}`)
+    } finally {
+      await p.stop('SIGTERM')
+    }
+    const timed = await runPeer(['start', '--identity', idDir, '--duration', '0.5', '--json'])
+    expect(timed.code, timed.stderr).toBe(0)
+    const last = JSON.parse(timed.stdout.trim().split('\n').at(-1)!) as Record<string, unknown>
+    expect(last).toMatchObject({ event: 'stopped', reason: 'duration elapsed' })
   })
 })

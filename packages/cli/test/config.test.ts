@@ -41,6 +41,10 @@ describe('parseConfig: defaults and path resolution', () => {
       trust: { peers: [] },
       discovery: [],
       lostHysteresis: undefined,
+      meta: undefined,
+      requestTimeout: undefined,
+      transport: undefined,
+      reconnect: undefined,
       log: { level: 'warn', filter: undefined },
     })
   })
@@ -218,6 +222,16 @@ describe('parseConfig: every bad field is named', () => {
       /already configured at discovery\[0\]/,
     ],
     ['lostHysteresis negative', { lostHysteresis: -1 }, 'lostHysteresis', /at least 0/],
+    ['meta value not a string', { meta: { zone: 1 } }, 'meta.zone', /expected string/],
+    ['requestTimeout 0', { requestTimeout: 0 }, 'requestTimeout', /at least 1/],
+    ['transport unknown key', { transport: { idle: 1 } }, 'transport', /unknown key "idle"/],
+    [
+      'transport idle timeout negative',
+      { transport: { maxIdleTimeoutMs: -5 } },
+      'transport.maxIdleTimeoutMs',
+      /at least 0/,
+    ],
+    ['reconnect maxDelay not integer', { reconnect: { maxDelay: 1.5 } }, 'reconnect.maxDelay', /integer/],
     ['log level unknown', { log: { level: 'loud' } }, 'log.level', /one of "debug", "info", "warn", "error"/],
   ]
   for (const [title, input, field, message] of cases) {

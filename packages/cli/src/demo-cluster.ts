@@ -1,0 +1,389 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { rmSync } from 'node:fs'
+import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { shortId, TypedEventTarget } from '@peer/discovery-core'
+import { generateIdentity, saveIdentity, TrustList } from '@peer/identity'
+
+/** Most nodes `peer demo` runs. */
+export const MAX_DEMO_NODES = 16
+/** Longest stdout line read from a demo node; longer lines are dropped. */
+export const MAX_CHILD_LINE = 256 * 1024
+/** Most lines of stderr kept per node (shown when a node fails). */
+export const MAX_STDERR_LINES = 50
+
+/** Per-peer view of one node, from its latest `stats` event. */
+export interface DemoLink {
+  readonly id: string
+  readonly name: string | undefined
+  readonly rtt: number | undefined
+  readonly received: number
+}
+
+/** What the supervisor knows about one demo node. */
+export interface DemoNodeState {
+  readonly index: number
+  readonly name: string
+  id: string
+  pid: number | undefined
+  port: number | undefined
+  state: 'starting' | 'up' | 'killed' | 'restarting' | 'stopping' | 'stopped' | 'failed'
+  /** Node ids this node has up (from `peer:up` / `peer:down`). */
+  readonly up: Set<string>
+  /** Latest per-peer counters. */
+  links: DemoLink[]
+  /** Messages received per second (over the last stats interval). */
+  rate: number
+  /** Starts of this node (1 + restarts). */
+  starts: number
+  lastStats?: { at: number; received: number } | undefined
+}
+
+/** Payload of every event the cluster emits. */
+export interface DemoEventDetail {
+  /** Seconds since the demo started. */
+  readonly t: number
+  /** The node the event is about (`node1`...), when it is about one. */
+  readonly node?: string | undefined
+  /** The peer (`node2`...) for `peer:up` / `peer:down`. */
+  readonly peer?: string | undefined
+  /** Human-readable text. */
+  readonly text: string
+  /** Extra fields for `--json`. */
+  readonly fields?: Record<string, unknown>
+}
+
+/** Events of a {@link DemoCluster}: `peer:up`, `peer:down`, `node` (lifecycle), `step` (script), `update` (stats). */
+export interface DemoEvents {
+  'peer:up': CustomEvent<DemoEventDetail>
+  'peer:down': CustomEvent<DemoEventDetail>
+  node: CustomEvent<DemoEventDetail>
+  step: CustomEvent<DemoEventDetail>
+  update: CustomEvent<DemoEventDetail>
+}
+
+/** Options of {@link DemoCluster}. */
+export interface DemoClusterOptions {
+  /** Number of nodes, 2-{@link MAX_DEMO_NODES}. */
+  nodes: number
+  /** How to run `peer` in the children: executable and arguments before the command name. */
+  command: { file: string; args: readonly string[] }
+  /** Stats interval of the nodes, seconds. Default 0.5. */
+  statsInterval?: number
+  /** Demo traffic interval, ms. Default 100. */
+  chatterMs?: number
+  /** QUIC idle timeout, ms: how fast a killed node is noticed. Default 3000. */
+  idleTimeoutMs?: number
+}
+
+/**
+ * A local cluster of `peer start` processes on loopback with generated identities, one shared
+ * trust list and a static peer list file, all in a temporary directory. The supervisor reads each
+ * node's `--json` events, keeps the table's numbers, and can kill and restart nodes.
+ * `close()` (also run on process exit) kills every node and removes the directory.
+ */
+export class DemoCluster extends TypedEventTarget<DemoEvents> {
+  readonly nodes: DemoNodeState[] = []
+  readonly #options: Required<Omit<DemoClusterOptions, 'command'>> & Pick<DemoClusterOptions, 'command'>
+  readonly #children = new Map<number, ChildProcess>()
+  readonly #stderr = new Map<number, string[]>()
+  readonly #started = Date.now()
+  #dir: string | undefined
+  #closed = false
+  readonly #onExit = () => this.#killAllSync()
+
+  constructor(options: DemoClusterOptions) {
+    super()
+    if (!Number.isInteger(options.nodes) || options.nodes < 2 || options.nodes > MAX_DEMO_NODES) {
+      throw new RangeError(`nodes must be an integer in 2-${MAX_DEMO_NODES}, got ${options.nodes}`)
+    }
+    this.#options = { statsInterval: 0.5, chatterMs: 100, idleTimeoutMs: 3000, ...options }
+  }
+
+  /** The temporary directory (identities, trust list, peer list), once created. */
+  get directory(): string | undefined {
+    return this.#dir
+  }
+
+  /** Seconds since the cluster was created. */
+  elapsed(): number {
+    return (Date.now() - this.#started) / 1000
+  }
+
+  /** Process ids of the nodes still running. */
+  pids(): number[] {
+    return [...this.#children.values()].map((c) => c.pid).filter((p): p is number => p !== undefined)
+  }
+
+  /** Creates identities, trust list and config, and spawns every node. */
+  async start(): Promise<void> {
+    process.on('exit', this.#onExit)
+    this.#dir = await mkdtemp(join(tmpdir(), `peer-demo-${process.pid}-`))
+    const trust = new TrustList()
+    for (let i = 1; i <= this.#options.nodes; i++) {
+      const identity = await generateIdentity()
+      await saveIdentity(identity, join(this.#dir, `node${i}`))
+      trust.add(identity.id, { label: `node${i}` })
+      this.nodes.push({
+        index: i,
+        name: `node${i}`,
+        id: identity.id,
+        pid: undefined,
+        port: undefined,
+        state: 'starting',
+        up: new Set(),
+        links: [],
+        rate: 0,
+        starts: 0,
+      })
+    }
+    await trust.save(join(this.#dir, 'trust.json'))
+    await this.#writePeers()
+    const config = {
+      lostHysteresis: 500,
+      transport: {
+        maxIdleTimeoutMs: this.#options.idleTimeoutMs,
+        keepAliveIntervalMs: 500,
+        connectTimeoutMs: 3000,
+      },
+      reconnect: { initialDelay: 200, maxDelay: 1000, dialTimeout: 3000 },
+      log: { level: 'error' },
+    }
+    await writeFile(join(this.#dir, 'demo.json'), `${JSON.stringify(config, null, 2)}\n`)
+    this.step(`temp dir ${this.#dir}: ${this.#options.nodes} identities, trust.json, peers.json`, {
+      dir: this.#dir,
+    })
+    for (const node of this.nodes) this.#spawn(node, 0)
+  }
+
+  /** Emits a `step` event (the demo script's narration). */
+  step(text: string, fields: Record<string, unknown> = {}): void {
+    this.emit('step', { t: this.elapsed(), text, fields })
+  }
+
+  /** Writes the static peer list with every node whose port is known (atomically: temp file + rename). */
+  async #writePeers(): Promise<void> {
+    const dir = this.#dir!
+    const peers = this.nodes
+      .filter((n) => n.port !== undefined)
+      .map((n) => ({ id: n.id, name: `${n.name}@localhost`, addresses: [`127.0.0.1:${n.port}`] }))
+    const tmp = join(dir, `.peers.${process.pid}.tmp`)
+    await writeFile(tmp, `${JSON.stringify({ version: 1, peers }, null, 2)}\n`)
+    await rename(tmp, join(dir, 'peers.json'))
+  }
+
+  /** Publishes every started node's address in the peer list (the nodes watch the file). */
+  publish(): Promise<void> {
+    return this.#writePeers()
+  }
+
+  #spawn(node: DemoNodeState, port: number): void {
+    const dir = this.#dir!
+    const args = [
+      ...this.#options.command.args,
+      'start',
+      '--json',
+      '--config',
+      join(dir, 'demo.json'),
+      '--identity',
+      join(dir, node.name),
+      '--name',
+      `${node.name}@localhost`,
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--trust-file',
+      join(dir, 'trust.json'),
+      '--peers-file',
+      join(dir, 'peers.json'),
+      '--stats',
+      String(this.#options.statsInterval),
+      '--chatter',
+      String(this.#options.chatterMs),
+      '--exit-with-stdin',
+    ]
+    const child = spawn(this.#options.command.file, args, {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, FORCE_COLOR: '0' },
+    })
+    node.pid = child.pid
+    node.starts += 1
+    node.up.clear()
+    node.links = []
+    node.rate = 0
+    node.lastStats = undefined
+    this.#children.set(node.index, child)
+    this.#stderr.set(node.index, [])
+    child.stdin!.on('error', () => {})
+    let buffer = ''
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      buffer += chunk
+      let nl = buffer.indexOf('\n')
+      while (nl !== -1) {
+        const line = buffer.slice(0, nl)
+        buffer = buffer.slice(nl + 1)
+        this.#onLine(node, line)
+        nl = buffer.indexOf('\n')
+      }
+      if (buffer.length > MAX_CHILD_LINE) buffer = ''
+    })
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+      const lines = this.#stderr.get(node.index)!
+      lines.push(...chunk.split('\n').filter((l) => l !== ''))
+      if (lines.length > MAX_STDERR_LINES) lines.splice(0, lines.length - MAX_STDERR_LINES)
+    })
+    child.on('exit', (code, signal) => {
+      if (this.#children.get(node.index) === child) this.#children.delete(node.index)
+      const expected = node.state === 'killed' || node.state === 'stopping' || this.#closed
+      if (node.state !== 'killed') node.state = expected ? 'stopped' : 'failed'
+      node.pid = undefined
+      if (!expected) {
+        const why = (this.#stderr.get(node.index) ?? []).slice(-3).join(' | ')
+        this.emit('node', {
+          t: this.elapsed(),
+          node: node.name,
+          text: `${node.name} exited unexpectedly (${signal ?? `code ${code}`})${why ? `: ${why}` : ''}`,
+          fields: { state: 'failed', code, signal },
+        })
+      }
+    })
+  }
+
+  #onLine(node: DemoNodeState, line: string): void {
+    let event: Record<string, unknown>
+    try {
+      event = JSON.parse(line) as Record<string, unknown>
+    } catch {
+      return
+    }
+    const t = this.elapsed()
+    const peerName = (id: unknown) => this.nodes.find((n) => n.id === id)?.name ?? shortId(String(id))
+    switch (event.event) {
+      case 'started':
+        node.port = Number(event.port)
+        node.state = 'up'
+        this.emit('node', {
+          t,
+          node: node.name,
+          text: `${node.name} started (pid ${node.pid}, 127.0.0.1:${node.port})`,
+          fields: { state: 'started', pid: node.pid, port: node.port, id: node.id },
+        })
+        break
+      case 'peer:up': {
+        const id = String(event.id)
+        node.up.add(id)
+        this.emit('peer:up', {
+          t,
+          node: node.name,
+          peer: peerName(id),
+          text: `${node.name}: peer:up ${peerName(id)} (${String(event.direction)})`,
+          fields: { direction: event.direction },
+        })
+        break
+      }
+      case 'peer:down': {
+        const id = String(event.id)
+        node.up.delete(id)
+        this.emit('peer:down', {
+          t,
+          node: node.name,
+          peer: peerName(id),
+          text: `${node.name}: peer:down ${peerName(id)} (${String(event.reason)})`,
+          fields: { reason: event.reason },
+        })
+        break
+      }
+      case 'stats': {
+        const peers = Array.isArray(event.peers) ? (event.peers as Array<Record<string, unknown>>) : []
+        node.links = peers.map((p) => ({
+          id: String(p.id),
+          name: p.name === undefined ? undefined : String(p.name),
+          rtt: typeof p.rtt === 'number' ? p.rtt : undefined,
+          received: Number(p.received) || 0,
+        }))
+        const received = Number(event.messagesReceived) || 0
+        const now = Date.now()
+        if (node.lastStats !== undefined && now > node.lastStats.at) {
+          node.rate = Math.max(0, ((received - node.lastStats.received) * 1000) / (now - node.lastStats.at))
+        }
+        node.lastStats = { at: now, received }
+        this.emit('update', { t, node: node.name, text: '' })
+        break
+      }
+    }
+  }
+
+  /** True when every running node has every other running node up. */
+  formed(): boolean {
+    const running = this.nodes.filter((n) => n.state === 'up')
+    if (running.length !== this.nodes.length) return false
+    return running.every((n) => running.every((m) => m === n || n.up.has(m.id)))
+  }
+
+  /** Kills a node with SIGKILL (a crash: its peers notice through the QUIC idle timeout). */
+  kill(node: DemoNodeState): void {
+    const child = this.#children.get(node.index)
+    node.state = 'killed'
+    child?.kill('SIGKILL')
+    this.emit('node', {
+      t: this.elapsed(),
+      node: node.name,
+      text: `${node.name} killed (SIGKILL, pid ${child?.pid})`,
+      fields: { state: 'killed', pid: child?.pid },
+    })
+  }
+
+  /** Starts a killed node again with the same identity on the same port. */
+  restart(node: DemoNodeState): void {
+    node.state = 'restarting'
+    this.emit('node', {
+      t: this.elapsed(),
+      node: node.name,
+      text: `${node.name} restarting (same identity, 127.0.0.1:${node.port})`,
+      fields: { state: 'restarting' },
+    })
+    this.#spawn(node, node.port ?? 0)
+  }
+
+  /** Recent stderr lines of a node, for error reports. */
+  stderrOf(node: DemoNodeState): readonly string[] {
+    return this.#stderr.get(node.index) ?? []
+  }
+
+  /**
+   * Stops every node gracefully (SIGTERM, then SIGKILL after `graceMs`), waits for them to exit
+   * and removes the temporary directory. Idempotent.
+   */
+  async close(graceMs = 5000): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    const children = [...this.#children.entries()]
+    for (const [index] of children) {
+      const node = this.nodes.find((n) => n.index === index)
+      if (node !== undefined && node.state !== 'killed') node.state = 'stopping'
+    }
+    await Promise.all(
+      children.map(
+        ([, child]) =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null || child.signalCode !== null) return resolve()
+            const timer = setTimeout(() => child.kill('SIGKILL'), graceMs)
+            child.once('exit', () => {
+              clearTimeout(timer)
+              resolve()
+            })
+            child.kill('SIGTERM')
+            child.stdin?.end()
+          }),
+      ),
+    )
+    if (this.#dir !== undefined) await rm(this.#dir, { recursive: true, force: true })
+    process.off('exit', this.#onExit)
+  }
+
+  // last resort on process exit: nothing may outlive the demo
+  #killAllSync(): void {
+    for (const child of this.#children.values()) child.kill('SIGKILL')
+    if (this.#dir !== undefined) rmSync(this.#dir, { recursive: true, force: true })
+  }
+}

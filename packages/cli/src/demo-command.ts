@@ -1,0 +1,287 @@
+import { existsSync } from 'node:fs'
+import { shortId } from '@peer/discovery-core'
+import { Command, InvalidArgumentError } from 'commander'
+import {
+  type DemoCluster as Cluster,
+  DemoCluster,
+  type DemoEventDetail,
+  MAX_DEMO_NODES,
+} from './demo-cluster.js'
+import { parseSeconds } from './discover-command.js'
+import { CliError } from './errors.js'
+import { demoStatsLine, renderDemoTable } from './live-table.js'
+import { type CliIo, Output } from './output.js'
+import { shutdownSignal } from './shutdown.js'
+
+/** Options of {@link demo}. */
+export interface DemoOptions {
+  /** Number of nodes. Default 5. */
+  nodes?: number | undefined
+  /** Seconds the scripted run lasts (it waits for the rejoin if that takes longer). Default 20. */
+  duration?: number | undefined
+  /** Draw the live table when stdout is a terminal. Default true. */
+  table?: boolean | undefined
+  json?: boolean | undefined
+  /** How to run `peer` for the nodes. Default: this process's executable, flags and script. */
+  command?: { file: string; args: readonly string[] } | undefined
+}
+
+/** Most event lines kept under the live table. */
+export const MAX_TABLE_EVENTS = 10
+
+class Interrupted extends Error {}
+
+/**
+ * `peer demo`: N local nodes as separate `peer start` processes on loopback (static discovery,
+ * generated identities, one shared trust list), demo traffic between them, a live table (or plain
+ * event lines when stdout is not a terminal), then a scripted failure: one node is killed
+ * (SIGKILL), every other node reports `peer:down`, the node is restarted with the same identity
+ * and rejoins. Ends by itself after `--duration`, or on Ctrl-C; either way every process is
+ * stopped and the temporary directory removed.
+ */
+export async function demo(options: DemoOptions, io: CliIo): Promise<void> {
+  const out = new Output(io, options)
+  const n = options.nodes ?? 5
+  const duration = options.duration ?? 20
+  const live = !out.json && options.table !== false && io.stdout.isTTY === true
+  const cluster = new DemoCluster({
+    nodes: n,
+    command: options.command ?? {
+      file: process.execPath,
+      args: [...process.execArgv, process.argv[1] ?? ''],
+    },
+  })
+  // a closed pipe (the terminal or npm went away) must not stop the cleanup
+  const ignore = () => {}
+  process.stdout.on('error', ignore)
+  process.stderr.on('error', ignore)
+
+  const recent: string[] = []
+  let stopping = false
+  const print = (kind: string, d: DemoEventDetail) => {
+    // the shutdown's peer:down lines would only bury the result
+    if (stopping && (kind === 'peer:up' || kind === 'peer:down')) return
+    if (out.json) {
+      out.event(kind, { t: round(d.t), node: d.node, peer: d.peer, text: d.text, ...d.fields })
+      return
+    }
+    const line = `[${d.t.toFixed(1).padStart(5)}s] ${d.text}`
+    if (live) {
+      recent.push(line)
+      if (recent.length > MAX_TABLE_EVENTS) recent.shift()
+    } else io.stdout.write(`${line}\n`)
+  }
+  for (const kind of ['step', 'node', 'peer:up', 'peer:down'] as const) {
+    cluster.addEventListener(kind, (e) => print(kind, e.detail))
+  }
+
+  let draw: ((text: string) => void) & { done(): void; clear(): void }
+  let timer: NodeJS.Timeout | undefined
+  if (live) {
+    const { createLogUpdate } = await import('log-update')
+    draw = createLogUpdate(io.stdout as NodeJS.WriteStream)
+    const redraw = () =>
+      draw(renderDemoTable(cluster, { duration, events: recent, width: io.stdout.columns }))
+    timer = setInterval(redraw, 250)
+  } else {
+    timer = setInterval(() => {
+      if (stopping || !cluster.nodes.some((x) => x.state === 'up')) return
+      if (out.json) {
+        out.event('table', {
+          t: round(cluster.elapsed()),
+          nodes: cluster.nodes.map((x) => ({
+            node: x.name,
+            id: x.id,
+            state: x.state,
+            pid: x.pid,
+            port: x.port,
+            peers: x.up.size,
+            rtt: meanRtt(x.links.map((l) => l.rtt)),
+            rate: Math.round(x.rate),
+          })),
+        })
+      } else
+        io.stdout.write(`[${cluster.elapsed().toFixed(1).padStart(5)}s] stats: ${demoStatsLine(cluster)}\n`)
+    }, 5000)
+    out.note(
+      `peer demo: ${n} nodes on 127.0.0.1 over QUIC with mutual TLS, static discovery, ${duration} s` +
+        (out.json ? '' : ' (plain event lines: stdout is not a terminal; Ctrl-C to stop)'),
+    )
+  }
+
+  const shutdown = shutdownSignal()
+  const signal = shutdown.signal
+  let failure: Error | undefined
+  const summary: Record<string, unknown> = { nodes: n }
+  try {
+    await cluster.start()
+    await until(
+      () => cluster.nodes.every((x) => x.state === 'up'),
+      60_000,
+      'every node to start',
+      signal,
+      cluster,
+    )
+    await cluster.publish()
+    cluster.step(`peers.json now lists all ${n} nodes; static discovery reports them, the registries dial`)
+    const formingFrom = cluster.elapsed()
+    await until(() => cluster.formed(), 30_000, 'the cluster to form', signal, cluster)
+    summary.formedIn = round(cluster.elapsed() - formingFrom)
+    cluster.step(`cluster formed: every node has ${n - 1} peers up (${summary.formedIn} s)`, {
+      formedIn: summary.formedIn,
+    })
+
+    const victim = cluster.nodes[n - 1]!
+    const others = cluster.nodes.filter((x) => x !== victim)
+    await sleepUntil(cluster, Math.max(cluster.elapsed() + 2, duration * 0.35), signal)
+    cluster.kill(victim)
+    const killedAt = cluster.elapsed()
+    await until(
+      () => others.every((x) => !x.up.has(victim.id)),
+      30_000,
+      `every node to report peer:down ${victim.name}`,
+      signal,
+      cluster,
+    )
+    summary.downDetectedIn = round(cluster.elapsed() - killedAt)
+    cluster.step(
+      `every node reported peer:down ${victim.name} (${summary.downDetectedIn} s after the kill)`,
+      {
+        downDetectedIn: summary.downDetectedIn,
+      },
+    )
+    await sleepUntil(cluster, cluster.elapsed() + 1, signal)
+    cluster.restart(victim)
+    const restartedAt = cluster.elapsed()
+    await until(() => cluster.formed(), 30_000, `${victim.name} to rejoin`, signal, cluster)
+    summary.rejoinedIn = round(cluster.elapsed() - restartedAt)
+    cluster.step(
+      `${victim.name} rejoined: all ${n} nodes connected again (${summary.rejoinedIn} s after the restart)`,
+      {
+        rejoinedIn: summary.rejoinedIn,
+      },
+    )
+    await sleepUntil(cluster, duration, signal)
+    cluster.step(`${duration} s elapsed: stopping`)
+    stopping = true
+  } catch (error) {
+    stopping = true
+    if (error instanceof Interrupted || signal.aborted) cluster.step('interrupted: stopping')
+    else failure = error instanceof Error ? error : new Error(String(error))
+  } finally {
+    shutdown.dispose()
+    const pids = cluster.nodes.map((x) => x.pid).filter((p): p is number => p !== undefined)
+    const dir = cluster.directory
+    await cluster.close()
+    clearInterval(timer)
+    if (live) {
+      draw!(renderDemoTable(cluster, { duration, events: recent, width: io.stdout.columns }))
+      draw!.done()
+    }
+    const leftovers = pids.filter(alive)
+    const dirLeft = dir !== undefined && existsSync(dir)
+    const clean = leftovers.length === 0 && !dirLeft
+    summary.clean = clean
+    const text = clean
+      ? `stopped ${n} nodes; no processes left, temp dir removed`
+      : `cleanup incomplete: ${leftovers.length} processes alive (${leftovers.join(', ')})${dirLeft ? `, ${dir} still exists` : ''}`
+    if (out.json)
+      out.event('done', { ok: failure === undefined && clean, ...summary, error: failure?.message })
+    else io.stdout.write(`[${cluster.elapsed().toFixed(1).padStart(5)}s] ${text}\n`)
+    process.stdout.off('error', ignore)
+    process.stderr.off('error', ignore)
+  }
+  if (failure !== undefined) throw new CliError(`demo failed: ${failure.message}`, { cause: failure })
+}
+
+function meanRtt(rtts: Array<number | undefined>): number | undefined {
+  const known = rtts.filter((r): r is number => r !== undefined)
+  return known.length === 0 ? undefined : round(known.reduce((a, b) => a + b, 0) / known.length)
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+function round(s: number): number {
+  return Math.round(s * 100) / 100
+}
+
+async function until(
+  check: () => boolean,
+  timeoutMs: number,
+  what: string,
+  signal: AbortSignal,
+  cluster: Cluster,
+) {
+  const deadline = Date.now() + timeoutMs
+  while (!check()) {
+    if (signal.aborted) throw new Interrupted()
+    const failed = cluster.nodes.find((x) => x.state === 'failed')
+    if (failed !== undefined) {
+      const why = cluster.stderrOf(failed).slice(-5).join('\n  ')
+      throw new Error(`${failed.name} (${shortId(failed.id)}) exited unexpectedly${why ? `:\n  ${why}` : ''}`)
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`)
+    await sleep(100, signal)
+  }
+}
+
+async function sleepUntil(cluster: Cluster, t: number, signal: AbortSignal): Promise<void> {
+  while (cluster.elapsed() < t) {
+    if (signal.aborted) throw new Interrupted()
+    await sleep(Math.min(200, (t - cluster.elapsed()) * 1000), signal)
+  }
+  if (signal.aborted) throw new Interrupted()
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, Math.max(0, ms))
+    function done() {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    signal.addEventListener('abort', done, { once: true })
+  })
+}
+
+function parseNodes(value: string): number {
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 2 || n > MAX_DEMO_NODES) {
+    throw new InvalidArgumentError(`expected an integer in 2-${MAX_DEMO_NODES}`)
+  }
+  return n
+}
+
+/** The `demo` command for commander. */
+export function demoCommand(io: CliIo): Command {
+  return new Command('demo')
+    .description('run a local cluster, show it live, crash a node and watch it rejoin')
+    .option('-n, --nodes <n>', `number of nodes (2-${MAX_DEMO_NODES})`, parseNodes, 5)
+    .option('-d, --duration <seconds>', 'length of the scripted run', parseSeconds, 20)
+    .option('--no-table', 'plain event lines even on a terminal')
+    .option('--json', 'one JSON object per event line, and a final {"event":"done",...}')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Each node is a separate `peer start` process on 127.0.0.1 with its own generated identity;',
+        'all share one trust list and one static peer list in a temporary directory. After the',
+        'cluster forms, the last node is killed with SIGKILL (its peers notice through the QUIC idle',
+        'timeout), restarted with the same identity and port, and rejoins. Ctrl-C stops everything;',
+        'no process or temporary file is left behind.',
+        '',
+        'Examples:',
+        '  peer demo',
+        '  peer demo --nodes 3 --duration 15 --json',
+      ].join('\n'),
+    )
+    .action(async (opts: DemoOptions) => demo(opts, io))
+}

@@ -1,0 +1,241 @@
+import { errorMessage, formatHostPort, isNodeId, type PeerAddress, shortId } from '@peer/discovery-core'
+import type { PeerNode } from '@peer/node'
+import { Command, InvalidArgumentError } from 'commander'
+import { BrowseOnlyBackend } from './browse-only.js'
+import { parseAddress } from './config.js'
+import { CliError, UsageError } from './errors.js'
+import { configuredLogger, startConfiguredNode } from './node-setup.js'
+import { type CliIo, Output } from './output.js'
+import { shutdownSignal } from './shutdown.js'
+import { addNodeFlags, type NodeFlags, parseMillis, resolveNodeConfig } from './start-command.js'
+
+/** Options of {@link ping}. */
+export interface PingOptions extends NodeFlags {
+  /** Pings to send. Default 3. */
+  count?: number | undefined
+  /** Pause between pings, ms. Default 1000. */
+  interval?: number | undefined
+  /** Time limit of one ping, ms. Default 5000. */
+  timeout?: number | undefined
+  /** Time limit to find and connect to the target, ms. Default 10,000. */
+  connectTimeout?: number | undefined
+  /** The node id expected at a `host:port` target (pinned in the handshake). */
+  id?: string | undefined
+  json?: boolean | undefined
+}
+
+/** What `peer ping` was asked to reach. */
+export type PingTarget =
+  | { kind: 'id'; id: string }
+  | { kind: 'address'; address: PeerAddress; id?: string | undefined }
+  | { kind: 'name'; name: string }
+
+/** Classifies a ping target: a node id, `host:port` (`[v6]:port`), or a node name. */
+export function parsePingTarget(target: string, id?: string): PingTarget {
+  const looksLikeId: boolean = isNodeId(target)
+  if (looksLikeId) return { kind: 'id', id: target }
+  if (target.includes(':') && !target.includes('@')) {
+    const parsed = parseAddress(target)
+    if (!parsed.ok) throw new UsageError(`target ${JSON.stringify(target)}: ${parsed.message}`)
+    return { kind: 'address', address: parsed.address, id }
+  }
+  if (target === '') throw new UsageError('give a node name, node id or host:port to ping')
+  return { kind: 'name', name: target }
+}
+
+/**
+ * `peer ping <name | id | host:port>`: starts a short-lived node with the configured identity,
+ * trust and discovery (never announcing itself), connects to the target over QUIC with mutual TLS
+ * and pinned ids, and measures application round trips.
+ *
+ * - an id is trusted for this run and found through discovery;
+ * - `host:port` is matched against what discovery reports, or dialed directly with `--id <id>`
+ *   (an address alone cannot be authenticated: the id is what is pinned);
+ * - a name (`app@host` or `app`) must belong to a trusted, discovered peer.
+ */
+export async function ping(target: string, options: PingOptions, io: CliIo): Promise<void> {
+  const out = new Output(io, options)
+  if (options.id !== undefined && !isNodeId(options.id))
+    throw new UsageError(`--id ${JSON.stringify(options.id)} is not a node id`)
+  const what = parsePingTarget(target, options.id)
+  if (options.id !== undefined && what.kind !== 'address')
+    throw new UsageError('--id applies to a host:port target only')
+  const config = await resolveNodeConfig(options, io)
+  if (options.listen === undefined) config.listen = { host: config.listen.host, port: 0 }
+  const count = options.count ?? 3
+  const interval = options.interval ?? 1000
+  const timeout = options.timeout ?? 5000
+  const connectTimeout = options.connectTimeout ?? 10_000
+  // an explicit id + address is a static peer of this run
+  if (what.kind === 'address' && what.id !== undefined) {
+    const peer = { id: what.id, addresses: [what.address] }
+    const existing = config.discovery.find((b) => b.backend === 'static')
+    if (existing !== undefined && existing.backend === 'static')
+      existing.peers = [...(existing.peers ?? []), peer]
+    else config.discovery = [{ backend: 'static', peers: [peer] }, ...config.discovery]
+  }
+  const logger = configuredLogger(config, (line) => void io.stderr.write(`${line}\n`))
+  const shutdown = shutdownSignal()
+  let node: PeerNode | undefined
+  try {
+    const started = await startConfiguredNode(config, {
+      logger,
+      wrapBackend: (b) => new BrowseOnlyBackend(b),
+      overrides: { name: `ping-${process.pid}@localhost` },
+    })
+    node = started.node
+    const explicitId = what.kind === 'id' ? what.id : what.kind === 'address' ? what.id : undefined
+    if (explicitId !== undefined) started.trust.add(explicitId, { label: 'peer ping target' })
+    const deadline = Date.now() + connectTimeout
+    const ref =
+      what.kind === 'name'
+        ? what.name
+        : what.kind === 'id'
+          ? what.id
+          : (what.id ?? (await idAtAddress(node, what, deadline, shutdown.signal)))
+    const info = await node
+      .waitForPeer(ref, { timeout: Math.max(1, deadline - Date.now()), signal: shutdown.signal })
+      .catch((error: unknown) => {
+        if (shutdown.signal.aborted) throw new CliError('interrupted')
+        throw new CliError(
+          `cannot reach ${target}: ${errorMessage(error)}${hint(what, started.trust.has.bind(started.trust))}`,
+          {
+            cause: error,
+          },
+        )
+      })
+    const label = info.name ?? shortId(info.id)
+    const address = formatHostPort(info.address.host, info.address.port)
+    out.event(
+      'connected',
+      { id: info.id, name: info.name, address },
+      `PING ${label} ${info.id} at ${address} (QUIC, pinned)`,
+    )
+    const rtts: number[] = []
+    for (let seq = 1; seq <= count && !shutdown.signal.aborted; seq++) {
+      try {
+        const rtt = await node.ping(info.id, { timeout, signal: shutdown.signal })
+        rtts.push(rtt)
+        out.event(
+          'reply',
+          { seq, id: info.id, rtt: round(rtt) },
+          `reply from ${label}: seq=${seq} rtt=${round(rtt)} ms`,
+        )
+      } catch (error) {
+        if (shutdown.signal.aborted) break
+        out.event(
+          'timeout',
+          { seq, id: info.id, error: errorMessage(error) },
+          `no reply from ${label}: seq=${seq} (${errorMessage(error)})`,
+        )
+      }
+      if (seq < count) await sleep(interval, shutdown.signal)
+    }
+    const sent = rtts.length + (count - rtts.length)
+    const summary = {
+      id: info.id,
+      name: info.name,
+      sent,
+      received: rtts.length,
+      min: rtts.length ? round(Math.min(...rtts)) : undefined,
+      avg: rtts.length ? round(rtts.reduce((a, b) => a + b, 0) / rtts.length) : undefined,
+      max: rtts.length ? round(Math.max(...rtts)) : undefined,
+    }
+    out.event(
+      'summary',
+      summary,
+      `${sent} sent, ${rtts.length} received${rtts.length ? `, rtt min/avg/max = ${summary.min}/${summary.avg}/${summary.max} ms` : ''}`,
+    )
+    if (rtts.length === 0) throw new CliError(`no reply from ${target}`)
+  } finally {
+    shutdown.dispose()
+    await node?.stop({ timeout: 1000 }).catch(() => {})
+  }
+}
+
+async function idAtAddress(
+  node: PeerNode,
+  what: Extract<PingTarget, { kind: 'address' }>,
+  deadline: number,
+  signal: AbortSignal,
+): Promise<string> {
+  const want = what.address
+  while (!signal.aborted) {
+    const records = (await node.discovery?.list().catch(() => [])) ?? []
+    const match = records.find((r) =>
+      r.addresses.some((a) => a.port === want.port && sameHost(a.host, want.host)),
+    )
+    if (match !== undefined) return match.id
+    if (Date.now() >= deadline) break
+    await sleep(200, signal)
+  }
+  throw new CliError(
+    `no discovered peer is at ${formatHostPort(want.host, want.port)}; give its node id with --id <id> ` +
+      '(an address alone cannot be authenticated: the id is pinned in the handshake)',
+  )
+}
+
+function sameHost(a: string, b: string): boolean {
+  const norm = (h: string) => (h === 'localhost' ? '127.0.0.1' : h.toLowerCase())
+  return norm(a) === norm(b)
+}
+
+function hint(what: PingTarget, trusted: (id: string) => boolean): string {
+  if (what.kind === 'name') return ' (is it discovered by the configured backends, and is its id trusted?)'
+  const id = what.kind === 'id' ? what.id : what.id
+  if (id !== undefined && trusted(id)) {
+    return ' (does it run, is it reachable, and does it trust this identity? A node already running with this identity makes the target refuse a second connection.)'
+  }
+  return ''
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms)
+    function done() {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    signal.addEventListener('abort', done, { once: true })
+  })
+}
+
+/** The `ping` command for commander. */
+export function pingCommand(io: CliIo): Command {
+  return addNodeFlags(
+    new Command('ping')
+      .description('connect to a node (QUIC, mutual TLS, pinned id) and measure round trips')
+      .argument('<target>', 'node name (app@host or app), node id, or host:port'),
+  )
+    .option('-n, --count <n>', 'pings to send', (v) => parseCount(v), 3)
+    .option('--interval <ms>', 'pause between pings', parseMillis, 1000)
+    .option('--timeout <ms>', 'time limit of one ping', parseMillis, 5000)
+    .option('--connect-timeout <ms>', 'time limit to find and connect to the target', parseMillis, 10_000)
+    .option('--id <id>', 'the node id expected at a host:port target')
+    .option('--json', 'one JSON object per line: connected, reply, timeout, summary')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'ping connects as the configured identity, which the target must trust. It never announces',
+        'itself. Use an identity of its own (--identity) when a node with the same identity is running.',
+        '',
+        'Examples:',
+        '  peer ping n2@localhost --config admin.json',
+        '  peer ping 127.0.0.1:4002 --id <node id> --identity ./admin --trust-file trust.json',
+      ].join('\n'),
+    )
+    .action(async (target: string, opts: PingOptions) => ping(target, opts, io))
+}
+
+function parseCount(value: string): number {
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 1 || n > 1_000_000)
+    throw new InvalidArgumentError('expected a count in 1-1000000')
+  return n
+}

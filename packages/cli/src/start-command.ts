@@ -1,0 +1,308 @@
+import { resolve } from 'node:path'
+import { errorMessage, formatHostPort, type PeerRecord, shortId } from '@peer/discovery-core'
+import type { PeerNode } from '@peer/node'
+import { Command, InvalidArgumentError, Option } from 'commander'
+import { type BackendConfig, loadConfigFile, type PeerConfig, parseConfig } from './config.js'
+import { parsePeerSpec, parseSeconds } from './discover-command.js'
+import { configuredLogger, startConfiguredNode } from './node-setup.js'
+import { type CliIo, formatAddresses, Output, recordFields } from './output.js'
+import { shutdownSignal, untilAborted } from './shutdown.js'
+
+/** Flags shared by `peer start` and `peer ping` that stand in for (or override) the configuration file. */
+export interface NodeFlags {
+  config?: string | undefined
+  name?: string | undefined
+  identity?: string | undefined
+  createIdentity?: boolean | undefined
+  listen?: string | undefined
+  advertise?: string[] | undefined
+  trustFile?: string | undefined
+  trust?: string[] | undefined
+  peersFile?: string | undefined
+  peer?: string[] | undefined
+  logLevel?: 'debug' | 'info' | 'warn' | 'error' | undefined
+}
+
+/** Options of {@link start}. */
+export interface StartOptions extends NodeFlags {
+  /** Print a `stats` event every this many seconds. */
+  stats?: number | undefined
+  /** Demo traffic: send a message to every peer every this many ms, and ping each peer once a second. */
+  chatter?: number | undefined
+  /** Stop when stdin closes (used by `peer demo`, so nodes die with their supervisor). */
+  exitWithStdin?: boolean | undefined
+  /** Stop after this many seconds. */
+  duration?: number | undefined
+  json?: boolean | undefined
+}
+
+const FLAG_NAMES: Readonly<Record<string, string>> = {
+  name: '--name',
+  identity: '--identity',
+  createIdentity: '--create-identity',
+  listen: '--listen',
+  advertise: '--advertise',
+  trust: '--trust',
+  discovery: '--peer',
+}
+
+/** The topic of the demo traffic (`--chatter`); every `peer start` node accepts it. */
+export const CHATTER_TOPIC = 'peer.chatter'
+
+/**
+ * Resolves the configuration of `peer start` / `peer ping`: the file (when `--config` is given),
+ * then the flags on top. Errors name the file and field, or the flag.
+ */
+export async function resolveNodeConfig(flags: NodeFlags, io: CliIo): Promise<PeerConfig> {
+  const base =
+    flags.config === undefined
+      ? parseConfig({}, { file: 'command line', env: io.env })
+      : await loadConfigFile(resolve(flags.config), { env: io.env })
+  const raw: Record<string, unknown> = {}
+  if (flags.name !== undefined) raw.name = flags.name
+  if (flags.identity !== undefined) raw.identity = flags.identity
+  if (flags.createIdentity !== undefined) raw.createIdentity = flags.createIdentity
+  if (flags.listen !== undefined) raw.listen = flags.listen
+  if (flags.advertise !== undefined) raw.advertise = flags.advertise
+  if (flags.trustFile !== undefined || flags.trust !== undefined) {
+    raw.trust = {
+      ...(flags.trustFile === undefined ? {} : { file: flags.trustFile }),
+      ...(flags.trust === undefined ? {} : { peers: flags.trust }),
+    }
+  }
+  let staticEntry: Record<string, unknown> | undefined
+  if (flags.peersFile !== undefined || flags.peer !== undefined) {
+    staticEntry = {
+      backend: 'static',
+      ...(flags.peersFile === undefined ? {} : { file: flags.peersFile }),
+      ...(flags.peer === undefined ? {} : { peers: flags.peer.map(parsePeerSpec) }),
+    }
+    raw.discovery = [staticEntry]
+  }
+  if (flags.logLevel !== undefined) raw.log = { level: flags.logLevel }
+  const overlay = parseConfig(raw, { file: 'command line', env: io.env, fieldNames: FLAG_NAMES })
+  const merged: PeerConfig = { ...base }
+  if (raw.name !== undefined) merged.name = overlay.name
+  if (raw.identity !== undefined) merged.identity = overlay.identity
+  if (raw.createIdentity !== undefined) merged.createIdentity = overlay.createIdentity
+  if (raw.listen !== undefined) merged.listen = overlay.listen
+  if (raw.advertise !== undefined) merged.advertise = overlay.advertise
+  if (raw.trust !== undefined) {
+    merged.trust = {
+      file: overlay.trust.file ?? base.trust.file,
+      peers: [...base.trust.peers, ...overlay.trust.peers],
+    }
+  }
+  if (staticEntry !== undefined) {
+    const entry = overlay.discovery[0] as BackendConfig
+    merged.discovery = [entry, ...base.discovery.filter((b) => b.backend !== 'static')]
+  }
+  if (raw.log !== undefined) merged.log = { ...base.log, level: overlay.log.level }
+  return merged
+}
+
+/**
+ * `peer start`: runs a node until Ctrl-C (or SIGTERM, `--duration`, or stdin closing with
+ * `--exit-with-stdin`), printing `started`, `peer:up`, `peer:down`, `peer:rejected`, discovery
+ * `discovered` / `lost` events and, with `--stats`, periodic `stats` events.
+ */
+export async function start(options: StartOptions, io: CliIo): Promise<void> {
+  const out = new Output(io, options)
+  const config = await resolveNodeConfig(options, io)
+  const logger = configuredLogger(config, (line) => void io.stderr.write(`${line}\n`))
+  const shutdown = shutdownSignal({
+    durationMs: options.duration === undefined ? undefined : options.duration * 1000,
+  })
+  const onStdinEnd = () => shutdown.abort('stdin closed')
+  if (options.exitWithStdin === true) {
+    process.stdin.on('end', onStdinEnd).on('close', onStdinEnd).resume()
+  }
+  let node: PeerNode | undefined
+  const timers: NodeJS.Timeout[] = []
+  try {
+    const started = await startConfiguredNode(config, { logger })
+    node = started.node
+    if (shutdown.signal.aborted) return
+    const self = node
+    self.handle(CHATTER_TOPIC, () => undefined)
+    const names = new Map<string, string | undefined>()
+    self.addEventListener('peer:up', (e) => {
+      const { id, name, direction, address } = e.detail
+      names.set(id, name)
+      out.event(
+        'peer:up',
+        { id, name, direction, address: formatHostPort(address.host, address.port) },
+        `peer:up    ${name ?? shortId(id)} ${id} ${direction} ${formatHostPort(address.host, address.port)}`,
+      )
+    })
+    self.addEventListener('peer:down', (e) => {
+      const { id, name, reason } = e.detail
+      out.event('peer:down', { id, name, reason }, `peer:down  ${name ?? shortId(id)} ${id} (${reason})`)
+    })
+    self.addEventListener('peer:rejected', (e) => {
+      const { id, source } = e.detail
+      out.event(
+        'peer:rejected',
+        { id, source },
+        `rejected   ${id ?? 'unknown id'} (untrusted, via ${source})`,
+      )
+    })
+    const discovery = self.discovery
+    if (discovery !== undefined) {
+      const show = (kind: string, record: PeerRecord, extra: Record<string, unknown> = {}) =>
+        out.event(
+          kind,
+          { ...recordFields(record), ...extra },
+          `${kind.padEnd(10)} ${record.name ?? shortId(record.id)} ${record.id} at ${formatAddresses(record.addresses).join(', ')}${
+            extra.reason === undefined ? '' : ` (${String(extra.reason)})`
+          } [${record.source}]`,
+        )
+      discovery.addEventListener('peer:discovered', (e) => show('discovered', e.detail.record))
+      discovery.addEventListener('peer:lost', (e) =>
+        show('lost', e.detail.record, { reason: e.detail.reason }),
+      )
+      discovery.addEventListener('discovery:error', (e) =>
+        out.event(
+          'error',
+          { source: e.detail.source, name: e.detail.error.name, message: e.detail.error.message },
+          `error      [${e.detail.source}] ${e.detail.error.message}`,
+        ),
+      )
+    }
+    out.event(
+      'started',
+      {
+        id: self.id,
+        name: self.name,
+        address: formatHostPort(self.address.host, self.address.port),
+        port: self.address.port,
+        addresses: formatAddresses(self.addresses),
+        backends: config.discovery.map((b) => b.backend),
+        trusted: started.trust.size,
+        identityCreated: started.created,
+        pid: process.pid,
+      },
+      `started    ${self.name} ${self.id} listening on ${formatHostPort(self.address.host, self.address.port)} ` +
+        `(discovery: ${config.discovery.map((b) => b.backend).join(', ') || 'none'}, ${started.trust.size} trusted)`,
+    )
+    if (discovery !== undefined) {
+      // what discovery found while the node was starting
+      for (const record of await discovery.list().catch(() => [])) {
+        out.event(
+          'discovered',
+          recordFields(record),
+          `discovered ${record.name ?? shortId(record.id)} ${record.id} at ${formatAddresses(record.addresses).join(', ')} [${record.source}]`,
+        )
+      }
+    }
+    if (options.stats !== undefined) {
+      timers.push(setInterval(() => printStats(out, self), options.stats * 1000).unref())
+    }
+    if (options.chatter !== undefined) {
+      let n = 0
+      timers.push(
+        setInterval(() => {
+          for (const peer of self.peers()) self.send(peer.id, CHATTER_TOPIC, { n: n++ }).catch(() => {})
+        }, options.chatter).unref(),
+      )
+      timers.push(
+        setInterval(() => {
+          for (const peer of self.peers()) self.ping(peer.id, { timeout: 2000 }).catch(() => {})
+        }, 1000).unref(),
+      )
+    }
+    await untilAborted(shutdown.signal)
+  } finally {
+    for (const t of timers) clearInterval(t)
+    shutdown.dispose()
+    process.stdin.off('end', onStdinEnd).off('close', onStdinEnd)
+    if (options.exitWithStdin === true) process.stdin.pause()
+    if (node !== undefined) {
+      await node
+        .stop()
+        .catch((error: unknown) => out.note(`stop failed: ${errorMessage(error)}`, { always: true }))
+      out.event('stopped', { id: node.id, reason: reasonOf(shutdown.signal) }, `stopped    ${node.name}`)
+    }
+  }
+}
+
+function reasonOf(signal: AbortSignal): string {
+  return signal.reason instanceof Error ? signal.reason.message : String(signal.reason ?? 'stopped')
+}
+
+function printStats(out: Output, node: PeerNode): void {
+  const peers = node.peers().map((p) => ({
+    id: p.id,
+    name: p.name,
+    direction: p.direction,
+    rtt: p.stats.rtt === undefined ? undefined : Math.round(p.stats.rtt * 100) / 100,
+    sent: p.stats.messagesSent,
+    received: p.stats.messagesReceived,
+  }))
+  const s = node.stats
+  out.event(
+    'stats',
+    { peers, messagesSent: s.messagesSent, messagesReceived: s.messagesReceived, peersUp: peers.length },
+    `stats      ${peers.length} peers up, ${s.messagesSent} sent, ${s.messagesReceived} received${peers
+      .map((p) => `; ${p.name ?? shortId(p.id)} rtt ${p.rtt === undefined ? '-' : `${p.rtt.toFixed(1)}ms`}`)
+      .join('')}`,
+  )
+}
+
+const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value]
+
+/** Adds the flags of {@link NodeFlags} to a command. */
+export function addNodeFlags(command: Command): Command {
+  return command
+    .option('-c, --config <file>', 'configuration file (JSON); flags below override its fields')
+    .option('--name <name>', 'node name, name@host or port@ip')
+    .option('-i, --identity <dir>', 'identity directory (node.key + node.crt); default $PEER_HOME/identity')
+    .option('--create-identity', 'generate the identity if it does not exist')
+    .option('-l, --listen <host:port>', 'UDP address to listen on (port 0: any free port)')
+    .option('--advertise <host:port>', 'address announced to discovery (repeatable)', collect)
+    .option('--trust-file <file>', 'trust list file')
+    .option('--trust <id>', 'trust this node id (repeatable)', collect)
+    .option('--peers-file <file>', 'static discovery: a peer list file (watched for edits)')
+    .option('--peer <id@host:port>', 'static discovery: a peer (repeatable)', collect)
+    .addOption(
+      new Option('--log-level <level>', 'log to stderr from this level').choices([
+        'debug',
+        'info',
+        'warn',
+        'error',
+      ]),
+    )
+}
+
+/** Parses a positive integer of milliseconds. */
+export function parseMillis(value: string): number {
+  const n = Number(value)
+  if (!Number.isInteger(n) || n <= 0)
+    throw new InvalidArgumentError('expected a positive integer of milliseconds')
+  return n
+}
+
+/** The `start` command for commander. */
+export function startCommand(io: CliIo): Command {
+  return addNodeFlags(
+    new Command('start').description('run a node: listen, discover, connect to trusted peers'),
+  )
+    .option('--stats <seconds>', 'print a "stats" event (peers, RTT, messages) every N seconds', parseSeconds)
+    .option('--duration <seconds>', 'stop after this many seconds', parseSeconds)
+    .option('--json', 'one JSON object per event line: {"event":"peer:up",...}')
+    .addOption(new Option('--chatter <ms>', 'demo traffic to every peer').argParser(parseMillis).hideHelp())
+    .addOption(new Option('--exit-with-stdin', 'stop when stdin closes').hideHelp())
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Events (stdout): started, discovered, lost, peer:up, peer:down, peer:rejected, stats, stopped.',
+        'Stops gracefully on Ctrl-C or SIGTERM (peers see peer:down with reason "shutdown").',
+        '',
+        'Examples:',
+        '  peer start --config peer.json',
+        '  peer start --identity ./n1 --listen 127.0.0.1:4001 --trust-file trust.json --peers-file peers.json',
+      ].join('\n'),
+    )
+    .action(async (opts: StartOptions) => start(opts, io))
+}

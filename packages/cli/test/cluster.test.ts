@@ -1,0 +1,215 @@
+// Five `peer start` processes on loopback with static discovery: they connect, exchange messages,
+// answer `peer ping`, and survive one node being stopped and started again.
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { generateIdentity, saveIdentity, TrustList } from '@peer/identity'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { makeTempDir, PeerProcess, removeTempDir, runPeer } from './helpers.js'
+
+const N = 5
+let dir: string
+const ids: string[] = []
+const nodes: PeerProcess[] = []
+const ports: number[] = []
+let adminDir: string
+
+function startArgs(i: number, port: number): string[] {
+  return [
+    'start',
+    '--json',
+    '--config',
+    join(dir, 'cluster.json'),
+    '--identity',
+    join(dir, `n${i}`),
+    '--name',
+    `n${i}@localhost`,
+    '--listen',
+    `127.0.0.1:${port}`,
+    '--stats',
+    '0.3',
+    '--chatter',
+    '100',
+  ]
+}
+
+/** Node ids that node i has up, from its peer:up / peer:down events. */
+function upSet(p: PeerProcess): Set<string> {
+  const up = new Set<string>()
+  for (const e of p.events) {
+    if (e.event === 'peer:up') up.add(String(e.id))
+    if (e.event === 'peer:down') up.delete(String(e.id))
+  }
+  return up
+}
+
+function latestStats(p: PeerProcess): Record<string, unknown> | undefined {
+  return p.events.filter((e) => e.event === 'stats').at(-1)
+}
+
+async function writePeers(): Promise<void> {
+  const peers = ids.map((id, i) => ({ id, name: `n${i}@localhost`, addresses: [`127.0.0.1:${ports[i]}`] }))
+  await writeFile(join(dir, 'peers.tmp'), JSON.stringify({ version: 1, peers }))
+  const { rename } = await import('node:fs/promises')
+  await rename(join(dir, 'peers.tmp'), join(dir, 'peers.json'))
+}
+
+beforeAll(async () => {
+  dir = await makeTempDir('cluster')
+  const trust = new TrustList()
+  for (let i = 0; i < N; i++) {
+    const identity = await generateIdentity()
+    await saveIdentity(identity, join(dir, `n${i}`))
+    trust.add(identity.id, { label: `n${i}` })
+    ids.push(identity.id)
+  }
+  // an operator identity for `peer ping`, trusted by every node
+  adminDir = join(dir, 'admin')
+  const admin = await generateIdentity()
+  await saveIdentity(admin, adminDir)
+  trust.add(admin.id, { label: 'admin' })
+  await trust.save(join(dir, 'trust.json'))
+  await writeFile(join(dir, 'peers.json'), JSON.stringify({ version: 1, peers: [] }))
+  await writeFile(
+    join(dir, 'cluster.json'),
+    JSON.stringify({
+      trust: 'trust.json',
+      discovery: [{ backend: 'static', file: 'peers.json' }],
+      transport: { maxIdleTimeoutMs: 5000, keepAliveIntervalMs: 1000 },
+      reconnect: { initialDelay: 100, maxDelay: 1000 },
+      lostHysteresis: 500,
+    }),
+  )
+  for (let i = 0; i < N; i++) nodes.push(new PeerProcess(startArgs(i, 0)))
+  for (const [i, p] of nodes.entries()) {
+    const started = await p.waitFor(
+      (x) => x.events.find((e) => e.event === 'started'),
+      60_000,
+      `n${i} started`,
+    )
+    expect(started.id).toBe(ids[i])
+    ports[i] = Number(started.port)
+  }
+  await writePeers()
+}, 90_000)
+
+afterAll(async () => {
+  await Promise.all(nodes.map((p) => p.stop('SIGTERM')))
+  await removeTempDir(dir)
+})
+
+describe(`a ${N}-process cluster on loopback (static discovery)`, () => {
+  it('every node connects to the other four', async () => {
+    for (const [i, p] of nodes.entries()) {
+      await p.waitFor((x) => upSet(x).size === N - 1, 30_000, `n${i} to have ${N - 1} peers up`)
+      expect([...upSet(p)].sort()).toEqual(ids.filter((_, j) => j !== i).sort())
+    }
+  }, 60_000)
+
+  it('messages flow both ways between every pair', async () => {
+    for (const [i, p] of nodes.entries()) {
+      await p.waitFor(
+        (x) => {
+          const peers = (latestStats(x)?.peers ?? []) as Array<{
+            id: string
+            sent: number
+            received: number
+            rtt?: number
+          }>
+          return (
+            peers.length === N - 1 &&
+            peers.every((q) => q.sent > 5 && q.received > 5 && typeof q.rtt === 'number')
+          )
+        },
+        20_000,
+        `n${i} to send to and receive from every peer`,
+      )
+    }
+  }, 40_000)
+
+  it('peer ping reaches a node by name, by id and by host:port', async () => {
+    const common = [
+      '--identity',
+      adminDir,
+      '--trust-file',
+      join(dir, 'trust.json'),
+      '--peers-file',
+      join(dir, 'peers.json'),
+    ]
+    const byName = await runPeer(['ping', 'n2@localhost', ...common, '-n', '2', '--interval', '100'])
+    expect(byName.code, byName.stderr).toBe(0)
+    expect(byName.stdout).toMatch(/reply from n2@localhost: seq=1 rtt=[\d.]+ ms/)
+    expect(byName.stdout).toContain('2 sent, 2 received')
+
+    const byId = await runPeer(['ping', ids[3]!, ...common, '-n', '1', '--json'])
+    expect(byId.code, byId.stderr).toBe(0)
+    const lines = byId.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+    expect(lines.find((l) => l.event === 'summary')).toMatchObject({ id: ids[3], sent: 1, received: 1 })
+
+    const byAddress = await runPeer(['ping', `127.0.0.1:${ports[4]}`, ...common, '-n', '1'])
+    expect(byAddress.code, byAddress.stderr).toBe(0)
+    expect(byAddress.stdout).toContain(`PING n4@localhost ${ids[4]}`)
+
+    const wrongId = await runPeer([
+      'ping',
+      `127.0.0.1:${ports[4]}`,
+      '--id',
+      ids[0]!,
+      '--identity',
+      adminDir,
+      '--trust-file',
+      join(dir, 'trust.json'),
+      '-n',
+      '1',
+      '--connect-timeout',
+      '3000',
+    ])
+    expect(wrongId.code).toBe(1) // the id at that address is n4's, not n0's: pinning refuses it
+    expect(wrongId.stderr).toContain('cannot reach')
+  }, 60_000)
+
+  it('survives a node restart: peer:down everywhere, then it rejoins and messages flow again', async () => {
+    const k = 2
+    const victim = nodes[k]!
+    const stopped = await victim.stop('SIGTERM')
+    expect(stopped.code).toBe(0)
+    expect(victim.events.at(-1)).toMatchObject({ event: 'stopped' })
+    const others = nodes.filter((_, j) => j !== k)
+    for (const p of others) {
+      await p.waitFor((x) => !upSet(x).has(ids[k]!), 20_000, `peer:down n${k}`)
+      const down = p.events.filter((e) => e.event === 'peer:down' && e.id === ids[k]).at(-1)
+      expect(down?.reason).toBeDefined()
+    }
+    const marks = others.map((p) => p.events.length)
+
+    const again = new PeerProcess(startArgs(k, ports[k]!))
+    nodes[k] = again
+    const started = await again.waitFor((x) => x.events.find((e) => e.event === 'started'), 60_000, 'restart')
+    expect(started).toMatchObject({ id: ids[k], port: ports[k] })
+    await again.waitFor((x) => upSet(x).size === N - 1, 30_000, `n${k} to rejoin`)
+    for (const [j, p] of others.entries()) {
+      await p.waitFor(
+        (x) => x.events.slice(marks[j]).some((e) => e.event === 'peer:up' && e.id === ids[k]),
+        30_000,
+        `peer:up n${k} again`,
+      )
+    }
+    await again.waitFor(
+      (x) => {
+        const peers = (latestStats(x)?.peers ?? []) as Array<{ received: number }>
+        return peers.length === N - 1 && peers.every((q) => q.received > 3)
+      },
+      20_000,
+      'messages to the restarted node',
+    )
+  }, 120_000)
+
+  it('stops gracefully on SIGINT with exit 0', async () => {
+    const last = nodes[N - 1]!
+    const r = await last.stop('SIGINT')
+    expect(r.code).toBe(0)
+    expect(last.events.at(-1)).toMatchObject({ event: 'stopped', id: ids[N - 1] })
+  }, 30_000)
+})

@@ -1,0 +1,97 @@
+// `peer demo` end to end: the scripted run completes, shows the crash (peer:down) and the rejoin,
+// and leaves no processes or temp files; Ctrl-C stops it cleanly too.
+import { existsSync } from 'node:fs'
+import { describe, expect, it } from 'vitest'
+import { PeerProcess, runPeer } from './helpers.js'
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+type Event = Record<string, unknown>
+
+function leftovers(events: Event[]): { pids: number[]; dir: string | undefined } {
+  const pids = events
+    .filter((e) => e.event === 'node' && typeof e.pid === 'number')
+    .map((e) => e.pid as number)
+  const dir = events.find((e) => e.event === 'step' && typeof e.dir === 'string')?.dir as string | undefined
+  return { pids, dir }
+}
+
+describe('peer demo', () => {
+  it('--nodes 3 --duration 8: forms, loses node3 (peer:down), restarts it, rejoins, cleans up', async () => {
+    const r = await runPeer(['demo', '--nodes', '3', '--duration', '8', '--json'], { timeoutMs: 90_000 })
+    const events = r.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Event)
+    expect(r.code, r.stderr).toBe(0)
+    const done = events.find((e) => e.event === 'done')
+    expect(done).toMatchObject({ ok: true, clean: true, nodes: 3 })
+    expect(done!.downDetectedIn).toBeGreaterThan(0)
+    expect(done!.rejoinedIn).toBeGreaterThan(0)
+
+    const index = (pred: (e: Event) => boolean) => events.findIndex(pred)
+    const formed = index((e) => e.event === 'step' && String(e.text).startsWith('cluster formed'))
+    const killed = index((e) => e.event === 'node' && e.node === 'node3' && e.state === 'killed')
+    const down1 = index((e) => e.event === 'peer:down' && e.node === 'node1' && e.peer === 'node3')
+    const down2 = index((e) => e.event === 'peer:down' && e.node === 'node2' && e.peer === 'node3')
+    const restart = index((e) => e.event === 'node' && e.node === 'node3' && e.state === 'restarting')
+    const rejoined = index((e) => e.event === 'step' && String(e.text).startsWith('node3 rejoined'))
+    expect(formed).toBeGreaterThan(0)
+    expect(killed).toBeGreaterThan(formed)
+    expect(down1).toBeGreaterThan(killed)
+    expect(down2).toBeGreaterThan(killed)
+    expect(restart).toBeGreaterThan(Math.max(down1, down2))
+    expect(rejoined).toBeGreaterThan(restart)
+    // after the restart, node3 is up again on both sides
+    const after = events.slice(restart)
+    expect(after.some((e) => e.event === 'peer:up' && e.node === 'node1' && e.peer === 'node3')).toBe(true)
+    expect(after.some((e) => e.event === 'peer:up' && e.node === 'node3' && e.peer === 'node2')).toBe(true)
+
+    const { pids, dir } = leftovers(events)
+    expect(pids.length).toBeGreaterThanOrEqual(4) // 3 starts + 1 restart
+    expect(pids.filter(alive)).toEqual([])
+    expect(dir).toBeDefined()
+    expect(existsSync(dir!)).toBe(false)
+  }, 100_000)
+
+  it('plain event lines when stdout is not a terminal', async () => {
+    const r = await runPeer(['demo', '--nodes', '2', '--duration', '1'], { timeoutMs: 90_000 })
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout).toMatch(/\] cluster formed: every node has 1 peers up/)
+    expect(r.stdout).toMatch(/\] node1: peer:down node2 \(/)
+    expect(r.stdout).toMatch(/\] node2 rejoined/)
+    expect(r.stdout).toMatch(/\] stopped 2 nodes; no processes left, temp dir removed/)
+    expect(r.stdout).not.toContain('\u001b[') // no terminal control sequences
+  }, 100_000)
+
+  it('Ctrl-C (SIGINT) stops every node and removes the temp dir, exit 0', async () => {
+    const p = new PeerProcess(['demo', '--nodes', '2', '--duration', '60', '--json'])
+    await p.waitFor(
+      (x) => x.events.some((e) => e.event === 'step' && String(e.text).startsWith('cluster formed')),
+      60_000,
+      'formed',
+    )
+    p.child.kill('SIGINT')
+    const r = await p.exited
+    expect(r.code, r.stderr).toBe(0)
+    const events = p.events
+    expect(events.some((e) => e.event === 'step' && e.text === 'interrupted: stopping')).toBe(true)
+    expect(events.find((e) => e.event === 'done')).toMatchObject({ clean: true })
+    const { pids, dir } = leftovers(events)
+    expect(pids.filter(alive)).toEqual([])
+    expect(existsSync(dir!)).toBe(false)
+  }, 100_000)
+
+  it('bad --nodes exits 2', async () => {
+    const r = await runPeer(['demo', '--nodes', '1'])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain('expected an integer in 2-16')
+  })
+})
