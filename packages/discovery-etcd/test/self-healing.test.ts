@@ -247,6 +247,26 @@ describe('etcd killed and restarted', () => {
     expect(a.etcdStats.leaseLosses).toBe(0)
   })
 
+  it('an outage longer than 2 x TTL: the lease is given up locally, a new one is granted when etcd returns', async () => {
+    const prefix = uniquePrefix()
+    const a = backend({ endpoints: etcd.endpoints, prefix, ttl: 1 })
+    const b = backend({ endpoints: etcd.endpoints, prefix, ttl: 1 })
+    await Promise.all([a.start(), b.start()])
+    const na = node('long-a')
+    await a.announce(na)
+    await waitFor(() => b.lookup(na.id))
+    const rec = recordEvents(b, ['peer:lost', 'peer:discovered'])
+    await etcd.kill()
+    await sleep(2600)
+    await etcd.restart()
+    await waitFor(() => a.etcdStats.leaseGrants >= 2, { timeoutMs: 3000 })
+    await sleep(2000) // the old lease (re-armed by the restart) has expired by now
+    expect(await keyExists(nodeKey(prefix, na.id))).toBe(true)
+    expect(a.etcdStats.leaseLosses).toBeGreaterThanOrEqual(1)
+    expect(await b.lookup(na.id)).toBeDefined()
+    expect(rec.of('peer:lost')).toEqual([])
+  })
+
   it('restart with an EMPTY data dir: detects the reset, re-announces, no mass peer:lost', async () => {
     const prefix = uniquePrefix()
     const a = backend({ endpoints: etcd.endpoints, prefix, ttl: 1 })
