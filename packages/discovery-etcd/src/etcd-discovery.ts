@@ -63,6 +63,12 @@ export interface EtcdDiscoveryOptions extends BackendOptions {
   client?: Partial<IOptions> | undefined
 }
 
+/** Options of {@link EtcdDiscovery.list}. */
+export interface EtcdListOptions extends AbortOptions {
+  /** Re-list the prefix from etcd before answering, instead of answering from the mirror. */
+  fresh?: boolean | undefined
+}
+
 /** Counters of the etcd side of the backend; they only grow. */
 export interface EtcdDiscoveryCounters {
   /** Unary requests sent (range, put, lease grant, lease revoke) and watches created. */
@@ -410,12 +416,34 @@ export class EtcdDiscovery extends AbstractDiscoveryBackend {
     }
   }
 
-  /** Re-lists the prefix now and diffs it against the mirror (normally the watch keeps it current). */
+  /**
+   * Every peer known: the mirror of the `<prefix>/nodes/` range, kept current by the watch (and
+   * kept while etcd is unreachable, up to `staleLimit`). `{ fresh: true }` re-lists the range from
+   * etcd first and rejects with {@link EtcdDiscoveryError} when etcd cannot be reached.
+   */
+  override async list(options: EtcdListOptions = {}): Promise<PeerRecord[]> {
+    throwIfAborted(options.signal)
+    if (options.fresh === true) await this.refresh(options)
+    return super.list(options)
+  }
+
+  /**
+   * Re-lists the prefix now and diffs it against the mirror (normally the watch keeps it
+   * current). Rejects with {@link EtcdDiscoveryError} when etcd cannot be reached.
+   */
   async refresh(options: AbortOptions = {}): Promise<void> {
     throwIfAborted(options.signal)
     if (this.#client === undefined || !this.started) return
     await raceSignal(
-      this.#exclusive(() => this.#resync()),
+      this.#exclusive(async () => {
+        try {
+          await this.#resync()
+        } catch (error) {
+          this.#needResync = true
+          this.#kick()
+          throw new EtcdDiscoveryError('refresh', errorMessage(error), { cause: error })
+        }
+      }),
       options.signal,
     )
   }

@@ -74,6 +74,24 @@ describe('announce, list, lookup, withdraw', () => {
     expect(b.revision).toBeGreaterThan(0)
   })
 
+  it('list({ fresh: true }) re-lists the range from etcd; it rejects when etcd is unreachable', async () => {
+    const prefix = uniquePrefix()
+    const b = backend({ endpoints: etcd.endpoints, prefix })
+    await b.start()
+    const other = node('fresh-list')
+    await etcd.etcdctl([
+      'put',
+      nodeKey(prefix, other.id),
+      JSON.stringify({ v: 1, id: other.id, addresses: [{ host: '127.0.0.1', port: 1 }] }),
+    ])
+    expect((await b.list({ fresh: true })).map((r) => r.id)).toEqual([other.id])
+    expect(b.etcdStats.resyncs).toBeGreaterThanOrEqual(2)
+    const down = backend({ endpoints: 'http://127.0.0.1:9', prefix })
+    await down.start()
+    await expect(down.list({ fresh: true })).rejects.toThrow(EtcdDiscoveryError)
+    expect(await down.list()).toEqual([])
+  })
+
   it('announcing again with new addresses emits peer:updated; an unchanged one emits nothing', async () => {
     const prefix = uniquePrefix()
     const a = backend({ endpoints: etcd.endpoints, prefix })
