@@ -11,6 +11,7 @@ import {
   shortId,
   silentLogger,
   TypedEventTarget,
+  throwIfAborted,
 } from '@peer/discovery-core'
 import { generateIdentity, type Identity, loadOrCreateIdentity, TrustList } from '@peer/identity'
 import { PeerRegistry } from '@peer/registry'
@@ -291,7 +292,7 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
    */
   async send(peer: string, topic: string, payload: unknown, options: SendOptions = {}): Promise<void> {
     checkTopic(topic)
-    options.signal?.throwIfAborted()
+    throwIfAborted(options.signal)
     await this.#link(peer).send(topic, payload)
   }
 
@@ -344,7 +345,7 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
    */
   async waitForPeer(peer: string, options: RequestOptions = {}): Promise<PeerInfo> {
     this.#assertStarted()
-    options.signal?.throwIfAborted()
+    throwIfAborted(options.signal)
     const now = this.peer(peer)
     if (now !== undefined) return now
     const timeout = options.timeout ?? this.#limits.requestTimeout

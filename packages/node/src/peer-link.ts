@@ -74,6 +74,8 @@ export class PeerLink {
   readonly #lifetime = new AbortController()
   readonly #idleWaiters = new Set<() => void>()
   readonly #slotWaiters: Array<() => void> = []
+  /** Messages and requests waiting for a handler slot, in arrival order (bounded). */
+  readonly #backlog: Array<Extract<Envelope, { kind: 'msg' | 'req' }>> = []
   #out: MessageChannel | undefined
   #in: MessageChannel | undefined
   #nextId = 1
@@ -204,7 +206,8 @@ export class PeerLink {
 
   /** Resolves when no request is in flight and no handler runs. */
   whenIdle(): Promise<void> {
-    if (this.#pending.size === 0 && this.#running === 0) return Promise.resolve()
+    if (this.#pending.size === 0 && this.#running === 0 && this.#backlog.length === 0)
+      return Promise.resolve()
     return new Promise((resolve) => this.#idleWaiters.add(resolve))
   }
 
@@ -220,6 +223,7 @@ export class PeerLink {
       this.#pending.delete(id)
       pending.settle(error)
     }
+    this.#backlog.length = 0
     for (const wake of this.#slotWaiters.splice(0)) wake()
     this.#checkIdle()
   }
@@ -382,7 +386,8 @@ export class PeerLink {
         continue
       }
       this.#dispatch(envelope)
-      while (this.#running >= this.#host.maxConcurrentHandlers && this.#closedError === undefined) {
+      // answers keep flowing while handlers are busy; only a full backlog pauses reading
+      while (this.#backlog.length >= this.#host.maxQueuedMessages && this.#closedError === undefined) {
         await new Promise<void>((resolve) => this.#slotWaiters.push(resolve))
       }
     }
@@ -409,53 +414,16 @@ export class PeerLink {
       case 'hello':
         this.#countMalformed(new MalformedEnvelopeError('unexpected', 'a second hello'))
         return
-      case 'msg': {
+      case 'msg':
+      case 'req':
         this.#countReceived()
-        const handler = this.#host.handler(envelope.topic)
-        if (handler === undefined) {
-          this.stats.unhandled++
-          this.#host.stats.unhandled++
+        if (envelope.kind === 'req') this.stats.requestsReceived++
+        if (this.#running >= this.#host.maxConcurrentHandlers || this.#backlog.length > 0) {
+          this.#backlog.push(envelope)
           return
         }
-        this.#run(handler, envelope.topic, envelope.payload, 'message').catch((error: unknown) => {
-          this.#host.stats.handlerErrors++
-          this.#host.log.warn('message handler threw', {
-            topic: envelope.topic,
-            peer: shortId(this.id),
-            error: errorMessage(error),
-          })
-        })
+        this.#work(envelope)
         return
-      }
-      case 'req': {
-        this.#countReceived()
-        this.stats.requestsReceived++
-        const { topic, id } = envelope
-        const handler = this.#host.handler(topic)
-        if (this.#host.stopping()) {
-          this.#reply({
-            kind: 'err',
-            topic,
-            id,
-            error: { type: 'stopping', name: 'NodeStoppedError', message: 'the node is stopping' },
-          })
-          return
-        }
-        if (handler === undefined) {
-          this.#reply({
-            kind: 'err',
-            topic,
-            id,
-            error: { type: 'no-handler', name: 'NoHandlerError', message: `no handler for ${topic}` },
-          })
-          return
-        }
-        this.#run(handler, topic, envelope.payload, 'request').then(
-          (value) => this.#reply({ kind: 'res', topic, id, payload: value }),
-          (error: unknown) => this.#reply({ kind: 'err', topic, id, error: toWireError(error) }),
-        )
-        return
-      }
       case 'res':
       case 'err': {
         const pending = this.#pending.get(envelope.id)
@@ -491,6 +459,51 @@ export class PeerLink {
     }
   }
 
+  /** Runs the handler of a message or request (a handler slot is free). */
+  #work(envelope: Extract<Envelope, { kind: 'msg' | 'req' }>): void {
+    const { topic } = envelope
+    const handler = this.#host.handler(topic)
+    if (envelope.kind === 'msg') {
+      if (handler === undefined) {
+        this.stats.unhandled++
+        this.#host.stats.unhandled++
+        return
+      }
+      this.#run(handler, topic, envelope.payload, 'message').catch((error: unknown) => {
+        this.#host.stats.handlerErrors++
+        this.#host.log.warn('message handler threw', {
+          topic,
+          peer: shortId(this.id),
+          error: errorMessage(error),
+        })
+      })
+      return
+    }
+    const { id } = envelope
+    if (this.#host.stopping()) {
+      this.#reply({
+        kind: 'err',
+        topic,
+        id,
+        error: { type: 'stopping', name: 'NodeStoppedError', message: 'the node is stopping' },
+      })
+      return
+    }
+    if (handler === undefined) {
+      this.#reply({
+        kind: 'err',
+        topic,
+        id,
+        error: { type: 'no-handler', name: 'NoHandlerError', message: `no handler for ${topic}` },
+      })
+      return
+    }
+    this.#run(handler, topic, envelope.payload, 'request').then(
+      (value) => this.#reply({ kind: 'res', topic, id, payload: value }),
+      (error: unknown) => this.#reply({ kind: 'err', topic, id, error: toWireError(error) }),
+    )
+  }
+
   #remoteError(topic: string, error: WireError): Error {
     switch (error.type) {
       case 'no-handler':
@@ -518,13 +531,21 @@ export class PeerLink {
       })
     } finally {
       this.#running--
-      this.#slotWaiters.shift()?.()
+      // start what waited, in arrival order (a synchronous handler frees its slot at once)
+      while (
+        this.#running < this.#host.maxConcurrentHandlers &&
+        this.#backlog.length > 0 &&
+        this.#closedError === undefined
+      ) {
+        this.#work(this.#backlog.shift()!)
+      }
+      if (this.#backlog.length < this.#host.maxQueuedMessages) this.#slotWaiters.shift()?.()
       this.#checkIdle()
     }
   }
 
   #checkIdle(): void {
-    if (this.#pending.size !== 0 || this.#running !== 0) return
+    if (this.#pending.size !== 0 || this.#running !== 0 || this.#backlog.length !== 0) return
     for (const wake of [...this.#idleWaiters]) wake()
     this.#idleWaiters.clear()
   }

@@ -39,9 +39,15 @@ export interface NodeOptions {
   requestTimeout?: number
   /** Requests to one peer waiting for an answer at once; more fail with `TooManyRequestsError`. Default 1,024. */
   maxInFlightRequests?: number
-  /** Messages and requests from one peer being handled at once; beyond it reading from that peer pauses. Default 256. */
+  /**
+   * Messages and requests from one peer being handled at once. More wait in arrival order (at most
+   * `maxQueuedMessages`, then reading from that peer pauses); answers keep flowing. Default 256.
+   */
   maxConcurrentHandlers?: number
-  /** Envelopes queued for one peer before `send`/`request` fail with `TooManyRequestsError`. Default 10,000. */
+  /**
+   * Envelopes queued for one peer before `send`/`request` fail with `TooManyRequestsError`, and
+   * the most messages from one peer waiting for a handler slot. Default 10,000.
+   */
   maxQueuedMessages?: number
   /** Largest encoded message (envelope) in bytes, both directions. Default 1 MiB. */
   maxMessageSize?: number

@@ -133,9 +133,12 @@ describe('stop and restart', () => {
   })
 
   it('graceful stop drains requests in flight both ways, refuses new ones and leaves no handles', async () => {
+    // the nodes of earlier tests (stopped in afterEach) release their sockets too
+    await waitFor(() => (resources().UDPWrap ?? 0) === 0, { what: 'earlier nodes to release their sockets' })
     const before = resources()
     const members = await startCluster(['d1', 'd2'])
     const [d1, d2] = members as [Member, Member]
+    expect(resources().UDPWrap ?? 0).toBeGreaterThan(before.UDPWrap ?? 0) // the check sees sockets
     d2.node.handle('slow', async (ms: number) => {
       await new Promise((r) => setTimeout(r, ms))
       return 'done'
@@ -162,7 +165,7 @@ describe('stop and restart', () => {
     await waitFor(
       () => {
         const now = resources()
-        return (now.UDPWRAP ?? 0) <= (before.UDPWRAP ?? 0) && (now.Timeout ?? 0) <= (before.Timeout ?? 0)
+        return (now.UDPWrap ?? 0) <= (before.UDPWrap ?? 0) && (now.Timeout ?? 0) <= (before.Timeout ?? 0)
       },
       { timeoutMs: 5000, what: 'no UDP socket or timer left' },
     )

@@ -184,6 +184,14 @@ describe('a 3-node cluster', () => {
     expect(a().peer(c().id)?.stats.inFlight).toBe(0)
   })
 
+  it('send with an aborted signal rejects with an AbortError and sends nothing', async () => {
+    const sent = a().peer(b().id)!.stats.messagesSent
+    await expect(a().send(b().id, 'x', 1, { signal: AbortSignal.abort() })).rejects.toMatchObject({
+      name: 'AbortError',
+    })
+    expect(a().peer(b().id)!.stats.messagesSent).toBe(sent)
+  })
+
   it('requests in flight per peer are bounded (maxInFlightRequests)', async () => {
     b().handle('hold', () => new Promise(() => {}))
     const controller = new AbortController()
