@@ -35,21 +35,18 @@ export type {
   RegistryTransport,
   TrustStore,
 } from './interfaces.js'
-export {
-  type DisconnectReason,
-  type PeerAddressStatus,
-  type PeerConnectedDetail,
-  type PeerConnectionReplacedDetail,
-  type PeerDialFailedDetail,
-  type PeerDisconnectedDetail,
-  PeerRegistry,
-  type PeerRegistryEvents,
-  type PeerRegistryOptions,
-  type PeerRegistryStats,
-  type PeerRejectedDetail,
-  type PeerState,
-  type PeerStatus,
-} from './peer-registry.js'
+export type {
+  DisconnectReason,
+  PeerConnectedDetail,
+  PeerConnectionReplacedDetail,
+  PeerDialFailedDetail,
+  PeerDisconnectedDetail,
+  PeerRegistryEvents,
+  PeerRegistryStats,
+  PeerRejectedDetail,
+} from './peer-events.js'
+export { PeerRegistry, type PeerRegistryOptions } from './peer-registry.js'
+export type { PeerAddressStatus, PeerState, PeerStatus } from './peer-status.js'
 export {
   type ConnectionOf,
   MAX_SERVER_NAME_LENGTH,

@@ -1,0 +1,51 @@
+import type { PeerAddress } from '@peer/discovery-core'
+import type { ConnectionDirection } from './interfaces.js'
+
+/**
+ * Where a peer stands:
+ * - `idle`: known but nothing to do (no address to dial, or waiting for the registry to start);
+ * - `queued`: waiting for a free dial slot;
+ * - `dialing`: a dial is in flight;
+ * - `backoff`: the last dial failed or the connection dropped; a redial is scheduled;
+ * - `connected`: one live connection.
+ */
+export type PeerState = 'idle' | 'queued' | 'dialing' | 'backoff' | 'connected'
+
+/** One address of a peer, with where it came from. */
+export interface PeerAddressStatus extends PeerAddress {
+  /** The discovery sources that reported it (`static`, `mdns`, ...). */
+  readonly sources: readonly string[]
+  /** When a dial to it last succeeded (ms since the epoch). */
+  readonly lastConnectedAt?: number | undefined
+  /** Why the last dial to it failed, if it did. */
+  readonly lastError?: string | undefined
+}
+
+/** A snapshot of one peer, as `PeerRegistry.status` returns it. */
+export interface PeerStatus {
+  readonly id: string
+  readonly name?: string | undefined
+  readonly state: PeerState
+  /** True while discovery reports the peer (false after `peer:lost`, or for an inbound-only peer). */
+  readonly discovered: boolean
+  /** Addresses to dial, most preferred first: hints from discovery, never proof of identity. */
+  readonly addresses: readonly PeerAddressStatus[]
+  /** Last time discovery or a connection showed the peer (ms since the epoch). */
+  readonly lastSeen: number
+  /** Who opened the live connection. */
+  readonly direction?: ConnectionDirection | undefined
+  /** The live connection's remote address. */
+  readonly remoteAddress?: PeerAddress | undefined
+  /** When the live connection was adopted (ms since the epoch). */
+  readonly connectedAt?: number | undefined
+  /** The live connection's round-trip time in ms, when the transport measures it. */
+  readonly rtt?: number | undefined
+  /** Failed dials since the last successful connection. */
+  readonly dialAttempts: number
+  /** Every dial started for this peer. */
+  readonly totalDials: number
+  /** When the next dial is due (state `backoff`). */
+  readonly nextDialAt?: number | undefined
+  /** The last dial error or disconnect reason. */
+  readonly lastError?: string | undefined
+}
