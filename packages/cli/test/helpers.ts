@@ -38,8 +38,16 @@ export class PeerProcess {
   readonly exited: Promise<PeerResult>
   readonly #waiters = new Set<() => void>()
 
-  constructor(args: readonly string[], options: { env?: Record<string, string>; cwd?: string } = {}) {
-    const [cmd, argv] = peerCommand(args)
+  constructor(
+    args: readonly string[],
+    options: { env?: Record<string, string>; cwd?: string; netns?: string } = {},
+  ) {
+    const [node, nodeArgs] = peerCommand(args)
+    // inside a namespace the test created: `ip netns exec <ns> node ...`
+    const [cmd, argv] =
+      options.netns === undefined
+        ? [node, nodeArgs]
+        : ['ip', ['netns', 'exec', options.netns, node, ...nodeArgs]]
     this.child = spawn(cmd, argv, {
       cwd: options.cwd ?? repoRoot,
       env: { ...process.env, FORCE_COLOR: '0', ...options.env },
