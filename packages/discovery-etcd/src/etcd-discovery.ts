@@ -181,6 +181,7 @@ export class EtcdDiscovery extends AbstractDiscoveryBackend {
   #announced: LocalPeer | undefined
   #publishedValue: string | undefined
   #revision = 0
+  #listRevision = 0
   #clusterId: string | undefined
   #everSynced = false
   #everPublished = false
@@ -259,6 +260,7 @@ export class EtcdDiscovery extends AbstractDiscoveryBackend {
       client: this.#clientOptions,
     })
     this.#revision = 0
+    this.#listRevision = 0
     this.#clusterId = undefined
     this.#everSynced = false
     this.#disconnected = false
@@ -555,6 +557,7 @@ export class EtcdDiscovery extends AbstractDiscoveryBackend {
       lease?.release()
     }
     this.#revision = Number(res.header.revision)
+    this.#listRevision = this.#revision
     this.#clusterId = res.header.cluster_id
     if (res.more)
       this.log.warn('prefix holds more keys than maxListKeys; some are ignored', { max: this.#maxListKeys })
@@ -679,6 +682,9 @@ export class EtcdDiscovery extends AbstractDiscoveryBackend {
       if (!current()) return
       for (const event of res.events) {
         this.#counters.watchEvents++
+        // an old watch may still deliver events the latest list already contains: skip them, or
+        // a put older than that list could bring back a peer the list knows is gone
+        if (Number(event.kv.mod_revision) <= this.#listRevision) continue
         if (event.type === 'Put') this.#applyPut(event.kv, true)
         else this.#applyDelete(event.kv)
       }
