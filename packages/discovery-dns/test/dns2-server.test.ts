@@ -180,6 +180,7 @@ describe('TCP fallback failures', () => {
       server.faults.set('tcp:*', fault)
       await waitFor(() => rec.of('discovery:error').length >= 2, {
         what: 'errors from the failing TCP retry',
+        timeoutMs: 15_000,
       })
       expect(rec.of('peer:lost')).toHaveLength(0)
       expect((await d.list()).length).toBe(30)
@@ -214,7 +215,7 @@ describe('transient failures keep the last good answer', () => {
     it(`${fault} on the SRV question: no peer:lost, a discovery:error, recovery afterwards`, async () => {
       const p = peerZone('steady')
       server.records = p.records
-      const d = backend(server.address, { staleAfter: 60 })
+      const d = backend(server.address, { staleAfter: 60, timeoutMs: 300, attempts: 1 })
       const rec = recordEvents(d, ['peer:lost', 'discovery:error'])
       await d.start()
       expect(await ids(d)).toEqual([p.id])
@@ -251,7 +252,7 @@ describe('transient failures keep the last good answer', () => {
   it('peers older than staleAfter are lost with reason stale', async () => {
     const p = peerZone('old')
     server.records = p.records
-    const d = backend(server.address, { staleAfter: 0.4 })
+    const d = backend(server.address, { staleAfter: 0.4, timeoutMs: 300, attempts: 1 })
     await d.start()
     server.faults.set('*', 'drop')
     const lost = await nextEvent<CustomEvent<PeerLostDetail>>(d, 'peer:lost', () => true, 5000)
@@ -379,6 +380,14 @@ describe('invalid records are dropped and counted once', () => {
     await d.start()
     expect(await ids(d)).toEqual([good.id])
     expect(d.stats.invalidRecords).toBe(2)
+  })
+
+  it('addresses per peer are bounded by recordLimits.maxAddresses', async () => {
+    const many = peerZone('many', { v4: Array.from({ length: 40 }, (_, i) => `127.0.3.${i + 1}`) })
+    server.records = many.records
+    const d = backend(server.address, { recordLimits: { maxAddresses: 5 } })
+    await d.start()
+    expect((await d.list())[0]?.addresses).toHaveLength(5)
   })
 
   it('the peer map is bounded by maxPeers', async () => {

@@ -132,23 +132,34 @@ export async function startDns2Server(
     send(response)
   }
 
-  const udp = DNS.createUDPServer({ type: host.includes(':') ? 'udp6' : 'udp4' } as never)
-  udp.on('request', handle('udp') as never)
-  const tcp = DNS.createTCPServer(handle('tcp') as never)
-  udp.on('requestError', () => {})
-  tcp.on('requestError', () => {})
+  // bind UDP on a free port, then TCP on the same number; if TCP's is taken, start over with
+  // fresh sockets (a closed dgram socket cannot be bound again)
+  let udp: DNS.UDPServer | undefined
+  let tcp: DNS.TCPServer | undefined
   let port = 0
-  for (let attempt = 0; ; attempt++) {
-    await new Promise<void>((resolve) => udp.bind(0, host, () => resolve()))
-    port = udp.address().port
+  for (let attempt = 0; udp === undefined; attempt++) {
+    const u = DNS.createUDPServer({ type: host.includes(':') ? 'udp6' : 'udp4' } as never)
+    u.on('request', handle('udp') as never)
+    u.on('requestError', () => {})
+    await new Promise<void>((resolve) => u.bind(0, host, () => resolve()))
+    const candidate = u.address().port
+    const t = DNS.createTCPServer(handle('tcp') as never)
+    t.on('requestError', () => {})
     const ok = await new Promise<boolean>((resolve) => {
-      tcp.once('error', () => resolve(false))
-      tcp.listen(port, host, () => resolve(true))
+      t.once('error', () => resolve(false))
+      t.listen(candidate, host, () => resolve(true))
     })
-    if (ok) break
-    await new Promise<void>((resolve) => udp.close(() => resolve()))
-    if (attempt > 10) throw new Error('could not bind UDP and TCP on one port')
+    if (ok) {
+      udp = u
+      tcp = t
+      port = candidate
+      break
+    }
+    await new Promise<void>((resolve) => u.close(() => resolve()))
+    if (attempt > 20) throw new Error('could not bind UDP and TCP on one port')
   }
+  const udpServer = udp
+  const tcpServer = tcp!
 
   return {
     port,
@@ -183,9 +194,9 @@ export async function startDns2Server(
       return queries.filter((q) => q.name === name && (type === undefined || q.type === type)).length
     },
     async close() {
-      await new Promise<void>((resolve) => udp.close(() => resolve()))
+      await new Promise<void>((resolve) => udpServer.close(() => resolve()))
       await new Promise<void>((resolve) => {
-        tcp.close(() => resolve())
+        tcpServer.close(() => resolve())
         // connections the client left open would keep close() waiting
         setTimeout(resolve, 200).unref()
       })

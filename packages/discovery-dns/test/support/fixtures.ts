@@ -61,8 +61,9 @@ export function fastBackend(
     negativeTtl: 0.1,
     maxNegativeTtl: 1,
     retryDelay: 0.05,
-    timeoutMs: 250,
-    attempts: 1,
+    // the server shares this process's event loop (and the machine is shared): be patient
+    timeoutMs: 1000,
+    attempts: 2,
     jitter: 0,
     seed: 1,
     ...overrides,
