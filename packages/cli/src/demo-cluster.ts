@@ -232,7 +232,8 @@ export class DemoCluster extends TypedEventTarget<DemoEvents> {
       lines.push(...chunk.split('\n').filter((l) => l !== ''))
       if (lines.length > MAX_STDERR_LINES) lines.splice(0, lines.length - MAX_STDERR_LINES)
     })
-    child.on('exit', (code, signal) => {
+    // 'close' (not 'exit'): every stderr line has been read by then
+    child.on('close', (code, signal) => {
       if (this.#children.get(node.index) === child) this.#children.delete(node.index)
       const expected = node.state === 'killed' || node.state === 'stopping' || this.#closed
       if (node.state !== 'killed') node.state = expected ? 'stopped' : 'failed'
@@ -368,7 +369,7 @@ export class DemoCluster extends TypedEventTarget<DemoEvents> {
           new Promise<void>((resolve) => {
             if (child.exitCode !== null || child.signalCode !== null) return resolve()
             const timer = setTimeout(() => child.kill('SIGKILL'), graceMs)
-            child.once('exit', () => {
+            child.once('close', () => {
               clearTimeout(timer)
               resolve()
             })

@@ -125,10 +125,8 @@ export async function start(options: StartOptions, io: CliIo): Promise<void> {
     if (shutdown.signal.aborted) return
     const self = node
     self.handle(CHATTER_TOPIC, () => undefined)
-    const names = new Map<string, string | undefined>()
     self.addEventListener('peer:up', (e) => {
       const { id, name, direction, address } = e.detail
-      names.set(id, name)
       out.event(
         'peer:up',
         { id, name, direction, address: formatHostPort(address.host, address.port) },

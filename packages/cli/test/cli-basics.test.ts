@@ -215,6 +215,21 @@ describe('start: configuration and startup errors', () => {
     expect(error.message).toContain('command line: --listen: expected "host:port"')
   })
 
+  it('a malformed trust list or peer list file exits 1 naming the file and the entry', async () => {
+    const idDir = join(dir, 'lists')
+    await runPeer(['keygen', '--out', idDir])
+    const trust = join(dir, 'bad-trust.json')
+    await writeFile(trust, JSON.stringify({ version: 1, peers: [{ id: 'short' }] }))
+    const a = await runPeer(['start', '--identity', idDir, '--trust-file', trust])
+    expect(a.code).toBe(1)
+    expect(a.stderr).toContain(`trust list ${trust}: peers[0].id:`)
+    const peers = join(dir, 'bad-peers.json')
+    await writeFile(peers, '{"version":1,"peers":[{"id":"x","addresses":[]}]')
+    const b = await runPeer(['start', '--identity', idDir, '--peers-file', peers])
+    expect(b.code).toBe(1)
+    expect(b.stderr).toContain(`file ${peers}: not valid JSON`)
+  })
+
   it('a missing identity exits 1 and says which file', async () => {
     const r = await runPeer(['start', '--identity', join(dir, 'nobody')])
     expect(r.code).toBe(1)

@@ -1,0 +1,86 @@
+// The demo supervisor on its own, with fake nodes that print bad input and fail on purpose:
+// bounded buffers, junk ignored, failures reported, everything cleaned up.
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { DemoCluster, MAX_DEMO_NODES, MAX_STDERR_LINES } from '../src/index.js'
+import { cliRoot } from './helpers.js'
+
+const fake = { file: process.execPath, args: [join(cliRoot, 'test', 'fixtures', 'fake-node.mjs')] }
+let cluster: DemoCluster | undefined
+
+afterEach(async () => {
+  await cluster?.close(1000)
+  cluster = undefined
+  delete process.env.FAKE_FAIL
+})
+
+async function until(check: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('timed out')
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+describe('DemoCluster', () => {
+  it(`refuses fewer than 2 or more than ${MAX_DEMO_NODES} nodes`, () => {
+    expect(() => new DemoCluster({ nodes: 1, command: fake })).toThrow(RangeError)
+    expect(() => new DemoCluster({ nodes: MAX_DEMO_NODES + 1, command: fake })).toThrow(RangeError)
+  })
+
+  it('ignores junk, oversized and truncated lines and bad numbers; keeps stderr bounded', async () => {
+    cluster = new DemoCluster({ nodes: 2, command: fake })
+    await cluster.start()
+    const dir = cluster.directory!
+    expect(existsSync(join(dir, 'trust.json'))).toBe(true)
+    expect(existsSync(join(dir, 'node1', 'node.key'))).toBe(true)
+    await until(() => cluster!.nodes.every((n) => n.state === 'up' && n.links.length === 1))
+    const [n1] = cluster.nodes
+    expect(n1!.port).toBe(40001)
+    expect(n1!.links[0]).toMatchObject({ id: 'x', rtt: undefined, received: 0 })
+    expect(n1!.rate).toBe(0)
+    await until(() => cluster!.stderrOf(n1!).some((l) => l.includes('line 499')))
+    expect(cluster.stderrOf(n1!)).toHaveLength(MAX_STDERR_LINES)
+    const pids = cluster.pids()
+    expect(pids).toHaveLength(2)
+    await cluster.close(1000)
+    expect(existsSync(dir)).toBe(false)
+    expect(cluster.pids()).toEqual([])
+    expect(cluster.nodes.every((n) => n.state === 'stopped')).toBe(true)
+  })
+
+  it('reports a node that exits unexpectedly, with its last stderr lines', async () => {
+    process.env.FAKE_FAIL = 'node2'
+    cluster = new DemoCluster({ nodes: 2, command: fake })
+    const failures: string[] = []
+    cluster.addEventListener('node', (e) => {
+      if (e.detail.fields?.state === 'failed') failures.push(e.detail.text)
+    })
+    await cluster.start()
+    await until(() => failures.length > 0)
+    expect(cluster.nodes[1]!.state).toBe('failed')
+    expect(failures[0]).toContain('node2 exited unexpectedly (code 3)')
+    expect(failures[0]).toContain('failing on purpose')
+  })
+
+  it('kill and restart: a killed node is not a failure; the restart runs it again', async () => {
+    cluster = new DemoCluster({ nodes: 2, command: fake })
+    const failures: string[] = []
+    cluster.addEventListener('node', (e) => {
+      if (e.detail.fields?.state === 'failed') failures.push(e.detail.text)
+    })
+    await cluster.start()
+    await until(() => cluster!.nodes.every((n) => n.state === 'up'))
+    const victim = cluster.nodes[1]!
+    const before = victim.pid
+    cluster.kill(victim)
+    await until(() => victim.pid === undefined)
+    expect(victim.state).toBe('killed')
+    cluster.restart(victim)
+    await until(() => victim.state === 'up')
+    expect(victim.pid).not.toBe(before)
+    expect(victim.starts).toBe(2)
+    expect(failures).toEqual([])
+  })
+})
