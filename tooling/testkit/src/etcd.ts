@@ -21,7 +21,7 @@ function installExitHook(): void {
   if (exitHookInstalled) return
   exitHookInstalled = true
   // Never leave an orphaned etcd behind: it would hold the port and fake the next run's readiness.
-  process.on('exit', () => {
+  const cleanup = () => {
     for (const child of children) {
       try {
         child.kill('SIGKILL')
@@ -32,7 +32,15 @@ function installExitHook(): void {
         rmSync(dir, { recursive: true, force: true })
       } catch {}
     }
-  })
+  }
+  process.on('exit', cleanup)
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    // clean up, then die of the same signal (the handler is gone by then: default behaviour)
+    process.once(signal, () => {
+      cleanup()
+      process.kill(process.pid, signal)
+    })
+  }
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
