@@ -137,6 +137,20 @@ describe('a 3-node cluster', () => {
     })
   })
 
+  it('a message handler that throws is counted (there is no caller to tell) and the link stays up', async () => {
+    const before = c().stats.handlerErrors
+    c().handle('explode', () => {
+      throw new Error('kaboom')
+    })
+    c().handle('explode-async', async () => {
+      throw new Error('kaboom later')
+    })
+    await a().send(c().id, 'explode', 1)
+    await a().send(c().id, 'explode-async', 1)
+    await waitFor(() => c().stats.handlerErrors === before + 2, { what: 'two handler errors' })
+    expect(await a().ping(c().id)).toBeGreaterThan(0)
+  })
+
   it('a request for a topic without handler fails with NoHandlerError', async () => {
     await expect(a().request(b().id, 'nobody-home', 1)).rejects.toBeInstanceOf(NoHandlerError)
   })

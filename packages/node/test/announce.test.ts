@@ -1,0 +1,90 @@
+// Announce and withdraw: nodes that publish themselves through a discovery backend find each
+// other with no static list, and a stopping node withdraws its announcement.
+import { type AbortOptions, AbstractDiscoveryBackend, type LocalPeer } from '@peer/discovery-core'
+import { generateIdentity } from '@peer/identity'
+import { recordEvents, waitFor } from '@peer/testkit/wait'
+import { afterEach, expect, it } from 'vitest'
+import { createNode, type PeerNode } from '../src/index.js'
+
+/** An in-process bulletin board: the simplest publishing backend (announce, list, watch). */
+class Board extends EventTarget {
+  readonly entries = new Map<string, LocalPeer>()
+  set(peer: LocalPeer): void {
+    this.entries.set(peer.id, peer)
+    this.dispatchEvent(new CustomEvent('change', { detail: { id: peer.id } }))
+  }
+  delete(id: string): void {
+    if (this.entries.delete(id)) this.dispatchEvent(new CustomEvent('change', { detail: { id } }))
+  }
+}
+
+class BoardDiscovery extends AbstractDiscoveryBackend {
+  #me: string | undefined
+  readonly #board: Board
+  readonly #onChange = (event: Event) => this.#sync((event as CustomEvent<{ id: string }>).detail.id)
+  constructor(board: Board) {
+    super('board', ['announce', 'list', 'watch'])
+    this.#board = board
+  }
+  protected async onStart(): Promise<void> {
+    this.#board.addEventListener('change', this.#onChange)
+    for (const id of this.#board.entries.keys()) this.#sync(id)
+  }
+  protected async onStop(): Promise<void> {
+    this.#board.removeEventListener('change', this.#onChange)
+  }
+  async announce(self: LocalPeer, _options?: AbortOptions): Promise<void> {
+    this.#me = self.id
+    this.setSelfId(self.id)
+    this.#board.set(self)
+  }
+  async withdraw(_options?: AbortOptions): Promise<void> {
+    if (this.#me !== undefined) this.#board.delete(this.#me)
+  }
+  #sync(id: string): void {
+    if (!this.active || id === this.#me) return
+    const peer = this.#board.entries.get(id)
+    if (peer === undefined) this.reportLost(id, 'withdrawn')
+    else this.reportPeer(peer)
+  }
+}
+
+const nodes: PeerNode[] = []
+afterEach(async () => {
+  await Promise.allSettled(nodes.splice(0).map((n) => n.stop()))
+})
+
+it('nodes announce themselves (name, addresses, meta) and form a cluster; stop withdraws the announcement', async () => {
+  const board = new Board()
+  const identities = await Promise.all([1, 2, 3].map(() => generateIdentity()))
+  const trust = identities.map((i) => i.id)
+  for (const [i, identity] of identities.entries()) {
+    nodes.push(
+      await createNode({
+        identity,
+        trust,
+        name: `b${i}@localhost`,
+        discovery: new BoardDiscovery(board),
+        meta: { role: `r${i}` },
+        lostHysteresis: 0,
+      }),
+    )
+  }
+  const [n0, n1, n2] = nodes as [PeerNode, PeerNode, PeerNode]
+  expect(board.entries.get(n1.id)).toEqual({
+    id: n1.id,
+    name: 'b1@localhost',
+    addresses: [n1.address],
+    meta: { role: 'r1' },
+  })
+  await waitFor(() => nodes.every((n) => n.peers().length === 2), { timeoutMs: 10_000, what: 'a full mesh' })
+  expect(n0.discovery?.get(n2.id)?.meta).toEqual({ role: 'r2' })
+
+  const lost = recordEvents(n0.discovery!, ['peer:lost'])
+  const down = recordEvents(n0, ['peer:down'])
+  await n2.stop()
+  expect(board.entries.has(n2.id)).toBe(false)
+  await waitFor(() => lost.of('peer:lost').length === 1 && down.of('peer:down').length === 1)
+  expect(lost.of('peer:lost')[0]!.detail).toMatchObject({ reason: 'withdrawn' })
+  expect(n0.peers().map((p) => p.id)).toEqual([n1.id])
+})

@@ -1,0 +1,63 @@
+// A peer process killed with SIGKILL (no goodbye): the survivor sees peer:down through the
+// transport's idle timeout, requests in flight fail typed, and the restarted peer comes back.
+import { fileURLToPath } from 'node:url'
+import { StaticDiscovery } from '@peer/discovery-static'
+import { generateIdentity } from '@peer/identity'
+import { type RpcChild, spawnChild } from '@peer/testkit/child-process'
+import { recordEvents, waitFor } from '@peer/testkit/wait'
+import { afterAll, expect, it } from 'vitest'
+import { createNode, type PeerNode, PeerUnavailableError } from '../src/index.js'
+
+const fixture = fileURLToPath(new URL('./fixtures/node-child.ts', import.meta.url))
+const children: RpcChild[] = []
+let survivor: PeerNode | undefined
+afterAll(async () => {
+  await Promise.allSettled(children.map((c) => c.close(2000)))
+  await survivor?.stop()
+})
+
+it('a killed peer goes down by idle timeout, fails its requests typed, and comes back after a restart', async () => {
+  const [mine, theirs] = await Promise.all([generateIdentity(), generateIdentity()])
+  const discovery = new StaticDiscovery()
+  survivor = await createNode({
+    identity: mine,
+    trust: [theirs.id],
+    name: 'survivor@localhost',
+    discovery,
+    lostHysteresis: 0,
+    registry: { backoff: { initialDelay: 50, maxDelay: 500 }, dialTimeout: 2000 },
+    transport: { maxIdleTimeoutMs: 1500, keepAliveIntervalMs: 300 },
+  })
+  const start = async () => {
+    const child = await spawnChild(fixture)
+    children.push(child)
+    return child.call<{ id: string; address: { host: string; port: number } }>('start', {
+      pem: { privateKeyPem: theirs.privateKeyPem, certificatePem: theirs.certificatePem },
+      trust: [mine.id],
+      peers: [{ id: mine.id, addresses: [survivor!.address] }],
+      name: 'victim@localhost',
+      port: port ?? 0,
+    })
+  }
+  let port: number | undefined
+  const first = await start()
+  port = first.address.port
+  discovery.add({ id: theirs.id, addresses: [first.address] })
+  await survivor.waitForPeer('victim', { timeout: 10_000 })
+  expect(await survivor.request('victim', 'echo', 'hi')).toBe('hi')
+
+  const events = recordEvents(survivor, ['peer:up', 'peer:down'])
+  const inFlight = survivor.request('victim', 'never', null, { timeout: 20_000 }).catch((e: unknown) => e)
+  await new Promise((r) => setTimeout(r, 100))
+  const killedAt = Date.now()
+  await children[0]!.crash()
+  await waitFor(() => events.of('peer:down').length === 1, { timeoutMs: 10_000, what: 'peer:down' })
+  const downAfter = Date.now() - killedAt
+  expect(downAfter).toBeLessThan(8000)
+  expect(await inFlight).toBeInstanceOf(PeerUnavailableError)
+
+  await start()
+  await waitFor(() => events.of('peer:up').length === 1, { timeoutMs: 15_000, what: 'peer:up after restart' })
+  expect(events.events.map((e) => e.type)).toEqual(['peer:down', 'peer:up'])
+  expect(await survivor.request('victim', 'echo', 'again')).toBe('again')
+}, 40_000)
