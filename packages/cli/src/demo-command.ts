@@ -43,7 +43,9 @@ export async function demo(options: DemoOptions, io: CliIo): Promise<void> {
   const out = new Output(io, options)
   const n = options.nodes ?? 5
   const duration = options.duration ?? 20
-  const live = !out.json && options.table !== false && io.stdout.isTTY === true
+  // a terminal that reports no size (rows 0) cannot hold a redrawn table: plain lines then
+  const rows = (io.stdout as { rows?: number }).rows ?? 0
+  const live = !out.json && options.table !== false && io.stdout.isTTY === true && rows > 0
   const cluster = new DemoCluster({
     nodes: n,
     command: options.command ?? {

@@ -63,6 +63,7 @@ export {
   configuredLogger,
   loadConfiguredIdentity,
   loadConfiguredTrust,
+  reloadConfiguredTrust,
   startConfiguredNode,
 } from './node-setup.js'
 export { type CliIo, formatAddresses, formatFields, Output, processIo, recordFields } from './output.js'

@@ -22,6 +22,26 @@ export async function loadConfiguredTrust(config: PeerConfig): Promise<TrustList
   return trust
 }
 
+/**
+ * Re-reads the configured trust list file and applies the difference to `trust` (the inline
+ * entries of the configuration stay). The node sees the change at once: newly trusted peers are
+ * dialed, peers no longer trusted are refused. Throws (and changes nothing) when the file is bad.
+ */
+export async function reloadConfiguredTrust(
+  config: PeerConfig,
+  trust: TrustList,
+): Promise<{ added: number; removed: number }> {
+  const fresh = await loadConfiguredTrust(config)
+  const before = new Set(trust.list().map((e) => e.id))
+  const after = fresh.list()
+  trust.replace(after)
+  const afterIds = new Set(after.map((e) => e.id))
+  return {
+    added: after.filter((e) => !before.has(e.id)).length,
+    removed: [...before].filter((id) => !afterIds.has(id)).length,
+  }
+}
+
 /** A logger writing to `write` (stderr) at the configured level, or `undefined` (silent). */
 export function configuredLogger(
   config: PeerConfig,

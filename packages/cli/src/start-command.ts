@@ -1,10 +1,11 @@
-import { resolve } from 'node:path'
+import { type FSWatcher, watch } from 'node:fs'
+import { basename, dirname, resolve } from 'node:path'
 import { errorMessage, formatHostPort, type PeerRecord, shortId } from '@peer/discovery-core'
 import type { PeerNode } from '@peer/node'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { type BackendConfig, loadConfigFile, type PeerConfig, parseConfig } from './config.js'
 import { parsePeerSpec, parseSeconds } from './discover-command.js'
-import { configuredLogger, startConfiguredNode } from './node-setup.js'
+import { configuredLogger, reloadConfiguredTrust, startConfiguredNode } from './node-setup.js'
 import { type CliIo, formatAddresses, Output, recordFields } from './output.js'
 import { shutdownSignal, untilAborted } from './shutdown.js'
 
@@ -119,6 +120,9 @@ export async function start(options: StartOptions, io: CliIo): Promise<void> {
   }
   let node: PeerNode | undefined
   const timers: NodeJS.Timeout[] = []
+  let watcher: FSWatcher | undefined
+  let onHangup: (() => void) | undefined
+  let debounce: NodeJS.Timeout | undefined
   try {
     const started = await startConfiguredNode(config, { logger })
     node = started.node
@@ -193,6 +197,42 @@ export async function start(options: StartOptions, io: CliIo): Promise<void> {
         )
       }
     }
+    const trustFile = config.trust.file
+    if (trustFile !== undefined) {
+      // edits of the trust list file (or SIGHUP) apply live; a bad edit keeps the last good list
+      let reloading = Promise.resolve()
+      const reload = (why: string) => {
+        reloading = reloading.then(async () => {
+          try {
+            const { added, removed } = await reloadConfiguredTrust(config, started.trust)
+            if (added + removed > 0 || why === 'SIGHUP') {
+              out.event(
+                'trust:reloaded',
+                { file: trustFile, size: started.trust.size, added, removed, why },
+                `trust      reloaded ${trustFile}: ${started.trust.size} trusted (+${added} -${removed})`,
+              )
+            }
+          } catch (error) {
+            out.event(
+              'error',
+              { source: 'trust', name: (error as Error).name, message: errorMessage(error) },
+              `error      [trust] ${errorMessage(error)} (keeping the last good list)`,
+            )
+          }
+        })
+      }
+      const name = basename(trustFile)
+      try {
+        watcher = watch(dirname(trustFile), (_event, changed) => {
+          if (changed !== null && changed !== name) return
+          clearTimeout(debounce)
+          debounce = setTimeout(() => reload('file changed'), 100)
+        })
+        watcher.on('error', () => {})
+      } catch {}
+      onHangup = () => reload('SIGHUP')
+      process.on('SIGHUP', onHangup)
+    }
     if (options.stats !== undefined) {
       timers.push(setInterval(() => printStats(out, self), options.stats * 1000).unref())
     }
@@ -212,6 +252,9 @@ export async function start(options: StartOptions, io: CliIo): Promise<void> {
     await untilAborted(shutdown.signal)
   } finally {
     for (const t of timers) clearInterval(t)
+    watcher?.close()
+    clearTimeout(debounce)
+    if (onHangup !== undefined) process.off('SIGHUP', onHangup)
     shutdown.dispose()
     process.stdin.off('end', onStdinEnd).off('close', onStdinEnd)
     if (options.exitWithStdin === true) process.stdin.pause()
