@@ -34,6 +34,9 @@ export interface LinkHost {
   readonly helloTimeout: number
 }
 
+/** How long a peer that finished its channel has to close the connection before we do. */
+const PEER_CLOSE_GRACE_MS = 2000
+
 interface Pending {
   readonly kind: 'req' | 'ping'
   readonly topic: string
@@ -372,8 +375,12 @@ export class PeerLink {
       }
       if (this.#closedError !== undefined) return
       if (bytes === undefined) {
-        // the peer finished its channel: it is stopping; nothing more can arrive
-        this.#end('peer finished its channel')
+        // the peer finished its channel: it is stopping and will close the connection itself
+        // (with its reason); close it ourselves only if it does not within the grace period
+        this.close(new PeerUnavailableError(this.id, 'it is stopping'))
+        const timer = setTimeout(() => this.#end('peer finished its channel'), PEER_CLOSE_GRACE_MS)
+        timer.unref()
+        void this.connection.closed.then(() => clearTimeout(timer))
         return
       }
       this.stats.bytesReceived += bytes.byteLength

@@ -111,7 +111,11 @@ describe('stop and restart', () => {
     await waitFor(() => seen1.of('peer:down').length === 1 && seen2.of('peer:down').length === 1, {
       what: 'peer:down on both',
     })
-    expect(seen1.of('peer:down')[0]!.detail).toMatchObject({ id: three.identity.id, name })
+    expect(seen1.of('peer:down')[0]!.detail).toMatchObject({
+      id: three.identity.id,
+      name,
+      reason: 'shutdown',
+    })
     expect(one.node.peers().map((p) => p.id)).toEqual([two.identity.id])
 
     // same identity, same port, same name: a new node object
