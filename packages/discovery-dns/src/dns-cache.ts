@@ -55,6 +55,7 @@ export class CachingResolver {
   readonly #inFlight = new Map<string, Promise<Resolved>>()
   #hits = 0
   #misses = 0
+  #primed = 0
 
   constructor(
     client: DnsClient,
@@ -72,9 +73,9 @@ export class CachingResolver {
     return this.#cache.size
   }
 
-  /** Cache hits and misses so far. */
-  get counters(): { hits: number; misses: number } {
-    return { hits: this.#hits, misses: this.#misses }
+  /** Cache hits, misses, and RRsets cached from additional sections, so far. */
+  get counters(): { hits: number; misses: number; primed: number } {
+    return { hits: this.#hits, misses: this.#misses, primed: this.#primed }
   }
 
   /** Drops every cached answer. */
@@ -140,6 +141,7 @@ export class CachingResolver {
         const rrset = response.answers.filter((r) => r.name === owner && r.type === type)
         if (rrset.length > 0) {
           const ttl = Math.min(chainTtl, ...rrset.map((r) => r.ttl))
+          if (type === 'SRV') this.#primeTargets(rrset, response.additionals)
           return this.#positive(rrset, owner, ttl)
         }
         const cname = response.answers.find((r) => r.name === owner && r.type === 'CNAME')
@@ -161,6 +163,31 @@ export class CachingResolver {
       return this.#negative(response, chainTtl)
     }
     throw new MalformedDnsMessageError(`CNAME chain longer than ${MAX_CNAME_CHAIN} at ${qname}`)
+  }
+
+  /**
+   * Servers (Consul, CoreDNS, dnsmasq) put the A/AAAA records of SRV targets in the additional
+   * section. Those RRsets are cached as if asked for, which saves two queries per target and
+   * TTL. Only A/AAAA records owned by a target of this SRV answer are used; anything else in the
+   * additional section is ignored.
+   */
+  #primeTargets(srv: readonly DnsRecord[], additionals: readonly DnsRecord[]): void {
+    if (additionals.length === 0) return
+    const targets = new Set<string>()
+    for (const r of srv) if (r.type === 'SRV') targets.add(r.target)
+    const rrsets = new Map<string, DnsRecord[]>()
+    for (const r of additionals) {
+      if ((r.type !== 'A' && r.type !== 'AAAA') || !targets.has(r.name)) continue
+      const key = `${r.type} ${r.name}`
+      const list = rrsets.get(key)
+      if (list) list.push(r)
+      else rrsets.set(key, [r])
+    }
+    for (const [key, rrset] of rrsets) {
+      if (this.#cache.size >= this.#maxEntries && !this.#cache.has(key)) break
+      this.#primed++
+      this.#store(key, this.#positive(rrset, rrset[0]!.name, Math.min(...rrset.map((r) => r.ttl))))
+    }
   }
 
   #positive(records: readonly DnsRecord[], canonicalName: string, rawTtl: number): Resolved {

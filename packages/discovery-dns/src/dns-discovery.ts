@@ -84,6 +84,8 @@ export interface DnsDiscoveryStats {
   client: Readonly<DnsClientStats>
   /** Answers in the cache. */
   cacheEntries: number
+  /** Cache hits, misses, and A/AAAA RRsets taken from SRV answers' additional sections. */
+  cache: { hits: number; misses: number; primed: number }
 }
 
 interface Known {
@@ -188,6 +190,7 @@ export class DnsDiscovery extends AbstractDiscoveryBackend {
       failedPolls: this.#failedPolls,
       client: this.#client.stats,
       cacheEntries: this.#cache.size,
+      cache: this.#cache.counters,
     }
   }
 

@@ -52,6 +52,8 @@ export interface DnsResponse {
   readonly question: { readonly name: string; readonly type: number } | undefined
   readonly answers: readonly DnsRecord[]
   readonly authorities: readonly DnsRecord[]
+  /** Additional records (empty when the message is truncated). Only hints: see `CachingResolver`. */
+  readonly additionals: readonly DnsRecord[]
 }
 
 /** Most records decoded from one message; a message claiming more is malformed. */
@@ -143,8 +145,8 @@ function decodeChecked(buffer: Buffer): DnsResponse {
   }
   const answers = section(header.ancount)
   const authorities = section(header.nscount)
-  // the additional section is read only to check the framing; its records are not trusted
-  if (header.tc !== 1) section(header.arcount)
+  // a truncated message may end anywhere in the additional section: skip it then
+  const additionals = header.tc !== 1 ? section(header.arcount) : []
   if (reader.offset > totalBits) throw new MalformedDnsMessageError('DNS message ends inside a record')
   return {
     id: header.id,
@@ -155,6 +157,7 @@ function decodeChecked(buffer: Buffer): DnsResponse {
     question,
     answers,
     authorities,
+    additionals,
   }
 }
 

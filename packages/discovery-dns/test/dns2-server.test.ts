@@ -3,7 +3,7 @@ import type { PeerLostDetail, PeerRecord } from '@peer/discovery-core'
 import { testId } from '@peer/testkit/ids'
 import { nextEvent, recordEvents, waitFor } from '@peer/testkit/wait'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { DnsConfigError, DnsDiscovery, DnsLookupError } from '../src/index.js'
+import { CachingResolver, DnsClient, DnsConfigError, DnsDiscovery, DnsLookupError } from '../src/index.js'
 import { type Dns2TestServer, deadPort, type Fault, startDns2Server } from './support/dns2-server.js'
 import { DOMAIN, fastBackend, peerZone, SERVICE } from './support/fixtures.js'
 
@@ -137,6 +137,50 @@ describe('stable records', () => {
       '::6',
     ])
     rec.stop()
+  })
+})
+
+describe('additional section', () => {
+  it('uses the A/AAAA records a server adds to an SRV answer instead of asking for them', async () => {
+    const a = peerZone('add1', { v4: ['127.0.0.61'], v6: ['::61'] })
+    const b = peerZone('add2', { v4: ['127.0.0.62'] }) // no AAAA in the additional section: asked for
+    server.records = [...a.records, ...b.records]
+    server.additionals = true
+    const d = backend(server.address)
+    await d.start()
+    expect((await d.list()).find((r) => r.id === a.id)?.addresses).toEqual([
+      { host: '127.0.0.61', port: 4000 },
+      { host: '::61', port: 4000 },
+    ])
+    expect(server.queriesFor(`add1.${DOMAIN}`, 'A')).toBe(0)
+    expect(server.queriesFor(`add1.${DOMAIN}`, 'AAAA')).toBe(0)
+    expect(server.queriesFor(`add2.${DOMAIN}`, 'A')).toBe(0)
+    expect(server.queriesFor(`add2.${DOMAIN}`, 'AAAA')).toBe(1)
+    expect(d.dnsStats.cache.primed).toBe(3)
+  })
+
+  it('ignores additional records for names that are not SRV targets', async () => {
+    const p = peerZone('honest', { v4: ['127.0.0.63'] })
+    server.records = [...p.records, { name: `other.${DOMAIN}`, type: 'A', address: '127.0.0.64' }]
+    server.additionals = true
+    server.extraAdditionals = [
+      { name: `other.${DOMAIN}`, type: 'A', address: '10.6.6.6' },
+      { name: `honest.${DOMAIN}`, type: 'TXT', strings: ['id=x'] },
+    ]
+    const cache = new CachingResolver(new DnsClient({ resolvers: [server.address] }), {
+      minTtl: 1,
+      maxTtl: 60,
+      negativeTtl: 5,
+      maxNegativeTtl: 60,
+    })
+    await cache.resolve(SERVICE, 'SRV')
+    expect(cache.counters.primed).toBe(1)
+    const other = await cache.resolve(`other.${DOMAIN}`, 'A')
+    expect(other.kind === 'positive' && other.records).toMatchObject([{ address: '127.0.0.64' }])
+    expect(server.queriesFor(`other.${DOMAIN}`, 'A')).toBe(1)
+    const d = backend(server.address)
+    await d.start()
+    expect((await d.list())[0]).toMatchObject({ id: p.id, addresses: [{ host: '127.0.0.63', port: 4000 }] })
   })
 })
 

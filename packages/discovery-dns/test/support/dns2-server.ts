@@ -50,6 +50,10 @@ export interface Dns2TestServer {
   soa: { ttl: number; minimum: number } | undefined
   /** Follow CNAME chains inside answers as a recursive resolver would (default true). */
   followCnames: boolean
+  /** Put the A/AAAA records of SRV targets in the additional section (default false). */
+  additionals: boolean
+  /** Records added to the additional section of every SRV answer. */
+  extraAdditionals: ZoneRecord[]
   /** Faults by `name TYPE` (or `* TYPE`, or `*`). */
   faults: Map<string, Fault>
   readonly queries: QueryLogEntry[]
@@ -69,6 +73,8 @@ export async function startDns2Server(
     defaultTtl: 5,
     soa: undefined as { ttl: number; minimum: number } | undefined,
     followCnames: true,
+    additionals: false,
+    extraAdditionals: [] as ZoneRecord[],
     faults: new Map<string, Fault>(),
   }
 
@@ -109,6 +115,19 @@ export async function startDns2Server(
       response.answers.push(toResource(cname, state.defaultTtl))
       if (!state.followCnames) break
       owner = cname.target
+    }
+    if (state.additionals && type === 'SRV') {
+      for (const srv of response.answers) {
+        const target = (srv as { target?: string }).target
+        for (const r of state.records) {
+          if (r.name === target && (r.type === 'A' || r.type === 'AAAA')) {
+            response.additionals.push(toResource(r, state.defaultTtl))
+          }
+        }
+      }
+    }
+    if (type === 'SRV') {
+      for (const r of state.extraAdditionals) response.additionals.push(toResource(r, state.defaultTtl))
     }
     const exists = state.records.some((r) => r.name === owner)
     if (response.answers.length === 0 || (!exists && state.followCnames)) {
@@ -187,6 +206,18 @@ export async function startDns2Server(
     },
     set followCnames(v) {
       state.followCnames = v
+    },
+    get extraAdditionals() {
+      return state.extraAdditionals
+    },
+    set extraAdditionals(v) {
+      state.extraAdditionals = v
+    },
+    get additionals() {
+      return state.additionals
+    },
+    set additionals(v) {
+      state.additionals = v
     },
     faults: state.faults,
     queries,
