@@ -56,8 +56,17 @@ import {
 export interface MdnsDiscoveryOptions extends BackendOptions {
   /** DNS-SD service type, `_name._udp` or `_name._tcp`. Default `_peer._udp`. */
   serviceType?: string | undefined
-  /** TTL of every record we announce, in seconds; a crashed node is lost after it. Default 120. */
+  /**
+   * TTL in seconds of the records that say a node is alive (SRV, A/AAAA): a node that dies without
+   * a goodbye is lost after it. Default 120 (RFC 6762 section 10).
+   */
   ttl?: number | undefined
+  /**
+   * TTL in seconds of the PTR and TXT records. Default 4500 (75 minutes, RFC 6762 section 10):
+   * long-lived PTRs make known-answer suppression work, so steady-state traffic stays low. Never
+   * shorter than `ttl`.
+   */
+  serviceTtl?: number | undefined
   /** UDP port of mDNS. Default 5353 (change only for private test networks). */
   port?: number | undefined
   /** Which interfaces and IP families to use. */
@@ -119,6 +128,8 @@ interface SocketState {
   lastMulticast: Map<string, number>
   /** signature -> time of queries we sent (their multicast loopback copies are not answered) */
   ownQueries: Map<string, number>
+  /** Another host's recent PTR query for our service: when, and the instances it already knew. */
+  foreignPtrQuery?: { at: number; known: Set<string> } | undefined
 }
 
 interface Announcement {
@@ -166,6 +177,7 @@ export class MdnsDiscovery extends AbstractDiscoveryBackend {
   readonly #serviceType: string
   readonly #serviceName: string
   readonly #ttl: number
+  readonly #serviceTtl: number
   readonly #port: number
   readonly #filter: InterfaceFilter
   readonly #probe: boolean
@@ -210,6 +222,7 @@ export class MdnsDiscovery extends AbstractDiscoveryBackend {
     this.#serviceType = type
     this.#serviceName = `${type}.${DOMAIN}`
     this.#ttl = positive(options.ttl ?? 120, 'ttl')
+    this.#serviceTtl = Math.max(this.#ttl, positive(options.serviceTtl ?? 4500, 'serviceTtl'))
     this.#port = options.port ?? 5353
     this.#filter = options.interfaces ?? {}
     this.#probe = options.probe ?? true
@@ -483,10 +496,14 @@ export class MdnsDiscovery extends AbstractDiscoveryBackend {
     return chosen.length > 0 ? chosen : all
   }
 
-  #records(iface: MdnsInterface, a: Announcement, ttl: number, legacy = false) {
+  /** Our records for `iface`; `mode` picks the TTLs: normal, goodbye (0) or legacy unicast (<= 10). */
+  #records(iface: MdnsInterface, a: Announcement, mode: 'normal' | 'goodbye' | 'legacy' = 'normal') {
+    const legacy = mode === 'legacy'
+    const ttl = mode === 'goodbye' ? 0 : legacy ? Math.min(this.#ttl, 10) : this.#ttl
+    const long = mode === 'goodbye' ? 0 : legacy ? Math.min(this.#serviceTtl, 10) : this.#serviceTtl
     const flush = !legacy && ttl > 0
-    const ptr: Answer = { name: this.#serviceName, type: 'PTR', ttl, data: a.instanceName }
-    const meta: Answer = { name: SERVICES_META, type: 'PTR', ttl, data: this.#serviceName }
+    const ptr: Answer = { name: this.#serviceName, type: 'PTR', ttl: long, data: a.instanceName }
+    const meta: Answer = { name: SERVICES_META, type: 'PTR', ttl: long, data: this.#serviceName }
     const srv: Answer = {
       name: a.instanceName,
       type: 'SRV',
@@ -494,7 +511,7 @@ export class MdnsDiscovery extends AbstractDiscoveryBackend {
       flush,
       data: { target: a.hostName, port: a.port, priority: 0, weight: 0 },
     }
-    const txt: Answer = { name: a.instanceName, type: 'TXT', ttl, flush, data: a.txt }
+    const txt: Answer = { name: a.instanceName, type: 'TXT', ttl: long, flush, data: a.txt }
     const addresses: Answer[] = this.#addressesFor(iface, a).map((x) => ({
       name: a.hostName,
       type: x.type,
@@ -528,7 +545,7 @@ export class MdnsDiscovery extends AbstractDiscoveryBackend {
   async #sendProbe(a: Announcement): Promise<void> {
     await Promise.all(
       [...this.#sockets.values()].map((s) => {
-        const r = this.#records(s.socket.iface, a, this.#ttl)
+        const r = this.#records(s.socket.iface, a)
         const packet: Packet = {
           type: 'query',
           id: 0,
@@ -545,7 +562,7 @@ export class MdnsDiscovery extends AbstractDiscoveryBackend {
   }
 
   async #sendAnnouncement(s: SocketState, a: Announcement): Promise<void> {
-    const r = this.#records(s.socket.iface, a, this.#ttl)
+    const r = this.#records(s.socket.iface, a)
     const now = Date.now()
     for (const x of [r.ptr, r.meta, r.srv, r.txt, ...r.addresses]) s.lastMulticast.set(recordKey(x), now)
     await this.#send(s, {
@@ -559,7 +576,7 @@ export class MdnsDiscovery extends AbstractDiscoveryBackend {
   async #sendGoodbye(a: Announcement): Promise<void> {
     await Promise.all(
       [...this.#sockets.values()].map((s) => {
-        const r = this.#records(s.socket.iface, a, 0)
+        const r = this.#records(s.socket.iface, a, 'goodbye')
         return this.#send(s, {
           type: 'response',
           id: 0,
@@ -697,11 +714,11 @@ export class MdnsDiscovery extends AbstractDiscoveryBackend {
     }, ms)
   }
 
-  #sendBrowseQuery(s: SocketState): Promise<void> {
+  #sendBrowseQuery(s: SocketState, ptr = true, extra: Question[] = []): Promise<void> {
     const now = Date.now()
     const known: Answer[] = []
     let size = 40
-    for (const entry of this.#cache.instances.values()) {
+    for (const entry of ptr ? this.#cache.instances.values() : []) {
       const ptr = entry.ptr
       if (ptr === undefined || ptr.iface !== s.socket.iface.name || ptr.goodbye) continue
       const remaining = (ptr.expires - now) / 1000
@@ -714,7 +731,7 @@ export class MdnsDiscovery extends AbstractDiscoveryBackend {
       type: 'query',
       id: 0,
       flags: 0,
-      questions: [{ name: this.#serviceName, type: 'PTR', class: 'IN' }],
+      questions: [...(ptr ? [{ name: this.#serviceName, type: 'PTR', class: 'IN' }] : []), ...extra],
       answers: known,
     })
   }
@@ -735,8 +752,10 @@ export class MdnsDiscovery extends AbstractDiscoveryBackend {
     s.tokens--
     this.#mstats.packetsReceived++
     try {
-      if (packet.type === 'query') this.#onQuery(s, packet, rinfo)
-      else if (packet.type === 'response') {
+      if (packet.type === 'query') {
+        this.#noteForeignQuery(s, packet, rinfo, now)
+        this.#onQuery(s, packet, rinfo)
+      } else if (packet.type === 'response') {
         if (rinfo.port !== this.#port) {
           this.#mstats.badSourcePort++
           return
@@ -753,6 +772,7 @@ export class MdnsDiscovery extends AbstractDiscoveryBackend {
     const a = this.#announcement
     if (a !== undefined && a.state !== 'idle') this.#checkConflicts(a, records)
     const iface = s.socket.iface.name
+    const via = socketKey(s.socket)
     const suffix = `.${nameKey(this.#serviceName)}`
     const touched = new Set<string>()
     // pass 1: PTR, SRV, TXT of our service type
@@ -766,7 +786,7 @@ export class MdnsDiscovery extends AbstractDiscoveryBackend {
         }
         const entry = this.#instanceEntry(target, now)
         if (entry === undefined) continue
-        entry.ptr = cachedRecord(ttlOf(r), now, iface)
+        entry.ptr = cachedRecord(ttlOf(r), now, iface, via)
         touched.add(nameKey(target))
       } else if ((r.type === 'SRV' || r.type === 'TXT') && name.endsWith(suffix)) {
         const entry = this.#instanceEntry(String(r.name), now)
@@ -777,10 +797,10 @@ export class MdnsDiscovery extends AbstractDiscoveryBackend {
             this.countInvalid('SRV without a target or with port 0')
             continue
           }
-          entry.srv = { ...cachedRecord(ttlOf(r), now, iface), target: d.target, port: d.port }
+          entry.srv = { ...cachedRecord(ttlOf(r), now, iface, via), target: d.target, port: d.port }
         } else {
           const data = Array.isArray(r.data) ? (r.data as Buffer[]) : [Buffer.from(String(r.data ?? ''))]
-          entry.txt = { ...cachedRecord(ttlOf(r), now, iface), data, signature: txtSignature(data) }
+          entry.txt = { ...cachedRecord(ttlOf(r), now, iface, via), data, signature: txtSignature(data) }
         }
         touched.add(nameKey(String(r.name)))
       }
@@ -813,7 +833,7 @@ export class MdnsDiscovery extends AbstractDiscoveryBackend {
           }
         }
       }
-      const result = this.#cache.addAddress(entry, address, family, cachedRecord(ttlOf(r), now, iface))
+      const result = this.#cache.addAddress(entry, address, family, cachedRecord(ttlOf(r), now, iface, via))
       if (result === 'full') this.#mstats.cacheOverflows++
       for (const inst of this.#cache.instancesOf(host)) touched.add(nameKey(inst.name))
     }
@@ -858,8 +878,10 @@ export class MdnsDiscovery extends AbstractDiscoveryBackend {
     const alive = (r: CachedRecord | undefined) => r !== undefined && r.expires > now
     if (!alive(ptr) || !alive(srv) || !alive(txt)) {
       const goodbye = [ptr, srv, txt].some((r) => r?.goodbye)
+      const wasReported = entry.reportedId !== undefined
       this.#unreport(key, entry, lostReason ?? (goodbye ? 'withdrawn' : 'expired'))
-      if (!ptr && !srv && !txt) this.#cache.instances.delete(key)
+      // a lost node's long-lived PTR/TXT are forgotten too: it is not "unresolvable"
+      if (wasReported || (!ptr && !srv && !txt)) this.#cache.instances.delete(key)
       return
     }
     const host = this.#cache.hosts.get(nameKey(srv!.target))
@@ -942,12 +964,14 @@ export class MdnsDiscovery extends AbstractDiscoveryBackend {
   #tick(): void {
     if (!this.#running) return
     const now = Date.now()
+    // per socket: extra questions, and whether a PTR query (with known answers) is due
     const questions = new Map<string, Map<string, Question>>()
-    const ask = (iface: string, name: string, type: string) => {
-      let q = questions.get(iface)
+    const browse = new Set<string>()
+    const ask = (via: string, name: string, type: string) => {
+      let q = questions.get(via)
       if (q === undefined) {
         q = new Map()
-        questions.set(iface, q)
+        questions.set(via, q)
       }
       q.set(`${nameKey(name)}|${type}`, { name, type: type as 'A', class: 'IN' })
     }
@@ -975,19 +999,25 @@ export class MdnsDiscovery extends AbstractDiscoveryBackend {
         if (now >= entry.nextResolve) {
           entry.resolveAttempts++
           entry.nextResolve = now + 1000 * 2 ** Math.min(entry.resolveAttempts - 1, 3)
-          const iface = entry.ptr.iface
-          if (entry.srv === undefined) ask(iface, entry.name, 'SRV')
-          if (entry.txt === undefined) ask(iface, entry.name, 'TXT')
+          const via = entry.ptr.via
+          if (entry.srv === undefined) ask(via, entry.name, 'SRV')
+          if (entry.txt === undefined) ask(via, entry.name, 'TXT')
           if (entry.srv !== undefined) {
-            ask(iface, entry.srv.target, 'A')
-            ask(iface, entry.srv.target, 'AAAA')
+            ask(via, entry.srv.target, 'A')
+            ask(via, entry.srv.target, 'AAAA')
           }
         }
         continue
       }
-      if (entry.ptr && dueForRefresh(entry.ptr, now)) ask(entry.ptr.iface, this.#serviceName, 'PTR')
-      if (entry.srv && dueForRefresh(entry.srv, now)) ask(entry.srv.iface, entry.name, 'SRV')
-      if (entry.txt && dueForRefresh(entry.txt, now)) ask(entry.txt.iface, entry.name, 'TXT')
+      // the PTR query at 80% (known answers exclude everything not due) refreshes SRV, TXT and
+      // addresses too, as additional records; they are asked for by name only from 85% on
+      if (entry.ptr && dueForRefresh(entry.ptr, now)) {
+        // someone else just asked without listing this instance: the answer refreshes us too
+        const foreign = this.#sockets.get(entry.ptr.via)?.foreignPtrQuery
+        if (!(foreign && now - foreign.at < 1000 && !foreign.known.has(key))) browse.add(entry.ptr.via)
+      }
+      if (entry.srv && dueForRefresh(entry.srv, now, 1)) ask(entry.srv.via, entry.name, 'SRV')
+      if (entry.txt && dueForRefresh(entry.txt, now, 1)) ask(entry.txt.via, entry.name, 'TXT')
     }
     for (const host of this.#cache.hosts.values()) {
       let changed = false
@@ -995,16 +1025,16 @@ export class MdnsDiscovery extends AbstractDiscoveryBackend {
         if (rec.expires <= now) {
           host.addresses.delete(addr)
           changed = true
-        } else if (dueForRefresh(rec, now)) ask(rec.iface, host.name, rec.family === 4 ? 'A' : 'AAAA')
+        } else if (dueForRefresh(rec, now, 1)) ask(rec.via, host.name, rec.family === 4 ? 'A' : 'AAAA')
       }
       if (changed) for (const e of this.#cache.instancesOf(host.name)) this.#evaluate(nameKey(e.name), e, now)
     }
     this.#cache.pruneHosts()
-    for (const [iface, qs] of questions) {
-      for (const s of this.#sockets.values()) {
-        if (s.socket.iface.name !== iface) continue
-        void this.#send(s, { type: 'query', id: 0, flags: 0, questions: [...qs.values()] })
-      }
+    for (const via of new Set([...questions.keys(), ...browse])) {
+      const s = this.#sockets.get(via)
+      if (s === undefined) continue
+      const extra = [...(questions.get(via)?.values() ?? [])]
+      void this.#sendBrowseQuery(s, browse.has(via), extra)
     }
     for (const s of this.#sockets.values()) {
       if (s.lastMulticast.size > 256) s.lastMulticast.clear()
@@ -1013,6 +1043,25 @@ export class MdnsDiscovery extends AbstractDiscoveryBackend {
 
   // ---------------------------------------------------------------------------------------------
   // responding
+
+  /**
+   * Duplicate question suppression (RFC 6762 section 7.3): remember another host's PTR query for
+   * our service, so that our own refresh of an instance it did not list as known is not needed.
+   */
+  #noteForeignQuery(s: SocketState, packet: Packet, rinfo: RemoteInfo, now: number): void {
+    if (rinfo.port !== this.#port) return
+    const sentAt = s.ownQueries.get(querySignature(packet))
+    if (sentAt !== undefined && now - sentAt < 100) return
+    const service = nameKey(this.#serviceName)
+    if (!(packet.questions ?? []).some((q) => nameKey(q.name) === service && q.type === 'PTR')) return
+    const known = new Set<string>()
+    for (const a of packet.answers ?? []) {
+      if (a.type === 'PTR' && nameKey(String(a.name)) === service && typeof a.data === 'string')
+        known.add(nameKey(a.data))
+      if (known.size >= 256) break
+    }
+    s.foreignPtrQuery = { at: now, known }
+  }
 
   #onQuery(s: SocketState, packet: Packet, rinfo: RemoteInfo): void {
     const a = this.#announcement
@@ -1029,14 +1078,14 @@ export class MdnsDiscovery extends AbstractDiscoveryBackend {
         if (name !== nameKey(a.instanceName) && name !== nameKey(a.hostName)) continue
         const theirs = authorities.filter((r) => nameKey(String(r.name)) === name)
         if (theirs.length === 0 || theirs.every((r) => this.#isOurRecord(a, r))) continue
-        const ours = this.#records(s.socket.iface, a, this.#ttl)
+        const ours = this.#records(s.socket.iface, a)
         const mine = name === nameKey(a.instanceName) ? [ours.srv, ours.txt] : ours.addresses
         if (compareRecordSets(theirs, mine) > 0) a.lostTiebreak = true
       }
       return
     }
     const legacy = rinfo.port !== this.#port
-    const r = this.#records(s.socket.iface, a, legacy ? Math.min(this.#ttl, 10) : this.#ttl, legacy)
+    const r = this.#records(s.socket.iface, a, legacy ? 'legacy' : 'normal')
     const answers = new Map<string, Answer>()
     const additionals = new Map<string, Answer>()
     let probe = false
@@ -1114,6 +1163,10 @@ export class MdnsDiscovery extends AbstractDiscoveryBackend {
 }
 
 const AA = 1 << 10
+
+function socketKey(socket: InterfaceSocket): string {
+  return `${socket.iface.name}/${socket.family}`
+}
 
 function querySignature(packet: Packet): string {
   const q = (packet.questions ?? []).map((x) => `${nameKey(x.name)}/${x.type}`).join(',')

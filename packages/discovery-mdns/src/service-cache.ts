@@ -13,6 +13,8 @@ export interface CachedRecord {
   expires: number
   /** Interface it was learned on. */
   iface: string
+  /** Socket (`<interface>/<family>`) it was learned on: refresh queries go out there. */
+  via: string
   /** True when it expires because of a goodbye (TTL 0). */
   goodbye: boolean
   /** Refresh queries sent so far for this reception (0-4). */
@@ -134,7 +136,7 @@ export class ServiceCache {
 }
 
 /** A fresh {@link CachedRecord} for a record with `ttl` seconds received now on `iface`. */
-export function cachedRecord(ttl: number, now: number, iface: string): CachedRecord {
+export function cachedRecord(ttl: number, now: number, iface: string, via = iface): CachedRecord {
   const goodbye = ttl === 0
   return {
     ttl,
@@ -142,6 +144,7 @@ export function cachedRecord(ttl: number, now: number, iface: string): CachedRec
     // RFC 6762 section 10.1: a goodbye is kept for one more second
     expires: now + (goodbye ? 1000 : ttl * 1000),
     iface,
+    via,
     goodbye,
     refreshStage: 0,
     jitter: Math.random() * 0.02,
@@ -151,9 +154,14 @@ export function cachedRecord(ttl: number, now: number, iface: string): CachedRec
 /** Refresh thresholds (fractions of the TTL) of RFC 6762 section 5.2. */
 export const REFRESH_AT: readonly number[] = [0.8, 0.85, 0.9, 0.95]
 
-/** True when `record` is due for its next refresh query (and advances its stage). */
-export function dueForRefresh(record: CachedRecord, now: number): boolean {
+/**
+ * True when `record` is due for its next refresh query (and advances its stage). Stages before
+ * `fromStage` are skipped: records that the 80% PTR query normally refreshes as a side effect
+ * (SRV, TXT, addresses arrive as additional records) are asked for only from 85% on.
+ */
+export function dueForRefresh(record: CachedRecord, now: number, fromStage = 0): boolean {
   if (record.goodbye || record.refreshStage >= REFRESH_AT.length) return false
+  if (record.refreshStage < fromStage) record.refreshStage = fromStage
   const fraction = (now - record.received) / (record.ttl * 1000)
   if (fraction < REFRESH_AT[record.refreshStage]! + record.jitter) return false
   while (

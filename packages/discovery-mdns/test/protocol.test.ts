@@ -56,7 +56,7 @@ describe('mDNS protocol behaviour', () => {
           type: 'query',
           questions: [{ name: '_peer._udp.local', type: 'PTR' }],
           answers: known
-            ? [{ name: '_peer._udp.local', type: 'PTR', ttl: 50, data: 'kas@box._peer._udp.local' }]
+            ? [{ name: '_peer._udp.local', type: 'PTR', ttl: 4000, data: 'kas@box._peer._udp.local' }]
             : [],
         },
       })
@@ -69,6 +69,29 @@ describe('mDNS protocol behaviour', () => {
     await waitFor(async () => (await mdnsStats(node)).queriesAnswered === before + 1, {
       what: 'answer without known answer',
     })
+  })
+
+  it('answers a legacy unicast query (source port not 5353) by unicast, with its id, the question and TTL <= 10', async () => {
+    const node = await createRemote(host, { ttl: 120 })
+    await node.start()
+    await node.announce({
+      id: testId('legacy'),
+      name: 'legacy@box',
+      addresses: [{ host: '0.0.0.0', port: 4400 }],
+    })
+    const replies = await host.child.call<Array<Record<string, unknown>>>('legacyQuery', {
+      name: 'legacy@box._peer._udp.local',
+      type: 'SRV',
+      ms: 500,
+    })
+    expect(replies).toHaveLength(1)
+    expect(replies[0]).toMatchObject({
+      id: 0x1234,
+      type: 'response',
+      questions: [{ name: 'legacy@box._peer._udp.local', type: 'SRV' }],
+    })
+    const answers = replies[0]!.answers as Array<{ name: string; type: string; ttl: number; flush: boolean }>
+    expect(answers).toEqual([{ name: 'legacy@box._peer._udp.local', type: 'SRV', ttl: 10, flush: false }])
   })
 
   it('browses with a doubling interval', async () => {

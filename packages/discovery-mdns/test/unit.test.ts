@@ -160,6 +160,11 @@ describe('ServiceCache', () => {
     expect(dueForRefresh(rec, 96_000)).toBe(true)
     expect(rec.refreshStage).toBe(4)
     expect(dueForRefresh(rec, 99_000)).toBe(false)
+    // SRV/TXT/addresses: refreshed as a side effect of the PTR query, asked for from 85% on
+    const srv = { ...cachedRecord(100, 0, 'eth0', 'eth0/4'), jitter: 0 }
+    expect(srv.via).toBe('eth0/4')
+    expect(dueForRefresh(srv, 82_000, 1)).toBe(false)
+    expect(dueForRefresh(srv, 85_000, 1)).toBe(true)
   })
 })
 
