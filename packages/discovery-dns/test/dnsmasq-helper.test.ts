@@ -1,6 +1,8 @@
 // The @peer/testkit dnsmasq helper these tests rely on: free port, temp dir, run-time changes,
 // clean-up.
+import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { startDnsmasq } from '@peer/testkit/dnsmasq'
 import { describe, expect, it } from 'vitest'
 import { DnsClient } from '../src/index.js'
@@ -34,5 +36,33 @@ describe('@peer/testkit/dnsmasq', () => {
     await a.stop()
     expect(existsSync(a.dir)).toBe(false)
     await expect(client.query('h.peer.test', 'A')).rejects.toThrow()
+  })
+
+  it('a test process killed by SIGTERM takes its dnsmasq and temp dir with it', async () => {
+    const script = fileURLToPath(new URL('./support/dnsmasq-child.ts', import.meta.url))
+    const child = spawn(process.execPath, ['--conditions=@peer/source', '--import', 'tsx', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    try {
+      const line = await new Promise<string>((resolve, reject) => {
+        let out = ''
+        child.stdout!.on('data', (chunk: Buffer) => {
+          out += chunk.toString()
+          if (out.includes('\n')) resolve(out.split('\n')[0]!)
+        })
+        child.once('exit', (code) => reject(new Error(`child exited early (${code})`)))
+      })
+      const { dir, address } = JSON.parse(line) as { dir: string; address: string }
+      const client = new DnsClient({ resolvers: [address], timeoutMs: 300, attempts: 1 })
+      expect((await client.query('child.peer.test', 'A')).answers).toHaveLength(1)
+      expect(existsSync(dir)).toBe(true)
+      const exited = new Promise((resolve) => child.once('exit', resolve))
+      child.kill('SIGTERM')
+      await exited
+      expect(existsSync(dir)).toBe(false)
+      await expect(client.query('child.peer.test', 'A')).rejects.toThrow()
+    } finally {
+      child.kill('SIGKILL')
+    }
   })
 })

@@ -2,7 +2,8 @@
 // only a local test domain (no upstream, no /etc/hosts, no system resolv.conf). Tests change the
 // zone at run time with `update()`: A/AAAA changes go through `--hostsdir` (dnsmasq picks them up by
 // inotify, no restart), SRV/TXT/CNAME changes restart dnsmasq on the same port (dnsmasq cannot
-// reload them). Every instance is killed and its temp dir removed on `stop()`, and on process exit.
+// reload them). Every instance is killed and its temp dir removed on `stop()`, on process exit and
+// on SIGINT/SIGTERM/SIGHUP.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { createSocket } from 'node:dgram'
@@ -85,19 +86,31 @@ export interface DnsmasqServer {
 const live = new Set<{ child: ChildProcess | undefined; dir: string }>()
 let exitHookInstalled = false
 
+function killAllSync(): void {
+  for (const entry of live) {
+    try {
+      entry.child?.kill('SIGKILL')
+    } catch {}
+    try {
+      rmSync(entry.dir, { recursive: true, force: true })
+    } catch {}
+  }
+  live.clear()
+}
+
 function installExitHook(): void {
   if (exitHookInstalled) return
   exitHookInstalled = true
-  process.once('exit', () => {
-    for (const entry of live) {
-      try {
-        entry.child?.kill('SIGKILL')
-      } catch {}
-      try {
-        rmSync(entry.dir, { recursive: true, force: true })
-      } catch {}
+  process.once('exit', killAllSync)
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    const onSignal = () => {
+      killAllSync()
+      process.off(signal, onSignal)
+      // keep the default behaviour (exit by the signal) when nobody else handles it
+      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal)
     }
-  })
+    process.on(signal, onSignal)
+  }
 }
 
 /** True when a `dnsmasq` binary is on the PATH (`tooling/scripts/setup-system.sh` installs it). */
