@@ -1,4 +1,3 @@
-import { hostname, networkInterfaces } from 'node:os'
 import {
   abortErrorFor,
   Discovery,
@@ -7,7 +6,6 @@ import {
   isNodeId,
   type Logger,
   type PeerAddress,
-  parseNodeName,
   shortId,
   silentLogger,
   TypedEventTarget,
@@ -24,6 +22,7 @@ import {
   NodeStoppedError,
   PeerUnavailableError,
 } from './errors.js'
+import { announcedAddresses, resolveName } from './local-addresses.js'
 import { type LinkHost, PeerLink } from './peer-link.js'
 import type {
   Handler,
@@ -562,34 +561,6 @@ async function resolveIdentity(option: Identity | string | undefined): Promise<I
   if (option === undefined) return generateIdentity()
   if (typeof option === 'string') return (await loadOrCreateIdentity(option)).identity
   return option
-}
-
-function announcedAddresses(bound: { host: string; port: number }): PeerAddress[] {
-  if (bound.host !== '0.0.0.0' && bound.host !== '::') return [{ host: bound.host, port: bound.port }]
-  const out: PeerAddress[] = []
-  for (const list of Object.values(networkInterfaces())) {
-    for (const a of list ?? []) {
-      if (a.internal || (bound.host === '0.0.0.0' && a.family !== 'IPv4')) continue
-      if (a.family === 'IPv6' && a.address.startsWith('fe80')) continue
-      out.push({ host: a.address, port: bound.port })
-    }
-  }
-  return out.length > 0 ? out.slice(0, 16) : [{ host: '127.0.0.1', port: bound.port }]
-}
-
-function resolveName(name: string | undefined, address: PeerAddress): string {
-  if (name === undefined) {
-    const host = address.host.includes(':') ? `[${address.host}]` : address.host
-    return `${address.port}@${host}`
-  }
-  const full = name.includes('@') ? name : `${name}@${shortHostname()}`
-  parseNodeName(full) // throws InvalidNodeNameError with a clear message
-  return full
-}
-
-function shortHostname(): string {
-  const host = hostname().split('.')[0] ?? ''
-  return /^[A-Za-z0-9-]+$/.test(host) ? host : 'localhost'
 }
 
 function bounded<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
