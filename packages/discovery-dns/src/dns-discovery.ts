@@ -221,7 +221,15 @@ export class DnsDiscovery extends AbstractDiscoveryBackend {
 
   async #run(signal: AbortSignal, firstPollDone: () => void): Promise<void> {
     while (!signal.aborted) {
-      const waitMs = await this.#pollOnce(signal)
+      let waitMs: number
+      try {
+        waitMs = await this.#pollOnce(signal)
+      } catch (error) {
+        // a bug, not DNS: report it and keep the loop (and the process) alive
+        if (signal.aborted) break
+        this.reportError(error)
+        waitMs = this.#retryWait()
+      }
       firstPollDone()
       if (signal.aborted) break
       try {

@@ -115,13 +115,16 @@ function installExitHook(): void {
 
 /** True when a `dnsmasq` binary is on the PATH (`tooling/scripts/setup-system.sh` installs it). */
 export function hasDnsmasq(): boolean {
+  if (dnsmasqFound) return true
   try {
     execFileSync('dnsmasq', ['--version'], { stdio: 'ignore' })
+    dnsmasqFound = true
     return true
   } catch {
     return false
   }
 }
+let dnsmasqFound = false
 
 /** A port that is free for both UDP and TCP on 127.0.0.1 right now. */
 export async function freeDualPort(host = '127.0.0.1'): Promise<number> {
@@ -178,6 +181,11 @@ function hostsFileName(name: string): string {
 
 /** Starts dnsmasq on 127.0.0.1:<free port>; resolves once it answers. */
 export async function startDnsmasq(options: DnsmasqOptions = {}): Promise<DnsmasqServer> {
+  if (!hasDnsmasq()) {
+    throw new Error(
+      'dnsmasq is not installed: run tooling/scripts/setup-system.sh (Debian package dnsmasq-base)',
+    )
+  }
   installExitHook()
   const domain = options.domain ?? 'peer.test'
   const ttl = options.ttl ?? 0
