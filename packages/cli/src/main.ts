@@ -4,4 +4,13 @@
  */
 import { runCli } from './program.js'
 
+// `peer ... | head`: a reader that went away is not an error worth a stack trace
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (stream.listenerCount('error') > 1) return // a command handles it (the demo cleans up first)
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0)
+    throw error
+  })
+}
+
 process.exitCode = await runCli(process.argv)

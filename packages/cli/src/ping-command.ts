@@ -112,7 +112,9 @@ export async function ping(target: string, options: PingOptions, io: CliIo): Pro
       `PING ${label} ${info.id} at ${address} (QUIC, pinned)`,
     )
     const rtts: number[] = []
+    let sent = 0
     for (let seq = 1; seq <= count && !shutdown.signal.aborted; seq++) {
+      sent += 1
       try {
         const rtt = await node.ping(info.id, { timeout, signal: shutdown.signal })
         rtts.push(rtt)
@@ -131,7 +133,6 @@ export async function ping(target: string, options: PingOptions, io: CliIo): Pro
       }
       if (seq < count) await sleep(interval, shutdown.signal)
     }
-    const sent = rtts.length + (count - rtts.length)
     const summary = {
       id: info.id,
       name: info.name,
