@@ -87,6 +87,30 @@ describe('discovery through SRV, TXT, A and AAAA', () => {
     ])
   })
 
+  it('orders equal-priority records by weight, deterministically for a seed', async () => {
+    const id = testId('weighted')
+    server.records = []
+    for (let i = 0; i < 6; i++) {
+      const target = `w${i}.${DOMAIN}`
+      server.records.push(
+        { name: SERVICE, type: 'SRV', target, port: 6000 + i, priority: 10, weight: 10 * (i + 1) },
+        { name: target, type: 'TXT', strings: [`id=${id}`] },
+        { name: target, type: 'A', address: `127.0.4.${i + 1}` },
+      )
+    }
+    const orderFor = async (seed: number) => {
+      const d = backend(server.address, { seed, families: [4] })
+      await d.start()
+      const ports = (await d.list())[0]!.addresses.map((a) => a.port)
+      await d.stop()
+      return ports.join(',')
+    }
+    expect(await orderFor(7)).toBe(await orderFor(7))
+    const orders = new Set<string>()
+    for (let seed = 0; seed < 8; seed++) orders.add(await orderFor(seed))
+    expect(orders.size).toBeGreaterThan(1)
+  })
+
   it('turns added, changed and removed records into discovered, updated and lost', async () => {
     const a = peerZone('one')
     const b = peerZone('two', { v4: ['127.0.0.2'] })
