@@ -169,7 +169,7 @@ export class DnsDiscovery extends AbstractDiscoveryBackend {
     this.#cache = new CachingResolver(
       this.#client,
       { minTtl: this.#minTtl, maxTtl: this.#maxTtl, negativeTtl, maxNegativeTtl },
-      { maxEntries: options.maxCacheEntries ?? 10_000 },
+      { maxEntries: count(options.maxCacheEntries, 10_000, 'maxCacheEntries') },
     )
     const limits = { ...DEFAULT_RECORD_LIMITS, ...this.recordLimits }
     this.#resolver = new ServiceResolver(this.#cache, {
@@ -177,8 +177,8 @@ export class DnsDiscovery extends AbstractDiscoveryBackend {
       families: [...new Set(families)],
       txtLimits: limits,
       maxAddresses: limits.maxAddresses,
-      maxSrvRecords: options.maxSrvRecords ?? 1000,
-      concurrency: options.concurrency ?? 8,
+      maxSrvRecords: count(options.maxSrvRecords, 1000, 'maxSrvRecords'),
+      concurrency: count(options.concurrency, 8, 'concurrency'),
       seed: seed >>> 0,
     })
   }
@@ -459,6 +459,14 @@ function seconds(value: number | undefined, fallback: number, name: string, min:
   if (value === undefined) return fallback
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
     throw new DnsConfigError(`${name} must be a number >= ${min}, got ${String(value)}`)
+  }
+  return value
+}
+
+function count(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback
+  if (!Number.isInteger(value) || value < 1) {
+    throw new DnsConfigError(`${name} must be a positive integer, got ${String(value)}`)
   }
   return value
 }

@@ -695,9 +695,25 @@ describe('configuration errors', () => {
 
   it('needs a domain or a service name, and sane numbers', () => {
     expect(() => new DnsDiscovery({ resolvers: ['127.0.0.1:53'] })).toThrow(DnsConfigError)
-    expect(() => new DnsDiscovery({ resolvers: ['127.0.0.1:53'], domain: DOMAIN, minTtl: -1 })).toThrow(
-      DnsConfigError,
-    )
+    for (const bad of [
+      { minTtl: -1 },
+      { maxTtl: 0.001 },
+      { jitter: 2 },
+      { staleAfter: Number.NaN },
+      { concurrency: 0 },
+      { maxCacheEntries: 1.5 },
+      { maxSrvRecords: -1 },
+      { defaultPort: 0 },
+      { families: [] },
+      { families: [5] as never },
+      { service: '' },
+      { domain: 'a..b' },
+    ]) {
+      expect(
+        () => new DnsDiscovery({ resolvers: ['127.0.0.1:53'], domain: DOMAIN, ...bad }),
+        JSON.stringify(bad),
+      ).toThrow(DnsConfigError)
+    }
     expect(
       () => new DnsDiscovery({ resolvers: ['127.0.0.1:53'], domain: DOMAIN, idSource: 'x' as never }),
     ).toThrow(DnsConfigError)
