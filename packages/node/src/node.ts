@@ -441,6 +441,7 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
       this.#stats.rejected++
       this.emit('peer:rejected', { id: event.detail.id, source: 'inbound' })
     }
+    // a new connection, or a newer one replacing the live one
     const onConnected = (event: CustomEvent<{ id: string }>) => {
       this.#attach(event.detail.id)
     }
@@ -451,11 +452,13 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
     listener.addEventListener('connection', onConnection)
     listener.addEventListener('connection:rejected', onRefused)
     registry.addEventListener('peer:connected', onConnected)
+    registry.addEventListener('peer:connection-replaced', onConnected)
     registry.addEventListener('peer:rejected', onRejected)
     this.#unsubscribe.push(() => {
       listener.removeEventListener('connection', onConnection)
       listener.removeEventListener('connection:rejected', onRefused)
       registry.removeEventListener('peer:connected', onConnected)
+      registry.removeEventListener('peer:connection-replaced', onConnected)
       registry.removeEventListener('peer:rejected', onRejected)
     })
   }
@@ -471,17 +474,20 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
     }
   }
 
-  /** Starts a link on the registry's live connection to `id` (unless one runs on it already). */
+  /**
+   * Starts a link on the registry's live connection to `id`, unless one runs or opens on it
+   * already. When the peer is up on an older connection (the registry swapped connections: a
+   * simultaneous dial resolved, or the peer redialed), the peer stays up and the new link takes
+   * over once its `hello` exchange is done; no `peer:down` / `peer:up` is emitted for the swap.
+   */
   #attach(id: string): void {
     if (this.#state !== 'started') return
     const connection = this.#registry?.connection(id)
     if (connection === undefined || connection.isClosed) return
-    const current = this.#links.get(id) ?? this.#opening.get(id)
-    if (current?.connection === connection) return
-    if (current !== undefined) {
-      current.close(new PeerUnavailableError(id, 'replaced by a new connection'))
-      this.#down(current, 'replaced')
-    }
+    const up = this.#links.get(id)
+    const opening = this.#opening.get(id)
+    if (up?.connection === connection || opening?.connection === connection) return
+    opening?.close(new PeerUnavailableError(id, 'replaced by a newer connection'))
     const direction = this.#registry?.status(id)?.direction ?? connection.direction
     const link = new PeerLink(connection, direction, this.#host())
     this.#opening.set(id, link)
@@ -490,7 +496,13 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
       () => {
         if (this.#opening.get(id) === link) this.#opening.delete(id)
         if (link.closed || this.#state !== 'started' || connection.isClosed) return
+        const previous = this.#links.get(id)
         this.#links.set(id, link)
+        if (previous !== undefined) {
+          previous.close(new PeerUnavailableError(id, 'replaced by a newer connection'))
+          this.#log.debug('peer moved to a newer connection', { id: shortId(id), direction })
+          return
+        }
         this.#stats.peersUp++
         this.#log.info('peer up', { id: shortId(id), name: link.name, direction })
         this.emit('peer:up', { id, name: link.name, direction, address: { ...connection.remoteAddress } })
@@ -498,6 +510,9 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
       (error: unknown) => {
         if (this.#opening.get(id) === link) this.#opening.delete(id)
         link.close(error instanceof Error ? error : new Error(String(error)))
+        // an older link kept up for this one is dead: the peer is down after all
+        const previous = this.#links.get(id)
+        if (previous?.closed) this.#down(previous, errorMessage(error))
         if (this.#state !== 'started') return
         this.#log.warn('peer link failed to open', { id: shortId(id), error: errorMessage(error) })
         void connection.close('hello failed')
@@ -508,8 +523,13 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
   #onConnectionClosed(link: PeerLink, reason: string): void {
     link.close(new PeerUnavailableError(link.id, `connection closed (${reason})`))
     if (this.#opening.get(link.id) === link) this.#opening.delete(link.id)
+    if (this.#links.get(link.id) === link && this.#state === 'started') {
+      // the registry may hold a newer connection already (a simultaneous dial resolved, or the
+      // peer redialed): stay up while its link opens
+      this.#attach(link.id)
+      if (this.#opening.has(link.id)) return
+    }
     this.#down(link, reason)
-    // the registry may hold a newer connection (a simultaneous dial resolved, a redial by the peer)
     queueMicrotask(() => this.#attach(link.id))
   }
 

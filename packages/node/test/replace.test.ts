@@ -1,0 +1,54 @@
+// The peer redials while its old connection still looks alive here: the registry swaps the live
+// connection, and the node moves the peer to the new one without a peer:down / peer:up flap.
+import { generateIdentity } from '@peer/identity'
+import { recordEvents, waitFor } from '@peer/testkit/wait'
+import { createTransport, type Transport } from '@peer/transport-quic'
+import { afterAll, expect, it } from 'vitest'
+import { createNode, decodeEnvelope, encodeEnvelope, type PeerNode } from '../src/index.js'
+
+let node: PeerNode | undefined
+let transport: Transport | undefined
+afterAll(async () => {
+  await transport?.close()
+  await node?.stop()
+})
+
+it('a newer connection from the same peer takes over silently and carries the traffic', async () => {
+  const raw = await generateIdentity()
+  node = await createNode({ name: 'stable@localhost', trust: [raw.id] })
+  node.handle('echo', (x) => x)
+  transport = createTransport({ identity: raw, trust: () => true })
+  const hello = encodeEnvelope({ kind: 'hello', name: 'flappy@localhost' }, 1024)
+  const connect = async () => {
+    const conn = await transport!.dial(node!.address, { expectedId: node!.id })
+    const out = await conn.openChannel()
+    await out.send(hello)
+    await out.flush()
+    const inc = await conn.acceptChannel({ signal: AbortSignal.timeout(5000) })
+    expect(decodeEnvelope((await inc.receive({ signal: AbortSignal.timeout(5000) }))!).kind).toBe('hello')
+    return { conn, out, inc }
+  }
+  const first = await connect()
+  await node.waitForPeer(raw.id)
+  const events = recordEvents(node, ['peer:up', 'peer:down'])
+  // past the registry's simultaneous-dial window, a new inbound connection replaces the live one
+  await new Promise((r) => setTimeout(r, 2200))
+  const second = await connect()
+  const closed = await Promise.race([
+    first.conn.closed,
+    new Promise((r) => setTimeout(() => r('open'), 5000)),
+  ])
+  expect(closed).not.toBe('open')
+  await waitFor(() => node!.peer(raw.id)?.address.port === second.conn.localAddress.port, {
+    what: 'the peer on the new connection',
+  })
+  await second.out.send(encodeEnvelope({ kind: 'req', topic: 'echo', id: 1, payload: 'via new' }, 1024))
+  await second.out.flush()
+  const answer = decodeEnvelope((await second.inc.receive({ signal: AbortSignal.timeout(5000) }))!)
+  expect(answer).toEqual({ kind: 'res', topic: 'echo', id: 1, payload: 'via new' })
+  expect(events.events).toEqual([])
+  expect(node.peers()).toHaveLength(1)
+  expect(await node.request(raw.id, 'anything', 1, { timeout: 300 }).catch((e: Error) => e.name)).toBe(
+    'RequestTimeoutError',
+  )
+})
