@@ -5,7 +5,13 @@ import type { PeerNode } from '@peer/node'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { type BackendConfig, loadConfigFile, type PeerConfig, parseConfig } from './config.js'
 import { parsePeerSpec, parseSeconds } from './discover-command.js'
-import { configuredLogger, reloadConfiguredTrust, startConfiguredNode } from './node-setup.js'
+import {
+  configuredLogger,
+  loadConfiguredIdentity,
+  loadConfiguredTrust,
+  reloadConfiguredTrust,
+  startConfiguredNode,
+} from './node-setup.js'
 import { type CliIo, formatAddresses, Output, recordFields } from './output.js'
 import { shutdownSignal, untilAborted } from './shutdown.js'
 
@@ -34,6 +40,8 @@ export interface StartOptions extends NodeFlags {
   exitWithStdin?: boolean | undefined
   /** Stop after this many seconds. */
   duration?: number | undefined
+  /** Validate the configuration, identity and trust list, print a summary and exit (no node starts). */
+  check?: boolean | undefined
   json?: boolean | undefined
 }
 
@@ -110,6 +118,7 @@ export async function resolveNodeConfig(flags: NodeFlags, io: CliIo): Promise<Pe
 export async function start(options: StartOptions, io: CliIo): Promise<void> {
   const out = new Output(io, options)
   const config = await resolveNodeConfig(options, io)
+  if (options.check === true) return check(config, options, out)
   const logger = configuredLogger(config, (line) => void io.stderr.write(`${line}\n`))
   const shutdown = shutdownSignal({
     durationMs: options.duration === undefined ? undefined : options.duration * 1000,
@@ -267,6 +276,39 @@ export async function start(options: StartOptions, io: CliIo): Promise<void> {
   }
 }
 
+async function check(config: PeerConfig, options: StartOptions, out: Output): Promise<void> {
+  // with createIdentity a missing identity is fine (it is made on first start); a broken one is not
+  const identity = await loadConfiguredIdentity({ ...config, createIdentity: false }).then(
+    (r) => r.identity,
+    (error: unknown) => {
+      if (config.createIdentity && (error as { message?: string }).message?.includes('does not exist'))
+        return undefined
+      throw error
+    },
+  )
+  const trust = await loadConfiguredTrust(config)
+  const listen = formatHostPort(config.listen.host, config.listen.port)
+  const backends = config.discovery.map((b) => b.backend)
+  out.result(
+    {
+      ok: true,
+      config: options.config === undefined ? undefined : resolve(options.config),
+      id: identity?.id,
+      name: config.name,
+      listen,
+      trusted: trust.size,
+      backends,
+    },
+    [
+      `ok: ${options.config ?? 'command line'}`,
+      `  node      ${identity?.id ?? '(identity created on first start)'}${config.name ? ` ${config.name}` : ''}`,
+      `  listen    ${listen}`,
+      `  trust     ${trust.size} ids${config.trust.file ? ` (${config.trust.file})` : ''}`,
+      `  discovery ${backends.join(', ') || 'none'}`,
+    ],
+  )
+}
+
 function reasonOf(signal: AbortSignal): string {
   return signal.reason instanceof Error ? signal.reason.message : String(signal.reason ?? 'stopped')
 }
@@ -330,6 +372,7 @@ export function startCommand(io: CliIo): Command {
   )
     .option('--stats <seconds>', 'print a "stats" event (peers, RTT, messages) every N seconds', parseSeconds)
     .option('--duration <seconds>', 'stop after this many seconds', parseSeconds)
+    .option('--check', 'validate the configuration, identity and trust list, print a summary, exit')
     .option('--json', 'one JSON object per event line: {"event":"peer:up",...}')
     .addOption(new Option('--chatter <ms>', 'demo traffic to every peer').argParser(parseMillis).hideHelp())
     .addOption(new Option('--exit-with-stdin', 'stop when stdin closes').hideHelp())
@@ -342,6 +385,7 @@ export function startCommand(io: CliIo): Command {
         '',
         'Examples:',
         '  peer start --config peer.json',
+        '  peer start --config peer.json --check',
         '  peer start --identity ./n1 --listen 127.0.0.1:4001 --trust-file trust.json --peers-file peers.json',
       ].join('\n'),
     )

@@ -230,6 +230,34 @@ describe('start: configuration and startup errors', () => {
     expect(b.stderr).toContain(`file ${peers}: not valid JSON`)
   })
 
+  it('--check validates config, identity and trust list without starting a node', async () => {
+    const idDir = join(dir, 'checked')
+    const id = (await runPeer(['keygen', '--out', idDir])).stdout.trim()
+    const file = join(dir, 'check.json')
+    await writeFile(
+      file,
+      JSON.stringify({
+        identity: 'checked',
+        listen: '127.0.0.1:4999',
+        trust: { peers: [id] },
+        discovery: [{ backend: 'static', peers: [] }],
+      }),
+    )
+    const ok = await runPeer(['start', '--config', file, '--check', '--json'])
+    expect(ok.code, ok.stderr).toBe(0)
+    expect(JSON.parse(ok.stdout)).toMatchObject({
+      ok: true,
+      id,
+      listen: '127.0.0.1:4999',
+      trusted: 1,
+      backends: ['static'],
+    })
+    const text = await runPeer(['start', '--config', file, '--check'])
+    expect(text.stdout).toContain(`ok: ${file}`)
+    const bad = await runPeer(['start', '--config', file, '--check', '--identity', join(dir, 'nobody')])
+    expect(bad.code).toBe(1)
+  })
+
   it('a missing identity exits 1 and says which file', async () => {
     const r = await runPeer(['start', '--identity', join(dir, 'nobody')])
     expect(r.code).toBe(1)
