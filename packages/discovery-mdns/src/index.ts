@@ -16,6 +16,9 @@ export {
 } from './instance-name.js'
 export {
   type Destination,
+  type DnsPacket,
+  type DnsQuestion,
+  type DnsRecord,
   InterfaceSocket,
   type InterfaceSocketOptions,
   MDNS_IPV4_GROUP,

@@ -773,6 +773,7 @@ export class MdnsDiscovery extends AbstractDiscoveryBackend {
     if (a !== undefined && a.state !== 'idle') this.#checkConflicts(a, records)
     const iface = s.socket.iface.name
     const via = socketKey(s.socket)
+    const jitter = Math.random() * 0.02
     const suffix = `.${nameKey(this.#serviceName)}`
     const touched = new Set<string>()
     // pass 1: PTR, SRV, TXT of our service type
@@ -786,7 +787,7 @@ export class MdnsDiscovery extends AbstractDiscoveryBackend {
         }
         const entry = this.#instanceEntry(target, now)
         if (entry === undefined) continue
-        entry.ptr = cachedRecord(ttlOf(r), now, iface, via)
+        entry.ptr = cachedRecord(ttlOf(r), now, iface, via, jitter)
         touched.add(nameKey(target))
       } else if ((r.type === 'SRV' || r.type === 'TXT') && name.endsWith(suffix)) {
         const entry = this.#instanceEntry(String(r.name), now)
@@ -797,10 +798,14 @@ export class MdnsDiscovery extends AbstractDiscoveryBackend {
             this.countInvalid('SRV without a target or with port 0')
             continue
           }
-          entry.srv = { ...cachedRecord(ttlOf(r), now, iface, via), target: d.target, port: d.port }
+          entry.srv = { ...cachedRecord(ttlOf(r), now, iface, via, jitter), target: d.target, port: d.port }
         } else {
           const data = Array.isArray(r.data) ? (r.data as Buffer[]) : [Buffer.from(String(r.data ?? ''))]
-          entry.txt = { ...cachedRecord(ttlOf(r), now, iface, via), data, signature: txtSignature(data) }
+          entry.txt = {
+            ...cachedRecord(ttlOf(r), now, iface, via, jitter),
+            data,
+            signature: txtSignature(data),
+          }
         }
         touched.add(nameKey(String(r.name)))
       }
@@ -833,7 +838,12 @@ export class MdnsDiscovery extends AbstractDiscoveryBackend {
           }
         }
       }
-      const result = this.#cache.addAddress(entry, address, family, cachedRecord(ttlOf(r), now, iface, via))
+      const result = this.#cache.addAddress(
+        entry,
+        address,
+        family,
+        cachedRecord(ttlOf(r), now, iface, via, jitter),
+      )
       if (result === 'full') this.#mstats.cacheOverflows++
       for (const inst of this.#cache.instancesOf(host)) touched.add(nameKey(inst.name))
     }

@@ -135,8 +135,17 @@ export class ServiceCache {
   }
 }
 
-/** A fresh {@link CachedRecord} for a record with `ttl` seconds received now on `iface`. */
-export function cachedRecord(ttl: number, now: number, iface: string, via = iface): CachedRecord {
+/**
+ * A fresh {@link CachedRecord} for a record with `ttl` seconds received now on `iface`. Records of
+ * one packet share `jitter`, so their refreshes fall due together and go out as one query.
+ */
+export function cachedRecord(
+  ttl: number,
+  now: number,
+  iface: string,
+  via = iface,
+  jitter = Math.random() * 0.02,
+): CachedRecord {
   const goodbye = ttl === 0
   return {
     ttl,
@@ -147,7 +156,7 @@ export function cachedRecord(ttl: number, now: number, iface: string, via = ifac
     via,
     goodbye,
     refreshStage: 0,
-    jitter: Math.random() * 0.02,
+    jitter,
   }
 }
 

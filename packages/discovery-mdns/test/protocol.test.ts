@@ -94,6 +94,34 @@ describe('mDNS protocol behaviour', () => {
     expect(answers).toEqual([{ name: 'legacy@box._peer._udp.local', type: 'SRV', ttl: 10, flush: false }])
   })
 
+  it('leaves no timers, sockets or handles in its process after stop', async () => {
+    const count = (list: string[]) => {
+      const m: Record<string, number> = {}
+      for (const t of list.sort()) m[t] = (m[t] ?? 0) + 1
+      return m
+    }
+    const before = count(await host.child.call<string[]>('activeResources'))
+    const [node, watcher] = [await createRemote(host), await createRemote(host)]
+    await Promise.all([node.start(), watcher.start()])
+    const rec = recordEvents(watcher, ['peer:discovered'])
+    await node.announce({
+      id: testId('leak'),
+      name: 'leak@box',
+      addresses: [{ host: '0.0.0.0', port: 4500 }],
+    })
+    await waitFor(() => rec.of('peer:discovered').length > 0, { what: 'discovered' })
+    await node.withdraw()
+    await Promise.all([node.stop(), watcher.stop()])
+    await waitFor(
+      async () =>
+        JSON.stringify(count(await host.child.call<string[]>('activeResources'))) === JSON.stringify(before),
+      {
+        timeoutMs: 3000,
+        what: 'the same active resources as before start',
+      },
+    )
+  })
+
   it('browses with a doubling interval', async () => {
     const sniff = host.child.call<Seen[]>('sniff', { ms: 3600 })
     const node = await createRemote(host)
