@@ -37,6 +37,8 @@ export interface DemoNodeState {
   rate: number
   /** Starts of this node (1 + restarts). */
   starts: number
+  /** Write the peer list again once this node has started (its port changed). */
+  republish?: boolean | undefined
   lastStats?: { at: number; received: number } | undefined
 }
 
@@ -236,6 +238,23 @@ export class DemoCluster extends TypedEventTarget<DemoEvents> {
     child.on('close', (code, signal) => {
       if (this.#children.get(node.index) === child) this.#children.delete(node.index)
       const expected = node.state === 'killed' || node.state === 'stopping' || this.#closed
+      const stderr = this.#stderr.get(node.index) ?? []
+      if (
+        node.state === 'restarting' &&
+        !this.#closed &&
+        stderr.some((l) => l.includes('address is in use'))
+      ) {
+        // the old port was taken meanwhile: take any free port and publish the new address
+        node.republish = true
+        this.emit('node', {
+          t: this.elapsed(),
+          node: node.name,
+          text: `${node.name}: port ${node.port} is taken now; restarting on a new port`,
+          fields: { state: 'restarting' },
+        })
+        this.#spawn(node, 0)
+        return
+      }
       if (node.state !== 'killed') node.state = expected ? 'stopped' : 'failed'
       node.pid = undefined
       if (!expected) {
@@ -263,6 +282,12 @@ export class DemoCluster extends TypedEventTarget<DemoEvents> {
       case 'started':
         node.port = Number(event.port)
         node.state = 'up'
+        if (node.republish === true) {
+          node.republish = false
+          this.#writePeers().catch((error: unknown) =>
+            this.step(`cannot update peers.json: ${String(error)}`),
+          )
+        }
         this.emit('node', {
           t,
           node: node.name,

@@ -13,6 +13,7 @@ afterEach(async () => {
   await cluster?.close(1000)
   cluster = undefined
   delete process.env.FAKE_FAIL
+  delete process.env.FAKE_BUSY
 })
 
 async function until(check: () => boolean, ms = 10_000): Promise<void> {
@@ -82,5 +83,32 @@ describe('DemoCluster', () => {
     expect(victim.pid).not.toBe(before)
     expect(victim.starts).toBe(2)
     expect(failures).toEqual([])
+  })
+
+  it('a restart whose old port is taken meanwhile moves to a free port and republishes the peer list', async () => {
+    cluster = new DemoCluster({ nodes: 2, command: fake })
+    const notes: string[] = []
+    cluster.addEventListener('node', (e) => notes.push(e.detail.text))
+    await cluster.start()
+    await until(() => cluster!.nodes.every((n) => n.state === 'up'))
+    await cluster.publish()
+    const victim = cluster.nodes[1]!
+    cluster.kill(victim)
+    await until(() => victim.pid === undefined)
+    process.env.FAKE_BUSY = '1' // the fake refuses any fixed port now
+    const { readFile, writeFile } = await import('node:fs/promises')
+    const file = join(cluster.directory!, 'peers.json')
+    await writeFile(file, JSON.stringify({ version: 1, peers: [] }))
+    cluster.restart(victim)
+    await until(() => victim.state === 'up')
+    expect(victim.starts).toBe(3)
+    expect(notes.some((t) => t.includes('port 40002 is taken now'))).toBe(true)
+    const deadline = Date.now() + 5000
+    let peers: Array<{ id: string }> = []
+    while (Date.now() < deadline && peers.length < 2) {
+      peers = (JSON.parse(await readFile(file, 'utf8')) as { peers: Array<{ id: string }> }).peers
+      await new Promise((r) => setTimeout(r, 20))
+    }
+    expect(peers.map((p) => p.id).sort()).toEqual(cluster.nodes.map((n) => n.id).sort())
   })
 })
