@@ -295,7 +295,10 @@ export class PeerLink {
     })
   }
 
-  /** Queues an encoded envelope behind the previous ones (order is kept); bounded. */
+  /**
+   * Queues an encoded envelope behind the previous ones (order is kept); bounded. With nothing
+   * queued it goes to the channel at once (the channel copies it synchronously, in call order).
+   */
   #enqueue(bytes: Uint8Array): Promise<void> {
     if (this.#closedError !== undefined) return Promise.reject(this.#unavailable())
     if (this.#queued >= this.#host.maxQueuedMessages) {
@@ -304,31 +307,32 @@ export class PeerLink {
       )
     }
     this.#queued++
-    const written = this.#tail.then(() => this.#sendNow(bytes))
-    this.#tail = written.then(
-      () => {
-        this.#queued--
-      },
-      () => {
-        this.#queued--
-      },
-    )
+    const written = this.#queued === 1 ? this.#sendNow(bytes) : this.#tail.then(() => this.#sendNow(bytes))
+    this.#tail = written.then(this.#dequeued, this.#dequeued)
     return written
   }
 
-  async #sendNow(bytes: Uint8Array): Promise<void> {
-    if (this.#closedError !== undefined) throw this.#unavailable()
+  readonly #dequeued = (): void => {
+    this.#queued--
+  }
+
+  #sendNow(bytes: Uint8Array): Promise<void> {
+    if (this.#closedError !== undefined) return Promise.reject(this.#unavailable())
     const out = this.#out
-    if (out === undefined) throw new PeerUnavailableError(this.id, 'the link is not open')
+    if (out === undefined) return Promise.reject(new PeerUnavailableError(this.id, 'the link is not open'))
+    let sent: Promise<void>
     try {
-      await out.send(bytes)
+      sent = out.send(bytes)
     } catch (error) {
-      throw new PeerUnavailableError(this.id, `sending failed: ${errorMessage(error)}`, { cause: error })
+      sent = Promise.reject(error)
     }
     this.stats.messagesSent++
     this.stats.bytesSent += bytes.byteLength
     this.#host.stats.messagesSent++
     this.#host.stats.bytesSent += bytes.byteLength
+    return sent.catch((error: unknown) => {
+      throw new PeerUnavailableError(this.id, `sending failed: ${errorMessage(error)}`, { cause: error })
+    })
   }
 
   #reply(envelope: Envelope): void {

@@ -106,6 +106,17 @@ describe('a 3-node cluster', () => {
     expect(seen['order-2']).toEqual(expected)
   })
 
+  it('order also holds under backpressure (300 x 16 KiB, above the channel buffer)', async () => {
+    const seen: number[] = []
+    b().handle('order-big', (m: { i: number; pad: Uint8Array }) => {
+      seen.push(m.i)
+    })
+    const pad = new Uint8Array(16 * 1024)
+    await Promise.all(Array.from({ length: 300 }, (_, i) => a().send(b().id, 'order-big', { i, pad })))
+    await waitFor(() => seen.length === 300, { timeoutMs: 15_000, what: '300 large messages' })
+    expect(seen).toEqual(Array.from({ length: 300 }, (_, i) => i))
+  })
+
   it('a remote handler error arrives typed, with the remote name, message and code', async () => {
     class OutOfStockError extends Error {
       override name = 'OutOfStockError'
