@@ -217,6 +217,8 @@ describe('options', () => {
     expect(() => new PeerNode({ trust: [], maxMessageSize: 0 })).toThrow(RangeError)
     expect(() => new PeerNode({ trust: ['not-an-id'] })).toThrow(/node id/i)
     await expect(createNode({ trust: [], name: 'bad name@' })).rejects.toThrow(/invalid node name/)
+    // the failed start released its socket
+    await waitFor(() => (resources().UDPWrap ?? 0) === 0, { what: 'the failed node to release its socket' })
     const node = await createNode({ trust: [] })
     await node.stop()
     await expect(node.start()).rejects.toThrow(/started once/)

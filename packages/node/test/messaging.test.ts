@@ -162,6 +162,23 @@ describe('a 3-node cluster', () => {
     expect(await a().ping(c().id)).toBeGreaterThan(0)
   })
 
+  it('an answer that cannot be sent (not encodable, too large) reaches the caller as a RemoteError', async () => {
+    c().handle('cyclic', () => {
+      const o: Record<string, unknown> = {}
+      o.self = o
+      return o
+    })
+    c().handle('huge', () => new Uint8Array(2 * 1024 * 1024))
+    await expect(a().request(c().id, 'cyclic', null)).rejects.toMatchObject({
+      name: 'RemoteError',
+      remoteName: 'EncodeError',
+    })
+    await expect(a().request(c().id, 'huge', null)).rejects.toMatchObject({
+      name: 'RemoteError',
+      remoteName: 'MessageTooLargeError',
+    })
+  })
+
   it('a request for a topic without handler fails with NoHandlerError', async () => {
     await expect(a().request(b().id, 'nobody-home', 1)).rejects.toBeInstanceOf(NoHandlerError)
   })
