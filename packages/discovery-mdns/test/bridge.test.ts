@@ -9,7 +9,7 @@ import { recordEvents, waitFor } from '@peer/testkit/wait'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRemote, mdnsStats, startHost } from './helpers/harness.js'
 
-const TTL = 2
+const TTL = 3
 
 describe('three namespaces on a bridge', () => {
   let topo: BridgeTopology
