@@ -164,8 +164,8 @@ async function setupInterface(ns: Netns, dev: string, addresses: readonly string
 }
 
 /**
- * Waits until `dev` in `ns` reports state UP (`ip -br link`); a new veth can take up to a second.
- * With `address`, also waits until the device has left the tentative state for IPv6.
+ * Waits until `dev` in `ns` reports state UP (`ip -br link`; a new veth can take up to a second)
+ * and none of its IPv6 addresses is still tentative.
  */
 export async function waitLinkUp(
   ns: Netns,
