@@ -141,6 +141,7 @@ describe('stop and restart', () => {
     await waitFor(() => (resources().UDPWrap ?? 0) === 0, { what: 'earlier nodes to release their sockets' })
     const before = resources()
     const members = await startCluster(['d1', 'd2'])
+    running.push(...members) // stopped again (idempotent) in afterEach if the test fails
     const [d1, d2] = members as [Member, Member]
     expect(resources().UDPWrap ?? 0).toBeGreaterThan(before.UDPWrap ?? 0) // the check sees sockets
     d2.node.handle('slow', async (ms: number) => {
@@ -152,9 +153,15 @@ describe('stop and restart', () => {
       return 'done too'
     })
     // d1 waits for d2; d2 waits for d1; then d2 stops
-    const outgoing = d2.node.request(d1.node.id, 'slow', 300)
-    const incoming = d1.node.request(d2.node.id, 'slow', 300)
-    await new Promise((r) => setTimeout(r, 50))
+    const outgoing = d2.node.request(d1.node.id, 'slow', 300).catch((e: unknown) => e)
+    const incoming = d1.node.request(d2.node.id, 'slow', 300).catch((e: unknown) => e)
+    // both requests are being handled when the stop begins
+    await waitFor(
+      () =>
+        d1.node.peer(d2.node.id)?.stats.requestsReceived === 1 &&
+        d2.node.peer(d1.node.id)?.stats.requestsReceived === 1,
+      { what: 'both requests received' },
+    )
     const stopping = d2.node.stop()
     expect(d2.node.state).toBe('stopping')
     await expect(d2.node.send(d1.node.id, 'x', 1)).rejects.toBeInstanceOf(NodeStoppedError)
