@@ -130,9 +130,10 @@ export class FramedMessageChannel implements MessageChannel {
     cur.writeUInt32BE(n, at)
     cur.set(message, at + 4)
     this.#curUsed = at + 4 + n
+    const idle = this.#buffered === 0
     this.#buffered += n + 4
     if (this.#curUsed + 4 >= cur.byteLength) this.#seal()
-    this.#kick()
+    this.#kick(idle)
     if (this.#buffered <= this.#options.maxBufferedBytes) return RESOLVED
     return new Promise((resolve, reject) => this.#spaceWaiters.push({ resolve, reject }))
   }
@@ -173,16 +174,24 @@ export class FramedMessageChannel implements MessageChannel {
     }
   }
 
-  #kick(): void {
+  /**
+   * Starts the flush loop. A message on an idle channel goes out in a microtask (latency);
+   * otherwise the loop waits for the next macrotask turn, so a busy sender fills whole chunks
+   * (throughput).
+   */
+  #kick(idle = false): void {
     if (this.#flushing) return
     this.#flushing = true
-    setImmediate(() => void this.#flushLoop())
+    if (idle) queueMicrotask(() => void this.#flushLoop())
+    else setImmediate(() => void this.#flushLoop())
   }
 
   async #flushLoop(): Promise<void> {
     try {
+      // a macrotask turn has passed since the kick: take the partial chunk too. Later partial
+      // chunks wait for the next turn, so a sender in a tight loop fills them first.
+      this.#seal()
       for (;;) {
-        if (this.#chunks.length === 0) this.#seal()
         const chunk = this.#chunks.shift()
         if (chunk === undefined) break
         await this.#writer.write(chunk)

@@ -1,0 +1,363 @@
+// The measurements of `pnpm bench transport` (client half). See suites/transport.ts.
+import { cpus } from 'node:os'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
+import type { RpcChild } from '@peer/testkit/child-process'
+import type { Identity } from '../../../packages/identity/src/index.js'
+import type { EngineConnection } from '../../../packages/transport-quic/src/engine.js'
+import type { Connection } from '../../../packages/transport-quic/src/index.js'
+import type { Measurement } from './report.js'
+import {
+  type Address,
+  MODE_ECHO,
+  MODE_SINK,
+  makeClients,
+  readReport,
+  tlsChannel,
+} from './transport-stacks.js'
+
+setFlagsFromString('--expose_gc')
+const gc = runInNewContext('gc') as () => void
+
+interface Started {
+  id: string
+  quic: Address
+  raw: Address
+  tls: Address
+}
+
+const HOST = '127.0.0.1'
+const KiB = 1024
+const MiB = 1024 * 1024
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? Number.NaN
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b)
+  return s[Math.floor(s.length / 2)] ?? Number.NaN
+}
+
+/** Runs `fn` `runs` times and keeps the median (the machine is shared: one run can be unlucky). */
+async function medianOf(runs: number, fn: () => Promise<number>): Promise<number> {
+  const values: number[] = []
+  for (let i = 0; i < runs; i++) values.push(await fn())
+  return median(values)
+}
+
+export async function runTransportBench(options: {
+  child: RpcChild
+  identity: Identity
+  quick: boolean
+  measurements: Measurement[]
+}): Promise<string[]> {
+  const { child, identity, quick, measurements: m } = options
+  const log = (line: string) => process.stderr.write(`  ${line}\n`)
+  const started = await child.call<Started>(
+    'start',
+    { clientId: identity.id, host: HOST },
+    { timeoutMs: 60_000 },
+  )
+  const clients = makeClients(identity)
+  const runs = quick ? 1 : 3
+  const bulkBytes = quick ? 32 * MiB : 128 * MiB
+  const messages = quick ? 200_000 : 1_000_000
+  const requests = quick ? 1_000 : 5_000
+  const connects = quick ? 20 : 100
+  const idle = quick ? 50 : 200
+
+  const quicConn = await clients.quic(started.quic, started.id)
+  const rawConn = await clients.raw(started.raw, started.id)
+  const tlsSockets: import('node:tls').TLSSocket[] = []
+
+  // ------------------------------------------------------------------ bulk
+  const block = Buffer.alloc(64 * KiB, 7)
+  const bulk = {
+    quic: async () => {
+      const ch = await quicConn.openChannel()
+      await ch.send(Uint8Array.of(MODE_SINK))
+      const t = performance.now()
+      for (let sent = 0; sent < bulkBytes; sent += block.byteLength) await ch.send(block)
+      await ch.close()
+      const r = readReport((await ch.receive())!)
+      if (r.bytes !== bulkBytes) throw new Error(`quic bulk: server got ${r.bytes} of ${bulkBytes} bytes`)
+      return bulkBytes / ((performance.now() - t) / 1000) / 1e6
+    },
+    raw: async () => {
+      const s = rawConn.openStream()
+      const w = s.writable.getWriter()
+      const r = s.readable.getReader()
+      await w.write(Uint8Array.of(MODE_SINK))
+      const t = performance.now()
+      for (let sent = 0; sent < bulkBytes; sent += block.byteLength) await w.write(block)
+      await w.close()
+      const got = await r.read()
+      if (got.done || readReport(got.value).bytes !== bulkBytes) throw new Error('raw bulk: short')
+      return bulkBytes / ((performance.now() - t) / 1000) / 1e6
+    },
+    tls: async () => {
+      const socket = await clients.tls(started.tls, started.id)
+      tlsSockets.push(socket)
+      const ch = tlsChannel(socket)
+      await ch.send(Uint8Array.of(MODE_SINK))
+      const t = performance.now()
+      for (let sent = 0; sent < bulkBytes; sent += block.byteLength) await ch.send(block)
+      await ch.close()
+      const r = readReport((await ch.receive())!)
+      if (r.bytes !== bulkBytes) throw new Error(`tls bulk: server got ${r.bytes} of ${bulkBytes} bytes`)
+      return bulkBytes / ((performance.now() - t) / 1000) / 1e6
+    },
+  }
+  for (const stack of ['quic', 'raw', 'tls'] as const) {
+    const v = await medianOf(runs, bulk[stack])
+    log(`bulk ${stack}: ${v.toFixed(1)} MB/s`)
+    m.push({
+      name: `bulk ${stack}`,
+      value: v,
+      unit: 'MB/s',
+      ...(stack === 'quic'
+        ? { baseline: 'bulk raw', target: '>= 60' }
+        : stack === 'tls'
+          ? { baseline: 'bulk raw' }
+          : {}),
+      notes: `${bulkBytes / MiB} MiB in 64 KiB ${stack === 'raw' ? 'writes' : 'messages'}`,
+    })
+  }
+
+  // ------------------------------------------------------------------ 64-byte messages
+  const small = Buffer.alloc(64, 1)
+  // the raw engine gets the messages pre-framed into 64 KiB writes: an upper bound for any layer
+  const perWrite = Math.floor((64 * KiB) / 68)
+  const framed = Buffer.alloc(perWrite * 68)
+  for (let i = 0; i < perWrite; i++) framed.writeUInt32BE(64, i * 68)
+  const rate = {
+    quic: async () => {
+      const ch = await quicConn.openChannel()
+      await ch.send(Uint8Array.of(MODE_SINK))
+      const t = performance.now()
+      for (let i = 0; i < messages; i++) await ch.send(small)
+      await ch.close()
+      const r = readReport((await ch.receive())!)
+      if (r.count !== messages) throw new Error(`quic messages: server got ${r.count}`)
+      return messages / ((performance.now() - t) / 1000)
+    },
+    raw: async () => {
+      const s = rawConn.openStream()
+      const w = s.writable.getWriter()
+      const r = s.readable.getReader()
+      await w.write(Uint8Array.of(MODE_SINK))
+      const writes = Math.ceil(messages / perWrite)
+      const t = performance.now()
+      for (let i = 0; i < writes; i++) await w.write(framed)
+      await w.close()
+      const got = await r.read()
+      if (got.done || readReport(got.value).bytes !== writes * framed.byteLength)
+        throw new Error('raw rate: short')
+      return (writes * perWrite) / ((performance.now() - t) / 1000)
+    },
+    tls: async () => {
+      const socket = await clients.tls(started.tls, started.id)
+      tlsSockets.push(socket)
+      const ch = tlsChannel(socket)
+      await ch.send(Uint8Array.of(MODE_SINK))
+      const t = performance.now()
+      for (let i = 0; i < messages; i++) await ch.send(small)
+      await ch.close()
+      const r = readReport((await ch.receive())!)
+      if (r.count !== messages) throw new Error(`tls messages: server got ${r.count}`)
+      return messages / ((performance.now() - t) / 1000)
+    },
+  }
+  for (const stack of ['quic', 'raw', 'tls'] as const) {
+    const v = await medianOf(runs, rate[stack])
+    log(`messages ${stack}: ${Math.round(v)} msg/s`)
+    m.push({
+      name: `64 B messages ${stack}`,
+      value: v,
+      unit: 'msg/s',
+      ...(stack === 'quic'
+        ? { baseline: '64 B messages raw', target: '>= 300,000' }
+        : stack === 'tls'
+          ? { baseline: '64 B messages raw' }
+          : {}),
+      notes:
+        stack === 'raw'
+          ? 'pre-framed into 64 KiB writes, receiver counts bytes (upper bound)'
+          : `${messages.toLocaleString('en-US')} x send(64 B), receiver parses frames`,
+    })
+  }
+
+  // ------------------------------------------------------------------ request/response latency
+  const request = Buffer.alloc(64, 2)
+  const rawRequest = Buffer.alloc(68, 2)
+  rawRequest.writeUInt32BE(64, 0)
+  const latency = {
+    quic: async () => {
+      const ch = await quicConn.openChannel()
+      await ch.send(Uint8Array.of(MODE_ECHO))
+      const samples: number[] = []
+      for (let i = 0; i < requests; i++) {
+        const t = performance.now()
+        await ch.send(request)
+        await ch.receive()
+        samples.push((performance.now() - t) * 1000)
+      }
+      await ch.close()
+      return samples
+    },
+    raw: async () => {
+      const s = rawConn.openStream()
+      const w = s.writable.getWriter()
+      const r = s.readable.getReader()
+      await w.write(Uint8Array.of(MODE_ECHO))
+      const samples: number[] = []
+      for (let i = 0; i < requests; i++) {
+        const t = performance.now()
+        await w.write(rawRequest)
+        let got = 0
+        while (got < rawRequest.byteLength) {
+          const c = await r.read()
+          if (c.done) throw new Error('raw echo ended')
+          got += c.value.byteLength
+        }
+        samples.push((performance.now() - t) * 1000)
+      }
+      await w.close()
+      return samples
+    },
+    tls: async () => {
+      const socket = await clients.tls(started.tls, started.id)
+      tlsSockets.push(socket)
+      const ch = tlsChannel(socket)
+      await ch.send(Uint8Array.of(MODE_ECHO))
+      const samples: number[] = []
+      for (let i = 0; i < requests; i++) {
+        const t = performance.now()
+        await ch.send(request)
+        await ch.receive()
+        samples.push((performance.now() - t) * 1000)
+      }
+      socket.end()
+      return samples
+    },
+  }
+  for (const stack of ['quic', 'raw', 'tls'] as const) {
+    const all: number[] = []
+    for (let i = 0; i < runs; i++) all.push(...(await latency[stack]()))
+    all.sort((a, b) => a - b)
+    const p50 = percentile(all, 0.5)
+    const p99 = percentile(all, 0.99)
+    log(`latency ${stack}: p50 ${p50.toFixed(0)} us, p99 ${p99.toFixed(0)} us`)
+    m.push({
+      name: `request/response p50 ${stack}`,
+      value: p50,
+      unit: 'us',
+      ...(stack === 'quic' ? { baseline: 'request/response p50 raw', target: '<= 500' } : {}),
+      ...(stack === 'tls' ? { baseline: 'request/response p50 raw' } : {}),
+      notes: `${(requests * runs).toLocaleString('en-US')} sequential 64 B echoes on one stream`,
+    })
+    m.push({
+      name: `request/response p99 ${stack}`,
+      value: p99,
+      unit: 'us',
+      ...(stack !== 'raw' ? { baseline: 'request/response p99 raw' } : {}),
+    })
+  }
+
+  // ------------------------------------------------------------------ connect time
+  const connect = {
+    quic: async () => {
+      const t = performance.now()
+      const c = await clients.quic(started.quic, started.id)
+      const ms = performance.now() - t
+      await c.close()
+      return ms
+    },
+    raw: async () => {
+      const t = performance.now()
+      const c = await clients.raw(started.raw, started.id)
+      const ms = performance.now() - t
+      await c.close(0, 'done')
+      return ms
+    },
+    tls: async () => {
+      const t = performance.now()
+      const s = await clients.tls(started.tls, started.id)
+      const ms = performance.now() - t
+      s.destroy()
+      return ms
+    },
+  }
+  for (const stack of ['quic', 'raw', 'tls'] as const) {
+    const samples: number[] = []
+    for (let i = 0; i < connects; i++) samples.push(await connect[stack]())
+    samples.sort((a, b) => a - b)
+    const mean = samples.reduce((a, b) => a + b, 0) / samples.length
+    log(`connect ${stack}: mean ${mean.toFixed(2)} ms, p99 ${percentile(samples, 0.99).toFixed(2)} ms`)
+    m.push({
+      name: `connect mean ${stack}`,
+      value: mean,
+      unit: 'ms',
+      ...(stack !== 'raw' ? { baseline: 'connect mean raw' } : {}),
+      notes: `${connects} dials incl. mutual TLS and pinning; p50 ${percentile(samples, 0.5).toFixed(2)} ms, p99 ${percentile(samples, 0.99).toFixed(2)} ms`,
+    })
+  }
+
+  // ------------------------------------------------------------------ RSS per idle connection
+  for (const stack of ['quic', 'raw', 'tls'] as const) {
+    gc()
+    await new Promise((r) => setTimeout(r, 200))
+    const clientBefore = process.memoryUsage().rss
+    const serverBefore = await child.call<number>('rss')
+    const held: Array<Connection | EngineConnection | import('node:tls').TLSSocket> = []
+    for (let i = 0; i < idle; i++) held.push(await connect2(stack))
+    await new Promise((r) => setTimeout(r, 500))
+    gc()
+    const clientAfter = process.memoryUsage().rss
+    const serverAfter = await child.call<number>('rss')
+    const perClient = (clientAfter - clientBefore) / idle / KiB
+    const perServer = (serverAfter - serverBefore) / idle / KiB
+    log(
+      `rss per idle connection ${stack}: client ${perClient.toFixed(0)} KiB, server ${perServer.toFixed(0)} KiB`,
+    )
+    m.push({
+      name: `RSS per idle connection, server ${stack}`,
+      value: perServer,
+      unit: 'KiB',
+      ...(stack !== 'raw' ? { baseline: 'RSS per idle connection, server raw' } : {}),
+      notes: `${idle} connections`,
+    })
+    m.push({
+      name: `RSS per idle connection, client ${stack}`,
+      value: perClient,
+      unit: 'KiB',
+      ...(stack !== 'raw' ? { baseline: 'RSS per idle connection, client raw' } : {}),
+    })
+    await Promise.all(
+      held.map((c) =>
+        'remoteId' in c && 'openChannel' in c
+          ? c.close()
+          : 'openStream' in c
+            ? (c as EngineConnection).close(0, 'done')
+            : Promise.resolve((c as import('node:tls').TLSSocket).destroy()),
+      ),
+    )
+  }
+
+  async function connect2(stack: 'quic' | 'raw' | 'tls') {
+    if (stack === 'quic') return clients.quic(started.quic, started.id)
+    if (stack === 'raw') return clients.raw(started.raw, started.id)
+    return clients.tls(started.tls, started.id)
+  }
+
+  for (const s of tlsSockets) s.destroy()
+  await quicConn.close()
+  await rawConn.close(0, 'done')
+  await clients.transport.close()
+  return [
+    `client and server in separate processes on loopback (${cpus().length} cores shared with everything else on the machine); bulk and message rates are medians of ${runs} run(s)`,
+    'raw = the QUIC engine through src/engine.ts only (same tuning, same mTLS pinning callbacks): plain streams, no preamble, no channel layer',
+    'tls = node:tls 1.3 over TCP, same pinning (node id of the peer certificate), same framing code (createMessageChannel over the socket)',
+  ]
+}

@@ -1,0 +1,40 @@
+// Ad-hoc profiling helper for the transport (not a suite): runs one scenario in this process,
+// client and server both, so `node --cpu-prof` sees the whole path.
+//   tsx --conditions=@peer/source src/transport-profile.ts quic-messages|raw-messages|quic-bulk|raw-bulk
+import { generateIdentity } from '../../../packages/identity/src/index.js'
+import { MODE_SINK, makeClients, readReport, startServers } from './transport-stacks.js'
+
+const scenario = process.argv[2] ?? 'quic-messages'
+const [a, b] = await Promise.all([generateIdentity(), generateIdentity()])
+const servers = await startServers(a, b.id, '127.0.0.1')
+const clients = makeClients(b)
+const t = performance.now()
+if (scenario.startsWith('quic')) {
+  const conn = await clients.quic(servers.quic, a.id)
+  const ch = await conn.openChannel()
+  await ch.send(Uint8Array.of(MODE_SINK))
+  const msg = Buffer.alloc(scenario.endsWith('bulk') ? 65536 : 64)
+  const n = scenario.endsWith('bulk') ? 1024 : 300_000
+  const t0 = performance.now()
+  for (let i = 0; i < n; i++) await ch.send(msg)
+  await ch.close()
+  const r = readReport((await ch.receive())!)
+  const s = (performance.now() - t0) / 1000
+  console.log(scenario, r, `${(n / s).toFixed(0)} msg/s ${(r.bytes / s / 1e6).toFixed(1)} MB/s`)
+} else {
+  const conn = await clients.raw(servers.raw, a.id)
+  const s0 = conn.openStream()
+  const w = s0.writable.getWriter()
+  const rd = s0.readable.getReader()
+  await w.write(Uint8Array.of(MODE_SINK))
+  const block = Buffer.alloc(65536)
+  const t0 = performance.now()
+  for (let i = 0; i < 1024; i++) await w.write(block)
+  await w.close()
+  const got = await rd.read()
+  const s = (performance.now() - t0) / 1000
+  console.log(scenario, readReport(got.value!), `${((1024 * 65536) / s / 1e6).toFixed(1)} MB/s`)
+}
+console.log('total ms', performance.now() - t)
+await servers.close()
+await clients.transport.close()
