@@ -209,11 +209,6 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
         channel: { maxFrameSize: this.#limits.maxMessageSize },
         ...(options.logger === undefined ? {} : { logger: options.logger }),
       })
-      const listen = { host: options.listen?.host ?? '127.0.0.1', port: options.listen?.port ?? 0 }
-      this.#listener = await this.#transport.listen(listen)
-      this.#addresses = [...(options.announce ?? announcedAddresses(this.#listener.address))]
-      this.#name = resolveName(options.name, this.#addresses[0] ?? this.#listener.address)
-
       const backends: DiscoveryBackend[] =
         options.discovery === undefined
           ? []
@@ -237,8 +232,14 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
         ...options.registry,
         ...(options.logger === undefined ? {} : { logger: options.logger }),
       })
-      this.#wire(this.#listener, this.#registry)
+      // the registry runs before the listener binds, and the listener is wired and the name known
+      // in the same tick as the bind: no inbound connection is refused or goes unseen
       await this.#registry.start()
+      const listen = { host: options.listen?.host ?? '127.0.0.1', port: options.listen?.port ?? 0 }
+      this.#listener = await this.#transport.listen(listen)
+      this.#addresses = [...(options.announce ?? announcedAddresses(this.#listener.address))]
+      this.#name = resolveName(options.name, this.#addresses[0] ?? this.#listener.address)
+      this.#wire(this.#listener, this.#registry)
       if (this.#discovery !== undefined) {
         await this.#discovery.start()
         await this.#discovery
