@@ -77,9 +77,8 @@ export async function createNetns(options: CreateNetnsOptions = {}): Promise<Net
   live.add(name)
   const ns = makeNetns(name)
   try {
-    if (options.noDad ?? true) {
-      await ns.exec('sysctl', ['-qw', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0'])
-    }
+    if (options.noDad ?? true)
+      await setSysctl(ns, ['net/ipv6/conf/all/accept_dad', 'net/ipv6/conf/default/accept_dad'], '0')
     await ns.ip(['link', 'set', 'lo', 'up'])
     if (options.loopbackMulticast ?? true) {
       await ns.ip(['link', 'set', 'lo', 'multicast', 'on'])
@@ -116,6 +115,13 @@ function makeNetns(name: string): Netns {
     },
   }
   return ns
+}
+
+// Writes /proc/sys entries inside the namespace (no sysctl binary needed); best effort: a kernel
+// without IPv6 has no such entries, and DAD only delays IPv6.
+async function setSysctl(ns: Netns, keys: readonly string[], value: string): Promise<void> {
+  const script = keys.map((k) => `echo ${value} > /proc/sys/${k}`).join('; ')
+  await ns.exec('sh', ['-c', script]).catch(() => {})
 }
 
 /** One end of a {@link connectVeth} link. */
@@ -155,7 +161,7 @@ export async function connectVeth(
 }
 
 async function setupInterface(ns: Netns, dev: string, addresses: readonly string[], mcastRoute: boolean) {
-  await ns.exec('sysctl', ['-qw', `net.ipv6.conf.${dev}.accept_dad=0`]).catch(() => {})
+  await setSysctl(ns, [`net/ipv6/conf/${dev}/accept_dad`], '0')
   for (const addr of addresses) {
     await ns.ip(['addr', 'add', addr, 'dev', dev, ...(addr.includes(':') ? ['nodad'] : [])])
   }
