@@ -1,6 +1,6 @@
 import { consoleLogger, type DiscoveryBackend, errorMessage, type LoggerFactory } from '@peer/discovery-core'
 import { type Identity, loadIdentity, loadOrCreateIdentity, TrustList } from '@peer/identity'
-import { createNode, type NodeOptions, type PeerNode } from '@peer/node'
+import type { NodeOptions, PeerNode } from '@peer/node'
 import { createBackend } from './backends.js'
 import type { PeerConfig } from './config.js'
 import { CliError } from './errors.js'
@@ -112,6 +112,8 @@ export async function startConfiguredNode(
   }
   let node: PeerNode
   try {
+    // loaded on first use: keygen, id and discover never load the QUIC engine
+    const { createNode } = await import('@peer/node')
     node = await createNode(nodeOptions)
   } catch (error) {
     const where = `${config.listen.host}:${config.listen.port}`
