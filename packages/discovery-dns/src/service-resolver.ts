@@ -98,19 +98,22 @@ export class ServiceResolver {
         })
         continue
       }
-      if (usable.length >= this.#options.maxSrvRecords) {
-        rejected.push({ key, reason: `more than ${this.#options.maxSrvRecords} SRV records` })
-        continue
-      }
       usable.push(r)
     }
     if (usable.length === 0 && rejected.length === 0) {
       return { kind: 'absent', reason: 'NOSERVICE', expiresAt: srv.expiresAt }
     }
     // servers rotate RRsets: sort first so that an unchanged RRset always gets the same order
+    // (and the same records are cut when there are too many)
     const key = (r: { priority: number; weight: number; port: number; target: string }) =>
       `${r.priority} ${r.weight} ${r.port} ${r.target}`
     usable.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0))
+    for (const r of usable.splice(this.#options.maxSrvRecords)) {
+      rejected.push({
+        key: `srv ${r.target}:${r.port}`,
+        reason: `more than ${this.#options.maxSrvRecords} SRV records`,
+      })
+    }
     const rrsetKey = usable.map(key).join('|')
     const ordered = orderSrvRecords(usable, seededRandom(this.#options.seed ^ hash32(rrsetKey)))
     const targets = [...new Set(ordered.map((r) => r.target))]

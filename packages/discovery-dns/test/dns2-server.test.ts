@@ -431,10 +431,22 @@ describe('invalid records are dropped and counted once', () => {
   it('SRV records beyond maxSrvRecords are dropped and counted', async () => {
     const peers = Array.from({ length: 5 }, (_, i) => peerZone(`cap${i}`))
     server.records = peers.flatMap((p) => p.records)
+    server.defaultTtl = 0
     const d = backend(server.address, { maxSrvRecords: 3 })
+    const rec = recordEvents(d, ['peer:discovered', 'peer:lost'])
     await d.start()
     expect((await d.list()).length).toBe(3)
     expect(d.stats.invalidRecords).toBe(2)
+    // a server rotating the RRset must not change which records are kept
+    for (let i = 0; i < 3; i++) {
+      server.records = [...server.records.slice(3), ...server.records.slice(0, 3)]
+      const polls = d.dnsStats.polls
+      await waitFor(() => d.dnsStats.polls > polls + 1)
+    }
+    expect(rec.of('peer:lost')).toHaveLength(0)
+    expect(rec.of('peer:discovered')).toHaveLength(3)
+    expect(d.stats.invalidRecords).toBe(2)
+    rec.stop()
   })
 
   it('SRV records with port 0 or an invalid target name are dropped and counted', async () => {
