@@ -208,8 +208,10 @@ export class ServiceResolver {
     const txt = wantTxt ? results.shift()! : undefined
     let txtStrings: string[] | undefined
     if (txt?.kind === 'positive') {
-      txtStrings = []
-      for (const r of txt.records) if (r.type === 'TXT') txtStrings.push(...r.strings)
+      // several TXT records on one name come in any order: sort them so that "first wins" is stable
+      const records = txt.records.flatMap((r) => (r.type === 'TXT' ? [r.strings] : []))
+      records.sort((a, b) => (a.join('\n') < b.join('\n') ? -1 : a.join('\n') > b.join('\n') ? 1 : 0))
+      txtStrings = records.flat()
     }
     const identity = identify(target, txtStrings, this.#options.idSource, this.#options.txtLimits)
     if (typeof identity === 'string') return identity

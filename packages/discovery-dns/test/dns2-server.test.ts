@@ -141,7 +141,9 @@ describe('stable records', () => {
     const a = peerZone('rr1', { v4: ['127.0.0.5', '127.0.0.6', '127.0.0.7'], v6: ['::5', '::6'] })
     const b = peerZone('rr2', { v4: ['127.0.0.8'], weight: 0 })
     const c = peerZone('rr3', { v4: ['127.0.0.9'], weight: 50 })
-    const all = [...a.records, ...b.records, ...c.records]
+    // a second TXT record on the same name that disagrees about the name
+    const extraTxt = { name: a.target, type: 'TXT' as const, strings: ['name=other@elsewhere'] }
+    const all = [...a.records, extraTxt, ...b.records, ...c.records]
     server.defaultTtl = 0
     server.records = all
     const d = backend(server.address)
@@ -153,6 +155,7 @@ describe('stable records', () => {
       await waitFor(() => d.dnsStats.polls > polls + 1)
     }
     expect(rec.of('peer:updated')).toHaveLength(0)
+    expect((await d.list()).find((r) => r.id === a.id)?.name).toBe('rr1@rr1')
     expect((await d.list()).find((r) => r.id === a.id)?.addresses.map((x) => x.host)).toEqual([
       '127.0.0.5',
       '127.0.0.6',
