@@ -10,6 +10,9 @@ export const MAX_TOPIC_LENGTH = 256
 /** Longest remote error name and message kept from an `err` envelope (longer ones are cut). */
 export const MAX_ERROR_TEXT = 1024
 
+/** Smallest `maxMessageSize` a peer may announce (room for an envelope and a small payload). */
+export const MIN_MESSAGE_SIZE = 4096
+
 /** Largest request id (ids wrap to 1 after it). */
 export const MAX_REQUEST_ID = 0xffff_ffff
 
@@ -39,14 +42,19 @@ export interface WireError {
 /**
  * A decoded envelope. On the wire every envelope is one MessagePack array
  * `[version, kind, topic, id, payload]`:
- * - `hello` (0): first envelope on a channel; topic `''`, id 0, payload `{ name? }`;
+ * - `hello` (0): first envelope on a channel; topic `''`, id 0, payload `{ name?, maxMessageSize? }`
+ *   (the largest envelope the sender accepts; the other side sends nothing larger);
  * - `msg` (1): fire and forget; id 0;
  * - `req` (2) / `res` (3) / `err` (4): a request, its answer, or its failure (payload `WireError`),
  *   matched by id (1 to {@link MAX_REQUEST_ID});
  * - `ping` (5) / `pong` (6): round-trip measurement; topic `''`, matched by id.
  */
 export type Envelope =
-  | { readonly kind: 'hello'; readonly name: string | undefined }
+  | {
+      readonly kind: 'hello'
+      readonly name: string | undefined
+      readonly maxMessageSize?: number | undefined
+    }
   | { readonly kind: 'msg'; readonly topic: string; readonly payload: unknown }
   | { readonly kind: 'req'; readonly topic: string; readonly id: number; readonly payload: unknown }
   | { readonly kind: 'res'; readonly topic: string; readonly id: number; readonly payload: unknown }
@@ -83,8 +91,12 @@ export function encodeEnvelope(envelope: Envelope, maxSize: number): Uint8Array 
 function toWire(e: Envelope): unknown[] {
   const v = ENVELOPE_VERSION
   switch (e.kind) {
-    case 'hello':
-      return [v, KIND.hello, '', 0, e.name === undefined ? {} : { name: e.name }]
+    case 'hello': {
+      const hello: Record<string, unknown> = {}
+      if (e.name !== undefined) hello.name = e.name
+      if (e.maxMessageSize !== undefined) hello.maxMessageSize = e.maxMessageSize
+      return [v, KIND.hello, '', 0, hello]
+    }
     case 'msg':
       return [v, KIND.msg, e.topic, 0, e.payload]
     case 'req':
@@ -142,7 +154,15 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope {
       if (name !== undefined && (typeof name !== 'string' || name.length === 0 || name.length > 255)) {
         throw new MalformedEnvelopeError('payload', 'hello name must be a string of 1 to 255 characters')
       }
-      return { kind, name }
+      const max = (payload as { maxMessageSize?: unknown }).maxMessageSize
+      if (max === undefined) return { kind, name }
+      if (typeof max !== 'number' || !Number.isInteger(max) || max < MIN_MESSAGE_SIZE || max > 0xffff_ffff) {
+        throw new MalformedEnvelopeError(
+          'payload',
+          `hello maxMessageSize must be an integer in ${MIN_MESSAGE_SIZE}-${0xffff_ffff}, got ${describe(max)}`,
+        )
+      }
+      return { kind, name, maxMessageSize: max }
     }
     case 'msg':
       requireTopic(topic)

@@ -24,6 +24,7 @@ export {
   MAX_ERROR_TEXT,
   MAX_REQUEST_ID,
   MAX_TOPIC_LENGTH,
+  MIN_MESSAGE_SIZE,
   type WireError,
   type WireErrorType,
 } from './envelope.js'

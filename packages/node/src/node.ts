@@ -14,7 +14,7 @@ import {
 import { generateIdentity, type Identity, loadOrCreateIdentity, TrustList } from '@peer/identity'
 import { PeerRegistry } from '@peer/registry'
 import { type Connection, createTransport, type Listener, type Transport } from '@peer/transport-quic'
-import { MAX_TOPIC_LENGTH } from './envelope.js'
+import { MAX_TOPIC_LENGTH, MIN_MESSAGE_SIZE } from './envelope.js'
 import {
   HandlerExistsError,
   InvalidTopicError,
@@ -130,6 +130,11 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
       if (!Number.isInteger(value) || value < 1)
         throw new RangeError(`${key} must be a positive integer, got ${value}`)
       limits[key] = value
+    }
+    if (limits.maxMessageSize < MIN_MESSAGE_SIZE) {
+      throw new RangeError(
+        `maxMessageSize must be at least ${MIN_MESSAGE_SIZE}, got ${limits.maxMessageSize}`,
+      )
     }
     this.#limits = limits
     if (options.trust !== 'all' && !(options.trust instanceof TrustList)) {

@@ -88,12 +88,14 @@ export class PeerLink {
   #closedError: Error | undefined
   #pingRtt: number | undefined
   #reading: Promise<void> = Promise.resolve()
+  #maxSend: number
 
   constructor(connection: Connection, direction: 'inbound' | 'outbound', host: LinkHost) {
     this.id = connection.remoteId
     this.connection = connection
     this.direction = direction
     this.#host = host
+    this.#maxSend = host.maxMessageSize
   }
 
   /** True once the link was closed (connection gone or node stopping). */
@@ -118,7 +120,12 @@ export class PeerLink {
       const [out, inc] = await Promise.all([
         this.connection.openChannel(channelOptions).then(async (out) => {
           this.#out = out
-          await this.#sendNow(encodeEnvelope({ kind: 'hello', name: this.#host.localName }, Infinity))
+          await this.#sendNow(
+            encodeEnvelope(
+              { kind: 'hello', name: this.#host.localName, maxMessageSize: this.#host.maxMessageSize },
+              Infinity,
+            ),
+          )
           await out.flush()
           return out
         }),
@@ -145,6 +152,8 @@ export class PeerLink {
       }
       this.#countReceived()
       this.name = hello.name
+      // never send the peer more than it accepts (its frame limit would reset the channel)
+      this.#maxSend = Math.min(this.#host.maxMessageSize, hello.maxMessageSize ?? this.#host.maxMessageSize)
     } catch (error) {
       if (timeout.aborted)
         throw new PeerUnavailableError(this.id, `no hello within ${this.#host.helloTimeout} ms`)
@@ -178,7 +187,7 @@ export class PeerLink {
 
   /** Sends a fire-and-forget message; resolves once it is queued in the transport. */
   async send(topic: string, payload: unknown): Promise<void> {
-    const bytes = encodeEnvelope({ kind: 'msg', topic, payload }, this.#host.maxMessageSize)
+    const bytes = encodeEnvelope({ kind: 'msg', topic, payload }, this.#maxSend)
     await this.#enqueue(bytes)
   }
 
@@ -191,7 +200,7 @@ export class PeerLink {
   ): Promise<unknown> {
     throwIfAborted(signal)
     const id = this.#allocateId()
-    const bytes = encodeEnvelope({ kind: 'req', topic, id, payload }, this.#host.maxMessageSize)
+    const bytes = encodeEnvelope({ kind: 'req', topic, id, payload }, this.#maxSend)
     this.stats.requestsSent++
     return this.#awaitAnswer('req', id, topic, bytes, timeout, signal)
   }
@@ -338,14 +347,18 @@ export class PeerLink {
   #reply(envelope: Envelope): void {
     let bytes: Uint8Array
     try {
-      bytes = encodeEnvelope(envelope, this.#host.maxMessageSize)
+      bytes = encodeEnvelope(envelope, this.#maxSend)
     } catch (error) {
       // the handler's answer cannot be sent (too large, not encodable): tell the caller why
       if (envelope.kind !== 'res') return
-      bytes = encodeEnvelope(
-        { kind: 'err', topic: envelope.topic, id: envelope.id, error: toWireError(error) },
-        this.#host.maxMessageSize,
-      )
+      try {
+        bytes = encodeEnvelope(
+          { kind: 'err', topic: envelope.topic, id: envelope.id, error: toWireError(error) },
+          this.#maxSend,
+        )
+      } catch {
+        return // cannot happen with MIN_MESSAGE_SIZE; never throw from here
+      }
     }
     this.#enqueue(bytes).catch((error: unknown) =>
       this.#host.log.debug('answer not sent', { peer: shortId(this.id), error: errorMessage(error) }),

@@ -49,7 +49,10 @@ export interface NodeOptions {
    * the most messages from one peer waiting for a handler slot. Default 10,000.
    */
   maxQueuedMessages?: number
-  /** Largest encoded message (envelope) in bytes, both directions. Default 1 MiB. */
+  /**
+   * Largest encoded message (envelope) in bytes this node accepts, announced in `hello`; it never
+   * sends a peer more than the peer announced. At least 4,096. Default 1 MiB.
+   */
   maxMessageSize?: number
   /** How long `stop()` waits for in-flight requests and handlers to finish, in ms. Default 5,000. */
   stopTimeout?: number

@@ -3,8 +3,14 @@ import { generateIdentity } from '@peer/identity'
 import { recordEvents, waitFor } from '@peer/testkit/wait'
 import { createTransport } from '@peer/transport-quic'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createNode, MAX_HANDLERS, NodeError, TooManyRequestsError } from '../src/index.js'
-import { type Member, startCluster, stopAll } from './helpers.js'
+import {
+  createNode,
+  MAX_HANDLERS,
+  MessageTooLargeError,
+  NodeError,
+  TooManyRequestsError,
+} from '../src/index.js'
+import { type Member, startCluster, startMember, stopAll } from './helpers.js'
 
 let cluster: Member[] = []
 beforeAll(async () => {
@@ -112,3 +118,35 @@ it('a connection that never says hello is closed after helloTimeout and never be
     await node.stop()
   }
 })
+
+it('a peer with a smaller maxMessageSize is never sent more than it accepts (local MessageTooLargeError)', async () => {
+  const members = await startCluster(['big', 'small'], {})
+  try {
+    const [big] = members as [Member, Member]
+    // restart "small" with a smaller limit: same identity and port, so "big" redials it
+    const small = members[1]!
+    const { port } = small.node.address
+    await small.node.stop()
+    await waitFor(() => big.node.peer(small.identity.id) === undefined, { what: 'peer:down on big' })
+    const again = await startMember(small.identity, [big.identity.id], {
+      name: small.node.name,
+      listen: { port },
+      maxMessageSize: 8192,
+    })
+    members.push(again)
+    again.discovery.add({ id: big.node.id, addresses: [big.node.address] })
+    await big.node.waitForPeer(again.node.id, { timeout: 15_000 })
+    let got = 0
+    again.node.handle('blob', () => {
+      got++
+    })
+    await expect(big.node.send(again.node.id, 'blob', new Uint8Array(16 * 1024))).rejects.toBeInstanceOf(
+      MessageTooLargeError,
+    )
+    await big.node.send(again.node.id, 'blob', new Uint8Array(4 * 1024))
+    await waitFor(() => got === 1, { what: 'the small message' })
+    expect(big.node.peer(again.node.id)).toBeDefined()
+  } finally {
+    await stopAll(members)
+  }
+}, 30_000)

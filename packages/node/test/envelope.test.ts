@@ -28,6 +28,7 @@ describe('envelope round trips', () => {
     const cases = [
       { kind: 'hello', name: 'a@host' },
       { kind: 'hello', name: undefined },
+      { kind: 'hello', name: 'a@host', maxMessageSize: 65536 },
       { kind: 'msg', topic: 't', payload: { a: [1, 'x', null, true], b: 1.5 } },
       { kind: 'req', topic: 't', id: 7, payload: 'hi' },
       { kind: 'res', topic: 't', id: MAX_REQUEST_ID, payload: [1, 2] },
@@ -129,6 +130,11 @@ describe('malformed envelopes are rejected with a reason', () => {
     expect(malformed(encodeValue([1, 0, '', 0, 'x'])).reason).toBe('payload')
     expect(malformed(encodeValue([1, 0, '', 0, { name: 5 }])).reason).toBe('payload')
     expect(malformed(encodeValue([1, 0, '', 0, { name: 'x'.repeat(256) }])).reason).toBe('payload')
+  })
+  it('hello with a bad maxMessageSize', () => {
+    for (const max of [0, 100, 1.5, 2 ** 33, '4096']) {
+      expect(malformed(encodeValue([1, 0, '', 0, { maxMessageSize: max }])).reason).toBe('payload')
+    }
   })
   it('ping without a valid id', () => {
     expect(malformed(encodeValue([1, 5, '', 0, null])).reason).toBe('id')
