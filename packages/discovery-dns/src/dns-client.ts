@@ -60,9 +60,13 @@ const MAX_TCP_MESSAGE = 0xffff
  * `{ signal }`.
  */
 export class DnsClient {
+  /** The servers asked, in order. */
   readonly servers: readonly ResolverAddress[]
+  /** Time to wait for one answer from one server, in ms. */
   readonly timeoutMs: number
+  /** Rounds over the server list per query. */
   readonly attempts: number
+  /** EDNS(0) UDP payload size advertised (512: no EDNS). */
   readonly udpPayloadSize: number
   readonly #stats: DnsClientStats = {
     udpQueries: 0,

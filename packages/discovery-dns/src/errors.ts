@@ -25,6 +25,7 @@ export class DnsServerError extends PeerError {
 
 /** No answer arrived in time (every server, every attempt). */
 export class DnsTimeoutError extends PeerError {
+  /** `host:port` of the server that did not answer. */
   readonly server: string
   constructor(server: string, question: string, timeoutMs: number) {
     super(`no answer from DNS server ${server} for ${question} within ${timeoutMs} ms`)
@@ -37,6 +38,7 @@ export class MalformedDnsMessageError extends PeerError {}
 
 /** Talking to a DNS server failed below DNS (socket error, connection refused or reset). */
 export class DnsNetworkError extends PeerError {
+  /** `host:port` of the server. */
   readonly server: string
   constructor(server: string, question: string, options?: ErrorOptions) {
     const reason = options?.cause instanceof Error ? `: ${options.cause.message}` : ''
@@ -50,6 +52,7 @@ export class DnsNetworkError extends PeerError {
  * `cause` is the last one.
  */
 export class DnsQueryFailedError extends PeerError {
+  /** One failure per attempt, in order. */
   readonly errors: readonly Error[]
   constructor(question: string, errors: readonly Error[]) {
     const detail = errors.map((e) => e.message).join('; ')

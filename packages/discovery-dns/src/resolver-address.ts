@@ -3,8 +3,11 @@ import { DnsConfigError } from './errors.js'
 
 /** One DNS server to ask: an IP literal and a port. */
 export interface ResolverAddress {
+  /** IP literal, without brackets. */
   readonly host: string
+  /** UDP and TCP port. */
   readonly port: number
+  /** IP family of `host`. */
   readonly family: 4 | 6
 }
 

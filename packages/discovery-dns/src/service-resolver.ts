@@ -42,9 +42,13 @@ export type ServiceAnswer =
 
 /** Options of {@link ServiceResolver}. */
 export interface ServiceResolverOptions {
+  /** Where node ids come from (TXT `id=`, the target's first label, or either). */
   idSource: IdSource
+  /** Address families asked for every target (4: A, 6: AAAA). */
   families: readonly (4 | 6)[]
+  /** Limits for TXT attributes kept as `meta`. */
   txtLimits: TxtLimits
+  /** Most addresses kept per peer. */
   maxAddresses: number
   /** Most SRV records used from one RRset; the rest are rejected. */
   maxSrvRecords: number
