@@ -9,7 +9,7 @@ import {
   throwIfAborted,
 } from '@peer/discovery-core'
 import { AsyncQueue } from './async-queue.js'
-import { ACCESS_DENIED, type EngineConnection, type EngineStream } from './engine.js'
+import { ACCESS_DENIED, ENGINE_OBJECT, type EngineConnection, type EngineStream } from './engine.js'
 import {
   type CloseInfo,
   ConnectionClosedError,
@@ -42,6 +42,20 @@ interface PendingIncoming {
   stream: EngineStream
   reader: ReadableStreamDefaultReader<Uint8Array>
   leftover: Uint8Array | undefined
+}
+
+/** The `Stream` handed to users (it keeps a hidden link to the engine object, for tests). */
+function userStream(stream: EngineStream, readable: ReadableStream<Uint8Array>): Stream {
+  const out: Stream = {
+    id: stream.id,
+    readable,
+    writable: stream.writable,
+    reset: (c = CODE.CANCELLED) => stream.reset(c),
+  }
+  Object.defineProperty(out, ENGINE_OBJECT, {
+    value: (stream as unknown as Record<symbol, unknown>)[ENGINE_OBJECT],
+  })
+  return out
 }
 
 const CONTROL_HELLO = Uint8Array.of(KIND_CONTROL, PROTOCOL_VERSION)
@@ -359,34 +373,19 @@ export class QuicConnection extends TypedEventTarget<ConnectionEvents> implement
   /** @internal For protocol tests: opens a stream whose preamble is `kind` (any byte). */
   async openStreamWithKind(kind: number): Promise<Stream> {
     const stream = await this.#openKind(kind, undefined)
-    return {
-      id: stream.id,
-      readable: stream.readable,
-      writable: stream.writable,
-      reset: (c = CODE.CANCELLED) => stream.reset(c),
-    }
+    return userStream(stream, stream.readable)
   }
 
   async openStream(options: AbortOptions = {}): Promise<Stream> {
     const stream = await this.#openKind(KIND_STREAM, options.signal)
-    return {
-      id: stream.id,
-      readable: stream.readable,
-      writable: stream.writable,
-      reset: (c = CODE.CANCELLED) => stream.reset(c),
-    }
+    return userStream(stream, stream.readable)
   }
 
   async acceptStream(options: AbortOptions = {}): Promise<Stream> {
     const pending = await this.#streams.shift(options)
     if (pending === undefined) throw this.#closedError() ?? new ConnectionClosedError('connection closed')
     const { stream, reader, leftover } = pending
-    return {
-      id: stream.id,
-      readable: withPrefix(leftover, reader),
-      writable: stream.writable,
-      reset: (c = CODE.CANCELLED) => stream.reset(c),
-    }
+    return userStream(stream, withPrefix(leftover, reader))
   }
 
   async *streams(): AsyncIterable<Stream> {

@@ -197,7 +197,55 @@ function closeInfoOf(error: unknown, localReason: { code: number; reason: string
   return { by: 'error', reason: errorMessage(error), ...base }
 }
 
-function wrapStream(stream: QUICStream): EngineStream {
+/**
+ * The engine rethrows its "internal" errors from inside event listeners (by design: they are bugs
+ * to it), which makes them uncaught exceptions that end the process. Replace those listeners on
+ * each object with ones that turn the error into an orderly close instead.
+ */
+function replaceErrorHandler(
+  target: unknown,
+  eventName: string,
+  handlerName: string,
+  replacement: (error: unknown) => void,
+): void {
+  const t = target as EventTarget & Record<string, unknown>
+  const original = t[handlerName]
+  if (typeof original !== 'function') return
+  t.removeEventListener(eventName, original as EventListener)
+  t.addEventListener(eventName, (event: Event) => {
+    try {
+      replacement((event as Event & { detail?: unknown }).detail)
+    } catch {
+      // never into the engine
+    }
+  })
+}
+
+/** @internal Exposed for tests: the engine object behind an `EngineStream`. */
+export const ENGINE_OBJECT = Symbol('peer.engineObject')
+
+function wrapStream(stream: QUICStream, logger: PeerLogger): EngineStream {
+  const original = (stream as unknown as { handleEventQUICStreamError(e: Event): void })
+    .handleEventQUICStreamError
+  replaceErrorHandler(
+    stream,
+    engineEvents.EventQUICStreamError.name,
+    'handleEventQUICStreamError',
+    (error) => {
+      if (error instanceof engineErrors.ErrorQUICStreamInternal) {
+        logger.warn('engine stream failed internally; destroying the stream', { error: errorMessage(error) })
+        void stream.destroy({ force: true, reason: error }).catch(() => {})
+        return
+      }
+      // the engine's own handling for everything else (close read / close write)
+      original.call(
+        stream,
+        new engineEvents.EventQUICStreamError({
+          detail: error as engineErrors.ErrorQUICStreamLocalRead<unknown>,
+        }),
+      )
+    },
+  )
   return {
     id: stream.streamId,
     readable: stream.readable as unknown as ReadableStream<Uint8Array>,
@@ -209,7 +257,8 @@ function wrapStream(stream: QUICStream): EngineStream {
         // already closed
       }
     },
-  }
+    [ENGINE_OBJECT]: stream,
+  } as EngineStream
 }
 
 class QuicEngineConnection implements EngineConnection {
@@ -233,6 +282,23 @@ class QuicEngineConnection implements EngineConnection {
     this.closed = new Promise((resolve) => {
       this.#resolveClosed = resolve
     })
+    replaceErrorHandler(
+      conn,
+      engineEvents.EventQUICConnectionError.name,
+      'handleEventQUICConnectionError',
+      (error) => {
+        // as the engine does, minus the rethrow of internal errors: every error closes the connection
+        ;(conn as unknown as { errorLast: unknown }).errorLast = error
+        if (error instanceof engineErrors.ErrorQUICConnectionInternal) {
+          logger.warn('engine connection failed internally; closing it', { error: errorMessage(error) })
+        }
+        conn.dispatchEvent(
+          new engineEvents.EventQUICConnectionClose({
+            detail: error as engineErrors.ErrorQUICConnectionLocal<unknown>,
+          }),
+        )
+      },
+    )
     conn.addEventListener(engineEvents.EventQUICConnectionError.name, (event: Event) => {
       const error = (event as engineEvents.EventQUICConnectionError).detail
       this.#lastError ??= error
@@ -240,7 +306,7 @@ class QuicEngineConnection implements EngineConnection {
     conn.addEventListener(engineEvents.EventQUICConnectionStream.name, (event: Event) => {
       const stream = (event as engineEvents.EventQUICConnectionStream).detail
       try {
-        this.onStream(wrapStream(stream))
+        this.onStream(wrapStream(stream, this.logger))
       } catch (error) {
         this.logger.warn('stream handler threw', { error: errorMessage(error) })
       }
@@ -277,7 +343,7 @@ class QuicEngineConnection implements EngineConnection {
 
   openStream(): EngineStream {
     try {
-      return wrapStream(this.conn.newStream('bidi'))
+      return wrapStream(this.conn.newStream('bidi'), this.logger)
     } catch (error) {
       if (
         error instanceof engineErrors.ErrorQUICConnectionNotRunning ||
@@ -363,11 +429,19 @@ export async function engineListen(
     logger: engineLogger(ctx, 'quic:server'),
   } as unknown as ConstructorParameters<typeof QUICServer>[0])
 
-  server.addEventListener(engineEvents.EventQUICServerError.name, (event: Event) => {
-    logger.warn('engine server error', {
-      error: errorMessage((event as engineEvents.EventQUICServerError).detail),
-    })
-  })
+  replaceErrorHandler(
+    server,
+    engineEvents.EventQUICServerError.name,
+    'handleEventQUICServerError',
+    (error) => {
+      logger.warn('engine server error; stopping the listener', { error: errorMessage(error) })
+      server.dispatchEvent(
+        new engineEvents.EventQUICServerClose({
+          detail: error as engineErrors.ErrorQUICServerSocketNotRunning<unknown>,
+        }),
+      )
+    },
+  )
 
   try {
     await server.start({ host: address.host, port: address.port })
@@ -490,11 +564,19 @@ export async function engineDial(
     )
   }
   setSocketBuffers(client, ctx.tuning.socketBufferSize, logger)
-  client.addEventListener(engineEvents.EventQUICClientError.name, (event: Event) => {
-    logger.debug('engine client error', {
-      error: errorMessage((event as engineEvents.EventQUICClientError).detail),
-    })
-  })
+  replaceErrorHandler(
+    client,
+    engineEvents.EventQUICClientError.name,
+    'handleEventQUICClientError',
+    (error) => {
+      logger.debug('engine client error', { error: errorMessage(error) })
+      client.dispatchEvent(
+        new engineEvents.EventQUICClientClose({
+          detail: error as engineErrors.ErrorQUICConnectionLocal<unknown>,
+        }),
+      )
+    },
+  )
   const conn = client.connection
   const id = leafId(conn.getRemoteCertsChain())
   const stop = (code: number, reason: Uint8Array) =>

@@ -71,6 +71,49 @@ export async function runTransportBench(options: {
   const rawConn = await clients.raw(started.raw, started.id)
   const tlsSockets: import('node:tls').TLSSocket[] = []
 
+  // measured first, before the bulk tests grow and shrink the heaps
+  // ------------------------------------------------------------------ RSS per idle connection
+  for (const stack of ['quic', 'raw', 'tls'] as const) {
+    gc()
+    await new Promise((r) => setTimeout(r, 300))
+    gc()
+    const clientBefore = process.memoryUsage().rss
+    const serverBefore = await child.call<number>('rss')
+    const held: Array<Connection | EngineConnection | import('node:tls').TLSSocket> = []
+    for (let i = 0; i < idle; i++) held.push(await connect2(stack))
+    await new Promise((r) => setTimeout(r, 500))
+    gc()
+    const clientAfter = process.memoryUsage().rss
+    const serverAfter = await child.call<number>('rss')
+    const perClient = (clientAfter - clientBefore) / idle / KiB
+    const perServer = (serverAfter - serverBefore) / idle / KiB
+    log(
+      `rss per idle connection ${stack}: client ${perClient.toFixed(0)} KiB, server ${perServer.toFixed(0)} KiB`,
+    )
+    m.push({
+      name: `RSS per idle connection, server ${stack}`,
+      value: perServer,
+      unit: 'KiB',
+      ...(stack !== 'raw' ? { baseline: 'RSS per idle connection, server raw' } : {}),
+      notes: `${idle} connections`,
+    })
+    m.push({
+      name: `RSS per idle connection, client ${stack}`,
+      value: perClient,
+      unit: 'KiB',
+      ...(stack !== 'raw' ? { baseline: 'RSS per idle connection, client raw' } : {}),
+    })
+    await Promise.all(
+      held.map((c) =>
+        'remoteId' in c && 'openChannel' in c
+          ? c.close()
+          : 'openStream' in c
+            ? (c as EngineConnection).close(0, 'done')
+            : Promise.resolve((c as import('node:tls').TLSSocket).destroy()),
+      ),
+    )
+  }
+
   // ------------------------------------------------------------------ bulk
   const block = Buffer.alloc(64 * KiB, 7)
   const bulk = {
@@ -302,47 +345,6 @@ export async function runTransportBench(options: {
       ...(stack !== 'raw' ? { baseline: 'connect mean raw' } : {}),
       notes: `${connects} dials incl. mutual TLS and pinning; p50 ${percentile(samples, 0.5).toFixed(2)} ms, p99 ${percentile(samples, 0.99).toFixed(2)} ms`,
     })
-  }
-
-  // ------------------------------------------------------------------ RSS per idle connection
-  for (const stack of ['quic', 'raw', 'tls'] as const) {
-    gc()
-    await new Promise((r) => setTimeout(r, 200))
-    const clientBefore = process.memoryUsage().rss
-    const serverBefore = await child.call<number>('rss')
-    const held: Array<Connection | EngineConnection | import('node:tls').TLSSocket> = []
-    for (let i = 0; i < idle; i++) held.push(await connect2(stack))
-    await new Promise((r) => setTimeout(r, 500))
-    gc()
-    const clientAfter = process.memoryUsage().rss
-    const serverAfter = await child.call<number>('rss')
-    const perClient = (clientAfter - clientBefore) / idle / KiB
-    const perServer = (serverAfter - serverBefore) / idle / KiB
-    log(
-      `rss per idle connection ${stack}: client ${perClient.toFixed(0)} KiB, server ${perServer.toFixed(0)} KiB`,
-    )
-    m.push({
-      name: `RSS per idle connection, server ${stack}`,
-      value: perServer,
-      unit: 'KiB',
-      ...(stack !== 'raw' ? { baseline: 'RSS per idle connection, server raw' } : {}),
-      notes: `${idle} connections`,
-    })
-    m.push({
-      name: `RSS per idle connection, client ${stack}`,
-      value: perClient,
-      unit: 'KiB',
-      ...(stack !== 'raw' ? { baseline: 'RSS per idle connection, client raw' } : {}),
-    })
-    await Promise.all(
-      held.map((c) =>
-        'remoteId' in c && 'openChannel' in c
-          ? c.close()
-          : 'openStream' in c
-            ? (c as EngineConnection).close(0, 'done')
-            : Promise.resolve((c as import('node:tls').TLSSocket).destroy()),
-      ),
-    )
   }
 
   async function connect2(stack: 'quic' | 'raw' | 'tls') {
