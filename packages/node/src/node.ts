@@ -127,8 +127,9 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
     for (const key of Object.keys(DEFAULTS) as Array<keyof typeof DEFAULTS>) {
       const value = options[key]
       if (value === undefined) continue
-      if (!Number.isInteger(value) || value < 1)
-        throw new RangeError(`${key} must be a positive integer, got ${value}`)
+      if (!Number.isInteger(value) || value < 1 || value > MAX_TIMEOUT) {
+        throw new RangeError(`${key} must be an integer in 1-${MAX_TIMEOUT}, got ${value}`)
+      }
       limits[key] = value
     }
     if (limits.maxMessageSize < MIN_MESSAGE_SIZE) {
@@ -315,7 +316,7 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
   ): Promise<T> {
     checkTopic(topic)
     const timeout = options.timeout ?? this.#limits.requestTimeout
-    if (!(timeout > 0)) throw new RangeError(`timeout must be a positive number, got ${timeout}`)
+    checkTimeout(timeout)
     return (await this.#link(peer).request(topic, payload, timeout, options.signal)) as T
   }
 
@@ -329,7 +330,9 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
 
   /** Measures the round-trip time to `peer` in ms (an application-level ping). */
   async ping(peer: string, options: RequestOptions = {}): Promise<number> {
-    return this.#link(peer).ping(options.timeout ?? this.#limits.requestTimeout, options.signal)
+    const timeout = options.timeout ?? this.#limits.requestTimeout
+    checkTimeout(timeout)
+    return this.#link(peer).ping(timeout, options.signal)
   }
 
   /** A snapshot of every peer that is up. */
@@ -354,6 +357,7 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
     const now = this.peer(peer)
     if (now !== undefined) return now
     const timeout = options.timeout ?? this.#limits.requestTimeout
+    checkTimeout(timeout)
     return new Promise<PeerInfo>((resolve, reject) => {
       const cleanup = () => {
         clearTimeout(timer)
@@ -574,6 +578,15 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
     if (matches.length === 1) return matches[0]!
     if (matches.length > 1) return `the name matches ${matches.length} peers; use a node id`
     return 'no connected peer has this name'
+  }
+}
+
+/** Longest timeout a timer can hold (about 24.8 days). */
+const MAX_TIMEOUT = 2 ** 31 - 1
+
+function checkTimeout(timeout: number): void {
+  if (!(timeout > 0 && timeout <= MAX_TIMEOUT)) {
+    throw new RangeError(`timeout must be a number of ms in (0, ${MAX_TIMEOUT}], got ${timeout}`)
   }
 }
 

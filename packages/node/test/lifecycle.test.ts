@@ -222,6 +222,8 @@ describe('options', () => {
 
   it('rejects bad options with clear errors and leaves nothing running', async () => {
     expect(() => new PeerNode({ trust: [], maxMessageSize: 0 })).toThrow(RangeError)
+    expect(() => new PeerNode({ trust: [], maxMessageSize: 1000 })).toThrow(/at least 4096/)
+    expect(() => new PeerNode({ trust: [], requestTimeout: 2 ** 40 })).toThrow(RangeError)
     expect(() => new PeerNode({ trust: ['not-an-id'] })).toThrow(/node id/i)
     await expect(createNode({ trust: [], name: 'bad name@' })).rejects.toThrow(/invalid node name/)
     // the failed start released its socket
@@ -236,6 +238,8 @@ describe('options', () => {
     const node = await createNode({ trust: [] })
     try {
       await expect(node.waitForPeer('nobody', { timeout: 50 })).rejects.toBeInstanceOf(PeerUnavailableError)
+      await expect(node.waitForPeer('nobody', { timeout: -1 })).rejects.toThrow(RangeError)
+      await expect(node.request('nobody', 't', 1, { timeout: 2 ** 40 })).rejects.toThrow(RangeError)
       await expect(node.waitForPeer('nobody', { signal: AbortSignal.timeout(20) })).rejects.toMatchObject({
         name: 'AbortError',
       })
