@@ -708,25 +708,45 @@ export class MdnsDiscovery extends AbstractDiscoveryBackend {
     clearTimeout(s.queryTimer)
     s.queryTimer = setTimeout(() => {
       if (!this.#running) return
-      void this.#sendBrowseQuery(s)
+      if (!this.#duplicateOfForeignQuery(s)) void this.#sendBrowseQuery(s)
       s.queryInterval = Math.min(s.queryInterval * 2, this.#maxQueryInterval)
       this.#scheduleBrowse(s, s.queryInterval / 2)
     }, ms)
   }
 
-  #sendBrowseQuery(s: SocketState, ptr = true, extra: Question[] = []): Promise<void> {
-    const now = Date.now()
+  /** PTR records we would list as known answers on `s` (remaining TTL at least half). */
+  #knownAnswers(s: SocketState, now: number): Answer[] {
     const known: Answer[] = []
-    let size = 40
-    for (const entry of ptr ? this.#cache.instances.values() : []) {
+    // up to ~8900 bytes (RFC 6762 section 17 allows 9000); on a 1500-byte link IP fragments it
+    let size = 60
+    for (const entry of this.#cache.instances.values()) {
       const ptr = entry.ptr
       if (ptr === undefined || ptr.iface !== s.socket.iface.name || ptr.goodbye) continue
       const remaining = (ptr.expires - now) / 1000
       if (remaining < ptr.ttl / 2) continue
-      size += entry.name.length + 30
-      if (size > 1300) break
+      size += this.#serviceName.length + entry.name.length + 14
+      if (size > 8900) break
       known.push({ name: this.#serviceName, type: 'PTR', ttl: Math.floor(remaining), data: entry.name })
     }
+    return known
+  }
+
+  /**
+   * Duplicate question suppression (RFC 6762 section 7.3): another host asked the same PTR
+   * question within the last second and listed no instance we would not list: its answers reach
+   * us too, so our own query is not needed.
+   */
+  #duplicateOfForeignQuery(s: SocketState): boolean {
+    const foreign = s.foreignPtrQuery
+    const now = Date.now()
+    if (foreign === undefined || now - foreign.at > 1000) return false
+    const ours = new Set(this.#knownAnswers(s, now).map((a) => nameKey(String(a.data))))
+    for (const k of foreign.known) if (!ours.has(k)) return false
+    return true
+  }
+
+  #sendBrowseQuery(s: SocketState, ptr = true, extra: Question[] = []): Promise<void> {
+    const known = ptr ? this.#knownAnswers(s, Date.now()) : []
     return this.#send(s, {
       type: 'query',
       id: 0,

@@ -94,6 +94,38 @@ describe('mDNS protocol behaviour', () => {
     expect(answers).toEqual([{ name: 'legacy@box._peer._udp.local', type: 'SRV', ttl: 10, flush: false }])
   })
 
+  it('does not repeat a PTR query another host just asked (duplicate question suppression)', async () => {
+    const foreignQuery = () =>
+      host.child.call('sendPacket', {
+        packet: { type: 'query', questions: [{ name: '_peer._udp.local', type: 'PTR' }] },
+      })
+    // another host asks every 400 ms: the node's own queries at ~1.1 s and ~3.1 s after start
+    // are not needed
+    let asking = true
+    const loop = (async () => {
+      while (asking) {
+        await foreignQuery()
+        await new Promise((r) => setTimeout(r, 400))
+      }
+    })()
+    await new Promise((r) => setTimeout(r, 100))
+    const node = await createRemote(host)
+    await node.start()
+    // the first query (~0.1 s) may go out before the node has heard the other host
+    await new Promise((r) => setTimeout(r, 700))
+    const first = (await mdnsStats(node)).packetsSent
+    expect(first).toBeLessThanOrEqual(1)
+    await new Promise((r) => setTimeout(r, 2900))
+    asking = false
+    await loop
+    expect((await mdnsStats(node)).packetsSent).toBe(first)
+    // once the other host is quiet, the node asks itself again (next query ~7.1 s after start)
+    await waitFor(async () => (await mdnsStats(node)).packetsSent > first, {
+      timeoutMs: 6000,
+      what: 'own query',
+    })
+  })
+
   it('leaves no timers, sockets or handles in its process after stop', async () => {
     const count = (list: string[]) => {
       const m: Record<string, number> = {}
