@@ -117,7 +117,7 @@ export class PeerLink {
     const signal = AbortSignal.any([timeout, this.#lifetime.signal])
     const channelOptions = { maxFrameSize: this.#host.maxMessageSize, signal }
     try {
-      const [out, inc] = await Promise.all([
+      const [, inc] = await Promise.all([
         this.connection.openChannel(channelOptions).then(async (out) => {
           this.#out = out
           await this.#sendNow(
@@ -134,7 +134,6 @@ export class PeerLink {
           return inc
         }),
       ])
-      void out
       const first = await inc.receive({ signal })
       if (first === undefined) throw new PeerUnavailableError(this.id, 'the peer closed its channel')
       this.stats.bytesReceived += first.byteLength
@@ -216,10 +215,9 @@ export class PeerLink {
     return rtt
   }
 
-  /** Resolves when no request is in flight and no handler runs. */
+  /** Resolves when no request is in flight, no handler runs and nothing waits to be sent. */
   whenIdle(): Promise<void> {
-    if (this.#pending.size === 0 && this.#running === 0 && this.#backlog.length === 0)
-      return Promise.resolve()
+    if (this.#idle()) return Promise.resolve()
     return new Promise((resolve) => this.#idleWaiters.add(resolve))
   }
 
@@ -323,6 +321,7 @@ export class PeerLink {
 
   readonly #dequeued = (): void => {
     this.#queued--
+    if (this.#queued === 0) this.#checkIdle()
   }
 
   #sendNow(bytes: Uint8Array): Promise<void> {
@@ -568,8 +567,12 @@ export class PeerLink {
     }
   }
 
+  #idle(): boolean {
+    return this.#pending.size === 0 && this.#running === 0 && this.#backlog.length === 0 && this.#queued === 0
+  }
+
   #checkIdle(): void {
-    if (this.#pending.size !== 0 || this.#running !== 0 || this.#backlog.length !== 0) return
+    if (!this.#idle()) return
     for (const wake of [...this.#idleWaiters]) wake()
     this.#idleWaiters.clear()
   }

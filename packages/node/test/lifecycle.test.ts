@@ -182,6 +182,23 @@ describe('stop and restart', () => {
     )
   })
 
+  it('graceful stop also delivers the messages still queued for sending', async () => {
+    const members = await startCluster(['f1', 'f2'])
+    running.push(...members)
+    const [f1, f2] = members as [Member, Member]
+    const got: number[] = []
+    f2.node.handle('last-words', (m: { i: number }) => {
+      got.push(m.i)
+    })
+    const pad = new Uint8Array(16 * 1024)
+    // 300 x 16 KiB: more than the channel buffers, so most wait in the node's queue
+    const sends = Array.from({ length: 300 }, (_, i) => f1.node.send(f2.node.id, 'last-words', { i, pad }))
+    await f1.node.stop()
+    await Promise.all(sends)
+    await waitFor(() => got.length === 300, { timeoutMs: 10_000, what: 'every queued message' })
+    expect(got).toEqual(Array.from({ length: 300 }, (_, i) => i))
+  })
+
   it('the drain is bounded: a handler that never finishes is abandoned after stopTimeout', async () => {
     const members = await startCluster(['s1', 's2'], { stopTimeout: 300 })
     running.push(...members)
