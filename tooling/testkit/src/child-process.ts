@@ -8,6 +8,14 @@
 //                    {"ready":true}                (once serveRpc runs)
 // The child exits when its stdin closes (so it dies with the parent), and the parent SIGKILLs every
 // child still running when it exits.
+//
+// Child (server.ts):  const rpc = serveRpc({ listen: async ({ port }) => { ...; return boundPort } },
+//                                         { onShutdown: () => server.close() })
+//                     rpc.emit('connection', { id })          // push an event to the parent
+// Parent (a test):    const child = await spawnChild(fileURLToPath(new URL('./server.ts', import.meta.url)), { netns: ns.name })
+//                     const port = await child.call<number>('listen', { port: 0 })
+//                     await child.nextEvent('connection')
+//                     await child.crash()                     // kill -9, or child.close() to stop it gracefully
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { pathToFileURL } from 'node:url'

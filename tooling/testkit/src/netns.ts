@@ -2,6 +2,17 @@
 // test uses is created here, named `<prefix>-<pid>-<random>...`, and deleted again in teardown, on
 // process exit and on SIGINT/SIGTERM. Stale namespaces of crashed runs (whose pid is gone) are swept.
 // Multicast only ever happens inside these namespaces, never in the root namespace.
+//
+// Two namespaces joined by a veth pair, a child process in each (see child-process.ts):
+//
+//   const [a, b] = await Promise.all([createNetns({ label: 'a' }), createNetns({ label: 'b' })])
+//   await connectVeth({ ns: a, addresses: ['10.9.0.1/24', 'fd09::1/64'] },
+//                     { ns: b, addresses: ['10.9.0.2/24', 'fd09::2/64'] })   // both eth0, UP
+//   const server = await spawnChild(SERVER_TS, { netns: a.name })
+//   const client = await spawnChild(CLIENT_TS, { netns: b.name })
+//   // afterAll: await server.close(); await client.close(); await deleteAllNetns()
+//
+// Three namespaces on a bridge: `await createBridgeTopology({ count: 3, ipv6: true })`.
 import { execFile, execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { readdirSync, statSync } from 'node:fs'
