@@ -393,7 +393,7 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
 
   /**
    * Stops gracefully: withdraws from discovery, refuses new requests from peers, waits up to
-   * `timeout` for requests in flight and running handlers, fails what is left with
+   * `timeout` for requests in flight, running handlers and queued messages, fails what is left with
    * `NodeStoppedError`, closes every connection (reason `shutdown`) and releases the listener,
    * timers and discovery backends. Idempotent.
    */
