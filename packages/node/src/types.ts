@@ -75,7 +75,7 @@ export interface NodeOptions {
 
 /** Counters of one peer. Message and byte counts include every envelope (requests, answers, pings). */
 export interface PeerStats {
-  /** Envelopes sent to the peer. */
+  /** Envelopes handed to the transport for the peer. */
   messagesSent: number
   /** Envelopes received from the peer (valid ones). */
   messagesReceived: number
@@ -123,9 +123,13 @@ export interface PeerInfo {
 
 /** Node-wide counters; they only grow. */
 export interface NodeStats {
+  /** Envelopes handed to the transport, over all peers. */
   messagesSent: number
+  /** Valid envelopes received, over all peers. */
   messagesReceived: number
+  /** Encoded bytes sent, over all peers. */
   bytesSent: number
+  /** Encoded bytes received (including malformed frames), over all peers. */
   bytesReceived: number
   /** Frames that were not valid envelopes, over all peers (counted and dropped). */
   malformed: number
