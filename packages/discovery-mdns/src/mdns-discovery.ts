@@ -207,6 +207,9 @@ export class MdnsDiscovery extends AbstractDiscoveryBackend {
   #interfaces = new Map<string, MdnsInterface>()
   #announcement: Announcement | undefined
   #running = false
+  /** Bumped by every start and stop: work begun under an older generation gives up. */
+  #generation = 0
+  #syncChain: Promise<void> = Promise.resolve()
   #tickTimer: NodeJS.Timeout | undefined
   #pollTimer: NodeJS.Timeout | undefined
   readonly #timers = new Set<NodeJS.Timeout>()
@@ -271,6 +274,7 @@ export class MdnsDiscovery extends AbstractDiscoveryBackend {
 
   protected async onStart(signal: AbortSignal | undefined): Promise<void> {
     this.#running = true
+    this.#generation++
     await this.#syncInterfaces()
     throwIfAborted(signal)
     this.#tickTimer = setInterval(() => this.#tick(), TICK_MS)
@@ -283,6 +287,7 @@ export class MdnsDiscovery extends AbstractDiscoveryBackend {
 
   protected async onStop(): Promise<void> {
     this.#running = false
+    this.#generation++
     clearInterval(this.#tickTimer)
     clearInterval(this.#pollTimer)
     this.#tickTimer = undefined
@@ -599,8 +604,17 @@ export class MdnsDiscovery extends AbstractDiscoveryBackend {
   // ---------------------------------------------------------------------------------------------
   // interfaces
 
-  async #syncInterfaces(): Promise<void> {
-    if (!this.#running) return
+  /** Re-reads the interfaces and opens/closes sockets; runs one at a time. */
+  #syncInterfaces(): Promise<void> {
+    const generation = this.#generation
+    const next = this.#syncChain.then(() => this.#doSyncInterfaces(generation))
+    this.#syncChain = next.catch(() => {})
+    return next
+  }
+
+  async #doSyncInterfaces(generation: number): Promise<void> {
+    const live = () => this.#running && generation === this.#generation
+    if (!live()) return
     const wanted = new Map(selectInterfaces(this.#filter, this.#interfaceSource).map((i) => [i.name, i]))
     const useV6 = this.#filter.ipv6 ?? true
     const changed: MdnsInterface[] = []
@@ -610,6 +624,7 @@ export class MdnsDiscovery extends AbstractDiscoveryBackend {
       if (now === undefined || interfaceFingerprint(now) !== interfaceFingerprint(old)) {
         if (now !== undefined && this.#announcement?.state === 'announced') {
           await this.#goodbyeRemovedAddresses(old, now, this.#announcement)
+          if (!live()) return
         }
         for (const family of [4, 6] as const) {
           const key = `${name}/${family}`
@@ -619,12 +634,13 @@ export class MdnsDiscovery extends AbstractDiscoveryBackend {
           clearTimeout(s.queryTimer)
           await s.socket.close()
         }
+        if (!live()) return
         this.#interfaces.delete(name)
         if (now === undefined) this.#flushInterface(name)
       }
     }
     for (const [name, iface] of wanted) {
-      if (this.#interfaces.has(name) || !this.#running) continue
+      if (this.#interfaces.has(name) || !live()) continue
       this.#interfaces.set(name, iface)
       const families: Array<4 | 6> = []
       if (iface.ipv4.length > 0) families.push(4)
@@ -649,7 +665,7 @@ export class MdnsDiscovery extends AbstractDiscoveryBackend {
           this.reportError(error)
           continue
         }
-        if (!this.#running) {
+        if (!live()) {
           await socket.close()
           return
         }
