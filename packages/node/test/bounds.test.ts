@@ -64,6 +64,32 @@ describe('limits', () => {
     expect(started).toBe(6)
   })
 
+  it('the backlog of messages waiting for a handler is bounded (maxQueuedMessages): then reading pauses', async () => {
+    const releases: Array<() => void> = []
+    let handled = 0
+    b().handle(
+      'pile',
+      () =>
+        new Promise<void>((resolve) => {
+          releases.push(() => {
+            handled++
+            resolve()
+          })
+        }),
+    )
+    const before = b().peer(a().id)!.stats.messagesReceived
+    for (let i = 0; i < 50; i++) await a().send(b().id, 'pile', i)
+    await waitFor(() => releases.length === 2, { what: 'both slots taken' })
+    await new Promise((r) => setTimeout(r, 300))
+    // 2 running + 10 in the backlog; the other 38 wait in the transport (flow control)
+    expect(b().peer(a().id)!.stats.messagesReceived - before).toBe(12)
+    while (handled < 50) {
+      releases.shift()?.()
+      await new Promise((r) => setTimeout(r, 1))
+    }
+    expect(b().peer(a().id)!.stats.messagesReceived - before).toBe(50)
+  })
+
   it('answers keep arriving while every handler slot is busy (no deadlock on nested requests)', async () => {
     const releases: Array<() => void> = []
     b().handle(
