@@ -44,6 +44,54 @@ describe('mDNS protocol behaviour', () => {
     await waitFor(async () => (await watcher.list()).length === 2, { what: 'both twins discovered' })
   })
 
+  it('announces what was announced before start, and again after a restart', async () => {
+    const [node, watcher] = [await createRemote(host), await createRemote(host)]
+    const me = { id: testId('early'), name: 'early@box', addresses: [{ host: '0.0.0.0', port: 4150 }] }
+    await node.announce(me)
+    await watcher.start()
+    const rec = recordEvents(watcher, ['peer:discovered', 'peer:lost'])
+    await node.start()
+    await waitFor(() => rec.of('peer:discovered').length === 1, { what: 'discovered after start' })
+    await node.stop()
+    await waitFor(() => rec.of('peer:lost').length === 1, { what: 'lost after stop' })
+    await node.start()
+    await waitFor(() => rec.of('peer:discovered').length === 2, { what: 'discovered again after restart' })
+    expect(await node.extra('instanceName')).toBe('early@box')
+  })
+
+  it('goes back to probing, and renames, when another host claims its announced name', async () => {
+    const node = await createRemote(host)
+    await node.start()
+    await node.announce({
+      id: testId('claimed'),
+      name: 'claimed@box',
+      addresses: [{ host: '0.0.0.0', port: 4160 }],
+    })
+    expect(await node.extra('instanceName')).toBe('claimed@box')
+    // a host that does not probe keeps answering for the same instance name with other data
+    const instance = 'claimed@box._peer._udp.local'
+    const impostor = {
+      type: 'response',
+      answers: [
+        {
+          name: instance,
+          type: 'SRV',
+          ttl: 120,
+          flush: true,
+          data: { target: 'impostor.local', port: 9, priority: 0, weight: 0 },
+        },
+        { name: 'impostor.local', type: 'A', ttl: 120, flush: true, data: '127.0.0.7' },
+      ],
+    }
+    const started = Date.now()
+    while (Date.now() - started < 2500 && (await node.extra('instanceName')) === 'claimed@box') {
+      await host.child.call('sendPacket', { packet: impostor })
+      await new Promise((r) => setTimeout(r, 150))
+    }
+    await waitFor(async () => (await node.extra('instanceName')) === 'claimed@box (2)', { what: 'renamed' })
+    expect((await mdnsStats(node)).conflicts).toBe(1)
+  })
+
   it('does not answer a query that already lists the answer (known-answer suppression)', async () => {
     const node = await createRemote(host, { ttl: 60 })
     await node.start()
