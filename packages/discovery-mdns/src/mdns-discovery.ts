@@ -489,7 +489,10 @@ export class MdnsDiscovery extends AbstractDiscoveryBackend {
   #addressesFor(iface: MdnsInterface, a: Announcement): Array<{ type: 'A' | 'AAAA'; address: string }> {
     const all = [
       ...iface.ipv4.map((x) => ({ type: 'A' as const, address: x.address })),
-      ...iface.ipv6.map((x) => ({ type: 'AAAA' as const, address: x.address })),
+      // routable IPv6 first: resolvers that keep one AAAA (Avahi) should not pick the link-local one
+      ...[...iface.ipv6]
+        .sort((x, y) => Number(x.linkLocal) - Number(y.linkLocal))
+        .map((x) => ({ type: 'AAAA' as const, address: x.address })),
     ]
     const specific = new Set(
       a.self.addresses

@@ -92,3 +92,63 @@ describe('Avahi interop (avahi-daemon in namespace 1, peer in namespace 2)', () 
     expect((rec.of('peer:lost')[0]!.detail as { reason: string }).reason).toBe('withdrawn')
   }, 40_000)
 })
+
+describe('Avahi interop over IPv6 (ff02::fb)', () => {
+  let topo: BridgeTopology
+  let avahi: Avahi
+  let host: BackendHost
+  beforeAll(async () => {
+    topo = await createBridgeTopology({ count: 2, ipv6: true, label: 'avahi6' })
+    ;[avahi, host] = await Promise.all([
+      startAvahi({ ns: topo.nodes[0]!.ns, ipv6: true }),
+      startHost(topo.nodes[1]!.ns),
+    ])
+  }, 60_000)
+  afterAll(async () => {
+    await Promise.allSettled([host?.close(), avahi?.close()])
+    await topo?.destroy()
+  })
+
+  it('avahi-browse resolves an IPv6-only node over IPv6, and the node discovers an Avahi service over IPv6', async () => {
+    const node = await createRemote(host, { ttl: 30, interfaces: { ipv4: false } })
+    await node.start()
+    const id = testId('avahi-v6')
+    await node.announce({ id, name: 'v6node@example', addresses: [{ host: '::', port: 4712 }] })
+    let line: string | undefined
+    await waitFor(
+      async () => {
+        const out = await avahi.exec('avahi-browse', ['-rpt', '_peer._udp'], { timeoutMs: 15_000 })
+        line = out.split('\n').find((l) => l.startsWith('=;eth0;IPv6;') && l.includes(';4712;'))
+        return line
+      },
+      { timeoutMs: 20_000, intervalMs: 200, what: 'avahi-browse to resolve the node over IPv6' },
+    )
+    expect(line).toContain(`"id=${id}"`)
+    // Avahi reports one of the node's AAAA records (it tends to pick the link-local one)
+    const address = line!.split(';')[7]!
+    const linkLocal = /inet6 (fe80::[0-9a-f:]+)\//.exec(
+      (await topo.nodes[1]!.ns.ip(['-6', 'addr', 'show', 'dev', 'eth0'])).stdout,
+    )?.[1]
+    expect([topo.nodes[1]!.ipv6, linkLocal]).toContain(address)
+
+    const rec = recordEvents(node, ['peer:discovered'])
+    const publisher = avahi.spawn('avahi-publish-service', [
+      '-s',
+      'AvahiV6',
+      '_peer._udp',
+      '4101',
+      `id=${testId('avahi-v6-svc')}`,
+    ])
+    await publisher.waitFor(/Established under name/, 15_000)
+    await waitFor(() => rec.of('peer:discovered').length > 0, {
+      timeoutMs: 15_000,
+      what: 'Avahi service over IPv6',
+    })
+    const { record } = rec.of('peer:discovered')[0]!.detail as {
+      record: { addresses: Array<{ host: string; port: number }> }
+    }
+    expect(record.addresses.map((a) => a.host)).toContain(topo.nodes[0]!.ipv6)
+    expect(record.addresses.every((a) => a.port === 4101)).toBe(true)
+    await publisher.stop()
+  }, 45_000)
+})
