@@ -1,11 +1,8 @@
 // The measurements of `pnpm bench transport` (client half). See suites/transport.ts.
 import { cpus } from 'node:os'
-import { setFlagsFromString } from 'node:v8'
-import { runInNewContext } from 'node:vm'
-import type { RpcChild } from '@peer/testkit/child-process'
+import { fileURLToPath } from 'node:url'
+import { type RpcChild, spawnChild } from '@peer/testkit/child-process'
 import type { Identity } from '../../../packages/identity/src/index.js'
-import type { EngineConnection } from '../../../packages/transport-quic/src/engine.js'
-import type { Connection } from '../../../packages/transport-quic/src/index.js'
 import type { Measurement } from './report.js'
 import {
   type Address,
@@ -16,9 +13,6 @@ import {
   tlsChannel,
 } from './transport-stacks.js'
 
-setFlagsFromString('--expose_gc')
-const gc = runInNewContext('gc') as () => void
-
 interface Started {
   id: string
   quic: Address
@@ -27,6 +21,7 @@ interface Started {
 }
 
 const HOST = '127.0.0.1'
+const SERVER_FILE = fileURLToPath(new URL('./transport-server.ts', import.meta.url))
 const KiB = 1024
 const MiB = 1024 * 1024
 
@@ -71,47 +66,52 @@ export async function runTransportBench(options: {
   const rawConn = await clients.raw(started.raw, started.id)
   const tlsSockets: import('node:tls').TLSSocket[] = []
 
-  // measured first, before the bulk tests grow and shrink the heaps
+  // measured in fresh processes (a new server and a new client per stack), so what earlier tests
+  // allocated and freed does not blur the deltas; each client warms up with 5 connections first
   // ------------------------------------------------------------------ RSS per idle connection
   for (const stack of ['quic', 'raw', 'tls'] as const) {
-    gc()
-    await new Promise((r) => setTimeout(r, 300))
-    gc()
-    const clientBefore = process.memoryUsage().rss
-    const serverBefore = await child.call<number>('rss')
-    const held: Array<Connection | EngineConnection | import('node:tls').TLSSocket> = []
-    for (let i = 0; i < idle; i++) held.push(await connect2(stack))
-    await new Promise((r) => setTimeout(r, 500))
-    gc()
-    const clientAfter = process.memoryUsage().rss
-    const serverAfter = await child.call<number>('rss')
-    const perClient = (clientAfter - clientBefore) / idle / KiB
-    const perServer = (serverAfter - serverBefore) / idle / KiB
-    log(
-      `rss per idle connection ${stack}: client ${perClient.toFixed(0)} KiB, server ${perServer.toFixed(0)} KiB`,
-    )
-    m.push({
-      name: `RSS per idle connection, server ${stack}`,
-      value: perServer,
-      unit: 'KiB',
-      ...(stack !== 'raw' ? { baseline: 'RSS per idle connection, server raw' } : {}),
-      notes: `${idle} connections`,
-    })
-    m.push({
-      name: `RSS per idle connection, client ${stack}`,
-      value: perClient,
-      unit: 'KiB',
-      ...(stack !== 'raw' ? { baseline: 'RSS per idle connection, client raw' } : {}),
-    })
-    await Promise.all(
-      held.map((c) =>
-        'remoteId' in c && 'openChannel' in c
-          ? c.close()
-          : 'openStream' in c
-            ? (c as EngineConnection).close(0, 'done')
-            : Promise.resolve((c as import('node:tls').TLSSocket).destroy()),
-      ),
-    )
+    const server = await spawnChild(SERVER_FILE)
+    const client = await spawnChild(SERVER_FILE)
+    try {
+      const s = await server.call<Started>(
+        'start',
+        { clientId: identity.id, host: HOST },
+        { timeoutMs: 60_000 },
+      )
+      const serverBefore = await server.call<number>('rss')
+      const r = await client.call<{ before: number; after: number; held: number }>(
+        'idle',
+        {
+          stack,
+          n: idle,
+          address: s[stack],
+          expectedId: s.id,
+          clientPem: { privateKeyPem: identity.privateKeyPem, certificatePem: identity.certificatePem },
+        },
+        { timeoutMs: 120_000 },
+      )
+      const serverAfter = await server.call<number>('rss')
+      const perClient = (r.after - r.before) / idle / KiB
+      const perServer = (serverAfter - serverBefore) / idle / KiB
+      log(
+        `rss per idle connection ${stack}: client ${perClient.toFixed(0)} KiB, server ${perServer.toFixed(0)} KiB`,
+      )
+      m.push({
+        name: `RSS per idle connection, server ${stack}`,
+        value: perServer,
+        unit: 'KiB',
+        ...(stack !== 'raw' ? { baseline: 'RSS per idle connection, server raw' } : {}),
+        notes: `${idle} connections, fresh processes`,
+      })
+      m.push({
+        name: `RSS per idle connection, client ${stack}`,
+        value: perClient,
+        unit: 'KiB',
+        ...(stack !== 'raw' ? { baseline: 'RSS per idle connection, client raw' } : {}),
+      })
+    } finally {
+      await Promise.allSettled([client.close(), server.close()])
+    }
   }
 
   // ------------------------------------------------------------------ bulk
@@ -345,12 +345,6 @@ export async function runTransportBench(options: {
       ...(stack !== 'raw' ? { baseline: 'connect mean raw' } : {}),
       notes: `${connects} dials incl. mutual TLS and pinning; p50 ${percentile(samples, 0.5).toFixed(2)} ms, p99 ${percentile(samples, 0.99).toFixed(2)} ms`,
     })
-  }
-
-  async function connect2(stack: 'quic' | 'raw' | 'tls') {
-    if (stack === 'quic') return clients.quic(started.quic, started.id)
-    if (stack === 'raw') return clients.raw(started.raw, started.id)
-    return clients.tls(started.tls, started.id)
   }
 
   for (const s of tlsSockets) s.destroy()

@@ -5,7 +5,7 @@ import { runInNewContext } from 'node:vm'
 import { serveRpc } from '@peer/testkit/child-process'
 import { generateIdentity } from '../../../packages/identity/src/index.js'
 import type { TransportTuning } from '../../../packages/transport-quic/src/index.js'
-import { type Servers, startServers } from './transport-stacks.js'
+import { makeClients, type Servers, type StackName, startServers } from './transport-stacks.js'
 
 setFlagsFromString('--expose_gc')
 const gc = runInNewContext('gc') as () => void
@@ -17,6 +17,33 @@ serveRpc(
       const identity = await generateIdentity()
       servers = await startServers(identity, params.clientId, params.host, params.tuning ?? {})
       return { id: identity.id, quic: servers.quic, raw: servers.raw, tls: servers.tls }
+    },
+    /** Client role: opens `n` idle connections of one stack and reports the RSS growth. */
+    async idle(params: {
+      stack: StackName
+      n: number
+      address: { host: string; port: number }
+      expectedId: string
+      clientPem: { privateKeyPem: string; certificatePem: string }
+    }) {
+      const { identityFromPem } = await import('../../../packages/identity/src/index.js')
+      const clients = makeClients(identityFromPem(params.clientPem))
+      const dial = () => clients[params.stack](params.address, params.expectedId)
+      const close = async (c: Awaited<ReturnType<typeof dial>>) => {
+        if ('destroy' in c) c.destroy()
+        else if ('openChannel' in c) await c.close('warm-up')
+        else await c.close(0, 'warm-up')
+      }
+      for (let i = 0; i < 5; i++) await close(await dial()) // warm-up: code paths, pools
+      gc()
+      await new Promise((r) => setTimeout(r, 300))
+      gc()
+      const before = process.memoryUsage().rss
+      const held: unknown[] = []
+      for (let i = 0; i < params.n; i++) held.push(await dial())
+      await new Promise((r) => setTimeout(r, 500))
+      gc()
+      return { before, after: process.memoryUsage().rss, held: held.length }
     },
     rss() {
       gc()
