@@ -2,14 +2,29 @@
 // client and server both, so `node --cpu-prof` sees the whole path.
 //   tsx --conditions=@peer/source src/transport-profile.ts quic-messages|raw-messages|quic-bulk|raw-bulk
 import { generateIdentity } from '../../../packages/identity/src/index.js'
-import { MODE_SINK, makeClients, readReport, startServers } from './transport-stacks.js'
+import { MODE_ECHO, MODE_SINK, makeClients, readReport, startServers } from './transport-stacks.js'
 
 const scenario = process.argv[2] ?? 'quic-messages'
 const [a, b] = await Promise.all([generateIdentity(), generateIdentity()])
-const servers = await startServers(a, b.id, '127.0.0.1')
-const clients = makeClients(b)
+const tuning = JSON.parse(process.env.PEER_TUNING ?? '{}')
+const servers = await startServers(a, b.id, '127.0.0.1', tuning)
+const clients = makeClients(b, tuning)
 const t = performance.now()
-if (scenario.startsWith('quic')) {
+if (scenario === 'quic-latency') {
+  const conn = await clients.quic(servers.quic, a.id)
+  const ch = await conn.openChannel()
+  await ch.send(Uint8Array.of(MODE_ECHO))
+  const samples: number[] = []
+  const req = Buffer.alloc(64)
+  for (let i = 0; i < 3000; i++) {
+    const t0 = performance.now()
+    await ch.send(req)
+    await ch.receive()
+    samples.push((performance.now() - t0) * 1000)
+  }
+  samples.sort((x, y) => x - y)
+  console.log(scenario, `p50 ${samples[1500]?.toFixed(0)} us p99 ${samples[2970]?.toFixed(0)} us`)
+} else if (scenario.startsWith('quic')) {
   const conn = await clients.quic(servers.quic, a.id)
   const ch = await conn.openChannel()
   await ch.send(Uint8Array.of(MODE_SINK))
