@@ -17,6 +17,7 @@ export class QuicListener extends TypedEventTarget<ListenerEvents> implements Li
   readonly #connections = new Set<QuicConnection>()
   readonly #logger: Logger
   readonly #maxConnections: number
+  #confirming = 0
   #closing: Promise<void> | undefined
   #resolveClosed!: () => void
 
@@ -43,7 +44,8 @@ export class QuicListener extends TypedEventTarget<ListenerEvents> implements Li
     }
     server.onConnection = (engine) => {
       const connection = new QuicConnection(engine, 'inbound', ctx)
-      if (this.#closing !== undefined || this.#connections.size >= this.#maxConnections) {
+      // connections still in the hello exchange count too, so a flood of handshakes is bounded
+      if (this.#closing !== undefined || this.#connections.size + this.#confirming >= this.#maxConnections) {
         this.rejected++
         const reason = this.#closing !== undefined ? 'listener closing' : 'too many connections'
         this.emit('connection:rejected', {
@@ -54,7 +56,9 @@ export class QuicListener extends TypedEventTarget<ListenerEvents> implements Li
         void connection.close(reason, CODE.LIMIT_EXCEEDED)
         return
       }
+      this.#confirming++
       void connection.sendHello(handshakeTimeoutMs).then((confirmed) => {
+        this.#confirming--
         if (!confirmed) {
           this.#logger.debug('client did not confirm the connection', { peer: shortId(connection.remoteId) })
           return

@@ -103,6 +103,19 @@ describe('across two network namespaces (veth)', () => {
       expect(r).toEqual({ received: 10_000, inOrder: true })
     }, 30_000)
 
+    it('handles oversize frames: the sender gets an error, the receiver resets only that stream', async () => {
+      const r = await client.call<{
+        localError: string | null
+        stillUsable: string
+        remote?: { name: string; code?: number }
+        open: boolean
+      }>('oversize', { n }, { timeoutMs: 30_000 })
+      expect(r.localError).toBe('FrameTooLargeError')
+      expect(r.stillUsable).toBe('still usable')
+      expect(r.remote).toEqual({ name: 'StreamResetError', code: 3 })
+      expect(r.open).toBe(true)
+    }, 30_000)
+
     it('runs 1,000 concurrent streams against a peer limit of 100', async () => {
       const r = await client.call<{ ok: number }>('streams', { n, count: 1000 }, { timeoutMs: 60_000 })
       expect(r.ok).toBe(1000)
