@@ -146,17 +146,18 @@ describe('backpressure', () => {
     })()
     const peer = await peerP
     // nobody reads: sending must stall well before 4000 x 16 KiB = 64 MiB
+    // stalled = no progress for 10 checks in a row (200 ms); give a loaded machine 10 s to get there
     let last = -1
-    for (let i = 0; i < 50; i++) {
+    let still = 0
+    for (let i = 0; i < 500 && !stalled; i++) {
       await new Promise((r) => setTimeout(r, 20))
-      if (sent === last) {
-        stalled = true
-        break
-      }
+      still = sent === last ? still + 1 : 0
+      stalled = still >= 10
       last = sent
     }
     expect(stalled).toBe(true)
-    expect(sent).toBeLessThan(4000)
+    // bounded by the 16 MiB stream window + the 64 KiB send buffer + 16 queued messages
+    expect(sent * 16 * 1024).toBeLessThan(20 * 1024 * 1024)
     // reading drains it
     let received = 0
     for await (const m of peer) received += m.byteLength
