@@ -119,6 +119,8 @@ function makeNetns(name: string): Netns {
     async delete() {
       if (!live.has(name)) return
       live.delete(name)
+      // a process still inside would keep the namespace alive, unnamed: end it first
+      killNetnsPidsSync(name)
       await run('ip', ['netns', 'del', name]).catch(() => {})
     },
     [Symbol.asyncDispose]() {
@@ -346,6 +348,7 @@ export function sweepStaleNamespaces(prefix = NETNS_PREFIX): string[] {
     const pid = Number(m[1])
     if (pid === process.pid || pidAlive(pid)) continue
     try {
+      killNetnsPidsSync(name)
       execFileSync('ip', ['netns', 'del', name], { stdio: 'ignore' })
       deleted.push(name)
     } catch {
@@ -368,6 +371,7 @@ function pidAlive(pid: number): boolean {
 export async function deleteAllNetns(): Promise<void> {
   const names = [...live]
   live.clear()
+  for (const n of names) killNetnsPidsSync(n)
   await Promise.all(names.map((n) => run('ip', ['netns', 'del', n]).catch(() => {})))
 }
 
@@ -376,9 +380,32 @@ export function liveNetns(): string[] {
   return [...live]
 }
 
+/** SIGKILLs every process still running inside namespace `name` (`ip netns pids`). */
+export function killNetnsPidsSync(name: string): number[] {
+  let pids: number[] = []
+  try {
+    pids = execFileSync('ip', ['netns', 'pids', name], { encoding: 'utf8' })
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number)
+      .filter((pid) => Number.isInteger(pid) && pid > 1 && pid !== process.pid)
+  } catch {
+    return []
+  }
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL')
+    } catch {
+      // already gone
+    }
+  }
+  return pids
+}
+
 function deleteAllSync(): void {
   for (const name of live) {
     try {
+      killNetnsPidsSync(name)
       execFileSync('ip', ['netns', 'del', name], { stdio: 'ignore' })
     } catch {
       // ignore

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import { type RpcChild, spawnChild } from '../src/child-process.js'
@@ -7,6 +7,7 @@ import {
   createBridgeTopology,
   createNetns,
   deleteAllNetns,
+  killNetnsPidsSync,
   listNetns,
   liveNetns,
   NETNS_PREFIX,
@@ -115,6 +116,17 @@ describe('netns', () => {
         if (listNetns().includes(n)) execFileSync('ip', ['netns', 'del', n], { stdio: 'ignore' })
       }
     }
+  })
+
+  it('ends processes left inside a namespace when deleting it', async () => {
+    const ns = await createNetns({ label: 'pids' })
+    const proc = spawn('ip', ['netns', 'exec', ns.name, 'sleep', '60'], { stdio: 'ignore' })
+    await new Promise((r) => setTimeout(r, 200))
+    expect(killNetnsPidsSync('no-such-namespace')).toEqual([])
+    const exited = new Promise((resolve) => proc.once('exit', (_code, signal) => resolve(signal)))
+    await ns.delete()
+    expect(await exited).toBe('SIGKILL')
+    expect(listNetns()).not.toContain(ns.name)
   })
 
   it('deletes its namespaces when the process exits', async () => {
