@@ -24,6 +24,24 @@ if (scenario === 'quic-latency') {
   }
   samples.sort((x, y) => x - y)
   console.log(scenario, `p50 ${samples[1500]?.toFixed(0)} us p99 ${samples[2970]?.toFixed(0)} us`)
+} else if (scenario === 'raw-latency') {
+  const conn = await clients.raw(servers.raw, a.id)
+  const st = conn.openStream()
+  const w = st.writable.getWriter()
+  const rd = st.readable.getReader()
+  await w.write(Uint8Array.of(MODE_ECHO))
+  const req = Buffer.alloc(68)
+  req.writeUInt32BE(64, 0)
+  const samples: number[] = []
+  for (let i = 0; i < 3000; i++) {
+    const t0 = performance.now()
+    await w.write(req)
+    let got = 0
+    while (got < 68) got += (await rd.read()).value?.byteLength ?? 68
+    samples.push((performance.now() - t0) * 1000)
+  }
+  samples.sort((x, y) => x - y)
+  console.log(scenario, `p50 ${samples[1500]?.toFixed(0)} us p99 ${samples[2970]?.toFixed(0)} us`)
 } else if (scenario.startsWith('quic')) {
   const conn = await clients.quic(servers.quic, a.id)
   const ch = await conn.openChannel()
