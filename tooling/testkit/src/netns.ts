@@ -245,7 +245,8 @@ export interface BridgeTopologyOptions {
  */
 export async function createBridgeTopology(options: BridgeTopologyOptions): Promise<BridgeTopology> {
   const subnet = options.subnet ?? `10.${100 + (process.pid % 100)}.${randomBytes(1)[0]! % 250}`
-  const v6prefix = `fd${randomBytes(1).toString('hex')}:${randomBytes(2).toString('hex')}::`
+  // written as the kernel prints it (no leading zeros in a group), so tests can compare strings
+  const v6prefix = `fd${randomBytes(1).toString('hex')}:${(randomBytes(2).readUInt16BE() | 0x1000).toString(16)}::`
   const created: Netns[] = []
   const destroy = async () => {
     await Promise.all(created.map((ns) => ns.delete()))

@@ -50,6 +50,8 @@ export class RemoteBackend extends TypedEventTarget<DiscoveryEvents> implements 
   readonly index: number
   readonly #host: BackendHost
   #started = false
+  /** From start() until stop(): the window in which the remote may emit events. */
+  #active = false
   #remoteStats: DiscoveryStats = { invalidRecords: 0, overflowDrops: 0, listenerErrors: 0, errors: 0 }
 
   /** @internal use {@link BackendHost.create} */
@@ -82,7 +84,7 @@ export class RemoteBackend extends TypedEventTarget<DiscoveryEvents> implements 
   /** @internal */
   onRemoteEvent(message: EventMessage): void {
     this.onSnapshot(message)
-    if (!this.#started) return
+    if (!this.#active) return
     const detail = { ...message.detail }
     if (message.type === 'discovery:error') {
       const e = detail.error as { name?: string; message?: string }
@@ -109,10 +111,12 @@ export class RemoteBackend extends TypedEventTarget<DiscoveryEvents> implements 
 
   async start(options: AbortOptions = {}): Promise<void> {
     throwIfAborted(options.signal)
+    this.#active = true
     try {
       await this.call('start', {}, options.signal)
       this.#started = true
     } catch (error) {
+      if (!this.#started) this.#active = false
       if (options.signal?.aborted) {
         // the remote start may still complete: stop it right behind (calls run in order)
         void this.call('stop').catch(() => {})
@@ -125,6 +129,7 @@ export class RemoteBackend extends TypedEventTarget<DiscoveryEvents> implements 
   async stop(options: AbortOptions = {}): Promise<void> {
     throwIfAborted(options.signal)
     this.#started = false
+    this.#active = false
     await this.call('stop', {}, options.signal)
   }
 
