@@ -93,18 +93,22 @@ export class InterfaceSocket {
       else this.#options.onWarning(error)
     })
     return new Promise((resolve, reject) => {
-      const onError = (error: Error) => {
-        mdns.removeListener('ready', onReady)
-        this.close()
+      let ready = false
+      // one persistent listener: multicast-dns can emit the same bind error twice, and an
+      // 'error' event without a listener would crash the process
+      mdns.on('error', (error: Error) => {
+        if (ready) {
+          this.#options.onWarning(error)
+          return
+        }
+        if (this.#closed) return
+        void this.close()
         reject(new MdnsSocketError(iface.name, error.message, { cause: error }))
-      }
-      const onReady = () => {
-        mdns.removeListener('error', onError)
-        mdns.on('error', (error: Error) => this.#options.onWarning(error))
+      })
+      mdns.once('ready', () => {
+        ready = true
         resolve()
-      }
-      mdns.once('error', onError)
-      mdns.once('ready', onReady)
+      })
     })
   }
 

@@ -207,6 +207,8 @@ export class MdnsDiscovery extends AbstractDiscoveryBackend {
   #interfaces = new Map<string, MdnsInterface>()
   #announcement: Announcement | undefined
   #running = false
+  /** Interfaces whose socket failed to open (reported once until one opens). */
+  readonly #failing = new Set<string>()
   /** Bumped by every start and stop: work begun under an older generation gives up. */
   #generation = 0
   #syncChain: Promise<void> = Promise.resolve()
@@ -665,9 +667,13 @@ export class MdnsDiscovery extends AbstractDiscoveryBackend {
         try {
           await socket.open()
         } catch (error) {
-          this.reportError(error)
+          // reported once per interface until a socket opens; the next poll tries again
+          if (!this.#failing.has(name)) this.reportError(error)
+          this.#failing.add(name)
+          if (this.#failing.size > 256) this.#failing.clear()
           continue
         }
+        this.#failing.delete(name)
         if (!live()) {
           await socket.close()
           return
@@ -682,6 +688,11 @@ export class MdnsDiscovery extends AbstractDiscoveryBackend {
         }
         this.#sockets.set(key, state)
         this.#scheduleBrowse(state, 20 + Math.random() * 100)
+      }
+      // nothing opened: forget the interface so that the next poll retries it
+      if (![...this.#sockets.values()].some((x) => x.socket.iface.name === name)) {
+        this.#interfaces.delete(name)
+        continue
       }
       changed.push(iface)
     }

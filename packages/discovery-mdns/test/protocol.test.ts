@@ -92,6 +92,32 @@ describe('mDNS protocol behaviour', () => {
     expect((await mdnsStats(node)).conflicts).toBe(1)
   })
 
+  it('reports a socket that cannot open once, and retries it on the next interface poll', async () => {
+    await host.child.call('holdPort', { ms: 1500 })
+    const [node, peer] = [await createRemote(host, { interfacePollInterval: 200 }), await createRemote(host)]
+    const rec = recordEvents(node, ['discovery:error', 'peer:discovered'])
+    await node.start()
+    await new Promise((r) => setTimeout(r, 1000))
+    expect(rec.of('discovery:error')).toHaveLength(1)
+    expect(
+      (rec.of('discovery:error')[0]!.detail as { error: { name: string; message: string } }).error,
+    ).toMatchObject({
+      name: 'MdnsSocketError',
+      message: expect.stringMatching(/^mDNS socket on lo: .*EADDRINUSE/),
+    })
+    await waitFor(async () => (await node.extra<string[]>('interfaceNames')).length === 1, {
+      what: 'socket opened',
+    })
+    await peer.start()
+    await peer.announce({
+      id: testId('retry'),
+      name: 'retry@box',
+      addresses: [{ host: '0.0.0.0', port: 4170 }],
+    })
+    await waitFor(() => rec.of('peer:discovered').length === 1, { what: 'discovery after the retry' })
+    expect(rec.of('discovery:error')).toHaveLength(1)
+  })
+
   it('does not answer a query that already lists the answer (known-answer suppression)', async () => {
     const node = await createRemote(host, { ttl: 60 })
     await node.start()

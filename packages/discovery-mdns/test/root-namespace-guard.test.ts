@@ -19,7 +19,8 @@ describe('root namespace guard (test setup file)', () => {
     mdns.addEventListener('discovery:error', (e) => errors.push(e.detail.error))
     await mdns.start()
     try {
-      expect(mdns.interfaceNames.length).toBeGreaterThan(0)
+      // every interface failed to open its socket: none is in use, each was reported once
+      expect(mdns.interfaceNames).toEqual([])
       expect(errors.length).toBeGreaterThan(0)
       expect(errors.every((e) => /root network namespace/.test(e.message))).toBe(true)
     } finally {
