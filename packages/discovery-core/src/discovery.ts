@@ -5,7 +5,6 @@ import type {
   DiscoveryEvents,
   DiscoveryStats,
   PeerDiscoveredDetail,
-  PeerLostDetail,
   PeerLostReason,
 } from './discovery-backend.js'
 import { AbortError, AllBackendsFailedError, errorMessage } from './errors.js'
@@ -18,6 +17,7 @@ import {
   sameRecord,
   validateLocalPeer,
 } from './peer-record.js'
+import { subscribe } from './subscribe.js'
 import { TypedEventTarget } from './typed-event-target.js'
 
 /** A peer as the aggregate sees it: the merged record plus every source that reports it. */
@@ -227,20 +227,14 @@ export class Discovery extends TypedEventTarget<DiscoveryEvents> implements Disc
   #subscribe(backend: DiscoveryBackend): void {
     const onFound = (event: CustomEvent<PeerDiscoveredDetail>) =>
       this.#onFound(event.detail.record, backend.source)
-    const onLost = (event: CustomEvent<PeerLostDetail>) =>
-      this.#onLost(event.detail.record.id, backend.source, event.detail.reason)
-    const onError = (event: CustomEvent<{ error: Error; source: string }>) =>
-      this.#reportError(backend.source, event.detail.error)
-    backend.addEventListener('peer:discovered', onFound)
-    backend.addEventListener('peer:updated', onFound)
-    backend.addEventListener('peer:lost', onLost)
-    backend.addEventListener('discovery:error', onError)
-    this.#unsubscribe.push(() => {
-      backend.removeEventListener('peer:discovered', onFound)
-      backend.removeEventListener('peer:updated', onFound)
-      backend.removeEventListener('peer:lost', onLost)
-      backend.removeEventListener('discovery:error', onError)
-    })
+    this.#unsubscribe.push(
+      subscribe(backend, {
+        'peer:discovered': onFound,
+        'peer:updated': onFound,
+        'peer:lost': (event) => this.#onLost(event.detail.record.id, backend.source, event.detail.reason),
+        'discovery:error': (event) => this.#reportError(backend.source, event.detail.error),
+      }),
+    )
   }
 
   #active(): boolean {

@@ -58,7 +58,7 @@ export {
   namespaceFilter,
   silentLogger,
 } from './logger.js'
-export { assertNodeId, isNodeId, NODE_ID_LENGTH, shortId } from './node-id.js'
+export { assertNodeId, encodeBase32, isNodeId, NODE_ID_LENGTH, shortId } from './node-id.js'
 export {
   formatNodeName,
   isNodeName,
@@ -77,4 +77,5 @@ export {
   validateLocalPeer,
   validatePeerRecord,
 } from './peer-record.js'
+export { type EventHandlers, subscribe } from './subscribe.js'
 export { TypedEventTarget, type TypedListener } from './typed-event-target.js'

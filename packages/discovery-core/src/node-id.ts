@@ -33,3 +33,25 @@ export function assertNodeId(value: unknown): asserts value is string {
 export function shortId(id: string): string {
   return id.length > 16 ? `${id.slice(0, 8)}..${id.slice(-4)}` : id
 }
+
+const BASE32_ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567'
+
+/**
+ * Lowercase RFC 4648 base32 without padding: the encoding of node ids. A node id is
+ * `encodeBase32(sha256(spki))` (see `@peer/identity`).
+ */
+export function encodeBase32(bytes: Uint8Array): string {
+  let out = ''
+  let bits = 0
+  let value = 0
+  for (const byte of bytes) {
+    value = ((value << 8) | byte) & 0xfff
+    bits += 8
+    while (bits >= 5) {
+      out += BASE32_ALPHABET[(value >>> (bits - 5)) & 31]
+      bits -= 5
+    }
+  }
+  if (bits > 0) out += BASE32_ALPHABET[(value << (5 - bits)) & 31]
+  return out
+}

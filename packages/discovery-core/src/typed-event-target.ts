@@ -10,6 +10,8 @@ export type TypedListener<E extends Event> = ((event: E) => void) | { handleEven
  * and the remaining listeners still run.
  */
 export class TypedEventTarget<Events extends { [K in keyof Events]: Event }> extends EventTarget {
+  /** Type-level only (never set at run time): the event map, so helpers can infer it. */
+  declare readonly '~events'?: Events
   /** How many times a listener threw. */
   listenerErrors = 0
   /** Called with every error a listener throws; replace it to log. Must not throw. */

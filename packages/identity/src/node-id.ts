@@ -1,23 +1,8 @@
 import { createHash, createPublicKey, type KeyObject, X509Certificate } from 'node:crypto'
+import { encodeBase32 } from '@peer/discovery-core'
 
-const ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567'
-
-/** Lowercase RFC 4648 base32 without padding. */
-export function base32(bytes: Uint8Array): string {
-  let out = ''
-  let bits = 0
-  let value = 0
-  for (const byte of bytes) {
-    value = ((value << 8) | byte) & 0xfff
-    bits += 8
-    while (bits >= 5) {
-      out += ALPHABET[(value >>> (bits - 5)) & 31]
-      bits -= 5
-    }
-  }
-  if (bits > 0) out += ALPHABET[(value << (5 - bits)) & 31]
-  return out
-}
+/** Lowercase RFC 4648 base32 without padding (re-exported from `@peer/discovery-core`). */
+export const base32 = encodeBase32
 
 /**
  * The node id of a public key: lowercase base32 (RFC 4648, no padding) of the SHA-256 digest of

@@ -8,6 +8,7 @@ import {
   type PeerAddress,
   shortId,
   silentLogger,
+  subscribe,
   TypedEventTarget,
   throwIfAborted,
 } from '@peer/discovery-core'
@@ -444,33 +445,25 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
   // ---- wiring ----
 
   #wire(listener: Listener, registry: PeerRegistry<Connection>): void {
-    const onConnection = (event: CustomEvent<{ connection: Connection }>) => {
-      registry.accept(event.detail.connection)
-    }
-    const onRefused = (event: CustomEvent<{ id?: string; reason: string }>) => {
-      this.#stats.rejected++
-      this.emit('peer:rejected', { id: event.detail.id, source: 'inbound' })
-    }
     // a new connection, or a newer one replacing the live one
-    const onConnected = (event: CustomEvent<{ id: string }>) => {
-      this.#attach(event.detail.id)
-    }
-    const onRejected = (event: CustomEvent<{ id: string; source: string }>) => {
-      this.#stats.rejected++
-      this.emit('peer:rejected', { id: event.detail.id, source: event.detail.source })
-    }
-    listener.addEventListener('connection', onConnection)
-    listener.addEventListener('connection:rejected', onRefused)
-    registry.addEventListener('peer:connected', onConnected)
-    registry.addEventListener('peer:connection-replaced', onConnected)
-    registry.addEventListener('peer:rejected', onRejected)
-    this.#unsubscribe.push(() => {
-      listener.removeEventListener('connection', onConnection)
-      listener.removeEventListener('connection:rejected', onRefused)
-      registry.removeEventListener('peer:connected', onConnected)
-      registry.removeEventListener('peer:connection-replaced', onConnected)
-      registry.removeEventListener('peer:rejected', onRejected)
-    })
+    const onConnected = (event: CustomEvent<{ id: string }>) => this.#attach(event.detail.id)
+    this.#unsubscribe.push(
+      subscribe(listener, {
+        connection: (event) => registry.accept(event.detail.connection),
+        'connection:rejected': (event) => {
+          this.#stats.rejected++
+          this.emit('peer:rejected', { id: event.detail.id, source: 'inbound' })
+        },
+      }),
+      subscribe(registry, {
+        'peer:connected': onConnected,
+        'peer:connection-replaced': onConnected,
+        'peer:rejected': (event) => {
+          this.#stats.rejected++
+          this.emit('peer:rejected', { id: event.detail.id, source: event.detail.source })
+        },
+      }),
+    )
   }
 
   #host(): LinkHost {

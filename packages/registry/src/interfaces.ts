@@ -56,7 +56,7 @@ export interface TrustStore {
  * reads what is already known with `list()` on start, and uses `get(id)` (when present) to find a
  * peer whose id became trusted.
  */
-export type PeerSource = Pick<DiscoveryBackend, 'addEventListener' | 'removeEventListener'> & {
+export type PeerSource = Pick<DiscoveryBackend, 'addEventListener' | 'removeEventListener' | '~events'> & {
   list?(options?: AbortOptions): Promise<readonly PeerRecord[]>
   get?(id: string): PeerRecord | undefined
 }

@@ -7,11 +7,11 @@ import {
   type LoggerFactory,
   type PeerAddress,
   type PeerDiscoveredDetail,
-  type PeerLostDetail,
   type PeerRecord,
   raceSignal,
   shortId,
   silentLogger,
+  subscribe,
   TypedEventTarget,
 } from '@peer/discovery-core'
 import { type BackoffOptions, backoffDelay } from './backoff.js'
@@ -309,17 +309,13 @@ export class PeerRegistry<
     if (discovery !== undefined) {
       const onFound = (fresh: boolean) => (event: CustomEvent<PeerDiscoveredDetail>) =>
         this.#onDiscovered(event.detail.record, event.detail.source, fresh)
-      const onDiscovered = onFound(true)
-      const onUpdated = onFound(false)
-      const onLost = (event: CustomEvent<PeerLostDetail>) => this.#onLost(event.detail.record.id)
-      discovery.addEventListener('peer:discovered', onDiscovered)
-      discovery.addEventListener('peer:updated', onUpdated)
-      discovery.addEventListener('peer:lost', onLost)
-      this.#unsubscribe.push(() => {
-        discovery.removeEventListener('peer:discovered', onDiscovered)
-        discovery.removeEventListener('peer:updated', onUpdated)
-        discovery.removeEventListener('peer:lost', onLost)
-      })
+      this.#unsubscribe.push(
+        subscribe(discovery, {
+          'peer:discovered': onFound(true),
+          'peer:updated': onFound(false),
+          'peer:lost': (event) => this.#onLost(event.detail.record.id),
+        }),
+      )
     }
     const trust = this.#trust
     if (typeof trust !== 'function' && typeof trust.addEventListener === 'function') {

@@ -1,0 +1,31 @@
+import type { TypedEventTarget } from './typed-event-target.js'
+
+/** The event map of a {@link TypedEventTarget} (or of an interface extending one). */
+export type EventsOf<T> = T extends { readonly '~events'?: infer Events }
+  ? NonNullable<Events>
+  : Record<string, Event>
+
+/** Handlers by event name, for {@link subscribe}. */
+export type EventHandlers<Events> = { [K in keyof Events]?: (event: Events[K]) => void }
+
+/**
+ * Adds one listener per entry of `handlers` to `target` and returns a function that removes them
+ * all: the pattern every component uses to attach to another and detach on stop.
+ *
+ * @example
+ * ```ts
+ * const off = subscribe(discovery, { 'peer:discovered': (e) => dial(e.detail.record) })
+ * // later
+ * off()
+ * ```
+ */
+export function subscribe<T extends Pick<EventTarget, 'addEventListener' | 'removeEventListener'>>(
+  target: T,
+  handlers: EventHandlers<EventsOf<T>>,
+): () => void {
+  const entries = Object.entries(handlers) as Array<[string, (event: Event) => void]>
+  for (const [type, handler] of entries) target.addEventListener(type, handler)
+  return () => {
+    for (const [type, handler] of entries) target.removeEventListener(type, handler)
+  }
+}

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest'
+import { encodeBase32, subscribe, TypedEventTarget } from '../src/index.js'
+
+class Emitter extends TypedEventTarget<{ a: CustomEvent<number>; b: CustomEvent<string> }> {
+  fire(n: number) {
+    this.emit('a', n)
+    this.emit('b', String(n))
+  }
+}
+
+describe('subscribe', () => {
+  it('adds typed handlers and removes them all', () => {
+    const emitter = new Emitter()
+    const seen: Array<number | string> = []
+    const off = subscribe(emitter, { a: (e) => seen.push(e.detail), b: (e) => seen.push(e.detail) })
+    emitter.fire(1)
+    off()
+    emitter.fire(2)
+    expect(seen).toEqual([1, '1'])
+  })
+})
+
+describe('encodeBase32', () => {
+  it('matches RFC 4648 test vectors (lowercase, no padding)', () => {
+    const enc = (s: string) => encodeBase32(new TextEncoder().encode(s))
+    expect(enc('')).toBe('')
+    expect(enc('f')).toBe('my')
+    expect(enc('fo')).toBe('mzxq')
+    expect(enc('foo')).toBe('mzxw6')
+    expect(enc('foob')).toBe('mzxw6yq')
+    expect(enc('fooba')).toBe('mzxw6ytb')
+    expect(enc('foobar')).toBe('mzxw6ytboi')
+  })
+})
