@@ -6,7 +6,7 @@ import { Resolver } from 'node:dns/promises'
 import { type DnsmasqServer, startDnsmasq } from '@peer/testkit/dnsmasq'
 import { testId } from '@peer/testkit/ids'
 // the bench package does not depend on @peer/discovery-dns: import its sources directly
-import { DnsDiscovery, type DnsDiscoveryOptions } from '../../../../packages/discovery-dns/src/index.js'
+import { DnsDiscovery, type DnsDiscoveryOptions } from '@peer/discovery-dns'
 import type { Measurement, Suite } from '../report.js'
 
 const DOMAIN = 'bench.test'

@@ -4,7 +4,7 @@
 import { startEtcd, startTcpProxy, type TcpProxy } from '@peer/testkit/etcd'
 import { testId } from '@peer/testkit/ids'
 // the bench package does not depend on @peer/discovery-etcd yet: import its sources directly
-import { createEtcdClient, EtcdDiscovery } from '../../../../packages/discovery-etcd/src/index.js'
+import { createEtcdClient, EtcdDiscovery } from '@peer/discovery-etcd'
 import type { Measurement, Suite } from '../report.js'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
