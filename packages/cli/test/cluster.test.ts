@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { generateIdentity, saveIdentity, TrustList } from '@peer/identity'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { makeTempDir, PeerProcess, removeTempDir, runPeer } from './helpers.js'
+import { latestStats, upSet } from './support/cluster.js'
 
 const N = 5
 let dir: string
@@ -30,20 +31,6 @@ function startArgs(i: number, port: number): string[] {
     '--chatter',
     '100',
   ]
-}
-
-/** Node ids that node i has up, from its peer:up / peer:down events. */
-function upSet(p: PeerProcess): Set<string> {
-  const up = new Set<string>()
-  for (const e of p.events) {
-    if (e.event === 'peer:up') up.add(String(e.id))
-    if (e.event === 'peer:down') up.delete(String(e.id))
-  }
-  return up
-}
-
-function latestStats(p: PeerProcess): Record<string, unknown> | undefined {
-  return p.events.filter((e) => e.event === 'stats').at(-1)
 }
 
 async function writePeers(): Promise<void> {

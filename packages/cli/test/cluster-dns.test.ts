@@ -1,0 +1,72 @@
+// Five `peer start` processes that find each other through DNS: a real dnsmasq on loopback serves
+// SRV records for five pre-chosen UDP ports on 127.0.0.1, with TXT `id=`/`name=` on each target.
+// They connect, exchange messages, and survive one node being killed (SIGKILL) and started again
+// on its port (DNS itself never changes: the restarted node is redialed at the same address).
+import { join } from 'node:path'
+import { type DnsmasqServer, startDnsmasq } from '@peer/testkit/dnsmasq'
+import { afterAll, beforeAll, describe, it } from 'vitest'
+import { makeTempDir, PeerProcess, removeTempDir } from './helpers.js'
+import {
+  crashAndRestart,
+  expectFullMesh,
+  expectMessagesFlow,
+  freeUdpPort,
+  makeIdentities,
+  startArgs,
+  stopAll,
+  waitStarted,
+  writeClusterConfig,
+} from './support/cluster.js'
+
+const N = 5
+const DOMAIN = 'cluster.test'
+let dir: string
+let dns: DnsmasqServer | undefined
+let ids: string[] = []
+const nodes: PeerProcess[] = []
+const ports: number[] = []
+
+beforeAll(async () => {
+  dir = await makeTempDir('cluster-dns')
+  ;({ ids } = await makeIdentities(dir, N))
+  for (let i = 0; i < N; i++) {
+    let port = await freeUdpPort()
+    while (ports.includes(port)) port = await freeUdpPort()
+    ports.push(port)
+  }
+  const target = (i: number) => `n${i}.${DOMAIN}`
+  dns = await startDnsmasq({
+    domain: DOMAIN,
+    ttl: 1,
+    zone: {
+      srv: { [`_peer._udp.${DOMAIN}`]: ports.map((port, i) => ({ target: target(i), port })) },
+      txt: Object.fromEntries(ids.map((id, i) => [target(i), [`id=${id}`, `name=n${i}@localhost`]])),
+      hosts: Object.fromEntries(ids.map((_, i) => [target(i), ['127.0.0.1']])),
+    },
+  })
+  await writeClusterConfig(join(dir, 'cluster.json'), [
+    { backend: 'dns', resolvers: [dns.address], domain: DOMAIN, families: [4], minTtl: 1, maxTtl: 2 },
+  ])
+  for (let i = 0; i < N; i++) nodes.push(new PeerProcess(startArgs(dir, i, ports[i]!)))
+  for (const [i, p] of nodes.entries()) await waitStarted(p, ids[i]!, `n${i}`)
+}, 90_000)
+
+afterAll(async () => {
+  await stopAll(nodes)
+  await dns?.stop()
+  await removeTempDir(dir)
+}, 60_000)
+
+describe(`a ${N}-process cluster on loopback (DNS discovery, real dnsmasq)`, () => {
+  it('every node connects to the other four', () => expectFullMesh(nodes, ids), 60_000)
+
+  it('messages flow both ways between every pair', async () => {
+    for (const [i, p] of nodes.entries())
+      await expectMessagesFlow(p, N - 1, `n${i} to send to and receive from every peer`)
+  }, 40_000)
+
+  it('survives a node killed with SIGKILL: peer:down everywhere, then it rejoins at its SRV address', async () => {
+    const k = 1
+    await crashAndRestart(nodes, ids, k, () => new PeerProcess(startArgs(dir, k, ports[k]!)), ports[k]!)
+  }, 120_000)
+})
