@@ -1,6 +1,12 @@
 import { type FSWatcher, watch } from 'node:fs'
 import { basename, dirname, resolve } from 'node:path'
-import { errorMessage, formatHostPort, type PeerRecord, shortId } from '@peer/discovery-core'
+import {
+  errorMessage,
+  formatHostPort,
+  type PeerAddress,
+  type PeerRecord,
+  shortId,
+} from '@peer/discovery-core'
 import type { PeerNode } from '@peer/node'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { type BackendConfig, loadConfigFile, type PeerConfig, parseConfig } from './config.js'
@@ -138,14 +144,20 @@ export async function start(options: StartOptions, io: CliIo): Promise<void> {
     if (shutdown.signal.aborted) return
     const self = node
     self.handle(CHATTER_TOPIC, () => undefined)
-    self.addEventListener('peer:up', (e) => {
-      const { id, name, direction, address } = e.detail
+    const printUp = (peer: {
+      id: string
+      name?: string | undefined
+      direction: string
+      address: PeerAddress
+    }) => {
+      const { id, name, direction, address } = peer
       out.event(
         'peer:up',
         { id, name, direction, address: formatHostPort(address.host, address.port) },
         `peer:up    ${name ?? shortId(id)} ${id} ${direction} ${formatHostPort(address.host, address.port)}`,
       )
-    })
+    }
+    self.addEventListener('peer:up', (e) => printUp(e.detail))
     self.addEventListener('peer:down', (e) => {
       const { id, name, reason } = e.detail
       out.event('peer:down', { id, name, reason }, `peer:down  ${name ?? shortId(id)} ${id} (${reason})`)
@@ -196,6 +208,8 @@ export async function start(options: StartOptions, io: CliIo): Promise<void> {
       `started    ${self.name} ${self.id} listening on ${formatHostPort(self.address.host, self.address.port)} ` +
         `(discovery: ${config.discovery.map((b) => b.backend).join(', ') || 'none'}, ${started.trust.size} trusted)`,
     )
+    // peers that came up while the node was starting, before the listener above existed
+    for (const peer of self.peers()) printUp(peer)
     if (discovery !== undefined) {
       // what discovery found while the node was starting
       for (const record of await discovery.list().catch(() => [])) {

@@ -19,11 +19,7 @@ export function upSet(p: PeerProcess): Set<string> {
   return up
 }
 
-/**
- * Node ids a node has up now, from its latest `stats` event (`node.peers()`). The events alone are
- * not enough: `peer start` subscribes to `peer:up` only once the node has started, so a peer that
- * connects while discovery is still starting (etcd, mDNS, DNS answer at once) gets no `peer:up` line.
- */
+/** Node ids a node has up now, from its latest `stats` event (`node.peers()`). */
 export function upNow(p: PeerProcess): Set<string> {
   const peers = (latestStats(p)?.peers ?? []) as PeerStats[]
   return new Set(peers.map((q) => q.id))
@@ -119,6 +115,14 @@ export async function expectFullMesh(nodes: readonly PeerProcess[], ids: readonl
       `n${i} to have ${ids.length - 1} peers up`,
     )
     expect([...upNow(p)].sort()).toEqual(ids.filter((_, j) => j !== i).sort())
+    // every peer that is up was also printed as peer:up, including peers that connected while
+    // the node was still starting (etcd, mDNS and DNS answer at once): a regression check
+    await p.waitFor(
+      (x) => upSet(x).size === ids.length - 1,
+      5_000,
+      `n${i} to print ${ids.length - 1} peer:up lines`,
+    )
+    expect([...upSet(p)].sort()).toEqual(ids.filter((_, j) => j !== i).sort())
   }
 }
 
