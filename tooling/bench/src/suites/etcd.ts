@@ -1,10 +1,10 @@
 // pnpm bench etcd: discovery convergence and peer-lost detection for N nodes on a real etcd
 // (Debian's etcd-server on loopback), steady-state etcd requests per node, and recovery after
 // kill -9, each next to a baseline measured in the same run with a bare etcd3 client.
+
+import { createEtcdClient, EtcdDiscovery } from '@peer/discovery-etcd'
 import { startEtcd, startTcpProxy, type TcpProxy } from '@peer/testkit/etcd'
 import { testId } from '@peer/testkit/ids'
-// the bench package does not depend on @peer/discovery-etcd yet: import its sources directly
-import { createEtcdClient, EtcdDiscovery } from '@peer/discovery-etcd'
 import type { Measurement, Suite } from '../report.js'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
