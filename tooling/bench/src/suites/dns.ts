@@ -3,7 +3,6 @@
 // removed) to the matching event and the DNS queries per minute each watching node sends in steady
 // state, each next to a naive node:dns poller measured in the same run (and the record TTL).
 import { Resolver } from 'node:dns/promises'
-// the bench package does not depend on @peer/discovery-dns: import its sources directly
 import { DnsDiscovery, type DnsDiscoveryOptions } from '@peer/discovery-dns'
 import { type DnsmasqServer, startDnsmasq } from '@peer/testkit/dnsmasq'
 import { testId } from '@peer/testkit/ids'
