@@ -34,12 +34,39 @@ function median(values: number[]): number {
   return s[Math.floor(s.length / 2)] ?? Number.NaN
 }
 
-/** Runs `fn` `runs` times and keeps the median (the machine is shared: one run can be unlucky). */
-async function medianOf(runs: number, fn: () => Promise<number>): Promise<number> {
-  const values: number[] = []
-  for (let i = 0; i < runs; i++) values.push(await fn())
-  return median(values)
+type Stack = 'quic' | 'raw' | 'tls'
+const STACKS: readonly Stack[] = ['quic', 'raw', 'tls']
+
+/**
+ * Runs every stack once unmeasured (`warm`: JIT, congestion window, buffer pools on both ends),
+ * then `runs` rounds of all three, interleaved, with the order rotated each round. Measuring one
+ * stack's runs back to back and then the next (the old way) let the first stack pay for cold code
+ * and let load changes on the shared machine fall on one stack only. Returns every stack's values
+ * and the per-round ratios of quic and tls against raw (measured seconds apart).
+ */
+async function interleaved(
+  runs: number,
+  warm: (stack: Stack) => Promise<unknown>,
+  measure: (stack: Stack) => Promise<number>,
+): Promise<{ values: Record<Stack, number[]>; ratios: Record<'quic' | 'tls', number[]> }> {
+  for (const stack of STACKS) await warm(stack)
+  const values: Record<Stack, number[]> = { quic: [], raw: [], tls: [] }
+  const ratios: Record<'quic' | 'tls', number[]> = { quic: [], tls: [] }
+  for (let round = 0; round < runs; round++) {
+    const got: Partial<Record<Stack, number>> = {}
+    for (let i = 0; i < STACKS.length; i++) {
+      const stack = STACKS[(round + i) % STACKS.length] as Stack
+      const v = await measure(stack)
+      got[stack] = v
+      values[stack].push(v)
+    }
+    ratios.quic.push((got.quic ?? 0) / (got.raw ?? 1))
+    ratios.tls.push((got.tls ?? 0) / (got.raw ?? 1))
+  }
+  return { values, ratios }
 }
+
+const fmtList = (values: number[], digits = 0) => values.map((v) => v.toFixed(digits)).join(' / ')
 
 export async function runTransportBench(options: {
   child: RpcChild
@@ -58,6 +85,8 @@ export async function runTransportBench(options: {
   const runs = quick ? 1 : 3
   const bulkBytes = quick ? 32 * MiB : 128 * MiB
   const messages = quick ? 200_000 : 1_000_000
+  const warmBytes = 16 * MiB
+  const warmMessages = 100_000
   const requests = quick ? 1_000 : 5_000
   const connects = quick ? 20 : 100
   const idle = quick ? 50 : 200
@@ -117,44 +146,49 @@ export async function runTransportBench(options: {
   // ------------------------------------------------------------------ bulk
   const block = Buffer.alloc(64 * KiB, 7)
   const bulk = {
-    quic: async () => {
+    quic: async (bytes: number) => {
       const ch = await quicConn.openChannel()
       await ch.send(Uint8Array.of(MODE_SINK))
       const t = performance.now()
-      for (let sent = 0; sent < bulkBytes; sent += block.byteLength) await ch.send(block)
+      for (let sent = 0; sent < bytes; sent += block.byteLength) await ch.send(block)
       await ch.close()
       const r = readReport((await ch.receive())!)
-      if (r.bytes !== bulkBytes) throw new Error(`quic bulk: server got ${r.bytes} of ${bulkBytes} bytes`)
-      return bulkBytes / ((performance.now() - t) / 1000) / 1e6
+      if (r.bytes !== bytes) throw new Error(`quic bulk: server got ${r.bytes} of ${bytes} bytes`)
+      return bytes / ((performance.now() - t) / 1000) / 1e6
     },
-    raw: async () => {
+    raw: async (bytes: number) => {
       const s = rawConn.openStream()
       const w = s.writable.getWriter()
       const r = s.readable.getReader()
       await w.write(Uint8Array.of(MODE_SINK))
       const t = performance.now()
-      for (let sent = 0; sent < bulkBytes; sent += block.byteLength) await w.write(block)
+      for (let sent = 0; sent < bytes; sent += block.byteLength) await w.write(block)
       await w.close()
       const got = await r.read()
-      if (got.done || readReport(got.value).bytes !== bulkBytes) throw new Error('raw bulk: short')
-      return bulkBytes / ((performance.now() - t) / 1000) / 1e6
+      if (got.done || readReport(got.value).bytes !== bytes) throw new Error('raw bulk: short')
+      return bytes / ((performance.now() - t) / 1000) / 1e6
     },
-    tls: async () => {
+    tls: async (bytes: number) => {
       const socket = await clients.tls(started.tls, started.id)
       tlsSockets.push(socket)
       const ch = tlsChannel(socket)
       await ch.send(Uint8Array.of(MODE_SINK))
       const t = performance.now()
-      for (let sent = 0; sent < bulkBytes; sent += block.byteLength) await ch.send(block)
+      for (let sent = 0; sent < bytes; sent += block.byteLength) await ch.send(block)
       await ch.close()
       const r = readReport((await ch.receive())!)
-      if (r.bytes !== bulkBytes) throw new Error(`tls bulk: server got ${r.bytes} of ${bulkBytes} bytes`)
-      return bulkBytes / ((performance.now() - t) / 1000) / 1e6
+      if (r.bytes !== bytes) throw new Error(`tls bulk: server got ${r.bytes} of ${bytes} bytes`)
+      return bytes / ((performance.now() - t) / 1000) / 1e6
     },
   }
-  for (const stack of ['quic', 'raw', 'tls'] as const) {
-    const v = await medianOf(runs, bulk[stack])
-    log(`bulk ${stack}: ${v.toFixed(1)} MB/s`)
+  const bulkRuns = await interleaved(
+    runs,
+    (stack) => bulk[stack](warmBytes),
+    (stack) => bulk[stack](bulkBytes),
+  )
+  for (const stack of STACKS) {
+    const v = median(bulkRuns.values[stack])
+    log(`bulk ${stack}: ${v.toFixed(1)} MB/s (runs ${fmtList(bulkRuns.values[stack], 1)})`)
     m.push({
       name: `bulk ${stack}`,
       value: v,
@@ -164,7 +198,18 @@ export async function runTransportBench(options: {
         : stack === 'tls'
           ? { baseline: 'bulk raw' }
           : {}),
-      notes: `${bulkBytes / MiB} MiB in 64 KiB ${stack === 'raw' ? 'writes' : 'messages'}`,
+      notes: `${bulkBytes / MiB} MiB in 64 KiB ${stack === 'raw' ? 'writes' : 'messages'}; runs ${fmtList(bulkRuns.values[stack], 1)}`,
+    })
+  }
+  for (const stack of ['quic', 'tls'] as const) {
+    const r = bulkRuns.ratios[stack]
+    log(`bulk ${stack} / raw per round: ${fmtList(r, 2)} (median ${median(r).toFixed(2)})`)
+    m.push({
+      name: `bulk ${stack} / raw, median of per-round ratios`,
+      value: median(r),
+      unit: 'x',
+      ...(stack === 'quic' ? { target: '>= 0.90' } : {}),
+      notes: `rounds ${fmtList(r, 2)}`,
     })
   }
 
@@ -175,22 +220,22 @@ export async function runTransportBench(options: {
   const framed = Buffer.alloc(perWrite * 68)
   for (let i = 0; i < perWrite; i++) framed.writeUInt32BE(64, i * 68)
   const rate = {
-    quic: async () => {
+    quic: async (count: number) => {
       const ch = await quicConn.openChannel()
       await ch.send(Uint8Array.of(MODE_SINK))
       const t = performance.now()
-      for (let i = 0; i < messages; i++) await ch.send(small)
+      for (let i = 0; i < count; i++) await ch.send(small)
       await ch.close()
       const r = readReport((await ch.receive())!)
-      if (r.count !== messages) throw new Error(`quic messages: server got ${r.count}`)
-      return messages / ((performance.now() - t) / 1000)
+      if (r.count !== count) throw new Error(`quic messages: server got ${r.count}`)
+      return count / ((performance.now() - t) / 1000)
     },
-    raw: async () => {
+    raw: async (count: number) => {
       const s = rawConn.openStream()
       const w = s.writable.getWriter()
       const r = s.readable.getReader()
       await w.write(Uint8Array.of(MODE_SINK))
-      const writes = Math.ceil(messages / perWrite)
+      const writes = Math.ceil(count / perWrite)
       const t = performance.now()
       for (let i = 0; i < writes; i++) await w.write(framed)
       await w.close()
@@ -199,22 +244,27 @@ export async function runTransportBench(options: {
         throw new Error('raw rate: short')
       return (writes * perWrite) / ((performance.now() - t) / 1000)
     },
-    tls: async () => {
+    tls: async (count: number) => {
       const socket = await clients.tls(started.tls, started.id)
       tlsSockets.push(socket)
       const ch = tlsChannel(socket)
       await ch.send(Uint8Array.of(MODE_SINK))
       const t = performance.now()
-      for (let i = 0; i < messages; i++) await ch.send(small)
+      for (let i = 0; i < count; i++) await ch.send(small)
       await ch.close()
       const r = readReport((await ch.receive())!)
-      if (r.count !== messages) throw new Error(`tls messages: server got ${r.count}`)
-      return messages / ((performance.now() - t) / 1000)
+      if (r.count !== count) throw new Error(`tls messages: server got ${r.count}`)
+      return count / ((performance.now() - t) / 1000)
     },
   }
-  for (const stack of ['quic', 'raw', 'tls'] as const) {
-    const v = await medianOf(runs, rate[stack])
-    log(`messages ${stack}: ${Math.round(v)} msg/s`)
+  const rateRuns = await interleaved(
+    runs,
+    (stack) => rate[stack](warmMessages),
+    (stack) => rate[stack](messages),
+  )
+  for (const stack of STACKS) {
+    const v = median(rateRuns.values[stack])
+    log(`messages ${stack}: ${Math.round(v)} msg/s (runs ${fmtList(rateRuns.values[stack])})`)
     m.push({
       name: `64 B messages ${stack}`,
       value: v,
@@ -352,7 +402,7 @@ export async function runTransportBench(options: {
   await rawConn.close(0, 'done')
   await clients.transport.close()
   return [
-    `client and server in separate processes on loopback (${cpus().length} cores shared with everything else on the machine); bulk and message rates are medians of ${runs} run(s)`,
+    `client and server in separate processes on loopback (${cpus().length} cores shared with everything else on the machine); bulk and message rates: one unmeasured warm-up per stack, then the median of ${runs} interleaved round(s) (quic, raw, tls in an order rotated each round); quic / raw ratios are also given per round`,
     'raw = the QUIC engine through src/engine.ts only (same tuning, same mTLS pinning callbacks): plain streams, no preamble, no channel layer',
     'tls = node:tls 1.3 over TCP, same pinning (node id of the peer certificate), same framing code (createMessageChannel over the socket)',
   ]
