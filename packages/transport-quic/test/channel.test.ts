@@ -1,5 +1,5 @@
 import type { Identity } from '@peer/identity'
-import { nextEvent, waitFor } from '@peer/testkit/wait'
+import { waitFor } from '@peer/testkit/wait'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   type Connection,
@@ -10,7 +10,7 @@ import {
   StreamResetError,
   TransportLimitError,
 } from '../src/index.js'
-import { identities, LOOPBACK, Pool } from './fixtures/pool.js'
+import { identities, Pool } from './fixtures/pool.js'
 
 const pool = new Pool()
 let a: Identity
@@ -20,10 +20,7 @@ let server: Connection
 
 beforeAll(async () => {
   ;[a, b] = (await identities(2)) as [Identity, Identity]
-  const listener = await pool.make(a).listen(LOOPBACK)
-  const accepted = nextEvent<CustomEvent>(listener, 'connection')
-  client = await pool.make(b).dial(listener.address, { expectedId: a.id })
-  server = (await accepted).detail.connection as Connection
+  ;({ client, server } = await pool.pair(a, b))
 })
 afterAll(() => pool.closeAll())
 

@@ -1,7 +1,7 @@
 import type { Identity } from '@peer/identity'
 import { nextEvent, recordEvents, waitFor } from '@peer/testkit/wait'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type Connection, ConnectionClosedError, type Listener, TransportLimitError } from '../src/index.js'
+import { ConnectionClosedError, TransportLimitError } from '../src/index.js'
 import { identities, LOOPBACK, Pool } from './fixtures/pool.js'
 
 const pool = new Pool()
@@ -13,15 +13,11 @@ beforeAll(async () => {
 })
 afterAll(() => pool.closeAll())
 
-async function pair(
+function pair(
   serverOptions: Parameters<Pool['make']>[1] = {},
   clientOptions: Parameters<Pool['make']>[1] = {},
-): Promise<{ client: Connection; server: Connection; listener: Listener }> {
-  const listener = await pool.make(a, serverOptions).listen(LOOPBACK)
-  const accepted = nextEvent<CustomEvent>(listener, 'connection')
-  const client = await pool.make(b, clientOptions).dial(listener.address, { expectedId: a.id })
-  const server = (await accepted).detail.connection as Connection
-  return { client, server, listener }
+): ReturnType<Pool['pair']> {
+  return pool.pair(a, b, serverOptions, clientOptions)
 }
 
 describe('closing', () => {

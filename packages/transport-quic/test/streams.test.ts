@@ -1,9 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { Identity } from '@peer/identity'
-import { nextEvent } from '@peer/testkit/wait'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Connection, Listener } from '../src/index.js'
-import { identities, LOOPBACK, Pool } from './fixtures/pool.js'
+import { identities, Pool } from './fixtures/pool.js'
 
 const pool = new Pool()
 let a: Identity
@@ -14,15 +12,11 @@ beforeAll(async () => {
 })
 afterAll(() => pool.closeAll())
 
-async function pair(
+function pair(
   serverOptions: Parameters<Pool['make']>[1] = {},
   clientOptions: Parameters<Pool['make']>[1] = {},
-): Promise<{ client: Connection; server: Connection; listener: Listener }> {
-  const listener = await pool.make(a, serverOptions).listen(LOOPBACK)
-  const accepted = nextEvent<CustomEvent>(listener, 'connection')
-  const client = await pool.make(b, clientOptions).dial(listener.address, { expectedId: a.id })
-  const server = (await accepted).detail.connection as Connection
-  return { client, server, listener }
+): ReturnType<Pool['pair']> {
+  return pool.pair(a, b, serverOptions, clientOptions)
 }
 
 async function readAll(readable: ReadableStream<Uint8Array>): Promise<{ bytes: number; sha: string }> {
