@@ -1,6 +1,5 @@
 import { createHash, createPublicKey, generateKeyPairSync, X509Certificate } from 'node:crypto'
-import { isNodeId } from '@peer/discovery-core'
-import { base32 } from '@peer/testkit/ids'
+import { encodeBase32 as base32, isNodeId } from '@peer/discovery-core'
 import { describe, expect, it } from 'vitest'
 import {
   generateIdentity,
