@@ -3,12 +3,10 @@
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { type EtcdCluster, startEtcd } from '@peer/testkit/etcd'
-import { afterAll, beforeAll, describe, it } from 'vitest'
+import { afterAll, beforeAll, describe } from 'vitest'
 import { makeTempDir, PeerProcess, removeTempDir } from './helpers.js'
 import {
-  crashAndRestart,
-  expectFullMesh,
-  expectMessagesFlow,
+  itFormsExchangesAndHeals,
   makeIdentities,
   startArgs,
   stopAll,
@@ -42,15 +40,12 @@ afterAll(async () => {
 }, 60_000)
 
 describe(`a ${N}-process cluster on loopback (etcd discovery, real etcd)`, () => {
-  it('every node connects to the other four', () => expectFullMesh(nodes, ids), 60_000)
-
-  it('messages flow both ways between every pair', async () => {
-    for (const [i, p] of nodes.entries())
-      await expectMessagesFlow(p, N - 1, `n${i} to send to and receive from every peer`)
-  }, 40_000)
-
-  it('survives a node killed with SIGKILL: peer:down everywhere, then it rejoins through etcd', async () => {
-    const k = 2
-    await crashAndRestart(nodes, ids, k, () => new PeerProcess(startArgs(dir, k, ports[k]!)), ports[k]!)
-  }, 120_000)
+  itFormsExchangesAndHeals({
+    nodes,
+    ids: () => ids,
+    victim: 2,
+    restart: () => new PeerProcess(startArgs(dir, 2, ports[2]!)),
+    port: () => ports[2]!,
+    rejoin: 'through etcd',
+  })
 })

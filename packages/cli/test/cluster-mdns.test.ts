@@ -4,12 +4,10 @@
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { createNetns, type Netns } from '@peer/testkit/netns'
-import { afterAll, beforeAll, describe, it } from 'vitest'
+import { afterAll, beforeAll, describe } from 'vitest'
 import { makeTempDir, PeerProcess, removeTempDir } from './helpers.js'
 import {
-  crashAndRestart,
-  expectFullMesh,
-  expectMessagesFlow,
+  itFormsExchangesAndHeals,
   makeIdentities,
   startArgs,
   stopAll,
@@ -46,15 +44,12 @@ afterAll(async () => {
 }, 60_000)
 
 describe(`a ${N}-process cluster (mDNS discovery inside a network namespace)`, () => {
-  it('every node connects to the other four', () => expectFullMesh(nodes, ids), 60_000)
-
-  it('messages flow both ways between every pair', async () => {
-    for (const [i, p] of nodes.entries())
-      await expectMessagesFlow(p, N - 1, `n${i} to send to and receive from every peer`)
-  }, 40_000)
-
-  it('survives a node killed with SIGKILL: peer:down everywhere, then it rejoins over mDNS', async () => {
-    const k = 3
-    await crashAndRestart(nodes, ids, k, () => spawnNode(k, ports[k]!), ports[k]!)
-  }, 120_000)
+  itFormsExchangesAndHeals({
+    nodes,
+    ids: () => ids,
+    victim: 3,
+    restart: () => spawnNode(3, ports[3]!),
+    port: () => ports[3]!,
+    rejoin: 'over mDNS',
+  })
 })

@@ -5,7 +5,14 @@ import { join } from 'node:path'
 import { generateIdentity, saveIdentity, TrustList } from '@peer/identity'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { makeTempDir, PeerProcess, removeTempDir, runPeer } from './helpers.js'
-import { latestStats, upSet } from './support/cluster.js'
+import {
+  expectFullMesh,
+  expectMessagesFlow,
+  latestStats,
+  startArgs,
+  upSet,
+  waitStarted,
+} from './support/cluster.js'
 
 const N = 5
 let dir: string
@@ -13,25 +20,6 @@ const ids: string[] = []
 const nodes: PeerProcess[] = []
 const ports: number[] = []
 let adminDir: string
-
-function startArgs(i: number, port: number): string[] {
-  return [
-    'start',
-    '--json',
-    '--config',
-    join(dir, 'cluster.json'),
-    '--identity',
-    join(dir, `n${i}`),
-    '--name',
-    `n${i}@localhost`,
-    '--listen',
-    `127.0.0.1:${port}`,
-    '--stats',
-    '0.3',
-    '--chatter',
-    '100',
-  ]
-}
 
 async function writePeers(): Promise<void> {
   const peers = ids.map((id, i) => ({ id, name: `n${i}@localhost`, addresses: [`127.0.0.1:${ports[i]}`] }))
@@ -66,16 +54,8 @@ beforeAll(async () => {
       lostHysteresis: 500,
     }),
   )
-  for (let i = 0; i < N; i++) nodes.push(new PeerProcess(startArgs(i, 0)))
-  for (const [i, p] of nodes.entries()) {
-    const started = await p.waitFor(
-      (x) => x.events.find((e) => e.event === 'started'),
-      60_000,
-      `n${i} started`,
-    )
-    expect(started.id).toBe(ids[i])
-    ports[i] = Number(started.port)
-  }
+  for (let i = 0; i < N; i++) nodes.push(new PeerProcess(startArgs(dir, i, 0)))
+  for (const [i, p] of nodes.entries()) ports[i] = await waitStarted(p, ids[i]!, `n${i}`)
   await writePeers()
 }, 90_000)
 
@@ -85,32 +65,11 @@ afterAll(async () => {
 })
 
 describe(`a ${N}-process cluster on loopback (static discovery)`, () => {
-  it('every node connects to the other four', async () => {
-    for (const [i, p] of nodes.entries()) {
-      await p.waitFor((x) => upSet(x).size === N - 1, 30_000, `n${i} to have ${N - 1} peers up`)
-      expect([...upSet(p)].sort()).toEqual(ids.filter((_, j) => j !== i).sort())
-    }
-  }, 60_000)
+  it('every node connects to the other four', () => expectFullMesh(nodes, ids), 60_000)
 
   it('messages flow both ways between every pair', async () => {
-    for (const [i, p] of nodes.entries()) {
-      await p.waitFor(
-        (x) => {
-          const peers = (latestStats(x)?.peers ?? []) as Array<{
-            id: string
-            sent: number
-            received: number
-            rtt?: number
-          }>
-          return (
-            peers.length === N - 1 &&
-            peers.every((q) => q.sent > 5 && q.received > 5 && typeof q.rtt === 'number')
-          )
-        },
-        20_000,
-        `n${i} to send to and receive from every peer`,
-      )
-    }
+    for (const [i, p] of nodes.entries())
+      await expectMessagesFlow(p, N - 1, `n${i} to send to and receive from every peer`)
   }, 40_000)
 
   it('peer ping reaches a node by name, by id and by host:port', async () => {
@@ -171,7 +130,7 @@ describe(`a ${N}-process cluster on loopback (static discovery)`, () => {
     }
     const marks = others.map((p) => p.events.length)
 
-    const again = new PeerProcess(startArgs(k, ports[k]!))
+    const again = new PeerProcess(startArgs(dir, k, ports[k]!))
     nodes[k] = again
     const started = await again.waitFor((x) => x.events.find((e) => e.event === 'started'), 60_000, 'restart')
     expect(started).toMatchObject({ id: ids[k], port: ports[k] })

@@ -6,7 +6,7 @@ import { createSocket } from 'node:dgram'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { generateIdentity, saveIdentity, TrustList } from '@peer/identity'
-import { expect } from 'vitest'
+import { expect, it } from 'vitest'
 import type { PeerProcess } from '../helpers.js'
 
 /** Node ids that a node has up, from its peer:up / peer:down events. */
@@ -263,4 +263,30 @@ export async function crashAndRestart(
       `n${k}'s messages at another node`,
     )
   }
+}
+
+/**
+ * The three checks every backend's 5-process cluster runs: a full mesh, messages both ways with
+ * every peer, and a SIGKILL of node `victim` followed by a restart with the same identity and port.
+ * Arguments are getters because the suite fills them in `beforeAll`.
+ */
+export function itFormsExchangesAndHeals(c: {
+  nodes: PeerProcess[]
+  ids: () => readonly string[]
+  victim: number
+  restart: () => PeerProcess
+  port: () => number
+  /** How the restarted node is found again, for the test title ("through etcd"). */
+  rejoin: string
+}): void {
+  it('every node connects to the other four', () => expectFullMesh(c.nodes, c.ids()), 60_000)
+
+  it('messages flow both ways between every pair', async () => {
+    for (const [i, p] of c.nodes.entries())
+      await expectMessagesFlow(p, c.ids().length - 1, `n${i} to send to and receive from every peer`)
+  }, 40_000)
+
+  it(`survives a node killed with SIGKILL: peer:down everywhere, then it rejoins ${c.rejoin}`, async () => {
+    await crashAndRestart(c.nodes, c.ids(), c.victim, c.restart, c.port())
+  }, 120_000)
 }
