@@ -169,6 +169,37 @@ function checkResponse(
   return response
 }
 
+type Finish = (error: Error | undefined, value?: Buffer) => void
+
+/**
+ * One request/response exchange on a socket: settles once, with the answer, an error, the timeout
+ * or an abort, and always releases the socket, the timer and the abort listener.
+ */
+function settleOnce(
+  release: () => void,
+  timeoutMs: number,
+  timeoutError: () => Error,
+  signal: AbortSignal | undefined,
+  wire: (finish: Finish, settled: () => boolean) => void,
+): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => {
+    let done = false
+    const finish: Finish = (error, value) => {
+      if (done) return
+      done = true
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', onAbort)
+      release()
+      if (error) reject(error)
+      else resolve(value!)
+    }
+    const onAbort = () => finish(abortErrorFor(signal!))
+    const timer = setTimeout(() => finish(timeoutError()), timeoutMs)
+    signal?.addEventListener('abort', onAbort, { once: true })
+    wire(finish, () => done)
+  })
+}
+
 function udpExchange(
   server: ResolverAddress,
   query: Buffer,
@@ -179,36 +210,32 @@ function udpExchange(
 ): Promise<Buffer> {
   throwIfAborted(signal)
   const label = formatResolver(server)
-  return new Promise<Buffer>((resolve, reject) => {
-    const socket = createSocket(server.family === 6 ? 'udp6' : 'udp4')
-    let done = false
-    const finish = (error: Error | undefined, value?: Buffer) => {
-      if (done) return
-      done = true
-      clearTimeout(timer)
-      signal?.removeEventListener('abort', onAbort)
-      try {
-        socket.close()
-      } catch {}
-      if (error) reject(error)
-      else resolve(value!)
-    }
-    const onAbort = () => finish(abortErrorFor(signal!))
-    const timer = setTimeout(() => finish(new DnsTimeoutError(label, question, timeoutMs)), timeoutMs)
-    signal?.addEventListener('abort', onAbort, { once: true })
-    socket.on('error', (error) => finish(new DnsNetworkError(label, question, { cause: error })))
-    socket.on('message', (message) => {
-      // a connected socket only hears from the server; late answers to earlier ids are ignored
-      if (message.length < 2 || message.readUInt16BE(0) !== id) return
-      finish(undefined, message)
-    })
-    socket.connect(server.port, server.host, () => {
-      if (done) return
-      socket.send(query, (error) => {
-        if (error) finish(new DnsNetworkError(label, question, { cause: error }))
+  const socket = createSocket(server.family === 6 ? 'udp6' : 'udp4')
+  const release = () => {
+    try {
+      socket.close()
+    } catch {}
+  }
+  return settleOnce(
+    release,
+    timeoutMs,
+    () => new DnsTimeoutError(label, question, timeoutMs),
+    signal,
+    (finish, settled) => {
+      socket.on('error', (error) => finish(new DnsNetworkError(label, question, { cause: error })))
+      socket.on('message', (message) => {
+        // a connected socket only hears from the server; late answers to earlier ids are ignored
+        if (message.length < 2 || message.readUInt16BE(0) !== id) return
+        finish(undefined, message)
       })
-    })
-  })
+      socket.connect(server.port, server.host, () => {
+        if (settled()) return
+        socket.send(query, (error) => {
+          if (error) finish(new DnsNetworkError(label, question, { cause: error }))
+        })
+      })
+    },
+  )
 }
 
 function tcpExchange(
@@ -220,49 +247,41 @@ function tcpExchange(
 ): Promise<Buffer> {
   throwIfAborted(signal)
   const label = formatResolver(server)
-  return new Promise<Buffer>((resolve, reject) => {
-    const socket = connect({ host: server.host, port: server.port })
-    const chunks: Buffer[] = []
-    let received = 0
-    let expected = -1
-    let done = false
-    const finish = (error: Error | undefined, value?: Buffer) => {
-      if (done) return
-      done = true
-      clearTimeout(timer)
-      signal?.removeEventListener('abort', onAbort)
-      socket.destroy()
-      if (error) reject(error)
-      else resolve(value!)
-    }
-    const onAbort = () => finish(abortErrorFor(signal!))
-    const timer = setTimeout(
-      () => finish(new DnsTimeoutError(label, `${question} (TCP)`, timeoutMs)),
-      timeoutMs,
-    )
-    signal?.addEventListener('abort', onAbort, { once: true })
-    socket.on('error', (error) => finish(new DnsNetworkError(label, `${question} (TCP)`, { cause: error })))
-    socket.on('end', () =>
-      finish(
-        new MalformedDnsMessageError(`TCP connection closed after ${received} of ${expected + 2} bytes`),
-      ),
-    )
-    socket.on('data', (chunk: Buffer) => {
-      chunks.push(chunk)
-      received += chunk.length
-      if (received > MAX_TCP_MESSAGE + 2) {
-        finish(new MalformedDnsMessageError('TCP answer longer than its length prefix'))
-        return
-      }
-      const all = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)
-      if (chunks.length > 1) chunks.splice(0, chunks.length, all)
-      if (expected < 0 && all.length >= 2) expected = all.readUInt16BE(0)
-      if (expected >= 0 && all.length >= expected + 2) finish(undefined, all.subarray(2, expected + 2))
-    })
-    const prefix = Buffer.alloc(2)
-    prefix.writeUInt16BE(query.length)
-    socket.write(Buffer.concat([prefix, query]))
-  })
+  const what = `${question} (TCP)`
+  const socket = connect({ host: server.host, port: server.port })
+  const timeoutError = () => new DnsTimeoutError(label, what, timeoutMs)
+  return settleOnce(
+    () => socket.destroy(),
+    timeoutMs,
+    timeoutError,
+    signal,
+    (finish) => {
+      const chunks: Buffer[] = []
+      let received = 0
+      let expected = -1
+      socket.on('error', (error) => finish(new DnsNetworkError(label, what, { cause: error })))
+      socket.on('end', () =>
+        finish(
+          new MalformedDnsMessageError(`TCP connection closed after ${received} of ${expected + 2} bytes`),
+        ),
+      )
+      socket.on('data', (chunk: Buffer) => {
+        chunks.push(chunk)
+        received += chunk.length
+        if (received > MAX_TCP_MESSAGE + 2) {
+          finish(new MalformedDnsMessageError('TCP answer longer than its length prefix'))
+          return
+        }
+        const all = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)
+        if (chunks.length > 1) chunks.splice(0, chunks.length, all)
+        if (expected < 0 && all.length >= 2) expected = all.readUInt16BE(0)
+        if (expected >= 0 && all.length >= expected + 2) finish(undefined, all.subarray(2, expected + 2))
+      })
+      const prefix = Buffer.alloc(2)
+      prefix.writeUInt16BE(query.length)
+      socket.write(Buffer.concat([prefix, query]))
+    },
+  )
 }
 
 function positive(value: number | undefined, fallback: number, name: string): number {
