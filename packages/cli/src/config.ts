@@ -102,18 +102,17 @@ const millis = z
   .min(0)
   .max(24 * 3600 * 1000)
 
+/** Peer metadata: the limits of `validatePeerRecord` in @peer/discovery-core. */
+const meta = z.record(
+  z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'meta keys are 1-64 characters of [A-Za-z0-9._-]'),
+  z.string().max(255),
+)
+
 const staticPeer = z.strictObject({
   id: nodeId,
   name: nodeName.optional(),
   addresses: z.array(address()).max(MAX_ADVERTISED_ADDRESSES),
-  meta: z
-    .record(
-      z
-        .string()
-        .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'meta keys are 1-64 characters of [A-Za-z0-9._-]'),
-      z.string().max(255),
-    )
-    .optional(),
+  meta: meta.optional(),
 })
 
 const staticBackend = z
@@ -254,14 +253,7 @@ export const configSchema = z
     trust: trust.optional(),
     discovery: z.array(backend).max(MAX_BACKENDS).optional(),
     lostHysteresis: millis.optional(),
-    meta: z
-      .record(
-        z
-          .string()
-          .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'meta keys are 1-64 characters of [A-Za-z0-9._-]'),
-        z.string().max(255),
-      )
-      .optional(),
+    meta: meta.optional(),
     requestTimeout: z.number().int().min(1).max(3_600_000).optional(),
     transport: z
       .strictObject({
