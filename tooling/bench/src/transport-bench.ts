@@ -1,8 +1,9 @@
 // The measurements of `pnpm bench transport` (client half). See suites/transport.ts.
 import { cpus } from 'node:os'
 import { fileURLToPath } from 'node:url'
+import type { Identity } from '@peer/identity'
 import { type RpcChild, spawnChild } from '@peer/testkit/child-process'
-import type { Identity } from '../../../packages/identity/src/index.js'
+import type { MessageChannel } from '@peer/transport-quic'
 import type { Measurement } from './report.js'
 import {
   type Address,
@@ -144,18 +145,26 @@ export async function runTransportBench(options: {
   }
 
   // ------------------------------------------------------------------ bulk
+  // quic and tls run the same code over a message channel; only opening the channel differs
+  const openChannel = async (stack: 'quic' | 'tls'): Promise<MessageChannel> => {
+    if (stack === 'quic') return quicConn.openChannel()
+    const socket = await clients.tls(started.tls, started.id)
+    tlsSockets.push(socket)
+    return tlsChannel(socket)
+  }
   const block = Buffer.alloc(64 * KiB, 7)
+  const channelBulk = (stack: 'quic' | 'tls') => async (bytes: number) => {
+    const ch = await openChannel(stack)
+    await ch.send(Uint8Array.of(MODE_SINK))
+    const t = performance.now()
+    for (let sent = 0; sent < bytes; sent += block.byteLength) await ch.send(block)
+    await ch.close()
+    const r = readReport((await ch.receive())!)
+    if (r.bytes !== bytes) throw new Error(`${stack} bulk: server got ${r.bytes} of ${bytes} bytes`)
+    return bytes / ((performance.now() - t) / 1000) / 1e6
+  }
   const bulk = {
-    quic: async (bytes: number) => {
-      const ch = await quicConn.openChannel()
-      await ch.send(Uint8Array.of(MODE_SINK))
-      const t = performance.now()
-      for (let sent = 0; sent < bytes; sent += block.byteLength) await ch.send(block)
-      await ch.close()
-      const r = readReport((await ch.receive())!)
-      if (r.bytes !== bytes) throw new Error(`quic bulk: server got ${r.bytes} of ${bytes} bytes`)
-      return bytes / ((performance.now() - t) / 1000) / 1e6
-    },
+    quic: channelBulk('quic'),
     raw: async (bytes: number) => {
       const s = rawConn.openStream()
       const w = s.writable.getWriter()
@@ -168,18 +177,7 @@ export async function runTransportBench(options: {
       if (got.done || readReport(got.value).bytes !== bytes) throw new Error('raw bulk: short')
       return bytes / ((performance.now() - t) / 1000) / 1e6
     },
-    tls: async (bytes: number) => {
-      const socket = await clients.tls(started.tls, started.id)
-      tlsSockets.push(socket)
-      const ch = tlsChannel(socket)
-      await ch.send(Uint8Array.of(MODE_SINK))
-      const t = performance.now()
-      for (let sent = 0; sent < bytes; sent += block.byteLength) await ch.send(block)
-      await ch.close()
-      const r = readReport((await ch.receive())!)
-      if (r.bytes !== bytes) throw new Error(`tls bulk: server got ${r.bytes} of ${bytes} bytes`)
-      return bytes / ((performance.now() - t) / 1000) / 1e6
-    },
+    tls: channelBulk('tls'),
   }
   const bulkRuns = await interleaved(
     runs,
@@ -219,17 +217,18 @@ export async function runTransportBench(options: {
   const perWrite = Math.floor((64 * KiB) / 68)
   const framed = Buffer.alloc(perWrite * 68)
   for (let i = 0; i < perWrite; i++) framed.writeUInt32BE(64, i * 68)
+  const channelRate = (stack: 'quic' | 'tls') => async (count: number) => {
+    const ch = await openChannel(stack)
+    await ch.send(Uint8Array.of(MODE_SINK))
+    const t = performance.now()
+    for (let i = 0; i < count; i++) await ch.send(small)
+    await ch.close()
+    const r = readReport((await ch.receive())!)
+    if (r.count !== count) throw new Error(`${stack} messages: server got ${r.count}`)
+    return count / ((performance.now() - t) / 1000)
+  }
   const rate = {
-    quic: async (count: number) => {
-      const ch = await quicConn.openChannel()
-      await ch.send(Uint8Array.of(MODE_SINK))
-      const t = performance.now()
-      for (let i = 0; i < count; i++) await ch.send(small)
-      await ch.close()
-      const r = readReport((await ch.receive())!)
-      if (r.count !== count) throw new Error(`quic messages: server got ${r.count}`)
-      return count / ((performance.now() - t) / 1000)
-    },
+    quic: channelRate('quic'),
     raw: async (count: number) => {
       const s = rawConn.openStream()
       const w = s.writable.getWriter()
@@ -244,18 +243,7 @@ export async function runTransportBench(options: {
         throw new Error('raw rate: short')
       return (writes * perWrite) / ((performance.now() - t) / 1000)
     },
-    tls: async (count: number) => {
-      const socket = await clients.tls(started.tls, started.id)
-      tlsSockets.push(socket)
-      const ch = tlsChannel(socket)
-      await ch.send(Uint8Array.of(MODE_SINK))
-      const t = performance.now()
-      for (let i = 0; i < count; i++) await ch.send(small)
-      await ch.close()
-      const r = readReport((await ch.receive())!)
-      if (r.count !== count) throw new Error(`tls messages: server got ${r.count}`)
-      return count / ((performance.now() - t) / 1000)
-    },
+    tls: channelRate('tls'),
   }
   const rateRuns = await interleaved(
     runs,

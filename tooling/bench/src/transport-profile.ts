@@ -1,7 +1,7 @@
 // Ad-hoc profiling helper for the transport (not a suite): runs one scenario in this process,
 // client and server both, so `node --cpu-prof` sees the whole path.
 //   tsx --conditions=@peer/source src/transport-profile.ts quic-messages|raw-messages|quic-bulk|raw-bulk
-import { generateIdentity } from '../../../packages/identity/src/index.js'
+import { generateIdentity } from '@peer/identity'
 import { MODE_ECHO, MODE_SINK, makeClients, readReport, startServers } from './transport-stacks.js'
 
 const scenario = process.argv[2] ?? 'quic-messages'

@@ -2,9 +2,9 @@
 // stacks of transport-stacks.ts, and its RSS on request.
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
+import { generateIdentity } from '@peer/identity'
 import { serveRpc } from '@peer/testkit/child-process'
-import { generateIdentity } from '../../../packages/identity/src/index.js'
-import type { TransportTuning } from '../../../packages/transport-quic/src/index.js'
+import type { TransportTuning } from '@peer/transport-quic'
 import { makeClients, type Servers, type StackName, startServers } from './transport-stacks.js'
 
 setFlagsFromString('--expose_gc')
@@ -26,7 +26,7 @@ serveRpc(
       expectedId: string
       clientPem: { privateKeyPem: string; certificatePem: string }
     }) {
-      const { identityFromPem } = await import('../../../packages/identity/src/index.js')
+      const { identityFromPem } = await import('@peer/identity')
       const clients = makeClients(identityFromPem(params.clientPem))
       const dial = () => clients[params.stack](params.address, params.expectedId)
       const close = async (c: Awaited<ReturnType<typeof dial>>) => {

@@ -7,14 +7,7 @@
 import { createServer as createTlsServer, type Server, type TLSSocket, connect as tlsConnect } from 'node:tls'
 import { silentLogger } from '@peer/discovery-core'
 // the bench package does not depend on these packages: import their sources directly
-import { type Identity, nodeIdFromCertificate } from '../../../packages/identity/src/index.js'
-import {
-  type EngineConnection,
-  type EngineContext,
-  type EngineStream,
-  engineDial,
-  engineListen,
-} from '../../../packages/transport-quic/src/engine.js'
+import { type Identity, nodeIdFromCertificate } from '@peer/identity'
 import {
   type Connection,
   createMessageChannel,
@@ -23,7 +16,14 @@ import {
   type Transport,
   type TransportTuning,
   tuningFor,
-} from '../../../packages/transport-quic/src/index.js'
+} from '@peer/transport-quic'
+import {
+  type EngineConnection,
+  type EngineContext,
+  type EngineStream,
+  engineDial,
+  engineListen,
+} from '../../../packages/transport-quic/src/engine.js'
 
 export type StackName = 'quic' | 'raw' | 'tls'
 export const MODE_SINK = 0x53 // 'S'

@@ -2,8 +2,8 @@
 // against node:tls 1.3 over TCP with the same framing and pinning, on loopback, one client (this
 // process) and one server (a child process, so each side has its own core).
 import { fileURLToPath } from 'node:url'
+import { generateIdentity } from '@peer/identity'
 import { spawnChild } from '@peer/testkit/child-process'
-import { generateIdentity } from '../../../../packages/identity/src/index.js'
 import type { Measurement, Suite } from '../report.js'
 import { runTransportBench } from '../transport-bench.js'
 
