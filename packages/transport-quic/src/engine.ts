@@ -14,6 +14,7 @@ import {
 import type { Logger as PeerLogger } from '@peer/discovery-core'
 import { abortErrorFor, errorMessage } from '@peer/discovery-core'
 import { type Identity, nodeIdFromCertificate } from '@peer/identity'
+import { applyEnginePatch } from './engine-patch.js'
 import {
   type CloseInfo,
   ConnectionClosedError,
@@ -109,6 +110,17 @@ const LEVELS = {
   warn: LogLevel.WARN,
   error: LogLevel.ERROR,
 } as const
+
+let patchReported = false
+
+/** Applies the engine's hot-path fixes (once) before the first server or client is made. */
+function prepareEngine(logger: PeerLogger): void {
+  const state = applyEnginePatch()
+  if (patchReported) return
+  patchReported = true
+  if (state.applied) logger.debug('QUIC engine hot-path patch applied')
+  else logger.info('QUIC engine runs unpatched (slower)', { reason: state.reason })
+}
 
 function engineLogger(ctx: EngineContext, name: string): Logger {
   return new Logger(name, LEVELS[ctx.engineLogLevel], [new BridgeHandler(ctx.logger)])
@@ -377,6 +389,7 @@ export async function engineListen(
   verifyClient: (id: string) => Promise<boolean>,
 ): Promise<EngineServer> {
   const logger = ctx.logger
+  prepareEngine(logger)
   const tokenKey = randomBytes(32)
   let onReject: (id: string | undefined, reason: string) => void = () => {}
   const server = new QUICServer({
@@ -511,6 +524,7 @@ export async function engineDial(
   signal: AbortSignal | undefined,
 ): Promise<EngineConnection> {
   const logger = ctx.logger
+  prepareEngine(logger)
   let seenId: string | undefined
   let pinFailed = false
   const config = {

@@ -7,6 +7,7 @@ import type { MessageChannel } from '@peer/transport-quic'
 import type { Measurement } from './report.js'
 import {
   type Address,
+  enginePatchNote,
   MODE_ECHO,
   MODE_SINK,
   makeClients,
@@ -391,6 +392,7 @@ export async function runTransportBench(options: {
   await clients.transport.close()
   return [
     `client and server in separate processes on loopback (${cpus().length} cores shared with everything else on the machine); bulk and message rates: one unmeasured warm-up per stack, then the median of ${runs} interleaved round(s) (quic, raw, tls in an order rotated each round); quic / raw ratios are also given per round`,
+    enginePatchNote(),
     'raw = the QUIC engine through src/engine.ts only (same tuning, same mTLS pinning callbacks): plain streams, no preamble, no channel layer',
     'tls = node:tls 1.3 over TCP, same pinning (node id of the peer certificate), same framing code (createMessageChannel over the socket)',
   ]

@@ -25,6 +25,16 @@ import {
   engineListen,
 } from '../../../packages/transport-quic/src/engine.js'
 
+import { applyEnginePatch, ENGINE_PATCH_ENV } from '../../../packages/transport-quic/src/engine-patch.js'
+
+/** Which engine the run measured: with the transport's run-time hot-path patch, or as published. */
+export function enginePatchNote(): string {
+  const state = applyEnginePatch()
+  return state.applied
+    ? `engine: @matrixai/quic with the transport's run-time hot-path patch (set ${ENGINE_PATCH_ENV}=off to measure it unpatched)`
+    : `engine: @matrixai/quic unpatched (${state.reason})`
+}
+
 export type StackName = 'quic' | 'raw' | 'tls'
 export const MODE_SINK = 0x53 // 'S'
 export const MODE_ECHO = 0x45 // 'E'

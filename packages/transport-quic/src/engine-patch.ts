@@ -1,0 +1,235 @@
+// Run-time fixes for two hot spots of @matrixai/quic 2.0.9's `QUICConnection`, applied to the
+// class when the first server or client starts. They used to live in a pnpm patch, which npm
+// users never got. Only applied when `dist/QUICConnection.js` is byte-identical to the reviewed
+// 2.0.9 file: any other engine build runs unpatched (slower, same behaviour).
+import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import { startStop } from '@matrixai/async-init'
+import { errors, events, native, QUICConnection } from '@matrixai/quic'
+
+/** Engine version the patch was written against (`@matrixai/quic` is pinned to it). */
+export const PATCHED_ENGINE_VERSION = '2.0.9'
+/** SHA-256 of the unmodified `dist/QUICConnection.js` of that version. */
+export const PATCHED_ENGINE_SHA256 = '203112919aafa3671b6f8694bcc3d28ba7230d36c957239445a02592b0d41235'
+
+/** Whether the engine runs with the fixes, and why not. */
+export type EnginePatchState =
+  | { readonly applied: true }
+  | { readonly applied: false; readonly reason: string }
+
+/** Copies of `@peer/transport-quic` in one process share the mark, so the class is patched once. */
+const MARK = Symbol.for('@peer/transport-quic.enginePatch')
+/** Datagrams up to this size are copied out of the scratch buffer; larger ones take it over. */
+const COPY_LIMIT = 16384
+
+/**
+ * Serialises `recv` like the engine's `Lock`, without it. `Lock.withF` builds a timed-cancellable
+ * acquisition (an AbortController, a Timer and an error with a captured stack trace) for every
+ * received datagram: ~14% of a bulk transfer's CPU. This is the same FIFO exclusion: run now when
+ * free, else wait for the turn, which the releaser hands to the next waiter.
+ */
+export class RecvTurn {
+  #busy = false
+  readonly #waiting: Array<() => void> = []
+
+  async withF<T>(body: () => Promise<T>): Promise<T> {
+    if (this.#busy) await new Promise<void>((resolve) => this.#waiting.push(resolve))
+    else this.#busy = true
+    try {
+      return await body()
+    } finally {
+      const next = this.#waiting.shift()
+      if (next === undefined) this.#busy = false
+      else next()
+    }
+  }
+}
+
+/** The members of a `QUICConnection` that `send` uses; they are internal in the typings. */
+interface ConnectionInternals {
+  recvLock: unknown
+  conn: {
+    send(buffer: Uint8Array): [number, { to: { host: string; port: number } }] | null
+    isDraining(): boolean
+    isClosed(): boolean
+    isEstablished(): boolean
+    peerCertChain(): Uint8Array[] | null
+    close(app: boolean, code: number, reason: Uint8Array): void
+    localError(): unknown
+    peerError(): { isApp: boolean; errorCode: number } | null
+  }
+  config: {
+    maxSendUdpPayloadSize: number
+    verifyPeer: boolean
+    verifyCallback?: (certs: Uint8Array[] | null, ca: unknown) => Promise<number | undefined>
+  }
+  caDERs: unknown
+  sendId: string
+  secureEstablished: boolean
+  setConnTimeoutTimer(): void
+  resolveSecureEstablishedP(): void
+  processStreams(): void
+  dispatchEvent(event: Event): boolean
+  [key: symbol]: unknown
+}
+
+let scratch: Buffer | undefined
+
+/**
+ * One buffer per process for quiche to write packets into. The engine allocated a fresh
+ * `maxSendUdpPayloadSize` buffer (65,000 B on loopback) per packet and once more for the final
+ * "nothing left" call of every `send`. Sharing it is safe: `conn.send` is synchronous and the
+ * packet leaves the buffer (see `takePacket`) before anything else runs.
+ */
+function scratchBuffer(size: number): Buffer {
+  if (scratch === undefined || scratch.byteLength < size) scratch = Buffer.allocUnsafe(size)
+  // exactly `size` bytes: quiche sizes packets by the buffer it gets
+  return scratch.subarray(0, size)
+}
+
+/** The datagram must stay intact until `dgram.send` is done with it, on a later tick. */
+function takePacket(buffer: Buffer, length: number): Buffer {
+  if (length <= COPY_LIMIT) {
+    const packet = Buffer.allocUnsafe(length) // from Node's pool below 4 KiB
+    buffer.copy(packet, 0, 0, length)
+    return packet
+  }
+  scratch = undefined // a large packet takes the buffer over; the next send allocates another
+  return buffer.subarray(0, length)
+}
+
+const quiche = native.quiche as unknown as { CRYPTO_ERROR_START: number; CRYPTO_ERROR_STOP: number }
+
+/**
+ * `QUICConnection.prototype.send` of 2.0.9, unchanged except for the two buffer lines marked
+ * `[peer]`. The engine's own `ready` guard is put back around it by `apply`.
+ */
+async function send(this: ConnectionInternals): Promise<void> {
+  let sendLength: number
+  let sendInfo: { to: { host: string; port: number } }
+  while (true) {
+    const sendBuffer = scratchBuffer(this.config.maxSendUdpPayloadSize) // [peer]
+    try {
+      const result = this.conn.send(sendBuffer)
+      if (result === null) break
+      ;[sendLength, sendInfo] = result
+    } catch (e) {
+      const e_ = new errors.ErrorQUICConnectionInternal(
+        'Failed connection send with unknown internal error',
+        {
+          cause: e,
+        },
+      )
+      this.dispatchEvent(new events.EventQUICConnectionError({ detail: e_ }))
+      throw e_
+    }
+    this.dispatchEvent(
+      new events.EventQUICConnectionSend({
+        detail: {
+          id: this.sendId,
+          msg: takePacket(sendBuffer, sendLength), // [peer]
+          port: sendInfo.to.port,
+          address: sendInfo.to.host,
+        },
+      }),
+    )
+  }
+  this.setConnTimeoutTimer()
+  if (
+    !this.secureEstablished &&
+    !this.conn.isDraining() &&
+    !this.conn.isClosed() &&
+    this.conn.isEstablished() &&
+    this.config.verifyPeer &&
+    this.config.verifyCallback != null
+  ) {
+    const peerCertsChain = this.conn.peerCertChain()
+    const cryptoError = await this.config.verifyCallback(peerCertsChain, this.caDERs)
+    if (cryptoError != null) {
+      this.conn.close(false, cryptoError, Buffer.from(''))
+      const localError = this.conn.localError()
+      const e_ = new errors.ErrorQUICConnectionLocalTLS('Failed connection due to custom TLS verification', {
+        data: localError as never,
+      })
+      this.dispatchEvent(new events.EventQUICConnectionError({ detail: e_ }))
+      return
+    }
+    this.resolveSecureEstablishedP()
+    this.processStreams()
+  }
+  if (this[startStop.status] !== 'stopping') {
+    const peerError = this.conn.peerError()
+    if (peerError != null) {
+      const message = `Peer closed with ${peerError.isApp ? 'application' : 'transport'} code ${peerError.errorCode}`
+      const tls =
+        peerError.errorCode >= quiche.CRYPTO_ERROR_START && peerError.errorCode <= quiche.CRYPTO_ERROR_STOP
+      const detail = tls
+        ? new errors.ErrorQUICConnectionPeerTLS(message, { data: peerError as never })
+        : new errors.ErrorQUICConnectionPeer(message, { data: peerError as never })
+      this.dispatchEvent(new events.EventQUICConnectionError({ detail }))
+    }
+  }
+}
+
+/** Why the installed engine cannot take the patch, or undefined when it can. */
+export function engineMismatch(version: string, sha256: string): string | undefined {
+  if (version !== PATCHED_ENGINE_VERSION) {
+    return `@matrixai/quic is ${version}, the patch is for ${PATCHED_ENGINE_VERSION}`
+  }
+  if (sha256 !== PATCHED_ENGINE_SHA256)
+    return '@matrixai/quic dist/QUICConnection.js differs from the release'
+  return undefined
+}
+
+function installedEngine(): { version: string; sha256: string } {
+  const require = createRequire(import.meta.url)
+  const manifest = require.resolve('@matrixai/quic/package.json')
+  const { version } = JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }
+  const source = readFileSync(join(dirname(manifest), 'dist', 'QUICConnection.js'))
+  return { version, sha256: createHash('sha256').update(source).digest('hex') }
+}
+
+function apply(): EnginePatchState {
+  const proto = QUICConnection.prototype as unknown as Record<PropertyKey, unknown>
+  if (proto[MARK] === true) return { applied: true }
+  let mismatch: string | undefined
+  try {
+    const engine = installedEngine()
+    mismatch = engineMismatch(engine.version, engine.sha256)
+  } catch (error) {
+    mismatch = `cannot read the engine's files: ${error instanceof Error ? error.message : String(error)}`
+  }
+  if (mismatch !== undefined) return { applied: false, reason: mismatch }
+  // The `ready` decorator must come from the engine's own copy of async-init (same symbols).
+  if (!(startStop.running in proto)) {
+    return { applied: false, reason: '@matrixai/async-init is not the copy @matrixai/quic uses' }
+  }
+
+  const recv = proto.recv as (this: ConnectionInternals, ...args: unknown[]) => Promise<void>
+  proto.recv = function recvInTurn(this: ConnectionInternals, ...args: unknown[]): Promise<void> {
+    // `recvLock` is only used by `recv`; swap it before the first datagram
+    if (!(this.recvLock instanceof RecvTurn)) this.recvLock = new RecvTurn()
+    return recv.apply(this, args)
+  }
+  const ready = startStop.ready(new errors.ErrorQUICConnectionNotRunning(), false, ['starting', 'stopping'])
+  const descriptor = { value: send, writable: true, enumerable: false, configurable: true }
+  Object.defineProperty(proto, 'send', ready(proto, 'send', descriptor) ?? descriptor)
+  Object.defineProperty(proto, MARK, { value: true })
+  return { applied: true }
+}
+
+/** Set to `off` to run the engine exactly as published (for comparisons, or if a fix is suspected). */
+export const ENGINE_PATCH_ENV = 'PEER_QUIC_ENGINE_PATCH'
+
+let state: EnginePatchState | undefined
+
+/**
+ * Applies the fixes once per process (idempotent) and says whether they are active. The first
+ * call decides: later calls return the same state whatever `env` says.
+ */
+export function applyEnginePatch(env: NodeJS.ProcessEnv = process.env): EnginePatchState {
+  state ??= env[ENGINE_PATCH_ENV] === 'off' ? { applied: false, reason: `${ENGINE_PATCH_ENV}=off` } : apply()
+  return state
+}
