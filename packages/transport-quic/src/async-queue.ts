@@ -1,6 +1,8 @@
 import { type AbortOptions, abortErrorFor, throwIfAborted } from '@peer/discovery-core'
 import { TransportLimitError } from './errors.js'
 
+const NO_OPTIONS: AbortOptions = {}
+
 /**
  * A bounded FIFO with async consumers: `push` fails (returns false) when full, `shift` waits for
  * an item, `end(error?)` wakes every waiter (with the error, or with `undefined` items as "done").
@@ -37,7 +39,7 @@ export class AsyncQueue<T> {
   }
 
   /** The next item, or `undefined` once ended (rejects with the end error, if one was given). */
-  shift(options: AbortOptions = {}): Promise<T | undefined> {
+  shift(options: AbortOptions = NO_OPTIONS): Promise<T | undefined> {
     if (this.size > 0) {
       const item = this.#items[this.#head] as T
       this.#items[this.#head] = undefined as T
@@ -59,6 +61,8 @@ export class AsyncQueue<T> {
     if (this.#waiters.length >= this.limit) {
       return Promise.reject(new TransportLimitError(`too many concurrent waiters (${this.limit})`))
     }
+    // the common case (a message stream's consumer waiting for the next item): no abort wiring
+    if (signal === undefined) return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }))
     return new Promise<T | undefined>((resolve, reject) => {
       const waiter = {
         resolve: (v: T | undefined) => {

@@ -409,6 +409,7 @@ export class QuicConnection extends TypedEventTarget<ConnectionEvents> implement
       () => this.#closedError(),
       undefined,
       this.closed,
+      true,
     )
   }
 
@@ -423,6 +424,7 @@ export class QuicConnection extends TypedEventTarget<ConnectionEvents> implement
       () => this.#closedError(),
       pending.reader,
       this.closed,
+      true,
     )
   }
 

@@ -1,6 +1,8 @@
 import type { Identity } from '@peer/identity'
 import { waitFor } from '@peer/testkit/wait'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { randomFillSync } from 'node:crypto'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { ChunkPool } from '../src/chunk-pool.js'
 import {
   type Connection,
   createMessageChannel,
@@ -101,6 +103,61 @@ describe('message channel framing', () => {
     const got: string[] = []
     for await (const m of ch) got.push(Buffer.from(m).toString())
     expect(got).toEqual(['', 'xyz', '!'])
+  })
+
+  it('iterates like an async generator: break stops quietly, an error is thrown once and then done', async () => {
+    await rawWrite([u32(1), Buffer.from('a'), u32(1), Buffer.from('b'), u32(1), Buffer.from('c')])
+    const ch = createMessageChannel(await server.acceptStream())
+    for await (const m of ch) {
+      expect(Buffer.from(m).toString()).toBe('a')
+      break
+    }
+    // a new loop goes on where the last one stopped
+    const rest: string[] = []
+    for await (const m of ch) rest.push(Buffer.from(m).toString())
+    expect(rest).toEqual(['b', 'c'])
+
+    await rawWrite([u32(5), Buffer.from('xy')]) // cut short: the iterator throws the framing error
+    const bad = createMessageChannel(await server.acceptStream())
+    const it = bad[Symbol.asyncIterator]()
+    await expect(it.next()).rejects.toBeInstanceOf(MalformedFrameError)
+    await expect(it.next()).resolves.toEqual({ done: true, value: undefined })
+  })
+
+  it('recycles write chunks without corrupting messages still in flight (mixed sizes, checked byte for byte)', async () => {
+    // tiny stream windows and a slow reader: writes go out in pieces, waiting for credit, so a
+    // chunk handed back before its write completed would be overwritten while still queued
+    const window = { initialMaxStreamData: 16_384, maxStreamWindow: 16_384, initialMaxData: 65_536 }
+    const small = await pool.pair(a, b, window, window)
+    // and a send buffer that never blocks the sender: it keeps filling chunks while writes wait
+    const [ours, theirs] = await Promise.all([
+      small.client.openChannel({ maxBufferedBytes: 64 * 1024 * 1024 }),
+      small.server.acceptChannel(),
+    ])
+    // sizes that fill chunks exactly, leave remainders, and exceed the chunk size
+    const sizes = [1, 100, 65_532, 65_536, 70_000, 30_000, 4, 0, 200_000, 12_345]
+    const messages = Array.from({ length: 300 }, (_, i) => randomFillSync(Buffer.alloc(sizes[i % sizes.length]!)))
+    const given = vi.spyOn(ChunkPool.prototype, 'give')
+    const received = (async () => {
+      const got: Buffer[] = []
+      for await (const m of theirs) {
+        got.push(Buffer.from(m))
+        if (got.length % 10 === 0) await new Promise((resolve) => setTimeout(resolve, 1))
+      }
+      return got
+    })()
+    for (const [i, m] of messages.entries()) {
+      await ours.send(m)
+      // let the flush loop start writes between sends, so chunks are taken while others are in flight
+      if (i % 3 === 0) await new Promise((resolve) => setImmediate(resolve))
+    }
+    await ours.close()
+    const got = await received
+    expect(got.length).toBe(messages.length)
+    for (let i = 0; i < messages.length; i++) expect(got[i]!.equals(messages[i]!), `message ${i}`).toBe(true)
+    // chunks went back to the pool as their writes completed, and were reused
+    expect(given.mock.calls.length).toBeGreaterThan(100)
+    given.mockRestore()
   })
 
   it('drops a stream with an unknown kind byte (and an empty one) without hurting the connection', async () => {

@@ -5,11 +5,12 @@ import { runInNewContext } from 'node:vm'
 import { generateIdentity } from '@peer/identity'
 import { serveRpc } from '@peer/testkit/child-process'
 import type { TransportTuning } from '@peer/transport-quic'
-import { makeClients, type Servers, type StackName, startServers } from './transport-stacks.js'
+import { countMajorGcs, makeClients, type Servers, type StackName, startServers } from './transport-stacks.js'
 
 setFlagsFromString('--expose_gc')
 const gc = runInNewContext('gc') as () => void
 let servers: Servers | undefined
+const majorGcs = countMajorGcs()
 
 serveRpc(
   {
@@ -44,6 +45,15 @@ serveRpc(
       await new Promise((r) => setTimeout(r, 500))
       gc()
       return { before, after: process.memoryUsage().rss, held: held.length }
+    },
+    /** CPU time this process used so far (user + system), in microseconds. */
+    cpu() {
+      const { user, system } = process.cpuUsage()
+      return user + system
+    },
+    /** Full garbage collections since the server started. */
+    majorGcs() {
+      return majorGcs()
     },
     rss() {
       gc()

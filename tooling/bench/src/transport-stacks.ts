@@ -4,6 +4,7 @@
 //   callbacks), plain streams, no preamble, no channel layer, hand-framed writes;
 // - `tls`: node:tls 1.3 over TCP with the same pinning (node id of the peer certificate) and the
 //   same framing code (createMessageChannel over the socket's web streams).
+import { constants, PerformanceObserver } from 'node:perf_hooks'
 import { createServer as createTlsServer, type Server, type TLSSocket, connect as tlsConnect } from 'node:tls'
 import { silentLogger } from '@peer/discovery-core'
 // the bench package does not depend on these packages: import their sources directly
@@ -35,9 +36,54 @@ export function enginePatchNote(): string {
     : `engine: @matrixai/quic unpatched (${state.reason})`
 }
 
+export type { EngineConnection }
+
+/** Counts this process's full (mark-compact) garbage collections from now on. */
+export function countMajorGcs(): () => number {
+  let major = 0
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      if (
+        (e as unknown as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR
+      )
+        major++
+    }
+  }).observe({ entryTypes: ['gc'] })
+  return () => major
+}
 export type StackName = 'quic' | 'raw' | 'tls'
 export const MODE_SINK = 0x53 // 'S'
 export const MODE_ECHO = 0x45 // 'E'
+export const MODE_FRAMES = 0x46 // 'F': walk u32 length-prefixed frames and count them
+
+/** Counts u32 length-prefixed frames across chunk boundaries, without copying or delivering them. */
+export class FrameCounter {
+  count = 0
+  #body = 0
+  #header = 0
+  #headerFill = 0
+  push(chunk: Uint8Array): void {
+    let at = 0
+    const end = chunk.byteLength
+    while (at < end) {
+      if (this.#body > 0) {
+        const take = Math.min(this.#body, end - at)
+        this.#body -= take
+        at += take
+        if (this.#body === 0) this.count++
+        continue
+      }
+      this.#header = this.#header * 256 + (chunk[at] as number)
+      at++
+      if (++this.#headerFill === 4) {
+        this.#body = this.#header
+        this.#header = 0
+        this.#headerFill = 0
+        if (this.#body === 0) this.count++
+      }
+    }
+  }
+}
 
 export interface Address {
   host: string
@@ -89,13 +135,16 @@ export async function serveRaw(stream: EngineStream): Promise<void> {
     if (first.done) return
     const mode = first.value[0]
     let bytes = first.value.byteLength - 1
-    if (mode === MODE_SINK) {
+    if (mode === MODE_SINK || mode === MODE_FRAMES) {
+      const frames = new FrameCounter()
+      if (mode === MODE_FRAMES) frames.push(first.value.subarray(1))
       for (;;) {
         const r = await reader.read()
         if (r.done) break
         bytes += r.value.byteLength
+        if (mode === MODE_FRAMES) frames.push(r.value)
       }
-      await writer.write(report(bytes, 0))
+      await writer.write(report(bytes, frames.count))
     } else {
       if (bytes > 0) await writer.write(first.value.subarray(1))
       for (;;) {
