@@ -31,6 +31,8 @@ const SERVER_FILE = fileURLToPath(new URL('./transport-server.ts', import.meta.u
 const KiB = 1024
 /** How long both processes stay idle before the "bulk after idle" figures. */
 const IDLE_MS = 30_000
+/** A run that takes longer than this is stuck: fail the suite instead of hanging. */
+const RUN_TIMEOUT_MS = 60_000
 const MiB = 1024 * 1024
 
 function percentile(sorted: number[], p: number): number {
@@ -75,7 +77,16 @@ async function interleaved(
   for (let round = 0; round < rounds; round++) {
     const got: Partial<Record<Stack, number>> = {}
     for (const stack of ORDERS[round % ORDERS.length] as readonly Stack[]) {
-      const v = await measure(stack)
+      let timer: NodeJS.Timeout | undefined
+      const v = await Promise.race([
+        measure(stack),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`round ${round} ${stack}: no result within ${RUN_TIMEOUT_MS / 1000} s`)),
+            RUN_TIMEOUT_MS,
+          )
+        }),
+      ]).finally(() => clearTimeout(timer))
       got[stack] = v
       values[stack].push(v)
     }
