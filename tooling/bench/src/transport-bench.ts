@@ -238,6 +238,37 @@ export async function runTransportBench(options: {
     return { w, r }
   }
 
+  /** `rounds` interleaved runs of a rate, each after an untimed warm-up, with CPU per `units` metered. */
+  const meteredRounds = async (
+    rounds: number,
+    units: number,
+    overChannel: (ch: MessageChannel, amount: number, meter?: CpuMeter) => Promise<number>,
+    overRaw: (conn: EngineConnection, amount: number, meter?: CpuMeter) => Promise<number>,
+    warm: number,
+    amount: number,
+  ) => {
+    const cpu: Record<Stack, number[]> = { quic: [], raw: [], tls: [] }
+    const runsOf = await interleaved(rounds, (stack) => {
+      const meter = new CpuMeter(child)
+      const done = (rate: number) => {
+        cpu[stack].push(meter.us / units)
+        return rate
+      }
+      return fresh(
+        stack,
+        async (channel) => {
+          await overChannel(await channel(), warm)
+          return done(await overChannel(await channel(), amount, meter))
+        },
+        async (conn) => {
+          await overRaw(conn, warm)
+          return done(await overRaw(conn, amount, meter))
+        },
+      )
+    })
+    return { runsOf, cpu }
+  }
+
   // ------------------------------------------------------------------ bulk
   // quic and tls send 64 KiB messages on a channel; raw writes 64 KiB blocks, its server counts bytes
   const block = Buffer.alloc(64 * KiB, 7)
@@ -267,26 +298,15 @@ export async function runTransportBench(options: {
   }
   /** Bulk in `rounds` rounds; `phase` names the figures ('' or ' after idle'). */
   const measureBulk = async (rounds: number, phase: string) => {
-    const cpu: Record<Stack, number[]> = { quic: [], raw: [], tls: [] }
     const gcsBefore = { client: majorGcs(), server: await child.call<number>('majorGcs') }
-    const runsOf = await interleaved(rounds, (stack) => {
-      const meter = new CpuMeter(child)
-      const done = (rate: number) => {
-        cpu[stack].push(meter.us / (bulkBytes / MiB))
-        return rate
-      }
-      return fresh(
-        stack,
-        async (channel) => {
-          await channelBulk(await channel(), warmBytes)
-          return done(await channelBulk(await channel(), bulkBytes, meter))
-        },
-        async (conn) => {
-          await rawBulk(conn, warmBytes)
-          return done(await rawBulk(conn, bulkBytes, meter))
-        },
-      )
-    })
+    const { runsOf, cpu } = await meteredRounds(
+      rounds,
+      bulkBytes / MiB,
+      channelBulk,
+      rawBulk,
+      warmBytes,
+      bulkBytes,
+    )
     const gcs = {
       client: majorGcs() - gcsBefore.client,
       server: (await child.call<number>('majorGcs')) - gcsBefore.server,
@@ -345,25 +365,14 @@ export async function runTransportBench(options: {
     if (got.done || readReport(got.value).count !== writes * perWrite) throw new Error('raw rate: short')
     return (writes * perWrite) / seconds
   }
-  const rateCpu: Record<Stack, number[]> = { quic: [], raw: [], tls: [] }
-  const rateRuns = await interleaved(rateRounds, (stack) => {
-    const meter = new CpuMeter(child)
-    const done = (rate: number) => {
-      rateCpu[stack].push(meter.us / (messages / 1000))
-      return rate
-    }
-    return fresh(
-      stack,
-      async (channel) => {
-        await channelRate(await channel(), warmMessages)
-        return done(await channelRate(await channel(), messages, meter))
-      },
-      async (conn) => {
-        await rawRate(conn, warmMessages)
-        return done(await rawRate(conn, messages, meter))
-      },
-    )
-  })
+  const { runsOf: rateRuns, cpu: rateCpu } = await meteredRounds(
+    rateRounds,
+    messages / 1000,
+    channelRate,
+    rawRate,
+    warmMessages,
+    messages,
+  )
   for (const stack of STACKS) {
     const v = median(rateRuns.values[stack])
     log(`messages ${stack}: ${Math.round(v)} msg/s (runs ${fmtList(rateRuns.values[stack])})`)
