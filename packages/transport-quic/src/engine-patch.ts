@@ -7,12 +7,16 @@ import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { startStop } from '@matrixai/async-init'
-import { errors, events, native, QUICConnection } from '@matrixai/quic'
+import { errors, events, native, QUICConnection, QUICStream, utils } from '@matrixai/quic'
 
 /** Engine version the patch was written against (`@matrixai/quic` is pinned to it). */
 export const PATCHED_ENGINE_VERSION = '2.0.9'
-/** SHA-256 of the unmodified `dist/QUICConnection.js` of that version. */
-export const PATCHED_ENGINE_SHA256 = '203112919aafa3671b6f8694bcc3d28ba7230d36c957239445a02592b0d41235'
+/** SHA-256 of the unmodified `dist/QUICConnection.js` and `dist/QUICStream.js` of that version. */
+export const PATCHED_ENGINE_SHA256 = {
+  'QUICConnection.js': '203112919aafa3671b6f8694bcc3d28ba7230d36c957239445a02592b0d41235',
+  'QUICStream.js': 'a3d4bbd5489b235d19dc7d82a5a7c0aa6ec193c238f8c4e123219342bfbb6602',
+} as const
+type EngineFile = keyof typeof PATCHED_ENGINE_SHA256
 
 /** Whether the engine runs with the fixes, and why not. */
 export type EnginePatchState =
@@ -174,21 +178,144 @@ async function send(this: ConnectionInternals): Promise<void> {
 }
 
 /** Why the installed engine cannot take the patch, or undefined when it can. */
-export function engineMismatch(version: string, sha256: string): string | undefined {
+export function engineMismatch(version: string, sha256: Record<EngineFile, string>): string | undefined {
   if (version !== PATCHED_ENGINE_VERSION) {
     return `@matrixai/quic is ${version}, the patch is for ${PATCHED_ENGINE_VERSION}`
   }
-  if (sha256 !== PATCHED_ENGINE_SHA256)
-    return '@matrixai/quic dist/QUICConnection.js differs from the release'
+  for (const file of Object.keys(PATCHED_ENGINE_SHA256) as EngineFile[]) {
+    if (sha256[file] !== PATCHED_ENGINE_SHA256[file])
+      return `@matrixai/quic dist/${file} differs from the release`
+  }
   return undefined
 }
 
-function installedEngine(): { version: string; sha256: string } {
+function installedEngine(): { version: string; sha256: Record<EngineFile, string> } {
   const require = createRequire(import.meta.url)
   const manifest = require.resolve('@matrixai/quic/package.json')
   const { version } = JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }
-  const source = readFileSync(join(dirname(manifest), 'dist', 'QUICConnection.js'))
-  return { version, sha256: createHash('sha256').update(source).digest('hex') }
+  const hash = (file: EngineFile) =>
+    createHash('sha256')
+      .update(readFileSync(join(dirname(manifest), 'dist', file)))
+      .digest('hex')
+  return {
+    version,
+    sha256: { 'QUICConnection.js': hash('QUICConnection.js'), 'QUICStream.js': hash('QUICStream.js') },
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// lent reads: one copy per received payload byte on message-channel streams
+
+const LEND = Symbol('peer.lentReads')
+
+/** A stream's lending state: whether its reader still holds the last lent view. */
+interface Lending {
+  busy: boolean
+  wake: (() => void) | undefined
+}
+
+/** The members of a `QUICStream` that `readablePull` uses; they are internal in the typings. */
+interface StreamInternals {
+  [LEND]?: Lending
+  streamId: number
+  readableChunk: Buffer
+  readableController: ReadableStreamDefaultController<Uint8Array>
+  resolveReadableP?: () => void
+  rejectReadableP?: (e: unknown) => void
+  connection: {
+    conn: {
+      streamReadable(id: number): boolean
+      streamRecv(id: number, buffer: Uint8Array): [number, boolean] | null
+    }
+  }
+  codeToReason(type: 'read', code: number): unknown
+  dispatchEvent(event: Event): boolean
+}
+
+let originalPull: ((this: StreamInternals) => Promise<void>) | undefined
+
+/**
+ * `QUICStream.prototype.readablePull` of 2.0.9 for streams that lend their reads, unchanged but for
+ * the lines marked `[peer]`. The engine copies every read out of its read buffer
+ * (`Buffer.from(readableChunk.subarray(...))`); a message channel then copies every frame that
+ * spans two reads again. A lending stream hands out a view of the read buffer instead and reads
+ * again only once the channel has released it (after copying the frames out).
+ */
+async function readablePullLent(this: StreamInternals): Promise<void> {
+  const lending = this[LEND]
+  if (lending === undefined) return (originalPull as (this: StreamInternals) => Promise<void>).call(this)
+  // [peer] the reader still uses the buffer lent last time: wait until it is released
+  if (lending.busy) await new Promise<void>((resolve) => (lending.wake = resolve))
+  if (!this.connection.conn.streamReadable(this.streamId)) {
+    const { p: readableP, resolveP, rejectP } = utils.promise<void>()
+    void readableP.catch(() => {})
+    this.resolveReadableP = resolveP
+    this.rejectReadableP = rejectP
+    try {
+      await readableP
+    } catch {
+      return
+    }
+  }
+  let result: [number, boolean] | null
+  try {
+    result = this.connection.conn.streamRecv(this.streamId, this.readableChunk)
+  } catch (e) {
+    const code = utils.isStreamReset(e as Error)
+    if (code !== false) {
+      const reason = this.codeToReason('read', code)
+      const e_ = new errors.ErrorQUICStreamPeerRead('Peer reset the readable stream', {
+        data: { code },
+        cause: reason,
+      })
+      this.readableController.error(reason)
+      this.dispatchEvent(new events.EventQUICStreamError({ detail: e_ }))
+      return
+    }
+    const e_ = new errors.ErrorQUICStreamInternal('Failed `streamRecv` on the readable stream', { cause: e })
+    this.readableController.error(e_)
+    this.dispatchEvent(new events.EventQUICStreamError({ detail: e_ }))
+    throw e_
+  }
+  if (result === null) {
+    const e = new errors.ErrorQUICStreamInternal(
+      'Failed `streamRecv` on the readable stream because it is not readable',
+    )
+    this.readableController.error(e)
+    this.dispatchEvent(new events.EventQUICStreamError({ detail: e }))
+    throw e
+  }
+  const [recvLength, fin] = result
+  if (recvLength > 0) {
+    lending.busy = true // [peer]
+    this.readableController.enqueue(this.readableChunk.subarray(0, recvLength)) // [peer] a view, no copy
+  }
+  if (fin) {
+    this.readableController.close()
+    this.dispatchEvent(new events.EventQUICStreamCloseRead())
+  }
+  this.dispatchEvent(new events.EventQUICStreamSend())
+}
+
+let lendingAvailable = false
+
+/**
+ * Makes `stream` hand out views of its read buffer (see `readablePullLent`). Returns the release
+ * function the reader must call once it is done with each chunk it read (before reading again),
+ * or undefined when the patch is not active (reads stay copies). Chunks read before this call,
+ * or by a pull already under way, are still copies; releasing after those is harmless.
+ */
+export function lendReads(stream: unknown): (() => void) | undefined {
+  if (!lendingAvailable) return undefined
+  const s = stream as StreamInternals
+  const lending: Lending = { busy: false, wake: undefined }
+  s[LEND] = lending
+  return () => {
+    lending.busy = false
+    const wake = lending.wake
+    lending.wake = undefined
+    wake?.()
+  }
 }
 
 function apply(): EnginePatchState {
@@ -217,6 +344,12 @@ function apply(): EnginePatchState {
   const descriptor = { value: send, writable: true, enumerable: false, configurable: true }
   Object.defineProperty(proto, 'send', ready(proto, 'send', descriptor) ?? descriptor)
   Object.defineProperty(proto, MARK, { value: true })
+
+  // `readablePull` is bound per stream at construction, so streams made from now on get this one
+  const streamProto = QUICStream.prototype as unknown as Record<string, unknown>
+  originalPull = streamProto.readablePull as typeof originalPull
+  streamProto.readablePull = readablePullLent
+  lendingAvailable = true
   return { applied: true }
 }
 

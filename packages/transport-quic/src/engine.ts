@@ -14,7 +14,7 @@ import {
 import type { Logger as PeerLogger } from '@peer/discovery-core'
 import { abortErrorFor, errorMessage } from '@peer/discovery-core'
 import { type Identity, nodeIdFromCertificate } from '@peer/identity'
-import { applyEnginePatch } from './engine-patch.js'
+import { applyEnginePatch, lendReads } from './engine-patch.js'
 import {
   type CloseInfo,
   ConnectionClosedError,
@@ -43,6 +43,11 @@ export interface EngineStream {
   readonly readable: ReadableStream<Uint8Array>
   readonly writable: WritableStream<Uint8Array>
   reset(code: number): void
+  /**
+   * Makes reads hand out views of the engine's read buffer instead of copies; returns the function
+   * to call after each chunk is fully consumed (before reading again). Undefined when unavailable.
+   */
+  lendReads?(): (() => void) | undefined
 }
 
 /** A QUIC connection as the rest of the package sees it. */
@@ -269,6 +274,7 @@ function wrapStream(stream: QUICStream, logger: PeerLogger): EngineStream {
         // already closed
       }
     },
+    lendReads: () => lendReads(stream),
     [ENGINE_OBJECT]: stream,
   } as EngineStream
 }

@@ -38,6 +38,8 @@ export function channelOptions(...layers: Array<ChannelOptions | undefined>): Re
 }
 
 const RESOLVED = Promise.resolve()
+/** From this size on, a message read from a lent chunk gets its own copy; smaller ones share one. */
+const SMALL_FRAME = 4096
 /** Most `send` calls that may wait for buffer space at once (callers that ignore backpressure). */
 const MAX_SEND_WAITERS = 1024
 
@@ -66,6 +68,7 @@ export class FramedMessageChannel implements MessageChannel {
   /** Per chunk: its whole buffer when it is the last piece of it (free once written), else undefined. */
   readonly #chunkBases: Array<Buffer | undefined> = []
   readonly #pool: ChunkPool | undefined
+  readonly #onEngineStream: boolean
   #buffered = 0
   #flushing = false
   #sendError: Error | undefined
@@ -88,11 +91,15 @@ export class FramedMessageChannel implements MessageChannel {
     closedInfo: () => ConnectionClosedError | undefined,
     reader?: ReadableStreamDefaultReader<Uint8Array>,
     connectionClosed?: Promise<unknown>,
-    /** Only for streams whose writes copy the chunk before resolving (the QUIC engine's do). */
-    recycleChunks = false,
+    /**
+     * A QUIC engine stream: its writes copy the chunk before resolving (so chunks are recycled) and
+     * it can lend its read buffer (so each received byte is copied once). Not for other streams.
+     */
+    onEngineStream = false,
   ) {
     this.#connectionClosed = connectionClosed
-    this.#pool = recycleChunks ? chunkPool : undefined
+    this.#onEngineStream = onEngineStream
+    this.#pool = onEngineStream ? chunkPool : undefined
     this.id = stream.id
     this.#stream = stream
     this.#options = options
@@ -189,7 +196,6 @@ export class FramedMessageChannel implements MessageChannel {
       this.#curUsed = 0
     }
   }
-
 
   /**
    * Starts the flush loop. A message on an idle channel goes out in a microtask (latency);
@@ -301,6 +307,8 @@ export class FramedMessageChannel implements MessageChannel {
     let frameFill = 0
     const queue = this.#incoming
     const limit = this.#options.maxQueuedMessages
+    // QUIC engine streams lend their read buffer instead of copying each read (see engine-patch)
+    const release = this.#onEngineStream ? this.#stream.lendReads?.() : undefined
     try {
       let chunk: Uint8Array | undefined = leftover
       for (;;) {
@@ -314,6 +322,8 @@ export class FramedMessageChannel implements MessageChannel {
           : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
         let at = 0
         const end = buf.byteLength
+        let rest: Buffer | undefined // lent reads: a copy of the chunk from `restAt` on
+        let restAt = 0
         while (at < end) {
           if (frame !== undefined) {
             const take = Math.min(frame.byteLength - frameFill, end - at)
@@ -344,7 +354,21 @@ export class FramedMessageChannel implements MessageChannel {
             throw new FrameTooLargeError(length, max, 'receive')
           }
           if (end - at >= length) {
-            queue.push(buf.subarray(at, at + length))
+            if (release === undefined) queue.push(buf.subarray(at, at + length))
+            else if (length >= SMALL_FRAME) {
+              // a lent chunk is the engine's read buffer: the message needs its own bytes
+              const message = Buffer.allocUnsafe(length)
+              buf.copy(message, 0, at, at + length)
+              queue.push(message)
+            } else {
+              // small messages share one copy of the rest of the chunk (one allocation, not one each)
+              if (rest === undefined) {
+                rest = Buffer.allocUnsafe(end - at)
+                buf.copy(rest, 0, at, end)
+                restAt = at
+              }
+              queue.push(rest.subarray(at - restAt, at - restAt + length))
+            }
             at += length
           } else {
             frame = Buffer.allocUnsafe(length)
@@ -352,6 +376,7 @@ export class FramedMessageChannel implements MessageChannel {
           }
         }
         chunk = undefined
+        release?.() // every byte of the chunk was copied out: the engine may read into it again
         if (queue.size >= limit) {
           await new Promise<void>((resolve) => {
             this.#resumeRead = resolve
@@ -371,6 +396,8 @@ export class FramedMessageChannel implements MessageChannel {
       this.#maybeClosed()
     } catch (error) {
       this.#fail(await this.#mapError(error))
+    } finally {
+      release?.()
     }
   }
 

@@ -1,6 +1,6 @@
+import { randomFillSync } from 'node:crypto'
 import type { Identity } from '@peer/identity'
 import { waitFor } from '@peer/testkit/wait'
-import { randomFillSync } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { ChunkPool } from '../src/chunk-pool.js'
 import {
@@ -12,6 +12,7 @@ import {
   StreamResetError,
   TransportLimitError,
 } from '../src/index.js'
+import { tuningFor } from '../src/tuning.js'
 import { identities, Pool } from './fixtures/pool.js'
 
 const pool = new Pool()
@@ -136,7 +137,9 @@ describe('message channel framing', () => {
     ])
     // sizes that fill chunks exactly, leave remainders, and exceed the chunk size
     const sizes = [1, 100, 65_532, 65_536, 70_000, 30_000, 4, 0, 200_000, 12_345]
-    const messages = Array.from({ length: 300 }, (_, i) => randomFillSync(Buffer.alloc(sizes[i % sizes.length]!)))
+    const messages = Array.from({ length: 300 }, (_, i) =>
+      randomFillSync(Buffer.alloc(sizes[i % sizes.length]!)),
+    )
     const given = vi.spyOn(ChunkPool.prototype, 'give')
     const received = (async () => {
       const got: Buffer[] = []
@@ -158,6 +161,39 @@ describe('message channel framing', () => {
     // chunks went back to the pool as their writes completed, and were reused
     expect(given.mock.calls.length).toBeGreaterThan(100)
     given.mockRestore()
+  })
+
+  it('reads without a second copy, and a slow reader with a short queue still gets every byte intact', async () => {
+    // the receiving channel reads the engine's read buffer directly (no copy per read); the engine
+    // must not read into it again until the channel has copied the frames out. A short queue and
+    // a slow consumer make data pile up in the engine, so every read finds data waiting.
+    const [ours, theirs] = await Promise.all([
+      client.openChannel(),
+      server.acceptChannel({ maxQueuedMessages: 2 }),
+    ])
+    // the engine's own read path copies each read out of its read buffer with Buffer.from
+    const readChunk = tuningFor('127.0.0.1').readChunkSize
+    const from = vi.spyOn(Buffer, 'from')
+    const engineCopies = () =>
+      from.mock.calls.filter(([a]) => a instanceof Uint8Array && a.buffer.byteLength === readChunk).length
+    const messages = Array.from({ length: 120 }, (_, i) =>
+      randomFillSync(Buffer.alloc(1000 + ((i * 7919) % 90_000))),
+    )
+    const received = (async () => {
+      const got: Buffer[] = []
+      for await (const m of theirs) {
+        got.push(Buffer.from(m))
+        if (got.length % 4 === 0) await new Promise((resolve) => setTimeout(resolve, 2))
+      }
+      return got
+    })()
+    for (const m of messages) await ours.send(m)
+    await ours.close()
+    const got = await received
+    expect(got.length).toBe(messages.length)
+    for (let i = 0; i < messages.length; i++) expect(got[i]!.equals(messages[i]!), `message ${i}`).toBe(true)
+    expect(engineCopies()).toBe(0)
+    from.mockRestore()
   })
 
   it('drops a stream with an unknown kind byte (and an empty one) without hurting the connection', async () => {

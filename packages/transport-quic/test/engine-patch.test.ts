@@ -46,7 +46,13 @@ describe('engine patch guard', () => {
   it('refuses another version or a modified file, naming the reason', () => {
     expect(engineMismatch(PATCHED_ENGINE_VERSION, PATCHED_ENGINE_SHA256)).toBeUndefined()
     expect(engineMismatch('2.0.10', PATCHED_ENGINE_SHA256)).toMatch(/2\.0\.10.*2\.0\.9/)
-    expect(engineMismatch(PATCHED_ENGINE_VERSION, '0'.repeat(64))).toMatch(/differs/)
+    const other = '0'.repeat(64)
+    expect(
+      engineMismatch(PATCHED_ENGINE_VERSION, { ...PATCHED_ENGINE_SHA256, 'QUICStream.js': other }),
+    ).toMatch(/QUICStream\.js differs/)
+    expect(
+      engineMismatch(PATCHED_ENGINE_VERSION, { ...PATCHED_ENGINE_SHA256, 'QUICConnection.js': other }),
+    ).toMatch(/QUICConnection\.js differs/)
   })
 })
 
