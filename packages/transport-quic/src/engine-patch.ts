@@ -245,7 +245,11 @@ async function readablePullLent(this: StreamInternals): Promise<void> {
   const lending = this[LEND]
   if (lending === undefined) return (originalPull as (this: StreamInternals) => Promise<void>).call(this)
   // [peer] the reader still uses the buffer lent last time: wait until it is released
-  if (lending.busy) await new Promise<void>((resolve) => (lending.wake = resolve))
+  if (lending.busy) {
+    await new Promise<void>((resolve) => {
+      lending.wake = resolve
+    })
+  }
   if (!this.connection.conn.streamReadable(this.streamId)) {
     const { p: readableP, resolveP, rejectP } = utils.promise<void>()
     void readableP.catch(() => {})
