@@ -1,7 +1,8 @@
-// Run-time fixes for two hot spots of @matrixai/quic 2.0.9's `QUICConnection`, applied to the
-// class when the first server or client starts. They used to live in a pnpm patch, which npm
-// users never got. Only applied when `dist/QUICConnection.js` is byte-identical to the reviewed
-// 2.0.9 file: any other engine build runs unpatched (slower, same behaviour).
+// Run-time fixes for @matrixai/quic 2.0.9, applied to its classes when the first server or client
+// starts: `QUICConnection`'s receive lock and send buffers, and lent reads for `QUICStream` (used by
+// message channels). The first two used to live in a pnpm patch, which npm users never got. Only
+// applied when `dist/QUICConnection.js` and `dist/QUICStream.js` are byte-identical to the reviewed
+// 2.0.9 files: any other engine build runs unpatched (slower, same behaviour).
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
