@@ -180,48 +180,13 @@ export async function startDns2Server(
   const udpServer = udp
   const tcpServer = tcp!
 
-  return {
+  // the handler reads the settings from `state`, so the server object is `state` itself: tests
+  // change a setting by assigning it, and the next query sees it
+  const server: Dns2TestServer = Object.assign(state, {
     port,
     address: host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`,
-    get records() {
-      return state.records
-    },
-    set records(v) {
-      state.records = v
-    },
-    get defaultTtl() {
-      return state.defaultTtl
-    },
-    set defaultTtl(v) {
-      state.defaultTtl = v
-    },
-    get soa() {
-      return state.soa
-    },
-    set soa(v) {
-      state.soa = v
-    },
-    get followCnames() {
-      return state.followCnames
-    },
-    set followCnames(v) {
-      state.followCnames = v
-    },
-    get extraAdditionals() {
-      return state.extraAdditionals
-    },
-    set extraAdditionals(v) {
-      state.extraAdditionals = v
-    },
-    get additionals() {
-      return state.additionals
-    },
-    set additionals(v) {
-      state.additionals = v
-    },
-    faults: state.faults,
     queries,
-    queriesFor(name, type) {
+    queriesFor(name: string, type?: string): number {
       return queries.filter((q) => q.name === name && (type === undefined || q.type === type)).length
     },
     async close() {
@@ -232,7 +197,8 @@ export async function startDns2Server(
         setTimeout(resolve, 200).unref()
       })
     },
-  }
+  })
+  return server
 }
 
 function toResource(r: ZoneRecord, defaultTtl: number): DNS.Packet.Resource {
