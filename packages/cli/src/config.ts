@@ -5,6 +5,9 @@ import { hostProblem, isNodeId, type LogLevel, type PeerAddress, parseNodeName }
 import { z } from 'zod'
 import { ConfigError, type ConfigProblem } from './errors.js'
 
+/** Log levels the config file and the `--log-level` options accept (lowest first). */
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const satisfies readonly LogLevel[]
+
 /** Largest configuration file accepted, in bytes. */
 export const MAX_CONFIG_BYTES = 1024 * 1024
 /** Most discovery backends in one configuration. */
@@ -271,7 +274,7 @@ export const configSchema = z
       .optional(),
     log: z
       .strictObject({
-        level: z.enum(['debug', 'info', 'warn', 'error']).optional(),
+        level: z.enum(LOG_LEVELS).optional(),
         filter: z.string().max(1000).optional(),
       })
       .optional(),

@@ -6,6 +6,7 @@ import {
   BACKENDS,
   type BackendConfig,
   type BackendName,
+  LOG_LEVELS,
   loadConfigFile,
   parseBackendConfig,
 } from './config.js'
@@ -224,14 +225,7 @@ export function discoverCommand(io: CliIo): Command {
     .option('--prefix <prefix>', 'etcd: the key prefix (default /peer)')
     .option('--self <id>', 'a node id never to report (this node)')
     .option('--duration <seconds>', 'stop after this many seconds', parseSeconds)
-    .addOption(
-      new Option('--log-level <level>', 'print backend logs to stderr').choices([
-        'debug',
-        'info',
-        'warn',
-        'error',
-      ]),
-    )
+    .addOption(new Option('--log-level <level>', 'print backend logs to stderr').choices(LOG_LEVELS))
     .option('--json', 'one JSON object per event line: {"event":"discovered",...}')
     .addHelpText(
       'after',

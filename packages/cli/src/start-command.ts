@@ -9,7 +9,7 @@ import {
 } from '@peer/discovery-core'
 import type { PeerNode } from '@peer/node'
 import { Command, InvalidArgumentError, Option } from 'commander'
-import { type BackendConfig, loadConfigFile, type PeerConfig, parseConfig } from './config.js'
+import { type BackendConfig, LOG_LEVELS, loadConfigFile, type PeerConfig, parseConfig } from './config.js'
 import { parsePeerSpec, parseSeconds } from './discover-command.js'
 import {
   configuredLogger,
@@ -361,14 +361,7 @@ export function addNodeFlags(command: Command): Command {
     .option('--trust <id>', 'trust this node id (repeatable)', collect)
     .option('--peers-file <file>', 'static discovery: a peer list file (watched for edits)')
     .option('--peer <id@host:port>', 'static discovery: a peer (repeatable)', collect)
-    .addOption(
-      new Option('--log-level <level>', 'log to stderr from this level').choices([
-        'debug',
-        'info',
-        'warn',
-        'error',
-      ]),
-    )
+    .addOption(new Option('--log-level <level>', 'log to stderr from this level').choices(LOG_LEVELS))
 }
 
 /** Parses a positive integer of milliseconds. */
