@@ -1,10 +1,9 @@
 import { randomFillSync } from 'node:crypto'
 import type { Identity } from '@peer/identity'
 import { waitFor } from '@peer/testkit/wait'
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { ChunkPool } from '../src/chunk-pool.js'
 import {
-  type Connection,
   createMessageChannel,
   FrameTooLargeError,
   MalformedFrameError,
@@ -15,17 +14,9 @@ import {
 import { tuningFor } from '../src/tuning.js'
 import { identities, Pool } from './fixtures/pool.js'
 
-const pool = new Pool()
-let a: Identity
-let b: Identity
-let client: Connection
-let server: Connection
-
-beforeAll(async () => {
-  ;[a, b] = (await identities(2)) as [Identity, Identity]
-  ;({ client, server } = await pool.pair(a, b))
-})
-afterAll(() => pool.closeAll())
+const pool = Pool.forFile()
+const [a, b] = (await identities(2)) as [Identity, Identity]
+const { client, server } = await pool.pair(a, b)
 
 async function rawWrite(bytes: Uint8Array[], end = true) {
   const s = await client.openStream()

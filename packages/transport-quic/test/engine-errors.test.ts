@@ -2,24 +2,13 @@
 // src/engine.ts replaces those listeners; these tests raise such errors on real engine objects.
 import { errors, events } from '@matrixai/quic'
 import type { Identity } from '@peer/identity'
-import { nextEvent } from '@peer/testkit/wait'
-import { afterAll, beforeAll, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
 import { ENGINE_OBJECT } from '../src/engine.js'
-import type { Connection } from '../src/index.js'
-import { identities, LOOPBACK, Pool } from './fixtures/pool.js'
+import { identities, Pool } from './fixtures/pool.js'
 
-const pool = new Pool()
-let client: Connection
-let server: Connection
-
-beforeAll(async () => {
-  const [a, b] = (await identities(2)) as [Identity, Identity]
-  const listener = await pool.make(a).listen(LOOPBACK)
-  const accepted = nextEvent<CustomEvent>(listener, 'connection')
-  client = await pool.make(b).dial(listener.address, { expectedId: a.id })
-  server = (await accepted).detail.connection as Connection
-})
-afterAll(() => pool.closeAll())
+const pool = Pool.forFile()
+const [a, b] = (await identities(2)) as [Identity, Identity]
+const { client, server } = await pool.pair(a, b)
 
 function engineStream(stream: object): EventTarget & { connection: EventTarget } {
   return (stream as Record<symbol, EventTarget & { connection: EventTarget }>)[ENGINE_OBJECT]!

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { errors as engineErrors } from '@matrixai/quic'
 import type { Identity } from '@peer/identity'
 import { runExample } from '@peer/testkit/examples'
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { ENGINE_OBJECT } from '../src/engine.js'
 import {
   applyEnginePatch,
@@ -20,15 +20,9 @@ import { tuningFor } from '../src/tuning.js'
 import { identities, Pool } from './fixtures/pool.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
-const pool = new Pool()
-let a: Identity
-let b: Identity
-
-beforeAll(async () => {
-  ;[a, b] = (await identities(2)) as [Identity, Identity]
-})
+const pool = Pool.forFile()
+const [a, b] = (await identities(2)) as [Identity, Identity]
 afterEach(() => vi.restoreAllMocks())
-afterAll(() => pool.closeAll())
 
 describe('engine patch guard', () => {
   it('is applied to the pinned engine release', () => {

@@ -1,24 +1,12 @@
 import type { Identity } from '@peer/identity'
 import { nextEvent, recordEvents, waitFor } from '@peer/testkit/wait'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { ConnectionClosedError, TransportLimitError } from '../src/index.js'
 import { identities, LOOPBACK, Pool } from './fixtures/pool.js'
 
-const pool = new Pool()
-let a: Identity
-let b: Identity
-
-beforeAll(async () => {
-  ;[a, b] = (await identities(2)) as [Identity, Identity]
-})
-afterAll(() => pool.closeAll())
-
-function pair(
-  serverOptions: Parameters<Pool['make']>[1] = {},
-  clientOptions: Parameters<Pool['make']>[1] = {},
-): ReturnType<Pool['pair']> {
-  return pool.pair(a, b, serverOptions, clientOptions)
-}
+const pool = Pool.forFile()
+const [a, b] = (await identities(2)) as [Identity, Identity]
+const pair = pool.pairOf(a, b)
 
 describe('closing', () => {
   it('closes gracefully with a reason both sides can read', async () => {

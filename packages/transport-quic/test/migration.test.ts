@@ -1,17 +1,12 @@
 import type { Identity } from '@peer/identity'
 import { nextEvent } from '@peer/testkit/wait'
-import { afterAll, beforeAll, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
 import type { Connection } from '../src/index.js'
 import { identities, LOOPBACK, Pool } from './fixtures/pool.js'
 import { createUdpRelay } from './fixtures/udp-relay.js'
 
-const pool = new Pool()
-let a: Identity
-let b: Identity
-beforeAll(async () => {
-  ;[a, b] = (await identities(2)) as [Identity, Identity]
-})
-afterAll(() => pool.closeAll())
+const pool = Pool.forFile()
+const [a, b] = (await identities(2)) as [Identity, Identity]
 
 it('keeps the connection when the client reappears on a new UDP port (passive migration)', async () => {
   const listener = await pool.make(a).listen(LOOPBACK)

@@ -1,23 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { Identity } from '@peer/identity'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { identities, Pool } from './fixtures/pool.js'
 
-const pool = new Pool()
-let a: Identity
-let b: Identity
-
-beforeAll(async () => {
-  ;[a, b] = (await identities(2)) as [Identity, Identity]
-})
-afterAll(() => pool.closeAll())
-
-function pair(
-  serverOptions: Parameters<Pool['make']>[1] = {},
-  clientOptions: Parameters<Pool['make']>[1] = {},
-): ReturnType<Pool['pair']> {
-  return pool.pair(a, b, serverOptions, clientOptions)
-}
+const pool = Pool.forFile()
+const [a, b] = (await identities(2)) as [Identity, Identity]
+const pair = pool.pairOf(a, b)
 
 async function readAll(readable: ReadableStream<Uint8Array>): Promise<{ bytes: number; sha: string }> {
   const hash = createHash('sha256')
