@@ -15,6 +15,7 @@ import {
   MODE_FRAMES,
   MODE_SINK,
   makeClients,
+  rawStream,
   readReport,
   tlsChannel,
 } from './transport-stacks.js'
@@ -228,14 +229,6 @@ export async function runTransportBench(options: {
     } finally {
       for (const s of sockets) s.destroy()
     }
-  }
-  /** A raw engine stream's writer and reader, after writing the server's mode byte. */
-  const rawStream = async (conn: EngineConnection, mode: number) => {
-    const s = conn.openStream()
-    const w = s.writable.getWriter()
-    const r = s.readable.getReader()
-    await w.write(Uint8Array.of(mode))
-    return { w, r }
   }
 
   /** `rounds` interleaved runs of a rate, each after an untimed warm-up, with CPU per `units` metered. */

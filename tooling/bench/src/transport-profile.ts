@@ -2,7 +2,7 @@
 // client and server both, so `node --cpu-prof` sees the whole path.
 //   tsx --conditions=@peer/source src/transport-profile.ts quic-messages|raw-messages|quic-bulk|raw-bulk
 import { generateIdentity } from '@peer/identity'
-import { MODE_ECHO, MODE_SINK, makeClients, readReport, startServers } from './transport-stacks.js'
+import { MODE_ECHO, MODE_SINK, makeClients, rawStream, readReport, startServers } from './transport-stacks.js'
 
 const scenario = process.argv[2] ?? 'quic-messages'
 const [a, b] = await Promise.all([generateIdentity(), generateIdentity()])
@@ -26,10 +26,7 @@ if (scenario === 'quic-latency') {
   console.log(scenario, `p50 ${samples[1500]?.toFixed(0)} us p99 ${samples[2970]?.toFixed(0)} us`)
 } else if (scenario === 'raw-latency') {
   const conn = await clients.raw(servers.raw, a.id)
-  const st = conn.openStream()
-  const w = st.writable.getWriter()
-  const rd = st.readable.getReader()
-  await w.write(Uint8Array.of(MODE_ECHO))
+  const { w, r: rd } = await rawStream(conn, MODE_ECHO)
   const req = Buffer.alloc(68)
   req.writeUInt32BE(64, 0)
   const samples: number[] = []
@@ -56,10 +53,7 @@ if (scenario === 'quic-latency') {
   console.log(scenario, r, `${(n / s).toFixed(0)} msg/s ${(r.bytes / s / 1e6).toFixed(1)} MB/s`)
 } else {
   const conn = await clients.raw(servers.raw, a.id)
-  const s0 = conn.openStream()
-  const w = s0.writable.getWriter()
-  const rd = s0.readable.getReader()
-  await w.write(Uint8Array.of(MODE_SINK))
+  const { w, r: rd } = await rawStream(conn, MODE_SINK)
   const block = Buffer.alloc(65536)
   const t0 = performance.now()
   for (let i = 0; i < 1024; i++) await w.write(block)

@@ -159,6 +159,15 @@ export async function serveRaw(stream: EngineStream): Promise<void> {
   }
 }
 
+/** A new raw engine stream's writer and reader, after writing the server's mode byte. */
+export async function rawStream(conn: EngineConnection, mode: number) {
+  const s = conn.openStream()
+  const w = s.writable.getWriter()
+  const r = s.readable.getReader()
+  await w.write(Uint8Array.of(mode))
+  return { w, r }
+}
+
 export function report(bytes: number, count: number): Uint8Array {
   const b = Buffer.alloc(16)
   b.writeDoubleBE(bytes, 0)
