@@ -18,6 +18,21 @@ const pool = Pool.forFile()
 const [a, b] = (await identities(2)) as [Identity, Identity]
 const { client, server } = await pool.pair(a, b)
 
+/** Copies every message of `channel` until it ends, pausing `pauseMs` after every `every` messages. */
+async function collectSlowly(channel: AsyncIterable<Uint8Array>, every: number, pauseMs: number) {
+  const got: Buffer[] = []
+  for await (const m of channel) {
+    got.push(Buffer.from(m))
+    if (got.length % every === 0) await new Promise((resolve) => setTimeout(resolve, pauseMs))
+  }
+  return got
+}
+
+function expectSameMessages(got: Buffer[], sent: Buffer[]): void {
+  expect(got.length).toBe(sent.length)
+  for (let i = 0; i < sent.length; i++) expect(got[i]!.equals(sent[i]!), `message ${i}`).toBe(true)
+}
+
 async function rawWrite(bytes: Uint8Array[], end = true) {
   const s = await client.openStream()
   const w = s.writable.getWriter()
@@ -132,23 +147,14 @@ describe('message channel framing', () => {
       randomFillSync(Buffer.alloc(sizes[i % sizes.length]!)),
     )
     const given = vi.spyOn(ChunkPool.prototype, 'give')
-    const received = (async () => {
-      const got: Buffer[] = []
-      for await (const m of theirs) {
-        got.push(Buffer.from(m))
-        if (got.length % 10 === 0) await new Promise((resolve) => setTimeout(resolve, 1))
-      }
-      return got
-    })()
+    const received = collectSlowly(theirs, 10, 1)
     for (const [i, m] of messages.entries()) {
       await ours.send(m)
       // let the flush loop start writes between sends, so chunks are taken while others are in flight
       if (i % 3 === 0) await new Promise((resolve) => setImmediate(resolve))
     }
     await ours.close()
-    const got = await received
-    expect(got.length).toBe(messages.length)
-    for (let i = 0; i < messages.length; i++) expect(got[i]!.equals(messages[i]!), `message ${i}`).toBe(true)
+    expectSameMessages(await received, messages)
     // chunks went back to the pool as their writes completed, and were reused
     expect(given.mock.calls.length).toBeGreaterThan(100)
     given.mockRestore()
@@ -170,19 +176,10 @@ describe('message channel framing', () => {
     const messages = Array.from({ length: 120 }, (_, i) =>
       randomFillSync(Buffer.alloc(1000 + ((i * 7919) % 90_000))),
     )
-    const received = (async () => {
-      const got: Buffer[] = []
-      for await (const m of theirs) {
-        got.push(Buffer.from(m))
-        if (got.length % 4 === 0) await new Promise((resolve) => setTimeout(resolve, 2))
-      }
-      return got
-    })()
+    const received = collectSlowly(theirs, 4, 2)
     for (const m of messages) await ours.send(m)
     await ours.close()
-    const got = await received
-    expect(got.length).toBe(messages.length)
-    for (let i = 0; i < messages.length; i++) expect(got[i]!.equals(messages[i]!), `message ${i}`).toBe(true)
+    expectSameMessages(await received, messages)
     expect(engineCopies()).toBe(0)
     from.mockRestore()
   })
