@@ -1,5 +1,6 @@
 // Shared vitest settings for every workspace project: tests run against sources through the
 // `@peer/source` export condition, so a test run needs no prior build.
+import { fileURLToPath } from 'node:url'
 import { defineProject } from 'vitest/config'
 
 // vite's default server conditions, with ours first
@@ -13,5 +14,7 @@ export default defineProject({
     testTimeout: 20_000,
     hookTimeout: 30_000,
     include: ['test/**/*.test.ts'],
+    // any uncaught exception or unhandled rejection fails the test during which it happened
+    setupFiles: [fileURLToPath(new URL('./tooling/testkit/src/no-uncaught.ts', import.meta.url))],
   },
 })

@@ -3,7 +3,7 @@ import { nextEvent } from '@peer/testkit/wait'
 import { expect, it } from 'vitest'
 import type { Connection } from '../src/index.js'
 import { identities, LOOPBACK, Pool } from './fixtures/pool.js'
-import { createUdpRelay } from './fixtures/udp-relay.js'
+import { createUdpRelay } from '@peer/testkit/udp-relay'
 
 const pool = Pool.forFile()
 const [a, b] = (await identities(2)) as [Identity, Identity]
