@@ -4,14 +4,14 @@
 // inotify, no restart), SRV/TXT/CNAME changes restart dnsmasq on the same port (dnsmasq cannot
 // reload them). Every instance is killed and its temp dir removed on `stop()`, on process exit and
 // on SIGINT/SIGTERM/SIGHUP.
+
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { createSocket } from 'node:dgram'
 import { Resolver } from 'node:dns/promises'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { freePort } from './ports.js'
 
 /** One SRV record. */
 export interface SrvEntry {
@@ -126,25 +126,9 @@ export function hasDnsmasq(): boolean {
 }
 let dnsmasqFound = false
 
-/** A port that is free for both UDP and TCP on 127.0.0.1 right now. */
-export async function freeDualPort(host = '127.0.0.1'): Promise<number> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const srv = createServer()
-      srv.once('error', reject)
-      srv.listen(0, host, () => {
-        const addr = srv.address()
-        srv.close(() => resolve(typeof addr === 'object' && addr !== null ? addr.port : 0))
-      })
-    })
-    const udpFree = await new Promise<boolean>((resolve) => {
-      const sock = createSocket(host.includes(':') ? 'udp6' : 'udp4')
-      sock.once('error', () => resolve(false))
-      sock.bind(port, host, () => sock.close(() => resolve(true)))
-    })
-    if (udpFree && port > 0) return port
-  }
-  throw new Error('no free UDP+TCP port found on loopback')
+/** A port that is free for both UDP and TCP on `host` right now (outside the ephemeral range). */
+export function freeDualPort(host = '127.0.0.1'): Promise<number> {
+  return freePort({ host, protocols: ['udp', 'tcp'] })
 }
 
 function emptyZone(): DnsmasqZone {

@@ -2,6 +2,7 @@
 // data dirs. Single member or 3-member clusters; kill -9, restart (optionally with an EMPTY data
 // dir), compaction and etcdctl access; a TCP proxy that can cut a client off without touching etcd.
 // Everything is cleaned up by `close()`, and children are killed if the test process exits.
+
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs'
@@ -9,6 +10,7 @@ import http from 'node:http'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { freePort as freeTcpPort } from './ports.js'
 
 /** Flags that make elections (and so start and restart) take ~0.1 s and allow 1 s leases. */
 export const FAST_ELECTION = ['--heartbeat-interval', '10', '--election-timeout', '100'] as const
@@ -45,17 +47,9 @@ function installExitHook(): void {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
-/** A port that was free on 127.0.0.1 a moment ago (bind to port 0, read it, close). */
+/** A TCP port free on 127.0.0.1 right now (outside the ephemeral range: see ports.ts). */
 export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.unref()
-    server.once('error', reject)
-    server.listen({ host: '127.0.0.1', port: 0, exclusive: true }, () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
+  return freeTcpPort({ protocols: ['tcp'] })
 }
 
 /** True when nothing listens on 127.0.0.1:`port` (we can bind it ourselves). */

@@ -2,10 +2,10 @@
 // trust list, `peer start` processes, the "every node has every peer up" and "messages flow" checks,
 // and a real crash (SIGKILL of the whole process tree: tsx runs the node in a child process).
 import { execFileSync } from 'node:child_process'
-import { createSocket } from 'node:dgram'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { generateIdentity, saveIdentity, TrustList } from '@peer/identity'
+import { freePort } from '@peer/testkit/ports'
 import { expect, it } from 'vitest'
 import type { PeerProcess } from '../helpers.js'
 
@@ -202,16 +202,9 @@ export async function stopAll(nodes: readonly PeerProcess[]): Promise<void> {
   )
 }
 
-/** A UDP port that is free on 127.0.0.1 right now. */
+/** A UDP port that is free on 127.0.0.1 right now (outside the ephemeral range: see testkit's ports). */
 export function freeUdpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const sock = createSocket('udp4')
-    sock.once('error', reject)
-    sock.bind(0, '127.0.0.1', () => {
-      const { port } = sock.address()
-      sock.close(() => resolve(port))
-    })
-  })
+  return freePort({ protocols: ['udp'] })
 }
 
 /**
