@@ -130,4 +130,26 @@ describe('AbstractDiscoveryBackend', () => {
     expect(b.stats.errors).toBe(1)
     await b.stop()
   })
+
+  it('a logger that throws never breaks the backend (its log calls run inside socket callbacks)', async () => {
+    const throwing = () => {
+      throw new Error('logger is broken')
+    }
+    const b = new TestBackend('test', {
+      logger: (namespace) => ({
+        namespace,
+        debug: throwing,
+        info: throwing,
+        warn: throwing,
+        error: throwing,
+      }),
+    })
+    await b.start()
+    const rec = recordEvents(b, ['discovery:error'])
+    expect(() => b.failed(new Error('transient'))).not.toThrow()
+    expect(() => b.found({ id: 'bad' })).not.toThrow()
+    expect(rec.events).toHaveLength(1)
+    expect(b.stats.invalidRecords).toBe(1)
+    await b.stop()
+  })
 })
