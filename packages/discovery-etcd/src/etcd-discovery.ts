@@ -265,7 +265,10 @@ export class EtcdDiscovery extends AbstractDiscoveryBackend {
     this.#loopAbort = abort
     const first = deferred()
     this.#firstPass = first
-    this.#loopDone = this.#loop(abort.signal)
+    // the loop catches its own failures; this catch only makes sure nothing can go unobserved
+    this.#loopDone = this.#loop(abort.signal).catch((error: unknown) =>
+      this.log.error('healing loop failed', { error: errorMessage(error) }),
+    )
     if (this.#checkInterval > 0) {
       this.#checkTimer = setInterval(() => {
         this.#needCheck = true
@@ -617,25 +620,39 @@ export class EtcdDiscovery extends AbstractDiscoveryBackend {
     const lease = client.lease(this.ttl)
     this.#leaseTtlUsed = this.ttl
     this.#lease = lease
-    lease.on('lost', (error) => {
-      if (this.#lease !== lease) return
-      this.#lease = undefined
-      this.#publishedValue = undefined
-      this.#counters.leaseLosses++
-      this.log.info('lease lost: granting a new one', { error: errorMessage(error) })
-      if (this.#loopAbort?.signal.aborted !== false) return
-      // a lost lease may mean etcd lost its data: re-list too
-      this.#needPublish = this.#announced !== undefined
-      this.#needResync = true
-      this.#kick()
-    })
+    // these run inside etcd3's keepalive stream and promise callbacks: nothing may throw out of them
+    lease.on('lost', (error) => this.#guarded('lease', () => this.#onLeaseLost(lease, error)))
     lease.on('keepaliveFired', () => {
       this.#counters.keepalives++
     })
-    lease.on('keepaliveSucceeded', (res) => {
-      if (this.#lease === lease) this.#observeHeader(res.header)
-    })
+    lease.on('keepaliveSucceeded', (res) =>
+      this.#guarded('lease', () => {
+        if (this.#lease === lease) this.#observeHeader(res.header)
+      }),
+    )
     return lease
+  }
+
+  #onLeaseLost(lease: Lease, error: unknown): void {
+    if (this.#lease !== lease) return
+    this.#lease = undefined
+    this.#publishedValue = undefined
+    this.#counters.leaseLosses++
+    this.log.info('lease lost: granting a new one', { error: errorMessage(error) })
+    if (this.#loopAbort?.signal.aborted !== false) return
+    // a lost lease may mean etcd lost its data: re-list too
+    this.#needPublish = this.#announced !== undefined
+    this.#needResync = true
+    this.#kick()
+  }
+
+  /** Runs a callback from etcd3's side; an error it throws becomes a `discovery:error`. */
+  #guarded(operation: string, fn: () => void): void {
+    try {
+      fn()
+    } catch (error) {
+      this.reportError(new EtcdDiscoveryError(operation, errorMessage(error), { cause: error }))
+    }
   }
 
   async #revokeLease(lease: Lease): Promise<void> {

@@ -48,6 +48,36 @@ describe('lease and key loss', () => {
     expect(a.etcdStats.leaseGrants).toBe(2)
   })
 
+  it('a logger that throws cannot crash the process from the lease callbacks (they run in etcd3 streams)', async () => {
+    const throwing = () => {
+      throw new Error('logger is broken')
+    }
+    const prefix = uniquePrefix()
+    const a = backend({
+      endpoints: etcd.endpoints,
+      prefix,
+      ttl: 5,
+      logger: (namespace) => ({
+        namespace,
+        debug: throwing,
+        info: throwing,
+        warn: throwing,
+        error: throwing,
+      }),
+    })
+    await a.start()
+    const self = node('loud')
+    await a.announce(self)
+    const key = nodeKey(prefix, self.id)
+    const before = leaseOf(await etcd.etcdctl(['get', key, '-w', 'json']))!
+    await etcd.etcdctl(['lease', 'revoke', before])
+    await waitFor(async () => {
+      const now = leaseOf(await etcd.etcdctl(['get', key, '-w', 'json']))
+      return now !== undefined && now !== before
+    })
+    expect(a.etcdStats.leaseLosses).toBeGreaterThanOrEqual(1)
+  })
+
   it('puts the key back when someone deletes it', async () => {
     const prefix = uniquePrefix()
     const a = backend({ endpoints: etcd.endpoints, prefix, ttl: 5 })
