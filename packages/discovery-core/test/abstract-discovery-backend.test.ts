@@ -1,4 +1,5 @@
 import { testId } from '@peer/testkit/ids'
+import { throwingLogger } from '@peer/testkit/throwing-logger'
 import { recordEvents } from '@peer/testkit/wait'
 import { describe, expect, it } from 'vitest'
 import { TestBackend } from './fixtures.js'
@@ -132,17 +133,8 @@ describe('AbstractDiscoveryBackend', () => {
   })
 
   it('a logger that throws never breaks the backend (its log calls run inside socket callbacks)', async () => {
-    const throwing = () => {
-      throw new Error('logger is broken')
-    }
     const b = new TestBackend('test', {
-      logger: (namespace) => ({
-        namespace,
-        debug: throwing,
-        info: throwing,
-        warn: throwing,
-        error: throwing,
-      }),
+      logger: throwingLogger(),
     })
     await b.start()
     const rec = recordEvents(b, ['discovery:error'])

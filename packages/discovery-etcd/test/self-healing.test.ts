@@ -1,6 +1,7 @@
 // Self-healing against a real etcd: lost leases, deleted keys, compacted watches, a registry that
 // blinks or is cut off (a TCP proxy the test controls), kill -9 and restarts with an EMPTY data dir.
 import { type EtcdCluster, startEtcd, startTcpProxy, type TcpProxy } from '@peer/testkit/etcd'
+import { throwingLogger } from '@peer/testkit/throwing-logger'
 import { nextEvent, recordEvents, waitFor } from '@peer/testkit/wait'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { nodeKey } from '../src/index.js'
@@ -30,6 +31,16 @@ afterEach(async () => {
 
 const keyExists = async (key: string) => (await etcd.etcdctl(['get', key, '--keys-only'])).trim() === key
 
+/** Revokes the lease `key` is attached to behind the backend's back; waits until it is put again under a new one. */
+async function revokeAndWaitForNewLease(key: string): Promise<void> {
+  const before = leaseOf(await etcd.etcdctl(['get', key, '-w', 'json']))!
+  await etcd.etcdctl(['lease', 'revoke', before])
+  await waitFor(async () => {
+    const now = leaseOf(await etcd.etcdctl(['get', key, '-w', 'json']))
+    return now !== undefined && now !== before
+  })
+}
+
 describe('lease and key loss', () => {
   it('grants a new lease and puts again when the lease is revoked behind its back', async () => {
     const prefix = uniquePrefix()
@@ -37,44 +48,23 @@ describe('lease and key loss', () => {
     await a.start()
     const self = node('revoked')
     await a.announce(self)
-    const key = nodeKey(prefix, self.id)
-    const before = leaseOf(await etcd.etcdctl(['get', key, '-w', 'json']))!
-    await etcd.etcdctl(['lease', 'revoke', before])
-    await waitFor(async () => {
-      const now = leaseOf(await etcd.etcdctl(['get', key, '-w', 'json']))
-      return now !== undefined && now !== before
-    })
+    await revokeAndWaitForNewLease(nodeKey(prefix, self.id))
     expect(a.etcdStats.leaseLosses).toBeGreaterThanOrEqual(1)
     expect(a.etcdStats.leaseGrants).toBe(2)
   })
 
   it('a logger that throws cannot crash the process from the lease callbacks (they run in etcd3 streams)', async () => {
-    const throwing = () => {
-      throw new Error('logger is broken')
-    }
     const prefix = uniquePrefix()
     const a = backend({
       endpoints: etcd.endpoints,
       prefix,
       ttl: 5,
-      logger: (namespace) => ({
-        namespace,
-        debug: throwing,
-        info: throwing,
-        warn: throwing,
-        error: throwing,
-      }),
+      logger: throwingLogger(),
     })
     await a.start()
     const self = node('loud')
     await a.announce(self)
-    const key = nodeKey(prefix, self.id)
-    const before = leaseOf(await etcd.etcdctl(['get', key, '-w', 'json']))!
-    await etcd.etcdctl(['lease', 'revoke', before])
-    await waitFor(async () => {
-      const now = leaseOf(await etcd.etcdctl(['get', key, '-w', 'json']))
-      return now !== undefined && now !== before
-    })
+    await revokeAndWaitForNewLease(nodeKey(prefix, self.id))
     expect(a.etcdStats.leaseLosses).toBeGreaterThanOrEqual(1)
   })
 

@@ -464,8 +464,17 @@ export interface TcpProxy {
   close(): Promise<void>
 }
 
+/** Options of {@link startTcpProxy}. */
+export interface TcpProxyOptions {
+  /**
+   * Moves the bytes of one accepted connection instead of the default two-way pipe (e.g. to read
+   * or hold them). Errors and closes of both sockets are already handled by the proxy.
+   */
+  forward?: (inbound: net.Socket, outbound: net.Socket) => void
+}
+
 /** Starts a {@link TcpProxy} forwarding to `127.0.0.1:targetPort`. */
-export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
+export async function startTcpProxy(targetPort: number, options: TcpProxyOptions = {}): Promise<TcpProxy> {
   const sockets = new Set<net.Socket>()
   let cutOff = false
   let accepted = 0
@@ -486,8 +495,11 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     }
     inbound.on('error', drop).on('close', drop)
     outbound.on('error', drop).on('close', drop)
-    inbound.pipe(outbound)
-    outbound.pipe(inbound)
+    if (options.forward !== undefined) options.forward(inbound, outbound)
+    else {
+      inbound.pipe(outbound)
+      outbound.pipe(inbound)
+    }
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)

@@ -2,15 +2,16 @@
 // (gRPC is HTTP/2) just enough to recognise etcd watch traffic, so a test can stall a watch CANCEL
 // request: from the frame that carries it, every client->server byte of that connection is held
 // back for a while, then sent in order. It also counts the cancel confirmations etcd sends back,
-// so a test can wait until a late answer has really reached the client. Like `startTcpProxy`, it
-// can cut every connection (a partition) and heal.
+// so a test can wait until a late answer has really reached the client. Built on `startTcpProxy`:
+// it can cut every connection (a partition) and heal.
 //
 // What is parsed: the client connection preface, then frame headers (9 bytes: 24-bit length, type,
 // flags, stream id). In DATA frames (type 0) whose payload is exactly one gRPC message (1-byte
 // compressed flag, 4-byte length, protobuf), the first protobuf tag tells the request apart:
 // `WatchRequest.cancel_request` is field 2 (tag 0x12). Server->client, a `WatchResponse` with
 // `canceled` (field 4, varint 1) is a cancel confirmation. Nothing is ever modified.
-import net from 'node:net'
+import type net from 'node:net'
+import { startTcpProxy } from './etcd.js'
 
 /** A proxy whose watch-cancel requests a test can stall; see the file comment. */
 export interface WatchStallProxy {
@@ -125,38 +126,16 @@ class FrameSplitter {
 
 /** Starts a {@link WatchStallProxy} forwarding to `127.0.0.1:targetPort`. */
 export async function startWatchStallProxy(targetPort: number): Promise<WatchStallProxy> {
-  const sockets = new Set<net.Socket>()
   const timers = new Set<NodeJS.Timeout>()
-  let cutOff = false
   let armed: number[] = []
   let cancelRequests = 0
   let cancelReplies = 0
   let stallsDone = 0
   let connections = 0
 
-  const server = net.createServer((inbound) => {
-    if (cutOff) {
-      inbound.on('error', () => {})
-      inbound.resetAndDestroy()
-      return
-    }
+  const forward = (inbound: net.Socket, outbound: net.Socket) => {
     connections++
-    const outbound = net.connect({ host: '127.0.0.1', port: targetPort })
-    sockets.add(inbound)
-    sockets.add(outbound)
-    let dropped = false
-    const drop = () => {
-      if (dropped) return
-      dropped = true
-      connections--
-      inbound.destroy()
-      outbound.destroy()
-      sockets.delete(inbound)
-      sockets.delete(outbound)
-    }
-    inbound.on('error', drop).on('close', drop)
-    outbound.on('error', drop).on('close', drop)
-
+    inbound.once('close', () => connections--)
     // client -> server: frame by frame, holding everything from a stalled cancel on
     const up = new FrameSplitter(PREFACE_BYTES)
     let held: Buffer[] | undefined
@@ -177,7 +156,7 @@ export async function startWatchStallProxy(targetPort: number): Promise<WatchSta
             const timer = setTimeout(() => {
               timers.delete(timer)
               held = undefined
-              if (!dropped) outbound.write(Buffer.concat(queue))
+              if (!outbound.destroyed) outbound.write(Buffer.concat(queue))
               stallsDone++
             }, holdMs)
             timers.add(timer)
@@ -197,20 +176,11 @@ export async function startWatchStallProxy(targetPort: number): Promise<WatchSta
       }
       inbound.write(chunk)
     })
-  })
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen({ host: '127.0.0.1', port: 0 }, () => resolve())
-  })
-  server.on('error', () => {})
-  const port = (server.address() as net.AddressInfo).port
-  const destroyAll = () => {
-    for (const s of sockets) s.resetAndDestroy()
-    sockets.clear()
   }
+  const proxy = await startTcpProxy(targetPort, { forward })
   return {
-    port,
-    endpoint: `http://127.0.0.1:${port}`,
+    port: proxy.port,
+    endpoint: proxy.endpoint,
     get cancelRequests() {
       return cancelRequests
     },
@@ -226,20 +196,13 @@ export async function startWatchStallProxy(targetPort: number): Promise<WatchSta
     stallNextCancel(holdMs) {
       armed.push(holdMs)
     },
-    cut() {
-      cutOff = true
-      destroyAll()
+    cut: () => proxy.cut(),
+    heal: () => proxy.heal(),
+    close: () => {
+      armed = []
+      for (const t of timers) clearTimeout(t)
+      timers.clear()
+      return proxy.close()
     },
-    heal() {
-      cutOff = false
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        armed = []
-        for (const t of timers) clearTimeout(t)
-        timers.clear()
-        destroyAll()
-        server.close(() => resolve())
-      }),
   }
 }
