@@ -35,6 +35,7 @@ export class EtcdWatch {
   readonly #created: Promise<void>
   #retired = false
   #everConnected = false
+  #endedByEtcd = false
   #retiring: Promise<void> | undefined
 
   constructor(client: Etcd3, keyPrefix: string, startRevision: number, handlers: EtcdWatchHandlers) {
@@ -63,6 +64,8 @@ export class EtcdWatch {
     watcher.on('disconnected', (error: unknown) => this.#call(() => handlers.disconnected(error)))
     // always listened to, retired or not: an 'error' emitted with no listener would throw
     watcher.on('error', (error: unknown) => {
+      // etcd cancelled (or refused) the watch: etcd3 has already let go of it
+      this.#endedByEtcd = true
       refused(error)
       this.#call(() => handlers.cancelled(error))
     })
@@ -84,8 +87,12 @@ export class EtcdWatch {
    * etcd3's hands: the watch stays listed there until the answer comes). Never rejects.
    */
   retire(waitMs: number): Promise<void> {
-    if (this.#retiring === undefined) {
-      this.#retired = true
+    if (this.#retiring !== undefined) return this.#retiring
+    this.#retired = true
+    if (this.#endedByEtcd) {
+      // a watch etcd cancelled itself is gone from etcd3's list already: nothing to cancel
+      this.#retiring = Promise.resolve()
+    } else {
       const cancelled = Promise.resolve()
         .then(() => this.#watcher.cancel())
         .then(
