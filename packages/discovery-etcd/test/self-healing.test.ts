@@ -4,7 +4,7 @@ import { type EtcdCluster, startEtcd, startTcpProxy, type TcpProxy } from '@peer
 import { throwingLogger } from '@peer/testkit/throwing-logger'
 import { nextEvent, recordEvents, waitFor } from '@peer/testkit/wait'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { nodeKey } from '../src/index.js'
+import { KEEPALIVE_MS, nodeKey } from '../src/index.js'
 import { backend, leaseOf, node, stopAll, uniquePrefix } from './helpers.js'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -190,22 +190,34 @@ describe('etcd unreachable', () => {
     expect(watcher.etcdStats.leaseLosses).toBe(0)
   })
 
-  it('reports the peers lost with reason stale after staleLimit, and finds them again when etcd answers', async () => {
-    const prefix = uniquePrefix()
-    const p = await proxy()
-    const a = backend({ endpoints: etcd.endpoints, prefix, ttl: 5 })
-    const watcher = backend({ endpoints: p.endpoint, prefix, staleLimit: 500, maxRetryDelay: 200 })
-    await Promise.all([a.start(), watcher.start()])
-    const known = node('stale')
-    await a.announce(known)
-    await waitFor(() => watcher.lookup(known.id))
-    p.cut()
-    const lost = await nextEvent<CustomEvent>(watcher, 'peer:lost', undefined, 3000)
-    expect(lost.detail.reason).toBe('stale')
-    expect(watcher.etcdStats.staleDrops).toBe(1)
-    p.heal()
-    await nextEvent<CustomEvent>(watcher, 'peer:discovered', undefined, 3000)
-  })
+  it.each([
+    { partition: 'a cut (connections reset)', start: (p: TcpProxy) => p.cut(), withinMs: 3000 },
+    // nothing tells the client: only the HTTP/2 keepalive pings (KEEPALIVE_MS + requestTimeout) do
+    {
+      partition: 'a silent partition (nothing gets through, nothing reset)',
+      start: (p: TcpProxy) => p.blackhole(),
+      withinMs: KEEPALIVE_MS + 20_000,
+    },
+  ])(
+    'after $partition: peers are lost with reason stale after staleLimit, and found again when etcd answers',
+    async ({ start, withinMs }) => {
+      const prefix = uniquePrefix()
+      const p = await proxy()
+      const a = backend({ endpoints: etcd.endpoints, prefix, ttl: 5 })
+      const watcher = backend({ endpoints: p.endpoint, prefix, staleLimit: 500, maxRetryDelay: 200 })
+      await Promise.all([a.start(), watcher.start()])
+      const known = node('stale')
+      await a.announce(known)
+      await waitFor(() => watcher.lookup(known.id))
+      start(p)
+      const lost = await nextEvent<CustomEvent>(watcher, 'peer:lost', undefined, withinMs)
+      expect(lost.detail.reason).toBe('stale')
+      expect(watcher.etcdStats.staleDrops).toBe(1)
+      p.heal()
+      await nextEvent<CustomEvent>(watcher, 'peer:discovered', undefined, withinMs)
+    },
+    120_000,
+  )
 })
 
 describe('stop', () => {
