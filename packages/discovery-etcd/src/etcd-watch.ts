@@ -71,11 +71,6 @@ export class EtcdWatch {
     })
   }
 
-  /** True once {@link retire} was called. */
-  get retired(): boolean {
-    return this.#retired
-  }
-
   /** Resolves once etcd created the watch; rejects if etcd refused it or after `timeoutMs`. */
   ready(timeoutMs: number): Promise<void> {
     return withTimeout(this.#created, timeoutMs, 'watch create')
