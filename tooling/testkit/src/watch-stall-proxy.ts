@@ -9,7 +9,10 @@
 // flags, stream id). In DATA frames (type 0) whose payload is exactly one gRPC message (1-byte
 // compressed flag, 4-byte length, protobuf), the first protobuf tag tells the request apart:
 // `WatchRequest.cancel_request` is field 2 (tag 0x12). Server->client, a `WatchResponse` with
-// `canceled` (field 4, varint 1) is a cancel confirmation. Nothing is ever modified.
+// `canceled` (field 4, varint 1) is a cancel confirmation. Nothing is ever modified. (The only
+// other etcd request that can start with tag 0x12 is a RangeRequest with an EMPTY key; discovery
+// never sends one: its keys and prefixes are never empty. Watch creates start with 0x0a, lease
+// requests with 0x08.)
 import type net from 'node:net'
 import { startTcpProxy } from './etcd.js'
 
