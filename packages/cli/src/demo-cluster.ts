@@ -216,7 +216,16 @@ export class DemoCluster extends TypedEventTarget<DemoEvents> {
     node.lastStats = undefined
     this.#children.set(node.index, child)
     this.#stderr.set(node.index, [])
+    // a command that cannot be run (ENOENT, EACCES, EAGAIN) is reported on 'error' (then 'close'
+    // follows): without a listener it would be an uncaught exception that ends the demo
+    child.on('error', (error: NodeJS.ErrnoException) => {
+      const lines = this.#stderr.get(node.index)
+      if (this.#children.get(node.index) === child && lines !== undefined)
+        lines.push(`cannot run ${this.#options.command.file}: ${error.message}`)
+    })
     child.stdin!.on('error', () => {})
+    child.stdout!.on('error', () => {}) // 'close' reports the end of the child either way
+    child.stderr!.on('error', () => {})
     let buffer = ''
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       buffer += chunk

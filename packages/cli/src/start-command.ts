@@ -131,7 +131,8 @@ export async function start(options: StartOptions, io: CliIo): Promise<void> {
   })
   const onStdinEnd = () => shutdown.abort('stdin closed')
   if (options.exitWithStdin === true) {
-    process.stdin.on('end', onStdinEnd).on('close', onStdinEnd).resume()
+    // a stdin that fails (a reset socket, a vanished terminal) is closed too, not an uncaught error
+    process.stdin.on('end', onStdinEnd).on('close', onStdinEnd).on('error', onStdinEnd).resume()
   }
   let node: PeerNode | undefined
   const timers: NodeJS.Timeout[] = []
@@ -251,7 +252,14 @@ export async function start(options: StartOptions, io: CliIo): Promise<void> {
           clearTimeout(debounce)
           debounce = setTimeout(() => reload('file changed'), 100)
         })
-        watcher.on('error', () => {})
+        // the watch ends (e.g. the directory went away); SIGHUP still reloads
+        watcher.on('error', (error) =>
+          out.event(
+            'error',
+            { source: 'trust', name: error.name, message: errorMessage(error) },
+            `error      [trust] cannot watch ${trustFile} any more: ${errorMessage(error)} (SIGHUP reloads)`,
+          ),
+        )
       } catch {}
       onHangup = () => reload('SIGHUP')
       process.on('SIGHUP', onHangup)
@@ -279,7 +287,7 @@ export async function start(options: StartOptions, io: CliIo): Promise<void> {
     clearTimeout(debounce)
     if (onHangup !== undefined) process.off('SIGHUP', onHangup)
     shutdown.dispose()
-    process.stdin.off('end', onStdinEnd).off('close', onStdinEnd)
+    process.stdin.off('end', onStdinEnd).off('close', onStdinEnd).off('error', onStdinEnd)
     if (options.exitWithStdin === true) process.stdin.pause()
     if (node !== undefined) {
       await node

@@ -65,6 +65,19 @@ describe('DemoCluster', () => {
     expect(failures[0]).toContain('failing on purpose')
   })
 
+  it('a command that cannot be run is reported as a failed node, not an uncaught exception', async () => {
+    const missing = { file: join(cliRoot, 'test', 'fixtures', 'no-such-peer-binary'), args: [] }
+    cluster = new DemoCluster({ nodes: 2, command: missing })
+    const failures: string[] = []
+    cluster.addEventListener('node', (e) => {
+      if (e.detail.fields?.state === 'failed') failures.push(e.detail.text)
+    })
+    await cluster.start()
+    await until(() => failures.length === 2)
+    expect(cluster.nodes.every((n) => n.state === 'failed')).toBe(true)
+    expect(failures[0]).toContain('ENOENT')
+  })
+
   it('kill and restart: a killed node is not a failure; the restart runs it again', async () => {
     cluster = new DemoCluster({ nodes: 2, command: fake })
     const failures: string[] = []

@@ -3,6 +3,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { createRequire } from 'node:module'
+import type { Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -40,7 +41,7 @@ export class PeerProcess {
 
   constructor(
     args: readonly string[],
-    options: { env?: Record<string, string>; cwd?: string; netns?: string } = {},
+    options: { env?: Record<string, string>; cwd?: string; netns?: string; stdin?: Socket } = {},
   ) {
     const [node, nodeArgs] = peerCommand(args)
     // inside a namespace the test created: `ip netns exec <ns> node ...`
@@ -51,7 +52,8 @@ export class PeerProcess {
     this.child = spawn(cmd, argv, {
       cwd: options.cwd ?? repoRoot,
       env: { ...process.env, FORCE_COLOR: '0', ...options.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
+      // stdin: a pipe, or a socket the test controls (e.g. to reset it)
+      stdio: [options.stdin ?? 'pipe', 'pipe', 'pipe'],
     })
     live.add(this.child)
     this.child.stdout!.setEncoding('utf8').on('data', (d: string) => {

@@ -38,12 +38,21 @@ export async function raceSignal<T>(promise: Promise<T>, signal: AbortSignal | u
   }
 }
 
-/** Waits `ms` milliseconds, or rejects with an `AbortError` when `signal` aborts. Never keeps the process alive longer than needed. */
-export function delay(ms: number, signal?: AbortSignal): Promise<void> {
+/**
+ * Waits `ms` milliseconds, or rejects with an `AbortError` when `signal` aborts. Never keeps the
+ * process alive longer than needed, and leaves no listener on `signal` behind either way (a
+ * long-lived signal used by a polling loop would otherwise collect one per call).
+ */
+export async function delay(ms: number, signal?: AbortSignal): Promise<void> {
+  throwIfAborted(signal)
   return raceSignal(
     new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms)
-      signal?.addEventListener('abort', () => clearTimeout(timer), { once: true })
+      const onAbort = () => clearTimeout(timer)
+      const timer = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort)
+        resolve()
+      }, ms)
+      signal?.addEventListener('abort', onAbort, { once: true })
     }),
     signal,
   )

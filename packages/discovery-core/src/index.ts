@@ -56,6 +56,7 @@ export {
   type LoggerFactory,
   type LogLevel,
   namespaceFilter,
+  safeLogger,
   silentLogger,
 } from './logger.js'
 export { assertNodeId, encodeBase32, isNodeId, NODE_ID_LENGTH, shortId } from './node-id.js'

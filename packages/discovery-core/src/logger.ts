@@ -28,6 +28,32 @@ export const silentLogger: LoggerFactory = (namespace) => ({
   error() {},
 })
 
+/**
+ * The same logger, except that none of its methods can throw: logging is a side channel, and a
+ * logger that fails (a `write` to a closed stream, a bug in a custom logger) must not break the
+ * component that logs. Many log calls run inside socket, stream and timer callbacks, where a throw
+ * would become an uncaught exception and end the process. Backends built on
+ * `AbstractDiscoveryBackend` and `Discovery` wrap their logger with it.
+ */
+export function safeLogger(logger: Logger): Logger {
+  const guard =
+    (method: (message: string, fields?: Record<string, unknown>) => void) =>
+    (message: string, fields?: Record<string, unknown>): void => {
+      try {
+        method.call(logger, message, fields)
+      } catch {
+        // a failing logger loses the line, nothing more
+      }
+    }
+  return {
+    namespace: logger.namespace,
+    debug: guard(logger.debug),
+    info: guard(logger.info),
+    warn: guard(logger.warn),
+    error: guard(logger.error),
+  }
+}
+
 /** Options of {@link consoleLogger}. */
 export interface ConsoleLoggerOptions {
   /**

@@ -1,4 +1,5 @@
 import { testId } from '@peer/testkit/ids'
+import { throwingLogger } from '@peer/testkit/throwing-logger'
 import { recordEvents } from '@peer/testkit/wait'
 import { describe, expect, it } from 'vitest'
 import { TestBackend } from './fixtures.js'
@@ -128,6 +129,19 @@ describe('AbstractDiscoveryBackend', () => {
     b.failed('string failure')
     expect((rec.events[0]!.detail as { error: Error }).error.message).toBe('string failure')
     expect(b.stats.errors).toBe(1)
+    await b.stop()
+  })
+
+  it('a logger that throws never breaks the backend (its log calls run inside socket callbacks)', async () => {
+    const b = new TestBackend('test', {
+      logger: throwingLogger(),
+    })
+    await b.start()
+    const rec = recordEvents(b, ['discovery:error'])
+    expect(() => b.failed(new Error('transient'))).not.toThrow()
+    expect(() => b.found({ id: 'bad' })).not.toThrow()
+    expect(rec.events).toHaveLength(1)
+    expect(b.stats.invalidRecords).toBe(1)
     await b.stop()
   })
 })

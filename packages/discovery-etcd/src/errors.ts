@@ -3,7 +3,7 @@ import { PeerError } from '@peer/discovery-core'
 /**
  * A request to etcd failed (unreachable, timed out, rejected). The backend keeps running and
  * retries; the etcd3 client's error is kept as `cause`. `operation` says what was attempted
- * (`resync`, `announce`, `withdraw`, `check`, `watch`).
+ * (`resync`, `announce`, `withdraw`, `check`, `refresh`, `watch`, `lease`).
  */
 export class EtcdDiscoveryError extends PeerError {
   readonly operation: string

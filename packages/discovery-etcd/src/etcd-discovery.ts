@@ -11,9 +11,10 @@ import {
   throwIfAborted,
   validateLocalPeer,
 } from '@peer/discovery-core'
-import type { Etcd3, IKeyValue, IOptions, IResponseHeader, IWatchResponse, Lease, Watcher } from 'etcd3'
+import type { Etcd3, IKeyValue, IOptions, IResponseHeader, IWatchResponse, Lease } from 'etcd3'
 import { EtcdDiscoveryError, InvalidEtcdOptionsError } from './errors.js'
 import { createEtcdClient } from './etcd-client.js'
+import { EtcdWatch } from './etcd-watch.js'
 import {
   DEFAULT_MAX_VALUE_BYTES,
   decodeNodeValue,
@@ -22,6 +23,7 @@ import {
   nodeKey,
   nodesPrefix,
 } from './node-value.js'
+import { withTimeout } from './with-timeout.js'
 
 /** Options of {@link EtcdDiscovery}. */
 export interface EtcdDiscoveryOptions extends BackendOptions {
@@ -108,16 +110,6 @@ function deferred(): Deferred {
   return { promise, resolve }
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms)
-    }),
-  ]).finally(() => clearTimeout(timer))
-}
-
 /**
  * Peer discovery through etcd v3.
  *
@@ -174,8 +166,9 @@ export class EtcdDiscovery extends AbstractDiscoveryBackend {
   }
 
   #client: Etcd3 | undefined
-  #watcher: Watcher | undefined
-  #watchGen = 0
+  #watch: EtcdWatch | undefined
+  /** Cancels of retired watches still in flight (each bounded by `requestTimeout`). */
+  readonly #retiring = new Set<Promise<void>>()
   #lease: Lease | undefined
   #leaseTtlUsed = 0
   #announced: LocalPeer | undefined
@@ -272,7 +265,10 @@ export class EtcdDiscovery extends AbstractDiscoveryBackend {
     this.#loopAbort = abort
     const first = deferred()
     this.#firstPass = first
-    this.#loopDone = this.#loop(abort.signal)
+    // the loop catches its own failures; this catch only makes sure nothing can go unobserved
+    this.#loopDone = this.#loop(abort.signal).catch((error: unknown) =>
+      this.log.error('healing loop failed', { error: errorMessage(error) }),
+    )
     if (this.#checkInterval > 0) {
       this.#checkTimer = setInterval(() => {
         this.#needCheck = true
@@ -300,13 +296,15 @@ export class EtcdDiscovery extends AbstractDiscoveryBackend {
     const client = this.#client
     // watchers must be cancelled before the client closes, or the process never exits
     await this.#exclusive(async () => {
-      await this.#dropWatcher()
+      this.#retireWatch()
       const lease = this.#lease
       this.#lease = undefined
       this.#publishedValue = undefined
       if (lease !== undefined) await this.#revokeLease(lease)
     }).catch((error: unknown) => this.log.debug('stop cleanup failed', { error: errorMessage(error) }))
     await this.#loopDone?.catch(() => {})
+    // let the cancels finish before the client closes: the watch streams then end cleanly
+    await Promise.all([...this.#retiring])
     this.#clearTimers() // again: a step that was running may have armed one
     this.#loopDone = undefined
     this.#loopAbort = undefined
@@ -622,25 +620,39 @@ export class EtcdDiscovery extends AbstractDiscoveryBackend {
     const lease = client.lease(this.ttl)
     this.#leaseTtlUsed = this.ttl
     this.#lease = lease
-    lease.on('lost', (error) => {
-      if (this.#lease !== lease) return
-      this.#lease = undefined
-      this.#publishedValue = undefined
-      this.#counters.leaseLosses++
-      this.log.info('lease lost: granting a new one', { error: errorMessage(error) })
-      if (this.#loopAbort?.signal.aborted !== false) return
-      // a lost lease may mean etcd lost its data: re-list too
-      this.#needPublish = this.#announced !== undefined
-      this.#needResync = true
-      this.#kick()
-    })
+    // these run inside etcd3's keepalive stream and promise callbacks: nothing may throw out of them
+    lease.on('lost', (error) => this.#guarded('lease', () => this.#onLeaseLost(lease, error)))
     lease.on('keepaliveFired', () => {
       this.#counters.keepalives++
     })
-    lease.on('keepaliveSucceeded', (res) => {
-      if (this.#lease === lease) this.#observeHeader(res.header)
-    })
+    lease.on('keepaliveSucceeded', (res) =>
+      this.#guarded('lease', () => {
+        if (this.#lease === lease) this.#observeHeader(res.header)
+      }),
+    )
     return lease
+  }
+
+  #onLeaseLost(lease: Lease, error: unknown): void {
+    if (this.#lease !== lease) return
+    this.#lease = undefined
+    this.#publishedValue = undefined
+    this.#counters.leaseLosses++
+    this.log.info('lease lost: granting a new one', { error: errorMessage(error) })
+    if (this.#loopAbort?.signal.aborted !== false) return
+    // a lost lease may mean etcd lost its data: re-list too
+    this.#needPublish = this.#announced !== undefined
+    this.#needResync = true
+    this.#kick()
+  }
+
+  /** Runs a callback from etcd3's side; an error it throws becomes a `discovery:error`. */
+  #guarded(operation: string, fn: () => void): void {
+    try {
+      fn()
+    } catch (error) {
+      this.reportError(new EtcdDiscoveryError(operation, errorMessage(error), { cause: error }))
+    }
   }
 
   async #revokeLease(lease: Lease): Promise<void> {
@@ -670,83 +682,64 @@ export class EtcdDiscovery extends AbstractDiscoveryBackend {
   // ---------------------------------------------------------------- the watch
 
   async #rewatch(startRevision: number): Promise<void> {
-    await this.#dropWatcher()
+    // the old watch is cancelled in the background: it stays known to etcd3 until etcd confirmed
+    // the cancel (see EtcdWatch), and reports nothing more from now on
+    this.#retireWatch()
     const client = this.#requireClient()
-    const gen = ++this.#watchGen
     this.#counters.requests++
-    const watcher = client.watch().prefix(this.#keyPrefix).startRevision(String(startRevision)).watcher()
-    this.#watcher = watcher
-    const current = () => this.#watchGen === gen && this.#watcher === watcher
-    let everConnected = false
-    watcher.on('data', (res: IWatchResponse) => {
-      if (!current()) return
-      for (const event of res.events) {
-        this.#counters.watchEvents++
-        // an old watch may still deliver events the latest list already contains: skip them, or
-        // a put older than that list could bring back a peer the list knows is gone
-        if (Number(event.kv.mod_revision) <= this.#listRevision) continue
-        if (event.type === 'Put') this.#applyPut(event.kv, true)
-        else this.#applyDelete(event.kv)
-      }
-      const rev = Number(res.header.revision)
-      if (rev > this.#revision) this.#revision = rev
+    const watch = new EtcdWatch(client, this.#keyPrefix, startRevision, {
+      events: (res) => this.#onWatchEvents(res),
+      reconnected: (res) => {
+        // a reconnection: did etcd go back in time (restarted with an empty data dir)? In any case
+        // re-list: a silent watch on a reset etcd would never deliver anything again.
+        this.log.debug('watch reconnected', { revision: res.header.revision })
+        this.#markConnected()
+        this.#needResync = true
+        this.#kick()
+      },
+      disconnected: (error) => this.#markDisconnected(error),
+      cancelled: (error) => {
+        // etcd cancelled the watch (e.g. its start revision was compacted): re-list and watch again
+        if (this.#watch !== watch) return
+        this.#counters.watchCancels++
+        this.log.info('watch cancelled by etcd: resyncing', { error: errorMessage(error) })
+        this.#retireWatch()
+        this.#needResync = true
+        this.#kick()
+      },
+      failed: (error) =>
+        this.reportError(new EtcdDiscoveryError('watch', errorMessage(error), { cause: error })),
     })
-    watcher.on('connected', (res: IWatchResponse) => {
-      if (!current()) return
-      const first = !everConnected
-      everConnected = true
-      if (first) return
-      // a reconnection: did etcd go back in time (restarted with an empty data dir)? In any case
-      // re-list: a silent watch on a reset etcd would never deliver anything again.
-      this.log.debug('watch reconnected', { revision: res.header.revision })
-      this.#markConnected()
-      this.#needResync = true
-      this.#kick()
-    })
-    watcher.on('disconnected', (error) => {
-      if (!current()) return
-      this.#markDisconnected(error)
-    })
-    watcher.on('error', (error) => {
-      // etcd cancelled the watch (e.g. its start revision was compacted): re-list and watch again
-      if (!current()) return
-      this.#counters.watchCancels++
-      this.log.info('watch cancelled by etcd: resyncing', { error: errorMessage(error) })
-      this.#watcher = undefined
-      this.#needResync = true
-      this.#kick()
-    })
+    this.#watch = watch
     try {
-      await withTimeout(
-        new Promise<void>((resolve, reject) => {
-          if (everConnected) return resolve()
-          watcher.once('connected', () => resolve())
-          watcher.once('error', reject)
-        }),
-        this.#requestTimeout,
-        'watch create',
-      )
+      await watch.ready(this.#requestTimeout)
     } catch (error) {
-      if (this.#watcher === watcher) await this.#dropWatcher()
+      if (this.#watch === watch) this.#retireWatch()
       throw error
     }
   }
 
-  async #dropWatcher(): Promise<void> {
-    const watcher = this.#watcher
-    this.#watcher = undefined
-    this.#watchGen++
-    if (watcher === undefined) return
-    watcher.removeAllListeners('data')
-    watcher.on('error', () => {})
-    try {
-      await withTimeout(watcher.cancel(), Math.min(this.#requestTimeout, 1000), 'watch cancel')
-    } catch {
-      // etcd is gone mid-cancel: detach the watcher from the client's watch manager ourselves, or
-      // the manager keeps reconnecting it (and the process alive) after the client is closed
-      const manager = (watcher as unknown as { manager?: { watchers?: Watcher[] } }).manager
-      if (manager?.watchers !== undefined) manager.watchers = manager.watchers.filter((w) => w !== watcher)
+  #onWatchEvents(res: IWatchResponse): void {
+    for (const event of res.events) {
+      this.#counters.watchEvents++
+      // an old watch may still deliver events the latest list already contains: skip them, or
+      // a put older than that list could bring back a peer the list knows is gone
+      if (Number(event.kv.mod_revision) <= this.#listRevision) continue
+      if (event.type === 'Put') this.#applyPut(event.kv, true)
+      else this.#applyDelete(event.kv)
     }
+    const rev = Number(res.header.revision)
+    if (rev > this.#revision) this.#revision = rev
+  }
+
+  /** Takes the current watch out of service; its cancel completes in the background. */
+  #retireWatch(): void {
+    const watch = this.#watch
+    this.#watch = undefined
+    if (watch === undefined) return
+    const done = watch.retire(this.#requestTimeout)
+    this.#retiring.add(done)
+    void done.then(() => this.#retiring.delete(done))
   }
 
   #markDisconnected(error: unknown): void {

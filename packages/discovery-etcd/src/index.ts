@@ -12,7 +12,7 @@
  * @packageDocumentation
  */
 export { EtcdDiscoveryError, InvalidEtcdOptionsError } from './errors.js'
-export { createEtcdClient, type EtcdClientOptions } from './etcd-client.js'
+export { createEtcdClient, type EtcdClientOptions, KEEPALIVE_MS } from './etcd-client.js'
 export { EtcdDiscovery, type EtcdDiscoveryCounters, type EtcdDiscoveryOptions } from './etcd-discovery.js'
 export {
   DEFAULT_MAX_VALUE_BYTES,

@@ -1,9 +1,10 @@
 // Self-healing against a real etcd: lost leases, deleted keys, compacted watches, a registry that
 // blinks or is cut off (a TCP proxy the test controls), kill -9 and restarts with an EMPTY data dir.
 import { type EtcdCluster, startEtcd, startTcpProxy, type TcpProxy } from '@peer/testkit/etcd'
+import { throwingLogger } from '@peer/testkit/throwing-logger'
 import { nextEvent, recordEvents, waitFor } from '@peer/testkit/wait'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { nodeKey } from '../src/index.js'
+import { KEEPALIVE_MS, nodeKey } from '../src/index.js'
 import { backend, leaseOf, node, stopAll, uniquePrefix } from './helpers.js'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -30,6 +31,16 @@ afterEach(async () => {
 
 const keyExists = async (key: string) => (await etcd.etcdctl(['get', key, '--keys-only'])).trim() === key
 
+/** Revokes the lease `key` is attached to behind the backend's back; waits until it is put again under a new one. */
+async function revokeAndWaitForNewLease(key: string): Promise<void> {
+  const before = leaseOf(await etcd.etcdctl(['get', key, '-w', 'json']))!
+  await etcd.etcdctl(['lease', 'revoke', before])
+  await waitFor(async () => {
+    const now = leaseOf(await etcd.etcdctl(['get', key, '-w', 'json']))
+    return now !== undefined && now !== before
+  })
+}
+
 describe('lease and key loss', () => {
   it('grants a new lease and puts again when the lease is revoked behind its back', async () => {
     const prefix = uniquePrefix()
@@ -37,15 +48,24 @@ describe('lease and key loss', () => {
     await a.start()
     const self = node('revoked')
     await a.announce(self)
-    const key = nodeKey(prefix, self.id)
-    const before = leaseOf(await etcd.etcdctl(['get', key, '-w', 'json']))!
-    await etcd.etcdctl(['lease', 'revoke', before])
-    await waitFor(async () => {
-      const now = leaseOf(await etcd.etcdctl(['get', key, '-w', 'json']))
-      return now !== undefined && now !== before
-    })
+    await revokeAndWaitForNewLease(nodeKey(prefix, self.id))
     expect(a.etcdStats.leaseLosses).toBeGreaterThanOrEqual(1)
     expect(a.etcdStats.leaseGrants).toBe(2)
+  })
+
+  it('a logger that throws cannot crash the process from the lease callbacks (they run in etcd3 streams)', async () => {
+    const prefix = uniquePrefix()
+    const a = backend({
+      endpoints: etcd.endpoints,
+      prefix,
+      ttl: 5,
+      logger: throwingLogger(),
+    })
+    await a.start()
+    const self = node('loud')
+    await a.announce(self)
+    await revokeAndWaitForNewLease(nodeKey(prefix, self.id))
+    expect(a.etcdStats.leaseLosses).toBeGreaterThanOrEqual(1)
   })
 
   it('puts the key back when someone deletes it', async () => {
@@ -170,22 +190,34 @@ describe('etcd unreachable', () => {
     expect(watcher.etcdStats.leaseLosses).toBe(0)
   })
 
-  it('reports the peers lost with reason stale after staleLimit, and finds them again when etcd answers', async () => {
-    const prefix = uniquePrefix()
-    const p = await proxy()
-    const a = backend({ endpoints: etcd.endpoints, prefix, ttl: 5 })
-    const watcher = backend({ endpoints: p.endpoint, prefix, staleLimit: 500, maxRetryDelay: 200 })
-    await Promise.all([a.start(), watcher.start()])
-    const known = node('stale')
-    await a.announce(known)
-    await waitFor(() => watcher.lookup(known.id))
-    p.cut()
-    const lost = await nextEvent<CustomEvent>(watcher, 'peer:lost', undefined, 3000)
-    expect(lost.detail.reason).toBe('stale')
-    expect(watcher.etcdStats.staleDrops).toBe(1)
-    p.heal()
-    await nextEvent<CustomEvent>(watcher, 'peer:discovered', undefined, 3000)
-  })
+  it.each([
+    { partition: 'a cut (connections reset)', start: (p: TcpProxy) => p.cut(), withinMs: 3000 },
+    // nothing tells the client: only the HTTP/2 keepalive pings (KEEPALIVE_MS + requestTimeout) do
+    {
+      partition: 'a silent partition (nothing gets through, nothing reset)',
+      start: (p: TcpProxy) => p.blackhole(),
+      withinMs: KEEPALIVE_MS + 20_000,
+    },
+  ])(
+    'after $partition: peers are lost with reason stale after staleLimit, and found again when etcd answers',
+    async ({ start, withinMs }) => {
+      const prefix = uniquePrefix()
+      const p = await proxy()
+      const a = backend({ endpoints: etcd.endpoints, prefix, ttl: 5 })
+      const watcher = backend({ endpoints: p.endpoint, prefix, staleLimit: 500, maxRetryDelay: 200 })
+      await Promise.all([a.start(), watcher.start()])
+      const known = node('stale')
+      await a.announce(known)
+      await waitFor(() => watcher.lookup(known.id))
+      start(p)
+      const lost = await nextEvent<CustomEvent>(watcher, 'peer:lost', undefined, withinMs)
+      expect(lost.detail.reason).toBe('stale')
+      expect(watcher.etcdStats.staleDrops).toBe(1)
+      p.heal()
+      await nextEvent<CustomEvent>(watcher, 'peer:discovered', undefined, withinMs)
+    },
+    120_000,
+  )
 })
 
 describe('stop', () => {

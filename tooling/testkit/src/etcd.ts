@@ -453,15 +453,32 @@ export interface TcpProxy {
   readonly accepted: number
   /** Destroys every open connection and refuses new ones (they are accepted and reset at once). */
   cut(): void
-  /** Forwards new connections again. */
+  /**
+   * A silent partition: every connection, open or new, stays up but no byte gets through either way
+   * (no reset, no close: only timeouts and keepalives can tell) until {@link heal}, which delivers
+   * what was held back, as TCP retransmission would after a real partition.
+   */
+  blackhole(): void
+  /** Forwards again: new connections after a cut, all bytes after a black hole. */
   heal(): void
   close(): Promise<void>
 }
 
+/** Options of {@link startTcpProxy}. */
+export interface TcpProxyOptions {
+  /**
+   * Moves the bytes of one accepted connection instead of the default forwarding (e.g. to read
+   * or hold them). Errors and closes of both sockets are already handled by the proxy.
+   */
+  forward?: (inbound: net.Socket, outbound: net.Socket) => void
+}
+
 /** Starts a {@link TcpProxy} forwarding to `127.0.0.1:targetPort`. */
-export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
+export async function startTcpProxy(targetPort: number, options: TcpProxyOptions = {}): Promise<TcpProxy> {
   const sockets = new Set<net.Socket>()
   let cutOff = false
+  let holding = false
+  const flushers = new Set<() => void>()
   let accepted = 0
   const server = net.createServer((inbound) => {
     accepted++
@@ -480,8 +497,25 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     }
     inbound.on('error', drop).on('close', drop)
     outbound.on('error', drop).on('close', drop)
-    inbound.pipe(outbound)
-    outbound.pipe(inbound)
+    if (options.forward !== undefined) options.forward(inbound, outbound)
+    else {
+      const up: Buffer[] = []
+      const down: Buffer[] = []
+      const flush = () => {
+        if (up.length > 0) outbound.write(Buffer.concat(up.splice(0)))
+        if (down.length > 0) inbound.write(Buffer.concat(down.splice(0)))
+      }
+      flushers.add(flush)
+      inbound.once('close', () => flushers.delete(flush))
+      inbound.on('data', (chunk: Buffer) => {
+        if (holding) up.push(chunk)
+        else outbound.write(chunk)
+      })
+      outbound.on('data', (chunk: Buffer) => {
+        if (holding) down.push(chunk)
+        else inbound.write(chunk)
+      })
+    }
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
@@ -502,8 +536,13 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
       cutOff = true
       destroyAll()
     },
+    blackhole() {
+      holding = true
+    },
     heal() {
       cutOff = false
+      holding = false
+      for (const flush of flushers) flush()
     },
     close: () =>
       new Promise<void>((resolve) => {
