@@ -92,6 +92,14 @@ export abstract class AbstractDiscoveryBackend
     return this.#self
   }
 
+  /**
+   * Resolves once no `start()`/`stop()` is in progress (the lifecycle transitions queued so far
+   * have settled, successfully or not). Never rejects.
+   */
+  protected settled(): Promise<void> {
+    return this.#transition
+  }
+
   /** Sets this node's id; a peer already reported under it is forgotten silently. */
   protected setSelfId(id: string | undefined): void {
     this.#self = id

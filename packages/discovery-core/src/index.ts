@@ -14,6 +14,7 @@
  */
 export { type AbortOptions, abortErrorFor, delay, raceSignal, throwIfAborted } from './abort.js'
 export { AbstractDiscoveryBackend, type BackendOptions } from './abstract-discovery-backend.js'
+export { AbstractAnnouncingBackend, type AnnounceContext } from './announcing-discovery-backend.js'
 export {
   type AggregateStats,
   Discovery,
