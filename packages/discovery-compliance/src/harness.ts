@@ -32,6 +32,13 @@ export interface DiscoveryHarness<B extends DiscoveryBackend = DiscoveryBackend>
   /** Removes a seeded peer from the medium, so instances report `peer:lost`. */
   unseed?(id: string): Promise<void>
   /**
+   * Writes `peer` into the medium with a short lifetime (a TTL, lease or cache lifetime of about a
+   * second) so that it expires by itself, without anyone removing it, well within
+   * `propagationTimeout`. Backends that declare `expiry` need it for the expiry scenario (which is
+   * skipped, with the reason in its name, when it is missing).
+   */
+  seedExpiring?(peer: LocalPeer): Promise<void>
+  /**
    * Writes malformed data into the medium (a corrupt packet, value, file entry). Instances must
    * drop and count it (`stats.invalidRecords`) and never emit it or crash.
    */

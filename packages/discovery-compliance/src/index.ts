@@ -11,7 +11,7 @@
  */
 export type { DiscoveryHarness, SetupOptions } from './harness.js'
 export { checkNoLeaks } from './leaks.js'
-export { runScenario, skipReason } from './run-scenario.js'
+export { type RunScenarioOptions, runScenario, skipReason } from './run-scenario.js'
 export type { Scenario, ScenarioContext, ScenarioNeeds } from './scenario.js'
 export { scenarios } from './scenarios.js'
 export { selvesFor } from './selves.js'

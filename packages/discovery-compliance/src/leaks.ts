@@ -1,23 +1,9 @@
 import type { DiscoveryBackend } from '@peer/discovery-core'
-import { eventually, recorder, sleep } from './checks.js'
+import { eventually, recorder } from './checks.js'
 import type { DiscoveryHarness } from './harness.js'
+import { expectNoLeaks, resourceSnapshot } from './resources.js'
 import { runScenario } from './run-scenario.js'
 import type { Scenario } from './scenario.js'
-
-function resourceCounts(): Map<string, number> {
-  const counts = new Map<string, number>()
-  for (const type of process.getActiveResourcesInfo()) counts.set(type, (counts.get(type) ?? 0) + 1)
-  return counts
-}
-
-function extra(before: Map<string, number>, ignore: ReadonlySet<string>): string[] {
-  const out: string[] = []
-  for (const [type, n] of resourceCounts()) {
-    const grown = n - (before.get(type) ?? 0)
-    if (grown > 0 && !ignore.has(type)) out.push(`${grown} x ${type}`)
-  }
-  return out
-}
 
 const cycle: Scenario = {
   name: 'leak cycle',
@@ -44,21 +30,7 @@ export async function checkNoLeaks<B extends DiscoveryBackend>(
   harness: DiscoveryHarness<B>,
   settleMs = 3000,
 ): Promise<void> {
-  await sleep(50)
-  const before = resourceCounts()
-  await runScenario(harness, cycle)
-  const ignore = new Set(harness.ignoreResources ?? [])
-  let left: string[] = []
-  try {
-    await eventually(
-      () => {
-        left = extra(before, ignore)
-        return left.length === 0
-      },
-      settleMs,
-      'resources left after stop',
-    )
-  } catch {
-    throw new Error(`resources left after stop() and teardown(): ${left.join(', ')}`)
-  }
+  const before = await resourceSnapshot()
+  await runScenario(harness, cycle, { leakCheck: false })
+  await expectNoLeaks(before, harness.ignoreResources, settleMs)
 }

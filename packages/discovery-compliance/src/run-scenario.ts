@@ -1,6 +1,7 @@
 import type { DiscoveryBackend, DiscoveryCapability, LocalPeer } from '@peer/discovery-core'
 import type { DiscoveryHarness } from './harness.js'
 import type { Scenario, ScenarioContext } from './scenario.js'
+import { expectNoLeaks, resourceSnapshot } from './resources.js'
 import { selvesFor } from './selves.js'
 
 /**
@@ -24,17 +25,34 @@ export function skipReason(
     return "backend lacks 'announce' and harness has no unseed()"
   }
   if (needs.invalidInput && typeof harness.seedInvalid !== 'function') return 'harness has no seedInvalid()'
+  if (needs.expiringInput && typeof harness.seedExpiring !== 'function') return 'harness has no seedExpiring()'
   return undefined
+}
+
+/** Options of {@link runScenario}. */
+export interface RunScenarioOptions {
+  /**
+   * Fail the scenario when, after `stop()` and `teardown()`, the process holds more timers,
+   * sockets or handles than before `setup()` (so a leak fails the scenario that caused it, not a
+   * later one). Default true.
+   */
+  leakCheck?: boolean
+  /** How long resources may take to close after teardown before they count as leaked. Default 3000 ms. */
+  settleMs?: number
 }
 
 /**
  * Runs one scenario: `setup`, start (unless the scenario starts instances itself), the body, then
- * stop every instance and `teardown`, even when the body fails. Throws the body's failure.
+ * stop every instance and `teardown`, even when the body fails. Throws the body's failure, then a
+ * failed `stop()`, then resources left behind (see {@link RunScenarioOptions.leakCheck}).
  */
 export async function runScenario<B extends DiscoveryBackend>(
   harness: DiscoveryHarness<B>,
   scenario: Scenario,
+  options: RunScenarioOptions = {},
 ): Promise<void> {
+  const leakCheck = options.leakCheck ?? true
+  const before = leakCheck ? await resourceSnapshot() : undefined
   const timeout = harness.propagationTimeout ?? 5000
   const selves: LocalPeer[] = selvesFor(scenario.name, scenario.instances)
   const instances = await harness.setup({ count: scenario.instances, selves })
@@ -71,4 +89,5 @@ export async function runScenario<B extends DiscoveryBackend>(
   if (failure) throw failure.error
   const failed = stops.find((s): s is PromiseRejectedResult => s.status === 'rejected')
   if (failed) throw new Error('stop() rejected during cleanup', { cause: failed.reason })
+  if (before !== undefined) await expectNoLeaks(before, harness.ignoreResources, options.settleMs ?? 3000)
 }

@@ -11,6 +11,8 @@ export interface ScenarioNeeds {
   unpublish?: boolean
   /** `harness.seedInvalid`. */
   invalidInput?: boolean
+  /** `harness.seedExpiring`. */
+  expiringInput?: boolean
 }
 
 /** Everything a scenario body gets. */

@@ -90,6 +90,23 @@ const lost: Scenario = {
   },
 }
 
+const expiry: Scenario = {
+  name: 'a record that expires in the medium produces peer:lost (capability expiry)',
+  instances: 1,
+  needs: { capabilities: ['expiry'], expiringInput: true },
+  async run({ instances, selves, harness, timeout }) {
+    const b = instances[0]!
+    const rec = recorder(b)
+    const id = selves[0]!.id
+    await harness.seedExpiring!(selves[0]!)
+    await eventually(() => rec.count('peer:discovered', id) > 0, timeout, 'no peer:discovered for the expiring record')
+    await eventually(() => rec.count('peer:lost', id) > 0, 2 * timeout, 'no peer:lost after the record expired')
+    assert.equal(await b.lookup(id), undefined, 'lookup still finds an expired peer')
+    assert.equal(b.started, true, 'the backend stopped after an expiry')
+    rec.stop()
+  },
+}
+
 const noDuplicates: Scenario = {
   name: 'repeated announcements produce one peer:discovered',
   instances: 2,
@@ -296,6 +313,7 @@ export const scenarios: readonly Scenario[] = [
   noEventsOutsideLifecycle,
   announceDiscover,
   lost,
+  expiry,
   noDuplicates,
   neverSelf,
   preAborted,

@@ -23,7 +23,10 @@ export interface ComplianceOptions {
   capabilities: readonly DiscoveryCapability[]
   /** Per-test timeout in ms. Default: 4 x propagation timeout + 10 s. */
   testTimeout?: number
-  /** Skip the resource-leak check (e.g. a backend that lives in another process). Say why. */
+  /**
+   * Skip the resource-leak checks (the one after every scenario and the separate leak test), e.g.
+   * for a backend that lives in another process. Say why.
+   */
   skipLeakCheck?: string
 }
 
@@ -67,7 +70,8 @@ export function describeDiscoveryCompliance<B extends DiscoveryBackend>(
         it.skip(`${scenario.name} [skipped: ${reason}]`, () => {})
         continue
       }
-      it(scenario.name, () => runScenario(makeHarness(), scenario), timeout)
+      const leakCheck = options.skipLeakCheck === undefined
+      it(scenario.name, () => runScenario(makeHarness(), scenario, { leakCheck }), timeout)
     }
     const leakTitle = 'leaves no timers, sockets or handles after stop'
     if (options.skipLeakCheck !== undefined)

@@ -1,11 +1,13 @@
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { checkNoLeaks, runScenario, type Scenario, scenarios, skipReason } from '../src/index.js'
 import { describeDiscoveryCompliance } from '../src/vitest.js'
-import { type Flaw, memoryHarness } from './memory-backend.js'
+import { clearLeakedTimers, type Flaw, memoryHarness } from './memory-backend.js'
+
+afterEach(clearLeakedTimers)
 
 // The reference backend passes the whole kit through the vitest adapter.
 describeDiscoveryCompliance('memory reference backend', () => memoryHarness(), {
-  capabilities: ['announce', 'list', 'watch'],
+  capabilities: ['announce', 'list', 'watch', 'expiry'],
 })
 
 function scenario(prefix: string): Scenario {
@@ -29,11 +31,26 @@ const cases: Array<[Flaw, string, RegExp]> = [
   ['listener-breaks-backend', 'a listener that throws', /listenerErrors|missed the event|stopped working/],
   ['no-async-dispose', '[Symbol.asyncDispose]', /no \[Symbol.asyncDispose\]/],
   ['lookup-misses', 'one instance publishes', /lookup\(id\) did not find/],
+  ['ignores-expiry', 'a record that expires', /no peer:lost after the record expired/],
+  ['leaks-timer', 'start and stop are idempotent', /resources left after stop\(\) and teardown\(\): 1 x Timeout/],
 ]
 
 describe('the kit catches broken backends', () => {
   it.each(cases)('%s fails "%s"', async (flaw, prefix, message) => {
     await expect(runScenario(memoryHarness(flaw), scenario(prefix))).rejects.toThrow(message)
+  })
+
+  it('a leak fails the scenario that caused it, not the next one', async () => {
+    const leaky = memoryHarness('leaks-timer')
+    await expect(runScenario(leaky, scenario('start and stop are idempotent'), { settleMs: 300 })).rejects.toThrow(
+      /Timeout/,
+    )
+    // the scenario after it, on a correct backend, passes
+    await runScenario(memoryHarness(), scenario('[Symbol.asyncDispose]'), { settleMs: 1000 })
+  })
+
+  it('the leak check can be turned off for one scenario', async () => {
+    await runScenario(memoryHarness('leaks-timer'), scenario('[Symbol.asyncDispose]'), { leakCheck: false })
   })
 
   it('a leaked timer fails the leak check', async () => {
@@ -56,5 +73,11 @@ describe('skipReason', () => {
     expect(skipReason(scenario('malformed'), new Set(), { ...harness, seedInvalid: undefined })).toMatch(
       /seedInvalid/,
     )
+    const expires = scenario('a record that expires')
+    expect(skipReason(expires, new Set(['list']), harness)).toMatch(/capability 'expiry'/)
+    expect(skipReason(expires, new Set(['expiry']), { ...harness, seedExpiring: undefined })).toMatch(
+      /seedExpiring/,
+    )
+    expect(skipReason(expires, new Set(['expiry']), harness)).toBeUndefined()
   })
 })

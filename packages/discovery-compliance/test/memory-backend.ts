@@ -28,6 +28,15 @@ export type Flaw =
   | 'leaks-timer'
   | 'no-async-dispose'
   | 'lookup-misses'
+  | 'ignores-expiry'
+
+const leakedTimers = new Set<ReturnType<typeof setInterval>>()
+
+/** Clears the timers the `leaks-timer` flaw left behind (for the kit's own afterEach). */
+export function clearLeakedTimers(): void {
+  for (const timer of leakedTimers) clearInterval(timer)
+  leakedTimers.clear()
+}
 
 export class MemoryMedium extends EventTarget {
   readonly peers = new Map<string, unknown>()
@@ -35,21 +44,39 @@ export class MemoryMedium extends EventTarget {
     this.peers.set(id, value)
     this.dispatchEvent(new CustomEvent('change', { detail: { id } }))
   }
-  delete(id: string) {
+  delete(id: string, expired = false) {
     this.peers.delete(id)
-    this.dispatchEvent(new CustomEvent('change', { detail: { id } }))
+    this.dispatchEvent(new CustomEvent('change', { detail: { id, expired } }))
+  }
+  readonly #expiries = new Set<ReturnType<typeof setTimeout>>()
+  /** Puts a value that deletes itself after `ms`. */
+  putExpiring(id: string, value: unknown, ms: number) {
+    this.put(id, value)
+    const timer = setTimeout(() => {
+      this.#expiries.delete(timer)
+      this.delete(id, true)
+    }, ms)
+    this.#expiries.add(timer)
+  }
+  close() {
+    for (const timer of this.#expiries) clearTimeout(timer)
+    this.#expiries.clear()
   }
 }
 
 export class MemoryBackend extends TypedEventTarget<DiscoveryEvents> {
   readonly source = 'memory'
-  readonly capabilities: ReadonlySet<DiscoveryCapability> = new Set(['announce', 'list', 'watch'])
+  readonly capabilities: ReadonlySet<DiscoveryCapability> = new Set(['announce', 'list', 'watch', 'expiry'])
   started = false
   invalid = 0
   readonly #known = new Map<string, PeerRecord>()
   #self: string | undefined
   #timer: ReturnType<typeof setInterval> | undefined
-  readonly #onChange = (event: Event) => this.#sync((event as CustomEvent<{ id: string }>).detail.id)
+  readonly #onChange = (event: Event) => {
+    const { id, expired } = (event as CustomEvent<{ id: string; expired?: boolean }>).detail
+    if (expired === true && this.flaw === 'ignores-expiry') return
+    this.#sync(id)
+  }
 
   constructor(
     readonly medium: MemoryMedium,
@@ -79,7 +106,10 @@ export class MemoryBackend extends TypedEventTarget<DiscoveryEvents> {
     this.#check(options)
     this.started = true
     if (this.flaw !== 'events-before-start') this.medium.addEventListener('change', this.#onChange)
-    if (this.flaw === 'leaks-timer') this.#timer = setInterval(() => {}, 1000)
+    if (this.flaw === 'leaks-timer') {
+      this.#timer = setInterval(() => {}, 1000)
+      leakedTimers.add(this.#timer)
+    }
     for (const id of this.medium.peers.keys()) this.#sync(id)
   }
 
@@ -174,6 +204,11 @@ export function memoryHarness(flaw?: Flaw): DiscoveryHarness<MemoryBackend> {
     async seedInvalid() {
       medium.put('garbage', { id: 'not-an-id', addresses: 'nope' })
     },
-    async teardown() {},
+    async seedExpiring(peer) {
+      medium.putExpiring(peer.id, { ...peer }, 300)
+    },
+    async teardown() {
+      medium.close()
+    },
   }
 }

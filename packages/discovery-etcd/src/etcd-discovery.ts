@@ -1,6 +1,6 @@
 import {
   type AbortOptions,
-  AbstractDiscoveryBackend,
+  AbstractAnnouncingBackend,
   type BackendOptions,
   errorMessage,
   isNodeId,
@@ -9,7 +9,6 @@ import {
   raceSignal,
   sameRecord,
   throwIfAborted,
-  validateLocalPeer,
 } from '@peer/discovery-core'
 import type { Etcd3, IKeyValue, IOptions, IResponseHeader, IWatchResponse, Lease } from 'etcd3'
 import { EtcdDiscoveryError, InvalidEtcdOptionsError } from './errors.js'
@@ -134,7 +133,7 @@ function deferred(): Deferred {
  * await etcd.announce({ id, name: 'app@host1', addresses: [{ host: '10.0.0.7', port: 4000 }] })
  * ```
  */
-export class EtcdDiscovery extends AbstractDiscoveryBackend {
+export class EtcdDiscovery extends AbstractAnnouncingBackend {
   /** The key prefix in use (normalised, no trailing slash). */
   readonly prefix: string
   /** Lease TTL in seconds. */
@@ -171,7 +170,8 @@ export class EtcdDiscovery extends AbstractDiscoveryBackend {
   readonly #retiring = new Set<Promise<void>>()
   #lease: Lease | undefined
   #leaseTtlUsed = 0
-  #announced: LocalPeer | undefined
+  /** The id whose key the current lease holds (set by each successful write). */
+  #publishedId: string | undefined
   #publishedValue: string | undefined
   #revision = 0
   #listRevision = 0
@@ -259,7 +259,7 @@ export class EtcdDiscovery extends AbstractDiscoveryBackend {
     this.#disconnected = false
     this.#invalidSeen.clear()
     this.#needResync = true
-    this.#needPublish = this.#announced !== undefined
+    this.#needPublish = this.announcement !== undefined
     this.#needCheck = false
     const abort = new AbortController()
     this.#loopAbort = abort
@@ -327,67 +327,60 @@ export class EtcdDiscovery extends AbstractDiscoveryBackend {
   // ---------------------------------------------------------------- announce / withdraw
 
   /**
-   * Writes this node under `<prefix>/nodes/<id>` with a lease of `ttl` seconds (kept alive), or
-   * replaces the announcement. Before `start()` the announcement is remembered and written on start.
-   * Rejects with {@link EtcdDiscoveryError} when etcd cannot be reached; the announcement is still
-   * remembered and written as soon as etcd answers.
+   * Rejects an announcement whose encoded value is above `maxValueBytes` (before anything
+   * changes). `announce()` itself comes from `AbstractAnnouncingBackend`: it checks the signal,
+   * validates the record and remembers it; before `start()` it is written on start.
    */
-  async announce(self: LocalPeer, options: AbortOptions = {}): Promise<void> {
-    throwIfAborted(options.signal)
-    const local = validateLocalPeer(self, this.recordLimits)
-    const value = encodeNodeValue(local)
-    if (Buffer.byteLength(value) > this.#maxValueBytes) {
-      throw new InvalidEtcdOptionsError(
-        `announcement is ${Buffer.byteLength(value)} bytes, above maxValueBytes`,
-      )
+  protected override checkAnnouncement(self: LocalPeer): void {
+    const bytes = Buffer.byteLength(encodeNodeValue(self))
+    if (bytes > this.#maxValueBytes) {
+      throw new InvalidEtcdOptionsError(`announcement is ${bytes} bytes, above maxValueBytes`)
     }
-    const previous = this.#announced
-    this.#announced = local
-    this.setSelfId(local.id)
+  }
+
+  /**
+   * Writes this node under `<prefix>/nodes/<id>` with a lease of `ttl` seconds (kept alive), or
+   * replaces the announcement. Rejects with {@link EtcdDiscoveryError} when etcd cannot be reached;
+   * the announcement is still remembered and written as soon as etcd answers.
+   */
+  protected async doAnnounce(local: LocalPeer): Promise<void> {
     if (this.#client === undefined || this.#loopAbort === undefined) return
-    await raceSignal(
-      this.#exclusive(async () => {
-        if (this.#announced !== local) return // replaced meanwhile
-        if (previous !== undefined && previous.id !== local.id && this.#lease !== undefined) {
-          // a new identity: take the old key away with its lease
-          const lease = this.#lease
-          this.#lease = undefined
-          await this.#revokeLease(lease)
-        }
-        this.#needPublish = false
-        try {
-          await this.#publish()
-        } catch (error) {
-          this.#needPublish = true
-          this.#kick()
-          throw new EtcdDiscoveryError('announce', `${errorMessage(error)} (will keep retrying)`, {
-            cause: error,
-          })
-        }
-      }),
-      options.signal,
-    )
+    await this.#exclusive(async () => {
+      if (this.announcement !== local) return // replaced meanwhile
+      const previousId = this.#publishedId
+      if (previousId !== undefined && previousId !== local.id && this.#lease !== undefined) {
+        // a new identity: take the old key away with its lease
+        const lease = this.#lease
+        this.#lease = undefined
+        await this.#revokeLease(lease)
+      }
+      this.#needPublish = false
+      try {
+        await this.#publish()
+      } catch (error) {
+        this.#needPublish = true
+        this.#kick()
+        throw new EtcdDiscoveryError('announce', `${errorMessage(error)} (will keep retrying)`, {
+          cause: error,
+        })
+      }
+    })
   }
 
   /**
    * Removes this node's announcement by revoking its lease (its key goes with it). When etcd is
    * unreachable the keepalive stops and the key expires within `ttl` seconds.
    */
-  async withdraw(options: AbortOptions = {}): Promise<void> {
-    throwIfAborted(options.signal)
-    this.#announced = undefined
+  protected async doWithdraw(): Promise<void> {
     this.#needPublish = false
     if (this.#client === undefined) return
-    await raceSignal(
-      this.#exclusive(async () => {
-        if (this.#announced !== undefined) return // announced again meanwhile
-        const lease = this.#lease
-        this.#lease = undefined
-        this.#publishedValue = undefined
-        if (lease !== undefined) await this.#revokeLease(lease)
-      }),
-      options.signal,
-    )
+    await this.#exclusive(async () => {
+      if (this.announcement !== undefined) return // announced again meanwhile
+      const lease = this.#lease
+      this.#lease = undefined
+      this.#publishedValue = undefined
+      if (lease !== undefined) await this.#revokeLease(lease)
+    })
   }
 
   // ---------------------------------------------------------------- queries
@@ -465,7 +458,7 @@ export class EtcdDiscovery extends AbstractDiscoveryBackend {
   async #loop(signal: AbortSignal): Promise<void> {
     let failures = 0
     while (!signal.aborted) {
-      const publish = this.#needPublish && this.#announced !== undefined
+      const publish = this.#needPublish && this.announcement !== undefined
       if (!this.#needResync && !publish && !this.#needCheck) {
         await new Promise<void>((resolve) => {
           this.#wake = resolve
@@ -510,7 +503,7 @@ export class EtcdDiscovery extends AbstractDiscoveryBackend {
       }
     }
     if (signal.aborted) return
-    if (this.#needPublish && this.#announced !== undefined) {
+    if (this.#needPublish && this.announcement !== undefined) {
       this.#needPublish = false
       try {
         this.#counters.reannounces += this.#everPublished ? 1 : 0
@@ -547,7 +540,7 @@ export class EtcdDiscovery extends AbstractDiscoveryBackend {
         now: res.header.revision,
       })
       // our lease is gone with the old data: grant a new one
-      if (this.#announced !== undefined) this.#needPublish = true
+      if (this.announcement !== undefined) this.#needPublish = true
       this.#invalidSeen.clear() // revisions start again: the same numbers mean other writes
       const lease = this.#lease
       this.#lease = undefined
@@ -572,7 +565,7 @@ export class EtcdDiscovery extends AbstractDiscoveryBackend {
       if (reset && this.#resetGrace > 0) this.#scheduleLoss(record.id)
       else if (!this.#pendingLoss.has(record.id)) this.reportLost(record.id, 'removed')
     }
-    if (this.#announced !== undefined && (!selfSeen || this.#lease === undefined)) this.#needPublish = true
+    if (this.announcement !== undefined && (!selfSeen || this.#lease === undefined)) this.#needPublish = true
     this.#everSynced = true
     await this.#rewatch(this.#revision + 1)
     this.#markConnected()
@@ -593,7 +586,7 @@ export class EtcdDiscovery extends AbstractDiscoveryBackend {
   }
 
   async #publish(): Promise<void> {
-    const self = this.#announced
+    const self = this.announcement
     if (self === undefined) return
     const client = this.#requireClient()
     let lease = this.#lease
@@ -606,6 +599,7 @@ export class EtcdDiscovery extends AbstractDiscoveryBackend {
     const res = await client.put(nodeKey(this.prefix, self.id)).value(value).lease(leaseId).exec()
     this.#observeHeader(res.header)
     this.#publishedValue = value
+    this.#publishedId = self.id
     this.#everPublished = true
   }
 
@@ -641,7 +635,7 @@ export class EtcdDiscovery extends AbstractDiscoveryBackend {
     this.log.info('lease lost: granting a new one', { error: errorMessage(error) })
     if (this.#loopAbort?.signal.aborted !== false) return
     // a lost lease may mean etcd lost its data: re-list too
-    this.#needPublish = this.#announced !== undefined
+    this.#needPublish = this.announcement !== undefined
     this.#needResync = true
     this.#kick()
   }
@@ -802,10 +796,10 @@ export class EtcdDiscovery extends AbstractDiscoveryBackend {
     this.#invalidSeen.delete(key)
     const record = decoded.record
     if (record.id === this.selfId) {
-      if (fromWatch && this.#announced !== undefined && this.#publishedValue !== undefined) {
+      if (fromWatch && this.announcement !== undefined && this.#publishedValue !== undefined) {
         // someone else overwrote our key (e.g. without our lease): put ours back, at most once
         // per TTL, so that two writers misconfigured with one id do not fight in a hot loop
-        if (!sameRecord(record, this.#announced) || kv.lease === '0') {
+        if (!sameRecord(record, this.announcement) || kv.lease === '0') {
           const now = Date.now()
           if (now - this.#lastOverwriteFix >= this.ttl * 1000) {
             this.#lastOverwriteFix = now
@@ -817,7 +811,7 @@ export class EtcdDiscovery extends AbstractDiscoveryBackend {
               () => {
                 this.#overwriteTimer = undefined
                 this.#lastOverwriteFix = Date.now()
-                this.#needPublish = this.#announced !== undefined
+                this.#needPublish = this.announcement !== undefined
                 this.#kick()
               },
               this.ttl * 1000 - (now - this.#lastOverwriteFix),
@@ -838,7 +832,7 @@ export class EtcdDiscovery extends AbstractDiscoveryBackend {
     const id = idFromKey(this.#keyPrefix, key)
     if (id === undefined) return
     if (id === this.selfId) {
-      if (this.#announced !== undefined && this.#publishedValue !== undefined) {
+      if (this.announcement !== undefined && this.#publishedValue !== undefined) {
         // our key was deleted (by hand, or our lease expired): announce again
         this.log.info('our announcement was deleted: writing it again')
         this.#publishedValue = undefined
