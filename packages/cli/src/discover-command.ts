@@ -138,10 +138,16 @@ export async function discover(options: DiscoverOptions, io: CliIo): Promise<voi
     throw new UsageError(`--self ${JSON.stringify(options.self)} is not a node id`)
   }
   const configs = await discoverBackends(options)
+  const write = (line: string) => void io.stderr.write(`${line}\n`)
+  const debug = io.env.PEER_DEBUG ?? ''
+  // --log-level prints every backend at that level; PEER_DEBUG adds every level of the namespaces
+  // it names (peer:*, peer:discovery:mdns), with or without --log-level
   const logger =
-    options.logLevel === undefined
-      ? undefined
-      : consoleLogger({ level: options.logLevel, write: (line) => void io.stderr.write(`${line}\n`) })
+    options.logLevel !== undefined
+      ? consoleLogger({ level: options.logLevel, debug, write })
+      : debug !== ''
+        ? consoleLogger({ filter: debug, level: 'debug', debug, write })
+        : undefined
   const backends: DiscoveryBackend[] = []
   for (const config of configs) {
     backends.push(await createBackend(config, { self: options.self, logger }))
@@ -189,7 +195,18 @@ export async function discover(options: DiscoverOptions, io: CliIo): Promise<voi
   } finally {
     shutdown.dispose()
     await Promise.allSettled(started.map((b) => b.stop()))
+    for (const backend of started) printDrops(out, backend)
   }
+}
+
+/** On exit: what each backend dropped (invalid records, a full peer map) and its error counts. */
+function printDrops(out: Output, backend: DiscoveryBackend): void {
+  const { invalidRecords, overflowDrops, errors, listenerErrors } = backend.stats
+  out.event(
+    'stats',
+    { source: backend.source, invalidRecords, overflowDrops, errors, listenerErrors },
+    `stats      [${backend.source}] dropped ${invalidRecords} invalid, ${overflowDrops} over maxPeers; ${errors} errors`,
+  )
 }
 
 function line(kind: string, record: Parameters<typeof recordFields>[0]): string {
@@ -232,6 +249,8 @@ export function discoverCommand(io: CliIo): Command {
       [
         '',
         'Events (stdout): discovered, updated, lost, error; with --json also "ready" once started.',
+        'On exit: one "stats" line per backend with its drop counters (invalid records, over maxPeers).',
+        'PEER_DEBUG=peer:* (or e.g. peer:discovery:mdns) prints the debug log of those namespaces to stderr.',
         '',
         'Examples:',
         '  peer discover --file peers.json',

@@ -64,6 +64,21 @@ export function idCommand(io: CliIo): Command {
     .option('--cert <file>', 'a certificate file (PEM or DER); alone, no private key is read')
     .option('--key <file>', 'a private key file (with --cert)')
     .option('--json', 'print {id, keyType, notAfter, ...} as JSON')
-    .addHelpText('after', '\nExamples:\n  peer id --identity ./identity\n  peer id --cert node.crt')
-    .action(async (opts: IdOptions) => printId(opts, io))
+    .argument('[dir]', 'identity directory (the same as --identity)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  peer id ./identity\n  peer id --identity ./identity\n  peer id --cert node.crt',
+    )
+    .action(async (dir: string | undefined, opts: IdOptions, command: Command) => {
+      if (dir !== undefined) {
+        if (command.getOptionValueSource('identity') === 'cli' && resolve(opts.identity!) !== resolve(dir)) {
+          throw new UsageError(`give the identity directory once: ${dir} or --identity ${opts.identity}`)
+        }
+        if (opts.cert !== undefined || opts.key !== undefined) {
+          throw new UsageError(`${dir}: an identity directory and --cert/--key exclude each other`)
+        }
+        opts.identity = dir
+      }
+      await printId(opts, io)
+    })
 }

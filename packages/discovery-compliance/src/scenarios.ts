@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { eventually, isAbortError, recorder, rejection, sleep } from './checks.js'
 import type { Scenario } from './scenario.js'
+import { selvesFor } from './selves.js'
 
 const lifecycle: Scenario = {
   name: 'start and stop are idempotent; stop before start is a no-op; restart works',
@@ -94,11 +95,13 @@ const expiry: Scenario = {
   name: 'a record that expires in the medium produces peer:lost (capability expiry)',
   instances: 1,
   needs: { capabilities: ['expiry'], expiringInput: true },
-  async run({ instances, selves, harness, timeout }) {
+  async run({ instances, harness, timeout }) {
     const b = instances[0]!
     const rec = recorder(b)
-    const id = selves[0]!.id
-    await harness.seedExpiring!(selves[0]!)
+    // a node none of the instances is
+    const other = selvesFor('expiring record', 1)[0]!
+    const id = other.id
+    await harness.seedExpiring!(other)
     await eventually(() => rec.count('peer:discovered', id) > 0, timeout, 'no peer:discovered for the expiring record')
     await eventually(() => rec.count('peer:lost', id) > 0, 2 * timeout, 'no peer:lost after the record expired')
     assert.equal(await b.lookup(id), undefined, 'lookup still finds an expired peer')

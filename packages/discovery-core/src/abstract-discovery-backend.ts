@@ -7,7 +7,7 @@ import type {
   PeerLostReason,
 } from './discovery-backend.js'
 import { errorMessage } from './errors.js'
-import { type Logger, type LoggerFactory, safeLogger, silentLogger } from './logger.js'
+import { type Logger, type LoggerFactory, defaultLogger, safeLogger } from './logger.js'
 import { isNodeId } from './node-id.js'
 import { type PeerRecord, type PeerRecordLimits, parsePeerRecord, sameRecord } from './peer-record.js'
 import { TypedEventTarget } from './typed-event-target.js'
@@ -66,7 +66,7 @@ export abstract class AbstractDiscoveryBackend
     super()
     this.source = source
     this.capabilities = new Set(capabilities)
-    this.log = safeLogger((options.logger ?? silentLogger)(`peer:discovery:${source}`))
+    this.log = safeLogger((options.logger ?? defaultLogger)(`peer:discovery:${source}`))
     this.maxPeers = options.maxPeers ?? 10_000
     this.recordLimits = options.recordLimits ?? {}
     this.#self = options.self

@@ -8,7 +8,7 @@ import type {
   PeerLostReason,
 } from './discovery-backend.js'
 import { AbortError, AllBackendsFailedError, errorMessage } from './errors.js'
-import { type Logger, type LoggerFactory, safeLogger, silentLogger } from './logger.js'
+import { type Logger, type LoggerFactory, defaultLogger, safeLogger } from './logger.js'
 import { isNodeId } from './node-id.js'
 import {
   type LocalPeer,
@@ -105,7 +105,7 @@ export class Discovery extends TypedEventTarget<DiscoveryEvents> implements Disc
     this.#maxPeers = options.maxPeers ?? 10_000
     this.#lookupTimeout = options.lookupTimeout ?? 5000
     this.#self = options.self
-    this.#log = safeLogger((options.logger ?? silentLogger)('peer:discovery'))
+    this.#log = safeLogger((options.logger ?? defaultLogger)('peer:discovery'))
     this.onListenerError = (error, type) =>
       this.#log.warn('event listener threw', { type, error: errorMessage(error) })
   }

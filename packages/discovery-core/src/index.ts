@@ -53,6 +53,7 @@ export {
 export {
   type ConsoleLoggerOptions,
   consoleLogger,
+  defaultLogger,
   type Logger,
   type LoggerFactory,
   type LogLevel,

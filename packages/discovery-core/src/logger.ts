@@ -1,6 +1,8 @@
 /**
- * A component logger. peer never writes to stdout or stderr on its own: every package takes a
- * `LoggerFactory` and is silent unless you pass one.
+ * A component logger. Every package takes a `LoggerFactory` (option `logger`) and, without one,
+ * uses {@link defaultLogger}: silent, unless the `PEER_DEBUG` environment variable names the
+ * component's namespace (`PEER_DEBUG=peer:*`, `PEER_DEBUG=peer:discovery:mdns`), as the `debug`
+ * module does with `DEBUG`.
  */
 export interface Logger {
   /** The debug-style namespace, e.g. `peer:discovery:mdns`. */
@@ -19,14 +21,27 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
 
 const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 }
 
-/** The default factory: every logger it makes discards everything. */
-export const silentLogger: LoggerFactory = (namespace) => ({
-  namespace,
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-})
+const discard: Omit<Logger, 'namespace'> = { debug() {}, info() {}, warn() {}, error() {} }
+
+/**
+ * The factory every package uses when given no `logger`: a logger whose namespace matches the
+ * `PEER_DEBUG` environment variable (read when the logger is made; `DEBUG`-style patterns, e.g.
+ * `peer:*`, `peer:discovery:*,-peer:discovery:dns`) prints every level, debug included, to stderr;
+ * every other logger discards everything. Nothing to write in code: set the variable and run.
+ */
+export const defaultLogger: LoggerFactory = (namespace) => {
+  const patterns = process.env.PEER_DEBUG
+  if (patterns !== undefined && patterns !== '' && namespaceFilter(patterns)(namespace)) {
+    return consoleLogger({ filter: patterns, level: 'debug', debug: '' })(namespace)
+  }
+  return { namespace, ...discard }
+}
+
+/**
+ * The same factory as {@link defaultLogger} (silent unless `PEER_DEBUG` names the namespace).
+ * @deprecated Use `defaultLogger`; this name stays for one minor version.
+ */
+export const silentLogger: LoggerFactory = defaultLogger
 
 /**
  * The same logger, except that none of its methods can throw: logging is a side channel, and a
@@ -58,22 +73,32 @@ export function safeLogger(logger: Logger): Logger {
 export interface ConsoleLoggerOptions {
   /**
    * Which namespaces to print, as `DEBUG` does: comma-separated patterns with `*` wildcards and
-   * `-` exclusions (`peer:*,-peer:transport:*`). Default: `process.env.PEER_DEBUG ?? 'peer:*'`.
+   * `-` exclusions (`peer:*,-peer:transport:*`). Default `peer:*`.
    */
   filter?: string
   /** The least severe level printed. Default `info`. */
   level?: LogLevel
+  /**
+   * Namespaces (same patterns) printed at every level, debug included, whatever `level` says.
+   * Default: `process.env.PEER_DEBUG` (so `PEER_DEBUG=peer:discovery:*` adds the discovery debug
+   * lines to a logger at `info`).
+   */
+  debug?: string
   /** Where lines go. Default: `process.stderr`. */
   write?: (line: string) => void
 }
 
 /** A factory that prints `time level namespace message {fields}` lines for matching namespaces. */
 export function consoleLogger(options: ConsoleLoggerOptions = {}): LoggerFactory {
-  const matches = namespaceFilter(options.filter ?? process.env.PEER_DEBUG ?? 'peer:*')
-  const min = LEVELS[options.level ?? 'info']
+  const matches = namespaceFilter(options.filter ?? 'peer:*')
+  const debugPatterns = options.debug ?? process.env.PEER_DEBUG ?? ''
+  const debugging = namespaceFilter(debugPatterns)
+  const level = LEVELS[options.level ?? 'info']
   const write = options.write ?? ((line: string) => process.stderr.write(`${line}\n`))
   return (namespace) => {
-    const enabled = matches(namespace)
+    const debugAll = debugging(namespace)
+    const enabled = debugAll || matches(namespace)
+    const min = debugAll ? LEVELS.debug : level
     const emit =
       (level: LogLevel) =>
       (message: string, fields?: Record<string, unknown>): void => {

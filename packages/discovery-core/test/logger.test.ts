@@ -1,8 +1,39 @@
-import { describe, expect, it } from 'vitest'
-import { consoleLogger, namespaceFilter, silentLogger } from '../src/index.js'
+import { testId } from '@peer/testkit/ids'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { consoleLogger, defaultLogger, namespaceFilter, silentLogger } from '../src/index.js'
+import { TestBackend } from './fixtures.js'
+
+const savedDebug = process.env.PEER_DEBUG
+afterEach(() => {
+  if (savedDebug === undefined) delete process.env.PEER_DEBUG
+  else process.env.PEER_DEBUG = savedDebug
+  vi.restoreAllMocks()
+})
+
+/** Collects what is written to process.stderr while `fn` runs. */
+async function stderrOf(fn: () => unknown): Promise<string> {
+  let text = ''
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    text += String(chunk)
+    return true
+  })
+  try {
+    await fn()
+  } finally {
+    vi.restoreAllMocks()
+  }
+  return text
+}
 
 describe('loggers', () => {
-  it('the silent logger discards everything', () => {
+  it('the default logger discards everything without PEER_DEBUG', async () => {
+    delete process.env.PEER_DEBUG
+    const out = await stderrOf(() => {
+      const log = silentLogger('peer:x')
+      log.error('nothing')
+      defaultLogger('peer:y').debug('nothing either')
+    })
+    expect(out).toBe('')
     const log = silentLogger('peer:x')
     expect(log.namespace).toBe('peer:x')
     expect(() => log.error('nothing')).not.toThrow()
@@ -25,5 +56,43 @@ describe('loggers', () => {
     expect(lines[0]).toMatch(
       /WARN +peer:test visible \{"error":\{"name":"Error","message":"boom"\},"big":"1"\}/,
     )
+  })
+
+  it('PEER_DEBUG=peer:* shows a backend\'s debug lines (its drops) on stderr with no logger passed', async () => {
+    process.env.PEER_DEBUG = 'peer:*'
+    const out = await stderrOf(async () => {
+      const b = new TestBackend('demo')
+      await b.start()
+      b.found({ id: 'not-a-node-id' })
+      await b.stop()
+    })
+    expect(out).toMatch(/DEBUG peer:discovery:demo dropped invalid record/)
+  })
+
+  it('PEER_DEBUG selects namespaces like DEBUG does', async () => {
+    process.env.PEER_DEBUG = 'peer:discovery:*,-peer:discovery:quiet'
+    const out = await stderrOf(async () => {
+      for (const source of ['loud', 'quiet']) {
+        const b = new TestBackend(source)
+        await b.start()
+        b.found({ id: testId('x'), addresses: 'nope' })
+        await b.stop()
+      }
+      defaultLogger('peer:node').warn('not selected')
+    })
+    expect(out).toMatch(/peer:discovery:loud dropped invalid record/)
+    expect(out).not.toMatch(/quiet|not selected/)
+  })
+
+  it('consoleLogger adds debug lines for the PEER_DEBUG namespaces whatever its level', () => {
+    const lines: string[] = []
+    const factory = consoleLogger({ level: 'warn', debug: 'peer:discovery:*', write: (l) => lines.push(l) })
+    factory('peer:discovery:mdns').debug('shown')
+    factory('peer:node').info('hidden')
+    factory('peer:node').warn('shown too')
+    expect(lines.map((l) => l.split(' ').slice(1).join(' '))).toEqual([
+      'DEBUG peer:discovery:mdns shown',
+      'WARN  peer:node shown too',
+    ])
   })
 })

@@ -4,6 +4,7 @@ import type { LocalPeer } from '@peer/discovery-core'
 import { type EtcdCluster, startEtcd } from '@peer/testkit/etcd'
 import { afterAll, beforeAll } from 'vitest'
 import { EtcdDiscovery, nodesPrefix } from '../src/index.js'
+import { encodeNodeValue, nodeKey } from '../src/node-value.js'
 import { uniquePrefix } from './helpers.js'
 
 let etcd: EtcdCluster
@@ -28,6 +29,13 @@ function etcdHarness() {
     async seedInvalid() {
       // written by another tool: not JSON at all
       await etcd.etcdctl(['put', `${nodesPrefix(prefix)}${'b'.repeat(51)}a`, 'this is not json'])
+    },
+    async seedExpiring(peer: LocalPeer) {
+      // written under a 1 s lease nobody keeps alive: etcd deletes it when the lease expires
+      const granted = await etcd.etcdctl(['lease', 'grant', '1'])
+      const lease = /lease ([0-9a-f]+) granted/.exec(granted)?.[1]
+      if (lease === undefined) throw new Error(`unexpected etcdctl output: ${granted}`)
+      await etcd.etcdctl(['put', `--lease=${lease}`, nodeKey(prefix, peer.id), encodeNodeValue(peer)])
     },
     async teardown() {
       await etcd.etcdctl(['del', '--prefix', prefix])
