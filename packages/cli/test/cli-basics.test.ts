@@ -58,6 +58,13 @@ describe('keygen and id', () => {
     const i = await runPeer(['id', '--identity', out])
     expect(i.code).toBe(0)
     expect(i.stdout.trim()).toBe(id)
+    // as docs/getting-started.md writes it: the directory as an argument
+    const positional = await runPeer(['id', out])
+    expect(positional.code, positional.stderr).toBe(0)
+    expect(positional.stdout.trim()).toBe(id)
+    const twice = await runPeer(['id', out, '--identity', join(dir, 'other')])
+    expect(twice.code).toBe(2)
+    expect(twice.stderr).toContain('give the identity directory once')
     const c = await runPeer(['id', '--cert', join(out, 'node.crt'), '--json'])
     expect(JSON.parse(c.stdout)).toMatchObject({ id })
   })
@@ -141,7 +148,7 @@ describe('discover (static)', () => {
           .map((id, i) => ({ id, name: `n${i}@localhost`, addresses: [`127.0.0.1:${4000 + i}`] })),
       })
     await writeFile(file, list(2))
-    const p = new PeerProcess(['discover', '--file', file, '--json'])
+    const p = new PeerProcess(['discover', '--file', file, '--json'], { env: { PEER_DEBUG: 'peer:*' } })
     try {
       await p.waitFor((x) => x.events.some((e) => e.event === 'ready'), 15_000, 'ready')
       const discovered = p.events.filter((e) => e.event === 'discovered')
@@ -158,16 +165,27 @@ describe('discover (static)', () => {
       await writeFile(file, '{"version":1,"peers":[{"id":"nope","addresses":[]}]}')
       const error = await p.waitFor((x) => x.events.find((e) => e.event === 'error'), 10_000, 'error')
       expect(String(error.message)).toContain('peers[0].id')
+      // PEER_DEBUG=peer:* shows the backend's debug log (the drop) on stderr, no --log-level needed
+      await p.waitFor(
+        (x) => /DEBUG +peer:discovery:static dropped invalid input/.test(x.stderr),
+        10_000,
+        'debug line',
+      )
     } finally {
       const r = await p.stop('SIGINT')
       expect(r.code).toBe(0)
     }
+    // on exit: the backend's drop counters
+    expect(p.events.filter((e) => e.event === 'stats')).toEqual([
+      expect.objectContaining({ source: 'static', invalidRecords: 1, overflowDrops: 0, errors: 1 }),
+    ])
   })
 
   it('text output and --duration: ends by itself', async () => {
     const id = (await runPeer(['keygen', '-o', join(dir, 'd3')])).stdout.trim()
     const r = await runPeer(['discover', '--peer', `${id}@127.0.0.1:4100,[::1]:4100`, '--duration', '0.5'])
     expect(r.code).toBe(0)
+    expect(r.stdout).toContain('stats      [static] dropped 0 invalid, 0 over maxPeers; 0 errors')
     expect(r.stdout).toContain(`discovered ${id} at 127.0.0.1:4100, [::1]:4100 [static]`)
   })
 

@@ -1,7 +1,7 @@
 import type { DiscoveryBackend, DiscoveryCapability, LocalPeer } from '@peer/discovery-core'
 import type { DiscoveryHarness } from './harness.js'
-import type { Scenario, ScenarioContext } from './scenario.js'
 import { expectNoLeaks, resourceSnapshot } from './resources.js'
+import type { Scenario, ScenarioContext } from './scenario.js'
 import { selvesFor } from './selves.js'
 
 /**
@@ -25,7 +25,8 @@ export function skipReason(
     return "backend lacks 'announce' and harness has no unseed()"
   }
   if (needs.invalidInput && typeof harness.seedInvalid !== 'function') return 'harness has no seedInvalid()'
-  if (needs.expiringInput && typeof harness.seedExpiring !== 'function') return 'harness has no seedExpiring()'
+  if (needs.expiringInput && typeof harness.seedExpiring !== 'function')
+    return 'harness has no seedExpiring()'
   return undefined
 }
 

@@ -102,8 +102,16 @@ const expiry: Scenario = {
     const other = selvesFor('expiring record', 1)[0]!
     const id = other.id
     await harness.seedExpiring!(other)
-    await eventually(() => rec.count('peer:discovered', id) > 0, timeout, 'no peer:discovered for the expiring record')
-    await eventually(() => rec.count('peer:lost', id) > 0, 2 * timeout, 'no peer:lost after the record expired')
+    await eventually(
+      () => rec.count('peer:discovered', id) > 0,
+      timeout,
+      'no peer:discovered for the expiring record',
+    )
+    await eventually(
+      () => rec.count('peer:lost', id) > 0,
+      2 * timeout,
+      'no peer:lost after the record expired',
+    )
     assert.equal(await b.lookup(id), undefined, 'lookup still finds an expired peer')
     assert.equal(b.started, true, 'the backend stopped after an expiry')
     rec.stop()

@@ -32,7 +32,11 @@ const cases: Array<[Flaw, string, RegExp]> = [
   ['no-async-dispose', '[Symbol.asyncDispose]', /no \[Symbol.asyncDispose\]/],
   ['lookup-misses', 'one instance publishes', /lookup\(id\) did not find/],
   ['ignores-expiry', 'a record that expires', /no peer:lost after the record expired/],
-  ['leaks-timer', 'start and stop are idempotent', /resources left after stop\(\) and teardown\(\): 1 x Timeout/],
+  [
+    'leaks-timer',
+    'start and stop are idempotent',
+    /resources left after stop\(\) and teardown\(\): 1 x Timeout/,
+  ],
 ]
 
 describe('the kit catches broken backends', () => {
@@ -42,9 +46,9 @@ describe('the kit catches broken backends', () => {
 
   it('a leak fails the scenario that caused it, not the next one', async () => {
     const leaky = memoryHarness('leaks-timer')
-    await expect(runScenario(leaky, scenario('start and stop are idempotent'), { settleMs: 300 })).rejects.toThrow(
-      /Timeout/,
-    )
+    await expect(
+      runScenario(leaky, scenario('start and stop are idempotent'), { settleMs: 300 }),
+    ).rejects.toThrow(/Timeout/)
     // the scenario after it, on a correct backend, passes
     await runScenario(memoryHarness(), scenario('[Symbol.asyncDispose]'), { settleMs: 1000 })
   })

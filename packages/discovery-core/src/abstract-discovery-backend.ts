@@ -7,7 +7,7 @@ import type {
   PeerLostReason,
 } from './discovery-backend.js'
 import { errorMessage } from './errors.js'
-import { type Logger, type LoggerFactory, defaultLogger, safeLogger } from './logger.js'
+import { defaultLogger, type Logger, type LoggerFactory, safeLogger } from './logger.js'
 import { isNodeId } from './node-id.js'
 import { type PeerRecord, type PeerRecordLimits, parsePeerRecord, sameRecord } from './peer-record.js'
 import { TypedEventTarget } from './typed-event-target.js'

@@ -8,7 +8,7 @@ import type {
   PeerLostReason,
 } from './discovery-backend.js'
 import { AbortError, AllBackendsFailedError, errorMessage } from './errors.js'
-import { type Logger, type LoggerFactory, defaultLogger, safeLogger } from './logger.js'
+import { defaultLogger, type Logger, type LoggerFactory, safeLogger } from './logger.js'
 import { isNodeId } from './node-id.js'
 import {
   type LocalPeer,

@@ -84,7 +84,13 @@ describe('AbstractAnnouncingBackend', () => {
     await b.start()
     await b.stop()
     await b.start()
-    expect(b.calls).toEqual(['start-begin', 'start-publish a@host', 'stop', 'start-begin', 'start-publish a@host'])
+    expect(b.calls).toEqual([
+      'start-begin',
+      'start-publish a@host',
+      'stop',
+      'start-begin',
+      'start-publish a@host',
+    ])
     await b.withdraw()
     await b.withdraw()
     expect(b.calls.at(-1)).toBe('withdraw')

@@ -58,7 +58,7 @@ describe('loggers', () => {
     )
   })
 
-  it('PEER_DEBUG=peer:* shows a backend\'s debug lines (its drops) on stderr with no logger passed', async () => {
+  it("PEER_DEBUG=peer:* shows a backend's debug lines (its drops) on stderr with no logger passed", async () => {
     process.env.PEER_DEBUG = 'peer:*'
     const out = await stderrOf(async () => {
       const b = new TestBackend('demo')
