@@ -105,8 +105,15 @@ export class Responder {
     }
     for (const k of answers.keys()) additionals.delete(k)
     if (answers.size === 0) return
-    const unicast = legacy || allQu
     const now = Date.now()
+    // QU questions get a unicast answer, unless the answer defends a name against a probe (other
+    // probers may share the mDNS port on that host) or a record was not multicast within a
+    // quarter of its TTL (section 5.4: then multicast keeps every cache up to date)
+    const recent = [...answers.values()].every((x) => {
+      const last = s.lastMulticast.get(recordKey(x))
+      return last !== undefined && now - last < ((x.ttl ?? 0) * 1000) / 4
+    })
+    const unicast = legacy || (allQu && !probe && recent)
     if (!unicast) {
       // do not multicast a record again within a second (a quarter second for probe defence)
       const window = probe ? 250 : 1000
