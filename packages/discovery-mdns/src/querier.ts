@@ -23,8 +23,11 @@ import {
 import { decodeTxt, PROTOCOL_VERSION, RESERVED_TXT_KEYS, type TxtLimits } from './txt.js'
 import type { DnsPacket, DnsQuestion, DnsRecord } from './wire.js'
 
-/** Most resolve/refresh questions per socket and tick; the rest wait for the next tick. */
-export const MAX_QUESTIONS_PER_TICK = 128
+/**
+ * Most instances asked about per socket and tick while resolving; the rest wait for the next tick.
+ * Refresh questions are not capped: they are bounded by the resolved budget of the cache.
+ */
+export const MAX_RESOLVING_PER_TICK = 64
 
 /** What the querier needs from the backend. */
 export interface QuerierHost {
@@ -329,8 +332,9 @@ export class Querier {
         q = new Map()
         questions.set(via, q)
       }
-      if (q.size < MAX_QUESTIONS_PER_TICK) q.set(`${nameKey(name)}|${type}`, { name, type, class: 'IN' })
+      q.set(`${nameKey(name)}|${type}`, { name, type, class: 'IN' })
     }
+    const resolving = new Map<string, number>()
     for (const [key, entry] of cache.instances) {
       const before = [entry.ptr, entry.srv, entry.txt]
       const goodbye = cache.expire(entry, now)
@@ -354,11 +358,12 @@ export class Querier {
           continue
         }
         if (entry.ptr === undefined) continue
-        if (now >= entry.nextResolve) {
+        const via = entry.ptr.via
+        if (now >= entry.nextResolve && (resolving.get(via) ?? 0) < MAX_RESOLVING_PER_TICK) {
           // only instances a PTR announced are asked about (never SRV-only or TXT-only junk)
+          resolving.set(via, (resolving.get(via) ?? 0) + 1)
           entry.resolveAttempts++
           entry.nextResolve = now + 1000 * 2 ** Math.min(entry.resolveAttempts - 1, 3)
-          const via = entry.ptr.via
           if (entry.srv === undefined) ask(via, entry.name, 'SRV')
           if (entry.txt === undefined) ask(via, entry.name, 'TXT')
           if (entry.srv !== undefined) {

@@ -26,9 +26,14 @@ describe('names', () => {
       const name = `${escapeLabel(label)}._peer._udp.local`
       const labels = nameToLabels(name)
       expect(labels.map((l) => l.toString())).toEqual([label, '_peer', '_udp', 'local'])
-      const wire = encodePacket({ type: 'response', answers: [{ name: '_peer._udp.local', type: 'PTR', ttl: 1, data: name }] })
+      const wire = encodePacket({
+        type: 'response',
+        answers: [{ name: '_peer._udp.local', type: 'PTR', ttl: 1, data: name }],
+      })
       // the instance label is on the wire as one length-prefixed label
-      expect(wire.includes(Buffer.concat([Buffer.from([Buffer.byteLength(label)]), Buffer.from(label)]))).toBe(true)
+      expect(
+        wire.includes(Buffer.concat([Buffer.from([Buffer.byteLength(label)]), Buffer.from(label)])),
+      ).toBe(true)
       const back = decodePacket(wire)
       expect(back.answers![0]!.data).toBe(name)
     }
@@ -42,7 +47,9 @@ describe('names', () => {
 
   it('rejects labels over 63 bytes and names over 255', () => {
     expect(() => nameToLabels(`${'x'.repeat(64)}.local`)).toThrow(WireFormatError)
-    expect(() => nameToLabels(Array.from({ length: 5 }, () => 'y'.repeat(60)).join('.'))).toThrow(WireFormatError)
+    expect(() => nameToLabels(Array.from({ length: 5 }, () => 'y'.repeat(60)).join('.'))).toThrow(
+      WireFormatError,
+    )
   })
 })
 
@@ -63,7 +70,13 @@ describe('packets', () => {
       { name: 'web\\.1._peer._udp.local', type: 'TXT', ttl: 4500, flush: true, data: [Buffer.from('id=1')] },
       { name: 'peer-x.local', type: 'A', ttl: 120, flush: true, data: '10.0.0.1' },
       { name: 'peer-x.local', type: 'AAAA', ttl: 120, flush: true, data: 'fe80::1:2' },
-      { name: 'peer-x.local', type: 'NSEC', ttl: 120, flush: true, data: { nextDomain: 'peer-x.local', rrtypes: ['A', 'AAAA'] } },
+      {
+        name: 'peer-x.local',
+        type: 'NSEC',
+        ttl: 120,
+        flush: true,
+        data: { nextDomain: 'peer-x.local', rrtypes: ['A', 'AAAA'] },
+      },
     ],
   }
 
