@@ -80,6 +80,8 @@ export class Announcer {
   readonly #limiter = new ConflictLimiter()
   /** record key -> a re-announcement is already scheduled (spoofed goodbye) */
   readonly #refreshing = new Set<string>()
+  /** record key -> when we sent a goodbye for it ourselves (its multicast loopback is no spoof; bounded) */
+  readonly #ownGoodbyes = new Map<string, number>()
   current: Announcement | undefined
 
   constructor(ctx: MdnsContext, options: AnnouncerOptions) {
@@ -282,6 +284,7 @@ export class Announcer {
       if (
         goodbye &&
         a.state === 'announced' &&
+        !this.#sentGoodbye(r) &&
         ((name === service && r.type === 'PTR' && nameKey(String(r.data)) === instance) ||
           ((name === instance || name === host) && r.type !== 'NSEC' && this.isOurRecord(a, r)))
       ) {
@@ -301,6 +304,20 @@ export class Announcer {
       return
     }
     if (spoofedGoodbye) this.#refreshAfterGoodbye(a)
+  }
+
+  #sentGoodbye(r: DnsRecord): boolean {
+    const at = this.#ownGoodbyes.get(recordKey({ ...r, ttl: 0 }))
+    return at !== undefined && Date.now() - at < 2000
+  }
+
+  #noteGoodbyes(records: readonly DnsRecord[]): void {
+    const now = Date.now()
+    for (const r of records) this.#ownGoodbyes.set(recordKey(r), now)
+    if (this.#ownGoodbyes.size > 256) {
+      for (const [k, t] of this.#ownGoodbyes) if (now - t >= 2000) this.#ownGoodbyes.delete(k)
+      if (this.#ownGoodbyes.size > 256) this.#ownGoodbyes.clear()
+    }
   }
 
   #refreshAfterGoodbye(a: Announcement): void {
@@ -351,12 +368,9 @@ export class Announcer {
     await Promise.all(
       [...this.#ctx.sockets()].map((s) => {
         const r = this.records(s.socket.iface, a, 'goodbye')
-        return this.#ctx.send(s, {
-          type: 'response',
-          id: 0,
-          flags: FLAG_AA,
-          answers: [r.ptr, r.srv, r.txt, ...r.addresses, r.meta],
-        })
+        const answers = [r.ptr, r.srv, r.txt, ...r.addresses, r.meta]
+        this.#noteGoodbyes(answers)
+        return this.#ctx.send(s, { type: 'response', id: 0, flags: FLAG_AA, answers })
       }),
     )
   }
@@ -374,6 +388,7 @@ export class Announcer {
       ttl: 0,
       data: x.address,
     }))
+    this.#noteGoodbyes(answers)
     await this.#ctx.send(s, { type: 'response', id: 0, flags: FLAG_AA, answers })
   }
 }

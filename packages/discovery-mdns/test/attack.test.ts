@@ -4,7 +4,7 @@
 // probe. Each test fails on the code before its fix.
 import { testId } from '@peer/testkit/ids'
 import { createNetns, type Netns } from '@peer/testkit/netns'
-import type { BackendHost, RemoteBackend } from '@peer/testkit/remote-backend'
+import type { BackendHost } from '@peer/testkit/remote-backend'
 import { recordEvents, waitFor } from '@peer/testkit/wait'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { FLAG_TC, MAX_MDNS_MESSAGE } from '../src/index.js'
