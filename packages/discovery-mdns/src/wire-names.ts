@@ -14,6 +14,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true })
 
 /** Splits a name in text form into its labels (bytes); throws {@link WireFormatError}. */
 export function nameToLabels(name: string): Buffer[] {
+  if (!name.includes('\\')) return plainLabels(name)
   const labels: Buffer[] = []
   let current: number[] = []
   let i = 0
@@ -56,6 +57,32 @@ export function nameToLabels(name: string): Buffer[] {
   const size = labels.reduce((n, l) => n + l.length + 1, 1)
   if (size > MAX_NAME_BYTES) throw new WireFormatError(`name of ${size} bytes (over 255)`)
   return labels
+}
+
+/** {@link nameToLabels} for a name without escapes (the common case). */
+function plainLabels(name: string): Buffer[] {
+  const text = name.endsWith('.') ? name.slice(0, -1) : name
+  if (text === '') return []
+  let size = 1
+  const labels = text.split('.').map((part) => {
+    const label = Buffer.from(part)
+    if (label.length === 0) throw new WireFormatError(`empty label in name ${JSON.stringify(name)}`)
+    if (label.length > MAX_WIRE_LABEL)
+      throw new WireFormatError(`label of ${label.length} bytes (over 63) in ${JSON.stringify(name)}`)
+    size += label.length + 1
+    return label
+  })
+  if (size > MAX_NAME_BYTES) throw new WireFormatError(`name of ${size} bytes (over 255)`)
+  return labels
+}
+
+/** True when a label's bytes are printable ASCII without `.` and `\` (written as they are). */
+function plainAscii(buf: Uint8Array, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const b = buf[i]!
+    if (b < 0x20 || b > 0x7e || b === 0x2e || b === 0x5c) return false
+  }
+  return true
 }
 
 /** One label in text form (escaped), from its bytes. */
@@ -102,34 +129,39 @@ export function nameWireSize(name: string): number {
 export class NameWriter {
   readonly #offsets = new Map<string, number>()
 
-  /** Bytes of `name` when written at `offset` (and remembers its suffixes for later names). */
-  write(name: string, offset: number): Buffer {
+  /** Writes `name` into `buf` at `offset` (and remembers its suffixes); returns the bytes written. */
+  writeInto(name: string, buf: Buffer, offset: number): number {
     const labels = nameToLabels(name)
-    const parts: Buffer[] = []
+    const keys = labels.map((l) => l.toString('latin1'))
     let at = offset
     for (let i = 0; i < labels.length; i++) {
-      const key = labels
-        .slice(i)
-        .map((l) => l.toString('hex'))
-        .join('.')
+      const key = keys.slice(i).join('\u0100')
       const known = this.#offsets.get(key)
       if (known !== undefined) {
-        parts.push(Buffer.from([0xc0 | (known >> 8), known & 0xff]))
-        return Buffer.concat(parts)
+        buf[at] = 0xc0 | (known >> 8)
+        buf[at + 1] = known & 0xff
+        return at + 2 - offset
       }
       if (at < 0x3fff) this.#offsets.set(key, at)
       const l = labels[i]!
-      parts.push(Buffer.from([l.length]), l)
+      buf[at] = l.length
+      l.copy(buf, at + 1)
       at += l.length + 1
     }
-    parts.push(Buffer.from([0]))
-    return Buffer.concat(parts)
+    buf[at] = 0
+    return at + 1 - offset
+  }
+
+  /** Bytes of `name` when written at `offset` (and remembers its suffixes for later names). */
+  write(name: string, offset: number): Buffer {
+    const buf = Buffer.alloc(MAX_NAME_BYTES + 2)
+    return Buffer.from(buf.subarray(0, this.writeInto(name, buf, offset)))
   }
 }
 
 /** Reads a (possibly compressed) name at `offset`; returns it and the bytes it took in place. */
-export function readName(buf: Uint8Array, offset: number): { name: string; bytes: number } {
-  const labels: Uint8Array[] = []
+export function readName(buf: Buffer, offset: number): { name: string; bytes: number } {
+  let name: string | undefined
   let pos = offset
   let bytes = -1
   let size = 1
@@ -154,8 +186,11 @@ export function readName(buf: Uint8Array, offset: number): { name: string; bytes
     if (pos + 1 + len > buf.length) throw new WireFormatError('label runs past the end of the packet')
     size += len + 1
     if (size > MAX_NAME_BYTES) throw new WireFormatError('name longer than 255 bytes')
-    labels.push(buf.subarray(pos + 1, pos + 1 + len))
+    const text = plainAscii(buf, pos + 1, pos + 1 + len)
+      ? buf.toString('latin1', pos + 1, pos + 1 + len)
+      : labelToText(buf.subarray(pos + 1, pos + 1 + len))
+    name = name === undefined ? text : `${name}.${text}`
     pos += 1 + len
   }
-  return { name: labelsToName(labels), bytes }
+  return { name: name ?? '', bytes }
 }

@@ -274,76 +274,86 @@ function parseIpv6(address: string): Buffer {
 // ---------------------------------------------------------------------------------------------
 // encoding
 
+/** Largest message the encoder writes (the UDP payload limit). */
+const MAX_ENCODED = 65_535
+/** Scratch space of the encoder (it is synchronous and copies its result out). */
+const scratch = Buffer.alloc(MAX_ENCODED)
+
 /** Encodes a DNS message (names compressed); throws {@link WireFormatError} for bad contents. */
 export function encodePacket(packet: DnsPacket): Buffer {
   const names = new NameWriter()
-  const parts: Buffer[] = []
-  let size = 12
-  const put = (b: Buffer) => {
-    parts.push(b)
-    size += b.length
-  }
+  const buf = scratch
   const questions = packet.questions ?? []
   const sections = [packet.answers ?? [], packet.authorities ?? [], packet.additionals ?? []]
-  const header = Buffer.alloc(12)
-  header.writeUInt16BE(packet.id ?? 0, 0)
-  header.writeUInt16BE(((packet.flags ?? 0) & 0x7fff) | (packet.type === 'response' ? 0x8000 : 0), 2)
-  header.writeUInt16BE(questions.length, 4)
-  for (const [i, s] of sections.entries()) header.writeUInt16BE(s.length, 6 + i * 2)
-  parts.push(header)
+  buf.writeUInt16BE(packet.id ?? 0, 0)
+  buf.writeUInt16BE(((packet.flags ?? 0) & 0x7fff) | (packet.type === 'response' ? 0x8000 : 0), 2)
+  buf.writeUInt16BE(questions.length, 4)
+  for (const [i, s] of sections.entries()) buf.writeUInt16BE(s.length, 6 + i * 2)
+  let at = 12
+  const room = (bytes: number) => {
+    if (at + bytes > MAX_ENCODED) throw new WireFormatError('message over 65535 bytes')
+  }
   for (const q of questions) {
-    put(names.write(q.name, size))
-    const tail = Buffer.alloc(4)
-    tail.writeUInt16BE(typeCode(q.type), 0)
-    tail.writeUInt16BE(classCode(q.class) | (q.qu ? 0x8000 : 0), 2)
-    put(tail)
+    room(MAX_NAME_WITH_POINTER + 4)
+    at += names.writeInto(q.name, buf, at)
+    buf.writeUInt16BE(typeCode(q.type), at)
+    buf.writeUInt16BE(classCode(q.class) | (q.qu ? 0x8000 : 0), at + 2)
+    at += 4
   }
   for (const section of sections) {
     for (const r of section) {
-      put(names.write(r.name, size))
-      const fixed = Buffer.alloc(10)
+      room(MAX_NAME_WITH_POINTER + 10)
+      at += names.writeInto(r.name, buf, at)
       const type = typeCode(r.type)
-      fixed.writeUInt16BE(type, 0)
-      fixed.writeUInt16BE(classCode(r.class) | (r.flush ? 0x8000 : 0), 2)
-      fixed.writeUInt32BE(Math.max(0, Math.min(0xffffffff, Math.floor(r.ttl ?? 0))), 4)
-      const rdata = encodeRdata(r, type, names, size + 10)
-      fixed.writeUInt16BE(rdata.length, 8)
-      put(fixed)
-      put(rdata)
+      buf.writeUInt16BE(type, at)
+      buf.writeUInt16BE(classCode(r.class) | (r.flush ? 0x8000 : 0), at + 2)
+      buf.writeUInt32BE(Math.max(0, Math.min(0xffffffff, Math.floor(r.ttl ?? 0))), at + 4)
+      const start = at + 10
+      const end = writeRdata(r, type, names, buf, start)
+      buf.writeUInt16BE(end - start, at + 8)
+      at = end
     }
   }
-  return Buffer.concat(parts)
+  return Buffer.from(buf.subarray(0, at))
 }
 
-function encodeRdata(r: DnsRecord, type: number, names: NameWriter, at: number): Buffer {
+const MAX_NAME_WITH_POINTER = 257
+
+function writeRdata(r: DnsRecord, type: number, names: NameWriter, buf: Buffer, at: number): number {
   const data = r.data
+  const put = (bytes: Buffer) => {
+    if (at + bytes.length > MAX_ENCODED) throw new WireFormatError('message over 65535 bytes')
+    bytes.copy(buf, at)
+    return at + bytes.length
+  }
   switch (type) {
     case 1: {
       if (typeof data !== 'string' || !isIPv4(data))
         throw new WireFormatError(`A record data must be an IPv4 address, got ${JSON.stringify(data)}`)
-      return Buffer.from(data.split('.').map(Number))
+      return put(Buffer.from(data.split('.').map(Number)))
     }
     case 28:
-      return parseIpv6(String(data))
+      return put(parseIpv6(String(data)))
     case 2:
     case 5:
     case 12:
-      return names.write(String(data), at)
+      if (at + MAX_NAME_WITH_POINTER > MAX_ENCODED) throw new WireFormatError('message over 65535 bytes')
+      return at + names.writeInto(String(data), buf, at)
     case 33: {
       const d = data as { target: string; port: number; priority?: number; weight?: number }
-      const head = Buffer.alloc(6)
-      head.writeUInt16BE(d.priority ?? 0, 0)
-      head.writeUInt16BE(d.weight ?? 0, 2)
-      head.writeUInt16BE(d.port, 4)
-      return Buffer.concat([head, names.write(d.target, at + 6)])
+      if (at + 6 + MAX_NAME_WITH_POINTER > MAX_ENCODED) throw new WireFormatError('message over 65535 bytes')
+      buf.writeUInt16BE(d.priority ?? 0, at)
+      buf.writeUInt16BE(d.weight ?? 0, at + 2)
+      buf.writeUInt16BE(d.port, at + 4)
+      return at + 6 + names.writeInto(d.target, buf, at + 6)
     }
     case 16: {
       const list = (Array.isArray(data) ? data : [data ?? '']).map((s) =>
         typeof s === 'string' ? Buffer.from(s) : Buffer.from(s as Uint8Array),
       )
-      if (list.length === 0) return Buffer.from([0])
+      if (list.length === 0) return put(Buffer.from([0]))
       for (const s of list) if (s.length > 255) throw new WireFormatError('TXT string over 255 bytes')
-      return Buffer.concat(list.flatMap((s) => [Buffer.from([s.length]), s]))
+      return put(Buffer.concat(list.flatMap((s) => [Buffer.from([s.length]), s])))
     }
     case 47: {
       const d = data as { nextDomain: string; rrtypes: string[] }
@@ -363,9 +373,9 @@ function encodeRdata(r: DnsRecord, type: number, names: NameWriter, at: number):
           while (n > 1 && bits[n - 1] === 0) n--
           return Buffer.concat([Buffer.from([window, n]), bits.subarray(0, n)])
         })
-      return Buffer.concat([next, ...maps])
+      return put(Buffer.concat([next, ...maps]))
     }
     default:
-      return Buffer.isBuffer(data) ? data : Buffer.alloc(0)
+      return put(Buffer.isBuffer(data) ? data : Buffer.alloc(0))
   }
 }

@@ -129,6 +129,7 @@ async function underAttack(
   const attacked: number[] = []
   const load: number[] = []
   let sent = 0
+  let observerStats: Record<string, number> = {}
   try {
     const observer = await hosts[0]!.create({ self: testId('bench-attack-observer'), ttl: TTL })
     await observer.start()
@@ -156,11 +157,12 @@ async function underAttack(
       await joiner.stop()
       await sleep(1500)
     }
+    observerStats = await observer.extra<Record<string, number>>('mdnsStats')
   } finally {
     await Promise.allSettled(hosts.map((h) => h.close()))
     await topo.destroy()
   }
-  return { calm, attacked, sent, load }
+  return { calm, attacked, sent, load, observer: observerStats }
 }
 
 const suite: Suite = {
@@ -193,7 +195,7 @@ const suite: Suite = {
         unit: 'ms',
         baseline: 'join discovered, no attack (median)',
         target: '<= 2x',
-        notes: `${attack.sent} junk datagrams sent; load average ${load0.toFixed(2)} before, ${median(attack.load).toFixed(2)} (median) during`,
+        notes: `${attack.sent} junk datagrams sent; the observer dropped ${attack.observer.implausiblePackets} implausible headers and ${attack.observer.floodDrops} over the rate limit before decoding, evicted ${attack.observer.cacheEvictions} pending entries; load average ${load0.toFixed(2)} before, ${median(attack.load).toFixed(2)} (median) during`,
       },
     )
     for (const [count, namespaces] of sizes) {
