@@ -122,7 +122,13 @@ async function steadyState(c: Cluster, windowMs: number): Promise<{ sent: number
  */
 async function underAttack(
   trials: number,
-): Promise<{ calm: number[]; attacked: number[]; sent: number; load: number[] }> {
+): Promise<{
+  calm: number[]
+  attacked: number[]
+  sent: number
+  load: number[]
+  observer: Record<string, number>
+}> {
   const topo = await createBridgeTopology({ count: 3, label: 'bench-attack' })
   const hosts = await Promise.all(topo.nodes.map((n) => spawnBackendHost(HOST, { netns: n.ns.name })))
   const calm: number[] = []
