@@ -120,9 +120,7 @@ async function steadyState(c: Cluster, windowMs: number): Promise<{ sent: number
  * Join time with and without 1,000 junk packets/s, interleaved: an observer in namespace 1, the
  * joining node (a new identity each trial) in namespace 2, the attacker in namespace 3.
  */
-async function underAttack(
-  trials: number,
-): Promise<{
+async function underAttack(trials: number): Promise<{
   calm: number[]
   attacked: number[]
   sent: number
