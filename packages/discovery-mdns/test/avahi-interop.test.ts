@@ -108,66 +108,63 @@ describe('Avahi interop (avahi-daemon in namespace 1, peer in namespace 2)', () 
     await second.stop()
   }, 45_000)
 
-  it('discovers an avahi-publish-service instance whose name has dots, spaces and UTF-8, and loses it', async () => {
-    const id = testId('avahi-odd-name')
+  /**
+   * Publishes `service` with avahi-publish-service, waits for the node to discover it, hands the
+   * record to `check`, then stops the publisher and expects peer:lost (withdrawn).
+   */
+  async function publishAndLose(
+    service: string,
+    port: number,
+    txt: string[],
+    check: (record: Record<string, unknown>) => void | Promise<void>,
+  ): Promise<void> {
+    const id = /^id=(.*)$/.exec(txt[0]!)![1]!
     const rec = recordEvents(node, ['peer:discovered', 'peer:lost'])
     const publisher = avahi.spawn('avahi-publish-service', [
       '-s',
-      'Büro Drucker v2.1 ☕ (x.y)',
+      service,
       '_peer._udp',
-      '4102',
-      `id=${id}`,
-      'name=odd@avahi.example',
+      String(port),
+      ...txt,
     ])
     await publisher.waitFor(/Established under name/, 15_000)
     await waitFor(
       () => rec.of('peer:discovered').find((e) => (e.detail as { record: { id: string } }).record.id === id),
-      {
-        timeoutMs: 15_000,
-        what: 'peer:discovered for the oddly named Avahi service',
-      },
+      { timeoutMs: 15_000, what: `peer:discovered for the Avahi service ${service}` },
     )
-    // the node asks about it by its exact name: the resolve and refresh queries reach Avahi
-    expect(await node.lookup(id)).toMatchObject({ name: 'odd@avahi.example' })
+    const { record } = rec.of('peer:discovered')[0]!.detail as { record: Record<string, unknown> }
+    await check(record)
     await publisher.stop()
     await waitFor(() => rec.of('peer:lost').length > 0, {
       timeoutMs: 10_000,
       what: 'peer:lost after goodbye',
     })
     expect((rec.of('peer:lost')[0]!.detail as { reason: string }).reason).toBe('withdrawn')
+  }
+
+  it('discovers an avahi-publish-service instance whose name has dots, spaces and UTF-8, and loses it', async () => {
+    const id = testId('avahi-odd-name')
+    await publishAndLose(
+      'Büro Drucker v2.1 ☕ (x.y)',
+      4102,
+      [`id=${id}`, 'name=odd@avahi.example'],
+      (record) => {
+        expect(record).toMatchObject({ id, name: 'odd@avahi.example', addresses: [{ port: 4102 }] })
+      },
+    )
   }, 40_000)
 
   it('discovers a service published with avahi-publish-service, and loses it when it is removed', async () => {
     const id = testId('published-by-avahi')
-    const rec = recordEvents(node, ['peer:discovered', 'peer:lost'])
-    const publisher = avahi.spawn('avahi-publish-service', [
-      '-s',
-      'AvahiPeer',
-      '_peer._udp',
-      '4100',
-      `id=${id}`,
-      'name=avahi@peer',
-      'pv=1',
-      'color=blue',
-    ])
-    await publisher.waitFor(/Established under name/, 15_000)
-    await waitFor(() => rec.events.find((e) => e.type === 'peer:discovered'), {
-      timeoutMs: 15_000,
-      what: 'peer:discovered for the Avahi service',
+    const txt = [`id=${id}`, 'name=avahi@peer', 'pv=1', 'color=blue']
+    await publishAndLose('AvahiPeer', 4100, txt, (record) => {
+      expect(record).toMatchObject({ id, name: 'avahi@peer', meta: { color: 'blue' }, source: 'mdns' })
+      // Avahi also publishes its link-local IPv6 address over IPv4 (publish-aaaa-on-ipv4)
+      const addresses = record.addresses as Array<{ host: string; port: number }>
+      expect(addresses[0]).toEqual({ host: topo.nodes[0]!.ipv4, port: 4100 })
+      for (const a of addresses.slice(1))
+        expect(a).toEqual({ host: expect.stringMatching(/^fe80::.*%eth0$/), port: 4100 })
     })
-    const { record } = rec.of('peer:discovered')[0]!.detail as { record: Record<string, unknown> }
-    expect(record).toMatchObject({ id, name: 'avahi@peer', meta: { color: 'blue' }, source: 'mdns' })
-    // Avahi also publishes its link-local IPv6 address over IPv4 (publish-aaaa-on-ipv4)
-    const addresses = record.addresses as Array<{ host: string; port: number }>
-    expect(addresses[0]).toEqual({ host: topo.nodes[0]!.ipv4, port: 4100 })
-    for (const a of addresses.slice(1))
-      expect(a).toEqual({ host: expect.stringMatching(/^fe80::.*%eth0$/), port: 4100 })
-    await publisher.stop()
-    await waitFor(() => rec.of('peer:lost').length > 0, {
-      timeoutMs: 10_000,
-      what: 'peer:lost after goodbye',
-    })
-    expect((rec.of('peer:lost')[0]!.detail as { reason: string }).reason).toBe('withdrawn')
   }, 40_000)
 })
 

@@ -62,7 +62,7 @@ export function sendQuery(
   return host.child.call('sendEncoded', { packets: [{ type: 'query', questions }] })
 }
 
-/** What the fixture's raw sniffer recorded of one datagram. */
+/** What the fixture's raw sniffer recorded of one datagram (decoded with the package's own codec). */
 export interface Sniffed {
   t: number
   size: number
