@@ -149,7 +149,8 @@ describe('Avahi interop (avahi-daemon in namespace 1, peer in namespace 2)', () 
       4102,
       [`id=${id}`, 'name=odd@avahi.example'],
       (record) => {
-        expect(record).toMatchObject({ id, name: 'odd@avahi.example', addresses: [{ port: 4102 }] })
+        expect(record).toMatchObject({ id, name: 'odd@avahi.example' })
+        expect(record.addresses).toContainEqual({ host: topo.nodes[0]!.ipv4, port: 4102 })
       },
     )
   }, 40_000)

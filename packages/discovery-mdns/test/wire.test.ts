@@ -11,6 +11,7 @@ import {
   FLAG_TC,
   MAX_MDNS_MESSAGE,
   nameToLabels,
+  PacketIntake,
   splitQuery,
   WireFormatError,
 } from '../src/index.js'
@@ -112,6 +113,25 @@ describe('packets', () => {
     expect(() => decodePacket(header)).toThrow(WireFormatError)
     expect(checkHeader(Buffer.alloc(5))).toMatch(/shorter/)
     expect(checkHeader(encodePacket(response))).toBeUndefined()
+  })
+
+  it('drops such a header in the receive path without calling the decoder, and counts it', () => {
+    let decodes = 0
+    const intake = new PacketIntake({
+      maxPacketsPerSecond: 1000,
+      onLink: () => true,
+      decode: (b) => {
+        decodes++
+        return decodePacket(b)
+      },
+    })
+    const rinfo = { address: '10.0.0.2', port: 5353, family: 'IPv4' as const, size: 12 }
+    const header = Buffer.from([0, 0, 0x84, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])
+    for (let i = 0; i < 100; i++)
+      expect(intake.accept(header, rinfo)).toMatchObject({ ok: false, reason: 'implausible' })
+    expect(decodes).toBe(0)
+    expect(intake.accept(encodePacket(response), rinfo)).toMatchObject({ ok: true })
+    expect(decodes).toBe(1)
   })
 
   it('rejects compression loops and forward pointers', () => {
