@@ -268,6 +268,7 @@ export class MdnsDiscovery extends AbstractDiscoveryBackend {
     await this.#ifaces.closeAll()
     this.#cache.clear()
     this.#querier.clear()
+    this.#responder.clear()
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -7,16 +7,23 @@ import type { Announcement, Announcer, OwnRecords } from './announcer.js'
 import type { MdnsContext, SocketState } from './context.js'
 import { nameKey } from './instance-name.js'
 import { compareRecordSets, isQu, querySignature, recordKey, SERVICES_META } from './records.js'
-import { type DnsPacket, type DnsRecord, FLAG_AA } from './wire.js'
+import { type DnsPacket, type DnsQuestion, type DnsRecord, FLAG_AA, FLAG_TC } from './wire.js'
 
 /** Answers queries for this node's records. */
 export class Responder {
   readonly #ctx: MdnsContext
   readonly #announcer: Announcer
+  /** sender -> a TC query whose known answers are still arriving */
+  readonly #held = new Map<string, { questions: DnsQuestion[]; answers: DnsRecord[] } & DnsPacket>()
 
   constructor(ctx: MdnsContext, announcer: Announcer) {
     this.#ctx = ctx
     this.#announcer = announcer
+  }
+
+  /** Forgets held queries (on stop). */
+  clear(): void {
+    this.#held.clear()
   }
 
   /**
@@ -48,6 +55,41 @@ export class Responder {
       this.#tieBreak(s, a, packet)
       return
     }
+    if (this.#deferForKnownAnswers(s, packet, rinfo)) return
+    this.#answer(s, a, packet, rinfo)
+  }
+
+  /**
+   * RFC 6762 section 7.2: a query with the TC bit continues with more known answers in the next
+   * messages from the same sender. Its answer waits 400-500 ms for them (bounded: at most 64
+   * senders and 2000 known answers each are held). True when the packet was taken.
+   */
+  #deferForKnownAnswers(s: SocketState, packet: DnsPacket, rinfo: RemoteInfo): boolean {
+    const key = `${s.key}|${rinfo.address}|${rinfo.port}`
+    const held = this.#held.get(key)
+    const tc = ((packet.flags ?? 0) & FLAG_TC) !== 0
+    if (held !== undefined) {
+      if ((packet.questions ?? []).length > 0 && !tc) return false
+      held.questions.push(...(packet.questions ?? []))
+      for (const known of packet.answers ?? []) if (held.answers.length < 2000) held.answers.push(known)
+      return true
+    }
+    if (!tc || (packet.questions ?? []).length === 0 || this.#held.size >= 64) return false
+    const merged = {
+      ...packet,
+      questions: [...(packet.questions ?? [])],
+      answers: [...(packet.answers ?? [])],
+    }
+    this.#held.set(key, merged)
+    this.#ctx.later(400 + Math.random() * 100, () => {
+      this.#held.delete(key)
+      const a = this.#announcer.current
+      if (a?.state === 'announced') this.#answer(s, a, merged, rinfo)
+    })
+    return true
+  }
+
+  #answer(s: SocketState, a: Announcement, packet: DnsPacket, rinfo: RemoteInfo): void {
     const questions = packet.questions ?? []
     const authorities = packet.authorities ?? []
     const legacy = rinfo.port !== this.#ctx.port

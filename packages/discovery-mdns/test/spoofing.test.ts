@@ -7,6 +7,7 @@ import { createNetns, type Netns } from '@peer/testkit/netns'
 import type { BackendHost, RemoteBackend } from '@peer/testkit/remote-backend'
 import { recordEvents, waitFor } from '@peer/testkit/wait'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { FLAG_TC } from '../src/index.js'
 import { createRemote, mdnsStats, startHost } from './helpers/harness.js'
 import { instanceRecords, SERVICE, sendQuery, sendResponses, sniff } from './helpers/packets.js'
 
@@ -193,6 +194,31 @@ describe('what goes on the wire (RFC 6762 sections 6.1, 8.1, 10.1)', () => {
       { what: 'a goodbye for the _services._dns-sd._udp PTR' },
     )
     await host.child.call('rawSniffStop', {})
+    await n.stop()
+  })
+
+  it('waits for the known answers of a TC query before answering it (section 7.2)', async () => {
+    const id = testId('tc-node')
+    const n = await createRemote(host, { ttl: 30 })
+    await n.start()
+    await n.announce({ id, name: 'tc@node', addresses: [{ host: '0.0.0.0', port: 4556 }] })
+    await sleep(2500) // both announcements are out, and the one-second multicast limit has passed
+    const instance = `tc@node.${SERVICE}`
+    const sniffer = await sniff(host)
+    const ptrAnswers = async () =>
+      (await sniffer.read()).filter(
+        (p) => p.type === 'response' && p.answers.some((a) => a.type === 'PTR' && a.data === instance),
+      )
+    // the known answer that lists the node arrives 200 ms after the question with TC
+    await sendQuery(host, [{ name: SERVICE, type: 'PTR' }], { flags: FLAG_TC })
+    await sleep(200)
+    await sendQuery(host, [], { known: [{ name: SERVICE, type: 'PTR', ttl: 4500, data: instance }] })
+    await sleep(1200)
+    expect(await ptrAnswers()).toEqual([])
+    // without the known answer, the TC query is answered (after 400-500 ms)
+    await sendQuery(host, [{ name: SERVICE, type: 'PTR' }], { flags: FLAG_TC })
+    await waitFor(async () => (await ptrAnswers()).length > 0, { what: 'the answer to a TC query' })
+    await sniffer.stop()
     await n.stop()
   })
 })

@@ -58,8 +58,11 @@ export async function sendResponses(host: BackendHost, answers: JsonRecord[][]):
 export function sendQuery(
   host: BackendHost,
   questions: Array<{ name: string; type: string }>,
+  options: { known?: JsonRecord[]; flags?: number } = {},
 ): Promise<unknown> {
-  return host.child.call('sendEncoded', { packets: [{ type: 'query', questions }] })
+  return host.child.call('sendEncoded', {
+    packets: [{ type: 'query', questions, answers: options.known ?? [], flags: options.flags ?? 0 }],
+  })
 }
 
 /** What the fixture's raw sniffer recorded of one datagram (decoded with the package's own codec). */
