@@ -89,6 +89,12 @@ export class Announcer {
     this.#options = options
   }
 
+  /** Forgets pending re-announcements and recent goodbyes (on stop). */
+  clear(): void {
+    this.#refreshing.clear()
+    this.#ownGoodbyes.clear()
+  }
+
   create(self: LocalPeer, txt: Buffer[], port: number, baseLabel: string, attempt = 1, hostAttempt = 1) {
     let resolveAnnounced!: () => void
     let rejectAnnounced!: (error: unknown) => void

@@ -269,6 +269,7 @@ export class MdnsDiscovery extends AbstractDiscoveryBackend {
     this.#cache.clear()
     this.#querier.clear()
     this.#responder.clear()
+    this.#announcer.clear()
   }
 
   // ---------------------------------------------------------------------------------------------
