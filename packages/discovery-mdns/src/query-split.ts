@@ -55,28 +55,18 @@ export function splitQuery(
     }
     current = undefined
   }
-  const fresh = () => {
+  /** Puts an item of `size` bytes into the current message, or a new one when it does not fit. */
+  const place = (size: number, put: (c: NonNullable<typeof current>) => void) => {
+    if (HEADER + size > limit) return
+    if (current !== undefined && current.size + size > limit) flush()
     current ??= { questions: [], answers: [], size: HEADER }
-    return current
+    put(current)
+    current.size += size
   }
-  for (const q of questions) {
-    const size = questionSize(q)
-    if (HEADER + size > limit) continue
-    if (fresh().size + size > limit) flush()
-    const c = fresh()
-    c.questions.push(q)
-    c.size += size
-  }
+  for (const q of questions) place(questionSize(q), (c) => c.questions.push(q))
   // known answers go with the last message of questions, then continue with TC
   const firstKnown = packets.length
-  for (const r of known) {
-    const size = recordSize(r)
-    if (HEADER + size > limit) continue
-    if (fresh().size + size > limit) flush()
-    const c = fresh()
-    c.answers.push(r)
-    c.size += size
-  }
+  for (const r of known) place(recordSize(r), (c) => c.answers.push(r))
   flush()
   // every message with known answers but the last one says "more known answers follow"
   for (let i = Math.max(0, firstKnown - 1); i < packets.length - 1; i++) {

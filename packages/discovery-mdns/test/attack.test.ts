@@ -3,12 +3,11 @@
 // oversized refresh queries, spoofed goodbyes and records, and an attacker that answers every
 // probe. Each test fails on the code before its fix.
 import { testId } from '@peer/testkit/ids'
-import { createNetns, type Netns } from '@peer/testkit/netns'
 import type { BackendHost } from '@peer/testkit/remote-backend'
 import { recordEvents, waitFor } from '@peer/testkit/wait'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { FLAG_TC, MAX_MDNS_MESSAGE } from '../src/index.js'
-import { createRemote, mdnsStats, startHost } from './helpers/harness.js'
+import { createRemote, hostInNamespace, mdnsStats } from './helpers/harness.js'
 import { b64, instanceRecords, type JsonRecord, SERVICE, sendResponses, sniff } from './helpers/packets.js'
 
 type CacheSize = { instances: number; hosts: number; resolved: number; pending: number }
@@ -17,15 +16,9 @@ const chunks = <T>(xs: T[], n: number) =>
   Array.from({ length: Math.ceil(xs.length / n) }, (_, i) => xs.slice(i * n, i * n + n))
 
 describe('mDNS under attack', () => {
-  let ns: Netns
-  let host: BackendHost
-  beforeAll(async () => {
-    ns = await createNetns({ label: 'mdns-attack' })
-    host = await startHost(ns)
-  })
-  afterAll(async () => {
-    await host?.close()
-    await ns?.delete()
+  let host!: BackendHost
+  hostInNamespace('mdns-attack', (h) => {
+    host = h
   })
 
   it('junk SRV-only, TXT-only and port-0 records cannot deny discovery, and every entry expires', async () => {

@@ -3,20 +3,18 @@
 // the service-type PTR in goodbyes. Everything runs in a namespace the test creates; the raw
 // sniffer decodes with the package's codec.
 import { testId } from '@peer/testkit/ids'
-import { createNetns, type Netns } from '@peer/testkit/netns'
 import type { BackendHost, RemoteBackend } from '@peer/testkit/remote-backend'
 import { recordEvents, waitFor } from '@peer/testkit/wait'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { FLAG_TC } from '../src/index.js'
-import { createRemote, mdnsStats, startHost } from './helpers/harness.js'
+import { createRemote, hostInNamespace, mdnsStats } from './helpers/harness.js'
 import { instanceRecords, SERVICE, sendQuery, sendResponses, sniff } from './helpers/packets.js'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 type PeerRecord = { readonly addresses: ReadonlyArray<{ host: string; port: number }> }
 
 describe('spoofed goodbyes and records', () => {
-  let ns: Netns
-  let host: BackendHost
+  let host!: BackendHost
   const nodes: RemoteBackend[] = []
   const node = async (options: Record<string, unknown> = {}) => {
     const n = await createRemote(host, { ttl: 30, ...options })
@@ -24,18 +22,13 @@ describe('spoofed goodbyes and records', () => {
     await n.start()
     return n
   }
-  beforeAll(async () => {
-    ns = await createNetns({ label: 'mdns-spoof' })
-    host = await startHost(ns)
+  hostInNamespace('mdns-spoof', (h) => {
+    host = h
   })
   afterEach(async () => {
     await host.child.call('rawSniffStop', {})
     await host.child.call('conflictorStop', {})
     await Promise.allSettled(nodes.splice(0).map((n) => n.stop()))
-  })
-  afterAll(async () => {
-    await host?.close()
-    await ns?.delete()
   })
 
   it('announces a record again at once when a goodbye for it arrives from someone else', async () => {
@@ -139,15 +132,9 @@ describe('spoofed goodbyes and records', () => {
 })
 
 describe('what goes on the wire (RFC 6762 sections 6.1, 8.1, 10.1)', () => {
-  let ns: Netns
-  let host: BackendHost
-  beforeAll(async () => {
-    ns = await createNetns({ label: 'mdns-wire' })
-    host = await startHost(ns)
-  })
-  afterAll(async () => {
-    await host?.close()
-    await ns?.delete()
+  let host!: BackendHost
+  hostInNamespace('mdns-wire', (h) => {
+    host = h
   })
 
   it('probes with QU questions, answers NSEC for types it lacks, and says goodbye to the service-type PTR', async () => {
