@@ -18,3 +18,9 @@ export class MdnsSocketError extends MdnsError {
     this.interfaceName = interfaceName
   }
 }
+
+/**
+ * A DNS message could not be encoded or decoded (a name or label too long, bad compression, data
+ * running past the end). Received datagrams that fail this way are dropped and counted.
+ */
+export class WireFormatError extends MdnsError {}

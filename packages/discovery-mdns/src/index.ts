@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-export { InvalidAnnouncementError, MdnsError, MdnsSocketError } from './errors.js'
+export { InvalidAnnouncementError, MdnsError, MdnsSocketError, WireFormatError } from './errors.js'
 export {
   escapeLabel,
   hostLabelFor,
@@ -14,6 +14,7 @@ export {
   renamedInstanceLabel,
   unescapeLabel,
 } from './instance-name.js'
+export { type DropReason, type IntakeResult, PacketIntake, type PacketIntakeOptions } from './intake.js'
 export {
   type Destination,
   type DnsPacket,
@@ -35,6 +36,7 @@ export {
   selectInterfaces,
 } from './interfaces.js'
 export { MdnsDiscovery, type MdnsDiscoveryOptions, type MdnsStats } from './mdns-discovery.js'
+export { splitQuery } from './query-split.js'
 export {
   DEFAULT_TXT_LIMITS,
   type DecodedTxt,
@@ -45,3 +47,12 @@ export {
   type TxtLimits,
   txtSize,
 } from './txt.js'
+export {
+  checkHeader,
+  decodePacket,
+  encodePacket,
+  FLAG_AA,
+  FLAG_TC,
+  MAX_MDNS_MESSAGE,
+} from './wire.js'
+export { labelsToName, nameToLabels } from './wire-names.js'

@@ -1,10 +1,14 @@
-// One multicast-dns socket for one interface and one IP family: joined to the mDNS group on that
-// interface only, sending through that interface, bound to the mDNS port (source port 5353, as
-// RFC 6762 section 11 requires).
-import { createSocket, type RemoteInfo } from 'node:dgram'
-import makeMdns from 'multicast-dns'
+// One UDP socket for one interface and one IP family: joined to the mDNS group on that interface
+// only, sending through that interface, bound to the mDNS port (source port 5353, as RFC 6762
+// section 11 requires). Received datagrams go through a PacketIntake (link filter, rate limit,
+// header check) before they are decoded; every socket callback handles its error.
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram'
 import { MdnsSocketError } from './errors.js'
-import type { MdnsInterface } from './interfaces.js'
+import { type DropReason, PacketIntake } from './intake.js'
+import { isOnLink, type MdnsInterface } from './interfaces.js'
+import { type DnsPacket, encodePacket } from './wire.js'
+
+export type { DnsPacket, DnsQuestion, DnsRecord } from './wire.js'
 
 /** The IPv4 mDNS group (RFC 6762). */
 export const MDNS_IPV4_GROUP = '224.0.0.251'
@@ -22,28 +26,32 @@ export interface InterfaceSocketOptions {
   iface: MdnsInterface
   family: 4 | 6
   port: number
-  /** A decoded packet arrived (from any interface: filter with `isOnLink`). */
+  /** Datagrams accepted per second from this link; more are dropped before decoding. Default 1000. */
+  maxPacketsPerSecond?: number | undefined
+  /** A decoded packet arrived from this interface's link. */
   onPacket(packet: DnsPacket, rinfo: RemoteInfo): void
-  /** A datagram could not be decoded. */
+  /** A datagram from this link could not be decoded. */
   onMalformed(error: Error, rinfo: RemoteInfo | undefined): void
+  /** A datagram from this link was dropped before decoding (flood, or an implausible header). */
+  onDrop?: ((reason: Exclude<DropReason, 'malformed'>, message: string | undefined) => void) | undefined
+  /** A datagram was decoded (counted by tests of the drop-before-decode rule). */
+  onDecoded?: (() => void) | undefined
   /** A non-fatal socket problem (membership, send). */
   onWarning(error: Error): void
 }
 
-type Mdns = ReturnType<typeof makeMdns>
-type MdnsSend = {
-  send(packet: unknown, rinfo: Destination | undefined, cb: (error: Error | null) => void): void
-}
-
-/** A multicast-dns instance bound to one interface and family. */
+/** A multicast UDP socket bound to one interface and family. */
 export class InterfaceSocket {
   readonly iface: MdnsInterface
   readonly family: 4 | 6
   /** The address used to pick the interface (IPv4 address, or `::%name` for IPv6). */
   readonly interfaceAddress: string
   readonly #options: InterfaceSocketOptions
-  #mdns: Mdns | undefined
+  readonly #intake: PacketIntake
+  #socket: Socket | undefined
   #closed = false
+  #membership = false
+  #retry: NodeJS.Timeout | undefined
 
   constructor(options: InterfaceSocketOptions) {
     this.#options = options
@@ -53,6 +61,11 @@ export class InterfaceSocket {
     if (options.family === 4 && v4 === undefined)
       throw new MdnsSocketError(options.iface.name, 'no IPv4 address')
     this.interfaceAddress = options.family === 4 ? v4!.address : `::%${options.iface.name}`
+    this.#intake = new PacketIntake({
+      maxPacketsPerSecond: options.maxPacketsPerSecond ?? 1000,
+      onLink: (rinfo) => isOnLink(rinfo.address, options.iface),
+      decode: undefined,
+    })
   }
 
   /** The mDNS group this socket sends to. */
@@ -67,60 +80,77 @@ export class InterfaceSocket {
       this.family === 4
         ? createSocket({ type: 'udp4', reuseAddr: true })
         : createSocket({ type: 'udp6', reuseAddr: true, ipv6Only: true })
-    // the decode step lives in multicast-dns: learn the sender of an undecodable datagram here
-    let lastSender: RemoteInfo | undefined
-    socket.prependListener('message', (_msg, rinfo) => {
-      lastSender = rinfo
-    })
-    const mdns = makeMdns({
-      socket,
-      port,
-      type: this.family === 4 ? 'udp4' : 'udp6',
-      ip: this.group,
-      interface: this.interfaceAddress,
-      bind: this.family === 4 ? '0.0.0.0' : '::',
-      loopback: true,
-      ttl: 255,
-    })
-    this.#mdns = mdns
-    mdns.on('packet', (packet: unknown, rinfo: RemoteInfo) => {
-      if (!this.#closed) this.#options.onPacket(packet as DnsPacket, rinfo)
-    })
-    mdns.on('warning', (error: Error & { code?: string; syscall?: string }) => {
-      if (this.#closed) return
-      // multicast-dns reports undecodable datagrams as warnings; socket errors carry a syscall
-      if (error.syscall === undefined) this.#options.onMalformed(error, lastSender)
-      else this.#options.onWarning(error)
-    })
+    this.#socket = socket
+    socket.on('message', (msg, rinfo) => this.#onMessage(msg, rinfo))
     return new Promise((resolve, reject) => {
       let ready = false
-      // one persistent listener: multicast-dns can emit the same bind error twice, and an
-      // 'error' event without a listener would crash the process
-      mdns.on('error', (error: Error) => {
+      // one persistent listener: an 'error' event without a listener would crash the process
+      socket.on('error', (error: Error) => {
+        if (this.#closed) return
         if (ready) {
           this.#options.onWarning(error)
           return
         }
-        if (this.#closed) return
         void this.close()
         reject(new MdnsSocketError(iface.name, error.message, { cause: error }))
       })
-      mdns.once('ready', () => {
+      socket.bind(port, this.family === 4 ? '0.0.0.0' : '::', () => {
+        if (this.#closed) {
+          reject(new MdnsSocketError(iface.name, 'closed while opening'))
+          return
+        }
+        try {
+          socket.setMulticastTTL(255)
+          socket.setMulticastLoopback(true)
+          socket.setMulticastInterface(this.interfaceAddress)
+        } catch (error) {
+          void this.close()
+          reject(new MdnsSocketError(iface.name, (error as Error).message, { cause: error }))
+          return
+        }
+        this.#join()
         ready = true
         resolve()
       })
     })
   }
 
+  /** Joins the group; retried every 5 s while it fails (an address that is not ready yet). */
+  #join(): void {
+    const socket = this.#socket
+    if (socket === undefined || this.#closed || this.#membership) return
+    try {
+      socket.addMembership(this.group, this.interfaceAddress)
+      this.#membership = true
+    } catch (error) {
+      this.#options.onWarning(error as Error)
+      this.#retry = setTimeout(() => this.#join(), 5000)
+      this.#retry.unref?.()
+    }
+  }
+
+  #onMessage(msg: Buffer, rinfo: RemoteInfo): void {
+    if (this.#closed) return
+    const result = this.#intake.accept(msg, rinfo)
+    if (result.ok) {
+      this.#options.onDecoded?.()
+      this.#options.onPacket(result.packet, rinfo)
+    } else if (result.reason === 'malformed') {
+      this.#options.onMalformed(new Error(result.message ?? 'malformed'), rinfo)
+    } else if (result.reason !== 'off-link') {
+      this.#options.onDrop?.(result.reason, result.message)
+    }
+  }
+
   /** Sends `packet` to the group (or to `destination`); never throws (problems go to `onWarning`). */
   send(packet: DnsPacket, destination?: Destination): Promise<void> {
-    const mdns = this.#mdns
-    if (mdns === undefined || this.#closed) return Promise.resolve()
+    const socket = this.#socket
+    if (socket === undefined || this.#closed) return Promise.resolve()
     return new Promise((resolve) => {
       try {
-        const rinfo = destination ? { address: destination.address, port: destination.port } : undefined
-        const sender = mdns as unknown as MdnsSend
-        sender.send(packet, rinfo, (error) => {
+        const bytes = encodePacket(packet)
+        const address = destination?.address ?? this.group
+        socket.send(bytes, destination?.port ?? this.#options.port, address, (error) => {
           if (error && !this.#closed) this.#options.onWarning(error)
           resolve()
         })
@@ -133,48 +163,24 @@ export class InterfaceSocket {
 
   /** Leaves the group and closes the socket. Idempotent. */
   close(): Promise<void> {
-    if (this.#closed || this.#mdns === undefined) {
+    clearTimeout(this.#retry)
+    const socket = this.#socket
+    if (this.#closed || socket === undefined) {
       this.#closed = true
       return Promise.resolve()
     }
     this.#closed = true
-    const mdns = this.#mdns
     return new Promise((resolve) => {
       try {
-        mdns.destroy(() => resolve())
+        if (this.#membership) socket.dropMembership(this.group, this.interfaceAddress)
+      } catch {
+        // the interface may be gone already: closing the socket drops the membership anyway
+      }
+      try {
+        socket.close(() => resolve())
       } catch {
         resolve()
       }
     })
   }
-}
-
-/** A DNS question as multicast-dns (dns-packet) decodes and encodes it. */
-export interface DnsQuestion {
-  name: string
-  type: string
-  /** `IN`, or `UNKNOWN_32769` when the unicast-response bit is set. */
-  class?: string | number | undefined
-}
-
-/** A DNS resource record as multicast-dns (dns-packet) decodes and encodes it. */
-export interface DnsRecord {
-  name: string
-  type: string
-  ttl?: number | undefined
-  class?: string | undefined
-  /** The mDNS cache-flush bit. */
-  flush?: boolean | undefined
-  data?: unknown
-}
-
-/** A DNS message as multicast-dns (dns-packet) decodes and encodes it. */
-export interface DnsPacket {
-  type?: 'query' | 'response' | undefined
-  id?: number | undefined
-  flags?: number | undefined
-  questions?: DnsQuestion[] | undefined
-  answers?: DnsRecord[] | undefined
-  authorities?: DnsRecord[] | undefined
-  additionals?: DnsRecord[] | undefined
 }

@@ -170,18 +170,18 @@ describe('bad input', () => {
     expect(await node.lookup(testId('wrong-port'))).toBeUndefined()
   })
 
-  it('keeps at most maxInstances instances in its cache', async () => {
+  it('keeps at most maxPendingInstances half-resolved instances in its cache, the oldest making room', async () => {
     for (let i = 0; i < 20; i++) {
       await send({
         type: 'response',
         answers: [{ name: SERVICE, type: 'PTR', ttl: 30, data: `filler-${i}.${SERVICE}` }],
       })
     }
-    await waitFor(async () => (await mdnsStats(node)).cacheOverflows > before.cacheOverflows, {
-      what: 'cache overflow',
+    await waitFor(async () => (await mdnsStats(node)).cacheEvictions > before.cacheEvictions, {
+      what: 'cache eviction',
     })
-    const size = await node.extra<{ instances: number }>('cacheSize')
-    expect(size.instances).toBeLessThanOrEqual(8)
+    const size = await node.extra<{ instances: number; pending: number }>('cacheSize')
+    expect(size.pending).toBeLessThanOrEqual(8)
     // the fillers are dropped after the resolve timeout, making room again
     await waitFor(async () => (await node.extra<{ instances: number }>('cacheSize')).instances < 8, {
       timeoutMs: 6000,

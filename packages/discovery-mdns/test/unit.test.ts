@@ -139,9 +139,14 @@ describe('ServiceCache', () => {
     expect(cache.instance('a._peer._udp.local', 0)).toBeDefined()
     expect(cache.instance('B._peer._udp.local', 0)).toBeDefined()
     expect(cache.instance('b._peer._udp.local', 0)).toBe(cache.instance('B._peer._udp.local', 0))
-    expect(cache.instance('c._peer._udp.local', 0)).toBeUndefined()
+    // the pending budget is full: the oldest pending entry makes room
+    expect(cache.instance('c._peer._udp.local', 0)).toBeDefined()
+    expect(cache.instances.has('a._peer._udp.local')).toBe(false)
+    expect(cache.evictions).toBe(1)
     const host = cache.host('h.local')!
-    expect(cache.host('other.local')).toBeUndefined()
+    // no resolved instance uses h.local: it makes room for another host
+    expect(cache.host('other.local')).toBeDefined()
+    expect(cache.hosts.has('h.local')).toBe(false)
     const rec = cachedRecord(120, 0, 'eth0')
     expect(cache.addAddress(host, '10.0.0.1', 4, rec)).toBe('added')
     expect(cache.addAddress(host, '10.0.0.1', 4, rec)).toBe('refreshed')

@@ -5,6 +5,7 @@ import type { DiscoveryHarness } from '@peer/discovery-compliance'
 import type { LocalPeer } from '@peer/discovery-core'
 import { createNetns, type Netns } from '@peer/testkit/netns'
 import { type BackendHost, type RemoteBackend, spawnBackendHost } from '@peer/testkit/remote-backend'
+import { afterAll, beforeAll } from 'vitest'
 import type { MdnsDiscoveryOptions, MdnsStats } from '../../src/index.js'
 
 /** The child that hosts MdnsDiscovery instances. */
@@ -16,6 +17,24 @@ export type RemoteMdnsOptions = Omit<MdnsDiscoveryOptions, 'logger' | 'interface
 /** Starts a host child in `netns`. */
 export function startHost(netns: Netns | string): Promise<BackendHost> {
   return spawnBackendHost(MDNS_HOST, { netns: typeof netns === 'string' ? netns : netns.name })
+}
+
+/**
+ * For a describe block: a fresh namespace and a host child in it before all tests (handed to
+ * `use`), both gone after all tests.
+ */
+export function hostInNamespace(label: string, use: (host: BackendHost) => void): void {
+  let ns: Netns | undefined
+  let host: BackendHost | undefined
+  beforeAll(async () => {
+    ns = await createNetns({ label })
+    host = await startHost(ns)
+    use(host)
+  })
+  afterAll(async () => {
+    await host?.close()
+    await ns?.delete()
+  })
 }
 
 /** Creates a remote MdnsDiscovery in `host`. */

@@ -5,7 +5,11 @@
 //   nodes (the baseline), 10 and 50 nodes;
 // - time to peer:lost after a goodbye (withdraw) and after kill -9 (no goodbye), next to the
 //   record TTL (the baseline: a crash can only be noticed when the records expire);
-// - packets per minute per node in steady state (sent and received), for 10 nodes next to 2.
+// - packets per minute per node in steady state (sent and received), for 10 nodes next to 2;
+// - under attack: time until a new node joining is discovered while 1,000 junk packets/s arrive
+//   (SRV-only / TXT-only / port-0 / dangling PTR records under ever new names, implausible
+//   headers, random bytes), next to the same join without the attack, trials interleaved.
+import { loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { testId } from '@peer/testkit/ids'
 import { type BridgeTopology, createBridgeTopology } from '@peer/testkit/netns'
@@ -112,10 +116,63 @@ async function steadyState(c: Cluster, windowMs: number): Promise<{ sent: number
   return { sent: perMinute('packetsSent'), received: perMinute('packetsReceived') }
 }
 
+/**
+ * Join time with and without 1,000 junk packets/s, interleaved: an observer in namespace 1, the
+ * joining node (a new identity each trial) in namespace 2, the attacker in namespace 3.
+ */
+async function underAttack(trials: number): Promise<{
+  calm: number[]
+  attacked: number[]
+  sent: number
+  load: number[]
+  observer: Record<string, number>
+}> {
+  const topo = await createBridgeTopology({ count: 3, label: 'bench-attack' })
+  const hosts = await Promise.all(topo.nodes.map((n) => spawnBackendHost(HOST, { netns: n.ns.name })))
+  const calm: number[] = []
+  const attacked: number[] = []
+  const load: number[] = []
+  let sent = 0
+  let observerStats: Record<string, number> = {}
+  try {
+    const observer = await hosts[0]!.create({ self: testId('bench-attack-observer'), ttl: TTL })
+    await observer.start()
+    const seen = new Map<string, number>()
+    observer.addEventListener('peer:discovered', (e) => {
+      seen.set((e as CustomEvent<{ record: { id: string } }>).detail.record.id, performance.now())
+    })
+    for (let i = 0; i < trials * 2; i++) {
+      const attack = i % 2 === 1
+      const id = testId(`bench-attack-join-${i}`)
+      const joiner = await hosts[1]!.create({ self: id, ttl: TTL })
+      await joiner.start()
+      if (attack) {
+        await hosts[2]!.child.call('junkStart', { pps: 1000, iface: topo.nodes[2]!.ipv4 })
+        await sleep(2000) // the junk has filled the observer's pending budget
+      }
+      const t0 = performance.now()
+      await joiner.announce({ id, name: `join${i}@bench`, addresses: [{ host: '0.0.0.0', port: 5000 + i }] })
+      await waitUntil(() => seen.has(id), 30_000, `discovery of joiner ${i}${attack ? ' under attack' : ''}`)
+      ;(attack ? attacked : calm).push(seen.get(id)! - t0)
+      if (attack) {
+        load.push(loadavg()[0]!)
+        sent += await hosts[2]!.child.call<number>('junkStop', {})
+      }
+      await joiner.stop()
+      await sleep(1500)
+    }
+    observerStats = await observer.extra<Record<string, number>>('mdnsStats')
+  } finally {
+    await Promise.allSettled(hosts.map((h) => h.close()))
+    await topo.destroy()
+  }
+  return { calm, attacked, sent, load, observer: observerStats }
+}
+
 const suite: Suite = {
   name: 'mdns',
   description:
-    'mDNS discovery across network namespaces: convergence, time to peer:lost, steady-state packets',
+    'mDNS discovery across network namespaces: join time under attack, convergence, time to peer:lost, steady-state packets',
   async run({ quick }) {
     const measurements: Measurement[] = []
     const notes: string[] = []
@@ -126,6 +183,25 @@ const suite: Suite = {
       [50, 10],
     ]
     let steady2: { sent: number; received: number } | undefined
+    const trials = quick ? 5 : 11
+    const load0 = loadavg()[0]!
+    const attack = await underAttack(trials)
+    measurements.push(
+      {
+        name: 'join discovered, no attack (median)',
+        value: median(attack.calm),
+        unit: 'ms',
+        notes: `${trials} trials, interleaved with the attacked ones`,
+      },
+      {
+        name: 'join discovered, under 1,000 junk packets/s (median)',
+        value: median(attack.attacked),
+        unit: 'ms',
+        baseline: 'join discovered, no attack (median)',
+        target: '<= 2x',
+        notes: `${attack.sent} junk datagrams sent; the observer dropped ${attack.observer.implausiblePackets} implausible headers and ${attack.observer.floodDrops} over the rate limit before decoding, evicted ${attack.observer.cacheEvictions} pending entries; load average ${load0.toFixed(2)} before, ${median(attack.load).toFixed(2)} (median) during`,
+      },
+    )
     for (const [count, namespaces] of sizes) {
       const c = await cluster(`c${count}`, count, namespaces)
       try {
