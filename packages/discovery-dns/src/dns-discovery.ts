@@ -216,6 +216,7 @@ export class DnsDiscovery extends AbstractDiscoveryBackend {
     this.#known.clear()
     this.#rejectedKeys.clear()
     this.#cache.clear()
+    this.#client.close()
     this.#failures = 0
   }
 
