@@ -123,10 +123,7 @@ export class UdpChannel {
         else resolve(answer!)
       }
       const onAbort = () => finish(abortErrorFor(signal!))
-      const timer = setTimeout(
-        () => finish(new DnsTimeoutError(this.#label, question, timeoutMs)),
-        timeoutMs,
-      )
+      const timer = setTimeout(() => finish(new DnsTimeoutError(this.#label, question, timeoutMs)), timeoutMs)
       signal?.addEventListener('abort', onAbort, { once: true })
       gen.pending.set(id, { question, finish })
       gen.ready.then(
