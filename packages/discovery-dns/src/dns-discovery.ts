@@ -54,8 +54,15 @@ export interface DnsDiscoveryOptions extends BackendOptions {
   jitter?: number | undefined
   /** Peers last confirmed longer ago than this are lost (reason `stale`) while DNS fails. Default 300. */
   staleAfter?: number | undefined
-  /** First retry delay after a failed poll; doubles up to `maxTtl`. Default 1. */
+  /** First retry delay after a failed poll; doubles up to `maxRetryDelayMs`. Default 1. */
   retryDelay?: number | undefined
+  /**
+   * Longest wait between retries while DNS fails, in ms. Default: the lifetime of the last good
+   * answer (its clamped TTL, at least `retryDelay`), so a poll is never rarer during an outage than
+   * in steady state and the peers are back within one TTL of the server answering again; `maxTtl`
+   * until a first answer came in. Jitter only shortens retries, never beyond this cap.
+   */
+  maxRetryDelayMs?: number | undefined
   /** Per-server answer timeout. Default 2000. */
   timeoutMs?: number | undefined
   /** Rounds over the resolver list before a query fails. Default 2. */
@@ -121,6 +128,10 @@ export class DnsDiscovery extends AbstractDiscoveryBackend {
   readonly #jitter: number
   readonly #staleAfterMs: number
   readonly #retryDelay: number
+  readonly #maxRetryDelayMs: number | undefined
+  /** Wait (ms, before jitter) that the last good answer asked for: the default retry cap. */
+  #lastGoodWaitMs: number | undefined
+  #staleTimer: NodeJS.Timeout | undefined
   readonly #random: RandomSource
   readonly #known = new Map<string, Known>()
   /** Keys of rejected records seen in the previous poll: each distinct bad record is counted once. */
@@ -156,6 +167,10 @@ export class DnsDiscovery extends AbstractDiscoveryBackend {
     if (this.#jitter > 1) throw new DnsConfigError('jitter must be between 0 and 1')
     this.#staleAfterMs = seconds(options.staleAfter, 300, 'staleAfter', 0) * 1000
     this.#retryDelay = seconds(options.retryDelay, 1, 'retryDelay', 0.01)
+    this.#maxRetryDelayMs =
+      options.maxRetryDelayMs === undefined
+        ? undefined
+        : seconds(options.maxRetryDelayMs, 0, 'maxRetryDelayMs', 1)
     const idSource = options.idSource ?? 'txt-or-label'
     if (!['txt', 'label', 'txt-or-label'].includes(idSource)) {
       throw new DnsConfigError(`idSource must be 'txt', 'label' or 'txt-or-label', got ${String(idSource)}`)
@@ -217,6 +232,9 @@ export class DnsDiscovery extends AbstractDiscoveryBackend {
     this.#rejectedKeys.clear()
     this.#cache.clear()
     this.#client.close()
+    clearTimeout(this.#staleTimer)
+    this.#staleTimer = undefined
+    this.#lastGoodWaitMs = undefined
     this.#failures = 0
   }
 
@@ -269,8 +287,7 @@ export class DnsDiscovery extends AbstractDiscoveryBackend {
       this.log.debug('service absent', { service: this.service, reason: answer.reason })
       for (const id of [...this.#known.keys()]) this.#lose(id, 'removed')
       this.#countRejected([])
-      this.#failures = 0
-      return this.#wait(answer.expiresAt)
+      return this.#good(answer.expiresAt)
     }
     const confirmedAt = Date.now()
     const seen = new Set<string>()
@@ -301,8 +318,7 @@ export class DnsDiscovery extends AbstractDiscoveryBackend {
       unresolved: answer.unresolved.size,
     })
     if (answer.unresolved.size > 0) return Math.min(this.#retryWait(), this.#wait(answer.expiresAt))
-    this.#failures = 0
-    return this.#wait(answer.expiresAt)
+    return this.#good(answer.expiresAt)
   }
 
   #validate(candidate: Candidate, rejected: Array<{ key: string; reason: string }>): PeerRecord | undefined {
@@ -338,10 +354,27 @@ export class DnsDiscovery extends AbstractDiscoveryBackend {
     this.reportLost(id, reason)
   }
 
+  /**
+   * Loses the peers last confirmed `staleAfter` ago or longer, then arms a timer for the next one
+   * to go stale: loss is reported at `staleAfter`, not at the next (retry) poll.
+   */
   #expireStale(now: number): void {
+    let next = Number.POSITIVE_INFINITY
     for (const [id, known] of [...this.#known]) {
-      if (now - known.confirmedAt > this.#staleAfterMs) this.#lose(id, 'stale')
+      const staleAt = known.confirmedAt + this.#staleAfterMs
+      if (now >= staleAt) this.#lose(id, 'stale')
+      else next = Math.min(next, staleAt)
     }
+    clearTimeout(this.#staleTimer)
+    this.#staleTimer = undefined
+    if (next === Number.POSITIVE_INFINITY || this.#loopAbort?.signal.aborted !== false) return
+    this.#staleTimer = setTimeout(
+      () => {
+        this.#staleTimer = undefined
+        this.#expireStale(Date.now())
+      },
+      Math.max(0, next - now),
+    )
   }
 
   #countRejected(rejected: ReadonlyArray<{ key: string; reason: string }>): void {
@@ -354,14 +387,32 @@ export class DnsDiscovery extends AbstractDiscoveryBackend {
   }
 
   #wait(expiresAt: number): number {
-    const base = Math.min(Math.max(expiresAt - Date.now(), this.#minTtl * 1000), this.#maxTtl * 1000)
+    return Math.round(this.#waitBase(expiresAt) * (1 + this.#jitter * this.#random()))
+  }
+
+  #waitBase(expiresAt: number): number {
+    return Math.min(Math.max(expiresAt - Date.now(), this.#minTtl * 1000), this.#maxTtl * 1000)
+  }
+
+  /** A good answer came in: the next poll is when it expires, and it sets the retry cap. */
+  #good(expiresAt: number): number {
+    this.#failures = 0
+    const base = this.#waitBase(expiresAt)
+    this.#lastGoodWaitMs = base
     return Math.round(base * (1 + this.#jitter * this.#random()))
   }
 
+  /** The retry cap: `maxRetryDelayMs`, else the last good answer's lifetime, else `maxTtl`. */
+  get #retryCapMs(): number {
+    const cap = this.#maxRetryDelayMs ?? this.#lastGoodWaitMs ?? this.#maxTtl * 1000
+    return Math.max(cap, this.#retryDelay * 1000)
+  }
+
   #retryWait(): number {
-    const base = Math.min(this.#retryDelay * 2 ** this.#failures, this.#maxTtl) * 1000
+    const base = Math.min(this.#retryDelay * 1000 * 2 ** this.#failures, this.#retryCapMs)
     this.#failures = Math.min(this.#failures + 1, 30)
-    return Math.round(base * (1 + this.#jitter * this.#random()))
+    // jitter shortens retries so that the cap holds
+    return Math.round(base * (1 - this.#jitter * this.#random()))
   }
 
   /**
