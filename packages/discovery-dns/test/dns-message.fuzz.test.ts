@@ -149,7 +149,7 @@ describe('decodeResponse', () => {
             onlyMalformed(() => decodeResponse(bytes))
             // mostly small section counts, so that decoding goes past the header
             const framed = Buffer.concat([Buffer.alloc(12), bytes])
-            counts.forEach((c, i) => framed.writeUInt16BE(c, 4 + i * 2))
+            for (const [i, c] of counts.entries()) framed.writeUInt16BE(c, 4 + i * 2)
             onlyMalformed(() => decodeResponse(framed))
           },
         ),
@@ -237,7 +237,7 @@ describe('decodeResponse', () => {
           (counts, body) => {
             const header = Buffer.alloc(12)
             header.writeUInt16BE(0x8000, 2)
-            counts.forEach((c, i) => header.writeUInt16BE(c, 4 + i * 2))
+            for (const [i, c] of counts.entries()) header.writeUInt16BE(c, 4 + i * 2)
             const total = counts.reduce((a, b) => a + b, 0)
             const bytes = Buffer.concat([header, body])
             const result = onlyMalformed(() => decodeResponse(bytes))

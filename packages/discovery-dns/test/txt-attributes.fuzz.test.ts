@@ -72,9 +72,16 @@ describe('identify', () => {
         fc.string({ maxLength: 80 }),
         fc.stringMatching(/^[a-z0-9-]{1,20}(\.[a-z0-9-]{1,20}){0,3}$/),
       )
+      const pairs = fc.array(
+        fc
+          .tuple(fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._-]{0,20}$/), fc.string({ maxLength: 40 }))
+          .map(([k, v]) => `${k}=${v}`),
+        { maxLength: 12 },
+      )
       const withId = fc.oneof(
         txtStrings,
         txtStrings.map((s) => [`id=${id}`, ...s]),
+        pairs.map((p) => [`id=${id}`, ...p]),
       )
       fc.assert(
         fc.property(
