@@ -171,10 +171,13 @@ export async function startDns2Server(
     const u = DNS.createUDPServer({ type: host.includes(':') ? 'udp6' : 'udp4' } as never)
     u.on('request', handle('udp') as never)
     u.on('requestError', () => {})
+    // a socket error of the test server must not crash the test: the client sees a timeout
+    u.on('error', () => {})
     await new Promise<void>((resolve) => u.bind(0, host, () => resolve()))
     const candidate = u.address().port
     const t = DNS.createTCPServer(handle('tcp') as never)
     t.on('requestError', () => {})
+    t.on('error', () => {})
     const ok = await new Promise<boolean>((resolve) => {
       t.once('error', () => resolve(false))
       t.listen(candidate, host, () => resolve(true))
