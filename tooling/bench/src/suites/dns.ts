@@ -321,14 +321,16 @@ async function measurePoll(quick: boolean): Promise<Measurement[]> {
       txtLimits: DEFAULT_RECORD_LIMITS,
       maxAddresses: DEFAULT_RECORD_LIMITS.maxAddresses,
       maxSrvRecords: 1000,
-      concurrency: 8,
+      concurrency: 32, // the backend's default
       seed: 1,
     })
     const t0 = performance.now()
     const answer = await resolver.resolveService(POLL_SERVICE)
     const ms = performance.now() - t0
     if (answer.kind !== 'present' || answer.candidates.length !== POLL_TARGETS)
-      throw new Error(`bench dns: the backend found ${answer.kind === 'present' ? answer.candidates.length : 0} peers`)
+      throw new Error(
+        `bench dns: the backend found ${answer.kind === 'present' ? answer.candidates.length : 0} peers`,
+      )
     return ms
   }
   const node = new Resolver({ timeout: 2000, tries: 1 })
@@ -337,9 +339,7 @@ async function measurePoll(quick: boolean): Promise<Measurement[]> {
     const t0 = performance.now()
     const srv = await node.resolveSrv(POLL_SERVICE)
     await Promise.all(
-      srv.map(({ name }) =>
-        Promise.all([node.resolveTxt(name), node.resolve4(name), node.resolve6(name)]),
-      ),
+      srv.map(({ name }) => Promise.all([node.resolveTxt(name), node.resolve4(name), node.resolve6(name)])),
     )
     const ms = performance.now() - t0
     if (srv.length !== POLL_TARGETS) throw new Error(`bench dns: node:dns found ${srv.length} targets`)
@@ -381,19 +381,84 @@ async function measurePoll(quick: boolean): Promise<Measurement[]> {
   }
 }
 
+/**
+ * Recovery after an outage: dnsmasq is stopped for `outageMs` (every query times out), then
+ * started again. Measured: stop -> peer:lost (stale) against `staleAfter`, and restart ->
+ * peer:discovered against the record TTL.
+ */
+async function measureOutage(quick: boolean): Promise<Measurement[]> {
+  const ttl = 1
+  const staleAfter = 5
+  const outageMs = quick ? 20_000 : 70_000
+  const dnsmasq = await startDnsmasq({ domain: DOMAIN, ttl })
+  const watcher = new DnsDiscovery({
+    resolvers: [dnsmasq.address],
+    domain: DOMAIN,
+    minTtl: 0.1,
+    maxTtl: 300,
+    retryDelay: 0.2,
+    timeoutMs: 500,
+    attempts: 1,
+    staleAfter,
+  })
+  try {
+    await seedZone(dnsmasq)
+    await watcher.start()
+    const id = testId('bench-dns-0')
+    if (!(await watcher.list()).some((r) => r.id === id)) throw new Error('bench dns: peer not found')
+    const lost = waitForEvent(watcher, 'peer:lost', id, outageMs)
+    const t0 = performance.now()
+    await dnsmasq.pause()
+    const lostAt = await lost
+    await sleep(Math.max(0, outageMs - (performance.now() - t0)))
+    const back = waitForEvent(watcher, 'peer:discovered', id, 300_000)
+    const t1 = performance.now()
+    await dnsmasq.resume()
+    const backAt = await back
+    const name = (what: string) => `outage ${outageMs / 1000} s, TTL ${ttl} s: ${what}`
+    return [
+      { name: name('staleAfter'), value: staleAfter * 1000, unit: 'ms' },
+      {
+        name: name('server stopped -> peer:lost (stale)'),
+        value: lostAt - t0,
+        unit: 'ms',
+        baseline: name('staleAfter'),
+        target: '<= 1.0x staleAfter',
+        notes: 'last good answer up to one TTL before the stop',
+      },
+      { name: name('record TTL'), value: ttl * 1000, unit: 'ms' },
+      {
+        name: name('server back -> peer:discovered'),
+        value: backAt - t1,
+        unit: 'ms',
+        baseline: name('record TTL'),
+        target: '<= 1 TTL + restart',
+        notes: `retryDelay 0.2 s, maxTtl 300 s, timeoutMs 500, ${watcher.dnsStats.failedPolls} failed polls; load average ${loadavg()[0]!.toFixed(2)}`,
+      },
+    ]
+  } finally {
+    await watcher.stop()
+    await dnsmasq.stop()
+  }
+}
+
 const suite: Suite = {
   name: 'dns',
   description:
     'DNS SRV discovery on a real dnsmasq: time from a record change to the event and queries per minute per node, vs a naive node:dns poller and the record TTL',
   async run({ quick }) {
     const measurements: Measurement[] = await measurePoll(quick)
-    if (process.env.PEER_BENCH_DNS_POLL_ONLY === '1') return { suite: 'dns', measurements }
+    measurements.push(...(await measureOutage(quick)))
+    // PEER_BENCH_DNS=cost: only the per-query cost and outage figures (skips the change-latency rounds)
+    if (process.env.PEER_BENCH_DNS === 'cost') return { suite: 'dns', measurements }
     const ttls = quick ? [1] : [1, 3]
     for (const ttl of ttls) measurements.push(...(await measureTtl(ttl, quick, 3)))
     return {
       suite: 'dns',
       measurements,
       notes: [
+        `Per-query cost: a ${POLL_TARGETS}-target service (TXT id and A+AAAA per target) resolved with an empty cache by the backend's CachingResolver + ServiceResolver over one long-lived DnsClient, and by node:dns (c-ares) asking SRV then TXT, A and AAAA of every target all at once; the two alternate round by round against the same dnsmasq. The ratio is in the "vs baseline" column; the load average is in the notes (2 shared cores).`,
+        'Outage: dnsmasq stopped, then started again on the same port; the backend retries with retryDelay 0.2 s, capped by default at the last good TTL (maxRetryDelayMs), and loses peers at staleAfter by a timer.',
         `dnsmasq --local-ttl=<TTL>, ${INSTANCES} SRV instances with TXT id/name and A+AAAA each; 3 watching nodes; minTtl 0.1 s, jitter 0.1.`,
         'Each change lands at a random phase of the poll cycles, so single-kind medians over a few rounds are noisy; compare the medians of all changes.',
         'Baseline: a naive poller measured in the same run against the same dnsmasq: node:dns (c-ares) asking SRV, then TXT, A and AAAA of every target, every TTL, with no cache. A change is seen by either within one TTL (plus up to 10 % jitter for the backend): about 0.5x TTL on average.',
