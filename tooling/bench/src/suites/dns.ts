@@ -153,16 +153,14 @@ function waitForNaive(poller: NaivePoller, type: string, target: string, timeout
   })
 }
 
+/** The watching nodes' options: short minimum TTL, fast retries. */
+function watcherOptions(address: string): DnsDiscoveryOptions {
+  return { resolvers: [address], domain: DOMAIN, minTtl: 0.1, maxTtl: 300, retryDelay: 0.2, timeoutMs: 500 }
+}
+
 async function measureTtl(ttl: number, quick: boolean, nodes: number): Promise<Measurement[]> {
   const dnsmasq = await startDnsmasq({ domain: DOMAIN, ttl })
-  const options = (): DnsDiscoveryOptions => ({
-    resolvers: [dnsmasq.address],
-    domain: DOMAIN,
-    minTtl: 0.1,
-    maxTtl: 300,
-    retryDelay: 0.2,
-    timeoutMs: 500,
-  })
+  const options = () => watcherOptions(dnsmasq.address)
   const watchers = Array.from({ length: nodes }, () => new DnsDiscovery(options()))
   // a node that takes ids from target labels (as in Kubernetes): no TXT queries at all
   const labelWatcher = new DnsDiscovery({ ...options(), idSource: 'label' })
@@ -391,16 +389,7 @@ async function measureOutage(quick: boolean): Promise<Measurement[]> {
   const staleAfter = 5
   const outageMs = quick ? 20_000 : 70_000
   const dnsmasq = await startDnsmasq({ domain: DOMAIN, ttl })
-  const watcher = new DnsDiscovery({
-    resolvers: [dnsmasq.address],
-    domain: DOMAIN,
-    minTtl: 0.1,
-    maxTtl: 300,
-    retryDelay: 0.2,
-    timeoutMs: 500,
-    attempts: 1,
-    staleAfter,
-  })
+  const watcher = new DnsDiscovery({ ...watcherOptions(dnsmasq.address), attempts: 1, staleAfter })
   try {
     await seedZone(dnsmasq)
     await watcher.start()
