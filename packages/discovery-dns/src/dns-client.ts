@@ -1,4 +1,3 @@
-import { createSocket } from 'node:dgram'
 import { connect } from 'node:net'
 import { type AbortOptions, abortErrorFor, throwIfAborted } from '@peer/discovery-core'
 import {
@@ -18,6 +17,7 @@ import {
   MalformedDnsMessageError,
 } from './errors.js'
 import { formatResolver, parseResolvers, type ResolverAddress } from './resolver-address.js'
+import { UdpChannel, type UdpSocketFactory } from './udp-channel.js'
 
 /** Options of {@link DnsClient}. */
 export interface DnsClientOptions {
@@ -29,6 +29,17 @@ export interface DnsClientOptions {
   attempts?: number
   /** EDNS(0) UDP payload size advertised; 512 (or 0) sends plain RFC 1035 queries. Default 1232. */
   udpPayloadSize?: number
+  /**
+   * UDP queries sent through one socket (one source port) before the next query opens a new one
+   * on a new random port. Default 100.
+   */
+  queriesPerSocket?: number
+  /** Most UDP queries in flight per server at once; more fail at once as network errors. Default 256. */
+  maxInFlight?: number
+  /** A UDP socket with no query in flight for this long is closed, in ms. Default 5000. */
+  idleCloseMs?: number
+  /** Makes the UDP sockets (default `dgram.createSocket`): for tests that count or wrap them. */
+  createSocket?: UdpSocketFactory | undefined
 }
 
 /** Counters kept by a {@link DnsClient}; they only grow. */
@@ -45,8 +56,10 @@ export interface DnsClientStats {
   malformed: number
   /** Answers with SERVFAIL, REFUSED, NOTIMP or FORMERR. */
   serverErrors: number
-  /** Socket-level failures (refused, reset). */
+  /** Socket-level failures (unreachable, refused, reset). */
   networkErrors: number
+  /** UDP sockets opened (one per server at a time, renewed every `queriesPerSocket` queries). */
+  udpSockets: number
 }
 
 /** The most a DNS message over TCP can be (RFC 1035 section 4.2.2: a 16-bit length prefix). */
@@ -58,6 +71,11 @@ const MAX_TCP_MESSAGE = 0xffff
  * NXDOMAIN). SERVFAIL, REFUSED, timeouts, socket errors and malformed answers move on to the next
  * server; when every attempt failed it throws a {@link DnsQueryFailedError}. Every query takes
  * `{ signal }`.
+ *
+ * UDP queries to one server share one connected socket, many in flight at once, each with a random
+ * id; the socket (so the source port) is renewed every `queriesPerSocket` queries and whenever it
+ * fails. {@link DnsClient.close} releases the sockets (idle ones close by themselves and never keep
+ * the process alive).
  */
 export class DnsClient {
   /** The servers asked, in order. */
@@ -76,7 +94,9 @@ export class DnsClient {
     malformed: 0,
     serverErrors: 0,
     networkErrors: 0,
+    udpSockets: 0,
   }
+  readonly #channels: readonly UdpChannel[]
   /** Index of the server that answered last: queries start there. */
   #preferred = 0
 
@@ -85,6 +105,24 @@ export class DnsClient {
     this.timeoutMs = positive(options.timeoutMs, 2000, 'timeoutMs')
     this.attempts = Math.max(1, Math.floor(positive(options.attempts, 2, 'attempts')))
     this.udpPayloadSize = options.udpPayloadSize ?? 1232
+    const channelOptions = {
+      queriesPerSocket: Math.floor(positive(options.queriesPerSocket, 100, 'queriesPerSocket')),
+      maxInFlight: Math.floor(positive(options.maxInFlight, 256, 'maxInFlight')),
+      idleCloseMs: positive(options.idleCloseMs, 5000, 'idleCloseMs'),
+      createSocket: options.createSocket,
+      onSocket: () => {
+        this.#stats.udpSockets++
+      },
+    }
+    if (options.createSocket !== undefined && typeof options.createSocket !== 'function') {
+      throw new DnsConfigError('createSocket must be a function')
+    }
+    this.#channels = this.servers.map((server) => new UdpChannel(server, channelOptions))
+  }
+
+  /** Closes the UDP sockets; queries in flight fail. Later queries open new sockets. */
+  close(): void {
+    for (const channel of this.#channels) channel.close()
   }
 
   /** A copy of the counters. */
@@ -107,7 +145,7 @@ export class DnsClient {
       const index = (this.#preferred + attempt) % n
       const server = this.servers[index]!
       try {
-        const response = await this.#ask(server, qname, type, options.signal)
+        const response = await this.#ask(index, server, qname, type, options.signal)
         this.#preferred = index
         return response
       } catch (error) {
@@ -124,26 +162,41 @@ export class DnsClient {
   }
 
   async #ask(
+    index: number,
     server: ResolverAddress,
     qname: string,
     type: QueryType,
     signal?: AbortSignal,
   ): Promise<DnsResponse> {
-    const { id, bytes } = encodeQuery(qname, type, { udpPayloadSize: this.udpPayloadSize })
+    const question = `${qname} ${type}`
+    let id = 0
     this.#stats.udpQueries++
-    let raw = await udpExchange(server, bytes, id, this.timeoutMs, `${qname} ${type}`, signal)
+    const raw = await this.#channels[index]!.exchange(
+      (chosen) => {
+        id = chosen
+        return encodeQuery(qname, type, { id, udpPayloadSize: this.udpPayloadSize }).bytes
+      },
+      question,
+      this.timeoutMs,
+      signal,
+    )
     if (raw.length >= 3 && (raw[2]! & 0x02) !== 0) {
       this.#stats.truncated++
       this.#stats.tcpQueries++
       const tcp = encodeQuery(qname, type, { udpPayloadSize: 0 })
-      raw = await tcpExchange(server, tcp.bytes, this.timeoutMs, `${qname} ${type}`, signal)
-      return checkResponse(decodeResponse(raw), tcp.id, qname, type, server)
+      const answer = await tcpExchange(server, tcp.bytes, this.timeoutMs, question, signal)
+      return checkResponse(decodeResponse(answer), tcp.id, qname, type, server)
     }
     return checkResponse(decodeResponse(raw), id, qname, type, server)
   }
 }
 
-function checkResponse(
+/**
+ * Checks that a decoded answer answers the question asked (QR set, same id, same question, no TC
+ * over TCP) and that its rcode is definite (NOERROR, NXDOMAIN). Throws a
+ * {@link MalformedDnsMessageError} or a {@link DnsServerError}.
+ */
+export function checkResponse(
   response: DnsResponse,
   id: number,
   qname: string,
@@ -180,7 +233,7 @@ function settleOnce(
   timeoutMs: number,
   timeoutError: () => Error,
   signal: AbortSignal | undefined,
-  wire: (finish: Finish, settled: () => boolean) => void,
+  wire: (finish: Finish) => void,
 ): Promise<Buffer> {
   return new Promise<Buffer>((resolve, reject) => {
     let done = false
@@ -196,46 +249,48 @@ function settleOnce(
     const onAbort = () => finish(abortErrorFor(signal!))
     const timer = setTimeout(() => finish(timeoutError()), timeoutMs)
     signal?.addEventListener('abort', onAbort, { once: true })
-    wire(finish, () => done)
+    try {
+      wire(finish)
+    } catch (error) {
+      finish(error instanceof Error ? error : new Error(String(error)))
+    }
   })
 }
 
-function udpExchange(
-  server: ResolverAddress,
-  query: Buffer,
-  id: number,
-  timeoutMs: number,
-  question: string,
-  signal: AbortSignal | undefined,
-): Promise<Buffer> {
-  throwIfAborted(signal)
-  const label = formatResolver(server)
-  const socket = createSocket(server.family === 6 ? 'udp6' : 'udp4')
-  const release = () => {
-    try {
-      socket.close()
-    } catch {}
+/**
+ * Reassembles one length-prefixed DNS message (RFC 1035 section 4.2.2) from TCP chunks: `push`
+ * returns the message once complete, `undefined` while more bytes are needed, and throws a
+ * {@link MalformedDnsMessageError} when more bytes arrive than the prefix announced allows.
+ */
+export class TcpAnswerReader {
+  readonly #chunks: Buffer[] = []
+  #received = 0
+  #expected = -1
+
+  /** Bytes received so far (prefix included). */
+  get received(): number {
+    return this.#received
   }
-  return settleOnce(
-    release,
-    timeoutMs,
-    () => new DnsTimeoutError(label, question, timeoutMs),
-    signal,
-    (finish, settled) => {
-      socket.on('error', (error) => finish(new DnsNetworkError(label, question, { cause: error })))
-      socket.on('message', (message) => {
-        // a connected socket only hears from the server; late answers to earlier ids are ignored
-        if (message.length < 2 || message.readUInt16BE(0) !== id) return
-        finish(undefined, message)
-      })
-      socket.connect(server.port, server.host, () => {
-        if (settled()) return
-        socket.send(query, (error) => {
-          if (error) finish(new DnsNetworkError(label, question, { cause: error }))
-        })
-      })
-    },
-  )
+
+  /** Message length announced by the prefix, or -1 before it arrived. */
+  get expected(): number {
+    return this.#expected
+  }
+
+  push(chunk: Buffer): Buffer | undefined {
+    this.#chunks.push(chunk)
+    this.#received += chunk.length
+    if (this.#received > MAX_TCP_MESSAGE + 2) {
+      throw new MalformedDnsMessageError('TCP answer longer than its length prefix')
+    }
+    const all = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks)
+    if (this.#chunks.length > 1) this.#chunks.splice(0, this.#chunks.length, all)
+    if (this.#expected < 0 && all.length >= 2) this.#expected = all.readUInt16BE(0)
+    if (this.#expected >= 0 && all.length >= this.#expected + 2) {
+      return all.subarray(2, this.#expected + 2)
+    }
+    return undefined
+  }
 }
 
 function tcpExchange(
@@ -256,30 +311,27 @@ function tcpExchange(
     timeoutError,
     signal,
     (finish) => {
-      const chunks: Buffer[] = []
-      let received = 0
-      let expected = -1
+      const reader = new TcpAnswerReader()
+      const cut = () =>
+        new MalformedDnsMessageError(
+          `TCP connection closed after ${reader.received} of ${reader.expected + 2} bytes`,
+        )
       socket.on('error', (error) => finish(new DnsNetworkError(label, what, { cause: error })))
-      socket.on('end', () =>
-        finish(
-          new MalformedDnsMessageError(`TCP connection closed after ${received} of ${expected + 2} bytes`),
-        ),
-      )
+      socket.on('end', () => finish(cut()))
+      socket.on('close', () => finish(cut()))
       socket.on('data', (chunk: Buffer) => {
-        chunks.push(chunk)
-        received += chunk.length
-        if (received > MAX_TCP_MESSAGE + 2) {
-          finish(new MalformedDnsMessageError('TCP answer longer than its length prefix'))
-          return
+        try {
+          const answer = reader.push(chunk)
+          if (answer !== undefined) finish(undefined, answer)
+        } catch (error) {
+          finish(error instanceof Error ? error : new Error(String(error)))
         }
-        const all = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)
-        if (chunks.length > 1) chunks.splice(0, chunks.length, all)
-        if (expected < 0 && all.length >= 2) expected = all.readUInt16BE(0)
-        if (expected >= 0 && all.length >= expected + 2) finish(undefined, all.subarray(2, expected + 2))
       })
       const prefix = Buffer.alloc(2)
       prefix.writeUInt16BE(query.length)
-      socket.write(Buffer.concat([prefix, query]))
+      socket.write(Buffer.concat([prefix, query]), (error) => {
+        if (error) finish(new DnsNetworkError(label, what, { cause: error }))
+      })
     },
   )
 }

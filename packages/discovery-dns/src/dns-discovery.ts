@@ -2,7 +2,6 @@ import { setMaxListeners } from 'node:events'
 import {
   type AbortOptions,
   AbstractDiscoveryBackend,
-  type BackendOptions,
   DEFAULT_RECORD_LIMITS,
   delay,
   errorMessage,
@@ -15,64 +14,15 @@ import {
   raceSignal,
   throwIfAborted,
 } from '@peer/discovery-core'
+import { count, type DnsDiscoveryOptions, seconds, serviceAndDomain } from './discovery-options.js'
 import { CachingResolver } from './dns-cache.js'
 import { DnsClient, type DnsClientStats } from './dns-client.js'
 import { normaliseName } from './dns-message.js'
 import { DnsConfigError, DnsLookupError } from './errors.js'
 import { type Candidate, type ServiceAnswer, ServiceResolver } from './service-resolver.js'
 import { type RandomSource, seededRandom } from './srv-order.js'
-import type { IdSource } from './txt-attributes.js'
 
-/** Options of {@link DnsDiscovery}. Times are in seconds unless the name says `Ms`. */
-export interface DnsDiscoveryOptions extends BackendOptions {
-  /**
-   * DNS servers to ask, as `host:port` IP literals (`"10.96.0.10:53"`, `"[::1]:5353"`). Required:
-   * there is no default, so discovery never asks a system or public resolver by accident.
-   */
-  resolvers: readonly string[] | string
-  /** The zone peers live in, e.g. `peer.svc.cluster.local`. Needed unless `service` is given. */
-  domain?: string | undefined
-  /** The SRV name to watch. Default `_peer._udp.<domain>`. */
-  service?: string | undefined
-  /** SRV prefix used by `lookup(name)` for per-node SRV records. Default `_peer._udp`. */
-  servicePrefix?: string | undefined
-  /** Port used by `lookup()` when a node has A/AAAA records but no SRV record. Default 4433. */
-  defaultPort?: number | undefined
-  /** Where node ids come from: TXT `id=`, the target's first label, or either. Default `txt-or-label`. */
-  idSource?: IdSource | undefined
-  /** Address families asked for every target. Default `[4, 6]` (A and AAAA). */
-  families?: ReadonlyArray<4 | 6> | undefined
-  /** Shortest cache lifetime (0 TTLs are raised to it). Default 2. */
-  minTtl?: number | undefined
-  /** Longest cache lifetime of a positive answer (huge TTLs are cut to it). Default 60. */
-  maxTtl?: number | undefined
-  /** Negative caching time when an NXDOMAIN/NODATA carries no SOA. Default 5. */
-  negativeTtl?: number | undefined
-  /** Longest negative caching time. Default 60. */
-  maxNegativeTtl?: number | undefined
-  /** Re-queries are delayed by up to this fraction of the wait, at random. Default 0.1. */
-  jitter?: number | undefined
-  /** Peers last confirmed longer ago than this are lost (reason `stale`) while DNS fails. Default 300. */
-  staleAfter?: number | undefined
-  /** First retry delay after a failed poll; doubles up to `maxTtl`. Default 1. */
-  retryDelay?: number | undefined
-  /** Per-server answer timeout. Default 2000. */
-  timeoutMs?: number | undefined
-  /** Rounds over the resolver list before a query fails. Default 2. */
-  attempts?: number | undefined
-  /** EDNS(0) UDP payload size advertised. Default 1232; 512 disables EDNS. */
-  udpPayloadSize?: number | undefined
-  /** Most cached answers. Default 10,000. */
-  maxCacheEntries?: number | undefined
-  /** Most SRV records used from one answer. Default 1,000. */
-  maxSrvRecords?: number | undefined
-  /** Targets resolved in parallel. Default 8. */
-  concurrency?: number | undefined
-  /** Seed for the RFC 2782 weighted order and the jitter: same seed, same choices. Default random. */
-  seed?: number | undefined
-  /** Source label put on records. Default `dns`. */
-  source?: string | undefined
-}
+export type { DnsDiscoveryOptions } from './discovery-options.js'
 
 /** Counters of a {@link DnsDiscovery} beyond the common ones. */
 export interface DnsDiscoveryStats {
@@ -121,6 +71,10 @@ export class DnsDiscovery extends AbstractDiscoveryBackend {
   readonly #jitter: number
   readonly #staleAfterMs: number
   readonly #retryDelay: number
+  readonly #maxRetryDelayMs: number | undefined
+  /** Wait (ms, before jitter) that the last good answer asked for: the default retry cap. */
+  #lastGoodWaitMs: number | undefined
+  #staleTimer: NodeJS.Timeout | undefined
   readonly #random: RandomSource
   readonly #known = new Map<string, Known>()
   /** Keys of rejected records seen in the previous poll: each distinct bad record is counted once. */
@@ -156,6 +110,10 @@ export class DnsDiscovery extends AbstractDiscoveryBackend {
     if (this.#jitter > 1) throw new DnsConfigError('jitter must be between 0 and 1')
     this.#staleAfterMs = seconds(options.staleAfter, 300, 'staleAfter', 0) * 1000
     this.#retryDelay = seconds(options.retryDelay, 1, 'retryDelay', 0.01)
+    this.#maxRetryDelayMs =
+      options.maxRetryDelayMs === undefined
+        ? undefined
+        : seconds(options.maxRetryDelayMs, 0, 'maxRetryDelayMs', 1)
     const idSource = options.idSource ?? 'txt-or-label'
     if (!['txt', 'label', 'txt-or-label'].includes(idSource)) {
       throw new DnsConfigError(`idSource must be 'txt', 'label' or 'txt-or-label', got ${String(idSource)}`)
@@ -178,7 +136,7 @@ export class DnsDiscovery extends AbstractDiscoveryBackend {
       txtLimits: limits,
       maxAddresses: limits.maxAddresses,
       maxSrvRecords: count(options.maxSrvRecords, 1000, 'maxSrvRecords'),
-      concurrency: count(options.concurrency, 8, 'concurrency'),
+      concurrency: count(options.concurrency, 32, 'concurrency'),
       seed: seed >>> 0,
     })
   }
@@ -216,6 +174,10 @@ export class DnsDiscovery extends AbstractDiscoveryBackend {
     this.#known.clear()
     this.#rejectedKeys.clear()
     this.#cache.clear()
+    this.#client.close()
+    clearTimeout(this.#staleTimer)
+    this.#staleTimer = undefined
+    this.#lastGoodWaitMs = undefined
     this.#failures = 0
   }
 
@@ -268,8 +230,7 @@ export class DnsDiscovery extends AbstractDiscoveryBackend {
       this.log.debug('service absent', { service: this.service, reason: answer.reason })
       for (const id of [...this.#known.keys()]) this.#lose(id, 'removed')
       this.#countRejected([])
-      this.#failures = 0
-      return this.#wait(answer.expiresAt)
+      return this.#good(answer.expiresAt)
     }
     const confirmedAt = Date.now()
     const seen = new Set<string>()
@@ -300,8 +261,7 @@ export class DnsDiscovery extends AbstractDiscoveryBackend {
       unresolved: answer.unresolved.size,
     })
     if (answer.unresolved.size > 0) return Math.min(this.#retryWait(), this.#wait(answer.expiresAt))
-    this.#failures = 0
-    return this.#wait(answer.expiresAt)
+    return this.#good(answer.expiresAt)
   }
 
   #validate(candidate: Candidate, rejected: Array<{ key: string; reason: string }>): PeerRecord | undefined {
@@ -337,10 +297,27 @@ export class DnsDiscovery extends AbstractDiscoveryBackend {
     this.reportLost(id, reason)
   }
 
+  /**
+   * Loses the peers last confirmed `staleAfter` ago or longer, then arms a timer for the next one
+   * to go stale: loss is reported at `staleAfter`, not at the next (retry) poll.
+   */
   #expireStale(now: number): void {
+    let next = Number.POSITIVE_INFINITY
     for (const [id, known] of [...this.#known]) {
-      if (now - known.confirmedAt > this.#staleAfterMs) this.#lose(id, 'stale')
+      const staleAt = known.confirmedAt + this.#staleAfterMs
+      if (now >= staleAt) this.#lose(id, 'stale')
+      else next = Math.min(next, staleAt)
     }
+    clearTimeout(this.#staleTimer)
+    this.#staleTimer = undefined
+    if (next === Number.POSITIVE_INFINITY || this.#loopAbort?.signal.aborted !== false) return
+    this.#staleTimer = setTimeout(
+      () => {
+        this.#staleTimer = undefined
+        this.#expireStale(Date.now())
+      },
+      Math.max(0, next - now),
+    )
   }
 
   #countRejected(rejected: ReadonlyArray<{ key: string; reason: string }>): void {
@@ -353,14 +330,32 @@ export class DnsDiscovery extends AbstractDiscoveryBackend {
   }
 
   #wait(expiresAt: number): number {
-    const base = Math.min(Math.max(expiresAt - Date.now(), this.#minTtl * 1000), this.#maxTtl * 1000)
+    return Math.round(this.#waitBase(expiresAt) * (1 + this.#jitter * this.#random()))
+  }
+
+  #waitBase(expiresAt: number): number {
+    return Math.min(Math.max(expiresAt - Date.now(), this.#minTtl * 1000), this.#maxTtl * 1000)
+  }
+
+  /** A good answer came in: the next poll is when it expires, and it sets the retry cap. */
+  #good(expiresAt: number): number {
+    this.#failures = 0
+    const base = this.#waitBase(expiresAt)
+    this.#lastGoodWaitMs = base
     return Math.round(base * (1 + this.#jitter * this.#random()))
   }
 
+  /** The retry cap: `maxRetryDelayMs`, else the last good answer's lifetime, else `maxTtl`. */
+  get #retryCapMs(): number {
+    const cap = this.#maxRetryDelayMs ?? this.#lastGoodWaitMs ?? this.#maxTtl * 1000
+    return Math.max(cap, this.#retryDelay * 1000)
+  }
+
   #retryWait(): number {
-    const base = Math.min(this.#retryDelay * 2 ** this.#failures, this.#maxTtl) * 1000
+    const base = Math.min(this.#retryDelay * 1000 * 2 ** this.#failures, this.#retryCapMs)
     this.#failures = Math.min(this.#failures + 1, 30)
-    return Math.round(base * (1 + this.#jitter * this.#random()))
+    // jitter shortens retries so that the cap holds
+    return Math.round(base * (1 - this.#jitter * this.#random()))
   }
 
   /**
@@ -416,57 +411,4 @@ export class DnsDiscovery extends AbstractDiscoveryBackend {
       throw new DnsLookupError(`DNS lookup of ${nameOrId} failed: ${errorMessage(error)}`, { cause: error })
     }
   }
-}
-
-function serviceAndDomain(
-  service: string | undefined,
-  domain: string | undefined,
-  prefix: string | undefined,
-): { service: string; domain: string } {
-  if (domain !== undefined && (typeof domain !== 'string' || domain.trim() === '')) {
-    throw new DnsConfigError('domain must be a non-empty DNS name')
-  }
-  if (service !== undefined && (typeof service !== 'string' || service.trim() === '')) {
-    throw new DnsConfigError('service must be a non-empty DNS name')
-  }
-  if (service === undefined && domain === undefined) {
-    throw new DnsConfigError('give `domain` (the service is then _peer._udp.<domain>) or `service`')
-  }
-  const d =
-    domain !== undefined
-      ? normaliseName(domain)
-      : normaliseName(service!)
-          .split('.')
-          .filter((l) => !l.startsWith('_'))
-          .join('.')
-  const s = service !== undefined ? normaliseName(service) : `${normaliseName(prefix ?? '_peer._udp')}.${d}`
-  for (const [what, name] of [
-    ['service', s],
-    ['domain', d],
-  ] as const) {
-    if (
-      name.length === 0 ||
-      name.length > 253 ||
-      name.split('.').some((l) => l.length === 0 || l.length > 63)
-    ) {
-      throw new DnsConfigError(`${what} ${JSON.stringify(name)} is not a valid DNS name`)
-    }
-  }
-  return { service: s, domain: d }
-}
-
-function seconds(value: number | undefined, fallback: number, name: string, min: number): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
-    throw new DnsConfigError(`${name} must be a number >= ${min}, got ${String(value)}`)
-  }
-  return value
-}
-
-function count(value: number | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback
-  if (!Number.isInteger(value) || value < 1) {
-    throw new DnsConfigError(`${name} must be a positive integer, got ${String(value)}`)
-  }
-  return value
 }

@@ -2,7 +2,7 @@
  * DNS peer discovery for peer: watches an SRV name (`_peer._udp.<domain>`) on the resolvers you
  * give it, resolves every target through A and AAAA, reads node ids from TXT `id=` attributes or
  * `<node id>.` target labels, and reports peers as they appear and go. Works with Kubernetes
- * headless services, Consul DNS and plain zones. Queries are encoded and decoded with `dns2`;
+ * headless services, Consul DNS and plain zones. Queries are encoded and answers decoded here;
  * truncated answers are retried over TCP; TTLs are honoured and clamped; transient failures keep
  * the last good answer until it is stale.
  *

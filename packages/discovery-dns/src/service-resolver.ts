@@ -217,8 +217,10 @@ export class ServiceResolver {
       records.sort((a, b) => (a.join('\n') < b.join('\n') ? -1 : a.join('\n') > b.join('\n') ? 1 : 0))
       txtStrings = records.flat()
     }
-    const identity = identify(target, txtStrings, this.#options.idSource, this.#options.txtLimits)
-    if (typeof identity === 'string') return identity
+    // a target that does not exist or has no address is reported as such, whatever its id says
+    if (results.every((r) => r.kind === 'negative' && r.reason === 'NXDOMAIN') && txt?.kind !== 'positive') {
+      return `target ${target} does not exist (NXDOMAIN)`
+    }
     const ips: string[] = []
     for (const r of results) {
       if (r.kind !== 'positive') continue
@@ -227,8 +229,12 @@ export class ServiceResolver {
       // servers rotate A/AAAA RRsets: a stable order keeps an unchanged peer unchanged
       ips.push(...family.sort())
     }
-    if (ips.length === 0)
-      return `target ${target} has no ${this.#options.families.map((f) => (f === 4 ? 'A' : 'AAAA')).join('/')} records`
+    if (ips.length === 0) {
+      const types = this.#options.families.map((f) => (f === 4 ? 'A' : 'AAAA')).join('/')
+      return `target ${target} has no address (no ${types} records)`
+    }
+    const identity = identify(target, txtStrings, this.#options.idSource, this.#options.txtLimits)
+    if (typeof identity === 'string') return identity
     const expiresAt = Math.min(...(txt ? [txt] : []).concat(results).map((r) => r.expiresAt))
     return { identity, ips, expiresAt }
   }

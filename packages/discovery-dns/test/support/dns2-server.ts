@@ -38,6 +38,10 @@ export interface QueryLogEntry {
   type: string
   transport: 'udp' | 'tcp'
   at: number
+  /** The client's source port. */
+  port: number
+  /** The query id. */
+  id: number
 }
 
 export interface Dns2TestServer {
@@ -78,78 +82,85 @@ export async function startDns2Server(
     faults: new Map<string, Fault>(),
   }
 
-  const handle = (transport: 'udp' | 'tcp') => (request: Packet, send: (r: Packet | Buffer) => void) => {
-    const [q] = request.questions
-    if (!q) return
-    const name = q.name.toLowerCase().replace(/\.$/, '')
-    const type = TYPE_NAMES[q.type] ?? String(q.type)
-    queries.push({ name, type, transport, at: Date.now() })
-    if (queries.length > 100_000) queries.splice(0, 50_000)
-    const fault =
-      state.faults.get(`${name} ${type}`) ??
-      state.faults.get(`* ${type}`) ??
-      state.faults.get(`${transport}:*`) ??
-      state.faults.get('*')
-    if (fault === 'drop') return
-    const response = Packet.createResponseFromRequest(request)
-    response.header.aa = 1
-    if (fault === 'servfail' || fault === 'refused') {
-      response.header.rcode = fault === 'servfail' ? 2 : 5
-      send(response)
-      return
-    }
-    if (fault !== undefined) {
-      send(malformed(fault, request))
-      return
-    }
-    let owner = name
-    const seen = new Set<string>()
-    for (;;) {
-      const here = state.records.filter((r) => r.name === owner)
-      const matching = here.filter((r) => r.type === type)
-      for (const r of matching) response.answers.push(toResource(r, state.defaultTtl))
-      if (matching.length > 0) break
-      const cname = here.find((r) => r.type === 'CNAME')
-      if (cname === undefined || cname.type !== 'CNAME' || seen.has(owner)) break
-      seen.add(owner)
-      response.answers.push(toResource(cname, state.defaultTtl))
-      if (!state.followCnames) break
-      owner = cname.target
-    }
-    if (state.additionals && type === 'SRV') {
-      for (const srv of response.answers) {
-        const target = (srv as { target?: string }).target
-        for (const r of state.records) {
-          if (r.name === target && (r.type === 'A' || r.type === 'AAAA')) {
-            response.additionals.push(toResource(r, state.defaultTtl))
+  const handle =
+    (transport: 'udp' | 'tcp') =>
+    (
+      request: Packet,
+      send: (r: Packet | Buffer) => void,
+      client?: { port?: number; remotePort?: number },
+    ) => {
+      const [q] = request.questions
+      if (!q) return
+      const name = q.name.toLowerCase().replace(/\.$/, '')
+      const type = TYPE_NAMES[q.type] ?? String(q.type)
+      const port = client?.port ?? client?.remotePort ?? 0
+      queries.push({ name, type, transport, at: Date.now(), port, id: request.header.id })
+      if (queries.length > 100_000) queries.splice(0, 50_000)
+      const fault =
+        state.faults.get(`${name} ${type}`) ??
+        state.faults.get(`* ${type}`) ??
+        state.faults.get(`${transport}:*`) ??
+        state.faults.get('*')
+      if (fault === 'drop') return
+      const response = Packet.createResponseFromRequest(request)
+      response.header.aa = 1
+      if (fault === 'servfail' || fault === 'refused') {
+        response.header.rcode = fault === 'servfail' ? 2 : 5
+        send(response)
+        return
+      }
+      if (fault !== undefined) {
+        send(malformed(fault, request))
+        return
+      }
+      let owner = name
+      const seen = new Set<string>()
+      for (;;) {
+        const here = state.records.filter((r) => r.name === owner)
+        const matching = here.filter((r) => r.type === type)
+        for (const r of matching) response.answers.push(toResource(r, state.defaultTtl))
+        if (matching.length > 0) break
+        const cname = here.find((r) => r.type === 'CNAME')
+        if (cname === undefined || cname.type !== 'CNAME' || seen.has(owner)) break
+        seen.add(owner)
+        response.answers.push(toResource(cname, state.defaultTtl))
+        if (!state.followCnames) break
+        owner = cname.target
+      }
+      if (state.additionals && type === 'SRV') {
+        for (const srv of response.answers) {
+          const target = (srv as { target?: string }).target
+          for (const r of state.records) {
+            if (r.name === target && (r.type === 'A' || r.type === 'AAAA')) {
+              response.additionals.push(toResource(r, state.defaultTtl))
+            }
           }
         }
       }
-    }
-    if (type === 'SRV') {
-      for (const r of state.extraAdditionals) response.additionals.push(toResource(r, state.defaultTtl))
-    }
-    const exists = state.records.some((r) => r.name === owner)
-    if (response.answers.length === 0 || (!exists && state.followCnames)) {
-      if (!exists) response.header.rcode = 3
-      if (state.soa) {
-        response.authorities.push({
-          name: 'test',
-          type: Packet.TYPE.SOA,
-          class: Packet.CLASS.IN,
-          ttl: state.soa.ttl,
-          primary: 'ns.test',
-          admin: 'admin.test',
-          serial: 1,
-          refresh: 60,
-          retry: 60,
-          expiration: 600,
-          minimum: state.soa.minimum,
-        } as DNS.Packet.Resource)
+      if (type === 'SRV') {
+        for (const r of state.extraAdditionals) response.additionals.push(toResource(r, state.defaultTtl))
       }
+      const exists = state.records.some((r) => r.name === owner)
+      if (response.answers.length === 0 || (!exists && state.followCnames)) {
+        if (!exists) response.header.rcode = 3
+        if (state.soa) {
+          response.authorities.push({
+            name: 'test',
+            type: Packet.TYPE.SOA,
+            class: Packet.CLASS.IN,
+            ttl: state.soa.ttl,
+            primary: 'ns.test',
+            admin: 'admin.test',
+            serial: 1,
+            refresh: 60,
+            retry: 60,
+            expiration: 600,
+            minimum: state.soa.minimum,
+          } as DNS.Packet.Resource)
+        }
+      }
+      send(response)
     }
-    send(response)
-  }
 
   // bind UDP on a free port, then TCP on the same number; if TCP's is taken, start over with
   // fresh sockets (a closed dgram socket cannot be bound again)
@@ -160,10 +171,13 @@ export async function startDns2Server(
     const u = DNS.createUDPServer({ type: host.includes(':') ? 'udp6' : 'udp4' } as never)
     u.on('request', handle('udp') as never)
     u.on('requestError', () => {})
+    // a socket error of the test server must not crash the test: the client sees a timeout
+    u.on('error', () => {})
     await new Promise<void>((resolve) => u.bind(0, host, () => resolve()))
     const candidate = u.address().port
     const t = DNS.createTCPServer(handle('tcp') as never)
     t.on('requestError', () => {})
+    t.on('error', () => {})
     const ok = await new Promise<boolean>((resolve) => {
       t.once('error', () => resolve(false))
       t.listen(candidate, host, () => resolve(true))

@@ -3,7 +3,15 @@
 // removed) to the matching event and the DNS queries per minute each watching node sends in steady
 // state, each next to a naive node:dns poller measured in the same run (and the record TTL).
 import { Resolver } from 'node:dns/promises'
-import { DnsDiscovery, type DnsDiscoveryOptions } from '@peer/discovery-dns'
+import { loadavg } from 'node:os'
+import { DEFAULT_RECORD_LIMITS } from '@peer/discovery-core'
+import {
+  CachingResolver,
+  DnsClient,
+  DnsDiscovery,
+  type DnsDiscoveryOptions,
+  ServiceResolver,
+} from '@peer/discovery-dns'
 import { type DnsmasqServer, startDnsmasq } from '@peer/testkit/dnsmasq'
 import { testId } from '@peer/testkit/ids'
 import type { Measurement, Suite } from '../report.js'
@@ -145,16 +153,14 @@ function waitForNaive(poller: NaivePoller, type: string, target: string, timeout
   })
 }
 
+/** The watching nodes' options: short minimum TTL, fast retries. */
+function watcherOptions(address: string): DnsDiscoveryOptions {
+  return { resolvers: [address], domain: DOMAIN, minTtl: 0.1, maxTtl: 300, retryDelay: 0.2, timeoutMs: 500 }
+}
+
 async function measureTtl(ttl: number, quick: boolean, nodes: number): Promise<Measurement[]> {
   const dnsmasq = await startDnsmasq({ domain: DOMAIN, ttl })
-  const options = (): DnsDiscoveryOptions => ({
-    resolvers: [dnsmasq.address],
-    domain: DOMAIN,
-    minTtl: 0.1,
-    maxTtl: 300,
-    retryDelay: 0.2,
-    timeoutMs: 500,
-  })
+  const options = () => watcherOptions(dnsmasq.address)
   const watchers = Array.from({ length: nodes }, () => new DnsDiscovery(options()))
   // a node that takes ids from target labels (as in Kubernetes): no TXT queries at all
   const labelWatcher = new DnsDiscovery({ ...options(), idSource: 'label' })
@@ -284,18 +290,164 @@ async function measureTtl(ttl: number, quick: boolean, nodes: number): Promise<M
   }
 }
 
+const POLL_TARGETS = 60
+const POLL_DOMAIN = 'poll.test'
+const POLL_SERVICE = `_peer._udp.${POLL_DOMAIN}`
+
+/**
+ * Per-query cost: one full resolution of a 60-target service with an empty cache (SRV, then TXT
+ * and A/AAAA of every target) by the backend's resolver stack, against node:dns (c-ares) asking
+ * the same questions of the same dnsmasq, interleaved round by round (the order alternates).
+ */
+async function measurePoll(quick: boolean): Promise<Measurement[]> {
+  const zone = { srv: { [POLL_SERVICE]: [] as Array<{ target: string; port: number }> }, txt: {}, hosts: {} }
+  for (let i = 0; i < POLL_TARGETS; i++) {
+    const id = testId(`bench-poll-${i}`)
+    const target = `${id}.${POLL_DOMAIN}`
+    zone.srv[POLL_SERVICE].push({ target, port: 4000 + i })
+    ;(zone.txt as Record<string, string[]>)[target] = [`id=${id}`, `name=n${i}@poll`]
+    ;(zone.hosts as Record<string, string[]>)[target] = [`127.0.3.${i + 1}`, `::3:${i + 1}`]
+  }
+  const dnsmasq = await startDnsmasq({ domain: POLL_DOMAIN, ttl: 300, zone })
+  // one client for the whole run, as in a running node; a fresh cache per poll
+  const client = new DnsClient({ resolvers: [dnsmasq.address], timeoutMs: 2000 })
+  const ours = async (): Promise<number> => {
+    const cache = new CachingResolver(client, { minTtl: 1, maxTtl: 300, negativeTtl: 5, maxNegativeTtl: 60 })
+    const resolver = new ServiceResolver(cache, {
+      idSource: 'txt-or-label',
+      families: [4, 6],
+      txtLimits: DEFAULT_RECORD_LIMITS,
+      maxAddresses: DEFAULT_RECORD_LIMITS.maxAddresses,
+      maxSrvRecords: 1000,
+      concurrency: 32, // the backend's default
+      seed: 1,
+    })
+    const t0 = performance.now()
+    const answer = await resolver.resolveService(POLL_SERVICE)
+    const ms = performance.now() - t0
+    if (answer.kind !== 'present' || answer.candidates.length !== POLL_TARGETS)
+      throw new Error(
+        `bench dns: the backend found ${answer.kind === 'present' ? answer.candidates.length : 0} peers`,
+      )
+    return ms
+  }
+  const node = new Resolver({ timeout: 2000, tries: 1 })
+  node.setServers([dnsmasq.address])
+  const baseline = async (): Promise<number> => {
+    const t0 = performance.now()
+    const srv = await node.resolveSrv(POLL_SERVICE)
+    await Promise.all(
+      srv.map(({ name }) => Promise.all([node.resolveTxt(name), node.resolve4(name), node.resolve6(name)])),
+    )
+    const ms = performance.now() - t0
+    if (srv.length !== POLL_TARGETS) throw new Error(`bench dns: node:dns found ${srv.length} targets`)
+    return ms
+  }
+  try {
+    await ours()
+    await baseline() // warm both up
+    const rounds = quick ? 15 : 40
+    const a: number[] = []
+    const b: number[] = []
+    const loadBefore = loadavg()[0]!
+    for (let i = 0; i < rounds; i++) {
+      if (i % 2 === 0) {
+        a.push(await ours())
+        b.push(await baseline())
+      } else {
+        b.push(await baseline())
+        a.push(await ours())
+      }
+    }
+    const load = `load average ${loadBefore.toFixed(2)} -> ${loadavg()[0]!.toFixed(2)}`
+    const baseName = `${POLL_TARGETS}-target poll: node:dns (SRV + TXT, A, AAAA per target, all at once) (median)`
+    const stats = client.stats
+    return [
+      { name: baseName, value: median(b), unit: 'ms', notes: `p90 ${p90(b).toFixed(1)} ms; ${load}` },
+      {
+        name: `${POLL_TARGETS}-target poll: backend resolver, empty cache (median)`,
+        value: median(a),
+        unit: 'ms',
+        baseline: baseName,
+        target: '<= 2x node:dns',
+        notes: `p90 ${p90(a).toFixed(1)} ms; ${rounds} interleaved rounds; client totals: ${stats.udpQueries} UDP + ${stats.tcpQueries} TCP queries${'udpSockets' in stats ? `, ${String((stats as { udpSockets?: number }).udpSockets)} UDP sockets` : ''}`,
+      },
+    ]
+  } finally {
+    node.cancel()
+    await dnsmasq.stop()
+  }
+}
+
+/**
+ * Recovery after an outage: dnsmasq is stopped for `outageMs` (every query times out), then
+ * started again. Measured: stop -> peer:lost (stale) against `staleAfter`, and restart ->
+ * peer:discovered against the record TTL.
+ */
+async function measureOutage(quick: boolean): Promise<Measurement[]> {
+  const ttl = 1
+  const staleAfter = 5
+  const outageMs = quick ? 20_000 : 70_000
+  const dnsmasq = await startDnsmasq({ domain: DOMAIN, ttl })
+  const watcher = new DnsDiscovery({ ...watcherOptions(dnsmasq.address), attempts: 1, staleAfter })
+  try {
+    await seedZone(dnsmasq)
+    await watcher.start()
+    const id = testId('bench-dns-0')
+    if (!(await watcher.list()).some((r) => r.id === id)) throw new Error('bench dns: peer not found')
+    const lost = waitForEvent(watcher, 'peer:lost', id, outageMs)
+    const t0 = performance.now()
+    await dnsmasq.pause()
+    const lostAt = await lost
+    await sleep(Math.max(0, outageMs - (performance.now() - t0)))
+    const back = waitForEvent(watcher, 'peer:discovered', id, 300_000)
+    const t1 = performance.now()
+    await dnsmasq.resume()
+    const backAt = await back
+    const name = (what: string) => `outage ${outageMs / 1000} s, TTL ${ttl} s: ${what}`
+    return [
+      { name: name('staleAfter'), value: staleAfter * 1000, unit: 'ms' },
+      {
+        name: name('server stopped -> peer:lost (stale)'),
+        value: lostAt - t0,
+        unit: 'ms',
+        baseline: name('staleAfter'),
+        target: '<= 1.0x staleAfter',
+        notes: 'last good answer up to one TTL before the stop',
+      },
+      { name: name('record TTL'), value: ttl * 1000, unit: 'ms' },
+      {
+        name: name('server back -> peer:discovered'),
+        value: backAt - t1,
+        unit: 'ms',
+        baseline: name('record TTL'),
+        target: '<= 1 TTL + restart',
+        notes: `retryDelay 0.2 s, maxTtl 300 s, timeoutMs 500, ${watcher.dnsStats.failedPolls} failed polls; load average ${loadavg()[0]!.toFixed(2)}`,
+      },
+    ]
+  } finally {
+    await watcher.stop()
+    await dnsmasq.stop()
+  }
+}
+
 const suite: Suite = {
   name: 'dns',
   description:
     'DNS SRV discovery on a real dnsmasq: time from a record change to the event and queries per minute per node, vs a naive node:dns poller and the record TTL',
   async run({ quick }) {
-    const measurements: Measurement[] = []
+    const measurements: Measurement[] = await measurePoll(quick)
+    measurements.push(...(await measureOutage(quick)))
+    // PEER_BENCH_DNS=cost: only the per-query cost and outage figures (skips the change-latency rounds)
+    if (process.env.PEER_BENCH_DNS === 'cost') return { suite: 'dns', measurements }
     const ttls = quick ? [1] : [1, 3]
     for (const ttl of ttls) measurements.push(...(await measureTtl(ttl, quick, 3)))
     return {
       suite: 'dns',
       measurements,
       notes: [
+        `Per-query cost: a ${POLL_TARGETS}-target service (TXT id and A+AAAA per target) resolved with an empty cache by the backend's CachingResolver + ServiceResolver over one long-lived DnsClient, and by node:dns (c-ares) asking SRV then TXT, A and AAAA of every target all at once; the two alternate round by round against the same dnsmasq. The ratio is in the "vs baseline" column; the load average is in the notes (2 shared cores).`,
+        'Outage: dnsmasq stopped, then started again on the same port; the backend retries with retryDelay 0.2 s, capped by default at the last good TTL (maxRetryDelayMs), and loses peers at staleAfter by a timer.',
         `dnsmasq --local-ttl=<TTL>, ${INSTANCES} SRV instances with TXT id/name and A+AAAA each; 3 watching nodes; minTtl 0.1 s, jitter 0.1.`,
         'Each change lands at a random phase of the poll cycles, so single-kind medians over a few rounds are noisy; compare the medians of all changes.',
         'Baseline: a naive poller measured in the same run against the same dnsmasq: node:dns (c-ares) asking SRV, then TXT, A and AAAA of every target, every TTL, with no cache. A change is seen by either within one TTL (plus up to 10 % jitter for the backend): about 0.5x TTL on average.',

@@ -1,0 +1,118 @@
+import type { BackendOptions } from '@peer/discovery-core'
+import { normaliseName } from './dns-message.js'
+import { DnsConfigError } from './errors.js'
+import type { IdSource } from './txt-attributes.js'
+
+/** Options of {@link DnsDiscovery}. Times are in seconds unless the name says `Ms`. */
+export interface DnsDiscoveryOptions extends BackendOptions {
+  /**
+   * DNS servers to ask, as `host:port` IP literals (`"10.96.0.10:53"`, `"[::1]:5353"`). Required:
+   * there is no default, so discovery never asks a system or public resolver by accident.
+   */
+  resolvers: readonly string[] | string
+  /** The zone peers live in, e.g. `peer.svc.cluster.local`. Needed unless `service` is given. */
+  domain?: string | undefined
+  /** The SRV name to watch. Default `_peer._udp.<domain>`. */
+  service?: string | undefined
+  /** SRV prefix used by `lookup(name)` for per-node SRV records. Default `_peer._udp`. */
+  servicePrefix?: string | undefined
+  /** Port used by `lookup()` when a node has A/AAAA records but no SRV record. Default 4433. */
+  defaultPort?: number | undefined
+  /** Where node ids come from: TXT `id=`, the target's first label, or either. Default `txt-or-label`. */
+  idSource?: IdSource | undefined
+  /** Address families asked for every target. Default `[4, 6]` (A and AAAA). */
+  families?: ReadonlyArray<4 | 6> | undefined
+  /** Shortest cache lifetime (0 TTLs are raised to it). Default 2. */
+  minTtl?: number | undefined
+  /** Longest cache lifetime of a positive answer (huge TTLs are cut to it). Default 60. */
+  maxTtl?: number | undefined
+  /** Negative caching time when an NXDOMAIN/NODATA carries no SOA. Default 5. */
+  negativeTtl?: number | undefined
+  /** Longest negative caching time. Default 60. */
+  maxNegativeTtl?: number | undefined
+  /** Re-queries are delayed by up to this fraction of the wait, at random. Default 0.1. */
+  jitter?: number | undefined
+  /** Peers last confirmed longer ago than this are lost (reason `stale`) while DNS fails. Default 300. */
+  staleAfter?: number | undefined
+  /** First retry delay after a failed poll; doubles up to `maxRetryDelayMs`. Default 1. */
+  retryDelay?: number | undefined
+  /**
+   * Longest wait between retries while DNS fails, in ms. Default: the lifetime of the last good
+   * answer (its clamped TTL, at least `retryDelay`), so a poll is never rarer during an outage than
+   * in steady state and the peers are back within one TTL of the server answering again; `maxTtl`
+   * until a first answer came in. Jitter only shortens retries, never beyond this cap.
+   */
+  maxRetryDelayMs?: number | undefined
+  /** Per-server answer timeout. Default 2000. */
+  timeoutMs?: number | undefined
+  /** Rounds over the resolver list before a query fails. Default 2. */
+  attempts?: number | undefined
+  /** EDNS(0) UDP payload size advertised. Default 1232; 512 disables EDNS. */
+  udpPayloadSize?: number | undefined
+  /** Most cached answers. Default 10,000. */
+  maxCacheEntries?: number | undefined
+  /** Most SRV records used from one answer. Default 1,000. */
+  maxSrvRecords?: number | undefined
+  /** Targets resolved in parallel (each asks TXT, A and AAAA at once, on one socket per resolver). Default 32. */
+  concurrency?: number | undefined
+  /** Seed for the RFC 2782 weighted order and the jitter: same seed, same choices. Default random. */
+  seed?: number | undefined
+  /** Source label put on records. Default `dns`. */
+  source?: string | undefined
+}
+
+/** The SRV name watched and the zone, from the `service`, `domain` and `servicePrefix` options. */
+export function serviceAndDomain(
+  service: string | undefined,
+  domain: string | undefined,
+  prefix: string | undefined,
+): { service: string; domain: string } {
+  if (domain !== undefined && (typeof domain !== 'string' || domain.trim() === '')) {
+    throw new DnsConfigError('domain must be a non-empty DNS name')
+  }
+  if (service !== undefined && (typeof service !== 'string' || service.trim() === '')) {
+    throw new DnsConfigError('service must be a non-empty DNS name')
+  }
+  if (service === undefined && domain === undefined) {
+    throw new DnsConfigError('give `domain` (the service is then _peer._udp.<domain>) or `service`')
+  }
+  const d =
+    domain !== undefined
+      ? normaliseName(domain)
+      : normaliseName(service!)
+          .split('.')
+          .filter((l) => !l.startsWith('_'))
+          .join('.')
+  const s = service !== undefined ? normaliseName(service) : `${normaliseName(prefix ?? '_peer._udp')}.${d}`
+  for (const [what, name] of [
+    ['service', s],
+    ['domain', d],
+  ] as const) {
+    if (
+      name.length === 0 ||
+      name.length > 253 ||
+      name.split('.').some((l) => l.length === 0 || l.length > 63)
+    ) {
+      throw new DnsConfigError(`${what} ${JSON.stringify(name)} is not a valid DNS name`)
+    }
+  }
+  return { service: s, domain: d }
+}
+
+/** A number option >= `min` (or `fallback` when absent); throws a {@link DnsConfigError}. */
+export function seconds(value: number | undefined, fallback: number, name: string, min: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
+    throw new DnsConfigError(`${name} must be a number >= ${min}, got ${String(value)}`)
+  }
+  return value
+}
+
+/** A positive integer option (or `fallback` when absent); throws a {@link DnsConfigError}. */
+export function count(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback
+  if (!Number.isInteger(value) || value < 1) {
+    throw new DnsConfigError(`${name} must be a positive integer, got ${String(value)}`)
+  }
+  return value
+}

@@ -1,0 +1,52 @@
+// Issue 12 item 12: an SRV target that does not exist, or has no address, is reported as such
+// (it used to say "has neither a TXT id nor a node id label").
+import type { Logger } from '@peer/discovery-core'
+import { waitFor } from '@peer/testkit/wait'
+import { afterEach, beforeEach, expect, it } from 'vitest'
+import type { DnsDiscovery } from '../src/index.js'
+import { type Dns2TestServer, startDns2Server } from './support/dns2-server.js'
+import { DOMAIN, fastBackend, SERVICE } from './support/fixtures.js'
+
+let server: Dns2TestServer
+let backend: DnsDiscovery | undefined
+
+beforeEach(async () => {
+  server = await startDns2Server()
+})
+
+afterEach(async () => {
+  await backend?.stop()
+  backend = undefined
+  await server.close()
+})
+
+function capture(): { reasons: string[]; logger: (ns: string) => Logger } {
+  const reasons: string[] = []
+  const logger = (namespace: string): Logger => ({
+    namespace,
+    debug: (message, fields) => {
+      if (message === 'dropped invalid input') reasons.push(String(fields?.reason))
+    },
+    info() {},
+    warn() {},
+    error() {},
+  })
+  return { reasons, logger }
+}
+
+it('a missing SRV target is dropped as NXDOMAIN, a target without addresses as having none', async () => {
+  server.records = [
+    { name: SERVICE, type: 'SRV', target: `ghost.${DOMAIN}`, port: 4001 },
+    { name: SERVICE, type: 'SRV', target: `bare.${DOMAIN}`, port: 4002 },
+    { name: `bare.${DOMAIN}`, type: 'TXT', strings: ['role=none'] },
+  ]
+  const { reasons, logger } = capture()
+  backend = fastBackend(server.address, { logger })
+  await backend.start()
+  await waitFor(() => reasons.length >= 2, { what: 'two dropped targets' })
+  expect(reasons.sort()).toEqual([
+    `target bare.${DOMAIN} has no address (no A/AAAA records)`,
+    `target ghost.${DOMAIN} does not exist (NXDOMAIN)`,
+  ])
+  expect(backend.stats.invalidRecords).toBe(2)
+})
