@@ -174,6 +174,10 @@ const dnsBackend = z
     minTtl: seconds.optional(),
     maxTtl: seconds.optional(),
     staleAfter: seconds.optional(),
+    retryDelay: seconds.optional(),
+    maxRetryDelayMs: millis.optional(),
+    jitter: z.number().min(0).max(1).optional(),
+    concurrency: z.number().int().min(1).max(256).optional(),
     timeoutMs: millis.optional(),
     attempts: z.number().int().min(1).max(10).optional(),
   })

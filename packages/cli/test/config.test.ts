@@ -88,6 +88,42 @@ describe('parseConfig: defaults and path resolution', () => {
   })
 })
 
+describe('parseConfig: dns retry and cost options reach the backend', () => {
+  it('accepts retryDelay, maxRetryDelayMs, jitter and concurrency', () => {
+    const c = parseConfig(
+      {
+        discovery: [
+          {
+            backend: 'dns',
+            resolvers: '127.0.0.1:53',
+            domain: 'example.test',
+            retryDelay: 0.5,
+            maxRetryDelayMs: 4000,
+            jitter: 0.2,
+            concurrency: 64,
+          },
+        ],
+      },
+      { file: 'peer.json' },
+    )
+    expect(c.discovery[0]).toMatchObject({
+      retryDelay: 0.5,
+      maxRetryDelayMs: 4000,
+      jitter: 0.2,
+      concurrency: 64,
+    })
+  })
+
+  it('names a bad value', () => {
+    expect(() =>
+      parseConfig(
+        { discovery: [{ backend: 'dns', resolvers: '127.0.0.1:53', domain: 'x', jitter: 2 }] },
+        { file: 'peer.json' },
+      ),
+    ).toThrow(/discovery\[0\]\.jitter/)
+  })
+})
+
 describe('parseConfig: every bad field is named', () => {
   const cases: Array<[string, unknown, string, RegExp]> = [
     ['not an object', [], '', /expected object, got an array/],
