@@ -45,7 +45,7 @@ export type {
   PeerRegistryStats,
   PeerRejectedDetail,
 } from './peer-events.js'
-export { PeerRegistry, type PeerRegistryOptions } from './peer-registry.js'
+export { PeerRegistry, type PeerRegistryOptions, type RegistryStopOptions } from './peer-registry.js'
 export type { PeerAddressStatus, PeerState, PeerStatus } from './peer-status.js'
 export {
   type ConnectionOf,

@@ -57,6 +57,15 @@ export interface PeerRegistryOptions<C extends RegistryConnection = RegistryConn
   simultaneousWindow?: number
   /** Most addresses kept per peer. Default 16. */
   maxAddressesPerPeer?: number
+  /**
+   * A peer that closed its connection saying `shutdown` (it is stopping) is not redialed until
+   * discovery reports it again (`peer:discovered` or `peer:updated`) or an inbound connection
+   * arrives, or at most this many ms (then it is redialed as usual while still discovered).
+   * Default 15,000.
+   */
+  departedHoldMs?: number
+  /** How long `stop()` waits for the connections it closes to report closed, in ms. Default 2,000. */
+  stopTimeoutMs?: number
   /** Logger factory; silent by default. Namespace `peer:registry:peers`. */
   logger?: LoggerFactory
 }
@@ -88,7 +97,15 @@ interface PeerEntry<C extends RegistryConnection> {
   lastError: string | undefined
 }
 
-type RegistryState = 'stopped' | 'started'
+type RegistryState = 'stopped' | 'started' | 'draining'
+
+/** Options of {@link PeerRegistry.stop}. */
+export interface RegistryStopOptions {
+  /** How long to wait for the closed connections to report closed, in ms. Default: `stopTimeoutMs`. */
+  timeoutMs?: number
+  /** Stops waiting (the connections are closed already) when it aborts. */
+  signal?: AbortSignal
+}
 
 /**
  * The trusted-peer registry, as Elixir PeerNet's `Registry`: it consumes discovery events and
@@ -129,6 +146,8 @@ export class PeerRegistry<
   readonly #stableAfter: number
   readonly #window: number
   readonly #maxAddresses: number
+  readonly #departedHold: number
+  readonly #stopTimeout: number
   readonly #log: Logger
 
   readonly #peers = new Map<string, PeerEntry<C>>()
@@ -169,6 +188,8 @@ export class PeerRegistry<
     this.#stableAfter = options.stableAfter ?? 10_000
     this.#window = options.simultaneousWindow ?? 2000
     this.#maxAddresses = positiveInt('maxAddressesPerPeer', options.maxAddressesPerPeer ?? 16)
+    this.#departedHold = positiveInt('departedHoldMs', options.departedHoldMs ?? 15_000)
+    this.#stopTimeout = positiveInt('stopTimeoutMs', options.stopTimeoutMs ?? 2000)
     this.#log = (options.logger ?? silentLogger)('peer:registry:peers')
     this.onListenerError = (error, type) =>
       this.#log.warn('event listener threw', { type, error: errorMessage(error) })
@@ -207,23 +228,40 @@ export class PeerRegistry<
   }
 
   /**
-   * Stops: no more dials or redials, every connection the registry holds is closed with reason
-   * `shutdown` (each emitting `peer:disconnected`), and every peer is forgotten. Idempotent.
+   * The first step of a graceful stop: no more dials or redials (dials in flight are cancelled,
+   * timers cleared), and every new inbound connection is closed with reason `shutdown`. Live
+   * connections stay until {@link PeerRegistry.stop}. Idempotent; a no-op unless started.
    */
-  async stop(): Promise<void> {
-    if (this.#state === 'stopped') return
-    this.#state = 'stopped'
+  stopDialing(): void {
+    if (this.#state !== 'started') return
+    this.#state = 'draining'
     for (const off of this.#unsubscribe.splice(0)) off()
-    this.#lifetime.abort(new RegistryError('peer registry stopped'))
+    this.#lifetime.abort(new RegistryError('peer registry stopping'))
     this.#queue.clear()
+    for (const entry of this.#peers.values()) {
+      this.#clearTimer(entry)
+      entry.dial?.abort(new RegistryError('dial cancelled: shutdown'))
+    }
+  }
+
+  /**
+   * Stops: no more dials or redials, every connection the registry holds is closed with reason
+   * `shutdown` (all at once, each emitting `peer:disconnected`), and every peer is forgotten. Then
+   * waits until the connections report closed, at most `timeoutMs` (or until `signal` aborts).
+   * Idempotent.
+   */
+  async stop(options: RegistryStopOptions = {}): Promise<void> {
+    if (this.#state === 'stopped') return
+    this.stopDialing()
+    this.#state = 'stopped'
     const closing: Promise<unknown>[] = []
     for (const entry of [...this.#peers.values()]) {
       const conn = entry.connection
       this.#forget(entry, 'shutdown')
       if (conn !== undefined) closing.push(Promise.resolve(conn.closed).catch(() => {}))
     }
-    // do not hang on a transport that never settles `closed`
-    await Promise.race([Promise.all(closing), new Promise((r) => setTimeout(r, 2000).unref())])
+    // never hang on a transport that does not settle `closed`
+    await settledWithin(Promise.all(closing), options.timeoutMs ?? this.#stopTimeout, options.signal)
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -238,7 +276,7 @@ export class PeerRegistry<
   accept(connection: C): boolean {
     const id = connection.remoteId
     if (this.#state !== 'started') {
-      safeClose(connection, 'stopped', this.#log)
+      safeClose(connection, 'shutdown', this.#log)
       return false
     }
     if (!isNodeId(id)) {
@@ -302,6 +340,12 @@ export class PeerRegistry<
     }
   }
 
+  #refreshQuietly(): void {
+    this.refreshTrust().catch((error: unknown) =>
+      this.#log.warn('applying a trust change failed', { error: errorMessage(error) }),
+    )
+  }
+
   // ---- discovery and trust events ----
 
   #subscribe(): void {
@@ -321,15 +365,15 @@ export class PeerRegistry<
     if (typeof trust !== 'function' && typeof trust.addEventListener === 'function') {
       const onAdded = (event: Event) => {
         const id = changedId(event)
-        if (id === undefined) void this.refreshTrust()
+        if (id === undefined) this.#refreshQuietly()
         else this.#onTrustAdded(id)
       }
       const onRemoved = (event: Event) => {
         const id = changedId(event)
-        if (id === undefined) void this.refreshTrust()
+        if (id === undefined) this.#refreshQuietly()
         else if (!this.#isTrusted(id)) this.#untrust(id)
       }
-      const onChange = () => void this.refreshTrust()
+      const onChange = () => this.#refreshQuietly()
       trust.addEventListener('trust:added', onAdded)
       trust.addEventListener('trust:removed', onRemoved)
       trust.addEventListener('change', onChange)
@@ -376,6 +420,12 @@ export class PeerRegistry<
       case 'dialing':
       case 'queued':
         return // a hint never redirects or drops what is in progress
+      case 'departed':
+        // it stopped saying goodbye; hearing of it again means it is back
+        entry.backoffLevel = 0
+        this.#clearTimer(entry)
+        this.#enqueue(entry)
+        return
       case 'backoff':
         // a fresh discovery (after a loss) deserves a prompt dial; an update waits for the timer
         if (fresh) {
@@ -407,7 +457,7 @@ export class PeerRegistry<
       this.#onDiscovered(record, record.source, true)
       return
     }
-    if (typeof this.#discovery?.get !== 'function') void this.refreshTrust()
+    if (typeof this.#discovery?.get !== 'function') this.#refreshQuietly()
   }
 
   #untrust(id: string): void {
@@ -512,10 +562,12 @@ export class PeerRegistry<
       const entry = this.#peers.get(id)
       if (entry === undefined || entry.state !== 'queued') continue
       this.#activeDials++
-      void this.#dial(entry).finally(() => {
-        this.#activeDials--
-        this.#pump()
-      })
+      void this.#dial(entry)
+        .catch((error: unknown) => this.#log.warn('dial failed unexpectedly', { error: errorMessage(error) }))
+        .finally(() => {
+          this.#activeDials--
+          this.#pump()
+        })
     }
   }
 
@@ -638,7 +690,7 @@ export class PeerRegistry<
    */
   #adopt(entry: PeerEntry<C>, conn: C, direction: ConnectionDirection): boolean {
     if (this.#state !== 'started' || this.#peers.get(entry.id) !== entry || !this.#isTrusted(entry.id)) {
-      safeClose(conn, this.#state !== 'started' ? 'stopped' : 'untrusted', this.#log)
+      safeClose(conn, this.#state !== 'started' ? 'shutdown' : 'untrusted', this.#log)
       return false
     }
     const selfWins = this.self < entry.id
@@ -690,10 +742,14 @@ export class PeerRegistry<
     entry.state = 'connected'
     entry.dialAttempts = 0
     entry.lastError = undefined
-    Promise.resolve(conn.closed).then(
-      (value) => this.#onClosed(entry, conn, reasonOf(value)),
-      (error: unknown) => this.#onClosed(entry, conn, reasonOf(error)),
-    )
+    Promise.resolve(conn.closed)
+      .then(
+        (value) => this.#onClosed(entry, conn, reasonOf(value), isDeparture(value)),
+        (error: unknown) => this.#onClosed(entry, conn, reasonOf(error), false),
+      )
+      .catch((error: unknown) =>
+        this.#log.warn('handling a closed connection failed', { error: errorMessage(error) }),
+      )
     if (previous !== undefined) {
       this.#stats.replaced++
       this.#log.debug('live connection replaced', { id: shortId(entry.id), direction })
@@ -705,7 +761,7 @@ export class PeerRegistry<
     this.emit('peer:connected', { id: entry.id, direction, connection: conn })
   }
 
-  #onClosed(entry: PeerEntry<C>, conn: C, reason: string): void {
+  #onClosed(entry: PeerEntry<C>, conn: C, reason: string, departed: boolean): void {
     if (entry.connection !== conn) return // a duplicate or an already forgotten connection
     const direction = entry.direction ?? 'outbound'
     const lived = Date.now() - (entry.connectedAt ?? 0)
@@ -725,7 +781,34 @@ export class PeerRegistry<
     }
     if (lived >= this.#stableAfter) entry.backoffLevel = 0
     if (entry.addresses.length === 0) return
+    if (departed) {
+      this.#holdDeparted(entry)
+      return
+    }
     this.#scheduleRedial(entry)
+  }
+
+  /**
+   * The peer said it is stopping: do not redial it (its listener refuses, or it is gone) until
+   * discovery reports it again or an inbound connection arrives; after `departedHoldMs` at most,
+   * redial it as usual if it is still discovered.
+   */
+  #holdDeparted(entry: PeerEntry<C>): void {
+    entry.state = 'departed'
+    entry.backoffLevel = 0
+    entry.nextDialAt = Date.now() + this.#departedHold
+    this.#log.debug('peer departed: not redialed until announced again', { id: shortId(entry.id) })
+    entry.timer = setTimeout(() => {
+      entry.timer = undefined
+      entry.nextDialAt = undefined
+      if (this.#peers.get(entry.id) !== entry || entry.state !== 'departed') return
+      if (!entry.discovered || !this.#isTrusted(entry.id)) {
+        this.#forget(entry, 'lost')
+        return
+      }
+      this.#enqueue(entry)
+    }, this.#departedHold)
+    entry.timer.unref?.()
   }
 
   #snapshot(entry: PeerEntry<C>): PeerStatus {
@@ -752,8 +835,11 @@ export class PeerRegistry<
 /** How long an aborted dial may keep its slot while the transport winds it down. */
 const ABANDON_GRACE_MS = 1000
 
-async function settledWithin(promise: Promise<unknown>, ms: number): Promise<void> {
+/** Waits for `promise` to settle, at most `ms` and no longer than `signal` (never rejects). */
+async function settledWithin(promise: Promise<unknown>, ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return
   let timer: ReturnType<typeof setTimeout> | undefined
+  let onAbort = () => {}
   await Promise.race([
     promise.then(
       () => {},
@@ -761,9 +847,20 @@ async function settledWithin(promise: Promise<unknown>, ms: number): Promise<voi
     ),
     new Promise<void>((r) => {
       timer = setTimeout(r, ms)
+      onAbort = () => r()
+      signal?.addEventListener('abort', onAbort, { once: true })
     }),
   ])
   clearTimeout(timer)
+  signal?.removeEventListener('abort', onAbort)
+}
+
+/** True when a connection's close value says the remote is stopping (`shutdown`, not closed by us). */
+function isDeparture(value: unknown): boolean {
+  if (value === 'shutdown') return true
+  if (typeof value !== 'object' || value === null) return false
+  const { reason, by } = value as { reason?: unknown; by?: unknown }
+  return reason === 'shutdown' && by !== 'local'
 }
 
 function positiveInt(name: string, value: number): number {
