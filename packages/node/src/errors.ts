@@ -1,5 +1,5 @@
 import { PeerError } from '@peer/discovery-core'
-import { CODE, type CloseInfo } from '@peer/transport-quic'
+import { type CloseInfo, CODE } from '@peer/transport-quic'
 
 /** Base class of every error thrown by `@peer/node`. */
 export class NodeError extends PeerError {}
@@ -130,7 +130,8 @@ const PHRASE: Record<PeerUnavailableReason, string> = {
 export function unavailableFromClose(peer: string, info: CloseInfo | undefined): PeerUnavailableError {
   const reason = reasonOfClose(info)
   const code = info?.code === undefined ? '' : ` code ${info.code}`
-  const detail = info === undefined ? '' : ` (closed by ${info.by}${code}: ${info.reason || 'no reason given'})`
+  const detail =
+    info === undefined ? '' : ` (closed by ${info.by}${code}: ${info.reason || 'no reason given'})`
   return new PeerUnavailableError(peer, `${PHRASE[reason]}${detail}`, {
     reason,
     ...(info?.error === undefined ? {} : { cause: info.error }),

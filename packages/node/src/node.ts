@@ -15,8 +15,8 @@ import {
 import { generateIdentity, type Identity, loadOrCreateIdentity, TrustList } from '@peer/identity'
 import { PeerRegistry } from '@peer/registry'
 import {
-  CODE,
   type CloseInfo,
+  CODE,
   type Connection,
   ConnectionClosedError,
   createTransport,

@@ -139,7 +139,9 @@ export class PeerLink {
       if (first === undefined) {
         const closed = inc.error instanceof ConnectionClosedError ? inc.error.info : undefined
         if (closed !== undefined) throw unavailableFromClose(this.id, closed)
-        throw new PeerUnavailableError(this.id, 'it finished its channel before hello', { reason: 'shutdown' })
+        throw new PeerUnavailableError(this.id, 'it finished its channel before hello', {
+          reason: 'shutdown',
+        })
       }
       this.stats.bytesReceived += first.byteLength
       this.#host.stats.bytesReceived += first.byteLength

@@ -25,6 +25,7 @@ import type {
 } from './interfaces.js'
 import type { DisconnectReason, PeerRegistryEvents, PeerRegistryStats } from './peer-events.js'
 import type { PeerState, PeerStatus } from './peer-status.js'
+import { probe } from './probe.js'
 
 /** Options of {@link PeerRegistry}. */
 export interface PeerRegistryOptions<C extends RegistryConnection = RegistryConnection> {
@@ -66,6 +67,14 @@ export interface PeerRegistryOptions<C extends RegistryConnection = RegistryConn
   departedHoldMs?: number
   /** How long `stop()` waits for the connections it closes to report closed, in ms. Default 2,000. */
   stopTimeoutMs?: number
+  /**
+   * While a peer whose connection was lost (not one that said `shutdown`) is redialed, each dial
+   * attempt is cut after this many ms (or 4 round-trip times of the lost connection, if longer)
+   * and started afresh, one after the other until `dialTimeout`, so a path that comes back (a
+   * healed partition) is found within about this long instead of after the handshake's
+   * retransmission backoff. 0 turns probing off. Default 1,000.
+   */
+  probeAttemptMs?: number
   /** Logger factory; silent by default. Namespace `peer:registry:peers`. */
   logger?: LoggerFactory
 }
@@ -95,6 +104,10 @@ interface PeerEntry<C extends RegistryConnection> {
   timer: ReturnType<typeof setTimeout> | undefined
   nextDialAt: number | undefined
   lastError: string | undefined
+  /** Set when the connection was lost (not a goodbye); cleared on connect: redials probe. */
+  lostAt: number | undefined
+  /** The round-trip time of the lost connection, when known (ms). */
+  lostRtt: number | undefined
 }
 
 type RegistryState = 'stopped' | 'started' | 'draining'
@@ -147,6 +160,7 @@ export class PeerRegistry<
   readonly #window: number
   readonly #maxAddresses: number
   readonly #departedHold: number
+  readonly #probeAttempt: number
   readonly #stopTimeout: number
   readonly #log: Logger
 
@@ -190,6 +204,10 @@ export class PeerRegistry<
     this.#maxAddresses = positiveInt('maxAddressesPerPeer', options.maxAddressesPerPeer ?? 16)
     this.#departedHold = positiveInt('departedHoldMs', options.departedHoldMs ?? 15_000)
     this.#stopTimeout = positiveInt('stopTimeoutMs', options.stopTimeoutMs ?? 2000)
+    this.#probeAttempt = options.probeAttemptMs ?? 1000
+    if (!Number.isInteger(this.#probeAttempt) || this.#probeAttempt < 0) {
+      throw new RangeError(`probeAttemptMs must be a non-negative integer, got ${options.probeAttemptMs}`)
+    }
     this.#log = (options.logger ?? silentLogger)('peer:registry:peers')
     this.onListenerError = (error, type) =>
       this.#log.warn('event listener threw', { type, error: errorMessage(error) })
@@ -271,7 +289,7 @@ export class PeerRegistry<
   /**
    * Offers an inbound connection (wire it to the transport listener). It is adopted when its
    * remote id is trusted and the peer has no better connection; otherwise it is closed (reason
-   * `untrusted`, `duplicate`, `self`, `invalid id`, `stopped` or `registry full`). Returns true when adopted.
+   * `untrusted`, `duplicate`, `self`, `invalid id`, `shutdown` (stopping or stopped) or `registry full`). Returns true when adopted.
    */
   accept(connection: C): boolean {
     const id = connection.remoteId
@@ -492,6 +510,8 @@ export class PeerRegistry<
       timer: undefined,
       nextDialAt: undefined,
       lastError: undefined,
+      lostAt: undefined,
+      lostRtt: undefined,
     }
     this.#peers.set(id, entry)
     return entry
@@ -585,7 +605,7 @@ export class PeerRegistry<
     for (const address of addresses) {
       if (signal.aborted) break
       try {
-        const conn = await this.#dialOne(entry.id, address, signal)
+        const conn = await this.#dialOne(entry.id, address, signal, this.#probeFor(entry))
         address.lastError = undefined
         address.lastConnectedAt = Date.now()
         entry.dial = undefined
@@ -618,13 +638,24 @@ export class PeerRegistry<
     this.emit('peer:dial-failed', { id: entry.id, attempt: entry.dialAttempts, error: lastError, retryIn })
   }
 
-  async #dialOne(id: string, address: AddressEntry, parent: AbortSignal): Promise<C> {
+  /** The attempt length of a probing redial (a lost connection), or 0 for a plain dial. */
+  #probeFor(entry: PeerEntry<C>): number {
+    if (entry.lostAt === undefined || this.#probeAttempt === 0) return 0
+    return Math.max(this.#probeAttempt, 4 * (entry.lostRtt ?? 0))
+  }
+
+  async #dialOne(id: string, address: AddressEntry, parent: AbortSignal, probeMs: number): Promise<C> {
     const timeout = AbortSignal.timeout(this.#dialTimeout)
     const signal = AbortSignal.any([parent, timeout])
-    const dialing = this.#transport.dial(
-      { host: address.host, port: address.port },
-      { expectedId: id, signal },
-    )
+    const attempt = (attemptSignal: AbortSignal) =>
+      this.#transport.dial(
+        { host: address.host, port: address.port },
+        { expectedId: id, signal: attemptSignal },
+      )
+    const dialing =
+      probeMs > 0
+        ? probe(attempt, probeMs, signal, (late) => safeClose(late, 'dial abandoned', this.#log))
+        : attempt(signal)
     let conn: C
     try {
       conn = await raceSignal(dialing, signal)
@@ -742,6 +773,8 @@ export class PeerRegistry<
     entry.state = 'connected'
     entry.dialAttempts = 0
     entry.lastError = undefined
+    entry.lostAt = undefined
+    entry.lostRtt = undefined
     Promise.resolve(conn.closed)
       .then(
         (value) => this.#onClosed(entry, conn, reasonOf(value), isDeparture(value)),
@@ -785,6 +818,8 @@ export class PeerRegistry<
       this.#holdDeparted(entry)
       return
     }
+    entry.lostAt = Date.now()
+    entry.lostRtt = readRtt(conn)
     this.#scheduleRedial(entry)
   }
 

@@ -173,7 +173,8 @@ describe('PeerRegistry over QUIC: dialing', () => {
     await waitFor(() => a.registry.connection(b.id), { timeoutMs: 10_000 })
     const failures = recordEvents(a.registry, ['peer:dial-failed'])
     const disconnected = nextEvent<CustomEvent>(a.registry, 'peer:disconnected', () => true, 10_000)
-    await b.stop()
+    // b goes away without saying `shutdown` (a peer that says it is stopping is not redialed)
+    await b.transport.close('gone')
     expect((await disconnected).detail).toMatchObject({ id: b.id, direction: 'outbound' })
     await waitFor(() => failures.events.length >= 3, { timeoutMs: 15_000 })
     const waits = failures.events.map((e) => (e.detail as { retryIn: number }).retryIn)
@@ -194,7 +195,7 @@ describe('PeerRegistry over QUIC: dialing', () => {
     const { a, b } = await pair()
     introduce(a, b)
     await waitFor(() => a.registry.connection(b.id), { timeoutMs: 10_000 })
-    await b.stop()
+    await b.transport.close('gone') // not `shutdown`: a redials
     await waitFor(() => a.registry.status(b.id)?.state === 'backoff', { timeoutMs: 10_000 })
     a.manual!.losePeer(b.id)
     await waitFor(() => a.registry.status(b.id) === undefined, { timeoutMs: 10_000 })

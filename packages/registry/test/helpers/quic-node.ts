@@ -82,6 +82,8 @@ export async function startQuicNode(options: QuicNodeOptions = {}): Promise<Quic
     discovery,
     backoff: FAST_BACKOFF,
     dialTimeout: 3000,
+    // tests restart stopped peers at once and expect redials: hold a departed peer only briefly
+    departedHoldMs: 300,
     ...options.registry,
   })
   listener.addEventListener('connection', (event) => registry.accept(event.detail.connection))

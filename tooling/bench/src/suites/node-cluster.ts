@@ -38,7 +38,7 @@ async function runCluster(size: number): Promise<ClusterRun> {
     }
   }
   try {
-    await until(() => nodes.every((n) => n.peers().length === size - 1), 120_000, `${size} nodes to connect`)
+    await until(() => nodes.every((n) => n.peers().length === size - 1), 300_000, `${size} nodes to connect`)
     const formMs = performance.now() - started
     const one = nodes[0]!
     const t1 = performance.now()
