@@ -68,7 +68,7 @@ export interface PeerRegistryOptions<C extends RegistryConnection = RegistryConn
   /** How long `stop()` waits for the connections it closes to report closed, in ms. Default 2,000. */
   stopTimeoutMs?: number
   /**
-   * While a peer whose connection was lost (not one that said `shutdown`) is redialed, each dial
+   * While a peer whose connection was lost (idle timeout or transport error) is redialed, each dial
    * attempt is cut after this many ms (or 4 round-trip times of the lost connection, if longer)
    * and started afresh, one after the other until `dialTimeout`, so a path that comes back (a
    * healed partition) is found within about this long instead of after the handshake's
@@ -104,7 +104,7 @@ interface PeerEntry<C extends RegistryConnection> {
   timer: ReturnType<typeof setTimeout> | undefined
   nextDialAt: number | undefined
   lastError: string | undefined
-  /** Set when the connection was lost (not a goodbye); cleared on connect: redials probe. */
+  /** Set when the connection was lost to an idle timeout or error; cleared on connect: redials probe. */
   lostAt: number | undefined
   /** The round-trip time of the lost connection, when known (ms). */
   lostRtt: number | undefined
@@ -777,8 +777,8 @@ export class PeerRegistry<
     entry.lostRtt = undefined
     Promise.resolve(conn.closed)
       .then(
-        (value) => this.#onClosed(entry, conn, reasonOf(value), isDeparture(value)),
-        (error: unknown) => this.#onClosed(entry, conn, reasonOf(error), false),
+        (value) => this.#onClosed(entry, conn, reasonOf(value), closeKind(value)),
+        (error: unknown) => this.#onClosed(entry, conn, reasonOf(error), 'other'),
       )
       .catch((error: unknown) =>
         this.#log.warn('handling a closed connection failed', { error: errorMessage(error) }),
@@ -794,7 +794,7 @@ export class PeerRegistry<
     this.emit('peer:connected', { id: entry.id, direction, connection: conn })
   }
 
-  #onClosed(entry: PeerEntry<C>, conn: C, reason: string, departed: boolean): void {
+  #onClosed(entry: PeerEntry<C>, conn: C, reason: string, kind: CloseKind): void {
     if (entry.connection !== conn) return // a duplicate or an already forgotten connection
     const direction = entry.direction ?? 'outbound'
     const lived = Date.now() - (entry.connectedAt ?? 0)
@@ -814,12 +814,14 @@ export class PeerRegistry<
     }
     if (lived >= this.#stableAfter) entry.backoffLevel = 0
     if (entry.addresses.length === 0) return
-    if (departed) {
+    if (kind === 'departed') {
       this.#holdDeparted(entry)
       return
     }
-    entry.lostAt = Date.now()
-    entry.lostRtt = readRtt(conn)
+    if (kind === 'path-lost') {
+      entry.lostAt = Date.now()
+      entry.lostRtt = readRtt(conn)
+    }
     this.#scheduleRedial(entry)
   }
 
@@ -890,12 +892,20 @@ async function settledWithin(promise: Promise<unknown>, ms: number, signal?: Abo
   signal?.removeEventListener('abort', onAbort)
 }
 
-/** True when a connection's close value says the remote is stopping (`shutdown`, not closed by us). */
-function isDeparture(value: unknown): boolean {
-  if (value === 'shutdown') return true
-  if (typeof value !== 'object' || value === null) return false
+/**
+ * What a connection's close value says: `departed` when the remote is stopping (`shutdown`, not
+ * closed by us), `path-lost` when nothing was heard from it (`by: 'idle-timeout'` or `'error'`,
+ * as `@peer/transport-quic` reports), `other` for the rest.
+ */
+type CloseKind = 'departed' | 'path-lost' | 'other'
+
+function closeKind(value: unknown): CloseKind {
+  if (value === 'shutdown') return 'departed'
+  if (typeof value !== 'object' || value === null) return 'other'
   const { reason, by } = value as { reason?: unknown; by?: unknown }
-  return reason === 'shutdown' && by !== 'local'
+  if (reason === 'shutdown' && by !== 'local') return 'departed'
+  if (by === 'idle-timeout' || by === 'error') return 'path-lost'
+  return 'other'
 }
 
 function positiveInt(name: string, value: number): number {
