@@ -64,12 +64,16 @@ export interface NodeOptions {
   helloTimeout?: number
   /** Hysteresis of the discovery aggregate (ms a lost peer is kept before `peer:lost`). Default 2,000. */
   lostHysteresis?: number
-  /** Peer registry tuning: dial timeout (ms), redial backoff, most peers tracked. */
+  /** Peer registry tuning: dial timeout (ms), redial backoff, most peers tracked, departure hold, probing. */
   registry?: {
     dialTimeout?: number
     backoff?: BackoffOptions
     maxPeers?: number
     maxConcurrentDials?: number
+    /** How long a peer that said `shutdown` is not redialed unless announced again, in ms. Default 15,000. */
+    departedHoldMs?: number
+    /** Attempt length of the probing redials after a lost connection, in ms; 0 = off. Default 1,000. */
+    probeAttemptMs?: number
   }
   /** QUIC transport tuning (idle timeout, keepalive, windows, ...). */
   transport?: TransportTuning

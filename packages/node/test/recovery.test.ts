@@ -14,7 +14,10 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c().catch(() => {})
 })
 
-const LIVENESS = { maxIdleTimeoutMs: 1000, keepAliveIntervalMs: 200 }
+// `far` makes the connection's idle timeout short (QUIC takes the lower of both sides'), so the
+// partition takes the peer down soon; `near` keeps the default idle and connect timeouts, so its
+// redials hang in the handshake's retransmission backoff as they would with default settings
+const FAR_LIVENESS = { maxIdleTimeoutMs: 1000, keepAliveIntervalMs: 200 }
 
 it('traffic resumes soon after a partition longer than the idle timeout heals', async () => {
   const [near, far] = await Promise.all([generateIdentity(), generateIdentity()])
@@ -23,7 +26,7 @@ it('traffic resumes soon after a partition longer than the idle timeout heals', 
     identity: far,
     trust: [near.id],
     name: 'far@localhost',
-    transport: LIVENESS,
+    transport: FAR_LIVENESS,
   })
   cleanups.push(() => farNode.stop())
   farNode.handle('echo', (x) => x)
@@ -35,7 +38,7 @@ it('traffic resumes soon after a partition longer than the idle timeout heals', 
     name: 'near@localhost',
     discovery: new StaticDiscovery({ peers: [{ id: far.id, addresses: [relay.address] }] }),
     lostHysteresis: 0,
-    transport: LIVENESS,
+    transport: { keepAliveIntervalMs: 200 },
   })
   cleanups.push(() => nearNode.stop())
   await nearNode.waitForPeer(far.id, { timeout: 15_000 })
@@ -50,7 +53,7 @@ it('traffic resumes soon after a partition longer than the idle timeout heals', 
     timeoutMs: 15_000,
     what: 'redials during the partition',
   })
-  await new Promise((r) => setTimeout(r, 3000))
+  await new Promise((r) => setTimeout(r, 5000))
   relay.partition(false)
   const healedAt = performance.now()
   await waitFor(() => events.of('peer:up').length === 1, {

@@ -76,6 +76,7 @@ it('stop() resolves within its deadline with a peer that never answers anything'
     peers: [{ id: mine.id, addresses: [node.address] }],
     name: 'frozen@localhost',
     port: 0,
+    idleMs: 60_000,
   })
   await node.waitForPeer('frozen', { timeout: 15_000 })
   const inFlight = failure(node.request('frozen', 'never', null, { timeout: 60_000 }))
