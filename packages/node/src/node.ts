@@ -532,39 +532,53 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
     const direction = this.#registry?.status(id)?.direction ?? connection.direction
     const link = new PeerLink(connection, direction, this.#host())
     this.#opening.set(id, link)
-    void connection.closed.then((info) => this.#onConnectionClosed(link, info))
-    link.open().then(
-      () => {
-        if (this.#opening.get(id) === link) this.#opening.delete(id)
-        if (link.closed || this.#state !== 'started' || connection.isClosed) return
-        const previous = this.#links.get(id)
-        this.#links.set(id, link)
-        if (previous !== undefined) {
-          previous.close(replaced(id))
-          this.#log.debug('peer moved to a newer connection', { id: shortId(id), direction })
-          return
-        }
-        this.#stats.peersUp++
-        this.#log.info('peer up', { id: shortId(id), name: link.name, direction })
-        this.emit('peer:up', { id, name: link.name, direction, address: { ...connection.remoteAddress } })
-      },
-      (error: unknown) => {
-        if (this.#opening.get(id) === link) this.#opening.delete(id)
-        link.close(error instanceof Error ? error : new Error(String(error)))
-        // an older link kept up for this one is dead: the peer is down after all
-        const previous = this.#links.get(id)
-        if (previous?.closed) this.#down(previous, errorMessage(error))
-        if (this.#state !== 'started') return
-        this.#log.warn('peer link failed to open', { id: shortId(id), error: errorMessage(error) })
-        // tell the peer what was wrong (unless the connection is gone already)
-        if (error instanceof ConnectionClosedError || connection.isClosed) return
-        const lost = error instanceof PeerUnavailableError && error.reason !== 'protocol-error'
-        void connection.close(
-          `hello failed: ${errorMessage(error)}`.slice(0, 200),
-          lost ? CODE.NO_ERROR : CODE.PROTOCOL_ERROR,
-        )
-      },
-    )
+    connection.closed
+      .then((info) => this.#onConnectionClosed(link, info))
+      .catch((error: unknown) => this.#internalError('handling a closed connection', error))
+    link
+      .open()
+      .then(
+        () => {
+          if (this.#opening.get(id) === link) this.#opening.delete(id)
+          if (link.closed || this.#state !== 'started' || connection.isClosed) return
+          const previous = this.#links.get(id)
+          this.#links.set(id, link)
+          if (previous !== undefined) {
+            previous.close(replaced(id))
+            this.#log.debug('peer moved to a newer connection', { id: shortId(id), direction })
+            return
+          }
+          this.#stats.peersUp++
+          this.#log.info('peer up', { id: shortId(id), name: link.name, direction })
+          this.emit('peer:up', { id, name: link.name, direction, address: { ...connection.remoteAddress } })
+        },
+        (error: unknown) => {
+          if (this.#opening.get(id) === link) this.#opening.delete(id)
+          link.close(error instanceof Error ? error : new Error(String(error)))
+          // an older link kept up for this one is dead: the peer is down after all
+          const previous = this.#links.get(id)
+          if (previous?.closed) this.#down(previous, errorMessage(error))
+          if (this.#state !== 'started') return
+          this.#log.warn('peer link failed to open', { id: shortId(id), error: errorMessage(error) })
+          // tell the peer what was wrong (unless the connection is gone already)
+          if (error instanceof ConnectionClosedError || connection.isClosed) return
+          const lost = error instanceof PeerUnavailableError && error.reason !== 'protocol-error'
+          connection
+            .close(
+              `hello failed: ${errorMessage(error)}`.slice(0, 200),
+              lost ? CODE.NO_ERROR : CODE.PROTOCOL_ERROR,
+            )
+            .catch((closeError: unknown) =>
+              this.#log.debug('close failed', { error: errorMessage(closeError) }),
+            )
+        },
+      )
+      .catch((error: unknown) => this.#internalError('opening a peer link', error))
+  }
+
+  /** A bug in our own bookkeeping: logged, never an uncaught exception. */
+  #internalError(what: string, error: unknown): void {
+    this.#log.error(`${what} failed`, { error: errorMessage(error) })
   }
 
   #onConnectionClosed(link: PeerLink, info: CloseInfo): void {
@@ -578,7 +592,13 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
       if (this.#opening.has(link.id)) return
     }
     this.#down(link, reason)
-    queueMicrotask(() => this.#attach(link.id))
+    queueMicrotask(() => {
+      try {
+        this.#attach(link.id)
+      } catch (error) {
+        this.#internalError('attaching a peer link', error)
+      }
+    })
   }
 
   #down(link: PeerLink, reason: string): void {

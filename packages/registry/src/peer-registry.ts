@@ -691,18 +691,30 @@ export class PeerRegistry<
     entry.state = 'backoff'
     entry.nextDialAt = Date.now() + delay
     this.#clearTimer(entry)
-    entry.timer = setTimeout(() => {
-      entry.timer = undefined
-      entry.nextDialAt = undefined
-      if (this.#peers.get(entry.id) !== entry || entry.state !== 'backoff') return
-      if (!entry.discovered || !this.#isTrusted(entry.id)) {
-        this.#forget(entry, 'lost')
-        return
-      }
-      this.#enqueue(entry)
-    }, delay)
+    entry.timer = setTimeout(() => this.#guard('redial', () => this.#redialDue(entry, 'backoff')), delay)
     entry.timer.unref?.()
     return delay
+  }
+
+  /** A redial timer fired (`state` is the state it was set in: `backoff` or `departed`). */
+  #redialDue(entry: PeerEntry<C>, state: PeerState): void {
+    entry.timer = undefined
+    entry.nextDialAt = undefined
+    if (this.#peers.get(entry.id) !== entry || entry.state !== state) return
+    if (!entry.discovered || !this.#isTrusted(entry.id)) {
+      this.#forget(entry, 'lost')
+      return
+    }
+    this.#enqueue(entry)
+  }
+
+  /** Runs a timer's work; a throw is logged, never an uncaught exception. */
+  #guard(what: string, work: () => void): void {
+    try {
+      work()
+    } catch (error) {
+      this.#log.error(`${what} failed`, { error: errorMessage(error) })
+    }
   }
 
   #clearTimer(entry: PeerEntry<C>): void {
@@ -835,16 +847,10 @@ export class PeerRegistry<
     entry.backoffLevel = 0
     entry.nextDialAt = Date.now() + this.#departedHold
     this.#log.debug('peer departed: not redialed until announced again', { id: shortId(entry.id) })
-    entry.timer = setTimeout(() => {
-      entry.timer = undefined
-      entry.nextDialAt = undefined
-      if (this.#peers.get(entry.id) !== entry || entry.state !== 'departed') return
-      if (!entry.discovered || !this.#isTrusted(entry.id)) {
-        this.#forget(entry, 'lost')
-        return
-      }
-      this.#enqueue(entry)
-    }, this.#departedHold)
+    entry.timer = setTimeout(
+      () => this.#guard('redial after a departure', () => this.#redialDue(entry, 'departed')),
+      this.#departedHold,
+    )
     entry.timer.unref?.()
   }
 
