@@ -4,7 +4,6 @@ import {
   errorMessage,
   isNodeId,
   type Logger,
-  type LoggerFactory,
   type PeerAddress,
   type PeerDiscoveredDetail,
   type PeerRecord,
@@ -15,6 +14,7 @@ import {
   TypedEventTarget,
 } from '@peer/discovery-core'
 import { type BackoffOptions, backoffDelay } from './backoff.js'
+import { type CloseKind, closeKind, readRtt, reasonOf, safeClose, settledWithin } from './connections.js'
 import { DialTimeoutError, PeerIdMismatchError, RegistryError } from './errors.js'
 import type {
   ConnectionDirection,
@@ -24,60 +24,9 @@ import type {
   TrustStore,
 } from './interfaces.js'
 import type { DisconnectReason, PeerRegistryEvents, PeerRegistryStats } from './peer-events.js'
+import type { PeerRegistryOptions, RegistryStopOptions } from './peer-registry-options.js'
 import type { PeerState, PeerStatus } from './peer-status.js'
 import { probe } from './probe.js'
-
-/** Options of {@link PeerRegistry}. */
-export interface PeerRegistryOptions<C extends RegistryConnection = RegistryConnection> {
-  /** This node's id: never dialed, and the tie-breaker of simultaneous dials. */
-  self: string
-  /** Dials peers (`@peer/transport-quic`'s transport, or anything meeting the interface). */
-  transport: RegistryTransport<C>
-  /** The trust list, or a predicate (then call `refreshTrust()` after it changes). */
-  trust: TrustStore | ((id: string) => boolean)
-  /** Where peers come from: the aggregate `Discovery`, or any backend. Optional (inbound only). */
-  discovery?: PeerSource | undefined
-  /** Most peers tracked at once. Default 1024. */
-  maxPeers?: number
-  /** Most dials in flight at once; further peers wait in state `queued`. Default 8. */
-  maxConcurrentDials?: number
-  /** Time limit of one dial to one address, in ms. Default 10,000. */
-  dialTimeout?: number
-  /** Redial backoff. Defaults: 500 ms doubling to 30 s, half of each delay jittered. */
-  backoff?: BackoffOptions
-  /**
-   * A connection that lived at least this long (ms) resets the backoff when it closes, so a peer
-   * that keeps dropping right after connecting is redialed ever more slowly. Default 10,000.
-   */
-  stableAfter?: number
-  /**
-   * An inbound connection arriving within this many ms of the live connection's adoption is
-   * treated as the other half of a simultaneous dial (keep the one dialed by the lower id); a
-   * later one replaces the live connection (the remote evidently lost it). Default 2,000.
-   */
-  simultaneousWindow?: number
-  /** Most addresses kept per peer. Default 16. */
-  maxAddressesPerPeer?: number
-  /**
-   * A peer that closed its connection saying `shutdown` (it is stopping) is not redialed until
-   * discovery reports it again (`peer:discovered` or `peer:updated`) or an inbound connection
-   * arrives, or at most this many ms (then it is redialed as usual while still discovered).
-   * Default 15,000.
-   */
-  departedHoldMs?: number
-  /** How long `stop()` waits for the connections it closes to report closed, in ms. Default 2,000. */
-  stopTimeoutMs?: number
-  /**
-   * While a peer whose connection was lost (idle timeout or transport error) is redialed, each dial
-   * attempt is cut after this many ms (or 4 round-trip times of the lost connection, if longer)
-   * and started afresh, one after the other until `dialTimeout`, so a path that comes back (a
-   * healed partition) is found within about this long instead of after the handshake's
-   * retransmission backoff. 0 turns probing off. Default 1,000.
-   */
-  probeAttemptMs?: number
-  /** Logger factory; silent by default. Namespace `peer:registry:peers`. */
-  logger?: LoggerFactory
-}
 
 interface AddressEntry {
   readonly host: string
@@ -111,14 +60,6 @@ interface PeerEntry<C extends RegistryConnection> {
 }
 
 type RegistryState = 'stopped' | 'started' | 'draining'
-
-/** Options of {@link PeerRegistry.stop}. */
-export interface RegistryStopOptions {
-  /** How long to wait for the closed connections to report closed, in ms. Default: `stopTimeoutMs`. */
-  timeoutMs?: number
-  /** Stops waiting (the connections are closed already) when it aborts. */
-  signal?: AbortSignal
-}
 
 /**
  * The trusted-peer registry, as Elixir PeerNet's `Registry`: it consumes discovery events and
@@ -878,42 +819,6 @@ export class PeerRegistry<
 /** How long an aborted dial may keep its slot while the transport winds it down. */
 const ABANDON_GRACE_MS = 1000
 
-/** Waits for `promise` to settle, at most `ms` and no longer than `signal` (never rejects). */
-async function settledWithin(promise: Promise<unknown>, ms: number, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted) return
-  let timer: ReturnType<typeof setTimeout> | undefined
-  let onAbort = () => {}
-  await Promise.race([
-    promise.then(
-      () => {},
-      () => {},
-    ),
-    new Promise<void>((r) => {
-      timer = setTimeout(r, ms)
-      onAbort = () => r()
-      signal?.addEventListener('abort', onAbort, { once: true })
-    }),
-  ])
-  clearTimeout(timer)
-  signal?.removeEventListener('abort', onAbort)
-}
-
-/**
- * What a connection's close value says: `departed` when the remote is stopping (`shutdown`, not
- * closed by us), `path-lost` when nothing was heard from it (`by: 'idle-timeout'` or `'error'`,
- * as `@peer/transport-quic` reports), `other` for the rest.
- */
-type CloseKind = 'departed' | 'path-lost' | 'other'
-
-function closeKind(value: unknown): CloseKind {
-  if (value === 'shutdown') return 'departed'
-  if (typeof value !== 'object' || value === null) return 'other'
-  const { reason, by } = value as { reason?: unknown; by?: unknown }
-  if (reason === 'shutdown' && by !== 'local') return 'departed'
-  if (by === 'idle-timeout' || by === 'error') return 'path-lost'
-  return 'other'
-}
-
 function positiveInt(name: string, value: number): number {
   if (!Number.isInteger(value) || value < 1)
     throw new RangeError(`${name} must be a positive integer, got ${value}`)
@@ -930,35 +835,4 @@ function changedId(event: Event): string | undefined {
     | undefined
   const id = detail?.entry?.id ?? detail?.id
   return typeof id === 'string' ? id : undefined
-}
-
-function reasonOf(value: unknown): string {
-  if (typeof value === 'string' && value !== '') return value
-  if (value instanceof Error) return value.message || value.name
-  if (typeof value === 'object' && value !== null) {
-    const { reason, by } = value as { reason?: unknown; by?: unknown }
-    if (typeof reason === 'string' && reason !== '') return reason
-    if (reason instanceof Error) return reason.message
-    if (typeof by === 'string' && by !== '') return by
-  }
-  return 'closed'
-}
-
-function readRtt(conn: RegistryConnection | undefined): number | undefined {
-  try {
-    const rtt = conn?.rtt
-    return typeof rtt === 'number' && Number.isFinite(rtt) ? rtt : undefined
-  } catch {
-    return undefined
-  }
-}
-
-function safeClose(conn: RegistryConnection, reason: string, log: Logger): void {
-  try {
-    Promise.resolve(conn.close(reason)).catch((error: unknown) =>
-      log.debug('close failed', { reason, error: errorMessage(error) }),
-    )
-  } catch (error) {
-    log.debug('close threw', { reason, error: errorMessage(error) })
-  }
 }
