@@ -9,6 +9,7 @@ import { recordEvents, waitFor } from '@peer/testkit/wait'
 import { CODE, createTransport } from '@peer/transport-quic'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createNode, encodeEnvelope, type PeerNode, PeerUnavailableError } from '../src/index.js'
+import { startChildNode } from './helpers.js'
 
 const fixture = fileURLToPath(new URL('./fixtures/node-child.ts', import.meta.url))
 const cleanups: Array<() => Promise<unknown>> = []
@@ -39,14 +40,7 @@ async function survivorAndVictim(idleMs: number): Promise<{ survivor: PeerNode; 
     async start() {
       const child = await spawnChild(fixture)
       cleanups.push(() => child.close(2000))
-      await child.call('start', {
-        pem: { privateKeyPem: theirs.privateKeyPem, certificatePem: theirs.certificatePem },
-        trust: [mine.id],
-        peers: [{ id: mine.id, addresses: [survivor.address] }],
-        name: 'victim@localhost',
-        port: 0,
-        idleMs,
-      })
+      await startChildNode(child, theirs, survivor, { name: 'victim@localhost', idleMs })
       return child
     },
   }

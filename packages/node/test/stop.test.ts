@@ -8,7 +8,7 @@ import { type RpcChild, spawnChild } from '@peer/testkit/child-process'
 import { recordEvents, waitFor } from '@peer/testkit/wait'
 import { afterEach, expect, it, vi } from 'vitest'
 import { createNode, NodeStoppedError, PeerUnavailableError } from '../src/index.js'
-import { type Member, startCluster, stopAll } from './helpers.js'
+import { type Member, startChildNode, startCluster, stopAll } from './helpers.js'
 
 const fixture = fileURLToPath(new URL('./fixtures/node-child.ts', import.meta.url))
 const cleanups: Array<() => Promise<unknown>> = []
@@ -70,14 +70,7 @@ it('stop() resolves within its deadline with a peer that never answers anything'
     child.kill('SIGCONT')
     await child.close(2000)
   })
-  await child.call('start', {
-    pem: { privateKeyPem: theirs.privateKeyPem, certificatePem: theirs.certificatePem },
-    trust: [mine.id],
-    peers: [{ id: mine.id, addresses: [node.address] }],
-    name: 'frozen@localhost',
-    port: 0,
-    idleMs: 60_000,
-  })
+  await startChildNode(child, theirs, node, { name: 'frozen@localhost', idleMs: 60_000 })
   await node.waitForPeer('frozen', { timeout: 15_000 })
   const inFlight = failure(node.request('frozen', 'never', null, { timeout: 60_000 }))
   await waitFor(() => node.peer('frozen')?.stats.inFlight === 1)

@@ -4,6 +4,7 @@
 // after the next retransmission. Attempts run one after the other, so only one handshake per peer
 // is ever in flight (and one UDP flow: relays and NATs keep a single mapping).
 import { raceSignal } from '@peer/discovery-core'
+import { settledWithin } from './connections.js'
 
 /** How long an abandoned attempt may take to wind down before the next one starts. */
 const WIND_DOWN_MS = 1000
@@ -35,21 +36,7 @@ export async function probe<C>(
       dialing.then(discard, () => {})
       if (signal.aborted || !cut.aborted) throw error
       // the attempt was cut: let it wind down, then start afresh
-      await settled(dialing, WIND_DOWN_MS)
+      await settledWithin(dialing, WIND_DOWN_MS)
     }
   }
-}
-
-async function settled(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  await Promise.race([
-    promise.then(
-      () => {},
-      () => {},
-    ),
-    new Promise<void>((r) => {
-      timer = setTimeout(r, ms)
-    }),
-  ])
-  clearTimeout(timer)
 }

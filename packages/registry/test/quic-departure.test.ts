@@ -2,20 +2,11 @@
 // discovery reports it again (or `departedHoldMs` passes), and stop() is bounded.
 import { testId } from '@peer/testkit/ids'
 import { nextEvent, waitFor } from '@peer/testkit/wait'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { PeerRegistry, type RegistryConnection } from '../src/index.js'
-import { introduce, type QuicNode, type QuicNodeOptions, startQuicNode } from './helpers/quic-node.js'
+import { introduce, quicNodesPerTest } from './helpers/quic-node.js'
 
-const cleanups: Array<() => Promise<void> | void> = []
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c()
-})
-
-async function node(options: QuicNodeOptions = {}): Promise<QuicNode> {
-  const n = await startQuicNode(options)
-  cleanups.push(() => n.stop())
-  return n
-}
+const { node } = quicNodesPerTest()
 
 describe('a peer that stops is not redialed until it is announced again', () => {
   it('peer:disconnected with reason shutdown, state departed, no dial; a new announcement dials it', async () => {

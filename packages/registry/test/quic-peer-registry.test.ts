@@ -3,20 +3,11 @@ import { createSocket, type Socket } from 'node:dgram'
 import { testId } from '@peer/testkit/ids'
 import { nextEvent, recordEvents, waitFor } from '@peer/testkit/wait'
 import { type Connection, type Listener, PinningError } from '@peer/transport-quic'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { DialTimeoutError, ServerRegistry } from '../src/index.js'
-import { introduce, type QuicNode, type QuicNodeOptions, startQuicNode } from './helpers/quic-node.js'
+import { introduce, type QuicNodeOptions, quicNodesPerTest } from './helpers/quic-node.js'
 
-const cleanups: Array<() => Promise<void> | void> = []
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c()
-})
-
-async function node(options: QuicNodeOptions = {}): Promise<QuicNode> {
-  const n = await startQuicNode(options)
-  cleanups.push(() => n.stop())
-  return n
-}
+const { node, cleanups } = quicNodesPerTest()
 
 /** Two nodes that trust each other; `a` discovers `b` (b only accepts). */
 async function pair(options: QuicNodeOptions = {}) {
