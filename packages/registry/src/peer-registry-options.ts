@@ -48,7 +48,8 @@ export interface PeerRegistryOptions<C extends RegistryConnection = RegistryConn
    * attempt is cut after this many ms (or 4 round-trip times of the lost connection, if longer)
    * and started afresh, one after the other until `dialTimeout`, so a path that comes back (a
    * healed partition) is found within about this long instead of after the handshake's
-   * retransmission backoff. 0 turns probing off. Default 1,000.
+   * retransmission backoff. For the first 60 s after the loss the backoff between dials is capped
+   * at this length too. 0 turns probing off. Default 1,000.
    */
   probeAttemptMs?: number
   /** Logger factory; silent by default. Namespace `peer:registry:peers`. */

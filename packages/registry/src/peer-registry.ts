@@ -627,7 +627,12 @@ export class PeerRegistry<
   }
 
   #scheduleRedial(entry: PeerEntry<C>): number {
-    const delay = backoffDelay(entry.backoffLevel, this.#backoff)
+    // within PROBE_WINDOW_MS of a path loss, probing redials follow each other with at most one
+    // attempt's length between them, so a heal is not missed in a long backoff gap
+    const probing =
+      this.#probeFor(entry) > 0 && entry.lostAt !== undefined && Date.now() - entry.lostAt < PROBE_WINDOW_MS
+    const backoff = backoffDelay(entry.backoffLevel, this.#backoff)
+    const delay = probing ? Math.min(backoff, this.#probeFor(entry)) : backoff
     entry.backoffLevel++
     entry.state = 'backoff'
     entry.nextDialAt = Date.now() + delay
@@ -818,6 +823,9 @@ export class PeerRegistry<
 
 /** How long an aborted dial may keep its slot while the transport winds it down. */
 const ABANDON_GRACE_MS = 1000
+
+/** How long after a path loss redials keep probing back to back (then the backoff spaces them). */
+const PROBE_WINDOW_MS = 60_000
 
 function positiveInt(name: string, value: number): number {
   if (!Number.isInteger(value) || value < 1)
