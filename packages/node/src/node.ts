@@ -470,18 +470,23 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
       this.#registry?.stop({ timeoutMs: left() }),
       this.#listener?.close('shutdown'),
       this.#transport?.close('shutdown'),
-      discovery?.stop(),
     ]).then((results) => {
       for (const r of results) {
         if (r.status === 'rejected') this.#log.warn('closing failed', { error: errorMessage(r.reason) })
       }
     })
+    const discoveryStopped = discovery
+      ?.stop()
+      .catch((error: unknown) => this.#log.warn('discovery failed to stop', { error: errorMessage(error) }))
     for (const link of links) this.#down(link, 'shutdown')
     // the CONNECTION_CLOSE frames go out at once, but the engine reports a connection closed only
     // after QUIC's closing period (3 PTO, seconds under load) and releases its UDP socket after
-    // that, in the background: wait for it only briefly
+    // that, in the background: wait for it only briefly. Discovery gets the rest of the deadline.
     const linger = Math.min(CLOSE_LINGER_MS, left())
-    await bounded(Promise.all([closing, ...links.map((l) => l.reading.catch(() => {}))]), linger)
+    await Promise.all([
+      bounded(Promise.all([closing, ...links.map((l) => l.reading.catch(() => {}))]), linger),
+      bounded(Promise.resolve(discoveryStopped), left()),
+    ])
   }
 
   // ---- wiring ----
