@@ -1,4 +1,5 @@
 import { PeerError } from '@peer/discovery-core'
+import { type CloseInfo, CODE } from '@peer/transport-quic'
 
 /** Base class of every error thrown by `@peer/node`. */
 export class NodeError extends PeerError {}
@@ -58,16 +59,83 @@ export class NoHandlerError extends NodeError {
 }
 
 /**
- * The peer is not connected (unknown, not trusted, not up yet, gone, or going away while a
- * request was in flight), or a name matches no connected peer or several.
+ * Why a peer is unavailable, as {@link PeerUnavailableError.reason}:
+ * - `not-connected`: there is no connection to it (unknown, not trusted, not up yet, not up within
+ *   the wait, or a name that matches no connected peer or several);
+ * - `shutdown`: the peer said it is stopping (it finished its channels, answered `stopping`, or
+ *   closed the connection with `shutdown`);
+ * - `connection-lost`: the connection died without a goodbye (idle timeout: the peer crashed or
+ *   the path broke; a reset; a transport error);
+ * - `replaced`: the connection was replaced by a newer one to the same peer (the peer restarted
+ *   or redialed); what was in flight on the old one is lost, the peer itself may be up;
+ * - `protocol-error`: one side broke the protocol (a bad `hello`, a broken frame) and closed the
+ *   connection with an application error code.
+ */
+export type PeerUnavailableReason =
+  | 'not-connected'
+  | 'shutdown'
+  | 'connection-lost'
+  | 'replaced'
+  | 'protocol-error'
+
+/**
+ * The peer is not connected, or the connection a request was in flight on went away. `reason`
+ * says which ({@link PeerUnavailableReason}); the message adds the detail (close reason and code).
  */
 export class PeerUnavailableError extends NodeError {
   /** The node id or name the caller gave. */
   readonly peer: string
-  constructor(peer: string, reason: string, options?: ErrorOptions) {
-    super(`peer ${peer} is unavailable: ${reason}`, options)
+  /** Why the peer is unavailable. */
+  readonly reason: PeerUnavailableReason
+  constructor(
+    peer: string,
+    detail: string,
+    options?: ErrorOptions & { reason?: PeerUnavailableReason | undefined },
+  ) {
+    super(`peer ${peer} is unavailable: ${detail}`, options)
     this.peer = peer
+    this.reason = options?.reason ?? 'not-connected'
   }
+}
+
+/** Which {@link PeerUnavailableReason} a closed connection means. @internal */
+export function reasonOfClose(info: CloseInfo | undefined): PeerUnavailableReason {
+  if (info === undefined) return 'connection-lost'
+  const app = info.application === true
+  if ((app && info.code === CODE.SHUTDOWN) || (info.by !== 'local' && info.reason === 'shutdown')) {
+    return 'shutdown'
+  }
+  if ((app && info.code === CODE.REPLACED) || info.reason === 'duplicate' || info.reason === 'replaced') {
+    return 'replaced'
+  }
+  if (
+    (app && (info.code === CODE.PROTOCOL_ERROR || info.code === CODE.FRAME_TOO_LARGE)) ||
+    info.reason.startsWith('protocol error') ||
+    info.reason.startsWith('hello failed')
+  ) {
+    return 'protocol-error'
+  }
+  return 'connection-lost'
+}
+
+const PHRASE: Record<PeerUnavailableReason, string> = {
+  'not-connected': 'not connected',
+  shutdown: 'it is stopping',
+  'connection-lost': 'the connection was lost',
+  replaced: 'the connection was replaced by a newer one',
+  'protocol-error': 'protocol error',
+}
+
+/** The error for requests in flight on a connection that closed. @internal */
+export function unavailableFromClose(peer: string, info: CloseInfo | undefined): PeerUnavailableError {
+  const reason = reasonOfClose(info)
+  const code = info?.code === undefined ? '' : ` code ${info.code}`
+  const detail =
+    info === undefined ? '' : ` (closed by ${info.by}${code}: ${info.reason || 'no reason given'})`
+  return new PeerUnavailableError(peer, `${PHRASE[reason]}${detail}`, {
+    reason,
+    ...(info?.error === undefined ? {} : { cause: info.error }),
+  })
 }
 
 /** The node is stopping or stopped; nothing more is sent or answered. */

@@ -39,6 +39,7 @@ export {
   NodeStoppedError,
   NoHandlerError,
   PeerUnavailableError,
+  type PeerUnavailableReason,
   RemoteError,
   RequestTimeoutError,
   TooManyRequestsError,

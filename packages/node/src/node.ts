@@ -14,7 +14,15 @@ import {
 } from '@peer/discovery-core'
 import { generateIdentity, type Identity, loadOrCreateIdentity, TrustList } from '@peer/identity'
 import { PeerRegistry } from '@peer/registry'
-import { type Connection, createTransport, type Listener, type Transport } from '@peer/transport-quic'
+import {
+  type CloseInfo,
+  CODE,
+  type Connection,
+  ConnectionClosedError,
+  createTransport,
+  type Listener,
+  type Transport,
+} from '@peer/transport-quic'
 import { MAX_TOPIC_LENGTH, MIN_MESSAGE_SIZE } from './envelope.js'
 import {
   HandlerExistsError,
@@ -22,6 +30,7 @@ import {
   NodeError,
   NodeStoppedError,
   PeerUnavailableError,
+  unavailableFromClose,
 } from './errors.js'
 import { announcedAddresses, resolveName } from './local-addresses.js'
 import { type LinkHost, PeerLink } from './peer-link.js'
@@ -46,6 +55,15 @@ const DEFAULTS = {
   stopTimeout: 5000,
   helloTimeout: 10_000,
 }
+
+/** How long `stop()` waits for discovery to withdraw the announcement. */
+const WITHDRAW_MS = 1000
+/** The most of the stop deadline kept for closing (after the drain). */
+const CLOSE_RESERVE_MS = 1000
+/** How long `stop()` waits for queued messages to be flushed and channels finished. */
+const FINISH_MS = 500
+/** How long `stop()` waits for the closed connections to report closed (see #teardown). */
+const CLOSE_LINGER_MS = 250
 
 /** Most topics with a handler at once. */
 export const MAX_HANDLERS = 10_000
@@ -393,13 +411,22 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
   // ---- stopping ----
 
   /**
-   * Stops gracefully: withdraws from discovery, refuses new requests from peers, waits up to
-   * `timeout` for requests in flight, running handlers and queued messages, fails what is left with
-   * `NodeStoppedError`, closes every connection (reason `shutdown`) and releases the listener,
-   * timers and discovery backends. Idempotent.
+   * Stops, within one deadline (`timeout`, default the node's `stopTimeout`):
+   * 1. refuses new connections (closed with `shutdown`) and stops dialing and redialing;
+   * 2. withdraws from discovery and refuses new requests from peers (they fail with
+   *    `PeerUnavailableError`, reason `shutdown`) while requests in flight, running handlers and
+   *    queued messages finish, keeping the last quarter of the deadline (at most 1 s) for step 3;
+   * 3. fails what is left with `NodeStoppedError`, flushes and finishes its channels, and closes
+   *    every connection at once with code `SHUTDOWN` and reason `shutdown` (peers report
+   *    `peer:down` with reason `shutdown` and do not redial it until it is announced again), the
+   *    listener, the transport and discovery.
+   * Every wait is bounded by the deadline: when it passes, everything has been told to close and
+   * `stop()` resolves. Idempotent.
    */
   stop(options: StopOptions = {}): Promise<void> {
     if (this.#stopping !== undefined) return this.#stopping
+    const timeout = options.timeout ?? this.#limits.stopTimeout
+    checkTimeout(timeout)
     if (this.#state === 'new') {
       this.#state = 'stopped'
       this.#stopping = Promise.resolve()
@@ -407,7 +434,7 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
     }
     this.#state = 'stopping'
     this.#lifetime.abort(new NodeStoppedError())
-    this.#stopping = this.#teardown(options.timeout ?? this.#limits.stopTimeout).finally(() => {
+    this.#stopping = this.#teardown(timeout).finally(() => {
       this.#state = 'stopped'
       this.#log.info('node stopped', { id: shortId(this.id) })
     })
@@ -419,27 +446,47 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
   }
 
   async #teardown(timeout: number): Promise<void> {
+    const deadline = performance.now() + timeout
+    const left = () => Math.max(0, deadline - performance.now())
+    // 1. refuse: nothing new comes in or is dialed
+    this.#listener?.stopAccepting('shutdown')
+    this.#registry?.stopDialing()
+    // 2. withdraw and drain, keeping part of the deadline for the close
     const discovery = this.#discovery
-    if (discovery?.started) {
-      await bounded(discovery.withdraw(), 1000).catch((error: unknown) =>
-        this.#log.debug('withdraw failed', { error: errorMessage(error) }),
-      )
-    }
-    // drain: requests in flight and running handlers, within the bound
     const links = [...this.#links.values()]
-    await bounded(Promise.all(links.map((l) => l.whenIdle())), timeout).catch(() => {})
+    const withdrawn = discovery?.started
+      ? bounded(discovery.withdraw(), WITHDRAW_MS).catch((error: unknown) =>
+          this.#log.debug('withdraw failed', { error: errorMessage(error) }),
+        )
+      : undefined
+    const reserve = Math.min(CLOSE_RESERVE_MS, timeout / 4)
+    await bounded(Promise.all([withdrawn, ...links.map((l) => l.whenIdle())]), left() - reserve)
+    // 3. fail what is left, finish our channels, close everything at once
     const stopped = new NodeStoppedError('the node stopped')
     for (const link of [...links, ...this.#opening.values()]) link.close(stopped)
-    await Promise.all(links.map((l) => l.finish(500)))
+    await bounded(Promise.all(links.map((l) => l.finish(FINISH_MS))), Math.min(FINISH_MS, left()))
     for (const off of this.#unsubscribe.splice(0)) off()
-    await this.#registry?.stop()
-    for (const link of links) this.#down(link, 'shutdown')
-    await this.#listener?.close('shutdown')
-    await this.#transport?.close('shutdown')
-    await discovery
+    const closing = Promise.allSettled([
+      this.#registry?.stop({ timeoutMs: left() }),
+      this.#listener?.close('shutdown'),
+      this.#transport?.close('shutdown'),
+    ]).then((results) => {
+      for (const r of results) {
+        if (r.status === 'rejected') this.#log.warn('closing failed', { error: errorMessage(r.reason) })
+      }
+    })
+    const discoveryStopped = discovery
       ?.stop()
       .catch((error: unknown) => this.#log.warn('discovery failed to stop', { error: errorMessage(error) }))
-    await Promise.all(links.map((l) => bounded(l.reading, 500).catch(() => {})))
+    for (const link of links) this.#down(link, 'shutdown')
+    // the CONNECTION_CLOSE frames go out at once, but the engine reports a connection closed only
+    // after QUIC's closing period (3 PTO, seconds under load) and releases its UDP socket after
+    // that, in the background: wait for it only briefly. Discovery gets the rest of the deadline.
+    const linger = Math.min(CLOSE_LINGER_MS, left())
+    await Promise.all([
+      bounded(Promise.all([closing, ...links.map((l) => l.reading.catch(() => {}))]), linger),
+      bounded(Promise.resolve(discoveryStopped), left()),
+    ])
   }
 
   // ---- wiring ----
@@ -490,41 +537,62 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
     const up = this.#links.get(id)
     const opening = this.#opening.get(id)
     if (up?.connection === connection || opening?.connection === connection) return
-    opening?.close(new PeerUnavailableError(id, 'replaced by a newer connection'))
+    opening?.close(replaced(id))
     const direction = this.#registry?.status(id)?.direction ?? connection.direction
     const link = new PeerLink(connection, direction, this.#host())
     this.#opening.set(id, link)
-    void connection.closed.then((info) => this.#onConnectionClosed(link, info.reason || info.by))
-    link.open().then(
-      () => {
-        if (this.#opening.get(id) === link) this.#opening.delete(id)
-        if (link.closed || this.#state !== 'started' || connection.isClosed) return
-        const previous = this.#links.get(id)
-        this.#links.set(id, link)
-        if (previous !== undefined) {
-          previous.close(new PeerUnavailableError(id, 'replaced by a newer connection'))
-          this.#log.debug('peer moved to a newer connection', { id: shortId(id), direction })
-          return
-        }
-        this.#stats.peersUp++
-        this.#log.info('peer up', { id: shortId(id), name: link.name, direction })
-        this.emit('peer:up', { id, name: link.name, direction, address: { ...connection.remoteAddress } })
-      },
-      (error: unknown) => {
-        if (this.#opening.get(id) === link) this.#opening.delete(id)
-        link.close(error instanceof Error ? error : new Error(String(error)))
-        // an older link kept up for this one is dead: the peer is down after all
-        const previous = this.#links.get(id)
-        if (previous?.closed) this.#down(previous, errorMessage(error))
-        if (this.#state !== 'started') return
-        this.#log.warn('peer link failed to open', { id: shortId(id), error: errorMessage(error) })
-        void connection.close('hello failed')
-      },
-    )
+    connection.closed
+      .then((info) => this.#onConnectionClosed(link, info))
+      .catch((error: unknown) => this.#internalError('handling a closed connection', error))
+    link
+      .open()
+      .then(
+        () => {
+          if (this.#opening.get(id) === link) this.#opening.delete(id)
+          if (link.closed || this.#state !== 'started' || connection.isClosed) return
+          const previous = this.#links.get(id)
+          this.#links.set(id, link)
+          if (previous !== undefined) {
+            previous.close(replaced(id))
+            this.#log.debug('peer moved to a newer connection', { id: shortId(id), direction })
+            return
+          }
+          this.#stats.peersUp++
+          this.#log.info('peer up', { id: shortId(id), name: link.name, direction })
+          this.emit('peer:up', { id, name: link.name, direction, address: { ...connection.remoteAddress } })
+        },
+        (error: unknown) => {
+          if (this.#opening.get(id) === link) this.#opening.delete(id)
+          link.close(error instanceof Error ? error : new Error(String(error)))
+          // an older link kept up for this one is dead: the peer is down after all
+          const previous = this.#links.get(id)
+          if (previous?.closed) this.#down(previous, errorMessage(error))
+          if (this.#state !== 'started') return
+          this.#log.warn('peer link failed to open', { id: shortId(id), error: errorMessage(error) })
+          // tell the peer what was wrong (unless the connection is gone already)
+          if (error instanceof ConnectionClosedError || connection.isClosed) return
+          const lost = error instanceof PeerUnavailableError && error.reason !== 'protocol-error'
+          connection
+            .close(
+              `hello failed: ${errorMessage(error)}`.slice(0, 200),
+              lost ? CODE.NO_ERROR : CODE.PROTOCOL_ERROR,
+            )
+            .catch((closeError: unknown) =>
+              this.#log.debug('close failed', { error: errorMessage(closeError) }),
+            )
+        },
+      )
+      .catch((error: unknown) => this.#internalError('opening a peer link', error))
   }
 
-  #onConnectionClosed(link: PeerLink, reason: string): void {
-    link.close(new PeerUnavailableError(link.id, `connection closed (${reason})`))
+  /** A bug in our own bookkeeping: logged, never an uncaught exception. */
+  #internalError(what: string, error: unknown): void {
+    this.#log.error(`${what} failed`, { error: errorMessage(error) })
+  }
+
+  #onConnectionClosed(link: PeerLink, info: CloseInfo): void {
+    const reason = info.reason || info.by
+    link.close(unavailableFromClose(link.id, info))
     if (this.#opening.get(link.id) === link) this.#opening.delete(link.id)
     if (this.#links.get(link.id) === link && this.#state === 'started') {
       // the registry may hold a newer connection already (a simultaneous dial resolved, or the
@@ -533,7 +601,13 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
       if (this.#opening.has(link.id)) return
     }
     this.#down(link, reason)
-    queueMicrotask(() => this.#attach(link.id))
+    queueMicrotask(() => {
+      try {
+        this.#attach(link.id)
+      } catch (error) {
+        this.#internalError('attaching a peer link', error)
+      }
+    })
   }
 
   #down(link: PeerLink, reason: string): void {
@@ -595,10 +669,15 @@ async function resolveIdentity(option: Identity | string | undefined): Promise<I
   return option
 }
 
+function replaced(id: string): PeerUnavailableError {
+  return new PeerUnavailableError(id, 'the connection was replaced by a newer one', { reason: 'replaced' })
+}
+
+/** `promise`, or `undefined` after `ms` (never longer). */
 function bounded<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
   let clear = () => {}
   const timeout = new Promise<undefined>((resolve) => {
-    const timer = setTimeout(resolve, ms)
+    const timer = setTimeout(resolve, Math.max(0, ms))
     clear = () => clearTimeout(timer)
   })
   return Promise.race([promise, timeout]).finally(clear)

@@ -1,5 +1,5 @@
 import { abortErrorFor, errorMessage, type Logger, shortId, throwIfAborted } from '@peer/discovery-core'
-import type { Connection, MessageChannel } from '@peer/transport-quic'
+import { CODE, type Connection, ConnectionClosedError, type MessageChannel } from '@peer/transport-quic'
 import {
   decodeEnvelope,
   type Envelope,
@@ -16,6 +16,7 @@ import {
   RemoteError,
   RequestTimeoutError,
   TooManyRequestsError,
+  unavailableFromClose,
 } from './errors.js'
 import type { Handler, NodeStats, PeerInfo, PeerStats } from './types.js'
 
@@ -135,7 +136,13 @@ export class PeerLink {
         }),
       ])
       const first = await inc.receive({ signal })
-      if (first === undefined) throw new PeerUnavailableError(this.id, 'the peer closed its channel')
+      if (first === undefined) {
+        const closed = inc.error instanceof ConnectionClosedError ? inc.error.info : undefined
+        if (closed !== undefined) throw unavailableFromClose(this.id, closed)
+        throw new PeerUnavailableError(this.id, 'it finished its channel before hello', {
+          reason: 'shutdown',
+        })
+      }
       this.stats.bytesReceived += first.byteLength
       this.#host.stats.bytesReceived += first.byteLength
       let hello: Envelope
@@ -143,11 +150,16 @@ export class PeerLink {
         hello = decodeEnvelope(first)
       } catch (error) {
         this.#countMalformed(error)
-        throw new PeerUnavailableError(this.id, 'its first message is not a valid hello', { cause: error })
+        throw new PeerUnavailableError(this.id, 'its first message is not a valid hello', {
+          cause: error,
+          reason: 'protocol-error',
+        })
       }
       if (hello.kind !== 'hello') {
         this.#countMalformed(new MalformedEnvelopeError('unexpected', `expected hello, got ${hello.kind}`))
-        throw new PeerUnavailableError(this.id, `its first message is ${hello.kind}, not hello`)
+        throw new PeerUnavailableError(this.id, `its first message is ${hello.kind}, not hello`, {
+          reason: 'protocol-error',
+        })
       }
       this.#countReceived()
       this.name = hello.name
@@ -155,7 +167,9 @@ export class PeerLink {
       this.#maxSend = Math.min(this.#host.maxMessageSize, hello.maxMessageSize ?? this.#host.maxMessageSize)
     } catch (error) {
       if (timeout.aborted)
-        throw new PeerUnavailableError(this.id, `no hello within ${this.#host.helloTimeout} ms`)
+        throw new PeerUnavailableError(this.id, `no hello within ${this.#host.helloTimeout} ms`, {
+          reason: 'protocol-error',
+        })
       throw error
     }
     this.upSince = Date.now()
@@ -339,7 +353,11 @@ export class PeerLink {
     this.#host.stats.messagesSent++
     this.#host.stats.bytesSent += bytes.byteLength
     return sent.catch((error: unknown) => {
-      throw new PeerUnavailableError(this.id, `sending failed: ${errorMessage(error)}`, { cause: error })
+      if (error instanceof ConnectionClosedError) throw unavailableFromClose(this.id, error.info)
+      throw new PeerUnavailableError(this.id, `sending failed: ${errorMessage(error)}`, {
+        cause: error,
+        reason: 'connection-lost',
+      })
     })
   }
 
@@ -367,7 +385,10 @@ export class PeerLink {
   #unavailable(): Error {
     const error = this.#closedError
     if (error instanceof NodeStoppedError || error instanceof PeerUnavailableError) return error
-    return new PeerUnavailableError(this.id, error?.message ?? 'the link is closed', { cause: error })
+    return new PeerUnavailableError(this.id, error?.message ?? 'the link is closed', {
+      cause: error,
+      reason: 'connection-lost',
+    })
   }
 
   // ---- receiving ----
@@ -379,22 +400,36 @@ export class PeerLink {
       try {
         bytes = await channel.receive({ signal })
       } catch (error) {
+        if (error instanceof ConnectionClosedError) {
+          // the connection closed: say how (lost, replaced, the peer stopping, a protocol error)
+          this.close(unavailableFromClose(this.id, error.info))
+          return
+        }
         if (!signal.aborted) {
           // a broken channel (oversized or truncated frame, reset) ends the connection
           this.#host.log.warn('peer channel failed: closing the connection', {
             peer: shortId(this.id),
             error: errorMessage(error),
           })
-          this.#end(`protocol error: ${errorMessage(error)}`.slice(0, 200))
+          this.#end(`protocol error: ${errorMessage(error)}`.slice(0, 200), CODE.PROTOCOL_ERROR)
         }
         return
       }
       if (this.#closedError !== undefined) return
       if (bytes === undefined) {
+        // a graceful close of the connection (by either side) ends the channel quietly: say how
+        const closed = channel.error instanceof ConnectionClosedError ? channel.error.info : undefined
+        if (closed !== undefined) {
+          this.close(unavailableFromClose(this.id, closed))
+          return
+        }
         // the peer finished its channel: it is stopping and will close the connection itself
         // (with its reason); close it ourselves only if it does not within the grace period
-        this.close(new PeerUnavailableError(this.id, 'it is stopping'))
-        const timer = setTimeout(() => this.#end('peer finished its channel'), PEER_CLOSE_GRACE_MS)
+        this.close(new PeerUnavailableError(this.id, 'it is stopping', { reason: 'shutdown' }))
+        const timer = setTimeout(
+          () => this.#end('peer finished its channel', CODE.NO_ERROR),
+          PEER_CLOSE_GRACE_MS,
+        )
         timer.unref()
         void this.connection.closed.then(() => clearTimeout(timer))
         return
@@ -416,9 +451,13 @@ export class PeerLink {
     }
   }
 
-  #end(reason: string): void {
-    this.close(new PeerUnavailableError(this.id, reason))
-    this.connection.close(reason).catch(() => {})
+  #end(reason: string, code: number): void {
+    this.close(
+      new PeerUnavailableError(this.id, reason, {
+        reason: code === CODE.PROTOCOL_ERROR ? 'protocol-error' : 'shutdown',
+      }),
+    )
+    this.connection.close(reason, code).catch(() => {})
   }
 
   #countMalformed(error: unknown): void {
@@ -532,7 +571,7 @@ export class PeerLink {
       case 'no-handler':
         return new NoHandlerError(this.id, topic)
       case 'stopping':
-        return new PeerUnavailableError(this.id, 'it is stopping')
+        return new PeerUnavailableError(this.id, 'it is stopping', { reason: 'shutdown' })
       default:
         return new RemoteError(this.id, topic, error.name, error.message, error.code)
     }

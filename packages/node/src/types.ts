@@ -54,18 +54,26 @@ export interface NodeOptions {
    * sends a peer more than the peer announced. At least 4,096. Default 1 MiB.
    */
   maxMessageSize?: number
-  /** How long `stop()` waits for in-flight requests and handlers to finish, in ms. Default 5,000. */
+  /**
+   * The deadline of the whole `stop()`, in ms: requests in flight and handlers get up to the first
+   * three quarters of it to finish, then everything is closed; when it passes, `stop()` resolves
+   * whatever did not answer. Default 5,000.
+   */
   stopTimeout?: number
   /** How long a new connection may take to exchange `hello` before it is closed, in ms. Default 10,000. */
   helloTimeout?: number
   /** Hysteresis of the discovery aggregate (ms a lost peer is kept before `peer:lost`). Default 2,000. */
   lostHysteresis?: number
-  /** Peer registry tuning: dial timeout (ms), redial backoff, most peers tracked. */
+  /** Peer registry tuning: dial timeout (ms), redial backoff, most peers tracked, departure hold, probing. */
   registry?: {
     dialTimeout?: number
     backoff?: BackoffOptions
     maxPeers?: number
     maxConcurrentDials?: number
+    /** How long a peer that said `shutdown` is not redialed unless announced again, in ms. Default 15,000. */
+    departedHoldMs?: number
+    /** Attempt length of the probing redials after a lost connection, in ms; 0 = off. Default 1,000. */
+    probeAttemptMs?: number
   }
   /** QUIC transport tuning (idle timeout, keepalive, windows, ...). */
   transport?: TransportTuning
@@ -178,7 +186,7 @@ export interface RequestOptions extends AbortOptions {
 
 /** Options of {@link PeerNode.stop}. */
 export interface StopOptions {
-  /** Bound of the drain, in ms. Default: the node's `stopTimeout`. */
+  /** The deadline of this stop, in ms (see `NodeOptions.stopTimeout`). Default: the node's `stopTimeout`. */
   timeout?: number
 }
 
@@ -194,7 +202,10 @@ export interface PeerUpDetail {
 export interface PeerDownDetail {
   readonly id: string
   readonly name: string | undefined
-  /** Why: the close reason (`shutdown`, `idle-timeout`, the peer's reason, ...). */
+  /**
+   * Why: `shutdown` when this node or the peer stopped, otherwise the connection's close reason
+   * (e.g. `no packets from the peer within the idle timeout`, or the reason the peer sent).
+   */
   readonly reason: string
 }
 

@@ -1,6 +1,7 @@
 // A real in-process cluster: QUIC on loopback, static discovery, real identities.
 import { StaticDiscovery } from '@peer/discovery-static'
 import { generateIdentity, type Identity } from '@peer/identity'
+import type { RpcChild } from '@peer/testkit/child-process'
 import { waitFor } from '@peer/testkit/wait'
 import { createNode, type NodeOptions, type PeerNode } from '../src/index.js'
 
@@ -64,4 +65,21 @@ export async function startCluster(
 /** Stops every member (errors ignored, for afterEach/afterAll). */
 export async function stopAll(members: readonly Member[]): Promise<void> {
   await Promise.allSettled(members.map((m) => m.node.stop()))
+}
+
+/** Starts the node in a `fixtures/node-child.ts` process as `identity`, trusting and dialing `peer`. */
+export async function startChildNode(
+  child: RpcChild,
+  identity: Identity,
+  peer: { id: string; address: { host: string; port: number } },
+  options: { name: string; idleMs?: number },
+): Promise<void> {
+  await child.call('start', {
+    pem: { privateKeyPem: identity.privateKeyPem, certificatePem: identity.certificatePem },
+    trust: [peer.id],
+    peers: [{ id: peer.id, addresses: [peer.address] }],
+    name: options.name,
+    port: 0,
+    ...(options.idleMs === undefined ? {} : { idleMs: options.idleMs }),
+  })
 }

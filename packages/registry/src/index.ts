@@ -45,7 +45,8 @@ export type {
   PeerRegistryStats,
   PeerRejectedDetail,
 } from './peer-events.js'
-export { PeerRegistry, type PeerRegistryOptions } from './peer-registry.js'
+export { PeerRegistry } from './peer-registry.js'
+export type { PeerRegistryOptions, RegistryStopOptions } from './peer-registry-options.js'
 export type { PeerAddressStatus, PeerState, PeerStatus } from './peer-status.js'
 export {
   type ConnectionOf,

@@ -4,7 +4,6 @@ import {
   errorMessage,
   isNodeId,
   type Logger,
-  type LoggerFactory,
   type PeerAddress,
   type PeerDiscoveredDetail,
   type PeerRecord,
@@ -15,6 +14,7 @@ import {
   TypedEventTarget,
 } from '@peer/discovery-core'
 import { type BackoffOptions, backoffDelay } from './backoff.js'
+import { type CloseKind, closeKind, readRtt, reasonOf, safeClose, settledWithin } from './connections.js'
 import { DialTimeoutError, PeerIdMismatchError, RegistryError } from './errors.js'
 import type {
   ConnectionDirection,
@@ -24,42 +24,9 @@ import type {
   TrustStore,
 } from './interfaces.js'
 import type { DisconnectReason, PeerRegistryEvents, PeerRegistryStats } from './peer-events.js'
+import type { PeerRegistryOptions, RegistryStopOptions } from './peer-registry-options.js'
 import type { PeerState, PeerStatus } from './peer-status.js'
-
-/** Options of {@link PeerRegistry}. */
-export interface PeerRegistryOptions<C extends RegistryConnection = RegistryConnection> {
-  /** This node's id: never dialed, and the tie-breaker of simultaneous dials. */
-  self: string
-  /** Dials peers (`@peer/transport-quic`'s transport, or anything meeting the interface). */
-  transport: RegistryTransport<C>
-  /** The trust list, or a predicate (then call `refreshTrust()` after it changes). */
-  trust: TrustStore | ((id: string) => boolean)
-  /** Where peers come from: the aggregate `Discovery`, or any backend. Optional (inbound only). */
-  discovery?: PeerSource | undefined
-  /** Most peers tracked at once. Default 1024. */
-  maxPeers?: number
-  /** Most dials in flight at once; further peers wait in state `queued`. Default 8. */
-  maxConcurrentDials?: number
-  /** Time limit of one dial to one address, in ms. Default 10,000. */
-  dialTimeout?: number
-  /** Redial backoff. Defaults: 500 ms doubling to 30 s, half of each delay jittered. */
-  backoff?: BackoffOptions
-  /**
-   * A connection that lived at least this long (ms) resets the backoff when it closes, so a peer
-   * that keeps dropping right after connecting is redialed ever more slowly. Default 10,000.
-   */
-  stableAfter?: number
-  /**
-   * An inbound connection arriving within this many ms of the live connection's adoption is
-   * treated as the other half of a simultaneous dial (keep the one dialed by the lower id); a
-   * later one replaces the live connection (the remote evidently lost it). Default 2,000.
-   */
-  simultaneousWindow?: number
-  /** Most addresses kept per peer. Default 16. */
-  maxAddressesPerPeer?: number
-  /** Logger factory; silent by default. Namespace `peer:registry:peers`. */
-  logger?: LoggerFactory
-}
+import { probe } from './probe.js'
 
 interface AddressEntry {
   readonly host: string
@@ -86,9 +53,13 @@ interface PeerEntry<C extends RegistryConnection> {
   timer: ReturnType<typeof setTimeout> | undefined
   nextDialAt: number | undefined
   lastError: string | undefined
+  /** Set when the connection was lost to an idle timeout or error; cleared on connect: redials probe. */
+  lostAt: number | undefined
+  /** The round-trip time of the lost connection, when known (ms). */
+  lostRtt: number | undefined
 }
 
-type RegistryState = 'stopped' | 'started'
+type RegistryState = 'stopped' | 'started' | 'draining'
 
 /**
  * The trusted-peer registry, as Elixir PeerNet's `Registry`: it consumes discovery events and
@@ -129,6 +100,9 @@ export class PeerRegistry<
   readonly #stableAfter: number
   readonly #window: number
   readonly #maxAddresses: number
+  readonly #departedHold: number
+  readonly #probeAttempt: number
+  readonly #stopTimeout: number
   readonly #log: Logger
 
   readonly #peers = new Map<string, PeerEntry<C>>()
@@ -169,6 +143,12 @@ export class PeerRegistry<
     this.#stableAfter = options.stableAfter ?? 10_000
     this.#window = options.simultaneousWindow ?? 2000
     this.#maxAddresses = positiveInt('maxAddressesPerPeer', options.maxAddressesPerPeer ?? 16)
+    this.#departedHold = positiveInt('departedHoldMs', options.departedHoldMs ?? 15_000)
+    this.#stopTimeout = positiveInt('stopTimeoutMs', options.stopTimeoutMs ?? 2000)
+    this.#probeAttempt = options.probeAttemptMs ?? 1000
+    if (!Number.isInteger(this.#probeAttempt) || this.#probeAttempt < 0) {
+      throw new RangeError(`probeAttemptMs must be a non-negative integer, got ${options.probeAttemptMs}`)
+    }
     this.#log = (options.logger ?? silentLogger)('peer:registry:peers')
     this.onListenerError = (error, type) =>
       this.#log.warn('event listener threw', { type, error: errorMessage(error) })
@@ -207,23 +187,40 @@ export class PeerRegistry<
   }
 
   /**
-   * Stops: no more dials or redials, every connection the registry holds is closed with reason
-   * `shutdown` (each emitting `peer:disconnected`), and every peer is forgotten. Idempotent.
+   * The first step of a graceful stop: no more dials or redials (dials in flight are cancelled,
+   * timers cleared), and every new inbound connection is closed with reason `shutdown`. Live
+   * connections stay until {@link PeerRegistry.stop}. Idempotent; a no-op unless started.
    */
-  async stop(): Promise<void> {
-    if (this.#state === 'stopped') return
-    this.#state = 'stopped'
+  stopDialing(): void {
+    if (this.#state !== 'started') return
+    this.#state = 'draining'
     for (const off of this.#unsubscribe.splice(0)) off()
-    this.#lifetime.abort(new RegistryError('peer registry stopped'))
+    this.#lifetime.abort(new RegistryError('peer registry stopping'))
     this.#queue.clear()
+    for (const entry of this.#peers.values()) {
+      this.#clearTimer(entry)
+      entry.dial?.abort(new RegistryError('dial cancelled: shutdown'))
+    }
+  }
+
+  /**
+   * Stops: no more dials or redials, every connection the registry holds is closed with reason
+   * `shutdown` (all at once, each emitting `peer:disconnected`), and every peer is forgotten. Then
+   * waits until the connections report closed, at most `timeoutMs` (or until `signal` aborts).
+   * Idempotent.
+   */
+  async stop(options: RegistryStopOptions = {}): Promise<void> {
+    if (this.#state === 'stopped') return
+    this.stopDialing()
+    this.#state = 'stopped'
     const closing: Promise<unknown>[] = []
     for (const entry of [...this.#peers.values()]) {
       const conn = entry.connection
       this.#forget(entry, 'shutdown')
       if (conn !== undefined) closing.push(Promise.resolve(conn.closed).catch(() => {}))
     }
-    // do not hang on a transport that never settles `closed`
-    await Promise.race([Promise.all(closing), new Promise((r) => setTimeout(r, 2000).unref())])
+    // never hang on a transport that does not settle `closed`
+    await settledWithin(Promise.all(closing), options.timeoutMs ?? this.#stopTimeout, options.signal)
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -233,12 +230,12 @@ export class PeerRegistry<
   /**
    * Offers an inbound connection (wire it to the transport listener). It is adopted when its
    * remote id is trusted and the peer has no better connection; otherwise it is closed (reason
-   * `untrusted`, `duplicate`, `self`, `invalid id`, `stopped` or `registry full`). Returns true when adopted.
+   * `untrusted`, `duplicate`, `self`, `invalid id`, `shutdown` (stopping or stopped) or `registry full`). Returns true when adopted.
    */
   accept(connection: C): boolean {
     const id = connection.remoteId
     if (this.#state !== 'started') {
-      safeClose(connection, 'stopped', this.#log)
+      safeClose(connection, 'shutdown', this.#log)
       return false
     }
     if (!isNodeId(id)) {
@@ -302,6 +299,12 @@ export class PeerRegistry<
     }
   }
 
+  #refreshQuietly(): void {
+    this.refreshTrust().catch((error: unknown) =>
+      this.#log.warn('applying a trust change failed', { error: errorMessage(error) }),
+    )
+  }
+
   // ---- discovery and trust events ----
 
   #subscribe(): void {
@@ -321,15 +324,15 @@ export class PeerRegistry<
     if (typeof trust !== 'function' && typeof trust.addEventListener === 'function') {
       const onAdded = (event: Event) => {
         const id = changedId(event)
-        if (id === undefined) void this.refreshTrust()
+        if (id === undefined) this.#refreshQuietly()
         else this.#onTrustAdded(id)
       }
       const onRemoved = (event: Event) => {
         const id = changedId(event)
-        if (id === undefined) void this.refreshTrust()
+        if (id === undefined) this.#refreshQuietly()
         else if (!this.#isTrusted(id)) this.#untrust(id)
       }
-      const onChange = () => void this.refreshTrust()
+      const onChange = () => this.#refreshQuietly()
       trust.addEventListener('trust:added', onAdded)
       trust.addEventListener('trust:removed', onRemoved)
       trust.addEventListener('change', onChange)
@@ -376,6 +379,12 @@ export class PeerRegistry<
       case 'dialing':
       case 'queued':
         return // a hint never redirects or drops what is in progress
+      case 'departed':
+        // it stopped saying goodbye; hearing of it again means it is back
+        entry.backoffLevel = 0
+        this.#clearTimer(entry)
+        this.#enqueue(entry)
+        return
       case 'backoff':
         // a fresh discovery (after a loss) deserves a prompt dial; an update waits for the timer
         if (fresh) {
@@ -407,7 +416,7 @@ export class PeerRegistry<
       this.#onDiscovered(record, record.source, true)
       return
     }
-    if (typeof this.#discovery?.get !== 'function') void this.refreshTrust()
+    if (typeof this.#discovery?.get !== 'function') this.#refreshQuietly()
   }
 
   #untrust(id: string): void {
@@ -442,6 +451,8 @@ export class PeerRegistry<
       timer: undefined,
       nextDialAt: undefined,
       lastError: undefined,
+      lostAt: undefined,
+      lostRtt: undefined,
     }
     this.#peers.set(id, entry)
     return entry
@@ -512,10 +523,12 @@ export class PeerRegistry<
       const entry = this.#peers.get(id)
       if (entry === undefined || entry.state !== 'queued') continue
       this.#activeDials++
-      void this.#dial(entry).finally(() => {
-        this.#activeDials--
-        this.#pump()
-      })
+      void this.#dial(entry)
+        .catch((error: unknown) => this.#log.warn('dial failed unexpectedly', { error: errorMessage(error) }))
+        .finally(() => {
+          this.#activeDials--
+          this.#pump()
+        })
     }
   }
 
@@ -533,7 +546,7 @@ export class PeerRegistry<
     for (const address of addresses) {
       if (signal.aborted) break
       try {
-        const conn = await this.#dialOne(entry.id, address, signal)
+        const conn = await this.#dialOne(entry.id, address, signal, this.#probeFor(entry))
         address.lastError = undefined
         address.lastConnectedAt = Date.now()
         entry.dial = undefined
@@ -566,13 +579,24 @@ export class PeerRegistry<
     this.emit('peer:dial-failed', { id: entry.id, attempt: entry.dialAttempts, error: lastError, retryIn })
   }
 
-  async #dialOne(id: string, address: AddressEntry, parent: AbortSignal): Promise<C> {
+  /** The attempt length of a probing redial (a lost connection), or 0 for a plain dial. */
+  #probeFor(entry: PeerEntry<C>): number {
+    if (entry.lostAt === undefined || this.#probeAttempt === 0) return 0
+    return Math.max(this.#probeAttempt, 4 * (entry.lostRtt ?? 0))
+  }
+
+  async #dialOne(id: string, address: AddressEntry, parent: AbortSignal, probeMs: number): Promise<C> {
     const timeout = AbortSignal.timeout(this.#dialTimeout)
     const signal = AbortSignal.any([parent, timeout])
-    const dialing = this.#transport.dial(
-      { host: address.host, port: address.port },
-      { expectedId: id, signal },
-    )
+    const attempt = (attemptSignal: AbortSignal) =>
+      this.#transport.dial(
+        { host: address.host, port: address.port },
+        { expectedId: id, signal: attemptSignal },
+      )
+    const dialing =
+      probeMs > 0
+        ? probe(attempt, probeMs, signal, (late) => safeClose(late, 'dial abandoned', this.#log))
+        : attempt(signal)
     let conn: C
     try {
       conn = await raceSignal(dialing, signal)
@@ -603,23 +627,40 @@ export class PeerRegistry<
   }
 
   #scheduleRedial(entry: PeerEntry<C>): number {
-    const delay = backoffDelay(entry.backoffLevel, this.#backoff)
+    // within PROBE_WINDOW_MS of a path loss, probing redials follow each other with at most one
+    // attempt's length between them, so a heal is not missed in a long backoff gap
+    const probing =
+      this.#probeFor(entry) > 0 && entry.lostAt !== undefined && Date.now() - entry.lostAt < PROBE_WINDOW_MS
+    const backoff = backoffDelay(entry.backoffLevel, this.#backoff)
+    const delay = probing ? Math.min(backoff, this.#probeFor(entry)) : backoff
     entry.backoffLevel++
     entry.state = 'backoff'
     entry.nextDialAt = Date.now() + delay
     this.#clearTimer(entry)
-    entry.timer = setTimeout(() => {
-      entry.timer = undefined
-      entry.nextDialAt = undefined
-      if (this.#peers.get(entry.id) !== entry || entry.state !== 'backoff') return
-      if (!entry.discovered || !this.#isTrusted(entry.id)) {
-        this.#forget(entry, 'lost')
-        return
-      }
-      this.#enqueue(entry)
-    }, delay)
+    entry.timer = setTimeout(() => this.#guard('redial', () => this.#redialDue(entry, 'backoff')), delay)
     entry.timer.unref?.()
     return delay
+  }
+
+  /** A redial timer fired (`state` is the state it was set in: `backoff` or `departed`). */
+  #redialDue(entry: PeerEntry<C>, state: PeerState): void {
+    entry.timer = undefined
+    entry.nextDialAt = undefined
+    if (this.#peers.get(entry.id) !== entry || entry.state !== state) return
+    if (!entry.discovered || !this.#isTrusted(entry.id)) {
+      this.#forget(entry, 'lost')
+      return
+    }
+    this.#enqueue(entry)
+  }
+
+  /** Runs a timer's work; a throw is logged, never an uncaught exception. */
+  #guard(what: string, work: () => void): void {
+    try {
+      work()
+    } catch (error) {
+      this.#log.error(`${what} failed`, { error: errorMessage(error) })
+    }
   }
 
   #clearTimer(entry: PeerEntry<C>): void {
@@ -638,7 +679,7 @@ export class PeerRegistry<
    */
   #adopt(entry: PeerEntry<C>, conn: C, direction: ConnectionDirection): boolean {
     if (this.#state !== 'started' || this.#peers.get(entry.id) !== entry || !this.#isTrusted(entry.id)) {
-      safeClose(conn, this.#state !== 'started' ? 'stopped' : 'untrusted', this.#log)
+      safeClose(conn, this.#state !== 'started' ? 'shutdown' : 'untrusted', this.#log)
       return false
     }
     const selfWins = this.self < entry.id
@@ -690,10 +731,16 @@ export class PeerRegistry<
     entry.state = 'connected'
     entry.dialAttempts = 0
     entry.lastError = undefined
-    Promise.resolve(conn.closed).then(
-      (value) => this.#onClosed(entry, conn, reasonOf(value)),
-      (error: unknown) => this.#onClosed(entry, conn, reasonOf(error)),
-    )
+    entry.lostAt = undefined
+    entry.lostRtt = undefined
+    Promise.resolve(conn.closed)
+      .then(
+        (value) => this.#onClosed(entry, conn, reasonOf(value), closeKind(value)),
+        (error: unknown) => this.#onClosed(entry, conn, reasonOf(error), 'other'),
+      )
+      .catch((error: unknown) =>
+        this.#log.warn('handling a closed connection failed', { error: errorMessage(error) }),
+      )
     if (previous !== undefined) {
       this.#stats.replaced++
       this.#log.debug('live connection replaced', { id: shortId(entry.id), direction })
@@ -705,7 +752,7 @@ export class PeerRegistry<
     this.emit('peer:connected', { id: entry.id, direction, connection: conn })
   }
 
-  #onClosed(entry: PeerEntry<C>, conn: C, reason: string): void {
+  #onClosed(entry: PeerEntry<C>, conn: C, reason: string, kind: CloseKind): void {
     if (entry.connection !== conn) return // a duplicate or an already forgotten connection
     const direction = entry.direction ?? 'outbound'
     const lived = Date.now() - (entry.connectedAt ?? 0)
@@ -725,7 +772,32 @@ export class PeerRegistry<
     }
     if (lived >= this.#stableAfter) entry.backoffLevel = 0
     if (entry.addresses.length === 0) return
+    if (kind === 'departed') {
+      this.#holdDeparted(entry)
+      return
+    }
+    if (kind === 'path-lost') {
+      entry.lostAt = Date.now()
+      entry.lostRtt = readRtt(conn)
+    }
     this.#scheduleRedial(entry)
+  }
+
+  /**
+   * The peer said it is stopping: do not redial it (its listener refuses, or it is gone) until
+   * discovery reports it again or an inbound connection arrives; after `departedHoldMs` at most,
+   * redial it as usual if it is still discovered.
+   */
+  #holdDeparted(entry: PeerEntry<C>): void {
+    entry.state = 'departed'
+    entry.backoffLevel = 0
+    entry.nextDialAt = Date.now() + this.#departedHold
+    this.#log.debug('peer departed: not redialed until announced again', { id: shortId(entry.id) })
+    entry.timer = setTimeout(
+      () => this.#guard('redial after a departure', () => this.#redialDue(entry, 'departed')),
+      this.#departedHold,
+    )
+    entry.timer.unref?.()
   }
 
   #snapshot(entry: PeerEntry<C>): PeerStatus {
@@ -752,19 +824,8 @@ export class PeerRegistry<
 /** How long an aborted dial may keep its slot while the transport winds it down. */
 const ABANDON_GRACE_MS = 1000
 
-async function settledWithin(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  await Promise.race([
-    promise.then(
-      () => {},
-      () => {},
-    ),
-    new Promise<void>((r) => {
-      timer = setTimeout(r, ms)
-    }),
-  ])
-  clearTimeout(timer)
-}
+/** How long after a path loss redials keep probing back to back (then the backoff spaces them). */
+const PROBE_WINDOW_MS = 60_000
 
 function positiveInt(name: string, value: number): number {
   if (!Number.isInteger(value) || value < 1)
@@ -782,35 +843,4 @@ function changedId(event: Event): string | undefined {
     | undefined
   const id = detail?.entry?.id ?? detail?.id
   return typeof id === 'string' ? id : undefined
-}
-
-function reasonOf(value: unknown): string {
-  if (typeof value === 'string' && value !== '') return value
-  if (value instanceof Error) return value.message || value.name
-  if (typeof value === 'object' && value !== null) {
-    const { reason, by } = value as { reason?: unknown; by?: unknown }
-    if (typeof reason === 'string' && reason !== '') return reason
-    if (reason instanceof Error) return reason.message
-    if (typeof by === 'string' && by !== '') return by
-  }
-  return 'closed'
-}
-
-function readRtt(conn: RegistryConnection | undefined): number | undefined {
-  try {
-    const rtt = conn?.rtt
-    return typeof rtt === 'number' && Number.isFinite(rtt) ? rtt : undefined
-  } catch {
-    return undefined
-  }
-}
-
-function safeClose(conn: RegistryConnection, reason: string, log: Logger): void {
-  try {
-    Promise.resolve(conn.close(reason)).catch((error: unknown) =>
-      log.debug('close failed', { reason, error: errorMessage(error) }),
-    )
-  } catch (error) {
-    log.debug('close threw', { reason, error: errorMessage(error) })
-  }
 }

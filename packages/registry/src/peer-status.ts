@@ -7,9 +7,11 @@ import type { ConnectionDirection } from './interfaces.js'
  * - `queued`: waiting for a free dial slot;
  * - `dialing`: a dial is in flight;
  * - `backoff`: the last dial failed or the connection dropped; a redial is scheduled;
- * - `connected`: one live connection.
+ * - `connected`: one live connection;
+ * - `departed`: it closed its connection saying `shutdown`; not redialed until discovery reports
+ *   it again, it connects to us, or `departedHoldMs` passes.
  */
-export type PeerState = 'idle' | 'queued' | 'dialing' | 'backoff' | 'connected'
+export type PeerState = 'idle' | 'queued' | 'dialing' | 'backoff' | 'connected' | 'departed'
 
 /** One address of a peer, with where it came from. */
 export interface PeerAddressStatus extends PeerAddress {

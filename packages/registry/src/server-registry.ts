@@ -303,10 +303,15 @@ function validPortOrZero(port: unknown): number {
 /** Calls `onClose` once when the server closes; returns a function that stops watching. */
 function watchClose(server: ServerLike, onClose: () => void): () => void {
   let done = false
+  // also a promise callback and an emitter listener: it must never throw
   const fire = () => {
     if (done) return
     done = true
-    onClose()
+    try {
+      onClose()
+    } catch {
+      // the registry's own bookkeeping; nothing a caller could handle
+    }
   }
   const detachers: Array<() => void> = []
   let watched = false

@@ -521,7 +521,7 @@ describe('PeerRegistry: status, bounds and lifecycle', () => {
     expect(a.registry.size).toBe(0)
     const conn = await b.transport.dial(a.address, { expectedId: a.id })
     expect(a.registry.accept(conn.other)).toBe(false)
-    expect(conn.closeReason).toBe('stopped')
+    expect(conn.closeReason).toBe('shutdown')
     await a.registry.stop() // idempotent
   })
 

@@ -3,20 +3,11 @@ import { createSocket, type Socket } from 'node:dgram'
 import { testId } from '@peer/testkit/ids'
 import { nextEvent, recordEvents, waitFor } from '@peer/testkit/wait'
 import { type Connection, type Listener, PinningError } from '@peer/transport-quic'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { DialTimeoutError, ServerRegistry } from '../src/index.js'
-import { introduce, type QuicNode, type QuicNodeOptions, startQuicNode } from './helpers/quic-node.js'
+import { introduce, type QuicNodeOptions, quicNodesPerTest } from './helpers/quic-node.js'
 
-const cleanups: Array<() => Promise<void> | void> = []
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c()
-})
-
-async function node(options: QuicNodeOptions = {}): Promise<QuicNode> {
-  const n = await startQuicNode(options)
-  cleanups.push(() => n.stop())
-  return n
-}
+const { node, cleanups } = quicNodesPerTest()
 
 /** Two nodes that trust each other; `a` discovers `b` (b only accepts). */
 async function pair(options: QuicNodeOptions = {}) {
@@ -173,7 +164,8 @@ describe('PeerRegistry over QUIC: dialing', () => {
     await waitFor(() => a.registry.connection(b.id), { timeoutMs: 10_000 })
     const failures = recordEvents(a.registry, ['peer:dial-failed'])
     const disconnected = nextEvent<CustomEvent>(a.registry, 'peer:disconnected', () => true, 10_000)
-    await b.stop()
+    // b goes away without saying `shutdown` (a peer that says it is stopping is not redialed)
+    await b.transport.close('gone')
     expect((await disconnected).detail).toMatchObject({ id: b.id, direction: 'outbound' })
     await waitFor(() => failures.events.length >= 3, { timeoutMs: 15_000 })
     const waits = failures.events.map((e) => (e.detail as { retryIn: number }).retryIn)
@@ -194,7 +186,7 @@ describe('PeerRegistry over QUIC: dialing', () => {
     const { a, b } = await pair()
     introduce(a, b)
     await waitFor(() => a.registry.connection(b.id), { timeoutMs: 10_000 })
-    await b.stop()
+    await b.transport.close('gone') // not `shutdown`: a redials
     await waitFor(() => a.registry.status(b.id)?.state === 'backoff', { timeoutMs: 10_000 })
     a.manual!.losePeer(b.id)
     await waitFor(() => a.registry.status(b.id) === undefined, { timeoutMs: 10_000 })

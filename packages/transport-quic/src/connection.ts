@@ -26,7 +26,15 @@ import type {
   Stream,
   TransportAddress,
 } from './types.js'
-import { CODE, KIND_CHANNEL, KIND_CONTROL, KIND_STREAM, PROTOCOL_VERSION, withPrefix } from './wire.js'
+import {
+  CODE,
+  closeCodeFor,
+  KIND_CHANNEL,
+  KIND_CONTROL,
+  KIND_STREAM,
+  PROTOCOL_VERSION,
+  withPrefix,
+} from './wire.js'
 
 /** @internal Options a connection gets from its transport. */
 export interface ConnectionContext {
@@ -441,7 +449,7 @@ export class QuicConnection extends TypedEventTarget<ConnectionEvents> implement
 
   // ---------------------------------------------------------------- closing
 
-  async close(reason = 'closed', code: number = CODE.NO_ERROR): Promise<CloseInfo> {
+  async close(reason = 'closed', code: number = closeCodeFor(reason)): Promise<CloseInfo> {
     if (this.#closeInfo === undefined) {
       this.#closingInfo ??= { by: 'local', reason, code, application: true }
       try {

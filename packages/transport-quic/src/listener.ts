@@ -19,6 +19,7 @@ export class QuicListener extends TypedEventTarget<ListenerEvents> implements Li
   readonly #maxConnections: number
   #confirming = 0
   #closing: Promise<void> | undefined
+  #refusing: string | undefined
   #resolveClosed!: () => void
 
   constructor(
@@ -45,15 +46,16 @@ export class QuicListener extends TypedEventTarget<ListenerEvents> implements Li
     server.onConnection = (engine) => {
       const connection = new QuicConnection(engine, 'inbound', ctx)
       // connections still in the hello exchange count too, so a flood of handshakes is bounded
-      if (this.#closing !== undefined || this.#connections.size + this.#confirming >= this.#maxConnections) {
+      const refusing = this.#closing !== undefined ? 'listener closing' : this.#refusing
+      if (refusing !== undefined || this.#connections.size + this.#confirming >= this.#maxConnections) {
         this.rejected++
-        const reason = this.#closing !== undefined ? 'listener closing' : 'too many connections'
+        const reason = refusing ?? 'too many connections'
         this.emit('connection:rejected', {
           id: connection.remoteId,
           reason,
           remoteAddress: connection.remoteAddress,
         })
-        void connection.close(reason, CODE.LIMIT_EXCEEDED)
+        void connection.close(reason, reason === 'shutdown' ? CODE.SHUTDOWN : CODE.LIMIT_EXCEEDED)
         return
       }
       this.#confirming++
@@ -63,8 +65,8 @@ export class QuicListener extends TypedEventTarget<ListenerEvents> implements Li
           this.#logger.debug('client did not confirm the connection', { peer: shortId(connection.remoteId) })
           return
         }
-        if (this.#closing !== undefined || connection.isClosed) {
-          void connection.close('listener closing')
+        if (this.#closing !== undefined || this.#refusing !== undefined || connection.isClosed) {
+          void connection.close(this.#refusing ?? 'listener closing')
           return
         }
         this.#connections.add(connection)
@@ -80,6 +82,10 @@ export class QuicListener extends TypedEventTarget<ListenerEvents> implements Li
 
   get connections(): Connection[] {
     return [...this.#connections]
+  }
+
+  stopAccepting(reason = 'not accepting connections'): void {
+    this.#refusing ??= reason
   }
 
   close(reason = 'listener closed'): Promise<void> {

@@ -115,6 +115,12 @@ export interface Listener extends TypedEventTarget<ListenerEvents> {
   readonly closed: Promise<void>
   /** Closes every connection (with `reason`) and unbinds. Idempotent. */
   close(reason?: string): Promise<void>
+  /**
+   * Refuses every new connection from now on (closed right after the handshake with
+   * `CODE.LIMIT_EXCEEDED` and `reason`, and counted in `connection:rejected`); open connections
+   * stay. The first step of a graceful stop. Idempotent.
+   */
+  stopAccepting(reason?: string): void
   [Symbol.asyncDispose](): Promise<void>
 }
 
@@ -198,7 +204,11 @@ export interface Connection extends TypedEventTarget<ConnectionEvents> {
   acceptChannel(options?: ChannelOptions & AbortOptions): Promise<MessageChannel>
   /** Incoming channels, until the connection closes. */
   channels(options?: ChannelOptions): AsyncIterable<MessageChannel>
-  /** Closes the connection, sending `reason` to the peer. Idempotent; resolves when closed. */
-  close(reason?: string): Promise<CloseInfo>
+  /**
+   * Closes the connection, sending `reason` and an application error `code` to the peer. Without a
+   * code, `shutdown` sends `CODE.SHUTDOWN`, `duplicate`/`replaced` send `CODE.REPLACED`, anything
+   * else `CODE.NO_ERROR`. Idempotent; resolves when closed.
+   */
+  close(reason?: string, code?: number): Promise<CloseInfo>
   [Symbol.asyncDispose](): Promise<void>
 }

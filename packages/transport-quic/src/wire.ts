@@ -21,7 +21,21 @@ export const CODE = {
   FRAME_TOO_LARGE: 3,
   /** Too many pending streams / connections. */
   LIMIT_EXCEEDED: 4,
+  /** The closing side is stopping for good (`close('shutdown')`): do not redial it until it is announced again. */
+  SHUTDOWN: 5,
+  /** The connection was replaced by a newer one to the same peer (`close('duplicate')` or `close('replaced')`). */
+  REPLACED: 6,
 } as const
+
+/**
+ * The application code of a `close(reason)` given no code: `shutdown` -> SHUTDOWN, `duplicate` and
+ * `replaced` -> REPLACED, anything else NO_ERROR, so the other side can tell why without parsing text.
+ */
+export function closeCodeFor(reason: string): number {
+  if (reason === 'shutdown') return CODE.SHUTDOWN
+  if (reason === 'duplicate' || reason === 'replaced') return CODE.REPLACED
+  return CODE.NO_ERROR
+}
 
 /**
  * A readable that first yields `prefix` (bytes already read past the preamble), then the rest of

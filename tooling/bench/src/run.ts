@@ -7,12 +7,16 @@ import { type Suite, type SuiteResult, toMarkdown, writeReport } from './report.
 
 const args = process.argv.slice(2)
 const quick = args.includes('--quick')
-const wanted = args.filter((a) => !a.startsWith('--'))
 const dir = join(dirname(fileURLToPath(import.meta.url)), 'suites')
 const available = readdirSync(dir)
   .filter((f) => f.endsWith('.ts'))
   .map((f) => f.replace(/\.ts$/, ''))
   .sort()
+// a group name runs every suite named `<group>-*`: `pnpm bench node` runs node-cluster and node-messaging
+const inGroup = (w: string) => available.filter((a) => a.startsWith(`${w}-`))
+const wanted = args
+  .filter((a) => !a.startsWith('--'))
+  .flatMap((w) => (available.includes(w) || inGroup(w).length === 0 ? [w] : inGroup(w)))
 
 const unknown = wanted.filter((w) => !available.includes(w))
 if (unknown.length > 0) {

@@ -3,6 +3,7 @@
 import { Discovery, type DiscoveryBackend, type PeerAddress } from '@peer/discovery-core'
 import { generateIdentity, type Identity, TrustList } from '@peer/identity'
 import { type Connection, createTransport, type Listener, type Transport } from '@peer/transport-quic'
+import { afterEach } from 'vitest'
 import { PeerRegistry, type PeerRegistryOptions, type RegistryTransport } from '../../src/index.js'
 import { ManualBackend } from './test-discovery.js'
 
@@ -82,6 +83,8 @@ export async function startQuicNode(options: QuicNodeOptions = {}): Promise<Quic
     discovery,
     backoff: FAST_BACKOFF,
     dialTimeout: 3000,
+    // tests restart stopped peers at once and expect redials: hold a departed peer only briefly
+    departedHoldMs: 300,
     ...options.registry,
   })
   listener.addEventListener('connection', (event) => registry.accept(event.detail.connection))
@@ -113,4 +116,24 @@ export async function startQuicNode(options: QuicNodeOptions = {}): Promise<Quic
 export function introduce(a: QuicNode, b: QuicNode, address: PeerAddress = b.address): void {
   a.trust.add(b.id)
   a.manual!.announcePeer(b.id, [address])
+}
+
+/**
+ * For a test file: a `node(options)` that starts a QuicNode and stops it after the test, and
+ * `cleanups` for anything else to undo after each test (run in reverse order).
+ */
+export function quicNodesPerTest(): {
+  node: (options?: QuicNodeOptions) => Promise<QuicNode>
+  cleanups: Array<() => Promise<void> | void>
+} {
+  const cleanups: Array<() => Promise<void> | void> = []
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c()
+  })
+  const node = async (options: QuicNodeOptions = {}) => {
+    const n = await startQuicNode(options)
+    cleanups.push(() => n.stop())
+    return n
+  }
+  return { node, cleanups }
 }

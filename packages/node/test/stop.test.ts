@@ -1,0 +1,90 @@
+// The stop sequence: peers are told (peer:down `shutdown`, requests in flight fail with reason
+// `shutdown`), and stop() resolves within its deadline even when a peer never answers anything.
+import { createSocket } from 'node:dgram'
+import { fileURLToPath } from 'node:url'
+import { StaticDiscovery } from '@peer/discovery-static'
+import { generateIdentity } from '@peer/identity'
+import { type RpcChild, spawnChild } from '@peer/testkit/child-process'
+import { recordEvents, waitFor } from '@peer/testkit/wait'
+import { afterEach, expect, it, vi } from 'vitest'
+import { createNode, NodeStoppedError, PeerUnavailableError } from '../src/index.js'
+import { type Member, startChildNode, startCluster, stopAll } from './helpers.js'
+
+const fixture = fileURLToPath(new URL('./fixtures/node-child.ts', import.meta.url))
+const cleanups: Array<() => Promise<unknown>> = []
+const running: Member[] = []
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c().catch(() => {})
+  await stopAll(running.splice(0))
+})
+
+const failure = (p: Promise<unknown>) =>
+  p.then(
+    () => undefined,
+    (e: unknown) => e,
+  )
+
+it('a stopping node tells its peers: peer:down with reason shutdown, requests in flight fail with reason shutdown', async () => {
+  const members = await startCluster(['stays', 'leaves'], { stopTimeout: 400 })
+  running.push(...members)
+  const [stays, leaves] = members as [Member, Member]
+  leaves.node.handle('never', () => new Promise(() => {}))
+  const events = recordEvents(stays.node, ['peer:down'])
+  const inFlight = failure(stays.node.request(leaves.node.id, 'never', null, { timeout: 30_000 }))
+  await waitFor(() => leaves.node.peer(stays.node.id)?.stats.requestsReceived === 1)
+  await leaves.node.stop()
+  const error = await inFlight
+  expect(error).toBeInstanceOf(PeerUnavailableError)
+  expect(error).toMatchObject({ reason: 'shutdown' })
+  await waitFor(() => events.of('peer:down').length === 1, { what: 'peer:down on the peer that stays' })
+  expect(events.of('peer:down')[0]!.detail).toMatchObject({ id: leaves.node.id, reason: 'shutdown' })
+})
+
+it('stop() resolves within its deadline with a peer that never answers anything', async () => {
+  const [mine, theirs, ghost] = await Promise.all([
+    generateIdentity(),
+    generateIdentity(),
+    generateIdentity(),
+  ])
+  // a UDP socket that swallows everything: the dial to it never completes
+  const blackHole = createSocket('udp4')
+  blackHole.on('error', () => {})
+  blackHole.on('message', () => {})
+  await new Promise<void>((resolve) => blackHole.bind(0, '127.0.0.1', resolve))
+  cleanups.push(() => new Promise<void>((resolve) => blackHole.close(() => resolve())))
+  const discovery = new StaticDiscovery()
+  const node = await createNode({
+    identity: mine,
+    trust: [theirs.id, ghost.id],
+    name: 'leaving@localhost',
+    discovery,
+    lostHysteresis: 0,
+    stopTimeout: 1000,
+    registry: { dialTimeout: 60_000 },
+    transport: { maxIdleTimeoutMs: 60_000, connectTimeoutMs: 60_000 },
+  })
+  cleanups.push(() => node.stop())
+  // a peer in a child process that will be frozen (SIGSTOP) with a request in flight
+  const child: RpcChild = await spawnChild(fixture)
+  cleanups.push(async () => {
+    child.kill('SIGCONT')
+    await child.close(2000)
+  })
+  await startChildNode(child, theirs, node, { name: 'frozen@localhost', idleMs: 60_000 })
+  await node.waitForPeer('frozen', { timeout: 15_000 })
+  const inFlight = failure(node.request('frozen', 'never', null, { timeout: 60_000 }))
+  await waitFor(() => node.peer('frozen')?.stats.inFlight === 1)
+  discovery.add({ id: ghost.id, addresses: [{ host: '127.0.0.1', port: blackHole.address().port }] })
+  child.kill('SIGSTOP')
+
+  const started = performance.now()
+  const stopped = await node.stop().then(() => 'stopped')
+  const took = performance.now() - started
+  expect(stopped).toBe('stopped')
+  expect(node.state).toBe('stopped')
+  expect(await inFlight).toBeInstanceOf(NodeStoppedError)
+  // a generous bound: the deadline is 1 s; without bounds this hangs until the 60 s timeouts
+  expect(took).toBeLessThan(15_000)
+})
+
+vi.setConfig({ testTimeout: 60_000 })

@@ -1,0 +1,75 @@
+// What the registry reads from a connection (its close value, its RTT) and how it closes one and
+// waits for it, never trusting a transport to behave: no throw escapes, no wait is unbounded.
+import { errorMessage, type Logger } from '@peer/discovery-core'
+import type { RegistryConnection } from './interfaces.js'
+
+/** Waits for `promise` to settle, at most `ms` and no longer than `signal` (never rejects). */
+export async function settledWithin(
+  promise: Promise<unknown>,
+  ms: number,
+  signal?: AbortSignal,
+): Promise<void> {
+  if (signal?.aborted) return
+  let timer: ReturnType<typeof setTimeout> | undefined
+  let onAbort = () => {}
+  await Promise.race([
+    promise.then(
+      () => {},
+      () => {},
+    ),
+    new Promise<void>((r) => {
+      timer = setTimeout(r, ms)
+      onAbort = () => r()
+      signal?.addEventListener('abort', onAbort, { once: true })
+    }),
+  ])
+  clearTimeout(timer)
+  signal?.removeEventListener('abort', onAbort)
+}
+
+/**
+ * What a connection's close value says: `departed` when the remote is stopping (`shutdown`, not
+ * closed by us), `path-lost` when nothing was heard from it (`by: 'idle-timeout'` or `'error'`,
+ * as `@peer/transport-quic` reports), `other` for the rest.
+ */
+export type CloseKind = 'departed' | 'path-lost' | 'other'
+
+export function closeKind(value: unknown): CloseKind {
+  if (value === 'shutdown') return 'departed'
+  if (typeof value !== 'object' || value === null) return 'other'
+  const { reason, by } = value as { reason?: unknown; by?: unknown }
+  if (reason === 'shutdown' && by !== 'local') return 'departed'
+  if (by === 'idle-timeout' || by === 'error') return 'path-lost'
+  return 'other'
+}
+
+export function reasonOf(value: unknown): string {
+  if (typeof value === 'string' && value !== '') return value
+  if (value instanceof Error) return value.message || value.name
+  if (typeof value === 'object' && value !== null) {
+    const { reason, by } = value as { reason?: unknown; by?: unknown }
+    if (typeof reason === 'string' && reason !== '') return reason
+    if (reason instanceof Error) return reason.message
+    if (typeof by === 'string' && by !== '') return by
+  }
+  return 'closed'
+}
+
+export function readRtt(conn: RegistryConnection | undefined): number | undefined {
+  try {
+    const rtt = conn?.rtt
+    return typeof rtt === 'number' && Number.isFinite(rtt) ? rtt : undefined
+  } catch {
+    return undefined
+  }
+}
+
+export function safeClose(conn: RegistryConnection, reason: string, log: Logger): void {
+  try {
+    Promise.resolve(conn.close(reason)).catch((error: unknown) =>
+      log.debug('close failed', { reason, error: errorMessage(error) }),
+    )
+  } catch (error) {
+    log.debug('close threw', { reason, error: errorMessage(error) })
+  }
+}

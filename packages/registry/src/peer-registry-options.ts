@@ -1,0 +1,65 @@
+// The options of a PeerRegistry and of its stop().
+import type { LoggerFactory } from '@peer/discovery-core'
+import type { BackoffOptions } from './backoff.js'
+import type { PeerSource, RegistryConnection, RegistryTransport, TrustStore } from './interfaces.js'
+
+/** Options of `PeerRegistry`. */
+export interface PeerRegistryOptions<C extends RegistryConnection = RegistryConnection> {
+  /** This node's id: never dialed, and the tie-breaker of simultaneous dials. */
+  self: string
+  /** Dials peers (`@peer/transport-quic`'s transport, or anything meeting the interface). */
+  transport: RegistryTransport<C>
+  /** The trust list, or a predicate (then call `refreshTrust()` after it changes). */
+  trust: TrustStore | ((id: string) => boolean)
+  /** Where peers come from: the aggregate `Discovery`, or any backend. Optional (inbound only). */
+  discovery?: PeerSource | undefined
+  /** Most peers tracked at once. Default 1024. */
+  maxPeers?: number
+  /** Most dials in flight at once; further peers wait in state `queued`. Default 8. */
+  maxConcurrentDials?: number
+  /** Time limit of one dial to one address, in ms. Default 10,000. */
+  dialTimeout?: number
+  /** Redial backoff. Defaults: 500 ms doubling to 30 s, half of each delay jittered. */
+  backoff?: BackoffOptions
+  /**
+   * A connection that lived at least this long (ms) resets the backoff when it closes, so a peer
+   * that keeps dropping right after connecting is redialed ever more slowly. Default 10,000.
+   */
+  stableAfter?: number
+  /**
+   * An inbound connection arriving within this many ms of the live connection's adoption is
+   * treated as the other half of a simultaneous dial (keep the one dialed by the lower id); a
+   * later one replaces the live connection (the remote evidently lost it). Default 2,000.
+   */
+  simultaneousWindow?: number
+  /** Most addresses kept per peer. Default 16. */
+  maxAddressesPerPeer?: number
+  /**
+   * A peer that closed its connection saying `shutdown` (it is stopping) is not redialed until
+   * discovery reports it again (`peer:discovered` or `peer:updated`) or an inbound connection
+   * arrives, or at most this many ms (then it is redialed as usual while still discovered).
+   * Default 15,000.
+   */
+  departedHoldMs?: number
+  /** How long `stop()` waits for the connections it closes to report closed, in ms. Default 2,000. */
+  stopTimeoutMs?: number
+  /**
+   * While a peer whose connection was lost (idle timeout or transport error) is redialed, each dial
+   * attempt is cut after this many ms (or 4 round-trip times of the lost connection, if longer)
+   * and started afresh, one after the other until `dialTimeout`, so a path that comes back (a
+   * healed partition) is found within about this long instead of after the handshake's
+   * retransmission backoff. For the first 60 s after the loss the backoff between dials is capped
+   * at this length too. 0 turns probing off. Default 1,000.
+   */
+  probeAttemptMs?: number
+  /** Logger factory; silent by default. Namespace `peer:registry:peers`. */
+  logger?: LoggerFactory
+}
+
+/** Options of `PeerRegistry.stop`. */
+export interface RegistryStopOptions {
+  /** How long to wait for the closed connections to report closed, in ms. Default: `stopTimeoutMs`. */
+  timeoutMs?: number
+  /** Stops waiting (the connections are closed already) when it aborts. */
+  signal?: AbortSignal
+}
