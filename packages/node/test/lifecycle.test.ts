@@ -138,7 +138,10 @@ describe('stop and restart', () => {
 
   it('graceful stop drains requests in flight both ways, refuses new ones and leaves no handles', async () => {
     // the nodes of earlier tests (stopped in afterEach) release their sockets too
-    await waitFor(() => (resources().UDPWrap ?? 0) === 0, { what: 'earlier nodes to release their sockets' })
+    await waitFor(() => (resources().UDPWrap ?? 0) === 0, {
+      timeoutMs: 30_000,
+      what: 'earlier nodes to release their sockets',
+    })
     const before = resources()
     const members = await startCluster(['d1', 'd2'])
     running.push(...members) // stopped again (idempotent) in afterEach if the test fails
@@ -245,7 +248,10 @@ describe('options', () => {
     expect(() => new PeerNode({ trust: ['not-an-id'] })).toThrow(/node id/i)
     await expect(createNode({ trust: [], name: 'bad name@' })).rejects.toThrow(/invalid node name/)
     // the failed start released its socket
-    await waitFor(() => (resources().UDPWrap ?? 0) === 0, { what: 'the failed node to release its socket' })
+    await waitFor(() => (resources().UDPWrap ?? 0) === 0, {
+      timeoutMs: 30_000,
+      what: 'the failed node to release its socket',
+    })
     const node = await createNode({ trust: [] })
     await node.stop()
     await expect(node.start()).rejects.toThrow(/started once/)
@@ -266,5 +272,3 @@ describe('options', () => {
     }
   })
 })
-
-vi.setConfig({ testTimeout: 30_000 })

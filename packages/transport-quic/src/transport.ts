@@ -11,6 +11,7 @@ import { type EngineContext, engineDial, engineListen } from './engine.js'
 import { TransportError } from './errors.js'
 import { QuicListener } from './listener.js'
 import { channelOptions } from './message-channel.js'
+import { awaitPortRelease, trackPort } from './port-release.js'
 import { tuningFor } from './tuning.js'
 import type {
   Connection,
@@ -74,6 +75,8 @@ export class QuicTransport implements Transport {
     throwIfAborted(options.signal)
     const trust = this.#options.trust
     const ctx = this.#engineContext(address.host)
+    // a listener of ours that closed on this port may still be releasing it
+    await awaitPortRelease(address, options.signal)
     const server = await engineListen(ctx, address, async (id) => (await trust(id)) === true)
     const listener = new QuicListener(
       server,
@@ -83,6 +86,7 @@ export class QuicTransport implements Transport {
       () => this.#listeners.delete(listener),
     )
     this.#listeners.add(listener)
+    trackPort(listener.address, listener.closed)
     if (options.signal?.aborted) {
       await listener.close('aborted')
       throwIfAborted(options.signal)
