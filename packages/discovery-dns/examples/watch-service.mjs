@@ -17,7 +17,9 @@ dns.addEventListener('peer:discovered', (e) => {
   const { id, name, addresses } = e.detail.record
   console.log(`discovered ${name ?? id} at ${addresses.map((a) => `${a.host}:${a.port}`).join(', ')}`)
 })
-dns.addEventListener('peer:updated', (e) => console.log(`updated ${e.detail.record.name ?? e.detail.record.id}`))
+dns.addEventListener('peer:updated', (e) =>
+  console.log(`updated ${e.detail.record.name ?? e.detail.record.id}`),
+)
 dns.addEventListener('peer:lost', (e) =>
   console.log(`lost ${e.detail.record.name ?? e.detail.record.id} (${e.detail.reason})`),
 )

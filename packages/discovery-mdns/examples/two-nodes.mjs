@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto'
 import { MdnsDiscovery } from '@peer/discovery-mdns'
 
 // a node id is the base32 SHA-256 of the node's public key; any 32 bytes do for a demo
-const idFor = (seed: string) => {
+const idFor = (seed) => {
   const bytes = createHash('sha256').update(seed).digest()
   let bits = 0
   let value = 0
@@ -38,9 +38,7 @@ bob.addEventListener('peer:lost', ({ detail }) =>
 const found = new Promise((resolve) =>
   bob.addEventListener('peer:discovered', () => resolve(), { once: true }),
 )
-const lost = new Promise((resolve) =>
-  bob.addEventListener('peer:lost', () => resolve(), { once: true }),
-)
+const lost = new Promise((resolve) => bob.addEventListener('peer:lost', () => resolve(), { once: true }))
 
 await Promise.all([alice.start(), bob.start()])
 await alice.announce({

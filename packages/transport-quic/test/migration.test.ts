@@ -1,9 +1,9 @@
 import type { Identity } from '@peer/identity'
+import { createUdpRelay } from '@peer/testkit/udp-relay'
 import { nextEvent } from '@peer/testkit/wait'
 import { expect, it } from 'vitest'
 import type { Connection } from '../src/index.js'
 import { identities, LOOPBACK, Pool } from './fixtures/pool.js'
-import { createUdpRelay } from '@peer/testkit/udp-relay'
 
 const pool = Pool.forFile()
 const [a, b] = (await identities(2)) as [Identity, Identity]
