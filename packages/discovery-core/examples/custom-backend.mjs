@@ -1,6 +1,7 @@
 // A discovery backend of your own in a few lines: extend AbstractDiscoveryBackend, report what you
 // find, and the base class enforces the behaviour (validation, self filtering, one event per change,
-// no events outside start..stop). Run: node examples/custom-backend.mjs
+// no events outside start..stop).
+// Run: node examples/custom-backend.mjs
 import { AbstractDiscoveryBackend, Discovery, parseNodeName } from '@peer/discovery-core'
 
 /** Finds peers in a (pretend) HTTP registry by polling it. */

@@ -1,5 +1,5 @@
 // Two nodes on one machine find each other over mDNS, then one leaves.
-// Run it on a LAN, or in a private network namespace:
+// Run: node examples/two-nodes.mjs on a LAN, or in a private network namespace (as root):
 //   ip netns add demo && ip -n demo link set lo up multicast on && ip -n demo route add 224.0.0.0/4 dev lo
 //   ip netns exec demo node examples/two-nodes.mjs
 import { createHash } from 'node:crypto'

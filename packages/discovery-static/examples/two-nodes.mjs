@@ -1,5 +1,6 @@
 // Two nodes find each other through one shared static peer list (the list each operator would put
-// in peers.json), then one leaves. Run: node examples/two-nodes.mjs
+// in peers.json), then one leaves.
+// Run: node examples/two-nodes.mjs
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'

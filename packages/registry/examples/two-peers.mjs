@@ -1,5 +1,6 @@
 // Two nodes on loopback: each has an identity, a QUIC listener registered in a ServerRegistry, and
-// a PeerRegistry that dials the trusted peers its discovery reports. Run: node examples/two-peers.mjs
+// a PeerRegistry that dials the trusted peers its discovery reports.
+// Run: node examples/two-peers.mjs
 import { Discovery } from '@peer/discovery-core'
 import { StaticDiscovery } from '@peer/discovery-static'
 import { generateIdentity, TrustList } from '@peer/identity'
