@@ -3,6 +3,7 @@
 // plain `npm install` into a scratch project under os.tmpdir(), outside the workspace, so nothing
 // resolves through the workspace's node_modules or the `@peer/source` condition.
 import { execFile } from 'node:child_process'
+import { rmSync } from 'node:fs'
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -76,7 +77,13 @@ export async function installPublished({
   onStep,
 }: InstallPublishedOptions = {}): Promise<ScratchProject> {
   const base = await mkdtemp(join(tmpdir(), 'peer-published-'))
-  const cleanup = () => rm(base, { recursive: true, force: true })
+  // removed by cleanup(), or at the latest when the process exits
+  const onExit = () => rmSync(base, { recursive: true, force: true })
+  process.once('exit', onExit)
+  const cleanup = async () => {
+    process.off('exit', onExit)
+    await rm(base, { recursive: true, force: true })
+  }
   try {
     // no telemetry, no remote cache: the build talks to nobody
     const env = {

@@ -1,6 +1,14 @@
 // Runs an example file with plain `node` (no loader, no export conditions), optionally inside a
 // network namespace, and returns its output; a non-zero exit or a timeout rejects with the output.
-import { execFile } from 'node:child_process'
+import { type ChildProcess, execFile } from 'node:child_process'
+
+const running = new Set<ChildProcess>()
+
+/** SIGKILLs every example still running (for afterAll: nothing outlives the test run). */
+export function killRunningExamples(): void {
+  for (const child of running) child.kill('SIGKILL')
+  running.clear()
+}
 
 /** Options of {@link runWithNode}. */
 export interface RunWithNodeOptions {
@@ -32,7 +40,7 @@ export function runWithNode(file: string, options: RunWithNodeOptions): Promise<
   // NODE_OPTIONS from the test runner (vitest's loaders) must not reach the example
   const { NODE_OPTIONS: _, ...inherited } = process.env
   return new Promise((resolve, reject) => {
-    execFile(
+    const child = execFile(
       command,
       args,
       {
@@ -43,6 +51,7 @@ export function runWithNode(file: string, options: RunWithNodeOptions): Promise<
         maxBuffer: 16 * 1024 * 1024,
       },
       (error, stdout, stderr) => {
+        running.delete(child)
         const elapsedMs = Math.round(performance.now() - started)
         if (error) {
           const why = error.killed ? `did not exit within ${timeoutMs} ms` : `exited with ${error.code}`
@@ -50,5 +59,6 @@ export function runWithNode(file: string, options: RunWithNodeOptions): Promise<
         } else resolve({ stdout, stderr, elapsedMs })
       },
     )
+    running.add(child)
   })
 }

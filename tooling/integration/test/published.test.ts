@@ -18,7 +18,7 @@ import {
   publishedPackages,
   type ScratchProject,
 } from '../src/published.js'
-import { runWithNode } from '../src/run-example.js'
+import { killRunningExamples, runWithNode } from '../src/run-example.js'
 
 const REPOSITORY = 'https://github.com/peer-dist/peer'
 
@@ -96,6 +96,8 @@ const EXAMPLES: Record<string, ExampleSpec> = {
 const packages = await publishedPackages()
 let project: ScratchProject | undefined
 let services: Services | undefined
+let startedEtcd: EtcdCluster | undefined
+let startedDnsmasq: DnsmasqServer | undefined
 const timings: string[] = []
 
 function installed(name: string): PublishedPackage {
@@ -124,15 +126,18 @@ beforeAll(async () => {
       },
     }),
   ])
+  // keep whatever started, so afterAll stops it even when something else failed
   if (scratch.status === 'fulfilled') project = scratch.value
-  if (etcd.status === 'fulfilled' && dnsmasq.status === 'fulfilled')
-    services = { etcd: etcd.value, dnsmasq: dnsmasq.value }
+  if (etcd.status === 'fulfilled') startedEtcd = etcd.value
+  if (dnsmasq.status === 'fulfilled') startedDnsmasq = dnsmasq.value
+  if (startedEtcd && startedDnsmasq) services = { etcd: startedEtcd, dnsmasq: startedDnsmasq }
   timings.push(`beforeAll: ${Math.round(performance.now() - started)} ms`)
   for (const result of [scratch, etcd, dnsmasq]) if (result.status === 'rejected') throw result.reason
 })
 
 afterAll(async () => {
-  await Promise.allSettled([project?.cleanup(), services?.etcd.close(), services?.dnsmasq.stop()])
+  killRunningExamples()
+  await Promise.allSettled([project?.cleanup(), startedEtcd?.close(), startedDnsmasq?.stop()])
   console.log(`published packages: ${timings.join(', ')}`)
 })
 
@@ -227,6 +232,6 @@ describe('the published packages', () => {
       } finally {
         await ns?.delete()
       }
-    })
+    }, 180_000) // longer than the example's own 120 s limit, so that limit reports first
   })
 })
