@@ -1,11 +1,11 @@
-// Runs examples/watch-service.ts against a real dnsmasq.
+// Runs examples/watch-service.mjs against a real dnsmasq.
 import { startDnsmasq } from '@peer/testkit/dnsmasq'
+import { runExample } from '@peer/testkit/examples'
 import { testId } from '@peer/testkit/ids'
 import { describe, expect, it } from 'vitest'
-import { main } from '../examples/watch-service.js'
 
-describe('examples/watch-service.ts', () => {
-  it('prints the peers of a zone, and a peer that goes away', async () => {
+describe('examples/watch-service.mjs', () => {
+  it('prints the peers of a zone and exits by itself', async () => {
     const id = testId('example')
     await using dnsmasq = await startDnsmasq({
       domain: 'example.test',
@@ -15,18 +15,12 @@ describe('examples/watch-service.ts', () => {
         hosts: { 'app1.example.test': ['127.0.0.1'] },
       },
     })
-    const until = (async () => {
-      await new Promise((r) => setTimeout(r, 200))
-      await dnsmasq.update((z) => {
-        z.srv = {}
-      })
-      await new Promise((r) => setTimeout(r, 2500))
-    })()
-    const lines = await main([dnsmasq.address], 'example.test', until)
-    expect(lines).toEqual([
+    const { stdout } = await runExample('packages/discovery-dns/examples/watch-service.mjs', {
+      env: { PEER_DNS_RESOLVERS: dnsmasq.address, PEER_DNS_DOMAIN: 'example.test', PEER_DNS_WATCH_MS: '500' },
+    })
+    expect(stdout.trim().split('\n')).toEqual([
       'discovered app@app1 at 127.0.0.1:4001',
       'watching _peer._udp.example.test: 1 peer(s)',
-      'lost app@app1 (removed)',
     ])
   })
 })

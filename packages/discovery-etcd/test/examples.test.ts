@@ -10,8 +10,8 @@ afterAll(async () => {
   await etcd?.close()
 })
 
-it('examples/two-nodes.ts: bob discovers alice, looks her up by name, and loses her on withdraw', async () => {
-  const { stdout } = await runExample('packages/discovery-etcd/examples/two-nodes.ts', {
+it('examples/two-nodes.mjs: bob discovers alice, looks her up by name, and loses her on withdraw', async () => {
+  const { stdout } = await runExample('packages/discovery-etcd/examples/two-nodes.mjs', {
     env: { ETCD_ENDPOINTS: etcd.endpoints.join(',') },
   })
   expect(stdout).toContain('discovered alice@host1 at 127.0.0.1:4000')

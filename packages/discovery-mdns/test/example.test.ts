@@ -6,11 +6,11 @@ import { promisify } from 'node:util'
 import { createNetns } from '@peer/testkit/netns'
 import { expect, it } from 'vitest'
 
-it('examples/two-nodes.ts discovers and loses a node', async () => {
+it('examples/two-nodes.mjs discovers and loses a node', async () => {
   const ns = await createNetns({ label: 'mdns-example' })
   try {
     const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href
-    const file = fileURLToPath(new URL('../examples/two-nodes.ts', import.meta.url))
+    const file = fileURLToPath(new URL('../examples/two-nodes.mjs', import.meta.url))
     const { stdout } = await promisify(execFile)(
       'ip',
       ['netns', 'exec', ns.name, process.execPath, '--conditions=@peer/source', '--import', tsx, file],

@@ -1,22 +1,19 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { isNodeId } from '@peer/discovery-core'
-import { expect, it, vi } from 'vitest'
-import { main } from '../examples/identity.js'
+import { runExample } from '@peer/testkit/examples'
+import { expect, it } from 'vitest'
 
 it('the README example runs, and loads the same identity the second time', async () => {
   const dir = await mkdtemp(join(tmpdir(), `peer-identity-example-${process.pid}-`))
-  const log = vi.spyOn(console, 'log').mockImplementation(() => {})
   try {
-    const first = await main(dir)
-    expect(isNodeId(first.id)).toBe(true)
-    expect(first.trusted).toBe(1)
-    const second = await main(dir)
-    expect(second.id).toBe(first.id)
-    expect(log.mock.calls.some((c) => String(c[0]).startsWith('loaded node'))).toBe(true)
+    const first = await runExample('packages/identity/examples/identity.mjs', { args: [dir] })
+    const id = /^created node ([a-z2-7]{52}) \(ed25519\)$/m.exec(first.stdout)?.[1]
+    expect(id, first.stdout).toBeDefined()
+    expect(first.stdout).toMatch(/^saved 1 trusted peer\(s\) to /m)
+    const second = await runExample('packages/identity/examples/identity.mjs', { args: [dir] })
+    expect(second.stdout).toContain(`loaded node ${id} (ed25519)`)
   } finally {
-    log.mockRestore()
     await rm(dir, { recursive: true, force: true })
   }
-})
+}, 60_000)

@@ -8,15 +8,15 @@ import { fileURLToPath } from 'node:url'
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 const tsxCli = createRequire(join(root, 'package.json')).resolve('tsx/cli')
 
-/** Runs `file` (absolute, or relative to the repo root) with tsx; rejects on a non-zero exit or timeout. */
+/** Runs `file` (absolute, or relative to the repo root) with tsx and `args`; rejects on a non-zero exit or timeout. */
 export function runExample(
   file: string,
-  { timeoutMs = 30_000, env = {} as Record<string, string> } = {},
+  { timeoutMs = 30_000, env = {} as Record<string, string>, args = [] as string[] } = {},
 ): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
-      [tsxCli, '--conditions=@peer/source', file],
+      [tsxCli, '--conditions=@peer/source', file, ...args],
       { cwd: root, timeout: timeoutMs, env: { ...process.env, ...env }, killSignal: 'SIGKILL' },
       (error, stdout, stderr) => {
         if (error) reject(Object.assign(error, { stdout, stderr }))

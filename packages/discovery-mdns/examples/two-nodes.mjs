@@ -1,12 +1,12 @@
 // Two nodes on one machine find each other over mDNS, then one leaves.
-// Run it on a LAN, or in a private network namespace:
+// Run: node examples/two-nodes.mjs on a LAN, or in a private network namespace (as root):
 //   ip netns add demo && ip -n demo link set lo up multicast on && ip -n demo route add 224.0.0.0/4 dev lo
-//   ip netns exec demo node --import tsx examples/two-nodes.ts
+//   ip netns exec demo node examples/two-nodes.mjs
 import { createHash } from 'node:crypto'
 import { MdnsDiscovery } from '@peer/discovery-mdns'
 
 // a node id is the base32 SHA-256 of the node's public key; any 32 bytes do for a demo
-const idFor = (seed: string) => {
+const idFor = (seed) => {
   const bytes = createHash('sha256').update(seed).digest()
   let bits = 0
   let value = 0
@@ -35,12 +35,10 @@ bob.addEventListener('peer:lost', ({ detail }) =>
   console.log(`lost ${detail.record.name} (${detail.reason})`),
 )
 
-const found = new Promise<void>((resolve) =>
+const found = new Promise((resolve) =>
   bob.addEventListener('peer:discovered', () => resolve(), { once: true }),
 )
-const lost = new Promise<void>((resolve) =>
-  bob.addEventListener('peer:lost', () => resolve(), { once: true }),
-)
+const lost = new Promise((resolve) => bob.addEventListener('peer:lost', () => resolve(), { once: true }))
 
 await Promise.all([alice.start(), bob.start()])
 await alice.announce({
@@ -51,7 +49,10 @@ await alice.announce({
 })
 await bob.announce({ id: idFor('bob'), name: 'bob@demo', addresses: [{ host: '0.0.0.0', port: 4001 }] })
 
-await found
-await alice.stop() // goodbye packets: bob sees peer:lost about a second later
-await lost
-await bob.stop()
+try {
+  await found
+  await alice.stop() // goodbye packets: bob sees peer:lost about a second later
+  await lost
+} finally {
+  await Promise.all([alice.stop(), bob.stop()])
+}

@@ -1,12 +1,12 @@
 // Generate (or load) this node's identity, trust a peer and save the trust list.
-// Run: pnpm exec tsx --conditions=@peer/source examples/identity.ts [directory]
-import { mkdtemp } from 'node:fs/promises'
+// Run: node examples/identity.mjs [directory]   (default: a fresh temporary directory, removed after)
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generateIdentity, loadOrCreateIdentity, TrustList } from '@peer/identity'
 
-export async function main(dir?: string): Promise<{ id: string; trusted: number }> {
-  const where = dir ?? (await mkdtemp(join(tmpdir(), 'peer-identity-example-')))
+const where = process.argv[2] ?? (await mkdtemp(join(tmpdir(), 'peer-identity-example-')))
+try {
   const { identity, created } = await loadOrCreateIdentity(join(where, 'identity'))
   console.log(`${created ? 'created' : 'loaded'} node ${identity.id} (${identity.keyType})`)
 
@@ -15,7 +15,7 @@ export async function main(dir?: string): Promise<{ id: string; trusted: number 
   trust.addEventListener('trust:added', (event) => console.log(`now trusting ${event.detail.entry.id}`))
   trust.add(friend.id, { label: 'friend' })
   await trust.save(join(where, 'trust.json'))
-  return { id: identity.id, trusted: trust.size }
+  console.log(`saved ${trust.size} trusted peer(s) to ${join(where, 'trust.json')}`)
+} finally {
+  if (process.argv[2] === undefined) await rm(where, { recursive: true, force: true })
 }
-
-if (import.meta.url === `file://${process.argv[1]}`) await main(process.argv[2])

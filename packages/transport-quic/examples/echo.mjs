@@ -1,33 +1,35 @@
 // Two nodes on loopback: pinned mutual TLS, one message channel, an echo.
-// Run: pnpm exec tsx --conditions=@peer/source examples/echo.ts
+// Run: node examples/echo.mjs
 import { generateIdentity, TrustList } from '@peer/identity'
 import { createTransport } from '@peer/transport-quic'
 
-export async function main(): Promise<string> {
-  const [serverIdentity, clientIdentity] = await Promise.all([generateIdentity(), generateIdentity()])
+const [serverIdentity, clientIdentity] = await Promise.all([generateIdentity(), generateIdentity()])
 
-  // the server only accepts ids on its trust list
-  const trust = new TrustList([{ id: clientIdentity.id, label: 'client' }])
-  const server = createTransport({ identity: serverIdentity, trust: trust.predicate })
+// the server only accepts ids on its trust list
+const trust = new TrustList([{ id: clientIdentity.id, label: 'client' }])
+const server = createTransport({ identity: serverIdentity, trust: trust.predicate })
+// the client pins the server's id: any other server fails with PinningError
+const client = createTransport({ identity: clientIdentity, trust: () => false })
+try {
   const listener = await server.listen({ host: '127.0.0.1', port: 0 })
   listener.addEventListener('connection', async ({ detail: { connection } }) => {
-    for await (const channel of connection.channels()) {
-      for await (const message of channel) await channel.send(message) // echo
-      await channel.close()
+    try {
+      for await (const channel of connection.channels()) {
+        for await (const message of channel) await channel.send(message) // echo
+        await channel.close()
+      }
+    } catch (error) {
+      console.error(`echo: ${error.message}`)
     }
   })
 
-  // the client pins the server's id: any other server fails with PinningError
-  const client = createTransport({ identity: clientIdentity, trust: () => false })
   const connection = await client.dial(listener.address, { expectedId: serverIdentity.id })
   const channel = await connection.openChannel()
   await channel.send(new TextEncoder().encode(`hello from ${clientIdentity.id.slice(0, 8)}`))
   const reply = new TextDecoder().decode(await channel.receive())
   console.log(`${connection.remoteId.slice(0, 8)} answered: ${reply} (rtt ${connection.rtt} ms)`)
-
+  await channel.close()
   await connection.close('done')
+} finally {
   await Promise.all([client.close(), server.close()])
-  return reply
 }
-
-if (import.meta.url === `file://${process.argv[1]}`) await main()

@@ -1,31 +1,31 @@
 // A discovery backend of your own in a few lines: extend AbstractDiscoveryBackend, report what you
 // find, and the base class enforces the behaviour (validation, self filtering, one event per change,
-// no events outside start..stop). Run: pnpm tsx --conditions=@peer/source packages/discovery-core/examples/custom-backend.ts
-import { AbstractDiscoveryBackend, type BackendOptions, Discovery, parseNodeName } from '@peer/discovery-core'
+// no events outside start..stop).
+// Run: node examples/custom-backend.mjs
+import { AbstractDiscoveryBackend, Discovery, parseNodeName } from '@peer/discovery-core'
 
 /** Finds peers in a (pretend) HTTP registry by polling it. */
 class PollingBackend extends AbstractDiscoveryBackend {
-  #timer: ReturnType<typeof setInterval> | undefined
-  constructor(
-    private readonly fetchPeers: () => Promise<unknown[]>,
-    options: BackendOptions = {},
-  ) {
+  #fetchPeers
+  #timer
+  constructor(fetchPeers, options = {}) {
     super('polling', ['list', 'watch'], options)
+    this.#fetchPeers = fetchPeers
   }
 
-  protected async onStart(): Promise<void> {
-    await this.poll()
-    this.#timer = setInterval(() => void this.poll(), 1000)
+  async onStart() {
+    await this.#poll()
+    this.#timer = setInterval(() => void this.#poll(), 1000)
   }
 
-  protected async onStop(): Promise<void> {
+  async onStop() {
     clearInterval(this.#timer)
   }
 
-  private async poll(): Promise<void> {
+  async #poll() {
     try {
-      const seen = new Set<string>()
-      for (const item of await this.fetchPeers()) {
+      const seen = new Set()
+      for (const item of await this.#fetchPeers()) {
         const record = this.reportPeer(item) // validated: invalid items are counted and dropped
         if (record) seen.add(record.id)
       }

@@ -1,3 +1,4 @@
+// Run: node examples/validate-config.mjs
 // Validates peer.json-style configurations the way `peer start --config` does, and prints the
 // error for a bad one: every problem names its field.
 import { ConfigError, parseConfig } from '@peer/cli'

@@ -1,6 +1,6 @@
 // Two nodes find each other through one shared static peer list (the list each operator would put
-// in peers.json), then one leaves: run with `npm run demo` (until the full `peer demo` lands) or
-// `pnpm tsx --conditions=@peer/source packages/discovery-static/examples/two-nodes.ts`.
+// in peers.json), then one leaves.
+// Run: node examples/two-nodes.mjs
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -23,7 +23,7 @@ const dir = mkdtempSync(join(tmpdir(), 'peer-two-nodes-'))
 const file = join(dir, 'peers.json')
 writeFileSync(file, JSON.stringify({ version: 1, peers: [alice, bob] }, null, 2))
 
-function startNode(self: typeof alice) {
+function startNode(self) {
   // Each node runs an aggregate Discovery; here with one backend that reads the shared file.
   const discovery = new Discovery({
     backends: [new StaticDiscovery({ file, self: self.id, debounce: 20 })],

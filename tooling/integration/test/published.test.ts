@@ -1,0 +1,237 @@
+// The packages as published, used the way a new user would: every package packed, installed with
+// plain npm into a scratch project outside the workspace, each README's links checked against the
+// files the tarball ships, and each example (shipped in the tarball and quoted verbatim in its
+// README) run with plain `node`. Examples that need a service get it from @peer/testkit (etcd,
+// dnsmasq on loopback, a network namespace for multicast) through the environment variables they
+// document. Build + pack + install happen once, in beforeAll.
+import { copyFile, readdir, readFile, stat } from 'node:fs/promises'
+import { join, relative, resolve, sep } from 'node:path'
+import { type DnsmasqServer, startDnsmasq } from '@peer/testkit/dnsmasq'
+import { type EtcdCluster, startEtcd } from '@peer/testkit/etcd'
+import { testId } from '@peer/testkit/ids'
+import { createNetns } from '@peer/testkit/netns'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { isAbsoluteUrl, linkTargets, quotedFiles } from '../src/markdown.js'
+import {
+  installPublished,
+  type PublishedPackage,
+  publishedPackages,
+  type ScratchProject,
+} from '../src/published.js'
+import { killRunningExamples, runWithNode } from '../src/run-example.js'
+
+const REPOSITORY = 'https://github.com/peer-dist/peer'
+
+interface Services {
+  etcd: EtcdCluster
+  dnsmasq: DnsmasqServer
+}
+
+/** What each shipped example needs and prints. Every shipped example must be listed here. */
+interface ExampleSpec {
+  /** Environment variables (the ones the example documents), from the services the test started. */
+  env?: (services: Services) => Record<string, string>
+  /** Run inside a fresh network namespace (multicast). */
+  netns?: boolean
+  /** Lines the output must contain. */
+  expect: RegExp[]
+}
+
+const NODE_ID = '[a-z2-7]{52}'
+const EXAMPLES: Record<string, ExampleSpec> = {
+  '@peer/cli/examples/validate-config.mjs': {
+    expect: [
+      /^ok: listen 127\.0\.0\.1:4001, identity \/etc\/peer\/identity$/m,
+      /^bad: listen: expected a port/m,
+    ],
+  },
+  '@peer/discovery-core/examples/custom-backend.mjs': {
+    expect: [/^discovered fpmansl7\w+ \(alice\) via polling$/m, /^invalid records dropped: 1$/m],
+  },
+  '@peer/discovery-dns/examples/watch-service.mjs': {
+    env: ({ dnsmasq }) => ({
+      PEER_DNS_RESOLVERS: dnsmasq.address,
+      PEER_DNS_DOMAIN: dnsmasq.domain,
+      PEER_DNS_WATCH_MS: '500',
+    }),
+    expect: [
+      /^discovered app@app1 at 127\.0\.0\.1:4001$/m,
+      /^watching _peer\._udp\.example\.test: 1 peer\(s\)$/m,
+    ],
+  },
+  '@peer/discovery-etcd/examples/two-nodes.mjs': {
+    env: ({ etcd }) => ({ ETCD_ENDPOINTS: etcd.endpoints.join(',') }),
+    expect: [
+      /^discovered alice@host1 at 127\.0\.0\.1:4000$/m,
+      /^lookup alice@host1 -> fpmansl7\.\.\.$/m,
+      /^lost alice@host1 \(\w+\)$/m,
+    ],
+  },
+  '@peer/discovery-mdns/examples/two-nodes.mjs': {
+    netns: true,
+    expect: [/^discovered alice@demo at \S+:4000.* \{"role":"web"\}$/m, /^lost alice@demo \(withdrawn\)$/m],
+  },
+  '@peer/discovery-static/examples/two-nodes.mjs': {
+    expect: [
+      /^alice: discovered bob@localhost at 127\.0\.0\.1:4002$/m,
+      /^bob: discovered alice@localhost at 127\.0\.0\.1:4001$/m,
+      /^alice: lost bob@localhost$/m,
+    ],
+  },
+  '@peer/identity/examples/identity.mjs': {
+    expect: [
+      new RegExp(`^created node ${NODE_ID} \\(ed25519\\)$`, 'm'),
+      new RegExp(`^now trusting ${NODE_ID}$`, 'm'),
+    ],
+  },
+  '@peer/node/examples/cluster.mjs': { expect: [/^hello world, from node2 to node1@localhost$/m] },
+  '@peer/registry/examples/two-peers.mjs': {
+    expect: [/^alice sees bob: connected, 1 address\(es\), \d+ dial\(s\)$/m],
+  },
+  '@peer/transport-quic/examples/echo.mjs': {
+    expect: [/^[a-z2-7]{8} answered: hello from [a-z2-7]{8} \(rtt \d+ ms\)$/m],
+  },
+}
+
+const packages = await publishedPackages()
+let project: ScratchProject | undefined
+let services: Services | undefined
+let startedEtcd: EtcdCluster | undefined
+let startedDnsmasq: DnsmasqServer | undefined
+const timings: string[] = []
+
+function installed(name: string): PublishedPackage {
+  const pkg = project?.packages.find((p) => p.name === name)
+  if (!pkg) throw new Error(`${name} is not installed (did beforeAll fail?)`)
+  return pkg
+}
+
+/** The example files a package ships (examples/*.mjs inside the installed tarball). */
+async function shippedExamples(pkg: PublishedPackage): Promise<string[]> {
+  const files = await readdir(join(pkg.installedDir, 'examples')).catch(() => [])
+  return files.filter((f) => f.endsWith('.mjs')).sort()
+}
+
+beforeAll(async () => {
+  const started = performance.now()
+  const [scratch, etcd, dnsmasq] = await Promise.allSettled([
+    installPublished({ onStep: (line) => timings.push(line) }),
+    startEtcd(),
+    startDnsmasq({
+      domain: 'example.test',
+      zone: {
+        srv: { '_peer._udp.example.test': [{ target: 'app1.example.test', port: 4001 }] },
+        txt: { 'app1.example.test': [`id=${testId('published-example')}`, 'name=app@app1'] },
+        hosts: { 'app1.example.test': ['127.0.0.1'] },
+      },
+    }),
+  ])
+  // keep whatever started, so afterAll stops it even when something else failed
+  if (scratch.status === 'fulfilled') project = scratch.value
+  if (etcd.status === 'fulfilled') startedEtcd = etcd.value
+  if (dnsmasq.status === 'fulfilled') startedDnsmasq = dnsmasq.value
+  if (startedEtcd && startedDnsmasq) services = { etcd: startedEtcd, dnsmasq: startedDnsmasq }
+  timings.push(`beforeAll: ${Math.round(performance.now() - started)} ms`)
+  for (const result of [scratch, etcd, dnsmasq]) if (result.status === 'rejected') throw result.reason
+})
+
+afterAll(async () => {
+  killRunningExamples()
+  await Promise.allSettled([project?.cleanup(), startedEtcd?.close(), startedDnsmasq?.stop()])
+  console.log(`published packages: ${timings.join(', ')}`)
+})
+
+describe('the published packages', () => {
+  it('are all installed, with no workspace: range left in a manifest', async () => {
+    expect(project?.packages.map((p) => p.name)).toEqual(packages.map((p) => p.name))
+    for (const { name } of packages) {
+      const manifest = await readFile(join(installed(name).installedDir, 'package.json'), 'utf8')
+      expect(manifest, name).not.toContain('workspace:')
+    }
+  })
+
+  it.each(packages.map((p) => p.name))(
+    '%s: package.json names the repository, homepage and bugs',
+    async (name) => {
+      const manifest = JSON.parse(await readFile(join(installed(name).installedDir, 'package.json'), 'utf8'))
+      const directory = relative(
+        installed(name).sourceDir.split(`${sep}packages${sep}`)[0]!,
+        installed(name).sourceDir,
+      )
+      expect(manifest.repository).toEqual({ type: 'git', url: `git+${REPOSITORY}.git`, directory })
+      expect(manifest.homepage).toBe(`${REPOSITORY}/tree/main/${directory}#readme`)
+      expect(manifest.bugs).toEqual({ url: `${REPOSITORY}/issues` })
+    },
+  )
+
+  it.each(packages.map((p) => p.name))(
+    '%s: every README link is an absolute URL or a file the tarball ships',
+    async (name) => {
+      const dir = installed(name).installedDir
+      const readme = await readFile(join(dir, 'README.md'), 'utf8')
+      const broken: string[] = []
+      for (const target of linkTargets(readme)) {
+        if (isAbsoluteUrl(target) || target.startsWith('#')) continue
+        const path = resolve(dir, decodeURIComponent(target.split('#')[0]!))
+        const inside = path === dir || path.startsWith(`${dir}${sep}`)
+        if (!inside || !(await stat(path).catch(() => undefined))) broken.push(target)
+      }
+      expect(broken, `${name}/README.md links to files the tarball does not ship`).toEqual([])
+    },
+  )
+
+  it.each(packages.map((p) => p.name))(
+    '%s: its README quotes each shipped example verbatim, and the example says how to run it',
+    async (name) => {
+      const pkg = installed(name)
+      // quotes of .mjs files are runnable examples (the compliance kit's README quotes .ts files the
+      // kit's own tests run, which are not shipped)
+      const quoted = quotedFiles(await readFile(join(pkg.installedDir, 'README.md'), 'utf8')).filter((q) =>
+        q.path.endsWith('.mjs'),
+      )
+      const examples = await shippedExamples(pkg)
+      expect(
+        quoted.map((q) => q.path),
+        `${name}: README quotes (<!-- file: examples/x.mjs --> before a js block)`,
+      ).toEqual(examples.map((f) => `examples/${f}`))
+      for (const { path, lang, code } of quoted) {
+        expect(lang, path).toBe('js')
+        const file = await readFile(join(pkg.installedDir, path), 'utf8')
+        expect(code, `${name}/README.md quotes ${path}`).toBe(file)
+        expect(file, `${path} says how to run it`).toMatch(
+          new RegExp(`^// Run: .*\\bnode ${path.replace('.', '\\.')}\\b`, 'm'),
+        )
+      }
+    },
+  )
+
+  it('every shipped example has a spec here, and every spec an example in its tarball', async () => {
+    const shipped: string[] = []
+    for (const pkg of project?.packages ?? [])
+      for (const file of await shippedExamples(pkg)) shipped.push(`${pkg.name}/examples/${file}`)
+    expect(shipped.sort()).toEqual(Object.keys(EXAMPLES).sort())
+  })
+
+  describe.each(Object.entries(EXAMPLES))('%s', (key, spec) => {
+    it('runs with plain node from the installed package, prints what it promises and exits by itself', async () => {
+      const [, name, file] = /^(@peer\/[^/]+)\/examples\/(.+)$/.exec(key)!
+      const pkg = installed(name!)
+      if (!services || !project) throw new Error('services or the scratch project did not start')
+      // the user's own copy of the example, in their project: only the installed packages resolve
+      const copy = join(project.dir, `${name!.slice('@peer/'.length)}-${file}`)
+      await copyFile(join(pkg.installedDir, 'examples', file!), copy)
+      const ns = spec.netns ? await createNetns({ label: 'published' }) : undefined
+      try {
+        const { stdout, elapsedMs } = await runWithNode(copy, {
+          cwd: project.dir,
+          env: spec.env?.(services) ?? {},
+          netns: ns?.name,
+        })
+        timings.push(`${key}: ${elapsedMs} ms`)
+        for (const line of spec.expect) expect(stdout, key).toMatch(line)
+      } finally {
+        await ns?.delete()
+      }
+    }, 180_000) // longer than the example's own 120 s limit, so that limit reports first
+  })
+})
