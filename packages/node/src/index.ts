@@ -21,6 +21,7 @@ export {
   encodeEnvelope,
   encodeValue,
   KIND,
+  MAX_ACK_COUNT,
   MAX_ERROR_TEXT,
   MAX_REQUEST_ID,
   MAX_TOPIC_LENGTH,
@@ -43,14 +44,29 @@ export {
   RequestTimeoutError,
   TooManyRequestsError,
 } from './errors.js'
+export {
+  BULK_LANES,
+  CONTROL_LANE,
+  LANE_COUNT,
+  laneOf,
+  NORMAL_LANES,
+  type Priority,
+  priorityClass,
+  SMALL_ANSWER_BYTES,
+} from './lanes.js'
 export { createNode, MAX_HANDLERS, PeerNode, TRUST_ALL_WARNING } from './node.js'
+export { type StreamRefusal, StreamRefusedError } from './stream-errors.js'
+export type { PeerStream, StreamContext, StreamHandler } from './stream-registry.js'
 export type {
+  HandleOptions,
   Handler,
   HandlerContext,
+  MessageDroppedDetail,
   NodeEvents,
   NodeOptions,
   NodeState,
   NodeStats,
+  OpenStreamOptions,
   PeerDownDetail,
   PeerInfo,
   PeerRejectedDetail,

@@ -70,6 +70,11 @@ export interface ChannelOptions {
   maxQueuedMessages?: number
   /** Small messages are coalesced into writes of up to this many bytes. Default 64 KiB. */
   coalesceBytes?: number
+  /**
+   * A frame whose bytes started arriving must complete within this many ms of waiting for the
+   * peer; a peer that stalls inside a frame gets the channel reset (`MalformedFrameError`). Default 60,000.
+   */
+  partialFrameTimeoutMs?: number
 }
 
 /** Options of `dial`. */

@@ -14,6 +14,13 @@ const available = readdirSync(dir)
   .map((f) => f.replace(/\.ts$/, ''))
   .sort()
 
+// a group name runs every suite named `<group>-*` (`pnpm bench node` runs node-messaging, node-cluster)
+for (const w of wanted.splice(0))
+  wanted.push(
+    ...(available.some((a) => a.startsWith(`${w}-`)) && !available.includes(w)
+      ? available.filter((a) => a.startsWith(`${w}-`))
+      : [w]),
+  )
 const unknown = wanted.filter((w) => !available.includes(w))
 if (unknown.length > 0) {
   console.error(`unknown suite(s): ${unknown.join(', ')}; available: ${available.join(', ')}`)
