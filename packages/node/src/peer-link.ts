@@ -47,6 +47,9 @@ export interface LinkHost {
  */
 export const MAX_UNACKED = 65_536
 
+/** Messages a lane's channel reads ahead of the handler backlog before it stops reading. */
+const LANE_READ_AHEAD = 256
+
 /** How long a peer that finished its channel has to close the connection before we do. */
 const PEER_CLOSE_GRACE_MS = 2000
 
@@ -85,6 +88,7 @@ export class PeerLink {
     messagesDropped: 0,
     protocolErrors: 0,
     byteStreams: 0,
+    unconfirmed: 0,
   }
 
   readonly #host: LinkHost
@@ -218,6 +222,7 @@ export class PeerLink {
         inFlight: this.#requests.size,
         rtt: this.#pingRtt ?? transportRtt,
         byteStreams: this.#streams.size,
+        unconfirmed: this.#lanes.reduce((n, l) => n + l.unacked, 0),
       }),
     })
   }
@@ -314,6 +319,8 @@ export class PeerLink {
   #channelOptions(signal?: AbortSignal) {
     return {
       maxFrameSize: this.#host.maxMessageSize,
+      // a lane whose handlers are stuck stops reading soon, so QUIC flow control pushes back on it
+      maxQueuedMessages: LANE_READ_AHEAD,
       partialFrameTimeoutMs: this.#host.partialFrameTimeoutMs,
       ...(signal === undefined ? {} : { signal }),
     }
@@ -602,14 +609,22 @@ export class PeerLink {
         this.#host.stats.unhandled++
         return undefined
       }
-      return this.#run(handler, topic, work.payload, 'message').catch((error: unknown) => {
+      const onError = (error: unknown) => {
         this.#host.stats.handlerErrors++
         this.#host.log.warn('message handler threw', {
           topic,
           peer: shortId(this.id),
           error: errorMessage(error),
         })
-      })
+      }
+      try {
+        const result = this.#call(handler, topic, work.payload, 'message')
+        // a synchronous handler frees its slot at once (no promise on the hot path)
+        return isPromiseLike(result) ? Promise.resolve(result).catch(onError) : undefined
+      } catch (error) {
+        onError(error)
+        return undefined
+      }
     }
     const { id } = work
     if (this.#host.stopping()) {
@@ -626,10 +641,16 @@ export class PeerLink {
       this.#reply({ kind: 'err', topic, id, error })
       return undefined
     }
-    return this.#run(handler, topic, work.payload, 'request').then(
-      (value) => this.#reply({ kind: 'res', topic, id, payload: value }),
-      (error: unknown) => this.#reply({ kind: 'err', topic, id, error: toWireError(error) }),
-    )
+    const answer = (value: unknown) => this.#reply({ kind: 'res', topic, id, payload: value })
+    const fail = (error: unknown) => this.#reply({ kind: 'err', topic, id, error: toWireError(error) })
+    try {
+      const result = this.#call(handler, topic, work.payload, 'request')
+      if (isPromiseLike(result)) return Promise.resolve(result).then(answer, fail)
+      answer(result)
+    } catch (error) {
+      fail(error)
+    }
+    return undefined
   }
 
   #remoteError(topic: string, error: WireError): Error {
@@ -643,12 +664,7 @@ export class PeerLink {
     }
   }
 
-  async #run(
-    handler: Handler,
-    topic: string,
-    payload: unknown,
-    kind: 'message' | 'request',
-  ): Promise<unknown> {
+  #call(handler: Handler, topic: string, payload: unknown, kind: 'message' | 'request'): unknown {
     return handler(payload, {
       from: { id: this.id, name: this.name },
       topic,
@@ -672,6 +688,10 @@ export class PeerLink {
 function closeWithCode(connection: Connection, reason: string, code: number): void {
   const close = connection.close as (this: Connection, reason?: string, code?: number) => Promise<unknown>
   close.call(connection, reason, code).catch(() => {})
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function'
 }
 
 function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {

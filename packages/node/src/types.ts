@@ -129,6 +129,8 @@ export interface PeerStats {
   protocolErrors: number
   /** Byte streams open with the peer right now (both directions). */
   byteStreams: number
+  /** Messages accepted by `send` whose delivery the peer has not confirmed yet (right now). */
+  unconfirmed: number
 }
 
 /** A snapshot of one connected peer, as {@link PeerNode.peers} returns it. */
