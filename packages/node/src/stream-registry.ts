@@ -69,7 +69,8 @@ export interface StreamHost {
  */
 export class StreamRegistry {
   readonly #host: StreamHost
-  readonly #open = new Set<Stream>()
+  /** Open streams, each with what ends it (resets the stream and marks both directions done). */
+  readonly #open = new Map<Stream, () => void>()
 
   constructor(host: StreamHost) {
     this.#host = host
@@ -87,7 +88,7 @@ export class StreamRegistry {
     }
     const both = AbortSignal.any([this.#host.signal, ...(signal === undefined ? [] : [signal])])
     const stream = await connection.openStream({ signal: both })
-    this.#open.add(stream)
+    this.#open.set(stream, () => stream.reset(RESET_CODE))
     const reader = stream.readable.getReader()
     reader.closed.catch(() => {})
     try {
@@ -154,7 +155,7 @@ export class StreamRegistry {
     if (this.#host.stopping()) return refuse('stopping')
     if (handler === undefined) return refuse('no-handler')
     if (this.#open.size >= this.#host.maxStreams) return refuse('limit')
-    this.#open.add(stream)
+    this.#open.set(stream, () => stream.reset(RESET_CODE))
     writer.write(Uint8Array.of(STATUS.ok)).catch(() => {})
     writer.releaseLock()
     const peerStream = this.#wrap(stream, reader, rest, topic)
@@ -164,6 +165,8 @@ export class StreamRegistry {
         topic,
         signal: this.#host.signal,
       })
+      // the handler is done: finish our side if it did not (a locked writable is left alone)
+      if (!peerStream.writable.locked) await peerStream.writable.close().catch(() => {})
     } catch (error) {
       this.#host.log.warn('stream handler threw: stream reset', {
         topic,
@@ -176,9 +179,9 @@ export class StreamRegistry {
 
   /** Resets every open stream (the link ended). */
   closeAll(): void {
-    for (const stream of [...this.#open]) {
+    for (const [stream, end] of [...this.#open]) {
       this.#open.delete(stream)
-      stream.reset(RESET_CODE)
+      end()
     }
   }
 
@@ -249,18 +252,13 @@ export class StreamRegistry {
       },
       { highWaterMark: 1 },
     )
-    return {
-      peer: this.#host.peer,
-      topic,
-      readable,
-      writable,
-      closed,
-      reset: () => {
-        stream.reset(RESET_CODE)
-        endRead()
-        endWrite()
-      },
+    const reset = () => {
+      stream.reset(RESET_CODE)
+      endRead()
+      endWrite()
     }
+    if (this.#open.has(stream)) this.#open.set(stream, reset)
+    return { peer: this.#host.peer, topic, readable, writable, closed, reset }
   }
 }
 
