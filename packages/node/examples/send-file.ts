@@ -44,7 +44,9 @@ export async function main(file?: string): Promise<string> {
     // a Node readable becomes a web stream in one call; pipeTo waits whenever the peer is slower
     await (Readable.toWeb(createReadStream(source)) as ReadableStream<Uint8Array>).pipeTo(stream.writable)
     let answer = ''
-    for await (const chunk of stream.readable) answer += new TextDecoder().decode(chunk)
+    const reader = stream.readable.getReader()
+    for (let r = await reader.read(); !r.done; r = await reader.read())
+      answer += new TextDecoder().decode(r.value)
 
     const expected = createHash('sha256')
     for await (const chunk of createReadStream(source)) expected.update(chunk as Buffer)

@@ -10,7 +10,9 @@ import { introduce, type Member, startCluster, startMember, stopAll } from './he
 
 async function readAll(readable: ReadableStream<Uint8Array>): Promise<Uint8Array> {
   const parts: Uint8Array[] = []
-  for await (const chunk of readable) parts.push(chunk)
+  const reader = readable.getReader()
+  for (let r = await reader.read(); !r.done; r = await reader.read()) parts.push(r.value)
+  reader.releaseLock()
   return Buffer.concat(parts)
 }
 
@@ -70,7 +72,8 @@ describe('byte streams', () => {
     let received = 0
     b().handleStream('slow', async (stream) => {
       await reading
-      for await (const chunk of stream.readable) received += chunk.byteLength
+      const reader = stream.readable.getReader()
+      for (let r = await reader.read(); !r.done; r = await reader.read()) received += r.value.byteLength
       await stream.writable.close()
     })
     const stream = await a().openStream(b().id, 'slow')
