@@ -423,12 +423,13 @@ export class FramedMessageChannel implements MessageChannel {
           timer = setTimeout(
             () => {
               read.catch(() => {})
-              this.#stream.reset(CODE.PROTOCOL_ERROR)
+              // reject first: the reset fails the pending read too, and the race keeps the first
               reject(
                 new MalformedFrameError(
                   `the peer stalled inside a frame for ${this.#options.partialFrameTimeoutMs} ms`,
                 ),
               )
+              this.#stream.reset(CODE.PROTOCOL_ERROR)
             },
             Math.max(0, ms),
           )
