@@ -1,45 +1,21 @@
-import { errorMessage, type Logger, shortId, throwIfAborted } from '@peer/discovery-core'
+import { errorMessage, shortId, throwIfAborted } from '@peer/discovery-core'
 import { CODE, type Connection, type MessageChannel, type Stream } from '@peer/transport-quic'
 import { AckBatcher } from './ack-batcher.js'
-import { decodeEnvelope, type Envelope, encodeEnvelope, toWireError, type WireError } from './envelope.js'
-import {
-  MalformedEnvelopeError,
-  NodeStoppedError,
-  NoHandlerError,
-  PeerUnavailableError,
-  RemoteError,
-} from './errors.js'
+import { decodeEnvelope, type Envelope, encodeEnvelope } from './envelope.js'
+import { MalformedEnvelopeError, NodeStoppedError, PeerUnavailableError } from './errors.js'
 import { HandlerScheduler } from './handler-scheduler.js'
-import { CONTROL_LANE, LANE_COUNT, laneOf, type Priority, SMALL_ANSWER_BYTES } from './lanes.js'
+import { Inbound, type Work } from './inbound.js'
+import { CONTROL_LANE, LANE_COUNT, laneOf, type Priority } from './lanes.js'
+import type { LinkHost } from './link-host.js'
+import { closeWithCode, emptyPeerStats, raceAbort } from './link-util.js'
+
+export type { LinkHost } from './link-host.js'
+
 import { OutLane } from './out-lane.js'
 import { RateLimiter } from './rate-limiter.js'
 import { RequestTable } from './request-table.js'
-import { type PeerStream, type StreamHandler, StreamRegistry } from './stream-registry.js'
-import type { Handler, NodeStats, PeerInfo, PeerStats } from './types.js'
-
-/** What a link needs from its node. @internal */
-export interface LinkHost {
-  handler(topic: string): Handler | undefined
-  streamHandler(topic: string): StreamHandler | undefined
-  /** The priority this node declared for `topic` (`handle(topic, h, { priority })`). */
-  topicPriority(topic: string): Priority | undefined
-  /** Messages accepted by `send` and never acknowledged by the peer, reported when the link ends. */
-  dropped(link: PeerLink, topic: string, count: number): void
-  /** True once the node is stopping: new requests from peers are refused. */
-  stopping(): boolean
-  readonly stats: NodeStats
-  readonly log: Logger
-  readonly localName: string
-  readonly maxInFlightRequests: number
-  readonly maxConcurrentHandlers: number
-  readonly maxQueuedMessages: number
-  readonly maxMessageSize: number
-  readonly helloTimeout: number
-  readonly maxProtocolErrors: number
-  readonly maxByteStreams: number
-  readonly maxStreamOpensPerSecond: number
-  readonly partialFrameTimeoutMs: number
-}
+import { type PeerStream, StreamRegistry } from './stream-registry.js'
+import type { PeerInfo, PeerStats } from './types.js'
 
 /**
  * Messages written on one lane and not yet acknowledged before writing waits for acks: a record of
@@ -52,8 +28,6 @@ const LANE_READ_AHEAD = 256
 
 /** How long a peer that finished its channel has to close the connection before we do. */
 const PEER_CLOSE_GRACE_MS = 2000
-
-type Work = Extract<Envelope, { kind: 'msg' | 'req' }> & { readonly lane: number }
 
 /**
  * One trusted peer's messaging session on one connection. Each side opens up to
@@ -71,25 +45,7 @@ export class PeerLink {
   readonly direction: 'inbound' | 'outbound'
   name: string | undefined
   upSince = 0
-  readonly stats: PeerStats = {
-    messagesSent: 0,
-    messagesReceived: 0,
-    bytesSent: 0,
-    bytesReceived: 0,
-    requestsSent: 0,
-    requestsReceived: 0,
-    timeouts: 0,
-    errorsReceived: 0,
-    malformed: 0,
-    unexpected: 0,
-    unhandled: 0,
-    inFlight: 0,
-    rtt: undefined,
-    messagesDropped: 0,
-    protocolErrors: 0,
-    byteStreams: 0,
-    unconfirmed: 0,
-  }
+  readonly stats: PeerStats = emptyPeerStats()
 
   readonly #host: LinkHost
   readonly #lifetime = new AbortController()
@@ -100,6 +56,7 @@ export class PeerLink {
   readonly #acks: AckBatcher
   readonly #streams: StreamRegistry
   readonly #streamOpens: RateLimiter
+  readonly #inbound: Inbound
   /** Lanes the peer opened (by lane index). */
   readonly #inLanes = new Set<number>()
   readonly #reads: Array<Promise<void>> = []
@@ -135,12 +92,32 @@ export class PeerLink {
       LANE_COUNT,
       host.maxConcurrentHandlers,
       host.maxQueuedMessages,
-      (work) => this.#work(work),
+      (work) => this.#inbound.work(work),
       idle,
     )
     this.#acks = new AckBatcher(LANE_COUNT, (lane, count) =>
       this.#control({ kind: 'ack', id: lane + 1, count }),
     )
+    const link = this
+    this.#inbound = new Inbound({
+      id: this.id,
+      get name() {
+        return link.name
+      },
+      host,
+      stats: this.stats,
+      signal: this.#lifetime.signal,
+      requests: this.#requests,
+      scheduler: this.#scheduler,
+      acks: this.#acks,
+      maxSend: () => this.#maxSend,
+      ack: (lane, count) => this.#lanes[lane]?.ack(count) ?? false,
+      control: (envelope, bytes) => this.#control(envelope, bytes),
+      enqueueOnTopicLane: (topic, bytes) => this.#lanes[this.#laneOf(topic, undefined)]!.enqueue(bytes),
+      malformed: (error) => this.#malformed(error),
+      countReceived: () => this.#countReceived(),
+      unexpected: () => this.#unexpected(),
+    })
     this.#streams = new StreamRegistry({
       peer: this.id,
       peerName: () => this.name,
@@ -343,35 +320,6 @@ export class PeerLink {
     )
   }
 
-  #reply(envelope: Extract<Envelope, { kind: 'res' | 'err' }>): void {
-    let bytes: Uint8Array
-    try {
-      bytes = encodeEnvelope(envelope, this.#maxSend)
-    } catch (error) {
-      // the handler's answer cannot be sent (too large, not encodable): tell the caller why
-      if (envelope.kind !== 'res') return
-      try {
-        const err = {
-          kind: 'err',
-          topic: envelope.topic,
-          id: envelope.id,
-          error: toWireError(error),
-        } as const
-        bytes = encodeEnvelope(err, this.#maxSend)
-      } catch {
-        return // cannot happen with MIN_MESSAGE_SIZE; never throw from here
-      }
-    }
-    // small answers take the control lane; large ones their topic's lane (behind its other traffic)
-    if (bytes.byteLength <= SMALL_ANSWER_BYTES) {
-      this.#control(envelope, bytes)
-      return
-    }
-    this.#lanes[this.#laneOf(envelope.topic, undefined)]!.enqueue(bytes).catch((error: unknown) =>
-      this.#host.log.debug('answer not sent', { peer: shortId(this.id), error: errorMessage(error) }),
-    )
-  }
-
   #unavailable(): Error {
     const error = this.#closedError
     if (error instanceof NodeStoppedError || error instanceof PeerUnavailableError) return error
@@ -493,7 +441,7 @@ export class PeerLink {
         this.#malformed(error)
         continue
       }
-      this.#dispatch(envelope, lane)
+      this.#inbound.dispatch(envelope, lane)
       // answers keep flowing while handlers are busy; only this lane's full backlog pauses it
       const room = this.#scheduler.room(lane)
       if (room !== undefined) await room
@@ -541,138 +489,6 @@ export class PeerLink {
     this.#host.stats.unexpected++
   }
 
-  #dispatch(envelope: Envelope, lane: number): void {
-    switch (envelope.kind) {
-      case 'hello':
-      case 'lane':
-        this.#malformed(new MalformedEnvelopeError('unexpected', `a ${envelope.kind} inside a lane`))
-        return
-      case 'msg':
-      case 'req':
-        this.#countReceived()
-        if (envelope.kind === 'req') this.stats.requestsReceived++
-        this.#scheduler.push(lane, { ...envelope, lane })
-        return
-      case 'res':
-      case 'err': {
-        const pending = this.#requests.take(envelope.id, 'req', envelope.topic)
-        if (pending === undefined) {
-          this.#unexpected()
-          return
-        }
-        this.#countReceived()
-        if (envelope.kind === 'res') pending.settle(undefined, envelope.payload)
-        else {
-          this.stats.errorsReceived++
-          pending.settle(this.#remoteError(envelope.topic, envelope.error))
-        }
-        return
-      }
-      case 'ping':
-        this.#countReceived()
-        this.#control({ kind: 'pong', id: envelope.id })
-        return
-      case 'pong': {
-        const pending = this.#requests.take(envelope.id, 'ping', '')
-        if (pending === undefined) {
-          this.#unexpected()
-          return
-        }
-        this.#countReceived()
-        pending.settle(undefined)
-        return
-      }
-      case 'ack': {
-        const out = this.#lanes[envelope.id - 1]
-        if (lane !== CONTROL_LANE || out === undefined || !out.ack(envelope.count)) {
-          this.#malformed(
-            new MalformedEnvelopeError(
-              'unexpected',
-              `an ack of ${envelope.count} on lane ${envelope.id - 1}`,
-            ),
-          )
-          return
-        }
-        this.#countReceived()
-      }
-    }
-  }
-
-  /** Runs the handler of a message or request; returns its promise when one runs. */
-  #work(work: Work): Promise<unknown> | undefined {
-    const { topic, lane } = work
-    const handler = this.#host.handler(topic)
-    if (work.kind === 'msg') {
-      this.#acks.delivered(lane)
-      if (handler === undefined) {
-        this.stats.unhandled++
-        this.#host.stats.unhandled++
-        return undefined
-      }
-      const onError = (error: unknown) => {
-        this.#host.stats.handlerErrors++
-        this.#host.log.warn('message handler threw', {
-          topic,
-          peer: shortId(this.id),
-          error: errorMessage(error),
-        })
-      }
-      try {
-        const result = this.#call(handler, topic, work.payload, 'message')
-        // a synchronous handler frees its slot at once (no promise on the hot path)
-        return isPromiseLike(result) ? Promise.resolve(result).catch(onError) : undefined
-      } catch (error) {
-        onError(error)
-        return undefined
-      }
-    }
-    const { id } = work
-    if (this.#host.stopping()) {
-      const error = { type: 'stopping', name: 'NodeStoppedError', message: 'the node is stopping' } as const
-      this.#reply({ kind: 'err', topic, id, error })
-      return undefined
-    }
-    if (handler === undefined) {
-      const error = {
-        type: 'no-handler',
-        name: 'NoHandlerError',
-        message: `no handler for ${topic}`,
-      } as const
-      this.#reply({ kind: 'err', topic, id, error })
-      return undefined
-    }
-    const answer = (value: unknown) => this.#reply({ kind: 'res', topic, id, payload: value })
-    const fail = (error: unknown) => this.#reply({ kind: 'err', topic, id, error: toWireError(error) })
-    try {
-      const result = this.#call(handler, topic, work.payload, 'request')
-      if (isPromiseLike(result)) return Promise.resolve(result).then(answer, fail)
-      answer(result)
-    } catch (error) {
-      fail(error)
-    }
-    return undefined
-  }
-
-  #remoteError(topic: string, error: WireError): Error {
-    switch (error.type) {
-      case 'no-handler':
-        return new NoHandlerError(this.id, topic)
-      case 'stopping':
-        return new PeerUnavailableError(this.id, 'it is stopping')
-      default:
-        return new RemoteError(this.id, topic, error.name, error.message, error.code)
-    }
-  }
-
-  #call(handler: Handler, topic: string, payload: unknown, kind: 'message' | 'request'): unknown {
-    return handler(payload, {
-      from: { id: this.id, name: this.name },
-      topic,
-      kind,
-      signal: this.#lifetime.signal,
-    })
-  }
-
   #idle(): boolean {
     return this.#requests.size === 0 && this.#scheduler.idle && this.#lanes.every((l) => l.idle)
   }
@@ -682,23 +498,4 @@ export class PeerLink {
     for (const wake of [...this.#idleWaiters]) wake()
     this.#idleWaiters.clear()
   }
-}
-
-/** Closes with an application error code (the transport's `close` takes one; its type does not say so yet). */
-function closeWithCode(connection: Connection, reason: string, code: number): void {
-  const close = connection.close as (this: Connection, reason?: string, code?: number) => Promise<unknown>
-  close.call(connection, reason, code).catch(() => {})
-}
-
-function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
-  return typeof (value as { then?: unknown } | null)?.then === 'function'
-}
-
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason)
-    if (signal.aborted) return onAbort()
-    signal.addEventListener('abort', onAbort, { once: true })
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
-  })
 }
