@@ -226,6 +226,7 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
         identity: this.#identity,
         trust: predicate,
         channel: { maxFrameSize: this.#limits.maxMessageSize },
+        maxProtocolErrors: this.#limits.maxProtocolErrors,
         ...(options.logger === undefined ? {} : { logger: options.logger }),
       })
       const backends: DiscoveryBackend[] =

@@ -1,6 +1,7 @@
 // A trusted peer cannot degrade a node cheaply: a raw QUIC client (trusted) sends garbage frames,
 // stalls inside a frame, or churns byte streams; the node closes the connection with the
 // transport's PROTOCOL_ERROR application code and a reason the client can read.
+import { StaticDiscovery } from '@peer/discovery-static'
 import { generateIdentity, type Identity } from '@peer/identity'
 import {
   CODE,
@@ -105,6 +106,41 @@ describe('a trusted peer that breaks the protocol is disconnected', () => {
     expect(info.code).toBe(CODE.PROTOCOL_ERROR)
     expect(info.reason).toMatch(/byte stream opens per second/)
     expect(node.stats.protocolErrors).toBeGreaterThan(3)
+  })
+})
+
+describe('stream churn', () => {
+  it('streams of an unknown kind count as protocol errors: the churner is disconnected, a legitimate peer is not', async () => {
+    const node = await target({ maxProtocolErrors: 8 })
+    const friend = await generateIdentity()
+    node.trust!.add(friend.id)
+    const discovery = new StaticDiscovery()
+    const legit = await createNode({ name: 'legit@localhost', identity: friend, trust: [node.id], discovery })
+    nodes.push(legit)
+    node.handle('echo', (x) => x)
+    discovery.add({ id: node.id, name: node.name, addresses: [node.address] })
+    await legit.waitForPeer(node.id, { timeout: 10_000 })
+    const { conn } = await connect(node)
+    const opener = conn as unknown as { openStreamWithKind(kind: number): Promise<Stream> }
+    let opened = 0 // how many the client got out before the close reached it
+    for (let i = 0; i < 200 && !conn.isClosed; i++) {
+      try {
+        const s = await opener.openStreamWithKind(0x7f)
+        s.writable
+          .getWriter()
+          .write(Uint8Array.of(0))
+          .catch(() => {})
+        opened++
+      } catch {
+        break
+      }
+    }
+    const info = await conn.closed
+    expect(info.code).toBe(CODE.PROTOCOL_ERROR)
+    expect(info.reason).toMatch(/unknown stream kind/)
+    // the node still serves the legitimate peer
+    expect(await legit.request(node.id, 'echo', 'still here', { timeout: 10_000 })).toBe('still here')
+    expect(legit.peer(node.id)).toBeDefined()
   })
 })
 
