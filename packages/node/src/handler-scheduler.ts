@@ -1,4 +1,5 @@
 interface LaneState<T> {
+  readonly index: number
   running: number
   readonly backlog: T[]
   readonly roomWaiters: Array<() => void>
@@ -15,7 +16,7 @@ export class HandlerScheduler<T> {
   readonly #lanes: Array<LaneState<T>>
   readonly #maxRunning: number
   readonly #maxQueued: number
-  readonly #start: (item: T) => Promise<unknown> | undefined
+  readonly #start: (item: T, lane: number) => Promise<unknown> | undefined
   readonly #onIdle: () => void
   #closed = false
 
@@ -27,10 +28,15 @@ export class HandlerScheduler<T> {
     lanes: number,
     maxRunning: number,
     maxQueued: number,
-    start: (item: T) => Promise<unknown> | undefined,
+    start: (item: T, lane: number) => Promise<unknown> | undefined,
     onIdle: () => void,
   ) {
-    this.#lanes = Array.from({ length: lanes }, () => ({ running: 0, backlog: [], roomWaiters: [] }))
+    this.#lanes = Array.from({ length: lanes }, (_, index) => ({
+      index,
+      running: 0,
+      backlog: [],
+      roomWaiters: [],
+    }))
     this.#maxRunning = maxRunning
     this.#maxQueued = maxQueued
     this.#start = start
@@ -70,7 +76,7 @@ export class HandlerScheduler<T> {
   }
 
   #run(state: LaneState<T>, item: T): void {
-    const running = this.#start(item)
+    const running = this.#start(item, state.index)
     if (running === undefined) return
     state.running++
     void running.then(

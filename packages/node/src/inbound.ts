@@ -8,8 +8,8 @@ import type { LinkHost } from './link-host.js'
 import type { RequestTable } from './request-table.js'
 import type { Handler, PeerStats } from './types.js'
 
-/** A message or request waiting for (or running in) a handler, with the lane it came on. */
-export type Work = Extract<Envelope, { kind: 'msg' | 'req' }> & { readonly lane: number }
+/** A message or request waiting for (or running in) a handler. */
+export type Work = Extract<Envelope, { kind: 'msg' | 'req' }>
 
 /** What the inbound side needs from its link. @internal */
 export interface InboundLink {
@@ -58,7 +58,7 @@ export class Inbound {
       case 'req':
         this.#link.countReceived()
         if (envelope.kind === 'req') this.#link.stats.requestsReceived++
-        this.#link.scheduler.push(lane, { ...envelope, lane })
+        this.#link.scheduler.push(lane, envelope)
         return
       case 'res':
       case 'err': {
@@ -105,8 +105,8 @@ export class Inbound {
   }
 
   /** Runs the handler of a message or request; returns its promise when one runs. */
-  work(work: Work): Promise<unknown> | undefined {
-    const { topic, lane } = work
+  work(work: Work, lane: number): Promise<unknown> | undefined {
+    const { topic } = work
     const handler = this.#link.host.handler(topic)
     if (work.kind === 'msg') {
       this.#link.acks.delivered(lane)
@@ -115,20 +115,13 @@ export class Inbound {
         this.#link.host.stats.unhandled++
         return undefined
       }
-      const onError = (error: unknown) => {
-        this.#link.host.stats.handlerErrors++
-        this.#link.host.log.warn('message handler threw', {
-          topic,
-          peer: shortId(this.#link.id),
-          error: errorMessage(error),
-        })
-      }
       try {
         const result = this.#call(handler, topic, work.payload, 'message')
         // a synchronous handler frees its slot at once (no promise on the hot path)
-        return isPromiseLike(result) ? Promise.resolve(result).catch(onError) : undefined
+        if (!isPromiseLike(result)) return undefined
+        return Promise.resolve(result).catch((error: unknown) => this.#handlerThrew(topic, error))
       } catch (error) {
-        onError(error)
+        this.#handlerThrew(topic, error)
         return undefined
       }
     }
@@ -157,6 +150,15 @@ export class Inbound {
       fail(error)
     }
     return undefined
+  }
+
+  #handlerThrew(topic: string, error: unknown): void {
+    this.#link.host.stats.handlerErrors++
+    this.#link.host.log.warn('message handler threw', {
+      topic,
+      peer: shortId(this.#link.id),
+      error: errorMessage(error),
+    })
   }
 
   #remoteError(topic: string, error: WireError): Error {

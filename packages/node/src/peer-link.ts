@@ -23,9 +23,6 @@ import type { PeerInfo, PeerStats } from './types.js'
  */
 export const MAX_UNACKED = 65_536
 
-/** Messages a lane's channel reads ahead of the handler backlog before it stops reading. */
-const LANE_READ_AHEAD = 256
-
 /** How long a peer that finished its channel has to close the connection before we do. */
 const PEER_CLOSE_GRACE_MS = 2000
 
@@ -92,7 +89,7 @@ export class PeerLink {
       LANE_COUNT,
       host.maxConcurrentHandlers,
       host.maxQueuedMessages,
-      (work) => this.#inbound.work(work),
+      (work, lane) => this.#inbound.work(work, lane),
       idle,
     )
     this.#acks = new AckBatcher(LANE_COUNT, (lane, count) =>
@@ -296,8 +293,6 @@ export class PeerLink {
   #channelOptions(signal?: AbortSignal) {
     return {
       maxFrameSize: this.#host.maxMessageSize,
-      // a lane whose handlers are stuck stops reading soon, so QUIC flow control pushes back on it
-      maxQueuedMessages: LANE_READ_AHEAD,
       partialFrameTimeoutMs: this.#host.partialFrameTimeoutMs,
       ...(signal === undefined ? {} : { signal }),
     }
