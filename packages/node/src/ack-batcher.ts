@@ -15,16 +15,20 @@ export class AckBatcher {
   #timer: ReturnType<typeof setTimeout> | undefined
   #closed = false
 
-  constructor(lanes: number, send: (lane: number, count: number) => void) {
+  readonly #immediate: ReadonlySet<number>
+
+  /** Messages of the `immediate` lanes are acknowledged at once (bulk lanes: large messages, a window). */
+  constructor(lanes: number, send: (lane: number, count: number) => void, immediate: ReadonlySet<number>) {
     this.#counts = new Array<number>(lanes).fill(0)
     this.#send = send
+    this.#immediate = immediate
   }
 
   /** One more `msg` of `lane` was handed to a handler (or counted as unhandled). */
   delivered(lane: number): void {
     if (this.#closed) return
     const n = ++this.#counts[lane]!
-    if (n >= ACK_EVERY) {
+    if (n >= ACK_EVERY || this.#immediate.has(lane)) {
       this.#counts[lane] = 0
       this.#send(lane, n)
       return

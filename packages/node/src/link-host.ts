@@ -26,4 +26,6 @@ export interface LinkHost {
   readonly maxByteStreams: number
   readonly maxStreamOpensPerSecond: number
   readonly partialFrameTimeoutMs: number
+  /** Bytes of messages a bulk lane may have in flight (one message always goes). */
+  readonly maxBulkBytesInFlight: number
 }

@@ -53,6 +53,7 @@ const DEFAULTS = {
   maxByteStreams: 64,
   maxStreamOpensPerSecond: 100,
   partialFrameTimeoutMs: 30_000,
+  maxBulkBytesInFlight: 1024 * 1024,
 }
 
 /** Most topics with a handler at once. */

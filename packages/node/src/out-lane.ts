@@ -37,11 +37,21 @@ export class OutLane {
   #unacked = 0
   readonly #ackWaiters: Array<() => void> = []
   readonly #onIdle: () => void
+  /** Bytes of `msg` envelopes written and not acknowledged (tracked when the window is finite). */
+  readonly #maxUnackedBytes: number
+  readonly #sizes: number[] = []
+  #sizesHead = 0
+  #unackedBytes = 0
 
-  constructor(index: number, host: OutLaneHost, onIdle: () => void) {
+  /**
+   * `maxUnackedBytes` bounds the bytes in flight on the lane (at least one message always goes):
+   * bulk lanes use it so they cannot fill the path's queues ahead of other lanes' traffic.
+   */
+  constructor(index: number, host: OutLaneHost, onIdle: () => void, maxUnackedBytes = Infinity) {
     this.index = index
     this.#host = host
     this.#onIdle = onIdle
+    this.#maxUnackedBytes = maxUnackedBytes
   }
 
   /** The lane's channel, once open. */
@@ -78,7 +88,9 @@ export class OutLane {
     }
     this.#queued++
     const now =
-      this.#queued === 1 && this.#channel !== undefined && (msgTopic === undefined || this.#hasRoom())
+      this.#queued === 1 &&
+      this.#channel !== undefined &&
+      (msgTopic === undefined || this.#hasRoom(bytes.byteLength))
     const written = now
       ? this.#write(bytes, msgTopic)
       : this.#tail.then(() => this.#writeLater(bytes, msgTopic))
@@ -90,6 +102,13 @@ export class OutLane {
   ack(count: number): boolean {
     if (count > this.#unacked) return false
     this.#unacked -= count
+    if (this.#maxUnackedBytes !== Infinity) {
+      for (let i = 0; i < count; i++) this.#unackedBytes -= this.#sizes[this.#sizesHead++]!
+      if (this.#sizesHead > 1024 && this.#sizesHead * 2 > this.#sizes.length) {
+        this.#sizes.splice(0, this.#sizesHead)
+        this.#sizesHead = 0
+      }
+    }
     let left = count
     while (left > 0) {
       const run = this.#runs[0]!
@@ -98,7 +117,8 @@ export class OutLane {
       left -= take
       if (run.count === 0) this.#runs.shift()
     }
-    while (this.#ackWaiters.length > 0 && this.#hasRoom()) this.#ackWaiters.shift()!()
+    // writes are serial: at most one waits; it checks its room again
+    for (const wake of this.#ackWaiters.splice(0)) wake()
     if (this.idle) this.#onIdle()
     return true
   }
@@ -114,6 +134,9 @@ export class OutLane {
       if (run.count > 0) dropped.set(run.topic, (dropped.get(run.topic) ?? 0) + run.count)
     }
     this.#unacked = 0
+    this.#sizes.length = 0
+    this.#sizesHead = 0
+    this.#unackedBytes = 0
     return dropped
   }
 
@@ -128,8 +151,9 @@ export class OutLane {
     if (this.idle) this.#onIdle()
   }
 
-  #hasRoom(): boolean {
-    return this.#unacked < this.#host.maxUnacked
+  #hasRoom(bytes: number): boolean {
+    if (this.#unacked >= this.#host.maxUnacked) return false
+    return this.#unackedBytes === 0 || this.#unackedBytes + bytes <= this.#maxUnackedBytes
   }
 
   async #writeLater(bytes: Uint8Array, msgTopic: string | undefined): Promise<void> {
@@ -139,7 +163,11 @@ export class OutLane {
       })
       await this.#opening
     }
-    while (msgTopic !== undefined && !this.#hasRoom() && this.#host.closedError() === undefined) {
+    while (
+      msgTopic !== undefined &&
+      !this.#hasRoom(bytes.byteLength) &&
+      this.#host.closedError() === undefined
+    ) {
       await new Promise<void>((resolve) => this.#ackWaiters.push(resolve))
     }
     await this.#write(bytes, msgTopic)
@@ -155,7 +183,7 @@ export class OutLane {
     } catch (error) {
       sent = Promise.reject(error)
     }
-    if (msgTopic !== undefined) this.#track(msgTopic)
+    if (msgTopic !== undefined) this.#track(msgTopic, bytes.byteLength)
     this.#host.countSent(bytes.byteLength)
     return sent.catch((error: unknown) => {
       // the caller learns of this one: it was not accepted, so it is not counted as dropped
@@ -167,8 +195,12 @@ export class OutLane {
     })
   }
 
-  #track(topic: string): void {
+  #track(topic: string, bytes: number): void {
     this.#unacked++
+    if (this.#maxUnackedBytes !== Infinity) {
+      this.#sizes.push(bytes)
+      this.#unackedBytes += bytes
+    }
     const last = this.#runs[this.#runs.length - 1]
     if (last !== undefined && last.topic === topic) last.count++
     else this.#runs.push({ topic, count: 1 })
@@ -178,6 +210,9 @@ export class OutLane {
     const last = this.#runs[this.#runs.length - 1]
     if (last === undefined || this.#unacked === 0) return
     this.#unacked--
+    if (this.#maxUnackedBytes !== Infinity && this.#sizes.length > this.#sizesHead) {
+      this.#unackedBytes -= this.#sizes.pop()!
+    }
     if (--last.count === 0) this.#runs.pop()
   }
 }

@@ -5,7 +5,7 @@ import { decodeEnvelope, type Envelope, encodeEnvelope } from './envelope.js'
 import { MalformedEnvelopeError, NodeStoppedError, PeerUnavailableError } from './errors.js'
 import { HandlerScheduler } from './handler-scheduler.js'
 import { Inbound, type Work } from './inbound.js'
-import { CONTROL_LANE, LANE_COUNT, laneOf, type Priority } from './lanes.js'
+import { BULK_LANES, CONTROL_LANE, LANE_COUNT, laneOf, type Priority } from './lanes.js'
 import type { LinkHost } from './link-host.js'
 import { closeWithCode, emptyPeerStats, raceAbort } from './link-util.js'
 
@@ -22,6 +22,8 @@ import type { PeerInfo, PeerStats } from './types.js'
  * at most this many entries per lane (topic and count), never the payloads.
  */
 export const MAX_UNACKED = 65_536
+
+const BULK: ReadonlySet<number> = new Set(BULK_LANES)
 
 /** How long a peer that finished its channel has to close the connection before we do. */
 const PEER_CLOSE_GRACE_MS = 2000
@@ -84,7 +86,10 @@ export class PeerLink {
       maxUnacked: MAX_UNACKED,
       closedError: () => (this.#closedError === undefined ? undefined : this.#unavailable()),
     }
-    this.#lanes = Array.from({ length: LANE_COUNT }, (_, i) => new OutLane(i, laneHost, idle))
+    this.#lanes = Array.from(
+      { length: LANE_COUNT },
+      (_, i) => new OutLane(i, laneHost, idle, BULK.has(i) ? host.maxBulkBytesInFlight : Infinity),
+    )
     this.#scheduler = new HandlerScheduler<Work>(
       LANE_COUNT,
       host.maxConcurrentHandlers,
@@ -92,8 +97,10 @@ export class PeerLink {
       (work, lane) => this.#inbound.work(work, lane),
       idle,
     )
-    this.#acks = new AckBatcher(LANE_COUNT, (lane, count) =>
-      this.#control({ kind: 'ack', id: lane + 1, count }),
+    this.#acks = new AckBatcher(
+      LANE_COUNT,
+      (lane, count) => this.#control({ kind: 'ack', id: lane + 1, count }),
+      BULK,
     )
     const link = this
     this.#inbound = new Inbound({

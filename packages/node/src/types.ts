@@ -74,6 +74,13 @@ export interface NodeOptions {
    * in ms; a peer that stalls inside a frame has its connection closed. Default 30,000.
    */
   partialFrameTimeoutMs?: number
+  /**
+   * Bytes of messages one bulk lane may have in flight to a peer (sent, not yet handed to a
+   * handler there); one message always goes. Small keeps bulk traffic from filling the path's
+   * queues ahead of other topics (latency); large helps bulk throughput on long fat paths.
+   * Default 1 MiB.
+   */
+  maxBulkBytesInFlight?: number
   /** Hysteresis of the discovery aggregate (ms a lost peer is kept before `peer:lost`). Default 2,000. */
   lostHysteresis?: number
   /** Peer registry tuning: dial timeout (ms), redial backoff, most peers tracked. */

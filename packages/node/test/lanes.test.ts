@@ -123,3 +123,40 @@ describe('lanes between two nodes', () => {
     await expect(a().send(b().id, 'declared', 1, { priority: 'soon' as never })).rejects.toThrow(RangeError)
   })
 })
+
+describe('the bulk window', () => {
+  it('keeps at most maxBulkBytesInFlight of bulk messages unconfirmed (one message always goes)', async () => {
+    const members = await startCluster(['window-a', 'window-b'], {
+      maxConcurrentHandlers: 2,
+      maxBulkBytesInFlight: 100_000,
+    })
+    try {
+      const [a, b] = [members[0]!.node, members[1]!.node]
+      const stuck: Array<() => void> = []
+      b.handle('big', () => new Promise<void>((resolve) => stuck.push(resolve)), { priority: 'bulk' })
+      let resolved = 0
+      const sends = Array.from({ length: 10 }, () =>
+        a.send(b.id, 'big', new Uint8Array(64 * 1024), { priority: 'bulk' }).then(() => resolved++),
+      )
+      // two reach the stuck handlers (confirmed), the third waits in b's backlog (unconfirmed),
+      // and 64 KiB more would pass 100,000 bytes in flight: the fourth waits in a's lane
+      await waitFor(() => stuck.length === 2 && a.peer(b.id)?.stats.unconfirmed === 1, {
+        what: 'two handled, one in flight',
+      })
+      await new Promise((r) => setTimeout(r, 300))
+      expect(a.peer(b.id)!.stats.unconfirmed).toBe(1)
+      expect(resolved).toBe(3)
+      // normal lanes have no byte window
+      b.handle('normal-big', () => new Promise<void>((resolve) => stuck.push(resolve)))
+      for (let i = 0; i < 6; i++) await a.send(b.id, 'normal-big', new Uint8Array(64 * 1024))
+      await waitFor(() => a.peer(b.id)!.stats.unconfirmed >= 5, { what: 'normal messages in flight' })
+      while (resolved < 10 || stuck.length > 0) {
+        stuck.shift()?.()
+        await new Promise((r) => setTimeout(r, 2))
+      }
+      await Promise.all(sends)
+    } finally {
+      await stopAll(members)
+    }
+  })
+})
