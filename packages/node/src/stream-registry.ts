@@ -1,5 +1,5 @@
 import { abortErrorFor, errorMessage, type Logger, shortId, throwIfAborted } from '@peer/discovery-core'
-import type { Connection, Stream } from '@peer/transport-quic'
+import { type Connection, type Stream, withPrefix } from '@peer/transport-quic'
 import { MAX_TOPIC_LENGTH } from './envelope.js'
 import { TooManyRequestsError } from './errors.js'
 import { type StreamRefusal, StreamRefusedError } from './stream-errors.js'
@@ -215,33 +215,7 @@ export class StreamRegistry {
       writeDone = true
       check()
     }
-    let first = prefix !== undefined && prefix.byteLength > 0 ? prefix : undefined
-    const readable = new ReadableStream<Uint8Array>(
-      {
-        async pull(controller) {
-          if (first !== undefined) {
-            controller.enqueue(first)
-            first = undefined
-            return
-          }
-          try {
-            const { value, done } = await reader.read()
-            if (done) {
-              controller.close()
-              endRead()
-            } else controller.enqueue(value)
-          } catch (error) {
-            controller.error(error)
-            endRead()
-          }
-        },
-        cancel(reason) {
-          endRead()
-          return reader.cancel(reason).catch(() => {})
-        },
-      },
-      { highWaterMark: 0 },
-    )
+    const readable = withPrefix(prefix, reader, endRead)
     const writer = stream.writable.getWriter()
     writer.closed.then(endWrite, endWrite)
     const writable = new WritableStream<Uint8Array>(

@@ -42,4 +42,4 @@ export type {
   TransportTuning,
   TrustPolicy,
 } from './types.js'
-export { CODE, KIND_CHANNEL, KIND_CONTROL, KIND_STREAM, PROTOCOL_VERSION } from './wire.js'
+export { CODE, KIND_CHANNEL, KIND_CONTROL, KIND_STREAM, PROTOCOL_VERSION, withPrefix } from './wire.js'
