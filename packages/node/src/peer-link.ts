@@ -268,6 +268,8 @@ export class PeerLink {
    */
   close(error: Error): void {
     if (this.#closedError !== undefined) return
+    // confirm what our handlers got before the lanes close (a stopping node's last acks)
+    this.#acks.flush()
     this.#closedError = error
     this.#lifetime.abort(error)
     this.#requests.failAll(this.#unavailable())
@@ -403,7 +405,11 @@ export class PeerLink {
         this.#protocolError(`more than ${this.#host.maxStreamOpensPerSecond} byte stream opens per second`)
         continue
       }
-      void this.#streams.accept(stream)
+      this.#streams
+        .accept(stream)
+        .catch((error: unknown) =>
+          this.#host.log.warn('byte stream failed', { peer: shortId(this.id), error: errorMessage(error) }),
+        )
     }
   }
 

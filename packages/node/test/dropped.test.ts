@@ -65,3 +65,27 @@ it('counts and reports the messages a partition swallowed, per topic, and no oth
   expect(a.stats.messagesDropped).toBe(12)
   expect(got).toEqual({ m: 20, n: 0 })
 })
+
+it('counts nothing when the peer handled everything and stopped gracefully at once', async () => {
+  const [ia, ib] = await Promise.all([generateIdentity(), generateIdentity()])
+  const b: PeerNode = await createNode({ name: 'leaving@localhost', identity: ib, trust: [ia.id] })
+  cleanup.push(() => b.stop())
+  const discovery = new StaticDiscovery()
+  const a: PeerNode = await createNode({ name: 'staying@localhost', identity: ia, trust: [ib.id], discovery })
+  cleanup.push(() => a.stop())
+  discovery.add({ id: b.id, name: b.name, addresses: [b.address] })
+  await a.waitForPeer(b.id, { timeout: 10_000 })
+  let got = 0
+  let stopping: Promise<void> | undefined
+  b.handle('last', () => {
+    // the 30th message stops the node at once: its confirmations are still batched
+    if (++got === 30) stopping = b.stop()
+  })
+  const events = recordEvents(a, ['message:dropped', 'peer:down'])
+  for (let i = 0; i < 30; i++) await a.send(b.id, 'last', i)
+  await waitFor(() => events.of('peer:down').length === 1, { what: 'peer:down' })
+  await stopping
+  expect(got).toBe(30)
+  expect(events.of('message:dropped')).toEqual([])
+  expect(a.stats.messagesDropped).toBe(0)
+})
