@@ -10,26 +10,35 @@ function sink(): { channel: MessageChannel; written: Uint8Array[]; fail(error: E
   let failure: Error | undefined
   const channel = {
     id: 0,
-    send: (m: Uint8Array) => (failure ? Promise.reject(failure) : (written.push(m), Promise.resolve())),
+    send: (m: Uint8Array) => {
+      if (failure) return Promise.reject(failure)
+      written.push(m)
+      return Promise.resolve()
+    },
     close: () => Promise.resolve(),
   } as unknown as MessageChannel
-  return { channel, written, fail: (e) => (failure = e) }
+  return {
+    channel,
+    written,
+    fail: (e) => {
+      failure = e
+    },
+  }
 }
 
 function lane(options: Partial<OutLaneHost> = {}, maxUnackedBytes = Infinity) {
   const s = sink()
-  let closed: Error | undefined
   const host: OutLaneHost = {
     peer: 'p',
     openChannel: async () => s.channel,
     countSent: () => {},
     maxQueued: 100,
     maxUnacked: 1000,
-    closedError: () => closed,
+    closedError: () => undefined,
     ...options,
   }
   const out = new OutLane(1, host, () => {}, maxUnackedBytes)
-  return { out, s, close: (e: Error) => (closed = e) }
+  return { out, s }
 }
 
 const bytes = (n: number) => new Uint8Array(n).fill(n % 256)
@@ -54,7 +63,9 @@ describe('OutLane', () => {
     await out.enqueue(bytes(1), 'a')
     await out.enqueue(bytes(2), 'a')
     let third = false
-    const p = out.enqueue(bytes(3), 'b').then(() => (third = true))
+    const p = out.enqueue(bytes(3), 'b').then(() => {
+      third = true
+    })
     await new Promise((r) => setImmediate(r))
     expect(third).toBe(false)
     expect(out.ack(3)).toBe(false)
@@ -67,7 +78,9 @@ describe('OutLane', () => {
     const { out, s } = lane({}, 100)
     await out.enqueue(bytes(150), 'big') // one message always goes
     let second = false
-    const p = out.enqueue(bytes(10), 'big').then(() => (second = true))
+    const p = out.enqueue(bytes(10), 'big').then(() => {
+      second = true
+    })
     await new Promise((r) => setImmediate(r))
     expect(second).toBe(false)
     out.ack(1)
