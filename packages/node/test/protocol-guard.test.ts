@@ -109,6 +109,27 @@ describe('a trusted peer that breaks the protocol is disconnected', () => {
   })
 })
 
+describe('lanes a peer opens are bounded', () => {
+  it('a duplicate or out-of-range lane is reset and counted as a protocol error', async () => {
+    const node = await target({})
+    node.handle('ok', (x) => x)
+    const { conn } = await connect(node)
+    const lane = async (id: number) => {
+      const channel = await conn.openChannel()
+      await channel.send(encodeEnvelope({ kind: 'lane', id }, 1024))
+      await channel.flush()
+      return channel
+    }
+    const good = await lane(2)
+    await good.send(encodeEnvelope({ kind: 'msg', topic: 'ok', payload: 1 }, 1024))
+    await lane(2) // the same lane again
+    await lane(9) // lane 8: there are 7
+    await waitForStat(node, 2)
+    expect(node.peer(raw.id)!.stats.protocolErrors).toBe(2)
+    expect(conn.isClosed).toBe(false)
+  })
+})
+
 describe('stream churn', () => {
   it('streams of an unknown kind count as protocol errors: the churner is disconnected, a legitimate peer is not', async () => {
     const node = await target({ maxProtocolErrors: 8 })
