@@ -37,21 +37,22 @@ export class OutLane {
   #unacked = 0
   readonly #ackWaiters: Array<() => void> = []
   readonly #onIdle: () => void
-  /** Bytes of `msg` envelopes written and not acknowledged (tracked when the window is finite). */
-  readonly #maxUnackedBytes: number
+  /** Bytes of `msg` envelopes written and not acknowledged (tracked when there is a window). */
+  readonly #window: (() => number) | undefined
   readonly #sizes: number[] = []
   #sizesHead = 0
   #unackedBytes = 0
 
   /**
-   * `maxUnackedBytes` bounds the bytes in flight on the lane (at least one message always goes):
-   * bulk lanes use it so they cannot fill the path's queues ahead of other lanes' traffic.
+   * `window` (asked before each write) bounds the bytes in flight on the lane (at least one
+   * message always goes): bulk lanes use it so they cannot fill the path's queues ahead of other
+   * lanes' traffic.
    */
-  constructor(index: number, host: OutLaneHost, onIdle: () => void, maxUnackedBytes = Infinity) {
+  constructor(index: number, host: OutLaneHost, onIdle: () => void, window?: () => number) {
     this.index = index
     this.#host = host
     this.#onIdle = onIdle
-    this.#maxUnackedBytes = maxUnackedBytes
+    this.#window = window
   }
 
   /** The lane's channel, once open. */
@@ -102,7 +103,7 @@ export class OutLane {
   ack(count: number): boolean {
     if (count > this.#unacked) return false
     this.#unacked -= count
-    if (this.#maxUnackedBytes !== Infinity) {
+    if (this.#window !== undefined) {
       for (let i = 0; i < count; i++) this.#unackedBytes -= this.#sizes[this.#sizesHead++]!
       if (this.#sizesHead > 1024 && this.#sizesHead * 2 > this.#sizes.length) {
         this.#sizes.splice(0, this.#sizesHead)
@@ -153,7 +154,9 @@ export class OutLane {
 
   #hasRoom(bytes: number): boolean {
     if (this.#unacked >= this.#host.maxUnacked) return false
-    return this.#unackedBytes === 0 || this.#unackedBytes + bytes <= this.#maxUnackedBytes
+    return (
+      this.#window === undefined || this.#unackedBytes === 0 || this.#unackedBytes + bytes <= this.#window()
+    )
   }
 
   async #writeLater(bytes: Uint8Array, msgTopic: string | undefined): Promise<void> {
@@ -197,7 +200,7 @@ export class OutLane {
 
   #track(topic: string, bytes: number): void {
     this.#unacked++
-    if (this.#maxUnackedBytes !== Infinity) {
+    if (this.#window !== undefined) {
       this.#sizes.push(bytes)
       this.#unackedBytes += bytes
     }
@@ -210,7 +213,7 @@ export class OutLane {
     const last = this.#runs[this.#runs.length - 1]
     if (last === undefined || this.#unacked === 0) return
     this.#unacked--
-    if (this.#maxUnackedBytes !== Infinity && this.#sizes.length > this.#sizesHead) {
+    if (this.#window !== undefined && this.#sizes.length > this.#sizesHead) {
       this.#unackedBytes -= this.#sizes.pop()!
     }
     if (--last.count === 0) this.#runs.pop()

@@ -25,6 +25,9 @@ export const MAX_UNACKED = 65_536
 
 const BULK: ReadonlySet<number> = new Set(BULK_LANES)
 
+/** The bulk window grows by `maxBulkBytesInFlight` per this much of the path's lowest RTT. */
+const WINDOW_RTT_UNIT_MS = 10
+
 /** How long a peer that finished its channel has to close the connection before we do. */
 const PEER_CLOSE_GRACE_MS = 2000
 
@@ -63,6 +66,7 @@ export class PeerLink {
   #helloFailed: ((error: Error) => void) | undefined
   #closedError: Error | undefined
   #pingRtt: number | undefined
+  #minRtt = Infinity
   #maxSend: number
 
   constructor(connection: Connection, direction: 'inbound' | 'outbound', host: LinkHost) {
@@ -88,7 +92,7 @@ export class PeerLink {
     }
     this.#lanes = Array.from(
       { length: LANE_COUNT },
-      (_, i) => new OutLane(i, laneHost, idle, BULK.has(i) ? host.maxBulkBytesInFlight : Infinity),
+      (_, i) => new OutLane(i, laneHost, idle, BULK.has(i) ? () => this.#bulkWindow() : undefined),
     )
     this.#scheduler = new HandlerScheduler<Work>(
       LANE_COUNT,
@@ -294,6 +298,24 @@ export class PeerLink {
   }
 
   // ---- lanes ----
+
+  /**
+   * The bulk window: `maxBulkBytesInFlight`, scaled up on long paths (by the lowest RTT seen over
+   * 10 ms, at most 16x) so a bulk transfer there keeps enough in flight to ride out losses. The
+   * lowest RTT, not the current one: a receiver busy with bulk data must not widen its own queue.
+   */
+  #bulkWindow(): number {
+    const base = this.#host.maxBulkBytesInFlight
+    let rtt: number | undefined
+    try {
+      rtt = this.connection.rtt
+    } catch {
+      rtt = undefined
+    }
+    if (rtt !== undefined && rtt > 0) this.#minRtt = Math.min(this.#minRtt, rtt)
+    if (!(this.#minRtt > WINDOW_RTT_UNIT_MS)) return base
+    return Math.round(base * Math.min(16, this.#minRtt / WINDOW_RTT_UNIT_MS))
+  }
 
   #laneOf(topic: string, priority: Priority | undefined): number {
     return laneOf(topic, priority ?? this.#host.topicPriority(topic))

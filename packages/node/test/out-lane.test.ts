@@ -26,7 +26,7 @@ function sink(): { channel: MessageChannel; written: Uint8Array[]; fail(error: E
   }
 }
 
-function lane(options: Partial<OutLaneHost> = {}, maxUnackedBytes = Infinity) {
+function lane(options: Partial<OutLaneHost> = {}, window?: () => number) {
   const s = sink()
   const host: OutLaneHost = {
     peer: 'p',
@@ -37,7 +37,7 @@ function lane(options: Partial<OutLaneHost> = {}, maxUnackedBytes = Infinity) {
     closedError: () => undefined,
     ...options,
   }
-  const out = new OutLane(1, host, () => {}, maxUnackedBytes)
+  const out = new OutLane(1, host, () => {}, window)
   return { out, s }
 }
 
@@ -75,7 +75,7 @@ describe('OutLane', () => {
   })
 
   it('bounds the bytes in flight, always letting one message go', async () => {
-    const { out, s } = lane({}, 100)
+    const { out, s } = lane({}, () => 100)
     await out.enqueue(bytes(150), 'big') // one message always goes
     let second = false
     const p = out.enqueue(bytes(10), 'big').then(() => {
