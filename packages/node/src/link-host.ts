@@ -28,4 +28,6 @@ export interface LinkHost {
   readonly partialFrameTimeoutMs: number
   /** Bytes of messages a bulk lane may have in flight (one message always goes). */
   readonly maxBulkBytesInFlight: number
+  /** Scale the bulk window with the path's lowest RTT. */
+  readonly bulkWindowScaling: boolean
 }

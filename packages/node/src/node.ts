@@ -528,6 +528,7 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
       dropped: (link, topic, count) =>
         this.emit('message:dropped', { peer: link.id, name: link.name, topic, count }),
       stopping: () => this.#state !== 'started',
+      bulkWindowScaling: this.#options.bulkWindowScaling ?? true,
       stats: this.#stats,
       log: this.#log,
       localName: this.#name,

@@ -313,7 +313,7 @@ export class PeerLink {
       rtt = undefined
     }
     if (rtt !== undefined && rtt > 0) this.#minRtt = Math.min(this.#minRtt, rtt)
-    if (!(this.#minRtt > WINDOW_RTT_UNIT_MS)) return base
+    if (!this.#host.bulkWindowScaling || !(this.#minRtt > WINDOW_RTT_UNIT_MS)) return base
     return Math.round(base * Math.min(16, this.#minRtt / WINDOW_RTT_UNIT_MS))
   }
 

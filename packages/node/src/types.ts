@@ -81,6 +81,12 @@ export interface NodeOptions {
    * Default 1 MiB.
    */
   maxBulkBytesInFlight?: number
+  /**
+   * Scale the bulk window with the path's lowest round-trip time: x1 per 10 ms, at most 16x (a
+   * long, lossy path needs more in flight to keep bulk throughput; loopback and LAN keep the
+   * configured window). Default true.
+   */
+  bulkWindowScaling?: boolean
   /** Hysteresis of the discovery aggregate (ms a lost peer is kept before `peer:lost`). Default 2,000. */
   lostHysteresis?: number
   /** Peer registry tuning: dial timeout (ms), redial backoff, most peers tracked. */

@@ -1,8 +1,19 @@
 // Lanes: topics travel on separate QUIC streams, so a stalled bulk topic never blocks another
 // topic, and order within a topic is kept under concurrency. Real nodes, real QUIC on loopback.
+import { StaticDiscovery } from '@peer/discovery-static'
+import { generateIdentity } from '@peer/identity'
+import { createUdpRelay } from '@peer/testkit/udp-relay'
 import { waitFor } from '@peer/testkit/wait'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { BULK_LANES, CONTROL_LANE, LANE_COUNT, laneOf, NORMAL_LANES, priorityClass } from '../src/index.js'
+import {
+  BULK_LANES,
+  CONTROL_LANE,
+  createNode,
+  LANE_COUNT,
+  laneOf,
+  NORMAL_LANES,
+  priorityClass,
+} from '../src/index.js'
 import { type Member, startCluster, stopAll } from './helpers.js'
 
 describe('topic -> lane mapping', () => {
@@ -129,6 +140,7 @@ describe('the bulk window', () => {
     const members = await startCluster(['window-a', 'window-b'], {
       maxConcurrentHandlers: 2,
       maxBulkBytesInFlight: 100_000,
+      bulkWindowScaling: false, // a loaded machine's loopback RTT must not change the window here
     })
     try {
       const [a, b] = [members[0]!.node, members[1]!.node]
@@ -157,6 +169,46 @@ describe('the bulk window', () => {
       await Promise.all(sends)
     } finally {
       await stopAll(members)
+    }
+  })
+})
+
+describe('the bulk window on a long path', () => {
+  it('grows with the lowest RTT: through a 40 ms relay, several bulk messages are in flight', async () => {
+    const [ia, ib] = await Promise.all([generateIdentity(), generateIdentity()])
+    const options = { maxConcurrentHandlers: 1, maxBulkBytesInFlight: 100_000 }
+    const b = await createNode({ name: 'far@localhost', identity: ib, trust: [ia.id], ...options })
+    const relay = await createUdpRelay({ listenHost: '127.0.0.1', target: b.address, delayMs: 40, seed: 5 })
+    const discovery = new StaticDiscovery()
+    const a = await createNode({
+      name: 'near@localhost',
+      identity: ia,
+      trust: [ib.id],
+      discovery,
+      ...options,
+    })
+    try {
+      discovery.add({ id: b.id, name: b.name, addresses: [relay.address] })
+      await a.waitForPeer(b.id, { timeout: 10_000 })
+      const stuck: Array<() => void> = []
+      b.handle('far-big', () => new Promise<void>((resolve) => stuck.push(resolve)), { priority: 'bulk' })
+      let resolved = 0
+      const sends = Array.from({ length: 12 }, () =>
+        a.send(b.id, 'far-big', new Uint8Array(64 * 1024), { priority: 'bulk' }).then(() => resolved++),
+      )
+      // RTT >= 80 ms: the window is at least 8 x 100,000 bytes, so many 64 KiB messages go at once
+      await waitFor(() => (a.peer(b.id)?.stats.unconfirmed ?? 0) >= 4, {
+        timeoutMs: 15_000,
+        what: 'several bulk messages in flight',
+      })
+      while (resolved < 12 || stuck.length > 0) {
+        stuck.shift()?.()
+        await new Promise((r) => setTimeout(r, 5))
+      }
+      await Promise.all(sends)
+    } finally {
+      await Promise.allSettled([a.stop(), b.stop()])
+      await relay.close()
     }
   })
 })
