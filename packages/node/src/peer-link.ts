@@ -26,7 +26,7 @@ export const MAX_UNACKED = 65_536
 const BULK: ReadonlySet<number> = new Set(BULK_LANES)
 
 /** The bulk window grows by `maxBulkBytesInFlight` per this much of the path's lowest RTT. */
-const WINDOW_RTT_UNIT_MS = 10
+const WINDOW_RTT_UNIT_MS = 20
 
 /** How long a peer that finished its channel has to close the connection before we do. */
 const PEER_CLOSE_GRACE_MS = 2000
@@ -301,7 +301,7 @@ export class PeerLink {
 
   /**
    * The bulk window: `maxBulkBytesInFlight`, scaled up on long paths (by the lowest RTT seen over
-   * 10 ms, at most 16x) so a bulk transfer there keeps enough in flight to ride out losses. The
+   * 20 ms, at most 16x) so a bulk transfer there keeps enough in flight to ride out losses. The
    * lowest RTT, not the current one: a receiver busy with bulk data must not widen its own queue.
    */
   #bulkWindow(): number {

@@ -82,7 +82,7 @@ export interface NodeOptions {
    */
   maxBulkBytesInFlight?: number
   /**
-   * Scale the bulk window with the path's lowest round-trip time: x1 per 10 ms, at most 16x (a
+   * Scale the bulk window with the path's lowest round-trip time: x1 per 20 ms, at most 16x (a
    * long, lossy path needs more in flight to keep bulk throughput; loopback and LAN keep the
    * configured window). Default true.
    */

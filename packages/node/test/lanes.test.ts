@@ -196,7 +196,7 @@ describe('the bulk window on a long path', () => {
       const sends = Array.from({ length: 12 }, () =>
         a.send(b.id, 'far-big', new Uint8Array(64 * 1024), { priority: 'bulk' }).then(() => resolved++),
       )
-      // RTT >= 80 ms: the window is at least 8 x 100,000 bytes, so many 64 KiB messages go at once
+      // RTT >= 80 ms: the window is at least 4 x 100,000 bytes, so many 64 KiB messages go at once
       await waitFor(() => (a.peer(b.id)?.stats.unconfirmed ?? 0) >= 4, {
         timeoutMs: 15_000,
         what: 'several bulk messages in flight',
