@@ -17,12 +17,25 @@ export const MIN_MESSAGE_SIZE = 4096
 export const MAX_REQUEST_ID = 0xffff_ffff
 
 /** Envelope kinds and their numbers on the wire. */
-export const KIND = { hello: 0, msg: 1, req: 2, res: 3, err: 4, ping: 5, pong: 6 } as const
+export const KIND = { hello: 0, msg: 1, req: 2, res: 3, err: 4, ping: 5, pong: 6, lane: 7, ack: 8 } as const
+
+/** Largest count one `ack` envelope carries. */
+export const MAX_ACK_COUNT = 0xffff_ffff
 
 /** An envelope kind. */
 export type EnvelopeKind = keyof typeof KIND
 
-const KIND_NAMES: readonly EnvelopeKind[] = ['hello', 'msg', 'req', 'res', 'err', 'ping', 'pong']
+const KIND_NAMES: readonly EnvelopeKind[] = [
+  'hello',
+  'msg',
+  'req',
+  'res',
+  'err',
+  'ping',
+  'pong',
+  'lane',
+  'ack',
+]
 
 /**
  * Why a request failed on the remote side, as sent in an `err` envelope:
@@ -47,7 +60,10 @@ export interface WireError {
  * - `msg` (1): fire and forget; id 0;
  * - `req` (2) / `res` (3) / `err` (4): a request, its answer, or its failure (payload `WireError`),
  *   matched by id (1 to {@link MAX_REQUEST_ID});
- * - `ping` (5) / `pong` (6): round-trip measurement; topic `''`, matched by id.
+ * - `ping` (5) / `pong` (6): round-trip measurement; topic `''`, matched by id;
+ * - `lane` (7): first envelope on every channel but the first; id = the lane number + 1;
+ * - `ack` (8): on the control lane; id = a lane number + 1, payload = how many more `msg`
+ *   envelopes received on that lane were handed to handlers (the sender's delivery count).
  */
 export type Envelope =
   | {
@@ -61,6 +77,8 @@ export type Envelope =
   | { readonly kind: 'err'; readonly topic: string; readonly id: number; readonly error: WireError }
   | { readonly kind: 'ping'; readonly id: number }
   | { readonly kind: 'pong'; readonly id: number }
+  | { readonly kind: 'lane'; readonly id: number }
+  | { readonly kind: 'ack'; readonly id: number; readonly count: number }
 
 // Plain MessagePack (no record extension: it would make the decoder stateful across messages).
 const packr = new Packr({ useRecords: false, moreTypes: false, mapsAsObjects: true, bundleStrings: false })
@@ -113,7 +131,10 @@ function toWire(e: Envelope): unknown[] {
     }
     case 'ping':
     case 'pong':
+    case 'lane':
       return [v, KIND[e.kind], '', e.id, null]
+    case 'ack':
+      return [v, KIND.ack, '', e.id, e.count]
   }
 }
 
@@ -177,7 +198,21 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope {
       return { kind, topic, id: requireId(id), error: wireError(payload) }
     case 'ping':
     case 'pong':
+    case 'lane':
       return { kind, id: requireId(id) }
+    case 'ack':
+      if (
+        typeof payload !== 'number' ||
+        !Number.isInteger(payload) ||
+        payload < 1 ||
+        payload > MAX_ACK_COUNT
+      ) {
+        throw new MalformedEnvelopeError(
+          'payload',
+          `ack count must be an integer in 1-${MAX_ACK_COUNT}, got ${describe(payload)}`,
+        )
+      }
+      return { kind, id: requireId(id), count: payload }
   }
 }
 

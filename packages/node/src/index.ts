@@ -6,7 +6,12 @@
  *   or loaded, any set of discovery backends (run as one aggregate), a required trust list.
  * - Topic messaging: `send` (fire and forget), `request` (timeout and `{ signal }`), `handle`
  *   (one handler per topic; handler errors reach the caller as `RemoteError`). Payloads are bytes
- *   or any MessagePack value; messages to one peer on one topic arrive in order.
+ *   or any MessagePack value; messages to one peer on one topic (at one priority) arrive in order.
+ * - Lanes: several streams per connection (control, `normal`, `bulk`), picked by topic and
+ *   priority, so topics do not wait for each other.
+ * - Byte streams: `openStream` / `handleStream` (web streams with backpressure).
+ * - No silent loss: `send` is at most once; messages never confirmed by the peer are counted and
+ *   reported in `message:dropped`.
  * - Events `peer:up` / `peer:down` / `peer:rejected`, a `peers()` snapshot with per-peer counters
  *   (messages, bytes, RTT), `ping`, and a graceful, bounded `stop()`.
  *
@@ -21,6 +26,7 @@ export {
   encodeEnvelope,
   encodeValue,
   KIND,
+  MAX_ACK_COUNT,
   MAX_ERROR_TEXT,
   MAX_REQUEST_ID,
   MAX_TOPIC_LENGTH,
@@ -44,14 +50,29 @@ export {
   RequestTimeoutError,
   TooManyRequestsError,
 } from './errors.js'
+export {
+  BULK_LANES,
+  CONTROL_LANE,
+  LANE_COUNT,
+  laneOf,
+  NORMAL_LANES,
+  type Priority,
+  priorityClass,
+  SMALL_ANSWER_BYTES,
+} from './lanes.js'
 export { createNode, MAX_HANDLERS, PeerNode, TRUST_ALL_WARNING } from './node.js'
+export { type StreamRefusal, StreamRefusedError } from './stream-errors.js'
+export type { PeerStream, StreamContext, StreamHandler } from './stream-registry.js'
 export type {
+  HandleOptions,
   Handler,
   HandlerContext,
+  MessageDroppedDetail,
   NodeEvents,
   NodeOptions,
   NodeState,
   NodeStats,
+  OpenStreamOptions,
   PeerDownDetail,
   PeerInfo,
   PeerRejectedDetail,

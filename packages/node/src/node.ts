@@ -32,14 +32,18 @@ import {
   PeerUnavailableError,
   unavailableFromClose,
 } from './errors.js'
+import { type Priority, priorityClass } from './lanes.js'
 import { announcedAddresses, resolveName } from './local-addresses.js'
 import { type LinkHost, PeerLink } from './peer-link.js'
+import type { PeerStream, StreamHandler } from './stream-registry.js'
 import type {
+  HandleOptions,
   Handler,
   NodeEvents,
   NodeOptions,
   NodeState,
   NodeStats,
+  OpenStreamOptions,
   PeerInfo,
   RequestOptions,
   SendOptions,
@@ -54,6 +58,11 @@ const DEFAULTS = {
   maxMessageSize: 1024 * 1024,
   stopTimeout: 5000,
   helloTimeout: 10_000,
+  maxProtocolErrors: 32,
+  maxByteStreams: 64,
+  maxStreamOpensPerSecond: 100,
+  partialFrameTimeoutMs: 30_000,
+  maxBulkBytesInFlight: 1024 * 1024,
 }
 
 /** How long `stop()` waits for discovery to withdraw the announcement. */
@@ -101,6 +110,8 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
   readonly #options: NodeOptions
   readonly #log: Logger
   readonly #handlers = new Map<string, Handler>()
+  readonly #priorities = new Map<string, Priority>()
+  readonly #streamHandlers = new Map<string, StreamHandler>()
   readonly #links = new Map<string, PeerLink>()
   readonly #opening = new Map<string, PeerLink>()
   readonly #stats: NodeStats = {
@@ -115,6 +126,8 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
     handlerErrors: 0,
     peersUp: 0,
     peersDown: 0,
+    messagesDropped: 0,
+    protocolErrors: 0,
   }
   readonly #limits: typeof DEFAULTS
   #state: NodeState | 'new' = 'new'
@@ -232,6 +245,7 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
         identity: this.#identity,
         trust: predicate,
         channel: { maxFrameSize: this.#limits.maxMessageSize },
+        maxProtocolErrors: this.#limits.maxProtocolErrors,
         ...(options.logger === undefined ? {} : { logger: options.logger }),
       })
       const backends: DiscoveryBackend[] =
@@ -290,21 +304,57 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
    * Sets the handler of `topic` (one per topic) and returns a function that removes it. A second
    * `handle` for the same topic throws {@link HandlerExistsError}.
    */
-  handle<In = unknown, Out = unknown>(topic: string, handler: Handler<In, Out>): () => void {
+  handle<In = unknown, Out = unknown>(
+    topic: string,
+    handler: Handler<In, Out>,
+    options: HandleOptions = {},
+  ): () => void {
     checkTopic(topic)
     if (typeof handler !== 'function') throw new TypeError('handler must be a function')
+    if (options.priority !== undefined) priorityClass(options.priority)
     if (this.#handlers.has(topic)) throw new HandlerExistsError(topic)
     if (this.#handlers.size >= MAX_HANDLERS)
       throw new NodeError(`at most ${MAX_HANDLERS} topics can have handlers`)
     this.#handlers.set(topic, handler as Handler)
+    if (options.priority !== undefined) this.#priorities.set(topic, options.priority)
     return () => {
-      if (this.#handlers.get(topic) === handler) this.#handlers.delete(topic)
+      if (this.#handlers.get(topic) === handler) this.unhandle(topic)
     }
   }
 
-  /** Removes the handler of `topic`. Returns whether there was one. */
+  /** Removes the handler of `topic` (and its priority). Returns whether there was one. */
   unhandle(topic: string): boolean {
+    this.#priorities.delete(topic)
     return this.#handlers.delete(topic)
+  }
+
+  /**
+   * Accepts byte streams a peer opens on `topic` with `openStream` (one handler per topic) and
+   * returns a function that removes it. A handler that throws or rejects resets its stream.
+   */
+  handleStream(topic: string, handler: StreamHandler): () => void {
+    checkTopic(topic)
+    if (typeof handler !== 'function') throw new TypeError('handler must be a function')
+    if (this.#streamHandlers.has(topic)) throw new HandlerExistsError(topic)
+    if (this.#streamHandlers.size >= MAX_HANDLERS)
+      throw new NodeError(`at most ${MAX_HANDLERS} topics can have stream handlers`)
+    this.#streamHandlers.set(topic, handler)
+    return () => {
+      if (this.#streamHandlers.get(topic) === handler) this.#streamHandlers.delete(topic)
+    }
+  }
+
+  /**
+   * Opens a duplex byte stream to `peer` (node id or name) on `topic`: web streams with QUIC
+   * backpressure. Resolves once the peer accepted it; rejects with `StreamRefusedError` (no stream
+   * handler for the topic, too many streams, stopping), `TooManyRequestsError` (over
+   * `maxByteStreams` here), `PeerUnavailableError`, `NodeStoppedError` or an `AbortError`.
+   * Streams are reset when the connection ends or the node stops.
+   */
+  async openStream(peer: string, topic: string, options: OpenStreamOptions = {}): Promise<PeerStream> {
+    checkTopic(topic)
+    throwIfAborted(options.signal)
+    return this.#link(peer).openStream(topic, options.signal)
   }
 
   // ---- messaging ----
@@ -318,7 +368,8 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
   async send(peer: string, topic: string, payload: unknown, options: SendOptions = {}): Promise<void> {
     checkTopic(topic)
     throwIfAborted(options.signal)
-    await this.#link(peer).send(topic, payload)
+    if (options.priority !== undefined) priorityClass(options.priority)
+    await this.#link(peer).send(topic, payload, options.priority)
   }
 
   /**
@@ -336,14 +387,17 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
     checkTopic(topic)
     const timeout = options.timeout ?? this.#limits.requestTimeout
     checkTimeout(timeout)
-    return (await this.#link(peer).request(topic, payload, timeout, options.signal)) as T
+    if (options.priority !== undefined) priorityClass(options.priority)
+    return (await this.#link(peer).request(topic, payload, timeout, options.signal, options.priority)) as T
   }
 
   /** Sends `payload` on `topic` to every peer that is up; resolves with how many it was queued for. */
   async broadcast(topic: string, payload: unknown): Promise<number> {
     checkTopic(topic)
     this.#assertStarted()
-    const results = await Promise.allSettled([...this.#links.values()].map((l) => l.send(topic, payload)))
+    const results = await Promise.allSettled(
+      [...this.#links.values()].map((l) => l.send(topic, payload, undefined)),
+    )
     return results.filter((r) => r.status === 'fulfilled').length
   }
 
@@ -516,7 +570,12 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
   #host(): LinkHost {
     return {
       handler: (topic) => this.#handlers.get(topic),
+      streamHandler: (topic) => this.#streamHandlers.get(topic),
+      topicPriority: (topic) => this.#priorities.get(topic),
+      dropped: (link, topic, count) =>
+        this.emit('message:dropped', { peer: link.id, name: link.name, topic, count }),
       stopping: () => this.#state !== 'started',
+      bulkWindowScaling: this.#options.bulkWindowScaling ?? true,
       stats: this.#stats,
       log: this.#log,
       localName: this.#name,

@@ -1,54 +1,55 @@
-import { abortErrorFor, errorMessage, type Logger, shortId, throwIfAborted } from '@peer/discovery-core'
-import { CODE, type Connection, ConnectionClosedError, type MessageChannel } from '@peer/transport-quic'
+import { errorMessage, shortId, throwIfAborted } from '@peer/discovery-core'
 import {
-  decodeEnvelope,
-  type Envelope,
-  encodeEnvelope,
-  MAX_REQUEST_ID,
-  toWireError,
-  type WireError,
-} from './envelope.js'
+  CODE,
+  type Connection,
+  ConnectionClosedError,
+  type MessageChannel,
+  type Stream,
+} from '@peer/transport-quic'
+import { AckBatcher } from './ack-batcher.js'
+import { decodeEnvelope, type Envelope, encodeEnvelope } from './envelope.js'
 import {
   MalformedEnvelopeError,
   NodeStoppedError,
-  NoHandlerError,
   PeerUnavailableError,
-  RemoteError,
-  RequestTimeoutError,
-  TooManyRequestsError,
   unavailableFromClose,
 } from './errors.js'
-import type { Handler, NodeStats, PeerInfo, PeerStats } from './types.js'
+import { HandlerScheduler } from './handler-scheduler.js'
+import { Inbound, type Work } from './inbound.js'
+import { BULK_LANES, CONTROL_LANE, LANE_COUNT, laneOf, type Priority } from './lanes.js'
+import type { LinkHost } from './link-host.js'
+import { emptyPeerStats, raceAbort } from './link-util.js'
 
-/** What a link needs from its node. @internal */
-export interface LinkHost {
-  handler(topic: string): Handler | undefined
-  /** True once the node is stopping: new requests from peers are refused. */
-  stopping(): boolean
-  readonly stats: NodeStats
-  readonly log: Logger
-  readonly localName: string
-  readonly maxInFlightRequests: number
-  readonly maxConcurrentHandlers: number
-  readonly maxQueuedMessages: number
-  readonly maxMessageSize: number
-  readonly helloTimeout: number
-}
+export type { LinkHost } from './link-host.js'
+
+import { OutLane } from './out-lane.js'
+import { RateLimiter } from './rate-limiter.js'
+import { RequestTable } from './request-table.js'
+import { type PeerStream, StreamRegistry } from './stream-registry.js'
+import type { PeerInfo, PeerStats } from './types.js'
+
+/**
+ * Messages written on one lane and not yet acknowledged before writing waits for acks: a record of
+ * at most this many entries per lane (topic and count), never the payloads.
+ */
+export const MAX_UNACKED = 65_536
+
+const BULK: ReadonlySet<number> = new Set(BULK_LANES)
+
+/** The bulk window grows by `maxBulkBytesInFlight` per this much of the path's lowest RTT. */
+const WINDOW_RTT_UNIT_MS = 20
 
 /** How long a peer that finished its channel has to close the connection before we do. */
 const PEER_CLOSE_GRACE_MS = 2000
 
-interface Pending {
-  readonly kind: 'req' | 'ping'
-  readonly topic: string
-  readonly sentAt: number
-  settle(error: Error | undefined, value?: unknown): void
-}
-
 /**
- * One trusted peer's messaging session on one connection: one outgoing message channel opened by
- * each side (so each side's envelopes stay in order), a `hello` exchange, a serial bounded write
- * queue, the table of requests in flight and the read loop that dispatches to handlers.
+ * One trusted peer's messaging session on one connection. Each side opens up to
+ * {@link LANE_COUNT} message channels (lanes; the control lane with `hello` first, the others on
+ * first use), so topics do not wait for each other; the pieces: outgoing lanes ({@link OutLane}),
+ * the requests in flight ({@link RequestTable}), per-lane handler scheduling
+ * ({@link HandlerScheduler}), delivery acknowledgements ({@link AckBatcher}) and byte streams
+ * ({@link StreamRegistry}). A peer that breaks the protocol more than `maxProtocolErrors` times
+ * is disconnected with an application error code.
  * @internal
  */
 export class PeerLink {
@@ -57,38 +58,26 @@ export class PeerLink {
   readonly direction: 'inbound' | 'outbound'
   name: string | undefined
   upSince = 0
-  readonly stats: PeerStats = {
-    messagesSent: 0,
-    messagesReceived: 0,
-    bytesSent: 0,
-    bytesReceived: 0,
-    requestsSent: 0,
-    requestsReceived: 0,
-    timeouts: 0,
-    errorsReceived: 0,
-    malformed: 0,
-    unexpected: 0,
-    unhandled: 0,
-    inFlight: 0,
-    rtt: undefined,
-  }
+  readonly stats: PeerStats = emptyPeerStats()
 
   readonly #host: LinkHost
-  readonly #pending = new Map<number, Pending>()
   readonly #lifetime = new AbortController()
   readonly #idleWaiters = new Set<() => void>()
-  readonly #slotWaiters: Array<() => void> = []
-  /** Messages and requests waiting for a handler slot, in arrival order (bounded). */
-  readonly #backlog: Array<Extract<Envelope, { kind: 'msg' | 'req' }>> = []
-  #out: MessageChannel | undefined
-  #in: MessageChannel | undefined
-  #nextId = 1
-  #queued = 0
-  #tail: Promise<void> = Promise.resolve()
-  #running = 0
+  readonly #requests: RequestTable
+  readonly #lanes: OutLane[]
+  readonly #scheduler: HandlerScheduler<Work>
+  readonly #acks: AckBatcher
+  readonly #streams: StreamRegistry
+  readonly #streamOpens: RateLimiter
+  readonly #inbound: Inbound
+  /** Lanes the peer opened (by lane index). */
+  readonly #inLanes = new Set<number>()
+  readonly #reads: Array<Promise<void>> = []
+  #helloReceived: ((hello: Extract<Envelope, { kind: 'hello' }>) => void) | undefined
+  #helloFailed: ((error: Error) => void) | undefined
   #closedError: Error | undefined
   #pingRtt: number | undefined
-  #reading: Promise<void> = Promise.resolve()
+  #minRtt = Infinity
   #maxSend: number
 
   constructor(connection: Connection, direction: 'inbound' | 'outbound', host: LinkHost) {
@@ -97,6 +86,69 @@ export class PeerLink {
     this.direction = direction
     this.#host = host
     this.#maxSend = host.maxMessageSize
+    const idle = () => this.#checkIdle()
+    this.#requests = new RequestTable(this.id, host.maxInFlightRequests, idle, () => this.stats.timeouts++)
+    const laneHost = {
+      peer: this.id,
+      openChannel: (lane: number) => this.#openLane(lane),
+      countSent: (bytes: number) => {
+        this.stats.messagesSent++
+        this.stats.bytesSent += bytes
+        host.stats.messagesSent++
+        host.stats.bytesSent += bytes
+      },
+      maxQueued: host.maxQueuedMessages,
+      maxUnacked: MAX_UNACKED,
+      closedError: () => (this.#closedError === undefined ? undefined : this.#unavailable()),
+    }
+    this.#lanes = Array.from(
+      { length: LANE_COUNT },
+      (_, i) => new OutLane(i, laneHost, idle, BULK.has(i) ? () => this.#bulkWindow() : undefined),
+    )
+    this.#scheduler = new HandlerScheduler<Work>(
+      LANE_COUNT,
+      host.maxConcurrentHandlers,
+      host.maxQueuedMessages,
+      (work, lane) => this.#inbound.work(work, lane),
+      idle,
+    )
+    this.#acks = new AckBatcher(
+      LANE_COUNT,
+      (lane, count) => this.#control({ kind: 'ack', id: lane + 1, count }),
+      BULK,
+    )
+    const link = this
+    this.#inbound = new Inbound({
+      id: this.id,
+      get name() {
+        return link.name
+      },
+      host,
+      stats: this.stats,
+      signal: this.#lifetime.signal,
+      requests: this.#requests,
+      scheduler: this.#scheduler,
+      acks: this.#acks,
+      maxSend: () => this.#maxSend,
+      ack: (lane, count) => this.#lanes[lane]?.ack(count) ?? false,
+      control: (envelope, bytes) => this.#control(envelope, bytes),
+      enqueueOnTopicLane: (topic, bytes) => this.#lanes[this.#laneOf(topic, undefined)]!.enqueue(bytes),
+      malformed: (error) => this.#malformed(error),
+      countReceived: () => this.#countReceived(),
+      unexpected: () => this.#unexpected(),
+    })
+    this.#streams = new StreamRegistry({
+      peer: this.id,
+      peerName: () => this.name,
+      streamHandler: (topic) => host.streamHandler(topic),
+      stopping: () => host.stopping(),
+      maxStreams: host.maxByteStreams,
+      headerTimeoutMs: host.helloTimeout,
+      log: host.log,
+      protocolError: (detail) => this.#protocolError(detail),
+      signal: this.#lifetime.signal,
+    })
+    this.#streamOpens = new RateLimiter(host.maxStreamOpensPerSecond)
   }
 
   /** True once the link was closed (connection gone or node stopping). */
@@ -104,68 +156,42 @@ export class PeerLink {
     return this.#closedError !== undefined
   }
 
-  /** Resolves when the read loop has ended. */
+  /** Resolves when every read loop has ended. */
   get reading(): Promise<void> {
-    return this.#reading
+    return Promise.all(this.#reads).then(() => {})
   }
 
   /**
-   * Opens our channel, sends `hello`, accepts the peer's channel and reads its `hello`, within
-   * `helloTimeout`. Then starts the read loop.
+   * Opens our control lane and sends `hello`, accepts the peer's lanes and waits for its `hello`,
+   * within `helloTimeout`. Then serves the peer's lanes and byte streams.
    */
   async open(): Promise<void> {
     const timeout = AbortSignal.timeout(this.#host.helloTimeout)
     const signal = AbortSignal.any([timeout, this.#lifetime.signal])
-    const channelOptions = { maxFrameSize: this.#host.maxMessageSize, signal }
+    const helloReceived = new Promise<Extract<Envelope, { kind: 'hello' }>>((resolve, reject) => {
+      this.#helloReceived = resolve
+      this.#helloFailed = reject
+    })
+    void this.#acceptChannels()
     try {
-      const [, inc] = await Promise.all([
-        this.connection.openChannel(channelOptions).then(async (out) => {
-          this.#out = out
-          await this.#sendNow(
-            encodeEnvelope(
-              { kind: 'hello', name: this.#host.localName, maxMessageSize: this.#host.maxMessageSize },
-              Infinity,
-            ),
-          )
+      const [, hello] = await Promise.all([
+        this.connection.openChannel(this.#channelOptions(signal)).then(async (out) => {
+          this.#lanes[CONTROL_LANE]!.attach(out)
+          const hello = {
+            kind: 'hello',
+            name: this.#host.localName,
+            maxMessageSize: this.#host.maxMessageSize,
+          }
+          await this.#lanes[CONTROL_LANE]!.enqueue(encodeEnvelope(hello as Envelope, Infinity))
           await out.flush()
-          return out
         }),
-        this.connection.acceptChannel(channelOptions).then((inc) => {
-          this.#in = inc
-          return inc
-        }),
+        raceAbort(helloReceived, signal),
       ])
-      const first = await inc.receive({ signal })
-      if (first === undefined) {
-        const closed = inc.error instanceof ConnectionClosedError ? inc.error.info : undefined
-        if (closed !== undefined) throw unavailableFromClose(this.id, closed)
-        throw new PeerUnavailableError(this.id, 'it finished its channel before hello', {
-          reason: 'shutdown',
-        })
-      }
-      this.stats.bytesReceived += first.byteLength
-      this.#host.stats.bytesReceived += first.byteLength
-      let hello: Envelope
-      try {
-        hello = decodeEnvelope(first)
-      } catch (error) {
-        this.#countMalformed(error)
-        throw new PeerUnavailableError(this.id, 'its first message is not a valid hello', {
-          cause: error,
-          reason: 'protocol-error',
-        })
-      }
-      if (hello.kind !== 'hello') {
-        this.#countMalformed(new MalformedEnvelopeError('unexpected', `expected hello, got ${hello.kind}`))
-        throw new PeerUnavailableError(this.id, `its first message is ${hello.kind}, not hello`, {
-          reason: 'protocol-error',
-        })
-      }
-      this.#countReceived()
       this.name = hello.name
       // never send the peer more than it accepts (its frame limit would reset the channel)
       this.#maxSend = Math.min(this.#host.maxMessageSize, hello.maxMessageSize ?? this.#host.maxMessageSize)
     } catch (error) {
+      if (error instanceof ConnectionClosedError) throw unavailableFromClose(this.id, error.info)
       if (timeout.aborted)
         throw new PeerUnavailableError(this.id, `no hello within ${this.#host.helloTimeout} ms`, {
           reason: 'protocol-error',
@@ -173,7 +199,7 @@ export class PeerLink {
       throw error
     }
     this.upSince = Date.now()
-    this.#reading = this.#readLoop(this.#in!)
+    void this.#acceptStreams()
   }
 
   /** A snapshot for `peers()`. */
@@ -192,44 +218,62 @@ export class PeerLink {
       upSince: this.upSince,
       stats: Object.freeze({
         ...this.stats,
-        inFlight: this.#pending.size,
+        inFlight: this.#requests.size,
         rtt: this.#pingRtt ?? transportRtt,
+        byteStreams: this.#streams.size,
+        unconfirmed: this.#lanes.reduce((n, l) => n + l.unacked, 0),
       }),
     })
   }
 
-  /** Sends a fire-and-forget message; resolves once it is queued in the transport. */
-  async send(topic: string, payload: unknown): Promise<void> {
+  /** Sends a fire-and-forget message on its topic's lane; resolves once the transport buffered it. */
+  async send(topic: string, payload: unknown, priority: Priority | undefined): Promise<void> {
     const bytes = encodeEnvelope({ kind: 'msg', topic, payload }, this.#maxSend)
-    await this.#enqueue(bytes)
+    await this.#lanes[this.#laneOf(topic, priority)]!.enqueue(bytes, topic)
   }
 
-  /** Sends a request and waits for its answer. */
+  /** Sends a request on its topic's lane and waits for its answer. */
   request(
     topic: string,
     payload: unknown,
     timeout: number,
     signal: AbortSignal | undefined,
+    priority: Priority | undefined,
   ): Promise<unknown> {
     throwIfAborted(signal)
-    const id = this.#allocateId()
+    if (this.#closedError !== undefined) throw this.#unavailable()
+    const id = this.#requests.allocate()
     const bytes = encodeEnvelope({ kind: 'req', topic, id, payload }, this.#maxSend)
     this.stats.requestsSent++
-    return this.#awaitAnswer('req', id, topic, bytes, timeout, signal)
+    const lane = this.#lanes[this.#laneOf(topic, priority)]!
+    return this.#requests.wait('req', id, topic, timeout, signal, () => lane.enqueue(bytes))
   }
 
-  /** Measures the application round-trip time (ms) with a ping envelope. */
+  /** Measures the application round-trip time (ms) with a ping envelope on the control lane. */
   async ping(timeout: number, signal: AbortSignal | undefined): Promise<number> {
     throwIfAborted(signal)
-    const id = this.#allocateId()
+    if (this.#closedError !== undefined) throw this.#unavailable()
+    const id = this.#requests.allocate()
     const started = performance.now()
-    await this.#awaitAnswer('ping', id, '', encodeEnvelope({ kind: 'ping', id }, Infinity), timeout, signal)
+    const bytes = encodeEnvelope({ kind: 'ping', id }, Infinity)
+    await this.#requests.wait('ping', id, '', timeout, signal, () =>
+      this.#lanes[CONTROL_LANE]!.enqueue(bytes),
+    )
     const rtt = performance.now() - started
     this.#pingRtt = rtt
     return rtt
   }
 
-  /** Resolves when no request is in flight, no handler runs and nothing waits to be sent. */
+  /** Opens a byte stream to the peer on `topic`. */
+  openStream(topic: string, signal: AbortSignal | undefined): Promise<PeerStream> {
+    if (this.#closedError !== undefined) return Promise.reject(this.#unavailable())
+    return this.#streams.open(this.connection, topic, signal)
+  }
+
+  /**
+   * Resolves when no request is in flight, no handler runs, nothing waits to be sent and every
+   * message sent was acknowledged.
+   */
   whenIdle(): Promise<void> {
     if (this.#idle()) return Promise.resolve()
     return new Promise((resolve) => this.#idleWaiters.add(resolve))
@@ -237,148 +281,82 @@ export class PeerLink {
 
   /**
    * Ends the link: every request in flight fails with `error`, handlers see their signal abort,
-   * and nothing more is sent or dispatched. Idempotent.
+   * byte streams are reset, messages never acknowledged are reported dropped, and nothing more is
+   * sent or dispatched. Idempotent.
    */
   close(error: Error): void {
     if (this.#closedError !== undefined) return
+    // confirm what our handlers got before the lanes close (a stopping node's last acks)
+    this.#acks.flush()
     this.#closedError = error
     this.#lifetime.abort(error)
-    for (const [id, pending] of [...this.#pending]) {
-      this.#pending.delete(id)
-      pending.settle(error)
+    this.#requests.failAll(this.#unavailable())
+    this.#scheduler.close()
+    this.#acks.close()
+    this.#streams.closeAll()
+    for (const lane of this.#lanes) {
+      for (const [topic, count] of lane.close()) {
+        this.stats.messagesDropped += count
+        this.#host.stats.messagesDropped += count
+        this.#host.dropped(this, topic, count)
+      }
     }
-    this.#backlog.length = 0
-    for (const wake of this.#slotWaiters.splice(0)) wake()
     this.#checkIdle()
   }
 
-  /** Flushes and finishes our channel (bounded by `ms`). */
+  /** Sends pending acknowledgements, flushes and finishes our lanes (bounded by `ms`). */
   async finish(ms: number): Promise<void> {
-    const out = this.#out
-    if (out === undefined) return
+    this.#acks.flush()
     const timer = new Promise<void>((resolve) => setTimeout(resolve, ms).unref())
-    await Promise.race([this.#tail.then(() => out.close()).catch(() => {}), timer])
+    await Promise.race([Promise.all(this.#lanes.map((l) => l.finish().catch(() => {}))), timer])
   }
 
-  // ---- sending ----
-
-  #allocateId(): number {
-    if (this.#closedError !== undefined) throw this.#unavailable()
-    if (this.#pending.size >= this.#host.maxInFlightRequests) {
-      throw new TooManyRequestsError(this.id, 'requests in flight', this.#host.maxInFlightRequests)
-    }
-    let id = this.#nextId
-    while (this.#pending.has(id)) id = id >= MAX_REQUEST_ID ? 1 : id + 1
-    this.#nextId = id >= MAX_REQUEST_ID ? 1 : id + 1
-    return id
-  }
-
-  #awaitAnswer(
-    kind: 'req' | 'ping',
-    id: number,
-    topic: string,
-    bytes: Uint8Array,
-    timeout: number,
-    signal: AbortSignal | undefined,
-  ): Promise<unknown> {
-    return new Promise<unknown>((resolve, reject) => {
-      let timer: ReturnType<typeof setTimeout> | undefined
-      const onAbort = () => {
-        if (this.#pending.get(id) !== pending) return
-        this.#pending.delete(id)
-        pending.settle(abortErrorFor(signal!))
-      }
-      const pending: Pending = {
-        kind,
-        topic,
-        sentAt: Date.now(),
-        settle: (error, value) => {
-          clearTimeout(timer)
-          signal?.removeEventListener('abort', onAbort)
-          if (error === undefined) resolve(value)
-          else reject(error)
-          this.#checkIdle()
-        },
-      }
-      this.#pending.set(id, pending)
-      timer = setTimeout(() => {
-        if (this.#pending.get(id) !== pending) return
-        this.#pending.delete(id)
-        this.stats.timeouts++
-        pending.settle(new RequestTimeoutError(this.id, topic, timeout))
-      }, timeout)
-      signal?.addEventListener('abort', onAbort, { once: true })
-      this.#enqueue(bytes).catch((error: unknown) => {
-        if (this.#pending.get(id) !== pending) return
-        this.#pending.delete(id)
-        pending.settle(error instanceof Error ? error : new Error(String(error)))
-      })
-    })
-  }
+  // ---- lanes ----
 
   /**
-   * Queues an encoded envelope behind the previous ones (order is kept); bounded. With nothing
-   * queued it goes to the channel at once (the channel copies it synchronously, in call order).
+   * The bulk window: `maxBulkBytesInFlight`, scaled up on long paths (by the lowest RTT seen over
+   * 20 ms, at most 16x) so a bulk transfer there keeps enough in flight to ride out losses. The
+   * lowest RTT, not the current one: a receiver busy with bulk data must not widen its own queue.
    */
-  #enqueue(bytes: Uint8Array): Promise<void> {
-    if (this.#closedError !== undefined) return Promise.reject(this.#unavailable())
-    if (this.#queued >= this.#host.maxQueuedMessages) {
-      return Promise.reject(
-        new TooManyRequestsError(this.id, 'queued messages', this.#host.maxQueuedMessages),
-      )
-    }
-    this.#queued++
-    const written = this.#queued === 1 ? this.#sendNow(bytes) : this.#tail.then(() => this.#sendNow(bytes))
-    this.#tail = written.then(this.#dequeued, this.#dequeued)
-    return written
-  }
-
-  readonly #dequeued = (): void => {
-    this.#queued--
-    if (this.#queued === 0) this.#checkIdle()
-  }
-
-  #sendNow(bytes: Uint8Array): Promise<void> {
-    if (this.#closedError !== undefined) return Promise.reject(this.#unavailable())
-    const out = this.#out
-    if (out === undefined) return Promise.reject(new PeerUnavailableError(this.id, 'the link is not open'))
-    let sent: Promise<void>
+  #bulkWindow(): number {
+    const base = this.#host.maxBulkBytesInFlight
+    let rtt: number | undefined
     try {
-      sent = out.send(bytes)
-    } catch (error) {
-      sent = Promise.reject(error)
+      rtt = this.connection.rtt
+    } catch {
+      rtt = undefined
     }
-    this.stats.messagesSent++
-    this.stats.bytesSent += bytes.byteLength
-    this.#host.stats.messagesSent++
-    this.#host.stats.bytesSent += bytes.byteLength
-    return sent.catch((error: unknown) => {
-      if (error instanceof ConnectionClosedError) throw unavailableFromClose(this.id, error.info)
-      throw new PeerUnavailableError(this.id, `sending failed: ${errorMessage(error)}`, {
-        cause: error,
-        reason: 'connection-lost',
-      })
-    })
+    if (rtt !== undefined && rtt > 0) this.#minRtt = Math.min(this.#minRtt, rtt)
+    if (!this.#host.bulkWindowScaling || !(this.#minRtt > WINDOW_RTT_UNIT_MS)) return base
+    return Math.round(base * Math.min(16, this.#minRtt / WINDOW_RTT_UNIT_MS))
   }
 
-  #reply(envelope: Envelope): void {
-    let bytes: Uint8Array
-    try {
-      bytes = encodeEnvelope(envelope, this.#maxSend)
-    } catch (error) {
-      // the handler's answer cannot be sent (too large, not encodable): tell the caller why
-      if (envelope.kind !== 'res') return
-      try {
-        bytes = encodeEnvelope(
-          { kind: 'err', topic: envelope.topic, id: envelope.id, error: toWireError(error) },
-          this.#maxSend,
-        )
-      } catch {
-        return // cannot happen with MIN_MESSAGE_SIZE; never throw from here
-      }
+  #laneOf(topic: string, priority: Priority | undefined): number {
+    return laneOf(topic, priority ?? this.#host.topicPriority(topic))
+  }
+
+  #channelOptions(signal?: AbortSignal) {
+    return {
+      maxFrameSize: this.#host.maxMessageSize,
+      partialFrameTimeoutMs: this.#host.partialFrameTimeoutMs,
+      ...(signal === undefined ? {} : { signal }),
     }
-    this.#enqueue(bytes).catch((error: unknown) =>
-      this.#host.log.debug('answer not sent', { peer: shortId(this.id), error: errorMessage(error) }),
+  }
+
+  async #openLane(lane: number): Promise<MessageChannel> {
+    const channel = await this.connection.openChannel(this.#channelOptions(this.#lifetime.signal))
+    await channel.send(encodeEnvelope({ kind: 'lane', id: lane + 1 }, Infinity))
+    return channel
+  }
+
+  /** Sends a control envelope (ack, pong, small answer) on the control lane; never throws. */
+  #control(envelope: Envelope, bytes?: Uint8Array): void {
+    if (this.#closedError !== undefined) return
+    this.#lanes[CONTROL_LANE]!.enqueue(bytes ?? encodeEnvelope(envelope, Infinity)).catch((error: unknown) =>
+      this.#host.log.debug('control envelope not sent', {
+        peer: shortId(this.id),
+        error: errorMessage(error),
+      }),
     )
   }
 
@@ -393,7 +371,113 @@ export class PeerLink {
 
   // ---- receiving ----
 
-  async #readLoop(channel: MessageChannel): Promise<void> {
+  /** Accepts the peer's lanes: the first envelope says which lane a channel is. */
+  async #acceptChannels(): Promise<void> {
+    const signal = this.#lifetime.signal
+    for (;;) {
+      let channel: MessageChannel
+      try {
+        channel = await this.connection.acceptChannel({ ...this.#channelOptions(), signal })
+      } catch (error) {
+        // the connection or the link ended; before hello, say how
+        if (error instanceof ConnectionClosedError)
+          this.#helloFailed?.(unavailableFromClose(this.id, error.info))
+        return
+      }
+      void this.#startLane(channel)
+    }
+  }
+
+  async #startLane(channel: MessageChannel): Promise<void> {
+    let first: Envelope
+    try {
+      const bytes = await channel.receive({
+        signal: AbortSignal.any([this.#lifetime.signal, AbortSignal.timeout(this.#host.helloTimeout)]),
+      })
+      if (bytes === undefined) {
+        // the connection closed (say how), or the peer finished the channel before its first envelope
+        const closed = channel.error instanceof ConnectionClosedError ? channel.error.info : undefined
+        if (closed !== undefined) {
+          this.#helloFailed?.(unavailableFromClose(this.id, closed))
+          return
+        }
+        this.#helloFailed?.(
+          new PeerUnavailableError(this.id, 'it finished its channel before hello', { reason: 'shutdown' }),
+        )
+        throw new MalformedEnvelopeError('unexpected', 'a channel ended before its first envelope')
+      }
+      this.#countBytes(bytes)
+      first = decodeEnvelope(bytes)
+    } catch (error) {
+      if (error instanceof ConnectionClosedError) {
+        // the connection closed: not a protocol error, say how
+        this.#helloFailed?.(unavailableFromClose(this.id, error.info))
+        return
+      }
+      channel.reset(CODE.PROTOCOL_ERROR)
+      if (this.#lifetime.signal.aborted) return
+      this.#malformed(error)
+      this.#helloFailed?.(
+        new PeerUnavailableError(this.id, `its first message is not a valid hello: ${errorMessage(error)}`, {
+          cause: error,
+          reason: 'protocol-error',
+        }),
+      )
+      return
+    }
+    if (first.kind !== 'hello' && first.kind !== 'lane') {
+      this.#malformed(new MalformedEnvelopeError('unexpected', `expected hello, got ${first.kind}`))
+      this.#helloFailed?.(
+        new PeerUnavailableError(this.id, `its first message is ${first.kind}, not hello`, {
+          reason: 'protocol-error',
+        }),
+      )
+    }
+    const lane = first.kind === 'hello' ? CONTROL_LANE : first.kind === 'lane' ? first.id - 1 : -1
+    if (lane < 0 || lane >= LANE_COUNT || this.#inLanes.has(lane)) {
+      channel.reset(CODE.PROTOCOL_ERROR)
+      this.#malformed(
+        new MalformedEnvelopeError(
+          'unexpected',
+          `a channel opened with ${first.kind} ${'id' in first ? first.id : ''}`,
+        ),
+      )
+      return
+    }
+    this.#inLanes.add(lane)
+    if (first.kind === 'hello') {
+      this.#countReceived()
+      this.#helloReceived?.(first)
+      this.#helloFailed = undefined
+    }
+    const reading = this.#readLoop(channel, lane)
+    this.#reads.push(reading)
+    await reading
+  }
+
+  async #acceptStreams(): Promise<void> {
+    const signal = this.#lifetime.signal
+    for (;;) {
+      let stream: Stream
+      try {
+        stream = await this.connection.acceptStream({ signal })
+      } catch {
+        return
+      }
+      if (!this.#streamOpens.take()) {
+        stream.reset(CODE.LIMIT_EXCEEDED)
+        this.#protocolError(`more than ${this.#host.maxStreamOpensPerSecond} byte stream opens per second`)
+        continue
+      }
+      this.#streams
+        .accept(stream)
+        .catch((error: unknown) =>
+          this.#host.log.warn('byte stream failed', { peer: shortId(this.id), error: errorMessage(error) }),
+        )
+    }
+  }
+
+  async #readLoop(channel: MessageChannel, lane: number): Promise<void> {
     const signal = this.#lifetime.signal
     for (;;) {
       let bytes: Uint8Array | undefined
@@ -406,7 +490,7 @@ export class PeerLink {
           return
         }
         if (!signal.aborted) {
-          // a broken channel (oversized or truncated frame, reset) ends the connection
+          // a broken channel (oversized, truncated or stalled frame, reset) ends the connection
           this.#host.log.warn('peer channel failed: closing the connection', {
             peer: shortId(this.id),
             error: errorMessage(error),
@@ -423,7 +507,8 @@ export class PeerLink {
           this.close(unavailableFromClose(this.id, closed))
           return
         }
-        // the peer finished its channel: it is stopping and will close the connection itself
+        if (lane !== CONTROL_LANE) return
+        // the peer finished its control lane: it is stopping and will close the connection itself
         // (with its reason); close it ourselves only if it does not within the grace period
         this.close(new PeerUnavailableError(this.id, 'it is stopping', { reason: 'shutdown' }))
         const timer = setTimeout(
@@ -434,20 +519,18 @@ export class PeerLink {
         void this.connection.closed.then(() => clearTimeout(timer))
         return
       }
-      this.stats.bytesReceived += bytes.byteLength
-      this.#host.stats.bytesReceived += bytes.byteLength
+      this.#countBytes(bytes)
       let envelope: Envelope
       try {
         envelope = decodeEnvelope(bytes)
       } catch (error) {
-        this.#countMalformed(error)
+        this.#malformed(error)
         continue
       }
-      this.#dispatch(envelope)
-      // answers keep flowing while handlers are busy; only a full backlog pauses reading
-      while (this.#backlog.length >= this.#host.maxQueuedMessages && this.#closedError === undefined) {
-        await new Promise<void>((resolve) => this.#slotWaiters.push(resolve))
-      }
+      this.#inbound.dispatch(envelope, lane)
+      // answers keep flowing while handlers are busy; only this lane's full backlog pauses it
+      const room = this.#scheduler.room(lane)
+      if (room !== undefined) await room
     }
   }
 
@@ -460,10 +543,30 @@ export class PeerLink {
     this.connection.close(reason, code).catch(() => {})
   }
 
-  #countMalformed(error: unknown): void {
+  #countBytes(bytes: Uint8Array): void {
+    this.stats.bytesReceived += bytes.byteLength
+    this.#host.stats.bytesReceived += bytes.byteLength
+  }
+
+  #malformed(error: unknown): void {
     this.stats.malformed++
     this.#host.stats.malformed++
     this.#host.log.debug('malformed envelope dropped', { peer: shortId(this.id), error: errorMessage(error) })
+    this.#protocolError(errorMessage(error))
+  }
+
+  /** Counts a protocol error; past `maxProtocolErrors`, the connection is closed with a reason. */
+  #protocolError(detail: string): void {
+    if (this.#closedError !== undefined) return
+    this.stats.protocolErrors++
+    this.#host.stats.protocolErrors++
+    if (this.stats.protocolErrors <= this.#host.maxProtocolErrors) return
+    const reason = `protocol error: more than ${this.#host.maxProtocolErrors} protocol errors, the last: ${detail}`
+    this.#host.log.warn('peer broke the protocol too often: closing the connection', {
+      peer: shortId(this.id),
+      detail,
+    })
+    this.#end(reason.slice(0, 200), CODE.PROTOCOL_ERROR)
   }
 
   #countReceived(): void {
@@ -471,143 +574,13 @@ export class PeerLink {
     this.#host.stats.messagesReceived++
   }
 
-  #dispatch(envelope: Envelope): void {
-    switch (envelope.kind) {
-      case 'hello':
-        this.#countMalformed(new MalformedEnvelopeError('unexpected', 'a second hello'))
-        return
-      case 'msg':
-      case 'req':
-        this.#countReceived()
-        if (envelope.kind === 'req') this.stats.requestsReceived++
-        if (this.#running >= this.#host.maxConcurrentHandlers || this.#backlog.length > 0) {
-          this.#backlog.push(envelope)
-          return
-        }
-        this.#work(envelope)
-        return
-      case 'res':
-      case 'err': {
-        const pending = this.#pending.get(envelope.id)
-        if (pending === undefined || pending.kind !== 'req' || pending.topic !== envelope.topic) {
-          this.stats.unexpected++
-          this.#host.stats.unexpected++
-          return
-        }
-        this.#countReceived()
-        this.#pending.delete(envelope.id)
-        if (envelope.kind === 'res') pending.settle(undefined, envelope.payload)
-        else {
-          this.stats.errorsReceived++
-          pending.settle(this.#remoteError(envelope.topic, envelope.error))
-        }
-        return
-      }
-      case 'ping':
-        this.#countReceived()
-        this.#reply({ kind: 'pong', id: envelope.id })
-        return
-      case 'pong': {
-        const pending = this.#pending.get(envelope.id)
-        if (pending === undefined || pending.kind !== 'ping') {
-          this.stats.unexpected++
-          this.#host.stats.unexpected++
-          return
-        }
-        this.#countReceived()
-        this.#pending.delete(envelope.id)
-        pending.settle(undefined)
-      }
-    }
-  }
-
-  /** Runs the handler of a message or request (a handler slot is free). */
-  #work(envelope: Extract<Envelope, { kind: 'msg' | 'req' }>): void {
-    const { topic } = envelope
-    const handler = this.#host.handler(topic)
-    if (envelope.kind === 'msg') {
-      if (handler === undefined) {
-        this.stats.unhandled++
-        this.#host.stats.unhandled++
-        return
-      }
-      this.#run(handler, topic, envelope.payload, 'message').catch((error: unknown) => {
-        this.#host.stats.handlerErrors++
-        this.#host.log.warn('message handler threw', {
-          topic,
-          peer: shortId(this.id),
-          error: errorMessage(error),
-        })
-      })
-      return
-    }
-    const { id } = envelope
-    if (this.#host.stopping()) {
-      this.#reply({
-        kind: 'err',
-        topic,
-        id,
-        error: { type: 'stopping', name: 'NodeStoppedError', message: 'the node is stopping' },
-      })
-      return
-    }
-    if (handler === undefined) {
-      this.#reply({
-        kind: 'err',
-        topic,
-        id,
-        error: { type: 'no-handler', name: 'NoHandlerError', message: `no handler for ${topic}` },
-      })
-      return
-    }
-    this.#run(handler, topic, envelope.payload, 'request').then(
-      (value) => this.#reply({ kind: 'res', topic, id, payload: value }),
-      (error: unknown) => this.#reply({ kind: 'err', topic, id, error: toWireError(error) }),
-    )
-  }
-
-  #remoteError(topic: string, error: WireError): Error {
-    switch (error.type) {
-      case 'no-handler':
-        return new NoHandlerError(this.id, topic)
-      case 'stopping':
-        return new PeerUnavailableError(this.id, 'it is stopping', { reason: 'shutdown' })
-      default:
-        return new RemoteError(this.id, topic, error.name, error.message, error.code)
-    }
-  }
-
-  async #run(
-    handler: Handler,
-    topic: string,
-    payload: unknown,
-    kind: 'message' | 'request',
-  ): Promise<unknown> {
-    this.#running++
-    try {
-      return await handler(payload, {
-        from: { id: this.id, name: this.name },
-        topic,
-        kind,
-        signal: this.#lifetime.signal,
-      })
-    } finally {
-      this.#running--
-      // start what waited, in arrival order (a synchronous handler frees its slot at once)
-      while (
-        this.#running < this.#host.maxConcurrentHandlers &&
-        this.#backlog.length > 0 &&
-        this.#closedError === undefined
-      ) {
-        this.#work(this.#backlog.shift()!)
-      }
-      if (this.#backlog.length < this.#host.maxQueuedMessages) this.#slotWaiters.shift()?.()
-      this.#checkIdle()
-    }
+  #unexpected(): void {
+    this.stats.unexpected++
+    this.#host.stats.unexpected++
   }
 
   #idle(): boolean {
-    return this.#pending.size === 0 && this.#running === 0 && this.#backlog.length === 0 && this.#queued === 0
+    return this.#requests.size === 0 && this.#scheduler.idle && this.#lanes.every((l) => l.idle)
   }
 
   #checkIdle(): void {

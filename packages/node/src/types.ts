@@ -2,6 +2,7 @@ import type { AbortOptions, DiscoveryBackend, LoggerFactory, PeerAddress } from 
 import type { Identity, TrustList } from '@peer/identity'
 import type { BackoffOptions } from '@peer/registry'
 import type { TransportTuning } from '@peer/transport-quic'
+import type { Priority } from './lanes.js'
 
 /**
  * Who this node trusts: a `TrustList` from `@peer/identity` (changes apply live), or node ids.
@@ -62,6 +63,34 @@ export interface NodeOptions {
   stopTimeout?: number
   /** How long a new connection may take to exchange `hello` before it is closed, in ms. Default 10,000. */
   helloTimeout?: number
+  /**
+   * Protocol errors one peer may make on a connection (malformed envelopes, unexpected lanes, bad
+   * byte stream headers, byte stream opens over the rate) before the connection is closed with the
+   * transport's `PROTOCOL_ERROR` code and a reason the peer can read. Default 32.
+   */
+  maxProtocolErrors?: number
+  /** Byte streams open with one peer at once (both directions); more are refused. Default 64. */
+  maxByteStreams?: number
+  /** Byte streams one peer may open per second (twice that as a burst); more are reset and counted as protocol errors. Default 100. */
+  maxStreamOpensPerSecond?: number
+  /**
+   * How long a frame that started arriving may take to complete (time spent waiting for its bytes),
+   * in ms; a peer that stalls inside a frame has its connection closed. Default 30,000.
+   */
+  partialFrameTimeoutMs?: number
+  /**
+   * Bytes of messages one bulk lane may have in flight to a peer (sent, not yet handed to a
+   * handler there); one message always goes. Small keeps bulk traffic from filling the path's
+   * queues ahead of other topics (latency); large helps bulk throughput on long fat paths.
+   * Default 1 MiB.
+   */
+  maxBulkBytesInFlight?: number
+  /**
+   * Scale the bulk window with the path's lowest round-trip time: x1 per 20 ms, at most 16x (a
+   * long, lossy path needs more in flight to keep bulk throughput; loopback and LAN keep the
+   * configured window). Default true.
+   */
+  bulkWindowScaling?: boolean
   /** Hysteresis of the discovery aggregate (ms a lost peer is kept before `peer:lost`). Default 2,000. */
   lostHysteresis?: number
   /** Peer registry tuning: dial timeout (ms), redial backoff, most peers tracked, departure hold, probing. */
@@ -112,6 +141,17 @@ export interface PeerStats {
    * smoothed RTT, when known.
    */
   rtt: number | undefined
+  /**
+   * Messages accepted by `send` (it resolved) on a connection that ended before the peer
+   * confirmed handing them to a handler: lost, or (rarely) handled with the confirmation lost.
+   */
+  messagesDropped: number
+  /** Protocol errors of the peer on this connection (malformed envelopes, bad lanes or stream headers, too many stream opens). */
+  protocolErrors: number
+  /** Byte streams open with the peer right now (both directions). */
+  byteStreams: number
+  /** Messages accepted by `send` whose delivery the peer has not confirmed yet (right now). */
+  unconfirmed: number
 }
 
 /** A snapshot of one connected peer, as {@link PeerNode.peers} returns it. */
@@ -153,6 +193,10 @@ export interface NodeStats {
   peersUp: number
   /** `peer:down` events emitted. */
   peersDown: number
+  /** Messages accepted by `send` and never confirmed delivered because their connection ended, over all peers. */
+  messagesDropped: number
+  /** Protocol errors over all peers (each connection is closed after `maxProtocolErrors`). */
+  protocolErrors: number
 }
 
 /** What a handler learns about the message it handles. */
@@ -176,12 +220,42 @@ export type Handler<In = unknown, Out = unknown> = (
 ) => Out | Promise<Out>
 
 /** Options of {@link PeerNode.send}. */
-export interface SendOptions extends AbortOptions {}
+export interface SendOptions extends AbortOptions {
+  /**
+   * Picks the lane (see the README, "Lanes and priorities"). Default: the priority given to
+   * `handle` for this topic on this node, else `normal`. Order is kept per topic and priority.
+   */
+  priority?: Priority
+}
 
 /** Options of {@link PeerNode.request}. */
 export interface RequestOptions extends AbortOptions {
   /** Time limit in ms. Default: the node's `requestTimeout`. */
   timeout?: number
+  /** Picks the lane of the request, as for `send`. */
+  priority?: Priority
+}
+
+/** Options of {@link PeerNode.handle}. */
+export interface HandleOptions {
+  /**
+   * The topic's priority on this node: the lane of its answers and the default of `send` and
+   * `request` on the topic. Default `normal`.
+   */
+  priority?: Priority
+}
+
+/** Options of {@link PeerNode.openStream}. */
+export interface OpenStreamOptions extends AbortOptions {}
+
+/** Payload of `message:dropped`. */
+export interface MessageDroppedDetail {
+  /** The peer's node id. */
+  readonly peer: string
+  readonly name: string | undefined
+  readonly topic: string
+  /** Messages of the topic accepted by `send` and never confirmed delivered. */
+  readonly count: number
 }
 
 /** Options of {@link PeerNode.stop}. */
@@ -224,6 +298,11 @@ export interface NodeEvents {
   'peer:down': CustomEvent<PeerDownDetail>
   /** An untrusted node was refused. */
   'peer:rejected': CustomEvent<PeerRejectedDetail>
+  /**
+   * Messages accepted by `send` were not confirmed delivered before their connection ended
+   * (partition, crash, replacement, stop): one event per topic, with the count.
+   */
+  'message:dropped': CustomEvent<MessageDroppedDetail>
 }
 
 /** Where the node is in its life: it is created `started`; `stop()` makes it `stopping` then `stopped`. */

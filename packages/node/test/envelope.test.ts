@@ -41,6 +41,8 @@ describe('envelope round trips', () => {
       { kind: 'err', topic: 't', id: 1, error: { type: 'no-handler', name: 'NoHandlerError', message: 'x' } },
       { kind: 'ping', id: 3 },
       { kind: 'pong', id: 3 },
+      { kind: 'lane', id: 6 },
+      { kind: 'ack', id: 1, count: 64 },
     ] as const
     for (const envelope of cases) {
       expect(decodeEnvelope(encodeEnvelope(envelope, MAX))).toEqual(envelope)
@@ -94,6 +96,13 @@ describe('malformed envelopes are rejected with a reason', () => {
   })
   it('unknown version', () => {
     expect(malformed(encodeValue([2, 1, 't', 0, null])).reason).toBe('version')
+  })
+  it('ack without a positive integer count, or lane/ack without an id', () => {
+    for (const count of [0, -1, 1.5, 'x', null, 2 ** 32]) {
+      expect(malformed(encodeValue([1, 8, '', 1, count])).reason).toBe('payload')
+    }
+    expect(malformed(encodeValue([1, 7, '', 0, null])).reason).toBe('id')
+    expect(malformed(encodeValue([1, 8, '', 0, 3])).reason).toBe('id')
   })
   it('unknown kind', () => {
     expect(malformed(encodeValue([1, 9, 't', 0, null])).reason).toBe('kind')

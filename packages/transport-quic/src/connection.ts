@@ -44,6 +44,10 @@ export interface ConnectionContext {
   maxPendingStreams: number
   /** How long a peer may take to send a stream's first byte. */
   preambleTimeoutMs: number
+  /** Protocol-error stream drops tolerated before the connection is closed. */
+  maxProtocolErrors: number
+  /** Incoming streams per second (burst: twice that). */
+  maxStreamOpensPerSecond: number
 }
 
 interface PendingIncoming {
@@ -93,6 +97,9 @@ export class QuicConnection extends TypedEventTarget<ConnectionEvents> implement
   #helloResolve: (() => void) | undefined
   readonly #hello: Promise<void>
   #pendingPreambles = 0
+  #protocolErrors = 0
+  #openTokens: number
+  #openTokensAt = performance.now()
 
   constructor(engine: EngineConnection, direction: 'inbound' | 'outbound', ctx: ConnectionContext) {
     super()
@@ -101,6 +108,7 @@ export class QuicConnection extends TypedEventTarget<ConnectionEvents> implement
     this.direction = direction
     this.remoteId = engine.remoteId
     this.localAddress = engine.localAddress
+    this.#openTokens = ctx.maxStreamOpensPerSecond * 2
     this.#streams = new AsyncQueue(ctx.maxPendingStreams)
     this.#channels = new AsyncQueue(ctx.maxPendingStreams)
     this.#hello = new Promise((resolve) => {
@@ -228,6 +236,11 @@ export class QuicConnection extends TypedEventTarget<ConnectionEvents> implement
   // ---------------------------------------------------------------- incoming streams
 
   #onIncoming(stream: EngineStream): void {
+    if (!this.#takeOpenToken()) {
+      this.#drop(stream, 'stream opens over the rate limit', CODE.LIMIT_EXCEEDED)
+      this.#protocolError(`more than ${this.#ctx.maxStreamOpensPerSecond} stream opens per second`)
+      return
+    }
     if (this.#pendingPreambles >= this.#ctx.maxPendingStreams) {
       this.droppedStreams++
       stream.reset(CODE.LIMIT_EXCEEDED)
@@ -309,6 +322,25 @@ export class QuicConnection extends TypedEventTarget<ConnectionEvents> implement
       reason,
     })
     stream.reset(code)
+    if (code === CODE.PROTOCOL_ERROR) this.#protocolError(reason)
+  }
+
+  /** Token bucket of incoming stream opens. */
+  #takeOpenToken(): boolean {
+    const now = performance.now()
+    const rate = this.#ctx.maxStreamOpensPerSecond
+    this.#openTokens = Math.min(rate * 2, this.#openTokens + ((now - this.#openTokensAt) / 1000) * rate)
+    this.#openTokensAt = now
+    if (this.#openTokens < 1) return false
+    this.#openTokens--
+    return true
+  }
+
+  /** Past `maxProtocolErrors`, the peer is disconnected with `PROTOCOL_ERROR` and the last reason. */
+  #protocolError(reason: string): void {
+    if (++this.#protocolErrors <= this.#ctx.maxProtocolErrors || this.isClosed) return
+    const text = `protocol error: more than ${this.#ctx.maxProtocolErrors} bad streams, the last: ${reason}`
+    void this.close(text.slice(0, 200), CODE.PROTOCOL_ERROR)
   }
 
   // ---------------------------------------------------------------- opening streams

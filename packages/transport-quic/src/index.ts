@@ -42,4 +42,12 @@ export type {
   TransportTuning,
   TrustPolicy,
 } from './types.js'
-export { CODE, closeCodeFor, KIND_CHANNEL, KIND_CONTROL, KIND_STREAM, PROTOCOL_VERSION } from './wire.js'
+export {
+  CODE,
+  closeCodeFor,
+  KIND_CHANNEL,
+  KIND_CONTROL,
+  KIND_STREAM,
+  PROTOCOL_VERSION,
+  withPrefix,
+} from './wire.js'

@@ -19,6 +19,7 @@ export const DEFAULT_CHANNEL_OPTIONS: Required<ChannelOptions> = {
   maxBufferedBytes: 1024 * 1024,
   maxQueuedMessages: 4096,
   coalesceBytes: 64 * 1024,
+  partialFrameTimeoutMs: 60_000,
 }
 
 /** Resolves and validates channel options. */
@@ -311,9 +312,15 @@ export class FramedMessageChannel implements MessageChannel {
     const release = this.#onEngineStream ? this.#stream.lendReads?.() : undefined
     try {
       let chunk: Uint8Array | undefined = leftover
+      let frameWaitedMs = 0 // time spent waiting for the bytes of the frame in progress
       for (;;) {
         if (chunk === undefined) {
-          const r = await reader.read()
+          const inFrame = frame !== undefined || headerFill > 0
+          const started = inFrame ? performance.now() : 0
+          const r = inFrame
+            ? await this.#readWithin(reader, this.#options.partialFrameTimeoutMs - frameWaitedMs)
+            : await reader.read()
+          if (inFrame) frameWaitedMs += performance.now() - started
           if (r.done) break
           chunk = r.value
         }
@@ -376,6 +383,7 @@ export class FramedMessageChannel implements MessageChannel {
           }
         }
         chunk = undefined
+        if (frame === undefined && headerFill === 0) frameWaitedMs = 0
         release?.() // every byte of the chunk was copied out: the engine may read into it again
         if (queue.size >= limit) {
           await new Promise<void>((resolve) => {
@@ -398,6 +406,37 @@ export class FramedMessageChannel implements MessageChannel {
       this.#fail(await this.#mapError(error))
     } finally {
       release?.()
+    }
+  }
+
+  /** A read that fails with `MalformedFrameError` (and resets the stream) after `ms`. */
+  async #readWithin(
+    reader: ReadableStreamDefaultReader<Uint8Array>,
+    ms: number,
+  ): Promise<ReadableStreamReadResult<Uint8Array>> {
+    let timer: NodeJS.Timeout | undefined
+    const read = reader.read()
+    try {
+      return await Promise.race([
+        read,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => {
+              read.catch(() => {})
+              // reject first: the reset fails the pending read too, and the race keeps the first
+              reject(
+                new MalformedFrameError(
+                  `the peer stalled inside a frame for ${this.#options.partialFrameTimeoutMs} ms`,
+                ),
+              )
+              this.#stream.reset(CODE.PROTOCOL_ERROR)
+            },
+            Math.max(0, ms),
+          )
+        }),
+      ])
+    } finally {
+      clearTimeout(timer)
     }
   }
 

@@ -58,6 +58,8 @@ export class QuicTransport implements Transport {
       maxQueuedStreamOpens: options.maxQueuedStreamOpens ?? 10_000,
       maxPendingStreams: options.maxPendingStreams ?? 1024,
       preambleTimeoutMs: 10_000,
+      maxProtocolErrors: options.maxProtocolErrors ?? 32,
+      maxStreamOpensPerSecond: options.maxStreamOpensPerSecond ?? 1000,
     }
   }
 

@@ -58,6 +58,16 @@ export interface TransportOptions extends TransportTuning {
   maxPendingStreams?: number
   /** Connections a listener holds at once; more are closed right after the handshake. Default 10,000. */
   maxConnections?: number
+  /**
+   * Streams a peer may open that are dropped as protocol errors (unknown kind, bad or late
+   * preamble) before its connection is closed with `CODE.PROTOCOL_ERROR`. Default 32.
+   */
+  maxProtocolErrors?: number
+  /**
+   * Streams a peer may open per second (twice that as a burst); more are reset with
+   * `CODE.LIMIT_EXCEEDED` and count as protocol errors. Default 1,000.
+   */
+  maxStreamOpensPerSecond?: number
 }
 
 /** Options of a message channel. */
@@ -70,6 +80,11 @@ export interface ChannelOptions {
   maxQueuedMessages?: number
   /** Small messages are coalesced into writes of up to this many bytes. Default 64 KiB. */
   coalesceBytes?: number
+  /**
+   * A frame whose bytes started arriving must complete within this many ms of waiting for the
+   * peer; a peer that stalls inside a frame gets the channel reset (`MalformedFrameError`). Default 60,000.
+   */
+  partialFrameTimeoutMs?: number
 }
 
 /** Options of `dial`. */

@@ -38,12 +38,14 @@ export function closeCodeFor(reason: string): number {
 }
 
 /**
- * A readable that first yields `prefix` (bytes already read past the preamble), then the rest of
- * `reader`. Cancelling it cancels the reader.
+ * A readable that first yields `prefix` (bytes already read past the preamble, or a header), then
+ * the rest of `reader`. Cancelling it cancels the reader. `onEnd` runs once the readable ended,
+ * failed or was cancelled.
  */
 export function withPrefix(
   prefix: Uint8Array | undefined,
   reader: ReadableStreamDefaultReader<Uint8Array>,
+  onEnd: () => void = () => {},
 ): ReadableStream<Uint8Array> {
   let first = prefix !== undefined && prefix.byteLength > 0 ? prefix : undefined
   return new ReadableStream<Uint8Array>(
@@ -56,13 +58,17 @@ export function withPrefix(
         }
         try {
           const { value, done } = await reader.read()
-          if (done) controller.close()
-          else controller.enqueue(value)
+          if (done) {
+            controller.close()
+            onEnd()
+          } else controller.enqueue(value)
         } catch (error) {
           controller.error(error)
+          onEnd()
         }
       },
       cancel(reason) {
+        onEnd()
         return reader.cancel(reason).catch(() => {})
       },
     },

@@ -18,6 +18,13 @@ const wanted = args
   .filter((a) => !a.startsWith('--'))
   .flatMap((w) => (available.includes(w) || inGroup(w).length === 0 ? [w] : inGroup(w)))
 
+// a group name runs every suite named `<group>-*` (`pnpm bench node` runs node-messaging, node-cluster)
+for (const w of wanted.splice(0))
+  wanted.push(
+    ...(available.some((a) => a.startsWith(`${w}-`)) && !available.includes(w)
+      ? available.filter((a) => a.startsWith(`${w}-`))
+      : [w]),
+  )
 const unknown = wanted.filter((w) => !available.includes(w))
 if (unknown.length > 0) {
   console.error(`unknown suite(s): ${unknown.join(', ')}; available: ${available.join(', ')}`)

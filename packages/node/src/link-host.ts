@@ -1,0 +1,33 @@
+import type { Logger } from '@peer/discovery-core'
+import type { Priority } from './lanes.js'
+import type { PeerLink } from './peer-link.js'
+import type { StreamHandler } from './stream-registry.js'
+import type { Handler, NodeStats } from './types.js'
+
+/** What a link needs from its node. @internal */
+export interface LinkHost {
+  handler(topic: string): Handler | undefined
+  streamHandler(topic: string): StreamHandler | undefined
+  /** The priority this node declared for `topic` (`handle(topic, h, { priority })`). */
+  topicPriority(topic: string): Priority | undefined
+  /** Messages accepted by `send` and never acknowledged by the peer, reported when the link ends. */
+  dropped(link: PeerLink, topic: string, count: number): void
+  /** True once the node is stopping: new requests from peers are refused. */
+  stopping(): boolean
+  readonly stats: NodeStats
+  readonly log: Logger
+  readonly localName: string
+  readonly maxInFlightRequests: number
+  readonly maxConcurrentHandlers: number
+  readonly maxQueuedMessages: number
+  readonly maxMessageSize: number
+  readonly helloTimeout: number
+  readonly maxProtocolErrors: number
+  readonly maxByteStreams: number
+  readonly maxStreamOpensPerSecond: number
+  readonly partialFrameTimeoutMs: number
+  /** Bytes of messages a bulk lane may have in flight (one message always goes). */
+  readonly maxBulkBytesInFlight: number
+  /** Scale the bulk window with the path's lowest RTT. */
+  readonly bulkWindowScaling: boolean
+}

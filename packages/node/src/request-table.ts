@@ -1,0 +1,107 @@
+import { abortErrorFor } from '@peer/discovery-core'
+import { MAX_REQUEST_ID } from './envelope.js'
+import { RequestTimeoutError, TooManyRequestsError } from './errors.js'
+
+/** One request (or ping) waiting for its answer. */
+export interface Pending {
+  readonly kind: 'req' | 'ping'
+  readonly topic: string
+  settle(error: Error | undefined, value?: unknown): void
+}
+
+/**
+ * The requests and pings in flight to one peer: ids (1 to {@link MAX_REQUEST_ID}, wrapping, never
+ * one in use), timeouts, `{ signal }` aborts, and failing them all when the link ends. Bounded by
+ * `limit`.
+ * @internal
+ */
+export class RequestTable {
+  readonly #pending = new Map<number, Pending>()
+  readonly #peer: string
+  readonly #limit: number
+  readonly #onSettled: () => void
+  readonly #onTimeout: () => void
+  #nextId = 1
+
+  constructor(peer: string, limit: number, onSettled: () => void, onTimeout: () => void) {
+    this.#peer = peer
+    this.#limit = limit
+    this.#onSettled = onSettled
+    this.#onTimeout = onTimeout
+  }
+
+  get size(): number {
+    return this.#pending.size
+  }
+
+  /** A free id; throws `TooManyRequestsError` at the limit. */
+  allocate(): number {
+    if (this.#pending.size >= this.#limit) {
+      throw new TooManyRequestsError(this.#peer, 'requests in flight', this.#limit)
+    }
+    let id = this.#nextId
+    while (this.#pending.has(id)) id = id >= MAX_REQUEST_ID ? 1 : id + 1
+    this.#nextId = id >= MAX_REQUEST_ID ? 1 : id + 1
+    return id
+  }
+
+  /**
+   * Registers `id` and resolves with its answer. `send` puts the request on the wire; its failure
+   * fails the request.
+   */
+  wait(
+    kind: 'req' | 'ping',
+    id: number,
+    topic: string,
+    timeout: number,
+    signal: AbortSignal | undefined,
+    send: () => Promise<void>,
+  ): Promise<unknown> {
+    return new Promise<unknown>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const onAbort = () => this.#settle(id, pending, abortErrorFor(signal!))
+      const pending: Pending = {
+        kind,
+        topic,
+        settle: (error, value) => {
+          clearTimeout(timer)
+          signal?.removeEventListener('abort', onAbort)
+          if (error === undefined) resolve(value)
+          else reject(error)
+          this.#onSettled()
+        },
+      }
+      this.#pending.set(id, pending)
+      timer = setTimeout(() => {
+        if (this.#pending.get(id) !== pending) return
+        this.#onTimeout()
+        this.#settle(id, pending, new RequestTimeoutError(this.#peer, topic, timeout))
+      }, timeout)
+      signal?.addEventListener('abort', onAbort, { once: true })
+      send().catch((error: unknown) =>
+        this.#settle(id, pending, error instanceof Error ? error : new Error(String(error))),
+      )
+    })
+  }
+
+  /** The request waiting for an answer of this kind and topic with this id, taken out of the table. */
+  take(id: number, kind: 'req' | 'ping', topic: string): Pending | undefined {
+    const pending = this.#pending.get(id)
+    if (pending === undefined || pending.kind !== kind || (kind === 'req' && pending.topic !== topic)) {
+      return undefined
+    }
+    this.#pending.delete(id)
+    return pending
+  }
+
+  /** Fails every request in flight with `error`. */
+  failAll(error: Error): void {
+    for (const [id, pending] of [...this.#pending]) this.#settle(id, pending, error)
+  }
+
+  #settle(id: number, pending: Pending, error: Error): void {
+    if (this.#pending.get(id) !== pending) return
+    this.#pending.delete(id)
+    pending.settle(error)
+  }
+}

@@ -1,0 +1,31 @@
+import { NodeError } from './errors.js'
+
+/** Why a peer refused a byte stream. */
+export type StreamRefusal = 'no-handler' | 'limit' | 'stopping' | 'protocol'
+
+/**
+ * A peer refused a byte stream opened with `openStream`: no stream handler for the topic
+ * (`no-handler`), too many byte streams open (`limit`), the peer is stopping (`stopping`), or it
+ * answered something that is not the stream protocol (`protocol`).
+ */
+export class StreamRefusedError extends NodeError {
+  readonly peer: string
+  readonly topic: string
+  readonly reason: StreamRefusal
+  constructor(peer: string, topic: string, reason: StreamRefusal, options?: ErrorOptions) {
+    super(
+      `peer ${peer} refused a byte stream on topic ${JSON.stringify(topic)}: ${REFUSAL_TEXT[reason]}`,
+      options,
+    )
+    this.peer = peer
+    this.topic = topic
+    this.reason = reason
+  }
+}
+
+const REFUSAL_TEXT: Record<StreamRefusal, string> = {
+  'no-handler': 'it has no stream handler for this topic (handleStream)',
+  limit: 'too many byte streams are open',
+  stopping: 'it is stopping',
+  protocol: 'its answer is not the byte stream protocol',
+}
