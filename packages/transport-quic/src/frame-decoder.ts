@@ -2,6 +2,11 @@ import { FrameTooLargeError, MalformedFrameError } from './errors.js'
 
 /** From this size on, a message read from a lent chunk gets its own copy; smaller ones share one. */
 const SMALL_FRAME = 4096
+/**
+ * First buffer for a frame that spans chunks. The buffer then doubles as bytes arrive, so a peer
+ * announcing a large frame gets memory for what it sent, not for what it announced.
+ */
+const FIRST_PARTIAL_BYTES = 64 * 1024
 
 /** Options of {@link FrameDecoder}. */
 export interface FrameDecoderOptions {
@@ -27,8 +32,9 @@ export class FrameDecoder {
   readonly #alloc: (size: number) => Buffer
   readonly #header = Buffer.alloc(4)
   #headerFill = 0
-  /** The frame being assembled across chunks. */
+  /** The frame being assembled across chunks (its buffer grows up to `#frameLength`). */
   #frame: Buffer | undefined
+  #frameLength = 0
   #frameFill = 0
 
   constructor(options: FrameDecoderOptions) {
@@ -47,6 +53,7 @@ export class FrameDecoder {
     const header = this.#header
     let headerFill = this.#headerFill
     let frame = this.#frame
+    let frameLength = this.#frameLength
     let frameFill = this.#frameFill
     const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
     let at = 0
@@ -55,11 +62,16 @@ export class FrameDecoder {
     let restAt = 0
     while (at < end) {
       if (frame !== undefined) {
-        const take = Math.min(frame.byteLength - frameFill, end - at)
+        const take = Math.min(frameLength - frameFill, end - at)
+        if (frameFill + take > frame.byteLength) {
+          const grown = this.#alloc(Math.min(frameLength, Math.max(2 * frame.byteLength, frameFill + take)))
+          frame.copy(grown, 0, 0, frameFill)
+          frame = grown
+        }
         buf.copy(frame, frameFill, at, at + take)
         frameFill += take
         at += take
-        if (frameFill === frame.byteLength) {
+        if (frameFill === frameLength) {
           onFrame(frame)
           frame = undefined
         }
@@ -97,12 +109,14 @@ export class FrameDecoder {
         }
         at += length
       } else {
-        frame = this.#alloc(length)
+        frame = this.#alloc(Math.min(length, Math.max(FIRST_PARTIAL_BYTES, end - at)))
+        frameLength = length
         frameFill = 0
       }
     }
     this.#headerFill = headerFill
     this.#frame = frame
+    this.#frameLength = frameLength
     this.#frameFill = frameFill
   }
 
@@ -119,7 +133,7 @@ export class FrameDecoder {
     if (this.atBoundary) return undefined
     const detail =
       this.#frame !== undefined
-        ? `${this.#frameFill} of ${this.#frame.byteLength} payload bytes`
+        ? `${this.#frameFill} of ${this.#frameLength} payload bytes`
         : `${this.#headerFill} of 4 header bytes`
     return new MalformedFrameError(`the peer ended the channel inside a frame (${detail})`)
   }
