@@ -61,11 +61,9 @@ describe('node ids (fuzz)', () => {
     () => {
       const input = fc.oneof(
         mutatedText(nodeIdArb),
-        fc.string({
-          minLength: 50,
-          maxLength: 54,
-          unit: fc.constantFrom(...BASE32, 'A', '0', '1', '8', '='),
-        }),
+        // base32 only, so the length and the padding bits of the last character are what is tested
+        fc.string({ minLength: 50, maxLength: 54, unit: fc.constantFrom(...BASE32) }),
+        fc.tuple(nodeIdArb, fc.constantFrom(...BASE32)).map(([id, last]) => id.slice(0, -1) + last),
         fc.anything(),
       )
       fc.assert(fc.property(input, check), fuzzParams())

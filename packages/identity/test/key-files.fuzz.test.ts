@@ -7,7 +7,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fuzzParams, fuzzTimeoutMs } from '@peer/testkit/fuzz'
+import { fuzzParams, fuzzRuns, fuzzTimeoutMs } from '@peer/testkit/fuzz'
 import {
   expectDocumentedError,
   mutatedBytes,
@@ -28,6 +28,9 @@ import {
   nodeIdFromPublicKey,
   saveIdentity,
 } from '../src/index.js'
+
+/** Saves sync to disk: 20 cases in CI, at most 200 in the long run. */
+const SAVE_RUNS = Math.min(fuzzRuns(20), 200)
 
 let dir: string
 let keyFile: string
@@ -200,10 +203,10 @@ describe('key and certificate files (fuzz)', () => {
             identity.certificatePem,
           ])
         }),
-        fuzzParams(20),
+        fuzzParams(20, { numRuns: SAVE_RUNS }),
       )
     },
-    fuzzTimeoutMs(20, 200),
+    Math.max(60_000, SAVE_RUNS * 200),
   )
 
   it(

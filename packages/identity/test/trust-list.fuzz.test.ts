@@ -7,12 +7,15 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { isNodeId } from '@peer/discovery-core'
-import { fuzzParams, fuzzTimeoutMs } from '@peer/testkit/fuzz'
+import { fuzzParams, fuzzRuns, fuzzTimeoutMs } from '@peer/testkit/fuzz'
 import { nodeIdArb } from '@peer/testkit/fuzz-arbitraries'
 import { expectDocumentedError, mutatedText, withinCaseBoundAsync } from '@peer/testkit/fuzz-inputs'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { MAX_LABEL_LENGTH, type TrustEntry, TrustList, TrustListFileError } from '../src/index.js'
+
+/** Saves sync to disk: 50 cases in CI, at most 200 in the long run. */
+const SAVE_RUNS = Math.min(fuzzRuns(50), 200)
 
 let dir: string
 let file: string
@@ -70,10 +73,26 @@ const fieldMutatedArb = fc
     return JSON.stringify(doc)
   })
 
+/** A valid file with one entry repeated (same id, maybe another label). */
+const duplicatedArb = fc
+  .tuple(
+    entriesArb.filter((e) => e.length > 0),
+    fc.nat(),
+    fc.nat(),
+    labelArb,
+  )
+  .map(([entries, from, to, label]) => {
+    const peers: object[] = [...entries]
+    peers.splice(to % (peers.length + 1), 0, { ...entries[from % entries.length]!, label })
+    return JSON.stringify({ version: 1, peers })
+  })
+
 async function loadChecked(text: string): Promise<TrustList | undefined> {
   await writeFile(file, text)
   try {
     const list = await withinCaseBoundAsync(() => TrustList.load(file))
+    // nothing in an accepted file is dropped silently (e.g. a duplicate id)
+    expect(list.size).toBe((JSON.parse(text) as { peers: unknown[] }).peers.length)
     const seen = new Set<string>()
     for (const e of list.list()) {
       expect(isNodeId(e.id)).toBe(true)
@@ -131,10 +150,10 @@ describe('trust list files (fuzz)', () => {
           await list.save(saved)
           expect(strip((await TrustList.load(saved)).list())).toEqual(strip(list.list()))
         }),
-        fuzzParams(50),
+        fuzzParams(50, { numRuns: SAVE_RUNS }),
       )
     },
-    fuzzTimeoutMs(50, 200),
+    Math.max(60_000, SAVE_RUNS * 200),
   )
 
   it(
@@ -148,6 +167,7 @@ describe('trust list files (fuzz)', () => {
               5,
             ),
             fieldMutatedArb,
+            duplicatedArb,
             fc.string({ maxLength: 100 }),
           ),
           async (text) => void (await loadChecked(text)),
@@ -170,6 +190,7 @@ describe('trust list files (fuzz)', () => {
               5,
             ),
             fieldMutatedArb,
+            duplicatedArb,
           ),
           async (first, next) => {
             const list = (await loadChecked(first.text))!

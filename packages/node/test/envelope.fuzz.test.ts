@@ -80,7 +80,11 @@ const looseArrayArb = fc
   .tuple(
     fc.oneof(fc.constant(1), fc.jsonValue({ maxDepth: 0 })),
     fc.oneof(fc.integer({ min: -1, max: 8 }), fc.jsonValue({ maxDepth: 0 })),
-    fc.oneof(topicArb, fc.jsonValue({ maxDepth: 1 })),
+    fc.oneof(
+      topicArb,
+      fc.string({ minLength: MAX_TOPIC_LENGTH - 2, maxLength: MAX_TOPIC_LENGTH + 2 }),
+      fc.jsonValue({ maxDepth: 1 }),
+    ),
     fc.oneof(idArb, fc.constant(0), fc.double(), fc.jsonValue({ maxDepth: 0 })),
     fc.oneof(
       fc.jsonValue({ maxDepth: 2 }),
