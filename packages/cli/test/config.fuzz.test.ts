@@ -9,7 +9,12 @@ import { isAbsolute } from 'node:path'
 import { isNodeId } from '@peer/discovery-core'
 import { fuzzParams, fuzzTimeoutMs } from '@peer/testkit/fuzz'
 import { addressArb, hostArb, metaArb, nodeIdArb, nodeNameArb } from '@peer/testkit/fuzz-arbitraries'
-import { mutatedText, parseOrDocumentedError, withinCaseBound } from '@peer/testkit/fuzz-inputs'
+import {
+  fieldReplaced,
+  mutatedText,
+  parseOrDocumentedError,
+  withinCaseBound,
+} from '@peer/testkit/fuzz-inputs'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { MAX_REPORTED_PROBLEMS, type PeerConfig, parseConfig, parseJson } from '../src/config.js'
@@ -166,24 +171,7 @@ const FIELDS = [
   'transport.maxIdleTimeoutMs',
   'unknownKey',
 ] as const
-const fieldMutatedArb = fc
-  .tuple(
-    configArb,
-    fc.constantFrom(...FIELDS),
-    fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.constant(undefined)),
-  )
-  .map(([config, path, value]) => {
-    const doc = JSON.parse(JSON.stringify(config)) as Record<string, unknown>
-    const parts = path.split('.')
-    let target: Record<string, unknown> = doc
-    for (const part of parts.slice(0, -1)) {
-      const next = target[part]
-      if (typeof next !== 'object' || next === null) return JSON.stringify(doc)
-      target = next as Record<string, unknown>
-    }
-    target[parts.at(-1)!] = value
-    return JSON.stringify(doc)
-  })
+const fieldMutatedArb = fieldReplaced(configArb, FIELDS).map((doc) => JSON.stringify(doc))
 
 function check(text: string): PeerConfig | undefined {
   const result = withinCaseBound(() =>

@@ -5,7 +5,12 @@
 
 import { fuzzParams, fuzzTimeoutMs } from '@peer/testkit/fuzz'
 import { localPeerArb } from '@peer/testkit/fuzz-arbitraries'
-import { mutatedText, parseOrDocumentedError, withinCaseBound } from '@peer/testkit/fuzz-inputs'
+import {
+  fieldReplaced,
+  mutatedText,
+  parseOrDocumentedError,
+  withinCaseBound,
+} from '@peer/testkit/fuzz-inputs'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import {
@@ -33,35 +38,18 @@ const recordArb = fc
   .map(([peer, source, ttl]) => ({ ...peer, source, ...(ttl === null ? {} : { ttl }) }))
 
 /** A valid record with one field replaced by an arbitrary JSON value (or removed). */
-const fieldMutatedArb = fc
-  .tuple(
-    recordArb,
-    fc.constantFrom(
-      'id',
-      'source',
-      'name',
-      'addresses',
-      'meta',
-      'ttl',
-      'addresses.0',
-      'addresses.0.host',
-      'addresses.0.port',
-      'meta.k',
-    ),
-    fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.constant(undefined)),
-  )
-  .map(([record, path, value]) => {
-    const copy = JSON.parse(JSON.stringify(record)) as Record<string, unknown>
-    let target: Record<string, unknown> = copy
-    const parts = path.split('.')
-    for (const part of parts.slice(0, -1)) {
-      const next = target[part]
-      if (typeof next !== 'object' || next === null) return copy
-      target = next as Record<string, unknown>
-    }
-    target[parts.at(-1)!] = value
-    return copy
-  })
+const fieldMutatedArb = fieldReplaced(recordArb, [
+  'id',
+  'source',
+  'name',
+  'addresses',
+  'meta',
+  'ttl',
+  'addresses.0',
+  'addresses.0.host',
+  'addresses.0.port',
+  'meta.k',
+])
 
 function check(input: unknown): PeerRecord | undefined {
   const result = withinCaseBound(() =>

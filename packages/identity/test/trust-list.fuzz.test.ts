@@ -9,7 +9,12 @@ import { join } from 'node:path'
 import { isNodeId } from '@peer/discovery-core'
 import { fuzzParams, fuzzRuns, fuzzTimeoutMs } from '@peer/testkit/fuzz'
 import { nodeIdArb } from '@peer/testkit/fuzz-arbitraries'
-import { expectDocumentedError, mutatedText, withinCaseBoundAsync } from '@peer/testkit/fuzz-inputs'
+import {
+  expectDocumentedError,
+  fieldReplaced,
+  mutatedText,
+  withinCaseBoundAsync,
+} from '@peer/testkit/fuzz-inputs'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { MAX_LABEL_LENGTH, type TrustEntry, TrustList, TrustListFileError } from '../src/index.js'
@@ -46,32 +51,10 @@ const fileArb = fc
   })
 
 /** A valid file with one field replaced by any JSON value (or removed). */
-const fieldMutatedArb = fc
-  .tuple(
-    fileArb,
-    fc.constantFrom(
-      'version',
-      'peers',
-      'peers.0',
-      'peers.0.id',
-      'peers.0.label',
-      'peers.0.addedAt',
-      'peers.1.id',
-    ),
-    fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.constant(undefined)),
-  )
-  .map(([{ text }, path, value]) => {
-    const doc = JSON.parse(text) as Record<string, unknown>
-    const parts = path.split('.')
-    let target: Record<string, unknown> = doc
-    for (const part of parts.slice(0, -1)) {
-      const next = target[part]
-      if (typeof next !== 'object' || next === null) return JSON.stringify(doc)
-      target = next as Record<string, unknown>
-    }
-    target[parts.at(-1)!] = value
-    return JSON.stringify(doc)
-  })
+const fieldMutatedArb = fieldReplaced(
+  fileArb.map(({ text }) => JSON.parse(text) as unknown),
+  ['version', 'peers', 'peers.0', 'peers.0.id', 'peers.0.label', 'peers.0.addedAt', 'peers.1.id'],
+).map((doc) => JSON.stringify(doc))
 
 /** A valid file with one entry repeated (same id, maybe another label). */
 const duplicatedArb = fc

@@ -207,6 +207,30 @@ export function mutatedText(valid: fc.Arbitrary<string>, max = 4): fc.Arbitrary<
 }
 
 /**
+ * A copy of `doc` (plain JSON data) with the field at `path` (`peers.0.id`) set to `value`
+ * (`undefined` removes it from the JSON text); unchanged when the path does not lead to an object.
+ */
+export function replaceField(doc: unknown, path: string, value: unknown): unknown {
+  const copy = JSON.parse(JSON.stringify(doc)) as Record<string, unknown>
+  const parts = path.split('.')
+  let target: Record<string, unknown> = copy
+  for (const part of parts.slice(0, -1)) {
+    const next = target[part]
+    if (typeof next !== 'object' || next === null) return copy
+    target = next as Record<string, unknown>
+  }
+  target[parts.at(-1)!] = value
+  return copy
+}
+
+/** Valid documents from `valid` with the field at one of `paths` replaced by any JSON value or removed. */
+export function fieldReplaced(valid: fc.Arbitrary<unknown>, paths: readonly string[]): fc.Arbitrary<unknown> {
+  return fc
+    .tuple(valid, fc.constantFrom(...paths), fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.constant(undefined)))
+    .map(([doc, path, value]) => replaceField(doc, path, value))
+}
+
+/**
  * Asserts that `error` is the parser's documented error: an instance of `errorClass` whose
  * message is a non-trivial string that does not leak an object dump. Returns the error.
  */
