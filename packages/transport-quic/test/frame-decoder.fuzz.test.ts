@@ -228,13 +228,16 @@ describe('message channel frames (fuzz)', () => {
           fc.oneof(streamArb, hostileArb),
           cutsArb,
           fc.boolean(),
-          async (bytes, cuts, engine) => {
+          fc.boolean(),
+          async (bytes, cuts, engine, withLeftover) => {
             const chunks = split(bytes, cuts)
             const expected = decode(chunks, engine, 1024 * 1024)
-            const stream = memoryStream(chunks, engine)
+            // the bytes read past the stream preamble come first, as `leftover`
+            const leftover = withLeftover ? Uint8Array.from(chunks[0]!) : undefined
+            const stream = memoryStream(withLeftover ? chunks.slice(1) : chunks, engine)
             const channel = new FramedMessageChannel(
               stream,
-              undefined,
+              leftover,
               {
                 maxFrameSize: 1024 * 1024,
                 maxBufferedBytes: 1024 * 1024,
