@@ -454,22 +454,27 @@ export async function readConfigText(file: string): Promise<string> {
 
 /** `JSON.parse` with an error that gives the line and column. */
 export function parseJson(text: string, file: string): unknown {
+  const json = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text
   try {
-    return JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text)
+    return JSON.parse(json)
   } catch (error) {
     const message = (error as Error).message
     const at = /at position (\d+)/.exec(message)
     let where = ''
     if (at) {
       const pos = Number(at[1])
-      const before = text.slice(0, pos)
+      const before = json.slice(0, pos)
       const line = before.split('\n').length
       const column = pos - before.lastIndexOf('\n')
       where = ` at line ${line} column ${column}`
     } else if (/end of JSON input/i.test(message)) {
       where = ' (the file ends too early)'
     }
-    const reason = message.replace(/ in JSON at position \d+.*$/, '').replace(/^JSON\.parse: /, '')
+    // the position is given as line and column above
+    const reason = message
+      .replace(/ in JSON at position \d+.*$/, '')
+      .replace(/ at position \d+.*$/, '')
+      .replace(/^JSON\.parse: /, '')
     throw new ConfigError(file, [{ field: '', message: `not valid JSON${where}: ${reason}` }], {
       cause: error,
     })

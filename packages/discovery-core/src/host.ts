@@ -9,8 +9,11 @@ const LABEL = /^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$/
 export function hostProblem(host: string): string | undefined {
   if (host.length === 0) return 'host is empty'
   if (/[\u0000-\u001f\u007f]/.test(host)) return 'host contains control characters'
-  const unbracketed = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host
-  if (isIP(unbracketed) !== 0) return undefined
+  const bracketed = host.startsWith('[') && host.endsWith(']')
+  const family = isIP(bracketed ? host.slice(1, -1) : host)
+  if (family === 6 || (family === 4 && !bracketed)) return undefined
+  if (bracketed && family === 4)
+    return 'brackets are only for IPv6 addresses (write the IPv4 address without them)'
   if (host.includes(':')) return 'host looks like an IPv6 address but is not a valid one'
   if (/^[0-9.]+$/.test(host)) return 'host looks like an IPv4 address but is not a valid one'
   if (host.length > MAX_HOSTNAME_LENGTH) return `host is longer than ${MAX_HOSTNAME_LENGTH} characters`
@@ -28,10 +31,13 @@ export function isValidHost(host: string): boolean {
   return hostProblem(host) === undefined
 }
 
-/** The IP family of `host` (4 or 6), or 0 for a host name. Accepts bracketed IPv6. */
+/**
+ * The IP family of `host` (4 or 6), or 0 for anything else. Accepts bracketed IPv6; a bracketed
+ * IPv4 address (`[10.0.0.1]`) is not an IP literal.
+ */
 export function ipFamily(host: string): 0 | 4 | 6 {
-  const unbracketed = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host
-  return isIP(unbracketed) as 0 | 4 | 6
+  if (host.startsWith('[') && host.endsWith(']')) return isIP(host.slice(1, -1)) === 6 ? 6 : 0
+  return isIP(host) as 0 | 4 | 6
 }
 
 /** Formats `host:port`, bracketing IPv6 literals (`[::1]:4000`). */

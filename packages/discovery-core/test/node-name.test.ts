@@ -35,6 +35,8 @@ describe('parseNodeName', () => {
     ['65536@127.0.0.1', '1-65535'],
     ['0400@127.0.0.1', '1-65535'],
     ['4000@box', 'must be an IP'],
+    ['app@[10.0.0.7]', 'brackets are only for IPv6'],
+    ['4000@[10.0.0.7]', 'must be an IP'],
     ['4000@999.1.1.1', 'must be an IP'],
     ['ap p@host', 'whitespace'],
     ['app@ho\u0000st', 'control'],

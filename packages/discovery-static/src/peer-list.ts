@@ -66,11 +66,12 @@ export function validatePeerList(
       out.set(peer.id, peer)
     } catch (error) {
       if (error instanceof InvalidPeerRecordError) {
-        throw new StaticConfigError(
-          where,
-          `peers[${i}]${error.path ? `.${error.path}` : ''}: ${error.message.replace(/^invalid peer record: (\S+: )?/, '')}`,
-          { cause: error },
-        )
+        // the record error's message is `invalid peer record: <path>: <reason>`; keep the reason
+        const prefix = `invalid peer record: ${error.path ? `${error.path}: ` : ''}`
+        const reason = error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message
+        throw new StaticConfigError(where, `peers[${i}]${error.path ? `.${error.path}` : ''}: ${reason}`, {
+          cause: error,
+        })
       }
       throw error
     }

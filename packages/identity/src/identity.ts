@@ -129,11 +129,12 @@ export function identityFromKeyAndCertificate(privateKey: KeyObject, cert: X509C
   const keyType = keyTypeOf(privateKey)
   const publicKey = createPublicKey(privateKey)
   const id = nodeIdFromPublicKey(publicKey)
-  const certificateId = nodeIdFromPublicKey(cert.publicKey)
+  const certificateKey = certificatePublicKey(cert)
+  const certificateId = nodeIdFromPublicKey(certificateKey)
   if (certificateId !== id || !cert.checkPrivateKey(privateKey)) {
     throw new IdentityMismatchError('the certificate does not belong to the private key', id, certificateId)
   }
-  if (!cert.verify(cert.publicKey)) {
+  if (!cert.verify(certificateKey)) {
     throw new IdentityError('the certificate is not self-signed by its key (bad signature)')
   }
   return Object.freeze({
@@ -146,6 +147,18 @@ export function identityFromKeyAndCertificate(privateKey: KeyObject, cert: X509C
     certificateDer: new Uint8Array(cert.raw),
     notAfter: new Date(cert.validTo),
   })
+}
+
+/**
+ * @internal The public key of a certificate. A certificate can parse while its key does not decode
+ * (e.g. an EC point off the curve): that is an {@link IdentityError}, not an OpenSSL error.
+ */
+export function certificatePublicKey(cert: X509Certificate): KeyObject {
+  try {
+    return cert.publicKey
+  } catch (error) {
+    throw new IdentityError("the certificate's public key cannot be decoded", { cause: error })
+  }
 }
 
 /** The {@link KeyType} of a key, or an {@link IdentityError} for any other kind of key. */

@@ -3,6 +3,7 @@ import { chmod, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises
 import { dirname, join } from 'node:path'
 import { IdentityError, InsecureKeyFileError, KeyFileError } from './errors.js'
 import {
+  certificatePublicKey,
   type GenerateIdentityOptions,
   generateIdentity,
   type Identity,
@@ -156,11 +157,20 @@ function parsePrivateKey(path: string, text: string): KeyObject {
 
 function parseCertificate(path: string, text: string): X509Certificate {
   const pem = pemBlock(path, text, 'certificate', ['CERTIFICATE'])
+  let cert: X509Certificate
   try {
-    return new X509Certificate(pem)
+    cert = new X509Certificate(pem)
   } catch (error) {
     throw new KeyFileError(path, 'certificate file is corrupt (cannot be decoded)', { cause: error })
   }
+  try {
+    certificatePublicKey(cert)
+  } catch (error) {
+    throw new KeyFileError(path, 'certificate file is corrupt (its public key cannot be decoded)', {
+      cause: error,
+    })
+  }
+  return cert
 }
 
 async function writeAtomic(path: string, text: string, mode: number): Promise<void> {

@@ -1,5 +1,6 @@
 import { createHash, createPublicKey, type KeyObject, X509Certificate } from 'node:crypto'
 import { encodeBase32 } from '@peer/discovery-core'
+import { IdentityError } from './errors.js'
 
 /** Lowercase RFC 4648 base32 without padding (re-exported from `@peer/discovery-core`). */
 export const base32 = encodeBase32
@@ -16,10 +17,22 @@ export function nodeIdFromPublicKey(key: KeyObject | Uint8Array): string {
   return base32(createHash('sha256').update(spki).digest())
 }
 
-/** The node id of the public key inside a certificate (DER bytes or PEM text). */
+/**
+ * The node id of the public key inside a certificate (DER bytes or PEM text). Throws an
+ * `IdentityError` when the certificate or its public key cannot be decoded.
+ */
 export function nodeIdFromCertificate(certificate: Uint8Array | string): string {
-  const cert = new X509Certificate(typeof certificate === 'string' ? certificate : Buffer.from(certificate))
-  return nodeIdFromPublicKey(cert.publicKey)
+  let cert: X509Certificate
+  try {
+    cert = new X509Certificate(typeof certificate === 'string' ? certificate : Buffer.from(certificate))
+  } catch (error) {
+    throw new IdentityError('the certificate cannot be parsed', { cause: error })
+  }
+  try {
+    return nodeIdFromPublicKey(cert.publicKey)
+  } catch (error) {
+    throw new IdentityError("the certificate's public key cannot be decoded", { cause: error })
+  }
 }
 
 /** The DER SubjectPublicKeyInfo of a key (the public half of a private key). */

@@ -5,11 +5,11 @@ import type { EngineStream } from './engine.js'
 import {
   ConnectionClosedError,
   FrameTooLargeError,
-  MalformedFrameError,
   StreamResetError,
   TransportError,
   TransportLimitError,
 } from './errors.js'
+import { FrameDecoder } from './frame-decoder.js'
 import type { ChannelOptions, MessageChannel, Stream } from './types.js'
 import { CODE } from './wire.js'
 
@@ -39,8 +39,6 @@ export function channelOptions(...layers: Array<ChannelOptions | undefined>): Re
 }
 
 const RESOLVED = Promise.resolve()
-/** From this size on, a message read from a lent chunk gets its own copy; smaller ones share one. */
-const SMALL_FRAME = 4096
 /** Most `send` calls that may wait for buffer space at once (callers that ignore backpressure). */
 const MAX_SEND_WAITERS = 1024
 
@@ -301,15 +299,15 @@ export class FramedMessageChannel implements MessageChannel {
     leftover: Uint8Array | undefined,
   ): Promise<void> {
     reader.closed.catch(() => {})
-    const max = this.#options.maxFrameSize
-    const header = Buffer.alloc(4)
-    let headerFill = 0
-    let frame: Buffer | undefined // frame being assembled across chunks
-    let frameFill = 0
     const queue = this.#incoming
     const limit = this.#options.maxQueuedMessages
     // QUIC engine streams lend their read buffer instead of copying each read (see engine-patch)
     const release = this.#onEngineStream ? this.#stream.lendReads?.() : undefined
+    const decoder = new FrameDecoder({
+      maxFrameSize: this.#options.maxFrameSize,
+      lent: release !== undefined,
+    })
+    const onFrame = (frame: Buffer) => queue.push(frame)
     try {
       let chunk: Uint8Array | undefined = leftover
       let frameWaitedMs = 0 // time spent waiting for the bytes of the frame in progress
@@ -324,63 +322,11 @@ export class FramedMessageChannel implements MessageChannel {
           if (r.done) break
           chunk = r.value
         }
-        const buf = Buffer.isBuffer(chunk)
-          ? chunk
-          : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
-        let at = 0
-        const end = buf.byteLength
-        let rest: Buffer | undefined // lent reads: a copy of the chunk from `restAt` on
-        let restAt = 0
-        while (at < end) {
-          if (frame !== undefined) {
-            const take = Math.min(frame.byteLength - frameFill, end - at)
-            buf.copy(frame, frameFill, at, at + take)
-            frameFill += take
-            at += take
-            if (frameFill === frame.byteLength) {
-              queue.push(frame)
-              frame = undefined
-            }
-            continue
-          }
-          let length: number
-          if (headerFill === 0 && end - at >= 4) {
-            length = buf.readUInt32BE(at)
-            at += 4
-          } else {
-            const take = Math.min(4 - headerFill, end - at)
-            buf.copy(header, headerFill, at, at + take)
-            headerFill += take
-            at += take
-            if (headerFill < 4) continue
-            headerFill = 0
-            length = header.readUInt32BE(0)
-          }
-          if (length > max) {
-            this.#stream.reset(CODE.FRAME_TOO_LARGE)
-            throw new FrameTooLargeError(length, max, 'receive')
-          }
-          if (end - at >= length) {
-            if (release === undefined) queue.push(buf.subarray(at, at + length))
-            else if (length >= SMALL_FRAME) {
-              // a lent chunk is the engine's read buffer: the message needs its own bytes
-              const message = Buffer.allocUnsafe(length)
-              buf.copy(message, 0, at, at + length)
-              queue.push(message)
-            } else {
-              // small messages share one copy of the rest of the chunk (one allocation, not one each)
-              if (rest === undefined) {
-                rest = Buffer.allocUnsafe(end - at)
-                buf.copy(rest, 0, at, end)
-                restAt = at
-              }
-              queue.push(rest.subarray(at - restAt, at - restAt + length))
-            }
-            at += length
-          } else {
-            frame = Buffer.allocUnsafe(length)
-            frameFill = 0
-          }
+        try {
+          decoder.push(chunk, onFrame)
+        } catch (error) {
+          if (error instanceof FrameTooLargeError) this.#stream.reset(CODE.FRAME_TOO_LARGE)
+          throw error
         }
         chunk = undefined
         if (frame === undefined && headerFill === 0) frameWaitedMs = 0
@@ -391,13 +337,10 @@ export class FramedMessageChannel implements MessageChannel {
           })
         }
       }
-      if (frame !== undefined || headerFill > 0) {
-        const detail =
-          frame !== undefined
-            ? `${frameFill} of ${frame.byteLength} payload bytes`
-            : `${headerFill} of 4 header bytes`
+      const truncated = decoder.endError()
+      if (truncated !== undefined) {
         this.#stream.reset(CODE.PROTOCOL_ERROR)
-        throw new MalformedFrameError(`the peer ended the channel inside a frame (${detail})`)
+        throw truncated
       }
       this.#readDone = true
       queue.end()

@@ -18,9 +18,13 @@ export function fuzzSeed(): number {
   return Number.isInteger(env) ? env : 0x5eed
 }
 
-/** fast-check parameters for one property: seeded, `numRuns` from the environment. */
+/**
+ * fast-check parameters for one property: seeded, `numRuns` from the environment. PEER_FUZZ_PATH
+ * (the `path` fast-check prints with a failure) replays just that case: use it with `-t <test>`.
+ */
 export function fuzzParams<T>(ciRuns?: number, extra: Parameters<T> = {}): Parameters<T> {
-  return { seed: fuzzSeed(), numRuns: fuzzRuns(ciRuns), ...extra }
+  const path = process.env.PEER_FUZZ_PATH
+  return { seed: fuzzSeed(), numRuns: fuzzRuns(ciRuns), ...(path ? { path } : {}), ...extra }
 }
 
 /** Timeout for a fuzz test: scales with the number of runs (generous: the machine is shared). */
