@@ -5,6 +5,7 @@ import type { EngineStream } from './engine.js'
 import {
   ConnectionClosedError,
   FrameTooLargeError,
+  MalformedFrameError,
   StreamResetError,
   TransportError,
   TransportLimitError,
@@ -313,7 +314,7 @@ export class FramedMessageChannel implements MessageChannel {
       let frameWaitedMs = 0 // time spent waiting for the bytes of the frame in progress
       for (;;) {
         if (chunk === undefined) {
-          const inFrame = frame !== undefined || headerFill > 0
+          const inFrame = !decoder.atBoundary
           const started = inFrame ? performance.now() : 0
           const r = inFrame
             ? await this.#readWithin(reader, this.#options.partialFrameTimeoutMs - frameWaitedMs)
@@ -329,7 +330,7 @@ export class FramedMessageChannel implements MessageChannel {
           throw error
         }
         chunk = undefined
-        if (frame === undefined && headerFill === 0) frameWaitedMs = 0
+        if (decoder.atBoundary) frameWaitedMs = 0
         release?.() // every byte of the chunk was copied out: the engine may read into it again
         if (queue.size >= limit) {
           await new Promise<void>((resolve) => {

@@ -243,6 +243,7 @@ describe('message channel frames (fuzz)', () => {
                 maxBufferedBytes: 1024 * 1024,
                 maxQueuedMessages: 4,
                 coalesceBytes: 64 * 1024,
+                partialFrameTimeoutMs: 60_000,
               },
               () => undefined,
               undefined,
