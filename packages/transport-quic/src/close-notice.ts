@@ -45,21 +45,24 @@ export async function sendCloseNotice(
   logger: Logger,
 ): Promise<void> {
   let timer: NodeJS.Timeout | undefined
+  const expired = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), waitMs)
+  })
   try {
-    const stream = await open()
-    if (stream === undefined) return
+    // opening may wait for stream credit (quinn): bounded by the same wait
+    const opening = Promise.resolve().then(open)
+    const stream = await Promise.race([opening, expired])
+    if (stream === undefined) {
+      opening.then((late) => late?.reset(0)).catch(() => {})
+      return
+    }
     const writer = stream.writable.getWriter()
     writer.closed.catch(() => {})
     void writer
       .write(encodeCloseNotice(code, reason))
       .then(() => writer.close())
       .catch(() => {})
-    await Promise.race([
-      closed,
-      new Promise((resolve) => {
-        timer = setTimeout(resolve, waitMs)
-      }),
-    ])
+    await Promise.race([closed, expired])
   } catch (error) {
     logger.debug('close notice not sent', { error: errorMessage(error) })
   } finally {

@@ -14,7 +14,7 @@ import {
 } from '@matrixai/quic'
 import type { Logger as PeerLogger } from '@peer/discovery-core'
 import { abortErrorFor, errorMessage } from '@peer/discovery-core'
-import { sendCloseNotice, noticeWaitMs } from './close-notice.js'
+import { noticeWaitMs, sendCloseNotice } from './close-notice.js'
 import {
   ACCESS_DENIED,
   ALPN,
@@ -196,7 +196,6 @@ function replaceErrorHandler(
     }
   })
 }
-
 
 function wrapStream(stream: QUICStream, logger: PeerLogger): EngineStream {
   const original = (stream as unknown as { handleEventQUICStreamError(e: Event): void })
@@ -410,16 +409,8 @@ async function engineListen(
             onReject(undefined, why)
             return BAD_CERTIFICATE
           }
-          let trusted = false
-          try {
-            trusted = await verifyClient(id)
-          } catch (error) {
-            logger.warn('trust policy failed; refusing the client', { id, error: errorMessage(error) })
-          }
-          if (!trusted) {
-            onReject(id, 'untrusted client id')
-            return ACCESS_DENIED
-          }
+          // trust is decided right after the handshake (as on quinn, whose peers cannot read a
+          // TLS alert's code): the close notice then tells the client why
           return undefined
         } catch {
           return BAD_CERTIFICATE
@@ -493,11 +484,27 @@ async function engineListen(
       return
     }
     const wrapped = new QuicEngineConnection(conn, id, stop, logger)
-    try {
-      result.onConnection(wrapped)
-    } catch (error) {
-      logger.warn('connection handler threw', { error: errorMessage(error) })
-    }
+    // streams of a client not yet trusted are refused, never served
+    wrapped.onStream = (stream) => stream.reset(1)
+    void (async () => {
+      let trusted = false
+      try {
+        trusted = await verifyClient(id)
+      } catch (error) {
+        logger.warn('trust policy failed; refusing the client', { id, error: errorMessage(error) })
+      }
+      if (!trusted) {
+        onReject(id, 'untrusted client id')
+        await wrapped.close(ACCESS_DENIED, 'untrusted client id')
+        return
+      }
+      wrapped.onStream = () => {}
+      try {
+        result.onConnection(wrapped)
+      } catch (error) {
+        logger.warn('connection handler threw', { error: errorMessage(error) })
+      }
+    })()
   })
   return result
 }

@@ -53,28 +53,24 @@ function streamError(error: unknown): Error {
   const message = errorMessage(error)
   const code = /error (\d+)/.exec(message)?.[1]
   if (/reset by peer/i.test(message)) {
-    return new StreamResetError(`peer reset the stream (code ${code ?? 0})`, Number(code ?? 0), { cause: error })
+    return new StreamResetError(`peer reset the stream (code ${code ?? 0})`, Number(code ?? 0), {
+      cause: error,
+    })
   }
   if (/stopped by peer|closed stream/i.test(message)) {
     return new StreamResetError(`peer stopped the stream (code ${code ?? 0})`, Number(code ?? 0), {
       cause: error,
     })
   }
-  return new TransportError(`stream failed: ${message}`, { cause: error })
+  // "connection lost" and the like: the caller maps it to how the connection closed
+  return error instanceof Error ? error : new Error(message)
 }
 
-function wrapStream(stream: QuinnStream, chunkSize: number, onDone: () => void): EngineStream {
-  let readDone = false
-  let writeDone = false
-  const done = (side: 'read' | 'write') => {
-    if (side === 'read') readDone = true
-    else writeDone = true
-    if (readDone && writeDone) {
-      readDone = false // once
-      writeDone = false
-      onDone()
-    }
-  }
+/**
+ * A binding stream as an engine stream. The binding numbers streams by index; the QUIC stream id
+ * is `4 * index + 1` for server-initiated bidirectional streams, `4 * index` for client ones.
+ */
+function wrapStream(stream: QuinnStream, chunkSize: number, serverInitiated: boolean): EngineStream {
   const call = (fn: () => unknown) => {
     try {
       settle(fn())
@@ -83,7 +79,7 @@ function wrapStream(stream: QuinnStream, chunkSize: number, onDone: () => void):
     }
   }
   return {
-    id: Number(stream.id()),
+    id: Number(stream.id()) * 4 + (serverInitiated ? 1 : 0),
     readable: new ReadableStream<Uint8Array>(
       {
         async pull(controller) {
@@ -91,16 +87,13 @@ function wrapStream(stream: QuinnStream, chunkSize: number, onDone: () => void):
             const chunk = await stream.read(chunkSize)
             if (chunk === null) {
               controller.close()
-              done('read')
             } else controller.enqueue(chunk)
           } catch (error) {
             controller.error(streamError(error))
-            done('read')
           }
         },
         cancel() {
           call(() => stream.stopRead())
-          done('read')
         },
       },
       { highWaterMark: 0 },
@@ -115,19 +108,15 @@ function wrapStream(stream: QuinnStream, chunkSize: number, onDone: () => void):
       },
       close() {
         call(() => stream.finishWrite())
-        done('write')
       },
       abort() {
         call(() => stream.resetWrite())
-        done('write')
       },
     }),
     reset() {
       // the binding resets with code 0 whatever we ask for (capability streamResetCodes: false)
       call(() => stream.resetWrite())
       call(() => stream.stopRead())
-      done('read')
-      done('write')
     },
   }
 }
@@ -162,6 +151,7 @@ class QuinnEngineConnection implements EngineConnection {
     readonly remoteId: string,
     readonly localAddress: TransportAddress,
     private readonly ctx: EngineContext,
+    private readonly isServer: boolean,
     onClosed: () => void,
   ) {
     this.remoteAddress = addressOf(conn.remoteMultiaddr())
@@ -186,7 +176,7 @@ class QuinnEngineConnection implements EngineConnection {
           return // the connection closed
         }
         try {
-          this.onStream(wrapStream(stream, this.ctx.tuning.readChunkSize, () => {}))
+          this.onStream(wrapStream(stream, this.ctx.tuning.readChunkSize, !this.isServer))
         } catch (error) {
           this.ctx.logger.warn('stream handler threw', { error: errorMessage(error) })
         }
@@ -221,17 +211,35 @@ class QuinnEngineConnection implements EngineConnection {
     return this.#isClosed ? 0 : Math.max(0, this.ctx.tuning.maxStreams - this.#opening)
   }
 
-  async openStream(): Promise<EngineStream> {
+  async openStream(signal?: AbortSignal): Promise<EngineStream> {
     if (this.#isClosed || this.#closing !== undefined) throw new ConnectionClosedError('connection closed')
     this.#opening++
+    const pending = this.conn.outboundStream()
+    let onAbort: (() => void) | undefined
     try {
-      const stream = await this.conn.outboundStream()
-      return wrapStream(stream, this.ctx.tuning.readChunkSize, () => {})
+      const stream =
+        signal === undefined
+          ? await pending
+          : await Promise.race([
+              pending,
+              new Promise<never>((_, reject) => {
+                onAbort = () => {
+                  // a stream granted after the caller gave up is reset at once
+                  pending.then((late) => wrapStream(late, 1, this.isServer).reset(0)).catch(() => {})
+                  reject(abortErrorFor(signal))
+                }
+                if (signal.aborted) onAbort()
+                else signal.addEventListener('abort', onAbort, { once: true })
+              }),
+            ])
+      return wrapStream(stream, this.ctx.tuning.readChunkSize, this.isServer)
     } catch (error) {
+      if ((error as Error).name === 'AbortError') throw error
       if (this.#isClosed) throw new ConnectionClosedError('connection closed', undefined, { cause: error })
       throw new TransportError(`cannot open a stream: ${errorMessage(error)}`, { cause: error })
     } finally {
       this.#opening--
+      if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort)
     }
   }
 
@@ -346,7 +354,10 @@ export function createQuinnEngine(binding: QuinnBinding): Engine {
     const key = `${address.host}|${address.port}|${ctx.tuning.maxIdleTimeoutMs}|${ctx.tuning.keepAliveIntervalMs}|${ctx.tuning.maxStreams}`
     let entry = clients.get(key)
     if (entry === undefined) {
-      const client = new binding.Client(config(ctx), v6 ? binding.SocketFamily.Ipv6 : binding.SocketFamily.Ipv4)
+      const client = new binding.Client(
+        config(ctx),
+        v6 ? binding.SocketFamily.Ipv6 : binding.SocketFamily.Ipv4,
+      )
       entry = { key, client, connections: 0 }
       clients.delete(key)
       clients.set(key, entry)
@@ -360,7 +371,10 @@ export function createQuinnEngine(binding: QuinnBinding): Engine {
     const timeoutMs = ctx.tuning.connectTimeoutMs
     let timer: NodeJS.Timeout | undefined
     let onAbort: (() => void) | undefined
-    const pending = entry.client.outboundConnection(address.host === 'localhost' ? '127.0.0.1' : address.host, address.port)
+    const pending = entry.client.outboundConnection(
+      address.host === 'localhost' ? '127.0.0.1' : address.host,
+      address.port,
+    )
     let conn: QuinnConnection
     try {
       conn = await Promise.race([
@@ -396,7 +410,7 @@ export function createQuinnEngine(binding: QuinnBinding): Engine {
     }
     const local = { host: v6 ? '::' : '0.0.0.0', port: 0 }
     const owner = entry
-    const wrapped = new QuinnEngineConnection(conn, id ?? '', local, ctx, () => release(owner))
+    const wrapped = new QuinnEngineConnection(conn, id ?? '', local, ctx, false, () => release(owner))
     if (id !== expectedId) {
       conn.abort()
       await wrapped.closed
@@ -414,7 +428,11 @@ export function createQuinnEngine(binding: QuinnBinding): Engine {
     if (closed) throw new TransportError('transport is closed')
     let server: QuinnServer
     try {
-      server = new binding.Server(config(ctx), address.host === 'localhost' ? '127.0.0.1' : address.host, address.port)
+      server = new binding.Server(
+        config(ctx),
+        address.host === 'localhost' ? '127.0.0.1' : address.host,
+        address.port,
+      )
     } catch (error) {
       throw new TransportError(`cannot listen on ${address.host}:${address.port}: ${errorMessage(error)}`, {
         cause: error,
@@ -450,7 +468,7 @@ export function createQuinnEngine(binding: QuinnBinding): Engine {
       }
     }
     const admit = async (conn: QuinnConnection): Promise<void> => {
-      const wrapped = new QuinnEngineConnection(conn, '', bound, ctx, () => live.delete(wrapped))
+      const wrapped = new QuinnEngineConnection(conn, '', bound, ctx, true, () => live.delete(wrapped))
       live.add(wrapped)
       let id: string
       try {
@@ -523,4 +541,3 @@ function dialError(error: unknown, where: string): Error {
   }
   return new TransportError(`cannot connect to ${where}: ${message}`, { cause: error })
 }
-

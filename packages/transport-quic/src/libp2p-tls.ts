@@ -54,7 +54,8 @@ function derLength(n: number): Buffer {
   for (let v = n; v > 0; v = Math.floor(v / 256)) bytes.unshift(v & 0xff)
   return Buffer.from([0x80 | bytes.length, ...bytes])
 }
-const tlv = (tag: number, body: Uint8Array): Buffer => Buffer.concat([Buffer.of(tag), derLength(body.byteLength), body])
+const tlv = (tag: number, body: Uint8Array): Buffer =>
+  Buffer.concat([Buffer.of(tag), derLength(body.byteLength), body])
 
 // ------------------------------------------------------------------------------ tiny decoders
 
@@ -119,7 +120,8 @@ export function hostSpkiFromProto(proto: Uint8Array): Buffer {
 /** The libp2p protobuf of an identity's public key. */
 export function publicKeyProto(identity: Identity): Buffer {
   const spki = identity.publicKey.export({ type: 'spki', format: 'der' })
-  if (identity.keyType === 'ed25519') return keyProto(KEY_TYPE.Ed25519, spki.subarray(ED25519_SPKI_PREFIX.length))
+  if (identity.keyType === 'ed25519')
+    return keyProto(KEY_TYPE.Ed25519, spki.subarray(ED25519_SPKI_PREFIX.length))
   return keyProto(KEY_TYPE.ECDSA, spki)
 }
 
