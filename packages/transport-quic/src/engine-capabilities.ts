@@ -10,8 +10,8 @@ export const engineCapabilities: Readonly<Record<EngineName, EngineCapabilities>
     streamResetCodes: false,
     // the binding does not expose the peer's stream limit: opens wait inside quinn for credit
     peerStreamLimit: false,
-    // the binding's client endpoint does not expose its local address
-    localPort: false,
+    // the binding's client endpoint does not say: it is read from /proc (Linux, like the binary)
+    localPort: true,
     // this quinn build refuses ECDSA host keys
     keyTypes: Object.freeze(['ed25519'] as const),
   }),

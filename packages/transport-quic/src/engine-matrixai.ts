@@ -504,7 +504,7 @@ async function engineListen(
       } catch (error) {
         logger.warn('connection handler threw', { error: errorMessage(error) })
       }
-    })()
+    })().catch((error) => logger.debug('admission failed', { error: errorMessage(error) }))
   })
   return result
 }

@@ -27,6 +27,7 @@ import {
   UntrustedPeerError,
 } from './errors.js'
 import { nodeIdFromPeerId, privateKeyProto } from './libp2p-tls.js'
+import { newUdpPort, socketInodes } from './local-port.js'
 import type {
   QuinnBinding,
   QuinnClient,
@@ -286,6 +287,8 @@ class QuinnEngineConnection implements EngineConnection {
 interface ClientEntry {
   key: string
   client: QuinnClient
+  /** The endpoint's local UDP port (0 when it cannot be told). */
+  port: number
   connections: number
 }
 
@@ -354,11 +357,13 @@ export function createQuinnEngine(binding: QuinnBinding): Engine {
     const key = `${address.host}|${address.port}|${ctx.tuning.maxIdleTimeoutMs}|${ctx.tuning.keepAliveIntervalMs}|${ctx.tuning.maxStreams}`
     let entry = clients.get(key)
     if (entry === undefined) {
+      const quinnConfig = config(ctx)
+      const before = socketInodes()
       const client = new binding.Client(
-        config(ctx),
+        quinnConfig,
         v6 ? binding.SocketFamily.Ipv6 : binding.SocketFamily.Ipv4,
       )
-      entry = { key, client, connections: 0 }
+      entry = { key, client, port: newUdpPort(before), connections: 0 }
       clients.delete(key)
       clients.set(key, entry)
     } else {
@@ -408,7 +413,7 @@ export function createQuinnEngine(binding: QuinnBinding): Engine {
     } catch (error) {
       ctx.logger.debug('server presented no usable peer id', { error: errorMessage(error) })
     }
-    const local = { host: v6 ? '::' : '0.0.0.0', port: 0 }
+    const local = { host: v6 ? '::' : '0.0.0.0', port: entry.port }
     const owner = entry
     const wrapped = new QuinnEngineConnection(conn, id ?? '', local, ctx, false, () => release(owner))
     if (id !== expectedId) {
