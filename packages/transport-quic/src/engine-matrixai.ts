@@ -37,7 +37,12 @@ import {
   TransportError,
   UntrustedPeerError,
 } from './errors.js'
-import { type Libp2pCertificate, libp2pCertificate, verifyLibp2pCertificate } from './libp2p-tls.js'
+import {
+  isOwnCertificate,
+  type Libp2pCertificate,
+  libp2pCertificate,
+  verifyLibp2pCertificate,
+} from './libp2p-tls.js'
 import type { TransportAddress } from './types.js'
 
 /** TLS alert codes as QUIC crypto errors (0x100 + alert). */
@@ -251,6 +256,8 @@ class QuicEngineConnection implements EngineConnection {
     remoteId: string,
     private readonly stopper: (code: number, reason: Uint8Array) => Promise<void>,
     private readonly logger: PeerLogger,
+    /** The peer runs this engine too: its native close carries code and reason, no notice needed. */
+    private readonly nativeClose: boolean,
   ) {
     this.remoteId = remoteId
     this.localAddress = { host: conn.localHost, port: conn.localPort }
@@ -338,7 +345,7 @@ class QuicEngineConnection implements EngineConnection {
       if (open) this.#localClose = { code, reason }
       this.#closing = (async () => {
         // the notice carries code and reason to a quinn peer (whose engine ignores ours)
-        if (open) {
+        if (open && !this.nativeClose) {
           await sendCloseNotice(
             () => (this.streamsLeft() > 0 ? this.openStream() : undefined),
             this.closed,
@@ -483,7 +490,13 @@ async function engineListen(
       void stop(1, new TextEncoder().encode('no client certificate')).catch(() => {})
       return
     }
-    const wrapped = new QuicEngineConnection(conn, id, stop, logger)
+    const wrapped = new QuicEngineConnection(
+      conn,
+      id,
+      stop,
+      logger,
+      isOwnCertificate(conn.getRemoteCertsChain()),
+    )
     // streams of a client not yet trusted are refused, never served
     wrapped.onStream = (stream) => stream.reset(1)
     void (async () => {
@@ -596,7 +609,7 @@ async function engineDial(
     await stop(1, new TextEncoder().encode('pinning failed')).catch(() => {})
     throw new PinningError(expectedId, id)
   }
-  return new QuicEngineConnection(conn, id, stop, logger)
+  return new QuicEngineConnection(conn, id, stop, logger, isOwnCertificate(conn.getRemoteCertsChain()))
 }
 
 /** Turns an engine error during connect into the error a dialer should see. */

@@ -195,6 +195,19 @@ export interface Libp2pCertificate {
 }
 
 const certificates = new WeakMap<Identity, Promise<Libp2pCertificate>>()
+/** The subject of the certificates this package makes (quinn's are made by rust-libp2p). */
+const OWN_SUBJECT = 'CN=peer'
+
+/** Whether a peer's leaf certificate was made by this package (the peer runs the matrixai engine). */
+export function isOwnCertificate(certs: readonly Uint8Array[]): boolean {
+  const leaf = certs[0]
+  if (leaf === undefined) return false
+  try {
+    return new X509Certificate(Buffer.from(leaf)).subject === OWN_SUBJECT
+  } catch {
+    return false
+  }
+}
 let providerSet = false
 
 /**
@@ -211,7 +224,14 @@ export function libp2pCertificate(identity: Identity): Promise<Libp2pCertificate
   return cert
 }
 
-async function makeCertificate(identity: Identity): Promise<Libp2pCertificate> {
+/**
+ * @internal Makes a fresh certificate. `signedSpki` replaces the certificate SPKI the host key
+ * signs over (tests use it to make a certificate whose extension signature is wrong).
+ */
+export async function makeCertificate(
+  identity: Identity,
+  options: { signedSpki?: Uint8Array } = {},
+): Promise<Libp2pCertificate> {
   if (!providerSet) {
     x509.cryptoProvider.set(webcrypto as unknown as Crypto)
     providerSet = true
@@ -219,12 +239,15 @@ async function makeCertificate(identity: Identity): Promise<Libp2pCertificate> {
   const algorithm = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' }
   const keys = (await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify'])) as CryptoKeyPair
   const spki = Buffer.from(await webcrypto.subtle.exportKey('spki', keys.publicKey))
-  const signature = signWith(identity.privateKey, Buffer.concat([SIGNATURE_PREFIX, spki]))
+  const signature = signWith(
+    identity.privateKey,
+    Buffer.concat([SIGNATURE_PREFIX, options.signedSpki ?? spki]),
+  )
   const signedKey = tlv(0x30, Buffer.concat([tlv(0x04, publicKeyProto(identity)), tlv(0x04, signature)]))
   const now = Date.now()
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: `01${randomBytes(8).toString('hex')}`,
-    name: 'CN=peer',
+    name: OWN_SUBJECT,
     notBefore: new Date(now - 60 * 60 * 1000),
     notAfter: new Date(now + 365 * 86_400_000),
     signingAlgorithm: algorithm,
