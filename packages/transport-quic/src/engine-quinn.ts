@@ -71,7 +71,15 @@ function streamError(error: unknown): Error {
  * A binding stream as an engine stream. The binding numbers streams by index; the QUIC stream id
  * is `4 * index + 1` for server-initiated bidirectional streams, `4 * index` for client ones.
  */
-function wrapStream(stream: QuinnStream, chunkSize: number, serverInitiated: boolean): EngineStream {
+function wrapStream(
+  stream: QuinnStream,
+  chunkSize: number,
+  serverInitiated: boolean,
+  reading?: ReadingSet,
+): EngineStream {
+  const token = {}
+  reading?.add(token)
+  const readEnded = () => reading?.delete(token)
   const call = (fn: () => unknown) => {
     try {
       settle(fn())
@@ -87,13 +95,16 @@ function wrapStream(stream: QuinnStream, chunkSize: number, serverInitiated: boo
           try {
             const chunk = await stream.read(chunkSize)
             if (chunk === null) {
+              readEnded()
               controller.close()
             } else controller.enqueue(chunk)
           } catch (error) {
+            readEnded()
             controller.error(streamError(error))
           }
         },
         cancel() {
+          readEnded()
           call(() => stream.stopRead())
         },
       },
@@ -118,7 +129,32 @@ function wrapStream(stream: QuinnStream, chunkSize: number, serverInitiated: boo
       // the binding resets with code 0 whatever we ask for (capability streamResetCodes: false)
       call(() => stream.resetWrite())
       call(() => stream.stopRead())
+      readEnded()
     },
+  }
+}
+
+/** Streams whose read side is still open, so a close can wait for the peer's last bytes. */
+class ReadingSet {
+  readonly #open = new Set<object>()
+  #waiter: (() => void) | undefined
+  add(token: object): void {
+    this.#open.add(token)
+  }
+  delete(token: object): void {
+    if (this.#open.delete(token) && this.#open.size === 0) this.#waiter?.()
+  }
+  /** Resolves once every read side ended, or after `ms`. */
+  drained(ms: number): Promise<void> {
+    if (this.#open.size === 0) return Promise.resolve()
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms)
+      function done() {
+        clearTimeout(timer)
+        resolve()
+      }
+      this.#waiter = done
+    })
   }
 }
 
@@ -146,6 +182,7 @@ class QuinnEngineConnection implements EngineConnection {
   #isClosed = false
   #closing: Promise<void> | undefined
   #opening = 0
+  readonly #reading = new ReadingSet()
 
   constructor(
     readonly conn: QuinnConnection,
@@ -177,7 +214,7 @@ class QuinnEngineConnection implements EngineConnection {
           return // the connection closed
         }
         try {
-          this.onStream(wrapStream(stream, this.ctx.tuning.readChunkSize, !this.isServer))
+          this.onStream(wrapStream(stream, this.ctx.tuning.readChunkSize, !this.isServer, this.#reading))
         } catch (error) {
           this.ctx.logger.warn('stream handler threw', { error: errorMessage(error) })
         }
@@ -214,6 +251,11 @@ class QuinnEngineConnection implements EngineConnection {
 
   async openStream(signal?: AbortSignal): Promise<EngineStream> {
     if (this.#isClosed || this.#closing !== undefined) throw new ConnectionClosedError('connection closed')
+    return this.#open(signal)
+  }
+
+  async #open(signal?: AbortSignal): Promise<EngineStream> {
+    if (this.#isClosed) throw new ConnectionClosedError('connection closed')
     this.#opening++
     const pending = this.conn.outboundStream()
     let onAbort: (() => void) | undefined
@@ -233,7 +275,7 @@ class QuinnEngineConnection implements EngineConnection {
                 else signal.addEventListener('abort', onAbort, { once: true })
               }),
             ])
-      return wrapStream(stream, this.ctx.tuning.readChunkSize, this.isServer)
+      return wrapStream(stream, this.ctx.tuning.readChunkSize, this.isServer, this.#reading)
     } catch (error) {
       if ((error as Error).name === 'AbortError') throw error
       if (this.#isClosed) throw new ConnectionClosedError('connection closed', undefined, { cause: error })
@@ -251,7 +293,7 @@ class QuinnEngineConnection implements EngineConnection {
       this.#closing = (async () => {
         if (open) {
           await sendCloseNotice(
-            () => this.openStream(),
+            () => this.#open(),
             this.closed,
             code,
             reason,
@@ -268,8 +310,9 @@ class QuinnEngineConnection implements EngineConnection {
   closedByPeer(code: number, reason: string): void {
     if (this.#localClose !== undefined || this.#remoteClose !== undefined) return
     this.#remoteClose = { by: 'remote', reason, code, application: true }
-    this.#closing ??= Promise.resolve()
-    this.#abort()
+    // closing discards bytes still in flight: first let the peer's streams end (its last messages
+    // before the notice), within less than the peer waits for our answer
+    this.#closing ??= this.#reading.drained(1000).then(() => this.#abort())
   }
 
   #abort(): void {
