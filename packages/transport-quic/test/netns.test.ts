@@ -100,15 +100,17 @@ describe('across two network namespaces (veth)', () => {
       n = result.n
     })
 
+    // CPU-bound on matrixai at 1,350-byte datagrams: ~30 s on an idle 2-core machine, 60 s and more
+    // under load (quinn: ~13 s under the same load)
     it('transfers 64 MiB, checksummed', async () => {
       const r = await client.call<{ bytes: number; sha: string; expectedSha: string; mbps: number }>(
         'bulk',
         { n, mib: 64 },
-        { timeoutMs: 60_000 },
+        { timeoutMs: 170_000 },
       )
       expect(r.bytes).toBe(64 * 1024 * 1024)
       expect(r.sha).toBe(r.expectedSha)
-    }, 60_000)
+    }, 180_000)
 
     it('delivers 10,000 messages in order', async () => {
       const r = await client.call<{ received: number; inOrder: boolean }>('messages', { n, count: 10_000 })
