@@ -267,6 +267,7 @@ class QuicEngineConnection implements EngineConnection {
   #lastError: unknown
   #localClose: { code: number; reason: string } | undefined
   #remoteClose: CloseInfo | undefined
+  #stopping: Promise<void> | undefined
   #resolveClosed!: (info: CloseInfo) => void
   #closing: Promise<void> | undefined
 
@@ -383,7 +384,12 @@ class QuicEngineConnection implements EngineConnection {
   }
 
   /** The engine's stop, bounded: past STOP_WAIT_MS the connection counts as closed. */
-  async #stop(code: number, reason: string): Promise<void> {
+  #stop(code: number, reason: string): Promise<void> {
+    this.#stopping ??= this.#stopOnce(code, reason)
+    return this.#stopping
+  }
+
+  async #stopOnce(code: number, reason: string): Promise<void> {
     const stopped = this.stopper(code, new TextEncoder().encode(reason.slice(0, 512))).catch((error) => {
       this.logger.debug('engine stop failed', { error: errorMessage(error) })
     })
@@ -399,6 +405,8 @@ class QuicEngineConnection implements EngineConnection {
   }
 
   closedByPeer(code: number, reason: string): void {
+    // both sides closing at once (e.g. both dropping the same duplicate): nobody waits for an answer
+    if (this.#localClose !== undefined) void this.#stop(this.#localClose.code, this.#localClose.reason)
     if (this.#localClose !== undefined || this.#remoteClose !== undefined) return
     this.#remoteClose = { by: 'remote', reason, code, application: true }
     this.#closing ??= this.#stop(0, '')
