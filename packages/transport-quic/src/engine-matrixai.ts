@@ -511,16 +511,18 @@ async function engineListen(
       return onReject
     },
     async stop(reason: string) {
-      const stopping = server
-        .stop({ isApp: true, errorCode: 0, reason: new TextEncoder().encode(reason), force: true })
-        .then(() => true)
-        .catch((error) => {
-          logger.debug('engine server stop failed', { error: errorMessage(error) })
-          return true
+      // not bounded (unlike a connection's stop): the socket must be free when this resolves, so a
+      // restart can bind the same port
+      try {
+        await server.stop({
+          isApp: true,
+          errorCode: 0,
+          reason: new TextEncoder().encode(reason),
+          force: true,
         })
-      // bounded like a connection's stop (see STOP_WAIT_MS); the engine finishes in the background
-      if ((await bounded(stopping, STOP_WAIT_MS)) === undefined)
-        logger.debug('engine server stop still pending')
+      } catch (error) {
+        logger.debug('engine server stop failed', { error: errorMessage(error) })
+      }
     },
   }
 
