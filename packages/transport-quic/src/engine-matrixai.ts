@@ -51,6 +51,8 @@ import type { TransportAddress } from './types.js'
  * past this the close resolves and the engine finishes in the background.
  */
 const STOP_WAIT_MS = 3000
+/** Longest wait for the engine's server stop (see `stop` below). */
+const SERVER_STOP_WAIT_MS = 10_000
 
 /** `promise`, or undefined after `ms` (the timer does not keep the process alive). */
 function bounded<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
@@ -511,17 +513,17 @@ async function engineListen(
       return onReject
     },
     async stop(reason: string) {
-      // not bounded (unlike a connection's stop): the socket must be free when this resolves, so a
-      // restart can bind the same port
-      try {
-        await server.stop({
-          isApp: true,
-          errorCode: 0,
-          reason: new TextEncoder().encode(reason),
-          force: true,
+      // bounded much longer than a connection's stop: the socket should be free when this resolves,
+      // so a restart can bind the same port; but a stop stuck on zombie streams must not hang a close
+      const stopping = server
+        .stop({ isApp: true, errorCode: 0, reason: new TextEncoder().encode(reason), force: true })
+        .then(() => true)
+        .catch((error) => {
+          logger.debug('engine server stop failed', { error: errorMessage(error) })
+          return true
         })
-      } catch (error) {
-        logger.debug('engine server stop failed', { error: errorMessage(error) })
+      if ((await bounded(stopping, SERVER_STOP_WAIT_MS)) === undefined) {
+        logger.warn('QUIC engine server stop still pending; its port stays bound until it ends')
       }
     },
   }
