@@ -1,13 +1,15 @@
 /**
- * QUIC transport for peer: pinned mutual TLS 1.3 (ALPN `peer/1`) with certificates from
- * `@peer/identity`, bidirectional streams, framed message channels with backpressure,
- * keepalive / idle timeout and graceful close. The QUIC engine (`@matrixai/quic`) is confined to
- * one module.
+ * QUIC transport for peer: pinned mutual TLS 1.3 in libp2p's certificate scheme (ALPN `libp2p`)
+ * for `@peer/identity` identities, bidirectional streams, framed message channels with
+ * backpressure, keepalive / idle timeout and graceful close. Two QUIC engines (quinn and
+ * `@matrixai/quic`) sit behind one small interface and share one wire.
  *
  * @packageDocumentation
  */
 
-export { ALPN } from './engine.js'
+export { ALPN, type EngineCapabilities, type EngineName } from './engine.js'
+export { engineCapabilities } from './engine-capabilities.js'
+export { DEFAULT_ENGINE, ENGINE_NAMES } from './engine-select.js'
 export {
   type CloseInfo,
   ConnectionClosedError,
@@ -22,6 +24,7 @@ export {
   TransportLimitError,
   UntrustedPeerError,
 } from './errors.js'
+export { LIBP2P_EXTENSION_OID, Libp2pCertificateError } from './libp2p-tls.js'
 export { createMessageChannel, DEFAULT_CHANNEL_OPTIONS } from './message-channel.js'
 export { createTransport, QuicTransport } from './transport.js'
 export { DEFAULT_TUNING, type PathKind, pathKind, type ResolvedTuning, tuningFor } from './tuning.js'
@@ -46,6 +49,7 @@ export {
   CODE,
   closeCodeFor,
   KIND_CHANNEL,
+  KIND_CLOSE,
   KIND_CONTROL,
   KIND_STREAM,
   PROTOCOL_VERSION,

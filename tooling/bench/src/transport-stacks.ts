@@ -18,13 +18,16 @@ import {
   type TransportTuning,
   tuningFor,
 } from '@peer/transport-quic'
-import {
-  type EngineConnection,
-  type EngineContext,
-  type EngineStream,
-  engineDial,
-  engineListen,
+import type {
+  EngineConnection,
+  EngineContext,
+  EngineStream,
 } from '../../../packages/transport-quic/src/engine.js'
+import { matrixaiEngine } from '../../../packages/transport-quic/src/engine-matrixai.js'
+
+// the raw @matrixai stack: the transport's matrixai engine without the layers above it
+const engineListen = matrixaiEngine.listen
+const engineDial = matrixaiEngine.dial
 
 import { applyEnginePatch, ENGINE_PATCH_ENV } from '../../../packages/transport-quic/src/engine-patch.js'
 
@@ -161,7 +164,7 @@ export async function serveRaw(stream: EngineStream): Promise<void> {
 
 /** A new raw engine stream's writer and reader, after writing the server's mode byte. */
 export async function rawStream(conn: EngineConnection, mode: number) {
-  const s = conn.openStream()
+  const s = await conn.openStream()
   const w = s.writable.getWriter()
   const r = s.readable.getReader()
   await w.write(Uint8Array.of(mode))
