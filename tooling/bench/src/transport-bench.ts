@@ -1,7 +1,7 @@
 // The loopback figures of `pnpm bench transport` (client half, this process; the server is a child
 // process): bulk, 64-byte messages, request/response, connect. See suites/transport.ts.
 import type { RpcChild } from '@peer/testkit/child-process'
-import { CpuMeter, fmtList, interleaved, median, orderFor, percentile } from './bench-stats.js'
+import { CpuMeter, interleaved, median, orderFor, percentile } from './bench-stats.js'
 import { bulk, echo, messages } from './stack-ops.js'
 import type { Figures, StackValues } from './transport-figures.js'
 import { type Clients, type Endpoints, STACKS, type StackName } from './transport-stacks.js'
@@ -20,7 +20,7 @@ export interface LoopbackOptions {
 const empty = (): StackValues => Object.fromEntries(STACKS.map((s) => [s, [] as number[]])) as StackValues
 
 export async function runLoopback(o: LoopbackOptions): Promise<string> {
-  const { child, clients, endpoints, quick, figures, log } = o
+  const { child, clients, endpoints, quick, figures } = o
   const bulkRounds = quick ? 2 : 10
   const rateRounds = quick ? 2 : 6
   const latencyRounds = quick ? 2 : 5
@@ -126,7 +126,6 @@ export async function runLoopback(o: LoopbackOptions): Promise<string> {
     'lower',
     `${connects} dials per stack, interleaved; median per 10 dials`,
   )
-  for (const s of STACKS) log(`connect ${s}: ${fmtList(connectRounds[s], 2)} ms`)
 
   return `loopback: bulk ${bulkRounds} x ${bulkBytes / MiB} MiB, messages ${rateRounds} x ${count.toLocaleString('en-US')}, request/response ${latencyRounds} x ${requests}, connect ${connects} dials, per stack; every run on a fresh connection warmed up untimed first; rounds interleave the five stacks in rotating orders`
 }

@@ -52,7 +52,7 @@ export class Figures {
     for (const stack of STACKS) {
       const v = values[stack].filter((x) => Number.isFinite(x))
       med[stack] = median(v)
-      this.log(`${name} ${stack}: ${fmt(med[stack])} ${unit} (runs ${fmtList(v, unit === 'MB/s' ? 1 : 0)})`)
+      this.log(`${name} ${stack}: ${fmt(med[stack])} ${unit} (runs ${fmtList(v, med[stack] < 100 ? 2 : 0)})`)
       this.measurements.push({
         name: `${name} ${stack}`,
         value: med[stack],

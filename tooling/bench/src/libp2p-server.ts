@@ -1,0 +1,36 @@
+// The child process of `pnpm bench libp2p`: the server halves of the libp2p pair and the
+// @peer/node pair (libp2p-pair.ts), and its CPU time on request.
+import './polyfill.js'
+import { generateIdentity } from '@peer/identity'
+import { createNode, type PeerNode } from '@peer/node'
+import { serveRpc } from '@peer/testkit/child-process'
+import type { Libp2p } from 'libp2p'
+import { libp2pNode, serveLibp2p, serveNode } from './libp2p-pair.js'
+
+let libp2p: Libp2p | undefined
+let node: PeerNode | undefined
+
+serveRpc(
+  {
+    async start(params: { clientId: string }) {
+      libp2p = await libp2pNode()
+      await serveLibp2p(libp2p)
+      const identity = await generateIdentity()
+      node = await createNode({ name: 'bench-server@localhost', identity, trust: [params.clientId] })
+      serveNode(node)
+      return {
+        libp2p: libp2p.getMultiaddrs()[0]?.toString(),
+        node: { id: node.id, name: node.name, address: node.address },
+      }
+    },
+    cpu() {
+      const { user, system } = process.cpuUsage()
+      return user + system
+    },
+  },
+  {
+    onShutdown: async () => {
+      await Promise.allSettled([libp2p?.stop(), node?.stop()])
+    },
+  },
+)
