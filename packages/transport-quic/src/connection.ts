@@ -9,6 +9,7 @@ import {
   throwIfAborted,
 } from '@peer/discovery-core'
 import { AsyncQueue } from './async-queue.js'
+import { decodeCloseNotice, MAX_CLOSE_REASON_BYTES } from './close-notice.js'
 import { ACCESS_DENIED, ENGINE_OBJECT, type EngineConnection, type EngineStream } from './engine.js'
 import {
   type CloseInfo,
@@ -26,7 +27,7 @@ import type {
   Stream,
   TransportAddress,
 } from './types.js'
-import { CODE, KIND_CHANNEL, KIND_CONTROL, KIND_STREAM, PROTOCOL_VERSION, withPrefix } from './wire.js'
+import { CODE, KIND_CHANNEL, KIND_CLOSE, KIND_CONTROL, KIND_STREAM, PROTOCOL_VERSION, withPrefix } from './wire.js'
 
 /** @internal Options a connection gets from its transport. */
 export interface ConnectionContext {
@@ -273,6 +274,10 @@ export class QuicConnection extends TypedEventTarget<ConnectionEvents> implement
           .catch(() => {})
         return
       }
+      if (kind === KIND_CLOSE) {
+        void this.#readCloseNotice(stream, reader, leftover)
+        return
+      }
       const queue = kind === KIND_STREAM ? this.#streams : kind === KIND_CHANNEL ? this.#channels : undefined
       if (queue === undefined) {
         this.#drop(stream, `unknown stream kind ${kind}`)
@@ -286,6 +291,39 @@ export class QuicConnection extends TypedEventTarget<ConnectionEvents> implement
     } finally {
       clearTimeout(timer)
     }
+  }
+
+  /** The peer is closing: its notice says why (read to the end, bounded in size and time). */
+  async #readCloseNotice(
+    stream: EngineStream,
+    reader: ReadableStreamDefaultReader<Uint8Array>,
+    leftover: Uint8Array | undefined,
+  ): Promise<void> {
+    const parts: Uint8Array[] = leftover === undefined ? [] : [leftover]
+    let size = leftover?.byteLength ?? 0
+    let timer: NodeJS.Timeout | undefined
+    const late = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), this.#ctx.preambleTimeoutMs)
+    })
+    try {
+      while (size <= 4 + MAX_CLOSE_REASON_BYTES) {
+        const r = await Promise.race([reader.read(), late])
+        if (r === 'timeout' || r.done) break
+        parts.push(r.value)
+        size += r.value.byteLength
+      }
+    } catch {
+      // a reset notice still closes with what arrived
+    } finally {
+      clearTimeout(timer)
+    }
+    const notice = decodeCloseNotice(Buffer.concat(parts))
+    if (notice === undefined) {
+      this.#drop(stream, 'malformed close notice')
+      return
+    }
+    void reader.cancel().catch(() => {})
+    this.#engine.closedByPeer(notice.code, notice.reason)
   }
 
   async #readByte(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<number | undefined> {

@@ -1,41 +1,38 @@
-// The only module that touches @matrixai/quic. Everything else talks to the small Engine*
-// interfaces below, so the engine can be tuned, patched or swapped in one place.
-import { createHmac, randomBytes, randomFillSync, timingSafeEqual } from 'node:crypto'
-import type { Socket } from 'node:dgram'
-import Logger, { Handler, LogLevel, type LogRecord } from '@matrixai/logger'
-import {
-  errors as engineErrors,
-  events as engineEvents,
-  QUICClient,
-  type QUICConnection,
-  QUICServer,
-  type QUICStream,
-} from '@matrixai/quic'
+// The engine interface: everything above it (connections, listeners, channels, the transport)
+// talks to these small types only, so a QUIC engine can be swapped in one place. Two engines
+// implement it: quinn (Rust, `engine-quinn.ts`) and @matrixai/quic (`engine-matrixai.ts`); both
+// speak the libp2p TLS scheme (`libp2p-tls.ts`), so they share one wire.
 import type { Logger as PeerLogger } from '@peer/discovery-core'
-import { abortErrorFor, errorMessage } from '@peer/discovery-core'
-import { type Identity, nodeIdFromCertificate } from '@peer/identity'
-import { applyEnginePatch, lendReads } from './engine-patch.js'
-import {
-  type CloseInfo,
-  ConnectionClosedError,
-  ConnectTimeoutError,
-  HandshakeError,
-  PinningError,
-  StreamResetError,
-  TransportError,
-  UntrustedPeerError,
-} from './errors.js'
+import type { Identity } from '@peer/identity'
+import type { CloseInfo } from './errors.js'
+import { LIBP2P_ALPN } from './libp2p-tls.js'
 import type { ResolvedTuning } from './tuning.js'
 import type { TransportAddress } from './types.js'
 
-/** ALPN protocol id of peer's wire protocol. */
-export const ALPN = 'peer/1'
+/** ALPN protocol id on the wire: libp2p's TLS scheme requires `libp2p` (peer's own version is checked in-band). */
+export const ALPN = LIBP2P_ALPN
 
-/** TLS alert codes as QUIC crypto errors (0x100 + alert). */
-const BAD_CERTIFICATE = 0x100 + 42 // 298
-const CERTIFICATE_REQUIRED = 0x100 + 116 // 372
-/** What a listener answers to an id its trust policy rejects. */
+/** What a listener answers to an id its trust policy rejects (TLS alert access_denied, 0x100 + 49). */
 export const ACCESS_DENIED = 0x100 + 49 // 305
+
+/** The engines. */
+export type EngineName = 'quinn' | 'matrixai'
+
+/** What an engine can do; the conformance suite skips a scenario by declared capability. */
+export interface EngineCapabilities {
+  /** A client that reappears on a new address keeps its connection (passive migration). */
+  readonly migration: boolean
+  /** 0-RTT resumption. */
+  readonly zeroRtt: boolean
+  /** Stream resets carry the application error code to the peer. */
+  readonly streamResetCodes: boolean
+  /** An untrusted client is refused inside the TLS handshake (else right after it). */
+  readonly handshakeRefusal: boolean
+  /** A dialed connection knows its local UDP port. */
+  readonly localPort: boolean
+  /** Identity key types the engine can present. */
+  readonly keyTypes: readonly Identity['keyType'][]
+}
 
 /** A QUIC stream as the rest of the package sees it. */
 export interface EngineStream {
@@ -59,13 +56,15 @@ export interface EngineConnection {
   rtt(): number | undefined
   /** Bidirectional streams we may still open before the peer's limit. */
   streamsLeft(): number
-  openStream(): EngineStream
+  openStream(): EngineStream | Promise<EngineStream>
   /** Set by the owner: called for each stream the peer opens. Must not throw. */
   onStream: (stream: EngineStream) => void
   /** Resolves once with how the connection ended. Never rejects. */
   readonly closed: Promise<CloseInfo>
   /** Closes with an application code and reason. Idempotent. */
   close(code: number, reason: string): Promise<void>
+  /** The peer announced its close (a close notice stream): record why and close our side. */
+  closedByPeer(code: number, reason: string): void
 }
 
 /** A bound QUIC server. */
@@ -87,572 +86,24 @@ export interface EngineContext {
   engineLogLevel: 'silent' | 'debug' | 'info' | 'warn' | 'error'
 }
 
-// ---------------------------------------------------------------------------------------------
-// logging bridge
-
-class BridgeHandler extends Handler {
-  constructor(private readonly target: PeerLogger) {
-    super()
-  }
-  override handle(record: LogRecord): void {
-    try {
-      const message = `${record.keys}: ${record.msg ?? ''}`
-      if (record.level >= LogLevel.ERROR) this.target.error(message)
-      else if (record.level >= LogLevel.WARN) this.target.warn(message)
-      else if (record.level >= LogLevel.INFO) this.target.info(message)
-      else this.target.debug(message)
-    } catch {
-      // a logger must never break the engine
-    }
-  }
-  emit(): void {}
-}
-
-const LEVELS = {
-  silent: LogLevel.SILENT,
-  debug: LogLevel.DEBUG,
-  info: LogLevel.INFO,
-  warn: LogLevel.WARN,
-  error: LogLevel.ERROR,
-} as const
-
-let patchReported = false
-
-/** Applies the engine's hot-path fixes (once) before the first server or client is made. */
-function prepareEngine(logger: PeerLogger): void {
-  const state = applyEnginePatch()
-  if (patchReported) return
-  patchReported = true
-  if (state.applied) logger.debug('QUIC engine hot-path patch applied')
-  else logger.info('QUIC engine runs unpatched (slower)', { reason: state.reason })
-}
-
-function engineLogger(ctx: EngineContext, name: string): Logger {
-  return new Logger(name, LEVELS[ctx.engineLogLevel], [new BridgeHandler(ctx.logger)])
-}
-
-// ---------------------------------------------------------------------------------------------
-// configuration
-
-function engineConfig(ctx: EngineContext) {
-  const t = ctx.tuning
-  return {
-    key: ctx.identity.privateKeyPem,
-    cert: ctx.identity.certificatePem,
-    verifyPeer: true,
-    applicationProtos: [ALPN],
-    maxIdleTimeout: t.maxIdleTimeoutMs,
-    ...(t.keepAliveIntervalMs > 0 ? { keepAliveIntervalTime: t.keepAliveIntervalMs } : {}),
-    maxSendUdpPayloadSize: t.maxSendUdpPayloadSize,
-    maxRecvUdpPayloadSize: t.maxRecvUdpPayloadSize,
-    readableChunkSize: t.readChunkSize,
-    initialMaxData: t.initialMaxData,
-    initialMaxStreamDataBidiLocal: t.initialMaxStreamData,
-    initialMaxStreamDataBidiRemote: t.initialMaxStreamData,
-    initialMaxStreamDataUni: t.initialMaxStreamData,
-    initialMaxStreamsBidi: t.maxStreams,
-    initialMaxStreamsUni: 0,
-    maxConnectionWindow: t.maxConnectionWindow,
-    maxStreamWindow: t.maxStreamWindow,
-  }
-}
-
-/** Stream error codes on the wire <-> reasons. */
-const reasonToCode = (_type: 'read' | 'write', reason?: unknown): number => {
-  if (reason instanceof StreamResetError) return reason.code
-  return 1
-}
-const codeToReason = (type: 'read' | 'write', code: number): StreamResetError =>
-  new StreamResetError(`peer ${type === 'read' ? 'reset' : 'stopped'} the stream (code ${code})`, code)
-
-function setSocketBuffers(owner: unknown, size: number, logger: PeerLogger): void {
-  if (size <= 0) return
-  try {
-    const socket = (owner as { socket?: { socket?: Socket } }).socket?.socket
-    socket?.setRecvBufferSize(size)
-    socket?.setSendBufferSize(size)
-  } catch (error) {
-    logger.debug('cannot set UDP socket buffer sizes', { error: errorMessage(error) })
-  }
-}
-
-function leafId(certs: readonly Uint8Array[]): string | undefined {
-  const leaf = certs[0]
-  if (leaf === undefined) return undefined
-  try {
-    return nodeIdFromCertificate(leaf)
-  } catch {
-    return undefined
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// connections and streams
-
-const decoder = new TextDecoder()
-
-function closeInfoOf(error: unknown, localReason: { code: number; reason: string } | undefined): CloseInfo {
-  if (localReason !== undefined) {
-    return { by: 'local', reason: localReason.reason, code: localReason.code, application: true }
-  }
-  if (error instanceof engineErrors.ErrorQUICConnectionIdleTimeout) {
-    return { by: 'idle-timeout', reason: 'no packets from the peer within the idle timeout', error }
-  }
-  const data = (error as { data?: { isApp?: boolean; errorCode?: number; reason?: Uint8Array } }).data
-  const text = data?.reason && data.reason.byteLength > 0 ? decoder.decode(data.reason) : ''
-  const base = { code: data?.errorCode, application: data?.isApp === true, error }
-  if (
-    error instanceof engineErrors.ErrorQUICConnectionPeerTLS ||
-    error instanceof engineErrors.ErrorQUICConnectionPeer
-  ) {
-    return { by: 'remote', reason: text || errorMessage(error), ...base }
-  }
-  if (error instanceof engineErrors.ErrorQUICConnectionLocal) {
-    return { by: 'local', reason: text || errorMessage(error), ...base }
-  }
-  if (error === undefined) return { by: 'local', reason: 'closed' }
-  return { by: 'error', reason: errorMessage(error), ...base }
-}
-
-/**
- * The engine rethrows its "internal" errors from inside event listeners (by design: they are bugs
- * to it), which makes them uncaught exceptions that end the process. Replace those listeners on
- * each object with ones that turn the error into an orderly close instead.
- */
-function replaceErrorHandler(
-  target: unknown,
-  eventName: string,
-  handlerName: string,
-  replacement: (error: unknown) => void,
-): void {
-  const t = target as EventTarget & Record<string, unknown>
-  const original = t[handlerName]
-  if (typeof original !== 'function') return
-  t.removeEventListener(eventName, original as EventListener)
-  t.addEventListener(eventName, (event: Event) => {
-    try {
-      replacement((event as Event & { detail?: unknown }).detail)
-    } catch {
-      // never into the engine
-    }
-  })
+/** One engine: listens and dials. */
+export interface Engine {
+  readonly name: EngineName
+  readonly capabilities: EngineCapabilities
+  listen(
+    ctx: EngineContext,
+    address: TransportAddress,
+    verifyClient: (id: string) => Promise<boolean>,
+  ): Promise<EngineServer>
+  dial(
+    ctx: EngineContext,
+    address: TransportAddress,
+    expectedId: string,
+    signal: AbortSignal | undefined,
+  ): Promise<EngineConnection>
+  /** Releases what the engine keeps for its transport (client endpoints). Idempotent. */
+  close(): Promise<void>
 }
 
 /** @internal Exposed for tests: the engine object behind an `EngineStream`. */
 export const ENGINE_OBJECT = Symbol('peer.engineObject')
-
-function wrapStream(stream: QUICStream, logger: PeerLogger): EngineStream {
-  const original = (stream as unknown as { handleEventQUICStreamError(e: Event): void })
-    .handleEventQUICStreamError
-  replaceErrorHandler(
-    stream,
-    engineEvents.EventQUICStreamError.name,
-    'handleEventQUICStreamError',
-    (error) => {
-      if (error instanceof engineErrors.ErrorQUICStreamInternal) {
-        logger.warn('engine stream failed internally; destroying the stream', { error: errorMessage(error) })
-        void stream.destroy({ force: true, reason: error }).catch(() => {})
-        return
-      }
-      // the engine's own handling for everything else (close read / close write)
-      original.call(
-        stream,
-        new engineEvents.EventQUICStreamError({
-          detail: error as engineErrors.ErrorQUICStreamLocalRead<unknown>,
-        }),
-      )
-    },
-  )
-  return {
-    id: stream.streamId,
-    readable: stream.readable as unknown as ReadableStream<Uint8Array>,
-    writable: stream.writable as unknown as WritableStream<Uint8Array>,
-    reset(code: number) {
-      try {
-        stream.cancel(new StreamResetError(`stream reset locally (code ${code})`, code))
-      } catch {
-        // already closed
-      }
-    },
-    lendReads: () => lendReads(stream),
-    [ENGINE_OBJECT]: stream,
-  } as EngineStream
-}
-
-class QuicEngineConnection implements EngineConnection {
-  onStream: (stream: EngineStream) => void = () => {}
-  readonly closed: Promise<CloseInfo>
-  readonly remoteId: string
-  readonly localAddress: TransportAddress
-  #lastError: unknown
-  #localClose: { code: number; reason: string } | undefined
-  #resolveClosed!: (info: CloseInfo) => void
-  #closing: Promise<void> | undefined
-
-  constructor(
-    readonly conn: QUICConnection,
-    remoteId: string,
-    private readonly stopper: (code: number, reason: Uint8Array) => Promise<void>,
-    private readonly logger: PeerLogger,
-  ) {
-    this.remoteId = remoteId
-    this.localAddress = { host: conn.localHost, port: conn.localPort }
-    this.closed = new Promise((resolve) => {
-      this.#resolveClosed = resolve
-    })
-    replaceErrorHandler(
-      conn,
-      engineEvents.EventQUICConnectionError.name,
-      'handleEventQUICConnectionError',
-      (error) => {
-        // as the engine does, minus the rethrow of internal errors: every error closes the connection
-        ;(conn as unknown as { errorLast: unknown }).errorLast = error
-        if (error instanceof engineErrors.ErrorQUICConnectionInternal) {
-          logger.warn('engine connection failed internally; closing it', { error: errorMessage(error) })
-        }
-        conn.dispatchEvent(
-          new engineEvents.EventQUICConnectionClose({
-            detail: error as engineErrors.ErrorQUICConnectionLocal<unknown>,
-          }),
-        )
-      },
-    )
-    conn.addEventListener(engineEvents.EventQUICConnectionError.name, (event: Event) => {
-      const error = (event as engineEvents.EventQUICConnectionError).detail
-      this.#lastError ??= error
-    })
-    conn.addEventListener(engineEvents.EventQUICConnectionStream.name, (event: Event) => {
-      const stream = (event as engineEvents.EventQUICConnectionStream).detail
-      try {
-        this.onStream(wrapStream(stream, this.logger))
-      } catch (error) {
-        this.logger.warn('stream handler threw', { error: errorMessage(error) })
-      }
-    })
-    const finish = () => this.#resolveClosed(closeInfoOf(this.#lastError, this.#localClose))
-    conn.addEventListener(engineEvents.EventQUICConnectionStopped.name, finish, { once: true })
-    if (conn.closed) finish()
-  }
-
-  /** The peer's current address: it changes when the peer migrates (e.g. a NAT rebinding). */
-  get remoteAddress(): TransportAddress {
-    return { host: this.conn.remoteHost, port: this.conn.remotePort }
-  }
-
-  rtt(): number | undefined {
-    try {
-      const paths = (
-        this.conn as unknown as { conn: { pathStats(): Array<{ rtt: number }> } }
-      ).conn.pathStats()
-      const rtt = paths[0]?.rtt
-      return typeof rtt === 'number' ? rtt : undefined
-    } catch {
-      return undefined
-    }
-  }
-
-  streamsLeft(): number {
-    try {
-      return (this.conn as unknown as { conn: { peerStreamsLeftBidi(): number } }).conn.peerStreamsLeftBidi()
-    } catch {
-      return 0
-    }
-  }
-
-  openStream(): EngineStream {
-    try {
-      return wrapStream(this.conn.newStream('bidi'), this.logger)
-    } catch (error) {
-      if (
-        error instanceof engineErrors.ErrorQUICConnectionNotRunning ||
-        error instanceof engineErrors.ErrorQUICConnectionStopping ||
-        error instanceof engineErrors.ErrorQUICConnectionClosed
-      ) {
-        throw new ConnectionClosedError('connection closed', undefined, { cause: error })
-      }
-      throw new TransportError(`cannot open a stream: ${errorMessage(error)}`, { cause: error })
-    }
-  }
-
-  close(code: number, reason: string): Promise<void> {
-    if (this.#closing === undefined) {
-      if (this.#lastError === undefined) this.#localClose = { code, reason }
-      this.#closing = this.stopper(code, new TextEncoder().encode(reason.slice(0, 512))).catch((error) => {
-        this.logger.debug('engine stop failed', { error: errorMessage(error) })
-      })
-    }
-    return this.#closing.then(() => this.closed).then(() => undefined)
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// server
-
-/** Starts a QUIC server. `verifyClient` decides trust by id; it never throws into the engine. */
-export async function engineListen(
-  ctx: EngineContext,
-  address: TransportAddress,
-  verifyClient: (id: string) => Promise<boolean>,
-): Promise<EngineServer> {
-  const logger = ctx.logger
-  prepareEngine(logger)
-  const tokenKey = randomBytes(32)
-  let onReject: (id: string | undefined, reason: string) => void = () => {}
-  const server = new QUICServer({
-    crypto: {
-      key: tokenKey.buffer.slice(tokenKey.byteOffset, tokenKey.byteOffset + tokenKey.byteLength),
-      ops: {
-        async sign(key: ArrayBuffer, data: ArrayBuffer) {
-          const mac = createHmac('sha256', Buffer.from(key)).update(Buffer.from(data)).digest()
-          return mac.buffer.slice(mac.byteOffset, mac.byteOffset + mac.byteLength)
-        },
-        async verify(key: ArrayBuffer, data: ArrayBuffer, sig: ArrayBuffer) {
-          const mac = createHmac('sha256', Buffer.from(key)).update(Buffer.from(data)).digest()
-          const given = Buffer.from(sig)
-          return given.byteLength === mac.byteLength && timingSafeEqual(mac, given)
-        },
-      },
-    },
-    config: {
-      ...engineConfig(ctx),
-      verifyCallback: async (certs: Uint8Array[]) => {
-        // never throw from here: a throw becomes an uncaught exception inside the engine
-        try {
-          const id = leafId(certs)
-          if (certs.length === 0) {
-            onReject(undefined, 'no client certificate')
-            return CERTIFICATE_REQUIRED
-          }
-          if (id === undefined) {
-            onReject(undefined, 'unparsable client certificate')
-            return BAD_CERTIFICATE
-          }
-          let trusted = false
-          try {
-            trusted = await verifyClient(id)
-          } catch (error) {
-            logger.warn('trust policy failed; refusing the client', { id, error: errorMessage(error) })
-          }
-          if (!trusted) {
-            onReject(id, 'untrusted client id')
-            return ACCESS_DENIED
-          }
-          return undefined
-        } catch {
-          return BAD_CERTIFICATE
-        }
-      },
-    },
-    codeToReason,
-    reasonToCode,
-    logger: engineLogger(ctx, 'quic:server'),
-  } as unknown as ConstructorParameters<typeof QUICServer>[0])
-
-  replaceErrorHandler(
-    server,
-    engineEvents.EventQUICServerError.name,
-    'handleEventQUICServerError',
-    (error) => {
-      logger.warn('engine server error; stopping the listener', { error: errorMessage(error) })
-      server.dispatchEvent(
-        new engineEvents.EventQUICServerClose({
-          detail: error as engineErrors.ErrorQUICServerSocketNotRunning<unknown>,
-        }),
-      )
-    },
-  )
-
-  try {
-    await server.start({ host: address.host, port: address.port })
-  } catch (error) {
-    throw new TransportError(`cannot listen on ${address.host}:${address.port}: ${errorMessage(error)}`, {
-      cause: error,
-    })
-  }
-  setSocketBuffers(server, ctx.tuning.socketBufferSize, logger)
-
-  const result: EngineServer = {
-    address: { host: server.host, port: server.port },
-    onConnection: () => {},
-    set onReject(fn: (id: string | undefined, reason: string) => void) {
-      onReject = (id, reason) => {
-        try {
-          fn(id, reason)
-        } catch {
-          // owner's handler must not break the handshake
-        }
-      }
-    },
-    get onReject() {
-      return onReject
-    },
-    async stop(reason: string) {
-      try {
-        await server.stop({
-          isApp: true,
-          errorCode: 0,
-          reason: new TextEncoder().encode(reason),
-          force: true,
-        })
-      } catch (error) {
-        logger.debug('engine server stop failed', { error: errorMessage(error) })
-      }
-    },
-  }
-
-  server.addEventListener(engineEvents.EventQUICServerConnection.name, (event: Event) => {
-    const conn = (event as engineEvents.EventQUICServerConnection).detail
-    const id = leafId(conn.getRemoteCertsChain())
-    const stop = (code: number, reason: Uint8Array) =>
-      conn.stop({ isApp: true, errorCode: code, reason, force: true })
-    if (id === undefined) {
-      void stop(1, new TextEncoder().encode('no client certificate')).catch(() => {})
-      return
-    }
-    const wrapped = new QuicEngineConnection(conn, id, stop, logger)
-    try {
-      result.onConnection(wrapped)
-    } catch (error) {
-      logger.warn('connection handler threw', { error: errorMessage(error) })
-    }
-  })
-  return result
-}
-
-// ---------------------------------------------------------------------------------------------
-// client
-
-/** Dials a QUIC server and pins its id. Maps engine failures to the package's errors. */
-export async function engineDial(
-  ctx: EngineContext,
-  address: TransportAddress,
-  expectedId: string,
-  signal: AbortSignal | undefined,
-): Promise<EngineConnection> {
-  const logger = ctx.logger
-  prepareEngine(logger)
-  let seenId: string | undefined
-  let pinFailed = false
-  const config = {
-    ...engineConfig(ctx),
-    verifyCallback: async (certs: Uint8Array[]) => {
-      try {
-        seenId = leafId(certs)
-        if (seenId !== expectedId) {
-          pinFailed = true
-          return certs.length === 0 ? CERTIFICATE_REQUIRED : BAD_CERTIFICATE
-        }
-        return undefined
-      } catch {
-        pinFailed = true
-        return BAD_CERTIFICATE
-      }
-    },
-  }
-  const family = address.host.includes(':') ? '::' : '0.0.0.0'
-  let client: QUICClient
-  try {
-    const pending = QUICClient.createQUICClient(
-      {
-        host: address.host,
-        port: address.port,
-        localHost: family,
-        crypto: {
-          ops: {
-            async randomBytes(data: ArrayBuffer) {
-              randomFillSync(new Uint8Array(data))
-            },
-          },
-        },
-        config,
-        codeToReason,
-        reasonToCode,
-        logger: engineLogger(ctx, 'quic:client'),
-      } as unknown as Parameters<typeof QUICClient.createQUICClient>[0],
-      { timer: ctx.tuning.connectTimeoutMs, ...(signal === undefined ? {} : { signal }) },
-    )
-    client = await pending
-  } catch (error) {
-    if (signal?.aborted) throw abortErrorFor(signal)
-    throw dialError(
-      error,
-      address,
-      expectedId,
-      pinFailed ? seenId : undefined,
-      pinFailed,
-      ctx.tuning.connectTimeoutMs,
-    )
-  }
-  setSocketBuffers(client, ctx.tuning.socketBufferSize, logger)
-  replaceErrorHandler(
-    client,
-    engineEvents.EventQUICClientError.name,
-    'handleEventQUICClientError',
-    (error) => {
-      logger.debug('engine client error', { error: errorMessage(error) })
-      client.dispatchEvent(
-        new engineEvents.EventQUICClientClose({
-          detail: error as engineErrors.ErrorQUICConnectionLocal<unknown>,
-        }),
-      )
-    },
-  )
-  const conn = client.connection
-  const id = leafId(conn.getRemoteCertsChain())
-  const stop = (code: number, reason: Uint8Array) =>
-    client.destroy({ isApp: true, errorCode: code, reason, force: true })
-  if (id !== expectedId) {
-    await stop(1, new TextEncoder().encode('pinning failed')).catch(() => {})
-    throw new PinningError(expectedId, id)
-  }
-  return new QuicEngineConnection(conn, id, stop, logger)
-}
-
-/** Turns an engine error during connect into the error a dialer should see. */
-export function dialError(
-  error: unknown,
-  address: TransportAddress,
-  expectedId: string,
-  seenId: string | undefined,
-  pinFailed: boolean,
-  timeoutMs: number,
-): Error {
-  if (pinFailed) return new PinningError(expectedId, seenId, { cause: error })
-  const where = `${address.host}:${address.port}`
-  if (error instanceof engineErrors.ErrorQUICConnectionPeerTLS) {
-    const code = error.data?.errorCode
-    if (code === ACCESS_DENIED) {
-      return new UntrustedPeerError(`server ${where} does not trust this node`, undefined, { cause: error })
-    }
-    return new HandshakeError(`server ${where} refused the handshake (TLS code ${code})`, code, {
-      cause: error,
-    })
-  }
-  if (error instanceof engineErrors.ErrorQUICConnectionLocalTLS) {
-    const code = error.data?.errorCode
-    return new HandshakeError(`handshake with ${where} failed (TLS code ${code})`, code, { cause: error })
-  }
-  if (
-    error instanceof engineErrors.ErrorQUICClientCreateTimeout ||
-    error instanceof engineErrors.ErrorQUICConnectionStartTimeout ||
-    error instanceof engineErrors.ErrorQUICConnectionIdleTimeout
-  ) {
-    return new ConnectTimeoutError(`no QUIC answer from ${where} within ${timeoutMs} ms`, { cause: error })
-  }
-  if (error instanceof engineErrors.ErrorQUICConnectionPeer) {
-    const data = error.data
-    const text = data?.reason && data.reason.byteLength > 0 ? decoder.decode(data.reason) : ''
-    return new HandshakeError(
-      `server ${where} closed the connection during the handshake (code ${data?.errorCode}${text ? `: ${text}` : ''})`,
-      data?.errorCode,
-      { cause: error },
-    )
-  }
-  return new TransportError(`cannot connect to ${where}: ${errorMessage(error)}`, { cause: error })
-}
-
-/** @internal For the peer-refused-us case detected after connect (first stream operation fails). */
-export function isPeerTlsRefusal(error: unknown): number | undefined {
-  if (error instanceof engineErrors.ErrorQUICConnectionPeerTLS) return error.data?.errorCode
-  return undefined
-}

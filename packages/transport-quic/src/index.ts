@@ -1,13 +1,16 @@
 /**
- * QUIC transport for peer: pinned mutual TLS 1.3 (ALPN `peer/1`) with certificates from
- * `@peer/identity`, bidirectional streams, framed message channels with backpressure,
- * keepalive / idle timeout and graceful close. The QUIC engine (`@matrixai/quic`) is confined to
- * one module.
+ * QUIC transport for peer: pinned mutual TLS 1.3 in libp2p's certificate scheme (ALPN `libp2p`)
+ * for `@peer/identity` identities, bidirectional streams, framed message channels with
+ * backpressure, keepalive / idle timeout and graceful close. Two QUIC engines (quinn and
+ * `@matrixai/quic`) sit behind one small interface and share one wire.
  *
  * @packageDocumentation
  */
 
-export { ALPN } from './engine.js'
+export { ALPN, type EngineCapabilities, type EngineName } from './engine.js'
+export { DEFAULT_ENGINE, ENGINE_NAMES } from './engine-select.js'
+export { engineCapabilities } from './engine-capabilities.js'
+export { LIBP2P_EXTENSION_OID, Libp2pCertificateError } from './libp2p-tls.js'
 export {
   type CloseInfo,
   ConnectionClosedError,
@@ -42,4 +45,4 @@ export type {
   TransportTuning,
   TrustPolicy,
 } from './types.js'
-export { CODE, KIND_CHANNEL, KIND_CONTROL, KIND_STREAM, PROTOCOL_VERSION } from './wire.js'
+export { CODE, KIND_CHANNEL, KIND_CLOSE, KIND_CONTROL, KIND_STREAM, PROTOCOL_VERSION } from './wire.js'

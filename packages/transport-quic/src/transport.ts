@@ -7,7 +7,8 @@ import {
   throwIfAborted,
 } from '@peer/discovery-core'
 import { type ConnectionContext, QuicConnection } from './connection.js'
-import { type EngineContext, engineDial, engineListen } from './engine.js'
+import type { Engine, EngineContext, EngineName } from './engine.js'
+import { selectEngine } from './engine-select.js'
 import { TransportError } from './errors.js'
 import { QuicListener } from './listener.js'
 import { channelOptions } from './message-channel.js'
@@ -37,6 +38,11 @@ export function createTransport(options: TransportOptions): Transport {
 /** The QUIC transport (see {@link Transport}); `createTransport` is the usual way to make one. */
 export class QuicTransport implements Transport {
   readonly id: string
+  /** The QUIC engine this transport runs (see `TransportOptions.engine`). */
+  readonly engine: EngineName
+  /** Why the engine is not the one asked for (e.g. quinn's binary does not load here). */
+  readonly engineFallbackReason: string | undefined
+  readonly #engine: Engine
   readonly #options: TransportOptions
   readonly #loggerFactory: LoggerFactory
   readonly #ctx: ConnectionContext
@@ -58,6 +64,10 @@ export class QuicTransport implements Transport {
       maxPendingStreams: options.maxPendingStreams ?? 1024,
       preambleTimeoutMs: 10_000,
     }
+    const choice = selectEngine(options.engine, options.identity, this.#ctx.logger)
+    this.#engine = choice.engine
+    this.engine = choice.engine.name
+    this.engineFallbackReason = choice.fallbackReason
   }
 
   #engineContext(host: string): EngineContext {
@@ -74,7 +84,7 @@ export class QuicTransport implements Transport {
     throwIfAborted(options.signal)
     const trust = this.#options.trust
     const ctx = this.#engineContext(address.host)
-    const server = await engineListen(ctx, address, async (id) => (await trust(id)) === true)
+    const server = await this.#engine.listen(ctx, address, async (id) => (await trust(id)) === true)
     const listener = new QuicListener(
       server,
       this.#ctx,
@@ -95,7 +105,7 @@ export class QuicTransport implements Transport {
     assertNodeId(options?.expectedId)
     throwIfAborted(options.signal)
     const ctx = this.#engineContext(address.host)
-    const engine = await engineDial(ctx, address, options.expectedId, options.signal)
+    const engine = await this.#engine.dial(ctx, address, options.expectedId, options.signal)
     const connection = new QuicConnection(engine, 'outbound', this.#ctx)
     await connection.waitHello(ctx.tuning.connectTimeoutMs, options.signal)
     this.#outbound.add(connection)
@@ -116,6 +126,7 @@ export class QuicTransport implements Transport {
     for (const r of results) {
       if (r.status === 'rejected') this.#ctx.logger.debug('close failed', { error: errorMessage(r.reason) })
     }
+    await this.#engine.close()
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

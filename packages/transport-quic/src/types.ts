@@ -58,6 +58,13 @@ export interface TransportOptions extends TransportTuning {
   maxPendingStreams?: number
   /** Connections a listener holds at once; more are closed right after the handshake. Default 10,000. */
   maxConnections?: number
+  /**
+   * The QUIC engine: `quinn` (Rust, through the binding inside `@chainsafe/libp2p-quic`) or
+   * `matrixai` (`@matrixai/quic`). Default: `PEER_QUIC_ENGINE`, else the package default. quinn
+   * falls back to matrixai (logged at info) where its binary does not load or for a P-256 identity.
+   * Both engines speak the same wire.
+   */
+  engine?: 'quinn' | 'matrixai'
 }
 
 /** Options of a message channel. */
@@ -82,6 +89,8 @@ export interface DialOptions extends AbortOptions {
 export interface Transport {
   /** This node's id. */
   readonly id: string
+  /** The QUIC engine that runs (after any fallback). */
+  readonly engine: 'quinn' | 'matrixai'
   /** Starts a listener. Port 0 picks a free port (see `listener.address`). */
   listen(address: TransportAddress, options?: AbortOptions): Promise<Listener>
   /** Connects to a server whose node id must be `options.expectedId`. */

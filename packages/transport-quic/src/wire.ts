@@ -6,6 +6,12 @@ export const KIND_CONTROL = 0x00
 export const KIND_STREAM = 0x01
 /** A message channel (`openChannel` / `acceptChannel`): u32 big-endian length-prefixed frames. */
 export const KIND_CHANNEL = 0x02
+/**
+ * A close notice: `u32 code`, then the reason (UTF-8, at most 512 bytes), then the end of the
+ * stream. Sent by the engine layer just before it closes a connection, because not every engine
+ * carries an application close code and reason on the wire (quinn's binding closes with 0).
+ */
+export const KIND_CLOSE = 0x03
 /** Version byte carried by the control stream. */
 export const PROTOCOL_VERSION = 1
 

@@ -1,0 +1,68 @@
+// The close notice (see KIND_CLOSE in wire.ts): how a close code and reason reach the peer on
+// every engine. The closer sends the notice on a fresh stream and waits (briefly) for the peer to
+// close in answer; then it closes natively. The receiver records the notice and closes at once.
+import { errorMessage, type Logger } from '@peer/discovery-core'
+import type { EngineStream } from './engine.js'
+import { KIND_CLOSE } from './wire.js'
+
+/** Longest reason carried (bytes). */
+export const MAX_CLOSE_REASON_BYTES = 512
+const encoder = new TextEncoder()
+const decoder = new TextDecoder()
+
+/** The notice bytes, preamble included. */
+export function encodeCloseNotice(code: number, reason: string): Uint8Array {
+  const text = encoder.encode(reason).subarray(0, MAX_CLOSE_REASON_BYTES)
+  const out = Buffer.allocUnsafe(5 + text.byteLength)
+  out[0] = KIND_CLOSE
+  out.writeUInt32BE(code >>> 0, 1)
+  out.set(text, 5)
+  return out
+}
+
+/** Parses a notice body (after the preamble byte); undefined when it is too short. */
+export function decodeCloseNotice(body: Uint8Array): { code: number; reason: string } | undefined {
+  if (body.byteLength < 4) return undefined
+  const b = Buffer.from(body.buffer, body.byteOffset, body.byteLength)
+  return { code: b.readUInt32BE(0), reason: decoder.decode(b.subarray(4, 4 + MAX_CLOSE_REASON_BYTES)) }
+}
+
+/** How long a closer waits for the peer's answer: a few RTTs, at least 250 ms, at most 2 s. */
+export function noticeWaitMs(rttMs: number | undefined): number {
+  return Math.min(2000, Math.max(250, 4 * (rttMs ?? 0)))
+}
+
+/**
+ * Sends the notice on `open()`'s stream and waits until `closed` settles or `waitMs` pass.
+ * Never throws: a notice that cannot be sent only means the peer learns less.
+ */
+export async function sendCloseNotice(
+  open: () => EngineStream | Promise<EngineStream> | undefined,
+  closed: Promise<unknown>,
+  code: number,
+  reason: string,
+  waitMs: number,
+  logger: Logger,
+): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  try {
+    const stream = await open()
+    if (stream === undefined) return
+    const writer = stream.writable.getWriter()
+    writer.closed.catch(() => {})
+    void writer
+      .write(encodeCloseNotice(code, reason))
+      .then(() => writer.close())
+      .catch(() => {})
+    await Promise.race([
+      closed,
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, waitMs)
+      }),
+    ])
+  } catch (error) {
+    logger.debug('close notice not sent', { error: errorMessage(error) })
+  } finally {
+    clearTimeout(timer)
+  }
+}

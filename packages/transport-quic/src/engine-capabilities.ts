@@ -1,0 +1,26 @@
+import type { EngineCapabilities, EngineName } from './engine.js'
+
+/** What each engine can do (the conformance suite skips scenarios by these). */
+export const engineCapabilities: Readonly<Record<EngineName, EngineCapabilities>> = Object.freeze({
+  quinn: Object.freeze({
+    // the Rust config inside @chainsafe/libp2p-quic calls server_config.migration(false)
+    migration: false,
+    zeroRtt: false,
+    // the binding resets streams and closes connections with code 0
+    streamResetCodes: false,
+    // the binding resolves established connections only: refusal happens right after the handshake
+    handshakeRefusal: false,
+    // the binding's client endpoint does not expose its local address
+    localPort: false,
+    // this quinn build refuses ECDSA host keys
+    keyTypes: Object.freeze(['ed25519'] as const),
+  }),
+  matrixai: Object.freeze({
+    migration: true,
+    zeroRtt: false,
+    streamResetCodes: true,
+    handshakeRefusal: true,
+    localPort: true,
+    keyTypes: Object.freeze(['ed25519', 'p256'] as const),
+  }),
+})

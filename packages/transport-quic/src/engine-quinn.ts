@@ -1,0 +1,526 @@
+// The quinn engine: Rust quinn with its UDP I/O in Rust, through the binding inside
+// @chainsafe/libp2p-quic (see quinn-binding.ts). The binding speaks the libp2p TLS scheme and
+// accepts any valid libp2p peer, so pinning and trust happen right after the handshake: the node
+// id comes from the Ed25519 peer id at the end of `remoteMultiaddr()`, and an untrusted client is
+// closed before any of its streams is accepted. The binding carries no close code, reason or
+// stream reset code (it closes with 0), has no migration (its server config disables it), no
+// 0-RTT, and no local port for a client: see `capabilities`.
+import { abortErrorFor, errorMessage } from '@peer/discovery-core'
+import { noticeWaitMs, sendCloseNotice } from './close-notice.js'
+import {
+  ACCESS_DENIED,
+  type Engine,
+  type EngineConnection,
+  type EngineContext,
+  type EngineServer,
+  type EngineStream,
+} from './engine.js'
+import { engineCapabilities } from './engine-capabilities.js'
+import {
+  type CloseInfo,
+  ConnectionClosedError,
+  ConnectTimeoutError,
+  HandshakeError,
+  PinningError,
+  StreamResetError,
+  TransportError,
+  UntrustedPeerError,
+} from './errors.js'
+import { nodeIdFromPeerId, privateKeyProto } from './libp2p-tls.js'
+import type {
+  QuinnBinding,
+  QuinnClient,
+  QuinnConfig,
+  QuinnConnection,
+  QuinnServer,
+  QuinnStream,
+} from './quinn-binding.js'
+import type { TransportAddress } from './types.js'
+
+/** Idle client endpoints kept per transport for later dials to the same address. */
+const MAX_IDLE_CLIENTS = 16
+/** quinn has no "never" for keepalive: a keepalive this rare is never sent in practice. */
+const NO_KEEPALIVE_MS = 2 ** 31 - 1
+
+function settle(result: unknown): void {
+  if (result instanceof Promise) result.catch(() => {})
+}
+
+// ---------------------------------------------------------------------------------------------
+// streams
+
+function streamError(error: unknown): Error {
+  const message = errorMessage(error)
+  const code = /error (\d+)/.exec(message)?.[1]
+  if (/reset by peer/i.test(message)) {
+    return new StreamResetError(`peer reset the stream (code ${code ?? 0})`, Number(code ?? 0), { cause: error })
+  }
+  if (/stopped by peer|closed stream/i.test(message)) {
+    return new StreamResetError(`peer stopped the stream (code ${code ?? 0})`, Number(code ?? 0), {
+      cause: error,
+    })
+  }
+  return new TransportError(`stream failed: ${message}`, { cause: error })
+}
+
+function wrapStream(stream: QuinnStream, chunkSize: number, onDone: () => void): EngineStream {
+  let readDone = false
+  let writeDone = false
+  const done = (side: 'read' | 'write') => {
+    if (side === 'read') readDone = true
+    else writeDone = true
+    if (readDone && writeDone) {
+      readDone = false // once
+      writeDone = false
+      onDone()
+    }
+  }
+  const call = (fn: () => unknown) => {
+    try {
+      settle(fn())
+    } catch {
+      // the stream is gone already
+    }
+  }
+  return {
+    id: Number(stream.id()),
+    readable: new ReadableStream<Uint8Array>(
+      {
+        async pull(controller) {
+          try {
+            const chunk = await stream.read(chunkSize)
+            if (chunk === null) {
+              controller.close()
+              done('read')
+            } else controller.enqueue(chunk)
+          } catch (error) {
+            controller.error(streamError(error))
+            done('read')
+          }
+        },
+        cancel() {
+          call(() => stream.stopRead())
+          done('read')
+        },
+      },
+      { highWaterMark: 0 },
+    ),
+    writable: new WritableStream<Uint8Array>({
+      async write(chunk) {
+        try {
+          await stream.write(chunk)
+        } catch (error) {
+          throw streamError(error)
+        }
+      },
+      close() {
+        call(() => stream.finishWrite())
+        done('write')
+      },
+      abort() {
+        call(() => stream.resetWrite())
+        done('write')
+      },
+    }),
+    reset() {
+      // the binding resets with code 0 whatever we ask for (capability streamResetCodes: false)
+      call(() => stream.resetWrite())
+      call(() => stream.stopRead())
+      done('read')
+      done('write')
+    },
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// connections
+
+function addressOf(multiaddr: string): TransportAddress {
+  const m = /^\/ip[46]\/([^/]+)\/udp\/(\d+)/.exec(multiaddr)
+  return m === null ? { host: '', port: 0 } : { host: m[1] as string, port: Number(m[2]) }
+}
+
+/** The node id of the peer at the end of a multiaddr (`.../p2p/<peer id>`). */
+function remoteIdOf(conn: QuinnConnection): string {
+  const peerId = /\/p2p\/([^/]+)$/.exec(conn.remoteMultiaddr())?.[1]
+  if (peerId === undefined) throw new TransportError('the quinn connection carries no peer id')
+  return nodeIdFromPeerId(peerId)
+}
+
+class QuinnEngineConnection implements EngineConnection {
+  onStream: (stream: EngineStream) => void = () => {}
+  readonly closed: Promise<CloseInfo>
+  readonly remoteAddress: TransportAddress
+  #localClose: CloseInfo | undefined
+  #remoteClose: CloseInfo | undefined
+  #isClosed = false
+  #closing: Promise<void> | undefined
+  #opening = 0
+
+  constructor(
+    readonly conn: QuinnConnection,
+    readonly remoteId: string,
+    readonly localAddress: TransportAddress,
+    private readonly ctx: EngineContext,
+    onClosed: () => void,
+  ) {
+    this.remoteAddress = addressOf(conn.remoteMultiaddr())
+    this.closed = conn
+      .closed()
+      .catch(() => {})
+      .then(() => {
+        this.#isClosed = true
+        onClosed()
+        return this.#remoteClose ?? this.#localClose ?? this.#closeInfo()
+      })
+  }
+
+  /** Starts handing the peer's streams to `onStream` (only once the connection is trusted). */
+  serve(): void {
+    void (async () => {
+      for (;;) {
+        let stream: QuinnStream
+        try {
+          stream = await this.conn.inboundStream()
+        } catch {
+          return // the connection closed
+        }
+        try {
+          this.onStream(wrapStream(stream, this.ctx.tuning.readChunkSize, () => {}))
+        } catch (error) {
+          this.ctx.logger.warn('stream handler threw', { error: errorMessage(error) })
+        }
+      }
+    })()
+  }
+
+  #closeInfo(): CloseInfo {
+    let remote = false
+    try {
+      remote = this.conn.stats().frameRxConnectionClose > 0
+    } catch {
+      // no stats: treat as silence
+    }
+    if (remote) return { by: 'remote', reason: 'the peer closed the connection', code: 0, application: true }
+    return { by: 'idle-timeout', reason: 'no packets from the peer within the idle timeout' }
+  }
+
+  rtt(): number | undefined {
+    try {
+      return this.conn.rtt()
+    } catch {
+      return undefined
+    }
+  }
+
+  /**
+   * quinn queues opens beyond the peer's limit itself, so only opens already waiting there count:
+   * once `maxStreams` of them wait, later ones queue above (bounded, abortable).
+   */
+  streamsLeft(): number {
+    return this.#isClosed ? 0 : Math.max(0, this.ctx.tuning.maxStreams - this.#opening)
+  }
+
+  async openStream(): Promise<EngineStream> {
+    if (this.#isClosed || this.#closing !== undefined) throw new ConnectionClosedError('connection closed')
+    this.#opening++
+    try {
+      const stream = await this.conn.outboundStream()
+      return wrapStream(stream, this.ctx.tuning.readChunkSize, () => {})
+    } catch (error) {
+      if (this.#isClosed) throw new ConnectionClosedError('connection closed', undefined, { cause: error })
+      throw new TransportError(`cannot open a stream: ${errorMessage(error)}`, { cause: error })
+    } finally {
+      this.#opening--
+    }
+  }
+
+  close(code: number, reason: string): Promise<void> {
+    if (this.#closing === undefined) {
+      const open = !this.#isClosed && this.#remoteClose === undefined
+      if (open) this.#localClose = { by: 'local', reason, code, application: true }
+      this.#closing = (async () => {
+        if (open) {
+          await sendCloseNotice(
+            () => this.openStream(),
+            this.closed,
+            code,
+            reason,
+            noticeWaitMs(this.rtt()),
+            this.ctx.logger,
+          )
+        }
+        this.#abort()
+      })()
+    }
+    return this.#closing.then(() => this.closed).then(() => undefined)
+  }
+
+  closedByPeer(code: number, reason: string): void {
+    if (this.#localClose !== undefined || this.#remoteClose !== undefined) return
+    this.#remoteClose = { by: 'remote', reason, code, application: true }
+    this.#closing ??= Promise.resolve()
+    this.#abort()
+  }
+
+  #abort(): void {
+    try {
+      this.conn.abort()
+    } catch {
+      // already closed
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// the engine
+
+interface ClientEntry {
+  key: string
+  client: QuinnClient
+  connections: number
+}
+
+/**
+ * A quinn engine for one transport. Dials go through client endpoints kept per remote address
+ * (one UDP socket each, reused while connections to that address exist, and a few idle ones
+ * after): a quinn client config that has connected to a quinn server hangs when it later dials a
+ * @matrixai server (a session ticket from the first server, offered to the second), so no client
+ * config is ever shared between two addresses, and a failed dial drops its endpoint.
+ */
+export function createQuinnEngine(binding: QuinnBinding): Engine {
+  const clients = new Map<string, ClientEntry>()
+  const servers = new Set<QuinnServer>()
+  let closed = false
+
+  function config(ctx: EngineContext): QuinnConfig {
+    const t = ctx.tuning
+    const u32 = (n: number) => Math.min(Math.max(0, Math.floor(n)), 2 ** 32 - 1)
+    return new binding.QuinnConfig({
+      privateKeyProto: privateKeyProto(ctx.identity),
+      handshakeTimeout: u32(t.connectTimeoutMs),
+      shutdownTimeout: 1000,
+      maxIdleTimeout: u32(t.maxIdleTimeoutMs),
+      keepAliveInterval: t.keepAliveIntervalMs > 0 ? u32(t.keepAliveIntervalMs) : NO_KEEPALIVE_MS,
+      maxConcurrentStreamLimit: u32(t.maxStreams),
+      maxStreamData: u32(t.maxStreamWindow),
+      maxConnectionData: u32(t.maxConnectionWindow),
+      receiveBufferSize: u32(t.socketBufferSize),
+      sendBufferSize: u32(t.socketBufferSize),
+    })
+  }
+
+  function drop(entry: ClientEntry): void {
+    if (clients.get(entry.key) === entry) clients.delete(entry.key)
+    if (entry.connections === 0) abortClient(entry.client)
+  }
+
+  function abortClient(client: QuinnClient): void {
+    try {
+      client.abort()
+    } catch {
+      // already closed
+    }
+  }
+
+  function release(entry: ClientEntry): void {
+    entry.connections--
+    if (entry.connections > 0) return
+    if (closed || clients.get(entry.key) !== entry) {
+      abortClient(entry.client)
+      return
+    }
+    // keep a few idle endpoints for the next dial to the same address; drop the oldest idle one
+    const idle = [...clients.values()].filter((e) => e.connections === 0)
+    if (idle.length > MAX_IDLE_CLIENTS) drop(idle[0] as ClientEntry)
+  }
+
+  async function dial(
+    ctx: EngineContext,
+    address: TransportAddress,
+    expectedId: string,
+    signal: AbortSignal | undefined,
+  ): Promise<EngineConnection> {
+    if (closed) throw new TransportError('transport is closed')
+    const v6 = address.host.includes(':')
+    const key = `${address.host}|${address.port}|${ctx.tuning.maxIdleTimeoutMs}|${ctx.tuning.keepAliveIntervalMs}|${ctx.tuning.maxStreams}`
+    let entry = clients.get(key)
+    if (entry === undefined) {
+      const client = new binding.Client(config(ctx), v6 ? binding.SocketFamily.Ipv6 : binding.SocketFamily.Ipv4)
+      entry = { key, client, connections: 0 }
+      clients.delete(key)
+      clients.set(key, entry)
+    } else {
+      // most recently used last
+      clients.delete(key)
+      clients.set(key, entry)
+    }
+    entry.connections++
+    const where = `${address.host}:${address.port}`
+    const timeoutMs = ctx.tuning.connectTimeoutMs
+    let timer: NodeJS.Timeout | undefined
+    let onAbort: (() => void) | undefined
+    const pending = entry.client.outboundConnection(address.host === 'localhost' ? '127.0.0.1' : address.host, address.port)
+    let conn: QuinnConnection
+    try {
+      conn = await Promise.race([
+        pending,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new ConnectTimeoutError(`no QUIC answer from ${where} within ${timeoutMs} ms`)),
+            timeoutMs,
+          )
+          if (signal !== undefined) {
+            onAbort = () => reject(abortErrorFor(signal))
+            if (signal.aborted) onAbort()
+            else signal.addEventListener('abort', onAbort, { once: true })
+          }
+        }),
+      ])
+    } catch (error) {
+      // a late success is closed at once; the endpoint is not reused (it may be the one that hangs)
+      pending.then((late) => late.abort()).catch(() => {})
+      entry.connections--
+      drop(entry)
+      if (error instanceof TransportError || (error as Error).name === 'AbortError') throw error
+      throw dialError(error, where)
+    } finally {
+      clearTimeout(timer)
+      if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort)
+    }
+    let id: string | undefined
+    try {
+      id = remoteIdOf(conn)
+    } catch (error) {
+      ctx.logger.debug('server presented no usable peer id', { error: errorMessage(error) })
+    }
+    const local = { host: v6 ? '::' : '0.0.0.0', port: 0 }
+    const owner = entry
+    const wrapped = new QuinnEngineConnection(conn, id ?? '', local, ctx, () => release(owner))
+    if (id !== expectedId) {
+      conn.abort()
+      await wrapped.closed
+      throw new PinningError(expectedId, id)
+    }
+    wrapped.serve()
+    return wrapped
+  }
+
+  async function listen(
+    ctx: EngineContext,
+    address: TransportAddress,
+    verifyClient: (id: string) => Promise<boolean>,
+  ): Promise<EngineServer> {
+    if (closed) throw new TransportError('transport is closed')
+    let server: QuinnServer
+    try {
+      server = new binding.Server(config(ctx), address.host === 'localhost' ? '127.0.0.1' : address.host, address.port)
+    } catch (error) {
+      throw new TransportError(`cannot listen on ${address.host}:${address.port}: ${errorMessage(error)}`, {
+        cause: error,
+      })
+    }
+    servers.add(server)
+    const logger = ctx.logger
+    const bound = { host: address.host, port: server.port() }
+    const live = new Set<QuinnEngineConnection>()
+    let stopping: Promise<void> | undefined
+    const result: EngineServer = {
+      address: bound,
+      onConnection: () => {},
+      onReject: () => {},
+      stop: (reason) => {
+        stopping ??= (async () => {
+          await Promise.all([...live].map((c) => c.close(0, reason)))
+          try {
+            await server.abort()
+          } catch (error) {
+            logger.debug('quinn server stop failed', { error: errorMessage(error) })
+          }
+          servers.delete(server)
+        })()
+        return stopping
+      },
+    }
+    const reject = (id: string | undefined, reason: string) => {
+      try {
+        result.onReject(id, reason)
+      } catch {
+        // the owner's handler must not break the accept loop
+      }
+    }
+    const admit = async (conn: QuinnConnection): Promise<void> => {
+      const wrapped = new QuinnEngineConnection(conn, '', bound, ctx, () => live.delete(wrapped))
+      live.add(wrapped)
+      let id: string
+      try {
+        id = remoteIdOf(conn)
+      } catch (error) {
+        reject(undefined, `bad client peer id: ${errorMessage(error)}`)
+        conn.abort()
+        return
+      }
+      let trusted = false
+      try {
+        trusted = await verifyClient(id)
+      } catch (error) {
+        logger.warn('trust policy failed; refusing the client', { id, error: errorMessage(error) })
+      }
+      if (!trusted || stopping !== undefined) {
+        reject(id, trusted ? 'listener closing' : 'untrusted client id')
+        // none of its streams was accepted; the notice tells it why
+        await wrapped.close(ACCESS_DENIED, 'untrusted client id')
+        return
+      }
+      Object.defineProperty(wrapped, 'remoteId', { value: id })
+      wrapped.serve()
+      try {
+        result.onConnection(wrapped)
+      } catch (error) {
+        logger.warn('connection handler threw', { error: errorMessage(error) })
+      }
+    }
+    void (async () => {
+      for (;;) {
+        let conn: QuinnConnection
+        try {
+          conn = await server.inboundConnection()
+        } catch (error) {
+          if (stopping !== undefined || /server closed|endpoint/i.test(errorMessage(error))) return
+          reject(undefined, `handshake failed: ${errorMessage(error)}`)
+          continue
+        }
+        void admit(conn).catch((error) => logger.debug('admission failed', { error: errorMessage(error) }))
+      }
+    })()
+    return result
+  }
+
+  return {
+    name: 'quinn',
+    capabilities: engineCapabilities.quinn,
+    listen,
+    dial,
+    async close() {
+      closed = true
+      for (const entry of clients.values()) if (entry.connections === 0) abortClient(entry.client)
+      clients.clear()
+    },
+  }
+}
+
+/** A failed quinn connect as the error a dialer should see. */
+function dialError(error: unknown, where: string): Error {
+  const message = errorMessage(error)
+  if (/\b(error 49|access.?denied)\b/i.test(message)) {
+    return new UntrustedPeerError(`server ${where} does not trust this node`, undefined, { cause: error })
+  }
+  if (/timed out/i.test(message)) {
+    return new ConnectTimeoutError(`no QUIC answer from ${where}`, { cause: error })
+  }
+  if (/handshake|certificate|crypto|tls/i.test(message)) {
+    return new HandshakeError(`handshake with ${where} failed: ${message}`, undefined, { cause: error })
+  }
+  return new TransportError(`cannot connect to ${where}: ${message}`, { cause: error })
+}
+

@@ -1,0 +1,102 @@
+// The quinn binding: the native module inside `@chainsafe/libp2p-quic` (its platform package, e.g.
+// `@chainsafe/libp2p-quic-linux-x64-gnu`), used directly. Its JavaScript wrapper needs Node >= 22
+// and a whole libp2p stack; the binding itself loads on Node 20. Not a documented API, so it is
+// pinned and checked (version and shape) before use.
+import { createRequire } from 'node:module'
+
+/** The binding version this package is written and tested against. */
+export const QUINN_BINDING_VERSION = '2.1.4'
+
+export interface QuinnConfigInit {
+  privateKeyProto: Uint8Array
+  handshakeTimeout: number
+  shutdownTimeout: number
+  maxIdleTimeout: number
+  keepAliveInterval: number
+  maxConcurrentStreamLimit: number
+  maxStreamData: number
+  maxConnectionData: number
+  receiveBufferSize: number
+  sendBufferSize: number
+}
+export interface QuinnConfig {
+  readonly __brand?: 'QuinnConfig'
+}
+export interface QuinnStream {
+  id(): string
+  read(max: number): Promise<Uint8Array | null>
+  write(data: Uint8Array): Promise<void>
+  finishWrite(): unknown
+  resetWrite(): unknown
+  stopRead(): unknown
+}
+export interface QuinnConnectionStats {
+  frameRxConnectionClose: number
+  udpRxDatagrams: number
+  udpTxDatagrams: number
+}
+export interface QuinnConnection {
+  inboundStream(): Promise<QuinnStream>
+  outboundStream(): Promise<QuinnStream>
+  abort(): void
+  rtt(): number
+  remoteMultiaddr(): string
+  closed(): Promise<void>
+  stats(): QuinnConnectionStats
+}
+export interface QuinnServer {
+  inboundConnection(): Promise<QuinnConnection>
+  port(): number
+  abort(): Promise<void>
+}
+export interface QuinnClient {
+  outboundConnection(ip: string, port: number): Promise<QuinnConnection>
+  abort(): void
+}
+export interface QuinnBinding {
+  QuinnConfig: new (init: QuinnConfigInit) => QuinnConfig
+  Server: new (config: QuinnConfig, ip: string, port: number) => QuinnServer
+  Client: new (config: QuinnConfig, family: number) => QuinnClient
+  SocketFamily: { Ipv4: number; Ipv6: number }
+}
+
+/** The platform package for this process, or why there is none. */
+function packageName(): { name: string } | { reason: string } {
+  if (process.platform !== 'linux' || process.arch !== 'x64') {
+    return { reason: `no quinn binary is pinned for ${process.platform}-${process.arch}` }
+  }
+  const report = process.report?.getReport?.() as { header?: { glibcVersionRuntime?: string } } | undefined
+  if (report !== undefined && report.header?.glibcVersionRuntime === undefined) {
+    return { reason: 'no quinn binary is pinned for musl libc' }
+  }
+  return { name: '@chainsafe/libp2p-quic-linux-x64-gnu' }
+}
+
+let loaded: { binding: QuinnBinding } | { reason: string } | undefined
+
+/** Loads the binding once; `{ reason }` says why it cannot be used here. */
+export function loadQuinnBinding(): { binding: QuinnBinding } | { reason: string } {
+  loaded ??= load()
+  return loaded
+}
+
+function load(): { binding: QuinnBinding } | { reason: string } {
+  if (process.env.PEER_QUIC_QUINN_BINDING === 'off') return { reason: 'PEER_QUIC_QUINN_BINDING=off' }
+  const pkg = packageName()
+  if ('reason' in pkg) return pkg
+  const require = createRequire(import.meta.url)
+  try {
+    const version = (require(`${pkg.name}/package.json`) as { version?: string }).version
+    if (version !== QUINN_BINDING_VERSION) {
+      return { reason: `${pkg.name} is ${version}, this package needs ${QUINN_BINDING_VERSION}` }
+    }
+    const binding = require(pkg.name) as Partial<QuinnBinding>
+    for (const name of ['QuinnConfig', 'Server', 'Client'] as const) {
+      if (typeof binding[name] !== 'function') return { reason: `${pkg.name} has no ${name}` }
+    }
+    if (binding.SocketFamily === undefined) return { reason: `${pkg.name} has no SocketFamily` }
+    return { binding: binding as QuinnBinding }
+  } catch (error) {
+    return { reason: `${pkg.name} does not load: ${(error as Error).message ?? String(error)}` }
+  }
+}
