@@ -4,13 +4,12 @@
 import { silentLogger } from '@peer/discovery-core'
 import type { Identity } from '@peer/identity'
 import { type TransportTuning, tuningFor } from '@peer/transport-quic'
-import {
-  type EngineConnection,
-  type EngineContext,
-  type EngineStream,
-  engineDial,
-  engineListen,
+import type {
+  EngineConnection,
+  EngineContext,
+  EngineStream,
 } from '../../../packages/transport-quic/src/engine.js'
+import { matrixaiEngine } from '../../../packages/transport-quic/src/engine-matrixai.js'
 import { applyEnginePatch, ENGINE_PATCH_ENV } from '../../../packages/transport-quic/src/engine-patch.js'
 import type { RawConn, RawStream } from './raw-stream.js'
 
@@ -47,7 +46,7 @@ function matrixaiStream(s: EngineStream): RawStream {
 }
 
 const matrixaiConn = (conn: EngineConnection): RawConn => ({
-  open: async () => matrixaiStream(conn.openStream()),
+  open: async () => matrixaiStream(await conn.openStream()),
   close: () => conn.close(0, 'done'),
 })
 
@@ -58,7 +57,7 @@ export async function startMatrixaiServer(
   tuning: TransportTuning,
   serve: (s: RawStream) => Promise<void>,
 ): Promise<{ port: number; close(): Promise<void> }> {
-  const raw = await engineListen(
+  const raw = await matrixaiEngine.listen(
     engineContext(identity, host, tuning),
     { host, port: 0 },
     async (id) => id === clientId,
@@ -82,8 +81,14 @@ export function matrixaiDialer(identity: Identity, tuning: TransportTuning) {
   return {
     async dial(address: { host: string; port: number }, expectedId: string): Promise<RawConn> {
       return matrixaiConn(
-        await engineDial(engineContext(identity, address.host, tuning), address, expectedId, undefined),
+        await matrixaiEngine.dial(
+          engineContext(identity, address.host, tuning),
+          address,
+          expectedId,
+          undefined,
+        ),
       )
     },
+    close: () => matrixaiEngine.close(),
   }
 }
