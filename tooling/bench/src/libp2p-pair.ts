@@ -10,9 +10,12 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { StaticDiscovery } from '@peer/discovery-static'
 import type { Identity } from '@peer/identity'
 import { createNode, type PeerNode } from '@peer/node'
+import type { TransportTuning } from '@peer/transport-quic'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { readReport, report } from './raw-stream.js'
 
+/** @peer/node pairs run on each engine (the `engine` option passed through `transport`). */
+export const ENGINES = ['quinn', 'matrixai'] as const
 export const ECHO = '/peer-bench/echo/1'
 export const SINK = '/peer-bench/sink/1'
 const KiB = 1024
@@ -133,10 +136,17 @@ export async function libp2pClient(server: string): Promise<PairClient> {
 
 export async function nodeClient(
   identity: Identity,
+  engine: (typeof ENGINES)[number],
   server: { id: string; name: string; address: unknown },
 ): Promise<PairClient> {
   const discovery = new StaticDiscovery()
-  const node = await createNode({ name: 'bench-client@localhost', identity, trust: [server.id], discovery })
+  const node = await createNode({
+    name: `bench-client-${engine}@localhost`,
+    identity,
+    trust: [server.id],
+    discovery,
+    transport: { engine } as TransportTuning,
+  })
   discovery.add({ id: server.id, name: server.name, addresses: [server.address] } as Parameters<
     StaticDiscovery['add']
   >[0])
