@@ -27,9 +27,13 @@ export function decodeCloseNotice(body: Uint8Array): { code: number; reason: str
   return { code: b.readUInt32BE(0), reason: decoder.decode(b.subarray(4, 4 + MAX_CLOSE_REASON_BYTES)) }
 }
 
-/** How long a closer waits for the peer's answer: a few RTTs, at least 250 ms, at most 2 s. */
+/**
+ * How long a closer waits for the peer's answer (its close) before closing anyway: 8 RTTs, at least
+ * 1.5 s (a busy peer must get to read the notice: closing first discards it), at most 5 s. A live
+ * peer answers within about one RTT; only a dead or stuck one makes a close wait this long.
+ */
 export function noticeWaitMs(rttMs: number | undefined): number {
-  return Math.min(2000, Math.max(250, 4 * (rttMs ?? 0)))
+  return Math.min(5000, Math.max(1500, 8 * (rttMs ?? 0)))
 }
 
 /**
@@ -45,21 +49,24 @@ export async function sendCloseNotice(
   logger: Logger,
 ): Promise<void> {
   let timer: NodeJS.Timeout | undefined
+  const expired = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), waitMs)
+  })
   try {
-    const stream = await open()
-    if (stream === undefined) return
+    // opening may wait for stream credit (quinn): bounded by the same wait
+    const opening = Promise.resolve().then(open)
+    const stream = await Promise.race([opening, expired])
+    if (stream === undefined) {
+      opening.then((late) => late?.reset(0)).catch(() => {})
+      return
+    }
     const writer = stream.writable.getWriter()
     writer.closed.catch(() => {})
     void writer
       .write(encodeCloseNotice(code, reason))
       .then(() => writer.close())
       .catch(() => {})
-    await Promise.race([
-      closed,
-      new Promise((resolve) => {
-        timer = setTimeout(resolve, waitMs)
-      }),
-    ])
+    await Promise.race([closed, expired])
   } catch (error) {
     logger.debug('close notice not sent', { error: errorMessage(error) })
   } finally {

@@ -27,7 +27,15 @@ import type {
   Stream,
   TransportAddress,
 } from './types.js'
-import { CODE, KIND_CHANNEL, KIND_CLOSE, KIND_CONTROL, KIND_STREAM, PROTOCOL_VERSION, withPrefix } from './wire.js'
+import {
+  CODE,
+  KIND_CHANNEL,
+  KIND_CLOSE,
+  KIND_CONTROL,
+  KIND_STREAM,
+  PROTOCOL_VERSION,
+  withPrefix,
+} from './wire.js'
 
 /** @internal Options a connection gets from its transport. */
 export interface ConnectionContext {
@@ -375,7 +383,7 @@ export class QuicConnection extends TypedEventTarget<ConnectionEvents> implement
       })
       this.#assertOpen()
     }
-    return this.#engine.openStream()
+    return this.#engine.openStream(signal)
   }
 
   // The engine has no "stream credit" event: poll while someone waits (only then).

@@ -8,10 +8,10 @@ export const engineCapabilities: Readonly<Record<EngineName, EngineCapabilities>
     zeroRtt: false,
     // the binding resets streams and closes connections with code 0
     streamResetCodes: false,
-    // the binding resolves established connections only: refusal happens right after the handshake
-    handshakeRefusal: false,
-    // the binding's client endpoint does not expose its local address
-    localPort: false,
+    // the binding does not expose the peer's stream limit: opens wait inside quinn for credit
+    peerStreamLimit: false,
+    // the binding's client endpoint does not say: it is read from /proc (Linux, like the binary)
+    localPort: true,
     // this quinn build refuses ECDSA host keys
     keyTypes: Object.freeze(['ed25519'] as const),
   }),
@@ -19,7 +19,7 @@ export const engineCapabilities: Readonly<Record<EngineName, EngineCapabilities>
     migration: true,
     zeroRtt: false,
     streamResetCodes: true,
-    handshakeRefusal: true,
+    peerStreamLimit: true,
     localPort: true,
     keyTypes: Object.freeze(['ed25519', 'p256'] as const),
   }),

@@ -14,7 +14,7 @@ import {
 } from '@matrixai/quic'
 import type { Logger as PeerLogger } from '@peer/discovery-core'
 import { abortErrorFor, errorMessage } from '@peer/discovery-core'
-import { sendCloseNotice, noticeWaitMs } from './close-notice.js'
+import { noticeWaitMs, sendCloseNotice } from './close-notice.js'
 import {
   ACCESS_DENIED,
   ALPN,
@@ -37,7 +37,12 @@ import {
   TransportError,
   UntrustedPeerError,
 } from './errors.js'
-import { type Libp2pCertificate, libp2pCertificate, verifyLibp2pCertificate } from './libp2p-tls.js'
+import {
+  isOwnCertificate,
+  type Libp2pCertificate,
+  libp2pCertificate,
+  verifyLibp2pCertificate,
+} from './libp2p-tls.js'
 import type { TransportAddress } from './types.js'
 
 /** TLS alert codes as QUIC crypto errors (0x100 + alert). */
@@ -197,7 +202,6 @@ function replaceErrorHandler(
   })
 }
 
-
 function wrapStream(stream: QUICStream, logger: PeerLogger): EngineStream {
   const original = (stream as unknown as { handleEventQUICStreamError(e: Event): void })
     .handleEventQUICStreamError
@@ -252,6 +256,8 @@ class QuicEngineConnection implements EngineConnection {
     remoteId: string,
     private readonly stopper: (code: number, reason: Uint8Array) => Promise<void>,
     private readonly logger: PeerLogger,
+    /** The peer runs this engine too: its native close carries code and reason, no notice needed. */
+    private readonly nativeClose: boolean,
   ) {
     this.remoteId = remoteId
     this.localAddress = { host: conn.localHost, port: conn.localPort }
@@ -339,7 +345,7 @@ class QuicEngineConnection implements EngineConnection {
       if (open) this.#localClose = { code, reason }
       this.#closing = (async () => {
         // the notice carries code and reason to a quinn peer (whose engine ignores ours)
-        if (open) {
+        if (open && !this.nativeClose) {
           await sendCloseNotice(
             () => (this.streamsLeft() > 0 ? this.openStream() : undefined),
             this.closed,
@@ -410,16 +416,8 @@ async function engineListen(
             onReject(undefined, why)
             return BAD_CERTIFICATE
           }
-          let trusted = false
-          try {
-            trusted = await verifyClient(id)
-          } catch (error) {
-            logger.warn('trust policy failed; refusing the client', { id, error: errorMessage(error) })
-          }
-          if (!trusted) {
-            onReject(id, 'untrusted client id')
-            return ACCESS_DENIED
-          }
+          // trust is decided right after the handshake (as on quinn, whose peers cannot read a
+          // TLS alert's code): the close notice then tells the client why
           return undefined
         } catch {
           return BAD_CERTIFICATE
@@ -492,12 +490,34 @@ async function engineListen(
       void stop(1, new TextEncoder().encode('no client certificate')).catch(() => {})
       return
     }
-    const wrapped = new QuicEngineConnection(conn, id, stop, logger)
-    try {
-      result.onConnection(wrapped)
-    } catch (error) {
-      logger.warn('connection handler threw', { error: errorMessage(error) })
-    }
+    const wrapped = new QuicEngineConnection(
+      conn,
+      id,
+      stop,
+      logger,
+      isOwnCertificate(conn.getRemoteCertsChain()),
+    )
+    // streams of a client not yet trusted are refused, never served
+    wrapped.onStream = (stream) => stream.reset(1)
+    void (async () => {
+      let trusted = false
+      try {
+        trusted = await verifyClient(id)
+      } catch (error) {
+        logger.warn('trust policy failed; refusing the client', { id, error: errorMessage(error) })
+      }
+      if (!trusted) {
+        onReject(id, 'untrusted client id')
+        await wrapped.close(ACCESS_DENIED, 'untrusted client id')
+        return
+      }
+      wrapped.onStream = () => {}
+      try {
+        result.onConnection(wrapped)
+      } catch (error) {
+        logger.warn('connection handler threw', { error: errorMessage(error) })
+      }
+    })().catch((error) => logger.debug('admission failed', { error: errorMessage(error) }))
   })
   return result
 }
@@ -589,7 +609,7 @@ async function engineDial(
     await stop(1, new TextEncoder().encode('pinning failed')).catch(() => {})
     throw new PinningError(expectedId, id)
   }
-  return new QuicEngineConnection(conn, id, stop, logger)
+  return new QuicEngineConnection(conn, id, stop, logger, isOwnCertificate(conn.getRemoteCertsChain()))
 }
 
 /** Turns an engine error during connect into the error a dialer should see. */

@@ -27,6 +27,7 @@ import {
   UntrustedPeerError,
 } from './errors.js'
 import { nodeIdFromPeerId, privateKeyProto } from './libp2p-tls.js'
+import { newUdpPort, socketInodes } from './local-port.js'
 import type {
   QuinnBinding,
   QuinnClient,
@@ -53,28 +54,32 @@ function streamError(error: unknown): Error {
   const message = errorMessage(error)
   const code = /error (\d+)/.exec(message)?.[1]
   if (/reset by peer/i.test(message)) {
-    return new StreamResetError(`peer reset the stream (code ${code ?? 0})`, Number(code ?? 0), { cause: error })
+    return new StreamResetError(`peer reset the stream (code ${code ?? 0})`, Number(code ?? 0), {
+      cause: error,
+    })
   }
   if (/stopped by peer|closed stream/i.test(message)) {
     return new StreamResetError(`peer stopped the stream (code ${code ?? 0})`, Number(code ?? 0), {
       cause: error,
     })
   }
-  return new TransportError(`stream failed: ${message}`, { cause: error })
+  // "connection lost" and the like: the caller maps it to how the connection closed
+  return error instanceof Error ? error : new Error(message)
 }
 
-function wrapStream(stream: QuinnStream, chunkSize: number, onDone: () => void): EngineStream {
-  let readDone = false
-  let writeDone = false
-  const done = (side: 'read' | 'write') => {
-    if (side === 'read') readDone = true
-    else writeDone = true
-    if (readDone && writeDone) {
-      readDone = false // once
-      writeDone = false
-      onDone()
-    }
-  }
+/**
+ * A binding stream as an engine stream. The binding numbers streams by index; the QUIC stream id
+ * is `4 * index + 1` for server-initiated bidirectional streams, `4 * index` for client ones.
+ */
+function wrapStream(
+  stream: QuinnStream,
+  chunkSize: number,
+  serverInitiated: boolean,
+  reading?: ReadingSet,
+): EngineStream {
+  const token = {}
+  reading?.add(token)
+  const readEnded = () => reading?.delete(token)
   const call = (fn: () => unknown) => {
     try {
       settle(fn())
@@ -83,24 +88,24 @@ function wrapStream(stream: QuinnStream, chunkSize: number, onDone: () => void):
     }
   }
   return {
-    id: Number(stream.id()),
+    id: Number(stream.id()) * 4 + (serverInitiated ? 1 : 0),
     readable: new ReadableStream<Uint8Array>(
       {
         async pull(controller) {
           try {
             const chunk = await stream.read(chunkSize)
             if (chunk === null) {
+              readEnded()
               controller.close()
-              done('read')
             } else controller.enqueue(chunk)
           } catch (error) {
+            readEnded()
             controller.error(streamError(error))
-            done('read')
           }
         },
         cancel() {
+          readEnded()
           call(() => stream.stopRead())
-          done('read')
         },
       },
       { highWaterMark: 0 },
@@ -115,20 +120,41 @@ function wrapStream(stream: QuinnStream, chunkSize: number, onDone: () => void):
       },
       close() {
         call(() => stream.finishWrite())
-        done('write')
       },
       abort() {
         call(() => stream.resetWrite())
-        done('write')
       },
     }),
     reset() {
       // the binding resets with code 0 whatever we ask for (capability streamResetCodes: false)
       call(() => stream.resetWrite())
       call(() => stream.stopRead())
-      done('read')
-      done('write')
+      readEnded()
     },
+  }
+}
+
+/** Streams whose read side is still open, so a close can wait for the peer's last bytes. */
+class ReadingSet {
+  readonly #open = new Set<object>()
+  #waiter: (() => void) | undefined
+  add(token: object): void {
+    this.#open.add(token)
+  }
+  delete(token: object): void {
+    if (this.#open.delete(token) && this.#open.size === 0) this.#waiter?.()
+  }
+  /** Resolves once every read side ended, or after `ms`. */
+  drained(ms: number): Promise<void> {
+    if (this.#open.size === 0) return Promise.resolve()
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms)
+      function done() {
+        clearTimeout(timer)
+        resolve()
+      }
+      this.#waiter = done
+    })
   }
 }
 
@@ -156,12 +182,14 @@ class QuinnEngineConnection implements EngineConnection {
   #isClosed = false
   #closing: Promise<void> | undefined
   #opening = 0
+  readonly #reading = new ReadingSet()
 
   constructor(
     readonly conn: QuinnConnection,
     readonly remoteId: string,
     readonly localAddress: TransportAddress,
     private readonly ctx: EngineContext,
+    private readonly isServer: boolean,
     onClosed: () => void,
   ) {
     this.remoteAddress = addressOf(conn.remoteMultiaddr())
@@ -186,7 +214,7 @@ class QuinnEngineConnection implements EngineConnection {
           return // the connection closed
         }
         try {
-          this.onStream(wrapStream(stream, this.ctx.tuning.readChunkSize, () => {}))
+          this.onStream(wrapStream(stream, this.ctx.tuning.readChunkSize, !this.isServer, this.#reading))
         } catch (error) {
           this.ctx.logger.warn('stream handler threw', { error: errorMessage(error) })
         }
@@ -221,17 +249,40 @@ class QuinnEngineConnection implements EngineConnection {
     return this.#isClosed ? 0 : Math.max(0, this.ctx.tuning.maxStreams - this.#opening)
   }
 
-  async openStream(): Promise<EngineStream> {
+  async openStream(signal?: AbortSignal): Promise<EngineStream> {
     if (this.#isClosed || this.#closing !== undefined) throw new ConnectionClosedError('connection closed')
+    return this.#open(signal)
+  }
+
+  async #open(signal?: AbortSignal): Promise<EngineStream> {
+    if (this.#isClosed) throw new ConnectionClosedError('connection closed')
     this.#opening++
+    const pending = this.conn.outboundStream()
+    let onAbort: (() => void) | undefined
     try {
-      const stream = await this.conn.outboundStream()
-      return wrapStream(stream, this.ctx.tuning.readChunkSize, () => {})
+      const stream =
+        signal === undefined
+          ? await pending
+          : await Promise.race([
+              pending,
+              new Promise<never>((_, reject) => {
+                onAbort = () => {
+                  // a stream granted after the caller gave up is reset at once
+                  pending.then((late) => wrapStream(late, 1, this.isServer).reset(0)).catch(() => {})
+                  reject(abortErrorFor(signal))
+                }
+                if (signal.aborted) onAbort()
+                else signal.addEventListener('abort', onAbort, { once: true })
+              }),
+            ])
+      return wrapStream(stream, this.ctx.tuning.readChunkSize, this.isServer, this.#reading)
     } catch (error) {
+      if ((error as Error).name === 'AbortError') throw error
       if (this.#isClosed) throw new ConnectionClosedError('connection closed', undefined, { cause: error })
       throw new TransportError(`cannot open a stream: ${errorMessage(error)}`, { cause: error })
     } finally {
       this.#opening--
+      if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort)
     }
   }
 
@@ -242,7 +293,7 @@ class QuinnEngineConnection implements EngineConnection {
       this.#closing = (async () => {
         if (open) {
           await sendCloseNotice(
-            () => this.openStream(),
+            () => this.#open(),
             this.closed,
             code,
             reason,
@@ -259,8 +310,9 @@ class QuinnEngineConnection implements EngineConnection {
   closedByPeer(code: number, reason: string): void {
     if (this.#localClose !== undefined || this.#remoteClose !== undefined) return
     this.#remoteClose = { by: 'remote', reason, code, application: true }
-    this.#closing ??= Promise.resolve()
-    this.#abort()
+    // closing discards bytes still in flight: first let the peer's streams end (its last messages
+    // before the notice), within less than the peer waits for our answer
+    this.#closing ??= this.#reading.drained(1000).then(() => this.#abort())
   }
 
   #abort(): void {
@@ -278,6 +330,8 @@ class QuinnEngineConnection implements EngineConnection {
 interface ClientEntry {
   key: string
   client: QuinnClient
+  /** The endpoint's local UDP port (0 when it cannot be told). */
+  port: number
   connections: number
 }
 
@@ -346,8 +400,13 @@ export function createQuinnEngine(binding: QuinnBinding): Engine {
     const key = `${address.host}|${address.port}|${ctx.tuning.maxIdleTimeoutMs}|${ctx.tuning.keepAliveIntervalMs}|${ctx.tuning.maxStreams}`
     let entry = clients.get(key)
     if (entry === undefined) {
-      const client = new binding.Client(config(ctx), v6 ? binding.SocketFamily.Ipv6 : binding.SocketFamily.Ipv4)
-      entry = { key, client, connections: 0 }
+      const quinnConfig = config(ctx)
+      const before = socketInodes()
+      const client = new binding.Client(
+        quinnConfig,
+        v6 ? binding.SocketFamily.Ipv6 : binding.SocketFamily.Ipv4,
+      )
+      entry = { key, client, port: newUdpPort(before), connections: 0 }
       clients.delete(key)
       clients.set(key, entry)
     } else {
@@ -360,7 +419,10 @@ export function createQuinnEngine(binding: QuinnBinding): Engine {
     const timeoutMs = ctx.tuning.connectTimeoutMs
     let timer: NodeJS.Timeout | undefined
     let onAbort: (() => void) | undefined
-    const pending = entry.client.outboundConnection(address.host === 'localhost' ? '127.0.0.1' : address.host, address.port)
+    const pending = entry.client.outboundConnection(
+      address.host === 'localhost' ? '127.0.0.1' : address.host,
+      address.port,
+    )
     let conn: QuinnConnection
     try {
       conn = await Promise.race([
@@ -394,9 +456,9 @@ export function createQuinnEngine(binding: QuinnBinding): Engine {
     } catch (error) {
       ctx.logger.debug('server presented no usable peer id', { error: errorMessage(error) })
     }
-    const local = { host: v6 ? '::' : '0.0.0.0', port: 0 }
+    const local = { host: v6 ? '::' : '0.0.0.0', port: entry.port }
     const owner = entry
-    const wrapped = new QuinnEngineConnection(conn, id ?? '', local, ctx, () => release(owner))
+    const wrapped = new QuinnEngineConnection(conn, id ?? '', local, ctx, false, () => release(owner))
     if (id !== expectedId) {
       conn.abort()
       await wrapped.closed
@@ -414,7 +476,11 @@ export function createQuinnEngine(binding: QuinnBinding): Engine {
     if (closed) throw new TransportError('transport is closed')
     let server: QuinnServer
     try {
-      server = new binding.Server(config(ctx), address.host === 'localhost' ? '127.0.0.1' : address.host, address.port)
+      server = new binding.Server(
+        config(ctx),
+        address.host === 'localhost' ? '127.0.0.1' : address.host,
+        address.port,
+      )
     } catch (error) {
       throw new TransportError(`cannot listen on ${address.host}:${address.port}: ${errorMessage(error)}`, {
         cause: error,
@@ -450,7 +516,7 @@ export function createQuinnEngine(binding: QuinnBinding): Engine {
       }
     }
     const admit = async (conn: QuinnConnection): Promise<void> => {
-      const wrapped = new QuinnEngineConnection(conn, '', bound, ctx, () => live.delete(wrapped))
+      const wrapped = new QuinnEngineConnection(conn, '', bound, ctx, true, () => live.delete(wrapped))
       live.add(wrapped)
       let id: string
       try {
@@ -523,4 +589,3 @@ function dialError(error: unknown, where: string): Error {
   }
   return new TransportError(`cannot connect to ${where}: ${message}`, { cause: error })
 }
-

@@ -21,7 +21,11 @@ export interface EngineChoice {
 }
 
 /** Picks (and for quinn, loads) the engine of a transport. */
-export function selectEngine(requested: EngineName | undefined, identity: Identity, logger: Logger): EngineChoice {
+export function selectEngine(
+  requested: EngineName | undefined,
+  identity: Identity,
+  logger: Logger,
+): EngineChoice {
   const fromEnv = process.env.PEER_QUIC_ENGINE
   const name = requested ?? (fromEnv === undefined || fromEnv === '' ? DEFAULT_ENGINE : fromEnv)
   if (!ENGINE_NAMES.includes(name as EngineName)) {

@@ -26,8 +26,11 @@ export interface EngineCapabilities {
   readonly zeroRtt: boolean
   /** Stream resets carry the application error code to the peer. */
   readonly streamResetCodes: boolean
-  /** An untrusted client is refused inside the TLS handshake (else right after it). */
-  readonly handshakeRefusal: boolean
+  /**
+   * The engine knows the peer's stream limit, so opens beyond it queue in the transport (bounded by
+   * `maxQueuedStreamOpens`). Without it they wait inside the engine, up to our own `maxStreams`.
+   */
+  readonly peerStreamLimit: boolean
   /** A dialed connection knows its local UDP port. */
   readonly localPort: boolean
   /** Identity key types the engine can present. */
@@ -56,7 +59,8 @@ export interface EngineConnection {
   rtt(): number | undefined
   /** Bidirectional streams we may still open before the peer's limit. */
   streamsLeft(): number
-  openStream(): EngineStream | Promise<EngineStream>
+  /** Opens a bidirectional stream; an engine that waits for stream credit itself honours `signal`. */
+  openStream(signal?: AbortSignal): EngineStream | Promise<EngineStream>
   /** Set by the owner: called for each stream the peer opens. Must not throw. */
   onStream: (stream: EngineStream) => void
   /** Resolves once with how the connection ended. Never rejects. */

@@ -8,9 +8,8 @@
  */
 
 export { ALPN, type EngineCapabilities, type EngineName } from './engine.js'
-export { DEFAULT_ENGINE, ENGINE_NAMES } from './engine-select.js'
 export { engineCapabilities } from './engine-capabilities.js'
-export { LIBP2P_EXTENSION_OID, Libp2pCertificateError } from './libp2p-tls.js'
+export { DEFAULT_ENGINE, ENGINE_NAMES } from './engine-select.js'
 export {
   type CloseInfo,
   ConnectionClosedError,
@@ -25,6 +24,7 @@ export {
   TransportLimitError,
   UntrustedPeerError,
 } from './errors.js'
+export { LIBP2P_EXTENSION_OID, Libp2pCertificateError } from './libp2p-tls.js'
 export { createMessageChannel, DEFAULT_CHANNEL_OPTIONS } from './message-channel.js'
 export { createTransport, QuicTransport } from './transport.js'
 export { DEFAULT_TUNING, type PathKind, pathKind, type ResolvedTuning, tuningFor } from './tuning.js'

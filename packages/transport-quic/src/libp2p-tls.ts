@@ -54,7 +54,8 @@ function derLength(n: number): Buffer {
   for (let v = n; v > 0; v = Math.floor(v / 256)) bytes.unshift(v & 0xff)
   return Buffer.from([0x80 | bytes.length, ...bytes])
 }
-const tlv = (tag: number, body: Uint8Array): Buffer => Buffer.concat([Buffer.of(tag), derLength(body.byteLength), body])
+const tlv = (tag: number, body: Uint8Array): Buffer =>
+  Buffer.concat([Buffer.of(tag), derLength(body.byteLength), body])
 
 // ------------------------------------------------------------------------------ tiny decoders
 
@@ -119,7 +120,8 @@ export function hostSpkiFromProto(proto: Uint8Array): Buffer {
 /** The libp2p protobuf of an identity's public key. */
 export function publicKeyProto(identity: Identity): Buffer {
   const spki = identity.publicKey.export({ type: 'spki', format: 'der' })
-  if (identity.keyType === 'ed25519') return keyProto(KEY_TYPE.Ed25519, spki.subarray(ED25519_SPKI_PREFIX.length))
+  if (identity.keyType === 'ed25519')
+    return keyProto(KEY_TYPE.Ed25519, spki.subarray(ED25519_SPKI_PREFIX.length))
   return keyProto(KEY_TYPE.ECDSA, spki)
 }
 
@@ -193,6 +195,19 @@ export interface Libp2pCertificate {
 }
 
 const certificates = new WeakMap<Identity, Promise<Libp2pCertificate>>()
+/** The subject of the certificates this package makes (quinn's are made by rust-libp2p). */
+const OWN_SUBJECT = 'CN=peer'
+
+/** Whether a peer's leaf certificate was made by this package (the peer runs the matrixai engine). */
+export function isOwnCertificate(certs: readonly Uint8Array[]): boolean {
+  const leaf = certs[0]
+  if (leaf === undefined) return false
+  try {
+    return new X509Certificate(Buffer.from(leaf)).subject === OWN_SUBJECT
+  } catch {
+    return false
+  }
+}
 let providerSet = false
 
 /**
@@ -209,7 +224,14 @@ export function libp2pCertificate(identity: Identity): Promise<Libp2pCertificate
   return cert
 }
 
-async function makeCertificate(identity: Identity): Promise<Libp2pCertificate> {
+/**
+ * @internal Makes a fresh certificate. `signedSpki` replaces the certificate SPKI the host key
+ * signs over (tests use it to make a certificate whose extension signature is wrong).
+ */
+export async function makeCertificate(
+  identity: Identity,
+  options: { signedSpki?: Uint8Array } = {},
+): Promise<Libp2pCertificate> {
   if (!providerSet) {
     x509.cryptoProvider.set(webcrypto as unknown as Crypto)
     providerSet = true
@@ -217,12 +239,15 @@ async function makeCertificate(identity: Identity): Promise<Libp2pCertificate> {
   const algorithm = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' }
   const keys = (await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify'])) as CryptoKeyPair
   const spki = Buffer.from(await webcrypto.subtle.exportKey('spki', keys.publicKey))
-  const signature = signWith(identity.privateKey, Buffer.concat([SIGNATURE_PREFIX, spki]))
+  const signature = signWith(
+    identity.privateKey,
+    Buffer.concat([SIGNATURE_PREFIX, options.signedSpki ?? spki]),
+  )
   const signedKey = tlv(0x30, Buffer.concat([tlv(0x04, publicKeyProto(identity)), tlv(0x04, signature)]))
   const now = Date.now()
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: `01${randomBytes(8).toString('hex')}`,
-    name: 'CN=peer',
+    name: OWN_SUBJECT,
     notBefore: new Date(now - 60 * 60 * 1000),
     notAfter: new Date(now + 365 * 86_400_000),
     signingAlgorithm: algorithm,

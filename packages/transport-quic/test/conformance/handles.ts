@@ -1,0 +1,64 @@
+import { readdirSync, readlinkSync } from 'node:fs'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
+import type { Identity } from '@peer/identity'
+import { waitFor } from '@peer/testkit/wait'
+import { beforeAll, expect, it } from 'vitest'
+import { identities, Pool } from '../fixtures/pool.js'
+import type { Kit } from './kit.js'
+
+/**
+ * A full garbage collection. quinn's client endpoint gives its UDP socket back when the JavaScript
+ * object that owns it is collected (its `abort()` only closes the endpoint).
+ */
+function collectGarbage(): void {
+  setFlagsFromString('--expose-gc')
+  ;(runInNewContext('gc') as () => void)()
+}
+
+/** Open sockets of this process (UDP sockets of both engines, Node's and Rust's, are fds). */
+function sockets(): number {
+  let n = 0
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      if (readlinkSync(`/proc/self/fd/${fd}`).startsWith('socket:')) n++
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return n
+}
+
+export function handleScenarios(kit: Kit): void {
+  let a: Identity
+  let b: Identity
+  beforeAll(async () => {
+    ;[a, b] = (await identities(2)) as [Identity, Identity]
+  })
+
+  it('leaves no socket open once its transports are closed (listener, dialed and accepted connections)', async () => {
+    const pool = new Pool(kit.pair)
+    const before = sockets()
+    const { client, server, listener } = await pool.pair(a, b)
+    const ch = await client.openChannel()
+    await ch.send(Buffer.from('hello'))
+    const peer = await server.acceptChannel()
+    expect(Buffer.from((await peer.receive())!).toString()).toBe('hello')
+    // a second transport's dial that fails pinning leaves nothing behind either
+    const wrong = await pool
+      .client(b)
+      .dial(listener.address, { expectedId: b.id })
+      .catch((e: Error) => e)
+    expect(wrong).toBeInstanceOf(Error)
+    expect(sockets()).toBeGreaterThan(before)
+    await pool.closeAll()
+    expect(client.isClosed && server.isClosed).toBe(true)
+    await waitFor(
+      () => {
+        collectGarbage()
+        return sockets() <= before
+      },
+      { timeoutMs: 10_000, intervalMs: 100 },
+    )
+  })
+}

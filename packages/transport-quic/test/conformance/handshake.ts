@@ -1,0 +1,222 @@
+import { InvalidNodeIdError, type Logger } from '@peer/discovery-core'
+import type { Identity } from '@peer/identity'
+import { nextEvent, recordEvents } from '@peer/testkit/wait'
+import { beforeAll, describe, expect, it, vi } from 'vitest'
+import {
+  ConnectTimeoutError,
+  HandshakeError,
+  type Listener,
+  PinningError,
+  type QuicTransport,
+  TransportError,
+  UntrustedPeerError,
+} from '../../src/index.js'
+import { identities, LOOPBACK } from '../fixtures/pool.js'
+import type { Kit } from './kit.js'
+
+export function handshakeScenarios(kit: Kit): void {
+  const { pool } = kit
+  let server: Identity
+  let client: Identity
+  let stranger: Identity
+  let listener: Listener
+  let serverTransport: QuicTransport
+  const trusted = new Set<string>()
+
+  beforeAll(async () => {
+    ;[server, client, stranger] = (await identities(3)) as [Identity, Identity, Identity]
+    trusted.add(client.id)
+    serverTransport = pool.server(server, { trust: (id) => trusted.has(id) })
+    listener = await serverTransport.listen(LOOPBACK)
+  })
+
+  async function failure(p: Promise<unknown>): Promise<Error> {
+    try {
+      await p
+    } catch (error) {
+      return error as Error
+    }
+    throw new Error('expected a rejection')
+  }
+
+  describe('handshake', () => {
+    it('connects with mutual pinning: both sides see the other id, address and direction', async () => {
+      const accepted = nextEvent<CustomEvent>(listener, 'connection')
+      const conn = await pool.client(client).dial(listener.address, { expectedId: server.id })
+      const inbound = (await accepted).detail.connection
+      expect(conn.remoteId).toBe(server.id)
+      expect(conn.direction).toBe('outbound')
+      expect(conn.remoteAddress).toEqual({ host: '127.0.0.1', port: listener.address.port })
+      expect(inbound.remoteId).toBe(client.id)
+      expect(inbound.direction).toBe('inbound')
+      // quinn's client endpoint does not expose its local port (capability localPort)
+      if (kit.lacks('client', 'localPort') === undefined) {
+        expect(inbound.remoteAddress.port).toBe(conn.localAddress.port)
+      }
+      expect(listener.connections).toContain(inbound)
+      expect(listener.address.port).toBeGreaterThan(0)
+      await conn.close()
+    })
+
+    it('rejects a server with a different id, naming both ids', async () => {
+      const seen = recordEvents(listener, ['connection'])
+      const error = await failure(pool.client(client).dial(listener.address, { expectedId: stranger.id }))
+      expect(error).toBeInstanceOf(PinningError)
+      expect((error as PinningError).expectedId).toBe(stranger.id)
+      expect((error as PinningError).actualId).toBe(server.id)
+      expect(error.message).toContain(stranger.id)
+      expect(error.message).toContain(server.id)
+      await new Promise((r) => setTimeout(r, 50))
+      expect(seen.events).toHaveLength(0)
+      seen.stop()
+    })
+
+    it('refuses an untrusted client in the handshake, on both sides', async () => {
+      const rejected = nextEvent<CustomEvent>(listener, 'connection:rejected')
+      const error = await failure(pool.client(stranger).dial(listener.address, { expectedId: server.id }))
+      expect(error).toBeInstanceOf(UntrustedPeerError)
+      const event = await rejected
+      expect(event.detail.id).toBe(stranger.id)
+      expect(event.detail.reason).toMatch(/untrusted/)
+      expect(listener.connections.some((c) => c.remoteId === stranger.id)).toBe(false)
+    })
+
+    it('asks the trust policy on each connection (async answers, and throws mean no)', async () => {
+      const calls: string[] = []
+      let mode: 'yes' | 'throw' | 'slow-no' = 'yes'
+      const t = pool.server(server, {
+        trust: async (id) => {
+          calls.push(id)
+          if (mode === 'throw') throw new Error('policy crashed')
+          await new Promise((r) => setTimeout(r, 20))
+          return mode === 'yes'
+        },
+      })
+      const l = await t.listen(LOOPBACK)
+      const c = pool.client(client)
+      const conn = await c.dial(l.address, { expectedId: server.id })
+      expect(calls).toEqual([client.id])
+      mode = 'throw'
+      expect(await failure(c.dial(l.address, { expectedId: server.id }))).toBeInstanceOf(UntrustedPeerError)
+      mode = 'slow-no'
+      expect(await failure(c.dial(l.address, { expectedId: server.id }))).toBeInstanceOf(UntrustedPeerError)
+      expect(conn.isClosed).toBe(false)
+      await l.close()
+    })
+
+    it('supports P-256 identities on either side', async () => {
+      const [p1, p2] = await Promise.all([
+        import('@peer/identity').then((m) => m.generateIdentity({ keyType: 'p256' })),
+        import('@peer/identity').then((m) => m.generateIdentity({ keyType: 'p256' })),
+      ])
+      // a P-256 identity always runs on matrixai (quinn cannot present it), with the reason given
+      const serverTransport = pool.server(p1)
+      expect(serverTransport.engine).toBe('matrixai')
+      if (kit.pair.server === 'quinn') expect(serverTransport.engineFallbackReason).toMatch(/p256/)
+      const l = await serverTransport.listen(LOOPBACK)
+      const conn = await pool.client(p2).dial(l.address, { expectedId: p1.id })
+      expect(conn.remoteId).toBe(p1.id)
+      const dialed = pool.client(client).dial(l.address, { expectedId: p1.id })
+      if (kit.pair.client === 'matrixai') {
+        const conn2 = await dialed
+        expect(conn2.remoteId).toBe(p1.id)
+      } else {
+        // quinn refuses ECDSA host keys: an Ed25519 node on quinn cannot dial a P-256 node
+        await expect(dialed).rejects.toBeInstanceOf(HandshakeError)
+      }
+      await l.close()
+    })
+
+    it('validates expectedId before dialing', async () => {
+      const error = await failure(pool.client(client).dial(listener.address, { expectedId: 'nope' }))
+      expect(error).toBeInstanceOf(InvalidNodeIdError)
+    })
+
+    it('aborts a dial through its signal', async () => {
+      const c = pool.client(client)
+      const before = await failure(
+        c.dial(listener.address, { expectedId: server.id, signal: AbortSignal.abort(new Error('no')) }),
+      )
+      expect(before.name).toBe('AbortError')
+      // nothing answers on this port: abort while waiting
+      const dead = await deadPort()
+      const controller = new AbortController()
+      setTimeout(() => controller.abort(), 50)
+      const during = await failure(c.dial(dead, { expectedId: server.id, signal: controller.signal }))
+      expect(during.name).toBe('AbortError')
+    })
+
+    it('fails with ConnectTimeoutError when nothing answers', async () => {
+      const c = pool.client(client, { connectTimeoutMs: 300 })
+      const started = Date.now()
+      const error = await failure(c.dial(await deadPort(), { expectedId: server.id }))
+      expect(error).toBeInstanceOf(ConnectTimeoutError)
+      expect(Date.now() - started).toBeLessThan(3000)
+    })
+
+    it('reports a bind failure clearly', async () => {
+      const error = await failure(
+        pool.server(server).listen({ host: '127.0.0.1', port: listener.address.port }),
+      )
+      expect(error).toBeInstanceOf(TransportError)
+      expect(error.message).toMatch(/cannot listen on 127.0.0.1/)
+    })
+
+    it('rejects work after the transport is closed', async () => {
+      const t = pool.client(client)
+      await t.close()
+      await expect(t.dial(listener.address, { expectedId: server.id })).rejects.toThrow(/transport is closed/)
+      await expect(t.listen(LOOPBACK)).rejects.toThrow(/transport is closed/)
+    })
+  })
+
+  describe('logging', () => {
+    it('is silent by default: the engine writes nothing to stderr or stdout', async () => {
+      const err = vi.spyOn(process.stderr, 'write')
+      const out = vi.spyOn(process.stdout, 'write')
+      try {
+        const t = pool.server(stranger, { trust: () => true })
+        const l = await t.listen(LOOPBACK)
+        const conn = await pool.client(client).dial(l.address, { expectedId: stranger.id })
+        await conn.close('done')
+        await pool
+          .client(client)
+          .dial(l.address, { expectedId: server.id })
+          .catch(() => {})
+        await l.close()
+        expect(err).not.toHaveBeenCalled()
+        expect(out).not.toHaveBeenCalled()
+      } finally {
+        err.mockRestore()
+        out.mockRestore()
+      }
+    })
+
+    it('bridges the engine logger into ours', async () => {
+      const lines: string[] = []
+      const logger = (namespace: string): Logger => {
+        const log = (level: string) => (message: string) => lines.push(`${level} ${namespace} ${message}`)
+        return { namespace, debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') }
+      }
+      const t = pool.server(server, { trust: () => false, logger })
+      const l = await t.listen(LOOPBACK)
+      await pool
+        .client(client)
+        .dial(l.address, { expectedId: server.id })
+        .catch(() => {})
+      await l.close()
+      expect(lines.some((l) => l.includes('peer:transport:quic') && l.includes('client refused'))).toBe(true)
+      expect(lines.every((l) => l.split(' ')[1]?.startsWith('peer:transport:quic'))).toBe(true)
+    })
+  })
+
+  async function deadPort(): Promise<{ host: string; port: number }> {
+    const { createSocket } = await import('node:dgram')
+    const s = createSocket('udp4')
+    await new Promise<void>((r) => s.bind(0, '127.0.0.1', r))
+    const port = s.address().port
+    // keep it bound (and silent) for the test's duration so nobody else gets the port
+    setTimeout(() => s.close(), 5000).unref()
+    return { host: '127.0.0.1', port }
+  }
+}

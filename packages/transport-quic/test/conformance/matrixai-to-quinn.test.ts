@@ -1,0 +1,5 @@
+// The conformance suite with a matrixai client dialing a quinn server.
+import { describeConformance } from './kit.js'
+import { SCENARIOS } from './scenarios.js'
+
+describeConformance({ client: 'matrixai', server: 'quinn' }, SCENARIOS)

@@ -1,0 +1,19 @@
+import { channelScenarios } from './channel.js'
+import { crashScenarios } from './crash.js'
+import { handleScenarios } from './handles.js'
+import { handshakeScenarios } from './handshake.js'
+import type { Kit } from './kit.js'
+import { lifecycleScenarios } from './lifecycle.js'
+import { migrationScenarios } from './migration.js'
+import { streamScenarios } from './streams.js'
+
+/** Every conformance scenario, in the order they run. */
+export const SCENARIOS: Array<(kit: Kit) => void> = [
+  handshakeScenarios,
+  streamScenarios,
+  channelScenarios,
+  lifecycleScenarios,
+  crashScenarios,
+  migrationScenarios,
+  handleScenarios,
+]

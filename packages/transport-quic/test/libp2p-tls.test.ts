@@ -1,0 +1,87 @@
+import { generateIdentity, type Identity } from '@peer/identity'
+import { describe, expect, it } from 'vitest'
+import {
+  Libp2pCertificateError,
+  libp2pCertificate,
+  makeCertificate,
+  nodeIdFromPeerId,
+  publicKeyProto,
+  verifyLibp2pCertificate,
+} from '../src/libp2p-tls.js'
+
+const [ed, p256] = (await Promise.all([generateIdentity(), generateIdentity({ keyType: 'p256' })])) as [
+  Identity,
+  Identity,
+]
+
+function base58(bytes: Uint8Array): string {
+  const alphabet = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'
+  let n = BigInt(`0x${Buffer.from(bytes).toString('hex')}`)
+  let out = ''
+  while (n > 0n) {
+    out = alphabet[Number(n % 58n)] + out
+    n /= 58n
+  }
+  for (const b of bytes) {
+    if (b !== 0) break
+    out = `1${out}`
+  }
+  return out
+}
+
+/** A libp2p peer id as quinn reports it: an identity multihash of the public key protobuf. */
+const peerIdOf = (identity: Identity) => {
+  const proto = publicKeyProto(identity)
+  return base58(Buffer.concat([Buffer.of(0x00, proto.byteLength), proto]))
+}
+
+describe('libp2p TLS certificates', () => {
+  it('verify to the same node id as the identity, for Ed25519 and P-256', async () => {
+    for (const identity of [ed, p256]) {
+      const cert = await libp2pCertificate(identity)
+      expect(verifyLibp2pCertificate(cert.der)).toBe(identity.id)
+    }
+  })
+
+  it('derive the node id from an Ed25519 peer id (what quinn reports)', () => {
+    const peerId = peerIdOf(ed)
+    expect(peerId.startsWith('12D3KooW')).toBe(true)
+    expect(nodeIdFromPeerId(peerId)).toBe(ed.id)
+    expect(() => nodeIdFromPeerId('QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N')).toThrow(
+      Libp2pCertificateError,
+    )
+  })
+
+  it('refuse a certificate whose host key signature does not cover its key', async () => {
+    const cert = await libp2pCertificate(ed)
+    const der = Buffer.from(cert.der)
+    // the signature is the last OCTET STRING of the extension: flip a byte inside it
+    const proto = publicKeyProto(ed)
+    const at = der.indexOf(proto) + proto.byteLength + 10
+    der[at] = (der[at] ?? 0) ^ 0xff
+    // the outer self-signature no longer matches either; either check refuses it
+    expect(() => verifyLibp2pCertificate(der)).toThrow(Libp2pCertificateError)
+  })
+
+  it('refuse a well-formed certificate whose host key signed another key', async () => {
+    const other = await libp2pCertificate(p256)
+    const { X509Certificate } = await import('node:crypto')
+    const otherSpki = new X509Certificate(Buffer.from(other.der)).publicKey.export({
+      type: 'spki',
+      format: 'der',
+    })
+    const forged = await makeCertificate(ed, { signedSpki: otherSpki })
+    expect(() => verifyLibp2pCertificate(forged.der)).toThrow(/signature is invalid/)
+  })
+
+  it('refuse a certificate without the libp2p extension (a plain identity certificate)', () => {
+    expect(() => verifyLibp2pCertificate(ed.certificateDer)).toThrow(/libp2p extension/)
+  })
+
+  it('make one certificate per identity, whose key is not the identity key', async () => {
+    const a = await libp2pCertificate(ed)
+    expect(await libp2pCertificate(ed)).toBe(a)
+    expect(a.certPem).not.toContain(ed.certificatePem)
+    expect(a.keyPem).not.toBe(ed.privateKeyPem)
+  })
+})
