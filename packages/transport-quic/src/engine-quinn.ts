@@ -97,7 +97,10 @@ function wrapStream(
             if (chunk === null) {
               readEnded()
               controller.close()
-            } else controller.enqueue(chunk)
+            } else {
+              reading?.touch()
+              controller.enqueue(chunk)
+            }
           } catch (error) {
             readEnded()
             controller.error(streamError(error))
@@ -137,6 +140,7 @@ function wrapStream(
 /** Streams whose read side is still open, so a close can wait for the peer's last bytes. */
 class ReadingSet {
   readonly #open = new Set<object>()
+  #lastRead = 0
   #waiter: (() => void) | undefined
   add(token: object): void {
     this.#open.add(token)
@@ -144,13 +148,27 @@ class ReadingSet {
   delete(token: object): void {
     if (this.#open.delete(token) && this.#open.size === 0) this.#waiter?.()
   }
-  /** Resolves once every read side ended, or after `ms`. */
-  drained(ms: number): Promise<void> {
+  touch(): void {
+    this.#lastRead = performance.now()
+  }
+  /**
+   * Resolves once every read side ended, or nothing was read for `quietMs` (what was in flight
+   * has arrived; long-lived streams the peer left open never end), or after `maxMs`.
+   */
+  drained(quietMs: number, maxMs: number): Promise<void> {
     if (this.#open.size === 0) return Promise.resolve()
+    const started = performance.now()
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms)
-      function done() {
-        clearTimeout(timer)
+      const poll = setInterval(
+        () => {
+          const now = performance.now()
+          if (now - Math.max(this.#lastRead, started) >= quietMs || now - started >= maxMs) done()
+        },
+        Math.max(10, quietMs / 2),
+      )
+      const done = () => {
+        clearInterval(poll)
+        this.#waiter = undefined
         resolve()
       }
       this.#waiter = done
@@ -312,7 +330,8 @@ class QuinnEngineConnection implements EngineConnection {
     this.#remoteClose = { by: 'remote', reason, code, application: true }
     // closing discards bytes still in flight: first let the peer's streams end (its last messages
     // before the notice), within less than the peer waits for our answer
-    this.#closing ??= this.#reading.drained(1000).then(() => this.#abort())
+    const quietMs = Math.max(50, 2 * (this.rtt() ?? 0))
+    this.#closing ??= this.#reading.drained(quietMs, 1000).then(() => this.#abort())
   }
 
   #abort(): void {

@@ -6,7 +6,7 @@ import { expect, it } from 'vitest'
 import { ENGINE_OBJECT } from '../src/engine.js'
 import { identities, Pool } from './fixtures/pool.js'
 
-const pool = Pool.forFile()
+const pool = Pool.forFile({ server: 'matrixai', client: 'matrixai' }) // tests of the matrixai engine itself
 const [a, b] = (await identities(2)) as [Identity, Identity]
 const { client, server } = await pool.pair(a, b)
 

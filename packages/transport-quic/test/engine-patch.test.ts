@@ -20,7 +20,7 @@ import { tuningFor } from '../src/tuning.js'
 import { identities, Pool } from './fixtures/pool.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
-const pool = Pool.forFile()
+const pool = Pool.forFile({ server: 'matrixai', client: 'matrixai' }) // tests of the matrixai engine itself
 const [a, b] = (await identities(2)) as [Identity, Identity]
 afterEach(() => vi.restoreAllMocks())
 

@@ -5,12 +5,19 @@ import { fileURLToPath } from 'node:url'
 import { type RpcChild, spawnChild } from '@peer/testkit/child-process'
 import { connectVeth, createNetns, type Netns } from '@peer/testkit/netns'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { DEFAULT_ENGINE, type EngineName, engineCapabilities } from '../src/index.js'
+import { loadQuinnBinding } from '../src/quinn-binding.js'
 
 const CHILD = fileURLToPath(new URL('./fixtures/peer-node.ts', import.meta.url))
 const IDLE = 2000
 const tuning = { maxIdleTimeoutMs: IDLE, keepAliveIntervalMs: 400, maxStreams: 100 }
 const subnet = `10.${randomInt(1, 250)}.${randomInt(1, 250)}`
 const SERVER_IP = `${subnet}.1`
+
+// both children run the engine this run selects (PEER_QUIC_ENGINE, else the default)
+const asked = (process.env.PEER_QUIC_ENGINE || DEFAULT_ENGINE) as EngineName
+const engine: EngineName = asked === 'quinn' && 'reason' in loadQuinnBinding() ? 'matrixai' : asked
+const capabilities = engineCapabilities[engine]
 
 const namespaces: Netns[] = []
 const children: RpcChild[] = []
@@ -35,8 +42,13 @@ beforeAll(async () => {
     spawnChild(CHILD, { netns: ns2.name }),
   ])
   children.push(server, client)
-  ;({ id: serverId } = await server.call<{ id: string }>('init', { tuning }))
-  ;({ id: clientId } = await client.call<{ id: string }>('init', { tuning }))
+  const [s, c] = await Promise.all([
+    server.call<{ id: string; engine: string }>('init', { tuning }),
+    client.call<{ id: string; engine: string }>('init', { tuning }),
+  ])
+  expect([s.engine, c.engine]).toEqual([engine, engine])
+  serverId = s.id
+  clientId = c.id
   address = await server.call('listen', { host: SERVER_IP })
 }, 60_000)
 
@@ -88,15 +100,17 @@ describe('across two network namespaces (veth)', () => {
       n = result.n
     })
 
+    // CPU-bound on matrixai at 1,350-byte datagrams: ~30 s on an idle 2-core machine, 60 s and more
+    // under load (quinn: ~13 s under the same load)
     it('transfers 64 MiB, checksummed', async () => {
       const r = await client.call<{ bytes: number; sha: string; expectedSha: string; mbps: number }>(
         'bulk',
         { n, mib: 64 },
-        { timeoutMs: 60_000 },
+        { timeoutMs: 170_000 },
       )
       expect(r.bytes).toBe(64 * 1024 * 1024)
       expect(r.sha).toBe(r.expectedSha)
-    }, 60_000)
+    }, 180_000)
 
     it('delivers 10,000 messages in order', async () => {
       const r = await client.call<{ received: number; inOrder: boolean }>('messages', { n, count: 10_000 })
@@ -112,7 +126,8 @@ describe('across two network namespaces (veth)', () => {
       }>('oversize', { n }, { timeoutMs: 30_000 })
       expect(r.localError).toBe('FrameTooLargeError')
       expect(r.stillUsable).toBe('still usable')
-      expect(r.remote).toEqual({ name: 'StreamResetError', code: 3 })
+      // quinn resets with code 0 (capability streamResetCodes)
+      expect(r.remote).toEqual({ name: 'StreamResetError', code: capabilities.streamResetCodes ? 3 : 0 })
       expect(r.open).toBe(true)
     }, 30_000)
 
@@ -122,21 +137,28 @@ describe('across two network namespaces (veth)', () => {
     }, 60_000)
   })
 
-  it('keeps a connection whose client moves to a new UDP port (passive migration)', async () => {
-    const dial = await client.call<DialResult>('dial', {
-      ...address,
-      expectedId: serverId,
-      viaRelay: true,
-    })
-    expect(dial.ok).toBe(true)
-    const first = await client.call<{ reply: string }>('echo', { n: dial.n, text: 'before' })
-    expect(first.reply).toBe('before')
-    const { port } = await client.call<{ port: number }>('rebind')
-    const second = await client.call<{ reply: string }>('echo', { n: dial.n, text: 'after' })
-    expect(second.reply).toBe('after')
-    expect(await client.call('info', { n: dial.n })).toMatchObject({ closed: false })
-    expect(port).toBeGreaterThan(0)
-  })
+  const migrationTitle = 'keeps a connection whose client moves to a new UDP port (passive migration)'
+  ;(capabilities.migration
+    ? it
+    : (title: string) =>
+        it.skip(`${title} [skipped: engine ${engine} lacks capability 'migration']`, () => {}))(
+    migrationTitle,
+    async () => {
+      const dial = await client.call<DialResult>('dial', {
+        ...address,
+        expectedId: serverId,
+        viaRelay: true,
+      })
+      expect(dial.ok).toBe(true)
+      const first = await client.call<{ reply: string }>('echo', { n: dial.n, text: 'before' })
+      expect(first.reply).toBe('before')
+      const { port } = await client.call<{ port: number }>('rebind')
+      const second = await client.call<{ reply: string }>('echo', { n: dial.n, text: 'after' })
+      expect(second.reply).toBe('after')
+      expect(await client.call('info', { n: dial.n })).toMatchObject({ closed: false })
+      expect(port).toBeGreaterThan(0)
+    },
+  )
 
   it('a killed peer: the other side closes with idle-timeout within the idle timeout', async () => {
     const dial = await client.call<DialResult>('dial', { ...address, expectedId: serverId })
