@@ -75,6 +75,15 @@ function quinnConfig(proto: Uint8Array, tuning: TransportTuning) {
   })
 }
 
+/** `abort()` of a connection that is already gone throws: nothing to do then. */
+function abortQuietly(conn: QuinnConnection): void {
+  try {
+    conn.abort()
+  } catch {
+    // already closed
+  }
+}
+
 const peerIdOf = (conn: QuinnConnection) => /\/p2p\/([^/]+)$/.exec(conn.remoteMultiaddr())?.[1]
 
 export function quinnStream(s: QuinnStream): RawStream {
@@ -89,7 +98,7 @@ function quinnConn(conn: QuinnConnection): RawConn {
   return {
     open: async () => quinnStream(await conn.outboundStream()),
     async close() {
-      conn.abort()
+      abortQuietly(conn)
       await conn.closed().catch(() => {})
     },
   }
@@ -115,7 +124,7 @@ export function startQuinnServer(
         return // server aborted
       }
       if (peerIdOf(conn) !== clientPeerId) {
-        conn.abort()
+        abortQuietly(conn)
         continue
       }
       live.add(conn)
@@ -140,7 +149,7 @@ export function startQuinnServer(
     port: server.port(),
     peerId: key.peerId,
     async close() {
-      for (const c of live) c.abort()
+      for (const c of live) abortQuietly(c)
       await server.abort()
     },
   }
@@ -159,7 +168,7 @@ export function quinnDialer(identity: Pick<Identity, 'privateKeyPem'>, tuning: T
       const conn = await client.outboundConnection(address.host, address.port)
       const got = peerIdOf(conn)
       if (got !== expectedPeerId) {
-        conn.abort()
+        abortQuietly(conn)
         throw new Error(`raw quinn pinning failed: expected ${expectedPeerId}, got ${got}`)
       }
       return quinnConn(conn)
