@@ -45,6 +45,25 @@ import {
 } from './libp2p-tls.js'
 import type { TransportAddress } from './types.js'
 
+/**
+ * Longest wait for the engine's own stop. @matrixai/quic can take 10-20 s to stop a connection
+ * whose streams it considers live (upstream issue #139, "zombie streams"), seen with quinn peers:
+ * past this the close resolves and the engine finishes in the background.
+ */
+const STOP_WAIT_MS = 3000
+
+/** `promise`, or undefined after `ms` (the timer does not keep the process alive). */
+function bounded<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), ms)
+      timer.unref()
+    }),
+  ])
+}
+
 /** TLS alert codes as QUIC crypto errors (0x100 + alert). */
 const BAD_CERTIFICATE = 0x100 + 42 // 298
 const CERTIFICATE_REQUIRED = 0x100 + 116 // 372
@@ -248,6 +267,7 @@ class QuicEngineConnection implements EngineConnection {
   #lastError: unknown
   #localClose: { code: number; reason: string } | undefined
   #remoteClose: CloseInfo | undefined
+  #stopping: Promise<void> | undefined
   #resolveClosed!: (info: CloseInfo) => void
   #closing: Promise<void> | undefined
 
@@ -355,7 +375,7 @@ class QuicEngineConnection implements EngineConnection {
             this.logger,
           )
         }
-        await this.stopper(code, new TextEncoder().encode(reason.slice(0, 512)))
+        await this.#stop(code, reason)
       })().catch((error) => {
         this.logger.debug('engine stop failed', { error: errorMessage(error) })
       })
@@ -363,10 +383,33 @@ class QuicEngineConnection implements EngineConnection {
     return this.#closing.then(() => this.closed).then(() => undefined)
   }
 
+  /** The engine's stop, bounded: past STOP_WAIT_MS the connection counts as closed. */
+  #stop(code: number, reason: string): Promise<void> {
+    this.#stopping ??= this.#stopOnce(code, reason)
+    return this.#stopping
+  }
+
+  async #stopOnce(code: number, reason: string): Promise<void> {
+    const stopped = this.stopper(code, new TextEncoder().encode(reason.slice(0, 512))).catch((error) => {
+      this.logger.debug('engine stop failed', { error: errorMessage(error) })
+    })
+    if (
+      (await bounded(
+        stopped.then(() => true),
+        STOP_WAIT_MS,
+      )) === undefined
+    ) {
+      this.logger.debug('engine stop still pending; the connection counts as closed', { peer: this.remoteId })
+      this.#resolveClosed(this.#remoteClose ?? closeInfoOf(this.#lastError, this.#localClose))
+    }
+  }
+
   closedByPeer(code: number, reason: string): void {
+    // both sides closing at once (e.g. both dropping the same duplicate): nobody waits for an answer
+    if (this.#localClose !== undefined) void this.#stop(this.#localClose.code, this.#localClose.reason)
     if (this.#localClose !== undefined || this.#remoteClose !== undefined) return
     this.#remoteClose = { by: 'remote', reason, code, application: true }
-    this.#closing ??= this.stopper(0, new Uint8Array()).catch(() => {})
+    this.#closing ??= this.#stop(0, '')
   }
 }
 
@@ -468,16 +511,16 @@ async function engineListen(
       return onReject
     },
     async stop(reason: string) {
-      try {
-        await server.stop({
-          isApp: true,
-          errorCode: 0,
-          reason: new TextEncoder().encode(reason),
-          force: true,
+      const stopping = server
+        .stop({ isApp: true, errorCode: 0, reason: new TextEncoder().encode(reason), force: true })
+        .then(() => true)
+        .catch((error) => {
+          logger.debug('engine server stop failed', { error: errorMessage(error) })
+          return true
         })
-      } catch (error) {
-        logger.debug('engine server stop failed', { error: errorMessage(error) })
-      }
+      // bounded like a connection's stop (see STOP_WAIT_MS); the engine finishes in the background
+      if ((await bounded(stopping, STOP_WAIT_MS)) === undefined)
+        logger.debug('engine server stop still pending')
     },
   }
 

@@ -326,6 +326,8 @@ class QuinnEngineConnection implements EngineConnection {
   }
 
   closedByPeer(code: number, reason: string): void {
+    // both sides closing at once (e.g. both dropping the same duplicate): nobody waits for an answer
+    if (this.#localClose !== undefined) this.#abort()
     if (this.#localClose !== undefined || this.#remoteClose !== undefined) return
     this.#remoteClose = { by: 'remote', reason, code, application: true }
     // closing discards bytes still in flight: first let the peer's streams end (its last messages
