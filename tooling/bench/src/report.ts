@@ -20,6 +20,8 @@ export interface SuiteResult {
   suite: string
   measurements: Measurement[]
   notes?: string[]
+  /** Markdown tables printed as they are, after the measurements. */
+  tables?: string[]
 }
 
 /** A suite module in `src/suites/<name>.ts` default-exports one of these. */
@@ -59,6 +61,7 @@ export function toMarkdown(results: SuiteResult[]): string {
       const ratio = base && base.value !== 0 ? `${(x.value / base.value).toFixed(2)}x ${x.baseline}` : ''
       lines.push(`| ${x.name} | ${fmt(x.value)} | ${x.unit} | ${ratio} | ${x.target ?? ''} |`)
     }
+    for (const t of r.tables ?? []) lines.push('', t)
     for (const n of r.notes ?? []) lines.push('', `- ${n}`)
     lines.push('')
   }

@@ -1,67 +1,59 @@
-// Ad-hoc profiling helper for the transport (not a suite): runs one scenario in this process,
-// client and server both, so `node --cpu-prof` sees the whole path.
-//   tsx --conditions=@peer/source src/transport-profile.ts quic-messages|raw-messages|quic-bulk|raw-bulk
+// Ad-hoc profiling helper for the transport (not a suite): runs one scenario of one stack with the
+// client and the server in this process, so `node --cpu-prof` sees the whole path.
+//   node --cpu-prof --conditions=@peer/source --import tsx src/transport-profile.ts <stack> bulk|messages|latency|connect|close [seconds]
+// <stack>: peer-quinn, peer-matrixai, raw-quinn, raw-matrixai, tls. The scenario repeats for `seconds`
+// (default: once), so start-up (module loading) weighs little in the profile. Note that quinn does
+// its packet work on Rust threads, which a V8 CPU profile does not see (they show as idle time).
 import { generateIdentity } from '@peer/identity'
-import { MODE_ECHO, MODE_SINK, makeClients, rawStream, readReport, startServers } from './transport-stacks.js'
+import { percentile } from './bench-stats.js'
+import { bulk, echo, messages } from './stack-ops.js'
+import { clientPins, makeClients, STACKS, type StackName, startServers } from './transport-stacks.js'
 
-const scenario = process.argv[2] ?? 'quic-messages'
+const stack = (process.argv[2] ?? 'peer-quinn') as StackName
+const scenario = process.argv[3] ?? 'bulk'
+if (!STACKS.includes(stack)) throw new Error(`unknown stack ${stack}; one of ${STACKS.join(', ')}`)
 const [a, b] = await Promise.all([generateIdentity(), generateIdentity()])
 const tuning = JSON.parse(process.env.PEER_TUNING ?? '{}')
-const servers = await startServers(a, b.id, '127.0.0.1', tuning)
+const servers = await startServers(a, clientPins(b), '127.0.0.1', tuning)
 const clients = makeClients(b, tuning)
+const conn = await clients.connect(stack, servers.endpoints[stack])
+const seconds = Number(process.argv[4] ?? 0)
 const t = performance.now()
-if (scenario === 'quic-latency') {
-  const conn = await clients.quic(servers.quic, a.id)
-  const ch = await conn.openChannel()
-  await ch.send(Uint8Array.of(MODE_ECHO))
-  const samples: number[] = []
-  const req = Buffer.alloc(64)
-  for (let i = 0; i < 3000; i++) {
+do {
+  if (scenario === 'connect') {
+    const ms: number[] = []
+    for (let i = 0; i < 300; i++) {
+      const t0 = performance.now()
+      const c = await clients.connect(stack, servers.endpoints[stack])
+      ms.push(performance.now() - t0)
+      await c.close()
+    }
+    ms.sort((x, y) => x - y)
+    console.log(stack, scenario, `p50 ${percentile(ms, 0.5).toFixed(2)} ms`)
+  } else if (scenario === 'close') {
+    const conns = []
+    for (let i = 0; i < 200; i++) conns.push(await clients.connect(stack, servers.endpoints[stack]))
     const t0 = performance.now()
-    await ch.send(req)
-    await ch.receive()
-    samples.push((performance.now() - t0) * 1000)
+    await Promise.all(conns.map((c) => c.close()))
+    console.log(stack, scenario, `200 in ${(performance.now() - t0).toFixed(1)} ms`)
+  } else if (scenario === 'latency') {
+    const samples: number[] = []
+    await echo(conn, 3000, samples)
+    samples.sort((x, y) => x - y)
+    console.log(
+      stack,
+      scenario,
+      `p50 ${percentile(samples, 0.5).toFixed(0)} us p99 ${percentile(samples, 0.99).toFixed(0)} us`,
+    )
+  } else if (scenario === 'messages') {
+    console.log(stack, scenario, `${(await messages(conn, 500_000)).toFixed(0)} msg/s`)
+  } else {
+    console.log(stack, scenario, `${(await bulk(conn, 256 * 1024 * 1024)).toFixed(1)} MB/s`)
   }
-  samples.sort((x, y) => x - y)
-  console.log(scenario, `p50 ${samples[1500]?.toFixed(0)} us p99 ${samples[2970]?.toFixed(0)} us`)
-} else if (scenario === 'raw-latency') {
-  const conn = await clients.raw(servers.raw, a.id)
-  const { w, r: rd } = await rawStream(conn, MODE_ECHO)
-  const req = Buffer.alloc(68)
-  req.writeUInt32BE(64, 0)
-  const samples: number[] = []
-  for (let i = 0; i < 3000; i++) {
-    const t0 = performance.now()
-    await w.write(req)
-    let got = 0
-    while (got < 68) got += (await rd.read()).value?.byteLength ?? 68
-    samples.push((performance.now() - t0) * 1000)
-  }
-  samples.sort((x, y) => x - y)
-  console.log(scenario, `p50 ${samples[1500]?.toFixed(0)} us p99 ${samples[2970]?.toFixed(0)} us`)
-} else if (scenario.startsWith('quic')) {
-  const conn = await clients.quic(servers.quic, a.id)
-  const ch = await conn.openChannel()
-  await ch.send(Uint8Array.of(MODE_SINK))
-  const msg = Buffer.alloc(scenario.endsWith('bulk') ? 65536 : 64)
-  const n = scenario.endsWith('bulk') ? 1024 : 300_000
-  const t0 = performance.now()
-  for (let i = 0; i < n; i++) await ch.send(msg)
-  await ch.close()
-  const r = readReport((await ch.receive())!)
-  const s = (performance.now() - t0) / 1000
-  console.log(scenario, r, `${(n / s).toFixed(0)} msg/s ${(r.bytes / s / 1e6).toFixed(1)} MB/s`)
-} else {
-  const conn = await clients.raw(servers.raw, a.id)
-  const { w, r: rd } = await rawStream(conn, MODE_SINK)
-  const block = Buffer.alloc(65536)
-  const t0 = performance.now()
-  for (let i = 0; i < 1024; i++) await w.write(block)
-  await w.close()
-  const got = await rd.read()
-  const s = (performance.now() - t0) / 1000
-  console.log(scenario, readReport(got.value!), `${((1024 * 65536) / s / 1e6).toFixed(1)} MB/s`)
-}
-console.log('total ms', performance.now() - t)
+} while (performance.now() - t < seconds * 1000)
+const cpu = process.cpuUsage()
+console.log('process CPU ms', ((cpu.user + cpu.system) / 1000).toFixed(0))
+console.log('total ms', (performance.now() - t).toFixed(0), 'engines', clients.engines)
+await conn.close()
+await clients.close()
 await servers.close()
-await clients.transport.close()

@@ -1,64 +1,124 @@
-// The server half of `pnpm bench transport`, run as a child process (its own CPU core): the three
-// stacks of transport-stacks.ts, and its RSS on request.
+// The child process of `pnpm bench transport` (its own CPU core, optionally inside a network
+// namespace): the server half (the five stacks of transport-stacks.ts) and a client role (for the
+// idle-connection figures and the veth path), with CPU, RSS and GC counters on request.
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
-import { generateIdentity } from '@peer/identity'
+import { generateIdentity, identityFromPem } from '@peer/identity'
 import { serveRpc } from '@peer/testkit/child-process'
 import type { TransportTuning } from '@peer/transport-quic'
-import { countMajorGcs, makeClients, type Servers, type StackName, startServers } from './transport-stacks.js'
+import { CpuMeter } from './bench-stats.js'
+import { bulk, echo, messages } from './stack-ops.js'
+import {
+  type BenchConn,
+  type Clients,
+  countMajorGcs,
+  type Endpoint,
+  makeClients,
+  type Servers,
+  type StackName,
+  startServers,
+} from './transport-stacks.js'
 
 setFlagsFromString('--expose_gc')
 const gc = runInNewContext('gc') as () => void
 let servers: Servers | undefined
+let clients: Clients | undefined
+let held: BenchConn[] = []
 const majorGcs = countMajorGcs()
+const settle = async () => {
+  gc()
+  await new Promise((r) => setTimeout(r, 300))
+  gc()
+}
+
+interface ClientParams {
+  stack: StackName
+  endpoint: Endpoint
+}
 
 serveRpc(
   {
-    async start(params: { clientId: string; host: string; tuning?: TransportTuning }) {
+    async start(params: { client: { id: string; peerId: string }; host: string; tuning?: TransportTuning }) {
       const identity = await generateIdentity()
-      servers = await startServers(identity, params.clientId, params.host, params.tuning ?? {})
-      return { id: identity.id, quic: servers.quic, raw: servers.raw, tls: servers.tls }
+      servers = await startServers(identity, params.client, params.host, params.tuning ?? {})
+      return { endpoints: servers.endpoints, engines: servers.engines }
+    },
+    /** Client role: the client identity (PEM) and tuning for the calls below. */
+    clientStart(params: {
+      pem: { privateKeyPem: string; certificatePem: string }
+      tuning?: TransportTuning
+    }) {
+      clients = makeClients(identityFromPem(params.pem), params.tuning ?? {})
+      return clients.engines
+    },
+    /** Client role: one bulk run on a fresh connection, after an untimed warm-up on it. */
+    async bulk(params: ClientParams & { bytes: number; warmBytes: number }) {
+      const conn = await need(clients).connect(params.stack, params.endpoint)
+      try {
+        await bulk(conn, params.warmBytes)
+        const meter = new CpuMeter(undefined)
+        const rate = await bulk(conn, params.bytes, meter)
+        return { rate, cpuUs: meter.us }
+      } finally {
+        await conn.close()
+      }
+    },
+    /** Client role: one run of 64-byte messages or request/response on a fresh connection. */
+    async rates(params: ClientParams & { messages: number; requests: number }) {
+      const conn = await need(clients).connect(params.stack, params.endpoint)
+      try {
+        await messages(conn, Math.min(params.messages, 20_000))
+        const rate = await messages(conn, params.messages)
+        await echo(conn, 100)
+        const samples: number[] = []
+        await echo(conn, params.requests, samples)
+        return { rate, samples }
+      } finally {
+        await conn.close()
+      }
     },
     /** Client role: opens `n` idle connections of one stack and reports the RSS growth. */
-    async idle(params: {
-      stack: StackName
-      n: number
-      address: { host: string; port: number }
-      expectedId: string
-      clientPem: { privateKeyPem: string; certificatePem: string }
-    }) {
-      const { identityFromPem } = await import('@peer/identity')
-      const clients = makeClients(identityFromPem(params.clientPem))
-      const dial = () => clients[params.stack](params.address, params.expectedId)
-      const close = async (c: Awaited<ReturnType<typeof dial>>) => {
-        if ('destroy' in c) c.destroy()
-        else if ('openChannel' in c) await c.close('warm-up')
-        else await c.close(0, 'warm-up')
-      }
-      for (let i = 0; i < 5; i++) await close(await dial()) // warm-up: code paths, pools
-      gc()
-      await new Promise((r) => setTimeout(r, 300))
-      gc()
+    async idle(params: ClientParams & { n: number }) {
+      const c = need(clients)
+      for (let i = 0; i < 5; i++) await (await c.connect(params.stack, params.endpoint)).close() // warm-up
+      await settle()
       const before = process.memoryUsage().rss
-      const held: unknown[] = []
-      for (let i = 0; i < params.n; i++) held.push(await dial())
+      held = []
+      for (let i = 0; i < params.n; i++) held.push(await c.connect(params.stack, params.endpoint))
       await new Promise((r) => setTimeout(r, 500))
       gc()
       return { before, after: process.memoryUsage().rss, held: held.length }
+    },
+    /** Client role: closes every held connection at once; returns the wall-clock time in ms. */
+    async closeAll() {
+      const t = performance.now()
+      await Promise.all(held.map((c) => c.close()))
+      const ms = performance.now() - t
+      held = []
+      return ms
     },
     /** CPU time this process used so far (user + system), in microseconds. */
     cpu() {
       const { user, system } = process.cpuUsage()
       return user + system
     },
-    /** Full garbage collections since the server started. */
+    /** Full garbage collections since the process started. */
     majorGcs() {
       return majorGcs()
     },
-    rss() {
-      gc()
+    async rss() {
+      await settle()
       return process.memoryUsage().rss
     },
   },
-  { onShutdown: () => servers?.close() },
+  {
+    onShutdown: async () => {
+      await Promise.allSettled([servers?.close(), clients?.close()])
+    },
+  },
 )
+
+function need<T>(value: T | undefined): T {
+  if (value === undefined) throw new Error('call clientStart first')
+  return value
+}

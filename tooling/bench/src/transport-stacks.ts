@@ -1,45 +1,44 @@
-// The three stacks the transport benchmark compares, client and server halves:
-// - `quic`: @peer/transport-quic (message channels);
-// - `raw`: the QUIC engine through the transport's engine module only (same config, same pinning
-//   callbacks), plain streams, no preamble, no channel layer, hand-framed writes;
+// The five stacks the transport benchmark compares, server and client halves:
+// - `peer-quinn`, `peer-matrixai`: @peer/transport-quic (message channels) on each engine;
+// - `raw-quinn`: the quinn binding used directly (quinn-raw.ts);
+// - `raw-matrixai`: @matrixai/quic through the transport's engine module only (matrixai-raw.ts);
 // - `tls`: node:tls 1.3 over TCP with the same pinning (node id of the peer certificate) and the
 //   same framing code (createMessageChannel over the socket's web streams).
+// Raw stacks get hand-framed writes (raw-stream.ts); the others use message channels.
 import { constants, PerformanceObserver } from 'node:perf_hooks'
 import { createServer as createTlsServer, type Server, type TLSSocket, connect as tlsConnect } from 'node:tls'
-import { silentLogger } from '@peer/discovery-core'
-// the bench package does not depend on these packages: import their sources directly
 import { type Identity, nodeIdFromCertificate } from '@peer/identity'
 import {
-  type Connection,
   createMessageChannel,
   createTransport,
   type MessageChannel,
   type Transport,
   type TransportTuning,
-  tuningFor,
 } from '@peer/transport-quic'
-import type {
-  EngineConnection,
-  EngineContext,
-  EngineStream,
-} from '../../../packages/transport-quic/src/engine.js'
-import { matrixaiEngine } from '../../../packages/transport-quic/src/engine-matrixai.js'
+import { matrixaiDialer, startMatrixaiServer } from './matrixai-raw.js'
+import { quinnDialer, quinnKeyOf, startQuinnServer } from './quinn-raw.js'
+import { MODE_SINK, type RawConn, type RawStream, readReport, report, serveRaw } from './raw-stream.js'
 
-// the raw @matrixai stack: the transport's matrixai engine without the layers above it
-const engineListen = matrixaiEngine.listen
-const engineDial = matrixaiEngine.dial
+export const STACKS = ['peer-quinn', 'peer-matrixai', 'raw-quinn', 'raw-matrixai', 'tls'] as const
+export type StackName = (typeof STACKS)[number]
+/**
+ * How much more work a run of `stack` gets than a run of a @matrixai stack: the quinn and tls
+ * stacks move 10 to 100 times faster, and a run must last long enough (hundreds of ms) that
+ * scheduling on the shared machine does not decide its rate. Rates stay comparable.
+ */
+export const workScale = (stack: StackName): number => (stack.endsWith('matrixai') ? 1 : 4)
+export type Engine = 'quinn' | 'matrixai'
+const ENGINE_OF = { 'peer-quinn': 'quinn', 'peer-matrixai': 'matrixai' } as const
 
-import { applyEnginePatch, ENGINE_PATCH_ENV } from '../../../packages/transport-quic/src/engine-patch.js'
-
-/** Which engine the run measured: with the transport's run-time hot-path patch, or as published. */
-export function enginePatchNote(): string {
-  const state = applyEnginePatch()
-  return state.applied
-    ? `engine: @matrixai/quic with the transport's run-time hot-path patch (set ${ENGINE_PATCH_ENV}=off to measure it unpatched)`
-    : `engine: @matrixai/quic unpatched (${state.reason})`
+export interface Address {
+  host: string
+  port: number
 }
-
-export type { EngineConnection }
+/** Where a stack listens and the id its client pins. */
+export interface Endpoint extends Address {
+  id: string
+}
+export type Endpoints = Record<StackName, Endpoint>
 
 /** Counts this process's full (mark-compact) garbage collections from now on. */
 export function countMajorGcs(): () => number {
@@ -54,53 +53,26 @@ export function countMajorGcs(): () => number {
   }).observe({ entryTypes: ['gc'] })
   return () => major
 }
-export type StackName = 'quic' | 'raw' | 'tls'
-export const MODE_SINK = 0x53 // 'S'
-export const MODE_ECHO = 0x45 // 'E'
-export const MODE_FRAMES = 0x46 // 'F': walk u32 length-prefixed frames and count them
 
-/** Counts u32 length-prefixed frames across chunk boundaries, without copying or delivering them. */
-export class FrameCounter {
-  count = 0
-  #body = 0
-  #header = 0
-  #headerFill = 0
-  push(chunk: Uint8Array): void {
-    let at = 0
-    const end = chunk.byteLength
-    while (at < end) {
-      if (this.#body > 0) {
-        const take = Math.min(this.#body, end - at)
-        this.#body -= take
-        at += take
-        if (this.#body === 0) this.count++
-        continue
-      }
-      this.#header = this.#header * 256 + (chunk[at] as number)
-      at++
-      if (++this.#headerFill === 4) {
-        this.#body = this.#header
-        this.#header = 0
-        this.#headerFill = 0
-        if (this.#body === 0) this.count++
-      }
-    }
-  }
-}
-
-export interface Address {
-  host: string
-  port: number
-}
-
-export function engineContext(identity: Identity, host: string, tuning: TransportTuning = {}): EngineContext {
-  return {
+/** A transport on `engine` (the option is passed through; `transport.engine` says what ran). */
+export function transportOn(
+  engine: Engine,
+  identity: Identity,
+  trust: (id: string) => boolean,
+  tuning: TransportTuning,
+) {
+  const options: Parameters<typeof createTransport>[0] & { engine?: Engine } = {
     identity,
-    tuning: tuningFor(host, tuning),
-    logger: silentLogger('bench'),
-    engineLogLevel: 'silent',
+    trust,
+    ...tuning,
+    engine,
   }
+  return createTransport(options)
 }
+
+/** The engine a transport reports (`transport.engine`), or `matrixai` for a transport without the option. */
+export const engineOf = (t: Transport): string =>
+  (t as { engine?: string }).engine ?? 'matrixai (no engine option)'
 
 // ------------------------------------------------------------------------------------ servers
 
@@ -125,62 +97,6 @@ export async function serveChannel(ch: MessageChannel): Promise<void> {
   } catch {
     // connection closed under us: fine for a benchmark server
   }
-}
-
-/** A raw engine stream server: first byte picks the mode (sink: count bytes; echo: echo chunks). */
-export async function serveRaw(stream: EngineStream): Promise<void> {
-  const reader = stream.readable.getReader()
-  const writer = stream.writable.getWriter()
-  reader.closed.catch(() => {})
-  writer.closed.catch(() => {})
-  try {
-    const first = await reader.read()
-    if (first.done) return
-    const mode = first.value[0]
-    let bytes = first.value.byteLength - 1
-    if (mode === MODE_SINK || mode === MODE_FRAMES) {
-      const frames = new FrameCounter()
-      if (mode === MODE_FRAMES) frames.push(first.value.subarray(1))
-      for (;;) {
-        const r = await reader.read()
-        if (r.done) break
-        bytes += r.value.byteLength
-        if (mode === MODE_FRAMES) frames.push(r.value)
-      }
-      await writer.write(report(bytes, frames.count))
-    } else {
-      if (bytes > 0) await writer.write(first.value.subarray(1))
-      for (;;) {
-        const r = await reader.read()
-        if (r.done) break
-        await writer.write(r.value)
-      }
-    }
-    await writer.close()
-  } catch {
-    // idem
-  }
-}
-
-/** A new raw engine stream's writer and reader, after writing the server's mode byte. */
-export async function rawStream(conn: EngineConnection, mode: number) {
-  const s = await conn.openStream()
-  const w = s.writable.getWriter()
-  const r = s.readable.getReader()
-  await w.write(Uint8Array.of(mode))
-  return { w, r }
-}
-
-export function report(bytes: number, count: number): Uint8Array {
-  const b = Buffer.alloc(16)
-  b.writeDoubleBE(bytes, 0)
-  b.writeDoubleBE(count, 8)
-  return b
-}
-
-export function readReport(b: Uint8Array): { bytes: number; count: number } {
-  const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength)
-  return { bytes: buf.readDoubleBE(0), count: buf.readDoubleBE(8) }
 }
 
 /** A message channel over a TLS socket, with the transport's own framing code. */
@@ -216,40 +132,58 @@ export function tlsChannel(socket: TLSSocket): MessageChannel {
 }
 
 export interface Servers {
-  quic: Address
-  raw: Address
-  tls: Address
-  transport: Transport
+  endpoints: Endpoints
+  engines: Record<'peer-quinn' | 'peer-matrixai', string>
   close(): Promise<void>
 }
 
-/** Starts the three servers on `host`, trusting only `clientId`. */
+/** Starts the five servers on `host`, trusting only the client identity (`clientId` / `clientPeerId`). */
 export async function startServers(
   identity: Identity,
-  clientId: string,
+  client: { id: string; peerId: string },
   host: string,
   tuning: TransportTuning = {},
 ): Promise<Servers> {
-  const transport = createTransport({ identity, trust: (id) => id === clientId, ...tuning })
-  const listener = await transport.listen({ host, port: 0 })
-  listener.addEventListener('connection', ({ detail: { connection } }) => {
-    void (async () => {
-      for await (const ch of connection.channels()) void serveChannel(ch)
-    })()
-  })
-
-  const raw = await engineListen(
-    engineContext(identity, host, tuning),
-    { host, port: 0 },
-    async (id) => id === clientId,
-  )
-  const rawConnections = new Set<EngineConnection>()
-  raw.onConnection = (conn) => {
-    rawConnections.add(conn)
-    void conn.closed.then(() => rawConnections.delete(conn))
-    conn.onStream = (s) => void serveRaw(s)
+  const closers: Array<() => Promise<void>> = []
+  const endpoints: Partial<Endpoints> = {}
+  const engines = { 'peer-quinn': '', 'peer-matrixai': '' }
+  try {
+    for (const stack of ['peer-quinn', 'peer-matrixai'] as const) {
+      const transport = transportOn(ENGINE_OF[stack], identity, (id) => id === client.id, tuning)
+      closers.push(() => transport.close())
+      engines[stack] = engineOf(transport)
+      const listener = await transport.listen({ host, port: 0 })
+      listener.addEventListener('connection', ({ detail: { connection } }) => {
+        void (async () => {
+          for await (const ch of connection.channels()) void serveChannel(ch)
+        })().catch(() => {})
+      })
+      endpoints[stack] = { ...listener.address, id: identity.id }
+    }
+    const quinn = startQuinnServer(identity, client.peerId, host, tuning, serveRaw)
+    closers.push(() => quinn.close())
+    endpoints['raw-quinn'] = { host, port: quinn.port, id: quinn.peerId }
+    const matrixai = await startMatrixaiServer(identity, client.id, host, tuning, serveRaw)
+    closers.push(() => matrixai.close())
+    endpoints['raw-matrixai'] = { host, port: matrixai.port, id: identity.id }
+    const tls = await startTlsServer(identity, client.id, host)
+    closers.push(tls.close)
+    endpoints.tls = { host, port: tls.port, id: identity.id }
+  } catch (error) {
+    await Promise.allSettled(closers.map((c) => c()))
+    throw error
   }
+  return {
+    endpoints: endpoints as Endpoints,
+    engines,
+    async close() {
+      await Promise.allSettled(closers.map((c) => c()))
+    },
+  }
+}
 
+async function startTlsServer(identity: Identity, clientId: string, host: string) {
+  const sockets = new Set<TLSSocket>()
   const tls: Server = createTlsServer({
     key: identity.privateKeyPem,
     cert: identity.certificatePem,
@@ -266,22 +200,18 @@ export async function startServers(
       socket.destroy()
       return
     }
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
     socket.setNoDelay(true)
+    socket.setKeepAlive(true, 5_000)
     void serveChannel(tlsChannel(socket))
   })
   tls.on('tlsClientError', () => {})
   await new Promise<void>((resolve) => tls.listen(0, host, resolve))
-  const tlsPort = (tls.address() as { port: number }).port
-
   return {
-    quic: listener.address,
-    raw: raw.address,
-    tls: { host, port: tlsPort },
-    transport,
-    async close() {
-      await transport.close()
-      await Promise.all([...rawConnections].map((c) => c.close(0, 'bench done')))
-      await raw.stop('bench done')
+    port: (tls.address() as { port: number }).port,
+    close: async () => {
+      for (const s of sockets) s.destroy()
       await new Promise<void>((resolve) => tls.close(() => resolve()))
     },
   }
@@ -289,47 +219,130 @@ export async function startServers(
 
 // ------------------------------------------------------------------------------------ clients
 
+/** One stream of a stack: a message channel, or a raw stream for the raw stacks. */
+export type Pipe = { kind: 'channel'; ch: MessageChannel } | { kind: 'raw'; s: RawStream; mode: number }
+
+/** One connection of a stack. */
+export interface BenchConn {
+  /** A raw stack: hand-framed writes instead of messages. */
+  readonly raw: boolean
+  /** A new channel (tls: a new socket, the first one is the one `connect` opened) or raw stream in `mode`. */
+  pipe(mode: number): Promise<Pipe>
+  close(): Promise<void>
+}
+
 export interface Clients {
-  quic(address: Address, expectedId: string): Promise<Connection>
-  raw(address: Address, expectedId: string): Promise<EngineConnection>
-  tls(address: Address, expectedId: string): Promise<TLSSocket>
-  transport: Transport
+  connect(stack: StackName, endpoint: Endpoint): Promise<BenchConn>
+  engines: Record<'peer-quinn' | 'peer-matrixai', string>
+  close(): Promise<void>
+}
+
+function rawBench(conn: RawConn): BenchConn {
+  return {
+    raw: true,
+    async pipe(mode) {
+      const s = await conn.open()
+      await s.write(Uint8Array.of(mode))
+      return { kind: 'raw', s, mode }
+    },
+    close: () => conn.close(),
+  }
+}
+
+async function channelPipe(ch: MessageChannel, mode: number): Promise<Pipe> {
+  await ch.send(Uint8Array.of(mode))
+  return { kind: 'channel', ch }
 }
 
 export function makeClients(identity: Identity, tuning: TransportTuning = {}): Clients {
-  const transport = createTransport({ identity, trust: () => false, ...tuning })
+  const transports = {
+    'peer-quinn': transportOn('quinn', identity, () => false, tuning),
+    'peer-matrixai': transportOn('matrixai', identity, () => false, tuning),
+  }
+  const quinn = quinnDialer(identity, tuning)
+  const matrixai = matrixaiDialer(identity, tuning)
   return {
-    transport,
-    quic: (address, expectedId) => transport.dial(address, { expectedId }),
-    raw: (address, expectedId) =>
-      engineDial(engineContext(identity, address.host, tuning), address, expectedId, undefined),
-    tls: (address, expectedId) =>
-      new Promise<TLSSocket>((resolve, reject) => {
-        const socket = tlsConnect({
-          host: address.host,
-          port: address.port,
-          key: identity.privateKeyPem,
-          cert: identity.certificatePem,
-          rejectUnauthorized: false,
-          minVersion: 'TLSv1.3',
-          ALPNProtocols: ['peer/1'],
-          checkServerIdentity: () => undefined,
-          allowHalfOpen: true,
-        } as import('node:tls').ConnectionOptions)
-        socket.once('error', reject)
-        socket.once('secureConnect', () => {
-          const cert = socket.getPeerX509Certificate()
-          const id = cert === undefined ? undefined : nodeIdFromCertificate(cert.raw)
-          if (id !== expectedId) {
-            socket.destroy()
-            reject(new Error(`pinning failed: expected ${expectedId}, got ${id}`))
-            return
-          }
-          socket.off('error', reject)
-          socket.on('error', () => {})
-          socket.setNoDelay(true)
-          resolve(socket)
-        })
-      }),
+    engines: {
+      'peer-quinn': engineOf(transports['peer-quinn']),
+      'peer-matrixai': engineOf(transports['peer-matrixai']),
+    },
+    async connect(stack, endpoint) {
+      if (stack === 'peer-quinn' || stack === 'peer-matrixai') {
+        const conn = await transports[stack].dial(endpoint, { expectedId: endpoint.id })
+        return {
+          raw: false,
+          pipe: async (mode) => channelPipe(await conn.openChannel(), mode),
+          close: async () => {
+            await conn.close()
+          },
+        }
+      }
+      if (stack === 'raw-quinn') return rawBench(await quinn.dial(endpoint, endpoint.id))
+      if (stack === 'raw-matrixai') return rawBench(await matrixai.dial(endpoint, endpoint.id))
+      const sockets: TLSSocket[] = [await tlsDial(identity, endpoint)]
+      let first = true
+      return {
+        raw: false,
+        async pipe(mode) {
+          if (first) first = false
+          else sockets.push(await tlsDial(identity, endpoint))
+          return channelPipe(tlsChannel(sockets.at(-1) as TLSSocket), mode)
+        },
+        async close() {
+          await Promise.all(
+            sockets.map(
+              (s) =>
+                new Promise<void>((resolve) => {
+                  if (s.destroyed) resolve()
+                  else s.once('close', () => resolve()).destroy()
+                }),
+            ),
+          )
+        },
+      }
+    },
+    async close() {
+      await Promise.allSettled([
+        transports['peer-quinn'].close(),
+        transports['peer-matrixai'].close(),
+        quinn.close(),
+      ])
+    },
   }
 }
+
+function tlsDial(identity: Identity, endpoint: Endpoint): Promise<TLSSocket> {
+  return new Promise<TLSSocket>((resolve, reject) => {
+    const socket = tlsConnect({
+      host: endpoint.host,
+      port: endpoint.port,
+      key: identity.privateKeyPem,
+      cert: identity.certificatePem,
+      rejectUnauthorized: false,
+      minVersion: 'TLSv1.3',
+      ALPNProtocols: ['peer/1'],
+      checkServerIdentity: () => undefined,
+      allowHalfOpen: true,
+    } as import('node:tls').ConnectionOptions)
+    socket.once('error', reject)
+    socket.once('secureConnect', () => {
+      const cert = socket.getPeerX509Certificate()
+      const id = cert === undefined ? undefined : nodeIdFromCertificate(cert.raw)
+      if (id !== endpoint.id) {
+        socket.destroy()
+        reject(new Error(`pinning failed: expected ${endpoint.id}, got ${id}`))
+        return
+      }
+      socket.off('error', reject)
+      socket.on('error', () => {})
+      socket.setNoDelay(true)
+      socket.setKeepAlive(true, 5_000)
+      resolve(socket)
+    })
+  })
+}
+
+/** The raw quinn peer id of a client identity (the server pins it). */
+export const clientPins = (identity: Identity) => ({ id: identity.id, peerId: quinnKeyOf(identity).peerId })
+
+export { readReport }

@@ -1,27 +1,63 @@
-// pnpm bench transport: @peer/transport-quic against the raw QUIC engine at the same settings and
-// against node:tls 1.3 over TCP with the same framing and pinning, on loopback, one client (this
-// process) and one server (a child process, so each side has its own core).
+// pnpm bench transport: five stacks side by side, in one run, interleaved rounds: our transport on
+// quinn and on @matrixai, the quinn binding used directly, @matrixai through the engine module
+// only, and node:tls 1.3 with the same framing and pinning. Loopback (client here, server in a child
+// process), idle connections (fresh processes), and a veth pair with MTU 1500 between two network
+// namespaces (root only). Ratios are against raw quinn and node:tls from the same run.
 import { fileURLToPath } from 'node:url'
 import { generateIdentity } from '@peer/identity'
 import { spawnChild } from '@peer/testkit/child-process'
+import { loadAverage } from '../bench-stats.js'
+import { enginePatchNote } from '../matrixai-raw.js'
 import type { Measurement, Suite } from '../report.js'
-import { runTransportBench } from '../transport-bench.js'
+import { runLoopback } from '../transport-bench.js'
+import { Figures } from '../transport-figures.js'
+import { runIdle } from '../transport-idle.js'
+import { clientPins, type Endpoints, makeClients } from '../transport-stacks.js'
+import { runVeth } from '../transport-veth.js'
 
 const SERVER = fileURLToPath(new URL('../transport-server.ts', import.meta.url))
+const HOST = '127.0.0.1'
+/** The whole suite must finish within this; otherwise the process exits (children and namespaces go with it). */
+const SUITE_TIMEOUT_MS = 30 * 60_000
 
 const suite: Suite = {
   name: 'transport',
-  description: 'QUIC transport vs raw engine vs node:tls over TCP: bulk, messages, latency, connect, memory',
+  description:
+    'our transport on quinn and matrixai vs raw quinn, raw matrixai and node:tls: loopback, idle, veth',
   async run({ quick }) {
+    const watchdog = setTimeout(() => {
+      console.error(`transport suite: no result within ${SUITE_TIMEOUT_MS / 60_000} min, exiting`)
+      process.exit(3)
+    }, SUITE_TIMEOUT_MS)
+    watchdog.unref()
+    const log = (line: string) => process.stderr.write(`  ${line}\n`)
+    const loadBefore = await loadAverage()
     const identity = await generateIdentity()
+    const measurements: Measurement[] = []
+    const figures = new Figures(measurements, log)
+    const notes: string[] = []
     const child = await spawnChild(SERVER)
+    const clients = makeClients(identity)
     try {
-      const measurements: Measurement[] = []
-      const notes = await runTransportBench({ child, identity, quick, measurements })
-      return { suite: 'transport', measurements, notes }
+      const started = await child.call<{ endpoints: Endpoints; engines: Record<string, string> }>(
+        'start',
+        { client: clientPins(identity), host: HOST },
+        { timeoutMs: 60_000 },
+      )
+      notes.push(
+        `engines: peer-quinn ran on ${started.engines['peer-quinn']} (client ${clients.engines['peer-quinn']}), peer-matrixai on ${started.engines['peer-matrixai']} (client ${clients.engines['peer-matrixai']}); raw-matrixai and peer-matrixai: ${enginePatchNote()}`,
+      )
+      notes.push(await runLoopback({ child, clients, endpoints: started.endpoints, quick, figures, log }))
     } finally {
+      await clients.close()
       await child.close()
     }
+    notes.push(await runIdle({ identity, host: HOST, quick, figures, log }))
+    notes.push(await runVeth({ identity, quick, figures, log }))
+    const loadAfter = await loadAverage()
+    notes.push(`load average (1, 5, 15 min): before ${loadBefore}, after ${loadAfter}`)
+    clearTimeout(watchdog)
+    return { suite: 'transport', measurements, notes, tables: figures.tables() }
   },
 }
 

@@ -1,0 +1,116 @@
+// The realistic path of `pnpm bench transport`: two network namespaces joined by a veth pair with
+// MTU 1500, the server child in one and a client child in the other, the `network` tuning (picked
+// from the non-loopback address). Root only; everything is removed afterwards, even on failure
+// (and by the testkit's exit hooks if this process dies).
+import { fileURLToPath } from 'node:url'
+import type { Identity } from '@peer/identity'
+import { type RpcChild, spawnChild } from '@peer/testkit/child-process'
+import { canCreateNetns, connectVeth, createNetns, type Netns } from '@peer/testkit/netns'
+import { interleaved, percentile } from './bench-stats.js'
+import type { Figures, StackValues } from './transport-figures.js'
+import { clientPins, type Endpoints, STACKS, type StackName } from './transport-stacks.js'
+
+const SERVER_FILE = fileURLToPath(new URL('./transport-server.ts', import.meta.url))
+const MiB = 1024 * 1024
+// addresses inside the two namespaces this phase creates (nothing outside them is ever a target)
+const SERVER_ADDRESS = '10.213.0.1'
+const CLIENT_ADDRESS = '10.213.0.2'
+
+export async function runVeth(o: {
+  identity: Identity
+  quick: boolean
+  figures: Figures
+  log: (line: string) => void
+}): Promise<string> {
+  const { identity, quick, figures, log } = o
+  if (!canCreateNetns()) {
+    const why = 'veth path skipped: creating network namespaces needs root and iproute2'
+    log(why)
+    return why
+  }
+  const bulkRounds = quick ? 2 : 8
+  const rateRounds = quick ? 1 : 3
+  const bytes = quick ? 4 * MiB : 8 * MiB
+  // @matrixai moves 1 to 5 MB/s across the veth pair, quinn and tls 100 to 300 MB/s: the fast stacks
+  // get 12 times the bytes, so that their runs last long enough to be measured
+  const bytesOf = (stack: StackName) => (stack.endsWith('matrixai') ? bytes : 12 * bytes)
+  const namespaces: Netns[] = []
+  const children: RpcChild[] = []
+  try {
+    const [a, b] = await Promise.all([
+      createNetns({ label: 'bench-srv' }),
+      createNetns({ label: 'bench-cli' }),
+    ])
+    namespaces.push(a, b)
+    await connectVeth(
+      { ns: a, addresses: [`${SERVER_ADDRESS}/24`], multicastRoute: false },
+      { ns: b, addresses: [`${CLIENT_ADDRESS}/24`], multicastRoute: false },
+    )
+    for (const ns of [a, b]) await ns.ip(['link', 'set', 'eth0', 'mtu', '1500'])
+    const mtu = (await b.ip(['-o', 'link', 'show', 'eth0'])).stdout.match(/mtu (\d+)/)?.[1]
+    const server = await spawnChild(SERVER_FILE, { netns: a.name })
+    children.push(server)
+    const client = await spawnChild(SERVER_FILE, { netns: b.name })
+    children.push(client)
+    const { endpoints } = await server.call<{ endpoints: Endpoints }>(
+      'start',
+      { client: clientPins(identity), host: SERVER_ADDRESS },
+      { timeoutMs: 60_000 },
+    )
+    await client.call('clientStart', {
+      pem: { privateKeyPem: identity.privateKeyPem, certificatePem: identity.certificatePem },
+    })
+    const bulk = await interleaved(
+      STACKS,
+      bulkRounds,
+      async (stack) =>
+        (
+          await client.call<{ rate: number }>(
+            'bulk',
+            { stack, endpoint: endpoints[stack], bytes: bytesOf(stack), warmBytes: 2 * MiB },
+            { timeoutMs: 120_000 },
+          )
+        ).rate,
+      120_000,
+    )
+    figures.add(
+      'bulk, veth',
+      'MB/s',
+      bulk,
+      'higher',
+      `${bytes / MiB} MiB per run (quinn and tls stacks: ${(12 * bytes) / MiB} MiB) across the veth pair, MTU ${mtu}`,
+    )
+
+    const p50 = Object.fromEntries(STACKS.map((s) => [s, [] as number[]])) as StackValues
+    const rates = await interleaved(
+      STACKS,
+      rateRounds,
+      async (stack) => {
+        const r = await client.call<{ rate: number; samples: number[] }>(
+          'rates',
+          {
+            stack,
+            endpoint: endpoints[stack],
+            messages: quick ? 50_000 : 200_000,
+            requests: quick ? 300 : 1_000,
+          },
+          { timeoutMs: 120_000 },
+        )
+        p50[stack].push(
+          percentile(
+            r.samples.sort((x, y) => x - y),
+            0.5,
+          ),
+        )
+        return r.rate
+      },
+      120_000,
+    )
+    figures.add('64 B messages, veth', 'msg/s', rates, 'higher')
+    figures.add('request/response p50, veth', 'us', p50, 'lower')
+    return `veth: two network namespaces joined by a veth pair (MTU ${mtu}), server and client in separate child processes, each in its namespace, \`network\` tuning; bulk ${bulkRounds} x ${bytes / MiB} MiB (x 12 for the quinn and tls stacks), messages and request/response ${rateRounds} round(s), per stack`
+  } finally {
+    await Promise.allSettled(children.map((c) => c.close()))
+    await Promise.allSettled(namespaces.map((ns) => ns.delete()))
+  }
+}
