@@ -1,33 +1,9 @@
-import { readdirSync, readlinkSync } from 'node:fs'
-import { setFlagsFromString } from 'node:v8'
-import { runInNewContext } from 'node:vm'
 import type { Identity } from '@peer/identity'
+import { collectGarbage, openSockets as sockets } from '@peer/testkit/handles'
 import { waitFor } from '@peer/testkit/wait'
 import { beforeAll, expect, it } from 'vitest'
 import { identities, Pool } from '../fixtures/pool.js'
 import type { Kit } from './kit.js'
-
-/**
- * A full garbage collection. quinn's client endpoint gives its UDP socket back when the JavaScript
- * object that owns it is collected (its `abort()` only closes the endpoint).
- */
-function collectGarbage(): void {
-  setFlagsFromString('--expose-gc')
-  ;(runInNewContext('gc') as () => void)()
-}
-
-/** Open sockets of this process (UDP sockets of both engines, Node's and Rust's, are fds). */
-function sockets(): number {
-  let n = 0
-  for (const fd of readdirSync('/proc/self/fd')) {
-    try {
-      if (readlinkSync(`/proc/self/fd/${fd}`).startsWith('socket:')) n++
-    } catch {
-      // closed meanwhile
-    }
-  }
-  return n
-}
 
 export function handleScenarios(kit: Kit): void {
   let a: Identity
