@@ -2,7 +2,7 @@
 // load), in the background, so that `stop()` can return at once. A listen on the same host and port
 // in this process waits for that release instead of failing with EADDRINUSE: `await node.stop();
 // await node.start()` on a fixed port just works.
-import { abortErrorFor } from '@peer/discovery-core'
+import { delay, raceSignal } from '@peer/discovery-core'
 import type { TransportAddress } from './types.js'
 
 /** Longest wait for an earlier listener of this process to release its port. */
@@ -30,23 +30,13 @@ export async function awaitPortRelease(address: TransportAddress, signal?: Abort
   if (address.port === 0) return
   const pending = bound.get(key(address))
   if (pending === undefined) return
-  let timer: NodeJS.Timeout | undefined
-  let onAbort: (() => void) | undefined
+  const bounded = new AbortController() // ends the bounding timer once the port is released
   try {
-    await Promise.race([
-      pending.catch(() => {}),
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, RELEASE_WAIT_MS)
-      }),
-      new Promise<void>((_, reject) => {
-        if (signal === undefined) return
-        onAbort = () => reject(abortErrorFor(signal))
-        if (signal.aborted) onAbort()
-        else signal.addEventListener('abort', onAbort, { once: true })
-      }),
-    ])
+    await raceSignal(
+      Promise.race([pending.catch(() => {}), delay(RELEASE_WAIT_MS, bounded.signal).catch(() => {})]),
+      signal,
+    )
   } finally {
-    clearTimeout(timer)
-    if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort)
+    bounded.abort()
   }
 }
