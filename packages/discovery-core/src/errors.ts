@@ -21,6 +21,19 @@ export class AbortError extends PeerError {
   }
 }
 
+/**
+ * An option or configuration value is invalid. Every package throws this class (or a subclass
+ * such as `DnsConfigError`) for bad options, never a bare `TypeError` / `RangeError`. `option`
+ * names the offending option path (e.g. `keepAliveIntervalMs`) when one is known.
+ */
+export class ConfigError extends PeerError {
+  readonly option: string | undefined
+  constructor(message: string, options?: ErrorOptions & { option?: string }) {
+    super(message, options)
+    this.option = options?.option
+  }
+}
+
 /** A node name (`name@host` or `port@ip`) could not be parsed. */
 export class InvalidNodeNameError extends PeerError {
   /** The rejected input, truncated to 100 characters. */

@@ -34,6 +34,7 @@ export type {
 export {
   AbortError,
   AllBackendsFailedError,
+  ConfigError,
   errorMessage,
   InvalidNodeIdError,
   InvalidNodeNameError,
