@@ -80,6 +80,12 @@ describe(`a ${N}-process cluster on loopback (static discovery)`, () => {
       join(dir, 'trust.json'),
       '--peers-file',
       join(dir, 'peers.json'),
+      // Generous limits: the defaults (10 s to connect, 5 s per ping) are for people, and this
+      // test failed them at load 46; the wrong-id case below keeps its own short limit.
+      '--connect-timeout',
+      '60000',
+      '--timeout',
+      '30000',
     ]
     const byName = await runPeer(['ping', 'n2@localhost', ...common, '-n', '2', '--interval', '100'])
     expect(byName.code, byName.stderr).toBe(0)

@@ -32,6 +32,14 @@ import {
 /** Saves sync to disk: 20 cases in CI, at most 200 in the long run. */
 const SAVE_RUNS = Math.min(fuzzRuns(20), 200)
 
+/**
+ * Properties that write and read two files per case: 500 cases in CI (each costs tens of ms of disk
+ * and key parsing; 2,000 took over 60 s at load 46), 100,000 with `pnpm fuzz`.
+ */
+const FILE_RUNS = 500
+/** Timeout of a file property: 200 ms per case, so a loaded machine is slow, not red. */
+const FILE_TIMEOUT_MS = fuzzTimeoutMs(FILE_RUNS, 200)
+
 /** Reading files shares the disk with the rest of the machine: a looser bound than in-memory parsers. */
 const FILE_CASE_MS = 1000
 
@@ -186,10 +194,10 @@ describe('key and certificate files (fuzz)', () => {
           expect(loaded?.certificatePem).toBe(identity.certificatePem)
           expect(fromPemChecked(key, cert)?.id).toBe(identity.id)
         }),
-        fuzzParams(),
+        fuzzParams(FILE_RUNS),
       )
     },
-    fuzzTimeoutMs(2000, 20),
+    FILE_TIMEOUT_MS,
   )
 
   it(
@@ -230,10 +238,10 @@ describe('key and certificate files (fuzz)', () => {
         fc.asyncProperty(pairArb, async ([key, cert]) => {
           await loadChecked(key, cert)
         }),
-        fuzzParams(),
+        fuzzParams(FILE_RUNS),
       )
     },
-    fuzzTimeoutMs(2000, 20),
+    FILE_TIMEOUT_MS,
   )
 
   it(
