@@ -145,6 +145,12 @@ describe('node metrics', () => {
     expect(total(lost, 'peer.node.peers.down')).toBe(1)
     expect(total(lost, 'peer.node.peers')).toBe(0)
 
+    // a rediscovery is an event, but time-to-discover counts the first report of an id only
+    a.discovery.add({ id: b.node.id, name: 'b@localhost', addresses: [{ host: '127.0.0.1', port: 9 }] })
+    const again = await collect(reader)
+    expect(total(again, 'peer.discovery.events', { 'peer.discovery.event': 'discovered' })).toBe(2)
+    expect(total(again, 'peer.discovery.time_to_discover')).toBe(1)
+
     // stop unregisters the callback: the SDK keeps the last values, which no longer move
     await a.node.stop()
     expect(removed).toBe(1)
