@@ -110,6 +110,26 @@ export async function resolveMeterProvider(
   }
 }
 
+/**
+ * The node's instruments on the provider `option` names (or the global one), or `undefined` when
+ * metrics are off. A provider that fails to create instruments is logged and leaves metrics off:
+ * it never fails the node's start.
+ */
+export async function startNodeMetrics(
+  option: false | NodeMetricsOptions | undefined,
+  log: Logger,
+  sources: MetricsSources,
+): Promise<NodeMetrics | undefined> {
+  const provider = await resolveMeterProvider(option, log)
+  if (provider === undefined) return undefined
+  try {
+    return new NodeMetrics(provider, option || {}, sources, log)
+  } catch (error) {
+    log.warn('creating the metrics instruments failed: metrics are off', { error: errorMessage(error) })
+    return undefined
+  }
+}
+
 /** How a request ended, as the `peer.request.outcome` attribute. */
 export function requestOutcome(error: unknown): string {
   if (error === undefined) return 'ok'

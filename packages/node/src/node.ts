@@ -34,7 +34,7 @@ import {
 } from './errors.js'
 import { type Priority, priorityClass } from './lanes.js'
 import { announcedAddresses, resolveName } from './local-addresses.js'
-import { checkMetricsOptions, NodeMetrics, resolveMeterProvider } from './metrics.js'
+import { checkMetricsOptions, type NodeMetrics, startNodeMetrics } from './metrics.js'
 import { type LinkHost, PeerLink } from './peer-link.js'
 import type { PeerStream, StreamHandler } from './stream-registry.js'
 import type {
@@ -558,22 +558,17 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
 
   /** The OpenTelemetry instruments (see `metrics.ts`), or `undefined` when metrics are off. */
   async #createMetrics(): Promise<NodeMetrics | undefined> {
-    const option = this.#options.metrics
-    const provider = await resolveMeterProvider(option, this.#log)
-    if (provider === undefined || this.#state !== 'started') return undefined
-    return new NodeMetrics(
-      provider,
-      option || {},
-      {
-        events: this,
-        nodeStats: () => this.stats,
-        peers: () => this.peers(),
-        registryStats: () => this.#registry?.stats,
-        discovery: () => this.#discovery,
-        engine: () => this.#transport?.engine,
-      },
-      this.#log,
-    )
+    const metrics = await startNodeMetrics(this.#options.metrics, this.#log, {
+      events: this,
+      nodeStats: () => this.stats,
+      peers: () => this.peers(),
+      registryStats: () => this.#registry?.stats,
+      discovery: () => this.#discovery,
+      engine: () => this.#transport?.engine,
+    })
+    // stopped while the API loaded: nothing may stay registered
+    if (this.#state !== 'started') metrics?.close()
+    return this.#state === 'started' ? metrics : undefined
   }
 
   // ---- wiring ----
