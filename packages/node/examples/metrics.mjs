@@ -1,7 +1,7 @@
 // Two nodes in one process; one exports its metrics to an OpenTelemetry SDK MeterProvider, read
 // here with a pull reader (use a Prometheus or OTLP exporter in production).
-// Run: npm i @peer/node @peer/identity @peer/discovery-static @opentelemetry/api @opentelemetry/sdk-metrics
-//      node metrics.mjs
+// Run: node examples/metrics.mjs (needs @peer/node, @peer/identity, @peer/discovery-static,
+// @opentelemetry/api and @opentelemetry/sdk-metrics installed)
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics'
 import { StaticDiscovery } from '@peer/discovery-static'
 import { generateIdentity } from '@peer/identity'
