@@ -11,6 +11,7 @@ import type { PeerNode } from '@peer/node'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { type BackendConfig, LOG_LEVELS, loadConfigFile, type PeerConfig, parseConfig } from './config.js'
 import { parsePeerSpec, parseSeconds } from './discover-command.js'
+import { type MetricsServer, parseMetricsAddress, startMetricsServer } from './metrics-server.js'
 import {
   configuredLogger,
   loadConfiguredIdentity,
@@ -49,6 +50,10 @@ export interface StartOptions extends NodeFlags {
   /** Validate the configuration, identity and trust list, print a summary and exit (no node starts). */
   check?: boolean | undefined
   json?: boolean | undefined
+  /** Serve Prometheus text on this `host:port` (loopback unless `metricsAllowRemote`). */
+  metrics?: string | undefined
+  /** Allow `--metrics` on a non-loopback address. */
+  metricsAllowRemote?: boolean | undefined
 }
 
 const FLAG_NAMES: Readonly<Record<string, string>> = {
@@ -123,6 +128,10 @@ export async function resolveNodeConfig(flags: NodeFlags, io: CliIo): Promise<Pe
  */
 export async function start(options: StartOptions, io: CliIo): Promise<void> {
   const out = new Output(io, options)
+  const metricsAddress =
+    options.metrics === undefined
+      ? undefined
+      : parseMetricsAddress(options.metrics, options.metricsAllowRemote)
   const config = await resolveNodeConfig(options, io)
   if (options.check === true) return check(config, options, out)
   const logger = configuredLogger(config, (line) => void io.stderr.write(`${line}\n`))
@@ -139,8 +148,13 @@ export async function start(options: StartOptions, io: CliIo): Promise<void> {
   let watcher: FSWatcher | undefined
   let onHangup: (() => void) | undefined
   let debounce: NodeJS.Timeout | undefined
+  let metrics: MetricsServer | undefined
   try {
-    const started = await startConfiguredNode(config, { logger })
+    if (metricsAddress !== undefined) metrics = await startMetricsServer(metricsAddress)
+    const started = await startConfiguredNode(config, {
+      logger,
+      ...(metrics === undefined ? {} : { overrides: { metrics: { meterProvider: metrics.meterProvider } } }),
+    })
     node = started.node
     if (shutdown.signal.aborted) return
     const self = node
@@ -209,6 +223,8 @@ export async function start(options: StartOptions, io: CliIo): Promise<void> {
       `started    ${self.name} ${self.id} listening on ${formatHostPort(self.address.host, self.address.port)} ` +
         `(discovery: ${config.discovery.map((b) => b.backend).join(', ') || 'none'}, ${started.trust.size} trusted)`,
     )
+    if (metrics !== undefined)
+      out.event('metrics', { url: metrics.url }, `metrics    Prometheus text at ${metrics.url}`)
     // peers that came up while the node was starting, before the listener above existed
     for (const peer of self.peers()) printUp(peer)
     if (discovery !== undefined) {
@@ -295,6 +311,7 @@ export async function start(options: StartOptions, io: CliIo): Promise<void> {
         .catch((error: unknown) => out.note(`stop failed: ${errorMessage(error)}`, { always: true }))
       out.event('stopped', { id: node.id, reason: reasonOf(shutdown.signal) }, `stopped    ${node.name}`)
     }
+    await metrics?.close()
   }
 }
 
@@ -389,13 +406,15 @@ export function startCommand(io: CliIo): Command {
     .option('--duration <seconds>', 'stop after this many seconds', parseSeconds)
     .option('--check', 'validate the configuration, identity and trust list, print a summary, exit')
     .option('--json', 'one JSON object per event line: {"event":"peer:up",...}')
+    .option('--metrics <host:port>', 'serve Prometheus metrics at http://<host:port>/metrics (loopback only)')
+    .option('--metrics-allow-remote', 'allow --metrics on a non-loopback address (the endpoint has no auth)')
     .addOption(new Option('--chatter <ms>', 'demo traffic to every peer').argParser(parseMillis).hideHelp())
     .addOption(new Option('--exit-with-stdin', 'stop when stdin closes').hideHelp())
     .addHelpText(
       'after',
       [
         '',
-        'Events (stdout): started, discovered, lost, peer:up, peer:down, peer:rejected, stats, stopped.',
+        'Events (stdout): started, metrics, discovered, lost, peer:up, peer:down, peer:rejected, stats, stopped.',
         'Stops gracefully on Ctrl-C or SIGTERM (peers see peer:down with reason "shutdown").',
         '',
         'Examples:',

@@ -60,6 +60,18 @@ export {
   priorityClass,
   SMALL_ANSWER_BYTES,
 } from './lanes.js'
+export type {
+  BatchObservableResultLike,
+  CounterLike,
+  HistogramLike,
+  InstrumentOptionsLike,
+  MeterLike,
+  MeterProviderLike,
+  MetricAttributesLike,
+  NodeMetricsOptions,
+  ObservableLike,
+} from './meter-types.js'
+export { METER_NAME } from './metrics.js'
 export { createNode, MAX_HANDLERS, PeerNode, TRUST_ALL_WARNING } from './node.js'
 export { type StreamRefusal, StreamRefusedError } from './stream-errors.js'
 export type { PeerStream, StreamContext, StreamHandler } from './stream-registry.js'

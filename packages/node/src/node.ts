@@ -34,6 +34,7 @@ import {
 } from './errors.js'
 import { type Priority, priorityClass } from './lanes.js'
 import { announcedAddresses, resolveName } from './local-addresses.js'
+import { checkMetricsOptions, type NodeMetrics, startNodeMetrics } from './metrics.js'
 import { type LinkHost, PeerLink } from './peer-link.js'
 import type { PeerStream, StreamHandler } from './stream-registry.js'
 import type {
@@ -137,6 +138,7 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
   #listener: Listener | undefined
   #registry: PeerRegistry<Connection> | undefined
   #discovery: Discovery | undefined
+  #metrics: NodeMetrics | undefined
   #name = ''
   #addresses: PeerAddress[] = []
   #stopping: Promise<void> | undefined
@@ -170,6 +172,7 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
       )
     }
     this.#limits = limits
+    checkMetricsOptions(options.metrics)
     if (options.trust !== 'all' && !(options.trust instanceof TrustList)) {
       this.#trust = new TrustList(options.trust)
     } else if (options.trust instanceof TrustList) {
@@ -271,6 +274,7 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
         ...options.registry,
         ...(options.logger === undefined ? {} : { logger: options.logger }),
       })
+      this.#metrics = await this.#createMetrics()
       // the registry runs before the listener binds, and the listener is wired and the name known
       // in the same tick as the bind: no inbound connection is refused or goes unseen
       await this.#registry.start()
@@ -388,7 +392,15 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
     const timeout = options.timeout ?? this.#limits.requestTimeout
     checkTimeout(timeout)
     if (options.priority !== undefined) priorityClass(options.priority)
-    return (await this.#link(peer).request(topic, payload, timeout, options.signal, options.priority)) as T
+    const startedAt = performance.now()
+    try {
+      const answer = await this.#link(peer).request(topic, payload, timeout, options.signal, options.priority)
+      this.#metrics?.requestDone(startedAt)
+      return answer as T
+    } catch (error) {
+      this.#metrics?.requestDone(startedAt, error)
+      throw error
+    }
   }
 
   /** Sends `payload` on `topic` to every peer that is up; resolves with how many it was queued for. */
@@ -541,6 +553,22 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
       bounded(Promise.all([closing, ...links.map((l) => l.reading.catch(() => {}))]), linger),
       bounded(Promise.resolve(discoveryStopped), left()),
     ])
+    this.#metrics?.close()
+  }
+
+  /** The OpenTelemetry instruments (see `metrics.ts`), or `undefined` when metrics are off. */
+  async #createMetrics(): Promise<NodeMetrics | undefined> {
+    const metrics = await startNodeMetrics(this.#options.metrics, this.#log, {
+      events: this,
+      nodeStats: () => this.stats,
+      peers: () => this.peers(),
+      registryStats: () => this.#registry?.stats,
+      discovery: () => this.#discovery,
+      engine: () => this.#transport?.engine,
+    })
+    // stopped while the API loaded: nothing may stay registered
+    if (this.#state !== 'started') metrics?.close()
+    return this.#state === 'started' ? metrics : undefined
   }
 
   // ---- wiring ----

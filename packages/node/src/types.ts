@@ -3,6 +3,7 @@ import type { Identity, TrustList } from '@peer/identity'
 import type { BackoffOptions } from '@peer/registry'
 import type { TransportTuning } from '@peer/transport-quic'
 import type { Priority } from './lanes.js'
+import type { NodeMetricsOptions } from './meter-types.js'
 
 /**
  * Who this node trusts: a `TrustList` from `@peer/identity` (changes apply live), or node ids.
@@ -91,6 +92,12 @@ export interface NodeOptions {
    * configured window). Default true.
    */
   bulkWindowScaling?: boolean
+  /**
+   * OpenTelemetry metrics (see the README, "Metrics"). Default: the global `MeterProvider` of
+   * `@opentelemetry/api` when that optional peer dependency is installed (a no-op until an SDK
+   * registers one), else off. `false` turns metrics off.
+   */
+  metrics?: false | NodeMetricsOptions
   /** Hysteresis of the discovery aggregate (ms a lost peer is kept before `peer:lost`). Default 2,000. */
   lostHysteresis?: number
   /** Peer registry tuning: dial timeout (ms), redial backoff, most peers tracked, departure hold, probing. */

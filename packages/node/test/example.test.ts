@@ -5,3 +5,13 @@ it('the README example runs as a script and exits by itself (no handle left open
   const { stdout } = await runExample('packages/node/examples/cluster.mjs', { timeoutMs: 30_000 })
   expect(stdout.trim()).toBe('hello world, from node2 to node1@localhost')
 }, 40_000)
+
+it('examples/metrics.mjs reads the node metrics through an OpenTelemetry SDK reader', async () => {
+  const { stdout } = await runExample('packages/node/examples/metrics.mjs', { timeoutMs: 110_000 })
+  expect(stdout.trim().split('\n')).toEqual([
+    'peers up: 1',
+    'requests timed: 1',
+    'discovered via static: 1',
+    'messages sent > 0: true',
+  ])
+}, 120_000)

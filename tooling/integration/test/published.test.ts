@@ -4,8 +4,10 @@
 // README) run with plain `node`. Examples that need a service get it from @peer/testkit (etcd,
 // dnsmasq on loopback, a network namespace for multicast) through the environment variables they
 // document. Build + pack + install happen once, in beforeAll.
-import { copyFile, readdir, readFile, stat } from 'node:fs/promises'
+import { execFile } from 'node:child_process'
+import { copyFile, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join, relative, resolve, sep } from 'node:path'
+import { promisify } from 'node:util'
 import { type DnsmasqServer, startDnsmasq } from '@peer/testkit/dnsmasq'
 import { type EtcdCluster, startEtcd } from '@peer/testkit/etcd'
 import { testId } from '@peer/testkit/ids'
@@ -20,6 +22,7 @@ import {
 } from '../src/published.js'
 import { killRunningExamples, runWithNode } from '../src/run-example.js'
 
+const run = promisify(execFile)
 const REPOSITORY = 'https://github.com/peer-dist/peer'
 
 interface Services {
@@ -85,6 +88,14 @@ const EXAMPLES: Record<string, ExampleSpec> = {
     ],
   },
   '@peer/node/examples/cluster.mjs': { expect: [/^hello world, from node2 to node1@localhost$/m] },
+  '@peer/node/examples/metrics.mjs': {
+    expect: [
+      /^peers up: 1$/m,
+      /^requests timed: 1$/m,
+      /^discovered via static: 1$/m,
+      /^messages sent > 0: true$/m,
+    ],
+  },
   '@peer/registry/examples/two-peers.mjs': {
     expect: [/^alice sees bob: connected, 1 address\(es\), \d+ dial\(s\)$/m],
   },
@@ -211,6 +222,33 @@ describe('the published packages', () => {
       for (const file of await shippedExamples(pkg)) shipped.push(`${pkg.name}/examples/${file}`)
     expect(shipped.sort()).toEqual(Object.keys(EXAMPLES).sort())
   })
+
+  it('@peer/node works where its optional peer dependency @opentelemetry/api is not installed', async () => {
+    if (!project) throw new Error('the scratch project did not start')
+    // a second project with only the node and what it needs at run time (the first has
+    // @opentelemetry/api through @peer/cli)
+    const dir = join(project.dir, '..', 'without-otel')
+    await mkdir(dir)
+    await writeFile(
+      join(dir, 'package.json'),
+      '{ "name": "without-otel", "private": true, "type": "module" }\n',
+    )
+    const needed = ['node', 'discovery-core', 'identity', 'transport-quic', 'registry', 'discovery-static']
+    const tarballs = needed.map((n) => installed(`@peer/${n}`).tarball)
+    await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', ...tarballs], {
+      cwd: dir,
+      env: { ...process.env, npm_config_update_notifier: 'false' },
+      maxBuffer: 64 * 1024 * 1024,
+    })
+    expect(
+      await stat(join(dir, 'node_modules', '@opentelemetry', 'api')).catch(() => undefined),
+    ).toBeUndefined()
+    // createNode's default looks for the global provider of @opentelemetry/api: absent, metrics are off
+    const copy = join(dir, 'cluster.mjs')
+    await copyFile(join(installed('@peer/node').installedDir, 'examples', 'cluster.mjs'), copy)
+    const { stdout } = await runWithNode(copy, { cwd: dir })
+    expect(stdout).toMatch(/^hello world, from node2 to node1@localhost$/m)
+  }, 300_000)
 
   describe.each(Object.entries(EXAMPLES))('%s', (key, spec) => {
     it('runs with plain node from the installed package, prints what it promises and exits by itself', async () => {
