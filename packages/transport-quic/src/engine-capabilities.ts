@@ -12,6 +12,8 @@ export const engineCapabilities: Readonly<Record<EngineName, EngineCapabilities>
     peerStreamLimit: false,
     // the binding's client endpoint does not say: it is read from /proc (Linux, like the binary)
     localPort: true,
+    // Client::abort() only closes the endpoint; the socket goes with the last binding object (GC)
+    socketsFreedOnClose: false,
     // this quinn build refuses ECDSA host keys
     keyTypes: Object.freeze(['ed25519'] as const),
   }),
@@ -21,6 +23,7 @@ export const engineCapabilities: Readonly<Record<EngineName, EngineCapabilities>
     streamResetCodes: true,
     peerStreamLimit: true,
     localPort: true,
+    socketsFreedOnClose: true,
     keyTypes: Object.freeze(['ed25519', 'p256'] as const),
   }),
 })

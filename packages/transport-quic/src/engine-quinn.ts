@@ -69,22 +69,30 @@ class QuinnEngineConnection implements EngineConnection {
   #opening = 0
   readonly #reading = new ReadingSet()
 
+  /** The binding's connection, let go once closed (it holds the client endpoint's socket). */
+  #conn: QuinnConnection | undefined
+
   constructor(
-    readonly conn: QuinnConnection,
+    conn: QuinnConnection,
     readonly remoteId: string,
     readonly localAddress: TransportAddress,
     private readonly ctx: EngineContext,
     private readonly isServer: boolean,
     onClosed: () => void,
   ) {
+    this.#conn = conn
     this.remoteAddress = addressOf(conn.remoteMultiaddr())
     this.closed = conn
       .closed()
       .catch(() => {})
       .then(() => {
         this.#isClosed = true
+        const info = this.#remoteClose ?? this.#localClose ?? this.#closeInfo()
+        // nothing of ours keeps the binding's objects (and the socket under them) alive now
+        this.#conn = undefined
+        this.#reading.forgetAll()
         onClosed()
-        return this.#remoteClose ?? this.#localClose ?? this.#closeInfo()
+        return info
       })
   }
 
@@ -94,7 +102,9 @@ class QuinnEngineConnection implements EngineConnection {
       for (;;) {
         let stream: QuinnStream
         try {
-          stream = await this.conn.inboundStream()
+          const conn = this.#conn
+          if (conn === undefined) return
+          stream = await conn.inboundStream()
         } catch {
           return // the connection closed
         }
@@ -110,7 +120,7 @@ class QuinnEngineConnection implements EngineConnection {
   #closeInfo(): CloseInfo {
     let remote = false
     try {
-      remote = this.conn.stats().frameRxConnectionClose > 0
+      remote = (this.#conn?.stats().frameRxConnectionClose ?? 0) > 0
     } catch {
       // no stats: treat as silence
     }
@@ -120,7 +130,7 @@ class QuinnEngineConnection implements EngineConnection {
 
   rtt(): number | undefined {
     try {
-      return this.conn.rtt()
+      return this.#conn?.rtt()
     } catch {
       return undefined
     }
@@ -140,9 +150,10 @@ class QuinnEngineConnection implements EngineConnection {
   }
 
   async #open(signal?: AbortSignal): Promise<EngineStream> {
-    if (this.#isClosed) throw new ConnectionClosedError('connection closed')
+    const conn = this.#conn
+    if (this.#isClosed || conn === undefined) throw new ConnectionClosedError('connection closed')
     this.#opening++
-    const pending = this.conn.outboundStream()
+    const pending = conn.outboundStream()
     let onAbort: (() => void) | undefined
     try {
       const stream =
@@ -205,7 +216,7 @@ class QuinnEngineConnection implements EngineConnection {
 
   #abort(): void {
     try {
-      this.conn.abort()
+      this.#conn?.abort()
     } catch {
       // already closed
     }

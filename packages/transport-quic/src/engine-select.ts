@@ -8,7 +8,7 @@ import { createQuinnEngine } from './engine-quinn.js'
 import { loadQuinnBinding } from './quinn-binding.js'
 
 /** The engine used when neither `engine` nor `PEER_QUIC_ENGINE` says otherwise. */
-export const DEFAULT_ENGINE: EngineName = 'matrixai'
+export const DEFAULT_ENGINE: EngineName = 'quinn'
 
 /** The engine names, for validation. */
 export const ENGINE_NAMES: readonly EngineName[] = ['quinn', 'matrixai']

@@ -33,6 +33,14 @@ export interface EngineCapabilities {
   readonly peerStreamLimit: boolean
   /** A dialed connection knows its local UDP port. */
   readonly localPort: boolean
+  /**
+   * A closed transport's sockets close without a garbage collection. quinn's client endpoint (one
+   * UDP socket per dialed address) closes only when the binding's objects are collected: its
+   * `abort()` closes the QUIC endpoint, not the socket, and every binding connection and stream
+   * holds the socket (quinn keeps an `Arc` of it). The transport lets go of all of them at close,
+   * so the first garbage collection after it frees the socket, whatever the application holds.
+   */
+  readonly socketsFreedOnClose: boolean
   /** Identity key types the engine can present. */
   readonly keyTypes: readonly Identity['keyType'][]
 }

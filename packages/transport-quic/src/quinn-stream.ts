@@ -39,12 +39,32 @@ export function wrapStream(
   serverInitiated: boolean,
   reading?: ReadingSet,
 ): EngineStream {
+  // the binding's stream holds its connection and with it the client endpoint's UDP socket, which
+  // only a garbage collection frees: our wrapper lets go of it once both sides ended or the
+  // connection closed, so a stream the application still holds does not keep the socket
+  let held: QuinnStream | undefined = stream
+  let readDone = false
+  let writeDone = false
   const token = {}
-  reading?.add(token)
-  const readEnded = () => reading?.delete(token)
-  const call = (fn: () => unknown) => {
+  const forget = () => {
+    held = undefined
+    reading?.ended(token)
+  }
+  reading?.add(token, forget)
+  const readEnded = () => {
+    readDone = true
+    reading?.delete(token)
+    if (writeDone) forget()
+  }
+  const writeEnded = () => {
+    writeDone = true
+    if (readDone) forget()
+  }
+  const call = (fn: (s: QuinnStream) => unknown) => {
+    const s = held
+    if (s === undefined) return
     try {
-      settle(fn())
+      settle(fn(s))
     } catch {
       // the stream is gone already
     }
@@ -54,8 +74,10 @@ export function wrapStream(
     readable: new ReadableStream<Uint8Array>(
       {
         async pull(controller) {
+          const s = held
           try {
-            const chunk = await stream.read(chunkSize)
+            if (s === undefined) throw new Error('connection lost')
+            const chunk = await s.read(chunkSize)
             if (chunk === null) {
               readEnded()
               controller.close()
@@ -69,32 +91,37 @@ export function wrapStream(
           }
         },
         cancel() {
+          call((s) => s.stopRead())
           readEnded()
-          call(() => stream.stopRead())
         },
       },
       { highWaterMark: 0 },
     ),
     writable: new WritableStream<Uint8Array>({
       async write(chunk) {
+        const s = held
         try {
-          await stream.write(chunk)
+          if (s === undefined) throw new Error('connection lost')
+          await s.write(chunk)
         } catch (error) {
           throw streamError(error)
         }
       },
       close() {
-        call(() => stream.finishWrite())
+        call((s) => s.finishWrite())
+        writeEnded()
       },
       abort() {
-        call(() => stream.resetWrite())
+        call((s) => s.resetWrite())
+        writeEnded()
       },
     }),
     reset() {
       // the binding resets with code 0 whatever we ask for (capability streamResetCodes: false)
-      call(() => stream.resetWrite())
-      call(() => stream.stopRead())
+      call((s) => s.resetWrite())
+      call((s) => s.stopRead())
       readEnded()
+      writeEnded()
     },
   }
 }
@@ -102,13 +129,25 @@ export function wrapStream(
 /** Streams whose read side is still open, so a close can wait for the peer's last bytes. */
 export class ReadingSet {
   readonly #open = new Set<object>()
+  /** What each stream not yet fully ended holds of the binding (let go by `forgetAll`). */
+  readonly #holders = new Map<object, () => void>()
   #lastRead = 0
   #waiter: (() => void) | undefined
-  add(token: object): void {
+  add(token: object, forget?: () => void): void {
     this.#open.add(token)
+    if (forget !== undefined) this.#holders.set(token, forget)
   }
   delete(token: object): void {
     if (this.#open.delete(token) && this.#open.size === 0) this.#waiter?.()
+  }
+  /** The stream behind `token` ended both ways: it holds nothing any more. */
+  ended(token: object): void {
+    this.#holders.delete(token)
+  }
+  /** The connection closed: every stream lets go of the binding's objects. */
+  forgetAll(): void {
+    for (const forget of this.#holders.values()) forget()
+    this.#holders.clear()
   }
   touch(): void {
     this.#lastRead = performance.now()
