@@ -67,6 +67,7 @@ export type {
   HandleOptions,
   Handler,
   HandlerContext,
+  LaneInfo,
   MessageDroppedDetail,
   NodeEvents,
   NodeOptions,
