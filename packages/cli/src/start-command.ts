@@ -10,6 +10,8 @@ import {
 import type { PeerNode } from '@peer/node'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { type BackendConfig, LOG_LEVELS, loadConfigFile, type PeerConfig, parseConfig } from './config.js'
+import { CONTROL_PROTOCOL_VERSION } from './control-protocol.js'
+import { ControlServer, defaultControlPath } from './control-server.js'
 import { parsePeerSpec, parseSeconds } from './discover-command.js'
 import {
   configuredLogger,
@@ -20,6 +22,8 @@ import {
 } from './node-setup.js'
 import { type CliIo, formatAddresses, Output, recordFields } from './output.js'
 import { shutdownSignal, untilAborted } from './shutdown.js'
+import { statusSnapshot } from './status-snapshot.js'
+import { VERSION } from './version.js'
 
 /** Flags shared by `peer start` and `peer ping` that stand in for (or override) the configuration file. */
 export interface NodeFlags {
@@ -48,6 +52,11 @@ export interface StartOptions extends NodeFlags {
   duration?: number | undefined
   /** Validate the configuration, identity and trust list, print a summary and exit (no node starts). */
   check?: boolean | undefined
+  /**
+   * The control socket `peer status` talks to: a path, `false` for none (`--no-control`), or
+   * undefined for the default, `control.sock` in the identity directory.
+   */
+  control?: string | false | undefined
   json?: boolean | undefined
 }
 
@@ -139,11 +148,23 @@ export async function start(options: StartOptions, io: CliIo): Promise<void> {
   let watcher: FSWatcher | undefined
   let onHangup: (() => void) | undefined
   let debounce: NodeJS.Timeout | undefined
+  let control: ControlServer | undefined
   try {
     const started = await startConfiguredNode(config, { logger })
     node = started.node
     if (shutdown.signal.aborted) return
     const self = node
+    if (options.control !== false) {
+      const startedAt = Date.now()
+      control = await ControlServer.listen(
+        resolve(options.control ?? defaultControlPath(config.identity)),
+        (method) =>
+          method === 'hello'
+            ? { protocol: CONTROL_PROTOCOL_VERSION, version: VERSION, id: self.id, pid: process.pid }
+            : statusSnapshot(self, { startedAt, version: VERSION }),
+        { signal: shutdown.signal },
+      )
+    }
     self.handle(CHATTER_TOPIC, () => undefined)
     const printUp = (peer: {
       id: string
@@ -182,6 +203,10 @@ export async function start(options: StartOptions, io: CliIo): Promise<void> {
           } [${record.source}]`,
         )
       discovery.addEventListener('peer:discovered', (e) => show('discovered', e.detail.record))
+      // a known peer's record changed (addresses, name, meta): at --log-level info and debug
+      if (config.log.level === 'info' || config.log.level === 'debug') {
+        discovery.addEventListener('peer:updated', (e) => show('updated', e.detail.record))
+      }
       discovery.addEventListener('peer:lost', (e) =>
         show('lost', e.detail.record, { reason: e.detail.reason }),
       )
@@ -205,6 +230,7 @@ export async function start(options: StartOptions, io: CliIo): Promise<void> {
         trusted: started.trust.size,
         identityCreated: started.created,
         pid: process.pid,
+        control: control?.path,
       },
       `started    ${self.name} ${self.id} listening on ${formatHostPort(self.address.host, self.address.port)} ` +
         `(discovery: ${config.discovery.map((b) => b.backend).join(', ') || 'none'}, ${started.trust.size} trusted)`,
@@ -283,6 +309,7 @@ export async function start(options: StartOptions, io: CliIo): Promise<void> {
     await untilAborted(shutdown.signal)
   } finally {
     for (const t of timers) clearInterval(t)
+    await control?.close()
     watcher?.close()
     clearTimeout(debounce)
     if (onHangup !== undefined) process.off('SIGHUP', onHangup)
@@ -389,13 +416,20 @@ export function startCommand(io: CliIo): Command {
     .option('--duration <seconds>', 'stop after this many seconds', parseSeconds)
     .option('--check', 'validate the configuration, identity and trust list, print a summary, exit')
     .option('--json', 'one JSON object per event line: {"event":"peer:up",...}')
+    .option(
+      '--control <path>',
+      'control socket for `peer status` (default: control.sock in the identity directory)',
+    )
+    .option('--no-control', 'open no control socket')
     .addOption(new Option('--chatter <ms>', 'demo traffic to every peer').argParser(parseMillis).hideHelp())
     .addOption(new Option('--exit-with-stdin', 'stop when stdin closes').hideHelp())
     .addHelpText(
       'after',
       [
         '',
-        'Events (stdout): started, discovered, lost, peer:up, peer:down, peer:rejected, stats, stopped.',
+        'Events (stdout): started, discovered, lost, peer:up, peer:down, peer:rejected, stats, stopped;',
+        'updated (a known peer changed its addresses, name or meta) at --log-level info or debug.',
+        '`peer status` shows the running node through its control socket (a Unix socket, mode 0600).',
         'Stops gracefully on Ctrl-C or SIGTERM (peers see peer:down with reason "shutdown").',
         '',
         'Examples:',
