@@ -10,8 +10,7 @@ import {
 import type { PeerNode } from '@peer/node'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { type BackendConfig, LOG_LEVELS, loadConfigFile, type PeerConfig, parseConfig } from './config.js'
-import { CONTROL_PROTOCOL_VERSION } from './control-protocol.js'
-import { ControlServer, defaultControlPath } from './control-server.js'
+import { type ControlServer, defaultControlPath } from './control-server.js'
 import { parsePeerSpec, parseSeconds } from './discover-command.js'
 import {
   configuredLogger,
@@ -21,9 +20,8 @@ import {
   startConfiguredNode,
 } from './node-setup.js'
 import { type CliIo, formatAddresses, Output, recordFields } from './output.js'
+import { serveStatus } from './serve-status.js'
 import { shutdownSignal, untilAborted } from './shutdown.js'
-import { statusSnapshot } from './status-snapshot.js'
-import { VERSION } from './version.js'
 
 /** Flags shared by `peer start` and `peer ping` that stand in for (or override) the configuration file. */
 export interface NodeFlags {
@@ -155,15 +153,8 @@ export async function start(options: StartOptions, io: CliIo): Promise<void> {
     if (shutdown.signal.aborted) return
     const self = node
     if (options.control !== false) {
-      const startedAt = Date.now()
-      control = await ControlServer.listen(
-        resolve(options.control ?? defaultControlPath(config.identity)),
-        (method) =>
-          method === 'hello'
-            ? { protocol: CONTROL_PROTOCOL_VERSION, version: VERSION, id: self.id, pid: process.pid }
-            : statusSnapshot(self, { startedAt, version: VERSION }),
-        { signal: shutdown.signal },
-      )
+      const path = resolve(options.control ?? defaultControlPath(config.identity))
+      control = await serveStatus(self, path, { signal: shutdown.signal })
     }
     self.handle(CHATTER_TOPIC, () => undefined)
     const printUp = (peer: {
