@@ -1,4 +1,4 @@
-import { chmodSync } from 'node:fs'
+import { chmodSync, lstatSync } from 'node:fs'
 import { lstat, unlink } from 'node:fs/promises'
 import { createConnection, createServer, type Server, type Socket } from 'node:net'
 import { dirname, join } from 'node:path'
@@ -47,6 +47,8 @@ export class ControlServer {
   readonly #maxClients: number
   readonly #idleMs: number
   #closed = false
+  /** Inode of the socket file this server made (its file is removed on close, never another's). */
+  #ino: number | undefined
   /** Requests answered, and bad requests answered with an error (counters for tests and status). */
   readonly stats = { requests: 0, badRequests: 0, refusedClients: 0 }
 
@@ -104,6 +106,7 @@ export class ControlServer {
           this.#server.off('error', onError)
           try {
             chmodSync(this.path, 0o600)
+            this.#ino = lstatSync(this.path).ino
           } catch {}
           resolve()
         })
@@ -176,9 +179,12 @@ export class ControlServer {
     } catch (error) {
       text = `${JSON.stringify(errorReply(reply.id, 'InternalError', errorMessage(error)))}\n`
     }
-    socket.write(text)
     // a client that does not read its replies is not allowed to grow our memory
-    if (socket.writableLength > MAX_PENDING_REPLY_BYTES) socket.destroy()
+    if (socket.writableLength > MAX_PENDING_REPLY_BYTES) {
+      socket.destroy()
+      return
+    }
+    socket.write(text)
   }
 
   /** Closes the socket (removing its file) and every client connection. Idempotent, bounded. */
@@ -195,7 +201,7 @@ export class ControlServer {
     })
     // the server removes its socket file on close; make sure, without touching a file it did not make
     await lstat(this.path).then(
-      (st) => (st.isSocket() ? unlink(this.path).catch(() => {}) : undefined),
+      (st) => (st.isSocket() && st.ino === this.#ino ? unlink(this.path).catch(() => {}) : undefined),
       () => {},
     )
   }

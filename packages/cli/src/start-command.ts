@@ -154,7 +154,11 @@ export async function start(options: StartOptions, io: CliIo): Promise<void> {
     const self = node
     if (options.control !== false) {
       const path = resolve(options.control ?? defaultControlPath(config.identity))
-      control = await serveStatus(self, path, { signal: shutdown.signal })
+      control = await serveStatus(self, path, { signal: shutdown.signal }).catch((error: unknown) => {
+        if (shutdown.signal.aborted) return undefined // Ctrl-C while opening it: just stop
+        throw error
+      })
+      if (shutdown.signal.aborted) return
     }
     self.handle(CHATTER_TOPIC, () => undefined)
     const printUp = (peer: {
