@@ -2,9 +2,10 @@ import { resolve } from 'node:path'
 import { delay, shortId } from '@peer/discovery-core'
 import Table from 'cli-table3'
 import { Command } from 'commander'
-import { ControlClient, NodeGoneError } from './control-client.js'
+import { NodeGoneError } from './control-client.js'
 import { defaultControlPath } from './control-server.js'
 import { type CliIo, Output } from './output.js'
+import { readStatus } from './serve-status.js'
 import { shutdownSignal } from './shutdown.js'
 import { parseMillis, resolveNodeConfig } from './start-command.js'
 import type { StatusPeer, StatusSnapshot } from './status-snapshot.js'
@@ -37,23 +38,25 @@ export async function controlPathOf(options: StatusOptions, io: CliIo): Promise<
 export async function status(options: StatusOptions, io: CliIo): Promise<void> {
   const out = new Output(io, options)
   const path = await controlPathOf(options, io)
-  const client = await ControlClient.connect(path)
-  try {
-    if (options.watch !== true) {
-      const snapshot = (await client.request('status')) as StatusSnapshot
-      out.result(
-        snapshot as unknown as Record<string, unknown>,
-        renderStatus(snapshot, { color: colorOf(io) }),
-      )
-      return
-    }
-    await watch(client, options, out)
-  } finally {
-    client.close()
+  // a node that does not run is an error at first; with --watch, its going away later is not
+  const first = await readStatus(path)
+  if (options.watch !== true) {
+    out.result(first as unknown as Record<string, unknown>, renderStatus(first, { color: colorOf(io) }))
+    return
   }
+  await watch(path, first, options, out)
 }
 
-async function watch(client: ControlClient, options: StatusOptions, out: Output): Promise<void> {
+/**
+ * Polls the node every interval, one short connection each time (so an interval longer than the
+ * server's idle limit works too), until Ctrl-C or the node goes away.
+ */
+async function watch(
+  path: string,
+  first: StatusSnapshot,
+  options: StatusOptions,
+  out: Output,
+): Promise<void> {
   const io = out.io
   const shutdown = shutdownSignal()
   const live = !out.json && io.stdout.isTTY === true
@@ -64,15 +67,17 @@ async function watch(client: ControlClient, options: StatusOptions, out: Output)
   }
   const intervalMs = options.intervalMs ?? 1000
   try {
+    let next: StatusSnapshot | undefined = first
     while (!shutdown.signal.aborted) {
       let snapshot: StatusSnapshot
       try {
-        snapshot = (await client.request('status', { signal: shutdown.signal })) as StatusSnapshot
+        snapshot = next ?? (await readStatus(path, { signal: shutdown.signal }))
+        next = undefined
       } catch (error) {
         if (shutdown.signal.aborted) break
         if (error instanceof NodeGoneError) {
           draw?.done()
-          out.event('closed', { control: client.path }, `the node stopped (${client.path} closed)`)
+          out.event('closed', { control: path }, `the node stopped (${path} closed)`)
           return
         }
         throw error
