@@ -1,9 +1,10 @@
 /**
- * The `peer` command: `peer keygen`, `peer id`, `peer start`, `peer discover`, `peer ping` and
- * `peer demo`. The library exports are the pieces the command is built from, for embedding and
- * testing: {@link runCli}, {@link createProgram}, each command as a function, the configuration
+ * The `peer` command: `peer keygen`, `peer id`, `peer start`, `peer status`, `peer discover`,
+ * `peer ping` and `peer demo`. The library exports are the pieces the command is built from, for
+ * embedding and testing: {@link runCli}, {@link createProgram}, each command as a function, the configuration
  * schema and loader ({@link parseConfig}, {@link loadConfigFile}), {@link startConfiguredNode},
- * the demo supervisor {@link DemoCluster} and the error classes.
+ * the demo supervisor {@link DemoCluster}, the control socket of `peer status` ({@link serveStatus},
+ * {@link readStatus}) and the error classes.
  *
  * @packageDocumentation
  */
@@ -34,6 +35,34 @@ export {
   problemsOf,
   readConfigText,
 } from './config.js'
+export {
+  CONTROL_REQUEST_TIMEOUT_MS,
+  ControlClient,
+  type ControlClientOptions,
+  MAX_REPLY_BYTES,
+  NodeGoneError,
+} from './control-client.js'
+export {
+  CONTROL_IDLE_MS,
+  CONTROL_METHODS,
+  CONTROL_PROTOCOL_VERSION,
+  type ControlErrorName,
+  type ControlMethod,
+  type ControlReply,
+  type ControlRequest,
+  MAX_CONTROL_CLIENTS,
+  MAX_PENDING_REPLY_BYTES,
+  MAX_REQUEST_BYTES,
+  parseControlRequest,
+} from './control-protocol.js'
+export {
+  CONTROL_SOCKET_NAME,
+  type ControlHandler,
+  ControlServer,
+  type ControlServerOptions,
+  defaultControlPath,
+  MAX_SOCKET_PATH_BYTES,
+} from './control-server.js'
 export {
   DemoCluster,
   type DemoClusterOptions,
@@ -69,6 +98,7 @@ export {
 export { type CliIo, formatAddresses, formatFields, Output, processIo, recordFields } from './output.js'
 export { type PingOptions, type PingTarget, parsePingTarget, ping, pingCommand } from './ping-command.js'
 export { createProgram, runCli, VERSION } from './program.js'
+export { readStatus, serveStatus } from './serve-status.js'
 export { shutdownSignal, untilAborted } from './shutdown.js'
 export {
   addNodeFlags,
@@ -80,3 +110,11 @@ export {
   start,
   startCommand,
 } from './start-command.js'
+export { controlPathOf, renderStatus, type StatusOptions, status, statusCommand } from './status-command.js'
+export {
+  type StatusAddress,
+  type StatusBackend,
+  type StatusPeer,
+  type StatusSnapshot,
+  statusSnapshot,
+} from './status-snapshot.js'

@@ -1,4 +1,12 @@
-import { consoleLogger, type DiscoveryBackend, errorMessage, type LoggerFactory } from '@peer/discovery-core'
+import { createSocket, type Socket } from 'node:dgram'
+import { isIPv6 } from 'node:net'
+import {
+  consoleLogger,
+  type DiscoveryBackend,
+  errorMessage,
+  formatHostPort,
+  type LoggerFactory,
+} from '@peer/discovery-core'
 import { type Identity, loadIdentity, loadOrCreateIdentity, TrustList } from '@peer/identity'
 import type { NodeOptions, PeerNode } from '@peer/node'
 import { createBackend } from './backends.js'
@@ -119,9 +127,34 @@ export async function startConfiguredNode(
     const where = `${config.listen.host}:${config.listen.port}`
     const code =
       (error as NodeJS.ErrnoException).code ?? (error as { cause?: NodeJS.ErrnoException }).cause?.code
-    if (code === 'EADDRINUSE')
-      throw new CliError(`cannot listen on ${where}: the address is in use`, { cause: error })
+    // the QUIC engine may report a taken port only as "Could not bind": check the port ourselves
+    if (code === 'EADDRINUSE' || (await udpPortInUse(config.listen.host, config.listen.port))) {
+      throw new CliError(
+        `UDP port ${config.listen.port} on ${config.listen.host} is already in use: stop the other process ` +
+          `or choose another port with --listen ${formatHostPort(config.listen.host, 0).replace(/0$/, '<port>')} (port 0 picks a free one)`,
+        { cause: error },
+      )
+    }
     throw new CliError(`cannot start the node on ${where}: ${errorMessage(error)}`, { cause: error })
   }
   return { node, identity, trust, backends, created }
+}
+
+/** True when binding UDP `host:port` fails with EADDRINUSE right now (port 0 is never in use). */
+export function udpPortInUse(host: string, port: number): Promise<boolean> {
+  if (port === 0) return Promise.resolve(false)
+  return new Promise((resolve) => {
+    let socket: Socket
+    try {
+      socket = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4' })
+    } catch {
+      resolve(false)
+      return
+    }
+    socket.once('error', (error: NodeJS.ErrnoException) => {
+      socket.close()
+      resolve(error.code === 'EADDRINUSE')
+    })
+    socket.bind({ address: host, port, exclusive: true }, () => socket.close(() => resolve(false)))
+  })
 }

@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module'
 import { Command, CommanderError } from 'commander'
 import { demoCommand } from './demo-command.js'
 import { discoverCommand } from './discover-command.js'
@@ -8,10 +7,10 @@ import { keygenCommand } from './keygen-command.js'
 import { type CliIo, processIo } from './output.js'
 import { pingCommand } from './ping-command.js'
 import { startCommand } from './start-command.js'
+import { statusCommand } from './status-command.js'
+import { VERSION } from './version.js'
 
-/** The package version, shown by `peer --version`. */
-export const VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string })
-  .version
+export { VERSION } from './version.js'
 
 /** Builds the `peer` program (commander) with every command, writing to `io`. */
 export function createProgram(io: CliIo = processIo()): Command {
@@ -28,6 +27,7 @@ export function createProgram(io: CliIo = processIo()): Command {
     keygenCommand(io),
     idCommand(io),
     startCommand(io),
+    statusCommand(io),
     discoverCommand(io),
     pingCommand(io),
     demoCommand(io),

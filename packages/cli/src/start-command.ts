@@ -10,6 +10,7 @@ import {
 import type { PeerNode } from '@peer/node'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { type BackendConfig, LOG_LEVELS, loadConfigFile, type PeerConfig, parseConfig } from './config.js'
+import { type ControlServer, defaultControlPath } from './control-server.js'
 import { parsePeerSpec, parseSeconds } from './discover-command.js'
 import { type MetricsServer, parseMetricsAddress, startMetricsServer } from './metrics-server.js'
 import {
@@ -20,6 +21,7 @@ import {
   startConfiguredNode,
 } from './node-setup.js'
 import { type CliIo, formatAddresses, Output, recordFields } from './output.js'
+import { serveStatus } from './serve-status.js'
 import { shutdownSignal, untilAborted } from './shutdown.js'
 
 /** Flags shared by `peer start` and `peer ping` that stand in for (or override) the configuration file. */
@@ -49,6 +51,11 @@ export interface StartOptions extends NodeFlags {
   duration?: number | undefined
   /** Validate the configuration, identity and trust list, print a summary and exit (no node starts). */
   check?: boolean | undefined
+  /**
+   * The control socket `peer status` talks to: a path, `false` for none (`--no-control`), or
+   * undefined for the default, `control.sock` in the identity directory.
+   */
+  control?: string | false | undefined
   json?: boolean | undefined
   /** Serve Prometheus text on this `host:port` (loopback unless `metricsAllowRemote`). */
   metrics?: string | undefined
@@ -149,6 +156,7 @@ export async function start(options: StartOptions, io: CliIo): Promise<void> {
   let onHangup: (() => void) | undefined
   let debounce: NodeJS.Timeout | undefined
   let metrics: MetricsServer | undefined
+  let control: ControlServer | undefined
   try {
     if (metricsAddress !== undefined) metrics = await startMetricsServer(metricsAddress)
     const started = await startConfiguredNode(config, {
@@ -158,6 +166,14 @@ export async function start(options: StartOptions, io: CliIo): Promise<void> {
     node = started.node
     if (shutdown.signal.aborted) return
     const self = node
+    if (options.control !== false) {
+      const path = resolve(options.control ?? defaultControlPath(config.identity))
+      control = await serveStatus(self, path, { signal: shutdown.signal }).catch((error: unknown) => {
+        if (shutdown.signal.aborted) return undefined // Ctrl-C while opening it: just stop
+        throw error
+      })
+      if (shutdown.signal.aborted) return
+    }
     self.handle(CHATTER_TOPIC, () => undefined)
     const printUp = (peer: {
       id: string
@@ -196,6 +212,10 @@ export async function start(options: StartOptions, io: CliIo): Promise<void> {
           } [${record.source}]`,
         )
       discovery.addEventListener('peer:discovered', (e) => show('discovered', e.detail.record))
+      // a known peer's record changed (addresses, name, meta): at --log-level info and debug
+      if (config.log.level === 'info' || config.log.level === 'debug') {
+        discovery.addEventListener('peer:updated', (e) => show('updated', e.detail.record))
+      }
       discovery.addEventListener('peer:lost', (e) =>
         show('lost', e.detail.record, { reason: e.detail.reason }),
       )
@@ -219,6 +239,7 @@ export async function start(options: StartOptions, io: CliIo): Promise<void> {
         trusted: started.trust.size,
         identityCreated: started.created,
         pid: process.pid,
+        control: control?.path,
       },
       `started    ${self.name} ${self.id} listening on ${formatHostPort(self.address.host, self.address.port)} ` +
         `(discovery: ${config.discovery.map((b) => b.backend).join(', ') || 'none'}, ${started.trust.size} trusted)`,
@@ -299,6 +320,7 @@ export async function start(options: StartOptions, io: CliIo): Promise<void> {
     await untilAborted(shutdown.signal)
   } finally {
     for (const t of timers) clearInterval(t)
+    await control?.close()
     watcher?.close()
     clearTimeout(debounce)
     if (onHangup !== undefined) process.off('SIGHUP', onHangup)
@@ -408,13 +430,20 @@ export function startCommand(io: CliIo): Command {
     .option('--json', 'one JSON object per event line: {"event":"peer:up",...}')
     .option('--metrics <host:port>', 'serve Prometheus metrics at http://<host:port>/metrics (loopback only)')
     .option('--metrics-allow-remote', 'allow --metrics on a non-loopback address (the endpoint has no auth)')
+    .option(
+      '--control <path>',
+      'control socket for `peer status` (default: control.sock in the identity directory)',
+    )
+    .option('--no-control', 'open no control socket')
     .addOption(new Option('--chatter <ms>', 'demo traffic to every peer').argParser(parseMillis).hideHelp())
     .addOption(new Option('--exit-with-stdin', 'stop when stdin closes').hideHelp())
     .addHelpText(
       'after',
       [
         '',
-        'Events (stdout): started, metrics, discovered, lost, peer:up, peer:down, peer:rejected, stats, stopped.',
+        'Events (stdout): started, metrics, discovered, lost, peer:up, peer:down, peer:rejected, stats, stopped;',
+        'updated (a known peer changed its addresses, name or meta) at --log-level info or debug.',
+        '`peer status` shows the running node through its control socket (a Unix socket, mode 0600).',
         'Stops gracefully on Ctrl-C or SIGTERM (peers see peer:down with reason "shutdown").',
         '',
         'Examples:',

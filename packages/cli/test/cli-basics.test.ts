@@ -10,7 +10,7 @@ beforeAll(async () => {
 })
 afterAll(() => removeTempDir(dir))
 
-const COMMANDS = ['keygen', 'id', 'start', 'discover', 'ping', 'demo']
+const COMMANDS = ['keygen', 'id', 'start', 'status', 'discover', 'ping', 'demo']
 
 describe.concurrent('help and usage', () => {
   it('peer --help lists every command', async () => {
@@ -300,7 +300,7 @@ describe('start: configuration and startup errors', () => {
       expect(started.id).toBe(id)
       const busy = await runPeer(['start', '--identity', idDir, '--listen', String(started.address)])
       expect(busy.code).toBe(1)
-      expect(busy.stderr).toContain(`cannot listen on ${String(started.address)}`)
+      expect(busy.stderr).toContain(`UDP port ${String(started.port)} on 127.0.0.1 is already in use`)
     } finally {
       await p.stop('SIGTERM')
     }

@@ -79,6 +79,7 @@ export type {
   HandleOptions,
   Handler,
   HandlerContext,
+  LaneInfo,
   MessageDroppedDetail,
   NodeEvents,
   NodeOptions,

@@ -13,7 +13,7 @@ import {
   throwIfAborted,
 } from '@peer/discovery-core'
 import { generateIdentity, type Identity, loadOrCreateIdentity, TrustList } from '@peer/identity'
-import { PeerRegistry } from '@peer/registry'
+import { PeerRegistry, type PeerRegistryStats, type PeerStatus } from '@peer/registry'
 import {
   type CloseInfo,
   CODE,
@@ -226,6 +226,20 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
   /** The aggregate discovery the node runs. */
   get discovery(): Discovery | undefined {
     return this.#discovery
+  }
+
+  /**
+   * Every peer the registry tracks (trusted peers that discovery reported or that connected), up
+   * or not: state, addresses with the sources that reported them, dial attempts, last error. A
+   * read-only snapshot (what `peer status` shows); `peers()` is the connected ones with counters.
+   */
+  knownPeers(): PeerStatus[] {
+    return this.#registry?.peers() ?? []
+  }
+
+  /** The peer registry's counters (dials, failures, duplicates closed, ...): a read-only snapshot. */
+  get registryStats(): Readonly<PeerRegistryStats> | undefined {
+    return this.#registry?.stats
   }
 
   /** Starts everything. Called by {@link createNode}; a node starts once. */
@@ -655,7 +669,16 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
           const previous = this.#links.get(id)
           if (previous?.closed) this.#down(previous, errorMessage(error))
           if (this.#state !== 'started') return
-          this.#log.warn('peer link failed to open', { id: shortId(id), error: errorMessage(error) })
+          // a simultaneous dial resolved (the duplicate connection closed, or a newer one took
+          // over) is normal operation, not a warning
+          const live = this.#registry?.connection(id)
+          const superseded =
+            (error instanceof PeerUnavailableError && error.reason === 'replaced') ||
+            (live !== undefined && live !== connection)
+          this.#log[superseded ? 'debug' : 'warn']('peer link failed to open', {
+            id: shortId(id),
+            error: errorMessage(error),
+          })
           // tell the peer what was wrong (unless the connection is gone already)
           if (error instanceof ConnectionClosedError || connection.isClosed) return
           const lost = error instanceof PeerUnavailableError && error.reason !== 'protocol-error'

@@ -70,6 +70,11 @@ export class OutLane {
     return this.#queued === 0 && this.#unacked === 0
   }
 
+  /** Envelopes waiting to be written (or being written). */
+  get queued(): number {
+    return this.#queued
+  }
+
   /** Messages written and not acknowledged yet. */
   get unacked(): number {
     return this.#unacked

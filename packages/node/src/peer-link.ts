@@ -26,7 +26,7 @@ import { OutLane } from './out-lane.js'
 import { RateLimiter } from './rate-limiter.js'
 import { RequestTable } from './request-table.js'
 import { type PeerStream, StreamRegistry } from './stream-registry.js'
-import type { PeerInfo, PeerStats } from './types.js'
+import type { LaneInfo, PeerInfo, PeerStats } from './types.js'
 
 /**
  * Messages written on one lane and not yet acknowledged before writing waits for acks: a record of
@@ -223,7 +223,20 @@ export class PeerLink {
         byteStreams: this.#streams.size,
         unconfirmed: this.#lanes.reduce((n, l) => n + l.unacked, 0),
       }),
+      lanes: Object.freeze(this.#laneInfo()),
     })
+  }
+
+  #laneInfo(): LaneInfo[] {
+    const lanes: LaneInfo[] = []
+    for (const l of this.#lanes) {
+      const out = l.channel !== undefined
+      const inbound = this.#inLanes.has(l.index)
+      if (!out && !inbound && l.queued === 0) continue
+      const cls = l.index === CONTROL_LANE ? 'control' : BULK.has(l.index) ? 'bulk' : 'normal'
+      lanes.push({ lane: l.index, class: cls, out, in: inbound, queued: l.queued, unacked: l.unacked })
+    }
+    return lanes
   }
 
   /** Sends a fire-and-forget message on its topic's lane; resolves once the transport buffered it. */

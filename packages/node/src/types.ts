@@ -174,6 +174,23 @@ export interface PeerInfo {
   /** When the peer came up (ms since the epoch). */
   readonly upSince: number
   readonly stats: Readonly<PeerStats>
+  /** The lanes open on the connection, in either direction (lane 0 is the control lane). */
+  readonly lanes: readonly LaneInfo[]
+}
+
+/** One lane of a connection, as {@link PeerInfo.lanes} lists it. */
+export interface LaneInfo {
+  /** Lane index: 0 control, 1-4 `normal`, 5-6 `bulk`. */
+  readonly lane: number
+  readonly class: 'control' | 'normal' | 'bulk'
+  /** This node opened its outgoing channel of the lane. */
+  readonly out: boolean
+  /** The peer opened its channel of the lane (towards this node). */
+  readonly in: boolean
+  /** Envelopes waiting to be written on the lane right now. */
+  readonly queued: number
+  /** Messages written on the lane and not acknowledged by the peer yet. */
+  readonly unacked: number
 }
 
 /** Node-wide counters; they only grow. */

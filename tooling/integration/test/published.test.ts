@@ -48,6 +48,12 @@ const EXAMPLES: Record<string, ExampleSpec> = {
       /^bad: listen: expected a port/m,
     ],
   },
+  '@peer/cli/examples/status.mjs': {
+    expect: [
+      /^node1@localhost: node2@localhost is connected, rtt \d+\.\d ms$/m,
+      /^peers {5}1 up of 1 known$/m,
+    ],
+  },
   '@peer/discovery-core/examples/custom-backend.mjs': {
     expect: [/^discovered fpmansl7\w+ \(alice\) via polling$/m, /^invalid records dropped: 1$/m],
   },

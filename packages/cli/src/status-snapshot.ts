@@ -1,0 +1,144 @@
+import { formatHostPort } from '@peer/discovery-core'
+import type { LaneInfo, NodeStats, PeerNode, PeerStats } from '@peer/node'
+
+/** One address of a peer with the discovery sources that reported it. */
+export interface StatusAddress {
+  address: string
+  sources: string[]
+  lastError?: string | undefined
+}
+
+/** One peer in a {@link StatusSnapshot}: what the registry knows, plus the link when it is up. */
+export interface StatusPeer {
+  id: string
+  name?: string | undefined
+  /** Registry state (`connected`, `dialing`, `backoff`, ...); `up` is true once messages flow. */
+  state: string
+  up: boolean
+  /** True while discovery reports the peer. */
+  discovered: boolean
+  direction?: string | undefined
+  /** The connection's remote address, when connected. */
+  remoteAddress?: string | undefined
+  addresses: StatusAddress[]
+  /** Round-trip time in ms (last ping, else the transport's smoothed RTT). */
+  rttMs?: number | undefined
+  upSince?: number | undefined
+  dialAttempts: number
+  totalDials: number
+  nextDialAt?: number | undefined
+  lastError?: string | undefined
+  lanes: LaneInfo[]
+  stats?: PeerStats | undefined
+}
+
+/** Counters of one discovery backend (validation drops, map overflow drops, errors). */
+export interface StatusBackend {
+  source: string
+  stats: Record<string, number>
+}
+
+/** What `peer status` receives from a running `peer start`. */
+export interface StatusSnapshot {
+  node: {
+    id: string
+    name: string
+    address: string
+    addresses: string[]
+    state: string
+    pid: number
+    startedAt: number
+    uptimeMs: number
+    version: string
+  }
+  stats: NodeStats
+  registry: Record<string, number>
+  discovery: { stats: Record<string, number>; backends: StatusBackend[] } | undefined
+  peers: StatusPeer[]
+}
+
+/** The numeric fields of a counters object (backends may keep more than the shared ones). */
+function numbers(value: object | undefined): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const [k, v] of Object.entries(value ?? {})) if (typeof v === 'number') out[k] = v
+  return out
+}
+
+/** Builds the status snapshot of a running node (read-only: it changes nothing). */
+export function statusSnapshot(node: PeerNode, info: { startedAt: number; version: string }): StatusSnapshot {
+  const up = new Map(node.peers().map((p) => [p.id, p]))
+  const peers: StatusPeer[] = []
+  const seen = new Set<string>()
+  for (const known of node.knownPeers()) {
+    seen.add(known.id)
+    const link = up.get(known.id)
+    const remote = known.remoteAddress ?? link?.address
+    peers.push({
+      id: known.id,
+      name: link?.name ?? known.name,
+      state: known.state,
+      up: link !== undefined,
+      discovered: known.discovered,
+      direction: link?.direction ?? known.direction,
+      remoteAddress: remote === undefined ? undefined : formatHostPort(remote.host, remote.port),
+      addresses: known.addresses.map((a) => ({
+        address: formatHostPort(a.host, a.port),
+        sources: [...a.sources],
+        ...(a.lastError === undefined ? {} : { lastError: a.lastError }),
+      })),
+      rttMs: link?.stats.rtt ?? known.rtt,
+      upSince: link?.upSince,
+      dialAttempts: known.dialAttempts,
+      totalDials: known.totalDials,
+      nextDialAt: known.nextDialAt,
+      lastError: known.lastError,
+      lanes: link === undefined ? [] : [...link.lanes],
+      stats: link === undefined ? undefined : { ...link.stats },
+    })
+  }
+  // a link the registry no longer lists (it is being torn down) still shows
+  for (const link of up.values()) {
+    if (seen.has(link.id)) continue
+    peers.push({
+      id: link.id,
+      name: link.name,
+      state: 'connected',
+      up: true,
+      discovered: false,
+      direction: link.direction,
+      remoteAddress: formatHostPort(link.address.host, link.address.port),
+      addresses: [],
+      rttMs: link.stats.rtt,
+      upSince: link.upSince,
+      dialAttempts: 0,
+      totalDials: 0,
+      lanes: [...link.lanes],
+      stats: { ...link.stats },
+    })
+  }
+  peers.sort((a, b) => (a.name ?? a.id).localeCompare(b.name ?? b.id))
+  const discovery = node.discovery
+  return {
+    node: {
+      id: node.id,
+      name: node.name,
+      address: formatHostPort(node.address.host, node.address.port),
+      addresses: node.addresses.map((a) => formatHostPort(a.host, a.port)),
+      state: node.state,
+      pid: process.pid,
+      startedAt: info.startedAt,
+      uptimeMs: Date.now() - info.startedAt,
+      version: info.version,
+    },
+    stats: { ...node.stats },
+    registry: numbers(node.registryStats),
+    discovery:
+      discovery === undefined
+        ? undefined
+        : {
+            stats: numbers(discovery.stats),
+            backends: discovery.backends.map((b) => ({ source: b.source, stats: numbers(b.stats) })),
+          },
+    peers,
+  }
+}
