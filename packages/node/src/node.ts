@@ -711,8 +711,11 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
 
   /** The link for an id or name, or why there is none. */
   #find(ref: string): PeerLink | string {
+    // the common case first: a connected peer's id (one map lookup, no pattern match per send)
+    const byId = this.#links.get(ref)
+    if (byId !== undefined) return byId
     if (typeof ref !== 'string' || ref === '') return 'not a node id or name'
-    if (isNodeId(ref)) return this.#links.get(ref) ?? 'not connected'
+    if (isNodeId(ref)) return 'not connected'
     const exact: PeerLink[] = []
     const short: PeerLink[] = []
     for (const link of this.#links.values()) {

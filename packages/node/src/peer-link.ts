@@ -606,8 +606,10 @@ export class PeerLink {
   }
 
   #checkIdle(): void {
-    if (!this.#idle()) return
-    for (const wake of [...this.#idleWaiters]) wake()
+    // called on every settled request and written message: nothing to do unless someone waits
+    if (this.#idleWaiters.size === 0 || !this.#idle()) return
+    const waiters = [...this.#idleWaiters]
     this.#idleWaiters.clear()
+    for (const wake of waiters) wake()
   }
 }
