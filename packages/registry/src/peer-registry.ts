@@ -285,15 +285,21 @@ export class PeerRegistry<
     entry.stallProbe = true
     this.#stats.stallProbes++
     this.#log.debug('probing a stalled connection', { id: shortId(id) })
-    const gone = new AbortController()
-    const onGone = () => gone.abort()
+    // the stalled connection closing does not cut a dial in flight: the peer closes it when our
+    // probe reaches it (it moves to the new connection), and the probe must still be adopted
+    let gone = false
+    const onGone = () => {
+      gone = true
+    }
     Promise.resolve(stalled.closed).then(onGone, onGone)
-    const signals = [gone.signal, this.#lifetime.signal]
-    if (options.signal !== undefined) signals.push(options.signal)
-    const signal = AbortSignal.any(signals)
+    const signal =
+      options.signal === undefined
+        ? this.#lifetime.signal
+        : AbortSignal.any([this.#lifetime.signal, options.signal])
     const attemptMs = this.#probeAttempt > 0 ? this.#probeAttempt : DEFAULT_STALL_PROBE_MS
     const current = () =>
       !signal.aborted &&
+      !gone &&
       this.#state === 'started' &&
       this.#peers.get(id) === entry &&
       entry.connection === stalled
@@ -316,7 +322,13 @@ export class PeerRegistry<
             })
             continue
           }
-          if (!current()) {
+          const live = entry.connection
+          if (
+            signal.aborted ||
+            this.#state !== 'started' ||
+            this.#peers.get(id) !== entry ||
+            (live !== stalled && live !== undefined)
+          ) {
             safeClose(conn, 'duplicate', this.#log)
             return false
           }
@@ -324,6 +336,7 @@ export class PeerRegistry<
           address.lastConnectedAt = Date.now()
           this.#stats.stallReplacements++
           this.#log.info('stalled connection replaced by a fresh one', { id: shortId(id) })
+          if (live === undefined) return this.#adopt(entry, conn, 'outbound')
           this.#install(entry, conn, 'outbound', stalled)
           safeClose(stalled, 'stalled', this.#log)
           return true
@@ -334,7 +347,6 @@ export class PeerRegistry<
       return false
     } finally {
       entry.stallProbe = false
-      gone.abort()
     }
   }
 
