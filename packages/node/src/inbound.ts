@@ -6,6 +6,7 @@ import type { HandlerScheduler } from './handler-scheduler.js'
 import { CONTROL_LANE, SMALL_ANSWER_BYTES } from './lanes.js'
 import type { LinkHost } from './link-host.js'
 import type { RequestTable } from './request-table.js'
+import { STALL_PING_ID } from './stall-watch.js'
 import type { Handler, PeerStats } from './types.js'
 
 /** A message or request waiting for (or running in) a handler. */
@@ -81,6 +82,10 @@ export class Inbound {
         return
       case 'pong': {
         const pending = this.#link.requests.take(envelope.id, 'ping', '')
+        if (pending === undefined && envelope.id === STALL_PING_ID) {
+          this.#link.countReceived()
+          return
+        }
         if (pending === undefined) {
           this.#link.unexpected()
           return

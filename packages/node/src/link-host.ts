@@ -12,6 +12,11 @@ export interface LinkHost {
   topicPriority(topic: string): Priority | undefined
   /** Messages accepted by `send` and never acknowledged by the peer, reported when the link ends. */
   dropped(link: PeerLink, topic: string, count: number): void
+  /**
+   * The link looks stalled (nothing arrived for `stallTimeoutMs` while it waited for the peer, and a
+   * ping went unanswered); `recovered` aborts when traffic arrives again or the link ends.
+   */
+  stalled(link: PeerLink, recovered: AbortSignal): void
   /** True once the node is stopping: new requests from peers are refused. */
   stopping(): boolean
   readonly stats: NodeStats
@@ -26,6 +31,7 @@ export interface LinkHost {
   readonly maxByteStreams: number
   readonly maxStreamOpensPerSecond: number
   readonly partialFrameTimeoutMs: number
+  readonly stallTimeoutMs: number
   /** Bytes of messages a bulk lane may have in flight (one message always goes). */
   readonly maxBulkBytesInFlight: number
   /** Scale the bulk window with the path's lowest RTT. */

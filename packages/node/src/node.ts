@@ -63,6 +63,7 @@ const DEFAULTS = {
   maxByteStreams: 64,
   maxStreamOpensPerSecond: 100,
   partialFrameTimeoutMs: 30_000,
+  stallTimeoutMs: 2000,
   maxBulkBytesInFlight: 1024 * 1024,
 }
 
@@ -129,6 +130,8 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
     peersDown: 0,
     messagesDropped: 0,
     protocolErrors: 0,
+    stalls: 0,
+    stallRecoveries: 0,
   }
   readonly #limits: typeof DEFAULTS
   #state: NodeState | 'new' = 'new'
@@ -616,6 +619,7 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
       topicPriority: (topic) => this.#priorities.get(topic),
       dropped: (link, topic, count) =>
         this.emit('message:dropped', { peer: link.id, name: link.name, topic, count }),
+      stalled: (link, recovered) => this.#onStalled(link, recovered),
       stopping: () => this.#state !== 'started',
       bulkWindowScaling: this.#options.bulkWindowScaling ?? true,
       stats: this.#stats,
@@ -654,7 +658,7 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
           const previous = this.#links.get(id)
           this.#links.set(id, link)
           if (previous !== undefined) {
-            previous.close(replaced(id))
+            previous.close(previous.stalled ? stalledError(id) : replaced(id))
             this.#log.debug('peer moved to a newer connection', { id: shortId(id), direction })
             return
           }
@@ -693,6 +697,23 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
         },
       )
       .catch((error: unknown) => this.#internalError('opening a peer link', error))
+  }
+
+  /**
+   * A link stalled: the registry probes the peer with fresh dials; a handshake that succeeds while
+   * the link is still stalled replaces its connection (`peer:connection-replaced`, then #attach).
+   */
+  #onStalled(link: PeerLink, recovered: AbortSignal): void {
+    this.#stats.stalls++
+    this.#log.info('peer connection stalled: probing a fresh one', { id: shortId(link.id), name: link.name })
+    const registry = this.#registry
+    if (registry === undefined || this.#state !== 'started') return
+    registry
+      .probeStalled(link.id, { signal: recovered })
+      .then((replaced) => {
+        if (replaced) this.#stats.stallRecoveries++
+      })
+      .catch((error: unknown) => this.#internalError('probing a stalled connection', error))
   }
 
   /** A bug in our own bookkeeping: logged, never an uncaught exception. */
@@ -741,8 +762,11 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
 
   /** The link for an id or name, or why there is none. */
   #find(ref: string): PeerLink | string {
+    // the common case first: a connected peer's id (one map lookup, no pattern match per send)
+    const byId = this.#links.get(ref)
+    if (byId !== undefined) return byId
     if (typeof ref !== 'string' || ref === '') return 'not a node id or name'
-    if (isNodeId(ref)) return this.#links.get(ref) ?? 'not connected'
+    if (isNodeId(ref)) return 'not connected'
     const exact: PeerLink[] = []
     const short: PeerLink[] = []
     for (const link of this.#links.values()) {
@@ -777,6 +801,12 @@ async function resolveIdentity(option: Identity | string | undefined): Promise<I
   if (option === undefined) return generateIdentity()
   if (typeof option === 'string') return (await loadOrCreateIdentity(option)).identity
   return option
+}
+
+function stalledError(id: string): PeerUnavailableError {
+  return new PeerUnavailableError(id, 'the connection stalled and was replaced by a fresh one', {
+    reason: 'connection-lost',
+  })
 }
 
 function replaced(id: string): PeerUnavailableError {

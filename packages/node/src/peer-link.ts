@@ -25,6 +25,7 @@ export type { LinkHost } from './link-host.js'
 import { OutLane } from './out-lane.js'
 import { RateLimiter } from './rate-limiter.js'
 import { RequestTable } from './request-table.js'
+import { STALL_PING_ID, StallWatch } from './stall-watch.js'
 import { type PeerStream, StreamRegistry } from './stream-registry.js'
 import type { LaneInfo, PeerInfo, PeerStats } from './types.js'
 
@@ -76,6 +77,7 @@ export class PeerLink {
   #helloReceived: ((hello: Extract<Envelope, { kind: 'hello' }>) => void) | undefined
   #helloFailed: ((error: Error) => void) | undefined
   #closedError: Error | undefined
+  #stallWatch: StallWatch | undefined
   #pingRtt: number | undefined
   #minRtt = Infinity
   #maxSend: number
@@ -200,6 +202,25 @@ export class PeerLink {
     }
     this.upSince = Date.now()
     void this.#acceptStreams()
+    if (this.#closedError === undefined) this.#watchStalls()
+  }
+
+  /** True while the link is stalled (see {@link StallWatch}) and nothing arrived since. */
+  get stalled(): boolean {
+    return this.#stallWatch?.suspect === true
+  }
+
+  #watchStalls(): void {
+    const lanes = this.#lanes
+    this.#stallWatch = new StallWatch(
+      {
+        received: () => this.stats.bytesReceived,
+        waiting: () => this.#requests.size > 0 || lanes.some((l) => !l.idle),
+        ping: () => this.#control({ kind: 'ping', id: STALL_PING_ID }),
+        stalled: (recovered) => this.#host.stalled(this, recovered),
+      },
+      this.#host.stallTimeoutMs,
+    )
   }
 
   /** A snapshot for `peers()`. */
@@ -303,6 +324,7 @@ export class PeerLink {
     this.#acks.flush()
     this.#closedError = error
     this.#lifetime.abort(error)
+    this.#stallWatch?.close()
     this.#requests.failAll(this.#unavailable())
     this.#scheduler.close()
     this.#acks.close()
@@ -597,8 +619,10 @@ export class PeerLink {
   }
 
   #checkIdle(): void {
-    if (!this.#idle()) return
-    for (const wake of [...this.#idleWaiters]) wake()
+    // called on every settled request and written message: nothing to do unless someone waits
+    if (this.#idleWaiters.size === 0 || !this.#idle()) return
+    const waiters = [...this.#idleWaiters]
     this.#idleWaiters.clear()
+    for (const wake of waiters) wake()
   }
 }

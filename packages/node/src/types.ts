@@ -80,6 +80,19 @@ export interface NodeOptions {
    */
   partialFrameTimeoutMs?: number
   /**
+   * Stall detection: when a connection carried nothing from the peer for this many ms while the
+   * node waited for it (requests in flight, messages queued or not yet confirmed) and a ping sent
+   * halfway went unanswered, the connection is stalled (a partition, typically shorter than the
+   * idle timeout). The node then dials the peer afresh on its known addresses (short attempts,
+   * one after the other) and, once a handshake succeeds and the old connection is still silent,
+   * moves the peer to the new connection: the peer stays up, requests and unconfirmed messages on
+   * the stalled connection fail with `PeerUnavailableError` reason `connection-lost` (counted in
+   * `messagesDropped`), and traffic resumes within about a handshake of the path's return instead
+   * of at QUIC's next retransmission (seconds under back-off). An idle connection sends nothing
+   * for this. Default 2,000.
+   */
+  stallTimeoutMs?: number
+  /**
    * Bytes of messages one bulk lane may have in flight to a peer (sent, not yet handed to a
    * handler there); one message always goes. Small keeps bulk traffic from filling the path's
    * queues ahead of other topics (latency); large helps bulk throughput on long fat paths.
@@ -221,6 +234,10 @@ export interface NodeStats {
   messagesDropped: number
   /** Protocol errors over all peers (each connection is closed after `maxProtocolErrors`). */
   protocolErrors: number
+  /** Connections found stalled (see `stallTimeoutMs`), over all peers. */
+  stalls: number
+  /** Stalled connections replaced by a fresh one (the peer stayed up), over all peers. */
+  stallRecoveries: number
 }
 
 /** What a handler learns about the message it handles. */

@@ -66,3 +66,86 @@ it('traffic resumes soon after a partition longer than the idle timeout heals', 
 })
 
 vi.setConfig({ testTimeout: 90_000 })
+
+// A partition shorter than the idle timeout (default settings: 30 s) keeps the connection, and QUIC
+// would resume it only at its next retransmission after the heal (seconds under back-off). The
+// stall watch notices the silence while requests wait, the registry probes with fresh dials
+// through the same relay, and the first handshake after the heal replaces the stalled connection:
+// the peer stays up, the request stuck on the stalled connection fails with `connection-lost`.
+// The heal comes with a QUIC Initial packet (a probe's handshake): where the stalled connection's
+// own next retransmission lands is chance, and the test checks the probe, not the chance.
+it('traffic resumes on a fresh connection after a partition shorter than the idle timeout heals', async () => {
+  const [near, far] = await Promise.all([generateIdentity(), generateIdentity()])
+  const farNode = await createNode({ identity: far, trust: [near.id], name: 'far@localhost' })
+  cleanups.push(() => farNode.stop())
+  farNode.handle('echo', (x) => x)
+  let healOnInitial = false
+  let healedAt = 0
+  const relay = await createUdpRelay({
+    listenHost: '127.0.0.1',
+    target: farNode.address,
+    onPacket: (dir, packet) => {
+      // a long-header Initial (QUIC v1: 0b1100_xxxx) on its way to `far`
+      if (!healOnInitial || dir !== 'up' || ((packet[0] ?? 0) & 0xf0) !== 0xc0) return
+      healOnInitial = false
+      healedAt = performance.now()
+      relay.partition(false)
+    },
+  })
+  cleanups.push(() => relay.close())
+  const nearNode = await createNode({
+    identity: near,
+    trust: [far.id],
+    name: 'near@localhost',
+    discovery: new StaticDiscovery({ peers: [{ id: far.id, addresses: [relay.address] }] }),
+  })
+  cleanups.push(() => nearNode.stop())
+  await nearNode.waitForPeer(far.id, { timeout: 15_000 })
+  const events = recordEvents(nearNode, ['peer:up', 'peer:down'])
+
+  // requests one after the other, as an application would make them
+  const failures: unknown[] = []
+  let answered = 0
+  let stopped = false
+  const loop = (async () => {
+    for (let i = 0; !stopped; i++) {
+      try {
+        await nearNode.request(far.id, 'echo', i, { timeout: 30_000 })
+        answered++
+      } catch (error) {
+        failures.push(error)
+        await new Promise((r) => setTimeout(r, 20))
+      }
+      await new Promise((r) => setTimeout(r, 20))
+    }
+  })()
+  cleanups.push(async () => {
+    stopped = true
+    await loop
+  })
+  await waitFor(() => answered >= 5, { timeoutMs: 15_000, what: 'answers before the partition' })
+
+  relay.partition(true)
+  await waitFor(() => nearNode.stats.stalls >= 1, { timeoutMs: 30_000, what: 'the stall noticed' })
+  // fresh dials run into the wall for a while
+  const dropped = relay.dropped.up
+  await waitFor(() => relay.dropped.up >= dropped + 3, {
+    timeoutMs: 15_000,
+    what: 'probes during the partition',
+  })
+  const before = answered
+  healOnInitial = true
+  await waitFor(() => healedAt > 0, { timeoutMs: 15_000, what: 'a probe handshake to heal with' })
+  await waitFor(() => answered > before, { timeoutMs: 30_000, what: 'an answer after the heal' })
+  console.log(`traffic resumed ${Math.round(performance.now() - healedAt)} ms after the heal`)
+
+  expect(nearNode.stats.stallRecoveries).toBe(1)
+  expect(events.of('peer:down')).toHaveLength(0)
+  expect(nearNode.peer(far.id)).toBeDefined()
+  // the request stuck on the stalled connection failed as lost, nothing else
+  expect(failures.length).toBeGreaterThanOrEqual(1)
+  for (const error of failures)
+    expect(error).toMatchObject({ name: 'PeerUnavailableError', reason: 'connection-lost' })
+  stopped = true
+  await loop
+})

@@ -76,6 +76,10 @@ export interface PeerRegistryStats {
   replaced: number
   /** Discoveries or inbound connections dropped because the peer map was full. */
   overflowDrops: number
+  /** Probes started for a stalled connection ({@link PeerRegistry.probeStalled}). */
+  stallProbes: number
+  /** Stalled connections replaced by a fresh one a probe dialed. */
+  stallReplacements: number
   /** Listener calls that threw (and were isolated). */
   listenerErrors: number
 }

@@ -1,6 +1,7 @@
 import {
   abortErrorFor,
   assertNodeId,
+  delay,
   errorMessage,
   isNodeId,
   type Logger,
@@ -57,6 +58,8 @@ interface PeerEntry<C extends RegistryConnection> {
   lostAt: number | undefined
   /** The round-trip time of the lost connection, when known (ms). */
   lostRtt: number | undefined
+  /** True while {@link PeerRegistry.probeStalled} runs for this peer. */
+  stallProbe?: boolean
 }
 
 type RegistryState = 'stopped' | 'started' | 'draining'
@@ -118,6 +121,8 @@ export class PeerRegistry<
     duplicatesClosed: 0,
     replaced: 0,
     overflowDrops: 0,
+    stallProbes: 0,
+    stallReplacements: 0,
   }
   readonly #unsubscribe: Array<() => void> = []
   #activeDials = 0
@@ -258,6 +263,91 @@ export class PeerRegistry<
       return false
     }
     return this.#adopt(entry, connection, 'inbound')
+  }
+
+  /**
+   * The live connection to `id` looks stalled (the caller's traffic on it stopped while the peer
+   * should answer, e.g. a partition shorter than the idle timeout, whose heal QUIC notices only at
+   * its next retransmission, seconds later): dials the peer afresh on its known addresses, with
+   * probing attempts (each cut after `probeAttemptMs`, one at a time) while the stalled connection
+   * stays. When a handshake succeeds while the stalled connection is still the peer's and `signal`
+   * has not aborted, the new connection replaces it (`peer:connection-replaced`) and the stalled
+   * one is closed with reason `stalled`. Abort `signal` when the stalled connection recovers.
+   * Resolves true when it replaced the connection, false otherwise (no address known, a probe for
+   * the peer already runs, the connection closed or changed, `signal` aborted, the registry
+   * stopped). Never rejects.
+   */
+  async probeStalled(id: string, options: { signal?: AbortSignal | undefined } = {}): Promise<boolean> {
+    const entry = this.#peers.get(id)
+    const stalled = entry?.connection
+    if (this.#state !== 'started' || entry === undefined || stalled === undefined) return false
+    if (entry.stallProbe === true || entry.addresses.length === 0 || options.signal?.aborted) return false
+    entry.stallProbe = true
+    this.#stats.stallProbes++
+    this.#log.debug('probing a stalled connection', { id: shortId(id) })
+    // the stalled connection closing does not cut a dial in flight: the peer closes it when our
+    // probe reaches it (it moves to the new connection), and the probe must still be adopted
+    let gone = false
+    const onGone = () => {
+      gone = true
+    }
+    Promise.resolve(stalled.closed).then(onGone, onGone)
+    const signal =
+      options.signal === undefined
+        ? this.#lifetime.signal
+        : AbortSignal.any([this.#lifetime.signal, options.signal])
+    const attemptMs = this.#probeAttempt > 0 ? this.#probeAttempt : DEFAULT_STALL_PROBE_MS
+    const current = () =>
+      !signal.aborted &&
+      !gone &&
+      this.#state === 'started' &&
+      this.#peers.get(id) === entry &&
+      entry.connection === stalled
+    try {
+      while (current()) {
+        const round = performance.now()
+        const addresses = [...entry.addresses].sort(
+          (a, b) => (b.lastConnectedAt ?? 0) - (a.lastConnectedAt ?? 0),
+        )
+        for (const address of addresses) {
+          if (!current()) return false
+          let conn: C
+          try {
+            conn = await this.#dialOne(id, address, signal, attemptMs)
+          } catch (error) {
+            this.#log.debug('stall probe failed', {
+              id: shortId(id),
+              address: `${address.host}:${address.port}`,
+              error: errorMessage(error),
+            })
+            continue
+          }
+          const live = entry.connection
+          if (
+            signal.aborted ||
+            this.#state !== 'started' ||
+            this.#peers.get(id) !== entry ||
+            (live !== stalled && live !== undefined)
+          ) {
+            safeClose(conn, 'duplicate', this.#log)
+            return false
+          }
+          address.lastError = undefined
+          address.lastConnectedAt = Date.now()
+          this.#stats.stallReplacements++
+          this.#log.info('stalled connection replaced by a fresh one', { id: shortId(id) })
+          if (live === undefined) return this.#adopt(entry, conn, 'outbound')
+          this.#install(entry, conn, 'outbound', stalled)
+          safeClose(stalled, 'stalled', this.#log)
+          return true
+        }
+        // every address failed: when they refused at once, wait one attempt's length before the next round
+        if (performance.now() - round < attemptMs) await delay(attemptMs, signal).catch(() => {})
+      }
+      return false
+    } finally {
+      entry.stallProbe = false
+    }
   }
 
   /** The live connection to `id`, if any. */
@@ -820,6 +910,9 @@ export class PeerRegistry<
     })
   }
 }
+
+/** The attempt length of a stall probe when `probeAttemptMs` is 0. */
+const DEFAULT_STALL_PROBE_MS = 1000
 
 /** How long an aborted dial may keep its slot while the transport winds it down. */
 const ABANDON_GRACE_MS = 1000

@@ -550,3 +550,65 @@ describe('PeerRegistry: status, bounds and lifecycle', () => {
     expect(a.registry.stats.listenerErrors).toBe(1)
   })
 })
+
+describe('PeerRegistry: stalled connections', () => {
+  it('probeStalled dials afresh and replaces the stalled connection with the new one', async () => {
+    const net = new MemoryNetwork()
+    const a = await makeNode(net, 'a')
+    // b answers as a plain server: it keeps both connections (a stalled one never hears b's close)
+    const b = await makeNode(net, 'b')
+    await a.registry.start()
+    const connected = nextEvent<CustomEvent>(a.registry, 'peer:connected')
+    introduce(a, b)
+    await connected
+    const stalled = a.registry.connection(b.id)!
+    const replaced = nextEvent<CustomEvent>(a.registry, 'peer:connection-replaced')
+    expect(await a.registry.probeStalled(b.id)).toBe(true)
+    const detail = (await replaced).detail
+    expect(detail).toMatchObject({ id: b.id, direction: 'outbound', previous: stalled })
+    expect(a.registry.connection(b.id)).toBe(detail.connection)
+    expect(detail.connection).not.toBe(stalled)
+    expect(await stalled.closed).toMatchObject({ reason: 'stalled' })
+    expect(a.registry.stats).toMatchObject({ stallProbes: 1, stallReplacements: 1 })
+    expect(a.registry.status(b.id)).toMatchObject({ state: 'connected' })
+  })
+
+  it('stops probing and keeps the connection when the signal aborts (the connection recovered)', async () => {
+    const net = new MemoryNetwork()
+    const a = await makeNode(net, 'a', { dialTimeout: 60_000 })
+    const b = await makeNode(net, 'b')
+    await a.registry.start()
+    await b.registry.start()
+    b.trust.add(a.id)
+    const connected = nextEvent<CustomEvent>(a.registry, 'peer:connected')
+    introduce(a, b)
+    await connected
+    const stalled = a.registry.connection(b.id)!
+    net.blackholes.add(`${b.address.host}:${b.address.port}`)
+    const recovered = new AbortController()
+    const probing = a.registry.probeStalled(b.id, { signal: recovered.signal })
+    await waitFor(() => a.transport.dialed.length >= 2, { what: 'a probe in flight' })
+    // one probe per peer at a time
+    expect(await a.registry.probeStalled(b.id)).toBe(false)
+    recovered.abort()
+    expect(await probing).toBe(false)
+    expect(a.registry.connection(b.id)).toBe(stalled)
+    expect(a.registry.stats).toMatchObject({ stallProbes: 1, stallReplacements: 0 })
+  })
+
+  it('probeStalled does nothing for a peer without a known address or connection', async () => {
+    const net = new MemoryNetwork()
+    const a = await makeNode(net, 'a')
+    const b = await makeNode(net, 'b')
+    await a.registry.start()
+    await b.registry.start()
+    b.trust.add(a.id)
+    const inbound = nextEvent<CustomEvent>(b.registry, 'peer:connected')
+    introduce(a, b)
+    await inbound
+    // b only accepted a's connection: it knows no address of a
+    expect(await b.registry.probeStalled(a.id)).toBe(false)
+    expect(await b.registry.probeStalled(testId('nobody'))).toBe(false)
+    expect(b.registry.stats.stallProbes).toBe(0)
+  })
+})

@@ -28,6 +28,11 @@ export interface UdpRelayOptions extends Impairment {
   upstreamHost?: string
   /** Seed of the PRNG behind loss and jitter (default 1): the same seed drops the same packets. */
   seed?: number
+  /**
+   * Sees every packet before it is forwarded or dropped (`partition(false)` called here lets this
+   * packet through): a test can heal a partition at a chosen packet, e.g. a QUIC Initial.
+   */
+  onPacket?: (dir: 'up' | 'down', packet: Buffer) => void
 }
 
 export interface UdpRelay {
@@ -86,8 +91,9 @@ export async function createUdpRelay(options: UdpRelayOptions): Promise<UdpRelay
   const dropped = { up: 0, down: 0 }
 
   /** Sends now or later, or drops; `dir` names the counters. */
-  const forward = (dir: 'up' | 'down', send: () => void) => {
+  const forward = (dir: 'up' | 'down', send: () => void, packet: Buffer) => {
     if (closed) return
+    options.onPacket?.(dir, packet)
     if (partitioned || (state.loss > 0 && random() < state.loss)) {
       dropped[dir]++
       return
@@ -114,7 +120,7 @@ export async function createUdpRelay(options: UdpRelayOptions): Promise<UdpRelay
     s.on('message', (msg) => {
       if (s !== up || client === undefined) return // the old mapping is gone
       const to = client
-      forward('down', () => down.send(msg, to.port, to.address, () => {}))
+      forward('down', () => down.send(msg, to.port, to.address, () => {}), msg)
     })
     s.on('error', () => {})
     await bind(s, options.upstreamHost ?? (upFamily === 'udp6' ? '::' : '0.0.0.0'))
@@ -128,9 +134,13 @@ export async function createUdpRelay(options: UdpRelayOptions): Promise<UdpRelay
   down.on('message', (msg, rinfo) => {
     client = { address: rinfo.address, port: rinfo.port }
     const via = up
-    forward('up', () => {
-      if (via === up) via.send(msg, options.target.port, options.target.host, () => {})
-    })
+    forward(
+      'up',
+      () => {
+        if (via === up) via.send(msg, options.target.port, options.target.host, () => {})
+      },
+      msg,
+    )
   })
   return {
     address: { host: options.listenHost, port: down.address().port },
