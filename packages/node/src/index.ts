@@ -81,6 +81,7 @@ export type {
   HandlerContext,
   LaneInfo,
   MessageDroppedDetail,
+  NodeCounters,
   NodeEvents,
   NodeOptions,
   NodeState,

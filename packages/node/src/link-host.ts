@@ -2,7 +2,7 @@ import type { Logger } from '@peer/discovery-core'
 import type { Priority } from './lanes.js'
 import type { PeerLink } from './peer-link.js'
 import type { StreamHandler } from './stream-registry.js'
-import type { Handler, NodeStats } from './types.js'
+import type { Handler, NodeCounters } from './types.js'
 
 /** What a link needs from its node. @internal */
 export interface LinkHost {
@@ -19,7 +19,7 @@ export interface LinkHost {
   stalled(link: PeerLink, recovered: AbortSignal): void
   /** True once the node is stopping: new requests from peers are refused. */
   stopping(): boolean
-  readonly stats: NodeStats
+  readonly stats: NodeCounters
   readonly log: Logger
   readonly localName: string
   readonly maxInFlightRequests: number

@@ -1,7 +1,7 @@
 // Names, units and descriptions of the node's instruments (see the README, "Metrics").
 import type { DiscoveryBackend } from '@peer/discovery-core'
 import type { PeerRegistryStats } from '@peer/registry'
-import type { NodeStats } from './types.js'
+import type { NodeCounters } from './types.js'
 
 /** An instrument observed from one numeric field of a stats snapshot. */
 export interface StatInstrument<S> {
@@ -24,7 +24,7 @@ const stat = <S>(
 })
 
 /** Observable counters read from `node.stats`. */
-export const NODE_COUNTERS: ReadonlyArray<StatInstrument<NodeStats>> = [
+export const NODE_COUNTERS: ReadonlyArray<StatInstrument<NodeCounters>> = [
   stat(
     'messagesSent',
     'peer.node.messages.sent',

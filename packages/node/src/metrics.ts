@@ -34,7 +34,7 @@ import {
   REQUEST_BUCKETS,
   type StatInstrument,
 } from './metric-names.js'
-import type { NodeStats, PeerInfo } from './types.js'
+import type { NodeCounters, NodeStats, PeerInfo } from './types.js'
 
 /** The meter name (instrumentation scope) of every instrument of the node. */
 export const METER_NAME = '@peer/node'
@@ -155,7 +155,7 @@ export class NodeMetrics {
   readonly #base: MetricAttributesLike
   readonly #perPeer: boolean
   readonly #observables: ObservableLike[] = []
-  readonly #node = new Map<StatInstrument<NodeStats>, ObservableLike>()
+  readonly #node = new Map<StatInstrument<NodeCounters>, ObservableLike>()
   readonly #registry = new Map<StatInstrument<PeerRegistryStats>, ObservableLike>()
   readonly #backendStats: Array<{
     backend: DiscoveryBackend

@@ -40,6 +40,7 @@ import type { PeerStream, StreamHandler } from './stream-registry.js'
 import type {
   HandleOptions,
   Handler,
+  NodeCounters,
   NodeEvents,
   NodeOptions,
   NodeState,
@@ -116,7 +117,7 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
   readonly #streamHandlers = new Map<string, StreamHandler>()
   readonly #links = new Map<string, PeerLink>()
   readonly #opening = new Map<string, PeerLink>()
-  readonly #stats: NodeStats = {
+  readonly #stats: NodeCounters = {
     messagesSent: 0,
     messagesReceived: 0,
     bytesSent: 0,
@@ -223,7 +224,11 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
 
   /** Node-wide counters. */
   get stats(): Readonly<NodeStats> {
-    return { ...this.#stats }
+    return {
+      ...this.#stats,
+      engine: this.#transport?.engine,
+      engineFallbackReason: this.#transport?.engineFallbackReason,
+    }
   }
 
   /** The aggregate discovery the node runs. */

@@ -207,6 +207,9 @@ export interface LaneInfo {
 }
 
 /** Node-wide counters; they only grow. */
+/** The numeric counters of {@link NodeStats}. */
+export type NodeCounters = Omit<NodeStats, 'engine' | 'engineFallbackReason'>
+
 export interface NodeStats {
   /** Envelopes handed to the transport, over all peers. */
   messagesSent: number
@@ -238,6 +241,13 @@ export interface NodeStats {
   stalls: number
   /** Stalled connections replaced by a fresh one (the peer stayed up), over all peers. */
   stallRecoveries: number
+  /** The QUIC engine the transport runs (`quinn` or `matrixai`); undefined before `start`. */
+  engine: 'quinn' | 'matrixai' | undefined
+  /**
+   * Why the transport fell back from the quinn engine to matrixai (the quinn binary did not load),
+   * or undefined when it did not fall back. The same reason is logged at `info` on start.
+   */
+  engineFallbackReason: string | undefined
 }
 
 /** What a handler learns about the message it handles. */

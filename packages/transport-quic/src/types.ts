@@ -106,6 +106,8 @@ export interface Transport {
   readonly id: string
   /** The QUIC engine that runs (after any fallback). */
   readonly engine: 'quinn' | 'matrixai'
+  /** Why quinn was not used (its binary did not load) when the engine fell back to matrixai. */
+  readonly engineFallbackReason?: string | undefined
   /** Starts a listener. Port 0 picks a free port (see `listener.address`). */
   listen(address: TransportAddress, options?: AbortOptions): Promise<Listener>
   /** Connects to a server whose node id must be `options.expectedId`. */
