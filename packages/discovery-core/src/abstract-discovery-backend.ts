@@ -9,6 +9,7 @@ import type {
 import { errorMessage } from './errors.js'
 import { defaultLogger, type Logger, type LoggerFactory, safeLogger } from './logger.js'
 import { isNodeId } from './node-id.js'
+import { numberOption } from './options.js'
 import { type PeerRecord, type PeerRecordLimits, parsePeerRecord, sameRecord } from './peer-record.js'
 import { TypedEventTarget } from './typed-event-target.js'
 
@@ -67,7 +68,7 @@ export abstract class AbstractDiscoveryBackend
     this.source = source
     this.capabilities = new Set(capabilities)
     this.log = safeLogger((options.logger ?? defaultLogger)(`peer:discovery:${source}`))
-    this.maxPeers = options.maxPeers ?? 10_000
+    this.maxPeers = numberOption(options.maxPeers, 'maxPeers', 10_000, { integer: true, min: 1 })
     this.recordLimits = options.recordLimits ?? {}
     this.#self = options.self
     this.onListenerError = (error, type) =>

@@ -7,9 +7,10 @@ import type {
   PeerDiscoveredDetail,
   PeerLostReason,
 } from './discovery-backend.js'
-import { AbortError, AllBackendsFailedError, errorMessage } from './errors.js'
+import { AbortError, AllBackendsFailedError, ConfigError, errorMessage } from './errors.js'
 import { defaultLogger, type Logger, type LoggerFactory, safeLogger } from './logger.js'
 import { isNodeId } from './node-id.js'
+import { numberOption } from './options.js'
 import {
   type LocalPeer,
   type PeerAddress,
@@ -91,18 +92,21 @@ export class Discovery extends TypedEventTarget<DiscoveryEvents> implements Disc
 
   constructor(options: DiscoveryOptions) {
     super()
-    if (options.backends.length === 0) throw new TypeError('Discovery needs at least one backend')
+    if (options.backends.length === 0)
+      throw new ConfigError('Discovery needs at least one backend', { option: 'backends' })
     this.backends = [...options.backends]
     this.backends.forEach((b, i) => {
       if (this.#priority.has(b.source))
-        throw new TypeError(`two backends share the source ${JSON.stringify(b.source)}`)
+        throw new ConfigError(`two backends share the source ${JSON.stringify(b.source)}`, {
+          option: 'backends',
+        })
       this.#priority.set(b.source, i)
     })
     const caps = new Set<DiscoveryCapability>(['list'])
     for (const b of this.backends) for (const c of b.capabilities) caps.add(c)
     this.capabilities = caps
     this.#hysteresis = options.lostHysteresis ?? 2000
-    this.#maxPeers = options.maxPeers ?? 10_000
+    this.#maxPeers = numberOption(options.maxPeers, 'maxPeers', 10_000, { integer: true, min: 1 })
     this.#lookupTimeout = options.lookupTimeout ?? 5000
     this.#self = options.self
     this.#log = safeLogger((options.logger ?? defaultLogger)('peer:discovery'))

@@ -13,7 +13,7 @@ import {
 } from '@peer/discovery-core'
 import { type Announcement, Announcer } from './announcer.js'
 import { emptyStats, type MdnsContext, type MdnsStats, type SocketState } from './context.js'
-import { InvalidAnnouncementError } from './errors.js'
+import { InvalidAnnouncementError, MdnsConfigError } from './errors.js'
 import { instanceLabelFor, renamedInstanceLabel } from './instance-name.js'
 import { InterfaceSet } from './interface-set.js'
 import type { Destination } from './interface-socket.js'
@@ -122,7 +122,10 @@ export class MdnsDiscovery extends AbstractDiscoveryBackend {
     super('mdns', ['announce', 'list', 'watch', 'expiry'], options)
     const type = options.serviceType ?? '_peer._udp'
     if (!/^_[A-Za-z0-9-]{1,15}\._(udp|tcp)$/.test(type)) {
-      throw new TypeError(`serviceType must look like _name._udp or _name._tcp, got ${JSON.stringify(type)}`)
+      throw new MdnsConfigError(
+        `serviceType must look like _name._udp or _name._tcp, got ${JSON.stringify(type)}`,
+        { option: 'serviceType' },
+      )
     }
     this.#serviceType = type
     this.#serviceName = `${type}.${DOMAIN}`

@@ -1,6 +1,7 @@
 // Pure parts, in the test process (no sockets): TXT encoding and decoding, names, interface
 // selection and on-link checks, the bounded cache and its refresh schedule, option validation.
 import type { NetworkInterfaceInfo } from 'node:os'
+import { ConfigError } from '@peer/discovery-core'
 import { testId } from '@peer/testkit/ids'
 import { describe, expect, it } from 'vitest'
 import {
@@ -12,6 +13,7 @@ import {
   inSubnet,
   instanceLabelFor,
   isOnLink,
+  MdnsConfigError,
   MdnsDiscovery,
   renamedInstanceLabel,
   selectInterfaces,
@@ -175,8 +177,9 @@ describe('ServiceCache', () => {
 
 describe('MdnsDiscovery options and announce validation (no sockets)', () => {
   it('rejects bad options', () => {
-    expect(() => new MdnsDiscovery({ serviceType: 'peer' })).toThrow(TypeError)
-    expect(() => new MdnsDiscovery({ ttl: 0 })).toThrow(RangeError)
+    expect(() => new MdnsDiscovery({ serviceType: 'peer' })).toThrow(MdnsConfigError)
+    expect(() => new MdnsDiscovery({ ttl: 0 })).toThrow(MdnsConfigError)
+    expect(() => new MdnsDiscovery({ ttl: 0 })).toThrow(ConfigError)
     expect(new MdnsDiscovery({ serviceType: '_app._tcp' }).serviceType).toBe('_app._tcp')
   })
 

@@ -7,6 +7,7 @@ import {
   type LocalPeer,
   raceSignal,
 } from '@peer/discovery-core'
+import { numberOption } from '@peer/discovery-core/internal'
 import { StaticConfigError } from './errors.js'
 import { parsePeerListText, type StaticPeer, validatePeerList } from './peer-list.js'
 
@@ -56,6 +57,7 @@ export class StaticDiscovery extends AbstractDiscoveryBackend {
   constructor(options: StaticDiscoveryOptions = {}) {
     super('static', ['list', 'watch'], options)
     this.#options = options
+    numberOption(options.debounce, 'debounce', 50, { min: 0 })
     if (options.peers !== undefined) {
       this.#layers.set(
         'code',
