@@ -11,6 +11,7 @@ import { defaultLogger, type Logger, type LoggerFactory, safeLogger } from './lo
 import { isNodeId } from './node-id.js'
 import { numberOption } from './options.js'
 import { type PeerRecord, type PeerRecordLimits, parsePeerRecord, sameRecord } from './peer-record.js'
+import { SerialLock } from './serial-lock.js'
 import { TypedEventTarget } from './typed-event-target.js'
 
 /** Options every backend built on {@link AbstractDiscoveryBackend} accepts. */
@@ -61,7 +62,7 @@ export abstract class AbstractDiscoveryBackend
   #state: State = 'stopped'
   #wantStarted = false
   #startAbort: AbortController | undefined
-  #transition: Promise<void> = Promise.resolve()
+  readonly #transitions = new SerialLock()
 
   constructor(source: string, capabilities: Iterable<DiscoveryCapability>, options: BackendOptions = {}) {
     super()
@@ -98,7 +99,7 @@ export abstract class AbstractDiscoveryBackend
    * have settled, successfully or not). Never rejects.
    */
   protected settled(): Promise<void> {
-    return this.#transition
+    return this.#transitions.idle()
   }
 
   /** Sets this node's id; a peer already reported under it is forgotten silently. */
@@ -243,10 +244,7 @@ export abstract class AbstractDiscoveryBackend
   }
 
   // Runs lifecycle transitions one at a time, in call order.
-  async #serialise(fn: () => Promise<void>, signal: AbortSignal | undefined): Promise<void> {
-    const previous = this.#transition
-    const next = previous.catch(() => {}).then(fn)
-    this.#transition = next.catch(() => {})
-    await raceSignal(next, signal)
+  #serialise(fn: () => Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+    return this.#transitions.run(fn, signal)
   }
 }

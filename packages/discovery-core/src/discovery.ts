@@ -18,6 +18,7 @@ import {
   sameRecord,
   validateLocalPeer,
 } from './peer-record.js'
+import { SerialLock } from './serial-lock.js'
 import { subscribe } from './subscribe.js'
 import { TypedEventTarget } from './typed-event-target.js'
 
@@ -88,7 +89,7 @@ export class Discovery extends TypedEventTarget<DiscoveryEvents> implements Disc
   #self: string | undefined
   #state: 'stopped' | 'starting' | 'started' | 'stopping' = 'stopped'
   #wantStarted = false
-  #transition: Promise<void> = Promise.resolve()
+  readonly #transitions = new SerialLock()
 
   constructor(options: DiscoveryOptions) {
     super()
@@ -388,9 +389,7 @@ export class Discovery extends TypedEventTarget<DiscoveryEvents> implements Disc
     this.#state = 'stopped'
   }
 
-  async #serialise(fn: () => Promise<void>, signal: AbortSignal | undefined): Promise<void> {
-    const next = this.#transition.catch(() => {}).then(fn)
-    this.#transition = next.catch(() => {})
-    await raceSignal(next, signal)
+  #serialise(fn: () => Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+    return this.#transitions.run(fn, signal)
   }
 }

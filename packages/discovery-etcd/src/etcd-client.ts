@@ -53,3 +53,8 @@ export function createEtcdClient(options: EtcdClientOptions): Etcd3 {
     },
   })
 }
+
+/** The error of an etcd call that took longer than `ms`: `<what> timed out after <ms> ms`. */
+export function timedOut(what: string, ms: number): () => Error {
+  return () => new Error(`${what} timed out after ${ms} ms`)
+}

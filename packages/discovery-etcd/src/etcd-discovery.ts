@@ -10,9 +10,10 @@ import {
   sameRecord,
   throwIfAborted,
 } from '@peer/discovery-core'
+import { backoffDelay, SerialLock, withTimeout } from '@peer/discovery-core/internal'
 import type { Etcd3, IKeyValue, IOptions, IResponseHeader, IWatchResponse, Lease } from 'etcd3'
 import { EtcdDiscoveryError, InvalidEtcdOptionsError } from './errors.js'
-import { createEtcdClient } from './etcd-client.js'
+import { createEtcdClient, timedOut } from './etcd-client.js'
 import { EtcdWatch } from './etcd-watch.js'
 import {
   DEFAULT_MAX_VALUE_BYTES,
@@ -22,7 +23,6 @@ import {
   nodeKey,
   nodesPrefix,
 } from './node-value.js'
-import { withTimeout } from './with-timeout.js'
 
 /** Options of {@link EtcdDiscovery}. */
 export interface EtcdDiscoveryOptions extends BackendOptions {
@@ -188,7 +188,7 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
   #loopAbort: AbortController | undefined
   #loopDone: Promise<void> | undefined
   #firstPass: Deferred | undefined
-  #lock: Promise<unknown> = Promise.resolve()
+  readonly #lock = new SerialLock()
 
   #disconnected = false
   #staleTimer: NodeJS.Timeout | undefined
@@ -277,16 +277,11 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
     }
     // Wait for the first list, its first failure or requestTimeout, whichever comes first: etcd
     // may come later, the loop keeps trying in the background.
-    let timer: NodeJS.Timeout | undefined
-    await raceSignal(
-      Promise.race([
-        first.promise,
-        new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, this.#requestTimeout)
-        }),
-      ]),
-      signal,
-    ).finally(() => clearTimeout(timer))
+    await withTimeout(first.promise, this.#requestTimeout, () => new Error('first list'), signal).catch(
+      (error: unknown) => {
+        if (signal?.aborted) throw error
+      },
+    )
   }
 
   protected async onStop(): Promise<void> {
@@ -450,9 +445,7 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
   }
 
   #exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.#lock.then(fn, fn)
-    this.#lock = run.catch(() => {})
-    return run
+    return this.#lock.run(fn)
   }
 
   async #loop(signal: AbortSignal): Promise<void> {
@@ -478,9 +471,9 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
             ? error
             : new EtcdDiscoveryError('sync', errorMessage(error), { cause: error }),
         )
-        const pause = Math.min(this.#maxRetryDelay, 100 * 2 ** Math.min(failures - 1, 10))
+        const pause = backoffDelay(failures - 1, { initialMs: 100, maxMs: this.#maxRetryDelay, jitter: 0.25 })
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, pause * (0.75 + Math.random() * 0.5))
+          const timer = setTimeout(resolve, pause)
           this.#wake = () => {
             clearTimeout(timer)
             resolve()
@@ -593,7 +586,11 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
     if (lease === undefined || lease.revoked() || this.#leaseTtlUsed !== this.ttl) {
       lease = this.#newLease(client)
     }
-    const leaseId = await withTimeout(lease.grant(), this.#requestTimeout * 2, 'lease grant')
+    const leaseId = await withTimeout(
+      lease.grant(),
+      this.#requestTimeout * 2,
+      timedOut('lease grant', this.#requestTimeout * 2),
+    )
     const value = encodeNodeValue(self)
     this.#counters.requests++
     const res = await client.put(nodeKey(this.prefix, self.id)).value(value).lease(leaseId).exec()
@@ -654,7 +651,7 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
     lease.on('lost', () => {})
     try {
       this.#counters.requests++
-      await withTimeout(lease.revoke(), this.#requestTimeout, 'lease revoke')
+      await withTimeout(lease.revoke(), this.#requestTimeout, timedOut('lease revoke', this.#requestTimeout))
     } catch (error) {
       // the key expires with the lease once keepalives stop
       lease.release()

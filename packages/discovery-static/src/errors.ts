@@ -1,4 +1,4 @@
-import { ConfigError, PeerError } from '@peer/discovery-core'
+import { ConfigError } from '@peer/discovery-core'
 
 /** A static peer list (file, environment variable or option) is malformed; `where` says which and `path` which entry. */
 export class StaticConfigError extends ConfigError {
