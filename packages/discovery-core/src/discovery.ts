@@ -10,7 +10,7 @@ import type {
 import { AbortError, AllBackendsFailedError, ConfigError, errorMessage } from './errors.js'
 import { defaultLogger, type Logger, type LoggerFactory, safeLogger } from './logger.js'
 import { isNodeId } from './node-id.js'
-import { numberOption } from './options.js'
+import { numberOption, renamedOption } from './options.js'
 import {
   type LocalPeer,
   type PeerAddress,
@@ -36,10 +36,14 @@ export interface DiscoveryOptions {
    * How long (ms) a peer that every source has lost is kept before `peer:lost` is emitted. A peer
    * that comes back within the window produces no event at all. Default 2000; 0 disables.
    */
+  lostHysteresisMs?: number
+  /** @deprecated Use `lostHysteresisMs` (same unit); accepted until the next minor version. */
   lostHysteresis?: number
   /** Most peers tracked; further discoveries are dropped and counted. Default 10,000. */
   maxPeers?: number
   /** Time limit (ms) for one backend's `lookup` before falling back to the next. Default 5000. */
+  lookupTimeoutMs?: number
+  /** @deprecated Use `lookupTimeoutMs` (same unit); accepted until the next minor version. */
   lookupTimeout?: number
   /** This node's id: never reported. `announce(self)` sets it too. */
   self?: string
@@ -106,9 +110,20 @@ export class Discovery extends TypedEventTarget<DiscoveryEvents> implements Disc
     const caps = new Set<DiscoveryCapability>(['list'])
     for (const b of this.backends) for (const c of b.capabilities) caps.add(c)
     this.capabilities = caps
-    this.#hysteresis = options.lostHysteresis ?? 2000
+    const owner = 'Discovery'
+    this.#hysteresis = numberOption(
+      renamedOption(options, { current: 'lostHysteresisMs', deprecated: 'lostHysteresis', owner }),
+      'lostHysteresisMs',
+      2000,
+      { min: 0 },
+    )
     this.#maxPeers = numberOption(options.maxPeers, 'maxPeers', 10_000, { integer: true, min: 1 })
-    this.#lookupTimeout = options.lookupTimeout ?? 5000
+    this.#lookupTimeout = numberOption(
+      renamedOption(options, { current: 'lookupTimeoutMs', deprecated: 'lookupTimeout', owner }),
+      'lookupTimeoutMs',
+      5000,
+      { min: 0, exclusiveMin: true },
+    )
     this.#self = options.self
     this.#log = safeLogger((options.logger ?? defaultLogger)('peer:discovery'))
     this.onListenerError = (error, type) =>

@@ -23,6 +23,7 @@ export function numberOption(
   option: string,
   fallback: number,
   rule: NumberRule = {},
+  ErrorClass: new (message: string, options: { option: string }) => ConfigError = ConfigError,
 ): number {
   if (value === undefined) return fallback
   const max = rule.max ?? Number.MAX_SAFE_INTEGER
@@ -32,7 +33,7 @@ export function numberOption(
     (!rule.integer || Number.isInteger(value)) &&
     (rule.min === undefined || (rule.exclusiveMin ? value > rule.min : value >= rule.min)) &&
     value <= max
-  if (!ok) throw new ConfigError(`${option} must be ${describeRule(rule)}, got ${show(value)}`, { option })
+  if (!ok) throw new ErrorClass(`${option} must be ${describeRule(rule)}, got ${show(value)}`, { option })
   return value
 }
 
@@ -57,6 +58,11 @@ export interface RenamedOption {
   convert?: (value: number) => number
   /** Who owns the option, for the warning (e.g. `EtcdDiscovery`). */
   owner: string
+  /** The {@link ConfigError} subclass thrown when both names are given. Default `ConfigError`. */
+  error?: new (
+    message: string,
+    options: { option: string },
+  ) => ConfigError
 }
 
 const warned = new Set<string>()
@@ -74,8 +80,10 @@ export function renamedOption(options: object | undefined, rename: RenamedOption
   const old = record[rename.deprecated]
   if (old === undefined) return now
   const converted = typeof old === 'number' && rename.convert ? rename.convert(old) : old
+  if (typeof old === 'number' && !Number.isFinite(converted as number)) return Number.NaN
   if (now !== undefined && now !== converted) {
-    throw new ConfigError(
+    const ErrorClass = rename.error ?? ConfigError
+    throw new ErrorClass(
       `${rename.owner}: give ${rename.current} or the deprecated ${rename.deprecated}, not both`,
       { option: rename.current },
     )

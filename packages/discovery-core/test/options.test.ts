@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { ConfigError, Discovery, PeerError } from '../src/index.js'
 import { numberOption, renamedOption, secondsToMs } from '../src/internal.js'
+import { TestBackend } from './fixtures.js'
 
 describe('numberOption', () => {
   it('returns the value or the fallback, and throws ConfigError naming the option otherwise', () => {
@@ -44,3 +45,28 @@ describe('renamedOption', () => {
     expect(renamedOption(undefined, rename)).toBeUndefined()
   })
 })
+
+describe('Discovery duration options', () => {
+  afterEach(() => {
+    vi.restoreAllMocks()
+  })
+
+  it('takes lostHysteresisMs / lookupTimeoutMs, and the deprecated names with a one-time warning', () => {
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {})
+    expect(() => new Discovery({ backends: [fake('a')], lostHysteresisMs: -1 })).toThrow(ConfigError)
+    expect(() => new Discovery({ backends: [fake('a')], lookupTimeoutMs: 0 })).toThrow(ConfigError)
+    new Discovery({ backends: [fake('a')], lostHysteresisMs: 10, lookupTimeoutMs: 10 })
+    expect(warn).not.toHaveBeenCalled()
+    new Discovery({ backends: [fake('a')], lostHysteresis: 10, lookupTimeout: 10 })
+    new Discovery({ backends: [fake('a')], lostHysteresis: 10, lookupTimeout: 10 })
+    expect(warn.mock.calls.map((c) => String(c[0]))).toEqual([
+      expect.stringMatching(/`lostHysteresis` is deprecated; use `lostHysteresisMs`/),
+      expect.stringMatching(/`lookupTimeout` is deprecated; use `lookupTimeoutMs`/),
+    ])
+    expect(() => new Discovery({ backends: [fake('a')], lostHysteresis: -5 })).toThrow(ConfigError)
+  })
+})
+
+function fake(source: string): TestBackend {
+  return new TestBackend(source)
+}

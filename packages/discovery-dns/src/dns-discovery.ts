@@ -15,7 +15,13 @@ import {
   throwIfAborted,
 } from '@peer/discovery-core'
 import { backoffDelay, type RandomSource, seededRandom } from '@peer/discovery-core/internal'
-import { count, type DnsDiscoveryOptions, seconds, serviceAndDomain } from './discovery-options.js'
+import {
+  count,
+  type DnsDiscoveryOptions,
+  durationSeconds,
+  seconds,
+  serviceAndDomain,
+} from './discovery-options.js'
 import { CachingResolver } from './dns-cache.js'
 import { DnsClient, type DnsClientStats } from './dns-client.js'
 import { normaliseName } from './dns-message.js'
@@ -103,14 +109,14 @@ export class DnsDiscovery extends AbstractDiscoveryBackend {
     if (!Number.isInteger(this.#defaultPort) || this.#defaultPort < 1 || this.#defaultPort > 65535) {
       throw new DnsConfigError(`defaultPort must be a port number, got ${String(options.defaultPort)}`)
     }
-    this.#minTtl = seconds(options.minTtl, 2, 'minTtl', 0.01)
-    this.#maxTtl = seconds(options.maxTtl, 60, 'maxTtl', this.#minTtl)
-    const negativeTtl = seconds(options.negativeTtl, 5, 'negativeTtl', 0)
-    const maxNegativeTtl = seconds(options.maxNegativeTtl, 60, 'maxNegativeTtl', this.#minTtl)
+    this.#minTtl = durationSeconds(options, 'minTtlMs', 'minTtl', 2, 0.01)
+    this.#maxTtl = durationSeconds(options, 'maxTtlMs', 'maxTtl', 60, this.#minTtl)
+    const negativeTtl = durationSeconds(options, 'negativeTtlMs', 'negativeTtl', 5, 0)
+    const maxNegativeTtl = durationSeconds(options, 'maxNegativeTtlMs', 'maxNegativeTtl', 60, this.#minTtl)
     this.#jitter = seconds(options.jitter, 0.1, 'jitter', 0)
     if (this.#jitter > 1) throw new DnsConfigError('jitter must be between 0 and 1')
-    this.#staleAfterMs = seconds(options.staleAfter, 300, 'staleAfter', 0) * 1000
-    this.#retryDelay = seconds(options.retryDelay, 1, 'retryDelay', 0.01)
+    this.#staleAfterMs = durationSeconds(options, 'staleAfterMs', 'staleAfter', 300, 0) * 1000
+    this.#retryDelay = durationSeconds(options, 'retryDelayMs', 'retryDelay', 1, 0.01)
     this.#maxRetryDelayMs =
       options.maxRetryDelayMs === undefined
         ? undefined
