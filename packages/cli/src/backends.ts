@@ -69,8 +69,8 @@ export async function createBackend(
         endpoints: config.endpoints,
         ...(config.prefix === undefined ? {} : { prefix: config.prefix }),
         ...(config.ttl === undefined ? {} : { ttl: config.ttl }),
-        ...(config.staleLimit === undefined ? {} : { staleLimit: config.staleLimit }),
-        ...(config.requestTimeout === undefined ? {} : { requestTimeout: config.requestTimeout }),
+        ...(config.staleAfterMs === undefined ? {} : { staleAfterMs: config.staleAfterMs }),
+        ...(config.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: config.requestTimeoutMs }),
       })
     }
   }

@@ -2,6 +2,7 @@ import { readFile, stat } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { hostProblem, isNodeId, type LogLevel, type PeerAddress, parseNodeName } from '@peer/discovery-core'
+import { warnDeprecated } from '@peer/discovery-core/internal'
 import { z } from 'zod'
 import { ConfigError, type ConfigProblem } from './errors.js'
 
@@ -95,10 +96,11 @@ const nodeName = z.string().check((ctx) => {
 
 const path = z.string().min(1, 'expected a non-empty path')
 
-const seconds = z
+/** A positive duration up to a week, ms. */
+const weekMs = z
   .number()
   .positive()
-  .max(7 * 24 * 3600)
+  .max(7 * 24 * 3600 * 1000)
 const millis = z
   .number()
   .int()
@@ -171,10 +173,10 @@ const dnsBackend = z
       .min(1)
       .max(2)
       .optional(),
-    minTtl: seconds.optional(),
-    maxTtl: seconds.optional(),
-    staleAfter: seconds.optional(),
-    retryDelay: seconds.optional(),
+    minTtlMs: weekMs.optional(),
+    maxTtlMs: weekMs.optional(),
+    staleAfterMs: weekMs.optional(),
+    retryDelayMs: weekMs.optional(),
     maxRetryDelayMs: millis.optional(),
     jitter: z.number().min(0).max(1).optional(),
     concurrency: z.number().int().min(1).max(256).optional(),
@@ -230,8 +232,8 @@ const etcdBackend = z.strictObject({
     .max(256)
     .optional(),
   ttl: z.number().int().min(1).max(3600).optional(),
-  staleLimit: millis.optional(),
-  requestTimeout: millis.optional(),
+  staleAfterMs: millis.optional(),
+  requestTimeoutMs: millis.optional(),
 })
 
 const backend = z.discriminatedUnion('backend', [staticBackend, dnsBackend, mdnsBackend, etcdBackend])
@@ -259,9 +261,9 @@ export const configSchema = z
     advertise: z.array(address()).max(MAX_ADVERTISED_ADDRESSES).optional(),
     trust: trust.optional(),
     discovery: z.array(backend).max(MAX_BACKENDS).optional(),
-    lostHysteresis: millis.optional(),
+    lostHysteresisMs: millis.optional(),
     meta: meta.optional(),
-    requestTimeout: z.number().int().min(1).max(3_600_000).optional(),
+    requestTimeoutMs: z.number().int().min(1).max(3_600_000).optional(),
     transport: z
       .strictObject({
         maxIdleTimeoutMs: millis.optional(),
@@ -271,9 +273,9 @@ export const configSchema = z
       .optional(),
     reconnect: z
       .strictObject({
-        initialDelay: z.number().int().min(1).max(600_000).optional(),
-        maxDelay: z.number().int().min(1).max(3_600_000).optional(),
-        dialTimeout: z.number().int().min(1).max(600_000).optional(),
+        initialDelayMs: z.number().int().min(1).max(600_000).optional(),
+        maxDelayMs: z.number().int().min(1).max(3_600_000).optional(),
+        dialTimeoutMs: z.number().int().min(1).max(600_000).optional(),
       })
       .optional(),
     log: z
@@ -299,10 +301,71 @@ export const configSchema = z
   })
 
 /**
+ * Options renamed to the one duration rule (milliseconds, `Ms` suffix), accepted under their old
+ * names until the next minor version with a one-time deprecation warning. `seconds` marks old
+ * names whose values were seconds.
+ */
+export const DEPRECATED_CONFIG_KEYS: ReadonlyArray<{
+  where: 'top' | 'reconnect' | 'dns' | 'etcd'
+  old: string
+  current: string
+  seconds?: true
+}> = [
+  { where: 'top', old: 'lostHysteresis', current: 'lostHysteresisMs' },
+  { where: 'top', old: 'requestTimeout', current: 'requestTimeoutMs' },
+  { where: 'reconnect', old: 'initialDelay', current: 'initialDelayMs' },
+  { where: 'reconnect', old: 'maxDelay', current: 'maxDelayMs' },
+  { where: 'reconnect', old: 'dialTimeout', current: 'dialTimeoutMs' },
+  { where: 'dns', old: 'minTtl', current: 'minTtlMs', seconds: true },
+  { where: 'dns', old: 'maxTtl', current: 'maxTtlMs', seconds: true },
+  { where: 'dns', old: 'staleAfter', current: 'staleAfterMs', seconds: true },
+  { where: 'dns', old: 'retryDelay', current: 'retryDelayMs', seconds: true },
+  { where: 'etcd', old: 'staleLimit', current: 'staleAfterMs' },
+  { where: 'etcd', old: 'requestTimeout', current: 'requestTimeoutMs' },
+]
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/** Moves deprecated keys of `obj` (section `where`) to their new names; the new name wins. */
+function migrateKeys(obj: unknown, where: string, file: string): unknown {
+  if (!isObject(obj)) return obj
+  let out: Record<string, unknown> | undefined
+  for (const k of DEPRECATED_CONFIG_KEYS) {
+    if (k.where !== where || !(k.old in obj)) continue
+    out ??= { ...obj }
+    const value = out[k.old]
+    delete out[k.old]
+    if (!(k.current in out)) out[k.current] = k.seconds && typeof value === 'number' ? value * 1000 : value
+    warnDeprecated(
+      `${file}: config key "${k.old}" is deprecated; use "${k.current}"${k.seconds ? ' (milliseconds, not seconds)' : ''}`,
+      `peer-config.${where}.${k.old}`,
+    )
+  }
+  return out ?? obj
+}
+
+function migrateBackend(entry: unknown, file: string): unknown {
+  if (!isObject(entry) || (entry.backend !== 'dns' && entry.backend !== 'etcd')) return entry
+  return migrateKeys(entry, entry.backend, file)
+}
+
+function migrateConfig(input: unknown, file: string): unknown {
+  if (!isObject(input)) return input
+  const out = migrateKeys(input, 'top', file) as Record<string, unknown>
+  const next = { ...out }
+  if (isObject(out.reconnect)) next.reconnect = migrateKeys(out.reconnect, 'reconnect', file)
+  if (Array.isArray(out.discovery)) next.discovery = out.discovery.map((b) => migrateBackend(b, file))
+  return next
+}
+
+/**
  * Validates one discovery backend entry (as built from `peer discover` flags) and resolves its
  * paths. Throws a {@link ConfigError} naming the bad field (renamed through `fieldNames`).
  */
 export function parseBackendConfig(input: unknown, source: ConfigSource): BackendConfig {
+  input = migrateBackend(input, source.file)
   const result = backend.safeParse(input)
   if (!result.success) {
     throw new ConfigError(source.file, problemsOf(result.error.issues, input, source.fieldNames))
@@ -340,17 +403,17 @@ export interface PeerConfig {
   /** Discovery backends, highest priority first. */
   discovery: BackendConfig[]
   /** Hysteresis of the aggregate `Discovery`, ms. */
-  lostHysteresis?: number | undefined
+  lostHysteresisMs?: number | undefined
   /** Small string metadata announced with the node. */
   meta?: Record<string, string> | undefined
   /** Default request timeout, ms. */
-  requestTimeout?: number | undefined
+  requestTimeoutMs?: number | undefined
   /** QUIC tuning: idle timeout (failure detection), keepalive, connect timeout (ms). */
   transport?:
     | { maxIdleTimeoutMs?: number; keepAliveIntervalMs?: number; connectTimeoutMs?: number }
     | undefined
   /** Redial backoff and dial timeout of the peer registry (ms). */
-  reconnect?: { initialDelay?: number; maxDelay?: number; dialTimeout?: number } | undefined
+  reconnect?: { initialDelayMs?: number; maxDelayMs?: number; dialTimeoutMs?: number } | undefined
   /** Logging (to stderr): level and `PEER_DEBUG`-style namespace filter. */
   log: { level: LogLevel; filter?: string | undefined }
 }
@@ -375,6 +438,7 @@ export interface ConfigSource {
  * listing every bad field by path (`discovery[1].endpoints[0]: expected an etcd URL ...`).
  */
 export function parseConfig(input: unknown, source: ConfigSource): PeerConfig {
+  input = migrateConfig(input, source.file)
   const result = configSchema.safeParse(input)
   if (!result.success) {
     throw new ConfigError(source.file, problemsOf(result.error.issues, input, source.fieldNames))
@@ -406,9 +470,9 @@ export function parseConfig(input: unknown, source: ConfigSource): PeerConfig {
     discovery: (c.discovery ?? []).map((b) =>
       b.backend === 'static' && b.file !== undefined ? { ...b, file: abs(b.file) } : b,
     ),
-    lostHysteresis: c.lostHysteresis,
+    lostHysteresisMs: c.lostHysteresisMs,
     meta: c.meta,
-    requestTimeout: c.requestTimeout,
+    requestTimeoutMs: c.requestTimeoutMs,
     transport: c.transport,
     reconnect: c.reconnect,
     log: { level: c.log?.level ?? 'warn', filter: c.log?.filter },

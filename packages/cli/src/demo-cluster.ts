@@ -143,13 +143,13 @@ export class DemoCluster extends TypedEventTarget<DemoEvents> {
     await trust.save(join(this.#dir, 'trust.json'))
     await this.#writePeers()
     const config = {
-      lostHysteresis: 500,
+      lostHysteresisMs: 500,
       transport: {
         maxIdleTimeoutMs: this.#options.idleTimeoutMs,
         keepAliveIntervalMs: 500,
         connectTimeoutMs: 3000,
       },
-      reconnect: { initialDelay: 200, maxDelay: 1000, dialTimeout: 3000 },
+      reconnect: { initialDelayMs: 200, maxDelayMs: 1000, dialTimeoutMs: 3000 },
       log: { level: 'error' },
     }
     await writeFile(join(this.#dir, 'demo.json'), `${JSON.stringify(config, null, 2)}\n`)

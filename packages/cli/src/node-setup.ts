@@ -96,22 +96,22 @@ export async function startConfiguredNode(
     discovery: backends,
     ...(config.name === undefined ? {} : { name: config.name }),
     ...(config.advertise === undefined ? {} : { announce: config.advertise }),
-    ...(config.lostHysteresis === undefined ? {} : { lostHysteresis: config.lostHysteresis }),
+    ...(config.lostHysteresisMs === undefined ? {} : { lostHysteresis: config.lostHysteresisMs }),
     ...(config.meta === undefined ? {} : { meta: config.meta }),
-    ...(config.requestTimeout === undefined ? {} : { requestTimeout: config.requestTimeout }),
+    ...(config.requestTimeoutMs === undefined ? {} : { requestTimeout: config.requestTimeoutMs }),
     ...(config.transport === undefined ? {} : { transport: config.transport }),
     ...(config.reconnect === undefined
       ? {}
       : {
           registry: {
-            ...(config.reconnect.dialTimeout === undefined
+            ...(config.reconnect.dialTimeoutMs === undefined
               ? {}
-              : { dialTimeout: config.reconnect.dialTimeout }),
+              : { dialTimeout: config.reconnect.dialTimeoutMs }),
             backoff: {
-              ...(config.reconnect.initialDelay === undefined
+              ...(config.reconnect.initialDelayMs === undefined
                 ? {}
-                : { initialDelay: config.reconnect.initialDelay }),
-              ...(config.reconnect.maxDelay === undefined ? {} : { maxDelay: config.reconnect.maxDelay }),
+                : { initialDelay: config.reconnect.initialDelayMs }),
+              ...(config.reconnect.maxDelayMs === undefined ? {} : { maxDelay: config.reconnect.maxDelayMs }),
             },
           },
         }),

@@ -43,7 +43,14 @@ beforeAll(async () => {
     },
   })
   await writeClusterConfig(join(dir, 'cluster.json'), [
-    { backend: 'dns', resolvers: [dns.address], domain: DOMAIN, families: [4], minTtl: 1, maxTtl: 2 },
+    {
+      backend: 'dns',
+      resolvers: [dns.address],
+      domain: DOMAIN,
+      families: [4],
+      minTtlMs: 1000,
+      maxTtlMs: 2000,
+    },
   ])
   for (let i = 0; i < N; i++) nodes.push(new PeerProcess(startArgs(dir, i, ports[i]!)))
   for (const [i, p] of nodes.entries()) await waitStarted(p, ids[i]!, `n${i}`)

@@ -50,8 +50,8 @@ beforeAll(async () => {
       trust: 'trust.json',
       discovery: [{ backend: 'static', file: 'peers.json' }],
       transport: { maxIdleTimeoutMs: 5000, keepAliveIntervalMs: 1000 },
-      reconnect: { initialDelay: 100, maxDelay: 1000 },
-      lostHysteresis: 500,
+      reconnect: { initialDelayMs: 100, maxDelayMs: 1000 },
+      lostHysteresisMs: 500,
     }),
   )
   for (let i = 0; i < N; i++) nodes.push(new PeerProcess(startArgs(dir, i, 0)))

@@ -127,14 +127,14 @@ const configArb = fc.record(
       ),
     ),
     discovery: discoveryArb,
-    lostHysteresis: ms,
+    lostHysteresisMs: ms,
     meta: metaArb,
-    requestTimeout: fc.integer({ min: 1, max: 3_600_000 }),
+    requestTimeoutMs: fc.integer({ min: 1, max: 3_600_000 }),
     transport: fc.record({ maxIdleTimeoutMs: ms, keepAliveIntervalMs: ms }, { requiredKeys: [] }),
     reconnect: fc.record(
       {
-        initialDelay: fc.integer({ min: 1, max: 600_000 }),
-        maxDelay: fc.integer({ min: 1, max: 3_600_000 }),
+        initialDelayMs: fc.integer({ min: 1, max: 600_000 }),
+        maxDelayMs: fc.integer({ min: 1, max: 3_600_000 }),
       },
       { requiredKeys: [] },
     ),
@@ -249,7 +249,7 @@ describe('configuration file (fuzz)', () => {
           expect(c!.discovery.map((b) => b.backend)).toEqual((config.discovery ?? []).map((b) => b.backend))
           expect(c!.meta).toEqual(config.meta)
           expect(c!.log.level).toBe(config.log?.level ?? 'warn')
-          expect(c!.lostHysteresis).toBe(config.lostHysteresis)
+          expect(c!.lostHysteresisMs).toBe(config.lostHysteresisMs)
           const trustIds =
             typeof config.trust === 'object'
               ? (config.trust.peers ?? []).map((p) => (typeof p === 'string' ? p : p.id))

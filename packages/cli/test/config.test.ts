@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { testId } from '@peer/testkit/ids'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import {
   ConfigError,
   loadConfigFile,
@@ -40,9 +40,9 @@ describe('parseConfig: defaults and path resolution', () => {
       advertise: undefined,
       trust: { peers: [] },
       discovery: [],
-      lostHysteresis: undefined,
+      lostHysteresisMs: undefined,
       meta: undefined,
-      requestTimeout: undefined,
+      requestTimeoutMs: undefined,
       transport: undefined,
       reconnect: undefined,
       log: { level: 'warn', filter: undefined },
@@ -89,7 +89,14 @@ describe('parseConfig: defaults and path resolution', () => {
 })
 
 describe('parseConfig: dns retry and cost options reach the backend', () => {
-  it('accepts retryDelay, maxRetryDelayMs, jitter and concurrency', () => {
+  it('accepts retryDelayMs, maxRetryDelayMs, jitter and concurrency; the deprecated retryDelay (seconds) too', () => {
+    const now = parseConfig(
+      {
+        discovery: [{ backend: 'dns', resolvers: '127.0.0.1:53', domain: 'example.test', retryDelayMs: 500 }],
+      },
+      { file: 'peer.json' },
+    )
+    expect(now.discovery[0]).toMatchObject({ retryDelayMs: 500 })
     const c = parseConfig(
       {
         discovery: [
@@ -106,8 +113,9 @@ describe('parseConfig: dns retry and cost options reach the backend', () => {
       },
       { file: 'peer.json' },
     )
+    expect(c.discovery[0]).not.toHaveProperty('retryDelay')
     expect(c.discovery[0]).toMatchObject({
-      retryDelay: 0.5,
+      retryDelayMs: 500,
       maxRetryDelayMs: 4000,
       jitter: 0.2,
       concurrency: 64,
@@ -257,9 +265,9 @@ describe('parseConfig: every bad field is named', () => {
       'discovery[1].backend',
       /already configured at discovery\[0\]/,
     ],
-    ['lostHysteresis negative', { lostHysteresis: -1 }, 'lostHysteresis', /at least 0/],
+    ['lostHysteresisMs negative', { lostHysteresisMs: -1 }, 'lostHysteresisMs', /at least 0/],
     ['meta value not a string', { meta: { zone: 1 } }, 'meta.zone', /expected string/],
-    ['requestTimeout 0', { requestTimeout: 0 }, 'requestTimeout', /at least 1/],
+    ['requestTimeoutMs 0', { requestTimeoutMs: 0 }, 'requestTimeoutMs', /at least 1/],
     ['transport unknown key', { transport: { idle: 1 } }, 'transport', /unknown key "idle"/],
     [
       'transport idle timeout negative',
@@ -267,7 +275,12 @@ describe('parseConfig: every bad field is named', () => {
       'transport.maxIdleTimeoutMs',
       /at least 0/,
     ],
-    ['reconnect maxDelay not integer', { reconnect: { maxDelay: 1.5 } }, 'reconnect.maxDelay', /integer/],
+    [
+      'reconnect maxDelayMs not integer',
+      { reconnect: { maxDelayMs: 1.5 } },
+      'reconnect.maxDelayMs',
+      /integer/,
+    ],
     ['log level unknown', { log: { level: 'loud' } }, 'log.level', /one of "debug", "info", "warn", "error"/],
   ]
   for (const [title, input, field, message] of cases) {
@@ -383,5 +396,38 @@ describe('loadConfigFile', () => {
     expect((error as ConfigError).message).toBe(
       `${file}: discovery[0].endpoints: expected an etcd URL like "http://127.0.0.1:2379", got "x"`,
     )
+  })
+})
+
+describe('deprecated duration keys', () => {
+  it('are renamed (seconds converted), warn once each, and the new name wins', () => {
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {})
+    try {
+      const input = {
+        lostHysteresis: 700,
+        requestTimeout: 900,
+        reconnect: { initialDelay: 10, maxDelay: 20, dialTimeout: 30 },
+        discovery: [
+          { backend: 'dns', resolvers: '127.0.0.1:53', domain: 'example.test', minTtl: 1, staleAfter: 60 },
+          { backend: 'etcd', endpoints: 'http://127.0.0.1:2379', staleLimit: 5000, requestTimeout: 800 },
+        ],
+      }
+      const c = parseConfig(input, { file: 'peer.json' })
+      parseConfig(input, { file: 'peer.json' })
+      expect(c.lostHysteresisMs).toBe(700)
+      expect(c.requestTimeoutMs).toBe(900)
+      expect(c.reconnect).toEqual({ initialDelayMs: 10, maxDelayMs: 20, dialTimeoutMs: 30 })
+      expect(c.discovery[0]).toMatchObject({ minTtlMs: 1000, staleAfterMs: 60_000 })
+      expect(c.discovery[1]).toMatchObject({ staleAfterMs: 5000, requestTimeoutMs: 800 })
+      expect(warn).toHaveBeenCalledTimes(9)
+      expect(String(warn.mock.calls[0]?.[0])).toMatch(
+        /"lostHysteresis" is deprecated; use "lostHysteresisMs"/,
+      )
+      expect(
+        parseConfig({ lostHysteresis: 1, lostHysteresisMs: 2 }, { file: 'peer.json' }).lostHysteresisMs,
+      ).toBe(2)
+    } finally {
+      warn.mockRestore()
+    }
   })
 })

@@ -1,4 +1,5 @@
 // Small runner-agnostic helpers used by the scenarios: waiting for events and for conditions.
+import { setTimeout as delay } from 'node:timers/promises'
 import type { DiscoveryBackend } from '@peer/discovery-core'
 
 export interface Recorded {
@@ -38,7 +39,7 @@ export async function eventually(check: () => boolean | Promise<boolean>, timeou
 }
 
 export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
+  return delay(ms)
 }
 
 /** Runs `fn` and returns the error it rejected with, or throws if it resolved. */

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import { AbortError } from './errors.js'
 
 /** Options accepted by every async method: an `AbortSignal` that cancels it. */
@@ -39,21 +40,39 @@ export async function raceSignal<T>(promise: Promise<T>, signal: AbortSignal | u
 }
 
 /**
- * Waits `ms` milliseconds, or rejects with an `AbortError` when `signal` aborts. Never keeps the
- * process alive longer than needed, and leaves no listener on `signal` behind either way (a
- * long-lived signal used by a polling loop would otherwise collect one per call).
+ * Waits `ms` milliseconds, or rejects with an `AbortError` (the signal's reason as `cause`) when
+ * `signal` aborts. Built on `node:timers/promises`, which removes its abort listener and clears
+ * its timer either way, so a long-lived signal used by a polling loop collects no listeners.
  */
 export async function delay(ms: number, signal?: AbortSignal): Promise<void> {
   throwIfAborted(signal)
-  return raceSignal(
-    new Promise<void>((resolve) => {
-      const onAbort = () => clearTimeout(timer)
-      const timer = setTimeout(() => {
-        signal?.removeEventListener('abort', onAbort)
-        resolve()
-      }, ms)
-      signal?.addEventListener('abort', onAbort, { once: true })
-    }),
-    signal,
-  )
+  try {
+    await sleep(ms, undefined, signal === undefined ? undefined : { signal })
+  } catch (error) {
+    if (signal?.aborted) throw abortErrorFor(signal)
+    throw error
+  }
+}
+
+/**
+ * Settles like `promise`, or rejects with `onTimeout()` after `ms` milliseconds, or with an
+ * `AbortError` when `signal` aborts, whichever comes first. The timer and listeners are released
+ * either way (`AbortSignal.timeout` + `AbortSignal.any`).
+ */
+export async function withTimeout<T>(
+  promise: Promise<T>,
+  ms: number,
+  onTimeout: () => Error,
+  signal?: AbortSignal,
+): Promise<T> {
+  throwIfAborted(signal)
+  const timeout = AbortSignal.timeout(ms)
+  const either = signal === undefined ? timeout : AbortSignal.any([signal, timeout])
+  try {
+    return await raceSignal(promise, either)
+  } catch (error) {
+    if (signal?.aborted) throw abortErrorFor(signal)
+    if (timeout.aborted) throw onTimeout()
+    throw error
+  }
 }

@@ -9,7 +9,9 @@ import type {
 import { errorMessage } from './errors.js'
 import { defaultLogger, type Logger, type LoggerFactory, safeLogger } from './logger.js'
 import { isNodeId } from './node-id.js'
+import { numberOption } from './options.js'
 import { type PeerRecord, type PeerRecordLimits, parsePeerRecord, sameRecord } from './peer-record.js'
+import { SerialLock } from './serial-lock.js'
 import { TypedEventTarget } from './typed-event-target.js'
 
 /** Options every backend built on {@link AbstractDiscoveryBackend} accepts. */
@@ -60,14 +62,14 @@ export abstract class AbstractDiscoveryBackend
   #state: State = 'stopped'
   #wantStarted = false
   #startAbort: AbortController | undefined
-  #transition: Promise<void> = Promise.resolve()
+  readonly #transitions = new SerialLock()
 
   constructor(source: string, capabilities: Iterable<DiscoveryCapability>, options: BackendOptions = {}) {
     super()
     this.source = source
     this.capabilities = new Set(capabilities)
     this.log = safeLogger((options.logger ?? defaultLogger)(`peer:discovery:${source}`))
-    this.maxPeers = options.maxPeers ?? 10_000
+    this.maxPeers = numberOption(options.maxPeers, 'maxPeers', 10_000, { integer: true, min: 1 })
     this.recordLimits = options.recordLimits ?? {}
     this.#self = options.self
     this.onListenerError = (error, type) =>
@@ -97,7 +99,7 @@ export abstract class AbstractDiscoveryBackend
    * have settled, successfully or not). Never rejects.
    */
   protected settled(): Promise<void> {
-    return this.#transition
+    return this.#transitions.idle()
   }
 
   /** Sets this node's id; a peer already reported under it is forgotten silently. */
@@ -242,10 +244,7 @@ export abstract class AbstractDiscoveryBackend
   }
 
   // Runs lifecycle transitions one at a time, in call order.
-  async #serialise(fn: () => Promise<void>, signal: AbortSignal | undefined): Promise<void> {
-    const previous = this.#transition
-    const next = previous.catch(() => {}).then(fn)
-    this.#transition = next.catch(() => {})
-    await raceSignal(next, signal)
+  #serialise(fn: () => Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+    return this.#transitions.run(fn, signal)
   }
 }

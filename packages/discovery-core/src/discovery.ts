@@ -7,9 +7,10 @@ import type {
   PeerDiscoveredDetail,
   PeerLostReason,
 } from './discovery-backend.js'
-import { AbortError, AllBackendsFailedError, errorMessage } from './errors.js'
+import { AbortError, AllBackendsFailedError, ConfigError, errorMessage } from './errors.js'
 import { defaultLogger, type Logger, type LoggerFactory, safeLogger } from './logger.js'
 import { isNodeId } from './node-id.js'
+import { numberOption, renamedOption } from './options.js'
 import {
   type LocalPeer,
   type PeerAddress,
@@ -17,6 +18,7 @@ import {
   sameRecord,
   validateLocalPeer,
 } from './peer-record.js'
+import { SerialLock } from './serial-lock.js'
 import { subscribe } from './subscribe.js'
 import { TypedEventTarget } from './typed-event-target.js'
 
@@ -34,10 +36,14 @@ export interface DiscoveryOptions {
    * How long (ms) a peer that every source has lost is kept before `peer:lost` is emitted. A peer
    * that comes back within the window produces no event at all. Default 2000; 0 disables.
    */
+  lostHysteresisMs?: number
+  /** @deprecated Use `lostHysteresisMs` (same unit); accepted until the next minor version. */
   lostHysteresis?: number
   /** Most peers tracked; further discoveries are dropped and counted. Default 10,000. */
   maxPeers?: number
   /** Time limit (ms) for one backend's `lookup` before falling back to the next. Default 5000. */
+  lookupTimeoutMs?: number
+  /** @deprecated Use `lookupTimeoutMs` (same unit); accepted until the next minor version. */
   lookupTimeout?: number
   /** This node's id: never reported. `announce(self)` sets it too. */
   self?: string
@@ -87,23 +93,37 @@ export class Discovery extends TypedEventTarget<DiscoveryEvents> implements Disc
   #self: string | undefined
   #state: 'stopped' | 'starting' | 'started' | 'stopping' = 'stopped'
   #wantStarted = false
-  #transition: Promise<void> = Promise.resolve()
+  readonly #transitions = new SerialLock()
 
   constructor(options: DiscoveryOptions) {
     super()
-    if (options.backends.length === 0) throw new TypeError('Discovery needs at least one backend')
+    if (options.backends.length === 0)
+      throw new ConfigError('Discovery needs at least one backend', { option: 'backends' })
     this.backends = [...options.backends]
     this.backends.forEach((b, i) => {
       if (this.#priority.has(b.source))
-        throw new TypeError(`two backends share the source ${JSON.stringify(b.source)}`)
+        throw new ConfigError(`two backends share the source ${JSON.stringify(b.source)}`, {
+          option: 'backends',
+        })
       this.#priority.set(b.source, i)
     })
     const caps = new Set<DiscoveryCapability>(['list'])
     for (const b of this.backends) for (const c of b.capabilities) caps.add(c)
     this.capabilities = caps
-    this.#hysteresis = options.lostHysteresis ?? 2000
-    this.#maxPeers = options.maxPeers ?? 10_000
-    this.#lookupTimeout = options.lookupTimeout ?? 5000
+    const owner = 'Discovery'
+    this.#hysteresis = numberOption(
+      renamedOption(options, { current: 'lostHysteresisMs', deprecated: 'lostHysteresis', owner }),
+      'lostHysteresisMs',
+      2000,
+      { min: 0 },
+    )
+    this.#maxPeers = numberOption(options.maxPeers, 'maxPeers', 10_000, { integer: true, min: 1 })
+    this.#lookupTimeout = numberOption(
+      renamedOption(options, { current: 'lookupTimeoutMs', deprecated: 'lookupTimeout', owner }),
+      'lookupTimeoutMs',
+      5000,
+      { min: 0, exclusiveMin: true },
+    )
     this.#self = options.self
     this.#log = safeLogger((options.logger ?? defaultLogger)('peer:discovery'))
     this.onListenerError = (error, type) =>
@@ -384,9 +404,7 @@ export class Discovery extends TypedEventTarget<DiscoveryEvents> implements Disc
     this.#state = 'stopped'
   }
 
-  async #serialise(fn: () => Promise<void>, signal: AbortSignal | undefined): Promise<void> {
-    const next = this.#transition.catch(() => {}).then(fn)
-    this.#transition = next.catch(() => {})
-    await raceSignal(next, signal)
+  #serialise(fn: () => Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+    return this.#transitions.run(fn, signal)
   }
 }

@@ -19,7 +19,7 @@ describe('Discovery (aggregate)', () => {
   beforeEach(async () => {
     first = new TestBackend('first')
     second = new TestBackend('second')
-    discovery = new Discovery({ backends: [first, second], lostHysteresis: 100 })
+    discovery = new Discovery({ backends: [first, second], lostHysteresisMs: 100 })
     await discovery.start()
   })
   afterEach(async () => {
@@ -118,7 +118,7 @@ describe('Discovery (aggregate)', () => {
   it('times out a slow backend lookup and moves on', async () => {
     const d = new Discovery({
       backends: [new TestBackend('slow'), new TestBackend('fast')],
-      lookupTimeout: 50,
+      lookupTimeoutMs: 50,
     })
     await d.start()
     const [slow, fast] = d.backends as TestBackend[]

@@ -12,7 +12,7 @@ if (!resolvers || !domain) {
 }
 const watchMs = Number(process.env.PEER_DNS_WATCH_MS ?? 3000)
 
-const dns = new DnsDiscovery({ resolvers, domain, minTtl: 1 })
+const dns = new DnsDiscovery({ resolvers, domain, minTtlMs: 1000 })
 dns.addEventListener('peer:discovered', (e) => {
   const { id, name, addresses } = e.detail.record
   console.log(`discovered ${name ?? id} at ${addresses.map((a) => `${a.host}:${a.port}`).join(', ')}`)

@@ -1,9 +1,10 @@
 import type { BackendOptions } from '@peer/discovery-core'
+import { numberOption, renamedOption, secondsToMs } from '@peer/discovery-core/internal'
 import { normaliseName } from './dns-message.js'
 import { DnsConfigError } from './errors.js'
 import type { IdSource } from './txt-attributes.js'
 
-/** Options of {@link DnsDiscovery}. Times are in seconds unless the name says `Ms`. */
+/** Options of {@link DnsDiscovery}. Durations are in milliseconds (`...Ms`). */
 export interface DnsDiscoveryOptions extends BackendOptions {
   /**
    * DNS servers to ask, as `host:port` IP literals (`"10.96.0.10:53"`, `"[::1]:5353"`). Required:
@@ -22,23 +23,35 @@ export interface DnsDiscoveryOptions extends BackendOptions {
   idSource?: IdSource | undefined
   /** Address families asked for every target. Default `[4, 6]` (A and AAAA). */
   families?: ReadonlyArray<4 | 6> | undefined
-  /** Shortest cache lifetime (0 TTLs are raised to it). Default 2. */
+  /** Shortest cache lifetime, ms (0 TTLs are raised to it). Default 2000. */
+  minTtlMs?: number | undefined
+  /** @deprecated Use `minTtlMs` (milliseconds); `minTtl` is in seconds and accepted until the next minor version. */
   minTtl?: number | undefined
-  /** Longest cache lifetime of a positive answer (huge TTLs are cut to it). Default 60. */
+  /** Longest cache lifetime of a positive answer, ms (huge TTLs are cut to it). Default 60,000. */
+  maxTtlMs?: number | undefined
+  /** @deprecated Use `maxTtlMs` (milliseconds); `maxTtl` is in seconds and accepted until the next minor version. */
   maxTtl?: number | undefined
-  /** Negative caching time when an NXDOMAIN/NODATA carries no SOA. Default 5. */
+  /** Negative caching time, ms, when an NXDOMAIN/NODATA carries no SOA. Default 5000. */
+  negativeTtlMs?: number | undefined
+  /** @deprecated Use `negativeTtlMs` (milliseconds); `negativeTtl` is in seconds and accepted until the next minor version. */
   negativeTtl?: number | undefined
-  /** Longest negative caching time. Default 60. */
+  /** Longest negative caching time, ms. Default 60,000. */
+  maxNegativeTtlMs?: number | undefined
+  /** @deprecated Use `maxNegativeTtlMs` (milliseconds); `maxNegativeTtl` is in seconds and accepted until the next minor version. */
   maxNegativeTtl?: number | undefined
   /** Re-queries are delayed by up to this fraction of the wait, at random. Default 0.1. */
   jitter?: number | undefined
-  /** Peers last confirmed longer ago than this are lost (reason `stale`) while DNS fails. Default 300. */
+  /** Peers last confirmed longer ago than this (ms) are lost (reason `stale`) while DNS fails. Default 300,000. */
+  staleAfterMs?: number | undefined
+  /** @deprecated Use `staleAfterMs` (milliseconds); `staleAfter` is in seconds and accepted until the next minor version. */
   staleAfter?: number | undefined
-  /** First retry delay after a failed poll; doubles up to `maxRetryDelayMs`. Default 1. */
+  /** First retry delay after a failed poll, ms; doubles up to `maxRetryDelayMs`. Default 1000. */
+  retryDelayMs?: number | undefined
+  /** @deprecated Use `retryDelayMs` (milliseconds); `retryDelay` is in seconds and accepted until the next minor version. */
   retryDelay?: number | undefined
   /**
    * Longest wait between retries while DNS fails, in ms. Default: the lifetime of the last good
-   * answer (its clamped TTL, at least `retryDelay`), so a poll is never rarer during an outage than
+   * answer (its clamped TTL, at least `retryDelayMs`), so a poll is never rarer during an outage than
    * in steady state and the peers are back within one TTL of the server answering again; `maxTtl`
    * until a first answer came in. Jitter only shortens retries, never beyond this cap.
    */
@@ -97,6 +110,28 @@ export function serviceAndDomain(
     }
   }
   return { service: s, domain: d }
+}
+
+/**
+ * A duration option in seconds for internal use, read from its millisecond name (`current`) or its
+ * deprecated seconds name, checked >= `minSeconds`; throws a {@link DnsConfigError} naming `current`.
+ */
+export function durationSeconds(
+  options: object,
+  current: string,
+  deprecated: string,
+  fallbackSeconds: number,
+  minSeconds: number,
+): number {
+  const value = renamedOption(options, {
+    current,
+    deprecated,
+    convert: secondsToMs,
+    owner: 'DnsDiscovery',
+    error: DnsConfigError,
+  })
+  const ms = numberOption(value, current, fallbackSeconds * 1000, { min: minSeconds * 1000 }, DnsConfigError)
+  return ms / 1000
 }
 
 /** A number option >= `min` (or `fallback` when absent); throws a {@link DnsConfigError}. */

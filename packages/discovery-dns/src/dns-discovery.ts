@@ -14,13 +14,19 @@ import {
   raceSignal,
   throwIfAborted,
 } from '@peer/discovery-core'
-import { count, type DnsDiscoveryOptions, seconds, serviceAndDomain } from './discovery-options.js'
+import { backoffDelay, type RandomSource, seededRandom } from '@peer/discovery-core/internal'
+import {
+  count,
+  type DnsDiscoveryOptions,
+  durationSeconds,
+  seconds,
+  serviceAndDomain,
+} from './discovery-options.js'
 import { CachingResolver } from './dns-cache.js'
 import { DnsClient, type DnsClientStats } from './dns-client.js'
 import { normaliseName } from './dns-message.js'
 import { DnsConfigError, DnsLookupError } from './errors.js'
 import { type Candidate, type ServiceAnswer, ServiceResolver } from './service-resolver.js'
-import { type RandomSource, seededRandom } from './srv-order.js'
 
 export type { DnsDiscoveryOptions } from './discovery-options.js'
 
@@ -76,6 +82,7 @@ export class DnsDiscovery extends AbstractDiscoveryBackend {
   #lastGoodWaitMs: number | undefined
   #staleTimer: NodeJS.Timeout | undefined
   readonly #random: RandomSource
+  readonly #concurrency: number
   readonly #known = new Map<string, Known>()
   /** Keys of rejected records seen in the previous poll: each distinct bad record is counted once. */
   #rejectedKeys = new Set<string>()
@@ -102,14 +109,14 @@ export class DnsDiscovery extends AbstractDiscoveryBackend {
     if (!Number.isInteger(this.#defaultPort) || this.#defaultPort < 1 || this.#defaultPort > 65535) {
       throw new DnsConfigError(`defaultPort must be a port number, got ${String(options.defaultPort)}`)
     }
-    this.#minTtl = seconds(options.minTtl, 2, 'minTtl', 0.01)
-    this.#maxTtl = seconds(options.maxTtl, 60, 'maxTtl', this.#minTtl)
-    const negativeTtl = seconds(options.negativeTtl, 5, 'negativeTtl', 0)
-    const maxNegativeTtl = seconds(options.maxNegativeTtl, 60, 'maxNegativeTtl', this.#minTtl)
+    this.#minTtl = durationSeconds(options, 'minTtlMs', 'minTtl', 2, 0.01)
+    this.#maxTtl = durationSeconds(options, 'maxTtlMs', 'maxTtl', 60, this.#minTtl)
+    const negativeTtl = durationSeconds(options, 'negativeTtlMs', 'negativeTtl', 5, 0)
+    const maxNegativeTtl = durationSeconds(options, 'maxNegativeTtlMs', 'maxNegativeTtl', 60, this.#minTtl)
     this.#jitter = seconds(options.jitter, 0.1, 'jitter', 0)
     if (this.#jitter > 1) throw new DnsConfigError('jitter must be between 0 and 1')
-    this.#staleAfterMs = seconds(options.staleAfter, 300, 'staleAfter', 0) * 1000
-    this.#retryDelay = seconds(options.retryDelay, 1, 'retryDelay', 0.01)
+    this.#staleAfterMs = durationSeconds(options, 'staleAfterMs', 'staleAfter', 300, 0) * 1000
+    this.#retryDelay = durationSeconds(options, 'retryDelayMs', 'retryDelay', 1, 0.01)
     this.#maxRetryDelayMs =
       options.maxRetryDelayMs === undefined
         ? undefined
@@ -122,6 +129,7 @@ export class DnsDiscovery extends AbstractDiscoveryBackend {
     if (families.length === 0 || families.some((f) => f !== 4 && f !== 6)) {
       throw new DnsConfigError('families must list 4 and/or 6')
     }
+    this.#concurrency = count(options.concurrency, 32, 'concurrency')
     const seed = options.seed ?? Math.floor(Math.random() * 2 ** 32)
     this.#random = seededRandom(seed ^ 0x9e3779b9)
     this.#cache = new CachingResolver(
@@ -136,7 +144,7 @@ export class DnsDiscovery extends AbstractDiscoveryBackend {
       txtLimits: limits,
       maxAddresses: limits.maxAddresses,
       maxSrvRecords: count(options.maxSrvRecords, 1000, 'maxSrvRecords'),
-      concurrency: count(options.concurrency, 32, 'concurrency'),
+      concurrency: this.#concurrency,
       seed: seed >>> 0,
     })
   }
@@ -154,8 +162,9 @@ export class DnsDiscovery extends AbstractDiscoveryBackend {
 
   protected async onStart(signal: AbortSignal | undefined): Promise<void> {
     const controller = new AbortController()
-    // one abort listener per query in flight (up to `concurrency` x 3): not a leak
-    setMaxListeners(0, controller.signal)
+    // one abort listener per query in flight (up to `concurrency` x 3) plus the poll's wait; a
+    // bounded limit, so a listener leak still shows as a MaxListenersExceededWarning
+    setMaxListeners(this.#concurrency * 3 + 8, controller.signal)
     this.#loopAbort = controller
     let firstPollDone!: () => void
     const firstPoll = new Promise<void>((resolve) => {
@@ -352,10 +361,15 @@ export class DnsDiscovery extends AbstractDiscoveryBackend {
   }
 
   #retryWait(): number {
-    const base = Math.min(this.#retryDelay * 1000 * 2 ** this.#failures, this.#retryCapMs)
+    const attempt = this.#failures
     this.#failures = Math.min(this.#failures + 1, 30)
     // jitter shortens retries so that the cap holds
-    return Math.round(base * (1 - this.#jitter * this.#random()))
+    return backoffDelay(attempt, {
+      initialMs: this.#retryDelay * 1000,
+      maxMs: this.#retryCapMs,
+      jitter: this.#jitter,
+      random: this.#random,
+    })
   }
 
   /**

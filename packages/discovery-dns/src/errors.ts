@@ -1,7 +1,7 @@
-import { PeerError } from '@peer/discovery-core'
+import { ConfigError, PeerError } from '@peer/discovery-core'
 
 /** The backend's options are unusable (e.g. no resolver given, a bad `host:port`). Thrown by the constructor. */
-export class DnsConfigError extends PeerError {}
+export class DnsConfigError extends ConfigError {}
 
 /**
  * A DNS server answered with an error rcode that says nothing about the name (SERVFAIL, REFUSED,

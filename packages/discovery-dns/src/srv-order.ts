@@ -1,3 +1,5 @@
+import type { RandomSource } from '@peer/discovery-core/internal'
+
 /** The fields of an SRV record that RFC 2782 ordering looks at. */
 export interface SrvLike {
   readonly priority: number
@@ -5,19 +7,9 @@ export interface SrvLike {
 }
 
 /** A random source in [0, 1). */
-export type RandomSource = () => number
-
-/** A small, fast, seedable PRNG (mulberry32). Same seed, same sequence. */
-export function seededRandom(seed: number): RandomSource {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+export type { RandomSource } from '@peer/discovery-core/internal'
+/** A small, fast, seedable PRNG (mulberry32), shared with the other peer packages. */
+export { seededRandom } from '@peer/discovery-core/internal'
 
 /** A 32-bit FNV-1a hash of a string, to derive per-RRset seeds. */
 export function hash32(text: string): number {

@@ -2,7 +2,7 @@
 import type { PeerLostDetail, PeerRecord } from '@peer/discovery-core'
 import { testId } from '@peer/testkit/ids'
 import { nextEvent, recordEvents, waitFor } from '@peer/testkit/wait'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { CachingResolver, DnsClient, DnsConfigError, DnsDiscovery, DnsLookupError } from '../src/index.js'
 import { type Dns2TestServer, deadPort, type Fault, startDns2Server } from './support/dns2-server.js'
 import { DOMAIN, fastBackend, peerZone, SERVICE } from './support/fixtures.js'
@@ -286,7 +286,7 @@ describe('transient failures keep the last good answer', () => {
     it(`${fault} on the SRV question: no peer:lost, a discovery:error, recovery afterwards`, async () => {
       const p = peerZone('steady')
       server.records = p.records
-      const d = backend(server.address, { staleAfter: 60, timeoutMs: 300, attempts: 1 })
+      const d = backend(server.address, { staleAfterMs: 60000, timeoutMs: 300, attempts: 1 })
       const rec = recordEvents(d, ['peer:lost', 'discovery:error'])
       await d.start()
       expect(await ids(d)).toEqual([p.id])
@@ -323,7 +323,7 @@ describe('transient failures keep the last good answer', () => {
   it('peers older than staleAfter are lost with reason stale', async () => {
     const p = peerZone('old')
     server.records = p.records
-    const d = backend(server.address, { staleAfter: 0.4, timeoutMs: 300, attempts: 1 })
+    const d = backend(server.address, { staleAfterMs: 400, timeoutMs: 300, attempts: 1 })
     await d.start()
     server.faults.set('*', 'drop')
     const lost = await nextEvent<CustomEvent<PeerLostDetail>>(d, 'peer:lost', () => true, 5000)
@@ -486,7 +486,7 @@ describe('TTLs', () => {
   it('a zero TTL is raised to minTtl: re-queried, but not faster than minTtl', async () => {
     server.defaultTtl = 0
     server.records = peerZone('zero').records
-    const d = backend(server.address, { minTtl: 0.2, maxTtl: 5 })
+    const d = backend(server.address, { minTtlMs: 200, maxTtlMs: 5000 })
     await d.start()
     const t0 = Date.now()
     const before = server.queriesFor(SERVICE, 'SRV')
@@ -499,7 +499,7 @@ describe('TTLs', () => {
   it('a huge TTL is cut to maxTtl', async () => {
     server.defaultTtl = 0x7fffffff
     server.records = peerZone('huge').records
-    const d = backend(server.address, { minTtl: 0.1, maxTtl: 0.3 })
+    const d = backend(server.address, { minTtlMs: 100, maxTtlMs: 300 })
     await d.start()
     const before = server.queriesFor(SERVICE, 'SRV')
     await sleep(1000)
@@ -509,7 +509,7 @@ describe('TTLs', () => {
   it('a long TTL is honoured: no re-query before it expires', async () => {
     server.defaultTtl = 30
     server.records = peerZone('long').records
-    const d = backend(server.address, { minTtl: 0.1, maxTtl: 60, families: [4] })
+    const d = backend(server.address, { minTtlMs: 100, maxTtlMs: 60000, families: [4] })
     await d.start()
     const before = server.queries.length
     await sleep(600)
@@ -520,7 +520,7 @@ describe('TTLs', () => {
     server.defaultTtl = 0
     server.soa = { ttl: 30, minimum: 30 }
     server.records = peerZone('neg').records // no AAAA: NODATA
-    const d = backend(server.address, { minTtl: 0.1, maxNegativeTtl: 60 })
+    const d = backend(server.address, { minTtlMs: 100, maxNegativeTtlMs: 60000 })
     await d.start()
     await sleep(700)
     expect(server.queriesFor(`neg.${DOMAIN}`, 'A')).toBeGreaterThanOrEqual(3)
@@ -530,7 +530,7 @@ describe('TTLs', () => {
   it('without a SOA, negative answers are cached for negativeTtl', async () => {
     server.defaultTtl = 0
     server.records = peerZone('negdefault').records
-    const d = backend(server.address, { minTtl: 0.1, negativeTtl: 30, maxNegativeTtl: 60 })
+    const d = backend(server.address, { minTtlMs: 100, negativeTtlMs: 30000, maxNegativeTtlMs: 60000 })
     await d.start()
     await sleep(500)
     expect(server.queriesFor(`negdefault.${DOMAIN}`, 'AAAA')).toBe(1)
@@ -701,6 +701,34 @@ describe('logging', () => {
 })
 
 describe('configuration errors', () => {
+  it('still takes the deprecated seconds names (minTtl, maxTtl, staleAfter, retryDelay, ...) with one warning each', () => {
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {})
+    try {
+      const old = {
+        minTtl: 0.5,
+        maxTtl: 30,
+        negativeTtl: 1,
+        maxNegativeTtl: 30,
+        staleAfter: 60,
+        retryDelay: 0.5,
+      }
+      new DnsDiscovery({ resolvers: ['127.0.0.1:53'], domain: DOMAIN, ...old })
+      new DnsDiscovery({ resolvers: ['127.0.0.1:53'], domain: DOMAIN, ...old })
+      expect(warn).toHaveBeenCalledTimes(6)
+      expect(String(warn.mock.calls[0]?.[0])).toMatch(/`minTtl` is deprecated; use `minTtlMs`/)
+      // the old unit is seconds: 0.5 s is below a 1000 ms minimum given the new way
+      expect(
+        () => new DnsDiscovery({ resolvers: ['127.0.0.1:53'], domain: DOMAIN, minTtlMs: 1000, maxTtl: 0.5 }),
+      ).toThrow(/maxTtlMs must be a number >= 1000/)
+      expect(
+        () =>
+          new DnsDiscovery({ resolvers: ['127.0.0.1:53'], domain: DOMAIN, staleAfter: 1, staleAfterMs: 5 }),
+      ).toThrow(DnsConfigError)
+    } finally {
+      warn.mockRestore()
+    }
+  })
+
   it('has no default resolver: a missing or empty list is a DnsConfigError', () => {
     expect(() => new DnsDiscovery({ domain: DOMAIN } as never)).toThrow(DnsConfigError)
     expect(() => new DnsDiscovery(undefined as never)).toThrow(DnsConfigError)
@@ -711,10 +739,10 @@ describe('configuration errors', () => {
   it('needs a domain or a service name, and sane numbers', () => {
     expect(() => new DnsDiscovery({ resolvers: ['127.0.0.1:53'] })).toThrow(DnsConfigError)
     for (const bad of [
-      { minTtl: -1 },
-      { maxTtl: 0.001 },
+      { minTtlMs: -1000 },
+      { maxTtlMs: 1 },
       { jitter: 2 },
-      { staleAfter: Number.NaN },
+      { staleAfterMs: Number.NaN },
       { concurrency: 0 },
       { maxCacheEntries: 1.5 },
       { maxSrvRecords: -1 },

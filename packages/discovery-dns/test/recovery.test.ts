@@ -37,7 +37,12 @@ describe('recovery after a SERVFAIL outage', () => {
     const a = peerZone('steady')
     server.records = a.records
     // retries would back off to maxTtl (30 s): 0.2, 0.4, 0.8, 1.6, 3.2, 6.4 s ...
-    backend = fastBackend(server.address, { maxTtl: 30, retryDelay: 0.2, staleAfter: 120, attempts: 1 })
+    backend = fastBackend(server.address, {
+      maxTtlMs: 30000,
+      retryDelayMs: 200,
+      staleAfterMs: 120000,
+      attempts: 1,
+    })
     await backend.start()
     expect((await backend.list()).map((r) => r.id)).toEqual([a.id])
     server.faults.set('*', 'servfail')
@@ -60,10 +65,10 @@ describe('recovery after a SERVFAIL outage', () => {
     const a = peerZone('capped')
     server.records = a.records
     backend = fastBackend(server.address, {
-      maxTtl: 30,
-      retryDelay: 0.2,
+      maxTtlMs: 30000,
+      retryDelayMs: 200,
       maxRetryDelayMs: 300,
-      staleAfter: 120,
+      staleAfterMs: 120000,
       attempts: 1,
     })
     await backend.start()
@@ -78,7 +83,12 @@ describe('recovery after a SERVFAIL outage', () => {
     const a = peerZone('fading')
     server.records = a.records
     // retries every 5 s: the next retry after staleAfter (2 s) comes at about 6 s
-    backend = fastBackend(server.address, { maxTtl: 30, retryDelay: 5, staleAfter: 2, attempts: 1 })
+    backend = fastBackend(server.address, {
+      maxTtlMs: 30000,
+      retryDelayMs: 5000,
+      staleAfterMs: 2000,
+      attempts: 1,
+    })
     await backend.start()
     const lost = nextEvent<CustomEvent<PeerLostDetail>>(
       backend,

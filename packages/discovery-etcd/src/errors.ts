@@ -1,4 +1,4 @@
-import { PeerError } from '@peer/discovery-core'
+import { ConfigError, PeerError } from '@peer/discovery-core'
 
 /**
  * A request to etcd failed (unreachable, timed out, rejected). The backend keeps running and
@@ -14,4 +14,4 @@ export class EtcdDiscoveryError extends PeerError {
 }
 
 /** The options given to `EtcdDiscovery` are invalid (e.g. no endpoints, a TTL below 1 s). */
-export class InvalidEtcdOptionsError extends PeerError {}
+export class InvalidEtcdOptionsError extends ConfigError {}

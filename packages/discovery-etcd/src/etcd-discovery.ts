@@ -10,9 +10,16 @@ import {
   sameRecord,
   throwIfAborted,
 } from '@peer/discovery-core'
+import {
+  backoffDelay,
+  numberOption,
+  renamedOption,
+  SerialLock,
+  withTimeout,
+} from '@peer/discovery-core/internal'
 import type { Etcd3, IKeyValue, IOptions, IResponseHeader, IWatchResponse, Lease } from 'etcd3'
 import { EtcdDiscoveryError, InvalidEtcdOptionsError } from './errors.js'
-import { createEtcdClient } from './etcd-client.js'
+import { createEtcdClient, timedOut } from './etcd-client.js'
 import { EtcdWatch } from './etcd-watch.js'
 import {
   DEFAULT_MAX_VALUE_BYTES,
@@ -22,7 +29,6 @@ import {
   nodeKey,
   nodesPrefix,
 } from './node-value.js'
-import { withTimeout } from './with-timeout.js'
 
 /** Options of {@link EtcdDiscovery}. */
 export interface EtcdDiscoveryOptions extends BackendOptions {
@@ -36,20 +42,30 @@ export interface EtcdDiscoveryOptions extends BackendOptions {
    * How long (ms) the last known peers are kept while etcd is unreachable before they are reported
    * lost with reason `stale`. Default 60,000; `Infinity` keeps them until etcd answers again.
    */
+  staleAfterMs?: number | undefined
+  /** @deprecated Use `staleAfterMs` (same unit, ms); accepted until the next minor version. */
   staleLimit?: number | undefined
   /**
    * After etcd came back EMPTY (restarted with a new data dir), how long (ms) peers missing from it
    * get to announce themselves again before they are reported lost. Default 2 x `ttl`.
    */
+  resetGraceMs?: number | undefined
+  /** @deprecated Use `resetGraceMs` (same unit, ms); accepted until the next minor version. */
   resetGrace?: number | undefined
   /** Deadline of each etcd request, ms. Default 3000. */
+  requestTimeoutMs?: number | undefined
+  /** @deprecated Use `requestTimeoutMs` (same unit, ms); accepted until the next minor version. */
   requestTimeout?: number | undefined
   /** Longest pause between retries and watch reconnection attempts, ms. Default 1000. */
+  maxRetryDelayMs?: number | undefined
+  /** @deprecated Use `maxRetryDelayMs` (same unit, ms); accepted until the next minor version. */
   maxRetryDelay?: number | undefined
   /**
    * Interval (ms) of a cheap consistency check (one range request) that catches an etcd reset the
    * watch cannot see. Default 30,000; 0 disables it.
    */
+  checkIntervalMs?: number | undefined
+  /** @deprecated Use `checkIntervalMs` (same unit, ms); accepted until the next minor version. */
   checkInterval?: number | undefined
   /** Largest value read from etcd, bytes; larger ones are counted and dropped. Default 16 KiB. */
   maxValueBytes?: number | undefined
@@ -90,7 +106,7 @@ export interface EtcdDiscoveryCounters {
   leaseLosses: number
   /** Times the announcement was written again after it was lost or deleted. */
   reannounces: number
-  /** Peers reported lost because etcd stayed unreachable longer than `staleLimit`. */
+  /** Peers reported lost because etcd stayed unreachable longer than `staleAfterMs`. */
   staleDrops: number
 }
 
@@ -121,7 +137,7 @@ function deferred(): Deferred {
  *   compacted watch triggers a re-list, a diff against what was known and a new watch; an etcd that
  *   came back EMPTY (revision went backwards, cluster id changed) is detected, re-listed with a grace
  *   period for peers to re-announce, and this node re-announced; while etcd is unreachable the last
- *   known peers are kept for `staleLimit`; reconnection happens within about a second.
+ *   known peers are kept for `staleAfterMs`; reconnection happens within about a second.
  * - Several endpoints: requests and watches fail over between cluster members.
  * - Values that are not JSON or do not match the layout are counted in `stats.invalidRecords`.
  *
@@ -188,7 +204,7 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
   #loopAbort: AbortController | undefined
   #loopDone: Promise<void> | undefined
   #firstPass: Deferred | undefined
-  #lock: Promise<unknown> = Promise.resolve()
+  readonly #lock = new SerialLock()
 
   #disconnected = false
   #staleTimer: NodeJS.Timeout | undefined
@@ -207,24 +223,24 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
     const ttl = options.ttl ?? 10
     if (!Number.isInteger(ttl) || ttl < 1)
       throw new InvalidEtcdOptionsError(`ttl: whole seconds >= 1, got ${ttl}`)
-    const positive = (name: string, value: number, allowZero = false) => {
-      if (Number.isNaN(value) || value < 0 || (!allowZero && value === 0)) {
-        throw new InvalidEtcdOptionsError(`${name}: expected a positive number, got ${value}`)
-      }
-      return value
-    }
+    const positive = (name: string, value: unknown, fallback: number, allowZero = false) =>
+      value === Number.POSITIVE_INFINITY
+        ? value
+        : numberOption(value, name, fallback, { min: 0, exclusiveMin: !allowZero }, InvalidEtcdOptionsError)
+    const ms = (current: string, deprecated: string) =>
+      renamedOption(options, { current, deprecated, owner: 'EtcdDiscovery', error: InvalidEtcdOptionsError })
     this.#endpoints = endpoints
     this.ttl = ttl
     this.prefix = nodesPrefix(options.prefix ?? '/peer').slice(0, -'/nodes/'.length)
     this.#keyPrefix = nodesPrefix(this.prefix)
-    this.#staleLimit = positive('staleLimit', options.staleLimit ?? 60_000)
-    this.#resetGrace = positive('resetGrace', options.resetGrace ?? 2 * ttl * 1000, true)
-    this.#requestTimeout = positive('requestTimeout', options.requestTimeout ?? 3000)
-    this.#maxRetryDelay = positive('maxRetryDelay', options.maxRetryDelay ?? 1000)
-    this.#checkInterval = positive('checkInterval', options.checkInterval ?? 30_000, true)
-    this.#maxValueBytes = positive('maxValueBytes', options.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES)
-    this.#maxListKeys = positive('maxListKeys', options.maxListKeys ?? this.maxPeers + 1000)
-    this.#maxTrackedInvalid = positive('maxTrackedInvalid', options.maxTrackedInvalid ?? 1024)
+    this.#staleLimit = positive('staleAfterMs', ms('staleAfterMs', 'staleLimit'), 60_000)
+    this.#resetGrace = positive('resetGraceMs', ms('resetGraceMs', 'resetGrace'), 2 * ttl * 1000, true)
+    this.#requestTimeout = positive('requestTimeoutMs', ms('requestTimeoutMs', 'requestTimeout'), 3000)
+    this.#maxRetryDelay = positive('maxRetryDelayMs', ms('maxRetryDelayMs', 'maxRetryDelay'), 1000)
+    this.#checkInterval = positive('checkIntervalMs', ms('checkIntervalMs', 'checkInterval'), 30_000, true)
+    this.#maxValueBytes = positive('maxValueBytes', options.maxValueBytes, DEFAULT_MAX_VALUE_BYTES)
+    this.#maxListKeys = positive('maxListKeys', options.maxListKeys, this.maxPeers + 1000)
+    this.#maxTrackedInvalid = positive('maxTrackedInvalid', options.maxTrackedInvalid, 1024)
     this.#clientOptions = options.client
   }
 
@@ -248,8 +264,8 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
   protected async onStart(signal: AbortSignal | undefined): Promise<void> {
     this.#client = createEtcdClient({
       endpoints: this.#endpoints,
-      requestTimeout: this.#requestTimeout,
-      maxRetryDelay: this.#maxRetryDelay,
+      requestTimeoutMs: this.#requestTimeout,
+      maxRetryDelayMs: this.#maxRetryDelay,
       client: this.#clientOptions,
     })
     this.#revision = 0
@@ -277,16 +293,11 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
     }
     // Wait for the first list, its first failure or requestTimeout, whichever comes first: etcd
     // may come later, the loop keeps trying in the background.
-    let timer: NodeJS.Timeout | undefined
-    await raceSignal(
-      Promise.race([
-        first.promise,
-        new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, this.#requestTimeout)
-        }),
-      ]),
-      signal,
-    ).finally(() => clearTimeout(timer))
+    await withTimeout(first.promise, this.#requestTimeout, () => new Error('first list'), signal).catch(
+      (error: unknown) => {
+        if (signal?.aborted) throw error
+      },
+    )
   }
 
   protected async onStop(): Promise<void> {
@@ -450,9 +461,7 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
   }
 
   #exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.#lock.then(fn, fn)
-    this.#lock = run.catch(() => {})
-    return run
+    return this.#lock.run(fn)
   }
 
   async #loop(signal: AbortSignal): Promise<void> {
@@ -478,9 +487,9 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
             ? error
             : new EtcdDiscoveryError('sync', errorMessage(error), { cause: error }),
         )
-        const pause = Math.min(this.#maxRetryDelay, 100 * 2 ** Math.min(failures - 1, 10))
+        const pause = backoffDelay(failures - 1, { initialMs: 100, maxMs: this.#maxRetryDelay, jitter: 0.25 })
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, pause * (0.75 + Math.random() * 0.5))
+          const timer = setTimeout(resolve, pause)
           this.#wake = () => {
             clearTimeout(timer)
             resolve()
@@ -593,7 +602,11 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
     if (lease === undefined || lease.revoked() || this.#leaseTtlUsed !== this.ttl) {
       lease = this.#newLease(client)
     }
-    const leaseId = await withTimeout(lease.grant(), this.#requestTimeout * 2, 'lease grant')
+    const leaseId = await withTimeout(
+      lease.grant(),
+      this.#requestTimeout * 2,
+      timedOut('lease grant', this.#requestTimeout * 2),
+    )
     const value = encodeNodeValue(self)
     this.#counters.requests++
     const res = await client.put(nodeKey(this.prefix, self.id)).value(value).lease(leaseId).exec()
@@ -654,7 +667,7 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
     lease.on('lost', () => {})
     try {
       this.#counters.requests++
-      await withTimeout(lease.revoke(), this.#requestTimeout, 'lease revoke')
+      await withTimeout(lease.revoke(), this.#requestTimeout, timedOut('lease revoke', this.#requestTimeout))
     } catch (error) {
       // the key expires with the lease once keepalives stop
       lease.release()

@@ -1,5 +1,6 @@
+import { withTimeout } from '@peer/discovery-core/internal'
 import type { Etcd3, IWatchResponse, Watcher } from 'etcd3'
-import { withTimeout } from './with-timeout.js'
+import { timedOut } from './etcd-client.js'
 
 /** What an {@link EtcdWatch} reports; called only while the watch is current (not retired). */
 export interface EtcdWatchHandlers {
@@ -73,7 +74,7 @@ export class EtcdWatch {
 
   /** Resolves once etcd created the watch; rejects if etcd refused it or after `timeoutMs`. */
   ready(timeoutMs: number): Promise<void> {
-    return withTimeout(this.#created, timeoutMs, 'watch create')
+    return withTimeout(this.#created, timeoutMs, timedOut('watch create', timeoutMs))
   }
 
   /**
@@ -94,7 +95,7 @@ export class EtcdWatch {
           () => {},
           () => {},
         )
-      this.#retiring = withTimeout(cancelled, waitMs, 'watch cancel').catch(() => {})
+      this.#retiring = withTimeout(cancelled, waitMs, timedOut('watch cancel', waitMs)).catch(() => {})
     }
     return this.#retiring
   }

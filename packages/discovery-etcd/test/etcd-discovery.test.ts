@@ -2,8 +2,14 @@
 import { type EtcdCluster, startEtcd } from '@peer/testkit/etcd'
 import { nextEvent, recordEvents, waitFor } from '@peer/testkit/wait'
 import { Etcd3 } from 'etcd3'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { EtcdDiscoveryError, InvalidEtcdOptionsError, NODE_VALUE_VERSION, nodeKey } from '../src/index.js'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import {
+  EtcdDiscovery,
+  EtcdDiscoveryError,
+  InvalidEtcdOptionsError,
+  NODE_VALUE_VERSION,
+  nodeKey,
+} from '../src/index.js'
 import { backend, node, uniquePrefix } from './helpers.js'
 
 let etcd: EtcdCluster
@@ -298,12 +304,37 @@ describe('limits and options', () => {
   it('rejects invalid options with InvalidEtcdOptionsError', () => {
     expect(() => backend({ endpoints: [] })).toThrow(InvalidEtcdOptionsError)
     expect(() => backend({ endpoints: 'http://127.0.0.1:1', ttl: 0.5 })).toThrow(InvalidEtcdOptionsError)
-    expect(() => backend({ endpoints: 'http://127.0.0.1:1', staleLimit: -1 })).toThrow(
+    expect(() => backend({ endpoints: 'http://127.0.0.1:1', staleAfterMs: -1 })).toThrow(
       InvalidEtcdOptionsError,
     )
-    expect(() => backend({ endpoints: 'http://127.0.0.1:1', requestTimeout: 0 })).toThrow(
+    expect(() => backend({ endpoints: 'http://127.0.0.1:1', requestTimeoutMs: 0 })).toThrow(
       InvalidEtcdOptionsError,
     )
+  })
+
+  it('still takes the deprecated names (staleLimit, requestTimeout, ...) with a one-time warning', () => {
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {})
+    try {
+      const old = {
+        staleLimit: 5000,
+        resetGrace: 100,
+        requestTimeout: 500,
+        maxRetryDelay: 100,
+        checkInterval: 0,
+      }
+      new EtcdDiscovery({ endpoints: 'http://127.0.0.1:1', ...old })
+      new EtcdDiscovery({ endpoints: 'http://127.0.0.1:1', ...old })
+      expect(warn).toHaveBeenCalledTimes(5)
+      expect(String(warn.mock.calls[0]?.[0])).toMatch(/`staleLimit` is deprecated; use `staleAfterMs`/)
+      expect(() => new EtcdDiscovery({ endpoints: 'http://127.0.0.1:1', requestTimeout: -1 })).toThrow(
+        /requestTimeoutMs must be/,
+      )
+      expect(
+        () => new EtcdDiscovery({ endpoints: 'http://127.0.0.1:1', requestTimeout: 1, requestTimeoutMs: 2 }),
+      ).toThrow(InvalidEtcdOptionsError)
+    } finally {
+      warn.mockRestore()
+    }
   })
 
   it('rejects an invalid or oversized announcement', async () => {
@@ -316,7 +347,7 @@ describe('limits and options', () => {
   })
 
   it('starts while etcd is unreachable, reports discovery:error, and announce rejects with EtcdDiscoveryError', async () => {
-    const b = backend({ endpoints: 'http://127.0.0.1:9', prefix: uniquePrefix(), maxRetryDelay: 200 })
+    const b = backend({ endpoints: 'http://127.0.0.1:9', prefix: uniquePrefix(), maxRetryDelayMs: 200 })
     const errors = recordEvents(b, ['discovery:error'])
     await b.start()
     expect(b.started).toBe(true)

@@ -25,7 +25,7 @@ const live = new Set<EtcdDiscovery>()
 
 /** An `EtcdDiscovery` with test-friendly defaults (1 s TTL), stopped after each test. */
 export function backend(options: EtcdDiscoveryOptions): EtcdDiscovery {
-  const b = new EtcdDiscovery({ ttl: 1, requestTimeout: 2000, ...options })
+  const b = new EtcdDiscovery({ ttl: 1, requestTimeoutMs: 2000, ...options })
   live.add(b)
   return b
 }

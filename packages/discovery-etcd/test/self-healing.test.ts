@@ -102,7 +102,7 @@ describe('lease and key loss', () => {
   it('when keepalives are cut off longer than the TTL: peers see it expire, then it comes back with a new lease', async () => {
     const prefix = uniquePrefix()
     const p = await proxy()
-    const a = backend({ endpoints: p.endpoint, prefix, ttl: 1, staleLimit: 60_000 })
+    const a = backend({ endpoints: p.endpoint, prefix, ttl: 1, staleAfterMs: 60_000 })
     const b = backend({ endpoints: etcd.endpoints, prefix })
     await Promise.all([a.start(), b.start()])
     const self = node('partitioned')
@@ -122,7 +122,7 @@ describe('watch cancelled or compacted', () => {
     const prefix = uniquePrefix()
     const p = await proxy()
     const a = backend({ endpoints: etcd.endpoints, prefix, ttl: 5 })
-    const watcher = backend({ endpoints: p.endpoint, prefix, staleLimit: 60_000, maxRetryDelay: 200 })
+    const watcher = backend({ endpoints: p.endpoint, prefix, staleAfterMs: 60_000, maxRetryDelayMs: 200 })
     await Promise.all([a.start(), watcher.start()])
     const gone = node('gone')
     await a.announce(gone)
@@ -162,7 +162,13 @@ describe('etcd unreachable', () => {
     const prefix = uniquePrefix()
     const p = await proxy()
     const a = backend({ endpoints: etcd.endpoints, prefix, ttl: 5 })
-    const watcher = backend({ endpoints: p.endpoint, prefix, ttl: 5, staleLimit: 10_000, maxRetryDelay: 200 })
+    const watcher = backend({
+      endpoints: p.endpoint,
+      prefix,
+      ttl: 5,
+      staleAfterMs: 10_000,
+      maxRetryDelayMs: 200,
+    })
     await Promise.all([a.start(), watcher.start()])
     const known = node('known')
     await a.announce(known)
@@ -204,7 +210,7 @@ describe('etcd unreachable', () => {
       const prefix = uniquePrefix()
       const p = await proxy()
       const a = backend({ endpoints: etcd.endpoints, prefix, ttl: 5 })
-      const watcher = backend({ endpoints: p.endpoint, prefix, staleLimit: 500, maxRetryDelay: 200 })
+      const watcher = backend({ endpoints: p.endpoint, prefix, staleAfterMs: 500, maxRetryDelayMs: 200 })
       await Promise.all([a.start(), watcher.start()])
       const known = node('stale')
       await a.announce(known)
@@ -347,7 +353,7 @@ describe('etcd killed and restarted', () => {
       const p = await startTcpProxy(fresh.members[0]!.clientPort)
       proxies.push(p)
       const prefix = uniquePrefix()
-      const a = backend({ endpoints: p.endpoint, prefix, ttl: 5, maxRetryDelay: 200 })
+      const a = backend({ endpoints: p.endpoint, prefix, ttl: 5, maxRetryDelayMs: 200 })
       await a.start()
       const self = node('swapped')
       await a.announce(self)

@@ -55,7 +55,7 @@ describe('a watch cancel that stalls', () => {
     async (how) => {
       const prefix = uniquePrefix()
       const p = await proxy()
-      const b = backend({ endpoints: p.endpoint, prefix, requestTimeout: 3000, staleLimit: 60_000 })
+      const b = backend({ endpoints: p.endpoint, prefix, requestTimeoutMs: 3000, staleAfterMs: 60_000 })
       await b.start()
       const first = await putNode(prefix, node('before', 4100))
       await waitFor(() => b.lookup(first), { timeoutMs: 10_000, what: 'first peer' })
@@ -88,7 +88,7 @@ describe('a watch cancel that stalls', () => {
   it('stop() under a stalled cancel: no crash when the late answer arrives after the client closed', async () => {
     const prefix = uniquePrefix()
     const p = await proxy()
-    const b = backend({ endpoints: p.endpoint, prefix, requestTimeout: 3000 })
+    const b = backend({ endpoints: p.endpoint, prefix, requestTimeoutMs: 3000 })
     await b.start()
     await waitFor(() => b.connected, { what: 'connected' })
     p.stallNextCancel(HOLD_MS)

@@ -1,7 +1,13 @@
-import { PeerError } from '@peer/discovery-core'
+import { ConfigError, PeerError } from '@peer/discovery-core'
 
 /** Base class of the errors `@peer/discovery-mdns` throws. */
 export class MdnsError extends PeerError {}
+
+/**
+ * The options given to `MdnsDiscovery` are invalid (a malformed `serviceType`, a non-positive
+ * duration or limit). A {@link ConfigError}, so it can be caught like every package's option errors.
+ */
+export class MdnsConfigError extends ConfigError {}
 
 /**
  * What was given to `announce()` cannot be published over DNS-SD: no port, a reserved or

@@ -5,7 +5,13 @@
  *
  * @packageDocumentation
  */
-export { InvalidAnnouncementError, MdnsError, MdnsSocketError, WireFormatError } from './errors.js'
+export {
+  InvalidAnnouncementError,
+  MdnsConfigError,
+  MdnsError,
+  MdnsSocketError,
+  WireFormatError,
+} from './errors.js'
 export {
   escapeLabel,
   hostLabelFor,

@@ -2,7 +2,9 @@
 // re-read on every poll, sockets opened for new interfaces and closed for changed or removed
 // ones, one sync at a time. A socket that fails to open is reported once and retried on the
 // next poll.
+
 import type { RemoteInfo } from 'node:dgram'
+import { SerialLock } from '@peer/discovery-core/internal'
 import type { MdnsContext, SocketState } from './context.js'
 import { InterfaceSocket } from './interface-socket.js'
 import {
@@ -44,7 +46,7 @@ export class InterfaceSet {
   readonly #events: InterfaceSetEvents
   /** Interfaces whose socket failed to open (reported once until one opens; bounded). */
   readonly #failing = new Set<string>()
-  #chain: Promise<void> = Promise.resolve()
+  readonly #lock = new SerialLock()
 
   constructor(ctx: MdnsContext, options: InterfaceSetOptions, events: InterfaceSetEvents) {
     this.#ctx = ctx
@@ -54,9 +56,7 @@ export class InterfaceSet {
 
   /** Re-reads the interfaces and opens/closes sockets; `live()` false makes it give up. */
   sync(live: () => boolean): Promise<void> {
-    const next = this.#chain.then(() => this.#sync(live))
-    this.#chain = next.catch(() => {})
-    return next
+    return this.#lock.run(() => this.#sync(live))
   }
 
   /** Closes every socket. */

@@ -1,19 +1,17 @@
 import type { RemoteInfo } from 'node:dgram'
 import {
-  type AbortOptions,
-  AbstractDiscoveryBackend,
+  AbstractAnnouncingBackend,
   type BackendOptions,
   DEFAULT_RECORD_LIMITS,
   errorMessage,
   type LocalPeer,
-  raceSignal,
   sameRecord,
   throwIfAborted,
-  validateLocalPeer,
 } from '@peer/discovery-core'
+import { numberOption, renamedOption } from '@peer/discovery-core/internal'
 import { type Announcement, Announcer } from './announcer.js'
 import { emptyStats, type MdnsContext, type MdnsStats, type SocketState } from './context.js'
-import { InvalidAnnouncementError } from './errors.js'
+import { InvalidAnnouncementError, MdnsConfigError } from './errors.js'
 import { instanceLabelFor, renamedInstanceLabel } from './instance-name.js'
 import { InterfaceSet } from './interface-set.js'
 import type { Destination } from './interface-socket.js'
@@ -51,10 +49,16 @@ export interface MdnsDiscoveryOptions extends BackendOptions {
   /** Unsolicited announcements after probing, one second apart, then doubling. 1-8, default 2. */
   announcements?: number | undefined
   /** Longest interval between browse queries, ms (RFC 6762 section 5.2 back-off cap). Default 1 hour. */
+  maxQueryIntervalMs?: number | undefined
+  /** @deprecated Use `maxQueryIntervalMs` (same unit); accepted until the next minor version. */
   maxQueryInterval?: number | undefined
   /** How often interfaces are checked for changes, ms. Default 1000. */
+  interfacePollIntervalMs?: number | undefined
+  /** @deprecated Use `interfacePollIntervalMs` (same unit); accepted until the next minor version. */
   interfacePollInterval?: number | undefined
   /** An instance that cannot be resolved (SRV, TXT, address) in this time is dropped and counted, ms. Default 5000. */
+  resolveTimeoutMs?: number | undefined
+  /** @deprecated Use `resolveTimeoutMs` (same unit); accepted until the next minor version. */
   resolveTimeout?: number | undefined
   /** Most resolved service instances cached (those that completed PTR -> SRV -> address). Default 1024. */
   maxInstances?: number | undefined
@@ -98,7 +102,7 @@ const TICK_MS = 250
  * await mdns.announce({ id, name: 'app@laptop', addresses: [{ host: '0.0.0.0', port: 4000 }] })
  * ```
  */
-export class MdnsDiscovery extends AbstractDiscoveryBackend {
+export class MdnsDiscovery extends AbstractAnnouncingBackend {
   readonly #serviceType: string
   readonly #serviceName: string
   readonly #port: number
@@ -119,19 +123,30 @@ export class MdnsDiscovery extends AbstractDiscoveryBackend {
   readonly #timers = new Set<NodeJS.Timeout>()
 
   constructor(options: MdnsDiscoveryOptions = {}) {
-    super('mdns', ['announce', 'list', 'watch', 'expiry'], options)
+    super('mdns', ['list', 'watch', 'expiry'], options)
     const type = options.serviceType ?? '_peer._udp'
     if (!/^_[A-Za-z0-9-]{1,15}\._(udp|tcp)$/.test(type)) {
-      throw new TypeError(`serviceType must look like _name._udp or _name._tcp, got ${JSON.stringify(type)}`)
+      throw new MdnsConfigError(
+        `serviceType must look like _name._udp or _name._tcp, got ${JSON.stringify(type)}`,
+        { option: 'serviceType' },
+      )
     }
     this.#serviceType = type
     this.#serviceName = `${type}.${DOMAIN}`
     const ttl = positive(options.ttl ?? 120, 'ttl')
     const serviceTtl = Math.max(ttl, positive(options.serviceTtl ?? 4500, 'serviceTtl'))
     this.#port = options.port ?? 5353
-    const maxQueryInterval = positive(options.maxQueryInterval ?? 3_600_000, 'maxQueryInterval')
-    this.#pollInterval = positive(options.interfacePollInterval ?? 1000, 'interfacePollInterval')
-    const resolveTimeout = positive(options.resolveTimeout ?? 5000, 'resolveTimeout')
+    const ms = (current: string, deprecated: string, fallback: number) =>
+      numberOption(
+        renamedOption(options, { current, deprecated, owner: 'MdnsDiscovery', error: MdnsConfigError }),
+        current,
+        fallback,
+        { min: 0, exclusiveMin: true },
+        MdnsConfigError,
+      )
+    const maxQueryInterval = ms('maxQueryIntervalMs', 'maxQueryInterval', 3_600_000)
+    this.#pollInterval = ms('interfacePollIntervalMs', 'interfacePollInterval', 1000)
+    const resolveTimeout = ms('resolveTimeoutMs', 'resolveTimeout', 5000)
     const maxPps = positive(options.maxPacketsPerSecond ?? 1000, 'maxPacketsPerSecond')
     this.#txtLimits = { ...DEFAULT_TXT_LIMITS, ...options.txtLimits }
     const maxInstances = options.maxInstances ?? 1024
@@ -210,7 +225,9 @@ export class MdnsDiscovery extends AbstractDiscoveryBackend {
   /** The instance name currently announced (after conflict renaming), e.g. `app@host (2)`. */
   get instanceName(): string | undefined {
     const a = this.#announcer.current
-    return a ? renamedInstanceLabel(a.baseLabel, a.attempt) : undefined
+    if (a !== undefined) return renamedInstanceLabel(a.baseLabel, a.attempt)
+    const self = this.announcement // announced before start: published on start
+    return self === undefined ? undefined : instanceLabelFor(self.id, self.name)
   }
 
   /** Names of the interfaces mDNS currently runs on. */
@@ -244,6 +261,12 @@ export class MdnsDiscovery extends AbstractDiscoveryBackend {
     this.#pollTimer = setInterval(() => {
       void this.#ifaces.sync(live).catch((error: unknown) => this.reportError(error))
     }, this.#pollInterval)
+    // publish what announce() remembered (before start, or across a stop)
+    const self = this.announcement
+    const current = this.#announcer.current
+    if (self === undefined) this.#announcer.current = undefined
+    else if (current === undefined || !sameRecord(current.self, self))
+      this.#announcer.current = this.#create(self)
     const a = this.#announcer.current
     if (a !== undefined) this.#announcer.begin(a)
   }
@@ -276,24 +299,35 @@ export class MdnsDiscovery extends AbstractDiscoveryBackend {
   // announce / withdraw
 
   /**
-   * Publishes this node. Resolves once the name is probed and the first announcement is sent (or
-   * at once when the backend is not started: it is published on `start()`). Calling it again with
-   * a changed record re-announces; an unchanged record is a no-op.
+   * Rejects what DNS-SD cannot carry (no port for the SRV record, a reserved or malformed TXT key,
+   * a TXT record over the limit) before anything changes.
    */
-  async announce(self: LocalPeer, options: AbortOptions = {}): Promise<void> {
-    throwIfAborted(options.signal)
-    const peer = validateLocalPeer(self, this.recordLimits)
-    const port = peer.addresses[0]?.port
-    if (port === undefined)
+  protected override checkAnnouncement(self: LocalPeer): void {
+    if (self.addresses[0]?.port === undefined)
       throw new InvalidAnnouncementError('announce() needs at least one address (for the SRV port)')
+    encodeTxt(self, this.#txtLimits)
+  }
+
+  /** A fresh announcement of `peer` (not begun). */
+  #create(peer: LocalPeer, attempt?: number, hostAttempt?: number): Announcement {
     const txt = encodeTxt(peer, this.#txtLimits)
+    const port = peer.addresses[0]!.port
+    return this.#announcer.create(peer, txt, port, instanceLabelFor(peer.id, peer.name), attempt, hostAttempt)
+  }
+
+  /**
+   * Publishes this node (the base class validated it and handles signals and announce-before-
+   * start). Resolves once the name is probed and the first announcement is sent. A changed record
+   * re-announces; an unchanged record is a no-op.
+   */
+  protected async doAnnounce(peer: LocalPeer): Promise<void> {
     const announcer = this.#announcer
     const previous: Announcement | undefined = announcer.current
     if (previous !== undefined && sameRecord(previous.self, peer)) {
-      if (this.started) await raceSignal(previous.announced, options.signal)
+      if (previous.state === 'idle') announcer.begin(previous)
+      await previous.announced
       return
     }
-    this.setSelfId(peer.id)
     const baseLabel = instanceLabelFor(peer.id, peer.name)
     if (previous !== undefined) {
       const wasAnnounced = previous.state === 'announced'
@@ -301,29 +335,28 @@ export class MdnsDiscovery extends AbstractDiscoveryBackend {
       const sameNames = previous.self.id === peer.id && previous.baseLabel === baseLabel
       if (wasAnnounced && sameNames && this.#running) {
         // same names: the new SRV/TXT replace the old ones through the cache-flush bit
-        const next = announcer.create(peer, txt, port, baseLabel, previous.attempt, previous.hostAttempt)
+        const next = this.#create(peer, previous.attempt, previous.hostAttempt)
         announcer.current = next
         announcer.announceNow(next)
         return
       }
       if (wasAnnounced && this.#running) await announcer.sendGoodbye(previous)
     }
-    const next = announcer.create(peer, txt, port, baseLabel)
+    const next = this.#create(peer)
     announcer.current = next
     if (!this.#running) return
     announcer.begin(next)
-    await raceSignal(next.announced, options.signal)
+    await next.announced
   }
 
-  /** Withdraws this node: goodbye packets (TTL 0) on every interface. A no-op when not announced. */
-  async withdraw(options: AbortOptions = {}): Promise<void> {
-    throwIfAborted(options.signal)
+  /** Withdraws this node: goodbye packets (TTL 0) on every interface. */
+  protected async doWithdraw(): Promise<void> {
     const a = this.#announcer.current
     if (a === undefined) return
     this.#announcer.current = undefined
     const wasAnnounced = a.state === 'announced'
     this.#announcer.cancel(a)
-    if (wasAnnounced && this.#running) await raceSignal(this.#announcer.sendGoodbye(a), options.signal)
+    if (wasAnnounced && this.#running) await this.#announcer.sendGoodbye(a)
   }
 
   // ---------------------------------------------------------------------------------------------

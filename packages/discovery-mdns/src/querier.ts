@@ -3,12 +3,14 @@
 // addresses), refreshes cached records at 80-95% of their TTL, re-queries at once an instance a
 // goodbye removed (a spoofed goodbye is then answered by the real owner), and turns what the
 // cache holds into peer:discovered / peer:updated / peer:lost.
+
 import {
   DEFAULT_RECORD_LIMITS,
   type PeerLostReason,
   type PeerRecord,
   type PeerRecordLimits,
 } from '@peer/discovery-core'
+import { backoffDelay } from '@peer/discovery-core/internal'
 import type { MdnsContext, SocketState } from './context.js'
 import { nameKey } from './instance-name.js'
 import { splitQuery } from './query-split.js'
@@ -363,7 +365,7 @@ export class Querier {
           // only instances a PTR announced are asked about (never SRV-only or TXT-only junk)
           resolving.set(via, (resolving.get(via) ?? 0) + 1)
           entry.resolveAttempts++
-          entry.nextResolve = now + 1000 * 2 ** Math.min(entry.resolveAttempts - 1, 3)
+          entry.nextResolve = now + backoffDelay(entry.resolveAttempts - 1, { initialMs: 1000, maxMs: 8000 })
           if (entry.srv === undefined) ask(via, entry.name, 'SRV')
           if (entry.txt === undefined) ask(via, entry.name, 'TXT')
           if (entry.srv !== undefined) {

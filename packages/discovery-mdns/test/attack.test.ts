@@ -24,7 +24,7 @@ describe('mDNS under attack', () => {
   it('junk SRV-only, TXT-only and port-0 records cannot deny discovery, and every entry expires', async () => {
     const node = await createRemote(host, {
       ttl: 30,
-      resolveTimeout: 1500,
+      resolveTimeoutMs: 1500,
       maxInstances: 16,
       maxPendingInstances: 16,
       maxPacketsPerSecond: 100_000,

@@ -53,7 +53,7 @@ describe('bad input', () => {
     host = await startHost(ns)
     node = await createRemote(host, {
       ttl: 30,
-      resolveTimeout: 1200,
+      resolveTimeoutMs: 1200,
       maxInstances: 8,
       maxPacketsPerSecond: 200,
     })

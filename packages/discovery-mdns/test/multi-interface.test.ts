@@ -31,7 +31,7 @@ describe('multi-interface node', () => {
   const B = self('b', 7002)
   const C = self('c', 7003)
   const D = self('d', 7004)
-  const opts = { ttl: 3, interfacePollInterval: 200 }
+  const opts = { ttl: 3, interfacePollIntervalMs: 200 }
 
   beforeAll(async () => {
     const made = await Promise.all(['a', 'b', 'c', 'd'].map((l) => createNetns({ label: `multi-${l}` })))

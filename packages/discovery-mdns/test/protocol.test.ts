@@ -94,7 +94,10 @@ describe('mDNS protocol behaviour', () => {
 
   it('reports a socket that cannot open once, and retries it on the next interface poll', async () => {
     await host.child.call('holdPort', { ms: 1500 })
-    const [node, peer] = [await createRemote(host, { interfacePollInterval: 200 }), await createRemote(host)]
+    const [node, peer] = [
+      await createRemote(host, { interfacePollIntervalMs: 200 }),
+      await createRemote(host),
+    ]
     const rec = recordEvents(node, ['discovery:error', 'peer:discovered'])
     await node.start()
     await new Promise((r) => setTimeout(r, 1000))

@@ -1,8 +1,9 @@
 // Pure parts, in the test process (no sockets): TXT encoding and decoding, names, interface
 // selection and on-link checks, the bounded cache and its refresh schedule, option validation.
 import type { NetworkInterfaceInfo } from 'node:os'
+import { ConfigError } from '@peer/discovery-core'
 import { testId } from '@peer/testkit/ids'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import {
   decodeTxt,
   encodeTxt,
@@ -12,6 +13,7 @@ import {
   inSubnet,
   instanceLabelFor,
   isOnLink,
+  MdnsConfigError,
   MdnsDiscovery,
   renamedInstanceLabel,
   selectInterfaces,
@@ -175,8 +177,9 @@ describe('ServiceCache', () => {
 
 describe('MdnsDiscovery options and announce validation (no sockets)', () => {
   it('rejects bad options', () => {
-    expect(() => new MdnsDiscovery({ serviceType: 'peer' })).toThrow(TypeError)
-    expect(() => new MdnsDiscovery({ ttl: 0 })).toThrow(RangeError)
+    expect(() => new MdnsDiscovery({ serviceType: 'peer' })).toThrow(MdnsConfigError)
+    expect(() => new MdnsDiscovery({ ttl: 0 })).toThrow(MdnsConfigError)
+    expect(() => new MdnsDiscovery({ ttl: 0 })).toThrow(ConfigError)
     expect(new MdnsDiscovery({ serviceType: '_app._tcp' }).serviceType).toBe('_app._tcp')
   })
 
@@ -191,5 +194,24 @@ describe('MdnsDiscovery options and announce validation (no sockets)', () => {
     expect(mdns.started).toBe(false)
     await mdns.withdraw()
     expect(mdns.instanceName).toBeUndefined()
+  })
+})
+
+describe('deprecated option names', () => {
+  it('maxQueryInterval, interfacePollInterval, resolveTimeout still work with one warning each', () => {
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {})
+    try {
+      const old = { maxQueryInterval: 60_000, interfacePollInterval: 500, resolveTimeout: 1000 }
+      new MdnsDiscovery(old)
+      new MdnsDiscovery(old)
+      expect(warn).toHaveBeenCalledTimes(3)
+      expect(String(warn.mock.calls[0]?.[0])).toMatch(
+        /`maxQueryInterval` is deprecated; use `maxQueryIntervalMs`/,
+      )
+      expect(() => new MdnsDiscovery({ resolveTimeout: 0 })).toThrow(/resolveTimeoutMs must be/)
+      expect(() => new MdnsDiscovery({ resolveTimeoutMs: -5 })).toThrow(MdnsConfigError)
+    } finally {
+      warn.mockRestore()
+    }
   })
 })

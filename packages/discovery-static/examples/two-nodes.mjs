@@ -26,7 +26,7 @@ writeFileSync(file, JSON.stringify({ version: 1, peers: [alice, bob] }, null, 2)
 function startNode(self) {
   // Each node runs an aggregate Discovery; here with one backend that reads the shared file.
   const discovery = new Discovery({
-    backends: [new StaticDiscovery({ file, self: self.id, debounce: 20 })],
+    backends: [new StaticDiscovery({ file, self: self.id, debounceMs: 20 })],
     self: self.id,
     lostHysteresis: 200,
   })

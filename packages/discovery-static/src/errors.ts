@@ -1,10 +1,17 @@
-import { PeerError } from '@peer/discovery-core'
+import { ConfigError } from '@peer/discovery-core'
 
 /** A static peer list (file, environment variable or option) is malformed; `where` says which and `path` which entry. */
-export class StaticConfigError extends PeerError {
+export class StaticConfigError extends ConfigError {
   readonly where: string
-  constructor(where: string, reason: string, options?: ErrorOptions) {
+  constructor(where: string, reason: string, options?: ErrorOptions & { option?: string }) {
     super(`${where}: ${reason}`, options)
     this.where = where
+  }
+
+  /** A `StaticConfigError` for a bad constructor option (`where` is `options`). */
+  static forOption = class StaticOptionError extends StaticConfigError {
+    constructor(message: string, options: { option: string }) {
+      super('options', message, options)
+    }
   }
 }

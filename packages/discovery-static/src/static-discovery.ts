@@ -7,6 +7,7 @@ import {
   type LocalPeer,
   raceSignal,
 } from '@peer/discovery-core'
+import { numberOption, renamedOption } from '@peer/discovery-core/internal'
 import { StaticConfigError } from './errors.js'
 import { parsePeerListText, type StaticPeer, validatePeerList } from './peer-list.js'
 
@@ -19,6 +20,8 @@ export interface StaticDiscoveryOptions extends BackendOptions {
   /** Watch `file` and turn edits into events. Default true. */
   watch?: boolean
   /** Milliseconds to wait for an edit to settle before reloading. Default 50. */
+  debounceMs?: number
+  /** @deprecated Use `debounceMs` (same unit); accepted until the next minor version. */
   debounce?: number
   /**
    * Name of an environment variable holding the same JSON as the file. Read on start; an unset
@@ -48,6 +51,7 @@ const PRECEDENCE: readonly Layer[] = ['code', 'env', 'file', 'runtime']
  */
 export class StaticDiscovery extends AbstractDiscoveryBackend {
   readonly #options: StaticDiscoveryOptions
+  readonly #debounceMs: number
   readonly #layers = new Map<Layer, Map<string, LocalPeer>>()
   #watcher: FSWatcher | undefined
   #debounce: ReturnType<typeof setTimeout> | undefined
@@ -56,6 +60,18 @@ export class StaticDiscovery extends AbstractDiscoveryBackend {
   constructor(options: StaticDiscoveryOptions = {}) {
     super('static', ['list', 'watch'], options)
     this.#options = options
+    this.#debounceMs = numberOption(
+      renamedOption(options, {
+        current: 'debounceMs',
+        deprecated: 'debounce',
+        owner: 'StaticDiscovery',
+        error: StaticConfigError.forOption,
+      }),
+      'debounceMs',
+      50,
+      { min: 0 },
+      StaticConfigError.forOption,
+    )
     if (options.peers !== undefined) {
       this.#layers.set(
         'code',
@@ -158,7 +174,7 @@ export class StaticDiscovery extends AbstractDiscoveryBackend {
       this.#watcher = watch(dirname(path), (_event, changed) => {
         if (changed !== null && changed !== name) return
         clearTimeout(this.#debounce)
-        this.#debounce = setTimeout(() => this.#onFileChange(), this.#options.debounce ?? 50)
+        this.#debounce = setTimeout(() => this.#onFileChange(), this.#debounceMs)
       })
       this.#watcher.on('error', (error) => this.reportError(error))
     } catch (error) {

@@ -19,7 +19,7 @@ function fileHarness() {
       write()
       return Array.from(
         { length: count },
-        (_, i) => new StaticDiscovery({ file, self: selves[i]?.id, debounce: 20 }),
+        (_, i) => new StaticDiscovery({ file, self: selves[i]?.id, debounceMs: 20 }),
       )
     },
     async seed(peer: LocalPeer) {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { testId } from '@peer/testkit/ids'
 import { recordEvents, waitFor } from '@peer/testkit/wait'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { MAX_LIST_BYTES, parseHostPort, StaticConfigError, StaticDiscovery } from '../src/index.js'
 
 const a = { id: testId('a'), name: 'a@box', addresses: ['127.0.0.1:4001'] }
@@ -43,7 +43,7 @@ describe('StaticDiscovery', () => {
 
   it('turns file edits into discovered / updated / lost diffs, including atomic renames', async () => {
     write([a, b])
-    await using d = new StaticDiscovery({ file, debounce: 10 })
+    await using d = new StaticDiscovery({ file, debounceMs: 10 })
     await d.start()
     const rec = recordEvents(d, ['peer:discovered', 'peer:updated', 'peer:lost'])
     write([{ ...a, addresses: ['127.0.0.1:5001'] }, c])
@@ -63,7 +63,7 @@ describe('StaticDiscovery', () => {
 
   it('keeps the last good list when an edit is invalid, and reports the error', async () => {
     write([a])
-    await using d = new StaticDiscovery({ file, debounce: 10 })
+    await using d = new StaticDiscovery({ file, debounceMs: 10 })
     await d.start()
     const rec = recordEvents(d, ['peer:lost', 'discovery:error'])
     write('{ not json')
@@ -150,5 +150,20 @@ describe('StaticDiscovery', () => {
     expect(parseHostPort('example.test:80')).toEqual({ host: 'example.test', port: 80 })
     expect(parseHostPort('::1:80')).toBeUndefined()
     expect(parseHostPort('host')).toBeUndefined()
+  })
+})
+
+describe('deprecated option names', () => {
+  it('debounce still works with a one-time warning; a bad debounceMs is a StaticConfigError', () => {
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {})
+    try {
+      new StaticDiscovery({ debounce: 5 })
+      new StaticDiscovery({ debounce: 5 })
+      expect(warn).toHaveBeenCalledTimes(1)
+      expect(String(warn.mock.calls[0]?.[0])).toMatch(/`debounce` is deprecated; use `debounceMs`/)
+      expect(() => new StaticDiscovery({ debounceMs: -1 })).toThrow(StaticConfigError)
+    } finally {
+      warn.mockRestore()
+    }
   })
 })

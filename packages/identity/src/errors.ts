@@ -1,7 +1,13 @@
-import { PeerError } from '@peer/discovery-core'
+import { ConfigError, PeerError } from '@peer/discovery-core'
 
-/** Base class of every error thrown by `@peer/identity`. */
+/** Base class of every error thrown by `@peer/identity` (except {@link IdentityConfigError}). */
 export class IdentityError extends PeerError {}
+
+/**
+ * An option is invalid (an unsupported `keyType`, a non-positive `validityDays`, a negative
+ * `maxEntries`). A `ConfigError` from `@peer/discovery-core`, like every package's option errors.
+ */
+export class IdentityConfigError extends ConfigError {}
 
 /**
  * A key or certificate file could not be used: missing, unreadable, empty, truncated, corrupt or

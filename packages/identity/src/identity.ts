@@ -8,7 +8,8 @@ import {
   X509Certificate,
 } from 'node:crypto'
 import * as x509 from '@peculiar/x509'
-import { IdentityError, IdentityMismatchError } from './errors.js'
+import { throwIfAborted } from '@peer/discovery-core'
+import { IdentityConfigError, IdentityError, IdentityMismatchError } from './errors.js'
 import { nodeIdFromPublicKey } from './node-id.js'
 
 /** Supported key types: Ed25519 (the default) and ECDSA over P-256. */
@@ -43,6 +44,8 @@ export interface GenerateIdentityOptions {
   keyType?: KeyType
   /** Certificate validity in days from now. Default 3650 (ten years). */
   validityDays?: number
+  /** Cancels the generation: the call rejects with an `AbortError`. */
+  signal?: AbortSignal | undefined
 }
 
 const ALGORITHMS = {
@@ -66,14 +69,17 @@ export async function generateIdentity(options: GenerateIdentityOptions = {}): P
   const keyType = options.keyType ?? 'ed25519'
   const algorithm = ALGORITHMS[keyType]
   if (algorithm === undefined) {
-    throw new IdentityError(
+    throw new IdentityConfigError(
       `unsupported key type ${JSON.stringify(keyType)}; use one of ${KEY_TYPES.join(', ')}`,
     )
   }
   const validityDays = options.validityDays ?? 3650
   if (!Number.isFinite(validityDays) || validityDays <= 0) {
-    throw new IdentityError(`validityDays must be a positive number, got ${validityDays}`)
+    throw new IdentityConfigError(`validityDays must be a positive number, got ${validityDays}`, {
+      option: 'validityDays',
+    })
   }
+  throwIfAborted(options.signal)
   provider()
   const keys = (await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify'])) as CryptoKeyPair
   const privateKey = createPrivateKey({
@@ -100,6 +106,7 @@ export async function generateIdentity(options: GenerateIdentityOptions = {}): P
       ]),
     ],
   })
+  throwIfAborted(options.signal)
   return identityFromKeyAndCertificate(privateKey, new X509Certificate(Buffer.from(cert.rawData)))
 }
 

@@ -12,6 +12,7 @@
  * @packageDocumentation
  */
 export {
+  IdentityConfigError,
   IdentityError,
   IdentityMismatchError,
   InsecureKeyFileError,

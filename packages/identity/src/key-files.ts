@@ -1,7 +1,9 @@
-import { createPrivateKey, type KeyObject, randomBytes, X509Certificate } from 'node:crypto'
-import { chmod, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
-import { IdentityError, InsecureKeyFileError, KeyFileError } from './errors.js'
+import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto'
+import { readFile, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { type AbortOptions, abortErrorFor, throwIfAborted } from '@peer/discovery-core'
+import { writeFileAtomic } from '@peer/discovery-core/internal'
+import { InsecureKeyFileError, KeyFileError } from './errors.js'
 import {
   certificatePublicKey,
   type GenerateIdentityOptions,
@@ -41,10 +43,11 @@ export function identityPaths(location: string | IdentityPaths): IdentityPaths {
 export async function saveIdentity(
   identity: Identity,
   location: string | IdentityPaths,
+  options: AbortOptions = {},
 ): Promise<IdentityPaths> {
   const paths = identityPaths(location)
-  await writeAtomic(paths.keyFile, identity.privateKeyPem, 0o600)
-  await writeAtomic(paths.certFile, identity.certificatePem, 0o644)
+  await writeAtomic(paths.keyFile, identity.privateKeyPem, 0o600, options.signal)
+  await writeAtomic(paths.certFile, identity.certificatePem, 0o644, options.signal)
   return paths
 }
 
@@ -55,26 +58,32 @@ export async function saveIdentity(
  * - {@link KeyFileError} when a file is missing, empty, too large, truncated, corrupt or holds the
  *   wrong kind of PEM block;
  * - `IdentityMismatchError` when the certificate does not belong to the key;
- * - `IdentityError` for an unsupported key type.
+ * - `IdentityError` for an unsupported key type;
+ * - `AbortError` when `signal` aborts.
  */
-export async function loadIdentity(location: string | IdentityPaths): Promise<Identity> {
+export async function loadIdentity(
+  location: string | IdentityPaths,
+  options: AbortOptions = {},
+): Promise<Identity> {
   const paths = identityPaths(location)
-  const keyText = await readPemFile(paths.keyFile, 'private key', true)
+  const keyText = await readPemFile(paths.keyFile, 'private key', true, options.signal)
   const privateKey = parsePrivateKey(paths.keyFile, keyText)
-  const certText = await readPemFile(paths.certFile, 'certificate', false)
+  const certText = await readPemFile(paths.certFile, 'certificate', false, options.signal)
   const cert = parseCertificate(paths.certFile, certText)
   return identityFromKeyAndCertificate(privateKey, cert)
 }
 
 /**
  * Loads the identity at `location`, or generates and saves a new one when neither file exists.
- * When only one of the two files exists, it fails rather than overwrite it.
+ * When only one of the two files exists, it fails rather than overwrite it. `options.signal`
+ * cancels it (`AbortError`).
  */
 export async function loadOrCreateIdentity(
   location: string | IdentityPaths,
   options: GenerateIdentityOptions = {},
 ): Promise<{ identity: Identity; created: boolean }> {
   const paths = identityPaths(location)
+  throwIfAborted(options.signal)
   const [hasKey, hasCert] = await Promise.all([exists(paths.keyFile), exists(paths.certFile)])
   if (hasKey || hasCert) {
     if (!hasKey)
@@ -84,10 +93,10 @@ export async function loadOrCreateIdentity(
       )
     if (!hasCert)
       throw new KeyFileError(paths.certFile, `certificate file is missing (key ${paths.keyFile} exists)`)
-    return { identity: await loadIdentity(paths), created: false }
+    return { identity: await loadIdentity(paths, { signal: options.signal }), created: false }
   }
   const identity = await generateIdentity(options)
-  await saveIdentity(identity, paths)
+  await saveIdentity(identity, paths, { signal: options.signal })
   return { identity, created: true }
 }
 
@@ -101,7 +110,13 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-async function readPemFile(path: string, what: string, secret: boolean): Promise<string> {
+async function readPemFile(
+  path: string,
+  what: string,
+  secret: boolean,
+  signal: AbortSignal | undefined,
+): Promise<string> {
+  throwIfAborted(signal)
   let info: Awaited<ReturnType<typeof stat>>
   try {
     info = await stat(path)
@@ -120,8 +135,9 @@ async function readPemFile(path: string, what: string, secret: boolean): Promise
     )
   }
   try {
-    return await readFile(path, 'utf8')
+    return await readFile(path, { encoding: 'utf8', signal })
   } catch (error) {
+    if (signal?.aborted) throw abortErrorFor(signal)
     throw new KeyFileError(path, `${what} file cannot be read`, { cause: error })
   }
 }
@@ -173,24 +189,11 @@ function parseCertificate(path: string, text: string): X509Certificate {
   return cert
 }
 
-async function writeAtomic(path: string, text: string, mode: number): Promise<void> {
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 })
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
+async function writeAtomic(path: string, text: string, mode: number, signal?: AbortSignal): Promise<void> {
   try {
-    // the mode is set at creation, so the secret is never readable by others, not even briefly
-    const handle = await open(tmp, 'wx', mode)
-    try {
-      await handle.writeFile(text)
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
-    await chmod(tmp, mode) // creation mode is filtered by the umask
-    await rename(tmp, path)
+    await writeFileAtomic(path, text, { mode, signal })
   } catch (error) {
-    await rm(tmp, { force: true })
-    throw error instanceof IdentityError
-      ? error
-      : new KeyFileError(path, 'cannot be written', { cause: error })
+    if (signal?.aborted) throw error
+    throw new KeyFileError(path, 'cannot be written', { cause: error })
   }
 }

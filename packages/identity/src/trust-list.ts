@@ -1,8 +1,15 @@
-import { randomBytes } from 'node:crypto'
-import { chmod, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises'
-import { dirname } from 'node:path'
-import { assertNodeId, errorMessage, isNodeId, TypedEventTarget } from '@peer/discovery-core'
-import { IdentityError, TrustListFileError, TrustListFullError } from './errors.js'
+import { readFile, stat } from 'node:fs/promises'
+import {
+  type AbortOptions,
+  abortErrorFor,
+  assertNodeId,
+  errorMessage,
+  isNodeId,
+  TypedEventTarget,
+  throwIfAborted,
+} from '@peer/discovery-core'
+import { writeFileAtomic } from '@peer/discovery-core/internal'
+import { IdentityConfigError, IdentityError, TrustListFileError, TrustListFullError } from './errors.js'
 
 /** One trusted node. */
 export interface TrustEntry {
@@ -31,6 +38,8 @@ export interface TrustListEvents {
 export interface TrustListOptions {
   /** Most entries the list holds; `add` beyond it throws {@link TrustListFullError}. Default 10,000. */
   maxEntries?: number
+  /** Cancels `TrustList.load` (an `AbortError`). */
+  signal?: AbortSignal | undefined
 }
 
 /** Longest label accepted, in characters. */
@@ -63,7 +72,9 @@ export class TrustList extends TypedEventTarget<TrustListEvents> {
     super()
     this.maxEntries = options.maxEntries ?? 10_000
     if (!Number.isInteger(this.maxEntries) || this.maxEntries < 0) {
-      throw new IdentityError(`maxEntries must be a non-negative integer, got ${this.maxEntries}`)
+      throw new IdentityConfigError(`maxEntries must be a non-negative integer, got ${this.maxEntries}`, {
+        option: 'maxEntries',
+      })
     }
     for (const e of entries) {
       if (typeof e === 'string') this.add(e)
@@ -74,7 +85,7 @@ export class TrustList extends TypedEventTarget<TrustListEvents> {
   /** Reads a trust list file; see the class documentation for the format. */
   static async load(path: string, options: TrustListOptions = {}): Promise<TrustList> {
     const list = new TrustList([], options)
-    const entries = await readTrustFile(path)
+    const entries = await readTrustFile(path, options.signal)
     if (entries.length > list.maxEntries) {
       throw new TrustListFileError(path, 'peers', `has ${entries.length} entries, at most ${list.maxEntries}`)
     }
@@ -190,27 +201,17 @@ export class TrustList extends TypedEventTarget<TrustListEvents> {
   }
 
   /** Re-reads `path` and applies the difference with {@link TrustList.replace} (events for each change). */
-  async reload(path: string): Promise<void> {
-    this.replace(await readTrustFile(path))
+  async reload(path: string, options: AbortOptions = {}): Promise<void> {
+    this.replace(await readTrustFile(path, options.signal))
   }
 
   /** Writes the list to `path` (atomically: temporary file + rename; mode 0644). */
-  async save(path: string): Promise<void> {
-    await mkdir(dirname(path), { recursive: true })
+  async save(path: string, options: AbortOptions = {}): Promise<void> {
     const text = `${JSON.stringify(this.toJSON(), null, 2)}\n`
-    const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
     try {
-      const handle = await open(tmp, 'wx', 0o644)
-      try {
-        await handle.writeFile(text)
-        await handle.sync()
-      } finally {
-        await handle.close()
-      }
-      await chmod(tmp, 0o644)
-      await rename(tmp, path)
+      await writeFileAtomic(path, text, { mode: 0o644, dirMode: 0o777, signal: options.signal })
     } catch (error) {
-      await rm(tmp, { force: true })
+      if (options.signal?.aborted) throw error
       throw new TrustListFileError(path, '', `cannot be written: ${errorMessage(error)}`, { cause: error })
     }
   }
@@ -231,7 +232,8 @@ function checkLabel(label: unknown, path?: string, field?: string): asserts labe
   if (/[\u0000-\u001f\u007f]/.test(label)) throw fail('label contains control characters')
 }
 
-async function readTrustFile(path: string): Promise<TrustEntry[]> {
+async function readTrustFile(path: string, signal: AbortSignal | undefined): Promise<TrustEntry[]> {
+  throwIfAborted(signal)
   let text: string
   try {
     const info = await stat(path)
@@ -242,8 +244,9 @@ async function readTrustFile(path: string): Promise<TrustEntry[]> {
         `file is too large (${info.size} bytes, at most ${MAX_TRUST_FILE_BYTES})`,
       )
     }
-    text = await readFile(path, 'utf8')
+    text = await readFile(path, { encoding: 'utf8', signal })
   } catch (error) {
+    if (signal?.aborted) throw abortErrorFor(signal)
     if (error instanceof TrustListFileError) throw error
     const code = (error as NodeJS.ErrnoException).code
     throw new TrustListFileError(

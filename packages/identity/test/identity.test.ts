@@ -1,8 +1,9 @@
 import { createHash, createPublicKey, generateKeyPairSync, X509Certificate } from 'node:crypto'
-import { encodeBase32 as base32, isNodeId } from '@peer/discovery-core'
+import { encodeBase32 as base32, ConfigError, isNodeId } from '@peer/discovery-core'
 import { describe, expect, it } from 'vitest'
 import {
   generateIdentity,
+  IdentityConfigError,
   IdentityError,
   IdentityMismatchError,
   identityFromPem,
@@ -40,7 +41,8 @@ describe('generateIdentity', () => {
 
   it('rejects unknown key types and bad validity', async () => {
     await expect(generateIdentity({ keyType: 'rsa' as never })).rejects.toThrow(/unsupported key type "rsa"/)
-    await expect(generateIdentity({ validityDays: 0 })).rejects.toBeInstanceOf(IdentityError)
+    await expect(generateIdentity({ validityDays: 0 })).rejects.toBeInstanceOf(IdentityConfigError)
+    await expect(generateIdentity({ validityDays: 0 })).rejects.toBeInstanceOf(ConfigError)
   })
 })
 

@@ -189,3 +189,17 @@ describe('loadOrCreateIdentity', () => {
     expect(await readFile(paths.keyFile, 'utf8')).toBe(before)
   })
 })
+
+describe('signals', () => {
+  it('saveIdentity, loadIdentity, loadOrCreateIdentity and generateIdentity reject with AbortError', async () => {
+    const signal = AbortSignal.abort()
+    const where = fresh()
+    await expect(saveIdentity(identity, where, { signal })).rejects.toMatchObject({ name: 'AbortError' })
+    await expect(stat(join(where, 'node.key'))).rejects.toMatchObject({ code: 'ENOENT' })
+    await saveIdentity(identity, where)
+    await expect(loadIdentity(where, { signal })).rejects.toMatchObject({ name: 'AbortError' })
+    await expect(loadOrCreateIdentity(fresh(), { signal })).rejects.toMatchObject({ name: 'AbortError' })
+    await expect(generateIdentity({ signal })).rejects.toMatchObject({ name: 'AbortError' })
+    expect((await loadIdentity(where)).id).toBe(identity.id)
+  })
+})

@@ -1,11 +1,11 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { InvalidNodeIdError } from '@peer/discovery-core'
+import { ConfigError, InvalidNodeIdError } from '@peer/discovery-core'
 import { testId } from '@peer/testkit/ids'
 import { recordEvents } from '@peer/testkit/wait'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { TrustList, TrustListFileError, TrustListFullError } from '../src/index.js'
+import { IdentityConfigError, TrustList, TrustListFileError, TrustListFullError } from '../src/index.js'
 
 let dir: string
 let n = 0
@@ -149,5 +149,24 @@ describe('TrustList', () => {
     const path = file()
     await new TrustList([a, b, c]).save(path)
     await expect(TrustList.load(path, { maxEntries: 2 })).rejects.toThrow(/has 3 entries, at most 2/)
+  })
+})
+
+describe('options and signals', () => {
+  it('rejects a bad maxEntries with IdentityConfigError, a ConfigError', () => {
+    expect(() => new TrustList([], { maxEntries: -1 })).toThrow(IdentityConfigError)
+    expect(() => new TrustList([], { maxEntries: 1.5 })).toThrow(ConfigError)
+  })
+
+  it('load, reload and save reject with AbortError on an aborted signal and write nothing', async () => {
+    const path = file()
+    const list = new TrustList([a])
+    const signal = AbortSignal.abort()
+    await expect(list.save(path, { signal })).rejects.toMatchObject({ name: 'AbortError' })
+    await expect(readFile(path, 'utf8')).rejects.toMatchObject({ code: 'ENOENT' })
+    await list.save(path)
+    await expect(TrustList.load(path, { signal })).rejects.toMatchObject({ name: 'AbortError' })
+    await expect(list.reload(path, { signal })).rejects.toMatchObject({ name: 'AbortError' })
+    expect((await TrustList.load(path)).has(a)).toBe(true)
   })
 })

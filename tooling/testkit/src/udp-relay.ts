@@ -11,6 +11,7 @@
 // Real sockets, real packets; it only ever binds and sends where it is told (loopback or a
 // namespace address the test created).
 import { createSocket, type Socket } from 'node:dgram'
+import { seededRandom } from '@peer/discovery-core/internal'
 
 export interface Impairment {
   /** Probability (0..1) that a packet is dropped, per direction. Default 0. */
@@ -63,22 +64,10 @@ async function bind(socket: Socket, host: string): Promise<void> {
   })
 }
 
-/** mulberry32: a small, fast, seedable PRNG (deterministic runs). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 const BUFFER = 4 * 1024 * 1024
 
 export async function createUdpRelay(options: UdpRelayOptions): Promise<UdpRelay> {
-  const random = prng(options.seed ?? 1)
+  const random = seededRandom(options.seed ?? 1)
   const state: Required<Impairment> = {
     loss: options.loss ?? 0,
     delayMs: options.delayMs ?? 0,

@@ -67,8 +67,8 @@ export async function writeClusterConfig(file: string, discovery: unknown[]): Pr
       trust: 'trust.json',
       discovery,
       transport: { maxIdleTimeoutMs: 3000, keepAliveIntervalMs: 500 },
-      reconnect: { initialDelay: 100, maxDelay: 1000 },
-      lostHysteresis: 500,
+      reconnect: { initialDelayMs: 100, maxDelayMs: 1000 },
+      lostHysteresisMs: 500,
     }),
   )
 }

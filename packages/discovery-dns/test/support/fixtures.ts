@@ -56,11 +56,11 @@ export function fastBackend(
   return new DnsDiscovery({
     resolvers: Array.isArray(resolver) ? resolver : [resolver],
     domain: DOMAIN,
-    minTtl: 0.1,
-    maxTtl: 1,
-    negativeTtl: 0.1,
-    maxNegativeTtl: 1,
-    retryDelay: 0.05,
+    minTtlMs: 100,
+    maxTtlMs: 1000,
+    negativeTtlMs: 100,
+    maxNegativeTtlMs: 1000,
+    retryDelayMs: 50,
     // the server shares this process's event loop (and the machine is shared): be patient
     timeoutMs: 1000,
     attempts: 2,

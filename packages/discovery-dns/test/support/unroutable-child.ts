@@ -34,7 +34,7 @@ const rpc = serveRpc(
       backend = new DnsDiscovery({
         resolvers,
         domain: 'peer.test',
-        retryDelay: 0.05,
+        retryDelayMs: 50,
         maxRetryDelayMs: 200,
         timeoutMs: 2000,
         attempts: 1,

@@ -41,7 +41,7 @@ const suite: Suite = {
     ]
     const backends: EtcdDiscovery[] = []
     let proxy: TcpProxy | undefined
-    const raw = createEtcdClient({ endpoints: etcd.endpoints, requestTimeout: 3000, maxRetryDelay: 1000 })
+    const raw = createEtcdClient({ endpoints: etcd.endpoints, requestTimeoutMs: 3000, maxRetryDelayMs: 1000 })
     try {
       // ---- baseline: one put seen by one bare watcher
       const watcher = await raw.watch().prefix(`${prefix}/raw/`).create()
@@ -60,7 +60,7 @@ const suite: Suite = {
       // each watches the prefix) until every watcher has seen every key
       {
         const clients = Array.from({ length: n }, () =>
-          createEtcdClient({ endpoints: etcd.endpoints, requestTimeout: 3000, maxRetryDelay: 1000 }),
+          createEtcdClient({ endpoints: etcd.endpoints, requestTimeoutMs: 3000, maxRetryDelayMs: 1000 }),
         )
         const seen = clients.map(() => new Set<string>())
         const watchers = await Promise.all(
@@ -89,7 +89,7 @@ const suite: Suite = {
       for (let i = 0; i < n; i++) {
         // node 0 talks through a proxy so that it can be "crashed" (cut off) later
         const endpoints = i === 0 ? [proxy.endpoint] : etcd.endpoints
-        backends.push(new EtcdDiscovery({ endpoints, prefix, ttl, checkInterval: 30_000 }))
+        backends.push(new EtcdDiscovery({ endpoints, prefix, ttl, checkIntervalMs: 30_000 }))
       }
       await Promise.all(backends.map((b) => b.start()))
       const selves = backends.map((_, i) => ({
@@ -228,8 +228,8 @@ const suite: Suite = {
       const up = performance.now()
       const writer = createEtcdClient({
         endpoints: etcd.endpoints,
-        requestTimeout: 3000,
-        maxRetryDelay: 1000,
+        requestTimeoutMs: 3000,
+        maxRetryDelayMs: 1000,
       })
       await writer
         .put(`${prefix}/nodes/${probe}`)

@@ -1,0 +1,82 @@
+import { getEventListeners } from 'node:events'
+import { describe, expect, it } from 'vitest'
+import { AbortError } from '../src/index.js'
+import { backoffDelay, SerialLock, seededRandom, withTimeout } from '../src/internal.js'
+
+describe('backoffDelay', () => {
+  it('grows by factor from initialMs, caps at maxMs, and jitter only shortens', () => {
+    expect([0, 1, 2, 3].map((n) => backoffDelay(n, { initialMs: 100, maxMs: 500 }))).toEqual([
+      100, 200, 400, 500,
+    ])
+    expect(backoffDelay(Number.NaN, { initialMs: 100 })).toBe(100)
+    expect(backoffDelay(-3, { initialMs: 100 })).toBe(100)
+    expect(backoffDelay(1e9, { initialMs: 100, maxMs: 700 })).toBe(700)
+    const random = seededRandom(7)
+    for (let i = 0; i < 100; i++) {
+      const d = backoffDelay(i % 8, { initialMs: 100, maxMs: 1000, jitter: 0.5, random })
+      const base = Math.min(1000, 100 * 2 ** (i % 8))
+      expect(d).toBeGreaterThanOrEqual(base / 2)
+      expect(d).toBeLessThanOrEqual(base)
+    }
+  })
+})
+
+describe('SerialLock', () => {
+  it('runs tasks one at a time in call order; a failure does not block the next', async () => {
+    const lock = new SerialLock()
+    const order: string[] = []
+    let running = 0
+    const task =
+      (name: string, fail = false) =>
+      async () => {
+        running++
+        expect(running).toBe(1)
+        await new Promise((r) => setImmediate(r))
+        order.push(name)
+        running--
+        if (fail) throw new Error(name)
+        return name
+      }
+    const results = await Promise.allSettled([
+      lock.run(task('a')),
+      lock.run(task('b', true)),
+      lock.run(task('c')),
+    ])
+    expect(order).toEqual(['a', 'b', 'c'])
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled'])
+    await lock.idle()
+  })
+
+  it('rejects a waiting caller with AbortError when its signal aborts', async () => {
+    const lock = new SerialLock()
+    let release!: () => void
+    void lock.run(
+      () =>
+        new Promise<void>((r) => {
+          release = r
+        }),
+    )
+    const controller = new AbortController()
+    const waiting = lock.run(async () => 'late', controller.signal)
+    controller.abort()
+    await expect(waiting).rejects.toBeInstanceOf(AbortError)
+    release()
+    await lock.idle()
+  })
+})
+
+describe('withTimeout', () => {
+  it('settles like the promise, or rejects with the timeout error, and leaves no listener', async () => {
+    const controller = new AbortController()
+    await expect(
+      withTimeout(Promise.resolve(1), 1000, () => new Error('late'), controller.signal),
+    ).resolves.toBe(1)
+    await expect(withTimeout(new Promise(() => {}), 10, () => new Error('late'))).rejects.toThrow('late')
+    for (let i = 0; i < 20; i++)
+      await withTimeout(Promise.resolve(i), 1000, () => new Error('x'), controller.signal)
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0)
+    const aborted = withTimeout(new Promise(() => {}), 60_000, () => new Error('late'), controller.signal)
+    controller.abort()
+    await expect(aborted).rejects.toBeInstanceOf(AbortError)
+  })
+})
