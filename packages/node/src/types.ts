@@ -3,6 +3,7 @@ import type { Identity, TrustList } from '@peer/identity'
 import type { BackoffOptions } from '@peer/registry'
 import type { TransportTuning } from '@peer/transport-quic'
 import type { Priority } from './lanes.js'
+import type { ServiceEvents } from './services.js'
 
 /**
  * Who this node trusts: a `TrustList` from `@peer/identity` (changes apply live), or node ids.
@@ -291,7 +292,7 @@ export interface PeerRejectedDetail {
 }
 
 /** Events of a {@link PeerNode}. */
-export interface NodeEvents {
+export interface NodeEvents extends ServiceEvents {
   /** A trusted peer is connected and ready for messages (both sides exchanged `hello`). */
   'peer:up': CustomEvent<PeerUpDetail>
   /** A peer that was up went away. */

@@ -85,6 +85,7 @@ const EXAMPLES: Record<string, ExampleSpec> = {
     ],
   },
   '@peer/node/examples/cluster.mjs': { expect: [/^hello world, from node2 to node1@localhost$/m] },
+  '@peer/node/examples/services.mjs': { expect: [/^providers: 2$/m, /^failover ok$/m] },
   '@peer/registry/examples/two-peers.mjs': {
     expect: [/^alice sees bob: connected, 1 address\(es\), \d+ dial\(s\)$/m],
   },
