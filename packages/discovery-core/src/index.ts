@@ -81,5 +81,19 @@ export {
   validateLocalPeer,
   validatePeerRecord,
 } from './peer-record.js'
+export {
+  assertServiceName,
+  type DecodedServiceList,
+  decodeServiceList,
+  encodeServiceList,
+  InvalidServiceNameError,
+  isServiceName,
+  MAX_SERVICE_LIST_LENGTH,
+  MAX_SERVICE_NAME_LENGTH,
+  MAX_SERVICES,
+  SERVICES_META_KEY,
+  ServiceListTooLargeError,
+  servicesOf,
+} from './service-list.js'
 export { type EventHandlers, subscribe } from './subscribe.js'
 export { TypedEventTarget, type TypedListener } from './typed-event-target.js'

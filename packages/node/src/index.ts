@@ -73,6 +73,13 @@ export type {
 } from './meter-types.js'
 export { METER_NAME } from './metrics.js'
 export { createNode, MAX_HANDLERS, PeerNode, TRUST_ALL_WARNING } from './node.js'
+export {
+  type ProviderDetail,
+  type ServiceEvents,
+  type ServiceStats,
+  type ServiceTarget,
+  ServiceUnavailableError,
+} from './services.js'
 export { type StreamRefusal, StreamRefusedError } from './stream-errors.js'
 export type { PeerStream, StreamContext, StreamHandler } from './stream-registry.js'
 export type {

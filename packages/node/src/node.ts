@@ -1,4 +1,5 @@
 import {
+  type AbortOptions,
   abortErrorFor,
   Discovery,
   type DiscoveryBackend,
@@ -6,6 +7,7 @@ import {
   isNodeId,
   type Logger,
   type PeerAddress,
+  SERVICES_META_KEY,
   shortId,
   silentLogger,
   subscribe,
@@ -36,6 +38,7 @@ import { type Priority, priorityClass } from './lanes.js'
 import { announcedAddresses, resolveName } from './local-addresses.js'
 import { checkMetricsOptions, type NodeMetrics, startNodeMetrics } from './metrics.js'
 import { type LinkHost, PeerLink } from './peer-link.js'
+import { ServiceDirectory, type ServiceStats, type ServiceTarget } from './services.js'
 import type { PeerStream, StreamHandler } from './stream-registry.js'
 import type {
   HandleOptions,
@@ -148,6 +151,7 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
   #stopping: Promise<void> | undefined
   readonly #lifetime = new AbortController()
   readonly #unsubscribe: Array<() => void> = []
+  readonly #services: ServiceDirectory
 
   /** Use {@link createNode}. Validates the options; nothing starts until `start()`. */
   constructor(options: NodeOptions) {
@@ -159,6 +163,16 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
     }
     this.#options = options
     this.#log = (options.logger ?? silentLogger)('peer:node')
+    this.#services = new ServiceDirectory({
+      log: this.#log,
+      self: () => this.id,
+      trusted: (id) => options.trust === 'all' || this.#trust?.has(id) === true,
+      connected: (id) => this.#links.has(id),
+      rtt: (id) => this.#links.get(id)?.info(undefined).stats.rtt,
+      announce: (_services, announceOptions) => this.#announce(announceOptions),
+      request: (id, topic, payload, requestOptions) => this.request(id, topic, payload, requestOptions),
+      emit: (type, detail) => this.emit(type, detail),
+    })
     this.onListenerError = (error, type) =>
       this.#log.warn('event listener threw', { type, error: errorMessage(error) })
     const limits = { ...DEFAULTS }
@@ -286,6 +300,7 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
           ...(options.lostHysteresis === undefined ? {} : { lostHysteresis: options.lostHysteresis }),
           ...(options.logger === undefined ? {} : { logger: options.logger }),
         })
+        this.#unsubscribe.push(this.#services.attach(this.#discovery))
       }
       const transport = this.#transport
       this.#registry = new PeerRegistry<Connection>({
@@ -307,14 +322,9 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
       this.#wire(this.#listener, this.#registry)
       if (this.#discovery !== undefined) {
         await this.#discovery.start()
-        await this.#discovery
-          .announce({
-            id,
-            name: this.#name,
-            addresses: this.#addresses,
-            ...(options.meta === undefined ? {} : { meta: options.meta }),
-          })
-          .catch((error: unknown) => this.#log.warn('announce failed', { error: errorMessage(error) }))
+        await this.#announce({}).catch((error: unknown) =>
+          this.#log.warn('announce failed', { error: errorMessage(error) }),
+        )
       }
       this.#log.info('node started', { id: shortId(id), name: this.#name, address: this.#listener.address })
     } catch (error) {
@@ -322,6 +332,61 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
       this.#state = 'stopped'
       throw error
     }
+  }
+
+  // ---- named services (services.ts) ----
+
+  /**
+   * Publishes that this node provides `service`: announces the node again through every
+   * discovery backend that can announce, with the name added to its record's `meta.services`.
+   * Throws `InvalidServiceNameError` or `ServiceListTooLargeError` (from `@peer/discovery-core`);
+   * rejects when the announcement fails.
+   */
+  async provide(service: string, options: AbortOptions = {}): Promise<void> {
+    this.#assertStarted()
+    await this.#services.provide(service, options)
+  }
+
+  /** Stops publishing `service` (announces the node again without it). */
+  async unprovide(service: string, options: AbortOptions = {}): Promise<void> {
+    this.#assertStarted()
+    await this.#services.unprovide(service, options)
+  }
+
+  /** The services this node provides. */
+  get provided(): readonly string[] {
+    return this.#services.provided
+  }
+
+  /**
+   * The trusted members (node ids, this node excluded) whose discovery records list `service`,
+   * live: `provider:added` / `provider:removed` tell when the set changes.
+   */
+  providers(service: string): string[] {
+    return this.#services.providers(service)
+  }
+
+  /** Service names and lists dropped from discovery records (counted, never thrown). */
+  get serviceStats(): Readonly<ServiceStats> {
+    return this.#services.stats
+  }
+
+  /** The record this node announces (its `meta` with the services it provides). */
+  async #announce(options: AbortOptions): Promise<void> {
+    if (this.#discovery === undefined || !this.#discovery.started) return
+    const services = this.#services.metaValue()
+    const meta = { ...this.#options.meta }
+    if (services === undefined) delete meta[SERVICES_META_KEY]
+    else meta[SERVICES_META_KEY] = services
+    await this.#discovery.announce(
+      {
+        id: this.id,
+        name: this.#name,
+        addresses: this.#addresses,
+        ...(Object.keys(meta).length === 0 ? {} : { meta }),
+      },
+      options,
+    )
   }
 
   // ---- handlers ----
@@ -403,9 +468,13 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
    * with `RequestTimeoutError` after `timeout`, an `AbortError` when `signal` aborts,
    * `RemoteError` when the remote handler threw, `NoHandlerError`, `PeerUnavailableError` or
    * `NodeStoppedError`.
+   *
+   * With `{ service: name }` instead of a peer, a provider of the service is picked (connected
+   * first, then lowest RTT, then random) and the next one is tried when it is unavailable
+   * (`PeerUnavailableError`), within the one `timeout`; `ServiceUnavailableError` when none was.
    */
   async request<T = unknown>(
-    peer: string,
+    peer: string | ServiceTarget,
     topic: string,
     payload: unknown,
     options: RequestOptions = {},
@@ -414,6 +483,10 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
     const timeout = options.timeout ?? this.#limits.requestTimeout
     checkTimeout(timeout)
     if (options.priority !== undefined) priorityClass(options.priority)
+    if (typeof peer === 'object' && peer !== null) {
+      this.#assertStarted()
+      return (await this.#services.request(peer, topic, payload, { ...options, timeout })) as T
+    }
     const startedAt = performance.now()
     try {
       const answer = await this.#link(peer).request(topic, payload, timeout, options.signal, options.priority)

@@ -4,6 +4,7 @@ import type { BackoffOptions } from '@peer/registry'
 import type { TransportTuning } from '@peer/transport-quic'
 import type { Priority } from './lanes.js'
 import type { NodeMetricsOptions } from './meter-types.js'
+import type { ServiceEvents } from './services.js'
 
 /**
  * Who this node trusts: a `TrustList` from `@peer/identity` (changes apply live), or node ids.
@@ -342,7 +343,7 @@ export interface PeerRejectedDetail {
 }
 
 /** Events of a {@link PeerNode}. */
-export interface NodeEvents {
+export interface NodeEvents extends ServiceEvents {
   /** A trusted peer is connected and ready for messages (both sides exchanged `hello`). */
   'peer:up': CustomEvent<PeerUpDetail>
   /** A peer that was up went away. */

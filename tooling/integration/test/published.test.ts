@@ -102,6 +102,7 @@ const EXAMPLES: Record<string, ExampleSpec> = {
       /^messages sent > 0: true$/m,
     ],
   },
+  '@peer/node/examples/services.mjs': { expect: [/^providers: 2$/m, /^failover ok$/m] },
   '@peer/registry/examples/two-peers.mjs': {
     expect: [/^alice sees bob: connected, 1 address\(es\), \d+ dial\(s\)$/m],
   },

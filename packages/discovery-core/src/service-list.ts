@@ -1,0 +1,129 @@
+import { PeerError } from './errors.js'
+
+/**
+ * The named services a node provides, carried in its discovery record's `meta` under
+ * {@link SERVICES_META_KEY} as one comma-separated value (`"kv,billing.v2,search-eu"`), so every
+ * backend that carries `meta` carries it (etcd values, mDNS and DNS TXT strings, static lists).
+ *
+ * - A service name is 1-{@link MAX_SERVICE_NAME_LENGTH} characters of `a-z`, `0-9`, `.`, `_` and
+ *   `-`, starting with a letter or a digit ({@link isServiceName}).
+ * - A list holds at most {@link MAX_SERVICES} names, and its encoded value at most
+ *   {@link MAX_SERVICE_LIST_LENGTH} characters (the record's limit for a meta value, and what fits a
+ *   DNS-SD TXT string with its key).
+ * - Local input ({@link encodeServiceList}) throws {@link InvalidServiceNameError} or
+ *   {@link ServiceListTooLargeError}. Input from the network ({@link decodeServiceList}) never
+ *   throws: a bad name is dropped and counted, a list that is too large (too long, too many names)
+ *   is dropped whole and counted.
+ */
+export const SERVICES_META_KEY = 'services'
+/** Longest service name. */
+export const MAX_SERVICE_NAME_LENGTH = 63
+/** Most names in one node's list. */
+export const MAX_SERVICES = 32
+/** Longest encoded list (the default record limit for one meta value). */
+export const MAX_SERVICE_LIST_LENGTH = 255
+
+const SERVICE_NAME = /^[a-z0-9][a-z0-9._-]*$/
+
+/** A service name that is not of the grammar (see {@link isServiceName}). */
+export class InvalidServiceNameError extends PeerError {
+  constructor(
+    readonly service: string,
+    options?: ErrorOptions,
+  ) {
+    super(
+      `invalid service name ${JSON.stringify(String(service).slice(0, 80))}: 1-${MAX_SERVICE_NAME_LENGTH} characters of a-z, 0-9, '.', '_', '-', starting with a letter or a digit`,
+      options,
+    )
+    this.name = 'InvalidServiceNameError'
+  }
+}
+
+/** A list with more than {@link MAX_SERVICES} names or longer than {@link MAX_SERVICE_LIST_LENGTH} encoded. */
+export class ServiceListTooLargeError extends PeerError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options)
+    this.name = 'ServiceListTooLargeError'
+  }
+}
+
+/** Whether `value` is a valid service name. */
+export function isServiceName(value: unknown): value is string {
+  return typeof value === 'string' && value.length <= MAX_SERVICE_NAME_LENGTH && SERVICE_NAME.test(value)
+}
+
+/** Throws {@link InvalidServiceNameError} unless `value` is a valid service name. */
+export function assertServiceName(value: unknown): asserts value is string {
+  if (!isServiceName(value)) throw new InvalidServiceNameError(String(value))
+}
+
+/**
+ * The meta value for `names` (sorted, duplicates removed), or `undefined` for no names. Throws
+ * {@link InvalidServiceNameError} or {@link ServiceListTooLargeError}.
+ */
+export function encodeServiceList(names: Iterable<string>): string | undefined {
+  const set = new Set<string>()
+  for (const name of names) {
+    assertServiceName(name)
+    set.add(name)
+  }
+  if (set.size === 0) return undefined
+  if (set.size > MAX_SERVICES) {
+    throw new ServiceListTooLargeError(`at most ${MAX_SERVICES} services per node, got ${set.size}`)
+  }
+  const value = [...set].sort().join(',')
+  if (value.length > MAX_SERVICE_LIST_LENGTH) {
+    throw new ServiceListTooLargeError(
+      `the service list is ${value.length} characters encoded, above ${MAX_SERVICE_LIST_LENGTH}`,
+    )
+  }
+  return value
+}
+
+/** What {@link decodeServiceList} found in a record from the network. */
+export interface DecodedServiceList {
+  /** The valid names, sorted, without duplicates. */
+  readonly services: readonly string[]
+  /** Names dropped because they were not of the grammar (empty entries included). */
+  readonly droppedNames: number
+  /** Whether the whole list was dropped (not a string, too long, or too many names). */
+  readonly droppedList: boolean
+}
+
+const EMPTY: DecodedServiceList = Object.freeze({
+  services: Object.freeze([]),
+  droppedNames: 0,
+  droppedList: false,
+})
+
+/**
+ * Decodes a meta value read from the network (`undefined` = no list). Never throws: bad names
+ * are dropped and counted in `droppedNames`; a value that is not a string, is longer than
+ * {@link MAX_SERVICE_LIST_LENGTH} or holds more than {@link MAX_SERVICES} entries is dropped whole
+ * (`droppedList`).
+ */
+export function decodeServiceList(value: unknown): DecodedServiceList {
+  if (value === undefined) return EMPTY
+  if (typeof value !== 'string' || value.length > MAX_SERVICE_LIST_LENGTH) {
+    return { services: [], droppedNames: 0, droppedList: true }
+  }
+  if (value === '') return EMPTY
+  const parts = value.split(',')
+  if (parts.length > MAX_SERVICES) return { services: [], droppedNames: 0, droppedList: true }
+  const set = new Set<string>()
+  let droppedNames = 0
+  for (const part of parts) {
+    if (isServiceName(part)) set.add(part)
+    else droppedNames++
+  }
+  return { services: [...set].sort(), droppedNames, droppedList: false }
+}
+
+/** The service list in a record's `meta` (see {@link decodeServiceList}). */
+export function servicesOf(record: {
+  readonly meta?: Readonly<Record<string, string>> | undefined
+}): DecodedServiceList {
+  const meta = record.meta
+  if (meta === undefined || !Object.hasOwn(meta, SERVICES_META_KEY)) return EMPTY
+  return decodeServiceList(meta[SERVICES_META_KEY])
+}

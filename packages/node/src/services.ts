@@ -1,0 +1,273 @@
+import {
+  type AbortOptions,
+  assertServiceName,
+  type Discovery,
+  encodeServiceList,
+  errorMessage,
+  type Logger,
+  type PeerDiscoveredDetail,
+  type PeerLostDetail,
+  SERVICES_META_KEY,
+  servicesOf,
+  subscribe,
+  throwIfAborted,
+} from '@peer/discovery-core'
+import { PeerUnavailableError } from './errors.js'
+import type { RequestOptions } from './types.js'
+
+/** Payload of `provider:added` and `provider:removed`. */
+export interface ProviderDetail {
+  /** The service name. */
+  readonly service: string
+  /** The provider's node id. */
+  readonly id: string
+  /** The provider's name, when discovery knows it. */
+  readonly name: string | undefined
+  /**
+   * `added`: `announced` (its record lists the service). `removed`: `unprovided` (its record no
+   * longer lists it) or `lost` (discovery lost the member).
+   */
+  readonly reason: 'announced' | 'unprovided' | 'lost'
+}
+
+/** Events of the service directory, part of the node's events. */
+export interface ServiceEvents {
+  /** A member now provides a service (its discovery record lists it). */
+  'provider:added': CustomEvent<ProviderDetail>
+  /** A member no longer provides a service, or discovery lost it. */
+  'provider:removed': CustomEvent<ProviderDetail>
+}
+
+/** Counters of service lists read from discovery records (each distinct value counted once). */
+export interface ServiceStats {
+  /** Service names dropped from records because they were not of the grammar. */
+  droppedNames: number
+  /** Whole service lists dropped (too long, too many names). */
+  droppedLists: number
+}
+
+/** Which service `request({ service })` calls. */
+export interface ServiceTarget {
+  readonly service: string
+}
+
+/** No provider of the service answered: none is known, or every one was unavailable. */
+export class ServiceUnavailableError extends PeerUnavailableError {
+  /** The service name. */
+  readonly service: string
+  /** The providers tried, in order. */
+  readonly tried: readonly string[]
+  constructor(service: string, tried: readonly string[], options?: ErrorOptions) {
+    super(
+      `service:${service}`,
+      tried.length === 0 ? 'no member provides it' : `none of its ${tried.length} providers was available`,
+      options,
+    )
+    this.name = 'ServiceUnavailableError'
+    this.service = service
+    this.tried = tried
+  }
+}
+
+/** What the directory needs from its node. @internal */
+export interface ServiceHost {
+  readonly log: Logger
+  /** The node's own id (never listed as a provider). */
+  self(): string
+  /** Whether `id` is trusted now (an untrusted member is never a provider). */
+  trusted(id: string): boolean
+  /** Whether a connection to `id` is up. */
+  connected(id: string): boolean
+  /** The RTT to `id` in ms, when known. */
+  rtt(id: string): number | undefined
+  /** Announces the node again with `services` as its `meta.services` (undefined: none). */
+  announce(services: string | undefined, options: AbortOptions): Promise<void>
+  request(id: string, topic: string, payload: unknown, options: RequestOptions): Promise<unknown>
+  emit(type: keyof ServiceEvents, detail: ProviderDetail): void
+}
+
+/**
+ * Named services across the cluster: the names this node provides (published in its discovery
+ * record, `meta.services`), the providers of every name known from the members' records, and
+ * requests to a service with a choice of provider and failover. @internal (used by `PeerNode`)
+ */
+export class ServiceDirectory {
+  readonly #host: ServiceHost
+  readonly #provided = new Set<string>()
+  /** member id -> its services, and the raw value they were decoded from */
+  readonly #members = new Map<
+    string,
+    { raw: string | undefined; services: readonly string[]; name: string | undefined }
+  >()
+  /** service -> provider ids */
+  readonly #providers = new Map<string, Set<string>>()
+  readonly #stats: ServiceStats = { droppedNames: 0, droppedLists: 0 }
+
+  constructor(host: ServiceHost) {
+    this.#host = host
+  }
+
+  get stats(): Readonly<ServiceStats> {
+    return { ...this.#stats }
+  }
+
+  /** The services this node provides, sorted. */
+  get provided(): readonly string[] {
+    return [...this.#provided].sort()
+  }
+
+  /** The `meta.services` value to announce, if any. */
+  metaValue(): string | undefined {
+    return encodeServiceList(this.#provided)
+  }
+
+  /** Follows `discovery`'s records; returns the unsubscribe function. */
+  attach(discovery: Discovery): () => void {
+    const onRecord = (event: CustomEvent<PeerDiscoveredDetail>) => this.#onRecord(event.detail.record)
+    return subscribe(discovery, {
+      'peer:discovered': onRecord,
+      'peer:updated': onRecord,
+      'peer:lost': (event: CustomEvent<PeerLostDetail>) => this.#remove(event.detail.record.id, 'lost'),
+    })
+  }
+
+  async provide(service: string, options: AbortOptions = {}): Promise<void> {
+    assertServiceName(service)
+    throwIfAborted(options.signal)
+    if (this.#provided.has(service)) return
+    this.#provided.add(service)
+    let value: string | undefined
+    try {
+      value = this.metaValue()
+    } catch (error) {
+      this.#provided.delete(service)
+      throw error
+    }
+    await this.#host.announce(value, options)
+  }
+
+  async unprovide(service: string, options: AbortOptions = {}): Promise<void> {
+    assertServiceName(service)
+    throwIfAborted(options.signal)
+    if (!this.#provided.delete(service)) return
+    await this.#host.announce(this.metaValue(), options)
+  }
+
+  /** Trusted members (other than this node) whose records list `service`, sorted by id. */
+  providers(service: string): string[] {
+    assertServiceName(service)
+    return [...(this.#providers.get(service) ?? [])].filter((id) => this.#host.trusted(id)).sort()
+  }
+
+  /**
+   * The providers of `service` in the order `request` tries them: connected ones first, then by
+   * lowest RTT (unknown last), ties in random order (so load spreads over equal providers).
+   */
+  order(service: string): string[] {
+    const host = this.#host
+    const shuffled = this.providers(service)
+    for (let i = shuffled.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1))
+      ;[shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!]
+    }
+    const key = (id: string) => ({
+      up: host.connected(id) ? 0 : 1,
+      rtt: host.rtt(id) ?? Number.POSITIVE_INFINITY,
+    })
+    const keys = new Map(shuffled.map((id) => [id, key(id)]))
+    return shuffled.sort((a, b) => {
+      const ka = keys.get(a)!
+      const kb = keys.get(b)!
+      return ka.up - kb.up || (ka.rtt === kb.rtt ? 0 : ka.rtt < kb.rtt ? -1 : 1)
+    })
+  }
+
+  /**
+   * Sends the request to the first provider in {@link order}; on `PeerUnavailableError` tries the
+   * next, within one overall `timeout`. Other errors (timeout, remote error, no handler) are the
+   * answer. Rejects with {@link ServiceUnavailableError} when no provider was available.
+   */
+  async request(
+    target: ServiceTarget,
+    topic: string,
+    payload: unknown,
+    options: RequestOptions & { timeout: number },
+  ): Promise<unknown> {
+    const service = target.service
+    assertServiceName(service)
+    throwIfAborted(options.signal)
+    const deadline = performance.now() + options.timeout
+    const tried: string[] = []
+    let last: unknown
+    for (const id of this.order(service)) {
+      const left = Math.floor(deadline - performance.now())
+      if (left < 1) break
+      tried.push(id)
+      try {
+        return await this.#host.request(id, topic, payload, { ...options, timeout: left })
+      } catch (error) {
+        if (!(error instanceof PeerUnavailableError)) throw error
+        last = error
+        this.#host.log.debug('service provider unavailable, trying the next', {
+          service,
+          id,
+          error: errorMessage(error),
+        })
+      }
+    }
+    throw new ServiceUnavailableError(service, tried, last === undefined ? undefined : { cause: last })
+  }
+
+  #onRecord(record: PeerDiscoveredDetail['record']): void {
+    if (record.id === this.#host.self()) return
+    const raw = record.meta?.[SERVICES_META_KEY]
+    const known = this.#members.get(record.id)
+    if (known !== undefined && known.raw === raw) return
+    const decoded = servicesOf(record)
+    this.#stats.droppedNames += decoded.droppedNames
+    if (decoded.droppedList) this.#stats.droppedLists++
+    if (decoded.droppedNames > 0 || decoded.droppedList) {
+      this.#host.log.debug('dropped service names from a record', {
+        id: record.id,
+        droppedNames: decoded.droppedNames,
+        droppedList: decoded.droppedList,
+      })
+    }
+    const before = new Set(known?.services ?? [])
+    const after = new Set(decoded.services)
+    const name = record.name
+    if (after.size === 0) this.#members.delete(record.id)
+    else this.#members.set(record.id, { raw, services: decoded.services, name })
+    for (const service of before) {
+      if (after.has(service)) continue
+      this.#unlink(service, record.id)
+      this.#host.emit('provider:removed', { service, id: record.id, name, reason: 'unprovided' })
+    }
+    for (const service of after) {
+      if (before.has(service)) continue
+      let set = this.#providers.get(service)
+      if (set === undefined) {
+        set = new Set()
+        this.#providers.set(service, set)
+      }
+      set.add(record.id)
+      this.#host.emit('provider:added', { service, id: record.id, name, reason: 'announced' })
+    }
+  }
+
+  #remove(id: string, reason: 'lost'): void {
+    const known = this.#members.get(id)
+    if (known === undefined) return
+    this.#members.delete(id)
+    for (const service of known.services) {
+      this.#unlink(service, id)
+      this.#host.emit('provider:removed', { service, id, name: known.name, reason })
+    }
+  }
+
+  #unlink(service: string, id: string): void {
+    const set = this.#providers.get(service)
+    set?.delete(id)
+    if (set?.size === 0) this.#providers.delete(service)
+  }
+}

@@ -1,0 +1,189 @@
+// Child process of `pnpm bench cluster`: hosts a group of nodes (N / P of the cluster) and answers
+// the parent's RPC calls. The parent drives every phase; this process only records timestamps
+// (wall clock, `performance.timeOrigin + performance.now()`, comparable across processes on one
+// machine) and counts.
+//
+//   identities({ count })                  -> ids of `count` fresh identities (kept here)
+//   start({ peers, backend, policy, ... }) -> starts the nodes, resolves with the time the last one started
+//   formed({ policy, timeoutMs })          -> per node: when it knew every member, when it was connected to all
+//   requests({ targets })                  -> latencies of requests to the given members, per node
+//   connections()                          -> connections open (peers up, summed over the nodes)
+//   rss()                                  -> this process's RSS in bytes
+//   watchDown({ ids })                     -> starts recording peer:down / member loss of `ids`
+//   downs()                                -> the recorded times
+//   stop()                                 -> stops every node here, resolves with the time it took
+import { EtcdDiscovery } from '@peer/discovery-etcd'
+import { StaticDiscovery } from '@peer/discovery-static'
+import { generateIdentity, type Identity } from '@peer/identity'
+import { createNode, type NodeOptions, type PeerNode } from '@peer/node'
+import { serveRpc } from '@peer/testkit/child-process'
+
+/** Connection policies the bench knows; `on-demand` plugs in once `@peer/node` has `connect`. */
+export type Policy = 'mesh' | 'on-demand'
+export type Backend = 'static' | 'etcd'
+
+export interface ClusterMember {
+  id: string
+  name: string
+  port: number
+}
+
+export interface StartParams {
+  /** Every member of the cluster (this group's too, found by id). */
+  members: ClusterMember[]
+  backend: Backend
+  policy: Policy
+  etcd?: { endpoints: string[]; prefix: string; ttl: number }
+}
+
+export interface FormedNode {
+  id: string
+  /** When this node's discovery knew every other member. */
+  membersAt: number
+  /** When this node was connected to every other member (mesh only). */
+  connectedAt: number | undefined
+}
+
+const now = () => performance.timeOrigin + performance.now()
+
+const identities: Identity[] = []
+const nodes: PeerNode[] = []
+const formedAt = new Map<string, FormedNode>()
+const downs = new Map<string, number[]>()
+const lost = new Map<string, number[]>()
+
+/** Node options per connection policy: the one place where `on-demand` gets wired in later. */
+function policyOptions(policy: Policy): Partial<NodeOptions> {
+  if (policy === 'mesh') return {}
+  throw new Error(`policy ${policy} is not implemented by @peer/node yet`)
+}
+
+function discoveryFor(params: StartParams, self: ClusterMember) {
+  if (params.backend === 'static') {
+    return new StaticDiscovery({
+      self: self.id,
+      peers: params.members
+        .filter((m) => m.id !== self.id)
+        .map((m) => ({ id: m.id, name: m.name, addresses: [{ host: '127.0.0.1', port: m.port }] })),
+    })
+  }
+  const etcd = params.etcd
+  if (etcd === undefined) throw new Error('etcd backend without endpoints')
+  return new EtcdDiscovery({ endpoints: etcd.endpoints, prefix: etcd.prefix, ttl: etcd.ttl, self: self.id })
+}
+
+async function start(params: StartParams): Promise<number> {
+  const byId = new Map(params.members.map((m) => [m.id, m]))
+  const trust = params.members.map((m) => m.id)
+  const others = params.members.length - 1
+  const started = await Promise.all(
+    identities.map(async (identity) => {
+      const self = byId.get(identity.id)
+      if (self === undefined) throw new Error(`identity ${identity.id} is not a member`)
+      const node = await createNode({
+        identity,
+        trust,
+        name: self.name,
+        listen: { host: '127.0.0.1', port: self.port },
+        discovery: discoveryFor(params, self),
+        registry: { maxConcurrentDials: 64, maxPeers: 10_000 },
+        ...policyOptions(params.policy),
+      })
+      // event-driven timestamps: when this node's discovery knew every member, when it was
+      // connected to every member (checked once at once: static discovery knows them at start)
+      const entry: FormedNode = { id: node.id, membersAt: Number.NaN, connectedAt: undefined }
+      formedAt.set(node.id, entry)
+      const check = () => {
+        const t = now()
+        if (Number.isNaN(entry.membersAt) && (node.discovery?.size ?? 0) >= others) entry.membersAt = t
+        if (entry.connectedAt === undefined && node.peers().length >= others) entry.connectedAt = t
+      }
+      node.discovery?.addEventListener('peer:discovered', check)
+      node.addEventListener('peer:up', check)
+      check()
+      return node
+    }),
+  )
+  for (const node of started) {
+    node.handle('echo', (payload) => payload)
+    nodes.push(node)
+  }
+  return now()
+}
+
+/** Waits until every node here knew every member (and, for `mesh`, was connected to all), or the timeout. */
+async function formed(params: { policy: Policy; timeoutMs: number }): Promise<FormedNode[]> {
+  const deadline = Date.now() + params.timeoutMs
+  const complete = (e: FormedNode) =>
+    !Number.isNaN(e.membersAt) && (params.policy !== 'mesh' || e.connectedAt !== undefined)
+  while (![...formedAt.values()].every(complete) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  return [...formedAt.values()]
+}
+
+/** Each node requests every target listed for it, all at once; latencies in ms, and failures. */
+async function requests(params: {
+  targets: Record<string, string[]>
+  timeoutMs: number
+}): Promise<{ latencies: number[]; failed: number }> {
+  const latencies: number[] = []
+  let failed = 0
+  await Promise.all(
+    nodes.flatMap((node) =>
+      (params.targets[node.id] ?? []).map(async (target) => {
+        const t0 = performance.now()
+        try {
+          await node.request(target, 'echo', { from: node.id }, { timeout: params.timeoutMs })
+          latencies.push(performance.now() - t0)
+        } catch {
+          failed++
+        }
+      }),
+    ),
+  )
+  return { latencies, failed }
+}
+
+function watchDown(params: { ids: string[] }): void {
+  const watched = new Set(params.ids)
+  for (const node of nodes) {
+    node.addEventListener('peer:down', (e) => {
+      if (!watched.has(e.detail.id)) return
+      const list = downs.get(e.detail.id) ?? []
+      list.push(now())
+      downs.set(e.detail.id, list)
+    })
+    node.discovery?.addEventListener('peer:lost', (e) => {
+      const id = e.detail.record.id
+      if (!watched.has(id)) return
+      const list = lost.get(id) ?? []
+      list.push(now())
+      lost.set(id, list)
+    })
+  }
+}
+
+async function stopAll(): Promise<number> {
+  const t0 = performance.now()
+  await Promise.allSettled(nodes.map((n) => n.stop()))
+  return performance.now() - t0
+}
+
+serveRpc(
+  {
+    identities: async ({ count }: { count: number }) => {
+      for (let i = 0; i < count; i++) identities.push(await generateIdentity())
+      return identities.map((i) => i.id)
+    },
+    start,
+    formed,
+    requests,
+    connections: () => nodes.reduce((sum, n) => sum + n.peers().length, 0),
+    rss: () => process.memoryUsage().rss,
+    watchDown,
+    downs: () => ({ down: Object.fromEntries(downs), lost: Object.fromEntries(lost) }),
+    stop: stopAll,
+  },
+  { onShutdown: stopAll, shutdownTimeoutMs: 10_000 },
+)

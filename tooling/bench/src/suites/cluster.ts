@@ -1,0 +1,334 @@
+// pnpm bench cluster: N nodes in P = N / 10 processes (src/cluster-child.ts) on this machine, on
+// loopback QUIC, with static and etcd discovery, per connection policy. Figures per cluster: time
+// until every node knows every member (and, for `mesh`, is connected to every member) after the
+// last node started; time until a request from each node to 5 random members is answered (twice:
+// the second round runs on connections the first one used); connections open; RSS per node; idle
+// CPU of the whole cluster (from /proc/<pid>/stat of every child, and of etcd); `peer:down` and
+// member-lost latency after a kill -9 of one process; time to stop the rest.
+//
+// Sizes, backends and policies come from the environment (the full set is heavy on 2 cores):
+//   PEER_BENCH_CLUSTER_SIZES=20,50,100   (default 20,50; --quick: 20)
+//   PEER_BENCH_CLUSTER_BACKENDS=static,etcd
+//   PEER_BENCH_CLUSTER_POLICIES=mesh     (`on-demand` once @peer/node has the `connect` option)
+// Rows are merged into docs/bench/cluster.json and docs/bench/cluster.svg is redrawn from them.
+import { execFileSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { type RpcChild, spawnChild } from '@peer/testkit/child-process'
+import { type EtcdCluster, startEtcd } from '@peer/testkit/etcd'
+import { freePort } from '@peer/testkit/ports'
+import { percentile, watchdog } from '../bench-stats.js'
+import type { Backend, ClusterMember, FormedNode, Policy } from '../cluster-child.js'
+import { type ClusterRow, mergeRows, rowsTable, writeSvg } from '../cluster-plot.js'
+import type { Measurement, Suite } from '../report.js'
+
+const CHILD = fileURLToPath(new URL('../cluster-child.ts', import.meta.url))
+const NODES_PER_PROCESS = 10
+const REQUEST_TARGETS = 5
+const IDLE_MS = 10_000
+const ETCD_TTL_S = 10
+const FORM_TIMEOUT_MS = 240_000
+const DOWN_TIMEOUT_MS = 120_000
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+const now = () => performance.timeOrigin + performance.now()
+const load1 = () => Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0])
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100
+  } catch {
+    return 100
+  }
+})()
+
+/** utime + stime of `pid` in seconds (fields 14 and 15 of /proc/<pid>/stat), 0 when it is gone. */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // the command name (field 2) may hold spaces: split after its closing parenthesis
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK
+  } catch {
+    return 0
+  }
+}
+
+const orNull = (v: number) => (Number.isFinite(v) ? v : null)
+
+const list = (env: string | undefined, fallback: string[]) =>
+  env === undefined || env.trim() === '' ? fallback : env.split(',').map((s) => s.trim())
+
+function pickTargets(members: ClusterMember[], self: string, count: number): string[] {
+  const others = members.filter((m) => m.id !== self)
+  for (let i = others.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1))
+    ;[others[i], others[j]] = [others[j]!, others[i]!]
+  }
+  return others.slice(0, count).map((m) => m.id)
+}
+
+async function uniquePorts(count: number): Promise<number[]> {
+  const ports = new Set<number>()
+  while (ports.size < count) ports.add(await freePort({ protocols: ['udp'] }))
+  return [...ports]
+}
+
+async function runCluster(
+  size: number,
+  backend: Backend,
+  policy: Policy,
+  etcd: EtcdCluster | undefined,
+): Promise<ClusterRow> {
+  const processes = Math.max(1, Math.round(size / NODES_PER_PROCESS))
+  const perProcess = Math.ceil(size / processes)
+  const loadBefore = load1()
+  const children: RpcChild[] = []
+  try {
+    children.push(
+      ...(await Promise.all(
+        Array.from({ length: processes }, () => spawnChild(CHILD, { readyTimeoutMs: 60_000 })),
+      )),
+    )
+    const groups = await Promise.all(
+      children.map((c, i) =>
+        c.call<string[]>(
+          'identities',
+          { count: Math.min(perProcess, size - i * perProcess) },
+          { timeoutMs: 60_000 },
+        ),
+      ),
+    )
+    const ports = await uniquePorts(size)
+    const members: ClusterMember[] = groups
+      .flat()
+      .map((id, i) => ({ id, name: `n${i}@bench`, port: ports[i]! }))
+    const rssBefore = await Promise.all(children.map((c) => c.call<number>('rss')))
+    const etcdParams =
+      etcd === undefined
+        ? undefined
+        : {
+            endpoints: etcd.endpoints,
+            prefix: `/bench-cluster-${process.pid}-${Date.now()}`,
+            ttl: ETCD_TTL_S,
+          }
+    const firstStart = now()
+    const started = await Promise.all(
+      children.map((c) =>
+        c.call<number>('start', { members, backend, policy, etcd: etcdParams }, { timeoutMs: 300_000 }),
+      ),
+    )
+    const lastStart = Math.max(...started)
+    // a child too starved to answer in time counts as not formed (its nodes are left out)
+    const formed = (
+      await Promise.all(
+        children.map((c) =>
+          c
+            .call<FormedNode[]>(
+              'formed',
+              { policy, timeoutMs: FORM_TIMEOUT_MS },
+              { timeoutMs: FORM_TIMEOUT_MS + 120_000 },
+            )
+            .catch(() => [] as FormedNode[]),
+        ),
+      )
+    ).flat()
+    // NaN (and so `null` in the row) when some node never got there within FORM_TIMEOUT_MS
+    const membersAt = formed.length < size ? Number.NaN : Math.max(...formed.map((f) => f.membersAt))
+    const connectedAt =
+      policy !== 'mesh'
+        ? null
+        : formed.length < size
+          ? Number.NaN
+          : Math.max(...formed.map((f) => f.connectedAt ?? Number.NaN))
+    const formedNodes = formed.filter(
+      (f) => !Number.isNaN(f.membersAt) && (policy !== 'mesh' || f.connectedAt !== undefined),
+    ).length
+
+    // requests: every node to 5 random members, all at once; then the same again
+    const targets = Object.fromEntries(
+      members.map((m) => [m.id, pickTargets(members, m.id, REQUEST_TARGETS)]),
+    )
+    const round = async () => {
+      const t0 = performance.now()
+      const results = await Promise.all(
+        children.map((c) =>
+          c.call<{ latencies: number[]; failed: number }>(
+            'requests',
+            { targets, timeoutMs: 60_000 },
+            { timeoutMs: 90_000 },
+          ),
+        ),
+      )
+      const latencies = results.flatMap((r) => r.latencies).sort((a, b) => a - b)
+      const failed = results.reduce((sum, r) => sum + r.failed, 0)
+      return { wallMs: performance.now() - t0, latencies, failed }
+    }
+    const first = await round()
+    const second = await round()
+    const connections =
+      (await Promise.all(children.map((c) => c.call<number>('connections')))).reduce((a, b) => a + b, 0) / 2
+    const rssAfter = await Promise.all(children.map((c) => c.call<number>('rss')))
+    const rssPerNodeMiB = rssAfter.reduce((sum, r, i) => sum + (r - rssBefore[i]!), 0) / size / (1024 * 1024)
+
+    // idle CPU: let the requests' work settle, then meter every process over IDLE_MS
+    await sleep(2000)
+    const pids = children.map((c) => c.pid)
+    const etcdPid = etcd?.members[0]?.pid
+    const cpu0 = pids.map(cpuSeconds)
+    const etcd0 = cpuSeconds(etcdPid)
+    const t0 = performance.now()
+    await sleep(IDLE_MS)
+    const seconds = (performance.now() - t0) / 1000
+    const cpu1 = pids.map(cpuSeconds)
+    const idleCpuPct = (cpu1.reduce((sum, v, i) => sum + v - cpu0[i]!, 0) / seconds) * 100
+    const etcdCpuPct = etcd === undefined ? null : ((cpuSeconds(etcdPid) - etcd0) / seconds) * 100
+
+    // kill -9 of the last process: how long until every other node reports its nodes down / lost
+    const victim = children[children.length - 1]!
+    const victimIds = new Set(groups[groups.length - 1]!)
+    const survivors = children.slice(0, -1)
+    const survivorNodes = size - victimIds.size
+    await Promise.all(survivors.map((c) => c.call('watchDown', { ids: [...victimIds] })))
+    const killedAt = now()
+    await victim.crash()
+    children.pop()
+    const expected = survivorNodes * victimIds.size
+    type Downs = { down: Record<string, number[]>; lost: Record<string, number[]> }
+    let peerDownMs: number | null = null
+    let memberLeftMs: number | null = null
+    const expectLost = backend === 'etcd'
+    const deadline = Date.now() + DOWN_TIMEOUT_MS
+    while (Date.now() < deadline && (peerDownMs === null || (expectLost && memberLeftMs === null))) {
+      await sleep(250)
+      const all = await Promise.all(survivors.map((c) => c.call<Downs>('downs')))
+      const downs = all.flatMap((d) => Object.values(d.down).flat())
+      const lost = all.flatMap((d) => Object.values(d.lost).flat())
+      if (peerDownMs === null && downs.length >= expected) peerDownMs = Math.max(...downs) - killedAt
+      if (memberLeftMs === null && lost.length >= expected) memberLeftMs = Math.max(...lost) - killedAt
+    }
+
+    const stopT0 = performance.now()
+    await Promise.all(survivors.map((c) => c.call<number>('stop', undefined, { timeoutMs: 60_000 })))
+    const stopMs = performance.now() - stopT0
+    return {
+      policy,
+      backend,
+      nodes: size,
+      processes,
+      formedNodes,
+      membersMs: orNull(Math.max(0, membersAt - lastStart)),
+      connectedMs: connectedAt === null ? null : orNull(Math.max(0, connectedAt - lastStart)),
+      formMs: orNull(Math.max(membersAt, connectedAt ?? 0) - firstStart),
+      requestFailures: first.failed + second.failed,
+      requestsMs: first.wallMs,
+      requestP50Ms: percentile(first.latencies, 0.5),
+      requestP99Ms: percentile(first.latencies, 0.99),
+      secondRequestsMs: second.wallMs,
+      secondRequestP50Ms: percentile(second.latencies, 0.5),
+      connections,
+      rssPerNodeMiB,
+      idleCpuPct,
+      etcdCpuPct,
+      peerDownMs,
+      memberLeftMs,
+      stopMs,
+      loadBefore,
+      loadAfter: load1(),
+      date: new Date().toISOString(),
+    }
+  } finally {
+    await Promise.allSettled(children.map((c) => c.close(15_000)))
+  }
+}
+
+const suite: Suite = {
+  name: 'cluster',
+  description:
+    'N nodes in N/10 processes: membership, first requests, connections, RSS, idle CPU, kill -9, stop',
+  async run({ quick }) {
+    const sizes = list(process.env.PEER_BENCH_CLUSTER_SIZES, quick ? ['20'] : ['20', '50']).map(Number)
+    const backends = list(process.env.PEER_BENCH_CLUSTER_BACKENDS, ['static', 'etcd']) as Backend[]
+    const policies = list(process.env.PEER_BENCH_CLUSTER_POLICIES, ['mesh']) as Policy[]
+    for (const s of sizes) if (!(Number.isInteger(s) && s >= 2)) throw new Error(`bad cluster size ${s}`)
+    const etcd = backends.includes('etcd') ? await startEtcd() : undefined
+    const rows: ClusterRow[] = []
+    const failures: string[] = []
+    const measurements: Measurement[] = []
+    try {
+      for (const size of sizes) {
+        for (const policy of policies) {
+          for (const backend of backends) {
+            console.error(`cluster: ${size} nodes, ${policy}, ${backend} (load ${load1()})`)
+            let row: ClusterRow
+            try {
+              row = await watchdog(
+                runCluster(size, backend, policy, backend === 'etcd' ? etcd : undefined),
+                900_000,
+                `cluster ${size} ${policy} ${backend}`,
+              )
+            } catch (error) {
+              // one cluster that does not form under load must not lose the others' rows
+              failures.push(
+                `${size} nodes, ${policy}, ${backend}: ${(error as Error).message.split('\n')[0]} (load ${load1()})`,
+              )
+              console.error(`cluster: ${failures.at(-1)}`)
+              continue
+            }
+            rows.push(row)
+            mergeRows([row])
+            console.error(rowsTable([row]))
+            const tag = `${policy} ${backend} ${size}`
+            measurements.push(
+              {
+                name: `${tag}: members known after last start`,
+                value: row.membersMs ?? Number.NaN,
+                unit: 'ms',
+                ...(size === 100 ? { target: '<= 2000' } : {}),
+              },
+              {
+                name: `${tag}: 2nd request p50 (open connection)`,
+                value: row.secondRequestP50Ms,
+                unit: 'ms',
+              },
+              {
+                name: `${tag}: 1st request p50`,
+                value: row.requestP50Ms,
+                unit: 'ms',
+                baseline: `${tag}: 2nd request p50 (open connection)`,
+                ...(size === 100 ? { target: '<= 3x' } : {}),
+              },
+              {
+                name: `${tag}: idle CPU, whole cluster`,
+                value: row.idleCpuPct,
+                unit: '% core',
+                ...(size === 100 ? { target: '<= 10' } : {}),
+              },
+              {
+                name: `${tag}: stop`,
+                value: row.stopMs,
+                unit: 'ms',
+                ...(size === 100 ? { target: '<= 5000' } : {}),
+              },
+            )
+          }
+        }
+      }
+    } finally {
+      await etcd?.close()
+    }
+    const svg = writeSvg(mergeRows([]))
+    return {
+      suite: 'cluster',
+      measurements,
+      tables: [rowsTable(rows)],
+      notes: [
+        `${NODES_PER_PROCESS} nodes per process; requests: every node to ${REQUEST_TARGETS} random members at once; idle CPU over ${IDLE_MS / 1000} s from /proc/<pid>/stat (CLK_TCK ${CLK_TCK}); etcd lease TTL ${ETCD_TTL_S} s; default transport tuning (keepalive 5 s, idle timeout 30 s)`,
+        `merged into docs/bench/cluster.json; plot: ${svg}`,
+        ...failures.map((f) => `FAILED: ${f}`),
+      ],
+    }
+  },
+}
+
+export default suite
