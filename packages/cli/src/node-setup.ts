@@ -96,9 +96,9 @@ export async function startConfiguredNode(
     discovery: backends,
     ...(config.name === undefined ? {} : { name: config.name }),
     ...(config.advertise === undefined ? {} : { announce: config.advertise }),
-    ...(config.lostHysteresisMs === undefined ? {} : { lostHysteresis: config.lostHysteresisMs }),
+    ...(config.lostHysteresisMs === undefined ? {} : { lostHysteresisMs: config.lostHysteresisMs }),
     ...(config.meta === undefined ? {} : { meta: config.meta }),
-    ...(config.requestTimeoutMs === undefined ? {} : { requestTimeout: config.requestTimeoutMs }),
+    ...(config.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: config.requestTimeoutMs }),
     ...(config.transport === undefined ? {} : { transport: config.transport }),
     ...(config.reconnect === undefined
       ? {}

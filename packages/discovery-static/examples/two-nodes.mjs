@@ -28,7 +28,7 @@ function startNode(self) {
   const discovery = new Discovery({
     backends: [new StaticDiscovery({ file, self: self.id, debounceMs: 20 })],
     self: self.id,
-    lostHysteresis: 200,
+    lostHysteresisMs: 200,
   })
   const who = self.name.split('@')[0]
   discovery.addEventListener('peer:discovered', (e) => {

@@ -1,6 +1,7 @@
 import {
   type AbortOptions,
   abortErrorFor,
+  ConfigError,
   Discovery,
   type DiscoveryBackend,
   errorMessage,
@@ -14,6 +15,7 @@ import {
   TypedEventTarget,
   throwIfAborted,
 } from '@peer/discovery-core'
+import { numberOption, renamedOption } from '@peer/discovery-core/internal'
 import { generateIdentity, type Identity, loadOrCreateIdentity, TrustList } from '@peer/identity'
 import { PeerRegistry, type PeerRegistryStats, type PeerStatus } from '@peer/registry'
 import {
@@ -69,6 +71,16 @@ const DEFAULTS = {
   partialFrameTimeoutMs: 30_000,
   stallTimeoutMs: 2000,
   maxBulkBytesInFlight: 1024 * 1024,
+}
+
+/**
+ * Options renamed to the `Ms` convention: internal key -> public name. The old names still work
+ * for one minor version, with a one-time DeprecationWarning.
+ */
+const RENAMED: Partial<Record<keyof typeof DEFAULTS, string>> = {
+  requestTimeout: 'requestTimeoutMs',
+  stopTimeout: 'stopTimeoutMs',
+  helloTimeout: 'helloTimeoutMs',
 }
 
 /** How long `stop()` waits for discovery to withdraw the announcement. */
@@ -177,16 +189,18 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
       this.#log.warn('event listener threw', { type, error: errorMessage(error) })
     const limits = { ...DEFAULTS }
     for (const key of Object.keys(DEFAULTS) as Array<keyof typeof DEFAULTS>) {
-      const value = options[key]
-      if (value === undefined) continue
-      if (!Number.isInteger(value) || value < 1 || value > MAX_TIMEOUT) {
-        throw new RangeError(`${key} must be an integer in 1-${MAX_TIMEOUT}, got ${value}`)
-      }
-      limits[key] = value
+      const renamed = RENAMED[key]
+      const name = renamed ?? key
+      const value =
+        renamed === undefined
+          ? options[key]
+          : renamedOption(options, { current: renamed, deprecated: key, owner: 'createNode' })
+      limits[key] = numberOption(value, name, DEFAULTS[key], { min: 1, max: MAX_TIMEOUT, integer: true })
     }
     if (limits.maxMessageSize < MIN_MESSAGE_SIZE) {
-      throw new RangeError(
+      throw new ConfigError(
         `maxMessageSize must be at least ${MIN_MESSAGE_SIZE}, got ${limits.maxMessageSize}`,
+        { option: 'maxMessageSize' },
       )
     }
     this.#limits = limits
@@ -297,7 +311,7 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
         this.#discovery = new Discovery({
           backends,
           self: id,
-          ...(options.lostHysteresis === undefined ? {} : { lostHysteresis: options.lostHysteresis }),
+          ...lostHysteresisOption(options),
           ...(options.logger === undefined ? {} : { logger: options.logger }),
         })
         this.#unsubscribe.push(this.#services.attach(this.#discovery))
@@ -528,7 +542,7 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
 
   /**
    * Resolves with the peer's snapshot once `peer` (node id or name) is up: at once when it
-   * already is. Rejects with `PeerUnavailableError` after `timeout` (default: `requestTimeout`),
+   * already is. Rejects with `PeerUnavailableError` after `timeout` (default: `requestTimeoutMs`),
    * an `AbortError` when `signal` aborts, or `NodeStoppedError` when the node stops.
    */
   async waitForPeer(peer: string, options: RequestOptions = {}): Promise<PeerInfo> {
@@ -899,4 +913,14 @@ function bounded<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
     clear = () => clearTimeout(timer)
   })
   return Promise.race([promise, timeout]).finally(clear)
+}
+
+/** The discovery aggregate's `lostHysteresisMs`, from the node option or its deprecated name. */
+function lostHysteresisOption(options: NodeOptions): { lostHysteresisMs?: number } {
+  const value = renamedOption(options, {
+    current: 'lostHysteresisMs',
+    deprecated: 'lostHysteresis',
+    owner: 'createNode',
+  })
+  return value === undefined ? {} : { lostHysteresisMs: value as number }
 }

@@ -38,7 +38,9 @@ export interface NodeOptions {
   trust: TrustOption
   /** Small string metadata announced with the node. */
   meta?: Record<string, string>
-  /** Default request timeout in ms. Default 10,000. */
+  /** Default timeout of `request`, `ping` and `waitForPeer`, in ms. Default 10,000. */
+  requestTimeoutMs?: number
+  /** @deprecated Use `requestTimeoutMs` (same unit); accepted until the next minor version. */
   requestTimeout?: number
   /** Requests to one peer waiting for an answer at once; more fail with `TooManyRequestsError`. Default 1,024. */
   maxInFlightRequests?: number
@@ -62,8 +64,12 @@ export interface NodeOptions {
    * three quarters of it to finish, then everything is closed; when it passes, `stop()` resolves
    * whatever did not answer. Default 5,000.
    */
+  stopTimeoutMs?: number
+  /** @deprecated Use `stopTimeoutMs` (same unit); accepted until the next minor version. */
   stopTimeout?: number
   /** How long a new connection may take to exchange `hello` before it is closed, in ms. Default 10,000. */
+  helloTimeoutMs?: number
+  /** @deprecated Use `helloTimeoutMs` (same unit); accepted until the next minor version. */
   helloTimeout?: number
   /**
    * Protocol errors one peer may make on a connection (malformed envelopes, unexpected lanes, bad
@@ -113,6 +119,8 @@ export interface NodeOptions {
    */
   metrics?: false | NodeMetricsOptions
   /** Hysteresis of the discovery aggregate (ms a lost peer is kept before `peer:lost`). Default 2,000. */
+  lostHysteresisMs?: number
+  /** @deprecated Use `lostHysteresisMs` (same unit); accepted until the next minor version. */
   lostHysteresis?: number
   /** Peer registry tuning: dial timeout (ms), redial backoff, most peers tracked, departure hold, probing. */
   registry?: {
@@ -282,7 +290,7 @@ export interface SendOptions extends AbortOptions {
 
 /** Options of {@link PeerNode.request}. */
 export interface RequestOptions extends AbortOptions {
-  /** Time limit in ms. Default: the node's `requestTimeout`. */
+  /** Time limit in ms. Default: the node's `requestTimeoutMs`. */
   timeout?: number
   /** Picks the lane of the request, as for `send`. */
   priority?: Priority
@@ -312,7 +320,7 @@ export interface MessageDroppedDetail {
 
 /** Options of {@link PeerNode.stop}. */
 export interface StopOptions {
-  /** The deadline of this stop, in ms (see `NodeOptions.stopTimeout`). Default: the node's `stopTimeout`. */
+  /** The deadline of this stop, in ms (see `NodeOptions.stopTimeoutMs`). Default: the node's `stopTimeoutMs`. */
   timeout?: number
 }
 

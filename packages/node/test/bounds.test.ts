@@ -129,9 +129,9 @@ describe('limits', () => {
   })
 })
 
-it('a connection that never says hello is closed after helloTimeout and never becomes peer:up', async () => {
+it('a connection that never says hello is closed after helloTimeoutMs and never becomes peer:up', async () => {
   const raw = await generateIdentity()
-  const node = await createNode({ trust: [raw.id], helloTimeout: 300 })
+  const node = await createNode({ trust: [raw.id], helloTimeoutMs: 300 })
   const transport = createTransport({ identity: raw, trust: () => true })
   try {
     const events = recordEvents(node, ['peer:up'])

@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { ConfigError } from '@peer/discovery-core'
 import { generateIdentity, TrustList } from '@peer/identity'
 import { collectGarbage, openSockets } from '@peer/testkit/handles'
 import { recordEvents, waitFor } from '@peer/testkit/wait'
@@ -206,8 +207,8 @@ describe('stop and restart', () => {
     expect(got).toEqual(Array.from({ length: 300 }, (_, i) => i))
   })
 
-  it('the drain is bounded: a handler that never finishes is abandoned after stopTimeout', async () => {
-    const members = await startCluster(['s1', 's2'], { stopTimeout: 300 })
+  it('the drain is bounded: a handler that never finishes is abandoned after stopTimeoutMs', async () => {
+    const members = await startCluster(['s1', 's2'], { stopTimeoutMs: 300 })
     running.push(...members)
     const [s1, s2] = members as [Member, Member]
     let aborted = false
@@ -245,9 +246,12 @@ describe('options', () => {
   })
 
   it('rejects bad options with clear errors and leaves nothing running', async () => {
-    expect(() => new PeerNode({ trust: [], maxMessageSize: 0 })).toThrow(RangeError)
+    expect(() => new PeerNode({ trust: [], maxMessageSize: 0 })).toThrow(ConfigError)
     expect(() => new PeerNode({ trust: [], maxMessageSize: 1000 })).toThrow(/at least 4096/)
-    expect(() => new PeerNode({ trust: [], requestTimeout: 2 ** 40 })).toThrow(RangeError)
+    expect(() => new PeerNode({ trust: [], requestTimeoutMs: 2 ** 40 })).toThrow(/requestTimeoutMs must be/)
+    // the deprecated name still works, is checked the same way, and may not contradict the new one
+    expect(() => new PeerNode({ trust: [], requestTimeout: 2 ** 40 })).toThrow(/requestTimeoutMs must be/)
+    expect(() => new PeerNode({ trust: [], requestTimeout: 10, requestTimeoutMs: 20 })).toThrow(ConfigError)
     expect(() => new PeerNode({ trust: ['not-an-id'] })).toThrow(/node id/i)
     await expect(createNode({ trust: [], name: 'bad name@' })).rejects.toThrow(/invalid node name/)
     // the failed start released its socket

@@ -32,7 +32,7 @@ it('publishes, finds, calls and withdraws a service through etcd', async () => {
           trust,
           lostHysteresis: 0,
           registry: FAST_REGISTRY,
-          stopTimeout: 1000,
+          stopTimeoutMs: 1000,
           discovery: new EtcdDiscovery({ endpoints: etcd.endpoints, prefix, ttl: 2 }),
           meta: { zone: 'test' },
         }),

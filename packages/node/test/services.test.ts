@@ -24,7 +24,7 @@ async function start(
     trust,
     lostHysteresis: 0,
     registry: FAST_REGISTRY,
-    stopTimeout: 1000,
+    stopTimeoutMs: 1000,
     ...(discovery === undefined ? {} : { discovery }),
   })
   nodes.push(node)

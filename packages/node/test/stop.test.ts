@@ -25,7 +25,7 @@ const failure = (p: Promise<unknown>) =>
   )
 
 it('a stopping node tells its peers: peer:down with reason shutdown, requests in flight fail with reason shutdown', async () => {
-  const members = await startCluster(['stays', 'leaves'], { stopTimeout: 400 })
+  const members = await startCluster(['stays', 'leaves'], { stopTimeoutMs: 400 })
   running.push(...members)
   const [stays, leaves] = members as [Member, Member]
   leaves.node.handle('never', () => new Promise(() => {}))
@@ -59,7 +59,7 @@ it('stop() resolves within its deadline with a peer that never answers anything'
     name: 'leaving@localhost',
     discovery,
     lostHysteresis: 0,
-    stopTimeout: 1000,
+    stopTimeoutMs: 1000,
     registry: { dialTimeout: 60_000 },
     transport: { maxIdleTimeoutMs: 60_000, connectTimeoutMs: 60_000 },
   })

@@ -27,7 +27,7 @@ async function runCluster(size: number): Promise<ClusterRun> {
         trust,
         name: `n${i}@bench`,
         discovery: discoveries[i]!,
-        lostHysteresis: 0,
+        lostHysteresisMs: 0,
         registry: { maxConcurrentDials: 64 },
       }),
     ),

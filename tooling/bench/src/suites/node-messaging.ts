@@ -28,7 +28,7 @@ async function pair(lossy: boolean): Promise<Pair> {
     identity: ib,
     trust: [ia.id],
     name: 'b@bench',
-    requestTimeout: 30_000,
+    requestTimeoutMs: 30_000,
     ...tuning,
   })
   const a = await createNode({
@@ -36,7 +36,7 @@ async function pair(lossy: boolean): Promise<Pair> {
     trust: [ib.id],
     name: 'a@bench',
     discovery: da,
-    requestTimeout: 30_000,
+    requestTimeoutMs: 30_000,
     ...tuning,
   })
   let relay: UdpRelay | undefined

@@ -35,7 +35,7 @@ async function recoveryMs(probeAttemptMs: number | undefined, partitionMs: numbe
     trust: [far.id],
     name: 'near@bench',
     discovery: new StaticDiscovery({ peers: [{ id: far.id, addresses: [relay.address] }] }),
-    lostHysteresis: 0,
+    lostHysteresisMs: 0,
     transport: { keepAliveIntervalMs: 200 },
     ...(probeAttemptMs === undefined ? {} : { registry: { probeAttemptMs } }),
   })
