@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ConfigError } from '@peer/discovery-core'
 import { generateIdentity, TrustList } from '@peer/identity'
-import { collectGarbage, openSockets } from '@peer/testkit/handles'
+import { collectGarbage, openSockets, settledSockets } from '@peer/testkit/handles'
 import { recordEvents, waitFor } from '@peer/testkit/wait'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
@@ -146,7 +146,7 @@ describe('stop and restart', () => {
       what: 'earlier nodes to release their sockets',
     })
     const before = resources()
-    const socketsBefore = openSockets()
+    const socketsBefore = await settledSockets()
     const members = await startCluster(['d1', 'd2'])
     running.push(...members) // stopped again (idempotent) in afterEach if the test fails
     const [d1, d2] = members as [Member, Member]

@@ -25,3 +25,21 @@ export function collectGarbage(): void {
   setFlagsFromString('--expose-gc')
   ;(runInNewContext('gc') as () => void)()
 }
+
+/**
+ * The socket count once garbage from earlier tests is gone: collects and re-counts until two
+ * readings `intervalMs` apart agree (quinn sockets of connections closed earlier close only when
+ * their objects are collected, so a count taken at once can be too high and make a later "no
+ * socket left" check meaningless). Bounded by `timeoutMs`; returns the last reading.
+ */
+export async function settledSockets(intervalMs = 200, timeoutMs = 30_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs
+  let last = -1
+  for (;;) {
+    collectGarbage()
+    const now = openSockets()
+    if (now === last || Date.now() > deadline) return now
+    last = now
+    await new Promise((resolve) => setTimeout(resolve, intervalMs))
+  }
+}
