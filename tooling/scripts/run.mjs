@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process'
 import { existsSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { runNodeMatrix } from './node-matrix.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const pnpmVersion = JSON.parse(
@@ -62,6 +63,9 @@ switch (task) {
       const status = pnpmRun(step)
       if (status !== 0) process.exit(status)
     }
+    // the unit tests and conformance kits again on the other supported Node.js majors (22, 24)
+    const matrix = runNodeMatrix(root)
+    if (matrix !== 0) process.exit(matrix)
     break
   }
   default:
