@@ -58,6 +58,10 @@ switch (task) {
     for (const step of [
       ['run', 'lint'],
       ['run', 'typecheck'],
+      // the public API of every package against its committed report (packages/*/api/*.api.md)
+      ['run', 'api:check'],
+      // the API docs (docs/api), typedoc warnings as errors
+      ['run', 'docs:api'],
       ['exec', 'vitest', 'run', ...rest],
     ]) {
       const status = pnpmRun(step)

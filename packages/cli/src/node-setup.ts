@@ -1,4 +1,5 @@
-import { consoleLogger, type DiscoveryBackend, errorMessage, type LoggerFactory } from '@peer/discovery-core'
+import { consoleLogger, type DiscoveryBackend, type LoggerFactory } from '@peer/discovery-core'
+import { errorMessage } from '@peer/discovery-core/internal'
 import { type Identity, loadIdentity, loadOrCreateIdentity, TrustList } from '@peer/identity'
 import type { NodeOptions, PeerNode } from '@peer/node'
 import { createBackend } from './backends.js'

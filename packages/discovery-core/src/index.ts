@@ -35,7 +35,6 @@ export {
   AbortError,
   AllBackendsFailedError,
   ConfigError,
-  errorMessage,
   InvalidNodeIdError,
   InvalidNodeNameError,
   InvalidPeerRecordError,
@@ -81,5 +80,5 @@ export {
   validateLocalPeer,
   validatePeerRecord,
 } from './peer-record.js'
-export { type EventHandlers, subscribe } from './subscribe.js'
+export { type EventHandlers, type EventsOf, subscribe } from './subscribe.js'
 export { TypedEventTarget, type TypedListener } from './typed-event-target.js'

@@ -4,7 +4,6 @@ import {
   AbstractDiscoveryBackend,
   DEFAULT_RECORD_LIMITS,
   delay,
-  errorMessage,
   ipFamily,
   isNodeId,
   isNodeName,
@@ -14,6 +13,7 @@ import {
   raceSignal,
   throwIfAborted,
 } from '@peer/discovery-core'
+import { errorMessage } from '@peer/discovery-core/internal'
 import { count, type DnsDiscoveryOptions, seconds, serviceAndDomain } from './discovery-options.js'
 import { CachingResolver } from './dns-cache.js'
 import { DnsClient, type DnsClientStats } from './dns-client.js'

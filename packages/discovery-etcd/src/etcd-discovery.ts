@@ -2,7 +2,6 @@ import {
   type AbortOptions,
   AbstractAnnouncingBackend,
   type BackendOptions,
-  errorMessage,
   isNodeId,
   type LocalPeer,
   type PeerRecord,
@@ -10,6 +9,7 @@ import {
   sameRecord,
   throwIfAborted,
 } from '@peer/discovery-core'
+import { errorMessage } from '@peer/discovery-core/internal'
 import type { Etcd3, IKeyValue, IOptions, IResponseHeader, IWatchResponse, Lease } from 'etcd3'
 import { EtcdDiscoveryError, InvalidEtcdOptionsError } from './errors.js'
 import { createEtcdClient } from './etcd-client.js'

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import { chmod, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import { assertNodeId, errorMessage, isNodeId, TypedEventTarget } from '@peer/discovery-core'
+import { assertNodeId, isNodeId, TypedEventTarget } from '@peer/discovery-core'
+import { errorMessage } from '@peer/discovery-core/internal'
 import { IdentityError, TrustListFileError, TrustListFullError } from './errors.js'
 
 /** One trusted node. */

@@ -2,7 +2,6 @@ import {
   abortErrorFor,
   Discovery,
   type DiscoveryBackend,
-  errorMessage,
   isNodeId,
   type Logger,
   type PeerAddress,
@@ -12,6 +11,7 @@ import {
   TypedEventTarget,
   throwIfAborted,
 } from '@peer/discovery-core'
+import { errorMessage } from '@peer/discovery-core/internal'
 import { generateIdentity, type Identity, loadOrCreateIdentity, TrustList } from '@peer/identity'
 import { PeerRegistry } from '@peer/registry'
 import {
