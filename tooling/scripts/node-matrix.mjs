@@ -35,9 +35,7 @@ export const MATRIX_TESTS = [
   // the conformance kits: the discovery compliance kit (its own tests and every backend's run of
   // it) and the QUIC engine conformance suite (both engines, both directions; native N-API addons)
   'packages/discovery-compliance/test/',
-  'packages/discovery-static/test/compliance.test.ts',
-  'packages/discovery-dns/test/compliance.test.ts',
-  'packages/discovery-etcd/test/compliance.test.ts',
+  'tooling/integration/test/compliance/',
   'packages/discovery-mdns/test/compliance.test.ts',
   'packages/transport-quic/test/conformance/',
 ]
