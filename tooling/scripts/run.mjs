@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process'
 import { existsSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { runNodeMatrix } from './node-matrix.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const pnpmVersion = JSON.parse(
@@ -57,6 +58,10 @@ switch (task) {
     const steps = [
       { args: ['run', 'lint'] },
       { args: ['run', 'typecheck'] },
+      // the public API of every package against its committed report (packages/*/api/*.api.md)
+      { args: ['run', 'api:check'] },
+      // the API docs (docs/api), typedoc warnings as errors
+      { args: ['run', 'docs:api'] },
       { args: ['exec', 'vitest', 'run', ...rest] },
     ]
     // The run above uses the default QUIC engine (quinn), and the transport conformance suite in it
@@ -69,11 +74,18 @@ switch (task) {
       })
     }
     for (const { args, env } of steps) {
+      const started = Date.now()
       const status = run(pnpm[0], [...pnpm.slice(1), ...args], {
         env: { ...process.env, ...(env ?? {}) },
       })
+      console.log(
+        `[run] ${args.join(' ')}${env ? ` (${JSON.stringify(env)})` : ''}: exit ${status} in ${Math.round((Date.now() - started) / 1000)} s`,
+      )
       if (status !== 0) process.exit(status)
     }
+    // the unit tests and conformance kits again on the other supported Node.js majors (22, 24)
+    const matrix = runNodeMatrix(root)
+    if (matrix !== 0) process.exit(matrix)
     break
   }
   default:

@@ -236,7 +236,7 @@ const etcdBackend = z.strictObject({
   requestTimeoutMs: millis.optional(),
 })
 
-const backend = z.discriminatedUnion('backend', [staticBackend, dnsBackend, mdnsBackend, etcdBackend])
+export const backend = z.discriminatedUnion('backend', [staticBackend, dnsBackend, mdnsBackend, etcdBackend])
 
 const trustEntry = z.union([nodeId, z.strictObject({ id: nodeId, label: z.string().max(200).optional() })])
 

@@ -2,7 +2,8 @@ import { chmodSync, lstatSync } from 'node:fs'
 import { lstat, unlink } from 'node:fs/promises'
 import { createConnection, createServer, type Server, type Socket } from 'node:net'
 import { dirname, join } from 'node:path'
-import { type AbortOptions, errorMessage, raceSignal } from '@peer/discovery-core'
+import { type AbortOptions, raceSignal } from '@peer/discovery-core'
+import { errorMessage } from '@peer/discovery-core/internal'
 import {
   CONTROL_IDLE_MS,
   type ControlMethod,

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path'
-import { consoleLogger, type DiscoveryBackend, errorMessage, isNodeId } from '@peer/discovery-core'
+import { consoleLogger, type DiscoveryBackend, isNodeId } from '@peer/discovery-core'
+import { errorMessage } from '@peer/discovery-core/internal'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { createBackend } from './backends.js'
 import {

@@ -9,31 +9,17 @@
  * @packageDocumentation
  */
 
-export { type CreateBackendOptions, createBackend } from './backends.js'
-export { BrowseOnlyBackend } from './browse-only.js'
 export {
   BACKENDS,
   type BackendConfig,
   type BackendName,
+  backend as backendSchema,
   type ConfigInput,
   type ConfigSource,
   configSchema,
-  DEFAULT_LISTEN,
-  defaultIdentityDir,
-  formatPath,
   loadConfigFile,
-  MAX_ADVERTISED_ADDRESSES,
-  MAX_BACKENDS,
-  MAX_CONFIG_BYTES,
-  MAX_INLINE_PEERS,
-  MAX_REPORTED_PROBLEMS,
   type PeerConfig,
-  parseAddress,
-  parseBackendConfig,
   parseConfig,
-  parseJson,
-  problemsOf,
-  readConfigText,
 } from './config.js'
 export {
   CONTROL_REQUEST_TIMEOUT_MS,
@@ -70,47 +56,20 @@ export {
   type DemoEvents,
   type DemoLink,
   type DemoNodeState,
-  MAX_CHILD_LINE,
   MAX_DEMO_NODES,
-  MAX_STDERR_LINES,
 } from './demo-cluster.js'
-export { type DemoOptions, demo, demoCommand, MAX_TABLE_EVENTS } from './demo-command.js'
-export {
-  type DiscoverOptions,
-  discover,
-  discoverBackends,
-  discoverCommand,
-  parsePeerSpec,
-  parseSeconds,
-} from './discover-command.js'
+export { type DemoOptions, demo } from './demo-command.js'
+export { type DiscoverOptions, discover } from './discover-command.js'
 export { CliError, ConfigError, type ConfigProblem, UsageError } from './errors.js'
-export { type IdOptions, idCommand, printId } from './id-command.js'
-export { type KeygenOptions, keygen, keygenCommand } from './keygen-command.js'
-export { type DemoTableOptions, demoStatsLine, renderDemoTable } from './live-table.js'
-export {
-  type ConfiguredNode,
-  configuredLogger,
-  loadConfiguredIdentity,
-  loadConfiguredTrust,
-  reloadConfiguredTrust,
-  startConfiguredNode,
-} from './node-setup.js'
-export { type CliIo, formatAddresses, formatFields, Output, processIo, recordFields } from './output.js'
-export { type PingOptions, type PingTarget, parsePingTarget, ping, pingCommand } from './ping-command.js'
+export { type IdOptions, printId } from './id-command.js'
+export { type KeygenOptions, keygen } from './keygen-command.js'
+export { type ConfiguredNode, startConfiguredNode } from './node-setup.js'
+export type { CliIo } from './output.js'
+export { type PingOptions, type PingTarget, ping } from './ping-command.js'
 export { createProgram, runCli, VERSION } from './program.js'
 export { readStatus, serveStatus } from './serve-status.js'
-export { shutdownSignal, untilAborted } from './shutdown.js'
-export {
-  addNodeFlags,
-  CHATTER_TOPIC,
-  type NodeFlags,
-  parseMillis,
-  resolveNodeConfig,
-  type StartOptions,
-  start,
-  startCommand,
-} from './start-command.js'
-export { controlPathOf, renderStatus, type StatusOptions, status, statusCommand } from './status-command.js'
+export { type NodeFlags, type StartOptions, start } from './start-command.js'
+export { renderStatus, type StatusOptions, status } from './status-command.js'
 export {
   type StatusAddress,
   type StatusBackend,

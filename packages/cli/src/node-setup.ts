@@ -3,10 +3,10 @@ import { isIPv6 } from 'node:net'
 import {
   consoleLogger,
   type DiscoveryBackend,
-  errorMessage,
   formatHostPort,
   type LoggerFactory,
 } from '@peer/discovery-core'
+import { errorMessage } from '@peer/discovery-core/internal'
 import { type Identity, loadIdentity, loadOrCreateIdentity, TrustList } from '@peer/identity'
 import type { NodeOptions, PeerNode } from '@peer/node'
 import { createBackend } from './backends.js'

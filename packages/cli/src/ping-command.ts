@@ -1,4 +1,5 @@
-import { errorMessage, formatHostPort, isNodeId, type PeerAddress, shortId } from '@peer/discovery-core'
+import { formatHostPort, isNodeId, type PeerAddress, shortId } from '@peer/discovery-core'
+import { errorMessage } from '@peer/discovery-core/internal'
 import type { PeerNode } from '@peer/node'
 import { Command, InvalidArgumentError } from 'commander'
 import { BrowseOnlyBackend } from './browse-only.js'

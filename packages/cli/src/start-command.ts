@@ -1,12 +1,7 @@
 import { type FSWatcher, watch } from 'node:fs'
 import { basename, dirname, resolve } from 'node:path'
-import {
-  errorMessage,
-  formatHostPort,
-  type PeerAddress,
-  type PeerRecord,
-  shortId,
-} from '@peer/discovery-core'
+import { formatHostPort, type PeerAddress, type PeerRecord, shortId } from '@peer/discovery-core'
+import { errorMessage } from '@peer/discovery-core/internal'
 import type { PeerNode } from '@peer/node'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { type BackendConfig, LOG_LEVELS, loadConfigFile, type PeerConfig, parseConfig } from './config.js'

@@ -2,15 +2,8 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { testId } from '@peer/testkit/ids'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import {
-  ConfigError,
-  loadConfigFile,
-  MAX_BACKENDS,
-  MAX_CONFIG_BYTES,
-  MAX_REPORTED_PROBLEMS,
-  parseBackendConfig,
-  parseConfig,
-} from '../src/index.js'
+import { ConfigError, loadConfigFile, parseConfig } from '../src/index.js'
+import { MAX_BACKENDS, MAX_CONFIG_BYTES, MAX_REPORTED_PROBLEMS, parseBackendConfig } from '../src/internal.js'
 import { makeTempDir, removeTempDir } from './helpers.js'
 
 const A = testId('a')

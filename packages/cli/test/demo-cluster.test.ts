@@ -3,7 +3,8 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { DemoCluster, MAX_DEMO_NODES, MAX_STDERR_LINES } from '../src/index.js'
+import { DemoCluster, MAX_DEMO_NODES } from '../src/index.js'
+import { MAX_STDERR_LINES } from '../src/internal.js'
 import { cliRoot } from './helpers.js'
 
 const fake = { file: process.execPath, args: [join(cliRoot, 'test', 'fixtures', 'fake-node.mjs')] }

@@ -17,6 +17,8 @@ import { runScenario, skipReason } from './run-scenario.js'
 import { scenarios } from './scenarios.js'
 import { selvesFor } from './selves.js'
 
+export type { DiscoveryHarness, SetupOptions } from './harness.js'
+
 /** Options of {@link describeDiscoveryCompliance}. */
 export interface ComplianceOptions {
   /** The capabilities the backend declares; checked against a real instance. */

@@ -35,7 +35,6 @@ export {
   AbortError,
   AllBackendsFailedError,
   ConfigError,
-  errorMessage,
   InvalidNodeIdError,
   InvalidNodeNameError,
   InvalidPeerRecordError,
@@ -95,5 +94,5 @@ export {
   ServiceListTooLargeError,
   servicesOf,
 } from './service-list.js'
-export { type EventHandlers, subscribe } from './subscribe.js'
+export { type EventHandlers, type EventsOf, subscribe } from './subscribe.js'
 export { TypedEventTarget, type TypedListener } from './typed-event-target.js'

@@ -1,13 +1,15 @@
 /**
- * Helpers shared by the `@peer/*` packages (option checking, deprecation aliases, backoff, a
- * serialising lock, atomic file writes, a seeded PRNG). Importable as
- * `@peer/discovery-core/internal`; not part of the API a backend author needs.
- *
+ * Internals of @peer/discovery-core: helpers shared by the `@peer/*` packages (option checking,
+ * deprecation aliases, backoff, a serialising lock, atomic file writes, a seeded PRNG, error
+ * messages) and names this package's tests use. Not part of the public API (no semver guarantee;
+ * they change or go without notice).
+ * @internal
  * @packageDocumentation
  */
 export { withTimeout } from './abort.js'
 export { type AtomicWriteOptions, writeFileAtomic } from './atomic-file.js'
 export { type BackoffOptions, backoffDelay } from './backoff.js'
+export { errorMessage } from './errors.js'
 export {
   type NumberRule,
   numberOption,

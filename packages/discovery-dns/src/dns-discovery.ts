@@ -4,7 +4,6 @@ import {
   AbstractDiscoveryBackend,
   DEFAULT_RECORD_LIMITS,
   delay,
-  errorMessage,
   ipFamily,
   isNodeId,
   isNodeName,
@@ -14,7 +13,7 @@ import {
   raceSignal,
   throwIfAborted,
 } from '@peer/discovery-core'
-import { backoffDelay, type RandomSource, seededRandom } from '@peer/discovery-core/internal'
+import { backoffDelay, errorMessage, type RandomSource, seededRandom } from '@peer/discovery-core/internal'
 import {
   count,
   type DnsDiscoveryOptions,

@@ -16,7 +16,7 @@ export const RecordType = Object.freeze({
 export type QueryType = 'A' | 'AAAA' | 'SRV' | 'TXT'
 
 /** Fields shared by every decoded record. Names are lowercase, without the trailing dot. */
-interface RecordBase {
+export interface RecordBase {
   readonly name: string
   /** Seconds; RFC 2181 section 8: a TTL with the top bit set counts as 0. */
   readonly ttl: number

@@ -15,10 +15,10 @@ export {
   type DnsRecord,
   type DnsResponse,
   decodeResponse,
-  encodeQuery,
   MAX_RECORDS_PER_MESSAGE,
   normaliseName,
   type QueryType,
+  type RecordBase,
   RecordType,
 } from './dns-message.js'
 export {
@@ -45,7 +45,7 @@ export {
   ServiceResolver,
   type ServiceResolverOptions,
 } from './service-resolver.js'
-export { hash32, orderSrvRecords, type RandomSource, type SrvLike, seededRandom } from './srv-order.js'
+export { orderSrvRecords, type RandomSource, type SrvLike, seededRandom } from './srv-order.js'
 export {
   type IdSource,
   identify,
@@ -53,3 +53,4 @@ export {
   parseTxtAttributes,
   type TxtLimits,
 } from './txt-attributes.js'
+export type { UdpSocketFactory } from './udp-channel.js'

@@ -9,11 +9,11 @@ import { checkResponse, TcpAnswerReader } from '../src/dns-client.js'
 import {
   DnsServerError,
   decodeResponse,
-  encodeQuery,
   MalformedDnsMessageError,
   parseResolver,
   type QueryType,
 } from '../src/index.js'
+import { encodeQuery } from '../src/internal.js'
 
 const { Packet } = DNS
 /** Generous: a hang or a quadratic blow-up, not a slow machine, is what this catches. */

@@ -1,11 +1,7 @@
 import DNS from 'dns2'
 import { describe, expect, it } from 'vitest'
-import {
-  decodeResponse,
-  encodeQuery,
-  MAX_RECORDS_PER_MESSAGE,
-  MalformedDnsMessageError,
-} from '../src/index.js'
+import { decodeResponse, MAX_RECORDS_PER_MESSAGE, MalformedDnsMessageError } from '../src/index.js'
+import { encodeQuery } from '../src/internal.js'
 
 const { Packet } = DNS
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { hash32, orderSrvRecords, seededRandom } from '../src/index.js'
+import { orderSrvRecords, seededRandom } from '../src/index.js'
+import { hash32 } from '../src/internal.js'
 
 const rec = (name: string, priority: number, weight: number) => ({ name, priority, weight })
 

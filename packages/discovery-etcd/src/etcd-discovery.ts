@@ -2,7 +2,6 @@ import {
   type AbortOptions,
   AbstractAnnouncingBackend,
   type BackendOptions,
-  errorMessage,
   isNodeId,
   type LocalPeer,
   type PeerRecord,
@@ -12,6 +11,7 @@ import {
 } from '@peer/discovery-core'
 import {
   backoffDelay,
+  errorMessage,
   numberOption,
   renamedOption,
   SerialLock,

@@ -13,7 +13,12 @@
  */
 export { EtcdDiscoveryError, InvalidEtcdOptionsError } from './errors.js'
 export { createEtcdClient, type EtcdClientOptions, KEEPALIVE_MS } from './etcd-client.js'
-export { EtcdDiscovery, type EtcdDiscoveryCounters, type EtcdDiscoveryOptions } from './etcd-discovery.js'
+export {
+  EtcdDiscovery,
+  type EtcdDiscoveryCounters,
+  type EtcdDiscoveryOptions,
+  type EtcdListOptions,
+} from './etcd-discovery.js'
 export {
   DEFAULT_MAX_VALUE_BYTES,
   type DecodeResult,

@@ -20,17 +20,7 @@ export {
   renamedInstanceLabel,
   unescapeLabel,
 } from './instance-name.js'
-export { type DropReason, type IntakeResult, PacketIntake, type PacketIntakeOptions } from './intake.js'
-export {
-  type Destination,
-  type DnsPacket,
-  type DnsQuestion,
-  type DnsRecord,
-  InterfaceSocket,
-  type InterfaceSocketOptions,
-  MDNS_IPV4_GROUP,
-  MDNS_IPV6_GROUP,
-} from './interface-socket.js'
+export type { DnsPacket, DnsQuestion, DnsRecord } from './interface-socket.js'
 export {
   type InterfaceAddress,
   type InterfaceFilter,
@@ -42,7 +32,6 @@ export {
   selectInterfaces,
 } from './interfaces.js'
 export { MdnsDiscovery, type MdnsDiscoveryOptions, type MdnsStats } from './mdns-discovery.js'
-export { splitQuery } from './query-split.js'
 export {
   DEFAULT_TXT_LIMITS,
   type DecodedTxt,

@@ -3,7 +3,7 @@
 // floods, (3) the header's section counts are checked against the datagram size, and only then
 // (4) the datagram is decoded. Steps 1-3 look at no more than 12 bytes and allocate nothing.
 import type { RemoteInfo } from 'node:dgram'
-import { errorMessage } from '@peer/discovery-core'
+import { errorMessage } from '@peer/discovery-core/internal'
 import { checkHeader, type DnsPacket, decodePacket } from './wire.js'
 
 /** Why a datagram was dropped. */

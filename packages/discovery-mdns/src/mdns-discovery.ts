@@ -3,12 +3,11 @@ import {
   AbstractAnnouncingBackend,
   type BackendOptions,
   DEFAULT_RECORD_LIMITS,
-  errorMessage,
   type LocalPeer,
   sameRecord,
   throwIfAborted,
 } from '@peer/discovery-core'
-import { numberOption, renamedOption } from '@peer/discovery-core/internal'
+import { errorMessage, numberOption, renamedOption } from '@peer/discovery-core/internal'
 import { type Announcement, Announcer } from './announcer.js'
 import { emptyStats, type MdnsContext, type MdnsStats, type SocketState } from './context.js'
 import { InvalidAnnouncementError, MdnsConfigError } from './errors.js'
@@ -89,9 +88,9 @@ const TICK_MS = 250
  * RFC 6762 back-off and known-answer suppression, caches records with their TTLs (refreshing at
  * 80-95%), and reports `peer:lost` on a goodbye or when the records expire.
  *
- * The work is split between an {@link Announcer} (probing, announcing, goodbyes), a
- * {@link Responder} (answers), a {@link Querier} with its {@link ServiceCache} (browsing,
- * resolving, expiry) and an {@link InterfaceSet} (interfaces and their sockets); this class wires
+ * The work is split between an `Announcer` (probing, announcing, goodbyes), a
+ * `Responder` (answers), a `Querier` with its `ServiceCache` (browsing,
+ * resolving, expiry) and an `InterfaceSet` (interfaces and their sockets); this class wires
  * them together and keeps the public API.
  *
  * @example

@@ -20,11 +20,10 @@ import {
   encodePacket,
   encodeTxt,
   escapeLabel,
-  type InterfaceSocket,
   type MdnsInterface,
-  PacketIntake,
   WireFormatError,
 } from '../src/index.js'
+import { type InterfaceSocket, PacketIntake } from '../src/internal.js'
 import { Querier } from '../src/querier.js'
 import { Responder } from '../src/responder.js'
 import { ServiceCache } from '../src/service-cache.js'

@@ -11,10 +11,9 @@ import {
   FLAG_TC,
   MAX_MDNS_MESSAGE,
   nameToLabels,
-  PacketIntake,
-  splitQuery,
   WireFormatError,
 } from '../src/index.js'
+import { PacketIntake, splitQuery } from '../src/internal.js'
 
 const dnsPacket = createRequire(createRequire(import.meta.url).resolve('multicast-dns'))('dns-packet') as {
   encode(packet: unknown): Buffer

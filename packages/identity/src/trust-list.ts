@@ -3,12 +3,11 @@ import {
   type AbortOptions,
   abortErrorFor,
   assertNodeId,
-  errorMessage,
   isNodeId,
   TypedEventTarget,
   throwIfAborted,
 } from '@peer/discovery-core'
-import { writeFileAtomic } from '@peer/discovery-core/internal'
+import { errorMessage, writeFileAtomic } from '@peer/discovery-core/internal'
 import { IdentityConfigError, IdentityError, TrustListFileError, TrustListFullError } from './errors.js'
 
 /** One trusted node. */

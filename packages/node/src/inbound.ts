@@ -1,4 +1,5 @@
-import { errorMessage, shortId } from '@peer/discovery-core'
+import { shortId } from '@peer/discovery-core'
+import { errorMessage } from '@peer/discovery-core/internal'
 import type { AckBatcher } from './ack-batcher.js'
 import { type Envelope, encodeEnvelope, toWireError, type WireError } from './envelope.js'
 import { MalformedEnvelopeError, NoHandlerError, PeerUnavailableError, RemoteError } from './errors.js'

@@ -17,23 +17,7 @@
  *
  * @packageDocumentation
  */
-export {
-  decodeEnvelope,
-  decodeValue,
-  ENVELOPE_VERSION,
-  type Envelope,
-  type EnvelopeKind,
-  encodeEnvelope,
-  encodeValue,
-  KIND,
-  MAX_ACK_COUNT,
-  MAX_ERROR_TEXT,
-  MAX_REQUEST_ID,
-  MAX_TOPIC_LENGTH,
-  MIN_MESSAGE_SIZE,
-  type WireError,
-  type WireErrorType,
-} from './envelope.js'
+export { MAX_ERROR_TEXT, MAX_TOPIC_LENGTH, MIN_MESSAGE_SIZE } from './envelope.js'
 export {
   EncodeError,
   HandlerExistsError,
@@ -50,16 +34,7 @@ export {
   RequestTimeoutError,
   TooManyRequestsError,
 } from './errors.js'
-export {
-  BULK_LANES,
-  CONTROL_LANE,
-  LANE_COUNT,
-  laneOf,
-  NORMAL_LANES,
-  type Priority,
-  priorityClass,
-  SMALL_ANSWER_BYTES,
-} from './lanes.js'
+export { laneOf, type Priority } from './lanes.js'
 export type {
   BatchObservableResultLike,
   CounterLike,

@@ -2,10 +2,10 @@ import {
   ConfigError,
   type Discovery,
   type DiscoveryBackend,
-  errorMessage,
   type Logger,
   subscribe,
 } from '@peer/discovery-core'
+import { errorMessage } from '@peer/discovery-core/internal'
 import type { PeerRegistryStats } from '@peer/registry'
 import {
   NodeStoppedError,

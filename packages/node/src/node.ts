@@ -4,7 +4,6 @@ import {
   ConfigError,
   Discovery,
   type DiscoveryBackend,
-  errorMessage,
   isNodeId,
   type Logger,
   type PeerAddress,
@@ -15,7 +14,7 @@ import {
   TypedEventTarget,
   throwIfAborted,
 } from '@peer/discovery-core'
-import { numberOption, renamedOption } from '@peer/discovery-core/internal'
+import { errorMessage, numberOption, renamedOption } from '@peer/discovery-core/internal'
 import { generateIdentity, type Identity, loadOrCreateIdentity, TrustList } from '@peer/identity'
 import { PeerRegistry, type PeerRegistryStats, type PeerStatus } from '@peer/registry'
 import {

@@ -1,4 +1,4 @@
-import { errorMessage } from '@peer/discovery-core'
+import { errorMessage } from '@peer/discovery-core/internal'
 import { ConnectionClosedError, type MessageChannel } from '@peer/transport-quic'
 import { PeerUnavailableError, TooManyRequestsError, unavailableFromClose } from './errors.js'
 

@@ -1,4 +1,5 @@
-import { errorMessage, shortId, throwIfAborted } from '@peer/discovery-core'
+import { shortId, throwIfAborted } from '@peer/discovery-core'
+import { errorMessage } from '@peer/discovery-core/internal'
 import {
   CODE,
   type Connection,

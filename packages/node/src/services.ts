@@ -3,7 +3,6 @@ import {
   assertServiceName,
   type Discovery,
   encodeServiceList,
-  errorMessage,
   type Logger,
   type PeerDiscoveredDetail,
   type PeerLostDetail,
@@ -12,6 +11,7 @@ import {
   subscribe,
   throwIfAborted,
 } from '@peer/discovery-core'
+import { errorMessage } from '@peer/discovery-core/internal'
 import { PeerUnavailableError } from './errors.js'
 import type { RequestOptions } from './types.js'
 

@@ -1,15 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { toWireError } from '../src/envelope.js'
-import {
-  decodeEnvelope,
-  EncodeError,
-  encodeEnvelope,
-  encodeValue,
-  MAX_REQUEST_ID,
-  MAX_TOPIC_LENGTH,
-  MalformedEnvelopeError,
-  MessageTooLargeError,
-} from '../src/index.js'
+import { EncodeError, MAX_TOPIC_LENGTH, MalformedEnvelopeError, MessageTooLargeError } from '../src/index.js'
+import { decodeEnvelope, encodeEnvelope, encodeValue, MAX_REQUEST_ID } from '../src/internal.js'
 
 const MAX = 1024 * 1024
 

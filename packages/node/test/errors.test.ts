@@ -8,7 +8,8 @@ import { type RpcChild, spawnChild } from '@peer/testkit/child-process'
 import { recordEvents, waitFor } from '@peer/testkit/wait'
 import { CODE, createTransport } from '@peer/transport-quic'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { createNode, encodeEnvelope, type PeerNode, PeerUnavailableError } from '../src/index.js'
+import { createNode, type PeerNode, PeerUnavailableError } from '../src/index.js'
+import { encodeEnvelope } from '../src/internal.js'
 import { startChildNode } from './helpers.js'
 
 const fixture = fileURLToPath(new URL('./fixtures/node-child.ts', import.meta.url))

@@ -5,15 +5,8 @@ import { generateIdentity } from '@peer/identity'
 import { createUdpRelay } from '@peer/testkit/udp-relay'
 import { waitFor } from '@peer/testkit/wait'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  BULK_LANES,
-  CONTROL_LANE,
-  createNode,
-  LANE_COUNT,
-  laneOf,
-  NORMAL_LANES,
-  priorityClass,
-} from '../src/index.js'
+import { createNode, laneOf } from '../src/index.js'
+import { BULK_LANES, CONTROL_LANE, LANE_COUNT, NORMAL_LANES, priorityClass } from '../src/internal.js'
 import { type Member, startCluster, stopAll } from './helpers.js'
 
 describe('topic -> lane mapping', () => {

@@ -4,7 +4,8 @@ import { generateIdentity, type Identity } from '@peer/identity'
 import { recordEvents, waitFor } from '@peer/testkit/wait'
 import { type Connection, createTransport, type MessageChannel, type Transport } from '@peer/transport-quic'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createNode, encodeEnvelope, encodeValue, MAX_REQUEST_ID, type PeerNode } from '../src/index.js'
+import { createNode, type PeerNode } from '../src/index.js'
+import { encodeEnvelope, encodeValue, MAX_REQUEST_ID } from '../src/internal.js'
 
 let node: PeerNode
 let raw: Identity
@@ -98,7 +99,7 @@ describe('malformed envelopes from a trusted peer are counted and dropped', () =
     await out.send(encodeEnvelope({ kind: 'req', topic: 'ok', id: 5, payload: 'still here' }, 1024))
     await out.flush()
     const answer = await inc.receive({ signal: AbortSignal.timeout(5000) })
-    const decoded = (await import('../src/index.js')).decodeEnvelope(answer!)
+    const decoded = (await import('../src/internal.js')).decodeEnvelope(answer!)
     expect(decoded).toEqual({ kind: 'res', topic: 'ok', id: 5, payload: 'still here' })
     expect(node.peer(raw.id)).toBeDefined()
   })

@@ -7,13 +7,14 @@ import {
   CODE,
   type Connection,
   createTransport,
-  KIND_CHANNEL,
   type MessageChannel,
   type Stream,
   type Transport,
 } from '@peer/transport-quic'
+import { KIND_CHANNEL } from '@peer/transport-quic/internal'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { createNode, encodeEnvelope, type NodeOptions, type PeerNode } from '../src/index.js'
+import { createNode, type NodeOptions, type PeerNode } from '../src/index.js'
+import { encodeEnvelope } from '../src/internal.js'
 
 let raw: Identity
 let transport: Transport

@@ -4,7 +4,8 @@ import { generateIdentity } from '@peer/identity'
 import { recordEvents, waitFor } from '@peer/testkit/wait'
 import { createTransport, type Transport } from '@peer/transport-quic'
 import { afterAll, expect, it } from 'vitest'
-import { createNode, decodeEnvelope, encodeEnvelope, type PeerNode } from '../src/index.js'
+import { createNode, type PeerNode } from '../src/index.js'
+import { decodeEnvelope, encodeEnvelope } from '../src/internal.js'
 
 let node: PeerNode | undefined
 let transport: Transport | undefined

@@ -1,6 +1,7 @@
 // What the registry reads from a connection (its close value, its RTT) and how it closes one and
 // waits for it, never trusting a transport to behave: no throw escapes, no wait is unbounded.
-import { errorMessage, type Logger } from '@peer/discovery-core'
+import type { Logger } from '@peer/discovery-core'
+import { errorMessage } from '@peer/discovery-core/internal'
 import type { RegistryConnection } from './interfaces.js'
 
 /** Waits for `promise` to settle, at most `ms` and no longer than `signal` (never rejects). */

@@ -2,7 +2,6 @@ import {
   abortErrorFor,
   assertNodeId,
   delay,
-  errorMessage,
   isNodeId,
   type Logger,
   type PeerAddress,
@@ -14,6 +13,7 @@ import {
   subscribe,
   TypedEventTarget,
 } from '@peer/discovery-core'
+import { errorMessage } from '@peer/discovery-core/internal'
 import { type BackoffOptions, backoffDelay } from './backoff.js'
 import { type CloseKind, closeKind, readRtt, reasonOf, safeClose, settledWithin } from './connections.js'
 import { DialTimeoutError, PeerIdMismatchError, RegistryError } from './errors.js'

@@ -1,10 +1,5 @@
-import {
-  errorMessage,
-  type Logger,
-  type LoggerFactory,
-  silentLogger,
-  TypedEventTarget,
-} from '@peer/discovery-core'
+import { type Logger, type LoggerFactory, silentLogger, TypedEventTarget } from '@peer/discovery-core'
+import { errorMessage } from '@peer/discovery-core/internal'
 import {
   DuplicateServerNameError,
   InvalidPortError,

@@ -1,7 +1,8 @@
 // The close notice (see KIND_CLOSE in wire.ts): how a close code and reason reach the peer on
 // every engine. The closer sends the notice on a fresh stream and waits (briefly) for the peer to
 // close in answer; then it closes natively. The receiver records the notice and closes at once.
-import { errorMessage, type Logger } from '@peer/discovery-core'
+import type { Logger } from '@peer/discovery-core'
+import { errorMessage } from '@peer/discovery-core/internal'
 import type { EngineStream } from './engine.js'
 import { KIND_CLOSE } from './wire.js'
 

@@ -1,13 +1,13 @@
 import {
   type AbortOptions,
   abortErrorFor,
-  errorMessage,
   type Logger,
   raceSignal,
   shortId,
   TypedEventTarget,
   throwIfAborted,
 } from '@peer/discovery-core'
+import { errorMessage } from '@peer/discovery-core/internal'
 import { AsyncQueue } from './async-queue.js'
 import { decodeCloseNotice, MAX_CLOSE_REASON_BYTES } from './close-notice.js'
 import { ACCESS_DENIED, ENGINE_OBJECT, type EngineConnection, type EngineStream } from './engine.js'

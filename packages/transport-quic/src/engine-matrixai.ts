@@ -13,7 +13,8 @@ import {
   type QUICStream,
 } from '@matrixai/quic'
 import type { Logger as PeerLogger } from '@peer/discovery-core'
-import { abortErrorFor, errorMessage } from '@peer/discovery-core'
+import { abortErrorFor } from '@peer/discovery-core'
+import { errorMessage } from '@peer/discovery-core/internal'
 import { noticeWaitMs, sendCloseNotice } from './close-notice.js'
 import {
   ACCESS_DENIED,

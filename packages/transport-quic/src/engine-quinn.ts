@@ -5,7 +5,8 @@
 // closed before any of its streams is accepted. The binding carries no close code, reason or
 // stream reset code (it closes with 0), has no migration (its server config disables it), no
 // 0-RTT, and no local port for a client: see `capabilities`.
-import { abortErrorFor, errorMessage } from '@peer/discovery-core'
+import { abortErrorFor } from '@peer/discovery-core'
+import { errorMessage } from '@peer/discovery-core/internal'
 import { noticeWaitMs, sendCloseNotice } from './close-notice.js'
 import {
   ACCESS_DENIED,

@@ -45,13 +45,4 @@ export type {
   TransportTuning,
   TrustPolicy,
 } from './types.js'
-export {
-  CODE,
-  closeCodeFor,
-  KIND_CHANNEL,
-  KIND_CLOSE,
-  KIND_CONTROL,
-  KIND_STREAM,
-  PROTOCOL_VERSION,
-  withPrefix,
-} from './wire.js'
+export { CODE, closeCodeFor, PROTOCOL_VERSION } from './wire.js'

@@ -1,4 +1,5 @@
-import { type AbortOptions, errorMessage } from '@peer/discovery-core'
+import type { AbortOptions } from '@peer/discovery-core'
+import { errorMessage } from '@peer/discovery-core/internal'
 import { AsyncQueue } from './async-queue.js'
 import { type ChunkPool, chunkPool } from './chunk-pool.js'
 import type { EngineStream } from './engine.js'

@@ -1,6 +1,6 @@
 // The quinn binding's streams as engine streams (web streams over the binding's pull reads), and
 // the set of read sides a closing connection waits for.
-import { errorMessage } from '@peer/discovery-core'
+import { errorMessage } from '@peer/discovery-core/internal'
 import type { EngineStream } from './engine.js'
 import { StreamResetError } from './errors.js'
 import type { QuinnStream } from './quinn-binding.js'

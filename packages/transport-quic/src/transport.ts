@@ -1,11 +1,11 @@
 import {
   type AbortOptions,
   assertNodeId,
-  errorMessage,
   type LoggerFactory,
   silentLogger,
   throwIfAborted,
 } from '@peer/discovery-core'
+import { errorMessage } from '@peer/discovery-core/internal'
 import { type ConnectionContext, QuicConnection } from './connection.js'
 import type { Engine, EngineContext, EngineName } from './engine.js'
 import { selectEngine } from './engine-select.js'

@@ -3,7 +3,8 @@
 // incoming stream opens beyond maxStreamOpensPerSecond are reset and counted.
 import type { Identity } from '@peer/identity'
 import { describe, expect, it } from 'vitest'
-import { CODE, KIND_CHANNEL, MalformedFrameError, type Stream } from '../src/index.js'
+import { CODE, MalformedFrameError, type Stream } from '../src/index.js'
+import { KIND_CHANNEL } from '../src/internal.js'
 import { identities, Pool } from './fixtures/pool.js'
 
 const pool = Pool.forFile()

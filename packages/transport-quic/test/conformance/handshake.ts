@@ -192,7 +192,8 @@ export function handshakeScenarios(kit: Kit): void {
       }
     })
 
-    it('bridges the engine logger into ours', async () => {
+    // the engine's own records reaching this logger: test/engine-logger.test.ts
+    it('logs a refused client through the injected logger, only under peer:transport:quic', async () => {
       const lines: string[] = []
       const logger = (namespace: string): Logger => {
         const log = (level: string) => (message: string) => lines.push(`${level} ${namespace} ${message}`)

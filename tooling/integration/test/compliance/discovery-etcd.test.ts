@@ -1,11 +1,9 @@
 // The compliance kit against real etcd: N instances on one etcd, a unique prefix per scenario.
 import { describeDiscoveryCompliance } from '@peer/discovery-compliance/vitest'
 import type { LocalPeer } from '@peer/discovery-core'
+import { EtcdDiscovery, encodeNodeValue, nodeKey, nodesPrefix } from '@peer/discovery-etcd'
 import { type EtcdCluster, startEtcd } from '@peer/testkit/etcd'
 import { afterAll, beforeAll } from 'vitest'
-import { EtcdDiscovery, nodesPrefix } from '../src/index.js'
-import { encodeNodeValue, nodeKey } from '../src/node-value.js'
-import { uniquePrefix } from './helpers.js'
 
 let etcd: EtcdCluster
 beforeAll(async () => {
@@ -46,3 +44,9 @@ function etcdHarness() {
 describeDiscoveryCompliance('etcd (one etcd, a prefix per scenario)', etcdHarness, {
   capabilities: ['announce', 'list', 'watch', 'expiry'],
 })
+
+let counter = 0
+/** A key prefix no other test uses. */
+function uniquePrefix(label = 't'): string {
+  return `/peer-test-${process.pid}-${label}-${++counter}-${Math.random().toString(36).slice(2, 8)}`
+}

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describeDiscoveryCompliance } from '@peer/discovery-compliance/vitest'
 import type { LocalPeer } from '@peer/discovery-core'
-import { StaticDiscovery } from '../src/index.js'
+import { StaticDiscovery } from '@peer/discovery-static'
 
 // Instances share one JSON file: seeding writes it, the file watcher propagates the change.
 function fileHarness() {

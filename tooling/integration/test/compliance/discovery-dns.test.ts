@@ -5,8 +5,8 @@ import { isIP } from 'node:net'
 import type { DiscoveryHarness } from '@peer/discovery-compliance'
 import { describeDiscoveryCompliance } from '@peer/discovery-compliance/vitest'
 import type { LocalPeer } from '@peer/discovery-core'
+import { DnsDiscovery } from '@peer/discovery-dns'
 import { type DnsmasqServer, startDnsmasq } from '@peer/testkit/dnsmasq'
-import { DnsDiscovery } from '../src/index.js'
 
 const DOMAIN = 'peer.test'
 const SERVICE = `_peer._udp.${DOMAIN}`

@@ -1,0 +1,39 @@
+/**
+ * Internals of @peer/cli: names this package's tests and its sibling `@peer/*` packages use, which
+ * are not part of the public API (no semver guarantee; they change or go without notice).
+ * @internal
+ * @packageDocumentation
+ */
+export { type CreateBackendOptions, createBackend } from './backends.js'
+export { BrowseOnlyBackend } from './browse-only.js'
+export {
+  DEFAULT_LISTEN,
+  defaultIdentityDir,
+  formatPath,
+  MAX_ADVERTISED_ADDRESSES,
+  MAX_BACKENDS,
+  MAX_CONFIG_BYTES,
+  MAX_INLINE_PEERS,
+  MAX_REPORTED_PROBLEMS,
+  parseAddress,
+  parseBackendConfig,
+  parseJson,
+  problemsOf,
+  readConfigText,
+} from './config.js'
+export { MAX_CHILD_LINE, MAX_STDERR_LINES } from './demo-cluster.js'
+export { demoCommand, MAX_TABLE_EVENTS } from './demo-command.js'
+export { discoverBackends, discoverCommand, parsePeerSpec, parseSeconds } from './discover-command.js'
+export { idCommand } from './id-command.js'
+export { keygenCommand } from './keygen-command.js'
+export { type DemoTableOptions, demoStatsLine, renderDemoTable } from './live-table.js'
+export {
+  configuredLogger,
+  loadConfiguredIdentity,
+  loadConfiguredTrust,
+  reloadConfiguredTrust,
+} from './node-setup.js'
+export { formatAddresses, formatFields, Output, processIo, recordFields } from './output.js'
+export { parsePingTarget, pingCommand } from './ping-command.js'
+export { shutdownSignal, untilAborted } from './shutdown.js'
+export { addNodeFlags, CHATTER_TOPIC, parseMillis, resolveNodeConfig, startCommand } from './start-command.js'
