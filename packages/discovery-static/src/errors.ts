@@ -7,11 +7,11 @@ export class StaticConfigError extends ConfigError {
     super(`${where}: ${reason}`, options)
     this.where = where
   }
+}
 
-  /** A `StaticConfigError` for a bad constructor option (`where` is `options`). */
-  static forOption = class StaticOptionError extends StaticConfigError {
-    constructor(message: string, options: { option: string }) {
-      super('options', message, options)
-    }
+/** A {@link StaticConfigError} for a bad constructor option (`where` is `options`). @internal */
+export class StaticOptionError extends StaticConfigError {
+  constructor(message: string, options: { option: string }) {
+    super('options', message, options)
   }
 }

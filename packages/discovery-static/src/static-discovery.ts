@@ -8,7 +8,7 @@ import {
   raceSignal,
 } from '@peer/discovery-core'
 import { numberOption, renamedOption } from '@peer/discovery-core/internal'
-import { StaticConfigError } from './errors.js'
+import { StaticConfigError, StaticOptionError } from './errors.js'
 import { parsePeerListText, type StaticPeer, validatePeerList } from './peer-list.js'
 
 /** Options of {@link StaticDiscovery}. */
@@ -65,12 +65,12 @@ export class StaticDiscovery extends AbstractDiscoveryBackend {
         current: 'debounceMs',
         deprecated: 'debounce',
         owner: 'StaticDiscovery',
-        error: StaticConfigError.forOption,
+        error: StaticOptionError,
       }),
       'debounceMs',
       50,
       { min: 0 },
-      StaticConfigError.forOption,
+      StaticOptionError,
     )
     if (options.peers !== undefined) {
       this.#layers.set(
