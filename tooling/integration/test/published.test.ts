@@ -209,9 +209,9 @@ describe('the published packages', () => {
       )
       const examples = await shippedExamples(pkg)
       expect(
-        quoted.map((q) => q.path),
-        `${name}: README quotes (<!-- file: examples/x.mjs --> before a js block)`,
-      ).toEqual(examples.map((f) => `examples/${f}`))
+        quoted.map((q) => q.path).sort(),
+        `${name}: README quotes (<!-- file: examples/x.mjs --> before a js block), in any order`,
+      ).toEqual(examples.map((f) => `examples/${f}`).sort())
       for (const { path, lang, code } of quoted) {
         expect(lang, path).toBe('js')
         const file = await readFile(join(pkg.installedDir, path), 'utf8')
