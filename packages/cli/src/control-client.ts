@@ -1,5 +1,6 @@
 import { createConnection, type Socket } from 'node:net'
-import { type AbortOptions, abortErrorFor, throwIfAborted } from '@peer/discovery-core'
+import { type AbortOptions, throwIfAborted } from '@peer/discovery-core'
+import { withTimeout } from '@peer/discovery-core/internal'
 import type { ControlMethod, ControlReply } from './control-protocol.js'
 import { CliError } from './errors.js'
 
@@ -46,37 +47,28 @@ export class ControlClient {
   }
 
   /** Connects to the control socket at `path`; fails with a clear `CliError` when no node runs there. */
-  static connect(path: string, options: ControlClientOptions = {}): Promise<ControlClient> {
+  static async connect(path: string, options: ControlClientOptions = {}): Promise<ControlClient> {
     throwIfAborted(options.signal)
-    return new Promise((resolve, reject) => {
-      const socket = createConnection({ path })
-      const cleanup = () => {
-        clearTimeout(timer)
-        options.signal?.removeEventListener('abort', onAbort)
-        socket.off('connect', onConnect).off('error', onError)
-      }
-      const onConnect = () => {
-        cleanup()
-        resolve(new ControlClient(path, socket))
-      }
-      const onError = (error: NodeJS.ErrnoException) => {
-        cleanup()
-        socket.destroy()
-        reject(connectError(path, error))
-      }
-      const onAbort = () => {
-        cleanup()
-        socket.destroy()
-        reject(abortErrorFor(options.signal!))
-      }
-      const timer = setTimeout(() => {
-        cleanup()
-        socket.destroy()
-        reject(new CliError(`the node at ${path} did not accept a control connection in time`))
-      }, options.timeoutMs ?? CONTROL_REQUEST_TIMEOUT_MS)
-      socket.once('connect', onConnect).once('error', onError)
-      options.signal?.addEventListener('abort', onAbort, { once: true })
+    const socket = createConnection({ path })
+    let onError!: (error: NodeJS.ErrnoException) => void
+    const connected = new Promise<void>((resolve, reject) => {
+      onError = (error) => reject(connectError(path, error))
+      socket.once('connect', resolve).once('error', onError)
     })
+    try {
+      await withTimeout(
+        connected,
+        options.timeoutMs ?? CONTROL_REQUEST_TIMEOUT_MS,
+        () => new CliError(`the node at ${path} did not accept a control connection in time`),
+        options.signal,
+      )
+    } catch (error) {
+      socket.destroy()
+      throw error
+    } finally {
+      socket.off('error', onError)
+    }
+    return new ControlClient(path, socket)
   }
 
   /** Sends one request and resolves with its result; a reply with `ok: false` rejects with its message. */
@@ -86,33 +78,21 @@ export class ControlClient {
       throw new NodeGoneError(`the node at ${this.path} closed the control connection (it stopped)`)
     if (this.#waiting !== undefined) throw new CliError('one control request at a time')
     const id = this.#nextId++
-    const reply = await new Promise<ControlReply>((resolve, reject) => {
-      const cleanup = () => {
-        clearTimeout(timer)
-        options.signal?.removeEventListener('abort', onAbort)
-        this.#waiting = undefined
-      }
-      const onAbort = () => {
-        cleanup()
-        reject(abortErrorFor(options.signal!))
-      }
-      const timer = setTimeout(() => {
-        cleanup()
-        reject(new CliError(`the node at ${this.path} did not answer "${method}" in time`))
-      }, options.timeoutMs ?? CONTROL_REQUEST_TIMEOUT_MS)
-      this.#waiting = {
-        resolve: (r) => {
-          cleanup()
-          resolve(r)
-        },
-        reject: (e) => {
-          cleanup()
-          reject(e)
-        },
-      }
-      options.signal?.addEventListener('abort', onAbort, { once: true })
-      this.#socket.write(`${JSON.stringify({ id, method })}\n`)
+    const answer = new Promise<ControlReply>((resolve, reject) => {
+      this.#waiting = { resolve, reject }
     })
+    this.#socket.write(`${JSON.stringify({ id, method })}\n`)
+    let reply: ControlReply
+    try {
+      reply = await withTimeout(
+        answer,
+        options.timeoutMs ?? CONTROL_REQUEST_TIMEOUT_MS,
+        () => new CliError(`the node at ${this.path} did not answer "${method}" in time`),
+        options.signal,
+      )
+    } finally {
+      this.#waiting = undefined
+    }
     if (!reply.ok)
       throw new CliError(`the node refused "${method}": ${reply.error.name}: ${reply.error.message}`)
     return reply.result

@@ -193,13 +193,8 @@ export class ControlServer {
     if (this.#closed) return
     this.#closed = true
     for (const socket of this.#clients) socket.destroy()
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, 2000)
-      this.#server.close(() => {
-        clearTimeout(timer)
-        resolve()
-      })
-    })
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()))
+    await raceSignal(closed, AbortSignal.timeout(2000)).catch(() => {})
     // the server removes its socket file on close; make sure, without touching a file it did not make
     await lstat(this.path).then(
       (st) => (st.isSocket() && st.ino === this.#ino ? unlink(this.path).catch(() => {}) : undefined),

@@ -84,6 +84,27 @@ describe('control socket', () => {
     await expect(ControlClient.connect(path)).rejects.toThrow(/no node is running with the control socket/)
   })
 
+  it('the client bounds a request the node never answers (time limit, abort) and can ask again', async () => {
+    const path = join(dir, 'silent.sock')
+    // a server that accepts and reads but never replies
+    const silent = createServer((socket) => socket.resume())
+    await new Promise<void>((resolve) => silent.listen(path, resolve))
+    try {
+      const client = await ControlClient.connect(path)
+      await expect(client.request('status', { timeoutMs: 200 })).rejects.toThrow(
+        /did not answer "status" in time/,
+      )
+      // the timed-out request no longer occupies the client
+      await expect(client.request('status', { signal: AbortSignal.timeout(200) })).rejects.toMatchObject({
+        name: 'AbortError',
+      })
+      await expect(client.request('hello', { timeoutMs: 100 })).rejects.toThrow(/did not answer "hello" in time/)
+      client.close()
+    } finally {
+      await new Promise<void>((resolve) => silent.close(() => resolve()))
+    }
+  })
+
   it('replaces a stale socket file left by a killed process, and refuses a live one', async () => {
     const path = join(dir, 'stale.sock')
     // a process that binds the socket and dies by SIGKILL: the file stays, nothing accepts on it
