@@ -98,7 +98,9 @@ describe('control socket', () => {
       await expect(client.request('status', { signal: AbortSignal.timeout(200) })).rejects.toMatchObject({
         name: 'AbortError',
       })
-      await expect(client.request('hello', { timeoutMs: 100 })).rejects.toThrow(/did not answer "hello" in time/)
+      await expect(client.request('hello', { timeoutMs: 100 })).rejects.toThrow(
+        /did not answer "hello" in time/,
+      )
       client.close()
     } finally {
       await new Promise<void>((resolve) => silent.close(() => resolve()))

@@ -4,7 +4,6 @@ import { describe, expect, it } from 'vitest'
 import {
   generateIdentity,
   IdentityConfigError,
-  IdentityError,
   IdentityMismatchError,
   identityFromPem,
   nodeIdFromCertificate,
