@@ -6,7 +6,7 @@
 //
 // Alone: `node tooling/scripts/node-matrix.mjs [vitest args]` (or `pnpm test:node-matrix`).
 // PEER_NODE_MATRIX overrides the majors ("22,24" by default; "" or "off" skips the step).
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, rmSync } from 'node:fs'
 import { delimiter, dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -108,39 +108,73 @@ export function ensureNode(root, major) {
 
 /**
  * Runs MATRIX_TESTS on each major of the matrix with vitest (from the workspace) under that major's
- * binary; `node` on PATH is that binary too, so tests that spawn `node` use it. Returns the exit
+ * binary; `node` on PATH is that binary too, so tests that spawn `node` use it. The majors run at
+ * the same time (each vitest uses one worker on this 2-core machine kind, and most of the kits'
+ * time is waiting on sockets, so two runs side by side take about as long as one); each run's
+ * output is printed in one piece when it ends, so the log does not interleave.
+ * PEER_NODE_MATRIX_SERIAL=1 runs them one after another with live output. Resolves to the exit
  * status of the first failing run, or 0.
  */
-export function runNodeMatrix(root, extraArgs = [], env = process.env) {
-  for (const major of matrixMajors(env)) {
-    if (process.versions.node.split('.')[0] === major) continue
-    const { bin, version } = ensureNode(root, major)
-    const started = Date.now()
-    console.error(`\nnode matrix: unit tests and conformance kits on Node.js ${version}`)
-    const res = spawnSync(
-      bin,
-      [
-        join(root, 'node_modules', 'vitest', 'vitest.mjs'),
-        'run',
-        ...MATRIX_EXCLUDE.flatMap((g) => ['--exclude', g]),
-        ...extraArgs,
-        ...MATRIX_TESTS,
-      ],
-      {
-        cwd: root,
-        stdio: ['ignore', 'inherit', 'inherit'],
-        env: { ...env, PATH: `${dirname(bin)}${delimiter}${env.PATH ?? ''}` },
-      },
-    )
+export async function runNodeMatrix(root, extraArgs = [], env = process.env) {
+  const majors = matrixMajors(env).filter((major) => process.versions.node.split('.')[0] !== major)
+  const binaries = majors.map((major) => ensureNode(root, major))
+  const serial = env.PEER_NODE_MATRIX_SERIAL === '1' || binaries.length < 2
+  const runs = binaries.map(({ bin, version }) => {
+    const args = [
+      join(root, 'node_modules', 'vitest', 'vitest.mjs'),
+      'run',
+      ...MATRIX_EXCLUDE.flatMap((g) => ['--exclude', g]),
+      ...extraArgs,
+      ...MATRIX_TESTS,
+    ]
+    const options = {
+      cwd: root,
+      env: { ...env, PATH: `${dirname(bin)}${delimiter}${env.PATH ?? ''}` },
+    }
+    return { bin, version, args, options }
+  })
+  const report = (version, status, started) => {
     const seconds = Math.round((Date.now() - started) / 1000)
-    if (res.error) throw res.error
-    console.error(`node matrix: Node.js ${version} ${res.status === 0 ? 'passed' : 'FAILED'} in ${seconds} s`)
-    if (res.status !== 0) return res.status ?? 1
+    console.error(`node matrix: Node.js ${version} ${status === 0 ? 'passed' : 'FAILED'} in ${seconds} s`)
+    return status
   }
-  return 0
+  if (serial) {
+    for (const { bin, version, args, options } of runs) {
+      const started = Date.now()
+      console.error(`\nnode matrix: unit tests and conformance kits on Node.js ${version}`)
+      const res = spawnSync(bin, args, { ...options, stdio: ['ignore', 'inherit', 'inherit'] })
+      if (res.error) throw res.error
+      const status = report(version, res.status ?? 1, started)
+      if (status !== 0) return status
+    }
+    return 0
+  }
+  console.error(
+    `\nnode matrix: unit tests and conformance kits on Node.js ${runs.map((r) => r.version).join(' and ')}, side by side`,
+  )
+  const statuses = await Promise.all(
+    runs.map(
+      ({ bin, version, args, options }) =>
+        new Promise((resolve, reject) => {
+          const started = Date.now()
+          const chunks = []
+          const child = spawn(bin, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] })
+          child.stdout.on('data', (chunk) => chunks.push(chunk))
+          child.stderr.on('data', (chunk) => chunks.push(chunk))
+          child.on('error', reject)
+          child.on('close', (code, signal) => {
+            process.stderr.write(`\n===== node matrix: Node.js ${version} =====\n`)
+            process.stderr.write(Buffer.concat(chunks))
+            if (signal) console.error(`node matrix: Node.js ${version} killed by ${signal}`)
+            resolve(report(version, code ?? 1, started))
+          })
+        }),
+    ),
+  )
+  return statuses.find((status) => status !== 0) ?? 0
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
-  process.exit(runNodeMatrix(root, process.argv.slice(2)))
+  process.exit(await runNodeMatrix(root, process.argv.slice(2)))
 }

@@ -84,7 +84,9 @@ switch (task) {
       if (status !== 0) process.exit(status)
     }
     // the unit tests and conformance kits again on the other supported Node.js majors (22, 24)
-    const matrix = runNodeMatrix(root)
+    const matrixStarted = Date.now()
+    const matrix = await runNodeMatrix(root)
+    console.log(`[run] node matrix: exit ${matrix} in ${Math.round((Date.now() - matrixStarted) / 1000)} s`)
     if (matrix !== 0) process.exit(matrix)
     break
   }

@@ -203,13 +203,18 @@ export function channelScenarios(kit: Kit): void {
       const forged = await (
         client as unknown as { openStreamWithKind(k: number): Promise<Stream> }
       ).openStreamWithKind(0x7f)
+      // the receiver may stop the forged stream as soon as it reads the kind byte, before our write
+      // or close is acknowledged (quinn -> matrixai under load): that is the drop, not a failure
       const w = forged.writable.getWriter()
-      await w.write(Buffer.from('junk'))
-      await w.close()
+      await w.write(Buffer.from('junk')).catch(() => {})
+      await w.close().catch(() => {})
       const control = await (
         client as unknown as { openStreamWithKind(k: number): Promise<Stream> }
       ).openStreamWithKind(0)
-      await control.writable.getWriter().close()
+      await control.writable
+        .getWriter()
+        .close()
+        .catch(() => {})
       await waitFor(() => conn.droppedStreams === before + 2)
       const s = await client.openStream()
       const w2 = s.writable.getWriter()
@@ -228,15 +233,18 @@ export function channelScenarios(kit: Kit): void {
       const message = new Uint8Array(16 * 1024)
       let sent = 0
       let stalled = false
+      // 1,600 x 16 KiB = 25 MiB: above the bound checked below, so a sender that never stalls fails;
+      // small enough that draining it through a matrixai receiver at load 30 fits the time limit
+      const count = 1600
       const pump = (async () => {
-        for (let i = 0; i < 4000; i++) {
+        for (let i = 0; i < count; i++) {
           await ch.send(message)
           sent++
         }
         await ch.close()
       })()
       const peer = await peerP
-      // nobody reads: sending must stall well before 4000 x 16 KiB = 64 MiB
+      // nobody reads: sending must stall well before count x 16 KiB
       // stalled = no progress for 10 checks in a row (200 ms); give a loaded machine 10 s to get there
       let last = -1
       let still = 0
@@ -253,9 +261,9 @@ export function channelScenarios(kit: Kit): void {
       let received = 0
       for await (const m of peer) received += m.byteLength
       await pump
-      expect(sent).toBe(4000)
-      expect(received).toBe(4000 * 16 * 1024)
-    })
+      expect(sent).toBe(count)
+      expect(received).toBe(count * 16 * 1024)
+    }, 180_000)
 
     it('refuses sends from a caller that ignores backpressure, instead of buffering without bound', async () => {
       const ch = await client.openChannel({ maxBufferedBytes: 1024 })

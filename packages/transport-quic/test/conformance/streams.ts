@@ -5,7 +5,8 @@ import { identities, type Pool } from '../fixtures/pool.js'
 import type { Kit } from './kit.js'
 
 export function streamScenarios(kit: Kit): void {
-  const { pool } = kit
+  const { pool, bulkBytes } = kit
+  const bulkMiB = bulkBytes / (1024 * 1024)
   let a: Identity
   let b: Identity
   beforeAll(async () => {
@@ -44,9 +45,9 @@ export function streamScenarios(kit: Kit): void {
       }
     })
 
-    it('transfers 64 MiB on a raw stream, checksummed', async () => {
+    it(`transfers ${bulkMiB} MiB on a raw stream, checksummed`, async () => {
       const { client, server } = await pair()
-      const data = randomBytes(64 * 1024 * 1024)
+      const data = randomBytes(bulkBytes)
       const expected = createHash('sha256').update(data).digest('hex')
       const s = await client.openStream()
       const received = server.acceptStream().then((t) => readAll(t.readable))
@@ -59,9 +60,9 @@ export function streamScenarios(kit: Kit): void {
       expect(got.sha).toBe(expected)
     }, 60_000)
 
-    it('transfers 64 MiB as 1 MiB messages on a channel, checksummed', async () => {
+    it(`transfers ${bulkMiB} MiB as 1 MiB messages on a channel, checksummed`, async () => {
       const { client, server } = await pair()
-      const data = randomBytes(64 * 1024 * 1024)
+      const data = randomBytes(bulkBytes)
       const expected = createHash('sha256').update(data).digest('hex')
       const ch = await client.openChannel()
       const received = (async () => {
