@@ -24,7 +24,10 @@ interface Victim {
 }
 
 /** A survivor node in this process and a victim node in a child process that knows it. */
-async function survivorAndVictim(idleMs: number): Promise<{ survivor: PeerNode; victim: Victim }> {
+async function survivorAndVictim(
+  idleMs: number,
+  stallTimeoutMs?: number,
+): Promise<{ survivor: PeerNode; victim: Victim }> {
   const [mine, theirs] = await Promise.all([generateIdentity(), generateIdentity()])
   const survivor = await createNode({
     identity: mine,
@@ -32,6 +35,7 @@ async function survivorAndVictim(idleMs: number): Promise<{ survivor: PeerNode; 
     name: 'survivor@localhost',
     discovery: new StaticDiscovery(),
     lostHysteresis: 0,
+    ...(stallTimeoutMs === undefined ? {} : { stallTimeoutMs }),
     registry: { backoff: { initialDelay: 50, maxDelay: 500 }, dialTimeout: 2000 },
     transport: { maxIdleTimeoutMs: idleMs, keepAliveIntervalMs: 300 },
   })
@@ -69,7 +73,9 @@ describe('requests in flight to a peer that went away', () => {
   })
 
   it('a peer that vanished and was restarted before the idle timeout: reason replaced, and the new process answers', async () => {
-    const { survivor, victim } = await survivorAndVictim(30_000)
+    // the stall watch off (its 2 s default would, when the restart takes longer under load, probe
+    // the frozen peer's address, find the new process there and report connection-lost first)
+    const { survivor, victim } = await survivorAndVictim(30_000, 600_000)
     const first = await victim.start()
     const up = await survivor.waitForPeer('victim', { timeout: 10_000 })
     const events = recordEvents(survivor, ['peer:down'])
