@@ -11,8 +11,11 @@ import { controlPathOf } from './status-command.js'
 export interface ServicesOptions {
   /** The control socket; default `control.sock` in the identity directory (from `--identity` / `--config`). */
   control?: string | undefined
+  /** The node's identity directory (its control socket is `control.sock` in it). */
   identity?: string | undefined
+  /** The node's configuration file (finds its identity directory). */
   config?: string | undefined
+  /** Print the snapshot as one JSON object. */
   json?: boolean | undefined
 }
 

@@ -30,6 +30,7 @@ export interface ServiceEntry {
 
 /** What `peer services` receives from a running `peer start`. */
 export interface ServicesSnapshot {
+  /** The node answering: its id, name and the services it provides itself. */
   node: { id: string; name: string; provides: string[] }
   /** Every service name this node or a trusted member provides, sorted. */
   services: ServiceEntry[]
