@@ -1,10 +1,27 @@
 import { readFile, stat } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
-import { hostProblem, isNodeId, type LogLevel, type PeerAddress, parseNodeName } from '@peer/discovery-core'
+import type { LogLevel, PeerAddress } from '@peer/discovery-core'
 import { warnDeprecated } from '@peer/discovery-core/internal'
 import { z } from 'zod'
+import { dnsBackend } from './config/dns.js'
+import { etcdBackend } from './config/etcd.js'
+import {
+  address,
+  describe,
+  MAX_ADVERTISED_ADDRESSES,
+  MAX_INLINE_PEERS,
+  meta,
+  millis,
+  nodeId,
+  nodeName,
+  path,
+} from './config/fields.js'
+import { mdnsBackend } from './config/mdns.js'
+import { staticBackend } from './config/static.js'
 import { ConfigError, type ConfigProblem } from './errors.js'
+
+export { MAX_ADVERTISED_ADDRESSES, MAX_INLINE_PEERS, parseAddress } from './config/fields.js'
 
 /** Log levels the config file and the `--log-level` options accept (lowest first). */
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const satisfies readonly LogLevel[]
@@ -13,10 +30,6 @@ export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const satisfies 
 export const MAX_CONFIG_BYTES = 1024 * 1024
 /** Most discovery backends in one configuration. */
 export const MAX_BACKENDS = 8
-/** Most peers listed inline (static `peers`, `trust.peers`). */
-export const MAX_INLINE_PEERS = 10_000
-/** Most addresses a node advertises. */
-export const MAX_ADVERTISED_ADDRESSES = 16
 /** Most problems listed in one {@link ConfigError}; the rest are summarised. */
 export const MAX_REPORTED_PROBLEMS = 20
 
@@ -28,214 +41,7 @@ export function defaultIdentityDir(env: NodeJS.ProcessEnv = process.env): string
 /** The default listen address: loopback, any free port. */
 export const DEFAULT_LISTEN: Readonly<PeerAddress> = Object.freeze({ host: '127.0.0.1', port: 0 })
 
-const NODE_ID_HINT = 'expected a node id: 52 characters of lowercase base32 (see `peer id`)'
-
-/** Parses `host:port`, `[v6]:port` or `{ host, port }`; returns a problem string when it is neither. */
-export function parseAddress(
-  value: unknown,
-  { allowPortZero = false } = {},
-): { ok: true; address: PeerAddress } | { ok: false; field?: string; message: string } {
-  const minPort = allowPortZero ? 0 : 1
-  const portProblem = (port: unknown) =>
-    typeof port !== 'number' || !Number.isInteger(port) || port < minPort || port > 65535
-      ? `expected a port in ${minPort}-65535, got ${JSON.stringify(port)}`
-      : undefined
-  if (typeof value === 'string') {
-    const m = /^\[([^\]]+)\]:(\d{1,5})$/.exec(value) ?? /^([^:[\]]+):(\d{1,5})$/.exec(value)
-    if (!m)
-      return { ok: false, message: `expected "host:port" (or "[v6]:port"), got ${JSON.stringify(value)}` }
-    const host = m[1]!
-    const port = Number(m[2])
-    const problem = hostProblem(host)
-    if (problem !== undefined) return { ok: false, message: `${problem} in ${JSON.stringify(value)}` }
-    const bad = portProblem(port)
-    if (bad !== undefined) return { ok: false, message: `${bad} in ${JSON.stringify(value)}` }
-    return { ok: true, address: { host, port } }
-  }
-  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
-    const { host, port, ...rest } = value as Record<string, unknown>
-    const extra = Object.keys(rest)
-    if (extra.length > 0)
-      return { ok: false, message: `unknown key ${JSON.stringify(extra[0])} in an address` }
-    if (typeof host !== 'string')
-      return { ok: false, field: 'host', message: 'expected a host name or IP address' }
-    const problem = hostProblem(host)
-    if (problem !== undefined) return { ok: false, field: 'host', message: problem }
-    const bad = portProblem(port)
-    if (bad !== undefined) return { ok: false, field: 'port', message: bad }
-    const clean = host.startsWith('[') ? host.slice(1, -1) : host
-    return { ok: true, address: { host: clean, port: port as number } }
-  }
-  return { ok: false, message: `expected "host:port" or { "host", "port" }, got ${describe(value)}` }
-}
-
-const address = (options: { allowPortZero?: boolean } = {}) =>
-  z.unknown().transform((value, ctx): PeerAddress => {
-    const parsed = parseAddress(value, options)
-    if (parsed.ok) return parsed.address
-    ctx.issues.push({
-      code: 'custom',
-      message: parsed.message,
-      input: value,
-      ...(parsed.field === undefined ? {} : { path: [parsed.field] }),
-    })
-    return z.NEVER
-  })
-
-const nodeId = z.string().check((ctx) => {
-  if (!isNodeId(ctx.value)) ctx.issues.push({ code: 'custom', message: NODE_ID_HINT, input: ctx.value })
-})
-
-const nodeName = z.string().check((ctx) => {
-  try {
-    parseNodeName(ctx.value)
-  } catch (error) {
-    ctx.issues.push({ code: 'custom', message: (error as Error).message, input: ctx.value })
-  }
-})
-
-const path = z.string().min(1, 'expected a non-empty path')
-
-/** A positive duration up to a week, ms. */
-const weekMs = z
-  .number()
-  .positive()
-  .max(7 * 24 * 3600 * 1000)
-const millis = z
-  .number()
-  .int()
-  .min(0)
-  .max(24 * 3600 * 1000)
-
-/** Peer metadata: the limits of `validatePeerRecord` in @peer/discovery-core. */
-const meta = z.record(
-  z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'meta keys are 1-64 characters of [A-Za-z0-9._-]'),
-  z.string().max(255),
-)
-
-const staticPeer = z.strictObject({
-  id: nodeId,
-  name: nodeName.optional(),
-  addresses: z.array(address()).max(MAX_ADVERTISED_ADDRESSES),
-  meta: meta.optional(),
-})
-
-const staticBackend = z
-  .strictObject({
-    backend: z.literal('static'),
-    /** Peers listed inline. */
-    peers: z.array(staticPeer).max(MAX_INLINE_PEERS).optional(),
-    /** A peer list file (watched). */
-    file: path.optional(),
-    /** Watch `file` for edits (default true). */
-    watch: z.boolean().optional(),
-    /** An environment variable holding a peer list. */
-    env: z
-      .string()
-      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name')
-      .optional(),
-  })
-  .check((ctx) => {
-    const v = ctx.value
-    if (v.peers === undefined && v.file === undefined && v.env === undefined) {
-      ctx.issues.push({ code: 'custom', message: 'give at least one of "peers", "file" or "env"', input: v })
-    }
-  })
-
-const resolver = z.string().check((ctx) => {
-  const parsed = parseAddress(ctx.value)
-  const ipLiteral = parsed.ok && /^[0-9.]+$|:/.test(parsed.address.host)
-  if (!parsed.ok || !ipLiteral) {
-    ctx.issues.push({
-      code: 'custom',
-      message: `expected a resolver as "ip:port" (e.g. "127.0.0.1:53" or "[::1]:5353"), got ${JSON.stringify(ctx.value)}`,
-      input: ctx.value,
-    })
-  }
-})
-
-const dnsName = z.string().check((ctx) => {
-  const problem = hostProblem(ctx.value)
-  if (problem !== undefined) ctx.issues.push({ code: 'custom', message: problem, input: ctx.value })
-})
-
-const dnsBackend = z
-  .strictObject({
-    backend: z.literal('dns'),
-    resolvers: z.union([resolver, z.array(resolver).min(1).max(16)]),
-    domain: dnsName.optional(),
-    service: dnsName.optional(),
-    servicePrefix: z.string().min(1).max(253).optional(),
-    defaultPort: z.number().int().min(1).max(65535).optional(),
-    idSource: z.enum(['txt', 'label', 'txt-or-label']).optional(),
-    families: z
-      .array(z.union([z.literal(4), z.literal(6)]))
-      .min(1)
-      .max(2)
-      .optional(),
-    minTtlMs: weekMs.optional(),
-    maxTtlMs: weekMs.optional(),
-    staleAfterMs: weekMs.optional(),
-    retryDelayMs: weekMs.optional(),
-    maxRetryDelayMs: millis.optional(),
-    jitter: z.number().min(0).max(1).optional(),
-    concurrency: z.number().int().min(1).max(256).optional(),
-    timeoutMs: millis.optional(),
-    attempts: z.number().int().min(1).max(10).optional(),
-  })
-  .check((ctx) => {
-    if (ctx.value.domain === undefined && ctx.value.service === undefined) {
-      ctx.issues.push({ code: 'custom', message: 'give "domain" or "service"', input: ctx.value })
-    }
-  })
-
-const mdnsBackend = z.strictObject({
-  backend: z.literal('mdns'),
-  /** DNS-SD service type, e.g. `_peer._udp`. */
-  service: z
-    .string()
-    .regex(/^_[A-Za-z0-9-]{1,15}\._(udp|tcp)$/, 'expected a DNS-SD service type like "_peer._udp"')
-    .optional(),
-  /** Interface names (or addresses) to use; default every multicast-capable interface. */
-  interfaces: z.array(z.string().min(1).max(64)).max(64).optional(),
-  /** Record TTL in seconds. */
-  ttl: z.number().int().min(1).max(4500).optional(),
-  /** IP families to use (default both). */
-  families: z
-    .array(z.union([z.literal(4), z.literal(6)]))
-    .min(1)
-    .max(2)
-    .optional(),
-})
-
-const etcdEndpoint = z.string().check((ctx) => {
-  let ok = false
-  try {
-    const url = new URL(ctx.value)
-    ok = (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== ''
-  } catch {}
-  if (!ok) {
-    ctx.issues.push({
-      code: 'custom',
-      message: `expected an etcd URL like "http://127.0.0.1:2379", got ${JSON.stringify(ctx.value)}`,
-      input: ctx.value,
-    })
-  }
-})
-
-const etcdBackend = z.strictObject({
-  backend: z.literal('etcd'),
-  endpoints: z.union([etcdEndpoint, z.array(etcdEndpoint).min(1).max(16)]),
-  prefix: z
-    .string()
-    .regex(/^\/[^\s]*$/, 'expected a key prefix starting with "/"')
-    .max(256)
-    .optional(),
-  ttl: z.number().int().min(1).max(3600).optional(),
-  staleAfterMs: millis.optional(),
-  requestTimeoutMs: millis.optional(),
-})
-
+/** One discovery backend entry: the schema of each backend lives in `config/<backend>.ts`. */
 export const backend = z.discriminatedUnion('backend', [staticBackend, dnsBackend, mdnsBackend, etcdBackend])
 
 const trustEntry = z.union([nodeId, z.strictObject({ id: nodeId, label: z.string().max(200).optional() })])
@@ -662,13 +468,4 @@ export function formatPath(
     }
   })
   return out
-}
-
-function describe(value: unknown): string {
-  if (value === undefined) return 'nothing'
-  if (value === null) return 'null'
-  if (Array.isArray(value)) return 'an array'
-  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}...` : value)
-  if (typeof value === 'object') return 'an object'
-  return `${typeof value} ${String(value)}`
 }

@@ -1,7 +1,7 @@
 import { createConnection, type Socket } from 'node:net'
 import { type AbortOptions, throwIfAborted } from '@peer/discovery-core'
 import { withTimeout } from '@peer/discovery-core/internal'
-import type { ControlMethod, ControlReply } from './control-protocol.js'
+import type { ControlErrorName, ControlMethod, ControlReply } from './control-protocol.js'
 import { CliError } from './errors.js'
 
 /** Largest reply line the client accepts (a status of many peers is large, but bounded). */
@@ -11,6 +11,16 @@ export const CONTROL_REQUEST_TIMEOUT_MS = 10_000
 
 /** The node behind the socket went away (or was never there). */
 export class NodeGoneError extends CliError {}
+
+/** The node answered a request with an error reply (`reason` is its name, e.g. `UnknownMethod`). */
+export class ControlRefusedError extends CliError {
+  /** The error name of the reply. */
+  readonly reason: ControlErrorName
+  constructor(message: string, reason: ControlErrorName, options?: ErrorOptions) {
+    super(message, options)
+    this.reason = reason
+  }
+}
 
 /** Options of {@link ControlClient.connect} and {@link ControlClient.request}. */
 export interface ControlClientOptions extends AbortOptions {
@@ -71,7 +81,7 @@ export class ControlClient {
     return new ControlClient(path, socket)
   }
 
-  /** Sends one request and resolves with its result; a reply with `ok: false` rejects with its message. */
+  /** Sends one request and resolves with its result; a reply with `ok: false` rejects with {@link ControlRefusedError}. */
   async request(method: ControlMethod, options: ControlClientOptions = {}): Promise<unknown> {
     throwIfAborted(options.signal)
     if (this.#ended)
@@ -94,7 +104,10 @@ export class ControlClient {
       this.#waiting = undefined
     }
     if (!reply.ok)
-      throw new CliError(`the node refused "${method}": ${reply.error.name}: ${reply.error.message}`)
+      throw new ControlRefusedError(
+        `the node refused "${method}": ${reply.error.name}: ${reply.error.message}`,
+        reply.error.name,
+      )
     return reply.result
   }
 

@@ -1,5 +1,5 @@
 /**
- * The control protocol between `peer start` and `peer status`: line-delimited JSON over a local
+ * The control protocol between `peer start` and `peer status` / `peer services`: line-delimited JSON over a local
  * Unix domain socket. One request per line, one reply per line, in order:
  *
  *   → {"id":1,"method":"status"}
@@ -23,7 +23,7 @@ export const CONTROL_IDLE_MS = 60_000
 /** A client that does not read its replies (this many bytes waiting) is closed. */
 export const MAX_PENDING_REPLY_BYTES = 4 * 1024 * 1024
 /** Methods the server answers. */
-export const CONTROL_METHODS = ['hello', 'status'] as const
+export const CONTROL_METHODS = ['hello', 'status', 'services'] as const
 export type ControlMethod = (typeof CONTROL_METHODS)[number]
 
 /** A valid request. */

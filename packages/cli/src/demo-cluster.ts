@@ -1,13 +1,26 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { rmSync } from 'node:fs'
-import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { shortId, TypedEventTarget } from '@peer/discovery-core'
+import {
+  ConfigError,
+  encodeServiceList,
+  SERVICES_META_KEY,
+  shortId,
+  TypedEventTarget,
+} from '@peer/discovery-core'
+import { writeFileAtomic } from '@peer/discovery-core/internal'
 import { generateIdentity, saveIdentity, TrustList } from '@peer/identity'
+import { CONTROL_SOCKET_NAME } from './control-server.js'
 
 /** Most nodes `peer demo` runs. */
-export const MAX_DEMO_NODES = 16
+export const MAX_DEMO_NODES = 50
+/** Nodes `peer demo` runs by default. */
+export const DEFAULT_DEMO_NODES = 5
+
+/** An option of {@link DemoCluster} is invalid. */
+export class DemoConfigError extends ConfigError {}
 /** Longest stdout line read from a demo node; longer lines are dropped. */
 export const MAX_CHILD_LINE = 256 * 1024
 /** Most lines of stderr kept per node (shown when a node fails). */
@@ -33,6 +46,10 @@ export interface DemoNodeState {
   readonly up: Set<string>
   /** Latest per-peer counters. */
   links: DemoLink[]
+  /** Named services this node provides (`peer start --provide`, and `meta.services` in the peer list). */
+  readonly provides: readonly string[]
+  /** Providers this node knows, per service (from its `provider:added` / `provider:removed`). */
+  readonly providers: Map<string, Set<string>>
   /** Messages received per second (over the last stats interval). */
   rate: number
   /** Starts of this node (1 + restarts). */
@@ -77,6 +94,8 @@ export interface DemoClusterOptions {
   chatterMs?: number
   /** QUIC idle timeout, ms: how fast a killed node is noticed. Default 3000. */
   idleTimeoutMs?: number
+  /** Named services per node (`node1`...): the nodes provide them and the peer list carries them. */
+  services?: Readonly<Record<string, readonly string[]>>
 }
 
 /**
@@ -87,7 +106,8 @@ export interface DemoClusterOptions {
  */
 export class DemoCluster extends TypedEventTarget<DemoEvents> {
   readonly nodes: DemoNodeState[] = []
-  readonly #options: Required<Omit<DemoClusterOptions, 'command'>> & Pick<DemoClusterOptions, 'command'>
+  readonly #options: Required<Omit<DemoClusterOptions, 'command' | 'services'>> &
+    Pick<DemoClusterOptions, 'command' | 'services'>
   readonly #children = new Map<number, ChildProcess>()
   readonly #stderr = new Map<number, string[]>()
   readonly #started = Date.now()
@@ -98,7 +118,28 @@ export class DemoCluster extends TypedEventTarget<DemoEvents> {
   constructor(options: DemoClusterOptions) {
     super()
     if (!Number.isInteger(options.nodes) || options.nodes < 2 || options.nodes > MAX_DEMO_NODES) {
-      throw new RangeError(`nodes must be an integer in 2-${MAX_DEMO_NODES}, got ${options.nodes}`)
+      throw new DemoConfigError(`nodes must be an integer in 2-${MAX_DEMO_NODES}, got ${options.nodes}`, {
+        option: 'nodes',
+      })
+    }
+    for (const [name, services] of Object.entries(options.services ?? {})) {
+      const index = /^node(\d+)$/.exec(name)?.[1]
+      if (index === undefined || Number(index) < 1 || Number(index) > options.nodes) {
+        throw new DemoConfigError(
+          `services: ${JSON.stringify(name)} is not one of node1-node${options.nodes}`,
+          {
+            option: 'services',
+          },
+        )
+      }
+      try {
+        encodeServiceList(services)
+      } catch (error) {
+        throw new DemoConfigError(`services.${name}: ${(error as Error).message}`, {
+          option: 'services',
+          cause: error,
+        })
+      }
     }
     this.#options = { statsInterval: 0.5, chatterMs: 100, idleTimeoutMs: 3000, ...options }
   }
@@ -136,6 +177,8 @@ export class DemoCluster extends TypedEventTarget<DemoEvents> {
         state: 'starting',
         up: new Set(),
         links: [],
+        provides: [...(this.#options.services?.[`node${i}`] ?? [])],
+        providers: new Map(),
         rate: 0,
         starts: 0,
       })
@@ -152,7 +195,7 @@ export class DemoCluster extends TypedEventTarget<DemoEvents> {
       reconnect: { initialDelayMs: 200, maxDelayMs: 1000, dialTimeoutMs: 3000 },
       log: { level: 'error' },
     }
-    await writeFile(join(this.#dir, 'demo.json'), `${JSON.stringify(config, null, 2)}\n`)
+    await writeFileAtomic(join(this.#dir, 'demo.json'), `${JSON.stringify(config, null, 2)}\n`)
     this.step(`temp dir ${this.#dir}: ${this.#options.nodes} identities, trust.json, peers.json`, {
       dir: this.#dir,
     })
@@ -164,15 +207,26 @@ export class DemoCluster extends TypedEventTarget<DemoEvents> {
     this.emit('step', { t: this.elapsed(), text, fields })
   }
 
-  /** Writes the static peer list with every node whose port is known (atomically: temp file + rename). */
+  /**
+   * Writes the static peer list with every node whose port is known, each with the services it
+   * provides as `meta.services` (static discovery cannot announce: the list carries them).
+   */
   async #writePeers(): Promise<void> {
     const dir = this.#dir!
     const peers = this.nodes
       .filter((n) => n.port !== undefined)
-      .map((n) => ({ id: n.id, name: `${n.name}@localhost`, addresses: [`127.0.0.1:${n.port}`] }))
-    const tmp = join(dir, `.peers.${process.pid}.tmp`)
-    await writeFile(tmp, `${JSON.stringify({ version: 1, peers }, null, 2)}\n`)
-    await rename(tmp, join(dir, 'peers.json'))
+      .map((n) => ({
+        id: n.id,
+        name: `${n.name}@localhost`,
+        addresses: [`127.0.0.1:${n.port}`],
+        ...(n.provides.length === 0 ? {} : { meta: { [SERVICES_META_KEY]: encodeServiceList(n.provides) } }),
+      }))
+    await writeFileAtomic(join(dir, 'peers.json'), `${JSON.stringify({ version: 1, peers }, null, 2)}\n`)
+  }
+
+  /** The control socket of a node (`peer status` / `peer services` talk to it), once started. */
+  controlPath(node: DemoNodeState): string | undefined {
+    return this.#dir === undefined ? undefined : join(this.#dir, node.name, CONTROL_SOCKET_NAME)
   }
 
   /** Publishes every started node's address in the peer list (the nodes watch the file). */
@@ -203,6 +257,7 @@ export class DemoCluster extends TypedEventTarget<DemoEvents> {
       '--chatter',
       String(this.#options.chatterMs),
       '--exit-with-stdin',
+      ...node.provides.flatMap((service) => ['--provide', service]),
     ]
     const child = spawn(this.#options.command.file, args, {
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -212,6 +267,7 @@ export class DemoCluster extends TypedEventTarget<DemoEvents> {
     node.starts += 1
     node.up.clear()
     node.links = []
+    node.providers.clear()
     node.rate = 0
     node.lastStats = undefined
     this.#children.set(node.index, child)
@@ -326,6 +382,16 @@ export class DemoCluster extends TypedEventTarget<DemoEvents> {
           text: `${node.name}: peer:down ${peerName(id)} (${String(event.reason)})`,
           fields: { reason: event.reason },
         })
+        break
+      }
+      case 'provider:added':
+      case 'provider:removed': {
+        const service = String(event.service)
+        const id = String(event.id)
+        const set = node.providers.get(service) ?? new Set<string>()
+        node.providers.set(service, set)
+        if (event.event === 'provider:added') set.add(id)
+        else set.delete(id)
         break
       }
       case 'stats': {

@@ -3,6 +3,7 @@ import { shortId } from '@peer/discovery-core'
 import { Command, InvalidArgumentError } from 'commander'
 import {
   type DemoCluster as Cluster,
+  DEFAULT_DEMO_NODES,
   DemoCluster,
   type DemoEventDetail,
   MAX_DEMO_NODES,
@@ -11,6 +12,7 @@ import { parseSeconds } from './discover-command.js'
 import { CliError } from './errors.js'
 import { demoStatsLine, renderDemoTable } from './live-table.js'
 import { type CliIo, Output } from './output.js'
+import { readServices } from './serve-status.js'
 import { shutdownSignal } from './shutdown.js'
 
 /** Options of {@link demo}. */
@@ -28,6 +30,19 @@ export interface DemoOptions {
 
 /** Most event lines kept under the live table. */
 export const MAX_TABLE_EVENTS = 10
+/** The named service some nodes provide when the demo runs more than {@link DEFAULT_DEMO_NODES} nodes. */
+export const DEMO_SERVICE = 'kv'
+
+/**
+ * Which nodes provide {@link DEMO_SERVICE} in a demo of `n` nodes: none up to the default size,
+ * else every third node from node2 (never the last one, which the script kills).
+ */
+export function demoServices(n: number): Record<string, string[]> {
+  const services: Record<string, string[]> = {}
+  if (n <= DEFAULT_DEMO_NODES) return services
+  for (let i = 2; i < n; i += 3) services[`node${i}`] = [DEMO_SERVICE]
+  return services
+}
 
 class Interrupted extends Error {}
 
@@ -36,18 +51,23 @@ class Interrupted extends Error {}
  * generated identities, one shared trust list), demo traffic between them, a live table (or plain
  * event lines when stdout is not a terminal), then a scripted failure: one node is killed
  * (SIGKILL), every other node reports `peer:down`, the node is restarted with the same identity
- * and rejoins. Ends by itself after `--duration`, or on Ctrl-C; either way every process is
+ * and rejoins. With more than {@link DEFAULT_DEMO_NODES} nodes, some nodes provide the named
+ * service {@link DEMO_SERVICE} and the demo shows its providers as node1 sees them. Ends by itself after `--duration`, or on Ctrl-C; either way every process is
  * stopped and the temporary directory removed.
  */
 export async function demo(options: DemoOptions, io: CliIo): Promise<void> {
   const out = new Output(io, options)
-  const n = options.nodes ?? 5
+  const n = options.nodes ?? DEFAULT_DEMO_NODES
+  const services = demoServices(n)
   const duration = options.duration ?? 20
   // a terminal that reports no size (rows 0) cannot hold a redrawn table: plain lines then
   const rows = (io.stdout as { rows?: number }).rows ?? 0
   const live = !out.json && options.table !== false && io.stdout.isTTY === true && rows > 0
   const cluster = new DemoCluster({
     nodes: n,
+    services,
+    // the demo traffic goes to every peer: keep each node's total rate as with the default size
+    chatterMs: Math.round((100 * Math.max(n, DEFAULT_DEMO_NODES)) / DEFAULT_DEMO_NODES),
     command: options.command ?? {
       file: process.execPath,
       args: [...process.execArgv, process.argv[1] ?? ''],
@@ -119,7 +139,7 @@ export async function demo(options: DemoOptions, io: CliIo): Promise<void> {
     await cluster.start()
     await until(
       () => cluster.nodes.every((x) => x.state === 'up'),
-      60_000,
+      60_000 + n * 3000,
       'every node to start',
       signal,
       cluster,
@@ -127,11 +147,14 @@ export async function demo(options: DemoOptions, io: CliIo): Promise<void> {
     await cluster.publish()
     cluster.step(`peers.json now lists all ${n} nodes; static discovery reports them, the registries dial`)
     const formingFrom = cluster.elapsed()
-    await until(() => cluster.formed(), 30_000, 'the cluster to form', signal, cluster)
+    await until(() => cluster.formed(), 30_000 + n * 1000, 'the cluster to form', signal, cluster)
     summary.formedIn = round(cluster.elapsed() - formingFrom)
     cluster.step(`cluster formed: every node has ${n - 1} peers up (${summary.formedIn} s)`, {
       formedIn: summary.formedIn,
     })
+
+    const providers = Object.keys(services)
+    if (providers.length > 0) await showProviders(cluster, providers, signal)
 
     const victim = cluster.nodes[n - 1]!
     const others = cluster.nodes.filter((x) => x !== victim)
@@ -155,7 +178,7 @@ export async function demo(options: DemoOptions, io: CliIo): Promise<void> {
     await sleepUntil(cluster, cluster.elapsed() + 1, signal)
     cluster.restart(victim)
     const restartedAt = cluster.elapsed()
-    await until(() => cluster.formed(), 30_000, `${victim.name} to rejoin`, signal, cluster)
+    await until(() => cluster.formed(), 30_000 + n * 1000, `${victim.name} to rejoin`, signal, cluster)
     summary.rejoinedIn = round(cluster.elapsed() - restartedAt)
     cluster.step(
       `${victim.name} rejoined: all ${n} nodes connected again (${summary.rejoinedIn} s after the restart)`,
@@ -194,6 +217,47 @@ export async function demo(options: DemoOptions, io: CliIo): Promise<void> {
     process.stderr.off('error', ignore)
   }
   if (failure !== undefined) throw new CliError(`demo failed: ${failure.message}`, { cause: failure })
+}
+
+/**
+ * Waits until node1 knows every provider of {@link DEMO_SERVICE} (its `provider:added` events),
+ * then asks it through its control socket, as `peer services` does, and narrates the answer.
+ */
+async function showProviders(
+  cluster: Cluster,
+  providers: readonly string[],
+  signal: AbortSignal,
+): Promise<void> {
+  const observer = cluster.nodes[0]!
+  const ids = cluster.nodes.filter((x) => providers.includes(x.name)).map((x) => x.id)
+  cluster.step(
+    `${providers.join(', ')} provide the service "${DEMO_SERVICE}" (peer start --provide ${DEMO_SERVICE})`,
+  )
+  await until(
+    () => ids.every((id) => observer.providers.get(DEMO_SERVICE)?.has(id) === true),
+    30_000,
+    `${observer.name} to know every provider of "${DEMO_SERVICE}"`,
+    signal,
+    cluster,
+  )
+  const snapshot = await readServices(cluster.controlPath(observer)!, { signal })
+  const entry = snapshot.services.find((s) => s.service === DEMO_SERVICE)
+  const list = (entry?.providers ?? []).map((p) => ({
+    node: cluster.nodes.find((x) => x.id === p.id)?.name ?? shortId(p.id),
+    id: p.id,
+    addresses: p.addresses,
+    connected: p.connected,
+    rttMs: p.rttMs === undefined ? undefined : Math.round(p.rttMs * 100) / 100,
+  }))
+  cluster.step(
+    `${observer.name} sees ${list.length} providers of "${DEMO_SERVICE}" (peer services): ${list
+      .map(
+        (p) =>
+          `${p.node} ${p.addresses.join(',')} ${p.connected ? 'connected' : 'not connected'}${p.rttMs === undefined ? '' : ` ${p.rttMs} ms`}`,
+      )
+      .join('; ')}`,
+    { service: DEMO_SERVICE, observer: observer.name, providers: list },
+  )
 }
 
 function meanRtt(rtts: Array<number | undefined>): number | undefined {
@@ -266,7 +330,12 @@ function parseNodes(value: string): number {
 export function demoCommand(io: CliIo): Command {
   return new Command('demo')
     .description('run a local cluster, show it live, crash a node and watch it rejoin')
-    .option('-n, --nodes <n>', `number of nodes (2-${MAX_DEMO_NODES})`, parseNodes, 5)
+    .option(
+      '-n, --nodes <n>',
+      `number of nodes (2-${MAX_DEMO_NODES}); above ${DEFAULT_DEMO_NODES}, some provide the service "${DEMO_SERVICE}"`,
+      parseNodes,
+      DEFAULT_DEMO_NODES,
+    )
     .option('-d, --duration <seconds>', 'length of the scripted run', parseSeconds, 20)
     .option('--no-table', 'plain event lines even on a terminal')
     .option('--json', 'one JSON object per event line, and a final {"event":"done",...}')
@@ -278,11 +347,14 @@ export function demoCommand(io: CliIo): Command {
         'all share one trust list and one static peer list in a temporary directory. After the',
         'cluster forms, the last node is killed with SIGKILL (its peers notice through the QUIC idle',
         'timeout), restarted with the same identity and port, and rejoins. Ctrl-C stops everything;',
-        'no process or temporary file is left behind.',
+        'no process or temporary file is left behind. With more than 5 nodes, every third node from',
+        `node2 provides the named service "${DEMO_SERVICE}", and the demo shows its providers as node1 sees`,
+        'them (what `peer services` prints).',
         '',
         'Examples:',
         '  peer demo',
         '  peer demo --nodes 3 --duration 15 --json',
+        '  peer demo --nodes 12',
       ].join('\n'),
     )
     .action(async (opts: DemoOptions) => demo(opts, io))

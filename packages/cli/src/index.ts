@@ -1,6 +1,6 @@
 /**
- * The `peer` command: `peer keygen`, `peer id`, `peer start`, `peer status`, `peer discover`,
- * `peer ping` and `peer demo`. The library exports are the pieces the command is built from, for
+ * The `peer` command: `peer keygen`, `peer id`, `peer start`, `peer status`, `peer services`,
+ * `peer discover`, `peer ping` and `peer demo`. The library exports are the pieces the command is built from, for
  * embedding and testing: {@link runCli}, {@link createProgram}, each command as a function, the configuration
  * schema and loader ({@link parseConfig}, {@link loadConfigFile}), {@link startConfiguredNode},
  * the demo supervisor {@link DemoCluster}, the control socket of `peer status` ({@link serveStatus},
@@ -25,6 +25,7 @@ export {
   CONTROL_REQUEST_TIMEOUT_MS,
   ControlClient,
   type ControlClientOptions,
+  ControlRefusedError,
   MAX_REPLY_BYTES,
   NodeGoneError,
 } from './control-client.js'
@@ -50,24 +51,33 @@ export {
   MAX_SOCKET_PATH_BYTES,
 } from './control-server.js'
 export {
+  DEFAULT_DEMO_NODES,
   DemoCluster,
   type DemoClusterOptions,
+  DemoConfigError,
   type DemoEventDetail,
   type DemoEvents,
   type DemoLink,
   type DemoNodeState,
   MAX_DEMO_NODES,
 } from './demo-cluster.js'
-export { type DemoOptions, demo } from './demo-command.js'
+export { DEMO_SERVICE, type DemoOptions, demo, demoServices } from './demo-command.js'
 export { type DiscoverOptions, discover } from './discover-command.js'
 export { CliError, ConfigError, type ConfigProblem, UsageError } from './errors.js'
 export { type IdOptions, printId } from './id-command.js'
 export { type KeygenOptions, keygen } from './keygen-command.js'
 export { type ConfiguredNode, startConfiguredNode } from './node-setup.js'
 export type { CliIo } from './output.js'
-export { type PingOptions, type PingTarget, ping } from './ping-command.js'
+export { type PingOptions, type PingTarget, ping, SERVICE_TARGET_PREFIX } from './ping-command.js'
 export { createProgram, runCli, VERSION } from './program.js'
-export { readStatus, serveStatus } from './serve-status.js'
+export { readServices, readStatus, serveStatus } from './serve-status.js'
+export { renderServices, type ServicesOptions, services } from './services-command.js'
+export {
+  type ServiceEntry,
+  type ServiceProviderInfo,
+  type ServicesSnapshot,
+  servicesSnapshot,
+} from './services-snapshot.js'
 export { type NodeFlags, type StartOptions, start } from './start-command.js'
 export { renderStatus, type StatusOptions, status } from './status-command.js'
 export {

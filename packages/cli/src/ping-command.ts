@@ -1,4 +1,4 @@
-import { formatHostPort, isNodeId, type PeerAddress, shortId } from '@peer/discovery-core'
+import { assertServiceName, formatHostPort, isNodeId, type PeerAddress, shortId } from '@peer/discovery-core'
 import { errorMessage } from '@peer/discovery-core/internal'
 import type { PeerNode } from '@peer/node'
 import { Command, InvalidArgumentError } from 'commander'
@@ -7,6 +7,7 @@ import { parseAddress } from './config.js'
 import { CliError, UsageError } from './errors.js'
 import { configuredLogger, startConfiguredNode } from './node-setup.js'
 import { type CliIo, Output } from './output.js'
+import { pingService } from './ping-service.js'
 import { shutdownSignal } from './shutdown.js'
 import { addNodeFlags, type NodeFlags, parseMillis, resolveNodeConfig } from './start-command.js'
 
@@ -30,9 +31,25 @@ export type PingTarget =
   | { kind: 'id'; id: string }
   | { kind: 'address'; address: PeerAddress; id?: string | undefined }
   | { kind: 'name'; name: string }
+  | { kind: 'service'; service: string }
 
-/** Classifies a ping target: a node id, `host:port` (`[v6]:port`), or a node name. */
+/** Prefix of a ping target that names a service: `service:kv`. */
+export const SERVICE_TARGET_PREFIX = 'service:'
+
+/**
+ * Classifies a ping target: `service:<name>`, a node id, `host:port` (`[v6]:port`), or a node
+ * name.
+ */
 export function parsePingTarget(target: string, id?: string): PingTarget {
+  if (target.startsWith(SERVICE_TARGET_PREFIX)) {
+    const service = target.slice(SERVICE_TARGET_PREFIX.length)
+    try {
+      assertServiceName(service)
+    } catch (error) {
+      throw new UsageError(`target ${JSON.stringify(target)}: ${errorMessage(error)}`, { cause: error })
+    }
+    return { kind: 'service', service }
+  }
   const looksLikeId: boolean = isNodeId(target)
   if (looksLikeId) return { kind: 'id', id: target }
   if (target.includes(':') && !target.includes('@')) {
@@ -52,7 +69,10 @@ export function parsePingTarget(target: string, id?: string): PingTarget {
  * - an id is trusted for this run and found through discovery;
  * - `host:port` is matched against what discovery reports, or dialed directly with `--id <id>`
  *   (an address alone cannot be authenticated: the id is what is pinned);
- * - a name (`app@host` or `app`) must belong to a trusted, discovered peer.
+ * - a name (`app@host` or `app`) must belong to a trusted, discovered peer;
+ * - `service:<name>` pings a provider of the named service, chosen like `request({ service })`
+ *   (connected first, then lowest RTT, then random), failing over to the next one when a provider
+ *   is unavailable, and prints which provider answered.
  */
 export async function ping(target: string, options: PingOptions, io: CliIo): Promise<void> {
   const out = new Output(io, options)
@@ -85,6 +105,15 @@ export async function ping(target: string, options: PingOptions, io: CliIo): Pro
       overrides: { name: `ping-${process.pid}@localhost` },
     })
     node = started.node
+    if (what.kind === 'service') {
+      await pingService(
+        node,
+        what.service,
+        { count, interval, timeout, connectTimeout, signal: shutdown.signal },
+        out,
+      )
+      return
+    }
     const explicitId = what.kind === 'id' ? what.id : what.kind === 'address' ? what.id : undefined
     if (explicitId !== undefined) started.trust.add(explicitId, { label: 'peer ping target' })
     const deadline = Date.now() + connectTimeout
@@ -184,7 +213,8 @@ function sameHost(a: string, b: string): boolean {
 
 function hint(what: PingTarget, trusted: (id: string) => boolean): string {
   if (what.kind === 'name') return ' (is it discovered by the configured backends, and is its id trusted?)'
-  const id = what.kind === 'id' ? what.id : what.id
+  if (what.kind === 'service') return ''
+  const id = what.id
   if (id !== undefined && trusted(id)) {
     return ' (does it run, is it reachable, and does it trust this identity? A node already running with this identity makes the target refuse a second connection.)'
   }
@@ -212,24 +242,30 @@ export function pingCommand(io: CliIo): Command {
   return addNodeFlags(
     new Command('ping')
       .description('connect to a node (QUIC, mutual TLS, pinned id) and measure round trips')
-      .argument('<target>', 'node name (app@host or app), node id, or host:port'),
+      .argument('<target>', 'node name (app@host or app), node id, host:port, or service:<name>'),
   )
     .option('-n, --count <n>', 'pings to send', (v) => parseCount(v), 3)
     .option('--interval <ms>', 'pause between pings', parseMillis, 1000)
     .option('--timeout <ms>', 'time limit of one ping', parseMillis, 5000)
     .option('--connect-timeout <ms>', 'time limit to find and connect to the target', parseMillis, 10_000)
     .option('--id <id>', 'the node id expected at a host:port target')
-    .option('--json', 'one JSON object per line: connected, reply, timeout, summary')
+    .option(
+      '--json',
+      'one JSON object per line: connected (providers for a service), reply, timeout, failover, summary',
+    )
     .addHelpText(
       'after',
       [
         '',
         'ping connects as the configured identity, which the target must trust. It never announces',
         'itself. Use an identity of its own (--identity) when a node with the same identity is running.',
+        'service:<name> pings a provider of a named service (`peer start --provide <name>`), chosen like',
+        'request({ service }): connected first, then lowest RTT; an unavailable one fails over to the next.',
         '',
         'Examples:',
         '  peer ping n2@localhost --config admin.json',
         '  peer ping 127.0.0.1:4002 --id <node id> --identity ./admin --trust-file trust.json',
+        '  peer ping service:kv --config admin.json',
       ].join('\n'),
     )
     .action(async (target: string, opts: PingOptions) => ping(target, opts, io))

@@ -6,6 +6,7 @@ import { idCommand } from './id-command.js'
 import { keygenCommand } from './keygen-command.js'
 import { type CliIo, processIo } from './output.js'
 import { pingCommand } from './ping-command.js'
+import { servicesCommand } from './services-command.js'
 import { startCommand } from './start-command.js'
 import { statusCommand } from './status-command.js'
 import { VERSION } from './version.js'
@@ -28,6 +29,7 @@ export function createProgram(io: CliIo = processIo()): Command {
     idCommand(io),
     startCommand(io),
     statusCommand(io),
+    servicesCommand(io),
     discoverCommand(io),
     pingCommand(io),
     demoCommand(io),

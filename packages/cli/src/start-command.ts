@@ -1,23 +1,26 @@
 import { type FSWatcher, watch } from 'node:fs'
 import { basename, dirname, resolve } from 'node:path'
-import { formatHostPort, type PeerAddress, type PeerRecord, shortId } from '@peer/discovery-core'
+import {
+  encodeServiceList,
+  formatHostPort,
+  type PeerAddress,
+  type PeerRecord,
+  shortId,
+} from '@peer/discovery-core'
 import { errorMessage } from '@peer/discovery-core/internal'
-import type { PeerNode } from '@peer/node'
+import type { PeerNode, ProviderDetail } from '@peer/node'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { type BackendConfig, LOG_LEVELS, loadConfigFile, type PeerConfig, parseConfig } from './config.js'
 import { type ControlServer, defaultControlPath } from './control-server.js'
 import { parsePeerSpec, parseSeconds } from './discover-command.js'
+import { UsageError } from './errors.js'
 import { type MetricsServer, parseMetricsAddress, startMetricsServer } from './metrics-server.js'
-import {
-  configuredLogger,
-  loadConfiguredIdentity,
-  loadConfiguredTrust,
-  reloadConfiguredTrust,
-  startConfiguredNode,
-} from './node-setup.js'
+import { configuredLogger, reloadConfiguredTrust, startConfiguredNode } from './node-setup.js'
 import { type CliIo, formatAddresses, Output, recordFields } from './output.js'
 import { serveStatus } from './serve-status.js'
+import { servicesSnapshot } from './services-snapshot.js'
 import { shutdownSignal, untilAborted } from './shutdown.js'
+import { check } from './start-check.js'
 
 /** Flags shared by `peer start` and `peer ping` that stand in for (or override) the configuration file. */
 export interface NodeFlags {
@@ -56,6 +59,11 @@ export interface StartOptions extends NodeFlags {
   metrics?: string | undefined
   /** Allow `--metrics` on a non-loopback address. */
   metricsAllowRemote?: boolean | undefined
+  /**
+   * Named services this node provides (`node.provide(name)` for each): published in its discovery
+   * record (`meta.services`) through the backends that can announce (etcd, mDNS).
+   */
+  provide?: string[] | undefined
 }
 
 const FLAG_NAMES: Readonly<Record<string, string>> = {
@@ -134,6 +142,7 @@ export async function start(options: StartOptions, io: CliIo): Promise<void> {
     options.metrics === undefined
       ? undefined
       : parseMetricsAddress(options.metrics, options.metricsAllowRemote)
+  const provide = checkServices(options.provide)
   const config = await resolveNodeConfig(options, io)
   if (options.check === true) return check(config, options, out)
   const logger = configuredLogger(config, (line) => void io.stderr.write(`${line}\n`))
@@ -170,6 +179,17 @@ export async function start(options: StartOptions, io: CliIo): Promise<void> {
       if (shutdown.signal.aborted) return
     }
     self.handle(CHATTER_TOPIC, () => undefined)
+    for (const service of provide) await self.provide(service, { signal: shutdown.signal })
+    const printProvider = (kind: 'provider:added' | 'provider:removed', detail: ProviderDetail) => {
+      const { service, id, name, reason } = detail
+      out.event(
+        kind,
+        { service, id, name, reason },
+        `service    ${service}: ${kind === 'provider:added' ? '+' : '-'} ${name ?? shortId(id)} ${id} (${reason})`,
+      )
+    }
+    self.addEventListener('provider:added', (e) => printProvider('provider:added', e.detail))
+    self.addEventListener('provider:removed', (e) => printProvider('provider:removed', e.detail))
     const printUp = (peer: {
       id: string
       name?: string | undefined
@@ -235,14 +255,27 @@ export async function start(options: StartOptions, io: CliIo): Promise<void> {
         identityCreated: started.created,
         pid: process.pid,
         control: control?.path,
+        provides: [...self.provided],
       },
       `started    ${self.name} ${self.id} listening on ${formatHostPort(self.address.host, self.address.port)} ` +
-        `(discovery: ${config.discovery.map((b) => b.backend).join(', ') || 'none'}, ${started.trust.size} trusted)`,
+        `(discovery: ${config.discovery.map((b) => b.backend).join(', ') || 'none'}, ${started.trust.size} trusted` +
+        `${self.provided.length > 0 ? `; provides ${self.provided.join(', ')}` : ''})`,
     )
     if (metrics !== undefined)
       out.event('metrics', { url: metrics.url }, `metrics    Prometheus text at ${metrics.url}`)
     // peers that came up while the node was starting, before the listener above existed
     for (const peer of self.peers()) printUp(peer)
+    // providers learnt from the records discovery reported while the node was starting
+    for (const entry of servicesSnapshot(self).services) {
+      for (const p of entry.providers) {
+        printProvider('provider:added', {
+          service: entry.service,
+          id: p.id,
+          name: p.name,
+          reason: 'announced',
+        })
+      }
+    }
     if (discovery !== undefined) {
       // what discovery found while the node was starting
       for (const record of await discovery.list().catch(() => [])) {
@@ -332,39 +365,6 @@ export async function start(options: StartOptions, io: CliIo): Promise<void> {
   }
 }
 
-async function check(config: PeerConfig, options: StartOptions, out: Output): Promise<void> {
-  // with createIdentity a missing identity is fine (it is made on first start); a broken one is not
-  const identity = await loadConfiguredIdentity({ ...config, createIdentity: false }).then(
-    (r) => r.identity,
-    (error: unknown) => {
-      if (config.createIdentity && (error as { message?: string }).message?.includes('does not exist'))
-        return undefined
-      throw error
-    },
-  )
-  const trust = await loadConfiguredTrust(config)
-  const listen = formatHostPort(config.listen.host, config.listen.port)
-  const backends = config.discovery.map((b) => b.backend)
-  out.result(
-    {
-      ok: true,
-      config: options.config === undefined ? undefined : resolve(options.config),
-      id: identity?.id,
-      name: config.name,
-      listen,
-      trusted: trust.size,
-      backends,
-    },
-    [
-      `ok: ${options.config ?? 'command line'}`,
-      `  node      ${identity?.id ?? '(identity created on first start)'}${config.name ? ` ${config.name}` : ''}`,
-      `  listen    ${listen}`,
-      `  trust     ${trust.size} ids${config.trust.file ? ` (${config.trust.file})` : ''}`,
-      `  discovery ${backends.join(', ') || 'none'}`,
-    ],
-  )
-}
-
 function reasonOf(signal: AbortSignal): string {
   return signal.reason instanceof Error ? signal.reason.message : String(signal.reason ?? 'stopped')
 }
@@ -406,6 +406,17 @@ export function addNodeFlags(command: Command): Command {
     .addOption(new Option('--log-level <level>', 'log to stderr from this level').choices(LOG_LEVELS))
 }
 
+/** Checks the names of `--provide` (the grammar and the limits of a node's service list). */
+function checkServices(names: readonly string[] | undefined): string[] {
+  const unique = [...new Set(names ?? [])]
+  try {
+    encodeServiceList(unique)
+  } catch (error) {
+    throw new UsageError(`--provide: ${(error as Error).message}`, { cause: error })
+  }
+  return unique
+}
+
 /** Parses a positive integer of milliseconds. */
 export function parseMillis(value: string): number {
   const n = Number(value)
@@ -430,13 +441,19 @@ export function startCommand(io: CliIo): Command {
       'control socket for `peer status` (default: control.sock in the identity directory)',
     )
     .option('--no-control', 'open no control socket')
+    .option(
+      '--provide <service>',
+      'provide this named service: publish it in the discovery record (repeatable)',
+      collect,
+    )
     .addOption(new Option('--chatter <ms>', 'demo traffic to every peer').argParser(parseMillis).hideHelp())
     .addOption(new Option('--exit-with-stdin', 'stop when stdin closes').hideHelp())
     .addHelpText(
       'after',
       [
         '',
-        'Events (stdout): started, metrics, discovered, lost, peer:up, peer:down, peer:rejected, stats, stopped;',
+        'Events (stdout): started, metrics, discovered, lost, peer:up, peer:down, peer:rejected,',
+        'provider:added, provider:removed, stats, stopped;',
         'updated (a known peer changed its addresses, name or meta) at --log-level info or debug.',
         '`peer status` shows the running node through its control socket (a Unix socket, mode 0600).',
         'Stops gracefully on Ctrl-C or SIGTERM (peers see peer:down with reason "shutdown").',
@@ -444,6 +461,7 @@ export function startCommand(io: CliIo): Command {
         'Examples:',
         '  peer start --config peer.json',
         '  peer start --config peer.json --check',
+        '  peer start --config peer.json --provide kv --provide search',
         '  peer start --identity ./n1 --listen 127.0.0.1:4001 --trust-file trust.json --peers-file peers.json',
       ].join('\n'),
     )

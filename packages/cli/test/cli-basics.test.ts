@@ -10,7 +10,7 @@ beforeAll(async () => {
 })
 afterAll(() => removeTempDir(dir))
 
-const COMMANDS = ['keygen', 'id', 'start', 'status', 'discover', 'ping', 'demo']
+const COMMANDS = ['keygen', 'id', 'start', 'status', 'services', 'discover', 'ping', 'demo']
 
 describe.concurrent('help and usage', () => {
   it('peer --help lists every command', async () => {

@@ -2,8 +2,9 @@
 // bounded buffers, junk ignored, failures reported, everything cleaned up.
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
+import { ConfigError } from '@peer/discovery-core'
 import { afterEach, describe, expect, it } from 'vitest'
-import { DemoCluster, MAX_DEMO_NODES } from '../src/index.js'
+import { DemoCluster, DemoConfigError, MAX_DEMO_NODES } from '../src/index.js'
 import { MAX_STDERR_LINES } from '../src/internal.js'
 import { cliRoot } from './helpers.js'
 
@@ -27,8 +28,14 @@ async function until(check: () => boolean, ms = 10_000): Promise<void> {
 
 describe('DemoCluster', () => {
   it(`refuses fewer than 2 or more than ${MAX_DEMO_NODES} nodes`, () => {
-    expect(() => new DemoCluster({ nodes: 1, command: fake })).toThrow(RangeError)
-    expect(() => new DemoCluster({ nodes: MAX_DEMO_NODES + 1, command: fake })).toThrow(RangeError)
+    expect(() => new DemoCluster({ nodes: 1, command: fake })).toThrow(DemoConfigError)
+    expect(() => new DemoCluster({ nodes: MAX_DEMO_NODES + 1, command: fake })).toThrow(ConfigError)
+    expect(() => new DemoCluster({ nodes: 3, command: fake, services: { node4: ['kv'] } })).toThrow(
+      /services: "node4" is not one of node1-node3/,
+    )
+    expect(() => new DemoCluster({ nodes: 3, command: fake, services: { node2: ['Bad'] } })).toThrow(
+      DemoConfigError,
+    )
   })
 
   it('ignores junk, oversized and truncated lines and bad numbers; keeps stderr bounded', async () => {

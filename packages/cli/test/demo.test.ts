@@ -38,6 +38,8 @@ describe('peer demo', () => {
 
     const index = (pred: (e: Event) => boolean) => events.findIndex(pred)
     const formed = index((e) => e.event === 'step' && String(e.text).startsWith('cluster formed'))
+    // up to 5 nodes, no service is shown
+    expect(events.some((e) => e.event === 'step' && e.service !== undefined)).toBe(false)
     const killed = index((e) => e.event === 'node' && e.node === 'node3' && e.state === 'killed')
     const down1 = index((e) => e.event === 'peer:down' && e.node === 'node1' && e.peer === 'node3')
     const down2 = index((e) => e.event === 'peer:down' && e.node === 'node2' && e.peer === 'node3')
@@ -89,9 +91,35 @@ describe('peer demo', () => {
     expect(existsSync(dir!)).toBe(false)
   }, 100_000)
 
-  it('bad --nodes exits 2', async () => {
-    const r = await runPeer(['demo', '--nodes', '1'])
-    expect(r.code).toBe(2)
-    expect(r.stderr).toContain('expected an integer in 2-16')
+  it('bad --nodes exits 2: below 2, above 50, not an integer', async () => {
+    for (const bad of ['1', '51', '2.5', 'five']) {
+      const r = await runPeer(['demo', '--nodes', bad])
+      expect(r.code, bad).toBe(2)
+      expect(r.stderr).toContain('expected an integer in 2-50')
+    }
   })
+
+  it('--nodes 6: node2 and node5 provide "kv"; node1 sees both providers (peer services)', async () => {
+    const r = await runPeer(['demo', '--nodes', '6', '--duration', '4', '--json'], { timeoutMs: 200_000 })
+    expect(r.code, r.stderr).toBe(0)
+    const events = r.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Event)
+    expect(events.find((e) => e.event === 'done')).toMatchObject({ ok: true, clean: true, nodes: 6 })
+    const sees = events.find((e) => e.event === 'step' && e.service === 'kv')
+    expect(sees, 'the providers step').toBeDefined()
+    expect(sees!.observer).toBe('node1')
+    const providers = sees!.providers as Array<Record<string, unknown>>
+    expect(providers.map((p) => p.node).sort()).toEqual(['node2', 'node5'])
+    for (const p of providers) {
+      expect(p.connected).toBe(true)
+      expect(p.addresses).toEqual([expect.stringMatching(/^127\.0\.0\.1:\d+$/)])
+    }
+    expect(String(sees!.text)).toMatch(
+      /^node1 sees 2 providers of "kv" \(peer services\): node[25] 127\.0\.0\.1:\d+ connected/,
+    )
+    const { pids } = leftovers(events)
+    expect(pids.filter(alive)).toEqual([])
+  }, 220_000)
 })
