@@ -6,16 +6,25 @@ import { createRequire } from 'node:module'
 import type { Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 
 export const cliRoot = join(dirname(fileURLToPath(import.meta.url)), '..')
 export const repoRoot = join(cliRoot, '..', '..')
-const tsxCli = createRequire(join(repoRoot, 'package.json')).resolve('tsx/cli')
+// tsx as a loader of this one process (`node --import tsx`), not its CLI: the CLI starts a second
+// Node.js process and relays signals to it, which cost about a second per run at load 10 and put a
+// relay between a test's kill and the command
+const tsxLoader = pathToFileURL(
+  join(
+    dirname(createRequire(join(repoRoot, 'package.json')).resolve('tsx/package.json')),
+    'dist',
+    'loader.mjs',
+  ),
+).href
 const main = join(cliRoot, 'src', 'main.ts')
 
 /** The command line that runs `peer` from sources. */
 export function peerCommand(args: readonly string[]): [string, string[]] {
-  return [process.execPath, [tsxCli, '--conditions=@peer/source', main, ...args]]
+  return [process.execPath, ['--import', tsxLoader, '--conditions=@peer/source', main, ...args]]
 }
 
 const live = new Set<ChildProcess>()
