@@ -493,10 +493,9 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
   async openStream(peer: string, topic: string, options: OpenStreamOptions = {}): Promise<PeerStream> {
     checkTopic(topic)
     throwIfAborted(options.signal)
-    return (await this.#linkFor(peer, this.#limits.requestTimeout, options.signal)).openStream(
-      topic,
-      options.signal,
-    )
+    const found = this.#linkFor(peer, this.#limits.requestTimeout, options.signal)
+    const link = found instanceof PeerLink ? found : await found
+    return link.openStream(topic, options.signal)
   }
 
   // ---- messaging ----
@@ -511,7 +510,9 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
     checkTopic(topic)
     throwIfAborted(options.signal)
     if (options.priority !== undefined) priorityClass(options.priority)
-    const link = await this.#linkFor(peer, this.#limits.requestTimeout, options.signal)
+    // a connected peer's link is used in the same tick (what is queued before a stop() is drained)
+    const found = this.#linkFor(peer, this.#limits.requestTimeout, options.signal)
+    const link = found instanceof PeerLink ? found : await found
     await link.send(topic, payload, options.priority)
   }
 
@@ -541,7 +542,8 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
     }
     const startedAt = performance.now()
     try {
-      const link = await this.#linkFor(peer, timeout, options.signal)
+      const found = this.#linkFor(peer, timeout, options.signal)
+      const link = found instanceof PeerLink ? found : await found
       // a dial on first use took part of the one timeout
       const left = Math.max(1, Math.ceil(timeout - (performance.now() - startedAt)))
       const answer = await link.request(topic, payload, left, options.signal, options.priority)
@@ -568,7 +570,8 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
     const timeout = options.timeout ?? this.#limits.requestTimeout
     checkTimeout(timeout)
     const startedAt = performance.now()
-    const link = await this.#linkFor(peer, timeout, options.signal)
+    const found = this.#linkFor(peer, timeout, options.signal)
+    const link = found instanceof PeerLink ? found : await found
     return link.ping(Math.max(1, Math.ceil(timeout - (performance.now() - startedAt))), options.signal)
   }
 
