@@ -30,8 +30,8 @@ export interface LinkWaitHost {
   link(id: string): PeerLink | undefined
   /** Whether a connection to `id` is still live or a link opens for it (a replacement may come up). */
   pending(id: string): boolean
-  addEventListener(type: 'peer:up', listener: (event: CustomEvent<{ id: string }>) => void): void
-  removeEventListener(type: 'peer:up', listener: (event: CustomEvent<{ id: string }>) => void): void
+  /** Dispatches `ready` `{ id }` whenever a link is up, including one that took over from an older link. */
+  readonly ready: EventTarget
   /** Aborts when the node stops. */
   readonly lifetime: AbortSignal
 }
@@ -58,7 +58,7 @@ export function awaitLink(
       if (settled) return
       settled = true
       clearTimeout(timer)
-      host.removeEventListener('peer:up', onUp)
+      host.ready.removeEventListener('ready', onUp)
       host.lifetime.removeEventListener('abort', onStop)
       signal?.removeEventListener('abort', onAbort)
       if (link !== undefined) resolve(link)
@@ -68,8 +68,8 @@ export function awaitLink(
       const link = host.link(id)
       if (link !== undefined && !link.closed) finish(link)
     }
-    const onUp = (event: CustomEvent<{ id: string }>) => {
-      if (event.detail.id === id) check()
+    const onUp = (event: Event) => {
+      if ((event as CustomEvent<{ id: string }>).detail.id === id) check()
     }
     const onStop = () => finish(undefined, new NodeStoppedError('the node stopped while connecting'))
     const onAbort = () => finish(undefined, abortErrorFor(signal!))
@@ -77,7 +77,7 @@ export function awaitLink(
       () => finish(undefined, new PeerUnavailableError(ref, `connected but not up within ${ms} ms`)),
       Math.max(0, ms),
     )
-    host.addEventListener('peer:up', onUp)
+    host.ready.addEventListener('ready', onUp)
     host.lifetime.addEventListener('abort', onStop, { once: true })
     signal?.addEventListener('abort', onAbort, { once: true })
     connection.closed.then(

@@ -134,6 +134,8 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
   readonly #streamHandlers = new Map<string, StreamHandler>()
   readonly #links = new Map<string, PeerLink>()
   readonly #opening = new Map<string, PeerLink>()
+  /** `ready` `{ id }` each time a link is up (a new peer, or a newer connection taking over). */
+  readonly #linkReady = new EventTarget()
   readonly #stats: NodeCounters = {
     messagesSent: 0,
     messagesReceived: 0,
@@ -819,6 +821,7 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
           if (link.closed || this.#state !== 'started' || connection.isClosed) return
           const previous = this.#links.get(id)
           this.#links.set(id, link)
+          this.#linkReady.dispatchEvent(new CustomEvent('ready', { detail: { id } }))
           if (previous !== undefined) {
             previous.close(previous.stalled ? stalledError(id) : replaced(id))
             this.#log.debug('peer moved to a newer connection', { id: shortId(id), direction })
@@ -951,8 +954,7 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
     const host = {
       link: (peer: string) => this.#links.get(peer),
       pending: (peer: string) => this.#registry?.connection(peer) !== undefined || this.#opening.has(peer),
-      addEventListener: this.addEventListener.bind(this),
-      removeEventListener: this.removeEventListener.bind(this),
+      ready: this.#linkReady,
       lifetime: this.#lifetime.signal,
     }
     const link = await awaitLink(host, ref, id, connection, deadline - performance.now(), signal)

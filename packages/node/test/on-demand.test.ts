@@ -84,6 +84,24 @@ describe('on-demand connections', () => {
     expect(a!.node.registryStats?.dials).toBe(1)
   })
 
+  it('first uses from both sides at once end on one connection, and every call is answered', async () => {
+    const nodes = await cluster(4, onDemand())
+    const calls = nodes.flatMap((m) =>
+      nodes
+        .filter((o) => o !== m)
+        .map((o) => m.node.request(o.node.id, 'echo', o.node.id, { timeout: 10_000 })),
+    )
+    const answers = await Promise.all(calls)
+    expect(answers).toHaveLength(12)
+    await waitFor(() => nodes.every((m) => m.node.peers().length === 3), { what: 'one connection per pair' })
+    const second = await Promise.all(
+      nodes.map((m) =>
+        m.node.request(nodes[0]!.node.id === m.node.id ? nodes[1]!.node.id : nodes[0]!.node.id, 'echo', 1),
+      ),
+    )
+    expect(second).toEqual([1, 1, 1, 1])
+  })
+
   it('a dial that does not finish fails the call at its timeout or abort, as not-connected', async () => {
     const [a] = await cluster(1, onDemand())
     // a UDP socket that swallows every packet: the QUIC handshake never completes
