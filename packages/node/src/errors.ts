@@ -61,7 +61,8 @@ export class NoHandlerError extends NodeError {
 /**
  * Why a peer is unavailable, as {@link PeerUnavailableError.reason}:
  * - `not-connected`: there is no connection to it (unknown, not trusted, not up yet, not up within
- *   the wait, or a name that matches no connected peer or several);
+ *   the wait, a dial on first use failed or hit the connection cap, a connection closed as unused
+ *   (`idle`, `evicted`), or a name that matches no member or several);
  * - `shutdown`: the peer said it is stopping (it finished its channels, answered `stopping`, or
  *   closed the connection with `shutdown`);
  * - `connection-lost`: the connection died without a goodbye (idle timeout: the peer crashed or
@@ -104,6 +105,9 @@ export function reasonOfClose(info: CloseInfo | undefined): PeerUnavailableReaso
   const app = info.application === true
   if ((app && info.code === CODE.SHUTDOWN) || (info.by !== 'local' && info.reason === 'shutdown')) {
     return 'shutdown'
+  }
+  if (info.reason === 'idle' || info.reason === 'evicted' || info.reason === 'connection cap') {
+    return 'not-connected'
   }
   if ((app && info.code === CODE.REPLACED) || info.reason === 'duplicate' || info.reason === 'replaced') {
     return 'replaced'

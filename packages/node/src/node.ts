@@ -26,6 +26,7 @@ import {
   type Listener,
   type Transport,
 } from '@peer/transport-quic'
+import { ConnectionPolicy } from './connection-policy.js'
 import { MAX_TOPIC_LENGTH, MIN_MESSAGE_SIZE } from './envelope.js'
 import {
   HandlerExistsError,
@@ -37,6 +38,7 @@ import {
 } from './errors.js'
 import { type Priority, priorityClass } from './lanes.js'
 import { announcedAddresses, resolveName } from './local-addresses.js'
+import { awaitLink, memberIdFor } from './members.js'
 import { checkMetricsOptions, type NodeMetrics, startNodeMetrics } from './metrics.js'
 import { type LinkHost, PeerLink } from './peer-link.js'
 import { ServiceDirectory, type ServiceStats, type ServiceTarget } from './services.js'
@@ -44,6 +46,7 @@ import type { PeerStream, StreamHandler } from './stream-registry.js'
 import type {
   HandleOptions,
   Handler,
+  MemberInfo,
   NodeCounters,
   NodeEvents,
   NodeOptions,
@@ -131,6 +134,8 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
   readonly #streamHandlers = new Map<string, StreamHandler>()
   readonly #links = new Map<string, PeerLink>()
   readonly #opening = new Map<string, PeerLink>()
+  /** `ready` `{ id }` each time a link is up (a new peer, or a newer connection taking over). */
+  readonly #linkReady = new EventTarget()
   readonly #stats: NodeCounters = {
     messagesSent: 0,
     messagesReceived: 0,
@@ -147,8 +152,14 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
     protocolErrors: 0,
     stalls: 0,
     stallRecoveries: 0,
+    refusedOverCap: 0,
+    evictions: 0,
+    idleCloses: 0,
   }
   readonly #limits: typeof DEFAULTS
+  readonly #onDemand: boolean
+  readonly #maxConnections: number
+  readonly #policy: ConnectionPolicy
   #state: NodeState | 'new' = 'new'
   #identity: Identity | undefined
   #trust: TrustList | undefined
@@ -203,6 +214,26 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
       )
     }
     this.#limits = limits
+    const connect = options.connect ?? 'mesh'
+    if (connect !== 'mesh' && connect !== 'on-demand') {
+      throw new ConfigError(`connect must be 'mesh' or 'on-demand', got ${String(connect)}`, {
+        option: 'connect',
+      })
+    }
+    this.#onDemand = connect === 'on-demand'
+    this.#maxConnections =
+      options.maxConnections === undefined || options.maxConnections === Infinity
+        ? Infinity
+        : numberOption(options.maxConnections, 'maxConnections', 0, { min: 1, integer: true })
+    const idleCloseMs = numberOption(options.idleCloseMs, 'idleCloseMs', 60_000, {
+      min: 1,
+      max: MAX_TIMEOUT,
+      integer: true,
+    })
+    this.#policy = new ConnectionPolicy(
+      { links: () => this.#links.values(), release: (link, reason) => this.#release(link, reason) },
+      this.#onDemand ? idleCloseMs : undefined,
+    )
     checkMetricsOptions(options.metrics)
     if (options.trust !== 'all' && !(options.trust instanceof TrustList)) {
       this.#trust = new TrustList(options.trust)
@@ -253,6 +284,8 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
   get stats(): Readonly<NodeStats> {
     return {
       ...this.#stats,
+      refusedOverCap: this.#registry?.stats.refusedOverCap ?? 0,
+      evictions: this.#registry?.stats.evictions ?? 0,
       engine: this.#transport?.engine,
       engineFallbackReason: this.#transport?.engineFallbackReason,
     }
@@ -321,6 +354,9 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
         transport: { dial: (address, dialOptions) => transport.dial(address, dialOptions) },
         trust: trustAll ? () => true : trustList!,
         discovery: this.#discovery,
+        connect: this.#onDemand ? 'on-demand' : 'mesh',
+        maxConnections: this.#maxConnections,
+        evictIdle: () => this.#evictIdle(),
         ...options.registry,
         ...(options.logger === undefined ? {} : { logger: options.logger }),
       })
@@ -333,6 +369,7 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
       this.#addresses = [...(options.announce ?? announcedAddresses(this.#listener.address))]
       this.#name = resolveName(options.name, this.#addresses[0] ?? this.#listener.address)
       this.#wire(this.#listener, this.#registry)
+      this.#policy.start()
       if (this.#discovery !== undefined) {
         await this.#discovery.start()
         await this.#announce({}).catch((error: unknown) =>
@@ -458,7 +495,9 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
   async openStream(peer: string, topic: string, options: OpenStreamOptions = {}): Promise<PeerStream> {
     checkTopic(topic)
     throwIfAborted(options.signal)
-    return this.#link(peer).openStream(topic, options.signal)
+    const found = this.#linkFor(peer, this.#limits.requestTimeout, options.signal)
+    const link = found instanceof PeerLink ? found : await found
+    return link.openStream(topic, options.signal)
   }
 
   // ---- messaging ----
@@ -473,7 +512,10 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
     checkTopic(topic)
     throwIfAborted(options.signal)
     if (options.priority !== undefined) priorityClass(options.priority)
-    await this.#link(peer).send(topic, payload, options.priority)
+    // a connected peer's link is used in the same tick (what is queued before a stop() is drained)
+    const found = this.#linkFor(peer, this.#limits.requestTimeout, options.signal)
+    const link = found instanceof PeerLink ? found : await found
+    await link.send(topic, payload, options.priority)
   }
 
   /**
@@ -502,7 +544,11 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
     }
     const startedAt = performance.now()
     try {
-      const answer = await this.#link(peer).request(topic, payload, timeout, options.signal, options.priority)
+      const found = this.#linkFor(peer, timeout, options.signal)
+      const link = found instanceof PeerLink ? found : await found
+      // a dial on first use took part of the one timeout
+      const left = Math.max(1, Math.ceil(timeout - (performance.now() - startedAt)))
+      const answer = await link.request(topic, payload, left, options.signal, options.priority)
       this.#metrics?.requestDone(startedAt)
       return answer as T
     } catch (error) {
@@ -525,7 +571,28 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
   async ping(peer: string, options: RequestOptions = {}): Promise<number> {
     const timeout = options.timeout ?? this.#limits.requestTimeout
     checkTimeout(timeout)
-    return this.#link(peer).ping(timeout, options.signal)
+    const startedAt = performance.now()
+    const found = this.#linkFor(peer, timeout, options.signal)
+    const link = found instanceof PeerLink ? found : await found
+    return link.ping(Math.max(1, Math.ceil(timeout - (performance.now() - startedAt))), options.signal)
+  }
+
+  /**
+   * Every member: a discovered, trusted peer, connected or not (with `connect: 'on-demand'` most
+   * are not). `peers()` lists the connections that are up.
+   */
+  members(): MemberInfo[] {
+    return (this.#registry?.peers() ?? [])
+      .filter((s) => s.discovered)
+      .map((s) => ({
+        id: s.id,
+        name: s.name,
+        addresses: s.addresses.map((a) => ({ host: a.host, port: a.port })),
+        sources: [...new Set(s.addresses.flatMap((a) => a.sources))],
+        connected: this.#links.has(s.id),
+        lastUsed: this.#policy.lastUsed(s.id),
+        services: this.#services.servicesOf(s.id),
+      }))
   }
 
   /** A snapshot of every peer that is up. */
@@ -640,6 +707,7 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
     for (const link of [...links, ...this.#opening.values()]) link.close(stopped)
     await bounded(Promise.all(links.map((l) => l.finish(FINISH_MS))), Math.min(FINISH_MS, left()))
     for (const off of this.#unsubscribe.splice(0)) off()
+    this.#policy.close()
     const closing = Promise.allSettled([
       this.#registry?.stop({ timeoutMs: left() }),
       this.#listener?.close('shutdown'),
@@ -699,6 +767,11 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
           this.#stats.rejected++
           this.emit('peer:rejected', { id: event.detail.id, source: event.detail.source })
         },
+        'peer:member': (event) => this.emit('member:joined', { ...event.detail }),
+        'peer:member-lost': (event) => {
+          this.#policy.forget(event.detail.id)
+          this.emit('member:left', { ...event.detail })
+        },
       }),
     )
   }
@@ -748,12 +821,14 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
           if (link.closed || this.#state !== 'started' || connection.isClosed) return
           const previous = this.#links.get(id)
           this.#links.set(id, link)
+          this.#linkReady.dispatchEvent(new CustomEvent('ready', { detail: { id } }))
           if (previous !== undefined) {
             previous.close(previous.stalled ? stalledError(id) : replaced(id))
             this.#log.debug('peer moved to a newer connection', { id: shortId(id), direction })
             return
           }
           this.#stats.peersUp++
+          this.#policy.touch(link)
           this.#log.info('peer up', { id: shortId(id), name: link.name, direction })
           this.emit('peer:up', { id, name: link.name, direction, address: { ...connection.remoteAddress } })
         },
@@ -844,11 +919,67 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
     if (this.#state !== 'started') throw new NodeStoppedError(`the node is ${this.state}`)
   }
 
-  #link(ref: string): PeerLink {
+  /**
+   * The link for `ref` (node id or name): the one that is up, or else, for a member dialed on use
+   * (any member with `on-demand`; one whose connection was released with `mesh`), a new one once
+   * the dial (shared with concurrent callers) and the `hello` exchange are done, within `timeoutMs`
+   * and `signal`.
+   */
+  #linkFor(ref: string, timeoutMs: number, signal: AbortSignal | undefined): PeerLink | Promise<PeerLink> {
     this.#assertStarted()
     const found = this.#find(ref)
-    if (found instanceof PeerLink) return found
-    throw new PeerUnavailableError(ref, found)
+    if (found instanceof PeerLink) {
+      this.#policy.touch(found)
+      return found
+    }
+    const registry = this.#registry!
+    const member = memberIdFor(ref, registry.peers())
+    if ('why' in member) throw new PeerUnavailableError(ref, this.#onDemand ? member.why : found)
+    if (!this.#onDemand && registry.status(member.id)?.state !== 'idle') {
+      throw new PeerUnavailableError(ref, found)
+    }
+    return this.#dialLink(ref, member.id, timeoutMs, signal)
+  }
+
+  async #dialLink(ref: string, id: string, timeoutMs: number, signal: AbortSignal | undefined) {
+    const deadline = performance.now() + timeoutMs
+    let connection: Connection
+    try {
+      connection = await this.#registry!.ensureConnected(id, { signal, timeoutMs })
+    } catch (error) {
+      if (signal?.aborted) throw abortErrorFor(signal)
+      this.#assertStarted()
+      throw new PeerUnavailableError(ref, errorMessage(error), { cause: error })
+    }
+    const host = {
+      link: (peer: string) => this.#links.get(peer),
+      pending: (peer: string) => this.#registry?.connection(peer) !== undefined || this.#opening.has(peer),
+      ready: this.#linkReady,
+      lifetime: this.#lifetime.signal,
+    }
+    const link = await awaitLink(host, ref, id, connection, deadline - performance.now(), signal)
+    this.#policy.touch(link)
+    return link
+  }
+
+  /** Closes an unused link's connection: `peer:down` now, no redial on either side. */
+  #release(link: PeerLink, reason: 'idle' | 'evicted'): void {
+    if (this.#links.get(link.id) !== link) return
+    link.close(new PeerUnavailableError(link.id, `the connection was closed as ${reason}`))
+    this.#down(link, reason)
+    if (reason === 'idle') {
+      this.#stats.idleCloses++
+      this.#registry?.release(link.id, 'idle')
+    }
+  }
+
+  /** The registry's `evictIdle`: the least recently used idle link, taken down (the registry closes it). */
+  #evictIdle(): string | undefined {
+    const id = this.#policy.evictionCandidate()
+    const link = id === undefined ? undefined : this.#links.get(id)
+    if (link === undefined) return undefined
+    this.#release(link, 'evicted')
+    return link.id
   }
 
   /** The link for an id or name, or why there is none. */

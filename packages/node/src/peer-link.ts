@@ -306,6 +306,20 @@ export class PeerLink {
   }
 
   /**
+   * True while work is in flight: a request or ping waits, a handler runs or waits, a message
+   * waits to be sent or confirmed, or a byte stream is open.
+   */
+  get busy(): boolean {
+    return !this.#idle() || this.#streams.size > 0
+  }
+
+  /** Grows with every envelope and byte sent or received: a change means the link was used. */
+  get activity(): number {
+    const s = this.stats
+    return s.messagesSent + s.messagesReceived + s.bytesSent + s.bytesReceived
+  }
+
+  /**
    * Resolves when no request is in flight, no handler runs, nothing waits to be sent and every
    * message sent was acknowledged.
    */

@@ -153,6 +153,11 @@ export class ServiceDirectory {
     await this.#host.announce(this.metaValue(), options)
   }
 
+  /** The services `id`'s discovery record lists. */
+  servicesOf(id: string): readonly string[] {
+    return this.#members.get(id)?.services ?? []
+  }
+
   /** Trusted members (other than this node) whose records list `service`, sorted by id. */
   providers(service: string): string[] {
     assertServiceName(service)

@@ -122,6 +122,27 @@ export interface NodeOptions {
   lostHysteresisMs?: number
   /** @deprecated Use `lostHysteresisMs` (same unit); accepted until the next minor version. */
   lostHysteresis?: number
+  /**
+   * When connections are made. `mesh` (default): one connection to every trusted member, made as
+   * soon as discovery reports it and redialed when it drops. `on-demand`: a member is dialed when
+   * `send`, `request`, `ping` or `openStream` first uses it, and its connection is closed after
+   * `idleCloseMs` without traffic (`peer:down` with reason `idle`); nothing is redialed by itself.
+   */
+  connect?: 'mesh' | 'on-demand'
+  /**
+   * `on-demand` only: close a connection after this many ms with no message, request or open
+   * byte stream in either direction (checked every quarter of it). Default 60,000.
+   */
+  idleCloseMs?: number
+  /**
+   * Most open connections, inbound and outbound, with either policy. A new connection over it
+   * closes the least recently used idle one (`peer:down` reason `evicted`); a connection with
+   * work in flight (requests, handlers, unconfirmed or queued messages, byte streams) is never
+   * evicted. When none is idle, a dial fails with `PeerUnavailableError` (`connection cap
+   * reached (N)`) and an inbound connection is closed (counted in `stats.refusedOverCap`).
+   * Default: no cap.
+   */
+  maxConnections?: number
   /** Peer registry tuning: dial timeout (ms), redial backoff, most peers tracked, departure hold, probing. */
   registry?: {
     dialTimeout?: number
@@ -246,6 +267,12 @@ export interface NodeStats {
   messagesDropped: number
   /** Protocol errors over all peers (each connection is closed after `maxProtocolErrors`). */
   protocolErrors: number
+  /** Inbound connections closed because `maxConnections` was reached and none was idle. */
+  refusedOverCap: number
+  /** Idle connections closed to make room under `maxConnections` (`peer:down` reason `evicted`). */
+  evictions: number
+  /** Connections closed after `idleCloseMs` without traffic (`peer:down` reason `idle`). */
+  idleCloses: number
   /** Connections found stalled (see `stallTimeoutMs`), over all peers. */
   stalls: number
   /** Stalled connections replaced by a fresh one (the peer stayed up), over all peers. */
@@ -337,10 +364,41 @@ export interface PeerDownDetail {
   readonly id: string
   readonly name: string | undefined
   /**
-   * Why: `shutdown` when this node or the peer stopped, otherwise the connection's close reason
-   * (e.g. `no packets from the peer within the idle timeout`, or the reason the peer sent).
+   * Why: `shutdown` when this node or the peer stopped; `idle` or `evicted` when this node or the
+   * peer closed the connection as unused (the peer is still a member, dialed again when used);
+   * otherwise the connection's close reason (e.g. `no packets from the peer within the idle
+   * timeout`, or the reason the peer sent).
    */
   readonly reason: string
+}
+
+/** Payload of `member:joined`. */
+export interface MemberJoinedDetail {
+  readonly id: string
+  readonly name: string | undefined
+  /** The discovery source that reported it first. */
+  readonly source: string
+}
+
+/** Payload of `member:left`. */
+export interface MemberLeftDetail extends MemberJoinedDetail {
+  /** Discovery's reason (`expired`, `withdrawn`, `stale`, ...). */
+  readonly reason: string
+}
+
+/** One member (a discovered, trusted peer), connected or not: see `PeerNode.members()`. */
+export interface MemberInfo {
+  readonly id: string
+  readonly name: string | undefined
+  readonly addresses: readonly PeerAddress[]
+  /** The discovery sources that report it. */
+  readonly sources: readonly string[]
+  /** Whether a connection to it is up (`peer:up` was emitted and no `peer:down` since). */
+  readonly connected: boolean
+  /** When this node last saw traffic with it (`Date.now()` ms), if ever. */
+  readonly lastUsed: number | undefined
+  /** The services its discovery record lists. */
+  readonly services: readonly string[]
 }
 
 /** Payload of `peer:rejected`: an untrusted node was refused. */
@@ -354,8 +412,15 @@ export interface PeerRejectedDetail {
 export interface NodeEvents extends ServiceEvents {
   /** A trusted peer is connected and ready for messages (both sides exchanged `hello`). */
   'peer:up': CustomEvent<PeerUpDetail>
-  /** A peer that was up went away. */
+  /**
+   * A connection that was up went away. It says nothing about membership: with reason `idle` or
+   * `evicted` the peer is still a member and is dialed again when used; `member:left` says it is gone.
+   */
   'peer:down': CustomEvent<PeerDownDetail>
+  /** Discovery reported a trusted peer: it is a member (connected or not). */
+  'member:joined': CustomEvent<MemberJoinedDetail>
+  /** The last discovery source lost a member: it is gone as far as discovery knows. */
+  'member:left': CustomEvent<MemberLeftDetail>
   /** An untrusted node was refused. */
   'peer:rejected': CustomEvent<PeerRejectedDetail>
   /**

@@ -15,3 +15,12 @@ it('examples/metrics.mjs reads the node metrics through an OpenTelemetry SDK rea
     'messages sent > 0: true',
   ])
 }, 120_000)
+
+it('examples/on-demand.mjs dials on first use and closes the idle connection', async () => {
+  const { stdout } = await runExample('packages/node/examples/on-demand.mjs')
+  expect(stdout).toContain('node1 members: 1, connections: 0')
+  expect(stdout).toContain('hello node1')
+  expect(stdout).toContain('node1 connections: 1')
+  expect(stdout).toContain('peer:down node2@localhost (idle); still a member: 1')
+  expect(stdout).toContain('hello again')
+})

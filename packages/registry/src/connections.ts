@@ -30,16 +30,23 @@ export async function settledWithin(
 
 /**
  * What a connection's close value says: `departed` when the remote is stopping (`shutdown`, not
- * closed by us), `path-lost` when nothing was heard from it (`by: 'idle-timeout'` or `'error'`,
- * as `@peer/transport-quic` reports), `other` for the rest.
+ * closed by us), `released` when either side closed it as unused (`idle`, `evicted`, or
+ * `connection cap`: the peer is still a member, dialed again when used, never redialed by itself),
+ * `path-lost` when nothing was heard from it (`by: 'idle-timeout'` or `'error'`, as
+ * `@peer/transport-quic` reports), `other` for the rest.
  */
-export type CloseKind = 'departed' | 'path-lost' | 'other'
+export type CloseKind = 'departed' | 'released' | 'path-lost' | 'other'
+
+/** Close reasons that release a connection (no redial): see {@link CloseKind}. */
+export const RELEASE_REASONS: ReadonlySet<string> = new Set(['idle', 'evicted', 'connection cap'])
 
 export function closeKind(value: unknown): CloseKind {
   if (value === 'shutdown') return 'departed'
+  if (typeof value === 'string' && RELEASE_REASONS.has(value)) return 'released'
   if (typeof value !== 'object' || value === null) return 'other'
   const { reason, by } = value as { reason?: unknown; by?: unknown }
   if (reason === 'shutdown' && by !== 'local') return 'departed'
+  if (typeof reason === 'string' && RELEASE_REASONS.has(reason)) return 'released'
   if (by === 'idle-timeout' || by === 'error') return 'path-lost'
   return 'other'
 }

@@ -57,3 +57,19 @@ export class InvalidServerNameError extends RegistryError {}
 
 /** A port is not an integer in 1-65535. */
 export class InvalidPortError extends RegistryError {}
+
+/**
+ * A new connection would exceed `maxConnections` and no open connection was idle enough to be
+ * closed for it (every one has work in flight).
+ */
+export class ConnectionCapError extends RegistryError {
+  /** The cap that was reached. */
+  readonly limit: number
+  constructor(limit: number) {
+    super(`connection cap reached (${limit})`)
+    this.limit = limit
+  }
+}
+
+/** `ensureConnected` was asked for an id that is not a member (not discovered and trusted, or no address). */
+export class NotAMemberError extends RegistryError {}

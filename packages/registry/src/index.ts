@@ -17,10 +17,12 @@
  */
 export { type BackoffOptions, backoffDelay } from './backoff.js'
 export {
+  ConnectionCapError,
   DialTimeoutError,
   DuplicateServerNameError,
   InvalidPortError,
   InvalidServerNameError,
+  NotAMemberError,
   PeerIdMismatchError,
   PortUnavailableError,
   RegistryError,
@@ -41,12 +43,19 @@ export type {
   PeerConnectionReplacedDetail,
   PeerDialFailedDetail,
   PeerDisconnectedDetail,
+  PeerMemberDetail,
+  PeerMemberLostDetail,
   PeerRegistryEvents,
   PeerRegistryStats,
   PeerRejectedDetail,
 } from './peer-events.js'
 export { PeerRegistry } from './peer-registry.js'
-export type { PeerRegistryOptions, RegistryStopOptions } from './peer-registry-options.js'
+export type {
+  ConnectPolicy,
+  EnsureConnectedOptions,
+  PeerRegistryOptions,
+  RegistryStopOptions,
+} from './peer-registry-options.js'
 export type { PeerAddressStatus, PeerState, PeerStatus } from './peer-status.js'
 export {
   type ConnectionOf,

@@ -41,6 +41,20 @@ export interface PeerConnectionReplacedDetail extends PeerConnectedDetail {
   readonly previous: RegistryConnection
 }
 
+/** Payload of `peer:member`: a trusted peer was discovered (it was not a member before). */
+export interface PeerMemberDetail {
+  readonly id: string
+  readonly name: string | undefined
+  /** The discovery source that reported it first. */
+  readonly source: string
+}
+
+/** Payload of `peer:member-lost`: discovery lost the last record of a member. */
+export interface PeerMemberLostDetail extends PeerMemberDetail {
+  /** Discovery's reason (`expired`, `withdrawn`, `stale`, ...). */
+  readonly reason: string
+}
+
 /** Events of a `PeerRegistry`. */
 export interface PeerRegistryEvents {
   'peer:connected': CustomEvent<PeerConnectedDetail>
@@ -52,6 +66,10 @@ export interface PeerRegistryEvents {
   'peer:disconnected': CustomEvent<PeerDisconnectedDetail>
   'peer:rejected': CustomEvent<PeerRejectedDetail>
   'peer:dial-failed': CustomEvent<PeerDialFailedDetail>
+  /** A trusted peer became a member (discovery reported it; connected or not). */
+  'peer:member': CustomEvent<PeerMemberDetail>
+  /** A member is gone as far as discovery knows (its connection, if any, stays until it closes). */
+  'peer:member-lost': CustomEvent<PeerMemberLostDetail>
 }
 
 /** Counters of a `PeerRegistry`; they only grow. */
@@ -80,6 +98,12 @@ export interface PeerRegistryStats {
   stallProbes: number
   /** Stalled connections replaced by a fresh one a probe dialed. */
   stallReplacements: number
+  /** Inbound connections closed because `maxConnections` was reached and nothing could be evicted. */
+  refusedOverCap: number
+  /** Idle connections closed to make room under `maxConnections` (reason `evicted`). */
+  evictions: number
+  /** Connections closed by {@link PeerRegistry.release} (idle or evicted), without a redial. */
+  released: number
   /** Listener calls that threw (and were isolated). */
   listenerErrors: number
 }

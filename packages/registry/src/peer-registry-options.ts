@@ -52,8 +52,38 @@ export interface PeerRegistryOptions<C extends RegistryConnection = RegistryConn
    * at this length too. 0 turns probing off. Default 1,000.
    */
   probeAttemptMs?: number
+  /**
+   * When to connect: `mesh` (default) dials every trusted member as soon as discovery reports it
+   * and redials it when the connection drops; `on-demand` records members and dials one only when
+   * {@link PeerRegistry.ensureConnected} asks for it, and never redials by itself.
+   */
+  connect?: ConnectPolicy
+  /**
+   * Most open connections (both directions). A new one over the cap makes the registry ask
+   * `evictIdle` for an idle connection to close; when there is none, an inbound connection is
+   * closed with reason `connection cap` (counted in `stats.refusedOverCap`) and a dial fails with
+   * `ConnectionCapError`. Default: no cap.
+   */
+  maxConnections?: number
+  /**
+   * Called when a new connection would exceed `maxConnections`: return the id of an open,
+   * idle connection to close for it (the registry closes it with reason `evicted`, without a
+   * redial), or `undefined` when none may be closed. Default: nothing is ever evicted.
+   */
+  evictIdle?: () => string | undefined
   /** Logger factory; silent by default. Namespace `peer:registry:peers`. */
   logger?: LoggerFactory
+}
+
+/** When the registry connects to members: see {@link PeerRegistryOptions.connect}. */
+export type ConnectPolicy = 'mesh' | 'on-demand'
+
+/** Options of `PeerRegistry.ensureConnected`. */
+export interface EnsureConnectedOptions {
+  /** Stops waiting (the dial goes on for other callers) when it aborts. */
+  signal?: AbortSignal | undefined
+  /** Longest wait in ms. Default: the registry's `dialTimeout` times the peer's address count. */
+  timeoutMs?: number | undefined
 }
 
 /** Options of `PeerRegistry.stop`. */

@@ -1,6 +1,7 @@
 import {
   abortErrorFor,
   assertNodeId,
+  ConfigError,
   delay,
   isNodeId,
   type Logger,
@@ -12,11 +13,19 @@ import {
   silentLogger,
   subscribe,
   TypedEventTarget,
+  throwIfAborted,
 } from '@peer/discovery-core'
-import { errorMessage } from '@peer/discovery-core/internal'
+import { errorMessage, withTimeout } from '@peer/discovery-core/internal'
 import { type BackoffOptions, backoffDelay } from './backoff.js'
+import { ConnectWaiters } from './connect-waiters.js'
 import { type CloseKind, closeKind, readRtt, reasonOf, safeClose, settledWithin } from './connections.js'
-import { DialTimeoutError, PeerIdMismatchError, RegistryError } from './errors.js'
+import {
+  ConnectionCapError,
+  DialTimeoutError,
+  NotAMemberError,
+  PeerIdMismatchError,
+  RegistryError,
+} from './errors.js'
 import type {
   ConnectionDirection,
   PeerSource,
@@ -25,7 +34,11 @@ import type {
   TrustStore,
 } from './interfaces.js'
 import type { DisconnectReason, PeerRegistryEvents, PeerRegistryStats } from './peer-events.js'
-import type { PeerRegistryOptions, RegistryStopOptions } from './peer-registry-options.js'
+import type {
+  EnsureConnectedOptions,
+  PeerRegistryOptions,
+  RegistryStopOptions,
+} from './peer-registry-options.js'
 import type { PeerState, PeerStatus } from './peer-status.js'
 import { probe } from './probe.js'
 
@@ -60,6 +73,10 @@ interface PeerEntry<C extends RegistryConnection> {
   lostRtt: number | undefined
   /** True while {@link PeerRegistry.probeStalled} runs for this peer. */
   stallProbe?: boolean
+  /** Its last connection was released (idle, evicted, refused over the cap): not redialed by itself. */
+  released?: boolean
+  /** Our dial's connection was refused over the cap: the dial ends without a redial. */
+  capRefused?: boolean
 }
 
 type RegistryState = 'stopped' | 'started' | 'draining'
@@ -107,6 +124,10 @@ export class PeerRegistry<
   readonly #probeAttempt: number
   readonly #stopTimeout: number
   readonly #log: Logger
+  readonly #onDemand: boolean
+  readonly #maxConnections: number
+  readonly #evictIdle: (() => string | undefined) | undefined
+  readonly #waiters = new ConnectWaiters<C>()
 
   readonly #peers = new Map<string, PeerEntry<C>>()
   readonly #queue = new Set<string>()
@@ -123,6 +144,9 @@ export class PeerRegistry<
     overflowDrops: 0,
     stallProbes: 0,
     stallReplacements: 0,
+    refusedOverCap: 0,
+    evictions: 0,
+    released: 0,
   }
   readonly #unsubscribe: Array<() => void> = []
   #activeDials = 0
@@ -154,6 +178,24 @@ export class PeerRegistry<
     if (!Number.isInteger(this.#probeAttempt) || this.#probeAttempt < 0) {
       throw new RangeError(`probeAttemptMs must be a non-negative integer, got ${options.probeAttemptMs}`)
     }
+    const connect = options.connect ?? 'mesh'
+    if (connect !== 'mesh' && connect !== 'on-demand') {
+      throw new ConfigError(`connect must be 'mesh' or 'on-demand', got ${String(connect)}`, {
+        option: 'connect',
+      })
+    }
+    this.#onDemand = connect === 'on-demand'
+    const cap = options.maxConnections ?? Infinity
+    if (cap !== Infinity && !(Number.isInteger(cap) && cap >= 1)) {
+      throw new ConfigError(`maxConnections must be a positive integer, got ${cap}`, {
+        option: 'maxConnections',
+      })
+    }
+    this.#maxConnections = cap
+    if (options.evictIdle !== undefined && typeof options.evictIdle !== 'function') {
+      throw new ConfigError('evictIdle must be a function', { option: 'evictIdle' })
+    }
+    this.#evictIdle = options.evictIdle
     this.#log = (options.logger ?? silentLogger)('peer:registry:peers')
     this.onListenerError = (error, type) =>
       this.#log.warn('event listener threw', { type, error: errorMessage(error) })
@@ -355,6 +397,65 @@ export class PeerRegistry<
     return this.#peers.get(id)?.connection
   }
 
+  /**
+   * The live connection to `id`, dialing it first when there is none: joins a dial in flight, or
+   * dials the member now (bypassing the redial backoff, within `maxConcurrentDials`). Rejects with
+   * `NotAMemberError` (not a trusted member with an address), `ConnectionCapError` (at
+   * `maxConnections` with nothing idle to evict), the dial's error, `DialTimeoutError` after
+   * `timeoutMs`, or an `AbortError` when `signal` aborts.
+   */
+  async ensureConnected(id: string, options: EnsureConnectedOptions = {}): Promise<C> {
+    throwIfAborted(options.signal)
+    if (this.#state !== 'started') throw new RegistryError('the peer registry is not started')
+    const entry = this.#peers.get(id)
+    if (entry?.connection !== undefined) return entry.connection
+    if (entry === undefined || entry.addresses.length === 0 || !this.#isTrusted(id)) {
+      throw new NotAMemberError(`${id} is not a trusted member with a known address`)
+    }
+    const timeoutMs = options.timeoutMs ?? this.#dialTimeout * entry.addresses.length
+    const wait = this.#waiters.wait(id)
+    try {
+      if (entry.state !== 'queued' && entry.state !== 'dialing') {
+        if (!this.#roomFor(entry)) throw new ConnectionCapError(this.#maxConnections)
+        this.#clearTimer(entry)
+        this.#enqueue(entry)
+      }
+      return await withTimeout(
+        wait.promise,
+        timeoutMs,
+        () => new DialTimeoutError(`no connection to ${shortId(id)} within ${timeoutMs} ms`),
+        options.signal,
+      )
+    } finally {
+      wait.cancel()
+    }
+  }
+
+  /**
+   * Closes the connection to `id` as unused, with `reason` (`idle` or `evicted`, sent to the
+   * peer): `peer:disconnected` is emitted at once, the peer stays a member, and neither side
+   * redials it by itself; {@link PeerRegistry.ensureConnected} dials it again. Returns false when
+   * there was no connection.
+   */
+  release(id: string, reason: 'idle' | 'evicted'): boolean {
+    const entry = this.#peers.get(id)
+    const conn = entry?.connection
+    if (entry === undefined || conn === undefined) return false
+    const direction = entry.direction ?? 'outbound'
+    entry.connection = undefined
+    entry.direction = undefined
+    entry.connectedAt = undefined
+    entry.state = 'idle'
+    entry.released = true
+    entry.lastError = reason
+    this.#stats.disconnects++
+    this.#stats.released++
+    this.#log.info('connection released', { id: shortId(id), reason })
+    safeClose(conn, reason, this.#log)
+    this.emit('peer:disconnected', { id, reason, direction })
+    return true
+  }
+
   /** The ids of every connected peer. */
   connectedIds(): string[] {
     return [...this.#peers.values()].filter((e) => e.connection !== undefined).map((e) => e.id)
@@ -406,7 +507,8 @@ export class PeerRegistry<
         subscribe(discovery, {
           'peer:discovered': onFound(true),
           'peer:updated': onFound(false),
-          'peer:lost': (event) => this.#onLost(event.detail.record.id),
+          'peer:lost': (event) =>
+            this.#onLost(event.detail.record.id, event.detail.source, event.detail.reason),
         }),
       )
     }
@@ -460,10 +562,13 @@ export class PeerRegistry<
     }
     const entry = this.#peers.get(record.id) ?? this.#create(record.id)
     if (entry === undefined) return
+    const joined = !entry.discovered
     entry.discovered = true
     entry.lastSeen = Date.now()
     if (record.name !== undefined) entry.name = record.name
     this.#setAddresses(entry, record)
+    if (joined) this.emit('peer:member', { id: entry.id, name: entry.name, source })
+    if (this.#onDemand) return // a member is dialed when used (ensureConnected)
     switch (entry.state) {
       case 'connected':
       case 'dialing':
@@ -484,13 +589,15 @@ export class PeerRegistry<
         }
         return
       case 'idle':
-        this.#enqueue(entry)
+        // a released connection (idle, evicted) is dialed again when used, not on a hint
+        if (entry.released !== true) this.#enqueue(entry)
     }
   }
 
-  #onLost(id: string): void {
+  #onLost(id: string, source: string, reason: string): void {
     const entry = this.#peers.get(id)
     if (entry === undefined) return
+    if (entry.discovered) this.emit('peer:member-lost', { id, name: entry.name, source, reason })
     entry.discovered = false
     for (const a of entry.addresses) a.sources = []
     // a live connection stays until the transport's liveness closes it; a dial in flight finishes
@@ -554,6 +661,7 @@ export class PeerRegistry<
     this.#clearTimer(entry)
     this.#queue.delete(entry.id)
     entry.dial?.abort(new RegistryError(`dial cancelled: ${reason}`))
+    this.#waiters.reject(entry.id, new RegistryError(`dial cancelled: ${reason}`))
     const conn = entry.connection
     if (conn !== undefined) {
       const direction = entry.direction ?? 'outbound'
@@ -654,11 +762,22 @@ export class PeerRegistry<
     }
     if (entry.dial === controller) entry.dial = undefined
     if (connected || entry.connection !== undefined) return
+    if (entry.capRefused === true) {
+      entry.capRefused = false
+      return
+    }
     if (this.#peers.get(entry.id) !== entry || this.#state !== 'started') return
     if (controller.signal.aborted && entry.state !== 'dialing') return
     entry.dialAttempts++
     entry.lastError = lastError.message
     this.#stats.dialFailures++
+    this.#waiters.reject(entry.id, lastError)
+    if (this.#onDemand && entry.discovered) {
+      // no redial by itself: the next use dials again
+      entry.state = 'idle'
+      this.emit('peer:dial-failed', { id: entry.id, attempt: entry.dialAttempts, error: lastError })
+      return
+    }
     if (!entry.discovered) {
       // lost and not reachable: stop trying
       this.emit('peer:dial-failed', { id: entry.id, attempt: entry.dialAttempts, error: lastError })
@@ -775,11 +894,15 @@ export class PeerRegistry<
     const selfWins = this.self < entry.id
     const existing = entry.connection
     if (existing === undefined) {
+      if (direction === 'inbound' && entry.dial !== undefined && selfWins) {
+        this.#duplicate(entry, conn, 'inbound while our dial wins')
+        return false
+      }
+      if (!this.#roomFor(entry)) {
+        this.#refuseOverCap(entry, conn, direction)
+        return false
+      }
       if (direction === 'inbound' && entry.dial !== undefined) {
-        if (selfWins) {
-          this.#duplicate(entry, conn, 'inbound while our dial wins')
-          return false
-        }
         entry.dial.abort(new RegistryError('dial superseded by the remote'))
         entry.dial = undefined
       }
@@ -805,6 +928,45 @@ export class PeerRegistry<
     return true
   }
 
+  /**
+   * True when one more connection fits under `maxConnections`, after closing the idle connection
+   * `evictIdle` names when it would not.
+   */
+  #roomFor(entry: PeerEntry<C>): boolean {
+    if (this.#maxConnections === Infinity || this.#connectedCount() < this.#maxConnections) return true
+    let victim: string | undefined
+    try {
+      victim = this.#evictIdle?.()
+    } catch (error) {
+      this.#log.warn('evictIdle threw; nothing evicted', { error: errorMessage(error) })
+    }
+    if (victim === undefined || victim === entry.id || !this.release(victim, 'evicted')) return false
+    this.#stats.evictions++
+    return this.#connectedCount() < this.#maxConnections
+  }
+
+  #connectedCount(): number {
+    let count = 0
+    for (const entry of this.#peers.values()) if (entry.connection !== undefined) count++
+    return count
+  }
+
+  /** Closes a new connection over the cap: counted when inbound; fails the dial's waiters when ours. */
+  #refuseOverCap(entry: PeerEntry<C>, conn: C, direction: ConnectionDirection): void {
+    safeClose(conn, 'connection cap', this.#log)
+    const error = new ConnectionCapError(this.#maxConnections)
+    if (direction === 'inbound') {
+      this.#stats.refusedOverCap++
+      this.#log.info('inbound connection refused: connection cap reached', { id: shortId(entry.id) })
+    } else {
+      entry.capRefused = true
+      entry.state = 'idle'
+      entry.released = true
+      entry.lastError = error.message
+    }
+    this.#waiters.reject(entry.id, error)
+  }
+
   #duplicate(entry: PeerEntry<C>, conn: C, why: string): void {
     this.#stats.duplicatesClosed++
     this.#log.debug('closing a duplicate connection', { id: shortId(entry.id), why })
@@ -823,6 +985,7 @@ export class PeerRegistry<
     entry.lastError = undefined
     entry.lostAt = undefined
     entry.lostRtt = undefined
+    entry.released = false
     Promise.resolve(conn.closed)
       .then(
         (value) => this.#onClosed(entry, conn, reasonOf(value), closeKind(value)),
@@ -835,11 +998,13 @@ export class PeerRegistry<
       this.#stats.replaced++
       this.#log.debug('live connection replaced', { id: shortId(entry.id), direction })
       this.emit('peer:connection-replaced', { id: entry.id, direction, connection: conn, previous })
-      return
+    } else {
+      this.#stats.connects++
+      this.#log.info('peer connected', { id: shortId(entry.id), direction })
+      this.emit('peer:connected', { id: entry.id, direction, connection: conn })
     }
-    this.#stats.connects++
-    this.#log.info('peer connected', { id: shortId(entry.id), direction })
-    this.emit('peer:connected', { id: entry.id, direction, connection: conn })
+    // after the events, so a listener has set up what the waiters use the connection for
+    if (entry.connection === conn) this.#waiters.resolve(entry.id, conn)
   }
 
   #onClosed(entry: PeerEntry<C>, conn: C, reason: string, kind: CloseKind): void {
@@ -862,6 +1027,11 @@ export class PeerRegistry<
     }
     if (lived >= this.#stableAfter) entry.backoffLevel = 0
     if (entry.addresses.length === 0) return
+    if (kind === 'released' || this.#onDemand) {
+      // still a member: dialed again when used (ensureConnected), never by itself
+      entry.released = kind === 'released'
+      return
+    }
     if (kind === 'departed') {
       this.#holdDeparted(entry)
       return

@@ -52,10 +52,10 @@ const formedAt = new Map<string, FormedNode>()
 const downs = new Map<string, number[]>()
 const lost = new Map<string, number[]>()
 
-/** Node options per connection policy: the one place where `on-demand` gets wired in later. */
+/** Node options per connection policy. */
 function policyOptions(policy: Policy): Partial<NodeOptions> {
   if (policy === 'mesh') return {}
-  throw new Error(`policy ${policy} is not implemented by @peer/node yet`)
+  return { connect: 'on-demand' }
 }
 
 function discoveryFor(params: StartParams, self: ClusterMember) {

@@ -1,0 +1,95 @@
+// Members (discovered, trusted peers, connected or not): finding one by id or name, and waiting
+// for the link of a connection made on first use.
+import { abortErrorFor, isNodeId } from '@peer/discovery-core'
+import type { PeerStatus } from '@peer/registry'
+import type { Connection } from '@peer/transport-quic'
+import { NodeStoppedError, PeerUnavailableError } from './errors.js'
+import type { PeerLink } from './peer-link.js'
+
+/** The member id `ref` (a node id or name) designates, or why there is none. @internal */
+export function memberIdFor(ref: string, members: readonly PeerStatus[]): { id: string } | { why: string } {
+  if (isNodeId(ref)) {
+    return members.some((m) => m.id === ref && m.discovered) ? { id: ref } : { why: 'not connected' }
+  }
+  const exact: string[] = []
+  const short: string[] = []
+  for (const m of members) {
+    if (!m.discovered || m.name === undefined) continue
+    if (m.name === ref) exact.push(m.id)
+    else if (m.name.slice(0, m.name.indexOf('@')) === ref) short.push(m.id)
+  }
+  const matches = exact.length > 0 ? exact : short
+  if (matches.length === 1) return { id: matches[0]! }
+  if (matches.length > 1) return { why: `the name matches ${matches.length} members; use a node id` }
+  return { why: 'no member has this name' }
+}
+
+/** What {@link awaitLink} needs from the node. @internal */
+export interface LinkWaitHost {
+  /** The link that is up for `id`, if any. */
+  link(id: string): PeerLink | undefined
+  /** Whether a connection to `id` is still live or a link opens for it (a replacement may come up). */
+  pending(id: string): boolean
+  /** Dispatches `ready` `{ id }` whenever a link is up, including one that took over from an older link. */
+  readonly ready: EventTarget
+  /** Aborts when the node stops. */
+  readonly lifetime: AbortSignal
+}
+
+/**
+ * Resolves with the link of `id` once it is up (the `hello` exchange on `connection` done), at
+ * once when it is. Rejects with `PeerUnavailableError` when the connection closes with nothing
+ * replacing it or after `ms`, an `AbortError` when `signal` aborts, `NodeStoppedError` on stop.
+ * @internal
+ */
+export function awaitLink(
+  host: LinkWaitHost,
+  ref: string,
+  id: string,
+  connection: Connection,
+  ms: number,
+  signal: AbortSignal | undefined,
+): Promise<PeerLink> {
+  const now = host.link(id)
+  if (now !== undefined && !now.closed) return Promise.resolve(now)
+  return new Promise<PeerLink>((resolve, reject) => {
+    let settled = false
+    const finish = (link: PeerLink | undefined, error?: Error) => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      host.ready.removeEventListener('ready', onUp)
+      host.lifetime.removeEventListener('abort', onStop)
+      signal?.removeEventListener('abort', onAbort)
+      if (link !== undefined) resolve(link)
+      else reject(error)
+    }
+    const check = () => {
+      const link = host.link(id)
+      if (link !== undefined && !link.closed) finish(link)
+    }
+    const onUp = (event: Event) => {
+      if ((event as CustomEvent<{ id: string }>).detail.id === id) check()
+    }
+    const onStop = () => finish(undefined, new NodeStoppedError('the node stopped while connecting'))
+    const onAbort = () => finish(undefined, abortErrorFor(signal!))
+    const timer = setTimeout(
+      () => finish(undefined, new PeerUnavailableError(ref, `connected but not up within ${ms} ms`)),
+      Math.max(0, ms),
+    )
+    host.ready.addEventListener('ready', onUp)
+    host.lifetime.addEventListener('abort', onStop, { once: true })
+    signal?.addEventListener('abort', onAbort, { once: true })
+    connection.closed.then(
+      () =>
+        // the close may be a simultaneous dial resolving: wait for the connection that won
+        queueMicrotask(() => {
+          check()
+          if (!host.pending(id)) {
+            finish(undefined, new PeerUnavailableError(ref, 'the connection closed before the peer was up'))
+          }
+        }),
+      () => {},
+    )
+  })
+}
