@@ -29,6 +29,7 @@ import {
   nodeKey,
   nodesPrefix,
 } from './node-value.js'
+import { ResetDetector } from './reset-detector.js'
 
 /** Options of {@link EtcdDiscovery}. */
 export interface EtcdDiscoveryOptions extends BackendOptions {
@@ -189,10 +190,7 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
   /** The id whose key the current lease holds (set by each successful write). */
   #publishedId: string | undefined
   #publishedValue: string | undefined
-  #revision = 0
-  #listRevision = 0
-  #clusterId: string | undefined
-  #everSynced = false
+  readonly #resets = new ResetDetector()
   #everPublished = false
   #lastOverwriteFix = 0
   #overwriteTimer: NodeJS.Timeout | undefined
@@ -251,12 +249,12 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
 
   /** The etcd revision the mirror is at (0 before the first list). */
   get revision(): number {
-    return this.#revision
+    return this.#resets.revision
   }
 
   /** True once the prefix was listed, as long as the watch has not lost its connection since. */
   get connected(): boolean {
-    return this.started && this.#everSynced && !this.#disconnected
+    return this.started && this.#resets.synced && !this.#disconnected
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -268,10 +266,7 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
       maxRetryDelayMs: this.#maxRetryDelay,
       client: this.#clientOptions,
     })
-    this.#revision = 0
-    this.#listRevision = 0
-    this.#clusterId = undefined
-    this.#everSynced = false
+    this.#resets.clear()
     this.#disconnected = false
     this.#invalidSeen.clear()
     this.#needResync = true
@@ -541,11 +536,11 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
     this.#counters.requests++
     const res = await client.getAll().prefix(this.#keyPrefix).limit(this.#maxListKeys).exec()
     this.#counters.resyncs++
-    const reset = this.#isReset(res.header)
+    const reset = this.#resets.isReset(res.header)
     if (reset) {
       this.#counters.resets++
       this.log.warn('etcd was reset (revision went backwards or cluster id changed): resyncing', {
-        known: this.#revision,
+        known: this.#resets.revision,
         now: res.header.revision,
       })
       // our lease is gone with the old data: grant a new one
@@ -556,9 +551,7 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
       lease?.removeAllListeners('lost')
       lease?.release()
     }
-    this.#revision = Number(res.header.revision)
-    this.#listRevision = this.#revision
-    this.#clusterId = res.header.cluster_id
+    this.#resets.listed(res.header)
     if (res.more)
       this.log.warn('prefix holds more keys than maxListKeys; some are ignored', { max: this.#maxListKeys })
 
@@ -575,15 +568,9 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
       else if (!this.#pendingLoss.has(record.id)) this.reportLost(record.id, 'removed')
     }
     if (this.announcement !== undefined && (!selfSeen || this.#lease === undefined)) this.#needPublish = true
-    this.#everSynced = true
-    await this.#rewatch(this.#revision + 1)
+    this.#resets.markSynced()
+    await this.#rewatch(this.#resets.revision + 1)
     this.#markConnected()
-  }
-
-  #isReset(header: IResponseHeader): boolean {
-    if (!this.#everSynced) return false
-    if (this.#clusterId !== undefined && header.cluster_id !== this.#clusterId) return true
-    return Number(header.revision) < this.#revision
   }
 
   /** One cheap range: is etcd still the store we are mirroring? */
@@ -591,7 +578,7 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
     const client = this.#requireClient()
     this.#counters.requests++
     const res = await client.getAll().prefix(this.#keyPrefix).limit(1).exec()
-    if (this.#isReset(res.header)) this.#needResync = true
+    if (this.#resets.isReset(res.header)) this.#needResync = true
   }
 
   async #publish(): Promise<void> {
@@ -677,8 +664,8 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
 
   /** A response header from etcd: notices an etcd that went back in time. */
   #observeHeader(header: IResponseHeader | undefined): void {
-    if (header === undefined || !this.#everSynced) return
-    if (this.#isReset(header)) {
+    if (header === undefined || !this.#resets.synced) return
+    if (this.#resets.isReset(header)) {
       if (!this.#needResync)
         this.log.debug('response header shows an etcd reset', { revision: header.revision })
       this.#needResync = true
@@ -731,12 +718,11 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
       this.#counters.watchEvents++
       // an old watch may still deliver events the latest list already contains: skip them, or
       // a put older than that list could bring back a peer the list knows is gone
-      if (Number(event.kv.mod_revision) <= this.#listRevision) continue
+      if (Number(event.kv.mod_revision) <= this.#resets.listRevision) continue
       if (event.type === 'Put') this.#applyPut(event.kv, true)
       else this.#applyDelete(event.kv)
     }
-    const rev = Number(res.header.revision)
-    if (rev > this.#revision) this.#revision = rev
+    this.#resets.advance(Number(res.header.revision))
   }
 
   /** Takes the current watch out of service; its cancel completes in the background. */
