@@ -17,10 +17,11 @@ import {
   SerialLock,
   withTimeout,
 } from '@peer/discovery-core/internal'
-import type { Etcd3, IKeyValue, IOptions, IResponseHeader, IWatchResponse, Lease } from 'etcd3'
+import type { Etcd3, IKeyValue, IOptions, IResponseHeader, IWatchResponse } from 'etcd3'
 import { EtcdDiscoveryError, InvalidEtcdOptionsError } from './errors.js'
 import { createEtcdClient, timedOut } from './etcd-client.js'
 import { EtcdWatch } from './etcd-watch.js'
+import { LeaseKeeper } from './lease-keeper.js'
 import {
   DEFAULT_MAX_VALUE_BYTES,
   decodeNodeValue,
@@ -185,8 +186,7 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
   #watch: EtcdWatch | undefined
   /** Cancels of retired watches still in flight (each bounded by `requestTimeout`). */
   readonly #retiring = new Set<Promise<void>>()
-  #lease: Lease | undefined
-  #leaseTtlUsed = 0
+  readonly #leases: LeaseKeeper
   /** The id whose key the current lease holds (set by each successful write). */
   #publishedId: string | undefined
   #publishedValue: string | undefined
@@ -240,6 +240,15 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
     this.#maxListKeys = positive('maxListKeys', options.maxListKeys, this.maxPeers + 1000)
     this.#maxTrackedInvalid = positive('maxTrackedInvalid', options.maxTrackedInvalid, 1024)
     this.#clientOptions = options.client
+    this.#leases = new LeaseKeeper({
+      ttl: this.ttl,
+      requestTimeoutMs: this.#requestTimeout,
+      counters: this.#counters,
+      onLost: (error) => this.#onLeaseLost(error),
+      onHeader: (header) => this.#observeHeader(header),
+      guarded: (operation, fn) => this.#guarded(operation, fn),
+      log: this.log,
+    })
   }
 
   /** Counters of requests, keepalives, resyncs and recoveries (a copy). */
@@ -303,10 +312,9 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
     // watchers must be cancelled before the client closes, or the process never exits
     await this.#exclusive(async () => {
       this.#retireWatch()
-      const lease = this.#lease
-      this.#lease = undefined
+      const lease = this.#leases.take()
       this.#publishedValue = undefined
-      if (lease !== undefined) await this.#revokeLease(lease)
+      if (lease !== undefined) await this.#leases.revoke(lease)
     }).catch((error: unknown) => this.log.debug('stop cleanup failed', { error: errorMessage(error) }))
     await this.#loopDone?.catch(() => {})
     // let the cancels finish before the client closes: the watch streams then end cleanly
@@ -354,11 +362,11 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
     await this.#exclusive(async () => {
       if (this.announcement !== local) return // replaced meanwhile
       const previousId = this.#publishedId
-      if (previousId !== undefined && previousId !== local.id && this.#lease !== undefined) {
+      const current = this.#leases.current
+      if (previousId !== undefined && previousId !== local.id && current !== undefined) {
         // a new identity: take the old key away with its lease
-        const lease = this.#lease
-        this.#lease = undefined
-        await this.#revokeLease(lease)
+        this.#leases.take()
+        await this.#leases.revoke(current)
       }
       this.#needPublish = false
       try {
@@ -382,10 +390,9 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
     if (this.#client === undefined) return
     await this.#exclusive(async () => {
       if (this.announcement !== undefined) return // announced again meanwhile
-      const lease = this.#lease
-      this.#lease = undefined
+      const lease = this.#leases.take()
       this.#publishedValue = undefined
-      if (lease !== undefined) await this.#revokeLease(lease)
+      if (lease !== undefined) await this.#leases.revoke(lease)
     })
   }
 
@@ -546,10 +553,7 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
       // our lease is gone with the old data: grant a new one
       if (this.announcement !== undefined) this.#needPublish = true
       this.#invalidSeen.clear() // revisions start again: the same numbers mean other writes
-      const lease = this.#lease
-      this.#lease = undefined
-      lease?.removeAllListeners('lost')
-      lease?.release()
+      this.#leases.release()
     }
     this.#resets.listed(res.header)
     if (res.more)
@@ -567,7 +571,8 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
       if (reset && this.#resetGrace > 0) this.#scheduleLoss(record.id)
       else if (!this.#pendingLoss.has(record.id)) this.reportLost(record.id, 'removed')
     }
-    if (this.announcement !== undefined && (!selfSeen || this.#lease === undefined)) this.#needPublish = true
+    if (this.announcement !== undefined && (!selfSeen || this.#leases.current === undefined))
+      this.#needPublish = true
     this.#resets.markSynced()
     await this.#rewatch(this.#resets.revision + 1)
     this.#markConnected()
@@ -585,10 +590,7 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
     const self = this.announcement
     if (self === undefined) return
     const client = this.#requireClient()
-    let lease = this.#lease
-    if (lease === undefined || lease.revoked() || this.#leaseTtlUsed !== this.ttl) {
-      lease = this.#newLease(client)
-    }
+    const lease = this.#leases.usable(client)
     const leaseId = await withTimeout(
       lease.grant(),
       this.#requestTimeout * 2,
@@ -603,33 +605,8 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
     this.#everPublished = true
   }
 
-  #newLease(client: Etcd3): Lease {
-    const old = this.#lease
-    if (old !== undefined) {
-      old.removeAllListeners('lost')
-      old.release()
-    }
-    this.#counters.requests++
-    this.#counters.leaseGrants++
-    const lease = client.lease(this.ttl)
-    this.#leaseTtlUsed = this.ttl
-    this.#lease = lease
-    // these run inside etcd3's keepalive stream and promise callbacks: nothing may throw out of them
-    lease.on('lost', (error) => this.#guarded('lease', () => this.#onLeaseLost(lease, error)))
-    lease.on('keepaliveFired', () => {
-      this.#counters.keepalives++
-    })
-    lease.on('keepaliveSucceeded', (res) =>
-      this.#guarded('lease', () => {
-        if (this.#lease === lease) this.#observeHeader(res.header)
-      }),
-    )
-    return lease
-  }
-
-  #onLeaseLost(lease: Lease, error: unknown): void {
-    if (this.#lease !== lease) return
-    this.#lease = undefined
+  /** The lease keeper lost the current lease (already forgotten there). */
+  #onLeaseLost(error: unknown): void {
     this.#publishedValue = undefined
     this.#counters.leaseLosses++
     this.log.info('lease lost: granting a new one', { error: errorMessage(error) })
@@ -646,19 +623,6 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
       fn()
     } catch (error) {
       this.reportError(new EtcdDiscoveryError(operation, errorMessage(error), { cause: error }))
-    }
-  }
-
-  async #revokeLease(lease: Lease): Promise<void> {
-    lease.removeAllListeners('lost')
-    lease.on('lost', () => {})
-    try {
-      this.#counters.requests++
-      await withTimeout(lease.revoke(), this.#requestTimeout, timedOut('lease revoke', this.#requestTimeout))
-    } catch (error) {
-      // the key expires with the lease once keepalives stop
-      lease.release()
-      this.log.debug('lease revoke failed; the key expires with its TTL', { error: errorMessage(error) })
     }
   }
 
