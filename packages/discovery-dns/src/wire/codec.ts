@@ -33,7 +33,7 @@ export interface DnsRecord {
   flush?: boolean | undefined
   /**
    * A/AAAA/CNAME/NS/PTR: a string; SRV: `{ target, port, priority, weight }`; TXT: `Buffer[]`;
-   * SOA: {@link SoaData}; NSEC: `{ nextDomain, rrtypes }`; others: raw `Buffer`.
+   * SOA: `SoaData`; NSEC: `{ nextDomain, rrtypes }`; others: raw `Buffer`.
    */
   data?: unknown
 }
