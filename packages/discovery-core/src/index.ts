@@ -82,6 +82,8 @@ export {
 } from './peer-record.js'
 export {
   assertServiceName,
+  type CheckedServiceMeta,
+  checkServiceMeta,
   type DecodedServiceList,
   decodeServiceList,
   encodeServiceList,

@@ -127,3 +127,36 @@ export function servicesOf(record: {
   if (meta === undefined || !Object.hasOwn(meta, SERVICES_META_KEY)) return EMPTY
   return decodeServiceList(meta[SERVICES_META_KEY])
 }
+
+/** What {@link checkServiceMeta} did to a record's `meta`. */
+export interface CheckedServiceMeta {
+  /** The meta with the service list cleaned (the same object when nothing was dropped). */
+  readonly meta: Readonly<Record<string, string>> | undefined
+  /** Names dropped because they were not of the grammar. */
+  readonly droppedNames: number
+  /** Whether the whole list was dropped (too long, or too many names). */
+  readonly droppedList: boolean
+}
+
+/**
+ * For a backend reading records from the network: the record's `meta` with its service list
+ * ({@link SERVICES_META_KEY}) decoded as {@link decodeServiceList} does: bad names are removed, a
+ * list that is too large is removed whole, and the key goes when no valid name is left. Returns
+ * what was dropped, for the backend to count. Never throws.
+ */
+export function checkServiceMeta(meta: Readonly<Record<string, string>> | undefined): CheckedServiceMeta {
+  if (meta === undefined || !Object.hasOwn(meta, SERVICES_META_KEY))
+    return { meta, droppedNames: 0, droppedList: false }
+  const decoded = decodeServiceList(meta[SERVICES_META_KEY])
+  if (decoded.droppedNames === 0 && !decoded.droppedList) {
+    return { meta, droppedNames: 0, droppedList: false }
+  }
+  const { [SERVICES_META_KEY]: _dropped, ...rest } = meta
+  const cleaned =
+    decoded.services.length > 0 ? { ...rest, [SERVICES_META_KEY]: decoded.services.join(',') } : rest
+  return {
+    meta: Object.keys(cleaned).length > 0 ? cleaned : undefined,
+    droppedNames: decoded.droppedNames,
+    droppedList: decoded.droppedList,
+  }
+}

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import {
+  checkServiceMeta,
   decodeServiceList,
   encodeServiceList,
   InvalidServiceNameError,
@@ -95,5 +96,33 @@ describe('decodeServiceList (network input)', () => {
     expect(servicesOf({ meta: { services: 'kv' } }).services).toEqual(['kv'])
     expect(servicesOf({ meta: { other: 'kv' } }).services).toEqual([])
     expect(servicesOf({}).services).toEqual([])
+  })
+})
+
+describe('checkServiceMeta', () => {
+  it('keeps a valid list as it is, the same object', () => {
+    const meta = { services: 'kv,billing.v2', zone: 'eu' }
+    expect(checkServiceMeta(meta)).toEqual({ meta, droppedNames: 0, droppedList: false })
+    expect(checkServiceMeta(meta).meta).toBe(meta)
+    expect(checkServiceMeta(undefined)).toEqual({ meta: undefined, droppedNames: 0, droppedList: false })
+  })
+
+  it('removes bad names and counts them, and removes an oversized list whole', () => {
+    expect(checkServiceMeta({ services: 'kv,Bad,,ok.v1', zone: 'eu' })).toEqual({
+      meta: { services: 'kv,ok.v1', zone: 'eu' },
+      droppedNames: 2,
+      droppedList: false,
+    })
+    const tooMany = Array.from({ length: MAX_SERVICES + 1 }, (_, i) => `s${i}`).join(',')
+    expect(checkServiceMeta({ services: tooMany, zone: 'eu' })).toEqual({
+      meta: { zone: 'eu' },
+      droppedNames: 0,
+      droppedList: true,
+    })
+    expect(checkServiceMeta({ [SERVICES_META_KEY]: 'BAD' })).toEqual({
+      meta: undefined,
+      droppedNames: 1,
+      droppedList: false,
+    })
   })
 })

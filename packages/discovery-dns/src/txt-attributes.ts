@@ -1,4 +1,5 @@
 import { isNodeId } from '@peer/discovery-core'
+import { parseTxt, TXT_KEY } from './wire/txt.js'
 
 /** Where a peer's node id is read from. */
 export type IdSource = 'txt' | 'label' | 'txt-or-label'
@@ -21,26 +22,21 @@ const META_KEY = /^[A-Za-z0-9][A-Za-z0-9._-]*$/
 const CONTROL = /[\u0000-\u001f\u007f]/
 
 /**
- * Parses TXT character-strings as `key=value` attributes (RFC 1464 / RFC 6763 section 6): keys are
- * case-insensitive and the first occurrence wins; a string without `=` is a boolean attribute and
- * is ignored. Returns the attributes and how many strings were unusable.
+ * Parses TXT character-strings as `key=value` attributes (RFC 1464 / RFC 6763 section 6) with the
+ * shared parser (`parseTxt` of `@peer/discovery-dns/wire`): keys are case-insensitive and the first
+ * occurrence wins; a string without `=` is a boolean attribute and is ignored, as is a string with
+ * a bad key or a value with control characters. Returns the attributes and how many strings were
+ * unusable.
  */
 export function parseTxtAttributes(strings: readonly string[]): {
   attributes: Map<string, string>
   skipped: number
 } {
-  const attributes = new Map<string, string>()
-  let skipped = 0
-  for (const s of strings) {
-    const eq = s.indexOf('=')
-    if (eq <= 0) {
-      if (s !== '') skipped++
-      continue
-    }
-    const key = s.slice(0, eq).toLowerCase()
-    if (!attributes.has(key)) attributes.set(key, s.slice(eq + 1))
-  }
-  return { attributes, skipped }
+  const { entries, problems } = parseTxt(strings)
+  // boolean attributes are valid TXT but carry nothing here: counted as skipped, one per string
+  let skipped = problems.length
+  for (const s of strings) if (s !== '' && !s.includes('=') && TXT_KEY.test(s.toLowerCase())) skipped++
+  return { attributes: entries, skipped }
 }
 
 /**

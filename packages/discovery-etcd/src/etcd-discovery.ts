@@ -17,10 +17,11 @@ import {
   SerialLock,
   withTimeout,
 } from '@peer/discovery-core/internal'
-import type { Etcd3, IKeyValue, IOptions, IResponseHeader, IWatchResponse, Lease } from 'etcd3'
+import type { Etcd3, IKeyValue, IOptions, IResponseHeader, IWatchResponse } from 'etcd3'
 import { EtcdDiscoveryError, InvalidEtcdOptionsError } from './errors.js'
 import { createEtcdClient, timedOut } from './etcd-client.js'
 import { EtcdWatch } from './etcd-watch.js'
+import { LeaseKeeper } from './lease-keeper.js'
 import {
   DEFAULT_MAX_VALUE_BYTES,
   decodeNodeValue,
@@ -29,6 +30,7 @@ import {
   nodeKey,
   nodesPrefix,
 } from './node-value.js'
+import { ResetDetector } from './reset-detector.js'
 
 /** Options of {@link EtcdDiscovery}. */
 export interface EtcdDiscoveryOptions extends BackendOptions {
@@ -184,15 +186,11 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
   #watch: EtcdWatch | undefined
   /** Cancels of retired watches still in flight (each bounded by `requestTimeout`). */
   readonly #retiring = new Set<Promise<void>>()
-  #lease: Lease | undefined
-  #leaseTtlUsed = 0
+  readonly #leases: LeaseKeeper
   /** The id whose key the current lease holds (set by each successful write). */
   #publishedId: string | undefined
   #publishedValue: string | undefined
-  #revision = 0
-  #listRevision = 0
-  #clusterId: string | undefined
-  #everSynced = false
+  readonly #resets = new ResetDetector()
   #everPublished = false
   #lastOverwriteFix = 0
   #overwriteTimer: NodeJS.Timeout | undefined
@@ -242,6 +240,15 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
     this.#maxListKeys = positive('maxListKeys', options.maxListKeys, this.maxPeers + 1000)
     this.#maxTrackedInvalid = positive('maxTrackedInvalid', options.maxTrackedInvalid, 1024)
     this.#clientOptions = options.client
+    this.#leases = new LeaseKeeper({
+      ttl: this.ttl,
+      requestTimeoutMs: this.#requestTimeout,
+      counters: this.#counters,
+      onLost: (error) => this.#onLeaseLost(error),
+      onHeader: (header) => this.#observeHeader(header),
+      guarded: (operation, fn) => this.#guarded(operation, fn),
+      log: this.log,
+    })
   }
 
   /** Counters of requests, keepalives, resyncs and recoveries (a copy). */
@@ -251,12 +258,12 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
 
   /** The etcd revision the mirror is at (0 before the first list). */
   get revision(): number {
-    return this.#revision
+    return this.#resets.revision
   }
 
   /** True once the prefix was listed, as long as the watch has not lost its connection since. */
   get connected(): boolean {
-    return this.started && this.#everSynced && !this.#disconnected
+    return this.started && this.#resets.synced && !this.#disconnected
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -268,10 +275,7 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
       maxRetryDelayMs: this.#maxRetryDelay,
       client: this.#clientOptions,
     })
-    this.#revision = 0
-    this.#listRevision = 0
-    this.#clusterId = undefined
-    this.#everSynced = false
+    this.#resets.clear()
     this.#disconnected = false
     this.#invalidSeen.clear()
     this.#needResync = true
@@ -308,10 +312,9 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
     // watchers must be cancelled before the client closes, or the process never exits
     await this.#exclusive(async () => {
       this.#retireWatch()
-      const lease = this.#lease
-      this.#lease = undefined
+      const lease = this.#leases.take()
       this.#publishedValue = undefined
-      if (lease !== undefined) await this.#revokeLease(lease)
+      if (lease !== undefined) await this.#leases.revoke(lease)
     }).catch((error: unknown) => this.log.debug('stop cleanup failed', { error: errorMessage(error) }))
     await this.#loopDone?.catch(() => {})
     // let the cancels finish before the client closes: the watch streams then end cleanly
@@ -359,11 +362,11 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
     await this.#exclusive(async () => {
       if (this.announcement !== local) return // replaced meanwhile
       const previousId = this.#publishedId
-      if (previousId !== undefined && previousId !== local.id && this.#lease !== undefined) {
+      const current = this.#leases.current
+      if (previousId !== undefined && previousId !== local.id && current !== undefined) {
         // a new identity: take the old key away with its lease
-        const lease = this.#lease
-        this.#lease = undefined
-        await this.#revokeLease(lease)
+        this.#leases.take()
+        await this.#leases.revoke(current)
       }
       this.#needPublish = false
       try {
@@ -387,10 +390,9 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
     if (this.#client === undefined) return
     await this.#exclusive(async () => {
       if (this.announcement !== undefined) return // announced again meanwhile
-      const lease = this.#lease
-      this.#lease = undefined
+      const lease = this.#leases.take()
       this.#publishedValue = undefined
-      if (lease !== undefined) await this.#revokeLease(lease)
+      if (lease !== undefined) await this.#leases.revoke(lease)
     })
   }
 
@@ -541,24 +543,19 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
     this.#counters.requests++
     const res = await client.getAll().prefix(this.#keyPrefix).limit(this.#maxListKeys).exec()
     this.#counters.resyncs++
-    const reset = this.#isReset(res.header)
+    const reset = this.#resets.isReset(res.header)
     if (reset) {
       this.#counters.resets++
       this.log.warn('etcd was reset (revision went backwards or cluster id changed): resyncing', {
-        known: this.#revision,
+        known: this.#resets.revision,
         now: res.header.revision,
       })
       // our lease is gone with the old data: grant a new one
       if (this.announcement !== undefined) this.#needPublish = true
       this.#invalidSeen.clear() // revisions start again: the same numbers mean other writes
-      const lease = this.#lease
-      this.#lease = undefined
-      lease?.removeAllListeners('lost')
-      lease?.release()
+      this.#leases.release()
     }
-    this.#revision = Number(res.header.revision)
-    this.#listRevision = this.#revision
-    this.#clusterId = res.header.cluster_id
+    this.#resets.listed(res.header)
     if (res.more)
       this.log.warn('prefix holds more keys than maxListKeys; some are ignored', { max: this.#maxListKeys })
 
@@ -574,16 +571,11 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
       if (reset && this.#resetGrace > 0) this.#scheduleLoss(record.id)
       else if (!this.#pendingLoss.has(record.id)) this.reportLost(record.id, 'removed')
     }
-    if (this.announcement !== undefined && (!selfSeen || this.#lease === undefined)) this.#needPublish = true
-    this.#everSynced = true
-    await this.#rewatch(this.#revision + 1)
+    if (this.announcement !== undefined && (!selfSeen || this.#leases.current === undefined))
+      this.#needPublish = true
+    this.#resets.markSynced()
+    await this.#rewatch(this.#resets.revision + 1)
     this.#markConnected()
-  }
-
-  #isReset(header: IResponseHeader): boolean {
-    if (!this.#everSynced) return false
-    if (this.#clusterId !== undefined && header.cluster_id !== this.#clusterId) return true
-    return Number(header.revision) < this.#revision
   }
 
   /** One cheap range: is etcd still the store we are mirroring? */
@@ -591,17 +583,14 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
     const client = this.#requireClient()
     this.#counters.requests++
     const res = await client.getAll().prefix(this.#keyPrefix).limit(1).exec()
-    if (this.#isReset(res.header)) this.#needResync = true
+    if (this.#resets.isReset(res.header)) this.#needResync = true
   }
 
   async #publish(): Promise<void> {
     const self = this.announcement
     if (self === undefined) return
     const client = this.#requireClient()
-    let lease = this.#lease
-    if (lease === undefined || lease.revoked() || this.#leaseTtlUsed !== this.ttl) {
-      lease = this.#newLease(client)
-    }
+    const lease = this.#leases.usable(client)
     const leaseId = await withTimeout(
       lease.grant(),
       this.#requestTimeout * 2,
@@ -616,33 +605,8 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
     this.#everPublished = true
   }
 
-  #newLease(client: Etcd3): Lease {
-    const old = this.#lease
-    if (old !== undefined) {
-      old.removeAllListeners('lost')
-      old.release()
-    }
-    this.#counters.requests++
-    this.#counters.leaseGrants++
-    const lease = client.lease(this.ttl)
-    this.#leaseTtlUsed = this.ttl
-    this.#lease = lease
-    // these run inside etcd3's keepalive stream and promise callbacks: nothing may throw out of them
-    lease.on('lost', (error) => this.#guarded('lease', () => this.#onLeaseLost(lease, error)))
-    lease.on('keepaliveFired', () => {
-      this.#counters.keepalives++
-    })
-    lease.on('keepaliveSucceeded', (res) =>
-      this.#guarded('lease', () => {
-        if (this.#lease === lease) this.#observeHeader(res.header)
-      }),
-    )
-    return lease
-  }
-
-  #onLeaseLost(lease: Lease, error: unknown): void {
-    if (this.#lease !== lease) return
-    this.#lease = undefined
+  /** The lease keeper lost the current lease (already forgotten there). */
+  #onLeaseLost(error: unknown): void {
     this.#publishedValue = undefined
     this.#counters.leaseLosses++
     this.log.info('lease lost: granting a new one', { error: errorMessage(error) })
@@ -662,23 +626,10 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
     }
   }
 
-  async #revokeLease(lease: Lease): Promise<void> {
-    lease.removeAllListeners('lost')
-    lease.on('lost', () => {})
-    try {
-      this.#counters.requests++
-      await withTimeout(lease.revoke(), this.#requestTimeout, timedOut('lease revoke', this.#requestTimeout))
-    } catch (error) {
-      // the key expires with the lease once keepalives stop
-      lease.release()
-      this.log.debug('lease revoke failed; the key expires with its TTL', { error: errorMessage(error) })
-    }
-  }
-
   /** A response header from etcd: notices an etcd that went back in time. */
   #observeHeader(header: IResponseHeader | undefined): void {
-    if (header === undefined || !this.#everSynced) return
-    if (this.#isReset(header)) {
+    if (header === undefined || !this.#resets.synced) return
+    if (this.#resets.isReset(header)) {
       if (!this.#needResync)
         this.log.debug('response header shows an etcd reset', { revision: header.revision })
       this.#needResync = true
@@ -731,12 +682,11 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
       this.#counters.watchEvents++
       // an old watch may still deliver events the latest list already contains: skip them, or
       // a put older than that list could bring back a peer the list knows is gone
-      if (Number(event.kv.mod_revision) <= this.#listRevision) continue
+      if (Number(event.kv.mod_revision) <= this.#resets.listRevision) continue
       if (event.type === 'Put') this.#applyPut(event.kv, true)
       else this.#applyDelete(event.kv)
     }
-    const rev = Number(res.header.revision)
-    if (rev > this.#revision) this.#revision = rev
+    this.#resets.advance(Number(res.header.revision))
   }
 
   /** Takes the current watch out of service; its cancel completes in the background. */

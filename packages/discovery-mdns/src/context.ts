@@ -27,6 +27,13 @@ export interface MdnsStats {
   unresolvable: number
   /** TXT strings dropped (binary, malformed key, control characters, too many). */
   badTxt: number
+  /**
+   * Service names dropped from TXT `services=` lists because they were not of the grammar
+   * (`isServiceName` of `@peer/discovery-core`); counted once per TXT record.
+   */
+  droppedServiceNames: number
+  /** TXT `services=` lists dropped whole (more than `MAX_SERVICES` names); once per TXT record. */
+  droppedServiceLists: number
   /** Name conflicts that made us rename (instance or host). */
   conflicts: number
   /** Probes delayed by the RFC 6762 section 8.1 conflict rate limit (15 in 10 s). */
@@ -53,6 +60,8 @@ export function emptyStats(): MdnsStats {
     cacheEvictions: 0,
     unresolvable: 0,
     badTxt: 0,
+    droppedServiceNames: 0,
+    droppedServiceLists: 0,
     conflicts: 0,
     conflictBackoffs: 0,
     spoofedGoodbyes: 0,

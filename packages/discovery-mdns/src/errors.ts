@@ -1,4 +1,5 @@
 import { ConfigError, PeerError } from '@peer/discovery-core'
+import { MalformedDnsMessageError } from '@peer/discovery-dns/wire'
 
 /** Base class of the errors `@peer/discovery-mdns` throws. */
 export class MdnsError extends PeerError {}
@@ -27,6 +28,10 @@ export class MdnsSocketError extends MdnsError {
 
 /**
  * A DNS message could not be encoded or decoded (a name or label too long, bad compression, data
- * running past the end). Received datagrams that fail this way are dropped and counted.
+ * running past the end). Received datagrams that fail this way are dropped and counted. The codec
+ * is shared with `@peer/discovery-dns`, and so is its error: this is its `MalformedDnsMessageError`.
+ * @deprecated Use `MalformedDnsMessageError` from `@peer/discovery-dns` (or `@peer/discovery-dns/wire`).
  */
-export class WireFormatError extends MdnsError {}
+export const WireFormatError = MalformedDnsMessageError
+/** The type of {@link MalformedDnsMessageError}, under its old mDNS name. @deprecated Use `MalformedDnsMessageError`. */
+export type WireFormatError = MalformedDnsMessageError

@@ -48,6 +48,7 @@ export {
   encodePacket,
   FLAG_AA,
   FLAG_TC,
+  labelsToName,
   MAX_MDNS_MESSAGE,
+  nameToLabels,
 } from './wire.js'
-export { labelsToName, nameToLabels } from './wire-names.js'

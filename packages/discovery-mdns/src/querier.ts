@@ -5,6 +5,7 @@
 // cache holds into peer:discovered / peer:updated / peer:lost.
 
 import {
+  checkServiceMeta,
   DEFAULT_RECORD_LIMITS,
   type PeerLostReason,
   type PeerRecord,
@@ -291,18 +292,22 @@ export class Querier {
       meta[k] = v
       metaCount++
     }
-    if (decoded.problems.length > 0 && entry.countedSignature !== txt.signature) {
+    const services = checkServiceMeta(metaCount > 0 ? meta : undefined)
+    const servicesDropped = services.droppedNames > 0 || services.droppedList
+    if ((decoded.problems.length > 0 || servicesDropped) && entry.countedSignature !== txt.signature) {
       entry.countedSignature = txt.signature
       for (const problem of decoded.problems) {
         this.#ctx.stats.badTxt++
         this.#ctx.countInvalid(problem)
       }
+      this.#ctx.stats.droppedServiceNames += services.droppedNames
+      if (services.droppedList) this.#ctx.stats.droppedServiceLists++
     }
     return {
       id,
       name: decoded.entries.get('name'),
       addresses: addresses.map((host) => ({ host, port: srv.port })),
-      meta: metaCount > 0 ? meta : undefined,
+      meta: services.meta,
       ttl: srv.ttl,
     }
   }

@@ -3,8 +3,14 @@
 // last with the TC bit (section 7.2). Sizes are counted without name compression, so they are an
 // upper bound of what the encoder writes.
 
-import { type DnsPacket, type DnsQuestion, type DnsRecord, FLAG_TC, MAX_MDNS_MESSAGE } from './wire.js'
-import { nameWireSize } from './wire-names.js'
+import {
+  type DnsPacket,
+  type DnsQuestion,
+  type DnsRecord,
+  FLAG_TC,
+  MAX_MDNS_MESSAGE,
+  nameWireSize,
+} from './wire.js'
 
 const HEADER = 12
 

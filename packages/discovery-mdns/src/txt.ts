@@ -1,7 +1,10 @@
 // DNS-SD TXT records (RFC 6763 section 6): our announcement's key=value strings, and the decoder
 // for TXT data read from the network (untrusted: binary, oversized, duplicated keys).
 import type { LocalPeer } from '@peer/discovery-core'
+import { parseTxt, txtSize } from '@peer/discovery-dns/wire'
 import { InvalidAnnouncementError } from './errors.js'
+
+export { txtSize }
 
 /** The protocol version this package announces (`pv` key) and accepts (same major). */
 export const PROTOCOL_VERSION = '1'
@@ -19,14 +22,6 @@ export interface TxtLimits {
 
 /** Default {@link TxtLimits}. */
 export const DEFAULT_TXT_LIMITS: Readonly<TxtLimits> = Object.freeze({ maxBytes: 1300, maxEntries: 64 })
-
-const KEY = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
-const CONTROL = /[\u0000-\u001f\u007f]/
-
-/** Size in bytes of TXT rdata made of `strings` (one length byte each). */
-export function txtSize(strings: readonly Uint8Array[]): number {
-  return strings.reduce((n, s) => n + 1 + s.length, 0)
-}
 
 /**
  * Encodes what a node announces as TXT strings: `id`, `name` (when set), `pv`, then user meta.
@@ -67,47 +62,21 @@ export interface DecodedTxt {
   problems: string[]
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true })
-
 /**
- * Decodes untrusted TXT strings. Bad strings are skipped and described in `problems`; TXT data over
- * `limits.maxBytes * 4` (or 8900 bytes, the DNS-SD maximum, whichever is larger) is dropped whole.
+ * Decodes untrusted TXT strings with the shared parser (`parseTxt` of `@peer/discovery-dns/wire`).
+ * Bad strings are skipped and described in `problems`; a boolean attribute (a key without `=`) is
+ * kept with the value `''`; TXT data over `limits.maxBytes * 4` (or 8900 bytes, the DNS-SD maximum,
+ * whichever is larger) is dropped whole.
  */
 export function decodeTxt(
   strings: readonly Uint8Array[],
   limits: TxtLimits = DEFAULT_TXT_LIMITS,
 ): DecodedTxt {
-  const entries = new Map<string, string>()
-  const problems: string[] = []
-  if (txtSize(strings) > Math.max(8900, limits.maxBytes * 4)) {
-    problems.push(`TXT record of ${txtSize(strings)} bytes is too large`)
-    return { entries, problems }
-  }
-  for (const raw of strings) {
-    if (raw.length === 0) continue // an empty TXT is one empty string
-    if (entries.size >= limits.maxEntries) {
-      problems.push(`more than ${limits.maxEntries} TXT strings`)
-      break
-    }
-    let text: string
-    try {
-      text = utf8.decode(raw)
-    } catch {
-      problems.push('TXT string is not UTF-8')
-      continue
-    }
-    const eq = text.indexOf('=')
-    const key = (eq < 0 ? text : text.slice(0, eq)).toLowerCase()
-    const value = eq < 0 ? '' : text.slice(eq + 1)
-    if (!KEY.test(key)) {
-      problems.push(`TXT key ${JSON.stringify(key.slice(0, 40))} is not 1-64 of [A-Za-z0-9._-]`)
-      continue
-    }
-    if (CONTROL.test(value)) {
-      problems.push(`TXT value of ${key} contains control characters`)
-      continue
-    }
-    if (!entries.has(key)) entries.set(key, value)
-  }
-  return { entries, problems }
+  const parsed = parseTxt(strings, {
+    maxBytes: Math.max(8900, limits.maxBytes * 4),
+    maxEntries: limits.maxEntries,
+  })
+  const entries = parsed.entries
+  for (const flag of parsed.flags) entries.set(flag, '')
+  return { entries, problems: parsed.problems }
 }

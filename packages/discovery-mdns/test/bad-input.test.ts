@@ -1,6 +1,7 @@
 // Bad input from the network is dropped and counted, never reported and never a crash: malformed
 // packets, binary or oversized TXT, records pointing nowhere, wrong source ports, floods, and more
 // instances than the cache holds. One test per case; each ends by checking the node still works.
+import { MAX_SERVICES } from '@peer/discovery-core'
 import { testId } from '@peer/testkit/ids'
 import { createNetns, type Netns } from '@peer/testkit/netns'
 import type { BackendHost, RemoteBackend } from '@peer/testkit/remote-backend'
@@ -108,6 +109,33 @@ describe('bad input', () => {
     const { record } = rec.of('peer:discovered')[0]!.detail as { record: { meta: Record<string, string> } }
     expect(record.meta).toEqual({ ok: 'yes' })
     expect((await mdnsStats(node)).badTxt).toBe(before.badTxt + 3)
+  })
+
+  it('drops and counts bad service names and an oversized service list, keeping the peer (issue 15)', async () => {
+    const rec = recordEvents(node, ['peer:discovered'])
+    const tooMany = Array.from({ length: MAX_SERVICES + 1 }, (_, i) => `s${i}`).join(',')
+    await send(
+      service('bad-services', {
+        txt: [b64(`id=${testId('bad-services')}`), b64('services=kv,Bad_Upper,,ok.v1')],
+      }),
+    )
+    await send(
+      service('big-services', {
+        txt: [b64(`id=${testId('big-services')}`), b64(`services=${tooMany}`), b64('zone=eu')],
+      }),
+    )
+    await waitFor(() => rec.of('peer:discovered').length === 2, { what: 'both peers' })
+    const meta = new Map(
+      rec.of('peer:discovered').map((e) => {
+        const { record } = e.detail as { record: { id: string; meta?: Record<string, string> } }
+        return [record.id, record.meta]
+      }),
+    )
+    expect(meta.get(testId('bad-services'))).toEqual({ services: 'kv,ok.v1' })
+    expect(meta.get(testId('big-services'))).toEqual({ zone: 'eu' })
+    const after = await mdnsStats(node)
+    expect(after.droppedServiceNames).toBe(before.droppedServiceNames + 2)
+    expect(after.droppedServiceLists).toBe(before.droppedServiceLists + 1)
   })
 
   it('drops and counts an oversized TXT record whole (no id: not reported)', async () => {

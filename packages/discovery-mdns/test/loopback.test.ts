@@ -45,4 +45,29 @@ describe('two nodes on one namespace loopback', () => {
     expect((rec.of('peer:lost')[0]!.detail as { reason: string }).reason).toBe('withdrawn')
     await Promise.all([a.stop(), b.stop()])
   })
+
+  it('carries the services of a node (TXT services=) to the other side, and their change (issue 15)', async () => {
+    const a = await createRemote(hostA, { ttl: 10 })
+    const b = await createRemote(hostB, { ttl: 10 })
+    const rec = recordEvents(b, ['peer:discovered', 'peer:updated'])
+    await Promise.all([a.start(), b.start()])
+    const me = self('svc', 4002, { services: 'billing.v2,kv' })
+    await a.announce(me)
+    await waitFor(() => rec.of('peer:discovered').length > 0, { what: 'peer:discovered' })
+    const { record } = rec.of('peer:discovered')[0]!.detail as { record: Record<string, unknown> }
+    expect(record).toMatchObject({ id: me.id, meta: { services: 'billing.v2,kv' } })
+    await a.announce({ ...me, meta: { services: 'search-eu' } })
+    await waitFor(
+      () =>
+        rec
+          .of('peer:updated')
+          .some(
+            (e) =>
+              (e.detail as { record: { meta?: Record<string, string> } }).record.meta?.services ===
+              'search-eu',
+          ),
+      { what: 'peer:updated with the new services' },
+    )
+    await Promise.all([a.stop(), b.stop()])
+  })
 })

@@ -3,7 +3,7 @@
 // as `\DDD` (decimal, RFC 1035 section 5.1). Instance labels are opaque bytes (RFC 6763 section
 // 4.3): `4002@10.231.0.2` is ONE label, written `4002@10\.231\.0\.2` in text, and goes on the
 // wire byte for byte.
-import { WireFormatError } from './errors.js'
+import { MalformedDnsMessageError } from '../errors.js'
 
 /** Longest name on the wire, bytes (RFC 1035 section 2.3.4). */
 export const MAX_NAME_BYTES = 255
@@ -12,7 +12,7 @@ export const MAX_WIRE_LABEL = 63
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
-/** Splits a name in text form into its labels (bytes); throws {@link WireFormatError}. */
+/** Splits a name in text form into its labels (bytes); throws {@link MalformedDnsMessageError}. */
 export function nameToLabels(name: string): Buffer[] {
   if (!name.includes('\\')) return plainLabels(name)
   const labels: Buffer[] = []
@@ -21,9 +21,12 @@ export function nameToLabels(name: string): Buffer[] {
   const text = name.endsWith('.') && !name.endsWith('\\.') ? name.slice(0, -1) : name
   if (text === '') return labels
   const push = () => {
-    if (current.length === 0) throw new WireFormatError(`empty label in name ${JSON.stringify(name)}`)
+    if (current.length === 0)
+      throw new MalformedDnsMessageError(`empty label in name ${JSON.stringify(name)}`)
     if (current.length > MAX_WIRE_LABEL)
-      throw new WireFormatError(`label of ${current.length} bytes (over 63) in ${JSON.stringify(name)}`)
+      throw new MalformedDnsMessageError(
+        `label of ${current.length} bytes (over 63) in ${JSON.stringify(name)}`,
+      )
     labels.push(Buffer.from(current))
     current = []
   }
@@ -36,12 +39,14 @@ export function nameToLabels(name: string): Buffer[] {
       const digits = /^\d{3}/.exec(text.slice(i + 1, i + 4))
       if (digits) {
         const value = Number(digits[0])
-        if (value > 255) throw new WireFormatError(`bad escape \\${digits[0]} in ${JSON.stringify(name)}`)
+        if (value > 255)
+          throw new MalformedDnsMessageError(`bad escape \\${digits[0]} in ${JSON.stringify(name)}`)
         current.push(value)
         i += 4
       } else {
         const cp = text.codePointAt(i + 1)
-        if (cp === undefined) throw new WireFormatError(`name ends with a backslash: ${JSON.stringify(name)}`)
+        if (cp === undefined)
+          throw new MalformedDnsMessageError(`name ends with a backslash: ${JSON.stringify(name)}`)
         const c = String.fromCodePoint(cp)
         for (const b of Buffer.from(c)) current.push(b)
         i += 1 + c.length
@@ -55,7 +60,7 @@ export function nameToLabels(name: string): Buffer[] {
   }
   push()
   const size = labels.reduce((n, l) => n + l.length + 1, 1)
-  if (size > MAX_NAME_BYTES) throw new WireFormatError(`name of ${size} bytes (over 255)`)
+  if (size > MAX_NAME_BYTES) throw new MalformedDnsMessageError(`name of ${size} bytes (over 255)`)
   return labels
 }
 
@@ -66,13 +71,15 @@ function plainLabels(name: string): Buffer[] {
   let size = 1
   const labels = text.split('.').map((part) => {
     const label = Buffer.from(part)
-    if (label.length === 0) throw new WireFormatError(`empty label in name ${JSON.stringify(name)}`)
+    if (label.length === 0) throw new MalformedDnsMessageError(`empty label in name ${JSON.stringify(name)}`)
     if (label.length > MAX_WIRE_LABEL)
-      throw new WireFormatError(`label of ${label.length} bytes (over 63) in ${JSON.stringify(name)}`)
+      throw new MalformedDnsMessageError(
+        `label of ${label.length} bytes (over 63) in ${JSON.stringify(name)}`,
+      )
     size += label.length + 1
     return label
   })
-  if (size > MAX_NAME_BYTES) throw new WireFormatError(`name of ${size} bytes (over 255)`)
+  if (size > MAX_NAME_BYTES) throw new MalformedDnsMessageError(`name of ${size} bytes (over 255)`)
   return labels
 }
 
@@ -167,25 +174,26 @@ export function readName(buf: Buffer, offset: number): { name: string; bytes: nu
   let size = 1
   let jumps = 0
   for (;;) {
-    if (pos >= buf.length) throw new WireFormatError('name runs past the end of the packet')
+    if (pos >= buf.length) throw new MalformedDnsMessageError('name runs past the end of the packet')
     const len = buf[pos]!
     if (len === 0) {
       if (bytes < 0) bytes = pos + 1 - offset
       break
     }
     if ((len & 0xc0) === 0xc0) {
-      if (pos + 1 >= buf.length) throw new WireFormatError('name pointer runs past the end')
+      if (pos + 1 >= buf.length) throw new MalformedDnsMessageError('name pointer runs past the end')
       const target = ((len & 0x3f) << 8) | buf[pos + 1]!
       // only backwards, and a bounded number of times: no loops
-      if (target >= pos || ++jumps > 64) throw new WireFormatError('bad name compression pointer')
+      if (target >= pos || ++jumps > 64) throw new MalformedDnsMessageError('bad name compression pointer')
       if (bytes < 0) bytes = pos + 2 - offset
       pos = target
       continue
     }
-    if ((len & 0xc0) !== 0) throw new WireFormatError('unsupported label type')
-    if (pos + 1 + len > buf.length) throw new WireFormatError('label runs past the end of the packet')
+    if ((len & 0xc0) !== 0) throw new MalformedDnsMessageError('unsupported label type')
+    if (pos + 1 + len > buf.length)
+      throw new MalformedDnsMessageError('label runs past the end of the packet')
     size += len + 1
-    if (size > MAX_NAME_BYTES) throw new WireFormatError('name longer than 255 bytes')
+    if (size > MAX_NAME_BYTES) throw new MalformedDnsMessageError('name longer than 255 bytes')
     const text = plainAscii(buf, pos + 1, pos + 1 + len)
       ? buf.toString('latin1', pos + 1, pos + 1 + len)
       : labelToText(buf.subarray(pos + 1, pos + 1 + len))
