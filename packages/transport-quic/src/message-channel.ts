@@ -1,5 +1,5 @@
 import type { AbortOptions } from '@peer/discovery-core'
-import { errorMessage } from '@peer/discovery-core/internal'
+import { errorMessage, numberOption } from '@peer/discovery-core/internal'
 import { AsyncQueue } from './async-queue.js'
 import { type ChunkPool, chunkPool } from './chunk-pool.js'
 import type { EngineStream } from './engine.js'
@@ -8,6 +8,7 @@ import {
   FrameTooLargeError,
   MalformedFrameError,
   StreamResetError,
+  TransportConfigError,
   TransportError,
   TransportLimitError,
 } from './errors.js'
@@ -24,19 +25,16 @@ export const DEFAULT_CHANNEL_OPTIONS: Required<ChannelOptions> = {
   partialFrameTimeoutMs: 60_000,
 }
 
-/** Resolves and validates channel options. */
+/** Resolves and validates channel options (an invalid one throws `TransportConfigError`). */
 export function channelOptions(...layers: Array<ChannelOptions | undefined>): Required<ChannelOptions> {
   const out = { ...DEFAULT_CHANNEL_OPTIONS }
   for (const layer of layers) {
     if (layer === undefined) continue
     for (const key of Object.keys(DEFAULT_CHANNEL_OPTIONS) as Array<keyof ChannelOptions>) {
-      const v = layer[key]
-      if (v === undefined) continue
-      if (!Number.isInteger(v) || v < 1) throw new RangeError(`${key} must be a positive integer, got ${v}`)
-      out[key] = v
+      const max = key === 'maxFrameSize' ? 0xffffffff : undefined // the frame header is a u32
+      out[key] = numberOption(layer[key], key, out[key], { integer: true, min: 1, max }, TransportConfigError)
     }
   }
-  if (out.maxFrameSize > 0xffffffff) throw new RangeError('maxFrameSize must fit in a u32')
   return out
 }
 
