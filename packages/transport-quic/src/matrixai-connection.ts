@@ -9,7 +9,7 @@ import {
 } from '@matrixai/quic'
 import type { Logger as PeerLogger } from '@peer/discovery-core'
 import { errorMessage } from '@peer/discovery-core/internal'
-import { noticeWaitMs, sendCloseNotice } from './close-notice.js'
+import { noticeStreamOf, noticeWaitMs, sendCloseNotice } from './close-notice.js'
 import { ENGINE_OBJECT, type EngineConnection, type EngineStream } from './engine.js'
 import { lendReads } from './engine-patch.js'
 import { type CloseInfo, ConnectionClosedError, StreamResetError, TransportError } from './errors.js'
@@ -235,7 +235,7 @@ export class QuicEngineConnection implements EngineConnection {
         // the notice carries code and reason to a quinn peer (whose engine ignores ours)
         if (open && !this.nativeClose) {
           await sendCloseNotice(
-            () => (this.streamsLeft() > 0 ? this.openStream() : undefined),
+            () => (this.streamsLeft() > 0 ? noticeStreamOf(this.openStream()) : undefined),
             this.closed,
             code,
             reason,
