@@ -38,18 +38,22 @@ export class AsyncQueue<T> {
     return true
   }
 
+  /** The next queued item, taken synchronously; `undefined` when none is queued. */
+  shiftNow(): T | undefined {
+    if (this.size === 0) return undefined
+    const item = this.#items[this.#head] as T
+    this.#items[this.#head] = undefined as T
+    this.#head++
+    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+      this.#items.splice(0, this.#head)
+      this.#head = 0
+    }
+    return item
+  }
+
   /** The next item, or `undefined` once ended (rejects with the end error, if one was given). */
   shift(options: AbortOptions = NO_OPTIONS): Promise<T | undefined> {
-    if (this.size > 0) {
-      const item = this.#items[this.#head] as T
-      this.#items[this.#head] = undefined as T
-      this.#head++
-      if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
-        this.#items.splice(0, this.#head)
-        this.#head = 0
-      }
-      return Promise.resolve(item)
-    }
+    if (this.size > 0) return Promise.resolve(this.shiftNow())
     if (this.#ended)
       return this.#error === undefined ? Promise.resolve(undefined) : Promise.reject(this.#error)
     const signal = options.signal

@@ -38,11 +38,35 @@ export function noticeWaitMs(rttMs: number | undefined): number {
 }
 
 /**
+ * Where a notice goes: `send` writes the bytes and finishes the stream (errors are swallowed),
+ * `reset` gives the stream up. An engine can hand its native stream here, without web streams.
+ */
+export interface NoticeStream {
+  send(bytes: Uint8Array): void
+  reset(code: number): void
+}
+
+/** An engine stream as a {@link NoticeStream} (through its web-stream writer). */
+export function noticeStreamOf(stream: EngineStream): NoticeStream {
+  return {
+    send(bytes) {
+      const writer = stream.writable.getWriter()
+      writer.closed.catch(() => {})
+      void writer
+        .write(bytes)
+        .then(() => writer.close())
+        .catch(() => {})
+    },
+    reset: (code) => stream.reset(code),
+  }
+}
+
+/**
  * Sends the notice on `open()`'s stream and waits until `closed` settles or `waitMs` pass.
  * Never throws: a notice that cannot be sent only means the peer learns less.
  */
 export async function sendCloseNotice(
-  open: () => EngineStream | Promise<EngineStream> | undefined,
+  open: () => NoticeStream | Promise<NoticeStream> | undefined,
   closed: Promise<unknown>,
   code: number,
   reason: string,
@@ -61,12 +85,7 @@ export async function sendCloseNotice(
       opening.then((late) => late?.reset(0)).catch(() => {})
       return
     }
-    const writer = stream.writable.getWriter()
-    writer.closed.catch(() => {})
-    void writer
-      .write(encodeCloseNotice(code, reason))
-      .then(() => writer.close())
-      .catch(() => {})
+    stream.send(encodeCloseNotice(code, reason))
     await Promise.race([closed, expired])
   } catch (error) {
     logger.debug('close notice not sent', { error: errorMessage(error) })

@@ -1,8 +1,6 @@
 import {
   type AbortOptions,
-  abortErrorFor,
   type Logger,
-  raceSignal,
   shortId,
   TypedEventTarget,
   throwIfAborted,
@@ -10,15 +8,11 @@ import {
 import { errorMessage } from '@peer/discovery-core/internal'
 import { AsyncQueue } from './async-queue.js'
 import { decodeCloseNotice, MAX_CLOSE_REASON_BYTES } from './close-notice.js'
-import { ACCESS_DENIED, ENGINE_OBJECT, type EngineConnection, type EngineStream } from './engine.js'
-import {
-  type CloseInfo,
-  ConnectionClosedError,
-  HandshakeError,
-  TransportLimitError,
-  UntrustedPeerError,
-} from './errors.js'
+import { answerHello, type ControlHost, sendHello, waitHello } from './control-stream.js'
+import { ENGINE_OBJECT, type EngineConnection, type EngineStream } from './engine.js'
+import { type CloseInfo, ConnectionClosedError } from './errors.js'
 import { channelOptions, FramedMessageChannel } from './message-channel.js'
+import { StreamOpenQueue } from './open-queue.js'
 import type {
   ChannelOptions,
   Connection,
@@ -72,9 +66,6 @@ function userStream(stream: EngineStream, readable: ReadableStream<Uint8Array>):
   return out
 }
 
-const CONTROL_HELLO = Uint8Array.of(KIND_CONTROL, PROTOCOL_VERSION)
-const CONTROL_ACK = 0x01
-
 /**
  * A pinned QUIC connection (see {@link Connection}).
  * @internal Created by the transport's `dial` and by listeners.
@@ -91,8 +82,8 @@ export class QuicConnection extends TypedEventTarget<ConnectionEvents> implement
   readonly #ctx: ConnectionContext
   readonly #streams: AsyncQueue<PendingIncoming>
   readonly #channels: AsyncQueue<PendingIncoming>
-  readonly #openWaiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> = []
-  #openPoll: NodeJS.Timeout | undefined
+  readonly #opens: StreamOpenQueue
+  readonly #control: ControlHost
   #closeInfo: CloseInfo | undefined
   /** Set as soon as we start closing, so streams failing meanwhile report the close. */
   #closingInfo: CloseInfo | undefined
@@ -112,6 +103,7 @@ export class QuicConnection extends TypedEventTarget<ConnectionEvents> implement
     this.localAddress = engine.localAddress
     this.#openTokens = ctx.maxStreamOpensPerSecond * 2
     this.#streams = new AsyncQueue(ctx.maxPendingStreams)
+    this.#opens = new StreamOpenQueue(() => engine.streamsLeft(), ctx.maxQueuedStreamOpens)
     this.#channels = new AsyncQueue(ctx.maxPendingStreams)
     this.#hello = new Promise((resolve) => {
       this.#helloResolve = resolve
@@ -122,13 +114,20 @@ export class QuicConnection extends TypedEventTarget<ConnectionEvents> implement
       const error = new ConnectionClosedError('connection closed', info)
       this.#streams.end(error)
       this.#channels.end(error)
-      for (const w of this.#openWaiters.splice(0)) w.reject(error)
-      this.#stopPolling()
+      this.#opens.failAll(error)
       for (const p of [...this.#streams.drain(), ...this.#channels.drain()]) p.stream.reset(CODE.CANCELLED)
       ctx.logger.debug('connection closed', { peer: shortId(this.remoteId), ...info, error: undefined })
       this.emit('close', info)
       return info
     })
+    const closed = this.closed
+    this.#control = {
+      remoteId: this.remoteId,
+      closed,
+      logger: ctx.logger,
+      openRaw: () => this.#openRaw(undefined),
+      close: (reason, code) => this.close(reason, code),
+    }
   }
 
   /** The peer's current address (it follows the peer when it migrates). */
@@ -156,83 +155,14 @@ export class QuicConnection extends TypedEventTarget<ConnectionEvents> implement
 
   // ---------------------------------------------------------------- control stream (handshake confirmation)
 
-  /**
-   * @internal Listener side: tells the client it passed our trust check, then waits for the
-   * client's acknowledgement (proof that the client's pinning accepted us). Resolves false when
-   * the connection closes or times out first.
-   */
-  async sendHello(timeoutMs: number): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined
-    try {
-      const stream = await this.#openRaw(undefined)
-      const writer = stream.writable.getWriter()
-      writer.closed.catch(() => {})
-      const reader = stream.readable.getReader()
-      reader.closed.catch(() => {})
-      await writer.write(CONTROL_HELLO)
-      void writer.close().catch(() => {})
-      const ack = await Promise.race([
-        reader.read(),
-        this.closed.then(() => undefined),
-        new Promise<undefined>((resolve) => {
-          timer = setTimeout(() => resolve(undefined), timeoutMs)
-        }),
-      ])
-      void reader.cancel().catch(() => {})
-      if (ack === undefined || ack.done || ack.value[0] !== CONTROL_ACK) {
-        void this.close('handshake not confirmed', CODE.PROTOCOL_ERROR)
-        return false
-      }
-      return true
-    } catch (error) {
-      this.#ctx.logger.debug('control stream failed', { error: errorMessage(error) })
-      void this.close('handshake not confirmed', CODE.PROTOCOL_ERROR)
-      return false
-    } finally {
-      clearTimeout(timer)
-    }
+  /** @internal Listener side: see `sendHello` in control-stream.ts. */
+  sendHello(timeoutMs: number): Promise<boolean> {
+    return sendHello(this.#control, timeoutMs)
   }
 
-  /**
-   * @internal Dialer side: waits for the listener's control stream. Its arrival proves the
-   * listener accepted our certificate; a close before it becomes the dial's error.
-   */
-  async waitHello(timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
-    let timer: NodeJS.Timeout | undefined
-    try {
-      const outcome = await raceSignal(
-        Promise.race([
-          this.#hello.then(() => undefined),
-          this.closed.then((info) => info),
-          new Promise<'timeout'>((resolve) => {
-            timer = setTimeout(() => resolve('timeout'), timeoutMs)
-          }),
-        ]),
-        signal,
-      )
-      if (outcome === undefined) return
-      if (outcome === 'timeout') {
-        throw new HandshakeError(`the server did not confirm the connection within ${timeoutMs} ms`)
-      }
-      const code = outcome.code
-      if (code === ACCESS_DENIED) {
-        throw new UntrustedPeerError(`server ${this.remoteId} does not trust this node`, undefined, {
-          cause: outcome.error,
-        })
-      }
-      throw new HandshakeError(
-        `the server closed the connection during the handshake: ${outcome.reason}`,
-        code,
-        {
-          cause: outcome.error,
-        },
-      )
-    } catch (error) {
-      void this.close('handshake failed')
-      throw error
-    } finally {
-      clearTimeout(timer)
-    }
+  /** @internal Dialer side: see `waitHello` in control-stream.ts. */
+  waitHello(timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
+    return waitHello(this.#control, this.#hello, timeoutMs, signal)
   }
 
   // ---------------------------------------------------------------- incoming streams
@@ -287,13 +217,7 @@ export class QuicConnection extends TypedEventTarget<ConnectionEvents> implement
           return
         }
         this.#helloResolve?.()
-        void reader.cancel().catch(() => {})
-        const writer = stream.writable.getWriter()
-        writer.closed.catch(() => {})
-        void writer
-          .write(Uint8Array.of(CONTROL_ACK))
-          .then(() => writer.close())
-          .catch(() => {})
+        answerHello(stream, reader)
         return
       }
       if (kind === KIND_CLOSE) {
@@ -388,56 +312,12 @@ export class QuicConnection extends TypedEventTarget<ConnectionEvents> implement
   async #openRaw(signal: AbortSignal | undefined): Promise<EngineStream> {
     this.#assertOpen()
     throwIfAborted(signal)
-    if (this.#openWaiters.length > 0 || this.#engine.streamsLeft() <= 0) {
-      if (this.#openWaiters.length >= this.#ctx.maxQueuedStreamOpens) {
-        throw new TransportLimitError(
-          `${this.#openWaiters.length} stream opens already wait for the peer's stream limit`,
-        )
-      }
-      await new Promise<void>((resolve, reject) => {
-        const waiter = {
-          resolve: () => {
-            signal?.removeEventListener('abort', onAbort)
-            resolve()
-          },
-          reject: (e: unknown) => {
-            signal?.removeEventListener('abort', onAbort)
-            reject(e)
-          },
-        }
-        const onAbort = () => {
-          const i = this.#openWaiters.indexOf(waiter)
-          if (i >= 0) this.#openWaiters.splice(i, 1)
-          waiter.reject(abortErrorFor(signal as AbortSignal))
-        }
-        signal?.addEventListener('abort', onAbort, { once: true })
-        this.#openWaiters.push(waiter)
-        this.#startPolling()
-      })
+    const waiting = this.#opens.wait(signal)
+    if (waiting !== undefined) {
+      await waiting
       this.#assertOpen()
     }
     return this.#engine.openStream(signal)
-  }
-
-  // The engine has no "stream credit" event: poll while someone waits (only then).
-  #startPolling(): void {
-    if (this.#openPoll !== undefined) return
-    this.#openPoll = setInterval(() => this.#grant(), 2)
-    this.#openPoll.unref()
-  }
-
-  #stopPolling(): void {
-    if (this.#openPoll !== undefined) clearInterval(this.#openPoll)
-    this.#openPoll = undefined
-  }
-
-  #grant(): void {
-    let left = this.#engine.streamsLeft()
-    while (left > 0 && this.#openWaiters.length > 0) {
-      this.#openWaiters.shift()?.resolve()
-      left--
-    }
-    if (this.#openWaiters.length === 0) this.#stopPolling()
   }
 
   async #openKind(kind: number, signal: AbortSignal | undefined): Promise<EngineStream> {

@@ -7,7 +7,7 @@
 // 0-RTT, and no local port for a client: see `capabilities`.
 import { abortErrorFor } from '@peer/discovery-core'
 import { errorMessage } from '@peer/discovery-core/internal'
-import { noticeWaitMs, sendCloseNotice } from './close-notice.js'
+import { type NoticeStream, noticeWaitMs, sendCloseNotice } from './close-notice.js'
 import {
   ACCESS_DENIED,
   type Engine,
@@ -52,9 +52,13 @@ function addressOf(multiaddr: string): TransportAddress {
   return m === null ? { host: '', port: 0 } : { host: m[1] as string, port: Number(m[2]) }
 }
 
-/** The node id of the peer at the end of a multiaddr (`.../p2p/<peer id>`). */
-function remoteIdOf(conn: QuinnConnection): string {
-  const peerId = /\/p2p\/([^/]+)$/.exec(conn.remoteMultiaddr())?.[1]
+/**
+ * The node id of the peer at the end of a connection's multiaddr (`.../p2p/<peer id>`). The
+ * binding's `remoteMultiaddr()` is a costly call (it showed in connect profiles): read it once per
+ * connection and pass it on.
+ */
+function remoteIdOf(multiaddr: string): string {
+  const peerId = /\/p2p\/([^/]+)$/.exec(multiaddr)?.[1]
   if (peerId === undefined) throw new TransportError('the quinn connection carries no peer id')
   return nodeIdFromPeerId(peerId)
 }
@@ -75,6 +79,8 @@ class QuinnEngineConnection implements EngineConnection {
 
   constructor(
     conn: QuinnConnection,
+    /** `conn.remoteMultiaddr()`, read once by the caller. */
+    multiaddr: string,
     readonly remoteId: string,
     readonly localAddress: TransportAddress,
     private readonly ctx: EngineContext,
@@ -82,7 +88,7 @@ class QuinnEngineConnection implements EngineConnection {
     onClosed: () => void,
   ) {
     this.#conn = conn
-    this.remoteAddress = addressOf(conn.remoteMultiaddr())
+    this.remoteAddress = addressOf(multiaddr)
     this.closed = conn
       .closed()
       .catch(() => {})
@@ -183,6 +189,37 @@ class QuinnEngineConnection implements EngineConnection {
     }
   }
 
+  /**
+   * A stream for the close notice, written through the binding directly: no web streams and no
+   * read side to track (the notice is one write and a finish; this showed in close profiles).
+   */
+  async #openNotice(): Promise<NoticeStream> {
+    const conn = this.#conn
+    if (this.#isClosed || conn === undefined) throw new ConnectionClosedError('connection closed')
+    this.#opening++
+    let stream: QuinnStream
+    try {
+      stream = await conn.outboundStream()
+    } finally {
+      this.#opening--
+    }
+    return {
+      send(bytes) {
+        stream
+          .write(bytes)
+          .then(() => stream.finishWrite())
+          .catch(() => {})
+      },
+      reset() {
+        try {
+          stream.resetWrite()
+        } catch {
+          // already gone
+        }
+      },
+    }
+  }
+
   close(code: number, reason: string): Promise<void> {
     if (this.#closing === undefined) {
       const open = !this.#isClosed && this.#remoteClose === undefined
@@ -190,7 +227,7 @@ class QuinnEngineConnection implements EngineConnection {
       this.#closing = (async () => {
         if (open) {
           await sendCloseNotice(
-            () => this.#open(),
+            () => this.#openNotice(),
             this.closed,
             code,
             reason,
@@ -351,14 +388,18 @@ export function createQuinnEngine(binding: QuinnBinding): Engine {
       if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort)
     }
     let id: string | undefined
+    let multiaddr = ''
     try {
-      id = remoteIdOf(conn)
+      multiaddr = conn.remoteMultiaddr()
+      id = remoteIdOf(multiaddr)
     } catch (error) {
       ctx.logger.debug('server presented no usable peer id', { error: errorMessage(error) })
     }
     const local = { host: v6 ? '::' : '0.0.0.0', port: entry.port }
     const owner = entry
-    const wrapped = new QuinnEngineConnection(conn, id ?? '', local, ctx, false, () => release(owner))
+    const wrapped = new QuinnEngineConnection(conn, multiaddr, id ?? '', local, ctx, false, () =>
+      release(owner),
+    )
     if (id !== expectedId) {
       conn.abort()
       await wrapped.closed
@@ -416,11 +457,19 @@ export function createQuinnEngine(binding: QuinnBinding): Engine {
       }
     }
     const admit = async (conn: QuinnConnection): Promise<void> => {
-      const wrapped = new QuinnEngineConnection(conn, '', bound, ctx, true, () => live.delete(wrapped))
+      let multiaddr = ''
+      try {
+        multiaddr = conn.remoteMultiaddr()
+      } catch {
+        // no address: the id check below refuses the client
+      }
+      const wrapped = new QuinnEngineConnection(conn, multiaddr, '', bound, ctx, true, () =>
+        live.delete(wrapped),
+      )
       live.add(wrapped)
       let id: string
       try {
-        id = remoteIdOf(conn)
+        id = remoteIdOf(multiaddr)
       } catch (error) {
         reject(undefined, `bad client peer id: ${errorMessage(error)}`)
         conn.abort()

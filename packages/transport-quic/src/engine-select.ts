@@ -5,6 +5,7 @@ import type { Identity } from '@peer/identity'
 import type { Engine, EngineName } from './engine.js'
 import { matrixaiEngine } from './engine-matrixai.js'
 import { createQuinnEngine } from './engine-quinn.js'
+import { TransportConfigError } from './errors.js'
 import { loadQuinnBinding } from './quinn-binding.js'
 
 /** The engine used when neither `engine` nor `PEER_QUIC_ENGINE` says otherwise. */
@@ -29,8 +30,9 @@ export function selectEngine(
   const fromEnv = process.env.PEER_QUIC_ENGINE
   const name = requested ?? (fromEnv === undefined || fromEnv === '' ? DEFAULT_ENGINE : fromEnv)
   if (!ENGINE_NAMES.includes(name as EngineName)) {
-    throw new TypeError(
+    throw new TransportConfigError(
       `unknown QUIC engine ${JSON.stringify(name)}${requested === undefined ? ' (PEER_QUIC_ENGINE)' : ''}; use one of ${ENGINE_NAMES.join(', ')}`,
+      { option: 'engine' },
     )
   }
   if (name === 'matrixai') return { engine: matrixaiEngine, requested: 'matrixai' }

@@ -1,7 +1,14 @@
-import { PeerError } from '@peer/discovery-core'
+import { ConfigError, PeerError } from '@peer/discovery-core'
 
-/** Base class of every error thrown by `@peer/transport-quic`. */
+/** Base class of every error thrown by `@peer/transport-quic` (except {@link TransportConfigError}). */
 export class TransportError extends PeerError {}
+
+/**
+ * An option is invalid (a negative tuning value, a `maxFrameSize` above u32, an unknown `engine`,
+ * a missing `identity` or `trust`). A `ConfigError` from `@peer/discovery-core`, like every
+ * package's option errors; `option` names the offending option.
+ */
+export class TransportConfigError extends ConfigError {}
 
 /** The server presented a certificate whose node id is not the one the dial expected. */
 export class PinningError extends TransportError {

@@ -20,6 +20,7 @@ export {
   MalformedFrameError,
   PinningError,
   StreamResetError,
+  TransportConfigError,
   TransportError,
   TransportLimitError,
   UntrustedPeerError,

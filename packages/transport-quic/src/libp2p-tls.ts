@@ -178,6 +178,20 @@ function base58Decode(text: string): Buffer {
  * key protobuf, which Ed25519 ids are. Hashed peer ids (RSA) carry no key and are refused.
  */
 export function nodeIdFromPeerId(peerId: string): string {
+  const known = peerIdCache.get(peerId)
+  if (known !== undefined) return known
+  const id = decodePeerId(peerId)
+  // pure and asked once per connection for a handful of peers: keep the last few hundred
+  if (peerIdCache.size >= PEER_ID_CACHE_SIZE) peerIdCache.delete(peerIdCache.keys().next().value as string)
+  peerIdCache.set(peerId, id)
+  return id
+}
+
+/** Peer id -> node id, most recent last (the decode is BigInt base58 plus a SHA-256). */
+const peerIdCache = new Map<string, string>()
+const PEER_ID_CACHE_SIZE = 512
+
+function decodePeerId(peerId: string): string {
   const mh = base58Decode(peerId)
   if (mh[0] !== 0x00 || mh[1] !== mh.byteLength - 2) {
     throw new Libp2pCertificateError(`peer id ${peerId} does not inline its public key`)

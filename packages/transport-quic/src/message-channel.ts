@@ -1,5 +1,5 @@
 import type { AbortOptions } from '@peer/discovery-core'
-import { errorMessage } from '@peer/discovery-core/internal'
+import { errorMessage, numberOption } from '@peer/discovery-core/internal'
 import { AsyncQueue } from './async-queue.js'
 import { type ChunkPool, chunkPool } from './chunk-pool.js'
 import type { EngineStream } from './engine.js'
@@ -8,6 +8,7 @@ import {
   FrameTooLargeError,
   MalformedFrameError,
   StreamResetError,
+  TransportConfigError,
   TransportError,
   TransportLimitError,
 } from './errors.js'
@@ -24,19 +25,16 @@ export const DEFAULT_CHANNEL_OPTIONS: Required<ChannelOptions> = {
   partialFrameTimeoutMs: 60_000,
 }
 
-/** Resolves and validates channel options. */
+/** Resolves and validates channel options (an invalid one throws `TransportConfigError`). */
 export function channelOptions(...layers: Array<ChannelOptions | undefined>): Required<ChannelOptions> {
   const out = { ...DEFAULT_CHANNEL_OPTIONS }
   for (const layer of layers) {
     if (layer === undefined) continue
     for (const key of Object.keys(DEFAULT_CHANNEL_OPTIONS) as Array<keyof ChannelOptions>) {
-      const v = layer[key]
-      if (v === undefined) continue
-      if (!Number.isInteger(v) || v < 1) throw new RangeError(`${key} must be a positive integer, got ${v}`)
-      out[key] = v
+      const max = key === 'maxFrameSize' ? 0xffffffff : undefined // the frame header is a u32
+      out[key] = numberOption(layer[key], key, out[key], { integer: true, min: 1, max }, TransportConfigError)
     }
   }
-  if (out.maxFrameSize > 0xffffffff) throw new RangeError('maxFrameSize must fit in a u32')
   return out
 }
 
@@ -259,17 +257,24 @@ export class FramedMessageChannel implements MessageChannel {
 
   receive(options?: AbortOptions): Promise<Uint8Array | undefined> {
     const p = this.#incoming.shift(options)
+    this.#maybeResume()
+    return p
+  }
+
+  /** The reader paused at `maxQueuedMessages`: resume it once the queue is below again. */
+  #maybeResume(): void {
     if (this.#resumeRead !== undefined && this.#incoming.size < this.#options.maxQueuedMessages) {
       const resume = this.#resumeRead
       this.#resumeRead = undefined
       resume()
     }
-    return p
   }
 
   /**
    * A plain iterator rather than an async generator: a generator costs two more promises and a
-   * resume per message, which showed in profiles of small-message streams.
+   * resume per message, which showed in profiles of small-message streams. A message already
+   * queued is handed out directly (one promise, no `then` hop); most are, since one read delivers
+   * every message of a chunk.
    */
   [Symbol.asyncIterator](): AsyncIterator<Uint8Array, undefined> {
     const done: IteratorReturnResult<undefined> = { done: true, value: undefined }
@@ -277,6 +282,11 @@ export class FramedMessageChannel implements MessageChannel {
     return {
       next: () => {
         if (finished) return Promise.resolve(done)
+        const queued = this.#incoming.shiftNow()
+        if (queued !== undefined) {
+          this.#maybeResume()
+          return Promise.resolve({ done: false, value: queued })
+        }
         return this.receive().then(
           (value): IteratorResult<Uint8Array, undefined> => {
             if (value !== undefined) return { done: false, value }

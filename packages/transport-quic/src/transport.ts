@@ -5,11 +5,11 @@ import {
   silentLogger,
   throwIfAborted,
 } from '@peer/discovery-core'
-import { errorMessage } from '@peer/discovery-core/internal'
+import { errorMessage, numberOption } from '@peer/discovery-core/internal'
 import { type ConnectionContext, QuicConnection } from './connection.js'
 import type { Engine, EngineContext, EngineName } from './engine.js'
 import { selectEngine } from './engine-select.js'
-import { TransportError } from './errors.js'
+import { TransportConfigError, TransportError } from './errors.js'
 import { QuicListener } from './listener.js'
 import { channelOptions } from './message-channel.js'
 import { awaitPortRelease, trackPort } from './port-release.js'
@@ -36,6 +36,18 @@ export function createTransport(options: TransportOptions): Transport {
   return new QuicTransport(options)
 }
 
+type CountOption =
+  | 'maxQueuedStreamOpens'
+  | 'maxPendingStreams'
+  | 'maxConnections'
+  | 'maxProtocolErrors'
+  | 'maxStreamOpensPerSecond'
+
+/** An integer limit of `createTransport`'s options, validated (`TransportConfigError`). */
+function count(options: TransportOptions, key: CountOption, fallback: number, min: number): number {
+  return numberOption(options[key], key, fallback, { integer: true, min }, TransportConfigError)
+}
+
 /** The QUIC transport (see {@link Transport}); `createTransport` is the usual way to make one. */
 export class QuicTransport implements Transport {
   readonly id: string
@@ -49,11 +61,16 @@ export class QuicTransport implements Transport {
   readonly #ctx: ConnectionContext
   readonly #listeners = new Set<QuicListener>()
   readonly #outbound = new Set<QuicConnection>()
+  readonly #maxConnections: number
   #closed = false
 
   constructor(options: TransportOptions) {
-    if (options?.identity === undefined) throw new TypeError('createTransport: identity is required')
-    if (typeof options.trust !== 'function') throw new TypeError('createTransport: trust must be a function')
+    if (options?.identity === undefined) {
+      throw new TransportConfigError('createTransport: identity is required', { option: 'identity' })
+    }
+    if (typeof options.trust !== 'function') {
+      throw new TransportConfigError('createTransport: trust must be a function', { option: 'trust' })
+    }
     this.#options = options
     this.id = options.identity.id
     this.#loggerFactory = options.logger ?? silentLogger
@@ -61,12 +78,13 @@ export class QuicTransport implements Transport {
     this.#ctx = {
       logger: this.#loggerFactory('peer:transport:quic'),
       channel: channelOptions(options.channel),
-      maxQueuedStreamOpens: options.maxQueuedStreamOpens ?? 10_000,
-      maxPendingStreams: options.maxPendingStreams ?? 1024,
+      maxQueuedStreamOpens: count(options, 'maxQueuedStreamOpens', 10_000, 0),
+      maxPendingStreams: count(options, 'maxPendingStreams', 1024, 0),
       preambleTimeoutMs: 10_000,
-      maxProtocolErrors: options.maxProtocolErrors ?? 32,
-      maxStreamOpensPerSecond: options.maxStreamOpensPerSecond ?? 1000,
+      maxProtocolErrors: count(options, 'maxProtocolErrors', 32, 0),
+      maxStreamOpensPerSecond: count(options, 'maxStreamOpensPerSecond', 1000, 1),
     }
+    this.#maxConnections = count(options, 'maxConnections', 10_000, 0)
     const choice = selectEngine(options.engine, options.identity, this.#ctx.logger)
     this.#engine = choice.engine
     this.engine = choice.engine.name
@@ -93,7 +111,7 @@ export class QuicTransport implements Transport {
     const listener = new QuicListener(
       server,
       this.#ctx,
-      this.#options.maxConnections ?? 10_000,
+      this.#maxConnections,
       ctx.tuning.connectTimeoutMs,
       () => this.#listeners.delete(listener),
     )

@@ -1,4 +1,6 @@
 import { isIP } from 'node:net'
+import { numberOption } from '@peer/discovery-core/internal'
+import { TransportConfigError } from './errors.js'
 import type { TransportTuning } from './types.js'
 
 /** Every tuning field, resolved. */
@@ -51,23 +53,19 @@ export const DEFAULT_TUNING: Record<PathKind, ResolvedTuning> = {
   },
 }
 
+/** Lower bounds above 0 (QUIC's minimum datagram size; at least one stream). */
+const MIN: Partial<Record<keyof ResolvedTuning, number>> = { maxSendUdpPayloadSize: 1200, maxStreams: 1 }
+
 /**
  * The tuning used for a path: the defaults for `host`'s path kind, overridden by every field
  * the caller set. A listener bound to a wildcard address (`0.0.0.0`, `::`) uses the `network`
- * defaults, since it may serve any path.
+ * defaults, since it may serve any path. An invalid field throws `TransportConfigError`.
  */
 export function tuningFor(host: string, overrides: TransportTuning = {}): ResolvedTuning {
   const base = DEFAULT_TUNING[pathKind(host)]
   const out = { ...base }
   for (const key of Object.keys(base) as Array<keyof ResolvedTuning>) {
-    const value = overrides[key]
-    if (value === undefined) continue
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-      throw new RangeError(`${key} must be a non-negative number, got ${String(value)}`)
-    }
-    out[key] = value
+    out[key] = numberOption(overrides[key], key, base[key], { min: MIN[key] ?? 0 }, TransportConfigError)
   }
-  if (out.maxSendUdpPayloadSize < 1200) throw new RangeError('maxSendUdpPayloadSize must be at least 1200')
-  if (out.maxStreams < 1) throw new RangeError('maxStreams must be at least 1')
   return out
 }

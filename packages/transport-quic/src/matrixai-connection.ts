@@ -1,0 +1,282 @@
+// A @matrixai/quic connection and its streams behind the engine interface: close info from the
+// engine's errors, error handlers that close instead of throwing, and a close that sends the
+// close notice to a quinn peer, then stops the engine's connection (bounded).
+import {
+  errors as engineErrors,
+  events as engineEvents,
+  type QUICConnection,
+  type QUICStream,
+} from '@matrixai/quic'
+import type { Logger as PeerLogger } from '@peer/discovery-core'
+import { errorMessage } from '@peer/discovery-core/internal'
+import { noticeStreamOf, noticeWaitMs, sendCloseNotice } from './close-notice.js'
+import { ENGINE_OBJECT, type EngineConnection, type EngineStream } from './engine.js'
+import { lendReads } from './engine-patch.js'
+import { type CloseInfo, ConnectionClosedError, StreamResetError, TransportError } from './errors.js'
+import type { TransportAddress } from './types.js'
+
+/**
+ * Longest wait for the engine's own stop. @matrixai/quic can take 10-20 s to stop a connection
+ * whose streams it considers live (upstream issue #139, "zombie streams"), seen with quinn peers:
+ * past this the close resolves and the engine finishes in the background.
+ */
+const STOP_WAIT_MS = 3000
+/** Longest wait for the engine's server stop (see the listener's `stop` in engine-matrixai.ts). */
+export const SERVER_STOP_WAIT_MS = 10_000
+
+/** `promise`, or undefined after `ms` (the timer does not keep the process alive). */
+export function bounded<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), ms)
+      timer.unref()
+    }),
+  ])
+}
+
+// ---------------------------------------------------------------------------------------------
+// connections and streams
+
+export const decoder = new TextDecoder()
+
+function closeInfoOf(error: unknown, localReason: { code: number; reason: string } | undefined): CloseInfo {
+  if (localReason !== undefined) {
+    return { by: 'local', reason: localReason.reason, code: localReason.code, application: true }
+  }
+  if (error instanceof engineErrors.ErrorQUICConnectionIdleTimeout) {
+    return { by: 'idle-timeout', reason: 'no packets from the peer within the idle timeout', error }
+  }
+  const data = (error as { data?: { isApp?: boolean; errorCode?: number; reason?: Uint8Array } }).data
+  const text = data?.reason && data.reason.byteLength > 0 ? decoder.decode(data.reason) : ''
+  const base = { code: data?.errorCode, application: data?.isApp === true, error }
+  if (
+    error instanceof engineErrors.ErrorQUICConnectionPeerTLS ||
+    error instanceof engineErrors.ErrorQUICConnectionPeer
+  ) {
+    return { by: 'remote', reason: text || errorMessage(error), ...base }
+  }
+  if (error instanceof engineErrors.ErrorQUICConnectionLocal) {
+    return { by: 'local', reason: text || errorMessage(error), ...base }
+  }
+  if (error === undefined) return { by: 'local', reason: 'closed' }
+  return { by: 'error', reason: errorMessage(error), ...base }
+}
+
+/**
+ * The engine rethrows its "internal" errors from inside event listeners (by design: they are bugs
+ * to it), which makes them uncaught exceptions that end the process. Replace those listeners on
+ * each object with ones that turn the error into an orderly close instead.
+ */
+export function replaceErrorHandler(
+  target: unknown,
+  eventName: string,
+  handlerName: string,
+  replacement: (error: unknown) => void,
+): void {
+  const t = target as EventTarget & Record<string, unknown>
+  const original = t[handlerName]
+  if (typeof original !== 'function') return
+  t.removeEventListener(eventName, original as EventListener)
+  t.addEventListener(eventName, (event: Event) => {
+    try {
+      replacement((event as Event & { detail?: unknown }).detail)
+    } catch {
+      // never into the engine
+    }
+  })
+}
+
+function wrapStream(stream: QUICStream, logger: PeerLogger): EngineStream {
+  const original = (stream as unknown as { handleEventQUICStreamError(e: Event): void })
+    .handleEventQUICStreamError
+  replaceErrorHandler(
+    stream,
+    engineEvents.EventQUICStreamError.name,
+    'handleEventQUICStreamError',
+    (error) => {
+      if (error instanceof engineErrors.ErrorQUICStreamInternal) {
+        logger.warn('engine stream failed internally; destroying the stream', { error: errorMessage(error) })
+        void stream.destroy({ force: true, reason: error }).catch(() => {})
+        return
+      }
+      // the engine's own handling for everything else (close read / close write)
+      original.call(
+        stream,
+        new engineEvents.EventQUICStreamError({
+          detail: error as engineErrors.ErrorQUICStreamLocalRead<unknown>,
+        }),
+      )
+    },
+  )
+  return {
+    id: stream.streamId,
+    readable: stream.readable as unknown as ReadableStream<Uint8Array>,
+    writable: stream.writable as unknown as WritableStream<Uint8Array>,
+    reset(code: number) {
+      try {
+        stream.cancel(new StreamResetError(`stream reset locally (code ${code})`, code))
+      } catch {
+        // already closed
+      }
+    },
+    lendReads: () => lendReads(stream),
+    [ENGINE_OBJECT]: stream,
+  } as EngineStream
+}
+
+/** A @matrixai/quic connection as an {@link EngineConnection}. */
+export class QuicEngineConnection implements EngineConnection {
+  onStream: (stream: EngineStream) => void = () => {}
+  readonly closed: Promise<CloseInfo>
+  readonly remoteId: string
+  readonly localAddress: TransportAddress
+  #lastError: unknown
+  #localClose: { code: number; reason: string } | undefined
+  #remoteClose: CloseInfo | undefined
+  #stopping: Promise<void> | undefined
+  #resolveClosed!: (info: CloseInfo) => void
+  #closing: Promise<void> | undefined
+
+  constructor(
+    readonly conn: QUICConnection,
+    remoteId: string,
+    private readonly stopper: (code: number, reason: Uint8Array) => Promise<void>,
+    private readonly logger: PeerLogger,
+    /** The peer runs this engine too: its native close carries code and reason, no notice needed. */
+    private readonly nativeClose: boolean,
+  ) {
+    this.remoteId = remoteId
+    this.localAddress = { host: conn.localHost, port: conn.localPort }
+    this.closed = new Promise((resolve) => {
+      this.#resolveClosed = resolve
+    })
+    replaceErrorHandler(
+      conn,
+      engineEvents.EventQUICConnectionError.name,
+      'handleEventQUICConnectionError',
+      (error) => {
+        // as the engine does, minus the rethrow of internal errors: every error closes the connection
+        ;(conn as unknown as { errorLast: unknown }).errorLast = error
+        if (error instanceof engineErrors.ErrorQUICConnectionInternal) {
+          logger.warn('engine connection failed internally; closing it', { error: errorMessage(error) })
+        }
+        conn.dispatchEvent(
+          new engineEvents.EventQUICConnectionClose({
+            detail: error as engineErrors.ErrorQUICConnectionLocal<unknown>,
+          }),
+        )
+      },
+    )
+    conn.addEventListener(engineEvents.EventQUICConnectionError.name, (event: Event) => {
+      const error = (event as engineEvents.EventQUICConnectionError).detail
+      this.#lastError ??= error
+    })
+    conn.addEventListener(engineEvents.EventQUICConnectionStream.name, (event: Event) => {
+      const stream = (event as engineEvents.EventQUICConnectionStream).detail
+      try {
+        this.onStream(wrapStream(stream, this.logger))
+      } catch (error) {
+        this.logger.warn('stream handler threw', { error: errorMessage(error) })
+      }
+    })
+    const finish = () =>
+      this.#resolveClosed(this.#remoteClose ?? closeInfoOf(this.#lastError, this.#localClose))
+    conn.addEventListener(engineEvents.EventQUICConnectionStopped.name, finish, { once: true })
+    if (conn.closed) finish()
+  }
+
+  /** The peer's current address: it changes when the peer migrates (e.g. a NAT rebinding). */
+  get remoteAddress(): TransportAddress {
+    return { host: this.conn.remoteHost, port: this.conn.remotePort }
+  }
+
+  rtt(): number | undefined {
+    try {
+      const paths = (
+        this.conn as unknown as { conn: { pathStats(): Array<{ rtt: number }> } }
+      ).conn.pathStats()
+      const rtt = paths[0]?.rtt
+      return typeof rtt === 'number' ? rtt : undefined
+    } catch {
+      return undefined
+    }
+  }
+
+  streamsLeft(): number {
+    try {
+      return (this.conn as unknown as { conn: { peerStreamsLeftBidi(): number } }).conn.peerStreamsLeftBidi()
+    } catch {
+      return 0
+    }
+  }
+
+  openStream(): EngineStream {
+    try {
+      return wrapStream(this.conn.newStream('bidi'), this.logger)
+    } catch (error) {
+      if (
+        error instanceof engineErrors.ErrorQUICConnectionNotRunning ||
+        error instanceof engineErrors.ErrorQUICConnectionStopping ||
+        error instanceof engineErrors.ErrorQUICConnectionClosed
+      ) {
+        throw new ConnectionClosedError('connection closed', undefined, { cause: error })
+      }
+      throw new TransportError(`cannot open a stream: ${errorMessage(error)}`, { cause: error })
+    }
+  }
+
+  close(code: number, reason: string): Promise<void> {
+    if (this.#closing === undefined) {
+      const open = this.#lastError === undefined && this.#remoteClose === undefined && !this.conn.closed
+      if (open) this.#localClose = { code, reason }
+      this.#closing = (async () => {
+        // the notice carries code and reason to a quinn peer (whose engine ignores ours)
+        if (open && !this.nativeClose) {
+          await sendCloseNotice(
+            () => (this.streamsLeft() > 0 ? noticeStreamOf(this.openStream()) : undefined),
+            this.closed,
+            code,
+            reason,
+            noticeWaitMs(this.rtt()),
+            this.logger,
+          )
+        }
+        await this.#stop(code, reason)
+      })().catch((error) => {
+        this.logger.debug('engine stop failed', { error: errorMessage(error) })
+      })
+    }
+    return this.#closing.then(() => this.closed).then(() => undefined)
+  }
+
+  /** The engine's stop, bounded: past STOP_WAIT_MS the connection counts as closed. */
+  #stop(code: number, reason: string): Promise<void> {
+    this.#stopping ??= this.#stopOnce(code, reason)
+    return this.#stopping
+  }
+
+  async #stopOnce(code: number, reason: string): Promise<void> {
+    const stopped = this.stopper(code, new TextEncoder().encode(reason.slice(0, 512))).catch((error) => {
+      this.logger.debug('engine stop failed', { error: errorMessage(error) })
+    })
+    if (
+      (await bounded(
+        stopped.then(() => true),
+        STOP_WAIT_MS,
+      )) === undefined
+    ) {
+      this.logger.debug('engine stop still pending; the connection counts as closed', { peer: this.remoteId })
+      this.#resolveClosed(this.#remoteClose ?? closeInfoOf(this.#lastError, this.#localClose))
+    }
+  }
+
+  closedByPeer(code: number, reason: string): void {
+    // both sides closing at once (e.g. both dropping the same duplicate): nobody waits for an answer
+    if (this.#localClose !== undefined) void this.#stop(this.#localClose.code, this.#localClose.reason)
+    if (this.#localClose !== undefined || this.#remoteClose !== undefined) return
+    this.#remoteClose = { by: 'remote', reason, code, application: true }
+    this.#closing ??= this.#stop(0, '')
+  }
+}

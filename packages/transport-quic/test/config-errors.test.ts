@@ -1,0 +1,79 @@
+// Invalid options throw TransportConfigError (a ConfigError from @peer/discovery-core, naming the
+// option), never a bare TypeError or RangeError; valid edge values are accepted.
+import { ConfigError } from '@peer/discovery-core'
+import type { Identity } from '@peer/identity'
+import { describe, expect, it } from 'vitest'
+import { createTransport, TransportConfigError, type TransportOptions, tuningFor } from '../src/index.js'
+import { channelOptions } from '../src/message-channel.js'
+import { identities } from './fixtures/pool.js'
+
+const [me] = (await identities(1)) as [Identity]
+
+function configError(make: () => unknown, option: string): void {
+  let thrown: unknown
+  try {
+    make()
+  } catch (error) {
+    thrown = error
+  }
+  expect(thrown).toBeInstanceOf(TransportConfigError)
+  expect(thrown).toBeInstanceOf(ConfigError)
+  expect((thrown as ConfigError).option).toBe(option)
+}
+
+describe('createTransport options', () => {
+  const base = { identity: me, trust: () => true, engine: 'matrixai' } as const
+  it('requires an identity and a trust function', () => {
+    configError(() => createTransport({ trust: () => true } as unknown as TransportOptions), 'identity')
+    configError(() => createTransport({ identity: me, trust: 'yes' } as unknown as TransportOptions), 'trust')
+  })
+  it('rejects an unknown engine', () => {
+    configError(() => createTransport({ ...base, engine: 'msquic' as 'quinn' }), 'engine')
+  })
+  it.each([
+    ['maxIdleTimeoutMs', -1],
+    ['connectTimeoutMs', Number.NaN],
+    ['keepAliveIntervalMs', Number.POSITIVE_INFINITY],
+    ['maxSendUdpPayloadSize', 1199],
+    ['maxStreams', 0],
+    ['maxQueuedStreamOpens', -1],
+    ['maxPendingStreams', 1.5],
+    ['maxConnections', -5],
+    ['maxProtocolErrors', '3'],
+    ['maxStreamOpensPerSecond', 0],
+  ] as const)('rejects %s = %s', (option, value) => {
+    configError(() => createTransport({ ...base, [option]: value }), option)
+  })
+  it('rejects invalid default channel options', () => {
+    configError(() => createTransport({ ...base, channel: { maxFrameSize: 0 } }), 'maxFrameSize')
+  })
+  it('accepts the edge values', async () => {
+    const t = createTransport({
+      ...base,
+      maxSendUdpPayloadSize: 1200,
+      maxStreams: 1,
+      maxQueuedStreamOpens: 0,
+      maxConnections: 0,
+      maxStreamOpensPerSecond: 1,
+      channel: { maxFrameSize: 0xffffffff },
+    })
+    await t.close()
+  })
+})
+
+describe('tuningFor and channelOptions', () => {
+  it('tuningFor rejects a negative or non-number field and keeps valid overrides', () => {
+    configError(() => tuningFor('127.0.0.1', { readChunkSize: -1 }), 'readChunkSize')
+    expect(tuningFor('127.0.0.1', { readChunkSize: 0 }).readChunkSize).toBe(0)
+    expect(tuningFor('10.0.0.1', { connectTimeoutMs: 5 }).connectTimeoutMs).toBe(5)
+  })
+  it('channelOptions requires positive integers and a u32 maxFrameSize', () => {
+    configError(() => channelOptions({ maxFrameSize: 2 ** 32 }), 'maxFrameSize')
+    configError(() => channelOptions({ coalesceBytes: 0 }), 'coalesceBytes')
+    configError(() => channelOptions({}, { partialFrameTimeoutMs: 1.5 }), 'partialFrameTimeoutMs')
+    expect(channelOptions({ maxQueuedMessages: 1 }, { coalesceBytes: 7 })).toMatchObject({
+      maxQueuedMessages: 1,
+      coalesceBytes: 7,
+    })
+  })
+})
