@@ -9,7 +9,9 @@
 //   requests({ targets })                  -> latencies of requests to the given members, per node
 //   connections()                          -> connections open (peers up, summed over the nodes)
 //   rss()                                  -> this process's RSS in bytes
-//   watchDown({ ids })                     -> starts recording peer:down / member loss of `ids`
+//   dialStats()                            -> registry dials, dial failures and dial timeouts, summed over the nodes
+//   watchDown({ ids })                     -> starts recording peer:down / member:left of `ids`; resolves
+//                                             with the (node, id) pairs connected now (the peer:down expected)
 //   downs()                                -> the recorded times
 //   stop()                                 -> stops every node here, resolves with the time it took
 import { EtcdDiscovery } from '@peer/discovery-etcd'
@@ -18,7 +20,7 @@ import { generateIdentity, type Identity } from '@peer/identity'
 import { createNode, type NodeOptions, type PeerNode } from '@peer/node'
 import { serveRpc } from '@peer/testkit/child-process'
 
-/** Connection policies the bench knows; `on-demand` plugs in once `@peer/node` has `connect`. */
+/** Connection policies the bench knows (`@peer/node`'s `connect` option). */
 export type Policy = 'mesh' | 'on-demand'
 export type Backend = 'static' | 'etcd'
 
@@ -42,6 +44,15 @@ export interface FormedNode {
   membersAt: number
   /** When this node was connected to every other member (mesh only). */
   connectedAt: number | undefined
+}
+
+export interface DialStats {
+  /** Dials started by the registries (`PeerRegistryStats.dials`). */
+  dials: number
+  /** Dial attempts that failed on every address. */
+  dialFailures: number
+  /** Single-address dials that hit the dial timeout. */
+  dialTimeouts: number
 }
 
 const now = () => performance.timeOrigin + performance.now()
@@ -145,23 +156,43 @@ async function requests(params: {
   return { latencies, failed }
 }
 
-function watchDown(params: { ids: string[] }): void {
-  const watched = new Set(params.ids)
+/** Registry dial counters summed over the nodes here (a failed first request is a failed dial). */
+function dialStats(): DialStats {
+  const sum: DialStats = { dials: 0, dialFailures: 0, dialTimeouts: 0 }
   for (const node of nodes) {
+    const s = node.registryStats
+    if (s === undefined) continue
+    sum.dials += s.dials
+    sum.dialFailures += s.dialFailures
+    sum.dialTimeouts += s.dialTimeouts
+  }
+  return sum
+}
+
+const record = (into: Map<string, number[]>, id: string) => {
+  const list = into.get(id) ?? []
+  list.push(now())
+  into.set(id, list)
+}
+
+/**
+ * Records `peer:down` and `member:left` of `ids` on every node here. Returns how many (node, id)
+ * pairs are connected now: only those can see a `peer:down` (with `on-demand`, most pairs never
+ * connected); `member:left` comes to every node, from discovery, whatever the connections.
+ */
+function watchDown(params: { ids: string[] }): number {
+  const watched = new Set(params.ids)
+  let connected = 0
+  for (const node of nodes) {
+    connected += node.peers().filter((p) => watched.has(p.id)).length
     node.addEventListener('peer:down', (e) => {
-      if (!watched.has(e.detail.id)) return
-      const list = downs.get(e.detail.id) ?? []
-      list.push(now())
-      downs.set(e.detail.id, list)
+      if (watched.has(e.detail.id)) record(downs, e.detail.id)
     })
-    node.discovery?.addEventListener('peer:lost', (e) => {
-      const id = e.detail.record.id
-      if (!watched.has(id)) return
-      const list = lost.get(id) ?? []
-      list.push(now())
-      lost.set(id, list)
+    node.addEventListener('member:left', (e) => {
+      if (watched.has(e.detail.id)) record(lost, e.detail.id)
     })
   }
+  return connected
 }
 
 async function stopAll(): Promise<number> {
@@ -181,6 +212,7 @@ serveRpc(
     requests,
     connections: () => nodes.reduce((sum, n) => sum + n.peers().length, 0),
     rss: () => process.memoryUsage().rss,
+    dialStats,
     watchDown,
     downs: () => ({ down: Object.fromEntries(downs), lost: Object.fromEntries(lost) }),
     stop: stopAll,

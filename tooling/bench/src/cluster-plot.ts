@@ -22,6 +22,11 @@ export interface ClusterRow {
   formMs: number | null
   /** Requests of both rounds that failed (a member not connected when the cluster did not form). */
   requestFailures: number
+  /** Registry dials over every node until after both request rounds (absent in rows of older runs). */
+  dials?: number
+  /** Of those, dials that failed on every address, and single-address dials that timed out. */
+  dialFailures?: number
+  dialTimeouts?: number
   /** Wall time until every node's 5 requests were answered (first round, then second round). */
   requestsMs: number
   requestP50Ms: number
@@ -35,9 +40,15 @@ export interface ClusterRow {
   idleCpuPct: number
   /** Idle CPU of etcd, % of one core (etcd backend only). */
   etcdCpuPct: number | null
-  /** ms from kill -9 of one process until every other node reported `peer:down` for its nodes. */
+  /**
+   * Connections from the other nodes to the killed process's nodes at the kill: the `peer:down`
+   * expected (every pair with `mesh`; with `on-demand` the pairs the requests connected). Absent
+   * in rows of older runs (they waited for every pair).
+   */
+  downPairs?: number
+  /** ms from kill -9 of one process until every connection to its nodes was reported `peer:down`. */
   peerDownMs: number | null
-  /** ms from kill -9 until every other node's discovery reported the killed nodes lost. */
+  /** ms from kill -9 until every other node emitted `member:left` for the killed nodes (etcd only). */
   memberLeftMs: number | null
   /** ms to stop the remaining nodes (every process at once). */
   stopMs: number
@@ -74,7 +85,7 @@ const PANELS: Array<{ title: string; unit: string; value: (r: ClusterRow) => num
   { title: 'idle CPU, whole cluster', unit: '% of a core', value: (r) => r.idleCpuPct },
   { title: 'stop everything', unit: 'ms', value: (r) => r.stopMs },
   { title: 'peer:down after kill -9', unit: 'ms', value: (r) => r.peerDownMs },
-  { title: 'member lost after kill -9', unit: 'ms', value: (r) => r.memberLeftMs },
+  { title: 'member:left after kill -9', unit: 'ms', value: (r) => r.memberLeftMs },
 ]
 
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b']
@@ -163,12 +174,12 @@ export function writeSvg(rows: readonly ClusterRow[]): string {
 export function rowsTable(rows: readonly ClusterRow[]): string {
   const f = (v: number | null, digits = 0) => (v === null || !Number.isFinite(v) ? 'n/a' : v.toFixed(digits))
   const lines = [
-    '| policy | backend | nodes / processes | members known after last start, ms | all connected after last start, ms | form from first start, ms | 5 requests per node answered, ms (p50 / p99) | again, ms (p50) | connections | RSS per node, MiB | idle CPU, % of a core (etcd) | peer:down after kill -9, ms | member lost, ms | stop, ms | load 1 min before / after |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| policy | backend | nodes / processes | members known after last start, ms | all connected after last start, ms | form from first start, ms | 5 requests per node answered, ms (p50 / p99) | again, ms (p50) | dials (failed, timed out) | connections | RSS per node, MiB | idle CPU, % of a core (etcd) | peer:down after kill -9, ms (connections) | member:left, ms | stop, ms | load 1 min before / after |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ]
   for (const r of rows) {
     lines.push(
-      `| ${r.policy} | ${r.backend} | ${r.nodes} / ${r.processes}${r.formedNodes < r.nodes ? ` (only ${r.formedNodes} complete)` : ''} | ${f(r.membersMs)} | ${f(r.connectedMs)} | ${f(r.formMs)} | ${f(r.requestsMs)} (${f(r.requestP50Ms, 1)} / ${f(r.requestP99Ms, 1)})${r.requestFailures > 0 ? `, ${r.requestFailures} failed` : ''} | ${f(r.secondRequestsMs)} (${f(r.secondRequestP50Ms, 1)}) | ${r.connections} | ${f(r.rssPerNodeMiB, 1)} | ${f(r.idleCpuPct, 1)}${r.etcdCpuPct === null ? '' : ` (${f(r.etcdCpuPct, 1)})`} | ${f(r.peerDownMs)} | ${f(r.memberLeftMs)} | ${f(r.stopMs)} | ${r.loadBefore.toFixed(1)} / ${r.loadAfter.toFixed(1)} |`,
+      `| ${r.policy} | ${r.backend} | ${r.nodes} / ${r.processes}${r.formedNodes < r.nodes ? ` (only ${r.formedNodes} complete)` : ''} | ${f(r.membersMs)} | ${f(r.connectedMs)} | ${f(r.formMs)} | ${f(r.requestsMs)} (${f(r.requestP50Ms, 1)} / ${f(r.requestP99Ms, 1)})${r.requestFailures > 0 ? `, ${r.requestFailures} failed` : ''} | ${f(r.secondRequestsMs)} (${f(r.secondRequestP50Ms, 1)}) | ${r.dials === undefined ? 'n/a' : `${r.dials} (${r.dialFailures ?? 0}, ${r.dialTimeouts ?? 0})`} | ${r.connections} | ${f(r.rssPerNodeMiB, 1)} | ${f(r.idleCpuPct, 1)}${r.etcdCpuPct === null ? '' : ` (${f(r.etcdCpuPct, 1)})`} | ${f(r.peerDownMs)}${r.downPairs === undefined ? '' : ` (${r.downPairs})`} | ${f(r.memberLeftMs)} | ${f(r.stopMs)} | ${r.loadBefore.toFixed(1)} / ${r.loadAfter.toFixed(1)} |`,
     )
   }
   return lines.join('\n')

@@ -3,13 +3,16 @@
 // until every node knows every member (and, for `mesh`, is connected to every member) after the
 // last node started; time until a request from each node to 5 random members is answered (twice:
 // the second round runs on connections the first one used); connections open; RSS per node; idle
-// CPU of the whole cluster (from /proc/<pid>/stat of every child, and of etcd); `peer:down` and
-// member-lost latency after a kill -9 of one process; time to stop the rest.
+// CPU of the whole cluster (from /proc/<pid>/stat of every child, and of etcd); registry dials and
+// dial failures (what explains a failed first request); after a kill -9 of one process, `peer:down`
+// latency on every connection to its nodes (every pair with `mesh`, only the pairs the requests
+// connected with `on-demand`) and `member:left` latency on every other node (etcd: static discovery
+// never drops a member); time to stop the rest.
 //
 // Sizes, backends and policies come from the environment (the full set is heavy on 2 cores):
 //   PEER_BENCH_CLUSTER_SIZES=20,50,100   (default 20,50; --quick: 20)
 //   PEER_BENCH_CLUSTER_BACKENDS=static,etcd
-//   PEER_BENCH_CLUSTER_POLICIES=mesh     (`on-demand` once @peer/node has the `connect` option)
+//   PEER_BENCH_CLUSTER_POLICIES=mesh,on-demand
 // Rows are merged into docs/bench/cluster.json and docs/bench/cluster.svg is redrawn from them.
 import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
@@ -18,7 +21,7 @@ import { type RpcChild, spawnChild } from '@peer/testkit/child-process'
 import { type EtcdCluster, startEtcd } from '@peer/testkit/etcd'
 import { freePort } from '@peer/testkit/ports'
 import { percentile, watchdog } from '../bench-stats.js'
-import type { Backend, ClusterMember, FormedNode, Policy } from '../cluster-child.js'
+import type { Backend, ClusterMember, DialStats, FormedNode, Policy } from '../cluster-child.js'
 import { type ClusterRow, mergeRows, rowsTable, writeSvg } from '../cluster-plot.js'
 import type { Measurement, Suite } from '../report.js'
 
@@ -166,6 +169,14 @@ async function runCluster(
     }
     const first = await round()
     const second = await round()
+    const dials = (await Promise.all(children.map((c) => c.call<DialStats>('dialStats')))).reduce(
+      (sum, d) => ({
+        dials: sum.dials + d.dials,
+        dialFailures: sum.dialFailures + d.dialFailures,
+        dialTimeouts: sum.dialTimeouts + d.dialTimeouts,
+      }),
+      { dials: 0, dialFailures: 0, dialTimeouts: 0 },
+    )
     const connections =
       (await Promise.all(children.map((c) => c.call<number>('connections')))).reduce((a, b) => a + b, 0) / 2
     const rssAfter = await Promise.all(children.map((c) => c.call<number>('rss')))
@@ -184,28 +195,37 @@ async function runCluster(
     const idleCpuPct = (cpu1.reduce((sum, v, i) => sum + v - cpu0[i]!, 0) / seconds) * 100
     const etcdCpuPct = etcd === undefined ? null : ((cpuSeconds(etcdPid) - etcd0) / seconds) * 100
 
-    // kill -9 of the last process: how long until every other node reports its nodes down / lost
+    // kill -9 of the last process: how long until every connection to its nodes is reported down
+    // (`peer:down` on the survivors' side: every pair with `mesh`, with `on-demand` only the pairs
+    // connected now), and every other node reports them gone (`member:left`, from discovery: etcd
+    // only, static discovery never drops a member)
     const victim = children[children.length - 1]!
     const victimIds = new Set(groups[groups.length - 1]!)
     const survivors = children.slice(0, -1)
     const survivorNodes = size - victimIds.size
-    await Promise.all(survivors.map((c) => c.call('watchDown', { ids: [...victimIds] })))
+    const downPairs = (
+      await Promise.all(survivors.map((c) => c.call<number>('watchDown', { ids: [...victimIds] })))
+    ).reduce((a, b) => a + b, 0)
     const killedAt = now()
     await victim.crash()
     children.pop()
-    const expected = survivorNodes * victimIds.size
+    const expectedLost = backend === 'etcd' ? survivorNodes * victimIds.size : 0
     type Downs = { down: Record<string, number[]>; lost: Record<string, number[]> }
     let peerDownMs: number | null = null
     let memberLeftMs: number | null = null
-    const expectLost = backend === 'etcd'
     const deadline = Date.now() + DOWN_TIMEOUT_MS
-    while (Date.now() < deadline && (peerDownMs === null || (expectLost && memberLeftMs === null))) {
+    while (
+      Date.now() < deadline &&
+      ((downPairs > 0 && peerDownMs === null) || (expectedLost > 0 && memberLeftMs === null))
+    ) {
       await sleep(250)
       const all = await Promise.all(survivors.map((c) => c.call<Downs>('downs')))
       const downs = all.flatMap((d) => Object.values(d.down).flat())
       const lost = all.flatMap((d) => Object.values(d.lost).flat())
-      if (peerDownMs === null && downs.length >= expected) peerDownMs = Math.max(...downs) - killedAt
-      if (memberLeftMs === null && lost.length >= expected) memberLeftMs = Math.max(...lost) - killedAt
+      if (peerDownMs === null && downPairs > 0 && downs.length >= downPairs)
+        peerDownMs = Math.max(...downs) - killedAt
+      if (memberLeftMs === null && expectedLost > 0 && lost.length >= expectedLost)
+        memberLeftMs = Math.max(...lost) - killedAt
     }
 
     const stopT0 = performance.now()
@@ -221,6 +241,7 @@ async function runCluster(
       connectedMs: connectedAt === null ? null : orNull(Math.max(0, connectedAt - lastStart)),
       formMs: orNull(Math.max(membersAt, connectedAt ?? 0) - firstStart),
       requestFailures: first.failed + second.failed,
+      ...dials,
       requestsMs: first.wallMs,
       requestP50Ms: percentile(first.latencies, 0.5),
       requestP99Ms: percentile(first.latencies, 0.99),
@@ -230,6 +251,7 @@ async function runCluster(
       rssPerNodeMiB,
       idleCpuPct,
       etcdCpuPct,
+      downPairs,
       peerDownMs,
       memberLeftMs,
       stopMs,
@@ -249,7 +271,7 @@ const suite: Suite = {
   async run({ quick }) {
     const sizes = list(process.env.PEER_BENCH_CLUSTER_SIZES, quick ? ['20'] : ['20', '50']).map(Number)
     const backends = list(process.env.PEER_BENCH_CLUSTER_BACKENDS, ['static', 'etcd']) as Backend[]
-    const policies = list(process.env.PEER_BENCH_CLUSTER_POLICIES, ['mesh']) as Policy[]
+    const policies = list(process.env.PEER_BENCH_CLUSTER_POLICIES, ['mesh', 'on-demand']) as Policy[]
     for (const s of sizes) if (!(Number.isInteger(s) && s >= 2)) throw new Error(`bad cluster size ${s}`)
     const etcd = backends.includes('etcd') ? await startEtcd() : undefined
     const rows: ClusterRow[] = []
