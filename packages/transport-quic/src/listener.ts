@@ -17,6 +17,7 @@ export class QuicListener extends TypedEventTarget<ListenerEvents> implements Li
   readonly #connections = new Set<QuicConnection>()
   readonly #logger: Logger
   readonly #maxConnections: number
+  readonly #onClosing: () => void
   #confirming = 0
   #closing: Promise<void> | undefined
   #refusing: string | undefined
@@ -28,11 +29,13 @@ export class QuicListener extends TypedEventTarget<ListenerEvents> implements Li
     maxConnections: number,
     handshakeTimeoutMs: number,
     onClosed: () => void,
+    onClosing: () => void = () => {},
   ) {
     super()
     this.#server = server
     this.#logger = ctx.logger
     this.#maxConnections = maxConnections
+    this.#onClosing = onClosing
     this.address = server.address
     this.closed = new Promise((resolve) => {
       this.#resolveClosed = resolve
@@ -90,6 +93,7 @@ export class QuicListener extends TypedEventTarget<ListenerEvents> implements Li
 
   close(reason = 'listener closed'): Promise<void> {
     this.#closing ??= (async () => {
+      this.#onClosing()
       await Promise.all([...this.#connections].map((c) => c.close(reason)))
       await this.#server.stop(reason)
       this.emit('close', { reason })

@@ -8,32 +8,46 @@ import type { TransportAddress } from './types.js'
 /** Longest wait for an earlier listener of this process to release its port. */
 export const RELEASE_WAIT_MS = 10_000
 
-const bound = new Map<string, Promise<void>>()
+interface Held {
+  released: Promise<void>
+  /** The listener started closing: a new listen on its port waits for the release. */
+  closing: boolean
+}
+
+const bound = new Map<string, Held>()
 
 const key = (address: TransportAddress) => `${address.host.toLowerCase()}|${address.port}`
 
-/** Records a listener's port until `released` settles. */
-export function trackPort(address: TransportAddress, released: Promise<void>): void {
+/** Records a listener's port until `released` settles; call `closing()` when its close starts. */
+export function trackPort(address: TransportAddress, released: Promise<void>): { closing(): void } {
   const k = key(address)
-  bound.set(k, released)
-  void released.then(
-    () => bound.get(k) === released && bound.delete(k),
-    () => bound.get(k) === released && bound.delete(k),
-  )
+  const held: Held = { released, closing: false }
+  bound.set(k, held)
+  const forget = () => {
+    if (bound.get(k) === held) bound.delete(k)
+  }
+  void released.then(forget, forget)
+  return {
+    closing() {
+      held.closing = true
+    },
+  }
 }
 
 /**
- * Waits (bounded, abortable) until no listener of this process holds `address` any more. Port 0
- * never waits. Does not reject on timeout: the bind then reports what holds the port.
+ * Waits (bounded, abortable) until no closing listener of this process holds `address` any more.
+ * Port 0 never waits, and neither does a port whose listener is still open: that bind fails at
+ * once with what holds the port (waiting could only end in the same error, seconds later). Does
+ * not reject on timeout: the bind then reports what holds the port.
  */
 export async function awaitPortRelease(address: TransportAddress, signal?: AbortSignal): Promise<void> {
   if (address.port === 0) return
-  const pending = bound.get(key(address))
-  if (pending === undefined) return
+  const held = bound.get(key(address))
+  if (held === undefined || !held.closing) return
   const bounded = new AbortController() // ends the bounding timer once the port is released
   try {
     await raceSignal(
-      Promise.race([pending.catch(() => {}), delay(RELEASE_WAIT_MS, bounded.signal).catch(() => {})]),
+      Promise.race([held.released.catch(() => {}), delay(RELEASE_WAIT_MS, bounded.signal).catch(() => {})]),
       signal,
     )
   } finally {

@@ -114,9 +114,10 @@ export class QuicTransport implements Transport {
       this.#maxConnections,
       ctx.tuning.connectTimeoutMs,
       () => this.#listeners.delete(listener),
+      () => port.closing(),
     )
     this.#listeners.add(listener)
-    trackPort(listener.address, listener.closed)
+    const port = trackPort(listener.address, listener.closed)
     if (options.signal?.aborted) {
       await listener.close('aborted')
       throwIfAborted(options.signal)

@@ -28,15 +28,24 @@ it('a listen on the port of a listener that is still closing waits for it and su
   }
 })
 
-it('waits only for its own port, is bounded and honours its signal', async () => {
+it('waits only for its own port, only while its listener closes, is bounded and honours its signal', async () => {
   let release!: () => void
   const released = new Promise<void>((resolve) => {
     release = resolve
   })
-  trackPort({ host: '127.0.0.1', port: 9 }, released)
+  const held = trackPort({ host: '127.0.0.1', port: 9 }, released)
   // another port or port 0: no wait
   await awaitPortRelease({ host: '127.0.0.1', port: 10 })
   await awaitPortRelease({ host: '127.0.0.1', port: 0 })
+  // a listener that is still open (not closing): no wait, the bind reports the busy port at once
+  // (a wait here would last the 10 s bound: the release has not come)
+  let settled = false
+  void awaitPortRelease({ host: '127.0.0.1', port: 9 }).then(() => {
+    settled = true
+  })
+  await new Promise((resolve) => setImmediate(resolve))
+  expect(settled).toBe(true)
+  held.closing()
   // an aborted wait rejects with AbortError
   const controller = new AbortController()
   const waiting = awaitPortRelease({ host: '127.0.0.1', port: 9 }, controller.signal)
