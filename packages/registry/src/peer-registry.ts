@@ -8,14 +8,15 @@ import {
   throwIfAborted,
 } from '@peer/discovery-core'
 import { errorMessage, withTimeout } from '@peer/discovery-core/internal'
-import { dialOrder, mergeAddresses } from './address-book.js'
-import { arbitrate } from './arbitration.js'
+import { mergeAddresses } from './address-book.js'
 import { ConnectWaiters } from './connect-waiters.js'
-import { type CloseKind, closeKind, readRtt, reasonOf, safeClose, settledWithin } from './connections.js'
+import { safeClose, settledWithin } from './connections.js'
 import { type DialContext, dialOne } from './dial-one.js'
+import { dialPeer } from './dial-peer.js'
 import { DialScheduler } from './dial-scheduler.js'
 import { ConnectionCapError, DialTimeoutError, NotAMemberError, RegistryError } from './errors.js'
-import type { ConnectionDirection, RegistryConnection } from './interfaces.js'
+import type { RegistryConnection } from './interfaces.js'
+import { PeerConnections } from './peer-connections.js'
 import { newPeerEntry, type PeerEntry, snapshotOf } from './peer-entry.js'
 import type { DisconnectReason, PeerRegistryEvents, PeerRegistryStats } from './peer-events.js'
 import type {
@@ -25,6 +26,7 @@ import type {
 } from './peer-registry-options.js'
 import type { PeerState, PeerStatus } from './peer-status.js'
 import { type RegistryConfig, resolveRegistryConfig } from './registry-config.js'
+import type { RegistryCore, RegistryCounters } from './registry-core.js'
 import { subscribeSources } from './registry-subscriptions.js'
 import { runStallProbe } from './stall-probe.js'
 
@@ -63,10 +65,11 @@ export class PeerRegistry<
   readonly #log: Logger
   readonly #dials: DialScheduler<C>
   readonly #dialContext: DialContext<C>
+  readonly #conns: PeerConnections<C>
   readonly #waiters = new ConnectWaiters<C>()
 
   readonly #peers = new Map<string, PeerEntry<C>>()
-  readonly #stats = {
+  readonly #stats: RegistryCounters = {
     rejected: 0,
     dials: 0,
     dialFailures: 0,
@@ -109,9 +112,25 @@ export class PeerRegistry<
       log: this.#log,
       running: () => this.#state === 'started',
       lookup: (id) => this.#peers.get(id),
-      dial: (entry) => this.#dial(entry),
+      dial: (entry) => dialPeer(core, entry, (e, conn) => this.#conns.adopt(e, conn, 'outbound')),
       redialDue: (entry, state) => this.#redialDue(entry, state),
     })
+    const core: RegistryCore<C> = {
+      self: this.self,
+      cfg,
+      log: this.#log,
+      stats: this.#stats,
+      peers: this.#peers,
+      waiters: this.#waiters,
+      dials: this.#dials,
+      dialContext: this.#dialContext,
+      started: () => this.#state === 'started',
+      lifetime: () => this.#lifetime.signal,
+      isTrusted: (id) => this.#isTrusted(id),
+      forget: (entry, reason) => this.#forget(entry, reason),
+      emit: (type, detail) => this.emit(type, detail),
+    }
+    this.#conns = new PeerConnections(core)
   }
 
   /** True between `start()` and `stop()`. */
@@ -217,7 +236,7 @@ export class PeerRegistry<
       safeClose(connection, 'registry full', this.#log)
       return false
     }
-    return this.#adopt(entry, connection, 'inbound')
+    return this.#conns.adopt(entry, connection, 'inbound')
   }
 
   /**
@@ -252,8 +271,8 @@ export class PeerRegistry<
           stats: this.#stats,
           isCurrent: (e) => this.#state === 'started' && this.#peers.get(e.id) === e,
           dialOne: (peer, address, s, ms) => dialOne(this.#dialContext, peer, address, s, ms),
-          adopt: (e, conn) => this.#adopt(e, conn, 'outbound'),
-          replace: (e, conn, previous) => this.#install(e, conn, 'outbound', previous),
+          adopt: (e, conn) => this.#conns.adopt(e, conn, 'outbound'),
+          replace: (e, conn, previous) => this.#conns.install(e, conn, 'outbound', previous),
         },
         entry,
         stalled,
@@ -289,7 +308,7 @@ export class PeerRegistry<
     const wait = this.#waiters.wait(id)
     try {
       if (entry.state !== 'queued' && entry.state !== 'dialing') {
-        if (!this.#roomFor(entry)) throw new ConnectionCapError(this.#cfg.maxConnections)
+        if (!this.#conns.roomFor(entry)) throw new ConnectionCapError(this.#cfg.maxConnections)
         this.#dials.clearTimer(entry)
         this.#dials.enqueue(entry)
       }
@@ -310,23 +329,9 @@ export class PeerRegistry<
    * redials it by itself; {@link PeerRegistry.ensureConnected} dials it again. Returns false when
    * there was no connection.
    */
+
   release(id: string, reason: 'idle' | 'evicted'): boolean {
-    const entry = this.#peers.get(id)
-    const conn = entry?.connection
-    if (entry === undefined || conn === undefined) return false
-    const direction = entry.direction ?? 'outbound'
-    entry.connection = undefined
-    entry.direction = undefined
-    entry.connectedAt = undefined
-    entry.state = 'idle'
-    entry.released = true
-    entry.lastError = reason
-    this.#stats.disconnects++
-    this.#stats.released++
-    this.#log.info('connection released', { id: shortId(id), reason })
-    safeClose(conn, reason, this.#log)
-    this.emit('peer:disconnected', { id, reason, direction })
-    return true
+    return this.#conns.release(id, reason)
   }
 
   /** The ids of every connected peer. */
@@ -507,64 +512,6 @@ export class PeerRegistry<
 
   // ---- dialing ----
 
-  async #dial(entry: PeerEntry<C>): Promise<void> {
-    const controller = new AbortController()
-    entry.dial = controller
-    entry.state = 'dialing'
-    entry.totalDials++
-    this.#stats.dials++
-    const signal = AbortSignal.any([controller.signal, this.#lifetime.signal])
-    // addresses that worked before go first; the rest keep discovery's order
-    const addresses = dialOrder(entry.addresses)
-    let lastError: Error = new RegistryError('no address to dial')
-    let connected = false
-    for (const address of addresses) {
-      if (signal.aborted) break
-      try {
-        const conn = await dialOne(this.#dialContext, entry.id, address, signal, this.#dials.probeFor(entry))
-        address.lastError = undefined
-        address.lastConnectedAt = Date.now()
-        entry.dial = undefined
-        connected = this.#adopt(entry, conn, 'outbound')
-        break
-      } catch (error) {
-        lastError = error instanceof Error ? error : new Error(String(error))
-        address.lastError = lastError.message
-        this.#log.debug('dial failed', {
-          id: shortId(entry.id),
-          address: `${address.host}:${address.port}`,
-          error: lastError.message,
-        })
-      }
-    }
-    if (entry.dial === controller) entry.dial = undefined
-    if (connected || entry.connection !== undefined) return
-    if (entry.capRefused === true) {
-      entry.capRefused = false
-      return
-    }
-    if (this.#peers.get(entry.id) !== entry || this.#state !== 'started') return
-    if (controller.signal.aborted && entry.state !== 'dialing') return
-    entry.dialAttempts++
-    entry.lastError = lastError.message
-    this.#stats.dialFailures++
-    this.#waiters.reject(entry.id, lastError)
-    if (this.#cfg.onDemand && entry.discovered) {
-      // no redial by itself: the next use dials again
-      entry.state = 'idle'
-      this.emit('peer:dial-failed', { id: entry.id, attempt: entry.dialAttempts, error: lastError })
-      return
-    }
-    if (!entry.discovered) {
-      // lost and not reachable: stop trying
-      this.emit('peer:dial-failed', { id: entry.id, attempt: entry.dialAttempts, error: lastError })
-      this.#forget(entry, 'lost')
-      return
-    }
-    const retryIn = this.#dials.scheduleRedial(entry)
-    this.emit('peer:dial-failed', { id: entry.id, attempt: entry.dialAttempts, error: lastError, retryIn })
-  }
-
   /** A redial timer fired (`state` is the state it was set in: `backoff` or `departed`). */
   #redialDue(entry: PeerEntry<C>, state: PeerState): void {
     entry.timer = undefined
@@ -575,172 +522,6 @@ export class PeerRegistry<
       return
     }
     this.#dials.enqueue(entry)
-  }
-
-  // ---- connections ----
-
-  /**
-   * Makes `conn` the peer's connection, or closes it. With no live connection it is adopted, except
-   * an inbound one arriving while our own dial is in flight and ours wins the tie. With a live one:
-   * an outbound arrival, or an inbound within the simultaneous window, keeps the connection dialed
-   * by the lower id; a later inbound replaces the live one.
-   */
-  #adopt(entry: PeerEntry<C>, conn: C, direction: ConnectionDirection): boolean {
-    if (this.#state !== 'started' || this.#peers.get(entry.id) !== entry || !this.#isTrusted(entry.id)) {
-      safeClose(conn, this.#state !== 'started' ? 'shutdown' : 'untrusted', this.#log)
-      return false
-    }
-    const existing = entry.connection
-    if (existing === conn) return true
-    const verdict = arbitrate({
-      self: this.self,
-      remote: entry.id,
-      direction,
-      dialInFlight: entry.dial !== undefined,
-      existing:
-        existing === undefined ? undefined : { direction: entry.direction, connectedAt: entry.connectedAt },
-      now: Date.now(),
-      windowMs: this.#cfg.window,
-    })
-    if (verdict === 'dial-wins') {
-      this.#duplicate(entry, conn, 'inbound while our dial wins')
-      return false
-    }
-    if (existing === undefined) {
-      if (!this.#roomFor(entry)) {
-        this.#refuseOverCap(entry, conn, direction)
-        return false
-      }
-      if (direction === 'inbound' && entry.dial !== undefined) {
-        entry.dial.abort(new RegistryError('dial superseded by the remote'))
-        entry.dial = undefined
-      }
-      this.#install(entry, conn, direction, undefined)
-      return true
-    }
-    if (verdict === 'duplicate') {
-      this.#duplicate(entry, conn, 'duplicate')
-      return false
-    }
-    this.#install(entry, conn, direction, existing)
-    this.#duplicate(entry, existing, 'duplicate')
-    return true
-  }
-
-  /**
-   * True when one more connection fits under `maxConnections`, after closing the idle connection
-   * `evictIdle` names when it would not.
-   */
-  #roomFor(entry: PeerEntry<C>): boolean {
-    if (this.#cfg.maxConnections === Infinity || this.#connectedCount() < this.#cfg.maxConnections)
-      return true
-    let victim: string | undefined
-    try {
-      victim = this.#cfg.evictIdle?.()
-    } catch (error) {
-      this.#log.warn('evictIdle threw; nothing evicted', { error: errorMessage(error) })
-    }
-    if (victim === undefined || victim === entry.id || !this.release(victim, 'evicted')) return false
-    this.#stats.evictions++
-    return this.#connectedCount() < this.#cfg.maxConnections
-  }
-
-  #connectedCount(): number {
-    let count = 0
-    for (const entry of this.#peers.values()) if (entry.connection !== undefined) count++
-    return count
-  }
-
-  /** Closes a new connection over the cap: counted when inbound; fails the dial's waiters when ours. */
-  #refuseOverCap(entry: PeerEntry<C>, conn: C, direction: ConnectionDirection): void {
-    safeClose(conn, 'connection cap', this.#log)
-    const error = new ConnectionCapError(this.#cfg.maxConnections)
-    if (direction === 'inbound') {
-      this.#stats.refusedOverCap++
-      this.#log.info('inbound connection refused: connection cap reached', { id: shortId(entry.id) })
-    } else {
-      entry.capRefused = true
-      entry.state = 'idle'
-      entry.released = true
-      entry.lastError = error.message
-    }
-    this.#waiters.reject(entry.id, error)
-  }
-
-  #duplicate(entry: PeerEntry<C>, conn: C, why: string): void {
-    this.#stats.duplicatesClosed++
-    this.#log.debug('closing a duplicate connection', { id: shortId(entry.id), why })
-    safeClose(conn, 'duplicate', this.#log)
-  }
-
-  #install(entry: PeerEntry<C>, conn: C, direction: ConnectionDirection, previous: C | undefined): void {
-    this.#dials.clearTimer(entry)
-    this.#dials.dequeue(entry.id)
-    entry.connection = conn
-    entry.direction = direction
-    entry.connectedAt = Date.now()
-    entry.lastSeen = entry.connectedAt
-    entry.state = 'connected'
-    entry.dialAttempts = 0
-    entry.lastError = undefined
-    entry.lostAt = undefined
-    entry.lostRtt = undefined
-    entry.released = false
-    Promise.resolve(conn.closed)
-      .then(
-        (value) => this.#onClosed(entry, conn, reasonOf(value), closeKind(value)),
-        (error: unknown) => this.#onClosed(entry, conn, reasonOf(error), 'other'),
-      )
-      .catch((error: unknown) =>
-        this.#log.warn('handling a closed connection failed', { error: errorMessage(error) }),
-      )
-    if (previous !== undefined) {
-      this.#stats.replaced++
-      this.#log.debug('live connection replaced', { id: shortId(entry.id), direction })
-      this.emit('peer:connection-replaced', { id: entry.id, direction, connection: conn, previous })
-    } else {
-      this.#stats.connects++
-      this.#log.info('peer connected', { id: shortId(entry.id), direction })
-      this.emit('peer:connected', { id: entry.id, direction, connection: conn })
-    }
-    // after the events, so a listener has set up what the waiters use the connection for
-    if (entry.connection === conn) this.#waiters.resolve(entry.id, conn)
-  }
-
-  #onClosed(entry: PeerEntry<C>, conn: C, reason: string, kind: CloseKind): void {
-    if (entry.connection !== conn) return // a duplicate or an already forgotten connection
-    const direction = entry.direction ?? 'outbound'
-    const lived = Date.now() - (entry.connectedAt ?? 0)
-    entry.connection = undefined
-    entry.direction = undefined
-    entry.connectedAt = undefined
-    entry.lastError = reason
-    entry.state = 'idle'
-    this.#stats.disconnects++
-    this.#log.info('peer disconnected', { id: shortId(entry.id), reason })
-    this.emit('peer:disconnected', { id: entry.id, reason, direction })
-    if (this.#peers.get(entry.id) !== entry || this.#state !== 'started') return
-    if (entry.connection !== undefined) return // a listener accepted a new one already
-    if (!entry.discovered || !this.#isTrusted(entry.id)) {
-      this.#forget(entry, reason)
-      return
-    }
-    if (lived >= this.#cfg.stableAfter) entry.backoffLevel = 0
-    if (entry.addresses.length === 0) return
-    if (kind === 'released' || this.#cfg.onDemand) {
-      // still a member: dialed again when used (ensureConnected), never by itself
-      entry.released = kind === 'released'
-      return
-    }
-    if (kind === 'departed') {
-      this.#dials.holdDeparted(entry)
-      return
-    }
-    if (kind === 'path-lost') {
-      entry.lostAt = Date.now()
-      entry.lostRtt = readRtt(conn)
-    }
-    this.#dials.scheduleRedial(entry)
   }
 }
 
