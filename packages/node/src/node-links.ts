@@ -2,10 +2,16 @@
 // and `peer:connection-replaced`), its `hello`, the swap to a newer connection, `peer:up` and
 // `peer:down`, stalls, idle release and eviction, and the lookup (or dial on use) of a peer's link.
 
-import { abortErrorFor, isNodeId, type Logger, shortId } from '@peer/discovery-core'
+import { abortErrorFor, isNodeId, type Logger, shortId, subscribe } from '@peer/discovery-core'
 import { errorMessage } from '@peer/discovery-core/internal'
 import type { PeerRegistry } from '@peer/registry'
-import { type CloseInfo, CODE, type Connection, ConnectionClosedError } from '@peer/transport-quic'
+import {
+  type CloseInfo,
+  CODE,
+  type Connection,
+  ConnectionClosedError,
+  type Listener,
+} from '@peer/transport-quic'
 import type { ConnectionPolicy } from './connection-policy.js'
 import { PeerUnavailableError, unavailableFromClose } from './errors.js'
 import { awaitLink, memberIdFor } from './members.js'
@@ -45,6 +51,37 @@ export class NodeLinks {
 
   constructor(context: NodeLinksContext) {
     this.#c = context
+  }
+
+  /**
+   * Wires the listener's connections into the registry, and the registry's events into the links
+   * and the node's events; returns the unsubscribers.
+   */
+  wire(listener: Listener, registry: PeerRegistry<Connection>): Array<() => void> {
+    // a new connection, or a newer one replacing the live one
+    const onConnected = (event: CustomEvent<{ id: string }>) => this.attach(event.detail.id)
+    return [
+      subscribe(listener, {
+        connection: (event) => registry.accept(event.detail.connection),
+        'connection:rejected': (event) => {
+          this.#c.stats.rejected++
+          this.#c.emit('peer:rejected', { id: event.detail.id, source: 'inbound' })
+        },
+      }),
+      subscribe(registry, {
+        'peer:connected': onConnected,
+        'peer:connection-replaced': onConnected,
+        'peer:rejected': (event) => {
+          this.#c.stats.rejected++
+          this.#c.emit('peer:rejected', { id: event.detail.id, source: event.detail.source })
+        },
+        'peer:member': (event) => this.#c.emit('member:joined', { ...event.detail }),
+        'peer:member-lost': (event) => {
+          this.#c.policy.forget(event.detail.id)
+          this.#c.emit('member:left', { ...event.detail })
+        },
+      }),
+    ]
   }
 
   /**

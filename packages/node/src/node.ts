@@ -1,6 +1,5 @@
 import {
   type AbortOptions,
-  abortErrorFor,
   Discovery,
   type DiscoveryBackend,
   type Logger,
@@ -8,7 +7,6 @@ import {
   SERVICES_META_KEY,
   shortId,
   silentLogger,
-  subscribe,
   TypedEventTarget,
   throwIfAborted,
 } from '@peer/discovery-core'
@@ -18,13 +16,7 @@ import { PeerRegistry, type PeerRegistryStats, type PeerStatus } from '@peer/reg
 import { type Connection, createTransport, type Listener, type Transport } from '@peer/transport-quic'
 import { ConnectionPolicy } from './connection-policy.js'
 import { MAX_TOPIC_LENGTH } from './envelope.js'
-import {
-  HandlerExistsError,
-  InvalidTopicError,
-  NodeError,
-  NodeStoppedError,
-  PeerUnavailableError,
-} from './errors.js'
+import { HandlerExistsError, InvalidTopicError, NodeError, NodeStoppedError } from './errors.js'
 import { type Priority, priorityClass } from './lanes.js'
 import { announcedAddresses, resolveName } from './local-addresses.js'
 import { checkMetricsOptions, type NodeMetrics, startNodeMetrics } from './metrics.js'
@@ -49,6 +41,7 @@ import type {
   SendOptions,
   StopOptions,
 } from './types.js'
+import { waitForUp } from './wait-for-peer.js'
 
 /** Most topics with a handler at once. */
 export const MAX_HANDLERS = 10_000
@@ -307,7 +300,7 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
       this.#listener = await this.#transport.listen(listen)
       this.#addresses = [...(options.announce ?? announcedAddresses(this.#listener.address))]
       this.#name = resolveName(options.name, this.#addresses[0] ?? this.#listener.address)
-      this.#wire(this.#listener, this.#registry)
+      this.#unsubscribe.push(...this.#peerLinks.wire(this.#listener, this.#registry))
       this.#policy.start()
       if (this.#discovery !== undefined) {
         await this.#discovery.start()
@@ -557,35 +550,7 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
     if (now !== undefined) return now
     const timeout = options.timeout ?? this.#limits.requestTimeout
     checkTimeout(timeout)
-    return new Promise<PeerInfo>((resolve, reject) => {
-      const cleanup = () => {
-        clearTimeout(timer)
-        this.removeEventListener('peer:up', onUp)
-        this.#lifetime.signal.removeEventListener('abort', onStop)
-        options.signal?.removeEventListener('abort', onAbort)
-      }
-      const onUp = () => {
-        const info = this.peer(peer)
-        if (info === undefined) return
-        cleanup()
-        resolve(info)
-      }
-      const onStop = () => {
-        cleanup()
-        reject(new NodeStoppedError('the node stopped while waiting for a peer'))
-      }
-      const onAbort = () => {
-        cleanup()
-        reject(abortErrorFor(options.signal!))
-      }
-      const timer = setTimeout(() => {
-        cleanup()
-        reject(new PeerUnavailableError(peer, `not up within ${timeout} ms`))
-      }, timeout)
-      this.addEventListener('peer:up', onUp)
-      this.#lifetime.signal.addEventListener('abort', onStop, { once: true })
-      options.signal?.addEventListener('abort', onAbort, { once: true })
-    })
+    return waitForUp(this, () => this.peer(peer), peer, timeout, this.#lifetime.signal, options.signal)
   }
 
   // ---- stopping ----
@@ -658,33 +623,6 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
   }
 
   // ---- wiring ----
-
-  #wire(listener: Listener, registry: PeerRegistry<Connection>): void {
-    // a new connection, or a newer one replacing the live one
-    const onConnected = (event: CustomEvent<{ id: string }>) => this.#peerLinks.attach(event.detail.id)
-    this.#unsubscribe.push(
-      subscribe(listener, {
-        connection: (event) => registry.accept(event.detail.connection),
-        'connection:rejected': (event) => {
-          this.#stats.rejected++
-          this.emit('peer:rejected', { id: event.detail.id, source: 'inbound' })
-        },
-      }),
-      subscribe(registry, {
-        'peer:connected': onConnected,
-        'peer:connection-replaced': onConnected,
-        'peer:rejected': (event) => {
-          this.#stats.rejected++
-          this.emit('peer:rejected', { id: event.detail.id, source: event.detail.source })
-        },
-        'peer:member': (event) => this.emit('member:joined', { ...event.detail }),
-        'peer:member-lost': (event) => {
-          this.#policy.forget(event.detail.id)
-          this.emit('member:left', { ...event.detail })
-        },
-      }),
-    )
-  }
 
   #host(): LinkHost {
     return {
