@@ -1,45 +1,28 @@
 import {
   type AbortOptions,
-  abortErrorFor,
-  ConfigError,
   Discovery,
   type DiscoveryBackend,
-  isNodeId,
   type Logger,
   type PeerAddress,
   SERVICES_META_KEY,
   shortId,
   silentLogger,
-  subscribe,
   TypedEventTarget,
   throwIfAborted,
 } from '@peer/discovery-core'
-import { errorMessage, numberOption, renamedOption } from '@peer/discovery-core/internal'
+import { errorMessage } from '@peer/discovery-core/internal'
 import { generateIdentity, type Identity, loadOrCreateIdentity, TrustList } from '@peer/identity'
 import { PeerRegistry, type PeerRegistryStats, type PeerStatus } from '@peer/registry'
-import {
-  type CloseInfo,
-  CODE,
-  type Connection,
-  ConnectionClosedError,
-  createTransport,
-  type Listener,
-  type Transport,
-} from '@peer/transport-quic'
+import { type Connection, createTransport, type Listener, type Transport } from '@peer/transport-quic'
 import { ConnectionPolicy } from './connection-policy.js'
-import { MAX_TOPIC_LENGTH, MIN_MESSAGE_SIZE } from './envelope.js'
-import {
-  HandlerExistsError,
-  InvalidTopicError,
-  NodeError,
-  NodeStoppedError,
-  PeerUnavailableError,
-  unavailableFromClose,
-} from './errors.js'
+import { MAX_TOPIC_LENGTH } from './envelope.js'
+import { HandlerExistsError, InvalidTopicError, NodeError, NodeStoppedError } from './errors.js'
 import { type Priority, priorityClass } from './lanes.js'
 import { announcedAddresses, resolveName } from './local-addresses.js'
-import { awaitLink, memberIdFor } from './members.js'
 import { checkMetricsOptions, type NodeMetrics, startNodeMetrics } from './metrics.js'
+import { NodeLinks } from './node-links.js'
+import { checkTimeout, lostHysteresisOption, type NodeLimits, resolveNodeSettings } from './node-options.js'
+import { teardown } from './node-stop.js'
 import { type LinkHost, PeerLink } from './peer-link.js'
 import { ServiceDirectory, type ServiceStats, type ServiceTarget } from './services.js'
 import type { PeerStream, StreamHandler } from './stream-registry.js'
@@ -58,41 +41,7 @@ import type {
   SendOptions,
   StopOptions,
 } from './types.js'
-
-const DEFAULTS = {
-  requestTimeout: 10_000,
-  maxInFlightRequests: 1024,
-  maxConcurrentHandlers: 256,
-  maxQueuedMessages: 10_000,
-  maxMessageSize: 1024 * 1024,
-  stopTimeout: 5000,
-  helloTimeout: 10_000,
-  maxProtocolErrors: 32,
-  maxByteStreams: 64,
-  maxStreamOpensPerSecond: 100,
-  partialFrameTimeoutMs: 30_000,
-  stallTimeoutMs: 2000,
-  maxBulkBytesInFlight: 1024 * 1024,
-}
-
-/**
- * Options renamed to the `Ms` convention: internal key -> public name. The old names still work
- * for one minor version, with a one-time DeprecationWarning.
- */
-const RENAMED: Partial<Record<keyof typeof DEFAULTS, string>> = {
-  requestTimeout: 'requestTimeoutMs',
-  stopTimeout: 'stopTimeoutMs',
-  helloTimeout: 'helloTimeoutMs',
-}
-
-/** How long `stop()` waits for discovery to withdraw the announcement. */
-const WITHDRAW_MS = 1000
-/** The most of the stop deadline kept for closing (after the drain). */
-const CLOSE_RESERVE_MS = 1000
-/** How long `stop()` waits for queued messages to be flushed and channels finished. */
-const FINISH_MS = 500
-/** How long `stop()` waits for the closed connections to report closed (see #teardown). */
-const CLOSE_LINGER_MS = 250
+import { waitForUp } from './wait-for-peer.js'
 
 /** Most topics with a handler at once. */
 export const MAX_HANDLERS = 10_000
@@ -132,10 +81,7 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
   readonly #handlers = new Map<string, Handler>()
   readonly #priorities = new Map<string, Priority>()
   readonly #streamHandlers = new Map<string, StreamHandler>()
-  readonly #links = new Map<string, PeerLink>()
-  readonly #opening = new Map<string, PeerLink>()
-  /** `ready` `{ id }` each time a link is up (a new peer, or a newer connection taking over). */
-  readonly #linkReady = new EventTarget()
+  readonly #peerLinks: NodeLinks
   readonly #stats: NodeCounters = {
     messagesSent: 0,
     messagesReceived: 0,
@@ -156,7 +102,7 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
     evictions: 0,
     idleCloses: 0,
   }
-  readonly #limits: typeof DEFAULTS
+  readonly #limits: NodeLimits
   readonly #onDemand: boolean
   readonly #maxConnections: number
   readonly #policy: ConnectionPolicy
@@ -189,51 +135,37 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
       log: this.#log,
       self: () => this.id,
       trusted: (id) => options.trust === 'all' || this.#trust?.has(id) === true,
-      connected: (id) => this.#links.has(id),
-      rtt: (id) => this.#links.get(id)?.info(undefined).stats.rtt,
+      connected: (id) => this.#peerLinks.links.has(id),
+      rtt: (id) => this.#peerLinks.links.get(id)?.info(undefined).stats.rtt,
       announce: (_services, announceOptions) => this.#announce(announceOptions),
       request: (id, topic, payload, requestOptions) => this.request(id, topic, payload, requestOptions),
       emit: (type, detail) => this.emit(type, detail),
     })
     this.onListenerError = (error, type) =>
       this.#log.warn('event listener threw', { type, error: errorMessage(error) })
-    const limits = { ...DEFAULTS }
-    for (const key of Object.keys(DEFAULTS) as Array<keyof typeof DEFAULTS>) {
-      const renamed = RENAMED[key]
-      const name = renamed ?? key
-      const value =
-        renamed === undefined
-          ? options[key]
-          : renamedOption(options, { current: renamed, deprecated: key, owner: 'createNode' })
-      limits[key] = numberOption(value, name, DEFAULTS[key], { min: 1, max: MAX_TIMEOUT, integer: true })
-    }
-    if (limits.maxMessageSize < MIN_MESSAGE_SIZE) {
-      throw new ConfigError(
-        `maxMessageSize must be at least ${MIN_MESSAGE_SIZE}, got ${limits.maxMessageSize}`,
-        { option: 'maxMessageSize' },
-      )
-    }
-    this.#limits = limits
-    const connect = options.connect ?? 'mesh'
-    if (connect !== 'mesh' && connect !== 'on-demand') {
-      throw new ConfigError(`connect must be 'mesh' or 'on-demand', got ${String(connect)}`, {
-        option: 'connect',
-      })
-    }
-    this.#onDemand = connect === 'on-demand'
-    this.#maxConnections =
-      options.maxConnections === undefined || options.maxConnections === Infinity
-        ? Infinity
-        : numberOption(options.maxConnections, 'maxConnections', 0, { min: 1, integer: true })
-    const idleCloseMs = numberOption(options.idleCloseMs, 'idleCloseMs', 60_000, {
-      min: 1,
-      max: MAX_TIMEOUT,
-      integer: true,
-    })
+    const settings = resolveNodeSettings(options)
+    this.#limits = settings.limits
+    this.#onDemand = settings.onDemand
+    this.#maxConnections = settings.maxConnections
     this.#policy = new ConnectionPolicy(
-      { links: () => this.#links.values(), release: (link, reason) => this.#release(link, reason) },
-      this.#onDemand ? idleCloseMs : undefined,
+      {
+        links: () => this.#peerLinks.links.values(),
+        release: (link, reason) => this.#peerLinks.release(link, reason),
+      },
+      this.#onDemand ? settings.idleCloseMs : undefined,
     )
+    this.#peerLinks = new NodeLinks({
+      log: this.#log,
+      stats: this.#stats,
+      policy: this.#policy,
+      onDemand: this.#onDemand,
+      lifetime: this.#lifetime.signal,
+      started: () => this.#state === 'started',
+      assertStarted: () => this.#assertStarted(),
+      registry: () => this.#registry,
+      host: () => this.#host(),
+      emit: (type, detail) => this.emit(type, detail),
+    })
     checkMetricsOptions(options.metrics)
     if (options.trust !== 'all' && !(options.trust instanceof TrustList)) {
       this.#trust = new TrustList(options.trust)
@@ -356,7 +288,7 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
         discovery: this.#discovery,
         connect: this.#onDemand ? 'on-demand' : 'mesh',
         maxConnections: this.#maxConnections,
-        evictIdle: () => this.#evictIdle(),
+        evictIdle: () => this.#peerLinks.evictIdle(),
         ...options.registry,
         ...(options.logger === undefined ? {} : { logger: options.logger }),
       })
@@ -368,7 +300,7 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
       this.#listener = await this.#transport.listen(listen)
       this.#addresses = [...(options.announce ?? announcedAddresses(this.#listener.address))]
       this.#name = resolveName(options.name, this.#addresses[0] ?? this.#listener.address)
-      this.#wire(this.#listener, this.#registry)
+      this.#unsubscribe.push(...this.#peerLinks.wire(this.#listener, this.#registry))
       this.#policy.start()
       if (this.#discovery !== undefined) {
         await this.#discovery.start()
@@ -495,7 +427,7 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
   async openStream(peer: string, topic: string, options: OpenStreamOptions = {}): Promise<PeerStream> {
     checkTopic(topic)
     throwIfAborted(options.signal)
-    const found = this.#linkFor(peer, this.#limits.requestTimeout, options.signal)
+    const found = this.#peerLinks.linkFor(peer, this.#limits.requestTimeout, options.signal)
     const link = found instanceof PeerLink ? found : await found
     return link.openStream(topic, options.signal)
   }
@@ -513,7 +445,7 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
     throwIfAborted(options.signal)
     if (options.priority !== undefined) priorityClass(options.priority)
     // a connected peer's link is used in the same tick (what is queued before a stop() is drained)
-    const found = this.#linkFor(peer, this.#limits.requestTimeout, options.signal)
+    const found = this.#peerLinks.linkFor(peer, this.#limits.requestTimeout, options.signal)
     const link = found instanceof PeerLink ? found : await found
     await link.send(topic, payload, options.priority)
   }
@@ -544,7 +476,7 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
     }
     const startedAt = performance.now()
     try {
-      const found = this.#linkFor(peer, timeout, options.signal)
+      const found = this.#peerLinks.linkFor(peer, timeout, options.signal)
       const link = found instanceof PeerLink ? found : await found
       // a dial on first use took part of the one timeout
       const left = Math.max(1, Math.ceil(timeout - (performance.now() - startedAt)))
@@ -562,7 +494,7 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
     checkTopic(topic)
     this.#assertStarted()
     const results = await Promise.allSettled(
-      [...this.#links.values()].map((l) => l.send(topic, payload, undefined)),
+      [...this.#peerLinks.links.values()].map((l) => l.send(topic, payload, undefined)),
     )
     return results.filter((r) => r.status === 'fulfilled').length
   }
@@ -572,7 +504,7 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
     const timeout = options.timeout ?? this.#limits.requestTimeout
     checkTimeout(timeout)
     const startedAt = performance.now()
-    const found = this.#linkFor(peer, timeout, options.signal)
+    const found = this.#peerLinks.linkFor(peer, timeout, options.signal)
     const link = found instanceof PeerLink ? found : await found
     return link.ping(Math.max(1, Math.ceil(timeout - (performance.now() - startedAt))), options.signal)
   }
@@ -589,7 +521,7 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
         name: s.name,
         addresses: s.addresses.map((a) => ({ host: a.host, port: a.port })),
         sources: [...new Set(s.addresses.flatMap((a) => a.sources))],
-        connected: this.#links.has(s.id),
+        connected: this.#peerLinks.links.has(s.id),
         lastUsed: this.#policy.lastUsed(s.id),
         services: this.#services.servicesOf(s.id),
       }))
@@ -597,12 +529,12 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
 
   /** A snapshot of every peer that is up. */
   peers(): PeerInfo[] {
-    return [...this.#links.values()].map((l) => l.info(this.#registry?.status(l.id)?.name))
+    return [...this.#peerLinks.links.values()].map((l) => l.info(this.#registry?.status(l.id)?.name))
   }
 
   /** A snapshot of one peer that is up, by node id or name; `undefined` when it is not up. */
   peer(idOrName: string): PeerInfo | undefined {
-    const link = this.#find(idOrName)
+    const link = this.#peerLinks.find(idOrName)
     return link instanceof PeerLink ? link.info(this.#registry?.status(link.id)?.name) : undefined
   }
 
@@ -618,35 +550,7 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
     if (now !== undefined) return now
     const timeout = options.timeout ?? this.#limits.requestTimeout
     checkTimeout(timeout)
-    return new Promise<PeerInfo>((resolve, reject) => {
-      const cleanup = () => {
-        clearTimeout(timer)
-        this.removeEventListener('peer:up', onUp)
-        this.#lifetime.signal.removeEventListener('abort', onStop)
-        options.signal?.removeEventListener('abort', onAbort)
-      }
-      const onUp = () => {
-        const info = this.peer(peer)
-        if (info === undefined) return
-        cleanup()
-        resolve(info)
-      }
-      const onStop = () => {
-        cleanup()
-        reject(new NodeStoppedError('the node stopped while waiting for a peer'))
-      }
-      const onAbort = () => {
-        cleanup()
-        reject(abortErrorFor(options.signal!))
-      }
-      const timer = setTimeout(() => {
-        cleanup()
-        reject(new PeerUnavailableError(peer, `not up within ${timeout} ms`))
-      }, timeout)
-      this.addEventListener('peer:up', onUp)
-      this.#lifetime.signal.addEventListener('abort', onStop, { once: true })
-      options.signal?.addEventListener('abort', onAbort, { once: true })
-    })
+    return waitForUp(this, () => this.peer(peer), peer, timeout, this.#lifetime.signal, options.signal)
   }
 
   // ---- stopping ----
@@ -686,50 +590,21 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
     await this.stop()
   }
 
-  async #teardown(timeout: number): Promise<void> {
-    const deadline = performance.now() + timeout
-    const left = () => Math.max(0, deadline - performance.now())
-    // 1. refuse: nothing new comes in or is dialed
-    this.#listener?.stopAccepting('shutdown')
-    this.#registry?.stopDialing()
-    // 2. withdraw and drain, keeping part of the deadline for the close
-    const discovery = this.#discovery
-    const links = [...this.#links.values()]
-    const withdrawn = discovery?.started
-      ? bounded(discovery.withdraw(), WITHDRAW_MS).catch((error: unknown) =>
-          this.#log.debug('withdraw failed', { error: errorMessage(error) }),
-        )
-      : undefined
-    const reserve = Math.min(CLOSE_RESERVE_MS, timeout / 4)
-    await bounded(Promise.all([withdrawn, ...links.map((l) => l.whenIdle())]), left() - reserve)
-    // 3. fail what is left, finish our channels, close everything at once
-    const stopped = new NodeStoppedError('the node stopped')
-    for (const link of [...links, ...this.#opening.values()]) link.close(stopped)
-    await bounded(Promise.all(links.map((l) => l.finish(FINISH_MS))), Math.min(FINISH_MS, left()))
-    for (const off of this.#unsubscribe.splice(0)) off()
-    this.#policy.close()
-    const closing = Promise.allSettled([
-      this.#registry?.stop({ timeoutMs: left() }),
-      this.#listener?.close('shutdown'),
-      this.#transport?.close('shutdown'),
-    ]).then((results) => {
-      for (const r of results) {
-        if (r.status === 'rejected') this.#log.warn('closing failed', { error: errorMessage(r.reason) })
-      }
-    })
-    const discoveryStopped = discovery
-      ?.stop()
-      .catch((error: unknown) => this.#log.warn('discovery failed to stop', { error: errorMessage(error) }))
-    for (const link of links) this.#down(link, 'shutdown')
-    // the CONNECTION_CLOSE frames go out at once, but the engine reports a connection closed only
-    // after QUIC's closing period (3 PTO, seconds under load) and releases its UDP socket after
-    // that, in the background: wait for it only briefly. Discovery gets the rest of the deadline.
-    const linger = Math.min(CLOSE_LINGER_MS, left())
-    await Promise.all([
-      bounded(Promise.all([closing, ...links.map((l) => l.reading.catch(() => {}))]), linger),
-      bounded(Promise.resolve(discoveryStopped), left()),
-    ])
-    this.#metrics?.close()
+  #teardown(timeout: number): Promise<void> {
+    return teardown(
+      {
+        log: this.#log,
+        links: this.#peerLinks,
+        policy: this.#policy,
+        unsubscribe: this.#unsubscribe,
+        listener: () => this.#listener,
+        registry: () => this.#registry,
+        discovery: () => this.#discovery,
+        transport: () => this.#transport,
+        metrics: () => this.#metrics,
+      },
+      timeout,
+    )
   }
 
   /** The OpenTelemetry instruments (see `metrics.ts`), or `undefined` when metrics are off. */
@@ -749,33 +624,6 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
 
   // ---- wiring ----
 
-  #wire(listener: Listener, registry: PeerRegistry<Connection>): void {
-    // a new connection, or a newer one replacing the live one
-    const onConnected = (event: CustomEvent<{ id: string }>) => this.#attach(event.detail.id)
-    this.#unsubscribe.push(
-      subscribe(listener, {
-        connection: (event) => registry.accept(event.detail.connection),
-        'connection:rejected': (event) => {
-          this.#stats.rejected++
-          this.emit('peer:rejected', { id: event.detail.id, source: 'inbound' })
-        },
-      }),
-      subscribe(registry, {
-        'peer:connected': onConnected,
-        'peer:connection-replaced': onConnected,
-        'peer:rejected': (event) => {
-          this.#stats.rejected++
-          this.emit('peer:rejected', { id: event.detail.id, source: event.detail.source })
-        },
-        'peer:member': (event) => this.emit('member:joined', { ...event.detail }),
-        'peer:member-lost': (event) => {
-          this.#policy.forget(event.detail.id)
-          this.emit('member:left', { ...event.detail })
-        },
-      }),
-    )
-  }
-
   #host(): LinkHost {
     return {
       handler: (topic) => this.#handlers.get(topic),
@@ -783,7 +631,7 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
       topicPriority: (topic) => this.#priorities.get(topic),
       dropped: (link, topic, count) =>
         this.emit('message:dropped', { peer: link.id, name: link.name, topic, count }),
-      stalled: (link, recovered) => this.#onStalled(link, recovered),
+      stalled: (link, recovered) => this.#peerLinks.onStalled(link, recovered),
       stopping: () => this.#state !== 'started',
       bulkWindowScaling: this.#options.bulkWindowScaling ?? true,
       stats: this.#stats,
@@ -793,223 +641,8 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
     }
   }
 
-  /**
-   * Starts a link on the registry's live connection to `id`, unless one runs or opens on it
-   * already. When the peer is up on an older connection (the registry swapped connections: a
-   * simultaneous dial resolved, or the peer redialed), the peer stays up and the new link takes
-   * over once its `hello` exchange is done; no `peer:down` / `peer:up` is emitted for the swap.
-   */
-  #attach(id: string): void {
-    if (this.#state !== 'started') return
-    const connection = this.#registry?.connection(id)
-    if (connection === undefined || connection.isClosed) return
-    const up = this.#links.get(id)
-    const opening = this.#opening.get(id)
-    if (up?.connection === connection || opening?.connection === connection) return
-    opening?.close(replaced(id))
-    const direction = this.#registry?.status(id)?.direction ?? connection.direction
-    const link = new PeerLink(connection, direction, this.#host())
-    this.#opening.set(id, link)
-    connection.closed
-      .then((info) => this.#onConnectionClosed(link, info))
-      .catch((error: unknown) => this.#internalError('handling a closed connection', error))
-    link
-      .open()
-      .then(
-        () => {
-          if (this.#opening.get(id) === link) this.#opening.delete(id)
-          if (link.closed || this.#state !== 'started' || connection.isClosed) return
-          const previous = this.#links.get(id)
-          this.#links.set(id, link)
-          this.#linkReady.dispatchEvent(new CustomEvent('ready', { detail: { id } }))
-          if (previous !== undefined) {
-            previous.close(previous.stalled ? stalledError(id) : replaced(id))
-            this.#log.debug('peer moved to a newer connection', { id: shortId(id), direction })
-            return
-          }
-          this.#stats.peersUp++
-          this.#policy.touch(link)
-          this.#log.info('peer up', { id: shortId(id), name: link.name, direction })
-          this.emit('peer:up', { id, name: link.name, direction, address: { ...connection.remoteAddress } })
-        },
-        (error: unknown) => {
-          if (this.#opening.get(id) === link) this.#opening.delete(id)
-          link.close(error instanceof Error ? error : new Error(String(error)))
-          // an older link kept up for this one is dead: the peer is down after all
-          const previous = this.#links.get(id)
-          if (previous?.closed) this.#down(previous, errorMessage(error))
-          if (this.#state !== 'started') return
-          // a simultaneous dial resolved (the duplicate connection closed, or a newer one took
-          // over) is normal operation, not a warning
-          const live = this.#registry?.connection(id)
-          const superseded =
-            (error instanceof PeerUnavailableError && error.reason === 'replaced') ||
-            (live !== undefined && live !== connection)
-          this.#log[superseded ? 'debug' : 'warn']('peer link failed to open', {
-            id: shortId(id),
-            error: errorMessage(error),
-          })
-          // tell the peer what was wrong (unless the connection is gone already)
-          if (error instanceof ConnectionClosedError || connection.isClosed) return
-          const lost = error instanceof PeerUnavailableError && error.reason !== 'protocol-error'
-          connection
-            .close(
-              `hello failed: ${errorMessage(error)}`.slice(0, 200),
-              lost ? CODE.NO_ERROR : CODE.PROTOCOL_ERROR,
-            )
-            .catch((closeError: unknown) =>
-              this.#log.debug('close failed', { error: errorMessage(closeError) }),
-            )
-        },
-      )
-      .catch((error: unknown) => this.#internalError('opening a peer link', error))
-  }
-
-  /**
-   * A link stalled: the registry probes the peer with fresh dials; a handshake that succeeds while
-   * the link is still stalled replaces its connection (`peer:connection-replaced`, then #attach).
-   */
-  #onStalled(link: PeerLink, recovered: AbortSignal): void {
-    this.#stats.stalls++
-    this.#log.info('peer connection stalled: probing a fresh one', { id: shortId(link.id), name: link.name })
-    const registry = this.#registry
-    if (registry === undefined || this.#state !== 'started') return
-    registry
-      .probeStalled(link.id, { signal: recovered })
-      .then((replaced) => {
-        if (replaced) this.#stats.stallRecoveries++
-      })
-      .catch((error: unknown) => this.#internalError('probing a stalled connection', error))
-  }
-
-  /** A bug in our own bookkeeping: logged, never an uncaught exception. */
-  #internalError(what: string, error: unknown): void {
-    this.#log.error(`${what} failed`, { error: errorMessage(error) })
-  }
-
-  #onConnectionClosed(link: PeerLink, info: CloseInfo): void {
-    const reason = info.reason || info.by
-    link.close(unavailableFromClose(link.id, info))
-    if (this.#opening.get(link.id) === link) this.#opening.delete(link.id)
-    if (this.#links.get(link.id) === link && this.#state === 'started') {
-      // the registry may hold a newer connection already (a simultaneous dial resolved, or the
-      // peer redialed): stay up while its link opens
-      this.#attach(link.id)
-      if (this.#opening.has(link.id)) return
-    }
-    this.#down(link, reason)
-    queueMicrotask(() => {
-      try {
-        this.#attach(link.id)
-      } catch (error) {
-        this.#internalError('attaching a peer link', error)
-      }
-    })
-  }
-
-  #down(link: PeerLink, reason: string): void {
-    if (this.#links.get(link.id) !== link) return
-    this.#links.delete(link.id)
-    this.#stats.peersDown++
-    this.#log.info('peer down', { id: shortId(link.id), name: link.name, reason })
-    this.emit('peer:down', { id: link.id, name: link.name, reason })
-  }
-
   #assertStarted(): void {
     if (this.#state !== 'started') throw new NodeStoppedError(`the node is ${this.state}`)
-  }
-
-  /**
-   * The link for `ref` (node id or name): the one that is up, or else, for a member dialed on use
-   * (any member with `on-demand`; one whose connection was released with `mesh`), a new one once
-   * the dial (shared with concurrent callers) and the `hello` exchange are done, within `timeoutMs`
-   * and `signal`.
-   */
-  #linkFor(ref: string, timeoutMs: number, signal: AbortSignal | undefined): PeerLink | Promise<PeerLink> {
-    this.#assertStarted()
-    const found = this.#find(ref)
-    if (found instanceof PeerLink) {
-      this.#policy.touch(found)
-      return found
-    }
-    const registry = this.#registry!
-    const member = memberIdFor(ref, registry.peers())
-    if ('why' in member) throw new PeerUnavailableError(ref, this.#onDemand ? member.why : found)
-    if (!this.#onDemand && registry.status(member.id)?.state !== 'idle') {
-      throw new PeerUnavailableError(ref, found)
-    }
-    return this.#dialLink(ref, member.id, timeoutMs, signal)
-  }
-
-  async #dialLink(ref: string, id: string, timeoutMs: number, signal: AbortSignal | undefined) {
-    const deadline = performance.now() + timeoutMs
-    let connection: Connection
-    try {
-      connection = await this.#registry!.ensureConnected(id, { signal, timeoutMs })
-    } catch (error) {
-      if (signal?.aborted) throw abortErrorFor(signal)
-      this.#assertStarted()
-      throw new PeerUnavailableError(ref, errorMessage(error), { cause: error })
-    }
-    const host = {
-      link: (peer: string) => this.#links.get(peer),
-      pending: (peer: string) => this.#registry?.connection(peer) !== undefined || this.#opening.has(peer),
-      ready: this.#linkReady,
-      lifetime: this.#lifetime.signal,
-    }
-    const link = await awaitLink(host, ref, id, connection, deadline - performance.now(), signal)
-    this.#policy.touch(link)
-    return link
-  }
-
-  /** Closes an unused link's connection: `peer:down` now, no redial on either side. */
-  #release(link: PeerLink, reason: 'idle' | 'evicted'): void {
-    if (this.#links.get(link.id) !== link) return
-    link.close(new PeerUnavailableError(link.id, `the connection was closed as ${reason}`))
-    this.#down(link, reason)
-    if (reason === 'idle') {
-      this.#stats.idleCloses++
-      this.#registry?.release(link.id, 'idle')
-    }
-  }
-
-  /** The registry's `evictIdle`: the least recently used idle link, taken down (the registry closes it). */
-  #evictIdle(): string | undefined {
-    const id = this.#policy.evictionCandidate()
-    const link = id === undefined ? undefined : this.#links.get(id)
-    if (link === undefined) return undefined
-    this.#release(link, 'evicted')
-    return link.id
-  }
-
-  /** The link for an id or name, or why there is none. */
-  #find(ref: string): PeerLink | string {
-    // the common case first: a connected peer's id (one map lookup, no pattern match per send)
-    const byId = this.#links.get(ref)
-    if (byId !== undefined) return byId
-    if (typeof ref !== 'string' || ref === '') return 'not a node id or name'
-    if (isNodeId(ref)) return 'not connected'
-    const exact: PeerLink[] = []
-    const short: PeerLink[] = []
-    for (const link of this.#links.values()) {
-      const name = link.name ?? this.#registry?.status(link.id)?.name
-      if (name === undefined) continue
-      if (name === ref) exact.push(link)
-      else if (name.slice(0, name.indexOf('@')) === ref) short.push(link)
-    }
-    const matches = exact.length > 0 ? exact : short
-    if (matches.length === 1) return matches[0]!
-    if (matches.length > 1) return `the name matches ${matches.length} peers; use a node id`
-    return 'no connected peer has this name'
-  }
-}
-
-/** Longest timeout a timer can hold (about 24.8 days). */
-const MAX_TIMEOUT = 2 ** 31 - 1
-
-function checkTimeout(timeout: number): void {
-  if (!(timeout > 0 && timeout <= MAX_TIMEOUT)) {
-    throw new RangeError(`timeout must be a number of ms in (0, ${MAX_TIMEOUT}], got ${timeout}`)
   }
 }
 
@@ -1023,34 +656,4 @@ async function resolveIdentity(option: Identity | string | undefined): Promise<I
   if (option === undefined) return generateIdentity()
   if (typeof option === 'string') return (await loadOrCreateIdentity(option)).identity
   return option
-}
-
-function stalledError(id: string): PeerUnavailableError {
-  return new PeerUnavailableError(id, 'the connection stalled and was replaced by a fresh one', {
-    reason: 'connection-lost',
-  })
-}
-
-function replaced(id: string): PeerUnavailableError {
-  return new PeerUnavailableError(id, 'the connection was replaced by a newer one', { reason: 'replaced' })
-}
-
-/** `promise`, or `undefined` after `ms` (never longer). */
-function bounded<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  let clear = () => {}
-  const timeout = new Promise<undefined>((resolve) => {
-    const timer = setTimeout(resolve, Math.max(0, ms))
-    clear = () => clearTimeout(timer)
-  })
-  return Promise.race([promise, timeout]).finally(clear)
-}
-
-/** The discovery aggregate's `lostHysteresisMs`, from the node option or its deprecated name. */
-function lostHysteresisOption(options: NodeOptions): { lostHysteresisMs?: number } {
-  const value = renamedOption(options, {
-    current: 'lostHysteresisMs',
-    deprecated: 'lostHysteresis',
-    owner: 'createNode',
-  })
-  return value === undefined ? {} : { lostHysteresisMs: value as number }
 }

@@ -1,38 +1,23 @@
 import {
-  abortErrorFor,
-  assertNodeId,
-  ConfigError,
-  delay,
   isNodeId,
   type Logger,
-  type PeerAddress,
-  type PeerDiscoveredDetail,
   type PeerRecord,
-  raceSignal,
   shortId,
   silentLogger,
-  subscribe,
   TypedEventTarget,
   throwIfAborted,
 } from '@peer/discovery-core'
 import { errorMessage, withTimeout } from '@peer/discovery-core/internal'
-import { type BackoffOptions, backoffDelay } from './backoff.js'
+import { mergeAddresses } from './address-book.js'
 import { ConnectWaiters } from './connect-waiters.js'
-import { type CloseKind, closeKind, readRtt, reasonOf, safeClose, settledWithin } from './connections.js'
-import {
-  ConnectionCapError,
-  DialTimeoutError,
-  NotAMemberError,
-  PeerIdMismatchError,
-  RegistryError,
-} from './errors.js'
-import type {
-  ConnectionDirection,
-  PeerSource,
-  RegistryConnection,
-  RegistryTransport,
-  TrustStore,
-} from './interfaces.js'
+import { safeClose, settledWithin } from './connections.js'
+import { type DialContext, dialOne } from './dial-one.js'
+import { dialPeer } from './dial-peer.js'
+import { DialScheduler } from './dial-scheduler.js'
+import { ConnectionCapError, DialTimeoutError, NotAMemberError, RegistryError } from './errors.js'
+import type { RegistryConnection } from './interfaces.js'
+import { PeerConnections } from './peer-connections.js'
+import { newPeerEntry, type PeerEntry, snapshotOf } from './peer-entry.js'
 import type { DisconnectReason, PeerRegistryEvents, PeerRegistryStats } from './peer-events.js'
 import type {
   EnsureConnectedOptions,
@@ -40,44 +25,10 @@ import type {
   RegistryStopOptions,
 } from './peer-registry-options.js'
 import type { PeerState, PeerStatus } from './peer-status.js'
-import { probe } from './probe.js'
-
-interface AddressEntry {
-  readonly host: string
-  readonly port: number
-  sources: readonly string[]
-  lastConnectedAt?: number | undefined
-  lastError?: string | undefined
-}
-
-interface PeerEntry<C extends RegistryConnection> {
-  readonly id: string
-  name: string | undefined
-  state: PeerState
-  discovered: boolean
-  addresses: AddressEntry[]
-  lastSeen: number
-  connection: C | undefined
-  direction: ConnectionDirection | undefined
-  connectedAt: number | undefined
-  dialAttempts: number
-  totalDials: number
-  backoffLevel: number
-  dial: AbortController | undefined
-  timer: ReturnType<typeof setTimeout> | undefined
-  nextDialAt: number | undefined
-  lastError: string | undefined
-  /** Set when the connection was lost to an idle timeout or error; cleared on connect: redials probe. */
-  lostAt: number | undefined
-  /** The round-trip time of the lost connection, when known (ms). */
-  lostRtt: number | undefined
-  /** True while {@link PeerRegistry.probeStalled} runs for this peer. */
-  stallProbe?: boolean
-  /** Its last connection was released (idle, evicted, refused over the cap): not redialed by itself. */
-  released?: boolean
-  /** Our dial's connection was refused over the cap: the dial ends without a redial. */
-  capRefused?: boolean
-}
+import { type RegistryConfig, resolveRegistryConfig } from './registry-config.js'
+import type { RegistryCore, RegistryCounters } from './registry-core.js'
+import { subscribeSources } from './registry-subscriptions.js'
+import { runStallProbe } from './stall-probe.js'
 
 type RegistryState = 'stopped' | 'started' | 'draining'
 
@@ -110,28 +61,15 @@ export class PeerRegistry<
   /** This node's id. */
   readonly self: string
 
-  readonly #transport: RegistryTransport<C>
-  readonly #trust: TrustStore | ((id: string) => boolean)
-  readonly #discovery: PeerSource | undefined
-  readonly #maxPeers: number
-  readonly #maxDials: number
-  readonly #dialTimeout: number
-  readonly #backoff: BackoffOptions
-  readonly #stableAfter: number
-  readonly #window: number
-  readonly #maxAddresses: number
-  readonly #departedHold: number
-  readonly #probeAttempt: number
-  readonly #stopTimeout: number
+  readonly #cfg: RegistryConfig<C>
   readonly #log: Logger
-  readonly #onDemand: boolean
-  readonly #maxConnections: number
-  readonly #evictIdle: (() => string | undefined) | undefined
+  readonly #dials: DialScheduler<C>
+  readonly #dialContext: DialContext<C>
+  readonly #conns: PeerConnections<C>
   readonly #waiters = new ConnectWaiters<C>()
 
   readonly #peers = new Map<string, PeerEntry<C>>()
-  readonly #queue = new Set<string>()
-  readonly #stats = {
+  readonly #stats: RegistryCounters = {
     rejected: 0,
     dials: 0,
     dialFailures: 0,
@@ -149,56 +87,50 @@ export class PeerRegistry<
     released: 0,
   }
   readonly #unsubscribe: Array<() => void> = []
-  #activeDials = 0
   #state: RegistryState = 'stopped'
   #lifetime = new AbortController()
 
   constructor(options: PeerRegistryOptions<C>) {
     super()
-    assertNodeId(options.self)
+    this.#cfg = resolveRegistryConfig(options)
     this.self = options.self
-    if (typeof options.transport?.dial !== 'function')
-      throw new TypeError('transport must have a dial method')
-    this.#transport = options.transport
-    if (typeof options.trust !== 'function' && typeof options.trust?.has !== 'function') {
-      throw new TypeError('trust must be a trust list (with has(id)) or a predicate')
-    }
-    this.#trust = options.trust
-    this.#discovery = options.discovery
-    this.#maxPeers = positiveInt('maxPeers', options.maxPeers ?? 1024)
-    this.#maxDials = positiveInt('maxConcurrentDials', options.maxConcurrentDials ?? 8)
-    this.#dialTimeout = positiveInt('dialTimeout', options.dialTimeout ?? 10_000)
-    this.#backoff = options.backoff ?? {}
-    this.#stableAfter = options.stableAfter ?? 10_000
-    this.#window = options.simultaneousWindow ?? 2000
-    this.#maxAddresses = positiveInt('maxAddressesPerPeer', options.maxAddressesPerPeer ?? 16)
-    this.#departedHold = positiveInt('departedHoldMs', options.departedHoldMs ?? 15_000)
-    this.#stopTimeout = positiveInt('stopTimeoutMs', options.stopTimeoutMs ?? 2000)
-    this.#probeAttempt = options.probeAttemptMs ?? 1000
-    if (!Number.isInteger(this.#probeAttempt) || this.#probeAttempt < 0) {
-      throw new RangeError(`probeAttemptMs must be a non-negative integer, got ${options.probeAttemptMs}`)
-    }
-    const connect = options.connect ?? 'mesh'
-    if (connect !== 'mesh' && connect !== 'on-demand') {
-      throw new ConfigError(`connect must be 'mesh' or 'on-demand', got ${String(connect)}`, {
-        option: 'connect',
-      })
-    }
-    this.#onDemand = connect === 'on-demand'
-    const cap = options.maxConnections ?? Infinity
-    if (cap !== Infinity && !(Number.isInteger(cap) && cap >= 1)) {
-      throw new ConfigError(`maxConnections must be a positive integer, got ${cap}`, {
-        option: 'maxConnections',
-      })
-    }
-    this.#maxConnections = cap
-    if (options.evictIdle !== undefined && typeof options.evictIdle !== 'function') {
-      throw new ConfigError('evictIdle must be a function', { option: 'evictIdle' })
-    }
-    this.#evictIdle = options.evictIdle
     this.#log = (options.logger ?? silentLogger)('peer:registry:peers')
     this.onListenerError = (error, type) =>
       this.#log.warn('event listener threw', { type, error: errorMessage(error) })
+    const cfg = this.#cfg
+    this.#dialContext = {
+      transport: cfg.transport,
+      dialTimeoutMs: cfg.dialTimeout,
+      stats: this.#stats,
+      log: this.#log,
+    }
+    this.#dials = new DialScheduler<C>({
+      maxDials: cfg.maxDials,
+      backoff: cfg.backoff,
+      probeAttemptMs: cfg.probeAttempt,
+      departedHoldMs: cfg.departedHold,
+      log: this.#log,
+      running: () => this.#state === 'started',
+      lookup: (id) => this.#peers.get(id),
+      dial: (entry) => dialPeer(core, entry, (e, conn) => this.#conns.adopt(e, conn, 'outbound')),
+      redialDue: (entry, state) => this.#redialDue(entry, state),
+    })
+    const core: RegistryCore<C> = {
+      self: this.self,
+      cfg,
+      log: this.#log,
+      stats: this.#stats,
+      peers: this.#peers,
+      waiters: this.#waiters,
+      dials: this.#dials,
+      dialContext: this.#dialContext,
+      started: () => this.#state === 'started',
+      lifetime: () => this.#lifetime.signal,
+      isTrusted: (id) => this.#isTrusted(id),
+      forget: (entry, reason) => this.#forget(entry, reason),
+      emit: (type, detail) => this.emit(type, detail),
+    }
+    this.#conns = new PeerConnections(core)
   }
 
   /** True between `start()` and `stop()`. */
@@ -225,7 +157,7 @@ export class PeerRegistry<
     this.#state = 'started'
     this.#lifetime = new AbortController()
     this.#subscribe()
-    const known = (await this.#discovery?.list?.().catch((error: unknown) => {
+    const known = (await this.#cfg.discovery?.list?.().catch((error: unknown) => {
       this.#log.warn('could not list discovered peers', { error: errorMessage(error) })
       return []
     })) as readonly PeerRecord[] | undefined
@@ -243,9 +175,9 @@ export class PeerRegistry<
     this.#state = 'draining'
     for (const off of this.#unsubscribe.splice(0)) off()
     this.#lifetime.abort(new RegistryError('peer registry stopping'))
-    this.#queue.clear()
+    this.#dials.clear()
     for (const entry of this.#peers.values()) {
-      this.#clearTimer(entry)
+      this.#dials.clearTimer(entry)
       entry.dial?.abort(new RegistryError('dial cancelled: shutdown'))
     }
   }
@@ -267,7 +199,7 @@ export class PeerRegistry<
       if (conn !== undefined) closing.push(Promise.resolve(conn.closed).catch(() => {}))
     }
     // never hang on a transport that does not settle `closed`
-    await settledWithin(Promise.all(closing), options.timeoutMs ?? this.#stopTimeout, options.signal)
+    await settledWithin(Promise.all(closing), options.timeoutMs ?? this.#cfg.stopTimeout, options.signal)
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -304,7 +236,7 @@ export class PeerRegistry<
       safeClose(connection, 'registry full', this.#log)
       return false
     }
-    return this.#adopt(entry, connection, 'inbound')
+    return this.#conns.adopt(entry, connection, 'inbound')
   }
 
   /**
@@ -327,66 +259,26 @@ export class PeerRegistry<
     entry.stallProbe = true
     this.#stats.stallProbes++
     this.#log.debug('probing a stalled connection', { id: shortId(id) })
-    // the stalled connection closing does not cut a dial in flight: the peer closes it when our
-    // probe reaches it (it moves to the new connection), and the probe must still be adopted
-    let gone = false
-    const onGone = () => {
-      gone = true
-    }
-    Promise.resolve(stalled.closed).then(onGone, onGone)
     const signal =
       options.signal === undefined
         ? this.#lifetime.signal
         : AbortSignal.any([this.#lifetime.signal, options.signal])
-    const attemptMs = this.#probeAttempt > 0 ? this.#probeAttempt : DEFAULT_STALL_PROBE_MS
-    const current = () =>
-      !signal.aborted &&
-      !gone &&
-      this.#state === 'started' &&
-      this.#peers.get(id) === entry &&
-      entry.connection === stalled
+    const attemptMs = this.#cfg.probeAttempt > 0 ? this.#cfg.probeAttempt : DEFAULT_STALL_PROBE_MS
     try {
-      while (current()) {
-        const round = performance.now()
-        const addresses = [...entry.addresses].sort(
-          (a, b) => (b.lastConnectedAt ?? 0) - (a.lastConnectedAt ?? 0),
-        )
-        for (const address of addresses) {
-          if (!current()) return false
-          let conn: C
-          try {
-            conn = await this.#dialOne(id, address, signal, attemptMs)
-          } catch (error) {
-            this.#log.debug('stall probe failed', {
-              id: shortId(id),
-              address: `${address.host}:${address.port}`,
-              error: errorMessage(error),
-            })
-            continue
-          }
-          const live = entry.connection
-          if (
-            signal.aborted ||
-            this.#state !== 'started' ||
-            this.#peers.get(id) !== entry ||
-            (live !== stalled && live !== undefined)
-          ) {
-            safeClose(conn, 'duplicate', this.#log)
-            return false
-          }
-          address.lastError = undefined
-          address.lastConnectedAt = Date.now()
-          this.#stats.stallReplacements++
-          this.#log.info('stalled connection replaced by a fresh one', { id: shortId(id) })
-          if (live === undefined) return this.#adopt(entry, conn, 'outbound')
-          this.#install(entry, conn, 'outbound', stalled)
-          safeClose(stalled, 'stalled', this.#log)
-          return true
-        }
-        // every address failed: when they refused at once, wait one attempt's length before the next round
-        if (performance.now() - round < attemptMs) await delay(attemptMs, signal).catch(() => {})
-      }
-      return false
+      return await runStallProbe(
+        {
+          log: this.#log,
+          stats: this.#stats,
+          isCurrent: (e) => this.#state === 'started' && this.#peers.get(e.id) === e,
+          dialOne: (peer, address, s, ms) => dialOne(this.#dialContext, peer, address, s, ms),
+          adopt: (e, conn) => this.#conns.adopt(e, conn, 'outbound'),
+          replace: (e, conn, previous) => this.#conns.install(e, conn, 'outbound', previous),
+        },
+        entry,
+        stalled,
+        signal,
+        attemptMs,
+      )
     } finally {
       entry.stallProbe = false
     }
@@ -412,13 +304,13 @@ export class PeerRegistry<
     if (entry === undefined || entry.addresses.length === 0 || !this.#isTrusted(id)) {
       throw new NotAMemberError(`${id} is not a trusted member with a known address`)
     }
-    const timeoutMs = options.timeoutMs ?? this.#dialTimeout * entry.addresses.length
+    const timeoutMs = options.timeoutMs ?? this.#cfg.dialTimeout * entry.addresses.length
     const wait = this.#waiters.wait(id)
     try {
       if (entry.state !== 'queued' && entry.state !== 'dialing') {
-        if (!this.#roomFor(entry)) throw new ConnectionCapError(this.#maxConnections)
-        this.#clearTimer(entry)
-        this.#enqueue(entry)
+        if (!this.#conns.roomFor(entry)) throw new ConnectionCapError(this.#cfg.maxConnections)
+        this.#dials.clearTimer(entry)
+        this.#dials.enqueue(entry)
       }
       return await withTimeout(
         wait.promise,
@@ -437,23 +329,9 @@ export class PeerRegistry<
    * redials it by itself; {@link PeerRegistry.ensureConnected} dials it again. Returns false when
    * there was no connection.
    */
+
   release(id: string, reason: 'idle' | 'evicted'): boolean {
-    const entry = this.#peers.get(id)
-    const conn = entry?.connection
-    if (entry === undefined || conn === undefined) return false
-    const direction = entry.direction ?? 'outbound'
-    entry.connection = undefined
-    entry.direction = undefined
-    entry.connectedAt = undefined
-    entry.state = 'idle'
-    entry.released = true
-    entry.lastError = reason
-    this.#stats.disconnects++
-    this.#stats.released++
-    this.#log.info('connection released', { id: shortId(id), reason })
-    safeClose(conn, reason, this.#log)
-    this.emit('peer:disconnected', { id, reason, direction })
-    return true
+    return this.#conns.release(id, reason)
   }
 
   /** The ids of every connected peer. */
@@ -464,12 +342,12 @@ export class PeerRegistry<
   /** A snapshot of one peer, or `undefined` when it is not tracked. */
   status(id: string): PeerStatus | undefined {
     const entry = this.#peers.get(id)
-    return entry === undefined ? undefined : this.#snapshot(entry)
+    return entry === undefined ? undefined : snapshotOf(entry)
   }
 
   /** A snapshot of every tracked peer. */
   peers(): PeerStatus[] {
-    return [...this.#peers.values()].map((e) => this.#snapshot(e))
+    return [...this.#peers.values()].map((e) => snapshotOf(e))
   }
 
   /**
@@ -482,7 +360,7 @@ export class PeerRegistry<
     for (const entry of [...this.#peers.values()]) {
       if (!this.#isTrusted(entry.id)) this.#untrust(entry.id)
     }
-    const known = ((await this.#discovery?.list?.().catch(() => [])) ?? []) as readonly PeerRecord[]
+    const known = ((await this.#cfg.discovery?.list?.().catch(() => [])) ?? []) as readonly PeerRecord[]
     if (this.#state !== 'started') return
     for (const record of known) {
       if (!this.#peers.has(record.id) && this.#isTrusted(record.id))
@@ -499,46 +377,24 @@ export class PeerRegistry<
   // ---- discovery and trust events ----
 
   #subscribe(): void {
-    const discovery = this.#discovery
-    if (discovery !== undefined) {
-      const onFound = (fresh: boolean) => (event: CustomEvent<PeerDiscoveredDetail>) =>
-        this.#onDiscovered(event.detail.record, event.detail.source, fresh)
-      this.#unsubscribe.push(
-        subscribe(discovery, {
-          'peer:discovered': onFound(true),
-          'peer:updated': onFound(false),
-          'peer:lost': (event) =>
-            this.#onLost(event.detail.record.id, event.detail.source, event.detail.reason),
-        }),
-      )
-    }
-    const trust = this.#trust
-    if (typeof trust !== 'function' && typeof trust.addEventListener === 'function') {
-      const onAdded = (event: Event) => {
-        const id = changedId(event)
-        if (id === undefined) this.#refreshQuietly()
-        else this.#onTrustAdded(id)
-      }
-      const onRemoved = (event: Event) => {
-        const id = changedId(event)
-        if (id === undefined) this.#refreshQuietly()
-        else if (!this.#isTrusted(id)) this.#untrust(id)
-      }
-      const onChange = () => this.#refreshQuietly()
-      trust.addEventListener('trust:added', onAdded)
-      trust.addEventListener('trust:removed', onRemoved)
-      trust.addEventListener('change', onChange)
-      this.#unsubscribe.push(() => {
-        trust.removeEventListener?.('trust:added', onAdded)
-        trust.removeEventListener?.('trust:removed', onRemoved)
-        trust.removeEventListener?.('change', onChange)
-      })
-    }
+    this.#unsubscribe.push(
+      ...subscribeSources(this.#cfg.discovery, this.#cfg.trust, {
+        discovered: (record, source, fresh) => this.#onDiscovered(record, source, fresh),
+        lost: (id, source, reason) => this.#onLost(id, source, reason),
+        refresh: () => this.#refreshQuietly(),
+        trustAdded: (id) => this.#onTrustAdded(id),
+        trustRemoved: (id) => {
+          if (!this.#isTrusted(id)) this.#untrust(id)
+        },
+      }),
+    )
   }
 
   #isTrusted(id: string): boolean {
     try {
-      return typeof this.#trust === 'function' ? this.#trust(id) === true : this.#trust.has(id) === true
+      return typeof this.#cfg.trust === 'function'
+        ? this.#cfg.trust(id) === true
+        : this.#cfg.trust.has(id) === true
     } catch (error) {
       this.#log.warn('trust check threw; treating the id as untrusted', {
         id: shortId(id),
@@ -566,9 +422,9 @@ export class PeerRegistry<
     entry.discovered = true
     entry.lastSeen = Date.now()
     if (record.name !== undefined) entry.name = record.name
-    this.#setAddresses(entry, record)
+    entry.addresses = mergeAddresses(entry.addresses, record, this.#cfg.maxAddresses)
     if (joined) this.emit('peer:member', { id: entry.id, name: entry.name, source })
-    if (this.#onDemand) return // a member is dialed when used (ensureConnected)
+    if (this.#cfg.onDemand) return // a member is dialed when used (ensureConnected)
     switch (entry.state) {
       case 'connected':
       case 'dialing':
@@ -577,20 +433,20 @@ export class PeerRegistry<
       case 'departed':
         // it stopped saying goodbye; hearing of it again means it is back
         entry.backoffLevel = 0
-        this.#clearTimer(entry)
-        this.#enqueue(entry)
+        this.#dials.clearTimer(entry)
+        this.#dials.enqueue(entry)
         return
       case 'backoff':
         // a fresh discovery (after a loss) deserves a prompt dial; an update waits for the timer
         if (fresh) {
           entry.backoffLevel = 0
-          this.#clearTimer(entry)
-          this.#enqueue(entry)
+          this.#dials.clearTimer(entry)
+          this.#dials.enqueue(entry)
         }
         return
       case 'idle':
         // a released connection (idle, evicted) is dialed again when used, not on a hint
-        if (entry.released !== true) this.#enqueue(entry)
+        if (entry.released !== true) this.#dials.enqueue(entry)
     }
   }
 
@@ -608,12 +464,12 @@ export class PeerRegistry<
 
   #onTrustAdded(id: string): void {
     if (this.#state !== 'started' || !this.#isTrusted(id) || this.#peers.has(id)) return
-    const record = this.#discovery?.get?.(id)
+    const record = this.#cfg.discovery?.get?.(id)
     if (record !== undefined) {
       this.#onDiscovered(record, record.source, true)
       return
     }
-    if (typeof this.#discovery?.get !== 'function') this.#refreshQuietly()
+    if (typeof this.#cfg.discovery?.get !== 'function') this.#refreshQuietly()
   }
 
   #untrust(id: string): void {
@@ -626,31 +482,12 @@ export class PeerRegistry<
   // ---- peer map ----
 
   #create(id: string): PeerEntry<C> | undefined {
-    if (this.#peers.size >= this.#maxPeers) {
+    if (this.#peers.size >= this.#cfg.maxPeers) {
       this.#stats.overflowDrops++
-      this.#log.warn('peer map full: dropped a peer', { id: shortId(id), maxPeers: this.#maxPeers })
+      this.#log.warn('peer map full: dropped a peer', { id: shortId(id), maxPeers: this.#cfg.maxPeers })
       return undefined
     }
-    const entry: PeerEntry<C> = {
-      id,
-      name: undefined,
-      state: 'idle',
-      discovered: false,
-      addresses: [],
-      lastSeen: Date.now(),
-      connection: undefined,
-      direction: undefined,
-      connectedAt: undefined,
-      dialAttempts: 0,
-      totalDials: 0,
-      backoffLevel: 0,
-      dial: undefined,
-      timer: undefined,
-      nextDialAt: undefined,
-      lastError: undefined,
-      lostAt: undefined,
-      lostRtt: undefined,
-    }
+    const entry = newPeerEntry<C>(id)
     this.#peers.set(id, entry)
     return entry
   }
@@ -658,8 +495,8 @@ export class PeerRegistry<
   /** Removes a peer: cancels its dial and timer, closes its connection (emitting `peer:disconnected`). */
   #forget(entry: PeerEntry<C>, reason: DisconnectReason): void {
     if (this.#peers.get(entry.id) === entry) this.#peers.delete(entry.id)
-    this.#clearTimer(entry)
-    this.#queue.delete(entry.id)
+    this.#dials.clearTimer(entry)
+    this.#dials.dequeue(entry.id)
     entry.dial?.abort(new RegistryError(`dial cancelled: ${reason}`))
     this.#waiters.reject(entry.id, new RegistryError(`dial cancelled: ${reason}`))
     const conn = entry.connection
@@ -673,183 +510,7 @@ export class PeerRegistry<
     }
   }
 
-  #setAddresses(entry: PeerEntry<C>, record: PeerRecord): void {
-    const sources =
-      'sources' in record && Array.isArray(record.sources)
-        ? (record.sources as readonly string[])
-        : [record.source]
-    const previous = new Map(entry.addresses.map((a) => [addressKey(a), a]))
-    const next: AddressEntry[] = []
-    for (const a of record.addresses.slice(0, this.#maxAddresses)) {
-      const old = previous.get(addressKey(a))
-      next.push({
-        host: a.host,
-        port: a.port,
-        sources: [...sources],
-        lastConnectedAt: old?.lastConnectedAt,
-        lastError: old?.lastError,
-      })
-    }
-    // an address that worked before stays as a fallback, so a misleading announcement that
-    // replaces the record cannot make the peer unreachable
-    for (const old of entry.addresses) {
-      if (next.length >= this.#maxAddresses) break
-      if (old.lastConnectedAt !== undefined && !next.some((a) => addressKey(a) === addressKey(old))) {
-        next.push({ ...old, sources: [] })
-      }
-    }
-    entry.addresses = next
-  }
-
   // ---- dialing ----
-
-  #enqueue(entry: PeerEntry<C>): void {
-    if (this.#state !== 'started' || entry.connection !== undefined || entry.dial !== undefined) return
-    if (entry.addresses.length === 0) {
-      entry.state = 'idle'
-      return
-    }
-    entry.state = 'queued'
-    this.#queue.add(entry.id)
-    this.#pump()
-  }
-
-  #pump(): void {
-    while (this.#activeDials < this.#maxDials && this.#queue.size > 0 && this.#state === 'started') {
-      const id = this.#queue.values().next().value as string
-      this.#queue.delete(id)
-      const entry = this.#peers.get(id)
-      if (entry === undefined || entry.state !== 'queued') continue
-      this.#activeDials++
-      void this.#dial(entry)
-        .catch((error: unknown) => this.#log.warn('dial failed unexpectedly', { error: errorMessage(error) }))
-        .finally(() => {
-          this.#activeDials--
-          this.#pump()
-        })
-    }
-  }
-
-  async #dial(entry: PeerEntry<C>): Promise<void> {
-    const controller = new AbortController()
-    entry.dial = controller
-    entry.state = 'dialing'
-    entry.totalDials++
-    this.#stats.dials++
-    const signal = AbortSignal.any([controller.signal, this.#lifetime.signal])
-    // addresses that worked before go first; the rest keep discovery's order
-    const addresses = [...entry.addresses].sort((a, b) => (b.lastConnectedAt ?? 0) - (a.lastConnectedAt ?? 0))
-    let lastError: Error = new RegistryError('no address to dial')
-    let connected = false
-    for (const address of addresses) {
-      if (signal.aborted) break
-      try {
-        const conn = await this.#dialOne(entry.id, address, signal, this.#probeFor(entry))
-        address.lastError = undefined
-        address.lastConnectedAt = Date.now()
-        entry.dial = undefined
-        connected = this.#adopt(entry, conn, 'outbound')
-        break
-      } catch (error) {
-        lastError = error instanceof Error ? error : new Error(String(error))
-        address.lastError = lastError.message
-        this.#log.debug('dial failed', {
-          id: shortId(entry.id),
-          address: `${address.host}:${address.port}`,
-          error: lastError.message,
-        })
-      }
-    }
-    if (entry.dial === controller) entry.dial = undefined
-    if (connected || entry.connection !== undefined) return
-    if (entry.capRefused === true) {
-      entry.capRefused = false
-      return
-    }
-    if (this.#peers.get(entry.id) !== entry || this.#state !== 'started') return
-    if (controller.signal.aborted && entry.state !== 'dialing') return
-    entry.dialAttempts++
-    entry.lastError = lastError.message
-    this.#stats.dialFailures++
-    this.#waiters.reject(entry.id, lastError)
-    if (this.#onDemand && entry.discovered) {
-      // no redial by itself: the next use dials again
-      entry.state = 'idle'
-      this.emit('peer:dial-failed', { id: entry.id, attempt: entry.dialAttempts, error: lastError })
-      return
-    }
-    if (!entry.discovered) {
-      // lost and not reachable: stop trying
-      this.emit('peer:dial-failed', { id: entry.id, attempt: entry.dialAttempts, error: lastError })
-      this.#forget(entry, 'lost')
-      return
-    }
-    const retryIn = this.#scheduleRedial(entry)
-    this.emit('peer:dial-failed', { id: entry.id, attempt: entry.dialAttempts, error: lastError, retryIn })
-  }
-
-  /** The attempt length of a probing redial (a lost connection), or 0 for a plain dial. */
-  #probeFor(entry: PeerEntry<C>): number {
-    if (entry.lostAt === undefined || this.#probeAttempt === 0) return 0
-    return Math.max(this.#probeAttempt, 4 * (entry.lostRtt ?? 0))
-  }
-
-  async #dialOne(id: string, address: AddressEntry, parent: AbortSignal, probeMs: number): Promise<C> {
-    const timeout = AbortSignal.timeout(this.#dialTimeout)
-    const signal = AbortSignal.any([parent, timeout])
-    const attempt = (attemptSignal: AbortSignal) =>
-      this.#transport.dial(
-        { host: address.host, port: address.port },
-        { expectedId: id, signal: attemptSignal },
-      )
-    const dialing =
-      probeMs > 0
-        ? probe(attempt, probeMs, signal, (late) => safeClose(late, 'dial abandoned', this.#log))
-        : attempt(signal)
-    let conn: C
-    try {
-      conn = await raceSignal(dialing, signal)
-    } catch (error) {
-      // a transport that ignores the signal may still connect: close what arrives late
-      dialing.then((late) => safeClose(late, 'dial abandoned', this.#log)).catch(() => {})
-      // keep the dial slot until the transport has given up too (bounded, for transports that
-      // never settle), so `maxConcurrentDials` bounds real handshakes, not just our bookkeeping
-      if (signal.aborted) await settledWithin(dialing, ABANDON_GRACE_MS)
-      if (timeout.aborted && !parent.aborted) {
-        this.#stats.dialTimeouts++
-        throw new DialTimeoutError(
-          `dial to ${address.host}:${address.port} timed out after ${this.#dialTimeout} ms`,
-          {
-            cause: error,
-          },
-        )
-      }
-      if (parent.aborted) throw abortErrorFor(parent)
-      throw error
-    }
-    if (conn.remoteId !== id) {
-      this.#stats.pinMismatches++
-      safeClose(conn, 'unexpected peer id', this.#log)
-      throw new PeerIdMismatchError(id, conn.remoteId)
-    }
-    return conn
-  }
-
-  #scheduleRedial(entry: PeerEntry<C>): number {
-    // within PROBE_WINDOW_MS of a path loss, probing redials follow each other with at most one
-    // attempt's length between them, so a heal is not missed in a long backoff gap
-    const probing =
-      this.#probeFor(entry) > 0 && entry.lostAt !== undefined && Date.now() - entry.lostAt < PROBE_WINDOW_MS
-    const backoff = backoffDelay(entry.backoffLevel, this.#backoff)
-    const delay = probing ? Math.min(backoff, this.#probeFor(entry)) : backoff
-    entry.backoffLevel++
-    entry.state = 'backoff'
-    entry.nextDialAt = Date.now() + delay
-    this.#clearTimer(entry)
-    entry.timer = setTimeout(() => this.#guard('redial', () => this.#redialDue(entry, 'backoff')), delay)
-    entry.timer.unref?.()
-    return delay
-  }
 
   /** A redial timer fired (`state` is the state it was set in: `backoff` or `departed`). */
   #redialDue(entry: PeerEntry<C>, state: PeerState): void {
@@ -860,250 +521,9 @@ export class PeerRegistry<
       this.#forget(entry, 'lost')
       return
     }
-    this.#enqueue(entry)
-  }
-
-  /** Runs a timer's work; a throw is logged, never an uncaught exception. */
-  #guard(what: string, work: () => void): void {
-    try {
-      work()
-    } catch (error) {
-      this.#log.error(`${what} failed`, { error: errorMessage(error) })
-    }
-  }
-
-  #clearTimer(entry: PeerEntry<C>): void {
-    if (entry.timer !== undefined) clearTimeout(entry.timer)
-    entry.timer = undefined
-    entry.nextDialAt = undefined
-  }
-
-  // ---- connections ----
-
-  /**
-   * Makes `conn` the peer's connection, or closes it. With no live connection it is adopted, except
-   * an inbound one arriving while our own dial is in flight and ours wins the tie. With a live one:
-   * an outbound arrival, or an inbound within the simultaneous window, keeps the connection dialed
-   * by the lower id; a later inbound replaces the live one.
-   */
-  #adopt(entry: PeerEntry<C>, conn: C, direction: ConnectionDirection): boolean {
-    if (this.#state !== 'started' || this.#peers.get(entry.id) !== entry || !this.#isTrusted(entry.id)) {
-      safeClose(conn, this.#state !== 'started' ? 'shutdown' : 'untrusted', this.#log)
-      return false
-    }
-    const selfWins = this.self < entry.id
-    const existing = entry.connection
-    if (existing === undefined) {
-      if (direction === 'inbound' && entry.dial !== undefined && selfWins) {
-        this.#duplicate(entry, conn, 'inbound while our dial wins')
-        return false
-      }
-      if (!this.#roomFor(entry)) {
-        this.#refuseOverCap(entry, conn, direction)
-        return false
-      }
-      if (direction === 'inbound' && entry.dial !== undefined) {
-        entry.dial.abort(new RegistryError('dial superseded by the remote'))
-        entry.dial = undefined
-      }
-      this.#install(entry, conn, direction, undefined)
-      return true
-    }
-    if (existing === conn) return true
-    let keepNew: boolean
-    const existingDir = entry.direction ?? 'outbound'
-    const simultaneous = direction === 'outbound' || Date.now() - (entry.connectedAt ?? 0) < this.#window
-    if (!simultaneous || existingDir === direction) {
-      keepNew = direction === 'inbound' // the remote redialed: it no longer has the old one
-    } else {
-      // the connection dialed by the lower id wins: ours is the outbound one
-      keepNew = (direction === 'outbound') === selfWins
-    }
-    if (!keepNew) {
-      this.#duplicate(entry, conn, 'duplicate')
-      return false
-    }
-    this.#install(entry, conn, direction, existing)
-    this.#duplicate(entry, existing, 'duplicate')
-    return true
-  }
-
-  /**
-   * True when one more connection fits under `maxConnections`, after closing the idle connection
-   * `evictIdle` names when it would not.
-   */
-  #roomFor(entry: PeerEntry<C>): boolean {
-    if (this.#maxConnections === Infinity || this.#connectedCount() < this.#maxConnections) return true
-    let victim: string | undefined
-    try {
-      victim = this.#evictIdle?.()
-    } catch (error) {
-      this.#log.warn('evictIdle threw; nothing evicted', { error: errorMessage(error) })
-    }
-    if (victim === undefined || victim === entry.id || !this.release(victim, 'evicted')) return false
-    this.#stats.evictions++
-    return this.#connectedCount() < this.#maxConnections
-  }
-
-  #connectedCount(): number {
-    let count = 0
-    for (const entry of this.#peers.values()) if (entry.connection !== undefined) count++
-    return count
-  }
-
-  /** Closes a new connection over the cap: counted when inbound; fails the dial's waiters when ours. */
-  #refuseOverCap(entry: PeerEntry<C>, conn: C, direction: ConnectionDirection): void {
-    safeClose(conn, 'connection cap', this.#log)
-    const error = new ConnectionCapError(this.#maxConnections)
-    if (direction === 'inbound') {
-      this.#stats.refusedOverCap++
-      this.#log.info('inbound connection refused: connection cap reached', { id: shortId(entry.id) })
-    } else {
-      entry.capRefused = true
-      entry.state = 'idle'
-      entry.released = true
-      entry.lastError = error.message
-    }
-    this.#waiters.reject(entry.id, error)
-  }
-
-  #duplicate(entry: PeerEntry<C>, conn: C, why: string): void {
-    this.#stats.duplicatesClosed++
-    this.#log.debug('closing a duplicate connection', { id: shortId(entry.id), why })
-    safeClose(conn, 'duplicate', this.#log)
-  }
-
-  #install(entry: PeerEntry<C>, conn: C, direction: ConnectionDirection, previous: C | undefined): void {
-    this.#clearTimer(entry)
-    this.#queue.delete(entry.id)
-    entry.connection = conn
-    entry.direction = direction
-    entry.connectedAt = Date.now()
-    entry.lastSeen = entry.connectedAt
-    entry.state = 'connected'
-    entry.dialAttempts = 0
-    entry.lastError = undefined
-    entry.lostAt = undefined
-    entry.lostRtt = undefined
-    entry.released = false
-    Promise.resolve(conn.closed)
-      .then(
-        (value) => this.#onClosed(entry, conn, reasonOf(value), closeKind(value)),
-        (error: unknown) => this.#onClosed(entry, conn, reasonOf(error), 'other'),
-      )
-      .catch((error: unknown) =>
-        this.#log.warn('handling a closed connection failed', { error: errorMessage(error) }),
-      )
-    if (previous !== undefined) {
-      this.#stats.replaced++
-      this.#log.debug('live connection replaced', { id: shortId(entry.id), direction })
-      this.emit('peer:connection-replaced', { id: entry.id, direction, connection: conn, previous })
-    } else {
-      this.#stats.connects++
-      this.#log.info('peer connected', { id: shortId(entry.id), direction })
-      this.emit('peer:connected', { id: entry.id, direction, connection: conn })
-    }
-    // after the events, so a listener has set up what the waiters use the connection for
-    if (entry.connection === conn) this.#waiters.resolve(entry.id, conn)
-  }
-
-  #onClosed(entry: PeerEntry<C>, conn: C, reason: string, kind: CloseKind): void {
-    if (entry.connection !== conn) return // a duplicate or an already forgotten connection
-    const direction = entry.direction ?? 'outbound'
-    const lived = Date.now() - (entry.connectedAt ?? 0)
-    entry.connection = undefined
-    entry.direction = undefined
-    entry.connectedAt = undefined
-    entry.lastError = reason
-    entry.state = 'idle'
-    this.#stats.disconnects++
-    this.#log.info('peer disconnected', { id: shortId(entry.id), reason })
-    this.emit('peer:disconnected', { id: entry.id, reason, direction })
-    if (this.#peers.get(entry.id) !== entry || this.#state !== 'started') return
-    if (entry.connection !== undefined) return // a listener accepted a new one already
-    if (!entry.discovered || !this.#isTrusted(entry.id)) {
-      this.#forget(entry, reason)
-      return
-    }
-    if (lived >= this.#stableAfter) entry.backoffLevel = 0
-    if (entry.addresses.length === 0) return
-    if (kind === 'released' || this.#onDemand) {
-      // still a member: dialed again when used (ensureConnected), never by itself
-      entry.released = kind === 'released'
-      return
-    }
-    if (kind === 'departed') {
-      this.#holdDeparted(entry)
-      return
-    }
-    if (kind === 'path-lost') {
-      entry.lostAt = Date.now()
-      entry.lostRtt = readRtt(conn)
-    }
-    this.#scheduleRedial(entry)
-  }
-
-  /**
-   * The peer said it is stopping: do not redial it (its listener refuses, or it is gone) until
-   * discovery reports it again or an inbound connection arrives; after `departedHoldMs` at most,
-   * redial it as usual if it is still discovered.
-   */
-  #holdDeparted(entry: PeerEntry<C>): void {
-    entry.state = 'departed'
-    entry.backoffLevel = 0
-    entry.nextDialAt = Date.now() + this.#departedHold
-    this.#log.debug('peer departed: not redialed until announced again', { id: shortId(entry.id) })
-    entry.timer = setTimeout(
-      () => this.#guard('redial after a departure', () => this.#redialDue(entry, 'departed')),
-      this.#departedHold,
-    )
-    entry.timer.unref?.()
-  }
-
-  #snapshot(entry: PeerEntry<C>): PeerStatus {
-    const conn = entry.connection
-    return Object.freeze({
-      id: entry.id,
-      name: entry.name,
-      state: entry.state,
-      discovered: entry.discovered,
-      addresses: Object.freeze(entry.addresses.map((a) => Object.freeze({ ...a, sources: [...a.sources] }))),
-      lastSeen: entry.lastSeen,
-      direction: entry.direction,
-      remoteAddress: conn?.remoteAddress,
-      connectedAt: entry.connectedAt,
-      rtt: readRtt(conn),
-      dialAttempts: entry.dialAttempts,
-      totalDials: entry.totalDials,
-      nextDialAt: entry.nextDialAt,
-      lastError: entry.lastError,
-    })
+    this.#dials.enqueue(entry)
   }
 }
 
 /** The attempt length of a stall probe when `probeAttemptMs` is 0. */
 const DEFAULT_STALL_PROBE_MS = 1000
-
-/** How long an aborted dial may keep its slot while the transport winds it down. */
-const ABANDON_GRACE_MS = 1000
-
-/** How long after a path loss redials keep probing back to back (then the backoff spaces them). */
-const PROBE_WINDOW_MS = 60_000
-
-function positiveInt(name: string, value: number): number {
-  if (!Number.isInteger(value) || value < 1)
-    throw new RangeError(`${name} must be a positive integer, got ${value}`)
-  return value
-}
-
-function addressKey(a: PeerAddress): string {
-  return `${a.host.toLowerCase()}|${a.port}`
-}
-
-function changedId(event: Event): string | undefined {
-  const detail = (event as CustomEvent<unknown>).detail as
-    | { entry?: { id?: unknown }; id?: unknown }
-    | undefined
-  const id = detail?.entry?.id ?? detail?.id
-  return typeof id === 'string' ? id : undefined
-}

@@ -1,0 +1,310 @@
+// The node's peer links: a link per live connection (started on the registry's `peer:connected`
+// and `peer:connection-replaced`), its `hello`, the swap to a newer connection, `peer:up` and
+// `peer:down`, stalls, idle release and eviction, and the lookup (or dial on use) of a peer's link.
+
+import { abortErrorFor, isNodeId, type Logger, shortId, subscribe } from '@peer/discovery-core'
+import { errorMessage } from '@peer/discovery-core/internal'
+import type { PeerRegistry } from '@peer/registry'
+import {
+  type CloseInfo,
+  CODE,
+  type Connection,
+  ConnectionClosedError,
+  type Listener,
+} from '@peer/transport-quic'
+import type { ConnectionPolicy } from './connection-policy.js'
+import { PeerUnavailableError, unavailableFromClose } from './errors.js'
+import { awaitLink, memberIdFor } from './members.js'
+import { type LinkHost, PeerLink } from './peer-link.js'
+import type { NodeCounters, NodeEvents } from './types.js'
+
+/** What the links use of their node. @internal */
+export interface NodeLinksContext {
+  readonly log: Logger
+  readonly stats: NodeCounters
+  readonly policy: ConnectionPolicy
+  readonly onDemand: boolean
+  /** Aborted when the node stops. */
+  readonly lifetime: AbortSignal
+  /** True while the node is started. */
+  started(): boolean
+  /** Throws `NodeStoppedError` unless the node is started. */
+  assertStarted(): void
+  registry(): PeerRegistry<Connection> | undefined
+  /** The host of a new link. */
+  host(): LinkHost
+  emit<K extends keyof NodeEvents & string>(
+    type: K,
+    detail: NodeEvents[K] extends CustomEvent<infer D> ? D : never,
+  ): void
+}
+
+/** The node's links, up and opening. @internal */
+export class NodeLinks {
+  /** The link of each peer that is up. */
+  readonly links = new Map<string, PeerLink>()
+  /** The link opening on each peer's newest connection. */
+  readonly opening = new Map<string, PeerLink>()
+  /** `ready` `{ id }` each time a link is up (a new peer, or a newer connection taking over). */
+  readonly linkReady = new EventTarget()
+  readonly #c: NodeLinksContext
+
+  constructor(context: NodeLinksContext) {
+    this.#c = context
+  }
+
+  /**
+   * Wires the listener's connections into the registry, and the registry's events into the links
+   * and the node's events; returns the unsubscribers.
+   */
+  wire(listener: Listener, registry: PeerRegistry<Connection>): Array<() => void> {
+    // a new connection, or a newer one replacing the live one
+    const onConnected = (event: CustomEvent<{ id: string }>) => this.attach(event.detail.id)
+    return [
+      subscribe(listener, {
+        connection: (event) => registry.accept(event.detail.connection),
+        'connection:rejected': (event) => {
+          this.#c.stats.rejected++
+          this.#c.emit('peer:rejected', { id: event.detail.id, source: 'inbound' })
+        },
+      }),
+      subscribe(registry, {
+        'peer:connected': onConnected,
+        'peer:connection-replaced': onConnected,
+        'peer:rejected': (event) => {
+          this.#c.stats.rejected++
+          this.#c.emit('peer:rejected', { id: event.detail.id, source: event.detail.source })
+        },
+        'peer:member': (event) => this.#c.emit('member:joined', { ...event.detail }),
+        'peer:member-lost': (event) => {
+          this.#c.policy.forget(event.detail.id)
+          this.#c.emit('member:left', { ...event.detail })
+        },
+      }),
+    ]
+  }
+
+  /**
+   * Starts a link on the registry's live connection to `id`, unless one runs or opens on it
+   * already. When the peer is up on an older connection (the registry swapped connections: a
+   * simultaneous dial resolved, or the peer redialed), the peer stays up and the new link takes
+   * over once its `hello` exchange is done; no `peer:down` / `peer:up` is emitted for the swap.
+   */
+  attach(id: string): void {
+    if (!this.#c.started()) return
+    const connection = this.#c.registry()?.connection(id)
+    if (connection === undefined || connection.isClosed) return
+    const up = this.links.get(id)
+    const opening = this.opening.get(id)
+    if (up?.connection === connection || opening?.connection === connection) return
+    opening?.close(replaced(id))
+    const direction = this.#c.registry()?.status(id)?.direction ?? connection.direction
+    const link = new PeerLink(connection, direction, this.#c.host())
+    this.opening.set(id, link)
+    connection.closed
+      .then((info) => this.#onConnectionClosed(link, info))
+      .catch((error: unknown) => this.#internalError('handling a closed connection', error))
+    link
+      .open()
+      .then(
+        () => {
+          if (this.opening.get(id) === link) this.opening.delete(id)
+          if (link.closed || !this.#c.started() || connection.isClosed) return
+          const previous = this.links.get(id)
+          this.links.set(id, link)
+          this.linkReady.dispatchEvent(new CustomEvent('ready', { detail: { id } }))
+          if (previous !== undefined) {
+            previous.close(previous.stalled ? stalledError(id) : replaced(id))
+            this.#c.log.debug('peer moved to a newer connection', { id: shortId(id), direction })
+            return
+          }
+          this.#c.stats.peersUp++
+          this.#c.policy.touch(link)
+          this.#c.log.info('peer up', { id: shortId(id), name: link.name, direction })
+          this.#c.emit('peer:up', {
+            id,
+            name: link.name,
+            direction,
+            address: { ...connection.remoteAddress },
+          })
+        },
+        (error: unknown) => {
+          if (this.opening.get(id) === link) this.opening.delete(id)
+          link.close(error instanceof Error ? error : new Error(String(error)))
+          // an older link kept up for this one is dead: the peer is down after all
+          const previous = this.links.get(id)
+          if (previous?.closed) this.down(previous, errorMessage(error))
+          if (!this.#c.started()) return
+          // a simultaneous dial resolved (the duplicate connection closed, or a newer one took
+          // over) is normal operation, not a warning
+          const live = this.#c.registry()?.connection(id)
+          const superseded =
+            (error instanceof PeerUnavailableError && error.reason === 'replaced') ||
+            (live !== undefined && live !== connection)
+          this.#c.log[superseded ? 'debug' : 'warn']('peer link failed to open', {
+            id: shortId(id),
+            error: errorMessage(error),
+          })
+          // tell the peer what was wrong (unless the connection is gone already)
+          if (error instanceof ConnectionClosedError || connection.isClosed) return
+          const lost = error instanceof PeerUnavailableError && error.reason !== 'protocol-error'
+          connection
+            .close(
+              `hello failed: ${errorMessage(error)}`.slice(0, 200),
+              lost ? CODE.NO_ERROR : CODE.PROTOCOL_ERROR,
+            )
+            .catch((closeError: unknown) =>
+              this.#c.log.debug('close failed', { error: errorMessage(closeError) }),
+            )
+        },
+      )
+      .catch((error: unknown) => this.#internalError('opening a peer link', error))
+  }
+
+  /**
+   * A link stalled: the registry probes the peer with fresh dials; a handshake that succeeds while
+   * the link is still stalled replaces its connection (`peer:connection-replaced`, then #attach).
+   */
+  onStalled(link: PeerLink, recovered: AbortSignal): void {
+    this.#c.stats.stalls++
+    this.#c.log.info('peer connection stalled: probing a fresh one', {
+      id: shortId(link.id),
+      name: link.name,
+    })
+    const registry = this.#c.registry()
+    if (registry === undefined || !this.#c.started()) return
+    registry
+      .probeStalled(link.id, { signal: recovered })
+      .then((replaced) => {
+        if (replaced) this.#c.stats.stallRecoveries++
+      })
+      .catch((error: unknown) => this.#internalError('probing a stalled connection', error))
+  }
+
+  /** A bug in our own bookkeeping: logged, never an uncaught exception. */
+  #internalError(what: string, error: unknown): void {
+    this.#c.log.error(`${what} failed`, { error: errorMessage(error) })
+  }
+
+  #onConnectionClosed(link: PeerLink, info: CloseInfo): void {
+    const reason = info.reason || info.by
+    link.close(unavailableFromClose(link.id, info))
+    if (this.opening.get(link.id) === link) this.opening.delete(link.id)
+    if (this.links.get(link.id) === link && this.#c.started()) {
+      // the registry may hold a newer connection already (a simultaneous dial resolved, or the
+      // peer redialed): stay up while its link opens
+      this.attach(link.id)
+      if (this.opening.has(link.id)) return
+    }
+    this.down(link, reason)
+    queueMicrotask(() => {
+      try {
+        this.attach(link.id)
+      } catch (error) {
+        this.#internalError('attaching a peer link', error)
+      }
+    })
+  }
+
+  down(link: PeerLink, reason: string): void {
+    if (this.links.get(link.id) !== link) return
+    this.links.delete(link.id)
+    this.#c.stats.peersDown++
+    this.#c.log.info('peer down', { id: shortId(link.id), name: link.name, reason })
+    this.#c.emit('peer:down', { id: link.id, name: link.name, reason })
+  }
+
+  /**
+   * The link for `ref` (node id or name): the one that is up, or else, for a member dialed on use
+   * (any member with `on-demand`; one whose connection was released with `mesh`), a new one once
+   * the dial (shared with concurrent callers) and the `hello` exchange are done, within `timeoutMs`
+   * and `signal`.
+   */
+  linkFor(ref: string, timeoutMs: number, signal: AbortSignal | undefined): PeerLink | Promise<PeerLink> {
+    this.#c.assertStarted()
+    const found = this.find(ref)
+    if (found instanceof PeerLink) {
+      this.#c.policy.touch(found)
+      return found
+    }
+    const registry = this.#c.registry()!
+    const member = memberIdFor(ref, registry.peers())
+    if ('why' in member) throw new PeerUnavailableError(ref, this.#c.onDemand ? member.why : found)
+    if (!this.#c.onDemand && registry.status(member.id)?.state !== 'idle') {
+      throw new PeerUnavailableError(ref, found)
+    }
+    return this.#dialLink(ref, member.id, timeoutMs, signal)
+  }
+
+  async #dialLink(ref: string, id: string, timeoutMs: number, signal: AbortSignal | undefined) {
+    const deadline = performance.now() + timeoutMs
+    let connection: Connection
+    try {
+      connection = await this.#c.registry()!.ensureConnected(id, { signal, timeoutMs })
+    } catch (error) {
+      if (signal?.aborted) throw abortErrorFor(signal)
+      this.#c.assertStarted()
+      throw new PeerUnavailableError(ref, errorMessage(error), { cause: error })
+    }
+    const host = {
+      link: (peer: string) => this.links.get(peer),
+      pending: (peer: string) => this.#c.registry()?.connection(peer) !== undefined || this.opening.has(peer),
+      ready: this.linkReady,
+      lifetime: this.#c.lifetime,
+    }
+    const link = await awaitLink(host, ref, id, connection, deadline - performance.now(), signal)
+    this.#c.policy.touch(link)
+    return link
+  }
+
+  /** Closes an unused link's connection: `peer:down` now, no redial on either side. */
+  release(link: PeerLink, reason: 'idle' | 'evicted'): void {
+    if (this.links.get(link.id) !== link) return
+    link.close(new PeerUnavailableError(link.id, `the connection was closed as ${reason}`))
+    this.down(link, reason)
+    if (reason === 'idle') {
+      this.#c.stats.idleCloses++
+      this.#c.registry()?.release(link.id, 'idle')
+    }
+  }
+
+  /** The registry's `evictIdle`: the least recently used idle link, taken down (the registry closes it). */
+  evictIdle(): string | undefined {
+    const id = this.#c.policy.evictionCandidate()
+    const link = id === undefined ? undefined : this.links.get(id)
+    if (link === undefined) return undefined
+    this.release(link, 'evicted')
+    return link.id
+  }
+
+  /** The link for an id or name, or why there is none. */
+  find(ref: string): PeerLink | string {
+    // the common case first: a connected peer's id (one map lookup, no pattern match per send)
+    const byId = this.links.get(ref)
+    if (byId !== undefined) return byId
+    if (typeof ref !== 'string' || ref === '') return 'not a node id or name'
+    if (isNodeId(ref)) return 'not connected'
+    const exact: PeerLink[] = []
+    const short: PeerLink[] = []
+    for (const link of this.links.values()) {
+      const name = link.name ?? this.#c.registry()?.status(link.id)?.name
+      if (name === undefined) continue
+      if (name === ref) exact.push(link)
+      else if (name.slice(0, name.indexOf('@')) === ref) short.push(link)
+    }
+    const matches = exact.length > 0 ? exact : short
+    if (matches.length === 1) return matches[0]!
+    if (matches.length > 1) return `the name matches ${matches.length} peers; use a node id`
+    return 'no connected peer has this name'
+  }
+}
+
+function stalledError(id: string): PeerUnavailableError {
+  return new PeerUnavailableError(id, 'the connection stalled and was replaced by a fresh one', {
+    reason: 'connection-lost',
+  })
+}
+
+function replaced(id: string): PeerUnavailableError {
+  return new PeerUnavailableError(id, 'the connection was replaced by a newer one', { reason: 'replaced' })
+}

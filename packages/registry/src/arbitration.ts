@@ -1,0 +1,56 @@
+// Which connection a peer keeps when a new one arrives (simultaneous dials, redials): a pure
+// function of the inputs, used by PeerRegistry's adopt.
+
+import type { ConnectionDirection } from './interfaces.js'
+
+/** The inputs of {@link arbitrate}. @internal */
+export interface ArbitrationInput {
+  /** This node's id. */
+  readonly self: string
+  /** The peer's id. */
+  readonly remote: string
+  /** How the new connection was made. */
+  readonly direction: ConnectionDirection
+  /** True while our own dial to the peer is in flight. */
+  readonly dialInFlight: boolean
+  /** The peer's live connection (another one than the new), if any. */
+  readonly existing?: {
+    readonly direction: ConnectionDirection | undefined
+    readonly connectedAt: number | undefined
+  }
+  /** The current time (ms, `Date.now()`). */
+  readonly now: number
+  /** How long after a connect a crossing inbound counts as simultaneous (ms). */
+  readonly windowMs: number
+}
+
+/**
+ * The verdict on a new connection: `adopt` (no live one: take it), `dial-wins` (no live one, but
+ * our dial in flight wins the tie: close the new one), `replace` (keep the new, close the live
+ * one), or `duplicate` (keep the live one, close the new). @internal
+ */
+export type ArbitrationVerdict = 'adopt' | 'dial-wins' | 'replace' | 'duplicate'
+
+/**
+ * With no live connection the new one is adopted, except an inbound one arriving while our own
+ * dial is in flight and ours wins the tie. With a live one: an outbound arrival, or an inbound
+ * within the simultaneous window, keeps the connection dialed by the lower id; a later inbound
+ * replaces the live one. @internal
+ */
+export function arbitrate(input: ArbitrationInput): ArbitrationVerdict {
+  const { direction, existing } = input
+  const selfWins = input.self < input.remote
+  if (existing === undefined) {
+    return direction === 'inbound' && input.dialInFlight && selfWins ? 'dial-wins' : 'adopt'
+  }
+  let keepNew: boolean
+  const existingDir = existing.direction ?? 'outbound'
+  const simultaneous = direction === 'outbound' || input.now - (existing.connectedAt ?? 0) < input.windowMs
+  if (!simultaneous || existingDir === direction) {
+    keepNew = direction === 'inbound' // the remote redialed: it no longer has the old one
+  } else {
+    // the connection dialed by the lower id wins: ours is the outbound one
+    keepNew = (direction === 'outbound') === selfWins
+  }
+  return keepNew ? 'replace' : 'duplicate'
+}

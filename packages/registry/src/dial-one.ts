@@ -1,0 +1,65 @@
+// One dial of one address of a peer, pinned to its id, with the dial timeout and (for a lost
+// connection or a stall) probing attempts. Moved out of PeerRegistry.
+
+import { abortErrorFor, type Logger, raceSignal } from '@peer/discovery-core'
+import type { AddressEntry } from './address-book.js'
+import { safeClose, settledWithin } from './connections.js'
+import { DialTimeoutError, PeerIdMismatchError } from './errors.js'
+import type { RegistryConnection, RegistryTransport } from './interfaces.js'
+import { probe } from './probe.js'
+
+/** What {@link dialOne} uses. @internal */
+export interface DialContext<C extends RegistryConnection> {
+  readonly transport: RegistryTransport<C>
+  readonly dialTimeoutMs: number
+  readonly stats: { dialTimeouts: number; pinMismatches: number }
+  readonly log: Logger
+}
+
+/** How long an aborted dial may keep its slot while the transport winds it down. */
+const ABANDON_GRACE_MS = 1000
+
+/** Dials `address`, expecting `id`; probing attempts of `probeMs` each when it is above 0. @internal */
+export async function dialOne<C extends RegistryConnection>(
+  ctx: DialContext<C>,
+  id: string,
+  address: AddressEntry,
+  parent: AbortSignal,
+  probeMs: number,
+): Promise<C> {
+  const timeout = AbortSignal.timeout(ctx.dialTimeoutMs)
+  const signal = AbortSignal.any([parent, timeout])
+  const attempt = (attemptSignal: AbortSignal) =>
+    ctx.transport.dial({ host: address.host, port: address.port }, { expectedId: id, signal: attemptSignal })
+  const dialing =
+    probeMs > 0
+      ? probe(attempt, probeMs, signal, (late) => safeClose(late, 'dial abandoned', ctx.log))
+      : attempt(signal)
+  let conn: C
+  try {
+    conn = await raceSignal(dialing, signal)
+  } catch (error) {
+    // a transport that ignores the signal may still connect: close what arrives late
+    dialing.then((late) => safeClose(late, 'dial abandoned', ctx.log)).catch(() => {})
+    // keep the dial slot until the transport has given up too (bounded, for transports that
+    // never settle), so `maxConcurrentDials` bounds real handshakes, not just our bookkeeping
+    if (signal.aborted) await settledWithin(dialing, ABANDON_GRACE_MS)
+    if (timeout.aborted && !parent.aborted) {
+      ctx.stats.dialTimeouts++
+      throw new DialTimeoutError(
+        `dial to ${address.host}:${address.port} timed out after ${ctx.dialTimeoutMs} ms`,
+        {
+          cause: error,
+        },
+      )
+    }
+    if (parent.aborted) throw abortErrorFor(parent)
+    throw error
+  }
+  if (conn.remoteId !== id) {
+    ctx.stats.pinMismatches++
+    safeClose(conn, 'unexpected peer id', ctx.log)
+    throw new PeerIdMismatchError(id, conn.remoteId)
+  }
+  return conn
+}

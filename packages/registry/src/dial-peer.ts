@@ -1,0 +1,76 @@
+// One dial of a peer by the PeerRegistry: its addresses in order, then the adoption of the
+// connection, or the failure's consequences (waiters failed, redial, idle or forgotten).
+
+import { shortId } from '@peer/discovery-core'
+import { dialOrder } from './address-book.js'
+import { dialOne } from './dial-one.js'
+import { RegistryError } from './errors.js'
+import type { RegistryConnection } from './interfaces.js'
+import type { PeerEntry } from './peer-entry.js'
+import type { RegistryCore } from './registry-core.js'
+
+/**
+ * Dials `entry` on its addresses, best first, and adopts the first connection; after a failure,
+ * fails its waiters and redials it later, leaves it idle (on-demand) or forgets it (lost). @internal
+ */
+export async function dialPeer<C extends RegistryConnection>(
+  core: RegistryCore<C>,
+  entry: PeerEntry<C>,
+  adopt: (entry: PeerEntry<C>, conn: C) => boolean,
+): Promise<void> {
+  const controller = new AbortController()
+  entry.dial = controller
+  entry.state = 'dialing'
+  entry.totalDials++
+  core.stats.dials++
+  const signal = AbortSignal.any([controller.signal, core.lifetime()])
+  // addresses that worked before go first; the rest keep discovery's order
+  const addresses = dialOrder(entry.addresses)
+  let lastError: Error = new RegistryError('no address to dial')
+  let connected = false
+  for (const address of addresses) {
+    if (signal.aborted) break
+    try {
+      const conn = await dialOne(core.dialContext, entry.id, address, signal, core.dials.probeFor(entry))
+      address.lastError = undefined
+      address.lastConnectedAt = Date.now()
+      entry.dial = undefined
+      connected = adopt(entry, conn)
+      break
+    } catch (error) {
+      lastError = error instanceof Error ? error : new Error(String(error))
+      address.lastError = lastError.message
+      core.log.debug('dial failed', {
+        id: shortId(entry.id),
+        address: `${address.host}:${address.port}`,
+        error: lastError.message,
+      })
+    }
+  }
+  if (entry.dial === controller) entry.dial = undefined
+  if (connected || entry.connection !== undefined) return
+  if (entry.capRefused === true) {
+    entry.capRefused = false
+    return
+  }
+  if (core.peers.get(entry.id) !== entry || !core.started()) return
+  if (controller.signal.aborted && entry.state !== 'dialing') return
+  entry.dialAttempts++
+  entry.lastError = lastError.message
+  core.stats.dialFailures++
+  core.waiters.reject(entry.id, lastError)
+  if (core.cfg.onDemand && entry.discovered) {
+    // no redial by itself: the next use dials again
+    entry.state = 'idle'
+    core.emit('peer:dial-failed', { id: entry.id, attempt: entry.dialAttempts, error: lastError })
+    return
+  }
+  if (!entry.discovered) {
+    // lost and not reachable: stop trying
+    core.emit('peer:dial-failed', { id: entry.id, attempt: entry.dialAttempts, error: lastError })
+    core.forget(entry, 'lost')
+    return
+  }
+  const retryIn = core.dials.scheduleRedial(entry)
+  core.emit('peer:dial-failed', { id: entry.id, attempt: entry.dialAttempts, error: lastError, retryIn })
+}

@@ -1,0 +1,137 @@
+// The dial scheduler of PeerRegistry: the dial queue bounded by `maxConcurrentDials`, and the
+// per-peer redial timers (backoff, probing after a path loss, the hold after a departure).
+
+import { type Logger, shortId } from '@peer/discovery-core'
+import { errorMessage } from '@peer/discovery-core/internal'
+import { type BackoffOptions, backoffDelay } from './backoff.js'
+import type { RegistryConnection } from './interfaces.js'
+import type { PeerEntry } from './peer-entry.js'
+import type { PeerState } from './peer-status.js'
+
+/** What the scheduler needs from the registry. @internal */
+export interface DialSchedulerOptions<C extends RegistryConnection> {
+  readonly maxDials: number
+  readonly backoff: BackoffOptions
+  readonly probeAttemptMs: number
+  readonly departedHoldMs: number
+  readonly log: Logger
+  /** True while the registry is started. */
+  running(): boolean
+  /** The registry's entry for `id`. */
+  lookup(id: string): PeerEntry<C> | undefined
+  /** Dials a dequeued peer (its promise holds a dial slot). */
+  dial(entry: PeerEntry<C>): Promise<void>
+  /** A redial timer fired (`state` is the state it was set in: `backoff` or `departed`). */
+  redialDue(entry: PeerEntry<C>, state: PeerState): void
+}
+
+/** How long after a path loss redials keep probing back to back (then the backoff spaces them). */
+const PROBE_WINDOW_MS = 60_000
+
+/** The dial queue and redial timers. @internal */
+export class DialScheduler<C extends RegistryConnection> {
+  readonly #o: DialSchedulerOptions<C>
+  readonly #queue = new Set<string>()
+  #activeDials = 0
+
+  constructor(options: DialSchedulerOptions<C>) {
+    this.#o = options
+  }
+
+  /** Queues a dial of `entry` unless it is connected, dialing, or has no address. */
+  enqueue(entry: PeerEntry<C>): void {
+    if (!this.#o.running() || entry.connection !== undefined || entry.dial !== undefined) return
+    if (entry.addresses.length === 0) {
+      entry.state = 'idle'
+      return
+    }
+    entry.state = 'queued'
+    this.#queue.add(entry.id)
+    this.#pump()
+  }
+
+  /** Drops `id` from the queue. */
+  dequeue(id: string): void {
+    this.#queue.delete(id)
+  }
+
+  /** Empties the queue. */
+  clear(): void {
+    this.#queue.clear()
+  }
+
+  #pump(): void {
+    while (this.#activeDials < this.#o.maxDials && this.#queue.size > 0 && this.#o.running()) {
+      const id = this.#queue.values().next().value as string
+      this.#queue.delete(id)
+      const entry = this.#o.lookup(id)
+      if (entry === undefined || entry.state !== 'queued') continue
+      this.#activeDials++
+      void this.#o
+        .dial(entry)
+        .catch((error: unknown) =>
+          this.#o.log.warn('dial failed unexpectedly', { error: errorMessage(error) }),
+        )
+        .finally(() => {
+          this.#activeDials--
+          this.#pump()
+        })
+    }
+  }
+
+  /** The attempt length of a probing redial (a lost connection), or 0 for a plain dial. */
+  probeFor(entry: PeerEntry<C>): number {
+    if (entry.lostAt === undefined || this.#o.probeAttemptMs === 0) return 0
+    return Math.max(this.#o.probeAttemptMs, 4 * (entry.lostRtt ?? 0))
+  }
+
+  /** Sets the backoff timer of `entry`; returns its delay (ms). */
+  scheduleRedial(entry: PeerEntry<C>): number {
+    // within PROBE_WINDOW_MS of a path loss, probing redials follow each other with at most one
+    // attempt's length between them, so a heal is not missed in a long backoff gap
+    const probing =
+      this.probeFor(entry) > 0 && entry.lostAt !== undefined && Date.now() - entry.lostAt < PROBE_WINDOW_MS
+    const backoff = backoffDelay(entry.backoffLevel, this.#o.backoff)
+    const delay = probing ? Math.min(backoff, this.probeFor(entry)) : backoff
+    entry.backoffLevel++
+    entry.state = 'backoff'
+    entry.nextDialAt = Date.now() + delay
+    this.clearTimer(entry)
+    entry.timer = setTimeout(() => this.#guard('redial', () => this.#o.redialDue(entry, 'backoff')), delay)
+    entry.timer.unref?.()
+    return delay
+  }
+
+  /**
+   * The peer said it is stopping: do not redial it (its listener refuses, or it is gone) until
+   * discovery reports it again or an inbound connection arrives; after `departedHoldMs` at most,
+   * redial it as usual if it is still discovered.
+   */
+  holdDeparted(entry: PeerEntry<C>): void {
+    entry.state = 'departed'
+    entry.backoffLevel = 0
+    entry.nextDialAt = Date.now() + this.#o.departedHoldMs
+    this.#o.log.debug('peer departed: not redialed until announced again', { id: shortId(entry.id) })
+    entry.timer = setTimeout(
+      () => this.#guard('redial after a departure', () => this.#o.redialDue(entry, 'departed')),
+      this.#o.departedHoldMs,
+    )
+    entry.timer.unref?.()
+  }
+
+  /** Clears the redial timer of `entry`. */
+  clearTimer(entry: PeerEntry<C>): void {
+    if (entry.timer !== undefined) clearTimeout(entry.timer)
+    entry.timer = undefined
+    entry.nextDialAt = undefined
+  }
+
+  /** Runs a timer's work; a throw is logged, never an uncaught exception. */
+  #guard(what: string, work: () => void): void {
+    try {
+      work()
+    } catch (error) {
+      this.#o.log.error(`${what} failed`, { error: errorMessage(error) })
+    }
+  }
+}

@@ -1,0 +1,65 @@
+// PeerRegistry's subscriptions to its discovery source and trust store.
+
+import { type PeerDiscoveredDetail, type PeerRecord, subscribe } from '@peer/discovery-core'
+import type { PeerSource, TrustStore } from './interfaces.js'
+
+/** The registry's handlers of discovery and trust events. @internal */
+export interface SourceHandlers {
+  discovered(record: PeerRecord, source: string, fresh: boolean): void
+  lost(id: string, source: string, reason: string): void
+  /** A trust change without an id: the whole list is applied again. */
+  refresh(): void
+  trustAdded(id: string): void
+  trustRemoved(id: string): void
+}
+
+/** Subscribes `handlers` to `discovery` and `trust`; returns the unsubscribers. @internal */
+export function subscribeSources(
+  discovery: PeerSource | undefined,
+  trust: TrustStore | ((id: string) => boolean),
+  handlers: SourceHandlers,
+): Array<() => void> {
+  const unsubscribe: Array<() => void> = []
+  if (discovery !== undefined) {
+    const onFound = (fresh: boolean) => (event: CustomEvent<PeerDiscoveredDetail>) =>
+      handlers.discovered(event.detail.record, event.detail.source, fresh)
+    unsubscribe.push(
+      subscribe(discovery, {
+        'peer:discovered': onFound(true),
+        'peer:updated': onFound(false),
+        'peer:lost': (event) =>
+          handlers.lost(event.detail.record.id, event.detail.source, event.detail.reason),
+      }),
+    )
+  }
+  if (typeof trust !== 'function' && typeof trust.addEventListener === 'function') {
+    const onAdded = (event: Event) => {
+      const id = changedId(event)
+      if (id === undefined) handlers.refresh()
+      else handlers.trustAdded(id)
+    }
+    const onRemoved = (event: Event) => {
+      const id = changedId(event)
+      if (id === undefined) handlers.refresh()
+      else handlers.trustRemoved(id)
+    }
+    const onChange = () => handlers.refresh()
+    trust.addEventListener('trust:added', onAdded)
+    trust.addEventListener('trust:removed', onRemoved)
+    trust.addEventListener('change', onChange)
+    unsubscribe.push(() => {
+      trust.removeEventListener?.('trust:added', onAdded)
+      trust.removeEventListener?.('trust:removed', onRemoved)
+      trust.removeEventListener?.('change', onChange)
+    })
+  }
+  return unsubscribe
+}
+
+function changedId(event: Event): string | undefined {
+  const detail = (event as CustomEvent<unknown>).detail as
+    | { entry?: { id?: unknown }; id?: unknown }
+    | undefined
+  const id = detail?.entry?.id ?? detail?.id
+  return typeof id === 'string' ? id : undefined
+}
