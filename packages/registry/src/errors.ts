@@ -1,7 +1,22 @@
-import { PeerError } from '@peer/discovery-core'
+import { ConfigError, PeerError } from '@peer/discovery-core'
 
-/** Base class of every error thrown by `@peer/registry`. */
+/** Base class of every error thrown by `@peer/registry` (except {@link RegistryConfigError}). */
 export class RegistryError extends PeerError {}
+
+/**
+ * An option of `PeerRegistry` or `ServerRegistry` is invalid (a non-positive `maxPeers`, a NaN
+ * `dialTimeoutMs`, a `transport` without `dial`, both a renamed option and its deprecated name
+ * with different values). A `ConfigError` from `@peer/discovery-core`, like every package's option
+ * errors; `option` names the offending option (e.g. `backoff.initialDelayMs`).
+ */
+export class RegistryConfigError extends ConfigError {}
+
+/**
+ * `ServerRegistry.register` was given something that is not a server: not an object, or an
+ * object whose closing cannot be observed (no `closed` promise and no `close` event, see
+ * `ServerLike`). An argument error, not an option error, so not a {@link RegistryConfigError}.
+ */
+export class InvalidServerError extends RegistryError {}
 
 /** `register` was called with a name that is already registered. */
 export class DuplicateServerNameError extends RegistryError {

@@ -21,10 +21,12 @@ export {
   DialTimeoutError,
   DuplicateServerNameError,
   InvalidPortError,
+  InvalidServerError,
   InvalidServerNameError,
   NotAMemberError,
   PeerIdMismatchError,
   PortUnavailableError,
+  RegistryConfigError,
   RegistryError,
   RegistryFullError,
   ServerNotFoundError,
@@ -54,6 +56,7 @@ export type {
   ConnectPolicy,
   EnsureConnectedOptions,
   PeerRegistryOptions,
+  RegistryStartOptions,
   RegistryStopOptions,
 } from './peer-registry-options.js'
 export type { PeerAddressStatus, PeerState, PeerStatus } from './peer-status.js'

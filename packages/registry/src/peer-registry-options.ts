@@ -17,19 +17,40 @@ export interface PeerRegistryOptions<C extends RegistryConnection = RegistryConn
   maxPeers?: number
   /** Most dials in flight at once; further peers wait in state `queued`. Default 8. */
   maxConcurrentDials?: number
-  /** Time limit of one dial to one address, in ms. Default 10,000. */
+  /** Time limit of one dial to one address, in ms: a positive integer. Default 10,000. */
+  dialTimeoutMs?: number
+  /**
+   * Deprecated name of {@link PeerRegistryOptions.dialTimeoutMs} (same unit), accepted for one
+   * minor version with a one-time deprecation warning.
+   * @deprecated Use `dialTimeoutMs`.
+   */
   dialTimeout?: number
-  /** Redial backoff. Defaults: 500 ms doubling to 30 s, half of each delay jittered. */
+  /**
+   * Redial backoff (`initialDelayMs`, `maxDelayMs`, `jitter`, `random`). Defaults: 500 ms
+   * doubling to 30 s, half of each delay jittered.
+   */
   backoff?: BackoffOptions
   /**
    * A connection that lived at least this long (ms) resets the backoff when it closes, so a peer
    * that keeps dropping right after connecting is redialed ever more slowly. Default 10,000.
+   */
+  stableAfterMs?: number
+  /**
+   * Deprecated name of {@link PeerRegistryOptions.stableAfterMs} (same unit), accepted for one
+   * minor version with a one-time deprecation warning.
+   * @deprecated Use `stableAfterMs`.
    */
   stableAfter?: number
   /**
    * An inbound connection arriving within this many ms of the live connection's adoption is
    * treated as the other half of a simultaneous dial (keep the one dialed by the lower id); a
    * later one replaces the live connection (the remote evidently lost it). Default 2,000.
+   */
+  simultaneousWindowMs?: number
+  /**
+   * Deprecated name of {@link PeerRegistryOptions.simultaneousWindowMs} (same unit), accepted for
+   * one minor version with a one-time deprecation warning.
+   * @deprecated Use `simultaneousWindowMs`.
    */
   simultaneousWindow?: number
   /** Most addresses kept per peer. Default 16. */
@@ -46,7 +67,7 @@ export interface PeerRegistryOptions<C extends RegistryConnection = RegistryConn
   /**
    * While a peer whose connection was lost (idle timeout or transport error) is redialed, each dial
    * attempt is cut after this many ms (or 4 round-trip times of the lost connection, if longer)
-   * and started afresh, one after the other until `dialTimeout`, so a path that comes back (a
+   * and started afresh, one after the other until `dialTimeoutMs`, so a path that comes back (a
    * healed partition) is found within about this long instead of after the handshake's
    * retransmission backoff. For the first 60 s after the loss the backoff between dials is capped
    * at this length too. 0 turns probing off. Default 1,000.
@@ -82,14 +103,29 @@ export type ConnectPolicy = 'mesh' | 'on-demand'
 export interface EnsureConnectedOptions {
   /** Stops waiting (the dial goes on for other callers) when it aborts. */
   signal?: AbortSignal | undefined
-  /** Longest wait in ms. Default: the registry's `dialTimeout` times the peer's address count. */
+  /** Longest wait in ms. Default: the registry's `dialTimeoutMs` times the peer's address count. */
   timeoutMs?: number | undefined
+}
+
+/** Options of `PeerRegistry.start`. */
+export interface RegistryStartOptions {
+  /**
+   * Cancels the start: an aborted signal (before or while discovery's known peers are listed)
+   * makes `start()` reject with an `AbortError` and leaves the registry stopped, with nothing
+   * subscribed or dialed.
+   */
+  signal?: AbortSignal | undefined
 }
 
 /** Options of `PeerRegistry.stop`. */
 export interface RegistryStopOptions {
   /** How long to wait for the closed connections to report closed, in ms. Default: `stopTimeoutMs`. */
   timeoutMs?: number
-  /** Stops waiting (the connections are closed already) when it aborts. */
+  /**
+   * Stops waiting for the connections to report closed when it aborts (at once when already
+   * aborted). The teardown itself is never cut short: dials are cancelled, every connection is
+   * closed and every peer forgotten before `stop()` looks at the signal, so an aborted stop
+   * still leaves the registry fully stopped and resolves (it does not reject).
+   */
   signal?: AbortSignal
 }

@@ -2,6 +2,7 @@ import {
   isNodeId,
   type Logger,
   type PeerRecord,
+  raceSignal,
   shortId,
   silentLogger,
   TypedEventTarget,
@@ -22,6 +23,7 @@ import type { DisconnectReason, PeerRegistryEvents, PeerRegistryStats } from './
 import type {
   EnsureConnectedOptions,
   PeerRegistryOptions,
+  RegistryStartOptions,
   RegistryStopOptions,
 } from './peer-registry-options.js'
 import type { PeerState, PeerStatus } from './peer-status.js'
@@ -38,7 +40,7 @@ type RegistryState = 'stopped' | 'started' | 'draining'
  *
  * - An untrusted id is logged, counted and emitted as `peer:rejected`, and never dialed.
  * - A trusted, unconnected id is dialed (at most `maxConcurrentDials` at once, each address with
- *   a `dialTimeout`), pinned to its id; a connected one only refreshes its last-seen time.
+ *   a `dialTimeoutMs`), pinned to its id; a connected one only refreshes its last-seen time.
  * - `peer:lost` marks the peer but never closes a live connection: the transport's liveness does.
  * - After a failed dial or a disconnect, the peer is redialed with jittered exponential backoff
  *   while it is still discovered; a lost peer that cannot be reached is forgotten.
@@ -150,18 +152,33 @@ export class PeerRegistry<
 
   /**
    * Starts listening to discovery and trust changes and dials every trusted peer discovery
-   * already knows. Idempotent.
+   * already knows. Idempotent. Rejects with an `AbortError` when `signal` is aborted before it or
+   * aborts while discovery's known peers are listed; the registry is then left stopped (nothing
+   * subscribed, nothing dialed).
    */
-  async start(): Promise<void> {
+  async start(options: RegistryStartOptions = {}): Promise<void> {
+    const { signal } = options
+    throwIfAborted(signal)
     if (this.#state === 'started') return
     this.#state = 'started'
-    this.#lifetime = new AbortController()
+    const lifetime = new AbortController()
+    this.#lifetime = lifetime
     this.#subscribe()
-    const known = (await this.#cfg.discovery?.list?.().catch((error: unknown) => {
+    const listing = Promise.resolve(this.#cfg.discovery?.list?.()).catch((error: unknown) => {
       this.#log.warn('could not list discovered peers', { error: errorMessage(error) })
       return []
-    })) as readonly PeerRecord[] | undefined
-    if (this.#state !== 'started') return
+    })
+    let known: readonly PeerRecord[] | undefined
+    try {
+      known = (await raceSignal(listing, signal)) as readonly PeerRecord[] | undefined
+    } catch (error) {
+      // aborted: undo this start with a full stop (subscriptions, and any inbound connection
+      // adopted meanwhile), unless a stop or restart came in between; the aborted signal makes
+      // the stop return without waiting for connections to report closed
+      if (this.#state === 'started' && this.#lifetime === lifetime) await this.stop({ signal })
+      throw error
+    }
+    if (this.#state !== 'started' || this.#lifetime !== lifetime) return
     for (const record of known ?? []) this.#onDiscovered(record, record.source, true)
   }
 
@@ -187,6 +204,10 @@ export class PeerRegistry<
    * `shutdown` (all at once, each emitting `peer:disconnected`), and every peer is forgotten. Then
    * waits until the connections report closed, at most `timeoutMs` (or until `signal` aborts).
    * Idempotent.
+   *
+   * `signal` only cuts the wait: a stop is never left half-done, so even with an already aborted
+   * signal the whole teardown above runs (synchronously) and `stop()` then resolves at once,
+   * without an `AbortError`; the connections finish closing in the background.
    */
   async stop(options: RegistryStopOptions = {}): Promise<void> {
     if (this.#state === 'stopped') return

@@ -1,10 +1,12 @@
 import { type Logger, type LoggerFactory, silentLogger, TypedEventTarget } from '@peer/discovery-core'
-import { errorMessage } from '@peer/discovery-core/internal'
+import { errorMessage, numberOption } from '@peer/discovery-core/internal'
 import {
   DuplicateServerNameError,
   InvalidPortError,
+  InvalidServerError,
   InvalidServerNameError,
   PortUnavailableError,
+  RegistryConfigError,
   RegistryFullError,
   ServerNotFoundError,
 } from './errors.js'
@@ -75,7 +77,10 @@ export interface ServerRegistryEvents {
 
 /** Options of {@link ServerRegistry}. */
 export interface ServerRegistryOptions {
-  /** Most servers registered at once; `register` beyond it throws {@link RegistryFullError}. Default 1024. */
+  /**
+   * Most servers registered at once; `register` beyond it throws {@link RegistryFullError}.
+   * A positive integer (else the constructor throws {@link RegistryConfigError}). Default 1024.
+   */
   maxServers?: number
   /** Logger factory; silent by default. Namespace `peer:registry:servers`. */
   logger?: LoggerFactory
@@ -117,10 +122,13 @@ export class ServerRegistry<
 
   constructor(options: ServerRegistryOptions = {}) {
     super()
-    this.#max = options.maxServers ?? 1024
-    if (!Number.isInteger(this.#max) || this.#max < 1) {
-      throw new RangeError(`maxServers must be a positive integer, got ${options.maxServers}`)
-    }
+    this.#max = numberOption(
+      options.maxServers,
+      'maxServers',
+      1024,
+      { min: 1, integer: true },
+      RegistryConfigError,
+    )
     this.#log = (options.logger ?? silentLogger)('peer:registry:servers')
     this.onListenerError = (error, type) =>
       this.#log.warn('event listener threw', { type, error: errorMessage(error) })
@@ -135,7 +143,8 @@ export class ServerRegistry<
    * Registers `server` under `name`. Throws {@link DuplicateServerNameError} when the name is
    * taken, {@link InvalidServerNameError} for an empty, too long or control-character name,
    * {@link InvalidPortError} for a bad `port`, {@link RegistryFullError} at `maxServers`, and a
-   * `TypeError` for a server whose closing cannot be observed.
+   * {@link InvalidServerError} for a `server` that is not an object or whose closing cannot be
+   * observed (an argument error: nothing is registered).
    */
   register(name: string, server: S, opts: RegisterOptions<O> = {}): ServerEntry<S, O> {
     checkName(name)
@@ -143,7 +152,9 @@ export class ServerRegistry<
     if (opts.port !== undefined && opts.port !== 0) checkPort(opts.port)
     if (this.#entries.size >= this.#max) throw new RegistryFullError('the server registry', this.#max)
     if (typeof server !== 'object' || server === null) {
-      throw new TypeError(`server must be an object, got ${server === null ? 'null' : typeof server}`)
+      throw new InvalidServerError(
+        `server must be an object, got ${server === null ? 'null' : typeof server}`,
+      )
     }
     const entry: Entry<S, O> = {
       name,
@@ -324,7 +335,9 @@ function watchClose(server: ServerLike, onClose: () => void): () => void {
     detachers.push(() => server.off!('close', fire))
   }
   if (!watched) {
-    throw new TypeError('server must have a `closed` promise or emit a `close` event (see ServerLike)')
+    throw new InvalidServerError(
+      'server must have a `closed` promise or emit a `close` event (see ServerLike)',
+    )
   }
   return () => {
     done = true

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { backoffDelay } from '../src/index.js'
+import { backoffDelay, RegistryConfigError } from '../src/index.js'
 
 describe('backoffDelay', () => {
   it('doubles from 500 ms to a 30 s cap without jitter at random() = 0', () => {
@@ -18,9 +18,15 @@ describe('backoffDelay', () => {
   })
 
   it('takes its bounds and jitter share from options', () => {
+    expect(backoffDelay(2, { initialDelayMs: 10, maxDelayMs: 25, random: () => 0 })).toBe(25)
+    expect(backoffDelay(1, { initialDelayMs: 10, jitter: 0, random: () => 0.9 })).toBe(20)
+    expect(backoffDelay(1, { initialDelayMs: 10, jitter: 1, random: () => 0.5 })).toBe(10)
+  })
+
+  it('still takes the deprecated initialDelay / maxDelay, and rejects both names disagreeing', () => {
     expect(backoffDelay(2, { initialDelay: 10, maxDelay: 25, random: () => 0 })).toBe(25)
-    expect(backoffDelay(1, { initialDelay: 10, jitter: 0, random: () => 0.9 })).toBe(20)
-    expect(backoffDelay(1, { initialDelay: 10, jitter: 1, random: () => 0.5 })).toBe(10)
+    expect(backoffDelay(1, { initialDelay: 10, initialDelayMs: 10, random: () => 0 })).toBe(20)
+    expect(() => backoffDelay(1, { initialDelay: 10, initialDelayMs: 20 })).toThrow(RegistryConfigError)
   })
 
   it('survives absurd attempts and random sources', () => {

@@ -10,6 +10,7 @@ import {
   PeerIdMismatchError,
   PeerRegistry,
   type PeerRegistryOptions,
+  RegistryConfigError,
 } from '../src/index.js'
 import { MemoryConnection, MemoryNetwork } from './helpers/memory-network.js'
 import { type ManualBackend, manualDiscovery } from './helpers/test-discovery.js'
@@ -31,7 +32,7 @@ afterEach(async () => {
 })
 
 let portCounter = 20000
-const FAST = { initialDelay: 20, maxDelay: 200 }
+const FAST = { initialDelayMs: 20, maxDelayMs: 200 }
 
 async function makeNode(
   net: MemoryNetwork,
@@ -49,7 +50,7 @@ async function makeNode(
     trust,
     discovery,
     backoff: FAST,
-    dialTimeout: 1000,
+    dialTimeoutMs: 1000,
     ...options,
   })
   // a node whose registry is not started answers like a plain server: it keeps the connection
@@ -208,7 +209,7 @@ describe('PeerRegistry: dialing', () => {
 
   it('bounds concurrent dials and times each one out', async () => {
     const net = new MemoryNetwork()
-    const a = await makeNode(net, 'a', { maxConcurrentDials: 3, dialTimeout: 100 })
+    const a = await makeNode(net, 'a', { maxConcurrentDials: 3, dialTimeoutMs: 100 })
     await a.registry.start()
     const ids = Array.from({ length: 10 }, (_, i) => testId(`hole-${i}`))
     const failures = recordEvents(a.registry, ['peer:dial-failed'])
@@ -228,7 +229,7 @@ describe('PeerRegistry: dialing', () => {
 
   it('redials with jittered exponential backoff while discovered, and connects when the peer comes up', async () => {
     const net = new MemoryNetwork()
-    const a = await makeNode(net, 'a', { backoff: { initialDelay: 20, maxDelay: 80, random: () => 0 } })
+    const a = await makeNode(net, 'a', { backoff: { initialDelayMs: 20, maxDelayMs: 80, random: () => 0 } })
     const b = await makeNode(net, 'b')
     b.stopListening() // b is down
     await a.registry.start()
@@ -420,7 +421,7 @@ describe('PeerRegistry: simultaneous dials', () => {
 
   it('an inbound connection long after the live one replaces it (the remote lost it)', async () => {
     const net = new MemoryNetwork()
-    const a = await makeNode(net, 'a', { simultaneousWindow: 20 })
+    const a = await makeNode(net, 'a', { simultaneousWindowMs: 20 })
     const b = await makeNode(net, 'b')
     await a.registry.start()
     introduce(a, b)
@@ -531,10 +532,12 @@ describe('PeerRegistry: status, bounds and lifecycle', () => {
     const transport = net.transport(self)
     const trust = new TrustList()
     expect(() => new PeerRegistry({ self: 'nope', transport, trust })).toThrow(/node id/)
-    expect(() => new PeerRegistry({ self, transport, trust, maxPeers: 0 })).toThrow(RangeError)
-    expect(() => new PeerRegistry({ self, transport, trust, maxConcurrentDials: 1.5 })).toThrow(RangeError)
-    expect(() => new PeerRegistry({ self, transport: {} as never, trust })).toThrow(TypeError)
-    expect(() => new PeerRegistry({ self, transport, trust: {} as never })).toThrow(TypeError)
+    expect(() => new PeerRegistry({ self, transport, trust, maxPeers: 0 })).toThrow(RegistryConfigError)
+    expect(() => new PeerRegistry({ self, transport, trust, maxConcurrentDials: 1.5 })).toThrow(
+      RegistryConfigError,
+    )
+    expect(() => new PeerRegistry({ self, transport: {} as never, trust })).toThrow(RegistryConfigError)
+    expect(() => new PeerRegistry({ self, transport, trust: {} as never })).toThrow(RegistryConfigError)
   })
 
   it('a throwing listener does not break the registry', async () => {
@@ -575,7 +578,7 @@ describe('PeerRegistry: stalled connections', () => {
 
   it('stops probing and keeps the connection when the signal aborts (the connection recovered)', async () => {
     const net = new MemoryNetwork()
-    const a = await makeNode(net, 'a', { dialTimeout: 60_000 })
+    const a = await makeNode(net, 'a', { dialTimeoutMs: 60_000 })
     const b = await makeNode(net, 'b')
     await a.registry.start()
     await b.registry.start()

@@ -52,7 +52,7 @@ afterAll(async () => {
 async function restart(
   x: Member,
   trust: string[],
-  options: { identity?: Identity; port?: number; maxConcurrentDials?: number; dialTimeout?: number } = {},
+  options: { identity?: Identity; port?: number; maxConcurrentDials?: number; dialTimeoutMs?: number } = {},
 ): Promise<void> {
   await x.child.call('stop')
   const identity = options.identity ?? x.identity
@@ -64,7 +64,7 @@ async function restart(
     trust,
     maxIdleTimeoutMs: 2000,
     ...(options.maxConcurrentDials === undefined ? {} : { maxConcurrentDials: options.maxConcurrentDials }),
-    ...(options.dialTimeout === undefined ? {} : { dialTimeout: options.dialTimeout }),
+    ...(options.dialTimeoutMs === undefined ? {} : { dialTimeoutMs: options.dialTimeoutMs }),
   })
   x.port = started.port
 }
@@ -205,7 +205,7 @@ describe('PeerRegistry across network namespaces', () => {
   it('bounds concurrent dials and times out dials to an address nobody answers', async () => {
     const { a, b } = members
     const ids = Array.from({ length: 5 }, (_, i) => testId(`netns-hole-${i}-${process.pid}`))
-    await restart(a, [b.identity.id, ...ids], { maxConcurrentDials: 2, dialTimeout: 400 })
+    await restart(a, [b.identity.id, ...ids], { maxConcurrentDials: 2, dialTimeoutMs: 400 })
     // an address on the bridge's subnet that no namespace holds: packets go nowhere
     const hole = `${a.host.split('.').slice(0, 3).join('.')}.200`
     for (const [i, id] of ids.entries()) {

@@ -124,7 +124,7 @@ describe('PeerRegistry over QUIC: dialing', () => {
     cleanups.push(() => {
       for (const s of holes) s.close()
     })
-    const a = await node({ registry: { maxConcurrentDials: 2, dialTimeout: 300 } })
+    const a = await node({ registry: { maxConcurrentDials: 2, dialTimeoutMs: 300 } })
     const failures = recordEvents(a.registry, ['peer:dial-failed'])
     holes.forEach((s, i) => {
       const id = testId(`hole-${i}-${process.pid}`)
@@ -159,7 +159,7 @@ describe('PeerRegistry over QUIC: dialing', () => {
   })
 
   it('after a disconnect redials with backoff while discovered, and reconnects when the peer is back', async () => {
-    const { a, b } = await pair({ registry: { dialTimeout: 1000 } })
+    const { a, b } = await pair({ registry: { dialTimeoutMs: 1000 } })
     introduce(a, b)
     await waitFor(() => a.registry.connection(b.id), { timeoutMs: 10_000 })
     const failures = recordEvents(a.registry, ['peer:dial-failed'])

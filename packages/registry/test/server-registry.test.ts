@@ -5,8 +5,10 @@ import { describe, expect, it } from 'vitest'
 import {
   DuplicateServerNameError,
   InvalidPortError,
+  InvalidServerError,
   InvalidServerNameError,
   PortUnavailableError,
+  RegistryConfigError,
   RegistryFullError,
   ServerNotFoundError,
   ServerRegistry,
@@ -89,8 +91,8 @@ describe('ServerRegistry', () => {
 
   it('rejects a server whose closing cannot be observed, and non-objects', () => {
     const registry = new ServerRegistry()
-    expect(() => registry.register('a', { port: 1 })).toThrow(TypeError)
-    expect(() => registry.register('b', null as unknown as { port: number })).toThrow(TypeError)
+    expect(() => registry.register('a', { port: 1 })).toThrow(InvalidServerError)
+    expect(() => registry.register('b', null as unknown as { port: number })).toThrow(InvalidServerError)
     expect(registry.size).toBe(0)
   })
 
@@ -215,7 +217,7 @@ describe('ServerRegistry', () => {
     registry.unregister('a')
     registry.register('c', new EventServer(3))
     expect(registry.names()).toEqual(['b', 'c'])
-    expect(() => new ServerRegistry({ maxServers: 0 })).toThrow(RangeError)
+    expect(() => new ServerRegistry({ maxServers: 0 })).toThrow(RegistryConfigError)
   })
 
   it('clear() forgets every entry and stops watching the servers', () => {

@@ -60,7 +60,7 @@ export interface QuicNode {
   stop(): Promise<void>
 }
 
-const FAST_BACKOFF = { initialDelay: 50, maxDelay: 1000 }
+const FAST_BACKOFF = { initialDelayMs: 50, maxDelayMs: 1000 }
 
 export async function startQuicNode(options: QuicNodeOptions = {}): Promise<QuicNode> {
   const identity = options.identity ?? (await generateIdentity())
@@ -82,7 +82,7 @@ export async function startQuicNode(options: QuicNodeOptions = {}): Promise<Quic
     trust,
     discovery,
     backoff: FAST_BACKOFF,
-    dialTimeout: 3000,
+    dialTimeoutMs: 3000,
     // tests restart stopped peers at once and expect redials: hold a departed peer only briefly
     departedHoldMs: 300,
     ...options.registry,
