@@ -106,12 +106,14 @@ export async function startConfiguredNode(
           registry: {
             ...(config.reconnect.dialTimeoutMs === undefined
               ? {}
-              : { dialTimeout: config.reconnect.dialTimeoutMs }),
+              : { dialTimeoutMs: config.reconnect.dialTimeoutMs }),
             backoff: {
               ...(config.reconnect.initialDelayMs === undefined
                 ? {}
-                : { initialDelay: config.reconnect.initialDelayMs }),
-              ...(config.reconnect.maxDelayMs === undefined ? {} : { maxDelay: config.reconnect.maxDelayMs }),
+                : { initialDelayMs: config.reconnect.initialDelayMs }),
+              ...(config.reconnect.maxDelayMs === undefined
+                ? {}
+                : { maxDelayMs: config.reconnect.maxDelayMs }),
             },
           },
         }),

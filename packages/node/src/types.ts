@@ -145,7 +145,15 @@ export interface NodeOptions {
   maxConnections?: number
   /** Peer registry tuning: dial timeout (ms), redial backoff, most peers tracked, departure hold, probing. */
   registry?: {
+    /** Time limit of one dial to one address, in ms. Default 10,000. */
+    dialTimeoutMs?: number
+    /**
+     * Deprecated name of `dialTimeoutMs` (same unit), accepted for one minor version with a
+     * one-time deprecation warning.
+     * @deprecated Use `dialTimeoutMs`.
+     */
     dialTimeout?: number
+    /** Redial backoff (`initialDelayMs`, `maxDelayMs`, `jitter`). */
     backoff?: BackoffOptions
     maxPeers?: number
     maxConcurrentDials?: number

@@ -25,7 +25,7 @@ it('a killed peer goes down by idle timeout, fails its requests typed, and comes
     name: 'survivor@localhost',
     discovery,
     lostHysteresis: 0,
-    registry: { backoff: { initialDelay: 50, maxDelay: 500 }, dialTimeout: 2000 },
+    registry: { backoff: { initialDelayMs: 50, maxDelayMs: 500 }, dialTimeoutMs: 2000 },
     transport: { maxIdleTimeoutMs: 1500, keepAliveIntervalMs: 300 },
   })
   const start = async () => {

@@ -29,7 +29,7 @@ it('counts and reports the messages a partition swallowed, per topic, and no oth
     trust: [ib.id],
     discovery,
     transport,
-    registry: { backoff: { initialDelay: 60_000, maxDelay: 60_000 } },
+    registry: { backoff: { initialDelayMs: 60_000, maxDelayMs: 60_000 } },
   })
   cleanup.push(() => a.stop())
   discovery.add({ id: b.id, name: b.name, addresses: [relay.address] })

@@ -36,7 +36,7 @@ async function survivorAndVictim(
     discovery: new StaticDiscovery(),
     lostHysteresis: 0,
     ...(stallTimeoutMs === undefined ? {} : { stallTimeoutMs }),
-    registry: { backoff: { initialDelay: 50, maxDelay: 500 }, dialTimeout: 2000 },
+    registry: { backoff: { initialDelayMs: 50, maxDelayMs: 500 }, dialTimeoutMs: 2000 },
     transport: { maxIdleTimeoutMs: idleMs, keepAliveIntervalMs: 300 },
   })
   cleanups.push(() => survivor.stop())

@@ -12,7 +12,7 @@ export interface Member {
 }
 
 /** Fast redials so restarts are seen quickly in tests. */
-export const FAST_REGISTRY = { backoff: { initialDelay: 50, maxDelay: 500 }, dialTimeout: 3000 }
+export const FAST_REGISTRY = { backoff: { initialDelayMs: 50, maxDelayMs: 500 }, dialTimeoutMs: 3000 }
 
 /** Starts one node with its own static discovery backend. */
 export async function startMember(

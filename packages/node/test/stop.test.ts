@@ -60,7 +60,7 @@ it('stop() resolves within its deadline with a peer that never answers anything'
     discovery,
     lostHysteresis: 0,
     stopTimeoutMs: 1000,
-    registry: { dialTimeout: 60_000 },
+    registry: { dialTimeoutMs: 60_000 },
     transport: { maxIdleTimeoutMs: 60_000, connectTimeoutMs: 60_000 },
   })
   cleanups.push(() => node.stop())
