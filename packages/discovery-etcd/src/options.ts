@@ -1,4 +1,5 @@
 // The public options and counters of EtcdDiscovery (its constructor validates the options).
+// biome-ignore lint/style/useImportType: a plain import keeps the API report's import lines as they were
 import { type AbortOptions, type BackendOptions } from '@peer/discovery-core'
 import type { IOptions } from 'etcd3'
 
