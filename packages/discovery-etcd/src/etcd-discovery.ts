@@ -8,26 +8,21 @@ import {
   sameRecord,
   throwIfAborted,
 } from '@peer/discovery-core'
-import {
-  backoffDelay,
-  errorMessage,
-  numberOption,
-  renamedOption,
-  SerialLock,
-  withTimeout,
-} from '@peer/discovery-core/internal'
-import type { Etcd3, IKeyValue, IOptions, IResponseHeader } from 'etcd3'
+import { backoffDelay, errorMessage, SerialLock, withTimeout } from '@peer/discovery-core/internal'
+import type { Etcd3, IKeyValue, IResponseHeader } from 'etcd3'
 import { EtcdDiscoveryError, InvalidEtcdOptionsError } from './errors.js'
 import { createEtcdClient, timedOut } from './etcd-client.js'
 import { LeaseKeeper } from './lease-keeper.js'
+import { decodeNodeValue, encodeNodeValue, nodeKey } from './node-value.js'
 import {
-  DEFAULT_MAX_VALUE_BYTES,
-  decodeNodeValue,
-  encodeNodeValue,
-  nodeKey,
-  nodesPrefix,
-} from './node-value.js'
-import type { EtcdDiscoveryCounters, EtcdDiscoveryOptions, EtcdListOptions } from './options.js'
+  type EtcdDiscoveryCounters,
+  type EtcdDiscoveryOptions,
+  type EtcdListOptions,
+  type ResolvedEtcdOptions,
+  resolveEtcdOptions,
+  zeroCounters,
+} from './options.js'
+import { OverwriteGuard } from './overwrite-guard.js'
 import { PrefixMirror } from './prefix-mirror.js'
 
 export type { EtcdDiscoveryCounters, EtcdDiscoveryOptions, EtcdListOptions } from './options.js'
@@ -77,26 +72,9 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
   /** Lease TTL in seconds. */
   readonly ttl: number
 
-  readonly #endpoints: readonly string[]
-  readonly #keyPrefix: string
-  readonly #requestTimeout: number
-  readonly #maxRetryDelay: number
-  readonly #checkInterval: number
-  readonly #maxValueBytes: number
-  readonly #clientOptions: Partial<IOptions> | undefined
+  readonly #options: ResolvedEtcdOptions
 
-  readonly #counters: EtcdDiscoveryCounters = {
-    requests: 0,
-    keepalives: 0,
-    watchEvents: 0,
-    resyncs: 0,
-    resets: 0,
-    watchCancels: 0,
-    leaseGrants: 0,
-    leaseLosses: 0,
-    reannounces: 0,
-    staleDrops: 0,
-  }
+  readonly #counters: EtcdDiscoveryCounters = zeroCounters()
 
   #client: Etcd3 | undefined
   readonly #mirror: PrefixMirror
@@ -105,8 +83,7 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
   #publishedId: string | undefined
   #publishedValue: string | undefined
   #everPublished = false
-  #lastOverwriteFix = 0
-  #overwriteTimer: NodeJS.Timeout | undefined
+  readonly #overwrites: OverwriteGuard
 
   #needResync = false
   #needPublish = false
@@ -120,40 +97,18 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
 
   constructor(options: EtcdDiscoveryOptions) {
     super(SOURCE, ['announce', 'list', 'watch', 'expiry'], options)
-    const endpoints =
-      typeof options.endpoints === 'string' ? [options.endpoints] : [...(options.endpoints ?? [])]
-    if (endpoints.length === 0 || endpoints.some((e) => typeof e !== 'string' || e === '')) {
-      throw new InvalidEtcdOptionsError('endpoints: give at least one etcd URL such as http://127.0.0.1:2379')
-    }
-    const ttl = options.ttl ?? 10
-    if (!Number.isInteger(ttl) || ttl < 1)
-      throw new InvalidEtcdOptionsError(`ttl: whole seconds >= 1, got ${ttl}`)
-    const positive = (name: string, value: unknown, fallback: number, allowZero = false) =>
-      value === Number.POSITIVE_INFINITY
-        ? value
-        : numberOption(value, name, fallback, { min: 0, exclusiveMin: !allowZero }, InvalidEtcdOptionsError)
-    const ms = (current: string, deprecated: string) =>
-      renamedOption(options, { current, deprecated, owner: 'EtcdDiscovery', error: InvalidEtcdOptionsError })
-    this.#endpoints = endpoints
-    this.ttl = ttl
-    this.prefix = nodesPrefix(options.prefix ?? '/peer').slice(0, -'/nodes/'.length)
-    this.#keyPrefix = nodesPrefix(this.prefix)
-    const staleLimit = positive('staleAfterMs', ms('staleAfterMs', 'staleLimit'), 60_000)
-    const resetGrace = positive('resetGraceMs', ms('resetGraceMs', 'resetGrace'), 2 * ttl * 1000, true)
-    this.#requestTimeout = positive('requestTimeoutMs', ms('requestTimeoutMs', 'requestTimeout'), 3000)
-    this.#maxRetryDelay = positive('maxRetryDelayMs', ms('maxRetryDelayMs', 'maxRetryDelay'), 1000)
-    this.#checkInterval = positive('checkIntervalMs', ms('checkIntervalMs', 'checkInterval'), 30_000, true)
-    this.#maxValueBytes = positive('maxValueBytes', options.maxValueBytes, DEFAULT_MAX_VALUE_BYTES)
-    const maxListKeys = positive('maxListKeys', options.maxListKeys, this.maxPeers + 1000)
-    const maxTrackedInvalid = positive('maxTrackedInvalid', options.maxTrackedInvalid, 1024)
-    this.#clientOptions = options.client
+    const o = resolveEtcdOptions(options, this.maxPeers)
+    this.#options = o
+    this.ttl = o.ttl
+    this.prefix = o.prefix
+    this.#overwrites = new OverwriteGuard(o.ttl * 1000, this.log)
     this.#mirror = new PrefixMirror({
-      keyPrefix: this.#keyPrefix,
-      requestTimeoutMs: this.#requestTimeout,
-      staleLimitMs: staleLimit,
-      resetGraceMs: resetGrace,
-      maxListKeys,
-      maxTrackedInvalid,
+      keyPrefix: o.keyPrefix,
+      requestTimeoutMs: o.requestTimeoutMs,
+      staleLimitMs: o.staleLimitMs,
+      resetGraceMs: o.resetGraceMs,
+      maxListKeys: o.maxListKeys,
+      maxTrackedInvalid: o.maxTrackedInvalid,
       counters: this.#counters,
       client: () => this.#requireClient(),
       decode: (kv) => this.#decode(kv),
@@ -183,7 +138,7 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
     })
     this.#leases = new LeaseKeeper({
       ttl: this.ttl,
-      requestTimeoutMs: this.#requestTimeout,
+      requestTimeoutMs: this.#options.requestTimeoutMs,
       counters: this.#counters,
       onLost: (error) => this.#onLeaseLost(error),
       onHeader: (header) => this.#observeHeader(header),
@@ -211,10 +166,10 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
 
   protected async onStart(signal: AbortSignal | undefined): Promise<void> {
     this.#client = createEtcdClient({
-      endpoints: this.#endpoints,
-      requestTimeoutMs: this.#requestTimeout,
-      maxRetryDelayMs: this.#maxRetryDelay,
-      client: this.#clientOptions,
+      endpoints: this.#options.endpoints,
+      requestTimeoutMs: this.#options.requestTimeoutMs,
+      maxRetryDelayMs: this.#options.maxRetryDelayMs,
+      client: this.#options.client,
     })
     this.#mirror.clear()
     this.#needResync = true
@@ -228,19 +183,22 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
     this.#loopDone = this.#loop(abort.signal).catch((error: unknown) =>
       this.log.error('healing loop failed', { error: errorMessage(error) }),
     )
-    if (this.#checkInterval > 0) {
+    if (this.#options.checkIntervalMs > 0) {
       this.#checkTimer = setInterval(() => {
         this.#needCheck = true
         this.#kick()
-      }, this.#checkInterval)
+      }, this.#options.checkIntervalMs)
     }
     // Wait for the first list, its first failure or requestTimeout, whichever comes first: etcd
     // may come later, the loop keeps trying in the background.
-    await withTimeout(first.promise, this.#requestTimeout, () => new Error('first list'), signal).catch(
-      (error: unknown) => {
-        if (signal?.aborted) throw error
-      },
-    )
+    await withTimeout(
+      first.promise,
+      this.#options.requestTimeoutMs,
+      () => new Error('first list'),
+      signal,
+    ).catch((error: unknown) => {
+      if (signal?.aborted) throw error
+    })
   }
 
   protected async onStop(): Promise<void> {
@@ -267,8 +225,7 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
   }
 
   #clearTimers(): void {
-    clearTimeout(this.#overwriteTimer)
-    this.#overwriteTimer = undefined
+    this.#overwrites.clear()
     clearInterval(this.#checkTimer)
     this.#checkTimer = undefined
     this.#mirror.clearTimers()
@@ -283,7 +240,7 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
    */
   protected override checkAnnouncement(self: LocalPeer): void {
     const bytes = Buffer.byteLength(encodeNodeValue(self))
-    if (bytes > this.#maxValueBytes) {
+    if (bytes > this.#options.maxValueBytes) {
       throw new InvalidEtcdOptionsError(`announcement is ${bytes} bytes, above maxValueBytes`)
     }
   }
@@ -425,7 +382,11 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
             ? error
             : new EtcdDiscoveryError('sync', errorMessage(error), { cause: error }),
         )
-        const pause = backoffDelay(failures - 1, { initialMs: 100, maxMs: this.#maxRetryDelay, jitter: 0.25 })
+        const pause = backoffDelay(failures - 1, {
+          initialMs: 100,
+          maxMs: this.#options.maxRetryDelayMs,
+          jitter: 0.25,
+        })
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, pause)
           this.#wake = () => {
@@ -485,8 +446,8 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
     const lease = this.#leases.usable(client)
     const leaseId = await withTimeout(
       lease.grant(),
-      this.#requestTimeout * 2,
-      timedOut('lease grant', this.#requestTimeout * 2),
+      this.#options.requestTimeoutMs * 2,
+      timedOut('lease grant', this.#options.requestTimeoutMs * 2),
     )
     const value = encodeNodeValue(self)
     this.#counters.requests++
@@ -535,25 +496,10 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
     // someone else overwrote our key (e.g. without our lease): put ours back, at most once per
     // TTL, so that two writers misconfigured with one id do not fight in a hot loop
     if (sameRecord(record, this.announcement) && kv.lease !== '0') return
-    const now = Date.now()
-    if (now - this.#lastOverwriteFix >= this.ttl * 1000) {
-      this.#lastOverwriteFix = now
-      this.#needPublish = true
+    this.#overwrites.overwritten(kv.key.toString('utf8'), (delayed) => {
+      this.#needPublish = !delayed || this.announcement !== undefined
       this.#kick()
-    } else if (this.#overwriteTimer === undefined) {
-      this.log.warn('our key keeps being overwritten: is another node using our id?', {
-        key: kv.key.toString('utf8'),
-      })
-      this.#overwriteTimer = setTimeout(
-        () => {
-          this.#overwriteTimer = undefined
-          this.#lastOverwriteFix = Date.now()
-          this.#needPublish = this.announcement !== undefined
-          this.#kick()
-        },
-        this.ttl * 1000 - (now - this.#lastOverwriteFix),
-      )
-    }
+    })
   }
 
   /** Our key was deleted (by hand, or our lease expired): announce again. */
@@ -566,9 +512,9 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
   }
 
   #decode(kv: IKeyValue) {
-    return decodeNodeValue(this.#keyPrefix, kv.key.toString('utf8'), kv.value, {
+    return decodeNodeValue(this.#options.keyPrefix, kv.key.toString('utf8'), kv.value, {
       source: SOURCE,
-      maxValueBytes: this.#maxValueBytes,
+      maxValueBytes: this.#options.maxValueBytes,
       limits: this.recordLimits,
     })
   }

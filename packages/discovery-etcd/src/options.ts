@@ -1,7 +1,10 @@
-// The public options and counters of EtcdDiscovery (its constructor validates the options).
+// The public options and counters of EtcdDiscovery, and their validation (resolveEtcdOptions).
 // biome-ignore lint/style/useImportType: a plain import keeps the API report's import lines as they were
 import { type AbortOptions, type BackendOptions } from '@peer/discovery-core'
+import { numberOption, renamedOption } from '@peer/discovery-core/internal'
 import type { IOptions } from 'etcd3'
+import { InvalidEtcdOptionsError } from './errors.js'
+import { DEFAULT_MAX_VALUE_BYTES, nodesPrefix } from './node-value.js'
 
 /** Options of {@link EtcdDiscovery}. */
 export interface EtcdDiscoveryOptions extends BackendOptions {
@@ -81,4 +84,73 @@ export interface EtcdDiscoveryCounters {
   reannounces: number
   /** Peers reported lost because etcd stayed unreachable longer than `staleAfterMs`. */
   staleDrops: number
+}
+
+/** {@link EtcdDiscoveryOptions} validated, with defaults applied. */
+export interface ResolvedEtcdOptions {
+  endpoints: readonly string[]
+  ttl: number
+  /** Normalised, no trailing slash. */
+  prefix: string
+  /** `<prefix>/nodes/` */
+  keyPrefix: string
+  staleLimitMs: number
+  resetGraceMs: number
+  requestTimeoutMs: number
+  maxRetryDelayMs: number
+  checkIntervalMs: number
+  maxValueBytes: number
+  maxListKeys: number
+  maxTrackedInvalid: number
+  client: Partial<IOptions> | undefined
+}
+
+/** Validates the options (throws {@link InvalidEtcdOptionsError}) and applies the defaults. */
+export function resolveEtcdOptions(options: EtcdDiscoveryOptions, maxPeers: number): ResolvedEtcdOptions {
+  const endpoints =
+    typeof options.endpoints === 'string' ? [options.endpoints] : [...(options.endpoints ?? [])]
+  if (endpoints.length === 0 || endpoints.some((e) => typeof e !== 'string' || e === '')) {
+    throw new InvalidEtcdOptionsError('endpoints: give at least one etcd URL such as http://127.0.0.1:2379')
+  }
+  const ttl = options.ttl ?? 10
+  if (!Number.isInteger(ttl) || ttl < 1)
+    throw new InvalidEtcdOptionsError(`ttl: whole seconds >= 1, got ${ttl}`)
+  const positive = (name: string, value: unknown, fallback: number, allowZero = false) =>
+    value === Number.POSITIVE_INFINITY
+      ? value
+      : numberOption(value, name, fallback, { min: 0, exclusiveMin: !allowZero }, InvalidEtcdOptionsError)
+  const ms = (current: string, deprecated: string) =>
+    renamedOption(options, { current, deprecated, owner: 'EtcdDiscovery', error: InvalidEtcdOptionsError })
+  const prefix = nodesPrefix(options.prefix ?? '/peer').slice(0, -'/nodes/'.length)
+  return {
+    endpoints,
+    ttl,
+    prefix,
+    keyPrefix: nodesPrefix(prefix),
+    staleLimitMs: positive('staleAfterMs', ms('staleAfterMs', 'staleLimit'), 60_000),
+    resetGraceMs: positive('resetGraceMs', ms('resetGraceMs', 'resetGrace'), 2 * ttl * 1000, true),
+    requestTimeoutMs: positive('requestTimeoutMs', ms('requestTimeoutMs', 'requestTimeout'), 3000),
+    maxRetryDelayMs: positive('maxRetryDelayMs', ms('maxRetryDelayMs', 'maxRetryDelay'), 1000),
+    checkIntervalMs: positive('checkIntervalMs', ms('checkIntervalMs', 'checkInterval'), 30_000, true),
+    maxValueBytes: positive('maxValueBytes', options.maxValueBytes, DEFAULT_MAX_VALUE_BYTES),
+    maxListKeys: positive('maxListKeys', options.maxListKeys, maxPeers + 1000),
+    maxTrackedInvalid: positive('maxTrackedInvalid', options.maxTrackedInvalid, 1024),
+    client: options.client,
+  }
+}
+
+/** Counters that all start at 0. */
+export function zeroCounters(): EtcdDiscoveryCounters {
+  return {
+    requests: 0,
+    keepalives: 0,
+    watchEvents: 0,
+    resyncs: 0,
+    resets: 0,
+    watchCancels: 0,
+    leaseGrants: 0,
+    leaseLosses: 0,
+    reannounces: 0,
+    staleDrops: 0,
+  }
 }
