@@ -1,5 +1,6 @@
 // On-demand connections: members are known from discovery, connections are made when used and
-// closed when idle. Run: node examples/on-demand.mjs
+// closed when idle.
+// Run: node examples/on-demand.mjs
 import { StaticDiscovery } from '@peer/discovery-static'
 import { generateIdentity } from '@peer/identity'
 import { createNode } from '@peer/node'

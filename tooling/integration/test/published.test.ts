@@ -102,6 +102,15 @@ const EXAMPLES: Record<string, ExampleSpec> = {
       /^messages sent > 0: true$/m,
     ],
   },
+  '@peer/node/examples/on-demand.mjs': {
+    expect: [
+      /^node1 members: 1, connections: 0$/m,
+      /^hello node1$/m,
+      /^node1 connections: 1$/m,
+      /^peer:down node2@localhost \(idle\); still a member: 1$/m,
+      /^hello again$/m,
+    ],
+  },
   '@peer/node/examples/services.mjs': { expect: [/^providers: 2$/m, /^failover ok$/m] },
   '@peer/registry/examples/two-peers.mjs': {
     expect: [/^alice sees bob: connected, 1 address\(es\), \d+ dial\(s\)$/m],
