@@ -15,11 +15,11 @@ import { generateIdentity, type Identity, loadOrCreateIdentity, TrustList } from
 import { PeerRegistry, type PeerRegistryStats, type PeerStatus } from '@peer/registry'
 import { type Connection, createTransport, type Listener, type Transport } from '@peer/transport-quic'
 import { ConnectionPolicy } from './connection-policy.js'
-import { MAX_TOPIC_LENGTH } from './envelope.js'
-import { HandlerExistsError, InvalidTopicError, NodeError, NodeStoppedError } from './errors.js'
-import { type Priority, priorityClass } from './lanes.js'
+import { NodeError, NodeStoppedError } from './errors.js'
+import { priorityClass } from './lanes.js'
 import { announcedAddresses, resolveName } from './local-addresses.js'
 import { checkMetricsOptions, type NodeMetrics, startNodeMetrics } from './metrics.js'
+import { checkTopic, HandlerTable } from './node-handlers.js'
 import { NodeLinks } from './node-links.js'
 import { checkTimeout, lostHysteresisOption, type NodeLimits, resolveNodeSettings } from './node-options.js'
 import { teardown } from './node-stop.js'
@@ -43,8 +43,7 @@ import type {
 } from './types.js'
 import { waitForUp } from './wait-for-peer.js'
 
-/** Most topics with a handler at once. */
-export const MAX_HANDLERS = 10_000
+export { MAX_HANDLERS } from './node-handlers.js'
 
 /** The warning logged (and emitted as a process warning) for `trust: 'all'`. */
 export const TRUST_ALL_WARNING =
@@ -78,9 +77,7 @@ export async function createNode(options: NodeOptions): Promise<PeerNode> {
 export class PeerNode extends TypedEventTarget<NodeEvents> {
   readonly #options: NodeOptions
   readonly #log: Logger
-  readonly #handlers = new Map<string, Handler>()
-  readonly #priorities = new Map<string, Priority>()
-  readonly #streamHandlers = new Map<string, StreamHandler>()
+  readonly #handlers = new HandlerTable()
   readonly #peerLinks: NodeLinks
   readonly #stats: NodeCounters = {
     messagesSent: 0,
@@ -382,23 +379,12 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
     handler: Handler<In, Out>,
     options: HandleOptions = {},
   ): () => void {
-    checkTopic(topic)
-    if (typeof handler !== 'function') throw new TypeError('handler must be a function')
-    if (options.priority !== undefined) priorityClass(options.priority)
-    if (this.#handlers.has(topic)) throw new HandlerExistsError(topic)
-    if (this.#handlers.size >= MAX_HANDLERS)
-      throw new NodeError(`at most ${MAX_HANDLERS} topics can have handlers`)
-    this.#handlers.set(topic, handler as Handler)
-    if (options.priority !== undefined) this.#priorities.set(topic, options.priority)
-    return () => {
-      if (this.#handlers.get(topic) === handler) this.unhandle(topic)
-    }
+    return this.#handlers.handle(topic, handler as Handler, options, (t) => this.unhandle(t))
   }
 
   /** Removes the handler of `topic` (and its priority). Returns whether there was one. */
   unhandle(topic: string): boolean {
-    this.#priorities.delete(topic)
-    return this.#handlers.delete(topic)
+    return this.#handlers.unhandle(topic)
   }
 
   /**
@@ -406,15 +392,7 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
    * returns a function that removes it. A handler that throws or rejects resets its stream.
    */
   handleStream(topic: string, handler: StreamHandler): () => void {
-    checkTopic(topic)
-    if (typeof handler !== 'function') throw new TypeError('handler must be a function')
-    if (this.#streamHandlers.has(topic)) throw new HandlerExistsError(topic)
-    if (this.#streamHandlers.size >= MAX_HANDLERS)
-      throw new NodeError(`at most ${MAX_HANDLERS} topics can have stream handlers`)
-    this.#streamHandlers.set(topic, handler)
-    return () => {
-      if (this.#streamHandlers.get(topic) === handler) this.#streamHandlers.delete(topic)
-    }
+    return this.#handlers.handleStream(topic, handler)
   }
 
   /**
@@ -626,9 +604,9 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
 
   #host(): LinkHost {
     return {
-      handler: (topic) => this.#handlers.get(topic),
-      streamHandler: (topic) => this.#streamHandlers.get(topic),
-      topicPriority: (topic) => this.#priorities.get(topic),
+      handler: (topic) => this.#handlers.handler(topic),
+      streamHandler: (topic) => this.#handlers.streamHandler(topic),
+      topicPriority: (topic) => this.#handlers.priority(topic),
       dropped: (link, topic, count) =>
         this.emit('message:dropped', { peer: link.id, name: link.name, topic, count }),
       stalled: (link, recovered) => this.#peerLinks.onStalled(link, recovered),
@@ -643,12 +621,6 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
 
   #assertStarted(): void {
     if (this.#state !== 'started') throw new NodeStoppedError(`the node is ${this.state}`)
-  }
-}
-
-function checkTopic(topic: string): void {
-  if (typeof topic !== 'string' || topic.length === 0 || topic.length > MAX_TOPIC_LENGTH) {
-    throw new InvalidTopicError(`a topic must be a string of 1 to ${MAX_TOPIC_LENGTH} characters`)
   }
 }
 
