@@ -10,7 +10,8 @@ import {
 } from '@peer/discovery-core'
 import { errorMessage } from '@peer/discovery-core/internal'
 import { type Identity, TrustList } from '@peer/identity'
-import type { PeerRegistryStats, PeerStatus } from '@peer/registry'
+// biome-ignore lint/style/useImportType: `import type` would change the API report's imports
+import { type PeerRegistryStats, type PeerStatus } from '@peer/registry'
 import type { ConnectionPolicy } from './connection-policy.js'
 import { NodeError, NodeStoppedError } from './errors.js'
 import { priorityClass } from './lanes.js'
