@@ -249,10 +249,15 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
 
   /**
    * The trusted members (node ids, this node excluded) whose discovery records list `service`,
-   * live: `provider:added` / `provider:removed` tell when the set changes.
+   * live: `provider:added` / `provider:removed` tell when the set changes. Sorted by id; with
+   * `{ ordered: true }`, in the order `request({ service })` tries them: connected ones first, then
+   * by lowest RTT (unknown last), ties in random order.
+   *
+   * @param service - the service name
+   * @param options - `ordered`: the order `request({ service })` tries the providers in
    */
-  providers(service: string): string[] {
-    return this.#services.providers(service)
+  providers(service: string, options: { ordered?: boolean } = {}): string[] {
+    return options.ordered === true ? this.#services.order(service) : this.#services.providers(service)
   }
 
   /** Service names and lists dropped from discovery records (counted, never thrown). */
