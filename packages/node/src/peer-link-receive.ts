@@ -184,14 +184,12 @@ export class LinkReceiver {
         )
         continue
       }
-      this.#ctx.streams
-        .accept(stream)
-        .catch((error: unknown) =>
-          this.#ctx.host.log.warn('byte stream failed', {
-            peer: shortId(this.#ctx.id),
-            error: errorMessage(error),
-          }),
-        )
+      this.#ctx.streams.accept(stream).catch((error: unknown) =>
+        this.#ctx.host.log.warn('byte stream failed', {
+          peer: shortId(this.#ctx.id),
+          error: errorMessage(error),
+        }),
+      )
     }
   }
 
