@@ -35,7 +35,7 @@ export {
 } from './node-setup.js'
 export { formatAddresses, formatFields, Output, processIo, recordFields } from './output.js'
 export { parsePingTarget, pingCommand } from './ping-command.js'
-export { type PingServiceOptions, pingService, providerOrder } from './ping-service.js'
+export { type PingServiceOptions, pingService } from './ping-service.js'
 export { servicesCommand } from './services-command.js'
 export { shutdownSignal, untilAborted } from './shutdown.js'
 export { addNodeFlags, CHATTER_TOPIC, parseMillis, resolveNodeConfig, startCommand } from './start-command.js'

@@ -17,29 +17,6 @@ export interface PingServiceOptions {
 }
 
 /**
- * The providers of `service` in the order `node.request({ service })` tries them: connected ones
- * first, then by lowest RTT (unknown last), ties in random order.
- */
-export function providerOrder(node: PeerNode, service: string): string[] {
-  const ids = node.providers(service)
-  for (let i = ids.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1))
-    ;[ids[i], ids[j]] = [ids[j]!, ids[i]!]
-  }
-  const keys = new Map(
-    ids.map((id) => {
-      const link = node.peer(id)
-      return [id, { up: link === undefined ? 1 : 0, rtt: link?.stats.rtt ?? Number.POSITIVE_INFINITY }]
-    }),
-  )
-  return ids.sort((a, b) => {
-    const ka = keys.get(a)!
-    const kb = keys.get(b)!
-    return ka.up - kb.up || (ka.rtt === kb.rtt ? 0 : ka.rtt < kb.rtt ? -1 : 1)
-  })
-}
-
-/**
  * `peer ping service:<name>`: waits for a provider of `service` to be known and one to be
  * connected, then sends each ping to the provider `request({ service })` would pick, failing over
  * to the next one when a provider is unavailable; prints which provider answered each ping.
@@ -78,7 +55,7 @@ export async function pingService(
     }
     await sleep(100, signal)
   }
-  const providers = providerOrder(node, service).map((id) => ({
+  const providers = node.providers(service, { ordered: true }).map((id) => ({
     id,
     name: label(id),
     connected: node.peer(id) !== undefined,
@@ -97,7 +74,7 @@ export async function pingService(
     sent += 1
     let answered = false
     const tried: string[] = []
-    for (const id of providerOrder(node, service)) {
+    for (const id of node.providers(service, { ordered: true })) {
       tried.push(id)
       try {
         const rtt = await node.ping(id, { timeout: options.timeout, signal })

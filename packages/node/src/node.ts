@@ -1,30 +1,36 @@
 import {
   type AbortOptions,
-  Discovery,
-  type DiscoveryBackend,
+  type Discovery,
   type Logger,
   type PeerAddress,
-  SERVICES_META_KEY,
   shortId,
   silentLogger,
   TypedEventTarget,
   throwIfAborted,
 } from '@peer/discovery-core'
 import { errorMessage } from '@peer/discovery-core/internal'
-import { generateIdentity, type Identity, loadOrCreateIdentity, TrustList } from '@peer/identity'
-import { PeerRegistry, type PeerRegistryStats, type PeerStatus } from '@peer/registry'
-import { type Connection, createTransport, type Listener, type Transport } from '@peer/transport-quic'
-import { ConnectionPolicy } from './connection-policy.js'
-import { MAX_TOPIC_LENGTH } from './envelope.js'
-import { HandlerExistsError, InvalidTopicError, NodeError, NodeStoppedError } from './errors.js'
-import { type Priority, priorityClass } from './lanes.js'
-import { announcedAddresses, resolveName } from './local-addresses.js'
+import { type Identity, TrustList } from '@peer/identity'
+// biome-ignore lint/style/useImportType: `import type` would change the API report's imports
+import { type PeerRegistryStats, type PeerStatus } from '@peer/registry'
+import type { ConnectionPolicy } from './connection-policy.js'
+import { NodeError, NodeStoppedError } from './errors.js'
+import { priorityClass } from './lanes.js'
 import { checkMetricsOptions, type NodeMetrics, startNodeMetrics } from './metrics.js'
-import { NodeLinks } from './node-links.js'
-import { checkTimeout, lostHysteresisOption, type NodeLimits, resolveNodeSettings } from './node-options.js'
+import { checkTopic, HandlerTable } from './node-handlers.js'
+import type { NodeLinks } from './node-links.js'
+import { checkTimeout, type NodeLimits } from './node-options.js'
+import {
+  announceNode,
+  emptyNodeCounters,
+  emptyParts,
+  type NodeParts,
+  type NodeWiring,
+  startNode,
+  wireNode,
+} from './node-start.js'
 import { teardown } from './node-stop.js'
-import { type LinkHost, PeerLink } from './peer-link.js'
-import { ServiceDirectory, type ServiceStats, type ServiceTarget } from './services.js'
+import { PeerLink } from './peer-link.js'
+import type { ServiceDirectory, ServiceStats, ServiceTarget } from './services.js'
 import type { PeerStream, StreamHandler } from './stream-registry.js'
 import type {
   HandleOptions,
@@ -43,12 +49,8 @@ import type {
 } from './types.js'
 import { waitForUp } from './wait-for-peer.js'
 
-/** Most topics with a handler at once. */
-export const MAX_HANDLERS = 10_000
-
-/** The warning logged (and emitted as a process warning) for `trust: 'all'`. */
-export const TRUST_ALL_WARNING =
-  "peer: trust: 'all' accepts ANY node that can reach this one. Use it for demos only; pass a trust list in production."
+export { MAX_HANDLERS } from './node-handlers.js'
+export { TRUST_ALL_WARNING } from './node-start.js'
 
 /**
  * Creates and starts a node: loads or generates its identity, binds the QUIC listener, starts
@@ -78,48 +80,19 @@ export async function createNode(options: NodeOptions): Promise<PeerNode> {
 export class PeerNode extends TypedEventTarget<NodeEvents> {
   readonly #options: NodeOptions
   readonly #log: Logger
-  readonly #handlers = new Map<string, Handler>()
-  readonly #priorities = new Map<string, Priority>()
-  readonly #streamHandlers = new Map<string, StreamHandler>()
+  readonly #handlers = new HandlerTable()
   readonly #peerLinks: NodeLinks
-  readonly #stats: NodeCounters = {
-    messagesSent: 0,
-    messagesReceived: 0,
-    bytesSent: 0,
-    bytesReceived: 0,
-    malformed: 0,
-    unexpected: 0,
-    unhandled: 0,
-    rejected: 0,
-    handlerErrors: 0,
-    peersUp: 0,
-    peersDown: 0,
-    messagesDropped: 0,
-    protocolErrors: 0,
-    stalls: 0,
-    stallRecoveries: 0,
-    refusedOverCap: 0,
-    evictions: 0,
-    idleCloses: 0,
-  }
+  readonly #stats: NodeCounters = emptyNodeCounters()
   readonly #limits: NodeLimits
-  readonly #onDemand: boolean
-  readonly #maxConnections: number
   readonly #policy: ConnectionPolicy
   #state: NodeState | 'new' = 'new'
-  #identity: Identity | undefined
   #trust: TrustList | undefined
-  #transport: Transport | undefined
-  #listener: Listener | undefined
-  #registry: PeerRegistry<Connection> | undefined
-  #discovery: Discovery | undefined
-  #metrics: NodeMetrics | undefined
-  #name = ''
-  #addresses: PeerAddress[] = []
+  readonly #parts: NodeParts = emptyParts()
   #stopping: Promise<void> | undefined
   readonly #lifetime = new AbortController()
   readonly #unsubscribe: Array<() => void> = []
   readonly #services: ServiceDirectory
+  readonly #wiring: NodeWiring
 
   /** Use {@link createNode}. Validates the options; nothing starts until `start()`. */
   constructor(options: NodeOptions) {
@@ -131,41 +104,27 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
     }
     this.#options = options
     this.#log = (options.logger ?? silentLogger)('peer:node')
-    this.#services = new ServiceDirectory({
+    this.onListenerError = (error, type) =>
+      this.#log.warn('event listener threw', { type, error: errorMessage(error) })
+    this.#wiring = wireNode(options, {
       log: this.#log,
-      self: () => this.id,
+      stats: this.#stats,
+      lifetime: this.#lifetime.signal,
+      id: () => this.id,
       trusted: (id) => options.trust === 'all' || this.#trust?.has(id) === true,
-      connected: (id) => this.#peerLinks.links.has(id),
-      rtt: (id) => this.#peerLinks.links.get(id)?.info(undefined).stats.rtt,
-      announce: (_services, announceOptions) => this.#announce(announceOptions),
+      started: () => this.#state === 'started',
+      assertStarted: () => this.#assertStarted(),
+      registry: () => this.#parts.registry,
+      handlers: this.#handlers,
+      localName: () => this.#parts.name,
+      announce: (announceOptions) => this.#announce(announceOptions),
       request: (id, topic, payload, requestOptions) => this.request(id, topic, payload, requestOptions),
       emit: (type, detail) => this.emit(type, detail),
     })
-    this.onListenerError = (error, type) =>
-      this.#log.warn('event listener threw', { type, error: errorMessage(error) })
-    const settings = resolveNodeSettings(options)
-    this.#limits = settings.limits
-    this.#onDemand = settings.onDemand
-    this.#maxConnections = settings.maxConnections
-    this.#policy = new ConnectionPolicy(
-      {
-        links: () => this.#peerLinks.links.values(),
-        release: (link, reason) => this.#peerLinks.release(link, reason),
-      },
-      this.#onDemand ? settings.idleCloseMs : undefined,
-    )
-    this.#peerLinks = new NodeLinks({
-      log: this.#log,
-      stats: this.#stats,
-      policy: this.#policy,
-      onDemand: this.#onDemand,
-      lifetime: this.#lifetime.signal,
-      started: () => this.#state === 'started',
-      assertStarted: () => this.#assertStarted(),
-      registry: () => this.#registry,
-      host: () => this.#host(),
-      emit: (type, detail) => this.emit(type, detail),
-    })
+    this.#services = this.#wiring.services
+    this.#limits = this.#wiring.limits
+    this.#policy = this.#wiring.policy
+    this.#peerLinks = this.#wiring.links
     checkMetricsOptions(options.metrics)
     if (options.trust !== 'all' && !(options.trust instanceof TrustList)) {
       this.#trust = new TrustList(options.trust)
@@ -176,30 +135,30 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
 
   /** This node's id. */
   get id(): string {
-    return this.#identity?.id ?? ''
+    return this.#parts.identity?.id ?? ''
   }
 
   /** This node's identity. */
   get identity(): Identity {
-    if (this.#identity === undefined) throw new NodeError('the node is not started')
-    return this.#identity
+    if (this.#parts.identity === undefined) throw new NodeError('the node is not started')
+    return this.#parts.identity
   }
 
   /** This node's name (`name@host` or `port@ip`). */
   get name(): string {
-    return this.#name
+    return this.#parts.name
   }
 
   /** The bound listener address (the real port when 0 was asked for). */
   get address(): PeerAddress {
-    const a = this.#listener?.address
+    const a = this.#parts.listener?.address
     if (a === undefined) throw new NodeError('the node is not started')
     return { host: a.host, port: a.port }
   }
 
   /** The addresses announced to discovery. */
   get addresses(): readonly PeerAddress[] {
-    return this.#addresses
+    return this.#parts.addresses
   }
 
   /** `started`, `stopping` or `stopped`. */
@@ -216,16 +175,16 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
   get stats(): Readonly<NodeStats> {
     return {
       ...this.#stats,
-      refusedOverCap: this.#registry?.stats.refusedOverCap ?? 0,
-      evictions: this.#registry?.stats.evictions ?? 0,
-      engine: this.#transport?.engine,
-      engineFallbackReason: this.#transport?.engineFallbackReason,
+      refusedOverCap: this.#parts.registry?.stats.refusedOverCap ?? 0,
+      evictions: this.#parts.registry?.stats.evictions ?? 0,
+      engine: this.#parts.transport?.engine,
+      engineFallbackReason: this.#parts.transport?.engineFallbackReason,
     }
   }
 
   /** The aggregate discovery the node runs. */
   get discovery(): Discovery | undefined {
-    return this.#discovery
+    return this.#parts.discovery
   }
 
   /**
@@ -234,81 +193,29 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
    * read-only snapshot (what `peer status` shows); `peers()` is the connected ones with counters.
    */
   knownPeers(): PeerStatus[] {
-    return this.#registry?.peers() ?? []
+    return this.#parts.registry?.peers() ?? []
   }
 
   /** The peer registry's counters (dials, failures, duplicates closed, ...): a read-only snapshot. */
   get registryStats(): Readonly<PeerRegistryStats> | undefined {
-    return this.#registry?.stats
+    return this.#parts.registry?.stats
   }
 
   /** Starts everything. Called by {@link createNode}; a node starts once. */
   async start(): Promise<void> {
     if (this.#state !== 'new') throw new NodeError('a node is started once; create a new one')
     this.#state = 'started'
-    const options = this.#options
     try {
-      this.#identity = await resolveIdentity(options.identity)
-      const id = this.#identity.id
-      const trustAll = options.trust === 'all'
-      if (trustAll) {
-        this.#log.warn(TRUST_ALL_WARNING)
-        process.emitWarning(TRUST_ALL_WARNING, { code: 'PEER_TRUST_ALL' })
-      }
-      const trustList = this.#trust
-      const predicate = trustAll ? () => true : (peer: string) => trustList!.has(peer)
-      this.#transport = createTransport({
-        ...options.transport,
-        identity: this.#identity,
-        trust: predicate,
-        channel: { maxFrameSize: this.#limits.maxMessageSize },
-        maxProtocolErrors: this.#limits.maxProtocolErrors,
-        ...(options.logger === undefined ? {} : { logger: options.logger }),
+      await startNode({
+        options: this.#options,
+        log: this.#log,
+        parts: this.#parts,
+        trust: this.#trust,
+        wiring: this.#wiring,
+        unsubscribe: this.#unsubscribe,
+        createMetrics: () => this.#createMetrics(),
+        announce: (announceOptions) => this.#announce(announceOptions),
       })
-      const backends: DiscoveryBackend[] =
-        options.discovery === undefined
-          ? []
-          : Array.isArray(options.discovery)
-            ? [...(options.discovery as readonly DiscoveryBackend[])]
-            : [options.discovery as DiscoveryBackend]
-      if (backends.length > 0) {
-        this.#discovery = new Discovery({
-          backends,
-          self: id,
-          ...lostHysteresisOption(options),
-          ...(options.logger === undefined ? {} : { logger: options.logger }),
-        })
-        this.#unsubscribe.push(this.#services.attach(this.#discovery))
-      }
-      const transport = this.#transport
-      this.#registry = new PeerRegistry<Connection>({
-        self: id,
-        transport: { dial: (address, dialOptions) => transport.dial(address, dialOptions) },
-        trust: trustAll ? () => true : trustList!,
-        discovery: this.#discovery,
-        connect: this.#onDemand ? 'on-demand' : 'mesh',
-        maxConnections: this.#maxConnections,
-        evictIdle: () => this.#peerLinks.evictIdle(),
-        ...options.registry,
-        ...(options.logger === undefined ? {} : { logger: options.logger }),
-      })
-      this.#metrics = await this.#createMetrics()
-      // the registry runs before the listener binds, and the listener is wired and the name known
-      // in the same tick as the bind: no inbound connection is refused or goes unseen
-      await this.#registry.start()
-      const listen = { host: options.listen?.host ?? '127.0.0.1', port: options.listen?.port ?? 0 }
-      this.#listener = await this.#transport.listen(listen)
-      this.#addresses = [...(options.announce ?? announcedAddresses(this.#listener.address))]
-      this.#name = resolveName(options.name, this.#addresses[0] ?? this.#listener.address)
-      this.#unsubscribe.push(...this.#peerLinks.wire(this.#listener, this.#registry))
-      this.#policy.start()
-      if (this.#discovery !== undefined) {
-        await this.#discovery.start()
-        await this.#announce({}).catch((error: unknown) =>
-          this.#log.warn('announce failed', { error: errorMessage(error) }),
-        )
-      }
-      this.#log.info('node started', { id: shortId(id), name: this.#name, address: this.#listener.address })
     } catch (error) {
       await this.#teardown(1000).catch(() => {})
       this.#state = 'stopped'
@@ -342,10 +249,15 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
 
   /**
    * The trusted members (node ids, this node excluded) whose discovery records list `service`,
-   * live: `provider:added` / `provider:removed` tell when the set changes.
+   * live: `provider:added` / `provider:removed` tell when the set changes. Sorted by id; with
+   * `{ ordered: true }`, in the order `request({ service })` tries them: connected ones first, then
+   * by lowest RTT (unknown last), ties in random order.
+   *
+   * @param service - the service name
+   * @param options - `ordered`: the order `request({ service })` tries the providers in
    */
-  providers(service: string): string[] {
-    return this.#services.providers(service)
+  providers(service: string, options: { ordered?: boolean } = {}): string[] {
+    return options.ordered === true ? this.#services.order(service) : this.#services.providers(service)
   }
 
   /** Service names and lists dropped from discovery records (counted, never thrown). */
@@ -354,21 +266,8 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
   }
 
   /** The record this node announces (its `meta` with the services it provides). */
-  async #announce(options: AbortOptions): Promise<void> {
-    if (this.#discovery === undefined || !this.#discovery.started) return
-    const services = this.#services.metaValue()
-    const meta = { ...this.#options.meta }
-    if (services === undefined) delete meta[SERVICES_META_KEY]
-    else meta[SERVICES_META_KEY] = services
-    await this.#discovery.announce(
-      {
-        id: this.id,
-        name: this.#name,
-        addresses: this.#addresses,
-        ...(Object.keys(meta).length === 0 ? {} : { meta }),
-      },
-      options,
-    )
+  #announce(options: AbortOptions): Promise<void> {
+    return announceNode(this.#parts, this.id, this.#options.meta, this.#services, options)
   }
 
   // ---- handlers ----
@@ -382,23 +281,12 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
     handler: Handler<In, Out>,
     options: HandleOptions = {},
   ): () => void {
-    checkTopic(topic)
-    if (typeof handler !== 'function') throw new TypeError('handler must be a function')
-    if (options.priority !== undefined) priorityClass(options.priority)
-    if (this.#handlers.has(topic)) throw new HandlerExistsError(topic)
-    if (this.#handlers.size >= MAX_HANDLERS)
-      throw new NodeError(`at most ${MAX_HANDLERS} topics can have handlers`)
-    this.#handlers.set(topic, handler as Handler)
-    if (options.priority !== undefined) this.#priorities.set(topic, options.priority)
-    return () => {
-      if (this.#handlers.get(topic) === handler) this.unhandle(topic)
-    }
+    return this.#handlers.handle(topic, handler as Handler, options, (t) => this.unhandle(t))
   }
 
   /** Removes the handler of `topic` (and its priority). Returns whether there was one. */
   unhandle(topic: string): boolean {
-    this.#priorities.delete(topic)
-    return this.#handlers.delete(topic)
+    return this.#handlers.unhandle(topic)
   }
 
   /**
@@ -406,15 +294,7 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
    * returns a function that removes it. A handler that throws or rejects resets its stream.
    */
   handleStream(topic: string, handler: StreamHandler): () => void {
-    checkTopic(topic)
-    if (typeof handler !== 'function') throw new TypeError('handler must be a function')
-    if (this.#streamHandlers.has(topic)) throw new HandlerExistsError(topic)
-    if (this.#streamHandlers.size >= MAX_HANDLERS)
-      throw new NodeError(`at most ${MAX_HANDLERS} topics can have stream handlers`)
-    this.#streamHandlers.set(topic, handler)
-    return () => {
-      if (this.#streamHandlers.get(topic) === handler) this.#streamHandlers.delete(topic)
-    }
+    return this.#handlers.handleStream(topic, handler)
   }
 
   /**
@@ -481,10 +361,10 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
       // a dial on first use took part of the one timeout
       const left = Math.max(1, Math.ceil(timeout - (performance.now() - startedAt)))
       const answer = await link.request(topic, payload, left, options.signal, options.priority)
-      this.#metrics?.requestDone(startedAt)
+      this.#parts.metrics?.requestDone(startedAt)
       return answer as T
     } catch (error) {
-      this.#metrics?.requestDone(startedAt, error)
+      this.#parts.metrics?.requestDone(startedAt, error)
       throw error
     }
   }
@@ -514,7 +394,7 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
    * are not). `peers()` lists the connections that are up.
    */
   members(): MemberInfo[] {
-    return (this.#registry?.peers() ?? [])
+    return (this.#parts.registry?.peers() ?? [])
       .filter((s) => s.discovered)
       .map((s) => ({
         id: s.id,
@@ -529,13 +409,13 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
 
   /** A snapshot of every peer that is up. */
   peers(): PeerInfo[] {
-    return [...this.#peerLinks.links.values()].map((l) => l.info(this.#registry?.status(l.id)?.name))
+    return [...this.#peerLinks.links.values()].map((l) => l.info(this.#parts.registry?.status(l.id)?.name))
   }
 
   /** A snapshot of one peer that is up, by node id or name; `undefined` when it is not up. */
   peer(idOrName: string): PeerInfo | undefined {
     const link = this.#peerLinks.find(idOrName)
-    return link instanceof PeerLink ? link.info(this.#registry?.status(link.id)?.name) : undefined
+    return link instanceof PeerLink ? link.info(this.#parts.registry?.status(link.id)?.name) : undefined
   }
 
   /**
@@ -597,11 +477,11 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
         links: this.#peerLinks,
         policy: this.#policy,
         unsubscribe: this.#unsubscribe,
-        listener: () => this.#listener,
-        registry: () => this.#registry,
-        discovery: () => this.#discovery,
-        transport: () => this.#transport,
-        metrics: () => this.#metrics,
+        listener: () => this.#parts.listener,
+        registry: () => this.#parts.registry,
+        discovery: () => this.#parts.discovery,
+        transport: () => this.#parts.transport,
+        metrics: () => this.#parts.metrics,
       },
       timeout,
     )
@@ -613,47 +493,16 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
       events: this,
       nodeStats: () => this.stats,
       peers: () => this.peers(),
-      registryStats: () => this.#registry?.stats,
-      discovery: () => this.#discovery,
-      engine: () => this.#transport?.engine,
+      registryStats: () => this.#parts.registry?.stats,
+      discovery: () => this.#parts.discovery,
+      engine: () => this.#parts.transport?.engine,
     })
     // stopped while the API loaded: nothing may stay registered
     if (this.#state !== 'started') metrics?.close()
     return this.#state === 'started' ? metrics : undefined
   }
 
-  // ---- wiring ----
-
-  #host(): LinkHost {
-    return {
-      handler: (topic) => this.#handlers.get(topic),
-      streamHandler: (topic) => this.#streamHandlers.get(topic),
-      topicPriority: (topic) => this.#priorities.get(topic),
-      dropped: (link, topic, count) =>
-        this.emit('message:dropped', { peer: link.id, name: link.name, topic, count }),
-      stalled: (link, recovered) => this.#peerLinks.onStalled(link, recovered),
-      stopping: () => this.#state !== 'started',
-      bulkWindowScaling: this.#options.bulkWindowScaling ?? true,
-      stats: this.#stats,
-      log: this.#log,
-      localName: this.#name,
-      ...this.#limits,
-    }
-  }
-
   #assertStarted(): void {
     if (this.#state !== 'started') throw new NodeStoppedError(`the node is ${this.state}`)
   }
-}
-
-function checkTopic(topic: string): void {
-  if (typeof topic !== 'string' || topic.length === 0 || topic.length > MAX_TOPIC_LENGTH) {
-    throw new InvalidTopicError(`a topic must be a string of 1 to ${MAX_TOPIC_LENGTH} characters`)
-  }
-}
-
-async function resolveIdentity(option: Identity | string | undefined): Promise<Identity> {
-  if (option === undefined) return generateIdentity()
-  if (typeof option === 'string') return (await loadOrCreateIdentity(option)).identity
-  return option
 }

@@ -1,25 +1,15 @@
 import { shortId, throwIfAborted } from '@peer/discovery-core'
 import { errorMessage } from '@peer/discovery-core/internal'
-import {
-  CODE,
-  type Connection,
-  ConnectionClosedError,
-  type MessageChannel,
-  type Stream,
-} from '@peer/transport-quic'
+import { CODE, type Connection, ConnectionClosedError, type MessageChannel } from '@peer/transport-quic'
 import { AckBatcher } from './ack-batcher.js'
-import { decodeEnvelope, type Envelope, encodeEnvelope } from './envelope.js'
-import {
-  MalformedEnvelopeError,
-  NodeStoppedError,
-  PeerUnavailableError,
-  unavailableFromClose,
-} from './errors.js'
+import { type Envelope, encodeEnvelope } from './envelope.js'
+import { NodeStoppedError, PeerUnavailableError, unavailableFromClose } from './errors.js'
 import { HandlerScheduler } from './handler-scheduler.js'
 import { Inbound, type Work } from './inbound.js'
 import { BULK_LANES, CONTROL_LANE, LANE_COUNT, laneOf, type Priority } from './lanes.js'
 import type { LinkHost } from './link-host.js'
 import { emptyPeerStats, raceAbort } from './link-util.js'
+import { LinkReceiver } from './peer-link-receive.js'
 
 export type { LinkHost } from './link-host.js'
 
@@ -40,9 +30,6 @@ const BULK: ReadonlySet<number> = new Set(BULK_LANES)
 
 /** The bulk window grows by `maxBulkBytesInFlight` per this much of the path's lowest RTT. */
 const WINDOW_RTT_UNIT_MS = 20
-
-/** How long a peer that finished its channel has to close the connection before we do. */
-const PEER_CLOSE_GRACE_MS = 2000
 
 /**
  * One trusted peer's messaging session on one connection. Each side opens up to
@@ -72,11 +59,7 @@ export class PeerLink {
   readonly #streams: StreamRegistry
   readonly #streamOpens: RateLimiter
   readonly #inbound: Inbound
-  /** Lanes the peer opened (by lane index). */
-  readonly #inLanes = new Set<number>()
-  readonly #reads: Array<Promise<void>> = []
-  #helloReceived: ((hello: Extract<Envelope, { kind: 'hello' }>) => void) | undefined
-  #helloFailed: ((error: Error) => void) | undefined
+  readonly #receiver: LinkReceiver
   #closedError: Error | undefined
   #stallWatch: StallWatch | undefined
   #pingRtt: number | undefined
@@ -152,6 +135,24 @@ export class PeerLink {
       signal: this.#lifetime.signal,
     })
     this.#streamOpens = new RateLimiter(host.maxStreamOpensPerSecond)
+    this.#receiver = new LinkReceiver({
+      id: this.id,
+      connection,
+      host,
+      signal: this.#lifetime.signal,
+      inbound: this.#inbound,
+      scheduler: this.#scheduler,
+      streams: this.#streams,
+      streamOpens: this.#streamOpens,
+      channelOptions: () => this.#channelOptions(),
+      closed: () => this.#closedError !== undefined,
+      close: (error) => this.close(error),
+      end: (reason, code) => this.#end(reason, code),
+      countBytes: (bytes) => this.#countBytes(bytes),
+      malformed: (error) => this.#malformed(error),
+      protocolError: (detail) => this.#protocolError(detail),
+      countReceived: () => this.#countReceived(),
+    })
   }
 
   /** True once the link was closed (connection gone or node stopping). */
@@ -161,7 +162,7 @@ export class PeerLink {
 
   /** Resolves when every read loop has ended. */
   get reading(): Promise<void> {
-    return Promise.all(this.#reads).then(() => {})
+    return this.#receiver.reading
   }
 
   /**
@@ -171,11 +172,8 @@ export class PeerLink {
   async open(): Promise<void> {
     const timeout = AbortSignal.timeout(this.#host.helloTimeout)
     const signal = AbortSignal.any([timeout, this.#lifetime.signal])
-    const helloReceived = new Promise<Extract<Envelope, { kind: 'hello' }>>((resolve, reject) => {
-      this.#helloReceived = resolve
-      this.#helloFailed = reject
-    })
-    void this.#acceptChannels()
+    const helloReceived = this.#receiver.hello()
+    void this.#receiver.acceptChannels()
     try {
       const [, hello] = await Promise.all([
         this.connection.openChannel(this.#channelOptions(signal)).then(async (out) => {
@@ -202,7 +200,7 @@ export class PeerLink {
       throw error
     }
     this.upSince = Date.now()
-    void this.#acceptStreams()
+    void this.#receiver.acceptStreams()
     if (this.#closedError === undefined) this.#watchStalls()
   }
 
@@ -253,7 +251,7 @@ export class PeerLink {
     const lanes: LaneInfo[] = []
     for (const l of this.#lanes) {
       const out = l.channel !== undefined
-      const inbound = this.#inLanes.has(l.index)
+      const inbound = this.#receiver.inLanes.has(l.index)
       if (!out && !inbound && l.queued === 0) continue
       const cls = l.index === CONTROL_LANE ? 'control' : BULK.has(l.index) ? 'bulk' : 'normal'
       lanes.push({ lane: l.index, class: cls, out, in: inbound, queued: l.queued, unacked: l.unacked })
@@ -417,171 +415,6 @@ export class PeerLink {
       cause: error,
       reason: 'connection-lost',
     })
-  }
-
-  // ---- receiving ----
-
-  /** Accepts the peer's lanes: the first envelope says which lane a channel is. */
-  async #acceptChannels(): Promise<void> {
-    const signal = this.#lifetime.signal
-    for (;;) {
-      let channel: MessageChannel
-      try {
-        channel = await this.connection.acceptChannel({ ...this.#channelOptions(), signal })
-      } catch (error) {
-        // the connection or the link ended; before hello, say how
-        if (error instanceof ConnectionClosedError)
-          this.#helloFailed?.(unavailableFromClose(this.id, error.info))
-        return
-      }
-      void this.#startLane(channel)
-    }
-  }
-
-  async #startLane(channel: MessageChannel): Promise<void> {
-    let first: Envelope
-    try {
-      const bytes = await channel.receive({
-        signal: AbortSignal.any([this.#lifetime.signal, AbortSignal.timeout(this.#host.helloTimeout)]),
-      })
-      if (bytes === undefined) {
-        // the connection closed (say how), or the peer finished the channel before its first envelope
-        const closed = channel.error instanceof ConnectionClosedError ? channel.error.info : undefined
-        if (closed !== undefined) {
-          this.#helloFailed?.(unavailableFromClose(this.id, closed))
-          return
-        }
-        this.#helloFailed?.(
-          new PeerUnavailableError(this.id, 'it finished its channel before hello', { reason: 'shutdown' }),
-        )
-        throw new MalformedEnvelopeError('unexpected', 'a channel ended before its first envelope')
-      }
-      this.#countBytes(bytes)
-      first = decodeEnvelope(bytes)
-    } catch (error) {
-      if (error instanceof ConnectionClosedError) {
-        // the connection closed: not a protocol error, say how
-        this.#helloFailed?.(unavailableFromClose(this.id, error.info))
-        return
-      }
-      channel.reset(CODE.PROTOCOL_ERROR)
-      if (this.#lifetime.signal.aborted) return
-      this.#malformed(error)
-      this.#helloFailed?.(
-        new PeerUnavailableError(this.id, `its first message is not a valid hello: ${errorMessage(error)}`, {
-          cause: error,
-          reason: 'protocol-error',
-        }),
-      )
-      return
-    }
-    if (first.kind !== 'hello' && first.kind !== 'lane') {
-      this.#malformed(new MalformedEnvelopeError('unexpected', `expected hello, got ${first.kind}`))
-      this.#helloFailed?.(
-        new PeerUnavailableError(this.id, `its first message is ${first.kind}, not hello`, {
-          reason: 'protocol-error',
-        }),
-      )
-    }
-    const lane = first.kind === 'hello' ? CONTROL_LANE : first.kind === 'lane' ? first.id - 1 : -1
-    if (lane < 0 || lane >= LANE_COUNT || this.#inLanes.has(lane)) {
-      channel.reset(CODE.PROTOCOL_ERROR)
-      this.#malformed(
-        new MalformedEnvelopeError(
-          'unexpected',
-          `a channel opened with ${first.kind} ${'id' in first ? first.id : ''}`,
-        ),
-      )
-      return
-    }
-    this.#inLanes.add(lane)
-    if (first.kind === 'hello') {
-      this.#countReceived()
-      this.#helloReceived?.(first)
-      this.#helloFailed = undefined
-    }
-    const reading = this.#readLoop(channel, lane)
-    this.#reads.push(reading)
-    await reading
-  }
-
-  async #acceptStreams(): Promise<void> {
-    const signal = this.#lifetime.signal
-    for (;;) {
-      let stream: Stream
-      try {
-        stream = await this.connection.acceptStream({ signal })
-      } catch {
-        return
-      }
-      if (!this.#streamOpens.take()) {
-        stream.reset(CODE.LIMIT_EXCEEDED)
-        this.#protocolError(`more than ${this.#host.maxStreamOpensPerSecond} byte stream opens per second`)
-        continue
-      }
-      this.#streams
-        .accept(stream)
-        .catch((error: unknown) =>
-          this.#host.log.warn('byte stream failed', { peer: shortId(this.id), error: errorMessage(error) }),
-        )
-    }
-  }
-
-  async #readLoop(channel: MessageChannel, lane: number): Promise<void> {
-    const signal = this.#lifetime.signal
-    for (;;) {
-      let bytes: Uint8Array | undefined
-      try {
-        bytes = await channel.receive({ signal })
-      } catch (error) {
-        if (error instanceof ConnectionClosedError) {
-          // the connection closed: say how (lost, replaced, the peer stopping, a protocol error)
-          this.close(unavailableFromClose(this.id, error.info))
-          return
-        }
-        if (!signal.aborted) {
-          // a broken channel (oversized, truncated or stalled frame, reset) ends the connection
-          this.#host.log.warn('peer channel failed: closing the connection', {
-            peer: shortId(this.id),
-            error: errorMessage(error),
-          })
-          this.#end(`protocol error: ${errorMessage(error)}`.slice(0, 200), CODE.PROTOCOL_ERROR)
-        }
-        return
-      }
-      if (this.#closedError !== undefined) return
-      if (bytes === undefined) {
-        // a graceful close of the connection (by either side) ends the channel quietly: say how
-        const closed = channel.error instanceof ConnectionClosedError ? channel.error.info : undefined
-        if (closed !== undefined) {
-          this.close(unavailableFromClose(this.id, closed))
-          return
-        }
-        if (lane !== CONTROL_LANE) return
-        // the peer finished its control lane: it is stopping and will close the connection itself
-        // (with its reason); close it ourselves only if it does not within the grace period
-        this.close(new PeerUnavailableError(this.id, 'it is stopping', { reason: 'shutdown' }))
-        const timer = setTimeout(
-          () => this.#end('peer finished its channel', CODE.NO_ERROR),
-          PEER_CLOSE_GRACE_MS,
-        )
-        timer.unref()
-        void this.connection.closed.then(() => clearTimeout(timer))
-        return
-      }
-      this.#countBytes(bytes)
-      let envelope: Envelope
-      try {
-        envelope = decodeEnvelope(bytes)
-      } catch (error) {
-        this.#malformed(error)
-        continue
-      }
-      this.#inbound.dispatch(envelope, lane)
-      // answers keep flowing while handlers are busy; only this lane's full backlog pauses it
-      const room = this.#scheduler.room(lane)
-      if (room !== undefined) await room
-    }
   }
 
   #end(reason: string, code: number): void {

@@ -100,6 +100,30 @@ describe('named services through static discovery', () => {
     expect(node.state).toBe('started')
   })
 
+  it("providers(name, { ordered: true }) is request's order: connected providers first", async () => {
+    const client = await generateIdentity()
+    // the unreachable provider's id sorts first: the id order is not the answer
+    const [ghost, server] = (await Promise.all([generateIdentity(), generateIdentity()])).sort((a, b) =>
+      a.id < b.id ? -1 : 1,
+    )
+    const trust = [client.id, server!.id, ghost!.id]
+    const discovery = new StaticDiscovery()
+    const node = await start(client, trust, discovery)
+    const provider = await start(server!, trust)
+    discovery.add(entry(provider, ['kv']))
+    // a member whose record lists the service but that nothing answers for (never connected)
+    discovery.add({
+      id: ghost!.id,
+      name: 'ghost@127.0.0.1',
+      addresses: [{ host: '127.0.0.1', port: 9 }],
+      meta: { [SERVICES_META_KEY]: encodeServiceList(['kv'])! },
+    })
+    await node.waitForPeer(provider.id, { timeout: 30_000 })
+    await waitFor(() => node.providers('kv').length === 2, { timeoutMs: 30_000, what: 'both providers' })
+    expect(node.providers('kv')).toEqual([ghost!.id, server!.id])
+    expect(node.providers('kv', { ordered: true })).toEqual([server!.id, ghost!.id])
+  })
+
   it('fails over to the next provider when the chosen one becomes unavailable', async () => {
     const ids = await Promise.all([generateIdentity(), generateIdentity()])
     const trust = ids.map((i) => i.id)
