@@ -8,6 +8,7 @@ import { CliError, UsageError } from './errors.js'
 import { configuredLogger, startConfiguredNode } from './node-setup.js'
 import { type CliIo, Output } from './output.js'
 import { pingService } from './ping-service.js'
+import { pause, roundMs } from './ping-timing.js'
 import { shutdownSignal } from './shutdown.js'
 import { addNodeFlags, type NodeFlags, parseMillis, resolveNodeConfig } from './start-command.js'
 
@@ -150,8 +151,8 @@ export async function ping(target: string, options: PingOptions, io: CliIo): Pro
         rtts.push(rtt)
         out.event(
           'reply',
-          { seq, id: info.id, rtt: round(rtt) },
-          `reply from ${label}: seq=${seq} rtt=${round(rtt)} ms`,
+          { seq, id: info.id, rtt: roundMs(rtt) },
+          `reply from ${label}: seq=${seq} rtt=${roundMs(rtt)} ms`,
         )
       } catch (error) {
         if (shutdown.signal.aborted) break
@@ -161,16 +162,16 @@ export async function ping(target: string, options: PingOptions, io: CliIo): Pro
           `no reply from ${label}: seq=${seq} (${errorMessage(error)})`,
         )
       }
-      if (seq < count) await sleep(interval, shutdown.signal)
+      if (seq < count) await pause(interval, shutdown.signal)
     }
     const summary = {
       id: info.id,
       name: info.name,
       sent,
       received: rtts.length,
-      min: rtts.length ? round(Math.min(...rtts)) : undefined,
-      avg: rtts.length ? round(rtts.reduce((a, b) => a + b, 0) / rtts.length) : undefined,
-      max: rtts.length ? round(Math.max(...rtts)) : undefined,
+      min: rtts.length ? roundMs(Math.min(...rtts)) : undefined,
+      avg: rtts.length ? roundMs(rtts.reduce((a, b) => a + b, 0) / rtts.length) : undefined,
+      max: rtts.length ? roundMs(Math.max(...rtts)) : undefined,
     }
     out.event(
       'summary',
@@ -198,7 +199,7 @@ async function idAtAddress(
     )
     if (match !== undefined) return match.id
     if (Date.now() >= deadline) break
-    await sleep(200, signal)
+    await pause(200, signal)
   }
   throw new CliError(
     `no discovered peer is at ${formatHostPort(want.host, want.port)}; give its node id with --id <id> ` +
@@ -219,22 +220,6 @@ function hint(what: PingTarget, trusted: (id: string) => boolean): string {
     return ' (does it run, is it reachable, and does it trust this identity? A node already running with this identity makes the target refuse a second connection.)'
   }
   return ''
-}
-
-function round(ms: number): number {
-  return Math.round(ms * 1000) / 1000
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms)
-    function done() {
-      clearTimeout(timer)
-      signal.removeEventListener('abort', done)
-      resolve()
-    }
-    signal.addEventListener('abort', done, { once: true })
-  })
 }
 
 /** The `ping` command for commander. */

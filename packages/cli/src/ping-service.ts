@@ -3,6 +3,7 @@ import { errorMessage } from '@peer/discovery-core/internal'
 import { type PeerNode, PeerUnavailableError } from '@peer/node'
 import { CliError } from './errors.js'
 import type { Output } from './output.js'
+import { pause, roundMs } from './ping-timing.js'
 
 /** Options of {@link pingService}. */
 export interface PingServiceOptions {
@@ -42,7 +43,7 @@ export async function pingService(
           'services as meta.services)',
       )
     }
-    await sleep(100, signal)
+    await pause(100, signal)
   }
   while (!node.providers(service).some((id) => node.peer(id) !== undefined)) {
     if (signal.aborted) throw new CliError('interrupted')
@@ -53,7 +54,7 @@ export async function pingService(
           `within ${options.connectTimeout} ms (do they run, and do they trust this identity?)`,
       )
     }
-    await sleep(100, signal)
+    await pause(100, signal)
   }
   const providers = node.providers(service, { ordered: true }).map((id) => ({
     id,
@@ -84,8 +85,8 @@ export async function pingService(
         answeredBy[id] = (answeredBy[id] ?? 0) + 1
         out.event(
           'reply',
-          { seq, service, id, name: info?.name, address, rtt: round(rtt), tried: tried.length },
-          `reply from ${label(id)} ${id}${address === undefined ? '' : ` at ${address}`} (service:${service}): seq=${seq} rtt=${round(rtt)} ms`,
+          { seq, service, id, name: info?.name, address, rtt: roundMs(rtt), tried: tried.length },
+          `reply from ${label(id)} ${id}${address === undefined ? '' : ` at ${address}`} (service:${service}): seq=${seq} rtt=${roundMs(rtt)} ms`,
         )
         answered = true
       } catch (error) {
@@ -115,16 +116,16 @@ export async function pingService(
         `no provider of service:${service} was available: seq=${seq} (${tried.length} tried)`,
       )
     }
-    if (seq < options.count) await sleep(options.interval, signal)
+    if (seq < options.count) await pause(options.interval, signal)
   }
   const summary = {
     service,
     sent,
     received: rtts.length,
     answeredBy,
-    min: rtts.length ? round(Math.min(...rtts)) : undefined,
-    avg: rtts.length ? round(rtts.reduce((a, b) => a + b, 0) / rtts.length) : undefined,
-    max: rtts.length ? round(Math.max(...rtts)) : undefined,
+    min: rtts.length ? roundMs(Math.min(...rtts)) : undefined,
+    avg: rtts.length ? roundMs(rtts.reduce((a, b) => a + b, 0) / rtts.length) : undefined,
+    max: rtts.length ? roundMs(Math.max(...rtts)) : undefined,
   }
   out.event(
     'summary',
@@ -136,20 +137,4 @@ export async function pingService(
     }`,
   )
   if (rtts.length === 0) throw new CliError(`no reply from any provider of service "${service}"`)
-}
-
-function round(ms: number): number {
-  return Math.round(ms * 1000) / 1000
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms)
-    function done() {
-      clearTimeout(timer)
-      signal.removeEventListener('abort', done)
-      resolve()
-    }
-    signal.addEventListener('abort', done, { once: true })
-  })
 }
