@@ -47,7 +47,7 @@ ensureInstalled()
 
 switch (task) {
   case 'demo': {
-    process.exit(pnpmRun(['--silent', 'run', 'demo:run', ...(rest.length ? ['--', ...rest] : [])]))
+    process.exit(pnpmRun(['--silent', 'run', 'demo:run', ...rest]))
     break
   }
   case 'test': {

@@ -1,8 +1,9 @@
 // `peer demo` end to end: the scripted run completes, shows the crash (peer:down) and the rejoin,
 // and leaves no processes or temp files; Ctrl-C stops it cleanly too.
+import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { PeerProcess, runPeer } from './helpers.js'
+import { PeerProcess, repoRoot, runPeer } from './helpers.js'
 
 function alive(pid: number): boolean {
   try {
@@ -62,6 +63,21 @@ describe('peer demo', () => {
     expect(dir).toBeDefined()
     expect(existsSync(dir!)).toBe(false)
   }, 100_000)
+
+  it("runs as the root README shows it, options after npm's --", async () => {
+    // `npm run demo -- --nodes 12` once reached the demo as `demo -- --nodes 12` ("too many arguments")
+    const r = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(
+        'npm',
+        ['run', '--silent', 'demo', '--', '--nodes', '2', '--duration', '1'],
+        { cwd: repoRoot, env: { ...process.env, FORCE_COLOR: '0' }, timeout: 120_000 },
+        (error, stdout, stderr) =>
+          resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      )
+    })
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout).toMatch(/\] stopped 2 nodes; no processes left, temp dir removed/)
+  }, 150_000)
 
   it('plain event lines when stdout is not a terminal', async () => {
     const r = await runPeer(['demo', '--nodes', '2', '--duration', '1'], { timeoutMs: 90_000 })
