@@ -5,6 +5,7 @@
  * 5-6 `bulk` topics. A topic maps to one lane of its class by a hash of its name, so the envelopes
  * of one topic (at one priority) stay in order.
  */
+import { ConfigError } from '@peer/discovery-core'
 
 /**
  * How urgent a topic's traffic is: `urgent` (the control lane), `normal` (default) or `bulk`, or a
@@ -25,15 +26,16 @@ export const LANE_COUNT = 1 + NORMAL_LANES.length + BULK_LANES.length
 /** Answers up to this size (encoded) go on the control lane; larger ones on their topic's lane. */
 export const SMALL_ANSWER_BYTES = 16 * 1024
 
-/** The class of a priority; throws `RangeError` for anything else. */
+/** The class of a priority; throws `ConfigError` (option `priority`) for anything else. */
 export function priorityClass(priority: Priority | undefined): 'urgent' | 'normal' | 'bulk' {
   if (priority === undefined || priority === 'normal') return 'normal'
   if (priority === 'urgent' || priority === 'bulk') return priority
   if (typeof priority === 'number' && Number.isInteger(priority) && priority >= 0 && priority <= 7) {
     return priority <= 1 ? 'urgent' : priority <= 4 ? 'normal' : 'bulk'
   }
-  throw new RangeError(
+  throw new ConfigError(
     `priority must be 'urgent', 'normal', 'bulk' or an integer 0-7, got ${String(priority)}`,
+    { option: 'priority' },
   )
 }
 

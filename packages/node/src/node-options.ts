@@ -40,7 +40,9 @@ export const MAX_TIMEOUT = 2 ** 31 - 1
 
 export function checkTimeout(timeout: number): void {
   if (!(timeout > 0 && timeout <= MAX_TIMEOUT)) {
-    throw new RangeError(`timeout must be a number of ms in (0, ${MAX_TIMEOUT}], got ${timeout}`)
+    throw new ConfigError(`timeout must be a number of ms in (0, ${MAX_TIMEOUT}], got ${timeout}`, {
+      option: 'timeout',
+    })
   }
 }
 

@@ -1,5 +1,6 @@
 import {
   type AbortOptions,
+  ConfigError,
   type Discovery,
   type Logger,
   type PeerAddress,
@@ -98,8 +99,9 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
   constructor(options: NodeOptions) {
     super()
     if (options === undefined || options.trust === undefined) {
-      throw new TypeError(
+      throw new ConfigError(
         "createNode: `trust` is required (a TrustList, node ids, or 'all' for demos): security is the default",
+        { option: 'trust' },
       )
     }
     this.#options = options
