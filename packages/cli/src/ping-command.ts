@@ -8,7 +8,7 @@ import { CliError, UsageError } from './errors.js'
 import { configuredLogger, startConfiguredNode } from './node-setup.js'
 import { type CliIo, Output } from './output.js'
 import { pingService } from './ping-service.js'
-import { pause, roundMs } from './ping-timing.js'
+import { pause, roundMs, rttSummary } from './ping-timing.js'
 import { shutdownSignal } from './shutdown.js'
 import { addNodeFlags, type NodeFlags, parseMillis, resolveNodeConfig } from './start-command.js'
 
@@ -169,9 +169,7 @@ export async function ping(target: string, options: PingOptions, io: CliIo): Pro
       name: info.name,
       sent,
       received: rtts.length,
-      min: rtts.length ? roundMs(Math.min(...rtts)) : undefined,
-      avg: rtts.length ? roundMs(rtts.reduce((a, b) => a + b, 0) / rtts.length) : undefined,
-      max: rtts.length ? roundMs(Math.max(...rtts)) : undefined,
+      ...rttSummary(rtts),
     }
     out.event(
       'summary',

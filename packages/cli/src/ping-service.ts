@@ -3,7 +3,7 @@ import { errorMessage } from '@peer/discovery-core/internal'
 import { type PeerNode, PeerUnavailableError } from '@peer/node'
 import { CliError } from './errors.js'
 import type { Output } from './output.js'
-import { pause, roundMs } from './ping-timing.js'
+import { pause, roundMs, rttSummary } from './ping-timing.js'
 
 /** Options of {@link pingService}. */
 export interface PingServiceOptions {
@@ -123,9 +123,7 @@ export async function pingService(
     sent,
     received: rtts.length,
     answeredBy,
-    min: rtts.length ? roundMs(Math.min(...rtts)) : undefined,
-    avg: rtts.length ? roundMs(rtts.reduce((a, b) => a + b, 0) / rtts.length) : undefined,
-    max: rtts.length ? roundMs(Math.max(...rtts)) : undefined,
+    ...rttSummary(rtts),
   }
   out.event(
     'summary',

@@ -10,3 +10,17 @@ export function roundMs(ms: number): number {
 export async function pause(ms: number, signal: AbortSignal): Promise<void> {
   await wait(ms, undefined, { signal }).catch(() => {})
 }
+
+/** min/avg/max of the round trips, rounded as ping prints them (undefined when none came back). */
+export function rttSummary(rtts: readonly number[]): {
+  min: number | undefined
+  avg: number | undefined
+  max: number | undefined
+} {
+  if (rtts.length === 0) return { min: undefined, avg: undefined, max: undefined }
+  return {
+    min: roundMs(Math.min(...rtts)),
+    avg: roundMs(rtts.reduce((a, b) => a + b, 0) / rtts.length),
+    max: roundMs(Math.max(...rtts)),
+  }
+}
