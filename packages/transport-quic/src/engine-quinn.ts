@@ -27,7 +27,7 @@ import {
   UntrustedPeerError,
 } from './errors.js'
 import { nodeIdFromPeerId, privateKeyProto } from './libp2p-tls.js'
-import { newUdpPort, socketInodes } from './local-port.js'
+import { lazyLocalAddress, newSocketInode, openDescriptors } from './local-port.js'
 import type {
   QuinnBinding,
   QuinnClient,
@@ -267,8 +267,8 @@ class QuinnEngineConnection implements EngineConnection {
 interface ClientEntry {
   key: string
   client: QuinnClient
-  /** The endpoint's local UDP port (0 when it cannot be told). */
-  port: number
+  /** The endpoint's local address (its port looked up on first read; 0 when it cannot be told). */
+  local: TransportAddress
   connections: number
 }
 
@@ -338,12 +338,13 @@ export function createQuinnEngine(binding: QuinnBinding): Engine {
     let entry = clients.get(key)
     if (entry === undefined) {
       const quinnConfig = config(ctx)
-      const before = socketInodes()
+      const before = openDescriptors()
       const client = new binding.Client(
         quinnConfig,
         v6 ? binding.SocketFamily.Ipv6 : binding.SocketFamily.Ipv4,
       )
-      entry = { key, client, port: newUdpPort(before), connections: 0 }
+      const local = lazyLocalAddress(v6 ? '::' : '0.0.0.0', newSocketInode(before))
+      entry = { key, client, local, connections: 0 }
       clients.delete(key)
       clients.set(key, entry)
     } else {
@@ -395,9 +396,8 @@ export function createQuinnEngine(binding: QuinnBinding): Engine {
     } catch (error) {
       ctx.logger.debug('server presented no usable peer id', { error: errorMessage(error) })
     }
-    const local = { host: v6 ? '::' : '0.0.0.0', port: entry.port }
     const owner = entry
-    const wrapped = new QuinnEngineConnection(conn, multiaddr, id ?? '', local, ctx, false, () =>
+    const wrapped = new QuinnEngineConnection(conn, multiaddr, id ?? '', entry.local, ctx, false, () =>
       release(owner),
     )
     if (id !== expectedId) {
