@@ -3,6 +3,7 @@
 import type { Discovery, PeerAddress } from '@peer/discovery-core'
 import { TrustList } from '@peer/identity'
 import { testId } from '@peer/testkit/ids'
+import { type ManualBackend, manualDiscovery } from '@peer/testkit/manual-discovery'
 import { nextEvent, recordEvents, waitFor } from '@peer/testkit/wait'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
@@ -13,7 +14,6 @@ import {
   RegistryConfigError,
 } from '../src/index.js'
 import { MemoryConnection, MemoryNetwork } from './helpers/memory-network.js'
-import { type ManualBackend, manualDiscovery } from './helpers/test-discovery.js'
 
 interface TestNode {
   id: string
