@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url'
 import { defineProject, mergeConfig } from 'vitest/config'
 import shared from '../../vitest.shared.ts'
 
@@ -7,7 +8,9 @@ export default mergeConfig(
     test: {
       name: 'discovery-mdns',
       // no mDNS socket may ever be opened in the root namespace, where the test process runs
-      setupFiles: ['./test/helpers/root-namespace-guard.ts'],
+      setupFiles: [
+        fileURLToPath(new URL('../../tooling/testkit/src/root-namespace-guard.ts', import.meta.url)),
+      ],
     },
   }),
 )

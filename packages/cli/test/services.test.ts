@@ -3,11 +3,11 @@
 // discovery cannot announce), `peer services` through the control socket (table and --json),
 // `peer ping service:<name>` picking a connected provider and skipping one that does not run, and
 // the clear errors (no provider, bad names).
-import { rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { makeTempDir, PeerProcess, removeTempDir, runPeer } from './helpers.js'
+import { makeTempDir, type PeerProcess, removeTempDir, runPeer } from './helpers.js'
 import { freeUdpPort, makeIdentities, stopAll, upSet } from './support/cluster.js'
+import { startNode, writePeersFile } from './support/file-nodes.js'
 
 let dir: string
 let ids: string[]
@@ -16,23 +16,14 @@ const nodes: PeerProcess[] = []
 /** n0 provides nothing, n1 `kv`, n2 `kv` and `search`, n3 `kv` but never runs; n4 only pings. */
 const PROVIDES: string[][] = [[], ['kv'], ['kv', 'search'], ['kv']]
 
-function startNode(i: number): PeerProcess {
-  return new PeerProcess([
-    'start',
-    '--json',
-    '--identity',
-    join(dir, `n${i}`),
-    '--name',
-    `n${i}@localhost`,
-    '--listen',
-    `127.0.0.1:${ports[i]}`,
-    '--trust-file',
-    join(dir, 'trust.json'),
-    '--peers-file',
-    join(dir, 'peers.json'),
-    '--exit-with-stdin',
-    ...PROVIDES[i]!.flatMap((s) => ['--provide', s]),
-  ])
+/** Starts node `i` with its services (`--provide`). */
+function startProvider(i: number): PeerProcess {
+  return startNode(
+    dir,
+    ports,
+    i,
+    PROVIDES[i]!.flatMap((s) => ['--provide', s]),
+  )
 }
 
 /** `peer ping` as n4 (an identity of its own that every node trusts). */
@@ -63,14 +54,13 @@ beforeAll(async () => {
   ports = []
   for (let i = 0; i < 4; i++) ports.push(await freeUdpPort())
   const peers = PROVIDES.map((services, i) => ({
-    id: ids[i],
+    id: ids[i]!,
     name: `n${i}@localhost`,
     addresses: [`127.0.0.1:${ports[i]}`],
     ...(services.length === 0 ? {} : { meta: { services: services.join(',') } }),
   }))
-  await writeFile(join(dir, 'peers.tmp'), JSON.stringify({ version: 1, peers }))
-  await rename(join(dir, 'peers.tmp'), join(dir, 'peers.json'))
-  nodes.push(startNode(0), startNode(1), startNode(2))
+  await writePeersFile(dir, peers)
+  nodes.push(startProvider(0), startProvider(1), startProvider(2))
   for (const [i, p] of nodes.entries()) {
     const others = [0, 1, 2].filter((j) => j !== i).map((j) => ids[j]!)
     await p.waitFor((x) => others.every((id) => upSet(x).has(id)), 60_000, `n${i} to have n0-n2 up`)

@@ -4,51 +4,33 @@
 // until the node stops, `updated` events at --log-level info, and the CLI papercuts: a port in use,
 // `peer id ./identity`.
 import { createSocket } from 'node:dgram'
-import { lstat, rename, writeFile } from 'node:fs/promises'
+import { lstat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { makeTempDir, PeerProcess, removeTempDir, runPeer } from './helpers.js'
 import { freeUdpPort, makeIdentities, stopAll, upSet } from './support/cluster.js'
+import { startNode, writePeersFile } from './support/file-nodes.js'
 
 let dir: string
 let ids: string[]
 let ports: number[]
 const nodes: PeerProcess[] = []
 
-async function writePeers(entries: Array<{ id: string; name: string; addresses: string[]; meta?: object }>) {
-  await writeFile(join(dir, 'peers.tmp'), JSON.stringify({ version: 1, peers: entries }))
-  await rename(join(dir, 'peers.tmp'), join(dir, 'peers.json'))
-}
-
-function startNode(i: number): PeerProcess {
-  return new PeerProcess([
-    'start',
-    '--json',
-    '--identity',
-    join(dir, `n${i}`),
-    '--name',
-    `n${i}@localhost`,
-    '--listen',
-    `127.0.0.1:${ports[i]}`,
-    '--trust-file',
-    join(dir, 'trust.json'),
-    '--peers-file',
-    join(dir, 'peers.json'),
-    '--log-level',
-    'info',
-    '--exit-with-stdin',
-  ])
+/** Starts node `i`, logging at info (`updated` events). */
+function startInfoNode(i: number): PeerProcess {
+  return startNode(dir, ports, i, ['--log-level', 'info'])
 }
 
 beforeAll(async () => {
   dir = await makeTempDir('status')
   ;({ ids } = await makeIdentities(dir, 2))
   ports = [await freeUdpPort(), await freeUdpPort()]
-  await writePeers(
+  await writePeersFile(
+    dir,
     ids.map((id, i) => ({ id, name: `n${i}@localhost`, addresses: [`127.0.0.1:${ports[i]}`] })),
   )
   // both at once: each dials the other while being dialed
-  nodes.push(startNode(0), startNode(1))
+  nodes.push(startInfoNode(0), startInfoNode(1))
   for (const [i, p] of nodes.entries()) {
     await p.waitFor((x) => upSet(x).has(ids[1 - i]!), 60_000, `n${i} to have its peer up`)
   }
@@ -117,7 +99,8 @@ describe('peer status', () => {
 
   it('prints `updated` at --log-level info when a known peer changes its record', async () => {
     const mark = nodes[0]!.events.length
-    await writePeers(
+    await writePeersFile(
+      dir,
       ids.map((id, i) => ({
         id,
         name: `n${i}@localhost`,

@@ -1,39 +1,13 @@
 // Against a real dnsmasq started by @peer/testkit on 127.0.0.1 (free port, temp dir): records
 // added, changed and removed at run time become events.
 import type { PeerLostDetail, PeerRecord } from '@peer/discovery-core'
-import { type DnsmasqServer, startDnsmasq } from '@peer/testkit/dnsmasq'
 import { testId } from '@peer/testkit/ids'
 import { nextEvent, recordEvents, waitFor } from '@peer/testkit/wait'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import type { DnsDiscovery } from '../src/index.js'
-import { DOMAIN, fastBackend, SERVICE } from './support/fixtures.js'
+import { describe, expect, it } from 'vitest'
+import { useDnsmasq } from './support/dnsmasq-zone.js'
+import { DOMAIN, SERVICE } from './support/fixtures.js'
 
-let dnsmasq: DnsmasqServer
-const backends: DnsDiscovery[] = []
-
-beforeAll(async () => {
-  dnsmasq = await startDnsmasq({ domain: DOMAIN, ttl: 0 })
-})
-
-afterAll(async () => {
-  await dnsmasq?.stop()
-})
-
-afterEach(async () => {
-  await Promise.all(backends.splice(0).map((b) => b.stop()))
-  await dnsmasq.update((z) => {
-    z.srv = {}
-    z.txt = {}
-    z.hosts = {}
-    z.cname = {}
-  })
-})
-
-function backend(overrides: Parameters<typeof fastBackend>[1] = {}): DnsDiscovery {
-  const b = fastBackend(dnsmasq.address, { minTtl: 0.1, timeoutMs: 300, attempts: 2, ...overrides })
-  backends.push(b)
-  return b
-}
+const zone = useDnsmasq()
 
 type Detail = CustomEvent<{ record: PeerRecord }>
 
@@ -41,12 +15,12 @@ describe('dnsmasq: run-time record changes become events', () => {
   it('SRV added, address changed, TXT changed, SRV removed', async () => {
     const idA = testId('dm-a')
     const idB = testId('dm-b')
-    await dnsmasq.update((z) => {
+    await zone.server.update((z) => {
       z.srv[SERVICE] = [{ target: `a.${DOMAIN}`, port: 4001 }]
       z.txt[`a.${DOMAIN}`] = [`id=${idA}`, 'name=a@hosta']
       z.hosts[`a.${DOMAIN}`] = ['127.0.0.11', '::11']
     })
-    const d = backend()
+    const d = zone.backend()
     const rec = recordEvents(d, ['peer:discovered', 'peer:updated', 'peer:lost'])
     await d.start()
     expect(await d.list()).toMatchObject([
@@ -62,7 +36,7 @@ describe('dnsmasq: run-time record changes become events', () => {
 
     // a second instance appears (SRV + TXT: dnsmasq restarts on the same port)
     const discovered = nextEvent<Detail>(d, 'peer:discovered', (e) => e.detail.record.id === idB)
-    await dnsmasq.update((z) => {
+    await zone.server.update((z) => {
       z.srv[SERVICE]!.push({ target: `${idB}.${DOMAIN}`, port: 4002 })
       z.hosts[`${idB}.${DOMAIN}`] = ['127.0.0.12']
     })
@@ -70,21 +44,21 @@ describe('dnsmasq: run-time record changes become events', () => {
 
     // an address changes (hostsdir: no restart)
     const updated = nextEvent<Detail>(d, 'peer:updated', (e) => e.detail.record.id === idB)
-    await dnsmasq.update((z) => {
+    await zone.server.update((z) => {
       z.hosts[`${idB}.${DOMAIN}`] = ['127.0.0.13']
     })
     expect((await updated).detail.record.addresses).toEqual([{ host: '127.0.0.13', port: 4002 }])
 
     // a TXT attribute changes
     const renamed = nextEvent<Detail>(d, 'peer:updated', (e) => e.detail.record.id === idA)
-    await dnsmasq.update((z) => {
+    await zone.server.update((z) => {
       z.txt[`a.${DOMAIN}`] = [`id=${idA}`, 'name=a@renamed']
     })
     expect((await renamed).detail.record.name).toBe('a@renamed')
 
     // an instance is removed
     const lost = nextEvent<CustomEvent<PeerLostDetail>>(d, 'peer:lost')
-    await dnsmasq.update((z) => {
+    await zone.server.update((z) => {
       z.srv[SERVICE] = z.srv[SERVICE]!.filter((s) => s.port !== 4001)
     })
     expect((await lost).detail).toMatchObject({ reason: 'removed', record: { id: idA } })
@@ -92,7 +66,7 @@ describe('dnsmasq: run-time record changes become events', () => {
 
     // the last one goes too: the SRV name is now unknown (NXDOMAIN)
     const lastLost = nextEvent<CustomEvent<PeerLostDetail>>(d, 'peer:lost')
-    await dnsmasq.update((z) => {
+    await zone.server.update((z) => {
       z.srv = {}
     })
     expect((await lastLost).detail.record.id).toBe(idB)
@@ -102,16 +76,16 @@ describe('dnsmasq: run-time record changes become events', () => {
 
   it('a dnsmasq restart or outage shorter than staleAfter loses nobody', async () => {
     const id = testId('dm-outage')
-    await dnsmasq.update((z) => {
+    await zone.server.update((z) => {
       z.srv[SERVICE] = [{ target: `${id}.${DOMAIN}`, port: 4100 }]
       z.hosts[`${id}.${DOMAIN}`] = ['127.0.0.30']
     })
-    const d = backend({ staleAfter: 30, timeoutMs: 100, attempts: 1 })
+    const d = zone.backend({ staleAfter: 30, timeoutMs: 100, attempts: 1 })
     const rec = recordEvents(d, ['peer:lost', 'discovery:error'])
     await d.start()
-    await dnsmasq.pause()
+    await zone.server.pause()
     await waitFor(() => d.dnsStats.failedPolls >= 2, { what: 'failed polls while dnsmasq is down' })
-    await dnsmasq.resume()
+    await zone.server.resume()
     const polls = d.dnsStats.polls
     await waitFor(() => d.dnsStats.polls >= polls + 2)
     expect(rec.of('peer:lost')).toHaveLength(0)
@@ -122,10 +96,10 @@ describe('dnsmasq: run-time record changes become events', () => {
 
   it('a target whose name has no addresses is dropped and counted', async () => {
     const id = testId('dm-bare')
-    await dnsmasq.update((z) => {
+    await zone.server.update((z) => {
       z.srv[SERVICE] = [{ target: `${id}.${DOMAIN}`, port: 4200 }]
     })
-    const d = backend()
+    const d = zone.backend()
     await d.start()
     expect(await d.list()).toEqual([])
     expect(d.stats.invalidRecords).toBe(1)
@@ -133,10 +107,10 @@ describe('dnsmasq: run-time record changes become events', () => {
 
   it('lookup(id) finds a node by its <id>.<domain> A record', async () => {
     const id = testId('dm-lookup')
-    await dnsmasq.update((z) => {
+    await zone.server.update((z) => {
       z.hosts[`${id}.${DOMAIN}`] = ['127.0.0.31']
     })
-    const d = backend({ defaultPort: 4433 })
+    const d = zone.backend({ defaultPort: 4433 })
     await d.start()
     expect(await d.lookup(id)).toMatchObject({ id, addresses: [{ host: '127.0.0.31', port: 4433 }] })
     expect(await d.lookup(testId('dm-nobody'))).toBeUndefined()

@@ -2,57 +2,32 @@
 // of @peer/discovery-core's service list), read here from a real dnsmasq started by
 // @peer/testkit. Bad names and oversized lists from the zone are dropped and counted.
 import { MAX_SERVICES, type PeerRecord, servicesOf } from '@peer/discovery-core'
-import { type DnsmasqServer, startDnsmasq } from '@peer/testkit/dnsmasq'
 import { testId } from '@peer/testkit/ids'
 import { nextEvent, waitFor } from '@peer/testkit/wait'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import type { DnsDiscovery } from '../src/index.js'
-import { DOMAIN, fastBackend, SERVICE } from './support/fixtures.js'
+import { describe, expect, it } from 'vitest'
+import { useDnsmasq } from './support/dnsmasq-zone.js'
+import { DOMAIN, SERVICE } from './support/fixtures.js'
 
-let dnsmasq: DnsmasqServer
-const backends: DnsDiscovery[] = []
-
-beforeAll(async () => {
-  dnsmasq = await startDnsmasq({ domain: DOMAIN, ttl: 0 })
-})
-
-afterAll(async () => {
-  await dnsmasq?.stop()
-})
-
-afterEach(async () => {
-  await Promise.all(backends.splice(0).map((b) => b.stop()))
-  await dnsmasq.update((z) => {
-    z.srv = {}
-    z.txt = {}
-    z.hosts = {}
-  })
-})
-
-function backend(): DnsDiscovery {
-  const b = fastBackend(dnsmasq.address, { minTtl: 0.1, timeoutMs: 300, attempts: 2 })
-  backends.push(b)
-  return b
-}
+const zone = useDnsmasq()
 
 type Detail = CustomEvent<{ record: PeerRecord }>
 
 describe('services published through DNS TXT', () => {
   it('a TXT services= attribute reaches the record, and a change becomes peer:updated', async () => {
     const id = testId('svc-a')
-    await dnsmasq.update((z) => {
+    await zone.server.update((z) => {
       z.srv[SERVICE] = [{ target: `a.${DOMAIN}`, port: 4001 }]
       z.txt[`a.${DOMAIN}`] = [`id=${id}`, 'services=kv,billing.v2']
       z.hosts[`a.${DOMAIN}`] = ['127.0.0.11']
     })
-    const d = backend()
+    const d = zone.backend()
     await d.start()
     const [record] = await d.list()
     expect(record?.meta).toEqual({ services: 'kv,billing.v2' })
     expect(servicesOf(record!).services).toEqual(['billing.v2', 'kv'])
 
     const updated = nextEvent<Detail>(d, 'peer:updated', (e) => e.detail.record.id === id)
-    await dnsmasq.update((z) => {
+    await zone.server.update((z) => {
       z.txt[`a.${DOMAIN}`] = [`id=${id}`, 'services=search-eu']
     })
     expect((await updated).detail.record.meta).toEqual({ services: 'search-eu' })
@@ -63,7 +38,7 @@ describe('services published through DNS TXT', () => {
     const idA = testId('svc-bad')
     const idB = testId('svc-big')
     const tooMany = Array.from({ length: MAX_SERVICES + 1 }, (_, i) => `s${i}`).join(',')
-    await dnsmasq.update((z) => {
+    await zone.server.update((z) => {
       z.srv[SERVICE] = [
         { target: `a.${DOMAIN}`, port: 4001 },
         { target: `b.${DOMAIN}`, port: 4002 },
@@ -73,7 +48,7 @@ describe('services published through DNS TXT', () => {
       z.hosts[`a.${DOMAIN}`] = ['127.0.0.11']
       z.hosts[`b.${DOMAIN}`] = ['127.0.0.12']
     })
-    const d = backend()
+    const d = zone.backend()
     await d.start()
     const byId = new Map((await d.list()).map((r) => [r.id, r]))
     expect(byId.get(idA)?.meta).toEqual({ services: 'kv,ok.v1' })

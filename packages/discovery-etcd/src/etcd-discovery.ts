@@ -8,10 +8,11 @@ import {
   sameRecord,
   throwIfAborted,
 } from '@peer/discovery-core'
-import { backoffDelay, errorMessage, SerialLock, withTimeout } from '@peer/discovery-core/internal'
+import { errorMessage, withTimeout } from '@peer/discovery-core/internal'
 import type { Etcd3, IKeyValue, IResponseHeader } from 'etcd3'
 import { EtcdDiscoveryError, InvalidEtcdOptionsError } from './errors.js'
 import { createEtcdClient, timedOut } from './etcd-client.js'
+import { HealingLoop } from './healing-loop.js'
 import { LeaseKeeper } from './lease-keeper.js'
 import { decodeNodeValue, encodeNodeValue, nodeKey } from './node-value.js'
 import {
@@ -28,19 +29,6 @@ import { PrefixMirror } from './prefix-mirror.js'
 export type { EtcdDiscoveryCounters, EtcdDiscoveryOptions, EtcdListOptions } from './options.js'
 
 const SOURCE = 'etcd'
-
-interface Deferred {
-  promise: Promise<void>
-  resolve: () => void
-}
-
-function deferred(): Deferred {
-  let resolve!: () => void
-  const promise = new Promise<void>((r) => {
-    resolve = r
-  })
-  return { promise, resolve }
-}
 
 /**
  * Peer discovery through etcd v3.
@@ -85,15 +73,7 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
   #everPublished = false
   readonly #overwrites: OverwriteGuard
 
-  #needResync = false
-  #needPublish = false
-  #needCheck = false
-  #wake: (() => void) | undefined
-  #loopAbort: AbortController | undefined
-  #loopDone: Promise<void> | undefined
-  #firstPass: Deferred | undefined
-  readonly #lock = new SerialLock()
-  #checkTimer: NodeJS.Timeout | undefined
+  readonly #healing: HealingLoop
 
   constructor(options: EtcdDiscoveryOptions) {
     super(SOURCE, ['announce', 'list', 'watch', 'expiry'], options)
@@ -102,6 +82,18 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
     this.ttl = o.ttl
     this.prefix = o.prefix
     this.#overwrites = new OverwriteGuard(o.ttl * 1000, this.log)
+    this.#healing = new HealingLoop({
+      resync: () => this.#mirror.resync(),
+      publish: async () => {
+        this.#counters.reannounces += this.#everPublished ? 1 : 0
+        await this.#publish()
+      },
+      check: () => this.#mirror.check(),
+      announced: () => this.announcement !== undefined,
+      reportError: (error) => this.reportError(error),
+      maxRetryDelayMs: o.maxRetryDelayMs,
+      log: this.log,
+    })
     this.#mirror = new PrefixMirror({
       keyPrefix: o.keyPrefix,
       requestTimeoutMs: o.requestTimeoutMs,
@@ -113,7 +105,7 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
       client: () => this.#requireClient(),
       decode: (kv) => this.#decode(kv),
       selfId: () => this.selfId,
-      stopping: () => this.#loopAbort?.signal.aborted !== false,
+      stopping: () => this.#healing.stopping,
       active: () => this.active,
       knownPeers: () => this.knownPeers(),
       reportPeer: (record) => this.reportPeer(record),
@@ -121,18 +113,18 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
       countInvalid: (detail) => this.countInvalid(detail),
       reportError: (error) => this.reportError(error),
       onReset: () => {
-        if (this.announcement !== undefined) this.#needPublish = true
+        if (this.announcement !== undefined) this.#healing.needPublish = true
         this.#leases.release()
       },
       onListed: (selfSeen) => {
         if (this.announcement !== undefined && (!selfSeen || this.#leases.current === undefined))
-          this.#needPublish = true
+          this.#healing.needPublish = true
       },
       onSelfPut: (record, kv, fromWatch) => this.#onSelfPut(record, kv, fromWatch),
       onSelfDeleted: () => this.#onSelfDeleted(),
       needResync: (kick) => {
-        this.#needResync = true
-        if (kick) this.#kick()
+        this.#healing.needResync = true
+        if (kick) this.#healing.kick()
       },
       log: this.log,
     })
@@ -172,62 +164,44 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
       client: this.#options.client,
     })
     this.#mirror.clear()
-    this.#needResync = true
-    this.#needPublish = this.announcement !== undefined
-    this.#needCheck = false
-    const abort = new AbortController()
-    this.#loopAbort = abort
-    const first = deferred()
-    this.#firstPass = first
-    // the loop catches its own failures; this catch only makes sure nothing can go unobserved
-    this.#loopDone = this.#loop(abort.signal).catch((error: unknown) =>
-      this.log.error('healing loop failed', { error: errorMessage(error) }),
-    )
-    if (this.#options.checkIntervalMs > 0) {
-      this.#checkTimer = setInterval(() => {
-        this.#needCheck = true
-        this.#kick()
-      }, this.#options.checkIntervalMs)
-    }
+    this.#healing.needResync = true
+    this.#healing.needPublish = this.announcement !== undefined
+    this.#healing.needCheck = false
+    const firstPass = this.#healing.begin(this.#options.checkIntervalMs)
     // Wait for the first list, its first failure or requestTimeout, whichever comes first: etcd
     // may come later, the loop keeps trying in the background.
-    await withTimeout(
-      first.promise,
-      this.#options.requestTimeoutMs,
-      () => new Error('first list'),
-      signal,
-    ).catch((error: unknown) => {
-      if (signal?.aborted) throw error
-    })
+    await withTimeout(firstPass, this.#options.requestTimeoutMs, () => new Error('first list'), signal).catch(
+      (error: unknown) => {
+        if (signal?.aborted) throw error
+      },
+    )
   }
 
   protected async onStop(): Promise<void> {
-    this.#loopAbort?.abort()
-    this.#kick()
+    this.#healing.halt()
     this.#clearTimers()
     const client = this.#client
     // watchers must be cancelled before the client closes, or the process never exits
-    await this.#exclusive(async () => {
-      this.#mirror.retireWatch()
-      const lease = this.#leases.take()
-      this.#publishedValue = undefined
-      if (lease !== undefined) await this.#leases.revoke(lease)
-    }).catch((error: unknown) => this.log.debug('stop cleanup failed', { error: errorMessage(error) }))
-    await this.#loopDone?.catch(() => {})
+    await this.#healing
+      .exclusive(async () => {
+        this.#mirror.retireWatch()
+        const lease = this.#leases.take()
+        this.#publishedValue = undefined
+        if (lease !== undefined) await this.#leases.revoke(lease)
+      })
+      .catch((error: unknown) => this.log.debug('stop cleanup failed', { error: errorMessage(error) }))
+    await this.#healing.finished()
     // let the cancels finish before the client closes: the watch streams then end cleanly
     await this.#mirror.settled()
     this.#clearTimers() // again: a step that was running may have armed one
-    this.#loopDone = undefined
-    this.#loopAbort = undefined
-    this.#firstPass = undefined
+    this.#healing.reset()
     this.#client = undefined
     client?.close()
   }
 
   #clearTimers(): void {
     this.#overwrites.clear()
-    clearInterval(this.#checkTimer)
-    this.#checkTimer = undefined
+    this.#healing.clearTimer()
     this.#mirror.clearTimers()
   }
 
@@ -251,8 +225,8 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
    * the announcement is still remembered and written as soon as etcd answers.
    */
   protected async doAnnounce(local: LocalPeer): Promise<void> {
-    if (this.#client === undefined || this.#loopAbort === undefined) return
-    await this.#exclusive(async () => {
+    if (this.#client === undefined || !this.#healing.running) return
+    await this.#healing.exclusive(async () => {
       if (this.announcement !== local) return // replaced meanwhile
       const previousId = this.#publishedId
       const current = this.#leases.current
@@ -261,12 +235,12 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
         this.#leases.take()
         await this.#leases.revoke(current)
       }
-      this.#needPublish = false
+      this.#healing.needPublish = false
       try {
         await this.#publish()
       } catch (error) {
-        this.#needPublish = true
-        this.#kick()
+        this.#healing.needPublish = true
+        this.#healing.kick()
         throw new EtcdDiscoveryError('announce', `${errorMessage(error)} (will keep retrying)`, {
           cause: error,
         })
@@ -279,9 +253,9 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
    * unreachable the keepalive stops and the key expires within `ttl` seconds.
    */
   protected async doWithdraw(): Promise<void> {
-    this.#needPublish = false
+    this.#healing.needPublish = false
     if (this.#client === undefined) return
-    await this.#exclusive(async () => {
+    await this.#healing.exclusive(async () => {
       if (this.announcement !== undefined) return // announced again meanwhile
       const lease = this.#leases.take()
       this.#publishedValue = undefined
@@ -334,12 +308,12 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
     throwIfAborted(options.signal)
     if (this.#client === undefined || !this.started) return
     await raceSignal(
-      this.#exclusive(async () => {
+      this.#healing.exclusive(async () => {
         try {
           await this.#mirror.resync()
         } catch (error) {
-          this.#needResync = true
-          this.#kick()
+          this.#healing.needResync = true
+          this.#healing.kick()
           throw new EtcdDiscoveryError('refresh', errorMessage(error), { cause: error })
         }
       }),
@@ -347,97 +321,7 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
     )
   }
 
-  // ---------------------------------------------------------------- the healing loop
-
-  #kick(): void {
-    const wake = this.#wake
-    this.#wake = undefined
-    wake?.()
-  }
-
-  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    return this.#lock.run(fn)
-  }
-
-  async #loop(signal: AbortSignal): Promise<void> {
-    let failures = 0
-    while (!signal.aborted) {
-      const publish = this.#needPublish && this.announcement !== undefined
-      if (!this.#needResync && !publish && !this.#needCheck) {
-        await new Promise<void>((resolve) => {
-          this.#wake = resolve
-        })
-        continue
-      }
-      try {
-        await this.#exclusive(() => this.#step(signal))
-        failures = 0
-        this.#firstPass?.resolve()
-      } catch (error) {
-        this.#firstPass?.resolve()
-        if (signal.aborted) return
-        failures++
-        this.reportError(
-          error instanceof EtcdDiscoveryError
-            ? error
-            : new EtcdDiscoveryError('sync', errorMessage(error), { cause: error }),
-        )
-        const pause = backoffDelay(failures - 1, {
-          initialMs: 100,
-          maxMs: this.#options.maxRetryDelayMs,
-          jitter: 0.25,
-        })
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, pause)
-          this.#wake = () => {
-            clearTimeout(timer)
-            resolve()
-          }
-        })
-      }
-    }
-  }
-
-  async #step(signal: AbortSignal): Promise<void> {
-    if (signal.aborted) return
-    if (this.#needResync) {
-      this.#needResync = false
-      this.#needCheck = false
-      try {
-        await this.#mirror.resync()
-      } catch (error) {
-        this.#needResync = true
-        throw new EtcdDiscoveryError('resync', errorMessage(error), { cause: error })
-      }
-    }
-    if (signal.aborted) return
-    if (this.#needPublish && this.announcement !== undefined) {
-      this.#needPublish = false
-      try {
-        this.#counters.reannounces += this.#everPublished ? 1 : 0
-        await this.#publish()
-      } catch (error) {
-        this.#needPublish = true
-        throw new EtcdDiscoveryError('announce', errorMessage(error), { cause: error })
-      }
-    }
-    if (signal.aborted) return
-    if (this.#needCheck) {
-      this.#needCheck = false
-      try {
-        await this.#check()
-      } catch (error) {
-        throw new EtcdDiscoveryError('check', errorMessage(error), { cause: error })
-      }
-    }
-  }
-
   // ---------------------------------------------------------------- etcd operations
-
-  /** One cheap range: is etcd still the store we are mirroring? */
-  async #check(): Promise<void> {
-    if (await this.#mirror.check()) this.#needResync = true
-  }
 
   async #publish(): Promise<void> {
     const self = this.announcement
@@ -463,11 +347,11 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
     this.#publishedValue = undefined
     this.#counters.leaseLosses++
     this.log.info('lease lost: granting a new one', { error: errorMessage(error) })
-    if (this.#loopAbort?.signal.aborted !== false) return
+    if (this.#healing.stopping) return
     // a lost lease may mean etcd lost its data: re-list too
-    this.#needPublish = this.announcement !== undefined
-    this.#needResync = true
-    this.#kick()
+    this.#healing.needPublish = this.announcement !== undefined
+    this.#healing.needResync = true
+    this.#healing.kick()
   }
 
   /** Runs a callback from etcd3's side; an error it throws becomes a `discovery:error`. */
@@ -483,10 +367,10 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
   #observeHeader(header: IResponseHeader | undefined): void {
     if (header === undefined || !this.#mirror.resets.synced) return
     if (this.#mirror.resets.isReset(header)) {
-      if (!this.#needResync)
+      if (!this.#healing.needResync)
         this.log.debug('response header shows an etcd reset', { revision: header.revision })
-      this.#needResync = true
-      this.#kick()
+      this.#healing.needResync = true
+      this.#healing.kick()
     }
   }
 
@@ -497,8 +381,8 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
     // TTL, so that two writers misconfigured with one id do not fight in a hot loop
     if (sameRecord(record, this.announcement) && kv.lease !== '0') return
     this.#overwrites.overwritten(kv.key.toString('utf8'), (delayed) => {
-      this.#needPublish = !delayed || this.announcement !== undefined
-      this.#kick()
+      this.#healing.needPublish = !delayed || this.announcement !== undefined
+      this.#healing.kick()
     })
   }
 
@@ -507,8 +391,8 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
     if (this.announcement === undefined || this.#publishedValue === undefined) return
     this.log.info('our announcement was deleted: writing it again')
     this.#publishedValue = undefined
-    this.#needPublish = true
-    this.#kick()
+    this.#healing.needPublish = true
+    this.#healing.kick()
   }
 
   #decode(kv: IKeyValue) {

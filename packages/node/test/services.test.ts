@@ -1,6 +1,7 @@
 // Named services across the cluster through static discovery: two and three real nodes on
 // loopback QUIC. The static list is the operator's: it carries each node's `meta.services`, which
-// is what `provide()` would announce through a backend that can publish (see services-etcd.test.ts).
+// is what `provide()` would announce through a backend that can publish (see
+// tooling/integration/test/node/services-etcd.test.ts).
 import { encodeServiceList, InvalidServiceNameError, SERVICES_META_KEY } from '@peer/discovery-core'
 import { StaticDiscovery } from '@peer/discovery-static'
 import { generateIdentity } from '@peer/identity'

@@ -9,7 +9,6 @@ import {
   throwIfAborted,
 } from '@peer/discovery-core'
 import { errorMessage, withTimeout } from '@peer/discovery-core/internal'
-import { mergeAddresses } from './address-book.js'
 import { ConnectWaiters } from './connect-waiters.js'
 import { safeClose, settledWithin } from './connections.js'
 import { type DialContext, dialOne } from './dial-one.js'
@@ -17,8 +16,17 @@ import { dialPeer } from './dial-peer.js'
 import { DialScheduler } from './dial-scheduler.js'
 import { ConnectionCapError, DialTimeoutError, NotAMemberError, RegistryError } from './errors.js'
 import type { RegistryConnection } from './interfaces.js'
+import {
+  checkTrust,
+  createPeer,
+  onDiscovered,
+  onLost,
+  onTrustAdded,
+  rejectPeer,
+  untrust,
+} from './membership.js'
 import { PeerConnections } from './peer-connections.js'
-import { newPeerEntry, type PeerEntry, snapshotOf } from './peer-entry.js'
+import { type PeerEntry, snapshotOf } from './peer-entry.js'
 import type { DisconnectReason, PeerRegistryEvents, PeerRegistryStats } from './peer-events.js'
 import type {
   EnsureConnectedOptions,
@@ -68,6 +76,7 @@ export class PeerRegistry<
   readonly #dials: DialScheduler<C>
   readonly #dialContext: DialContext<C>
   readonly #conns: PeerConnections<C>
+  readonly #core: RegistryCore<C>
   readonly #waiters = new ConnectWaiters<C>()
 
   readonly #peers = new Map<string, PeerEntry<C>>()
@@ -128,10 +137,11 @@ export class PeerRegistry<
       dialContext: this.#dialContext,
       started: () => this.#state === 'started',
       lifetime: () => this.#lifetime.signal,
-      isTrusted: (id) => this.#isTrusted(id),
+      isTrusted: (id) => checkTrust(cfg.trust, this.#log, id),
       forget: (entry, reason) => this.#forget(entry, reason),
       emit: (type, detail) => this.emit(type, detail),
     }
+    this.#core = core
     this.#conns = new PeerConnections(core)
   }
 
@@ -179,7 +189,7 @@ export class PeerRegistry<
       throw error
     }
     if (this.#state !== 'started' || this.#lifetime !== lifetime) return
-    for (const record of known ?? []) this.#onDiscovered(record, record.source, true)
+    for (const record of known ?? []) onDiscovered(this.#core, record, record.source, true)
   }
 
   /**
@@ -247,12 +257,12 @@ export class PeerRegistry<
       safeClose(connection, 'self', this.#log)
       return false
     }
-    if (!this.#isTrusted(id)) {
-      this.#reject(id, 'inbound')
+    if (!this.#core.isTrusted(id)) {
+      rejectPeer(this.#core, id, 'inbound')
       safeClose(connection, 'untrusted', this.#log)
       return false
     }
-    const entry = this.#peers.get(id) ?? this.#create(id)
+    const entry = this.#peers.get(id) ?? createPeer(this.#core, id)
     if (entry === undefined) {
       safeClose(connection, 'registry full', this.#log)
       return false
@@ -322,7 +332,7 @@ export class PeerRegistry<
     if (this.#state !== 'started') throw new RegistryError('the peer registry is not started')
     const entry = this.#peers.get(id)
     if (entry?.connection !== undefined) return entry.connection
-    if (entry === undefined || entry.addresses.length === 0 || !this.#isTrusted(id)) {
+    if (entry === undefined || entry.addresses.length === 0 || !this.#core.isTrusted(id)) {
       throw new NotAMemberError(`${id} is not a trusted member with a known address`)
     }
     const timeoutMs = options.timeoutMs ?? this.#cfg.dialTimeout * entry.addresses.length
@@ -379,13 +389,13 @@ export class PeerRegistry<
   async refreshTrust(): Promise<void> {
     if (this.#state !== 'started') return
     for (const entry of [...this.#peers.values()]) {
-      if (!this.#isTrusted(entry.id)) this.#untrust(entry.id)
+      if (!this.#core.isTrusted(entry.id)) untrust(this.#core, entry.id)
     }
     const known = ((await this.#cfg.discovery?.list?.().catch(() => [])) ?? []) as readonly PeerRecord[]
     if (this.#state !== 'started') return
     for (const record of known) {
-      if (!this.#peers.has(record.id) && this.#isTrusted(record.id))
-        this.#onDiscovered(record, record.source, true)
+      if (!this.#peers.has(record.id) && this.#core.isTrusted(record.id))
+        onDiscovered(this.#core, record, record.source, true)
     }
   }
 
@@ -400,118 +410,18 @@ export class PeerRegistry<
   #subscribe(): void {
     this.#unsubscribe.push(
       ...subscribeSources(this.#cfg.discovery, this.#cfg.trust, {
-        discovered: (record, source, fresh) => this.#onDiscovered(record, source, fresh),
-        lost: (id, source, reason) => this.#onLost(id, source, reason),
+        discovered: (record, source, fresh) => onDiscovered(this.#core, record, source, fresh),
+        lost: (id, source, reason) => onLost(this.#core, id, source, reason),
         refresh: () => this.#refreshQuietly(),
-        trustAdded: (id) => this.#onTrustAdded(id),
+        trustAdded: (id) => onTrustAdded(this.#core, id, () => this.#refreshQuietly()),
         trustRemoved: (id) => {
-          if (!this.#isTrusted(id)) this.#untrust(id)
+          if (!this.#core.isTrusted(id)) untrust(this.#core, id)
         },
       }),
     )
   }
 
-  #isTrusted(id: string): boolean {
-    try {
-      return typeof this.#cfg.trust === 'function'
-        ? this.#cfg.trust(id) === true
-        : this.#cfg.trust.has(id) === true
-    } catch (error) {
-      this.#log.warn('trust check threw; treating the id as untrusted', {
-        id: shortId(id),
-        error: errorMessage(error),
-      })
-      return false
-    }
-  }
-
-  #reject(id: string, source: string): void {
-    this.#stats.rejected++
-    this.#log.info('rejected an untrusted peer', { id: shortId(id), source })
-    this.emit('peer:rejected', { id, source, reason: 'untrusted' })
-  }
-
-  #onDiscovered(record: PeerRecord, source: string, fresh: boolean): void {
-    if (this.#state !== 'started' || record.id === this.self) return
-    if (!this.#isTrusted(record.id)) {
-      this.#reject(record.id, source)
-      return
-    }
-    const entry = this.#peers.get(record.id) ?? this.#create(record.id)
-    if (entry === undefined) return
-    const joined = !entry.discovered
-    entry.discovered = true
-    entry.lastSeen = Date.now()
-    if (record.name !== undefined) entry.name = record.name
-    entry.addresses = mergeAddresses(entry.addresses, record, this.#cfg.maxAddresses)
-    if (joined) this.emit('peer:member', { id: entry.id, name: entry.name, source })
-    if (this.#cfg.onDemand) return // a member is dialed when used (ensureConnected)
-    switch (entry.state) {
-      case 'connected':
-      case 'dialing':
-      case 'queued':
-        return // a hint never redirects or drops what is in progress
-      case 'departed':
-        // it stopped saying goodbye; hearing of it again means it is back
-        entry.backoffLevel = 0
-        this.#dials.clearTimer(entry)
-        this.#dials.enqueue(entry)
-        return
-      case 'backoff':
-        // a fresh discovery (after a loss) deserves a prompt dial; an update waits for the timer
-        if (fresh) {
-          entry.backoffLevel = 0
-          this.#dials.clearTimer(entry)
-          this.#dials.enqueue(entry)
-        }
-        return
-      case 'idle':
-        // a released connection (idle, evicted) is dialed again when used, not on a hint
-        if (entry.released !== true) this.#dials.enqueue(entry)
-    }
-  }
-
-  #onLost(id: string, source: string, reason: string): void {
-    const entry = this.#peers.get(id)
-    if (entry === undefined) return
-    if (entry.discovered) this.emit('peer:member-lost', { id, name: entry.name, source, reason })
-    entry.discovered = false
-    for (const a of entry.addresses) a.sources = []
-    // a live connection stays until the transport's liveness closes it; a dial in flight finishes
-    if (entry.state === 'connected' || entry.state === 'dialing') return
-    this.#log.debug('lost peer forgotten', { id: shortId(id) })
-    this.#forget(entry, 'lost')
-  }
-
-  #onTrustAdded(id: string): void {
-    if (this.#state !== 'started' || !this.#isTrusted(id) || this.#peers.has(id)) return
-    const record = this.#cfg.discovery?.get?.(id)
-    if (record !== undefined) {
-      this.#onDiscovered(record, record.source, true)
-      return
-    }
-    if (typeof this.#cfg.discovery?.get !== 'function') this.#refreshQuietly()
-  }
-
-  #untrust(id: string): void {
-    const entry = this.#peers.get(id)
-    if (entry === undefined) return
-    this.#log.info('peer no longer trusted: disconnecting', { id: shortId(id) })
-    this.#forget(entry, 'untrusted')
-  }
-
   // ---- peer map ----
-
-  #create(id: string): PeerEntry<C> | undefined {
-    if (this.#peers.size >= this.#cfg.maxPeers) {
-      this.#stats.overflowDrops++
-      this.#log.warn('peer map full: dropped a peer', { id: shortId(id), maxPeers: this.#cfg.maxPeers })
-      return undefined
-    }
-    const entry = newPeerEntry<C>(id)
-    this.#peers.set(id, entry)
-    return entry
-  }
 
   /** Removes a peer: cancels its dial and timer, closes its connection (emitting `peer:disconnected`). */
   #forget(entry: PeerEntry<C>, reason: DisconnectReason): void {
@@ -538,7 +448,7 @@ export class PeerRegistry<
     entry.timer = undefined
     entry.nextDialAt = undefined
     if (this.#peers.get(entry.id) !== entry || entry.state !== state) return
-    if (!entry.discovered || !this.#isTrusted(entry.id)) {
+    if (!entry.discovered || !this.#core.isTrusted(entry.id)) {
       this.#forget(entry, 'lost')
       return
     }

@@ -3,6 +3,7 @@
 import type { Discovery, PeerAddress } from '@peer/discovery-core'
 import { TrustList } from '@peer/identity'
 import { testId } from '@peer/testkit/ids'
+import { type ManualBackend, manualDiscovery } from '@peer/testkit/manual-discovery'
 import { nextEvent, recordEvents, waitFor } from '@peer/testkit/wait'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
@@ -13,7 +14,6 @@ import {
   RegistryConfigError,
 } from '../src/index.js'
 import { MemoryConnection, MemoryNetwork } from './helpers/memory-network.js'
-import { type ManualBackend, manualDiscovery } from './helpers/test-discovery.js'
 
 interface TestNode {
   id: string
@@ -67,6 +67,15 @@ async function makeNode(
   return node
 }
 
+/** Two nodes `a` and `b` on a fresh network, `a`'s registry started (`b`'s not). */
+async function startedPair(): Promise<{ net: MemoryNetwork; a: TestNode; b: TestNode }> {
+  const net = new MemoryNetwork()
+  const a = await makeNode(net, 'a')
+  const b = await makeNode(net, 'b')
+  await a.registry.start()
+  return { net, a, b }
+}
+
 /** Makes `a` trust and discover `b`. */
 function introduce(a: TestNode, b: TestNode): void {
   a.trust.add(b.id)
@@ -75,10 +84,7 @@ function introduce(a: TestNode, b: TestNode): void {
 
 describe('PeerRegistry: trust', () => {
   it('logs, counts and emits an untrusted id, and never dials it', async () => {
-    const net = new MemoryNetwork()
-    const a = await makeNode(net, 'a')
-    const b = await makeNode(net, 'b')
-    await a.registry.start()
+    const { a, b } = await startedPair()
     const rejected = nextEvent<CustomEvent>(a.registry, 'peer:rejected')
     a.backend.announcePeer(b.id, [b.address])
     const event = await rejected
@@ -91,10 +97,7 @@ describe('PeerRegistry: trust', () => {
   })
 
   it('closes an untrusted inbound connection and emits peer:rejected', async () => {
-    const net = new MemoryNetwork()
-    const a = await makeNode(net, 'a')
-    const b = await makeNode(net, 'b')
-    await a.registry.start()
+    const { a, b } = await startedPair()
     const rejected = nextEvent<CustomEvent>(a.registry, 'peer:rejected')
     const conn = await b.transport.dial(a.address, { expectedId: a.id })
     expect((await rejected).detail).toMatchObject({ id: b.id, source: 'inbound' })
@@ -118,10 +121,7 @@ describe('PeerRegistry: trust', () => {
   })
 
   it('applies trust changes live: removing closes, adding dials a discovered peer', async () => {
-    const net = new MemoryNetwork()
-    const a = await makeNode(net, 'a')
-    const b = await makeNode(net, 'b')
-    await a.registry.start()
+    const { net, a, b } = await startedPair()
     a.backend.announcePeer(b.id, [b.address]) // untrusted for now
     await waitFor(() => a.registry.stats.rejected === 1)
     const connected = nextEvent<CustomEvent>(a.registry, 'peer:connected')
@@ -171,10 +171,7 @@ describe('PeerRegistry: trust', () => {
 
 describe('PeerRegistry: dialing', () => {
   it('dials a trusted peer once; announcements of a connected peer only refresh last seen', async () => {
-    const net = new MemoryNetwork()
-    const a = await makeNode(net, 'a')
-    const b = await makeNode(net, 'b')
-    await a.registry.start()
+    const { a, b } = await startedPair()
     const connected = nextEvent<CustomEvent>(a.registry, 'peer:connected')
     introduce(a, b)
     expect((await connected).detail).toMatchObject({ id: b.id, direction: 'outbound' })
@@ -195,10 +192,7 @@ describe('PeerRegistry: dialing', () => {
   })
 
   it('the dialed side adopts the inbound connection', async () => {
-    const net = new MemoryNetwork()
-    const a = await makeNode(net, 'a')
-    const b = await makeNode(net, 'b')
-    await a.registry.start()
+    const { a, b } = await startedPair()
     await b.registry.start()
     b.trust.add(a.id) // b trusts a but does not discover it
     const inbound = nextEvent<CustomEvent>(b.registry, 'peer:connected')
@@ -250,10 +244,7 @@ describe('PeerRegistry: dialing', () => {
   })
 
   it('after a disconnect redials the still-discovered peer', async () => {
-    const net = new MemoryNetwork()
-    const a = await makeNode(net, 'a')
-    const b = await makeNode(net, 'b')
-    await a.registry.start()
+    const { a, b } = await startedPair()
     introduce(a, b)
     const first = await waitFor(() => a.registry.connection(b.id))
     const disconnected = nextEvent<CustomEvent>(a.registry, 'peer:disconnected')
@@ -270,10 +261,7 @@ describe('PeerRegistry: dialing', () => {
   })
 
   it('peer:lost never closes a live connection', async () => {
-    const net = new MemoryNetwork()
-    const a = await makeNode(net, 'a')
-    const b = await makeNode(net, 'b')
-    await a.registry.start()
+    const { a, b } = await startedPair()
     introduce(a, b)
     const conn = await waitFor(() => a.registry.connection(b.id))
     a.backend.losePeer(b.id)
@@ -319,10 +307,7 @@ describe('PeerRegistry: dialing', () => {
   })
 
   it('tries the next address when one fails, and prefers the one that worked', async () => {
-    const net = new MemoryNetwork()
-    const a = await makeNode(net, 'a')
-    const b = await makeNode(net, 'b')
-    await a.registry.start()
+    const { a, b } = await startedPair()
     a.trust.add(b.id)
     a.backend.announcePeer(b.id, [{ host: '127.0.0.9', port: 9 }, b.address])
     const conn = await waitFor(() => a.registry.connection(b.id))
@@ -504,10 +489,7 @@ describe('PeerRegistry: status, bounds and lifecycle', () => {
   })
 
   it('stop closes every connection with reason shutdown and forgets every peer', async () => {
-    const net = new MemoryNetwork()
-    const a = await makeNode(net, 'a')
-    const b = await makeNode(net, 'b')
-    await a.registry.start()
+    const { net, a, b } = await startedPair()
     introduce(a, b)
     await waitFor(() => a.registry.connection(b.id))
     const events = recordEvents(a.registry, ['peer:disconnected'])
@@ -600,10 +582,7 @@ describe('PeerRegistry: stalled connections', () => {
   })
 
   it('probeStalled does nothing for a peer without a known address or connection', async () => {
-    const net = new MemoryNetwork()
-    const a = await makeNode(net, 'a')
-    const b = await makeNode(net, 'b')
-    await a.registry.start()
+    const { a, b } = await startedPair()
     await b.registry.start()
     b.trust.add(a.id)
     const inbound = nextEvent<CustomEvent>(b.registry, 'peer:connected')

@@ -1,8 +1,6 @@
 // Test helpers: MdnsDiscovery instances living in child processes inside network namespaces the
 // test creates, driven through RemoteBackend proxies.
 import { fileURLToPath } from 'node:url'
-import type { DiscoveryHarness } from '@peer/discovery-compliance'
-import type { LocalPeer } from '@peer/discovery-core'
 import { createNetns, type Netns } from '@peer/testkit/netns'
 import { type BackendHost, type RemoteBackend, spawnBackendHost } from '@peer/testkit/remote-backend'
 import { afterAll, beforeAll } from 'vitest'
@@ -49,31 +47,3 @@ export function mdnsStats(b: RemoteBackend): Promise<MdnsStats> {
 
 /** A bad datagram: too short to be a DNS header. */
 export const TRUNCATED_PACKET = Buffer.from([0x00, 0x00, 0x84, 0x00, 0x00])
-
-/**
- * The compliance harness: all instances in one child, in one fresh namespace, talking over its
- * loopback. Short TTLs so expiry-based checks are quick.
- */
-export function mdnsHarness(options: RemoteMdnsOptions = {}): DiscoveryHarness<RemoteBackend> {
-  let ns: Netns | undefined
-  let host: BackendHost | undefined
-  return {
-    propagationTimeout: 5000,
-    async setup({ selves }: { count: number; selves: readonly LocalPeer[] }) {
-      ns = await createNetns({ label: 'mdns-kit' })
-      host = await startHost(ns)
-      const out: RemoteBackend[] = []
-      for (const self of selves) out.push(await createRemote(host, { self: self.id, ttl: 10, ...options }))
-      return out
-    },
-    async seedInvalid() {
-      await host!.child.call('sendRaw', { packets: [TRUNCATED_PACKET.toString('base64')] })
-    },
-    async teardown() {
-      await host?.close()
-      await ns?.delete()
-      host = undefined
-      ns = undefined
-    },
-  }
-}

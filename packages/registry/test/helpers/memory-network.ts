@@ -1,6 +1,7 @@
 // An in-process stand-in for a transport, for unit tests of the registry's logic: listeners keyed
 // by host:port, dials that pin the remote id, connection pairs whose halves close together.
-// The real-transport tests (quic-*.test.ts) check the same rules over @peer/transport-quic.
+// The real-transport tests (tooling/integration/test/registry/quic-*.test.ts) check the same rules
+// over @peer/transport-quic.
 import type { PeerAddress } from '@peer/discovery-core'
 import type { RegistryConnection, RegistryDialOptions, RegistryTransport } from '../../src/index.js'
 

@@ -1,9 +1,10 @@
 // A peer that stops says so (`shutdown`): over real QUIC, the registry does not redial it until
 // discovery reports it again (or `departedHoldMs` passes), and stop() is bounded.
+
+import { PeerRegistry, type RegistryConnection } from '@peer/registry'
 import { testId } from '@peer/testkit/ids'
 import { nextEvent, waitFor } from '@peer/testkit/wait'
 import { describe, expect, it } from 'vitest'
-import { PeerRegistry, type RegistryConnection } from '../src/index.js'
 import { introduce, quicNodesPerTest } from './helpers/quic-node.js'
 
 const { node } = quicNodesPerTest()

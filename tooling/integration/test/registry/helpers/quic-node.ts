@@ -2,10 +2,10 @@
 // a PeerRegistry wired together the way @peer/node wires them.
 import { Discovery, type DiscoveryBackend, type PeerAddress } from '@peer/discovery-core'
 import { generateIdentity, type Identity, TrustList } from '@peer/identity'
+import { PeerRegistry, type PeerRegistryOptions, type RegistryTransport } from '@peer/registry'
+import { ManualBackend } from '@peer/testkit/manual-discovery'
 import { type Connection, createTransport, type Listener, type Transport } from '@peer/transport-quic'
 import { afterEach } from 'vitest'
-import { PeerRegistry, type PeerRegistryOptions, type RegistryTransport } from '../../src/index.js'
-import { ManualBackend } from './test-discovery.js'
 
 /** A transport wrapper that counts dials, for assertions on what was (not) dialed. */
 export interface CountingTransport extends RegistryTransport<Connection> {

@@ -2,12 +2,12 @@
 // processes in their own namespaces, joined by a bridge (in its own namespace), over real QUIC.
 import { fileURLToPath } from 'node:url'
 import { generateIdentity, type Identity } from '@peer/identity'
+import type { PeerStatus } from '@peer/registry'
 import { type RpcChild, spawnChild } from '@peer/testkit/child-process'
 import { testId } from '@peer/testkit/ids'
 import { type BridgeTopology, createBridgeTopology } from '@peer/testkit/netns'
 import { waitFor } from '@peer/testkit/wait'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import type { PeerStatus } from '../src/index.js'
 
 const CHILD = fileURLToPath(new URL('./fixtures/registry-node.ts', import.meta.url))
 

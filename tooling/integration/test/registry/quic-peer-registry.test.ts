@@ -1,10 +1,10 @@
 // Every rule of the peer registry over real QUIC (pinned mutual TLS) on loopback.
 import { createSocket, type Socket } from 'node:dgram'
+import { DialTimeoutError, ServerRegistry } from '@peer/registry'
 import { testId } from '@peer/testkit/ids'
 import { nextEvent, recordEvents, waitFor } from '@peer/testkit/wait'
 import { type Connection, type Listener, PinningError } from '@peer/transport-quic'
 import { describe, expect, it } from 'vitest'
-import { DialTimeoutError, ServerRegistry } from '../src/index.js'
 import { introduce, type QuicNodeOptions, quicNodesPerTest } from './helpers/quic-node.js'
 
 const { node, cleanups } = quicNodesPerTest()

@@ -2,8 +2,6 @@
 // plus a run-time check on the ones that need no network.
 import type { Discovery } from '@peer/discovery-core'
 import { TrustList } from '@peer/identity'
-import type { Connection, Listener, Transport } from '@peer/transport-quic'
-import { describe, expect, it } from 'vitest'
 import type {
   PeerSource,
   RegistryConnection,
@@ -11,7 +9,9 @@ import type {
   ServerLike,
   ServerRegistry,
   TrustStore,
-} from '../src/index.js'
+} from '@peer/registry'
+import type { Connection, Listener, Transport } from '@peer/transport-quic'
+import { describe, expect, it } from 'vitest'
 
 export const listenerIsServerLike = (listener: Listener): ServerLike => listener
 export const connectionIsRegistryConnection = (connection: Connection): RegistryConnection => connection

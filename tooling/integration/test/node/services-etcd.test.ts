@@ -5,11 +5,13 @@
 import { SERVICES_META_KEY } from '@peer/discovery-core'
 import { EtcdDiscovery } from '@peer/discovery-etcd'
 import { generateIdentity } from '@peer/identity'
+import { createNode, type PeerNode } from '@peer/node'
 import { type EtcdCluster, startEtcd } from '@peer/testkit/etcd'
 import { nextEvent, waitFor } from '@peer/testkit/wait'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { createNode, type PeerNode } from '../src/index.js'
-import { FAST_REGISTRY } from './helpers.js'
+
+/** Quick redials, as in @peer/node's own tests. */
+const FAST_REGISTRY = { backoff: { initialDelayMs: 50, maxDelayMs: 500 }, dialTimeoutMs: 3000 }
 
 let etcd: EtcdCluster
 beforeAll(async () => {

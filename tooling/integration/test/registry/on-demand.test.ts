@@ -1,9 +1,9 @@
 // The on-demand policy, release without redial, and the connection cap, over real QUIC on loopback.
 import { ConfigError } from '@peer/discovery-core'
 import { generateIdentity } from '@peer/identity'
+import { ConnectionCapError, NotAMemberError, PeerRegistry } from '@peer/registry'
 import { nextEvent, recordEvents, waitFor } from '@peer/testkit/wait'
 import { describe, expect, it } from 'vitest'
-import { ConnectionCapError, NotAMemberError, PeerRegistry } from '../src/index.js'
 import { introduce, quicNodesPerTest } from './helpers/quic-node.js'
 
 const { node } = quicNodesPerTest()
