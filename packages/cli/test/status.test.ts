@@ -82,7 +82,17 @@ describe('peer status', () => {
     expect(s.stats).toMatchObject({ peersUp: 1, messagesDropped: 0, malformed: 0 })
     expect(s.registry).toMatchObject({ connects: expect.any(Number), dials: expect.any(Number) })
     expect(s.discovery.backends).toEqual([
-      { source: 'static', stats: { invalidRecords: 0, overflowDrops: 0, errors: 0, listenerErrors: 0 } },
+      {
+        source: 'static',
+        stats: {
+          invalidRecords: 0,
+          overflowDrops: 0,
+          errors: 0,
+          droppedServiceNames: 0,
+          droppedServiceLists: 0,
+          listenerErrors: 0,
+        },
+      },
     ])
     expect(s.discovery.stats).toHaveProperty('flapsSuppressed')
   })

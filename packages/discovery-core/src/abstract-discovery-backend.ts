@@ -12,6 +12,7 @@ import { isNodeId } from './node-id.js'
 import { numberOption } from './options.js'
 import { type PeerRecord, type PeerRecordLimits, parsePeerRecord, sameRecord } from './peer-record.js'
 import { SerialLock } from './serial-lock.js'
+import { type CheckedServiceInput, checkServiceInput } from './service-list.js'
 import { TypedEventTarget } from './typed-event-target.js'
 
 /** Options every backend built on {@link AbstractDiscoveryBackend} accepts. */
@@ -56,8 +57,16 @@ export abstract class AbstractDiscoveryBackend
   protected readonly maxPeers: number
   protected readonly recordLimits: Partial<PeerRecordLimits>
 
-  readonly #stats = { invalidRecords: 0, overflowDrops: 0, errors: 0 }
+  readonly #stats = {
+    invalidRecords: 0,
+    overflowDrops: 0,
+    errors: 0,
+    droppedServiceNames: 0,
+    droppedServiceLists: 0,
+  }
   readonly #peers = new Map<string, PeerRecord>()
+  /** Peer id -> the raw service list whose drops were counted last (each distinct list once). */
+  readonly #serviceDrops = new Map<string, unknown>()
   #self: string | undefined
   #state: State = 'stopped'
   #wantStarted = false
@@ -85,7 +94,7 @@ export abstract class AbstractDiscoveryBackend
     return this.#wantStarted && (this.#state === 'started' || this.#state === 'starting')
   }
 
-  get stats(): Readonly<DiscoveryStats> {
+  get stats(): Readonly<Required<DiscoveryStats>> {
     return { ...this.#stats, listenerErrors: this.listenerErrors }
   }
 
@@ -105,7 +114,7 @@ export abstract class AbstractDiscoveryBackend
   /** Sets this node's id; a peer already reported under it is forgotten silently. */
   protected setSelfId(id: string | undefined): void {
     this.#self = id
-    if (id !== undefined) this.#peers.delete(id)
+    if (id !== undefined) this.#forget(id)
   }
 
   async start(options: AbortOptions = {}): Promise<void> {
@@ -128,7 +137,7 @@ export abstract class AbstractDiscoveryBackend
         await this.onStop().catch((e: unknown) =>
           this.log.debug('cleanup after failed start threw', { error: errorMessage(e) }),
         )
-        this.#peers.clear()
+        this.#clearPeers()
         this.#state = 'stopped'
         if (signal.aborted) throw abortErrorFor(signal)
         throw error
@@ -149,7 +158,7 @@ export abstract class AbstractDiscoveryBackend
       try {
         await this.onStop()
       } finally {
-        this.#peers.clear()
+        this.#clearPeers()
         this.#state = 'stopped'
       }
     }, options.signal)
@@ -188,15 +197,17 @@ export abstract class AbstractDiscoveryBackend
 
   /**
    * Reports a peer seen by the backend. `input` is validated (its `source` is set to this
-   * backend's); invalid input is counted and dropped. Emits `peer:discovered` for a new peer,
-   * `peer:updated` for a changed one, nothing for a repeat. Returns the accepted record.
+   * backend's); invalid input is counted and dropped. Its `meta.services` list is checked as
+   * `checkServiceMeta` does: bad names are removed, a list over the limits is removed whole, and
+   * both are counted (`stats.droppedServiceNames`, `stats.droppedServiceLists`; each distinct list
+   * of a peer once), so every backend reports clean service lists. Emits `peer:discovered` for a
+   * new peer, `peer:updated` for a changed one, nothing for a repeat. Returns the accepted record.
    */
   protected reportPeer(input: unknown): PeerRecord | undefined {
     if (!this.active) return undefined
-    const parsed = parsePeerRecord(
-      typeof input === 'object' && input !== null ? { ...input, source: this.source } : input,
-      this.recordLimits,
-    )
+    const withSource = typeof input === 'object' && input !== null ? { ...input, source: this.source } : input
+    const services = checkServiceInput(withSource)
+    const parsed = parsePeerRecord(services?.input ?? withSource, this.recordLimits)
     if (!parsed.ok) {
       this.#stats.invalidRecords++
       this.log.debug('dropped invalid record', { error: parsed.error.message })
@@ -205,27 +216,55 @@ export abstract class AbstractDiscoveryBackend
     const record = parsed.record
     if (record.id === this.#self) return undefined
     const known = this.#peers.get(record.id)
+    if (known === undefined && this.#peers.size >= this.maxPeers) {
+      this.#stats.overflowDrops++
+      this.log.warn('peer map full: dropped a discovery', { maxPeers: this.maxPeers })
+      return undefined
+    }
+    this.#countServiceDrops(record.id, services)
     if (known !== undefined) {
       if (sameRecord(known, record)) return known
       this.#peers.set(record.id, record)
       this.emit('peer:updated', { record, source: this.source })
       return record
     }
-    if (this.#peers.size >= this.maxPeers) {
-      this.#stats.overflowDrops++
-      this.log.warn('peer map full: dropped a discovery', { maxPeers: this.maxPeers })
-      return undefined
-    }
     this.#peers.set(record.id, record)
     this.emit('peer:discovered', { record, source: this.source })
     return record
+  }
+
+  // counts what was dropped from an accepted peer's service list, once per distinct list
+  #countServiceDrops(id: string, services: CheckedServiceInput | undefined): void {
+    if (services === undefined) {
+      this.#serviceDrops.delete(id)
+      return
+    }
+    if (this.#serviceDrops.has(id) && this.#serviceDrops.get(id) === services.raw) return
+    this.#serviceDrops.set(id, services.raw)
+    this.#stats.droppedServiceNames += services.droppedNames
+    if (services.droppedList) this.#stats.droppedServiceLists++
+    this.log.debug('dropped service names from a record', {
+      id,
+      droppedNames: services.droppedNames,
+      droppedList: services.droppedList,
+    })
+  }
+
+  #forget(id: string): void {
+    this.#peers.delete(id)
+    this.#serviceDrops.delete(id)
+  }
+
+  #clearPeers(): void {
+    this.#peers.clear()
+    this.#serviceDrops.clear()
   }
 
   /** Reports that a known peer went away; emits `peer:lost` once. Unknown ids are ignored. */
   protected reportLost(id: string, reason: PeerLostReason): void {
     const record = this.#peers.get(id)
     if (record === undefined) return
-    this.#peers.delete(id)
+    this.#forget(id)
     if (this.active) this.emit('peer:lost', { record, source: this.source, reason })
   }
 

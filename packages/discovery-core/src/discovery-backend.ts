@@ -56,6 +56,18 @@ export interface DiscoveryStats {
   listenerErrors: number
   /** `discovery:error` events emitted. */
   errors: number
+  /**
+   * Service names dropped from records' `meta.services` lists because they were not of the
+   * grammar (`isServiceName`); each distinct list of a peer counted once. Backends built on
+   * `AbstractDiscoveryBackend` drop and count them for every record they report; optional for
+   * other backends.
+   */
+  droppedServiceNames?: number
+  /**
+   * Whole `meta.services` lists dropped (too long, more than `MAX_SERVICES` names, not a string);
+   * each distinct list of a peer counted once. As {@link DiscoveryStats.droppedServiceNames}.
+   */
+  droppedServiceLists?: number
 }
 
 /**
@@ -68,7 +80,9 @@ export interface DiscoveryStats {
  * - no event is emitted before `start()` is called or after `stop()` is called;
  * - a peer is reported once with `peer:discovered` until it is lost; the node itself (the id given
  *   to `announce` or to the backend's `self` option) is never reported;
- * - records read from the network are validated; invalid ones are counted and dropped;
+ * - records read from the network are validated; invalid ones are counted and dropped; bad names
+ *   in a `meta.services` list are dropped and counted in `stats.droppedServiceNames` /
+ *   `droppedServiceLists` (`AbstractDiscoveryBackend` does both);
  * - every async method takes `{ signal }` and rejects with an error named `AbortError` when aborted.
  */
 export interface DiscoveryBackend extends TypedEventTarget<DiscoveryEvents> {

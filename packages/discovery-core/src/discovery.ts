@@ -57,8 +57,8 @@ interface Entry {
   lostTimer: ReturnType<typeof setTimeout> | undefined
 }
 
-/** Aggregate counters: the backend counters plus what the aggregate itself did. */
-export interface AggregateStats extends DiscoveryStats {
+/** Aggregate counters: the backend counters (summed; the optional ones count 0 for a backend without them) plus what the aggregate itself did. */
+export interface AggregateStats extends Required<DiscoveryStats> {
   /** Losses cancelled because the peer came back within the hysteresis window. */
   flapsSuppressed: number
 }
@@ -135,11 +135,19 @@ export class Discovery extends TypedEventTarget<DiscoveryEvents> implements Disc
   }
 
   get stats(): Readonly<AggregateStats> {
-    const s = { ...this.#stats, listenerErrors: this.listenerErrors }
+    const s = {
+      ...this.#stats,
+      listenerErrors: this.listenerErrors,
+      droppedServiceNames: 0,
+      droppedServiceLists: 0,
+    }
     for (const b of this.backends) {
-      s.invalidRecords += b.stats.invalidRecords
-      s.overflowDrops += b.stats.overflowDrops
-      s.listenerErrors += b.stats.listenerErrors
+      const bs = b.stats
+      s.invalidRecords += bs.invalidRecords
+      s.overflowDrops += bs.overflowDrops
+      s.listenerErrors += bs.listenerErrors
+      s.droppedServiceNames += bs.droppedServiceNames ?? 0
+      s.droppedServiceLists += bs.droppedServiceLists ?? 0
     }
     return s
   }

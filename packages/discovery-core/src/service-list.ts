@@ -160,3 +160,34 @@ export function checkServiceMeta(meta: Readonly<Record<string, string>> | undefi
     droppedList: decoded.droppedList,
   }
 }
+
+/** What {@link checkServiceInput} dropped from untrusted record input. @internal */
+export interface CheckedServiceInput {
+  /** The input with its service list cleaned. */
+  readonly input: object
+  /** The raw `meta.services` value (to count each distinct value once). */
+  readonly raw: unknown
+  readonly droppedNames: number
+  readonly droppedList: boolean
+}
+
+/**
+ * For a backend's untrusted record input (before validation): when its `meta` holds a service
+ * list with names to drop, the input with the list cleaned as {@link checkServiceMeta} does, and
+ * what was dropped; `undefined` when there is nothing to drop (or no meta object to look at: the
+ * record validation judges that). Never throws. @internal (used by `AbstractDiscoveryBackend`)
+ */
+export function checkServiceInput(input: unknown): CheckedServiceInput | undefined {
+  if (typeof input !== 'object' || input === null) return undefined
+  const meta = (input as { meta?: unknown }).meta
+  if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) return undefined
+  if (!Object.hasOwn(meta, SERVICES_META_KEY)) return undefined
+  const checked = checkServiceMeta(meta as Readonly<Record<string, string>>)
+  if (checked.droppedNames === 0 && !checked.droppedList) return undefined
+  return {
+    input: { ...input, meta: checked.meta },
+    raw: (meta as Record<string, unknown>)[SERVICES_META_KEY],
+    droppedNames: checked.droppedNames,
+    droppedList: checked.droppedList,
+  }
+}

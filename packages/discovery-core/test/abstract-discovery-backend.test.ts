@@ -32,6 +32,38 @@ describe('AbstractDiscoveryBackend', () => {
     await b.stop()
   })
 
+  it('cleans meta.services lists and counts the drops, each distinct list of a peer once', async () => {
+    const b = new TestBackend()
+    await b.start()
+    const withServices = (label: string, services: unknown, extra = {}) => ({
+      ...peer(label),
+      meta: { services, ...extra },
+    })
+    const a = b.found(withServices('a', 'kv,BAD,,ok.v1', { zone: 'eu' }))
+    expect(a?.meta).toEqual({ services: 'kv,ok.v1', zone: 'eu' })
+    expect(b.stats).toMatchObject({ droppedServiceNames: 2, droppedServiceLists: 0, invalidRecords: 0 })
+    // the same list again (a poll, a re-announcement): not counted again
+    b.found(withServices('a', 'kv,BAD,,ok.v1', { zone: 'eu' }))
+    expect(b.stats.droppedServiceNames).toBe(2)
+    // a list over the limits goes whole; the key goes when nothing is left
+    const tooMany = Array.from({ length: 40 }, (_, i) => `s${i}`).join(',')
+    expect(b.found(withServices('c', tooMany))?.meta).toBeUndefined()
+    expect(b.found(withServices('d', 'A,B'))?.meta).toBeUndefined()
+    expect(b.found(withServices('e', 42))?.meta).toBeUndefined()
+    expect(b.stats).toMatchObject({ droppedServiceNames: 4, droppedServiceLists: 2, invalidRecords: 0 })
+    // a clean list counts nothing; a peer lost and found again with the bad list is counted again
+    b.found(withServices('a', 'kv'))
+    b.found(withServices('a', 'kv,BAD,,ok.v1'))
+    expect(b.stats.droppedServiceNames).toBe(6)
+    b.lost(testId('d'))
+    b.found(withServices('d', 'A,B'))
+    expect(b.stats.droppedServiceNames).toBe(8)
+    // an invalid record is an invalid record, its services not counted
+    b.found({ id: 'bad', meta: { services: 'BAD' } })
+    expect(b.stats).toMatchObject({ droppedServiceNames: 8, invalidRecords: 1 })
+    await b.stop()
+  })
+
   it('never reports itself, by option or set later', async () => {
     const b = new TestBackend('test', { self: testId('me') })
     await b.start()

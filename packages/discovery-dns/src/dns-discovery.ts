@@ -2,7 +2,6 @@ import { setMaxListeners } from 'node:events'
 import {
   type AbortOptions,
   AbstractDiscoveryBackend,
-  checkServiceMeta,
   DEFAULT_RECORD_LIMITS,
   delay,
   ipFamily,
@@ -12,7 +11,6 @@ import {
   parseNodeName,
   parsePeerRecord,
   raceSignal,
-  SERVICES_META_KEY,
   throwIfAborted,
 } from '@peer/discovery-core'
 import { backoffDelay, errorMessage, type RandomSource, seededRandom } from '@peer/discovery-core/internal'
@@ -45,10 +43,14 @@ export interface DnsDiscoveryStats {
   cache: { hits: number; misses: number; primed: number }
   /**
    * Service names dropped from TXT `services=` lists because they were not of the grammar
-   * (`isServiceName` of `@peer/discovery-core`); counted once per node and list.
+   * (`isServiceName` of `@peer/discovery-core`); counted once per node and list. The same as
+   * `stats.droppedServiceNames`, which every backend built on `AbstractDiscoveryBackend` counts.
    */
   droppedServiceNames: number
-  /** TXT `services=` lists dropped whole (more than `MAX_SERVICES` names); once per node and list. */
+  /**
+   * TXT `services=` lists dropped whole (more than `MAX_SERVICES` names); once per node and list.
+   * The same as `stats.droppedServiceLists`.
+   */
   droppedServiceLists: number
 }
 
@@ -98,11 +100,6 @@ export class DnsDiscovery extends AbstractDiscoveryBackend {
   #loopAbort: AbortController | undefined
   #polls = 0
   #failedPolls = 0
-  #droppedServiceNames = 0
-  #droppedServiceLists = 0
-  /** Node and service list pairs whose drops were counted: last poll's, and this poll's so far. */
-  #serviceDropKeys = new Set<string>()
-  #pollServiceDropKeys = new Set<string>()
   #failures = 0
 
   constructor(options: DnsDiscoveryOptions) {
@@ -170,8 +167,8 @@ export class DnsDiscovery extends AbstractDiscoveryBackend {
       client: this.#client.stats,
       cacheEntries: this.#cache.size,
       cache: this.#cache.counters,
-      droppedServiceNames: this.#droppedServiceNames,
-      droppedServiceLists: this.#droppedServiceLists,
+      droppedServiceNames: this.stats.droppedServiceNames,
+      droppedServiceLists: this.stats.droppedServiceLists,
     }
   }
 
@@ -289,26 +286,12 @@ export class DnsDiscovery extends AbstractDiscoveryBackend {
   }
 
   #validate(candidate: Candidate, rejected: Array<{ key: string; reason: string }>): PeerRecord | undefined {
-    const checked = checkServiceMeta(candidate.meta)
-    if (checked.droppedNames > 0 || checked.droppedList) {
-      const key = `${candidate.id} ${candidate.meta?.[SERVICES_META_KEY]}`
-      this.#pollServiceDropKeys.add(key)
-      if (!this.#serviceDropKeys.has(key)) {
-        this.#droppedServiceNames += checked.droppedNames
-        if (checked.droppedList) this.#droppedServiceLists++
-        this.log.debug('dropped service names from a TXT record', {
-          id: candidate.id,
-          droppedNames: checked.droppedNames,
-          droppedList: checked.droppedList,
-        })
-      }
-    }
     const parsed = parsePeerRecord(
       {
         id: candidate.id,
         name: candidate.name,
         addresses: candidate.addresses,
-        meta: checked.meta,
+        meta: candidate.meta,
         source: this.source,
       },
       this.recordLimits,
@@ -359,8 +342,6 @@ export class DnsDiscovery extends AbstractDiscoveryBackend {
   }
 
   #countRejected(rejected: ReadonlyArray<{ key: string; reason: string }>): void {
-    this.#serviceDropKeys = this.#pollServiceDropKeys
-    this.#pollServiceDropKeys = new Set()
     const keys = new Set<string>()
     for (const r of rejected) {
       keys.add(r.key)

@@ -55,10 +55,13 @@ describe('services published through DNS TXT', () => {
     // the list goes, the rest of the record stays
     expect(byId.get(idB)?.meta).toEqual({ zone: 'eu' })
     expect(d.dnsStats).toMatchObject({ droppedServiceNames: 3, droppedServiceLists: 1 })
+    // counted by the shared base class, under the same names every backend uses
+    expect(d.stats).toMatchObject({ droppedServiceNames: 3, droppedServiceLists: 1, invalidRecords: 0 })
 
     // later polls of the same records count nothing more
     const polls = d.dnsStats.polls
     await waitFor(() => d.dnsStats.polls >= polls + 3, { timeoutMs: 30_000, what: 'three more polls' })
     expect(d.dnsStats).toMatchObject({ droppedServiceNames: 3, droppedServiceLists: 1 })
+    expect(d.stats).toMatchObject({ droppedServiceNames: 3, droppedServiceLists: 1 })
   })
 })

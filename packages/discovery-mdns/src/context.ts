@@ -29,10 +29,14 @@ export interface MdnsStats {
   badTxt: number
   /**
    * Service names dropped from TXT `services=` lists because they were not of the grammar
-   * (`isServiceName` of `@peer/discovery-core`); counted once per TXT record.
+   * (`isServiceName` of `@peer/discovery-core`); counted once per node and list. The same as
+   * `stats.droppedServiceNames`, which every backend built on `AbstractDiscoveryBackend` counts.
    */
   droppedServiceNames: number
-  /** TXT `services=` lists dropped whole (more than `MAX_SERVICES` names); once per TXT record. */
+  /**
+   * TXT `services=` lists dropped whole (more than `MAX_SERVICES` names); once per node and list.
+   * The same as `stats.droppedServiceLists`.
+   */
   droppedServiceLists: number
   /** Name conflicts that made us rename (instance or host). */
   conflicts: number

@@ -218,7 +218,13 @@ export class MdnsDiscovery extends AbstractAnnouncingBackend {
 
   /** mDNS counters (packets, drops, conflicts). */
   get mdnsStats(): Readonly<MdnsStats> {
-    return { ...this.#mstats, cacheEvictions: this.#cache.evictions }
+    const { droppedServiceNames, droppedServiceLists } = this.stats
+    return {
+      ...this.#mstats,
+      cacheEvictions: this.#cache.evictions,
+      droppedServiceNames,
+      droppedServiceLists,
+    }
   }
 
   /** The instance name currently announced (after conflict renaming), e.g. `app@host (2)`. */

@@ -5,7 +5,6 @@
 // cache holds into peer:discovered / peer:updated / peer:lost.
 
 import {
-  checkServiceMeta,
   DEFAULT_RECORD_LIMITS,
   type PeerLostReason,
   type PeerRecord,
@@ -292,22 +291,19 @@ export class Querier {
       meta[k] = v
       metaCount++
     }
-    const services = checkServiceMeta(metaCount > 0 ? meta : undefined)
-    const servicesDropped = services.droppedNames > 0 || services.droppedList
-    if ((decoded.problems.length > 0 || servicesDropped) && entry.countedSignature !== txt.signature) {
+    if (decoded.problems.length > 0 && entry.countedSignature !== txt.signature) {
       entry.countedSignature = txt.signature
       for (const problem of decoded.problems) {
         this.#ctx.stats.badTxt++
         this.#ctx.countInvalid(problem)
       }
-      this.#ctx.stats.droppedServiceNames += services.droppedNames
-      if (services.droppedList) this.#ctx.stats.droppedServiceLists++
     }
+    // a `services=` list is checked (bad names dropped and counted) by the base class's reportPeer
     return {
       id,
       name: decoded.entries.get('name'),
       addresses: addresses.map((host) => ({ host, port: srv.port })),
-      meta: services.meta,
+      meta: metaCount > 0 ? meta : undefined,
       ttl: srv.ttl,
     }
   }

@@ -136,6 +136,14 @@ describe('bad input', () => {
     const after = await mdnsStats(node)
     expect(after.droppedServiceNames).toBe(before.droppedServiceNames + 2)
     expect(after.droppedServiceLists).toBe(before.droppedServiceLists + 1)
+    // counted by the shared base class, under the same names every backend uses (the remote's
+    // stats are pushed when they change)
+    await waitFor(
+      () =>
+        node.stats.droppedServiceNames === after.droppedServiceNames &&
+        node.stats.droppedServiceLists === after.droppedServiceLists,
+      { what: 'the base stats' },
+    )
   })
 
   it('drops and counts an oversized TXT record whole (no id: not reported)', async () => {

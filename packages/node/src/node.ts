@@ -262,7 +262,11 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
     return options.ordered === true ? this.#services.order(service) : this.#services.providers(service)
   }
 
-  /** Service names and lists dropped from discovery records (counted, never thrown). */
+  /**
+   * Service names and lists the node itself dropped from discovery records (counted, never
+   * thrown): only from backends not built on `AbstractDiscoveryBackend`; the others drop and count
+   * them first (`discovery.stats.droppedServiceNames` / `droppedServiceLists`).
+   */
   get serviceStats(): Readonly<ServiceStats> {
     return this.#services.stats
   }

@@ -38,7 +38,12 @@ export interface ServiceEvents {
   'provider:removed': CustomEvent<ProviderDetail>
 }
 
-/** Counters of service lists read from discovery records (each distinct value counted once). */
+/**
+ * Counters of the node's own filter of service lists read from discovery records (each distinct
+ * value counted once). Backends built on `AbstractDiscoveryBackend` drop and count bad names
+ * before the node sees them (`node.discovery.stats.droppedServiceNames`); these count only what
+ * reaches the node unchecked, from a backend not built on it.
+ */
 export interface ServiceStats {
   /** Service names dropped from records because they were not of the grammar. */
   droppedNames: number

@@ -1,53 +1,10 @@
 // Announce and withdraw: nodes that publish themselves through a discovery backend find each
 // other with no static list, and a stopping node withdraws its announcement.
-import { type AbortOptions, AbstractDiscoveryBackend, type LocalPeer } from '@peer/discovery-core'
 import { generateIdentity } from '@peer/identity'
 import { recordEvents, waitFor } from '@peer/testkit/wait'
 import { afterEach, expect, it } from 'vitest'
 import { createNode, type PeerNode } from '../src/index.js'
-
-/** An in-process bulletin board: the simplest publishing backend (announce, list, watch). */
-class Board extends EventTarget {
-  readonly entries = new Map<string, LocalPeer>()
-  set(peer: LocalPeer): void {
-    this.entries.set(peer.id, peer)
-    this.dispatchEvent(new CustomEvent('change', { detail: { id: peer.id } }))
-  }
-  delete(id: string): void {
-    if (this.entries.delete(id)) this.dispatchEvent(new CustomEvent('change', { detail: { id } }))
-  }
-}
-
-class BoardDiscovery extends AbstractDiscoveryBackend {
-  #me: string | undefined
-  readonly #board: Board
-  readonly #onChange = (event: Event) => this.#sync((event as CustomEvent<{ id: string }>).detail.id)
-  constructor(board: Board) {
-    super('board', ['announce', 'list', 'watch'])
-    this.#board = board
-  }
-  protected async onStart(): Promise<void> {
-    this.#board.addEventListener('change', this.#onChange)
-    for (const id of this.#board.entries.keys()) this.#sync(id)
-  }
-  protected async onStop(): Promise<void> {
-    this.#board.removeEventListener('change', this.#onChange)
-  }
-  async announce(self: LocalPeer, _options?: AbortOptions): Promise<void> {
-    this.#me = self.id
-    this.setSelfId(self.id)
-    this.#board.set(self)
-  }
-  async withdraw(_options?: AbortOptions): Promise<void> {
-    if (this.#me !== undefined) this.#board.delete(this.#me)
-  }
-  #sync(id: string): void {
-    if (!this.active || id === this.#me) return
-    const peer = this.#board.entries.get(id)
-    if (peer === undefined) this.reportLost(id, 'withdrawn')
-    else this.reportPeer(peer)
-  }
-}
+import { Board, BoardDiscovery } from './board-discovery.js'
 
 const nodes: PeerNode[] = []
 afterEach(async () => {

@@ -2,7 +2,16 @@
 // loopback QUIC. The static list is the operator's: it carries each node's `meta.services`, which
 // is what `provide()` would announce through a backend that can publish (see
 // tooling/integration/test/node/services-etcd.test.ts).
-import { encodeServiceList, InvalidServiceNameError, SERVICES_META_KEY } from '@peer/discovery-core'
+import {
+  type DiscoveryBackend,
+  type DiscoveryCapability,
+  type DiscoveryEvents,
+  encodeServiceList,
+  InvalidServiceNameError,
+  type PeerRecord,
+  SERVICES_META_KEY,
+  TypedEventTarget,
+} from '@peer/discovery-core'
 import { StaticDiscovery } from '@peer/discovery-static'
 import { generateIdentity } from '@peer/identity'
 import { nextEvent, waitFor } from '@peer/testkit/wait'
@@ -30,6 +39,38 @@ async function start(
   })
   nodes.push(node)
   return node
+}
+
+/**
+ * A backend not built on `AbstractDiscoveryBackend` (the interface alone): it reports records as
+ * they come, unchecked, so the node's own filter is what drops bad service names.
+ */
+class RawBackend extends TypedEventTarget<DiscoveryEvents> implements DiscoveryBackend {
+  readonly source = 'raw'
+  readonly capabilities = new Set<DiscoveryCapability>(['list', 'watch'])
+  readonly stats = { invalidRecords: 0, overflowDrops: 0, listenerErrors: 0, errors: 0 }
+  started = false
+  readonly #records = new Map<string, PeerRecord>()
+  async start(): Promise<void> {
+    this.started = true
+  }
+  async stop(): Promise<void> {
+    this.started = false
+  }
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop()
+  }
+  async lookup(id: string): Promise<PeerRecord | undefined> {
+    return this.#records.get(id)
+  }
+  async list(): Promise<PeerRecord[]> {
+    return [...this.#records.values()]
+  }
+  report(record: PeerRecord): void {
+    const known = this.#records.has(record.id)
+    this.#records.set(record.id, record)
+    this.emit(known ? 'peer:updated' : 'peer:discovered', { record, source: this.source })
+  }
 }
 
 const entry = (node: PeerNode, services: string[]) => ({
@@ -89,7 +130,11 @@ describe('named services through static discovery', () => {
     })
     await waitFor(() => node.providers('also-ok').length === 1, { timeoutMs: 30_000, what: 'the record' })
     expect(node.providers('ok')).toEqual([b.id])
-    expect(node.serviceStats).toEqual({ droppedNames: 2, droppedLists: 0 })
+    // dropped and counted by the backend (the shared base class), seen through the node's discovery
+    expect(discovery.stats).toMatchObject({ droppedServiceNames: 2, droppedServiceLists: 0 })
+    expect(node.discovery?.stats).toMatchObject({ droppedServiceNames: 2, droppedServiceLists: 0 })
+    // the node's own filter is for backends not built on the base class: nothing left to drop here
+    expect(node.serviceStats).toEqual({ droppedNames: 0, droppedLists: 0 })
     discovery.add({
       id: b.id,
       addresses: [{ host: '127.0.0.1', port: 9 }],
@@ -97,8 +142,35 @@ describe('named services through static discovery', () => {
     })
     await waitFor(() => node.providers('ok').length === 0, { timeoutMs: 30_000, what: 'the oversized list' })
     expect(node.providers('s1')).toEqual([])
-    expect(node.serviceStats).toEqual({ droppedNames: 2, droppedLists: 1 })
+    expect(node.discovery?.stats).toMatchObject({ droppedServiceNames: 2, droppedServiceLists: 1 })
     expect(node.state).toBe('started')
+  })
+
+  it('drops and counts bad service names itself from a backend not built on the base class', async () => {
+    const [a, b] = await Promise.all([generateIdentity(), generateIdentity()])
+    const raw = new RawBackend()
+    const node = await createNode({
+      identity: a,
+      trust: [a.id, b.id],
+      lostHysteresis: 0,
+      registry: FAST_REGISTRY,
+      stopTimeoutMs: 1000,
+      discovery: raw,
+    })
+    nodes.push(node)
+    const record = (services: string): PeerRecord => ({
+      id: b.id,
+      source: 'raw',
+      addresses: [{ host: '127.0.0.1', port: 9 }],
+      meta: { [SERVICES_META_KEY]: services },
+    })
+    raw.report(record('ok,BAD NAME,,also-ok'))
+    await waitFor(() => node.providers('also-ok').length === 1, { timeoutMs: 30_000, what: 'the record' })
+    expect(node.providers('ok')).toEqual([b.id])
+    expect(node.serviceStats).toEqual({ droppedNames: 2, droppedLists: 0 })
+    raw.report(record(Array.from({ length: 40 }, (_, i) => `s${i}`).join(',')))
+    await waitFor(() => node.providers('ok').length === 0, { timeoutMs: 30_000, what: 'the oversized list' })
+    expect(node.serviceStats).toEqual({ droppedNames: 2, droppedLists: 1 })
   })
 
   it("providers(name, { ordered: true }) is request's order: connected providers first", async () => {

@@ -60,6 +60,7 @@ export type {
   RegistryStopOptions,
 } from './peer-registry-options.js'
 export type { PeerAddressStatus, PeerState, PeerStatus } from './peer-status.js'
+export type { ServicePublisher } from './server-publisher.js'
 export {
   type ConnectionOf,
   MAX_SERVER_NAME_LENGTH,
@@ -70,5 +71,6 @@ export {
   ServerRegistry,
   type ServerRegistryEvents,
   type ServerRegistryOptions,
+  type ServerRegistryStats,
   type ServerRemovedReason,
 } from './server-registry.js'

@@ -1,4 +1,10 @@
-import { type Logger, type LoggerFactory, silentLogger, TypedEventTarget } from '@peer/discovery-core'
+import {
+  type AbortOptions,
+  type Logger,
+  type LoggerFactory,
+  silentLogger,
+  TypedEventTarget,
+} from '@peer/discovery-core'
 import { errorMessage, numberOption } from '@peer/discovery-core/internal'
 import {
   DuplicateServerNameError,
@@ -10,6 +16,7 @@ import {
   RegistryFullError,
   ServerNotFoundError,
 } from './errors.js'
+import { checkPublisher, PublishQueue, type ServicePublisher } from './server-publisher.js'
 
 /** What `address` may return: `{ port }` (as `node:net`, `node:dgram` and the QUIC listener do), a string or nothing. */
 export type ServerAddressValue = { readonly port: number } | string | null | undefined
@@ -84,6 +91,25 @@ export interface ServerRegistryOptions {
   maxServers?: number
   /** Logger factory; silent by default. Namespace `peer:registry:servers`. */
   logger?: LoggerFactory
+  /**
+   * Publishes every registered name as a cluster service through this publisher (a `PeerNode`
+   * from `@peer/node`: `new ServerRegistry({ publish: node })`): `provide(name)` when a server is
+   * registered, `unprovide(name)` when its entry goes away (unregistered, closed or cleared). With
+   * it, `register` also requires a valid service name (1-63 characters of `a-z`, `0-9`, `.`, `_`,
+   * `-`, starting with a letter or a digit; else {@link InvalidServerNameError}) and at most 32
+   * published names (else `ServiceListTooLargeError` from `@peer/discovery-core`). Publisher
+   * failures are logged and counted in {@link ServerRegistry.stats}, never thrown. An object
+   * without both methods makes the constructor throw {@link RegistryConfigError}.
+   */
+  publish?: ServicePublisher | undefined
+}
+
+/** Counters of a {@link ServerRegistry}. */
+export interface ServerRegistryStats {
+  /** Publisher calls (`provide` / `unprovide` of the `publish` option) that threw or rejected. */
+  readonly publishErrors: number
+  /** Event listeners that threw (caught and logged). */
+  readonly listenerErrors: number
 }
 
 /** Longest server name accepted. */
@@ -119,6 +145,7 @@ export class ServerRegistry<
   readonly #entries = new Map<string, Entry<S, O>>()
   readonly #max: number
   readonly #log: Logger
+  readonly #publish: PublishQueue | undefined
 
   constructor(options: ServerRegistryOptions = {}) {
     super()
@@ -130,8 +157,15 @@ export class ServerRegistry<
       RegistryConfigError,
     )
     this.#log = (options.logger ?? silentLogger)('peer:registry:servers')
+    const publisher = checkPublisher(options.publish)
+    this.#publish = publisher === undefined ? undefined : new PublishQueue(publisher, this.#log)
     this.onListenerError = (error, type) =>
       this.#log.warn('event listener threw', { type, error: errorMessage(error) })
+  }
+
+  /** Counters: publisher failures and listener errors. */
+  get stats(): ServerRegistryStats {
+    return { publishErrors: this.#publish?.errors ?? 0, listenerErrors: this.listenerErrors }
   }
 
   /** Number of registered servers. */
@@ -144,11 +178,14 @@ export class ServerRegistry<
    * taken, {@link InvalidServerNameError} for an empty, too long or control-character name,
    * {@link InvalidPortError} for a bad `port`, {@link RegistryFullError} at `maxServers`, and a
    * {@link InvalidServerError} for a `server` that is not an object or whose closing cannot be
-   * observed (an argument error: nothing is registered).
+   * observed (an argument error: nothing is registered). With the `publish` option, the name must
+   * also be a valid service name ({@link InvalidServerNameError}) and fit the published list
+   * (`ServiceListTooLargeError`); the name is then published (see {@link ServerRegistryOptions.publish}).
    */
   register(name: string, server: S, opts: RegisterOptions<O> = {}): ServerEntry<S, O> {
     checkName(name)
     if (this.#entries.has(name)) throw new DuplicateServerNameError(name)
+    this.#publish?.check(name)
     if (opts.port !== undefined && opts.port !== 0) checkPort(opts.port)
     if (this.#entries.size >= this.#max) throw new RegistryFullError('the server registry', this.#max)
     if (typeof server !== 'object' || server === null) {
@@ -168,6 +205,7 @@ export class ServerRegistry<
     this.#entries.set(name, entry)
     if (entry.port === 0) entry.port = readPort(server)
     this.#log.debug('registered', { name, port: entry.port })
+    this.#publish?.provide(name)
     this.emit('server:registered', { name, port: entry.port })
     return snapshot(entry)
   }
@@ -234,13 +272,32 @@ export class ServerRegistry<
     return true
   }
 
-  /** Removes every entry (the servers keep running) and stops watching them. */
+  /**
+   * Removes every entry (the servers keep running) and stops watching them; with `publish`, every
+   * name is unpublished (see {@link published} to wait for that).
+   */
   clear(): void {
     for (const entry of [...this.#entries.values()]) this.#remove(entry, 'cleared')
   }
 
+  /**
+   * Resolves once every publisher call made so far (`publish` option) has settled; at once without
+   * `publish`. Never rejects because of the publisher (failures are counted in {@link stats});
+   * rejects with the signal's reason when `signal` aborts first.
+   */
+  async published(options: AbortOptions = {}): Promise<void> {
+    await this.#publish?.settled(options)
+  }
+
+  /** {@link clear}: the unpublish calls are made but not awaited (`await using` awaits them). */
   [Symbol.dispose](): void {
     this.clear()
+  }
+
+  /** {@link clear}, then waits for the publisher calls it made ({@link published}). */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.clear()
+    await this.published()
   }
 
   #require(name: string): Entry<S, O> {
@@ -258,6 +315,8 @@ export class ServerRegistry<
   #remove(entry: Entry<S, O>, reason: ServerRemovedReason): void {
     if (this.#entries.get(entry.name) === entry) this.#entries.delete(entry.name)
     entry.detach()
+    // only the registered instance gets here (see #onClosed): its name is free now
+    this.#publish?.unprovide(entry.name)
     this.#log.debug('unregistered', { name: entry.name, reason })
     this.emit('server:unregistered', { name: entry.name, reason })
   }

@@ -111,6 +111,13 @@ const EXAMPLES: Record<string, ExampleSpec> = {
       /^hello again$/m,
     ],
   },
+  '@peer/node/examples/named-servers.mjs': {
+    expect: [
+      /^provider publishes: echo$/m,
+      /^client finds echo: 1 provider, port \d+$/m,
+      /^after close: provider publishes 0, client sees 0$/m,
+    ],
+  },
   '@peer/node/examples/services.mjs': { expect: [/^providers: 2$/m, /^failover ok$/m] },
   '@peer/registry/examples/two-peers.mjs': {
     expect: [/^alice sees bob: connected, 1 address\(es\), \d+ dial\(s\)$/m],
