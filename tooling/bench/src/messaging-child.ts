@@ -4,6 +4,8 @@
 //
 //   start({ trust, options })   -> starts node b (answers `ping`, swallows `bulk`); its id and address
 //   relay({ target, ... })      -> starts a UDP relay to `target`; its address
+//   loopDelay({ on })           -> starts (on) or pauses recording this event loop's delay; with
+//                                  on: false, resolves with its p50 / p99 in ms so far
 //   stats()                     -> bulk messages and bytes node b received
 //   stop()                      -> stops what runs here
 //
@@ -12,6 +14,7 @@
 import { writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
 import { join } from 'node:path'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { generateIdentity } from '@peer/identity'
 import { createNode, type NodeOptions, type PeerNode } from '@peer/node'
 import { serveRpc } from '@peer/testkit/child-process'
@@ -20,6 +23,7 @@ import { createUdpRelay, type UdpRelay } from '@peer/testkit/udp-relay'
 let node: PeerNode | undefined
 let relay: UdpRelay | undefined
 let bulkMessages = 0
+const loopDelay = monitorEventLoopDelay({ resolution: 1 })
 let profiler: Session | undefined
 const PROFILE_DIR = process.env.PEER_BENCH_CPU_PROF_DIR
 
@@ -81,6 +85,11 @@ serveRpc(
     relay: startRelay,
     waitForPeer: async ({ id }: { id: string }) => {
       await node?.waitForPeer(id, { timeout: 30_000 })
+    },
+    loopDelay: ({ on }: { on: boolean }) => {
+      if (on) loopDelay.enable()
+      else loopDelay.disable()
+      return { p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6 }
     },
     stats: () => ({ bulkMessages }),
     stop,

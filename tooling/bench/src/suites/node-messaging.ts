@@ -5,9 +5,12 @@
 // answering node runs in a child process (src/messaging-child.ts), and so does the relay: the node
 // that sends the bulk messages and times the pings (here) shares its event loop with neither. Idle
 // and bulk rounds are interleaved, and the ratio "during bulk / idle" is the figure the issue targets
-// (<= 2x). PEER_BENCH_MESSAGING_PROCESSES=1 adds the old figures with both nodes in this process
-// (the bulk receiver's decoding then delays the pings on the same thread).
+// (<= 2x). Each side's event-loop delay during the bulk rounds says whether a ping waits in
+// JavaScript (a busy loop) or below it (the QUIC engine, the path).
+// PEER_BENCH_MESSAGING_PROCESSES=1 adds the old figures with both nodes in this process (the bulk
+// receiver's decoding then delays the pings on the same thread).
 // PEER_BENCH_MESSAGING_PARTS=requests,loopback,lossy (the default) picks the parts to run.
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { StaticDiscovery } from '@peer/discovery-static'
 import { generateIdentity } from '@peer/identity'
@@ -22,6 +25,8 @@ const CHILD = fileURLToPath(new URL('../messaging-child.ts', import.meta.url))
 const RELAY = { loss: 0.05, delayMs: 50, seed: 7 }
 
 interface Pair {
+  /** The child process of node `b` (two-process pairs). */
+  child?: RpcChild
   a: PeerNode
   /** Node `b`'s id (`b` itself only when it runs in this process). */
   bId: string
@@ -103,6 +108,7 @@ async function processPair(lossy: boolean, options: Partial<NodeOptions>): Promi
     const a = await dialer(b.id, address, options, ia)
     await nodeChild.call('waitForPeer', { id: a.id }, { timeoutMs: 60_000 })
     return {
+      child: nodeChild,
       a,
       bId: b.id,
       async close() {
@@ -220,6 +226,10 @@ interface Tally {
   busy: number[]
   failed: number
   bulkMessages: number
+  /** Event-loop delay of this process (node `a`) during the bulk rounds. */
+  loopDelay: ReturnType<typeof monitorEventLoopDelay>
+  /** Node `b`'s event-loop delay during the bulk rounds (two-process pairs). */
+  bLoopDelay?: { p50: number; p99: number }
 }
 
 /**
@@ -241,14 +251,26 @@ async function pingDuringBulk(
     }
     const rounds = quick ? 1 : 2
     const roundMs = quick ? 2000 : lossy ? 5000 : 3000
-    const tallies: Tally[] = kinds.map(() => ({ idle: [], busy: [], failed: 0, bulkMessages: 0 }))
+    const tallies: Tally[] = kinds.map(() => ({
+      idle: [],
+      busy: [],
+      failed: 0,
+      bulkMessages: 0,
+      loopDelay: monitorEventLoopDelay({ resolution: 1 }),
+    }))
     for (let r = 0; r < rounds; r++) {
       const order = kinds.map((_, i) => i)
       if (r % 2 === 1) order.reverse()
       for (const i of order) {
         const t = tallies[i]!
         t.idle.push(...(await pingRound(pairs[i]!, roundMs, false)).samples)
+        // where a ping may wait: each side's event-loop delay while the bulk transfer runs
+        const child = pairs[i]!.child
+        await child?.call('loopDelay', { on: true })
+        t.loopDelay.enable()
         const b = await pingRound(pairs[i]!, roundMs, true)
+        t.loopDelay.disable()
+        t.bLoopDelay = await child?.call('loopDelay', { on: false })
         t.busy.push(...b.samples)
         t.failed += b.failed
         t.bulkMessages += b.bulkMessages
@@ -256,7 +278,7 @@ async function pingDuringBulk(
     }
     kinds.forEach((v, i) => {
       const where = [lossy ? 'relay 5% loss 50 ms' : 'loopback', v.label].filter(Boolean).join(', ')
-      const { idle, busy, failed, bulkMessages } = tallies[i]!
+      const { idle, busy, failed, bulkMessages, loopDelay, bLoopDelay } = tallies[i]!
       idle.sort((x, y) => x - y)
       busy.sort((x, y) => x - y)
       measurements.push(
@@ -282,6 +304,17 @@ async function pingDuringBulk(
           unit: 'MiB/s',
         },
       )
+      // monitorEventLoopDelay samples every 1 ms: about 1 ms is a free loop
+      const delays: Array<[string, number, number]> = [
+        ['sender a', loopDelay.percentile(50) / 1e6, loopDelay.percentile(99) / 1e6],
+      ]
+      if (bLoopDelay !== undefined) delays.push(['receiver b', bLoopDelay.p50, bLoopDelay.p99])
+      for (const [who, p50, p99] of delays) {
+        measurements.push(
+          { name: `event-loop delay p50 during bulk, ${who}, ${where}`, value: p50, unit: 'ms' },
+          { name: `event-loop delay p99 during bulk, ${who}, ${where}`, value: p99, unit: 'ms' },
+        )
+      }
       notes.push(
         `${where}: ${idle.length} idle and ${busy.length} during-bulk pings over ${rounds} interleaved rounds of ${roundMs} ms; ${bulkMessages} bulk messages of ${BULK_BYTES} bytes; ${v.processes === 2 ? 'node b (and the relay) in child processes' : 'both nodes and the relay in one process'}`,
       )
