@@ -34,6 +34,8 @@ export interface LinkHost {
   readonly stallTimeoutMs: number
   /** Bytes of messages a bulk lane may have in flight (one message always goes). */
   readonly maxBulkBytesInFlight: number
+  /** Bytes of envelopes one normal or bulk lane hands to dispatch before yielding the event loop. */
+  readonly maxLaneBytesPerTurn: number
   /** Scale the bulk window with the path's lowest RTT. */
   readonly bulkWindowScaling: boolean
 }

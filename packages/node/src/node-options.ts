@@ -20,6 +20,7 @@ export const DEFAULTS = {
   partialFrameTimeoutMs: 30_000,
   stallTimeoutMs: 2000,
   maxBulkBytesInFlight: 1024 * 1024,
+  maxLaneBytesPerTurn: 64 * 1024,
 }
 
 /**

@@ -2,6 +2,7 @@
 // channel is, `hello` on the control lane), each lane's frames read, decoded and dispatched, and the
 // peer's byte streams accepted.
 
+import { setImmediate as nextTurn } from 'node:timers/promises'
 import { shortId } from '@peer/discovery-core'
 import { errorMessage } from '@peer/discovery-core/internal'
 import {
@@ -195,7 +196,16 @@ export class LinkReceiver {
 
   async #readLoop(channel: MessageChannel, lane: number): Promise<void> {
     const signal = this.#ctx.signal
+    // a data lane yields the event loop after this many bytes: its queued frames are handed out
+    // without a macrotask in between, so a backlog would otherwise run ahead of every other lane's
+    // I/O (the control lane's pings and answers wait behind the whole backlog)
+    const budget = lane === CONTROL_LANE ? Infinity : this.#ctx.host.maxLaneBytesPerTurn
+    let spent = 0
     for (;;) {
+      if (spent >= budget) {
+        spent = 0
+        await nextTurn()
+      }
       let bytes: Uint8Array | undefined
       try {
         bytes = await channel.receive({ signal })
@@ -236,6 +246,7 @@ export class LinkReceiver {
         return
       }
       this.#ctx.countBytes(bytes)
+      spent += bytes.byteLength
       let envelope: Envelope
       try {
         envelope = decodeEnvelope(bytes)

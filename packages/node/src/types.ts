@@ -107,6 +107,14 @@ export interface NodeOptions {
    */
   maxBulkBytesInFlight?: number
   /**
+   * Bytes of received envelopes one `normal` or `bulk` lane decodes and dispatches in one
+   * event-loop turn: past them the lane yields (`setImmediate`) before its next envelope, so the
+   * control lane's frames (pings, small answers, acknowledgements) and other I/O are handled
+   * between a busy lane's envelopes instead of after its whole backlog. The control lane never
+   * yields. A lane always dispatches at least one envelope per turn. Default 64 KiB.
+   */
+  maxLaneBytesPerTurn?: number
+  /**
    * Scale the bulk window with the path's lowest round-trip time: x1 per 20 ms, at most 16x (a
    * long, lossy path needs more in flight to keep bulk throughput; loopback and LAN keep the
    * configured window). Default true.

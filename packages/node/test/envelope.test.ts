@@ -50,6 +50,32 @@ describe('envelope round trips', () => {
     expect([...(payload as Uint8Array)]).toEqual([0, 1, 2, 255])
   })
 
+  it('large byte payloads encode to the same bytes as plain MessagePack (one copy, exact size)', () => {
+    for (const size of [16 * 1024 - 1, 16 * 1024, 65_535, 65_536, 1_000_000]) {
+      const whole = new Uint8Array(size + 3).map((_, i) => i * 7)
+      for (const payload of [whole.subarray(3), Buffer.from(whole.subarray(3))]) {
+        const cases = [
+          { envelope: { kind: 'msg', topic: 'bulk', payload } as const, wire: [1, 1, 'bulk', 0, payload] },
+          {
+            envelope: { kind: 'req', topic: 't', id: 70_000, payload } as const,
+            wire: [1, 2, 't', 70_000, payload],
+          },
+          { envelope: { kind: 'res', topic: 'é', id: 9, payload } as const, wire: [1, 3, 'é', 9, payload] },
+        ]
+        for (const { envelope, wire } of cases) {
+          const bytes = encodeEnvelope(envelope, 2 * MAX)
+          expect(Buffer.from(bytes).equals(Buffer.from(encodeValue(wire)))).toBe(true)
+          expect(bytes.byteLength).toBe(encodeValue(wire).byteLength)
+          const back = decodeEnvelope(bytes) as { payload: Uint8Array }
+          expect(Buffer.from(back.payload).equals(Buffer.from(payload))).toBe(true)
+        }
+      }
+    }
+    expect(() => encodeEnvelope({ kind: 'msg', topic: 'x', payload: new Uint8Array(MAX) }, MAX)).toThrow(
+      MessageTooLargeError,
+    )
+  })
+
   it('an envelope above the size limit is refused before sending', () => {
     expect(() => encodeEnvelope({ kind: 'msg', topic: 't', payload: new Uint8Array(2000) }, 1000)).toThrow(
       MessageTooLargeError,

@@ -206,3 +206,57 @@ describe('the bulk window on a long path', () => {
     }
   })
 })
+
+describe('a busy lane yields the event loop', () => {
+  it('dispatches at most maxLaneBytesPerTurn of a lane per event-loop turn, so other I/O runs in between', async () => {
+    const members = await startCluster(['turns-a', 'turns-b'], {
+      maxLaneBytesPerTurn: 4096,
+      maxBulkBytesInFlight: 16 * 1024 * 1024,
+      bulkWindowScaling: false,
+    })
+    // counts event-loop turns: a check-phase callback, like the I/O of another lane, runs once per
+    // turn; the envelopes of one turn are those a lane handed out without letting it run
+    let turn = 0
+    let ticking = true
+    const tick = () => {
+      turn++
+      if (ticking) setImmediate(tick)
+    }
+    setImmediate(tick)
+    try {
+      const [a, b] = [members[0]!.node, members[1]!.node]
+      const perTurn = new Map<number, number>()
+      let got = 0
+      b.handle(
+        'flood',
+        () => {
+          got++
+          perTurn.set(turn, (perTurn.get(turn) ?? 0) + 1)
+        },
+        { priority: 'bulk' },
+      )
+      const count = 2000
+      await Promise.all(
+        Array.from({ length: count }, () =>
+          a.send(b.id, 'flood', new Uint8Array(1000), { priority: 'bulk' }),
+        ),
+      )
+      await waitFor(() => got === count, { timeoutMs: 30_000, what: 'every flood message handled' })
+      // about 1 KiB per envelope: 5 reach the 4 KiB budget, then the lane yields; a turn may hold the
+      // envelopes before and after one yield. Without the bound a turn hands out a whole read
+      // (dozens of envelopes: everything the transport read in one go)
+      const most = Math.max(...perTurn.values())
+      expect(most).toBeLessThanOrEqual(12)
+    } finally {
+      ticking = false
+      await stopAll(members)
+    }
+  })
+
+  it('refuses a maxLaneBytesPerTurn that is not a positive integer', async () => {
+    const identity = await generateIdentity()
+    for (const bad of [0, -1, 1.5, 'x'] as never[]) {
+      await expect(createNode({ identity, trust: [], maxLaneBytesPerTurn: bad })).rejects.toThrow(ConfigError)
+    }
+  })
+})

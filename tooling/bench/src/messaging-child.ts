@@ -1,0 +1,98 @@
+// Child process of `pnpm bench node-messaging`: hosts the answering node (`b`) of the ping-during-bulk
+// figures, or the lossy userland relay between the two nodes, so that neither shares an event loop
+// with the node that sends the bulk messages and times the pings (the parent).
+//
+//   start({ trust, options })   -> starts node b (answers `ping`, swallows `bulk`); its id and address
+//   relay({ target, ... })      -> starts a UDP relay to `target`; its address
+//   loopDelay({ on })           -> starts (on) or pauses recording this event loop's delay; with
+//                                  on: false, resolves with its p50 / p99 in ms so far
+//   stats()                     -> bulk messages and bytes node b received
+//   stop()                      -> stops what runs here
+//
+// With PEER_BENCH_CPU_PROF_DIR set, the node's process writes a CPU profile (.cpuprofile) there when
+// it stops (the parent can be profiled with `node --cpu-prof`).
+import { writeFileSync } from 'node:fs'
+import { Session } from 'node:inspector/promises'
+import { join } from 'node:path'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { generateIdentity } from '@peer/identity'
+import { createNode, type NodeOptions, type PeerNode } from '@peer/node'
+import { serveRpc } from '@peer/testkit/child-process'
+import { createUdpRelay, type UdpRelay } from '@peer/testkit/udp-relay'
+
+let node: PeerNode | undefined
+let relay: UdpRelay | undefined
+let bulkMessages = 0
+const loopDelay = monitorEventLoopDelay({ resolution: 1 })
+let profiler: Session | undefined
+const PROFILE_DIR = process.env.PEER_BENCH_CPU_PROF_DIR
+
+async function start(params: {
+  trust: string[]
+  options?: Partial<NodeOptions>
+}): Promise<{ id: string; address: { host: string; port: number } }> {
+  if (PROFILE_DIR !== undefined && PROFILE_DIR !== '') {
+    profiler = new Session()
+    profiler.connect()
+    await profiler.post('Profiler.enable')
+    await profiler.post('Profiler.start')
+  }
+  const identity = await generateIdentity()
+  node = await createNode({
+    identity,
+    trust: params.trust,
+    name: 'b@bench',
+    requestTimeoutMs: 30_000,
+    ...params.options,
+  })
+  node.handle('echo', (x) => x)
+  node.handle('ping', () => null, { priority: 'urgent' })
+  node.handle(
+    'bulk',
+    () => {
+      bulkMessages++
+    },
+    { priority: 'bulk' },
+  )
+  return { id: node.id, address: node.address }
+}
+
+async function startRelay(params: {
+  target: { host: string; port: number }
+  loss: number
+  delayMs: number
+  seed: number
+}): Promise<{ host: string; port: number }> {
+  relay = await createUdpRelay({ listenHost: '127.0.0.1', ...params })
+  return relay.address
+}
+
+async function stop(): Promise<void> {
+  if (profiler !== undefined && PROFILE_DIR !== undefined) {
+    const { profile } = await profiler.post('Profiler.stop')
+    writeFileSync(join(PROFILE_DIR, `messaging-child-${process.pid}.cpuprofile`), JSON.stringify(profile))
+    profiler.disconnect()
+    profiler = undefined
+  }
+  await Promise.allSettled([node?.stop({ timeout: 1000 }), relay?.close()])
+  node = undefined
+  relay = undefined
+}
+
+serveRpc(
+  {
+    start,
+    relay: startRelay,
+    waitForPeer: async ({ id }: { id: string }) => {
+      await node?.waitForPeer(id, { timeout: 30_000 })
+    },
+    loopDelay: ({ on }: { on: boolean }) => {
+      if (on) loopDelay.enable()
+      else loopDelay.disable()
+      return { p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6 }
+    },
+    stats: () => ({ bulkMessages }),
+    stop,
+  },
+  { onShutdown: stop, shutdownTimeoutMs: 5000 },
+)
