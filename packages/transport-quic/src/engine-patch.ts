@@ -1,21 +1,23 @@
 // Run-time fixes for @matrixai/quic 2.0.9, applied to its classes when the first server or client
-// starts: `QUICConnection`'s receive lock and send buffers, and lent reads for `QUICStream` (used by
-// message channels). The first two used to live in a pnpm patch, which npm users never got. Only
-// applied when `dist/QUICConnection.js` and `dist/QUICStream.js` are byte-identical to the reviewed
-// 2.0.9 files: any other engine build runs unpatched (slower, same behaviour).
+// starts: `QUICConnection`'s receive lock and send buffers, lent reads for `QUICStream` (used by
+// message channels), and `QUICServer`'s answer to an address token it did not mint. The first two
+// used to live in a pnpm patch, which npm users never got. Only applied when `dist/QUICConnection.js`,
+// `dist/QUICStream.js` and `dist/QUICServer.js` are byte-identical to the reviewed 2.0.9 files: any
+// other engine build runs unpatched (slower; its server ignores clients that offer a foreign token).
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { startStop } from '@matrixai/async-init'
-import { errors, events, native, QUICConnection, QUICStream, utils } from '@matrixai/quic'
+import { errors, events, native, QUICConnection, QUICServer, QUICStream, utils } from '@matrixai/quic'
 
 /** Engine version the patch was written against (`@matrixai/quic` is pinned to it). */
 export const PATCHED_ENGINE_VERSION = '2.0.9'
-/** SHA-256 of the unmodified `dist/QUICConnection.js` and `dist/QUICStream.js` of that version. */
+/** SHA-256 of the unmodified files of that version that the patch changes. */
 export const PATCHED_ENGINE_SHA256 = {
   'QUICConnection.js': '203112919aafa3671b6f8694bcc3d28ba7230d36c957239445a02592b0d41235',
   'QUICStream.js': 'a3d4bbd5489b235d19dc7d82a5a7c0aa6ec193c238f8c4e123219342bfbb6602',
+  'QUICServer.js': '8ac8e90dfaf8f405f31424efc6e1550f6d4cf1b1ff37ae79baf962b50a2a7d02',
 } as const
 type EngineFile = keyof typeof PATCHED_ENGINE_SHA256
 
@@ -200,7 +202,11 @@ function installedEngine(): { version: string; sha256: Record<EngineFile, string
       .digest('hex')
   return {
     version,
-    sha256: { 'QUICConnection.js': hash('QUICConnection.js'), 'QUICStream.js': hash('QUICStream.js') },
+    sha256: {
+      'QUICConnection.js': hash('QUICConnection.js'),
+      'QUICStream.js': hash('QUICStream.js'),
+      'QUICServer.js': hash('QUICServer.js'),
+    },
   }
 }
 
@@ -323,6 +329,48 @@ export function lendReads(stream: unknown): (() => void) | undefined {
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// address tokens this server did not mint
+
+/** The members of a `QUICServer` that `acceptConnection` uses; they are internal in the typings. */
+interface ServerInternals {
+  validateToken(token: Buffer, host: string): Promise<unknown>
+}
+/** The fields of a quiche `Header` that `acceptConnection` reads (getters of a native object). */
+interface InitialHeader {
+  readonly ty: number
+  readonly version: number
+  readonly dcid: Uint8Array
+  readonly scid: Uint8Array
+  readonly token: Uint8Array
+}
+type AcceptConnection = (
+  this: ServerInternals,
+  remoteInfo: { host: string; port: number },
+  header: InitialHeader,
+  ...rest: unknown[]
+) => Promise<unknown>
+
+/**
+ * `QUICServer.acceptConnection` drops an Initial whose token it cannot validate, so a client that
+ * offers a token from another server (quinn keeps the NEW_TOKEN a quinn server sent, and one
+ * client endpoint dials many servers) never gets an answer. RFC 9000, 8.1.3: a server SHOULD
+ * proceed as if the client had no token. This hands the engine such an Initial without the token:
+ * it answers with a Retry carrying one of its own, as for any first Initial.
+ */
+function acceptForeignTokens(original: AcceptConnection): AcceptConnection {
+  return async function acceptConnection(this: ServerInternals, remoteInfo, header, ...rest) {
+    if (header.token.byteLength > 0) {
+      const valid = await this.validateToken(Buffer.from(header.token), remoteInfo.host)
+      if (valid == null) {
+        const { ty, version, dcid, scid } = header
+        header = { ty, version, dcid, scid, token: new Uint8Array(0) }
+      }
+    }
+    return original.call(this, remoteInfo, header, ...rest)
+  }
+}
+
 function apply(): EnginePatchState {
   const proto = QUICConnection.prototype as unknown as Record<PropertyKey, unknown>
   if (proto[MARK] === true) return { applied: true }
@@ -355,6 +403,9 @@ function apply(): EnginePatchState {
   originalPull = streamProto.readablePull as typeof originalPull
   streamProto.readablePull = readablePullLent
   lendingAvailable = true
+
+  const serverProto = QUICServer.prototype as unknown as Record<string, unknown>
+  serverProto.acceptConnection = acceptForeignTokens(serverProto.acceptConnection as AcceptConnection)
   return { applied: true }
 }
 

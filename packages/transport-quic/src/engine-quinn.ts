@@ -27,20 +27,11 @@ import {
   UntrustedPeerError,
 } from './errors.js'
 import { nodeIdFromPeerId, privateKeyProto } from './libp2p-tls.js'
-import { lazyLocalAddress, newSocketInode, openDescriptors } from './local-port.js'
-import type {
-  QuinnBinding,
-  QuinnClient,
-  QuinnConfig,
-  QuinnConnection,
-  QuinnServer,
-  QuinnStream,
-} from './quinn-binding.js'
+import type { QuinnBinding, QuinnConfig, QuinnConnection, QuinnServer, QuinnStream } from './quinn-binding.js'
+import { QuinnClientPool } from './quinn-client-pool.js'
 import { ReadingSet, wrapStream } from './quinn-stream.js'
 import type { TransportAddress } from './types.js'
 
-/** Idle client endpoints kept per transport for later dials to the same address. */
-const MAX_IDLE_CLIENTS = 16
 /** quinn has no "never" for keepalive: a keepalive this rare is never sent in practice. */
 const NO_KEEPALIVE_MS = 2 ** 31 - 1
 
@@ -264,23 +255,12 @@ class QuinnEngineConnection implements EngineConnection {
 // ---------------------------------------------------------------------------------------------
 // the engine
 
-interface ClientEntry {
-  key: string
-  client: QuinnClient
-  /** The endpoint's local address (its port looked up on first read; 0 when it cannot be told). */
-  local: TransportAddress
-  connections: number
-}
-
 /**
- * A quinn engine for one transport. Dials go through client endpoints kept per remote address
- * (one UDP socket each, reused while connections to that address exist, and a few idle ones
- * after): a quinn client config that has connected to a quinn server hangs when it later dials a
- * @matrixai server (a session ticket from the first server, offered to the second), so no client
- * config is ever shared between two addresses, and a failed dial drops its endpoint.
+ * A quinn engine for one transport. Dials go out from the client endpoints of a
+ * `QuinnClientPool` (one shared endpoint, see quinn-client-pool.ts); the listener's server
+ * endpoint accepts.
  */
 export function createQuinnEngine(binding: QuinnBinding): Engine {
-  const clients = new Map<string, ClientEntry>()
   const servers = new Set<QuinnServer>()
   let closed = false
 
@@ -300,31 +280,7 @@ export function createQuinnEngine(binding: QuinnBinding): Engine {
       sendBufferSize: u32(t.socketBufferSize),
     })
   }
-
-  function drop(entry: ClientEntry): void {
-    if (clients.get(entry.key) === entry) clients.delete(entry.key)
-    if (entry.connections === 0) abortClient(entry.client)
-  }
-
-  function abortClient(client: QuinnClient): void {
-    try {
-      client.abort()
-    } catch {
-      // already closed
-    }
-  }
-
-  function release(entry: ClientEntry): void {
-    entry.connections--
-    if (entry.connections > 0) return
-    if (closed || clients.get(entry.key) !== entry) {
-      abortClient(entry.client)
-      return
-    }
-    // keep a few idle endpoints for the next dial to the same address; drop the oldest idle one
-    const idle = [...clients.values()].filter((e) => e.connections === 0)
-    if (idle.length > MAX_IDLE_CLIENTS) drop(idle[0] as ClientEntry)
-  }
+  const clients = new QuinnClientPool(binding, config)
 
   async function dial(
     ctx: EngineContext,
@@ -333,26 +289,7 @@ export function createQuinnEngine(binding: QuinnBinding): Engine {
     signal: AbortSignal | undefined,
   ): Promise<EngineConnection> {
     if (closed) throw new TransportError('transport is closed')
-    const v6 = address.host.includes(':')
-    const key = `${address.host}|${address.port}|${ctx.tuning.maxIdleTimeoutMs}|${ctx.tuning.keepAliveIntervalMs}|${ctx.tuning.maxStreams}`
-    let entry = clients.get(key)
-    if (entry === undefined) {
-      const quinnConfig = config(ctx)
-      const before = openDescriptors()
-      const client = new binding.Client(
-        quinnConfig,
-        v6 ? binding.SocketFamily.Ipv6 : binding.SocketFamily.Ipv4,
-      )
-      const local = lazyLocalAddress(v6 ? '::' : '0.0.0.0', newSocketInode(before))
-      entry = { key, client, local, connections: 0 }
-      clients.delete(key)
-      clients.set(key, entry)
-    } else {
-      // most recently used last
-      clients.delete(key)
-      clients.set(key, entry)
-    }
-    entry.connections++
+    const entry = clients.acquire(ctx, address)
     const where = `${address.host}:${address.port}`
     const timeoutMs = ctx.tuning.connectTimeoutMs
     let timer: NodeJS.Timeout | undefined
@@ -378,12 +315,14 @@ export function createQuinnEngine(binding: QuinnBinding): Engine {
         }),
       ])
     } catch (error) {
-      // a late success is closed at once; the endpoint is not reused (it may be the one that hangs)
+      // a late success is closed at once
       pending.then((late) => late.abort()).catch(() => {})
-      entry.connections--
-      drop(entry)
-      if (error instanceof TransportError || (error as Error).name === 'AbortError') throw error
-      throw dialError(error, where)
+      const failure =
+        error instanceof TransportError || (error as Error).name === 'AbortError'
+          ? error
+          : dialError(error, where)
+      clients.failed(entry, address, failure instanceof ConnectTimeoutError, ctx.logger)
+      throw failure
     } finally {
       clearTimeout(timer)
       if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort)
@@ -396,9 +335,8 @@ export function createQuinnEngine(binding: QuinnBinding): Engine {
     } catch (error) {
       ctx.logger.debug('server presented no usable peer id', { error: errorMessage(error) })
     }
-    const owner = entry
     const wrapped = new QuinnEngineConnection(conn, multiaddr, id ?? '', entry.local, ctx, false, () =>
-      release(owner),
+      clients.release(entry),
     )
     if (id !== expectedId) {
       conn.abort()
@@ -518,8 +456,7 @@ export function createQuinnEngine(binding: QuinnBinding): Engine {
     dial,
     async close() {
       closed = true
-      for (const entry of clients.values()) if (entry.connections === 0) abortClient(entry.client)
-      clients.clear()
+      clients.close()
     },
   }
 }
