@@ -137,9 +137,10 @@ async function formed(params: { policy: Policy; timeoutMs: number }): Promise<Fo
 async function requests(params: {
   targets: Record<string, string[]>
   timeoutMs: number
-}): Promise<{ latencies: number[]; failed: number }> {
+}): Promise<{ latencies: number[]; failed: number; errors: string[] }> {
   const latencies: number[] = []
   let failed = 0
+  const errors = new Map<string, number>()
   await Promise.all(
     nodes.flatMap((node) =>
       (params.targets[node.id] ?? []).map(async (target) => {
@@ -147,13 +148,16 @@ async function requests(params: {
         try {
           await node.request(target, 'echo', { from: node.id }, { timeout: params.timeoutMs })
           latencies.push(performance.now() - t0)
-        } catch {
+        } catch (error) {
           failed++
+          const e = error as Error
+          const key = `${e.name}: ${e.message}`
+          errors.set(key, (errors.get(key) ?? 0) + 1)
         }
       }),
     ),
   )
-  return { latencies, failed }
+  return { latencies, failed, errors: [...errors].map(([message, n]) => `${n} x ${message}`) }
 }
 
 /** Registry dial counters summed over the nodes here (a failed first request is a failed dial). */

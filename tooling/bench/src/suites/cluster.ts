@@ -82,6 +82,7 @@ async function runCluster(
   backend: Backend,
   policy: Policy,
   etcd: EtcdCluster | undefined,
+  requestErrors: string[],
 ): Promise<ClusterRow> {
   const processes = Math.max(1, Math.round(size / NODES_PER_PROCESS))
   const perProcess = Math.ceil(size / processes)
@@ -156,7 +157,7 @@ async function runCluster(
       const t0 = performance.now()
       const results = await Promise.all(
         children.map((c) =>
-          c.call<{ latencies: number[]; failed: number }>(
+          c.call<{ latencies: number[]; failed: number; errors: string[] }>(
             'requests',
             { targets, timeoutMs: 60_000 },
             { timeoutMs: 90_000 },
@@ -165,6 +166,11 @@ async function runCluster(
       )
       const latencies = results.flatMap((r) => r.latencies).sort((a, b) => a - b)
       const failed = results.reduce((sum, r) => sum + r.failed, 0)
+      // why requests failed, so a failure in a run can be told from a slow machine
+      for (const message of results.flatMap((r) => r.errors)) {
+        requestErrors.push(`${policy} ${backend} ${size}: ${message}`)
+        console.error(`  request failed: ${message}`)
+      }
       return { wallMs: performance.now() - t0, latencies, failed }
     }
     const first = await round()
@@ -276,6 +282,7 @@ const suite: Suite = {
     const etcd = backends.includes('etcd') ? await startEtcd() : undefined
     const rows: ClusterRow[] = []
     const failures: string[] = []
+    const requestErrors: string[] = []
     const measurements: Measurement[] = []
     try {
       for (const size of sizes) {
@@ -285,7 +292,7 @@ const suite: Suite = {
             let row: ClusterRow
             try {
               row = await watchdog(
-                runCluster(size, backend, policy, backend === 'etcd' ? etcd : undefined),
+                runCluster(size, backend, policy, backend === 'etcd' ? etcd : undefined, requestErrors),
                 900_000,
                 `cluster ${size} ${policy} ${backend}`,
               )
@@ -348,6 +355,7 @@ const suite: Suite = {
         `${NODES_PER_PROCESS} nodes per process; requests: every node to ${REQUEST_TARGETS} random members at once; idle CPU over ${IDLE_MS / 1000} s from /proc/<pid>/stat (CLK_TCK ${CLK_TCK}); etcd lease TTL ${ETCD_TTL_S} s; default transport tuning (keepalive 5 s, idle timeout 30 s)`,
         `merged into docs/bench/cluster.json; plot: ${svg}`,
         ...failures.map((f) => `FAILED: ${f}`),
+        ...requestErrors.map((e) => `request failed: ${e}`),
       ],
     }
   },
