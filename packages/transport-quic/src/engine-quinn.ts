@@ -37,7 +37,7 @@ import type {
   QuinnStream,
 } from './quinn-binding.js'
 import { ReadingSet, wrapStream } from './quinn-stream.js'
-import type { TransportAddress } from './types.js'
+import type { ConnectionStats, TransportAddress } from './types.js'
 
 /** Idle client endpoints kept per transport for later dials to the same address. */
 const MAX_IDLE_CLIENTS = 16
@@ -76,6 +76,8 @@ class QuinnEngineConnection implements EngineConnection {
 
   /** The binding's connection, let go once closed (it holds the client endpoint's socket). */
   #conn: QuinnConnection | undefined
+  /** The counters read as the connection closed (the binding's connection is gone then). */
+  #finalStats: ConnectionStats | undefined
 
   constructor(
     conn: QuinnConnection,
@@ -95,6 +97,7 @@ class QuinnEngineConnection implements EngineConnection {
       .then(() => {
         this.#isClosed = true
         const info = this.#remoteClose ?? this.#localClose ?? this.#closeInfo()
+        this.#finalStats = this.stats()
         // nothing of ours keeps the binding's objects (and the socket under them) alive now
         this.#conn = undefined
         this.#reading.forgetAll()
@@ -133,6 +136,16 @@ class QuinnEngineConnection implements EngineConnection {
     }
     if (remote) return { by: 'remote', reason: 'the peer closed the connection', code: 0, application: true }
     return { by: 'idle-timeout', reason: 'no packets from the peer within the idle timeout' }
+  }
+
+  stats(): ConnectionStats | undefined {
+    try {
+      const s = this.#conn?.stats()
+      if (s === undefined) return this.#finalStats
+      return { datagramsReceived: Number(s.udpRxDatagrams), datagramsSent: Number(s.udpTxDatagrams) }
+    } catch {
+      return this.#finalStats
+    }
   }
 
   rtt(): number | undefined {

@@ -13,7 +13,7 @@ import { noticeStreamOf, noticeWaitMs, sendCloseNotice } from './close-notice.js
 import { ENGINE_OBJECT, type EngineConnection, type EngineStream } from './engine.js'
 import { lendReads } from './engine-patch.js'
 import { type CloseInfo, ConnectionClosedError, StreamResetError, TransportError } from './errors.js'
-import type { TransportAddress } from './types.js'
+import type { ConnectionStats, TransportAddress } from './types.js'
 
 /**
  * Longest wait for the engine's own stop. @matrixai/quic can take 10-20 s to stop a connection
@@ -138,6 +138,8 @@ export class QuicEngineConnection implements EngineConnection {
   #stopping: Promise<void> | undefined
   #resolveClosed!: (info: CloseInfo) => void
   #closing: Promise<void> | undefined
+  /** The counters read as the connection stopped. */
+  #finalStats: ConnectionStats | undefined
 
   constructor(
     readonly conn: QUICConnection,
@@ -181,8 +183,10 @@ export class QuicEngineConnection implements EngineConnection {
         this.logger.warn('stream handler threw', { error: errorMessage(error) })
       }
     })
-    const finish = () =>
+    const finish = () => {
+      this.#finalStats ??= this.stats()
       this.#resolveClosed(this.#remoteClose ?? closeInfoOf(this.#lastError, this.#localClose))
+    }
     conn.addEventListener(engineEvents.EventQUICConnectionStopped.name, finish, { once: true })
     if (conn.closed) finish()
   }
@@ -199,6 +203,17 @@ export class QuicEngineConnection implements EngineConnection {
       ).conn.pathStats()
       const rtt = paths[0]?.rtt
       return typeof rtt === 'number' ? rtt : undefined
+    } catch {
+      return undefined
+    }
+  }
+
+  /** quiche counts QUIC packets, not datagrams: a few more where the handshake coalesces them. */
+  stats(): ConnectionStats | undefined {
+    if (this.#finalStats !== undefined) return this.#finalStats
+    try {
+      const s = (this.conn as unknown as { conn: { stats(): { recv: number; sent: number } } }).conn.stats()
+      return { datagramsReceived: s.recv, datagramsSent: s.sent }
     } catch {
       return undefined
     }
