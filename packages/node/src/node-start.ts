@@ -10,11 +10,13 @@ import {
   type PeerAddress,
   SERVICES_META_KEY,
   shortId,
+  subscribe,
 } from '@peer/discovery-core'
 import { errorMessage } from '@peer/discovery-core/internal'
 import { generateIdentity, type Identity, loadOrCreateIdentity, type TrustList } from '@peer/identity'
 import { PeerRegistry } from '@peer/registry'
 import { type Connection, createTransport, type Listener, type Transport } from '@peer/transport-quic'
+import { ConnectionCounters } from './connection-counters.js'
 import { ConnectionPolicy } from './connection-policy.js'
 import type { LinkHost } from './link-host.js'
 import { announcedAddresses, resolveName } from './local-addresses.js'
@@ -65,6 +67,8 @@ export interface NodeWiring {
   readonly services: ServiceDirectory
   readonly policy: ConnectionPolicy
   readonly links: NodeLinks
+  /** The engine counters of every connection the node has had. */
+  readonly connections: ConnectionCounters
   readonly limits: NodeLimits
   readonly onDemand: boolean
   readonly maxConnections: number
@@ -119,6 +123,7 @@ export function wireNode(options: NodeOptions, host: WiringHost): NodeWiring {
     services,
     policy,
     links,
+    connections: new ConnectionCounters(),
     limits: settings.limits,
     onDemand: settings.onDemand,
     maxConnections: settings.maxConnections,
@@ -180,7 +185,13 @@ export async function startNode(ctx: StartContext): Promise<void> {
   const transport = parts.transport
   parts.registry = new PeerRegistry<Connection>({
     self: id,
-    transport: { dial: (address, dialOptions) => transport.dial(address, dialOptions) },
+    transport: {
+      dial: async (address, dialOptions) => {
+        const connection = await transport.dial(address, dialOptions)
+        wiring.connections.track(connection)
+        return connection
+      },
+    },
     trust: trustAll ? () => true : trustList!,
     discovery: parts.discovery,
     connect: wiring.onDemand ? 'on-demand' : 'mesh',
@@ -197,7 +208,10 @@ export async function startNode(ctx: StartContext): Promise<void> {
   parts.listener = await parts.transport.listen(listen)
   parts.addresses = [...(options.announce ?? announcedAddresses(parts.listener.address))]
   parts.name = resolveName(options.name, parts.addresses[0] ?? parts.listener.address)
-  ctx.unsubscribe.push(...wiring.links.wire(parts.listener, parts.registry))
+  ctx.unsubscribe.push(
+    ...wiring.links.wire(parts.listener, parts.registry),
+    subscribe(parts.listener, { connection: (event) => wiring.connections.track(event.detail.connection) }),
+  )
   wiring.policy.start()
   if (parts.discovery !== undefined) {
     await parts.discovery.start()

@@ -502,6 +502,7 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
       registryStats: () => this.#parts.registry?.stats,
       discovery: () => this.#parts.discovery,
       engine: () => this.#parts.transport?.engine,
+      datagrams: () => this.#wiring.connections.datagrams(),
     })
     // stopped while the API loaded: nothing may stay registered
     if (this.#state !== 'started') metrics?.close()
