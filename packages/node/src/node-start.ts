@@ -1,6 +1,6 @@
 // The constructor wiring and the start sequence of a PeerNode: the service directory, connection
-// policy and links wired together; identity, transport, discovery, registry, metrics and listener
-// brought up in order.
+// policy, links and messaging wired together; identity, transport, discovery, registry, metrics and
+// listener brought up in order.
 
 import {
   type AbortOptions,
@@ -23,6 +23,7 @@ import { announcedAddresses, resolveName } from './local-addresses.js'
 import type { NodeMetrics } from './metrics.js'
 import type { HandlerTable } from './node-handlers.js'
 import { NodeLinks, type NodeLinksContext } from './node-links.js'
+import { NodeMessaging } from './node-messaging.js'
 import { lostHysteresisOption, type NodeLimits, resolveNodeSettings } from './node-options.js'
 import { ServiceDirectory, type ServiceHost } from './services.js'
 import type { NodeCounters, NodeOptions } from './types.js'
@@ -53,6 +54,8 @@ export interface WiringHost {
   trusted(id: string): boolean
   started(): boolean
   assertStarted(): void
+  /** The node's instruments, when metrics are on. */
+  metrics(): NodeMetrics | undefined
   registry(): PeerRegistry<Connection> | undefined
   readonly handlers: HandlerTable
   /** The node's name (known once the listener is bound). */
@@ -67,6 +70,8 @@ export interface NodeWiring {
   readonly services: ServiceDirectory
   readonly policy: ConnectionPolicy
   readonly links: NodeLinks
+  /** send, request, broadcast, ping and byte streams over the links. */
+  readonly messaging: NodeMessaging
   /** The engine counters of every connection the node has had. */
   readonly connections: ConnectionCounters
   readonly limits: NodeLimits
@@ -74,7 +79,10 @@ export interface NodeWiring {
   readonly maxConnections: number
 }
 
-/** Validates the settings and wires the service directory, connection policy and links. @internal */
+/**
+ * Validates the settings and wires the service directory, connection policy, links and messaging.
+ * @internal
+ */
 export function wireNode(options: NodeOptions, host: WiringHost): NodeWiring {
   const services = new ServiceDirectory({
     log: host.log,
@@ -123,6 +131,13 @@ export function wireNode(options: NodeOptions, host: WiringHost): NodeWiring {
     services,
     policy,
     links,
+    messaging: new NodeMessaging({
+      links,
+      limits: settings.limits,
+      services,
+      metrics: () => host.metrics(),
+      assertStarted: () => host.assertStarted(),
+    }),
     connections: new ConnectionCounters(),
     limits: settings.limits,
     onDemand: settings.onDemand,
