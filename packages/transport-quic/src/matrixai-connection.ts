@@ -183,12 +183,15 @@ export class QuicEngineConnection implements EngineConnection {
         this.logger.warn('stream handler threw', { error: errorMessage(error) })
       }
     })
-    const finish = () => {
-      this.#finalStats ??= this.stats()
-      this.#resolveClosed(this.#remoteClose ?? closeInfoOf(this.#lastError, this.#localClose))
-    }
+    const finish = () => this.#finish()
     conn.addEventListener(engineEvents.EventQUICConnectionStopped.name, finish, { once: true })
     if (conn.closed) finish()
+  }
+
+  /** The connection counts as closed: its counters stop here, and `closed` resolves. */
+  #finish(): void {
+    this.#finalStats ??= this.stats()
+    this.#resolveClosed(this.#remoteClose ?? closeInfoOf(this.#lastError, this.#localClose))
   }
 
   /** The peer's current address: it changes when the peer migrates (e.g. a NAT rebinding). */
@@ -283,7 +286,7 @@ export class QuicEngineConnection implements EngineConnection {
       )) === undefined
     ) {
       this.logger.debug('engine stop still pending; the connection counts as closed', { peer: this.remoteId })
-      this.#resolveClosed(this.#remoteClose ?? closeInfoOf(this.#lastError, this.#localClose))
+      this.#finish()
     }
   }
 
