@@ -80,6 +80,13 @@ describe('peer start --metrics', () => {
     expect(value(first, 'peer_discovery_events_total', 'peer_discovery_event="discovered"')).toBe(1)
     expect(value(first, 'peer_discovery_time_to_discover_count', 'peer_backend="static"')).toBe(1)
     expect(value(first, 'peer_transport_engine')).toBe(1)
+    // the QUIC engine's own counters: datagrams both ways over n0's connections
+    expect(value(first, 'peer_transport_datagrams_total', 'network_io_direction="receive"')).toBeGreaterThan(
+      0,
+    )
+    expect(value(first, 'peer_transport_datagrams_total', 'network_io_direction="transmit"')).toBeGreaterThan(
+      0,
+    )
     // bounded cardinality: no node id in any label by default
     for (const id of ids) expect(first).not.toContain(id)
     const received = value(first, 'peer_node_messages_received_total') ?? 0

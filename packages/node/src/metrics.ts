@@ -7,6 +7,7 @@ import {
 } from '@peer/discovery-core'
 import { errorMessage } from '@peer/discovery-core/internal'
 import type { PeerRegistryStats } from '@peer/registry'
+import type { DatagramTotals } from './connection-counters.js'
 import {
   NodeStoppedError,
   NoHandlerError,
@@ -51,6 +52,8 @@ export interface MetricsSources {
   registryStats(): Readonly<PeerRegistryStats> | undefined
   discovery(): Discovery | undefined
   engine(): string | undefined
+  /** Datagrams over every connection the node has had (open ones now, closed ones at close). */
+  datagrams(): DatagramTotals
 }
 
 /** Loads `@opentelemetry/api` (a variable specifier: the package is optional, and no type of it leaks). */
@@ -223,6 +226,12 @@ export class NodeMetrics {
       'peer.transport.engine',
       '1',
       'The QUIC engine that runs (value 1, attribute peer.transport.engine).',
+    )
+    g.datagrams = observable(
+      'counter',
+      'peer.transport.datagrams',
+      '{datagram}',
+      "UDP datagrams over the node's connections, open and closed, by network.io.direction (receive, transmit).",
     )
     g.discoveryPeers = observable(
       'updown',
@@ -425,6 +434,9 @@ export class NodeMetrics {
       result.observe(g.streams!, streams, base)
       const engine = this.#sources.engine()
       if (engine !== undefined) result.observe(g.engine!, 1, { ...base, 'peer.transport.engine': engine })
+      const datagrams = this.#sources.datagrams()
+      result.observe(g.datagrams!, datagrams.received, { ...base, 'network.io.direction': 'receive' })
+      result.observe(g.datagrams!, datagrams.sent, { ...base, 'network.io.direction': 'transmit' })
       this.#observeDiscovery(result)
     } catch (error) {
       this.#log.debug('observing metrics failed', { error: errorMessage(error) })

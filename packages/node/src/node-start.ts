@@ -1,6 +1,6 @@
 // The constructor wiring and the start sequence of a PeerNode: the service directory, connection
-// policy and links wired together; identity, transport, discovery, registry, metrics and listener
-// brought up in order.
+// policy, links and messaging wired together; identity, transport, discovery, registry, metrics and
+// listener brought up in order.
 
 import {
   type AbortOptions,
@@ -10,17 +10,20 @@ import {
   type PeerAddress,
   SERVICES_META_KEY,
   shortId,
+  subscribe,
 } from '@peer/discovery-core'
 import { errorMessage } from '@peer/discovery-core/internal'
 import { generateIdentity, type Identity, loadOrCreateIdentity, type TrustList } from '@peer/identity'
 import { PeerRegistry } from '@peer/registry'
 import { type Connection, createTransport, type Listener, type Transport } from '@peer/transport-quic'
+import { ConnectionCounters } from './connection-counters.js'
 import { ConnectionPolicy } from './connection-policy.js'
 import type { LinkHost } from './link-host.js'
 import { announcedAddresses, resolveName } from './local-addresses.js'
 import type { NodeMetrics } from './metrics.js'
 import type { HandlerTable } from './node-handlers.js'
 import { NodeLinks, type NodeLinksContext } from './node-links.js'
+import { NodeMessaging } from './node-messaging.js'
 import { lostHysteresisOption, type NodeLimits, resolveNodeSettings } from './node-options.js'
 import { ServiceDirectory, type ServiceHost } from './services.js'
 import type { NodeCounters, NodeOptions } from './types.js'
@@ -51,6 +54,8 @@ export interface WiringHost {
   trusted(id: string): boolean
   started(): boolean
   assertStarted(): void
+  /** The node's instruments, when metrics are on. */
+  metrics(): NodeMetrics | undefined
   registry(): PeerRegistry<Connection> | undefined
   readonly handlers: HandlerTable
   /** The node's name (known once the listener is bound). */
@@ -65,12 +70,19 @@ export interface NodeWiring {
   readonly services: ServiceDirectory
   readonly policy: ConnectionPolicy
   readonly links: NodeLinks
+  /** send, request, broadcast, ping and byte streams over the links. */
+  readonly messaging: NodeMessaging
+  /** The engine counters of every connection the node has had. */
+  readonly connections: ConnectionCounters
   readonly limits: NodeLimits
   readonly onDemand: boolean
   readonly maxConnections: number
 }
 
-/** Validates the settings and wires the service directory, connection policy and links. @internal */
+/**
+ * Validates the settings and wires the service directory, connection policy, links and messaging.
+ * @internal
+ */
 export function wireNode(options: NodeOptions, host: WiringHost): NodeWiring {
   const services = new ServiceDirectory({
     log: host.log,
@@ -119,6 +131,14 @@ export function wireNode(options: NodeOptions, host: WiringHost): NodeWiring {
     services,
     policy,
     links,
+    messaging: new NodeMessaging({
+      links,
+      limits: settings.limits,
+      services,
+      metrics: () => host.metrics(),
+      assertStarted: () => host.assertStarted(),
+    }),
+    connections: new ConnectionCounters(),
     limits: settings.limits,
     onDemand: settings.onDemand,
     maxConnections: settings.maxConnections,
@@ -180,7 +200,13 @@ export async function startNode(ctx: StartContext): Promise<void> {
   const transport = parts.transport
   parts.registry = new PeerRegistry<Connection>({
     self: id,
-    transport: { dial: (address, dialOptions) => transport.dial(address, dialOptions) },
+    transport: {
+      dial: async (address, dialOptions) => {
+        const connection = await transport.dial(address, dialOptions)
+        wiring.connections.track(connection)
+        return connection
+      },
+    },
     trust: trustAll ? () => true : trustList!,
     discovery: parts.discovery,
     connect: wiring.onDemand ? 'on-demand' : 'mesh',
@@ -197,7 +223,10 @@ export async function startNode(ctx: StartContext): Promise<void> {
   parts.listener = await parts.transport.listen(listen)
   parts.addresses = [...(options.announce ?? announcedAddresses(parts.listener.address))]
   parts.name = resolveName(options.name, parts.addresses[0] ?? parts.listener.address)
-  ctx.unsubscribe.push(...wiring.links.wire(parts.listener, parts.registry))
+  ctx.unsubscribe.push(
+    ...wiring.links.wire(parts.listener, parts.registry),
+    subscribe(parts.listener, { connection: (event) => wiring.connections.track(event.detail.connection) }),
+  )
   wiring.policy.start()
   if (parts.discovery !== undefined) {
     await parts.discovery.start()

@@ -15,10 +15,10 @@ import { type Identity, TrustList } from '@peer/identity'
 import { type PeerRegistryStats, type PeerStatus } from '@peer/registry'
 import type { ConnectionPolicy } from './connection-policy.js'
 import { NodeError, NodeStoppedError } from './errors.js'
-import { priorityClass } from './lanes.js'
 import { checkMetricsOptions, type NodeMetrics, startNodeMetrics } from './metrics.js'
-import { checkTopic, HandlerTable } from './node-handlers.js'
+import { HandlerTable } from './node-handlers.js'
 import type { NodeLinks } from './node-links.js'
+import type { NodeMessaging } from './node-messaging.js'
 import { checkTimeout, type NodeLimits } from './node-options.js'
 import {
   announceNode,
@@ -94,6 +94,7 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
   readonly #unsubscribe: Array<() => void> = []
   readonly #services: ServiceDirectory
   readonly #wiring: NodeWiring
+  readonly #messaging: NodeMessaging
 
   /** Use {@link createNode}. Validates the options; nothing starts until `start()`. */
   constructor(options: NodeOptions) {
@@ -116,6 +117,7 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
       trusted: (id) => options.trust === 'all' || this.#trust?.has(id) === true,
       started: () => this.#state === 'started',
       assertStarted: () => this.#assertStarted(),
+      metrics: () => this.#parts.metrics,
       registry: () => this.#parts.registry,
       handlers: this.#handlers,
       localName: () => this.#parts.name,
@@ -127,6 +129,7 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
     this.#limits = this.#wiring.limits
     this.#policy = this.#wiring.policy
     this.#peerLinks = this.#wiring.links
+    this.#messaging = this.#wiring.messaging
     checkMetricsOptions(options.metrics)
     if (options.trust !== 'all' && !(options.trust instanceof TrustList)) {
       this.#trust = new TrustList(options.trust)
@@ -310,12 +313,8 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
    * `maxByteStreams` here), `PeerUnavailableError`, `NodeStoppedError` or an `AbortError`.
    * Streams are reset when the connection ends or the node stops.
    */
-  async openStream(peer: string, topic: string, options: OpenStreamOptions = {}): Promise<PeerStream> {
-    checkTopic(topic)
-    throwIfAborted(options.signal)
-    const found = this.#peerLinks.linkFor(peer, this.#limits.requestTimeout, options.signal)
-    const link = found instanceof PeerLink ? found : await found
-    return link.openStream(topic, options.signal)
+  openStream(peer: string, topic: string, options: OpenStreamOptions = {}): Promise<PeerStream> {
+    return this.#messaging.openStream(peer, topic, options)
   }
 
   // ---- messaging ----
@@ -326,14 +325,8 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
    * Rejects with `PeerUnavailableError`, `NodeStoppedError`, `MessageTooLargeError`,
    * `EncodeError` or `TooManyRequestsError`.
    */
-  async send(peer: string, topic: string, payload: unknown, options: SendOptions = {}): Promise<void> {
-    checkTopic(topic)
-    throwIfAborted(options.signal)
-    if (options.priority !== undefined) priorityClass(options.priority)
-    // a connected peer's link is used in the same tick (what is queued before a stop() is drained)
-    const found = this.#peerLinks.linkFor(peer, this.#limits.requestTimeout, options.signal)
-    const link = found instanceof PeerLink ? found : await found
-    await link.send(topic, payload, options.priority)
+  send(peer: string, topic: string, payload: unknown, options: SendOptions = {}): Promise<void> {
+    return this.#messaging.send(peer, topic, payload, options)
   }
 
   /**
@@ -346,53 +339,23 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
    * first, then lowest RTT, then random) and the next one is tried when it is unavailable
    * (`PeerUnavailableError`), within the one `timeout`; `ServiceUnavailableError` when none was.
    */
-  async request<T = unknown>(
+  request<T = unknown>(
     peer: string | ServiceTarget,
     topic: string,
     payload: unknown,
     options: RequestOptions = {},
   ): Promise<T> {
-    checkTopic(topic)
-    const timeout = options.timeout ?? this.#limits.requestTimeout
-    checkTimeout(timeout)
-    if (options.priority !== undefined) priorityClass(options.priority)
-    if (typeof peer === 'object' && peer !== null) {
-      this.#assertStarted()
-      return (await this.#services.request(peer, topic, payload, { ...options, timeout })) as T
-    }
-    const startedAt = performance.now()
-    try {
-      const found = this.#peerLinks.linkFor(peer, timeout, options.signal)
-      const link = found instanceof PeerLink ? found : await found
-      // a dial on first use took part of the one timeout
-      const left = Math.max(1, Math.ceil(timeout - (performance.now() - startedAt)))
-      const answer = await link.request(topic, payload, left, options.signal, options.priority)
-      this.#parts.metrics?.requestDone(startedAt)
-      return answer as T
-    } catch (error) {
-      this.#parts.metrics?.requestDone(startedAt, error)
-      throw error
-    }
+    return this.#messaging.request(peer, topic, payload, options) as Promise<T>
   }
 
   /** Sends `payload` on `topic` to every peer that is up; resolves with how many it was queued for. */
-  async broadcast(topic: string, payload: unknown): Promise<number> {
-    checkTopic(topic)
-    this.#assertStarted()
-    const results = await Promise.allSettled(
-      [...this.#peerLinks.links.values()].map((l) => l.send(topic, payload, undefined)),
-    )
-    return results.filter((r) => r.status === 'fulfilled').length
+  broadcast(topic: string, payload: unknown): Promise<number> {
+    return this.#messaging.broadcast(topic, payload)
   }
 
   /** Measures the round-trip time to `peer` in ms (an application-level ping). */
-  async ping(peer: string, options: RequestOptions = {}): Promise<number> {
-    const timeout = options.timeout ?? this.#limits.requestTimeout
-    checkTimeout(timeout)
-    const startedAt = performance.now()
-    const found = this.#peerLinks.linkFor(peer, timeout, options.signal)
-    const link = found instanceof PeerLink ? found : await found
-    return link.ping(Math.max(1, Math.ceil(timeout - (performance.now() - startedAt))), options.signal)
+  ping(peer: string, options: RequestOptions = {}): Promise<number> {
+    return this.#messaging.ping(peer, options)
   }
 
   /**
@@ -502,6 +465,7 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
       registryStats: () => this.#parts.registry?.stats,
       discovery: () => this.#parts.discovery,
       engine: () => this.#parts.transport?.engine,
+      datagrams: () => this.#wiring.connections.datagrams(),
     })
     // stopped while the API loaded: nothing may stay registered
     if (this.#state !== 'started') metrics?.close()

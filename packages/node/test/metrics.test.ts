@@ -158,6 +158,33 @@ describe('node metrics', () => {
     expect(total(await collect(reader), 'peer.node.messages.sent')).toBe(final)
   })
 
+  it('engine datagram counters sum open and closed connections, so they never go down', async () => {
+    const { provider, reader } = meter()
+    providers.push(provider)
+    const { a, b } = await pair({ meterProvider: provider })
+    b.node.handle('echo', (x) => x)
+    for (let i = 0; i < 5; i++)
+      expect(await a.node.request(b.node.id, 'echo', 'x'.repeat(10_000))).toHaveLength(10_000)
+    const datagrams = (collected: ResourceMetrics) => ({
+      received: total(collected, 'peer.transport.datagrams', { 'network.io.direction': 'receive' }),
+      sent: total(collected, 'peer.transport.datagrams', { 'network.io.direction': 'transmit' }),
+    })
+    const open = datagrams(await collect(reader))
+    // five 10 kB requests and their answers: at least a datagram each way per message
+    expect(open.received).toBeGreaterThanOrEqual(5)
+    expect(open.sent).toBeGreaterThanOrEqual(5)
+
+    // b goes away: a has no connection left, and the closed ones' final counts stay in the totals
+    const down = nextEvent(a.node, 'peer:down')
+    a.discovery.remove(b.node.id)
+    await b.node.stop()
+    await down
+    expect(a.node.peers()).toHaveLength(0)
+    const closed = datagrams(await collect(reader))
+    expect(closed.received).toBeGreaterThanOrEqual(open.received)
+    expect(closed.sent).toBeGreaterThanOrEqual(open.sent)
+  })
+
   it('per-peer series only with peerAttributes, and extra attributes on every series', async () => {
     const { provider, reader } = meter()
     providers.push(provider)

@@ -30,6 +30,9 @@ try {
   console.log(`${connection.remoteId.slice(0, 8)} answered: ${reply} (rtt ${connection.rtt} ms)`)
   await channel.close()
   await connection.close('done')
+  // the engine's counters keep their final values after close
+  const { datagramsSent, datagramsReceived } = connection.stats ?? {}
+  console.log(`datagrams: ${datagramsSent} sent, ${datagramsReceived} received`)
 } finally {
   await Promise.all([client.close(), server.close()])
 }

@@ -17,6 +17,7 @@ import type {
   ChannelOptions,
   Connection,
   ConnectionEvents,
+  ConnectionStats,
   MessageChannel,
   Stream,
   TransportAddress,
@@ -137,6 +138,10 @@ export class QuicConnection extends TypedEventTarget<ConnectionEvents> implement
 
   get rtt(): number | undefined {
     return this.#engine.rtt()
+  }
+
+  get stats(): ConnectionStats | undefined {
+    return this.#engine.stats?.()
   }
 
   get isClosed(): boolean {

@@ -30,7 +30,7 @@ import { nodeIdFromPeerId, privateKeyProto } from './libp2p-tls.js'
 import type { QuinnBinding, QuinnConfig, QuinnConnection, QuinnServer, QuinnStream } from './quinn-binding.js'
 import { QuinnClientPool } from './quinn-client-pool.js'
 import { ReadingSet, wrapStream } from './quinn-stream.js'
-import type { TransportAddress } from './types.js'
+import type { ConnectionStats, TransportAddress } from './types.js'
 
 /** quinn has no "never" for keepalive: a keepalive this rare is never sent in practice. */
 const NO_KEEPALIVE_MS = 2 ** 31 - 1
@@ -67,6 +67,8 @@ class QuinnEngineConnection implements EngineConnection {
 
   /** The binding's connection, let go once closed (it holds the client endpoint's socket). */
   #conn: QuinnConnection | undefined
+  /** The counters read as the connection closed (the binding's connection is gone then). */
+  #finalStats: ConnectionStats | undefined
 
   constructor(
     conn: QuinnConnection,
@@ -86,6 +88,7 @@ class QuinnEngineConnection implements EngineConnection {
       .then(() => {
         this.#isClosed = true
         const info = this.#remoteClose ?? this.#localClose ?? this.#closeInfo()
+        this.#finalStats = this.stats()
         // nothing of ours keeps the binding's objects (and the socket under them) alive now
         this.#conn = undefined
         this.#reading.forgetAll()
@@ -124,6 +127,16 @@ class QuinnEngineConnection implements EngineConnection {
     }
     if (remote) return { by: 'remote', reason: 'the peer closed the connection', code: 0, application: true }
     return { by: 'idle-timeout', reason: 'no packets from the peer within the idle timeout' }
+  }
+
+  stats(): ConnectionStats | undefined {
+    try {
+      const s = this.#conn?.stats()
+      if (s === undefined) return this.#finalStats
+      return { datagramsReceived: Number(s.udpRxDatagrams), datagramsSent: Number(s.udpTxDatagrams) }
+    } catch {
+      return this.#finalStats
+    }
   }
 
   rtt(): number | undefined {

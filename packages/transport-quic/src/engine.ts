@@ -7,7 +7,7 @@ import type { Identity } from '@peer/identity'
 import type { CloseInfo } from './errors.js'
 import { LIBP2P_ALPN } from './libp2p-tls.js'
 import type { ResolvedTuning } from './tuning.js'
-import type { TransportAddress } from './types.js'
+import type { ConnectionStats, TransportAddress } from './types.js'
 
 /** ALPN protocol id on the wire: libp2p's TLS scheme requires `libp2p` (peer's own version is checked in-band). */
 export const ALPN = LIBP2P_ALPN
@@ -65,6 +65,8 @@ export interface EngineConnection {
   readonly localAddress: TransportAddress
   /** Smoothed RTT in ms, if the engine reports it. */
   rtt(): number | undefined
+  /** The engine's counters, if it keeps them; after close, their final values. */
+  stats?(): ConnectionStats | undefined
   /** Bidirectional streams we may still open before the peer's limit. */
   streamsLeft(): number
   /** Opens a bidirectional stream; an engine that waits for stream credit itself honours `signal`. */

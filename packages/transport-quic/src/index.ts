@@ -34,6 +34,7 @@ export type {
   Connection,
   ConnectionEventDetail,
   ConnectionEvents,
+  ConnectionStats,
   DialOptions,
   Listener,
   ListenerEvents,

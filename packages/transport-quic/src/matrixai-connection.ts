@@ -13,7 +13,7 @@ import { noticeStreamOf, noticeWaitMs, sendCloseNotice } from './close-notice.js
 import { ENGINE_OBJECT, type EngineConnection, type EngineStream } from './engine.js'
 import { lendReads } from './engine-patch.js'
 import { type CloseInfo, ConnectionClosedError, StreamResetError, TransportError } from './errors.js'
-import type { TransportAddress } from './types.js'
+import type { ConnectionStats, TransportAddress } from './types.js'
 
 /**
  * Longest wait for the engine's own stop. @matrixai/quic can take 10-20 s to stop a connection
@@ -138,6 +138,8 @@ export class QuicEngineConnection implements EngineConnection {
   #stopping: Promise<void> | undefined
   #resolveClosed!: (info: CloseInfo) => void
   #closing: Promise<void> | undefined
+  /** The counters read as the connection stopped. */
+  #finalStats: ConnectionStats | undefined
 
   constructor(
     readonly conn: QUICConnection,
@@ -181,10 +183,15 @@ export class QuicEngineConnection implements EngineConnection {
         this.logger.warn('stream handler threw', { error: errorMessage(error) })
       }
     })
-    const finish = () =>
-      this.#resolveClosed(this.#remoteClose ?? closeInfoOf(this.#lastError, this.#localClose))
+    const finish = () => this.#finish()
     conn.addEventListener(engineEvents.EventQUICConnectionStopped.name, finish, { once: true })
     if (conn.closed) finish()
+  }
+
+  /** The connection counts as closed: its counters stop here, and `closed` resolves. */
+  #finish(): void {
+    this.#finalStats ??= this.stats()
+    this.#resolveClosed(this.#remoteClose ?? closeInfoOf(this.#lastError, this.#localClose))
   }
 
   /** The peer's current address: it changes when the peer migrates (e.g. a NAT rebinding). */
@@ -199,6 +206,17 @@ export class QuicEngineConnection implements EngineConnection {
       ).conn.pathStats()
       const rtt = paths[0]?.rtt
       return typeof rtt === 'number' ? rtt : undefined
+    } catch {
+      return undefined
+    }
+  }
+
+  /** quiche counts QUIC packets, not datagrams: a few more where the handshake coalesces them. */
+  stats(): ConnectionStats | undefined {
+    if (this.#finalStats !== undefined) return this.#finalStats
+    try {
+      const s = (this.conn as unknown as { conn: { stats(): { recv: number; sent: number } } }).conn.stats()
+      return { datagramsReceived: s.recv, datagramsSent: s.sent }
     } catch {
       return undefined
     }
@@ -268,7 +286,7 @@ export class QuicEngineConnection implements EngineConnection {
       )) === undefined
     ) {
       this.logger.debug('engine stop still pending; the connection counts as closed', { peer: this.remoteId })
-      this.#resolveClosed(this.#remoteClose ?? closeInfoOf(this.#lastError, this.#localClose))
+      this.#finish()
     }
   }
 

@@ -204,6 +204,20 @@ export interface MessageChannel extends AsyncIterable<Uint8Array> {
   readonly error: Error | undefined
 }
 
+/**
+ * Counters the QUIC engine keeps for one connection, since it opened. After the connection
+ * closed they keep their last values.
+ */
+export interface ConnectionStats {
+  /**
+   * UDP datagrams received on this connection. The matrixai engine counts QUIC packets (what its
+   * engine, quiche, reports): a few more than datagrams, where the handshake coalesces packets.
+   */
+  readonly datagramsReceived: number
+  /** UDP datagrams sent on this connection (QUIC packets with the matrixai engine, as above). */
+  readonly datagramsSent: number
+}
+
 /** A pinned, mutually authenticated QUIC connection to one peer. */
 export interface Connection extends TypedEventTarget<ConnectionEvents> {
   /** The peer's node id, derived from the certificate it presented in the handshake. */
@@ -214,6 +228,11 @@ export interface Connection extends TypedEventTarget<ConnectionEvents> {
   readonly direction: 'inbound' | 'outbound'
   /** Smoothed round-trip time in ms, when the engine reports it. */
   readonly rtt: number | undefined
+  /**
+   * A snapshot of the engine's counters for this connection (datagrams in and out), or
+   * `undefined` when the engine keeps none. Still answers after close, with the final counts.
+   */
+  readonly stats: ConnectionStats | undefined
   /** Resolves (never rejects) with how the connection ended. */
   readonly closed: Promise<CloseInfo>
   /** True once closed. */

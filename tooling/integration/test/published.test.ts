@@ -123,7 +123,10 @@ const EXAMPLES: Record<string, ExampleSpec> = {
     expect: [/^alice sees bob: connected, 1 address\(es\), \d+ dial\(s\)$/m],
   },
   '@peer/transport-quic/examples/echo.mjs': {
-    expect: [/^[a-z2-7]{8} answered: hello from [a-z2-7]{8} \(rtt \d+ ms\)$/m],
+    expect: [
+      /^[a-z2-7]{8} answered: hello from [a-z2-7]{8} \(rtt \d+ ms\)$/m,
+      /^datagrams: [1-9]\d* sent, [1-9]\d* received$/m,
+    ],
   },
 }
 

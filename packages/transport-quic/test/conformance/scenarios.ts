@@ -5,6 +5,7 @@ import { handshakeScenarios } from './handshake.js'
 import type { Kit } from './kit.js'
 import { lifecycleScenarios } from './lifecycle.js'
 import { migrationScenarios } from './migration.js'
+import { statsScenarios } from './stats.js'
 import { streamScenarios } from './streams.js'
 
 /** Every conformance scenario, in the order they run. */
@@ -16,4 +17,5 @@ export const SCENARIOS: Array<(kit: Kit) => void> = [
   crashScenarios,
   migrationScenarios,
   handleScenarios,
+  statsScenarios,
 ]

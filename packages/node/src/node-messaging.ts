@@ -1,0 +1,99 @@
+// PeerNode's messaging over peer links: send, request (to a peer or to a service's providers),
+// broadcast, ping and byte streams. Each finds the peer's link (or dials it on first use) within
+// the call's one timeout; a connected peer's link is used in the same tick as the call, so what is
+// queued before a stop() is drained.
+
+import { throwIfAborted } from '@peer/discovery-core'
+import { priorityClass } from './lanes.js'
+import type { NodeMetrics } from './metrics.js'
+import { checkTopic } from './node-handlers.js'
+import type { NodeLinks } from './node-links.js'
+import { checkTimeout, type NodeLimits } from './node-options.js'
+import { PeerLink } from './peer-link.js'
+import type { ServiceDirectory, ServiceTarget } from './services.js'
+import type { PeerStream } from './stream-registry.js'
+import type { OpenStreamOptions, RequestOptions, SendOptions } from './types.js'
+
+/** What messaging uses of its node. @internal */
+export interface MessagingHost {
+  readonly links: NodeLinks
+  readonly limits: NodeLimits
+  readonly services: ServiceDirectory
+  /** The node's instruments, when metrics are on. */
+  metrics(): NodeMetrics | undefined
+  /** Throws `NodeStoppedError` unless the node is started. */
+  assertStarted(): void
+}
+
+/** The bodies of PeerNode's messaging methods (documented there). @internal */
+export class NodeMessaging {
+  readonly #h: MessagingHost
+
+  constructor(host: MessagingHost) {
+    this.#h = host
+  }
+
+  async openStream(peer: string, topic: string, options: OpenStreamOptions): Promise<PeerStream> {
+    checkTopic(topic)
+    throwIfAborted(options.signal)
+    const found = this.#h.links.linkFor(peer, this.#h.limits.requestTimeout, options.signal)
+    const link = found instanceof PeerLink ? found : await found
+    return link.openStream(topic, options.signal)
+  }
+
+  async send(peer: string, topic: string, payload: unknown, options: SendOptions): Promise<void> {
+    checkTopic(topic)
+    throwIfAborted(options.signal)
+    if (options.priority !== undefined) priorityClass(options.priority)
+    const found = this.#h.links.linkFor(peer, this.#h.limits.requestTimeout, options.signal)
+    const link = found instanceof PeerLink ? found : await found
+    await link.send(topic, payload, options.priority)
+  }
+
+  async request(
+    peer: string | ServiceTarget,
+    topic: string,
+    payload: unknown,
+    options: RequestOptions,
+  ): Promise<unknown> {
+    checkTopic(topic)
+    const timeout = options.timeout ?? this.#h.limits.requestTimeout
+    checkTimeout(timeout)
+    if (options.priority !== undefined) priorityClass(options.priority)
+    if (typeof peer === 'object' && peer !== null) {
+      this.#h.assertStarted()
+      return await this.#h.services.request(peer, topic, payload, { ...options, timeout })
+    }
+    const startedAt = performance.now()
+    try {
+      const found = this.#h.links.linkFor(peer, timeout, options.signal)
+      const link = found instanceof PeerLink ? found : await found
+      // a dial on first use took part of the one timeout
+      const left = Math.max(1, Math.ceil(timeout - (performance.now() - startedAt)))
+      const answer = await link.request(topic, payload, left, options.signal, options.priority)
+      this.#h.metrics()?.requestDone(startedAt)
+      return answer
+    } catch (error) {
+      this.#h.metrics()?.requestDone(startedAt, error)
+      throw error
+    }
+  }
+
+  async broadcast(topic: string, payload: unknown): Promise<number> {
+    checkTopic(topic)
+    this.#h.assertStarted()
+    const results = await Promise.allSettled(
+      [...this.#h.links.links.values()].map((l) => l.send(topic, payload, undefined)),
+    )
+    return results.filter((r) => r.status === 'fulfilled').length
+  }
+
+  async ping(peer: string, options: RequestOptions): Promise<number> {
+    const timeout = options.timeout ?? this.#h.limits.requestTimeout
+    checkTimeout(timeout)
+    const startedAt = performance.now()
+    const found = this.#h.links.linkFor(peer, timeout, options.signal)
+    const link = found instanceof PeerLink ? found : await found
+    return link.ping(Math.max(1, Math.ceil(timeout - (performance.now() - startedAt))), options.signal)
+  }
+}
