@@ -21,7 +21,10 @@ function fixture() {
     lifetime: lifetime.signal,
   }
   let close!: (info: { by: 'local' | 'remote'; reason: string }) => void
-  const connection = { closed: new Promise((resolve) => (close = resolve)) } as unknown as Connection
+  const closed = new Promise((resolve) => {
+    close = resolve
+  })
+  const connection = { closed } as unknown as Connection
   const up = () => {
     const link = { id: ID, closed: false } as unknown as PeerLink
     links.set(ID, link)
