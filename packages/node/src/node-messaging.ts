@@ -79,11 +79,13 @@ export class NodeMessaging {
     }
   }
 
-  async broadcast(topic: string, payload: unknown): Promise<number> {
+  async broadcast(topic: string, payload: unknown, options: SendOptions): Promise<number> {
     checkTopic(topic)
+    throwIfAborted(options.signal)
+    if (options.priority !== undefined) priorityClass(options.priority)
     this.#h.assertStarted()
     const results = await Promise.allSettled(
-      [...this.#h.links.links.values()].map((l) => l.send(topic, payload, undefined)),
+      [...this.#h.links.links.values()].map((l) => l.send(topic, payload, options.priority)),
     )
     return results.filter((r) => r.status === 'fulfilled').length
   }

@@ -11,6 +11,7 @@ import {
   SERVICES_META_KEY,
   shortId,
   subscribe,
+  throwIfAborted,
 } from '@peer/discovery-core'
 import { errorMessage } from '@peer/discovery-core/internal'
 import { generateIdentity, type Identity, loadOrCreateIdentity, type TrustList } from '@peer/identity'
@@ -147,6 +148,8 @@ export function wireNode(options: NodeOptions, host: WiringHost): NodeWiring {
 
 /** What the start sequence needs. @internal */
 export interface StartContext {
+  /** Cancels the start (each step checks it; the caller tears down what started). */
+  readonly signal: AbortSignal | undefined
   readonly options: NodeOptions
   readonly log: Logger
   readonly parts: NodeParts
@@ -164,8 +167,9 @@ export interface StartContext {
  * throw the caller tears down what is there. @internal
  */
 export async function startNode(ctx: StartContext): Promise<void> {
-  const { options, parts, wiring } = ctx
-  parts.identity = await resolveIdentity(options.identity)
+  const { options, parts, wiring, signal } = ctx
+  parts.identity = await resolveIdentity(options.identity, signal)
+  throwIfAborted(signal)
   const id = parts.identity.id
   const trustAll = options.trust === 'all'
   if (trustAll) {
@@ -216,11 +220,13 @@ export async function startNode(ctx: StartContext): Promise<void> {
     ...(options.logger === undefined ? {} : { logger: options.logger }),
   })
   parts.metrics = await ctx.createMetrics()
+  throwIfAborted(signal)
   // the registry runs before the listener binds, and the listener is wired and the name known
   // in the same tick as the bind: no inbound connection is refused or goes unseen
-  await parts.registry.start()
+  await parts.registry.start({ signal })
   const listen = { host: options.listen?.host ?? '127.0.0.1', port: options.listen?.port ?? 0 }
   parts.listener = await parts.transport.listen(listen)
+  throwIfAborted(signal)
   parts.addresses = [...(options.announce ?? announcedAddresses(parts.listener.address))]
   parts.name = resolveName(options.name, parts.addresses[0] ?? parts.listener.address)
   ctx.unsubscribe.push(
@@ -229,17 +235,21 @@ export async function startNode(ctx: StartContext): Promise<void> {
   )
   wiring.policy.start()
   if (parts.discovery !== undefined) {
-    await parts.discovery.start()
+    await parts.discovery.start({ signal })
+    throwIfAborted(signal)
     await ctx
-      .announce({})
+      .announce({ signal })
       .catch((error: unknown) => ctx.log.warn('announce failed', { error: errorMessage(error) }))
   }
   ctx.log.info('node started', { id: shortId(id), name: parts.name, address: parts.listener.address })
 }
 
-async function resolveIdentity(option: Identity | string | undefined): Promise<Identity> {
+async function resolveIdentity(
+  option: Identity | string | undefined,
+  signal: AbortSignal | undefined,
+): Promise<Identity> {
   if (option === undefined) return generateIdentity()
-  if (typeof option === 'string') return (await loadOrCreateIdentity(option)).identity
+  if (typeof option === 'string') return (await loadOrCreateIdentity(option, { signal })).identity
   return option
 }
 

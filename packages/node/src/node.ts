@@ -55,7 +55,8 @@ export { TRUST_ALL_WARNING } from './node-start.js'
 
 /**
  * Creates and starts a node: loads or generates its identity, binds the QUIC listener, starts
- * discovery, announces itself and dials every trusted peer discovery reports.
+ * discovery, announces itself and dials every trusted peer discovery reports. `startOptions.signal`
+ * cancels the start (an `AbortError`; nothing is left running).
  *
  * @example
  * ```ts
@@ -66,9 +67,9 @@ export { TRUST_ALL_WARNING } from './node-start.js'
  * await node.stop()
  * ```
  */
-export async function createNode(options: NodeOptions): Promise<PeerNode> {
+export async function createNode(options: NodeOptions, startOptions: AbortOptions = {}): Promise<PeerNode> {
   const node = new PeerNode(options)
-  await node.start()
+  await node.start(startOptions)
   return node
 }
 
@@ -206,12 +207,18 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
     return this.#parts.registry?.stats
   }
 
-  /** Starts everything. Called by {@link createNode}; a node starts once. */
-  async start(): Promise<void> {
+  /**
+   * Starts everything. Called by {@link createNode}; a node starts once. `signal` cancels the
+   * start: it rejects with an `AbortError` and the node is left stopped (what had started is torn
+   * down).
+   */
+  async start(options: AbortOptions = {}): Promise<void> {
     if (this.#state !== 'new') throw new NodeError('a node is started once; create a new one')
+    throwIfAborted(options.signal)
     this.#state = 'started'
     try {
       await startNode({
+        signal: options.signal,
         options: this.#options,
         log: this.#log,
         parts: this.#parts,
@@ -348,9 +355,12 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
     return this.#messaging.request(peer, topic, payload, options) as Promise<T>
   }
 
-  /** Sends `payload` on `topic` to every peer that is up; resolves with how many it was queued for. */
-  broadcast(topic: string, payload: unknown): Promise<number> {
-    return this.#messaging.broadcast(topic, payload)
+  /**
+   * Sends `payload` on `topic` to every peer that is up; resolves with how many it was queued for.
+   * `priority` picks the lane as for `send`; an aborted `signal` rejects before anything is sent.
+   */
+  broadcast(topic: string, payload: unknown, options: SendOptions = {}): Promise<number> {
+    return this.#messaging.broadcast(topic, payload, options)
   }
 
   /** Measures the round-trip time to `peer` in ms (an application-level ping). */
