@@ -7,6 +7,8 @@
 //   start({ peers, backend, policy, ... }) -> starts the nodes, resolves with the time the last one started
 //   formed({ policy, timeoutMs })          -> per node: when it knew every member, when it was connected to all
 //   requests({ targets })                  -> latencies of requests to the given members, per node
+//   single({ from, targets })              -> one node requests each target in turn, twice: latencies
+//                                             of the first (may dial) and of the second request
 //   connections()                          -> connections open (peers up, summed over the nodes)
 //   rss()                                  -> this process's RSS in bytes
 //   dialStats()                            -> registry dials, dial failures and dial timeouts, summed over the nodes
@@ -160,6 +162,29 @@ async function requests(params: {
   return { latencies, failed, errors: [...errors].map(([message, n]) => `${n} x ${message}`) }
 }
 
+/**
+ * One node requests each target in turn (nothing else running), each twice: the first request
+ * may open the connection, the second uses it. The latency of a first use without a storm.
+ */
+async function single(params: {
+  from: string
+  targets: string[]
+  timeoutMs: number
+}): Promise<{ first: number[]; again: number[] }> {
+  const node = nodes.find((n) => n.id === params.from)
+  if (node === undefined) throw new Error(`no node ${params.from} here`)
+  const first: number[] = []
+  const again: number[] = []
+  for (const target of params.targets) {
+    for (const into of [first, again]) {
+      const t0 = performance.now()
+      await node.request(target, 'echo', { from: node.id }, { timeout: params.timeoutMs })
+      into.push(performance.now() - t0)
+    }
+  }
+  return { first, again }
+}
+
 /** Registry dial counters summed over the nodes here (a failed first request is a failed dial). */
 function dialStats(): DialStats {
   const sum: DialStats = { dials: 0, dialFailures: 0, dialTimeouts: 0 }
@@ -214,6 +239,7 @@ serveRpc(
     start,
     formed,
     requests,
+    single,
     connections: () => nodes.reduce((sum, n) => sum + n.peers().length, 0),
     rss: () => process.memoryUsage().rss,
     dialStats,

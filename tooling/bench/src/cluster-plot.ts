@@ -33,6 +33,9 @@ export interface ClusterRow {
   requestP99Ms: number
   secondRequestsMs: number
   secondRequestP50Ms: number
+  /** One node's first use of members in turn, no storm: p50 of the first (dials) and second request. */
+  singleFirstP50Ms?: number
+  singleAgainP50Ms?: number
   connections: number
   /** RSS growth of the node processes, divided by the nodes (MiB). */
   rssPerNodeMiB: number

@@ -173,6 +173,19 @@ async function runCluster(
       }
       return { wallMs: performance.now() - t0, latencies, failed }
     }
+    // one first use without a storm: node 0 requests members of the last process in turn (none
+    // of them among its storm targets), twice each
+    const lone = members[0]!
+    const loneTargets = members
+      .slice(-perProcess)
+      .map((m) => m.id)
+      .filter((id) => id !== lone.id && !targets[lone.id]!.includes(id))
+      .slice(0, REQUEST_TARGETS)
+    const single = await children[0]!.call<{ first: number[]; again: number[] }>(
+      'single',
+      { from: lone.id, targets: loneTargets, timeoutMs: 60_000 },
+      { timeoutMs: 90_000 },
+    )
     const first = await round()
     const second = await round()
     const dials = (await Promise.all(children.map((c) => c.call<DialStats>('dialStats')))).reduce(
@@ -253,6 +266,14 @@ async function runCluster(
       requestP99Ms: percentile(first.latencies, 0.99),
       secondRequestsMs: second.wallMs,
       secondRequestP50Ms: percentile(second.latencies, 0.5),
+      singleFirstP50Ms: percentile(
+        [...single.first].sort((a, b) => a - b),
+        0.5,
+      ),
+      singleAgainP50Ms: percentile(
+        [...single.again].sort((a, b) => a - b),
+        0.5,
+      ),
       connections,
       rssPerNodeMiB,
       idleCpuPct,
@@ -326,6 +347,17 @@ const suite: Suite = {
                 unit: 'ms',
                 baseline: `${tag}: 2nd request p50 (open connection)`,
                 ...(size === 100 ? { target: '<= 3x' } : {}),
+              },
+              {
+                name: `${tag}: one node alone, 2nd request p50`,
+                value: row.singleAgainP50Ms ?? Number.NaN,
+                unit: 'ms',
+              },
+              {
+                name: `${tag}: one node alone, 1st request p50 (no storm)`,
+                value: row.singleFirstP50Ms ?? Number.NaN,
+                unit: 'ms',
+                baseline: `${tag}: one node alone, 2nd request p50`,
               },
               {
                 name: `${tag}: idle CPU, whole cluster`,
