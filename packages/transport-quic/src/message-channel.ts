@@ -1,4 +1,4 @@
-import type { AbortOptions } from '@peer/discovery-core'
+import { type AbortOptions, abortErrorFor } from '@peer/discovery-core'
 import { errorMessage, numberOption } from '@peer/discovery-core/internal'
 import { AsyncQueue } from './async-queue.js'
 import { type ChunkPool, chunkPool } from './chunk-pool.js'
@@ -42,6 +42,12 @@ const RESOLVED = Promise.resolve()
 /** Most `send` calls that may wait for buffer space at once (callers that ignore backpressure). */
 const MAX_SEND_WAITERS = 1024
 
+/** A caller waiting for buffer space (`send`) or for the buffer to drain (`flush`). */
+interface Waiter {
+  resolve: () => void
+  reject: (e: unknown) => void
+}
+
 /**
  * A message channel on one stream: each message is a u32 big-endian length followed by that many
  * bytes. Small messages are copied into shared chunks of `coalesceBytes` and written together;
@@ -73,8 +79,8 @@ export class FramedMessageChannel implements MessageChannel {
   #sendError: Error | undefined
   #writeDone = false
   #closing: Promise<void> | undefined
-  readonly #spaceWaiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> = []
-  readonly #drainWaiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> = []
+  readonly #spaceWaiters: Waiter[] = []
+  readonly #drainWaiters: Waiter[] = []
 
   // receive side
   readonly #incoming: AsyncQueue<Uint8Array>
@@ -118,7 +124,10 @@ export class FramedMessageChannel implements MessageChannel {
 
   // ------------------------------------------------------------------ send
 
-  send(message: Uint8Array): Promise<void> {
+  // `options?` rather than `options = {}`: no object per call on the hot path
+  send(message: Uint8Array, options?: AbortOptions): Promise<void> {
+    const signal = options?.signal
+    if (signal?.aborted === true) return Promise.reject(abortErrorFor(signal))
     if (this.#sendError !== undefined) return Promise.reject(this.#sendError)
     if (this.#closing !== undefined) {
       return Promise.reject(new ConnectionClosedError('message channel is closed for sending'))
@@ -152,14 +161,16 @@ export class FramedMessageChannel implements MessageChannel {
     if (this.#curUsed + 4 >= cur.byteLength) this.#seal()
     this.#kick(idle)
     if (this.#buffered <= this.#options.maxBufferedBytes) return RESOLVED
-    return new Promise((resolve, reject) => this.#spaceWaiters.push({ resolve, reject }))
+    return waitIn(this.#spaceWaiters, signal)
   }
 
-  flush(): Promise<void> {
+  flush(options?: AbortOptions): Promise<void> {
+    const signal = options?.signal
+    if (signal?.aborted === true) return Promise.reject(abortErrorFor(signal))
     if (this.#sendError !== undefined) return Promise.reject(this.#sendError)
     if (this.#buffered === 0) return RESOLVED
     this.#kick()
-    return new Promise((resolve, reject) => this.#drainWaiters.push({ resolve, reject }))
+    return waitIn(this.#drainWaiters, signal)
   }
 
   close(): Promise<void> {
@@ -430,6 +441,37 @@ export class FramedMessageChannel implements MessageChannel {
   #maybeClosed(): void {
     if (this.#readDone && this.#writeDone) this.#resolveClosed()
   }
+}
+
+/**
+ * A promise settled through a waiter pushed onto `waiters`. With a signal, aborting rejects it with
+ * the signal's `AbortError` and takes the waiter out of the list; the abort listener is removed
+ * as soon as the waiter settles either way.
+ */
+function waitIn(waiters: Waiter[], signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal === undefined) {
+      waiters.push({ resolve, reject })
+      return
+    }
+    const onAbort = (): void => {
+      const at = waiters.indexOf(waiter)
+      if (at !== -1) waiters.splice(at, 1)
+      reject(abortErrorFor(signal))
+    }
+    const waiter: Waiter = {
+      resolve: () => {
+        signal.removeEventListener('abort', onAbort)
+        resolve()
+      },
+      reject: (e) => {
+        signal.removeEventListener('abort', onAbort)
+        reject(e)
+      },
+    }
+    signal.addEventListener('abort', onAbort, { once: true })
+    waiters.push(waiter)
+  })
 }
 
 function isGracefulClose(error: Error): boolean {

@@ -184,10 +184,19 @@ export interface MessageChannel extends AsyncIterable<Uint8Array> {
    * Queues one message. Resolves once it is buffered (not when the peer has it); waits while
    * the buffer is full. Rejects with `FrameTooLargeError` when it exceeds `maxFrameSize`
    * (the channel stays usable), or with `ConnectionClosedError` / `StreamResetError`.
+   *
+   * `options.signal` cancels the wait, not the message: a signal aborted before the call rejects
+   * with its `AbortError` and queues nothing, but once queued the message stays queued and is
+   * still sent (its bytes may already be on the wire), so aborting while `send` waits for buffer
+   * space rejects the call with the `AbortError` and leaves the channel usable.
    */
-  send(message: Uint8Array): Promise<void>
-  /** Writes everything buffered so far; resolves when the engine has it. */
-  flush(): Promise<void>
+  send(message: Uint8Array, options?: AbortOptions): Promise<void>
+  /**
+   * Writes everything buffered so far; resolves when the engine has it. `options.signal` stops
+   * the wait (rejecting with its `AbortError`), not the writing: the buffered messages are still
+   * sent.
+   */
+  flush(options?: AbortOptions): Promise<void>
   /**
    * The next message, or `undefined` when the peer finished the channel or the connection was
    * closed gracefully (`close()` by either side). Rejects with `FrameTooLargeError`,
