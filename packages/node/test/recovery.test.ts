@@ -142,8 +142,10 @@ it('traffic resumes on a fresh connection after a partition shorter than the idl
   expect(nearNode.stats.stallRecoveries).toBe(1)
   expect(events.of('peer:down')).toHaveLength(0)
   expect(nearNode.peer(far.id)).toBeDefined()
-  // the request stuck on the stalled connection failed as lost, nothing else
-  expect(failures.length).toBeGreaterThanOrEqual(1)
+  // the request stuck on the stalled connection failed as lost, nothing else. It may also have
+  // been answered: the heal lets the old connection's retransmission through too, and in one CI
+  // run (load 8) it was answered 16 ms after the heal, before the probe's connection replaced it
+  expect(failures.length).toBeLessThanOrEqual(1)
   for (const error of failures)
     expect(error).toMatchObject({ name: 'PeerUnavailableError', reason: 'connection-lost' })
   stopped = true
