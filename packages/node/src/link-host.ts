@@ -22,6 +22,8 @@ export interface LinkHost {
   readonly stats: NodeCounters
   readonly log: Logger
   readonly localName: string
+  /** This node's id. */
+  readonly localId: string
   readonly maxInFlightRequests: number
   readonly maxConcurrentHandlers: number
   readonly maxQueuedMessages: number

@@ -19,6 +19,7 @@ import { PeerRegistry } from '@peer/registry'
 import { type Connection, createTransport, type Listener, type Transport } from '@peer/transport-quic'
 import { ConnectionCounters } from './connection-counters.js'
 import { ConnectionPolicy } from './connection-policy.js'
+import { encodeEnvelope } from './envelope.js'
 import type { LinkHost } from './link-host.js'
 import { announcedAddresses, resolveName } from './local-addresses.js'
 import type { NodeMetrics } from './metrics.js'
@@ -124,6 +125,7 @@ export function wireNode(options: NodeOptions, host: WiringHost): NodeWiring {
       stats: host.stats,
       log: host.log,
       localName: host.localName(),
+      localId: host.id(),
       ...settings.limits,
     }),
     emit: (type, detail) => host.emit(type, detail),
@@ -229,6 +231,15 @@ export async function startNode(ctx: StartContext): Promise<void> {
   throwIfAborted(signal)
   parts.addresses = [...(options.announce ?? announcedAddresses(parts.listener.address))]
   parts.name = resolveName(options.name, parts.addresses[0] ?? parts.listener.address)
+  // the node's hello rides in the transport's handshake confirmation: a link to a peer that does
+  // the same is up as soon as its connection is (connections confirmed before this line, and
+  // peers of versions without it, exchange hellos on the control lane instead)
+  parts.transport.setHello(
+    encodeEnvelope(
+      { kind: 'hello', name: parts.name, maxMessageSize: wiring.limits.maxMessageSize },
+      Infinity,
+    ),
+  )
   ctx.unsubscribe.push(
     ...wiring.links.wire(parts.listener, parts.registry),
     subscribe(parts.listener, { connection: (event) => wiring.connections.track(event.detail.connection) }),

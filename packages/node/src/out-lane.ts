@@ -65,6 +65,19 @@ export class OutLane {
     this.#channel = channel
   }
 
+  /**
+   * Opens the lane's channel now, in the background, instead of on its first envelope (the control
+   * lane when the hello came with the connection: answers then find it open). A failure shows on
+   * the lane's next write.
+   */
+  open(): void {
+    if (this.#channel !== undefined || this.#opening !== undefined) return
+    this.#opening = this.#host.openChannel(this.index).then((channel) => {
+      this.#channel = channel
+    })
+    this.#opening.catch(() => {})
+  }
+
   /** True when nothing waits to be written and every message written was acknowledged. */
   get idle(): boolean {
     return this.#queued === 0 && this.#unacked === 0

@@ -60,6 +60,7 @@ export class LinkReceiver {
   readonly #reads: Array<Promise<void>> = []
   #helloReceived: ((hello: Hello) => void) | undefined
   #helloFailed: ((error: Error) => void) | undefined
+  #laneOpened: (() => void) | undefined
 
   constructor(ctx: ReceiveContext) {
     this.#ctx = ctx
@@ -69,6 +70,17 @@ export class LinkReceiver {
   hello(): Promise<Hello> {
     return new Promise<Hello>((resolve, reject) => {
       this.#helloReceived = resolve
+      this.#helloFailed = reject
+    })
+  }
+
+  /**
+   * Resolves once the peer opened its first lane (its node took the connection); rejects like
+   * {@link hello}. For links whose hello came with the connection.
+   */
+  firstLane(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#laneOpened = resolve
       this.#helloFailed = reject
     })
   }
@@ -158,6 +170,11 @@ export class LinkReceiver {
       return
     }
     this.inLanes.add(lane)
+    if (this.#laneOpened !== undefined) {
+      this.#laneOpened()
+      this.#laneOpened = undefined
+      this.#helloFailed = undefined
+    }
     if (first.kind === 'hello') {
       this.#ctx.countReceived()
       this.#helloReceived?.(first)

@@ -7,9 +7,11 @@ const [serverIdentity, clientIdentity] = await Promise.all([generateIdentity(), 
 
 // the server only accepts ids on its trust list
 const trust = new TrustList([{ id: clientIdentity.id, label: 'client' }])
-const server = createTransport({ identity: serverIdentity, trust: trust.predicate })
+// hello bytes travel in the handshake confirmation; each side reads the other's as remoteHello
+const hello = (text) => new TextEncoder().encode(text)
+const server = createTransport({ identity: serverIdentity, trust: trust.predicate, hello: hello('echo/1') })
 // the client pins the server's id: any other server fails with PinningError
-const client = createTransport({ identity: clientIdentity, trust: () => false })
+const client = createTransport({ identity: clientIdentity, trust: () => false, hello: hello('client/1') })
 try {
   const listener = await server.listen({ host: '127.0.0.1', port: 0 })
   listener.addEventListener('connection', async ({ detail: { connection } }) => {
@@ -24,6 +26,7 @@ try {
   })
 
   const connection = await client.dial(listener.address, { expectedId: serverIdentity.id })
+  console.log(`server hello: ${new TextDecoder().decode(connection.remoteHello)}`)
   const channel = await connection.openChannel()
   await channel.send(new TextEncoder().encode(`hello from ${clientIdentity.id.slice(0, 8)}`))
   const reply = new TextDecoder().decode(await channel.receive())

@@ -8,7 +8,7 @@ import {
 import { errorMessage } from '@peer/discovery-core/internal'
 import { AsyncQueue } from './async-queue.js'
 import { decodeCloseNotice, MAX_CLOSE_REASON_BYTES } from './close-notice.js'
-import { answerHello, type ControlHost, sendHello, waitHello } from './control-stream.js'
+import { answerHello, type ControlHost, readToEnd, sendHello, waitHello } from './control-stream.js'
 import { ENGINE_OBJECT, type EngineConnection, type EngineStream } from './engine.js'
 import { type CloseInfo, ConnectionClosedError } from './errors.js'
 import { channelOptions, FramedMessageChannel } from './message-channel.js'
@@ -29,6 +29,7 @@ import {
   KIND_CLOSE,
   KIND_CONTROL,
   KIND_STREAM,
+  MAX_HELLO_BYTES,
   PROTOCOL_VERSION,
   withPrefix,
 } from './wire.js'
@@ -45,12 +46,19 @@ export interface ConnectionContext {
   maxProtocolErrors: number
   /** Incoming streams per second (burst: twice that). */
   maxStreamOpensPerSecond: number
+  /** Our hello bytes for the control stream (`TransportOptions.hello`). */
+  hello?: Uint8Array | undefined
 }
 
 interface PendingIncoming {
   stream: EngineStream
   reader: ReadableStreamDefaultReader<Uint8Array>
   leftover: Uint8Array | undefined
+}
+
+/** The hello bytes after `skip` header bytes, copied (never a view of a larger read chunk). */
+function helloOf(body: Uint8Array, skip: number): Uint8Array | undefined {
+  return body.byteLength > skip ? new Uint8Array(body.subarray(skip)) : undefined
 }
 
 /** The `Stream` handed to users (it keeps a hidden link to the engine object, for tests). */
@@ -90,6 +98,8 @@ export class QuicConnection extends TypedEventTarget<ConnectionEvents> implement
   #closingInfo: CloseInfo | undefined
   #helloResolve: (() => void) | undefined
   readonly #hello: Promise<void>
+  #helloDone = false
+  #remoteHello: Uint8Array | undefined
   #pendingPreambles = 0
   #protocolErrors = 0
   #openTokens: number
@@ -126,6 +136,12 @@ export class QuicConnection extends TypedEventTarget<ConnectionEvents> implement
       remoteId: this.remoteId,
       closed,
       logger: ctx.logger,
+      get localHello() {
+        return ctx.hello
+      },
+      setRemoteHello: (bytes) => {
+        this.#remoteHello = bytes
+      },
       openRaw: () => this.#openRaw(undefined),
       close: (reason, code) => this.close(reason, code),
     }
@@ -134,6 +150,10 @@ export class QuicConnection extends TypedEventTarget<ConnectionEvents> implement
   /** The peer's current address (it follows the peer when it migrates). */
   get remoteAddress(): TransportAddress {
     return this.#engine.remoteAddress
+  }
+
+  get remoteHello(): Uint8Array | undefined {
+    return this.#remoteHello
   }
 
   get rtt(): number | undefined {
@@ -211,18 +231,30 @@ export class QuicConnection extends TypedEventTarget<ConnectionEvents> implement
       const kind = bytes[0]
       const leftover = bytes.byteLength > 1 ? bytes.subarray(1) : undefined
       if (kind === KIND_CONTROL) {
-        const version = leftover?.[0] ?? (await this.#readByte(reader))
-        if (this.direction !== 'outbound') {
-          this.#drop(stream, 'control stream from a client')
+        if (this.direction !== 'outbound' || this.#helloDone) {
+          this.#drop(stream, this.#helloDone ? 'a second control stream' : 'control stream from a client')
           return
         }
+        this.#helloDone = true
+        // the listener's version and hello, to the end of the stream (a stalled one is cut by the
+        // dial's timeout, which closes the connection)
+        const body = await readToEnd(reader, leftover, 1 + MAX_HELLO_BYTES)
+        const version = body?.[0]
         if (version !== PROTOCOL_VERSION) {
-          this.#drop(stream, `bad control stream (version ${version})`)
-          void this.close(`unsupported peer protocol version ${version}`, CODE.PROTOCOL_ERROR)
+          const what = body === undefined ? 'too long or broken' : `version ${version}`
+          this.#drop(stream, `bad control stream (${what})`)
+          void this.close(
+            body === undefined ? 'bad control stream' : `unsupported peer protocol version ${version}`,
+            CODE.PROTOCOL_ERROR,
+          )
           return
         }
+        // hellos are mutual: we see the listener's and answer with ours only when both sides have one
+        const local = this.#ctx.hello
+        const remote = local === undefined ? undefined : helloOf(body!, 1)
+        this.#remoteHello = remote
         this.#helloResolve?.()
-        answerHello(stream, reader)
+        answerHello(stream, reader, remote === undefined ? undefined : local)
         return
       }
       if (kind === KIND_CLOSE) {
@@ -275,11 +307,6 @@ export class QuicConnection extends TypedEventTarget<ConnectionEvents> implement
     }
     void reader.cancel().catch(() => {})
     this.#engine.closedByPeer(notice.code, notice.reason)
-  }
-
-  async #readByte(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<number | undefined> {
-    const r = await reader.read()
-    return r.done ? undefined : r.value[0]
   }
 
   #drop(stream: EngineStream, reason: string, code: number = CODE.PROTOCOL_ERROR): void {

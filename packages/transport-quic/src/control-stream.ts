@@ -1,13 +1,14 @@
 // The control stream confirms a handshake to both sides: the listener opens it once its trust check
-// passed and sends [KIND_CONTROL, PROTOCOL_VERSION]; the dialer answers CONTROL_ACK (proof that its
-// pinning accepted the listener). Its arrival tells the dialer it was trusted.
+// passed and sends [KIND_CONTROL, PROTOCOL_VERSION, ...its hello]; the dialer answers
+// [CONTROL_ACK, ...its hello] (proof that its pinning accepted the listener). Its arrival tells the
+// dialer it was trusted. The hello bytes (TransportOptions.hello) let the layer above exchange what
+// it needs at connect time without a round trip of its own.
 import { type Logger, raceSignal } from '@peer/discovery-core'
 import { errorMessage } from '@peer/discovery-core/internal'
 import { ACCESS_DENIED, type EngineStream } from './engine.js'
 import { type CloseInfo, HandshakeError, UntrustedPeerError } from './errors.js'
-import { CODE, KIND_CONTROL, PROTOCOL_VERSION } from './wire.js'
+import { CODE, KIND_CONTROL, MAX_HELLO_BYTES, PROTOCOL_VERSION } from './wire.js'
 
-const CONTROL_HELLO = Uint8Array.of(KIND_CONTROL, PROTOCOL_VERSION)
 const CONTROL_ACK = 0x01
 
 /** @internal What the control stream needs of its connection. */
@@ -15,6 +16,10 @@ export interface ControlHost {
   readonly remoteId: string
   readonly closed: Promise<CloseInfo>
   readonly logger: Logger
+  /** Our hello bytes (`TransportOptions.hello`), if any. */
+  readonly localHello: Uint8Array | undefined
+  /** Records the peer's hello bytes (none when it sent none). */
+  setRemoteHello(bytes: Uint8Array | undefined): void
   /** Opens a raw engine stream (no preamble). */
   openRaw(): Promise<EngineStream>
   close(reason: string, code?: number): Promise<CloseInfo>
@@ -32,20 +37,25 @@ export async function sendHello(host: ControlHost, timeoutMs: number): Promise<b
     writer.closed.catch(() => {})
     const reader = stream.readable.getReader()
     reader.closed.catch(() => {})
-    await writer.write(CONTROL_HELLO)
+    const local = host.localHello
+    await writer.write(withHello([KIND_CONTROL, PROTOCOL_VERSION], local))
     void writer.close().catch(() => {})
     const ack = await Promise.race([
-      reader.read(),
+      readToEnd(reader, undefined, 1 + MAX_HELLO_BYTES),
       host.closed.then(() => undefined),
       new Promise<undefined>((resolve) => {
         timer = setTimeout(() => resolve(undefined), timeoutMs)
       }),
     ])
     void reader.cancel().catch(() => {})
-    if (ack === undefined || ack.done || ack.value[0] !== CONTROL_ACK) {
+    if (ack === undefined || ack.byteLength === 0 || ack[0] !== CONTROL_ACK) {
       void host.close('handshake not confirmed', CODE.PROTOCOL_ERROR)
       return false
     }
+    // hellos are mutual: a dialer answers with its own only to ours, and one we did not ask for is ignored
+    host.setRemoteHello(
+      local !== undefined && ack.byteLength > 1 ? new Uint8Array(ack.subarray(1)) : undefined,
+    )
     return true
   } catch (error) {
     host.logger.debug('control stream failed', { error: errorMessage(error) })
@@ -104,12 +114,56 @@ export async function waitHello(
 }
 
 /** Dialer side: acknowledges the listener's control stream (after its version checked out). */
-export function answerHello(stream: EngineStream, reader: ReadableStreamDefaultReader<Uint8Array>): void {
+export function answerHello(
+  stream: EngineStream,
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  localHello: Uint8Array | undefined,
+): void {
   void reader.cancel().catch(() => {})
   const writer = stream.writable.getWriter()
   writer.closed.catch(() => {})
   void writer
-    .write(Uint8Array.of(CONTROL_ACK))
+    .write(withHello([CONTROL_ACK], localHello))
     .then(() => writer.close())
     .catch(() => {})
+}
+
+/** `head` followed by the hello bytes, in one buffer (one write, one packet). */
+function withHello(head: number[], hello: Uint8Array | undefined): Uint8Array {
+  const out = new Uint8Array(head.length + (hello?.byteLength ?? 0))
+  out.set(head)
+  if (hello !== undefined) out.set(hello, head.length)
+  return out
+}
+
+/**
+ * Reads a control stream to its end: `first` (bytes already read) and the rest, at most `max`
+ * bytes. Resolves undefined when the stream is longer or fails; the caller bounds the time.
+ */
+export async function readToEnd(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  first: Uint8Array | undefined,
+  max: number,
+): Promise<Uint8Array | undefined> {
+  const parts: Uint8Array[] = first === undefined || first.byteLength === 0 ? [] : [first]
+  let size = first?.byteLength ?? 0
+  try {
+    for (;;) {
+      if (size > max) return undefined
+      const r = await reader.read()
+      if (r.done) break
+      parts.push(r.value)
+      size += r.value.byteLength
+    }
+  } catch {
+    return undefined
+  }
+  if (parts.length === 1) return parts[0]
+  const out = new Uint8Array(size)
+  let at = 0
+  for (const part of parts) {
+    out.set(part, at)
+    at += part.byteLength
+  }
+  return out
 }

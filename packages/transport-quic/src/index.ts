@@ -47,4 +47,4 @@ export type {
   TransportTuning,
   TrustPolicy,
 } from './types.js'
-export { CODE, closeCodeFor, PROTOCOL_VERSION } from './wire.js'
+export { CODE, closeCodeFor, MAX_HELLO_BYTES, PROTOCOL_VERSION } from './wire.js'

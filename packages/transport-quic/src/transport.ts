@@ -22,6 +22,7 @@ import type {
   TransportAddress,
   TransportOptions,
 } from './types.js'
+import { MAX_HELLO_BYTES } from './wire.js'
 
 /**
  * Creates a QUIC transport for one identity.
@@ -46,6 +47,18 @@ type CountOption =
 /** An integer limit of `createTransport`'s options, validated (`TransportConfigError`). */
 function count(options: TransportOptions, key: CountOption, fallback: number, min: number): number {
   return numberOption(options[key], key, fallback, { integer: true, min }, TransportConfigError)
+}
+
+/** `TransportOptions.hello`, validated and copied (a caller's later change does not leak into it). */
+function helloOption(hello: unknown): Uint8Array | undefined {
+  if (hello === undefined) return undefined
+  if (!(hello instanceof Uint8Array) || hello.byteLength > MAX_HELLO_BYTES) {
+    throw new TransportConfigError(
+      `createTransport: hello must be a Uint8Array of at most ${MAX_HELLO_BYTES} bytes`,
+      { option: 'hello' },
+    )
+  }
+  return hello.byteLength === 0 ? undefined : hello.slice()
 }
 
 /** The QUIC transport (see {@link Transport}); `createTransport` is the usual way to make one. */
@@ -83,12 +96,22 @@ export class QuicTransport implements Transport {
       preambleTimeoutMs: 10_000,
       maxProtocolErrors: count(options, 'maxProtocolErrors', 32, 0),
       maxStreamOpensPerSecond: count(options, 'maxStreamOpensPerSecond', 1000, 1),
+      hello: helloOption(options.hello),
     }
     this.#maxConnections = count(options, 'maxConnections', 10_000, 0)
     const choice = selectEngine(options.engine, options.identity, this.#ctx.logger)
     this.#engine = choice.engine
     this.engine = choice.engine.name
     this.engineFallbackReason = choice.fallbackReason
+  }
+
+  /**
+   * Replaces the hello bytes (see `TransportOptions.hello`) sent on connections confirmed from now
+   * on; `undefined` sends none. Throws `TransportConfigError` for anything but bytes within
+   * `MAX_HELLO_BYTES`.
+   */
+  setHello(hello: Uint8Array | undefined): void {
+    this.#ctx.hello = helloOption(hello)
   }
 
   #engineContext(host: string): EngineContext {

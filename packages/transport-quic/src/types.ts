@@ -75,6 +75,15 @@ export interface TransportOptions extends TransportTuning {
    * Both engines speak the same wire.
    */
   engine?: 'quinn' | 'matrixai'
+  /**
+   * Bytes handed to every peer in the handshake confirmation, at most `MAX_HELLO_BYTES` (4,096):
+   * the peer reads them as `connection.remoteHello` as soon as the connection is handed out, with
+   * no round trip of its own (e.g. a name or limits the layer above needs before its first
+   * message). Hellos are mutual: each side sees the other's only when both sides give one, so a
+   * layer above can switch to a hello-based protocol knowing the peer switched too. Only
+   * authenticated, pinned peers see them. Default: none.
+   */
+  hello?: Uint8Array
 }
 
 /** Options of a message channel. */
@@ -112,6 +121,11 @@ export interface Transport {
   listen(address: TransportAddress, options?: AbortOptions): Promise<Listener>
   /** Connects to a server whose node id must be `options.expectedId`. */
   dial(address: TransportAddress, options: DialOptions): Promise<Connection>
+  /**
+   * Replaces the hello bytes (see {@link TransportOptions.hello}) sent on connections confirmed
+   * from now on (e.g. once a name that depends on the bound port is known); `undefined` sends none.
+   */
+  setHello(hello: Uint8Array | undefined): void
   /** Closes every listener and every dialed connection. */
   close(reason?: string): Promise<void>
 }
@@ -235,6 +249,14 @@ export interface Connection extends TypedEventTarget<ConnectionEvents> {
   readonly localAddress: TransportAddress
   /** `outbound` when we dialed, `inbound` when the peer did. */
   readonly direction: 'inbound' | 'outbound'
+  /**
+   * The bytes the peer gave its transport as `hello` (see {@link TransportOptions.hello}), or
+   * `undefined` when either side gave none (hellos are mutual) or the peer runs a version without
+   * hellos. Set before the connection is
+   * handed out (the dial resolves, or the listener emits `connection`). Bytes from the network:
+   * validate them.
+   */
+  readonly remoteHello: Uint8Array | undefined
   /** Smoothed round-trip time in ms, when the engine reports it. */
   readonly rtt: number | undefined
   /**

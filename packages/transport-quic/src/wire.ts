@@ -1,6 +1,11 @@
 // peer/1 stream preamble: the first byte of every stream says what it carries.
 
-/** The control stream a listener opens on each connection: `[KIND_CONTROL, PROTOCOL_VERSION]`. */
+/**
+ * The control stream a listener opens on each connection: `[KIND_CONTROL, PROTOCOL_VERSION]`, then
+ * the listener's hello bytes (`TransportOptions.hello`, none when it has none), then the end of the
+ * stream. The dialer answers `[0x01]`, then its own hello bytes, then the end of the stream.
+ * Versions before the hello bytes send and read only the first bytes, so both forms interoperate.
+ */
 export const KIND_CONTROL = 0x00
 /** A raw byte stream (`openStream` / `acceptStream`). */
 export const KIND_STREAM = 0x01
@@ -12,6 +17,8 @@ export const KIND_CHANNEL = 0x02
  * carries an application close code and reason on the wire (quinn's binding closes with 0).
  */
 export const KIND_CLOSE = 0x03
+/** Largest hello (`TransportOptions.hello`) in bytes. */
+export const MAX_HELLO_BYTES = 4096
 /** Version byte carried by the control stream. */
 export const PROTOCOL_VERSION = 1
 

@@ -3,7 +3,13 @@
 import { ConfigError } from '@peer/discovery-core'
 import type { Identity } from '@peer/identity'
 import { describe, expect, it } from 'vitest'
-import { createTransport, TransportConfigError, type TransportOptions, tuningFor } from '../src/index.js'
+import {
+  createTransport,
+  MAX_HELLO_BYTES,
+  TransportConfigError,
+  type TransportOptions,
+  tuningFor,
+} from '../src/index.js'
 import { channelOptions } from '../src/message-channel.js'
 import { identities } from './fixtures/pool.js'
 
@@ -43,6 +49,14 @@ describe('createTransport options', () => {
     ['maxStreamOpensPerSecond', 0],
   ] as const)('rejects %s = %s', (option, value) => {
     configError(() => createTransport({ ...base, [option]: value }), option)
+  })
+  it('rejects a hello that is not bytes or is longer than MAX_HELLO_BYTES', () => {
+    configError(() => createTransport({ ...base, hello: 'hi' as unknown as Uint8Array }), 'hello')
+    configError(() => createTransport({ ...base, hello: new Uint8Array(MAX_HELLO_BYTES + 1) }), 'hello')
+    const transport = createTransport({ ...base, hello: new Uint8Array(MAX_HELLO_BYTES) })
+    configError(() => transport.setHello(new Uint8Array(MAX_HELLO_BYTES + 1)), 'hello')
+    transport.setHello(undefined)
+    void transport.close()
   })
   it('rejects invalid default channel options', () => {
     configError(() => createTransport({ ...base, channel: { maxFrameSize: 0 } }), 'maxFrameSize')

@@ -1,13 +1,17 @@
 import { InvalidNodeIdError, type Logger } from '@peer/discovery-core'
 import type { Identity } from '@peer/identity'
-import { nextEvent, recordEvents } from '@peer/testkit/wait'
+import { nextEvent, recordEvents, waitFor } from '@peer/testkit/wait'
 import { beforeAll, describe, expect, it, vi } from 'vitest'
 import {
+  type Connection,
   ConnectTimeoutError,
   HandshakeError,
   type Listener,
+  MAX_HELLO_BYTES,
   PinningError,
+  PROTOCOL_VERSION,
   type QuicTransport,
+  type Stream,
   TransportError,
   UntrustedPeerError,
 } from '../../src/index.js'
@@ -55,6 +59,57 @@ export function handshakeScenarios(kit: Kit): void {
       }
       expect(listener.connections).toContain(inbound)
       expect(listener.address.port).toBeGreaterThan(0)
+      await conn.close()
+    })
+
+    it("carries each side's hello bytes to the other before the connection is handed out (mutual)", async () => {
+      const serverHello = Uint8Array.from({ length: MAX_HELLO_BYTES }, (_, i) => i % 251)
+      const clientHello = new TextEncoder().encode('client hello')
+      const helloServer = pool.server(server, { trust: (id) => trusted.has(id), hello: serverHello })
+      const helloListener = await helloServer.listen(LOOPBACK)
+      const accepted = nextEvent<CustomEvent>(helloListener, 'connection')
+      const conn = await pool
+        .client(client, { hello: clientHello })
+        .dial(helloListener.address, { expectedId: server.id })
+      expect(conn.remoteHello).toEqual(serverHello)
+      const inbound = (await accepted).detail.connection as Connection
+      expect(inbound.remoteHello).toEqual(clientHello)
+      // hellos are mutual: when one side gives none, neither sees one (the bytes then on the wire
+      // are the form versions before hellos send and expect)
+      const plain = nextEvent<CustomEvent>(helloListener, 'connection')
+      const bare = await pool.client(client).dial(helloListener.address, { expectedId: server.id })
+      expect(bare.remoteHello).toBeUndefined()
+      expect(((await plain).detail.connection as Connection).remoteHello).toBeUndefined()
+      const silent = nextEvent<CustomEvent>(listener, 'connection')
+      const none = await pool.client(client, { hello: clientHello }).dial(listener.address, {
+        expectedId: server.id,
+      })
+      expect(none.remoteHello).toBeUndefined()
+      expect(((await silent).detail.connection as Connection).remoteHello).toBeUndefined()
+      // setHello replaces the bytes for connections confirmed from then on
+      helloServer.setHello(Uint8Array.of(9))
+      const later = await pool
+        .client(client, { hello: clientHello })
+        .dial(helloListener.address, { expectedId: server.id })
+      expect(later.remoteHello).toEqual(Uint8Array.of(9))
+      expect(conn.remoteHello).toEqual(serverHello)
+      await Promise.all([conn.close(), bare.close(), none.close(), later.close(), helloListener.close()])
+    })
+
+    it('drops a second control stream from the server without closing the connection', async () => {
+      const accepted = nextEvent<CustomEvent>(listener, 'connection')
+      const conn = await pool.client(client).dial(listener.address, { expectedId: server.id })
+      const inbound = (await accepted).detail.connection as Connection
+      const before = (conn as unknown as { droppedStreams: number }).droppedStreams
+      const forged = await (
+        inbound as unknown as { openStreamWithKind(k: number): Promise<Stream> }
+      ).openStreamWithKind(0)
+      const w = forged.writable.getWriter()
+      await w.write(Uint8Array.of(PROTOCOL_VERSION, 1, 2, 3)).catch(() => {})
+      await w.close().catch(() => {})
+      await waitFor(() => (conn as unknown as { droppedStreams: number }).droppedStreams === before + 1)
+      expect(conn.remoteHello).toBeUndefined()
+      expect(conn.isClosed || inbound.isClosed).toBe(false)
       await conn.close()
     })
 
