@@ -2,6 +2,7 @@ import { readFile, stat } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import type { LogLevel, PeerAddress } from '@peer/discovery-core'
+import { type AbortOptions, throwIfAborted } from '@peer/discovery-core'
 import { warnDeprecated } from '@peer/discovery-core/internal'
 import { z } from 'zod'
 import { dnsBackend } from './config/dns.js'
@@ -291,14 +292,20 @@ export function parseConfig(input: unknown, source: ConfigSource): PeerConfig {
  */
 export async function loadConfigFile(
   file: string,
-  options: Omit<ConfigSource, 'file'> = {},
+  options: Omit<ConfigSource, 'file'> & AbortOptions = {},
 ): Promise<PeerConfig> {
-  const text = await readConfigText(file)
-  return parseConfig(parseJson(text, file), { ...options, file })
+  const { signal, ...source } = options
+  const text = await readConfigText(file, { signal })
+  return parseConfig(parseJson(text, file), { ...source, file })
 }
 
-/** Reads a JSON file with the configuration size limit; throws {@link ConfigError} naming the file. */
-export async function readConfigText(file: string): Promise<string> {
+/**
+ * Reads a JSON file with the configuration size limit; throws {@link ConfigError} naming the file,
+ * or an `AbortError` when `signal` aborts.
+ */
+export async function readConfigText(file: string, options: AbortOptions = {}): Promise<string> {
+  const { signal } = options
+  throwIfAborted(signal)
   let size: number
   try {
     const info = await stat(file)
@@ -315,9 +322,11 @@ export async function readConfigText(file: string): Promise<string> {
       { field: '', message: `file is too large (${size} bytes, at most ${MAX_CONFIG_BYTES})` },
     ])
   }
+  throwIfAborted(signal)
   try {
-    return await readFile(file, 'utf8')
+    return await readFile(file, { encoding: 'utf8', signal })
   } catch (error) {
+    throwIfAborted(signal)
     throw new ConfigError(file, [{ field: '', message: 'cannot be read' }], { cause: error })
   }
 }

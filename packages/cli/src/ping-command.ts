@@ -125,7 +125,7 @@ export async function ping(target: string, options: PingOptions, io: CliIo): Pro
           ? what.id
           : (what.id ?? (await idAtAddress(node, what, deadline, shutdown.signal)))
     const info = await node
-      .waitForPeer(ref, { timeout: Math.max(1, deadline - Date.now()), signal: shutdown.signal })
+      .waitForPeer(ref, { timeoutMs: Math.max(1, deadline - Date.now()), signal: shutdown.signal })
       .catch((error: unknown) => {
         if (shutdown.signal.aborted) throw new CliError('interrupted')
         throw new CliError(
@@ -179,7 +179,7 @@ export async function ping(target: string, options: PingOptions, io: CliIo): Pro
     if (rtts.length === 0) throw new CliError(`no reply from ${target}`)
   } finally {
     shutdown.dispose()
-    await node?.stop({ timeout: 1000 }).catch(() => {})
+    await node?.stop({ timeoutMs: 1000 }).catch(() => {})
   }
 }
 

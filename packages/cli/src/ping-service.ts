@@ -78,7 +78,7 @@ export async function pingService(
     for (const id of node.providers(service, { ordered: true })) {
       tried.push(id)
       try {
-        const rtt = await node.ping(id, { timeout: options.timeout, signal })
+        const rtt = await node.ping(id, { timeoutMs: options.timeout, signal })
         const info = node.peer(id)
         const address = info === undefined ? undefined : formatHostPort(info.address.host, info.address.port)
         rtts.push(rtt)

@@ -341,7 +341,7 @@ export async function start(options: StartOptions, io: CliIo): Promise<void> {
       )
       timers.push(
         setInterval(() => {
-          for (const peer of self.peers()) self.ping(peer.id, { timeout: 2000 }).catch(() => {})
+          for (const peer of self.peers()) self.ping(peer.id, { timeoutMs: 2000 }).catch(() => {})
         }, 1000).unref(),
       )
     }

@@ -349,6 +349,21 @@ describe('loadConfigFile', () => {
     expect(c.trust.file).toBe(join(dir, 't.json'))
   })
 
+  it('{ signal }: aborted before or while the file is read, it rejects with AbortError', async () => {
+    const file = await write('abort.json', JSON.stringify({ identity: 'id' }))
+    await expect(loadConfigFile(file, { signal: AbortSignal.abort() })).rejects.toMatchObject({
+      name: 'AbortError',
+    })
+    const controller = new AbortController()
+    const loading = loadConfigFile(file, { signal: controller.signal })
+    controller.abort() // the file system call is in flight
+    await expect(loading).rejects.toMatchObject({ name: 'AbortError' })
+    // a signal that does not abort changes nothing
+    expect((await loadConfigFile(file, { signal: new AbortController().signal })).identity).toBe(
+      join(dir, 'id'),
+    )
+  })
+
   it('a missing file', async () => {
     await expect(loadConfigFile(join(dir, 'nope.json'))).rejects.toThrow(/nope\.json: file does not exist/)
   })

@@ -34,7 +34,7 @@ export interface DiscoveryHarness<B extends DiscoveryBackend = DiscoveryBackend>
   /**
    * Writes `peer` into the medium with a short lifetime (a TTL, lease or cache lifetime of about a
    * second) so that it expires by itself, without anyone removing it, well within
-   * `propagationTimeout`. Backends that declare `expiry` need it for the expiry scenario (which is
+   * `propagationTimeoutMs`. Backends that declare `expiry` need it for the expiry scenario (which is
    * skipped, with the reason in its name, when it is missing).
    */
   seedExpiring?(peer: LocalPeer): Promise<void>
@@ -46,6 +46,8 @@ export interface DiscoveryHarness<B extends DiscoveryBackend = DiscoveryBackend>
   /** Releases everything `setup` created (instances are already stopped by the kit). */
   teardown(): Promise<void>
   /** Longest time (ms) a change may take to reach the instances. Default 5000. */
+  propagationTimeoutMs?: number
+  /** @deprecated Use `propagationTimeoutMs` (same unit, ms); accepted until the next minor version. */
   propagationTimeout?: number
   /**
    * Names of active-resource types (`process.getActiveResourcesInfo()`) that the harness itself

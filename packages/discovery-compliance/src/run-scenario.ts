@@ -1,4 +1,5 @@
 import type { DiscoveryBackend, DiscoveryCapability, LocalPeer } from '@peer/discovery-core'
+import { renamedOption } from '@peer/discovery-core/internal'
 import type { DiscoveryHarness } from './harness.js'
 import { expectNoLeaks, resourceSnapshot } from './resources.js'
 import type { Scenario, ScenarioContext } from './scenario.js'
@@ -43,6 +44,19 @@ export interface RunScenarioOptions {
 }
 
 /**
+ * The harness's `propagationTimeoutMs` (or its deprecated name `propagationTimeout`, with a one-time
+ * DeprecationWarning), default 5000. @internal
+ */
+export function propagationTimeoutOf(harness: DiscoveryHarness<DiscoveryBackend>): number {
+  const given = renamedOption(harness, {
+    current: 'propagationTimeoutMs',
+    deprecated: 'propagationTimeout',
+    owner: 'DiscoveryHarness',
+  })
+  return given === undefined ? 5000 : (given as number)
+}
+
+/**
  * Runs one scenario: `setup`, start (unless the scenario starts instances itself), the body, then
  * stop every instance and `teardown`, even when the body fails. Throws the body's failure, then a
  * failed `stop()`, then resources left behind (see {@link RunScenarioOptions.leakCheck}).
@@ -54,7 +68,7 @@ export async function runScenario<B extends DiscoveryBackend>(
 ): Promise<void> {
   const leakCheck = options.leakCheck ?? true
   const before = leakCheck ? await resourceSnapshot() : undefined
-  const timeout = harness.propagationTimeout ?? 5000
+  const timeout = propagationTimeoutOf(harness)
   const selves: LocalPeer[] = selvesFor(scenario.name, scenario.instances)
   const instances = await harness.setup({ count: scenario.instances, selves })
   if (instances.length !== scenario.instances) {

@@ -10,10 +10,11 @@
  * @packageDocumentation
  */
 import type { DiscoveryBackend, DiscoveryCapability } from '@peer/discovery-core'
+import { renamedOption } from '@peer/discovery-core/internal'
 import { describe, expect, it } from 'vitest'
 import type { DiscoveryHarness } from './harness.js'
 import { checkNoLeaks } from './leaks.js'
-import { runScenario, skipReason } from './run-scenario.js'
+import { propagationTimeoutOf, runScenario, skipReason } from './run-scenario.js'
 import { scenarios } from './scenarios.js'
 import { selvesFor } from './selves.js'
 
@@ -23,7 +24,9 @@ export type { DiscoveryHarness, SetupOptions } from './harness.js'
 export interface ComplianceOptions {
   /** The capabilities the backend declares; checked against a real instance. */
   capabilities: readonly DiscoveryCapability[]
-  /** Per-test timeout in ms. Default: 4 x propagation timeout + 10 s. */
+  /** Per-test timeout in ms. Default: 4 x the harness's `propagationTimeoutMs` + 10 s. */
+  testTimeoutMs?: number
+  /** @deprecated Use `testTimeoutMs` (same unit, ms); accepted until the next minor version. */
   testTimeout?: number
   /**
    * Skip the resource-leak checks (the one after every scenario and the separate leak test), e.g.
@@ -45,7 +48,12 @@ export function describeDiscoveryCompliance<B extends DiscoveryBackend>(
 ): void {
   const probe = makeHarness()
   const caps = new Set(options.capabilities)
-  const timeout = options.testTimeout ?? 4 * (probe.propagationTimeout ?? 5000) + 10_000
+  const testTimeout = renamedOption(options, {
+    current: 'testTimeoutMs',
+    deprecated: 'testTimeout',
+    owner: 'describeDiscoveryCompliance',
+  }) as number | undefined
+  const timeout = testTimeout ?? 4 * propagationTimeoutOf(probe) + 10_000
   describe(`discovery compliance: ${title}`, () => {
     it(
       'declares the capabilities it was described with',

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { checkNoLeaks, runScenario, type Scenario, scenarios, skipReason } from '../src/index.js'
 import { describeDiscoveryCompliance } from '../src/vitest.js'
 import { clearLeakedTimers, type Flaw, memoryHarness } from './memory-backend.js'
@@ -63,6 +63,28 @@ describe('the kit catches broken backends', () => {
 
   it('a correct backend passes the leak check', async () => {
     await checkNoLeaks(memoryHarness(), 1000)
+  })
+})
+
+describe('propagationTimeoutMs', () => {
+  it('bounds every wait; the deprecated propagationTimeout still works with a one-time warning', async () => {
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {})
+    try {
+      const withMs = { ...memoryHarness('no-lost-on-withdraw'), propagationTimeoutMs: 200 }
+      await expect(runScenario(withMs, scenario('withdrawing'))).rejects.toThrow(/waited 200 ms/)
+      expect(warn).not.toHaveBeenCalled()
+      const { propagationTimeoutMs: _, ...old } = memoryHarness('no-lost-on-withdraw')
+      await expect(runScenario({ ...old, propagationTimeout: 300 }, scenario('withdrawing'))).rejects.toThrow(
+        /waited 300 ms/,
+      )
+      expect(warn.mock.calls.map((c) => String(c[0]))).toEqual([
+        expect.stringMatching(/`propagationTimeout` is deprecated; use `propagationTimeoutMs`/),
+      ])
+      const both = { ...memoryHarness(), propagationTimeout: 300, propagationTimeoutMs: 200 }
+      await expect(runScenario(both, scenario('withdrawing'))).rejects.toMatchObject({ name: 'ConfigError' })
+    } finally {
+      warn.mockRestore()
+    }
   })
 })
 

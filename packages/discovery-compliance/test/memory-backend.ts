@@ -197,7 +197,7 @@ export class MemoryBackend extends TypedEventTarget<DiscoveryEvents> {
 export function memoryHarness(flaw?: Flaw): DiscoveryHarness<MemoryBackend> {
   const medium = new MemoryMedium()
   return {
-    propagationTimeout: 1000,
+    propagationTimeoutMs: 1000,
     async setup({ count }) {
       return Array.from({ length: count }, () => new MemoryBackend(medium, flaw))
     },

@@ -1,6 +1,7 @@
 // The handler table of a PeerNode: one message handler (with its priority) and one stream handler
 // per topic, bounded by MAX_HANDLERS.
 
+import { ConfigError } from '@peer/discovery-core'
 import { MAX_TOPIC_LENGTH } from './envelope.js'
 import { HandlerExistsError, InvalidTopicError, NodeError } from './errors.js'
 import { type Priority, priorityClass } from './lanes.js'
@@ -24,7 +25,7 @@ export class HandlerTable {
     unhandle: (topic: string) => void,
   ): () => void {
     checkTopic(topic)
-    if (typeof handler !== 'function') throw new TypeError('handler must be a function')
+    checkHandler(handler)
     if (options.priority !== undefined) priorityClass(options.priority)
     if (this.#handlers.has(topic)) throw new HandlerExistsError(topic)
     if (this.#handlers.size >= MAX_HANDLERS)
@@ -45,7 +46,7 @@ export class HandlerTable {
   /** See PeerNode.handleStream. */
   handleStream(topic: string, handler: StreamHandler): () => void {
     checkTopic(topic)
-    if (typeof handler !== 'function') throw new TypeError('handler must be a function')
+    checkHandler(handler)
     if (this.#streamHandlers.has(topic)) throw new HandlerExistsError(topic)
     if (this.#streamHandlers.size >= MAX_HANDLERS)
       throw new NodeError(`at most ${MAX_HANDLERS} topics can have stream handlers`)
@@ -69,6 +70,12 @@ export class HandlerTable {
 }
 
 /** Throws `InvalidTopicError` unless `topic` is a string of 1 to MAX_TOPIC_LENGTH characters. @internal */
+/** A handler must be a function: else `ConfigError` (option `handler`). */
+function checkHandler(handler: unknown): void {
+  if (typeof handler !== 'function')
+    throw new ConfigError(`handler must be a function, got ${typeof handler}`, { option: 'handler' })
+}
+
 export function checkTopic(topic: string): void {
   if (typeof topic !== 'string' || topic.length === 0 || topic.length > MAX_TOPIC_LENGTH) {
     throw new InvalidTopicError(`a topic must be a string of 1 to ${MAX_TOPIC_LENGTH} characters`)

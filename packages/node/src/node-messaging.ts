@@ -8,7 +8,7 @@ import { priorityClass } from './lanes.js'
 import type { NodeMetrics } from './metrics.js'
 import { checkTopic } from './node-handlers.js'
 import type { NodeLinks } from './node-links.js'
-import { checkTimeout, type NodeLimits } from './node-options.js'
+import { callTimeout, type NodeLimits } from './node-options.js'
 import { PeerLink } from './peer-link.js'
 import type { ServiceDirectory, ServiceTarget } from './services.js'
 import type { PeerStream } from './stream-registry.js'
@@ -57,12 +57,12 @@ export class NodeMessaging {
     options: RequestOptions,
   ): Promise<unknown> {
     checkTopic(topic)
-    const timeout = options.timeout ?? this.#h.limits.requestTimeout
-    checkTimeout(timeout)
+    const timeout = callTimeout(options, this.#h.limits.requestTimeout, 'request')
     if (options.priority !== undefined) priorityClass(options.priority)
     if (typeof peer === 'object' && peer !== null) {
       this.#h.assertStarted()
-      return await this.#h.services.request(peer, topic, payload, { ...options, timeout })
+      const { signal, priority } = options
+      return await this.#h.services.request(peer, topic, payload, { signal, priority, timeoutMs: timeout })
     }
     const startedAt = performance.now()
     try {
@@ -91,8 +91,7 @@ export class NodeMessaging {
   }
 
   async ping(peer: string, options: RequestOptions): Promise<number> {
-    const timeout = options.timeout ?? this.#h.limits.requestTimeout
-    checkTimeout(timeout)
+    const timeout = callTimeout(options, this.#h.limits.requestTimeout, 'ping')
     const startedAt = performance.now()
     const found = this.#h.links.linkFor(peer, timeout, options.signal)
     const link = found instanceof PeerLink ? found : await found

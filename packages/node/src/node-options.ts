@@ -41,10 +41,26 @@ export const MAX_TIMEOUT = 2 ** 31 - 1
 
 export function checkTimeout(timeout: number): void {
   if (!(timeout > 0 && timeout <= MAX_TIMEOUT)) {
-    throw new ConfigError(`timeout must be a number of ms in (0, ${MAX_TIMEOUT}], got ${timeout}`, {
-      option: 'timeout',
+    throw new ConfigError(`timeoutMs must be a number of ms in (0, ${MAX_TIMEOUT}], got ${timeout}`, {
+      option: 'timeoutMs',
     })
   }
+}
+
+/**
+ * The time limit of one call: `options.timeoutMs` (or its deprecated name `timeout`, with a
+ * one-time DeprecationWarning), else `fallback`; checked (`ConfigError`, option `timeoutMs`).
+ * @internal
+ */
+export function callTimeout(
+  options: { timeoutMs?: number | undefined; timeout?: number | undefined },
+  fallback: number,
+  owner: string,
+): number {
+  const given = renamedOption(options, { current: 'timeoutMs', deprecated: 'timeout', owner })
+  const timeout = given === undefined ? fallback : (given as number)
+  checkTimeout(timeout)
+  return timeout
 }
 
 /** The node's options that are numbers or choices, checked, with their defaults applied. @internal */

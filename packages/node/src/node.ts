@@ -19,7 +19,7 @@ import { checkMetricsOptions, type NodeMetrics, startNodeMetrics } from './metri
 import { HandlerTable } from './node-handlers.js'
 import type { NodeLinks } from './node-links.js'
 import type { NodeMessaging } from './node-messaging.js'
-import { checkTimeout, type NodeLimits } from './node-options.js'
+import { callTimeout, type NodeLimits } from './node-options.js'
 import {
   announceNode,
   emptyNodeCounters,
@@ -63,7 +63,7 @@ export { TRUST_ALL_WARNING } from './node-start.js'
  * const node = await createNode({ name: 'api', trust: [otherId], discovery: new StaticDiscovery({ peers }) })
  * node.handle('echo', (payload) => payload)
  * node.addEventListener('peer:up', (e) => console.log('up', e.detail.name))
- * const answer = await node.request('db@host', 'echo', { hello: 1 }, { timeout: 2000 })
+ * const answer = await node.request('db@host', 'echo', { hello: 1 }, { timeoutMs: 2000 })
  * await node.stop()
  * ```
  */
@@ -399,7 +399,7 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
 
   /**
    * Resolves with the peer's snapshot once `peer` (node id or name) is up: at once when it
-   * already is. Rejects with `PeerUnavailableError` after `timeout` (default: `requestTimeoutMs`),
+   * already is. Rejects with `PeerUnavailableError` after `timeoutMs` (default: `requestTimeoutMs`),
    * an `AbortError` when `signal` aborts, or `NodeStoppedError` when the node stops.
    */
   async waitForPeer(peer: string, options: RequestOptions = {}): Promise<PeerInfo> {
@@ -407,15 +407,14 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
     throwIfAborted(options.signal)
     const now = this.peer(peer)
     if (now !== undefined) return now
-    const timeout = options.timeout ?? this.#limits.requestTimeout
-    checkTimeout(timeout)
+    const timeout = callTimeout(options, this.#limits.requestTimeout, 'waitForPeer')
     return waitForUp(this, () => this.peer(peer), peer, timeout, this.#lifetime.signal, options.signal)
   }
 
   // ---- stopping ----
 
   /**
-   * Stops, within one deadline (`timeout`, default the node's `stopTimeout`):
+   * Stops, within one deadline (`timeoutMs`, default the node's `stopTimeoutMs`):
    * 1. refuses new connections (closed with `shutdown`) and stops dialing and redialing;
    * 2. withdraws from discovery and refuses new requests from peers (they fail with
    *    `PeerUnavailableError`, reason `shutdown`) while requests in flight, running handlers and
@@ -429,8 +428,7 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
    */
   stop(options: StopOptions = {}): Promise<void> {
     if (this.#stopping !== undefined) return this.#stopping
-    const timeout = options.timeout ?? this.#limits.stopTimeout
-    checkTimeout(timeout)
+    const timeout = callTimeout(options, this.#limits.stopTimeout, 'stop')
     if (this.#state === 'new') {
       this.#state = 'stopped'
       this.#stopping = Promise.resolve()

@@ -194,19 +194,19 @@ export class ServiceDirectory {
 
   /**
    * Sends the request to the first provider in {@link order}; on `PeerUnavailableError` tries the
-   * next, within one overall `timeout`. Other errors (timeout, remote error, no handler) are the
+   * next, within one overall `timeoutMs`. Other errors (timeout, remote error, no handler) are the
    * answer. Rejects with {@link ServiceUnavailableError} when no provider was available.
    */
   async request(
     target: ServiceTarget,
     topic: string,
     payload: unknown,
-    options: RequestOptions & { timeout: number },
+    options: RequestOptions & { timeoutMs: number },
   ): Promise<unknown> {
     const service = target.service
     assertServiceName(service)
     throwIfAborted(options.signal)
-    const deadline = performance.now() + options.timeout
+    const deadline = performance.now() + options.timeoutMs
     const tried: string[] = []
     let last: unknown
     for (const id of this.order(service)) {
@@ -214,7 +214,7 @@ export class ServiceDirectory {
       if (left < 1) break
       tried.push(id)
       try {
-        return await this.#host.request(id, topic, payload, { ...options, timeout: left })
+        return await this.#host.request(id, topic, payload, { ...options, timeoutMs: left })
       } catch (error) {
         if (!(error instanceof PeerUnavailableError)) throw error
         last = error

@@ -334,6 +334,8 @@ export interface SendOptions extends AbortOptions {
 /** Options of {@link PeerNode.request}. */
 export interface RequestOptions extends AbortOptions {
   /** Time limit in ms. Default: the node's `requestTimeoutMs`. */
+  timeoutMs?: number
+  /** @deprecated Use `timeoutMs` (same unit, ms); accepted until the next minor version. */
   timeout?: number
   /** Picks the lane of the request, as for `send`. */
   priority?: Priority
@@ -364,6 +366,8 @@ export interface MessageDroppedDetail {
 /** Options of {@link PeerNode.stop}. */
 export interface StopOptions {
   /** The deadline of this stop, in ms (see `NodeOptions.stopTimeoutMs`). Default: the node's `stopTimeoutMs`. */
+  timeoutMs?: number
+  /** @deprecated Use `timeoutMs` (same unit, ms); accepted until the next minor version. */
   timeout?: number
 }
 

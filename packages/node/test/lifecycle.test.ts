@@ -5,7 +5,7 @@ import { ConfigError } from '@peer/discovery-core'
 import { generateIdentity, TrustList } from '@peer/identity'
 import { collectGarbage, openSockets, settledSockets } from '@peer/testkit/handles'
 import { recordEvents, waitFor } from '@peer/testkit/wait'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import {
   createNode,
   NodeStoppedError,
@@ -261,6 +261,9 @@ describe('options', () => {
       what: 'the failed node to release its socket',
     })
     const node = await createNode({ trust: [] })
+    // a handler that is not a function is a ConfigError too, never a bare TypeError
+    expect(() => node.handle('t', 'nope' as never)).toThrow(ConfigError)
+    expect(() => node.handleStream('t', 42 as never)).toThrow(/handler must be a function, got number/)
     await node.stop()
     await expect(node.start()).rejects.toThrow(/started once/)
     await expect(node.send('x', 't', 1)).rejects.toBeInstanceOf(NodeStoppedError)
@@ -269,14 +272,38 @@ describe('options', () => {
   it('waitForPeer times out with PeerUnavailableError and honours its signal', async () => {
     const node = await createNode({ trust: [] })
     try {
-      await expect(node.waitForPeer('nobody', { timeout: 50 })).rejects.toBeInstanceOf(PeerUnavailableError)
-      await expect(node.waitForPeer('nobody', { timeout: -1 })).rejects.toThrow(ConfigError)
-      await expect(node.request('nobody', 't', 1, { timeout: 2 ** 40 })).rejects.toThrow(ConfigError)
+      await expect(node.waitForPeer('nobody', { timeoutMs: 50 })).rejects.toBeInstanceOf(PeerUnavailableError)
+      await expect(node.waitForPeer('nobody', { timeoutMs: -1 })).rejects.toThrow(ConfigError)
+      await expect(node.request('nobody', 't', 1, { timeoutMs: 2 ** 40 })).rejects.toThrow(ConfigError)
       await expect(node.waitForPeer('nobody', { signal: AbortSignal.timeout(20) })).rejects.toMatchObject({
         name: 'AbortError',
       })
     } finally {
       await node.stop()
+    }
+  })
+
+  it('per-call timeoutMs; the deprecated `timeout` still works with a one-time warning', async () => {
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {})
+    const node = await createNode({ trust: [] })
+    try {
+      await expect(node.waitForPeer('nobody', { timeout: 50 })).rejects.toThrow(/not up within 50 ms/)
+      await expect(node.waitForPeer('nobody', { timeout: 50 })).rejects.toBeInstanceOf(PeerUnavailableError)
+      await expect(node.ping('nobody', { timeout: -1 })).rejects.toMatchObject({
+        name: 'ConfigError',
+        option: 'timeoutMs',
+      })
+      await expect(node.request('nobody', 't', 1, { timeout: 10, timeoutMs: 20 })).rejects.toThrow(
+        /give timeoutMs or the deprecated timeout, not both/,
+      )
+      expect(warn.mock.calls.map((c) => String(c[0]))).toEqual([
+        expect.stringMatching(/waitForPeer: option `timeout` is deprecated; use `timeoutMs`/),
+        expect.stringMatching(/ping: option `timeout` is deprecated; use `timeoutMs`/),
+      ])
+      expect(() => node.stop({ timeoutMs: 0 })).toThrow(ConfigError)
+    } finally {
+      await node.stop({ timeoutMs: 2000 })
+      warn.mockRestore()
     }
   })
 })

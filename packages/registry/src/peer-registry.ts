@@ -1,4 +1,5 @@
 import {
+  type AbortOptions,
   isNodeId,
   type Logger,
   type PeerRecord,
@@ -384,14 +385,20 @@ export class PeerRegistry<
   /**
    * Applies the current trust list: disconnects and forgets every tracked peer that is no longer
    * trusted, and dials every discovered peer that now is. Called by itself on `trust:added`,
-   * `trust:removed` and `change` events; call it yourself when `trust` is a predicate.
+   * `trust:removed` and `change` events; call it yourself when `trust` is a predicate. An aborted
+   * `signal` rejects with `AbortError`, also while the discovered peers are being listed (the
+   * untrusted ones are disconnected by then).
    */
-  async refreshTrust(): Promise<void> {
+  async refreshTrust(options: AbortOptions = {}): Promise<void> {
+    const { signal } = options
+    throwIfAborted(signal)
     if (this.#state !== 'started') return
     for (const entry of [...this.#peers.values()]) {
       if (!this.#core.isTrusted(entry.id)) untrust(this.#core, entry.id)
     }
-    const known = ((await this.#cfg.discovery?.list?.().catch(() => [])) ?? []) as readonly PeerRecord[]
+    const listing = this.#cfg.discovery?.list?.({ signal }).catch(() => []) ?? Promise.resolve([])
+    const known = ((await raceSignal(listing, signal)) ?? []) as readonly PeerRecord[]
+    throwIfAborted(signal)
     if (this.#state !== 'started') return
     for (const record of known) {
       if (!this.#peers.has(record.id) && this.#core.isTrusted(record.id))

@@ -154,6 +154,27 @@ describe('PeerRegistry: trust', () => {
     await waitFor(() => net.open().length === 0)
   })
 
+  it('refreshTrust({ signal }): an abort ends the wait for the discovery listing', async () => {
+    const net = new MemoryNetwork()
+    const trusted = new Set<string>()
+    const a = await makeNode(net, 'a', { trust: (id) => trusted.has(id) })
+    await a.registry.start()
+    // a listing that never answers (a backend whose medium is unreachable)
+    let listSignal: AbortSignal | undefined
+    a.discovery.list = (options) => {
+      listSignal = options?.signal
+      return new Promise(() => {})
+    }
+    const controller = new AbortController()
+    const refresh = a.registry.refreshTrust({ signal: controller.signal })
+    setTimeout(() => controller.abort(), 20)
+    await expect(refresh).rejects.toMatchObject({ name: 'AbortError' })
+    expect(listSignal).toBe(controller.signal)
+    await expect(a.registry.refreshTrust({ signal: AbortSignal.abort() })).rejects.toMatchObject({
+      name: 'AbortError',
+    })
+  })
+
   it('treats a throwing trust predicate as untrusted', async () => {
     const net = new MemoryNetwork()
     const a = await makeNode(net, 'a', {

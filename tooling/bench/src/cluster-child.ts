@@ -150,7 +150,7 @@ async function requests(params: {
       (params.targets[node.id] ?? []).map(async (target) => {
         const t0 = performance.now()
         try {
-          await node.request(target, 'echo', { from: node.id }, { timeout: params.timeoutMs })
+          await node.request(target, 'echo', { from: node.id }, { timeoutMs: params.timeoutMs })
           latencies.push(performance.now() - t0)
         } catch (error) {
           failed++
@@ -180,7 +180,7 @@ async function single(params: {
   for (const target of params.targets) {
     for (const into of [first, again]) {
       const t0 = performance.now()
-      await node.request(target, 'echo', { from: node.id }, { timeout: params.timeoutMs })
+      await node.request(target, 'echo', { from: node.id }, { timeoutMs: params.timeoutMs })
       into.push(performance.now() - t0)
     }
   }

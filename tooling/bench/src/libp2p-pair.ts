@@ -150,12 +150,12 @@ export async function nodeClient(
   discovery.add({ id: server.id, name: server.name, addresses: [server.address] } as Parameters<
     StaticDiscovery['add']
   >[0])
-  await node.waitForPeer(server.id, { timeout: 30_000 })
+  await node.waitForPeer(server.id, { timeoutMs: 30_000 })
   const flood = async (count: number, payload: Uint8Array) => {
     await node.request(server.id, 'count', null) // reset
     const t = performance.now()
     for (let i = 0; i < count; i++) await node.send(server.id, 'sink', payload)
-    const r = (await node.request(server.id, 'count', null, { timeout: 60_000 })) as { count: number }
+    const r = (await node.request(server.id, 'count', null, { timeoutMs: 60_000 })) as { count: number }
     const seconds = (performance.now() - t) / 1000
     if (r.count !== count) throw new Error(`node sink: ${r.count} of ${count}`)
     return seconds

@@ -74,7 +74,7 @@ async function stop(): Promise<void> {
     profiler.disconnect()
     profiler = undefined
   }
-  await Promise.allSettled([node?.stop({ timeout: 1000 }), relay?.close()])
+  await Promise.allSettled([node?.stop({ timeoutMs: 1000 }), relay?.close()])
   node = undefined
   relay = undefined
 }
@@ -84,7 +84,7 @@ serveRpc(
     start,
     relay: startRelay,
     waitForPeer: async ({ id }: { id: string }) => {
-      await node?.waitForPeer(id, { timeout: 30_000 })
+      await node?.waitForPeer(id, { timeoutMs: 30_000 })
     },
     loopDelay: ({ on }: { on: boolean }) => {
       if (on) loopDelay.enable()

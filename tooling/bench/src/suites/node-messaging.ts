@@ -56,7 +56,7 @@ async function dialer(
     ...options,
   })
   da.add({ id: bId, name: 'b@bench', addresses: [address] })
-  await a.waitForPeer(bId, { timeout: 30_000 })
+  await a.waitForPeer(bId, { timeoutMs: 30_000 })
   return a
 }
 
@@ -73,7 +73,7 @@ async function pair(lossy: boolean): Promise<LocalPair> {
   let relay: UdpRelay | undefined
   if (lossy) relay = await createUdpRelay({ listenHost: '127.0.0.1', target: b.address, ...RELAY })
   const a = await dialer(b.id, relay?.address ?? b.address, lossyTuning(lossy), ia)
-  await b.waitForPeer(a.id, { timeout: 30_000 })
+  await b.waitForPeer(a.id, { timeoutMs: 30_000 })
   b.handle('ping', () => null, { priority: 'urgent' })
   b.handle('bulk', () => {}, { priority: 'bulk' })
   return {
@@ -81,7 +81,7 @@ async function pair(lossy: boolean): Promise<LocalPair> {
     b,
     bId: b.id,
     async close() {
-      await Promise.allSettled([a.stop({ timeout: 1000 }), b.stop({ timeout: 1000 })])
+      await Promise.allSettled([a.stop({ timeoutMs: 1000 }), b.stop({ timeoutMs: 1000 })])
       await relay?.close()
     },
   }
@@ -112,7 +112,7 @@ async function processPair(lossy: boolean, options: Partial<NodeOptions>): Promi
       a,
       bId: b.id,
       async close() {
-        await a.stop({ timeout: 1000 }).catch(() => {})
+        await a.stop({ timeoutMs: 1000 }).catch(() => {})
         await Promise.allSettled(children.map((c) => c.close()))
       },
     }
@@ -183,7 +183,7 @@ async function pingRound(
   while (performance.now() < until) {
     const t = performance.now()
     pings.push(
-      p.a.request(p.bId, 'ping', null, { timeout: 30_000 }).then(
+      p.a.request(p.bId, 'ping', null, { timeoutMs: 30_000 }).then(
         () => performance.now() - t,
         () => ({ failedAfter: performance.now() - t }),
       ),

@@ -40,7 +40,7 @@ async function recoveryMs(probeAttemptMs: number | undefined, partitionMs: numbe
     ...(probeAttemptMs === undefined ? {} : { registry: { probeAttemptMs } }),
   })
   try {
-    await nearNode.waitForPeer(far.id, { timeout: 30_000 })
+    await nearNode.waitForPeer(far.id, { timeoutMs: 30_000 })
     let down = false
     let up = false
     nearNode.addEventListener('peer:down', () => {
@@ -85,7 +85,7 @@ async function stallRecoveryMs(stallTimeoutMs: number | undefined, partitionMs: 
   const loop = (async () => {
     while (!stopped) {
       try {
-        await nearNode.request(far.id, 'echo', 1, { timeout: 60_000 })
+        await nearNode.request(far.id, 'echo', 1, { timeoutMs: 60_000 })
         answeredAt = performance.now()
       } catch {
         await sleep(10)
@@ -94,7 +94,7 @@ async function stallRecoveryMs(stallTimeoutMs: number | undefined, partitionMs: 
     }
   })()
   try {
-    await nearNode.waitForPeer(far.id, { timeout: 30_000 })
+    await nearNode.waitForPeer(far.id, { timeoutMs: 30_000 })
     await until(() => answeredAt > 0, 30_000, 'a first answer')
     relay.partition(true)
     await sleep(partitionMs)

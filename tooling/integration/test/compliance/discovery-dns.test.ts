@@ -15,7 +15,7 @@ function dnsHarness(): DiscoveryHarness<DnsDiscovery> {
   let dnsmasq: DnsmasqServer | undefined
   const targetsOf = new Map<string, string[]>()
   return {
-    propagationTimeout: 5000,
+    propagationTimeoutMs: 5000,
     async setup({ count, selves }) {
       dnsmasq = await startDnsmasq({ domain: DOMAIN, ttl: 0 })
       return Array.from(

@@ -16,7 +16,7 @@ afterAll(async () => {
 function etcdHarness() {
   let prefix = ''
   return {
-    propagationTimeout: 3000,
+    propagationTimeoutMs: 3000,
     async setup({ count, selves }: { count: number; selves: readonly LocalPeer[] }) {
       prefix = uniquePrefix('kit')
       return Array.from(

@@ -23,7 +23,7 @@ function mdnsHarness(): DiscoveryHarness<RemoteBackend> {
   let ns: Netns | undefined
   let host: BackendHost | undefined
   return {
-    propagationTimeout: 5000,
+    propagationTimeoutMs: 5000,
     async setup({ selves }: { count: number; selves: readonly LocalPeer[] }) {
       ns = await createNetns({ label: 'mdns-kit' })
       host = await spawnBackendHost(MDNS_HOST, { netns: ns.name })

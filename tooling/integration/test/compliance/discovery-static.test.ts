@@ -12,7 +12,7 @@ function fileHarness() {
   const peers = new Map<string, LocalPeer>()
   const write = () => writeFileSync(file, JSON.stringify({ version: 1, peers: [...peers.values()] }))
   return {
-    propagationTimeout: 2000,
+    propagationTimeoutMs: 2000,
     async setup({ count, selves }: { count: number; selves: readonly LocalPeer[] }) {
       dir = mkdtempSync(join(tmpdir(), 'peer-static-'))
       file = join(dir, 'peers.json')
