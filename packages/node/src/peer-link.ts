@@ -1,20 +1,16 @@
 import { shortId, throwIfAborted } from '@peer/discovery-core'
 import { errorMessage } from '@peer/discovery-core/internal'
-import { CODE, type Connection, ConnectionClosedError, type MessageChannel } from '@peer/transport-quic'
+import { CODE, type Connection, type MessageChannel } from '@peer/transport-quic'
 import { AckBatcher } from './ack-batcher.js'
-import { decodeEnvelope, type Envelope, encodeEnvelope } from './envelope.js'
-import {
-  MalformedEnvelopeError,
-  NodeStoppedError,
-  PeerUnavailableError,
-  unavailableFromClose,
-} from './errors.js'
+import { type Envelope, encodeEnvelope } from './envelope.js'
+import { NodeStoppedError, PeerUnavailableError } from './errors.js'
 import { HandlerScheduler } from './handler-scheduler.js'
 import { Inbound, type Work } from './inbound.js'
 import { BULK_LANES, CONTROL_LANE, LANE_COUNT, laneOf, type Priority } from './lanes.js'
+import { linkHello } from './link-hello.js'
 import type { LinkHost } from './link-host.js'
-import { emptyPeerStats, raceAbort } from './link-util.js'
-import { type Hello, LinkReceiver } from './peer-link-receive.js'
+import { emptyPeerStats } from './link-util.js'
+import { LinkReceiver } from './peer-link-receive.js'
 
 export type { LinkHost } from './link-host.js'
 
@@ -171,102 +167,26 @@ export class PeerLink {
   }
 
   /**
-   * Opens our control lane and sends `hello`, accepts the peer's lanes and waits for its `hello`,
-   * within `helloTimeout`. Then serves the peer's lanes and byte streams.
+   * Learns the peer's `hello` (see link-hello.ts) within `helloTimeout`, then serves the peer's
+   * lanes and byte streams.
    */
   async open(): Promise<void> {
-    const remote = this.connection.remoteHello
-    if (remote !== undefined) await this.#helloFromTransport(remote)
-    else await this.#exchangeHello()
-    this.upSince = Date.now()
-    void this.#receiver.acceptStreams()
-    if (this.#closedError === undefined) this.#watchStalls()
-  }
-
-  /**
-   * Both nodes gave their transport a hello (the envelope `hello`, see node-start): it came with
-   * the connection, so the link is up at once, except on a connection we dialed to a lower id:
-   * that one can still lose to the peer's simultaneous dial (the registries keep the connection
-   * dialed by the lower id), so it waits for the peer's first lane, which the peer opens once its
-   * node took the connection. An inbound link opens its control lane at once for that reason (and
-   * so its first answer finds it open); other lanes open on first use, with a `lane` envelope.
-   */
-  async #helloFromTransport(bytes: Uint8Array): Promise<void> {
-    const superseded = this.connection.direction === 'outbound' && this.#host.localId > this.id
-    const adopted = superseded ? this.#receiver.firstLane() : undefined
-    adopted?.catch(() => {}) // awaited below, unless the hello is bad
-    void this.#receiver.acceptChannels()
-    let hello: Envelope
-    try {
-      hello = decodeEnvelope(bytes)
-      if (hello.kind !== 'hello')
-        throw new MalformedEnvelopeError('unexpected', `expected hello, got ${hello.kind}`)
-    } catch (error) {
-      this.#malformed(error)
-      throw new PeerUnavailableError(this.id, `its hello is not valid: ${errorMessage(error)}`, {
-        cause: error,
-        reason: 'protocol-error',
-      })
-    }
-    this.#helloReceived(hello)
-    if (this.connection.direction === 'inbound') this.#lanes[CONTROL_LANE]!.open()
-    if (adopted !== undefined) await this.#awaitPeer(adopted)
-  }
-
-  /** Waits for the peer's first lane within `helloTimeout` and the link's lifetime. */
-  async #awaitPeer(what: Promise<unknown>): Promise<void> {
-    const timeout = AbortSignal.timeout(this.#host.helloTimeout)
-    try {
-      await raceAbort(what, AbortSignal.any([timeout, this.#lifetime.signal]))
-    } catch (error) {
-      if (error instanceof ConnectionClosedError) throw unavailableFromClose(this.id, error.info)
-      if (timeout.aborted)
-        throw new PeerUnavailableError(
-          this.id,
-          `it did not take the connection within ${this.#host.helloTimeout} ms`,
-          {
-            reason: 'protocol-error',
-          },
-        )
-      throw error
-    }
-  }
-
-  #helloReceived(hello: Hello): void {
+    const hello = await linkHello({
+      id: this.id,
+      connection: this.connection,
+      host: this.#host,
+      receiver: this.#receiver,
+      control: this.#lanes[CONTROL_LANE]!,
+      lifetime: this.#lifetime.signal,
+      openChannel: (signal) => this.connection.openChannel(this.#channelOptions(signal)),
+      malformed: (error) => this.#malformed(error),
+    })
     this.name = hello.name
     // never send the peer more than it accepts (its frame limit would reset the channel)
     this.#maxSend = Math.min(this.#host.maxMessageSize, hello.maxMessageSize ?? this.#host.maxMessageSize)
-  }
-
-  /** The hello exchange on the control lane (a peer whose transport carried no hello). */
-  async #exchangeHello(): Promise<void> {
-    const timeout = AbortSignal.timeout(this.#host.helloTimeout)
-    const signal = AbortSignal.any([timeout, this.#lifetime.signal])
-    const helloReceived = this.#receiver.hello()
-    void this.#receiver.acceptChannels()
-    try {
-      const [, hello] = await Promise.all([
-        this.connection.openChannel(this.#channelOptions(signal)).then(async (out) => {
-          this.#lanes[CONTROL_LANE]!.attach(out)
-          const hello = {
-            kind: 'hello',
-            name: this.#host.localName,
-            maxMessageSize: this.#host.maxMessageSize,
-          }
-          await this.#lanes[CONTROL_LANE]!.enqueue(encodeEnvelope(hello as Envelope, Infinity))
-          await out.flush()
-        }),
-        raceAbort(helloReceived, signal),
-      ])
-      this.#helloReceived(hello)
-    } catch (error) {
-      if (error instanceof ConnectionClosedError) throw unavailableFromClose(this.id, error.info)
-      if (timeout.aborted)
-        throw new PeerUnavailableError(this.id, `no hello within ${this.#host.helloTimeout} ms`, {
-          reason: 'protocol-error',
-        })
-      throw error
-    }
+    this.upSince = Date.now()
+    void this.#receiver.acceptStreams()
+    if (this.#closedError === undefined) this.#watchStalls()
   }
 
   /** True while the link is stalled (see {@link StallWatch}) and nothing arrived since. */

@@ -103,7 +103,7 @@ describe('limits', () => {
     for (let i = 0; i < 4; i++) await a().send(b().id, 'busy', i)
     await waitFor(() => releases.length === 2, { what: 'both slots taken' })
     // b's handlers are saturated and two messages wait in its backlog; b still gets answers
-    expect(await b().request(a().id, 'echo', 'pong', { timeout: 3000 })).toBe('pong')
+    expect(await b().request(a().id, 'echo', 'pong', { timeoutMs: 3000 })).toBe('pong')
     while (releases.length > 0 || b().peer(a().id)!.stats.messagesReceived < 4) {
       releases.shift()?.()
       await new Promise((r) => setTimeout(r, 10))
@@ -161,7 +161,7 @@ it('a peer with a smaller maxMessageSize is never sent more than it accepts (loc
     })
     members.push(again)
     again.discovery.add({ id: big.node.id, addresses: [big.node.address] })
-    await big.node.waitForPeer(again.node.id, { timeout: 15_000 })
+    await big.node.waitForPeer(again.node.id, { timeoutMs: 15_000 })
     let got = 0
     again.node.handle('blob', () => {
       got++

@@ -43,11 +43,11 @@ it('a killed peer goes down by idle timeout, fails its requests typed, and comes
   const first = await start()
   port = first.address.port
   discovery.add({ id: theirs.id, addresses: [first.address] })
-  await survivor.waitForPeer('victim', { timeout: 10_000 })
+  await survivor.waitForPeer('victim', { timeoutMs: 10_000 })
   expect(await survivor.request('victim', 'echo', 'hi')).toBe('hi')
 
   const events = recordEvents(survivor, ['peer:up', 'peer:down'])
-  const inFlight = survivor.request('victim', 'never', null, { timeout: 20_000 }).catch((e: unknown) => e)
+  const inFlight = survivor.request('victim', 'never', null, { timeoutMs: 20_000 }).catch((e: unknown) => e)
   await new Promise((r) => setTimeout(r, 100))
   const killedAt = Date.now()
   await children[0]!.crash()

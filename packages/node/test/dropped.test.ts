@@ -33,7 +33,7 @@ it('counts and reports the messages a partition swallowed, per topic, and no oth
   })
   cleanup.push(() => a.stop())
   discovery.add({ id: b.id, name: b.name, addresses: [relay.address] })
-  await a.waitForPeer(b.id, { timeout: 10_000 })
+  await a.waitForPeer(b.id, { timeoutMs: 10_000 })
 
   const got = { m: 0, n: 0 }
   b.handle('m', () => {
@@ -74,7 +74,7 @@ it('counts nothing when the peer handled everything and stopped gracefully at on
   const a: PeerNode = await createNode({ name: 'staying@localhost', identity: ia, trust: [ib.id], discovery })
   cleanup.push(() => a.stop())
   discovery.add({ id: b.id, name: b.name, addresses: [b.address] })
-  await a.waitForPeer(b.id, { timeout: 10_000 })
+  await a.waitForPeer(b.id, { timeoutMs: 10_000 })
   let got = 0
   let stopping: Promise<void> | undefined
   b.handle('last', () => {

@@ -62,8 +62,8 @@ describe('requests in flight to a peer that went away', () => {
   it('a peer killed with -9: reason connection-lost (idle timeout), never "stopping"', async () => {
     const { survivor, victim } = await survivorAndVictim(1500)
     const child = await victim.start()
-    await survivor.waitForPeer('victim', { timeout: 10_000 })
-    const inFlight = failure(survivor.request('victim', 'never', null, { timeout: 30_000 }))
+    await survivor.waitForPeer('victim', { timeoutMs: 10_000 })
+    const inFlight = failure(survivor.request('victim', 'never', null, { timeoutMs: 30_000 }))
     await waitFor(() => survivor.peer('victim')?.stats.inFlight === 1)
     await child.crash()
     const error = await inFlight
@@ -77,9 +77,9 @@ describe('requests in flight to a peer that went away', () => {
     // the frozen peer's address, find the new process there and report connection-lost first)
     const { survivor, victim } = await survivorAndVictim(30_000, 600_000)
     const first = await victim.start()
-    const up = await survivor.waitForPeer('victim', { timeout: 10_000 })
+    const up = await survivor.waitForPeer('victim', { timeoutMs: 10_000 })
     const events = recordEvents(survivor, ['peer:down'])
-    const inFlight = failure(survivor.request('victim', 'never', null, { timeout: 30_000 }))
+    const inFlight = failure(survivor.request('victim', 'never', null, { timeoutMs: 30_000 }))
     await waitFor(() => survivor.peer('victim')?.stats.inFlight === 1)
     // past the registry's simultaneous-dial window, so the restarted peer's dial replaces the old one
     await waitFor(() => Date.now() - up.upSince > 2500, { what: 'the connection to be older than 2 s' })
@@ -129,8 +129,8 @@ describe('protocol errors close with an application code and a reason the other 
     const { raw, node, conn, out } = await rawPeer()
     await out.send(encodeEnvelope({ kind: 'hello', name: 'raw@localhost' }, 1024))
     await out.flush()
-    await node.waitForPeer(raw.id, { timeout: 10_000 })
-    const inFlight = failure(node.request(raw.id, 'anything', null, { timeout: 30_000 }))
+    await node.waitForPeer(raw.id, { timeoutMs: 10_000 })
+    const inFlight = failure(node.request(raw.id, 'anything', null, { timeoutMs: 30_000 }))
     await waitFor(() => node.peer(raw.id)?.stats.inFlight === 1)
     await conn.close('protocol error: test', CODE.PROTOCOL_ERROR)
     const error = await inFlight

@@ -81,8 +81,8 @@ describe('lanes between two nodes', () => {
     for (let i = 0; i < 20; i++) await a().send(b().id, 'small', i)
     await waitFor(() => small.length === 20, { what: 'small messages delivered past the stalled bulk lane' })
     expect(small).toEqual(Array.from({ length: 20 }, (_, i) => i))
-    expect(await a().request(b().id, 'ask', 21, { timeout: 10_000 })).toBe(42)
-    expect(await a().ping(b().id, { timeout: 10_000 })).toBeGreaterThan(0)
+    expect(await a().request(b().id, 'ask', 21, { timeoutMs: 10_000 })).toBe(42)
+    expect(await a().ping(b().id, { timeoutMs: 10_000 })).toBeGreaterThan(0)
     expect(bulkStarted).toBe(2)
     // release the bulk lane: everything accepted arrives
     while (settled < 40 || bulkStarted < accepted || stuck.length > 0) {
@@ -123,7 +123,7 @@ describe('lanes between two nodes', () => {
   it('a handler declares its priority: its answers and default sends take that class of lane', async () => {
     b().handle('declared', (x: unknown) => x, { priority: 'bulk' })
     a().handle('declared', () => {}, { priority: 'bulk' })
-    expect(await a().request(b().id, 'declared', 'big', { timeout: 10_000 })).toBe('big')
+    expect(await a().request(b().id, 'declared', 'big', { timeoutMs: 10_000 })).toBe('big')
     expect(() => a().handle('bad-priority', () => {}, { priority: 9 })).toThrow(ConfigError)
     await expect(a().send(b().id, 'declared', 1, { priority: 'soon' as never })).rejects.toThrow(ConfigError)
   })
@@ -183,7 +183,7 @@ describe('the bulk window on a long path', () => {
     })
     try {
       discovery.add({ id: b.id, name: b.name, addresses: [relay.address] })
-      await a.waitForPeer(b.id, { timeout: 10_000 })
+      await a.waitForPeer(b.id, { timeoutMs: 10_000 })
       const stuck: Array<() => void> = []
       b.handle('far-big', () => new Promise<void>((resolve) => stuck.push(resolve)), { priority: 'bulk' })
       let resolved = 0

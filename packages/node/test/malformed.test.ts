@@ -30,12 +30,18 @@ afterAll(async () => {
 async function connect(
   first: Uint8Array,
 ): Promise<{ conn: Connection; out: MessageChannel; inc: MessageChannel }> {
+  const { conn, out } = await connectOnly(first)
+  const inc = await conn.acceptChannel({ signal: AbortSignal.timeout(5000) })
+  return { conn, out, inc }
+}
+
+/** `connect` without waiting for the node's channel (a node that closes may never open it). */
+async function connectOnly(first: Uint8Array): Promise<{ conn: Connection; out: MessageChannel }> {
   const conn = await transport.dial(node.address, { expectedId: node.id })
   const out = await conn.openChannel()
   await out.send(first)
-  await out.flush()
-  const inc = await conn.acceptChannel({ signal: AbortSignal.timeout(5000) })
-  return { conn, out, inc }
+  await out.flush().catch(() => {})
+  return { conn, out }
 }
 
 const hello = () => encodeEnvelope({ kind: 'hello', name: 'raw@localhost' }, 1024)
@@ -108,7 +114,7 @@ describe('malformed envelopes from a trusted peer are counted and dropped', () =
 describe('a connection whose first frame is not a valid hello never becomes peer:up', () => {
   it('a garbage first frame', async () => {
     const events = recordEvents(node, ['peer:up'])
-    const { conn } = await connect(new Uint8Array([1, 2, 3]))
+    const { conn } = await connectOnly(new Uint8Array([1, 2, 3]))
     const info = await Promise.race([conn.closed, new Promise((r) => setTimeout(() => r('open'), 5000))])
     expect(info).not.toBe('open')
     expect(events.of('peer:up')).toEqual([])
@@ -117,7 +123,7 @@ describe('a connection whose first frame is not a valid hello never becomes peer
 
   it('a request before hello', async () => {
     const events = recordEvents(node, ['peer:up'])
-    const { conn } = await connect(encodeEnvelope({ kind: 'req', topic: 'ok', id: 1, payload: 1 }, 1024))
+    const { conn } = await connectOnly(encodeEnvelope({ kind: 'req', topic: 'ok', id: 1, payload: 1 }, 1024))
     const info = await Promise.race([conn.closed, new Promise((r) => setTimeout(() => r('open'), 5000))])
     expect(info).not.toBe('open')
     expect(events.of('peer:up')).toEqual([])

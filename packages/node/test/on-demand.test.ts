@@ -71,7 +71,7 @@ describe('on-demand connections', () => {
     expect(a!.node.peers()).toEqual([])
     expect(a!.node.members()).toMatchObject([{ id: b!.node.id, connected: false, lastUsed: undefined }])
     const answers = await Promise.all(
-      Array.from({ length: 5 }, (_, i) => a!.node.request(b!.node.name, 'echo', i, { timeout: 5000 })),
+      Array.from({ length: 5 }, (_, i) => a!.node.request(b!.node.name, 'echo', i, { timeoutMs: 5000 })),
     )
     expect(answers).toEqual([0, 1, 2, 3, 4])
     expect(a!.node.registryStats?.dials).toBe(1)
@@ -89,7 +89,7 @@ describe('on-demand connections', () => {
     const calls = nodes.flatMap((m) =>
       nodes
         .filter((o) => o !== m)
-        .map((o) => m.node.request(o.node.id, 'echo', o.node.id, { timeout: 10_000 })),
+        .map((o) => m.node.request(o.node.id, 'echo', o.node.id, { timeoutMs: 10_000 })),
     )
     const answers = await Promise.all(calls)
     expect(answers).toHaveLength(12)
@@ -116,7 +116,7 @@ describe('on-demand connections', () => {
       addresses: [{ host: '127.0.0.1', port: sink.address().port }],
     })
     await waitFor(() => a!.node.members().length === 1, { what: 'the ghost member' })
-    const timedOut = await a!.node.request(ghost.id, 'echo', 1, { timeout: 300 }).catch((e: unknown) => e)
+    const timedOut = await a!.node.request(ghost.id, 'echo', 1, { timeoutMs: 300 }).catch((e: unknown) => e)
     expect(timedOut).toBeInstanceOf(PeerUnavailableError)
     expect((timedOut as PeerUnavailableError).reason).toBe('not-connected')
     expect((timedOut as Error).message).toMatch(/within 300 ms/)
@@ -158,7 +158,7 @@ describe('on-demand connections', () => {
     }))
     const slow = gated(b!, 'slow')
     const { events } = recordEvents(a!.node, ['peer:down'])
-    const pending = a!.node.request(b!.node.id, 'slow', null, { timeout: 20_000 })
+    const pending = a!.node.request(b!.node.id, 'slow', null, { timeoutMs: 20_000 })
     await slow.entered
     // b is the least recently used, but busy; c is idle
     expect(await a!.node.request(c!.node.id, 'echo', 'c')).toBe('c')
@@ -184,13 +184,13 @@ describe('on-demand connections', () => {
       ...(i === 0 ? { maxConnections: 1 } : {}),
     }))
     const slow = gated(b!, 'slow')
-    const pending = a!.node.request(b!.node.id, 'slow', null, { timeout: 20_000 })
+    const pending = a!.node.request(b!.node.id, 'slow', null, { timeoutMs: 20_000 })
     await slow.entered
     const out = await a!.node.request(c!.node.id, 'echo', 1).catch((e: unknown) => e)
     expect(out).toBeInstanceOf(PeerUnavailableError)
     expect((out as PeerUnavailableError).reason).toBe('not-connected')
     expect((out as Error).message).toContain('connection cap reached (1)')
-    const inbound = await c!.node.request(a!.node.id, 'echo', 1, { timeout: 5000 }).catch((e: unknown) => e)
+    const inbound = await c!.node.request(a!.node.id, 'echo', 1, { timeoutMs: 5000 }).catch((e: unknown) => e)
     expect(inbound).toBeInstanceOf(PeerUnavailableError)
     expect(a!.node.stats.refusedOverCap).toBe(1)
     expect(a!.node.peers().map((p) => p.id)).toEqual([b!.node.id])

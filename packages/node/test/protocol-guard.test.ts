@@ -45,7 +45,7 @@ async function connect(node: PeerNode): Promise<{ conn: Connection; out: Message
   const out = await conn.openChannel()
   await out.send(hello())
   await out.flush()
-  await node.waitForPeer(raw.id, { timeout: 10_000 })
+  await node.waitForPeer(raw.id, { timeoutMs: 10_000 })
   return { conn, out }
 }
 
@@ -141,7 +141,7 @@ describe('stream churn', () => {
     nodes.push(legit)
     node.handle('echo', (x) => x)
     discovery.add({ id: node.id, name: node.name, addresses: [node.address] })
-    await legit.waitForPeer(node.id, { timeout: 10_000 })
+    await legit.waitForPeer(node.id, { timeoutMs: 10_000 })
     const { conn } = await connect(node)
     const opener = conn as unknown as { openStreamWithKind(kind: number): Promise<Stream> }
     for (let i = 0; i < 200 && !conn.isClosed; i++) {
@@ -159,7 +159,7 @@ describe('stream churn', () => {
     expect(info.code).toBe(CODE.PROTOCOL_ERROR)
     expect(info.reason).toMatch(/unknown stream kind/)
     // the node still serves the legitimate peer
-    expect(await legit.request(node.id, 'echo', 'still here', { timeout: 10_000 })).toBe('still here')
+    expect(await legit.request(node.id, 'echo', 'still here', { timeoutMs: 10_000 })).toBe('still here')
     expect(legit.peer(node.id)).toBeDefined()
   })
 })

@@ -41,7 +41,7 @@ it('traffic resumes soon after a partition longer than the idle timeout heals', 
     transport: { keepAliveIntervalMs: 200 },
   })
   cleanups.push(() => nearNode.stop())
-  await nearNode.waitForPeer(far.id, { timeout: 15_000 })
+  await nearNode.waitForPeer(far.id, { timeoutMs: 15_000 })
   expect(await nearNode.request(far.id, 'echo', 'before')).toBe('before')
 
   const events = recordEvents(nearNode, ['peer:up', 'peer:down'])
@@ -100,7 +100,7 @@ it('traffic resumes on a fresh connection after a partition shorter than the idl
     discovery: new StaticDiscovery({ peers: [{ id: far.id, addresses: [relay.address] }] }),
   })
   cleanups.push(() => nearNode.stop())
-  await nearNode.waitForPeer(far.id, { timeout: 15_000 })
+  await nearNode.waitForPeer(far.id, { timeoutMs: 15_000 })
   const events = recordEvents(nearNode, ['peer:up', 'peer:down'])
 
   // requests one after the other, as an application would make them
@@ -110,7 +110,7 @@ it('traffic resumes on a fresh connection after a partition shorter than the idl
   const loop = (async () => {
     for (let i = 0; !stopped; i++) {
       try {
-        await nearNode.request(far.id, 'echo', i, { timeout: 30_000 })
+        await nearNode.request(far.id, 'echo', i, { timeoutMs: 30_000 })
         answered++
       } catch (error) {
         failures.push(error)

@@ -49,7 +49,7 @@ it('a newer connection from the same peer takes over silently and carries the tr
   expect(answer).toEqual({ kind: 'res', topic: 'echo', id: 1, payload: 'via new' })
   expect(events.events).toEqual([])
   expect(node.peers()).toHaveLength(1)
-  expect(await node.request(raw.id, 'anything', 1, { timeout: 300 }).catch((e: Error) => e.name)).toBe(
+  expect(await node.request(raw.id, 'anything', 1, { timeoutMs: 300 }).catch((e: Error) => e.name)).toBe(
     'RequestTimeoutError',
   )
 })

@@ -47,8 +47,8 @@ it('a server registered on one node is a service the other node finds, until it 
   expect(a.provided).toEqual(['echo'])
   expect(b.providers('echo')).toEqual([a.id])
   // found by service name from the other node: the provider answers with the server's port
-  await b.waitForPeer(a.id, { timeout: 30_000 })
-  expect(await b.request({ service: 'echo' }, 'port', 'echo', { timeout: 30_000 })).toBe(
+  await b.waitForPeer(a.id, { timeoutMs: 30_000 })
+  expect(await b.request({ service: 'echo' }, 'port', 'echo', { timeoutMs: 30_000 })).toBe(
     servers.getPort('echo'),
   )
 

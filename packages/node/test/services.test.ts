@@ -98,8 +98,8 @@ describe('named services through static discovery', () => {
     expect((await added).detail).toMatchObject({ service: 'kv', id: server.id, reason: 'announced' })
     expect(client.providers('kv')).toEqual([server.id])
     expect(client.providers('search')).toEqual([server.id])
-    await client.waitForPeer(server.id, { timeout: 30_000 })
-    expect(await client.request({ service: 'kv' }, 'get', 'k1', { timeout: 30_000 })).toEqual({
+    await client.waitForPeer(server.id, { timeoutMs: 30_000 })
+    expect(await client.request({ service: 'kv' }, 'get', 'k1', { timeoutMs: 30_000 })).toEqual({
       key: 'k1',
       from: 'server',
     })
@@ -191,7 +191,7 @@ describe('named services through static discovery', () => {
       addresses: [{ host: '127.0.0.1', port: 9 }],
       meta: { [SERVICES_META_KEY]: encodeServiceList(['kv'])! },
     })
-    await node.waitForPeer(provider.id, { timeout: 30_000 })
+    await node.waitForPeer(provider.id, { timeoutMs: 30_000 })
     await waitFor(() => node.providers('kv').length === 2, { timeoutMs: 30_000, what: 'both providers' })
     expect(node.providers('kv')).toEqual([ghost!.id, server!.id])
     expect(node.providers('kv', { ordered: true })).toEqual([server!.id, ghost!.id])
@@ -205,7 +205,7 @@ describe('named services through static discovery', () => {
     const good = await start(ids[1]!, trust)
     good.handle('work', () => 'good')
     discovery.add(entry(good, ['worker']))
-    await client.waitForPeer(good.id, { timeout: 30_000 })
+    await client.waitForPeer(good.id, { timeoutMs: 30_000 })
     // the providers are in random order when both are connected with similar RTTs: repeat until
     // the request went to the failing one first (each try fails there with probability 1/2)
     let failedOver = false
@@ -221,8 +221,8 @@ describe('named services through static discovery', () => {
         await new Promise((r) => setTimeout(r, 60_000))
       })
       discovery.add(entry(bad, ['worker']))
-      await client.waitForPeer(bad.id, { timeout: 30_000 })
-      expect(await client.request({ service: 'worker' }, 'work', null, { timeout: 50_000 })).toBe('good')
+      await client.waitForPeer(bad.id, { timeoutMs: 30_000 })
+      expect(await client.request({ service: 'worker' }, 'work', null, { timeoutMs: 50_000 })).toBe('good')
       failedOver = entered
       await bad.stop()
       discovery.remove(bad.id)

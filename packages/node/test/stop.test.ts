@@ -30,7 +30,7 @@ it('a stopping node tells its peers: peer:down with reason shutdown, requests in
   const [stays, leaves] = members as [Member, Member]
   leaves.node.handle('never', () => new Promise(() => {}))
   const events = recordEvents(stays.node, ['peer:down'])
-  const inFlight = failure(stays.node.request(leaves.node.id, 'never', null, { timeout: 30_000 }))
+  const inFlight = failure(stays.node.request(leaves.node.id, 'never', null, { timeoutMs: 30_000 }))
   await waitFor(() => leaves.node.peer(stays.node.id)?.stats.requestsReceived === 1)
   await leaves.node.stop()
   const error = await inFlight
@@ -71,8 +71,8 @@ it('stop() resolves within its deadline with a peer that never answers anything'
     await child.close(2000)
   })
   await startChildNode(child, theirs, node, { name: 'frozen@localhost', idleMs: 60_000 })
-  await node.waitForPeer('frozen', { timeout: 15_000 })
-  const inFlight = failure(node.request('frozen', 'never', null, { timeout: 60_000 }))
+  await node.waitForPeer('frozen', { timeoutMs: 15_000 })
+  const inFlight = failure(node.request('frozen', 'never', null, { timeoutMs: 60_000 }))
   await waitFor(() => node.peer('frozen')?.stats.inFlight === 1)
   discovery.add({ id: ghost.id, addresses: [{ host: '127.0.0.1', port: blackHole.address().port }] })
   child.kill('SIGSTOP')

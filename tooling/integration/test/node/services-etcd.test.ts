@@ -53,8 +53,8 @@ it('publishes, finds, calls and withdraws a service through etcd', async () => {
       zone: 'test',
       [SERVICES_META_KEY]: 'math',
     })
-    await client.waitForPeer(server.id, { timeout: 30_000 })
-    expect(await client.request({ service: 'math' }, 'sum', [1, 2, 3], { timeout: 30_000 })).toBe(6)
+    await client.waitForPeer(server.id, { timeoutMs: 30_000 })
+    expect(await client.request({ service: 'math' }, 'sum', [1, 2, 3], { timeoutMs: 30_000 })).toBe(6)
 
     // a record with bad names, written by someone else: counted, the good name kept
     await etcd.etcdctl([
