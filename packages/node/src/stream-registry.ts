@@ -267,16 +267,7 @@ async function readExactly(
   } finally {
     if (onAbort !== undefined) signal.removeEventListener('abort', onAbort)
   }
-  const all = parts.length === 1 ? parts[0]! : concat(parts, have)
+  const all = parts.length === 1 ? parts[0]! : Buffer.concat(parts, have)
   return { bytes: all.subarray(0, n), rest: have > n ? all.subarray(n) : undefined }
 }
 
-function concat(parts: Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total)
-  let at = 0
-  for (const p of parts) {
-    out.set(p, at)
-    at += p.byteLength
-  }
-  return out
-}

@@ -158,12 +158,5 @@ export async function readToEnd(
   } catch {
     return undefined
   }
-  if (parts.length === 1) return parts[0]
-  const out = new Uint8Array(size)
-  let at = 0
-  for (const part of parts) {
-    out.set(part, at)
-    at += part.byteLength
-  }
-  return out
+  return parts.length === 1 ? parts[0] : Buffer.concat(parts, size)
 }
