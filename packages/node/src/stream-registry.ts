@@ -270,4 +270,3 @@ async function readExactly(
   const all = parts.length === 1 ? parts[0]! : Buffer.concat(parts, have)
   return { bytes: all.subarray(0, n), rest: have > n ? all.subarray(n) : undefined }
 }
-
