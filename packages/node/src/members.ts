@@ -1,9 +1,10 @@
 // Members (discovered, trusted peers, connected or not): finding one by id or name, and waiting
 // for the link of a connection made on first use.
-import { abortErrorFor, isNodeId } from '@peer/discovery-core'
+import { isNodeId } from '@peer/discovery-core'
 import type { PeerStatus } from '@peer/registry'
 import type { Connection } from '@peer/transport-quic'
-import { NodeStoppedError, PeerUnavailableError } from './errors.js'
+import { PeerUnavailableError } from './errors.js'
+import { eventWait } from './event-wait.js'
 import type { PeerLink } from './peer-link.js'
 
 /** The member id `ref` (a node id or name) designates, or why there is none. @internal */
@@ -55,48 +56,39 @@ export function awaitLink(
 ): Promise<PeerLink> {
   const now = host.link(id)
   if (now !== undefined && !now.closed) return Promise.resolve(now)
-  return new Promise<PeerLink>((resolve, reject) => {
-    let settled = false
-    const finish = (link: PeerLink | undefined, error?: Error) => {
-      if (settled) return
-      settled = true
-      clearTimeout(timer)
-      host.ready.removeEventListener('ready', onUp)
-      host.lifetime.removeEventListener('abort', onStop)
-      signal?.removeEventListener('abort', onAbort)
-      if (link !== undefined) resolve(link)
-      else reject(error)
-    }
-    const check = () => {
-      const link = host.link(id)
-      if (link !== undefined && !link.closed) finish(link)
-    }
-    const onUp = (event: Event) => {
-      if ((event as CustomEvent<{ id: string }>).detail.id === id) check()
-    }
-    const onStop = () => finish(undefined, new NodeStoppedError('the node stopped while connecting'))
-    const onAbort = () => finish(undefined, abortErrorFor(signal!))
-    const timer = setTimeout(
-      () => finish(undefined, new PeerUnavailableError(ref, `connected but not up within ${ms} ms`)),
-      Math.max(0, ms),
-    )
-    host.ready.addEventListener('ready', onUp)
-    host.lifetime.addEventListener('abort', onStop, { once: true })
-    signal?.addEventListener('abort', onAbort, { once: true })
-    connection.closed.then(
-      (info) =>
-        // the close may be a simultaneous dial resolving: wait for the connection that won
-        queueMicrotask(() => {
-          check()
-          // closed as a duplicate (by either side): the peer's own dial won the simultaneous dial and
-          // comes up as a link, though it may not have reached this node's registry yet (1 in 500
-          // first requests of a 100-node on-demand bench failed here); the timer still bounds the wait
-          if (info.reason === DUPLICATE_CLOSE_REASON) return
-          if (!host.pending(id)) {
-            finish(undefined, new PeerUnavailableError(ref, 'the connection closed before the peer was up'))
-          }
-        }),
-      () => {},
-    )
+  const check = (finish: (link: PeerLink | undefined) => void) => {
+    const link = host.link(id)
+    if (link !== undefined && !link.closed) finish(link)
+  }
+  const wait = eventWait<PeerLink>({
+    target: host.ready,
+    type: 'ready',
+    onEvent: (event, finish) => {
+      if ((event as CustomEvent<{ id: string }>).detail.id === id) check(finish)
+    },
+    timeoutMs: ms,
+    timeoutError: () => new PeerUnavailableError(ref, `connected but not up within ${ms} ms`),
+    lifetime: host.lifetime,
+    stoppedMessage: 'the node stopped while connecting',
+    signal,
   })
+  connection.closed.then(
+    (info) =>
+      // the close may be a simultaneous dial resolving: wait for the connection that won
+      queueMicrotask(() => {
+        check(wait.finish)
+        // closed as a duplicate (by either side): the peer's own dial won the simultaneous dial and
+        // comes up as a link, though it may not have reached this node's registry yet (1 in 500
+        // first requests of a 100-node on-demand bench failed here); the timer still bounds the wait
+        if (info.reason === DUPLICATE_CLOSE_REASON) return
+        if (!host.pending(id)) {
+          wait.finish(
+            undefined,
+            new PeerUnavailableError(ref, 'the connection closed before the peer was up'),
+          )
+        }
+      }),
+    () => {},
+  )
+  return wait.promise
 }

@@ -1,7 +1,7 @@
 // PeerNode.waitForPeer's wait: until the peer is up, the timeout, the signal or the node's stop.
 
-import { abortErrorFor } from '@peer/discovery-core'
-import { NodeStoppedError, PeerUnavailableError } from './errors.js'
+import { PeerUnavailableError } from './errors.js'
+import { eventWait } from './event-wait.js'
 import type { PeerInfo } from './types.js'
 
 /**
@@ -17,33 +17,17 @@ export function waitForUp(
   lifetime: AbortSignal,
   signal: AbortSignal | undefined,
 ): Promise<PeerInfo> {
-  return new Promise<PeerInfo>((resolve, reject) => {
-    const cleanup = () => {
-      clearTimeout(timer)
-      events.removeEventListener('peer:up', onUp)
-      lifetime.removeEventListener('abort', onStop)
-      signal?.removeEventListener('abort', onAbort)
-    }
-    const onUp = () => {
+  return eventWait<PeerInfo>({
+    target: events,
+    type: 'peer:up',
+    onEvent: (_, finish) => {
       const info = lookup()
-      if (info === undefined) return
-      cleanup()
-      resolve(info)
-    }
-    const onStop = () => {
-      cleanup()
-      reject(new NodeStoppedError('the node stopped while waiting for a peer'))
-    }
-    const onAbort = () => {
-      cleanup()
-      reject(abortErrorFor(signal!))
-    }
-    const timer = setTimeout(() => {
-      cleanup()
-      reject(new PeerUnavailableError(peer, `not up within ${timeout} ms`))
-    }, timeout)
-    events.addEventListener('peer:up', onUp)
-    lifetime.addEventListener('abort', onStop, { once: true })
-    signal?.addEventListener('abort', onAbort, { once: true })
-  })
+      if (info !== undefined) finish(info)
+    },
+    timeoutMs: timeout,
+    timeoutError: () => new PeerUnavailableError(peer, `not up within ${timeout} ms`),
+    lifetime,
+    stoppedMessage: 'the node stopped while waiting for a peer',
+    signal,
+  }).promise
 }

@@ -1,0 +1,50 @@
+// One wait shape used by waitForPeer and by on-demand dials: until an event says so, a timeout,
+// the caller's signal or the node's stop, whichever comes first, with every listener removed.
+import { abortErrorFor } from '@peer/discovery-core'
+import { NodeStoppedError } from './errors.js'
+
+/** A wait in progress: `finish` settles it (once) from outside, e.g. on a connection's close. @internal */
+export interface EventWait<T> {
+  readonly promise: Promise<T>
+  finish(value: T | undefined, error?: Error): void
+}
+
+/** How {@link eventWait} waits. @internal */
+export interface EventWaitOptions<T> {
+  target: EventTarget
+  type: string
+  /** Called for each event; calls `finish` once the wait is over. */
+  onEvent(event: Event, finish: EventWait<T>['finish']): void
+  timeoutMs: number
+  timeoutError(): Error
+  /** Aborted when the node stops: the wait rejects with `NodeStoppedError(stoppedMessage)`. */
+  lifetime: AbortSignal
+  stoppedMessage: string
+  signal?: AbortSignal | undefined
+}
+
+/** Starts a wait (see {@link EventWaitOptions}); it settles exactly once. @internal */
+export function eventWait<T>(o: EventWaitOptions<T>): EventWait<T> {
+  let finish!: EventWait<T>['finish']
+  const promise = new Promise<T>((resolve, reject) => {
+    let settled = false
+    const onEvent = (event: Event) => o.onEvent(event, finish)
+    const onStop = () => finish(undefined, new NodeStoppedError(o.stoppedMessage))
+    const onAbort = () => finish(undefined, abortErrorFor(o.signal!))
+    const timer = setTimeout(() => finish(undefined, o.timeoutError()), Math.max(0, o.timeoutMs))
+    finish = (value, error) => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      o.target.removeEventListener(o.type, onEvent)
+      o.lifetime.removeEventListener('abort', onStop)
+      o.signal?.removeEventListener('abort', onAbort)
+      if (error === undefined) resolve(value as T)
+      else reject(error)
+    }
+    o.target.addEventListener(o.type, onEvent)
+    o.lifetime.addEventListener('abort', onStop, { once: true })
+    o.signal?.addEventListener('abort', onAbort, { once: true })
+  })
+  return { promise, finish }
+}
