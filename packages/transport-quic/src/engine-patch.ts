@@ -342,7 +342,7 @@ interface InitialHeader {
   readonly version: number
   readonly dcid: Uint8Array
   readonly scid: Uint8Array
-  readonly token: Uint8Array
+  readonly token: Uint8Array | null
 }
 type AcceptConnection = (
   this: ServerInternals,
@@ -360,7 +360,8 @@ type AcceptConnection = (
  */
 function acceptForeignTokens(original: AcceptConnection): AcceptConnection {
   return async function acceptConnection(this: ServerInternals, remoteInfo, header, ...rest) {
-    if (header.token.byteLength > 0) {
+    // only an Initial carries a token (other packets for no connection have none: null)
+    if (header.token != null && header.token.byteLength > 0) {
       const valid = await this.validateToken(Buffer.from(header.token), remoteInfo.host)
       if (valid == null) {
         const { ty, version, dcid, scid } = header

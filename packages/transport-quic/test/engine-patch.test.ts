@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { errors as engineErrors } from '@matrixai/quic'
 import type { Identity } from '@peer/identity'
 import { runExample } from '@peer/testkit/examples'
+import { sendDatagrams } from '@peer/testkit/udp-send'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { ENGINE_OBJECT } from '../src/engine.js'
 import {
@@ -108,5 +109,27 @@ describe('engine patch on real QUIC', () => {
     ]!.connection
     await client.close('done')
     await expect(engineConnection.send()).rejects.toBeInstanceOf(engineErrors.ErrorQUICConnectionNotRunning)
+  })
+
+  it('a packet for no connection that is not an Initial (no token) is dropped, not thrown', async () => {
+    // the foreign-token patch read header.token before the engine's own type check: a Handshake
+    // packet for a connection the server no longer knows (late packets after a close do this)
+    // threw in the socket's message handler, an unhandled rejection (the suite's guard fails the
+    // test on one)
+    const listener = await pool.server(b).listen({ host: '127.0.0.1', port: 0 })
+    const id = (n: number) => Buffer.alloc(8, n)
+    const handshake = Buffer.concat([
+      Buffer.from([0xe0, 0, 0, 0, 1, 8]),
+      id(1),
+      Buffer.from([8]),
+      id(2),
+      Buffer.from([0x40, 20]),
+      Buffer.alloc(20, 7),
+    ])
+    await sendDatagrams([handshake, handshake], '127.0.0.1', listener.address.port, 0)
+    // the datagrams were handled before this dial's: the server still answers
+    const conn = await pool.client(a).dial(listener.address, { expectedId: b.id })
+    expect(conn.remoteId).toBe(b.id)
+    await conn.close()
   })
 })
