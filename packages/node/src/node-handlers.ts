@@ -69,13 +69,13 @@ export class HandlerTable {
   }
 }
 
-/** Throws `InvalidTopicError` unless `topic` is a string of 1 to MAX_TOPIC_LENGTH characters. @internal */
 /** A handler must be a function: else `ConfigError` (option `handler`). */
 function checkHandler(handler: unknown): void {
   if (typeof handler !== 'function')
     throw new ConfigError(`handler must be a function, got ${typeof handler}`, { option: 'handler' })
 }
 
+/** Throws `InvalidTopicError` unless `topic` is a string of 1 to MAX_TOPIC_LENGTH characters. @internal */
 export function checkTopic(topic: string): void {
   if (typeof topic !== 'string' || topic.length === 0 || topic.length > MAX_TOPIC_LENGTH) {
     throw new InvalidTopicError(`a topic must be a string of 1 to ${MAX_TOPIC_LENGTH} characters`)

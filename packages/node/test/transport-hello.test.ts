@@ -6,7 +6,7 @@ import { generateIdentity } from '@peer/identity'
 import { nextEvent } from '@peer/testkit/wait'
 import { QuicTransport } from '@peer/transport-quic'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import type { PeerNode } from '../src/index.js'
+import type { NodeOptions, PeerNode } from '../src/index.js'
 import { introduce, type Member, startMember, stopAll } from './helpers.js'
 
 let members: Member[] = []
@@ -16,18 +16,27 @@ afterEach(async () => {
   members = []
 })
 
-async function pair(options: { oldTransportOnB?: boolean } = {}): Promise<[PeerNode, PeerNode]> {
+/** Two nodes that trust each other (not introduced yet), stopped after the test. */
+async function startTwo(
+  [nameA, nameB]: [string, string],
+  options: { aOptions?: Partial<NodeOptions>; oldTransportOnB?: boolean } = {},
+): Promise<[Member, Member]> {
   const [ia, ib] = await Promise.all([generateIdentity(), generateIdentity()])
   const trust = [ia.id, ib.id]
-  const a = await startMember(ia, trust, { name: 'a@localhost', maxMessageSize: 64 * 1024 })
+  const a = await startMember(ia, trust, { name: `${nameA}@localhost`, ...options.aOptions })
   members.push(a)
   // an older transport knows no hello: setHello does nothing, its connections carry none
   const setHello = options.oldTransportOnB
     ? vi.spyOn(QuicTransport.prototype, 'setHello').mockImplementation(() => {})
     : undefined
-  const b = await startMember(ib, trust, { name: 'b@localhost' })
+  const b = await startMember(ib, trust, { name: `${nameB}@localhost` })
   setHello?.mockRestore()
   members.push(b)
+  return [a, b]
+}
+
+async function pair(options: { oldTransportOnB?: boolean } = {}): Promise<[PeerNode, PeerNode]> {
+  const [a, b] = await startTwo(['a', 'b'], { ...options, aOptions: { maxMessageSize: 64 * 1024 } })
   const up = nextEvent<CustomEvent>(a.node, 'peer:up')
   const upB = nextEvent<CustomEvent>(b.node, 'peer:up')
   introduce([a, b])
@@ -54,11 +63,7 @@ describe('the hello in the handshake', () => {
     // both nodes dial each other at once; the registries keep the connection dialed by the lower
     // id. A link that came up on the other one would fail its request as replaced.
     for (let round = 0; round < 8; round++) {
-      const [ia, ib] = await Promise.all([generateIdentity(), generateIdentity()])
-      const trust = [ia.id, ib.id]
-      const a = await startMember(ia, trust, { name: `a${round}@localhost` })
-      const b = await startMember(ib, trust, { name: `b${round}@localhost` })
-      members.push(a, b)
+      const [a, b] = await startTwo([`a${round}`, `b${round}`])
       a.node.handle('echo', (payload) => payload)
       b.node.handle('echo', (payload) => payload)
       const answered = (from: PeerNode, to: string) =>

@@ -8,7 +8,14 @@ import {
 import { errorMessage } from '@peer/discovery-core/internal'
 import { AsyncQueue } from './async-queue.js'
 import { decodeCloseNotice, MAX_CLOSE_REASON_BYTES } from './close-notice.js'
-import { answerHello, type ControlHost, readToEnd, sendHello, waitHello } from './control-stream.js'
+import {
+  answerHello,
+  type ControlHost,
+  mutualHello,
+  readToEnd,
+  sendHello,
+  waitHello,
+} from './control-stream.js'
 import { ENGINE_OBJECT, type EngineConnection, type EngineStream } from './engine.js'
 import { type CloseInfo, ConnectionClosedError } from './errors.js'
 import { channelOptions, FramedMessageChannel } from './message-channel.js'
@@ -54,11 +61,6 @@ interface PendingIncoming {
   stream: EngineStream
   reader: ReadableStreamDefaultReader<Uint8Array>
   leftover: Uint8Array | undefined
-}
-
-/** The hello bytes after `skip` header bytes, copied (never a view of a larger read chunk). */
-function helloOf(body: Uint8Array, skip: number): Uint8Array | undefined {
-  return body.byteLength > skip ? new Uint8Array(body.subarray(skip)) : undefined
 }
 
 /** The `Stream` handed to users (it keeps a hidden link to the engine object, for tests). */
@@ -251,7 +253,7 @@ export class QuicConnection extends TypedEventTarget<ConnectionEvents> implement
         }
         // hellos are mutual: we see the listener's and answer with ours only when both sides have one
         const local = this.#ctx.hello
-        const remote = local === undefined ? undefined : helloOf(body!, 1)
+        const remote = mutualHello(local, body!, 1)
         this.#remoteHello = remote
         this.#helloResolve?.()
         answerHello(stream, reader, remote === undefined ? undefined : local)

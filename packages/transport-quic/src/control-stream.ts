@@ -52,10 +52,8 @@ export async function sendHello(host: ControlHost, timeoutMs: number): Promise<b
       void host.close('handshake not confirmed', CODE.PROTOCOL_ERROR)
       return false
     }
-    // hellos are mutual: a dialer answers with its own only to ours, and one we did not ask for is ignored
-    host.setRemoteHello(
-      local !== undefined && ack.byteLength > 1 ? new Uint8Array(ack.subarray(1)) : undefined,
-    )
+    // a dialer answers with its hello only to ours; one we did not ask for is ignored
+    host.setRemoteHello(mutualHello(local, ack, 1))
     return true
   } catch (error) {
     host.logger.debug('control stream failed', { error: errorMessage(error) })
@@ -126,6 +124,18 @@ export function answerHello(
     .write(withHello([CONTROL_ACK], localHello))
     .then(() => writer.close())
     .catch(() => {})
+}
+
+/**
+ * The peer's hello in `body` after `skip` header bytes, copied (never a view of a larger read
+ * chunk); none unless we have a hello of our own (hellos are mutual) and the peer sent one.
+ */
+export function mutualHello(
+  local: Uint8Array | undefined,
+  body: Uint8Array,
+  skip: number,
+): Uint8Array | undefined {
+  return local !== undefined && body.byteLength > skip ? new Uint8Array(body.subarray(skip)) : undefined
 }
 
 /** `head` followed by the hello bytes, in one buffer (one write, one packet). */

@@ -252,9 +252,8 @@ export interface Connection extends TypedEventTarget<ConnectionEvents> {
   /**
    * The bytes the peer gave its transport as `hello` (see {@link TransportOptions.hello}), or
    * `undefined` when either side gave none (hellos are mutual) or the peer runs a version without
-   * hellos. Set before the connection is
-   * handed out (the dial resolves, or the listener emits `connection`). Bytes from the network:
-   * validate them.
+   * hellos. Set before the connection is handed out (the dial resolves, or the listener emits
+   * `connection`). Bytes from the network: validate them.
    */
   readonly remoteHello: Uint8Array | undefined
   /** Smoothed round-trip time in ms, when the engine reports it. */
