@@ -251,15 +251,20 @@ export class LinkReceiver {
           return
         }
         if (lane !== CONTROL_LANE) return
-        // the peer finished its control lane: it is stopping and will close the connection itself
-        // (with its reason); close it ourselves only if it does not within the grace period
-        this.#ctx.close(new PeerUnavailableError(this.#ctx.id, 'it is stopping', { reason: 'shutdown' }))
-        const timer = setTimeout(
-          () => this.#ctx.end('peer finished its channel', CODE.NO_ERROR),
-          PEER_CLOSE_GRACE_MS,
-        )
+        // the peer finished its control lane: it is stopping, or closing the connection (a
+        // closing transport ends its streams before the close notice), and nothing more comes on
+        // this lane. Its close says why (e.g. a protocol error): wait for it, within the grace
+        // period; a peer that does not close by then counts as stopping, and we close ourselves.
+        const connection = this.#ctx.connection
+        const timer = setTimeout(() => {
+          this.#ctx.close(new PeerUnavailableError(this.#ctx.id, 'it is stopping', { reason: 'shutdown' }))
+          this.#ctx.end('peer finished its channel', CODE.NO_ERROR)
+        }, PEER_CLOSE_GRACE_MS)
         timer.unref()
-        void this.#ctx.connection.closed.then(() => clearTimeout(timer))
+        void connection.closed.then((info) => {
+          clearTimeout(timer)
+          this.#ctx.close(unavailableFromClose(this.#ctx.id, info))
+        })
         return
       }
       this.#ctx.countBytes(bytes)

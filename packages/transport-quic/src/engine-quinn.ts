@@ -29,7 +29,7 @@ import {
 import { nodeIdFromPeerId, privateKeyProto } from './libp2p-tls.js'
 import type { QuinnBinding, QuinnConfig, QuinnConnection, QuinnServer, QuinnStream } from './quinn-binding.js'
 import { QuinnClientPool } from './quinn-client-pool.js'
-import { ReadingSet, wrapStream } from './quinn-stream.js'
+import { StreamSet, wrapStream } from './quinn-stream.js'
 import type { ConnectionStats, TransportAddress } from './types.js'
 
 /** quinn has no "never" for keepalive: a keepalive this rare is never sent in practice. */
@@ -63,7 +63,7 @@ class QuinnEngineConnection implements EngineConnection {
   #isClosed = false
   #closing: Promise<void> | undefined
   #opening = 0
-  readonly #reading = new ReadingSet()
+  readonly #reading = new StreamSet()
 
   /** The binding's connection, let go once closed (it holds the client endpoint's socket). */
   #conn: QuinnConnection | undefined
@@ -230,6 +230,9 @@ class QuinnEngineConnection implements EngineConnection {
       if (open) this.#localClose = { by: 'local', reason, code, application: true }
       this.#closing = (async () => {
         if (open) {
+          // our streams end first (after what was written), so the peer's reads end and it can
+          // answer the notice at once instead of waiting for quiet
+          this.#reading.finishWrites()
           await sendCloseNotice(
             () => this.#openNotice(),
             this.closed,

@@ -56,6 +56,13 @@ export interface EngineStream {
    * to call after each chunk is fully consumed (before reading again). Undefined when unavailable.
    */
   lendReads?(): (() => void) | undefined
+  /**
+   * Set by an owner that buffers writes itself (a message channel): called once when our side
+   * starts closing the connection, so the owner ends the write side after what it buffered. The
+   * peer's reads then end and it answers the close at once. Without it, an engine that finishes
+   * write sides on close (quinn) does so once the writable has been idle for a turn.
+   */
+  onClosing?: () => void
 }
 
 /** A QUIC connection as the rest of the package sees it. */

@@ -140,6 +140,8 @@ export class QuicEngineConnection implements EngineConnection {
   #closing: Promise<void> | undefined
   /** The counters read as the connection stopped. */
   #finalStats: ConnectionStats | undefined
+  /** Streams not yet destroyed, with their engine streams (see `close` and `closedByPeer`). */
+  readonly #live = new Map<QUICStream, EngineStream>()
 
   constructor(
     readonly conn: QUICConnection,
@@ -178,7 +180,7 @@ export class QuicEngineConnection implements EngineConnection {
     conn.addEventListener(engineEvents.EventQUICConnectionStream.name, (event: Event) => {
       const stream = (event as engineEvents.EventQUICConnectionStream).detail
       try {
-        this.onStream(wrapStream(stream, this.logger))
+        this.onStream(this.#track(stream))
       } catch (error) {
         this.logger.warn('stream handler threw', { error: errorMessage(error) })
       }
@@ -186,6 +188,53 @@ export class QuicEngineConnection implements EngineConnection {
     const finish = () => this.#finish()
     conn.addEventListener(engineEvents.EventQUICConnectionStopped.name, finish, { once: true })
     if (conn.closed) finish()
+  }
+
+  #track(stream: QUICStream): EngineStream {
+    const wrapped = wrapStream(stream, this.logger)
+    this.#live.set(stream, wrapped)
+    stream.addEventListener(engineEvents.EventQUICStreamDestroyed.name, () => this.#live.delete(stream), {
+      once: true,
+    })
+    return wrapped
+  }
+
+  /**
+   * Resolves once the read side of every stream has ended (the closer ended its sides after its
+   * last bytes: they are all here), or nothing arrived for `quietMs` (a peer that leaves streams
+   * open: what was in flight has arrived), or after `maxMs`.
+   */
+  #readsEnded(quietMs: number, maxMs: number): Promise<void> {
+    const open = [...this.#live.keys()].filter((s) => !s.readClosed)
+    if (open.length === 0) return Promise.resolve()
+    const started = performance.now()
+    let lastProgress = started
+    let received = this.stats()?.datagramsReceived
+    return new Promise((resolve) => {
+      let left = open.length
+      const done = () => {
+        clearInterval(poll)
+        for (const s of open) s.removeEventListener(engineEvents.EventQUICStreamCloseRead.name, ended)
+        resolve()
+      }
+      const ended = () => {
+        if (--left === 0) done()
+      }
+      const poll = setInterval(
+        () => {
+          const now = performance.now()
+          const count = this.stats()?.datagramsReceived
+          if (count !== received) {
+            received = count
+            lastProgress = now
+          }
+          if (now - lastProgress >= quietMs || now - started >= maxMs) done()
+        },
+        Math.max(10, quietMs / 2),
+      )
+      for (const s of open)
+        s.addEventListener(engineEvents.EventQUICStreamCloseRead.name, ended, { once: true })
+    })
   }
 
   /** The connection counts as closed: its counters stop here, and `closed` resolves. */
@@ -232,7 +281,7 @@ export class QuicEngineConnection implements EngineConnection {
 
   openStream(): EngineStream {
     try {
-      return wrapStream(this.conn.newStream('bidi'), this.logger)
+      return this.#track(this.conn.newStream('bidi'))
     } catch (error) {
       if (
         error instanceof engineErrors.ErrorQUICConnectionNotRunning ||
@@ -250,6 +299,16 @@ export class QuicEngineConnection implements EngineConnection {
       const open = this.#lastError === undefined && this.#remoteClose === undefined && !this.conn.closed
       if (open) this.#localClose = { code, reason }
       this.#closing = (async () => {
+        // owners that buffer (message channels) end their sides after what they buffered, so the
+        // peer's reads end with our last bytes and it can answer at once; a writable nobody holds
+        // ends after its queued writes (one an application holds a writer of stays open: the
+        // peer's wait for quiet bounds the close)
+        if (open) {
+          for (const stream of this.#live.values()) {
+            if (stream.onClosing !== undefined) stream.onClosing()
+            else if (!stream.writable.locked) stream.writable.close().catch(() => {})
+          }
+        }
         // the notice carries code and reason to a quinn peer (whose engine ignores ours)
         if (open && !this.nativeClose) {
           await sendCloseNotice(
@@ -295,6 +354,9 @@ export class QuicEngineConnection implements EngineConnection {
     if (this.#localClose !== undefined) void this.#stop(this.#localClose.code, this.#localClose.reason)
     if (this.#localClose !== undefined || this.#remoteClose !== undefined) return
     this.#remoteClose = { by: 'remote', reason, code, application: true }
-    this.#closing ??= this.#stop(0, '')
+    // stopping discards bytes still in flight: first let the peer's streams end (its last messages
+    // before the notice), within less than the peer waits for our answer
+    const quietMs = Math.max(50, 2 * (this.rtt() ?? 0))
+    this.#closing ??= this.#readsEnded(quietMs, 1000).then(() => this.#stop(0, ''))
   }
 }

@@ -1,5 +1,6 @@
 // The quinn binding's streams as engine streams (web streams over the binding's pull reads), and
-// the set of read sides a closing connection waits for.
+// the set of a connection's live streams: the write sides a closing connection ends gracefully and
+// the read sides a notified connection waits for.
 import { errorMessage } from '@peer/discovery-core/internal'
 import type { EngineStream } from './engine.js'
 import { StreamResetError } from './errors.js'
@@ -37,7 +38,7 @@ export function wrapStream(
   stream: QuinnStream,
   chunkSize: number,
   serverInitiated: boolean,
-  reading?: ReadingSet,
+  reading?: StreamSet,
 ): EngineStream {
   // the binding's stream holds its connection and with it the client endpoint's UDP socket, which
   // only a garbage collection frees: our wrapper lets go of it once both sides ended or the
@@ -45,20 +46,14 @@ export function wrapStream(
   let held: QuinnStream | undefined = stream
   let readDone = false
   let writeDone = false
+  /** Sink writes in progress (the web stream hands over one at a time). */
+  let writing = 0
+  /** The connection is closing and nobody owns the writes: end our side once they stop. */
+  let finishing = false
   const token = {}
   const forget = () => {
     held = undefined
     reading?.ended(token)
-  }
-  reading?.add(token, forget)
-  const readEnded = () => {
-    readDone = true
-    reading?.delete(token)
-    if (writeDone) forget()
-  }
-  const writeEnded = () => {
-    writeDone = true
-    if (readDone) forget()
   }
   const call = (fn: (s: QuinnStream) => unknown) => {
     const s = held
@@ -69,7 +64,41 @@ export function wrapStream(
       // the stream is gone already
     }
   }
-  return {
+  const readEnded = () => {
+    readDone = true
+    reading?.delete(token)
+    if (writeDone) forget()
+  }
+  const writeEnded = () => {
+    if (writeDone) return
+    writeDone = true
+    reading?.wrote(token)
+    if (readDone) forget()
+  }
+  // Without an owner that buffers (see `EngineStream.onClosing`), finish the write side when it has
+  // been idle for a turn: a web stream hands its next queued write to the sink in the same turn the
+  // last one completes, so what the application wrote before the close still goes first. A side
+  // that keeps writing is not finished (the peer's wait for quiet then bounds the close).
+  const finishIfIdle = () => {
+    setImmediate(() => {
+      if (writing > 0 || writeDone) return
+      call((s) => s.finishWrite())
+      writeEnded()
+    })
+  }
+  reading?.add(token, forget, () => {
+    if (engineStream.onClosing !== undefined) {
+      try {
+        engineStream.onClosing()
+      } catch {
+        // the owner's problem: the peer's wait for quiet bounds the close
+      }
+    } else {
+      finishing = true
+      if (writing === 0) finishIfIdle()
+    }
+  })
+  const engineStream: EngineStream = {
     id: Number(stream.id()) * 4 + (serverInitiated ? 1 : 0),
     readable: new ReadableStream<Uint8Array>(
       {
@@ -100,11 +129,14 @@ export function wrapStream(
     writable: new WritableStream<Uint8Array>({
       async write(chunk) {
         const s = held
+        writing++
         try {
-          if (s === undefined) throw new Error('connection lost')
+          if (s === undefined || writeDone) throw new Error('connection lost')
           await s.write(chunk)
         } catch (error) {
           throw streamError(error)
+        } finally {
+          if (--writing === 0 && finishing) finishIfIdle()
         }
       },
       close() {
@@ -124,18 +156,36 @@ export function wrapStream(
       writeEnded()
     },
   }
+  return engineStream
 }
 
-/** Streams whose read side is still open, so a close can wait for the peer's last bytes. */
-export class ReadingSet {
+/**
+ * A connection's live streams: the read sides still open, so a notified connection can wait for
+ * the peer's last bytes, and the write sides still open, so a closing one can end them first.
+ */
+export class StreamSet {
   readonly #open = new Set<object>()
   /** What each stream not yet fully ended holds of the binding (let go by `forgetAll`). */
   readonly #holders = new Map<object, () => void>()
+  /** How to end each stream's write side gracefully (see `finishWrites`). */
+  readonly #writers = new Map<object, () => void>()
   #lastRead = 0
   #waiter: (() => void) | undefined
-  add(token: object, forget?: () => void): void {
+  add(token: object, forget?: () => void, finish?: () => void): void {
     this.#open.add(token)
     if (forget !== undefined) this.#holders.set(token, forget)
+    if (finish !== undefined) this.#writers.set(token, finish)
+  }
+  /** The write side of the stream behind `token` ended. */
+  wrote(token: object): void {
+    this.#writers.delete(token)
+  }
+  /**
+   * We are closing: every write side still open ends (a FIN) once what was written before is
+   * handed over, so the peer's read sides end and it need not wait for quiet before it closes.
+   */
+  finishWrites(): void {
+    for (const finish of [...this.#writers.values()]) finish()
   }
   delete(token: object): void {
     if (this.#open.delete(token) && this.#open.size === 0) this.#waiter?.()
@@ -143,11 +193,13 @@ export class ReadingSet {
   /** The stream behind `token` ended both ways: it holds nothing any more. */
   ended(token: object): void {
     this.#holders.delete(token)
+    this.#writers.delete(token)
   }
   /** The connection closed: every stream lets go of the binding's objects. */
   forgetAll(): void {
     for (const forget of this.#holders.values()) forget()
     this.#holders.clear()
+    this.#writers.clear()
   }
   touch(): void {
     this.#lastRead = performance.now()

@@ -32,6 +32,46 @@ export function lifecycleScenarios(kit: Kit): void {
       await expect(server.acceptChannel()).rejects.toThrow(/closed by remote code 0: going away/)
     })
 
+    it('a close delivers what was sent before it, and the peer reads to the end before the connection closes', async () => {
+      // a close carries no data loss for what the sender had already handed over (sent, written),
+      // and the closer ends its sides first, so the peer's reads end with the data and it can
+      // answer the close at once (it waited for 50 ms of quiet before: every node link close)
+      const { client, server } = await pair()
+      const [out, inn] = await Promise.all([client.openChannel(), server.acceptChannel()])
+      const [back, backIn] = await Promise.all([server.openChannel(), client.acceptChannel()])
+      const raw = await client.openStream()
+      const rawIn = await server.acceptStream()
+      const readAll = async (messages: AsyncIterable<Uint8Array>) => {
+        let bytes = 0
+        let count = 0
+        try {
+          for await (const m of messages) {
+            bytes += m.byteLength
+            count++
+          }
+        } catch {
+          // counted as what arrived
+        }
+        return { bytes, count, closedFirst: server.isClosed }
+      }
+      const inbound = readAll(inn)
+      const rawInbound = readAll(rawIn.readable as unknown as AsyncIterable<Uint8Array>)
+      void readAll(backIn)
+      await back.send(Buffer.from('the other way'))
+      // sent, not flushed: the channel's buffer goes out before our side ends, also while a
+      // write is in progress at the close (the 200 kB message: the small ones wait behind it)
+      void out.send(Buffer.alloc(200_000, 7)).catch(() => {})
+      await new Promise((resolve) => setImmediate(resolve))
+      for (let i = 0; i < 20; i++) void out.send(Buffer.alloc(1000, i)).catch(() => {})
+      const writer = raw.writable.getWriter()
+      for (let i = 0; i < 3; i++) void writer.write(Buffer.alloc(10_000, i)).catch(() => {})
+      writer.releaseLock()
+      await client.close('bye')
+      expect(await inbound).toEqual({ bytes: 220_000, count: 21, closedFirst: false })
+      expect(await rawInbound).toMatchObject({ bytes: 30_000, closedFirst: false })
+      expect((await server.closed).reason).toBe('bye')
+    })
+
     it('fails pending accepts, sends and receives on close without unhandled errors', async () => {
       const { client, server } = await pair()
       const accept = server.acceptStream()
