@@ -6,6 +6,7 @@ import { MalformedEnvelopeError, NoHandlerError, PeerUnavailableError, RemoteErr
 import type { HandlerScheduler } from './handler-scheduler.js'
 import { CONTROL_LANE, SMALL_ANSWER_BYTES } from './lanes.js'
 import type { LinkHost } from './link-host.js'
+import { PROBE_PING_ID } from './liveness-probe.js'
 import type { RequestTable } from './request-table.js'
 import { STALL_PING_ID } from './stall-watch.js'
 import type { Handler, PeerStats } from './types.js'
@@ -35,6 +36,8 @@ export interface InboundLink {
   malformed(error: unknown): void
   countReceived(): void
   unexpected(): void
+  /** The pong of the liveness probe's ping arrived (see liveness-probe.ts). */
+  probeAnswered(): void
 }
 
 /**
@@ -85,6 +88,11 @@ export class Inbound {
         const pending = this.#link.requests.take(envelope.id, 'ping', '')
         if (pending === undefined && envelope.id === STALL_PING_ID) {
           this.#link.countReceived()
+          return
+        }
+        if (pending === undefined && envelope.id === PROBE_PING_ID) {
+          this.#link.countReceived()
+          this.#link.probeAnswered()
           return
         }
         if (pending === undefined) {

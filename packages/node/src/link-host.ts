@@ -1,5 +1,6 @@
 import type { Logger } from '@peer/discovery-core'
 import type { Priority } from './lanes.js'
+import type { ProbeTrigger } from './liveness-probe.js'
 import type { PeerLink } from './peer-link.js'
 import type { StreamHandler } from './stream-registry.js'
 import type { Handler, NodeCounters } from './types.js'
@@ -17,6 +18,11 @@ export interface LinkHost {
    * ping went unanswered); `recovered` aborts when traffic arrives again or the link ends.
    */
   stalled(link: PeerLink, recovered: AbortSignal): void
+  /**
+   * The peer is suspected (a request or ping to it timed out): the node probes its liveness
+   * (`PeerLink.probe`) and closes the connection when the probe goes unanswered.
+   */
+  suspect(link: PeerLink, trigger: ProbeTrigger): void
   /** True once the node is stopping: new requests from peers are refused. */
   stopping(): boolean
   readonly stats: NodeCounters
@@ -34,6 +40,8 @@ export interface LinkHost {
   readonly maxStreamOpensPerSecond: number
   readonly partialFrameTimeoutMs: number
   readonly stallTimeoutMs: number
+  /** The least time a liveness probe waits for its answer (ms). */
+  readonly probeTimeoutMs: number
   /** Bytes of messages a bulk lane may have in flight (one message always goes). */
   readonly maxBulkBytesInFlight: number
   /** Bytes of envelopes one normal or bulk lane hands to dispatch before yielding the event loop. */

@@ -1,6 +1,7 @@
 // The node's peer links: a link per live connection (started on the registry's `peer:connected`
 // and `peer:connection-replaced`), its `hello`, the swap to a newer connection, `peer:up` and
-// `peer:down`, stalls, idle release and eviction, and the lookup (or dial on use) of a peer's link.
+// `peer:down`, stalls, liveness probes of suspected peers, idle release and eviction, and the
+// lookup (or dial on use) of a peer's link.
 
 import { abortErrorFor, isNodeId, type Logger, shortId, subscribe } from '@peer/discovery-core'
 import { errorMessage } from '@peer/discovery-core/internal'
@@ -14,9 +15,21 @@ import {
 } from '@peer/transport-quic'
 import type { ConnectionPolicy } from './connection-policy.js'
 import { PeerUnavailableError, unavailableFromClose } from './errors.js'
+import type { ProbeTrigger } from './liveness-probe.js'
 import { awaitLink, memberIdFor } from './members.js'
 import { type LinkHost, PeerLink } from './peer-link.js'
 import type { NodeCounters, NodeEvents } from './types.js'
+
+/**
+ * The close reason (and `peer:down` reason) of a connection whose peer did not answer a liveness
+ * probe. @internal
+ */
+export const UNRESPONSIVE = 'unresponsive'
+
+const TRIGGERS: Record<ProbeTrigger, string> = {
+  'member-left': 'discovery lost it',
+  'request-timeout': 'a request to it timed out',
+}
 
 /** What the links use of their node. @internal */
 export interface NodeLinksContext {
@@ -79,6 +92,9 @@ export class NodeLinks {
         'peer:member-lost': (event) => {
           this.#c.policy.forget(event.detail.id)
           this.#c.emit('member:left', { ...event.detail })
+          // discovery is a hint: a connection still up is probed, never dropped on its word
+          const link = this.links.get(event.detail.id)
+          if (link !== undefined) this.suspect(link, 'member-left')
         },
       }),
     ]
@@ -179,6 +195,43 @@ export class NodeLinks {
         if (replaced) this.#c.stats.stallRecoveries++
       })
       .catch((error: unknown) => this.#internalError('probing a stalled connection', error))
+  }
+
+  /**
+   * The peer of a link that is up is suspected: discovery lost it, or a request or ping to it timed
+   * out. The link probes it (a ping on the control lane, at most one probe in flight per link); an
+   * answer changes nothing, and no answer within the probe's time limit closes the connection:
+   * `peer:down` with reason {@link UNRESPONSIVE}, and what was in flight fails with
+   * `PeerUnavailableError` reason `connection-lost`.
+   */
+  suspect(link: PeerLink, trigger: ProbeTrigger): void {
+    if (!this.#c.started() || link.closed || this.links.get(link.id) !== link) return
+    const probe = link.probe()
+    if (!probe.started) return
+    this.#c.stats.probes++
+    this.#c.log.debug('probing a suspected peer', { id: shortId(link.id), name: link.name, trigger })
+    probe.outcome
+      .then((outcome) => {
+        if (outcome === 'unanswered') this.#unresponsive(link, trigger, probe.timeoutMs)
+      })
+      .catch((error: unknown) => this.#internalError('probing a suspected peer', error))
+  }
+
+  #unresponsive(link: PeerLink, trigger: ProbeTrigger, timeoutMs: number): void {
+    if (link.closed || !this.#c.started()) return
+    this.#c.stats.probeFailures++
+    const detail = `no answer to a liveness probe within ${timeoutMs} ms (sent because ${TRIGGERS[trigger]})`
+    this.#c.log.info('peer unresponsive: closing the connection', {
+      id: shortId(link.id),
+      name: link.name,
+      trigger,
+      timeoutMs,
+    })
+    link.close(new PeerUnavailableError(link.id, detail, { reason: 'connection-lost' }))
+    this.down(link, UNRESPONSIVE)
+    link.connection
+      .close(UNRESPONSIVE)
+      .catch((error: unknown) => this.#c.log.debug('close failed', { error: errorMessage(error) }))
   }
 
   /** A bug in our own bookkeeping: logged, never an uncaught exception. */

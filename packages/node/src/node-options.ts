@@ -19,6 +19,7 @@ export const DEFAULTS = {
   maxStreamOpensPerSecond: 100,
   partialFrameTimeoutMs: 30_000,
   stallTimeoutMs: 2000,
+  probeTimeoutMs: 2000,
   maxBulkBytesInFlight: 1024 * 1024,
   maxLaneBytesPerTurn: 64 * 1024,
 }

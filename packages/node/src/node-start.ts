@@ -120,6 +120,7 @@ export function wireNode(options: NodeOptions, host: WiringHost): NodeWiring {
       dropped: (link, topic, count) =>
         host.emit('message:dropped', { peer: link.id, name: link.name, topic, count }),
       stalled: (link, recovered) => links.onStalled(link, recovered),
+      suspect: (link, trigger) => links.suspect(link, trigger),
       stopping: () => !host.started(),
       bulkWindowScaling: options.bulkWindowScaling ?? true,
       stats: host.stats,
@@ -282,6 +283,8 @@ export function emptyNodeCounters(): NodeCounters {
     protocolErrors: 0,
     stalls: 0,
     stallRecoveries: 0,
+    probes: 0,
+    probeFailures: 0,
     refusedOverCap: 0,
     evictions: 0,
     idleCloses: 0,

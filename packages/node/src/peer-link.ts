@@ -10,6 +10,7 @@ import { BULK_LANES, CONTROL_LANE, LANE_COUNT, laneOf, type Priority } from './l
 import { linkHello } from './link-hello.js'
 import type { LinkHost } from './link-host.js'
 import { emptyPeerStats } from './link-util.js'
+import { LivenessProbe, PROBE_PING_ID, type ProbeOutcome } from './liveness-probe.js'
 import { LinkReceiver } from './peer-link-receive.js'
 
 export type { LinkHost } from './link-host.js'
@@ -61,6 +62,7 @@ export class PeerLink {
   readonly #streamOpens: RateLimiter
   readonly #inbound: Inbound
   readonly #receiver: LinkReceiver
+  readonly #probe: LivenessProbe
   #closedError: Error | undefined
   #stallWatch: StallWatch | undefined
   #pingRtt: number | undefined
@@ -74,7 +76,12 @@ export class PeerLink {
     this.#host = host
     this.#maxSend = host.maxMessageSize
     const idle = () => this.#checkIdle()
-    this.#requests = new RequestTable(this.id, host.maxInFlightRequests, idle, () => this.stats.timeouts++)
+    this.#requests = new RequestTable(this.id, host.maxInFlightRequests, idle, () => {
+      this.stats.timeouts++
+      // a request or ping that got no answer: is the peer still there? (see probe)
+      host.suspect(this, 'request-timeout')
+    })
+    this.#probe = new LivenessProbe(() => this.#control({ kind: 'ping', id: PROBE_PING_ID }))
     const laneHost = {
       peer: this.id,
       openChannel: (lane: number) => this.#openLane(lane),
@@ -123,6 +130,7 @@ export class PeerLink {
       malformed: (error) => this.#malformed(error),
       countReceived: () => this.#countReceived(),
       unexpected: () => this.#unexpected(),
+      probeAnswered: () => this.#probe.answered(),
     })
     this.#streams = new StreamRegistry({
       peer: this.id,
@@ -282,6 +290,30 @@ export class PeerLink {
     return rtt
   }
 
+  /**
+   * Probes the peer's liveness: a ping on the control lane (reserved id), answered within
+   * `probeTimeoutMs` or four round-trip times, whichever is longer. At most one probe is in flight:
+   * while one waits, this joins it (`started` false) and sends nothing. `closed` when the link
+   * ended first.
+   */
+  probe(): { started: boolean; timeoutMs: number; outcome: Promise<ProbeOutcome> } {
+    let rtt: number | undefined
+    try {
+      rtt = this.connection.rtt
+    } catch {
+      rtt = undefined
+    }
+    const timeoutMs = Math.ceil(
+      Math.max(this.#host.probeTimeoutMs, 4 * (rtt !== undefined && rtt > 0 ? rtt : 0)),
+    )
+    return { ...this.#probe.probe(timeoutMs), timeoutMs }
+  }
+
+  /** True while a liveness probe waits for its answer. */
+  get probing(): boolean {
+    return this.#probe.probing
+  }
+
   /** Opens a byte stream to the peer on `topic`. */
   openStream(topic: string, signal: AbortSignal | undefined): Promise<PeerStream> {
     if (this.#closedError !== undefined) return Promise.reject(this.#unavailable())
@@ -323,6 +355,7 @@ export class PeerLink {
     this.#closedError = error
     this.#lifetime.abort(error)
     this.#stallWatch?.close()
+    this.#probe.close()
     this.#requests.failAll(this.#unavailable())
     this.#scheduler.close()
     this.#acks.close()

@@ -2,6 +2,12 @@ import { abortErrorFor } from '@peer/discovery-core'
 import { MAX_REQUEST_ID } from './envelope.js'
 import { RequestTimeoutError, TooManyRequestsError } from './errors.js'
 
+/**
+ * The highest id a request or ping gets: the two above it are the stall watch's and the liveness
+ * probe's (their pongs are told apart by id).
+ */
+export const MAX_ALLOCATED_ID = MAX_REQUEST_ID - 2
+
 /** One request (or ping) waiting for its answer. */
 export interface Pending {
   readonly kind: 'req' | 'ping'
@@ -10,7 +16,7 @@ export interface Pending {
 }
 
 /**
- * The requests and pings in flight to one peer: ids (1 to {@link MAX_REQUEST_ID}, wrapping, never
+ * The requests and pings in flight to one peer: ids (1 to {@link MAX_ALLOCATED_ID}, wrapping, never
  * one in use), timeouts, `{ signal }` aborts, and failing them all when the link ends. Bounded by
  * `limit`.
  * @internal
@@ -40,8 +46,8 @@ export class RequestTable {
       throw new TooManyRequestsError(this.#peer, 'requests in flight', this.#limit)
     }
     let id = this.#nextId
-    while (this.#pending.has(id)) id = id >= MAX_REQUEST_ID ? 1 : id + 1
-    this.#nextId = id >= MAX_REQUEST_ID ? 1 : id + 1
+    while (this.#pending.has(id)) id = id >= MAX_ALLOCATED_ID ? 1 : id + 1
+    this.#nextId = id >= MAX_ALLOCATED_ID ? 1 : id + 1
     return id
   }
 

@@ -100,6 +100,16 @@ export interface NodeOptions {
    */
   stallTimeoutMs?: number
   /**
+   * Liveness probes: when discovery reports a connected member lost (`member:left`), or a `request`
+   * or `ping` to a connected peer times out, the node sends one ping on the connection's control
+   * lane and waits this many ms (or four round-trip times, when longer) for the answer. No answer:
+   * the connection is closed and `peer:down` fires with reason `unresponsive` (requests in flight
+   * fail with `PeerUnavailableError` reason `connection-lost`); an answer changes nothing, so a false
+   * loss report costs one ping. At most one probe per peer is in flight. Without a suspicion
+   * nothing is sent: a dead idle peer is noticed by the transport's idle timeout. Default 2,000.
+   */
+  probeTimeoutMs?: number
+  /**
    * Bytes of messages one bulk lane may have in flight to a peer (sent, not yet handed to a
    * handler there); one message always goes. Small keeps bulk traffic from filling the path's
    * queues ahead of other topics (latency); large helps bulk throughput on long fat paths.
@@ -293,6 +303,10 @@ export interface NodeStats {
   stalls: number
   /** Stalled connections replaced by a fresh one (the peer stayed up), over all peers. */
   stallRecoveries: number
+  /** Liveness probes sent to suspected peers (see `probeTimeoutMs`), over all peers. */
+  probes: number
+  /** Probes that went unanswered: their connection was closed (`peer:down` reason `unresponsive`). */
+  probeFailures: number
   /** The QUIC engine the transport runs (`quinn` or `matrixai`); undefined before `start`. */
   engine: 'quinn' | 'matrixai' | undefined
   /**
@@ -386,8 +400,9 @@ export interface PeerDownDetail {
   /**
    * Why: `shutdown` when this node or the peer stopped; `idle` or `evicted` when this node or the
    * peer closed the connection as unused (the peer is still a member, dialed again when used);
-   * otherwise the connection's close reason (e.g. `no packets from the peer within the idle
-   * timeout`, or the reason the peer sent).
+   * `unresponsive` when the peer did not answer a liveness probe (see `probeTimeoutMs`) and this
+   * node closed the connection, or the peer closed it so; otherwise the connection's close reason
+   * (e.g. `no packets from the peer within the idle timeout`, or the reason the peer sent).
    */
   readonly reason: string
 }

@@ -73,8 +73,8 @@ export async function startChildNode(
   identity: Identity,
   peer: { id: string; address: { host: string; port: number } },
   options: { name: string; idleMs?: number },
-): Promise<void> {
-  await child.call('start', {
+): Promise<{ id: string; name: string; address: { host: string; port: number } }> {
+  return child.call('start', {
     pem: { privateKeyPem: identity.privateKeyPem, certificatePem: identity.certificatePem },
     trust: [peer.id],
     peers: [{ id: peer.id, addresses: [peer.address] }],

@@ -33,21 +33,26 @@ export async function settledWithin(
  * closed by us), `released` when either side closed it as unused (`idle`, `evicted`, or
  * `connection cap`: the peer is still a member, dialed again when used, never redialed by itself),
  * `path-lost` when nothing was heard from it (`by: 'idle-timeout'` or `'error'`, as
- * `@peer/transport-quic` reports), `other` for the rest.
+ * `@peer/transport-quic` reports, or reason `unresponsive`: a liveness probe of `@peer/node` went
+ * unanswered and one side closed it), `other` for the rest.
  */
 export type CloseKind = 'departed' | 'released' | 'path-lost' | 'other'
 
 /** Close reasons that release a connection (no redial): see {@link CloseKind}. */
 export const RELEASE_REASONS: ReadonlySet<string> = new Set(['idle', 'evicted', 'connection cap'])
 
+/** The close reason of a connection whose peer did not answer a liveness probe: a path loss. */
+export const UNRESPONSIVE_REASON = 'unresponsive'
+
 export function closeKind(value: unknown): CloseKind {
   if (value === 'shutdown') return 'departed'
   if (typeof value === 'string' && RELEASE_REASONS.has(value)) return 'released'
+  if (value === UNRESPONSIVE_REASON) return 'path-lost'
   if (typeof value !== 'object' || value === null) return 'other'
   const { reason, by } = value as { reason?: unknown; by?: unknown }
   if (reason === 'shutdown' && by !== 'local') return 'departed'
   if (typeof reason === 'string' && RELEASE_REASONS.has(reason)) return 'released'
-  if (by === 'idle-timeout' || by === 'error') return 'path-lost'
+  if (by === 'idle-timeout' || by === 'error' || reason === UNRESPONSIVE_REASON) return 'path-lost'
   return 'other'
 }
 

@@ -13,8 +13,10 @@
 //   rss()                                  -> this process's RSS in bytes
 //   dialStats()                            -> registry dials, dial failures and dial timeouts, summed over the nodes
 //   watchDown({ ids })                     -> starts recording peer:down / member:left of `ids`; resolves
-//                                             with the (node, id) pairs connected now (the peer:down expected)
-//   downs()                                -> the recorded times
+//                                             with the (node, id) pairs connected now (the peer:down expected):
+//                                             `used` ones (every other node here) and `idle` ones
+//   useDown({ ids, timeoutMs })            -> each `used` pair sends one request to its killed peer (not awaited)
+//   downs()                                -> the recorded times (`down`: idle pairs, `usedDown`, `lost`)
 //   stop()                                 -> stops every node here, resolves with the time it took
 import { EtcdDiscovery } from '@peer/discovery-etcd'
 import { StaticDiscovery } from '@peer/discovery-static'
@@ -63,7 +65,10 @@ const identities: Identity[] = []
 const nodes: PeerNode[] = []
 const formedAt = new Map<string, FormedNode>()
 const downs = new Map<string, number[]>()
+const usedDowns = new Map<string, number[]>()
 const lost = new Map<string, number[]>()
+/** `node id|peer id` of the pairs `useDown` sends a request on. */
+const usedPairs = new Set<string>()
 
 /** Node options per connection policy. */
 function policyOptions(policy: Policy): Partial<NodeOptions> {
@@ -209,21 +214,44 @@ const record = (into: Map<string, number[]>, id: string) => {
 /**
  * Records `peer:down` and `member:left` of `ids` on every node here. Returns how many (node, id)
  * pairs are connected now: only those can see a `peer:down` (with `on-demand`, most pairs never
- * connected); `member:left` comes to every node, from discovery, whatever the connections.
+ * connected); `member:left` comes to every node, from discovery, whatever the connections. The
+ * pairs of every other node here are `used` (`useDown` sends a request on them after the kill),
+ * the rest `idle` (nothing is sent on them).
  */
-function watchDown(params: { ids: string[] }): number {
+function watchDown(params: { ids: string[] }): { idle: number; used: number } {
   const watched = new Set(params.ids)
-  let connected = 0
-  for (const node of nodes) {
-    connected += node.peers().filter((p) => watched.has(p.id)).length
+  const counts = { idle: 0, used: 0 }
+  for (const [i, node] of nodes.entries()) {
+    for (const peer of node.peers().filter((p) => watched.has(p.id))) {
+      if (i % 2 === 0) usedPairs.add(`${node.id}|${peer.id}`)
+      counts[i % 2 === 0 ? 'used' : 'idle']++
+    }
     node.addEventListener('peer:down', (e) => {
-      if (watched.has(e.detail.id)) record(downs, e.detail.id)
+      if (!watched.has(e.detail.id)) return
+      record(usedPairs.has(`${node.id}|${e.detail.id}`) ? usedDowns : downs, e.detail.id)
     })
     node.addEventListener('member:left', (e) => {
       if (watched.has(e.detail.id)) record(lost, e.detail.id)
     })
   }
-  return connected
+  return counts
+}
+
+/**
+ * After the kill: each `used` pair sends one request to its (killed) peer, as an application using
+ * it would; it times out after `timeoutMs`. Not awaited: resolves with the requests sent.
+ */
+function useDown(params: { timeoutMs: number }): number {
+  let sent = 0
+  for (const node of nodes) {
+    for (const pair of usedPairs) {
+      const [from, to] = pair.split('|') as [string, string]
+      if (from !== node.id) continue
+      sent++
+      node.request(to, 'echo', null, { timeoutMs: params.timeoutMs }).catch(() => {})
+    }
+  }
+  return sent
 }
 
 async function stopAll(): Promise<number> {
@@ -246,7 +274,12 @@ serveRpc(
     rss: () => process.memoryUsage().rss,
     dialStats,
     watchDown,
-    downs: () => ({ down: Object.fromEntries(downs), lost: Object.fromEntries(lost) }),
+    useDown,
+    downs: () => ({
+      down: Object.fromEntries(downs),
+      usedDown: Object.fromEntries(usedDowns),
+      lost: Object.fromEntries(lost),
+    }),
     stop: stopAll,
   },
   { onShutdown: stopAll, shutdownTimeoutMs: 10_000 },

@@ -49,8 +49,19 @@ export interface ClusterRow {
    * in rows of older runs (they waited for every pair).
    */
   downPairs?: number
-  /** ms from kill -9 of one process until every connection to its nodes was reported `peer:down`. */
+  /**
+   * ms from kill -9 of one process until every connection to its nodes was reported `peer:down`.
+   * Since `usedPairs` (rows that have it), only the connections nothing was sent on after the kill.
+   */
   peerDownMs: number | null
+  /**
+   * Connections to the killed nodes that a request was sent on right after the kill (from every
+   * other survivor node; the request times out, which makes `@peer/node` probe the peer). Absent
+   * in rows of older runs.
+   */
+  usedPairs?: number
+  /** ms from kill -9 until every one of the `usedPairs` connections was reported `peer:down`. */
+  usedPeerDownMs?: number | null
   /** ms from kill -9 until every other node emitted `member:left` for the killed nodes (etcd only). */
   memberLeftMs: number | null
   /** ms to stop the remaining nodes (every process at once). */
@@ -88,6 +99,7 @@ const PANELS: Array<{ title: string; unit: string; value: (r: ClusterRow) => num
   { title: 'idle CPU, whole cluster', unit: '% of a core', value: (r) => r.idleCpuPct },
   { title: 'stop everything', unit: 'ms', value: (r) => r.stopMs },
   { title: 'peer:down after kill -9', unit: 'ms', value: (r) => r.peerDownMs },
+  { title: 'peer:down after kill -9 + a request', unit: 'ms', value: (r) => r.usedPeerDownMs ?? null },
   { title: 'member:left after kill -9', unit: 'ms', value: (r) => r.memberLeftMs },
 ]
 
@@ -177,12 +189,12 @@ export function writeSvg(rows: readonly ClusterRow[]): string {
 export function rowsTable(rows: readonly ClusterRow[]): string {
   const f = (v: number | null, digits = 0) => (v === null || !Number.isFinite(v) ? 'n/a' : v.toFixed(digits))
   const lines = [
-    '| policy | backend | nodes / processes | members known after last start, ms | all connected after last start, ms | form from first start, ms | 5 requests per node answered, ms (p50 / p99) | again, ms (p50) | dials (failed, timed out) | connections | RSS per node, MiB | idle CPU, % of a core (etcd) | peer:down after kill -9, ms (connections) | member:left, ms | stop, ms | load 1 min before / after |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| policy | backend | nodes / processes | members known after last start, ms | all connected after last start, ms | form from first start, ms | 5 requests per node answered, ms (p50 / p99) | again, ms (p50) | dials (failed, timed out) | connections | RSS per node, MiB | idle CPU, % of a core (etcd) | peer:down after kill -9, ms (connections) | peer:down after kill -9 + a request, ms (connections) | member:left, ms | stop, ms | load 1 min before / after |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ]
   for (const r of rows) {
     lines.push(
-      `| ${r.policy} | ${r.backend} | ${r.nodes} / ${r.processes}${r.formedNodes < r.nodes ? ` (only ${r.formedNodes} complete)` : ''} | ${f(r.membersMs)} | ${f(r.connectedMs)} | ${f(r.formMs)} | ${f(r.requestsMs)} (${f(r.requestP50Ms, 1)} / ${f(r.requestP99Ms, 1)})${r.requestFailures > 0 ? `, ${r.requestFailures} failed` : ''} | ${f(r.secondRequestsMs)} (${f(r.secondRequestP50Ms, 1)}) | ${r.dials === undefined ? 'n/a' : `${r.dials} (${r.dialFailures ?? 0}, ${r.dialTimeouts ?? 0})`} | ${r.connections} | ${f(r.rssPerNodeMiB, 1)} | ${f(r.idleCpuPct, 1)}${r.etcdCpuPct === null ? '' : ` (${f(r.etcdCpuPct, 1)})`} | ${f(r.peerDownMs)}${r.downPairs === undefined ? '' : ` (${r.downPairs})`} | ${f(r.memberLeftMs)} | ${f(r.stopMs)} | ${r.loadBefore.toFixed(1)} / ${r.loadAfter.toFixed(1)} |`,
+      `| ${r.policy} | ${r.backend} | ${r.nodes} / ${r.processes}${r.formedNodes < r.nodes ? ` (only ${r.formedNodes} complete)` : ''} | ${f(r.membersMs)} | ${f(r.connectedMs)} | ${f(r.formMs)} | ${f(r.requestsMs)} (${f(r.requestP50Ms, 1)} / ${f(r.requestP99Ms, 1)})${r.requestFailures > 0 ? `, ${r.requestFailures} failed` : ''} | ${f(r.secondRequestsMs)} (${f(r.secondRequestP50Ms, 1)}) | ${r.dials === undefined ? 'n/a' : `${r.dials} (${r.dialFailures ?? 0}, ${r.dialTimeouts ?? 0})`} | ${r.connections} | ${f(r.rssPerNodeMiB, 1)} | ${f(r.idleCpuPct, 1)}${r.etcdCpuPct === null ? '' : ` (${f(r.etcdCpuPct, 1)})`} | ${f(r.peerDownMs)}${r.downPairs === undefined ? '' : ` (${r.downPairs})`} | ${r.usedPairs === undefined ? 'n/a' : `${f(r.usedPeerDownMs ?? null)} (${r.usedPairs})`} | ${f(r.memberLeftMs)} | ${f(r.stopMs)} | ${r.loadBefore.toFixed(1)} / ${r.loadAfter.toFixed(1)} |`,
     )
   }
   return lines.join('\n')

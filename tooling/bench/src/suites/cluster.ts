@@ -7,7 +7,9 @@
 // dial failures (what explains a failed first request); after a kill -9 of one process, `peer:down`
 // latency on every connection to its nodes (every pair with `mesh`, only the pairs the requests
 // connected with `on-demand`) and `member:left` latency on every other node (etcd: static discovery
-// never drops a member); time to stop the rest.
+// never drops a member), separately for the connections nothing is sent on after the kill and for
+// those of every other node, which each send one request (timeout 1 s) to the killed node right
+// after the kill (what makes `@peer/node` probe the peer); time to stop the rest.
 //
 // Sizes, backends and policies come from the environment (the full set is heavy on 2 cores):
 //   PEER_BENCH_CLUSTER_SIZES=20,50,100   (default 20,50; --quick: 20)
@@ -32,6 +34,8 @@ const IDLE_MS = 10_000
 const ETCD_TTL_S = 10
 const FORM_TIMEOUT_MS = 240_000
 const DOWN_TIMEOUT_MS = 120_000
+/** Timeout of the request each `used` connection sends to the killed node. */
+const USE_TIMEOUT_MS = 1000
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const now = () => performance.timeOrigin + performance.now()
@@ -217,32 +221,47 @@ async function runCluster(
     // kill -9 of the last process: how long until every connection to its nodes is reported down
     // (`peer:down` on the survivors' side: every pair with `mesh`, with `on-demand` only the pairs
     // connected now), and every other node reports them gone (`member:left`, from discovery: etcd
-    // only, static discovery never drops a member)
+    // only, static discovery never drops a member). Every other survivor node sends a request on
+    // each of its connections to the killed nodes right after the kill (`used`), the others send
+    // nothing (`idle`): two figures, with and without a request that times out
     const victim = children[children.length - 1]!
     const victimIds = new Set(groups[groups.length - 1]!)
     const survivors = children.slice(0, -1)
     const survivorNodes = size - victimIds.size
-    const downPairs = (
-      await Promise.all(survivors.map((c) => c.call<number>('watchDown', { ids: [...victimIds] })))
-    ).reduce((a, b) => a + b, 0)
+    const watched = await Promise.all(
+      survivors.map((c) => c.call<{ idle: number; used: number }>('watchDown', { ids: [...victimIds] })),
+    )
+    const downPairs = watched.reduce((sum, w) => sum + w.idle, 0)
+    const usedPairs = watched.reduce((sum, w) => sum + w.used, 0)
     const killedAt = now()
     await victim.crash()
     children.pop()
+    await Promise.all(survivors.map((c) => c.call<number>('useDown', { timeoutMs: USE_TIMEOUT_MS })))
     const expectedLost = backend === 'etcd' ? survivorNodes * victimIds.size : 0
-    type Downs = { down: Record<string, number[]>; lost: Record<string, number[]> }
+    type Downs = {
+      down: Record<string, number[]>
+      usedDown: Record<string, number[]>
+      lost: Record<string, number[]>
+    }
     let peerDownMs: number | null = null
+    let usedPeerDownMs: number | null = null
     let memberLeftMs: number | null = null
     const deadline = Date.now() + DOWN_TIMEOUT_MS
     while (
       Date.now() < deadline &&
-      ((downPairs > 0 && peerDownMs === null) || (expectedLost > 0 && memberLeftMs === null))
+      ((downPairs > 0 && peerDownMs === null) ||
+        (usedPairs > 0 && usedPeerDownMs === null) ||
+        (expectedLost > 0 && memberLeftMs === null))
     ) {
       await sleep(250)
       const all = await Promise.all(survivors.map((c) => c.call<Downs>('downs')))
       const downs = all.flatMap((d) => Object.values(d.down).flat())
+      const usedDowns = all.flatMap((d) => Object.values(d.usedDown).flat())
       const lost = all.flatMap((d) => Object.values(d.lost).flat())
       if (peerDownMs === null && downPairs > 0 && downs.length >= downPairs)
         peerDownMs = Math.max(...downs) - killedAt
+      if (usedPeerDownMs === null && usedPairs > 0 && usedDowns.length >= usedPairs)
+        usedPeerDownMs = Math.max(...usedDowns) - killedAt
       if (memberLeftMs === null && expectedLost > 0 && lost.length >= expectedLost)
         memberLeftMs = Math.max(...lost) - killedAt
     }
@@ -280,6 +299,8 @@ async function runCluster(
       etcdCpuPct,
       downPairs,
       peerDownMs,
+      usedPairs,
+      usedPeerDownMs,
       memberLeftMs,
       stopMs,
       loadBefore,
@@ -366,6 +387,16 @@ const suite: Suite = {
                 ...(size === 100 ? { target: '<= 10' } : {}),
               },
               {
+                name: `${tag}: peer:down after kill -9, idle connections`,
+                value: row.peerDownMs ?? Number.NaN,
+                unit: 'ms',
+              },
+              {
+                name: `${tag}: peer:down after kill -9 + a request (timeout ${USE_TIMEOUT_MS} ms)`,
+                value: row.usedPeerDownMs ?? Number.NaN,
+                unit: 'ms',
+              },
+              {
                 name: `${tag}: stop`,
                 value: row.stopMs,
                 unit: 'ms',
@@ -384,7 +415,7 @@ const suite: Suite = {
       measurements,
       tables: [rowsTable(rows)],
       notes: [
-        `${NODES_PER_PROCESS} nodes per process; requests: every node to ${REQUEST_TARGETS} random members at once; idle CPU over ${IDLE_MS / 1000} s from /proc/<pid>/stat (CLK_TCK ${CLK_TCK}); etcd lease TTL ${ETCD_TTL_S} s; default transport tuning (keepalive 5 s, idle timeout 30 s)`,
+        `${NODES_PER_PROCESS} nodes per process; requests: every node to ${REQUEST_TARGETS} random members at once; after the kill, every other node sends one request (timeout ${USE_TIMEOUT_MS} ms) on each of its connections to the killed nodes; idle CPU over ${IDLE_MS / 1000} s from /proc/<pid>/stat (CLK_TCK ${CLK_TCK}); etcd lease TTL ${ETCD_TTL_S} s; default transport tuning (keepalive 5 s, idle timeout 30 s)`,
         `merged into docs/bench/cluster.json; plot: ${svg}`,
         ...failures.map((f) => `FAILED: ${f}`),
         ...requestErrors.map((e) => `request failed: ${e}`),
