@@ -4,15 +4,19 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import {
+  type AbortOptions,
+  abortErrorFor,
   ConfigError,
   encodeServiceList,
   SERVICES_META_KEY,
   shortId,
   TypedEventTarget,
+  throwIfAborted,
 } from '@peer/discovery-core'
 import { writeFileAtomic } from '@peer/discovery-core/internal'
 import { generateIdentity, saveIdentity, TrustList } from '@peer/identity'
 import { CONTROL_SOCKET_NAME } from './control-server.js'
+import { durationMs } from './durations.js'
 
 /** Most nodes `peer demo` runs. */
 export const MAX_DEMO_NODES = 50
@@ -88,7 +92,12 @@ export interface DemoClusterOptions {
   nodes: number
   /** How to run `peer` in the children: executable and arguments before the command name. */
   command: { file: string; args: readonly string[] }
-  /** Stats interval of the nodes, seconds. Default 0.5. */
+  /** Stats interval of the nodes, ms (each node's `--stats`). Default 500. */
+  statsIntervalMs?: number
+  /**
+   * @deprecated Use `statsIntervalMs` (milliseconds); `statsInterval` is in seconds and accepted
+   * until the next minor version.
+   */
   statsInterval?: number
   /** Demo traffic interval, ms. Default 100. */
   chatterMs?: number
@@ -106,8 +115,10 @@ export interface DemoClusterOptions {
  */
 export class DemoCluster extends TypedEventTarget<DemoEvents> {
   readonly nodes: DemoNodeState[] = []
-  readonly #options: Required<Omit<DemoClusterOptions, 'command' | 'services'>> &
-    Pick<DemoClusterOptions, 'command' | 'services'>
+  readonly #options: Required<
+    Omit<DemoClusterOptions, 'command' | 'services' | 'statsInterval' | 'statsIntervalMs'>
+  > &
+    Pick<DemoClusterOptions, 'command' | 'services'> & { statsIntervalMs: number }
   readonly #children = new Map<number, ChildProcess>()
   readonly #stderr = new Map<number, string[]>()
   readonly #started = Date.now()
@@ -141,7 +152,23 @@ export class DemoCluster extends TypedEventTarget<DemoEvents> {
         })
       }
     }
-    this.#options = { statsInterval: 0.5, chatterMs: 100, idleTimeoutMs: 3000, ...options }
+    const { statsInterval: _deprecated, ...rest } = options
+    this.#options = {
+      chatterMs: 100,
+      idleTimeoutMs: 3000,
+      ...rest,
+      statsIntervalMs: durationMs(
+        options,
+        {
+          current: 'statsIntervalMs',
+          deprecated: 'statsInterval',
+          seconds: true,
+          owner: 'DemoCluster',
+          error: DemoConfigError,
+        },
+        500,
+      ),
+    }
   }
 
   /** The temporary directory (identities, trust list, peer list), once created. */
@@ -159,14 +186,32 @@ export class DemoCluster extends TypedEventTarget<DemoEvents> {
     return [...this.#children.values()].map((c) => c.pid).filter((p): p is number => p !== undefined)
   }
 
-  /** Creates identities, trust list and config, and spawns every node. */
-  async start(): Promise<void> {
+  /**
+   * Creates identities, trust list and config, and spawns every node. `signal` cancels it before
+   * the nodes are spawned: it rejects with an `AbortError` and removes what it created (the
+   * cluster is closed then); already aborted, it creates nothing.
+   */
+  async start(options: AbortOptions = {}): Promise<void> {
+    const { signal } = options
+    throwIfAborted(signal)
     process.on('exit', this.#onExit)
+    try {
+      await this.#prepare(signal)
+    } catch (error) {
+      if (signal?.aborted !== true) throw error
+      await this.close()
+      throw abortErrorFor(signal)
+    }
+    for (const node of this.nodes) this.#spawn(node, 0)
+  }
+
+  /** The temporary directory with identities, trust list, peer list and configuration. */
+  async #prepare(signal: AbortSignal | undefined): Promise<void> {
     this.#dir = await mkdtemp(join(tmpdir(), `peer-demo-${process.pid}-`))
     const trust = new TrustList()
     for (let i = 1; i <= this.#options.nodes; i++) {
-      const identity = await generateIdentity()
-      await saveIdentity(identity, join(this.#dir, `node${i}`))
+      const identity = await generateIdentity({ signal })
+      await saveIdentity(identity, join(this.#dir, `node${i}`), { signal })
       trust.add(identity.id, { label: `node${i}` })
       this.nodes.push({
         index: i,
@@ -183,8 +228,8 @@ export class DemoCluster extends TypedEventTarget<DemoEvents> {
         starts: 0,
       })
     }
-    await trust.save(join(this.#dir, 'trust.json'))
-    await this.#writePeers()
+    await trust.save(join(this.#dir, 'trust.json'), { signal })
+    await this.#writePeers(signal)
     const config = {
       lostHysteresisMs: 500,
       transport: {
@@ -195,11 +240,11 @@ export class DemoCluster extends TypedEventTarget<DemoEvents> {
       reconnect: { initialDelayMs: 200, maxDelayMs: 1000, dialTimeoutMs: 3000 },
       log: { level: 'error' },
     }
-    await writeFileAtomic(join(this.#dir, 'demo.json'), `${JSON.stringify(config, null, 2)}\n`)
+    await writeFileAtomic(join(this.#dir, 'demo.json'), `${JSON.stringify(config, null, 2)}\n`, { signal })
+    throwIfAborted(signal)
     this.step(`temp dir ${this.#dir}: ${this.#options.nodes} identities, trust.json, peers.json`, {
       dir: this.#dir,
     })
-    for (const node of this.nodes) this.#spawn(node, 0)
   }
 
   /** Emits a `step` event (the demo script's narration). */
@@ -211,7 +256,7 @@ export class DemoCluster extends TypedEventTarget<DemoEvents> {
    * Writes the static peer list with every node whose port is known, each with the services it
    * provides as `meta.services` (static discovery cannot announce: the list carries them).
    */
-  async #writePeers(): Promise<void> {
+  async #writePeers(signal?: AbortSignal): Promise<void> {
     const dir = this.#dir!
     const peers = this.nodes
       .filter((n) => n.port !== undefined)
@@ -221,7 +266,9 @@ export class DemoCluster extends TypedEventTarget<DemoEvents> {
         addresses: [`127.0.0.1:${n.port}`],
         ...(n.provides.length === 0 ? {} : { meta: { [SERVICES_META_KEY]: encodeServiceList(n.provides) } }),
       }))
-    await writeFileAtomic(join(dir, 'peers.json'), `${JSON.stringify({ version: 1, peers }, null, 2)}\n`)
+    await writeFileAtomic(join(dir, 'peers.json'), `${JSON.stringify({ version: 1, peers }, null, 2)}\n`, {
+      signal,
+    })
   }
 
   /** The control socket of a node (`peer status` / `peer services` talk to it), once started. */
@@ -229,9 +276,12 @@ export class DemoCluster extends TypedEventTarget<DemoEvents> {
     return this.#dir === undefined ? undefined : join(this.#dir, node.name, CONTROL_SOCKET_NAME)
   }
 
-  /** Publishes every started node's address in the peer list (the nodes watch the file). */
-  publish(): Promise<void> {
-    return this.#writePeers()
+  /**
+   * Publishes every started node's address in the peer list (the nodes watch the file). `signal`
+   * cancels the write (an `AbortError`; the old list stays, as the file is replaced atomically).
+   */
+  publish(options: AbortOptions = {}): Promise<void> {
+    return this.#writePeers(options.signal)
   }
 
   #spawn(node: DemoNodeState, port: number): void {
@@ -253,7 +303,7 @@ export class DemoCluster extends TypedEventTarget<DemoEvents> {
       '--peers-file',
       join(dir, 'peers.json'),
       '--stats',
-      String(this.#options.statsInterval),
+      String(this.#options.statsIntervalMs / 1000),
       '--chatter',
       String(this.#options.chatterMs),
       '--exit-with-stdin',

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs'
-import { shortId } from '@peer/discovery-core'
+import { type AbortOptions, shortId, throwIfAborted } from '@peer/discovery-core'
 import { Command, InvalidArgumentError } from 'commander'
 import {
   type DemoCluster as Cluster,
@@ -9,17 +9,30 @@ import {
   MAX_DEMO_NODES,
 } from './demo-cluster.js'
 import { parseSeconds } from './discover-command.js'
+import { durationMs, secondsFlag } from './durations.js'
 import { CliError } from './errors.js'
 import { demoStatsLine, renderDemoTable } from './live-table.js'
 import { type CliIo, Output } from './output.js'
 import { readServices } from './serve-status.js'
 import { shutdownSignal } from './shutdown.js'
 
-/** Options of {@link demo}. */
-export interface DemoOptions {
+/**
+ * Options of {@link demo}. `signal` stops it as Ctrl-C does: every node stops, the temporary
+ * directory is removed, `done` is printed and the command resolves. A signal already aborted at
+ * the call rejects with an `AbortError`, and nothing starts.
+ */
+export interface DemoOptions extends AbortOptions {
   /** Number of nodes. Default 5. */
   nodes?: number | undefined
-  /** Seconds the scripted run lasts (it waits for the rejoin if that takes longer). Default 20. */
+  /**
+   * How long the scripted run lasts, ms (it waits for the rejoin if that takes longer). Default
+   * 20,000 (`--duration <seconds>` on the command line).
+   */
+  durationMs?: number | undefined
+  /**
+   * @deprecated Use `durationMs` (milliseconds); `duration` is in seconds and accepted until the
+   * next minor version.
+   */
   duration?: number | undefined
   /** Draw the live table when stdout is a terminal. Default true. */
   table?: boolean | undefined
@@ -56,10 +69,17 @@ class Interrupted extends Error {}
  * stopped and the temporary directory removed.
  */
 export async function demo(options: DemoOptions, io: CliIo): Promise<void> {
+  throwIfAborted(options.signal)
+  // the script counts in seconds (cluster.elapsed())
+  const duration =
+    durationMs(
+      options,
+      { current: 'durationMs', deprecated: 'duration', seconds: true, owner: '@peer/cli demo' },
+      20_000,
+    ) / 1000
   const out = new Output(io, options)
   const n = options.nodes ?? DEFAULT_DEMO_NODES
   const services = demoServices(n)
-  const duration = options.duration ?? 20
   // a terminal that reports no size (rows 0) cannot hold a redrawn table: plain lines then
   const rows = (io.stdout as { rows?: number }).rows ?? 0
   const live = !out.json && options.table !== false && io.stdout.isTTY === true && rows > 0
@@ -131,12 +151,12 @@ export async function demo(options: DemoOptions, io: CliIo): Promise<void> {
     )
   }
 
-  const shutdown = shutdownSignal()
+  const shutdown = shutdownSignal({ signal: options.signal })
   const signal = shutdown.signal
   let failure: Error | undefined
   const summary: Record<string, unknown> = { nodes: n }
   try {
-    await cluster.start()
+    await cluster.start({ signal })
     await until(
       () => cluster.nodes.every((x) => x.state === 'up'),
       60_000 + n * 3000,
@@ -144,7 +164,7 @@ export async function demo(options: DemoOptions, io: CliIo): Promise<void> {
       signal,
       cluster,
     )
-    await cluster.publish()
+    await cluster.publish({ signal })
     cluster.step(`peers.json now lists all ${n} nodes; static discovery reports them, the registries dial`)
     const formingFrom = cluster.elapsed()
     await until(() => cluster.formed(), 30_000 + n * 1000, 'the cluster to form', signal, cluster)
@@ -326,8 +346,8 @@ function parseNodes(value: string): number {
   return n
 }
 
-/** The `demo` command for commander. */
-export function demoCommand(io: CliIo): Command {
+/** The `demo` command for commander; `options.signal` stops it. */
+export function demoCommand(io: CliIo, options: AbortOptions = {}): Command {
   return new Command('demo')
     .description('run a local cluster, show it live, crash a node and watch it rejoin')
     .option(
@@ -357,5 +377,7 @@ export function demoCommand(io: CliIo): Command {
         '  peer demo --nodes 12',
       ].join('\n'),
     )
-    .action(async (opts: DemoOptions) => demo(opts, io))
+    .action(async ({ duration, ...opts }: Omit<DemoOptions, 'durationMs' | 'signal'>) =>
+      demo({ ...opts, durationMs: secondsFlag(duration), signal: options.signal }, io),
+    )
 }

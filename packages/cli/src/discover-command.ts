@@ -1,5 +1,11 @@
 import { resolve } from 'node:path'
-import { consoleLogger, type DiscoveryBackend, isNodeId } from '@peer/discovery-core'
+import {
+  type AbortOptions,
+  consoleLogger,
+  type DiscoveryBackend,
+  isNodeId,
+  throwIfAborted,
+} from '@peer/discovery-core'
 import { errorMessage } from '@peer/discovery-core/internal'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { createBackend } from './backends.js'
@@ -11,12 +17,17 @@ import {
   loadConfigFile,
   parseBackendConfig,
 } from './config.js'
+import { durationMs, secondsFlag } from './durations.js'
 import { CliError, UsageError } from './errors.js'
 import { type CliIo, Output, recordFields } from './output.js'
 import { shutdownSignal, untilAborted } from './shutdown.js'
 
-/** Options of {@link discover} (the command's flags). */
-export interface DiscoverOptions {
+/**
+ * Options of {@link discover} (the command's flags). `signal` stops it as Ctrl-C does (the
+ * backends stop, the `stats` lines are printed, the command resolves); a signal already aborted at
+ * the call rejects with an `AbortError`, and nothing starts.
+ */
+export interface DiscoverOptions extends AbortOptions {
   /** Use the `discovery` section of this configuration file. */
   config?: string | undefined
   /** The backend to watch when no configuration file is given. */
@@ -43,7 +54,12 @@ export interface DiscoverOptions {
   prefix?: string | undefined
   /** A node id never reported (this node's). */
   self?: string | undefined
-  /** Stop after this many seconds. */
+  /** Stop after this many ms (`--duration <seconds>` on the command line). */
+  durationMs?: number | undefined
+  /**
+   * @deprecated Use `durationMs` (milliseconds); `duration` is in seconds and accepted until the
+   * next minor version.
+   */
   duration?: number | undefined
   /** Print backend logs (`debug`, `info`, `warn`, `error`) to stderr. */
   logLevel?: 'debug' | 'info' | 'warn' | 'error' | undefined
@@ -81,7 +97,7 @@ export function parsePeerSpec(spec: string): { id: string; addresses: string[] }
 /** Builds the backend entries `peer discover` watches, from a configuration file or from flags. */
 export async function discoverBackends(options: DiscoverOptions): Promise<BackendConfig[]> {
   if (options.config !== undefined) {
-    const config = await loadConfigFile(resolve(options.config))
+    const config = await loadConfigFile(resolve(options.config), { signal: options.signal })
     if (config.discovery.length === 0)
       throw new CliError(`${options.config}: no "discovery" backends configured`)
     return config.discovery
@@ -131,9 +147,16 @@ export async function discoverBackends(options: DiscoverOptions): Promise<Backen
 
 /**
  * `peer discover`: starts the configured backends and prints every `discovered`, `updated`, `lost`
- * and `error` event as it happens, until Ctrl-C or `--duration`.
+ * and `error` event as it happens, until Ctrl-C, `--duration` or `options.signal`.
  */
 export async function discover(options: DiscoverOptions, io: CliIo): Promise<void> {
+  throwIfAborted(options.signal)
+  const stopAfterMs = durationMs(options, {
+    current: 'durationMs',
+    deprecated: 'duration',
+    seconds: true,
+    owner: '@peer/cli discover',
+  })
   const out = new Output(io, options)
   if (options.self !== undefined && !isNodeId(options.self)) {
     throw new UsageError(`--self ${JSON.stringify(options.self)} is not a node id`)
@@ -176,16 +199,18 @@ export async function discover(options: DiscoverOptions, io: CliIo): Promise<voi
       ),
     )
   }
-  const shutdown = shutdownSignal({
-    durationMs: options.duration === undefined ? undefined : options.duration * 1000,
-  })
+  const shutdown = shutdownSignal({ durationMs: stopAfterMs, signal: options.signal })
   const started: DiscoveryBackend[] = []
   try {
     for (const backend of backends) {
       try {
         await backend.start({ signal: shutdown.signal })
       } catch (error) {
-        if (shutdown.signal.aborted) return
+        if (shutdown.signal.aborted) {
+          // stopped while it started (it cleaned up after itself): its stats line is still printed
+          started.push(backend)
+          return
+        }
         throw new CliError(`${backend.source}: cannot start: ${errorMessage(error)}`, { cause: error })
       }
       started.push(backend)
@@ -225,8 +250,8 @@ export function parseSeconds(value: string): number {
   return n
 }
 
-/** The `discover` command for commander. */
-export function discoverCommand(io: CliIo): Command {
+/** The `discover` command for commander; `options.signal` stops it. */
+export function discoverCommand(io: CliIo, options: AbortOptions = {}): Command {
   return new Command('discover')
     .description('watch a discovery backend and print peers as they are discovered and lost')
     .option('-c, --config <file>', 'watch the "discovery" backends of this configuration file')
@@ -261,5 +286,7 @@ export function discoverCommand(io: CliIo): Command {
         '  peer discover --config peer.json --duration 10',
       ].join('\n'),
     )
-    .action(async (opts: DiscoverOptions) => discover(opts, io))
+    .action(async ({ duration, ...opts }: Omit<DiscoverOptions, 'durationMs' | 'signal'>) =>
+      discover({ ...opts, durationMs: secondsFlag(duration), signal: options.signal }, io),
+    )
 }

@@ -1,13 +1,14 @@
 import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
+import { type AbortOptions, throwIfAborted } from '@peer/discovery-core'
 import { loadIdentity, nodeIdFromCertificate } from '@peer/identity'
 import { Command } from 'commander'
 import { defaultIdentityDir } from './config.js'
 import { CliError, UsageError } from './errors.js'
 import { type CliIo, Output } from './output.js'
 
-/** Options of {@link printId}. */
-export interface IdOptions {
+/** Options of {@link printId}. `signal` cancels the read: it rejects with an `AbortError`. */
+export interface IdOptions extends AbortOptions {
   /** Identity directory (default `~/.peer/identity`). */
   identity?: string | undefined
   /** A certificate file (PEM or DER): print the id of its public key, no private key needed. */
@@ -19,14 +20,17 @@ export interface IdOptions {
 
 /** `peer id`: prints the node id of an identity (checking key and certificate) or of a certificate. */
 export async function printId(options: IdOptions, io: CliIo): Promise<void> {
+  const { signal } = options
+  throwIfAborted(signal)
   const out = new Output(io, options)
   if (options.key !== undefined && options.cert === undefined) throw new UsageError('--key needs --cert')
   if (options.cert !== undefined && options.key === undefined) {
     const file = resolve(options.cert)
     let data: Buffer
     try {
-      data = await readFile(file)
+      data = await readFile(file, { signal })
     } catch (error) {
+      throwIfAborted(signal)
       throw new CliError(`${file}: cannot be read (${(error as NodeJS.ErrnoException).code})`, {
         cause: error,
       })
@@ -44,7 +48,7 @@ export async function printId(options: IdOptions, io: CliIo): Promise<void> {
     options.key !== undefined && options.cert !== undefined
       ? { keyFile: resolve(options.key), certFile: resolve(options.cert) }
       : resolve(options.identity ?? defaultIdentityDir(io.env))
-  const identity = await loadIdentity(location)
+  const identity = await loadIdentity(location, { signal })
   out.result(
     {
       id: identity.id,
@@ -56,8 +60,8 @@ export async function printId(options: IdOptions, io: CliIo): Promise<void> {
   )
 }
 
-/** The `id` command for commander. */
-export function idCommand(io: CliIo): Command {
+/** The `id` command for commander; `options.signal` cancels it. */
+export function idCommand(io: CliIo, options: AbortOptions = {}): Command {
   return new Command('id')
     .description("print this node's id (from its identity directory, or from a certificate file)")
     .option('-i, --identity <dir>', 'identity directory (node.key + node.crt)', defaultIdentityDir(io.env))
@@ -79,6 +83,6 @@ export function idCommand(io: CliIo): Command {
         }
         opts.identity = dir
       }
-      await printId(opts, io)
+      await printId({ ...opts, signal: options.signal }, io)
     })
 }

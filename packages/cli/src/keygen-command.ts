@@ -1,5 +1,6 @@
 import { access } from 'node:fs/promises'
 import { resolve } from 'node:path'
+import { type AbortOptions, throwIfAborted } from '@peer/discovery-core'
 import {
   generateIdentity,
   identityPaths,
@@ -14,8 +15,11 @@ import { defaultIdentityDir } from './config.js'
 import { CliError } from './errors.js'
 import { type CliIo, Output } from './output.js'
 
-/** Options of {@link keygen}. */
-export interface KeygenOptions {
+/**
+ * Options of {@link keygen}. `signal` cancels it: aborted before the identity is written (or at
+ * the call), it rejects with an `AbortError` and writes nothing.
+ */
+export interface KeygenOptions extends AbortOptions {
   /** Identity directory to write `node.key` and `node.crt` into. Default `~/.peer/identity`. */
   out?: string | undefined
   /** Key type. Default `ed25519`. */
@@ -31,6 +35,8 @@ export interface KeygenOptions {
 
 /** `peer keygen`: generates a node identity and prints its node id. */
 export async function keygen(options: KeygenOptions, io: CliIo): Promise<void> {
+  const { signal } = options
+  throwIfAborted(signal)
   const out = new Output(io, options)
   const dir = resolve(options.out ?? defaultIdentityDir(io.env))
   const paths = identityPaths(dir)
@@ -39,21 +45,24 @@ export async function keygen(options: KeygenOptions, io: CliIo): Promise<void> {
       if (await exists(file)) {
         let which = ''
         try {
-          which = ` (node id ${(await loadIdentity(paths)).id})`
+          which = ` (node id ${(await loadIdentity(paths, { signal })).id})`
         } catch {}
         throw new CliError(`${file} already exists${which}; use --force to replace the identity in ${dir}`)
       }
     }
   }
-  const identity = await generateIdentity({ keyType: options.keyType ?? 'ed25519' })
-  await saveIdentity(identity, paths)
+  const identity = await generateIdentity({ keyType: options.keyType ?? 'ed25519', signal })
   let trustFile: string | undefined
+  let trust: TrustList | undefined
   if (options.trustFile !== undefined) {
     trustFile = resolve(options.trustFile)
-    const trust = (await exists(trustFile)) ? await TrustList.load(trustFile) : new TrustList()
+    trust = (await exists(trustFile)) ? await TrustList.load(trustFile, { signal }) : new TrustList()
     trust.add(identity.id, options.label === undefined ? {} : { label: options.label })
-    await trust.save(trustFile)
   }
+  // the last moment to stop: an identity half written (or not in its trust list) helps nobody
+  throwIfAborted(signal)
+  await saveIdentity(identity, paths)
+  if (trust !== undefined && trustFile !== undefined) await trust.save(trustFile)
   out.result(
     {
       id: identity.id,
@@ -81,8 +90,8 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** The `keygen` command for commander. */
-export function keygenCommand(io: CliIo): Command {
+/** The `keygen` command for commander; `options.signal` cancels it. */
+export function keygenCommand(io: CliIo, options: AbortOptions = {}): Command {
   return new Command('keygen')
     .description('generate a node identity (key pair + self-signed certificate) and print its node id')
     .option('-o, --out <dir>', 'identity directory (node.key + node.crt)', defaultIdentityDir(io.env))
@@ -95,5 +104,5 @@ export function keygenCommand(io: CliIo): Command {
       'after',
       '\nExamples:\n  peer keygen --out ./identity\n  peer keygen --out ./n1 --trust-file trust.json --label n1',
     )
-    .action(async (opts: KeygenOptions) => keygen(opts, io))
+    .action(async (opts: Omit<KeygenOptions, 'signal'>) => keygen({ ...opts, signal: options.signal }, io))
 }

@@ -1,10 +1,13 @@
 import { createSocket, type Socket } from 'node:dgram'
 import { isIPv6 } from 'node:net'
 import {
+  type AbortOptions,
+  abortErrorFor,
   consoleLogger,
   type DiscoveryBackend,
   formatHostPort,
   type LoggerFactory,
+  throwIfAborted,
 } from '@peer/discovery-core'
 import { errorMessage } from '@peer/discovery-core/internal'
 import { type Identity, loadIdentity, loadOrCreateIdentity, TrustList } from '@peer/identity'
@@ -16,14 +19,19 @@ import { CliError } from './errors.js'
 /** Loads (or, with `createIdentity`, creates) the identity a configuration names. */
 export async function loadConfiguredIdentity(
   config: PeerConfig,
+  options: AbortOptions = {},
 ): Promise<{ identity: Identity; created: boolean }> {
-  if (config.createIdentity) return loadOrCreateIdentity(config.identity)
-  return { identity: await loadIdentity(config.identity), created: false }
+  if (config.createIdentity) return loadOrCreateIdentity(config.identity, options)
+  return { identity: await loadIdentity(config.identity, options), created: false }
 }
 
 /** Builds the trust list of a configuration: the trust file (if any) plus the inline entries. */
-export async function loadConfiguredTrust(config: PeerConfig): Promise<TrustList> {
-  const trust = config.trust.file === undefined ? new TrustList() : await TrustList.load(config.trust.file)
+export async function loadConfiguredTrust(
+  config: PeerConfig,
+  options: AbortOptions = {},
+): Promise<TrustList> {
+  const trust =
+    config.trust.file === undefined ? new TrustList() : await TrustList.load(config.trust.file, options)
   for (const entry of config.trust.peers) {
     trust.add(entry.id, entry.label === undefined ? {} : { label: entry.label })
   }
@@ -72,6 +80,8 @@ export interface ConfiguredNode {
 /**
  * Starts a node from a validated configuration: identity, trust list, discovery backends,
  * transport and registry tuning. `overrides` are applied last (the CLI uses them for `ping`).
+ * `signal` cancels the start (as `createNode(options, { signal })` does): it rejects with an
+ * `AbortError` and no node is left running; already aborted, nothing is loaded or created.
  */
 export async function startConfiguredNode(
   config: PeerConfig,
@@ -80,10 +90,14 @@ export async function startConfiguredNode(
     overrides?: Partial<NodeOptions>
     /** Wraps each backend before the node gets it (e.g. to disable announcing). */
     wrapBackend?: (backend: DiscoveryBackend) => DiscoveryBackend
+    /** Cancels the start. */
+    signal?: AbortSignal | undefined
   } = {},
 ): Promise<ConfiguredNode> {
-  const { identity, created } = await loadConfiguredIdentity(config)
-  const trust = await loadConfiguredTrust(config)
+  const { signal } = options
+  throwIfAborted(signal)
+  const { identity, created } = await loadConfiguredIdentity(config, { signal })
+  const trust = await loadConfiguredTrust(config, { signal })
   const backends: DiscoveryBackend[] = []
   for (const entry of config.discovery) {
     const backend = await createBackend(entry, { self: identity.id, logger: options.logger })
@@ -124,8 +138,9 @@ export async function startConfiguredNode(
   try {
     // loaded on first use: keygen, id and discover never load the QUIC engine
     const { createNode } = await import('@peer/node')
-    node = await createNode(nodeOptions)
+    node = await createNode(nodeOptions, { signal })
   } catch (error) {
+    if (signal?.aborted === true) throw abortErrorFor(signal)
     const where = `${config.listen.host}:${config.listen.port}`
     const code =
       (error as NodeJS.ErrnoException).code ?? (error as { cause?: NodeJS.ErrnoException }).cause?.code

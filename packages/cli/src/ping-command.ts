@@ -1,9 +1,18 @@
-import { assertServiceName, formatHostPort, isNodeId, type PeerAddress, shortId } from '@peer/discovery-core'
+import {
+  type AbortOptions,
+  assertServiceName,
+  formatHostPort,
+  isNodeId,
+  type PeerAddress,
+  shortId,
+  throwIfAborted,
+} from '@peer/discovery-core'
 import { errorMessage } from '@peer/discovery-core/internal'
 import type { PeerNode } from '@peer/node'
 import { Command, InvalidArgumentError } from 'commander'
 import { BrowseOnlyBackend } from './browse-only.js'
 import { parseAddress } from './config.js'
+import { durationMs } from './durations.js'
 import { CliError, UsageError } from './errors.js'
 import { configuredLogger, startConfiguredNode } from './node-setup.js'
 import { type CliIo, Output } from './output.js'
@@ -12,15 +21,26 @@ import { pause, roundMs, rttSummary } from './ping-timing.js'
 import { shutdownSignal } from './shutdown.js'
 import { addNodeFlags, type NodeFlags, parseMillis, resolveNodeConfig } from './start-command.js'
 
-/** Options of {@link ping}. */
-export interface PingOptions extends NodeFlags {
+/**
+ * Options of {@link ping}. `signal` stops it as Ctrl-C does: while connecting it rejects with a
+ * `CliError` ("interrupted"); while pinging it stops, prints the summary of the pings so far and
+ * resolves (rejects when none was answered). A signal already aborted at the call rejects with an
+ * `AbortError`, and no node starts.
+ */
+export interface PingOptions extends NodeFlags, AbortOptions {
   /** Pings to send. Default 3. */
   count?: number | undefined
   /** Pause between pings, ms. Default 1000. */
+  intervalMs?: number | undefined
+  /** @deprecated Use `intervalMs` (same unit, ms); accepted until the next minor version. */
   interval?: number | undefined
   /** Time limit of one ping, ms. Default 5000. */
+  timeoutMs?: number | undefined
+  /** @deprecated Use `timeoutMs` (same unit, ms); accepted until the next minor version. */
   timeout?: number | undefined
   /** Time limit to find and connect to the target, ms. Default 10,000. */
+  connectTimeoutMs?: number | undefined
+  /** @deprecated Use `connectTimeoutMs` (same unit, ms); accepted until the next minor version. */
   connectTimeout?: number | undefined
   /** The node id expected at a `host:port` target (pinned in the handshake). */
   id?: string | undefined
@@ -76,18 +96,21 @@ export function parsePingTarget(target: string, id?: string): PingTarget {
  *   is unavailable, and prints which provider answered.
  */
 export async function ping(target: string, options: PingOptions, io: CliIo): Promise<void> {
+  throwIfAborted(options.signal)
+  const ms = (current: string, deprecated: string, fallback: number) =>
+    durationMs(options, { current, deprecated, owner: '@peer/cli ping' }, fallback)
+  const interval = ms('intervalMs', 'interval', 1000)
+  const timeout = ms('timeoutMs', 'timeout', 5000)
+  const connectTimeout = ms('connectTimeoutMs', 'connectTimeout', 10_000)
   const out = new Output(io, options)
   if (options.id !== undefined && !isNodeId(options.id))
     throw new UsageError(`--id ${JSON.stringify(options.id)} is not a node id`)
   const what = parsePingTarget(target, options.id)
   if (options.id !== undefined && what.kind !== 'address')
     throw new UsageError('--id applies to a host:port target only')
-  const config = await resolveNodeConfig(options, io)
+  const config = await resolveNodeConfig(options, io, options)
   if (options.listen === undefined) config.listen = { host: config.listen.host, port: 0 }
   const count = options.count ?? 3
-  const interval = options.interval ?? 1000
-  const timeout = options.timeout ?? 5000
-  const connectTimeout = options.connectTimeout ?? 10_000
   // an explicit id + address is a static peer of this run
   if (what.kind === 'address' && what.id !== undefined) {
     const peer = { id: what.id, addresses: [what.address] }
@@ -97,20 +120,30 @@ export async function ping(target: string, options: PingOptions, io: CliIo): Pro
     else config.discovery = [{ backend: 'static', peers: [peer] }, ...config.discovery]
   }
   const logger = configuredLogger(config, (line) => void io.stderr.write(`${line}\n`))
-  const shutdown = shutdownSignal()
+  const shutdown = shutdownSignal({ signal: options.signal })
   let node: PeerNode | undefined
   try {
     const started = await startConfiguredNode(config, {
       logger,
       wrapBackend: (b) => new BrowseOnlyBackend(b),
       overrides: { name: `ping-${process.pid}@localhost` },
+      signal: shutdown.signal,
+    }).catch((error: unknown) => {
+      if (shutdown.signal.aborted) throw new CliError('interrupted')
+      throw error
     })
     node = started.node
     if (what.kind === 'service') {
       await pingService(
         node,
         what.service,
-        { count, interval, timeout, connectTimeout, signal: shutdown.signal },
+        {
+          count,
+          intervalMs: interval,
+          timeoutMs: timeout,
+          connectTimeoutMs: connectTimeout,
+          signal: shutdown.signal,
+        },
         out,
       )
       return
@@ -147,7 +180,7 @@ export async function ping(target: string, options: PingOptions, io: CliIo): Pro
     for (let seq = 1; seq <= count && !shutdown.signal.aborted; seq++) {
       sent += 1
       try {
-        const rtt = await node.ping(info.id, { timeout, signal: shutdown.signal })
+        const rtt = await node.ping(info.id, { timeoutMs: timeout, signal: shutdown.signal })
         rtts.push(rtt)
         out.event(
           'reply',
@@ -220,8 +253,8 @@ function hint(what: PingTarget, trusted: (id: string) => boolean): string {
   return ''
 }
 
-/** The `ping` command for commander. */
-export function pingCommand(io: CliIo): Command {
+/** The `ping` command for commander; `options.signal` stops it. */
+export function pingCommand(io: CliIo, options: AbortOptions = {}): Command {
   return addNodeFlags(
     new Command('ping')
       .description('connect to a node (QUIC, mutual TLS, pinned id) and measure round trips')
@@ -251,7 +284,23 @@ export function pingCommand(io: CliIo): Command {
         '  peer ping service:kv --config admin.json',
       ].join('\n'),
     )
-    .action(async (target: string, opts: PingOptions) => ping(target, opts, io))
+    .action(
+      async (
+        target: string,
+        { interval, timeout, connectTimeout, ...opts }: Omit<PingOptions, `${string}Ms` | 'signal'>,
+      ) =>
+        ping(
+          target,
+          {
+            ...opts,
+            intervalMs: interval,
+            timeoutMs: timeout,
+            connectTimeoutMs: connectTimeout,
+            signal: options.signal,
+          },
+          io,
+        ),
+    )
 }
 
 function parseCount(value: string): number {

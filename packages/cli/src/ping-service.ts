@@ -9,11 +9,11 @@ import { pause, roundMs, rttSummary } from './ping-timing.js'
 export interface PingServiceOptions {
   count: number
   /** Pause between pings, ms. */
-  interval: number
+  intervalMs: number
   /** Time limit of one ping, ms. */
-  timeout: number
+  timeoutMs: number
   /** Time limit to find a provider and connect to one, ms. */
-  connectTimeout: number
+  connectTimeoutMs: number
   signal: AbortSignal
 }
 
@@ -29,7 +29,7 @@ export async function pingService(
   out: Output,
 ): Promise<void> {
   const { signal } = options
-  const deadline = Date.now() + options.connectTimeout
+  const deadline = Date.now() + options.connectTimeoutMs
   const label = (id: string) =>
     node.peer(id)?.name ?? node.knownPeers().find((p) => p.id === id)?.name ?? shortId(id)
   // a provider known (its record lists the service), then one connected
@@ -37,7 +37,7 @@ export async function pingService(
     if (signal.aborted) throw new CliError('interrupted')
     if (Date.now() >= deadline) {
       throw new CliError(
-        `no provider of service "${service}" is known after ${options.connectTimeout} ms ` +
+        `no provider of service "${service}" is known after ${options.connectTimeoutMs} ms ` +
           '(does a trusted node provide it, e.g. `peer start --provide ' +
           `${service}\`, and do the configured discovery backends report it? A static peer list carries ` +
           'services as meta.services)',
@@ -51,7 +51,7 @@ export async function pingService(
       const ids = node.providers(service)
       throw new CliError(
         `cannot reach any of the ${ids.length} providers of service "${service}" (${ids.map(label).join(', ')}) ` +
-          `within ${options.connectTimeout} ms (do they run, and do they trust this identity?)`,
+          `within ${options.connectTimeoutMs} ms (do they run, and do they trust this identity?)`,
       )
     }
     await pause(100, signal)
@@ -78,7 +78,7 @@ export async function pingService(
     for (const id of node.providers(service, { ordered: true })) {
       tried.push(id)
       try {
-        const rtt = await node.ping(id, { timeoutMs: options.timeout, signal })
+        const rtt = await node.ping(id, { timeoutMs: options.timeoutMs, signal })
         const info = node.peer(id)
         const address = info === undefined ? undefined : formatHostPort(info.address.host, info.address.port)
         rtts.push(rtt)
@@ -116,7 +116,7 @@ export async function pingService(
         `no provider of service:${service} was available: seq=${seq} (${tried.length} tried)`,
       )
     }
-    if (seq < options.count) await pause(options.interval, signal)
+    if (seq < options.count) await pause(options.intervalMs, signal)
   }
   const summary = {
     service,

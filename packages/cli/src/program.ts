@@ -1,3 +1,4 @@
+import { type AbortOptions, throwIfAborted } from '@peer/discovery-core'
 import { Command, CommanderError } from 'commander'
 import { demoCommand } from './demo-command.js'
 import { discoverCommand } from './discover-command.js'
@@ -13,8 +14,11 @@ import { VERSION } from './version.js'
 
 export { VERSION } from './version.js'
 
-/** Builds the `peer` program (commander) with every command, writing to `io`. */
-export function createProgram(io: CliIo = processIo()): Command {
+/**
+ * Builds the `peer` program (commander) with every command, writing to `io`. `options.signal`
+ * stops the command the program runs, as Ctrl-C does.
+ */
+export function createProgram(io: CliIo = processIo(), options: AbortOptions = {}): Command {
   const program = new Command('peer')
     .description('peer: discover nodes and run a QUIC cluster with pinned mutual TLS')
     .version(VERSION, '-V, --version')
@@ -25,14 +29,14 @@ export function createProgram(io: CliIo = processIo()): Command {
       writeErr: (s) => void io.stderr.write(s),
     })
   for (const command of [
-    keygenCommand(io),
-    idCommand(io),
-    startCommand(io),
-    statusCommand(io),
-    servicesCommand(io),
-    discoverCommand(io),
-    pingCommand(io),
-    demoCommand(io),
+    keygenCommand(io, options),
+    idCommand(io, options),
+    startCommand(io, options),
+    statusCommand(io, options),
+    servicesCommand(io, options),
+    discoverCommand(io, options),
+    pingCommand(io, options),
+    demoCommand(io, options),
   ]) {
     program.addCommand(command.exitOverride().configureOutput(program.configureOutput()))
   }
@@ -47,12 +51,16 @@ export function createProgram(io: CliIo = processIo()): Command {
  * Runs the `peer` command with `argv` (as in `process.argv`: node, script, args...) and returns
  * the exit status: 0 on success, 1 when the command failed, 2 for bad usage or configuration.
  * Errors are printed to stderr (as one JSON line `{"error":{...}}` when `--json` was given).
+ * `options.signal` stops the command as Ctrl-C does (`peer start` then returns 0 after `stopped`);
+ * a signal already aborted at the call rejects with an `AbortError`, and nothing runs.
  */
 export async function runCli(
   argv: readonly string[] = process.argv,
   io: CliIo = processIo(),
+  options: AbortOptions = {},
 ): Promise<number> {
-  const program = createProgram(io)
+  throwIfAborted(options.signal)
+  const program = createProgram(io, options)
   try {
     await program.parseAsync([...argv])
     return 0

@@ -1,4 +1,4 @@
-import { assertServiceName, shortId } from '@peer/discovery-core'
+import { type AbortOptions, assertServiceName, shortId, throwIfAborted } from '@peer/discovery-core'
 import Table from 'cli-table3'
 import { Command } from 'commander'
 import { UsageError } from './errors.js'
@@ -7,8 +7,11 @@ import { readServices } from './serve-status.js'
 import type { ServicesSnapshot } from './services-snapshot.js'
 import { controlPathOf } from './status-command.js'
 
-/** Options of {@link services}. */
-export interface ServicesOptions {
+/**
+ * Options of {@link services}. `signal` cancels the read: it rejects with an `AbortError` (at once,
+ * without connecting, when the signal is already aborted).
+ */
+export interface ServicesOptions extends AbortOptions {
   /** The control socket; default `control.sock` in the identity directory (from `--identity` / `--config`). */
   control?: string | undefined
   /** The node's identity directory (its control socket is `control.sock` in it). */
@@ -27,6 +30,7 @@ export interface ServicesOptions {
  * something (a short-lived node would first have to dial every provider).
  */
 export async function services(name: string | undefined, options: ServicesOptions, io: CliIo): Promise<void> {
+  throwIfAborted(options.signal)
   if (name !== undefined) {
     try {
       assertServiceName(name)
@@ -36,7 +40,7 @@ export async function services(name: string | undefined, options: ServicesOption
   }
   const out = new Output(io, options)
   const path = await controlPathOf(options, io)
-  const snapshot = await readServices(path)
+  const snapshot = await readServices(path, { signal: options.signal })
   const shown: ServicesSnapshot =
     name === undefined
       ? snapshot
@@ -83,8 +87,8 @@ export function renderServices(s: ServicesSnapshot): string {
   return lines.join('\n')
 }
 
-/** The `services` command for commander. */
-export function servicesCommand(io: CliIo): Command {
+/** The `services` command for commander; `options.signal` cancels the read. */
+export function servicesCommand(io: CliIo, options: AbortOptions = {}): Command {
   return new Command('services')
     .description('list the named services a running node (peer start) knows, with their providers')
     .argument('[name]', 'show this service only')
@@ -105,5 +109,7 @@ export function servicesCommand(io: CliIo): Command {
         '  peer services kv --config peer.json --json',
       ].join('\n'),
     )
-    .action(async (name: string | undefined, opts: ServicesOptions) => services(name, opts, io))
+    .action(async (name: string | undefined, opts: Omit<ServicesOptions, 'signal'>) =>
+      services(name, { ...opts, signal: options.signal }, io),
+    )
 }

@@ -1,11 +1,13 @@
 import { type FSWatcher, watch } from 'node:fs'
 import { basename, dirname, resolve } from 'node:path'
 import {
+  type AbortOptions,
   encodeServiceList,
   formatHostPort,
   type PeerAddress,
   type PeerRecord,
   shortId,
+  throwIfAborted,
 } from '@peer/discovery-core'
 import { errorMessage } from '@peer/discovery-core/internal'
 import type { PeerNode, ProviderDetail } from '@peer/node'
@@ -13,6 +15,7 @@ import { Command, InvalidArgumentError, Option } from 'commander'
 import { type BackendConfig, LOG_LEVELS, loadConfigFile, type PeerConfig, parseConfig } from './config.js'
 import { type ControlServer, defaultControlPath } from './control-server.js'
 import { parsePeerSpec, parseSeconds } from './discover-command.js'
+import { durationMs, secondsFlag } from './durations.js'
 import { UsageError } from './errors.js'
 import { type MetricsServer, parseMetricsAddress, startMetricsServer } from './metrics-server.js'
 import { configuredLogger, reloadConfiguredTrust, startConfiguredNode } from './node-setup.js'
@@ -37,15 +40,23 @@ export interface NodeFlags {
   logLevel?: 'debug' | 'info' | 'warn' | 'error' | undefined
 }
 
-/** Options of {@link start}. */
-export interface StartOptions extends NodeFlags {
+/**
+ * Options of {@link start}. `signal` stops the node as Ctrl-C does (the command resolves after
+ * `stopped`); a signal already aborted at the call rejects with an `AbortError`, and nothing starts.
+ */
+export interface StartOptions extends NodeFlags, AbortOptions {
   /** Print a `stats` event every this many seconds. */
   stats?: number | undefined
   /** Demo traffic: send a message to every peer every this many ms, and ping each peer once a second. */
   chatter?: number | undefined
   /** Stop when stdin closes (used by `peer demo`, so nodes die with their supervisor). */
   exitWithStdin?: boolean | undefined
-  /** Stop after this many seconds. */
+  /** Stop after this many ms (`--duration <seconds>` on the command line). */
+  durationMs?: number | undefined
+  /**
+   * @deprecated Use `durationMs` (milliseconds); `duration` is in seconds and accepted until the
+   * next minor version.
+   */
   duration?: number | undefined
   /** Validate the configuration, identity and trust list, print a summary and exit (no node starts). */
   check?: boolean | undefined
@@ -83,11 +94,15 @@ export const CHATTER_TOPIC = 'peer.chatter'
  * Resolves the configuration of `peer start` / `peer ping`: the file (when `--config` is given),
  * then the flags on top. Errors name the file and field, or the flag.
  */
-export async function resolveNodeConfig(flags: NodeFlags, io: CliIo): Promise<PeerConfig> {
+export async function resolveNodeConfig(
+  flags: NodeFlags,
+  io: CliIo,
+  options: AbortOptions = {},
+): Promise<PeerConfig> {
   const base =
     flags.config === undefined
       ? parseConfig({}, { file: 'command line', env: io.env })
-      : await loadConfigFile(resolve(flags.config), { env: io.env })
+      : await loadConfigFile(resolve(flags.config), { env: io.env, signal: options.signal })
   const raw: Record<string, unknown> = {}
   if (flags.name !== undefined) raw.name = flags.name
   if (flags.identity !== undefined) raw.identity = flags.identity
@@ -132,23 +147,28 @@ export async function resolveNodeConfig(flags: NodeFlags, io: CliIo): Promise<Pe
 }
 
 /**
- * `peer start`: runs a node until Ctrl-C (or SIGTERM, `--duration`, or stdin closing with
- * `--exit-with-stdin`), printing `started`, `peer:up`, `peer:down`, `peer:rejected`, discovery
- * `discovered` / `lost` events and, with `--stats`, periodic `stats` events.
+ * `peer start`: runs a node until Ctrl-C (or SIGTERM, `--duration`, `options.signal`, or stdin
+ * closing with `--exit-with-stdin`), printing `started`, `peer:up`, `peer:down`, `peer:rejected`,
+ * discovery `discovered` / `lost` events and, with `--stats`, periodic `stats` events.
  */
 export async function start(options: StartOptions, io: CliIo): Promise<void> {
+  throwIfAborted(options.signal)
+  const stopAfterMs = durationMs(options, {
+    current: 'durationMs',
+    deprecated: 'duration',
+    seconds: true,
+    owner: '@peer/cli start',
+  })
   const out = new Output(io, options)
   const metricsAddress =
     options.metrics === undefined
       ? undefined
       : parseMetricsAddress(options.metrics, options.metricsAllowRemote)
   const provide = checkServices(options.provide)
-  const config = await resolveNodeConfig(options, io)
+  const config = await resolveNodeConfig(options, io, options)
   if (options.check === true) return check(config, options, out)
   const logger = configuredLogger(config, (line) => void io.stderr.write(`${line}\n`))
-  const shutdown = shutdownSignal({
-    durationMs: options.duration === undefined ? undefined : options.duration * 1000,
-  })
+  const shutdown = shutdownSignal({ durationMs: stopAfterMs, signal: options.signal })
   const onStdinEnd = () => shutdown.abort('stdin closed')
   if (options.exitWithStdin === true) {
     // a stdin that fails (a reset socket, a vanished terminal) is closed too, not an uncaught error
@@ -165,6 +185,7 @@ export async function start(options: StartOptions, io: CliIo): Promise<void> {
     if (metricsAddress !== undefined) metrics = await startMetricsServer(metricsAddress)
     const started = await startConfiguredNode(config, {
       logger,
+      signal: shutdown.signal,
       ...(metrics === undefined ? {} : { overrides: { metrics: { meterProvider: metrics.meterProvider } } }),
     })
     node = started.node
@@ -346,6 +367,9 @@ export async function start(options: StartOptions, io: CliIo): Promise<void> {
       )
     }
     await untilAborted(shutdown.signal)
+  } catch (error) {
+    // stopped while starting (Ctrl-C, --duration, the caller's signal): a clean stop, not a failure
+    if (!shutdown.signal.aborted) throw error
   } finally {
     for (const t of timers) clearInterval(t)
     await control?.close()
@@ -425,8 +449,8 @@ export function parseMillis(value: string): number {
   return n
 }
 
-/** The `start` command for commander. */
-export function startCommand(io: CliIo): Command {
+/** The `start` command for commander; `options.signal` stops the node it runs. */
+export function startCommand(io: CliIo, options: AbortOptions = {}): Command {
   return addNodeFlags(
     new Command('start').description('run a node: listen, discover, connect to trusted peers'),
   )
@@ -465,5 +489,7 @@ export function startCommand(io: CliIo): Command {
         '  peer start --identity ./n1 --listen 127.0.0.1:4001 --trust-file trust.json --peers-file peers.json',
       ].join('\n'),
     )
-    .action(async (opts: StartOptions) => start(opts, io))
+    .action(async ({ duration, ...opts }: Omit<StartOptions, 'durationMs' | 'signal'>) =>
+      start({ ...opts, durationMs: secondsFlag(duration), signal: options.signal }, io),
+    )
 }

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path'
-import { delay, shortId } from '@peer/discovery-core'
+import { type AbortOptions, delay, shortId, throwIfAborted } from '@peer/discovery-core'
 import Table from 'cli-table3'
 import { Command } from 'commander'
 import { NodeGoneError } from './control-client.js'
@@ -10,8 +10,12 @@ import { shutdownSignal } from './shutdown.js'
 import { parseMillis, resolveNodeConfig } from './start-command.js'
 import type { StatusPeer, StatusSnapshot } from './status-snapshot.js'
 
-/** Options of {@link status}. */
-export interface StatusOptions {
+/**
+ * Options of {@link status}. `signal` ends `watch` as Ctrl-C does (the command resolves); the
+ * first read rejects with an `AbortError` when it aborts, and a signal already aborted at the call
+ * rejects at once without connecting.
+ */
+export interface StatusOptions extends AbortOptions {
   /** The control socket; default `control.sock` in the identity directory (from `--identity` / `--config`). */
   control?: string | undefined
   identity?: string | undefined
@@ -24,9 +28,12 @@ export interface StatusOptions {
 }
 
 /** Where `peer status` looks for the control socket. */
-export async function controlPathOf(options: StatusOptions, io: CliIo): Promise<string> {
+export async function controlPathOf(
+  options: Pick<StatusOptions, 'control' | 'identity' | 'config' | 'signal'>,
+  io: CliIo,
+): Promise<string> {
   if (options.control !== undefined) return resolve(options.control)
-  const config = await resolveNodeConfig({ config: options.config, identity: options.identity }, io)
+  const config = await resolveNodeConfig({ config: options.config, identity: options.identity }, io, options)
   return defaultControlPath(config.identity)
 }
 
@@ -36,10 +43,11 @@ export async function controlPathOf(options: StatusOptions, io: CliIo): Promise<
  * prints them once, or with `--watch` as a live table until Ctrl-C or the node stops.
  */
 export async function status(options: StatusOptions, io: CliIo): Promise<void> {
+  throwIfAborted(options.signal)
   const out = new Output(io, options)
   const path = await controlPathOf(options, io)
   // a node that does not run is an error at first; with --watch, its going away later is not
-  const first = await readStatus(path)
+  const first = await readStatus(path, { signal: options.signal })
   if (options.watch !== true) {
     out.result(first as unknown as Record<string, unknown>, renderStatus(first, { color: colorOf(io) }))
     return
@@ -58,7 +66,7 @@ async function watch(
   out: Output,
 ): Promise<void> {
   const io = out.io
-  const shutdown = shutdownSignal()
+  const shutdown = shutdownSignal({ signal: options.signal })
   const live = !out.json && io.stdout.isTTY === true
   let draw: (((text: string) => void) & { done(): void }) | undefined
   if (live) {
@@ -196,8 +204,8 @@ export function renderStatus(s: StatusSnapshot, options: { color?: boolean } = {
   return lines.join('\n')
 }
 
-/** The `status` command for commander. */
-export function statusCommand(io: CliIo): Command {
+/** The `status` command for commander; `options.signal` ends `--watch`. */
+export function statusCommand(io: CliIo, options: AbortOptions = {}): Command {
   return new Command('status')
     .description('show a running node (peer start): peers, addresses, RTT, lanes, counters')
     .option('--control <path>', "the node's control socket (default: control.sock in the identity directory)")
@@ -219,7 +227,7 @@ export function statusCommand(io: CliIo): Command {
         '  peer status --control /run/peer/n1.sock --json',
       ].join('\n'),
     )
-    .action(async (opts: StatusOptions & { interval?: number }) =>
-      status({ ...opts, intervalMs: opts.interval }, io),
+    .action(async ({ interval, ...opts }: Omit<StatusOptions, 'signal'> & { interval?: number }) =>
+      status({ ...opts, intervalMs: interval, signal: options.signal }, io),
     )
 }

@@ -25,15 +25,6 @@ const EXCEPTIONS: Record<string, string> = {
   'TransportTuning.maxStreamWindow': 'bytes (QUIC flow-control window)',
   // a deprecated alias nested in an inline object type (the report shows no @deprecated there)
   'NodeOptions.dialTimeout': 'deprecated alias of registry.dialTimeoutMs',
-  // known gap: the CLI's programmatic command options mirror its flags (`--duration <seconds>`,
-  // `--stats <seconds>`, `--interval <ms>`, `--timeout <ms>`): flags state their unit
-  'DemoClusterOptions.statsInterval': 'CLI flag mirror',
-  'DemoOptions.duration': 'CLI flag mirror (--duration <seconds>)',
-  'DiscoverOptions.duration': 'CLI flag mirror (--duration <seconds>)',
-  'StartOptions.duration': 'CLI flag mirror (--duration <seconds>)',
-  'PingOptions.connectTimeout': 'CLI flag mirror (--connect-timeout <ms>)',
-  'PingOptions.interval': 'CLI flag mirror (--interval <ms>)',
-  'PingOptions.timeout': 'CLI flag mirror (--timeout <ms>)',
 }
 
 /** Members of option-like interfaces (`*Options`, `DiscoveryHarness`, `TransportTuning`) that are numbers. */
