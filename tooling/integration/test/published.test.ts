@@ -119,6 +119,7 @@ const EXAMPLES: Record<string, ExampleSpec> = {
     ],
   },
   '@peer/node/examples/services.mjs': { expect: [/^providers: 2$/m, /^failover ok$/m] },
+  '@peer/node/examples/send-file.mjs': { expect: [/^sent 4194304 bytes; the receiver's sha256 matches$/m] },
   '@peer/registry/examples/two-peers.mjs': {
     expect: [/^alice sees bob: connected, 1 address\(es\), \d+ dial\(s\)$/m],
   },

@@ -1,6 +1,6 @@
 // Sends a file from one node to another over a byte stream (QUIC backpressure end to end); the
 // receiver writes it to disk and answers with its SHA-256 on the same (duplex) stream.
-// Run: pnpm exec tsx --conditions=@peer/source packages/node/examples/send-file.ts [file]
+// Run: node examples/send-file.mjs [file]   (without a file: 4 MiB of random bytes)
 import { createHash, randomBytes } from 'node:crypto'
 import { createReadStream, createWriteStream } from 'node:fs'
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
@@ -11,7 +11,7 @@ import { StaticDiscovery } from '@peer/discovery-static'
 import { generateIdentity } from '@peer/identity'
 import { createNode } from '@peer/node'
 
-export async function main(file?: string): Promise<string> {
+export async function main(file) {
   const dir = await mkdtemp(join(tmpdir(), 'peer-send-file-'))
   const [a, b] = await Promise.all([generateIdentity(), generateIdentity()])
   const discovery = new StaticDiscovery()
@@ -25,8 +25,8 @@ export async function main(file?: string): Promise<string> {
     receiver.handleStream('file', async (stream) => {
       const hash = createHash('sha256')
       const target = createWriteStream(join(dir, 'received.bin'))
-      const save = Writable.toWeb(target) as WritableStream<Uint8Array>
-      const hashing = new TransformStream<Uint8Array, Uint8Array>({
+      const save = Writable.toWeb(target)
+      const hashing = new TransformStream({
         transform(chunk, controller) {
           hash.update(chunk)
           controller.enqueue(chunk)
@@ -42,14 +42,14 @@ export async function main(file?: string): Promise<string> {
     await sender.waitForPeer('receiver')
     const stream = await sender.openStream('receiver', 'file')
     // a Node readable becomes a web stream in one call; pipeTo waits whenever the peer is slower
-    await (Readable.toWeb(createReadStream(source)) as ReadableStream<Uint8Array>).pipeTo(stream.writable)
+    await Readable.toWeb(createReadStream(source)).pipeTo(stream.writable)
     let answer = ''
     const reader = stream.readable.getReader()
     for (let r = await reader.read(); !r.done; r = await reader.read())
       answer += new TextDecoder().decode(r.value)
 
     const expected = createHash('sha256')
-    for await (const chunk of createReadStream(source)) expected.update(chunk as Buffer)
+    for await (const chunk of createReadStream(source)) expected.update(chunk)
     const { size } = await stat(source)
     const line = `sent ${size} bytes; the receiver's sha256 ${answer === expected.digest('hex') ? 'matches' : 'DIFFERS'}`
     console.log(line)
