@@ -1,5 +1,5 @@
 // The loopback figures of `pnpm bench transport` (client half, this process; the server is a child
-// process): bulk, 64-byte messages, request/response, connect. See suites/transport.ts.
+// process): bulk, 64-byte messages, request/response, connect, close. See suites/transport.ts.
 import type { RpcChild } from '@peer/testkit/child-process'
 import { CpuMeter, interleaved, median, orderFor, percentile } from './bench-stats.js'
 import { bulk, echo, messages } from './stack-ops.js'
@@ -129,5 +129,26 @@ export async function runLoopback(o: LoopbackOptions): Promise<string> {
     `${connects} dials per stack, interleaved; median per 10 dials`,
   )
 
-  return `loopback: bulk ${bulkRounds} x ${bulkBytes / MiB} MiB, messages ${rateRounds} x ${count.toLocaleString('en-US')} (x 4 for the quinn and tls stacks), request/response ${latencyRounds} x ${requests}, connect ${connects} dials, per stack; every run on a fresh connection warmed up untimed first; rounds interleave the five stacks in rotating orders`
+  // ------------------------------------------------------------------ close with a stream in use
+  // what a node's link close looks like: a stream open and used both ways (a closing side that
+  // leaves it open makes the peer wait for quiet before it answers the close)
+  const closeMs = empty()
+  for (let i = 0; i < connects; i++) {
+    for (const stack of orderFor(STACKS, i)) {
+      const conn = await clients.connect(stack, endpoints[stack])
+      await echo(conn, 1)
+      const t = performance.now()
+      await conn.close()
+      closeMs[stack].push(performance.now() - t)
+    }
+  }
+  figures.add(
+    'close with a stream in use',
+    'ms',
+    Object.fromEntries(STACKS.map((s) => [s, perRound(closeMs[s])])) as StackValues,
+    'lower',
+    `${connects} connections per stack, each with one echo stream open, closed one at a time; median per 10`,
+  )
+
+  return `loopback: bulk ${bulkRounds} x ${bulkBytes / MiB} MiB, messages ${rateRounds} x ${count.toLocaleString('en-US')} (x 4 for the quinn and tls stacks), request/response ${latencyRounds} x ${requests}, connect ${connects} dials and closes with a stream in use, per stack; every run on a fresh connection warmed up untimed first; rounds interleave the five stacks in rotating orders`
 }
