@@ -8,14 +8,7 @@ import {
 import { errorMessage } from '@peer/discovery-core/internal'
 import { AsyncQueue } from './async-queue.js'
 import { decodeCloseNotice, MAX_CLOSE_REASON_BYTES } from './close-notice.js'
-import {
-  answerHello,
-  type ControlHost,
-  mutualHello,
-  readToEnd,
-  sendHello,
-  waitHello,
-} from './control-stream.js'
+import { type ControlHost, receiveHello, sendHello, waitHello } from './control-stream.js'
 import { ENGINE_OBJECT, type EngineConnection, type EngineStream } from './engine.js'
 import { type CloseInfo, ConnectionClosedError } from './errors.js'
 import { channelOptions, FramedMessageChannel } from './message-channel.js'
@@ -36,8 +29,6 @@ import {
   KIND_CLOSE,
   KIND_CONTROL,
   KIND_STREAM,
-  MAX_HELLO_BYTES,
-  PROTOCOL_VERSION,
   withPrefix,
 } from './wire.js'
 
@@ -238,25 +229,9 @@ export class QuicConnection extends TypedEventTarget<ConnectionEvents> implement
           return
         }
         this.#helloDone = true
-        // the listener's version and hello, to the end of the stream (a stalled one is cut by the
-        // dial's timeout, which closes the connection)
-        const body = await readToEnd(reader, leftover, 1 + MAX_HELLO_BYTES)
-        const version = body?.[0]
-        if (version !== PROTOCOL_VERSION) {
-          const what = body === undefined ? 'too long or broken' : `version ${version}`
-          this.#drop(stream, `bad control stream (${what})`)
-          void this.close(
-            body === undefined ? 'bad control stream' : `unsupported peer protocol version ${version}`,
-            CODE.PROTOCOL_ERROR,
-          )
-          return
+        if (await receiveHello(this.#control, stream, reader, leftover, (why) => this.#drop(stream, why))) {
+          this.#helloResolve?.()
         }
-        // hellos are mutual: we see the listener's and answer with ours only when both sides have one
-        const local = this.#ctx.hello
-        const remote = mutualHello(local, body!, 1)
-        this.#remoteHello = remote
-        this.#helloResolve?.()
-        answerHello(stream, reader, remote === undefined ? undefined : local)
         return
       }
       if (kind === KIND_CLOSE) {

@@ -111,19 +111,41 @@ export async function waitHello(
   }
 }
 
-/** Dialer side: acknowledges the listener's control stream (after its version checked out). */
-export function answerHello(
+/**
+ * Dialer side: reads the listener's control stream (after its preamble byte) to its end, checks the
+ * protocol version, records the listener's hello and acknowledges with ours (hellos are mutual: we
+ * answer with ours only when both sides have one). True once confirmed; a bad stream is dropped
+ * (`drop`) and, for a wrong version or an oversized body, the connection closed as a protocol error.
+ */
+export async function receiveHello(
+  host: ControlHost,
   stream: EngineStream,
   reader: ReadableStreamDefaultReader<Uint8Array>,
-  localHello: Uint8Array | undefined,
-): void {
+  leftover: Uint8Array | undefined,
+  drop: (why: string) => void,
+): Promise<boolean> {
+  // a stalled stream is cut by the dial's timeout, which closes the connection
+  const body = await readToEnd(reader, leftover, 1 + MAX_HELLO_BYTES)
+  const version = body?.[0]
+  if (body === undefined || version !== PROTOCOL_VERSION) {
+    drop(`bad control stream (${body === undefined ? 'too long or broken' : `version ${version}`})`)
+    void host.close(
+      body === undefined ? 'bad control stream' : `unsupported peer protocol version ${version}`,
+      CODE.PROTOCOL_ERROR,
+    )
+    return false
+  }
+  const local = host.localHello
+  const remote = mutualHello(local, body, 1)
+  host.setRemoteHello(remote)
   void reader.cancel().catch(() => {})
   const writer = stream.writable.getWriter()
   writer.closed.catch(() => {})
   void writer
-    .write(withHello([CONTROL_ACK], localHello))
+    .write(withHello([CONTROL_ACK], remote === undefined ? undefined : local))
     .then(() => writer.close())
     .catch(() => {})
+  return true
 }
 
 /**
