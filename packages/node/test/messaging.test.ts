@@ -14,7 +14,7 @@ import {
 } from '../src/index.js'
 import { type Member, startCluster, stopAll } from './helpers.js'
 
-// one 3-node cluster (real QUIC on loopback, static discovery) shared by the messaging tests;
+// one 3-node cluster (real QUIC on loopback, manual discovery) shared by the messaging tests;
 // every test uses its own topics
 let cluster: Member[] = []
 beforeAll(async () => {
