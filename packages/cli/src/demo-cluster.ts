@@ -13,9 +13,10 @@ import {
   TypedEventTarget,
   throwIfAborted,
 } from '@peer/discovery-core'
-import { writeFileAtomic } from '@peer/discovery-core/internal'
+import { numberOption, writeFileAtomic } from '@peer/discovery-core/internal'
 import { generateIdentity, saveIdentity, TrustList } from '@peer/identity'
 import { CONTROL_SOCKET_NAME } from './control-server.js'
+import { type DemoCloseOptions, stopChild } from './demo-close.js'
 import { durationMs } from './durations.js'
 
 /** Most nodes `peer demo` runs. */
@@ -124,6 +125,8 @@ export class DemoCluster extends TypedEventTarget<DemoEvents> {
   readonly #started = Date.now()
   #dir: string | undefined
   #closed = false
+  #closing: Promise<void> | undefined
+  readonly #hurry = new AbortController() // aborted by a `close` signal: no more grace, SIGKILL
   readonly #onExit = () => this.#killAllSync()
 
   constructor(options: DemoClusterOptions) {
@@ -502,32 +505,38 @@ export class DemoCluster extends TypedEventTarget<DemoEvents> {
   }
 
   /**
-   * Stops every node gracefully (SIGTERM, then SIGKILL after `graceMs`), waits for them to exit
-   * and removes the temporary directory. Idempotent.
+   * Stops every node gracefully (SIGTERM, then SIGKILL after `graceMs`, default 5000), waits for
+   * them to exit and removes the temporary directory. `signal` only cuts the grace: when it aborts
+   * (or is already aborted), the nodes still running are killed at once (SIGKILL) and the teardown
+   * finishes; `close` resolves either way, without an `AbortError`. Idempotent: a later call
+   * returns the same teardown, and its `signal` cuts the grace too. A `graceMs` that is not a
+   * number >= 0 rejects with a {@link DemoConfigError} and stops nothing.
    */
-  async close(graceMs = 5000): Promise<void> {
-    if (this.#closed) return
+  close(options?: DemoCloseOptions): Promise<void>
+  /** The older form of `close({ graceMs })`. */
+  close(graceMs: number): Promise<void>
+  async close(options: DemoCloseOptions | number = {}): Promise<void> {
+    const { graceMs, signal }: DemoCloseOptions = typeof options === 'number' ? { graceMs: options } : options
+    const grace = numberOption(graceMs, 'graceMs', 5000, { min: 0 }, DemoConfigError)
+    const hurry = () => this.#hurry.abort()
+    if (signal?.aborted === true) hurry()
+    else signal?.addEventListener('abort', hurry, { once: true })
+    try {
+      this.#closing ??= this.#teardown(grace)
+      await this.#closing
+    } finally {
+      signal?.removeEventListener('abort', hurry)
+    }
+  }
+
+  async #teardown(graceMs: number): Promise<void> {
     this.#closed = true
     const children = [...this.#children.entries()]
     for (const [index] of children) {
       const node = this.nodes.find((n) => n.index === index)
       if (node !== undefined && node.state !== 'killed') node.state = 'stopping'
     }
-    await Promise.all(
-      children.map(
-        ([, child]) =>
-          new Promise<void>((resolve) => {
-            if (child.exitCode !== null || child.signalCode !== null) return resolve()
-            const timer = setTimeout(() => child.kill('SIGKILL'), graceMs)
-            child.once('close', () => {
-              clearTimeout(timer)
-              resolve()
-            })
-            child.kill('SIGTERM')
-            child.stdin?.end()
-          }),
-      ),
-    )
+    await Promise.all(children.map(([, child]) => stopChild(child, graceMs, this.#hurry.signal)))
     if (this.#dir !== undefined) await rm(this.#dir, { recursive: true, force: true })
     process.off('exit', this.#onExit)
   }

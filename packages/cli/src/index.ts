@@ -50,6 +50,7 @@ export {
   defaultControlPath,
   MAX_SOCKET_PATH_BYTES,
 } from './control-server.js'
+export type { DemoCloseOptions } from './demo-close.js'
 export {
   DEFAULT_DEMO_NODES,
   DemoCluster,

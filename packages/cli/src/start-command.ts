@@ -45,9 +45,19 @@ export interface NodeFlags {
  * `stopped`); a signal already aborted at the call rejects with an `AbortError`, and nothing starts.
  */
 export interface StartOptions extends NodeFlags, AbortOptions {
-  /** Print a `stats` event every this many seconds. */
+  /** Print a `stats` event every this many ms (`--stats <seconds>` on the command line). */
+  statsIntervalMs?: number | undefined
+  /**
+   * @deprecated Use `statsIntervalMs` (milliseconds); `stats` is in seconds and accepted until the
+   * next minor version.
+   */
   stats?: number | undefined
-  /** Demo traffic: send a message to every peer every this many ms, and ping each peer once a second. */
+  /**
+   * Demo traffic: send a message to every peer every this many ms, and ping each peer once a
+   * second (`--chatter <ms>`).
+   */
+  chatterMs?: number | undefined
+  /** @deprecated Use `chatterMs` (same unit, ms); `chatter` is accepted until the next minor version. */
   chatter?: number | undefined
   /** Stop when stdin closes (used by `peer demo`, so nodes die with their supervisor). */
   exitWithStdin?: boolean | undefined
@@ -157,6 +167,17 @@ export async function start(options: StartOptions, io: CliIo): Promise<void> {
     current: 'durationMs',
     deprecated: 'duration',
     seconds: true,
+    owner: '@peer/cli start',
+  })
+  const statsMs = durationMs(options, {
+    current: 'statsIntervalMs',
+    deprecated: 'stats',
+    seconds: true,
+    owner: '@peer/cli start',
+  })
+  const chatterMs = durationMs(options, {
+    current: 'chatterMs',
+    deprecated: 'chatter',
     owner: '@peer/cli start',
   })
   const out = new Output(io, options)
@@ -350,15 +371,15 @@ export async function start(options: StartOptions, io: CliIo): Promise<void> {
       onHangup = () => reload('SIGHUP')
       process.on('SIGHUP', onHangup)
     }
-    if (options.stats !== undefined) {
-      timers.push(setInterval(() => printStats(out, self), options.stats * 1000).unref())
+    if (statsMs !== undefined) {
+      timers.push(setInterval(() => printStats(out, self), statsMs).unref())
     }
-    if (options.chatter !== undefined) {
+    if (chatterMs !== undefined) {
       let n = 0
       timers.push(
         setInterval(() => {
           for (const peer of self.peers()) self.send(peer.id, CHATTER_TOPIC, { n: n++ }).catch(() => {})
-        }, options.chatter).unref(),
+        }, chatterMs).unref(),
       )
       timers.push(
         setInterval(() => {
@@ -489,7 +510,22 @@ export function startCommand(io: CliIo, options: AbortOptions = {}): Command {
         '  peer start --identity ./n1 --listen 127.0.0.1:4001 --trust-file trust.json --peers-file peers.json',
       ].join('\n'),
     )
-    .action(async ({ duration, ...opts }: Omit<StartOptions, 'durationMs' | 'signal'>) =>
-      start({ ...opts, durationMs: secondsFlag(duration), signal: options.signal }, io),
+    .action(
+      async ({
+        duration,
+        stats,
+        chatter,
+        ...opts
+      }: Omit<StartOptions, 'durationMs' | 'statsIntervalMs' | 'chatterMs' | 'signal'>) =>
+        start(
+          {
+            ...opts,
+            durationMs: secondsFlag(duration),
+            statsIntervalMs: secondsFlag(stats),
+            chatterMs: chatter,
+            signal: options.signal,
+          },
+          io,
+        ),
     )
 }

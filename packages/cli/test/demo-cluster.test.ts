@@ -1,8 +1,10 @@
 // The demo supervisor on its own, with fake nodes that print bad input and fail on purpose:
 // bounded buffers, junk ignored, failures reported, everything cleaned up.
+import { getEventListeners } from 'node:events'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { ConfigError } from '@peer/discovery-core'
+import { waitFor } from '@peer/testkit/wait'
 import { afterEach, describe, expect, it } from 'vitest'
 import { DemoCluster, DemoConfigError, MAX_DEMO_NODES } from '../src/index.js'
 import { MAX_STDERR_LINES } from '../src/internal.js'
@@ -10,12 +12,18 @@ import { cliRoot } from './helpers.js'
 
 const fake = { file: process.execPath, args: [join(cliRoot, 'test', 'fixtures', 'fake-node.mjs')] }
 let cluster: DemoCluster | undefined
+/** The cluster's fake nodes ignore SIGTERM: a broken close must not leave them running. */
+let stubborn = false
 
 afterEach(async () => {
-  await cluster?.close(1000)
+  const closing = cluster?.close(1000)
+  if (stubborn) for (const pid of cluster?.pids() ?? []) process.kill(pid, 'SIGKILL')
+  stubborn = false
+  await closing
   cluster = undefined
   delete process.env.FAKE_FAIL
   delete process.env.FAKE_BUSY
+  delete process.env.FAKE_IGNORE_TERM
 })
 
 async function until(check: () => boolean, ms = 10_000): Promise<void> {
@@ -131,5 +139,101 @@ describe('DemoCluster', () => {
       await new Promise((r) => setTimeout(r, 20))
     }
     expect(peers.map((p) => p.id).sort()).toEqual(cluster.nodes.map((n) => n.id).sort())
+  })
+
+  describe('close({ signal }): an abort cuts the grace and kills the nodes at once', () => {
+    /** Whether a process is still running. */
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0)
+        return true
+      } catch {
+        return false
+      }
+    }
+
+    /** A cluster of fake nodes that ignore SIGTERM (only SIGKILL stops them), started and ready. */
+    async function startStubborn(): Promise<DemoCluster> {
+      process.env.FAKE_IGNORE_TERM = '1'
+      stubborn = true
+      const started = new DemoCluster({ nodes: 2, command: fake })
+      cluster = started
+      await started.start()
+      await waitFor(() => started.nodes.every((n) => started.stderrOf(n).includes('ignoring SIGTERM')), {
+        timeoutMs: 120_000,
+        what: 'the fake nodes to ignore SIGTERM',
+      })
+      return started
+    }
+
+    it('waits out the grace for nodes that ignore SIGTERM until the signal aborts, then kills them', async () => {
+      const c = await startStubborn()
+      const pids = c.pids()
+      const dir = c.directory!
+      const controller = new AbortController()
+      let settled = false
+      // a grace of an hour: only the abort can end this close in time
+      const closing = c.close({ graceMs: 3_600_000, signal: controller.signal }).finally(() => {
+        settled = true
+      })
+      expect(c.nodes.map((n) => n.state)).toEqual(['stopping', 'stopping'])
+      // both got SIGTERM and ignored it: close is waiting out the grace
+      await waitFor(() => c.nodes.every((n) => c.stderrOf(n).includes('got SIGTERM')), {
+        timeoutMs: 120_000,
+        what: 'the nodes to receive SIGTERM',
+      })
+      expect(settled).toBe(false)
+      expect(pids.every(alive)).toBe(true)
+      expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1)
+      controller.abort()
+      await closing
+      expect(pids.filter(alive)).toEqual([])
+      expect(c.pids()).toEqual([])
+      expect(existsSync(dir)).toBe(false)
+      expect(c.nodes.map((n) => n.state)).toEqual(['stopped', 'stopped'])
+      // no listener stays on the signal, and a later close is the same finished teardown
+      expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0)
+      await c.close()
+    })
+
+    it('a signal already aborted kills at once (no SIGTERM); close still resolves, no AbortError', async () => {
+      const c = await startStubborn()
+      const pids = c.pids()
+      const dir = c.directory!
+      await c.close({ graceMs: 3_600_000, signal: AbortSignal.abort() })
+      expect(pids.filter(alive)).toEqual([])
+      expect(existsSync(dir)).toBe(false)
+      expect(c.nodes.every((n) => !c.stderrOf(n).includes('got SIGTERM'))).toBe(true)
+    })
+
+    it('a later close with a signal cuts the grace of a close already running', async () => {
+      const c = await startStubborn()
+      const pids = c.pids()
+      const first = c.close({ graceMs: 3_600_000 })
+      await waitFor(() => c.nodes.every((n) => c.stderrOf(n).includes('got SIGTERM')), {
+        timeoutMs: 120_000,
+        what: 'the nodes to receive SIGTERM',
+      })
+      const controller = new AbortController()
+      const second = c.close({ signal: controller.signal })
+      controller.abort()
+      await Promise.all([first, second])
+      expect(pids.filter(alive)).toEqual([])
+    })
+
+    it('a graceMs that is not a number >= 0 is a DemoConfigError, and nothing is stopped', async () => {
+      const c = new DemoCluster({ nodes: 2, command: fake })
+      cluster = c
+      await c.start()
+      for (const bad of [-1, Number.NaN]) {
+        await expect(c.close({ graceMs: bad })).rejects.toMatchObject({
+          name: 'DemoConfigError',
+          option: 'graceMs',
+        })
+      }
+      await expect(c.close(-1)).rejects.toBeInstanceOf(DemoConfigError)
+      expect(c.nodes.every((n) => n.state !== 'stopping')).toBe(true)
+      expect(existsSync(c.directory!)).toBe(true)
+    })
   })
 })

@@ -17,6 +17,7 @@ import {
   discover,
   ping,
   runCli,
+  type StartOptions,
   start,
 } from '../src/index.js'
 import { cliRoot, makeTempDir, removeTempDir } from './helpers.js'
@@ -91,6 +92,36 @@ async function timed(call: () => Promise<unknown>): Promise<number> {
 // from milliseconds apart (a load that slows the machine only makes the runs longer)
 const EARLY = 5
 
+/**
+ * Runs `peer start` (the function, or the command line when `options` is an argv tail) for a node
+ * that knows the target, until it has printed three `stats` events and one that counts chatter
+ * sent; returns the ms from the first `stats` event to the third (two stats intervals, at least).
+ */
+async function statsAndChatter(options: StartOptions | string[]): Promise<number> {
+  const io = new CaptureIo()
+  const controller = new AbortController()
+  const { signal } = controller
+  const flags = ['--identity', pinger, '--listen', '127.0.0.1:0', '--trust-file', trustFile]
+  const node = { identity: pinger, listen: '127.0.0.1:0', trustFile, control: false as const, json: true }
+  const run = Array.isArray(options)
+    ? runCli(
+        ['node', 'peer', 'start', ...flags, '--peer', target.peer, '--no-control', '--json', ...options],
+        io,
+        { signal },
+      )
+    : start({ ...node, peer: [target.peer], ...options, signal }, io)
+  const stats = () => io.events.filter((e) => e.event === 'stats')
+  await io.waitFor(() => stats().length >= 1, 'the first stats event', run)
+  const t0 = performance.now()
+  await io.waitFor(() => stats().length >= 3, 'the third stats event', run)
+  const gap = performance.now() - t0
+  // the chatter (messages to every peer) shows in messagesSent once the target is up
+  await io.waitFor(() => stats().some((e) => Number(e.messagesSent) > 0), 'chatter sent', run)
+  controller.abort()
+  expect(await run).toBe(Array.isArray(options) ? 0 : undefined)
+  return gap
+}
+
 describe('the flags keep their names and units, and map to the new options', () => {
   it('peer discover --duration 0.5 (seconds) ends by itself after 500 ms, no deprecation warning', async () => {
     const io = new CaptureIo()
@@ -121,6 +152,11 @@ describe('the flags keep their names and units, and map to the new options', () 
     ]
     expect(await runCli([...argv, ...flags, '--json'], io), io.err).toBe(0)
     expect(io.event('summary')).toMatchObject({ sent: 2, received: 2 })
+    expect(warnings).toEqual([])
+  })
+
+  it('peer start --stats 0.1 (seconds) --chatter 20 (ms): stats every 100 ms, chatter; no deprecation warning', async () => {
+    expect(await statsAndChatter(['--stats', '0.1', '--chatter', '20'])).toBeGreaterThanOrEqual(200 - EARLY)
     expect(warnings).toEqual([])
   })
 })
@@ -200,6 +236,38 @@ describe('durationMs of start, discover and demo; the deprecated duration is in 
       expect(io.out).toMatch(/stopped 2 nodes; no processes left, temp dir removed/)
       expect(warnings).toEqual(warned)
     }
+  })
+})
+
+describe('start: statsIntervalMs and chatterMs; the deprecated stats is in seconds, chatter in ms', () => {
+  it('statsIntervalMs and chatterMs', async () => {
+    expect(await statsAndChatter({ statsIntervalMs: 100, chatterMs: 20 })).toBeGreaterThanOrEqual(200 - EARLY)
+    expect(warnings).toEqual([])
+  })
+
+  it('the deprecated stats (seconds) and chatter (ms), with a one-time warning each', async () => {
+    expect(await statsAndChatter({ stats: 0.1, chatter: 20 })).toBeGreaterThanOrEqual(200 - EARLY)
+    expect(warnings.sort()).toEqual([
+      '@peer/cli start: option `chatter` is deprecated; use `chatterMs`',
+      '@peer/cli start: option `stats` is deprecated; use `statsIntervalMs` (in milliseconds)',
+    ])
+  })
+
+  it('both names with different values, or a value that is not > 0, is a ConfigError; nothing starts', async () => {
+    const io = new CaptureIo()
+    await expect(start({ stats: 1, statsIntervalMs: 500 }, io)).rejects.toThrow(
+      /give statsIntervalMs or the deprecated stats, not both/,
+    )
+    await expect(start({ chatter: 20, chatterMs: 30 }, io)).rejects.toThrow(
+      /give chatterMs or the deprecated chatter, not both/,
+    )
+    for (const option of ['statsIntervalMs', 'chatterMs'] as const) {
+      for (const bad of [0, -1, Number.NaN]) {
+        await expect(start({ [option]: bad }, io)).rejects.toMatchObject({ name: 'ConfigError', option })
+      }
+    }
+    await expect(start({ stats: 0 }, io)).rejects.toBeInstanceOf(ConfigError)
+    expect(io.out + io.err).toBe('')
   })
 })
 

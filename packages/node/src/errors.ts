@@ -38,12 +38,21 @@ export class RequestTimeoutError extends NodeError {
   readonly peer: string
   readonly topic: string
   /** The timeout that expired, in ms. */
-  readonly timeout: number
-  constructor(peer: string, topic: string, timeout: number) {
-    super(`request ${JSON.stringify(topic)} to ${peer} got no answer within ${timeout} ms`)
+  readonly timeoutMs: number
+  constructor(peer: string, topic: string, timeoutMs: number) {
+    super(`request ${JSON.stringify(topic)} to ${peer} got no answer within ${timeoutMs} ms`)
     this.peer = peer
     this.topic = topic
-    this.timeout = timeout
+    this.timeoutMs = timeoutMs
+  }
+
+  /**
+   * The timeout that expired, in ms: the same value as `timeoutMs`.
+   *
+   * @deprecated Use `timeoutMs`; `timeout` (same unit, ms) is kept until the next minor version.
+   */
+  get timeout(): number {
+    return this.timeoutMs
   }
 }
 

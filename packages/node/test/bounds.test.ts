@@ -160,7 +160,7 @@ it('a peer with a smaller maxMessageSize is never sent more than it accepts (loc
       maxMessageSize: 8192,
     })
     members.push(again)
-    again.discovery.add({ id: big.node.id, addresses: [big.node.address] })
+    again.discovery.announcePeer(big.node.id, [big.node.address])
     await big.node.waitForPeer(again.node.id, { timeoutMs: 15_000 })
     let got = 0
     again.node.handle('blob', () => {

@@ -1,9 +1,9 @@
 // A peer process killed with SIGKILL (no goodbye): the survivor sees peer:down through the
 // transport's idle timeout, requests in flight fail typed, and the restarted peer comes back.
 import { fileURLToPath } from 'node:url'
-import { StaticDiscovery } from '@peer/discovery-static'
 import { generateIdentity } from '@peer/identity'
 import { type RpcChild, spawnChild } from '@peer/testkit/child-process'
+import { ManualBackend } from '@peer/testkit/manual-discovery'
 import { recordEvents, waitFor } from '@peer/testkit/wait'
 import { afterAll, expect, it } from 'vitest'
 import { createNode, type PeerNode, PeerUnavailableError } from '../src/index.js'
@@ -18,7 +18,7 @@ afterAll(async () => {
 
 it('a killed peer goes down by idle timeout, fails its requests typed, and comes back after a restart', async () => {
   const [mine, theirs] = await Promise.all([generateIdentity(), generateIdentity()])
-  const discovery = new StaticDiscovery()
+  const discovery = new ManualBackend()
   survivor = await createNode({
     identity: mine,
     trust: [theirs.id],
@@ -42,7 +42,7 @@ it('a killed peer goes down by idle timeout, fails its requests typed, and comes
   let port: number | undefined
   const first = await start()
   port = first.address.port
-  discovery.add({ id: theirs.id, addresses: [first.address] })
+  discovery.announcePeer(theirs.id, [first.address])
   await survivor.waitForPeer('victim', { timeoutMs: 10_000 })
   expect(await survivor.request('victim', 'echo', 'hi')).toBe('hi')
 

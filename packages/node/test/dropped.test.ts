@@ -1,8 +1,8 @@
 // No silent loss: messages accepted by `send` on a connection that dies before the peer confirms
 // them are counted (per peer and node-wide) and reported in `message:dropped`. A real partition,
 // made by the userland UDP relay between two real nodes.
-import { StaticDiscovery } from '@peer/discovery-static'
 import { generateIdentity } from '@peer/identity'
+import { ManualBackend } from '@peer/testkit/manual-discovery'
 import { createUdpRelay, type UdpRelay } from '@peer/testkit/udp-relay'
 import { recordEvents, waitFor } from '@peer/testkit/wait'
 import { afterEach, expect, it } from 'vitest'
@@ -21,7 +21,7 @@ it('counts and reports the messages a partition swallowed, per topic, and no oth
   cleanup.push(() => b.stop())
   const relay: UdpRelay = await createUdpRelay({ listenHost: '127.0.0.1', target: b.address, seed: 3 })
   cleanup.push(() => relay.close())
-  const discovery = new StaticDiscovery()
+  const discovery = new ManualBackend()
   // a dials b through the relay; b never dials a
   const a: PeerNode = await createNode({
     name: 'near@localhost',
@@ -32,7 +32,7 @@ it('counts and reports the messages a partition swallowed, per topic, and no oth
     registry: { backoff: { initialDelayMs: 60_000, maxDelayMs: 60_000 } },
   })
   cleanup.push(() => a.stop())
-  discovery.add({ id: b.id, name: b.name, addresses: [relay.address] })
+  discovery.announcePeer(b.id, [relay.address], { name: b.name })
   await a.waitForPeer(b.id, { timeoutMs: 10_000 })
 
   const got = { m: 0, n: 0 }
@@ -70,10 +70,10 @@ it('counts nothing when the peer handled everything and stopped gracefully at on
   const [ia, ib] = await Promise.all([generateIdentity(), generateIdentity()])
   const b: PeerNode = await createNode({ name: 'leaving@localhost', identity: ib, trust: [ia.id] })
   cleanup.push(() => b.stop())
-  const discovery = new StaticDiscovery()
+  const discovery = new ManualBackend()
   const a: PeerNode = await createNode({ name: 'staying@localhost', identity: ia, trust: [ib.id], discovery })
   cleanup.push(() => a.stop())
-  discovery.add({ id: b.id, name: b.name, addresses: [b.address] })
+  discovery.announcePeer(b.id, [b.address], { name: b.name })
   await a.waitForPeer(b.id, { timeoutMs: 10_000 })
   let got = 0
   let stopping: Promise<void> | undefined

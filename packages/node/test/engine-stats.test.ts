@@ -1,8 +1,8 @@
 // `node.stats` names the QUIC engine that runs and, when the quinn binary did not load, why the
 // transport fell back to matrixai. The binding loads once per process (per test file here), so this
 // file turns it off before any node starts.
-import { StaticDiscovery } from '@peer/discovery-static'
 import { generateIdentity } from '@peer/identity'
+import { ManualBackend } from '@peer/testkit/manual-discovery'
 import { afterAll, expect, it } from 'vitest'
 import { createNode } from '../src/index.js'
 
@@ -21,7 +21,7 @@ it('stats name the engine and the fallback reason when quinn does not load', asy
     name: 'engine@localhost',
     identity,
     trust: [identity.id],
-    discovery: new StaticDiscovery(),
+    discovery: new ManualBackend(),
   })
   try {
     expect(node.stats.engine).toBe('matrixai')

@@ -2,9 +2,9 @@
 // whose `reason` says what happened to the peer (it crashed, it was replaced by a restarted
 // process, it broke the protocol), and a bad hello is refused with a code and a readable reason.
 import { fileURLToPath } from 'node:url'
-import { StaticDiscovery } from '@peer/discovery-static'
 import { generateIdentity, type Identity } from '@peer/identity'
 import { type RpcChild, spawnChild } from '@peer/testkit/child-process'
+import { ManualBackend } from '@peer/testkit/manual-discovery'
 import { recordEvents, waitFor } from '@peer/testkit/wait'
 import { CODE, createTransport } from '@peer/transport-quic'
 import { afterEach, describe, expect, it, vi } from 'vitest'
@@ -33,7 +33,7 @@ async function survivorAndVictim(
     identity: mine,
     trust: [theirs.id],
     name: 'survivor@localhost',
-    discovery: new StaticDiscovery(),
+    discovery: new ManualBackend(),
     lostHysteresis: 0,
     ...(stallTimeoutMs === undefined ? {} : { stallTimeoutMs }),
     registry: { backoff: { initialDelayMs: 50, maxDelayMs: 500 }, dialTimeoutMs: 2000 },

@@ -1,26 +1,27 @@
-// A real in-process cluster: QUIC on loopback, static discovery, real identities.
-import { StaticDiscovery } from '@peer/discovery-static'
+// A real in-process cluster: QUIC on loopback, peers announced by hand (the testkit's manual
+// discovery backend), real identities.
 import { generateIdentity, type Identity } from '@peer/identity'
 import type { RpcChild } from '@peer/testkit/child-process'
+import { ManualBackend } from '@peer/testkit/manual-discovery'
 import { waitFor } from '@peer/testkit/wait'
 import { createNode, type NodeOptions, type PeerNode } from '../src/index.js'
 
 export interface Member {
   node: PeerNode
   identity: Identity
-  discovery: StaticDiscovery
+  discovery: ManualBackend
 }
 
 /** Fast redials so restarts are seen quickly in tests. */
 export const FAST_REGISTRY = { backoff: { initialDelayMs: 50, maxDelayMs: 500 }, dialTimeoutMs: 3000 }
 
-/** Starts one node with its own static discovery backend. */
+/** Starts one node with its own manual discovery backend (source `manual`). */
 export async function startMember(
   identity: Identity,
   trust: NodeOptions['trust'],
   options: Partial<NodeOptions> = {},
 ): Promise<Member> {
-  const discovery = new StaticDiscovery()
+  const discovery = new ManualBackend()
   const node = await createNode({
     identity,
     trust,
@@ -37,7 +38,7 @@ export function introduce(members: readonly Member[]): void {
   for (const m of members) {
     for (const other of members) {
       if (other === m) continue
-      m.discovery.add({ id: other.node.id, name: other.node.name, addresses: [other.node.address] })
+      m.discovery.announcePeer(other.node.id, [other.node.address], { name: other.node.name })
     }
   }
 }

@@ -1,8 +1,8 @@
 // Lanes: topics travel on separate QUIC streams, so a stalled bulk topic never blocks another
 // topic, and order within a topic is kept under concurrency. Real nodes, real QUIC on loopback.
 import { ConfigError } from '@peer/discovery-core'
-import { StaticDiscovery } from '@peer/discovery-static'
 import { generateIdentity } from '@peer/identity'
+import { ManualBackend } from '@peer/testkit/manual-discovery'
 import { createUdpRelay } from '@peer/testkit/udp-relay'
 import { waitFor } from '@peer/testkit/wait'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -173,7 +173,7 @@ describe('the bulk window on a long path', () => {
     const options = { maxConcurrentHandlers: 1, maxBulkBytesInFlight: 100_000 }
     const b = await createNode({ name: 'far@localhost', identity: ib, trust: [ia.id], ...options })
     const relay = await createUdpRelay({ listenHost: '127.0.0.1', target: b.address, delayMs: 40, seed: 5 })
-    const discovery = new StaticDiscovery()
+    const discovery = new ManualBackend()
     const a = await createNode({
       name: 'near@localhost',
       identity: ia,
@@ -182,7 +182,7 @@ describe('the bulk window on a long path', () => {
       ...options,
     })
     try {
-      discovery.add({ id: b.id, name: b.name, addresses: [relay.address] })
+      discovery.announcePeer(b.id, [relay.address], { name: b.name })
       await a.waitForPeer(b.id, { timeoutMs: 10_000 })
       const stuck: Array<() => void> = []
       b.handle('far-big', () => new Promise<void>((resolve) => stuck.push(resolve)), { priority: 'bulk' })

@@ -127,8 +127,8 @@ describe('stop and restart', () => {
       listen: { port },
     })
     running.push(again)
-    again.discovery.add({ id: one.node.id, addresses: [one.node.address] })
-    again.discovery.add({ id: two.node.id, addresses: [two.node.address] })
+    again.discovery.announcePeer(one.node.id, [one.node.address])
+    again.discovery.announcePeer(two.node.id, [two.node.address])
     await waitFor(() => seen1.of('peer:up').length === 1 && seen2.of('peer:up').length === 1, {
       timeoutMs: 15_000,
       what: 'peer:up on both after the restart',

@@ -4,9 +4,9 @@
 // healthy peer that discovery reports lost answers the probe and stays up (discovery is a hint).
 import { fileURLToPath } from 'node:url'
 import { ConfigError } from '@peer/discovery-core'
-import { StaticDiscovery } from '@peer/discovery-static'
 import { generateIdentity } from '@peer/identity'
 import { type RpcChild, spawnChild } from '@peer/testkit/child-process'
+import { ManualBackend } from '@peer/testkit/manual-discovery'
 import { recordEvents, waitFor } from '@peer/testkit/wait'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
@@ -36,12 +36,12 @@ const failure = (p: Promise<unknown>) =>
 /** A survivor node here, connected to a victim node in a child process (both with a 60 s idle timeout). */
 async function survivorAndVictim(): Promise<{
   survivor: PeerNode
-  discovery: StaticDiscovery
+  discovery: ManualBackend
   victimId: string
   child: RpcChild
 }> {
   const [mine, theirs] = await Promise.all([generateIdentity(), generateIdentity()])
-  const discovery = new StaticDiscovery()
+  const discovery = new ManualBackend()
   const survivor = await createNode({
     identity: mine,
     trust: [theirs.id],
@@ -58,7 +58,7 @@ async function survivorAndVictim(): Promise<{
     name: 'victim@localhost',
     idleMs: IDLE_MS,
   })
-  discovery.add({ id: theirs.id, name: 'victim@localhost', addresses: [address] })
+  discovery.announcePeer(theirs.id, [address], { name: 'victim@localhost' })
   await survivor.waitForPeer(theirs.id, { timeoutMs: 20_000 })
   return { survivor, discovery, victimId: theirs.id, child }
 }
@@ -94,7 +94,7 @@ describe('a peer killed with SIGKILL is probed and taken down before the idle ti
     const events = recordEvents(survivor, ['member:left', 'peer:down'])
     await child.crash()
     const killedAt = performance.now()
-    discovery.remove(victimId)
+    discovery.losePeer(victimId)
     await waitFor(() => events.of('peer:down').length === 1, { timeoutMs: 40_000, what: 'peer:down' })
     const downAfter = performance.now() - killedAt
     expect(events.events.map((e) => e.type)).toEqual(['member:left', 'peer:down'])
@@ -125,7 +125,7 @@ describe('a healthy peer', () => {
     const onB = recordEvents(b.node, ['peer:down'])
 
     // a false loss report (what an attacker on the discovery link could send) costs one ping
-    a.discovery.remove(b.node.id)
+    a.discovery.losePeer(b.node.id)
     await waitFor(() => onA.of('member:left').length === 1, { what: 'member:left' })
     expect(a.node.stats.probes).toBe(1)
     // the control lane keeps order both ways: once this ping is answered, the probe's was too

@@ -14,7 +14,7 @@ import {
 } from '../src/index.js'
 import { type Member, startCluster, stopAll } from './helpers.js'
 
-// one 3-node cluster (real QUIC on loopback, static discovery) shared by the messaging tests;
+// one 3-node cluster (real QUIC on loopback, manual discovery) shared by the messaging tests;
 // every test uses its own topics
 let cluster: Member[] = []
 beforeAll(async () => {
@@ -204,6 +204,9 @@ describe('a 3-node cluster', () => {
       .request(c().id, 'stuck', null, { timeout: 200 })
       .catch((e: unknown) => e)
     expect(error).toBeInstanceOf(RequestTimeoutError)
+    // timeoutMs is the timeout that expired; the deprecated `timeout` getter reads the same value
+    expect(error).toMatchObject({ timeoutMs: 200, timeout: 200, peer: c().id, topic: 'stuck' })
+    expect(Object.keys(error as object)).not.toContain('timeout')
     expect(Date.now() - started).toBeGreaterThanOrEqual(190)
     expect(a().peer(c().id)?.stats.timeouts).toBe(1)
     const unexpected = a().stats.unexpected

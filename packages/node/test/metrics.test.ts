@@ -123,12 +123,12 @@ describe('node metrics', () => {
     expect(['quinn', 'matrixai']).toContain(engine[0]?.attributes['peer.transport.engine'])
     expect(
       total(after, 'peer.discovery.events', {
-        'peer.backend': 'static',
+        'peer.backend': 'manual',
         'peer.discovery.event': 'discovered',
       }),
     ).toBe(1)
-    expect(total(after, 'peer.discovery.time_to_discover', { 'peer.backend': 'static' })).toBe(1)
-    expect(total(after, 'peer.discovery.records.dropped', { 'peer.backend': 'static' })).toBe(0)
+    expect(total(after, 'peer.discovery.time_to_discover', { 'peer.backend': 'manual' })).toBe(1)
+    expect(total(after, 'peer.discovery.records.dropped', { 'peer.backend': 'manual' })).toBe(0)
     // bounded cardinality: no per-peer series unless asked
     for (const scope of after.scopeMetrics)
       for (const metric of scope.metrics)
@@ -138,15 +138,15 @@ describe('node metrics', () => {
     const down = nextEvent(a.node, 'peer:down')
     await b.node.stop()
     await down
-    a.discovery.remove(b.node.id)
+    a.discovery.losePeer(b.node.id)
     const lost = await collect(reader)
-    expect(total(lost, 'peer.discovery.time_to_lost', { 'peer.backend': 'static' })).toBe(1)
+    expect(total(lost, 'peer.discovery.time_to_lost', { 'peer.backend': 'manual' })).toBe(1)
     expect(total(lost, 'peer.discovery.events', { 'peer.discovery.event': 'lost' })).toBe(1)
     expect(total(lost, 'peer.node.peers.down')).toBe(1)
     expect(total(lost, 'peer.node.peers')).toBe(0)
 
     // a rediscovery is an event, but time-to-discover counts the first report of an id only
-    a.discovery.add({ id: b.node.id, name: 'b@localhost', addresses: [{ host: '127.0.0.1', port: 9 }] })
+    a.discovery.announcePeer(b.node.id, [{ host: '127.0.0.1', port: 9 }], { name: 'b@localhost' })
     const again = await collect(reader)
     expect(total(again, 'peer.discovery.events', { 'peer.discovery.event': 'discovered' })).toBe(2)
     expect(total(again, 'peer.discovery.time_to_discover')).toBe(1)
@@ -176,7 +176,7 @@ describe('node metrics', () => {
 
     // b goes away: a has no connection left, and the closed ones' final counts stay in the totals
     const down = nextEvent(a.node, 'peer:down')
-    a.discovery.remove(b.node.id)
+    a.discovery.losePeer(b.node.id)
     await b.node.stop()
     await down
     expect(a.node.peers()).toHaveLength(0)

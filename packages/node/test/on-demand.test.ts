@@ -1,4 +1,5 @@
-// On-demand connections and the connection cap: real nodes, QUIC on loopback, static discovery.
+// On-demand connections and the connection cap: real nodes, QUIC on loopback, peers announced by
+// hand (the testkit's manual discovery backend).
 import { createSocket, type Socket } from 'node:dgram'
 import { ConfigError } from '@peer/discovery-core'
 import { generateIdentity } from '@peer/identity'
@@ -110,10 +111,8 @@ describe('on-demand connections', () => {
     await new Promise<void>((r) => sink.bind(0, '127.0.0.1', r))
     const ghost = await generateIdentity()
     a!.node.trust!.add(ghost.id)
-    a!.discovery.add({
-      id: ghost.id,
+    a!.discovery.announcePeer(ghost.id, [{ host: '127.0.0.1', port: sink.address().port }], {
       name: 'ghost@localhost',
-      addresses: [{ host: '127.0.0.1', port: sink.address().port }],
     })
     await waitFor(() => a!.node.members().length === 1, { what: 'the ghost member' })
     const timedOut = await a!.node.request(ghost.id, 'echo', 1, { timeoutMs: 300 }).catch((e: unknown) => e)
@@ -208,13 +207,13 @@ describe('on-demand connections', () => {
     members.push(c)
     a!.node.trust!.add(c.node.id)
     c.node.handle('echo', (p) => p)
-    a!.discovery.add({ id: c.node.id, name: c.node.name, addresses: [c.node.address] })
+    a!.discovery.announcePeer(c.node.id, [c.node.address], { name: c.node.name })
     await waitFor(() => events.length === 1, { what: 'member:joined' })
     await a!.node.request('c', 'echo', 1)
     const down = nextEvent(a!.node, 'peer:down', undefined, 10_000)
     await c.node.stop()
     await down
-    a!.discovery.remove(c.node.id)
+    a!.discovery.losePeer(c.node.id)
     await waitFor(() => events.length === 4, { what: 'member:left' })
     expect(events.map((e) => [e.type, (e.detail as Detail).id])).toEqual([
       ['member:joined', c.node.id],
@@ -222,7 +221,7 @@ describe('on-demand connections', () => {
       ['peer:down', c.node.id],
       ['member:left', c.node.id],
     ])
-    expect(events[0]!.detail).toMatchObject({ name: 'c@localhost', source: 'static' })
+    expect(events[0]!.detail).toMatchObject({ name: 'c@localhost', source: 'manual' })
     expect(events[2]!.detail).toMatchObject({ reason: 'shutdown' })
     expect(events[3]!.detail).toMatchObject({ reason: 'removed' })
     expect(a!.node.members().map((m) => m.id)).toEqual([b!.node.id])

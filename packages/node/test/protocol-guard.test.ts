@@ -1,8 +1,8 @@
 // A trusted peer cannot degrade a node cheaply: a raw QUIC client (trusted) sends garbage frames,
 // stalls inside a frame, or churns byte streams; the node closes the connection with the
 // transport's PROTOCOL_ERROR application code and a reason the client can read.
-import { StaticDiscovery } from '@peer/discovery-static'
 import { generateIdentity, type Identity } from '@peer/identity'
+import { ManualBackend } from '@peer/testkit/manual-discovery'
 import {
   CODE,
   type Connection,
@@ -136,11 +136,11 @@ describe('stream churn', () => {
     const node = await target({ maxProtocolErrors: 8 })
     const friend = await generateIdentity()
     node.trust!.add(friend.id)
-    const discovery = new StaticDiscovery()
+    const discovery = new ManualBackend()
     const legit = await createNode({ name: 'legit@localhost', identity: friend, trust: [node.id], discovery })
     nodes.push(legit)
     node.handle('echo', (x) => x)
-    discovery.add({ id: node.id, name: node.name, addresses: [node.address] })
+    discovery.announcePeer(node.id, [node.address], { name: node.name })
     await legit.waitForPeer(node.id, { timeoutMs: 10_000 })
     const { conn } = await connect(node)
     const opener = conn as unknown as { openStreamWithKind(kind: number): Promise<Stream> }

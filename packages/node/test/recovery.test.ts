@@ -2,8 +2,8 @@
 // takes the peer down; once the path is back, the registry's probing redials find it without
 // waiting for the handshake's retransmission backoff. Asserted by condition; the measured time
 // is reported (the target, <= 2 s, is checked by `pnpm bench node`).
-import { StaticDiscovery } from '@peer/discovery-static'
 import { generateIdentity } from '@peer/identity'
+import { ManualBackend } from '@peer/testkit/manual-discovery'
 import { createUdpRelay } from '@peer/testkit/udp-relay'
 import { recordEvents, waitFor } from '@peer/testkit/wait'
 import { afterEach, expect, it, vi } from 'vitest'
@@ -32,15 +32,17 @@ it('traffic resumes soon after a partition longer than the idle timeout heals', 
   farNode.handle('echo', (x) => x)
   const relay = await createUdpRelay({ listenHost: '127.0.0.1', target: farNode.address })
   cleanups.push(() => relay.close())
+  const discovery = new ManualBackend()
   const nearNode = await createNode({
     identity: near,
     trust: [far.id],
     name: 'near@localhost',
-    discovery: new StaticDiscovery({ peers: [{ id: far.id, addresses: [relay.address] }] }),
+    discovery,
     lostHysteresis: 0,
     transport: { keepAliveIntervalMs: 200 },
   })
   cleanups.push(() => nearNode.stop())
+  discovery.announcePeer(far.id, [relay.address])
   await nearNode.waitForPeer(far.id, { timeoutMs: 15_000 })
   expect(await nearNode.request(far.id, 'echo', 'before')).toBe('before')
 
@@ -93,13 +95,10 @@ it('traffic resumes on a fresh connection after a partition shorter than the idl
     },
   })
   cleanups.push(() => relay.close())
-  const nearNode = await createNode({
-    identity: near,
-    trust: [far.id],
-    name: 'near@localhost',
-    discovery: new StaticDiscovery({ peers: [{ id: far.id, addresses: [relay.address] }] }),
-  })
+  const discovery = new ManualBackend()
+  const nearNode = await createNode({ identity: near, trust: [far.id], name: 'near@localhost', discovery })
   cleanups.push(() => nearNode.stop())
+  discovery.announcePeer(far.id, [relay.address])
   await nearNode.waitForPeer(far.id, { timeoutMs: 15_000 })
   const events = recordEvents(nearNode, ['peer:up', 'peer:down'])
 

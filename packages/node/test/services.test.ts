@@ -1,7 +1,7 @@
-// Named services across the cluster through static discovery: two and three real nodes on
-// loopback QUIC. The static list is the operator's: it carries each node's `meta.services`, which
-// is what `provide()` would announce through a backend that can publish (see
-// tooling/integration/test/node/services-etcd.test.ts).
+// Named services across the cluster through discovery: two and three real nodes on loopback QUIC.
+// The peers are announced by hand (the testkit's manual backend, as an operator's static list
+// would list them) with each node's `meta.services`, which is what `provide()` would announce
+// through a backend that can publish (see tooling/integration/test/node/services-etcd.test.ts).
 import {
   type DiscoveryBackend,
   type DiscoveryCapability,
@@ -12,8 +12,8 @@ import {
   SERVICES_META_KEY,
   TypedEventTarget,
 } from '@peer/discovery-core'
-import { StaticDiscovery } from '@peer/discovery-static'
 import { generateIdentity } from '@peer/identity'
+import { ManualBackend } from '@peer/testkit/manual-discovery'
 import { nextEvent, waitFor } from '@peer/testkit/wait'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createNode, type PeerNode, ServiceUnavailableError } from '../src/index.js'
@@ -27,7 +27,7 @@ afterEach(async () => {
 async function start(
   identity: Awaited<ReturnType<typeof generateIdentity>>,
   trust: string[],
-  discovery?: StaticDiscovery,
+  discovery?: ManualBackend,
 ) {
   const node = await createNode({
     identity,
@@ -73,20 +73,20 @@ class RawBackend extends TypedEventTarget<DiscoveryEvents> implements DiscoveryB
   }
 }
 
-const entry = (node: PeerNode, services: string[]) => ({
-  id: node.id,
-  name: node.name,
-  addresses: [node.address],
-  meta: { [SERVICES_META_KEY]: encodeServiceList(services)! },
-})
+/** Announces `node` through `discovery` with `services` in its record's `meta.services`. */
+const announce = (discovery: ManualBackend, node: PeerNode, services: string[]) =>
+  discovery.announcePeer(node.id, [node.address], {
+    name: node.name,
+    meta: { [SERVICES_META_KEY]: encodeServiceList(services)! },
+  })
 
-describe('named services through static discovery', () => {
+describe('named services through discovery', () => {
   it('lists providers live, and requests a service by name', async () => {
     const [a, b] = await Promise.all([generateIdentity(), generateIdentity()])
     const trust = [a.id, b.id]
     const server = await start(a, trust)
     server.handle('get', (key) => ({ key, from: 'server' }))
-    const discovery = new StaticDiscovery()
+    const discovery = new ManualBackend()
     const client = await start(b, trust, discovery)
     expect(client.providers('kv')).toEqual([])
     await expect(client.request({ service: 'kv' }, 'get', 'x')).rejects.toBeInstanceOf(
@@ -94,7 +94,7 @@ describe('named services through static discovery', () => {
     )
 
     const added = nextEvent<CustomEvent>(client, 'provider:added', (e) => e.detail.service === 'kv', 30_000)
-    discovery.add(entry(server, ['kv', 'search']))
+    announce(discovery, server, ['kv', 'search'])
     expect((await added).detail).toMatchObject({ service: 'kv', id: server.id, reason: 'announced' })
     expect(client.providers('kv')).toEqual([server.id])
     expect(client.providers('search')).toEqual([server.id])
@@ -111,7 +111,7 @@ describe('named services through static discovery', () => {
       (e) => e.detail.service === 'kv',
       30_000,
     )
-    discovery.add(entry(server, ['search']))
+    announce(discovery, server, ['search'])
     expect((await removed).detail).toMatchObject({ service: 'kv', id: server.id, reason: 'unprovided' })
     expect(client.providers('kv')).toEqual([])
     expect(client.providers('search')).toEqual([server.id])
@@ -119,13 +119,11 @@ describe('named services through static discovery', () => {
 
   it('validates names and drops bad names and oversized lists from records, counted', async () => {
     const [a, b] = await Promise.all([generateIdentity(), generateIdentity()])
-    const discovery = new StaticDiscovery()
+    const discovery = new ManualBackend()
     const node = await start(a, [a.id, b.id], discovery)
     await expect(node.provide('Not A Name')).rejects.toBeInstanceOf(InvalidServiceNameError)
     expect(() => node.providers('')).toThrow(InvalidServiceNameError)
-    discovery.add({
-      id: b.id,
-      addresses: [{ host: '127.0.0.1', port: 9 }],
+    discovery.announcePeer(b.id, [{ host: '127.0.0.1', port: 9 }], {
       meta: { [SERVICES_META_KEY]: 'ok,BAD NAME,,also-ok' },
     })
     await waitFor(() => node.providers('also-ok').length === 1, { timeoutMs: 30_000, what: 'the record' })
@@ -135,9 +133,7 @@ describe('named services through static discovery', () => {
     expect(node.discovery?.stats).toMatchObject({ droppedServiceNames: 2, droppedServiceLists: 0 })
     // the node's own filter is for backends not built on the base class: nothing left to drop here
     expect(node.serviceStats).toEqual({ droppedNames: 0, droppedLists: 0 })
-    discovery.add({
-      id: b.id,
-      addresses: [{ host: '127.0.0.1', port: 9 }],
+    discovery.announcePeer(b.id, [{ host: '127.0.0.1', port: 9 }], {
       meta: { [SERVICES_META_KEY]: Array.from({ length: 40 }, (_, i) => `s${i}`).join(',') },
     })
     await waitFor(() => node.providers('ok').length === 0, { timeoutMs: 30_000, what: 'the oversized list' })
@@ -180,15 +176,13 @@ describe('named services through static discovery', () => {
       a.id < b.id ? -1 : 1,
     )
     const trust = [client.id, server!.id, ghost!.id]
-    const discovery = new StaticDiscovery()
+    const discovery = new ManualBackend()
     const node = await start(client, trust, discovery)
     const provider = await start(server!, trust)
-    discovery.add(entry(provider, ['kv']))
+    announce(discovery, provider, ['kv'])
     // a member whose record lists the service but that nothing answers for (never connected)
-    discovery.add({
-      id: ghost!.id,
+    discovery.announcePeer(ghost!.id, [{ host: '127.0.0.1', port: 9 }], {
       name: 'ghost@127.0.0.1',
-      addresses: [{ host: '127.0.0.1', port: 9 }],
       meta: { [SERVICES_META_KEY]: encodeServiceList(['kv'])! },
     })
     await node.waitForPeer(provider.id, { timeoutMs: 30_000 })
@@ -200,11 +194,11 @@ describe('named services through static discovery', () => {
   it('fails over to the next provider when the chosen one becomes unavailable', async () => {
     const ids = await Promise.all([generateIdentity(), generateIdentity()])
     const trust = ids.map((i) => i.id)
-    const discovery = new StaticDiscovery()
+    const discovery = new ManualBackend()
     const client = await start(ids[0]!, trust, discovery)
     const good = await start(ids[1]!, trust)
     good.handle('work', () => 'good')
-    discovery.add(entry(good, ['worker']))
+    announce(discovery, good, ['worker'])
     await client.waitForPeer(good.id, { timeoutMs: 30_000 })
     // the providers are in random order when both are connected with similar RTTs: repeat until
     // the request went to the failing one first (each try fails there with probability 1/2)
@@ -220,12 +214,12 @@ describe('named services through static discovery', () => {
         void bad.stop() // stopping with the request in flight: the client sees the peer unavailable
         await new Promise((r) => setTimeout(r, 60_000))
       })
-      discovery.add(entry(bad, ['worker']))
+      announce(discovery, bad, ['worker'])
       await client.waitForPeer(bad.id, { timeoutMs: 30_000 })
       expect(await client.request({ service: 'worker' }, 'work', null, { timeoutMs: 50_000 })).toBe('good')
       failedOver = entered
       await bad.stop()
-      discovery.remove(bad.id)
+      discovery.losePeer(bad.id)
       await waitFor(() => client.providers('worker').length === 1, { timeoutMs: 30_000, what: 'bad removed' })
     }
     expect(failedOver).toBe(true)

@@ -2,9 +2,9 @@
 // `shutdown`), and stop() resolves within its deadline even when a peer never answers anything.
 import { createSocket } from 'node:dgram'
 import { fileURLToPath } from 'node:url'
-import { StaticDiscovery } from '@peer/discovery-static'
 import { generateIdentity } from '@peer/identity'
 import { type RpcChild, spawnChild } from '@peer/testkit/child-process'
+import { ManualBackend } from '@peer/testkit/manual-discovery'
 import { recordEvents, waitFor } from '@peer/testkit/wait'
 import { afterEach, expect, it, vi } from 'vitest'
 import { createNode, NodeStoppedError, PeerUnavailableError } from '../src/index.js'
@@ -52,7 +52,7 @@ it('stop() resolves within its deadline with a peer that never answers anything'
   blackHole.on('message', () => {})
   await new Promise<void>((resolve) => blackHole.bind(0, '127.0.0.1', resolve))
   cleanups.push(() => new Promise<void>((resolve) => blackHole.close(() => resolve())))
-  const discovery = new StaticDiscovery()
+  const discovery = new ManualBackend()
   const node = await createNode({
     identity: mine,
     trust: [theirs.id, ghost.id],
@@ -74,7 +74,7 @@ it('stop() resolves within its deadline with a peer that never answers anything'
   await node.waitForPeer('frozen', { timeoutMs: 15_000 })
   const inFlight = failure(node.request('frozen', 'never', null, { timeoutMs: 60_000 }))
   await waitFor(() => node.peer('frozen')?.stats.inFlight === 1)
-  discovery.add({ id: ghost.id, addresses: [{ host: '127.0.0.1', port: blackHole.address().port }] })
+  discovery.announcePeer(ghost.id, [{ host: '127.0.0.1', port: blackHole.address().port }])
   child.kill('SIGSTOP')
 
   const started = performance.now()

@@ -1,16 +1,26 @@
 // The duration rule (issue 16, item 6): every public option that is a duration is in milliseconds
 // with an `Ms` suffix. Checked on what users see: the API reports (packages/*/api/*.api.md, the
-// public surface of every entry point) and the keys of the CLI configuration file schema. An old
-// name is allowed only as a deprecated alias (`// @deprecated` in the report); the exceptions below
-// are deliberate and each says why, so a new duration option without `Ms` fails here.
+// public surface of every entry point) and the keys of the CLI configuration file schema. A member
+// is a duration when its name reads as one (DURATION) or when its doc comment in the package's
+// source gives its unit in ms or seconds (TIME_UNIT: that caught `StartOptions.stats`, seconds,
+// and `chatter`, ms, whose names say nothing). An old name is allowed only as a deprecated alias
+// (`// @deprecated` in the report); the exceptions below are deliberate and each says why, so a
+// new duration option without `Ms` fails here.
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import ts from 'typescript'
 import { describe, expect, it } from 'vitest'
 import { repoRoot } from '../src/published.js'
 
 /** Names that read as a duration. */
 const DURATION =
   /(timeout|interval|delay|ttl|after|grace|debounce|hysteresis|window|duration|period|linger)$/i
+
+/**
+ * Doc comment wording that gives a value's unit as a time: `ms`, `milliseconds`, `seconds`. Not
+ * `second` alone, so that rates and spacings (`per second`, `one second apart`) are not durations.
+ */
+const TIME_UNIT = /\b(ms|milliseconds?|seconds)\b/i
 
 /** `Type.member` (or a config key `file:key`) that is a duration-like name on purpose, and why. */
 const EXCEPTIONS: Record<string, string> = {
@@ -27,8 +37,52 @@ const EXCEPTIONS: Record<string, string> = {
   'NodeOptions.dialTimeout': 'deprecated alias of registry.dialTimeoutMs',
 }
 
-/** Members of option-like interfaces (`*Options`, `DiscoveryHarness`, `TransportTuning`) that are numbers. */
-function durationMembers(report: string): { name: string; deprecated: boolean }[] {
+/**
+ * The doc comments of the members of the interfaces and type aliases declared in `sources`, by
+ * `Type.member`; members of nested object types are listed under the top type, as the API report
+ * shows them (two members of one name: both comments).
+ */
+function memberDocs(sources: readonly { file: string; text: string }[]): Map<string, string> {
+  const docs = new Map<string, string>()
+  for (const { file, text } of sources) {
+    const visit = (node: ts.Node, owner: string | undefined): void => {
+      if (ts.isInterfaceDeclaration(node) || ts.isTypeAliasDeclaration(node)) owner = node.name.text
+      else if (owner !== undefined && ts.isPropertySignature(node) && ts.isIdentifier(node.name)) {
+        const key = `${owner}.${node.name.text}`
+        const comments = ts.getLeadingCommentRanges(text, node.pos) ?? []
+        const doc = comments.map((c) => text.slice(c.pos, c.end)).join('\n')
+        docs.set(key, docs.has(key) ? `${docs.get(key)}\n${doc}` : doc)
+      }
+      ts.forEachChild(node, (child) => visit(child, owner))
+    }
+    visit(ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true), undefined)
+  }
+  return docs
+}
+
+/** The source files of a package (`packages/<pkg>/src`, recursively), for {@link memberDocs}. */
+async function packageSources(pkg: string): Promise<{ file: string; text: string }[]> {
+  const sources: { file: string; text: string }[] = []
+  const visit = async (dir: string): Promise<void> => {
+    for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+      const path = join(dir, entry.name)
+      if (entry.isDirectory()) await visit(path)
+      else if (/\.ts$/.test(entry.name)) sources.push({ file: path, text: await readFile(path, 'utf8') })
+    }
+  }
+  await visit(join(repoRoot, 'packages', pkg, 'src'))
+  return sources
+}
+
+/**
+ * Members of option-like interfaces (`*Options`, `DiscoveryHarness`, `TransportTuning`) that are
+ * numbers and durations: by name (DURATION), or by the unit their doc comment in `docs` gives
+ * (TIME_UNIT).
+ */
+function durationMembers(
+  report: string,
+  docs: ReadonlyMap<string, string> = new Map(),
+): { name: string; deprecated: boolean }[] {
   const found: { name: string; deprecated: boolean }[] = []
   const lines = report.split('\n')
   let owner: string | undefined
@@ -42,8 +96,10 @@ function durationMembers(report: string): { name: string; deprecated: boolean }[
     if (line === '}') owner = undefined
     if (owner === undefined) continue
     const member = /^\s+(?:readonly )?(\w+)\??: number(?: \| undefined)?;$/.exec(line)
-    if (!member || !DURATION.test(member[1]!) || member[1]!.endsWith('Ms')) continue
-    found.push({ name: `${owner}.${member[1]}`, deprecated: /@deprecated/.test(lines[i - 1] ?? '') })
+    if (!member || member[1]!.endsWith('Ms')) continue
+    const name = `${owner}.${member[1]}`
+    if (!DURATION.test(member[1]!) && !TIME_UNIT.test(docs.get(name) ?? '')) continue
+    found.push({ name, deprecated: /@deprecated/.test(lines[i - 1] ?? '') })
   }
   return found
 }
@@ -69,13 +125,60 @@ describe('the duration rule: milliseconds, `Ms` suffix', () => {
     ])
   })
 
+  it('finds a duration option by the unit its doc comment gives, not by rates or spacings in seconds', () => {
+    const source = [
+      'export interface YOptions {',
+      '  /** Print a line every this many seconds. */',
+      '  every?: number',
+      '  /** Traffic to every peer every this many ms, and a ping once a second. */',
+      '  chatter?: number',
+      '  /** Nested, as the report shows them under the top type. */',
+      '  lanes?: {',
+      '    /** Quiet time before a lane closes, in milliseconds. */',
+      '    quiet?: number',
+      '  }',
+      '  /** Announcements, one second apart. */',
+      '  announcements?: number',
+      '  /** Packets accepted per second. */',
+      '  maxPacketsPerSecond?: number',
+      '  /** @deprecated Use `statsMs`; `stats` is in seconds. */',
+      '  stats?: number',
+      '  /** Stats interval, ms. */',
+      '  statsMs?: number',
+      '}',
+    ].join('\n')
+    const report = [
+      'export interface YOptions {',
+      '    announcements?: number;',
+      '    chatter?: number;',
+      '    every?: number;',
+      '    lanes?: {',
+      '        quiet?: number;',
+      '    };',
+      '    maxPacketsPerSecond?: number;',
+      '    // @deprecated',
+      '    stats?: number;',
+      '    statsMs?: number;',
+      '}',
+    ].join('\n')
+    expect(durationMembers(report, memberDocs([{ file: 'y.ts', text: source }]))).toEqual([
+      { name: 'YOptions.chatter', deprecated: false },
+      { name: 'YOptions.every', deprecated: false },
+      { name: 'YOptions.quiet', deprecated: false },
+      { name: 'YOptions.stats', deprecated: true },
+    ])
+    // without the doc comments, none of these names reads as a duration
+    expect(durationMembers(report)).toEqual([])
+  })
+
   it('every public duration option in the API reports is in ms with an Ms suffix (or a deprecated alias)', async () => {
     const offenders: string[] = []
     for (const pkg of await readdir(join(repoRoot, 'packages'))) {
       const dir = join(repoRoot, 'packages', pkg, 'api')
+      const docs = memberDocs(await packageSources(pkg))
       for (const file of await readdir(dir).catch(() => [])) {
         if (!file.endsWith('.api.md')) continue
-        for (const { name, deprecated } of durationMembers(await readFile(join(dir, file), 'utf8')))
+        for (const { name, deprecated } of durationMembers(await readFile(join(dir, file), 'utf8'), docs))
           if (!deprecated && EXCEPTIONS[name] === undefined) offenders.push(`${pkg}/api/${file}: ${name}`)
       }
     }

@@ -1,0 +1,31 @@
+// How a DemoCluster stops its nodes: SIGTERM, then SIGKILL after a grace that a signal can cut.
+import type { ChildProcess } from 'node:child_process'
+import type { AbortOptions } from '@peer/discovery-core'
+
+/** Options of `DemoCluster.close`. */
+export interface DemoCloseOptions extends AbortOptions {
+  /** How long the nodes get to stop after SIGTERM before they are killed (SIGKILL), ms. Default 5000. */
+  graceMs?: number | undefined
+}
+
+/**
+ * Stops one child of a `DemoCluster`: SIGTERM (and its stdin closed), then SIGKILL after
+ * `graceMs`, or as soon as `hurry` aborts (already aborted: SIGKILL straight away). Resolves once
+ * the child has closed; no listener stays on `hurry`.
+ */
+export function stopChild(child: ChildProcess, graceMs: number, hurry: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve()
+    const kill = () => child.kill('SIGKILL')
+    const timer = setTimeout(kill, graceMs)
+    child.once('close', () => {
+      clearTimeout(timer)
+      hurry.removeEventListener('abort', kill)
+      resolve()
+    })
+    if (hurry.aborted) return void kill()
+    hurry.addEventListener('abort', kill, { once: true })
+    child.kill('SIGTERM')
+    child.stdin?.end()
+  })
+}
