@@ -24,7 +24,7 @@ it('a killed peer goes down by idle timeout, fails its requests typed, and comes
     trust: [theirs.id],
     name: 'survivor@localhost',
     discovery,
-    lostHysteresis: 0,
+    lostHysteresisMs: 0,
     registry: { backoff: { initialDelayMs: 50, maxDelayMs: 500 }, dialTimeoutMs: 2000 },
     transport: { maxIdleTimeoutMs: 1500, keepAliveIntervalMs: 300 },
   })

@@ -26,7 +26,7 @@ export async function startMember(
     identity,
     trust,
     discovery,
-    lostHysteresis: 0,
+    lostHysteresisMs: 0,
     registry: FAST_REGISTRY,
     ...options,
   })

@@ -38,7 +38,7 @@ it('traffic resumes soon after a partition longer than the idle timeout heals', 
     trust: [far.id],
     name: 'near@localhost',
     discovery,
-    lostHysteresis: 0,
+    lostHysteresisMs: 0,
     transport: { keepAliveIntervalMs: 200 },
   })
   cleanups.push(() => nearNode.stop())

@@ -28,7 +28,7 @@ it('a server registered on one node is a service the other node finds, until it 
         trust,
         name: `n${i}@localhost`,
         discovery: new BoardDiscovery(board),
-        lostHysteresis: 0,
+        lostHysteresisMs: 0,
         registry: FAST_REGISTRY,
         stopTimeoutMs: 1000,
       }),

@@ -27,7 +27,7 @@ export class ManualBackend extends AbstractDiscoveryBackend {
 /** An aggregate Discovery over manual backends (no hysteresis), started. */
 export async function manualDiscovery(sources: string[] = ['manual']) {
   const backends = sources.map((s) => new ManualBackend(s))
-  const discovery = new Discovery({ backends, lostHysteresis: 0 })
+  const discovery = new Discovery({ backends, lostHysteresisMs: 0 })
   await discovery.start()
   return { discovery, backends, backend: backends[0]! }
 }
