@@ -63,8 +63,11 @@ export async function messages(conn: BenchConn, count: number, meter?: CpuMeter)
 // channels count messages in sink mode; raw streams need the frame-walking mode
 const p0Mode = (conn: BenchConn) => (conn.raw ? MODE_FRAMES : MODE_SINK)
 
-/** `n` sequential 64-byte request/response round trips; pushes each latency (us) into `into`. */
-export async function echo(conn: BenchConn, n: number, into?: number[]): Promise<void> {
+/**
+ * `n` sequential 64-byte request/response round trips; pushes each latency (us) into `into`. The
+ * stream is finished afterwards, unless `leaveOpen` (a stream still in use, as a node's lanes are).
+ */
+export async function echo(conn: BenchConn, n: number, into?: number[], leaveOpen = false): Promise<void> {
   const p = await conn.pipe(MODE_ECHO)
   for (let i = 0; i < n; i++) {
     const t = performance.now()
@@ -82,6 +85,7 @@ export async function echo(conn: BenchConn, n: number, into?: number[]): Promise
     }
     into?.push((performance.now() - t) * 1000)
   }
+  if (leaveOpen) return
   if (p.kind === 'channel') await p.ch.close()
   else await p.s.finish()
 }

@@ -136,7 +136,7 @@ export async function runLoopback(o: LoopbackOptions): Promise<string> {
   for (let i = 0; i < connects; i++) {
     for (const stack of orderFor(STACKS, i)) {
       const conn = await clients.connect(stack, endpoints[stack])
-      await echo(conn, 1)
+      await echo(conn, 1, undefined, true) // the stream stays open: a node link's lanes do
       const t = performance.now()
       await conn.close()
       closeMs[stack].push(performance.now() - t)
