@@ -35,11 +35,13 @@ const CLOSE_LINGER_MS = 250
 
 /**
  * The stop sequence of a node (see PeerNode.stop): refuse, withdraw and drain, then fail what is
- * left and close everything at once, every wait bounded by `timeout`. @internal
+ * left and close everything at once, every wait bounded by `timeout`. An aborted `signal` ends
+ * the deadline at once: what is still waited for is given up, and everything closes. @internal
  */
-export async function teardown(ctx: TeardownContext, timeout: number): Promise<void> {
+export async function teardown(ctx: TeardownContext, timeout: number, signal?: AbortSignal): Promise<void> {
   const deadline = performance.now() + timeout
-  const left = () => Math.max(0, deadline - performance.now())
+  const left = () => (signal?.aborted === true ? 0 : Math.max(0, deadline - performance.now()))
+  const bounded = <T>(promise: Promise<T>, ms: number) => boundedBy(promise, ms, signal)
   // 1. refuse: nothing new comes in or is dialed
   ctx.listener()?.stopAccepting('shutdown')
   ctx.registry()?.stopDialing()
@@ -60,7 +62,7 @@ export async function teardown(ctx: TeardownContext, timeout: number): Promise<v
   for (const off of ctx.unsubscribe.splice(0)) off()
   ctx.policy.close()
   const closing = Promise.allSettled([
-    ctx.registry()?.stop({ timeoutMs: left() }),
+    ctx.registry()?.stop({ timeoutMs: left(), ...(signal === undefined ? {} : { signal }) }),
     ctx.listener()?.close('shutdown'),
     ctx.transport()?.close('shutdown'),
   ]).then((results) => {
@@ -83,12 +85,22 @@ export async function teardown(ctx: TeardownContext, timeout: number): Promise<v
   ctx.metrics()?.close()
 }
 
-/** `promise`, or `undefined` after `ms` (never longer). */
-function bounded<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+/** `promise`, or `undefined` after `ms` or once `signal` aborts (never longer). */
+function boundedBy<T>(
+  promise: Promise<T>,
+  ms: number,
+  signal: AbortSignal | undefined,
+): Promise<T | undefined> {
+  if (signal?.aborted === true) return Promise.resolve(undefined)
   let clear = () => {}
   const timeout = new Promise<undefined>((resolve) => {
     const timer = setTimeout(resolve, Math.max(0, ms))
-    clear = () => clearTimeout(timer)
+    const onAbort = () => resolve(undefined)
+    signal?.addEventListener('abort', onAbort, { once: true })
+    clear = () => {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', onAbort)
+    }
   })
   return Promise.race([promise, timeout]).finally(clear)
 }

@@ -436,7 +436,7 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
     }
     this.#state = 'stopping'
     this.#lifetime.abort(new NodeStoppedError())
-    this.#stopping = this.#teardown(timeout).finally(() => {
+    this.#stopping = this.#teardown(timeout, options.signal).finally(() => {
       this.#state = 'stopped'
       this.#log.info('node stopped', { id: shortId(this.id) })
     })
@@ -447,7 +447,7 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
     await this.stop()
   }
 
-  #teardown(timeout: number): Promise<void> {
+  #teardown(timeout: number, signal?: AbortSignal): Promise<void> {
     return teardown(
       {
         log: this.#log,
@@ -461,6 +461,7 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
         metrics: () => this.#parts.metrics,
       },
       timeout,
+      signal,
     )
   }
 

@@ -383,6 +383,12 @@ export interface StopOptions {
   timeoutMs?: number
   /** @deprecated Use `timeoutMs` (same unit, ms); accepted until the next minor version. */
   timeout?: number
+  /**
+   * Aborting ends the stop's deadline at once: what it still waits for (requests in flight,
+   * queued messages, the discovery withdrawal) is given up and everything closes. The stop still
+   * resolves (it never rejects); a signal aborted before the call makes the whole stop immediate.
+   */
+  signal?: AbortSignal
 }
 
 /** Payload of `peer:up`. */

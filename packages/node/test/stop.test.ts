@@ -87,4 +87,26 @@ it('stop() resolves within its deadline with a peer that never answers anything'
   expect(took).toBeLessThan(15_000)
 })
 
+it('stop({ signal }): aborting gives up the drain and closes at once; the stop still resolves', async () => {
+  // the drain would wait for the request in flight until the 120 s deadline
+  const members = await startCluster(['asks', 'sits'], { stopTimeoutMs: 120_000 })
+  running.push(...members)
+  const [asks, sits] = members as [Member, Member]
+  sits.node.handle('never', () => new Promise(() => {}))
+  const inFlight = failure(sits.node.request(asks.node.id, 'ping', null, { timeoutMs: 120_000 }))
+  asks.node.handle('ping', () => new Promise(() => {}))
+  await waitFor(() => asks.node.peer(sits.node.id)?.stats.requestsReceived === 1)
+  const controller = new AbortController()
+  const stopping = asks.node.stop({ signal: controller.signal })
+  await waitFor(() => asks.node.state === 'stopping')
+  controller.abort()
+  await stopping
+  expect(asks.node.state).toBe('stopped')
+  expect(await inFlight).toBeInstanceOf(PeerUnavailableError)
+  // a signal aborted before the call: the whole stop is immediate
+  const late = await createNode({ trust: [], name: 'late@localhost', stopTimeoutMs: 120_000 })
+  await late.stop({ signal: AbortSignal.abort() })
+  expect(late.state).toBe('stopped')
+}, 30_000)
+
 vi.setConfig({ testTimeout: 60_000 })
