@@ -64,12 +64,6 @@ class QuinnEngineConnection implements EngineConnection {
   #closing: Promise<void> | undefined
   #opening = 0
   readonly #reading = new StreamSet()
-  /**
-   * A stream opened ahead of need (see `#take`): opening one is a round trip through the binding's
-   * runtime (0.3 ms idle, 2-3 ms on a busy machine), and a QUIC stream costs nothing on the wire
-   * until it is written.
-   */
-  #spare: Promise<QuinnStream> | undefined
 
   /** The binding's connection, let go once closed (it holds the client endpoint's socket). */
   #conn: QuinnConnection | undefined
@@ -97,7 +91,6 @@ class QuinnEngineConnection implements EngineConnection {
         this.#finalStats = this.stats()
         // nothing of ours keeps the binding's objects (and the socket under them) alive now
         this.#conn = undefined
-        this.#spare = undefined
         this.#reading.forgetAll()
         onClosed()
         return info
@@ -106,7 +99,6 @@ class QuinnEngineConnection implements EngineConnection {
 
   /** Starts handing the peer's streams to `onStream` (only once the connection is trusted). */
   serve(): void {
-    this.#refill() // the first stream either side opens (the control stream, a first lane) is ready
     void (async () => {
       for (;;) {
         let stream: QuinnStream
@@ -172,7 +164,7 @@ class QuinnEngineConnection implements EngineConnection {
     const conn = this.#conn
     if (this.#isClosed || conn === undefined) throw new ConnectionClosedError('connection closed')
     this.#opening++
-    const pending = this.#take(conn)
+    const pending = conn.outboundStream()
     let onAbort: (() => void) | undefined
     try {
       const stream =
@@ -198,30 +190,7 @@ class QuinnEngineConnection implements EngineConnection {
     } finally {
       this.#opening--
       if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort)
-      this.#refill()
     }
-  }
-
-  /**
-   * The next outbound stream: the spare when there is one (ready, or still waiting for stream
-   * credit: it was asked for first), else a new one. The next spare is asked for once no opener
-   * waits (`#refill`), so at most one stream is held unused and an opener never waits behind it
-   * for credit.
-   */
-  #take(conn: QuinnConnection): Promise<QuinnStream> {
-    const pending = this.#spare ?? conn.outboundStream()
-    this.#spare = undefined
-    return pending
-  }
-
-  /** Asks for a spare stream, unless one is held, an opener waits, or the connection is closing. */
-  #refill(): void {
-    const conn = this.#conn
-    if (conn === undefined || this.#isClosed || this.#closing !== undefined) return
-    if (this.#spare !== undefined || this.#opening > 0) return
-    const spare = conn.outboundStream()
-    spare.catch(() => {})
-    this.#spare = spare
   }
 
   /**
@@ -234,7 +203,7 @@ class QuinnEngineConnection implements EngineConnection {
     this.#opening++
     let stream: QuinnStream
     try {
-      stream = await this.#take(conn)
+      stream = await conn.outboundStream()
     } finally {
       this.#opening--
     }
