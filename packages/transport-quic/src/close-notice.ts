@@ -38,6 +38,18 @@ export function noticeWaitMs(rttMs: number | undefined): number {
 }
 
 /**
+ * How long a notified side waits without new bytes for the closer's last ones before it closes
+ * (when its read sides do not all end first): 50 ms, or 2 RTTs when longer; at most
+ * {@link PEER_DRAIN_MAX_MS} in all. Well under what the closer waits for the answer.
+ */
+export function peerQuietMs(rttMs: number | undefined): number {
+  return Math.max(50, 2 * (rttMs ?? 0))
+}
+
+/** The longest a notified side waits for the closer's last bytes before it closes. */
+export const PEER_DRAIN_MAX_MS = 1000
+
+/**
  * Where a notice goes: `send` writes the bytes and finishes the stream (errors are swallowed),
  * `reset` gives the stream up. An engine can hand its native stream here, without web streams.
  */

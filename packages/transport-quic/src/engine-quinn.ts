@@ -7,7 +7,13 @@
 // 0-RTT, and no local port for a client: see `capabilities`.
 import { abortErrorFor } from '@peer/discovery-core'
 import { errorMessage } from '@peer/discovery-core/internal'
-import { type NoticeStream, noticeWaitMs, sendCloseNotice } from './close-notice.js'
+import {
+  type NoticeStream,
+  noticeWaitMs,
+  PEER_DRAIN_MAX_MS,
+  peerQuietMs,
+  sendCloseNotice,
+} from './close-notice.js'
 import {
   ACCESS_DENIED,
   type Engine,
@@ -255,8 +261,9 @@ class QuinnEngineConnection implements EngineConnection {
     this.#remoteClose = { by: 'remote', reason, code, application: true }
     // closing discards bytes still in flight: first let the peer's streams end (its last messages
     // before the notice), within less than the peer waits for our answer
-    const quietMs = Math.max(50, 2 * (this.rtt() ?? 0))
-    this.#closing ??= this.#reading.drained(quietMs, 1000).then(() => this.#abort())
+    this.#closing ??= this.#reading
+      .drained(peerQuietMs(this.rtt()), PEER_DRAIN_MAX_MS)
+      .then(() => this.#abort())
   }
 
   #abort(): void {

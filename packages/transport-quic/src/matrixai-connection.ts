@@ -9,7 +9,13 @@ import {
 } from '@matrixai/quic'
 import type { Logger as PeerLogger } from '@peer/discovery-core'
 import { errorMessage } from '@peer/discovery-core/internal'
-import { noticeStreamOf, noticeWaitMs, sendCloseNotice } from './close-notice.js'
+import {
+  noticeStreamOf,
+  noticeWaitMs,
+  PEER_DRAIN_MAX_MS,
+  peerQuietMs,
+  sendCloseNotice,
+} from './close-notice.js'
 import { ENGINE_OBJECT, type EngineConnection, type EngineStream } from './engine.js'
 import { lendReads } from './engine-patch.js'
 import { type CloseInfo, ConnectionClosedError, StreamResetError, TransportError } from './errors.js'
@@ -356,7 +362,8 @@ export class QuicEngineConnection implements EngineConnection {
     this.#remoteClose = { by: 'remote', reason, code, application: true }
     // stopping discards bytes still in flight: first let the peer's streams end (its last messages
     // before the notice), within less than the peer waits for our answer
-    const quietMs = Math.max(50, 2 * (this.rtt() ?? 0))
-    this.#closing ??= this.#readsEnded(quietMs, 1000).then(() => this.#stop(0, ''))
+    this.#closing ??= this.#readsEnded(peerQuietMs(this.rtt()), PEER_DRAIN_MAX_MS).then(() =>
+      this.#stop(0, ''),
+    )
   }
 }
