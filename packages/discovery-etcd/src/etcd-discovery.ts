@@ -228,13 +228,6 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
     if (this.#client === undefined || !this.#healing.running) return
     await this.#healing.exclusive(async () => {
       if (this.announcement !== local) return // replaced meanwhile
-      const previousId = this.#publishedId
-      const current = this.#leases.current
-      if (previousId !== undefined && previousId !== local.id && current !== undefined) {
-        // a new identity: take the old key away with its lease
-        this.#leases.take()
-        await this.#leases.revoke(current)
-      }
       this.#healing.needPublish = false
       try {
         await this.#publish()
@@ -327,6 +320,15 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
     const self = this.announcement
     if (self === undefined) return
     const client = this.#requireClient()
+    // A new identity: take the old key away with its lease first. Here, not in doAnnounce: the
+    // healing loop may publish a new announcement before announce() gets its turn.
+    if (this.#publishedId !== undefined && this.#publishedId !== self.id) {
+      const old = this.#leases.take()
+      this.#publishedId = undefined
+      this.#publishedValue = undefined
+      // without a lease (lost), the old key expires with it within ttl seconds
+      if (old !== undefined) await this.#leases.revoke(old)
+    }
     const lease = this.#leases.usable(client)
     const leaseId = await withTimeout(
       lease.grant(),

@@ -100,3 +100,41 @@ describe('a watch cancel that stalls', () => {
     await waitFor(() => p.connections === 0, { timeoutMs: 15_000, what: 'the client to disconnect' })
   })
 })
+
+describe('a new id announced while the healing loop is ahead of announce()', () => {
+  // The lock that serialises the backend's etcd operations is first come, first served. Here a
+  // re-list (refresh) runs with the new id already set, so it finds our key missing and marks it
+  // for publishing; the healing loop, woken by its check timer, is queued before announce() and
+  // publishes the new key first. The old key must still go when announce() resolves.
+  it('leaves only the new key once announce() resolves', async () => {
+    const prefix = uniquePrefix()
+    const p = await proxy()
+    // a TTL well above the stall, so the old key cannot just expire meanwhile
+    const a = backend({
+      endpoints: p.endpoint,
+      prefix,
+      ttl: 30,
+      requestTimeoutMs: 10_000,
+      staleAfterMs: 60_000,
+      checkIntervalMs: 50,
+    })
+    await a.start()
+    const first = node('first', 4200)
+    const second = node('second', 4201)
+    await a.announce(first)
+    await waitFor(() => a.connected, { what: 'connected' })
+
+    // refresh #1 holds the lock: its watch restart waits behind a held cancel
+    p.stallNextCancel(3000)
+    const cancelsBefore = p.cancelRequests
+    // queued behind it at once: refresh #2; then the loop (its check timer fires every 50 ms)
+    const refreshes = [a.refresh(), a.refresh()]
+    await waitFor(() => p.cancelRequests > cancelsBefore, { timeoutMs: 15_000, what: 'the held cancel' })
+    // then announce(), with the new id set before refresh #2 lists
+    await new Promise((r) => setTimeout(r, 500))
+    await a.announce(second)
+    await Promise.all(refreshes)
+    const keys = (await etcd.etcdctl(['get', '--prefix', prefix, '--keys-only'])).trim()
+    expect(keys).toBe(nodeKey(prefix, second.id))
+  })
+})
