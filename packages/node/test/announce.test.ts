@@ -1,10 +1,9 @@
 // Announce and withdraw: nodes that publish themselves through a discovery backend find each
 // other with no static list, and a stopping node withdraws its announcement.
-import { generateIdentity } from '@peer/identity'
 import { recordEvents, waitFor } from '@peer/testkit/wait'
 import { afterEach, expect, it } from 'vitest'
-import { createNode, type PeerNode } from '../src/index.js'
-import { Board, BoardDiscovery } from './board-discovery.js'
+import type { PeerNode } from '../src/index.js'
+import { Board, startBoardNodes } from './board-discovery.js'
 
 const nodes: PeerNode[] = []
 afterEach(async () => {
@@ -13,20 +12,7 @@ afterEach(async () => {
 
 it('nodes announce themselves (name, addresses, meta) and form a cluster; stop withdraws the announcement', async () => {
   const board = new Board()
-  const identities = await Promise.all([1, 2, 3].map(() => generateIdentity()))
-  const trust = identities.map((i) => i.id)
-  for (const [i, identity] of identities.entries()) {
-    nodes.push(
-      await createNode({
-        identity,
-        trust,
-        name: `b${i}@localhost`,
-        discovery: new BoardDiscovery(board),
-        meta: { role: `r${i}` },
-        lostHysteresis: 0,
-      }),
-    )
-  }
+  nodes.push(...(await startBoardNodes(board, ['b0', 'b1', 'b2'], (i) => ({ meta: { role: `r${i}` } }))))
   const [n0, n1, n2] = nodes as [PeerNode, PeerNode, PeerNode]
   expect(board.entries.get(n1.id)).toEqual({
     id: n1.id,

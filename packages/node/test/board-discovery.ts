@@ -2,6 +2,8 @@
 // shared board and every other node's backend reports them. A user's own backend, built on the
 // shared base class; used where a test needs announcements without an external service.
 import { type AbortOptions, AbstractDiscoveryBackend, type LocalPeer } from '@peer/discovery-core'
+import { generateIdentity } from '@peer/identity'
+import { createNode, type NodeOptions, type PeerNode } from '../src/index.js'
 
 /** An in-process bulletin board: the simplest publishing backend (announce, list, watch). */
 export class Board extends EventTarget {
@@ -44,4 +46,31 @@ export class BoardDiscovery extends AbstractDiscoveryBackend {
     if (peer === undefined) this.reportLost(id, 'withdrawn')
     else this.reportPeer(peer)
   }
+}
+
+/**
+ * Starts one node per name (`<name>@localhost`), all trusting each other and announcing through
+ * `board`; `options(i)` adds per-node options. Does not wait for the mesh.
+ */
+export async function startBoardNodes(
+  board: Board,
+  names: readonly string[],
+  options: (i: number) => Partial<NodeOptions> = () => ({}),
+): Promise<PeerNode[]> {
+  const identities = await Promise.all(names.map(() => generateIdentity()))
+  const trust = identities.map((i) => i.id)
+  const nodes: PeerNode[] = []
+  for (const [i, identity] of identities.entries()) {
+    nodes.push(
+      await createNode({
+        identity,
+        trust,
+        name: `${names[i]}@localhost`,
+        discovery: new BoardDiscovery(board),
+        lostHysteresisMs: 0,
+        ...options(i),
+      }),
+    )
+  }
+  return nodes
 }

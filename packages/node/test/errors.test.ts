@@ -34,7 +34,7 @@ async function survivorAndVictim(
     trust: [theirs.id],
     name: 'survivor@localhost',
     discovery: new ManualBackend(),
-    lostHysteresis: 0,
+    lostHysteresisMs: 0,
     ...(stallTimeoutMs === undefined ? {} : { stallTimeoutMs }),
     registry: { backoff: { initialDelayMs: 50, maxDelayMs: 500 }, dialTimeoutMs: 2000 },
     transport: { maxIdleTimeoutMs: idleMs, keepAliveIntervalMs: 300 },

@@ -9,7 +9,7 @@ import { InvalidServerNameError, ServerRegistry } from '@peer/registry'
 import { nextEvent } from '@peer/testkit/wait'
 import { afterEach, expect, it } from 'vitest'
 import { createNode, type PeerNode } from '../src/index.js'
-import { Board, BoardDiscovery } from './board-discovery.js'
+import { Board, startBoardNodes } from './board-discovery.js'
 import { FAST_REGISTRY } from './helpers.js'
 
 const nodes: PeerNode[] = []
@@ -19,21 +19,9 @@ afterEach(async () => {
 
 it('a server registered on one node is a service the other node finds, until it closes', async () => {
   const board = new Board()
-  const identities = await Promise.all([generateIdentity(), generateIdentity()])
-  const trust = identities.map((i) => i.id)
-  for (const [i, identity] of identities.entries()) {
-    nodes.push(
-      await createNode({
-        identity,
-        trust,
-        name: `n${i}@localhost`,
-        discovery: new BoardDiscovery(board),
-        lostHysteresisMs: 0,
-        registry: FAST_REGISTRY,
-        stopTimeoutMs: 1000,
-      }),
-    )
-  }
+  nodes.push(
+    ...(await startBoardNodes(board, ['n0', 'n1'], () => ({ registry: FAST_REGISTRY, stopTimeoutMs: 1000 }))),
+  )
   const [a, b] = nodes as [PeerNode, PeerNode]
   a.handle('port', (name: string) => servers.getPort(name))
   const servers = new ServerRegistry({ publish: a })

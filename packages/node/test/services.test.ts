@@ -32,7 +32,7 @@ async function start(
   const node = await createNode({
     identity,
     trust,
-    lostHysteresis: 0,
+    lostHysteresisMs: 0,
     registry: FAST_REGISTRY,
     stopTimeoutMs: 1000,
     ...(discovery === undefined ? {} : { discovery }),
@@ -148,7 +148,7 @@ describe('named services through discovery', () => {
     const node = await createNode({
       identity: a,
       trust: [a.id, b.id],
-      lostHysteresis: 0,
+      lostHysteresisMs: 0,
       registry: FAST_REGISTRY,
       stopTimeoutMs: 1000,
       discovery: raw,

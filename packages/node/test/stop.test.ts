@@ -58,7 +58,7 @@ it('stop() resolves within its deadline with a peer that never answers anything'
     trust: [theirs.id, ghost.id],
     name: 'leaving@localhost',
     discovery,
-    lostHysteresis: 0,
+    lostHysteresisMs: 0,
     stopTimeoutMs: 1000,
     registry: { dialTimeoutMs: 60_000 },
     transport: { maxIdleTimeoutMs: 60_000, connectTimeoutMs: 60_000 },
