@@ -1,6 +1,6 @@
 import { formatHostPort, shortId } from '@peer/discovery-core'
 import { errorMessage } from '@peer/discovery-core/internal'
-import { type PeerNode, PeerUnavailableError } from '@peer/node'
+import type { PeerNode } from '@peer/node'
 import { CliError } from './errors.js'
 import type { Output } from './output.js'
 import { pause, roundMs, rttSummary } from './ping-timing.js'
@@ -29,6 +29,8 @@ export async function pingService(
   out: Output,
 ): Promise<void> {
   const { signal } = options
+  // loaded here, not at the top: every `peer` command imports this module (already loaded here)
+  const { PeerUnavailableError } = await import('@peer/node')
   const deadline = Date.now() + options.connectTimeoutMs
   const label = (id: string) =>
     node.peer(id)?.name ?? node.knownPeers().find((p) => p.id === id)?.name ?? shortId(id)
