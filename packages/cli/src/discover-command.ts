@@ -54,7 +54,7 @@ export interface DiscoverOptions extends AbortOptions {
   prefix?: string | undefined
   /** A node id never reported (this node's). */
   self?: string | undefined
-  /** Stop after this many ms (`--duration <seconds>` on the command line). */
+  /** Stop after watching this many ms, counted from the `ready` event (`--duration <seconds>`). */
   durationMs?: number | undefined
   /**
    * @deprecated Use `durationMs` (milliseconds); `duration` is in seconds and accepted until the
@@ -199,7 +199,7 @@ export async function discover(options: DiscoverOptions, io: CliIo): Promise<voi
       ),
     )
   }
-  const shutdown = shutdownSignal({ durationMs: stopAfterMs, signal: options.signal })
+  const shutdown = shutdownSignal({ signal: options.signal })
   const started: DiscoveryBackend[] = []
   try {
     for (const backend of backends) {
@@ -217,6 +217,7 @@ export async function discover(options: DiscoverOptions, io: CliIo): Promise<voi
       out.note(`watching ${backend.source} (${[...backend.capabilities].join(', ')}); Ctrl-C to stop`)
     }
     out.event('ready', { sources: started.map((b) => b.source) }, null)
+    shutdown.runFor(stopAfterMs)
     await untilAborted(shutdown.signal)
   } finally {
     shutdown.dispose()
@@ -267,7 +268,11 @@ export function discoverCommand(io: CliIo, options: AbortOptions = {}): Command 
     .option('--endpoint <url>', 'etcd: an etcd endpoint URL (repeatable; required)', collect)
     .option('--prefix <prefix>', 'etcd: the key prefix (default /peer)')
     .option('--self <id>', 'a node id never to report (this node)')
-    .option('--duration <seconds>', 'stop after this many seconds', parseSeconds)
+    .option(
+      '--duration <seconds>',
+      'stop after watching this many seconds (counted from the ready event)',
+      parseSeconds,
+    )
     .addOption(new Option('--log-level <level>', 'print backend logs to stderr').choices(LOG_LEVELS))
     .option('--json', 'one JSON object per event line: {"event":"discovered",...}')
     .addHelpText(

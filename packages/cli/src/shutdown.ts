@@ -1,14 +1,16 @@
 /**
- * An `AbortSignal` aborted by the first SIGINT or SIGTERM, by `durationMs` elapsing (`--duration`),
- * or by the caller's `signal` (the `{ signal }` of a command function), so a long-running command
- * can stop cleanly. A second SIGINT/SIGTERM exits at once with status 130. `dispose()` removes the
- * handlers and the listener on the caller's signal.
+ * An `AbortSignal` aborted by the first SIGINT or SIGTERM, by the caller's `signal` (the
+ * `{ signal }` of a command function), or once the time given to `runFor` (`--duration`) has
+ * elapsed, so a long-running command can stop cleanly. A command calls `runFor` once it is up: a
+ * duration counts the time it ran, not its start-up (which takes seconds on a loaded machine). A
+ * second SIGINT/SIGTERM exits at once with status 130. `dispose()` removes the handlers, the
+ * timer and the listener on the caller's signal.
  */
-export function shutdownSignal(
-  options: { durationMs?: number | undefined; signal?: AbortSignal | undefined } = {},
-): {
+export function shutdownSignal(options: { signal?: AbortSignal | undefined } = {}): {
   signal: AbortSignal
   abort(reason: string): void
+  /** Aborts with `duration elapsed` after `durationMs` (undefined: never). */
+  runFor(durationMs: number | undefined): void
   dispose(): void
 } {
   const controller = new AbortController()
@@ -25,14 +27,16 @@ export function shutdownSignal(
   else caller?.addEventListener('abort', onAbort, { once: true })
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
-  const timer =
-    options.durationMs === undefined
-      ? undefined
-      : setTimeout(() => controller.abort(new Error('duration elapsed')), options.durationMs)
+  let timer: NodeJS.Timeout | undefined
   return {
     signal: controller.signal,
     abort(reason: string) {
       controller.abort(new Error(reason))
+    },
+    runFor(durationMs) {
+      clearTimeout(timer)
+      if (durationMs === undefined || controller.signal.aborted) return
+      timer = setTimeout(() => controller.abort(new Error('duration elapsed')), durationMs)
     },
     dispose() {
       clearTimeout(timer)

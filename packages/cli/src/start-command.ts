@@ -61,7 +61,7 @@ export interface StartOptions extends NodeFlags, AbortOptions {
   chatter?: number | undefined
   /** Stop when stdin closes (used by `peer demo`, so nodes die with their supervisor). */
   exitWithStdin?: boolean | undefined
-  /** Stop after this many ms (`--duration <seconds>` on the command line). */
+  /** Stop after the node has run this many ms, counted from its `started` event (`--duration <seconds>`). */
   durationMs?: number | undefined
   /**
    * @deprecated Use `durationMs` (milliseconds); `duration` is in seconds and accepted until the
@@ -189,7 +189,7 @@ export async function start(options: StartOptions, io: CliIo): Promise<void> {
   const config = await resolveNodeConfig(options, io, options)
   if (options.check === true) return check(config, options, out)
   const logger = configuredLogger(config, (line) => void io.stderr.write(`${line}\n`))
-  const shutdown = shutdownSignal({ durationMs: stopAfterMs, signal: options.signal })
+  const shutdown = shutdownSignal({ signal: options.signal })
   const onStdinEnd = () => shutdown.abort('stdin closed')
   if (options.exitWithStdin === true) {
     // a stdin that fails (a reset socket, a vanished terminal) is closed too, not an uncaught error
@@ -303,6 +303,8 @@ export async function start(options: StartOptions, io: CliIo): Promise<void> {
         `(discovery: ${config.discovery.map((b) => b.backend).join(', ') || 'none'}, ${started.trust.size} trusted` +
         `${self.provided.length > 0 ? `; provides ${self.provided.join(', ')}` : ''})`,
     )
+    // --duration counts from here: the time the node ran, not its start-up
+    shutdown.runFor(stopAfterMs)
     if (metrics !== undefined)
       out.event('metrics', { url: metrics.url }, `metrics    Prometheus text at ${metrics.url}`)
     // peers that came up while the node was starting, before the listener above existed
@@ -476,7 +478,11 @@ export function startCommand(io: CliIo, options: AbortOptions = {}): Command {
     new Command('start').description('run a node: listen, discover, connect to trusted peers'),
   )
     .option('--stats <seconds>', 'print a "stats" event (peers, RTT, messages) every N seconds', parseSeconds)
-    .option('--duration <seconds>', 'stop after this many seconds', parseSeconds)
+    .option(
+      '--duration <seconds>',
+      'stop after running this many seconds (counted from the started event)',
+      parseSeconds,
+    )
     .option('--check', 'validate the configuration, identity and trust list, print a summary, exit')
     .option('--json', 'one JSON object per event line: {"event":"peer:up",...}')
     .option('--metrics <host:port>', 'serve Prometheus metrics at http://<host:port>/metrics (loopback only)')

@@ -1,5 +1,6 @@
 // `peer` as a user runs it (spawned processes): help, keygen, id, configuration errors, discover.
 import { chmod, readFile, stat, writeFile } from 'node:fs/promises'
+import { type AddressInfo, createServer } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { makeTempDir, PeerProcess, removeTempDir, runPeer } from './helpers.js'
@@ -304,9 +305,57 @@ describe('start: configuration and startup errors', () => {
     } finally {
       await p.stop('SIGTERM')
     }
-    const timed = await runPeer(['start', '--identity', idDir, '--duration', '0.5', '--json'])
+    const timed = await runPeer([
+      'start',
+      '--identity',
+      idDir,
+      '--listen',
+      '127.0.0.1:0',
+      '--duration',
+      '0.5',
+      '--json',
+    ])
     expect(timed.code, timed.stderr).toBe(0)
     const last = JSON.parse(timed.stdout.trim().split('\n').at(-1)!) as Record<string, unknown>
     expect(last).toMatchObject({ event: 'stopped', reason: 'duration elapsed' })
+  })
+
+  it('--duration counts from the started event: a start slower than the duration still runs', async () => {
+    // an "etcd" that accepts connections and never answers: the node's start waits for the
+    // backend's first list and lease grant (requestTimeoutMs 1 s, then 2 s), far above the duration
+    const silent = createServer((socket) => socket.resume())
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r))
+    const port = (silent.address() as AddressInfo).port
+    try {
+      const config = join(dir, 'slow-start.json')
+      await writeFile(
+        config,
+        JSON.stringify({
+          discovery: [{ backend: 'etcd', endpoints: [`http://127.0.0.1:${port}`], requestTimeoutMs: 1000 }],
+        }),
+      )
+      const args = [
+        'start',
+        '--identity',
+        join(dir, 'slow'),
+        '--create-identity',
+        '--config',
+        config,
+        '--listen',
+        '127.0.0.1:0',
+      ]
+      const r = await runPeer([...args, '--duration', '0.5', '--json'])
+      expect(r.code, r.stderr).toBe(0)
+      const events = r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { event: string }).event)
+      expect(events[0]).toBe('started')
+      expect(events.at(-1)).toBe('stopped')
+      const stopped = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Record<string, unknown>
+      expect(stopped).toMatchObject({ reason: 'duration elapsed' })
+    } finally {
+      silent.close()
+    }
   })
 })
