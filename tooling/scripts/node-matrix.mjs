@@ -110,9 +110,9 @@ export function ensureNode(root, major) {
  * Runs MATRIX_TESTS on each major of the matrix with vitest (from the workspace) under that major's
  * binary; `node` on PATH is that binary too, so tests that spawn `node` use it. The majors run at
  * the same time, two test files each (most of the kits' time is waiting on sockets, so the runs
- * side by side take about as long as one; the root config's three workers each would make four
- * runs' worth of files at once on a 2-core machine); each run's output is printed in one piece
- * when it ends, so the log does not interleave.
+ * side by side take about as long as one; with the root config's three each, six files would run
+ * at once on a 2-core machine); each run's output is printed in one piece when it ends, so the log
+ * does not interleave.
  * PEER_NODE_MATRIX_SERIAL=1 runs them one after another with live output. Resolves to the exit
  * status of the first failing run, or 0.
  */
