@@ -161,7 +161,8 @@ export async function nodeClient(
     let got = 0
     while (got < count) {
       if (Date.now() > deadline) throw new Error(`node sink: ${got} of ${count} after 60 s`)
-      got += ((await node.request(server.id, 'count', null, { timeoutMs: 60_000 })) as { count: number }).count
+      got += ((await node.request(server.id, 'count', null, { timeoutMs: 60_000 })) as { count: number })
+        .count
     }
     const seconds = (performance.now() - t) / 1000
     if (got !== count) throw new Error(`node sink: ${got} of ${count}`)
