@@ -69,7 +69,7 @@ class QuinnEngineConnection implements EngineConnection {
   #isClosed = false
   #closing: Promise<void> | undefined
   #opening = 0
-  readonly #reading = new StreamSet()
+  readonly #streams = new StreamSet()
 
   /** The binding's connection, let go once closed (it holds the client endpoint's socket). */
   #conn: QuinnConnection | undefined
@@ -97,7 +97,7 @@ class QuinnEngineConnection implements EngineConnection {
         this.#finalStats = this.stats()
         // nothing of ours keeps the binding's objects (and the socket under them) alive now
         this.#conn = undefined
-        this.#reading.forgetAll()
+        this.#streams.forgetAll()
         onClosed()
         return info
       })
@@ -116,7 +116,7 @@ class QuinnEngineConnection implements EngineConnection {
           return // the connection closed
         }
         try {
-          this.onStream(wrapStream(stream, this.ctx.tuning.readChunkSize, !this.isServer, this.#reading))
+          this.onStream(wrapStream(stream, this.ctx.tuning.readChunkSize, !this.isServer, this.#streams))
         } catch (error) {
           this.ctx.logger.warn('stream handler threw', { error: errorMessage(error) })
         }
@@ -188,7 +188,7 @@ class QuinnEngineConnection implements EngineConnection {
                 else signal.addEventListener('abort', onAbort, { once: true })
               }),
             ])
-      return wrapStream(stream, this.ctx.tuning.readChunkSize, this.isServer, this.#reading)
+      return wrapStream(stream, this.ctx.tuning.readChunkSize, this.isServer, this.#streams)
     } catch (error) {
       if ((error as Error).name === 'AbortError') throw error
       if (this.#isClosed) throw new ConnectionClosedError('connection closed', undefined, { cause: error })
@@ -238,7 +238,7 @@ class QuinnEngineConnection implements EngineConnection {
         if (open) {
           // our streams end first (after what was written), so the peer's reads end and it can
           // answer the notice at once instead of waiting for quiet
-          this.#reading.finishWrites()
+          this.#streams.finishWrites()
           await sendCloseNotice(
             () => this.#openNotice(),
             this.closed,
@@ -261,7 +261,7 @@ class QuinnEngineConnection implements EngineConnection {
     this.#remoteClose = { by: 'remote', reason, code, application: true }
     // closing discards bytes still in flight: first let the peer's streams end (its last messages
     // before the notice), within less than the peer waits for our answer
-    this.#closing ??= this.#reading
+    this.#closing ??= this.#streams
       .drained(peerQuietMs(this.rtt()), PEER_DRAIN_MAX_MS)
       .then(() => this.#abort())
   }

@@ -38,7 +38,7 @@ export function wrapStream(
   stream: QuinnStream,
   chunkSize: number,
   serverInitiated: boolean,
-  reading?: StreamSet,
+  streams?: StreamSet,
 ): EngineStream {
   // the binding's stream holds its connection and with it the client endpoint's UDP socket, which
   // only a garbage collection frees: our wrapper lets go of it once both sides ended or the
@@ -53,7 +53,7 @@ export function wrapStream(
   const token = {}
   const forget = () => {
     held = undefined
-    reading?.ended(token)
+    streams?.ended(token)
   }
   const call = (fn: (s: QuinnStream) => unknown) => {
     const s = held
@@ -66,13 +66,13 @@ export function wrapStream(
   }
   const readEnded = () => {
     readDone = true
-    reading?.delete(token)
+    streams?.delete(token)
     if (writeDone) forget()
   }
   const writeEnded = () => {
     if (writeDone) return
     writeDone = true
-    reading?.wrote(token)
+    streams?.wrote(token)
     if (readDone) forget()
   }
   // Without an owner that buffers (see `EngineStream.onClosing`), finish the write side when it has
@@ -86,7 +86,7 @@ export function wrapStream(
       writeEnded()
     })
   }
-  reading?.add(token, forget, () => {
+  streams?.add(token, forget, () => {
     if (engineStream.onClosing !== undefined) {
       try {
         engineStream.onClosing()
@@ -111,7 +111,7 @@ export function wrapStream(
               readEnded()
               controller.close()
             } else {
-              reading?.touch()
+              streams?.touch()
               controller.enqueue(chunk)
             }
           } catch (error) {
