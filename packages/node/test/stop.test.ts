@@ -92,7 +92,6 @@ it('stop({ signal }): aborting gives up the drain and closes at once; the stop s
   const members = await startCluster(['asks', 'sits'], { stopTimeoutMs: 120_000 })
   running.push(...members)
   const [asks, sits] = members as [Member, Member]
-  sits.node.handle('never', () => new Promise(() => {}))
   const inFlight = failure(sits.node.request(asks.node.id, 'ping', null, { timeoutMs: 120_000 }))
   asks.node.handle('ping', () => new Promise(() => {}))
   await waitFor(() => asks.node.peer(sits.node.id)?.stats.requestsReceived === 1)
