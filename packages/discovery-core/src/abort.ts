@@ -76,3 +76,39 @@ export async function withTimeout<T>(
     throw error
   }
 }
+
+/** Options of {@link settleWithin}. */
+export interface SettleWithinOptions extends AbortOptions {
+  /** Let the process exit while only this wait is pending (an unref'd timer). Default false. */
+  unref?: boolean
+}
+
+/**
+ * `promise`'s value, or `undefined` after `ms` milliseconds or once `signal` aborts, whichever
+ * comes first: a wait that can never be longer than `ms` and never rejects on timeout (a
+ * rejection of `promise` itself still rejects). For stop and close paths, where giving up is the
+ * answer. The timer and the abort listener are released either way.
+ */
+export function settleWithin<T>(
+  promise: Promise<T>,
+  ms: number,
+  options: SettleWithinOptions = {},
+): Promise<T | undefined> {
+  const { signal, unref = false } = options
+  if (signal?.aborted === true) {
+    promise.catch(() => {})
+    return Promise.resolve(undefined)
+  }
+  let release = () => {}
+  const expired = new Promise<undefined>((resolve) => {
+    const done = () => resolve(undefined)
+    const timer = setTimeout(done, Math.max(0, ms))
+    if (unref) timer.unref()
+    signal?.addEventListener('abort', done, { once: true })
+    release = () => {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', done)
+    }
+  })
+  return Promise.race([promise, expired]).finally(release)
+}

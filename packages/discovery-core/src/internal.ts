@@ -6,7 +6,7 @@
  * @internal
  * @packageDocumentation
  */
-export { withTimeout } from './abort.js'
+export { type SettleWithinOptions, settleWithin, withTimeout } from './abort.js'
 export { type AtomicWriteOptions, writeFileAtomic } from './atomic-file.js'
 export { type BackoffOptions, backoffDelay } from './backoff.js'
 export { errorMessage } from './errors.js'

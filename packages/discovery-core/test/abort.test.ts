@@ -1,6 +1,7 @@
 import { getEventListeners } from 'node:events'
 import { describe, expect, it } from 'vitest'
 import { AbortError, delay, raceSignal } from '../src/index.js'
+import { settleWithin } from '../src/internal.js'
 
 describe('delay', () => {
   it('leaves no abort listener on a long-lived signal, however often it is called', async () => {
@@ -25,5 +26,48 @@ describe('raceSignal', () => {
     for (let i = 0; i < 20; i++) await raceSignal(Promise.resolve(i), controller.signal)
     await raceSignal(Promise.reject(new Error('x')), controller.signal).catch(() => {})
     expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0)
+  })
+})
+
+describe('settleWithin', () => {
+  // Other timers (vitest's own) come and go between awaits: compare large deltas, not exact counts.
+  const timers = () => process.getActiveResourcesInfo().filter((name) => name === 'Timeout').length
+  const N = 50
+
+  it('gives the value when the promise settles first, and releases its timers and listeners', async () => {
+    const controller = new AbortController()
+    const before = timers()
+    let resolve = (_: number) => {}
+    const value = new Promise<number>((r) => {
+      resolve = r
+    })
+    const waits = Array.from({ length: N }, () => settleWithin(value, 60_000, { signal: controller.signal }))
+    const peak = timers()
+    expect(peak - before).toBe(N)
+    resolve(7)
+    expect(await Promise.all(waits)).toEqual(Array(N).fill(7))
+    expect(timers()).toBeLessThan(peak - N + 5)
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0)
+    await expect(settleWithin(Promise.reject(new Error('x')), 60_000)).rejects.toThrow('x')
+  })
+
+  it('gives undefined after ms, when the signal aborts, and at once when it already has', async () => {
+    const never = new Promise<number>(() => {})
+    await expect(settleWithin(never, 5)).resolves.toBeUndefined()
+    const controller = new AbortController()
+    const waiting = settleWithin(never, 60_000, { signal: controller.signal })
+    controller.abort()
+    await expect(waiting).resolves.toBeUndefined()
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0)
+    await expect(settleWithin(never, 60_000, { signal: controller.signal })).resolves.toBeUndefined()
+  })
+
+  it('keeps the process alive while it waits, unless unref is set', () => {
+    const never = new Promise<number>(() => {})
+    const before = timers()
+    for (let i = 0; i < N; i++) void settleWithin(never, 1)
+    expect(timers() - before).toBe(N)
+    for (let i = 0; i < N; i++) void settleWithin(never, 1, { unref: true })
+    expect(timers() - before).toBe(N)
   })
 })

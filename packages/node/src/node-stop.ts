@@ -2,7 +2,7 @@
 // within one deadline.
 
 import type { Discovery, Logger } from '@peer/discovery-core'
-import { errorMessage } from '@peer/discovery-core/internal'
+import { errorMessage, settleWithin } from '@peer/discovery-core/internal'
 import type { PeerRegistry } from '@peer/registry'
 import type { Connection, Listener, Transport } from '@peer/transport-quic'
 import type { ConnectionPolicy } from './connection-policy.js'
@@ -41,7 +41,7 @@ const CLOSE_LINGER_MS = 250
 export async function teardown(ctx: TeardownContext, timeout: number, signal?: AbortSignal): Promise<void> {
   const deadline = performance.now() + timeout
   const left = () => (signal?.aborted === true ? 0 : Math.max(0, deadline - performance.now()))
-  const bounded = <T>(promise: Promise<T>, ms: number) => boundedBy(promise, ms, signal)
+  const bounded = <T>(promise: Promise<T>, ms: number) => settleWithin(promise, ms, { signal })
   // 1. refuse: nothing new comes in or is dialed
   ctx.listener()?.stopAccepting('shutdown')
   ctx.registry()?.stopDialing()
@@ -83,24 +83,4 @@ export async function teardown(ctx: TeardownContext, timeout: number, signal?: A
     bounded(Promise.resolve(discoveryStopped), left()),
   ])
   ctx.metrics()?.close()
-}
-
-/** `promise`, or `undefined` after `ms` or once `signal` aborts (never longer). */
-function boundedBy<T>(
-  promise: Promise<T>,
-  ms: number,
-  signal: AbortSignal | undefined,
-): Promise<T | undefined> {
-  if (signal?.aborted === true) return Promise.resolve(undefined)
-  let clear = () => {}
-  const timeout = new Promise<undefined>((resolve) => {
-    const timer = setTimeout(resolve, Math.max(0, ms))
-    const onAbort = () => resolve(undefined)
-    signal?.addEventListener('abort', onAbort, { once: true })
-    clear = () => {
-      clearTimeout(timer)
-      signal?.removeEventListener('abort', onAbort)
-    }
-  })
-  return Promise.race([promise, timeout]).finally(clear)
 }

@@ -5,7 +5,7 @@
 import { createHmac, randomBytes, randomFillSync, timingSafeEqual } from 'node:crypto'
 import { errors as engineErrors, events as engineEvents, QUICClient, QUICServer } from '@matrixai/quic'
 import { abortErrorFor } from '@peer/discovery-core'
-import { errorMessage } from '@peer/discovery-core/internal'
+import { errorMessage, settleWithin } from '@peer/discovery-core/internal'
 import {
   ACCESS_DENIED,
   type Engine,
@@ -34,7 +34,6 @@ import {
   setSocketBuffers,
 } from './matrixai-config.js'
 import {
-  bounded,
   decoder,
   QuicEngineConnection,
   replaceErrorHandler,
@@ -149,7 +148,7 @@ async function engineListen(
           logger.debug('engine server stop failed', { error: errorMessage(error) })
           return true
         })
-      if ((await bounded(stopping, SERVER_STOP_WAIT_MS)) === undefined) {
+      if ((await settleWithin(stopping, SERVER_STOP_WAIT_MS, { unref: true })) === undefined) {
         logger.warn('QUIC engine server stop still pending; its port stays bound until it ends')
       }
     },

@@ -8,7 +8,7 @@ import {
   type QUICStream,
 } from '@matrixai/quic'
 import type { Logger as PeerLogger } from '@peer/discovery-core'
-import { errorMessage } from '@peer/discovery-core/internal'
+import { errorMessage, settleWithin } from '@peer/discovery-core/internal'
 import {
   noticeStreamOf,
   noticeWaitMs,
@@ -29,18 +29,6 @@ import type { ConnectionStats, TransportAddress } from './types.js'
 const STOP_WAIT_MS = 3000
 /** Longest wait for the engine's server stop (see the listener's `stop` in engine-matrixai.ts). */
 export const SERVER_STOP_WAIT_MS = 10_000
-
-/** `promise`, or undefined after `ms` (the timer does not keep the process alive). */
-export function bounded<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined
-  return Promise.race([
-    promise.finally(() => clearTimeout(timer)),
-    new Promise<undefined>((resolve) => {
-      timer = setTimeout(() => resolve(undefined), ms)
-      timer.unref()
-    }),
-  ])
-}
 
 // ---------------------------------------------------------------------------------------------
 // connections and streams
@@ -345,9 +333,10 @@ export class QuicEngineConnection implements EngineConnection {
       this.logger.debug('engine stop failed', { error: errorMessage(error) })
     })
     if (
-      (await bounded(
+      (await settleWithin(
         stopped.then(() => true),
         STOP_WAIT_MS,
+        { unref: true },
       )) === undefined
     ) {
       this.logger.debug('engine stop still pending; the connection counts as closed', { peer: this.remoteId })

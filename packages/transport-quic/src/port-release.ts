@@ -2,7 +2,8 @@
 // load), in the background, so that `stop()` can return at once. A listen on the same host and port
 // in this process waits for that release instead of failing with EADDRINUSE: `await node.stop();
 // await node.start()` on a fixed port just works.
-import { delay, raceSignal } from '@peer/discovery-core'
+import { throwIfAborted } from '@peer/discovery-core'
+import { settleWithin } from '@peer/discovery-core/internal'
 import type { TransportAddress } from './types.js'
 
 /** Longest wait for an earlier listener of this process to release its port. */
@@ -44,13 +45,10 @@ export async function awaitPortRelease(address: TransportAddress, signal?: Abort
   if (address.port === 0) return
   const held = bound.get(key(address))
   if (held === undefined || !held.closing) return
-  const bounded = new AbortController() // ends the bounding timer once the port is released
-  try {
-    await raceSignal(
-      Promise.race([held.released.catch(() => {}), delay(RELEASE_WAIT_MS, bounded.signal).catch(() => {})]),
-      signal,
-    )
-  } finally {
-    bounded.abort()
-  }
+  await settleWithin(
+    held.released.catch(() => {}),
+    RELEASE_WAIT_MS,
+    { signal },
+  )
+  throwIfAborted(signal)
 }
