@@ -56,8 +56,10 @@ export interface WireError {
 /**
  * A decoded envelope. On the wire every envelope is one MessagePack array
  * `[version, kind, topic, id, payload]`:
- * - `hello` (0): first envelope on a channel; topic `''`, id 0, payload `{ name?, maxMessageSize? }`
- *   (the largest envelope the sender accepts; the other side sends nothing larger);
+ * - `hello` (0): first envelope on a channel; topic `''`, id 0, payload
+ *   `{ name?, maxMessageSize?, adopted? }` (`maxMessageSize`: the largest envelope the sender
+ *   accepts, the other side sends nothing larger; `adopted: true`, only in a listener's transport
+ *   hello: its registry promised to keep this connection, see link-hello.ts);
  * - `msg` (1): fire and forget; id 0;
  * - `req` (2) / `res` (3) / `err` (4): a request, its answer, or its failure (payload `WireError`),
  *   matched by id (1 to {@link MAX_REQUEST_ID});
@@ -71,6 +73,8 @@ export type Envelope =
       readonly kind: 'hello'
       readonly name: string | undefined
       readonly maxMessageSize?: number | undefined
+      /** A listener's promise that it keeps this connection (no simultaneous dial of its own wins). */
+      readonly adopted?: boolean | undefined
     }
   | { readonly kind: 'msg'; readonly topic: string; readonly payload: unknown }
   | { readonly kind: 'req'; readonly topic: string; readonly id: number; readonly payload: unknown }
@@ -149,6 +153,7 @@ function toWire(e: Envelope): unknown[] {
       const hello: Record<string, unknown> = {}
       if (e.name !== undefined) hello.name = e.name
       if (e.maxMessageSize !== undefined) hello.maxMessageSize = e.maxMessageSize
+      if (e.adopted === true) hello.adopted = true
       return [v, KIND.hello, '', 0, hello]
     }
     case 'msg':
@@ -211,15 +216,17 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope {
       if (name !== undefined && (typeof name !== 'string' || name.length === 0 || name.length > 255)) {
         throw new MalformedEnvelopeError('payload', 'hello name must be a string of 1 to 255 characters')
       }
+      // anything but `true` (absent, or a peer's other value) means no promise
+      const adopted = (payload as { adopted?: unknown }).adopted === true ? { adopted: true } : {}
       const max = (payload as { maxMessageSize?: unknown }).maxMessageSize
-      if (max === undefined) return { kind, name }
+      if (max === undefined) return { kind, name, ...adopted }
       if (typeof max !== 'number' || !Number.isInteger(max) || max < MIN_MESSAGE_SIZE || max > 0xffff_ffff) {
         throw new MalformedEnvelopeError(
           'payload',
           `hello maxMessageSize must be an integer in ${MIN_MESSAGE_SIZE}-${0xffff_ffff}, got ${describe(max)}`,
         )
       }
-      return { kind, name, maxMessageSize: max }
+      return { kind, name, maxMessageSize: max, ...adopted }
     }
     case 'msg':
       requireTopic(topic)

@@ -32,29 +32,33 @@ export function linkHello(ctx: HelloContext): Promise<Hello> {
 
 /**
  * Both nodes gave their transport a hello: it came with the connection, so the link is up at
- * once, except on a connection we dialed to a lower id: that one can still lose to the peer's
- * simultaneous dial (the registries keep the connection dialed by the lower id), so it waits for
- * the peer's first lane, which the peer opens once its node took the connection. An inbound link
- * opens its control lane at once for that reason (and so its first answer finds it open); other
- * lanes open on first use, with a `lane` envelope.
+ * once, except on a connection we dialed to a lower id whose listener did not promise to keep it
+ * (`adopted` in its hello, given when its registry had no connection to us and no dial of its own
+ * to us in flight or queued, see `PeerRegistry.expectInbound`): that one can still lose to the
+ * peer's simultaneous dial (the registries keep the connection dialed by the lower id), so it
+ * waits for the peer's first lane, which the peer opens once its node took the connection. An
+ * inbound link opens its control lane at once for that reason (and so its first answer finds it
+ * open); other lanes open on first use, with a `lane` envelope.
  */
 async function helloFromTransport(ctx: HelloContext, bytes: Uint8Array): Promise<Hello> {
-  const superseded = ctx.connection.direction === 'outbound' && ctx.host.localId > ctx.id
-  const adopted = superseded ? ctx.receiver.firstLane() : undefined
-  adopted?.catch(() => {}) // awaited below, unless the hello is bad
-  void ctx.receiver.acceptChannels()
   let hello: Envelope
   try {
     hello = decodeEnvelope(bytes)
     if (hello.kind !== 'hello')
       throw new MalformedEnvelopeError('unexpected', `expected hello, got ${hello.kind}`)
   } catch (error) {
+    void ctx.receiver.acceptChannels()
     ctx.malformed(error)
     throw new PeerUnavailableError(ctx.id, `its hello is not valid: ${errorMessage(error)}`, {
       cause: error,
       reason: 'protocol-error',
     })
   }
+  const superseded =
+    ctx.connection.direction === 'outbound' && ctx.host.localId > ctx.id && hello.adopted !== true
+  // listening for the first lane before the lanes are accepted, so it cannot be missed
+  const adopted = superseded ? ctx.receiver.firstLane() : undefined
+  void ctx.receiver.acceptChannels()
   if (ctx.connection.direction === 'inbound') ctx.control.open()
   if (adopted !== undefined) {
     await withinHelloTimeout(ctx, (signal) => raceAbort(adopted, signal), 'it did not take the connection')

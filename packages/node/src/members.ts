@@ -2,7 +2,7 @@
 // for the link of a connection made on first use.
 import { isNodeId } from '@peer/discovery-core'
 import type { PeerStatus } from '@peer/registry'
-import type { Connection } from '@peer/transport-quic'
+import type { CloseInfo, Connection } from '@peer/transport-quic'
 import { PeerUnavailableError } from './errors.js'
 import { eventWait } from './event-wait.js'
 import type { PeerLink } from './peer-link.js'
@@ -27,6 +27,14 @@ export function memberIdFor(ref: string, members: readonly PeerStatus[]): { id: 
 
 /** The reason the registry closes the losing connection of a simultaneous dial with. */
 const DUPLICATE_CLOSE_REASON = 'duplicate'
+
+/** Who closed a connection, as the error of a wait for its link says it. */
+const CLOSED_BY: Record<CloseInfo['by'], string> = {
+  local: 'closed here',
+  remote: 'closed by the peer',
+  'idle-timeout': 'idle timeout',
+  error: 'error',
+}
 
 /** What {@link awaitLink} needs from the node. @internal */
 export interface LinkWaitHost {
@@ -84,7 +92,10 @@ export function awaitLink(
         if (!host.pending(id)) {
           wait.finish(
             undefined,
-            new PeerUnavailableError(ref, 'the connection closed before the peer was up'),
+            new PeerUnavailableError(
+              ref,
+              `the connection closed before the peer was up${info.reason ? ` (${CLOSED_BY[info.by]}: ${info.reason})` : ''}`,
+            ),
           )
         }
       }),

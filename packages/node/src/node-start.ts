@@ -234,12 +234,15 @@ export async function startNode(ctx: StartContext): Promise<void> {
   parts.name = resolveName(options.name, parts.addresses[0] ?? parts.listener.address)
   // the node's hello rides in the transport's handshake confirmation: a link to a peer that does
   // the same is up as soon as its connection is (connections confirmed before this line, and
-  // peers of versions without it, exchange hellos on the control lane instead)
-  parts.transport.setHello(
-    encodeEnvelope(
-      { kind: 'hello', name: parts.name, maxMessageSize: wiring.limits.maxMessageSize },
-      Infinity,
-    ),
+  // peers of versions without it, exchange hellos on the control lane instead). On an inbound
+  // connection the registry promises, when it can, to keep it (`adopted`): a dialer with the
+  // higher id then need not wait for proof that it won no simultaneous dial (see link-hello.ts)
+  const hello = { kind: 'hello', name: parts.name, maxMessageSize: wiring.limits.maxMessageSize } as const
+  const plain = encodeEnvelope(hello, Infinity)
+  const adopted = encodeEnvelope({ ...hello, adopted: true }, Infinity)
+  const registry = parts.registry
+  parts.transport.setHello((peer) =>
+    peer.direction === 'inbound' && registry.expectInbound(peer.id, peer.confirmed) ? adopted : plain,
   )
   ctx.unsubscribe.push(
     ...wiring.links.wire(parts.listener, parts.registry),

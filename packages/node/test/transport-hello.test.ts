@@ -2,16 +2,20 @@
 // nodes are linked as soon as their connection is, with no hello envelope on the control lane. A
 // peer whose transport carries no hello (a version before it) links through the control-lane
 // hello as before, with the name and message-size limit exchanged either way.
-import { generateIdentity } from '@peer/identity'
+import { generateIdentity, type Identity } from '@peer/identity'
+import { ManualBackend } from '@peer/testkit/manual-discovery'
 import { nextEvent } from '@peer/testkit/wait'
-import { QuicTransport } from '@peer/transport-quic'
+import { type Connection, createTransport, QuicTransport } from '@peer/transport-quic'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import type { NodeOptions, PeerNode } from '../src/index.js'
+import { decodeEnvelope, encodeEnvelope } from '../src/envelope.js'
+import { createNode, type NodeOptions, type PeerNode, PeerUnavailableError } from '../src/index.js'
 import { introduce, type Member, startMember, stopAll } from './helpers.js'
 
 let members: Member[] = []
+const cleanups: Array<() => Promise<unknown>> = []
 afterEach(async () => {
   vi.restoreAllMocks()
+  for (const c of cleanups.splice(0).reverse()) await c().catch(() => {})
   await stopAll(members)
   members = []
 })
@@ -87,4 +91,86 @@ describe('the hello in the handshake', () => {
     expect(await b.request('a', 'echo', 'y')).toBe('y')
     await expect(b.request('a', 'echo', 'z'.repeat(100 * 1024))).rejects.toThrow(/too large|exceeds|limit/i)
   })
+})
+
+describe('a listener that promises to keep the connection (adopted, in its hello)', () => {
+  /** Two identities, the first with the higher id (the dialer that could lose a simultaneous dial). */
+  async function higherAndLower(): Promise<[Identity, Identity]> {
+    for (;;) {
+      const [x, y] = await Promise.all([generateIdentity(), generateIdentity()])
+      if (x.id !== y.id) return x.id > y.id ? [x, y] : [y, x]
+    }
+  }
+
+  /**
+   * A bare transport listener (not a node) whose hello is a node's, with or without `adopted`: it
+   * never opens a lane, so a dialer that waits for the listener's first lane never gets one.
+   */
+  async function bareListener(identity: Identity, trusted: string, adopted: boolean) {
+    const transport = createTransport({
+      identity,
+      trust: (id) => id === trusted,
+      hello: encodeEnvelope({ kind: 'hello', name: 'bare@localhost', adopted }, Infinity),
+    })
+    const listener = await transport.listen({ host: '127.0.0.1', port: 0 })
+    const accepted: Connection[] = []
+    listener.addEventListener('connection', (event) => accepted.push(event.detail.connection))
+    cleanups.push(() => transport.close())
+    return { listener, accepted }
+  }
+
+  async function dialer(identity: Identity, bare: Identity, address: { host: string; port: number }) {
+    const discovery = new ManualBackend()
+    const node = await createNode({
+      identity,
+      trust: [bare.id],
+      name: 'dialer@localhost',
+      discovery,
+      connect: 'on-demand',
+      helloTimeoutMs: 1500,
+    })
+    cleanups.push(() => node.stop())
+    discovery.announcePeer(bare.id, [address])
+    return node
+  }
+
+  it('a dialer with the higher id uses the connection at once when the listener promised to keep it', async () => {
+    const [high, low] = await higherAndLower()
+    const { listener } = await bareListener(low, high.id, true)
+    const node = await dialer(high, low, listener.address)
+    const up = nextEvent<CustomEvent>(node, 'peer:up')
+    // the send dials and waits for the link: without the promise it would fail after helloTimeoutMs
+    await node.send(low.id, 'note', 'x')
+    expect((await up).detail).toMatchObject({ id: low.id, name: 'bare@localhost', direction: 'outbound' })
+  })
+
+  it('without the promise it waits for the listener to show it took the connection, then gives up', async () => {
+    const [high, low] = await higherAndLower()
+    const { listener } = await bareListener(low, high.id, false)
+    const node = await dialer(high, low, listener.address)
+    const error = await node.request(low.id, 'echo', 'x', { timeoutMs: 15_000 }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(PeerUnavailableError)
+    expect(String((error as Error).message)).toMatch(/did not take the connection/)
+    expect(node.peers()).toHaveLength(0)
+  })
+})
+
+it("a node's listener promises to keep an inbound connection only while nothing of its own competes", async () => {
+  const [mine, theirs] = await Promise.all([generateIdentity(), generateIdentity()])
+  const node = await createNode({ identity: mine, trust: [theirs.id], name: 'keeper@localhost' })
+  cleanups.push(() => node.stop())
+  const bare = createTransport({
+    identity: theirs,
+    trust: (id) => id === mine.id,
+    hello: encodeEnvelope({ kind: 'hello', name: 'bare@localhost' }, Infinity),
+  })
+  cleanups.push(() => bare.close())
+  const helloOf = (conn: Connection) => decodeEnvelope(conn.remoteHello!) as { adopted?: boolean }
+  const up = nextEvent<CustomEvent>(node, 'peer:up')
+  const first = await bare.dial(node.address, { expectedId: node.id })
+  expect(helloOf(first).adopted).toBe(true)
+  await up
+  // the node has a connection to the peer now: a second one gets no promise
+  const second = await bare.dial(node.address, { expectedId: node.id })
+  expect(helloOf(second).adopted).toBeUndefined()
 })

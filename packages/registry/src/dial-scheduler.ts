@@ -32,6 +32,10 @@ const PROBE_WINDOW_MS = 60_000
 export class DialScheduler<C extends RegistryConnection> {
   readonly #o: DialSchedulerOptions<C>
   readonly #queue = new Set<string>()
+  /** Peers whose dials wait (see {@link DialScheduler.hold}): how many holds each has. */
+  readonly #held = new Map<string, number>()
+  /** Held peers a dial was asked for meanwhile. */
+  readonly #deferred = new Set<string>()
   #activeDials = 0
 
   constructor(options: DialSchedulerOptions<C>) {
@@ -46,18 +50,57 @@ export class DialScheduler<C extends RegistryConnection> {
       return
     }
     entry.state = 'queued'
+    if (this.#held.has(entry.id)) {
+      this.#deferred.add(entry.id)
+      return
+    }
     this.#queue.add(entry.id)
     this.#pump()
+  }
+
+  /**
+   * Dials of `id` wait (queued, not started) until `until` settles or `maxMs` passes, whichever is
+   * first; then a dial asked for meanwhile starts, unless the peer got a connection.
+   */
+  hold(id: string, until: Promise<unknown>, maxMs: number): void {
+    this.#held.set(id, (this.#held.get(id) ?? 0) + 1)
+    let released = false
+    const release = () => {
+      if (released) return
+      released = true
+      clearTimeout(timer)
+      const left = (this.#held.get(id) ?? 1) - 1
+      if (left > 0) {
+        this.#held.set(id, left)
+        return
+      }
+      this.#held.delete(id)
+      if (!this.#deferred.delete(id)) return
+      const entry = this.#o.lookup(id)
+      if (entry === undefined || entry.state !== 'queued' || entry.connection !== undefined) return
+      this.#queue.add(id)
+      this.#pump()
+    }
+    const timer = setTimeout(release, maxMs)
+    timer.unref?.()
+    until.then(release, release)
+  }
+
+  /** True while dials of `id` are held (see {@link DialScheduler.hold}). */
+  isHeld(id: string): boolean {
+    return this.#held.has(id)
   }
 
   /** Drops `id` from the queue. */
   dequeue(id: string): void {
     this.#queue.delete(id)
+    this.#deferred.delete(id)
   }
 
   /** Empties the queue. */
   clear(): void {
     this.#queue.clear()
+    this.#deferred.clear()
   }
 
   #pump(): void {

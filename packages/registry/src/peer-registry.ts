@@ -316,6 +316,29 @@ export class PeerRegistry<
     }
   }
 
+  /**
+   * Asked while an inbound connection from `id` is being confirmed, before the listener hands it
+   * out. True when this registry will keep that connection as things stand: the peer is trusted
+   * and has no connection, and no dial of ours to it is in flight or queued. Then our own dials to
+   * `id` wait until `until` settles (at most `dialTimeoutMs`), so no simultaneous dial of ours
+   * can make the registry close the inbound one as the loser of a tie. The caller may tell the
+   * peer (`@peer/node` says so in its hello, and a dialer with the higher id then uses the
+   * connection at once instead of waiting for proof). The connection can still be refused for
+   * other reasons: trust withdrawn, `maxConnections`, a stop.
+   */
+  expectInbound(id: string, until: Promise<unknown>): boolean {
+    if (this.#state !== 'started' || !isNodeId(id) || id === this.self || !this.#core.isTrusted(id))
+      return false
+    const entry = this.#peers.get(id)
+    if (entry !== undefined) {
+      if (entry.connection !== undefined || entry.dial !== undefined || entry.stallProbe === true)
+        return false
+      if (entry.state === 'queued' || entry.state === 'dialing') return false
+    }
+    this.#dials.hold(id, until, this.#cfg.dialTimeout)
+    return true
+  }
+
   /** The live connection to `id`, if any. */
   connection(id: string): C | undefined {
     return this.#peers.get(id)?.connection

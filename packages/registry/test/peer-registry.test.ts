@@ -452,6 +452,68 @@ describe('PeerRegistry: simultaneous dials', () => {
   })
 })
 
+describe('PeerRegistry: expectInbound (a listener promising to keep a connection)', () => {
+  it('promises only when nothing of ours competes, and holds our dials until the inbound arrives', async () => {
+    const { a, b } = await startedPair()
+    let settle = (_: boolean) => {}
+    const confirmed = new Promise<boolean>((resolve) => {
+      settle = resolve
+    })
+    a.trust.add(b.id)
+    expect(a.registry.expectInbound(b.id, confirmed)).toBe(true)
+    // a discovers b meanwhile: its dial waits (queued), none starts
+    a.backend.announcePeer(b.id, [b.address])
+    await waitFor(() => a.registry.status(b.id)?.state === 'queued')
+    expect(a.registry.expectInbound(b.id, confirmed)).toBe(false) // a dial is wanted now
+    await new Promise((r) => setTimeout(r, 30))
+    expect(a.transport.dialed).toHaveLength(0)
+    // the promised connection arrives: adopted, the held dial never runs
+    await b.registry.start()
+    introduce(b, a)
+    await waitFor(() => a.registry.status(b.id)?.state === 'connected')
+    settle(true)
+    expect(a.registry.status(b.id)?.direction).toBe('inbound')
+    await new Promise((r) => setTimeout(r, 30))
+    expect(a.transport.dialed).toHaveLength(0)
+    expect(a.registry.expectInbound(b.id, confirmed)).toBe(false) // connected
+  })
+
+  it('a promise that ends without the connection lets the held dial run', async () => {
+    const { a, b } = await startedPair()
+    let settle = (_: boolean) => {}
+    a.trust.add(b.id)
+    expect(
+      a.registry.expectInbound(
+        b.id,
+        new Promise<boolean>((resolve) => {
+          settle = resolve
+        }),
+      ),
+    ).toBe(true)
+    a.backend.announcePeer(b.id, [b.address])
+    await waitFor(() => a.registry.status(b.id)?.state === 'queued')
+    expect(a.transport.dialed).toHaveLength(0)
+    settle(false)
+    await waitFor(() => a.registry.status(b.id)?.state === 'connected')
+    expect(a.registry.status(b.id)?.direction).toBe('outbound')
+    expect(a.transport.dialed).toHaveLength(1)
+  })
+
+  it('no promise for an untrusted peer, a dial in flight, or a stopped registry', async () => {
+    const { net, a, b } = await startedPair()
+    const never = new Promise<boolean>(() => {})
+    expect(a.registry.expectInbound(b.id, never)).toBe(false) // not trusted
+    expect(a.registry.expectInbound('not an id', never)).toBe(false)
+    expect(a.registry.expectInbound(a.id, never)).toBe(false)
+    net.blackholes.add(`${b.address.host}:${b.address.port}`)
+    introduce(a, b)
+    await waitFor(() => a.registry.status(b.id)?.state === 'dialing')
+    expect(a.registry.expectInbound(b.id, never)).toBe(false)
+    await a.registry.stop()
+    expect(a.registry.expectInbound(b.id, never)).toBe(false)
+  })
+})
+
 describe('PeerRegistry: status, bounds and lifecycle', () => {
   it('bounds the peer map', async () => {
     const net = new MemoryNetwork()

@@ -8,8 +8,13 @@ const [serverIdentity, clientIdentity] = await Promise.all([generateIdentity(), 
 // the server only accepts ids on its trust list
 const trust = new TrustList([{ id: clientIdentity.id, label: 'client' }])
 // hello bytes travel in the handshake confirmation; each side reads the other's as remoteHello
+// (a function gives each connection its own: it gets the peer's authenticated id)
 const hello = (text) => new TextEncoder().encode(text)
-const server = createTransport({ identity: serverIdentity, trust: trust.predicate, hello: hello('echo/1') })
+const server = createTransport({
+  identity: serverIdentity,
+  trust: trust.predicate,
+  hello: ({ id }) => hello(`echo/1 for ${id.slice(0, 8)}`),
+})
 // the client pins the server's id: any other server fails with PinningError
 const client = createTransport({ identity: clientIdentity, trust: () => false, hello: hello('client/1') })
 try {

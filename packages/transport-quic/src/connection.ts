@@ -8,7 +8,7 @@ import {
 import { errorMessage } from '@peer/discovery-core/internal'
 import { AsyncQueue } from './async-queue.js'
 import { decodeCloseNotice, MAX_CLOSE_REASON_BYTES } from './close-notice.js'
-import { type ControlHost, receiveHello, sendHello, waitHello } from './control-stream.js'
+import { type ControlHost, localHello, receiveHello, sendHello, waitHello } from './control-stream.js'
 import { ENGINE_OBJECT, type EngineConnection, type EngineStream } from './engine.js'
 import { type CloseInfo, ConnectionClosedError } from './errors.js'
 import { channelOptions, FramedMessageChannel } from './message-channel.js'
@@ -18,6 +18,7 @@ import type {
   Connection,
   ConnectionEvents,
   ConnectionStats,
+  HelloSource,
   MessageChannel,
   Stream,
   TransportAddress,
@@ -44,8 +45,8 @@ export interface ConnectionContext {
   maxProtocolErrors: number
   /** Incoming streams per second (burst: twice that). */
   maxStreamOpensPerSecond: number
-  /** Our hello bytes for the control stream (`TransportOptions.hello`). */
-  hello?: Uint8Array | undefined
+  /** Our hello bytes for the control stream, or their source (`TransportOptions.hello`). */
+  hello?: Uint8Array | HelloSource | undefined
 }
 
 interface PendingIncoming {
@@ -93,6 +94,8 @@ export class QuicConnection extends TypedEventTarget<ConnectionEvents> implement
   readonly #hello: Promise<void>
   #helloDone = false
   #remoteHello: Uint8Array | undefined
+  #confirm: ((ok: boolean) => void) | undefined
+  readonly #confirmed: Promise<boolean>
   #pendingPreambles = 0
   #protocolErrors = 0
   #openTokens: number
@@ -112,8 +115,12 @@ export class QuicConnection extends TypedEventTarget<ConnectionEvents> implement
     this.#hello = new Promise((resolve) => {
       this.#helloResolve = resolve
     })
+    this.#confirmed = new Promise((resolve) => {
+      this.#confirm = resolve
+    })
     engine.onStream = (stream) => this.#onIncoming(stream)
     this.closed = engine.closed.then((info) => {
+      this.confirm(false)
       this.#closeInfo = info
       const error = new ConnectionClosedError('connection closed', info)
       this.#streams.end(error)
@@ -129,9 +136,8 @@ export class QuicConnection extends TypedEventTarget<ConnectionEvents> implement
       remoteId: this.remoteId,
       closed,
       logger: ctx.logger,
-      get localHello() {
-        return ctx.hello
-      },
+      localHello: () =>
+        localHello(ctx.hello, { id: this.remoteId, direction, confirmed: this.#confirmed }, ctx.logger),
       setRemoteHello: (bytes) => {
         this.#remoteHello = bytes
       },
@@ -172,6 +178,15 @@ export class QuicConnection extends TypedEventTarget<ConnectionEvents> implement
   }
 
   // ---------------------------------------------------------------- control stream (handshake confirmation)
+
+  /**
+   * @internal The confirmation exchange ended: handed out (`true`) or failed (`false`); settles
+   * `HelloPeer.confirmed` (the first call counts).
+   */
+  confirm(ok: boolean): void {
+    this.#confirm?.(ok)
+    this.#confirm = undefined
+  }
 
   /** @internal Listener side: see `sendHello` in control-stream.ts. */
   sendHello(timeoutMs: number): Promise<boolean> {

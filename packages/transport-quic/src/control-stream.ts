@@ -7,6 +7,7 @@ import { type Logger, raceSignal } from '@peer/discovery-core'
 import { errorMessage } from '@peer/discovery-core/internal'
 import { ACCESS_DENIED, type EngineStream } from './engine.js'
 import { type CloseInfo, HandshakeError, UntrustedPeerError } from './errors.js'
+import type { HelloPeer, HelloSource } from './types.js'
 import { CODE, KIND_CONTROL, MAX_HELLO_BYTES, PROTOCOL_VERSION } from './wire.js'
 
 const CONTROL_ACK = 0x01
@@ -16,8 +17,8 @@ export interface ControlHost {
   readonly remoteId: string
   readonly closed: Promise<CloseInfo>
   readonly logger: Logger
-  /** Our hello bytes (`TransportOptions.hello`), if any. */
-  readonly localHello: Uint8Array | undefined
+  /** Our hello bytes for this connection (`TransportOptions.hello`), if any: asked once. */
+  localHello(): Uint8Array | undefined
   /** Records the peer's hello bytes (none when it sent none). */
   setRemoteHello(bytes: Uint8Array | undefined): void
   /** Opens a raw engine stream (no preamble). */
@@ -37,7 +38,7 @@ export async function sendHello(host: ControlHost, timeoutMs: number): Promise<b
     writer.closed.catch(() => {})
     const reader = stream.readable.getReader()
     reader.closed.catch(() => {})
-    const local = host.localHello
+    const local = host.localHello()
     await writer.write(withHello([KIND_CONTROL, PROTOCOL_VERSION], local))
     void writer.close().catch(() => {})
     const ack = await Promise.race([
@@ -135,7 +136,7 @@ export async function receiveHello(
     )
     return false
   }
-  const local = host.localHello
+  const local = host.localHello()
   const remote = mutualHello(local, body, 1)
   host.setRemoteHello(remote)
   void reader.cancel().catch(() => {})
@@ -146,6 +147,32 @@ export async function receiveHello(
     .then(() => writer.close())
     .catch(() => {})
   return true
+}
+
+/**
+ * Our hello for one connection: the bytes, or what a `HelloSource` gives for this peer. A source
+ * that throws or answers anything but bytes within `MAX_HELLO_BYTES` is logged, and the connection
+ * gets no hello (the layer above then falls back as it does with a peer that sends none).
+ */
+export function localHello(
+  source: Uint8Array | HelloSource | undefined,
+  peer: HelloPeer,
+  logger: Logger,
+): Uint8Array | undefined {
+  if (typeof source !== 'function') return source
+  let bytes: unknown
+  try {
+    bytes = source(peer)
+  } catch (error) {
+    logger.warn('the hello source threw; this connection gets no hello', { error: errorMessage(error) })
+    return undefined
+  }
+  if (bytes === undefined) return undefined
+  if (!(bytes instanceof Uint8Array) || bytes.byteLength > MAX_HELLO_BYTES) {
+    logger.warn(`the hello source gave no bytes of at most ${MAX_HELLO_BYTES}; this connection gets no hello`)
+    return undefined
+  }
+  return bytes.byteLength === 0 ? undefined : bytes
 }
 
 /**

@@ -36,6 +36,8 @@ export type {
   ConnectionEvents,
   ConnectionStats,
   DialOptions,
+  HelloPeer,
+  HelloSource,
   Listener,
   ListenerEvents,
   MessageChannel,

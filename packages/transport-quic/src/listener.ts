@@ -58,6 +58,7 @@ export class QuicListener extends TypedEventTarget<ListenerEvents> implements Li
           reason,
           remoteAddress: connection.remoteAddress,
         })
+        connection.confirm(false)
         void connection.close(reason, reason === 'shutdown' ? CODE.SHUTDOWN : CODE.LIMIT_EXCEEDED)
         return
       }
@@ -65,10 +66,12 @@ export class QuicListener extends TypedEventTarget<ListenerEvents> implements Li
       void connection.sendHello(handshakeTimeoutMs).then((confirmed) => {
         this.#confirming--
         if (!confirmed) {
+          connection.confirm(false)
           this.#logger.debug('client did not confirm the connection', { peer: shortId(connection.remoteId) })
           return
         }
         if (this.#closing !== undefined || this.#refusing !== undefined || connection.isClosed) {
+          connection.confirm(false)
           void connection.close(this.#refusing ?? 'listener closing')
           return
         }
@@ -79,6 +82,7 @@ export class QuicListener extends TypedEventTarget<ListenerEvents> implements Li
           from: `${connection.remoteAddress.host}:${connection.remoteAddress.port}`,
         })
         this.emit('connection', { connection })
+        connection.confirm(true)
       })
     }
   }

@@ -17,6 +17,7 @@ import { tuningFor } from './tuning.js'
 import type {
   Connection,
   DialOptions,
+  HelloSource,
   Listener,
   Transport,
   TransportAddress,
@@ -49,12 +50,16 @@ function count(options: TransportOptions, key: CountOption, fallback: number, mi
   return numberOption(options[key], key, fallback, { integer: true, min }, TransportConfigError)
 }
 
-/** `TransportOptions.hello`, validated and copied (a caller's later change does not leak into it). */
-function helloOption(hello: unknown): Uint8Array | undefined {
+/**
+ * `TransportOptions.hello`, validated and copied (a caller's later change does not leak into it);
+ * a `HelloSource`'s answers are checked per connection (see connection.ts).
+ */
+function helloOption(hello: unknown): Uint8Array | HelloSource | undefined {
   if (hello === undefined) return undefined
+  if (typeof hello === 'function') return hello as HelloSource
   if (!(hello instanceof Uint8Array) || hello.byteLength > MAX_HELLO_BYTES) {
     throw new TransportConfigError(
-      `createTransport: hello must be a Uint8Array of at most ${MAX_HELLO_BYTES} bytes`,
+      `createTransport: hello must be a function or a Uint8Array of at most ${MAX_HELLO_BYTES} bytes`,
       { option: 'hello' },
     )
   }
@@ -107,10 +112,10 @@ export class QuicTransport implements Transport {
 
   /**
    * Replaces the hello bytes (see `TransportOptions.hello`) sent on connections confirmed from now
-   * on; `undefined` sends none. Throws `TransportConfigError` for anything but bytes within
-   * `MAX_HELLO_BYTES`.
+   * on; `undefined` sends none. Throws `TransportConfigError` for anything but a `HelloSource` or
+   * bytes within `MAX_HELLO_BYTES`.
    */
-  setHello(hello: Uint8Array | undefined): void {
+  setHello(hello: Uint8Array | HelloSource | undefined): void {
     this.#ctx.hello = helloOption(hello)
   }
 
@@ -155,13 +160,20 @@ export class QuicTransport implements Transport {
     const ctx = this.#engineContext(address.host)
     const engine = await this.#engine.dial(ctx, address, options.expectedId, options.signal)
     const connection = new QuicConnection(engine, 'outbound', this.#ctx)
-    await connection.waitHello(ctx.tuning.connectTimeoutMs, options.signal)
+    try {
+      await connection.waitHello(ctx.tuning.connectTimeoutMs, options.signal)
+    } catch (error) {
+      connection.confirm(false)
+      throw error
+    }
     this.#outbound.add(connection)
     void connection.closed.then(() => this.#outbound.delete(connection))
     if (this.#closed) {
+      connection.confirm(false)
       await connection.close('transport closed')
       throw new TransportError('transport is closed')
     }
+    connection.confirm(true)
     return connection
   }
 

@@ -81,9 +81,32 @@ export interface TransportOptions extends TransportTuning {
    * no round trip of its own (e.g. a name or limits the layer above needs before its first
    * message). Hellos are mutual: each side sees the other's only when both sides give one, so a
    * layer above can switch to a hello-based protocol knowing the peer switched too. Only
-   * authenticated, pinned peers see them. Default: none.
+   * authenticated, pinned peers see them. A function ({@link HelloSource}) gives each connection
+   * its own bytes, asked once per connection when they are written. Default: none.
    */
-  hello?: Uint8Array
+  hello?: Uint8Array | HelloSource
+}
+
+/**
+ * Hello bytes per connection: called once per connection when the transport writes its hello
+ * (the listener in its handshake confirmation, the dialer in its acknowledgement), with the
+ * peer's authenticated id. Return `undefined` to send none on this connection. It must not throw
+ * (a throw is logged and the connection gets no hello) and must return at most `MAX_HELLO_BYTES`.
+ */
+export type HelloSource = (peer: HelloPeer) => Uint8Array | undefined
+
+/** The connection a {@link HelloSource} is asked about. */
+export interface HelloPeer {
+  /** The peer's node id (authenticated and pinned). */
+  readonly id: string
+  /** `inbound`: we are the listener; `outbound`: we dialed. */
+  readonly direction: 'inbound' | 'outbound'
+  /**
+   * Settles once the confirmation exchange ends: `true` when the connection is handed out (the
+   * listener's `connection` event was emitted, or the dial resolves), `false` when it failed
+   * first. Never rejects.
+   */
+  readonly confirmed: Promise<boolean>
 }
 
 /** Options of a message channel. */
@@ -125,7 +148,7 @@ export interface Transport {
    * Replaces the hello bytes (see {@link TransportOptions.hello}) sent on connections confirmed
    * from now on (e.g. once a name that depends on the bound port is known); `undefined` sends none.
    */
-  setHello(hello: Uint8Array | undefined): void
+  setHello(hello: Uint8Array | HelloSource | undefined): void
   /** Closes every listener and every dialed connection. */
   close(reason?: string): Promise<void>
 }

@@ -125,7 +125,7 @@ const EXAMPLES: Record<string, ExampleSpec> = {
   },
   '@peer/transport-quic/examples/echo.mjs': {
     expect: [
-      /^server hello: echo\/1$/m,
+      /^server hello: echo\/1 for [a-z2-7]{8}$/m,
       /^[a-z2-7]{8} answered: hello from [a-z2-7]{8} \(rtt \d+ ms\)$/m,
       /^datagrams: [1-9]\d* sent, [1-9]\d* received$/m,
     ],

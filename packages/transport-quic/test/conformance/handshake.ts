@@ -6,6 +6,7 @@ import {
   type Connection,
   ConnectTimeoutError,
   HandshakeError,
+  type HelloPeer,
   type Listener,
   MAX_HELLO_BYTES,
   PinningError,
@@ -94,6 +95,62 @@ export function handshakeScenarios(kit: Kit): void {
       expect(later.remoteHello).toEqual(Uint8Array.of(9))
       expect(conn.remoteHello).toEqual(serverHello)
       await Promise.all([conn.close(), bare.close(), none.close(), later.close(), helloListener.close()])
+    })
+
+    it('a hello source gives each connection its own bytes and learns whether it was handed out', async () => {
+      const asked: HelloPeer[] = []
+      const source = (tag: string) => (peer: HelloPeer) => {
+        asked.push(peer)
+        return new TextEncoder().encode(`${tag}:${peer.id.slice(0, 8)}`)
+      }
+      const helloServer = pool.server(server, { trust: (id) => trusted.has(id), hello: source('in') })
+      const helloListener = await helloServer.listen(LOOPBACK)
+      const accepted = nextEvent<CustomEvent>(helloListener, 'connection')
+      const conn = await pool
+        .client(client, { hello: source('out') })
+        .dial(helloListener.address, { expectedId: server.id })
+      const inbound = (await accepted).detail.connection as Connection
+      const text = (bytes: Uint8Array | undefined) => new TextDecoder().decode(bytes)
+      expect(text(conn.remoteHello)).toBe(`in:${client.id.slice(0, 8)}`)
+      expect(text(inbound.remoteHello)).toBe(`out:${server.id.slice(0, 8)}`)
+      expect(asked.map((p) => [p.direction, p.id])).toEqual([
+        ['inbound', client.id],
+        ['outbound', server.id],
+      ])
+      expect(await Promise.all(asked.map((p) => p.confirmed))).toEqual([true, true])
+      // a source that throws or answers no bytes: that connection carries no hello, and works
+      for (const broken of [
+        () => {
+          throw new Error('boom')
+        },
+        () => 'not bytes' as unknown as Uint8Array,
+      ]) {
+        helloServer.setHello(broken)
+        const next = nextEvent<CustomEvent>(helloListener, 'connection')
+        const plain = await pool
+          .client(client, { hello: Uint8Array.of(2) })
+          .dial(helloListener.address, { expectedId: server.id })
+        expect(plain.remoteHello).toBeUndefined()
+        expect(((await next).detail.connection as Connection).remoteHello).toBeUndefined()
+        const channel = await plain.openChannel()
+        await channel.send(Uint8Array.of(7))
+        await plain.close()
+      }
+      // a listener that stops accepting while it writes its hello: confirmed settles false
+      asked.length = 0
+      helloServer.setHello((peer) => {
+        asked.push(peer)
+        helloListener.stopAccepting('not now')
+        return Uint8Array.of(1)
+      })
+      const refused = await pool
+        .client(client, { hello: Uint8Array.of(2) })
+        .dial(helloListener.address, { expectedId: server.id })
+        .catch((error: Error) => error)
+      expect(asked).toHaveLength(1)
+      expect(await asked[0]!.confirmed).toBe(false)
+      if (!(refused instanceof Error)) await refused.closed
+      await Promise.all([conn.close(), helloListener.close()])
     })
 
     it('drops a second control stream from the server without closing the connection', async () => {
