@@ -4,30 +4,6 @@ import type { Logger } from '@peer/discovery-core'
 import { errorMessage } from '@peer/discovery-core/internal'
 import type { RegistryConnection } from './interfaces.js'
 
-/** Waits for `promise` to settle, at most `ms` and no longer than `signal` (never rejects). */
-export async function settledWithin(
-  promise: Promise<unknown>,
-  ms: number,
-  signal?: AbortSignal,
-): Promise<void> {
-  if (signal?.aborted) return
-  let timer: ReturnType<typeof setTimeout> | undefined
-  let onAbort = () => {}
-  await Promise.race([
-    promise.then(
-      () => {},
-      () => {},
-    ),
-    new Promise<void>((r) => {
-      timer = setTimeout(r, ms)
-      onAbort = () => r()
-      signal?.addEventListener('abort', onAbort, { once: true })
-    }),
-  ])
-  clearTimeout(timer)
-  signal?.removeEventListener('abort', onAbort)
-}
-
 /**
  * What a connection's close value says: `departed` when the remote is stopping (`shutdown`, not
  * closed by us), `released` when either side closed it as unused (`idle`, `evicted`, or

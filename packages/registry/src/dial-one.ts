@@ -2,8 +2,9 @@
 // connection or a stall) probing attempts. Moved out of PeerRegistry.
 
 import { abortErrorFor, type Logger, raceSignal } from '@peer/discovery-core'
+import { settleWithin } from '@peer/discovery-core/internal'
 import type { AddressEntry } from './address-book.js'
-import { safeClose, settledWithin } from './connections.js'
+import { safeClose } from './connections.js'
 import { DialTimeoutError, PeerIdMismatchError } from './errors.js'
 import type { RegistryConnection, RegistryTransport } from './interfaces.js'
 import { probe } from './probe.js'
@@ -43,7 +44,11 @@ export async function dialOne<C extends RegistryConnection>(
     dialing.then((late) => safeClose(late, 'dial abandoned', ctx.log)).catch(() => {})
     // keep the dial slot until the transport has given up too (bounded, for transports that
     // never settle), so `maxConcurrentDials` bounds real handshakes, not just our bookkeeping
-    if (signal.aborted) await settledWithin(dialing, ABANDON_GRACE_MS)
+    if (signal.aborted)
+      await settleWithin(
+        dialing.catch(() => {}),
+        ABANDON_GRACE_MS,
+      )
     if (timeout.aborted && !parent.aborted) {
       ctx.stats.dialTimeouts++
       throw new DialTimeoutError(

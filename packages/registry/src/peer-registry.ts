@@ -9,9 +9,9 @@ import {
   TypedEventTarget,
   throwIfAborted,
 } from '@peer/discovery-core'
-import { errorMessage, withTimeout } from '@peer/discovery-core/internal'
+import { errorMessage, settleWithin, withTimeout } from '@peer/discovery-core/internal'
 import { ConnectWaiters } from './connect-waiters.js'
-import { safeClose, settledWithin } from './connections.js'
+import { safeClose } from './connections.js'
 import { type DialContext, dialOne } from './dial-one.js'
 import { dialPeer } from './dial-peer.js'
 import { DialScheduler } from './dial-scheduler.js'
@@ -231,7 +231,9 @@ export class PeerRegistry<
       if (conn !== undefined) closing.push(Promise.resolve(conn.closed).catch(() => {}))
     }
     // never hang on a transport that does not settle `closed`
-    await settledWithin(Promise.all(closing), options.timeoutMs ?? this.#cfg.stopTimeout, options.signal)
+    await settleWithin(Promise.all(closing), options.timeoutMs ?? this.#cfg.stopTimeout, {
+      signal: options.signal,
+    })
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

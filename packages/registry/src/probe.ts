@@ -4,7 +4,7 @@
 // after the next retransmission. Attempts run one after the other, so only one handshake per peer
 // is ever in flight (and one UDP flow: relays and NATs keep a single mapping).
 import { raceSignal } from '@peer/discovery-core'
-import { settledWithin } from './connections.js'
+import { settleWithin } from '@peer/discovery-core/internal'
 
 /** How long an abandoned attempt may take to wind down before the next one starts. */
 const WIND_DOWN_MS = 1000
@@ -36,7 +36,10 @@ export async function probe<C>(
       dialing.then(discard, () => {})
       if (signal.aborted || !cut.aborted) throw error
       // the attempt was cut: let it wind down, then start afresh
-      await settledWithin(dialing, WIND_DOWN_MS)
+      await settleWithin(
+        dialing.catch(() => {}),
+        WIND_DOWN_MS,
+      )
     }
   }
 }
