@@ -18,6 +18,8 @@ import type { Measurement, Suite } from '../report.js'
 
 const CHILD = fileURLToPath(new URL('../first-use-child.ts', import.meta.url))
 const TARGETS = 10
+/** Requests after the second one on each connection (the settled figure). */
+const STEADY = 20
 const request = Buffer.alloc(64, 2)
 
 interface Record {
@@ -46,6 +48,11 @@ async function nodeRound(identity: Identity, targets: Record[], out: Samples): P
       await node.request(t.id, 'echo', request, { timeoutMs: 30_000 })
       out.first.push(t1 - t0)
       out.second.push(performance.now() - t1)
+      for (let i = 0; i < STEADY; i++) {
+        const started = performance.now()
+        await node.request(t.id, 'echo', request, { timeoutMs: 30_000 })
+        out.steady.push(performance.now() - started)
+      }
       // the dialer with the higher id could lose a simultaneous dial: it relies on the listener's
       // promise to keep the connection (or waits a round trip for proof without it)
       ;(node.id > t.id ? out.higher : out.lower).push(t1 - t0)
@@ -74,6 +81,12 @@ async function rawRound(
       await stream.read()
       out.first.push(t1 - t0)
       out.second.push(performance.now() - t1)
+      for (let i = 0; i < STEADY; i++) {
+        const started = performance.now()
+        await stream.write(request)
+        await stream.read()
+        out.steady.push(performance.now() - started)
+      }
       await stream.finish().catch(() => {})
       await conn.close()
     }
@@ -85,10 +98,12 @@ async function rawRound(
 interface Samples {
   first: number[]
   second: number[]
+  /** The requests after the second one (the connection settled). */
+  steady: number[]
   higher: number[]
   lower: number[]
 }
-const samples = (): Samples => ({ first: [], second: [], higher: [], lower: [] })
+const samples = (): Samples => ({ first: [], second: [], steady: [], higher: [], lower: [] })
 
 const suite: Suite = {
   name: 'first-use',
@@ -136,18 +151,30 @@ const suite: Suite = {
       ...extra,
     })
     const measurements: Measurement[] = [
-      ms('node: request on the open connection p50', p50(node.second)),
+      ms('node: request on the open connection p50', p50(node.second), {
+        notes: 'the second request, right after the first',
+      }),
+      ms('node: request on the settled connection p50', p50(node.steady), {
+        notes: `requests 3 to ${STEADY + 2} on each connection`,
+      }),
       ms('node: first request (dials) p50', p50(node.first), {
         baseline: 'node: request on the open connection p50',
         target: '<= 3x',
+      }),
+      ms('node: first request (dials) p50, against the settled connection', p50(node.first), {
+        baseline: 'node: request on the settled connection p50',
       }),
       ms('node: first request (dials) p90', p90(node.first), {
         baseline: 'node: request on the open connection p50',
       }),
       ms('raw quinn: echo on the open stream p50', p50(raw.second)),
+      ms('raw quinn: echo on the settled stream p50', p50(raw.steady)),
       ms('raw quinn: first echo (connects) p50', p50(raw.first), {
         baseline: 'raw quinn: echo on the open stream p50',
         notes: 'the floor: no layer above the engine',
+      }),
+      ms('raw quinn: first echo (connects) p50, against the settled stream', p50(raw.first), {
+        baseline: 'raw quinn: echo on the settled stream p50',
       }),
       ms('node: first request (dials) p50, against raw quinn', p50(node.first), {
         baseline: 'raw quinn: first echo (connects) p50',
