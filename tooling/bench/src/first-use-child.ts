@@ -11,23 +11,10 @@ import { generateIdentity } from '@peer/identity'
 import { createNode, type PeerNode } from '@peer/node'
 import { serveRpc } from '@peer/testkit/child-process'
 import { startQuinnServer } from './quinn-raw.js'
-import type { RawStream } from './raw-stream.js'
+import { echoRaw } from './raw-stream.js'
 
 let nodes: PeerNode[] = []
 let servers: Array<{ close(): Promise<void> }> = []
-
-async function echo(s: RawStream): Promise<void> {
-  try {
-    for (;;) {
-      const chunk = await s.read()
-      if (chunk === undefined) break
-      await s.write(chunk)
-    }
-    await s.finish()
-  } catch {
-    // the client closed the connection
-  }
-}
 
 async function closeQuinn(): Promise<void> {
   await Promise.allSettled(servers.map((s) => s.close()))
@@ -59,7 +46,7 @@ serveRpc(
     quinnServers: async ({ client, count }: { client: string; count: number }) => {
       const started = await Promise.all(
         Array.from({ length: count }, async () =>
-          startQuinnServer(await generateIdentity(), client, '127.0.0.1', {}, echo),
+          startQuinnServer(await generateIdentity(), client, '127.0.0.1', {}, echoRaw),
         ),
       )
       servers.push(...started)

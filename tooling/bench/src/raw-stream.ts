@@ -77,11 +77,22 @@ export async function serveRaw(stream: RawStream): Promise<void> {
       await stream.write(report(bytes, frames.count))
     } else {
       if (bytes > 0) await stream.write(first.subarray(1))
-      for (;;) {
-        const r = await stream.read()
-        if (r === undefined) break
-        await stream.write(r)
-      }
+      await echoRaw(stream)
+      return
+    }
+    await stream.finish()
+  } catch {
+    // connection closed under us: fine for a benchmark server
+  }
+}
+
+/** Echoes every chunk of `stream` until its end, then ends ours (never throws). */
+export async function echoRaw(stream: RawStream): Promise<void> {
+  try {
+    for (;;) {
+      const r = await stream.read()
+      if (r === undefined) break
+      await stream.write(r)
     }
     await stream.finish()
   } catch {
