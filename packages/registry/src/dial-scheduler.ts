@@ -86,11 +86,6 @@ export class DialScheduler<C extends RegistryConnection> {
     until.then(release, release)
   }
 
-  /** True while dials of `id` are held (see {@link DialScheduler.hold}). */
-  isHeld(id: string): boolean {
-    return this.#held.has(id)
-  }
-
   /** Drops `id` from the queue. */
   dequeue(id: string): void {
     this.#queue.delete(id)
