@@ -1,5 +1,5 @@
 import { shortId, throwIfAborted } from '@peer/discovery-core'
-import { errorMessage } from '@peer/discovery-core/internal'
+import { errorMessage, settleWithin } from '@peer/discovery-core/internal'
 import { CODE, type Connection, type MessageChannel } from '@peer/transport-quic'
 import { AckBatcher } from './ack-batcher.js'
 import { type Envelope, encodeEnvelope } from './envelope.js'
@@ -373,8 +373,7 @@ export class PeerLink {
   /** Sends pending acknowledgements, flushes and finishes our lanes (bounded by `ms`). */
   async finish(ms: number): Promise<void> {
     this.#acks.flush()
-    const timer = new Promise<void>((resolve) => setTimeout(resolve, ms).unref())
-    await Promise.race([Promise.all(this.#lanes.map((l) => l.finish().catch(() => {}))), timer])
+    await settleWithin(Promise.all(this.#lanes.map((l) => l.finish().catch(() => {}))), ms, { unref: true })
   }
 
   // ---- lanes ----

@@ -5,7 +5,7 @@ import {
   TypedEventTarget,
   throwIfAborted,
 } from '@peer/discovery-core'
-import { errorMessage } from '@peer/discovery-core/internal'
+import { errorMessage, settleWithin } from '@peer/discovery-core/internal'
 import { AsyncQueue } from './async-queue.js'
 import { decodeCloseNotice, MAX_CLOSE_REASON_BYTES } from './close-notice.js'
 import { type ControlHost, localHello, receiveHello, sendHello, waitHello } from './control-stream.js'
@@ -220,18 +220,12 @@ export class QuicConnection extends TypedEventTarget<ConnectionEvents> implement
   async #readPreamble(stream: EngineStream): Promise<void> {
     const reader = stream.readable.getReader()
     reader.closed.catch(() => {})
-    let timer: NodeJS.Timeout | undefined
     try {
-      const first = await Promise.race([
-        reader.read(),
-        new Promise<'timeout'>((resolve) => {
-          timer = setTimeout(() => resolve('timeout'), this.#ctx.preambleTimeoutMs)
-        }),
-      ])
-      if (first === 'timeout' || first.done || first.value.byteLength === 0) {
+      const first = await settleWithin(reader.read(), this.#ctx.preambleTimeoutMs)
+      if (first === undefined || first.done || first.value.byteLength === 0) {
         this.#drop(
           stream,
-          first === 'timeout' ? 'no stream preamble in time' : 'stream ended before its preamble',
+          first === undefined ? 'no stream preamble in time' : 'stream ended before its preamble',
         )
         return
       }
@@ -263,8 +257,6 @@ export class QuicConnection extends TypedEventTarget<ConnectionEvents> implement
       }
     } catch (error) {
       this.#drop(stream, `stream failed before its preamble: ${errorMessage(error)}`)
-    } finally {
-      clearTimeout(timer)
     }
   }
 

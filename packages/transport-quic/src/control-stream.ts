@@ -4,7 +4,7 @@
 // dialer it was trusted. The hello bytes (TransportOptions.hello) let the layer above exchange what
 // it needs at connect time without a round trip of its own.
 import { type Logger, raceSignal } from '@peer/discovery-core'
-import { errorMessage } from '@peer/discovery-core/internal'
+import { errorMessage, settleWithin } from '@peer/discovery-core/internal'
 import { ACCESS_DENIED, type EngineStream } from './engine.js'
 import { type CloseInfo, HandshakeError, UntrustedPeerError } from './errors.js'
 import type { HelloPeer, HelloSource } from './types.js'
@@ -31,7 +31,6 @@ export interface ControlHost {
  * acknowledgement. Resolves false (and closes) when the connection closes or times out first.
  */
 export async function sendHello(host: ControlHost, timeoutMs: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined
   try {
     const stream = await host.openRaw()
     const writer = stream.writable.getWriter()
@@ -41,13 +40,10 @@ export async function sendHello(host: ControlHost, timeoutMs: number): Promise<b
     const local = host.localHello()
     await writer.write(withHello([KIND_CONTROL, PROTOCOL_VERSION], local))
     void writer.close().catch(() => {})
-    const ack = await Promise.race([
-      readToEnd(reader, undefined, 1 + MAX_HELLO_BYTES),
-      host.closed.then(() => undefined),
-      new Promise<undefined>((resolve) => {
-        timer = setTimeout(() => resolve(undefined), timeoutMs)
-      }),
-    ])
+    const ack = await settleWithin(
+      Promise.race([readToEnd(reader, undefined, 1 + MAX_HELLO_BYTES), host.closed.then(() => undefined)]),
+      timeoutMs,
+    )
     void reader.cancel().catch(() => {})
     if (ack === undefined || ack.byteLength === 0 || ack[0] !== CONTROL_ACK) {
       void host.close('handshake not confirmed', CODE.PROTOCOL_ERROR)
@@ -60,8 +56,6 @@ export async function sendHello(host: ControlHost, timeoutMs: number): Promise<b
     host.logger.debug('control stream failed', { error: errorMessage(error) })
     void host.close('handshake not confirmed', CODE.PROTOCOL_ERROR)
     return false
-  } finally {
-    clearTimeout(timer)
   }
 }
 

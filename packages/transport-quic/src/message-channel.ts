@@ -1,5 +1,5 @@
 import { type AbortOptions, abortErrorFor } from '@peer/discovery-core'
-import { errorMessage, numberOption } from '@peer/discovery-core/internal'
+import { errorMessage, numberOption, settleWithin } from '@peer/discovery-core/internal'
 import { AsyncQueue } from './async-queue.js'
 import { type ChunkPool, chunkPool } from './chunk-pool.js'
 import type { EngineStream } from './engine.js'
@@ -412,14 +412,7 @@ export class FramedMessageChannel implements MessageChannel {
   async #mapError(error: unknown): Promise<Error> {
     if (error instanceof TransportError && !(error instanceof StreamResetError)) return error
     if (this.#closedInfo() === undefined && this.#connectionClosed !== undefined) {
-      let timer: NodeJS.Timeout | undefined
-      await Promise.race([
-        this.#connectionClosed,
-        new Promise((resolve) => {
-          timer = setTimeout(resolve, 1000)
-        }),
-      ])
-      clearTimeout(timer)
+      await settleWithin(this.#connectionClosed, 1000)
     }
     const closed = this.#closedInfo()
     if (closed !== undefined) return closed
