@@ -3,7 +3,7 @@ import { formatHostPort } from '@peer/discovery-core'
 import type { PeerConfig } from './config.js'
 import { loadConfiguredIdentity, loadConfiguredTrust } from './node-setup.js'
 import type { Output } from './output.js'
-import type { StartOptions } from './start-command.js'
+import type { StartOptions } from './start-options.js'
 
 /**
  * `peer start --check`: validates the configuration, the identity and the trust list, and prints
