@@ -27,19 +27,6 @@ import {
 } from './demo-types.js'
 import { durationMs } from './durations.js'
 
-export {
-  DEFAULT_DEMO_NODES,
-  type DemoClusterOptions,
-  DemoConfigError,
-  type DemoEventDetail,
-  type DemoEvents,
-  type DemoLink,
-  type DemoNodeState,
-  MAX_CHILD_LINE,
-  MAX_DEMO_NODES,
-  MAX_STDERR_LINES,
-} from './demo-types.js'
-
 /**
  * A local cluster of `peer start` processes on loopback with generated identities, one shared
  * trust list and a static peer list file, all in a temporary directory. The supervisor reads each

@@ -1,13 +1,8 @@
 import { existsSync } from 'node:fs'
 import { type AbortOptions, shortId, throwIfAborted } from '@peer/discovery-core'
 import { Command, InvalidArgumentError } from 'commander'
-import {
-  type DemoCluster as Cluster,
-  DEFAULT_DEMO_NODES,
-  DemoCluster,
-  type DemoEventDetail,
-  MAX_DEMO_NODES,
-} from './demo-cluster.js'
+import { type DemoCluster as Cluster, DemoCluster } from './demo-cluster.js'
+import { DEFAULT_DEMO_NODES, type DemoEventDetail, MAX_DEMO_NODES } from './demo-types.js'
 import { parseSeconds } from './discover-command.js'
 import { durationMs, secondsFlag } from './durations.js'
 import { CliError } from './errors.js'

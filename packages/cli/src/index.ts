@@ -51,9 +51,10 @@ export {
   MAX_SOCKET_PATH_BYTES,
 } from './control-server.js'
 export type { DemoCloseOptions } from './demo-close.js'
+export { DemoCluster } from './demo-cluster.js'
+export { DEMO_SERVICE, type DemoOptions, demo, demoServices } from './demo-command.js'
 export {
   DEFAULT_DEMO_NODES,
-  DemoCluster,
   type DemoClusterOptions,
   DemoConfigError,
   type DemoEventDetail,
@@ -61,8 +62,7 @@ export {
   type DemoLink,
   type DemoNodeState,
   MAX_DEMO_NODES,
-} from './demo-cluster.js'
-export { DEMO_SERVICE, type DemoOptions, demo, demoServices } from './demo-command.js'
+} from './demo-types.js'
 export { type DiscoverOptions, discover } from './discover-command.js'
 export { CliError, ConfigError, type ConfigProblem, UsageError } from './errors.js'
 export { type IdOptions, printId } from './id-command.js'
@@ -79,7 +79,8 @@ export {
   type ServicesSnapshot,
   servicesSnapshot,
 } from './services-snapshot.js'
-export { type NodeFlags, type StartOptions, start } from './start-command.js'
+export { start } from './start-command.js'
+export type { NodeFlags, StartOptions } from './start-options.js'
 export { renderStatus, type StatusOptions, status } from './status-command.js'
 export {
   type StatusAddress,

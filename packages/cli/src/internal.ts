@@ -21,8 +21,8 @@ export {
   problemsOf,
   readConfigText,
 } from './config.js'
-export { MAX_CHILD_LINE, MAX_STDERR_LINES } from './demo-cluster.js'
 export { demoCommand, MAX_TABLE_EVENTS } from './demo-command.js'
+export { MAX_CHILD_LINE, MAX_STDERR_LINES } from './demo-types.js'
 export { discoverBackends, discoverCommand, parsePeerSpec, parseSeconds } from './discover-command.js'
 export { idCommand } from './id-command.js'
 export { keygenCommand } from './keygen-command.js'

@@ -19,7 +19,8 @@ import { type CliIo, Output } from './output.js'
 import { pingService } from './ping-service.js'
 import { pause, roundMs, rttSummary } from './ping-timing.js'
 import { shutdownSignal } from './shutdown.js'
-import { addNodeFlags, type NodeFlags, parseMillis, resolveNodeConfig } from './start-command.js'
+import { addNodeFlags, parseMillis, resolveNodeConfig } from './start-command.js'
+import type { NodeFlags } from './start-options.js'
 
 /**
  * Options of {@link ping}. `signal` stops it as Ctrl-C does: while connecting it rejects with a

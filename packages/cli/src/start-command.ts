@@ -26,8 +26,6 @@ import { shutdownSignal, untilAborted } from './shutdown.js'
 import { check } from './start-check.js'
 import type { NodeFlags, StartOptions } from './start-options.js'
 
-export type { NodeFlags, StartOptions } from './start-options.js'
-
 const FLAG_NAMES: Readonly<Record<string, string>> = {
   name: '--name',
   identity: '--identity',
