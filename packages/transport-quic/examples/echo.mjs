@@ -22,7 +22,12 @@ try {
   listener.addEventListener('connection', async ({ detail: { connection } }) => {
     try {
       for await (const channel of connection.channels()) {
-        for await (const message of channel) await channel.send(message) // echo
+        // every message already received at once (one promise per batch, not per message)
+        for (;;) {
+          const batch = await channel.receiveBatch()
+          if (batch === undefined) break // the client finished the channel
+          for (const message of batch) await channel.send(message) // echo
+        }
         await channel.close()
       }
     } catch (error) {

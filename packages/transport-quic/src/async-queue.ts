@@ -51,6 +51,26 @@ export class AsyncQueue<T> {
     return item
   }
 
+  /** Up to `max` queued items, taken synchronously, in order (an empty array when none is queued). */
+  shiftMany(max: number): T[] {
+    const n = Math.min(max, this.size)
+    if (n === 0) return []
+    const head = this.#head
+    const out = this.#items.slice(head, head + n)
+    if (head + n === this.#items.length) {
+      this.#items.length = 0
+      this.#head = 0
+    } else {
+      this.#items.fill(undefined as T, head, head + n)
+      this.#head = head + n
+      if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+        this.#items.splice(0, this.#head)
+        this.#head = 0
+      }
+    }
+    return out
+  }
+
   /** The next item, or `undefined` once ended (rejects with the end error, if one was given). */
   shift(options: AbortOptions = NO_OPTIONS): Promise<T | undefined> {
     if (this.size > 0) return Promise.resolve(this.shiftNow())

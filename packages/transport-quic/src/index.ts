@@ -41,6 +41,7 @@ export type {
   Listener,
   ListenerEvents,
   MessageChannel,
+  ReceiveBatchOptions,
   Stream,
   StreamEventDetail,
   Transport,

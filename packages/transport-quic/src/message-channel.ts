@@ -13,7 +13,7 @@ import {
   TransportLimitError,
 } from './errors.js'
 import { FrameDecoder } from './frame-decoder.js'
-import type { ChannelOptions, MessageChannel, Stream } from './types.js'
+import type { ChannelOptions, MessageChannel, ReceiveBatchOptions, Stream } from './types.js'
 import { CODE } from './wire.js'
 
 /** Defaults of {@link ChannelOptions}. */
@@ -155,7 +155,10 @@ export class FramedMessageChannel implements MessageChannel {
       this.#curUsed = 0
     }
     const at = this.#curUsed
-    cur.writeUInt32BE(n, at)
+    cur[at] = n >>> 24
+    cur[at + 1] = n >>> 16
+    cur[at + 2] = n >>> 8
+    cur[at + 3] = n
     cur.set(message, at + 4)
     this.#curUsed = at + 4 + n
     const idle = this.#buffered === 0
@@ -272,6 +275,26 @@ export class FramedMessageChannel implements MessageChannel {
     const p = this.#incoming.shift(options)
     this.#maybeResume()
     return p
+  }
+
+  receiveBatch(options?: ReceiveBatchOptions): Promise<Uint8Array[] | undefined> {
+    const max = options?.max ?? Number.MAX_SAFE_INTEGER
+    if (!Number.isInteger(max) || max < 1) {
+      return Promise.reject(new TransportConfigError(`max must be an integer >= 1 (got ${String(max)})`))
+    }
+    const queued = this.#incoming.shiftMany(max)
+    if (queued.length > 0) {
+      this.#maybeResume()
+      return Promise.resolve(queued)
+    }
+    return this.receive(options).then((first) => {
+      if (first === undefined) return undefined
+      // the read that delivered `first` queued the rest of its chunk behind it
+      const batch = max > 1 ? this.#incoming.shiftMany(max - 1) : []
+      batch.unshift(first)
+      this.#maybeResume()
+      return batch
+    })
   }
 
   /** The reader paused at `maxQueuedMessages`: resume it once the queue is below again. */

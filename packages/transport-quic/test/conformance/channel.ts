@@ -143,6 +143,49 @@ export function channelScenarios(kit: Kit): void {
       await expect(it.next()).resolves.toEqual({ done: true, value: undefined })
     })
 
+    it('receiveBatch hands out what arrived together, in order, up to max; then undefined, or the error', async () => {
+      const [ours, theirs] = await Promise.all([client.openChannel(), server.acceptChannel()])
+      const sent = Array.from({ length: 3000 }, (_, i) => Buffer.from(`m${i}`))
+      for (const m of sent) void ours.send(m)
+      await ours.flush()
+      const got: Buffer[] = []
+      let batches = 0
+      let largest = 0
+      while (got.length < sent.length) {
+        const batch = await theirs.receiveBatch({ max: 1000 })
+        if (batch === undefined) throw new Error('ended early')
+        expect(batch.length).toBeGreaterThan(0)
+        expect(batch.length).toBeLessThanOrEqual(1000)
+        largest = Math.max(largest, batch.length)
+        batches++
+        for (const m of batch) got.push(Buffer.from(m))
+      }
+      expectSameMessages(got, sent)
+      // many messages per batch: one read from the peer carries hundreds of them
+      expect(largest).toBeGreaterThan(100)
+      expect(batches).toBeLessThan(sent.length / 10)
+      // it mixes with receive, and waits for the next message when none is queued
+      const next = theirs.receiveBatch()
+      await ours.send(Buffer.from('late'))
+      expect((await next)?.map((m) => Buffer.from(m).toString())).toEqual(['late'])
+      await ours.send(Buffer.from('one'))
+      expect(Buffer.from((await theirs.receive())!).toString()).toBe('one')
+      // a bad max is a caller error; an aborted wait rejects with the signal's reason
+      await expect(theirs.receiveBatch({ max: 0 })).rejects.toThrow(/max must be an integer/)
+      const controller = new AbortController()
+      const waiting = theirs.receiveBatch({ signal: controller.signal })
+      controller.abort()
+      await expect(waiting).rejects.toMatchObject({ name: 'AbortError' })
+      await ours.close()
+      await expect(theirs.receiveBatch()).resolves.toBeUndefined()
+
+      await rawWrite([u32(1), Buffer.from('a'), u32(5), Buffer.from('xy')]) // the second is cut short
+      const bad = createMessageChannel(await server.acceptStream())
+      // what arrived before the error comes first, then the framing error
+      expect((await bad.receiveBatch())?.map((m) => Buffer.from(m).toString())).toEqual(['a'])
+      await expect(bad.receiveBatch()).rejects.toBeInstanceOf(MalformedFrameError)
+    })
+
     it('recycles write chunks without corrupting messages still in flight (mixed sizes, checked byte for byte)', async () => {
       // tiny stream windows and a slow reader: writes go out in pieces, waiting for credit, so a
       // chunk handed back before its write completed would be overwritten while still queued
