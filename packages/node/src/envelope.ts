@@ -1,5 +1,5 @@
-import { Buffer } from 'node:buffer'
 import { Packr } from 'msgpackr'
+import { encodeBytesEnvelope, readBytesEnvelope } from './envelope-bytes.js'
 import { EncodeError, MalformedEnvelopeError, MessageTooLargeError } from './errors.js'
 
 /** Version written in (and required of) every envelope. */
@@ -106,44 +106,32 @@ export function decodeValue(bytes: Uint8Array): unknown {
 
 /** Encodes an envelope, checking `maxSize`. Throws {@link EncodeError} or {@link MessageTooLargeError}. */
 export function encodeEnvelope(envelope: Envelope, maxSize: number): Uint8Array {
-  const wire = toWire(envelope)
-  const payload = wire[4]
-  const bytes =
-    payload instanceof Uint8Array && payload.byteLength >= LARGE_BYTES
-      ? encodeLargeBytes(wire, payload)
-      : encodeValue(wire)
+  const bytes = encodeFast(envelope) ?? encodeValue(toWire(envelope))
   if (bytes.byteLength > maxSize) throw new MessageTooLargeError(bytes.byteLength, maxSize)
   return bytes
 }
 
-/** Byte payloads from this size on are encoded by {@link encodeLargeBytes}. */
-const LARGE_BYTES = 16 * 1024
-
 /**
- * The envelope `[version, kind, topic, id, payload]` with a byte payload, as MessagePack would
- * write it (a bin 16 or bin 32 last item) but with one allocation of the exact size and one copy of
- * the payload. MessagePack's encoder grows its shared buffer by allocating four times the message
- * and copying into it: for a 1 MB message that is a fresh 4 MB buffer every few messages, page
- * faults and garbage collection, all in the caller's event-loop turn.
+ * A message, request or answer with a byte payload, without the general codec (see
+ * envelope-bytes.ts): one allocation of the exact size and one copy of the payload. For large
+ * payloads this matters most: MessagePack's encoder grows its shared buffer by allocating four
+ * times the message and copying into it, so a 1 MB message meant a fresh 4 MB buffer every few
+ * messages, page faults and garbage collection, all in the caller's event-loop turn.
  */
-function encodeLargeBytes(wire: unknown[], payload: Uint8Array): Uint8Array {
-  const head = encodeValue(wire.slice(0, 4)) // a fixarray of 4: the same bytes as the first items of 5
-  const n = payload.byteLength
-  const binHeader = n < 0x10000 ? 3 : 5
-  const out = Buffer.allocUnsafe(head.byteLength + binHeader + n)
-  out.set(head, 0)
-  out[0] = 0x95 // fixarray of 5
-  let at = head.byteLength
-  if (n < 0x10000) {
-    out[at] = 0xc5
-    out.writeUInt16BE(n, at + 1)
-  } else {
-    out[at] = 0xc6
-    out.writeUInt32BE(n, at + 1)
+function encodeFast(e: Envelope): Uint8Array | undefined {
+  switch (e.kind) {
+    case 'msg':
+      return e.payload instanceof Uint8Array
+        ? encodeBytesEnvelope(ENVELOPE_VERSION, KIND.msg, e.topic, 0, e.payload)
+        : undefined
+    case 'req':
+    case 'res':
+      return e.payload instanceof Uint8Array
+        ? encodeBytesEnvelope(ENVELOPE_VERSION, KIND[e.kind], e.topic, e.id, e.payload)
+        : undefined
+    default:
+      return undefined
   }
-  at += binHeader
-  out.set(payload, at)
-  return out
 }
 
 function toWire(e: Envelope): unknown[] {
@@ -186,7 +174,7 @@ function toWire(e: Envelope): unknown[] {
 export function decodeEnvelope(bytes: Uint8Array): Envelope {
   let raw: unknown
   try {
-    raw = packr.unpack(bytes)
+    raw = readBytesEnvelope(bytes) ?? packr.unpack(bytes)
   } catch (error) {
     throw new MalformedEnvelopeError('decode', `not MessagePack: ${(error as Error)?.message}`, {
       cause: error,

@@ -223,9 +223,10 @@ export class LinkReceiver {
         spent = 0
         await nextTurn()
       }
-      let bytes: Uint8Array | undefined
+      // every message the channel holds at once (one await per read from the peer, not per message)
+      let batch: Uint8Array[] | undefined
       try {
-        bytes = await channel.receive({ signal })
+        batch = await channel.receiveBatch({ signal })
       } catch (error) {
         if (error instanceof ConnectionClosedError) {
           // the connection closed: say how (lost, replaced, the peer stopping, a protocol error)
@@ -243,7 +244,7 @@ export class LinkReceiver {
         return
       }
       if (this.#ctx.closed()) return
-      if (bytes === undefined) {
+      if (batch === undefined) {
         // a graceful close of the connection (by either side) ends the channel quietly: say how
         const closed = channel.error instanceof ConnectionClosedError ? channel.error.info : undefined
         if (closed !== undefined) {
@@ -267,19 +268,31 @@ export class LinkReceiver {
         })
         return
       }
-      this.#ctx.countBytes(bytes)
-      spent += bytes.byteLength
-      let envelope: Envelope
-      try {
-        envelope = decodeEnvelope(bytes)
-      } catch (error) {
-        this.#ctx.malformed(error)
-        continue
+      for (let i = 0; i < batch.length; i++) {
+        if (spent >= budget) {
+          spent = 0
+          await nextTurn()
+          if (this.#ctx.closed()) return
+        }
+        const bytes = batch[i] as Uint8Array
+        this.#ctx.countBytes(bytes)
+        spent += bytes.byteLength
+        let envelope: Envelope
+        try {
+          envelope = decodeEnvelope(bytes)
+        } catch (error) {
+          this.#ctx.malformed(error)
+          if (this.#ctx.closed()) return
+          continue
+        }
+        this.#ctx.inbound.dispatch(envelope, lane)
+        // answers keep flowing while handlers are busy; only this lane's full backlog pauses it
+        const room = this.#ctx.scheduler.room(lane)
+        if (room !== undefined) {
+          await room
+          if (this.#ctx.closed()) return
+        }
       }
-      this.#ctx.inbound.dispatch(envelope, lane)
-      // answers keep flowing while handlers are busy; only this lane's full backlog pauses it
-      const room = this.#ctx.scheduler.room(lane)
-      if (room !== undefined) await room
     }
   }
 }

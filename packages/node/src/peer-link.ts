@@ -253,9 +253,13 @@ export class PeerLink {
   }
 
   /** Sends a fire-and-forget message on its topic's lane; resolves once the transport buffered it. */
-  async send(topic: string, payload: unknown, priority: Priority | undefined): Promise<void> {
-    const bytes = encodeEnvelope({ kind: 'msg', topic, payload }, this.#maxSend)
-    await this.#lanes[this.#laneOf(topic, priority)]!.enqueue(bytes, topic)
+  send(topic: string, payload: unknown, priority: Priority | undefined): Promise<void> {
+    try {
+      const bytes = encodeEnvelope({ kind: 'msg', topic, payload }, this.#maxSend)
+      return this.#lanes[this.#laneOf(topic, priority)]!.enqueue(bytes, topic)
+    } catch (error) {
+      return Promise.reject(error)
+    }
   }
 
   /** Sends a request on its topic's lane and waits for its answer. */
