@@ -28,7 +28,11 @@ export interface TransportTuning {
   maxSendUdpPayloadSize?: number
   /** Largest UDP payload accepted. Default 65,527. */
   maxRecvUdpPayloadSize?: number
-  /** Bytes read from the engine per stream read. Default 256 KiB on loopback, 64 KiB elsewhere. */
+  /**
+   * Most bytes read from the engine per stream read. Default 256 KiB on loopback, 64 KiB elsewhere.
+   * The quinn engine asks 16 KiB first and adapts: four times as much after a full read, half as
+   * much after one under a quarter full, within 16 KiB and this.
+   */
   readChunkSize?: number
   /** Initial connection flow-control window (bytes). Default 16 MiB on loopback, 8 MiB elsewhere. */
   initialMaxData?: number
