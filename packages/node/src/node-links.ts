@@ -277,6 +277,14 @@ export class NodeLinks {
     this.#c.assertStarted()
     const found = this.find(ref)
     if (found instanceof PeerLink) {
+      // its connection closed, or the registry replaced it, while a newer one opens (a stalled
+      // connection replaced, a peer that redialed): the call waits for the new link instead of
+      // failing on the old one (with the matrixai engine the old close was seen first, and every
+      // call in between failed). One map lookup when nothing opens.
+      const next = this.opening.get(found.id)
+      const stale =
+        next !== undefined && (found.closed || found.connection !== this.#c.registry()?.connection(found.id))
+      if (stale) return this.#awaitOpening(ref, found, next, timeoutMs, signal)
       this.#c.policy.touch(found)
       return found
     }
@@ -289,6 +297,29 @@ export class NodeLinks {
     return this.#dialLink(ref, member.id, timeoutMs, signal)
   }
 
+  async #awaitOpening(
+    ref: string,
+    stale: PeerLink,
+    next: PeerLink,
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+  ) {
+    // the stale link still answers `links.get` until the new one replaces it: it is not the one
+    const host = { ...this.#waitHost(), link: (peer: string) => liveOther(this.links.get(peer), stale) }
+    const link = await awaitLink(host, ref, next.id, next.connection, timeoutMs, signal)
+    this.#c.policy.touch(link)
+    return link
+  }
+
+  #waitHost() {
+    return {
+      link: (peer: string) => this.links.get(peer),
+      pending: (peer: string) => this.#c.registry()?.connection(peer) !== undefined || this.opening.has(peer),
+      ready: this.linkReady,
+      lifetime: this.#c.lifetime,
+    }
+  }
+
   async #dialLink(ref: string, id: string, timeoutMs: number, signal: AbortSignal | undefined) {
     const deadline = performance.now() + timeoutMs
     let connection: Connection
@@ -299,13 +330,7 @@ export class NodeLinks {
       this.#c.assertStarted()
       throw new PeerUnavailableError(ref, errorMessage(error), { cause: error })
     }
-    const host = {
-      link: (peer: string) => this.links.get(peer),
-      pending: (peer: string) => this.#c.registry()?.connection(peer) !== undefined || this.opening.has(peer),
-      ready: this.linkReady,
-      lifetime: this.#c.lifetime,
-    }
-    const link = await awaitLink(host, ref, id, connection, deadline - performance.now(), signal)
+    const link = await awaitLink(this.#waitHost(), ref, id, connection, deadline - performance.now(), signal)
     this.#c.policy.touch(link)
     return link
   }
@@ -350,6 +375,10 @@ export class NodeLinks {
     if (matches.length > 1) return `the name matches ${matches.length} peers; use a node id`
     return 'no connected peer has this name'
   }
+}
+
+function liveOther(link: PeerLink | undefined, stale: PeerLink): PeerLink | undefined {
+  return link === stale ? undefined : link
 }
 
 function stalledError(id: string): PeerUnavailableError {

@@ -53,3 +53,56 @@ it('a newer connection from the same peer takes over silently and carries the tr
     'RequestTimeoutError',
   )
 })
+
+it('a call made while a replaced connection closes waits for the new link instead of failing', async () => {
+  const raw = await generateIdentity()
+  const local = await createNode({ name: 'steady@localhost', trust: [raw.id] })
+  const peer = createTransport({ identity: raw, trust: () => true })
+  try {
+    const hello = encodeEnvelope({ kind: 'hello', name: 'swapper@localhost' }, 1024)
+    const first = await peer.dial(local.address, { expectedId: local.id })
+    const firstOut = await first.openChannel()
+    await firstOut.send(hello)
+    await firstOut.flush()
+    await local.waitForPeer(raw.id)
+    // past the registry's simultaneous-dial window, a new inbound connection replaces the live
+    // one; it sends no hello yet, so its link stays opening while the old connection closes
+    await new Promise((r) => setTimeout(r, 2200))
+    const second = await peer.dial(local.address, { expectedId: local.id })
+    await first.closed
+    const answered = local.request(raw.id, 'echo', 'via the new link', { timeoutMs: 30_000 })
+    const failedEarly = await Promise.race([
+      answered.then(
+        () => false,
+        () => true,
+      ),
+      new Promise<boolean>((r) => setTimeout(() => r(false), 300)),
+    ])
+    expect(failedEarly).toBe(false)
+    // now the new connection says hello, and answers the request it gets on any of the node's lanes
+    const out = await second.openChannel()
+    await out.send(hello)
+    await out.flush()
+    void (async () => {
+      for await (const channel of second.channels()) {
+        void (async () => {
+          for await (const bytes of channel) {
+            const envelope = decodeEnvelope(bytes)
+            if (envelope.kind !== 'req') continue
+            await out.send(
+              encodeEnvelope(
+                { kind: 'res', topic: envelope.topic, id: envelope.id, payload: envelope.payload },
+                1024,
+              ),
+            )
+            await out.flush()
+          }
+        })().catch(() => {})
+      }
+    })().catch(() => {})
+    expect(await answered).toBe('via the new link')
+  } finally {
+    await peer.close()
+    await local.stop()
+  }
+})
