@@ -1,5 +1,6 @@
 import { PeerError } from '@peer/discovery-core'
-import { type CloseInfo, CODE } from '@peer/transport-quic'
+import { errorMessage } from '@peer/discovery-core/internal'
+import { type CloseInfo, CODE, ConnectionClosedError } from '@peer/transport-quic'
 
 /** Base class of every error thrown by `@peer/node`. */
 export class NodeError extends PeerError {}
@@ -148,6 +149,24 @@ export function unavailableFromClose(peer: string, info: CloseInfo | undefined):
   return new PeerUnavailableError(peer, `${PHRASE[reason]}${detail}`, {
     reason,
     ...(info?.error === undefined ? {} : { cause: info.error }),
+  })
+}
+
+/**
+ * What a failed write or lane open tells its caller: the link's own error once it closed (`closed`),
+ * how the connection closed, or that `what` failed; never a bare transport error. @internal
+ */
+export function unavailableFrom(
+  peer: string,
+  error: unknown,
+  closed: Error | undefined,
+  what: string,
+): Error {
+  if (closed !== undefined) return closed
+  if (error instanceof ConnectionClosedError) return unavailableFromClose(peer, error.info)
+  return new PeerUnavailableError(peer, `${what} failed: ${errorMessage(error)}`, {
+    cause: error,
+    reason: 'connection-lost',
   })
 }
 

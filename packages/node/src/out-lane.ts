@@ -1,6 +1,5 @@
-import { errorMessage } from '@peer/discovery-core/internal'
-import { ConnectionClosedError, type MessageChannel } from '@peer/transport-quic'
-import { PeerUnavailableError, TooManyRequestsError, unavailableFromClose } from './errors.js'
+import type { MessageChannel } from '@peer/transport-quic'
+import { TooManyRequestsError, unavailableFrom } from './errors.js'
 
 /** What an outgoing lane needs from its link. @internal */
 export interface OutLaneHost {
@@ -72,10 +71,20 @@ export class OutLane {
    */
   open(): void {
     if (this.#channel !== undefined || this.#opening !== undefined) return
-    this.#opening = this.#host.openChannel(this.index).then((channel) => {
-      this.#channel = channel
-    })
+    this.#opening = this.#openChannel()
     this.#opening.catch(() => {})
+  }
+
+  /** Opens the channel; a failure says the peer is unavailable, and how (never a transport error). */
+  #openChannel(): Promise<void> {
+    return this.#host.openChannel(this.index).then(
+      (channel) => {
+        this.#channel = channel
+      },
+      (error: unknown) => {
+        throw unavailableFrom(this.#host.peer, error, this.#host.closedError(), 'opening a lane')
+      },
+    )
   }
 
   /** True when nothing waits to be written and every message written was acknowledged. */
@@ -179,9 +188,7 @@ export class OutLane {
 
   async #writeLater(bytes: Uint8Array, msgTopic: string | undefined): Promise<void> {
     if (this.#channel === undefined) {
-      this.#opening ??= this.#host.openChannel(this.index).then((channel) => {
-        this.#channel = channel
-      })
+      this.#opening ??= this.#openChannel()
       await this.#opening
     }
     while (
@@ -209,13 +216,7 @@ export class OutLane {
     return sent.catch((error: unknown) => {
       // the caller learns of this one: it was not accepted, so it is not counted as dropped
       if (msgTopic !== undefined) this.#untrackLast()
-      const closed = this.#host.closedError()
-      if (closed !== undefined) throw closed
-      if (error instanceof ConnectionClosedError) throw unavailableFromClose(this.#host.peer, error.info)
-      throw new PeerUnavailableError(this.#host.peer, `sending failed: ${errorMessage(error)}`, {
-        cause: error,
-        reason: 'connection-lost',
-      })
+      throw unavailableFrom(this.#host.peer, error, this.#host.closedError(), 'sending')
     })
   }
 

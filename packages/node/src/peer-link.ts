@@ -1,9 +1,9 @@
 import { shortId, throwIfAborted } from '@peer/discovery-core'
 import { errorMessage, settleWithin } from '@peer/discovery-core/internal'
-import { CODE, type Connection, ConnectionClosedError, type MessageChannel } from '@peer/transport-quic'
+import { CODE, type Connection, type MessageChannel } from '@peer/transport-quic'
 import { AckBatcher } from './ack-batcher.js'
 import { type Envelope, encodeEnvelope } from './envelope.js'
-import { NodeStoppedError, PeerUnavailableError, unavailableFromClose } from './errors.js'
+import { NodeStoppedError, PeerUnavailableError } from './errors.js'
 import { HandlerScheduler } from './handler-scheduler.js'
 import { Inbound, type Work } from './inbound.js'
 import { BULK_LANES, CONTROL_LANE, LANE_COUNT, laneOf, type Priority } from './lanes.js'
@@ -413,19 +413,9 @@ export class PeerLink {
   }
 
   async #openLane(lane: number): Promise<MessageChannel> {
-    try {
-      const channel = await this.connection.openChannel(this.#channelOptions(this.#lifetime.signal))
-      await channel.send(encodeEnvelope({ kind: 'lane', id: lane + 1 }, Infinity))
-      return channel
-    } catch (error) {
-      // the caller learns that the peer is unavailable, and how, never a bare transport error
-      if (this.#closedError !== undefined) throw this.#unavailable()
-      if (error instanceof ConnectionClosedError) throw unavailableFromClose(this.id, error.info)
-      throw new PeerUnavailableError(this.id, `opening a lane failed: ${errorMessage(error)}`, {
-        cause: error,
-        reason: 'connection-lost',
-      })
-    }
+    const channel = await this.connection.openChannel(this.#channelOptions(this.#lifetime.signal))
+    await channel.send(encodeEnvelope({ kind: 'lane', id: lane + 1 }, Infinity))
+    return channel
   }
 
   /** Sends a control envelope (ack, pong, small answer) on the control lane; never throws. */

@@ -1,6 +1,7 @@
 import { type AbortOptions, abortErrorFor } from '@peer/discovery-core'
 import { errorMessage, numberOption, settleWithin } from '@peer/discovery-core/internal'
 import { AsyncQueue } from './async-queue.js'
+import { type Waiter, waitIn } from './channel-waiters.js'
 import { type ChunkPool, chunkPool } from './chunk-pool.js'
 import type { EngineStream } from './engine.js'
 import {
@@ -41,12 +42,6 @@ export function channelOptions(...layers: Array<ChannelOptions | undefined>): Re
 const RESOLVED = Promise.resolve()
 /** Most `send` calls that may wait for buffer space at once (callers that ignore backpressure). */
 const MAX_SEND_WAITERS = 1024
-
-/** A caller waiting for buffer space (`send`) or for the buffer to drain (`flush`). */
-interface Waiter {
-  resolve: () => void
-  reject: (e: unknown) => void
-}
 
 /**
  * A message channel on one stream: each message is a u32 big-endian length followed by that many
@@ -459,37 +454,6 @@ export class FramedMessageChannel implements MessageChannel {
   #maybeClosed(): void {
     if (this.#readDone && this.#writeDone) this.#resolveClosed()
   }
-}
-
-/**
- * A promise settled through a waiter pushed onto `waiters`. With a signal, aborting rejects it with
- * the signal's `AbortError` and takes the waiter out of the list; the abort listener is removed
- * as soon as the waiter settles either way.
- */
-function waitIn(waiters: Waiter[], signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal === undefined) {
-      waiters.push({ resolve, reject })
-      return
-    }
-    const onAbort = (): void => {
-      const at = waiters.indexOf(waiter)
-      if (at !== -1) waiters.splice(at, 1)
-      reject(abortErrorFor(signal))
-    }
-    const waiter: Waiter = {
-      resolve: () => {
-        signal.removeEventListener('abort', onAbort)
-        resolve()
-      },
-      reject: (e) => {
-        signal.removeEventListener('abort', onAbort)
-        reject(e)
-      },
-    }
-    signal.addEventListener('abort', onAbort, { once: true })
-    waiters.push(waiter)
-  })
 }
 
 function isGracefulClose(error: Error): boolean {
