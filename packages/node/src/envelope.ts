@@ -119,19 +119,10 @@ export function encodeEnvelope(envelope: Envelope, maxSize: number): Uint8Array 
  * messages, page faults and garbage collection, all in the caller's event-loop turn.
  */
 function encodeFast(e: Envelope): Uint8Array | undefined {
-  switch (e.kind) {
-    case 'msg':
-      return e.payload instanceof Uint8Array
-        ? encodeBytesEnvelope(ENVELOPE_VERSION, KIND.msg, e.topic, 0, e.payload)
-        : undefined
-    case 'req':
-    case 'res':
-      return e.payload instanceof Uint8Array
-        ? encodeBytesEnvelope(ENVELOPE_VERSION, KIND[e.kind], e.topic, e.id, e.payload)
-        : undefined
-    default:
-      return undefined
+  if ((e.kind !== 'msg' && e.kind !== 'req' && e.kind !== 'res') || !(e.payload instanceof Uint8Array)) {
+    return undefined
   }
+  return encodeBytesEnvelope(ENVELOPE_VERSION, KIND[e.kind], e.topic, e.kind === 'msg' ? 0 : e.id, e.payload)
 }
 
 function toWire(e: Envelope): unknown[] {

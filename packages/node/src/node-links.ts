@@ -304,16 +304,18 @@ export class NodeLinks {
     timeoutMs: number,
     signal: AbortSignal | undefined,
   ) {
-    // the stale link still answers `links.get` until the new one replaces it: it is not the one
-    const host = { ...this.#waitHost(), link: (peer: string) => liveOther(this.links.get(peer), stale) }
-    const link = await awaitLink(host, ref, next.id, next.connection, timeoutMs, signal)
+    const link = await awaitLink(this.#waitHost(stale), ref, next.id, next.connection, timeoutMs, signal)
     this.#c.policy.touch(link)
     return link
   }
 
-  #waitHost() {
+  /** What `awaitLink` reads of this node; `stale`, still in `links` until its successor is up, never counts. */
+  #waitHost(stale?: PeerLink) {
     return {
-      link: (peer: string) => this.links.get(peer),
+      link: (peer: string) => {
+        const link = this.links.get(peer)
+        return link === stale ? undefined : link
+      },
       pending: (peer: string) => this.#c.registry()?.connection(peer) !== undefined || this.opening.has(peer),
       ready: this.linkReady,
       lifetime: this.#c.lifetime,
@@ -375,10 +377,6 @@ export class NodeLinks {
     if (matches.length > 1) return `the name matches ${matches.length} peers; use a node id`
     return 'no connected peer has this name'
   }
-}
-
-function liveOther(link: PeerLink | undefined, stale: PeerLink): PeerLink | undefined {
-  return link === stale ? undefined : link
 }
 
 function stalledError(id: string): PeerUnavailableError {

@@ -105,7 +105,8 @@ export function wrapStream(
   // (and zeroes) the whole size per read, and 256 KiB for a 70-byte answer cost about a sixth of a
   // request's CPU. A read that comes back full asks four times as much next time; one that comes
   // back under a quarter full, half as much.
-  let readSize = Math.min(FIRST_READ, chunkSize)
+  const leastRead = Math.min(FIRST_READ, chunkSize)
+  let readSize = leastRead
   const engineStream: EngineStream = {
     id: Number(stream.id()) * 4 + (serverInitiated ? 1 : 0),
     readable: new ReadableStream<Uint8Array>(
@@ -122,7 +123,7 @@ export function wrapStream(
             } else {
               const got = chunk.byteLength
               if (got >= asked) readSize = Math.min(asked * 4, chunkSize)
-              else if (got < asked / 4) readSize = Math.max(asked / 2, Math.min(FIRST_READ, chunkSize))
+              else if (got < asked / 4) readSize = Math.max(asked / 2, leastRead)
               streams?.touch()
               controller.enqueue(chunk)
             }
