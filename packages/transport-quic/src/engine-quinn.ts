@@ -27,13 +27,20 @@ import {
   type CloseInfo,
   ConnectionClosedError,
   ConnectTimeoutError,
-  HandshakeError,
   PinningError,
   TransportError,
-  UntrustedPeerError,
 } from './errors.js'
-import { nodeIdFromPeerId, privateKeyProto } from './libp2p-tls.js'
-import type { QuinnBinding, QuinnConfig, QuinnConnection, QuinnServer, QuinnStream } from './quinn-binding.js'
+import { privateKeyProto } from './libp2p-tls.js'
+import {
+  addressOf,
+  dialError,
+  type QuinnBinding,
+  type QuinnConfig,
+  type QuinnConnection,
+  type QuinnServer,
+  type QuinnStream,
+  remoteIdOf,
+} from './quinn-binding.js'
 import { QuinnClientPool } from './quinn-client-pool.js'
 import { StreamSet, wrapStream } from './quinn-stream.js'
 import type { ConnectionStats, TransportAddress } from './types.js'
@@ -43,22 +50,6 @@ const NO_KEEPALIVE_MS = 2 ** 31 - 1
 
 // ---------------------------------------------------------------------------------------------
 // connections
-
-function addressOf(multiaddr: string): TransportAddress {
-  const m = /^\/ip[46]\/([^/]+)\/udp\/(\d+)/.exec(multiaddr)
-  return m === null ? { host: '', port: 0 } : { host: m[1] as string, port: Number(m[2]) }
-}
-
-/**
- * The node id of the peer at the end of a connection's multiaddr (`.../p2p/<peer id>`). The
- * binding's `remoteMultiaddr()` is a costly call (it showed in connect profiles): read it once per
- * connection and pass it on.
- */
-function remoteIdOf(multiaddr: string): string {
-  const peerId = /\/p2p\/([^/]+)$/.exec(multiaddr)?.[1]
-  if (peerId === undefined) throw new TransportError('the quinn connection carries no peer id')
-  return nodeIdFromPeerId(peerId)
-}
 
 class QuinnEngineConnection implements EngineConnection {
   onStream: (stream: EngineStream) => void = () => {}
@@ -75,6 +66,8 @@ class QuinnEngineConnection implements EngineConnection {
   #conn: QuinnConnection | undefined
   /** The counters read as the connection closed (the binding's connection is gone then). */
   #finalStats: ConnectionStats | undefined
+  /** A stream opened ahead of the first `openStream` (see `preopen`). */
+  #preopened: Promise<QuinnStream> | undefined
 
   constructor(
     conn: QuinnConnection,
@@ -101,6 +94,22 @@ class QuinnEngineConnection implements EngineConnection {
         onClosed()
         return info
       })
+  }
+
+  /**
+   * Listener side: `stream` (opened as the connection arrived, while the client's id is read and
+   * its trust decided) is what the first `openStream` gives: the control stream is ready once trust
+   * is decided, one binding round trip sooner. quinn sends nothing for a stream until it is written,
+   * so an untrusted client never sees it.
+   */
+  preopen(stream: Promise<QuinnStream>): void {
+    this.#preopened = stream
+  }
+
+  #nextStream(conn: QuinnConnection): Promise<QuinnStream> {
+    const stream = this.#preopened ?? conn.outboundStream()
+    this.#preopened = undefined
+    return stream
   }
 
   /** Starts handing the peer's streams to `onStream` (only once the connection is trusted). */
@@ -170,7 +179,7 @@ class QuinnEngineConnection implements EngineConnection {
     const conn = this.#conn
     if (this.#isClosed || conn === undefined) throw new ConnectionClosedError('connection closed')
     this.#opening++
-    const pending = conn.outboundStream()
+    const pending = this.#nextStream(conn)
     let onAbort: (() => void) | undefined
     try {
       const stream =
@@ -209,7 +218,7 @@ class QuinnEngineConnection implements EngineConnection {
     this.#opening++
     let stream: QuinnStream
     try {
-      stream = await conn.outboundStream()
+      stream = await this.#nextStream(conn)
     } finally {
       this.#opening--
     }
@@ -418,6 +427,9 @@ export function createQuinnEngine(binding: QuinnBinding): Engine {
       }
     }
     const admit = async (conn: QuinnConnection): Promise<void> => {
+      // the control stream opens while the client's id is read and its trust decided
+      const control = conn.outboundStream()
+      control.catch(() => {}) // a connection that closes first fails the first open instead
       let multiaddr = ''
       try {
         multiaddr = conn.remoteMultiaddr()
@@ -428,6 +440,7 @@ export function createQuinnEngine(binding: QuinnBinding): Engine {
         live.delete(wrapped),
       )
       live.add(wrapped)
+      wrapped.preopen(control)
       let id: string
       try {
         id = remoteIdOf(multiaddr)
@@ -482,19 +495,4 @@ export function createQuinnEngine(binding: QuinnBinding): Engine {
       clients.close()
     },
   }
-}
-
-/** A failed quinn connect as the error a dialer should see. */
-function dialError(error: unknown, where: string): Error {
-  const message = errorMessage(error)
-  if (/\b(error 49|access.?denied)\b/i.test(message)) {
-    return new UntrustedPeerError(`server ${where} does not trust this node`, undefined, { cause: error })
-  }
-  if (/timed out/i.test(message)) {
-    return new ConnectTimeoutError(`no QUIC answer from ${where}`, { cause: error })
-  }
-  if (/handshake|certificate|crypto|tls/i.test(message)) {
-    return new HandshakeError(`handshake with ${where} failed: ${message}`, undefined, { cause: error })
-  }
-  return new TransportError(`cannot connect to ${where}: ${message}`, { cause: error })
 }

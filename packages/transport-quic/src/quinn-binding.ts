@@ -3,6 +3,10 @@
 // and a whole libp2p stack; the binding itself loads on Node 20. Not a documented API, so it is
 // pinned and checked (version and shape) before use.
 import { createRequire } from 'node:module'
+import { errorMessage } from '@peer/discovery-core/internal'
+import { ConnectTimeoutError, HandshakeError, TransportError, UntrustedPeerError } from './errors.js'
+import { nodeIdFromPeerId } from './libp2p-tls.js'
+import type { TransportAddress } from './types.js'
 
 /** The binding version this package is written and tested against. */
 export const QUINN_BINDING_VERSION = '2.1.4'
@@ -99,4 +103,39 @@ function load(): { binding: QuinnBinding } | { reason: string } {
   } catch (error) {
     return { reason: `${pkg.name} does not load: ${(error as Error).message ?? String(error)}` }
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// what the binding's answers mean
+
+/** Where a connection's multiaddr (`/ip4/<host>/udp/<port>/...`) points. */
+export function addressOf(multiaddr: string): TransportAddress {
+  const m = /^\/ip[46]\/([^/]+)\/udp\/(\d+)/.exec(multiaddr)
+  return m === null ? { host: '', port: 0 } : { host: m[1] as string, port: Number(m[2]) }
+}
+
+/**
+ * The node id of the peer at the end of a connection's multiaddr (`.../p2p/<peer id>`). The
+ * binding's `remoteMultiaddr()` is a costly call (it showed in connect profiles): read it once per
+ * connection and pass it on.
+ */
+export function remoteIdOf(multiaddr: string): string {
+  const peerId = /\/p2p\/([^/]+)$/.exec(multiaddr)?.[1]
+  if (peerId === undefined) throw new TransportError('the quinn connection carries no peer id')
+  return nodeIdFromPeerId(peerId)
+}
+
+/** A failed quinn connect as the error a dialer should see. */
+export function dialError(error: unknown, where: string): Error {
+  const message = errorMessage(error)
+  if (/\b(error 49|access.?denied)\b/i.test(message)) {
+    return new UntrustedPeerError(`server ${where} does not trust this node`, undefined, { cause: error })
+  }
+  if (/timed out/i.test(message)) {
+    return new ConnectTimeoutError(`no QUIC answer from ${where}`, { cause: error })
+  }
+  if (/handshake|certificate|crypto|tls/i.test(message)) {
+    return new HandshakeError(`handshake with ${where} failed: ${message}`, undefined, { cause: error })
+  }
+  return new TransportError(`cannot connect to ${where}: ${message}`, { cause: error })
 }
