@@ -3,6 +3,13 @@ import { TransportLimitError } from './errors.js'
 
 const NO_OPTIONS: AbortOptions = {}
 
+interface Waiter<T> {
+  resolve: (v: T | undefined) => void
+  reject: (e: unknown) => void
+  /** The queue's bound signal, when the wait came with it (see `AsyncQueue.#signal`). */
+  signal?: AbortSignal
+}
+
 /**
  * A bounded FIFO with async consumers: `push` fails (returns false) when full, `shift` waits for
  * an item, `end(error?)` wakes every waiter (with the error, or with `undefined` items as "done").
@@ -11,9 +18,15 @@ const NO_OPTIONS: AbortOptions = {}
 export class AsyncQueue<T> {
   readonly #items: T[] = []
   #head = 0
-  readonly #waiters: Array<{ resolve: (v: T | undefined) => void; reject: (e: unknown) => void }> = []
+  readonly #waiters: Array<Waiter<T>> = []
   #ended = false
   #error: unknown
+  /**
+   * The signal most waits come with (a consumer passes the same one each time), listened to once
+   * for the whole queue: wiring an abort listener per wait cost microseconds per message.
+   */
+  #signal: AbortSignal | undefined
+  #onAbort: (() => void) | undefined
 
   constructor(readonly limit: number) {}
 
@@ -23,6 +36,11 @@ export class AsyncQueue<T> {
 
   get ended(): boolean {
     return this.#ended
+  }
+
+  /** How many consumers wait for an item. */
+  get waiting(): number {
+    return this.#waiters.length
   }
 
   /** Adds an item; false when the queue is full or ended. */
@@ -85,8 +103,13 @@ export class AsyncQueue<T> {
     if (this.#waiters.length >= this.limit) {
       return Promise.reject(new TransportLimitError(`too many concurrent waiters (${this.limit})`))
     }
-    // the common case (a message stream's consumer waiting for the next item): no abort wiring
+    // the common cases (a message stream's consumer waiting for the next item, without a signal
+    // or with the same one each time): no abort wiring per wait
     if (signal === undefined) return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }))
+    if (this.#signal === undefined) this.#bind(signal)
+    if (signal === this.#signal) {
+      return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject, signal }))
+    }
     return new Promise<T | undefined>((resolve, reject) => {
       const waiter = {
         resolve: (v: T | undefined) => {
@@ -109,11 +132,29 @@ export class AsyncQueue<T> {
     })
   }
 
+  /** Listens to `signal` for the queue's lifetime: its abort fails the waits that came with it. */
+  #bind(signal: AbortSignal): void {
+    this.#signal = signal
+    this.#onAbort = () => {
+      const error = abortErrorFor(signal)
+      for (let i = this.#waiters.length - 1; i >= 0; i--) {
+        const waiter = this.#waiters[i] as Waiter<T>
+        if (waiter.signal !== signal) continue
+        this.#waiters.splice(i, 1)
+        waiter.reject(error)
+      }
+    }
+    signal.addEventListener('abort', this.#onAbort, { once: true })
+  }
+
   /** Ends the queue: queued items can still be shifted; then `undefined` (or `error`). */
   end(error?: unknown): void {
     if (this.#ended) return
     this.#ended = true
     this.#error = error
+    // the signal no longer keeps this queue reachable
+    if (this.#onAbort !== undefined) this.#signal?.removeEventListener('abort', this.#onAbort)
+    this.#onAbort = undefined
     for (const w of this.#waiters.splice(0)) {
       if (error === undefined) w.resolve(undefined)
       else w.reject(error)
