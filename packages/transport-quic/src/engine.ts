@@ -60,9 +60,11 @@ export interface EngineStream {
    * Set by an owner that buffers writes itself (a message channel): called once when our side
    * starts closing the connection, so the owner ends the write side after what it buffered. The
    * peer's reads then end and it answers the close at once. Without it, an engine that finishes
-   * write sides on close (quinn) does so once the writable has been idle for a turn.
+   * write sides on close (quinn) does so once the writable has been idle for a turn. Returns once
+   * what the owner buffered was handed over (an engine that closes without waiting for the peer's
+   * answer waits for that, bounded).
    */
-  onClosing?: () => void
+  onClosing?: () => Promise<void> | void
 }
 
 /** A QUIC connection as the rest of the package sees it. */

@@ -297,11 +297,18 @@ export class QuicEngineConnection implements EngineConnection {
         // peer's reads end with our last bytes and it can answer at once; a writable nobody holds
         // ends after its queued writes (one an application holds a writer of stays open: the
         // peer's wait for quiet bounds the close)
+        const handedOver: Array<Promise<void> | void> = []
         if (open) {
           for (const stream of this.#live.values()) {
-            if (stream.onClosing !== undefined) stream.onClosing()
+            if (stream.onClosing !== undefined) handedOver.push(stream.onClosing())
             else if (!stream.writable.locked) stream.writable.close().catch(() => {})
           }
+        }
+        // a native close answers nothing we could wait for: what the owners buffered (e.g. sends
+        // queued behind a write in progress) reaches the engine before it stops, within the time a
+        // notice would wait for its answer
+        if (open && this.nativeClose && handedOver.length > 0) {
+          await settleWithin(Promise.all(handedOver), noticeWaitMs(this.rtt()), { unref: true })
         }
         // the notice carries code and reason to a quinn peer (whose engine ignores ours)
         if (open && !this.nativeClose) {

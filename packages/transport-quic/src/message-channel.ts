@@ -112,7 +112,7 @@ export class FramedMessageChannel implements MessageChannel {
     this.#writer = stream.writable.getWriter()
     this.#writer.closed.catch(() => {})
     // the connection is closing: what we buffered goes out, then our side ends
-    stream.onClosing = () => void this.close()
+    stream.onClosing = () => this.close()
     void this.#readLoop(reader ?? stream.readable.getReader(), leftover)
   }
 

@@ -92,7 +92,7 @@ export function wrapStream(
   streams?.add(token, forget, () => {
     if (engineStream.onClosing !== undefined) {
       try {
-        engineStream.onClosing()
+        void engineStream.onClosing()
       } catch {
         // the owner's problem: the peer's wait for quiet bounds the close
       }
