@@ -338,7 +338,12 @@ export class QuicConnection extends TypedEventTarget<ConnectionEvents> implement
 
   async #openKind(kind: number, signal: AbortSignal | undefined): Promise<EngineStream> {
     const stream = await this.#openRaw(signal)
-    // the preamble makes the stream visible to the peer at once, before any user data
+    // the preamble makes the stream visible to the peer at once, before any user data (through
+    // the engine's own writes when it has them, which the channel's writes then follow)
+    if (stream.direct !== undefined) {
+      stream.direct.write(Uint8Array.of(kind)).catch(() => {})
+      return stream
+    }
     const writer = stream.writable.getWriter()
     writer.write(Uint8Array.of(kind)).catch(() => {})
     writer.releaseLock()

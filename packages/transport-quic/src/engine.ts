@@ -45,11 +45,26 @@ export interface EngineCapabilities {
   readonly keyTypes: readonly Identity['keyType'][]
 }
 
+/**
+ * Reads and writes of an engine stream without web streams: one engine call each, the same
+ * results, errors and bookkeeping as `readable` and `writable`. For an owner that holds both
+ * sides for the stream's life (a message channel holds its reader and writer): web streams cost
+ * several promises per chunk on a request's path.
+ */
+export interface DirectIo {
+  /** The next chunk, or `null` at the end; rejects like a read of `readable`. */
+  read(): Promise<Uint8Array | null>
+  /** Hands `chunk` to the engine; rejects like a write to `writable`. */
+  write(chunk: Uint8Array): Promise<void>
+}
+
 /** A QUIC stream as the rest of the package sees it. */
 export interface EngineStream {
   readonly id: number
   readonly readable: ReadableStream<Uint8Array>
   readonly writable: WritableStream<Uint8Array>
+  /** See {@link DirectIo}; only engines whose own calls are cheaper than web streams offer it. */
+  readonly direct?: DirectIo
   reset(code: number): void
   /**
    * Makes reads hand out views of the engine's read buffer instead of copies; returns the function

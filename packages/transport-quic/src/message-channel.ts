@@ -4,7 +4,7 @@ import { errorMessage, numberOption, settleWithin } from '@peer/discovery-core/i
 import { AsyncQueue } from './async-queue.js'
 import { type Waiter, waitIn } from './channel-waiters.js'
 import { type ChunkPool, chunkPool } from './chunk-pool.js'
-import type { EngineStream } from './engine.js'
+import type { DirectIo, EngineStream } from './engine.js'
 import {
   ConnectionClosedError,
   FrameTooLargeError,
@@ -57,6 +57,8 @@ export class FramedMessageChannel implements MessageChannel {
   readonly #stream: EngineStream
   readonly #options: Required<ChannelOptions>
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>
+  /** The engine's own writes, when it has them (the writer then only ends the stream). */
+  readonly #direct: DirectIo | undefined
   readonly #closedInfo: () => ConnectionClosedError | undefined
   readonly #connectionClosed: Promise<unknown> | undefined
 
@@ -111,6 +113,7 @@ export class FramedMessageChannel implements MessageChannel {
     })
     this.#writer = stream.writable.getWriter()
     this.#writer.closed.catch(() => {})
+    this.#direct = onEngineStream ? stream.direct : undefined
     // the connection is closing: what we buffered goes out, then our side ends
     stream.onClosing = () => this.close()
     void this.#readLoop(reader ?? stream.readable.getReader(), leftover)
@@ -230,7 +233,7 @@ export class FramedMessageChannel implements MessageChannel {
         const chunk = this.#chunks.shift()
         if (chunk === undefined) break
         const base = this.#chunkBases.shift()
-        await this.#writer.write(chunk)
+        await (this.#direct?.write(chunk) ?? this.#writer.write(chunk))
         if (base !== undefined) this.#pool?.give(base)
         this.#buffered -= chunk.byteLength
         this.#releaseSpace()
@@ -353,19 +356,27 @@ export class FramedMessageChannel implements MessageChannel {
       lent: release !== undefined,
     })
     const onFrame = (frame: Buffer) => queue.push(frame)
+    // the engine's own reads when it has them (the reader stays ours, unused): see `DirectIo`
+    const direct = this.#onEngineStream ? this.#stream.direct : undefined
+    const read =
+      direct !== undefined
+        ? direct.read
+        : async () => {
+            const r = await reader.read()
+            return r.done ? null : r.value
+          }
     try {
-      let chunk: Uint8Array | undefined = leftover
+      let chunk: Uint8Array | null | undefined = leftover
       let frameWaitedMs = 0 // time spent waiting for the bytes of the frame in progress
       for (;;) {
         if (chunk === undefined) {
           const inFrame = !decoder.atBoundary
           const started = inFrame ? performance.now() : 0
-          const r = inFrame
-            ? await this.#readWithin(reader, this.#options.partialFrameTimeoutMs - frameWaitedMs)
-            : await reader.read()
+          chunk = inFrame
+            ? await this.#readWithin(read(), this.#options.partialFrameTimeoutMs - frameWaitedMs)
+            : await read()
           if (inFrame) frameWaitedMs += performance.now() - started
-          if (r.done) break
-          chunk = r.value
+          if (chunk === null) break
         }
         const waiting = queue.waiting
         try {
@@ -403,12 +414,8 @@ export class FramedMessageChannel implements MessageChannel {
   }
 
   /** A read that fails with `MalformedFrameError` (and resets the stream) after `ms`. */
-  async #readWithin(
-    reader: ReadableStreamDefaultReader<Uint8Array>,
-    ms: number,
-  ): Promise<ReadableStreamReadResult<Uint8Array>> {
+  async #readWithin(read: Promise<Uint8Array | null>, ms: number): Promise<Uint8Array | null> {
     let timer: NodeJS.Timeout | undefined
-    const read = reader.read()
     try {
       return await Promise.race([
         read,

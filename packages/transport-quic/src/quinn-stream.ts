@@ -6,6 +6,8 @@ import type { EngineStream } from './engine.js'
 import { StreamResetError } from './errors.js'
 import type { QuinnStream } from './quinn-binding.js'
 
+const noop = () => {}
+
 function settle(result: unknown): void {
   if (result instanceof Promise) result.catch(() => {})
 }
@@ -107,30 +109,71 @@ export function wrapStream(
   // back under a quarter full, half as much.
   const leastRead = Math.min(FIRST_READ, chunkSize)
   let readSize = leastRead
+  const direct = {
+    async read(): Promise<Uint8Array | null> {
+      const s = held
+      try {
+        if (s === undefined) throw new Error('connection lost')
+        const asked = readSize
+        const chunk = await s.read(asked)
+        if (chunk === null) {
+          readEnded()
+          return null
+        }
+        const got = chunk.byteLength
+        if (got >= asked) readSize = Math.min(asked * 4, chunkSize)
+        else if (got < asked / 4) readSize = Math.max(asked / 2, leastRead)
+        streams?.touch()
+        return chunk
+      } catch (error) {
+        readEnded()
+        throw streamError(error)
+      }
+    },
+    write(chunk: Uint8Array): Promise<void> {
+      // the binding runs each write as a task of its own: one starts only after the one before
+      // it ended (as a web stream's sink is used), or the bytes could go out of order
+      if (lastWrite === undefined) return track(writeNow(chunk))
+      return track(lastWrite.then(() => writeNow(chunk)))
+    },
+  }
+  /** Settles once the last write given to `direct.write` settled; undefined when none is left. */
+  let lastWrite: Promise<unknown> | undefined
+  const track = (write: Promise<void>): Promise<void> => {
+    const settled = write.then(noop, noop)
+    lastWrite = settled
+    void settled.then(() => {
+      if (lastWrite === settled) lastWrite = undefined
+    })
+    return write
+  }
+  async function writeNow(chunk: Uint8Array): Promise<void> {
+    const s = held
+    writing++
+    try {
+      if (s === undefined || writeDone) throw new Error('connection lost')
+      await s.write(chunk)
+    } catch (error) {
+      throw streamError(error)
+    } finally {
+      if (--writing === 0 && finishing) finishIfIdle()
+    }
+  }
   const engineStream: EngineStream = {
     id: Number(stream.id()) * 4 + (serverInitiated ? 1 : 0),
+    direct,
     readable: new ReadableStream<Uint8Array>(
       {
         async pull(controller) {
-          const s = held
+          let chunk: Uint8Array | null
           try {
-            if (s === undefined) throw new Error('connection lost')
-            const asked = readSize
-            const chunk = await s.read(asked)
-            if (chunk === null) {
-              readEnded()
-              controller.close()
-            } else {
-              const got = chunk.byteLength
-              if (got >= asked) readSize = Math.min(asked * 4, chunkSize)
-              else if (got < asked / 4) readSize = Math.max(asked / 2, leastRead)
-              streams?.touch()
-              controller.enqueue(chunk)
-            }
+            chunk = await direct.read()
           } catch (error) {
-            readEnded()
-            controller.error(streamError(error))
+            controller.error(error)
+            return
           }
+          if (chunk === null) controller.close()
+          else controller.enqueue(chunk)
         },
         cancel() {
           call((s) => s.stopRead())
@@ -140,19 +183,10 @@ export function wrapStream(
       { highWaterMark: 0 },
     ),
     writable: new WritableStream<Uint8Array>({
-      async write(chunk) {
-        const s = held
-        writing++
-        try {
-          if (s === undefined || writeDone) throw new Error('connection lost')
-          await s.write(chunk)
-        } catch (error) {
-          throw streamError(error)
-        } finally {
-          if (--writing === 0 && finishing) finishIfIdle()
-        }
-      },
-      close() {
+      write: direct.write,
+      async close() {
+        // after a write given to `direct` (a stream's preamble) too
+        if (lastWrite !== undefined) await lastWrite
         call((s) => s.finishWrite())
         writeEnded()
       },

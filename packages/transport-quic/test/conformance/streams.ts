@@ -25,6 +25,27 @@ export function streamScenarios(kit: Kit): void {
   }
 
   describe('streams over loopback', () => {
+    it('delivers a stream closed at once, and channels written at once, after their preamble', async () => {
+      // the preamble is written as the stream opens; a close or the first message right after
+      // it must follow it on the wire (an engine's own writes run as separate tasks)
+      const { client, server } = await pair()
+      for (let i = 0; i < 5; i++) {
+        const s = await client.openStream()
+        const accepted = server.acceptStream()
+        await s.writable.getWriter().close()
+        expect(await arrayOf((await accepted).readable)).toEqual([])
+      }
+      const channels = await Promise.all(Array.from({ length: 5 }, () => client.openChannel()))
+      for (const [i, ch] of channels.entries()) void ch.send(Uint8Array.of(i))
+      const got: number[] = []
+      for (let i = 0; i < 5; i++) {
+        const ch = await server.acceptChannel()
+        got.push((await ch.receive())?.[0] as number)
+      }
+      expect(got.sort()).toEqual([0, 1, 2, 3, 4])
+      await client.close()
+    })
+
     it('opens and accepts bidirectional streams in both directions', async () => {
       const { client, server } = await pair()
       for (const [opener, acceptor] of [
