@@ -57,7 +57,7 @@ export class FramedMessageChannel implements MessageChannel {
   readonly #stream: EngineStream
   readonly #options: Required<ChannelOptions>
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>
-  /** The engine's own writes, when it has them (the writer then only ends the stream). */
+  /** The engine's own reads and writes, when it has them (the writer then only ends the stream). */
   readonly #direct: DirectIo | undefined
   readonly #closedInfo: () => ConnectionClosedError | undefined
   readonly #connectionClosed: Promise<unknown> | undefined
@@ -357,7 +357,7 @@ export class FramedMessageChannel implements MessageChannel {
     })
     const onFrame = (frame: Buffer) => queue.push(frame)
     // the engine's own reads when it has them (the reader stays ours, unused): see `DirectIo`
-    const direct = this.#onEngineStream ? this.#stream.direct : undefined
+    const direct = this.#direct
     const read =
       direct !== undefined
         ? direct.read
