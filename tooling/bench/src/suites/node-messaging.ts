@@ -10,6 +10,7 @@
 // PEER_BENCH_MESSAGING_PROCESSES=1 adds the old figures with both nodes in this process (the bulk
 // receiver's decoding then delays the pings on the same thread).
 // PEER_BENCH_MESSAGING_PARTS=requests,loopback,lossy (the default) picks the parts to run.
+// PEER_BENCH_MESSAGING_BULK_PAUSE_MS pauses after each bulk message (see BULK_PAUSE_MS).
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { StaticDiscovery } from '@peer/discovery-static'
@@ -23,6 +24,12 @@ const BULK_BYTES = 1_000_000
 const PING_EVERY_MS = 20
 const CHILD = fileURLToPath(new URL('../messaging-child.ts', import.meta.url))
 const RELAY = { loss: 0.05, delayMs: 50, seed: 7 }
+/**
+ * A pause after each bulk message (PEER_BENCH_MESSAGING_BULK_PAUSE_MS, default none): less bulk
+ * throughput, so less CPU taken from the pings; tells a ping that waits for a core from one that
+ * waits behind the bulk lane.
+ */
+const BULK_PAUSE_MS = Number(process.env.PEER_BENCH_MESSAGING_BULK_PAUSE_MS ?? 0)
 
 interface Pair {
   /** The child process of node `b` (two-process pairs). */
@@ -175,6 +182,7 @@ async function pingRound(
       // priority `bulk` is the lane hint; a node without lanes ignores the option
       await p.a.send(p.bId, 'bulk', payload, { priority: 'bulk' }).catch(() => {})
       bulkMessages++
+      if (BULK_PAUSE_MS > 0) await new Promise((r) => setTimeout(r, BULK_PAUSE_MS))
     }
   })()
   if (bulk) await new Promise((r) => setTimeout(r, 200)) // let the bulk transfer fill the pipe
