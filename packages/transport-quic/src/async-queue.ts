@@ -1,11 +1,10 @@
 import { type AbortOptions, abortErrorFor, throwIfAborted } from '@peer/discovery-core'
 import { TransportLimitError } from './errors.js'
+import { type Waiter, waitIn } from './waiters.js'
 
 const NO_OPTIONS: AbortOptions = {}
 
-interface Waiter<T> {
-  resolve: (v: T | undefined) => void
-  reject: (e: unknown) => void
+interface QueueWaiter<T> extends Waiter<T | undefined> {
   /** The queue's bound signal, when the wait came with it (see `AsyncQueue.#signal`). */
   signal?: AbortSignal
 }
@@ -18,7 +17,7 @@ interface Waiter<T> {
 export class AsyncQueue<T> {
   readonly #items: T[] = []
   #head = 0
-  readonly #waiters: Array<Waiter<T>> = []
+  readonly #waiters: Array<QueueWaiter<T>> = []
   #ended = false
   #error: unknown
   /**
@@ -105,31 +104,13 @@ export class AsyncQueue<T> {
     }
     // the common cases (a message stream's consumer waiting for the next item, without a signal
     // or with the same one each time): no abort wiring per wait
-    if (signal === undefined) return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }))
-    if (this.#signal === undefined) this.#bind(signal)
-    if (signal === this.#signal) {
-      return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject, signal }))
+    if (signal !== undefined) {
+      if (this.#signal === undefined) this.#bind(signal)
+      if (signal === this.#signal) {
+        return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject, signal }))
+      }
     }
-    return new Promise<T | undefined>((resolve, reject) => {
-      const waiter = {
-        resolve: (v: T | undefined) => {
-          cleanup()
-          resolve(v)
-        },
-        reject: (e: unknown) => {
-          cleanup()
-          reject(e)
-        },
-      }
-      const onAbort = () => {
-        const i = this.#waiters.indexOf(waiter)
-        if (i >= 0) this.#waiters.splice(i, 1)
-        waiter.reject(abortErrorFor(signal as AbortSignal))
-      }
-      const cleanup = () => signal?.removeEventListener('abort', onAbort)
-      signal?.addEventListener('abort', onAbort, { once: true })
-      this.#waiters.push(waiter)
-    })
+    return waitIn(this.#waiters, signal)
   }
 
   /** Listens to `signal` for the queue's lifetime: its abort fails the waits that came with it. */
@@ -138,7 +119,7 @@ export class AsyncQueue<T> {
     this.#onAbort = () => {
       const error = abortErrorFor(signal)
       for (let i = this.#waiters.length - 1; i >= 0; i--) {
-        const waiter = this.#waiters[i] as Waiter<T>
+        const waiter = this.#waiters[i] as QueueWaiter<T>
         if (waiter.signal !== signal) continue
         this.#waiters.splice(i, 1)
         waiter.reject(error)

@@ -308,7 +308,8 @@ export class QuicEngineConnection implements EngineConnection {
         // queued behind a write in progress) reaches the engine before it stops, within the time a
         // notice would wait for its answer
         if (open && this.nativeClose && handedOver.length > 0) {
-          await settleWithin(Promise.all(handedOver), noticeWaitMs(this.rtt()), { unref: true })
+          // (settled either way: an owner's failure must not keep the engine from stopping)
+          await settleWithin(Promise.allSettled(handedOver), noticeWaitMs(this.rtt()), { unref: true })
         }
         // the notice carries code and reason to a quinn peer (whose engine ignores ours)
         if (open && !this.nativeClose) {

@@ -2,7 +2,6 @@ import { setImmediate as nextTurn } from 'node:timers/promises'
 import { type AbortOptions, abortErrorFor } from '@peer/discovery-core'
 import { errorMessage, numberOption, settleWithin } from '@peer/discovery-core/internal'
 import { AsyncQueue } from './async-queue.js'
-import { type Waiter, waitIn } from './channel-waiters.js'
 import { type ChunkPool, chunkPool } from './chunk-pool.js'
 import type { DirectIo, EngineStream } from './engine.js'
 import {
@@ -16,6 +15,7 @@ import {
 } from './errors.js'
 import { FrameDecoder } from './frame-decoder.js'
 import type { ChannelOptions, MessageChannel, ReceiveBatchOptions, Stream } from './types.js'
+import { type Waiter, waitIn } from './waiters.js'
 import { CODE } from './wire.js'
 
 /** Defaults of {@link ChannelOptions}. */

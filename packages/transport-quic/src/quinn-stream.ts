@@ -94,7 +94,7 @@ export function wrapStream(
   streams?.add(token, forget, () => {
     if (engineStream.onClosing !== undefined) {
       try {
-        void engineStream.onClosing()
+        settle(engineStream.onClosing()) // a rejection is caught here, never unhandled
       } catch {
         // the owner's problem: the peer's wait for quiet bounds the close
       }

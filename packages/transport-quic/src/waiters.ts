@@ -1,10 +1,10 @@
-// The waits of a message channel's senders: for buffer space (`send`) and for the buffer to drain
-// (`flush`), each cancellable by its caller's signal.
+// Waits that the caller's signal can cancel: a message channel's senders (for buffer space, for the
+// buffer to drain) and an AsyncQueue's consumers (for the next item).
 import { abortErrorFor } from '@peer/discovery-core'
 
-/** @internal A caller waiting for buffer space (`send`) or for the buffer to drain (`flush`). */
-export interface Waiter {
-  resolve: () => void
+/** @internal A caller waiting in a list until something settles it. */
+export interface Waiter<T = void> {
+  resolve: (value: T) => void
   reject: (e: unknown) => void
 }
 
@@ -13,8 +13,8 @@ export interface Waiter {
  * the signal's `AbortError` and takes the waiter out of the list; the abort listener is removed
  * as soon as the waiter settles either way.
  */
-export function waitIn(waiters: Waiter[], signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
+export function waitIn<T = void>(waiters: Waiter<T>[], signal: AbortSignal | undefined): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
     if (signal === undefined) {
       waiters.push({ resolve, reject })
       return
@@ -24,10 +24,10 @@ export function waitIn(waiters: Waiter[], signal: AbortSignal | undefined): Prom
       if (at !== -1) waiters.splice(at, 1)
       reject(abortErrorFor(signal))
     }
-    const waiter: Waiter = {
-      resolve: () => {
+    const waiter: Waiter<T> = {
+      resolve: (value) => {
         signal.removeEventListener('abort', onAbort)
-        resolve()
+        resolve(value)
       },
       reject: (e) => {
         signal.removeEventListener('abort', onAbort)
