@@ -235,6 +235,9 @@ export class FramedMessageChannel implements MessageChannel {
         const base = this.#chunkBases.shift()
         await (this.#direct?.write(chunk) ?? this.#writer.write(chunk))
         if (base !== undefined) this.#pool?.give(base)
+        // the channel failed while this write was in flight (its read side broke): the failure
+        // dropped what was queued and zeroed the count, so this chunk must not be counted off again
+        if (this.#sendError !== undefined) return
         this.#buffered -= chunk.byteLength
         this.#releaseSpace()
       }
@@ -244,9 +247,16 @@ export class FramedMessageChannel implements MessageChannel {
     } finally {
       this.#flushing = false
     }
-    if (this.#buffered === 0) {
-      for (const w of this.#drainWaiters.splice(0)) w.resolve()
-    } else this.#kick()
+    // what was sent during the writes waits in the partial chunk: flush it on the next turn. Never
+    // re-arm with nothing to write (a loop that would spin a core, every turn, forever)
+    if (this.#curUsed > 0 || this.#chunks.length > 0) this.#kick()
+    else this.#drained()
+  }
+
+  /** Nothing is left to write: the count is zero and every `flush` waiting is answered. */
+  #drained(): void {
+    this.#buffered = 0
+    for (const w of this.#drainWaiters.splice(0)) w.resolve()
   }
 
   #releaseSpace(): void {
