@@ -38,6 +38,8 @@ export class QuinnClientPool {
   readonly #config: (ctx: EngineContext) => QuinnConfig
   readonly #clients = new Map<string, ClientEntry>()
   readonly #ownEndpoint = new Set<string>()
+  /** Every endpoint not aborted yet, in the map or dropped from it while still in use. */
+  readonly #open = new Set<ClientEntry>()
   #closed = false
 
   constructor(binding: QuinnBinding, config: (ctx: EngineContext) => QuinnConfig) {
@@ -67,6 +69,7 @@ export class QuinnClientPool {
       )
       const local = lazyLocalAddress(v6 ? '::' : '0.0.0.0', newSocketInode(before))
       entry = { key, client, local, shared, connections: 0 }
+      this.#open.add(entry)
     }
     // most recently used last
     this.#clients.delete(key)
@@ -82,6 +85,7 @@ export class QuinnClientPool {
    */
   failed(entry: ClientEntry, address: TransportAddress, timedOut: boolean, logger: PeerLogger): void {
     entry.connections--
+    if (this.#closed) return // close() aborted every endpoint
     if (!entry.shared) {
       this.#drop(entry)
       return
@@ -104,7 +108,7 @@ export class QuinnClientPool {
     entry.connections--
     if (entry.connections > 0) return
     if (this.#closed || this.#clients.get(entry.key) !== entry) {
-      abortClient(entry.client)
+      this.#abort(entry)
       return
     }
     // keep a few idle endpoints for the next dials; drop the oldest idle one
@@ -112,23 +116,29 @@ export class QuinnClientPool {
     if (idle.length > MAX_IDLE_CLIENTS) this.#drop(idle[0] as ClientEntry)
   }
 
-  /** Aborts the idle endpoints; the others go when their last connection ends. */
+  /**
+   * Aborts every endpoint, idle or not: the transport has closed its connections by now, so what
+   * an endpoint still carries is a dial in flight (or one given up, e.g. aborted by its caller,
+   * whose handshake the binding keeps trying). Each such handshake keeps the process alive until
+   * it ends, up to `connectTimeoutMs` after it began; aborting the endpoint ends them at once.
+   */
   close(): void {
     this.#closed = true
-    for (const entry of this.#clients.values()) if (entry.connections === 0) abortClient(entry.client)
+    for (const entry of [...this.#open]) this.#abort(entry)
     this.#clients.clear()
   }
 
   #drop(entry: ClientEntry): void {
     if (this.#clients.get(entry.key) === entry) this.#clients.delete(entry.key)
-    if (entry.connections === 0) abortClient(entry.client)
+    if (entry.connections === 0) this.#abort(entry)
   }
-}
 
-function abortClient(client: QuinnClient): void {
-  try {
-    client.abort()
-  } catch {
-    // already closed
+  #abort(entry: ClientEntry): void {
+    if (!this.#open.delete(entry)) return
+    try {
+      entry.client.abort()
+    } catch {
+      // already closed
+    }
   }
 }

@@ -79,6 +79,8 @@ export class QuicTransport implements Transport {
   readonly #ctx: ConnectionContext
   readonly #listeners = new Set<QuicListener>()
   readonly #outbound = new Set<QuicConnection>()
+  /** One controller per dial in flight: `close()` aborts them. */
+  readonly #dials = new Set<AbortController>()
   readonly #maxConnections: number
   #closed = false
 
@@ -158,13 +160,30 @@ export class QuicTransport implements Transport {
     assertNodeId(options?.expectedId)
     throwIfAborted(options.signal)
     const ctx = this.#engineContext(address.host)
-    const engine = await this.#engine.dial(ctx, address, options.expectedId, options.signal)
-    const connection = new QuicConnection(engine, 'outbound', this.#ctx)
+    // `close()` ends the dials in flight at once (not after `connectTimeoutMs`)
+    const dialing = new AbortController()
+    const caller = options.signal
+    const onAbort = () => dialing.abort(caller?.reason)
+    caller?.addEventListener('abort', onAbort, { once: true })
+    this.#dials.add(dialing)
+    let connection: QuicConnection
     try {
-      await connection.waitHello(ctx.tuning.connectTimeoutMs, options.signal)
+      const engine = await this.#engine.dial(ctx, address, options.expectedId, dialing.signal)
+      connection = new QuicConnection(engine, 'outbound', this.#ctx)
+      try {
+        await connection.waitHello(ctx.tuning.connectTimeoutMs, dialing.signal)
+      } catch (error) {
+        connection.confirm(false)
+        throw error
+      }
     } catch (error) {
-      connection.confirm(false)
+      if (this.#closed && caller?.aborted !== true) {
+        throw new TransportError('transport is closed', { cause: error })
+      }
       throw error
+    } finally {
+      this.#dials.delete(dialing)
+      caller?.removeEventListener('abort', onAbort)
     }
     this.#outbound.add(connection)
     void connection.closed.then(() => this.#outbound.delete(connection))
@@ -179,6 +198,7 @@ export class QuicTransport implements Transport {
 
   async close(reason = 'transport closed'): Promise<void> {
     this.#closed = true
+    for (const dialing of this.#dials) dialing.abort(new TransportError('transport is closed'))
     const results = await Promise.allSettled([
       ...[...this.#listeners].map((l) => l.close(reason)),
       ...[...this.#outbound].map((c) => c.close(reason)),
