@@ -153,7 +153,10 @@ export interface Transport {
    * from now on (e.g. once a name that depends on the bound port is known); `undefined` sends none.
    */
   setHello(hello: Uint8Array | HelloSource | undefined): void
-  /** Closes every listener and every dialed connection. */
+  /**
+   * Closes every listener and every dialed connection; dials still in flight reject at once with a
+   * `TransportError` ("transport is closed").
+   */
   close(reason?: string): Promise<void>
 }
 
