@@ -11,17 +11,22 @@ export interface DemoCloseOptions extends AbortOptions {
 /**
  * Stops one child of a `DemoCluster`: SIGTERM (and its stdin closed), then SIGKILL after
  * `graceMs`, or as soon as `hurry` aborts (already aborted: SIGKILL straight away). Resolves once
- * the child has closed; no listener stays on `hurry`.
+ * the child has closed, with whether the grace ran out (the child did not exit on SIGTERM in
+ * time: a stop that hung); no listener stays on `hurry`.
  */
-export function stopChild(child: ChildProcess, graceMs: number, hurry: AbortSignal): Promise<void> {
-  return new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve()
+export function stopChild(child: ChildProcess, graceMs: number, hurry: AbortSignal): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve(false)
+    let overdue = false
     const kill = () => child.kill('SIGKILL')
-    const timer = setTimeout(kill, graceMs)
+    const timer = setTimeout(() => {
+      overdue = true
+      kill()
+    }, graceMs)
     child.once('close', () => {
       clearTimeout(timer)
       hurry.removeEventListener('abort', kill)
-      resolve()
+      resolve(overdue)
     })
     if (hurry.aborted) return void kill()
     hurry.addEventListener('abort', kill, { once: true })

@@ -44,6 +44,7 @@ export class DemoCluster extends TypedEventTarget<DemoEvents> {
   readonly #started = Date.now()
   #dir: string | undefined
   #closed = false
+  readonly #overdue: string[] = []
   #closing: Promise<void> | undefined
   readonly #hurry = new AbortController() // aborted by a `close` signal: no more grace, SIGKILL
   readonly #onExit = () => this.#killAllSync()
@@ -96,6 +97,14 @@ export class DemoCluster extends TypedEventTarget<DemoEvents> {
   /** The temporary directory (identities, trust list, peer list), once created. */
   get directory(): string | undefined {
     return this.#dir
+  }
+
+  /**
+   * The nodes `close` had to kill because they did not exit within the grace after SIGTERM (a
+   * stop that hung), by name; empty when every node stopped on its own (or before `close`).
+   */
+  get overdue(): readonly string[] {
+    return this.#overdue
   }
 
   /** Seconds since the cluster was created. */
@@ -455,7 +464,13 @@ export class DemoCluster extends TypedEventTarget<DemoEvents> {
       const node = this.nodes.find((n) => n.index === index)
       if (node !== undefined && node.state !== 'killed') node.state = 'stopping'
     }
-    await Promise.all(children.map(([, child]) => stopChild(child, graceMs, this.#hurry.signal)))
+    const overdue = await Promise.all(
+      children.map(([, child]) => stopChild(child, graceMs, this.#hurry.signal)),
+    )
+    for (const [i, [index]] of children.entries()) {
+      const node = this.nodes.find((n) => n.index === index)
+      if (overdue[i] === true && node !== undefined) this.#overdue.push(node.name)
+    }
     if (this.#dir !== undefined) await rm(this.#dir, { recursive: true, force: true })
     process.off('exit', this.#onExit)
   }

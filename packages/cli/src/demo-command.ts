@@ -11,6 +11,9 @@ import { type CliIo, Output } from './output.js'
 import { readServices } from './serve-status.js'
 import { shutdownSignal } from './shutdown.js'
 
+/** How long a node gets to exit after SIGTERM at the end of the demo (then: SIGKILL, a failure). */
+const STOP_GRACE_MS = 5000
+
 /**
  * Options of {@link demo}. `signal` stops it as Ctrl-C does: every node stops, the temporary
  * directory is removed, `done` is printed and the command resolves. A signal already aborted at
@@ -212,7 +215,7 @@ export async function demo(options: DemoOptions, io: CliIo): Promise<void> {
     shutdown.dispose()
     const pids = cluster.nodes.map((x) => x.pid).filter((p): p is number => p !== undefined)
     const dir = cluster.directory
-    await cluster.close()
+    await cluster.close({ graceMs: STOP_GRACE_MS })
     clearInterval(timer)
     if (live) {
       draw!(renderDemoTable(cluster, { duration, events: recent, width: io.stdout.columns }))
@@ -222,6 +225,13 @@ export async function demo(options: DemoOptions, io: CliIo): Promise<void> {
     const dirLeft = dir !== undefined && existsSync(dir)
     const clean = leftovers.length === 0 && !dirLeft
     summary.clean = clean
+    // a node that had to be killed did not stop on SIGTERM: its stop hung, which is a bug
+    summary.overdue = cluster.overdue
+    if (cluster.overdue.length > 0 && failure === undefined) {
+      failure = new Error(
+        `${cluster.overdue.join(', ')} did not exit within ${STOP_GRACE_MS / 1000} s of SIGTERM and had to be killed`,
+      )
+    }
     const text = clean
       ? `stopped ${n} nodes; no processes left, temp dir removed`
       : `cleanup incomplete: ${leftovers.length} processes alive (${leftovers.join(', ')})${dirLeft ? `, ${dir} still exists` : ''}`

@@ -194,6 +194,17 @@ describe('DemoCluster', () => {
       // no listener stays on the signal, and a later close is the same finished teardown
       expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0)
       await c.close()
+      // killed because the caller hurried, not because their stop hung
+      expect(c.overdue).toEqual([])
+    })
+
+    it('nodes still running when the grace ends are killed and reported as overdue (a hung stop)', async () => {
+      const c = await startStubborn()
+      const pids = c.pids()
+      await c.close({ graceMs: 200 })
+      expect(pids.filter(alive)).toEqual([])
+      expect(c.nodes.every((n) => c.stderrOf(n).includes('got SIGTERM'))).toBe(true)
+      expect([...c.overdue].sort()).toEqual(['node1', 'node2'])
     })
 
     it('a signal already aborted kills at once (no SIGTERM); close still resolves, no AbortError', async () => {

@@ -33,7 +33,7 @@ describe('peer demo', () => {
       .map((l) => JSON.parse(l) as Event)
     expect(r.code, r.stderr).toBe(0)
     const done = events.find((e) => e.event === 'done')
-    expect(done).toMatchObject({ ok: true, clean: true, nodes: 3 })
+    expect(done).toMatchObject({ ok: true, clean: true, nodes: 3, overdue: [] })
     expect(done!.downDetectedIn).toBeGreaterThan(0)
     expect(done!.rejoinedIn).toBeGreaterThan(0)
 
