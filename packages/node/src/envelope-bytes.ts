@@ -6,6 +6,36 @@
 // Measured with 64-byte byte payloads: encoding was about half of `send`'s CPU and decoding a sixth
 // of the receiver's (msgpackr's per-call work for a five-item array).
 import { Buffer } from 'node:buffer'
+import { ChunkPool } from '@peer/transport-quic/internal'
+
+/**
+ * Envelopes of at least this many bytes are written into recycled buffers. Each fresh one is an
+ * external allocation that often outlives a scavenge (it waits for the lane's window, then for
+ * the copy into the channel): with 1 MB messages back to back, V8 answered the promoted backing
+ * stores with a major collection every few hundred milliseconds. Recycling them gave 35% more
+ * bulk throughput in `pnpm bench node-messaging` (median of 7 interleaved runs each).
+ */
+const POOLED_BYTES = 64 * 1024
+/** A few buffers per size (repeated sizes are the bulk case), 8 MiB in all. */
+const pool = new ChunkPool(4, 8 * 1024 * 1024, 8)
+/** The buffers taken from `pool` and not given back yet: only these may be recycled. */
+const pooled = new WeakSet<Uint8Array>()
+
+function allocate(size: number): Buffer {
+  if (size < POOLED_BYTES) return Buffer.allocUnsafe(size)
+  const buffer = pool.take(size)
+  pooled.add(buffer)
+  return buffer
+}
+
+/**
+ * Gives a large envelope's buffer back for reuse once nothing reads it any more (the channel
+ * copied it). Anything not allocated here (small envelopes, the general codec's output) is left
+ * alone, and a buffer is recycled at most once.
+ */
+export function releaseEnvelope(bytes: Uint8Array): void {
+  if (bytes.byteLength >= POOLED_BYTES && pooled.delete(bytes)) pool.give(bytes as Buffer)
+}
 
 /** Topics whose encoded header is kept, per kind (a bounded cache: cleared when full). */
 const MAX_CACHED_TOPICS = 256
@@ -81,7 +111,7 @@ export function encodeBytesEnvelope(
   const head = headFor(version, kind, topic)
   const n = payload.byteLength
   const binHeader = n < 0x100 ? 2 : n < 0x10000 ? 3 : 5
-  const out = Buffer.allocUnsafe(head.byteLength + uintSize(id) + binHeader + n)
+  const out = allocate(head.byteLength + uintSize(id) + binHeader + n)
   head.copy(out, 0)
   let at = writeUint(out, head.byteLength, id)
   if (n < 0x100) {

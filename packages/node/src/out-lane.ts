@@ -1,4 +1,5 @@
 import type { MessageChannel } from '@peer/transport-quic'
+import { releaseEnvelope } from './envelope-bytes.js'
 import { TooManyRequestsError, unavailableFrom } from './errors.js'
 
 /** What an outgoing lane needs from its link. @internal */
@@ -211,6 +212,8 @@ export class OutLane {
     } catch (error) {
       sent = Promise.reject(error)
     }
+    // the channel copied the envelope (or refused it): a large one's buffer serves the next
+    releaseEnvelope(bytes)
     if (msgTopic !== undefined) this.#track(msgTopic, bytes.byteLength)
     this.#host.countSent(bytes.byteLength)
     return sent.catch((error: unknown) => {

@@ -1,5 +1,6 @@
 /**
- * Write chunks of message channels on QUIC streams, recycled process-wide. The engine copies a
+ * Buffers recycled by exact size. Here: the write chunks of message channels on QUIC streams,
+ * process-wide (`@peer/node` keeps its large envelopes in a pool of its own). The engine copies a
  * chunk into quiche before the stream write resolves, so the buffer is free again at that point;
  * without recycling every 64 KiB chunk was a fresh external allocation, and V8's garbage collector
  * answers a high external allocation rate with frequent full collections (after an idle spell it

@@ -4,4 +4,6 @@
  * @internal
  * @packageDocumentation
  */
+
+export { ChunkPool } from './chunk-pool.js'
 export { KIND_CHANNEL, KIND_CLOSE, KIND_CONTROL, KIND_STREAM, withPrefix } from './wire.js'

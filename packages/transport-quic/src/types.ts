@@ -232,7 +232,8 @@ export interface MessageChannel extends AsyncIterable<Uint8Array> {
   readonly id: number
   /**
    * Queues one message. Resolves once it is buffered (not when the peer has it); waits while
-   * the buffer is full. Rejects with `FrameTooLargeError` when it exceeds `maxFrameSize`
+   * the buffer is full. The message is copied before `send` returns: the caller may reuse or
+   * change its buffer at once. Rejects with `FrameTooLargeError` when it exceeds `maxFrameSize`
    * (the channel stays usable), or with `ConnectionClosedError` / `StreamResetError`.
    *
    * `options.signal` cancels the wait, not the message: a signal aborted before the call rejects
