@@ -12,8 +12,9 @@ import { ChunkPool } from '@peer/transport-quic/internal'
  * Envelopes of at least this many bytes are written into recycled buffers. Each fresh one is an
  * external allocation that often outlives a scavenge (it waits for the lane's window, then for
  * the copy into the channel): with 1 MB messages back to back, V8 answered the promoted backing
- * stores with a major collection every few hundred milliseconds. Recycling them gave 35% more
- * bulk throughput in `pnpm bench node-messaging` (median of 7 interleaved runs each).
+ * stores with a major collection every few hundred milliseconds. Recycled, the sending process of
+ * `pnpm bench node-messaging` made 7 mark-compacts per quick run instead of about 20, and the p99
+ * of pings during bulk fell by 40% (docs/benchmarks.md).
  */
 const POOLED_BYTES = 64 * 1024
 /** A few buffers per size (repeated sizes are the bulk case), 8 MiB in all. */
