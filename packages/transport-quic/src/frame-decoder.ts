@@ -3,8 +3,9 @@ import { FrameTooLargeError, MalformedFrameError } from './errors.js'
 /** From this size on, a message read from a lent chunk gets its own copy; smaller ones share one. */
 const SMALL_FRAME = 4096
 /**
- * First buffer for a frame that spans chunks. The buffer then doubles as bytes arrive, so a peer
- * announcing a large frame gets memory for what it sent, not for what it announced.
+ * First buffer for a frame that spans lent chunks. The buffer then doubles as bytes arrive, so a
+ * peer announcing a large frame gets memory for what it sent, not for what it announced (chunks
+ * of our own are kept as they are until the frame is complete: the same bound).
  */
 const FIRST_PARTIAL_BYTES = 64 * 1024
 
@@ -32,8 +33,15 @@ export class FrameDecoder {
   readonly #alloc: (size: number) => Buffer
   readonly #header = Buffer.alloc(4)
   #headerFill = 0
-  /** The frame being assembled across chunks (its buffer grows up to `#frameLength`). */
+  /** Lent chunks: the frame being assembled across them (its buffer grows up to `#frameLength`). */
   #frame: Buffer | undefined
+  /**
+   * Chunks of our own: views of the pieces of the frame being assembled across them, copied once
+   * into a buffer of the frame's exact size when the last one arrives. (Growing a buffer by
+   * doubling allocated about twice a large frame and copied most bytes twice; the frame's buffer
+   * also lived through the whole assembly, long enough for V8 to promote it.)
+   */
+  #pieces: Buffer[] | undefined
   #frameLength = 0
   #frameFill = 0
 
@@ -53,6 +61,7 @@ export class FrameDecoder {
     const header = this.#header
     let headerFill = this.#headerFill
     let frame = this.#frame
+    let pieces = this.#pieces
     let frameLength = this.#frameLength
     let frameFill = this.#frameFill
     const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
@@ -74,6 +83,23 @@ export class FrameDecoder {
         if (frameFill === frameLength) {
           onFrame(frame)
           frame = undefined
+        }
+        continue
+      }
+      if (pieces !== undefined) {
+        const take = Math.min(frameLength - frameFill, end - at)
+        pieces.push(buf.subarray(at, at + take))
+        frameFill += take
+        at += take
+        if (frameFill === frameLength) {
+          const whole = this.#alloc(frameLength)
+          let filled = 0
+          for (const piece of pieces) {
+            piece.copy(whole, filled)
+            filled += piece.byteLength
+          }
+          pieces = undefined
+          onFrame(whole)
         }
         continue
       }
@@ -109,20 +135,22 @@ export class FrameDecoder {
         }
         at += length
       } else {
-        frame = this.#alloc(Math.min(length, Math.max(FIRST_PARTIAL_BYTES, end - at)))
+        if (this.#lent) frame = this.#alloc(Math.min(length, Math.max(FIRST_PARTIAL_BYTES, end - at)))
+        else pieces = []
         frameLength = length
         frameFill = 0
       }
     }
     this.#headerFill = headerFill
     this.#frame = frame
+    this.#pieces = pieces
     this.#frameLength = frameLength
     this.#frameFill = frameFill
   }
 
   /** True when the bytes pushed so far end on a frame boundary. */
   get atBoundary(): boolean {
-    return this.#frame === undefined && this.#headerFill === 0
+    return this.#frame === undefined && this.#pieces === undefined && this.#headerFill === 0
   }
 
   /**
@@ -132,7 +160,7 @@ export class FrameDecoder {
   endError(): MalformedFrameError | undefined {
     if (this.atBoundary) return undefined
     const detail =
-      this.#frame !== undefined
+      this.#frame !== undefined || this.#pieces !== undefined
         ? `${this.#frameFill} of ${this.#frameLength} payload bytes`
         : `${this.#headerFill} of 4 header bytes`
     return new MalformedFrameError(`the peer ended the channel inside a frame (${detail})`)

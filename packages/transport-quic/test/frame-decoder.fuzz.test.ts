@@ -190,6 +190,31 @@ describe('message channel frames (fuzz)', () => {
     expect(sizes.at(-1)).toBe(DEFAULT_MAX)
   })
 
+  it('a large frame across chunks of our own is allocated once, at its size, when it is complete', () => {
+    // growing a buffer by doubling allocated about twice the frame and copied most bytes twice
+    for (const lent of [false, true]) {
+      const sizes: number[] = []
+      const alloc = (size: number) => {
+        sizes.push(size)
+        return Buffer.allocUnsafe(size)
+      }
+      const frames: Buffer[] = []
+      const decoder = new FrameDecoder({ maxFrameSize: DEFAULT_MAX, alloc, lent })
+      const payload = pattern(1024 * 1024, 3)
+      const wire = encodeHeaderThen(payload.byteLength, payload)
+      for (let at = 0; at < wire.byteLength; at += 64 * 1024) {
+        const chunk = Buffer.from(wire.subarray(at, Math.min(wire.byteLength, at + 64 * 1024)))
+        decoder.push(chunk, (f) => frames.push(f))
+        if (lent) chunk.fill(0xa5) // the engine reuses a lent chunk once push returns
+        if (!lent && frames.length === 0) expect(sizes).toEqual([])
+      }
+      expect(frames).toHaveLength(1)
+      expect(Buffer.compare(frames[0]!, payload)).toBe(0)
+      if (!lent) expect(sizes).toEqual([payload.byteLength])
+      else expect(sizes.length).toBeGreaterThan(1) // lent chunks must be copied as they come
+    }
+  })
+
   it(
     'valid frames round-trip in any chunk split, lent or not',
     () => {
