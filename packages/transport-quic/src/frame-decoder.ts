@@ -8,6 +8,12 @@ const SMALL_FRAME = 4096
  * of our own are kept as they are until the frame is complete: the same bound).
  */
 const FIRST_PARTIAL_BYTES = 64 * 1024
+/**
+ * Smallest piece of a frame kept as a view of the read that brought it (besides its first and
+ * last piece); a smaller one switches the frame to a growing buffer. A view keeps its whole read
+ * buffer alive (up to `readChunkSize`), so this bounds what is held to a few times what arrived.
+ */
+const MIN_PIECE = 64 * 1024
 
 /** Options of {@link FrameDecoder}. */
 export interface FrameDecoderOptions {
@@ -88,6 +94,19 @@ export class FrameDecoder {
       }
       if (pieces !== undefined) {
         const take = Math.min(frameLength - frameFill, end - at)
+        if (take < MIN_PIECE && pieces.length > 0 && frameFill + take < frameLength) {
+          // a small piece in the middle: each would keep its whole read buffer (and an object)
+          // alive, so a peer trickling a frame could make us hold far more than it sent. Copy what
+          // arrived into a growing buffer and go on as for lent chunks.
+          frame = this.#alloc(Math.min(frameLength, Math.max(FIRST_PARTIAL_BYTES, 2 * (frameFill + take))))
+          let filled = 0
+          for (const piece of pieces) {
+            piece.copy(frame, filled)
+            filled += piece.byteLength
+          }
+          pieces = undefined
+          continue
+        }
         pieces.push(buf.subarray(at, at + take))
         frameFill += take
         at += take

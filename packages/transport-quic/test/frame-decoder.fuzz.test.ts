@@ -13,6 +13,7 @@ import {
   withinCaseBound,
   withinCaseBoundAsync,
 } from '@peer/testkit/fuzz-inputs'
+import { collectGarbage } from '@peer/testkit/handles'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { FrameDecoder } from '../src/frame-decoder.js'
@@ -213,6 +214,42 @@ describe('message channel frames (fuzz)', () => {
       if (!lent) expect(sizes).toEqual([payload.byteLength])
       else expect(sizes.length).toBeGreaterThan(1) // lent chunks must be copied as they come
     }
+  })
+
+  it('a frame trickled in small pieces is copied into a growing buffer, not kept as views of them', async () => {
+    const sizes: number[] = []
+    const alloc = (size: number) => {
+      sizes.push(size)
+      return Buffer.allocUnsafe(size)
+    }
+    const frames: Buffer[] = []
+    const decoder = new FrameDecoder({ maxFrameSize: DEFAULT_MAX, alloc })
+    const payload = pattern(512 * 1024, 5)
+    const wire = encodeHeaderThen(payload.byteLength, payload)
+    // each piece arrives in a read buffer of its own, 64 times its size (as the engine's reads do)
+    const reads: WeakRef<ArrayBuffer>[] = []
+    const PIECE = 1000
+    for (let at = 0; at < wire.byteLength; at += PIECE) {
+      const read = Buffer.alloc(64 * PIECE)
+      const n = Math.min(PIECE, wire.byteLength - at)
+      wire.subarray(at, at + n).forEach((b, i) => {
+        read[i] = b
+      })
+      reads.push(new WeakRef(read.buffer))
+      decoder.push(read.subarray(0, n), (f) => frames.push(f))
+      if (reads.length === 200) {
+        // halfway: the read buffers of the pieces so far are not held (12.8 MB for 200 kB sent).
+        // A WeakRef holds its target until the end of the job that made it: yield first.
+        await new Promise((resolve) => setImmediate(resolve))
+        collectGarbage()
+        expect(reads.filter((r) => r.deref() !== undefined).length).toBeLessThan(10)
+      }
+    }
+    expect(frames).toHaveLength(1)
+    expect(Buffer.compare(frames[0]!, payload)).toBe(0)
+    // a growing buffer: about twice the frame in all, never a buffer per piece
+    expect(sizes.length).toBeLessThan(16)
+    expect(sizes.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(2 * payload.byteLength + ALLOC_SLACK)
   })
 
   it(
