@@ -169,15 +169,19 @@ function checkHostile(
   return result
 }
 
+/** A decoder whose allocations are recorded (their sizes), and an array for its frames. */
+function recordingDecoder(lent: boolean): { sizes: number[]; frames: Buffer[]; decoder: FrameDecoder } {
+  const sizes: number[] = []
+  const alloc = (size: number) => {
+    sizes.push(size)
+    return Buffer.allocUnsafe(size)
+  }
+  return { sizes, frames: [], decoder: new FrameDecoder({ maxFrameSize: DEFAULT_MAX, alloc, lent }) }
+}
+
 describe('message channel frames (fuzz)', () => {
   it('allocates for the bytes that arrived, not for the length a header announces (fuzzer case [0,1,0,1])', () => {
-    const sizes: number[] = []
-    const alloc = (size: number) => {
-      sizes.push(size)
-      return Buffer.allocUnsafe(size)
-    }
-    const frames: Buffer[] = []
-    const decoder = new FrameDecoder({ maxFrameSize: DEFAULT_MAX, alloc })
+    const { sizes, frames, decoder } = recordingDecoder(false)
     const payload = pattern(DEFAULT_MAX, 7)
     decoder.push(encodeHeaderThen(DEFAULT_MAX, payload.subarray(0, 10)), (f) => frames.push(f))
     expect(Math.max(...sizes)).toBeLessThanOrEqual(ALLOC_SLACK)
@@ -194,13 +198,7 @@ describe('message channel frames (fuzz)', () => {
   it('a large frame across chunks of our own is allocated once, at its size, when it is complete', () => {
     // growing a buffer by doubling allocated about twice the frame and copied most bytes twice
     for (const lent of [false, true]) {
-      const sizes: number[] = []
-      const alloc = (size: number) => {
-        sizes.push(size)
-        return Buffer.allocUnsafe(size)
-      }
-      const frames: Buffer[] = []
-      const decoder = new FrameDecoder({ maxFrameSize: DEFAULT_MAX, alloc, lent })
+      const { sizes, frames, decoder } = recordingDecoder(lent)
       const payload = pattern(1024 * 1024, 3)
       const wire = encodeHeaderThen(payload.byteLength, payload)
       for (let at = 0; at < wire.byteLength; at += 64 * 1024) {
@@ -217,13 +215,7 @@ describe('message channel frames (fuzz)', () => {
   })
 
   it('a frame trickled in small pieces is copied into a growing buffer, not kept as views of them', async () => {
-    const sizes: number[] = []
-    const alloc = (size: number) => {
-      sizes.push(size)
-      return Buffer.allocUnsafe(size)
-    }
-    const frames: Buffer[] = []
-    const decoder = new FrameDecoder({ maxFrameSize: DEFAULT_MAX, alloc })
+    const { sizes, frames, decoder } = recordingDecoder(false)
     const payload = pattern(512 * 1024, 5)
     const wire = encodeHeaderThen(payload.byteLength, payload)
     // each piece arrives in a read buffer of its own, 64 times its size (as the engine's reads do)
