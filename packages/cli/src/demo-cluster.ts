@@ -459,16 +459,17 @@ export class DemoCluster extends TypedEventTarget<DemoEvents> {
 
   async #teardown(graceMs: number): Promise<void> {
     this.#closed = true
-    const children = [...this.#children.entries()]
-    for (const [index] of children) {
-      const node = this.nodes.find((n) => n.index === index)
+    const stopping = [...this.#children.entries()].map(([index, child]) => ({
+      child,
+      node: this.nodes.find((n) => n.index === index),
+    }))
+    for (const { node } of stopping) {
       if (node !== undefined && node.state !== 'killed') node.state = 'stopping'
     }
     const overdue = await Promise.all(
-      children.map(([, child]) => stopChild(child, graceMs, this.#hurry.signal)),
+      stopping.map(({ child }) => stopChild(child, graceMs, this.#hurry.signal)),
     )
-    for (const [i, [index]] of children.entries()) {
-      const node = this.nodes.find((n) => n.index === index)
+    for (const [i, { node }] of stopping.entries()) {
       if (overdue[i] === true && node !== undefined) this.#overdue.push(node.name)
     }
     if (this.#dir !== undefined) await rm(this.#dir, { recursive: true, force: true })

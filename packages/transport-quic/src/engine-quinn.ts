@@ -352,9 +352,7 @@ export function createQuinnEngine(binding: QuinnBinding): Engine {
       const failure =
         error instanceof TransportError || (error as Error).name === 'AbortError'
           ? error
-          : closed
-            ? new TransportError('transport is closed', { cause: error })
-            : dialError(error, where)
+          : dialError(error, where)
       clients.failed(entry, address, failure instanceof ConnectTimeoutError, ctx.logger)
       throw failure
     } finally {

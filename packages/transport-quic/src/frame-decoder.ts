@@ -98,12 +98,10 @@ export class FrameDecoder {
           // a small piece in the middle: each would keep its whole read buffer (and an object)
           // alive, so a peer trickling a frame could make us hold far more than it sent. Copy what
           // arrived into a growing buffer and go on as for lent chunks.
-          frame = this.#alloc(Math.min(frameLength, Math.max(FIRST_PARTIAL_BYTES, 2 * (frameFill + take))))
-          let filled = 0
-          for (const piece of pieces) {
-            piece.copy(frame, filled)
-            filled += piece.byteLength
-          }
+          frame = copyInto(
+            this.#alloc(Math.min(frameLength, Math.max(FIRST_PARTIAL_BYTES, 2 * (frameFill + take)))),
+            pieces,
+          )
           pieces = undefined
           continue
         }
@@ -111,12 +109,7 @@ export class FrameDecoder {
         frameFill += take
         at += take
         if (frameFill === frameLength) {
-          const whole = this.#alloc(frameLength)
-          let filled = 0
-          for (const piece of pieces) {
-            piece.copy(whole, filled)
-            filled += piece.byteLength
-          }
+          const whole = copyInto(this.#alloc(frameLength), pieces)
           pieces = undefined
           onFrame(whole)
         }
@@ -184,4 +177,11 @@ export class FrameDecoder {
         : `${this.#headerFill} of 4 header bytes`
     return new MalformedFrameError(`the peer ended the channel inside a frame (${detail})`)
   }
+}
+
+/** Copies `pieces` one after another to the start of `target`; returns `target`. */
+function copyInto(target: Buffer, pieces: readonly Buffer[]): Buffer {
+  let at = 0
+  for (const piece of pieces) at += piece.copy(target, at)
+  return target
 }

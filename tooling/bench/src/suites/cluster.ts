@@ -50,6 +50,15 @@ const CLK_TCK = (() => {
   }
 })()
 
+/** CPU of each of `pids` over `ms` from now, % of one core (0 for one that is gone). */
+async function meterCpu(pids: ReadonlyArray<number | undefined>, ms: number): Promise<number[]> {
+  const before = pids.map(cpuSeconds)
+  const t0 = performance.now()
+  await sleep(ms)
+  const seconds = (performance.now() - t0) / 1000
+  return pids.map((pid, i) => ((cpuSeconds(pid) - before[i]!) / seconds) * 100)
+}
+
 /** utime + stime of `pid` in seconds (fields 14 and 15 of /proc/<pid>/stat), 0 when it is gone. */
 function cpuSeconds(pid: number | undefined): number {
   if (pid === undefined) return 0
@@ -209,16 +218,12 @@ async function runCluster(
 
     // idle CPU: let the requests' work settle, then meter every process over IDLE_MS
     await sleep(2000)
-    const pids = children.map((c) => c.pid)
-    const etcdPid = etcd?.members[0]?.pid
-    const cpu0 = pids.map(cpuSeconds)
-    const etcd0 = cpuSeconds(etcdPid)
-    const t0 = performance.now()
-    await sleep(IDLE_MS)
-    const seconds = (performance.now() - t0) / 1000
-    const cpu1 = pids.map(cpuSeconds)
-    const idleCpuPct = (cpu1.reduce((sum, v, i) => sum + v - cpu0[i]!, 0) / seconds) * 100
-    const etcdCpuPct = etcd === undefined ? null : ((cpuSeconds(etcdPid) - etcd0) / seconds) * 100
+    const [etcdPct = 0, ...childPcts] = await meterCpu(
+      [etcd?.members[0]?.pid, ...children.map((c) => c.pid)],
+      IDLE_MS,
+    )
+    const idleCpuPct = childPcts.reduce((a, b) => a + b, 0)
+    const etcdCpuPct = etcd === undefined ? null : etcdPct
 
     // kill -9 of the last process: how long until every connection to its nodes is reported down
     // (`peer:down` on the survivors' side: every pair with `mesh`, with `on-demand` only the pairs
@@ -274,12 +279,12 @@ async function runCluster(
     // what the stopped nodes' processes still burn: a stop that leaves a loop running shows here
     // (a message channel's flush loop once re-armed itself on every turn after its node stopped)
     await sleep(500)
-    const stopped0 = survivors.map((c) => cpuSeconds(c.pid))
-    const stoppedT0 = performance.now()
-    await sleep(AFTER_STOP_MS)
-    const stoppedSeconds = (performance.now() - stoppedT0) / 1000
-    const cpuAfterStopPct =
-      (survivors.reduce((sum, c, i) => sum + cpuSeconds(c.pid) - stopped0[i]!, 0) / stoppedSeconds) * 100
+    const cpuAfterStopPct = (
+      await meterCpu(
+        survivors.map((c) => c.pid),
+        AFTER_STOP_MS,
+      )
+    ).reduce((a, b) => a + b, 0)
     return {
       policy,
       backend,
