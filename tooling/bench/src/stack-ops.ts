@@ -29,14 +29,20 @@ async function finishAndReport(p: Pipe): Promise<{ bytes: number; count: number 
   return readReport(r)
 }
 
-/** Bulk: `bytes` in 64 KiB messages or writes; returns MB/s. */
-export async function bulk(conn: BenchConn, bytes: number, meter?: CpuMeter): Promise<number> {
+/** Bulk: `bytes` in messages or writes of `messageBytes` (default 64 KiB); returns MB/s. */
+export async function bulk(
+  conn: BenchConn,
+  bytes: number,
+  meter?: CpuMeter,
+  messageBytes = block.byteLength,
+): Promise<number> {
   const p = await conn.pipe(MODE_SINK)
+  const data = messageBytes === block.byteLength ? block : Buffer.alloc(messageBytes, 7)
   await meter?.begin()
   const t = performance.now()
-  for (let sent = 0; sent < bytes; sent += block.byteLength) {
-    if (p.kind === 'channel') await p.ch.send(block)
-    else await p.s.write(block)
+  for (let sent = 0; sent < bytes; sent += data.byteLength) {
+    if (p.kind === 'channel') await p.ch.send(data)
+    else await p.s.write(data)
   }
   const r = await finishAndReport(p)
   const seconds = (performance.now() - t) / 1000

@@ -52,12 +52,12 @@ serveRpc(
       return clients.engines
     },
     /** Client role: one bulk run on a fresh connection, after an untimed warm-up on it. */
-    async bulk(params: ClientParams & { bytes: number; warmBytes: number }) {
+    async bulk(params: ClientParams & { bytes: number; warmBytes: number; messageBytes?: number }) {
       const conn = await need(clients).connect(params.stack, params.endpoint)
       try {
-        await bulk(conn, params.warmBytes)
+        await bulk(conn, params.warmBytes, undefined, params.messageBytes)
         const meter = new CpuMeter(undefined)
-        const rate = await bulk(conn, params.bytes, meter)
+        const rate = await bulk(conn, params.bytes, meter, params.messageBytes)
         return { rate, cpuUs: meter.us }
       } finally {
         await conn.close()
