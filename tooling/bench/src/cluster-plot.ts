@@ -68,6 +68,8 @@ export interface ClusterRow {
   stopMs: number
   /** CPU of the stopped nodes' processes (all together) over a second from 0.5 s after the stop, % of a core; absent in rows of older runs. */
   cpuAfterStopPct?: number
+  /** The same from 2 s after the stop (past the teardown: about 0 unless something never stops); absent in rows of older runs. */
+  cpuLaterAfterStopPct?: number
   /** `/proc/loadavg` (1 min) before and after. */
   loadBefore: number
   loadAfter: number
@@ -191,12 +193,12 @@ export function writeSvg(rows: readonly ClusterRow[]): string {
 export function rowsTable(rows: readonly ClusterRow[]): string {
   const f = (v: number | null, digits = 0) => (v === null || !Number.isFinite(v) ? 'n/a' : v.toFixed(digits))
   const lines = [
-    '| policy | backend | nodes / processes | members known after last start, ms | all connected after last start, ms | form from first start, ms | 5 requests per node answered, ms (p50 / p99) | again, ms (p50) | dials (failed, timed out) | connections | RSS per node, MiB | idle CPU, % of a core (etcd) | peer:down after kill -9, ms (connections) | peer:down after kill -9 + a request, ms (connections) | member:left, ms | stop, ms (CPU after, % of a core) | load 1 min before / after |',
+    '| policy | backend | nodes / processes | members known after last start, ms | all connected after last start, ms | form from first start, ms | 5 requests per node answered, ms (p50 / p99) | again, ms (p50) | dials (failed, timed out) | connections | RSS per node, MiB | idle CPU, % of a core (etcd) | peer:down after kill -9, ms (connections) | peer:down after kill -9 + a request, ms (connections) | member:left, ms | stop, ms (CPU after: 0.5-1.5 s / 2-3 s, % of a core) | load 1 min before / after |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ]
   for (const r of rows) {
     lines.push(
-      `| ${r.policy} | ${r.backend} | ${r.nodes} / ${r.processes}${r.formedNodes < r.nodes ? ` (only ${r.formedNodes} complete)` : ''} | ${f(r.membersMs)} | ${f(r.connectedMs)} | ${f(r.formMs)} | ${f(r.requestsMs)} (${f(r.requestP50Ms, 1)} / ${f(r.requestP99Ms, 1)})${r.requestFailures > 0 ? `, ${r.requestFailures} failed` : ''} | ${f(r.secondRequestsMs)} (${f(r.secondRequestP50Ms, 1)}) | ${r.dials === undefined ? 'n/a' : `${r.dials} (${r.dialFailures ?? 0}, ${r.dialTimeouts ?? 0})`} | ${r.connections} | ${f(r.rssPerNodeMiB, 1)} | ${f(r.idleCpuPct, 1)}${r.etcdCpuPct === null ? '' : ` (${f(r.etcdCpuPct, 1)})`} | ${f(r.peerDownMs)}${r.downPairs === undefined ? '' : ` (${r.downPairs})`} | ${r.usedPairs === undefined ? 'n/a' : `${f(r.usedPeerDownMs ?? null)} (${r.usedPairs})`} | ${f(r.memberLeftMs)} | ${f(r.stopMs)}${r.cpuAfterStopPct === undefined ? '' : ` (${f(r.cpuAfterStopPct, 1)})`} | ${r.loadBefore.toFixed(1)} / ${r.loadAfter.toFixed(1)} |`,
+      `| ${r.policy} | ${r.backend} | ${r.nodes} / ${r.processes}${r.formedNodes < r.nodes ? ` (only ${r.formedNodes} complete)` : ''} | ${f(r.membersMs)} | ${f(r.connectedMs)} | ${f(r.formMs)} | ${f(r.requestsMs)} (${f(r.requestP50Ms, 1)} / ${f(r.requestP99Ms, 1)})${r.requestFailures > 0 ? `, ${r.requestFailures} failed` : ''} | ${f(r.secondRequestsMs)} (${f(r.secondRequestP50Ms, 1)}) | ${r.dials === undefined ? 'n/a' : `${r.dials} (${r.dialFailures ?? 0}, ${r.dialTimeouts ?? 0})`} | ${r.connections} | ${f(r.rssPerNodeMiB, 1)} | ${f(r.idleCpuPct, 1)}${r.etcdCpuPct === null ? '' : ` (${f(r.etcdCpuPct, 1)})`} | ${f(r.peerDownMs)}${r.downPairs === undefined ? '' : ` (${r.downPairs})`} | ${r.usedPairs === undefined ? 'n/a' : `${f(r.usedPeerDownMs ?? null)} (${r.usedPairs})`} | ${f(r.memberLeftMs)} | ${f(r.stopMs)}${r.cpuAfterStopPct === undefined ? '' : ` (${f(r.cpuAfterStopPct, 1)}${r.cpuLaterAfterStopPct === undefined ? '' : ` / ${f(r.cpuLaterAfterStopPct, 1)}`})`} | ${r.loadBefore.toFixed(1)} / ${r.loadAfter.toFixed(1)} |`,
     )
   }
   return lines.join('\n')
