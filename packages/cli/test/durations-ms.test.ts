@@ -246,7 +246,9 @@ describe('durationMs of start, discover and demo; the deprecated duration is in 
 
 describe('start: statsIntervalMs and chatterMs; the deprecated stats is in seconds, chatter in ms', () => {
   it('statsIntervalMs and chatterMs', async () => {
-    expect(await statsAndChatter({ statsIntervalMs: 100, chatterMs: 20 })).toBeGreaterThanOrEqual(ONE_INTERVAL)
+    expect(await statsAndChatter({ statsIntervalMs: 100, chatterMs: 20 })).toBeGreaterThanOrEqual(
+      ONE_INTERVAL,
+    )
     expect(warnings).toEqual([])
   })
 
