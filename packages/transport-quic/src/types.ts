@@ -29,7 +29,7 @@ export interface TransportTuning {
   /** Largest UDP payload accepted. Default 65,527. */
   maxRecvUdpPayloadSize?: number
   /**
-   * Most bytes read from the engine per stream read. Default 256 KiB on loopback, 64 KiB elsewhere.
+   * Most bytes read from the engine per stream read. Default 256 KiB.
    * The quinn engine asks 16 KiB first and adapts: four times as much after a full read, half as
    * much after one under a quarter full, within 16 KiB and this.
    */
