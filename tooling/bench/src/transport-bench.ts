@@ -3,7 +3,7 @@
 import type { RpcChild } from '@peer/testkit/child-process'
 import { CpuMeter, interleaved, median, orderFor, percentile } from './bench-stats.js'
 import { bulk, echo, messages } from './stack-ops.js'
-import type { Figures, StackValues } from './transport-figures.js'
+import { emptyStackValues, type Figures, type StackValues } from './transport-figures.js'
 import { type Clients, type Endpoints, STACKS, type StackName, workScale } from './transport-stacks.js'
 
 const MiB = 1024 * 1024
@@ -16,8 +16,6 @@ export interface LoopbackOptions {
   figures: Figures
   log: (line: string) => void
 }
-
-const empty = (): StackValues => Object.fromEntries(STACKS.map((s) => [s, [] as number[]])) as StackValues
 
 export async function runLoopback(o: LoopbackOptions): Promise<string> {
   const { child, clients, endpoints, quick, figures } = o
@@ -47,7 +45,7 @@ export async function runLoopback(o: LoopbackOptions): Promise<string> {
   }
 
   // ------------------------------------------------------------------ bulk
-  const bulkCpu = empty()
+  const bulkCpu = emptyStackValues()
   const bulkRates = await interleaved(STACKS, bulkRounds, (stack) =>
     onFresh(stack, async (conn) => {
       await bulk(conn, warmBytes)
@@ -68,7 +66,7 @@ export async function runLoopback(o: LoopbackOptions): Promise<string> {
   figures.add('bulk CPU, loopback', 'us per MiB', bulkCpu, 'lower', 'client + server processes')
 
   // ------------------------------------------------------------------ 64-byte messages
-  const rateCpu = empty()
+  const rateCpu = emptyStackValues()
   const rates = await interleaved(STACKS, rateRounds, (stack) =>
     onFresh(stack, async (conn) => {
       await messages(conn, warmMessages)
@@ -93,8 +91,8 @@ export async function runLoopback(o: LoopbackOptions): Promise<string> {
   // code (peer/quinn's p99 was 1.7-1.9 ms in its first two runs of 2,000 and 0.24-0.3 ms after,
   // with the young generation fixed at its full size too), and the rounds measure the steady state
   for (const stack of STACKS) await onFresh(stack, (conn) => echo(conn, processWarmRequests))
-  const samples: Record<StackName, number[]> = empty()
-  const p99s = empty()
+  const samples: Record<StackName, number[]> = emptyStackValues()
+  const p99s = emptyStackValues()
   const p50s = await interleaved(STACKS, latencyRounds, (stack) =>
     onFresh(stack, async (conn) => {
       await echo(conn, warmRequests)
@@ -110,7 +108,7 @@ export async function runLoopback(o: LoopbackOptions): Promise<string> {
   figures.add('request/response p99', 'us', p99s, 'lower', 'per run')
 
   // ------------------------------------------------------------------ connect
-  const connectMs = empty()
+  const connectMs = emptyStackValues()
   for (let i = 0; i < connects; i++) {
     for (const stack of orderFor(STACKS, i)) {
       const t = performance.now()
@@ -137,7 +135,7 @@ export async function runLoopback(o: LoopbackOptions): Promise<string> {
   // ------------------------------------------------------------------ close with a stream in use
   // what a node's link close looks like: a stream open and used both ways (a closing side that
   // leaves it open makes the peer wait for quiet before it answers the close)
-  const closeMs = empty()
+  const closeMs = emptyStackValues()
   for (let i = 0; i < connects; i++) {
     for (const stack of orderFor(STACKS, i)) {
       const conn = await clients.connect(stack, endpoints[stack])

@@ -5,6 +5,9 @@ import type { Measurement } from './report.js'
 import { STACKS, type StackName } from './transport-stacks.js'
 
 export type StackValues = Record<StackName, number[]>
+/** An empty list of values per stack, to fill round by round. */
+export const emptyStackValues = (): StackValues =>
+  Object.fromEntries(STACKS.map((s) => [s, [] as number[]])) as StackValues
 type Better = 'higher' | 'lower'
 
 /** Targets for peer-quinn, as ratios (`>=` for higher-is-better figures, `<=` otherwise). */

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url'
 import type { Identity } from '@peer/identity'
 import { spawnChild } from '@peer/testkit/child-process'
 import { orderFor, watchdog } from './bench-stats.js'
-import type { Figures, StackValues } from './transport-figures.js'
+import { emptyStackValues, type Figures } from './transport-figures.js'
 import { clientPins, type Endpoints, STACKS } from './transport-stacks.js'
 
 const SERVER_FILE = fileURLToPath(new URL('./transport-server.ts', import.meta.url))
@@ -23,11 +23,10 @@ export async function runIdle(o: {
   const n = quick ? 50 : 200
   const idleMs = quick ? 5_000 : 10_000
   const rounds = 1
-  const empty = () => Object.fromEntries(STACKS.map((s) => [s, [] as number[]])) as StackValues
-  const rssServer = empty()
-  const rssClient = empty()
-  const cpu = empty()
-  const close = empty()
+  const rssServer = emptyStackValues()
+  const rssClient = emptyStackValues()
+  const cpu = emptyStackValues()
+  const close = emptyStackValues()
   for (let round = 0; round < rounds; round++) {
     for (const stack of orderFor(STACKS, round + 1)) {
       const server = await spawnChild(SERVER_FILE)

@@ -7,7 +7,7 @@ import type { Identity } from '@peer/identity'
 import { type RpcChild, spawnChild } from '@peer/testkit/child-process'
 import { canCreateNetns, connectVeth, createNetns, type Netns } from '@peer/testkit/netns'
 import { interleaved, percentile } from './bench-stats.js'
-import type { Figures, StackValues } from './transport-figures.js'
+import { emptyStackValues, type Figures } from './transport-figures.js'
 import { clientPins, type Endpoints, STACKS, type StackName } from './transport-stacks.js'
 
 const SERVER_FILE = fileURLToPath(new URL('./transport-server.ts', import.meta.url))
@@ -81,10 +81,10 @@ export async function runVeth(o: {
       `${bytes / MiB} MiB per run (quinn and tls stacks: ${(12 * bytes) / MiB} MiB) across the veth pair, MTU ${mtu}`,
     )
 
-    // messages larger than one read (64 KiB with the `network` tuning): the receiver assembles
-    // each from the pieces its reads bring (views, copied once; see the transport's frame decoder)
+    // messages larger than one read (at most 256 KiB): the receiver assembles each from the pieces
+    // its reads bring (views, copied once; see the transport's frame decoder)
     const largeRounds = Math.max(2, bulkRounds / 2)
-    const mcs = Object.fromEntries(STACKS.map((s) => [s, [] as number[]])) as StackValues
+    const mcs = emptyStackValues()
     const large = await interleaved(
       STACKS,
       largeRounds,
@@ -117,7 +117,7 @@ export async function runVeth(o: {
       `1 MiB messages (raw stacks: 1 MiB writes), ${bytes / MiB} MiB per run (quinn and tls: ${(12 * bytes) / MiB} MiB)`,
     )
 
-    const p50 = Object.fromEntries(STACKS.map((s) => [s, [] as number[]])) as StackValues
+    const p50 = emptyStackValues()
     const rates = await interleaved(
       STACKS,
       rateRounds,
