@@ -14,7 +14,7 @@ import { ChunkPool } from '@peer/transport-quic/internal'
  * the copy into the channel): with 1 MB messages back to back, V8 answered the promoted backing
  * stores with a major collection every few hundred milliseconds. Recycled, the sending process of
  * `pnpm bench node-messaging` made 7 mark-compacts per quick run instead of about 20, and the p99
- * of pings during bulk fell by 40% (docs/benchmarks.md).
+ * of pings during bulk fell by 40% (docs/benchmarks/transport.md).
  */
 const POOLED_BYTES = 64 * 1024
 /** A few buffers per size (repeated sizes are the bulk case), 8 MiB in all. */

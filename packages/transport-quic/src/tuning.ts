@@ -46,7 +46,7 @@ export const DEFAULT_TUNING: Record<PathKind, ResolvedTuning> = {
     maxRecvUdpPayloadSize: 65_527,
     // as on loopback: quinn's reads only grow this far while they come back full (bulk), and across
     // a veth pair with MTU 1500 the cap of 64 KiB cost 22% of the bulk rate and 11% of the rate of
-    // 1 MiB messages (interleaved runs, docs/benchmarks.md); @matrixai allocates it per stream
+    // 1 MiB messages (interleaved runs, docs/benchmarks/transport.md); @matrixai allocates it per stream
     // but only touches what it receives
     readChunkSize: 256 * 1024,
     initialMaxData: 8 * MiB,

@@ -189,7 +189,7 @@ export function writeSvg(rows: readonly ClusterRow[]): string {
   return SVG_FILE
 }
 
-/** The markdown table of `rows` (for the report and docs/benchmarks.md). */
+/** The markdown table of `rows` (for the report and docs/benchmarks/cluster.md). */
 export function rowsTable(rows: readonly ClusterRow[]): string {
   const f = (v: number | null, digits = 0) => (v === null || !Number.isFinite(v) ? 'n/a' : v.toFixed(digits))
   const lines = [
