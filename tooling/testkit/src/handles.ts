@@ -1,20 +1,60 @@
 // What a test counts to prove nothing is left open. Node's `getActiveResourcesInfo()` sees only
 // sockets that Node owns; the quinn engine's UDP sockets live in Rust. Both are file descriptors.
-import { readdirSync, readlinkSync } from 'node:fs'
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 
 /** Open sockets of this process, whoever owns them (Node, Rust), from /proc/self/fd. */
 export function openSockets(): number {
-  let n = 0
+  return socketInodes().size
+}
+
+/** The inodes of this process's open sockets (as `openSockets` counts them). */
+export function socketInodes(): Set<string> {
+  const inodes = new Set<string>()
   for (const fd of readdirSync('/proc/self/fd')) {
     try {
-      if (readlinkSync(`/proc/self/fd/${fd}`).startsWith('socket:')) n++
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`))
+      if (m) inodes.add(m[1] as string)
     } catch {
       // closed meanwhile
     }
   }
-  return n
+  return inodes
+}
+
+/**
+ * What the sockets with these inodes are, e.g. `udp 0.0.0.0:41234 (inode 123)`, from this
+ * process's /proc/net tables (`unix` and `other` for sockets those tables do not list): for the
+ * message of a test that finds a socket left open.
+ */
+export function describeSockets(inodes: Iterable<string>): string[] {
+  const where = new Map<string, string>()
+  for (const table of ['udp', 'udp6', 'tcp', 'tcp6']) {
+    let text = ''
+    try {
+      text = readFileSync(`/proc/self/net/${table}`, 'utf8')
+    } catch {
+      continue
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/)
+      if (f.length < 10) continue
+      where.set(f[9] as string, `${table} ${hexAddress(f[1] as string)}`)
+    }
+  }
+  return [...inodes].map((inode) => `${where.get(inode) ?? 'unix/other'} (inode ${inode})`)
+}
+
+/** `0100007F:1F90` as `127.0.0.1:8080`; an IPv6 address stays in the kernel's hex words. */
+function hexAddress(field: string): string {
+  const [host = '', port = ''] = field.split(':')
+  const p = Number.parseInt(port, 16)
+  if (host.length === 8) {
+    const b = Buffer.from(host, 'hex').reverse()
+    return `${[...b].join('.')}:${p}`
+  }
+  return `[${host}]:${p}`
 }
 
 /**
