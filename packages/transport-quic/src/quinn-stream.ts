@@ -218,7 +218,15 @@ export class StreamSet {
   readonly #writers = new Map<object, () => void>()
   #lastRead = 0
   #waiter: (() => void) | undefined
+  /** The connection closed (`forgetAll`): a stream wrapped later lets go at once. */
+  #forgotten = false
   add(token: object, forget?: () => void, finish?: () => void): void {
+    // a stream that arrived as the connection closed (e.g. the peer's close notice, accepted
+    // after `forgetAll`) must not keep the binding's objects either
+    if (this.#forgotten) {
+      forget?.()
+      return
+    }
     this.#open.add(token)
     if (forget !== undefined) this.#holders.set(token, forget)
     if (finish !== undefined) this.#writers.set(token, finish)
@@ -244,6 +252,7 @@ export class StreamSet {
   }
   /** The connection closed: every stream lets go of the binding's objects. */
   forgetAll(): void {
+    this.#forgotten = true
     for (const forget of this.#holders.values()) forget()
     this.#holders.clear()
     this.#writers.clear()
