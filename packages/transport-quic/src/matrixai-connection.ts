@@ -19,6 +19,7 @@ import {
 import { ENGINE_OBJECT, type EngineConnection, type EngineStream } from './engine.js'
 import { lendReads } from './engine-patch.js'
 import { type CloseInfo, ConnectionClosedError, StreamResetError, TransportError } from './errors.js'
+import { type FinConnection, FinResender } from './fin-resend.js'
 import type { ConnectionStats, TransportAddress } from './types.js'
 
 /**
@@ -136,6 +137,8 @@ export class QuicEngineConnection implements EngineConnection {
   #finalStats: ConnectionStats | undefined
   /** Streams not yet destroyed, with their engine streams (see `close` and `closedByPeer`). */
   readonly #live = new Map<QUICStream, EngineStream>()
+  /** Ends of streams written again after a loss (see fin-resend.ts). */
+  readonly #ends: FinResender
 
   constructor(
     readonly conn: QUICConnection,
@@ -147,6 +150,7 @@ export class QuicEngineConnection implements EngineConnection {
   ) {
     this.remoteId = remoteId
     this.localAddress = { host: conn.localHost, port: conn.localPort }
+    this.#ends = new FinResender(conn as unknown as FinConnection)
     this.closed = new Promise((resolve) => {
       this.#resolveClosed = resolve
     })
@@ -187,6 +191,15 @@ export class QuicEngineConnection implements EngineConnection {
   #track(stream: QUICStream): EngineStream {
     const wrapped = wrapStream(stream, this.logger)
     this.#live.set(stream, wrapped)
+    // a graceful end of our side (a failed one carries its error as detail)
+    stream.addEventListener(
+      engineEvents.EventQUICStreamCloseWrite.name,
+      (event: Event) => {
+        if ((event as engineEvents.EventQUICStreamCloseWrite).detail === undefined)
+          this.#ends.ended(stream.streamId)
+      },
+      { once: true },
+    )
     stream.addEventListener(engineEvents.EventQUICStreamDestroyed.name, () => this.#live.delete(stream), {
       once: true,
     })
@@ -233,6 +246,7 @@ export class QuicEngineConnection implements EngineConnection {
 
   /** The connection counts as closed: its counters stop here, and `closed` resolves. */
   #finish(): void {
+    this.#ends.stop()
     this.#finalStats ??= this.stats()
     this.#resolveClosed(this.#remoteClose ?? closeInfoOf(this.#lastError, this.#localClose))
   }

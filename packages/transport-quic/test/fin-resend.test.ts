@@ -1,0 +1,195 @@
+// The matrixai engine's stream ends written again after a loss (fin-resend.ts): the rules, on a
+// stand-in for the engine's connection; then the wiring, on the real engine through a lossy relay.
+import type { Identity } from '@peer/identity'
+import { createUdpRelay } from '@peer/testkit/udp-relay'
+import { nextEvent, waitFor } from '@peer/testkit/wait'
+import { afterEach, describe, expect, it } from 'vitest'
+import { ENGINE_OBJECT } from '../src/engine.js'
+import { type FinConnection, FinResender, MAX_TRACKED_ENDS } from '../src/fin-resend.js'
+import type { Connection } from '../src/index.js'
+import { identities, LOOPBACK, Pool } from './fixtures/pool.js'
+
+class FakeConnection implements FinConnection {
+  lost = 0
+  closed = false
+  /** `null` answers (quiche's Done: the stream was collected) for these stream ids. */
+  readonly collected = new Set<number>()
+  /** Ids whose write throws (stopped by the peer). */
+  readonly stopped = new Set<number>()
+  readonly writes: Array<{ id: number; bytes: number; fin: boolean }> = []
+  pings = 0
+  sends = 0
+  /** Reads of the counters: one per `ended` and one per tick. */
+  reads = 0
+  readonly conn = {
+    streamSend: (id: number, data: Uint8Array, fin: boolean): number | null => {
+      if (this.stopped.has(id)) throw new Error('StreamStopped(0)')
+      if (this.collected.has(id)) return null
+      this.writes.push({ id, bytes: data.byteLength, fin })
+      return 0
+    },
+    sendAckEliciting: () => {
+      this.pings++
+    },
+    stats: () => {
+      this.reads++
+      return { lost: BigInt(this.lost) }
+    },
+    isClosed: () => this.closed,
+  }
+  send(): Promise<void> {
+    this.sends++
+    return Promise.resolve()
+  }
+}
+
+const made: FinResender[] = []
+function resender(connection: FinConnection, schedule = [5, 10, 20]): FinResender {
+  const r = new FinResender(connection, schedule)
+  made.push(r)
+  return r
+}
+afterEach(() => {
+  for (const r of made.splice(0)) r.stop()
+})
+
+describe('FinResender', () => {
+  it('writes nothing again on a connection that lost nothing, and forgets the stream after the schedule', async () => {
+    const c = new FakeConnection()
+    const r = resender(c)
+    r.ended(0)
+    expect(r.size).toBe(1)
+    await waitFor(() => r.size === 0, { timeoutMs: 10_000 })
+    expect(c.writes).toEqual([])
+    expect(c.pings).toBe(0)
+    expect(r.resent).toBe(0)
+  })
+
+  it('after a loss before the end, writes the end again (empty, FIN) at every step, with an ack-eliciting packet', async () => {
+    const c = new FakeConnection()
+    c.lost = 3
+    const r = resender(c)
+    r.ended(4)
+    await waitFor(() => r.size === 0, { timeoutMs: 10_000 })
+    expect(c.writes).toEqual([
+      { id: 4, bytes: 0, fin: true },
+      { id: 4, bytes: 0, fin: true },
+      { id: 4, bytes: 0, fin: true },
+    ])
+    expect(c.pings).toBe(3)
+    expect(c.sends).toBe(3)
+    expect(r.resent).toBe(3)
+  })
+
+  it('a loss after the end makes the remaining steps write it', async () => {
+    const c = new FakeConnection()
+    const r = resender(c, [5, 1000, 1500])
+    r.ended(8)
+    // the first step passes without a loss (its tick read the counters)
+    await waitFor(() => c.reads >= 2, { timeoutMs: 10_000, intervalMs: 1 })
+    expect(c.writes).toEqual([])
+    c.lost = 1
+    await waitFor(() => r.size === 0, { timeoutMs: 10_000 })
+    expect(c.writes.map((w) => w.id)).toEqual([8, 8])
+  })
+
+  it('a loss counted before an earlier end does not make a later end eligible', async () => {
+    const c = new FakeConnection()
+    c.lost = 2
+    const r = resender(c)
+    r.ended(0) // reads the count: this end is eligible
+    r.ended(4) // nothing lost since: not eligible
+    await waitFor(() => r.size === 0, { timeoutMs: 10_000 })
+    expect(new Set(c.writes.map((w) => w.id))).toEqual(new Set([0]))
+  })
+
+  it('stops at once for a stream quiche no longer has (Done) or that the peer stopped', async () => {
+    const c = new FakeConnection()
+    c.lost = 1
+    c.collected.add(0)
+    c.stopped.add(4)
+    const r = resender(c)
+    r.ended(0)
+    r.ended(4)
+    await waitFor(() => r.size === 0, { timeoutMs: 10_000 })
+    expect(c.writes).toEqual([])
+    expect(c.pings).toBe(0)
+  })
+
+  it('does nothing once the connection is closed, and stop() leaves no timer', async () => {
+    const c = new FakeConnection()
+    c.lost = 1
+    const r = resender(c)
+    r.ended(0)
+    c.closed = true
+    await waitFor(() => r.size === 0, { timeoutMs: 10_000 })
+    expect(c.writes).toEqual([])
+    r.ended(4)
+    expect(r.size).toBe(0)
+  })
+
+  it(`watches at most ${MAX_TRACKED_ENDS} ends per connection (the oldest goes first)`, () => {
+    const c = new FakeConnection()
+    const r = resender(c, [60_000])
+    for (let i = 0; i < MAX_TRACKED_ENDS + 10; i++) r.ended(i * 4)
+    expect(r.size).toBe(MAX_TRACKED_ENDS)
+  })
+})
+
+describe('on the matrixai engine, through a relay that drops packets', () => {
+  const pool = Pool.forFile({ client: 'matrixai', server: 'quinn' })
+
+  it('writes the end of a stream again after its connection lost packets, and every stream ends', async () => {
+    const [a, b] = (await identities(2)) as [Identity, Identity]
+    const listener = await pool.server(a).listen(LOOPBACK)
+    const relay = await createUdpRelay({ listenHost: '127.0.0.1', target: listener.address, seed: 7 })
+    try {
+      const accepted = nextEvent<CustomEvent>(listener, 'connection')
+      const client = await pool.client(b).dial(relay.address, { expectedId: a.id })
+      const server = (await accepted).detail.connection as Connection
+      relay.impair({ loss: 0.1 })
+      // the ends the engine writes: each stream's own close, then the re-writes (counted on the
+      // engine's real connection, which still does the writing)
+      const ends = new Map<number, number>()
+      let native: NativeSend | undefined
+      for (let i = 0; i < 3; i++) {
+        const s = await client.openStream()
+        const engine = (s as unknown as Record<symbol, EngineQuicStream>)[ENGINE_OBJECT]
+        if (native === undefined && engine !== undefined) {
+          const conn = engine.connection.conn
+          const original = conn.streamSend.bind(conn)
+          conn.streamSend = (id, data, fin) => {
+            if (fin && data.byteLength === 0) ends.set(id, (ends.get(id) ?? 0) + 1)
+            return original(id, data, fin)
+          }
+          native = conn
+        }
+        const received = (async () => {
+          const peer = await server.acceptStream()
+          let bytes = 0
+          for await (const chunk of peer.readable as unknown as AsyncIterable<Uint8Array>)
+            bytes += chunk.byteLength
+          return bytes
+        })()
+        const w = s.writable.getWriter()
+        for (let m = 0; m < 25; m++) await w.write(new Uint8Array(4000))
+        await w.close()
+        expect(await received).toBe(100_000)
+      }
+      expect(native).toBeDefined()
+      expect(relay.dropped.up).toBeGreaterThan(0)
+      expect(ends.size).toBeGreaterThanOrEqual(3)
+      // written once by each close; after the losses, some again
+      await waitFor(() => [...ends.values()].some((n) => n > 1), { timeoutMs: 30_000 })
+    } finally {
+      await relay.close()
+    }
+  }, 120_000)
+})
+
+interface NativeSend {
+  streamSend(id: number, data: Uint8Array, fin: boolean): number | null
+}
+interface EngineQuicStream {
+  connection: { conn: NativeSend }
+}
