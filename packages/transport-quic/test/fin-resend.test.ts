@@ -52,25 +52,32 @@ function resender(connection: FinConnection, schedule = [5, 10, 20]): FinResende
 afterEach(() => {
   for (const r of made.splice(0)) r.stop()
 })
+/** A stand-in connection that has lost `lost` packets so far. */
+function connectionThatLost(lost: number): FakeConnection {
+  const c = new FakeConnection()
+  c.lost = lost
+  return c
+}
+/** Resolves once every end `r` watched has run its schedule (or was dropped). */
+const watchedAll = (r: FinResender) => waitFor(() => r.size === 0, { timeoutMs: 10_000 })
 
 describe('FinResender', () => {
   it('writes nothing again on a connection that lost nothing, and forgets the stream after the schedule', async () => {
-    const c = new FakeConnection()
+    const c = connectionThatLost(0)
     const r = resender(c)
     r.ended(0)
     expect(r.size).toBe(1)
-    await waitFor(() => r.size === 0, { timeoutMs: 10_000 })
+    await watchedAll(r)
     expect(c.writes).toEqual([])
     expect(c.pings).toBe(0)
     expect(r.resent).toBe(0)
   })
 
   it('after a loss before the end, writes the end again (empty, FIN) at every step, with an ack-eliciting packet', async () => {
-    const c = new FakeConnection()
-    c.lost = 3
+    const c = connectionThatLost(3)
     const r = resender(c)
     r.ended(4)
-    await waitFor(() => r.size === 0, { timeoutMs: 10_000 })
+    await watchedAll(r)
     expect(c.writes).toEqual([
       { id: 4, bytes: 0, fin: true },
       { id: 4, bytes: 0, fin: true },
@@ -89,40 +96,37 @@ describe('FinResender', () => {
     await waitFor(() => c.reads >= 2, { timeoutMs: 10_000, intervalMs: 1 })
     expect(c.writes).toEqual([])
     c.lost = 1
-    await waitFor(() => r.size === 0, { timeoutMs: 10_000 })
+    await watchedAll(r)
     expect(c.writes.map((w) => w.id)).toEqual([8, 8])
   })
 
   it('a loss counted before an earlier end does not make a later end eligible', async () => {
-    const c = new FakeConnection()
-    c.lost = 2
+    const c = connectionThatLost(2)
     const r = resender(c)
     r.ended(0) // reads the count: this end is eligible
     r.ended(4) // nothing lost since: not eligible
-    await waitFor(() => r.size === 0, { timeoutMs: 10_000 })
+    await watchedAll(r)
     expect(new Set(c.writes.map((w) => w.id))).toEqual(new Set([0]))
   })
 
   it('stops at once for a stream quiche no longer has (Done) or that the peer stopped', async () => {
-    const c = new FakeConnection()
-    c.lost = 1
+    const c = connectionThatLost(1)
     c.collected.add(0)
     c.stopped.add(4)
     const r = resender(c)
     r.ended(0)
     r.ended(4)
-    await waitFor(() => r.size === 0, { timeoutMs: 10_000 })
+    await watchedAll(r)
     expect(c.writes).toEqual([])
     expect(c.pings).toBe(0)
   })
 
   it('does nothing once the connection is closed, and stop() leaves no timer', async () => {
-    const c = new FakeConnection()
-    c.lost = 1
+    const c = connectionThatLost(1)
     const r = resender(c)
     r.ended(0)
     c.closed = true
-    await waitFor(() => r.size === 0, { timeoutMs: 10_000 })
+    await watchedAll(r)
     expect(c.writes).toEqual([])
     r.ended(4)
     expect(r.size).toBe(0)
