@@ -11,6 +11,7 @@ export { type AtomicWriteOptions, writeFileAtomic } from './atomic-file.js'
 export { type BackoffOptions, backoffDelay } from './backoff.js'
 export { errorMessage } from './errors.js'
 export {
+  MAX_TIMER_MS,
   type NumberRule,
   numberOption,
   type RenamedOption,

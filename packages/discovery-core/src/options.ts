@@ -2,6 +2,9 @@
 // (milliseconds, `Ms` suffix), and deprecation aliases for renamed options.
 import { ConfigError } from './errors.js'
 
+/** The longest a Node.js timer waits (about 24.8 days): longer delays fire after 1 ms instead. */
+export const MAX_TIMER_MS = 2 ** 31 - 1
+
 /** What a numeric option must satisfy. */
 export interface NumberRule {
   /** Smallest allowed value (inclusive). Default: no lower bound. */

@@ -1,7 +1,7 @@
 // PeerNode's options: the defaults of its limits, the renamed ones, and their checks.
 
 import { ConfigError } from '@peer/discovery-core'
-import { numberOption, renamedOption } from '@peer/discovery-core/internal'
+import { MAX_TIMER_MS, numberOption, renamedOption } from '@peer/discovery-core/internal'
 import { MIN_MESSAGE_SIZE } from './envelope.js'
 import type { NodeOptions } from './types.js'
 
@@ -38,7 +38,7 @@ const RENAMED: Partial<Record<keyof typeof DEFAULTS, string>> = {
 export type NodeLimits = typeof DEFAULTS
 
 /** Longest timeout a timer can hold (about 24.8 days). */
-export const MAX_TIMEOUT = 2 ** 31 - 1
+export const MAX_TIMEOUT = MAX_TIMER_MS
 
 export function checkTimeout(timeout: number): void {
   if (!(timeout > 0 && timeout <= MAX_TIMEOUT)) {

@@ -6,7 +6,7 @@
 // stream reset code (it closes with 0), has no migration (its server config disables it), no
 // 0-RTT, and no local port for a client: see `capabilities`.
 import { abortErrorFor } from '@peer/discovery-core'
-import { errorMessage } from '@peer/discovery-core/internal'
+import { errorMessage, MAX_TIMER_MS } from '@peer/discovery-core/internal'
 import {
   type NoticeStream,
   noticeWaitMs,
@@ -45,8 +45,13 @@ import { QuinnClientPool } from './quinn-client-pool.js'
 import { StreamSet, wrapStream } from './quinn-stream.js'
 import type { ConnectionStats, TransportAddress } from './types.js'
 
-/** quinn has no "never" for keepalive: a keepalive this rare is never sent in practice. */
-const NO_KEEPALIVE_MS = 2 ** 31 - 1
+/**
+ * "Never" for the keepalive and the idle timeout (0 in our options), as the longest timer Node.js
+ * can hold (24.8 days): quinn has no "never" for keepalive, and the binding hands an idle timeout
+ * of 0 to quinn as `Some(0)`, with which a quinn server answered no client at all. Not longer: a
+ * matrixai peer that itself never times out adopts our value and puts it in a Node.js timer.
+ */
+const NEVER_MS = MAX_TIMER_MS
 
 // ---------------------------------------------------------------------------------------------
 // connections
@@ -303,8 +308,8 @@ export function createQuinnEngine(binding: QuinnBinding): Engine {
       privateKeyProto: privateKeyProto(ctx.identity),
       handshakeTimeout: u32(t.connectTimeoutMs),
       shutdownTimeout: 1000,
-      maxIdleTimeout: u32(t.maxIdleTimeoutMs),
-      keepAliveInterval: t.keepAliveIntervalMs > 0 ? u32(t.keepAliveIntervalMs) : NO_KEEPALIVE_MS,
+      maxIdleTimeout: t.maxIdleTimeoutMs > 0 ? u32(t.maxIdleTimeoutMs) : NEVER_MS,
+      keepAliveInterval: t.keepAliveIntervalMs > 0 ? u32(t.keepAliveIntervalMs) : NEVER_MS,
       maxConcurrentStreamLimit: u32(t.maxStreams),
       maxStreamData: u32(t.maxStreamWindow),
       maxConnectionData: u32(t.maxConnectionWindow),

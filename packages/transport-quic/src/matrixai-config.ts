@@ -4,7 +4,7 @@
 import type { Socket } from 'node:dgram'
 import Logger, { Handler, LogLevel, type LogRecord } from '@matrixai/logger'
 import type { Logger as PeerLogger } from '@peer/discovery-core'
-import { errorMessage } from '@peer/discovery-core/internal'
+import { errorMessage, MAX_TIMER_MS } from '@peer/discovery-core/internal'
 import { ALPN, type EngineContext } from './engine.js'
 import { applyEnginePatch } from './engine-patch.js'
 import { StreamResetError } from './errors.js'
@@ -67,7 +67,10 @@ export function engineConfig(ctx: EngineContext, cert: Libp2pCertificate) {
     cert: cert.certPem,
     verifyPeer: true,
     applicationProtos: [ALPN],
-    maxIdleTimeout: t.maxIdleTimeoutMs,
+    // "never" as the longest Node.js timer: with 0, quiche adopts the peer's idle timeout, whatever
+    // it is (up to 2^62 ms), and the engine puts it in a timer, which Node fires after 1 ms when it
+    // is longer, every time: a busy loop. quiche uses the smaller of two non-zero values.
+    maxIdleTimeout: t.maxIdleTimeoutMs > 0 ? t.maxIdleTimeoutMs : MAX_TIMER_MS,
     ...(t.keepAliveIntervalMs > 0 ? { keepAliveIntervalTime: t.keepAliveIntervalMs } : {}),
     maxSendUdpPayloadSize: t.maxSendUdpPayloadSize,
     maxRecvUdpPayloadSize: t.maxRecvUdpPayloadSize,

@@ -16,9 +16,15 @@ export type TrustPolicy = (id: string) => boolean | Promise<boolean>
  * loopback gets large UDP payloads and read chunks, other paths path-MTU-safe payloads.
  */
 export interface TransportTuning {
-  /** Close a connection when nothing was heard from the peer for this long (ms). Default 30,000; 0 = never. */
+  /**
+   * Close a connection when nothing was heard from the peer for this long (ms). Default 30,000;
+   * 0 = never (in practice 24.8 days, the longest a Node.js timer waits; also the largest value).
+   */
   maxIdleTimeoutMs?: number
-  /** Send a keepalive PING this often (ms) so an idle but healthy connection stays open. Default 5,000. */
+  /**
+   * Send a keepalive PING this often (ms) so an idle but healthy connection stays open. Default
+   * 5,000; 0 = none. At most 2^31 - 1 (the longest a Node.js timer waits), as every duration here.
+   */
   keepAliveIntervalMs?: number
   /** How long a dial may take before it fails with `ConnectTimeoutError` (ms). Default 10,000. */
   connectTimeoutMs?: number

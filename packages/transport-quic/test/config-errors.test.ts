@@ -38,6 +38,10 @@ describe('createTransport options', () => {
   })
   it.each([
     ['maxIdleTimeoutMs', -1],
+    // a Node.js timer fires a longer delay after 1 ms
+    ['maxIdleTimeoutMs', 2 ** 31],
+    ['keepAliveIntervalMs', 2 ** 31],
+    ['connectTimeoutMs', 2 ** 31],
     ['connectTimeoutMs', Number.NaN],
     ['keepAliveIntervalMs', Number.POSITIVE_INFINITY],
     ['maxSendUdpPayloadSize', 1199],
@@ -69,6 +73,9 @@ describe('createTransport options', () => {
       maxQueuedStreamOpens: 0,
       maxConnections: 0,
       maxStreamOpensPerSecond: 1,
+      maxIdleTimeoutMs: 2 ** 31 - 1,
+      keepAliveIntervalMs: 2 ** 31 - 1,
+      connectTimeoutMs: 2 ** 31 - 1,
       channel: { maxFrameSize: 0xffffffff },
     })
     await t.close()

@@ -142,6 +142,36 @@ export function lifecycleScenarios(kit: Kit): void {
       expect(client.isClosed || server.isClosed).toBe(false)
       await client.close()
     })
+
+    it('maxIdleTimeoutMs 0 (never), on the server or on both sides: connects and carries messages, no timer overflows', async () => {
+      // a quinn server given 0 answered no client; a matrixai side given 0 adopted its peer's
+      // value and put 49.7 days in a Node.js timer, which fires every 1 ms instead
+      const warnings: string[] = []
+      const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`)
+      process.on('warning', onWarning)
+      try {
+        const never = { maxIdleTimeoutMs: 0, keepAliveIntervalMs: 0 }
+        for (const [serverTuning, clientTuning] of [
+          [never, {}],
+          [never, never],
+          [{}, never],
+        ] as const) {
+          const { client, server } = await pair(serverTuning, clientTuning)
+          const ch = await client.openChannel()
+          await ch.send(Buffer.from('hello'))
+          const peer = await server.acceptChannel()
+          expect(Buffer.from((await peer.receive())!).toString()).toBe('hello')
+          await peer.send(Buffer.from('back'))
+          expect(Buffer.from((await ch.receive())!).toString()).toBe('back')
+          await client.close()
+        }
+        // a warning is emitted on the next tick
+        await new Promise((r) => setImmediate(r))
+        expect(warnings.filter((w) => w.startsWith('TimeoutOverflowWarning'))).toEqual([])
+      } finally {
+        process.off('warning', onWarning)
+      }
+    })
   })
 
   describe('limits', () => {
