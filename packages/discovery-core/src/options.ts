@@ -20,6 +20,8 @@ export interface NumberRule {
 /**
  * Checks a numeric option, returning it or `fallback` when it is `undefined`. Throws a
  * {@link ConfigError} naming `option` for anything else (NaN, infinities, strings, out of range).
+ * A duration (a name ending in `Ms`) is at most {@link MAX_TIMER_MS} unless `rule.max` says
+ * otherwise: it ends up in a timer, and a longer one would fire after 1 ms, again and again.
  */
 export function numberOption(
   value: unknown,
@@ -29,6 +31,7 @@ export function numberOption(
   ErrorClass: new (message: string, options: { option: string }) => ConfigError = ConfigError,
 ): number {
   if (value === undefined) return fallback
+  if (rule.max === undefined && option.endsWith('Ms')) rule = { ...rule, max: MAX_TIMER_MS }
   const max = rule.max ?? Number.MAX_SAFE_INTEGER
   const ok =
     typeof value === 'number' &&

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { ConfigError, Discovery, PeerError } from '../src/index.js'
-import { numberOption, renamedOption, secondsToMs } from '../src/internal.js'
+import { MAX_TIMER_MS, numberOption, renamedOption, secondsToMs } from '../src/internal.js'
 import { TestBackend } from './fixtures.js'
 
 describe('numberOption', () => {
@@ -19,6 +19,14 @@ describe('numberOption', () => {
       expect((error as ConfigError).option).toBe('xMs')
     }
     expect(() => numberOption(0, 'xMs', 5, { min: 0, exclusiveMin: true })).toThrow(/> 0/)
+  })
+
+  it('bounds durations (names ending in Ms) by the longest Node.js timer unless a max is given', () => {
+    expect(numberOption(MAX_TIMER_MS, 'xMs', 5, { min: 0 })).toBe(MAX_TIMER_MS)
+    expect(() => numberOption(MAX_TIMER_MS + 1, 'xMs', 5, { min: 0 })).toThrow(/<= 2147483647/)
+    // not a duration, or an explicit bound
+    expect(numberOption(2 ** 40, 'maxPeers', 5)).toBe(2 ** 40)
+    expect(numberOption(2 ** 40, 'xMs', 5, { max: 2 ** 41 })).toBe(2 ** 40)
   })
 
   it('Discovery rejects bad options with ConfigError, never a TypeError', () => {
@@ -55,6 +63,8 @@ describe('Discovery duration options', () => {
     const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {})
     expect(() => new Discovery({ backends: [fake('a')], lostHysteresisMs: -1 })).toThrow(ConfigError)
     expect(() => new Discovery({ backends: [fake('a')], lookupTimeoutMs: 0 })).toThrow(ConfigError)
+    // a longer duration would not fit a Node.js timer
+    expect(() => new Discovery({ backends: [fake('a')], lookupTimeoutMs: 2 ** 40 })).toThrow(/lookupTimeoutMs/)
     new Discovery({ backends: [fake('a')], lostHysteresisMs: 10, lookupTimeoutMs: 10 })
     expect(warn).not.toHaveBeenCalled()
     new Discovery({ backends: [fake('a')], lostHysteresis: 10, lookupTimeout: 10 })
