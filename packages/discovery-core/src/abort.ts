@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { AbortError } from './errors.js'
+import { MAX_TIMER_MS } from './options.js'
 
 /** Options accepted by every async method: an `AbortSignal` that cancels it. */
 export interface AbortOptions {
@@ -43,11 +44,13 @@ export async function raceSignal<T>(promise: Promise<T>, signal: AbortSignal | u
  * Waits `ms` milliseconds, or rejects with an `AbortError` (the signal's reason as `cause`) when
  * `signal` aborts. Built on `node:timers/promises`, which removes its abort listener and clears
  * its timer either way, so a long-lived signal used by a polling loop collects no listeners.
+ * A wait longer than a Node.js timer holds (`MAX_TIMER_MS`) waits that long instead of firing
+ * after 1 ms (a polling loop would spin).
  */
 export async function delay(ms: number, signal?: AbortSignal): Promise<void> {
   throwIfAborted(signal)
   try {
-    await sleep(ms, undefined, signal === undefined ? undefined : { signal })
+    await sleep(Math.min(ms, MAX_TIMER_MS), undefined, signal === undefined ? undefined : { signal })
   } catch (error) {
     if (signal?.aborted) throw abortErrorFor(signal)
     throw error
@@ -110,7 +113,7 @@ export function settleWithin<T>(
       release()
       resolve(undefined)
     }
-    const timer = setTimeout(expire, Math.max(0, ms))
+    const timer = setTimeout(expire, Math.min(Math.max(0, ms), MAX_TIMER_MS))
     if (unref) timer.unref()
     signal?.addEventListener('abort', expire, { once: true })
     promise.then(

@@ -18,6 +18,29 @@ describe('delay', () => {
     await expect(delay(60_000, controller.signal)).rejects.toBeInstanceOf(AbortError)
     expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0)
   })
+
+  it('a wait longer than a Node.js timer holds still waits (it does not fire after 1 ms)', async () => {
+    const warnings: Error[] = []
+    const onWarning = (w: Error) => warnings.push(w)
+    process.on('warning', onWarning)
+    try {
+      const controller = new AbortController()
+      let done = false
+      const waiting = delay(2 ** 40, controller.signal).then(
+        () => {
+          done = true
+        },
+        () => {},
+      )
+      await new Promise((r) => setTimeout(r, 50))
+      expect(done).toBe(false)
+      controller.abort()
+      await waiting
+      expect(warnings.filter((w) => w.name === 'TimeoutOverflowWarning')).toEqual([])
+    } finally {
+      process.off('warning', onWarning)
+    }
+  })
 })
 
 describe('raceSignal', () => {
