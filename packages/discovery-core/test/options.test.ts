@@ -64,7 +64,9 @@ describe('Discovery duration options', () => {
     expect(() => new Discovery({ backends: [fake('a')], lostHysteresisMs: -1 })).toThrow(ConfigError)
     expect(() => new Discovery({ backends: [fake('a')], lookupTimeoutMs: 0 })).toThrow(ConfigError)
     // a longer duration would not fit a Node.js timer
-    expect(() => new Discovery({ backends: [fake('a')], lookupTimeoutMs: 2 ** 40 })).toThrow(/lookupTimeoutMs/)
+    expect(() => new Discovery({ backends: [fake('a')], lookupTimeoutMs: 2 ** 40 })).toThrow(
+      /lookupTimeoutMs/,
+    )
     new Discovery({ backends: [fake('a')], lostHysteresisMs: 10, lookupTimeoutMs: 10 })
     expect(warn).not.toHaveBeenCalled()
     new Discovery({ backends: [fake('a')], lostHysteresis: 10, lookupTimeout: 10 })
