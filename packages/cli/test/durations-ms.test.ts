@@ -321,7 +321,7 @@ describe('DemoCluster: statsIntervalMs; the deprecated statsInterval is in secon
       DemoConfigError,
     )
     expect(() => new DemoCluster({ nodes: 2, command, statsIntervalMs: -5 })).toThrow(
-      /statsIntervalMs must be a number > 0, got -5/,
+      /statsIntervalMs must be a number > 0 and <= 2147483647, got -5/,
     )
   })
 })
