@@ -4,6 +4,7 @@ import { handleScenarios } from './handles.js'
 import { handshakeScenarios } from './handshake.js'
 import type { Kit } from './kit.js'
 import { lifecycleScenarios } from './lifecycle.js'
+import { lossScenarios } from './loss.js'
 import { migrationScenarios } from './migration.js'
 import { statsScenarios } from './stats.js'
 import { streamScenarios } from './streams.js'
@@ -16,6 +17,7 @@ export const SCENARIOS: Array<(kit: Kit) => void> = [
   lifecycleScenarios,
   crashScenarios,
   migrationScenarios,
+  lossScenarios,
   handleScenarios,
   statsScenarios,
 ]
