@@ -44,6 +44,21 @@ export const MAX_TRACKED_ENDS = 256
 const EMPTY = new Uint8Array(0)
 /** A timer may fire up to a millisecond before `performance.now()` reaches its due time. */
 const TIMER_SLACK_MS = 2
+/** Ticks come at most this often, however many streams end (each tick reads the counters once). */
+const MIN_TICK_MS = 50
+/** An end written this soon after a loss was seen may have retransmissions queued ahead of it. */
+const RECENT_LOSS_MS = 1_000
+
+/** Timing of a {@link FinResender} (tests shorten it). */
+export interface FinResendOptions {
+  /** See {@link FIN_RESEND_MS}. */
+  schedule?: readonly number[]
+  /** Ticks at most this often (ms). Default 50. */
+  minTickMs?: number
+  /** An end this soon after a loss was seen is re-written at every step (ms). Default 1,000. */
+  recentLossMs?: number
+  now?: () => number
+}
 
 interface Entry {
   /** When the end was written (ms, `now()`). */
@@ -59,22 +74,26 @@ export class FinResender {
   readonly #connection: FinConnection
   readonly #schedule: readonly number[]
   readonly #now: () => number
+  readonly #minTickMs: number
+  readonly #recentLossMs: number
   readonly #entries = new Map<number, Entry>()
   /** The connection's lost-packet count when last read. */
   #lostSeen = 0
+  /** When a tick last saw the count grow (`-Infinity`: never). */
+  #lossSeenAt = Number.NEGATIVE_INFINITY
+  /** When the last tick ran. */
+  #lastTick = Number.NEGATIVE_INFINITY
   #timer: NodeJS.Timeout | undefined
   #stopped = false
   /** Ends written again (for tests and stats). */
   resent = 0
 
-  constructor(
-    connection: FinConnection,
-    schedule: readonly number[] = FIN_RESEND_MS,
-    now = () => performance.now(),
-  ) {
+  constructor(connection: FinConnection, options: FinResendOptions = {}) {
     this.#connection = connection
-    this.#schedule = schedule
-    this.#now = now
+    this.#schedule = options.schedule ?? FIN_RESEND_MS
+    this.#now = options.now ?? (() => performance.now())
+    this.#minTickMs = options.minTickMs ?? MIN_TICK_MS
+    this.#recentLossMs = options.recentLossMs ?? RECENT_LOSS_MS
   }
 
   /** Streams whose end is still watched. */
@@ -82,18 +101,21 @@ export class FinResender {
     return this.#entries.size
   }
 
-  /** The end (FIN) of `streamId` was written. */
+  /**
+   * The end (FIN) of `streamId` was written. Cheap (no engine call): the counters are read by the
+   * ticks, one read per tick however many streams end.
+   */
   ended(streamId: number): void {
     if (this.#stopped || this.#schedule.length === 0) return
-    // a loss since the last read may still have retransmissions queued ahead of this end
-    const eligible = this.#readLoss()
-    if (eligible === undefined) return
     if (this.#entries.size >= MAX_TRACKED_ENDS) {
       const oldest = this.#entries.keys().next().value as number
       this.#entries.delete(oldest)
     }
+    const now = this.#now()
     this.#entries.delete(streamId)
-    this.#entries.set(streamId, { at: this.#now(), step: 0, eligible })
+    // a loss seen lately may still have retransmissions queued ahead of this end; one since the
+    // last tick is seen by the next, which makes every end it finds eligible
+    this.#entries.set(streamId, { at: now, step: 0, eligible: now - this.#lossSeenAt < this.#recentLossMs })
     this.#arm()
   }
 
@@ -127,6 +149,8 @@ export class FinResender {
     this.#timer = undefined
     const loss = this.#readLoss()
     if (loss === undefined) return
+    this.#lastTick = this.#now()
+    if (loss) this.#lossSeenAt = this.#lastTick
     const now = this.#now()
     const conn = this.#connection.conn
     let wrote = false
@@ -172,7 +196,11 @@ export class FinResender {
     for (const entry of this.#entries.values()) {
       next = Math.min(next, entry.at + (this.#schedule[entry.step] as number))
     }
-    this.#timer = setTimeout(() => this.#tick(), Math.max(0, next - this.#now()))
+    const now = this.#now()
+    this.#timer = setTimeout(
+      () => this.#tick(),
+      Math.max(0, next - now, this.#lastTick + this.#minTickMs - now),
+    )
     this.#timer.unref()
   }
 }

@@ -19,7 +19,7 @@ class FakeConnection implements FinConnection {
   readonly writes: Array<{ id: number; bytes: number; fin: boolean }> = []
   pings = 0
   sends = 0
-  /** Reads of the counters: one per `ended` and one per tick. */
+  /** Reads of the counters: one per tick. */
   reads = 0
   readonly conn = {
     streamSend: (id: number, data: Uint8Array, fin: boolean): number | null => {
@@ -44,8 +44,8 @@ class FakeConnection implements FinConnection {
 }
 
 const made: FinResender[] = []
-function resender(connection: FinConnection, schedule = [5, 10, 20]): FinResender {
-  const r = new FinResender(connection, schedule)
+function resender(connection: FinConnection, schedule = [5, 10, 20], recentLossMs = 1000): FinResender {
+  const r = new FinResender(connection, { schedule, minTickMs: 1, recentLossMs })
   made.push(r)
   return r
 }
@@ -93,20 +93,42 @@ describe('FinResender', () => {
     const r = resender(c, [5, 1000, 1500])
     r.ended(8)
     // the first step passes without a loss (its tick read the counters)
-    await waitFor(() => c.reads >= 2, { timeoutMs: 10_000, intervalMs: 1 })
+    await waitFor(() => c.reads >= 1, { timeoutMs: 10_000, intervalMs: 1 })
     expect(c.writes).toEqual([])
     c.lost = 1
     await watchedAll(r)
     expect(c.writes.map((w) => w.id)).toEqual([8, 8])
   })
 
-  it('a loss counted before an earlier end does not make a later end eligible', async () => {
+  it('an end soon after a loss seen is re-written; one long after it is not', async () => {
+    // soon: within recentLossMs (60 s here) of the loss the first tick saw
     const c = connectionThatLost(2)
-    const r = resender(c)
-    r.ended(0) // reads the count: this end is eligible
-    r.ended(4) // nothing lost since: not eligible
+    const r = resender(c, [5, 10, 20], 60_000)
+    r.ended(0)
+    await waitFor(() => c.writes.length > 0, { timeoutMs: 10_000, intervalMs: 1 })
+    r.ended(4)
     await watchedAll(r)
-    expect(new Set(c.writes.map((w) => w.id))).toEqual(new Set([0]))
+    expect(new Set(c.writes.map((w) => w.id))).toEqual(new Set([0, 4]))
+    // long after: recentLossMs of 1 ms has passed, and nothing was lost since
+    const later = connectionThatLost(2)
+    const s = resender(later, [5, 10, 20], 1)
+    s.ended(0)
+    await waitFor(() => later.writes.length > 0, { timeoutMs: 10_000, intervalMs: 1 })
+    await new Promise((resolve) => setTimeout(resolve, 10))
+    s.ended(8)
+    await watchedAll(s)
+    expect(later.writes.filter((w) => w.id === 8)).toEqual([])
+  })
+
+  it('reads the counters once per tick, not per end, and ticks at most every minTickMs', async () => {
+    const c = connectionThatLost(0)
+    const r = new FinResender(c, { schedule: [100, 200], minTickMs: 50 })
+    made.push(r)
+    for (let i = 0; i < 200; i++) r.ended(i * 4)
+    expect(c.reads).toBe(0)
+    await watchedAll(r)
+    // two steps, ticks 50 ms apart at least: a handful of reads for 200 ends
+    expect(c.reads).toBeLessThanOrEqual(6)
   })
 
   it('stops at once for a stream quiche no longer has (Done) or that the peer stopped', async () => {
