@@ -4,11 +4,11 @@
 // it never touches the host's Avahi, /run/avahi-daemon or /etc/avahi/services.
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import type { Netns } from './netns.js'
+import { type Netns, pidAlive } from './netns.js'
 
 const run = promisify(execFile)
 
@@ -77,17 +77,44 @@ export interface AvahiClient {
 }
 
 const running = new Set<ChildProcess>()
+/** Temp dirs of daemons not closed yet (removed on exit, like the processes killed). */
+const liveDirs = new Set<string>()
 let exitHook = false
 
+function installExitHook(): void {
+  if (exitHook) return
+  exitHook = true
+  process.on('exit', () => {
+    for (const p of running) p.kill('SIGKILL')
+    for (const dir of liveDirs) rmSync(dir, { recursive: true, force: true })
+  })
+}
+
 function track(proc: ChildProcess): void {
-  if (!exitHook) {
-    exitHook = true
-    process.on('exit', () => {
-      for (const p of running) p.kill('SIGKILL')
-    })
-  }
+  installExitHook()
   running.add(proc)
   proc.on('exit', () => running.delete(proc))
+}
+
+const DIR_PREFIX = 'peer-avahi-'
+const STALE_DIR = new RegExp(`^${DIR_PREFIX}(\\d+)-`)
+
+/**
+ * Removes `peer-avahi-<pid>-*` temp dirs whose process no longer runs: leftovers of runs killed
+ * before they could clean up (a SIGKILL, or a signal with no handler). Returns the paths removed.
+ */
+export function sweepStaleAvahiDirs(parent = tmpdir()): string[] {
+  const removed: string[] = []
+  for (const name of readdirSync(parent)) {
+    const m = STALE_DIR.exec(name)
+    if (!m) continue
+    const pid = Number(m[1])
+    if (pid === process.pid || pidAlive(pid)) continue
+    const path = join(parent, name)
+    rmSync(path, { recursive: true, force: true })
+    removed.push(path)
+  }
+  return removed
 }
 
 function collect(proc: ChildProcess): {
@@ -153,7 +180,10 @@ export async function startAvahi(options: StartAvahiOptions): Promise<Avahi> {
   const missing = missingAvahiBinaries()
   if (missing.length > 0) throw new AvahiUnavailableError(missing)
   const { ns } = options
-  const dir = mkdtempSync(join(tmpdir(), `peer-avahi-${process.pid}-`))
+  sweepStaleAvahiDirs()
+  installExitHook()
+  const dir = mkdtempSync(join(tmpdir(), `${DIR_PREFIX}${process.pid}-`))
+  liveDirs.add(dir)
   const services = join(dir, 'services')
   mkdirSync(services)
   const hostName = options.hostName ?? `avahi-${randomBytes(3).toString('hex')}`
@@ -201,6 +231,7 @@ enable-reflector=no
     closed = true
     for (const p of [...procs].reverse()) await stopProcess(p)
     rmSync(dir, { recursive: true, force: true })
+    liveDirs.delete(dir)
   }
   try {
     const dbus = spawn(

@@ -359,7 +359,8 @@ export function sweepStaleNamespaces(prefix = NETNS_PREFIX): string[] {
   return deleted
 }
 
-function pidAlive(pid: number): boolean {
+/** Whether a process with this pid runs (as far as this process may tell). */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0)
     return true

@@ -1,5 +1,9 @@
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { type Avahi, missingAvahiBinaries, startAvahi } from '../src/avahi.js'
+import { type Avahi, missingAvahiBinaries, startAvahi, sweepStaleAvahiDirs } from '../src/avahi.js'
 import { type BridgeTopology, createBridgeTopology } from '../src/netns.js'
 
 describe('startAvahi', () => {
@@ -33,4 +37,22 @@ describe('startAvahi', () => {
     await avahi.close()
     await avahi.close()
   }, 30_000)
+})
+
+describe('sweepStaleAvahiDirs', () => {
+  it("removes the temp dirs of runs whose process is gone, and leaves live ones (its own, others')", () => {
+    const parent = mkdtempSync(join(tmpdir(), 'peer-sweep-test-'))
+    try {
+      // a pid that ran and is gone
+      const gone = spawnSync(process.execPath, ['-e', '0']).pid as number
+      const stale = join(parent, `peer-avahi-${gone}-abc`)
+      const mine = join(parent, `peer-avahi-${process.pid}-def`)
+      const other = join(parent, 'peer-avahi-1-ghi') // pid 1 always runs
+      for (const dir of [stale, mine, other]) mkdirSync(join(dir, 'services'), { recursive: true })
+      expect(sweepStaleAvahiDirs(parent)).toEqual([stale])
+      expect([stale, mine, other].map((d) => existsSync(d))).toEqual([false, true, true])
+    } finally {
+      rmSync(parent, { recursive: true, force: true })
+    }
+  })
 })
