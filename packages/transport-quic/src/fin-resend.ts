@@ -149,9 +149,9 @@ export class FinResender {
     this.#timer = undefined
     const loss = this.#readLoss()
     if (loss === undefined) return
-    this.#lastTick = this.#now()
-    if (loss) this.#lossSeenAt = this.#lastTick
     const now = this.#now()
+    this.#lastTick = now
+    if (loss) this.#lossSeenAt = now
     const conn = this.#connection.conn
     let wrote = false
     for (const [id, entry] of this.#entries) {

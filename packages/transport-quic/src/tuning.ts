@@ -1,5 +1,5 @@
 import { isIP } from 'node:net'
-import { MAX_TIMER_MS, numberOption } from '@peer/discovery-core/internal'
+import { numberOption } from '@peer/discovery-core/internal'
 import { TransportConfigError } from './errors.js'
 import type { TransportTuning } from './types.js'
 
@@ -59,12 +59,6 @@ export const DEFAULT_TUNING: Record<PathKind, ResolvedTuning> = {
 
 /** Lower bounds above 0 (QUIC's minimum datagram size; at least one stream). */
 const MIN: Partial<Record<keyof ResolvedTuning, number>> = { maxSendUdpPayloadSize: 1200, maxStreams: 1 }
-/** Upper bounds: durations are timers (a longer one would fire after 1 ms, every time). */
-const MAX: Partial<Record<keyof ResolvedTuning, number>> = {
-  maxIdleTimeoutMs: MAX_TIMER_MS,
-  keepAliveIntervalMs: MAX_TIMER_MS,
-  connectTimeoutMs: MAX_TIMER_MS,
-}
 
 /**
  * The tuning used for a path: the defaults for `host`'s path kind, overridden by every field
@@ -75,13 +69,8 @@ export function tuningFor(host: string, overrides: TransportTuning = {}): Resolv
   const base = DEFAULT_TUNING[pathKind(host)]
   const out = { ...base }
   for (const key of Object.keys(base) as Array<keyof ResolvedTuning>) {
-    out[key] = numberOption(
-      overrides[key],
-      key,
-      base[key],
-      { min: MIN[key] ?? 0, max: MAX[key] },
-      TransportConfigError,
-    )
+    // durations (`...Ms`) are bounded by the shared rule: at most 2^31 - 1 ms, what a timer holds
+    out[key] = numberOption(overrides[key], key, base[key], { min: MIN[key] ?? 0 }, TransportConfigError)
   }
   return out
 }
