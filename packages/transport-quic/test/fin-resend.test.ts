@@ -1,13 +1,11 @@
 // The matrixai engine's stream ends written again after a loss (fin-resend.ts): the rules, on a
 // stand-in for the engine's connection; then the wiring, on the real engine through a lossy relay.
 import type { Identity } from '@peer/identity'
-import { createUdpRelay } from '@peer/testkit/udp-relay'
-import { nextEvent, waitFor } from '@peer/testkit/wait'
+import { waitFor } from '@peer/testkit/wait'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ENGINE_OBJECT } from '../src/engine.js'
 import { type FinConnection, FinResender, MAX_TRACKED_ENDS } from '../src/fin-resend.js'
-import type { Connection } from '../src/index.js'
-import { identities, LOOPBACK, Pool } from './fixtures/pool.js'
+import { identities, Pool, readDigest } from './fixtures/pool.js'
 
 class FakeConnection implements FinConnection {
   lost = 0
@@ -167,12 +165,8 @@ describe('on the matrixai engine, through a relay that drops packets', () => {
 
   it('writes the end of a stream again after its connection lost packets, and every stream ends', async () => {
     const [a, b] = (await identities(2)) as [Identity, Identity]
-    const listener = await pool.server(a).listen(LOOPBACK)
-    const relay = await createUdpRelay({ listenHost: '127.0.0.1', target: listener.address, seed: 7 })
+    const { client, server, relay } = await pool.pairThroughRelay(a, b, { seed: 7 })
     try {
-      const accepted = nextEvent<CustomEvent>(listener, 'connection')
-      const client = await pool.client(b).dial(relay.address, { expectedId: a.id })
-      const server = (await accepted).detail.connection as Connection
       relay.impair({ loss: 0.1 })
       // the ends the engine writes: each stream's own close, then the re-writes (counted on the
       // engine's real connection, which still does the writing)
@@ -190,17 +184,11 @@ describe('on the matrixai engine, through a relay that drops packets', () => {
           }
           native = conn
         }
-        const received = (async () => {
-          const peer = await server.acceptStream()
-          let bytes = 0
-          for await (const chunk of peer.readable as unknown as AsyncIterable<Uint8Array>)
-            bytes += chunk.byteLength
-          return bytes
-        })()
+        const received = server.acceptStream().then((peer) => readDigest(peer.readable))
         const w = s.writable.getWriter()
         for (let m = 0; m < 25; m++) await w.write(new Uint8Array(4000))
         await w.close()
-        expect(await received).toBe(100_000)
+        expect((await received).bytes).toBe(100_000)
       }
       expect(native).toBeDefined()
       expect(relay.dropped.up).toBeGreaterThan(0)

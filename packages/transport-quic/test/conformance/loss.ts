@@ -1,10 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { Identity } from '@peer/identity'
-import { createUdpRelay } from '@peer/testkit/udp-relay'
-import { nextEvent } from '@peer/testkit/wait'
 import { beforeAll, describe, expect, it } from 'vitest'
-import type { Connection } from '../../src/index.js'
-import { identities, LOOPBACK } from '../fixtures/pool.js'
+import { identities, readDigest } from '../fixtures/pool.js'
 import type { Kit } from './kit.js'
 
 /**
@@ -22,13 +19,9 @@ export function lossScenarios(kit: Kit): void {
 
   describe('through a path that drops 5% of packets', () => {
     it('delivers every message in order and every channel end, and a raw stream byte for byte', async () => {
-      const listener = await pool.server(a).listen(LOOPBACK)
       // seeded: the same packets are dropped on every run (jitter of 2 ms reorders some)
-      const relay = await createUdpRelay({ listenHost: '127.0.0.1', target: listener.address, seed: 11 })
+      const { client, server, relay } = await pool.pairThroughRelay(a, b, { seed: 11 })
       try {
-        const accepted = nextEvent<CustomEvent>(listener, 'connection')
-        const client = await pool.client(b).dial(relay.address, { expectedId: a.id })
-        const server = (await accepted).detail.connection as Connection
         relay.impair({ loss: 0.05, jitterMs: 2 })
         for (let round = 0; round < 3; round++) {
           const ch = await client.openChannel()
@@ -54,16 +47,7 @@ export function lossScenarios(kit: Kit): void {
         const data = Buffer.alloc(512 * 1024)
         for (let i = 0; i < data.length; i += 4) data.writeUInt32BE(i, i)
         const stream = await client.openStream()
-        const got = (async () => {
-          const peer = await server.acceptStream()
-          const hash = createHash('sha256')
-          let bytes = 0
-          for await (const chunk of peer.readable as unknown as AsyncIterable<Uint8Array>) {
-            hash.update(chunk)
-            bytes += chunk.byteLength
-          }
-          return { bytes, sha: hash.digest('hex') }
-        })()
+        const got = server.acceptStream().then((peer) => readDigest(peer.readable))
         const w = stream.writable.getWriter()
         for (let at = 0; at < data.length; at += 64 * 1024) await w.write(data.subarray(at, at + 64 * 1024))
         await w.close()

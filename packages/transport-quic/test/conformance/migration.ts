@@ -1,9 +1,6 @@
 import type { Identity } from '@peer/identity'
-import { createUdpRelay } from '@peer/testkit/udp-relay'
-import { nextEvent } from '@peer/testkit/wait'
 import { beforeAll, expect } from 'vitest'
-import type { Connection } from '../../src/index.js'
-import { identities, LOOPBACK } from '../fixtures/pool.js'
+import { identities } from '../fixtures/pool.js'
 import type { Kit } from './kit.js'
 
 export function migrationScenarios(kit: Kit): void {
@@ -18,16 +15,10 @@ export function migrationScenarios(kit: Kit): void {
   kit.itIf(kit.lacks('server', 'migration'))(
     'keeps the connection when the client reappears on a new UDP port (passive migration)',
     async () => {
-      const listener = await pool.server(a).listen(LOOPBACK)
-      const relay = await createUdpRelay({
-        listenHost: '127.0.0.1',
-        target: listener.address,
+      const { client, server, listener, relay } = await pool.pairThroughRelay(a, b, {
         upstreamHost: '127.0.0.1',
       })
       try {
-        const accepted = nextEvent<CustomEvent>(listener, 'connection')
-        const client = await pool.client(b).dial(relay.address, { expectedId: a.id })
-        const server = (await accepted).detail.connection as Connection
         const before = relay.upstreamPort
         expect(server.remoteAddress.port).toBe(before)
 

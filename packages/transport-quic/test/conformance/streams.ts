@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { Identity } from '@peer/identity'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { identities, type Pool } from '../fixtures/pool.js'
+import { identities, type Pool, readDigest } from '../fixtures/pool.js'
 import type { Kit } from './kit.js'
 
 export function streamScenarios(kit: Kit): void {
@@ -13,16 +13,6 @@ export function streamScenarios(kit: Kit): void {
     ;[a, b] = (await identities(2)) as [Identity, Identity]
   })
   const pair: ReturnType<Pool['pairOf']> = (...options) => pool.pairOf(a, b)(...options)
-
-  async function readAll(readable: ReadableStream<Uint8Array>): Promise<{ bytes: number; sha: string }> {
-    const hash = createHash('sha256')
-    let bytes = 0
-    for await (const chunk of readable as unknown as AsyncIterable<Uint8Array>) {
-      hash.update(chunk)
-      bytes += chunk.byteLength
-    }
-    return { bytes, sha: hash.digest('hex') }
-  }
 
   describe('streams over loopback', () => {
     it('delivers a stream closed at once, and channels written at once, after their preamble', async () => {
@@ -71,7 +61,7 @@ export function streamScenarios(kit: Kit): void {
       const data = randomBytes(bulkBytes)
       const expected = createHash('sha256').update(data).digest('hex')
       const s = await client.openStream()
-      const received = server.acceptStream().then((t) => readAll(t.readable))
+      const received = server.acceptStream().then((t) => readDigest(t.readable))
       const w = s.writable.getWriter()
       for (let at = 0; at < data.byteLength; at += 256 * 1024)
         await w.write(data.subarray(at, at + 256 * 1024))
