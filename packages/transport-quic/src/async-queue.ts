@@ -37,11 +37,6 @@ export class AsyncQueue<T> {
     return this.#ended
   }
 
-  /** How many consumers wait for an item. */
-  get waiting(): number {
-    return this.#waiters.length
-  }
-
   /** Adds an item; false when the queue is full or ended. */
   push(item: T): boolean {
     if (this.#ended) return false

@@ -1,4 +1,3 @@
-import { setImmediate as nextTurn } from 'node:timers/promises'
 import { type AbortOptions, abortErrorFor } from '@peer/discovery-core'
 import { errorMessage, numberOption, settleWithin } from '@peer/discovery-core/internal'
 import { AsyncQueue } from './async-queue.js'
@@ -388,7 +387,6 @@ export class FramedMessageChannel implements MessageChannel {
           if (inFrame) frameWaitedMs += performance.now() - started
           if (chunk === null) break
         }
-        const waiting = queue.waiting
         try {
           decoder.push(chunk, onFrame)
         } catch (error) {
@@ -398,14 +396,14 @@ export class FramedMessageChannel implements MessageChannel {
         chunk = undefined
         if (decoder.atBoundary) frameWaitedMs = 0
         release?.() // every byte of the chunk was copied out: the engine may read into it again
+        // the next read is asked at once, also when a consumer waited for these messages: it is in
+        // flight while the consumer handles them and answers. Holding it back until the answer was
+        // written (a turn of the event loop) made a @peer/node request on quinn about a fifth slower
+        // (docs/benchmarks/libp2p.md, 2026-12-04)
         if (queue.size >= limit) {
           await new Promise<void>((resolve) => {
             this.#resumeRead = resolve
           })
-        } else if (queue.waiting < waiting) {
-          // a consumer waited for these messages: let it handle them (and answer) before the next
-          // read, whose engine call costs tens of microseconds on the quinn engine
-          await nextTurn()
         }
       }
       const truncated = decoder.endError()

@@ -1,7 +1,8 @@
 // The receive side of a message channel, on an in-memory stream (no network):
-// - a consumer that waited for a message handles it (and may answer) before the channel asks its
-//   stream for more: the next read's engine call (tens of microseconds on quinn) is not on the
-//   request path;
+// - the channel asks its stream for the next read as soon as one delivered, also when a consumer
+//   was waiting: the next read is in flight while that consumer handles the message and answers.
+//   Holding the read back until the consumer had answered (a macrotask turn) made a @peer/node
+//   request on the quinn engine slower, not faster (docs/benchmarks/libp2p.md, 2026-12-04);
 // - waits that come with the same signal share one abort listener (wiring one per wait cost
 //   microseconds per message); an abort rejects them, a wait with another signal is untouched, and
 //   an ended channel leaves no listener on the signal.
@@ -44,7 +45,7 @@ const OPTIONS = {
 }
 
 describe('message channel receive', () => {
-  it('lets a waiting consumer handle its message before the next read', async () => {
+  it('has the next read in flight when a waiting consumer handles its message', async () => {
     const chunks = [1, 2, 3].map((i) => frame(Uint8Array.of(i)))
     const { stream, state } = countingStream(chunks)
     const channel = new FramedMessageChannel(stream, undefined, OPTIONS, () => undefined)
@@ -52,17 +53,17 @@ describe('message channel receive', () => {
     for (;;) {
       const batch = await channel.receiveBatch()
       if (batch === undefined) break
-      // reads asked so far when the consumer runs: only the one that delivered this message
+      // reads asked so far when the consumer runs: the one that delivered this message and the next
       for (const m of batch) seen.push({ message: m[0] as number, pullsWhenHandled: state.pulls })
     }
     expect(seen).toEqual([
-      { message: 1, pullsWhenHandled: 1 },
-      { message: 2, pullsWhenHandled: 2 },
-      { message: 3, pullsWhenHandled: 3 },
+      { message: 1, pullsWhenHandled: 2 },
+      { message: 2, pullsWhenHandled: 3 },
+      { message: 3, pullsWhenHandled: 4 },
     ])
   })
 
-  it('still reads ahead for a consumer that is busy (a backlog is not slowed down)', async () => {
+  it('reads ahead for a consumer that is busy too (a backlog is not slowed down)', async () => {
     const chunks = Array.from({ length: 20 }, (_, i) => frame(Uint8Array.of(i)))
     const { stream, state } = countingStream(chunks)
     const channel = new FramedMessageChannel(stream, undefined, OPTIONS, () => undefined)
