@@ -1,6 +1,7 @@
 // Two application stacks over QUIC for `pnpm bench libp2p`: a js-libp2p 3 node over
 // @chainsafe/libp2p-quic (quinn) with two small protocols, and a @peer/node node with the same
-// operations as topics. Server halves run in a child process (libp2p-server.ts), client halves here.
+// operations as topics. Each half of each pair runs in a child process of its own (libp2p-server.ts,
+// libp2p-client.ts).
 //   /peer-bench/echo/1: every chunk echoed (request/response: 64 B request, 64 B answer)
 //   /peer-bench/sink/1: counts bytes until the client closes its side, answers with a 16-byte report
 import './polyfill.js'
@@ -16,6 +17,14 @@ import { readReport, report } from './raw-stream.js'
 
 /** @peer/node pairs run on each engine (the `engine` option passed through `transport`). */
 export const ENGINES = ['quinn', 'matrixai'] as const
+/** The pairs the suite compares. */
+export const PAIRS = ['node-quinn', 'node-matrixai', 'libp2p'] as const
+export type PairName = (typeof PAIRS)[number]
+/** What a server child started: the libp2p listen address, or the node's id, name and address. */
+export interface ServerInfo {
+  libp2p?: string
+  node?: { id: string; name: string; address: unknown }
+}
 export const ECHO = '/peer-bench/echo/1'
 export const SINK = '/peer-bench/sink/1'
 const KiB = 1024
