@@ -14,7 +14,7 @@
 // never sends one: its keys and prefixes are never empty. Watch creates start with 0x0a, lease
 // requests with 0x08.)
 import type net from 'node:net'
-import { startTcpProxy } from './etcd.js'
+import { startTcpProxy } from './tcp-proxy.js'
 
 /** A proxy whose watch-cancel requests a test can stall; see the file comment. */
 export interface WatchStallProxy {
