@@ -4,7 +4,7 @@ import './polyfill.js'
 import { generateIdentity } from '@peer/identity'
 import { serveRpc } from '@peer/testkit/child-process'
 import {
-  ENGINES,
+  engineOfPair,
   libp2pClient,
   nodeClient,
   type PairClient,
@@ -29,7 +29,7 @@ serveRpc(
         client = await libp2pClient(params.server.libp2p)
         return
       }
-      const engine = ENGINES.find((e) => params.pair === `node-${e}`)
+      const engine = engineOfPair(params.pair)
       if (engine === undefined || params.server.node === undefined)
         throw new Error(`cannot connect ${params.pair}`)
       client = await nodeClient(identity, engine, params.server.node)

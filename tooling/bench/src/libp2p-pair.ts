@@ -20,6 +20,9 @@ export const ENGINES = ['quinn', 'matrixai'] as const
 /** The pairs the suite compares. */
 export const PAIRS = ['node-quinn', 'node-matrixai', 'libp2p'] as const
 export type PairName = (typeof PAIRS)[number]
+/** The engine of a node pair (`node-quinn` -> `quinn`); undefined for libp2p or an unknown name. */
+export const engineOfPair = (pair: string): (typeof ENGINES)[number] | undefined =>
+  ENGINES.find((e) => pair === `node-${e}`)
 /** What a server child started: the libp2p listen address, or the node's id, name and address. */
 export interface ServerInfo {
   libp2p?: string

@@ -7,7 +7,7 @@ import { createNode, type PeerNode } from '@peer/node'
 import { serveRpc } from '@peer/testkit/child-process'
 import type { TransportTuning } from '@peer/transport-quic'
 import type { Libp2p } from 'libp2p'
-import { ENGINES, libp2pNode, type PairName, serveLibp2p, serveNode } from './libp2p-pair.js'
+import { engineOfPair, libp2pNode, type PairName, serveLibp2p, serveNode } from './libp2p-pair.js'
 
 let libp2p: Libp2p | undefined
 let node: PeerNode | undefined
@@ -21,7 +21,7 @@ serveRpc(
         await serveLibp2p(libp2p)
         return { libp2p: libp2p.getMultiaddrs()[0]?.toString() }
       }
-      const engine = ENGINES.find((e) => params.pair === `node-${e}`)
+      const engine = engineOfPair(params.pair)
       if (engine === undefined) throw new Error(`unknown pair ${params.pair}`)
       node = await createNode({
         name: `bench-server-${engine}@localhost`,
