@@ -7,6 +7,7 @@ import type { Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { onExit } from '@peer/testkit/exit-cleanup'
 
 export const cliRoot = join(dirname(fileURLToPath(import.meta.url)), '..')
 export const repoRoot = join(cliRoot, '..', '..')
@@ -28,7 +29,7 @@ export function peerCommand(args: readonly string[]): [string, string[]] {
 }
 
 const live = new Set<ChildProcess>()
-process.on('exit', () => {
+onExit(() => {
   for (const child of live) child.kill('SIGKILL')
 })
 

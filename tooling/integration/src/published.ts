@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import { onExit } from '@peer/testkit/exit-cleanup'
 
 const run = promisify(execFile)
 
@@ -78,10 +79,9 @@ export async function installPublished({
 }: InstallPublishedOptions = {}): Promise<ScratchProject> {
   const base = await mkdtemp(join(tmpdir(), 'peer-published-'))
   // removed by cleanup(), or at the latest when the process exits
-  const onExit = () => rmSync(base, { recursive: true, force: true })
-  process.once('exit', onExit)
+  const forget = onExit(() => rmSync(base, { recursive: true, force: true }))
   const cleanup = async () => {
-    process.off('exit', onExit)
+    forget()
     await rm(base, { recursive: true, force: true })
   }
   try {

@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } 
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import { onExit } from './exit-cleanup.js'
 import { type Netns, pidAlive } from './netns.js'
 
 const run = promisify(execFile)
@@ -84,9 +85,13 @@ let exitHook = false
 function installExitHook(): void {
   if (exitHook) return
   exitHook = true
-  process.on('exit', () => {
+  onExit(() => {
     for (const p of running) p.kill('SIGKILL')
-    for (const dir of liveDirs) rmSync(dir, { recursive: true, force: true })
+    for (const dir of liveDirs) {
+      try {
+        rmSync(dir, { recursive: true, force: true })
+      } catch {}
+    }
   })
 }
 

@@ -7,7 +7,7 @@
 //                    {"event":"name","data":...}   (pushed at any time)
 //                    {"ready":true}                (once serveRpc runs)
 // The child exits when its stdin closes (so it dies with the parent), and the parent SIGKILLs every
-// child still running when it exits.
+// child still running when it exits or dies of SIGINT/SIGTERM/SIGHUP (exit-cleanup.ts).
 //
 // Child (server.ts):  const rpc = serveRpc({ listen: async ({ port }) => { ...; return boundPort } },
 //                                         { onShutdown: () => server.close() })
@@ -19,6 +19,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { pathToFileURL } from 'node:url'
+import { onExit } from './exit-cleanup.js'
 
 /** Longest accepted protocol line (characters); longer output is dropped. */
 export const MAX_RPC_LINE = 8 * 1024 * 1024
@@ -65,7 +66,7 @@ let exitHookInstalled = false
 function installExitHook(): void {
   if (exitHookInstalled) return
   exitHookInstalled = true
-  process.on('exit', () => {
+  onExit(() => {
     for (const child of children) child.kill('SIGKILL')
   })
 }

@@ -11,6 +11,7 @@ import { Resolver } from 'node:dns/promises'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { onExit } from './exit-cleanup.js'
 import { freePort } from './ports.js'
 
 /** One SRV record. */
@@ -101,16 +102,7 @@ function killAllSync(): void {
 function installExitHook(): void {
   if (exitHookInstalled) return
   exitHookInstalled = true
-  process.once('exit', killAllSync)
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    const onSignal = () => {
-      killAllSync()
-      process.off(signal, onSignal)
-      // keep the default behaviour (exit by the signal) when nobody else handles it
-      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal)
-    }
-    process.on(signal, onSignal)
-  }
+  onExit(killAllSync)
 }
 
 /** True when a `dnsmasq` binary is on the PATH (`tooling/scripts/setup-system.sh` installs it). */

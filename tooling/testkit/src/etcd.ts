@@ -2,7 +2,8 @@
 // data dirs. Single member or 3-member clusters; kill -9, restart (optionally with an EMPTY data
 // dir), compaction and etcdctl access; a TCP proxy (tcp-proxy.ts, re-exported) that can cut a
 // client off without touching etcd.
-// Everything is cleaned up by `close()`, and children are killed if the test process exits.
+// Everything is cleaned up by `close()`, and children are killed (temp dirs removed) if the test
+// process exits or dies of SIGINT/SIGTERM/SIGHUP (exit-cleanup.ts).
 
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -11,6 +12,7 @@ import http from 'node:http'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { onExit } from './exit-cleanup.js'
 import { freePort as freeTcpPort } from './ports.js'
 
 /** Flags that make elections (and so start and restart) take ~0.1 s and allow 1 s leases. */
@@ -24,26 +26,14 @@ function installExitHook(): void {
   if (exitHookInstalled) return
   exitHookInstalled = true
   // Never leave an orphaned etcd behind: it would hold the port and fake the next run's readiness.
-  const cleanup = () => {
-    for (const child of children) {
-      try {
-        child.kill('SIGKILL')
-      } catch {}
-    }
+  onExit(() => {
+    for (const child of children) child.kill('SIGKILL')
     for (const dir of tempDirs) {
       try {
         rmSync(dir, { recursive: true, force: true })
       } catch {}
     }
-  }
-  process.on('exit', cleanup)
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    // clean up, then die of the same signal (the handler is gone by then: default behaviour)
-    process.once(signal, () => {
-      cleanup()
-      process.kill(process.pid, signal)
-    })
-  }
+  })
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))

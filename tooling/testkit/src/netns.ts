@@ -1,6 +1,6 @@
 // Private test networks made of Linux network namespaces: every namespace (and every bridge) that a
 // test uses is created here, named `<prefix>-<pid>-<random>...`, and deleted again in teardown, on
-// process exit and on SIGINT/SIGTERM. Stale namespaces of crashed runs (whose pid is gone) are swept.
+// process exit and on SIGINT/SIGTERM/SIGHUP (exit-cleanup.ts). Stale namespaces of crashed runs (whose pid is gone) are swept.
 // Multicast only ever happens inside these namespaces, never in the root namespace.
 //
 // Two namespaces joined by a veth pair, a child process in each (see child-process.ts):
@@ -17,6 +17,7 @@ import { execFile, execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { readdirSync, statSync } from 'node:fs'
 import { promisify } from 'node:util'
+import { onExit } from './exit-cleanup.js'
 
 const run = promisify(execFile)
 
@@ -420,16 +421,7 @@ function installExitHooks(): void {
   if (hooksInstalled) return
   hooksInstalled = true
   sweepStaleNamespaces()
-  process.on('exit', deleteAllSync)
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    const onSignal = () => {
-      deleteAllSync()
-      process.off(signal, onSignal)
-      // keep the default behaviour (exit by the signal) when nobody else handles it
-      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal)
-    }
-    process.on(signal, onSignal)
-  }
+  onExit(deleteAllSync)
 }
 
 /**
