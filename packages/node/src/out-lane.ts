@@ -1,4 +1,5 @@
 import type { MessageChannel } from '@peer/transport-quic'
+import { SENT } from '@peer/transport-quic/internal'
 import { releaseEnvelope } from './envelope-bytes.js'
 import { TooManyRequestsError, unavailableFrom } from './errors.js'
 
@@ -120,9 +121,18 @@ export class OutLane {
       this.#queued === 1 &&
       this.#channel !== undefined &&
       (msgTopic === undefined || this.#hasRoom(bytes.byteLength))
-    const written = now
-      ? this.#write(bytes, msgTopic)
-      : this.#tail.then(() => this.#writeLater(bytes, msgTopic))
+    if (now) {
+      const written = this.#write(bytes, msgTopic)
+      // buffered, nothing to wait for (the common case of a busy sender): no promise of our own,
+      // and the next envelope may go at once too (the tail is settled: nothing else was queued)
+      if (written === SENT) {
+        this.#dequeued()
+        return SENT
+      }
+      this.#tail = written.then(this.#dequeued, this.#dequeued)
+      return written
+    }
+    const written = this.#tail.then(() => this.#writeLater(bytes, msgTopic))
     this.#tail = written.then(this.#dequeued, this.#dequeued)
     return written
   }
@@ -216,6 +226,7 @@ export class OutLane {
     releaseEnvelope(bytes)
     if (msgTopic !== undefined) this.#track(msgTopic, bytes.byteLength)
     this.#host.countSent(bytes.byteLength)
+    if (sent === SENT) return SENT
     return sent.catch((error: unknown) => {
       // the caller learns of this one: it was not accepted, so it is not counted as dropped
       if (msgTopic !== undefined) this.#untrackLast()

@@ -1,19 +1,31 @@
 // The outgoing lane's bookkeeping on a stand-in channel (an in-memory sink, not a transport):
 // write order, the queue bound, the unacknowledged bounds, and the per-topic drop record.
 import type { MessageChannel } from '@peer/transport-quic'
+import { SENT } from '@peer/transport-quic/internal'
 import { describe, expect, it } from 'vitest'
 import { TooManyRequestsError } from '../src/index.js'
 import { OutLane, type OutLaneHost } from '../src/out-lane.js'
 
-function sink(): { channel: MessageChannel; written: Uint8Array[]; fail(error: Error): void } {
+interface Sink {
+  channel: MessageChannel
+  written: Uint8Array[]
+  fail(error: Error): void
+  /** Makes the next sends wait (as a full channel does) until `release()`. */
+  hold(): void
+  release(): void
+}
+
+/** An in-memory channel; like the transport's, `send` answers `SENT` when nothing has to wait. */
+function sink(): Sink {
   const written: Uint8Array[] = []
   let failure: Error | undefined
+  let held: { promise: Promise<void>; resolve: () => void } | undefined
   const channel = {
     id: 0,
     send: (m: Uint8Array) => {
       if (failure) return Promise.reject(failure)
       written.push(m)
-      return Promise.resolve()
+      return held?.promise ?? SENT
     },
     close: () => Promise.resolve(),
   } as unknown as MessageChannel
@@ -22,6 +34,17 @@ function sink(): { channel: MessageChannel; written: Uint8Array[]; fail(error: E
     written,
     fail: (e) => {
       failure = e
+    },
+    hold: () => {
+      let resolve!: () => void
+      const promise = new Promise<void>((r) => {
+        resolve = r
+      })
+      held = { promise, resolve }
+    },
+    release: () => {
+      held?.resolve()
+      held = undefined
     },
   }
 }
@@ -49,6 +72,32 @@ describe('OutLane', () => {
     await Promise.all([1, 2, 3, 4].map((n) => out.enqueue(bytes(n), 't')))
     expect(s.written.map((b) => b.byteLength)).toEqual([1, 2, 3, 4])
     expect(out.unacked).toBe(4)
+  })
+
+  it("hands back the channel's settled promise when it buffered the message without waiting", async () => {
+    const { out, s } = lane()
+    await out.enqueue(bytes(1), 't') // opens the channel
+    // no promise of the lane's own per message, and nothing left queued, within the call
+    const sent = [out.enqueue(bytes(2), 't'), out.enqueue(bytes(3)), out.enqueue(bytes(4), 'u')]
+    expect(sent.every((p) => p === SENT)).toBe(true)
+    expect(out.queued).toBe(0)
+    expect(s.written.map((b) => b.byteLength)).toEqual([1, 2, 3, 4])
+    expect(out.unacked).toBe(3)
+  })
+
+  it('holds the next envelopes back while a send waits for buffer space, then writes them in order', async () => {
+    const { out, s } = lane()
+    await out.enqueue(bytes(1), 't')
+    s.hold()
+    const waiting = out.enqueue(bytes(2), 't')
+    expect(waiting).not.toBe(SENT)
+    s.release()
+    const later = [out.enqueue(bytes(3), 't'), out.enqueue(bytes(4))]
+    expect(out.queued).toBe(3)
+    expect(s.written).toHaveLength(2) // 3 and 4 wait behind 2
+    await Promise.all([waiting, ...later])
+    expect(out.queued).toBe(0)
+    expect(s.written.map((b) => b.byteLength)).toEqual([1, 2, 3, 4])
   })
 
   it('bounds the queue (maxQueued)', async () => {

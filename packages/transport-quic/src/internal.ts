@@ -6,4 +6,5 @@
  */
 
 export { ChunkPool } from './chunk-pool.js'
+export { SENT } from './message-channel.js'
 export { KIND_CHANNEL, KIND_CLOSE, KIND_CONTROL, KIND_STREAM, withPrefix } from './wire.js'

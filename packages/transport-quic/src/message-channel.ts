@@ -40,6 +40,11 @@ export function channelOptions(...layers: Array<ChannelOptions | undefined>): Re
 }
 
 const RESOLVED = Promise.resolve()
+/**
+ * What `send` returns when the message is buffered and nothing needs to wait: callers in sibling
+ * packages compare against it (`@peer/transport-quic/internal`) to skip a promise per message.
+ */
+export const SENT: Promise<void> = Promise.resolve()
 /** Most `send` calls that may wait for buffer space at once (callers that ignore backpressure). */
 const MAX_SEND_WAITERS = 1024
 
@@ -163,7 +168,7 @@ export class FramedMessageChannel implements MessageChannel {
     this.#buffered += n + 4
     if (this.#curUsed + 4 >= cur.byteLength) this.#seal()
     this.#kick(idle)
-    if (this.#buffered <= this.#options.maxBufferedBytes) return RESOLVED
+    if (this.#buffered <= this.#options.maxBufferedBytes) return SENT
     return waitIn(this.#spaceWaiters, signal)
   }
 

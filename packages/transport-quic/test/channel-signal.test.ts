@@ -5,6 +5,7 @@ import { AbortError } from '@peer/discovery-core'
 import type { Identity } from '@peer/identity'
 import { describe, expect, it } from 'vitest'
 import type { MessageChannel } from '../src/index.js'
+import { SENT } from '../src/internal.js'
 import { collect, identities, Pool } from './fixtures/pool.js'
 
 const pool = Pool.forFile()
@@ -54,6 +55,19 @@ function track(promise: Promise<void>): { settled: () => boolean; result: Promis
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
 describe('MessageChannel send/flush { signal }', () => {
+  it('send answers the shared SENT promise while nothing waits, a promise of its own once it must', async () => {
+    const { out, inc } = await stalledChannel()
+    // 128 KiB may be buffered: a 64 KiB message needs no wait (the node's lanes rely on this to
+    // skip a promise per message); a second one goes past the limit, and the peer does not read
+    const first = out.send(message(0))
+    expect(first).toBe(SENT)
+    const second = out.send(message(1))
+    expect(second).not.toBe(SENT)
+    const received = collect(inc, 2)
+    await Promise.all([first, second])
+    expect((await received).map(indexOf)).toEqual([0, 1])
+  })
+
   it('aborting a send blocked by a peer that does not read rejects it; the message is still sent', async () => {
     const { out, inc } = await stalledChannel()
     const backlog = Array.from({ length: BACKLOG }, (_, i) => out.send(message(i)))
