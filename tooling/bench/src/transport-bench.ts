@@ -1,24 +1,35 @@
-// The loopback figures of `pnpm bench transport` (client half, this process; the server is a child
-// process): bulk, 64-byte messages, request/response, connect, close. See suites/transport.ts.
-import type { RpcChild } from '@peer/testkit/child-process'
-import { CpuMeter, interleaved, median, orderFor, percentile } from './bench-stats.js'
-import { bulk, echo, messages } from './stack-ops.js'
+// The loopback figures of `pnpm bench transport`: bulk, 64-byte messages, request/response,
+// connect, close. Each stack runs in two child processes of its own (server and client), as users
+// run one stack per process: the stacks share no process, engine threads or event loop. The client
+// child times each run and reports its CPU time; this process adds the server child's. See
+// suites/transport.ts.
+import { interleaved, median, orderFor, percentile } from './bench-stats.js'
 import { emptyStackValues, type Figures, type StackValues } from './transport-figures.js'
-import { type Clients, type Endpoints, STACKS, type StackName, workScale } from './transport-stacks.js'
+import type { StackPair } from './transport-pairs.js'
+import { type Endpoints, STACKS, type StackName, workScale } from './transport-stacks.js'
 
 const MiB = 1024 * 1024
+/** Generous: a run is seconds at most, but the machine is shared. */
+const RUN_TIMEOUT_MS = 120_000
 
 export interface LoopbackOptions {
-  child: RpcChild
-  clients: Clients
+  pairs: Record<StackName, StackPair>
   endpoints: Endpoints
   quick: boolean
   figures: Figures
   log: (line: string) => void
 }
 
+type LoopOp = 'bulk' | 'messages' | 'echo'
+interface RunResult {
+  value: number | undefined
+  /** client + server process CPU time of the run */
+  cpuUs: number
+  samples: number[]
+}
+
 export async function runLoopback(o: LoopbackOptions): Promise<string> {
-  const { child, clients, endpoints, quick, figures } = o
+  const { pairs, endpoints, quick, figures } = o
   const bulkRounds = quick ? 2 : 10
   const rateRounds = quick ? 2 : 6
   const latencyRounds = quick ? 2 : 5
@@ -31,29 +42,37 @@ export async function runLoopback(o: LoopbackOptions): Promise<string> {
   const processWarmRequests = quick ? 1_000 : 5_000
   const connects = quick ? 10 : 40
 
-  /** A fresh connection per run, closed afterwards. */
-  const onFresh = async <T>(
-    stack: StackName,
-    run: (c: Awaited<ReturnType<Clients['connect']>>) => Promise<T>,
-  ) => {
-    const conn = await clients.connect(stack, endpoints[stack])
+  const target = (stack: StackName) => ({ stack, endpoint: endpoints[stack] })
+  /** A fresh connection per run (in the stack's client child), closed afterwards. */
+  const onFresh = async <T>(stack: StackName, run: () => Promise<T>): Promise<T> => {
+    const { client } = pairs[stack]
+    await client.call('open', target(stack), { timeoutMs: RUN_TIMEOUT_MS })
     try {
-      return await run(conn)
+      return await run()
     } finally {
-      await conn.close()
+      await client.call('closeConn', undefined, { timeoutMs: RUN_TIMEOUT_MS })
     }
+  }
+  const warm = (stack: StackName, op: LoopOp, n: number) =>
+    pairs[stack].client.call('warm', { op, n }, { timeoutMs: RUN_TIMEOUT_MS })
+  /** One timed run on the open connection, with both processes' CPU time. */
+  const timed = async (stack: StackName, op: LoopOp, n: number): Promise<RunResult> => {
+    const { server, client } = pairs[stack]
+    const before = await server.call<number>('cpu')
+    const r = await client.call<RunResult>('run', { op, n }, { timeoutMs: RUN_TIMEOUT_MS })
+    const serverUs = (await server.call<number>('cpu')) - before
+    return { ...r, cpuUs: r.cpuUs + serverUs }
   }
 
   // ------------------------------------------------------------------ bulk
   const bulkCpu = emptyStackValues()
   const bulkRates = await interleaved(STACKS, bulkRounds, (stack) =>
-    onFresh(stack, async (conn) => {
-      await bulk(conn, warmBytes)
-      const meter = new CpuMeter(child)
+    onFresh(stack, async () => {
+      await warm(stack, 'bulk', warmBytes)
       const bytes = bulkBytes * workScale(stack)
-      const rate = await bulk(conn, bytes, meter)
-      bulkCpu[stack].push(meter.us / (bytes / MiB))
-      return rate
+      const r = await timed(stack, 'bulk', bytes)
+      bulkCpu[stack].push(r.cpuUs / (bytes / MiB))
+      return r.value ?? Number.NaN
     }),
   )
   figures.add(
@@ -68,13 +87,12 @@ export async function runLoopback(o: LoopbackOptions): Promise<string> {
   // ------------------------------------------------------------------ 64-byte messages
   const rateCpu = emptyStackValues()
   const rates = await interleaved(STACKS, rateRounds, (stack) =>
-    onFresh(stack, async (conn) => {
-      await messages(conn, warmMessages)
-      const meter = new CpuMeter(child)
+    onFresh(stack, async () => {
+      await warm(stack, 'messages', warmMessages)
       const n = count * workScale(stack)
-      const rate = await messages(conn, n, meter)
-      rateCpu[stack].push(meter.us / (n / 1000))
-      return rate
+      const r = await timed(stack, 'messages', n)
+      rateCpu[stack].push(r.cpuUs / (n / 1000))
+      return r.value ?? Number.NaN
     }),
   )
   figures.add(
@@ -90,14 +108,13 @@ export async function runLoopback(o: LoopbackOptions): Promise<string> {
   // once per stack before the rounds: the first few thousand requests of a process run slower
   // code (peer/quinn's p99 was 1.7-1.9 ms in its first two runs of 2,000 and 0.24-0.3 ms after,
   // with the young generation fixed at its full size too), and the rounds measure the steady state
-  for (const stack of STACKS) await onFresh(stack, (conn) => echo(conn, processWarmRequests))
+  for (const stack of STACKS) await onFresh(stack, () => warm(stack, 'echo', processWarmRequests))
   const samples: Record<StackName, number[]> = emptyStackValues()
   const p99s = emptyStackValues()
   const p50s = await interleaved(STACKS, latencyRounds, (stack) =>
-    onFresh(stack, async (conn) => {
-      await echo(conn, warmRequests)
-      const run: number[] = []
-      await echo(conn, requests, run)
+    onFresh(stack, async () => {
+      await warm(stack, 'echo', warmRequests)
+      const run = (await timed(stack, 'echo', requests)).samples
       samples[stack].push(...run)
       run.sort((a, b) => a - b)
       p99s[stack].push(percentile(run, 0.99))
@@ -111,10 +128,9 @@ export async function runLoopback(o: LoopbackOptions): Promise<string> {
   const connectMs = emptyStackValues()
   for (let i = 0; i < connects; i++) {
     for (const stack of orderFor(STACKS, i)) {
-      const t = performance.now()
-      const conn = await clients.connect(stack, endpoints[stack])
-      connectMs[stack].push(performance.now() - t)
-      await conn.close()
+      connectMs[stack].push(
+        await pairs[stack].client.call<number>('connectOnce', target(stack), { timeoutMs: RUN_TIMEOUT_MS }),
+      )
     }
   }
   // one "round" per 10 dials, so the per-round ratios compare dials made seconds apart
@@ -138,11 +154,10 @@ export async function runLoopback(o: LoopbackOptions): Promise<string> {
   const closeMs = emptyStackValues()
   for (let i = 0; i < connects; i++) {
     for (const stack of orderFor(STACKS, i)) {
-      const conn = await clients.connect(stack, endpoints[stack])
-      await echo(conn, 1, undefined, true) // the stream stays open: a node link's lanes do
-      const t = performance.now()
-      await conn.close()
-      closeMs[stack].push(performance.now() - t)
+      // a stream stays open and in use, as a node link's lanes do
+      closeMs[stack].push(
+        await pairs[stack].client.call<number>('closeInUse', target(stack), { timeoutMs: RUN_TIMEOUT_MS }),
+      )
     }
   }
   figures.add(
@@ -153,5 +168,5 @@ export async function runLoopback(o: LoopbackOptions): Promise<string> {
     `${connects} connections per stack, each with one echo stream open, closed one at a time; median per 10`,
   )
 
-  return `loopback: bulk ${bulkRounds} x ${bulkBytes / MiB} MiB, messages ${rateRounds} x ${count.toLocaleString('en-US')} (x 4 for the quinn and tls stacks), request/response ${latencyRounds} x ${requests} (after ${processWarmRequests.toLocaleString('en-US')} untimed requests per stack), connect ${connects} dials and closes with a stream in use, per stack; every run on a fresh connection warmed up untimed first; rounds interleave the five stacks in rotating orders`
+  return `loopback: bulk ${bulkRounds} x ${bulkBytes / MiB} MiB, messages ${rateRounds} x ${count.toLocaleString('en-US')} (x 4 for the quinn and tls stacks), request/response ${latencyRounds} x ${requests} (after ${processWarmRequests.toLocaleString('en-US')} untimed requests per stack), connect ${connects} dials and closes with a stream in use, per stack; every run on a fresh connection warmed up untimed first; rounds interleave the five stacks in rotating orders; each stack's server and client in two processes of their own`
 }

@@ -1,6 +1,8 @@
-// The child process of `pnpm bench transport` (its own CPU core, optionally inside a network
-// namespace): the server half (the five stacks of transport-stacks.ts) and a client role (for the
-// idle-connection figures and the veth path), with CPU, RSS and GC counters on request.
+// A child process of `pnpm bench transport` (optionally inside a network namespace): the server
+// half of the stacks of transport-stacks.ts it is given, or a client role (the loopback runs, the
+// idle-connection figures and the veth path), with CPU, RSS and GC counters on request. The
+// loopback phase gives each stack a server child and a client child of its own, as users run one
+// stack per process.
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { generateIdentity, identityFromPem } from '@peer/identity'
@@ -24,7 +26,28 @@ const gc = runInNewContext('gc') as () => void
 let servers: Servers | undefined
 let clients: Clients | undefined
 let held: BenchConn[] = []
-const majorGcs = countMajorGcs()
+/** The client role's connection for the loopback runs (`open` / `warm` / `run` / `closeConn`). */
+let current: BenchConn | undefined
+
+type LoopOp = 'bulk' | 'messages' | 'echo'
+
+/** One loopback operation on `conn`: `n` bytes (bulk), messages or sequential echoes. */
+async function loopOp(
+  conn: BenchConn,
+  op: LoopOp,
+  n: number,
+  meter?: CpuMeter,
+  samples?: number[],
+): Promise<number | undefined> {
+  if (op === 'bulk') return bulk(conn, n, meter)
+  if (op === 'messages') return messages(conn, n, meter)
+  await meter?.begin()
+  await echo(conn, n, samples)
+  await meter?.end()
+  return undefined
+}
+/** Counts full collections once a server starts (a GC observer costs the client role's runs). */
+let majorGcs: (() => number) | undefined
 const settle = async () => {
   gc()
   await new Promise((r) => setTimeout(r, 300))
@@ -38,18 +61,66 @@ interface ClientParams {
 
 serveRpc(
   {
-    async start(params: { client: { id: string; peerId: string }; host: string; tuning?: TransportTuning }) {
+    async start(params: {
+      client: { id: string; peerId: string }
+      host: string
+      tuning?: TransportTuning
+      stacks?: StackName[]
+    }) {
+      majorGcs ??= countMajorGcs()
       const identity = await generateIdentity()
-      servers = await startServers(identity, params.client, params.host, params.tuning ?? {})
+      servers = await startServers(identity, params.client, params.host, params.tuning ?? {}, params.stacks)
       return { endpoints: servers.endpoints, engines: servers.engines }
     },
     /** Client role: the client identity (PEM) and tuning for the calls below. */
     clientStart(params: {
       pem: { privateKeyPem: string; certificatePem: string }
       tuning?: TransportTuning
+      stacks?: StackName[]
     }) {
-      clients = makeClients(identityFromPem(params.pem), params.tuning ?? {})
+      clients = makeClients(identityFromPem(params.pem), params.tuning ?? {}, params.stacks)
       return clients.engines
+    },
+    /** Client role, loopback: opens the connection the next `warm` / `run` calls use. */
+    async open(params: ClientParams) {
+      await current?.close()
+      current = undefined
+      current = await need(clients).connect(params.stack, params.endpoint)
+    },
+    /** Client role, loopback: untimed work on the open connection. */
+    async warm(params: { op: LoopOp; n: number }) {
+      await loopOp(need(current), params.op, params.n)
+    },
+    /**
+     * Client role, loopback: one timed run on the open connection; `value` is MB/s (bulk), msg/s
+     * (messages) or undefined (echo: `samples` in us); `cpuUs` is this process's CPU time in it.
+     */
+    async run(params: { op: LoopOp; n: number }) {
+      const samples: number[] = []
+      const meter = new CpuMeter(undefined)
+      const value = await loopOp(need(current), params.op, params.n, meter, samples)
+      return { value, cpuUs: meter.us, samples }
+    },
+    /** Client role, loopback: closes the open connection. */
+    async closeConn() {
+      await current?.close()
+      current = undefined
+    },
+    /** Client role, loopback: dials once, closes; the dial's wall-clock time in ms. */
+    async connectOnce(params: ClientParams) {
+      const t = performance.now()
+      const conn = await need(clients).connect(params.stack, params.endpoint)
+      const ms = performance.now() - t
+      await conn.close()
+      return ms
+    },
+    /** Client role, loopback: dials, leaves an echo stream open, then closes; the close's time in ms. */
+    async closeInUse(params: ClientParams) {
+      const conn = await need(clients).connect(params.stack, params.endpoint)
+      await echo(conn, 1, undefined, true) // the stream stays open: a node link's lanes do
+      const t = performance.now()
+      await conn.close()
+      return performance.now() - t
     },
     /** Client role: one bulk run on a fresh connection, after an untimed warm-up on it. */
     async bulk(params: ClientParams & { bytes: number; warmBytes: number; messageBytes?: number }) {
@@ -104,7 +175,7 @@ serveRpc(
     },
     /** Full garbage collections since the process started. */
     majorGcs() {
-      return majorGcs()
+      return majorGcs?.() ?? 0
     },
     async rss() {
       await settle()
@@ -113,6 +184,7 @@ serveRpc(
   },
   {
     onShutdown: async () => {
+      await current?.close().catch(() => {})
       await Promise.allSettled([servers?.close(), clients?.close()])
     },
   },

@@ -138,18 +138,23 @@ export interface Servers {
   close(): Promise<void>
 }
 
-/** Starts the five servers on `host`, trusting only the client identity (`clientId` / `clientPeerId`). */
+/**
+ * Starts the servers of `only` (default: all five) on `host`, trusting only the client identity
+ * (`clientId` / `clientPeerId`). Endpoints and engines of stacks not started are absent / empty.
+ */
 export async function startServers(
   identity: Identity,
   client: { id: string; peerId: string },
   host: string,
   tuning: TransportTuning = {},
+  only: readonly StackName[] = STACKS,
 ): Promise<Servers> {
   const closers: Array<() => Promise<void>> = []
   const endpoints: Partial<Endpoints> = {}
   const engines = { 'peer-quinn': '', 'peer-matrixai': '' }
   try {
     for (const stack of ['peer-quinn', 'peer-matrixai'] as const) {
+      if (!only.includes(stack)) continue
       const transport = transportOn(ENGINE_OF[stack], identity, (id) => id === client.id, tuning)
       closers.push(() => transport.close())
       engines[stack] = engineOf(transport)
@@ -161,15 +166,21 @@ export async function startServers(
       })
       endpoints[stack] = { ...listener.address, id: identity.id }
     }
-    const quinn = startQuinnServer(identity, client.peerId, host, tuning, serveRaw)
-    closers.push(() => quinn.close())
-    endpoints['raw-quinn'] = { host, port: quinn.port, id: quinn.peerId }
-    const matrixai = await startMatrixaiServer(identity, client.id, host, tuning, serveRaw)
-    closers.push(() => matrixai.close())
-    endpoints['raw-matrixai'] = { host, port: matrixai.port, id: identity.id }
-    const tls = await startTlsServer(identity, client.id, host)
-    closers.push(tls.close)
-    endpoints.tls = { host, port: tls.port, id: identity.id }
+    if (only.includes('raw-quinn')) {
+      const quinn = startQuinnServer(identity, client.peerId, host, tuning, serveRaw)
+      closers.push(() => quinn.close())
+      endpoints['raw-quinn'] = { host, port: quinn.port, id: quinn.peerId }
+    }
+    if (only.includes('raw-matrixai')) {
+      const matrixai = await startMatrixaiServer(identity, client.id, host, tuning, serveRaw)
+      closers.push(() => matrixai.close())
+      endpoints['raw-matrixai'] = { host, port: matrixai.port, id: identity.id }
+    }
+    if (only.includes('tls')) {
+      const tls = await startTlsServer(identity, client.id, host)
+      closers.push(tls.close)
+      endpoints.tls = { host, port: tls.port, id: identity.id }
+    }
   } catch (error) {
     await Promise.allSettled(closers.map((c) => c()))
     throw error
@@ -255,21 +266,36 @@ async function channelPipe(ch: MessageChannel, mode: number): Promise<Pipe> {
   return { kind: 'channel', ch }
 }
 
-export function makeClients(identity: Identity, tuning: TransportTuning = {}): Clients {
-  const transports = {
-    'peer-quinn': transportOn('quinn', identity, () => false, tuning),
-    'peer-matrixai': transportOn('matrixai', identity, () => false, tuning),
+/** Clients of `only` (default: all five stacks); a stack's transport or dialer is made when first needed. */
+export function makeClients(
+  identity: Identity,
+  tuning: TransportTuning = {},
+  only: readonly StackName[] = STACKS,
+): Clients {
+  const transports: Partial<Record<'peer-quinn' | 'peer-matrixai', Transport>> = {}
+  const transport = (stack: 'peer-quinn' | 'peer-matrixai'): Transport => {
+    transports[stack] ??= transportOn(ENGINE_OF[stack], identity, () => false, tuning)
+    return transports[stack]
   }
-  const quinn = quinnDialer(identity, tuning)
-  const matrixai = matrixaiDialer(identity, tuning)
+  let quinnRaw: ReturnType<typeof quinnDialer> | undefined
+  let matrixaiRaw: ReturnType<typeof matrixaiDialer> | undefined
+  const quinn = () => {
+    quinnRaw ??= quinnDialer(identity, tuning)
+    return quinnRaw
+  }
+  const matrixai = () => {
+    matrixaiRaw ??= matrixaiDialer(identity, tuning)
+    return matrixaiRaw
+  }
   return {
     engines: {
-      'peer-quinn': engineOf(transports['peer-quinn']),
-      'peer-matrixai': engineOf(transports['peer-matrixai']),
+      'peer-quinn': only.includes('peer-quinn') ? engineOf(transport('peer-quinn')) : '',
+      'peer-matrixai': only.includes('peer-matrixai') ? engineOf(transport('peer-matrixai')) : '',
     },
     async connect(stack, endpoint) {
+      if (!only.includes(stack)) throw new Error(`no client for ${stack} here`)
       if (stack === 'peer-quinn' || stack === 'peer-matrixai') {
-        const conn = await transports[stack].dial(endpoint, { expectedId: endpoint.id })
+        const conn = await transport(stack).dial(endpoint, { expectedId: endpoint.id })
         return {
           raw: false,
           pipe: async (mode) => channelPipe(await conn.openChannel(), mode),
@@ -278,8 +304,8 @@ export function makeClients(identity: Identity, tuning: TransportTuning = {}): C
           },
         }
       }
-      if (stack === 'raw-quinn') return rawBench(await quinn.dial(endpoint, endpoint.id))
-      if (stack === 'raw-matrixai') return rawBench(await matrixai.dial(endpoint, endpoint.id))
+      if (stack === 'raw-quinn') return rawBench(await quinn().dial(endpoint, endpoint.id))
+      if (stack === 'raw-matrixai') return rawBench(await matrixai().dial(endpoint, endpoint.id))
       const sockets: TLSSocket[] = [await tlsDial(identity, endpoint)]
       let first = true
       return {
@@ -304,9 +330,9 @@ export function makeClients(identity: Identity, tuning: TransportTuning = {}): C
     },
     async close() {
       await Promise.allSettled([
-        transports['peer-quinn'].close(),
-        transports['peer-matrixai'].close(),
-        quinn.close(),
+        transports['peer-quinn']?.close(),
+        transports['peer-matrixai']?.close(),
+        quinnRaw?.close(),
       ])
     },
   }

@@ -1,16 +1,15 @@
 // The realistic path of `pnpm bench transport`: two network namespaces joined by a veth pair with
-// MTU 1500, the server child in one and a client child in the other, the `network` tuning (picked
-// from the non-loopback address). Root only; everything is removed afterwards, even on failure
+// MTU 1500, each stack's server child in one and its client child in the other, the `network`
+// tuning (picked from the non-loopback address). Root only; everything is removed afterwards, even on failure
 // (and by the testkit's exit hooks if this process dies).
-import { fileURLToPath } from 'node:url'
 import type { Identity } from '@peer/identity'
-import { type RpcChild, spawnChild } from '@peer/testkit/child-process'
+import type { RpcChild } from '@peer/testkit/child-process'
 import { canCreateNetns, connectVeth, createNetns, type Netns } from '@peer/testkit/netns'
 import { interleaved, percentile } from './bench-stats.js'
 import { emptyStackValues, type Figures } from './transport-figures.js'
-import { clientPins, type Endpoints, STACKS, type StackName } from './transport-stacks.js'
+import { startStackPairs } from './transport-pairs.js'
+import { STACKS, type StackName } from './transport-stacks.js'
 
-const SERVER_FILE = fileURLToPath(new URL('./transport-server.ts', import.meta.url))
 const MiB = 1024 * 1024
 // addresses inside the two namespaces this phase creates (nothing outside them is ever a target)
 const SERVER_ADDRESS = '10.213.0.1'
@@ -48,24 +47,17 @@ export async function runVeth(o: {
     )
     for (const ns of [a, b]) await ns.ip(['link', 'set', 'eth0', 'mtu', '1500'])
     const mtu = (await b.ip(['-o', 'link', 'show', 'eth0'])).stdout.match(/mtu (\d+)/)?.[1]
-    const server = await spawnChild(SERVER_FILE, { netns: a.name })
-    children.push(server)
-    const client = await spawnChild(SERVER_FILE, { netns: b.name })
-    children.push(client)
-    const { endpoints } = await server.call<{ endpoints: Endpoints }>(
-      'start',
-      { client: clientPins(identity), host: SERVER_ADDRESS },
-      { timeoutMs: 60_000 },
-    )
-    await client.call('clientStart', {
-      pem: { privateKeyPem: identity.privateKeyPem, certificatePem: identity.certificatePem },
+    // a server and a client child per stack, in the two namespaces
+    const { pairs, endpoints } = await startStackPairs(identity, SERVER_ADDRESS, children, {
+      server: a.name,
+      client: b.name,
     })
     const bulk = await interleaved(
       STACKS,
       bulkRounds,
       async (stack) =>
         (
-          await client.call<{ rate: number }>(
+          await pairs[stack].client.call<{ rate: number }>(
             'bulk',
             { stack, endpoint: endpoints[stack], bytes: bytesOf(stack), warmBytes: 2 * MiB },
             { timeoutMs: 120_000 },
@@ -89,6 +81,7 @@ export async function runVeth(o: {
       STACKS,
       largeRounds,
       async (stack) => {
+        const { server, client } = pairs[stack]
         const before = await server.call<number>('majorGcs')
         const { rate } = await client.call<{ rate: number }>(
           'bulk',
@@ -122,7 +115,7 @@ export async function runVeth(o: {
       STACKS,
       rateRounds,
       async (stack) => {
-        const r = await client.call<{ rate: number; samples: number[] }>(
+        const r = await pairs[stack].client.call<{ rate: number; samples: number[] }>(
           'rates',
           {
             stack,
@@ -144,7 +137,7 @@ export async function runVeth(o: {
     )
     figures.add('64 B messages, veth', 'msg/s', rates, 'higher')
     figures.add('request/response p50, veth', 'us', p50, 'lower')
-    return `veth: two network namespaces joined by a veth pair (MTU ${mtu}), server and client in separate child processes, each in its namespace, \`network\` tuning; bulk ${bulkRounds} x ${bytes / MiB} MiB (x 12 for the quinn and tls stacks), the same in 1 MiB messages ${largeRounds} x, messages and request/response ${rateRounds} round(s), per stack`
+    return `veth: two network namespaces joined by a veth pair (MTU ${mtu}), a server and a client child process per stack, each in its namespace, \`network\` tuning; bulk ${bulkRounds} x ${bytes / MiB} MiB (x 12 for the quinn and tls stacks), the same in 1 MiB messages ${largeRounds} x, messages and request/response ${rateRounds} round(s), per stack`
   } finally {
     await Promise.allSettled(children.map((c) => c.close()))
     await Promise.allSettled(namespaces.map((ns) => ns.delete()))

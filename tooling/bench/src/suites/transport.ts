@@ -1,21 +1,20 @@
 // pnpm bench transport: five stacks side by side, in one run, interleaved rounds: our transport on
 // quinn and on @matrixai, the quinn binding used directly, @matrixai through the engine module
-// only, and node:tls 1.3 with the same framing and pinning. Loopback (client here, server in a child
-// process), idle connections (fresh processes), and a veth pair with MTU 1500 between two network
-// namespaces (root only). Ratios are against raw quinn and node:tls from the same run.
-import { fileURLToPath } from 'node:url'
+// only, and node:tls 1.3 with the same framing and pinning. Loopback (each stack's server and client
+// in two child processes of their own), idle connections (fresh processes), and a veth pair with
+// MTU 1500 between two network namespaces (root only). Ratios are against raw quinn and node:tls
+// from the same run.
 import { generateIdentity } from '@peer/identity'
-import { spawnChild } from '@peer/testkit/child-process'
+import type { RpcChild } from '@peer/testkit/child-process'
 import { loadAverage } from '../bench-stats.js'
 import { enginePatchNote } from '../matrixai-raw.js'
 import type { Measurement, Suite } from '../report.js'
 import { runLoopback } from '../transport-bench.js'
 import { Figures } from '../transport-figures.js'
 import { runIdle } from '../transport-idle.js'
-import { clientPins, type Endpoints, makeClients } from '../transport-stacks.js'
+import { startStackPairs } from '../transport-pairs.js'
 import { runVeth } from '../transport-veth.js'
 
-const SERVER = fileURLToPath(new URL('../transport-server.ts', import.meta.url))
 const HOST = '127.0.0.1'
 /** The whole suite must finish within this; otherwise the process exits (children and namespaces go with it). */
 const SUITE_TIMEOUT_MS = 30 * 60_000
@@ -36,21 +35,15 @@ const suite: Suite = {
     const measurements: Measurement[] = []
     const figures = new Figures(measurements, log)
     const notes: string[] = []
-    const child = await spawnChild(SERVER)
-    const clients = makeClients(identity)
+    const children: RpcChild[] = []
     try {
-      const started = await child.call<{ endpoints: Endpoints; engines: Record<string, string> }>(
-        'start',
-        { client: clientPins(identity), host: HOST },
-        { timeoutMs: 60_000 },
-      )
+      const { pairs, endpoints, engines } = await startStackPairs(identity, HOST, children)
       notes.push(
-        `engines: peer-quinn ran on ${started.engines['peer-quinn']} (client ${clients.engines['peer-quinn']}), peer-matrixai on ${started.engines['peer-matrixai']} (client ${clients.engines['peer-matrixai']}); raw-matrixai and peer-matrixai: ${enginePatchNote()}`,
+        `engines: peer-quinn ran on ${engines['peer-quinn']}, peer-matrixai on ${engines['peer-matrixai']}; raw-matrixai and peer-matrixai: ${enginePatchNote()}`,
       )
-      notes.push(await runLoopback({ child, clients, endpoints: started.endpoints, quick, figures, log }))
+      notes.push(await runLoopback({ pairs, endpoints, quick, figures, log }))
     } finally {
-      await clients.close()
-      await child.close()
+      await Promise.allSettled(children.map((c) => c.close()))
     }
     notes.push(await runIdle({ identity, host: HOST, quick, figures, log }))
     notes.push(await runVeth({ identity, quick, figures, log }))
