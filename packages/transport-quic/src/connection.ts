@@ -7,11 +7,12 @@ import {
 } from '@peer/discovery-core'
 import { errorMessage, settleWithin } from '@peer/discovery-core/internal'
 import { AsyncQueue } from './async-queue.js'
+import { channelOptions } from './channel-options.js'
 import { decodeCloseNotice, MAX_CLOSE_REASON_BYTES } from './close-notice.js'
 import { type ControlHost, localHello, receiveHello, sendHello, waitHello } from './control-stream.js'
 import { ENGINE_OBJECT, type EngineConnection, type EngineStream } from './engine.js'
 import { type CloseInfo, ConnectionClosedError } from './errors.js'
-import { channelOptions, FramedMessageChannel } from './message-channel.js'
+import { FramedMessageChannel } from './message-channel.js'
 import { StreamOpenQueue } from './open-queue.js'
 import type {
   ChannelOptions,

@@ -7,6 +7,7 @@
  * @packageDocumentation
  */
 
+export { DEFAULT_CHANNEL_OPTIONS } from './channel-options.js'
 export { ALPN, type EngineCapabilities, type EngineName } from './engine.js'
 export { engineCapabilities } from './engine-capabilities.js'
 export { DEFAULT_ENGINE, ENGINE_NAMES } from './engine-select.js'
@@ -26,7 +27,7 @@ export {
   UntrustedPeerError,
 } from './errors.js'
 export { LIBP2P_EXTENSION_OID, Libp2pCertificateError } from './libp2p-tls.js'
-export { createMessageChannel, DEFAULT_CHANNEL_OPTIONS } from './message-channel.js'
+export { createMessageChannel } from './message-channel.js'
 export { createTransport, QuicTransport } from './transport.js'
 export { DEFAULT_TUNING, type PathKind, pathKind, type ResolvedTuning, tuningFor } from './tuning.js'
 export type {

@@ -1,6 +1,7 @@
 import { type AbortOptions, abortErrorFor } from '@peer/discovery-core'
-import { errorMessage, numberOption, settleWithin } from '@peer/discovery-core/internal'
+import { errorMessage, settleWithin } from '@peer/discovery-core/internal'
 import { AsyncQueue } from './async-queue.js'
+import { channelOptions } from './channel-options.js'
 import { type ChunkPool, chunkPool } from './chunk-pool.js'
 import type { DirectIo, EngineStream } from './engine.js'
 import {
@@ -16,28 +17,6 @@ import { FrameDecoder } from './frame-decoder.js'
 import type { ChannelOptions, MessageChannel, ReceiveBatchOptions, Stream } from './types.js'
 import { type Waiter, waitIn } from './waiters.js'
 import { CODE } from './wire.js'
-
-/** Defaults of {@link ChannelOptions}. */
-export const DEFAULT_CHANNEL_OPTIONS: Required<ChannelOptions> = {
-  maxFrameSize: 16 * 1024 * 1024,
-  maxBufferedBytes: 1024 * 1024,
-  maxQueuedMessages: 4096,
-  coalesceBytes: 64 * 1024,
-  partialFrameTimeoutMs: 60_000,
-}
-
-/** Resolves and validates channel options (an invalid one throws `TransportConfigError`). */
-export function channelOptions(...layers: Array<ChannelOptions | undefined>): Required<ChannelOptions> {
-  const out = { ...DEFAULT_CHANNEL_OPTIONS }
-  for (const layer of layers) {
-    if (layer === undefined) continue
-    for (const key of Object.keys(DEFAULT_CHANNEL_OPTIONS) as Array<keyof ChannelOptions>) {
-      const max = key === 'maxFrameSize' ? 0xffffffff : undefined // the frame header is a u32
-      out[key] = numberOption(layer[key], key, out[key], { integer: true, min: 1, max }, TransportConfigError)
-    }
-  }
-  return out
-}
 
 const RESOLVED = Promise.resolve()
 /**

@@ -6,12 +6,12 @@ import {
   throwIfAborted,
 } from '@peer/discovery-core'
 import { errorMessage, numberOption } from '@peer/discovery-core/internal'
+import { channelOptions } from './channel-options.js'
 import { type ConnectionContext, QuicConnection } from './connection.js'
 import type { Engine, EngineContext, EngineName } from './engine.js'
 import { selectEngine } from './engine-select.js'
 import { TransportConfigError, TransportError } from './errors.js'
 import { QuicListener } from './listener.js'
-import { channelOptions } from './message-channel.js'
 import { awaitPortRelease, trackPort } from './port-release.js'
 import { tuningFor } from './tuning.js'
 import type {

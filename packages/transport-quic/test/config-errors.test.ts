@@ -3,6 +3,7 @@
 import { ConfigError } from '@peer/discovery-core'
 import type { Identity } from '@peer/identity'
 import { describe, expect, it } from 'vitest'
+import { channelOptions } from '../src/channel-options.js'
 import {
   createTransport,
   MAX_HELLO_BYTES,
@@ -10,7 +11,6 @@ import {
   type TransportOptions,
   tuningFor,
 } from '../src/index.js'
-import { channelOptions } from '../src/message-channel.js'
 import { identities } from './fixtures/pool.js'
 
 const [me] = (await identities(1)) as [Identity]
