@@ -66,14 +66,22 @@ export async function runLoopback(o: LoopbackOptions): Promise<string> {
 
   // ------------------------------------------------------------------ bulk
   const bulkCpu = emptyStackValues()
+  // a small heap receiving hundreds of MB/s of fresh buffers either runs on scavenges or falls into
+  // a mark-compact every few MB (V8's external-memory heuristic): the receiver's count says which
+  const bulkMcs = emptyStackValues()
   const bulkRates = await interleaved(STACKS, bulkRounds, (stack) =>
     onFresh(stack, async () => {
       await warm(stack, 'bulk', warmBytes)
       const bytes = bulkBytes * workScale(stack)
+      const mcsBefore = await pairs[stack].server.call<number>('majorGcs')
       const r = await timed(stack, 'bulk', bytes)
+      bulkMcs[stack].push((await pairs[stack].server.call<number>('majorGcs')) - mcsBefore)
       bulkCpu[stack].push(r.cpuUs / (bytes / MiB))
       return r.value ?? Number.NaN
     }),
+  )
+  o.log(
+    `bulk, loopback: the server's mark-compacts per run: ${STACKS.map((s) => `${s} ${bulkMcs[s].join(' / ')}`).join(', ')}`,
   )
   figures.add(
     'bulk, loopback',
