@@ -46,7 +46,7 @@ async function loopOp(
   await meter?.end()
   return undefined
 }
-/** Counts full collections once a server starts (a GC observer costs the client role's runs). */
+/** Counts full collections once this child serves (only servers are asked; clients run without an observer). */
 let majorGcs: (() => number) | undefined
 const settle = async () => {
   gc()
@@ -173,7 +173,7 @@ serveRpc(
       const { user, system } = process.cpuUsage()
       return user + system
     },
-    /** Full garbage collections since the process started. */
+    /** Full garbage collections since the server started (0 in a client). */
     majorGcs() {
       return majorGcs?.() ?? 0
     },
