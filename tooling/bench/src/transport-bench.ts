@@ -5,27 +5,17 @@
 // suites/transport.ts.
 import { interleaved, median, orderFor, percentile } from './bench-stats.js'
 import { emptyStackValues, type Figures, type StackValues } from './transport-figures.js'
-import type { StackPair } from './transport-pairs.js'
+import { RUN_TIMEOUT_MS, type StackPair, stackRuns } from './transport-pairs.js'
 import { type Endpoints, STACKS, type StackName, workScale } from './transport-stacks.js'
 
 const MiB = 1024 * 1024
 /** Generous: a run is seconds at most, but the machine is shared. */
-const RUN_TIMEOUT_MS = 120_000
-
 export interface LoopbackOptions {
   pairs: Record<StackName, StackPair>
   endpoints: Endpoints
   quick: boolean
   figures: Figures
   log: (line: string) => void
-}
-
-type LoopOp = 'bulk' | 'messages' | 'echo'
-interface RunResult {
-  value: number | undefined
-  /** client + server process CPU time of the run */
-  cpuUs: number
-  samples: number[]
 }
 
 export async function runLoopback(o: LoopbackOptions): Promise<string> {
@@ -42,27 +32,7 @@ export async function runLoopback(o: LoopbackOptions): Promise<string> {
   const processWarmRequests = quick ? 1_000 : 5_000
   const connects = quick ? 10 : 40
 
-  const target = (stack: StackName) => ({ stack, endpoint: endpoints[stack] })
-  /** A fresh connection per run (in the stack's client child), closed afterwards. */
-  const onFresh = async <T>(stack: StackName, run: () => Promise<T>): Promise<T> => {
-    const { client } = pairs[stack]
-    await client.call('open', target(stack), { timeoutMs: RUN_TIMEOUT_MS })
-    try {
-      return await run()
-    } finally {
-      await client.call('closeConn', undefined, { timeoutMs: RUN_TIMEOUT_MS })
-    }
-  }
-  const warm = (stack: StackName, op: LoopOp, n: number) =>
-    pairs[stack].client.call('warm', { op, n }, { timeoutMs: RUN_TIMEOUT_MS })
-  /** One timed run on the open connection, with both processes' CPU time. */
-  const timed = async (stack: StackName, op: LoopOp, n: number): Promise<RunResult> => {
-    const { server, client } = pairs[stack]
-    const before = await server.call<number>('cpu')
-    const r = await client.call<RunResult>('run', { op, n }, { timeoutMs: RUN_TIMEOUT_MS })
-    const serverUs = (await server.call<number>('cpu')) - before
-    return { ...r, cpuUs: r.cpuUs + serverUs }
-  }
+  const { target, onFresh, warm, timed } = stackRuns(pairs, endpoints)
 
   // ------------------------------------------------------------------ bulk
   const bulkCpu = emptyStackValues()

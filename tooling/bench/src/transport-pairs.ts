@@ -8,6 +8,18 @@ import type { Identity } from '@peer/identity'
 import { type RpcChild, spawnChild } from '@peer/testkit/child-process'
 import { clientPins, type Endpoints, STACKS, type StackName } from './transport-stacks.js'
 
+/** What a client child runs on its open connection (transport-server.ts `warm` / `run`). */
+export type LoopOp = 'bulk' | 'messages' | 'echo'
+/** One timed run: MB/s (bulk), msg/s (messages) or undefined (echo: `samples`, in us). */
+export interface RunResult {
+  value: number | undefined
+  /** client + server process CPU time of the run */
+  cpuUs: number
+  samples: number[]
+}
+/** Generous: a run is seconds at most, but the machine is shared. */
+export const RUN_TIMEOUT_MS = 120_000
+
 const SERVER_FILE = fileURLToPath(new URL('./transport-server.ts', import.meta.url))
 
 /** The two children of one stack. */
@@ -58,4 +70,34 @@ export async function startStackPairs(
     pairs[stack] = { server, client }
   }
   return { pairs, endpoints, engines, children }
+}
+
+/** Runs on the stacks' client children; `messageBytes` sets a bulk run's message size. */
+export function stackRuns(pairs: Record<StackName, StackPair>, endpoints: Endpoints) {
+  const t = { timeoutMs: RUN_TIMEOUT_MS }
+  const target = (stack: StackName) => ({ stack, endpoint: endpoints[stack] })
+  return {
+    target,
+    /** A fresh connection for `run` (in the stack's client child), closed afterwards. */
+    async onFresh<T>(stack: StackName, run: () => Promise<T>): Promise<T> {
+      const { client } = pairs[stack]
+      await client.call('open', target(stack), t)
+      try {
+        return await run()
+      } finally {
+        await client.call('closeConn', undefined, t)
+      }
+    },
+    /** Untimed work on the open connection. */
+    warm: (stack: StackName, op: LoopOp, n: number, messageBytes?: number) =>
+      pairs[stack].client.call('warm', { op, n, messageBytes }, t),
+    /** One timed run on the open connection, with both processes' CPU time. */
+    async timed(stack: StackName, op: LoopOp, n: number, messageBytes?: number): Promise<RunResult> {
+      const { server, client } = pairs[stack]
+      const before = await server.call<number>('cpu')
+      const r = await client.call<RunResult>('run', { op, n, messageBytes }, t)
+      const serverUs = (await server.call<number>('cpu')) - before
+      return { ...r, cpuUs: r.cpuUs + serverUs }
+    },
+  }
 }

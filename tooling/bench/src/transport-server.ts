@@ -10,6 +10,7 @@ import { serveRpc } from '@peer/testkit/child-process'
 import type { TransportTuning } from '@peer/transport-quic'
 import { CpuMeter } from './bench-stats.js'
 import { bulk, echo, messages } from './stack-ops.js'
+import type { LoopOp } from './transport-pairs.js'
 import {
   type BenchConn,
   type Clients,
@@ -29,17 +30,16 @@ let held: BenchConn[] = []
 /** The client role's connection for the loopback runs (`open` / `warm` / `run` / `closeConn`). */
 let current: BenchConn | undefined
 
-type LoopOp = 'bulk' | 'messages' | 'echo'
-
-/** One loopback operation on `conn`: `n` bytes (bulk), messages or sequential echoes. */
+/** One operation on `conn`: `n` bytes (bulk, in messages of `messageBytes`), messages or echoes. */
 async function loopOp(
   conn: BenchConn,
   op: LoopOp,
   n: number,
+  messageBytes: number | undefined,
   meter?: CpuMeter,
   samples?: number[],
 ): Promise<number | undefined> {
-  if (op === 'bulk') return bulk(conn, n, meter)
+  if (op === 'bulk') return bulk(conn, n, meter, messageBytes)
   if (op === 'messages') return messages(conn, n, meter)
   await meter?.begin()
   await echo(conn, n, samples)
@@ -81,27 +81,27 @@ serveRpc(
       clients = makeClients(identityFromPem(params.pem), params.tuning ?? {}, params.stacks)
       return clients.engines
     },
-    /** Client role, loopback: opens the connection the next `warm` / `run` calls use. */
+    /** Client role: opens the connection the next `warm` / `run` calls use (transport-pairs.ts). */
     async open(params: ClientParams) {
       await current?.close()
       current = undefined
       current = await need(clients).connect(params.stack, params.endpoint)
     },
-    /** Client role, loopback: untimed work on the open connection. */
-    async warm(params: { op: LoopOp; n: number }) {
-      await loopOp(need(current), params.op, params.n)
+    /** Client role: untimed work on the open connection. */
+    async warm(params: { op: LoopOp; n: number; messageBytes?: number }) {
+      await loopOp(need(current), params.op, params.n, params.messageBytes)
     },
     /**
-     * Client role, loopback: one timed run on the open connection; `value` is MB/s (bulk), msg/s
-     * (messages) or undefined (echo: `samples` in us); `cpuUs` is this process's CPU time in it.
+     * Client role: one timed run on the open connection; `value` is MB/s (bulk), msg/s (messages)
+     * or undefined (echo: `samples` in us); `cpuUs` is this process's CPU time in it.
      */
-    async run(params: { op: LoopOp; n: number }) {
+    async run(params: { op: LoopOp; n: number; messageBytes?: number }) {
       const samples: number[] = []
       const meter = new CpuMeter(undefined)
-      const value = await loopOp(need(current), params.op, params.n, meter, samples)
+      const value = await loopOp(need(current), params.op, params.n, params.messageBytes, meter, samples)
       return { value, cpuUs: meter.us, samples }
     },
-    /** Client role, loopback: closes the open connection. */
+    /** Client role: closes the open connection. */
     async closeConn() {
       await current?.close()
       current = undefined
@@ -121,32 +121,6 @@ serveRpc(
       const t = performance.now()
       await conn.close()
       return performance.now() - t
-    },
-    /** Client role: one bulk run on a fresh connection, after an untimed warm-up on it. */
-    async bulk(params: ClientParams & { bytes: number; warmBytes: number; messageBytes?: number }) {
-      const conn = await need(clients).connect(params.stack, params.endpoint)
-      try {
-        await bulk(conn, params.warmBytes, undefined, params.messageBytes)
-        const meter = new CpuMeter(undefined)
-        const rate = await bulk(conn, params.bytes, meter, params.messageBytes)
-        return { rate, cpuUs: meter.us }
-      } finally {
-        await conn.close()
-      }
-    },
-    /** Client role: one run of 64-byte messages or request/response on a fresh connection. */
-    async rates(params: ClientParams & { messages: number; requests: number }) {
-      const conn = await need(clients).connect(params.stack, params.endpoint)
-      try {
-        await messages(conn, Math.min(params.messages, 20_000))
-        const rate = await messages(conn, params.messages)
-        await echo(conn, 100)
-        const samples: number[] = []
-        await echo(conn, params.requests, samples)
-        return { rate, samples }
-      } finally {
-        await conn.close()
-      }
     },
     /** Client role: opens `n` idle connections of one stack and reports the RSS growth. */
     async idle(params: ClientParams & { n: number }) {

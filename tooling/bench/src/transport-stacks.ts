@@ -266,36 +266,32 @@ async function channelPipe(ch: MessageChannel, mode: number): Promise<Pipe> {
   return { kind: 'channel', ch }
 }
 
-/** Clients of `only` (default: all five stacks); a stack's transport or dialer is made when first needed. */
+/** Clients of `only` (default: all five stacks): no transport or dialer for the others. */
 export function makeClients(
   identity: Identity,
   tuning: TransportTuning = {},
   only: readonly StackName[] = STACKS,
 ): Clients {
-  const transports: Partial<Record<'peer-quinn' | 'peer-matrixai', Transport>> = {}
-  const transport = (stack: 'peer-quinn' | 'peer-matrixai'): Transport => {
-    transports[stack] ??= transportOn(ENGINE_OF[stack], identity, () => false, tuning)
-    return transports[stack]
-  }
-  let quinnRaw: ReturnType<typeof quinnDialer> | undefined
-  let matrixaiRaw: ReturnType<typeof matrixaiDialer> | undefined
-  const quinn = () => {
-    quinnRaw ??= quinnDialer(identity, tuning)
-    return quinnRaw
-  }
-  const matrixai = () => {
-    matrixaiRaw ??= matrixaiDialer(identity, tuning)
-    return matrixaiRaw
+  const peer = (stack: 'peer-quinn' | 'peer-matrixai') =>
+    only.includes(stack) ? transportOn(ENGINE_OF[stack], identity, () => false, tuning) : undefined
+  const transports = { 'peer-quinn': peer('peer-quinn'), 'peer-matrixai': peer('peer-matrixai') }
+  const quinn = only.includes('raw-quinn') ? quinnDialer(identity, tuning) : undefined
+  const matrixai = only.includes('raw-matrixai') ? matrixaiDialer(identity, tuning) : undefined
+  const missing = (stack: StackName) => new Error(`no client for ${stack} here`)
+  /** A stack's client (made above when the stack is in `only`). */
+  const need = <T>(client: T | undefined, stack: StackName): T => {
+    if (client === undefined) throw missing(stack)
+    return client
   }
   return {
     engines: {
-      'peer-quinn': only.includes('peer-quinn') ? engineOf(transport('peer-quinn')) : '',
-      'peer-matrixai': only.includes('peer-matrixai') ? engineOf(transport('peer-matrixai')) : '',
+      'peer-quinn': transports['peer-quinn'] === undefined ? '' : engineOf(transports['peer-quinn']),
+      'peer-matrixai': transports['peer-matrixai'] === undefined ? '' : engineOf(transports['peer-matrixai']),
     },
     async connect(stack, endpoint) {
-      if (!only.includes(stack)) throw new Error(`no client for ${stack} here`)
+      if (!only.includes(stack)) throw missing(stack)
       if (stack === 'peer-quinn' || stack === 'peer-matrixai') {
-        const conn = await transport(stack).dial(endpoint, { expectedId: endpoint.id })
+        const conn = await need(transports[stack], stack).dial(endpoint, { expectedId: endpoint.id })
         return {
           raw: false,
           pipe: async (mode) => channelPipe(await conn.openChannel(), mode),
@@ -304,8 +300,8 @@ export function makeClients(
           },
         }
       }
-      if (stack === 'raw-quinn') return rawBench(await quinn().dial(endpoint, endpoint.id))
-      if (stack === 'raw-matrixai') return rawBench(await matrixai().dial(endpoint, endpoint.id))
+      if (stack === 'raw-quinn') return rawBench(await need(quinn, stack).dial(endpoint, endpoint.id))
+      if (stack === 'raw-matrixai') return rawBench(await need(matrixai, stack).dial(endpoint, endpoint.id))
       const sockets: TLSSocket[] = [await tlsDial(identity, endpoint)]
       let first = true
       return {
@@ -332,7 +328,7 @@ export function makeClients(
       await Promise.allSettled([
         transports['peer-quinn']?.close(),
         transports['peer-matrixai']?.close(),
-        quinnRaw?.close(),
+        quinn?.close(),
       ])
     },
   }

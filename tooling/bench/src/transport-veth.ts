@@ -7,7 +7,7 @@ import type { RpcChild } from '@peer/testkit/child-process'
 import { canCreateNetns, connectVeth, createNetns, type Netns } from '@peer/testkit/netns'
 import { interleaved, percentile } from './bench-stats.js'
 import { emptyStackValues, type Figures } from './transport-figures.js'
-import { startStackPairs } from './transport-pairs.js'
+import { stackRuns, startStackPairs } from './transport-pairs.js'
 import { STACKS, type StackName } from './transport-stacks.js'
 
 const MiB = 1024 * 1024
@@ -52,19 +52,14 @@ export async function runVeth(o: {
       server: a.name,
       client: b.name,
     })
-    const bulk = await interleaved(
-      STACKS,
-      bulkRounds,
-      async (stack) =>
-        (
-          await pairs[stack].client.call<{ rate: number }>(
-            'bulk',
-            { stack, endpoint: endpoints[stack], bytes: bytesOf(stack), warmBytes: 2 * MiB },
-            { timeoutMs: 120_000 },
-          )
-        ).rate,
-      120_000,
-    )
+    const { onFresh, warm, timed } = stackRuns(pairs, endpoints)
+    /** MB/s of one bulk run on a fresh connection, after an untimed warm-up on it. */
+    const bulkRun = (stack: StackName, warmBytes: number, messageBytes?: number) =>
+      onFresh(stack, async () => {
+        await warm(stack, 'bulk', warmBytes, messageBytes)
+        return (await timed(stack, 'bulk', bytesOf(stack), messageBytes)).value ?? Number.NaN
+      })
+    const bulk = await interleaved(STACKS, bulkRounds, (stack) => bulkRun(stack, 2 * MiB), 120_000)
     figures.add(
       'bulk, veth',
       'MB/s',
@@ -81,19 +76,9 @@ export async function runVeth(o: {
       STACKS,
       largeRounds,
       async (stack) => {
-        const { server, client } = pairs[stack]
+        const { server } = pairs[stack]
         const before = await server.call<number>('majorGcs')
-        const { rate } = await client.call<{ rate: number }>(
-          'bulk',
-          {
-            stack,
-            endpoint: endpoints[stack],
-            bytes: bytesOf(stack),
-            warmBytes: 4 * MiB,
-            messageBytes: MiB,
-          },
-          { timeoutMs: 120_000 },
-        )
+        const rate = await bulkRun(stack, 4 * MiB, MiB)
         mcs[stack].push((await server.call<number>('majorGcs')) - before)
         return rate
       },
@@ -115,23 +100,22 @@ export async function runVeth(o: {
       STACKS,
       rateRounds,
       async (stack) => {
-        const r = await pairs[stack].client.call<{ rate: number; samples: number[] }>(
-          'rates',
-          {
-            stack,
-            endpoint: endpoints[stack],
-            messages: quick ? 50_000 : 200_000,
-            requests: quick ? 300 : 1_000,
-          },
-          { timeoutMs: 120_000 },
-        )
+        const n = quick ? 50_000 : 200_000
+        const requests = quick ? 300 : 1_000
+        // messages, then request/response, on one connection, each warmed up first
+        const [rate, samples] = await onFresh(stack, async () => {
+          await warm(stack, 'messages', Math.min(n, 20_000))
+          const sent = await timed(stack, 'messages', n)
+          await warm(stack, 'echo', 100)
+          return [sent.value ?? Number.NaN, (await timed(stack, 'echo', requests)).samples] as const
+        })
         p50[stack].push(
           percentile(
-            r.samples.sort((x, y) => x - y),
+            [...samples].sort((x, y) => x - y),
             0.5,
           ),
         )
-        return r.rate
+        return rate
       },
       120_000,
     )
