@@ -1,6 +1,7 @@
 // Private test networks made of Linux network namespaces: every namespace (and every bridge) that a
 // test uses is created here, named `<prefix>-<pid>-<random>...`, and deleted again in teardown, on
-// process exit and on SIGINT/SIGTERM/SIGHUP (exit-cleanup.ts). Stale namespaces of crashed runs (whose pid is gone) are swept.
+// process exit and on SIGINT/SIGTERM/SIGHUP (exit-cleanup.ts). Stale namespaces of crashed runs
+// (whose pid is gone) are swept.
 // Multicast only ever happens inside these namespaces, never in the root namespace.
 //
 // Two namespaces joined by a veth pair, a child process in each (see child-process.ts):
