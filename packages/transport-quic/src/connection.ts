@@ -382,8 +382,8 @@ export class QuicConnection extends TypedEventTarget<ConnectionEvents> implement
 
   async openChannel(options: ChannelOptions & AbortOptions = {}): Promise<MessageChannel> {
     const opts = channelOptions(this.#ctx.channel, options)
-    const stream = await this.#openKind(KIND_CHANNEL, options.signal)
-    return new FramedMessageChannel(
+    const stream = await this.#openRaw(options.signal)
+    const channel = new FramedMessageChannel(
       stream,
       undefined,
       opts,
@@ -392,6 +392,8 @@ export class QuicConnection extends TypedEventTarget<ConnectionEvents> implement
       this.closed,
       true,
     )
+    channel.preamble(KIND_CHANNEL)
+    return channel
   }
 
   async acceptChannel(options: ChannelOptions & AbortOptions = {}): Promise<MessageChannel> {

@@ -128,6 +128,8 @@ export function createQuinnEngine(binding: QuinnBinding): Engine {
       await wrapped.closed
       throw new PinningError(expectedId, id)
     }
+    // the stream of the first lane opens while the listener confirms the connection
+    wrapped.preopen(conn.outboundStream())
     wrapped.serve()
     return wrapped
   }
@@ -182,7 +184,6 @@ export function createQuinnEngine(binding: QuinnBinding): Engine {
     const admit = async (conn: QuinnConnection): Promise<void> => {
       // the control stream opens while the client's id is read and its trust decided
       const control = conn.outboundStream()
-      control.catch(() => {}) // a connection that closes first fails the first open instead
       let multiaddr = ''
       try {
         multiaddr = conn.remoteMultiaddr()
@@ -193,7 +194,11 @@ export function createQuinnEngine(binding: QuinnBinding): Engine {
         live.delete(wrapped),
       )
       live.add(wrapped)
-      wrapped.preopen(control)
+      // and the stream of the node's first lane after it (opened once the control stream has its id)
+      wrapped.preopen(
+        control,
+        control.then(() => conn.outboundStream()),
+      )
       let id: string
       try {
         id = remoteIdOf(multiaddr)

@@ -151,6 +151,24 @@ export class FramedMessageChannel implements MessageChannel {
     return waitIn(this.#spaceWaiters, signal)
   }
 
+  /**
+   * @internal Starts the send side with the stream's preamble (its kind byte, see wire.ts), written
+   * with what is sent in the same event-loop turn: the first messages of a new channel then reach
+   * the peer in the packet and the read that show it the channel (a first request on a new lane
+   * cost a write, a packet and a read of its own before). Nothing sent in that turn: the preamble
+   * goes alone at its end, so the peer sees the channel at once all the same.
+   */
+  preamble(kind: number): void {
+    const size = this.#options.coalesceBytes
+    const cur = this.#pool === undefined ? Buffer.allocUnsafe(size) : this.#pool.take(size)
+    cur[0] = kind
+    this.#cur = cur
+    this.#curBase = cur
+    this.#curUsed = 1
+    this.#buffered = 1
+    this.#kick()
+  }
+
   flush(options?: AbortOptions): Promise<void> {
     const signal = options?.signal
     if (signal?.aborted === true) return Promise.reject(abortErrorFor(signal))

@@ -124,6 +124,20 @@ export function channelScenarios(kit: Kit): void {
       expect(got).toEqual(['', 'xyz', '!'])
     })
 
+    it("sends a new channel's kind with the messages of the same turn: the peer gets them in its first read", async () => {
+      const out = await client.openChannel()
+      void out.send(Buffer.from('first'))
+      void out.send(Buffer.from('second'))
+      const inc = await server.acceptChannel()
+      const batch = (await inc.receiveBatch())?.map((m) => Buffer.from(m).toString())
+      expect(batch).toEqual(['first', 'second'])
+      // a channel nothing is sent on still reaches the peer at once
+      const quiet = await client.openChannel()
+      const seen = await server.acceptChannel()
+      expect(seen.id).toBe(quiet.id)
+      await Promise.all([out.close(), quiet.close()])
+    })
+
     it('iterates like an async generator: break stops quietly, an error is thrown once and then done', async () => {
       await rawWrite([u32(1), Buffer.from('a'), u32(1), Buffer.from('b'), u32(1), Buffer.from('c')])
       const ch = createMessageChannel(await server.acceptStream())
