@@ -80,6 +80,68 @@ export async function withTimeout<T>(
   }
 }
 
+/** A signal for one wait that ends; see {@link linkSignals}. */
+export interface LinkedSignal {
+  readonly signal: AbortSignal
+  /** True when `signal` aborted because its time ran out (not because a parent aborted). */
+  readonly timedOut: boolean
+  /** Stops the timer and the listeners on the parents: call it once the wait is over. */
+  release(): void
+}
+
+/**
+ * A signal that aborts when one of `parents` aborts (with its reason) or, with `ms`, after `ms`
+ * milliseconds (with a `TimeoutError`, as `AbortSignal.timeout`'s): what
+ * `AbortSignal.any([...parents, AbortSignal.timeout(ms)])` gives, for waits that end. Those two
+ * cost about 28 us per wait here (weak references and a finalization registry, since nobody says
+ * when the wait is over; they showed in profiles of a first request). This costs about 4 us, and
+ * `release()` leaves nothing behind: no listener on a long-lived parent, no timer.
+ */
+export function linkSignals(parents: ReadonlyArray<AbortSignal | undefined>, ms?: number): LinkedSignal {
+  const controller = new AbortController()
+  let timer: NodeJS.Timeout | undefined
+  let timedOut = false
+  const listening: Array<[AbortSignal, () => void]> = []
+  const release = (): void => {
+    if (timer !== undefined) clearTimeout(timer)
+    timer = undefined
+    for (const [parent, listener] of listening) parent.removeEventListener('abort', listener)
+    listening.length = 0
+  }
+  for (const parent of parents) {
+    if (parent === undefined) continue
+    if (parent.aborted) {
+      release()
+      controller.abort(parent.reason)
+      break
+    }
+    const listener = (): void => {
+      release()
+      controller.abort(parent.reason)
+    }
+    parent.addEventListener('abort', listener, { once: true })
+    listening.push([parent, listener])
+  }
+  if (ms !== undefined && !controller.signal.aborted) {
+    timer = setTimeout(
+      () => {
+        timedOut = true
+        release()
+        controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'))
+      },
+      Math.min(Math.max(0, ms), MAX_TIMER_MS),
+    )
+    timer.unref()
+  }
+  return {
+    signal: controller.signal,
+    get timedOut() {
+      return timedOut
+    },
+    release,
+  }
+}
+
 /** Options of {@link settleWithin}. */
 export interface SettleWithinOptions extends AbortOptions {
   /** Let the process exit while only this wait is pending (an unref'd timer). Default false. */

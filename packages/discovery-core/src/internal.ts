@@ -6,7 +6,13 @@
  * @internal
  * @packageDocumentation
  */
-export { type SettleWithinOptions, settleWithin, withTimeout } from './abort.js'
+export {
+  type LinkedSignal,
+  linkSignals,
+  type SettleWithinOptions,
+  settleWithin,
+  withTimeout,
+} from './abort.js'
 export { type AtomicWriteOptions, writeFileAtomic } from './atomic-file.js'
 export { type BackoffOptions, backoffDelay } from './backoff.js'
 export { errorMessage } from './errors.js'

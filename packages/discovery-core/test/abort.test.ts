@@ -1,7 +1,7 @@
 import { getEventListeners, setMaxListeners } from 'node:events'
 import { describe, expect, it } from 'vitest'
 import { AbortError, delay, raceSignal } from '../src/index.js'
-import { settleWithin } from '../src/internal.js'
+import { linkSignals, settleWithin } from '../src/internal.js'
 
 describe('delay', () => {
   it('leaves no abort listener on a long-lived signal, however often it is called', async () => {
@@ -95,5 +95,46 @@ describe('settleWithin', () => {
     expect(timers() - before).toBe(N)
     for (let i = 0; i < N; i++) void settleWithin(never, 1, { unref: true })
     expect(timers() - before).toBe(N)
+  })
+})
+
+describe('linkSignals', () => {
+  it("aborts with a parent's reason, and leaves no listener on the other parents", () => {
+    const [a, b] = [new AbortController(), new AbortController()]
+    const linked = linkSignals([a.signal, undefined, b.signal], 60_000)
+    expect(linked.signal.aborted).toBe(false)
+    b.abort('because')
+    expect(linked.signal.aborted).toBe(true)
+    expect(linked.signal.reason).toBe('because')
+    expect(linked.timedOut).toBe(false)
+    expect(getEventListeners(a.signal, 'abort')).toHaveLength(0)
+  })
+
+  it('is aborted at once when a parent already is', () => {
+    const a = new AbortController()
+    a.abort('early')
+    const linked = linkSignals([new AbortController().signal, a.signal], 60_000)
+    expect(linked.signal.reason).toBe('early')
+  })
+
+  it('aborts with a TimeoutError after ms, and says it timed out', async () => {
+    const parent = new AbortController()
+    const linked = linkSignals([parent.signal], 5)
+    await new Promise<void>((resolve) => linked.signal.addEventListener('abort', () => resolve()))
+    expect(linked.timedOut).toBe(true)
+    expect((linked.signal.reason as DOMException).name).toBe('TimeoutError')
+    expect(getEventListeners(parent.signal, 'abort')).toHaveLength(0)
+  })
+
+  it('release() leaves nothing behind: no listener on a long-lived parent, no timer that fires', async () => {
+    const parent = new AbortController()
+    setMaxListeners(200, parent.signal)
+    for (let i = 0; i < 100; i++) linkSignals([parent.signal], 1).release()
+    expect(getEventListeners(parent.signal, 'abort')).toHaveLength(0)
+    const linked = linkSignals([parent.signal], 1)
+    linked.release()
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(linked.signal.aborted).toBe(false)
+    expect(linked.timedOut).toBe(false)
   })
 })

@@ -1,7 +1,7 @@
 // How a link learns its peer's `hello` (name, message size limit) and knows the peer took the
 // connection: from the transport's hello bytes when both nodes gave one (see node-start), else by
 // the exchange of `hello` envelopes on the control lane (peers of versions before transport hellos).
-import { errorMessage } from '@peer/discovery-core/internal'
+import { errorMessage, linkSignals } from '@peer/discovery-core/internal'
 import { type Connection, ConnectionClosedError, type MessageChannel } from '@peer/transport-quic'
 import { decodeEnvelope, type Envelope, encodeEnvelope } from './envelope.js'
 import { MalformedEnvelopeError, PeerUnavailableError, unavailableFromClose } from './errors.js'
@@ -94,16 +94,18 @@ async function withinHelloTimeout<T>(
   step: (signal: AbortSignal) => Promise<T>,
   late: string,
 ): Promise<T> {
-  const timeout = AbortSignal.timeout(ctx.host.helloTimeout)
+  const wait = linkSignals([ctx.lifetime], ctx.host.helloTimeout)
   try {
-    return await step(AbortSignal.any([timeout, ctx.lifetime]))
+    return await step(wait.signal)
   } catch (error) {
     if (error instanceof ConnectionClosedError) throw unavailableFromClose(ctx.id, error.info)
-    if (timeout.aborted) {
+    if (wait.timedOut) {
       throw new PeerUnavailableError(ctx.id, `${late} within ${ctx.host.helloTimeout} ms`, {
         reason: 'protocol-error',
       })
     }
     throw error
+  } finally {
+    wait.release()
   }
 }

@@ -4,7 +4,7 @@
 
 import { setImmediate as nextTurn } from 'node:timers/promises'
 import { shortId } from '@peer/discovery-core'
-import { errorMessage } from '@peer/discovery-core/internal'
+import { errorMessage, linkSignals } from '@peer/discovery-core/internal'
 import {
   CODE,
   type Connection,
@@ -110,9 +110,13 @@ export class LinkReceiver {
   async #startLane(channel: MessageChannel): Promise<void> {
     let first: Envelope
     try {
-      const bytes = await channel.receive({
-        signal: AbortSignal.any([this.#ctx.signal, AbortSignal.timeout(this.#ctx.host.helloTimeout)]),
-      })
+      const wait = linkSignals([this.#ctx.signal], this.#ctx.host.helloTimeout)
+      let bytes: Uint8Array | undefined
+      try {
+        bytes = await channel.receive({ signal: wait.signal })
+      } finally {
+        wait.release()
+      }
       if (bytes === undefined) {
         // the connection closed (say how), or the peer finished the channel before its first envelope
         const closed = channel.error instanceof ConnectionClosedError ? channel.error.info : undefined

@@ -2,7 +2,7 @@
 // connection or a stall) probing attempts. Moved out of PeerRegistry.
 
 import { abortErrorFor, type Logger, raceSignal } from '@peer/discovery-core'
-import { settleWithin } from '@peer/discovery-core/internal'
+import { type LinkedSignal, linkSignals, settleWithin } from '@peer/discovery-core/internal'
 import type { AddressEntry } from './address-book.js'
 import { safeClose } from './connections.js'
 import { DialTimeoutError, PeerIdMismatchError } from './errors.js'
@@ -28,8 +28,23 @@ export async function dialOne<C extends RegistryConnection>(
   parent: AbortSignal,
   probeMs: number,
 ): Promise<C> {
-  const timeout = AbortSignal.timeout(ctx.dialTimeoutMs)
-  const signal = AbortSignal.any([parent, timeout])
+  const deadline = linkSignals([parent], ctx.dialTimeoutMs)
+  try {
+    return await dialWithin(ctx, id, address, parent, probeMs, deadline)
+  } finally {
+    deadline.release()
+  }
+}
+
+async function dialWithin<C extends RegistryConnection>(
+  ctx: DialContext<C>,
+  id: string,
+  address: AddressEntry,
+  parent: AbortSignal,
+  probeMs: number,
+  deadline: LinkedSignal,
+): Promise<C> {
+  const signal = deadline.signal
   const attempt = (attemptSignal: AbortSignal) =>
     ctx.transport.dial({ host: address.host, port: address.port }, { expectedId: id, signal: attemptSignal })
   const dialing =
@@ -49,7 +64,7 @@ export async function dialOne<C extends RegistryConnection>(
         dialing.catch(() => {}),
         ABANDON_GRACE_MS,
       )
-    if (timeout.aborted && !parent.aborted) {
+    if (deadline.timedOut && !parent.aborted) {
       ctx.stats.dialTimeouts++
       throw new DialTimeoutError(
         `dial to ${address.host}:${address.port} timed out after ${ctx.dialTimeoutMs} ms`,

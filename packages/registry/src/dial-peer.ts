@@ -2,6 +2,7 @@
 // connection, or the failure's consequences (waiters failed, redial, idle or forgotten).
 
 import { shortId } from '@peer/discovery-core'
+import { linkSignals } from '@peer/discovery-core/internal'
 import { dialOrder } from './address-book.js'
 import { dialOne } from './dial-one.js'
 import { RegistryError } from './errors.js'
@@ -23,10 +24,11 @@ export async function dialPeer<C extends RegistryConnection>(
   entry.state = 'dialing'
   entry.totalDials++
   core.stats.dials++
-  const signal = AbortSignal.any([controller.signal, core.lifetime()])
+  const linked = linkSignals([controller.signal, core.lifetime()])
+  const signal = linked.signal
   // addresses that worked before go first; the rest keep discovery's order
   const addresses = dialOrder(entry.addresses)
-  let lastError: Error = new RegistryError('no address to dial')
+  let lastError: Error | undefined
   let connected = false
   for (const address of addresses) {
     if (signal.aborted) break
@@ -47,6 +49,7 @@ export async function dialPeer<C extends RegistryConnection>(
       })
     }
   }
+  linked.release()
   if (entry.dial === controller) entry.dial = undefined
   if (connected || entry.connection !== undefined) return
   if (entry.capRefused === true) {
@@ -55,22 +58,23 @@ export async function dialPeer<C extends RegistryConnection>(
   }
   if (core.peers.get(entry.id) !== entry || !core.started()) return
   if (controller.signal.aborted && entry.state !== 'dialing') return
+  const failure = lastError ?? new RegistryError('no address to dial')
   entry.dialAttempts++
-  entry.lastError = lastError.message
+  entry.lastError = failure.message
   core.stats.dialFailures++
-  core.waiters.reject(entry.id, lastError)
+  core.waiters.reject(entry.id, failure)
   if (core.cfg.onDemand && entry.discovered) {
     // no redial by itself: the next use dials again
     entry.state = 'idle'
-    core.emit('peer:dial-failed', { id: entry.id, attempt: entry.dialAttempts, error: lastError })
+    core.emit('peer:dial-failed', { id: entry.id, attempt: entry.dialAttempts, error: failure })
     return
   }
   if (!entry.discovered) {
     // lost and not reachable: stop trying
-    core.emit('peer:dial-failed', { id: entry.id, attempt: entry.dialAttempts, error: lastError })
+    core.emit('peer:dial-failed', { id: entry.id, attempt: entry.dialAttempts, error: failure })
     core.forget(entry, 'lost')
     return
   }
   const retryIn = core.dials.scheduleRedial(entry)
-  core.emit('peer:dial-failed', { id: entry.id, attempt: entry.dialAttempts, error: lastError, retryIn })
+  core.emit('peer:dial-failed', { id: entry.id, attempt: entry.dialAttempts, error: failure, retryIn })
 }
