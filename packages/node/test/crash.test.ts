@@ -72,3 +72,57 @@ it('a killed peer goes down by idle timeout, fails its requests typed, and comes
   expect(events.events.map((e) => e.type)).toEqual(['peer:down', 'peer:up'])
   expect(await survivor.request('victim', 'echo', 'again')).toBe('again')
 }, 40_000)
+
+it('a killed peer restarted elsewhere is taken back at once, while our own redial to it still hangs', async () => {
+  // ours is the lower id: a fresh dial of ours would win a tie against the peer's inbound
+  let [mine, theirs] = await Promise.all([generateIdentity(), generateIdentity()])
+  if (mine.id > theirs.id) [mine, theirs] = [theirs, mine]
+  const discovery = new ManualBackend()
+  const node = await createNode({
+    identity: mine,
+    trust: [theirs.id],
+    name: 'survivor@localhost',
+    discovery,
+    lostHysteresisMs: 0,
+    // one long attempt per redial: it hangs on the dead address for the whole test
+    registry: { backoff: { initialDelayMs: 50, maxDelayMs: 500 }, dialTimeoutMs: 120_000, probeAttemptMs: 0 },
+    // a long idle timeout of our own: the handshake of a dial to the dead address hangs as long
+    // (the connection's idle timeout is the lower of both sides': the victim's 1.5 s)
+    transport: { maxIdleTimeoutMs: 120_000, keepAliveIntervalMs: 300, connectTimeoutMs: 120_000 },
+  })
+  const start = async () => {
+    const child = await spawnChild(fixture)
+    children.push(child)
+    return child.call<{ id: string; address: { host: string; port: number } }>('start', {
+      pem: { privateKeyPem: theirs.privateKeyPem, certificatePem: theirs.certificatePem },
+      trust: [mine.id],
+      peers: [{ id: mine.id, addresses: [node.address] }],
+      name: 'victim@localhost',
+      port: 0,
+    })
+  }
+  try {
+    const first = await start()
+    discovery.announcePeer(theirs.id, [first.address])
+    await node.waitForPeer(theirs.id, { timeoutMs: 10_000 })
+    const events = recordEvents(node, ['peer:up', 'peer:down'])
+    await children.at(-1)!.crash()
+    await waitFor(() => events.of('peer:down').length === 1, { timeoutMs: 10_000, what: 'peer:down' })
+    // our redial to the dead address is under way, and stale
+    const dialing = () => node.knownPeers().find((p) => p.id === theirs.id)?.state === 'dialing'
+    await waitFor(dialing, { timeoutMs: 10_000, what: 'our redial' })
+    await new Promise((r) => setTimeout(r, 300))
+    // back on another port (discovery here still says the old one): it dials us
+    await start()
+    await waitFor(() => events.of('peer:up').length === 1, {
+      timeoutMs: 30_000,
+      what: 'peer:up after restart',
+    })
+    expect(events.of('peer:up')[0]!.detail).toMatchObject({ id: theirs.id, direction: 'inbound' })
+    expect(await node.request(theirs.id, 'echo', 'again')).toBe('again')
+    // our own redial was given up for it, not failed
+    expect(node.registryStats?.dialFailures).toBe(0)
+  } finally {
+    await node.stop()
+  }
+}, 60_000)

@@ -13,6 +13,17 @@ export interface ArbitrationInput {
   readonly direction: ConnectionDirection
   /** True while our own dial to the peer is in flight. */
   readonly dialInFlight: boolean
+  /**
+   * How long our dial's current attempt has been running (ms), when one is in flight and known. An
+   * attempt older than {@link ArbitrationInput.staleDialMs} no longer wins a tie.
+   */
+  readonly dialAgeMs?: number
+  /**
+   * An attempt running this long (ms) is taken to wait on handshake retransmissions: the peer was
+   * down when it started, or our path to it is (the inbound proves the peer is up and reaches us).
+   * Undefined: our dial always wins the tie.
+   */
+  readonly staleDialMs?: number
   /** The peer's live connection (another one than the new), if any. */
   readonly existing?: {
     readonly direction: ConnectionDirection | undefined
@@ -33,15 +44,18 @@ export type ArbitrationVerdict = 'adopt' | 'dial-wins' | 'replace' | 'duplicate'
 
 /**
  * With no live connection the new one is adopted, except an inbound one arriving while our own
- * dial is in flight and ours wins the tie. With a live one: an outbound arrival, or an inbound
- * within the simultaneous window, keeps the connection dialed by the lower id; a later inbound
- * replaces the live one. @internal
+ * dial is in flight and ours wins the tie (unless that dial's attempt is stale: then the inbound
+ * is adopted and our dial given up). With a live one: an outbound arrival, or an inbound within
+ * the simultaneous window, keeps the connection dialed by the lower id; a later inbound replaces
+ * the live one. @internal
  */
 export function arbitrate(input: ArbitrationInput): ArbitrationVerdict {
   const { direction, existing } = input
   const selfWins = input.self < input.remote
   if (existing === undefined) {
-    return direction === 'inbound' && input.dialInFlight && selfWins ? 'dial-wins' : 'adopt'
+    const stale =
+      input.staleDialMs !== undefined && input.dialAgeMs !== undefined && input.dialAgeMs >= input.staleDialMs
+    return direction === 'inbound' && input.dialInFlight && selfWins && !stale ? 'dial-wins' : 'adopt'
   }
   let keepNew: boolean
   const existingDir = existing.direction ?? 'outbound'

@@ -20,17 +20,21 @@ export interface DialContext<C extends RegistryConnection> {
 /** How long an aborted dial may keep its slot while the transport winds it down. */
 const ABANDON_GRACE_MS = 1000
 
-/** Dials `address`, expecting `id`; probing attempts of `probeMs` each when it is above 0. @internal */
+/**
+ * Dials `address`, expecting `id`; probing attempts of `probeMs` each when it is above 0.
+ * `onAttempt` is called as each attempt starts. @internal
+ */
 export async function dialOne<C extends RegistryConnection>(
   ctx: DialContext<C>,
   id: string,
   address: AddressEntry,
   parent: AbortSignal,
   probeMs: number,
+  onAttempt?: () => void,
 ): Promise<C> {
   const deadline = linkSignals([parent], ctx.dialTimeoutMs)
   try {
-    return await dialWithin(ctx, id, address, parent, probeMs, deadline)
+    return await dialWithin(ctx, id, address, parent, probeMs, deadline, onAttempt)
   } finally {
     deadline.release()
   }
@@ -43,10 +47,16 @@ async function dialWithin<C extends RegistryConnection>(
   parent: AbortSignal,
   probeMs: number,
   deadline: LinkedSignal,
+  onAttempt: (() => void) | undefined,
 ): Promise<C> {
   const signal = deadline.signal
-  const attempt = (attemptSignal: AbortSignal) =>
-    ctx.transport.dial({ host: address.host, port: address.port }, { expectedId: id, signal: attemptSignal })
+  const attempt = (attemptSignal: AbortSignal) => {
+    onAttempt?.()
+    return ctx.transport.dial(
+      { host: address.host, port: address.port },
+      { expectedId: id, signal: attemptSignal },
+    )
+  }
   const dialing =
     probeMs > 0
       ? probe(attempt, probeMs, signal, (late) => safeClose(late, 'dial abandoned', ctx.log))

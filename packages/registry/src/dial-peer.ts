@@ -30,10 +30,21 @@ export async function dialPeer<C extends RegistryConnection>(
   const addresses = dialOrder(entry.addresses)
   let lastError: Error | undefined
   let connected = false
+  // how old the attempt in flight is decides a tie with an inbound connection (peer-connections.ts)
+  const onAttempt = () => {
+    if (entry.dial === controller) entry.attemptAt = Date.now()
+  }
   for (const address of addresses) {
     if (signal.aborted) break
     try {
-      const conn = await dialOne(core.dialContext, entry.id, address, signal, core.dials.probeFor(entry))
+      const conn = await dialOne(
+        core.dialContext,
+        entry.id,
+        address,
+        signal,
+        core.dials.probeFor(entry),
+        onAttempt,
+      )
       address.lastError = undefined
       address.lastConnectedAt = Date.now()
       entry.dial = undefined
@@ -50,6 +61,7 @@ export async function dialPeer<C extends RegistryConnection>(
     }
   }
   linked.release()
+  if (entry.dial === controller || entry.dial === undefined) entry.attemptAt = undefined
   if (entry.dial === controller) entry.dial = undefined
   if (connected || entry.connection !== undefined) return
   if (entry.capRefused === true) {

@@ -10,6 +10,19 @@ import type { ConnectionDirection, RegistryConnection } from './interfaces.js'
 import type { PeerEntry } from './peer-entry.js'
 import type { RegistryCore } from './registry-core.js'
 
+/**
+ * An attempt of our own dial running this long (or 4 round trips of the arriving connection, if
+ * longer) no longer wins a tie against an inbound connection: a handshake that has not completed
+ * by then waits on retransmissions (the peer was down when it started, e.g. it restarted, or our
+ * path to it is down), while the inbound proves the peer is up and reaches us. Without this, a
+ * restarted peer waited for our stale attempt's next retransmission (1 to 6 s in the demo).
+ */
+const STALE_DIAL_MIN_MS = 250
+
+function staleDialMs(conn: RegistryConnection): number {
+  return Math.max(STALE_DIAL_MIN_MS, 4 * (readRtt(conn) ?? 0))
+}
+
 /** The connections of the registry's peers. @internal */
 export class PeerConnections<C extends RegistryConnection> {
   readonly #c: RegistryCore<C>
@@ -40,7 +53,8 @@ export class PeerConnections<C extends RegistryConnection> {
 
   /**
    * Makes `conn` the peer's connection, or closes it. With no live connection it is adopted, except
-   * an inbound one arriving while our own dial is in flight and ours wins the tie. With a live one:
+   * an inbound one arriving while our own dial is in flight and ours wins the tie (not when that
+   * dial's attempt is stale: see STALE_DIAL_MIN_MS). With a live one:
    * an outbound arrival, or an inbound within the simultaneous window, keeps the connection dialed
    * by the lower id; a later inbound replaces the live one.
    */
@@ -51,14 +65,19 @@ export class PeerConnections<C extends RegistryConnection> {
     }
     const existing = entry.connection
     if (existing === conn) return true
+    const now = Date.now()
+    const dialInFlight = entry.dial !== undefined
+    // an inbound while our own dial runs: how old its attempt is decides the tie (see STALE_DIAL_MIN_MS)
+    const tie = existing === undefined && direction === 'inbound' && dialInFlight
     const verdict = arbitrate({
       self: this.#c.self,
       remote: entry.id,
       direction,
-      dialInFlight: entry.dial !== undefined,
+      dialInFlight,
+      ...(tie ? { dialAgeMs: now - (entry.attemptAt ?? now), staleDialMs: staleDialMs(conn) } : {}),
       existing:
         existing === undefined ? undefined : { direction: entry.direction, connectedAt: entry.connectedAt },
-      now: Date.now(),
+      now,
       windowMs: this.#c.cfg.window,
     })
     if (verdict === 'dial-wins') {
@@ -71,6 +90,10 @@ export class PeerConnections<C extends RegistryConnection> {
         return false
       }
       if (direction === 'inbound' && entry.dial !== undefined) {
+        this.#c.log.debug('inbound connection supersedes our dial', {
+          id: shortId(entry.id),
+          attemptMs: entry.attemptAt === undefined ? undefined : now - entry.attemptAt,
+        })
         entry.dial.abort(new RegistryError('dial superseded by the remote'))
         entry.dial = undefined
       }

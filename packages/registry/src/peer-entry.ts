@@ -20,6 +20,8 @@ export interface PeerEntry<C extends RegistryConnection> {
   totalDials: number
   backoffLevel: number
   dial: AbortController | undefined
+  /** When our dial's current attempt started (`Date.now()`), while one runs. */
+  attemptAt: number | undefined
   timer: ReturnType<typeof setTimeout> | undefined
   nextDialAt: number | undefined
   lastError: string | undefined
@@ -51,6 +53,7 @@ export function newPeerEntry<C extends RegistryConnection>(id: string): PeerEntr
     totalDials: 0,
     backoffLevel: 0,
     dial: undefined,
+    attemptAt: undefined,
     timer: undefined,
     nextDialAt: undefined,
     lastError: undefined,

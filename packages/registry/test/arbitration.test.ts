@@ -26,6 +26,16 @@ const table: Row[] = [
     'dial-wins',
   ],
   [
+    'inbound while our fresh dial is in flight, we are lower: our dial wins',
+    { self: LOW, remote: HIGH, direction: 'inbound', dialInFlight: true, dialAgeMs: 249, staleDialMs: 250 },
+    'dial-wins',
+  ],
+  [
+    'inbound while our dial is in flight with a stale attempt, we are lower: the inbound is adopted',
+    { self: LOW, remote: HIGH, direction: 'inbound', dialInFlight: true, dialAgeMs: 250, staleDialMs: 250 },
+    'adopt',
+  ],
+  [
     'inbound while our dial is in flight, we are higher: the inbound is adopted',
     { self: HIGH, remote: LOW, direction: 'inbound', dialInFlight: true },
     'adopt',

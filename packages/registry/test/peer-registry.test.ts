@@ -452,6 +452,31 @@ describe('PeerRegistry: simultaneous dials', () => {
   })
 })
 
+describe('PeerRegistry: an inbound connection while our dial hangs', () => {
+  it('wins over our dial once its attempt is stale (the peer restarted, or our path to it is down)', async () => {
+    const net = new MemoryNetwork()
+    const [x, y] = [await makeNode(net, 'x', { dialTimeoutMs: 600_000 }), await makeNode(net, 'y')]
+    // `low` wins ties: its dial, while fresh, beats the peer's inbound
+    const [low, high] = x.id < y.id ? [x, y] : [y, x]
+    await low.registry.start()
+    // `low` knows `high` only at an address that never answers: its dial hangs
+    const dead = { host: '127.0.0.1', port: 1 }
+    net.blackholes.add(`${dead.host}:${dead.port}`)
+    low.trust.add(high.id)
+    low.backend.announcePeer(high.id, [dead])
+    await waitFor(() => low.registry.status(high.id)?.state === 'dialing')
+    // the attempt turns stale (a fresh one wins the tie: see arbitration.test.ts and the
+    // simultaneous dials above); the inbound is then adopted and our dial given up
+    await new Promise((r) => setTimeout(r, 300))
+    const events = recordEvents(low.registry, ['peer:connected'])
+    const late = await high.transport.dial(low.address, { expectedId: low.id })
+    expect(low.registry.connection(high.id)?.other).toBe(late)
+    expect(events.of('peer:connected')[0]?.detail).toMatchObject({ id: high.id, direction: 'inbound' })
+    expect(low.registry.status(high.id)?.state).toBe('connected')
+    expect(late.isClosed).toBe(false)
+  })
+})
+
 describe('PeerRegistry: expectInbound (a listener promising to keep a connection)', () => {
   it('promises only when nothing of ours competes, and holds our dials until the inbound arrives', async () => {
     const { a, b } = await startedPair()
