@@ -6,13 +6,15 @@ import { loadavg } from 'node:os'
 import { generateIdentity, type Identity } from '@peer/identity'
 import { type Connection, createTransport, type EngineName } from '../src/index.js'
 import { privateKeyProto } from '../src/libp2p-tls.js'
-import type { QuinnBinding, QuinnConnection } from '../src/quinn-binding.js'
+import { type QuinnBinding, type QuinnConnection, withWorkerThreads } from '../src/quinn-binding.js'
 
 const N = Number(process.argv[2] ?? 100)
 const SECONDS = Number(process.argv[3] ?? 10)
 const KEEPALIVE_MS = 1000
 const IDLE_MS = 30_000
-const binding = createRequire(import.meta.url)('@chainsafe/libp2p-quic-linux-x64-gnu') as QuinnBinding
+const binding = withWorkerThreads(
+  () => createRequire(import.meta.url)('@chainsafe/libp2p-quic-linux-x64-gnu') as QuinnBinding,
+)
 
 const cpuMs = () => {
   const u = process.cpuUsage()

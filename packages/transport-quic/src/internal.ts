@@ -7,4 +7,5 @@
 
 export { ChunkPool } from './chunk-pool.js'
 export { SENT } from './message-channel.js'
+export { defaultWorkerThreads, withWorkerThreads } from './quinn-binding.js'
 export { KIND_CHANNEL, KIND_CLOSE, KIND_CONTROL, KIND_STREAM, withPrefix } from './wire.js'

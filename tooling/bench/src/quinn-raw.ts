@@ -9,6 +9,7 @@ import { privateKeyFromRaw, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { Identity } from '@peer/identity'
 import type { TransportTuning } from '@peer/transport-quic'
+import { withWorkerThreads } from '@peer/transport-quic/internal'
 import type { RawConn, RawStream } from './raw-stream.js'
 
 /** The subset of the binding's (untyped) API this bench uses. */
@@ -42,7 +43,8 @@ interface QuinnBinding {
 const require = createRequire(import.meta.url)
 let binding: QuinnBinding | undefined
 export function quinnBinding(): QuinnBinding {
-  binding ??= require('@chainsafe/libp2p-quic-linux-x64-gnu') as QuinnBinding
+  // loaded as the transport loads it (the same runtime threads), for a like-for-like comparison
+  binding ??= withWorkerThreads(() => require('@chainsafe/libp2p-quic-linux-x64-gnu') as QuinnBinding)
   return binding
 }
 
