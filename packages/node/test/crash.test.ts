@@ -1,7 +1,7 @@
 // A peer process killed with SIGKILL (no goodbye): the survivor sees peer:down through the
 // transport's idle timeout, requests in flight fail typed, and the restarted peer comes back.
 import { fileURLToPath } from 'node:url'
-import { generateIdentity } from '@peer/identity'
+import { generateIdentity, type Identity } from '@peer/identity'
 import { type RpcChild, spawnChild } from '@peer/testkit/child-process'
 import { ManualBackend } from '@peer/testkit/manual-discovery'
 import { recordEvents, waitFor } from '@peer/testkit/wait'
@@ -16,6 +16,24 @@ afterAll(async () => {
   await survivor?.stop()
 })
 
+/** Starts the victim node (identity `theirs`, trusting `mine` at `survivor`) in a child process. */
+async function startVictim(
+  theirs: Identity,
+  mine: Identity,
+  survivor: { host: string; port: number },
+  port = 0,
+) {
+  const child = await spawnChild(fixture)
+  children.push(child)
+  return child.call<{ id: string; address: { host: string; port: number } }>('start', {
+    pem: { privateKeyPem: theirs.privateKeyPem, certificatePem: theirs.certificatePem },
+    trust: [mine.id],
+    peers: [{ id: mine.id, addresses: [survivor] }],
+    name: 'victim@localhost',
+    port,
+  })
+}
+
 it('a killed peer goes down by idle timeout, fails its requests typed, and comes back after a restart', async () => {
   const [mine, theirs] = await Promise.all([generateIdentity(), generateIdentity()])
   const discovery = new ManualBackend()
@@ -28,17 +46,7 @@ it('a killed peer goes down by idle timeout, fails its requests typed, and comes
     registry: { backoff: { initialDelayMs: 50, maxDelayMs: 500 }, dialTimeoutMs: 2000 },
     transport: { maxIdleTimeoutMs: 1500, keepAliveIntervalMs: 300 },
   })
-  const start = async () => {
-    const child = await spawnChild(fixture)
-    children.push(child)
-    return child.call<{ id: string; address: { host: string; port: number } }>('start', {
-      pem: { privateKeyPem: theirs.privateKeyPem, certificatePem: theirs.certificatePem },
-      trust: [mine.id],
-      peers: [{ id: mine.id, addresses: [survivor!.address] }],
-      name: 'victim@localhost',
-      port: port ?? 0,
-    })
-  }
+  const start = () => startVictim(theirs, mine, survivor!.address, port)
   let port: number | undefined
   const first = await start()
   port = first.address.port
@@ -90,17 +98,7 @@ it('a killed peer restarted elsewhere is taken back at once, while our own redia
     // (the connection's idle timeout is the lower of both sides': the victim's 1.5 s)
     transport: { maxIdleTimeoutMs: 120_000, keepAliveIntervalMs: 300, connectTimeoutMs: 120_000 },
   })
-  const start = async () => {
-    const child = await spawnChild(fixture)
-    children.push(child)
-    return child.call<{ id: string; address: { host: string; port: number } }>('start', {
-      pem: { privateKeyPem: theirs.privateKeyPem, certificatePem: theirs.certificatePem },
-      trust: [mine.id],
-      peers: [{ id: mine.id, addresses: [node.address] }],
-      name: 'victim@localhost',
-      port: 0,
-    })
-  }
+  const start = () => startVictim(theirs, mine, node.address)
   try {
     const first = await start()
     discovery.announcePeer(theirs.id, [first.address])

@@ -5,14 +5,9 @@
 import { expect, it } from 'vitest'
 import { FramedMessageChannel } from '../src/message-channel.js'
 import { KIND_CHANNEL } from '../src/wire.js'
+import { CHANNEL_OPTIONS } from './fixtures/channel-options.js'
 
-const OPTIONS = {
-  maxFrameSize: 1024 * 1024,
-  maxBufferedBytes: 1024 * 1024,
-  maxQueuedMessages: 64,
-  coalesceBytes: 64 * 1024,
-  partialFrameTimeoutMs: 60_000,
-}
+const OPTIONS = CHANNEL_OPTIONS
 
 /** An in-memory stream that records every write (copied: chunks are recycled). */
 function recordingStream() {

@@ -10,6 +10,7 @@ import { getEventListeners } from 'node:events'
 import { describe, expect, it } from 'vitest'
 import { AsyncQueue } from '../src/async-queue.js'
 import { FramedMessageChannel } from '../src/message-channel.js'
+import { CHANNEL_OPTIONS } from './fixtures/channel-options.js'
 
 function frame(payload: Uint8Array): Uint8Array {
   const out = Buffer.alloc(4 + payload.byteLength)
@@ -36,13 +37,7 @@ function countingStream(chunks: Uint8Array[]) {
   return { stream, state }
 }
 
-const OPTIONS = {
-  maxFrameSize: 1024 * 1024,
-  maxBufferedBytes: 1024 * 1024,
-  maxQueuedMessages: 64,
-  coalesceBytes: 64 * 1024,
-  partialFrameTimeoutMs: 60_000,
-}
+const OPTIONS = CHANNEL_OPTIONS
 
 describe('message channel receive', () => {
   it('has the next read in flight when a waiting consumer handles its message', async () => {
