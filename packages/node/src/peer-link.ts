@@ -343,6 +343,12 @@ export class PeerLink {
    * message sent was acknowledged.
    */
   whenIdle(): Promise<void> {
+    // a waiter (a stopping node) wants the acknowledgements of what our handlers got sent now,
+    // not after ACK_DELAY_MS: they count as waiting to be sent until the control lane wrote them
+    // (it may still be opening: an inbound link opens it as it comes up, while the peer's first
+    // messages are handled; acks queued behind it when the link closed were lost, and the peer
+    // counted every message it had sent as dropped)
+    this.#acks.flush()
     if (this.#idle()) return Promise.resolve()
     return new Promise((resolve) => this.#idleWaiters.add(resolve))
   }
@@ -489,7 +495,9 @@ export class PeerLink {
 
   #checkIdle(): void {
     // called on every settled request and written message: nothing to do unless someone waits
-    if (this.#idleWaiters.size === 0 || !this.#idle()) return
+    if (this.#idleWaiters.size === 0) return
+    this.#acks.flush() // see whenIdle
+    if (!this.#idle()) return
     const waiters = [...this.#idleWaiters]
     this.#idleWaiters.clear()
     for (const wake of waiters) wake()
