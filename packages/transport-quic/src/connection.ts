@@ -52,7 +52,8 @@ export interface ConnectionContext {
 
 interface PendingIncoming {
   stream: EngineStream
-  reader: ReadableStreamDefaultReader<Uint8Array>
+  /** Undefined for a channel on an engine stream with its own reads (`direct`). */
+  reader: ReadableStreamDefaultReader<Uint8Array> | undefined
   leftover: Uint8Array | undefined
 }
 
@@ -219,18 +220,31 @@ export class QuicConnection extends TypedEventTarget<ConnectionEvents> implement
   }
 
   async #readPreamble(stream: EngineStream): Promise<void> {
-    const reader = stream.readable.getReader()
-    reader.closed.catch(() => {})
+    // the engine's own read when it has one: a channel then never builds the stream's web streams
+    const direct = stream.direct
+    let reader: ReadableStreamDefaultReader<Uint8Array> | undefined
+    const readerOf = (): ReadableStreamDefaultReader<Uint8Array> => {
+      if (reader === undefined) {
+        reader = stream.readable.getReader()
+        reader.closed.catch(() => {})
+      }
+      return reader
+    }
     try {
-      const first = await settleWithin(reader.read(), this.#ctx.preambleTimeoutMs)
-      if (first === undefined || first.done || first.value.byteLength === 0) {
+      const read =
+        direct !== undefined
+          ? direct.read()
+          : readerOf()
+              .read()
+              .then((r) => (r.done ? null : r.value))
+      const bytes = await settleWithin(read, this.#ctx.preambleTimeoutMs)
+      if (bytes === undefined || bytes === null || bytes.byteLength === 0) {
         this.#drop(
           stream,
-          first === undefined ? 'no stream preamble in time' : 'stream ended before its preamble',
+          bytes === undefined ? 'no stream preamble in time' : 'stream ended before its preamble',
         )
         return
       }
-      const bytes = first.value
       const kind = bytes[0]
       const leftover = bytes.byteLength > 1 ? bytes.subarray(1) : undefined
       if (kind === KIND_CONTROL) {
@@ -239,13 +253,15 @@ export class QuicConnection extends TypedEventTarget<ConnectionEvents> implement
           return
         }
         this.#helloDone = true
-        if (await receiveHello(this.#control, stream, reader, leftover, (why) => this.#drop(stream, why))) {
+        if (
+          await receiveHello(this.#control, stream, readerOf(), leftover, (why) => this.#drop(stream, why))
+        ) {
           this.#helloResolve?.()
         }
         return
       }
       if (kind === KIND_CLOSE) {
-        void this.#readCloseNotice(stream, reader, leftover)
+        void this.#readCloseNotice(stream, readerOf(), leftover)
         return
       }
       const queue = kind === KIND_STREAM ? this.#streams : kind === KIND_CHANNEL ? this.#channels : undefined
@@ -253,7 +269,8 @@ export class QuicConnection extends TypedEventTarget<ConnectionEvents> implement
         this.#drop(stream, `unknown stream kind ${kind}`)
         return
       }
-      if (!queue.push({ stream, reader, leftover })) {
+      const channelReads = kind === KIND_CHANNEL && direct !== undefined
+      if (!queue.push({ stream, reader: channelReads ? undefined : readerOf(), leftover })) {
         this.#drop(stream, 'too many streams waiting to be accepted', CODE.LIMIT_EXCEEDED)
       }
     } catch (error) {
@@ -366,7 +383,7 @@ export class QuicConnection extends TypedEventTarget<ConnectionEvents> implement
     const pending = await this.#streams.shift(options)
     if (pending === undefined) throw this.#closedError() ?? new ConnectionClosedError('connection closed')
     const { stream, reader, leftover } = pending
-    return userStream(stream, withPrefix(leftover, reader))
+    return userStream(stream, withPrefix(leftover, reader ?? stream.readable.getReader()))
   }
 
   async *streams(): AsyncIterable<Stream> {

@@ -56,6 +56,8 @@ export interface DirectIo {
   read(): Promise<Uint8Array | null>
   /** Hands `chunk` to the engine; rejects like a write to `writable`. */
   write(chunk: Uint8Array): Promise<void>
+  /** Ends the write side once the writes given before are handed over, as closing `writable` does. */
+  finish(): Promise<void>
 }
 
 /** A QUIC stream as the rest of the package sees it. */

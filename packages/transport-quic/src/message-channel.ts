@@ -39,8 +39,9 @@ export class FramedMessageChannel implements MessageChannel {
   readonly closed: Promise<void>
   readonly #stream: EngineStream
   readonly #options: Required<ChannelOptions>
-  readonly #writer: WritableStreamDefaultWriter<Uint8Array>
-  /** The engine's own reads and writes, when it has them (the writer then only ends the stream). */
+  /** The stream's writer, for a stream without the engine's own reads and writes (`#direct`). */
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array> | undefined
+  /** The engine's own reads and writes, when it has them (its web streams are then never built). */
   readonly #direct: DirectIo | undefined
   readonly #closedInfo: () => ConnectionClosedError | undefined
   readonly #connectionClosed: Promise<unknown> | undefined
@@ -94,12 +95,17 @@ export class FramedMessageChannel implements MessageChannel {
     this.closed = new Promise((resolve) => {
       this.#resolveClosed = resolve
     })
-    this.#writer = stream.writable.getWriter()
-    this.#writer.closed.catch(() => {})
     this.#direct = onEngineStream ? stream.direct : undefined
+    if (this.#direct === undefined) {
+      this.#writer = stream.writable.getWriter()
+      this.#writer.closed.catch(() => {})
+    }
     // the connection is closing: what we buffered goes out, then our side ends
     stream.onClosing = () => this.close()
-    void this.#readLoop(reader ?? stream.readable.getReader(), leftover)
+    void this.#readLoop(
+      reader ?? (this.#direct === undefined ? stream.readable.getReader() : undefined),
+      leftover,
+    )
   }
 
   get error(): Error | undefined {
@@ -182,7 +188,7 @@ export class FramedMessageChannel implements MessageChannel {
     this.#closing ??= (async () => {
       try {
         await this.flush()
-        await this.#writer.close()
+        await (this.#direct?.finish() ?? this.#writer?.close())
       } catch (error) {
         if (this.#sendError === undefined) this.#failSend(asError(error))
       } finally {
@@ -234,7 +240,7 @@ export class FramedMessageChannel implements MessageChannel {
         const chunk = this.#chunks.shift()
         if (chunk === undefined) break
         const base = this.#chunkBases.shift()
-        await (this.#direct?.write(chunk) ?? this.#writer.write(chunk))
+        await (this.#direct?.write(chunk) ?? this.#writer?.write(chunk))
         if (base !== undefined) this.#pool?.give(base)
         // the channel failed while this write was in flight (its read side broke): the failure
         // dropped what was queued and zeroed the count, so this chunk must not be counted off again
@@ -354,10 +360,11 @@ export class FramedMessageChannel implements MessageChannel {
   }
 
   async #readLoop(
-    reader: ReadableStreamDefaultReader<Uint8Array>,
+    /** Undefined only with `#direct`. */
+    reader: ReadableStreamDefaultReader<Uint8Array> | undefined,
     leftover: Uint8Array | undefined,
   ): Promise<void> {
-    reader.closed.catch(() => {})
+    reader?.closed.catch(() => {})
     const queue = this.#incoming
     const limit = this.#options.maxQueuedMessages
     // QUIC engine streams lend their read buffer instead of copying each read (see engine-patch)
@@ -373,7 +380,7 @@ export class FramedMessageChannel implements MessageChannel {
       direct !== undefined
         ? direct.read
         : async () => {
-            const r = await reader.read()
+            const r = await reader!.read()
             return r.done ? null : r.value
           }
     try {

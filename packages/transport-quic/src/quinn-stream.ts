@@ -136,6 +136,12 @@ export function wrapStream(
       if (lastWrite === undefined) return track(writeNow(chunk))
       return track(lastWrite.then(() => writeNow(chunk)))
     },
+    async finish(): Promise<void> {
+      // after every write given before (a stream's preamble too)
+      if (lastWrite !== undefined) await lastWrite
+      call((s) => s.finishWrite())
+      writeEnded()
+    },
   }
   /** Settles once the last write given to `direct.write` settled; undefined when none is left. */
   let lastWrite: Promise<unknown> | undefined
@@ -159,10 +165,12 @@ export function wrapStream(
       if (--writing === 0 && finishing) finishIfIdle()
     }
   }
-  const engineStream: EngineStream = {
-    id: Number(stream.id()) * 4 + (serverInitiated ? 1 : 0),
-    direct,
-    readable: new ReadableStream<Uint8Array>(
+  // the web streams are built on first use only: a message channel uses `direct` alone, and the
+  // two cost about 19 us and 5 KB of heap per stream (a node's lanes are channels)
+  let readable: ReadableStream<Uint8Array> | undefined
+  let writable: WritableStream<Uint8Array> | undefined
+  const newReadable = () =>
+    new ReadableStream<Uint8Array>(
       {
         async pull(controller) {
           let chunk: Uint8Array | null
@@ -181,20 +189,27 @@ export function wrapStream(
         },
       },
       { highWaterMark: 0 },
-    ),
-    writable: new WritableStream<Uint8Array>({
+    )
+  const newWritable = () =>
+    new WritableStream<Uint8Array>({
       write: direct.write,
-      async close() {
-        // after a write given to `direct` (a stream's preamble) too
-        if (lastWrite !== undefined) await lastWrite
-        call((s) => s.finishWrite())
-        writeEnded()
-      },
+      close: direct.finish,
       abort() {
         call((s) => s.resetWrite())
         writeEnded()
       },
-    }),
+    })
+  const engineStream: EngineStream = {
+    id: Number(stream.id()) * 4 + (serverInitiated ? 1 : 0),
+    direct,
+    get readable() {
+      readable ??= newReadable()
+      return readable
+    },
+    get writable() {
+      writable ??= newWritable()
+      return writable
+    },
     reset() {
       // the binding resets with code 0 whatever we ask for (capability streamResetCodes: false)
       call((s) => s.resetWrite())
