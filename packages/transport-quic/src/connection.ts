@@ -231,13 +231,14 @@ export class QuicConnection extends TypedEventTarget<ConnectionEvents> implement
       return reader
     }
     try {
-      const read =
-        direct !== undefined
-          ? direct.read()
-          : readerOf()
-              .read()
-              .then((r) => (r.done ? null : r.value))
-      const bytes = await settleWithin(read, this.#ctx.preambleTimeoutMs)
+      // (no extra turn on the reader's path: the matrixai engine's lent reads start with the
+      // channel, and a turn more let its stream start a copying read first on Node 24)
+      let bytes: Uint8Array | null | undefined
+      if (direct !== undefined) bytes = await settleWithin(direct.read(), this.#ctx.preambleTimeoutMs)
+      else {
+        const first = await settleWithin(readerOf().read(), this.#ctx.preambleTimeoutMs)
+        bytes = first === undefined ? undefined : first.done ? null : first.value
+      }
       if (bytes === undefined || bytes === null || bytes.byteLength === 0) {
         this.#drop(
           stream,
