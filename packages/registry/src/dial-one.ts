@@ -2,7 +2,7 @@
 // connection or a stall) probing attempts. Moved out of PeerRegistry.
 
 import { abortErrorFor, type Logger, raceSignal } from '@peer/discovery-core'
-import { type LinkedSignal, linkSignals, settleWithin } from '@peer/discovery-core/internal'
+import { linkSignals, settleWithin } from '@peer/discovery-core/internal'
 import type { AddressEntry } from './address-book.js'
 import { safeClose } from './connections.js'
 import { DialTimeoutError, PeerIdMismatchError } from './errors.js'
@@ -33,22 +33,6 @@ export async function dialOne<C extends RegistryConnection>(
   onAttempt?: () => void,
 ): Promise<C> {
   const deadline = linkSignals([parent], ctx.dialTimeoutMs)
-  try {
-    return await dialWithin(ctx, id, address, parent, probeMs, deadline, onAttempt)
-  } finally {
-    deadline.release()
-  }
-}
-
-async function dialWithin<C extends RegistryConnection>(
-  ctx: DialContext<C>,
-  id: string,
-  address: AddressEntry,
-  parent: AbortSignal,
-  probeMs: number,
-  deadline: LinkedSignal,
-  onAttempt: (() => void) | undefined,
-): Promise<C> {
   const signal = deadline.signal
   const attempt = (attemptSignal: AbortSignal) => {
     onAttempt?.()
@@ -85,6 +69,8 @@ async function dialWithin<C extends RegistryConnection>(
     }
     if (parent.aborted) throw abortErrorFor(parent)
     throw error
+  } finally {
+    deadline.release()
   }
   if (conn.remoteId !== id) {
     ctx.stats.pinMismatches++
