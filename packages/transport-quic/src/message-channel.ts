@@ -136,11 +136,7 @@ export class FramedMessageChannel implements MessageChannel {
     let cur = this.#cur
     if (cur === undefined || this.#curUsed + n + 4 > cur.byteLength) {
       this.#seal()
-      const size = Math.max(this.#options.coalesceBytes, n + 4)
-      cur = this.#pool === undefined ? Buffer.allocUnsafe(size) : this.#pool.take(size)
-      this.#cur = cur
-      this.#curBase = cur
-      this.#curUsed = 0
+      cur = this.#startChunk(Math.max(this.#options.coalesceBytes, n + 4))
     }
     const at = this.#curUsed
     cur[at] = n >>> 24
@@ -165,14 +161,19 @@ export class FramedMessageChannel implements MessageChannel {
    * goes alone at its end, so the peer sees the channel at once all the same.
    */
   preamble(kind: number): void {
-    const size = this.#options.coalesceBytes
-    const cur = this.#pool === undefined ? Buffer.allocUnsafe(size) : this.#pool.take(size)
-    cur[0] = kind
-    this.#cur = cur
-    this.#curBase = cur
+    this.#startChunk(this.#options.coalesceBytes)[0] = kind
     this.#curUsed = 1
     this.#buffered = 1
     this.#kick()
+  }
+
+  /** A fresh chunk of at least `size` bytes (from the pool on engine streams) as the one being filled. */
+  #startChunk(size: number): Buffer {
+    const cur = this.#pool === undefined ? Buffer.allocUnsafe(size) : this.#pool.take(size)
+    this.#cur = cur
+    this.#curBase = cur
+    this.#curUsed = 0
+    return cur
   }
 
   flush(options?: AbortOptions): Promise<void> {
