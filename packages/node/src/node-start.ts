@@ -213,6 +213,7 @@ export async function startNode(ctx: StartContext): Promise<void> {
         wiring.connections.track(connection)
         return connection
       },
+      reportsDialCommit: transport.reportsDialCommit === true,
     },
     trust: trustAll ? () => true : trustList!,
     discovery: parts.discovery,

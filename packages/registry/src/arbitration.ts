@@ -15,9 +15,17 @@ export interface ArbitrationInput {
   readonly dialInFlight: boolean
   /**
    * How long our dial's current attempt has been running (ms), when one is in flight and known. An
-   * attempt older than {@link ArbitrationInput.staleDialMs} no longer wins a tie.
+   * attempt older than {@link ArbitrationInput.staleDialMs} that has not committed no longer wins a
+   * tie.
    */
   readonly dialAgeMs?: number
+  /**
+   * False when our dial's current attempt is known not to have committed (the transport reports
+   * commits, and this one has not): only such an attempt can be stale. A committed attempt may
+   * already be the remote's connection (its dial lost the tie to ours there), so it always wins;
+   * undefined (unknown) counts as committed.
+   */
+  readonly dialCommitted?: boolean
   /**
    * An attempt running this long (ms) is taken to wait on handshake retransmissions: the peer was
    * down when it started, or our path to it is (the inbound proves the peer is up and reaches us).
@@ -44,8 +52,8 @@ export type ArbitrationVerdict = 'adopt' | 'dial-wins' | 'replace' | 'duplicate'
 
 /**
  * With no live connection the new one is adopted, except an inbound one arriving while our own
- * dial is in flight and ours wins the tie (unless that dial's attempt is stale: then the inbound
- * is adopted and our dial given up). With a live one: an outbound arrival, or an inbound within
+ * dial is in flight and ours wins the tie (unless that dial's attempt is stale and has not
+ * committed: then the inbound is adopted and our dial given up, and the remote never sees it). With a live one: an outbound arrival, or an inbound within
  * the simultaneous window, keeps the connection dialed by the lower id; a later inbound replaces
  * the live one. @internal
  */
@@ -54,7 +62,10 @@ export function arbitrate(input: ArbitrationInput): ArbitrationVerdict {
   const selfWins = input.self < input.remote
   if (existing === undefined) {
     const stale =
-      input.staleDialMs !== undefined && input.dialAgeMs !== undefined && input.dialAgeMs >= input.staleDialMs
+      input.dialCommitted === false &&
+      input.staleDialMs !== undefined &&
+      input.dialAgeMs !== undefined &&
+      input.dialAgeMs >= input.staleDialMs
     return direction === 'inbound' && input.dialInFlight && selfWins && !stale ? 'dial-wins' : 'adopt'
   }
   let keepNew: boolean

@@ -20,9 +20,17 @@ export interface DialContext<C extends RegistryConnection> {
 /** How long an aborted dial may keep its slot while the transport winds it down. */
 const ABANDON_GRACE_MS = 1000
 
+/** What {@link dialOne} tells its caller about the attempts. @internal */
+export interface DialProgress {
+  /** An attempt starts. */
+  onAttempt?: () => void
+  /** The attempt committed (RegistryDialOptions.onCommit). */
+  onCommit?: () => void
+}
+
 /**
- * Dials `address`, expecting `id`; probing attempts of `probeMs` each when it is above 0.
- * `onAttempt` is called as each attempt starts. @internal
+ * Dials `address`, expecting `id`; probing attempts of `probeMs` each when it is above 0 (an
+ * attempt that committed is not cut). @internal
  */
 export async function dialOne<C extends RegistryConnection>(
   ctx: DialContext<C>,
@@ -30,20 +38,35 @@ export async function dialOne<C extends RegistryConnection>(
   address: AddressEntry,
   parent: AbortSignal,
   probeMs: number,
-  onAttempt?: () => void,
+  progress: DialProgress = {},
 ): Promise<C> {
   const deadline = linkSignals([parent], ctx.dialTimeoutMs)
   const signal = deadline.signal
+  let committed = false
   const attempt = (attemptSignal: AbortSignal) => {
-    onAttempt?.()
+    committed = false
+    progress.onAttempt?.()
     return ctx.transport.dial(
       { host: address.host, port: address.port },
-      { expectedId: id, signal: attemptSignal },
+      {
+        expectedId: id,
+        signal: attemptSignal,
+        onCommit: () => {
+          committed = true
+          progress.onCommit?.()
+        },
+      },
     )
   }
   const dialing =
     probeMs > 0
-      ? probe(attempt, probeMs, signal, (late) => safeClose(late, 'dial abandoned', ctx.log))
+      ? probe(
+          attempt,
+          probeMs,
+          signal,
+          (late) => safeClose(late, 'dial abandoned', ctx.log),
+          () => committed,
+        )
       : attempt(signal)
   let conn: C
   try {

@@ -30,9 +30,17 @@ export async function dialPeer<C extends RegistryConnection>(
   const addresses = dialOrder(entry.addresses)
   let lastError: Error | undefined
   let connected = false
-  // how old the attempt in flight is decides a tie with an inbound connection (peer-connections.ts)
-  const onAttempt = () => {
-    if (entry.dial === controller) entry.attemptAt = Date.now()
+  // how old the attempt in flight is, and whether it committed, decide a tie with an inbound
+  // connection (peer-connections.ts)
+  const progress = {
+    onAttempt: () => {
+      if (entry.dial !== controller) return
+      entry.attemptAt = Date.now()
+      entry.attemptCommitted = false
+    },
+    onCommit: () => {
+      if (entry.dial === controller) entry.attemptCommitted = true
+    },
   }
   for (const address of addresses) {
     if (signal.aborted) break
@@ -43,7 +51,7 @@ export async function dialPeer<C extends RegistryConnection>(
         address,
         signal,
         core.dials.probeFor(entry),
-        onAttempt,
+        progress,
       )
       address.lastError = undefined
       address.lastConnectedAt = Date.now()
@@ -61,7 +69,10 @@ export async function dialPeer<C extends RegistryConnection>(
     }
   }
   linked.release()
-  if (entry.dial === controller || entry.dial === undefined) entry.attemptAt = undefined
+  if (entry.dial === controller || entry.dial === undefined) {
+    entry.attemptAt = undefined
+    entry.attemptCommitted = false
+  }
   if (entry.dial === controller) entry.dial = undefined
   if (connected || entry.connection !== undefined) return
   if (entry.capRefused === true) {

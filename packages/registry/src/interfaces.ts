@@ -28,6 +28,13 @@ export interface RegistryConnection {
 export interface RegistryDialOptions extends AbortOptions {
   /** The node id the remote must prove; the transport fails the dial otherwise (pinning). */
   expectedId: string
+  /**
+   * For a transport with {@link RegistryTransport.reportsDialCommit}: called once, synchronously,
+   * when the dial can no longer be taken back (the remote may hand the connection to its
+   * application from then on). A dial aborted before the call must never reach the remote's
+   * application.
+   */
+  onCommit?: () => void
 }
 
 /**
@@ -36,6 +43,13 @@ export interface RegistryDialOptions extends AbortOptions {
  */
 export interface RegistryTransport<C extends RegistryConnection = RegistryConnection> {
   dial(address: PeerAddress, options: RegistryDialOptions): Promise<C>
+  /**
+   * True when `dial` calls {@link RegistryDialOptions.onCommit} (`@peer/transport-quic` does).
+   * Only then does an inbound connection win over a stale dial of ours to the same peer that has
+   * not committed: a committed one may already be the remote's connection, and giving it up would
+   * leave each side with a different one.
+   */
+  readonly reportsDialCommit?: boolean
 }
 
 /**

@@ -12,10 +12,14 @@ import type { RegistryCore } from './registry-core.js'
 
 /**
  * An attempt of our own dial running this long (or 4 round trips of the arriving connection, if
- * longer) no longer wins a tie against an inbound connection: a handshake that has not completed
- * by then waits on retransmissions (the peer was down when it started, e.g. it restarted, or our
- * path to it is down), while the inbound proves the peer is up and reaches us. Without this, a
- * restarted peer waited for our stale attempt's next retransmission (1 to 6 s in the demo).
+ * longer) that has not committed no longer wins a tie against an inbound connection: a handshake
+ * that has not completed by then waits on retransmissions (the peer was down when it started, e.g.
+ * it restarted, or our path to it is down), while the inbound proves the peer is up and reaches
+ * us. Without this, a restarted peer waited for our stale attempt's next retransmission (1 to 6 s
+ * in the demo). A committed attempt always wins (the remote may hold it already: when both sides
+ * dial at once under load, an attempt can be 250 ms old and done on the remote's side, and giving
+ * it up left each side with the other's connection, both then closed); so does any attempt over a
+ * transport that does not report commits.
  */
 const STALE_DIAL_MIN_MS = 250
 
@@ -74,7 +78,14 @@ export class PeerConnections<C extends RegistryConnection> {
       remote: entry.id,
       direction,
       dialInFlight,
-      ...(tie ? { dialAgeMs: now - (entry.attemptAt ?? now), staleDialMs: staleDialMs(conn) } : {}),
+      ...(tie
+        ? {
+            dialAgeMs: now - (entry.attemptAt ?? now),
+            staleDialMs: staleDialMs(conn),
+            dialCommitted:
+              this.#c.dialContext.transport.reportsDialCommit === true ? entry.attemptCommitted : undefined,
+          }
+        : {}),
       existing:
         existing === undefined ? undefined : { direction: entry.direction, connectedAt: entry.connectedAt },
       now,

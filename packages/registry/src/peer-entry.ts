@@ -22,6 +22,8 @@ export interface PeerEntry<C extends RegistryConnection> {
   dial: AbortController | undefined
   /** When our dial's current attempt started (`Date.now()`), while one runs. */
   attemptAt: number | undefined
+  /** The current attempt has committed (RegistryDialOptions.onCommit): it is never given up for an inbound. */
+  attemptCommitted: boolean
   timer: ReturnType<typeof setTimeout> | undefined
   nextDialAt: number | undefined
   lastError: string | undefined
@@ -53,6 +55,7 @@ export function newPeerEntry<C extends RegistryConnection>(id: string): PeerEntr
     totalDials: 0,
     backoffLevel: 0,
     dial: undefined,
+    attemptCommitted: false,
     attemptAt: undefined,
     timer: undefined,
     nextDialAt: undefined,

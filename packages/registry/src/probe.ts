@@ -11,18 +11,25 @@ const WIND_DOWN_MS = 1000
 
 /**
  * Runs `attempt` for at most `attemptMs`, again and again, until one connects, one fails on its
- * own (the remote answered: refused, wrong id — final), or `signal` aborts. Connections from an
- * abandoned attempt that arrive late go to `discard`.
+ * own (the remote answered: refused, wrong id — final), or `signal` aborts. An attempt for which
+ * `committed()` is true when its time is up is not cut (the remote may already hold its
+ * connection): it runs until it settles or `signal` aborts. Connections from an abandoned attempt
+ * that arrive late go to `discard`.
  */
 export async function probe<C>(
   attempt: (signal: AbortSignal) => Promise<C>,
   attemptMs: number,
   signal: AbortSignal,
   discard: (late: C) => void,
+  committed: () => boolean = () => false,
 ): Promise<C> {
   for (;;) {
     signal.throwIfAborted()
-    const cut = AbortSignal.timeout(attemptMs)
+    const cutter = new AbortController()
+    const cut = cutter.signal
+    const timer = setTimeout(() => {
+      if (!committed()) cutter.abort(new DOMException('The probing attempt timed out', 'TimeoutError'))
+    }, attemptMs)
     const own = AbortSignal.any([signal, cut])
     let dialing: Promise<C>
     try {
@@ -40,6 +47,8 @@ export async function probe<C>(
         dialing.catch(() => {}),
         WIND_DOWN_MS,
       )
+    } finally {
+      clearTimeout(timer)
     }
   }
 }

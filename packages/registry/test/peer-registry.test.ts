@@ -477,6 +477,44 @@ describe('PeerRegistry: an inbound connection while our dial hangs', () => {
   })
 })
 
+describe('PeerRegistry: simultaneous dials on a loaded event loop', () => {
+  it('keeps the lower id dial on both sides when both attempts committed long before they resolved', async () => {
+    // each side's dial is committed (the peer may hand it out) at once, handed to the peer's
+    // registry 300 ms later and resolved at the dialer 600 ms later: when the inbound arrives,
+    // our attempt is older than the stale threshold (250 ms) but committed, and the peer (the
+    // higher id) has adopted it and given up its own dial. Giving ours up for the inbound left
+    // each side with a connection the other had closed: the bench's dial storms lost first
+    // requests this way.
+    const net = new MemoryNetwork()
+    net.handDelay = () => 300
+    net.resolveDelay = () => 600
+    const [x, y] = [await makeNode(net, 'x'), await makeNode(net, 'y')]
+    const [low, high] = x.id < y.id ? [x, y] : [y, x]
+    await Promise.all([low.registry.start(), high.registry.start()])
+    const lowEvents = recordEvents(low.registry, ['peer:disconnected', 'peer:dial-failed'])
+    const highEvents = recordEvents(high.registry, ['peer:disconnected', 'peer:dial-failed'])
+    introduce(low, high)
+    introduce(high, low)
+    // both connected, on the two halves of one connection, and the lower id's dial is over
+    await waitFor(() => {
+      const mine = low.registry.connection(high.id)
+      return (
+        mine !== undefined &&
+        !mine.isClosed &&
+        mine.other === high.registry.connection(low.id) &&
+        low.registry.status(high.id)?.state === 'connected' &&
+        low.transport.dialed.length > 0 &&
+        net.inFlight === 0
+      )
+    })
+    expect(low.registry.connection(high.id)?.direction).toBe('outbound')
+    expect(lowEvents.events.map((e) => e.type)).toEqual([])
+    expect(highEvents.events.map((e) => e.type)).toEqual([])
+    expect(low.registry.stats).toMatchObject({ dials: 1, dialFailures: 0, connects: 1 })
+    expect(high.registry.stats).toMatchObject({ connects: 1, disconnects: 0 })
+  })
+})
+
 describe('PeerRegistry: expectInbound (a listener promising to keep a connection)', () => {
   it('promises only when nothing of ours competes, and holds our dials until the inbound arrives', async () => {
     const { a, b } = await startedPair()

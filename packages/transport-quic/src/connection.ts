@@ -98,6 +98,8 @@ export class QuicConnection extends TypedEventTarget<ConnectionEvents> implement
   #remoteHello: Uint8Array | undefined
   #confirm: ((ok: boolean) => void) | undefined
   readonly #confirmed: Promise<boolean>
+  #commitSignal: AbortSignal | undefined
+  #onCommit: (() => void) | undefined
   #pendingPreambles = 0
   #protocolErrors = 0
   #openTokens: number
@@ -145,6 +147,18 @@ export class QuicConnection extends TypedEventTarget<ConnectionEvents> implement
       },
       openRaw: () => this.#openRaw(undefined),
       close: (reason, code) => this.close(reason, code),
+      commit: () => {
+        if (this.#commitSignal?.aborted === true) return false
+        const onCommit = this.#onCommit
+        this.#onCommit = undefined
+        this.#commitSignal = undefined
+        try {
+          onCommit?.()
+        } catch (error) {
+          ctx.logger.warn('the onCommit callback of a dial threw', { error: errorMessage(error) })
+        }
+        return true
+      },
     }
   }
 
@@ -193,6 +207,15 @@ export class QuicConnection extends TypedEventTarget<ConnectionEvents> implement
   /** @internal Listener side: see `sendHello` in control-stream.ts. */
   sendHello(timeoutMs: number): Promise<boolean> {
     return sendHello(this.#control, timeoutMs)
+  }
+
+  /**
+   * @internal Dialer side, set right after the engine connected: no acknowledgement once `signal`
+   * aborted; `onCommit` runs when it is sent (`DialOptions.onCommit`).
+   */
+  setCommit(signal: AbortSignal, onCommit: (() => void) | undefined): void {
+    this.#commitSignal = signal
+    this.#onCommit = onCommit
   }
 
   /** @internal Dialer side: see `waitHello` in control-stream.ts. */

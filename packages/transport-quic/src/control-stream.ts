@@ -23,6 +23,12 @@ export interface ControlHost {
   setRemoteHello(bytes: Uint8Array | undefined): void
   /** Opens a raw engine stream (no preamble). */
   openRaw(): Promise<EngineStream>
+  /**
+   * Dialer side, right before the acknowledgement: false when the dial was aborted (then none is
+   * sent, so the listener never hands the connection out), else true after telling the dial's
+   * caller (`DialOptions.onCommit`).
+   */
+  commit(): boolean
   close(reason: string, code?: number): Promise<CloseInfo>
 }
 
@@ -134,6 +140,11 @@ export async function receiveHello(
   const remote = mutualHello(local, body, 1)
   host.setRemoteHello(remote)
   void reader.cancel().catch(() => {})
+  // the acknowledgement lets the listener hand the connection out: not for an aborted dial
+  if (!host.commit()) {
+    void host.close('dial aborted')
+    return false
+  }
   const writer = stream.writable.getWriter()
   writer.closed.catch(() => {})
   void writer

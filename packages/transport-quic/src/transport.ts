@@ -73,6 +73,7 @@ export class QuicTransport implements Transport {
   readonly engine: EngineName
   /** Why the engine is not the one asked for (e.g. quinn's binary does not load here). */
   readonly engineFallbackReason: string | undefined
+  readonly reportsDialCommit = true as const
   readonly #engine: Engine
   readonly #options: TransportOptions
   readonly #loggerFactory: LoggerFactory
@@ -170,6 +171,7 @@ export class QuicTransport implements Transport {
     try {
       const engine = await this.#engine.dial(ctx, address, options.expectedId, dialing.signal)
       connection = new QuicConnection(engine, 'outbound', this.#ctx)
+      connection.setCommit(dialing.signal, options.onCommit)
       try {
         await connection.waitHello(ctx.tuning.connectTimeoutMs, dialing.signal)
       } catch (error) {

@@ -140,6 +140,15 @@ export interface ChannelOptions {
 export interface DialOptions extends AbortOptions {
   /** The node id the server must present; a different id fails the dial with `PinningError`. */
   expectedId: string
+  /**
+   * Called once, synchronously, when the dial can no longer be taken back: the server trusted us,
+   * our pinning accepted it, and our acknowledgement is about to be sent, after which the server
+   * may hand the connection to its application. A dial whose `signal` aborts before this point
+   * sends no acknowledgement, so the server never hands it out; after it, the server may have.
+   * The peer registry uses this to know whether it may give up a dial in favour of the same
+   * peer's inbound connection without the two sides keeping different connections.
+   */
+  onCommit?: () => void
 }
 
 /** The QUIC transport: listens and dials. */
@@ -154,6 +163,11 @@ export interface Transport {
   listen(address: TransportAddress, options?: AbortOptions): Promise<Listener>
   /** Connects to a server whose node id must be `options.expectedId`. */
   dial(address: TransportAddress, options: DialOptions): Promise<Connection>
+  /**
+   * True when {@link Transport.dial} calls {@link DialOptions.onCommit} (the QUIC transport does);
+   * the peer registry relies on it only then.
+   */
+  readonly reportsDialCommit?: boolean
   /**
    * Replaces the hello bytes (see {@link TransportOptions.hello}) sent on connections confirmed
    * from now on (e.g. once a name that depends on the bound port is known); `undefined` sends none.

@@ -54,6 +54,12 @@ export class MemoryNetwork {
   inFlight = 0
   maxInFlight = 0
   latency: () => number = () => 1
+  /**
+   * After a dial commits (`onCommit`): how long until the listener's side gets the connection, and
+   * until the dial resolves (a loaded event loop on either side). 0: at once, in that order.
+   */
+  handDelay: () => number = () => 0
+  resolveDelay: () => number = () => 0
   #nextClientPort = 50000
 
   listen(id: string, address: PeerAddress, onConnection: (conn: MemoryConnection) => void): () => void {
@@ -71,6 +77,7 @@ export class MemoryNetwork {
     const dialed: string[] = []
     return {
       dialed,
+      reportsDialCommit: true,
       dial: async (address: PeerAddress, options: RegistryDialOptions) => {
         const key = `${address.host}:${address.port}`
         dialed.push(key)
@@ -92,7 +99,22 @@ export class MemoryNetwork {
           outbound.other = inbound
           inbound.other = outbound
           this.connections.push(outbound, inbound)
-          listener.onConnection(inbound)
+          // like the QUIC transport: an aborted dial never commits; a committed one may be handed
+          // out already, and aborting it after that closes it under the listener's feet
+          options.signal?.throwIfAborted()
+          options.onCommit?.()
+          const handDelay = this.handDelay()
+          if (handDelay > 0) setTimeout(() => listener.onConnection(inbound), handDelay)
+          else listener.onConnection(inbound)
+          const resolveDelay = this.resolveDelay()
+          if (resolveDelay > 0) {
+            try {
+              await wait(resolveDelay, options.signal)
+            } catch (error) {
+              outbound.close('handshake failed')
+              throw error
+            }
+          }
           return outbound
         } finally {
           this.inFlight--

@@ -258,6 +258,61 @@ export function handshakeScenarios(kit: Kit): void {
       expect(during.name).toBe('AbortError')
     })
 
+    it('reports the commit of a dial (onCommit) before the listener hands the connection out', async () => {
+      const order: string[] = []
+      const accepted = nextEvent<CustomEvent>(listener, 'connection').then(() => order.push('accepted'))
+      const c = pool.client(client)
+      expect(c.reportsDialCommit).toBe(true)
+      const conn = await c.dial(listener.address, {
+        expectedId: server.id,
+        onCommit: () => order.push('commit'),
+      })
+      order.push('dialed')
+      await accepted
+      expect(order[0]).toBe('commit')
+      expect(order.filter((o) => o === 'commit')).toHaveLength(1)
+      await conn.close()
+      // a callback that throws is logged; the dial goes on
+      const next = nextEvent<CustomEvent>(listener, 'connection')
+      const other = await c.dial(listener.address, {
+        expectedId: server.id,
+        onCommit: () => {
+          throw new Error('boom')
+        },
+      })
+      await next
+      await other.close()
+    })
+
+    it('never commits a dial aborted before its acknowledgement: the listener does not hand it out', async () => {
+      // the dialer's hello source runs right before the acknowledgement: abort the dial there
+      const controller = new AbortController()
+      const c = pool.client(client, {
+        hello: () => {
+          controller.abort(new Error('given up'))
+          return undefined
+        },
+      })
+      const events = recordEvents(listener, ['connection'])
+      let committed = 0
+      const error = await failure(
+        c.dial(listener.address, {
+          expectedId: server.id,
+          signal: controller.signal,
+          onCommit: () => committed++,
+        }),
+      )
+      expect(error.name).toBe('AbortError')
+      expect(committed).toBe(0)
+      // a later dial is handed out; the aborted one never was
+      const next = nextEvent<CustomEvent>(listener, 'connection')
+      const conn = await pool.client(client).dial(listener.address, { expectedId: server.id })
+      const inbound = (await next).detail.connection as Connection
+      expect(inbound.remoteId).toBe(client.id)
+      expect(events.events.map((e) => (e.detail as { connection: Connection }).connection)).toEqual([inbound])
+      await conn.close()
+    })
+
     it('fails with ConnectTimeoutError when nothing answers', async () => {
       const c = pool.client(client, { connectTimeoutMs: 300 })
       const started = Date.now()
