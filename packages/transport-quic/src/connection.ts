@@ -14,6 +14,7 @@ import { ENGINE_OBJECT, type EngineConnection, type EngineStream } from './engin
 import { type CloseInfo, ConnectionClosedError } from './errors.js'
 import { FramedMessageChannel } from './message-channel.js'
 import { StreamOpenQueue } from './open-queue.js'
+import { type ChunkReads, chunkReads } from './stream-io.js'
 import type {
   ChannelOptions,
   Connection,
@@ -278,14 +279,16 @@ export class QuicConnection extends TypedEventTarget<ConnectionEvents> implement
         }
         this.#helloDone = true
         if (
-          await receiveHello(this.#control, stream, readerOf(), leftover, (why) => this.#drop(stream, why))
+          await receiveHello(this.#control, stream, chunkReads(stream, reader), leftover, (why) =>
+            this.#drop(stream, why),
+          )
         ) {
           this.#helloResolve?.()
         }
         return
       }
       if (kind === KIND_CLOSE) {
-        void this.#readCloseNotice(stream, readerOf(), leftover)
+        void this.#readCloseNotice(stream, chunkReads(stream, reader), leftover)
         return
       }
       const queue = kind === KIND_STREAM ? this.#streams : kind === KIND_CHANNEL ? this.#channels : undefined
@@ -305,7 +308,7 @@ export class QuicConnection extends TypedEventTarget<ConnectionEvents> implement
   /** The peer is closing: its notice says why (read to the end, bounded in size and time). */
   async #readCloseNotice(
     stream: EngineStream,
-    reader: ReadableStreamDefaultReader<Uint8Array>,
+    reads: ChunkReads,
     leftover: Uint8Array | undefined,
   ): Promise<void> {
     const parts: Uint8Array[] = leftover === undefined ? [] : [leftover]
@@ -316,10 +319,10 @@ export class QuicConnection extends TypedEventTarget<ConnectionEvents> implement
     })
     try {
       while (size <= 4 + MAX_CLOSE_REASON_BYTES) {
-        const r = await Promise.race([reader.read(), late])
-        if (r === 'timeout' || r.done) break
-        parts.push(r.value)
-        size += r.value.byteLength
+        const chunk = await Promise.race([reads.next(), late])
+        if (chunk === 'timeout' || chunk === null) break
+        parts.push(chunk)
+        size += chunk.byteLength
       }
     } catch {
       // a reset notice still closes with what arrived
@@ -331,7 +334,7 @@ export class QuicConnection extends TypedEventTarget<ConnectionEvents> implement
       this.#drop(stream, 'malformed close notice')
       return
     }
-    void reader.cancel().catch(() => {})
+    reads.cancel()
     this.#engine.closedByPeer(notice.code, notice.reason)
   }
 

@@ -7,6 +7,7 @@ import { type Logger, raceSignal } from '@peer/discovery-core'
 import { errorMessage, settleWithin } from '@peer/discovery-core/internal'
 import { ACCESS_DENIED, type EngineStream } from './engine.js'
 import { type CloseInfo, HandshakeError, UntrustedPeerError } from './errors.js'
+import { type ChunkReads, chunkReads, writeAndEnd } from './stream-io.js'
 import type { HelloPeer, HelloSource } from './types.js'
 import { CODE, KIND_CONTROL, MAX_HELLO_BYTES, PROTOCOL_VERSION } from './wire.js'
 
@@ -39,18 +40,14 @@ export interface ControlHost {
 export async function sendHello(host: ControlHost, timeoutMs: number): Promise<boolean> {
   try {
     const stream = await host.openRaw()
-    const writer = stream.writable.getWriter()
-    writer.closed.catch(() => {})
-    const reader = stream.readable.getReader()
-    reader.closed.catch(() => {})
+    const reads = chunkReads(stream)
     const local = host.localHello()
-    await writer.write(withHello([KIND_CONTROL, PROTOCOL_VERSION], local))
-    void writer.close().catch(() => {})
+    await writeAndEnd(stream, withHello([KIND_CONTROL, PROTOCOL_VERSION], local))
     const ack = await settleWithin(
-      Promise.race([readToEnd(reader, undefined, 1 + MAX_HELLO_BYTES), host.closed.then(() => undefined)]),
+      Promise.race([readToEnd(reads, undefined, 1 + MAX_HELLO_BYTES), host.closed.then(() => undefined)]),
       timeoutMs,
     )
-    void reader.cancel().catch(() => {})
+    reads.cancel()
     if (ack === undefined || ack.byteLength === 0 || ack[0] !== CONTROL_ACK) {
       void host.close('handshake not confirmed', CODE.PROTOCOL_ERROR)
       return false
@@ -121,12 +118,12 @@ export async function waitHello(
 export async function receiveHello(
   host: ControlHost,
   stream: EngineStream,
-  reader: ReadableStreamDefaultReader<Uint8Array>,
+  reads: ChunkReads,
   leftover: Uint8Array | undefined,
   drop: (why: string) => void,
 ): Promise<boolean> {
   // a stalled stream is cut by the dial's timeout, which closes the connection
-  const body = await readToEnd(reader, leftover, 1 + MAX_HELLO_BYTES)
+  const body = await readToEnd(reads, leftover, 1 + MAX_HELLO_BYTES)
   const version = body?.[0]
   if (body === undefined || version !== PROTOCOL_VERSION) {
     drop(`bad control stream (${body === undefined ? 'too long or broken' : `version ${version}`})`)
@@ -139,18 +136,13 @@ export async function receiveHello(
   const local = host.localHello()
   const remote = mutualHello(local, body, 1)
   host.setRemoteHello(remote)
-  void reader.cancel().catch(() => {})
+  reads.cancel()
   // the acknowledgement lets the listener hand the connection out: not for an aborted dial
   if (!host.commit()) {
     void host.close('dial aborted')
     return false
   }
-  const writer = stream.writable.getWriter()
-  writer.closed.catch(() => {})
-  void writer
-    .write(withHello([CONTROL_ACK], remote === undefined ? undefined : local))
-    .then(() => writer.close())
-    .catch(() => {})
+  writeAndEnd(stream, withHello([CONTROL_ACK], remote === undefined ? undefined : local)).catch(() => {})
   return true
 }
 
@@ -205,7 +197,7 @@ function withHello(head: number[], hello: Uint8Array | undefined): Uint8Array {
  * bytes. Resolves undefined when the stream is longer or fails; the caller bounds the time.
  */
 export async function readToEnd(
-  reader: ReadableStreamDefaultReader<Uint8Array>,
+  reads: ChunkReads,
   first: Uint8Array | undefined,
   max: number,
 ): Promise<Uint8Array | undefined> {
@@ -214,10 +206,10 @@ export async function readToEnd(
   try {
     for (;;) {
       if (size > max) return undefined
-      const r = await reader.read()
-      if (r.done) break
-      parts.push(r.value)
-      size += r.value.byteLength
+      const chunk = await reads.next()
+      if (chunk === null) break
+      parts.push(chunk)
+      size += chunk.byteLength
     }
   } catch {
     return undefined

@@ -2,16 +2,25 @@
 // to the end of the stream, and a stream longer than the bound is refused rather than buffered.
 import { describe, expect, it } from 'vitest'
 import { readToEnd } from '../src/control-stream.js'
+import type { EngineStream } from '../src/engine.js'
+import { type ChunkReads, chunkReads } from '../src/stream-io.js'
 
-function readerOf(chunks: number[][], fail = false): ReadableStreamDefaultReader<Uint8Array> {
+/** The reads of a stream without reads of its own, through its web-stream reader. */
+function readsOf(reader: ReadableStreamDefaultReader<Uint8Array>): ChunkReads {
+  return chunkReads({} as EngineStream, reader)
+}
+
+function readerOf(chunks: number[][], fail = false): ChunkReads {
   let i = 0
-  return new ReadableStream<Uint8Array>({
-    pull(controller) {
-      if (i < chunks.length) controller.enqueue(Uint8Array.from(chunks[i++]!))
-      else if (fail) controller.error(new Error('reset'))
-      else controller.close()
-    },
-  }).getReader()
+  return readsOf(
+    new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (i < chunks.length) controller.enqueue(Uint8Array.from(chunks[i++]!))
+        else if (fail) controller.error(new Error('reset'))
+        else controller.close()
+      },
+    }).getReader(),
+  )
 }
 
 describe('readToEnd', () => {
@@ -23,12 +32,14 @@ describe('readToEnd', () => {
   })
   it('gives up (undefined) on a stream longer than the bound, without reading it all', async () => {
     let pulled = 0
-    const endless = new ReadableStream<Uint8Array>({
-      pull(controller) {
-        pulled++
-        controller.enqueue(new Uint8Array(1000))
-      },
-    }).getReader()
+    const endless = readsOf(
+      new ReadableStream<Uint8Array>({
+        pull(controller) {
+          pulled++
+          controller.enqueue(new Uint8Array(1000))
+        },
+      }).getReader(),
+    )
     expect(await readToEnd(endless, undefined, 4096)).toBeUndefined()
     expect(pulled).toBeLessThan(10)
     expect(await readToEnd(readerOf([[1, 2, 3]]), Uint8Array.of(0), 3)).toBeUndefined()

@@ -1,11 +1,14 @@
 // A quinn stream builds its web streams (about 19 us and 5 KB of heap the pair) only when they are
 // used: a message channel works on the engine's own reads and writes and never does.
+import { nextEvent } from '@peer/testkit/wait'
 import { afterEach, expect, it } from 'vitest'
+import { type Connection, createTransport } from '../src/index.js'
 import { FramedMessageChannel } from '../src/message-channel.js'
 import type { QuinnStream } from '../src/quinn-binding.js'
 import { wrapStream } from '../src/quinn-stream.js'
 import { KIND_CHANNEL } from '../src/wire.js'
 import { CHANNEL_OPTIONS } from './fixtures/channel-options.js'
+import { identities, LOOPBACK } from './fixtures/pool.js'
 
 const OPTIONS = CHANNEL_OPTIONS
 
@@ -78,4 +81,33 @@ it('builds them on first use, once, for a user of the stream', async () => {
   await writer.close()
   expect(built).toEqual({ readable: 1, writable: 1 })
   expect(log).toEqual(['write 1', 'finish'])
+})
+
+it('a real quinn connection confirms and closes (hellos, acknowledgement, close notice) without web streams', async () => {
+  const [a, b] = await identities(2)
+  const server = createTransport({
+    identity: a!,
+    trust: () => true,
+    engine: 'quinn',
+    hello: Uint8Array.of(1),
+  })
+  const client = createTransport({
+    identity: b!,
+    trust: () => true,
+    engine: 'quinn',
+    hello: Uint8Array.of(2),
+  })
+  try {
+    const listener = await server.listen(LOOPBACK)
+    const accepted = nextEvent<CustomEvent<{ connection: Connection }>>(listener, 'connection')
+    const conn = await client.dial(listener.address, { expectedId: a!.id })
+    const inbound = (await accepted).detail.connection
+    expect([conn.remoteHello, inbound.remoteHello]).toEqual([Uint8Array.of(1), Uint8Array.of(2)])
+    // the close notice reaches the peer: it closes with our code and reason
+    await conn.close('done', 7)
+    expect(await inbound.closed).toMatchObject({ by: 'remote', code: 7, reason: 'done' })
+    expect(built).toEqual({ readable: 0, writable: 0 })
+  } finally {
+    await Promise.all([client.close(), server.close()])
+  }
 })
