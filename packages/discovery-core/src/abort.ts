@@ -60,7 +60,8 @@ export async function delay(ms: number, signal?: AbortSignal): Promise<void> {
 /**
  * Settles like `promise`, or rejects with `onTimeout()` after `ms` milliseconds, or with an
  * `AbortError` when `signal` aborts, whichever comes first. The timer and listeners are released
- * either way (`AbortSignal.timeout` + `AbortSignal.any`).
+ * either way ({@link linkSignals}). Any `ms` works: a fraction (a timer takes it) or one beyond a
+ * timer's range is clamped (`AbortSignal.timeout` throws `ERR_OUT_OF_RANGE` on both).
  */
 export async function withTimeout<T>(
   promise: Promise<T>,
@@ -69,14 +70,15 @@ export async function withTimeout<T>(
   signal?: AbortSignal,
 ): Promise<T> {
   throwIfAborted(signal)
-  const timeout = AbortSignal.timeout(ms)
-  const either = signal === undefined ? timeout : AbortSignal.any([signal, timeout])
+  const linked = linkSignals([signal], ms)
   try {
-    return await raceSignal(promise, either)
+    return await raceSignal(promise, linked.signal)
   } catch (error) {
     if (signal?.aborted) throw abortErrorFor(signal)
-    if (timeout.aborted) throw onTimeout()
+    if (linked.timedOut) throw onTimeout()
     throw error
+  } finally {
+    linked.release()
   }
 }
 

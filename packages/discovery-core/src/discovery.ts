@@ -1,4 +1,4 @@
-import { type AbortOptions, abortErrorFor, raceSignal, throwIfAborted } from './abort.js'
+import { type AbortOptions, abortErrorFor, linkSignals, raceSignal, throwIfAborted } from './abort.js'
 import type {
   DiscoveryBackend,
   DiscoveryCapability,
@@ -220,18 +220,20 @@ export class Discovery extends TypedEventTarget<DiscoveryEvents> implements Disc
     for (const backend of this.backends) {
       if (!backend.started) continue
       asked++
-      const timeout = AbortSignal.timeout(this.#lookupTimeout)
-      const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout
+      const linked = linkSignals([options.signal], this.#lookupTimeout)
+      const signal = linked.signal
       try {
         const found = await raceSignal(backend.lookup(nameOrId, { signal }), signal)
         if (found !== undefined && found.id !== this.#self) return found
       } catch (error) {
         if (options.signal?.aborted) throw abortErrorFor(options.signal)
-        const err = timeout.aborted
+        const err = linked.timedOut
           ? new AbortError(`lookup timed out after ${this.#lookupTimeout} ms`, { cause: error })
           : error
         failures.push({ source: backend.source, error: err })
         this.#reportError(backend.source, err)
+      } finally {
+        linked.release()
       }
     }
     const known = this.#find(nameOrId)

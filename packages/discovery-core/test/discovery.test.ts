@@ -128,6 +128,20 @@ describe('Discovery (aggregate)', () => {
     await d.stop()
   })
 
+  it('takes a lookup time limit with a fraction of a ms (the error names it)', async () => {
+    const d = new Discovery({ backends: [new TestBackend('slow')], lookupTimeoutMs: 20.5 })
+    await d.start()
+    const [slow] = d.backends as TestBackend[]
+    slow!.lookupImpl = () => new Promise(() => {})
+    const error = await d.lookup(testId('a')).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(AllBackendsFailedError)
+    expect((error as AllBackendsFailedError).errors[0]?.error).toMatchObject({
+      name: 'AbortError',
+      message: 'lookup timed out after 20.5 ms',
+    })
+    await d.stop()
+  })
+
   it('rejects lookup with AbortError when aborted', async () => {
     first.lookupImpl = () => new Promise(() => {})
     const controller = new AbortController()

@@ -79,4 +79,11 @@ describe('withTimeout', () => {
     controller.abort()
     await expect(aborted).rejects.toBeInstanceOf(AbortError)
   })
+
+  it('takes any time limit: a fraction, 0, or one beyond a timer (AbortSignal.timeout throws on those)', async () => {
+    await expect(withTimeout(new Promise(() => {}), 5.5, () => new Error('late'))).rejects.toThrow('late')
+    await expect(withTimeout(new Promise(() => {}), 0, () => new Error('at once'))).rejects.toThrow('at once')
+    await expect(withTimeout(Promise.resolve('ok'), 2 ** 40, () => new Error('never'))).resolves.toBe('ok')
+    await expect(withTimeout(Promise.resolve('ok'), 1500.25, () => new Error('never'))).resolves.toBe('ok')
+  })
 })

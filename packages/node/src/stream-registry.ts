@@ -1,5 +1,5 @@
 import { abortErrorFor, type Logger, shortId, throwIfAborted } from '@peer/discovery-core'
-import { errorMessage } from '@peer/discovery-core/internal'
+import { errorMessage, linkSignals } from '@peer/discovery-core/internal'
 import type { Connection, Stream } from '@peer/transport-quic'
 import { withPrefix } from '@peer/transport-quic/internal'
 import { MAX_TOPIC_LENGTH } from './envelope.js'
@@ -88,8 +88,13 @@ export class StreamRegistry {
     if (this.#open.size >= this.#host.maxStreams) {
       throw new TooManyRequestsError(this.#host.peer, 'byte streams', this.#host.maxStreams)
     }
-    const both = AbortSignal.any([this.#host.signal, ...(signal === undefined ? [] : [signal])])
-    const stream = await connection.openStream({ signal: both })
+    const opening = linkSignals([this.#host.signal, signal])
+    let stream: Stream
+    try {
+      stream = await connection.openStream({ signal: opening.signal })
+    } finally {
+      opening.release()
+    }
     this.#open.set(stream, () => stream.reset(RESET_CODE))
     const reader = stream.readable.getReader()
     reader.closed.catch(() => {})
@@ -102,8 +107,8 @@ export class StreamRegistry {
       header.set(topicBytes, 3)
       writer.write(header).catch(() => {})
       writer.releaseLock()
-      const timeout = AbortSignal.timeout(this.#host.headerTimeoutMs)
-      const got = await readExactly(reader, 1, AbortSignal.any([both, timeout]))
+      const answer = linkSignals([this.#host.signal, signal], this.#host.headerTimeoutMs)
+      const got = await readExactly(reader, 1, answer.signal).finally(answer.release)
       if (got === undefined) throw new StreamRefusedError(this.#host.peer, topic, 'protocol')
       const status = got.bytes[0]!
       if (status !== STATUS.ok) {
@@ -133,8 +138,9 @@ export class StreamRegistry {
     }
     let topic: string
     let rest: Uint8Array | undefined
+    const header = linkSignals([this.#host.signal], this.#host.headerTimeoutMs)
     try {
-      const signal = AbortSignal.any([this.#host.signal, AbortSignal.timeout(this.#host.headerTimeoutMs)])
+      const signal = header.signal
       const head = await readExactly(reader, 3, signal)
       if (head === undefined || head.bytes[0] !== HEADER_VERSION) throw new Error('bad stream header')
       const length = new DataView(head.bytes.buffer, head.bytes.byteOffset).getUint16(1)
@@ -152,6 +158,8 @@ export class StreamRegistry {
       this.#host.protocolError(`byte stream header: ${errorMessage(error)}`)
       refuse('protocol')
       return
+    } finally {
+      header.release()
     }
     const handler = this.#host.streamHandler(topic)
     if (this.#host.stopping()) return refuse('stopping')

@@ -64,6 +64,13 @@ describe('on-demand connections', () => {
     await expect(createNode({ trust: [], idleCloseMs: -1 })).rejects.toBeInstanceOf(ConfigError)
   })
 
+  it('takes a time limit with a fraction of a ms on a first use (it bounds the dial too)', async () => {
+    const [a, b, c] = await cluster(3, onDemand())
+    expect(await a!.node.request(b!.node.id, 'echo', 'x', { timeoutMs: 5000.5 })).toBe('x')
+    expect(await c!.node.ping(a!.node.id, { timeoutMs: 5000.25 })).toBeGreaterThanOrEqual(0)
+    expect(c!.node.registryStats?.dials).toBe(1)
+  })
+
   it('dials nobody on discovery, dials on first use, and concurrent first uses share one dial', async () => {
     const [a, b] = await cluster(2, onDemand())
     // discovery events reach the registry synchronously: a mesh node would have dialed already

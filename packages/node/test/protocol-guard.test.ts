@@ -110,6 +110,22 @@ describe('a trusted peer that breaks the protocol is disconnected', () => {
   })
 })
 
+describe('byte streams a peer opens are bounded in time', () => {
+  it('a stream whose header never comes is refused after helloTimeoutMs, counted as a protocol error', async () => {
+    const node = await target({ helloTimeoutMs: 300 })
+    node.handleStream('t', () => {})
+    const { conn } = await connect(node)
+    const silent = await conn.openStream()
+    // nothing written: the node gives up on the header, refuses the stream and counts it
+    const reader = silent.readable.getReader()
+    const refusal = await reader.read()
+    expect(refusal.done).toBe(false)
+    expect(refusal.value?.byteLength).toBe(1)
+    expect(node.stats.protocolErrors).toBe(1)
+    expect(conn.isClosed).toBe(false)
+  })
+})
+
 describe('lanes a peer opens are bounded', () => {
   it('a duplicate or out-of-range lane is reset and counted as a protocol error', async () => {
     const node = await target({})
