@@ -4,19 +4,15 @@
 // binding's runtime). Not a test: a measurement to read.
 //   pnpm exec tsx --conditions=@peer/source packages/transport-quic/scripts/connect-costs.ts [connections] [rounds]
 // Environment: PAR (dials in flight at once, default 1), ONLY=raw|ours (one side only).
-import { createRequire } from 'node:module'
 import { loadavg } from 'node:os'
 import { generateIdentity, type Identity } from '@peer/identity'
 import { type Connection, createTransport } from '../src/index.js'
-import { privateKeyProto } from '../src/libp2p-tls.js'
-import { type QuinnBinding, type QuinnConnection, withWorkerThreads } from '../src/quinn-binding.js'
+import type { QuinnConnection } from '../src/quinn-binding.js'
+import { rawPair } from './raw-pair.js'
 
 const N = Number(process.argv[2] ?? 200)
 const ROUNDS = Number(process.argv[3] ?? 3)
 const PAR = Number(process.env.PAR ?? 1)
-const binding = withWorkerThreads(
-  () => createRequire(import.meta.url)('@chainsafe/libp2p-quic-linux-x64-gnu') as QuinnBinding,
-)
 
 import { readdirSync, readFileSync } from 'node:fs'
 
@@ -53,31 +49,7 @@ async function inBatches(n: number, f: () => Promise<void>) {
   for (let i = 0; i < n; i += PAR) await Promise.all(Array.from({ length: Math.min(PAR, n - i) }, f))
 }
 async function raw(a: Identity, b: Identity) {
-  const config = (identity: Identity) =>
-    new binding.QuinnConfig({
-      privateKeyProto: privateKeyProto(identity),
-      handshakeTimeout: 10_000,
-      shutdownTimeout: 1000,
-      maxIdleTimeout: 30_000,
-      keepAliveInterval: 5000,
-      maxConcurrentStreamLimit: 256,
-      maxStreamData: 16 * 1024 * 1024,
-      maxConnectionData: 64 * 1024 * 1024,
-      receiveBufferSize: 4 * 1024 * 1024,
-      sendBufferSize: 4 * 1024 * 1024,
-    })
-  const server = new binding.Server(config(a), '127.0.0.1', 0)
-  const inbound: QuinnConnection[] = []
-  void (async () => {
-    for (;;) {
-      try {
-        inbound.push(await server.inboundConnection())
-      } catch {
-        return
-      }
-    }
-  })()
-  const client = new binding.Client(config(b), binding.SocketFamily.Ipv4)
+  const { server, client, inbound } = rawPair(a, b, { keepAliveMs: 5000, idleMs: 30_000 })
   const conns: QuinnConnection[] = []
   await new Promise((r) => setTimeout(r, 200))
   const th = threads()

@@ -1,20 +1,16 @@
 // Idle and close costs per engine, against the quinn binding used directly (interleaved rounds,
 // one process, loopback). Not a test: a measurement to read.
 //   pnpm exec tsx --conditions=@peer/source packages/transport-quic/scripts/engine-costs.ts [connections] [seconds]
-import { createRequire } from 'node:module'
 import { loadavg } from 'node:os'
 import { generateIdentity, type Identity } from '@peer/identity'
 import { type Connection, createTransport, type EngineName } from '../src/index.js'
-import { privateKeyProto } from '../src/libp2p-tls.js'
-import { type QuinnBinding, type QuinnConnection, withWorkerThreads } from '../src/quinn-binding.js'
+import type { QuinnConnection } from '../src/quinn-binding.js'
+import { rawPair } from './raw-pair.js'
 
 const N = Number(process.argv[2] ?? 100)
 const SECONDS = Number(process.argv[3] ?? 10)
 const KEEPALIVE_MS = 1000
 const IDLE_MS = 30_000
-const binding = withWorkerThreads(
-  () => createRequire(import.meta.url)('@chainsafe/libp2p-quic-linux-x64-gnu') as QuinnBinding,
-)
 
 const cpuMs = () => {
   const u = process.cpuUsage()
@@ -35,31 +31,7 @@ interface Result {
 }
 
 async function raw(a: Identity, b: Identity): Promise<Result> {
-  const config = (identity: Identity) =>
-    new binding.QuinnConfig({
-      privateKeyProto: privateKeyProto(identity),
-      handshakeTimeout: 10_000,
-      shutdownTimeout: 1000,
-      maxIdleTimeout: IDLE_MS,
-      keepAliveInterval: KEEPALIVE_MS,
-      maxConcurrentStreamLimit: 256,
-      maxStreamData: 16 * 1024 * 1024,
-      maxConnectionData: 64 * 1024 * 1024,
-      receiveBufferSize: 4 * 1024 * 1024,
-      sendBufferSize: 4 * 1024 * 1024,
-    })
-  const server = new binding.Server(config(a), '127.0.0.1', 0)
-  const inbound: QuinnConnection[] = []
-  void (async () => {
-    for (;;) {
-      try {
-        inbound.push(await server.inboundConnection())
-      } catch {
-        return
-      }
-    }
-  })()
-  const client = new binding.Client(config(b), binding.SocketFamily.Ipv4)
+  const { server, client } = rawPair(a, b, { keepAliveMs: KEEPALIVE_MS, idleMs: IDLE_MS })
   const conns: QuinnConnection[] = []
   for (let i = 0; i < N + 1; i++) conns.push(await client.outboundConnection('127.0.0.1', server.port()))
   const idleMsPerS = await idleCpu()
