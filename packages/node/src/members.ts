@@ -8,13 +8,15 @@ import { eventWait } from './event-wait.js'
 import type { PeerLink } from './peer-link.js'
 
 /** The member id `ref` (a node id or name) designates, or why there is none. @internal */
-export function memberIdFor(ref: string, members: readonly PeerStatus[]): { id: string } | { why: string } {
-  if (isNodeId(ref)) {
-    return members.some((m) => m.id === ref && m.discovered) ? { id: ref } : { why: 'not connected' }
-  }
+export function memberIdFor(
+  ref: string,
+  members: { status(id: string): PeerStatus | undefined; peers(): readonly PeerStatus[] },
+): { id: string } | { why: string } {
+  // by id: one lookup (a snapshot of every peer per first use was 25 KiB of garbage at 65 peers)
+  if (isNodeId(ref)) return members.status(ref)?.discovered === true ? { id: ref } : { why: 'not connected' }
   const exact: string[] = []
   const short: string[] = []
-  for (const m of members) {
+  for (const m of members.peers()) {
     if (!m.discovered || m.name === undefined) continue
     if (m.name === ref) exact.push(m.id)
     else if (m.name.slice(0, m.name.indexOf('@')) === ref) short.push(m.id)

@@ -289,7 +289,7 @@ export class NodeLinks {
       return found
     }
     const registry = this.#c.registry()!
-    const member = memberIdFor(ref, registry.peers())
+    const member = memberIdFor(ref, registry)
     if ('why' in member) throw new PeerUnavailableError(ref, this.#c.onDemand ? member.why : found)
     if (!this.#c.onDemand && registry.status(member.id)?.state !== 'idle') {
       throw new PeerUnavailableError(ref, found)
