@@ -34,6 +34,7 @@ export interface Suite {
 export function machine() {
   return {
     node: process.version,
+    code: process.env.PEER_USE_BUILT === '1' ? 'built dist' : 'TypeScript sources through tsx',
     cpu: cpus()[0]?.model ?? 'unknown',
     cores: cpus().length,
     memoryGiB: Math.round(totalmem() / 2 ** 30),
@@ -45,7 +46,7 @@ export function machine() {
 export function toMarkdown(results: SuiteResult[]): string {
   const m = machine()
   const lines = [
-    `Measured ${m.date} on ${m.cores} x ${m.cpu}, ${m.memoryGiB} GiB, Node ${m.node}, ${m.platform}.`,
+    `Measured ${m.date} on ${m.cores} x ${m.cpu}, ${m.memoryGiB} GiB, Node ${m.node}, ${m.platform}; code: ${m.code}.`,
     '',
   ]
   for (const r of results) {
