@@ -7,7 +7,7 @@ import {
 } from '@peer/discovery-core'
 import { errorMessage, settleWithin } from '@peer/discovery-core/internal'
 import { AsyncQueue } from './async-queue.js'
-import { channelOptions } from './channel-options.js'
+import { channelOptionsOver } from './channel-options.js'
 import { decodeCloseNotice, MAX_CLOSE_REASON_BYTES } from './close-notice.js'
 import { type ControlHost, localHello, receiveHello, sendHello, waitHello } from './control-stream.js'
 import { ENGINE_OBJECT, type EngineConnection, type EngineStream } from './engine.js'
@@ -425,7 +425,7 @@ export class QuicConnection extends TypedEventTarget<ConnectionEvents> implement
   }
 
   async openChannel(options: ChannelOptions & AbortOptions = {}): Promise<MessageChannel> {
-    const opts = channelOptions(this.#ctx.channel, options)
+    const opts = channelOptionsOver(this.#ctx.channel, options)
     const stream = await this.#openRaw(options.signal)
     const channel = new FramedMessageChannel(
       stream,
@@ -441,7 +441,7 @@ export class QuicConnection extends TypedEventTarget<ConnectionEvents> implement
   }
 
   async acceptChannel(options: ChannelOptions & AbortOptions = {}): Promise<MessageChannel> {
-    const opts = channelOptions(this.#ctx.channel, options)
+    const opts = channelOptionsOver(this.#ctx.channel, options)
     const pending = await this.#channels.shift(options)
     if (pending === undefined) throw this.#closedError() ?? new ConnectionClosedError('connection closed')
     return new FramedMessageChannel(

@@ -98,7 +98,7 @@ export class QuicTransport implements Transport {
     tuningFor('127.0.0.1', options) // validate the tuning now, not at the first dial
     this.#ctx = {
       logger: this.#loggerFactory('peer:transport:quic'),
-      channel: channelOptions(options.channel),
+      channel: Object.freeze(channelOptions(options.channel)),
       maxQueuedStreamOpens: count(options, 'maxQueuedStreamOpens', 10_000, 0),
       maxPendingStreams: count(options, 'maxPendingStreams', 1024, 0),
       preambleTimeoutMs: 10_000,
