@@ -3,7 +3,7 @@ import { lstat, unlink } from 'node:fs/promises'
 import { createConnection, createServer, type Server, type Socket } from 'node:net'
 import { dirname, join } from 'node:path'
 import { type AbortOptions, raceSignal } from '@peer/discovery-core'
-import { errorMessage } from '@peer/discovery-core/internal'
+import { errorMessage, settleWithin } from '@peer/discovery-core/internal'
 import {
   CONTROL_IDLE_MS,
   type ControlMethod,
@@ -194,7 +194,7 @@ export class ControlServer {
     this.#closed = true
     for (const socket of this.#clients) socket.destroy()
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()))
-    await raceSignal(closed, AbortSignal.timeout(2000)).catch(() => {})
+    await settleWithin(closed, 2000)
     // the server removes its socket file on close; make sure, without touching a file it did not make
     await lstat(this.path).then(
       (st) => (st.isSocket() && st.ino === this.#ino ? unlink(this.path).catch(() => {}) : undefined),

@@ -4,7 +4,8 @@
 // use by name, and closes within a bound). The OpenTelemetry packages load only when asked for.
 import { createServer, type Server } from 'node:http'
 import { isIP } from 'node:net'
-import { formatHostPort, raceSignal } from '@peer/discovery-core'
+import { formatHostPort } from '@peer/discovery-core'
+import { settleWithin } from '@peer/discovery-core/internal'
 import type { MeterProviderLike } from '@peer/node'
 import { CliError, UsageError } from './errors.js'
 
@@ -106,7 +107,7 @@ export async function startMetricsServer(address: MetricsAddress): Promise<Metri
         const closed = new Promise<void>((resolve) => server.close(() => resolve()))
         server.closeAllConnections()
         const done = Promise.all([closed, provider.shutdown().catch(() => {})])
-        await raceSignal(done, AbortSignal.timeout(timeoutMs)).catch(() => {})
+        await settleWithin(done, timeoutMs)
       })()
       return closing
     },

@@ -9,7 +9,7 @@ import {
   TypedEventTarget,
   throwIfAborted,
 } from '@peer/discovery-core'
-import { errorMessage, settleWithin, withTimeout } from '@peer/discovery-core/internal'
+import { errorMessage, linkSignals, settleWithin, withTimeout } from '@peer/discovery-core/internal'
 import { ConnectWaiters } from './connect-waiters.js'
 import { safeClose } from './connections.js'
 import { type DialContext, dialOne } from './dial-one.js'
@@ -293,10 +293,8 @@ export class PeerRegistry<
     entry.stallProbe = true
     this.#stats.stallProbes++
     this.#log.debug('probing a stalled connection', { id: shortId(id) })
-    const signal =
-      options.signal === undefined
-        ? this.#lifetime.signal
-        : AbortSignal.any([this.#lifetime.signal, options.signal])
+    const linked = linkSignals([this.#lifetime.signal, options.signal])
+    const signal = linked.signal
     const attemptMs = this.#cfg.probeAttempt > 0 ? this.#cfg.probeAttempt : DEFAULT_STALL_PROBE_MS
     try {
       return await runStallProbe(
@@ -314,6 +312,7 @@ export class PeerRegistry<
         attemptMs,
       )
     } finally {
+      linked.release()
       entry.stallProbe = false
     }
   }

@@ -4,7 +4,7 @@
 // after the next retransmission. Attempts run one after the other, so only one handshake per peer
 // is ever in flight (and one UDP flow: relays and NATs keep a single mapping).
 import { raceSignal } from '@peer/discovery-core'
-import { settleWithin } from '@peer/discovery-core/internal'
+import { linkSignals, settleWithin } from '@peer/discovery-core/internal'
 
 /** How long an abandoned attempt may take to wind down before the next one starts. */
 const WIND_DOWN_MS = 1000
@@ -30,7 +30,8 @@ export async function probe<C>(
     const timer = setTimeout(() => {
       if (!committed()) cutter.abort(new DOMException('The probing attempt timed out', 'TimeoutError'))
     }, attemptMs)
-    const own = AbortSignal.any([signal, cut])
+    const linked = linkSignals([signal, cut])
+    const own = linked.signal
     let dialing: Promise<C>
     try {
       dialing = attempt(own)
@@ -49,6 +50,7 @@ export async function probe<C>(
       )
     } finally {
       clearTimeout(timer)
+      linked.release()
     }
   }
 }
