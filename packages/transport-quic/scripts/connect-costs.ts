@@ -4,6 +4,7 @@
 // binding's runtime). Not a test: a measurement to read.
 //   pnpm exec tsx --conditions=@peer/source packages/transport-quic/scripts/connect-costs.ts [connections] [rounds]
 // Environment: PAR (dials in flight at once, default 1), ONLY=raw|ours (one side only).
+import { readdirSync, readFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
 import { generateIdentity, type Identity } from '@peer/identity'
 import { type Connection, createTransport } from '../src/index.js'
@@ -14,12 +15,20 @@ const N = Number(process.argv[2] ?? 200)
 const ROUNDS = Number(process.argv[3] ?? 3)
 const PAR = Number(process.env.PAR ?? 1)
 
-import { readdirSync, readFileSync } from 'node:fs'
+/** One round's figures, per connection (ms). */
+interface Round {
+  cpu: number
+  wall: number
+  /** CPU per thread kind (main, node, tokio-rt-worker, ...). */
+  threads: Map<string, number>
+}
 
 const cpuMs = () => {
   const u = process.cpuUsage()
   return (u.user + u.system) / 1000
 }
+
+/** CPU ms so far per thread kind (the main thread as `main`, the others by name). */
 function threads(): Map<string, number> {
   const out = new Map<string, number>()
   for (const t of readdirSync('/proc/self/task')) {
@@ -34,89 +43,81 @@ function threads(): Map<string, number> {
   }
   return out
 }
-const perThread = new Map<string, Map<string, number[]>>()
-function record(stack: string, before: Map<string, number>, n: number) {
-  const after = threads()
-  const m = perThread.get(stack) ?? new Map<string, number[]>()
-  perThread.set(stack, m)
-  for (const [k, v] of after) {
-    const arr = m.get(k) ?? []
-    arr.push((v - (before.get(k) ?? 0)) / n)
-    m.set(k, arr)
-  }
-}
-async function inBatches(n: number, f: () => Promise<void>) {
-  for (let i = 0; i < n; i += PAR) await Promise.all(Array.from({ length: Math.min(PAR, n - i) }, f))
-}
-async function raw(a: Identity, b: Identity) {
-  const { server, client, inbound } = rawPair(a, b, { keepAliveMs: 5000, idleMs: 30_000 })
-  const conns: QuinnConnection[] = []
-  await new Promise((r) => setTimeout(r, 200))
-  const th = threads()
+
+/** Sets up N connections with `dialOne`, PAR at a time, until the server side has `accepted()` N. */
+async function measureConnects(dialOne: () => Promise<void>, accepted: () => number): Promise<Round> {
+  await new Promise((r) => setTimeout(r, 200)) // settle after the endpoints' start
+  const before = threads()
   const c0 = cpuMs()
   const t0 = performance.now()
-  await inBatches(N, async () => {
-    conns.push(await client.outboundConnection('127.0.0.1', server.port()))
-  })
-  while (inbound.length < N) await new Promise((r) => setImmediate(r))
-  const r = { cpu: (cpuMs() - c0) / N, wall: (performance.now() - t0) / N }
-  record('raw', th, N)
+  for (let i = 0; i < N; i += PAR) await Promise.all(Array.from({ length: Math.min(PAR, N - i) }, dialOne))
+  while (accepted() < N) await new Promise((r) => setImmediate(r))
+  const cpu = (cpuMs() - c0) / N
+  const wall = (performance.now() - t0) / N
+  const perThread = new Map([...threads()].map(([k, v]) => [k, (v - (before.get(k) ?? 0)) / N]))
+  return { cpu, wall, threads: perThread }
+}
+
+async function raw(a: Identity, b: Identity): Promise<Round> {
+  const { server, client, inbound } = rawPair(a, b, { keepAliveMs: 5000, idleMs: 30_000 })
+  const conns: QuinnConnection[] = []
+  const round = await measureConnects(
+    async () => {
+      conns.push(await client.outboundConnection('127.0.0.1', server.port()))
+    },
+    () => inbound.length,
+  )
   for (const c of conns) c.abort()
   client.abort()
   await server.abort()
-  return r
+  return round
 }
-async function ours(a: Identity, b: Identity) {
+
+async function ours(a: Identity, b: Identity): Promise<Round> {
   const server = createTransport({ identity: a, trust: () => true, engine: 'quinn' })
   const client = createTransport({ identity: b, trust: () => true, engine: 'quinn' })
   const listener = await server.listen({ host: '127.0.0.1', port: 0 })
   let accepted = 0
   listener.addEventListener('connection', () => accepted++)
   const conns: Connection[] = []
-  await new Promise((r) => setTimeout(r, 200))
-  const th = threads()
-  const c0 = cpuMs()
-  const t0 = performance.now()
-  await inBatches(N, async () => {
-    conns.push(await client.dial(listener.address, { expectedId: a.id }))
-  })
-  while (accepted < N) await new Promise((r) => setImmediate(r))
-  const r = { cpu: (cpuMs() - c0) / N, wall: (performance.now() - t0) / N }
-  record('ours', th, N)
+  const round = await measureConnects(
+    async () => {
+      conns.push(await client.dial(listener.address, { expectedId: a.id }))
+    },
+    () => accepted,
+  )
   await client.close()
   await server.close()
-  return r
+  return round
 }
+
+const loads = () =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')
 const [a, b] = (await Promise.all([generateIdentity(), generateIdentity()])) as [Identity, Identity]
 const only = process.env.ONLY
-console.log(
-  `N=${N} PAR=${PAR} load ${loadavg()
-    .map((x) => x.toFixed(2))
-    .join(' ')}`,
-)
-const rows: Record<string, Array<{ cpu: number; wall: number }>> = { raw: [], ours: [] }
+console.log(`N=${N} PAR=${PAR} load ${loads()}`)
+const rows: Record<'raw' | 'ours', Round[]> = { raw: [], ours: [] }
+// one untimed round each first (code loaded, endpoints warmed)
 await raw(a, b)
 await ours(a, b)
 for (let i = 0; i < ROUNDS; i++) {
-  if (only !== 'ours') rows.raw!.push(await raw(a, b))
-  if (only !== 'raw') rows.ours!.push(await ours(a, b))
+  if (only !== 'ours') rows.raw.push(await raw(a, b))
+  if (only !== 'raw') rows.ours.push(await ours(a, b))
 }
-const med = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] ?? NaN
-for (const [k, v] of Object.entries(rows))
+const med = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] ?? Number.NaN
+for (const [stack, rounds] of Object.entries(rows)) {
+  if (rounds.length === 0) continue
+  const kinds = new Set(rounds.flatMap((r) => [...r.threads.keys()]))
+  const perThread = [...kinds]
+    .map((k) => [k, med(rounds.map((r) => r.threads.get(k) ?? 0))] as const)
+    .filter(([, ms]) => ms > 0.005)
+    .map(([k, ms]) => `${k}=${ms.toFixed(3)}`)
+    .join(' ')
   console.log(
-    `${k.padEnd(5)} cpu ${med(v.map((x) => x.cpu)).toFixed(3)} ms/conn  wall ${med(v.map((x) => x.wall)).toFixed(3)} ms/conn  [${v.map((x) => x.cpu.toFixed(2)).join(' ')}]`,
+    `${stack.padEnd(5)} cpu ${med(rounds.map((r) => r.cpu)).toFixed(3)} ms/conn  wall ${med(rounds.map((r) => r.wall)).toFixed(3)} ms/conn  [${rounds.map((r) => r.cpu.toFixed(2)).join(' ')}]  ${perThread}`,
   )
-for (const [stack, m] of perThread)
-  console.log(
-    stack,
-    [...m]
-      .filter(([, v]) => med(v) > 0.005)
-      .map(([k, v]) => `${k}=${med(v).toFixed(3)}`)
-      .join(' '),
-  )
-console.log(
-  `load ${loadavg()
-    .map((x) => x.toFixed(2))
-    .join(' ')}`,
-)
+}
+console.log(`load ${loads()}`)
 process.exit(0)
