@@ -1,5 +1,6 @@
 // pnpm bench [--quick] [suite ...]: runs the named suites (all by default) in one process, one
-// after the other, and writes a JSON + markdown report to tooling/bench/results/.
+// after the other, and writes a JSON + markdown report to tooling/bench/results/. `pnpm bench`
+// builds first and loads the built packages (PEER_USE_BUILT=1); `pnpm bench:sources` the sources.
 import { readdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -18,13 +19,6 @@ const wanted = args
   .filter((a) => !a.startsWith('--'))
   .flatMap((w) => (available.includes(w) || inGroup(w).length === 0 ? [w] : inGroup(w)))
 
-// a group name runs every suite named `<group>-*` (`pnpm bench node` runs node-messaging, node-cluster)
-for (const w of wanted.splice(0))
-  wanted.push(
-    ...(available.some((a) => a.startsWith(`${w}-`)) && !available.includes(w)
-      ? available.filter((a) => a.startsWith(`${w}-`))
-      : [w]),
-  )
 const unknown = wanted.filter((w) => !available.includes(w))
 if (unknown.length > 0) {
   console.error(`unknown suite(s): ${unknown.join(', ')}; available: ${available.join(', ')}`)

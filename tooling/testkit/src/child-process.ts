@@ -309,8 +309,9 @@ export class RpcChild extends EventTarget {
 /**
  * The condition that makes `@peer/*` imports load the packages' TypeScript sources (through tsx):
  * none when `PEER_USE_BUILT=1`, so they load the built `dist`, as the published packages run
- * (`pnpm bench:built`: tsx's transform keeps function names with a helper call on every closure it
- * creates, which made a first request at the node level 10 to 15 % dearer than built code).
+ * (`pnpm bench`; `pnpm bench:sources` loads the sources: tsx's transform keeps function names with
+ * a helper call on every closure it creates, which made a first request at the node level 10 to
+ * 15 % dearer than built code).
  */
 export function sourceConditions(): string[] {
   return process.env.PEER_USE_BUILT === '1' ? [] : ['--conditions=@peer/source']
