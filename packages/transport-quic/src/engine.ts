@@ -49,7 +49,8 @@ export interface EngineCapabilities {
  * Reads and writes of an engine stream without web streams: one engine call each, the same
  * results, errors and bookkeeping as `readable` and `writable`. For an owner that holds both
  * sides for the stream's life (a message channel holds its reader and writer): web streams cost
- * several promises per chunk on a request's path.
+ * several promises per chunk on a request's path. Called as methods (`direct.read()`): an engine
+ * may implement them on a class.
  */
 export interface DirectIo {
   /** The next chunk, or `null` at the end; rejects like a read of `readable`. */

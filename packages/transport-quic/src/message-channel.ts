@@ -379,7 +379,7 @@ export class FramedMessageChannel implements MessageChannel {
     const direct = this.#direct
     const read =
       direct !== undefined
-        ? direct.read
+        ? () => direct.read()
         : async () => {
             const r = await reader!.read()
             return r.done ? null : r.value
