@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises'
 import { AbortError } from './errors.js'
 import { MAX_TIMER_MS } from './options.js'
 
@@ -19,42 +18,100 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted === true) throw abortErrorFor(signal)
 }
 
+/** The callbacks waiting for a signal's abort, and the one listener that calls them. */
+interface AbortWaits {
+  readonly callbacks: Set<() => void>
+  readonly listener: () => void
+}
+const waiting = new WeakMap<AbortSignal, AbortWaits>()
+
+/**
+ * Calls `callback` once `signal` aborts (never if it has aborted already, like
+ * `addEventListener('abort', ...)`); the function returned removes it. However many waits share a
+ * signal (a node's lifetime, one a user passes to many calls), the signal has at most one listener
+ * of ours, removed with the last wait: a listener per wait made Node.js warn "Possible EventTarget
+ * memory leak detected" past ten waits at once, though each was removed later. Callbacks run in
+ * the order they were added; one removed while others run is not called; one that throws does not
+ * stop the rest (the first error is rethrown after them, as a listener's would be).
+ * @internal
+ */
+export function whenAborted(signal: AbortSignal, callback: () => void): () => void {
+  let waits = waiting.get(signal)
+  if (waits === undefined) {
+    const callbacks = new Set<() => void>()
+    const listener = (): void => {
+      waiting.delete(signal)
+      let failure: { error: unknown } | undefined
+      for (const cb of [...callbacks]) {
+        if (!callbacks.delete(cb)) continue // removed by a callback before it
+        try {
+          cb()
+        } catch (error) {
+          failure ??= { error }
+        }
+      }
+      if (failure !== undefined) throw failure.error
+    }
+    waits = { callbacks, listener }
+    waiting.set(signal, waits)
+    signal.addEventListener('abort', listener, { once: true })
+  }
+  const { callbacks, listener } = waits
+  callbacks.add(callback)
+  return () => {
+    if (!callbacks.delete(callback) || callbacks.size > 0) return
+    if (waiting.get(signal)?.callbacks === callbacks) {
+      waiting.delete(signal)
+      signal.removeEventListener('abort', listener)
+    }
+  }
+}
+
 /**
  * Resolves or rejects like `promise`, or rejects with an `AbortError` as soon as `signal` aborts.
- * The abort listener is removed in `finally`, so long-lived signals do not accumulate listeners.
+ * Its wait on `signal` ends in `finally`, so long-lived signals do not accumulate listeners.
  */
 export async function raceSignal<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (signal === undefined) return promise
   throwIfAborted(signal)
-  let onAbort: (() => void) | undefined
+  let off: (() => void) | undefined
   try {
     return await Promise.race([
       promise,
       new Promise<never>((_, reject) => {
-        onAbort = () => reject(abortErrorFor(signal))
-        signal.addEventListener('abort', onAbort, { once: true })
+        off = whenAborted(signal, () => reject(abortErrorFor(signal)))
       }),
     ])
   } finally {
-    if (onAbort) signal.removeEventListener('abort', onAbort)
+    off?.()
   }
 }
 
 /**
  * Waits `ms` milliseconds, or rejects with an `AbortError` (the signal's reason as `cause`) when
- * `signal` aborts. Built on `node:timers/promises`, which removes its abort listener and clears
- * its timer either way, so a long-lived signal used by a polling loop collects no listeners.
+ * `signal` aborts. The timer is cleared and the wait on `signal` ends either way, so a
+ * long-lived signal used by polling loops collects no listeners (one of ours per signal).
  * A wait longer than a Node.js timer holds (`MAX_TIMER_MS`) waits that long instead of firing
  * after 1 ms (a polling loop would spin).
  */
-export async function delay(ms: number, signal?: AbortSignal): Promise<void> {
-  throwIfAborted(signal)
-  try {
-    await sleep(Math.min(ms, MAX_TIMER_MS), undefined, signal === undefined ? undefined : { signal })
-  } catch (error) {
-    if (signal?.aborted) throw abortErrorFor(signal)
-    throw error
-  }
+export function delay(ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted === true) return Promise.reject(abortErrorFor(signal))
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(
+      () => {
+        off?.()
+        resolve()
+      },
+      Math.min(Math.max(0, ms), MAX_TIMER_MS),
+    )
+    const off =
+      signal === undefined
+        ? undefined
+        : whenAborted(signal, () => {
+            clearTimeout(timer)
+            reject(abortErrorFor(signal))
+          })
+  })
 }
 
 /**
@@ -103,11 +160,11 @@ export function linkSignals(parents: ReadonlyArray<AbortSignal | undefined>, ms?
   const controller = new AbortController()
   let timer: NodeJS.Timeout | undefined
   let timedOut = false
-  const listening: Array<[AbortSignal, () => void]> = []
+  const listening: Array<() => void> = []
   const release = (): void => {
     if (timer !== undefined) clearTimeout(timer)
     timer = undefined
-    for (const [parent, listener] of listening) parent.removeEventListener('abort', listener)
+    for (const off of listening) off()
     listening.length = 0
   }
   for (const parent of parents) {
@@ -117,12 +174,12 @@ export function linkSignals(parents: ReadonlyArray<AbortSignal | undefined>, ms?
       controller.abort(parent.reason)
       break
     }
-    const listener = (): void => {
-      release()
-      controller.abort(parent.reason)
-    }
-    parent.addEventListener('abort', listener, { once: true })
-    listening.push([parent, listener])
+    listening.push(
+      whenAborted(parent, () => {
+        release()
+        controller.abort(parent.reason)
+      }),
+    )
   }
   if (ms !== undefined && !controller.signal.aborted) {
     timer = setTimeout(
@@ -171,7 +228,7 @@ export function settleWithin<T>(
   return new Promise<T | undefined>((resolve, reject) => {
     const release = () => {
       clearTimeout(timer)
-      signal?.removeEventListener('abort', expire)
+      off?.()
     }
     const expire = () => {
       release()
@@ -179,7 +236,7 @@ export function settleWithin<T>(
     }
     const timer = setTimeout(expire, Math.min(Math.max(0, ms), MAX_TIMER_MS))
     if (unref) timer.unref()
-    signal?.addEventListener('abort', expire, { once: true })
+    const off = signal === undefined ? undefined : whenAborted(signal, expire)
     promise.then(
       (value) => {
         release()

@@ -11,6 +11,7 @@ export {
   linkSignals,
   type SettleWithinOptions,
   settleWithin,
+  whenAborted,
   withTimeout,
 } from './abort.js'
 export { type AtomicWriteOptions, writeFileAtomic } from './atomic-file.js'

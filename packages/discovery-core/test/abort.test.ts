@@ -1,7 +1,7 @@
-import { getEventListeners, setMaxListeners } from 'node:events'
+import { getEventListeners } from 'node:events'
 import { describe, expect, it } from 'vitest'
 import { AbortError, delay, raceSignal } from '../src/index.js'
-import { linkSignals, settleWithin } from '../src/internal.js'
+import { linkSignals, settleWithin, whenAborted } from '../src/internal.js'
 
 describe('delay', () => {
   it('leaves no abort listener on a long-lived signal, however often it is called', async () => {
@@ -59,9 +59,7 @@ describe('settleWithin', () => {
 
   it('gives the value when the promise settles first, and releases its timers and listeners', async () => {
     const controller = new AbortController()
-    // N waits on one signal at once, on purpose: no "possible leak" warning in the test output (the
-    // test checks that every listener is released)
-    setMaxListeners(N + 1, controller.signal)
+    // N waits on one signal at once: one listener of ours (see whenAborted), released with the last
     const before = timers()
     let resolve = (_: number) => {}
     const value = new Promise<number>((r) => {
@@ -128,7 +126,6 @@ describe('linkSignals', () => {
 
   it('release() leaves nothing behind: no listener on a long-lived parent, no timer that fires', async () => {
     const parent = new AbortController()
-    setMaxListeners(200, parent.signal)
     for (let i = 0; i < 100; i++) linkSignals([parent.signal], 1).release()
     expect(getEventListeners(parent.signal, 'abort')).toHaveLength(0)
     const linked = linkSignals([parent.signal], 1)
@@ -136,5 +133,59 @@ describe('linkSignals', () => {
     await new Promise((resolve) => setTimeout(resolve, 20))
     expect(linked.signal.aborted).toBe(false)
     expect(linked.timedOut).toBe(false)
+  })
+})
+
+describe('whenAborted', () => {
+  it('many waits on one signal at once: one listener, no leak warning, none left once they end', async () => {
+    const warnings: Error[] = []
+    const onWarning = (w: Error) => warnings.push(w)
+    process.on('warning', onWarning)
+    try {
+      const lifetime = new AbortController()
+      const N = 40
+      const links = Array.from({ length: N }, () => linkSignals([lifetime.signal], 60_000))
+      const gates = Array.from({ length: N }, () => {
+        let resolve!: (value: number) => void
+        const promise = new Promise<number>((r) => {
+          resolve = r
+        })
+        return { promise, resolve }
+      })
+      const waits = [
+        ...gates.map((g) => raceSignal(g.promise, lifetime.signal)),
+        ...gates.map((g) => settleWithin(g.promise, 60_000, { signal: lifetime.signal })),
+        ...gates.map(() => delay(5, lifetime.signal)),
+      ]
+      expect(getEventListeners(lifetime.signal, 'abort')).toHaveLength(1)
+      for (const [i, g] of gates.entries()) g.resolve(i)
+      await Promise.all(waits)
+      for (const l of links) l.release()
+      await new Promise((resolve) => setImmediate(resolve)) // a warning is emitted on the next tick
+      expect(getEventListeners(lifetime.signal, 'abort')).toHaveLength(0)
+      expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([])
+    } finally {
+      process.off('warning', onWarning)
+    }
+  })
+
+  it('an abort reaches every wait in order, except one removed by an earlier callback', () => {
+    const controller = new AbortController()
+    const calls: string[] = []
+    whenAborted(controller.signal, () => {
+      calls.push('a')
+      offC()
+    })
+    const offB = whenAborted(controller.signal, () => calls.push('b'))
+    const offC = whenAborted(controller.signal, () => calls.push('c'))
+    whenAborted(controller.signal, () => calls.push('d'))
+    const linked = linkSignals([controller.signal])
+    offB()
+    controller.abort('bye')
+    expect(calls).toEqual(['a', 'd'])
+    expect(linked.signal.reason).toBe('bye')
+    // like a listener, a wait added after the abort is never called
+    whenAborted(controller.signal, () => calls.push('late'))()
+    expect(calls).toEqual(['a', 'd'])
   })
 })

@@ -1,5 +1,6 @@
 import { connect } from 'node:net'
 import { type AbortOptions, abortErrorFor, throwIfAborted } from '@peer/discovery-core'
+import { whenAborted } from '@peer/discovery-core/internal'
 import {
   type DnsResponse,
   decodeResponse,
@@ -241,14 +242,13 @@ function settleOnce(
       if (done) return
       done = true
       clearTimeout(timer)
-      signal?.removeEventListener('abort', onAbort)
+      off?.()
       release()
       if (error) reject(error)
       else resolve(value!)
     }
-    const onAbort = () => finish(abortErrorFor(signal!))
     const timer = setTimeout(() => finish(timeoutError()), timeoutMs)
-    signal?.addEventListener('abort', onAbort, { once: true })
+    const off = signal && whenAborted(signal, () => finish(abortErrorFor(signal)))
     try {
       wire(finish)
     } catch (error) {

@@ -1,4 +1,3 @@
-import { setMaxListeners } from 'node:events'
 import {
   type AbortOptions,
   AbstractDiscoveryBackend,
@@ -174,9 +173,6 @@ export class DnsDiscovery extends AbstractDiscoveryBackend {
 
   protected async onStart(signal: AbortSignal | undefined): Promise<void> {
     const controller = new AbortController()
-    // one abort listener per query in flight (up to `concurrency` x 3) plus the poll's wait; a
-    // bounded limit, so a listener leak still shows as a MaxListenersExceededWarning
-    setMaxListeners(this.#concurrency * 3 + 8, controller.signal)
     this.#loopAbort = controller
     let firstPollDone!: () => void
     const firstPoll = new Promise<void>((resolve) => {

@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto'
 import { createSocket, type Socket, type SocketType } from 'node:dgram'
 import { abortErrorFor, throwIfAborted } from '@peer/discovery-core'
+import { whenAborted } from '@peer/discovery-core/internal'
 import { DnsNetworkError, DnsTimeoutError } from './errors.js'
 import { formatResolver, type ResolverAddress } from './resolver-address.js'
 
@@ -115,16 +116,15 @@ export class UdpChannel {
         if (done) return
         done = true
         clearTimeout(timer)
-        signal?.removeEventListener('abort', onAbort)
+        off?.()
         gen.pending.delete(id)
         this.#inFlight--
         this.#settled(gen)
         if (error) reject(error)
         else resolve(answer!)
       }
-      const onAbort = () => finish(abortErrorFor(signal!))
       const timer = setTimeout(() => finish(new DnsTimeoutError(this.#label, question, timeoutMs)), timeoutMs)
-      signal?.addEventListener('abort', onAbort, { once: true })
+      const off = signal && whenAborted(signal, () => finish(abortErrorFor(signal)))
       gen.pending.set(id, { question, finish })
       gen.ready.then(
         () => {

@@ -1,11 +1,11 @@
+import { whenAborted } from '@peer/discovery-core/internal'
 import type { PeerStats } from './types.js'
 
 export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason)
-    if (signal.aborted) return onAbort()
-    signal.addEventListener('abort', onAbort, { once: true })
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+    if (signal.aborted) return reject(signal.reason)
+    const off = whenAborted(signal, () => reject(signal.reason))
+    promise.then(resolve, reject).finally(off)
   })
 }
 

@@ -1,4 +1,5 @@
 import { abortErrorFor } from '@peer/discovery-core'
+import { whenAborted } from '@peer/discovery-core/internal'
 import { MAX_REQUEST_ID } from './envelope.js'
 import { RequestTimeoutError, TooManyRequestsError } from './errors.js'
 
@@ -65,13 +66,13 @@ export class RequestTable {
   ): Promise<unknown> {
     return new Promise<unknown>((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | undefined
-      const onAbort = () => this.#settle(id, pending, abortErrorFor(signal!))
+      let off: (() => void) | undefined
       const pending: Pending = {
         kind,
         topic,
         settle: (error, value) => {
           clearTimeout(timer)
-          signal?.removeEventListener('abort', onAbort)
+          off?.()
           if (error === undefined) resolve(value)
           else reject(error)
           this.#onSettled()
@@ -83,7 +84,8 @@ export class RequestTable {
         this.#onTimeout()
         this.#settle(id, pending, new RequestTimeoutError(this.#peer, topic, timeout))
       }, timeout)
-      signal?.addEventListener('abort', onAbort, { once: true })
+      if (signal !== undefined)
+        off = whenAborted(signal, () => this.#settle(id, pending, abortErrorFor(signal)))
       send().catch((error: unknown) =>
         this.#settle(id, pending, error instanceof Error ? error : new Error(String(error))),
       )

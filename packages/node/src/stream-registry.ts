@@ -1,5 +1,5 @@
 import { abortErrorFor, type Logger, shortId, throwIfAborted } from '@peer/discovery-core'
-import { errorMessage, linkSignals } from '@peer/discovery-core/internal'
+import { errorMessage, linkSignals, whenAborted } from '@peer/discovery-core/internal'
 import type { Connection, Stream } from '@peer/transport-quic'
 import { withPrefix } from '@peer/transport-quic/internal'
 import { MAX_TOPIC_LENGTH } from './envelope.js'
@@ -258,11 +258,11 @@ async function readExactly(
 ): Promise<{ bytes: Uint8Array; rest: Uint8Array | undefined } | undefined> {
   const parts: Uint8Array[] = carry === undefined || carry.byteLength === 0 ? [] : [carry]
   let have = parts.reduce((s, p) => s + p.byteLength, 0)
-  let onAbort: (() => void) | undefined
+  let off: (() => void) | undefined
   const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(signal.reason ?? new Error('aborted'))
+    const onAbort = () => reject(signal.reason ?? new Error('aborted'))
     if (signal.aborted) onAbort()
-    else signal.addEventListener('abort', onAbort, { once: true })
+    else off = whenAborted(signal, onAbort)
   })
   aborted.catch(() => {})
   try {
@@ -273,7 +273,7 @@ async function readExactly(
       have += r.value.byteLength
     }
   } finally {
-    if (onAbort !== undefined) signal.removeEventListener('abort', onAbort)
+    off?.()
   }
   const all = parts.length === 1 ? parts[0]! : Buffer.concat(parts, have)
   return { bytes: all.subarray(0, n), rest: have > n ? all.subarray(n) : undefined }

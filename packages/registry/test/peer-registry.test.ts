@@ -242,6 +242,33 @@ describe('PeerRegistry: dialing', () => {
     expect(a.registry.stats.dialTimeouts).toBeGreaterThanOrEqual(10)
   })
 
+  it('many dials at once add one listener to the registry lifetime, not one each (no leak warning)', async () => {
+    const warnings: Error[] = []
+    const onWarning = (w: Error) => warnings.push(w)
+    process.on('warning', onWarning)
+    try {
+      const net = new MemoryNetwork()
+      const a = await makeNode(net, 'a', { maxConcurrentDials: 32, dialTimeoutMs: 100 })
+      await a.registry.start()
+      const failures = recordEvents(a.registry, ['peer:dial-failed'])
+      for (let i = 0; i < 20; i++) {
+        const id = testId(`many-${i}`)
+        const address = { host: '10.255.0.2', port: 2000 + i }
+        net.blackholes.add(`${address.host}:${address.port}`)
+        a.trust.add(id)
+        a.backend.announcePeer(id, [address])
+      }
+      await waitFor(() => failures.of('peer:dial-failed').length >= 20, { timeoutMs: 10_000 })
+      expect(net.maxInFlight).toBe(20)
+      await new Promise((resolve) => setImmediate(resolve)) // a warning is emitted on the next tick
+      expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning').map((w) => w.message)).toEqual(
+        [],
+      )
+    } finally {
+      process.off('warning', onWarning)
+    }
+  })
+
   it('redials with jittered exponential backoff while discovered, and connects when the peer comes up', async () => {
     const net = new MemoryNetwork()
     const a = await makeNode(net, 'a', { backoff: { initialDelayMs: 20, maxDelayMs: 80, random: () => 0 } })

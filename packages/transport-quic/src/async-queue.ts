@@ -1,4 +1,5 @@
 import { type AbortOptions, abortErrorFor, throwIfAborted } from '@peer/discovery-core'
+import { whenAborted } from '@peer/discovery-core/internal'
 import { TransportLimitError } from './errors.js'
 import { type Waiter, waitIn } from './waiters.js'
 
@@ -25,7 +26,7 @@ export class AsyncQueue<T> {
    * for the whole queue: wiring an abort listener per wait cost microseconds per message.
    */
   #signal: AbortSignal | undefined
-  #onAbort: (() => void) | undefined
+  #offAbort: (() => void) | undefined
 
   constructor(readonly limit: number) {}
 
@@ -111,7 +112,7 @@ export class AsyncQueue<T> {
   /** Listens to `signal` for the queue's lifetime: its abort fails the waits that came with it. */
   #bind(signal: AbortSignal): void {
     this.#signal = signal
-    this.#onAbort = () => {
+    this.#offAbort = whenAborted(signal, () => {
       const error = abortErrorFor(signal)
       for (let i = this.#waiters.length - 1; i >= 0; i--) {
         const waiter = this.#waiters[i] as QueueWaiter<T>
@@ -119,8 +120,7 @@ export class AsyncQueue<T> {
         this.#waiters.splice(i, 1)
         waiter.reject(error)
       }
-    }
-    signal.addEventListener('abort', this.#onAbort, { once: true })
+    })
   }
 
   /** Ends the queue: queued items can still be shifted; then `undefined` (or `error`). */
@@ -129,8 +129,8 @@ export class AsyncQueue<T> {
     this.#ended = true
     this.#error = error
     // the signal no longer keeps this queue reachable
-    if (this.#onAbort !== undefined) this.#signal?.removeEventListener('abort', this.#onAbort)
-    this.#onAbort = undefined
+    this.#offAbort?.()
+    this.#offAbort = undefined
     for (const w of this.#waiters.splice(0)) {
       if (error === undefined) w.resolve(undefined)
       else w.reject(error)

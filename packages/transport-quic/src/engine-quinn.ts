@@ -6,7 +6,7 @@
 // stream reset code (it closes with 0), has no migration (its server config disables it), no
 // 0-RTT, and no local port for a client: see `capabilities`.
 import { abortErrorFor } from '@peer/discovery-core'
-import { errorMessage, MAX_TIMER_MS } from '@peer/discovery-core/internal'
+import { errorMessage, MAX_TIMER_MS, whenAborted } from '@peer/discovery-core/internal'
 import {
   ACCESS_DENIED,
   type Engine,
@@ -78,7 +78,7 @@ export function createQuinnEngine(binding: QuinnBinding): Engine {
     const where = `${address.host}:${address.port}`
     const timeoutMs = ctx.tuning.connectTimeoutMs
     let timer: NodeJS.Timeout | undefined
-    let onAbort: (() => void) | undefined
+    let off: (() => void) | undefined
     const pending = entry.client.outboundConnection(
       address.host === 'localhost' ? '127.0.0.1' : address.host,
       address.port,
@@ -93,9 +93,8 @@ export function createQuinnEngine(binding: QuinnBinding): Engine {
             timeoutMs,
           )
           if (signal !== undefined) {
-            onAbort = () => reject(abortErrorFor(signal))
-            if (signal.aborted) onAbort()
-            else signal.addEventListener('abort', onAbort, { once: true })
+            if (signal.aborted) reject(abortErrorFor(signal))
+            else off = whenAborted(signal, () => reject(abortErrorFor(signal)))
           }
         }),
       ])
@@ -110,7 +109,7 @@ export function createQuinnEngine(binding: QuinnBinding): Engine {
       throw failure
     } finally {
       clearTimeout(timer)
-      if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort)
+      off?.()
     }
     let id: string | undefined
     let multiaddr = ''

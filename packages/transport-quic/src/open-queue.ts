@@ -1,6 +1,7 @@
 // Stream opens waiting for the peer's stream limit: a bounded queue of waiters, granted by polling
 // the engine's stream credit (it has no event for it) only while someone waits.
 import { abortErrorFor } from '@peer/discovery-core'
+import { whenAborted } from '@peer/discovery-core/internal'
 import { TransportLimitError } from './errors.js'
 
 /** @internal The stream opens of one connection that wait for stream credit. */
@@ -31,20 +32,21 @@ export class StreamOpenQueue {
     return new Promise<void>((resolve, reject) => {
       const waiter = {
         resolve: () => {
-          signal?.removeEventListener('abort', onAbort)
+          off?.()
           resolve()
         },
         reject: (e: unknown) => {
-          signal?.removeEventListener('abort', onAbort)
+          off?.()
           reject(e)
         },
       }
-      const onAbort = () => {
-        const i = this.#waiters.indexOf(waiter)
-        if (i >= 0) this.#waiters.splice(i, 1)
-        waiter.reject(abortErrorFor(signal as AbortSignal))
-      }
-      signal?.addEventListener('abort', onAbort, { once: true })
+      const off =
+        signal &&
+        whenAborted(signal, () => {
+          const i = this.#waiters.indexOf(waiter)
+          if (i >= 0) this.#waiters.splice(i, 1)
+          waiter.reject(abortErrorFor(signal))
+        })
       this.#waiters.push(waiter)
       this.#startPolling()
     })

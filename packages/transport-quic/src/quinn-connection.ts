@@ -2,7 +2,7 @@
 // behind the engine interface, with the close notice the binding cannot carry itself (it closes
 // with code 0, no reason), and the binding objects let go of once the connection closes.
 import { abortErrorFor } from '@peer/discovery-core'
-import { errorMessage } from '@peer/discovery-core/internal'
+import { errorMessage, whenAborted } from '@peer/discovery-core/internal'
 import {
   type NoticeStream,
   noticeWaitMs,
@@ -147,7 +147,7 @@ export class QuinnEngineConnection implements EngineConnection {
     if (this.#isClosed || conn === undefined) throw new ConnectionClosedError('connection closed')
     this.#opening++
     const pending = this.#nextStream(conn)
-    let onAbort: (() => void) | undefined
+    let off: (() => void) | undefined
     try {
       const stream =
         signal === undefined
@@ -155,13 +155,13 @@ export class QuinnEngineConnection implements EngineConnection {
           : await Promise.race([
               pending,
               new Promise<never>((_, reject) => {
-                onAbort = () => {
+                const onAbort = () => {
                   // a stream granted after the caller gave up is reset at once
                   pending.then((late) => wrapStream(late, 1, this.isServer).reset(0)).catch(() => {})
                   reject(abortErrorFor(signal))
                 }
                 if (signal.aborted) onAbort()
-                else signal.addEventListener('abort', onAbort, { once: true })
+                else off = whenAborted(signal, onAbort)
               }),
             ])
       return wrapStream(stream, this.ctx.tuning.readChunkSize, this.isServer, this.#streams)
@@ -171,7 +171,7 @@ export class QuinnEngineConnection implements EngineConnection {
       throw new TransportError(`cannot open a stream: ${errorMessage(error)}`, { cause: error })
     } finally {
       this.#opening--
-      if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort)
+      off?.()
     }
   }
 

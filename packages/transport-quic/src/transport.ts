@@ -5,7 +5,7 @@ import {
   silentLogger,
   throwIfAborted,
 } from '@peer/discovery-core'
-import { errorMessage, numberOption } from '@peer/discovery-core/internal'
+import { errorMessage, numberOption, whenAborted } from '@peer/discovery-core/internal'
 import { channelOptions } from './channel-options.js'
 import { type ConnectionContext, QuicConnection } from './connection.js'
 import type { Engine, EngineContext, EngineName } from './engine.js'
@@ -164,8 +164,7 @@ export class QuicTransport implements Transport {
     // `close()` ends the dials in flight at once (not after `connectTimeoutMs`)
     const dialing = new AbortController()
     const caller = options.signal
-    const onAbort = () => dialing.abort(caller?.reason)
-    caller?.addEventListener('abort', onAbort, { once: true })
+    const off = caller && whenAborted(caller, () => dialing.abort(caller.reason))
     this.#dials.add(dialing)
     let connection: QuicConnection
     try {
@@ -185,7 +184,7 @@ export class QuicTransport implements Transport {
       throw error
     } finally {
       this.#dials.delete(dialing)
-      caller?.removeEventListener('abort', onAbort)
+      off?.()
     }
     this.#outbound.add(connection)
     void connection.closed.then(() => this.#outbound.delete(connection))

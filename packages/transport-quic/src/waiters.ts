@@ -1,6 +1,7 @@
 // Waits that the caller's signal can cancel: a message channel's senders (for buffer space, for the
 // buffer to drain) and an AsyncQueue's consumers (for the next item).
 import { abortErrorFor } from '@peer/discovery-core'
+import { whenAborted } from '@peer/discovery-core/internal'
 
 /** @internal A caller waiting in a list until something settles it. */
 export interface Waiter<T = void> {
@@ -19,22 +20,21 @@ export function waitIn<T = void>(waiters: Waiter<T>[], signal: AbortSignal | und
       waiters.push({ resolve, reject })
       return
     }
-    const onAbort = (): void => {
-      const at = waiters.indexOf(waiter)
-      if (at !== -1) waiters.splice(at, 1)
-      reject(abortErrorFor(signal))
-    }
     const waiter: Waiter<T> = {
       resolve: (value) => {
-        signal.removeEventListener('abort', onAbort)
+        off()
         resolve(value)
       },
       reject: (e) => {
-        signal.removeEventListener('abort', onAbort)
+        off()
         reject(e)
       },
     }
-    signal.addEventListener('abort', onAbort, { once: true })
+    const off = whenAborted(signal, () => {
+      const at = waiters.indexOf(waiter)
+      if (at !== -1) waiters.splice(at, 1)
+      reject(abortErrorFor(signal))
+    })
     waiters.push(waiter)
   })
 }
