@@ -1,5 +1,6 @@
 import { AbortError } from './errors.js'
 import { MAX_TIMER_MS } from './options.js'
+import { whenEvent } from './shared-listener.js'
 
 /** Options accepted by every async method: an `AbortSignal` that cancels it. */
 export interface AbortOptions {
@@ -18,53 +19,21 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted === true) throw abortErrorFor(signal)
 }
 
-/** The callbacks waiting for a signal's abort, and the one listener that calls them. */
-interface AbortWaits {
-  readonly callbacks: Set<() => void>
-  readonly listener: () => void
-}
-const waiting = new WeakMap<AbortSignal, AbortWaits>()
-
 /**
  * Calls `callback` once `signal` aborts (never if it has aborted already, like
  * `addEventListener('abort', ...)`); the function returned removes it. However many waits share a
  * signal (a node's lifetime, one a user passes to many calls), the signal has at most one listener
- * of ours, removed with the last wait: a listener per wait made Node.js warn "Possible EventTarget
- * memory leak detected" past ten waits at once, though each was removed later. Callbacks run in
- * the order they were added; one removed while others run is not called; one that throws does not
- * stop the rest (the first error is rethrown after them, as a listener's would be).
+ * of ours, removed with the last wait ({@link whenEvent}): a listener per wait made Node.js warn
+ * "Possible EventTarget memory leak detected" past ten waits at once, though each was removed
+ * later.
  * @internal
  */
 export function whenAborted(signal: AbortSignal, callback: () => void): () => void {
-  let waits = waiting.get(signal)
-  if (waits === undefined) {
-    const callbacks = new Set<() => void>()
-    const listener = (): void => {
-      waiting.delete(signal)
-      let failure: { error: unknown } | undefined
-      for (const cb of [...callbacks]) {
-        if (!callbacks.delete(cb)) continue // removed by a callback before it
-        try {
-          cb()
-        } catch (error) {
-          failure ??= { error }
-        }
-      }
-      if (failure !== undefined) throw failure.error
-    }
-    waits = { callbacks, listener }
-    waiting.set(signal, waits)
-    signal.addEventListener('abort', listener, { once: true })
-  }
-  const { callbacks, listener } = waits
-  callbacks.add(callback)
-  return () => {
-    if (!callbacks.delete(callback) || callbacks.size > 0) return
-    if (waiting.get(signal)?.callbacks === callbacks) {
-      waiting.delete(signal)
-      signal.removeEventListener('abort', listener)
-    }
-  }
+  const off = whenEvent(signal, 'abort', () => {
+    off()
+    callback()
+  })
+  return off
 }
 
 /**

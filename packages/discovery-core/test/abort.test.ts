@@ -20,10 +20,7 @@ describe('delay', () => {
   })
 
   it('a wait longer than a Node.js timer holds still waits (it does not fire after 1 ms)', async () => {
-    const warnings: Error[] = []
-    const onWarning = (w: Error) => warnings.push(w)
-    process.on('warning', onWarning)
-    try {
+    const warnings = await warningsDuring(async () => {
       const controller = new AbortController()
       let done = false
       const waiting = delay(2 ** 40, controller.signal).then(
@@ -36,10 +33,8 @@ describe('delay', () => {
       expect(done).toBe(false)
       controller.abort()
       await waiting
-      expect(warnings.filter((w) => w.name === 'TimeoutOverflowWarning')).toEqual([])
-    } finally {
-      process.off('warning', onWarning)
-    }
+    })
+    expect(warnings.filter((w) => w.name === 'TimeoutOverflowWarning')).toEqual([])
   })
 })
 
@@ -138,11 +133,8 @@ describe('linkSignals', () => {
 
 describe('whenAborted', () => {
   it('many waits on one signal at once: one listener, no leak warning, none left once they end', async () => {
-    const warnings: Error[] = []
-    const onWarning = (w: Error) => warnings.push(w)
-    process.on('warning', onWarning)
-    try {
-      const lifetime = new AbortController()
+    const lifetime = new AbortController()
+    const warnings = await warningsDuring(async () => {
       const N = 40
       const links = Array.from({ length: N }, () => linkSignals([lifetime.signal], 60_000))
       const gates = Array.from({ length: N }, () => {
@@ -161,12 +153,9 @@ describe('whenAborted', () => {
       for (const [i, g] of gates.entries()) g.resolve(i)
       await Promise.all(waits)
       for (const l of links) l.release()
-      await new Promise((resolve) => setImmediate(resolve)) // a warning is emitted on the next tick
-      expect(getEventListeners(lifetime.signal, 'abort')).toHaveLength(0)
-      expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([])
-    } finally {
-      process.off('warning', onWarning)
-    }
+    })
+    expect(getEventListeners(lifetime.signal, 'abort')).toHaveLength(0)
+    expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([])
   })
 
   it('an abort reaches every wait in order, except one removed by an earlier callback', () => {
@@ -189,3 +178,20 @@ describe('whenAborted', () => {
     expect(calls).toEqual(['a', 'd'])
   })
 })
+
+/**
+ * The process warnings emitted while `fn` ran and on the tick after (when Node.js emits them). The
+ * same as `@peer/testkit/warnings`, which this package cannot depend on (the testkit depends on it).
+ */
+async function warningsDuring(fn: () => Promise<void>): Promise<Error[]> {
+  const warnings: Error[] = []
+  const onWarning = (w: Error) => warnings.push(w)
+  process.on('warning', onWarning)
+  try {
+    await fn()
+    await new Promise((resolve) => setImmediate(resolve))
+  } finally {
+    process.off('warning', onWarning)
+  }
+  return warnings
+}

@@ -1,7 +1,7 @@
 // One wait shape used by waitForPeer and by on-demand dials: until an event says so, a timeout,
 // the caller's signal or the node's stop, whichever comes first, with every listener removed.
 import { abortErrorFor } from '@peer/discovery-core'
-import { whenAborted } from '@peer/discovery-core/internal'
+import { whenAborted, whenEvent } from '@peer/discovery-core/internal'
 import { NodeStoppedError } from './errors.js'
 
 /** A wait in progress: `finish` settles it (once) from outside, e.g. on a connection's close. @internal */
@@ -29,19 +29,18 @@ export function eventWait<T>(o: EventWaitOptions<T>): EventWait<T> {
   let finish!: EventWait<T>['finish']
   const promise = new Promise<T>((resolve, reject) => {
     let settled = false
-    const onEvent = (event: Event) => o.onEvent(event, finish)
     const timer = setTimeout(() => finish(undefined, o.timeoutError()), Math.max(0, o.timeoutMs))
     finish = (value, error) => {
       if (settled) return
       settled = true
       clearTimeout(timer)
-      o.target.removeEventListener(o.type, onEvent)
+      offEvent()
       offStop()
       offAbort?.()
       if (error === undefined) resolve(value as T)
       else reject(error)
     }
-    o.target.addEventListener(o.type, onEvent)
+    const offEvent = whenEvent(o.target, o.type, (event) => o.onEvent(event, finish))
     const offStop = whenAborted(o.lifetime, () => finish(undefined, new NodeStoppedError(o.stoppedMessage)))
     const signal = o.signal
     const offAbort = signal && whenAborted(signal, () => finish(undefined, abortErrorFor(signal)))

@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -5,6 +6,7 @@ import { ConfigError } from '@peer/discovery-core'
 import { generateIdentity, TrustList } from '@peer/identity'
 import { collectGarbage, openSockets, settledSockets } from '@peer/testkit/handles'
 import { recordEvents, waitFor } from '@peer/testkit/wait'
+import { warningsDuring, warningsNamed } from '@peer/testkit/warnings'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import {
   createNode,
@@ -280,6 +282,30 @@ describe('options', () => {
       await expect(node.waitForPeer('nobody', { signal: AbortSignal.timeout(20) })).rejects.toMatchObject({
         name: 'AbortError',
       })
+    } finally {
+      await node.stop()
+    }
+  })
+
+  it('waitForPeer for many peers at once adds one listener to the node, not one each (no leak warning)', async () => {
+    const node = await createNode({ trust: [] })
+    try {
+      const own = getEventListeners(node, 'peer:up').length // the node's own subscribers
+      const warnings = await warningsDuring(async () => {
+        const lifetime = new AbortController()
+        const waits = Array.from({ length: 20 }, (_, i) =>
+          node
+            .waitForPeer(`nobody-${i}`, { timeoutMs: 60_000, signal: lifetime.signal })
+            .catch((e: Error) => e.name),
+        )
+        await new Promise((resolve) => setImmediate(resolve)) // every wait has started
+        expect(getEventListeners(node, 'peer:up')).toHaveLength(own + 1)
+        expect(getEventListeners(lifetime.signal, 'abort')).toHaveLength(1)
+        lifetime.abort()
+        expect(new Set(await Promise.all(waits))).toEqual(new Set(['AbortError']))
+      })
+      expect(getEventListeners(node, 'peer:up')).toHaveLength(own)
+      expect(warningsNamed(warnings, 'MaxListenersExceededWarning')).toEqual([])
     } finally {
       await node.stop()
     }

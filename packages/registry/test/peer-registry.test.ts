@@ -5,6 +5,7 @@ import { TrustList } from '@peer/identity'
 import { testId } from '@peer/testkit/ids'
 import { type ManualBackend, manualDiscovery } from '@peer/testkit/manual-discovery'
 import { nextEvent, recordEvents, waitFor } from '@peer/testkit/wait'
+import { warningsDuring, warningsNamed } from '@peer/testkit/warnings'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
   DialTimeoutError,
@@ -243,11 +244,8 @@ describe('PeerRegistry: dialing', () => {
   })
 
   it('many dials at once add one listener to the registry lifetime, not one each (no leak warning)', async () => {
-    const warnings: Error[] = []
-    const onWarning = (w: Error) => warnings.push(w)
-    process.on('warning', onWarning)
-    try {
-      const net = new MemoryNetwork()
+    const net = new MemoryNetwork()
+    const warnings = await warningsDuring(async () => {
       const a = await makeNode(net, 'a', { maxConcurrentDials: 32, dialTimeoutMs: 100 })
       await a.registry.start()
       const failures = recordEvents(a.registry, ['peer:dial-failed'])
@@ -259,14 +257,9 @@ describe('PeerRegistry: dialing', () => {
         a.backend.announcePeer(id, [address])
       }
       await waitFor(() => failures.of('peer:dial-failed').length >= 20, { timeoutMs: 10_000 })
-      expect(net.maxInFlight).toBe(20)
-      await new Promise((resolve) => setImmediate(resolve)) // a warning is emitted on the next tick
-      expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning').map((w) => w.message)).toEqual(
-        [],
-      )
-    } finally {
-      process.off('warning', onWarning)
-    }
+    })
+    expect(net.maxInFlight).toBe(20)
+    expect(warningsNamed(warnings, 'MaxListenersExceededWarning')).toEqual([])
   })
 
   it('redials with jittered exponential backoff while discovered, and connects when the peer comes up', async () => {

@@ -1,5 +1,6 @@
 import type { Identity } from '@peer/identity'
 import { nextEvent, recordEvents, waitFor } from '@peer/testkit/wait'
+import { warningsDuring, warningsNamed } from '@peer/testkit/warnings'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { ConnectionClosedError, StreamResetError, TransportLimitError } from '../../src/index.js'
 import { identities, LOOPBACK, type Pool } from '../fixtures/pool.js'
@@ -146,10 +147,7 @@ export function lifecycleScenarios(kit: Kit): void {
     it('maxIdleTimeoutMs 0 (never), on the server or on both sides: connects and carries messages, no timer overflows', async () => {
       // a quinn server given 0 answered no client; a matrixai side given 0 adopted its peer's
       // value and put 49.7 days in a Node.js timer, which fires every 1 ms instead
-      const warnings: string[] = []
-      const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`)
-      process.on('warning', onWarning)
-      try {
+      const warnings = await warningsDuring(async () => {
         const never = { maxIdleTimeoutMs: 0, keepAliveIntervalMs: 0 }
         for (const [serverTuning, clientTuning] of [
           [never, {}],
@@ -165,12 +163,8 @@ export function lifecycleScenarios(kit: Kit): void {
           expect(Buffer.from((await ch.receive())!).toString()).toBe('back')
           await client.close()
         }
-        // a warning is emitted on the next tick
-        await new Promise((r) => setImmediate(r))
-        expect(warnings.filter((w) => w.startsWith('TimeoutOverflowWarning'))).toEqual([])
-      } finally {
-        process.off('warning', onWarning)
-      }
+      })
+      expect(warningsNamed(warnings, 'TimeoutOverflowWarning')).toEqual([])
     })
   })
 
