@@ -28,4 +28,4 @@ export {
 } from './options.js'
 export { type RandomSource, seededRandom } from './random.js'
 export { SerialLock } from './serial-lock.js'
-export { whenEvent } from './shared-listener.js'
+export { type ListenerTarget, whenEvent } from './shared-listener.js'

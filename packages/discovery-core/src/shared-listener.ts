@@ -1,5 +1,6 @@
-// One listener per event target and type for many short waits (a node's waitForPeer calls, its
-// on-demand dials): each wait adds a callback to a set instead of a listener to the target.
+// One listener per event target and type for many short waits or subscribers (a node's waitForPeer
+// calls, its on-demand dials, registries sharing a trust list): each adds a callback to a set
+// instead of a listener to the target.
 
 /** The callbacks waiting for one event type of a target, and the one listener that calls them. */
 interface EventWaits {
@@ -7,7 +8,14 @@ interface EventWaits {
   readonly listener: (event: Event) => void
 }
 
-const waiting = new WeakMap<EventTarget, Map<string, EventWaits>>()
+/** What {@link whenEvent} needs of a target: an `EventTarget`, or an object shaped like one. */
+export interface ListenerTarget {
+  addEventListener(type: string, listener: (event: Event) => void): void
+  /** Without it, the one listener stays on the target once every wait ended (calling nothing). */
+  removeEventListener?(type: string, listener: (event: Event) => void): void
+}
+
+const waiting = new WeakMap<ListenerTarget, Map<string, EventWaits>>()
 
 /**
  * Calls `callback` with every `type` event of `target` until the function returned is called.
@@ -19,7 +27,11 @@ const waiting = new WeakMap<EventTarget, Map<string, EventWaits>>()
  * throws does not stop the rest (the first error is rethrown after them, as a listener's would be).
  * @internal
  */
-export function whenEvent(target: EventTarget, type: string, callback: (event: Event) => void): () => void {
+export function whenEvent(
+  target: ListenerTarget,
+  type: string,
+  callback: (event: Event) => void,
+): () => void {
   let byType = waiting.get(target)
   if (byType === undefined) {
     byType = new Map()
@@ -50,6 +62,7 @@ export function whenEvent(target: EventTarget, type: string, callback: (event: E
   return () => {
     if (!callbacks.delete(callback) || callbacks.size > 0) return
     if (types.get(type)?.callbacks !== callbacks) return
+    if (target.removeEventListener === undefined) return // the listener stays, and is reused
     types.delete(type)
     target.removeEventListener(type, listener)
   }

@@ -36,4 +36,19 @@ describe('whenEvent', () => {
     target.dispatchEvent(new Event('ping'))
     expect(calls).toEqual(['a', 'b', 'b', 'late'])
   })
+
+  it('a target without removeEventListener keeps the one listener, which calls nothing once every wait ended', () => {
+    const inner = new EventTarget()
+    const target = { addEventListener: inner.addEventListener.bind(inner) }
+    const calls: number[] = []
+    const off1 = whenEvent(target, 'ping', () => calls.push(1))
+    off1()
+    inner.dispatchEvent(new Event('ping'))
+    expect(calls).toEqual([])
+    const off2 = whenEvent(target, 'ping', () => calls.push(2))
+    inner.dispatchEvent(new Event('ping'))
+    expect(calls).toEqual([2])
+    expect(getEventListeners(inner, 'ping')).toHaveLength(1) // reused, not added again
+    off2()
+  })
 })

@@ -1,6 +1,7 @@
 // PeerRegistry's subscriptions to its discovery source and trust store.
 
 import { type PeerDiscoveredDetail, type PeerRecord, subscribe } from '@peer/discovery-core'
+import { type ListenerTarget, whenEvent } from '@peer/discovery-core/internal'
 import type { PeerSource, TrustStore } from './interfaces.js'
 
 /** The registry's handlers of discovery and trust events. @internal */
@@ -33,25 +34,21 @@ export function subscribeSources(
     )
   }
   if (typeof trust !== 'function' && typeof trust.addEventListener === 'function') {
-    const onAdded = (event: Event) => {
-      const id = changedId(event)
-      if (id === undefined) handlers.refresh()
-      else handlers.trustAdded(id)
-    }
-    const onRemoved = (event: Event) => {
-      const id = changedId(event)
-      if (id === undefined) handlers.refresh()
-      else handlers.trustRemoved(id)
-    }
-    const onChange = () => handlers.refresh()
-    trust.addEventListener('trust:added', onAdded)
-    trust.addEventListener('trust:removed', onRemoved)
-    trust.addEventListener('change', onChange)
-    unsubscribe.push(() => {
-      trust.removeEventListener?.('trust:added', onAdded)
-      trust.removeEventListener?.('trust:removed', onRemoved)
-      trust.removeEventListener?.('change', onChange)
-    })
+    // one listener per type on a trust list that many registries share (nodes in one process)
+    const target = trust as ListenerTarget
+    unsubscribe.push(
+      whenEvent(target, 'trust:added', (event) => {
+        const id = changedId(event)
+        if (id === undefined) handlers.refresh()
+        else handlers.trustAdded(id)
+      }),
+      whenEvent(target, 'trust:removed', (event) => {
+        const id = changedId(event)
+        if (id === undefined) handlers.refresh()
+        else handlers.trustRemoved(id)
+      }),
+      whenEvent(target, 'change', () => handlers.refresh()),
+    )
   }
   return unsubscribe
 }

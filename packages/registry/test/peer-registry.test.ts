@@ -1,5 +1,6 @@
 // The peer registry's rules over an in-process transport (fast and deterministic). The same rules
 // run over real QUIC in quic-peer-registry.test.ts.
+import { getEventListeners } from 'node:events'
 import type { Discovery, PeerAddress } from '@peer/discovery-core'
 import { TrustList } from '@peer/identity'
 import { testId } from '@peer/testkit/ids'
@@ -84,6 +85,42 @@ function introduce(a: TestNode, b: TestNode): void {
 }
 
 describe('PeerRegistry: trust', () => {
+  it('registries sharing one trust list add one listener per event type to it, and all see its changes', async () => {
+    const net = new MemoryNetwork()
+    const b = await makeNode(net, 'b') // answers as a plain server
+    const shared = new TrustList()
+    const warnings = await warningsDuring(async () => {
+      const registries = await Promise.all(
+        Array.from({ length: 12 }, async (_, i) => {
+          const id = testId(`shared-${i}`)
+          const { discovery, backend } = await manualDiscovery()
+          const registry = new PeerRegistry<MemoryConnection>({
+            self: id,
+            transport: net.transport(id),
+            trust: shared,
+            discovery,
+            backoff: FAST,
+          })
+          cleanups.push(async () => {
+            await registry.stop()
+            await discovery.stop()
+          })
+          await registry.start()
+          backend.announcePeer(b.id, [b.address]) // untrusted for now: rejected
+          return registry
+        }),
+      )
+      expect(getEventListeners(shared, 'trust:added')).toHaveLength(1)
+      shared.add(b.id)
+      await waitFor(() => registries.every((r) => r.status(b.id)?.state === 'connected'), {
+        timeoutMs: 10_000,
+      })
+      await Promise.all(registries.map((r) => r.stop()))
+      expect(getEventListeners(shared, 'trust:added')).toHaveLength(0)
+    })
+    expect(warningsNamed(warnings, 'MaxListenersExceededWarning')).toEqual([])
+  })
+
   it('logs, counts and emits an untrusted id, and never dials it', async () => {
     const { a, b } = await startedPair()
     const rejected = nextEvent<CustomEvent>(a.registry, 'peer:rejected')
