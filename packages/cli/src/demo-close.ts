@@ -1,6 +1,7 @@
 // How a DemoCluster stops its nodes: SIGTERM, then SIGKILL after a grace that a signal can cut.
 import type { ChildProcess } from 'node:child_process'
 import type { AbortOptions } from '@peer/discovery-core'
+import { whenAborted } from '@peer/discovery-core/internal'
 
 /** Options of `DemoCluster.close`. */
 export interface DemoCloseOptions extends AbortOptions {
@@ -18,6 +19,7 @@ export function stopChild(child: ChildProcess, graceMs: number, hurry: AbortSign
   return new Promise<boolean>((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve(false)
     let overdue = false
+    let off: (() => void) | undefined
     const kill = () => child.kill('SIGKILL')
     const timer = setTimeout(() => {
       overdue = true
@@ -25,11 +27,12 @@ export function stopChild(child: ChildProcess, graceMs: number, hurry: AbortSign
     }, graceMs)
     child.once('close', () => {
       clearTimeout(timer)
-      hurry.removeEventListener('abort', kill)
+      off?.()
       resolve(overdue)
     })
     if (hurry.aborted) return void kill()
-    hurry.addEventListener('abort', kill, { once: true })
+    // one listener on `hurry` however many children stop at once (no leak warning past ten)
+    off = whenAborted(hurry, kill)
     child.kill('SIGTERM')
     child.stdin?.end()
   })

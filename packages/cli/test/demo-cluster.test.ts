@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { ConfigError } from '@peer/discovery-core'
 import { waitFor } from '@peer/testkit/wait'
+import { warningsDuring, warningsNamed } from '@peer/testkit/warnings'
 import { afterEach, describe, expect, it } from 'vitest'
 import { DemoCluster, DemoConfigError, MAX_DEMO_NODES } from '../src/index.js'
 import { MAX_STDERR_LINES } from '../src/internal.js'
@@ -139,6 +140,17 @@ describe('DemoCluster', () => {
       await new Promise((r) => setTimeout(r, 20))
     }
     expect(peers.map((p) => p.id).sort()).toEqual(cluster.nodes.map((n) => n.id).sort())
+  })
+
+  it('stops more than ten nodes at once with one listener on its hurry signal (no leak warning)', async () => {
+    const c = new DemoCluster({ nodes: 12, command: fake })
+    cluster = c
+    await c.start()
+    const pids = c.pids()
+    expect(pids).toHaveLength(12)
+    const warnings = await warningsDuring(() => c.close())
+    expect(warningsNamed(warnings, 'MaxListenersExceededWarning')).toEqual([])
+    expect(c.pids()).toEqual([])
   })
 
   describe('close({ signal }): an abort cuts the grace and kills the nodes at once', () => {
