@@ -1,0 +1,235 @@
+import type { PeerAddress } from '@peer/discovery-core'
+import { testId } from '@peer/testkit/ids'
+import { nextEvent, recordEvents, waitFor } from '@peer/testkit/wait'
+import { warningsDuring, warningsNamed } from '@peer/testkit/warnings'
+import { afterEach, describe, expect, it } from 'vitest'
+import { DialTimeoutError, PeerIdMismatchError, PeerRegistry } from '../src/index.js'
+import { MemoryNetwork } from './helpers/memory-network.js'
+import { cleanups, introduce, makeNode, runCleanups, startedPair } from './helpers/registry-nodes.js'
+
+afterEach(runCleanups)
+
+describe('PeerRegistry: dialing', () => {
+  it('dials a trusted peer once; announcements of a connected peer only refresh last seen', async () => {
+    const { a, b } = await startedPair()
+    const connected = nextEvent<CustomEvent>(a.registry, 'peer:connected')
+    introduce(a, b)
+    expect((await connected).detail).toMatchObject({ id: b.id, direction: 'outbound' })
+    const seen = a.registry.status(b.id)!.lastSeen
+    await new Promise((r) => setTimeout(r, 10))
+    a.backend.announcePeer(b.id, [b.address], { meta: { v: '2' } })
+    const status = a.registry.status(b.id)!
+    expect(status.lastSeen).toBeGreaterThan(seen)
+    expect(status.state).toBe('connected')
+    expect(a.transport.dialed).toHaveLength(1)
+    expect(status.addresses).toEqual([
+      expect.objectContaining({ host: b.address.host, port: b.address.port, sources: ['manual'] }),
+    ])
+    expect(status.rtt).toBe(1)
+    expect(status.totalDials).toBe(1)
+    expect(status.dialAttempts).toBe(0)
+    expect(status.direction).toBe('outbound')
+  })
+
+  it('the dialed side adopts the inbound connection', async () => {
+    const { a, b } = await startedPair()
+    await b.registry.start()
+    b.trust.add(a.id) // b trusts a but does not discover it
+    const inbound = nextEvent<CustomEvent>(b.registry, 'peer:connected')
+    introduce(a, b)
+    expect((await inbound).detail).toMatchObject({ id: a.id, direction: 'inbound' })
+    expect(b.registry.status(a.id)).toMatchObject({ state: 'connected', discovered: false })
+  })
+
+  it('bounds concurrent dials and times each one out', async () => {
+    const net = new MemoryNetwork()
+    const a = await makeNode(net, 'a', { maxConcurrentDials: 3, dialTimeoutMs: 100 })
+    await a.registry.start()
+    const ids = Array.from({ length: 10 }, (_, i) => testId(`hole-${i}`))
+    const failures = recordEvents(a.registry, ['peer:dial-failed'])
+    ids.forEach((id, i) => {
+      const address = { host: '10.255.0.1', port: 1000 + i }
+      net.blackholes.add(`${address.host}:${address.port}`)
+      a.trust.add(id)
+      a.backend.announcePeer(id, [address])
+    })
+    expect(a.registry.peers().filter((p) => p.state === 'queued')).toHaveLength(7)
+    await waitFor(() => failures.of('peer:dial-failed').length >= 10, { timeoutMs: 3000 })
+    expect(net.maxInFlight).toBe(3)
+    const detail = failures.of('peer:dial-failed')[0]!.detail as { error: Error }
+    expect(detail.error).toBeInstanceOf(DialTimeoutError)
+    expect(a.registry.stats.dialTimeouts).toBeGreaterThanOrEqual(10)
+  })
+
+  it('many dials at once add one listener to the registry lifetime, not one each (no leak warning)', async () => {
+    const net = new MemoryNetwork()
+    const warnings = await warningsDuring(async () => {
+      const a = await makeNode(net, 'a', { maxConcurrentDials: 32, dialTimeoutMs: 100 })
+      await a.registry.start()
+      const failures = recordEvents(a.registry, ['peer:dial-failed'])
+      for (let i = 0; i < 20; i++) {
+        const id = testId(`many-${i}`)
+        const address = { host: '10.255.0.2', port: 2000 + i }
+        net.blackholes.add(`${address.host}:${address.port}`)
+        a.trust.add(id)
+        a.backend.announcePeer(id, [address])
+      }
+      await waitFor(() => failures.of('peer:dial-failed').length >= 20, { timeoutMs: 10_000 })
+    })
+    expect(net.maxInFlight).toBe(20)
+    expect(warningsNamed(warnings, 'MaxListenersExceededWarning')).toEqual([])
+  })
+
+  it('redials with jittered exponential backoff while discovered, and connects when the peer comes up', async () => {
+    const net = new MemoryNetwork()
+    const a = await makeNode(net, 'a', { backoff: { initialDelayMs: 20, maxDelayMs: 80, random: () => 0 } })
+    const b = await makeNode(net, 'b')
+    b.stopListening() // b is down
+    await a.registry.start()
+    const failures = recordEvents(a.registry, ['peer:dial-failed'])
+    introduce(a, b)
+    await waitFor(() => failures.events.length >= 5, { timeoutMs: 3000 })
+    const retries = failures.events.map((e) => (e.detail as { retryIn: number }).retryIn)
+    expect(retries.slice(0, 5)).toEqual([20, 40, 80, 80, 80])
+    expect(a.registry.status(b.id)).toMatchObject({
+      state: 'backoff',
+      lastError: expect.stringContaining('nothing'),
+    })
+    expect(a.registry.status(b.id)!.dialAttempts).toBeGreaterThanOrEqual(5)
+    const connected = nextEvent<CustomEvent>(a.registry, 'peer:connected', () => true, 3000)
+    b.stopListening = net.listen(b.id, b.address, () => {})
+    await connected
+    expect(a.registry.status(b.id)!.dialAttempts).toBe(0)
+  })
+
+  it('after a disconnect redials the still-discovered peer', async () => {
+    const { a, b } = await startedPair()
+    introduce(a, b)
+    const first = await waitFor(() => a.registry.connection(b.id))
+    const disconnected = nextEvent<CustomEvent>(a.registry, 'peer:disconnected')
+    const reconnected = nextEvent<CustomEvent>(a.registry, 'peer:connected')
+    first.other.close('remote went away')
+    expect((await disconnected).detail).toEqual({
+      id: b.id,
+      reason: 'remote went away',
+      direction: 'outbound',
+    })
+    expect(a.registry.status(b.id)!.state).toBe('backoff')
+    await reconnected
+    expect(a.registry.connection(b.id)).not.toBe(first)
+  })
+
+  it('peer:lost never closes a live connection', async () => {
+    const { a, b } = await startedPair()
+    introduce(a, b)
+    const conn = await waitFor(() => a.registry.connection(b.id))
+    a.backend.losePeer(b.id)
+    await new Promise((r) => setTimeout(r, 50))
+    expect(conn.isClosed).toBe(false)
+    expect(a.registry.status(b.id)).toMatchObject({ state: 'connected', discovered: false })
+    // liveness closes it: the lost peer is then forgotten, not redialed
+    const dials = a.transport.dialed.length
+    conn.other.close('idle timeout')
+    await waitFor(() => a.registry.status(b.id) === undefined)
+    await new Promise((r) => setTimeout(r, 100))
+    expect(a.transport.dialed).toHaveLength(dials)
+  })
+
+  it('stops redialing a peer that is lost and unreachable', async () => {
+    const net = new MemoryNetwork()
+    const a = await makeNode(net, 'a')
+    const b = await makeNode(net, 'b')
+    b.stopListening()
+    await a.registry.start()
+    introduce(a, b)
+    await waitFor(() => a.registry.status(b.id)?.state === 'backoff')
+    a.backend.losePeer(b.id)
+    expect(a.registry.status(b.id)).toBeUndefined()
+    const dials = a.transport.dialed.length
+    await new Promise((r) => setTimeout(r, 300))
+    expect(a.transport.dialed).toHaveLength(dials)
+  })
+
+  it('a peer lost during a dial that then fails is forgotten', async () => {
+    const net = new MemoryNetwork()
+    net.latency = () => 50
+    const a = await makeNode(net, 'a')
+    const b = await makeNode(net, 'b')
+    b.stopListening()
+    await a.registry.start()
+    introduce(a, b)
+    expect(a.registry.status(b.id)!.state).toBe('dialing')
+    a.backend.losePeer(b.id)
+    expect(a.registry.status(b.id)!.state).toBe('dialing')
+    await waitFor(() => a.registry.status(b.id) === undefined)
+    expect(a.transport.dialed).toHaveLength(1)
+  })
+
+  it('tries the next address when one fails, and prefers the one that worked', async () => {
+    const { a, b } = await startedPair()
+    a.trust.add(b.id)
+    a.backend.announcePeer(b.id, [{ host: '127.0.0.9', port: 9 }, b.address])
+    const conn = await waitFor(() => a.registry.connection(b.id))
+    const status = a.registry.status(b.id)!
+    expect(status.addresses[0]!.lastError).toContain('nothing listens')
+    expect(status.addresses[1]!.lastConnectedAt).toBeGreaterThan(0)
+    conn.other.close('bye')
+    await waitFor(() => a.registry.connection(b.id) && a.registry.connection(b.id) !== conn)
+    expect(a.transport.dialed.slice(-1)).toEqual([`${b.address.host}:${b.address.port}`])
+    expect(a.transport.dialed).toHaveLength(3)
+  })
+
+  it('closes and counts a connection whose remote id differs from the pinned one', async () => {
+    const net = new MemoryNetwork()
+    const a = await makeNode(net, 'a')
+    const b = await makeNode(net, 'b')
+    const liar = testId('liar')
+    // a transport that does not pin: it connects to whoever listens
+    const loose = {
+      dial: (address: PeerAddress) => net.transport(a.id).dial(address, { expectedId: b.id }),
+    }
+    const registry = new PeerRegistry({
+      self: a.id,
+      transport: loose,
+      trust: a.trust,
+      discovery: a.discovery,
+    })
+    cleanups.push(() => registry.stop())
+    await registry.start()
+    const failed = nextEvent<CustomEvent>(registry, 'peer:dial-failed')
+    a.trust.add(liar)
+    a.backend.announcePeer(liar, [b.address])
+    expect((await failed).detail.error).toBeInstanceOf(PeerIdMismatchError)
+    expect(registry.stats.pinMismatches).toBe(1)
+    expect(net.open()).toEqual([])
+  })
+})
+
+describe('PeerRegistry: addresses are hints', () => {
+  it('an announcement of a connected peer at another address neither redirects nor drops it, and a dial there fails the pin', async () => {
+    const net = new MemoryNetwork()
+    const a = await makeNode(net, 'a')
+    const b = await makeNode(net, 'b')
+    const mallory = await makeNode(net, 'mallory')
+    await a.registry.start()
+    introduce(a, b)
+    const conn = await waitFor(() => a.registry.connection(b.id))
+    const events = recordEvents(a.registry, ['peer:disconnected', 'peer:connected'])
+    a.backend.announcePeer(b.id, [mallory.address]) // replaces the record's address
+    await new Promise((r) => setTimeout(r, 50))
+    expect(a.registry.connection(b.id)).toBe(conn)
+    expect(conn.isClosed).toBe(false)
+    expect(events.events).toEqual([])
+    expect(a.transport.dialed).toHaveLength(1)
+    // the hint is recorded, and the address that worked is kept as a fallback
+    expect(a.registry.status(b.id)!.addresses.map((x) => x.port)).toEqual([
+      mallory.address.port,
+      b.address.port,
+    ])
+    await expect(a.transport.dial(mallory.address, { expectedId: b.id })).rejects.toThrow(/expected/)
+    // after a disconnect the known-good address is tried first and reconnects
+    conn.other.close('bye')
+    await waitFor(() => a.registry.connection(b.id) && a.registry.connection(b.id) !== conn)
+    expect(a.transport.dialed.slice(-1)).toEqual([`${b.address.host}:${b.address.port}`])
+  })
+})
