@@ -31,6 +31,9 @@ export const MATRIX_TESTS = [
   'packages/registry/test/backoff.test.ts',
   'packages/registry/test/server-registry.test.ts',
   'packages/registry/test/peer-registry.test.ts',
+  'packages/registry/test/peer-registry-trust.test.ts',
+  'packages/registry/test/peer-registry-dialing.test.ts',
+  'packages/registry/test/peer-registry-ties.test.ts',
   'packages/cli/test/config.test.ts',
   // the conformance kits: the discovery compliance kit (its own tests, and every backend's run of
   // it in tooling/integration) and the QUIC engine conformance suite (both engines, both

@@ -6,8 +6,9 @@
 // and `chatter`, ms, whose names say nothing). An old name is allowed only as a deprecated alias
 // (`// @deprecated` in the report); the exceptions below are deliberate and each says why, so a
 // new duration option without `Ms` fails here.
-import { readdir, readFile } from 'node:fs/promises'
+import { readdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import ts from 'typescript'
 import { describe, expect, it } from 'vitest'
 import { repoRoot } from '../src/published.js'
@@ -222,5 +223,22 @@ describe('source files stay small', () => {
     for (const pkg of await readdir(join(repoRoot, 'packages')))
       await visit(join(repoRoot, 'packages', pkg, 'src'))
     expect(long).toEqual([])
+  })
+})
+
+// The Node.js matrix of `npm test` (tooling/scripts/node-matrix.mjs) names test files and
+// directories by path: a renamed or split file would drop out of it silently (it did once, when
+// peer-registry.test.ts was split).
+describe('the Node.js matrix', () => {
+  it('names only test files and directories that exist', async () => {
+    const script = pathToFileURL(join(repoRoot, 'tooling', 'scripts', 'node-matrix.mjs')).href
+    const { MATRIX_TESTS } = (await import(script)) as { MATRIX_TESTS: string[] }
+    expect(MATRIX_TESTS.length).toBeGreaterThan(10)
+    const missing: string[] = []
+    for (const path of MATRIX_TESTS) {
+      const found = await stat(join(repoRoot, path)).catch(() => undefined)
+      if (found === undefined || found.isDirectory() !== path.endsWith('/')) missing.push(path)
+    }
+    expect(missing).toEqual([])
   })
 })
