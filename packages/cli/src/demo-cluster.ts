@@ -12,7 +12,7 @@ import {
   TypedEventTarget,
   throwIfAborted,
 } from '@peer/discovery-core'
-import { numberOption, writeFileAtomic } from '@peer/discovery-core/internal'
+import { numberOption, whenAborted, writeFileAtomic } from '@peer/discovery-core/internal'
 import { generateIdentity, saveIdentity, TrustList } from '@peer/identity'
 import { CONTROL_SOCKET_NAME } from './control-server.js'
 import { type DemoCloseOptions, stopChild } from './demo-close.js'
@@ -447,13 +447,14 @@ export class DemoCluster extends TypedEventTarget<DemoEvents> {
     const { graceMs, signal }: DemoCloseOptions = typeof options === 'number' ? { graceMs: options } : options
     const grace = numberOption(graceMs, 'graceMs', 5000, { min: 0 }, DemoConfigError)
     const hurry = () => this.#hurry.abort()
+    let off: (() => void) | undefined
     if (signal?.aborted === true) hurry()
-    else signal?.addEventListener('abort', hurry, { once: true })
+    else if (signal !== undefined) off = whenAborted(signal, hurry)
     try {
       this.#closing ??= this.#teardown(grace)
       await this.#closing
     } finally {
-      signal?.removeEventListener('abort', hurry)
+      off?.()
     }
   }
 

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs'
-import { type AbortOptions, shortId, throwIfAborted } from '@peer/discovery-core'
+import { type AbortOptions, delay, shortId, throwIfAborted } from '@peer/discovery-core'
 import { Command, InvalidArgumentError } from 'commander'
 import { type DemoCluster as Cluster, DemoCluster } from './demo-cluster.js'
 import { DEFAULT_DEMO_NODES, type DemoEventDetail, MAX_DEMO_NODES } from './demo-types.js'
@@ -319,28 +319,16 @@ async function until(
       throw new Error(`${failed.name} (${shortId(failed.id)}) exited unexpectedly${why ? `:\n  ${why}` : ''}`)
     }
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`)
-    await sleep(100, signal)
+    await delay(100, signal).catch(() => {}) // an abort ends the wait: the check above throws
   }
 }
 
 async function sleepUntil(cluster: Cluster, t: number, signal: AbortSignal): Promise<void> {
   while (cluster.elapsed() < t) {
     if (signal.aborted) throw new Interrupted()
-    await sleep(Math.min(200, (t - cluster.elapsed()) * 1000), signal)
+    await delay(Math.min(200, (t - cluster.elapsed()) * 1000), signal).catch(() => {}) // an abort ends the wait: the check above throws
   }
   if (signal.aborted) throw new Interrupted()
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, Math.max(0, ms))
-    function done() {
-      clearTimeout(timer)
-      signal.removeEventListener('abort', done)
-      resolve()
-    }
-    signal.addEventListener('abort', done, { once: true })
-  })
 }
 
 function parseNodes(value: string): number {

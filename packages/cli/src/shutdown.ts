@@ -1,3 +1,5 @@
+import { whenAborted } from '@peer/discovery-core/internal'
+
 /**
  * An `AbortSignal` aborted by the first SIGINT or SIGTERM, by the caller's `signal` (the
  * `{ signal }` of a command function), or once the time given to `runFor` (`--duration`) has
@@ -22,9 +24,9 @@ export function shutdownSignal(options: { signal?: AbortSignal | undefined } = {
     controller.abort(new Error(`received ${name}`))
   }
   // the caller's reason is the reason of the stop (e.g. in `peer start`'s `stopped` event)
-  const onAbort = () => controller.abort(caller?.reason)
-  if (caller?.aborted === true) onAbort()
-  else caller?.addEventListener('abort', onAbort, { once: true })
+  let off: (() => void) | undefined
+  if (caller?.aborted === true) controller.abort(caller.reason)
+  else if (caller !== undefined) off = whenAborted(caller, () => controller.abort(caller.reason))
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
   let timer: NodeJS.Timeout | undefined
@@ -40,7 +42,7 @@ export function shutdownSignal(options: { signal?: AbortSignal | undefined } = {
     },
     dispose() {
       clearTimeout(timer)
-      caller?.removeEventListener('abort', onAbort)
+      off?.()
       process.off('SIGINT', onSignal)
       process.off('SIGTERM', onSignal)
     },
@@ -50,5 +52,5 @@ export function shutdownSignal(options: { signal?: AbortSignal | undefined } = {
 /** Resolves when `signal` aborts (immediately when it already has). */
 export function untilAborted(signal: AbortSignal): Promise<void> {
   if (signal.aborted) return Promise.resolve()
-  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }))
+  return new Promise((resolve) => whenAborted(signal, resolve))
 }
