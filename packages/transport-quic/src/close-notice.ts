@@ -4,6 +4,7 @@
 import type { Logger } from '@peer/discovery-core'
 import { errorMessage } from '@peer/discovery-core/internal'
 import type { EngineStream } from './engine.js'
+import { writeAndEnd } from './stream-io.js'
 import { KIND_CLOSE } from './wire.js'
 
 /** Longest reason carried (bytes). */
@@ -58,16 +59,11 @@ export interface NoticeStream {
   reset(code: number): void
 }
 
-/** An engine stream as a {@link NoticeStream} (through its web-stream writer). */
+/** An engine stream as a {@link NoticeStream} (written and ended by `writeAndEnd`). */
 export function noticeStreamOf(stream: EngineStream): NoticeStream {
   return {
     send(bytes) {
-      const writer = stream.writable.getWriter()
-      writer.closed.catch(() => {})
-      void writer
-        .write(bytes)
-        .then(() => writer.close())
-        .catch(() => {})
+      writeAndEnd(stream, bytes).catch(() => {})
     },
     reset: (code) => stream.reset(code),
   }
