@@ -319,14 +319,16 @@ async function until(
       throw new Error(`${failed.name} (${shortId(failed.id)}) exited unexpectedly${why ? `:\n  ${why}` : ''}`)
     }
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`)
-    await delay(100, signal).catch(() => {}) // an abort ends the wait: the check above throws
+    // an abort ends the wait: the check above throws
+    await delay(100, signal).catch(() => {})
   }
 }
 
 async function sleepUntil(cluster: Cluster, t: number, signal: AbortSignal): Promise<void> {
   while (cluster.elapsed() < t) {
     if (signal.aborted) throw new Interrupted()
-    await delay(Math.min(200, (t - cluster.elapsed()) * 1000), signal).catch(() => {}) // an abort ends the wait: the check above throws
+    // an abort ends the wait: the check above throws
+    await delay(Math.min(200, (t - cluster.elapsed()) * 1000), signal).catch(() => {})
   }
   if (signal.aborted) throw new Interrupted()
 }

@@ -53,9 +53,9 @@ export type ArbitrationVerdict = 'adopt' | 'dial-wins' | 'replace' | 'duplicate'
 /**
  * With no live connection the new one is adopted, except an inbound one arriving while our own
  * dial is in flight and ours wins the tie (unless that dial's attempt is stale and has not
- * committed: then the inbound is adopted and our dial given up, and the remote never sees it). With a live one: an outbound arrival, or an inbound within
- * the simultaneous window, keeps the connection dialed by the lower id; a later inbound replaces
- * the live one. @internal
+ * committed: then the inbound is adopted and our dial given up, and the remote never sees it).
+ * With a live one: an outbound arrival, or an inbound within the simultaneous window, keeps the
+ * connection dialed by the lower id; a later inbound replaces the live one. @internal
  */
 export function arbitrate(input: ArbitrationInput): ArbitrationVerdict {
   const { direction, existing } = input

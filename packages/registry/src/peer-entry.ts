@@ -22,7 +22,10 @@ export interface PeerEntry<C extends RegistryConnection> {
   dial: AbortController | undefined
   /** When our dial's current attempt started (`Date.now()`), while one runs. */
   attemptAt: number | undefined
-  /** The current attempt has committed (RegistryDialOptions.onCommit): it is never given up for an inbound. */
+  /**
+   * The current attempt has committed (RegistryDialOptions.onCommit): it is never given up for an
+   * inbound.
+   */
   attemptCommitted: boolean
   timer: ReturnType<typeof setTimeout> | undefined
   nextDialAt: number | undefined
