@@ -127,8 +127,10 @@ try {
               default: { logLevel: 'warning', addToApiReportFile: false },
               'ae-missing-release-tag': { logLevel: 'none' },
               'ae-internal-missing-underscore': { logLevel: 'none' },
-              // documentation coverage and {@link} targets are typedoc's job (`pnpm docs:api`)
-              'ae-undocumented': { logLevel: 'none' },
+              // every public symbol and member has a doc comment (a summary, not only @deprecated):
+              // an undocumented one fails the check, here where every entry point is seen
+              'ae-undocumented': { logLevel: 'warning', addToApiReportFile: false },
+              // {@link} targets are typedoc's job (`pnpm docs:api`, which fails on a broken one)
               'ae-unresolved-link': { logLevel: 'none' },
             },
             tsdocMessageReporting: { default: { logLevel: 'none' } },

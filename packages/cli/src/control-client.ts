@@ -33,7 +33,12 @@ export interface ControlClientOptions extends AbortOptions {
  * answered by one reply line. `closed` resolves when the node closes the connection (it stopped).
  */
 export class ControlClient {
+  /** The path of the control socket this client is connected to. */
   readonly path: string
+  /**
+   * Resolves (never rejects) once the connection has closed: the node went away, `close()` was
+   * called, or a malformed or oversized reply ended it.
+   */
   readonly closed: Promise<void>
   readonly #socket: Socket
   #partial = ''

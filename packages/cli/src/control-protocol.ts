@@ -24,12 +24,18 @@ export const CONTROL_IDLE_MS = 60_000
 export const MAX_PENDING_REPLY_BYTES = 4 * 1024 * 1024
 /** Methods the server answers. */
 export const CONTROL_METHODS = ['hello', 'status', 'services'] as const
+/**
+ * A method of the protocol. The server of `peer start` ({@link serveStatus}) answers `hello` with
+ * the protocol version, the `peer` version, the node id and pid, `status` with a
+ * {@link StatusSnapshot} and `services` with a {@link ServicesSnapshot}.
+ */
 export type ControlMethod = (typeof CONTROL_METHODS)[number]
 
 /** A valid request. */
 export interface ControlRequest {
   /** Echoed in the reply: a number or a short string (null when the request gave none). */
   id: number | string | null
+  /** The method asked for, one of {@link CONTROL_METHODS}. */
   method: ControlMethod
 }
 

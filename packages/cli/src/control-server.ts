@@ -41,6 +41,7 @@ export interface ControlServerOptions extends AbortOptions {
  * replaced; a live one makes `listen` fail, so two nodes never share a socket.
  */
 export class ControlServer {
+  /** The path of the Unix socket this server listens on (its file is removed by `close()`). */
   readonly path: string
   readonly #server: Server
   readonly #clients = new Set<Socket>()

@@ -34,6 +34,10 @@ import { durationMs } from './durations.js'
  * `close()` (also run on process exit) kills every node and removes the directory.
  */
 export class DemoCluster extends TypedEventTarget<DemoEvents> {
+  /**
+   * The nodes, `node1` first (empty until `start()` creates them). Each entry stays the same object
+   * for the cluster's life and is updated in place as the node's events arrive.
+   */
   readonly nodes: DemoNodeState[] = []
   readonly #options: Required<
     Omit<DemoClusterOptions, 'command' | 'services' | 'statsInterval' | 'statsIntervalMs'>

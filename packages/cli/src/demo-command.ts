@@ -28,12 +28,18 @@ export interface DemoOptions extends AbortOptions {
    */
   durationMs?: number | undefined
   /**
+   * Same as `durationMs`, in seconds.
+   *
    * @deprecated Use `durationMs` (milliseconds); `duration` is in seconds and accepted until the
    * next minor version.
    */
   duration?: number | undefined
   /** Draw the live table when stdout is a terminal. Default true. */
   table?: boolean | undefined
+  /**
+   * Print one JSON object per line instead of text and no live table: the `step`, `node`,
+   * `peer:up` and `peer:down` events, a `table` of the nodes every 5 s, and a final `done`.
+   */
   json?: boolean | undefined
   /** How to run `peer` for the nodes. Default: this process's executable, flags and script. */
   command?: { file: string; args: readonly string[] } | undefined

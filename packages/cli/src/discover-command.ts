@@ -57,12 +57,18 @@ export interface DiscoverOptions extends AbortOptions {
   /** Stop after watching this many ms, counted from the `ready` event (`--duration <seconds>`). */
   durationMs?: number | undefined
   /**
+   * Same as `durationMs`, in seconds.
+   *
    * @deprecated Use `durationMs` (milliseconds); `duration` is in seconds and accepted until the
    * next minor version.
    */
   duration?: number | undefined
   /** Print backend logs (`debug`, `info`, `warn`, `error`) to stderr. */
   logLevel?: 'debug' | 'info' | 'warn' | 'error' | undefined
+  /**
+   * Print one JSON object per line instead of text: the `discovered`, `updated`, `lost` and
+   * `error` events, `ready` once every backend started, and one `stats` per backend on exit.
+   */
   json?: boolean | undefined
 }
 

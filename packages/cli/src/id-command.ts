@@ -15,6 +15,10 @@ export interface IdOptions extends AbortOptions {
   cert?: string | undefined
   /** An explicit private key file; needs `cert`. */
   key?: string | undefined
+  /**
+   * Print one JSON object instead of the bare id: `{ id, keyType, notAfter }` with the identity's
+   * location (`identity`, or `keyFile` and `certFile`); `{ id, certFile }` for `cert` alone.
+   */
   json?: boolean | undefined
 }
 

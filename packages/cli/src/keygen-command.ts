@@ -30,6 +30,7 @@ export interface KeygenOptions extends AbortOptions {
   trustFile?: string | undefined
   /** Label of the trust list entry. */
   label?: string | undefined
+  /** Print `{ id, keyType, keyFile, certFile }` (and `trustFile` when given) as one JSON object, not text. */
   json?: boolean | undefined
 }
 

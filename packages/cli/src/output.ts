@@ -2,8 +2,17 @@ import { formatHostPort, type PeerAddress, type PeerRecord } from '@peer/discove
 
 /** Where a command writes: stdout for results and events, stderr for diagnostics. */
 export interface CliIo {
+  /**
+   * Results, events and help text. `isTTY: true` turns on terminal output (live tables, colours,
+   * the extra lines of `keygen`); `columns` is the width `peer demo` cuts its event lines to.
+   */
   stdout: { write(text: string): unknown; isTTY?: boolean | undefined; columns?: number | undefined }
+  /** Diagnostics, logs and error messages (with `--json`, errors as one `{"error":...}` line). */
   stderr: { write(text: string): unknown }
+  /**
+   * The environment the commands read: `PEER_HOME` (the default identity directory is
+   * `$PEER_HOME/identity`), `PEER_DEBUG`, `PEER_DEBUG_STACK` and `NO_COLOR`.
+   */
   env: NodeJS.ProcessEnv
 }
 

@@ -33,18 +33,34 @@ export interface PingOptions extends NodeFlags, AbortOptions {
   count?: number | undefined
   /** Pause between pings, ms. Default 1000. */
   intervalMs?: number | undefined
-  /** @deprecated Use `intervalMs` (same unit, ms); accepted until the next minor version. */
+  /**
+   * Same as `intervalMs` (ms).
+   *
+   * @deprecated Use `intervalMs` (same unit, ms); accepted until the next minor version.
+   */
   interval?: number | undefined
   /** Time limit of one ping, ms. Default 5000. */
   timeoutMs?: number | undefined
-  /** @deprecated Use `timeoutMs` (same unit, ms); accepted until the next minor version. */
+  /**
+   * Same as `timeoutMs` (ms).
+   *
+   * @deprecated Use `timeoutMs` (same unit, ms); accepted until the next minor version.
+   */
   timeout?: number | undefined
   /** Time limit to find and connect to the target, ms. Default 10,000. */
   connectTimeoutMs?: number | undefined
-  /** @deprecated Use `connectTimeoutMs` (same unit, ms); accepted until the next minor version. */
+  /**
+   * Same as `connectTimeoutMs` (ms).
+   *
+   * @deprecated Use `connectTimeoutMs` (same unit, ms); accepted until the next minor version.
+   */
   connectTimeout?: number | undefined
   /** The node id expected at a `host:port` target (pinned in the handshake). */
   id?: string | undefined
+  /**
+   * Print one JSON object per line instead of text: `connected` (`providers` for a service),
+   * `reply`, `timeout`, `failover`, `unavailable` and `summary`.
+   */
   json?: boolean | undefined
 }
 

@@ -3,16 +3,42 @@ import type { AbortOptions } from '@peer/discovery-core'
 
 /** Flags shared by `peer start` and `peer ping` that stand in for (or override) the configuration file. */
 export interface NodeFlags {
+  /** Configuration file (JSON; `--config`). The other flags override its fields. */
   config?: string | undefined
+  /** Node name, `name@host` or `port@ip` (`--name`); replaces the configuration's `name`. */
   name?: string | undefined
+  /**
+   * Identity directory, holding `node.key` and `node.crt` (`--identity`). Default: the
+   * configuration's `identity`, else `$PEER_HOME/identity`.
+   */
   identity?: string | undefined
+  /**
+   * Generate the identity when it does not exist yet (`--create-identity`). Default: the
+   * configuration's `createIdentity`, else false.
+   */
   createIdentity?: boolean | undefined
+  /**
+   * UDP `host:port` to listen on, port 0 for any free port (`--listen`). Default: the
+   * configuration's `listen`, else `127.0.0.1:0`; `peer ping` keeps only its host (port 0).
+   */
   listen?: string | undefined
+  /**
+   * `host:port` addresses announced to discovery (`--advertise`), instead of the configuration's.
+   * Default: the bound listen address (every interface's address when listening on `0.0.0.0` / `::`).
+   */
   advertise?: string[] | undefined
+  /** Trust list file (`--trust-file`), instead of the configuration's (whose inline entries stay). */
   trustFile?: string | undefined
+  /** Node ids to trust (`--trust`), added to the configuration's inline trust entries. */
   trust?: string[] | undefined
+  /**
+   * Static discovery: a peer list file, watched for edits (`--peers-file`). With `peer`, it makes
+   * one `static` backend that replaces the configuration's and is asked first.
+   */
   peersFile?: string | undefined
+  /** Static discovery: peers as `<id>@<host:port>[,<host:port>...]` (`--peer`); see `peersFile`. */
   peer?: string[] | undefined
+  /** Log to stderr from this level on (`--log-level`). Default: the configuration's level, else `warn`. */
   logLevel?: 'debug' | 'info' | 'warn' | 'error' | undefined
 }
 
@@ -24,6 +50,8 @@ export interface StartOptions extends NodeFlags, AbortOptions {
   /** Print a `stats` event every this many ms (`--stats <seconds>` on the command line). */
   statsIntervalMs?: number | undefined
   /**
+   * Same as `statsIntervalMs`, in seconds.
+   *
    * @deprecated Use `statsIntervalMs` (milliseconds); `stats` is in seconds and accepted until the
    * next minor version.
    */
@@ -33,13 +61,19 @@ export interface StartOptions extends NodeFlags, AbortOptions {
    * second (`--chatter <ms>`).
    */
   chatterMs?: number | undefined
-  /** @deprecated Use `chatterMs` (same unit, ms); `chatter` is accepted until the next minor version. */
+  /**
+   * Same as `chatterMs` (ms).
+   *
+   * @deprecated Use `chatterMs` (same unit, ms); `chatter` is accepted until the next minor version.
+   */
   chatter?: number | undefined
   /** Stop when stdin closes (used by `peer demo`, so nodes die with their supervisor). */
   exitWithStdin?: boolean | undefined
   /** Stop after the node has run this many ms, counted from its `started` event (`--duration <seconds>`). */
   durationMs?: number | undefined
   /**
+   * Same as `durationMs`, in seconds.
+   *
    * @deprecated Use `durationMs` (milliseconds); `duration` is in seconds and accepted until the
    * next minor version.
    */
@@ -51,6 +85,10 @@ export interface StartOptions extends NodeFlags, AbortOptions {
    * undefined for the default, `control.sock` in the identity directory.
    */
   control?: string | false | undefined
+  /**
+   * Print each event as one JSON object per line, `{"event":"peer:up","time":...,...}`, instead
+   * of text (what `peer demo` reads from its nodes).
+   */
   json?: boolean | undefined
   /** Serve Prometheus text on this `host:port` (loopback unless `metricsAllowRemote`). */
   metrics?: string | undefined

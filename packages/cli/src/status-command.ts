@@ -18,12 +18,21 @@ import type { StatusPeer, StatusSnapshot } from './status-snapshot.js'
 export interface StatusOptions extends AbortOptions {
   /** The control socket; default `control.sock` in the identity directory (from `--identity` / `--config`). */
   control?: string | undefined
+  /**
+   * The node's identity directory (its control socket is `control.sock` in it). Default: the
+   * configuration's `identity`, else `$PEER_HOME/identity`. Not used when `control` is given.
+   */
   identity?: string | undefined
+  /** The node's configuration file (finds its identity directory). Not used when `control` is given. */
   config?: string | undefined
   /** Refresh a live table every `intervalMs` until Ctrl-C or the node stops. */
   watch?: boolean | undefined
   /** Refresh interval of `--watch`, ms. Default 1000. */
   intervalMs?: number | undefined
+  /**
+   * Print the snapshot as one JSON object instead of text; with `watch`, one `status` event per
+   * line, and a `closed` event when the node stops.
+   */
   json?: boolean | undefined
 }
 

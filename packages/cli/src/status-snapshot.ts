@@ -3,43 +3,65 @@ import type { LaneInfo, NodeStats, PeerNode, PeerStats } from '@peer/node'
 
 /** One address of a peer with the discovery sources that reported it. */
 export interface StatusAddress {
+  /** The address as `host:port` (`[v6]:port` for IPv6). */
   address: string
+  /** The discovery sources that reported it (`static`, `mdns`, ...). */
   sources: string[]
+  /** Why the last dial to this address failed; `undefined` when it has not failed. */
   lastError?: string | undefined
 }
 
 /** One peer in a {@link StatusSnapshot}: what the registry knows, plus the link when it is up. */
 export interface StatusPeer {
+  /** The peer's node id. */
   id: string
+  /** The peer's name (announced in its `hello`, else from discovery), when known. */
   name?: string | undefined
   /** Registry state (`connected`, `dialing`, `backoff`, ...); `up` is true once messages flow. */
   state: string
+  /** True while the peer is up on this node (listed by `node.peers()`). */
   up: boolean
   /** True while discovery reports the peer. */
   discovered: boolean
+  /** Who dialed the live connection: `outbound` when this node did, else `inbound`; `undefined` with none. */
   direction?: string | undefined
   /** The connection's remote address, when connected. */
   remoteAddress?: string | undefined
+  /** The addresses the registry dials, most preferred first (empty for a link it no longer tracks). */
   addresses: StatusAddress[]
   /** Round-trip time in ms (last ping, else the transport's smoothed RTT). */
   rttMs?: number | undefined
+  /** When the peer came up (ms since the epoch); `undefined` while it is not up. */
   upSince?: number | undefined
+  /** Failed dials since the last successful connection. */
   dialAttempts: number
+  /** Dials started for this peer in all. */
   totalDials: number
+  /** When the next dial is due (ms since the epoch), in state `backoff` or `departed`; else `undefined`. */
   nextDialAt?: number | undefined
+  /** The last dial error or disconnect reason; cleared when a connection is adopted. */
   lastError?: string | undefined
+  /** The lanes open on the connection (lane 0 is the control lane); empty while the peer is not up. */
   lanes: LaneInfo[]
+  /** The link's counters (a copy); `undefined` while the peer is not up. */
   stats?: PeerStats | undefined
 }
 
 /** Counters of one discovery backend (validation drops, map overflow drops, errors). */
 export interface StatusBackend {
+  /** The backend's source label (`static`, `dns`, `mdns`, `etcd`, ...). */
   source: string
+  /** The numeric fields of the backend's `stats` (`invalidRecords`, `overflowDrops`, `errors`, ...). */
   stats: Record<string, number>
 }
 
 /** What `peer status` receives from a running `peer start`. */
 export interface StatusSnapshot {
+  /**
+   * The node: id, name, bound `address` and announced `addresses` (`host:port`), state, process
+   * id, `startedAt` (ms since the epoch, when its control socket opened), `uptimeMs` since then
+   * and the `peer` version.
+   */
   node: {
     id: string
     name: string
@@ -51,9 +73,13 @@ export interface StatusSnapshot {
     uptimeMs: number
     version: string
   }
+  /** The node-wide counters (`node.stats`). */
   stats: NodeStats
+  /** The numeric counters of the peer registry (`node.registryStats`); empty without a registry. */
   registry: Record<string, number>
+  /** The aggregate discovery's counters and each backend's; `undefined` when the node runs no discovery. */
   discovery: { stats: Record<string, number>; backends: StatusBackend[] } | undefined
+  /** Every peer the registry tracks, plus links it no longer lists, sorted by name (else id). */
   peers: StatusPeer[]
 }
 

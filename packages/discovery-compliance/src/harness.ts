@@ -47,7 +47,10 @@ export interface DiscoveryHarness<B extends DiscoveryBackend = DiscoveryBackend>
   teardown(): Promise<void>
   /** Longest time (ms) a change may take to reach the instances. Default 5000. */
   propagationTimeoutMs?: number
-  /** @deprecated Use `propagationTimeoutMs` (same unit, ms); accepted until the next minor version. */
+  /**
+   * Same as `propagationTimeoutMs` (ms); using it emits a one-time `DeprecationWarning`.
+   * @deprecated Use `propagationTimeoutMs` (same unit, ms); accepted until the next minor version.
+   */
   propagationTimeout?: number
   /**
    * Names of active-resource types (`process.getActiveResourcesInfo()`) that the harness itself

@@ -17,8 +17,14 @@ export interface ScenarioNeeds {
 
 /** Everything a scenario body gets. */
 export interface ScenarioContext<B extends DiscoveryBackend = DiscoveryBackend> {
+  /** The harness under test. */
   readonly harness: DiscoveryHarness<B>
+  /**
+   * The instances `harness.setup` created, already started unless the scenario sets `autoStart`
+   * to false; the kit stops them after the body.
+   */
   readonly instances: readonly B[]
+  /** The nodes the instances belong to (see `selvesFor`): instance `i` is `selves[i]`. */
   readonly selves: readonly LocalPeer[]
   /** Propagation timeout in ms. */
   readonly timeout: number
@@ -36,8 +42,14 @@ export interface Scenario {
   readonly name: string
   /** How many backend instances it sets up. */
   readonly instances: number
+  /** What the scenario needs of the backend and harness; without it, it is skipped (`skipReason`). */
   readonly needs: ScenarioNeeds
   /** Whether the kit starts every instance before `run` (default true). */
   readonly autoStart?: boolean
+  /**
+   * The body: checks the rule against `ctx` and throws on failure. `runScenario` calls it after
+   * setup (and start, unless `autoStart` is false), then stops the instances and tears down, even
+   * when it throws.
+   */
   run(ctx: ScenarioContext): Promise<void>
 }

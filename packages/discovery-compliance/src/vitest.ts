@@ -26,7 +26,10 @@ export interface ComplianceOptions {
   capabilities: readonly DiscoveryCapability[]
   /** Per-test timeout in ms. Default: 4 x the harness's `propagationTimeoutMs` + 10 s. */
   testTimeoutMs?: number
-  /** @deprecated Use `testTimeoutMs` (same unit, ms); accepted until the next minor version. */
+  /**
+   * Same as `testTimeoutMs` (ms); using it emits a one-time `DeprecationWarning`.
+   * @deprecated Use `testTimeoutMs` (same unit, ms); accepted until the next minor version.
+   */
   testTimeout?: number
   /**
    * Skip the resource-leak checks (the one after every scenario and the separate leak test), e.g.

@@ -4,6 +4,7 @@ import { whenEvent } from './shared-listener.js'
 
 /** Options accepted by every async method: an `AbortSignal` that cancels it. */
 export interface AbortOptions {
+  /** Cancels the call: it rejects with an `AbortError` (the signal's reason as `cause`). */
   signal?: AbortSignal | undefined
 }
 

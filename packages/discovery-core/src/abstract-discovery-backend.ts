@@ -51,10 +51,24 @@ export abstract class AbstractDiscoveryBackend
   extends TypedEventTarget<DiscoveryEvents>
   implements DiscoveryBackend
 {
+  /** Source label given to the constructor, put on every record and event this backend reports. */
   readonly source: string
+  /** What this backend can do: the capabilities given to the constructor. */
   readonly capabilities: ReadonlySet<DiscoveryCapability>
+  /**
+   * The backend's logger (namespace `peer:discovery:<source>`), made by the `logger` option (silent
+   * by default) and wrapped with `safeLogger`, so it never throws.
+   */
   protected readonly log: Logger
+  /**
+   * Most peers kept (option `maxPeers`, default 10,000): {@link reportPeer} drops further new
+   * peers and counts them in `stats.overflowDrops`.
+   */
   protected readonly maxPeers: number
+  /**
+   * Limits {@link reportPeer} validates records with (option `recordLimits`); a limit left out
+   * takes its value from `DEFAULT_RECORD_LIMITS`.
+   */
   protected readonly recordLimits: Partial<PeerRecordLimits>
 
   readonly #stats = {
@@ -85,6 +99,7 @@ export abstract class AbstractDiscoveryBackend
       this.log.warn('event listener threw', { type, error: errorMessage(error) })
   }
 
+  /** True between a successful `start()` and the next `stop()`. */
   get started(): boolean {
     return this.#state === 'started'
   }
@@ -94,6 +109,7 @@ export abstract class AbstractDiscoveryBackend
     return this.#wantStarted && (this.#state === 'started' || this.#state === 'starting')
   }
 
+  /** The backend's counters (a fresh snapshot on every read), `listenerErrors` included. */
   get stats(): Readonly<Required<DiscoveryStats>> {
     return { ...this.#stats, listenerErrors: this.listenerErrors }
   }
@@ -117,6 +133,11 @@ export abstract class AbstractDiscoveryBackend
     if (id !== undefined) this.#forget(id)
   }
 
+  /**
+   * Starts the backend: runs {@link onStart} (calls are serialised; starting a started backend
+   * does nothing). When `onStart` fails, `signal` aborts or `stop()` is called meanwhile, {@link onStop}
+   * cleans up and the call rejects: with `onStart`'s error, or with an `AbortError` for an abort.
+   */
   async start(options: AbortOptions = {}): Promise<void> {
     throwIfAborted(options.signal)
     this.#wantStarted = true
@@ -147,6 +168,11 @@ export abstract class AbstractDiscoveryBackend
     }, options.signal)
   }
 
+  /**
+   * Stops the backend: cancels a start in progress, runs {@link onStop} and forgets every peer,
+   * without `peer:lost` events. Idempotent, and a no-op when stopped. Rejects when `onStop` does
+   * (the backend is stopped all the same).
+   */
   async stop(options: AbortOptions = {}): Promise<void> {
     throwIfAborted(options.signal)
     this.#wantStarted = false
@@ -164,6 +190,7 @@ export abstract class AbstractDiscoveryBackend
     }, options.signal)
   }
 
+  /** Stops the backend, as `stop()` does; for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop()
   }
@@ -173,11 +200,17 @@ export abstract class AbstractDiscoveryBackend
   /** Releases everything `onStart` created; called once per successful or failed start. */
   protected abstract onStop(): Promise<void>
 
+  /**
+   * Finds a peer by node id or node name. This implementation answers from the peers reported so
+   * far, without asking the medium (a subclass may override it): `undefined` when the peer is not
+   * known, and always while stopped.
+   */
   async lookup(nameOrId: string, options: AbortOptions = {}): Promise<PeerRecord | undefined> {
     throwIfAborted(options.signal)
     return this.findKnown(nameOrId)
   }
 
+  /** Every peer reported so far and not lost, as a new array; empty while stopped. */
   async list(options: AbortOptions = {}): Promise<PeerRecord[]> {
     throwIfAborted(options.signal)
     return [...this.#peers.values()]

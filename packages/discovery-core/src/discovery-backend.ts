@@ -14,7 +14,9 @@ export type DiscoveryCapability = 'announce' | 'list' | 'watch' | 'expiry'
 
 /** Payload of `peer:discovered` and `peer:updated`. */
 export interface PeerDiscoveredDetail {
+  /** The peer's record as now known (for `Discovery`, the record merged across its sources). */
   readonly record: PeerRecord
+  /** The `source` of the backend whose report caused the event. */
   readonly source: string
 }
 
@@ -23,14 +25,19 @@ export type PeerLostReason = 'withdrawn' | 'expired' | 'removed' | 'unreachable'
 
 /** Payload of `peer:lost`: the last record known and why it went away. */
 export interface PeerLostDetail {
+  /** The last record known for the peer. */
   readonly record: PeerRecord
+  /** The `source` of the backend that lost the peer (for `Discovery`, the last source to lose it). */
   readonly source: string
+  /** Why the peer was lost (`withdrawn`, `expired`, `removed`, ...), as that backend says. */
   readonly reason: PeerLostReason
 }
 
 /** Payload of `discovery:error`: a non-fatal backend failure (the backend keeps running). */
 export interface DiscoveryErrorDetail {
+  /** The failure; a thrown value that is not an `Error` is wrapped in one. */
   readonly error: Error
+  /** The `source` of the backend that failed. */
   readonly source: string
 }
 
@@ -95,8 +102,17 @@ export interface DiscoveryBackend extends TypedEventTarget<DiscoveryEvents> {
   /** Counters. */
   readonly stats: Readonly<DiscoveryStats>
 
+  /**
+   * Starts finding peers; events may be emitted from now until `stop()`. Idempotent; a stopped
+   * backend can be started again. Rejects with an `AbortError` when `options.signal` aborts.
+   */
   start(options?: AbortOptions): Promise<void>
+  /**
+   * Stops the backend and releases what it holds; no event is emitted once it is called.
+   * Idempotent, and a no-op before `start()`.
+   */
   stop(options?: AbortOptions): Promise<void>
+  /** Stops the backend, as `stop()` does; for `await using`. */
   [Symbol.asyncDispose](): Promise<void>
 
   /** Publishes this node (capability `announce`). Calling it again replaces the announcement. */

@@ -37,13 +37,19 @@ export interface DiscoveryOptions {
    * that comes back within the window produces no event at all. Default 2000; 0 disables.
    */
   lostHysteresisMs?: number
-  /** @deprecated Use `lostHysteresisMs` (same unit); accepted until the next minor version. */
+  /**
+   * Same as `lostHysteresisMs` (ms); using it emits a one-time `DeprecationWarning`.
+   * @deprecated Use `lostHysteresisMs` (same unit); accepted until the next minor version.
+   */
   lostHysteresis?: number
   /** Most peers tracked; further discoveries are dropped and counted. Default 10,000. */
   maxPeers?: number
   /** Time limit (ms) for one backend's `lookup` before falling back to the next. Default 5000. */
   lookupTimeoutMs?: number
-  /** @deprecated Use `lookupTimeoutMs` (same unit); accepted until the next minor version. */
+  /**
+   * Same as `lookupTimeoutMs` (ms); using it emits a one-time `DeprecationWarning`.
+   * @deprecated Use `lookupTimeoutMs` (same unit); accepted until the next minor version.
+   */
   lookupTimeout?: number
   /** This node's id: never reported. `announce(self)` sets it too. */
   self?: string
@@ -78,8 +84,14 @@ export interface AggregateStats extends Required<DiscoveryStats> {
  * ```
  */
 export class Discovery extends TypedEventTarget<DiscoveryEvents> implements DiscoveryBackend {
+  /**
+   * The aggregate's own label, always `discovery`. Its events carry the `source` of the backend
+   * that caused them, and a merged record's `source` is its first source.
+   */
   readonly source = 'discovery'
+  /** `list` plus every capability of any of the backends. */
   readonly capabilities: ReadonlySet<DiscoveryCapability>
+  /** The backends given in the options (a copy), highest priority first. */
   readonly backends: readonly DiscoveryBackend[]
 
   readonly #log: Logger
@@ -130,10 +142,17 @@ export class Discovery extends TypedEventTarget<DiscoveryEvents> implements Disc
       this.#log.warn('event listener threw', { type, error: errorMessage(error) })
   }
 
+  /** True between a successful `start()` (at least one backend started) and the next `stop()`. */
   get started(): boolean {
     return this.#state === 'started'
   }
 
+  /**
+   * The counters, a fresh snapshot on every read: `invalidRecords`, `overflowDrops`,
+   * `listenerErrors`, `droppedServiceNames` and `droppedServiceLists` are the aggregate's own plus
+   * every backend's; `errors` and `flapsSuppressed` are the aggregate's own (`errors` counts every
+   * failure it reported, backend `discovery:error` events included).
+   */
   get stats(): Readonly<AggregateStats> {
     const s = {
       ...this.#stats,
@@ -181,6 +200,11 @@ export class Discovery extends TypedEventTarget<DiscoveryEvents> implements Disc
     }, options.signal)
   }
 
+  /**
+   * Stops every backend and forgets every peer, without `peer:lost` events (losses waiting out the
+   * hysteresis window are dropped). A backend that fails to stop is logged, not thrown.
+   * Idempotent, and a no-op before `start()`.
+   */
   async stop(options: AbortOptions = {}): Promise<void> {
     throwIfAborted(options.signal)
     this.#wantStarted = false
@@ -191,6 +215,7 @@ export class Discovery extends TypedEventTarget<DiscoveryEvents> implements Disc
     }, options.signal)
   }
 
+  /** Stops the aggregate and its backends, as `stop()` does; for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop()
   }

@@ -27,6 +27,7 @@ export class AbortError extends PeerError {
  * names the offending option path (e.g. `keepAliveIntervalMs`) when one is known.
  */
 export class ConfigError extends PeerError {
+  /** The offending option path (e.g. `keepAliveIntervalMs`), or `undefined` when none is known. */
   readonly option: string | undefined
   constructor(message: string, options?: ErrorOptions & { option?: string }) {
     super(message, options)
@@ -50,6 +51,7 @@ export class InvalidNodeIdError extends PeerError {}
 
 /** A peer record failed validation; `path` names the offending field (e.g. `addresses[1].port`). */
 export class InvalidPeerRecordError extends PeerError {
+  /** The offending field (e.g. `addresses[1].port`, `meta.version`), or `''` for the input as a whole. */
   readonly path: string
   constructor(path: string, reason: string, options?: ErrorOptions) {
     super(`invalid peer record: ${path ? `${path}: ` : ''}${reason}`, options)
@@ -65,6 +67,7 @@ export class UnsupportedOperationError extends PeerError {}
 
 /** Every backend of an aggregate `Discovery` failed an operation; `errors` holds each failure. */
 export class AllBackendsFailedError extends PeerError {
+  /** Each backend's failure with its `source`, in backend priority order; the first is also `cause`. */
   readonly errors: ReadonlyArray<{ source: string; error: unknown }>
   constructor(operation: string, errors: ReadonlyArray<{ source: string; error: unknown }>) {
     const detail = errors.map((e) => `${e.source}: ${errorMessage(e.error)}`).join('; ')

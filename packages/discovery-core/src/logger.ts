@@ -7,9 +7,13 @@
 export interface Logger {
   /** The debug-style namespace, e.g. `peer:discovery:mdns`. */
   readonly namespace: string
+  /** Logs `message` at level `debug`, with optional structured `fields`. */
   debug(message: string, fields?: Record<string, unknown>): void
+  /** Logs `message` at level `info`, with optional structured `fields`. */
   info(message: string, fields?: Record<string, unknown>): void
+  /** Logs `message` at level `warn`, with optional structured `fields`. */
   warn(message: string, fields?: Record<string, unknown>): void
+  /** Logs `message` at level `error`, with optional structured `fields`. */
   error(message: string, fields?: Record<string, unknown>): void
 }
 

@@ -5,7 +5,9 @@ import { isNodeName, MAX_NODE_NAME_LENGTH } from './node-name.js'
 
 /** One address a peer may be reached at. */
 export interface PeerAddress {
+  /** An IP address or a DNS host name; in a validated record an IPv6 address has no brackets. */
   readonly host: string
+  /** The port, an integer in 1-65535. */
   readonly port: number
 }
 
@@ -30,9 +32,13 @@ export interface PeerRecord {
 
 /** What a node announces about itself: a record without `source` and `ttl`. */
 export interface LocalPeer {
+  /** This node's id: base32 SHA-256 of its public key (see `@peer/identity`). */
   readonly id: string
+  /** This node's name (`name@host` or `port@ip`), if it has one. */
   readonly name?: string | undefined
+  /** Where other nodes can dial this node, most preferred first; may be empty. */
   readonly addresses: readonly PeerAddress[]
+  /** Small string metadata to publish (e.g. the `services` list), if any. */
   readonly meta?: Readonly<Record<string, string>> | undefined
 }
 

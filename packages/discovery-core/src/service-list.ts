@@ -28,6 +28,7 @@ const SERVICE_NAME = /^[a-z0-9][a-z0-9._-]*$/
 /** A service name that is not of the grammar (see {@link isServiceName}). */
 export class InvalidServiceNameError extends PeerError {
   constructor(
+    /** The rejected name (a value that was not a string, converted with `String`). */
     readonly service: string,
     options?: ErrorOptions,
   ) {

@@ -20,11 +20,17 @@ export class TypedEventTarget<Events extends { [K in keyof Events]: Event }> ext
   // listener -> type -> wrapper, so removeEventListener finds the wrapper it registered
   readonly #wrappers = new WeakMap<object, Map<string, (event: Event) => void>>()
 
+  /**
+   * Adds a listener for the event `type`, typed by the event map. A listener that throws is
+   * isolated (counted in `listenerErrors`, passed to `onListenerError`); a `null` listener is
+   * ignored, and adding the same listener twice for a type adds it once, as `EventTarget` does.
+   */
   override addEventListener<K extends keyof Events & string>(
     type: K,
     listener: TypedListener<Events[K]> | null,
     options?: boolean | AddEventListenerOptions,
   ): void
+  /** Adds a listener for any event type, untyped; a listener that throws is isolated all the same. */
   override addEventListener(
     type: string,
     listener: EventListenerOrEventListenerObject | null,
@@ -61,11 +67,13 @@ export class TypedEventTarget<Events extends { [K in keyof Events]: Event }> ext
     super.addEventListener(type, wrapper, options)
   }
 
+  /** Removes a listener added with `addEventListener` for `type`; unknown listeners are ignored. */
   override removeEventListener<K extends keyof Events & string>(
     type: K,
     listener: TypedListener<Events[K]> | null,
     options?: boolean | EventListenerOptions,
   ): void
+  /** Removes a listener added for any event type (the untyped form of the call). */
   override removeEventListener(
     type: string,
     listener: EventListenerOrEventListenerObject | null,

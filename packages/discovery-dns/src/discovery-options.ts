@@ -25,29 +25,59 @@ export interface DnsDiscoveryOptions extends BackendOptions {
   families?: ReadonlyArray<4 | 6> | undefined
   /** Shortest cache lifetime, ms (0 TTLs are raised to it). Default 2000. */
   minTtlMs?: number | undefined
-  /** @deprecated Use `minTtlMs` (milliseconds); `minTtl` is in seconds and accepted until the next minor version. */
+  /**
+   * The shortest cache lifetime, as `minTtlMs` but in seconds. Giving it with a different `minTtlMs` is a
+   * `DnsConfigError`.
+   * @deprecated Use `minTtlMs` (milliseconds); `minTtl` is in seconds and accepted until the next minor
+   * version.
+   */
   minTtl?: number | undefined
   /** Longest cache lifetime of a positive answer, ms (huge TTLs are cut to it). Default 60,000. */
   maxTtlMs?: number | undefined
-  /** @deprecated Use `maxTtlMs` (milliseconds); `maxTtl` is in seconds and accepted until the next minor version. */
+  /**
+   * The longest cache lifetime of a positive answer, as `maxTtlMs` but in seconds. Giving it with a different
+   * `maxTtlMs` is a `DnsConfigError`.
+   * @deprecated Use `maxTtlMs` (milliseconds); `maxTtl` is in seconds and accepted until the next minor
+   * version.
+   */
   maxTtl?: number | undefined
   /** Negative caching time, ms, when an NXDOMAIN/NODATA carries no SOA. Default 5000. */
   negativeTtlMs?: number | undefined
-  /** @deprecated Use `negativeTtlMs` (milliseconds); `negativeTtl` is in seconds and accepted until the next minor version. */
+  /**
+   * The negative caching time when an NXDOMAIN/NODATA carries no SOA, as `negativeTtlMs` but in seconds.
+   * Giving it with a different `negativeTtlMs` is a `DnsConfigError`.
+   * @deprecated Use `negativeTtlMs` (milliseconds); `negativeTtl` is in seconds and accepted until the next
+   * minor version.
+   */
   negativeTtl?: number | undefined
   /** Longest negative caching time, ms. Default 60,000. */
   maxNegativeTtlMs?: number | undefined
-  /** @deprecated Use `maxNegativeTtlMs` (milliseconds); `maxNegativeTtl` is in seconds and accepted until the next minor version. */
+  /**
+   * The longest negative caching time, as `maxNegativeTtlMs` but in seconds. Giving it with a different
+   * `maxNegativeTtlMs` is a `DnsConfigError`.
+   * @deprecated Use `maxNegativeTtlMs` (milliseconds); `maxNegativeTtl` is in seconds and accepted until the
+   * next minor version.
+   */
   maxNegativeTtl?: number | undefined
   /** Re-queries are delayed by up to this fraction of the wait, at random. Default 0.1. */
   jitter?: number | undefined
   /** Peers last confirmed longer ago than this (ms) are lost (reason `stale`) while DNS fails. Default 300,000. */
   staleAfterMs?: number | undefined
-  /** @deprecated Use `staleAfterMs` (milliseconds); `staleAfter` is in seconds and accepted until the next minor version. */
+  /**
+   * How long peers stay after their last confirmation while DNS fails, as `staleAfterMs` but in seconds.
+   * Giving it with a different `staleAfterMs` is a `DnsConfigError`.
+   * @deprecated Use `staleAfterMs` (milliseconds); `staleAfter` is in seconds and accepted until the next
+   * minor version.
+   */
   staleAfter?: number | undefined
   /** First retry delay after a failed poll, ms; doubles up to `maxRetryDelayMs`. Default 1000. */
   retryDelayMs?: number | undefined
-  /** @deprecated Use `retryDelayMs` (milliseconds); `retryDelay` is in seconds and accepted until the next minor version. */
+  /**
+   * The first retry delay after a failed poll, as `retryDelayMs` but in seconds. Giving it with a different
+   * `retryDelayMs` is a `DnsConfigError`.
+   * @deprecated Use `retryDelayMs` (milliseconds); `retryDelay` is in seconds and accepted until the next
+   * minor version.
+   */
   retryDelay?: number | undefined
   /**
    * Longest wait between retries while DNS fails, in ms. Default: the lifetime of the last good

@@ -171,6 +171,10 @@ export class DnsDiscovery extends AbstractDiscoveryBackend {
     }
   }
 
+  /**
+   * Starts the poll loop and resolves once the first poll has finished (with peers or with a failure),
+   * so that `list()` is useful right away; `signal` aborts that wait.
+   */
   protected async onStart(signal: AbortSignal | undefined): Promise<void> {
     const controller = new AbortController()
     this.#loopAbort = controller
@@ -183,6 +187,10 @@ export class DnsDiscovery extends AbstractDiscoveryBackend {
     await raceSignal(firstPoll, signal)
   }
 
+  /**
+   * Ends the poll loop and waits for it, then forgets the known peers, empties the cache and closes
+   * the DNS client's UDP sockets.
+   */
   protected async onStop(): Promise<void> {
     this.#loopAbort?.abort(new Error('stopped'))
     await this.#loop

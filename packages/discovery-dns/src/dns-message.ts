@@ -28,6 +28,7 @@ export type QueryType = 'A' | 'AAAA' | 'SRV' | 'TXT'
 
 /** Fields shared by every decoded record. Names are lowercase, without the trailing dot. */
 export interface RecordBase {
+  /** The owner name, lowercased, without the trailing dot (`\.` and `\DDD` escapes as in zone files). */
   readonly name: string
   /** Seconds; RFC 2181 section 8: a TTL with the top bit set counts as 0. */
   readonly ttl: number
@@ -50,13 +51,24 @@ export type DnsRecord =
 
 /** A decoded DNS response. */
 export interface DnsResponse {
+  /** The 16-bit message ID; `DnsClient` accepts an answer only when it is the ID of its query. */
   readonly id: number
+  /** The QR bit: `true` for a response, `false` for a query. */
   readonly qr: boolean
+  /** The AA bit: the answer comes from a server authoritative for the name. */
   readonly aa: boolean
+  /** The TC bit: the message was truncated (over UDP, `DnsClient` then asks again over TCP). */
   readonly tc: boolean
+  /** The 4-bit response code of the header: 0 NOERROR, 2 SERVFAIL, 3 NXDOMAIN ... (see `rcodeName`). */
   readonly rcode: number
+  /**
+   * The question the message answers: its name lowercased (no trailing dot) and its numeric type
+   * (see `RecordType`); `undefined` when the message has no question section.
+   */
   readonly question: { readonly name: string; readonly type: number } | undefined
+  /** The answer section: the records asked for, with any CNAME chain that leads to them. */
   readonly answers: readonly DnsRecord[]
+  /** The authority section; in an NXDOMAIN or NODATA answer, the SOA that sets the negative TTL. */
   readonly authorities: readonly DnsRecord[]
   /** Additional records (empty when the message is truncated). Only hints: see `CachingResolver`. */
   readonly additionals: readonly DnsRecord[]

@@ -7,9 +7,17 @@ import { type IdSource, identify, type TxtLimits } from './txt-attributes.js'
 
 /** A peer found in DNS, before validation into a `PeerRecord`. */
 export interface Candidate {
+  /** The node id, from TXT `id=` or the first label of a target, as `idSource` says. */
   readonly id: string
+  /** The node name from TXT `name=` (not checked yet); `undefined` when there is none or TXT is not read. */
   readonly name?: string | undefined
+  /** The other TXT `key=value` attributes within `txtLimits`; `undefined` when there are none. */
   readonly meta?: Readonly<Record<string, string>> | undefined
+  /**
+   * The A/AAAA addresses of the peer's targets, each with the port of every SRV record naming that
+   * target (the given port for `resolveHost`), in RFC 2782 order, without duplicates, at most
+   * `maxAddresses`.
+   */
   readonly addresses: readonly PeerAddress[]
   /** SRV targets (or the host) the peer was read from. */
   readonly targets: readonly string[]
@@ -17,7 +25,12 @@ export interface Candidate {
 
 /** A record that was dropped, with a key stable across polls (to count it once). */
 export interface Rejected {
+  /** What was dropped, the same from one poll to the next (e.g. `srv <target>:<port>`, `target <name>`). */
   readonly key: string
+  /**
+   * Why it was dropped, in words. `DnsDiscovery` counts it in `stats.invalidRecords` unless its `key`
+   * was rejected in the previous poll too.
+   */
   readonly reason: string
 }
 

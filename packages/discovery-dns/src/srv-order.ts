@@ -2,7 +2,12 @@ import type { RandomSource } from '@peer/discovery-core/internal'
 
 /** The fields of an SRV record that RFC 2782 ordering looks at. */
 export interface SrvLike {
+  /** The SRV priority: records of the lowest priority come first. */
   readonly priority: number
+  /**
+   * The SRV weight: within one priority, a record's chance to come first is proportional to it (a
+   * record of weight 0 has a small chance).
+   */
   readonly weight: number
 }
 

@@ -6,15 +6,27 @@ export type IdSource = 'txt' | 'label' | 'txt-or-label'
 
 /** What the TXT record and the target name say about a node. */
 export interface NodeIdentity {
+  /** The node id, from TXT `id=` or the target's first label, as the `IdSource` says. */
   readonly id: string
+  /**
+   * The TXT `name=` value, as given (checked later, when the peer record is built); `undefined` when
+   * there is none or the `IdSource` is `label` (TXT is not read then).
+   */
   readonly name?: string | undefined
+  /**
+   * The other TXT `key=value` attributes that fit the {@link TxtLimits} (others are skipped);
+   * `undefined` when none does.
+   */
   readonly meta?: Readonly<Record<string, string>> | undefined
 }
 
 /** Limits for TXT attributes turned into `meta`. */
 export interface TxtLimits {
+  /** Most attributes kept in `meta`; later ones are dropped. */
   maxMetaEntries: number
+  /** Longest key kept, in characters; an attribute with a longer key is skipped. */
   maxMetaKeyLength: number
+  /** Longest value kept, in characters; an attribute with a longer value is skipped. */
   maxMetaValueLength: number
 }
 

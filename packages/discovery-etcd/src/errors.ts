@@ -6,6 +6,10 @@ import { ConfigError, PeerError } from '@peer/discovery-core'
  * (`resync`, `announce`, `withdraw`, `check`, `refresh`, `watch`, `lease`).
  */
 export class EtcdDiscoveryError extends PeerError {
+  /**
+   * What was being attempted, e.g. `announce`, `refresh`, `resync`, `check`, `watch` or `lease`; the
+   * message starts with it (`etcd <operation>: ...`).
+   */
   readonly operation: string
   constructor(operation: string, message: string, options?: ErrorOptions) {
     super(`etcd ${operation}: ${message}`, options)

@@ -12,11 +12,19 @@ export interface EtcdClientOptions {
   endpoints: readonly string[]
   /** Deadline of every unary request, ms. Default 3000. */
   requestTimeoutMs?: number | undefined
-  /** @deprecated Use `requestTimeoutMs`; accepted until the next minor version. */
+  /**
+   * Same as `requestTimeoutMs` (ms). Giving it with a different `requestTimeoutMs` is an
+   * `InvalidEtcdOptionsError`.
+   * @deprecated Use `requestTimeoutMs`; accepted until the next minor version.
+   */
   requestTimeout?: number | undefined
   /** Longest pause between watch reconnection attempts, ms. Default 1000. */
   maxRetryDelayMs?: number | undefined
-  /** @deprecated Use `maxRetryDelayMs`; accepted until the next minor version. */
+  /**
+   * Same as `maxRetryDelayMs` (ms). Giving it with a different `maxRetryDelayMs` is an
+   * `InvalidEtcdOptionsError`.
+   * @deprecated Use `maxRetryDelayMs`; accepted until the next minor version.
+   */
   maxRetryDelay?: number | undefined
   /** Anything else for the etcd3 client (auth, TLS credentials, grpc options); ours win for `hosts`. */
   client?: Partial<IOptions> | undefined

@@ -156,6 +156,12 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
 
   // ---------------------------------------------------------------- lifecycle
 
+  /**
+   * Creates the etcd client and starts the healing loop (and the `checkIntervalMs` check); its first
+   * pass lists the prefix, starts the watch and writes an announcement made before `start()`. Waits
+   * for that pass to succeed or fail, at most `requestTimeoutMs`: an unreachable etcd does not fail the
+   * start, the loop keeps trying in the background. `signal` aborts the wait.
+   */
   protected async onStart(signal: AbortSignal | undefined): Promise<void> {
     this.#client = createEtcdClient({
       endpoints: this.#options.endpoints,
@@ -177,6 +183,11 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
     )
   }
 
+  /**
+   * Halts the healing loop, cancels the watch and revokes the lease (this node's key goes with it;
+   * when etcd does not answer, the key expires after `ttl`), waits for work in progress to end, then
+   * closes the etcd client.
+   */
   protected async onStop(): Promise<void> {
     this.#healing.halt()
     this.#clearTimers()

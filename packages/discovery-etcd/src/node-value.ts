@@ -32,10 +32,15 @@ export const DEFAULT_MAX_VALUE_BYTES = 16 * 1024
  * TTL bounds how long a crashed node stays listed.
  */
 export interface NodeValue {
+  /** The layout version, {@link NODE_VALUE_VERSION}; readers drop (and count) a value with another. */
   v: typeof NODE_VALUE_VERSION
+  /** The node id; it must equal the last segment of the key. */
   id: string
+  /** The node name (`name@host` or `port@ip`); absent when the node has none. */
   name?: string
+  /** Where the node can be reached, most preferred first; may be empty. */
   addresses: Array<{ host: string; port: number }>
+  /** The node's metadata, short strings; absent when it has none. */
   meta?: Record<string, string>
 }
 

@@ -19,29 +19,47 @@ export interface EtcdDiscoveryOptions extends BackendOptions {
    * lost with reason `stale`. Default 60,000; `Infinity` keeps them until etcd answers again.
    */
   staleAfterMs?: number | undefined
-  /** @deprecated Use `staleAfterMs` (same unit, ms); accepted until the next minor version. */
+  /**
+   * Same as `staleAfterMs` (ms). Giving it with a different `staleAfterMs` is an `InvalidEtcdOptionsError`.
+   * @deprecated Use `staleAfterMs` (same unit, ms); accepted until the next minor version.
+   */
   staleLimit?: number | undefined
   /**
    * After etcd came back EMPTY (restarted with a new data dir), how long (ms) peers missing from it
    * get to announce themselves again before they are reported lost. Default 2 x `ttl`.
    */
   resetGraceMs?: number | undefined
-  /** @deprecated Use `resetGraceMs` (same unit, ms); accepted until the next minor version. */
+  /**
+   * Same as `resetGraceMs` (ms). Giving it with a different `resetGraceMs` is an `InvalidEtcdOptionsError`.
+   * @deprecated Use `resetGraceMs` (same unit, ms); accepted until the next minor version.
+   */
   resetGrace?: number | undefined
   /** Deadline of each etcd request, ms. Default 3000. */
   requestTimeoutMs?: number | undefined
-  /** @deprecated Use `requestTimeoutMs` (same unit, ms); accepted until the next minor version. */
+  /**
+   * Same as `requestTimeoutMs` (ms). Giving it with a different `requestTimeoutMs` is an
+   * `InvalidEtcdOptionsError`.
+   * @deprecated Use `requestTimeoutMs` (same unit, ms); accepted until the next minor version.
+   */
   requestTimeout?: number | undefined
   /** Longest pause between retries and watch reconnection attempts, ms. Default 1000. */
   maxRetryDelayMs?: number | undefined
-  /** @deprecated Use `maxRetryDelayMs` (same unit, ms); accepted until the next minor version. */
+  /**
+   * Same as `maxRetryDelayMs` (ms). Giving it with a different `maxRetryDelayMs` is an
+   * `InvalidEtcdOptionsError`.
+   * @deprecated Use `maxRetryDelayMs` (same unit, ms); accepted until the next minor version.
+   */
   maxRetryDelay?: number | undefined
   /**
    * Interval (ms) of a cheap consistency check (one range request) that catches an etcd reset the
    * watch cannot see. Default 30,000; 0 disables it.
    */
   checkIntervalMs?: number | undefined
-  /** @deprecated Use `checkIntervalMs` (same unit, ms); accepted until the next minor version. */
+  /**
+   * Same as `checkIntervalMs` (ms). Giving it with a different `checkIntervalMs` is an
+   * `InvalidEtcdOptionsError`.
+   * @deprecated Use `checkIntervalMs` (same unit, ms); accepted until the next minor version.
+   */
   checkInterval?: number | undefined
   /** Largest value read from etcd, bytes; larger ones are counted and dropped. Default 16 KiB. */
   maxValueBytes?: number | undefined

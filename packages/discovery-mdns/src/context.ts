@@ -7,7 +7,15 @@ import type { DnsPacket } from './wire.js'
 
 /** Counters specific to mDNS; they only grow. */
 export interface MdnsStats {
+  /**
+   * DNS messages received from the link on any interface and decoded, counted before they are
+   * handled; datagrams dropped before decoding are not included.
+   */
   packetsReceived: number
+  /**
+   * Packets sent (queries, probes, answers, announcements, goodbyes), multicast or unicast, one per
+   * socket (interface and family); a send that then fails is counted too.
+   */
   packetsSent: number
   /** Datagrams that were not DNS messages (including implausible headers). */
   malformedPackets: number

@@ -4,8 +4,11 @@ import { type NetworkInterfaceInfo, networkInterfaces } from 'node:os'
 
 /** An IP address of an interface, with its prefix length. */
 export interface InterfaceAddress {
+  /** The IP address, without a `%scope` suffix. */
   readonly address: string
+  /** 4 for IPv4, 6 for IPv6. */
   readonly family: 4 | 6
+  /** Length in bits of the subnet prefix, from the system's CIDR (0 when it gives none). */
   readonly prefixLength: number
   /** True for IPv6 link-local (fe80::/10): dialable only with a `%interface` scope. */
   readonly linkLocal: boolean
@@ -13,10 +16,13 @@ export interface InterfaceAddress {
 
 /** An interface mDNS runs on. */
 export interface MdnsInterface {
+  /** The system's name of the interface, e.g. `eth0` or `en0`. */
   readonly name: string
   /** True for the loopback interface. */
   readonly loopback: boolean
+  /** Its IPv4 addresses; empty when it has none or the filter turns IPv4 off. */
   readonly ipv4: readonly InterfaceAddress[]
+  /** Its IPv6 addresses; empty when it has none or the filter turns IPv6 off. */
   readonly ipv6: readonly InterfaceAddress[]
 }
 

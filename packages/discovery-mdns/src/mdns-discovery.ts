@@ -49,15 +49,26 @@ export interface MdnsDiscoveryOptions extends BackendOptions {
   announcements?: number | undefined
   /** Longest interval between browse queries, ms (RFC 6762 section 5.2 back-off cap). Default 1 hour. */
   maxQueryIntervalMs?: number | undefined
-  /** @deprecated Use `maxQueryIntervalMs` (same unit); accepted until the next minor version. */
+  /**
+   * Same as `maxQueryIntervalMs` (ms). Giving it with a different `maxQueryIntervalMs` is an
+   * `MdnsConfigError`.
+   * @deprecated Use `maxQueryIntervalMs` (same unit); accepted until the next minor version.
+   */
   maxQueryInterval?: number | undefined
   /** How often interfaces are checked for changes, ms. Default 1000. */
   interfacePollIntervalMs?: number | undefined
-  /** @deprecated Use `interfacePollIntervalMs` (same unit); accepted until the next minor version. */
+  /**
+   * Same as `interfacePollIntervalMs` (ms). Giving it with a different `interfacePollIntervalMs` is an
+   * `MdnsConfigError`.
+   * @deprecated Use `interfacePollIntervalMs` (same unit); accepted until the next minor version.
+   */
   interfacePollInterval?: number | undefined
   /** An instance that cannot be resolved (SRV, TXT, address) in this time is dropped and counted, ms. Default 5000. */
   resolveTimeoutMs?: number | undefined
-  /** @deprecated Use `resolveTimeoutMs` (same unit); accepted until the next minor version. */
+  /**
+   * Same as `resolveTimeoutMs` (ms). Giving it with a different `resolveTimeoutMs` is an `MdnsConfigError`.
+   * @deprecated Use `resolveTimeoutMs` (same unit); accepted until the next minor version.
+   */
   resolveTimeout?: number | undefined
   /** Most resolved service instances cached (those that completed PTR -> SRV -> address). Default 1024. */
   maxInstances?: number | undefined
@@ -249,6 +260,13 @@ export class MdnsDiscovery extends AbstractAnnouncingBackend {
   // ---------------------------------------------------------------------------------------------
   // lifecycle
 
+  /**
+   * Opens a socket on every selected interface and family (browsing starts on each as it opens),
+   * starts a 250 ms tick (record expiry, refresh and resolve queries) and the interface poll (every
+   * `interfacePollIntervalMs`), and begins publishing an announcement made before `start()` or kept
+   * across a stop, without waiting for the probe. A socket that fails to open is reported as an error
+   * and retried on the next poll.
+   */
   protected async onStart(signal: AbortSignal | undefined): Promise<void> {
     this.#running = true
     const generation = ++this.#generation
@@ -276,6 +294,10 @@ export class MdnsDiscovery extends AbstractAnnouncingBackend {
     if (a !== undefined) this.#announcer.begin(a)
   }
 
+  /**
+   * Stops the timers, sends goodbyes (TTL 0) for this node's announcement when it was announced
+   * (keeping it, to publish again on the next start), closes every socket and empties the caches.
+   */
   protected async onStop(): Promise<void> {
     this.#running = false
     this.#generation++

@@ -12,15 +12,21 @@ import { StaticConfigError } from './errors.js'
  * `host:port` strings (`[::1]:4000` for IPv6).
  */
 export interface StaticPeer {
+  /** The peer's node id (52 characters of lowercase base32). */
   id: string
+  /** The peer's node name (`name@host` or `port@ip`), if known. */
   name?: string
+  /** Where to dial the peer, most preferred first: `{ host, port }` objects or `host:port` strings. */
   addresses: ReadonlyArray<PeerAddress | string>
+  /** Small string metadata, as in a `PeerRecord` (e.g. the `services` list). */
   meta?: Record<string, string>
 }
 
 /** The file format: `{ "version": 1, "peers": [...] }`, or just the array of peers. */
 export interface StaticPeerFile {
+  /** The format version, 1. A file may leave it out; any other value is rejected. */
   version: 1
+  /** The peers; ids must be unique. */
   peers: StaticPeer[]
 }
 

@@ -21,7 +21,10 @@ export interface StaticDiscoveryOptions extends BackendOptions {
   watch?: boolean
   /** Milliseconds to wait for an edit to settle before reloading. Default 50. */
   debounceMs?: number
-  /** @deprecated Use `debounceMs` (same unit); accepted until the next minor version. */
+  /**
+   * Same as `debounceMs` (ms); using it emits a one-time `DeprecationWarning`.
+   * @deprecated Use `debounceMs` (same unit); accepted until the next minor version.
+   */
   debounce?: number
   /**
    * Name of an environment variable holding the same JSON as the file. Read on start; an unset
@@ -127,12 +130,18 @@ export class StaticDiscovery extends AbstractDiscoveryBackend {
     this.#apply()
   }
 
+  /**
+   * Reads the environment variable and the file (an unreadable or invalid list rejects, so `start()`
+   * fails with a {@link StaticConfigError}), watches the file unless `watch` is false, and reports
+   * every configured peer.
+   */
   protected async onStart(signal: AbortSignal | undefined): Promise<void> {
     await raceSignal(this.#load(), signal)
     if (this.#options.file !== undefined && this.#options.watch !== false) this.#watch(this.#options.file)
     this.#apply()
   }
 
+  /** Closes the file watcher, cancels a pending reload and waits for one in progress. */
   protected async onStop(): Promise<void> {
     this.#watcher?.close()
     this.#watcher = undefined

@@ -51,6 +51,7 @@ export class IdentityMismatchError extends IdentityError {
 
 /** A trust list file is missing, unreadable, too large or malformed; `path` and `field` say where. */
 export class TrustListFileError extends IdentityError {
+  /** The trust list file. */
   readonly path: string
   /** The offending field, e.g. `peers[3].id`, or `''` for the file as a whole. */
   readonly field: string

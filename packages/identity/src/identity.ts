@@ -25,8 +25,11 @@ export const KEY_TYPES: readonly KeyType[] = ['ed25519', 'p256']
 export interface Identity {
   /** The node id: see {@link nodeIdFromPublicKey}. */
   readonly id: string
+  /** The key type: `ed25519` or `p256`. */
   readonly keyType: KeyType
+  /** The private key. Secret: never log it. */
   readonly privateKey: KeyObject
+  /** The public key, from which the node id is derived. */
   readonly publicKey: KeyObject
   /** PKCS #8 PEM of the private key. Secret: never log it. */
   readonly privateKeyPem: string

@@ -22,6 +22,7 @@ export interface TrustEntry {
 
 /** Payload of `trust:added` and `trust:removed`. */
 export interface TrustChangeDetail {
+  /** The entry added, or the entry removed (as it was). */
   entry: TrustEntry
 }
 

@@ -36,7 +36,9 @@ export class RemoteError extends NodeError {
 
 /** A request got no answer within its timeout. */
 export class RequestTimeoutError extends NodeError {
+  /** The node id of the peer the request was sent to. */
   readonly peer: string
+  /** The topic of the request. */
   readonly topic: string
   /** The timeout that expired, in ms. */
   readonly timeoutMs: number
@@ -59,7 +61,9 @@ export class RequestTimeoutError extends NodeError {
 
 /** The peer has no handler for the topic of a request. */
 export class NoHandlerError extends NodeError {
+  /** The node id of the peer that has no handler. */
   readonly peer: string
+  /** The topic of the request, for which the peer has no handler. */
   readonly topic: string
   constructor(peer: string, topic: string) {
     super(`peer ${peer} has no handler for topic ${JSON.stringify(topic)}`)
@@ -179,6 +183,7 @@ export class NodeStoppedError extends NodeError {
 
 /** Too many requests to one peer are waiting for an answer (`maxInFlightRequests`), or too many messages are queued (`maxQueuedMessages`). */
 export class TooManyRequestsError extends NodeError {
+  /** The node id of the peer whose limit was hit. */
   readonly peer: string
   /** The limit that was hit. */
   readonly limit: number
@@ -193,6 +198,10 @@ export class TooManyRequestsError extends NodeError {
 export class MessageTooLargeError extends NodeError {
   /** Encoded size in bytes. */
   readonly size: number
+  /**
+   * The limit it exceeded, in bytes: the smaller of this node's `maxMessageSize` and the one the
+   * peer announced in its `hello`.
+   */
   readonly maxMessageSize: number
   constructor(size: number, maxMessageSize: number) {
     super(`encoded message of ${size} bytes exceeds maxMessageSize ${maxMessageSize}`)
@@ -206,6 +215,7 @@ export class EncodeError extends NodeError {}
 
 /** A second handler was registered for a topic that already has one. */
 export class HandlerExistsError extends NodeError {
+  /** The topic that already has a handler. */
   readonly topic: string
   constructor(topic: string) {
     super(`topic ${JSON.stringify(topic)} already has a handler; unregister it first`)
@@ -218,6 +228,7 @@ export class InvalidTopicError extends NodeError {}
 
 /** A frame from a peer is not a valid envelope; `reason` says which rule it broke. Counted and dropped, never thrown to users. */
 export class MalformedEnvelopeError extends NodeError {
+  /** Which rule the envelope broke (see {@link MalformedReason}); the message adds the detail. */
   readonly reason: MalformedReason
   constructor(reason: MalformedReason, detail: string, options?: ErrorOptions) {
     super(`malformed envelope (${reason}): ${detail}`, options)

@@ -443,6 +443,7 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
     return this.#stopping
   }
 
+  /** Stops the node, as `stop()` with no options does (deadline `stopTimeoutMs`); for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop()
   }

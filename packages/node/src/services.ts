@@ -53,6 +53,7 @@ export interface ServiceStats {
 
 /** Which service `request({ service })` calls. */
 export interface ServiceTarget {
+  /** The service name: the request goes to one of the members whose discovery record lists it. */
   readonly service: string
 }
 

@@ -9,8 +9,11 @@ export type StreamRefusal = 'no-handler' | 'limit' | 'stopping' | 'protocol'
  * answered something that is not the stream protocol (`protocol`).
  */
 export class StreamRefusedError extends NodeError {
+  /** The node id of the peer that refused the stream. */
   readonly peer: string
+  /** The topic the stream was opened on. */
   readonly topic: string
+  /** Why the peer refused it: `no-handler`, `limit`, `stopping` or `protocol`. */
   readonly reason: StreamRefusal
   constructor(peer: string, topic: string, reason: StreamRefusal, options?: ErrorOptions) {
     super(

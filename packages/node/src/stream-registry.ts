@@ -10,6 +10,7 @@ import { type StreamRefusal, StreamRefusedError } from './stream-errors.js'
 export interface PeerStream {
   /** The peer's node id. */
   readonly peer: string
+  /** The topic the stream was opened on with `openStream`; it picks the accepting side's handler. */
   readonly topic: string
   /** Bytes from the peer; ends when the peer closes its writable. */
   readonly readable: ReadableStream<Uint8Array>
@@ -23,7 +24,12 @@ export interface PeerStream {
 
 /** What a stream handler learns about the stream. */
 export interface StreamContext {
+  /**
+   * The peer that opened the stream: its node id, and the name it announced in its `hello`
+   * (`undefined` when it sent none).
+   */
   readonly from: { readonly id: string; readonly name: string | undefined }
+  /** The topic the peer opened the stream on. */
   readonly topic: string
   /** Aborted when the connection ends or the node stops. */
   readonly signal: AbortSignal

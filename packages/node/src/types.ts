@@ -40,7 +40,10 @@ export interface NodeOptions {
   meta?: Record<string, string>
   /** Default timeout of `request`, `ping` and `waitForPeer`, in ms. Default 10,000. */
   requestTimeoutMs?: number
-  /** @deprecated Use `requestTimeoutMs` (same unit); accepted until the next minor version. */
+  /**
+   * Same as `requestTimeoutMs` (ms).
+   * @deprecated Use `requestTimeoutMs` (same unit); accepted until the next minor version.
+   */
   requestTimeout?: number
   /** Requests to one peer waiting for an answer at once; more fail with `TooManyRequestsError`. Default 1,024. */
   maxInFlightRequests?: number
@@ -65,11 +68,17 @@ export interface NodeOptions {
    * whatever did not answer. Default 5,000.
    */
   stopTimeoutMs?: number
-  /** @deprecated Use `stopTimeoutMs` (same unit); accepted until the next minor version. */
+  /**
+   * Same as `stopTimeoutMs` (ms).
+   * @deprecated Use `stopTimeoutMs` (same unit); accepted until the next minor version.
+   */
   stopTimeout?: number
   /** How long a new connection may take to exchange `hello` before it is closed, in ms. Default 10,000. */
   helloTimeoutMs?: number
-  /** @deprecated Use `helloTimeoutMs` (same unit); accepted until the next minor version. */
+  /**
+   * Same as `helloTimeoutMs` (ms).
+   * @deprecated Use `helloTimeoutMs` (same unit); accepted until the next minor version.
+   */
   helloTimeout?: number
   /**
    * Protocol errors one peer may make on a connection (malformed envelopes, unexpected lanes, bad
@@ -138,7 +147,10 @@ export interface NodeOptions {
   metrics?: false | NodeMetricsOptions
   /** Hysteresis of the discovery aggregate (ms a lost peer is kept before `peer:lost`). Default 2,000. */
   lostHysteresisMs?: number
-  /** @deprecated Use `lostHysteresisMs` (same unit); accepted until the next minor version. */
+  /**
+   * Same as `lostHysteresisMs` (ms).
+   * @deprecated Use `lostHysteresisMs` (same unit); accepted until the next minor version.
+   */
   lostHysteresis?: number
   /**
    * When connections are made. `mesh` (default): one connection to every trusted member, made as
@@ -242,6 +254,7 @@ export interface PeerInfo {
   readonly address: PeerAddress
   /** When the peer came up (ms since the epoch). */
   readonly upSince: number
+  /** The peer's counters on this connection, as of the snapshot. */
   readonly stats: Readonly<PeerStats>
   /** The lanes open on the connection, in either direction (lane 0 is the control lane). */
   readonly lanes: readonly LaneInfo[]
@@ -251,6 +264,7 @@ export interface PeerInfo {
 export interface LaneInfo {
   /** Lane index: 0 control, 1-4 `normal`, 5-6 `bulk`. */
   readonly lane: number
+  /** The lane's class: `control` (lane 0: control traffic and `urgent` topics), `normal` or `bulk`. */
   readonly class: 'control' | 'normal' | 'bulk'
   /** This node opened its outgoing channel of the lane. */
   readonly out: boolean
@@ -262,10 +276,13 @@ export interface LaneInfo {
   readonly unacked: number
 }
 
-/** Node-wide counters; they only grow. */
 /** The numeric counters of {@link NodeStats}. */
 export type NodeCounters = Omit<NodeStats, 'engine' | 'engineFallbackReason'>
 
+/**
+ * Node-wide counters, as `PeerNode.stats` has them; they only grow. Also the transport's QUIC
+ * `engine` and why it fell back, if it did.
+ */
 export interface NodeStats {
   /** Envelopes handed to the transport, over all peers. */
   messagesSent: number
@@ -320,6 +337,7 @@ export interface NodeStats {
 export interface HandlerContext {
   /** The sender. */
   readonly from: { readonly id: string; readonly name: string | undefined }
+  /** The topic the message or request was sent on. */
   readonly topic: string
   /** `message` for `send`, `request` for `request` (only a request's return value goes back). */
   readonly kind: 'message' | 'request'
@@ -349,7 +367,10 @@ export interface SendOptions extends AbortOptions {
 export interface RequestOptions extends AbortOptions {
   /** Time limit in ms. Default: the node's `requestTimeoutMs`. */
   timeoutMs?: number
-  /** @deprecated Use `timeoutMs` (same unit, ms); accepted until the next minor version. */
+  /**
+   * Same as `timeoutMs` (ms).
+   * @deprecated Use `timeoutMs` (same unit, ms); accepted until the next minor version.
+   */
   timeout?: number
   /** Picks the lane of the request, as for `send`. */
   priority?: Priority
@@ -371,7 +392,9 @@ export interface OpenStreamOptions extends AbortOptions {}
 export interface MessageDroppedDetail {
   /** The peer's node id. */
   readonly peer: string
+  /** The name the peer announced in its `hello`; `undefined` when it sent none. */
   readonly name: string | undefined
+  /** The topic of the dropped messages. */
   readonly topic: string
   /** Messages of the topic accepted by `send` and never confirmed delivered. */
   readonly count: number
@@ -381,7 +404,10 @@ export interface MessageDroppedDetail {
 export interface StopOptions {
   /** The deadline of this stop, in ms (see `NodeOptions.stopTimeoutMs`). Default: the node's `stopTimeoutMs`. */
   timeoutMs?: number
-  /** @deprecated Use `timeoutMs` (same unit, ms); accepted until the next minor version. */
+  /**
+   * Same as `timeoutMs` (ms).
+   * @deprecated Use `timeoutMs` (same unit, ms); accepted until the next minor version.
+   */
   timeout?: number
   /**
    * Aborting ends the stop's deadline at once: what it still waits for (requests in flight,
@@ -393,15 +419,21 @@ export interface StopOptions {
 
 /** Payload of `peer:up`. */
 export interface PeerUpDetail {
+  /** The peer's node id (proved in the TLS handshake). */
   readonly id: string
+  /** The name the peer announced in its `hello`; `undefined` when it sent none. */
   readonly name: string | undefined
+  /** Who dialed: `outbound` when this node did, `inbound` when the peer did. */
   readonly direction: 'inbound' | 'outbound'
+  /** The peer's address (UDP host and port) as seen from here. */
   readonly address: PeerAddress
 }
 
 /** Payload of `peer:down`. */
 export interface PeerDownDetail {
+  /** The peer's node id. */
   readonly id: string
+  /** The name the peer announced in its `hello`; `undefined` when it sent none. */
   readonly name: string | undefined
   /**
    * Why: `shutdown` when this node or the peer stopped; `idle` or `evicted` when this node or the
@@ -415,7 +447,9 @@ export interface PeerDownDetail {
 
 /** Payload of `member:joined`. */
 export interface MemberJoinedDetail {
+  /** The member's node id. */
   readonly id: string
+  /** The name from its discovery record; `undefined` when no record gave one. */
   readonly name: string | undefined
   /** The discovery source that reported it first. */
   readonly source: string
@@ -429,8 +463,14 @@ export interface MemberLeftDetail extends MemberJoinedDetail {
 
 /** One member (a discovered, trusted peer), connected or not: see `PeerNode.members()`. */
 export interface MemberInfo {
+  /** The member's node id. */
   readonly id: string
+  /** The name from its discovery records; `undefined` when none gave one. */
   readonly name: string | undefined
+  /**
+   * The addresses it is dialed on, most preferred first: those its discovery records announce
+   * (hints, never proof of identity), then ones that worked before.
+   */
   readonly addresses: readonly PeerAddress[]
   /** The discovery sources that report it. */
   readonly sources: readonly string[]
@@ -444,6 +484,10 @@ export interface MemberInfo {
 
 /** Payload of `peer:rejected`: an untrusted node was refused. */
 export interface PeerRejectedDetail {
+  /**
+   * The refused node's id; `undefined` when an inbound connection was refused before its id was
+   * known (no or a bad client certificate, a failed handshake).
+   */
   readonly id: string | undefined
   /** `discovery` source name, or `inbound`. */
   readonly source: string

@@ -42,6 +42,13 @@ export interface RegistryDialOptions extends AbortOptions {
  * The promise rejects when the remote is unreachable, presents another id, or `signal` aborts.
  */
 export interface RegistryTransport<C extends RegistryConnection = RegistryConnection> {
+  /**
+   * Connects to `address` and resolves with a connection whose remote proved
+   * `options.expectedId` (the registry closes one that proves another id). The registry aborts
+   * `options.signal` when the dial times out (`dialTimeoutMs`), when it cuts a probing attempt
+   * short, gives the dial up or stops dialing, and closes a connection that still arrives after
+   * that (reason `dial abandoned`).
+   */
   dial(address: PeerAddress, options: RegistryDialOptions): Promise<C>
   /**
    * True when `dial` calls {@link RegistryDialOptions.onCommit} (`@peer/transport-quic` does).
@@ -59,8 +66,17 @@ export interface RegistryTransport<C extends RegistryConnection = RegistryConnec
  * `(id) => boolean` works too; call {@link PeerRegistry.refreshTrust} after changing what it answers.
  */
 export interface TrustStore {
+  /** True when `id` may connect. Only `true` counts; a call that throws is logged and means untrusted. */
   has(id: string): boolean
+  /**
+   * When present, the registry listens to `trust:added`, `trust:removed` and `change` from
+   * `start()` until it stops dialing (one listener per type, shared by the registries of one store).
+   */
   addEventListener?(type: string, listener: (event: Event) => void): void
+  /**
+   * Removes the registry's listeners once no registry uses them; without it they stay on the store
+   * (and are reused by the next registry that starts).
+   */
   removeEventListener?(type: string, listener: (event: Event) => void): void
 }
 

@@ -2,8 +2,14 @@ import type { ConnectionDirection, RegistryConnection } from './interfaces.js'
 
 /** Payload of `peer:connected`. */
 export interface PeerConnectedDetail {
+  /** The peer's node id. */
   readonly id: string
+  /**
+   * Which side opened the connection: `outbound` when the registry dialed it, `inbound` when it
+   * came in through {@link PeerRegistry.accept}.
+   */
   readonly direction: ConnectionDirection
+  /** The peer's live connection from now on (what {@link PeerRegistry.connection} returns). */
   readonly connection: RegistryConnection
 }
 
@@ -12,24 +18,40 @@ export type DisconnectReason = 'untrusted' | 'shutdown' | (string & {})
 
 /** Payload of `peer:disconnected`. */
 export interface PeerDisconnectedDetail {
+  /** The peer's node id. */
   readonly id: string
+  /**
+   * Why the connection ended: the reason its `closed` promise settled with (a string, an error's
+   * message, or the `reason` of a close info such as `@peer/transport-quic`'s, else its `by`;
+   * `closed` when it gave none), or the registry's own when it closed the connection itself
+   * (`shutdown` on `stop()`, `untrusted` when trust was withdrawn, `idle` / `evicted` from
+   * {@link PeerRegistry.release}).
+   */
   readonly reason: DisconnectReason
+  /** Which side had opened the connection that ended. */
   readonly direction: ConnectionDirection
 }
 
 /** Payload of `peer:rejected`: an id that is not trusted showed up, and was not dialed or was closed. */
 export interface PeerRejectedDetail {
+  /** The node id that is not trusted. */
   readonly id: string
   /** The discovery source that reported it, or `inbound` for an inbound connection. */
   readonly source: string
+  /** Always `untrusted`: the trust store does not trust `id`. */
   readonly reason: 'untrusted'
 }
 
 /** Payload of `peer:dial-failed`. */
 export interface PeerDialFailedDetail {
+  /** The peer's node id. */
   readonly id: string
   /** Failed dials in a row, including this one. */
   readonly attempt: number
+  /**
+   * The error of the last address tried (a `DialTimeoutError`, a `PeerIdMismatchError` or the
+   * transport's error), or a `RegistryError` when the peer had no address to dial.
+   */
   readonly error: Error
   /** Delay before the next dial, when one is scheduled. */
   readonly retryIn?: number | undefined
@@ -43,7 +65,9 @@ export interface PeerConnectionReplacedDetail extends PeerConnectedDetail {
 
 /** Payload of `peer:member`: a trusted peer was discovered (it was not a member before). */
 export interface PeerMemberDetail {
+  /** The peer's node id. */
   readonly id: string
+  /** The peer's name as discovery last reported it; `undefined` when no record carried one. */
   readonly name: string | undefined
   /** The discovery source that reported it first. */
   readonly source: string
@@ -57,14 +81,32 @@ export interface PeerMemberLostDetail extends PeerMemberDetail {
 
 /** Events of a `PeerRegistry`. */
 export interface PeerRegistryEvents {
+  /**
+   * A peer that had no connection got one: a dial of the registry succeeded, or
+   * {@link PeerRegistry.accept} adopted an inbound connection.
+   */
   'peer:connected': CustomEvent<PeerConnectedDetail>
   /**
    * The live connection was swapped for another one without a disconnect (the other half of a
    * simultaneous dial won, or the remote redialed): use `connection` from now on.
    */
   'peer:connection-replaced': CustomEvent<PeerConnectionReplacedDetail>
+  /**
+   * A peer's live connection ended: it closed (by either side, or by the transport on an idle
+   * timeout or error), it was released ({@link PeerRegistry.release}), or the registry closed it
+   * (trust withdrawn, `stop()`). Not emitted when the connection is swapped for another one
+   * (`peer:connection-replaced`).
+   */
   'peer:disconnected': CustomEvent<PeerDisconnectedDetail>
+  /**
+   * An untrusted id showed up, from discovery (each report of it) or as an inbound connection: it
+   * is not dialed, and its inbound connection is closed with reason `untrusted`.
+   */
   'peer:rejected': CustomEvent<PeerRejectedDetail>
+  /**
+   * A dial of a peer failed on every address it tried (once per dial, not per address). Not
+   * emitted for a dial cancelled on purpose (an inbound connection won, trust withdrawn, a stop).
+   */
   'peer:dial-failed': CustomEvent<PeerDialFailedDetail>
   /** A trusted peer became a member (discovery reported it; connected or not). */
   'peer:member': CustomEvent<PeerMemberDetail>

@@ -236,6 +236,7 @@ export class PeerRegistry<
     })
   }
 
+  /** Stops the registry, as `stop()` without options does; for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop()
   }

@@ -25,8 +25,14 @@ export interface PeerAddressStatus extends PeerAddress {
 
 /** A snapshot of one peer, as `PeerRegistry.status` returns it. */
 export interface PeerStatus {
+  /** The peer's node id. */
   readonly id: string
+  /**
+   * The peer's name as discovery last reported it; `undefined` when no record carried one (an
+   * inbound-only peer, say).
+   */
   readonly name?: string | undefined
+  /** Where the peer stands (see {@link PeerState}). */
   readonly state: PeerState
   /** True while discovery reports the peer (false after `peer:lost`, or for an inbound-only peer). */
   readonly discovered: boolean

@@ -34,14 +34,27 @@ export type ServerAddressValue = { readonly port: number } | string | null | und
  *   `once`/`off` as on an `EventEmitter`). A server with none of these cannot be registered.
  */
 export interface ServerLike {
+  /** The bound port; read first. Anything but an integer in 1-65535 counts as not bound yet. */
   readonly port?: number | undefined
+  /**
+   * The bound address, or a method returning it (`node:net` style), read when `port` is not a
+   * number: its `port` is used; a string, `null`, `undefined` or a throw counts as not bound yet.
+   */
   readonly address?: ServerAddressValue | (() => ServerAddressValue)
   /** Live connections: an iterable or a method returning one (a number, as `node:net` has, counts as none). */
   readonly connections?: Iterable<unknown> | (() => Iterable<unknown>) | number
+  /** Settles (either way) once the server has closed; its entry is then removed (reason `closed`). */
   readonly closed?: PromiseLike<unknown>
+  /** Subscribes to the `close` event (`EventTarget` style); used only with `removeEventListener`. */
   addEventListener?(type: 'close', listener: () => void): void
+  /** Unsubscribes from the `close` event when the entry goes away; needed with `addEventListener`. */
   removeEventListener?(type: 'close', listener: () => void): void
+  /**
+   * Subscribes once to the `close` event (`EventEmitter` style); used with `off`, and only when the
+   * server lacks `addEventListener`/`removeEventListener`.
+   */
   once?(event: 'close', listener: () => void): unknown
+  /** Unsubscribes from the `close` event when the entry goes away; needed with `once`. */
   off?(event: 'close', listener: () => void): unknown
 }
 
@@ -64,10 +77,13 @@ export interface RegisterOptions<O> {
 
 /** One registered server, as {@link ServerRegistry.lookup} returns it. */
 export interface ServerEntry<S extends ServerLike = ServerLike, O = Readonly<Record<string, unknown>>> {
+  /** The name the server is registered under. */
   readonly name: string
+  /** The registered server itself (not a copy). */
   readonly server: S
   /** The known port: 0 while the server has not reported a bound port. */
   readonly port: number
+  /** The `options` given to {@link ServerRegistry.register}, or `undefined` when none were. */
   readonly options: O | undefined
   /** When the server was registered (ms since the epoch). */
   readonly startedAt: number
@@ -78,7 +94,15 @@ export type ServerRemovedReason = 'unregistered' | 'closed' | 'cleared'
 
 /** Events of a {@link ServerRegistry}. */
 export interface ServerRegistryEvents {
+  /**
+   * A server was registered under `name`; `port` is its known port (0 when it has not reported a
+   * bound one yet).
+   */
   'server:registered': CustomEvent<{ readonly name: string; readonly port: number }>
+  /**
+   * The entry for `name` went away; `reason` says how: {@link ServerRegistry.unregister}
+   * (`unregistered`), the server closed (`closed`) or {@link ServerRegistry.clear} (`cleared`).
+   */
   'server:unregistered': CustomEvent<{ readonly name: string; readonly reason: ServerRemovedReason }>
 }
 

@@ -34,6 +34,10 @@ export class PinningError extends TransportError {
  * when known (the listener knows it; the dialer only knows its own id was refused).
  */
 export class UntrustedPeerError extends TransportError {
+  /**
+   * The id that was not trusted, when known. Dials of this transport leave it `undefined`: the
+   * dialer only learns that the server refused its own id.
+   */
   readonly id: string | undefined
   constructor(message: string, id?: string, options?: ErrorOptions) {
     super(message, options)
@@ -56,7 +60,9 @@ export class ConnectTimeoutError extends TransportError {}
 
 /** A message is larger than the channel's `maxFrameSize` (sent, or announced by the peer). */
 export class FrameTooLargeError extends TransportError {
+  /** The message's size in bytes: the one given to `send`, or the length the peer announced. */
   readonly size: number
+  /** The channel's `maxFrameSize` (bytes), which `size` exceeds. */
   readonly maxFrameSize: number
   constructor(size: number, maxFrameSize: number, direction: 'send' | 'receive') {
     super(
@@ -74,6 +80,10 @@ export class MalformedFrameError extends TransportError {}
 
 /** The peer reset (or stopped) a stream; `code` is the application error code from the wire. */
 export class StreamResetError extends TransportError {
+  /**
+   * The application error code: the peer's, from the wire, or the one given to our own `reset`.
+   * A peer on the quinn engine always sends 0 (see `EngineCapabilities.streamResetCodes`).
+   */
   readonly code: number
   constructor(message: string, code: number, options?: ErrorOptions) {
     super(message, options)

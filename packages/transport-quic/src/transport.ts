@@ -68,11 +68,13 @@ function helloOption(hello: unknown): Uint8Array | HelloSource | undefined {
 
 /** The QUIC transport (see {@link Transport}); `createTransport` is the usual way to make one. */
 export class QuicTransport implements Transport {
+  /** This node's id (that of `options.identity`). */
   readonly id: string
   /** The QUIC engine this transport runs (see `TransportOptions.engine`). */
   readonly engine: EngineName
   /** Why the engine is not the one asked for (e.g. quinn's binary does not load here). */
   readonly engineFallbackReason: string | undefined
+  /** Always true: `dial` calls `DialOptions.onCommit`. */
   readonly reportsDialCommit = true as const
   readonly #engine: Engine
   readonly #options: TransportOptions
@@ -131,6 +133,13 @@ export class QuicTransport implements Transport {
     }
   }
 
+  /**
+   * Binds a listener on `address`, tuned for its path (see `tuningFor`); port 0 picks a free port
+   * (see `listener.address`). When a listener of this process that is closing still holds the
+   * port, waits until it is released (at most 10 s). Rejects with `TransportError` when the
+   * transport is closed or the bind fails, and with an `AbortError` when `signal` aborts (a
+   * listener bound meanwhile is closed).
+   */
   async listen(address: TransportAddress, options: AbortOptions = {}): Promise<Listener> {
     if (this.#closed) throw new TransportError('transport is closed')
     throwIfAborted(options.signal)
@@ -156,6 +165,14 @@ export class QuicTransport implements Transport {
     return listener
   }
 
+  /**
+   * Connects to the server at `address`, whose certificate must carry `options.expectedId`, and
+   * resolves once the server has confirmed the connection. Rejects with `PinningError` (another
+   * id), `UntrustedPeerError` (the server does not trust us), `ConnectTimeoutError` (no answer
+   * within `connectTimeoutMs`), `HandshakeError` (any other handshake failure, or no confirmation
+   * within `connectTimeoutMs`), an `AbortError` when `signal` aborts, or `TransportError` when the
+   * transport is or gets closed; with `InvalidNodeIdError` for a malformed `expectedId`.
+   */
   async dial(address: TransportAddress, options: DialOptions): Promise<Connection> {
     if (this.#closed) throw new TransportError('transport is closed')
     assertNodeId(options?.expectedId)
@@ -197,6 +214,11 @@ export class QuicTransport implements Transport {
     return connection
   }
 
+  /**
+   * Closes every listener and every connection this transport dialed with `reason` (default
+   * `transport closed`), makes dials in flight reject at once with `TransportError`, then shuts the
+   * engine down. `listen` and `dial` reject with `TransportError` from then on.
+   */
   async close(reason = 'transport closed'): Promise<void> {
     this.#closed = true
     for (const dialing of this.#dials) dialing.abort(new TransportError('transport is closed'))
@@ -210,6 +232,7 @@ export class QuicTransport implements Transport {
     await this.#engine.close()
   }
 
+  /** Closes the transport, as `close()` does (reason `transport closed`); for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close()
   }

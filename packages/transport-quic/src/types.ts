@@ -4,7 +4,9 @@ import type { CloseInfo } from './errors.js'
 
 /** A UDP address. `host` is an IP address (or `localhost`). */
 export interface TransportAddress {
+  /** The IP address (or `localhost`); a listener binds to it (`0.0.0.0` or `::`: every interface). */
   host: string
+  /** The UDP port; 0 asks `listen` for a free one. */
   port: number
 }
 
@@ -182,6 +184,7 @@ export interface Transport {
 
 /** Payload of a listener's `connection` event. */
 export interface ConnectionEventDetail {
+  /** The accepted inbound connection: pinned, trusted, confirmed and in the listener's `connections`. */
   connection: Connection
 }
 
@@ -211,11 +214,13 @@ export interface Listener extends TypedEventTarget<ListenerEvents> {
    * stay. The first step of a graceful stop. Idempotent.
    */
   stopAccepting(reason?: string): void
+  /** Closes the listener, as `close()` does (reason `listener closed`); for `await using`. */
   [Symbol.asyncDispose](): Promise<void>
 }
 
 /** Payload of a connection's `stream` and `channel` events. */
 export interface StreamEventDetail {
+  /** The stream the event is about. */
   stream: Stream
 }
 
@@ -309,7 +314,15 @@ export interface ConnectionStats {
 export interface Connection extends TypedEventTarget<ConnectionEvents> {
   /** The peer's node id, derived from the certificate it presented in the handshake. */
   readonly remoteId: string
+  /**
+   * The peer's UDP address. It follows the peer when it migrates (a NAT rebinding, say), with the
+   * engines that support migration (see `engineCapabilities`).
+   */
   readonly remoteAddress: TransportAddress
+  /**
+   * Our UDP address on this connection: the listener's for an inbound one; for a dialed one, the
+   * client socket's (bound to the wildcard address of the family, `0.0.0.0` or `::`).
+   */
   readonly localAddress: TransportAddress
   /** `outbound` when we dialed, `inbound` when the peer did. */
   readonly direction: 'inbound' | 'outbound'
@@ -349,5 +362,6 @@ export interface Connection extends TypedEventTarget<ConnectionEvents> {
    * else `CODE.NO_ERROR`. Idempotent; resolves when closed.
    */
   close(reason?: string, code?: number): Promise<CloseInfo>
+  /** Closes the connection, as `close('disposed')` does (code `CODE.NO_ERROR`); for `await using`. */
   [Symbol.asyncDispose](): Promise<void>
 }

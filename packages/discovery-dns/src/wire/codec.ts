@@ -10,7 +10,9 @@ import { NameWriter, readName } from './names.js'
 
 /** A DNS question. */
 export interface DnsQuestion {
+  /** The name asked about, in text form with `\.` and `\DDD` escapes; decoded without a trailing dot. */
   name: string
+  /** The type asked for by name (`A`, `PTR`, `SRV`, `ANY` ...; `UNKNOWN_<n>` for others, see `typeCode`). */
   type: string
   /** `IN` (default), `ANY`, `UNKNOWN_<n>` or a class number. */
   class?: string | number | undefined
@@ -20,7 +22,9 @@ export interface DnsQuestion {
 
 /** A DNS resource record. */
 export interface DnsRecord {
+  /** The owner name, in text form with `\.` and `\DDD` escapes; decoded without a trailing dot. */
   name: string
+  /** The record type by name (`A`, `TXT`, `OPT` ...; `UNKNOWN_<n>` for others, see `typeCode`). */
   type: string
   /** Seconds, as on the wire (a reader of unicast DNS caps it, see RFC 2181 section 8). */
   ttl?: number | undefined
@@ -40,23 +44,38 @@ export interface DnsRecord {
 
 /** A DNS message. */
 export interface DnsPacket {
+  /** The QR bit: `'response'` when set, `'query'` when clear. The encoder writes a query when absent. */
   type?: 'query' | 'response' | undefined
+  /** The 16-bit message ID that pairs a reply with its query. The encoder writes 0 when absent. */
   id?: number | undefined
   /** Header flags without the QR bit (e.g. AA = 0x400, TC = 0x200). */
   flags?: number | undefined
+  /** The question section. The decoder always sets it; the encoder takes absent as empty. */
   questions?: DnsQuestion[] | undefined
+  /** The answer section. The decoder always sets it; the encoder takes absent as empty. */
   answers?: DnsRecord[] | undefined
+  /** The authority section. The decoder always sets it; the encoder takes absent as empty. */
   authorities?: DnsRecord[] | undefined
+  /**
+   * The additional section (where an OPT record goes). The decoder always sets it, empty when
+   * `skipTruncatedAdditionals` applied; the encoder takes absent as empty.
+   */
   additionals?: DnsRecord[] | undefined
 }
 
 /** The data of an SOA record (RFC 1035 section 3.3.13). */
 export interface SoaData {
+  /** The zone's primary name server, in text form. */
   mname: string
+  /** The mailbox of the zone's administrator, as a name (its first label is the local part). */
   rname: string
+  /** The version number of the zone (unsigned 32 bits). */
   serial: number
+  /** Seconds between a secondary server's checks for a new version of the zone. */
   refresh: number
+  /** Seconds a secondary server waits to try again after a failed refresh. */
   retry: number
+  /** Seconds after which a secondary server that cannot refresh stops answering for the zone. */
   expire: number
   /** The negative-caching TTL (RFC 2308). */
   minimum: number
