@@ -61,7 +61,10 @@ export interface DnsDiscoveryOptions extends BackendOptions {
   maxNegativeTtl?: number | undefined
   /** Re-queries are delayed by up to this fraction of the wait, at random. Default 0.1. */
   jitter?: number | undefined
-  /** Peers last confirmed longer ago than this (ms) are lost (reason `stale`) while DNS fails. Default 300,000. */
+  /**
+   * Peers last confirmed longer ago than this (ms) are lost (reason `stale`) while DNS fails.
+   * Default 300,000.
+   */
   staleAfterMs?: number | undefined
   /**
    * How long peers stay after their last confirmation while DNS fails, as `staleAfterMs` but in seconds.
@@ -82,11 +85,11 @@ export interface DnsDiscoveryOptions extends BackendOptions {
   /**
    * Longest wait between retries while DNS fails, in ms. Default: the lifetime of the last good
    * answer (its clamped TTL, at least `retryDelayMs`), so a poll is never rarer during an outage than
-   * in steady state and the peers are back within one TTL of the server answering again; `maxTtl`
+   * in steady state and the peers are back within one TTL of the server answering again; `maxTtlMs`
    * until a first answer came in. Jitter only shortens retries, never beyond this cap.
    */
   maxRetryDelayMs?: number | undefined
-  /** Per-server answer timeout. Default 2000. */
+  /** Time to wait for one answer from one server, in ms. Default 2000. */
   timeoutMs?: number | undefined
   /** Rounds over the resolver list before a query fails. Default 2. */
   attempts?: number | undefined
@@ -96,7 +99,10 @@ export interface DnsDiscoveryOptions extends BackendOptions {
   maxCacheEntries?: number | undefined
   /** Most SRV records used from one answer. Default 1,000. */
   maxSrvRecords?: number | undefined
-  /** Targets resolved in parallel (each asks TXT, A and AAAA at once, on one socket per resolver). Default 32. */
+  /**
+   * Targets resolved in parallel (each asks TXT, A and AAAA at once, on one socket per resolver).
+   * Default 32.
+   */
   concurrency?: number | undefined
   /** Seed for the RFC 2782 weighted order and the jitter: same seed, same choices. Default random. */
   seed?: number | undefined

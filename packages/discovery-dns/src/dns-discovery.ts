@@ -64,10 +64,10 @@ interface Known {
  * target through A and AAAA, reads node ids from TXT `id=` attributes and/or `<node id>.` target
  * labels, and turns successive answers into `peer:discovered` / `peer:updated` / `peer:lost`.
  *
- * Answers are cached for their TTL (clamped to `minTtl`..`maxTtl`; negative answers as RFC 2308
+ * Answers are cached for their TTL (clamped to `minTtlMs`..`maxTtlMs`; negative answers as RFC 2308
  * says), the service is re-queried when the first cached answer expires (plus jitter), and a
  * transient failure (timeout, SERVFAIL, REFUSED, a malformed answer) keeps the last good peers
- * until they are older than `staleAfter`. An NXDOMAIN or empty answer loses the peers at once.
+ * until they are older than `staleAfterMs`. An NXDOMAIN or empty answer loses the peers at once.
  *
  * Capabilities: `list`, `watch`, `expiry` (DNS is read-only here: no `announce`).
  */
@@ -323,8 +323,8 @@ export class DnsDiscovery extends AbstractDiscoveryBackend {
   }
 
   /**
-   * Loses the peers last confirmed `staleAfter` ago or longer, then arms a timer for the next one
-   * to go stale: loss is reported at `staleAfter`, not at the next (retry) poll.
+   * Loses the peers last confirmed `staleAfterMs` ago or longer, then arms a timer for the next one
+   * to go stale: loss is reported at `staleAfterMs`, not at the next (retry) poll.
    */
   #expireStale(now: number): void {
     let next = Number.POSITIVE_INFINITY
@@ -370,7 +370,7 @@ export class DnsDiscovery extends AbstractDiscoveryBackend {
     return Math.round(base * (1 + this.#jitter * this.#random()))
   }
 
-  /** The retry cap: `maxRetryDelayMs`, else the last good answer's lifetime, else `maxTtl`. */
+  /** The retry cap: `maxRetryDelayMs`, else the last good answer's lifetime, else `maxTtlMs`. */
   get #retryCapMs(): number {
     const cap = this.#maxRetryDelayMs ?? this.#lastGoodWaitMs ?? this.#maxTtl * 1000
     return Math.max(cap, this.#retryDelay * 1000)

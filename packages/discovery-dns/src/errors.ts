@@ -1,6 +1,9 @@
 import { ConfigError, PeerError } from '@peer/discovery-core'
 
-/** The backend's options are unusable (e.g. no resolver given, a bad `host:port`). Thrown by the constructor. */
+/**
+ * The backend's options are unusable (e.g. no resolver given, a bad `host:port`). Thrown by the
+ * constructor.
+ */
 export class DnsConfigError extends ConfigError {}
 
 /**

@@ -80,8 +80,8 @@ export function identify(
       if (key === 'id' || key === 'name') continue
       if (key.length > limits.maxMetaKeyLength || !META_KEY.test(key)) continue
       if (value.length > limits.maxMetaValueLength || CONTROL.test(value)) continue
+      if (Object.keys(meta ?? {}).length >= limits.maxMetaEntries) break
       meta ??= {}
-      if (Object.keys(meta).length >= limits.maxMetaEntries) break
       meta[key] = value
     }
   }

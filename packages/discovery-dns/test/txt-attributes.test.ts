@@ -25,6 +25,15 @@ describe('identify', () => {
     expect(out).toEqual({ id, name: 'a@b', meta: { k1: 'v', k3: 'v', k4: 'v' } })
   })
 
+  it('leaves meta undefined when maxMetaEntries is 0 or no attribute fits', () => {
+    const txt = [`id=${id}`, 'name=a@b', 'k1=v', 'k2=v']
+    const none = identify('x.peer.test', txt, 'txt-or-label', { ...limits, maxMetaEntries: 0 })
+    expect(none).toEqual({ id, name: 'a@b', meta: undefined })
+    expect(none).toHaveProperty('meta', undefined)
+    const skipped = identify('x.peer.test', [`id=${id}`, 'toolongkey=v'], 'txt-or-label', limits)
+    expect(skipped).toHaveProperty('meta', undefined)
+  })
+
   it('falls back to the target label, and checks that both agree', () => {
     expect(identify(`${id}.peer.test`, undefined, 'txt-or-label', limits)).toMatchObject({ id })
     expect(identify(`${id}.peer.test`, [`id=${id}`], 'txt-or-label', limits)).toMatchObject({ id })

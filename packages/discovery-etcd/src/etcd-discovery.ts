@@ -295,7 +295,7 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
 
   /**
    * Every peer known: the mirror of the `<prefix>/nodes/` range, kept current by the watch (and
-   * kept while etcd is unreachable, up to `staleLimit`). `{ fresh: true }` re-lists the range from
+   * kept while etcd is unreachable, up to `staleAfterMs`). `{ fresh: true }` re-lists the range from
    * etcd first and rejects with {@link EtcdDiscoveryError} when etcd cannot be reached.
    */
   override async list(options: EtcdListOptions = {}): Promise<PeerRecord[]> {

@@ -19,7 +19,13 @@ export const DEFAULT_MAX_VALUE_BYTES = 16 * 1024
  * The value stored under `<prefix>/nodes/<id>` (layout version 1), as JSON:
  *
  * ```json
- * {"v":1,"id":"<52-char node id>","name":"app@host","addresses":[{"host":"10.0.0.7","port":4000}],"meta":{"zone":"a"}}
+ * {
+ *   "v": 1,
+ *   "id": "<52-char node id>",
+ *   "name": "app@host",
+ *   "addresses": [{ "host": "10.0.0.7", "port": 4000 }],
+ *   "meta": { "zone": "a" }
+ * }
  * ```
  *
  * - `v` (required): {@link NODE_VALUE_VERSION}.

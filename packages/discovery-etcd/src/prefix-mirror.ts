@@ -224,7 +224,7 @@ export class PrefixMirror {
     if (!this.#disconnected) {
       this.#disconnected = true
       host.log.info('etcd unreachable: keeping the last known peers', {
-        staleLimit: host.staleLimitMs,
+        staleAfterMs: host.staleLimitMs,
         error: errorMessage(error),
       })
     }
@@ -233,7 +233,9 @@ export class PrefixMirror {
         this.#staleTimer = undefined
         if (!this.#disconnected || !host.active()) return
         const peers = [...host.knownPeers()]
-        host.log.warn('etcd unreachable for longer than staleLimit: dropping peers', { count: peers.length })
+        host.log.warn('etcd unreachable for longer than staleAfterMs: dropping peers', {
+          count: peers.length,
+        })
         host.counters.staleDrops += peers.length
         for (const record of peers) host.reportLost(record.id, 'stale')
         this.#pendingLoss.clear()

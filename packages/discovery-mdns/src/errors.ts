@@ -6,7 +6,8 @@ export class MdnsError extends PeerError {}
 
 /**
  * The options given to `MdnsDiscovery` are invalid (a malformed `serviceType`, a non-positive
- * duration or limit). A {@link ConfigError}, so it can be caught like every package's option errors.
+ * duration or limit, a count or `port` that is not an integer in its range). A {@link ConfigError},
+ * so it can be caught like every package's option errors.
  */
 export class MdnsConfigError extends ConfigError {}
 
@@ -33,5 +34,8 @@ export class MdnsSocketError extends MdnsError {
  * @deprecated Use `MalformedDnsMessageError` from `@peer/discovery-dns` (or `@peer/discovery-dns/wire`).
  */
 export const WireFormatError = MalformedDnsMessageError
-/** The type of {@link MalformedDnsMessageError}, under its old mDNS name. @deprecated Use `MalformedDnsMessageError`. */
+/**
+ * The type of {@link MalformedDnsMessageError}, under its old mDNS name.
+ * @deprecated Use `MalformedDnsMessageError`.
+ */
 export type WireFormatError = MalformedDnsMessageError

@@ -39,13 +39,16 @@ export interface MdnsDiscoveryOptions extends BackendOptions {
    * shorter than `ttl`.
    */
   serviceTtl?: number | undefined
-  /** UDP port of mDNS. Default 5353 (change only for private test networks). */
+  /** UDP port of mDNS, an integer in 1-65535. Default 5353 (change only for private test networks). */
   port?: number | undefined
   /** Which interfaces and IP families to use. */
   interfaces?: InterfaceFilter | undefined
   /** Probe for the instance and host names before announcing (RFC 6762 section 8.1). Default true. */
   probe?: boolean | undefined
-  /** Unsolicited announcements after probing, one second apart, then doubling. 1-8, default 2. */
+  /**
+   * Unsolicited announcements after probing, one second apart, then doubling. An integer in 1-8,
+   * default 2.
+   */
   announcements?: number | undefined
   /** Longest interval between browse queries, ms (RFC 6762 section 5.2 back-off cap). Default 1 hour. */
   maxQueryIntervalMs?: number | undefined
@@ -63,24 +66,33 @@ export interface MdnsDiscoveryOptions extends BackendOptions {
    * @deprecated Use `interfacePollIntervalMs` (same unit); accepted until the next minor version.
    */
   interfacePollInterval?: number | undefined
-  /** An instance that cannot be resolved (SRV, TXT, address) in this time is dropped and counted, ms. Default 5000. */
+  /**
+   * An instance that cannot be resolved (SRV, TXT, address) in this time is dropped and counted,
+   * ms. Default 5000.
+   */
   resolveTimeoutMs?: number | undefined
   /**
    * Same as `resolveTimeoutMs` (ms). Giving it with a different `resolveTimeoutMs` is an `MdnsConfigError`.
    * @deprecated Use `resolveTimeoutMs` (same unit); accepted until the next minor version.
    */
   resolveTimeout?: number | undefined
-  /** Most resolved service instances cached (those that completed PTR -> SRV -> address). Default 1024. */
+  /**
+   * Most resolved service instances cached (those that completed PTR -> SRV -> address), an integer
+   * of at least 1. Default 1024.
+   */
   maxInstances?: number | undefined
   /**
    * Most half-resolved instances cached (SRV-only, TXT-only, PTR awaiting answers). A separate
-   * budget: junk fills only this one, and its oldest entry makes room for a newer one. Default
-   * `maxInstances`.
+   * budget: junk fills only this one, and its oldest entry makes room for a newer one. An integer of
+   * at least 1. Default `maxInstances`.
    */
   maxPendingInstances?: number | undefined
-  /** Most hosts cached. Default 1024. */
+  /** Most hosts cached, an integer of at least 1. Default 1024. */
   maxHosts?: number | undefined
-  /** Packets accepted per second per interface; more are dropped and counted before decoding. Default 1000. */
+  /**
+   * Packets accepted per second per interface; more are dropped and counted before decoding.
+   * Default 1000.
+   */
   maxPacketsPerSecond?: number | undefined
   /** Limits of TXT records (ours and received). */
   txtLimits?: Partial<TxtLimits> | undefined
@@ -145,7 +157,16 @@ export class MdnsDiscovery extends AbstractAnnouncingBackend {
     this.#serviceName = `${type}.${DOMAIN}`
     const ttl = positive(options.ttl ?? 120, 'ttl')
     const serviceTtl = Math.max(ttl, positive(options.serviceTtl ?? 4500, 'serviceTtl'))
-    this.#port = options.port ?? 5353
+    type Count = 'port' | 'announcements' | 'maxInstances' | 'maxPendingInstances' | 'maxHosts'
+    const count = (option: Count, fallback: number, max?: number) =>
+      numberOption(
+        options[option],
+        option,
+        fallback,
+        { integer: true, min: 1, ...(max === undefined ? {} : { max }) },
+        MdnsConfigError,
+      )
+    this.#port = count('port', 5353, 65535)
     const ms = (current: string, deprecated: string, fallback: number) =>
       numberOption(
         renamedOption(options, { current, deprecated, owner: 'MdnsDiscovery', error: MdnsConfigError }),
@@ -159,19 +180,20 @@ export class MdnsDiscovery extends AbstractAnnouncingBackend {
     const resolveTimeout = ms('resolveTimeoutMs', 'resolveTimeout', 5000)
     const maxPps = positive(options.maxPacketsPerSecond ?? 1000, 'maxPacketsPerSecond')
     this.#txtLimits = { ...DEFAULT_TXT_LIMITS, ...options.txtLimits }
-    const maxInstances = options.maxInstances ?? 1024
+    const maxInstances = count('maxInstances', 1024)
     this.#cache = new ServiceCache({
       maxInstances,
-      maxPending: options.maxPendingInstances ?? maxInstances,
-      maxHosts: options.maxHosts ?? 1024,
+      maxPending: count('maxPendingInstances', maxInstances),
+      maxHosts: count('maxHosts', 1024),
       maxAddressesPerHost: options.recordLimits?.maxAddresses ?? DEFAULT_RECORD_LIMITS.maxAddresses,
     })
+    const announcements = count('announcements', 2, 8)
     this.#ctx = this.#context()
     this.#announcer = new Announcer(this.#ctx, {
       ttl,
       serviceTtl,
       probe: options.probe ?? true,
-      announcements: Math.min(8, Math.max(1, options.announcements ?? 2)),
+      announcements,
     })
     this.#responder = new Responder(this.#ctx, this.#announcer)
     this.#querier = new Querier(

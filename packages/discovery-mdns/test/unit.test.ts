@@ -15,6 +15,7 @@ import {
   isOnLink,
   MdnsConfigError,
   MdnsDiscovery,
+  type MdnsDiscoveryOptions,
   renamedInstanceLabel,
   selectInterfaces,
   txtSize,
@@ -181,6 +182,41 @@ describe('MdnsDiscovery options and announce validation (no sockets)', () => {
     expect(() => new MdnsDiscovery({ ttl: 0 })).toThrow(MdnsConfigError)
     expect(() => new MdnsDiscovery({ ttl: 0 })).toThrow(ConfigError)
     expect(new MdnsDiscovery({ serviceType: '_app._tcp' }).serviceType).toBe('_app._tcp')
+  })
+
+  it('rejects a port, announcement count or cache bound outside its range, naming option, value and range', () => {
+    const bad: [keyof MdnsDiscoveryOptions, unknown, string][] = [
+      ['port', 0, 'an integer >= 1 and <= 65535'],
+      ['port', 65536, 'an integer >= 1 and <= 65535'],
+      ['port', 53.5, 'an integer >= 1 and <= 65535'],
+      ['announcements', 0, 'an integer >= 1 and <= 8'],
+      ['announcements', 9, 'an integer >= 1 and <= 8'],
+      ['announcements', 1.5, 'an integer >= 1 and <= 8'],
+      ['maxInstances', 0, 'an integer >= 1'],
+      ['maxInstances', Number.NaN, 'an integer >= 1'],
+      ['maxPendingInstances', -1, 'an integer >= 1'],
+      ['maxPendingInstances', '8', 'an integer >= 1'],
+      ['maxHosts', 0, 'an integer >= 1'],
+      ['maxHosts', Number.POSITIVE_INFINITY, 'an integer >= 1'],
+    ]
+    for (const [option, value, range] of bad) {
+      let error: unknown
+      try {
+        new MdnsDiscovery({ [option]: value } as MdnsDiscoveryOptions)
+      } catch (e) {
+        error = e
+      }
+      const shown = typeof value === 'string' ? JSON.stringify(value) : String(value)
+      expect(error, `${option}: ${shown}`).toBeInstanceOf(MdnsConfigError)
+      expect((error as MdnsConfigError).message).toBe(`${option} must be ${range}, got ${shown}`)
+      expect((error as MdnsConfigError).option).toBe(option)
+    }
+  })
+
+  it('accepts the defaults and the bounds of each range', () => {
+    expect(() => new MdnsDiscovery()).not.toThrow()
+    expect(() => new MdnsDiscovery({ port: 1, announcements: 1, maxInstances: 1, maxHosts: 1 })).not.toThrow()
+    expect(() => new MdnsDiscovery({ port: 65535, announcements: 8, maxPendingInstances: 1 })).not.toThrow()
   })
 
   it('rejects an announcement it cannot publish, before start', async () => {
