@@ -220,8 +220,8 @@ export class QuicConnection extends TypedEventTarget<ConnectionEvents> implement
   }
 
   /** @internal Dialer side: see `waitHello` in control-stream.ts. */
-  waitHello(timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
-    return waitHello(this.#control, this.#hello, timeoutMs, signal)
+  waitHello(timeoutMs: number, signal: AbortSignal | undefined, limitMs?: number): Promise<void> {
+    return waitHello(this.#control, this.#hello, timeoutMs, signal, limitMs)
   }
 
   // ---------------------------------------------------------------- incoming streams

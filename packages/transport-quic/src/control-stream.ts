@@ -6,7 +6,7 @@
 import { type Logger, raceSignal } from '@peer/discovery-core'
 import { errorMessage, settleWithin } from '@peer/discovery-core/internal'
 import { ACCESS_DENIED, type EngineStream } from './engine.js'
-import { type CloseInfo, HandshakeError, UntrustedPeerError } from './errors.js'
+import { type CloseInfo, ConnectTimeoutError, HandshakeError, UntrustedPeerError } from './errors.js'
 import { type ChunkReads, chunkReads, writeAndEnd } from './stream-io.js'
 import type { HelloPeer, HelloSource } from './types.js'
 import { CODE, KIND_CONTROL, MAX_HELLO_BYTES, PROTOCOL_VERSION } from './wire.js'
@@ -71,6 +71,8 @@ export async function waitHello(
   hello: Promise<void>,
   timeoutMs: number,
   signal: AbortSignal | undefined,
+  /** The dial's whole limit (`connectTimeoutMs`), named in the error: `timeoutMs` is what is left of it. */
+  limitMs = timeoutMs,
 ): Promise<void> {
   let timer: NodeJS.Timeout | undefined
   try {
@@ -86,7 +88,7 @@ export async function waitHello(
     )
     if (outcome === undefined) return
     if (outcome === 'timeout') {
-      throw new HandshakeError(`the server did not confirm the connection within ${timeoutMs} ms`)
+      throw new ConnectTimeoutError(`the server did not confirm the connection within ${limitMs} ms`)
     }
     const code = outcome.code
     if (code === ACCESS_DENIED) {

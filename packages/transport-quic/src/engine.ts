@@ -9,7 +9,10 @@ import { LIBP2P_ALPN } from './libp2p-tls.js'
 import type { ResolvedTuning } from './tuning.js'
 import type { ConnectionStats, TransportAddress } from './types.js'
 
-/** ALPN protocol id on the wire: libp2p's TLS scheme requires `libp2p` (peer's own version is checked in-band). */
+/**
+ * ALPN protocol id on the wire: libp2p's TLS scheme requires `libp2p` (peer's own version is checked
+ * in-band).
+ */
 export const ALPN = LIBP2P_ALPN
 
 /** What a listener answers to an id its trust policy rejects (TLS alert access_denied, 0x100 + 49). */

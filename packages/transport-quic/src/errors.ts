@@ -29,9 +29,9 @@ export class PinningError extends TransportError {
 }
 
 /**
- * The peer is not trusted. On a listener: a client id the trust callback rejected (the handshake
- * fails). On a dialer: the server refused our id during the handshake. `id` is the untrusted id
- * when known (the listener knows it; the dialer only knows its own id was refused).
+ * A dial failed because the server does not trust this node: it refused our id during the
+ * handshake (an access-denied close). A listener does not throw it: a client it refuses shows up as
+ * a `connection:rejected` event with the client's id and the reason.
  */
 export class UntrustedPeerError extends TransportError {
   /**
@@ -55,7 +55,7 @@ export class HandshakeError extends TransportError {
   }
 }
 
-/** A dial could not reach the server in time (no answer within `connectTimeoutMs`). */
+/** A dial did not complete in time: no answer, or no confirmation, within `connectTimeoutMs`. */
 export class ConnectTimeoutError extends TransportError {}
 
 /** A message is larger than the channel's `maxFrameSize` (sent, or announced by the peer). */

@@ -167,11 +167,12 @@ export class QuicTransport implements Transport {
 
   /**
    * Connects to the server at `address`, whose certificate must carry `options.expectedId`, and
-   * resolves once the server has confirmed the connection. Rejects with `PinningError` (another
-   * id), `UntrustedPeerError` (the server does not trust us), `ConnectTimeoutError` (no answer
-   * within `connectTimeoutMs`), `HandshakeError` (any other handshake failure, or no confirmation
-   * within `connectTimeoutMs`), an `AbortError` when `signal` aborts, or `TransportError` when the
-   * transport is or gets closed; with `InvalidNodeIdError` for a malformed `expectedId`.
+   * resolves once the server has confirmed the connection, all within `connectTimeoutMs`. Rejects
+   * with `PinningError` (another id), `UntrustedPeerError` (the server does not trust us),
+   * `ConnectTimeoutError` (no answer, or no confirmation, within `connectTimeoutMs`),
+   * `HandshakeError` (any other handshake failure), an `AbortError` when `signal` aborts, or
+   * `TransportError` when the transport is or gets closed; with `InvalidNodeIdError` for a
+   * malformed `expectedId`.
    */
   async dial(address: TransportAddress, options: DialOptions): Promise<Connection> {
     if (this.#closed) throw new TransportError('transport is closed')
@@ -184,12 +185,15 @@ export class QuicTransport implements Transport {
     const off = caller && whenAborted(caller, () => dialing.abort(caller.reason))
     this.#dials.add(dialing)
     let connection: QuicConnection
+    // one deadline for the whole dial: the handshake and the server's confirmation share it
+    const deadline = performance.now() + ctx.tuning.connectTimeoutMs
     try {
       const engine = await this.#engine.dial(ctx, address, options.expectedId, dialing.signal)
       connection = new QuicConnection(engine, 'outbound', this.#ctx)
       connection.setCommit(dialing.signal, options.onCommit)
       try {
-        await connection.waitHello(ctx.tuning.connectTimeoutMs, dialing.signal)
+        const left = Math.max(0, deadline - performance.now())
+        await connection.waitHello(left, dialing.signal, ctx.tuning.connectTimeoutMs)
       } catch (error) {
         connection.confirm(false)
         throw error

@@ -46,7 +46,9 @@ export interface TransportTuning {
   initialMaxData?: number
   /** Initial per-stream flow-control window (bytes). Default 4 MiB on loopback, 2 MiB elsewhere. */
   initialMaxStreamData?: number
-  /** Largest connection window auto-tuning may reach (bytes). Default 64 MiB on loopback, 24 MiB elsewhere. */
+  /**
+   * Largest connection window auto-tuning may reach (bytes). Default 64 MiB on loopback, 24 MiB elsewhere.
+   */
   maxConnectionWindow?: number
   /** Largest stream window auto-tuning may reach (bytes). Default 16 MiB. */
   maxStreamWindow?: number
@@ -66,7 +68,10 @@ export interface TransportOptions extends TransportTuning {
   channel?: ChannelOptions
   /** Stream opens queued while the peer's stream limit is reached, per connection. Default 10,000. */
   maxQueuedStreamOpens?: number
-  /** Accepted streams (and channels) waiting for `acceptStream`/`acceptChannel`, per connection. Default 1,024. */
+  /**
+   * Accepted streams (and channels) waiting for `acceptStream`/`acceptChannel`, per connection. Default
+   * 1,024.
+   */
   maxPendingStreams?: number
   /** Connections a listener holds at once; more are closed right after the handshake. Default 10,000. */
   maxConnections?: number
@@ -218,7 +223,11 @@ export interface Listener extends TypedEventTarget<ListenerEvents> {
   [Symbol.asyncDispose](): Promise<void>
 }
 
-/** Payload of a connection's `stream` and `channel` events. */
+/**
+ * A stream as an event payload. No event of this package carries it (a connection's streams and
+ * channels come from `streams()`, `acceptStream()` and `acceptChannel()`).
+ * @deprecated Unused; will be removed in the next minor version.
+ */
 export interface StreamEventDetail {
   /** The stream the event is about. */
   stream: Stream

@@ -34,9 +34,15 @@ export const CODE = {
   FRAME_TOO_LARGE: 3,
   /** Too many pending streams / connections. */
   LIMIT_EXCEEDED: 4,
-  /** The closing side is stopping for good (`close('shutdown')`): do not redial it until it is announced again. */
+  /**
+   * The closing side is stopping for good (`close('shutdown')`): do not redial it until it is announced
+   * again.
+   */
   SHUTDOWN: 5,
-  /** The connection was replaced by a newer one to the same peer (`close('duplicate')` or `close('replaced')`). */
+  /**
+   * The connection was replaced by a newer one to the same peer (`close('duplicate')` or
+   * `close('replaced')`).
+   */
   REPLACED: 6,
 } as const
 

@@ -321,6 +321,18 @@ export function handshakeScenarios(kit: Kit): void {
       expect(Date.now() - started).toBeLessThan(3000)
     })
 
+    it('fails with ConnectTimeoutError when the server answers but never confirms', async () => {
+      // its trust policy never answers: the handshake completes, the confirmation never comes
+      const silent = pool.server(server, { trust: () => new Promise<boolean>(() => {}) })
+      const l = await silent.listen(LOOPBACK)
+      const error = await failure(
+        pool.client(client, { connectTimeoutMs: 500 }).dial(l.address, { expectedId: server.id }),
+      )
+      expect(error).toBeInstanceOf(ConnectTimeoutError)
+      expect(error.message).toMatch(/within 500 ms/)
+      await l.close()
+    })
+
     it('reports a bind failure clearly', async () => {
       const error = await failure(
         pool.server(server).listen({ host: '127.0.0.1', port: listener.address.port }),
