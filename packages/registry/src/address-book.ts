@@ -53,7 +53,9 @@ export function mergeAddresses(
   return next
 }
 
-/** The addresses in dialing order: those that worked before first, the rest in discovery's order. @internal */
+/**
+ * The addresses in dialing order: those that worked before first, the rest in discovery's order. @internal
+ */
 export function dialOrder(addresses: readonly AddressEntry[]): AddressEntry[] {
   return [...addresses].sort((a, b) => (b.lastConnectedAt ?? 0) - (a.lastConnectedAt ?? 0))
 }

@@ -98,7 +98,9 @@ export function onDiscovered<C extends RegistryConnection>(
   }
 }
 
-/** Discovery lost a peer: a live connection or a dial in flight stays, anything else is forgotten. @internal */
+/**
+ * Discovery lost a peer: a live connection or a dial in flight stays, anything else is forgotten. @internal
+ */
 export function onLost<C extends RegistryConnection>(
   core: RegistryCore<C>,
   id: string,

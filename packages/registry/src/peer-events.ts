@@ -13,8 +13,11 @@ export interface PeerConnectedDetail {
   readonly connection: RegistryConnection
 }
 
-/** Why a peer was disconnected: the transport's reason, or one of the registry's own. */
-export type DisconnectReason = 'untrusted' | 'shutdown' | (string & {})
+/**
+ * Why a peer was disconnected: one of the registry's own (`shutdown` on `stop()`, `untrusted` when
+ * trust was withdrawn, `idle` / `evicted` from {@link PeerRegistry.release}), or the transport's.
+ */
+export type DisconnectReason = 'untrusted' | 'shutdown' | 'idle' | 'evicted' | (string & {})
 
 /** Payload of `peer:disconnected`. */
 export interface PeerDisconnectedDetail {
@@ -53,7 +56,7 @@ export interface PeerDialFailedDetail {
    * transport's error), or a `RegistryError` when the peer had no address to dial.
    */
   readonly error: Error
-  /** Delay before the next dial, when one is scheduled. */
+  /** Delay before the next dial in ms, when one is scheduled. */
   readonly retryIn?: number | undefined
 }
 

@@ -244,7 +244,8 @@ export class PeerRegistry<
   /**
    * Offers an inbound connection (wire it to the transport listener). It is adopted when its
    * remote id is trusted and the peer has no better connection; otherwise it is closed (reason
-   * `untrusted`, `duplicate`, `self`, `invalid id`, `shutdown` (stopping or stopped) or `registry full`). Returns true when adopted.
+   * `untrusted`, `duplicate`, `self`, `invalid id`, `shutdown` (stopping or stopped) or `registry full`).
+   * Returns true when adopted.
    */
   accept(connection: C): boolean {
     const id = connection.remoteId
@@ -386,7 +387,6 @@ export class PeerRegistry<
    * redials it by itself; {@link PeerRegistry.ensureConnected} dials it again. Returns false when
    * there was no connection.
    */
-
   release(id: string, reason: 'idle' | 'evicted'): boolean {
     return this.#conns.release(id, reason)
   }

@@ -52,7 +52,7 @@ export interface PeerStatus {
   readonly dialAttempts: number
   /** Every dial started for this peer. */
   readonly totalDials: number
-  /** When the next dial is due (state `backoff`). */
+  /** When the next dial is due, in ms since the epoch (state `backoff`). */
   readonly nextDialAt?: number | undefined
   /** The last dial error or disconnect reason. */
   readonly lastError?: string | undefined

@@ -18,7 +18,10 @@ import {
 } from './errors.js'
 import { checkPublisher, PublishQueue, type ServicePublisher } from './server-publisher.js'
 
-/** What `address` may return: `{ port }` (as `node:net`, `node:dgram` and the QUIC listener do), a string or nothing. */
+/**
+ * What `address` may return: `{ port }` (as `node:net`, `node:dgram` and the QUIC listener do), a string or
+ * nothing.
+ */
 export type ServerAddressValue = { readonly port: number } | string | null | undefined
 
 /**
@@ -41,7 +44,9 @@ export interface ServerLike {
    * number: its `port` is used; a string, `null`, `undefined` or a throw counts as not bound yet.
    */
   readonly address?: ServerAddressValue | (() => ServerAddressValue)
-  /** Live connections: an iterable or a method returning one (a number, as `node:net` has, counts as none). */
+  /**
+   * Live connections: an iterable or a method returning one (a number, as `node:net` has, counts as none).
+   */
   readonly connections?: Iterable<unknown> | (() => Iterable<unknown>) | number
   /** Settles (either way) once the server has closed; its entry is then removed (reason `closed`). */
   readonly closed?: PromiseLike<unknown>
@@ -373,7 +378,9 @@ function checkPort(port: unknown): void {
   }
 }
 
-/** The server's bound port, or 0 when it reports none (or reading it throws, as an unbound dgram socket does). */
+/**
+ * The server's bound port, or 0 when it reports none (or reading it throws, as an unbound dgram socket does).
+ */
 function readPort(server: ServerLike): number {
   try {
     if (typeof server.port === 'number') return validPortOrZero(server.port)
