@@ -181,7 +181,10 @@ export class NodeStoppedError extends NodeError {
   }
 }
 
-/** Too many requests to one peer are waiting for an answer (`maxInFlightRequests`), or too many messages are queued (`maxQueuedMessages`). */
+/**
+ * A per-peer limit was hit: too many requests waiting for an answer (`maxInFlightRequests`), too
+ * many messages queued (`maxQueuedMessages`), or too many byte streams open (`maxByteStreams`).
+ */
 export class TooManyRequestsError extends NodeError {
   /** The node id of the peer whose limit was hit. */
   readonly peer: string
@@ -226,7 +229,10 @@ export class HandlerExistsError extends NodeError {
 /** A topic is not a non-empty string of at most `MAX_TOPIC_LENGTH` characters. */
 export class InvalidTopicError extends NodeError {}
 
-/** A frame from a peer is not a valid envelope; `reason` says which rule it broke. Counted and dropped, never thrown to users. */
+/**
+ * A frame from a peer is not a valid envelope; `reason` says which rule it broke. Counted and
+ * dropped, never thrown to users.
+ */
 export class MalformedEnvelopeError extends NodeError {
   /** Which rule the envelope broke (see {@link MalformedReason}); the message adds the detail. */
   readonly reason: MalformedReason

@@ -78,7 +78,11 @@ export class NodeLinks {
         connection: (event) => registry.accept(event.detail.connection),
         'connection:rejected': (event) => {
           this.#c.stats.rejected++
-          this.#c.emit('peer:rejected', { id: event.detail.id, source: 'inbound' })
+          this.#c.emit('peer:rejected', {
+            id: event.detail.id,
+            source: 'inbound',
+            reason: event.detail.reason,
+          })
         },
       }),
       subscribe(registry, {
@@ -86,7 +90,11 @@ export class NodeLinks {
         'peer:connection-replaced': onConnected,
         'peer:rejected': (event) => {
           this.#c.stats.rejected++
-          this.#c.emit('peer:rejected', { id: event.detail.id, source: event.detail.source })
+          this.#c.emit('peer:rejected', {
+            id: event.detail.id,
+            source: event.detail.source,
+            reason: event.detail.reason,
+          })
         },
         'peer:member': (event) => this.#c.emit('member:joined', { ...event.detail }),
         'peer:member-lost': (event) => {
@@ -309,7 +317,9 @@ export class NodeLinks {
     return link
   }
 
-  /** What `awaitLink` reads of this node; `stale`, still in `links` until its successor is up, never counts. */
+  /**
+   * What `awaitLink` reads of this node; `stale`, still in `links` until its successor is up, never counts.
+   */
   #waitHost(stale?: PeerLink) {
     return {
       link: (peer: string) => {

@@ -72,7 +72,9 @@ export interface NodeSettings {
   readonly idleCloseMs: number
 }
 
-/** Checks the node's limits, `connect`, `maxConnections` and `idleCloseMs` (throwing `ConfigError`). @internal */
+/**
+ * Checks the node's limits, `connect`, `maxConnections` and `idleCloseMs` (throwing `ConfigError`). @internal
+ */
 export function resolveNodeSettings(options: NodeOptions): NodeSettings {
   const limits = { ...DEFAULTS }
   for (const key of Object.keys(DEFAULTS) as Array<keyof typeof DEFAULTS>) {

@@ -338,13 +338,13 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
 
   /**
    * Sends a request to `peer` (node id or name) and resolves with the handler's answer. Rejects
-   * with `RequestTimeoutError` after `timeout`, an `AbortError` when `signal` aborts,
+   * with `RequestTimeoutError` after `timeoutMs`, an `AbortError` when `signal` aborts,
    * `RemoteError` when the remote handler threw, `NoHandlerError`, `PeerUnavailableError` or
    * `NodeStoppedError`.
    *
    * With `{ service: name }` instead of a peer, a provider of the service is picked (connected
    * first, then lowest RTT, then random) and the next one is tried when it is unavailable
-   * (`PeerUnavailableError`), within the one `timeout`; `ServiceUnavailableError` when none was.
+   * (`PeerUnavailableError`), within the one `timeoutMs`; `ServiceUnavailableError` when none was.
    */
   request<T = unknown>(
     peer: string | ServiceTarget,

@@ -66,7 +66,10 @@ export class LinkReceiver {
     this.#ctx = ctx
   }
 
-  /** Resolves with the peer's `hello`; rejects when the connection closes or the peer breaks the protocol first. */
+  /**
+   * Resolves with the peer's `hello`; rejects when the connection closes or the peer breaks the protocol
+   * first.
+   */
   hello(): Promise<Hello> {
     return new Promise<Hello>((resolve, reject) => {
       this.#helloReceived = resolve

@@ -45,7 +45,9 @@ export interface NodeOptions {
    * @deprecated Use `requestTimeoutMs` (same unit); accepted until the next minor version.
    */
   requestTimeout?: number
-  /** Requests to one peer waiting for an answer at once; more fail with `TooManyRequestsError`. Default 1,024. */
+  /**
+   * Requests to one peer waiting for an answer at once; more fail with `TooManyRequestsError`. Default 1,024.
+   */
   maxInFlightRequests?: number
   /**
    * Messages and requests from one peer being handled at once. More wait in arrival order (at most
@@ -88,7 +90,10 @@ export interface NodeOptions {
   maxProtocolErrors?: number
   /** Byte streams open with one peer at once (both directions); more are refused. Default 64. */
   maxByteStreams?: number
-  /** Byte streams one peer may open per second (twice that as a burst); more are reset and counted as protocol errors. Default 100. */
+  /**
+   * Byte streams one peer may open per second (twice that as a burst); more are reset and counted as protocol
+   * errors. Default 100.
+   */
   maxStreamOpensPerSecond?: number
   /**
    * How long a frame that started arriving may take to complete (time spent waiting for its bytes),
@@ -194,7 +199,10 @@ export interface NodeOptions {
   }
   /** QUIC transport tuning (idle timeout, keepalive, windows, ...). */
   transport?: TransportTuning
-  /** Logger factory (namespaces `peer:node`, `peer:registry:*`, `peer:transport:*`, `peer:discovery*`). Silent by default. */
+  /**
+   * Logger factory (namespaces `peer:node`, `peer:registry:*`, `peer:transport:*`, `peer:discovery*`). Silent
+   * by default.
+   */
   logger?: LoggerFactory
 }
 
@@ -234,7 +242,10 @@ export interface PeerStats {
    * confirmed handing them to a handler: lost, or (rarely) handled with the confirmation lost.
    */
   messagesDropped: number
-  /** Protocol errors of the peer on this connection (malformed envelopes, bad lanes or stream headers, too many stream opens). */
+  /**
+   * Protocol errors of the peer on this connection (malformed envelopes, bad lanes or stream headers, too
+   * many stream opens).
+   */
   protocolErrors: number
   /** Byte streams open with the peer right now (both directions). */
   byteStreams: number
@@ -298,7 +309,7 @@ export interface NodeStats {
   unexpected: number
   /** Messages for topics with no handler, over all peers. */
   unhandled: number
-  /** Untrusted node ids refused (by the registry or the transport). */
+  /** Nodes refused (`peer:rejected` events): untrusted ids, and inbound connections the listener refused. */
   rejected: number
   /** Handlers of fire-and-forget messages that threw (the errors are logged, there is no caller). */
   handlerErrors: number
@@ -306,7 +317,9 @@ export interface NodeStats {
   peersUp: number
   /** `peer:down` events emitted. */
   peersDown: number
-  /** Messages accepted by `send` and never confirmed delivered because their connection ended, over all peers. */
+  /**
+   * Messages accepted by `send` and never confirmed delivered because their connection ended, over all peers.
+   */
   messagesDropped: number
   /** Protocol errors over all peers (each connection is closed after `maxProtocolErrors`). */
   protocolErrors: number
@@ -402,7 +415,9 @@ export interface MessageDroppedDetail {
 
 /** Options of {@link PeerNode.stop}. */
 export interface StopOptions {
-  /** The deadline of this stop, in ms (see `NodeOptions.stopTimeoutMs`). Default: the node's `stopTimeoutMs`. */
+  /**
+   * The deadline of this stop, in ms (see `NodeOptions.stopTimeoutMs`). Default: the node's `stopTimeoutMs`.
+   */
   timeoutMs?: number
   /**
    * Same as `timeoutMs` (ms).
@@ -482,7 +497,11 @@ export interface MemberInfo {
   readonly services: readonly string[]
 }
 
-/** Payload of `peer:rejected`: an untrusted node was refused. */
+/**
+ * Payload of `peer:rejected`: a node was refused. Mostly an untrusted id (from discovery, or an
+ * inbound connection refused in the handshake); the listener also refuses inbound connections over
+ * `maxConnections`, while stopping, and those whose handshake failed: `reason` tells which.
+ */
 export interface PeerRejectedDetail {
   /**
    * The refused node's id; `undefined` when an inbound connection was refused before its id was
@@ -491,6 +510,12 @@ export interface PeerRejectedDetail {
   readonly id: string | undefined
   /** `discovery` source name, or `inbound`. */
   readonly source: string
+  /**
+   * Why: `untrusted` for an id discovery reported, else the listener's reason for an inbound
+   * connection (`untrusted client id`, `too many connections`, `listener closing`, `handshake
+   * failed: ...`, ...).
+   */
+  readonly reason: string
 }
 
 /** Events of a {@link PeerNode}. */
@@ -506,7 +531,7 @@ export interface NodeEvents extends ServiceEvents {
   'member:joined': CustomEvent<MemberJoinedDetail>
   /** The last discovery source lost a member: it is gone as far as discovery knows. */
   'member:left': CustomEvent<MemberLeftDetail>
-  /** An untrusted node was refused. */
+  /** A node was refused: an untrusted id, or an inbound connection the listener refused (see `reason`). */
   'peer:rejected': CustomEvent<PeerRejectedDetail>
   /**
    * Messages accepted by `send` were not confirmed delivered before their connection ended

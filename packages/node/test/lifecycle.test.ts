@@ -53,7 +53,13 @@ describe('trust', () => {
     expect(upB.of('peer:up').map((e) => (e.detail as { id: string }).id)).toEqual([ia.id])
     expect(upX.of('peer:up')).toEqual([])
     expect(x.node.peers()).toEqual([])
-    expect(upA.of('peer:rejected').some((e) => (e.detail as { id?: string }).id === ix.id)).toBe(true)
+    const rejected = upA
+      .of('peer:rejected')
+      .map((e) => e.detail as { id?: string; source: string; reason: string })
+    expect(rejected.some((d) => d.id === ix.id)).toBe(true)
+    // each says why: an inbound connection in the listener's words, a discovered id as `untrusted`
+    for (const d of rejected)
+      expect(d.reason).toMatch(d.source === 'inbound' ? /untrusted client id/ : /^untrusted$/)
     await expect(x.node.send(ia.id, 't', 1)).rejects.toBeInstanceOf(PeerUnavailableError)
   })
 
