@@ -123,7 +123,7 @@ export class TrustList extends TypedEventTarget<TrustListEvents> {
 
   /**
    * Trusts `id`. Returns true and emits `trust:added` when the id is new; when it is already
-   * trusted only its label is updated (no event) and false is returned.
+   * trusted only its label is updated, if one is given (no event), and false is returned.
    * Throws `InvalidNodeIdError` for a malformed id, {@link IdentityError} for a bad label and
    * {@link TrustListFullError} when the list is full.
    */
@@ -133,7 +133,9 @@ export class TrustList extends TypedEventTarget<TrustListEvents> {
     if (label !== undefined) checkLabel(label)
     const existing = this.#entries.get(id)
     if (existing !== undefined) {
-      if (label !== undefined && label !== existing.label) this.#entries.set(id, { ...existing, label })
+      if (label !== undefined && label !== existing.label) {
+        this.#entries.set(id, Object.freeze({ ...existing, label }))
+      }
       return false
     }
     if (this.#entries.size >= this.maxEntries) {
@@ -165,8 +167,8 @@ export class TrustList extends TypedEventTarget<TrustListEvents> {
 
   /**
    * Makes the list equal to `entries`, emitting `trust:removed` for ids that went away and
-   * `trust:added` for new ones; kept ids keep their `addedAt` and take the new label.
-   * Validates everything before changing anything.
+   * `trust:added` for new ones; kept ids keep their `addedAt` and take the new label (an entry
+   * without a label clears it), with no event. Validates everything before changing anything.
    */
   replace(entries: Iterable<{ id: string; label?: string; addedAt?: string }>): void {
     const next = new Map<string, { id: string; label?: string; addedAt?: string }>()
@@ -186,7 +188,11 @@ export class TrustList extends TypedEventTarget<TrustListEvents> {
       if (existing !== undefined) {
         this.#entries.set(
           e.id,
-          Object.freeze({ ...existing, ...(e.label === undefined ? {} : { label: e.label }) }),
+          Object.freeze({
+            id: existing.id,
+            ...(e.label === undefined ? {} : { label: e.label }),
+            addedAt: existing.addedAt,
+          }),
         )
         continue
       }

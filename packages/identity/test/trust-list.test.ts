@@ -52,6 +52,42 @@ describe('TrustList', () => {
     expect(rec.of('trust:removed').map((e) => (e.detail as { entry: { id: string } }).entry.id)).toEqual([b])
   })
 
+  it('hands out frozen entries, also after a label update', () => {
+    const list = new TrustList([
+      { id: a, label: 'node-a' },
+      { id: b, label: 'node-b' },
+    ])
+    list.add(a, { label: 'renamed' })
+    list.replace([
+      { id: a, label: 'renamed' },
+      { id: b, label: 'bee' },
+    ])
+    list.add(b, { label: 'bee again' })
+    for (const entry of [list.get(a)!, list.get(b)!, ...list.list()]) {
+      expect(Object.isFrozen(entry)).toBe(true)
+      expect(() => {
+        ;(entry as { label?: string }).label = 'tampered'
+      }).toThrow(TypeError)
+    }
+    expect(list.get(a)?.label).toBe('renamed')
+    expect(list.get(b)?.label).toBe('bee again')
+  })
+
+  it('replace gives kept ids the new label, clearing it when the entry has none', () => {
+    const list = new TrustList([
+      { id: a, label: 'node-a' },
+      { id: b, label: 'node-b' },
+    ])
+    const addedAt = list.get(a)!.addedAt
+    const rec = recordEvents(list, ['trust:added', 'trust:removed'])
+    list.replace([{ id: a }, { id: b, label: 'bee' }])
+    expect(list.get(a)).toEqual({ id: a, addedAt })
+    expect('label' in list.get(a)!).toBe(false)
+    expect(list.get(b)?.label).toBe('bee')
+    expect(Object.isFrozen(list.get(a))).toBe(true)
+    expect(rec.events).toEqual([])
+  })
+
   it('rejects malformed ids and labels', () => {
     const list = new TrustList()
     expect(() => list.add('not-an-id')).toThrow(InvalidNodeIdError)
@@ -110,6 +146,11 @@ describe('TrustList', () => {
       `trust:added ${c}`,
     ])
     expect(list.get(b)?.label).toBe('bee')
+    // an entry without a label in the file clears the label
+    await writeFile(path, JSON.stringify({ version: 1, peers: [{ id: b }, { id: c }] }))
+    await list.reload(path)
+    expect(list.get(b)?.label).toBeUndefined()
+    expect(list.toJSON().peers.find((e) => e.id === b)).not.toHaveProperty('label')
   })
 
   it('reports a missing file', async () => {
