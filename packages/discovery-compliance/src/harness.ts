@@ -45,7 +45,10 @@ export interface DiscoveryHarness<B extends DiscoveryBackend = DiscoveryBackend>
   seedInvalid?(): Promise<void>
   /** Releases everything `setup` created (instances are already stopped by the kit). */
   teardown(): Promise<void>
-  /** Longest time (ms) a change may take to reach the instances. Default 5000. */
+  /**
+   * Longest time (ms) a change may take to reach the instances: a number > 0 and at most 2^31 - 1
+   * (`runScenario` and `describeDiscoveryCompliance` throw a `ConfigError` otherwise). Default 5000.
+   */
   propagationTimeoutMs?: number
   /**
    * Same as `propagationTimeoutMs` (ms); using it emits a one-time `DeprecationWarning`.

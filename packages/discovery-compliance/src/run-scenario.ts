@@ -1,5 +1,5 @@
 import type { DiscoveryBackend, DiscoveryCapability, LocalPeer } from '@peer/discovery-core'
-import { renamedOption } from '@peer/discovery-core/internal'
+import { numberOption, renamedOption } from '@peer/discovery-core/internal'
 import type { DiscoveryHarness } from './harness.js'
 import { expectNoLeaks, resourceSnapshot } from './resources.js'
 import type { Scenario, ScenarioContext } from './scenario.js'
@@ -45,7 +45,8 @@ export interface RunScenarioOptions {
 
 /**
  * The harness's `propagationTimeoutMs` (or its deprecated name `propagationTimeout`, with a one-time
- * DeprecationWarning), default 5000. @internal
+ * DeprecationWarning), default 5000. Throws a `ConfigError` unless it is a number > 0 and at most
+ * `MAX_TIMER_MS`. @internal
  */
 export function propagationTimeoutOf(harness: DiscoveryHarness<DiscoveryBackend>): number {
   const given = renamedOption(harness, {
@@ -53,13 +54,14 @@ export function propagationTimeoutOf(harness: DiscoveryHarness<DiscoveryBackend>
     deprecated: 'propagationTimeout',
     owner: 'DiscoveryHarness',
   })
-  return given === undefined ? 5000 : (given as number)
+  return numberOption(given, 'propagationTimeoutMs', 5000, { min: 0, exclusiveMin: true })
 }
 
 /**
  * Runs one scenario: `setup`, start (unless the scenario starts instances itself), the body, then
  * stop every instance and `teardown`, even when the body fails. Throws the body's failure, then a
  * failed `stop()`, then resources left behind (see {@link RunScenarioOptions.leakCheck}).
+ * A bad `propagationTimeoutMs` on the harness is a `ConfigError`, thrown before `setup`.
  */
 export async function runScenario<B extends DiscoveryBackend>(
   harness: DiscoveryHarness<B>,

@@ -4,13 +4,15 @@
  * @example
  * ```ts
  * import { describeDiscoveryCompliance } from '@peer/discovery-compliance/vitest'
- * describeDiscoveryCompliance('my backend', () => myHarness(), { capabilities: ['announce', 'list', 'watch'] })
+ * describeDiscoveryCompliance('my backend', () => myHarness(), {
+ *   capabilities: ['announce', 'list', 'watch'],
+ * })
  * ```
  *
  * @packageDocumentation
  */
 import type { DiscoveryBackend, DiscoveryCapability } from '@peer/discovery-core'
-import { renamedOption } from '@peer/discovery-core/internal'
+import { MAX_TIMER_MS, numberOption, renamedOption } from '@peer/discovery-core/internal'
 import { describe, expect, it } from 'vitest'
 import type { DiscoveryHarness } from './harness.js'
 import { checkNoLeaks } from './leaks.js'
@@ -24,7 +26,10 @@ export type { DiscoveryHarness, SetupOptions } from './harness.js'
 export interface ComplianceOptions {
   /** The capabilities the backend declares; checked against a real instance. */
   capabilities: readonly DiscoveryCapability[]
-  /** Per-test timeout in ms. Default: 4 x the harness's `propagationTimeoutMs` + 10 s. */
+  /**
+   * Per-test timeout in ms: a number > 0 and at most 2^31 - 1 (a `ConfigError` otherwise).
+   * Default: 4 x the harness's `propagationTimeoutMs` + 10 s.
+   */
   testTimeoutMs?: number
   /**
    * Same as `testTimeoutMs` (ms); using it emits a one-time `DeprecationWarning`.
@@ -42,7 +47,8 @@ export interface ComplianceOptions {
  * Declares one vitest test per compliance scenario. `makeHarness` is called once per test (and
  * once up front to see which optional harness methods exist), so it must be cheap and must not
  * start anything: `setup` does that. Scenarios the backend cannot run are declared as skipped,
- * with the reason in the test name.
+ * with the reason in the test name. Throws a `ConfigError` (before declaring anything) for a bad
+ * `testTimeoutMs` or a bad `propagationTimeoutMs` on the harness.
  */
 export function describeDiscoveryCompliance<B extends DiscoveryBackend>(
   title: string,
@@ -51,12 +57,17 @@ export function describeDiscoveryCompliance<B extends DiscoveryBackend>(
 ): void {
   const probe = makeHarness()
   const caps = new Set(options.capabilities)
-  const testTimeout = renamedOption(options, {
-    current: 'testTimeoutMs',
-    deprecated: 'testTimeout',
-    owner: 'describeDiscoveryCompliance',
-  }) as number | undefined
-  const timeout = testTimeout ?? 4 * propagationTimeoutOf(probe) + 10_000
+  const propagationTimeout = propagationTimeoutOf(probe)
+  const timeout = numberOption(
+    renamedOption(options, {
+      current: 'testTimeoutMs',
+      deprecated: 'testTimeout',
+      owner: 'describeDiscoveryCompliance',
+    }),
+    'testTimeoutMs',
+    Math.min(MAX_TIMER_MS, 4 * propagationTimeout + 10_000),
+    { min: 0, exclusiveMin: true },
+  )
   describe(`discovery compliance: ${title}`, () => {
     it(
       'declares the capabilities it was described with',

@@ -1,3 +1,4 @@
+import { ConfigError } from '@peer/discovery-core'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { checkNoLeaks, runScenario, type Scenario, scenarios, skipReason } from '../src/index.js'
 import { describeDiscoveryCompliance } from '../src/vitest.js'
@@ -82,6 +83,66 @@ describe('propagationTimeoutMs', () => {
       ])
       const both = { ...memoryHarness(), propagationTimeout: 300, propagationTimeoutMs: 200 }
       await expect(runScenario(both, scenario('withdrawing'))).rejects.toMatchObject({ name: 'ConfigError' })
+    } finally {
+      warn.mockRestore()
+    }
+  })
+})
+
+describe('timeout options are range-checked', () => {
+  const bad: unknown[] = [Number.NaN, -1, 0, Number.POSITIVE_INFINITY, '5000', 2 ** 31]
+
+  it('runScenario rejects a bad propagationTimeoutMs or propagationTimeout before setup', async () => {
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {})
+    try {
+      for (const value of bad) {
+        for (const name of ['propagationTimeoutMs', 'propagationTimeout']) {
+          let setups = 0
+          const { propagationTimeoutMs: _, ...base } = memoryHarness()
+          const harness = {
+            ...base,
+            setup: (...args: Parameters<typeof base.setup>) => {
+              setups++
+              return base.setup(...args)
+            },
+            [name]: value,
+          }
+          const error = await runScenario(harness, scenario('withdrawing')).catch((e: unknown) => e)
+          expect(error, `${name}: ${String(value)}`).toBeInstanceOf(ConfigError)
+          expect(error).toMatchObject({
+            option: 'propagationTimeoutMs',
+            message: expect.stringMatching(
+              /^propagationTimeoutMs must be a number > 0 and <= 2147483647, got/,
+            ),
+          })
+          expect(setups).toBe(0)
+        }
+      }
+    } finally {
+      warn.mockRestore()
+    }
+  })
+
+  it('describeDiscoveryCompliance rejects a bad testTimeoutMs, testTimeout or harness timeout', () => {
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {})
+    try {
+      const capabilities = ['announce', 'list', 'watch', 'expiry'] as const
+      for (const value of bad) {
+        for (const name of ['testTimeoutMs', 'testTimeout']) {
+          const options = { capabilities, [name]: value }
+          expect(() => describeDiscoveryCompliance('bad', () => memoryHarness(), options)).toThrow(
+            expect.objectContaining({
+              name: 'ConfigError',
+              option: 'testTimeoutMs',
+              message: expect.stringMatching(/^testTimeoutMs must be a number > 0/),
+            }),
+          )
+        }
+        const harness = () => ({ ...memoryHarness(), propagationTimeoutMs: value as number })
+        expect(() =>
+          describeDiscoveryCompliance('bad', harness, { capabilities, testTimeoutMs: 1000 }),
+        ).toThrow(expect.objectContaining({ name: 'ConfigError', option: 'propagationTimeoutMs' }))
+      }
     } finally {
       warn.mockRestore()
     }

@@ -171,7 +171,9 @@ export abstract class AbstractDiscoveryBackend
   /**
    * Stops the backend: cancels a start in progress, runs {@link onStop} and forgets every peer,
    * without `peer:lost` events. Idempotent, and a no-op when stopped. Rejects when `onStop` does
-   * (the backend is stopped all the same).
+   * (the backend is stopped all the same). The start in progress is cancelled rather than awaited
+   * (unlike `Discovery.stop()`): the signal {@link onStart} got aborts, and that `start()` call
+   * rejects with an `AbortError` once `onStart` has settled and {@link onStop} has cleaned up.
    */
   async stop(options: AbortOptions = {}): Promise<void> {
     throwIfAborted(options.signal)

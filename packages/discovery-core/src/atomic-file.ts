@@ -5,7 +5,10 @@ import { abortErrorFor, throwIfAborted } from './abort.js'
 
 /** Options of {@link writeFileAtomic}. */
 export interface AtomicWriteOptions {
-  /** Permission bits of the file, set at creation (so a secret is never readable by others) and again after (the umask filters the first). Default 0o644. */
+  /**
+   * Permission bits of the file, set at creation (so a secret is never readable by others) and
+   * again after (the umask filters the first). Default 0o644.
+   */
   mode?: number
   /** Mode of parent directories created on the way. Default 0o700. */
   dirMode?: number

@@ -109,7 +109,8 @@ export interface DiscoveryBackend extends TypedEventTarget<DiscoveryEvents> {
   start(options?: AbortOptions): Promise<void>
   /**
    * Stops the backend and releases what it holds; no event is emitted once it is called.
-   * Idempotent, and a no-op before `start()`.
+   * Idempotent, and a no-op before `start()`. Whether a `start()` still in progress is cancelled or
+   * awaited is up to the implementation: `AbstractDiscoveryBackend` cancels it, `Discovery` waits.
    */
   stop(options?: AbortOptions): Promise<void>
   /** Stops the backend, as `stop()` does; for `await using`. */

@@ -63,7 +63,10 @@ interface Entry {
   lostTimer: ReturnType<typeof setTimeout> | undefined
 }
 
-/** Aggregate counters: the backend counters (summed; the optional ones count 0 for a backend without them) plus what the aggregate itself did. */
+/**
+ * Aggregate counters: the backend counters (summed; the optional ones count 0 for a backend
+ * without them) plus what the aggregate itself did.
+ */
 export interface AggregateStats extends Required<DiscoveryStats> {
   /** Losses cancelled because the peer came back within the hysteresis window. */
   flapsSuppressed: number
@@ -78,7 +81,7 @@ export interface AggregateStats extends Required<DiscoveryStats> {
  *
  * @example
  * ```ts
- * const discovery = new Discovery({ backends: [staticBackend, mdnsBackend], lostHysteresis: 3000 })
+ * const discovery = new Discovery({ backends: [staticBackend, mdnsBackend], lostHysteresisMs: 3000 })
  * discovery.addEventListener('peer:discovered', (e) => console.log('up', e.detail.record.id))
  * await discovery.start()
  * ```
@@ -203,7 +206,9 @@ export class Discovery extends TypedEventTarget<DiscoveryEvents> implements Disc
   /**
    * Stops every backend and forgets every peer, without `peer:lost` events (losses waiting out the
    * hysteresis window are dropped). A backend that fails to stop is logged, not thrown.
-   * Idempotent, and a no-op before `start()`.
+   * Idempotent, and a no-op before `start()`. A `start()` still in progress is not cancelled (unlike
+   * `AbstractDiscoveryBackend.stop()`): `stop()` waits for it to settle, then stops everything it
+   * started. To give up on a slow start, abort the signal passed to `start()`.
    */
   async stop(options: AbortOptions = {}): Promise<void> {
     throwIfAborted(options.signal)

@@ -160,7 +160,10 @@ export function validateLocalPeer(input: unknown, limits: Partial<PeerRecordLimi
   return Object.freeze(rest)
 }
 
-/** Like {@link validatePeerRecord} but returns `undefined` for invalid input instead of throwing. */
+/**
+ * Like {@link validatePeerRecord} but never throws: returns `{ ok: true, record }` for valid input
+ * and `{ ok: false, error }` (an {@link InvalidPeerRecordError}) for invalid input.
+ */
 export function parsePeerRecord(
   input: unknown,
   limits: Partial<PeerRecordLimits> = {},

@@ -40,7 +40,10 @@ export class InvalidServiceNameError extends PeerError {
   }
 }
 
-/** A list with more than {@link MAX_SERVICES} names or longer than {@link MAX_SERVICE_LIST_LENGTH} encoded. */
+/**
+ * A list with more than {@link MAX_SERVICES} names or longer than {@link MAX_SERVICE_LIST_LENGTH}
+ * encoded.
+ */
 export class ServiceListTooLargeError extends PeerError {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options)

@@ -1,6 +1,9 @@
 import { ConfigError } from '@peer/discovery-core'
 
-/** A static peer list (file, environment variable or option) is malformed; `where` says which and `path` which entry. */
+/**
+ * A static peer list (file, environment variable or option) is malformed: `where` says which list,
+ * and the message names the bad entry (`peers[2].id`).
+ */
 export class StaticConfigError extends ConfigError {
   /**
    * Which list is malformed: `options.peers`, `add()`, `file <path>`, `environment variable <name>`,

@@ -102,7 +102,10 @@ export class StaticDiscovery extends AbstractDiscoveryBackend {
     this.#apply()
   }
 
-  /** Removes a peer added at run time (peers from code, env or the file stay). Returns whether it was there. */
+  /**
+   * Removes a peer added at run time (peers from code, env or the file stay). Returns whether it
+   * was there.
+   */
   remove(id: string): boolean {
     const removed = this.#layers.get('runtime')!.delete(id)
     if (removed) this.#apply()
@@ -122,7 +125,10 @@ export class StaticDiscovery extends AbstractDiscoveryBackend {
     return this.remove(id)
   }
 
-  /** Re-reads the file and environment now (the file is also watched). Rejects with a {@link StaticConfigError}. */
+  /**
+   * Re-reads the file and environment now (the file is also watched). Rejects with a
+   * {@link StaticConfigError}.
+   */
   async reload(options: { signal?: AbortSignal } = {}): Promise<void> {
     const next = this.#reloading.catch(() => {}).then(() => this.#load())
     this.#reloading = next.catch(() => {})
