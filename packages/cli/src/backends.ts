@@ -8,6 +8,11 @@ export interface CreateBackendOptions {
   self?: string | undefined
   /** Logger factory (silent by default). */
   logger?: LoggerFactory | undefined
+  /**
+   * The environment a static backend reads its `env` variable from (the command's `CliIo.env`).
+   * Default `process.env`.
+   */
+  env?: NodeJS.ProcessEnv | undefined
 }
 
 /**
@@ -39,6 +44,7 @@ export async function createBackend(
         ...(config.file === undefined ? {} : { file: config.file }),
         ...(config.watch === undefined ? {} : { watch: config.watch }),
         ...(config.env === undefined ? {} : { env: config.env }),
+        ...(options.env === undefined ? {} : { environment: options.env }),
       })
     case 'dns': {
       const { DnsDiscovery } = await import('@peer/discovery-dns')

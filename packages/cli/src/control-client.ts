@@ -86,7 +86,10 @@ export class ControlClient {
     return new ControlClient(path, socket)
   }
 
-  /** Sends one request and resolves with its result; a reply with `ok: false` rejects with {@link ControlRefusedError}. */
+  /**
+   * Sends one request and resolves with its result; a reply with `ok: false` rejects with
+   * {@link ControlRefusedError}.
+   */
   async request(method: ControlMethod, options: ControlClientOptions = {}): Promise<unknown> {
     throwIfAborted(options.signal)
     if (this.#ended)

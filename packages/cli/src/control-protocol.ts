@@ -1,6 +1,6 @@
 /**
- * The control protocol between `peer start` and `peer status` / `peer services`: line-delimited JSON over a local
- * Unix domain socket. One request per line, one reply per line, in order:
+ * The control protocol between `peer start` and `peer status` / `peer services`: line-delimited
+ * JSON over a local Unix domain socket. One request per line, one reply per line, in order:
  *
  *   → {"id":1,"method":"status"}
  *   ← {"id":1,"ok":true,"result":{...}}

@@ -51,7 +51,10 @@ export class ControlServer {
   #closed = false
   /** Inode of the socket file this server made (its file is removed on close, never another's). */
   #ino: number | undefined
-  /** Requests answered, and bad requests answered with an error (counters for tests and status). */
+  /**
+   * Counters for tests and status: requests answered, bad requests answered with an error, and
+   * clients refused with a `Busy` reply (over the client limit, or after `close()`).
+   */
   readonly stats = { requests: 0, badRequests: 0, refusedClients: 0 }
 
   private constructor(path: string, handler: ControlHandler, options: ControlServerOptions) {

@@ -286,7 +286,10 @@ export class DemoCluster extends TypedEventTarget<DemoEvents> {
     })
     // 'close' (not 'exit'): every stderr line has been read by then
     child.on('close', (code, signal) => {
-      if (this.#children.get(node.index) === child) this.#children.delete(node.index)
+      // a child replaced by a restart (killed, then restarted before its close arrived) is over:
+      // the node's state and pid belong to the new child now
+      if (this.#children.get(node.index) !== child) return
+      this.#children.delete(node.index)
       const expected = node.state === 'killed' || node.state === 'stopping' || this.#closed
       const stderr = this.#stderr.get(node.index) ?? []
       if (

@@ -69,8 +69,9 @@ class Interrupted extends Error {}
  * event lines when stdout is not a terminal), then a scripted failure: one node is killed
  * (SIGKILL), every other node reports `peer:down`, the node is restarted with the same identity
  * and rejoins. With more than {@link DEFAULT_DEMO_NODES} nodes, some nodes provide the named
- * service {@link DEMO_SERVICE} and the demo shows its providers as node1 sees them. Ends by itself after `--duration`, or on Ctrl-C; either way every process is
- * stopped and the temporary directory removed.
+ * service {@link DEMO_SERVICE} and the demo shows its providers as node1 sees them. Ends by itself
+ * after `--duration`, or on Ctrl-C; either way every process is stopped and the temporary
+ * directory removed.
  */
 export async function demo(options: DemoOptions, io: CliIo): Promise<void> {
   throwIfAborted(options.signal)

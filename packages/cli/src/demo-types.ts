@@ -83,7 +83,10 @@ export interface DemoEventDetail {
   readonly fields?: Record<string, unknown>
 }
 
-/** Events of a {@link DemoCluster}: `peer:up`, `peer:down`, `node` (lifecycle), `step` (script), `update` (stats). */
+/**
+ * Events of a {@link DemoCluster}: `peer:up`, `peer:down`, `node` (lifecycle), `step` (script),
+ * `update` (stats).
+ */
 export interface DemoEvents {
   /** A node reported `peer:up`: `node` and `peer` name the two, `fields.direction` says who dialed. */
   'peer:up': CustomEvent<DemoEventDetail>

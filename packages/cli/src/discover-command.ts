@@ -180,7 +180,7 @@ export async function discover(options: DiscoverOptions, io: CliIo): Promise<voi
         : undefined
   const backends: DiscoveryBackend[] = []
   for (const config of configs) {
-    backends.push(await createBackend(config, { self: options.self, logger }))
+    backends.push(await createBackend(config, { self: options.self, logger, env: io.env }))
   }
   for (const backend of backends) {
     backend.addEventListener('peer:discovered', (e) =>

@@ -9,7 +9,10 @@ import { type CliIo, Output } from './output.js'
 
 /** Options of {@link printId}. `signal` cancels the read: it rejects with an `AbortError`. */
 export interface IdOptions extends AbortOptions {
-  /** Identity directory (default `~/.peer/identity`). */
+  /**
+   * Identity directory. Default `$PEER_HOME/identity`, with `PEER_HOME` read from the `io.env` the
+   * command gets (unset: `~/.peer`).
+   */
   identity?: string | undefined
   /** A certificate file (PEM or DER): print the id of its public key, no private key needed. */
   cert?: string | undefined

@@ -1,10 +1,10 @@
 /**
  * The `peer` command: `peer keygen`, `peer id`, `peer start`, `peer status`, `peer services`,
- * `peer discover`, `peer ping` and `peer demo`. The library exports are the pieces the command is built from, for
- * embedding and testing: {@link runCli}, {@link createProgram}, each command as a function, the configuration
- * schema and loader ({@link parseConfig}, {@link loadConfigFile}), {@link startConfiguredNode},
- * the demo supervisor {@link DemoCluster}, the control socket of `peer status` ({@link serveStatus},
- * {@link readStatus}) and the error classes.
+ * `peer discover`, `peer ping` and `peer demo`. The library exports are the pieces the command is
+ * built from, for embedding and testing: {@link runCli}, {@link createProgram}, each command as a
+ * function, the configuration schema and loader ({@link parseConfig}, {@link loadConfigFile}),
+ * {@link startConfiguredNode}, the demo supervisor {@link DemoCluster}, the control socket of
+ * `peer status` ({@link serveStatus}, {@link readStatus}) and the error classes.
  *
  * @packageDocumentation
  */

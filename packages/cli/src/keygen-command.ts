@@ -20,7 +20,10 @@ import { type CliIo, Output } from './output.js'
  * the call), it rejects with an `AbortError` and writes nothing.
  */
 export interface KeygenOptions extends AbortOptions {
-  /** Identity directory to write `node.key` and `node.crt` into. Default `~/.peer/identity`. */
+  /**
+   * Identity directory to write `node.key` and `node.crt` into. Default `$PEER_HOME/identity`, with
+   * `PEER_HOME` read from the `io.env` the command gets (unset: `~/.peer`).
+   */
   out?: string | undefined
   /** Key type. Default `ed25519`. */
   keyType?: KeyType | undefined

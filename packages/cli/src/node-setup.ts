@@ -58,13 +58,19 @@ export async function reloadConfiguredTrust(
   }
 }
 
-/** A logger writing to `write` (stderr) at the configured level, or `undefined` (silent). */
+/**
+ * A console logger writing to `write` (stderr) at `level` (default: the configured `log.level`)
+ * for the namespaces of `log.filter` (default `peer:*`), plus every level of the namespaces in
+ * `env.PEER_DEBUG` (the command's `io.env`). Always a logger, never `undefined`: the quietest level
+ * is `error`.
+ */
 export function configuredLogger(
   config: PeerConfig,
   write: (line: string) => void,
+  env: Readonly<Record<string, string | undefined>>,
   level = config.log.level,
 ): LoggerFactory {
-  return consoleLogger({ level, filter: config.log.filter ?? 'peer:*', write })
+  return consoleLogger({ level, filter: config.log.filter ?? 'peer:*', write, debug: env.PEER_DEBUG ?? '' })
 }
 
 /** What {@link startConfiguredNode} started. */
@@ -96,6 +102,11 @@ export async function startConfiguredNode(
     wrapBackend?: (backend: DiscoveryBackend) => DiscoveryBackend
     /** Cancels the start. */
     signal?: AbortSignal | undefined
+    /**
+     * The environment a static backend's `env` variable is read from (the CLI passes its
+     * `CliIo.env`). Default `process.env`.
+     */
+    env?: NodeJS.ProcessEnv | undefined
   } = {},
 ): Promise<ConfiguredNode> {
   const { signal } = options
@@ -104,7 +115,11 @@ export async function startConfiguredNode(
   const trust = await loadConfiguredTrust(config, { signal })
   const backends: DiscoveryBackend[] = []
   for (const entry of config.discovery) {
-    const backend = await createBackend(entry, { self: identity.id, logger: options.logger })
+    const backend = await createBackend(entry, {
+      self: identity.id,
+      logger: options.logger,
+      env: options.env,
+    })
     backends.push(options.wrapBackend === undefined ? backend : options.wrapBackend(backend))
   }
   const nodeOptions: NodeOptions = {

@@ -11,7 +11,8 @@ export interface CliIo {
   stderr: { write(text: string): unknown }
   /**
    * The environment the commands read: `PEER_HOME` (the default identity directory is
-   * `$PEER_HOME/identity`), `PEER_DEBUG`, `PEER_DEBUG_STACK` and `NO_COLOR`.
+   * `$PEER_HOME/identity`), `PEER_DEBUG`, `PEER_DEBUG_STACK`, `NO_COLOR`, and the variable a static
+   * discovery backend's `env` option names (`--env`, `discovery[].env`).
    */
   env: NodeJS.ProcessEnv
 }

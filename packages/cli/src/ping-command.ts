@@ -136,7 +136,7 @@ export async function ping(target: string, options: PingOptions, io: CliIo): Pro
       existing.peers = [...(existing.peers ?? []), peer]
     else config.discovery = [{ backend: 'static', peers: [peer] }, ...config.discovery]
   }
-  const logger = configuredLogger(config, (line) => void io.stderr.write(`${line}\n`))
+  const logger = configuredLogger(config, (line) => void io.stderr.write(`${line}\n`), io.env)
   const shutdown = shutdownSignal({ signal: options.signal })
   let node: PeerNode | undefined
   try {
@@ -145,6 +145,7 @@ export async function ping(target: string, options: PingOptions, io: CliIo): Pro
       wrapBackend: (b) => new BrowseOnlyBackend(b),
       overrides: { name: `ping-${process.pid}@localhost` },
       signal: shutdown.signal,
+      env: io.env,
     }).catch((error: unknown) => {
       if (shutdown.signal.aborted) throw new CliError('interrupted')
       throw error

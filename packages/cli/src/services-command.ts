@@ -12,7 +12,10 @@ import { controlPathOf } from './status-command.js'
  * without connecting, when the signal is already aborted).
  */
 export interface ServicesOptions extends AbortOptions {
-  /** The control socket; default `control.sock` in the identity directory (from `--identity` / `--config`). */
+  /**
+   * The control socket; default `control.sock` in the identity directory (from `--identity` /
+   * `--config`).
+   */
   control?: string | undefined
   /** The node's identity directory (its control socket is `control.sock` in it). */
   identity?: string | undefined

@@ -127,7 +127,7 @@ export async function start(options: StartOptions, io: CliIo): Promise<void> {
   const provide = checkServices(options.provide)
   const config = await resolveNodeConfig(options, io, options)
   if (options.check === true) return check(config, options, out)
-  const logger = configuredLogger(config, (line) => void io.stderr.write(`${line}\n`))
+  const logger = configuredLogger(config, (line) => void io.stderr.write(`${line}\n`), io.env)
   const shutdown = shutdownSignal({ signal: options.signal })
   const onStdinEnd = () => shutdown.abort('stdin closed')
   if (options.exitWithStdin === true) {
@@ -146,6 +146,7 @@ export async function start(options: StartOptions, io: CliIo): Promise<void> {
     const started = await startConfiguredNode(config, {
       logger,
       signal: shutdown.signal,
+      env: io.env,
       ...(metrics === undefined ? {} : { overrides: { metrics: { meterProvider: metrics.meterProvider } } }),
     })
     node = started.node
@@ -190,11 +191,11 @@ export async function start(options: StartOptions, io: CliIo): Promise<void> {
       out.event('peer:down', { id, name, reason }, `peer:down  ${name ?? shortId(id)} ${id} (${reason})`)
     })
     self.addEventListener('peer:rejected', (e) => {
-      const { id, source } = e.detail
+      const { id, source, reason } = e.detail
       out.event(
         'peer:rejected',
-        { id, source },
-        `rejected   ${id ?? 'unknown id'} (untrusted, via ${source})`,
+        { id, source, reason },
+        `rejected   ${id ?? 'unknown id'} (${reason}, via ${source})`,
       )
     })
     const discovery = self.discovery

@@ -16,7 +16,10 @@ import type { StatusPeer, StatusSnapshot } from './status-snapshot.js'
  * rejects at once without connecting.
  */
 export interface StatusOptions extends AbortOptions {
-  /** The control socket; default `control.sock` in the identity directory (from `--identity` / `--config`). */
+  /**
+   * The control socket; default `control.sock` in the identity directory (from `--identity` /
+   * `--config`).
+   */
   control?: string | undefined
   /**
    * The node's identity directory (its control socket is `control.sock` in it). Default: the
@@ -130,7 +133,10 @@ function duration(msValue: number): string {
   return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m`
 }
 
-/** Lanes open as `0 1 5` (a lane open one way only is marked `>` out or `<` in), with queued/unacked counts. */
+/**
+ * Lanes open as `0 1 5` (a lane open one way only is marked `>` out or `<` in), with queued/unacked
+ * counts.
+ */
 function lanes(peer: StatusPeer): string {
   if (peer.lanes.length === 0) return '-'
   return peer.lanes

@@ -1,9 +1,12 @@
-// `peer` as a user runs it (spawned processes): help, keygen, id, configuration errors, discover.
+// `peer` as a user runs it (spawned processes): help, keygen, id, configuration errors, discover;
+// and the command functions in this process, where the environment is the embedder's `CliIo.env`.
 import { chmod, readFile, stat, writeFile } from 'node:fs/promises'
 import { type AddressInfo, createServer } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { discover, start } from '../src/index.js'
 import { makeTempDir, PeerProcess, removeTempDir, runPeer } from './helpers.js'
+import { CaptureIo } from './support/capture-io.js'
 
 let dir: string
 beforeAll(async () => {
@@ -188,6 +191,50 @@ describe('discover (static)', () => {
     expect(r.code).toBe(0)
     expect(r.stdout).toContain('stats      [static] dropped 0 invalid, 0 over maxPeers; 0 errors')
     expect(r.stdout).toContain(`discovered ${id} at 127.0.0.1:4100, [::1]:4100 [static]`)
+  })
+
+  it("a static backend's env variable is read from the CliIo's env, not process.env", async () => {
+    const name = 'PEER_CLI_TEST_IO_ONLY_PEERS'
+    expect(process.env[name]).toBeUndefined()
+    const id = (await runPeer(['keygen', '-o', join(dir, 'd4')])).stdout.trim()
+    const list = JSON.stringify({ version: 1, peers: [{ id, addresses: ['127.0.0.1:4200'] }] })
+    // discover --env
+    const io = new CaptureIo({ [name]: list })
+    await discover({ env: name, durationMs: 100, json: true }, io)
+    expect(io.event('discovered')).toMatchObject({ id, addresses: ['127.0.0.1:4200'], source: 'static' })
+    // start with discovery[].env in its configuration: a list that is not JSON fails the start,
+    // naming the variable (read from process.env, the variable is unset: no peers, no error)
+    const config = join(dir, 'env-peers.json')
+    await writeFile(
+      config,
+      JSON.stringify({
+        identity: join(dir, 'd4'),
+        listen: '127.0.0.1:0',
+        discovery: [{ backend: 'static', env: name }],
+      }),
+    )
+    const bad = new CaptureIo({ [name]: 'not a peer list' })
+    await expect(start({ config, control: false, durationMs: 100 }, bad)).rejects.toThrow(
+      `environment variable ${name}`,
+    )
+  })
+
+  it("start reads PEER_DEBUG from the CliIo's env, not process.env", async () => {
+    expect(process.env.PEER_DEBUG).toBeUndefined()
+    const config = join(dir, 'debug-from-io.json')
+    await writeFile(
+      config,
+      JSON.stringify({
+        identity: join(dir, 'd5'),
+        createIdentity: true,
+        listen: '127.0.0.1:0',
+        log: { level: 'error' },
+      }),
+    )
+    const io = new CaptureIo({ PEER_DEBUG: 'peer:*' })
+    await start({ config, control: false, durationMs: 100 }, io)
+    // at level error the node's info lines would not print; PEER_DEBUG=peer:* adds every level
+    expect(io.err).toMatch(/INFO +peer:node node started/)
   })
 
   it('bad flags exit 2 naming the flag', async () => {

@@ -151,7 +151,10 @@ describe('control socket', () => {
       await a.request('hello')
       await b.request('hello')
       const third = await exchange(path, '', (lines) => lines.length > 0)
-      expect(third.lines[0]).toMatchObject({ ok: false, error: { name: 'Busy' } })
+      expect(third.lines[0]).toMatchObject({
+        ok: false,
+        error: { name: 'Busy', message: 'at most 2 control clients at once' },
+      })
       // idle clients are closed by the server
       await Promise.all([a.closed, b.closed])
       await expect(a.request('status')).rejects.toBeInstanceOf(NodeGoneError)

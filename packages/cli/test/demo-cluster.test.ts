@@ -35,6 +35,16 @@ async function until(check: () => boolean, ms = 10_000): Promise<void> {
   }
 }
 
+/** Whether a process is still running (or not yet reaped). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
 describe('DemoCluster', () => {
   it(`refuses fewer than 2 or more than ${MAX_DEMO_NODES} nodes`, () => {
     expect(() => new DemoCluster({ nodes: 1, command: fake })).toThrow(DemoConfigError)
@@ -115,6 +125,33 @@ describe('DemoCluster', () => {
     expect(failures).toEqual([])
   })
 
+  it('a restart right after a kill, before the killed child has closed: its close changes nothing', async () => {
+    cluster = new DemoCluster({ nodes: 2, command: fake })
+    const failures: string[] = []
+    const notes: string[] = []
+    cluster.addEventListener('node', (e) => {
+      notes.push(e.detail.text)
+      if (e.detail.fields?.state === 'failed') failures.push(e.detail.text)
+    })
+    await cluster.start()
+    await until(() => cluster!.nodes.every((n) => n.state === 'up'))
+    const victim = cluster.nodes[1]!
+    const old = victim.pid!
+    cluster.kill(victim)
+    cluster.restart(victim) // the old child's 'close' arrives after this
+    const fresh = victim.pid!
+    expect(fresh).not.toBe(old)
+    // the old process is gone (reaped: its 'close' follows), and the new one runs
+    await until(() => !alive(old) && victim.state === 'up')
+    await until(() => cluster!.stderrOf(victim).some((l) => l.includes('line 499')))
+    expect(failures).toEqual([])
+    expect(notes.filter((t) => t.includes('taken now'))).toEqual([])
+    expect(victim.state).toBe('up')
+    expect(victim.pid).toBe(fresh)
+    expect(victim.starts).toBe(2)
+    expect(cluster.pids()).toContain(fresh)
+  })
+
   it('a restart whose old port is taken meanwhile moves to a free port and republishes the peer list', async () => {
     cluster = new DemoCluster({ nodes: 2, command: fake })
     const notes: string[] = []
@@ -154,16 +191,6 @@ describe('DemoCluster', () => {
   })
 
   describe('close({ signal }): an abort cuts the grace and kills the nodes at once', () => {
-    /** Whether a process is still running. */
-    const alive = (pid: number) => {
-      try {
-        process.kill(pid, 0)
-        return true
-      } catch {
-        return false
-      }
-    }
-
     /** A cluster of fake nodes that ignore SIGTERM (only SIGKILL stops them), started and ready. */
     async function startStubborn(): Promise<DemoCluster> {
       process.env.FAKE_IGNORE_TERM = '1'

@@ -51,12 +51,13 @@ it('a refused peer connects once its id is added to the trust file; a bad edit k
       ],
     }),
   )
-  // b dials a; a refuses the untrusted id
-  await pa.waitFor(
-    (x) => x.events.some((e) => e.event === 'peer:rejected' && e.id === b.id),
+  // b dials a; a refuses the untrusted id, and says why
+  const refusal = await pa.waitFor(
+    (x) => x.events.find((e) => e.event === 'peer:rejected' && e.id === b.id),
     20_000,
     'a rejects b',
   )
+  expect(String(refusal.reason)).toMatch(/untrusted/)
   expect(pa.events.some((e) => e.event === 'peer:up')).toBe(false)
 
   await new TrustList([b.id]).save(join(dir, 'trust-a.json'))
