@@ -226,6 +226,41 @@ describe('source files stay small', () => {
   })
 })
 
+// Comments are read in editors and diffs at the formatter's width (biome.json: 110); the formatter
+// wraps code but never comments, so a comment line past it is a slip that only a check catches.
+const MAX_COMMENT_COLUMNS = 110
+const COMMENT_LINE = /^\s*(\/\/|\/\*\*|\*)/
+
+describe('comments stay within the line width', () => {
+  it('finds a long comment line, and leaves long code and strings to the formatter', () => {
+    const long = `  // ${'word '.repeat(30)}`
+    const code = `  const message = '${'x'.repeat(120)}'`
+    expect(
+      [long, code, `   * ${'a '.repeat(60)}`].filter((l) => l.length > 110 && COMMENT_LINE.test(l)),
+    ).toHaveLength(2)
+  })
+
+  it(`no comment line in packages/*/src over ${MAX_COMMENT_COLUMNS} columns`, async () => {
+    const long: string[] = []
+    const visit = async (dir: string): Promise<void> => {
+      for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+        const path = join(dir, entry.name)
+        if (entry.isDirectory()) await visit(path)
+        else if (/\.(ts|mts)$/.test(entry.name)) {
+          const lines = (await readFile(path, 'utf8')).split('\n')
+          lines.forEach((line, i) => {
+            if (line.length > MAX_COMMENT_COLUMNS && COMMENT_LINE.test(line))
+              long.push(`${path.slice(repoRoot.length + 1)}:${i + 1}: ${line.length} columns`)
+          })
+        }
+      }
+    }
+    for (const pkg of await readdir(join(repoRoot, 'packages')))
+      await visit(join(repoRoot, 'packages', pkg, 'src'))
+    expect(long).toEqual([])
+  })
+})
+
 // The Node.js matrix of `npm test` (tooling/scripts/node-matrix.mjs) names test files and
 // directories by path: a renamed or split file would drop out of it silently (it did once, when
 // peer-registry.test.ts was split).
