@@ -15,6 +15,7 @@ import {
   X509Certificate,
 } from 'node:crypto'
 import * as x509 from '@peculiar/x509'
+import { errorMessage } from '@peer/discovery-core/internal'
 import { base32, type Identity } from '@peer/identity'
 import { TransportError } from './errors.js'
 
@@ -113,7 +114,21 @@ export function hostSpkiFromProto(proto: Uint8Array): Buffer {
     if (data.byteLength !== 32) throw new Libp2pCertificateError('Ed25519 host key must be 32 bytes')
     return Buffer.concat([ED25519_SPKI_PREFIX, data])
   }
-  if (type === KEY_TYPE.ECDSA) return Buffer.from(data) // libp2p ECDSA keys are already SPKI DER
+  if (type === KEY_TYPE.ECDSA) {
+    // libp2p ECDSA keys are already SPKI DER: it must decode as an EC public key
+    let key: KeyObject
+    try {
+      key = createPublicKey({ key: Buffer.from(data), format: 'der', type: 'spki' })
+    } catch (error) {
+      throw new Libp2pCertificateError(`ECDSA host key is not a public key: ${errorMessage(error)}`, {
+        cause: error,
+      })
+    }
+    if (key.asymmetricKeyType !== 'ec') {
+      throw new Libp2pCertificateError(`ECDSA host key is a ${key.asymmetricKeyType} key`)
+    }
+    return Buffer.from(data)
+  }
   throw new Libp2pCertificateError(`unsupported host key type ${type} (Ed25519 and ECDSA only)`)
 }
 
@@ -292,11 +307,26 @@ export function verifyLibp2pCertificate(der: Uint8Array): string {
   } catch (error) {
     throw new Libp2pCertificateError('unparsable certificate', { cause: error })
   }
+  // the parsers read the first DER object and ignore the rest: a certificate is exactly one
+  if (cert.raw.byteLength !== der.byteLength) {
+    throw new Libp2pCertificateError(
+      `${der.byteLength - cert.raw.byteLength} bytes after the certificate's end (a certificate is one DER object)`,
+    )
+  }
   const now = Date.now()
   if (Date.parse(cert.validFrom) > now || Date.parse(cert.validTo) < now) {
     throw new Libp2pCertificateError('certificate outside its validity period')
   }
-  if (!cert.verify(cert.publicKey)) throw new Libp2pCertificateError('certificate is not self-signed')
+  // the key and the signature algorithm come from the peer: OpenSSL refuses what it cannot decode
+  let certKey: KeyObject
+  let selfSigned: boolean
+  try {
+    certKey = cert.publicKey
+    selfSigned = cert.verify(certKey)
+  } catch (error) {
+    throw new Libp2pCertificateError(`unusable certificate key: ${errorMessage(error)}`, { cause: error })
+  }
+  if (!selfSigned) throw new Libp2pCertificateError('certificate is not self-signed')
   const extensions = parsed.extensions.filter((e) => e.type === LIBP2P_EXTENSION_OID)
   if (extensions.length !== 1) {
     throw new Libp2pCertificateError(`expected one libp2p extension, found ${extensions.length}`)
@@ -311,7 +341,7 @@ export function verifyLibp2pCertificate(der: Uint8Array): string {
   const key = readTlv(seq.body, 0, 0x04)
   const sig = readTlv(seq.body, key.end, 0x04)
   const hostSpki = hostSpkiFromProto(key.body)
-  const certSpki = cert.publicKey.export({ type: 'spki', format: 'der' })
+  const certSpki = certKey.export({ type: 'spki', format: 'der' })
   let valid = false
   try {
     valid = verifyWith(hostSpki, Buffer.concat([SIGNATURE_PREFIX, certSpki]), sig.body)

@@ -1,6 +1,7 @@
 import { generateIdentity, type Identity } from '@peer/identity'
 import { describe, expect, it } from 'vitest'
 import {
+  hostSpkiFromProto,
   Libp2pCertificateError,
   libp2pCertificate,
   makeCertificate,
@@ -76,6 +77,16 @@ describe('libp2p TLS certificates', () => {
 
   it('refuse a certificate without the libp2p extension (a plain identity certificate)', () => {
     expect(() => verifyLibp2pCertificate(ed.certificateDer)).toThrow(/libp2p extension/)
+  })
+
+  it('refuse bytes after the certificate, and an ECDSA host key that is not a public key', async () => {
+    const cert = await libp2pCertificate(ed)
+    // found by the fuzz suite: the DER parsers read the first object and ignored the rest
+    const padded = Buffer.concat([cert.der, Buffer.of(0x30, 0x00)])
+    expect(() => verifyLibp2pCertificate(padded)).toThrow(/2 bytes after the certificate's end/)
+    // an ECDSA key protobuf (type 3) carrying no SPKI, then one carrying an empty SEQUENCE
+    expect(() => hostSpkiFromProto(Buffer.of(0x08, 0x03, 0x12, 0x00))).toThrow(Libp2pCertificateError)
+    expect(() => hostSpkiFromProto(Buffer.of(0x08, 0x03, 0x12, 0x02, 0x30, 0x00))).toThrow(/not a public key/)
   })
 
   it('make one certificate per identity, whose key is not the identity key', async () => {
