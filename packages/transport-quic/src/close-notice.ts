@@ -22,11 +22,19 @@ export function encodeCloseNotice(code: number, reason: string): Uint8Array {
   return out
 }
 
-/** Parses a notice body (after the preamble byte); undefined when it is too short. */
+/** C0 and C1 control characters and DEL: a peer's reason is one line of text, shown in logs and terminals. */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g
+
+/**
+ * Parses a notice body (after the preamble byte); undefined when it is too short. The reason is the
+ * first {@link MAX_CLOSE_REASON_BYTES} bytes after the code as UTF-8, with invalid sequences and
+ * control characters (a peer's newlines or terminal escapes) replaced by U+FFFD.
+ */
 export function decodeCloseNotice(body: Uint8Array): { code: number; reason: string } | undefined {
   if (body.byteLength < 4) return undefined
   const b = Buffer.from(body.buffer, body.byteOffset, body.byteLength)
-  return { code: b.readUInt32BE(0), reason: decoder.decode(b.subarray(4, 4 + MAX_CLOSE_REASON_BYTES)) }
+  const reason = decoder.decode(b.subarray(4, 4 + MAX_CLOSE_REASON_BYTES)).replace(CONTROL, '\ufffd')
+  return { code: b.readUInt32BE(0), reason }
 }
 
 /**
