@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs'
 import { type AbortOptions, delay, shortId, throwIfAborted } from '@peer/discovery-core'
-import { Command, InvalidArgumentError } from 'commander'
+import { Command } from 'commander'
 import { type DemoCluster as Cluster, DemoCluster } from './demo-cluster.js'
 import { DEFAULT_DEMO_NODES, type DemoEventDetail, MAX_DEMO_NODES } from './demo-types.js'
-import { parseSeconds } from './discover-command.js'
 import { durationMs, secondsFlag } from './durations.js'
 import { CliError } from './errors.js'
+import { parseInteger, parseSeconds } from './flag-numbers.js'
 import { demoStatsLine, renderDemoTable } from './live-table.js'
 import { type CliIo, Output } from './output.js'
 import { readServices } from './serve-status.js'
@@ -340,14 +340,6 @@ async function sleepUntil(cluster: Cluster, t: number, signal: AbortSignal): Pro
   if (signal.aborted) throw new Interrupted()
 }
 
-function parseNodes(value: string): number {
-  const n = Number(value)
-  if (!Number.isInteger(n) || n < 2 || n > MAX_DEMO_NODES) {
-    throw new InvalidArgumentError(`expected an integer in 2-${MAX_DEMO_NODES}`)
-  }
-  return n
-}
-
 /** The `demo` command for commander; `options.signal` stops it. */
 export function demoCommand(io: CliIo, options: AbortOptions = {}): Command {
   return new Command('demo')
@@ -355,7 +347,7 @@ export function demoCommand(io: CliIo, options: AbortOptions = {}): Command {
     .option(
       '-n, --nodes <n>',
       `number of nodes (2-${MAX_DEMO_NODES}); above ${DEFAULT_DEMO_NODES}, some provide the service "${DEMO_SERVICE}"`,
-      parseNodes,
+      (v: string) => parseInteger(v, 2, MAX_DEMO_NODES),
       DEFAULT_DEMO_NODES,
     )
     .option('-d, --duration <seconds>', 'length of the scripted run', parseSeconds, 20)

@@ -7,7 +7,7 @@ import {
   throwIfAborted,
 } from '@peer/discovery-core'
 import { errorMessage } from '@peer/discovery-core/internal'
-import { Command, InvalidArgumentError, Option } from 'commander'
+import { Command, Option } from 'commander'
 import { createBackend } from './backends.js'
 import {
   BACKENDS,
@@ -19,6 +19,7 @@ import {
 } from './config.js'
 import { durationMs, secondsFlag } from './durations.js'
 import { CliError, UsageError } from './errors.js'
+import { parseSeconds } from './flag-numbers.js'
 import { type CliIo, Output, recordFields } from './output.js'
 import { shutdownSignal, untilAborted } from './shutdown.js'
 
@@ -249,13 +250,6 @@ function line(kind: string, record: Parameters<typeof recordFields>[0]): string 
 }
 
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value]
-
-/** Parses a positive number of seconds (for `--duration`). */
-export function parseSeconds(value: string): number {
-  const n = Number(value)
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number of seconds')
-  return n
-}
 
 /** The `discover` command for commander; `options.signal` stops it. */
 export function discoverCommand(io: CliIo, options: AbortOptions = {}): Command {

@@ -9,17 +9,18 @@ import {
 } from '@peer/discovery-core'
 import { errorMessage } from '@peer/discovery-core/internal'
 import type { PeerNode } from '@peer/node'
-import { Command, InvalidArgumentError } from 'commander'
+import { Command } from 'commander'
 import { BrowseOnlyBackend } from './browse-only.js'
 import { parseAddress } from './config.js'
 import { durationMs } from './durations.js'
 import { CliError, UsageError } from './errors.js'
+import { parseInteger, parseMillis } from './flag-numbers.js'
 import { configuredLogger, startConfiguredNode } from './node-setup.js'
 import { type CliIo, Output } from './output.js'
 import { pingService } from './ping-service.js'
 import { pause, roundMs, rttSummary } from './ping-timing.js'
 import { shutdownSignal } from './shutdown.js'
-import { addNodeFlags, parseMillis, resolveNodeConfig } from './start-command.js'
+import { addNodeFlags, resolveNodeConfig } from './start-command.js'
 import type { NodeFlags } from './start-options.js'
 
 /**
@@ -278,7 +279,7 @@ export function pingCommand(io: CliIo, options: AbortOptions = {}): Command {
       .description('connect to a node (QUIC, mutual TLS, pinned id) and measure round trips')
       .argument('<target>', 'node name (app@host or app), node id, host:port, or service:<name>'),
   )
-    .option('-n, --count <n>', 'pings to send', (v) => parseCount(v), 3)
+    .option('-n, --count <n>', 'pings to send', (v) => parseInteger(v, 1, 1_000_000), 3)
     .option('--interval <ms>', 'pause between pings', parseMillis, 1000)
     .option('--timeout <ms>', 'time limit of one ping', parseMillis, 5000)
     .option('--connect-timeout <ms>', 'time limit to find and connect to the target', parseMillis, 10_000)
@@ -319,11 +320,4 @@ export function pingCommand(io: CliIo, options: AbortOptions = {}): Command {
           io,
         ),
     )
-}
-
-function parseCount(value: string): number {
-  const n = Number(value)
-  if (!Number.isInteger(n) || n < 1 || n > 1_000_000)
-    throw new InvalidArgumentError('expected a count in 1-1000000')
-  return n
 }

@@ -11,12 +11,13 @@ import {
 } from '@peer/discovery-core'
 import { errorMessage } from '@peer/discovery-core/internal'
 import type { PeerNode, ProviderDetail } from '@peer/node'
-import { Command, InvalidArgumentError, Option } from 'commander'
+import { Command, Option } from 'commander'
 import { type BackendConfig, LOG_LEVELS, loadConfigFile, type PeerConfig, parseConfig } from './config.js'
 import { type ControlServer, defaultControlPath } from './control-server.js'
-import { parsePeerSpec, parseSeconds } from './discover-command.js'
+import { parsePeerSpec } from './discover-command.js'
 import { durationMs, secondsFlag } from './durations.js'
 import { UsageError } from './errors.js'
+import { parseMillis, parseSeconds } from './flag-numbers.js'
 import { type MetricsServer, parseMetricsAddress, startMetricsServer } from './metrics-server.js'
 import { configuredLogger, reloadConfiguredTrust, startConfiguredNode } from './node-setup.js'
 import { type CliIo, formatAddresses, Output, recordFields } from './output.js'
@@ -402,14 +403,6 @@ function checkServices(names: readonly string[] | undefined): string[] {
     throw new UsageError(`--provide: ${(error as Error).message}`, { cause: error })
   }
   return unique
-}
-
-/** Parses a positive integer of milliseconds. */
-export function parseMillis(value: string): number {
-  const n = Number(value)
-  if (!Number.isInteger(n) || n <= 0)
-    throw new InvalidArgumentError('expected a positive integer of milliseconds')
-  return n
 }
 
 /** The `start` command for commander; `options.signal` stops the node it runs. */

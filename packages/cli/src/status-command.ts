@@ -4,10 +4,11 @@ import Table from 'cli-table3'
 import { Command } from 'commander'
 import { NodeGoneError } from './control-client.js'
 import { defaultControlPath } from './control-server.js'
+import { parseMillis } from './flag-numbers.js'
 import { type CliIo, Output } from './output.js'
 import { readStatus } from './serve-status.js'
 import { shutdownSignal } from './shutdown.js'
-import { parseMillis, resolveNodeConfig } from './start-command.js'
+import { resolveNodeConfig } from './start-command.js'
 import type { StatusPeer, StatusSnapshot } from './status-snapshot.js'
 
 /**
