@@ -242,7 +242,14 @@ export class MalformedEnvelopeError extends NodeError {
   }
 }
 
-/** Why an envelope was rejected. */
+/**
+ * Why an envelope was rejected: `decode` (not MessagePack), `shape` (not the array `[version, kind,
+ * topic, id, payload]`), `version` (a protocol version this node does not speak), `kind` (an
+ * unknown kind), `topic` (not a string of 1 to `MAX_TOPIC_LENGTH` characters), `id` (a request id
+ * that is not valid for its kind), `payload` (a `hello`, `err` or `ack` payload of the wrong form),
+ * or `unexpected` (a valid envelope where it does not belong: anything but `hello` first, an
+ * envelope of the wrong kind inside a lane, a channel that ended before its first envelope).
+ */
 export type MalformedReason =
   | 'decode'
   | 'shape'
