@@ -1,3 +1,4 @@
+import { isNodeName } from '@peer/discovery-core'
 import { Packr } from 'msgpackr'
 import { encodeBytesEnvelope, readBytesEnvelope } from './envelope-bytes.js'
 import { EncodeError, MalformedEnvelopeError, MessageTooLargeError } from './errors.js'
@@ -192,8 +193,12 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope {
         throw new MalformedEnvelopeError('payload', 'hello payload must be a map')
       }
       const name = (payload as { name?: unknown }).name
-      if (name !== undefined && (typeof name !== 'string' || name.length === 0 || name.length > 255)) {
-        throw new MalformedEnvelopeError('payload', 'hello name must be a string of 1 to 255 characters')
+      // a node name, as every node's own is (no control characters: it reaches logs and terminals)
+      if (name !== undefined && (typeof name !== 'string' || name.length > 255 || !isNodeName(name))) {
+        throw new MalformedEnvelopeError(
+          'payload',
+          `hello name must be a node name (name@host or port@ip) of at most 255 characters, got ${describe(name)}`,
+        )
       }
       // anything but `true` (absent, or a peer's other value) means no promise
       const adopted = (payload as { adopted?: unknown }).adopted === true ? { adopted: true } : {}

@@ -157,6 +157,12 @@ describe('malformed envelopes are rejected with a reason', () => {
     expect(malformed(encodeValue([1, 0, '', 0, 'x'])).reason).toBe('payload')
     expect(malformed(encodeValue([1, 0, '', 0, { name: 5 }])).reason).toBe('payload')
     expect(malformed(encodeValue([1, 0, '', 0, { name: 'x'.repeat(256) }])).reason).toBe('payload')
+    // not a node name: a terminal escape, a newline, no host
+    for (const name of ['evil\u001b[2J@host', 'a@host\nfake log line', 'a b@host', '', '@host']) {
+      const error = malformed(encodeValue([1, 0, '', 0, { name }]))
+      expect(error.reason).toBe('payload')
+      expect(error.message).toMatch(/hello name must be a node name/)
+    }
   })
   it('hello with a bad maxMessageSize', () => {
     for (const max of [0, 100, 1.5, 2 ** 33, '4096']) {
