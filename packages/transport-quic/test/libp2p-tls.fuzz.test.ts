@@ -112,7 +112,7 @@ const keys = (await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'veri
 
 async function certificateWith(value: Uint8Array, extra: 'none' | 'critical' | 'plain'): Promise<Uint8Array> {
   const now = Date.now()
-  const extensions = [new x509.Extension(LIBP2P_EXTENSION_OID, true, value)]
+  const extensions = [new x509.Extension(LIBP2P_EXTENSION_OID, true, new Uint8Array(value))]
   // a second extension: critical ones other than libp2p's are refused, plain ones ignored
   if (extra !== 'none')
     extensions.push(new x509.Extension('1.2.3.4.5', extra === 'critical', Buffer.of(5, 0)))
