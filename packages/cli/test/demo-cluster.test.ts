@@ -4,6 +4,7 @@ import { getEventListeners } from 'node:events'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { ConfigError } from '@peer/discovery-core'
+import { pidAlive } from '@peer/testkit/netns'
 import { waitFor } from '@peer/testkit/wait'
 import { warningsDuring, warningsNamed } from '@peer/testkit/warnings'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -32,16 +33,6 @@ async function until(check: () => boolean, ms = 10_000): Promise<void> {
   while (!check()) {
     if (Date.now() > deadline) throw new Error('timed out')
     await new Promise((r) => setTimeout(r, 20))
-  }
-}
-
-/** Whether a process is still running (or not yet reaped). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
   }
 }
 
@@ -142,7 +133,7 @@ describe('DemoCluster', () => {
     const fresh = victim.pid!
     expect(fresh).not.toBe(old)
     // the old process is gone (reaped: its 'close' follows), and the new one runs
-    await until(() => !alive(old) && victim.state === 'up')
+    await until(() => !pidAlive(old) && victim.state === 'up')
     await until(() => cluster!.stderrOf(victim).some((l) => l.includes('line 499')))
     expect(failures).toEqual([])
     expect(notes.filter((t) => t.includes('taken now'))).toEqual([])
@@ -222,11 +213,11 @@ describe('DemoCluster', () => {
         what: 'the nodes to receive SIGTERM',
       })
       expect(settled).toBe(false)
-      expect(pids.every(alive)).toBe(true)
+      expect(pids.every(pidAlive)).toBe(true)
       expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1)
       controller.abort()
       await closing
-      expect(pids.filter(alive)).toEqual([])
+      expect(pids.filter(pidAlive)).toEqual([])
       expect(c.pids()).toEqual([])
       expect(existsSync(dir)).toBe(false)
       expect(c.nodes.map((n) => n.state)).toEqual(['stopped', 'stopped'])
@@ -241,7 +232,7 @@ describe('DemoCluster', () => {
       const c = await startStubborn()
       const pids = c.pids()
       await c.close({ graceMs: 200 })
-      expect(pids.filter(alive)).toEqual([])
+      expect(pids.filter(pidAlive)).toEqual([])
       expect(c.nodes.every((n) => c.stderrOf(n).includes('got SIGTERM'))).toBe(true)
       expect([...c.overdue].sort()).toEqual(['node1', 'node2'])
     })
@@ -251,7 +242,7 @@ describe('DemoCluster', () => {
       const pids = c.pids()
       const dir = c.directory!
       await c.close({ graceMs: 3_600_000, signal: AbortSignal.abort() })
-      expect(pids.filter(alive)).toEqual([])
+      expect(pids.filter(pidAlive)).toEqual([])
       expect(existsSync(dir)).toBe(false)
       expect(c.nodes.every((n) => !c.stderrOf(n).includes('got SIGTERM'))).toBe(true)
     })
@@ -268,7 +259,7 @@ describe('DemoCluster', () => {
       const second = c.close({ signal: controller.signal })
       controller.abort()
       await Promise.all([first, second])
-      expect(pids.filter(alive)).toEqual([])
+      expect(pids.filter(pidAlive)).toEqual([])
     })
 
     it('a graceMs that is not a number >= 0 is a DemoConfigError, and nothing is stopped', async () => {

@@ -2,17 +2,9 @@
 // and leaves no processes or temp files; Ctrl-C stops it cleanly too.
 import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
+import { pidAlive } from '@peer/testkit/netns'
 import { describe, expect, it } from 'vitest'
 import { PeerProcess, repoRoot, runPeer } from './helpers.js'
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
 
 type Event = Record<string, unknown>
 
@@ -59,7 +51,7 @@ describe('peer demo', () => {
 
     const { pids, dir } = leftovers(events)
     expect(pids.length).toBeGreaterThanOrEqual(4) // 3 starts + 1 restart
-    expect(pids.filter(alive)).toEqual([])
+    expect(pids.filter(pidAlive)).toEqual([])
     expect(dir).toBeDefined()
     expect(existsSync(dir!)).toBe(false)
   }, 100_000)
@@ -103,7 +95,7 @@ describe('peer demo', () => {
     expect(events.some((e) => e.event === 'step' && e.text === 'interrupted: stopping')).toBe(true)
     expect(events.find((e) => e.event === 'done')).toMatchObject({ clean: true })
     const { pids, dir } = leftovers(events)
-    expect(pids.filter(alive)).toEqual([])
+    expect(pids.filter(pidAlive)).toEqual([])
     expect(existsSync(dir!)).toBe(false)
   }, 100_000)
 
@@ -136,6 +128,6 @@ describe('peer demo', () => {
       /^node1 sees 2 providers of "kv" \(peer services\): node[25] 127\.0\.0\.1:\d+ connected/,
     )
     const { pids } = leftovers(events)
-    expect(pids.filter(alive)).toEqual([])
+    expect(pids.filter(pidAlive)).toEqual([])
   }, 220_000)
 })
