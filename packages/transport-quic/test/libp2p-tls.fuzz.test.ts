@@ -33,6 +33,7 @@ import {
   publicKeyProto,
   verifyLibp2pCertificate,
 } from '../src/libp2p-tls.js'
+import { peerIdOfProto } from './fixtures/peer-ids.js'
 
 const identities = (await Promise.all([generateIdentity(), generateIdentity({ keyType: 'p256' })])) as [
   Identity,
@@ -54,21 +55,7 @@ const signedKeys = ders.map((der) => {
   return new Uint8Array(ext!.value)
 })
 
-const BASE58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'
-function base58(bytes: Uint8Array): string {
-  let n = BigInt(`0x${Buffer.from(bytes).toString('hex') || '0'}`)
-  let out = ''
-  while (n > 0n) {
-    out = BASE58[Number(n % 58n)] + out
-    n /= 58n
-  }
-  for (const b of bytes) {
-    if (b !== 0) break
-    out = `1${out}`
-  }
-  return out
-}
-const peerIds = protos.map((p) => base58(Buffer.concat([Buffer.of(0x00, p.byteLength), p])))
+const peerIds = protos.map((p) => peerIdOfProto(p))
 
 // DER pieces for structured SignedKey values
 function derLength(n: number): Buffer {
@@ -193,7 +180,7 @@ describe('libp2p TLS certificates, fuzzed', () => {
         fc.string({ maxLength: 80 }),
         fc.stringMatching(/^[1-9A-HJ-NP-Za-km-z]{0,120}$/),
         fc.stringMatching(/^[1-9A-HJ-NP-Za-km-z]{1000,5000}$/),
-        protoArb.map((p) => base58(Buffer.concat([Buffer.of(0x00, p.byteLength & 0xff), p]))),
+        protoArb.map((p) => peerIdOfProto(p)),
       )
       fc.assert(
         fc.property(peerIdArb, (peerId) => {

@@ -9,32 +9,12 @@ import {
   publicKeyProto,
   verifyLibp2pCertificate,
 } from '../src/libp2p-tls.js'
+import { peerIdOf } from './fixtures/peer-ids.js'
 
 const [ed, p256] = (await Promise.all([generateIdentity(), generateIdentity({ keyType: 'p256' })])) as [
   Identity,
   Identity,
 ]
-
-function base58(bytes: Uint8Array): string {
-  const alphabet = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'
-  let n = BigInt(`0x${Buffer.from(bytes).toString('hex')}`)
-  let out = ''
-  while (n > 0n) {
-    out = alphabet[Number(n % 58n)] + out
-    n /= 58n
-  }
-  for (const b of bytes) {
-    if (b !== 0) break
-    out = `1${out}`
-  }
-  return out
-}
-
-/** A libp2p peer id as quinn reports it: an identity multihash of the public key protobuf. */
-const peerIdOf = (identity: Identity) => {
-  const proto = publicKeyProto(identity)
-  return base58(Buffer.concat([Buffer.of(0x00, proto.byteLength), proto]))
-}
 
 describe('libp2p TLS certificates', () => {
   it('verify to the same node id as the identity, for Ed25519 and P-256', async () => {
