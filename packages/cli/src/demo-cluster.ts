@@ -40,9 +40,9 @@ export class DemoCluster extends TypedEventTarget<DemoEvents> {
    */
   readonly nodes: DemoNodeState[] = []
   readonly #options: Required<
-    Omit<DemoClusterOptions, 'command' | 'services' | 'statsInterval' | 'statsIntervalMs'>
+    Omit<DemoClusterOptions, 'command' | 'services' | 'env' | 'statsInterval' | 'statsIntervalMs'>
   > &
-    Pick<DemoClusterOptions, 'command' | 'services'> & { statsIntervalMs: number }
+    Pick<DemoClusterOptions, 'command' | 'services' | 'env'> & { statsIntervalMs: number }
   readonly #children = new Map<number, ChildProcess>()
   readonly #stderr = new Map<number, string[]>()
   readonly #started = Date.now()
@@ -246,7 +246,7 @@ export class DemoCluster extends TypedEventTarget<DemoEvents> {
     ]
     const child = spawn(this.#options.command.file, args, {
       stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, FORCE_COLOR: '0' },
+      env: { ...(this.#options.env ?? process.env), FORCE_COLOR: '0' },
     })
     node.pid = child.pid
     node.starts += 1

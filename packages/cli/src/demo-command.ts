@@ -97,6 +97,7 @@ export async function demo(options: DemoOptions, io: CliIo): Promise<void> {
       file: process.execPath,
       args: [...process.execArgv, process.argv[1] ?? ''],
     },
+    env: io.env,
   })
   // a closed pipe (the terminal or npm went away) must not stop the cleanup
   const ignore = () => {}

@@ -127,4 +127,9 @@ export interface DemoClusterOptions {
   idleTimeoutMs?: number
   /** Named services per node (`node1`...): the nodes provide them and the peer list carries them. */
   services?: Readonly<Record<string, readonly string[]>>
+  /**
+   * The environment of the node processes (`FORCE_COLOR=0` is added). Default `process.env`; the
+   * `demo` command passes its `CliIo.env`.
+   */
+  env?: Readonly<Record<string, string | undefined>>
 }

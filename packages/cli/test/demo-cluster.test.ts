@@ -83,6 +83,19 @@ describe('DemoCluster', () => {
     expect(failures[0]).toContain('failing on purpose')
   })
 
+  it('runs the nodes with the environment it is given, not only process.env', async () => {
+    expect(process.env.FAKE_FAIL).toBeUndefined()
+    cluster = new DemoCluster({ nodes: 2, command: fake, env: { ...process.env, FAKE_FAIL: 'node1' } })
+    const failures: string[] = []
+    cluster.addEventListener('node', (e) => {
+      if (e.detail.fields?.state === 'failed') failures.push(e.detail.text)
+    })
+    await cluster.start()
+    await until(() => failures.length > 0)
+    expect(failures[0]).toContain('node1 exited unexpectedly (code 3)')
+    expect(cluster.nodes[1]!.state).not.toBe('failed')
+  })
+
   it('a command that cannot be run is reported as a failed node, not an uncaught exception', async () => {
     const missing = { file: join(cliRoot, 'test', 'fixtures', 'no-such-peer-binary'), args: [] }
     cluster = new DemoCluster({ nodes: 2, command: missing })
