@@ -1,4 +1,3 @@
-import { isNodeName } from '@peer/discovery-core'
 import { Packr } from 'msgpackr'
 import { encodeBytesEnvelope, readBytesEnvelope } from './envelope-bytes.js'
 import { EncodeError, MalformedEnvelopeError, MessageTooLargeError } from './errors.js'
@@ -193,11 +192,14 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope {
         throw new MalformedEnvelopeError('payload', 'hello payload must be a map')
       }
       const name = (payload as { name?: unknown }).name
-      // a node name, as every node's own is (no control characters: it reaches logs and terminals)
-      if (name !== undefined && (typeof name !== 'string' || name.length > 255 || !isNodeName(name))) {
+      // no whitespace or control characters: the name reaches logs and terminals as it is
+      if (
+        name !== undefined &&
+        (typeof name !== 'string' || name.length === 0 || name.length > 255 || UNPRINTABLE.test(name))
+      ) {
         throw new MalformedEnvelopeError(
           'payload',
-          `hello name must be a node name (name@host or port@ip) of at most 255 characters, got ${describe(name)}`,
+          `hello name must be 1 to 255 characters without whitespace or control characters, got ${describe(name)}`,
         )
       }
       // anything but `true` (absent, or a peer's other value) means no promise
@@ -292,6 +294,9 @@ export function toWireError(error: unknown, type: WireErrorType = 'handler'): Wi
   }
   return { type, name: 'Error', message: String(error).slice(0, MAX_ERROR_TEXT) }
 }
+
+/** Whitespace (Unicode's, line separators included), C0 and C1 controls and DEL. */
+const UNPRINTABLE = /[\s\u0000-\u001f\u007f-\u009f]/
 
 function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.slice(0, 40))

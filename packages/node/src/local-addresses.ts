@@ -1,5 +1,5 @@
 import { hostname, networkInterfaces } from 'node:os'
-import { type PeerAddress, parseNodeName } from '@peer/discovery-core'
+import { ipFamily, isNodeName, type PeerAddress, parseNodeName } from '@peer/discovery-core'
 
 /**
  * The addresses to announce for a bound listener: the bound address itself, or every
@@ -22,13 +22,19 @@ export function announcedAddresses(bound: { host: string; port: number }): PeerA
 
 /**
  * The node name: `name` as given when it has an `@`, `name@<short host name>` for a bare name, or
- * `port@ip` from the first announced address. Throws `InvalidNodeNameError` for a bad name.
+ * from the first announced address: `port@ip`, `port@127.0.0.1` for `localhost`, and
+ * `node<port>@host` for a DNS name (`port@` takes an IP only). Throws `InvalidNodeNameError` for a
+ * bad name.
  * @internal
  */
 export function resolveName(name: string | undefined, address: PeerAddress): string {
   if (name === undefined) {
-    const host = address.host.includes(':') ? `[${address.host}]` : address.host
-    return `${address.port}@${host}`
+    const family = ipFamily(address.host)
+    if (family === 6 && !address.host.startsWith('[')) return `${address.port}@[${address.host}]`
+    if (family !== 0) return `${address.port}@${address.host}`
+    if (address.host.toLowerCase() === 'localhost') return `${address.port}@127.0.0.1`
+    const named = `node${address.port}@${address.host}`
+    return isNodeName(named) ? named : `${address.port}@${address.host}`
   }
   const full = name.includes('@') ? name : `${name}@${shortHostname()}`
   parseNodeName(full) // throws InvalidNodeNameError with a clear message

@@ -17,7 +17,9 @@ export type TrustOption = TrustList | Iterable<string> | 'all'
 export interface NodeOptions {
   /**
    * The node name, `name@host` (Erlang style) or `port@ip`. A bare `name` gets `@<short host
-   * name>` appended. Default: `<port>@<announced ip>`, known once the listener is bound.
+   * name>` appended. Default, known once the listener is bound: `<port>@<announced ip>`
+   * (`<port>@127.0.0.1` when listening on `localhost`, `node<port>@<host>` when the first announced
+   * address is a DNS name).
    */
   name?: string
   /**

@@ -157,11 +157,21 @@ describe('malformed envelopes are rejected with a reason', () => {
     expect(malformed(encodeValue([1, 0, '', 0, 'x'])).reason).toBe('payload')
     expect(malformed(encodeValue([1, 0, '', 0, { name: 5 }])).reason).toBe('payload')
     expect(malformed(encodeValue([1, 0, '', 0, { name: 'x'.repeat(256) }])).reason).toBe('payload')
-    // not a node name: a terminal escape, a newline, no host
-    for (const name of ['evil\u001b[2J@host', 'a@host\nfake log line', 'a b@host', '', '@host']) {
+    // a terminal escape, a newline, a line separator, a C1 control, a space
+    for (const name of [
+      'evil\u001b[2J@host',
+      'a@host\nfake log line',
+      'a@h\u2028x',
+      'a\u009b@h',
+      'a b@host',
+    ]) {
       const error = malformed(encodeValue([1, 0, '', 0, { name }]))
       expect(error.reason).toBe('payload')
-      expect(error.message).toMatch(/hello name must be a node name/)
+      expect(error.message).toMatch(/without whitespace or control characters/)
+    }
+    // what nodes send: their names, including the default port@localhost of a node on localhost
+    for (const name of ['app@box', '4000@127.0.0.1', '4000@[::1]', '4000@localhost', 'ü@höst']) {
+      expect(decodeEnvelope(encodeValue([1, 0, '', 0, { name }]))).toEqual({ kind: 'hello', name })
     }
   })
   it('hello with a bad maxMessageSize', () => {

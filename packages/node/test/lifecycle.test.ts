@@ -63,6 +63,17 @@ describe('trust', () => {
     await expect(x.node.send(ia.id, 't', 1)).rejects.toBeInstanceOf(PeerUnavailableError)
   })
 
+  it('nodes listening on localhost, with default names, connect (their names are node names)', async () => {
+    const [ia, ib] = await Promise.all([generateIdentity(), generateIdentity()])
+    const a = await startMember(ia, [ib.id], { listen: { host: 'localhost', port: 0 } })
+    const b = await startMember(ib, [ia.id], { listen: { host: 'localhost', port: 0 } })
+    running.push(a, b)
+    expect(a.node.name).toMatch(/^\d+@127\.0\.0\.1$/)
+    introduce([a, b])
+    await waitFor(() => a.node.peers().length === 1 && b.node.peers().length === 1, { timeoutMs: 20_000 })
+    expect(b.node.peers()[0]!.name).toBe(a.node.name)
+  })
+
   it('a TrustList applies live: removing a peer disconnects it, adding it back reconnects', async () => {
     const [ia, ib] = await Promise.all([generateIdentity(), generateIdentity()])
     const trustA = new TrustList([ib.id])

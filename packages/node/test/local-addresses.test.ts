@@ -1,5 +1,5 @@
 import { networkInterfaces } from 'node:os'
-import { InvalidNodeNameError } from '@peer/discovery-core'
+import { InvalidNodeNameError, isNodeName } from '@peer/discovery-core'
 import { describe, expect, it } from 'vitest'
 import { announcedAddresses, resolveName, shortHostname } from '../src/local-addresses.js'
 
@@ -29,6 +29,16 @@ describe('node names', () => {
   it('defaults to port@ip', () => {
     expect(resolveName(undefined, { host: '10.0.0.7', port: 4000 })).toBe('4000@10.0.0.7')
     expect(resolveName(undefined, { host: '::1', port: 4000 })).toBe('4000@[::1]')
+  })
+  it('a default name is always a node name: localhost as 127.0.0.1, a DNS name as node<port>@host', () => {
+    // `port@` takes an IP only: `4000@localhost` was no node name (its discovery records were refused)
+    expect(resolveName(undefined, { host: 'localhost', port: 4000 })).toBe('4000@127.0.0.1')
+    expect(resolveName(undefined, { host: 'peer-1.svc.cluster.local', port: 4000 })).toBe(
+      'node4000@peer-1.svc.cluster.local',
+    )
+    for (const host of ['10.0.0.7', '::1', 'localhost', 'LOCALHOST', 'box', 'peer-1.svc.cluster.local']) {
+      expect(isNodeName(resolveName(undefined, { host, port: 4000 }))).toBe(true)
+    }
   })
   it('keeps name@host and completes a bare name with the short host name', () => {
     expect(resolveName('api@box.example.com', { host: '127.0.0.1', port: 1 })).toBe('api@box.example.com')
