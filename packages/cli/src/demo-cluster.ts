@@ -256,7 +256,9 @@ export class DemoCluster extends TypedEventTarget<DemoEvents> {
     node.rate = 0
     node.lastStats = undefined
     this.#children.set(node.index, child)
-    this.#stderr.set(node.index, [])
+    // this child's own lines: a replaced child's last output never reaches its successor's
+    const stderrLines: string[] = []
+    this.#stderr.set(node.index, stderrLines)
     // a command that cannot be run (ENOENT, EACCES, EAGAIN) is reported on 'error' (then 'close'
     // follows): without a listener it would be an uncaught exception that ends the demo
     child.on('error', (error: NodeJS.ErrnoException) => {
@@ -274,15 +276,14 @@ export class DemoCluster extends TypedEventTarget<DemoEvents> {
       while (nl !== -1) {
         const line = buffer.slice(0, nl)
         buffer = buffer.slice(nl + 1)
-        this.#onLine(node, line)
+        if (this.#children.get(node.index) === child) this.#onLine(node, line)
         nl = buffer.indexOf('\n')
       }
       if (buffer.length > MAX_CHILD_LINE) buffer = ''
     })
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-      const lines = this.#stderr.get(node.index)!
-      lines.push(...chunk.split('\n').filter((l) => l !== ''))
-      if (lines.length > MAX_STDERR_LINES) lines.splice(0, lines.length - MAX_STDERR_LINES)
+      stderrLines.push(...chunk.split('\n').filter((l) => l !== ''))
+      if (stderrLines.length > MAX_STDERR_LINES) stderrLines.splice(0, stderrLines.length - MAX_STDERR_LINES)
     })
     // 'close' (not 'exit'): every stderr line has been read by then
     child.on('close', (code, signal) => {
@@ -422,8 +423,15 @@ export class DemoCluster extends TypedEventTarget<DemoEvents> {
     })
   }
 
-  /** Starts a killed node again with the same identity on the same port. */
+  /**
+   * Starts a killed node again with the same identity on the same port. A node whose process still
+   * runs is killed first (SIGKILL): the new process replaces it, never runs beside it.
+   */
   restart(node: DemoNodeState): void {
+    const running = this.#children.get(node.index)
+    if (running !== undefined && running.exitCode === null && running.signalCode === null) {
+      running.kill('SIGKILL')
+    }
     node.state = 'restarting'
     this.emit('node', {
       t: this.elapsed(),

@@ -156,6 +156,25 @@ describe('DemoCluster', () => {
     expect(cluster.pids()).toContain(fresh)
   })
 
+  it('restarting a node whose process still runs replaces that process (none left running beside it)', async () => {
+    process.env.FAKE_IGNORE_TERM = '1' // a node that stays up until SIGKILL
+    stubborn = true
+    cluster = new DemoCluster({ nodes: 2, command: fake })
+    const failures: string[] = []
+    cluster.addEventListener('node', (e) => {
+      if (e.detail.fields?.state === 'failed') failures.push(e.detail.text)
+    })
+    await cluster.start()
+    await until(() => cluster!.nodes.every((n) => n.state === 'up'))
+    const node = cluster.nodes[0]!
+    const old = node.pid!
+    cluster.restart(node)
+    await until(() => node.state === 'up' && node.pid !== old)
+    await until(() => !pidAlive(old))
+    expect(cluster.pids()).not.toContain(old)
+    expect(failures).toEqual([])
+  })
+
   it('a restart whose old port is taken meanwhile moves to a free port and republishes the peer list', async () => {
     cluster = new DemoCluster({ nodes: 2, command: fake })
     const notes: string[] = []
