@@ -109,10 +109,18 @@ function readTlv(b: Buffer, at: number, tag: number): { body: Buffer; end: numbe
 
 /** SPKI DER of a host public key given as a libp2p protobuf (Ed25519 or ECDSA). */
 export function hostSpkiFromProto(proto: Uint8Array): Buffer {
+  return hostKeyFromProto(proto).spki
+}
+
+/**
+ * A host public key given as a libp2p protobuf: its SPKI DER, and the key itself when decoding
+ * checked it already (ECDSA), so that a verification does not decode it again.
+ */
+function hostKeyFromProto(proto: Uint8Array): { spki: Buffer; key?: KeyObject } {
   const { type, data } = readProtoKey(proto)
   if (type === KEY_TYPE.Ed25519) {
     if (data.byteLength !== 32) throw new Libp2pCertificateError('Ed25519 host key must be 32 bytes')
-    return Buffer.concat([ED25519_SPKI_PREFIX, data])
+    return { spki: Buffer.concat([ED25519_SPKI_PREFIX, data]) }
   }
   if (type === KEY_TYPE.ECDSA) {
     // libp2p ECDSA keys are already SPKI DER: it must decode as an EC public key
@@ -127,7 +135,7 @@ export function hostSpkiFromProto(proto: Uint8Array): Buffer {
     if (key.asymmetricKeyType !== 'ec') {
       throw new Libp2pCertificateError(`ECDSA host key is a ${key.asymmetricKeyType} key`)
     }
-    return Buffer.from(data)
+    return { spki: Buffer.from(data), key }
   }
   throw new Libp2pCertificateError(`unsupported host key type ${type} (Ed25519 and ECDSA only)`)
 }
@@ -158,8 +166,10 @@ function signWith(key: KeyObject, data: Buffer): Buffer {
   return key.asymmetricKeyType === 'ed25519' ? sign(null, data, key) : sign('sha256', data, key)
 }
 
-function verifyWith(spki: Buffer, data: Buffer, signature: Buffer): boolean {
-  const key = createPublicKey({ key: spki, format: 'der', type: 'spki' })
+function verifyWith(spkiOrKey: Buffer | KeyObject, data: Buffer, signature: Buffer): boolean {
+  const key = Buffer.isBuffer(spkiOrKey)
+    ? createPublicKey({ key: spkiOrKey, format: 'der', type: 'spki' })
+    : spkiOrKey
   return key.asymmetricKeyType === 'ed25519'
     ? verify(null, data, key, signature)
     : verify('sha256', data, key, signature)
@@ -340,14 +350,14 @@ export function verifyLibp2pCertificate(der: Uint8Array): string {
   const seq = readTlv(value, 0, 0x30)
   const key = readTlv(seq.body, 0, 0x04)
   const sig = readTlv(seq.body, key.end, 0x04)
-  const hostSpki = hostSpkiFromProto(key.body)
+  const host = hostKeyFromProto(key.body)
   const certSpki = certKey.export({ type: 'spki', format: 'der' })
   let valid = false
   try {
-    valid = verifyWith(hostSpki, Buffer.concat([SIGNATURE_PREFIX, certSpki]), sig.body)
+    valid = verifyWith(host.key ?? host.spki, Buffer.concat([SIGNATURE_PREFIX, certSpki]), sig.body)
   } catch (error) {
     throw new Libp2pCertificateError('bad host key in the libp2p extension', { cause: error })
   }
   if (!valid) throw new Libp2pCertificateError('the libp2p extension signature is invalid')
-  return nodeIdOfSpki(hostSpki)
+  return nodeIdOfSpki(host.spki)
 }
