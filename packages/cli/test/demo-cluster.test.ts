@@ -28,6 +28,15 @@ afterEach(async () => {
   delete process.env.FAKE_IGNORE_TERM
 })
 
+/** The texts of the cluster's `failed` node events, in order, as they come. */
+function failuresOf(c: DemoCluster): string[] {
+  const failures: string[] = []
+  c.addEventListener('node', (e) => {
+    if (e.detail.fields?.state === 'failed') failures.push(e.detail.text)
+  })
+  return failures
+}
+
 async function until(check: () => boolean, ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms
   while (!check()) {
@@ -72,10 +81,7 @@ describe('DemoCluster', () => {
   it('reports a node that exits unexpectedly, with its last stderr lines', async () => {
     process.env.FAKE_FAIL = 'node2'
     cluster = new DemoCluster({ nodes: 2, command: fake })
-    const failures: string[] = []
-    cluster.addEventListener('node', (e) => {
-      if (e.detail.fields?.state === 'failed') failures.push(e.detail.text)
-    })
+    const failures = failuresOf(cluster)
     await cluster.start()
     await until(() => failures.length > 0)
     expect(cluster.nodes[1]!.state).toBe('failed')
@@ -86,10 +92,7 @@ describe('DemoCluster', () => {
   it('runs the nodes with the environment it is given, not only process.env', async () => {
     expect(process.env.FAKE_FAIL).toBeUndefined()
     cluster = new DemoCluster({ nodes: 2, command: fake, env: { ...process.env, FAKE_FAIL: 'node1' } })
-    const failures: string[] = []
-    cluster.addEventListener('node', (e) => {
-      if (e.detail.fields?.state === 'failed') failures.push(e.detail.text)
-    })
+    const failures = failuresOf(cluster)
     await cluster.start()
     await until(() => failures.length > 0)
     expect(failures[0]).toContain('node1 exited unexpectedly (code 3)')
@@ -99,10 +102,7 @@ describe('DemoCluster', () => {
   it('a command that cannot be run is reported as a failed node, not an uncaught exception', async () => {
     const missing = { file: join(cliRoot, 'test', 'fixtures', 'no-such-peer-binary'), args: [] }
     cluster = new DemoCluster({ nodes: 2, command: missing })
-    const failures: string[] = []
-    cluster.addEventListener('node', (e) => {
-      if (e.detail.fields?.state === 'failed') failures.push(e.detail.text)
-    })
+    const failures = failuresOf(cluster)
     await cluster.start()
     await until(() => failures.length === 2)
     expect(cluster.nodes.every((n) => n.state === 'failed')).toBe(true)
@@ -111,10 +111,7 @@ describe('DemoCluster', () => {
 
   it('kill and restart: a killed node is not a failure; the restart runs it again', async () => {
     cluster = new DemoCluster({ nodes: 2, command: fake })
-    const failures: string[] = []
-    cluster.addEventListener('node', (e) => {
-      if (e.detail.fields?.state === 'failed') failures.push(e.detail.text)
-    })
+    const failures = failuresOf(cluster)
     await cluster.start()
     await until(() => cluster!.nodes.every((n) => n.state === 'up'))
     const victim = cluster.nodes[1]!
@@ -131,12 +128,9 @@ describe('DemoCluster', () => {
 
   it('a restart right after a kill, before the killed child has closed: its close changes nothing', async () => {
     cluster = new DemoCluster({ nodes: 2, command: fake })
-    const failures: string[] = []
+    const failures = failuresOf(cluster)
     const notes: string[] = []
-    cluster.addEventListener('node', (e) => {
-      notes.push(e.detail.text)
-      if (e.detail.fields?.state === 'failed') failures.push(e.detail.text)
-    })
+    cluster.addEventListener('node', (e) => notes.push(e.detail.text))
     await cluster.start()
     await until(() => cluster!.nodes.every((n) => n.state === 'up'))
     const victim = cluster.nodes[1]!
@@ -160,10 +154,7 @@ describe('DemoCluster', () => {
     process.env.FAKE_IGNORE_TERM = '1' // a node that stays up until SIGKILL
     stubborn = true
     cluster = new DemoCluster({ nodes: 2, command: fake })
-    const failures: string[] = []
-    cluster.addEventListener('node', (e) => {
-      if (e.detail.fields?.state === 'failed') failures.push(e.detail.text)
-    })
+    const failures = failuresOf(cluster)
     await cluster.start()
     await until(() => cluster!.nodes.every((n) => n.state === 'up'))
     const node = cluster.nodes[0]!
