@@ -1,4 +1,5 @@
 import { isIP } from 'node:net'
+import { hasControlChars } from './text.js'
 
 /** Longest DNS name accepted (RFC 1035 limits names to 253 characters in text form). */
 export const MAX_HOSTNAME_LENGTH = 253
@@ -8,7 +9,7 @@ const LABEL = /^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$/
 /** Why `host` is not a valid IP literal or DNS host name, or `undefined` when it is valid. */
 export function hostProblem(host: string): string | undefined {
   if (host.length === 0) return 'host is empty'
-  if (/[\u0000-\u001f\u007f]/.test(host)) return 'host contains control characters'
+  if (hasControlChars(host)) return 'host contains control characters'
   const bracketed = host.startsWith('[') && host.endsWith(']')
   const family = isIP(bracketed ? host.slice(1, -1) : host)
   if (family === 6 || (family === 4 && !bracketed)) return undefined

@@ -1,8 +1,8 @@
 /**
  * Internals of @peer/discovery-core: helpers shared by the `@peer/*` packages (option checking,
  * deprecation aliases, backoff, a serialising lock, atomic file writes, a seeded PRNG, error
- * messages) and names this package's tests use. Not part of the public API (no semver guarantee;
- * they change or go without notice).
+ * messages, control characters) and names this package's tests use. Not part of the public API (no
+ * semver guarantee; they change or go without notice).
  * @internal
  * @packageDocumentation
  */
@@ -29,3 +29,4 @@ export {
 export { type RandomSource, seededRandom } from './random.js'
 export { SerialLock } from './serial-lock.js'
 export { type ListenerTarget, whenEvent } from './shared-listener.js'
+export { hasControlChars, replaceControlChars } from './text.js'

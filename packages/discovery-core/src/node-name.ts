@@ -1,5 +1,6 @@
 import { InvalidNodeNameError } from './errors.js'
 import { hostProblem, ipFamily } from './host.js'
+import { hasControlChars } from './text.js'
 
 /**
  * A parsed node name.
@@ -23,7 +24,7 @@ export function parseNodeName(input: string): NodeName {
   if (input.length > MAX_NODE_NAME_LENGTH) {
     throw new InvalidNodeNameError(input, `it is longer than ${MAX_NODE_NAME_LENGTH} characters`)
   }
-  if (/[\u0000-\u001f\u007f\s]/.test(input)) {
+  if (/\s/.test(input) || hasControlChars(input)) {
     throw new InvalidNodeNameError(input, 'it contains whitespace or control characters')
   }
   const at = input.indexOf('@')

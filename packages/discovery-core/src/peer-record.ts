@@ -2,6 +2,7 @@ import { InvalidPeerRecordError } from './errors.js'
 import { hostProblem, isValidPort } from './host.js'
 import { isNodeId } from './node-id.js'
 import { isNodeName, MAX_NODE_NAME_LENGTH } from './node-name.js'
+import { hasControlChars } from './text.js'
 
 /** One address a peer may be reached at. */
 export interface PeerAddress {
@@ -67,7 +68,6 @@ export const DEFAULT_RECORD_LIMITS: Readonly<PeerRecordLimits> = Object.freeze({
 
 const SOURCE = /^[a-z0-9][a-z0-9._:-]{0,63}$/
 const META_KEY = /^[A-Za-z0-9][A-Za-z0-9._-]*$/
-const CONTROL = /[\u0000-\u001f\u007f]/
 
 /**
  * Validates untrusted input (a parsed packet, file or etcd value) and returns a clean, frozen
@@ -130,7 +130,8 @@ export function validatePeerRecord(input: unknown, limits: Partial<PeerRecordLim
       if (value.length > lim.maxMetaValueLength) {
         throw new InvalidPeerRecordError(`meta.${key}`, `longer than ${lim.maxMetaValueLength} characters`)
       }
-      if (CONTROL.test(value)) throw new InvalidPeerRecordError(`meta.${key}`, 'contains control characters')
+      if (hasControlChars(value))
+        throw new InvalidPeerRecordError(`meta.${key}`, 'contains control characters')
       meta[key] = value
     }
     Object.freeze(meta)

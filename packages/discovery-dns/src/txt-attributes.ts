@@ -31,7 +31,6 @@ export interface TxtLimits {
 }
 
 const META_KEY = /^[A-Za-z0-9][A-Za-z0-9._-]*$/
-const CONTROL = /[\u0000-\u001f\u007f]/
 
 /**
  * Parses TXT character-strings as `key=value` attributes (RFC 1464 / RFC 6763 section 6) with the
@@ -79,7 +78,7 @@ export function identify(
     for (const [key, value] of attributes) {
       if (key === 'id' || key === 'name') continue
       if (key.length > limits.maxMetaKeyLength || !META_KEY.test(key)) continue
-      if (value.length > limits.maxMetaValueLength || CONTROL.test(value)) continue
+      if (value.length > limits.maxMetaValueLength) continue
       if (Object.keys(meta ?? {}).length >= limits.maxMetaEntries) break
       meta ??= {}
       meta[key] = value

@@ -1,6 +1,8 @@
 // DNS-SD instance and host names: derived from the node's name and id, escaped for dns-packet
 // (a dot inside a label is written `\.`), and renamed after a conflict ("name (2)", "host-2").
 
+import { replaceControlChars } from '@peer/discovery-core/internal'
+
 /** Longest DNS label in bytes. */
 export const MAX_LABEL_BYTES = 63
 
@@ -20,7 +22,7 @@ export function truncateUtf8(text: string, max: number): string {
 /** The instance label for a node: its name, else `peer-<first 12 id chars>`. */
 export function instanceLabelFor(id: string, name: string | undefined): string {
   const base = name !== undefined && name !== '' ? name : `peer-${id.slice(0, 12)}`
-  return truncateUtf8(base.replace(/[\u0000-\u001f\u007f]/g, ''), MAX_LABEL_BYTES)
+  return truncateUtf8(replaceControlChars(base, ''), MAX_LABEL_BYTES)
 }
 
 /** The host label for a node: `peer-<first 16 id chars>`, with `-<attempt>` after a conflict. */

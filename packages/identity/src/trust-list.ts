@@ -7,7 +7,7 @@ import {
   TypedEventTarget,
   throwIfAborted,
 } from '@peer/discovery-core'
-import { errorMessage, writeFileAtomic } from '@peer/discovery-core/internal'
+import { errorMessage, hasControlChars, writeFileAtomic } from '@peer/discovery-core/internal'
 import { IdentityConfigError, IdentityError, TrustListFileError, TrustListFullError } from './errors.js'
 
 /** One trusted node. */
@@ -235,7 +235,7 @@ function checkLabel(label: unknown, path?: string, field?: string): asserts labe
       : new TrustListFileError(path, field ?? '', reason)
   if (typeof label !== 'string') throw fail(`label must be a string, got ${typeof label}`)
   if (label.length > MAX_LABEL_LENGTH) throw fail(`label is longer than ${MAX_LABEL_LENGTH} characters`)
-  if (/[\u0000-\u001f\u007f]/.test(label)) throw fail('label contains control characters')
+  if (hasControlChars(label)) throw fail('label contains control characters')
 }
 
 async function readTrustFile(path: string, signal: AbortSignal | undefined): Promise<TrustEntry[]> {

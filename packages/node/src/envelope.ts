@@ -1,3 +1,4 @@
+import { hasControlChars } from '@peer/discovery-core/internal'
 import { Packr } from 'msgpackr'
 import { encodeBytesEnvelope, readBytesEnvelope } from './envelope-bytes.js'
 import { EncodeError, MalformedEnvelopeError, MessageTooLargeError } from './errors.js'
@@ -195,7 +196,11 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope {
       // no whitespace or control characters: the name reaches logs and terminals as it is
       if (
         name !== undefined &&
-        (typeof name !== 'string' || name.length === 0 || name.length > 255 || UNPRINTABLE.test(name))
+        (typeof name !== 'string' ||
+          name.length === 0 ||
+          name.length > 255 ||
+          /\s/.test(name) ||
+          hasControlChars(name))
       ) {
         throw new MalformedEnvelopeError(
           'payload',
@@ -294,9 +299,6 @@ export function toWireError(error: unknown, type: WireErrorType = 'handler'): Wi
   }
   return { type, name: 'Error', message: String(error).slice(0, MAX_ERROR_TEXT) }
 }
-
-/** Whitespace (Unicode's, line separators included), C0 and C1 controls and DEL. */
-const UNPRINTABLE = /[\s\u0000-\u001f\u007f-\u009f]/
 
 function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.slice(0, 40))

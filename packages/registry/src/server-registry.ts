@@ -5,7 +5,7 @@ import {
   silentLogger,
   TypedEventTarget,
 } from '@peer/discovery-core'
-import { errorMessage, numberOption } from '@peer/discovery-core/internal'
+import { errorMessage, hasControlChars, numberOption } from '@peer/discovery-core/internal'
 import {
   DuplicateServerNameError,
   InvalidPortError,
@@ -368,8 +368,7 @@ function checkName(name: unknown): asserts name is string {
   if (name.length > MAX_SERVER_NAME_LENGTH) {
     throw new InvalidServerNameError(`server name is longer than ${MAX_SERVER_NAME_LENGTH} characters`)
   }
-  if (/[\u0000-\u001f\u007f]/.test(name))
-    throw new InvalidServerNameError('server name contains control characters')
+  if (hasControlChars(name)) throw new InvalidServerNameError('server name contains control characters')
 }
 
 function checkPort(port: unknown): void {

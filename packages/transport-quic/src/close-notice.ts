@@ -2,7 +2,7 @@
 // every engine. The closer sends the notice on a fresh stream and waits (briefly) for the peer to
 // close in answer; then it closes natively. The receiver records the notice and closes at once.
 import type { Logger } from '@peer/discovery-core'
-import { errorMessage } from '@peer/discovery-core/internal'
+import { errorMessage, replaceControlChars } from '@peer/discovery-core/internal'
 import type { EngineStream } from './engine.js'
 import { writeAndEnd } from './stream-io.js'
 import { KIND_CLOSE } from './wire.js'
@@ -22,9 +22,6 @@ export function encodeCloseNotice(code: number, reason: string): Uint8Array {
   return out
 }
 
-/** C0 and C1 control characters and DEL: a peer's reason is one line of text, shown in logs and terminals. */
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g
-
 /**
  * Parses a notice body (after the preamble byte); undefined when it is too short. The reason is the
  * first {@link MAX_CLOSE_REASON_BYTES} bytes after the code as UTF-8, with invalid sequences and
@@ -33,7 +30,7 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g
 export function decodeCloseNotice(body: Uint8Array): { code: number; reason: string } | undefined {
   if (body.byteLength < 4) return undefined
   const b = Buffer.from(body.buffer, body.byteOffset, body.byteLength)
-  const reason = decoder.decode(b.subarray(4, 4 + MAX_CLOSE_REASON_BYTES)).replace(CONTROL, '\ufffd')
+  const reason = replaceControlChars(decoder.decode(b.subarray(4, 4 + MAX_CLOSE_REASON_BYTES)), '\ufffd')
   return { code: b.readUInt32BE(0), reason }
 }
 

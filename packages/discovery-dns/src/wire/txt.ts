@@ -1,6 +1,8 @@
 // The one TXT `key=value` parser of the DNS and mDNS backends (RFC 1464, RFC 6763 section 6). TXT
 // data comes from the network: binary, oversized, with duplicated keys. Nothing here throws.
 
+import { hasControlChars } from '@peer/discovery-core/internal'
+
 /** Limits applied while parsing TXT data; each is off when absent. */
 export interface TxtParseLimits {
   /** TXT data over this many bytes (one length byte per string included) is dropped whole. */
@@ -21,7 +23,6 @@ export interface ParsedTxt {
 
 /** A TXT key: 1 to 64 of `[A-Za-z0-9._-]`, starting with a letter or digit. */
 export const TXT_KEY = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
-const CONTROL = /[\u0000-\u001f\u007f]/
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
 /** Size in bytes of TXT rdata made of `strings` (one length byte each). */
@@ -74,7 +75,7 @@ export function parseTxt(strings: readonly (string | Uint8Array)[], limits: TxtP
       continue
     }
     const value = text.slice(eq + 1)
-    if (CONTROL.test(value)) {
+    if (hasControlChars(value)) {
       problems.push(`TXT value of ${key} contains control characters`)
       continue
     }
