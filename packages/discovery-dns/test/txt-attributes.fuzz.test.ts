@@ -14,7 +14,7 @@ const limits = {
   maxMetaKeyLength: 16,
   maxMetaValueLength: 32,
 }
-const CONTROL = /[\u0000-\u001f\u007f]/
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/
 const txtStrings = fc.array(
   fc.oneof(fc.string({ maxLength: 80 }), fc.string({ unit: 'binary', maxLength: 80 })),
   {

@@ -49,7 +49,7 @@ export const nodeNameArb: fc.Arbitrary<string> = fc.oneof(
 /** Metadata within the default record limits. */
 export const metaArb: fc.Arbitrary<Record<string, string>> = fc.dictionary(
   fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._-]{0,20}$/),
-  fc.string({ maxLength: 40 }).filter((v) => !/[\u0000-\u001f\u007f]/.test(v)),
+  fc.string({ maxLength: 40 }).filter((v) => !/[\u0000-\u001f\u007f-\u009f]/.test(v)),
   { maxKeys: 6, noNullPrototype: true },
 )
 
