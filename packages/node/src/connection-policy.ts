@@ -80,6 +80,16 @@ export class ConnectionPolicy {
     return this.#uses.get(id)?.at
   }
 
+  /**
+   * `link` is down: its use keeps the time (for {@link lastUsed}) but lets go of the link, so a
+   * closed connection's state (buffers, lanes, the engine's connection) is not held until the
+   * member is used again or leaves.
+   */
+  unlink(link: PeerLink): void {
+    const use = this.#uses.get(link.id)
+    if (use !== undefined && use.link === link) use.link = undefined
+  }
+
   /** Forgets `id` (it left the membership). */
   forget(id: string): void {
     this.#uses.delete(id)

@@ -270,6 +270,7 @@ export class NodeLinks {
   down(link: PeerLink, reason: string): void {
     if (this.links.get(link.id) !== link) return
     this.links.delete(link.id)
+    this.#c.policy.unlink(link)
     this.#c.stats.peersDown++
     this.#c.log.info('peer down', { id: shortId(link.id), name: link.name, reason })
     this.#c.emit('peer:down', { id: link.id, name: link.name, reason })
