@@ -67,9 +67,9 @@ export interface NodeOptions {
    */
   maxMessageSize?: number
   /**
-   * The deadline of the whole `stop()`, in ms: requests in flight and handlers get up to the first
-   * three quarters of it to finish, then everything is closed; when it passes, `stop()` resolves
-   * whatever did not answer. Default 5,000.
+   * The deadline of the whole `stop()`, in ms: requests in flight and handlers get all of it but
+   * the last quarter (at most 1 s of it, kept for closing) to finish, then everything is closed;
+   * when it passes, `stop()` resolves whatever did not answer. Default 5,000.
    */
   stopTimeoutMs?: number
   /**

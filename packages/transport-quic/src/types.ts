@@ -214,9 +214,9 @@ export interface Listener extends TypedEventTarget<ListenerEvents> {
   /** Closes every connection (with `reason`) and unbinds. Idempotent. */
   close(reason?: string): Promise<void>
   /**
-   * Refuses every new connection from now on (closed right after the handshake with
-   * `CODE.LIMIT_EXCEEDED` and `reason`, and counted in `connection:rejected`); open connections
-   * stay. The first step of a graceful stop. Idempotent.
+   * Refuses every new connection from now on (closed right after the handshake with `reason`
+   * and `CODE.SHUTDOWN` for reason `shutdown`, `CODE.LIMIT_EXCEEDED` otherwise, and counted in
+   * `connection:rejected`); open connections stay. The first step of a graceful stop. Idempotent.
    */
   stopAccepting(reason?: string): void
   /** Closes the listener, as `close()` does (reason `listener closed`); for `await using`. */
