@@ -1,8 +1,9 @@
 import type { Identity } from '@peer/identity'
 import { collectGarbage, describeSockets, settledSockets, socketInodes } from '@peer/testkit/handles'
-import { waitFor } from '@peer/testkit/wait'
+import { nextEvent, waitFor } from '@peer/testkit/wait'
 import { beforeAll, expect, it } from 'vitest'
-import { identities, Pool } from '../fixtures/pool.js'
+import type { Connection } from '../../src/index.js'
+import { identities, LOOPBACK, Pool } from '../fixtures/pool.js'
 import type { Kit } from './kit.js'
 
 export function handleScenarios(kit: Kit): void {
@@ -48,5 +49,46 @@ export function handleScenarios(kit: Kit): void {
       throw new Error(`${error.message}; still open: ${describeSockets(opened()).join(', ')}`)
     })
     expect(kept.every((o) => o !== undefined)).toBe(true)
+  }, 60_000)
+
+  // what a long-running transport keeps of a connection that closed: nothing (a node that churns
+  // through peers must not grow), on both sides, while both transports and the listener run on
+  it('keeps nothing of a closed connection while its transports run on (both ends collected)', async () => {
+    const pool = new Pool(kit.pair)
+    try {
+      const server = pool.server(a)
+      const client = pool.client(b)
+      const listener = await server.listen(LOOPBACK)
+      // the connections and channels are referenced only inside this function
+      const used = async (): Promise<WeakRef<object>[]> => {
+        const accepted = nextEvent<CustomEvent>(listener, 'connection')
+        const dialed = await client.dial(listener.address, { expectedId: a.id })
+        const inbound = (await accepted).detail.connection as Connection
+        const ch = await dialed.openChannel()
+        await ch.send(Buffer.from('hello'))
+        const peer = await inbound.acceptChannel()
+        expect(Buffer.from((await peer.receive())!).toString()).toBe('hello')
+        await dialed.close('done')
+        await inbound.closed
+        return [dialed, inbound, ch, peer].map((o) => new WeakRef(o))
+      }
+      const refs = await used()
+      await waitFor(
+        async () => {
+          collectGarbage()
+          await new Promise((r) => setTimeout(r, 20))
+          return refs.every((r) => r.deref() === undefined)
+        },
+        { timeoutMs: 40_000, intervalMs: 50, what: 'the closed connection to be collected' },
+      ).catch((error: Error) => {
+        const kept = ['dialed', 'accepted', 'channel', 'accepted channel'].filter((_, i) => refs[i]?.deref())
+        throw new Error(`${error.message}; still held: ${kept.join(', ')}`)
+      })
+      // and the transports still work
+      const again = await client.dial(listener.address, { expectedId: a.id })
+      await again.close('done')
+    } finally {
+      await pool.closeAll()
+    }
   }, 60_000)
 }
