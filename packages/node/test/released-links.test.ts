@@ -35,13 +35,13 @@ afterAll(() => {
 setFlagsFromString('--expose-gc')
 const gc = runInNewContext('gc') as () => void
 
-/** Collects garbage until `ref` is gone (a closed link's last promises settle a few turns later). */
-async function collected(ref: WeakRef<object>): Promise<void> {
+/** Collects garbage until `refs` are gone (a closed link's last promises settle a few turns later). */
+async function collected(refs: WeakRef<object>[]): Promise<void> {
   await waitFor(
     async () => {
       gc()
       await new Promise((r) => setTimeout(r, 20))
-      return ref.deref() === undefined
+      return refs.every((ref) => ref.deref() === undefined)
     },
     { what: 'the closed link to be collected', timeoutMs: 30_000 },
   )
@@ -66,17 +66,20 @@ async function pair(options: (i: number) => Partial<NodeOptions>): Promise<[Memb
   return [a, b]
 }
 
-/** The link `a` has to `b`, held weakly, after a request over it (a use the policy records). */
-async function usedLink(a: Member, b: Member, connected = false): Promise<WeakRef<PeerLink>> {
+/**
+ * The link `a` has to `b` and its transport connection (which the registry also tracks), held
+ * weakly, after a request over it (a use the policy records).
+ */
+async function usedLink(a: Member, b: Member, connected = false): Promise<WeakRef<object>[]> {
   // a mesh dials members by itself: wait for the connection rather than race it
   if (connected)
     await waitFor(() => a.node.peers().length === 1, { what: 'the connection', timeoutMs: 30_000 })
   expect(await a.node.request(b.node.id, 'echo', 'hi')).toBe('hi')
   seen.length = 0
   expect(a.node.peers().map((p) => p.id)).toEqual([b.node.id])
-  const ref = seen[0]
-  if (ref === undefined) throw new Error('peers() reported no link')
-  return ref
+  const link = seen[0]?.deref()
+  if (link === undefined) throw new Error('peers() reported no link')
+  return [new WeakRef(link), new WeakRef(link.connection)]
 }
 
 it('on-demand: a link closed as idle is collected while its peer stays a member', async () => {
