@@ -51,15 +51,7 @@ export class QuicListener extends TypedEventTarget<ListenerEvents> implements Li
       // connections still in the hello exchange count too, so a flood of handshakes is bounded
       const refusing = this.#closing !== undefined ? 'listener closing' : this.#refusing
       if (refusing !== undefined || this.#connections.size + this.#confirming >= this.#maxConnections) {
-        this.rejected++
-        const reason = refusing ?? 'too many connections'
-        this.emit('connection:rejected', {
-          id: connection.remoteId,
-          reason,
-          remoteAddress: connection.remoteAddress,
-        })
-        connection.confirm(false)
-        void connection.close(reason, reason === 'shutdown' ? CODE.SHUTDOWN : CODE.LIMIT_EXCEEDED)
+        this.#refuse(connection, refusing ?? 'too many connections')
         return
       }
       this.#confirming++
@@ -70,9 +62,14 @@ export class QuicListener extends TypedEventTarget<ListenerEvents> implements Li
           this.#logger.debug('client did not confirm the connection', { peer: shortId(connection.remoteId) })
           return
         }
-        if (this.#closing !== undefined || this.#refusing !== undefined || connection.isClosed) {
+        if (connection.isClosed) {
           connection.confirm(false)
-          void connection.close(this.#refusing ?? 'listener closing')
+          return
+        }
+        // the listener began to refuse (or close) while this client was confirming
+        const refusing = this.#closing !== undefined ? 'listener closing' : this.#refusing
+        if (refusing !== undefined) {
+          this.#refuse(connection, refusing)
           return
         }
         this.#connections.add(connection)
@@ -93,6 +90,22 @@ export class QuicListener extends TypedEventTarget<ListenerEvents> implements Li
 
   stopAccepting(reason = 'not accepting connections'): void {
     this.#refusing ??= reason
+  }
+
+  /**
+   * Refuses a client the listener will not serve (closing, refusing, over its limit), before or
+   * during the hello exchange: counted, `connection:rejected`, closed with `reason` and code
+   * `SHUTDOWN` for `shutdown`, `LIMIT_EXCEEDED` otherwise (never code 0, a normal close).
+   */
+  #refuse(connection: QuicConnection, reason: string): void {
+    this.rejected++
+    this.emit('connection:rejected', {
+      id: connection.remoteId,
+      reason,
+      remoteAddress: connection.remoteAddress,
+    })
+    connection.confirm(false)
+    void connection.close(reason, reason === 'shutdown' ? CODE.SHUTDOWN : CODE.LIMIT_EXCEEDED)
   }
 
   close(reason = 'listener closed'): Promise<void> {

@@ -4,7 +4,7 @@ import type { Identity } from '@peer/identity'
 import { recordEvents } from '@peer/testkit/wait'
 import { describe, expect, it } from 'vitest'
 import { CODE, closeCodeFor, HandshakeError } from '../src/index.js'
-import { identities, Pool } from './fixtures/pool.js'
+import { identities, LOOPBACK, Pool } from './fixtures/pool.js'
 
 const pool = Pool.forFile()
 const [a, b] = (await identities(2)) as [Identity, Identity]
@@ -29,6 +29,25 @@ describe('stopAccepting', () => {
     await out.send(new TextEncoder().encode('still open'))
     await out.flush()
     expect(new TextDecoder().decode(await inc.receive())).toBe('still open')
+  })
+
+  it('refuses a client that was confirming when it began to refuse: same code, event and count', async () => {
+    const listener = await pool.make(a).listen(LOOPBACK)
+    const rejected = recordEvents(listener, ['connection:rejected'])
+    // onCommit runs right before the client's confirmation goes out: the listener reads the
+    // confirmation after it began to refuse
+    const client = await pool
+      .make(b)
+      .dial(listener.address, { expectedId: a.id, onCommit: () => listener.stopAccepting('maintenance') })
+    expect(await client.closed).toMatchObject({
+      by: 'remote',
+      reason: 'maintenance',
+      code: CODE.LIMIT_EXCEEDED,
+    })
+    expect(rejected.of('connection:rejected').map((e) => e.detail)).toMatchObject([
+      { id: b.id, reason: 'maintenance' },
+    ])
+    expect(listener.connections).toEqual([])
   })
 
   it('close(reason) without a code sends SHUTDOWN for shutdown and REPLACED for duplicate', async () => {
