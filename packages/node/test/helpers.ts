@@ -43,6 +43,34 @@ export function introduce(members: readonly Member[]): void {
   }
 }
 
+/**
+ * Starts `count` nodes that trust each other, each with `options(i)` (named `n<i>@localhost`,
+ * `stopTimeoutMs` 1 s), adds them to `into` as soon as they run (the caller's `afterEach` stops
+ * them), introduces them and waits until each knows the others as members; it does not wait for
+ * connections. Each answers requests on `echo` with their payload.
+ */
+export async function startMembers(
+  count: number,
+  options: (i: number) => Partial<NodeOptions>,
+  into: Member[],
+): Promise<Member[]> {
+  const identities = await Promise.all(Array.from({ length: count }, () => generateIdentity()))
+  const trust = identities.map((i) => i.id)
+  const started = await Promise.all(
+    identities.map((identity, i) =>
+      startMember(identity, trust, { name: `n${i}@localhost`, stopTimeoutMs: 1000, ...options(i) }),
+    ),
+  )
+  into.push(...started)
+  introduce(started)
+  await waitFor(() => started.every((m) => m.node.members().length === count - 1), {
+    timeoutMs: 30_000,
+    what: 'membership',
+  })
+  for (const m of started) m.node.handle('echo', (payload) => payload)
+  return started
+}
+
 /** Starts `names.length` nodes that trust each other and waits until every pair is up. */
 export async function startCluster(
   names: readonly string[],

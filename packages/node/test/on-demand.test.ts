@@ -6,7 +6,7 @@ import { generateIdentity } from '@peer/identity'
 import { nextEvent, recordEvents, waitFor } from '@peer/testkit/wait'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createNode, type NodeOptions, PeerUnavailableError } from '../src/index.js'
-import { introduce, type Member, startMember, stopAll } from './helpers.js'
+import { type Member, startMember, startMembers, stopAll } from './helpers.js'
 
 const members: Member[] = []
 const sockets: Socket[] = []
@@ -20,20 +20,8 @@ type Detail = { id: string; reason?: string }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** `count` nodes that trust each other, each with `options(i)`, introduced (not connected). */
-async function cluster(count: number, options: (i: number) => Partial<NodeOptions>): Promise<Member[]> {
-  const identities = await Promise.all(Array.from({ length: count }, () => generateIdentity()))
-  const trust = identities.map((i) => i.id)
-  const started = await Promise.all(
-    identities.map((identity, i) =>
-      startMember(identity, trust, { name: `n${i}@localhost`, stopTimeoutMs: 1000, ...options(i) }),
-    ),
-  )
-  members.push(...started)
-  introduce(started)
-  await waitFor(() => started.every((m) => m.node.members().length === count - 1), { what: 'membership' })
-  for (const m of started) m.node.handle('echo', (payload) => payload)
-  return started
-}
+const cluster = (count: number, options: (i: number) => Partial<NodeOptions>): Promise<Member[]> =>
+  startMembers(count, options, members)
 
 const onDemand =
   (extra: Partial<NodeOptions> = {}) =>

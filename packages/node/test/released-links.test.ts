@@ -7,12 +7,11 @@
 
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
-import { generateIdentity } from '@peer/identity'
 import { nextEvent, waitFor } from '@peer/testkit/wait'
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
 import type { NodeOptions } from '../src/index.js'
 import { PeerLink } from '../src/peer-link.js'
-import { introduce, type Member, startMember, stopAll } from './helpers.js'
+import { type Member, startMembers, stopAll } from './helpers.js'
 
 const members: Member[] = []
 afterEach(async () => {
@@ -48,22 +47,7 @@ async function collected(refs: WeakRef<object>[]): Promise<void> {
 }
 
 async function pair(options: (i: number) => Partial<NodeOptions>): Promise<[Member, Member]> {
-  const identities = await Promise.all([generateIdentity(), generateIdentity()])
-  const trust = identities.map((i) => i.id)
-  const started = await Promise.all(
-    identities.map((identity, i) =>
-      startMember(identity, trust, { name: `n${i}@localhost`, stopTimeoutMs: 1000, ...options(i) }),
-    ),
-  )
-  members.push(...started)
-  introduce(started)
-  await waitFor(() => started.every((m) => m.node.members().length === 1), {
-    what: 'membership',
-    timeoutMs: 30_000,
-  })
-  const [a, b] = started as [Member, Member]
-  b.node.handle('echo', (payload) => payload)
-  return [a, b]
+  return (await startMembers(2, options, members)) as [Member, Member]
 }
 
 /**
