@@ -137,6 +137,8 @@ export abstract class AbstractDiscoveryBackend
    * Starts the backend: runs {@link onStart} (calls are serialised; starting a started backend
    * does nothing). When `onStart` fails, `signal` aborts or `stop()` is called meanwhile, {@link onStop}
    * cleans up and the call rejects: with `onStart`'s error, or with an `AbortError` for an abort.
+   * A `start()` still queued behind another transition when `stop()` is called resolves without
+   * starting.
    */
   async start(options: AbortOptions = {}): Promise<void> {
     throwIfAborted(options.signal)

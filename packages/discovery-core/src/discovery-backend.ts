@@ -61,7 +61,7 @@ export interface DiscoveryStats {
   overflowDrops: number
   /** Listener calls that threw (and were isolated). */
   listenerErrors: number
-  /** `discovery:error` events emitted. */
+  /** Failures reported with `discovery:error` (counted also outside `start`..`stop`, with no event). */
   errors: number
   /**
    * Service names dropped from records' `meta.services` lists because they were not of the

@@ -30,7 +30,7 @@ export interface MergedPeerRecord extends PeerRecord {
 
 /** Options of {@link Discovery}. */
 export interface DiscoveryOptions {
-  /** The backends, highest priority first. Sources must be unique. */
+  /** The backends, highest priority first: at least one, with unique sources (else `ConfigError`). */
   backends: readonly DiscoveryBackend[]
   /**
    * How long (ms) a peer that every source has lost is kept before `peer:lost` is emitted. A peer
@@ -181,7 +181,7 @@ export class Discovery extends TypedEventTarget<DiscoveryEvents> implements Disc
 
   /**
    * Starts every backend. A backend that fails to start is reported with `discovery:error` and
-   * left out; the start fails only when every backend failed.
+   * left out; the start fails only when every backend failed (`AllBackendsFailedError`).
    */
   async start(options: AbortOptions = {}): Promise<void> {
     throwIfAborted(options.signal)
@@ -225,7 +225,11 @@ export class Discovery extends TypedEventTarget<DiscoveryEvents> implements Disc
     await this.stop()
   }
 
-  /** Announces this node on every backend that can (capability `announce`). */
+  /**
+   * Announces this node on every backend that can (capability `announce`). Rejects with
+   * `InvalidPeerRecordError` for an invalid record, and with {@link AllBackendsFailedError} when
+   * every such backend failed; a failure of some is reported with `discovery:error`.
+   */
   async announce(self: LocalPeer, options: AbortOptions = {}): Promise<void> {
     const peer = validateLocalPeer(self)
     this.#self = peer.id
@@ -233,7 +237,10 @@ export class Discovery extends TypedEventTarget<DiscoveryEvents> implements Disc
     await this.#onEveryAnnouncer('announce', (b) => b.announce!(peer, options), options.signal)
   }
 
-  /** Withdraws this node's announcement from every backend that can. */
+  /**
+   * Withdraws this node's announcement from every backend that can. Rejects with
+   * {@link AllBackendsFailedError} when every such backend failed, as `announce` does.
+   */
   async withdraw(options: AbortOptions = {}): Promise<void> {
     await this.#onEveryAnnouncer('withdraw', (b) => b.withdraw!(options), options.signal)
   }

@@ -152,7 +152,10 @@ export function validatePeerRecord(input: unknown, limits: Partial<PeerRecordLim
   return Object.freeze(record)
 }
 
-/** Validates what a node announces about itself (a record without `source`). */
+/**
+ * Validates what a node announces about itself (a record without `source`; a `ttl` is dropped).
+ * Throws an {@link InvalidPeerRecordError}, as {@link validatePeerRecord} does.
+ */
 export function validateLocalPeer(input: unknown, limits: Partial<PeerRecordLimits> = {}): LocalPeer {
   if (typeof input !== 'object' || input === null) {
     throw new InvalidPeerRecordError('', `expected an object, got ${describe(input)}`)

@@ -45,7 +45,7 @@ export interface Identity {
 export interface GenerateIdentityOptions {
   /** Key type. Default `ed25519`. */
   keyType?: KeyType
-  /** Certificate validity in days from now. Default 3650 (ten years). */
+  /** Certificate validity in days from now, a positive number. Default 3650 (ten years). */
   validityDays?: number
   /** Cancels the generation: the call rejects with an `AbortError`. */
   signal?: AbortSignal | undefined
@@ -66,7 +66,9 @@ function provider(): void {
 /**
  * Generates a fresh key pair and a self-signed certificate for it. The certificate's subject is
  * `CN=<node id>`; it carries key usage `digitalSignature` and extended key usages `serverAuth`
- * and `clientAuth`, so it can be presented by both ends of a mutual TLS handshake.
+ * and `clientAuth`, so it can be presented by both ends of a mutual TLS handshake. Rejects with
+ * {@link IdentityConfigError} for an unknown `keyType` or a `validityDays` that is not a positive
+ * number, and with an `AbortError` when `signal` aborts.
  */
 export async function generateIdentity(options: GenerateIdentityOptions = {}): Promise<Identity> {
   const keyType = options.keyType ?? 'ed25519'
@@ -116,7 +118,8 @@ export async function generateIdentity(options: GenerateIdentityOptions = {}): P
 /**
  * Builds an identity from PEM text (as written by `saveIdentity`), checking that the certificate
  * belongs to the key. Throws {@link IdentityMismatchError} when it does not, and an
- * {@link IdentityError} for unparsable input or an unsupported key type.
+ * {@link IdentityError} for unparsable input, an unsupported key type or a certificate whose
+ * signature is not its own key's.
  */
 export function identityFromPem(pem: { privateKeyPem: string; certificatePem: string }): Identity {
   let privateKey: KeyObject

@@ -38,7 +38,8 @@ export function identityPaths(location: string | IdentityPaths): IdentityPaths {
 /**
  * Writes the private key (mode 0600) and the certificate (mode 0644) as PEM. Each file is written
  * to a temporary name in the same directory and renamed into place, so a crash never leaves a
- * truncated key behind. Parent directories are created (mode 0700).
+ * truncated key behind. Parent directories are created (mode 0700). Rejects with
+ * {@link KeyFileError} when a file cannot be written, or with an `AbortError` when `signal` aborts.
  */
 export async function saveIdentity(
   identity: Identity,
@@ -58,7 +59,7 @@ export async function saveIdentity(
  * - {@link KeyFileError} when a file is missing, empty, too large, truncated, corrupt or holds the
  *   wrong kind of PEM block;
  * - `IdentityMismatchError` when the certificate does not belong to the key;
- * - `IdentityError` for an unsupported key type;
+ * - `IdentityError` for an unsupported key type, or a certificate not signed by its own key;
  * - `AbortError` when `signal` aborts.
  */
 export async function loadIdentity(

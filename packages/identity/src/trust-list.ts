@@ -36,7 +36,10 @@ export interface TrustListEvents {
 
 /** Options of {@link TrustList}. */
 export interface TrustListOptions {
-  /** Most entries the list holds; `add` beyond it throws {@link TrustListFullError}. Default 10,000. */
+  /**
+   * Most entries the list holds (a non-negative integer, else {@link IdentityConfigError}); `add`
+   * and `replace` beyond it throw {@link TrustListFullError}. Default 10,000.
+   */
   maxEntries?: number
   /** Cancels `TrustList.load` (an `AbortError`). */
   signal?: AbortSignal | undefined
@@ -51,7 +54,8 @@ export const TRUST_FILE_VERSION = 1
 
 /**
  * The set of node ids this node trusts, with labels. An `EventTarget` that emits `trust:added`
- * and `trust:removed` for every change (including changes made by `load`/`replace`).
+ * and `trust:removed` for every id added or removed (including by `reload`/`replace`; a label
+ * change emits nothing).
  *
  * File format (JSON, UTF-8, written by {@link TrustList.save}):
  * ```json
@@ -82,7 +86,11 @@ export class TrustList extends TypedEventTarget<TrustListEvents> {
     }
   }
 
-  /** Reads a trust list file; see the class documentation for the format. */
+  /**
+   * Reads a trust list file; see the class documentation for the format. Rejects with
+   * {@link TrustListFileError} for a missing, unreadable, too large or malformed file (more entries
+   * than `maxEntries` included), and with an `AbortError` when `signal` aborts.
+   */
   static async load(path: string, options: TrustListOptions = {}): Promise<TrustList> {
     const list = new TrustList([], options)
     const entries = await readTrustFile(path, options.signal)
@@ -168,7 +176,8 @@ export class TrustList extends TypedEventTarget<TrustListEvents> {
   /**
    * Makes the list equal to `entries`, emitting `trust:removed` for ids that went away and
    * `trust:added` for new ones; kept ids keep their `addedAt` and take the new label (an entry
-   * without a label clears it), with no event. Validates everything before changing anything.
+   * without a label clears it), with no event. Validates everything before changing anything,
+   * throwing as `add` does (`TrustListFullError` for more than `maxEntries` ids).
    */
   replace(entries: Iterable<{ id: string; label?: string; addedAt?: string }>): void {
     const next = new Map<string, { id: string; label?: string; addedAt?: string }>()

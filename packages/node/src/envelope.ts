@@ -12,7 +12,10 @@ export const MAX_TOPIC_LENGTH = 256
 /** Longest remote error name and message kept from an `err` envelope (longer ones are cut). */
 export const MAX_ERROR_TEXT = 1024
 
-/** Smallest `maxMessageSize` a peer may announce (room for an envelope and a small payload). */
+/**
+ * Smallest `maxMessageSize` a peer may announce, and the smallest `NodeOptions.maxMessageSize` (room
+ * for an envelope and a small payload).
+ */
 export const MIN_MESSAGE_SIZE = 4096
 
 /** Largest request id (ids wrap to 1 after it). */

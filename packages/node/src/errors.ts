@@ -2,7 +2,10 @@ import { PeerError } from '@peer/discovery-core'
 import { errorMessage } from '@peer/discovery-core/internal'
 import { type CloseInfo, CODE, ConnectionClosedError } from '@peer/transport-quic'
 
-/** Base class of every error thrown by `@peer/node`. */
+/**
+ * Base class of every error class of `@peer/node`. Calls also throw errors of other packages:
+ * `ConfigError` (a bad option or argument), `AbortError`, `InvalidNodeNameError`, ...
+ */
 export class NodeError extends PeerError {}
 
 /**
@@ -183,7 +186,8 @@ export class NodeStoppedError extends NodeError {
 
 /**
  * A per-peer limit was hit: too many requests waiting for an answer (`maxInFlightRequests`), too
- * many messages queued (`maxQueuedMessages`), or too many byte streams open (`maxByteStreams`).
+ * many messages queued on one lane (`maxQueuedMessages`), or too many byte streams open
+ * (`maxByteStreams`).
  */
 export class TooManyRequestsError extends NodeError {
   /** The node id of the peer whose limit was hit. */

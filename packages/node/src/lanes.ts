@@ -49,7 +49,7 @@ function topicHash(topic: string): number {
   return h
 }
 
-/** The lane of `topic` at `priority` (deterministic). */
+/** The lane of `topic` at `priority` (deterministic); throws `ConfigError` for an invalid priority. */
 export function laneOf(topic: string, priority: Priority | undefined): number {
   const cls = priorityClass(priority)
   if (cls === 'urgent') return CONTROL_LANE

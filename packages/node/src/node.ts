@@ -55,8 +55,8 @@ export { TRUST_ALL_WARNING } from './node-start.js'
 
 /**
  * Creates and starts a node: loads or generates its identity, binds the QUIC listener, starts
- * discovery, announces itself and dials every trusted peer discovery reports. `startOptions.signal`
- * cancels the start (an `AbortError`; nothing is left running).
+ * discovery, announces itself and (with `connect: 'mesh'`) dials every trusted peer discovery
+ * reports. `startOptions.signal` cancels the start (an `AbortError`; nothing is left running).
  *
  * @example
  * ```ts
@@ -144,7 +144,7 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
     return this.#parts.identity?.id ?? ''
   }
 
-  /** This node's identity. */
+  /** This node's identity; throws `NodeError` before `start()`. */
   get identity(): Identity {
     if (this.#parts.identity === undefined) throw new NodeError('the node is not started')
     return this.#parts.identity
@@ -155,7 +155,7 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
     return this.#parts.name
   }
 
-  /** The bound listener address (the real port when 0 was asked for). */
+  /** The bound listener address (the real port when 0 was asked for); throws `NodeError` before `start()`. */
   get address(): PeerAddress {
     const a = this.#parts.listener?.address
     if (a === undefined) throw new NodeError('the node is not started')
@@ -290,7 +290,8 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
 
   /**
    * Sets the handler of `topic` (one per topic) and returns a function that removes it. A second
-   * `handle` for the same topic throws {@link HandlerExistsError}.
+   * `handle` for the same topic throws {@link HandlerExistsError}; a bad topic
+   * `InvalidTopicError`, a bad `priority` `ConfigError`.
    */
   handle<In = unknown, Out = unknown>(
     topic: string,
@@ -306,8 +307,9 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
   }
 
   /**
-   * Accepts byte streams a peer opens on `topic` with `openStream` (one handler per topic) and
-   * returns a function that removes it. A handler that throws or rejects resets its stream.
+   * Accepts byte streams a peer opens on `topic` with `openStream` (one handler per topic: a second
+   * throws {@link HandlerExistsError}) and returns a function that removes it. A handler that
+   * throws or rejects resets its stream.
    */
   handleStream(topic: string, handler: StreamHandler): () => void {
     return this.#handlers.handleStream(topic, handler)
@@ -317,7 +319,8 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
    * Opens a duplex byte stream to `peer` (node id or name) on `topic`: web streams with QUIC
    * backpressure. Resolves once the peer accepted it; rejects with `StreamRefusedError` (no stream
    * handler for the topic, too many streams, stopping), `TooManyRequestsError` (over
-   * `maxByteStreams` here), `PeerUnavailableError`, `NodeStoppedError` or an `AbortError`.
+   * `maxByteStreams` here), `PeerUnavailableError`, `NodeStoppedError`, an `AbortError`, or a
+   * `TimeoutError` (`DOMException`) when the peer does not answer within `helloTimeoutMs`.
    * Streams are reset when the connection ends or the node stops.
    */
   openStream(peer: string, topic: string, options: OpenStreamOptions = {}): Promise<PeerStream> {
@@ -328,9 +331,10 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
 
   /**
    * Sends a fire-and-forget message to `peer` (node id or name). Resolves once the message is
-   * queued for the peer; messages to one peer on one topic arrive in the order they were sent.
-   * Rejects with `PeerUnavailableError`, `NodeStoppedError`, `MessageTooLargeError`,
-   * `EncodeError` or `TooManyRequestsError`.
+   * queued for the peer; messages to one peer on one topic (at one priority) arrive in the order
+   * they were sent. Rejects with `PeerUnavailableError`, `NodeStoppedError`, `MessageTooLargeError`,
+   * `EncodeError`, `TooManyRequestsError`, `InvalidTopicError`, or an `AbortError` when `signal`
+   * aborts before the message is queued (while a dial on first use runs).
    */
   send(peer: string, topic: string, payload: unknown, options: SendOptions = {}): Promise<void> {
     return this.#messaging.send(peer, topic, payload, options)
@@ -339,8 +343,8 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
   /**
    * Sends a request to `peer` (node id or name) and resolves with the handler's answer. Rejects
    * with `RequestTimeoutError` after `timeoutMs`, an `AbortError` when `signal` aborts,
-   * `RemoteError` when the remote handler threw, `NoHandlerError`, `PeerUnavailableError` or
-   * `NodeStoppedError`.
+   * `RemoteError` when the remote handler threw, `NoHandlerError`, `PeerUnavailableError`,
+   * `NodeStoppedError`, or (as `send`) `TooManyRequestsError`, `MessageTooLargeError`, `EncodeError`.
    *
    * With `{ service: name }` instead of a peer, a provider of the service is picked (connected
    * first, then lowest RTT, then random) and the next one is tried when it is unavailable
@@ -363,7 +367,10 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
     return this.#messaging.broadcast(topic, payload, options)
   }
 
-  /** Measures the round-trip time to `peer` in ms (an application-level ping). */
+  /**
+   * Measures the round-trip time to `peer` in ms (an application-level ping on the control lane).
+   * Rejects as `request` does: `RequestTimeoutError` after `timeoutMs` (default `requestTimeoutMs`).
+   */
   ping(peer: string, options: RequestOptions = {}): Promise<number> {
     return this.#messaging.ping(peer, options)
   }
@@ -399,7 +406,8 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
 
   /**
    * Resolves with the peer's snapshot once `peer` (node id or name) is up: at once when it
-   * already is. Rejects with `PeerUnavailableError` after `timeoutMs` (default: `requestTimeoutMs`),
+   * already is. It never dials (with `connect: 'on-demand'`, a member comes up only when used).
+   * Rejects with `PeerUnavailableError` after `timeoutMs` (default: `requestTimeoutMs`),
    * an `AbortError` when `signal` aborts, or `NodeStoppedError` when the node stops.
    */
   async waitForPeer(peer: string, options: RequestOptions = {}): Promise<PeerInfo> {

@@ -32,9 +32,12 @@ export interface ProviderDetail {
 
 /** Events of the service directory, part of the node's events. */
 export interface ServiceEvents {
-  /** A member now provides a service (its discovery record lists it). */
+  /**
+   * A discovered node now provides a service (its discovery record lists it). Also for an untrusted
+   * node: `providers()` and `request({ service })` use only trusted ones.
+   */
   'provider:added': CustomEvent<ProviderDetail>
-  /** A member no longer provides a service, or discovery lost it. */
+  /** A node no longer provides a service (as for `provider:added`, trusted or not), or discovery lost it. */
   'provider:removed': CustomEvent<ProviderDetail>
 }
 

@@ -13,7 +13,7 @@ import type { ServiceEvents } from './services.js'
  */
 export type TrustOption = TrustList | Iterable<string> | 'all'
 
-/** Options of {@link createNode}. Only `trust` is required. */
+/** Options of {@link createNode}. Only `trust` is required; a bad one makes it reject (`ConfigError`). */
 export interface NodeOptions {
   /**
    * The node name, `name@host` (Erlang style) or `port@ip`. A bare `name` gets `@<short host
@@ -40,7 +40,7 @@ export interface NodeOptions {
   trust: TrustOption
   /** Small string metadata announced with the node. */
   meta?: Record<string, string>
-  /** Default timeout of `request`, `ping` and `waitForPeer`, in ms. Default 10,000. */
+  /** Default timeout of `request`, `ping`, `waitForPeer` and a dial on first use, in ms. Default 10,000. */
   requestTimeoutMs?: number
   /**
    * Same as `requestTimeoutMs` (ms).
@@ -52,13 +52,13 @@ export interface NodeOptions {
    */
   maxInFlightRequests?: number
   /**
-   * Messages and requests from one peer being handled at once. More wait in arrival order (at most
-   * `maxQueuedMessages`, then reading from that peer pauses); answers keep flowing. Default 256.
+   * Messages and requests from one peer being handled at once, per lane. More wait in arrival order
+   * (at most `maxQueuedMessages` per lane, then reading that lane pauses); answers keep flowing. Default 256.
    */
   maxConcurrentHandlers?: number
   /**
-   * Envelopes queued for one peer before `send`/`request` fail with `TooManyRequestsError`, and
-   * the most messages from one peer waiting for a handler slot. Default 10,000.
+   * Per lane: envelopes queued for one peer before `send`/`request` fail with `TooManyRequestsError`,
+   * and the most messages from one peer waiting for a handler slot. Default 10,000.
    */
   maxQueuedMessages?: number
   /**
@@ -190,9 +190,11 @@ export interface NodeOptions {
      * @deprecated Use `dialTimeoutMs`.
      */
     dialTimeout?: number
-    /** Redial backoff (`initialDelayMs`, `maxDelayMs`, `jitter`). */
+    /** Redial backoff (`initialDelayMs`, `maxDelayMs`, `jitter`); default 500 ms to 30 s, jittered. */
     backoff?: BackoffOptions
+    /** Most peers the registry tracks at once; more are dropped (and counted). Default 1,024. */
     maxPeers?: number
+    /** Most dials in flight at once; further peers wait in state `queued`. Default 8. */
     maxConcurrentDials?: number
     /** How long a peer that said `shutdown` is not redialed unless announced again, in ms. Default 15,000. */
     departedHoldMs?: number
@@ -222,7 +224,7 @@ export interface PeerStats {
   requestsSent: number
   /** Requests received from the peer. */
   requestsReceived: number
-  /** Requests to the peer that timed out. */
+  /** Requests (and pings) to the peer that timed out. */
   timeouts: number
   /** Requests to the peer answered with an error (remote handler error, no handler, stopping). */
   errorsReceived: number
@@ -380,7 +382,7 @@ export interface SendOptions extends AbortOptions {
 
 /** Options of {@link PeerNode.request}. */
 export interface RequestOptions extends AbortOptions {
-  /** Time limit in ms. Default: the node's `requestTimeoutMs`. */
+  /** Time limit in ms, in (0, 2^31 - 1] (else `ConfigError`). Default: the node's `requestTimeoutMs`. */
   timeoutMs?: number
   /**
    * Same as `timeoutMs` (ms).
@@ -418,7 +420,7 @@ export interface MessageDroppedDetail {
 /** Options of {@link PeerNode.stop}. */
 export interface StopOptions {
   /**
-   * The deadline of this stop, in ms (see `NodeOptions.stopTimeoutMs`). Default: the node's `stopTimeoutMs`.
+   * This stop's deadline in ms, (0, 2^31 - 1] (else `stop()` throws `ConfigError`). Default `stopTimeoutMs`.
    */
   timeoutMs?: number
   /**
@@ -472,7 +474,7 @@ export interface MemberJoinedDetail {
   readonly source: string
 }
 
-/** Payload of `member:left`. */
+/** Payload of `member:left`; `source` is the discovery source whose loss reported it. */
 export interface MemberLeftDetail extends MemberJoinedDetail {
   /** Discovery's reason (`expired`, `withdrawn`, `stale`, ...). */
   readonly reason: string
@@ -502,7 +504,8 @@ export interface MemberInfo {
 /**
  * Payload of `peer:rejected`: a node was refused. Mostly an untrusted id (from discovery, or an
  * inbound connection refused in the handshake); the listener also refuses inbound connections over
- * `maxConnections`, while stopping, and those whose handshake failed: `reason` tells which.
+ * the transport's own limit (those over the node's `maxConnections` are only counted: `refusedOverCap`),
+ * while stopping, and those whose handshake failed: `reason` tells which.
  */
 export interface PeerRejectedDetail {
   /**
@@ -542,5 +545,5 @@ export interface NodeEvents extends ServiceEvents {
   'message:dropped': CustomEvent<MessageDroppedDetail>
 }
 
-/** Where the node is in its life: it is created `started`; `stop()` makes it `stopping` then `stopped`. */
+/** The node's state: `started` (`stopped` before `start()`); `stop()` makes it `stopping`, then `stopped`. */
 export type NodeState = 'started' | 'stopping' | 'stopped'

@@ -1,6 +1,9 @@
 import { ConfigError, PeerError } from '@peer/discovery-core'
 
-/** Base class of every error thrown by `@peer/registry` (except {@link RegistryConfigError}). */
+/**
+ * Base class of every error class of `@peer/registry` (except {@link RegistryConfigError}). Calls
+ * also throw errors of other packages: `InvalidNodeIdError`, `ServiceListTooLargeError`, `AbortError`.
+ */
 export class RegistryError extends PeerError {}
 
 /**
@@ -64,18 +67,24 @@ export class PeerIdMismatchError extends RegistryError {
   }
 }
 
-/** A dial did not complete within the registry's dial timeout. */
+/**
+ * A dial did not complete within the registry's dial timeout, or `ensureConnected` got no
+ * connection within its `timeoutMs`.
+ */
 export class DialTimeoutError extends RegistryError {}
 
-/** A server name is empty, too long, not a string or contains control characters. */
+/**
+ * A server name is empty, too long, not a string or contains control characters; or, with the
+ * `publish` option, it is not a valid service name.
+ */
 export class InvalidServerNameError extends RegistryError {}
 
 /** A port is not an integer in 1-65535. */
 export class InvalidPortError extends RegistryError {}
 
 /**
- * A new connection would exceed `maxConnections` and no open connection was idle enough to be
- * closed for it (every one has work in flight).
+ * A new connection would exceed `maxConnections` and `evictIdle` named no open connection to close
+ * for it (none was idle, or there is no `evictIdle`).
  */
 export class ConnectionCapError extends RegistryError {
   /** The cap that was reached. */

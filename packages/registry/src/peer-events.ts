@@ -62,7 +62,10 @@ export interface PeerDialFailedDetail {
 
 /** Payload of `peer:connection-replaced`. */
 export interface PeerConnectionReplacedDetail extends PeerConnectedDetail {
-  /** The connection that was live until now; it is being closed with reason `duplicate`. */
+  /**
+   * The connection that was live until now; it is being closed with reason `duplicate` (`stalled`
+   * when a {@link PeerRegistry.probeStalled} dial replaced it).
+   */
   readonly previous: RegistryConnection
 }
 
@@ -76,7 +79,10 @@ export interface PeerMemberDetail {
   readonly source: string
 }
 
-/** Payload of `peer:member-lost`: discovery lost the last record of a member. */
+/**
+ * Payload of `peer:member-lost`: discovery lost the last record of a member. Here `source` is the
+ * discovery source whose loss reported it.
+ */
 export interface PeerMemberLostDetail extends PeerMemberDetail {
   /** Discovery's reason (`expired`, `withdrawn`, `stale`, ...). */
   readonly reason: string
@@ -91,7 +97,8 @@ export interface PeerRegistryEvents {
   'peer:connected': CustomEvent<PeerConnectedDetail>
   /**
    * The live connection was swapped for another one without a disconnect (the other half of a
-   * simultaneous dial won, or the remote redialed): use `connection` from now on.
+   * simultaneous dial won, the remote redialed, or {@link PeerRegistry.probeStalled} replaced a
+   * stalled one): use `connection` from now on.
    */
   'peer:connection-replaced': CustomEvent<PeerConnectionReplacedDetail>
   /**

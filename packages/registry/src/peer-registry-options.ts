@@ -3,9 +3,17 @@ import type { LoggerFactory } from '@peer/discovery-core'
 import type { BackoffOptions } from './backoff.js'
 import type { PeerSource, RegistryConnection, RegistryTransport, TrustStore } from './interfaces.js'
 
-/** Options of `PeerRegistry`. */
+/**
+ * Options of `PeerRegistry`, checked by its constructor: an invalid one throws
+ * `RegistryConfigError` (counts and `dialTimeoutMs`, `departedHoldMs`, `stopTimeoutMs` must be
+ * positive integers; `stableAfterMs`, `simultaneousWindowMs`, `probeAttemptMs` and the backoff
+ * delays may be 0).
+ */
 export interface PeerRegistryOptions<C extends RegistryConnection = RegistryConnection> {
-  /** This node's id: never dialed, and the tie-breaker of simultaneous dials. */
+  /**
+   * This node's id: never dialed, and the tie-breaker of simultaneous dials. A malformed id makes
+   * the constructor throw `InvalidNodeIdError` (from `@peer/discovery-core`).
+   */
   self: string
   /** Dials peers (`@peer/transport-quic`'s transport, or anything meeting the interface). */
   transport: RegistryTransport<C>
@@ -83,7 +91,8 @@ export interface PeerRegistryOptions<C extends RegistryConnection = RegistryConn
    * Most open connections (both directions). A new one over the cap makes the registry ask
    * `evictIdle` for an idle connection to close; when there is none, an inbound connection is
    * closed with reason `connection cap` (counted in `stats.refusedOverCap`) and a dial fails with
-   * `ConnectionCapError`. Default: no cap.
+   * `ConnectionCapError` (its connection is closed, and the peer is not redialed by itself).
+   * Default: no cap.
    */
   maxConnections?: number
   /**

@@ -163,9 +163,9 @@ export class PeerRegistry<
 
   /**
    * Starts listening to discovery and trust changes and dials every trusted peer discovery
-   * already knows. Idempotent. Rejects with an `AbortError` when `signal` is aborted before it or
-   * aborts while discovery's known peers are listed; the registry is then left stopped (nothing
-   * subscribed, nothing dialed).
+   * already knows (with `connect: 'on-demand'`: records them as members). Idempotent. Rejects with
+   * an `AbortError` when `signal` is aborted before it or aborts while discovery's known peers are
+   * listed; the registry is then left stopped (nothing subscribed, nothing dialed).
    */
   async start(options: RegistryStartOptions = {}): Promise<void> {
     const { signal } = options
@@ -244,8 +244,8 @@ export class PeerRegistry<
   /**
    * Offers an inbound connection (wire it to the transport listener). It is adopted when its
    * remote id is trusted and the peer has no better connection; otherwise it is closed (reason
-   * `untrusted`, `duplicate`, `self`, `invalid id`, `shutdown` (stopping or stopped) or `registry full`).
-   * Returns true when adopted.
+   * `untrusted`, `duplicate`, `self`, `invalid id`, `shutdown` (stopping or stopped), `registry full`
+   * or `connection cap` (at `maxConnections` with nothing evicted)). Returns true when adopted.
    */
   accept(connection: C): boolean {
     const id = connection.remoteId
@@ -279,12 +279,14 @@ export class PeerRegistry<
    * The live connection to `id` looks stalled (the caller's traffic on it stopped while the peer
    * should answer, e.g. a partition shorter than the idle timeout, whose heal QUIC notices only at
    * its next retransmission, seconds later): dials the peer afresh on its known addresses, with
-   * probing attempts (each cut after `probeAttemptMs`, one at a time) while the stalled connection
-   * stays. When a handshake succeeds while the stalled connection is still the peer's and `signal`
-   * has not aborted, the new connection replaces it (`peer:connection-replaced`) and the stalled
-   * one is closed with reason `stalled`. Abort `signal` when the stalled connection recovers.
-   * Resolves true when it replaced the connection, false otherwise (no address known, a probe for
-   * the peer already runs, the connection closed or changed, `signal` aborted, the registry
+   * probing attempts (each cut after `probeAttemptMs`, or 1,000 ms when that is 0; one at a time)
+   * while the stalled connection stays. When a handshake succeeds while the stalled connection is
+   * still the peer's and `signal` has not aborted, the new connection replaces it
+   * (`peer:connection-replaced`) and the stalled one is closed with reason `stalled`; when the
+   * stalled one closed while that dial was in flight, the new one is adopted (`peer:connected`).
+   * Abort `signal` when the stalled connection recovers. Resolves true when it replaced (or
+   * adopted) a connection, false otherwise (no address known, a probe for the peer already runs,
+   * the connection changed or closed before the probe's dial, `signal` aborted, the registry
    * stopped). Never rejects.
    */
   async probeStalled(id: string, options: { signal?: AbortSignal | undefined } = {}): Promise<boolean> {
@@ -350,6 +352,7 @@ export class PeerRegistry<
   /**
    * The live connection to `id`, dialing it first when there is none: joins a dial in flight, or
    * dials the member now (bypassing the redial backoff, within `maxConcurrentDials`). Rejects with
+   * `RegistryError` when the registry is not started (or the peer is forgotten meanwhile),
    * `NotAMemberError` (not a trusted member with an address), `ConnectionCapError` (at
    * `maxConnections` with nothing idle to evict), the dial's error, `DialTimeoutError` after
    * `timeoutMs`, or an `AbortError` when `signal` aborts.

@@ -3,7 +3,9 @@ import type { ConnectionDirection } from './interfaces.js'
 
 /**
  * Where a peer stands:
- * - `idle`: known but nothing to do (no address to dial, or waiting for the registry to start);
+ * - `idle`: known but nothing to do (no address to dial, waiting for the registry to start, or
+ *   dialed only when used: an `on-demand` member, a released connection, a dial refused over
+ *   `maxConnections`);
  * - `queued`: waiting for a free dial slot;
  * - `dialing`: a dial is in flight;
  * - `backoff`: the last dial failed or the connection dropped; a redial is scheduled;
@@ -52,7 +54,7 @@ export interface PeerStatus {
   readonly dialAttempts: number
   /** Every dial started for this peer. */
   readonly totalDials: number
-  /** When the next dial is due, in ms since the epoch (state `backoff`). */
+  /** When the next dial is due, in ms since the epoch (state `backoff`, or `departed`: at the latest). */
   readonly nextDialAt?: number | undefined
   /** The last dial error or disconnect reason. */
   readonly lastError?: string | undefined

@@ -126,9 +126,10 @@ export interface ServerRegistryOptions {
    * registered, `unprovide(name)` when its entry goes away (unregistered, closed or cleared). With
    * it, `register` also requires a valid service name (1-63 characters of `a-z`, `0-9`, `.`, `_`,
    * `-`, starting with a letter or a digit; else {@link InvalidServerNameError}) and at most 32
-   * published names (else `ServiceListTooLargeError` from `@peer/discovery-core`). Publisher
-   * failures are logged and counted in {@link ServerRegistry.stats}, never thrown. An object
-   * without both methods makes the constructor throw {@link RegistryConfigError}.
+   * published names, 255 characters comma-separated (else `ServiceListTooLargeError` from
+   * `@peer/discovery-core`). Publisher failures are logged and counted in
+   * {@link ServerRegistry.stats}, never thrown. An object without both methods makes the
+   * constructor throw {@link RegistryConfigError}.
    */
   publish?: ServicePublisher | undefined
 }
@@ -312,7 +313,7 @@ export class ServerRegistry<
   /**
    * Resolves once every publisher call made so far (`publish` option) has settled; at once without
    * `publish`. Never rejects because of the publisher (failures are counted in {@link stats});
-   * rejects with the signal's reason when `signal` aborts first.
+   * rejects with an `AbortError` (the signal's reason as `cause`) when `signal` aborts first.
    */
   async published(options: AbortOptions = {}): Promise<void> {
     await this.#publish?.settled(options)

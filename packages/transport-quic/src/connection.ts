@@ -81,7 +81,10 @@ export class QuicConnection extends TypedEventTarget<ConnectionEvents> implement
   readonly localAddress: TransportAddress
   readonly direction: 'inbound' | 'outbound'
   readonly closed: Promise<CloseInfo>
-  /** Streams dropped because their preamble was bad or late, or the accept queue was full. */
+  /**
+   * Streams dropped: a bad or late preamble, over the open rate, or no room to wait for their
+   * preamble or to be accepted.
+   */
   droppedStreams = 0
 
   readonly #engine: EngineConnection

@@ -1,6 +1,10 @@
 import { ConfigError, PeerError } from '@peer/discovery-core'
 
-/** Base class of every error thrown by `@peer/transport-quic` (except {@link TransportConfigError}). */
+/**
+ * Base class of every error thrown by `@peer/transport-quic`, except {@link TransportConfigError}
+ * and the `AbortError` (an aborted `signal`) and `InvalidNodeIdError` (`dial`'s `expectedId`) of
+ * `@peer/discovery-core`.
+ */
 export class TransportError extends PeerError {}
 
 /**
@@ -45,9 +49,16 @@ export class UntrustedPeerError extends TransportError {
   }
 }
 
-/** The TLS handshake failed for a reason other than pinning or trust (ALPN, no certificate, ...). */
+/**
+ * The handshake failed for a reason other than pinning or trust (ALPN, no certificate, ...), or the
+ * connection closed before the server confirmed it (the server over its `maxConnections`, after
+ * `stopAccepting` or closing; an unsupported protocol version).
+ */
 export class HandshakeError extends TransportError {
-  /** QUIC / TLS error code from the wire, when there is one (TLS alerts are 0x100 + alert). */
+  /**
+   * QUIC / TLS error code from the wire, when there is one (TLS alerts are 0x100 + alert), or the
+   * application code of a close before the confirmation (e.g. `CODE.LIMIT_EXCEEDED`).
+   */
   readonly code: number | undefined
   constructor(message: string, code?: number, options?: ErrorOptions) {
     super(message, options)
@@ -122,7 +133,11 @@ export class ConnectionClosedError extends TransportError {
   }
 }
 
-/** Too many of something (queued stream opens, pending incoming streams, connections). */
+/**
+ * Too many of something: stream opens queued for the peer's limit (`maxQueuedStreamOpens`),
+ * `acceptStream`/`acceptChannel` calls waiting at once (`maxPendingStreams`), `send` calls waiting
+ * for buffer space (1,024).
+ */
 export class TransportLimitError extends TransportError {}
 
 /** One line describing a {@link CloseInfo}, for logs and error messages. */

@@ -11,7 +11,7 @@ import { CODE } from './wire.js'
 export class QuicListener extends TypedEventTarget<ListenerEvents> implements Listener {
   readonly address: TransportAddress
   readonly closed: Promise<void>
-  /** Clients refused by the trust policy or the connection limit. */
+  /** Clients refused (each one a `connection:rejected` event). */
   rejected = 0
   readonly #server: EngineServer
   readonly #connections = new Set<QuicConnection>()

@@ -26,7 +26,8 @@ import type {
 import { MAX_HELLO_BYTES } from './wire.js'
 
 /**
- * Creates a QUIC transport for one identity.
+ * Creates a QUIC transport for one identity. The options are checked here: an invalid one (or an
+ * unknown `engine`) throws `TransportConfigError`.
  *
  * ```ts
  * const transport = createTransport({ identity, trust: (id) => trustList.has(id) })
@@ -171,8 +172,8 @@ export class QuicTransport implements Transport {
    * with `PinningError` (another id), `UntrustedPeerError` (the server does not trust us),
    * `ConnectTimeoutError` (no answer, or no confirmation, within `connectTimeoutMs`),
    * `HandshakeError` (any other handshake failure), an `AbortError` when `signal` aborts, or
-   * `TransportError` when the transport is or gets closed; with `InvalidNodeIdError` for a
-   * malformed `expectedId`.
+   * `TransportError` when the transport is or gets closed or the connect fails otherwise; with
+   * `InvalidNodeIdError` for a malformed `expectedId`.
    */
   async dial(address: TransportAddress, options: DialOptions): Promise<Connection> {
     if (this.#closed) throw new TransportError('transport is closed')

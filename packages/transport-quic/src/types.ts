@@ -15,7 +15,10 @@ export type TrustPolicy = (id: string) => boolean | Promise<boolean>
 
 /**
  * Engine tuning. Every field is optional: defaults are chosen per path (see `tuningFor`):
- * loopback gets large UDP payloads and read chunks, other paths path-MTU-safe payloads.
+ * loopback gets large UDP payloads and larger flow-control windows, other paths path-MTU-safe
+ * payloads. Every field must be a finite number >= 0 (`maxSendUdpPayloadSize` >= 1,200,
+ * `maxStreams` >= 1, durations at most 2^31 - 1): `createTransport` and `tuningFor` throw
+ * `TransportConfigError` otherwise.
  */
 export interface TransportTuning {
   /**
@@ -32,9 +35,12 @@ export interface TransportTuning {
   connectTimeoutMs?: number
   /** Bidirectional streams the peer may have open at once (QUIC `initial_max_streams_bidi`). Default 256. */
   maxStreams?: number
-  /** Largest UDP payload sent. Default 65,000 on loopback, 1,350 elsewhere. */
+  /**
+   * Largest UDP payload sent. Default 65,000 on loopback, 1,350 elsewhere. matrixai engine only
+   * (the quinn binding takes no such setting).
+   */
   maxSendUdpPayloadSize?: number
-  /** Largest UDP payload accepted. Default 65,527. */
+  /** Largest UDP payload accepted. Default 65,527. matrixai engine only, as above. */
   maxRecvUdpPayloadSize?: number
   /**
    * Most bytes read from the engine per stream read. Default 256 KiB.
@@ -42,9 +48,15 @@ export interface TransportTuning {
    * much after one under a quarter full, within 16 KiB and this.
    */
   readChunkSize?: number
-  /** Initial connection flow-control window (bytes). Default 16 MiB on loopback, 8 MiB elsewhere. */
+  /**
+   * Initial connection flow-control window (bytes). Default 16 MiB on loopback, 8 MiB elsewhere.
+   * matrixai engine only (the quinn binding takes no such setting).
+   */
   initialMaxData?: number
-  /** Initial per-stream flow-control window (bytes). Default 4 MiB on loopback, 2 MiB elsewhere. */
+  /**
+   * Initial per-stream flow-control window (bytes). Default 4 MiB on loopback, 2 MiB elsewhere.
+   * matrixai engine only, as above.
+   */
   initialMaxStreamData?: number
   /**
    * Largest connection window auto-tuning may reach (bytes). Default 64 MiB on loopback, 24 MiB elsewhere.
@@ -66,14 +78,23 @@ export interface TransportOptions extends TransportTuning {
   logger?: LoggerFactory
   /** Default message channel options for every connection. */
   channel?: ChannelOptions
-  /** Stream opens queued while the peer's stream limit is reached, per connection. Default 10,000. */
+  /**
+   * Stream opens queued while the peer's stream limit is reached, per connection; an open beyond
+   * them rejects with `TransportLimitError`. Default 10,000.
+   */
   maxQueuedStreamOpens?: number
   /**
-   * Accepted streams (and channels) waiting for `acceptStream`/`acceptChannel`, per connection. Default
-   * 1,024.
+   * Incoming streams waiting for `acceptStream`, and as many channels waiting for `acceptChannel`,
+   * per connection; more are reset with `CODE.LIMIT_EXCEEDED`. It also bounds the incoming streams
+   * whose first byte has not arrived yet, and the `acceptStream`/`acceptChannel` calls waiting at
+   * once (more reject with `TransportLimitError`). Default 1,024.
    */
   maxPendingStreams?: number
-  /** Connections a listener holds at once; more are closed right after the handshake. Default 10,000. */
+  /**
+   * Connections a listener holds at once, those still confirming their handshake included; more
+   * are closed right after the handshake (`CODE.LIMIT_EXCEEDED`, reported in
+   * `connection:rejected`). Default 10,000.
+   */
   maxConnections?: number
   /**
    * Streams a peer may open that are dropped as protocol errors (unknown kind, bad or late
@@ -89,7 +110,8 @@ export interface TransportOptions extends TransportTuning {
    * The QUIC engine: `quinn` (Rust, through the binding inside `@chainsafe/libp2p-quic`) or
    * `matrixai` (`@matrixai/quic`). Default: `PEER_QUIC_ENGINE`, else the package default. quinn
    * falls back to matrixai (logged at info) where its binary does not load or for a P-256 identity.
-   * Both engines speak the same wire.
+   * Both engines speak the same wire. Another name (here or in `PEER_QUIC_ENGINE`) throws
+   * `TransportConfigError`.
    */
   engine?: 'quinn' | 'matrixai'
   /**
@@ -164,11 +186,22 @@ export interface Transport {
   readonly id: string
   /** The QUIC engine that runs (after any fallback). */
   readonly engine: 'quinn' | 'matrixai'
-  /** Why quinn was not used (its binary did not load) when the engine fell back to matrixai. */
+  /**
+   * Why quinn was not used (its binary did not load, or the identity is P-256) when the engine fell
+   * back to matrixai.
+   */
   readonly engineFallbackReason?: string | undefined
-  /** Starts a listener. Port 0 picks a free port (see `listener.address`). */
+  /**
+   * Starts a listener. Port 0 picks a free port (see `listener.address`). Rejects with
+   * `TransportError` when the transport is closed or the bind fails, or with an `AbortError`.
+   */
   listen(address: TransportAddress, options?: AbortOptions): Promise<Listener>
-  /** Connects to a server whose node id must be `options.expectedId`. */
+  /**
+   * Connects to a server whose node id must be `options.expectedId`; resolves once the server has
+   * confirmed the connection. Rejects with `PinningError`, `UntrustedPeerError`,
+   * `ConnectTimeoutError`, `HandshakeError`, `TransportError`, `InvalidNodeIdError` (a malformed
+   * `expectedId`) or an `AbortError` (see `QuicTransport.dial`).
+   */
   dial(address: TransportAddress, options: DialOptions): Promise<Connection>
   /**
    * True when {@link Transport.dial} calls {@link DialOptions.onCommit} (the QUIC transport does);
@@ -178,6 +211,7 @@ export interface Transport {
   /**
    * Replaces the hello bytes (see {@link TransportOptions.hello}) sent on connections confirmed
    * from now on (e.g. once a name that depends on the bound port is known); `undefined` sends none.
+   * Throws `TransportConfigError` for anything but a `HelloSource` or at most `MAX_HELLO_BYTES` bytes.
    */
   setHello(hello: Uint8Array | HelloSource | undefined): void
   /**
@@ -197,7 +231,10 @@ export interface ConnectionEventDetail {
 export interface ListenerEvents {
   /** A client passed the handshake (pinned and trusted). */
   connection: CustomEvent<ConnectionEventDetail>
-  /** A client was refused (untrusted id, or over `maxConnections`). */
+  /**
+   * A client was refused: an untrusted id, a bad certificate or failed handshake, over
+   * `maxConnections`, or after `stopAccepting` or once the listener is closing.
+   */
   'connection:rejected': CustomEvent<{ id?: string; reason: string; remoteAddress?: TransportAddress }>
   /** The listener stopped. */
   close: CustomEvent<{ reason: string }>
@@ -256,7 +293,10 @@ export interface Stream {
 
 /** Options of {@link MessageChannel.receiveBatch}. */
 export interface ReceiveBatchOptions extends AbortOptions {
-  /** Most messages in one batch (an integer >= 1). Default: every message already received. */
+  /**
+   * Most messages in one batch (an integer >= 1; else `receiveBatch` rejects with
+   * `TransportConfigError`). Default: every message already received.
+   */
   readonly max?: number
 }
 
@@ -268,7 +308,8 @@ export interface MessageChannel extends AsyncIterable<Uint8Array> {
    * Queues one message. Resolves once it is buffered (not when the peer has it); waits while
    * the buffer is full. The message is copied before `send` returns: the caller may reuse or
    * change its buffer at once. Rejects with `FrameTooLargeError` when it exceeds `maxFrameSize`
-   * (the channel stays usable), or with `ConnectionClosedError` / `StreamResetError`.
+   * (the channel stays usable), with `TransportLimitError` when the buffer is full and 1,024 sends
+   * already wait for space, or with `ConnectionClosedError` / `StreamResetError`.
    *
    * `options.signal` cancels the wait, not the message: a signal aborted before the call rejects
    * with its `AbortError` and queues nothing, but once queued the message stays queued and is
@@ -284,8 +325,10 @@ export interface MessageChannel extends AsyncIterable<Uint8Array> {
   flush(options?: AbortOptions): Promise<void>
   /**
    * The next message, or `undefined` when the peer finished the channel or the connection was
-   * closed gracefully (`close()` by either side). Rejects with `FrameTooLargeError`,
-   * `MalformedFrameError`, `StreamResetError` or `ConnectionClosedError` (idle timeout, errors).
+   * closed gracefully (by either side with code `CODE.NO_ERROR`, e.g. a plain `close()`). Rejects
+   * with `FrameTooLargeError`, `MalformedFrameError`, `StreamResetError` or `ConnectionClosedError`
+   * (idle timeout, errors, a close with another code, e.g. `close('shutdown')`, before the peer
+   * finished the channel).
    */
   receive(options?: AbortOptions): Promise<Uint8Array | undefined>
   /**

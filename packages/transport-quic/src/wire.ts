@@ -32,7 +32,10 @@ export const CODE = {
   PROTOCOL_ERROR: 2,
   /** A frame above the receiver's `maxFrameSize`. */
   FRAME_TOO_LARGE: 3,
-  /** Too many pending streams / connections. */
+  /**
+   * Too many pending streams / connections / stream opens per second; also a listener's refusal
+   * after `stopAccepting` or while closing (unless the reason is `shutdown`).
+   */
   LIMIT_EXCEEDED: 4,
   /**
    * The closing side is stopping for good (`close('shutdown')`): do not redial it until it is announced
