@@ -4,7 +4,6 @@ import type { BackoffOptions } from '@peer/registry'
 import type { TransportTuning } from '@peer/transport-quic'
 import type { Priority } from './lanes.js'
 import type { NodeMetricsOptions } from './meter-types.js'
-import type { ServiceEvents } from './services.js'
 
 /**
  * Who this node trusts: a `TrustList` from `@peer/identity` (changes apply live), or node ids.
@@ -13,7 +12,11 @@ import type { ServiceEvents } from './services.js'
  */
 export type TrustOption = TrustList | Iterable<string> | 'all'
 
-/** Options of {@link createNode}. Only `trust` is required; a bad one makes it reject (`ConfigError`). */
+/**
+ * Options of {@link createNode}. Only `trust` is required; a bad one makes it reject
+ * (`ConfigError`). The message, handler, lane and stream limits and the request, hello, stop,
+ * stall, probe and partial-frame timeouts are integers of at least 1: 0 does not turn them off.
+ */
 export interface NodeOptions {
   /**
    * The node name, `name@host` (Erlang style) or `port@ip`. A bare `name` gets `@<short host
@@ -77,7 +80,10 @@ export interface NodeOptions {
    * @deprecated Use `stopTimeoutMs` (same unit); accepted until the next minor version.
    */
   stopTimeout?: number
-  /** How long a new connection may take to exchange `hello` before it is closed, in ms. Default 10,000. */
+  /**
+   * How long a new connection may take to exchange `hello` before it is closed, and a byte stream
+   * to exchange its header and answer (`openStream`), in ms. Default 10,000.
+   */
   helloTimeoutMs?: number
   /**
    * Same as `helloTimeoutMs` (ms).
@@ -210,146 +216,6 @@ export interface NodeOptions {
   logger?: LoggerFactory
 }
 
-/** Counters of one peer. Message and byte counts include every envelope (requests, answers, pings). */
-export interface PeerStats {
-  /** Envelopes handed to the transport for the peer. */
-  messagesSent: number
-  /** Envelopes received from the peer (valid ones). */
-  messagesReceived: number
-  /** Encoded bytes sent. */
-  bytesSent: number
-  /** Encoded bytes received (including malformed frames). */
-  bytesReceived: number
-  /** Requests sent to the peer. */
-  requestsSent: number
-  /** Requests received from the peer. */
-  requestsReceived: number
-  /** Requests (and pings) to the peer that timed out. */
-  timeouts: number
-  /** Requests to the peer answered with an error (remote handler error, no handler, stopping). */
-  errorsReceived: number
-  /** Frames from the peer that were not valid envelopes (counted and dropped). */
-  malformed: number
-  /** Answers from the peer to no request in flight (late or unknown ids; counted and dropped). */
-  unexpected: number
-  /** Messages from the peer for a topic with no handler (dropped). */
-  unhandled: number
-  /** Requests to the peer waiting for an answer right now. */
-  inFlight: number
-  /**
-   * Round-trip time in ms: the last `ping` measured by this node, otherwise the transport's
-   * smoothed RTT, when known.
-   */
-  rtt: number | undefined
-  /**
-   * Messages accepted by `send` (it resolved) on a connection that ended before the peer
-   * confirmed handing them to a handler: lost, or (rarely) handled with the confirmation lost.
-   */
-  messagesDropped: number
-  /**
-   * Protocol errors of the peer on this connection (malformed envelopes, bad lanes or stream headers, too
-   * many stream opens).
-   */
-  protocolErrors: number
-  /** Byte streams open with the peer right now (both directions). */
-  byteStreams: number
-  /** Messages accepted by `send` whose delivery the peer has not confirmed yet (right now). */
-  unconfirmed: number
-}
-
-/** A snapshot of one connected peer, as {@link PeerNode.peers} returns it. */
-export interface PeerInfo {
-  /** The peer's node id (proved in the TLS handshake). */
-  readonly id: string
-  /** The name the peer announced in its `hello`, or discovery's name for it. */
-  readonly name: string | undefined
-  /** Who dialed: `outbound` when this node did. */
-  readonly direction: 'inbound' | 'outbound'
-  /** The peer's address as seen from here. */
-  readonly address: PeerAddress
-  /** When the peer came up (ms since the epoch). */
-  readonly upSince: number
-  /** The peer's counters on this connection, as of the snapshot. */
-  readonly stats: Readonly<PeerStats>
-  /** The lanes open on the connection, in either direction (lane 0 is the control lane). */
-  readonly lanes: readonly LaneInfo[]
-}
-
-/** One lane of a connection, as {@link PeerInfo.lanes} lists it. */
-export interface LaneInfo {
-  /** Lane index: 0 control, 1-4 `normal`, 5-6 `bulk`. */
-  readonly lane: number
-  /** The lane's class: `control` (lane 0: control traffic and `urgent` topics), `normal` or `bulk`. */
-  readonly class: 'control' | 'normal' | 'bulk'
-  /** This node opened its outgoing channel of the lane. */
-  readonly out: boolean
-  /** The peer opened its channel of the lane (towards this node). */
-  readonly in: boolean
-  /** Envelopes waiting to be written on the lane right now. */
-  readonly queued: number
-  /** Messages written on the lane and not acknowledged by the peer yet. */
-  readonly unacked: number
-}
-
-/** The numeric counters of {@link NodeStats}. */
-export type NodeCounters = Omit<NodeStats, 'engine' | 'engineFallbackReason'>
-
-/**
- * Node-wide counters, as `PeerNode.stats` has them; they only grow. Also the transport's QUIC
- * `engine` and why it fell back, if it did.
- */
-export interface NodeStats {
-  /** Envelopes handed to the transport, over all peers. */
-  messagesSent: number
-  /** Valid envelopes received, over all peers. */
-  messagesReceived: number
-  /** Encoded bytes sent, over all peers. */
-  bytesSent: number
-  /** Encoded bytes received (including malformed frames), over all peers. */
-  bytesReceived: number
-  /** Frames that were not valid envelopes, over all peers (counted and dropped). */
-  malformed: number
-  /** Answers to no request in flight, over all peers. */
-  unexpected: number
-  /** Messages for topics with no handler, over all peers. */
-  unhandled: number
-  /** Nodes refused (`peer:rejected` events): untrusted ids, and inbound connections the listener refused. */
-  rejected: number
-  /** Handlers of fire-and-forget messages that threw (the errors are logged, there is no caller). */
-  handlerErrors: number
-  /** `peer:up` events emitted. */
-  peersUp: number
-  /** `peer:down` events emitted. */
-  peersDown: number
-  /**
-   * Messages accepted by `send` and never confirmed delivered because their connection ended, over all peers.
-   */
-  messagesDropped: number
-  /** Protocol errors over all peers (each connection is closed after `maxProtocolErrors`). */
-  protocolErrors: number
-  /** Inbound connections closed because `maxConnections` was reached and none was idle. */
-  refusedOverCap: number
-  /** Idle connections closed to make room under `maxConnections` (`peer:down` reason `evicted`). */
-  evictions: number
-  /** Connections closed after `idleCloseMs` without traffic (`peer:down` reason `idle`). */
-  idleCloses: number
-  /** Connections found stalled (see `stallTimeoutMs`), over all peers. */
-  stalls: number
-  /** Stalled connections replaced by a fresh one (the peer stayed up), over all peers. */
-  stallRecoveries: number
-  /** Liveness probes sent to suspected peers (see `probeTimeoutMs`), over all peers. */
-  probes: number
-  /** Probes that went unanswered: their connection was closed (`peer:down` reason `unresponsive`). */
-  probeFailures: number
-  /** The QUIC engine the transport runs (`quinn` or `matrixai`); undefined before `start`. */
-  engine: 'quinn' | 'matrixai' | undefined
-  /**
-   * Why the transport fell back from the quinn engine to matrixai (the quinn binary did not load),
-   * or undefined when it did not fall back. The same reason is logged at `info` on start.
-   */
-  engineFallbackReason: string | undefined
-}
-
 /** What a handler learns about the message it handles. */
 export interface HandlerContext {
   /** The sender. */
@@ -358,7 +224,10 @@ export interface HandlerContext {
   readonly topic: string
   /** `message` for `send`, `request` for `request` (only a request's return value goes back). */
   readonly kind: 'message' | 'request'
-  /** Aborted when the sender disconnects or the node stops before the handler finished. */
+  /**
+   * Aborted when the connection to the sender ends (a disconnect, or a newer connection replacing
+   * it) or the node stops before the handler finished.
+   */
   readonly signal: AbortSignal
 }
 
@@ -405,18 +274,6 @@ export interface HandleOptions {
 /** Options of {@link PeerNode.openStream}. */
 export interface OpenStreamOptions extends AbortOptions {}
 
-/** Payload of `message:dropped`. */
-export interface MessageDroppedDetail {
-  /** The peer's node id. */
-  readonly peer: string
-  /** The name the peer announced in its `hello`; `undefined` when it sent none. */
-  readonly name: string | undefined
-  /** The topic of the dropped messages. */
-  readonly topic: string
-  /** Messages of the topic accepted by `send` and never confirmed delivered. */
-  readonly count: number
-}
-
 /** Options of {@link PeerNode.stop}. */
 export interface StopOptions {
   /**
@@ -436,114 +293,16 @@ export interface StopOptions {
   signal?: AbortSignal
 }
 
-/** Payload of `peer:up`. */
-export interface PeerUpDetail {
-  /** The peer's node id (proved in the TLS handshake). */
-  readonly id: string
-  /** The name the peer announced in its `hello`; `undefined` when it sent none. */
-  readonly name: string | undefined
-  /** Who dialed: `outbound` when this node did, `inbound` when the peer did. */
-  readonly direction: 'inbound' | 'outbound'
-  /** The peer's address (UDP host and port) as seen from here. */
-  readonly address: PeerAddress
-}
-
-/** Payload of `peer:down`. */
-export interface PeerDownDetail {
-  /** The peer's node id. */
-  readonly id: string
-  /** The name the peer announced in its `hello`; `undefined` when it sent none. */
-  readonly name: string | undefined
-  /**
-   * Why: `shutdown` when this node or the peer stopped; `idle` or `evicted` when this node or the
-   * peer closed the connection as unused (the peer is still a member, dialed again when used);
-   * `unresponsive` when the peer did not answer a liveness probe (see `probeTimeoutMs`) and this
-   * node closed the connection, or the peer closed it so; otherwise the connection's close reason
-   * (e.g. `no packets from the peer within the idle timeout`, or the reason the peer sent).
-   */
-  readonly reason: string
-}
-
-/** Payload of `member:joined`. */
-export interface MemberJoinedDetail {
-  /** The member's node id. */
-  readonly id: string
-  /** The name from its discovery record; `undefined` when no record gave one. */
-  readonly name: string | undefined
-  /** The discovery source that reported it first. */
-  readonly source: string
-}
-
-/** Payload of `member:left`; `source` is the discovery source whose loss reported it. */
-export interface MemberLeftDetail extends MemberJoinedDetail {
-  /** Discovery's reason (`expired`, `withdrawn`, `stale`, ...). */
-  readonly reason: string
-}
-
-/** One member (a discovered, trusted peer), connected or not: see `PeerNode.members()`. */
-export interface MemberInfo {
-  /** The member's node id. */
-  readonly id: string
-  /** The name from its discovery records; `undefined` when none gave one. */
-  readonly name: string | undefined
-  /**
-   * The addresses it is dialed on, most preferred first: those its discovery records announce
-   * (hints, never proof of identity), then ones that worked before.
-   */
-  readonly addresses: readonly PeerAddress[]
-  /** The discovery sources that report it. */
-  readonly sources: readonly string[]
-  /** Whether a connection to it is up (`peer:up` was emitted and no `peer:down` since). */
-  readonly connected: boolean
-  /** When this node last saw traffic with it (`Date.now()` ms), if ever. */
-  readonly lastUsed: number | undefined
-  /** The services its discovery record lists. */
-  readonly services: readonly string[]
-}
-
-/**
- * Payload of `peer:rejected`: a node was refused. Mostly an untrusted id (from discovery, or an
- * inbound connection refused in the handshake); the listener also refuses inbound connections over
- * the transport's own limit (those over the node's `maxConnections` are only counted: `refusedOverCap`),
- * while stopping, and those whose handshake failed: `reason` tells which.
- */
-export interface PeerRejectedDetail {
-  /**
-   * The refused node's id; `undefined` when an inbound connection was refused before its id was
-   * known (no or a bad client certificate, a failed handshake).
-   */
-  readonly id: string | undefined
-  /** `discovery` source name, or `inbound`. */
-  readonly source: string
-  /**
-   * Why: `untrusted` for an id discovery reported, else the listener's reason for an inbound
-   * connection (`untrusted client id`, `too many connections`, `listener closing`, `handshake
-   * failed: ...`, ...).
-   */
-  readonly reason: string
-}
-
-/** Events of a {@link PeerNode}. */
-export interface NodeEvents extends ServiceEvents {
-  /** A trusted peer is connected and ready for messages (both sides exchanged `hello`). */
-  'peer:up': CustomEvent<PeerUpDetail>
-  /**
-   * A connection that was up went away. It says nothing about membership: with reason `idle` or
-   * `evicted` the peer is still a member and is dialed again when used; `member:left` says it is gone.
-   */
-  'peer:down': CustomEvent<PeerDownDetail>
-  /** Discovery reported a trusted peer: it is a member (connected or not). */
-  'member:joined': CustomEvent<MemberJoinedDetail>
-  /** The last discovery source lost a member: it is gone as far as discovery knows. */
-  'member:left': CustomEvent<MemberLeftDetail>
-  /** A node was refused: an untrusted id, or an inbound connection the listener refused (see `reason`). */
-  'peer:rejected': CustomEvent<PeerRejectedDetail>
-  /**
-   * Messages accepted by `send` were not confirmed delivered before their connection ended
-   * (partition, crash, replacement, stop): one event per topic, with the count.
-   */
-  'message:dropped': CustomEvent<MessageDroppedDetail>
-}
-
 /** The node's state: `started` (`stopped` before `start()`); `stop()` makes it `stopping`, then `stopped`. */
 export type NodeState = 'started' | 'stopping' | 'stopped'
+
+export type {
+  MemberJoinedDetail,
+  MemberLeftDetail,
+  MessageDroppedDetail,
+  NodeEvents,
+  PeerDownDetail,
+  PeerRejectedDetail,
+  PeerUpDetail,
+} from './node-events.js'
+export type { LaneInfo, MemberInfo, NodeCounters, NodeStats, PeerInfo, PeerStats } from './node-stats.js'
