@@ -100,3 +100,39 @@ describe('tuningFor and channelOptions', () => {
     })
   })
 })
+
+describe('tuning options an engine does not apply', () => {
+  /** The warnings a transport made with `options` logs as it is created. */
+  async function warnings(options: Partial<TransportOptions>): Promise<string[]> {
+    const lines: string[] = []
+    const log = (level: string) => (message: string, fields?: Record<string, unknown>) => {
+      if (level === 'warn') lines.push(`${message} ${JSON.stringify(fields ?? {})}`)
+    }
+    const logger = (namespace: string) => ({
+      namespace,
+      debug: log('debug'),
+      info: log('info'),
+      warn: log('warn'),
+      error: log('error'),
+    })
+    const t = createTransport({ identity: me, trust: () => true, logger, ...options })
+    await t.close('done')
+    return lines
+  }
+
+  it('the quinn engine warns about the matrixai-only ones it was given, once, naming them', async () => {
+    const lines = await warnings({ engine: 'quinn', initialMaxData: 1 << 20, maxSendUdpPayloadSize: 1400 })
+    expect(lines).toEqual([
+      'tuning options the quinn engine does not apply (matrixai engine only) {"options":"maxSendUdpPayloadSize, initialMaxData"}',
+    ])
+    // options it applies, and no options at all: nothing to say
+    expect(await warnings({ engine: 'quinn', maxStreamWindow: 1 << 20, maxIdleTimeoutMs: 5000 })).toEqual([])
+    expect(await warnings({ engine: 'quinn' })).toEqual([])
+  })
+
+  it('the matrixai engine applies them: no warning', async () => {
+    expect(
+      await warnings({ engine: 'matrixai', initialMaxData: 1 << 20, initialMaxStreamData: 1 << 18 }),
+    ).toEqual([])
+  })
+})
