@@ -179,6 +179,11 @@ export async function startNode(ctx: StartContext): Promise<void> {
     ctx.log.warn(TRUST_ALL_WARNING)
     process.emitWarning(TRUST_ALL_WARNING, { code: 'PEER_TRUST_ALL' })
   }
+  if (options.idleCloseMs !== undefined && (options.connect ?? 'mesh') === 'mesh') {
+    ctx.log.warn("idleCloseMs applies to connect: 'on-demand' only; a mesh keeps its connections", {
+      idleCloseMs: options.idleCloseMs,
+    })
+  }
   const trustList = ctx.trust
   const predicate = trustAll ? () => true : (peer: string) => trustList!.has(peer)
   parts.transport = createTransport({

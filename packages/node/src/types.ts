@@ -173,8 +173,9 @@ export interface NodeOptions {
    */
   connect?: 'mesh' | 'on-demand'
   /**
-   * `on-demand` only: close a connection after this many ms with no message, request or open
-   * byte stream in either direction (checked every quarter of it). Default 60,000.
+   * `on-demand` only (with `mesh` it is logged as a warning and ignored): close a connection after
+   * this many ms with no message, request or open byte stream in either direction (checked every
+   * quarter of it). Default 60,000.
    */
   idleCloseMs?: number
   /**

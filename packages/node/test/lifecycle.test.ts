@@ -10,6 +10,7 @@ import { warningsDuring, warningsNamed } from '@peer/testkit/warnings'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import {
   createNode,
+  type NodeOptions,
   NodeStoppedError,
   PeerNode,
   PeerUnavailableError,
@@ -117,6 +118,32 @@ describe('trust', () => {
     } finally {
       process.off('warning', onWarning)
     }
+  })
+})
+
+describe('options a mode does not use', () => {
+  it("idleCloseMs with a mesh logs a warning (it applies to connect: 'on-demand' only)", async () => {
+    const started = async (options: Partial<NodeOptions>): Promise<string[]> => {
+      const logged: string[] = []
+      const logger = (namespace: string) => ({
+        namespace,
+        debug() {},
+        info() {},
+        warn(message: string) {
+          logged.push(message)
+        },
+        error() {},
+      })
+      const member = await startMember(await generateIdentity(), [], { logger, ...options })
+      running.push(member)
+      return logged.filter((m) => m.includes('idleCloseMs'))
+    }
+    expect(await started({ idleCloseMs: 5000 })).toEqual([
+      "idleCloseMs applies to connect: 'on-demand' only; a mesh keeps its connections",
+    ])
+    expect(await started({ connect: 'mesh', idleCloseMs: 5000 })).toHaveLength(1)
+    expect(await started({ connect: 'on-demand', idleCloseMs: 5000 })).toEqual([])
+    expect(await started({})).toEqual([])
   })
 })
 
