@@ -19,6 +19,17 @@ import {
 import { introduce, type Member, startCluster, startMember, stopAll } from './helpers.js'
 
 const running: Member[] = []
+
+/** A logger factory that records the messages logged at `warn` in `into`. */
+const warnLogger = (into: string[]) => (namespace: string) => ({
+  namespace,
+  debug() {},
+  info() {},
+  warn(message: string) {
+    into.push(message)
+  },
+  error() {},
+})
 afterEach(async () => {
   await stopAll(running.splice(0))
 })
@@ -97,15 +108,7 @@ describe('trust', () => {
     const onWarning = (w: Error) => warnings.push(w.message)
     process.on('warning', onWarning)
     const logged: string[] = []
-    const logger = (namespace: string) => ({
-      namespace,
-      debug() {},
-      info() {},
-      warn(message: string) {
-        logged.push(message)
-      },
-      error() {},
-    })
+    const logger = warnLogger(logged)
     try {
       const [ia, ib] = await Promise.all([generateIdentity(), generateIdentity()])
       const a = await startMember(ia, 'all', { logger })
@@ -125,15 +128,7 @@ describe('options a mode does not use', () => {
   it("idleCloseMs with a mesh logs a warning (it applies to connect: 'on-demand' only)", async () => {
     const started = async (options: Partial<NodeOptions>): Promise<string[]> => {
       const logged: string[] = []
-      const logger = (namespace: string) => ({
-        namespace,
-        debug() {},
-        info() {},
-        warn(message: string) {
-          logged.push(message)
-        },
-        error() {},
-      })
+      const logger = warnLogger(logged)
       const member = await startMember(await generateIdentity(), [], { logger, ...options })
       running.push(member)
       return logged.filter((m) => m.includes('idleCloseMs'))
