@@ -59,10 +59,14 @@ export interface TransportTuning {
    */
   initialMaxStreamData?: number
   /**
-   * Largest connection window auto-tuning may reach (bytes). Default 64 MiB on loopback, 24 MiB elsewhere.
+   * Largest connection window auto-tuning may reach on matrixai, and the connection's receive
+   * window on quinn (bytes). Default 64 MiB on loopback, 24 MiB elsewhere.
    */
   maxConnectionWindow?: number
-  /** Largest stream window auto-tuning may reach (bytes). Default 16 MiB. */
+  /**
+   * Largest stream window auto-tuning may reach on matrixai, and each stream's receive window on
+   * quinn (bytes). Default 16 MiB.
+   */
   maxStreamWindow?: number
   /** Kernel UDP socket send and receive buffer size (bytes; the kernel may cap it). Default 4 MiB. */
   socketBufferSize?: number
