@@ -1,6 +1,7 @@
 // Behaviour against a real DNS server: an in-process dns2 server on 127.0.0.1 (UDP + TCP, port 0).
 import type { PeerLostDetail, PeerRecord } from '@peer/discovery-core'
 import { testId } from '@peer/testkit/ids'
+import { recordingLogger } from '@peer/testkit/recording-logger'
 import { nextEvent, recordEvents, waitFor } from '@peer/testkit/wait'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { CachingResolver, DnsClient, DnsConfigError, DnsDiscovery, DnsLookupError } from '../src/index.js'
@@ -689,14 +690,12 @@ describe('lifecycle', () => {
 describe('logging', () => {
   it('logs through the injected logger under peer:discovery:dns', async () => {
     server.records = peerZone('logged').records
-    const lines: string[] = []
-    const logger = (namespace: string) => {
-      const log = (level: string) => (message: string) => lines.push(`${namespace} ${level} ${message}`)
-      return { namespace, debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') }
-    }
+    const { factory: logger, records } = recordingLogger()
     const d = backend(server.address, { logger })
     await d.start()
-    expect(lines).toContain('peer:discovery:dns debug service polled')
+    expect(records.map((r) => `${r.namespace} ${r.level} ${r.message}`)).toContain(
+      'peer:discovery:dns debug service polled',
+    )
   })
 })
 

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { ConfigError } from '@peer/discovery-core'
 import { generateIdentity, TrustList } from '@peer/identity'
 import { collectGarbage, openSockets, settledSockets } from '@peer/testkit/handles'
+import { type LogRecord, recordingLogger } from '@peer/testkit/recording-logger'
 import { recordEvents, waitFor } from '@peer/testkit/wait'
 import { warningsDuring, warningsNamed } from '@peer/testkit/warnings'
 import { afterEach, describe, expect, it, vi } from 'vitest'
@@ -20,16 +21,9 @@ import { introduce, type Member, startCluster, startMember, stopAll } from './he
 
 const running: Member[] = []
 
-/** A logger factory that records the messages logged at `warn` in `into`. */
-const warnLogger = (into: string[]) => (namespace: string) => ({
-  namespace,
-  debug() {},
-  info() {},
-  warn(message: string) {
-    into.push(message)
-  },
-  error() {},
-})
+/** The messages of the `warn` records in `records`. */
+const warned = (records: readonly LogRecord[]) =>
+  records.filter((r) => r.level === 'warn').map((r) => r.message)
 afterEach(async () => {
   await stopAll(running.splice(0))
 })
@@ -107,8 +101,7 @@ describe('trust', () => {
     const warnings: string[] = []
     const onWarning = (w: Error) => warnings.push(w.message)
     process.on('warning', onWarning)
-    const logged: string[] = []
-    const logger = warnLogger(logged)
+    const { factory: logger, records } = recordingLogger()
     try {
       const [ia, ib] = await Promise.all([generateIdentity(), generateIdentity()])
       const a = await startMember(ia, 'all', { logger })
@@ -116,7 +109,7 @@ describe('trust', () => {
       running.push(a, b)
       introduce([a, b])
       await a.node.waitForPeer(ib.id, { timeoutMs: 10_000 })
-      expect(logged).toContain(TRUST_ALL_WARNING)
+      expect(warned(records)).toContain(TRUST_ALL_WARNING)
       await waitFor(() => warnings.includes(TRUST_ALL_WARNING), { what: 'the process warning' })
     } finally {
       process.off('warning', onWarning)
@@ -127,11 +120,10 @@ describe('trust', () => {
 describe('options a mode does not use', () => {
   it("idleCloseMs with a mesh logs a warning (it applies to connect: 'on-demand' only)", async () => {
     const started = async (options: Partial<NodeOptions>): Promise<string[]> => {
-      const logged: string[] = []
-      const logger = warnLogger(logged)
+      const { factory: logger, records } = recordingLogger()
       const member = await startMember(await generateIdentity(), [], { logger, ...options })
       running.push(member)
-      return logged.filter((m) => m.includes('idleCloseMs'))
+      return warned(records).filter((m) => m.includes('idleCloseMs'))
     }
     expect(await started({ idleCloseMs: 5000 })).toEqual([
       "idleCloseMs applies to connect: 'on-demand' only; a mesh keeps its connections",

@@ -3,6 +3,7 @@
 import { once } from 'node:events'
 import { createServer } from 'node:net'
 import { ServiceListTooLargeError } from '@peer/discovery-core'
+import { recordingLogger } from '@peer/testkit/recording-logger'
 import { describe, expect, it } from 'vitest'
 import {
   DuplicateServerNameError,
@@ -39,20 +40,6 @@ class FakeServer {
   close(): void {
     this.#resolve()
   }
-}
-
-const memoryLogger = () => {
-  const warnings: string[] = []
-  const log = {
-    namespace: 'test',
-    debug() {},
-    info() {},
-    warn(message: string) {
-      warnings.push(message)
-    },
-    error() {},
-  }
-  return { warnings, factory: () => log }
 }
 
 describe('ServerRegistry publish', () => {
@@ -119,7 +106,7 @@ describe('ServerRegistry publish', () => {
     process.on('unhandledRejection', onUnhandled)
     try {
       const publisher = new RecordingPublisher()
-      const { warnings, factory } = memoryLogger()
+      const { records, factory } = recordingLogger()
       const registry = new ServerRegistry<FakeServer>({ publish: publisher, logger: factory })
       publisher.fail = 'throw'
       registry.register('a', new FakeServer())
@@ -127,7 +114,10 @@ describe('ServerRegistry publish', () => {
       registry.register('b', new FakeServer())
       await registry.published()
       expect(registry.stats.publishErrors).toBe(2)
-      expect(warnings).toEqual(['publisher provide failed', 'publisher provide failed'])
+      expect(records.filter((r) => r.level === 'warn').map((r) => r.message)).toEqual([
+        'publisher provide failed',
+        'publisher provide failed',
+      ])
       expect(registry.names()).toEqual(['a', 'b'])
       // the queue keeps going after failures
       publisher.fail = undefined

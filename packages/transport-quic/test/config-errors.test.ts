@@ -2,6 +2,7 @@
 // option), never a bare TypeError or RangeError; valid edge values are accepted.
 import { ConfigError } from '@peer/discovery-core'
 import type { Identity } from '@peer/identity'
+import { recordingLogger } from '@peer/testkit/recording-logger'
 import { describe, expect, it } from 'vitest'
 import { channelOptions } from '../src/channel-options.js'
 import {
@@ -104,20 +105,12 @@ describe('tuningFor and channelOptions', () => {
 describe('tuning options an engine does not apply', () => {
   /** The warnings a transport made with `options` logs as it is created. */
   async function warnings(options: Partial<TransportOptions>): Promise<string[]> {
-    const lines: string[] = []
-    const log = (level: string) => (message: string, fields?: Record<string, unknown>) => {
-      if (level === 'warn') lines.push(`${message} ${JSON.stringify(fields ?? {})}`)
-    }
-    const logger = (namespace: string) => ({
-      namespace,
-      debug: log('debug'),
-      info: log('info'),
-      warn: log('warn'),
-      error: log('error'),
-    })
+    const { factory: logger, records } = recordingLogger()
     const t = createTransport({ identity: me, trust: () => true, logger, ...options })
     await t.close('done')
-    return lines
+    return records
+      .filter((r) => r.level === 'warn')
+      .map((r) => `${r.message} ${JSON.stringify(r.fields ?? {})}`)
   }
 
   it('the quinn engine warns about the matrixai-only ones it was given, once, naming them', async () => {

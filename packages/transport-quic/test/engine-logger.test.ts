@@ -2,8 +2,8 @@
 // the injected logger under `peer:transport:quic:engine`. The engine only logs at info and debug, so
 // through the transport (which passes 'warn' when a logger is given) nothing would show: this test
 // drives the engine with 'info' to see the bridge carry real engine records, and 'silent' to see none.
-import type { Logger } from '@peer/discovery-core'
 import type { Identity } from '@peer/identity'
+import { recordingLogger } from '@peer/testkit/recording-logger'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import type { EngineContext } from '../src/engine.js'
 import { matrixaiEngine } from '../src/engine-matrixai.js'
@@ -20,23 +20,17 @@ afterAll(async () => {
   await matrixaiEngine.close()
 })
 
-function capture(lines: string[]): Logger {
-  const namespace = 'peer:transport:quic:engine'
-  const log = (level: string) => (message: string) => lines.push(`${level} ${message}`)
-  return { namespace, debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') }
-}
-
 async function listenWith(level: EngineContext['engineLogLevel']): Promise<string[]> {
-  const lines: string[] = []
+  const { factory, records } = recordingLogger()
   const ctx: EngineContext = {
     identity: server,
     tuning: tuningFor('127.0.0.1'),
-    logger: capture(lines),
+    logger: factory('peer:transport:quic:engine'),
     engineLogLevel: level,
   }
   const srv = await matrixaiEngine.listen(ctx, { host: '127.0.0.1', port: 0 }, async () => true)
   await srv.stop('done')
-  return lines
+  return records.map((r) => `${r.level} ${r.message}`)
 }
 
 it('bridges the engine logger into ours: engine records arrive at their level, named by the engine logger', async () => {

@@ -1,5 +1,6 @@
-import { InvalidNodeIdError, type Logger } from '@peer/discovery-core'
+import { InvalidNodeIdError } from '@peer/discovery-core'
 import type { Identity } from '@peer/identity'
+import { recordingLogger } from '@peer/testkit/recording-logger'
 import { nextEvent, recordEvents, waitFor } from '@peer/testkit/wait'
 import { beforeAll, describe, expect, it, vi } from 'vitest'
 import {
@@ -373,11 +374,7 @@ export function handshakeScenarios(kit: Kit): void {
 
     // the engine's own records reaching this logger: test/engine-logger.test.ts
     it('logs a refused client through the injected logger, only under peer:transport:quic', async () => {
-      const lines: string[] = []
-      const logger = (namespace: string): Logger => {
-        const log = (level: string) => (message: string) => lines.push(`${level} ${namespace} ${message}`)
-        return { namespace, debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') }
-      }
+      const { factory: logger, records } = recordingLogger()
       const t = pool.server(server, { trust: () => false, logger })
       const l = await t.listen(LOOPBACK)
       await pool
@@ -385,6 +382,7 @@ export function handshakeScenarios(kit: Kit): void {
         .dial(l.address, { expectedId: server.id })
         .catch(() => {})
       await l.close()
+      const lines = records.map((r) => `${r.level} ${r.namespace} ${r.message}`)
       expect(lines.some((l) => l.includes('peer:transport:quic') && l.includes('client refused'))).toBe(true)
       expect(lines.every((l) => l.split(' ')[1]?.startsWith('peer:transport:quic'))).toBe(true)
     })
