@@ -262,9 +262,8 @@ export class DemoCluster extends TypedEventTarget<DemoEvents> {
     // a command that cannot be run (ENOENT, EACCES, EAGAIN) is reported on 'error' (then 'close'
     // follows): without a listener it would be an uncaught exception that ends the demo
     child.on('error', (error: NodeJS.ErrnoException) => {
-      const lines = this.#stderr.get(node.index)
-      if (this.#children.get(node.index) === child && lines !== undefined)
-        lines.push(`cannot run ${this.#options.command.file}: ${error.message}`)
+      if (this.#children.get(node.index) === child)
+        stderrLines.push(`cannot run ${this.#options.command.file}: ${error.message}`)
     })
     child.stdin!.on('error', () => {})
     child.stdout!.on('error', () => {}) // 'close' reports the end of the child either way
@@ -292,11 +291,10 @@ export class DemoCluster extends TypedEventTarget<DemoEvents> {
       if (this.#children.get(node.index) !== child) return
       this.#children.delete(node.index)
       const expected = node.state === 'killed' || node.state === 'stopping' || this.#closed
-      const stderr = this.#stderr.get(node.index) ?? []
       if (
         node.state === 'restarting' &&
         !this.#closed &&
-        stderr.some((l) => l.includes('address is in use'))
+        stderrLines.some((l) => l.includes('address is in use'))
       ) {
         // the old port was taken meanwhile: take any free port and publish the new address
         node.republish = true
@@ -312,7 +310,7 @@ export class DemoCluster extends TypedEventTarget<DemoEvents> {
       if (node.state !== 'killed') node.state = expected ? 'stopped' : 'failed'
       node.pid = undefined
       if (!expected) {
-        const why = (this.#stderr.get(node.index) ?? []).slice(-3).join(' | ')
+        const why = stderrLines.slice(-3).join(' | ')
         this.emit('node', {
           t: this.elapsed(),
           node: node.name,
