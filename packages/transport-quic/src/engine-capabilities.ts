@@ -16,6 +16,14 @@ export const engineCapabilities: Readonly<Record<EngineName, EngineCapabilities>
     socketsFreedOnClose: false,
     // this quinn build refuses ECDSA host keys
     keyTypes: Object.freeze(['ed25519'] as const),
+    // the binding's QuinnConfig has no such fields: it sizes UDP payloads itself and takes only
+    // the two window limits
+    ignoredTuning: Object.freeze([
+      'maxSendUdpPayloadSize',
+      'maxRecvUdpPayloadSize',
+      'initialMaxData',
+      'initialMaxStreamData',
+    ] as const),
   }),
   matrixai: Object.freeze({
     migration: true,
@@ -25,5 +33,6 @@ export const engineCapabilities: Readonly<Record<EngineName, EngineCapabilities>
     localPort: true,
     socketsFreedOnClose: true,
     keyTypes: Object.freeze(['ed25519', 'p256'] as const),
+    ignoredTuning: Object.freeze([] as const),
   }),
 })

@@ -7,7 +7,7 @@ import type { Identity } from '@peer/identity'
 import type { CloseInfo } from './errors.js'
 import { LIBP2P_ALPN } from './libp2p-tls.js'
 import type { ResolvedTuning } from './tuning.js'
-import type { ConnectionStats, TransportAddress } from './types.js'
+import type { ConnectionStats, TransportAddress, TransportTuning } from './types.js'
 
 /**
  * ALPN protocol id on the wire: libp2p's TLS scheme requires `libp2p` (peer's own version is checked
@@ -46,6 +46,11 @@ export interface EngineCapabilities {
   readonly socketsFreedOnClose: boolean
   /** Identity key types the engine can present. */
   readonly keyTypes: readonly Identity['keyType'][]
+  /**
+   * Tuning fields the engine does not apply (its configuration has no such setting); a transport
+   * given one logs a warning naming it.
+   */
+  readonly ignoredTuning: readonly (keyof TransportTuning)[]
 }
 
 /**

@@ -13,7 +13,7 @@ import { selectEngine } from './engine-select.js'
 import { TransportConfigError, TransportError } from './errors.js'
 import { QuicListener } from './listener.js'
 import { awaitPortRelease, trackPort } from './port-release.js'
-import { MATRIXAI_ONLY_TUNING, tuningFor } from './tuning.js'
+import { tuningFor } from './tuning.js'
 import type {
   Connection,
   DialOptions,
@@ -114,11 +114,14 @@ export class QuicTransport implements Transport {
     this.#engine = choice.engine
     this.engine = choice.engine.name
     this.engineFallbackReason = choice.fallbackReason
-    const unused = this.engine === 'quinn' ? MATRIXAI_ONLY_TUNING.filter((k) => options[k] !== undefined) : []
+    const unused = choice.engine.capabilities.ignoredTuning.filter((k) => options[k] !== undefined)
     if (unused.length > 0) {
-      this.#ctx.logger.warn('tuning options the quinn engine does not apply (matrixai engine only)', {
-        options: unused.join(', '),
-      })
+      this.#ctx.logger.warn(
+        `tuning options the ${this.engine} engine does not apply (matrixai engine only)`,
+        {
+          options: unused.join(', '),
+        },
+      )
     }
   }
 

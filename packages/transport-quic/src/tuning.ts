@@ -57,17 +57,6 @@ export const DEFAULT_TUNING: Record<PathKind, ResolvedTuning> = {
   },
 }
 
-/**
- * Tuning fields only the matrixai engine applies: the quinn binding's configuration has no such
- * settings (it sizes UDP payloads itself and takes only the window limits).
- */
-export const MATRIXAI_ONLY_TUNING = [
-  'maxSendUdpPayloadSize',
-  'maxRecvUdpPayloadSize',
-  'initialMaxData',
-  'initialMaxStreamData',
-] as const satisfies ReadonlyArray<keyof ResolvedTuning>
-
 /** Lower bounds above 0 (QUIC's minimum datagram size; at least one stream). */
 const MIN: Partial<Record<keyof ResolvedTuning, number>> = { maxSendUdpPayloadSize: 1200, maxStreams: 1 }
 
