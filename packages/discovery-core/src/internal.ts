@@ -1,8 +1,8 @@
 /**
  * Internals of @peer/discovery-core: helpers shared by the `@peer/*` packages (option checking,
  * deprecation aliases, backoff, a serialising lock, atomic file writes, a seeded PRNG, error
- * messages, control characters) and names this package's tests use. Not part of the public API (no
- * semver guarantee; they change or go without notice).
+ * messages, control characters, a bounded map) and names this package's tests use. Not part of
+ * the public API (no semver guarantee; they change or go without notice).
  * @internal
  * @packageDocumentation
  */
@@ -16,6 +16,7 @@ export {
 } from './abort.js'
 export { type AtomicWriteOptions, writeFileAtomic } from './atomic-file.js'
 export { type BackoffOptions, backoffDelay } from './backoff.js'
+export { BoundedMap } from './bounded-map.js'
 export { errorMessage } from './errors.js'
 export {
   MAX_TIMER_MS,

@@ -1,7 +1,7 @@
 import { getEventListeners } from 'node:events'
 import { describe, expect, it } from 'vitest'
 import { AbortError } from '../src/index.js'
-import { backoffDelay, SerialLock, seededRandom, withTimeout } from '../src/internal.js'
+import { BoundedMap, backoffDelay, SerialLock, seededRandom, withTimeout } from '../src/internal.js'
 
 describe('backoffDelay', () => {
   it('grows by factor from initialMs, caps at maxMs, and jitter only shortens', () => {
@@ -18,6 +18,30 @@ describe('backoffDelay', () => {
       expect(d).toBeGreaterThanOrEqual(base / 2)
       expect(d).toBeLessThanOrEqual(base)
     }
+  })
+})
+
+describe('BoundedMap', () => {
+  it('keeps at most max entries, dropping the least recently written', () => {
+    const m = new BoundedMap<string, number>(3)
+    for (let i = 0; i < 1000; i++) m.set(`k${i}`, i)
+    expect([...m]).toEqual([
+      ['k997', 997],
+      ['k998', 998],
+      ['k999', 999],
+    ])
+    // writing a key again makes it the newest; reading does not
+    m.set('k997', 0)
+    expect(m.get('k998')).toBe(998)
+    m.set('k1000', 1000)
+    expect([...m.keys()]).toEqual(['k999', 'k997', 'k1000'])
+    expect(m.max).toBe(3)
+    expect(m).toBeInstanceOf(Map)
+  })
+
+  it('rejects a bound that is not a positive integer', () => {
+    for (const bad of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY])
+      expect(() => new BoundedMap(bad)).toThrow(RangeError)
   })
 })
 

@@ -1,4 +1,5 @@
 import type { AbortOptions } from '@peer/discovery-core'
+import { BoundedMap } from '@peer/discovery-core/internal'
 import type { DnsClient } from './dns-client.js'
 import type { DnsRecord, DnsResponse, QueryType } from './dns-message.js'
 import { MalformedDnsMessageError } from './errors.js'
@@ -49,9 +50,8 @@ export const MAX_CNAME_CHAIN = 8
 export class CachingResolver {
   readonly #client: DnsClient
   readonly #policy: TtlPolicy
-  readonly #maxEntries: number
   readonly #now: () => number
-  readonly #cache = new Map<string, Resolved>()
+  readonly #cache: BoundedMap<string, Resolved>
   readonly #inFlight = new Map<string, Promise<Resolved>>()
   #hits = 0
   #misses = 0
@@ -64,7 +64,7 @@ export class CachingResolver {
   ) {
     this.#client = client
     this.#policy = policy
-    this.#maxEntries = options.maxEntries ?? 10_000
+    this.#cache = new BoundedMap(options.maxEntries ?? 10_000)
     this.#now = options.now ?? Date.now
   }
 
@@ -110,7 +110,7 @@ export class CachingResolver {
     if (pending !== undefined) return pending
     this.#misses++
     const run = this.#fetch(name.toLowerCase(), type, options.signal).then((resolved) => {
-      this.#store(key, resolved)
+      this.#cache.set(key, resolved)
       return resolved
     })
     this.#inFlight.set(key, run)
@@ -118,15 +118,6 @@ export class CachingResolver {
       return await run
     } finally {
       this.#inFlight.delete(key)
-    }
-  }
-
-  #store(key: string, resolved: Resolved): void {
-    this.#cache.delete(key)
-    this.#cache.set(key, resolved)
-    while (this.#cache.size > this.#maxEntries) {
-      const oldest = this.#cache.keys().next().value as string
-      this.#cache.delete(oldest)
     }
   }
 
@@ -184,9 +175,9 @@ export class CachingResolver {
       else rrsets.set(key, [r])
     }
     for (const [key, rrset] of rrsets) {
-      if (this.#cache.size >= this.#maxEntries && !this.#cache.has(key)) break
+      if (this.#cache.size >= this.#cache.max && !this.#cache.has(key)) break
       this.#primed++
-      this.#store(key, this.#positive(rrset, rrset[0]!.name, Math.min(...rrset.map((r) => r.ttl))))
+      this.#cache.set(key, this.#positive(rrset, rrset[0]!.name, Math.min(...rrset.map((r) => r.ttl))))
     }
   }
 

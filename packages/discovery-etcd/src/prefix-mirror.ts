@@ -5,7 +5,7 @@
 // last known peers for `staleLimitMs` while etcd is unreachable. The peer records themselves live
 // in the backend (reportPeer/reportLost); this node's own key goes to `onSelfPut`/`onSelfDeleted`.
 import type { PeerLostReason, PeerRecord } from '@peer/discovery-core'
-import { errorMessage } from '@peer/discovery-core/internal'
+import { BoundedMap, errorMessage } from '@peer/discovery-core/internal'
 import type { Etcd3, IKeyValue, IWatchResponse } from 'etcd3'
 import { EtcdDiscoveryError } from './errors.js'
 import { EtcdWatch } from './etcd-watch.js'
@@ -76,10 +76,11 @@ export class PrefixMirror {
   #staleTimer: NodeJS.Timeout | undefined
   readonly #pendingLoss = new Map<string, number>()
   #pendingTimer: NodeJS.Timeout | undefined
-  readonly #invalidSeen = new Map<string, string>()
+  readonly #invalidSeen: BoundedMap<string, string>
 
   constructor(host: PrefixMirrorHost) {
     this.#host = host
+    this.#invalidSeen = new BoundedMap(host.maxTrackedInvalid)
   }
 
   /** Listed at least once since {@link clear}, and the watch has not lost its connection since. */
@@ -298,11 +299,6 @@ export class PrefixMirror {
 
   #countInvalidOnce(key: string, modRevision: string, reason: string): void {
     if (this.#invalidSeen.get(key) === modRevision) return
-    this.#invalidSeen.delete(key)
-    if (this.#invalidSeen.size >= this.#host.maxTrackedInvalid) {
-      const oldest = this.#invalidSeen.keys().next().value
-      if (oldest !== undefined) this.#invalidSeen.delete(oldest)
-    }
     this.#invalidSeen.set(key, modRevision)
     this.#host.countInvalid(`${key.slice(0, 120)}: ${reason}`)
   }

@@ -4,6 +4,7 @@
 // its records by announcing the record again at once, and says goodbye (with the service-type
 // PTR, section 10.1) on withdraw and stop.
 import { AbortError, delay, type LocalPeer, throwIfAborted } from '@peer/discovery-core'
+import { BoundedMap } from '@peer/discovery-core/internal'
 import type { MdnsContext, SocketState } from './context.js'
 import { escapeLabel, hostLabelFor, nameKey, renamedInstanceLabel } from './instance-name.js'
 import type { MdnsInterface } from './interfaces.js'
@@ -80,8 +81,8 @@ export class Announcer {
   readonly #limiter = new ConflictLimiter()
   /** record key -> a re-announcement is already scheduled (spoofed goodbye) */
   readonly #refreshing = new Set<string>()
-  /** record key -> when we sent a goodbye for it ourselves (its multicast loopback is no spoof; bounded) */
-  readonly #ownGoodbyes = new Map<string, number>()
+  /** record key -> when we sent a goodbye for it ourselves (its multicast loopback is no spoof) */
+  readonly #ownGoodbyes = new BoundedMap<string, number>(256)
   current: Announcement | undefined
 
   constructor(ctx: MdnsContext, options: AnnouncerOptions) {
@@ -320,10 +321,6 @@ export class Announcer {
   #noteGoodbyes(records: readonly DnsRecord[]): void {
     const now = Date.now()
     for (const r of records) this.#ownGoodbyes.set(recordKey(r), now)
-    if (this.#ownGoodbyes.size > 256) {
-      for (const [k, t] of this.#ownGoodbyes) if (now - t >= 2000) this.#ownGoodbyes.delete(k)
-      if (this.#ownGoodbyes.size > 256) this.#ownGoodbyes.clear()
-    }
   }
 
   #refreshAfterGoodbye(a: Announcement): void {

@@ -1,6 +1,7 @@
 // What the components of MdnsDiscovery (announcer, responder, querier, interface set) share: the
 // counters, the per-socket state, and the few services of the backend they call back into.
 import type { Logger } from '@peer/discovery-core'
+import { BoundedMap } from '@peer/discovery-core/internal'
 import type { Destination, InterfaceSocket } from './interface-socket.js'
 import type { MdnsInterface } from './interfaces.js'
 import type { DnsPacket } from './wire.js'
@@ -82,6 +83,22 @@ export function emptyStats(): MdnsStats {
   }
 }
 
+/** Record keys whose last multicast time a socket keeps (a few announcements' worth). */
+export const LAST_MULTICAST_KEYS = 256
+/** Our own recent queries a socket remembers, to skip their multicast loopback copies. */
+export const OWN_QUERIES = 64
+
+/** The state of a socket just opened: nothing sent yet, the first browse query in a second. */
+export function newSocketState(key: string, socket: InterfaceSocket): SocketState {
+  return {
+    key,
+    socket,
+    queryInterval: 1000,
+    lastMulticast: new BoundedMap(LAST_MULTICAST_KEYS),
+    ownQueries: new BoundedMap(OWN_QUERIES),
+  }
+}
+
 /** State of one open socket (one interface, one family). */
 export interface SocketState {
   /** `<interface>/<family>` */
@@ -90,10 +107,13 @@ export interface SocketState {
   /** Next browse query interval, ms. */
   queryInterval: number
   queryTimer?: NodeJS.Timeout | undefined
-  /** record key -> last time it was multicast on this interface (bounded) */
-  readonly lastMulticast: Map<string, number>
+  /**
+   * record key -> last time it was multicast on this interface. Bounded: a node whose records
+   * change (meta, services, addresses, a new identity) writes new keys for as long as it runs.
+   */
+  readonly lastMulticast: BoundedMap<string, number>
   /** signature -> time of queries we sent (their multicast loopback copies are not answered) */
-  readonly ownQueries: Map<string, number>
+  readonly ownQueries: BoundedMap<string, number>
   /** Another host's recent PTR query for our service: when, and the instances it already knew. */
   foreignPtrQuery?: { at: number; known: Set<string> } | undefined
 }

@@ -5,7 +5,7 @@
 
 import type { RemoteInfo } from 'node:dgram'
 import { SerialLock } from '@peer/discovery-core/internal'
-import type { MdnsContext, SocketState } from './context.js'
+import { type MdnsContext, newSocketState, type SocketState } from './context.js'
 import { InterfaceSocket } from './interface-socket.js'
 import {
   type InterfaceFilter,
@@ -159,13 +159,7 @@ export class InterfaceSet {
       await socket.close()
       return 'stop'
     }
-    const state: SocketState = {
-      key,
-      socket,
-      queryInterval: 1000,
-      lastMulticast: new Map(),
-      ownQueries: new Map(),
-    }
+    const state = newSocketState(key, socket)
     this.sockets.set(key, state)
     this.#events.opened(state)
     return 'opened'

@@ -438,7 +438,6 @@ export class MdnsDiscovery extends AbstractAnnouncingBackend {
     this.#mstats.packetsSent++
     if (packet.type === 'query') {
       s.ownQueries.set(querySignature(packet), Date.now())
-      if (s.ownQueries.size > 64) s.ownQueries.delete(s.ownQueries.keys().next().value!)
     }
     await s.socket.send(packet, destination)
   }

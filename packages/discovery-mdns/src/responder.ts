@@ -181,7 +181,6 @@ export class Responder {
       if (!unicast) {
         const t = Date.now()
         for (const x of response.answers ?? []) s.lastMulticast.set(recordKey(x), t)
-        if (s.lastMulticast.size > 256) s.lastMulticast.clear()
       }
       void this.#ctx.send(s, response, unicast ? { address: rinfo.address, port: rinfo.port } : undefined)
     }

@@ -10,7 +10,7 @@ import { testId } from '@peer/testkit/ids'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { Announcer } from '../src/announcer.js'
-import { emptyStats, type MdnsContext, type SocketState } from '../src/context.js'
+import { emptyStats, type MdnsContext, newSocketState } from '../src/context.js'
 import {
   checkHeader,
   type DnsPacket,
@@ -246,13 +246,7 @@ describe('receive path properties', () => {
   function pipeline() {
     const sent: DnsPacket[] = []
     const socket = { iface, family: 4 } as unknown as InterfaceSocket
-    const state: SocketState = {
-      key: 'eth0/4',
-      socket,
-      queryInterval: 1000,
-      lastMulticast: new Map(),
-      ownQueries: new Map(),
-    }
+    const state = newSocketState('eth0/4', socket)
     const stats = emptyStats()
     let invalid = 0
     const ctx: MdnsContext = {

@@ -5,7 +5,7 @@ import {
   type Logger,
   subscribe,
 } from '@peer/discovery-core'
-import { errorMessage } from '@peer/discovery-core/internal'
+import { BoundedMap, errorMessage } from '@peer/discovery-core/internal'
 import type { PeerRegistryStats } from '@peer/registry'
 import type { DatagramTotals } from './connection-counters.js'
 import {
@@ -172,7 +172,7 @@ export class NodeMetrics {
   readonly #timeToLost: HistogramLike
   readonly #unsubscribe: Array<() => void> = []
   readonly #seen = new Map<string, Set<string>>()
-  readonly #downAt = new Map<string, number>()
+  readonly #downAt = new BoundedMap<string, number>(MAX_TRACKED_PEERS)
   readonly #startedAt = performance.now()
   #closed = false
 
@@ -355,8 +355,6 @@ export class NodeMetrics {
         'peer:up': (e: Event) => this.#downAt.delete((e as CustomEvent<{ id: string }>).detail.id),
         'peer:down': (e: Event) => {
           const id = (e as CustomEvent<{ id: string }>).detail.id
-          this.#downAt.delete(id)
-          if (this.#downAt.size >= MAX_TRACKED_PEERS) this.#downAt.delete(this.#downAt.keys().next().value!)
           this.#downAt.set(id, performance.now())
         },
       }),

@@ -18,6 +18,8 @@
 // seconds. What this does not change: quiche's probe timer backs off after unanswered probes, so
 // on a lossy path ends and data can still wait seconds for it (as before; quinn does not).
 
+import { BoundedMap } from '@peer/discovery-core/internal'
+
 /** The members of a @matrixai/quic connection that re-writing an end uses (internal in its typings). */
 export interface FinConnection {
   readonly conn: {
@@ -76,7 +78,7 @@ export class FinResender {
   readonly #now: () => number
   readonly #minTickMs: number
   readonly #recentLossMs: number
-  readonly #entries = new Map<number, Entry>()
+  readonly #entries = new BoundedMap<number, Entry>(MAX_TRACKED_ENDS)
   /** The connection's lost-packet count when last read. */
   #lostSeen = 0
   /** When a tick last saw the count grow (`-Infinity`: never). */
@@ -107,12 +109,7 @@ export class FinResender {
    */
   ended(streamId: number): void {
     if (this.#stopped || this.#schedule.length === 0) return
-    if (this.#entries.size >= MAX_TRACKED_ENDS) {
-      const oldest = this.#entries.keys().next().value as number
-      this.#entries.delete(oldest)
-    }
     const now = this.#now()
-    this.#entries.delete(streamId)
     // a loss seen lately may still have retransmissions queued ahead of this end; one since the
     // last tick is seen by the next, which makes every end it finds eligible
     this.#entries.set(streamId, { at: now, step: 0, eligible: now - this.#lossSeenAt < this.#recentLossMs })

@@ -15,7 +15,7 @@ import {
   X509Certificate,
 } from 'node:crypto'
 import * as x509 from '@peculiar/x509'
-import { errorMessage } from '@peer/discovery-core/internal'
+import { BoundedMap, errorMessage } from '@peer/discovery-core/internal'
 import { base32, type Identity } from '@peer/identity'
 import { TransportError } from './errors.js'
 
@@ -207,14 +207,12 @@ export function nodeIdFromPeerId(peerId: string): string {
   if (known !== undefined) return known
   const id = decodePeerId(peerId)
   // pure and asked once per connection for a handful of peers: keep the last few hundred
-  if (peerIdCache.size >= PEER_ID_CACHE_SIZE) peerIdCache.delete(peerIdCache.keys().next().value as string)
   peerIdCache.set(peerId, id)
   return id
 }
 
 /** Peer id -> node id, most recent last (the decode is BigInt base58 plus a SHA-256). */
-const peerIdCache = new Map<string, string>()
-const PEER_ID_CACHE_SIZE = 512
+const peerIdCache = new BoundedMap<string, string>(512)
 
 function decodePeerId(peerId: string): string {
   const mh = base58Decode(peerId)
