@@ -38,6 +38,28 @@ describe('@peer/testkit/dnsmasq', () => {
     await expect(client.query('h.peer.test', 'A')).rejects.toThrow()
   })
 
+  it('applies concurrent changes one after another, none lost', async () => {
+    const dns = await startDnsmasq()
+    try {
+      // each adds an SRV target (a restart each): run at once, they used to race on the restart
+      await Promise.all(
+        [1, 2, 3, 4].map((n) =>
+          dns.update((z) => {
+            z.srv['_x._udp.peer.test'] = [
+              ...(z.srv['_x._udp.peer.test'] ?? []),
+              { target: `t${n}.peer.test`, port: n },
+            ]
+          }),
+        ),
+      )
+      const client = new DnsClient({ resolvers: [dns.address], timeoutMs: 300, attempts: 3 })
+      const answer = await client.query('_x._udp.peer.test', 'SRV')
+      expect(answer.answers.map((r) => (r as { port: number }).port).sort()).toEqual([1, 2, 3, 4])
+    } finally {
+      await dns.stop()
+    }
+  })
+
   it('a test process killed by SIGTERM takes its dnsmasq and temp dir with it', async () => {
     const script = fileURLToPath(new URL('./support/dnsmasq-child.ts', import.meta.url))
     const child = spawn(process.execPath, ['--conditions=@peer/source', '--import', 'tsx', script], {

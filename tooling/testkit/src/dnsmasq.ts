@@ -11,6 +11,7 @@ import { Resolver } from 'node:dns/promises'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { SerialLock } from '@peer/discovery-core/internal'
 import { onExit } from './exit-cleanup.js'
 import { freePort } from './ports.js'
 
@@ -68,7 +69,8 @@ export interface DnsmasqServer {
   /**
    * Changes the records: `change` mutates a copy of the zone; the new zone is then applied
    * (hostsdir for address-only changes, a restart otherwise) and the promise resolves once
-   * dnsmasq serves it.
+   * dnsmasq serves it. Concurrent calls (and `restart`, `pause`, `resume`) run one after another,
+   * each `change` seeing the zone the previous one left.
    */
   update(change: (zone: DnsmasqZone) => void): Promise<void>
   /** Restarts dnsmasq on the same port with the same records. */
@@ -294,6 +296,8 @@ export async function startDnsmasq(options: DnsmasqOptions = {}): Promise<Dnsmas
   }
 
   writeHosts(zone, undefined)
+  /** Zone changes, restarts, pauses and resumes, one at a time (each restarts or waits on dnsmasq). */
+  const lock = new SerialLock()
   try {
     await start()
   } catch (error) {
@@ -316,41 +320,43 @@ export async function startDnsmasq(options: DnsmasqOptions = {}): Promise<Dnsmas
       return starts
     },
     zone: () => cloneZone(zone),
-    async update(change) {
-      if (stopped) throw new Error('dnsmasq helper is stopped')
-      const next = cloneZone(zone)
-      change(next)
-      const previous = zone
-      zone = next
-      writeHosts(next, previous)
-      const needsRestart =
-        JSON.stringify([previous.srv, previous.txt, previous.cname]) !==
-        JSON.stringify([next.srv, next.txt, next.cname])
-      if (needsRestart) {
+    update: (change) =>
+      lock.run(async () => {
+        if (stopped) throw new Error('dnsmasq helper is stopped')
+        const next = cloneZone(zone)
+        change(next)
+        const previous = zone
+        zone = next
+        writeHosts(next, previous)
+        const needsRestart =
+          JSON.stringify([previous.srv, previous.txt, previous.cname]) !==
+          JSON.stringify([next.srv, next.txt, next.cname])
+        if (needsRestart) {
+          await kill()
+          await launch()
+        } else {
+          await waitForHosts(next, previous)
+        }
+      }),
+    restart: () =>
+      lock.run(async () => {
         await kill()
         await launch()
-      } else {
-        await waitForHosts(next, previous)
-      }
-    },
-    async restart() {
-      await kill()
-      await launch()
-    },
-    async pause() {
-      await kill()
-    },
-    async resume() {
-      if (entry.child === undefined) await launch()
-    },
+      }),
+    pause: () => lock.run(() => kill()),
+    resume: () =>
+      lock.run(async () => {
+        if (entry.child === undefined) await launch()
+      }),
     log: () => logTail,
-    async stop() {
-      if (stopped) return
-      stopped = true
-      await kill()
-      live.delete(entry)
-      rmSync(dir, { recursive: true, force: true })
-    },
+    stop: () =>
+      lock.run(async () => {
+        if (stopped) return
+        stopped = true
+        await kill()
+        live.delete(entry)
+        rmSync(dir, { recursive: true, force: true })
+      }),
     async [Symbol.asyncDispose]() {
       await this.stop()
     },
