@@ -85,13 +85,13 @@ export async function runScenario<B extends DiscoveryBackend>(
     selves,
     timeout,
     quiet: Math.min(1000, Math.max(200, Math.round(timeout / 5))),
-    async publish(i) {
-      if (canAnnounce) await instances[i]!.announce!(selves[i]!)
-      else await harness.seed!(selves[i]!)
+    async publish(i, peer = selves[i]!) {
+      if (canAnnounce) await instances[i]!.announce!(peer)
+      else await harness.seed!(peer)
     },
-    async unpublish(i) {
+    async unpublish(i, peer = selves[i]!) {
       if (canAnnounce) await instances[i]!.withdraw!()
-      else await harness.unseed!(selves[i]!.id)
+      else await harness.unseed!(peer.id)
     },
   }
   let failure: { error: unknown } | undefined

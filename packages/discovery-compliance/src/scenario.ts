@@ -30,10 +30,16 @@ export interface ScenarioContext<B extends DiscoveryBackend = DiscoveryBackend> 
   readonly timeout: number
   /** A short quiet period (ms) used to check that something does NOT happen. */
   readonly quiet: number
-  /** Makes node `i` visible: `instances[i].announce(selves[i])` or `harness.seed(selves[i])`. */
-  publish(i: number): Promise<void>
-  /** Makes node `i` disappear: `instances[i].withdraw()` or `harness.unseed(selves[i].id)`. */
-  unpublish(i: number): Promise<void>
+  /**
+   * Makes node `i` visible: `instances[i].announce(peer)` or `harness.seed(peer)`, where `peer` is
+   * `selves[i]` unless given (a scenario may publish other identities from instance `i`).
+   */
+  publish(i: number, peer?: LocalPeer): Promise<void>
+  /**
+   * Makes node `i` disappear: `instances[i].withdraw()` or `harness.unseed(peer.id)`, where `peer`
+   * is `selves[i]` unless given.
+   */
+  unpublish(i: number, peer?: LocalPeer): Promise<void>
 }
 
 /** One rule of the behaviour, checked against a harness. Runner-agnostic: throws on failure. */
@@ -44,6 +50,11 @@ export interface Scenario {
   readonly instances: number
   /** What the scenario needs of the backend and harness; without it, it is skipped (`skipReason`). */
   readonly needs: ScenarioNeeds
+  /**
+   * How many propagation waits (`timeout`) the body may make one after another; the vitest
+   * adapter's default per-test timeout allows this many (default 4).
+   */
+  readonly propagations?: number
   /** Whether the kit starts every instance before `run` (default true). */
   readonly autoStart?: boolean
   /**

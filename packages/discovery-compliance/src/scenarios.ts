@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { eventually, isAbortError, recorder, rejection, sleep } from './checks.js'
+import { churn } from './churn-scenario.js'
 import type { Scenario } from './scenario.js'
 import { selvesFor } from './selves.js'
 
@@ -333,4 +334,5 @@ export const scenarios: readonly Scenario[] = [
   invalidInput,
   throwingListener,
   unknownLookup,
+  churn,
 ]

@@ -28,7 +28,8 @@ export interface ComplianceOptions {
   capabilities: readonly DiscoveryCapability[]
   /**
    * Per-test timeout in ms: a number > 0 and at most 2^31 - 1 (a `ConfigError` otherwise).
-   * Default: 4 x the harness's `propagationTimeoutMs` + 10 s.
+   * Default: 4 x the harness's `propagationTimeoutMs` + 10 s (more for a scenario that waits more
+   * often, such as the churn scenario: its `propagations` x `propagationTimeoutMs` + 10 s).
    */
   testTimeoutMs?: number
   /**
@@ -58,16 +59,17 @@ export function describeDiscoveryCompliance<B extends DiscoveryBackend>(
   const probe = makeHarness()
   const caps = new Set(options.capabilities)
   const propagationTimeout = propagationTimeoutOf(probe)
-  const timeout = numberOption(
-    renamedOption(options, {
-      current: 'testTimeoutMs',
-      deprecated: 'testTimeout',
-      owner: 'describeDiscoveryCompliance',
-    }),
-    'testTimeoutMs',
-    Math.min(MAX_TIMER_MS, 4 * propagationTimeout + 10_000),
-    { min: 0, exclusiveMin: true },
-  )
+  const given = renamedOption(options, {
+    current: 'testTimeoutMs',
+    deprecated: 'testTimeout',
+    owner: 'describeDiscoveryCompliance',
+  })
+  const timeoutFor = (propagations = 4) =>
+    numberOption(given, 'testTimeoutMs', Math.min(MAX_TIMER_MS, propagations * propagationTimeout + 10_000), {
+      min: 0,
+      exclusiveMin: true,
+    })
+  const timeout = timeoutFor()
   describe(`discovery compliance: ${title}`, () => {
     it(
       'declares the capabilities it was described with',
@@ -95,7 +97,11 @@ export function describeDiscoveryCompliance<B extends DiscoveryBackend>(
         continue
       }
       const leakCheck = options.skipLeakCheck === undefined
-      it(scenario.name, () => runScenario(makeHarness(), scenario, { leakCheck }), timeout)
+      it(
+        scenario.name,
+        () => runScenario(makeHarness(), scenario, { leakCheck }),
+        timeoutFor(scenario.propagations),
+      )
     }
     const leakTitle = 'leaves no timers, sockets or handles after stop'
     if (options.skipLeakCheck !== undefined)

@@ -33,10 +33,13 @@ const cases: Array<[Flaw, string, RegExp]> = [
   ['no-async-dispose', '[Symbol.asyncDispose]', /no \[Symbol.asyncDispose\]/],
   ['lookup-misses', 'one instance publishes', /lookup\(id\) did not find/],
   ['ignores-expiry', 'a record that expires', /no peer:lost after the record expired/],
+  ['keeps-lost-records', 'peers that come and go', /still holds records of lost peers \(18 of 18/],
+  ['remembers-lost-peers', 'peers that come and go', /lookup\(id\) still finds lost peer/],
   [
     'leaks-timer',
     'start and stop are idempotent',
-    /resources left after stop\(\) and teardown\(\): 1 x Timeout/,
+    // one interval per start: how many are left depends on what else was pending before
+    /resources left after stop\(\) and teardown\(\): \d+ x Timeout/,
   ],
 ]
 

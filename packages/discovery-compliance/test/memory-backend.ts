@@ -29,6 +29,8 @@ export type Flaw =
   | 'no-async-dispose'
   | 'lookup-misses'
   | 'ignores-expiry'
+  | 'keeps-lost-records'
+  | 'remembers-lost-peers'
 
 const leakedTimers = new Set<ReturnType<typeof setInterval>>()
 
@@ -70,6 +72,8 @@ export class MemoryBackend extends TypedEventTarget<DiscoveryEvents> {
   started = false
   invalid = 0
   readonly #known = new Map<string, PeerRecord>()
+  /** The `keeps-lost-records` flaw: a history nobody reads, holding every lost record. */
+  readonly #history: PeerRecord[] = []
   #self: string | undefined
   #timer: ReturnType<typeof setInterval> | undefined
   readonly #onChange = (event: Event) => {
@@ -160,7 +164,8 @@ export class MemoryBackend extends TypedEventTarget<DiscoveryEvents> {
     if (value === undefined) {
       const known = this.#known.get(id)
       if (!known) return
-      this.#known.delete(id)
+      if (this.flaw !== 'remembers-lost-peers') this.#known.delete(id)
+      if (this.flaw === 'keeps-lost-records') this.#history.push(known)
       if (this.flaw === 'no-lost-on-withdraw') return
       this.dispatchEvent(
         new CustomEvent('peer:lost', { detail: { record: known, source: this.source, reason: 'withdrawn' } }),
