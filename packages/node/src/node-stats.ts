@@ -29,8 +29,8 @@ export interface PeerStats {
   /** Requests to the peer waiting for an answer right now. */
   inFlight: number
   /**
-   * Round-trip time in ms: the last `ping` measured by this node, otherwise the transport's
-   * smoothed RTT, when known.
+   * Round-trip time in ms: the last `ping` measured by this node (fractional), otherwise the
+   * transport's smoothed RTT (whole ms, rounded down: 0 under 1 ms), when known.
    */
   rtt: number | undefined
   /**

@@ -98,7 +98,7 @@ export interface EngineConnection {
   readonly remoteId: string
   readonly remoteAddress: TransportAddress
   readonly localAddress: TransportAddress
-  /** Smoothed RTT in ms, if the engine reports it. */
+  /** Smoothed RTT in whole ms, rounded down (0 under 1 ms), if the engine reports it. */
   rtt(): number | undefined
   /** The engine's counters, if it keeps them; after close, their final values. */
   stats?(): ConnectionStats | undefined

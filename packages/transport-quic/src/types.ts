@@ -389,7 +389,10 @@ export interface Connection extends TypedEventTarget<ConnectionEvents> {
    * `connection`). Bytes from the network: validate them.
    */
   readonly remoteHello: Uint8Array | undefined
-  /** Smoothed round-trip time in ms, when the engine reports it. */
+  /**
+   * Smoothed round-trip time in whole ms, rounded down, when the engine reports it: both engines'
+   * native layers report whole milliseconds, so loopback and most LANs read 0 (under 1 ms).
+   */
   readonly rtt: number | undefined
   /**
    * A snapshot of the engine's counters for this connection (datagrams in and out), or

@@ -61,6 +61,10 @@ export function handshakeScenarios(kit: Kit): void {
       }
       expect(listener.connections).toContain(inbound)
       expect(listener.address.port).toBeGreaterThan(0)
+      // the smoothed RTT as the engines report it: whole ms, rounded down (documented so)
+      for (const rtt of [conn.rtt, inbound.rtt]) {
+        if (rtt !== undefined) expect(Number.isInteger(rtt) && rtt >= 0, `rtt ${rtt}`).toBe(true)
+      }
       await conn.close()
     })
 
