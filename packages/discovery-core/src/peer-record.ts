@@ -2,6 +2,12 @@ import { InvalidPeerRecordError } from './errors.js'
 import { hostProblem, isValidPort } from './host.js'
 import { isNodeId } from './node-id.js'
 import { isNodeName, MAX_NODE_NAME_LENGTH } from './node-name.js'
+import {
+  decodeServiceList,
+  MAX_SERVICE_LIST_LENGTH,
+  MAX_SERVICES,
+  SERVICES_META_KEY,
+} from './service-list.js'
 import { hasControlChars } from './text.js'
 
 /** One address a peer may be reached at. */
@@ -154,13 +160,31 @@ export function validatePeerRecord(input: unknown, limits: Partial<PeerRecordLim
 
 /**
  * Validates what a node announces about itself (a record without `source`; a `ttl` is dropped).
- * Throws an {@link InvalidPeerRecordError}, as {@link validatePeerRecord} does.
+ * Throws an {@link InvalidPeerRecordError}, as {@link validatePeerRecord} does, and also for a
+ * `meta.services` list its peers would drop (in part or whole, see `decodeServiceList`): more than
+ * `MAX_SERVICES` names, longer than `MAX_SERVICE_LIST_LENGTH` characters, or a name that is not a
+ * valid service name.
  */
 export function validateLocalPeer(input: unknown, limits: Partial<PeerRecordLimits> = {}): LocalPeer {
   if (typeof input !== 'object' || input === null) {
     throw new InvalidPeerRecordError('', `expected an object, got ${describe(input)}`)
   }
   const { source: _ignored, ttl: _ttl, ...rest } = validatePeerRecord({ ...input, source: 'local' }, limits)
+  if (rest.meta !== undefined && Object.hasOwn(rest.meta, SERVICES_META_KEY)) {
+    const { droppedList, droppedNames } = decodeServiceList(rest.meta[SERVICES_META_KEY])
+    if (droppedList) {
+      throw new InvalidPeerRecordError(
+        `meta.${SERVICES_META_KEY}`,
+        `more than ${MAX_SERVICES} names or longer than ${MAX_SERVICE_LIST_LENGTH} characters (every peer would drop the list)`,
+      )
+    }
+    if (droppedNames > 0) {
+      throw new InvalidPeerRecordError(
+        `meta.${SERVICES_META_KEY}`,
+        `${droppedNames} invalid service name(s) (peers would drop them): expected comma-separated names like "kv,billing.v2"`,
+      )
+    }
+  }
   return Object.freeze(rest)
 }
 

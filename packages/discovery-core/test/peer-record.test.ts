@@ -96,4 +96,34 @@ describe('validatePeerRecord', () => {
     expect(validateLocalPeer({ id, addresses: [] })).toEqual({ id, addresses: [] })
     expect(() => validateLocalPeer({ id: 'x', addresses: [] })).toThrow(InvalidPeerRecordError)
   })
+
+  it('refuses to announce a service list its peers would drop (whole or in part)', () => {
+    const local = (services: string) => ({ id, addresses: [], meta: { services } })
+    expect(validateLocalPeer(local('billing.v2,kv')).meta).toEqual({ services: 'billing.v2,kv' })
+    expect(validateLocalPeer(local('')).meta).toEqual({ services: '' })
+    const names = (n: number) => Array.from({ length: n }, (_, i) => `s${i}`).join(',')
+    expect(validateLocalPeer(local(names(32))).meta?.services).toBe(names(32))
+    for (const [bad, reason] of [
+      [names(33), /more than 32 names/],
+      ['kv,Not Valid', /1 invalid service name/],
+      ['kv,,x', /1 invalid service name/],
+    ] as const) {
+      const error = (() => {
+        try {
+          validateLocalPeer(local(bad))
+        } catch (e) {
+          return e
+        }
+      })()
+      expect(error).toBeInstanceOf(InvalidPeerRecordError)
+      expect(error).toMatchObject({ path: 'meta.services', message: expect.stringMatching(reason) })
+      // the same list from the network is decoded leniently (dropped and counted), never refused
+      expect(validatePeerRecord({ ...local(bad), source: 'x' }).meta?.services).toBe(bad)
+    }
+    // a list longer than the list limit, allowed by a larger meta value limit
+    const long = `${'a'.repeat(120)},${'b'.repeat(120)},${'c'.repeat(20)}`
+    expect(() => validateLocalPeer(local(long), { maxMetaValueLength: 1000 })).toThrow(
+      /longer than 255 characters/,
+    )
+  })
 })
