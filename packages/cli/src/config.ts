@@ -69,7 +69,13 @@ export const configSchema = z
     trust: trust.optional(),
     discovery: z.array(backend).max(MAX_BACKENDS).optional(),
     lostHysteresisMs: millis.optional(),
-    meta: meta.optional(),
+    // this node's meta: not `services`, which the node keeps (--provide)
+    meta: meta
+      .refine((m) => !Object.hasOwn(m, 'services'), {
+        message: 'meta.services is kept by the node from the services it provides: use --provide NAME',
+        path: ['services'],
+      })
+      .optional(),
     requestTimeoutMs: z.number().int().min(1).max(3_600_000).optional(),
     transport: z
       .strictObject({

@@ -260,6 +260,7 @@ describe('parseConfig: every bad field is named', () => {
     ],
     ['lostHysteresisMs negative', { lostHysteresisMs: -1 }, 'lostHysteresisMs', /at least 0/],
     ['meta value not a string', { meta: { zone: 1 } }, 'meta.zone', /expected string/],
+    ['meta.services of this node', { meta: { services: 'kv' } }, 'meta.services', /use --provide NAME/],
     ['requestTimeoutMs 0', { requestTimeoutMs: 0 }, 'requestTimeoutMs', /at least 1/],
     ['transport unknown key', { transport: { idle: 1 } }, 'transport', /unknown key "idle"/],
     [

@@ -4,6 +4,7 @@ import {
   type Discovery,
   type Logger,
   type PeerAddress,
+  SERVICES_META_KEY,
   shortId,
   silentLogger,
   TypedEventTarget,
@@ -104,6 +105,13 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
       throw new ConfigError(
         "createNode: `trust` is required (a TrustList, node ids, or 'all' for demos): security is the default",
         { option: 'trust' },
+      )
+    }
+    if (options.meta !== undefined && Object.hasOwn(options.meta, SERVICES_META_KEY)) {
+      // the node announces meta.services itself, from provide() and unprovide()
+      throw new ConfigError(
+        `createNode: meta.${SERVICES_META_KEY} is the list of services this node provides, which the node keeps: call node.provide(name) for each instead`,
+        { option: 'meta' },
       )
     }
     this.#options = options

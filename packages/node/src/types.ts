@@ -41,7 +41,10 @@ export interface NodeOptions {
   discovery?: DiscoveryBackend | readonly DiscoveryBackend[]
   /** Who may connect and who is dialed. Required: security is the default. */
   trust: TrustOption
-  /** Small string metadata announced with the node. */
+  /**
+   * Small string metadata announced with the node. Not `services`: the node keeps that key (the
+   * services it provides, see `provide`); setting it is a `ConfigError`.
+   */
   meta?: Record<string, string>
   /** Default timeout of `request`, `ping`, `waitForPeer` and a dial on first use, in ms. Default 10,000. */
   requestTimeoutMs?: number

@@ -117,6 +117,13 @@ describe('named services through discovery', () => {
     expect(client.providers('search')).toEqual([server.id])
   })
 
+  it('refuses meta.services in the options: the node keeps that key (provide() fills it)', async () => {
+    const a = await generateIdentity()
+    const create = () => createNode({ identity: a, trust: [a.id], meta: { role: 'x', services: 'kv' } })
+    await expect(create()).rejects.toMatchObject({ name: 'ConfigError', option: 'meta' })
+    await expect(create()).rejects.toThrow(/node\.provide\(name\)/)
+  })
+
   it('validates names and drops bad names and oversized lists from records, counted', async () => {
     const [a, b] = await Promise.all([generateIdentity(), generateIdentity()])
     const discovery = new ManualBackend()
