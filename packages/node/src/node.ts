@@ -91,6 +91,8 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
   #state: NodeState | 'new' = 'new'
   #trust: TrustList | undefined
   readonly #parts: NodeParts = emptyParts()
+  /** `provide` warned that no backend can announce (once per node). */
+  #warnedUnannounced = false
   #stopping: Promise<void> | undefined
   readonly #lifetime = new AbortController()
   readonly #unsubscribe: Array<() => void> = []
@@ -249,11 +251,20 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
    * Publishes that this node provides `service`: announces the node again through every
    * discovery backend that can announce, with the name added to its record's `meta.services`.
    * Throws `InvalidServiceNameError` or `ServiceListTooLargeError` (from `@peer/discovery-core`);
-   * rejects when the announcement fails.
+   * rejects when the announcement fails. With no backend that can announce (only static lists or
+   * DNS), the other nodes learn of it only from their own lists: logged once at `warn`.
    */
   async provide(service: string, options: AbortOptions = {}): Promise<void> {
     this.#assertStarted()
     await this.#services.provide(service, options)
+    const backends = this.#parts.discovery?.backends ?? []
+    if (!this.#warnedUnannounced && !backends.some((b) => b.capabilities.has('announce'))) {
+      this.#warnedUnannounced = true
+      this.#log.warn(
+        'provide: no discovery backend can announce, so other nodes learn of its services only from their own static lists or DNS TXT records',
+        { service, backends: backends.map((b) => b.source) },
+      )
+    }
   }
 
   /** Stops publishing `service` (announces the node again without it). */

@@ -3,6 +3,7 @@
 // would list them) with each node's `meta.services`, which is what `provide()` would announce
 // through a backend that can publish (see tooling/integration/test/node/services-etcd.test.ts).
 import {
+  AbstractAnnouncingBackend,
   type DiscoveryBackend,
   type DiscoveryCapability,
   type DiscoveryEvents,
@@ -14,6 +15,7 @@ import {
 } from '@peer/discovery-core'
 import { generateIdentity } from '@peer/identity'
 import { ManualBackend } from '@peer/testkit/manual-discovery'
+import { recordingLogger } from '@peer/testkit/recording-logger'
 import { nextEvent, waitFor } from '@peer/testkit/wait'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createNode, type PeerNode, ServiceUnavailableError } from '../src/index.js'
@@ -122,6 +124,31 @@ describe('named services through discovery', () => {
     const create = () => createNode({ identity: a, trust: [a.id], meta: { role: 'x', services: 'kv' } })
     await expect(create()).rejects.toMatchObject({ name: 'ConfigError', option: 'meta' })
     await expect(create()).rejects.toThrow(/node\.provide\(name\)/)
+  })
+
+  it('warns once when no backend can announce what it provides (only static lists or DNS)', async () => {
+    class Announcer extends AbstractAnnouncingBackend {
+      constructor() {
+        super('announcer', ['list'])
+      }
+      protected async onStart() {}
+      protected async onStop() {}
+      protected async doAnnounce() {}
+      protected async doWithdraw() {}
+    }
+    const warnings = async (discovery: DiscoveryBackend[]) => {
+      const identity = await generateIdentity()
+      const { factory, records } = recordingLogger()
+      const node = await createNode({ identity, trust: [identity.id], discovery, logger: factory })
+      nodes.push(node)
+      await node.provide('kv')
+      await node.provide('search')
+      return records.filter((r) => r.level === 'warn' && r.message.startsWith('provide:'))
+    }
+    const unannounced = await warnings([new ManualBackend('static')])
+    expect(unannounced).toHaveLength(1)
+    expect(unannounced[0]!.fields).toMatchObject({ service: 'kv', backends: ['static'] })
+    expect(await warnings([new ManualBackend('static'), new Announcer()])).toEqual([])
   })
 
   it('validates names and drops bad names and oversized lists from records, counted', async () => {
