@@ -2,7 +2,8 @@
  * A `Map` that holds at most `max` entries: `set` moves the key to the end (most recently written)
  * and, past the bound, drops the least recently written entries. For the caches and "last seen"
  * tables fed by the network or by churn (a plain `Map` there grows with every name ever seen).
- * Reads (`get`, `has`) do not refresh an entry.
+ * Reads (`get`, `has`) do not refresh an entry. `max` is rounded down (at least 1);
+ * `Infinity` means no bound (for options that allow it).
  */
 export class BoundedMap<K, V> extends Map<K, V> {
   /** The most entries kept. */
@@ -10,9 +11,8 @@ export class BoundedMap<K, V> extends Map<K, V> {
 
   constructor(max: number) {
     super()
-    if (!Number.isInteger(max) || max < 1)
-      throw new RangeError(`BoundedMap max must be an integer >= 1, got ${max}`)
-    this.max = max
+    if (!(max > 0)) throw new RangeError(`BoundedMap max must be a number > 0, got ${max}`)
+    this.max = Math.max(1, Math.floor(max))
   }
 
   override set(key: K, value: V): this {

@@ -39,9 +39,14 @@ describe('BoundedMap', () => {
     expect(m).toBeInstanceOf(Map)
   })
 
-  it('rejects a bound that is not a positive integer', () => {
-    for (const bad of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY])
+  it('takes any positive bound (rounded down, at least 1; Infinity unbounded), rejects the rest', () => {
+    for (const bad of [0, -1, Number.NaN, Number.NEGATIVE_INFINITY])
       expect(() => new BoundedMap(bad)).toThrow(RangeError)
+    expect(new BoundedMap(2.5).max).toBe(2)
+    expect(new BoundedMap(0.5).max).toBe(1)
+    const unbounded = new BoundedMap<number, number>(Number.POSITIVE_INFINITY)
+    for (let i = 0; i < 5000; i++) unbounded.set(i, i)
+    expect(unbounded.size).toBe(5000)
   })
 })
 

@@ -310,6 +310,12 @@ describe('limits and options', () => {
     expect(() => backend({ endpoints: 'http://127.0.0.1:1', requestTimeoutMs: 0 })).toThrow(
       InvalidEtcdOptionsError,
     )
+    expect(() => backend({ endpoints: 'http://127.0.0.1:1', maxTrackedInvalid: 0 })).toThrow(
+      InvalidEtcdOptionsError,
+    )
+    // no bound, or a fraction, are accepted as before
+    backend({ endpoints: 'http://127.0.0.1:1', maxTrackedInvalid: Number.POSITIVE_INFINITY })
+    backend({ endpoints: 'http://127.0.0.1:1', maxTrackedInvalid: 2.5 })
   })
 
   it('still takes the deprecated names (staleLimit, requestTimeout, ...) with a one-time warning', () => {
