@@ -2,7 +2,7 @@ import { readFile, stat } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import type { LogLevel, PeerAddress } from '@peer/discovery-core'
-import { type AbortOptions, throwIfAborted } from '@peer/discovery-core'
+import { type AbortOptions, isWildcardHost, throwIfAborted } from '@peer/discovery-core'
 import { warnDeprecated } from '@peer/discovery-core/internal'
 import { z } from 'zod'
 import { dnsBackend } from './config/dns.js'
@@ -65,7 +65,15 @@ export const configSchema = z
     identity: identity.optional(),
     createIdentity: z.boolean().optional(),
     listen: address({ allowPortZero: true }).optional(),
-    advertise: z.array(address()).max(MAX_ADVERTISED_ADDRESSES).optional(),
+    advertise: z
+      .array(
+        address().refine((a) => !isWildcardHost(a.host), {
+          message:
+            'a wildcard address, which no peer can dial: advertise an address of this host that peers can reach',
+        }),
+      )
+      .max(MAX_ADVERTISED_ADDRESSES)
+      .optional(),
     trust: trust.optional(),
     discovery: z.array(backend).max(MAX_BACKENDS).optional(),
     lostHysteresisMs: millis.optional(),

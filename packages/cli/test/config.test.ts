@@ -140,6 +140,8 @@ describe('parseConfig: every bad field is named', () => {
     ['listen object bad host', { listen: { host: 'bad host', port: 1 } }, 'listen.host', /host/],
     ['listen a number', { listen: 4000 }, 'listen', /expected "host:port" or \{ "host", "port" \}/],
     ['advertise port 0', { advertise: ['127.0.0.1:0'] }, 'advertise[0]', /port in 1-65535/],
+    ['advertise 0.0.0.0', { advertise: ['127.0.0.1:1', '0.0.0.0:4000'] }, 'advertise[1]', /wildcard address/],
+    ['advertise [::]', { advertise: [{ host: '::', port: 4000 }] }, 'advertise[0]', /wildcard address/],
     ['advertise not an array', { advertise: '127.0.0.1:1' }, 'advertise', /expected array/],
     ['trust of wrong type', { trust: 5 }, 'trust', /expected string or object, got number 5/],
     ['trust.peers bad id', { trust: { peers: ['nope'] } }, 'trust.peers[0]', /node id/],

@@ -41,6 +41,17 @@ export function ipFamily(host: string): 0 | 4 | 6 {
   return isIP(host) as 0 | 4 | 6
 }
 
+/**
+ * True for the unspecified ("any") address of either family: `0.0.0.0`, `::` (any spelling,
+ * bracketed or not). A listener binds it to take every interface; nobody can dial it (a dial to it
+ * reaches the dialer's own host), so it is never an address to announce.
+ */
+export function isWildcardHost(host: string): boolean {
+  const family = ipFamily(host)
+  if (family === 4) return host === '0.0.0.0'
+  return family === 6 && /^\[?[0:]+\]?$/.test(host)
+}
+
 /** Formats `host:port`, bracketing IPv6 literals (`[::1]:4000`). */
 export function formatHostPort(host: string, port: number): string {
   return ipFamily(host) === 6 && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`

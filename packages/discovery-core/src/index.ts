@@ -48,6 +48,7 @@ export {
   ipFamily,
   isValidHost,
   isValidPort,
+  isWildcardHost,
   MAX_HOSTNAME_LENGTH,
 } from './host.js'
 export {

@@ -1,5 +1,5 @@
 import { hostname, networkInterfaces } from 'node:os'
-import { ipFamily, isNodeName, type PeerAddress, parseNodeName } from '@peer/discovery-core'
+import { ipFamily, isNodeName, isWildcardHost, type PeerAddress, parseNodeName } from '@peer/discovery-core'
 
 /**
  * The addresses to announce for a bound listener: the bound address itself, or every
@@ -8,11 +8,12 @@ import { ipFamily, isNodeName, type PeerAddress, parseNodeName } from '@peer/dis
  * @internal
  */
 export function announcedAddresses(bound: { host: string; port: number }): PeerAddress[] {
-  if (bound.host !== '0.0.0.0' && bound.host !== '::') return [{ host: bound.host, port: bound.port }]
+  if (!isWildcardHost(bound.host)) return [{ host: bound.host, port: bound.port }]
+  const v4Only = ipFamily(bound.host) === 4
   const out: PeerAddress[] = []
   for (const list of Object.values(networkInterfaces())) {
     for (const a of list ?? []) {
-      if (a.internal || (bound.host === '0.0.0.0' && a.family !== 'IPv4')) continue
+      if (a.internal || (v4Only && a.family !== 'IPv4')) continue
       if (a.family === 'IPv6' && a.address.startsWith('fe80')) continue
       out.push({ host: a.address, port: bound.port })
     }

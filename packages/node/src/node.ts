@@ -2,6 +2,7 @@ import {
   type AbortOptions,
   ConfigError,
   type Discovery,
+  isWildcardHost,
   type Logger,
   type PeerAddress,
   SERVICES_META_KEY,
@@ -114,6 +115,13 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
       throw new ConfigError(
         `createNode: meta.${SERVICES_META_KEY} is the list of services this node provides, which the node keeps: call node.provide(name) for each instead`,
         { option: 'meta' },
+      )
+    }
+    const wildcard = options.announce?.find((a) => isWildcardHost(a.host))
+    if (wildcard !== undefined) {
+      throw new ConfigError(
+        `createNode: announce: ${wildcard.host} is the wildcard address, which no peer can dial (a dial to it reaches the dialer's own host): announce an address of this host that peers can reach, or leave announce out to announce every interface address`,
+        { option: 'announce' },
       )
     }
     this.#options = options

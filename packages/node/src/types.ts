@@ -34,7 +34,8 @@ export interface NodeOptions {
   listen?: { host?: string; port?: number }
   /**
    * The addresses announced to discovery. Default: the bound address, or every non-internal
-   * interface address when listening on `0.0.0.0` / `::`.
+   * interface address when listening on `0.0.0.0` / `::`. A wildcard address here is a
+   * `ConfigError` (no peer can dial it).
    */
   announce?: readonly PeerAddress[]
   /** Discovery backends, highest priority first; the node runs them as one aggregate `Discovery`. */

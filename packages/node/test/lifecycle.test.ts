@@ -40,6 +40,15 @@ describe('trust', () => {
     expect(() => new PeerNode({} as never)).toThrow(/trust.*required/)
   })
 
+  it('refuses to announce a wildcard address (nobody can dial it), naming the option', async () => {
+    const a = await generateIdentity()
+    for (const host of ['0.0.0.0', '::']) {
+      const create = () => createNode({ identity: a, trust: [a.id], announce: [{ host, port: 4000 }] })
+      await expect(create()).rejects.toMatchObject({ name: 'ConfigError', option: 'announce' })
+      await expect(create()).rejects.toThrow(/wildcard address, which no peer can dial/)
+    }
+  })
+
   it('an untrusted node never becomes peer:up, whichever side dials', async () => {
     const [ia, ib, ix] = await Promise.all([generateIdentity(), generateIdentity(), generateIdentity()])
     // a and b trust each other; x trusts everyone, but nobody trusts x

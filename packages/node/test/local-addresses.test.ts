@@ -1,5 +1,5 @@
 import { networkInterfaces } from 'node:os'
-import { InvalidNodeNameError, isNodeName } from '@peer/discovery-core'
+import { InvalidNodeNameError, isNodeName, isWildcardHost } from '@peer/discovery-core'
 import { describe, expect, it } from 'vitest'
 import { announcedAddresses, resolveName, shortHostname } from '../src/local-addresses.js'
 
@@ -22,6 +22,15 @@ describe('announced addresses', () => {
     else expect(out.map((a) => a.host)).toEqual(external.slice(0, 16))
     for (const a of announcedAddresses({ host: '::', port: 4002 }))
       expect(a.host.startsWith('fe80')).toBe(false)
+  })
+
+  it('knows the wildcard address in every spelling, and nothing else', () => {
+    for (const host of ['0.0.0.0', '::', '[::]', '0::0', '0:0:0:0:0:0:0:0', '[0:0:0:0:0:0:0:0]'])
+      expect(isWildcardHost(host), host).toBe(true)
+    for (const host of ['127.0.0.1', '::1', '[::1]', '0.0.0.1', '::ffff:0.0.0.0', 'localhost', '0', '00', ''])
+      expect(isWildcardHost(host), host).toBe(false)
+    // any spelling of the IPv6 wildcard expands to the interface addresses too
+    expect(announcedAddresses({ host: '0::0', port: 4003 }).every((a) => !isWildcardHost(a.host))).toBe(true)
   })
 })
 
