@@ -116,6 +116,12 @@ export const REGISTRY_COUNTERS: ReadonlyArray<StatInstrument<PeerRegistryStats>>
     'Live connections swapped for a newer one.',
   ),
   stat(
+    'idConflicts',
+    'peer.registry.id_conflicts',
+    '{connection}',
+    'Replacements back and forth between two addresses: two live nodes using one id.',
+  ),
+  stat(
     'rejected',
     'peer.registry.peers.rejected',
     '{peer}',

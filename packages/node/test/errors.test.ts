@@ -100,6 +100,8 @@ describe('requests in flight to a peer that went away', () => {
       },
     )
     expect(events.of('peer:down')).toEqual([])
+    // one replacement by a restarted peer is no id conflict (see id-conflict.test.ts)
+    expect(survivor.registryStats).toMatchObject({ replaced: 1, idConflicts: 0 })
     await first.crash()
   })
 })

@@ -3,6 +3,7 @@
 
 import { shortId } from '@peer/discovery-core'
 import { errorMessage } from '@peer/discovery-core/internal'
+import { addressKey } from './address-book.js'
 import { arbitrate } from './arbitration.js'
 import { type CloseKind, closeKind, readRtt, reasonOf, safeClose } from './connections.js'
 import { ConnectionCapError, RegistryError } from './errors.js'
@@ -22,6 +23,8 @@ import type { RegistryCore } from './registry-core.js'
  * transport that does not report commits.
  */
 const STALE_DIAL_MIN_MS = 250
+/** A replacement back to the address replaced this recently is an id conflict (ms). */
+const ID_CONFLICT_WINDOW_MS = 60_000
 
 function staleDialMs(conn: RegistryConnection): number {
   return Math.max(STALE_DIAL_MIN_MS, 4 * (readRtt(conn) ?? 0))
@@ -190,6 +193,7 @@ export class PeerConnections<C extends RegistryConnection> {
     if (previous !== undefined) {
       this.#c.stats.replaced++
       this.#c.log.debug('live connection replaced', { id: shortId(entry.id), direction })
+      this.#noteReplacement(entry, previous, conn)
       this.#c.emit('peer:connection-replaced', { id: entry.id, direction, connection: conn, previous })
     } else {
       this.#c.stats.connects++
@@ -198,6 +202,32 @@ export class PeerConnections<C extends RegistryConnection> {
     }
     // after the events, so a listener has set up what the waiters use the connection for
     if (entry.connection === conn) this.#c.waiters.resolve(entry.id, conn)
+  }
+
+  /**
+   * Two live nodes with one id (a copied identity) replace each other's connection, back and
+   * forth between their two addresses: a replacement that returns to the address replaced just
+   * before (within {@link ID_CONFLICT_WINDOW_MS}) is counted, and logged once per peer. A peer
+   * that restarts (same address, or a new one) never does that.
+   */
+  #noteReplacement(entry: PeerEntry<C>, previous: C, conn: C): void {
+    const from = previous.remoteAddress === undefined ? undefined : addressKey(previous.remoteAddress)
+    const to = conn.remoteAddress === undefined ? undefined : addressKey(conn.remoteAddress)
+    if (from === undefined || to === undefined || from === to) {
+      entry.replacedFrom = undefined
+      return
+    }
+    const now = Date.now()
+    const last = entry.replacedFrom
+    entry.replacedFrom = { address: from, at: now }
+    if (last === undefined || last.address !== to || now - last.at > ID_CONFLICT_WINDOW_MS) return
+    this.#c.stats.idConflicts++
+    if (entry.conflictWarned === true) return
+    entry.conflictWarned = true
+    this.#c.log.warn(
+      'two nodes seem to use one id: their connections keep replacing each other (a copied identity?); give each node its own',
+      { id: shortId(entry.id), addresses: [from, to] },
+    )
   }
 
   #onClosed(entry: PeerEntry<C>, conn: C, reason: string, kind: CloseKind): void {

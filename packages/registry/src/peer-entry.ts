@@ -40,6 +40,10 @@ export interface PeerEntry<C extends RegistryConnection> {
   released?: boolean
   /** Our dial's connection was refused over the cap: the dial ends without a redial. */
   capRefused?: boolean
+  /** The remote address of the live connection last replaced, and when (id conflict detection). */
+  replacedFrom?: { address: string; at: number } | undefined
+  /** The id conflict of this peer was logged already (once per entry). */
+  conflictWarned?: boolean
 }
 
 /** A fresh entry for `id`. @internal */

@@ -144,6 +144,12 @@ export interface PeerRegistryStats {
   duplicatesClosed: number
   /** Times the live connection was swapped for a newer one (`peer:connection-replaced`). */
   replaced: number
+  /**
+   * Replacements that went back to the remote address replaced just before (within a minute): two
+   * live nodes using one id (a copied identity), whose connections keep replacing each other.
+   * Logged at `warn` once per peer.
+   */
+  idConflicts: number
   /** Discoveries or inbound connections dropped because the peer map was full. */
   overflowDrops: number
   /** Probes started for a stalled connection ({@link PeerRegistry.probeStalled}). */

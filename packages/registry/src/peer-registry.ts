@@ -91,6 +91,7 @@ export class PeerRegistry<
     disconnects: 0,
     duplicatesClosed: 0,
     replaced: 0,
+    idConflicts: 0,
     overflowDrops: 0,
     stallProbes: 0,
     stallReplacements: 0,
