@@ -3,10 +3,10 @@
 
 import { shortId } from '@peer/discovery-core'
 import { errorMessage } from '@peer/discovery-core/internal'
-import { addressKey } from './address-book.js'
 import { arbitrate } from './arbitration.js'
 import { type CloseKind, closeKind, readRtt, reasonOf, safeClose } from './connections.js'
 import { ConnectionCapError, RegistryError } from './errors.js'
+import { judgeReplacement, type ReplacementEnd } from './id-conflict.js'
 import type { ConnectionDirection, RegistryConnection } from './interfaces.js'
 import type { PeerEntry } from './peer-entry.js'
 import type { RegistryCore } from './registry-core.js'
@@ -23,8 +23,6 @@ import type { RegistryCore } from './registry-core.js'
  * transport that does not report commits.
  */
 const STALE_DIAL_MIN_MS = 250
-/** A replacement back to the address replaced this recently is an id conflict (ms). */
-const ID_CONFLICT_WINDOW_MS = 60_000
 
 function staleDialMs(conn: RegistryConnection): number {
   return Math.max(STALE_DIAL_MIN_MS, 4 * (readRtt(conn) ?? 0))
@@ -170,6 +168,7 @@ export class PeerConnections<C extends RegistryConnection> {
   }
 
   install(entry: PeerEntry<C>, conn: C, direction: ConnectionDirection, previous: C | undefined): void {
+    const previousDirection = entry.direction
     this.#c.dials.clearTimer(entry)
     this.#c.dials.dequeue(entry.id)
     entry.connection = conn
@@ -193,7 +192,11 @@ export class PeerConnections<C extends RegistryConnection> {
     if (previous !== undefined) {
       this.#c.stats.replaced++
       this.#c.log.debug('live connection replaced', { id: shortId(entry.id), direction })
-      this.#noteReplacement(entry, previous, conn)
+      this.#noteReplacement(
+        entry,
+        { direction: previousDirection, connection: previous },
+        { direction, connection: conn },
+      )
       this.#c.emit('peer:connection-replaced', { id: entry.id, direction, connection: conn, previous })
     } else {
       this.#c.stats.connects++
@@ -204,29 +207,17 @@ export class PeerConnections<C extends RegistryConnection> {
     if (entry.connection === conn) this.#c.waiters.resolve(entry.id, conn)
   }
 
-  /**
-   * Two live nodes with one id (a copied identity) replace each other's connection, back and
-   * forth between their two addresses: a replacement that returns to the address replaced just
-   * before (within {@link ID_CONFLICT_WINDOW_MS}) is counted, and logged once per peer. A peer
-   * that restarts (same address, or a new one) never does that.
-   */
-  #noteReplacement(entry: PeerEntry<C>, previous: C, conn: C): void {
-    const from = previous.remoteAddress === undefined ? undefined : addressKey(previous.remoteAddress)
-    const to = conn.remoteAddress === undefined ? undefined : addressKey(conn.remoteAddress)
-    if (from === undefined || to === undefined || from === to) {
-      entry.replacedFrom = undefined
-      return
-    }
-    const now = Date.now()
-    const last = entry.replacedFrom
-    entry.replacedFrom = { address: from, at: now }
-    if (last === undefined || last.address !== to || now - last.at > ID_CONFLICT_WINDOW_MS) return
+  /** Counts (and logs once per peer) two live nodes with one id: see `judgeReplacement`. */
+  #noteReplacement(entry: PeerEntry<C>, previous: ReplacementEnd, next: ReplacementEnd): void {
+    const { conflict, remember, addresses } = judgeReplacement(entry.replacedFrom, previous, next, Date.now())
+    entry.replacedFrom = remember
+    if (!conflict) return
     this.#c.stats.idConflicts++
     if (entry.conflictWarned === true) return
     entry.conflictWarned = true
     this.#c.log.warn(
       'two nodes seem to use one id: their connections keep replacing each other (a copied identity?); give each node its own',
-      { id: shortId(entry.id), addresses: [from, to] },
+      { id: shortId(entry.id), addresses },
     )
   }
 
