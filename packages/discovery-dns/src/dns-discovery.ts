@@ -99,6 +99,8 @@ export class DnsDiscovery extends AbstractDiscoveryBackend {
   #loopAbort: AbortController | undefined
   #polls = 0
   #failedPolls = 0
+  /** Since the last start: the service was present once, or its absence was reported already. */
+  #absentSaid = false
   #failures = 0
 
   constructor(options: DnsDiscoveryOptions) {
@@ -199,6 +201,7 @@ export class DnsDiscovery extends AbstractDiscoveryBackend {
     this.#known.clear()
     this.#rejectedKeys.clear()
     this.#cache.clear()
+    this.#absentSaid = false
     this.#client.close()
     clearTimeout(this.#staleTimer)
     this.#staleTimer = undefined
@@ -252,11 +255,23 @@ export class DnsDiscovery extends AbstractDiscoveryBackend {
     this.#polls++
     this.#cache.sweep()
     if (answer.kind === 'absent') {
-      this.log.debug('service absent', { service: this.service, reason: answer.reason })
+      if (this.#absentSaid) this.log.debug('service absent', { service: this.service, reason: answer.reason })
+      else {
+        // never there since the start: most likely a wrong domain or service name
+        this.#absentSaid = true
+        this.log.warn(
+          'no SRV records for the service: no peers until the zone lists some (check domain and service)',
+          {
+            service: this.service,
+            reason: answer.reason,
+          },
+        )
+      }
       for (const id of [...this.#known.keys()]) this.#lose(id, 'removed')
       this.#countRejected([])
       return this.#good(answer.expiresAt)
     }
+    this.#absentSaid = true
     const confirmedAt = Date.now()
     const seen = new Set<string>()
     const rejected = [...answer.rejected]

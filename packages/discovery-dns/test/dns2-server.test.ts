@@ -699,6 +699,38 @@ describe('logging', () => {
   })
 })
 
+describe('a service with no SRV records', () => {
+  const absent = (records: ReturnType<typeof recordingLogger>['records']) =>
+    records.filter((r) => r.level === 'warn' && r.message.startsWith('no SRV records for the service'))
+
+  it('says so once at warn when it was never there since the start (a wrong domain?)', async () => {
+    server.records = []
+    const { factory: logger, records } = recordingLogger()
+    const d = backend(server.address, { logger })
+    await d.start()
+    await waitFor(() => d.dnsStats.polls >= 3, { timeoutMs: 30_000, what: 'three polls' })
+    expect(absent(records)).toHaveLength(1)
+    expect(absent(records)[0]!.fields).toMatchObject({ service: SERVICE, reason: expect.any(String) })
+    // a restart says it again
+    await d.stop()
+    await d.start()
+    expect(absent(records)).toHaveLength(2)
+  })
+
+  it('says nothing when the service was there and went away (peers lost, as events)', async () => {
+    server.records = peerZone('there').records
+    const { factory: logger, records } = recordingLogger()
+    const d = backend(server.address, { logger })
+    const lost = nextEvent(d, 'peer:lost')
+    await d.start()
+    expect(await ids(d)).toHaveLength(1)
+    server.records = []
+    await lost
+    await waitFor(() => d.dnsStats.polls >= 4, { timeoutMs: 30_000, what: 'more polls' })
+    expect(absent(records)).toEqual([])
+  })
+})
+
 describe('configuration errors', () => {
   it('still takes the deprecated seconds names (minTtl, maxTtl, staleAfter, retryDelay, ...) with one warning each', () => {
     const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {})
