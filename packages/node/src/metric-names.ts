@@ -119,7 +119,7 @@ export const REGISTRY_COUNTERS: ReadonlyArray<StatInstrument<PeerRegistryStats>>
     'idConflicts',
     'peer.registry.id_conflicts',
     '{connection}',
-    'Replacements back and forth between two addresses: two live nodes using one id.',
+    'Inbound connections replaced by inbound ones, 3 or more within 30 s: two live nodes using one id.',
   ),
   stat(
     'rejected',

@@ -14,7 +14,9 @@ afterEach(async () => {
 })
 
 const conflicts = (records: readonly LogRecord[]) =>
-  records.filter((r) => r.level === 'warn' && r.message.startsWith('two nodes seem to use one id'))
+  records.filter(
+    (r) => r.level === 'warn' && r.message.startsWith('connections from one id keep replacing each other'),
+  )
 
 it('warns once, and counts, when two live nodes use one id', async () => {
   const [ia, ib] = await Promise.all([generateIdentity(), generateIdentity()])

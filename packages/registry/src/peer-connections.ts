@@ -6,7 +6,7 @@ import { errorMessage } from '@peer/discovery-core/internal'
 import { arbitrate } from './arbitration.js'
 import { type CloseKind, closeKind, readRtt, reasonOf, safeClose } from './connections.js'
 import { ConnectionCapError, RegistryError } from './errors.js'
-import { judgeReplacement, type ReplacementEnd } from './id-conflict.js'
+import { judgeReplacement, type ReplacementEnd, replacementAddresses } from './id-conflict.js'
 import type { ConnectionDirection, RegistryConnection } from './interfaces.js'
 import type { PeerEntry } from './peer-entry.js'
 import type { RegistryCore } from './registry-core.js'
@@ -209,15 +209,15 @@ export class PeerConnections<C extends RegistryConnection> {
 
   /** Counts (and logs once per peer) two live nodes with one id: see `judgeReplacement`. */
   #noteReplacement(entry: PeerEntry<C>, previous: ReplacementEnd, next: ReplacementEnd): void {
-    const { conflict, remember, addresses } = judgeReplacement(entry.replacedFrom, previous, next, Date.now())
-    entry.replacedFrom = remember
+    const { conflict, remember } = judgeReplacement(entry.replacements, previous, next, Date.now())
+    entry.replacements = remember
     if (!conflict) return
     this.#c.stats.idConflicts++
     if (entry.conflictWarned === true) return
     entry.conflictWarned = true
     this.#c.log.warn(
-      'two nodes seem to use one id: their connections keep replacing each other (a copied identity?); give each node its own',
-      { id: shortId(entry.id), addresses },
+      'connections from one id keep replacing each other: two live nodes using one id (a copied identity?), or a peer restarting or redialing in a loop',
+      { id: shortId(entry.id), addresses: replacementAddresses(previous, next) },
     )
   }
 

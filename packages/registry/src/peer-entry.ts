@@ -2,7 +2,7 @@
 
 import type { AddressEntry } from './address-book.js'
 import { readRtt } from './connections.js'
-import type { ReplacedFrom } from './id-conflict.js'
+import type { ReplacementTimes } from './id-conflict.js'
 import type { ConnectionDirection, RegistryConnection } from './interfaces.js'
 import type { PeerState, PeerStatus } from './peer-status.js'
 
@@ -41,8 +41,8 @@ export interface PeerEntry<C extends RegistryConnection> {
   released?: boolean
   /** Our dial's connection was refused over the cap: the dial ends without a redial. */
   capRefused?: boolean
-  /** The remote address of the live connection last replaced, and when (id conflict detection). */
-  replacedFrom?: ReplacedFrom | undefined
+  /** When its recent inbound connections were replaced by inbound ones (id conflict detection). */
+  replacements?: ReplacementTimes | undefined
   /** The id conflict of this peer was logged already (once per entry). */
   conflictWarned?: boolean
 }

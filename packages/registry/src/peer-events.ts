@@ -145,9 +145,9 @@ export interface PeerRegistryStats {
   /** Times the live connection was swapped for a newer one (`peer:connection-replaced`). */
   replaced: number
   /**
-   * Replacements that went back to the remote address replaced just before (within a minute): two
-   * live nodes using one id (a copied identity), whose connections keep replacing each other.
-   * Logged at `warn` once per peer.
+   * Inbound connections replaced by inbound ones, the third or later within 30 s: two live nodes
+   * using one id (a copied identity) replacing each other's connection, or a peer restarting or
+   * redialing in a loop. Logged at `warn` once per peer.
    */
   idConflicts: number
   /** Discoveries or inbound connections dropped because the peer map was full. */
