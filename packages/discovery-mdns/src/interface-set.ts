@@ -4,6 +4,7 @@
 // next poll.
 
 import type { RemoteInfo } from 'node:dgram'
+import { networkInterfaces } from 'node:os'
 import { SerialLock } from '@peer/discovery-core/internal'
 import { type MdnsContext, newSocketState, type SocketState } from './context.js'
 import { InterfaceSocket } from './interface-socket.js'
@@ -47,6 +48,8 @@ export class InterfaceSet {
   /** Interfaces whose socket failed to open (reported once until one opens; bounded). */
   readonly #failing = new Set<string>()
   readonly #lock = new SerialLock()
+  /** "No interface to use" was logged, and none has appeared since. */
+  #saidNone = false
 
   constructor(ctx: MdnsContext, options: InterfaceSetOptions, events: InterfaceSetEvents) {
     this.#ctx = ctx
@@ -75,6 +78,21 @@ export class InterfaceSet {
     if (!live()) return
     const { filter, source } = this.#options
     const wanted = new Map(selectInterfaces(filter, source).map((i) => [i.name, i]))
+    if (wanted.size > 0) this.#saidNone = false
+    else if (!this.#saidNone) {
+      // nothing to send or listen on: say so once (an allow list naming no interface here?)
+      this.#saidNone = true
+      this.#ctx.log.warn(
+        'no network interface to use: nothing is announced or discovered until one appears',
+        {
+          allow: filter.allow?.map(String),
+          deny: filter.deny?.map(String),
+          ipv4: filter.ipv4,
+          ipv6: filter.ipv6,
+          interfaces: Object.keys((source ?? networkInterfaces)()).slice(0, 16),
+        },
+      )
+    }
     const useV6 = filter.ipv6 ?? true
     const changed: MdnsInterface[] = []
     // interfaces that went away or changed

@@ -3,6 +3,7 @@
 import type { NetworkInterfaceInfo } from 'node:os'
 import { ConfigError } from '@peer/discovery-core'
 import { testId } from '@peer/testkit/ids'
+import { recordingLogger } from '@peer/testkit/recording-logger'
 import { describe, expect, it, vi } from 'vitest'
 import {
   decodeTxt,
@@ -100,6 +101,29 @@ describe('interfaces', () => {
     eth1: [info('192.168.1.5', '192.168.1.5/24')],
     docker0: [],
   }
+
+  it('says once at warn when its filter leaves no interface to use (and opens nothing)', async () => {
+    const { factory, records } = recordingLogger()
+    const mdns = new MdnsDiscovery({
+      interfaceSource: () => system,
+      interfaces: { allow: ['wlan0'] },
+      logger: factory,
+    })
+    await mdns.start()
+    try {
+      const said = records.filter(
+        (r) => r.level === 'warn' && r.message.startsWith('no network interface to use'),
+      )
+      expect(said).toHaveLength(1)
+      expect(said[0]!.fields).toMatchObject({
+        allow: ['wlan0'],
+        interfaces: ['lo', 'eth0', 'eth1', 'docker0'],
+      })
+      expect(mdns.interfaceNames).toEqual([])
+    } finally {
+      await mdns.stop()
+    }
+  })
 
   it('never uses loopback when another interface exists', () => {
     expect(selectInterfaces({}, () => system).map((i) => i.name)).toEqual(['eth0', 'eth1'])
