@@ -1,6 +1,6 @@
 // What the aggregate keeps of peers that came and went: nothing. A cluster whose members churn
 // (new identities on every deploy) must not grow the discovery state of a long-running node.
-import { collectGarbage } from '@peer/testkit/handles'
+import { waitUntilCollected } from '@peer/testkit/handles'
 import { testId } from '@peer/testkit/ids'
 import { waitFor } from '@peer/testkit/wait'
 import { expect, it } from 'vitest'
@@ -29,18 +29,7 @@ it('keeps nothing of the peers it lost: their records (merged and per backend) a
     await waitFor(() => lost === COUNT, { timeoutMs: 30_000, what: `${COUNT} peer:lost events` })
     expect(refs).toHaveLength(3 * COUNT)
     expect(await discovery.list()).toEqual([])
-    await waitFor(
-      async () => {
-        collectGarbage()
-        await new Promise((r) => setTimeout(r, 20))
-        return refs.every((r) => r.deref() === undefined)
-      },
-      { timeoutMs: 30_000, what: 'the lost records to be collected' },
-    ).catch((error: Error) => {
-      throw new Error(
-        `${error.message}; still held: ${refs.filter((r) => r.deref()).length} of ${refs.length}`,
-      )
-    })
+    await waitUntilCollected(refs, { timeoutMs: 30_000, what: 'the lost records to be collected' })
   } finally {
     await discovery.stop()
   }

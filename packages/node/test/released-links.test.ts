@@ -5,8 +5,7 @@
 // per member until the member was used again or left: unbounded with the membership under
 // `on-demand`, and after `stop()` for as long as the node object lived. Real nodes on loopback QUIC.
 
-import { setFlagsFromString } from 'node:v8'
-import { runInNewContext } from 'node:vm'
+import { waitUntilCollected } from '@peer/testkit/handles'
 import { nextEvent, waitFor } from '@peer/testkit/wait'
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
 import type { NodeOptions } from '../src/index.js'
@@ -31,20 +30,9 @@ afterAll(() => {
   PeerLink.prototype.info = info
 })
 
-setFlagsFromString('--expose-gc')
-const gc = runInNewContext('gc') as () => void
-
 /** Collects garbage until `refs` are gone (a closed link's last promises settle a few turns later). */
-async function collected(refs: WeakRef<object>[]): Promise<void> {
-  await waitFor(
-    async () => {
-      gc()
-      await new Promise((r) => setTimeout(r, 20))
-      return refs.every((ref) => ref.deref() === undefined)
-    },
-    { what: 'the closed link to be collected', timeoutMs: 30_000 },
-  )
-}
+const collected = (refs: WeakRef<object>[]) =>
+  waitUntilCollected(refs, { what: 'the closed link to be collected', timeoutMs: 30_000 })
 
 async function pair(options: (i: number) => Partial<NodeOptions>): Promise<[Member, Member]> {
   return (await startMembers(2, options, members)) as [Member, Member]

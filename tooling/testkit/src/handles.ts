@@ -3,6 +3,7 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
+import { waitFor } from './wait.js'
 
 /** Open sockets of this process, whoever owns them (Node, Rust), from /proc/self/fd. */
 export function openSockets(): number {
@@ -64,6 +65,28 @@ function hexAddress(field: string): string {
 export function collectGarbage(): void {
   setFlagsFromString('--expose-gc')
   ;(runInNewContext('gc') as () => void)()
+}
+
+/**
+ * Waits until every object `refs` point to is garbage collected, forcing a collection before each
+ * look (what a closed object leaves, such as its last promises, settles a few turns later).
+ * Rejects after `timeoutMs` naming `what` and how many are still held.
+ */
+export async function waitUntilCollected(
+  refs: readonly WeakRef<object>[],
+  options: { what: string; timeoutMs?: number; intervalMs?: number },
+): Promise<void> {
+  const { what, timeoutMs = 30_000, intervalMs = 20 } = options
+  await waitFor(
+    async () => {
+      collectGarbage()
+      await new Promise((r) => setTimeout(r, intervalMs))
+      return refs.every((r) => r.deref() === undefined)
+    },
+    { timeoutMs, what },
+  ).catch((error: Error) => {
+    throw new Error(`${error.message}; still held: ${refs.filter((r) => r.deref()).length} of ${refs.length}`)
+  })
 }
 
 /**

@@ -1,5 +1,11 @@
 import type { Identity } from '@peer/identity'
-import { collectGarbage, describeSockets, settledSockets, socketInodes } from '@peer/testkit/handles'
+import {
+  collectGarbage,
+  describeSockets,
+  settledSockets,
+  socketInodes,
+  waitUntilCollected,
+} from '@peer/testkit/handles'
 import { nextEvent, waitFor } from '@peer/testkit/wait'
 import { beforeAll, expect, it } from 'vitest'
 import type { Connection } from '../../src/index.js'
@@ -73,14 +79,10 @@ export function handleScenarios(kit: Kit): void {
         return [dialed, inbound, ch, peer].map((o) => new WeakRef(o))
       }
       const refs = await used()
-      await waitFor(
-        async () => {
-          collectGarbage()
-          await new Promise((r) => setTimeout(r, 20))
-          return refs.every((r) => r.deref() === undefined)
-        },
-        { timeoutMs: 40_000, intervalMs: 50, what: 'the closed connection to be collected' },
-      ).catch((error: Error) => {
+      await waitUntilCollected(refs, {
+        timeoutMs: 40_000,
+        what: 'the closed connection to be collected',
+      }).catch((error: Error) => {
         const kept = ['dialed', 'accepted', 'channel', 'accepted channel'].filter((_, i) => refs[i]?.deref())
         throw new Error(`${error.message}; still held: ${kept.join(', ')}`)
       })
