@@ -2,7 +2,7 @@ import { readFile, stat } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import type { LogLevel, PeerAddress } from '@peer/discovery-core'
-import { type AbortOptions, isWildcardHost, throwIfAborted } from '@peer/discovery-core'
+import { type AbortOptions, isWildcardHost, SERVICES_META_KEY, throwIfAborted } from '@peer/discovery-core'
 import { warnDeprecated } from '@peer/discovery-core/internal'
 import { z } from 'zod'
 import { dnsBackend } from './config/dns.js'
@@ -79,9 +79,9 @@ export const configSchema = z
     lostHysteresisMs: millis.optional(),
     // this node's meta: not `services`, which the node keeps (--provide)
     meta: meta
-      .refine((m) => !Object.hasOwn(m, 'services'), {
-        message: 'meta.services is kept by the node from the services it provides: use --provide NAME',
-        path: ['services'],
+      .refine((m) => !Object.hasOwn(m, SERVICES_META_KEY), {
+        message: `meta.${SERVICES_META_KEY} is kept by the node from the services it provides: use --provide NAME`,
+        path: [SERVICES_META_KEY],
       })
       .optional(),
     requestTimeoutMs: z.number().int().min(1).max(3_600_000).optional(),
