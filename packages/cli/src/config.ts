@@ -2,7 +2,12 @@ import { readFile, stat } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import type { LogLevel, PeerAddress } from '@peer/discovery-core'
-import { type AbortOptions, isWildcardHost, SERVICES_META_KEY, throwIfAborted } from '@peer/discovery-core'
+import {
+  type AbortOptions,
+  SERVICES_META_KEY,
+  throwIfAborted,
+  undialableHostProblem,
+} from '@peer/discovery-core'
 import { warnDeprecated } from '@peer/discovery-core/internal'
 import { z } from 'zod'
 import { dnsBackend } from './config/dns.js'
@@ -67,9 +72,13 @@ export const configSchema = z
     listen: address({ allowPortZero: true }).optional(),
     advertise: z
       .array(
-        address().refine((a) => !isWildcardHost(a.host), {
-          message:
-            'a wildcard address, which no peer can dial: advertise an address of this host that peers can reach',
+        address().superRefine((a, ctx) => {
+          const problem = undialableHostProblem(a.host)
+          if (problem === undefined) return
+          ctx.addIssue({
+            code: 'custom',
+            message: `${problem}: advertise an address of this host that peers can reach`,
+          })
         }),
       )
       .max(MAX_ADVERTISED_ADDRESSES)

@@ -6,7 +6,7 @@
 // round-trips (config -> JSON text -> parse gives back what was written); bounded time.
 // See docs/fuzzing.md.
 import { isAbsolute } from 'node:path'
-import { isNodeId, isWildcardHost } from '@peer/discovery-core'
+import { isNodeId } from '@peer/discovery-core'
 import { fuzzParams, fuzzTimeoutMs } from '@peer/testkit/fuzz'
 import { addressArb, hostArb, metaArb, nodeIdArb, nodeNameArb } from '@peer/testkit/fuzz-arbitraries'
 import {
@@ -31,7 +31,8 @@ const hostPortText = ({ host, port }: { host: string; port: number }) =>
   host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
 /** An address as a string or an object. */
 const addressInputArb = fc.oneof(addressArb.map(hostPortText), addressArb)
-const advertisedArb = addressArb.filter((a) => !isWildcardHost(a.host))
+/** A listen address: any valid host, the wildcard addresses included. */
+const listenArb = fc.record({ host: hostArb, port: fc.integer({ min: 1, max: 65535 }) })
 const ipResolverArb = fc.oneof(
   fc.tuple(fc.ipV4(), fc.integer({ min: 1, max: 65535 })).map(([ip, port]) => `${ip}:${port}`),
   fc.tuple(fc.ipV6(), fc.integer({ min: 1, max: 65535 })).map(([ip, port]) => `[${ip}]:${port}`),
@@ -107,11 +108,12 @@ const configArb = fc.record(
     identity: fc.oneof(pathArb, fc.record({ keyFile: pathArb, certFile: pathArb })),
     createIdentity: fc.boolean(),
     listen: fc.oneof(
-      addressInputArb,
+      listenArb.map(hostPortText),
+      listenArb,
       fc.tuple(hostArb, fc.constant(0)).map(([host, port]) => ({ host, port })),
     ),
-    // an address peers can dial: not the wildcard address (refused, see config.test.ts)
-    advertise: fc.array(fc.oneof(advertisedArb.map(hostPortText), advertisedArb), { maxLength: 4 }),
+    // addresses peers can dial (addressArb): the unspecified address is refused, see config.test.ts
+    advertise: fc.array(addressInputArb, { maxLength: 4 }),
     trust: fc.oneof(
       pathArb,
       fc.record(

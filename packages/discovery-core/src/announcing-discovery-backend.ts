@@ -1,6 +1,8 @@
 import { type AbortOptions, raceSignal, throwIfAborted } from './abort.js'
 import { AbstractDiscoveryBackend, type BackendOptions } from './abstract-discovery-backend.js'
 import type { DiscoveryCapability } from './discovery-backend.js'
+import { InvalidPeerRecordError } from './errors.js'
+import { isWildcardHost, undialableHostProblem } from './host.js'
 import { type LocalPeer, validateLocalPeer } from './peer-record.js'
 
 /** What {@link AbstractAnnouncingBackend.doAnnounce} and `doWithdraw` receive. */
@@ -15,7 +17,8 @@ export interface AnnounceContext {
  *
  * - an aborted signal rejects with `AbortError`, before and during the call (even when the
  *   subclass ignores it);
- * - the record is validated (`validateLocalPeer`, with the backend's `recordLimits`) and
+ * - the record is validated (`validateLocalPeer`, with the backend's `recordLimits`; an
+ *   unspecified address only where {@link announcesInterfaceAddresses}) and
  *   {@link checkAnnouncement} may reject what the medium cannot carry, before anything changes;
  * - the node's id becomes the backend's self id (never reported as a peer);
  * - the announcement is remembered ({@link announcement}); before `start()` (or after `stop()`)
@@ -47,6 +50,16 @@ export abstract class AbstractAnnouncingBackend extends AbstractDiscoveryBackend
     const { signal } = options
     throwIfAborted(signal)
     const local = validateLocalPeer(self, this.recordLimits)
+    if (!this.announcesInterfaceAddresses) {
+      const i = local.addresses.findIndex((a) => isWildcardHost(a.host))
+      if (i >= 0) {
+        const problem = undialableHostProblem(local.addresses[i]!.host)
+        throw new InvalidPeerRecordError(
+          `addresses[${i}].host`,
+          `${problem} (announce the address peers should dial: this backend publishes addresses as given)`,
+        )
+      }
+    }
     this.checkAnnouncement(local)
     this.#announcement = local
     this.setSelfId(local.id)
@@ -72,6 +85,15 @@ export abstract class AbstractAnnouncingBackend extends AbstractDiscoveryBackend
     }
     if (this.#announcement !== undefined) return // announced again meanwhile
     await raceSignal(this.doWithdraw({ signal }), signal)
+  }
+
+  /**
+   * True for a backend that publishes each interface's own addresses when the announcement carries
+   * the unspecified address (`0.0.0.0`, `::`), as mDNS does. Default false: `announce()` rejects
+   * such a record, since every peer would drop it (nobody can dial the unspecified address).
+   */
+  protected get announcesInterfaceAddresses(): boolean {
+    return false
   }
 
   /**

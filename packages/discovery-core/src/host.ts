@@ -1,4 +1,4 @@
-import { isIP } from 'node:net'
+import { BlockList, isIP } from 'node:net'
 import { hasControlChars } from './text.js'
 
 /** Longest DNS name accepted (RFC 1035 limits names to 253 characters in text form). */
@@ -50,6 +50,34 @@ export function isWildcardHost(host: string): boolean {
   const family = ipFamily(host)
   if (family === 4) return host === '0.0.0.0'
   return family === 6 && /^\[?[0:]+\]?$/.test(host)
+}
+
+// destinations no dial can reach a peer at: "this network" (0.0.0.0/8, the unspecified address
+// among them), multicast, and the IPv4 broadcast address; IPv6 also in their IPv4-mapped form
+const UNDIALABLE = new BlockList()
+UNDIALABLE.addSubnet('0.0.0.0', 8, 'ipv4')
+UNDIALABLE.addSubnet('224.0.0.0', 4, 'ipv4')
+UNDIALABLE.addAddress('255.255.255.255', 'ipv4')
+UNDIALABLE.addAddress('::', 'ipv6')
+UNDIALABLE.addSubnet('ff00::', 8, 'ipv6')
+UNDIALABLE.addSubnet('::ffff:0:0', 104, 'ipv6')
+UNDIALABLE.addSubnet('::ffff:e000:0', 100, 'ipv6')
+UNDIALABLE.addAddress('::ffff:ffff:ffff', 'ipv6')
+
+/**
+ * Why no peer can be dialed at `host`, or `undefined` when it may be: the unspecified address
+ * (`0.0.0.0`, `::`: a dial reaches the dialer's own host), the rest of `0.0.0.0/8`, a multicast
+ * address (`224.0.0.0/4`, `ff00::/8`) or the IPv4 broadcast address (also IPv4-mapped). Host names
+ * and every other IP literal pass; `host` is assumed valid (see {@link hostProblem}).
+ */
+export function undialableHostProblem(host: string): string | undefined {
+  const family = ipFamily(host)
+  if (family === 0) return undefined
+  const bare = (host.startsWith('[') ? host.slice(1, -1) : host).replace(/%.*$/, '')
+  if (!UNDIALABLE.check(bare, family === 4 ? 'ipv4' : 'ipv6')) return undefined
+  if (isWildcardHost(host))
+    return `${bare} is the unspecified address: a listener binds it, but a dial to it reaches the dialer's own host`
+  return `${bare} is a multicast, broadcast or "this network" address: no peer can be dialed at it`
 }
 
 /** Formats `host:port`, bracketing IPv6 literals (`[::1]:4000`). */

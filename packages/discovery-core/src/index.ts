@@ -50,6 +50,7 @@ export {
   isValidPort,
   isWildcardHost,
   MAX_HOSTNAME_LENGTH,
+  undialableHostProblem,
 } from './host.js'
 export {
   type ConsoleLoggerOptions,

@@ -1,5 +1,5 @@
 import { InvalidPeerRecordError } from './errors.js'
-import { hostProblem, isValidPort } from './host.js'
+import { hostProblem, isValidPort, isWildcardHost, undialableHostProblem } from './host.js'
 import { isNodeId } from './node-id.js'
 import { isNodeName, MAX_NODE_NAME_LENGTH } from './node-name.js'
 import {
@@ -77,10 +77,16 @@ const META_KEY = /^[A-Za-z0-9][A-Za-z0-9._-]*$/
 
 /**
  * Validates untrusted input (a parsed packet, file or etcd value) and returns a clean, frozen
- * {@link PeerRecord}. Throws an {@link InvalidPeerRecordError} whose `path` names the bad field.
- * Unknown fields are ignored; nothing from the input is kept by reference.
+ * {@link PeerRecord}. Throws an {@link InvalidPeerRecordError} whose `path` names the bad field,
+ * also for an address no peer can be dialed at (see `undialableHostProblem`: the unspecified,
+ * multicast and broadcast addresses). Unknown fields are ignored; nothing from the input is kept by
+ * reference.
  */
 export function validatePeerRecord(input: unknown, limits: Partial<PeerRecordLimits> = {}): PeerRecord {
+  return validateRecord(input, limits, false)
+}
+
+function validateRecord(input: unknown, limits: Partial<PeerRecordLimits>, local: boolean): PeerRecord {
   const lim = { ...DEFAULT_RECORD_LIMITS, ...limits }
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     throw new InvalidPeerRecordError('', `expected an object, got ${describe(input)}`)
@@ -112,7 +118,7 @@ export function validatePeerRecord(input: unknown, limits: Partial<PeerRecordLim
     name = obj.name
   }
 
-  const addresses = validateAddresses(obj.addresses, lim.maxAddresses)
+  const addresses = validateAddresses(obj.addresses, lim.maxAddresses, local)
 
   let meta: Record<string, string> | undefined
   if (obj.meta !== undefined && obj.meta !== null) {
@@ -160,7 +166,9 @@ export function validatePeerRecord(input: unknown, limits: Partial<PeerRecordLim
 
 /**
  * Validates what a node announces about itself (a record without `source`; a `ttl` is dropped).
- * Throws an {@link InvalidPeerRecordError}, as {@link validatePeerRecord} does, and also for a
+ * Throws an {@link InvalidPeerRecordError}, as {@link validatePeerRecord} does (except that the
+ * unspecified address, `0.0.0.0` or `::`, passes: the mDNS backend announces each interface's own
+ * addresses for it, and the other announcing backends refuse it), and also for a
  * `meta.services` list its peers would drop (in part or whole, see `decodeServiceList`): more than
  * `MAX_SERVICES` names, longer than `MAX_SERVICE_LIST_LENGTH` characters, or a name that is not a
  * valid service name.
@@ -169,7 +177,7 @@ export function validateLocalPeer(input: unknown, limits: Partial<PeerRecordLimi
   if (typeof input !== 'object' || input === null) {
     throw new InvalidPeerRecordError('', `expected an object, got ${describe(input)}`)
   }
-  const { source: _ignored, ttl: _ttl, ...rest } = validatePeerRecord({ ...input, source: 'local' }, limits)
+  const { source: _ignored, ttl: _ttl, ...rest } = validateRecord({ ...input, source: 'local' }, limits, true)
   if (rest.meta !== undefined && Object.hasOwn(rest.meta, SERVICES_META_KEY)) {
     const { droppedList, droppedNames } = decodeServiceList(rest.meta[SERVICES_META_KEY])
     if (droppedList) {
@@ -204,7 +212,9 @@ export function parsePeerRecord(
   }
 }
 
-function validateAddresses(input: unknown, max: number): readonly PeerAddress[] {
+// `local`: the unspecified address passes (a backend that publishes interface addresses, mDNS,
+// reads it as "every interface"; the others refuse it when announcing)
+function validateAddresses(input: unknown, max: number, local: boolean): readonly PeerAddress[] {
   if (input === undefined || input === null) return Object.freeze([])
   if (!Array.isArray(input))
     throw new InvalidPeerRecordError('addresses', `expected an array, got ${describe(input)}`)
@@ -221,6 +231,8 @@ function validateAddresses(input: unknown, max: number): readonly PeerAddress[] 
       throw new InvalidPeerRecordError(`addresses[${i}].host`, `expected a string, got ${describe(host)}`)
     const problem = hostProblem(host)
     if (problem !== undefined) throw new InvalidPeerRecordError(`addresses[${i}].host`, problem)
+    const undialable = local && isWildcardHost(host) ? undefined : undialableHostProblem(host)
+    if (undialable !== undefined) throw new InvalidPeerRecordError(`addresses[${i}].host`, undialable)
     if (!isValidPort(port))
       throw new InvalidPeerRecordError(
         `addresses[${i}].port`,

@@ -61,6 +61,37 @@ describe('AbstractAnnouncingBackend', () => {
     await b.stop()
   })
 
+  it('refuses the unspecified address (peers would drop the record) unless the backend publishes interface addresses', async () => {
+    const b = new Announcer()
+    await b.start()
+    const wildcard = {
+      ...self('a'),
+      addresses: [
+        { host: '127.0.0.1', port: 1 },
+        { host: '::', port: 4000 },
+      ],
+    }
+    await expect(b.announce(wildcard)).rejects.toThrow(
+      expect.objectContaining({ name: 'InvalidPeerRecordError', path: 'addresses[1].host' }),
+    )
+    await expect(b.announce(wildcard)).rejects.toThrow(
+      /:: is the unspecified address.*publishes addresses as given/,
+    )
+    expect(b.calls).toEqual(['start-begin'])
+    await b.stop()
+
+    class InterfaceAnnouncer extends Announcer {
+      protected override get announcesInterfaceAddresses(): boolean {
+        return true
+      }
+    }
+    const mdnsLike = new InterfaceAnnouncer()
+    await mdnsLike.start()
+    await mdnsLike.announce(wildcard)
+    expect(mdnsLike.remembered?.addresses[1]).toEqual({ host: '::', port: 4000 })
+    await mdnsLike.stop()
+  })
+
   it('rejects with AbortError when aborted before or during the call, even if doAnnounce ignores it', async () => {
     const b = new Announcer()
     await b.start()

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import {
   InvalidPeerRecordError,
   parsePeerRecord,
+  undialableHostProblem,
   validateLocalPeer,
   validatePeerRecord,
 } from '../src/index.js'
@@ -84,6 +85,63 @@ describe('validatePeerRecord', () => {
     expect(caught).toBeInstanceOf(InvalidPeerRecordError)
     expect((caught as InvalidPeerRecordError).path).toBe(path)
     expect(parsePeerRecord(input).ok).toBe(false)
+  })
+
+  it('refuses an address no peer can be dialed at, naming the field; a local announcement may say "every interface"', () => {
+    const at = (host: string) => ({
+      ...good,
+      addresses: [
+        { host: '127.0.0.1', port: 1 },
+        { host, port: 2 },
+      ],
+    })
+    const undialable = [
+      '0.0.0.0',
+      '::',
+      '[::]',
+      '0:0::0',
+      '0.1.2.3',
+      '224.0.0.251',
+      '239.255.255.250',
+      '255.255.255.255',
+      'ff02::fb',
+      '[ff05::2]',
+      '::ffff:0.0.0.0',
+      '::ffff:224.0.0.1',
+    ]
+    for (const host of undialable) {
+      expect(() => validatePeerRecord(at(host)), host).toThrow(
+        expect.objectContaining({ name: 'InvalidPeerRecordError', path: 'addresses[1].host' }),
+      )
+      expect(undialableHostProblem(host), host).toMatch(/is the unspecified address|is a multicast/)
+    }
+    expect(() => validatePeerRecord(at('0.0.0.0'))).toThrow(
+      "addresses[1].host: 0.0.0.0 is the unspecified address: a listener binds it, but a dial to it reaches the dialer's own host",
+    )
+    expect(() => validatePeerRecord(at('224.0.0.251'))).toThrow(
+      'addresses[1].host: 224.0.0.251 is a multicast, broadcast or "this network" address: no peer can be dialed at it',
+    )
+    for (const host of [
+      '127.0.0.1',
+      '10.0.0.1',
+      '223.255.255.255',
+      '240.0.0.1',
+      '::1',
+      'fe80::1%eth0',
+      '::ffff:10.0.0.1',
+      'localhost',
+      'node-1.example.test',
+    ]) {
+      expect(undialableHostProblem(host), host).toBeUndefined()
+      expect(validatePeerRecord(at(host)).addresses).toHaveLength(2)
+    }
+    // what a node announces may carry the unspecified address (mDNS publishes each interface's own)
+    const { source: _s, ...local } = at('0.0.0.0')
+    expect(validateLocalPeer(local).addresses[1]).toEqual({ host: '0.0.0.0', port: 2 })
+    expect(validateLocalPeer({ ...local, addresses: [{ host: '::', port: 2 }] }).addresses).toHaveLength(1)
+    expect(() => validateLocalPeer({ ...local, addresses: [{ host: 'ff02::fb', port: 2 }] })).toThrow(
+      /multicast/,
+    )
   })
 
   it('honours custom limits', () => {

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net'
-import { hostProblem, type PeerAddress } from '@peer/discovery-core'
+import { hostProblem, type PeerAddress, undialableHostProblem } from '@peer/discovery-core'
 import type { CachingResolver, Resolved } from './dns-cache.js'
 import type { DnsRecord } from './dns-message.js'
 import { hash32, orderSrvRecords, seededRandom } from './srv-order.js'
@@ -235,14 +235,22 @@ export class ServiceResolver {
       return `target ${target} does not exist (NXDOMAIN)`
     }
     const ips: string[] = []
+    let undialable: string | undefined
     for (const r of results) {
       if (r.kind !== 'positive') continue
       const family: string[] = []
-      for (const rec of r.records) if (rec.type === 'A' || rec.type === 'AAAA') family.push(rec.address)
+      for (const rec of r.records) {
+        if (rec.type !== 'A' && rec.type !== 'AAAA') continue
+        // 0.0.0.0, multicast, broadcast: dropped, the target's other addresses kept
+        const problem = undialableHostProblem(rec.address)
+        if (problem === undefined) family.push(rec.address)
+        else undialable ??= problem
+      }
       // servers rotate A/AAAA RRsets: a stable order keeps an unchanged peer unchanged
       ips.push(...family.sort())
     }
     if (ips.length === 0) {
+      if (undialable !== undefined) return `target ${target} has no dialable address (${undialable})`
       const types = this.#options.families.map((f) => (f === 4 ? 'A' : 'AAAA')).join('/')
       return `target ${target} has no address (no ${types} records)`
     }

@@ -5,7 +5,7 @@ import { waitFor } from '@peer/testkit/wait'
 import { afterEach, beforeEach, expect, it } from 'vitest'
 import type { DnsDiscovery } from '../src/index.js'
 import { type Dns2TestServer, startDns2Server } from './support/dns2-server.js'
-import { DOMAIN, fastBackend, SERVICE } from './support/fixtures.js'
+import { DOMAIN, fastBackend, peerZone, SERVICE } from './support/fixtures.js'
 
 let server: Dns2TestServer
 let backend: DnsDiscovery | undefined
@@ -49,4 +49,25 @@ it('a missing SRV target is dropped as NXDOMAIN, a target without addresses as h
     `target ghost.${DOMAIN} does not exist (NXDOMAIN)`,
   ])
   expect(backend.stats.invalidRecords).toBe(2)
+})
+
+it('addresses no peer can be dialed at (0.0.0.0, multicast, ::) are dropped: the target keeps its others, or is dropped with the reason', async () => {
+  const mixed = peerZone('mixed', { v4: ['0.0.0.0', '127.0.0.2', '224.0.0.251'], v6: ['::', '::1'] })
+  const zero = peerZone('zero', { v4: ['0.0.0.0'] })
+  server.records = [...mixed.records, ...zero.records]
+  const { reasons, logger } = capture()
+  backend = fastBackend(server.address, { logger, families: [4, 6] })
+  const found = new Map<string, unknown>()
+  backend.addEventListener('peer:discovered', (e) => found.set(e.detail.record.id, e.detail.record.addresses))
+  await backend.start()
+  await waitFor(() => found.size >= 1 && reasons.length >= 1, { what: 'one peer found, one target dropped' })
+  expect([...found.keys()]).toEqual([mixed.id])
+  expect(found.get(mixed.id)).toEqual([
+    { host: '127.0.0.2', port: 4000 },
+    { host: '::1', port: 4000 },
+  ])
+  expect(reasons).toEqual([
+    `target zero.${DOMAIN} has no dialable address (0.0.0.0 is the unspecified address: a listener binds it, but a dial to it reaches the dialer's own host)`,
+  ])
+  expect(backend.stats.invalidRecords).toBe(1)
 })

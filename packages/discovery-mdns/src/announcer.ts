@@ -3,7 +3,7 @@
 // at most 15 conflicts in 10 s, then 5 s between attempts), answers a spoofed goodbye for one of
 // its records by announcing the record again at once, and says goodbye (with the service-type
 // PTR, section 10.1) on withdraw and stop.
-import { AbortError, delay, type LocalPeer, throwIfAborted } from '@peer/discovery-core'
+import { AbortError, delay, isWildcardHost, type LocalPeer, throwIfAborted } from '@peer/discovery-core'
 import { BoundedMap } from '@peer/discovery-core/internal'
 import type { MdnsContext, SocketState } from './context.js'
 import { escapeLabel, hostLabelFor, nameKey, renamedInstanceLabel } from './instance-name.js'
@@ -213,7 +213,7 @@ export class Announcer {
     const specific = new Set(
       a.self.addresses
         .map((x) => x.host.toLowerCase())
-        .filter((h) => h !== '0.0.0.0' && h !== '::' && /^[0-9a-f:.]+$/.test(h)),
+        .filter((h) => !isWildcardHost(h) && /^[0-9a-f:.]+$/.test(h)),
     )
     if (specific.size === 0) return all
     const chosen = all.filter((x) => specific.has(x.address.toLowerCase()))

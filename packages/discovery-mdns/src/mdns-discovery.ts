@@ -347,6 +347,11 @@ export class MdnsDiscovery extends AbstractAnnouncingBackend {
   // ---------------------------------------------------------------------------------------------
   // announce / withdraw
 
+  /** Each interface's own addresses are published for `0.0.0.0` / `::` (a listed IP filters them). */
+  protected override get announcesInterfaceAddresses(): boolean {
+    return true
+  }
+
   /**
    * Rejects what DNS-SD cannot carry (no port for the SRV record, a reserved or malformed TXT key,
    * a TXT record over the limit) before anything changes.

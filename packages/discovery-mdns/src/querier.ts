@@ -9,6 +9,7 @@ import {
   type PeerLostReason,
   type PeerRecord,
   type PeerRecordLimits,
+  undialableHostProblem,
 } from '@peer/discovery-core'
 import { backoffDelay } from '@peer/discovery-core/internal'
 import type { MdnsContext, SocketState } from './context.js'
@@ -171,6 +172,12 @@ export class Querier {
       }
       let address = String(r.data ?? '')
       const family = r.type === 'A' ? 4 : 6
+      const undialable = undialableHostProblem(address)
+      if (undialable !== undefined) {
+        // one such answer must not cost the host its good addresses: drop this one, keep the rest
+        this.#ctx.countInvalid(`${r.type} record of ${host}: ${undialable}`)
+        continue
+      }
       if (family === 6 && /^fe[89ab]/i.test(address)) address = `${address}%${iface}`
       const base = cachedRecord(ttlOf(r), now, iface, via, jitter)
       if (cache.addAddress(entry, address, family, base, r.flush === true) === 'full')

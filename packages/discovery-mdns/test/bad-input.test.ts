@@ -11,6 +11,7 @@ import type { MdnsStats } from '../src/index.js'
 import { createRemote, mdnsStats, startHost, TRUNCATED_PACKET } from './helpers/harness.js'
 
 const SERVICE = '_peer._udp.local'
+type PeerRecord = { readonly addresses: ReadonlyArray<{ host: string; port: number }> }
 const b64 = (s: string | Buffer) => Buffer.from(s).toString('base64')
 
 /** A DNS-SD response for one instance; TXT strings are given as base64. */
@@ -190,6 +191,23 @@ describe('bad input', () => {
     })
     await waitFor(() => node.stats.invalidRecords >= beforeInvalid + 3, { what: 'invalidRecords' })
     expect(rec.of('peer:discovered')).toEqual([])
+  })
+
+  it("drops and counts an address no peer can be dialed at (0.0.0.0, multicast), keeping the host's others", async () => {
+    // one forged A record must not cost a peer its good addresses (the whole record used to go)
+    const rec = recordEvents(node, ['peer:discovered'])
+    const mixed = service('undialable-mixed')
+    const extra = (data: string) => ({ name: 'undialable-mixed-host.local', type: 'A', ttl: 30, data })
+    await send({ ...mixed, answers: [...mixed.answers, extra('0.0.0.0'), extra('224.0.0.251')] })
+    await waitFor(() => rec.of('peer:discovered').length > 0, { what: 'the peer, with its good address' })
+    const { record } = rec.of('peer:discovered')[0]!.detail as { record: PeerRecord }
+    expect(record.addresses).toEqual([{ host: '127.0.0.9', port: 9000 }])
+    expect(node.stats.invalidRecords).toBe(beforeInvalid + 2)
+    // a host with no other address: nothing to report
+    await send(service('undialable-only', { address: '0.0.0.0' }))
+    await waitFor(() => node.stats.invalidRecords >= beforeInvalid + 3, { what: 'the third drop counted' })
+    await stillWorks('after-undialable')
+    expect(await node.lookup(testId('undialable-only'))).toBeUndefined()
   })
 
   it('drops and counts an SRV with port 0', async () => {

@@ -1,8 +1,10 @@
 import {
   InvalidPeerRecordError,
+  isWildcardHost,
   type LocalPeer,
   type PeerAddress,
   type PeerRecordLimits,
+  undialableHostProblem,
   validateLocalPeer,
 } from '@peer/discovery-core'
 import { StaticConfigError } from './errors.js'
@@ -68,6 +70,15 @@ export function validatePeerList(
     const normalised = normaliseAddresses(entry, where, i)
     try {
       const peer = validateLocalPeer(normalised, limits)
+      // the file lists peers to dial, so the unspecified address (which an announcement may carry) is
+      // as wrong here as in any record from the network
+      const wildcard = peer.addresses.find((a) => isWildcardHost(a.host))
+      if (wildcard !== undefined) {
+        const raw = (normalised as { addresses: Array<{ host?: unknown }> }).addresses
+        const j = raw.findIndex((a) => typeof a.host === 'string' && isWildcardHost(a.host))
+        const problem = undialableHostProblem(wildcard.host)
+        throw new StaticConfigError(where, `peers[${i}].addresses[${j}].host: ${problem}`)
+      }
       if (out.has(peer.id)) throw new StaticConfigError(where, `peers[${i}]: duplicate id ${peer.id}`)
       out.set(peer.id, peer)
     } catch (error) {

@@ -127,6 +127,21 @@ describe('StaticDiscovery', () => {
     ],
     ['a bad port', JSON.stringify([{ ...a, addresses: ['h:70000'] }]), /addresses\[0\]\.port/],
     ['a control character in meta', JSON.stringify([{ ...a, meta: { k: 'v\u0001' } }]), /meta\.k/],
+    [
+      'the unspecified address (after a duplicate)',
+      JSON.stringify([{ ...a, addresses: ['127.0.0.1:1', '127.0.0.1:1', '0.0.0.0:4000'] }]),
+      /PEERS: peers\[0\]\.addresses\[2\]\.host: 0\.0\.0\.0 is the unspecified address: .* the dialer's own host/,
+    ],
+    [
+      'the IPv6 unspecified address',
+      JSON.stringify([b, { ...c, addresses: ['[::]:4000'] }]),
+      /peers\[1\]\.addresses\[0\]\.host: :: is/,
+    ],
+    [
+      'a multicast address',
+      JSON.stringify([{ ...a, addresses: ['224.0.0.251:5353'] }]),
+      /addresses\[0\]\.host: 224\.0\.0\.251 is a multicast/,
+    ],
   ])('rejects an environment value with %s', async (_what, value, message) => {
     const d = new StaticDiscovery({ env: 'PEERS', environment: { PEERS: value } })
     await expect(d.start()).rejects.toThrow(message)

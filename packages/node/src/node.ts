@@ -2,7 +2,6 @@ import {
   type AbortOptions,
   ConfigError,
   type Discovery,
-  isWildcardHost,
   type Logger,
   type PeerAddress,
   SERVICES_META_KEY,
@@ -10,6 +9,7 @@ import {
   silentLogger,
   TypedEventTarget,
   throwIfAborted,
+  undialableHostProblem,
 } from '@peer/discovery-core'
 import { errorMessage } from '@peer/discovery-core/internal'
 import { type Identity, TrustList } from '@peer/identity'
@@ -117,10 +117,11 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
         { option: 'meta' },
       )
     }
-    const wildcard = options.announce?.find((a) => isWildcardHost(a.host))
-    if (wildcard !== undefined) {
+    for (const a of options.announce ?? []) {
+      const problem = undialableHostProblem(a.host)
+      if (problem === undefined) continue
       throw new ConfigError(
-        `createNode: announce: ${wildcard.host} is the wildcard address, which no peer can dial (a dial to it reaches the dialer's own host): announce an address of this host that peers can reach, or leave announce out to announce every interface address`,
+        `createNode: announce: ${problem}: announce an address of this host that peers can reach, or leave announce out to announce every interface address`,
         { option: 'announce' },
       )
     }

@@ -34,8 +34,8 @@ export interface NodeOptions {
   listen?: { host?: string; port?: number }
   /**
    * The addresses announced to discovery. Default: the bound address, or every non-internal
-   * interface address when listening on `0.0.0.0` / `::`. A wildcard address here is a
-   * `ConfigError` (no peer can dial it).
+   * interface address when listening on `0.0.0.0` / `::`. An address no peer can dial here (the
+   * wildcard, a multicast or the broadcast address) is a `ConfigError`.
    */
   announce?: readonly PeerAddress[]
   /** Discovery backends, highest priority first; the node runs them as one aggregate `Discovery`. */

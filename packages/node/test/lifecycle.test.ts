@@ -40,12 +40,19 @@ describe('trust', () => {
     expect(() => new PeerNode({} as never)).toThrow(/trust.*required/)
   })
 
-  it('refuses to announce a wildcard address (nobody can dial it), naming the option', async () => {
+  it('refuses to announce an address nobody can dial (wildcard, multicast, broadcast), naming the option', async () => {
     const a = await generateIdentity()
-    for (const host of ['0.0.0.0', '::']) {
+    const cases: Array<[string, RegExp]> = [
+      ['0.0.0.0', /0\.0\.0\.0 is the unspecified address: .* reaches the dialer's own host/],
+      ['::', /:: is the unspecified address/],
+      ['224.0.0.251', /224\.0\.0\.251 is a multicast, broadcast or "this network" address/],
+      ['ff02::fb', /ff02::fb is a multicast/],
+      ['255.255.255.255', /255\.255\.255\.255 is a multicast, broadcast/],
+    ]
+    for (const [host, message] of cases) {
       const create = () => createNode({ identity: a, trust: [a.id], announce: [{ host, port: 4000 }] })
       await expect(create()).rejects.toMatchObject({ name: 'ConfigError', option: 'announce' })
-      await expect(create()).rejects.toThrow(/wildcard address, which no peer can dial/)
+      await expect(create()).rejects.toThrow(message)
     }
   })
 

@@ -1,7 +1,7 @@
 // fast-check generators of valid peer values shared by several fuzz suites: node ids, host names,
 // IP literals, addresses, node names and peer records (see docs/fuzzing.md).
 
-import { encodeBase32 } from '@peer/discovery-core'
+import { encodeBase32, undialableHostProblem } from '@peer/discovery-core'
 import fc from 'fast-check'
 
 /** A well-formed node id: base32 of 32 random bytes. */
@@ -22,15 +22,23 @@ export const hostNameArb: fc.Arbitrary<string> = fc
 /** An IPv4 or IPv6 literal (IPv6 without brackets). */
 export const ipArb: fc.Arbitrary<string> = fc.oneof(fc.ipV4(), fc.ipV6())
 
-/** Any valid host: a name or an IP literal. */
+/** Any valid host: a name or an IP literal (the unspecified, multicast and broadcast ones too). */
 export const hostArb: fc.Arbitrary<string> = fc.oneof(hostNameArb, ipArb)
+
+/** An IP literal a peer can be dialed at: not unspecified, multicast or broadcast. */
+export const dialableIpArb: fc.Arbitrary<string> = ipArb.filter(
+  (ip) => undialableHostProblem(ip) === undefined,
+)
+
+/** A host a peer can be dialed at: a name or a dialable IP literal. */
+export const dialableHostArb: fc.Arbitrary<string> = fc.oneof(hostNameArb, dialableIpArb)
 
 /** A port in 1-65535. */
 export const portArb: fc.Arbitrary<number> = fc.integer({ min: 1, max: 65535 })
 
-/** `{ host, port }` with a valid host. */
+/** `{ host, port }` that a peer record may carry: a dialable host (see `undialableHostProblem`). */
 export const addressArb: fc.Arbitrary<{ host: string; port: number }> = fc.record({
-  host: hostArb,
+  host: dialableHostArb,
   port: portArb,
 })
 
