@@ -200,22 +200,28 @@ export async function start(options: StartOptions, io: CliIo): Promise<void> {
       )
     })
     const discovery = self.discovery
+    const show = (kind: string, record: PeerRecord, extra: Record<string, unknown> = {}, note?: string) =>
+      out.event(
+        kind,
+        { ...recordFields(record), ...extra },
+        `${kind.padEnd(10)} ${record.name ?? shortId(record.id)} ${record.id} at ${formatAddresses(record.addresses).join(', ')}${
+          note === undefined ? '' : ` (${note})`
+        } [${record.source}]`,
+      )
+    // a peer found but not in the trust list is never dialed: say so where it shows up (a listed
+    // peer that never connects is the usual first-run surprise); a trust reload dials it then
+    const showFound = (kind: string, record: PeerRecord) => {
+      const trusted = started.trust.has(record.id)
+      show(kind, record, { trusted }, trusted ? undefined : 'not trusted: not dialed')
+    }
     if (discovery !== undefined) {
-      const show = (kind: string, record: PeerRecord, extra: Record<string, unknown> = {}) =>
-        out.event(
-          kind,
-          { ...recordFields(record), ...extra },
-          `${kind.padEnd(10)} ${record.name ?? shortId(record.id)} ${record.id} at ${formatAddresses(record.addresses).join(', ')}${
-            extra.reason === undefined ? '' : ` (${String(extra.reason)})`
-          } [${record.source}]`,
-        )
-      discovery.addEventListener('peer:discovered', (e) => show('discovered', e.detail.record))
+      discovery.addEventListener('peer:discovered', (e) => showFound('discovered', e.detail.record))
       // a known peer's record changed (addresses, name, meta): at --log-level info and debug
       if (config.log.level === 'info' || config.log.level === 'debug') {
-        discovery.addEventListener('peer:updated', (e) => show('updated', e.detail.record))
+        discovery.addEventListener('peer:updated', (e) => showFound('updated', e.detail.record))
       }
       discovery.addEventListener('peer:lost', (e) =>
-        show('lost', e.detail.record, { reason: e.detail.reason }),
+        show('lost', e.detail.record, { reason: e.detail.reason }, e.detail.reason),
       )
       discovery.addEventListener('discovery:error', (e) =>
         out.event(
@@ -263,13 +269,7 @@ export async function start(options: StartOptions, io: CliIo): Promise<void> {
     }
     if (discovery !== undefined) {
       // what discovery found while the node was starting
-      for (const record of await discovery.list().catch(() => [])) {
-        out.event(
-          'discovered',
-          recordFields(record),
-          `discovered ${record.name ?? shortId(record.id)} ${record.id} at ${formatAddresses(record.addresses).join(', ')} [${record.source}]`,
-        )
-      }
+      for (const record of await discovery.list().catch(() => [])) showFound('discovered', record)
     }
     const trustFile = config.trust.file
     if (trustFile !== undefined) {

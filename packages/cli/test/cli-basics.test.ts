@@ -367,6 +367,21 @@ describe('start: configuration and startup errors', () => {
     expect(last).toMatchObject({ event: 'stopped', reason: 'duration elapsed' })
   })
 
+  it('a discovered peer that is not trusted is marked "not trusted: not dialed" (text)', async () => {
+    const idDir = join(dir, 'untrusting')
+    const other = (await runPeer(['keygen', '-o', join(dir, 'listed')])).stdout.trim()
+    const trustedOne = (await runPeer(['keygen', '-o', join(dir, 'listed-trusted')])).stdout.trim()
+    const r = await runPeer([
+      'start',
+      ...['--identity', idDir, '--create-identity', '--listen', '127.0.0.1:0', '--no-control'],
+      ...['--peer', `${other}@127.0.0.1:9`, '--peer', `${trustedOne}@127.0.0.1:9`, '--trust', trustedOne],
+      ...['--duration', '0.5'],
+    ])
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout).toContain(`${other} at 127.0.0.1:9 (not trusted: not dialed) [static]`)
+    expect(r.stdout).toContain(`${trustedOne} at 127.0.0.1:9 [static]`)
+  })
+
   it('--duration counts from the started event: a start slower than the duration still runs', async () => {
     // an "etcd" that accepts connections and never answers: the node's start waits for the
     // backend's first list and lease grant (requestTimeoutMs 1 s, then 2 s), far above the duration

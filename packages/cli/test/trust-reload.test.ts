@@ -59,6 +59,19 @@ it('a refused peer connects once its id is added to the trust file; a bad edit k
   )
   expect(String(refusal.reason)).toMatch(/untrusted/)
   expect(pa.events.some((e) => e.event === 'peer:up')).toBe(false)
+  // discovery found b, and a says it will not dial it; b trusts a
+  const aFoundB = await pa.waitFor(
+    (x) => x.events.find((e) => e.event === 'discovered' && e.id === b.id),
+    20_000,
+    'a discovers b',
+  )
+  expect(aFoundB).toMatchObject({ trusted: false })
+  const bFoundA = await pb.waitFor(
+    (x) => x.events.find((e) => e.event === 'discovered' && e.id === a.id),
+    20_000,
+    'b discovers a',
+  )
+  expect(bFoundA).toMatchObject({ trusted: true })
 
   await new TrustList([b.id]).save(join(dir, 'trust-a.json'))
   const reloaded = await pa.waitFor(
