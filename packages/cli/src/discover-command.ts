@@ -171,14 +171,13 @@ export async function discover(options: DiscoverOptions, io: CliIo): Promise<voi
   const configs = await discoverBackends(options)
   const write = (line: string) => void io.stderr.write(`${line}\n`)
   const debug = io.env.PEER_DEBUG ?? ''
-  // --log-level prints every backend at that level; PEER_DEBUG adds every level of the namespaces
-  // it names (peer:*, peer:discovery:mdns), with or without --log-level
+  // backends log to stderr from --log-level (default warn, as `peer start`: a backend's warnings,
+  // such as a DNS name without SRV records or only invalid records, are what this command is for);
+  // PEER_DEBUG adds every level of the namespaces it names (peer:*, peer:discovery:mdns)
   const logger =
-    options.logLevel !== undefined
-      ? consoleLogger({ level: options.logLevel, debug, write })
-      : debug !== ''
-        ? consoleLogger({ filter: debug, level: 'debug', debug, write })
-        : undefined
+    options.logLevel === undefined && debug !== ''
+      ? consoleLogger({ filter: debug, level: 'debug', debug, write })
+      : consoleLogger({ level: options.logLevel ?? 'warn', debug, write })
   const backends: DiscoveryBackend[] = []
   for (const config of configs) {
     backends.push(await createBackend(config, { self: options.self, logger, env: io.env }))
@@ -273,7 +272,12 @@ export function discoverCommand(io: CliIo, options: AbortOptions = {}): Command 
       'stop after watching this many seconds (counted from the ready event)',
       parseSeconds,
     )
-    .addOption(new Option('--log-level <level>', 'print backend logs to stderr').choices(LOG_LEVELS))
+    .addOption(
+      new Option(
+        '--log-level <level>',
+        'print backend logs to stderr from this level (default warn)',
+      ).choices(LOG_LEVELS),
+    )
     .option('--json', 'one JSON object per event line: {"event":"discovered",...}')
     .addHelpText(
       'after',

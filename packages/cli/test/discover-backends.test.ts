@@ -76,6 +76,24 @@ describe('etcd', () => {
       await watcher.stop('SIGINT')
     }
   }, 60_000)
+
+  it('discover shows a backend warning by default: a prefix holding only invalid records', async () => {
+    await etcd.etcdctl(['put', '/cli-bad/nodes/x', '{"id":"nope","addresses":[]}'])
+    // no --log-level: the default shows warnings
+    const watcher = new PeerProcess([
+      ...['discover', '--backend', 'etcd', '--endpoint', etcd.endpoint, '--prefix', '/cli-bad'],
+    ])
+    try {
+      await watcher.waitFor(
+        (x) => x.stderr.includes('dropped an invalid record, and no valid one has been seen since start'),
+        30_000,
+        'the warning on stderr',
+      )
+      expect(watcher.stderr).toMatch(/WARN {2}peer:discovery:etcd .*does not end in a node id/)
+    } finally {
+      await watcher.stop('SIGINT')
+    }
+  }, 60_000)
 })
 
 describe('dns', () => {

@@ -82,6 +82,10 @@ export abstract class AbstractDiscoveryBackend
   /** Peer id -> the raw service list whose drops were counted last (each distinct list once). */
   readonly #serviceDrops = new Map<string, unknown>()
   #self: string | undefined
+  /** Whether a valid record (not this node's) was reported since the last start. */
+  #acceptedAny = false
+  /** Whether this start has warned of invalid records with no valid one beside them. */
+  #warnedInvalid = false
   #state: State = 'stopped'
   #wantStarted = false
   #startAbort: AbortController | undefined
@@ -146,6 +150,8 @@ export abstract class AbstractDiscoveryBackend
     await this.#serialise(async () => {
       if (this.#state === 'started' || !this.#wantStarted) return
       this.#state = 'starting'
+      this.#acceptedAny = false
+      this.#warnedInvalid = false
       const internal = new AbortController()
       this.#startAbort = internal
       const signal = options.signal ? AbortSignal.any([options.signal, internal.signal]) : internal.signal
@@ -248,10 +254,12 @@ export abstract class AbstractDiscoveryBackend
     if (!parsed.ok) {
       this.#stats.invalidRecords++
       this.log.debug('dropped invalid record', { error: parsed.error.message })
+      this.#warnIfOnlyInvalid(parsed.error.message)
       return undefined
     }
     const record = parsed.record
     if (record.id === this.#self) return undefined
+    this.#acceptedAny = true
     const known = this.#peers.get(record.id)
     if (known === undefined && this.#peers.size >= this.maxPeers) {
       this.#stats.overflowDrops++
@@ -317,6 +325,19 @@ export abstract class AbstractDiscoveryBackend
   protected countInvalid(reason: string): void {
     this.#stats.invalidRecords++
     this.log.debug('dropped invalid input', { reason })
+    this.#warnIfOnlyInvalid(reason)
+  }
+
+  // The first invalid record of a start with no valid one before it is logged at warn (once per
+  // start): a medium holding only records this backend drops (a zone's TXT without `id=`, another
+  // version's announcements) finds nobody, and debug lines alone would not say why.
+  #warnIfOnlyInvalid(reason: string): void {
+    if (this.#acceptedAny || this.#warnedInvalid || !this.active) return
+    this.#warnedInvalid = true
+    this.log.warn('dropped an invalid record, and no valid one has been seen since start', {
+      reason,
+      hint: 'stats.invalidRecords counts every drop; the debug log gives each reason',
+    })
   }
 
   // Runs lifecycle transitions one at a time, in call order.

@@ -1,4 +1,5 @@
 import { testId } from '@peer/testkit/ids'
+import { recordingLogger } from '@peer/testkit/recording-logger'
 import { throwingLogger } from '@peer/testkit/throwing-logger'
 import { recordEvents } from '@peer/testkit/wait'
 import { describe, expect, it } from 'vitest'
@@ -30,6 +31,44 @@ describe('AbstractDiscoveryBackend', () => {
     expect(b.found(null)).toBeUndefined()
     expect(b.stats.invalidRecords).toBe(3)
     await b.stop()
+  })
+
+  it('warns once per start when it drops a record before it has accepted any (a medium of bad records finds nobody)', async () => {
+    const { factory, records } = recordingLogger()
+    const warnings = () => records.filter((r) => r.level === 'warn').map((r) => [r.message, r.fields?.reason])
+    const b = new TestBackend('test', { logger: factory })
+    await b.start()
+    b.found({ id: 'bad' })
+    b.counted('a TXT without id=')
+    b.found(peer('a'))
+    b.found({ id: 'bad again' })
+    expect(warnings()).toEqual([
+      [
+        'dropped an invalid record, and no valid one has been seen since start',
+        expect.stringMatching(/^invalid peer record: id: /),
+      ],
+    ])
+    expect(b.stats.invalidRecords).toBe(3)
+    // a new start: the same again, once; the input of another path (countInvalid) counts too
+    await b.stop()
+    await b.start()
+    b.counted('unsupported protocol version 2')
+    b.found({ id: 'bad' })
+    expect(warnings().slice(1)).toEqual([
+      [
+        'dropped an invalid record, and no valid one has been seen since start',
+        'unsupported protocol version 2',
+      ],
+    ])
+    await b.stop()
+    // a start whose first record is valid never warns, and neither does this node's own record
+    const c = new TestBackend('test', { logger: factory, self: testId('self') })
+    await c.start()
+    c.found(peer('self'))
+    c.found(peer('b'))
+    c.found({ id: 'bad' })
+    expect(warnings()).toHaveLength(2)
+    await c.stop()
   })
 
   it('cleans meta.services lists and counts the drops, each distinct list of a peer once', async () => {

@@ -40,6 +40,9 @@ export class TestBackend extends AbstractDiscoveryBackend {
   found(input: unknown) {
     return this.reportPeer(input)
   }
+  counted(reason: string) {
+    this.countInvalid(reason)
+  }
   lost(id: string) {
     this.reportLost(id, 'removed')
   }
