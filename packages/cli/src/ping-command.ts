@@ -5,10 +5,11 @@ import {
   isNodeId,
   type PeerAddress,
   shortId,
+  subscribe,
   throwIfAborted,
 } from '@peer/discovery-core'
 import { errorMessage } from '@peer/discovery-core/internal'
-import type { PeerNode } from '@peer/node'
+import type { PeerNode, PeerUnavailableError } from '@peer/node'
 import { Command } from 'commander'
 import { BrowseOnlyBackend } from './browse-only.js'
 import { parseAddress } from './config.js'
@@ -170,23 +171,52 @@ export async function ping(target: string, options: PingOptions, io: CliIo): Pro
     const explicitId = what.kind === 'id' ? what.id : what.kind === 'address' ? what.id : undefined
     if (explicitId !== undefined) started.trust.add(explicitId, { label: 'peer ping target' })
     const deadline = Date.now() + connectTimeout
+    // a dial that can only fail again ends the wait at once, with its reason: another node answers
+    // at the address (PinningError), or the target does not trust this identity
+    const decisive = new AbortController()
+    let decisiveError: Error | undefined
+    let targetId = explicitId
+    const unwatch = subscribe(node, {
+      'peer:dial-failed': (event) => {
+        const { id, error } = event.detail
+        if (id !== targetId || !DECISIVE_DIAL_ERRORS.has(error.name)) return
+        decisiveError = error
+        decisive.abort()
+      },
+    })
     const ref =
       what.kind === 'name'
         ? what.name
         : what.kind === 'id'
           ? what.id
           : (what.id ?? (await idAtAddress(node, what, deadline, shutdown.signal)))
+    if (what.kind === 'address') targetId = ref
     const info = await node
-      .waitForPeer(ref, { timeoutMs: Math.max(1, deadline - Date.now()), signal: shutdown.signal })
+      .waitForPeer(ref, {
+        timeoutMs: Math.max(1, deadline - Date.now()),
+        signal: AbortSignal.any([shutdown.signal, decisive.signal]),
+      })
       .catch((error: unknown) => {
         if (shutdown.signal.aborted) throw new CliError('interrupted')
-        throw new CliError(
-          `cannot reach ${target}: ${errorMessage(error)}${hint(what, started.trust.has.bind(started.trust))}`,
-          {
-            cause: error,
-          },
-        )
+        if (decisiveError !== undefined) {
+          const fix =
+            decisiveError.name === 'UntrustedPeerError'
+              ? ` (this identity is ${started.node.id}: add it to the target's trust list)`
+              : ''
+          throw new CliError(`cannot reach ${target}: ${decisiveError.message}${fix}`, {
+            cause: decisiveError,
+          })
+        }
+        // the last dial's error (wrong id, not trusted by the target) says more than the hint
+        // (by name and shape: a value import of @peer/node would load it for every `peer --help`)
+        const known =
+          error instanceof Error &&
+          error.name === 'PeerUnavailableError' &&
+          (error as PeerUnavailableError).lastDialError !== undefined
+        const why = known ? '' : hint(what, started.trust.has.bind(started.trust))
+        throw new CliError(`cannot reach ${target}: ${errorMessage(error)}${why}`, { cause: error })
       })
+      .finally(unwatch)
     const label = info.name ?? shortId(info.id)
     const address = formatHostPort(info.address.host, info.address.port)
     out.event(
@@ -261,6 +291,9 @@ function sameHost(a: string, b: string): boolean {
   const norm = (h: string) => (h === 'localhost' ? '127.0.0.1' : h.toLowerCase())
   return norm(a) === norm(b)
 }
+
+/** Dial errors another dial would repeat: a wrong id at the address, a target that refuses us. */
+const DECISIVE_DIAL_ERRORS = new Set(['PinningError', 'UntrustedPeerError'])
 
 function hint(what: PingTarget, trusted: (id: string) => boolean): string {
   if (what.kind === 'name') return ' (is it discovered by the configured backends, and is its id trusted?)'

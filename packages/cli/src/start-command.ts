@@ -187,6 +187,24 @@ export async function start(options: StartOptions, io: CliIo): Promise<void> {
       )
     }
     self.addEventListener('peer:up', (e) => printUp(e.detail))
+    // why a member does not come up (a wrong id at its address, it does not trust us, no answer):
+    // each distinct error of a peer once (at most 8) until the peer comes up, not every redial
+    const dialErrors = new Map<string, Set<string>>()
+    self.addEventListener('peer:dial-failed', (e) => {
+      const { id, attempt, error, retryIn } = e.detail
+      const shown = dialErrors.get(id) ?? new Set<string>()
+      dialErrors.set(id, shown)
+      if (shown.has(error.message) || shown.size >= 8) return
+      shown.add(error.message)
+      const name = self.members().find((m) => m.id === id)?.name
+      out.event(
+        'peer:dial-failed',
+        { id, name, attempt, error: error.message, retryIn },
+        `dial-fail  ${name ?? shortId(id)} ${id}: ${error.message}${retryIn === undefined ? '' : ' (retrying)'}`,
+      )
+    })
+    self.addEventListener('member:left', (e) => dialErrors.delete(e.detail.id))
+    self.addEventListener('peer:up', (e) => dialErrors.delete(e.detail.id))
     self.addEventListener('peer:down', (e) => {
       const { id, name, reason } = e.detail
       out.event('peer:down', { id, name, reason }, `peer:down  ${name ?? shortId(id)} ${id} (${reason})`)

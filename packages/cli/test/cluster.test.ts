@@ -81,7 +81,7 @@ describe(`a ${N}-process cluster on loopback (static discovery)`, () => {
       '--peers-file',
       join(dir, 'peers.json'),
       // Generous limits: the defaults (10 s to connect, 5 s per ping) are for people, and this
-      // test failed them at load 46; the wrong-id case below keeps its own short limit.
+      // test failed them at load 46.
       '--connect-timeout',
       '60000',
       '--timeout',
@@ -116,10 +116,25 @@ describe(`a ${N}-process cluster on loopback (static discovery)`, () => {
       '-n',
       '1',
       '--connect-timeout',
-      '3000',
+      '60000',
     ])
-    expect(wrongId.code).toBe(1) // the id at that address is n4's, not n0's: pinning refuses it
-    expect(wrongId.stderr).toContain('cannot reach')
+    // the id at that address is n4's, not n0's: pinning refuses it, and the first such dial ends
+    // the ping (it does not wait out --connect-timeout)
+    expect(wrongId.code).toBe(1)
+    expect(wrongId.stderr).toContain(
+      `cannot reach 127.0.0.1:${ports[4]}: server identity mismatch: expected node ${ids[0]}, but the server presented node ${ids[4]}`,
+    )
+    // an identity the cluster does not trust: refused, and told what to do
+    const strangerDir = join(dir, 'stranger')
+    const strangerId = (await runPeer(['keygen', '-o', strangerDir])).stdout.trim()
+    const stranger = await runPeer([
+      ...['ping', `127.0.0.1:${ports[4]}`, '--id', ids[4]!, '--identity', strangerDir],
+      ...['-n', '1', '--connect-timeout', '60000'],
+    ])
+    expect(stranger.code).toBe(1)
+    expect(stranger.stderr).toContain(
+      `cannot reach 127.0.0.1:${ports[4]}: server ${ids[4]} does not trust this node (this identity is ${strangerId}: add it to the target's trust list)`,
+    )
   }, 60_000)
 
   it('survives a node restart: peer:down everywhere, then it rejoins and messages flow again', async () => {

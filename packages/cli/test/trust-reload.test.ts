@@ -72,6 +72,13 @@ it('a refused peer connects once its id is added to the trust file; a bad edit k
     'b discovers a',
   )
   expect(bFoundA).toMatchObject({ trusted: true })
+  // b's dials to a fail, and b says why, once however often it redials
+  const dialFailed = await pb.waitFor(
+    (x) => x.events.find((e) => e.event === 'peer:dial-failed' && e.id === a.id),
+    20_000,
+    'b: peer:dial-failed a',
+  )
+  expect(dialFailed).toMatchObject({ error: `server ${a.id} does not trust this node` })
 
   await new TrustList([b.id]).save(join(dir, 'trust-a.json'))
   const reloaded = await pa.waitFor(
@@ -85,6 +92,10 @@ it('a refused peer connects once its id is added to the trust file; a bad edit k
     20_000,
     'a: peer:up b',
   )
+  await pb.waitFor((x) => x.events.some((e) => e.event === 'peer:up' && e.id === a.id), 20_000, 'b: up')
+  expect(
+    pb.events.filter((e) => e.event === 'peer:dial-failed' && e.error === dialFailed.error),
+  ).toHaveLength(1)
 
   await writeFile(join(dir, 'trust-a.json'), '{"version":1,"peers":[{"id":"bad"}]}')
   const error = await pa.waitFor(

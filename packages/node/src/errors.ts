@@ -105,14 +105,23 @@ export class PeerUnavailableError extends NodeError {
   readonly peer: string
   /** Why the peer is unavailable. */
   readonly reason: PeerUnavailableReason
+  /**
+   * Why the last dial to the peer failed (wrong id, not trusted by the peer, no answer), when the
+   * node knows: set by `waitForPeer` when the peer did not come up in time. Also in the message.
+   */
+  readonly lastDialError?: string | undefined
   constructor(
     peer: string,
     detail: string,
-    options?: ErrorOptions & { reason?: PeerUnavailableReason | undefined },
+    options?: ErrorOptions & {
+      reason?: PeerUnavailableReason | undefined
+      lastDialError?: string | undefined
+    },
   ) {
     super(`peer ${peer} is unavailable: ${detail}`, options)
     this.peer = peer
     this.reason = options?.reason ?? 'not-connected'
+    if (options?.lastDialError !== undefined) this.lastDialError = options.lastDialError
   }
 }
 
@@ -145,6 +154,12 @@ const PHRASE: Record<PeerUnavailableReason, string> = {
   'connection-lost': 'the connection was lost',
   replaced: 'the connection was replaced by a newer one',
   'protocol-error': 'protocol error',
+}
+
+/** For a member that is not up: `detail`, and its last dial's error when known. @internal */
+export function notUp(ref: string, detail: string, lastDialError: string | undefined): PeerUnavailableError {
+  const why = lastDialError === undefined ? detail : `${detail}; the last dial failed: ${lastDialError}`
+  return new PeerUnavailableError(ref, why, { lastDialError })
 }
 
 /** The error for requests in flight on a connection that closed. @internal */

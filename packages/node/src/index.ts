@@ -72,6 +72,7 @@ export type {
   NodeState,
   NodeStats,
   OpenStreamOptions,
+  PeerDialFailedDetail,
   PeerDownDetail,
   PeerInfo,
   PeerRejectedDetail,

@@ -81,6 +81,23 @@ export interface PeerRejectedDetail {
   readonly reason: string
 }
 
+/**
+ * Detail of `peer:dial-failed`: a dial to a member failed. `error` is the last address's error:
+ * the transport's `PinningError` (another node answers at the address), `UntrustedPeerError` (the
+ * peer does not trust this node), a `DialTimeoutError` (no answer), or a `RegistryError` when the
+ * member has no address to dial.
+ */
+export interface PeerDialFailedDetail {
+  /** The member's node id. */
+  readonly id: string
+  /** Failed dials in a row, including this one. */
+  readonly attempt: number
+  /** Why the dial failed (the error of the last address tried). */
+  readonly error: Error
+  /** Delay before the next dial in ms, when one is scheduled. */
+  readonly retryIn?: number | undefined
+}
+
 /** Events of a {@link PeerNode}. */
 export interface NodeEvents extends ServiceEvents {
   /** A trusted peer is connected and ready for messages (both sides exchanged `hello`). */
@@ -96,6 +113,11 @@ export interface NodeEvents extends ServiceEvents {
   'member:left': CustomEvent<MemberLeftDetail>
   /** A node was refused: an untrusted id, or an inbound connection the listener refused (see `reason`). */
   'peer:rejected': CustomEvent<PeerRejectedDetail>
+  /**
+   * A dial to a member failed (a wrong id at its address, the peer does not trust this node, no
+   * answer); `retryIn` says when the next dial is due. Why a member does not come up.
+   */
+  'peer:dial-failed': CustomEvent<PeerDialFailedDetail>
   /**
    * Messages accepted by `send` were not confirmed delivered before their connection ended
    * (partition, crash, replacement, stop): one event per topic, with the count.

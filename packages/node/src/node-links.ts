@@ -4,7 +4,7 @@
 // lookup (or dial on use) of a peer's link.
 
 import { abortErrorFor, isNodeId, type Logger, shortId, subscribe } from '@peer/discovery-core'
-import { errorMessage } from '@peer/discovery-core/internal'
+import { BoundedMap, errorMessage } from '@peer/discovery-core/internal'
 import type { PeerRegistry } from '@peer/registry'
 import {
   type CloseInfo,
@@ -14,7 +14,7 @@ import {
   type Listener,
 } from '@peer/transport-quic'
 import type { ConnectionPolicy } from './connection-policy.js'
-import { PeerUnavailableError, unavailableFromClose } from './errors.js'
+import { notUp, PeerUnavailableError, unavailableFromClose } from './errors.js'
 import type { ProbeTrigger } from './liveness-probe.js'
 import { awaitLink, memberIdFor } from './members.js'
 import { type LinkHost, PeerLink } from './peer-link.js'
@@ -61,6 +61,11 @@ export class NodeLinks {
   /** `ready` `{ id }` each time a link is up (a new peer, or a newer connection taking over). */
   readonly linkReady = new EventTarget()
   readonly #c: NodeLinksContext
+  /**
+   * Member id -> why its last dial failed, until it connects or leaves (the registry's own
+   * `lastError` also holds disconnect reasons). Bounded like the registry's peer table.
+   */
+  readonly #dialErrors = new BoundedMap<string, string>(4096)
 
   constructor(context: NodeLinksContext) {
     this.#c = context
@@ -72,7 +77,10 @@ export class NodeLinks {
    */
   wire(listener: Listener, registry: PeerRegistry<Connection>): Array<() => void> {
     // a new connection, or a newer one replacing the live one
-    const onConnected = (event: CustomEvent<{ id: string }>) => this.attach(event.detail.id)
+    const onConnected = (event: CustomEvent<{ id: string }>) => {
+      this.#dialErrors.delete(event.detail.id)
+      this.attach(event.detail.id)
+    }
     return [
       subscribe(listener, {
         connection: (event) => registry.accept(event.detail.connection),
@@ -96,8 +104,13 @@ export class NodeLinks {
             reason: event.detail.reason,
           })
         },
+        'peer:dial-failed': (event) => {
+          this.#dialErrors.set(event.detail.id, event.detail.error.message)
+          this.#c.emit('peer:dial-failed', { ...event.detail })
+        },
         'peer:member': (event) => this.#c.emit('member:joined', { ...event.detail }),
         'peer:member-lost': (event) => {
+          this.#dialErrors.delete(event.detail.id)
           this.#c.policy.forget(event.detail.id)
           this.#c.emit('member:left', { ...event.detail })
           // discovery is a hint: a connection still up is probed, never dropped on its word
@@ -301,7 +314,7 @@ export class NodeLinks {
     const member = memberIdFor(ref, registry)
     if ('why' in member) throw new PeerUnavailableError(ref, this.#c.onDemand ? member.why : found)
     if (!this.#c.onDemand && registry.status(member.id)?.state !== 'idle') {
-      throw new PeerUnavailableError(ref, found)
+      throw notUp(ref, found, this.lastDialError(member.id))
     }
     return this.#dialLink(ref, member.id, timeoutMs, signal)
   }
@@ -366,6 +379,11 @@ export class NodeLinks {
     if (link === undefined) return undefined
     this.release(link, 'evicted')
     return link.id
+  }
+
+  /** Why the last dial to member `id` failed, while it is not connected. */
+  lastDialError(id: string): string | undefined {
+    return this.#dialErrors.get(id)
   }
 
   /** The link for an id or name, or why there is none. */

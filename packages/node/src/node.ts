@@ -2,6 +2,7 @@ import {
   type AbortOptions,
   ConfigError,
   type Discovery,
+  isNodeId,
   type Logger,
   type PeerAddress,
   SERVICES_META_KEY,
@@ -444,7 +445,21 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
     const now = this.peer(peer)
     if (now !== undefined) return now
     const timeout = callTimeout(options, this.#limits.requestTimeout, 'waitForPeer')
-    return waitForUp(this, () => this.peer(peer), peer, timeout, this.#lifetime.signal, options.signal)
+    return waitForUp(
+      this,
+      () => this.peer(peer),
+      peer,
+      timeout,
+      this.#lifetime.signal,
+      options.signal,
+      () => this.#lastDialError(peer),
+    )
+  }
+
+  /** Why the last dial to member `peer` (id or name) failed, while it is not connected. */
+  #lastDialError(peer: string): string | undefined {
+    const id = isNodeId(peer) ? peer : this.#parts.registry?.peers().find((s) => s.name === peer)?.id
+    return id === undefined ? undefined : this.#peerLinks.lastDialError(id)
   }
 
   // ---- stopping ----

@@ -306,6 +306,7 @@ export type {
   MemberLeftDetail,
   MessageDroppedDetail,
   NodeEvents,
+  PeerDialFailedDetail,
   PeerDownDetail,
   PeerRejectedDetail,
   PeerUpDetail,

@@ -96,6 +96,58 @@ describe('trust', () => {
     expect(b.node.peers()[0]!.name).toBe(a.node.name)
   })
 
+  it('says why a member does not come up: peer:dial-failed, and waitForPeer names the last dial error', async () => {
+    const [ia, ib, ic] = await Promise.all([generateIdentity(), generateIdentity(), generateIdentity()])
+    // a trusts b and c; c trusts nobody; discovery puts "b" at c's address
+    const a = await startMember(ia, [ib.id, ic.id])
+    const c = await startMember(ic, [])
+    running.push(a, c)
+    const failed = recordEvents(a.node, ['peer:dial-failed'])
+    a.discovery.announcePeer(ib.id, [c.node.address])
+    a.discovery.announcePeer(ic.id, [c.node.address])
+    const failure = (id: string, name: string) =>
+      failed.of('peer:dial-failed').find((e) => {
+        const d = e.detail as { id: string; error: Error }
+        return d.id === id && d.error.name === name
+      })
+    await waitFor(() => failure(ib.id, 'PinningError') && failure(ic.id, 'UntrustedPeerError'), {
+      what: 'a wrong id at the address, and a peer that does not trust a',
+    })
+    const wrong = failure(ib.id, 'PinningError')!.detail as {
+      attempt: number
+      error: Error
+      retryIn?: number
+    }
+    expect(wrong.attempt).toBeGreaterThanOrEqual(1)
+    expect(wrong.retryIn).toBeGreaterThan(0)
+    expect(wrong.error.message).toContain(`expected node ${ib.id}, but the server presented node ${ic.id}`)
+    // a short wait ends naming the last dial's error (one of those the events carried: a redial
+    // at a high load may time out instead)
+    const seen = (id: string) =>
+      failed.of('peer:dial-failed').flatMap((e) => {
+        const d = e.detail as { id: string; error: Error }
+        return d.id === id ? [d.error.message] : []
+      })
+    for (const [id, message] of [
+      [ib.id, wrong.error.message],
+      [ic.id, `server ${ic.id} does not trust this node`],
+    ] as const) {
+      const rejected = (await a.node.waitForPeer(id, { timeoutMs: 50 }).catch((e: unknown) => e)) as {
+        lastDialError?: string
+      }
+      expect(rejected).toMatchObject({ name: 'PeerUnavailableError' })
+      expect(seen(id)).toContain(rejected.lastDialError)
+      expect(seen(id)).toContain(message)
+      expect(String(rejected)).toContain(
+        `not up within 50 ms; the last dial failed: ${rejected.lastDialError}`,
+      )
+      // and so does a send to it (mesh: it fails at once)
+      const refused = (await a.node.send(id, 't', 'x').catch((e: unknown) => e)) as { lastDialError?: string }
+      expect(seen(id)).toContain(refused.lastDialError)
+      expect(String(refused)).toContain(`not connected; the last dial failed: ${refused.lastDialError}`)
+    }
+  })
+
   it('a TrustList applies live: removing a peer disconnects it, adding it back reconnects', async () => {
     const [ia, ib] = await Promise.all([generateIdentity(), generateIdentity()])
     const trustA = new TrustList([ib.id])
