@@ -6,7 +6,13 @@
 import { type Logger, raceSignal } from '@peer/discovery-core'
 import { errorMessage, settleWithin } from '@peer/discovery-core/internal'
 import { ACCESS_DENIED, type EngineStream } from './engine.js'
-import { type CloseInfo, ConnectTimeoutError, HandshakeError, UntrustedPeerError } from './errors.js'
+import {
+  type CloseInfo,
+  ConnectTimeoutError,
+  HandshakeError,
+  UntrustedPeerError,
+  withCertificateHint,
+} from './errors.js'
 import { type ChunkReads, chunkReads, writeAndEnd } from './stream-io.js'
 import type { HelloPeer, HelloSource } from './types.js'
 import { CODE, KIND_CONTROL, MAX_HELLO_BYTES, PROTOCOL_VERSION } from './wire.js'
@@ -97,7 +103,7 @@ export async function waitHello(
       })
     }
     throw new HandshakeError(
-      `the server closed the connection during the handshake: ${outcome.reason}`,
+      `the server closed the connection during the handshake: ${withCertificateHint(outcome.reason)}`,
       code,
       {
         cause: outcome.error,

@@ -15,7 +15,7 @@ import {
   type EngineServer,
 } from './engine.js'
 import { engineCapabilities } from './engine-capabilities.js'
-import { ConnectTimeoutError, PinningError, TransportError } from './errors.js'
+import { ConnectTimeoutError, PinningError, TransportError, withCertificateHint } from './errors.js'
 import { privateKeyProto } from './libp2p-tls.js'
 import {
   dialError,
@@ -233,7 +233,7 @@ export function createQuinnEngine(binding: QuinnBinding): Engine {
           conn = await server.inboundConnection()
         } catch (error) {
           if (stopping !== undefined || /server closed|endpoint/i.test(errorMessage(error))) return
-          reject(undefined, `handshake failed: ${errorMessage(error)}`)
+          reject(undefined, `handshake failed: ${withCertificateHint(errorMessage(error))}`)
           continue
         }
         void admit(conn).catch((error) => logger.debug('admission failed', { error: errorMessage(error) }))

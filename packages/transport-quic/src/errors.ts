@@ -145,3 +145,13 @@ export function describeClose(info: CloseInfo): string {
   const code = info.code === undefined ? '' : ` code ${info.code}`
   return `closed by ${info.by}${code}: ${info.reason || 'no reason given'}`
 }
+
+/**
+ * `message`, plus what it most likely means when it is rustls's "invalid peer certificate" (the
+ * libp2p verifier of the quinn engine refused a certificate): a P-256 identity, whose node runs on
+ * the matrixai engine and presents a certificate quinn cannot verify. @internal
+ */
+export function withCertificateHint(message: string): string {
+  if (!/invalid peer certificate/i.test(message)) return message
+  return `${message} (a node with a P-256 identity runs on the matrixai engine, whose certificates quinn cannot verify: use Ed25519 identities, or engine 'matrixai' on every node)`
+}

@@ -5,7 +5,13 @@
 import { createRequire } from 'node:module'
 import { availableParallelism } from 'node:os'
 import { errorMessage } from '@peer/discovery-core/internal'
-import { ConnectTimeoutError, HandshakeError, TransportError, UntrustedPeerError } from './errors.js'
+import {
+  ConnectTimeoutError,
+  HandshakeError,
+  TransportError,
+  UntrustedPeerError,
+  withCertificateHint,
+} from './errors.js'
 import { nodeIdFromPeerId } from './libp2p-tls.js'
 import type { TransportAddress } from './types.js'
 
@@ -163,7 +169,9 @@ export function dialError(error: unknown, where: string): Error {
     return new ConnectTimeoutError(`no QUIC answer from ${where}`, { cause: error })
   }
   if (/handshake|certificate|crypto|tls/i.test(message)) {
-    return new HandshakeError(`handshake with ${where} failed: ${message}`, undefined, { cause: error })
+    return new HandshakeError(`handshake with ${where} failed: ${withCertificateHint(message)}`, undefined, {
+      cause: error,
+    })
   }
   return new TransportError(`cannot connect to ${where}: ${message}`, { cause: error })
 }
