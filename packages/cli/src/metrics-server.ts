@@ -4,7 +4,7 @@
 // use by name, and closes within a bound). The OpenTelemetry packages load only when asked for.
 import { createServer, type Server } from 'node:http'
 import { isIP } from 'node:net'
-import { formatHostPort } from '@peer/discovery-core'
+import { formatHostPort, isLoopbackHost } from '@peer/discovery-core'
 import { settleWithin } from '@peer/discovery-core/internal'
 import type { MeterProviderLike } from '@peer/node'
 import { CliError, UsageError } from './errors.js'
@@ -17,14 +17,6 @@ export interface MetricsAddress {
 
 /** The path Prometheus scrapes. */
 export const METRICS_PATH = '/metrics'
-
-/** True for 127.0.0.0/8 and ::1 (and IPv4-mapped loopback). */
-export function isLoopback(host: string): boolean {
-  const h = host.toLowerCase()
-  if (h === '::1' || h === '0:0:0:0:0:0:0:1') return true
-  const v4 = h.startsWith('::ffff:') ? h.slice(7) : h
-  return isIP(v4) === 4 && v4.startsWith('127.')
-}
 
 /**
  * Parses `--metrics <host:port>` (`127.0.0.1:9464`, `[::1]:9464`, `localhost:9464`; port 0 picks a
@@ -44,7 +36,7 @@ export function parseMetricsAddress(value: string, allowRemote = false): Metrics
   if (port > 65535) throw new UsageError(`--metrics: port ${port} is out of range (0-65535)`)
   if (isIP(host) === 0)
     throw new UsageError(`--metrics: ${JSON.stringify(rawHost)} is not an IP address (nor localhost)`)
-  if (!allowRemote && !isLoopback(host))
+  if (!allowRemote && !isLoopbackHost(host))
     throw new UsageError(
       `--metrics: refusing to serve metrics on ${formatHostPort(host, port)}, which is not a loopback address: ` +
         'the endpoint has no authentication. Pass --metrics-allow-remote to expose it anyway.',

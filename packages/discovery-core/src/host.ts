@@ -80,6 +80,22 @@ export function undialableHostProblem(host: string): string | undefined {
   return `${bare} is a multicast, broadcast or "this network" address: no peer can be dialed at it`
 }
 
+const LOOPBACK = new BlockList()
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4')
+LOOPBACK.addAddress('::1', 'ipv6')
+LOOPBACK.addSubnet('::ffff:127.0.0.0', 104, 'ipv6')
+
+/**
+ * True for a loopback IP literal: `127.0.0.0/8`, `::1` (any spelling, bracketed or not) and
+ * IPv4-mapped loopback (`::ffff:127.0.0.1`). Host names (`localhost` too) are not IP literals: false.
+ */
+export function isLoopbackHost(host: string): boolean {
+  const family = ipFamily(host)
+  if (family === 0) return false
+  const bare = host.startsWith('[') ? host.slice(1, -1) : host
+  return LOOPBACK.check(bare, family === 4 ? 'ipv4' : 'ipv6')
+}
+
 /** Formats `host:port`, bracketing IPv6 literals (`[::1]:4000`). */
 export function formatHostPort(host: string, port: number): string {
   return ipFamily(host) === 6 && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`

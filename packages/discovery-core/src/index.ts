@@ -46,6 +46,7 @@ export {
   formatHostPort,
   hostProblem,
   ipFamily,
+  isLoopbackHost,
   isValidHost,
   isValidPort,
   isWildcardHost,

@@ -1,6 +1,6 @@
 import { getEventListeners } from 'node:events'
 import { describe, expect, it } from 'vitest'
-import { AbortError } from '../src/index.js'
+import { AbortError, isLoopbackHost } from '../src/index.js'
 import { BoundedMap, backoffDelay, SerialLock, seededRandom, withTimeout } from '../src/internal.js'
 
 describe('backoffDelay', () => {
@@ -17,6 +17,17 @@ describe('backoffDelay', () => {
       const base = Math.min(1000, 100 * 2 ** (i % 8))
       expect(d).toBeGreaterThanOrEqual(base / 2)
       expect(d).toBeLessThanOrEqual(base)
+    }
+  })
+})
+
+describe('isLoopbackHost', () => {
+  it('knows loopback IP literals in every spelling, and nothing else', () => {
+    for (const host of ['127.0.0.1', '127.1.2.3', '::1', '[::1]', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1']) {
+      expect(isLoopbackHost(host), host).toBe(true)
+    }
+    for (const host of ['localhost', '10.0.0.1', '128.0.0.1', '::2', '::', '0.0.0.0', '[127.0.0.1]', '']) {
+      expect(isLoopbackHost(host), host).toBe(false)
     }
   })
 })

@@ -3,7 +3,14 @@
 // at most 15 conflicts in 10 s, then 5 s between attempts), answers a spoofed goodbye for one of
 // its records by announcing the record again at once, and says goodbye (with the service-type
 // PTR, section 10.1) on withdraw and stop.
-import { AbortError, delay, isWildcardHost, type LocalPeer, throwIfAborted } from '@peer/discovery-core'
+import {
+  AbortError,
+  delay,
+  isLoopbackHost,
+  isWildcardHost,
+  type LocalPeer,
+  throwIfAborted,
+} from '@peer/discovery-core'
 import { BoundedMap } from '@peer/discovery-core/internal'
 import type { MdnsContext, SocketState } from './context.js'
 import { escapeLabel, hostLabelFor, nameKey, renamedInstanceLabel } from './instance-name.js'
@@ -83,6 +90,8 @@ export class Announcer {
   readonly #refreshing = new Set<string>()
   /** record key -> when we sent a goodbye for it ourselves (its multicast loopback is no spoof) */
   readonly #ownGoodbyes = new BoundedMap<string, number>(256)
+  /** Whether the interfaces a loopback-only announcement is not published on were logged. */
+  #saidUnpublished = false
   current: Announcement | undefined
 
   constructor(ctx: MdnsContext, options: AnnouncerOptions) {
@@ -187,7 +196,7 @@ export class Announcer {
 
   announceNow(a: Announcement): void {
     a.state = 'announced'
-    const sends = [...this.#ctx.sockets()].map((s) => this.sendAnnouncement(s, a))
+    const sends = this.#publishing(a).map((s) => this.sendAnnouncement(s, a))
     void Promise.all(sends).then(() => a.resolveAnnounced())
     let interval = 1000
     let at = 0
@@ -196,9 +205,34 @@ export class Announcer {
       interval *= 2
       this.#ctx.later(at, () => {
         if (this.current !== a || a.state !== 'announced') return
-        for (const s of this.#ctx.sockets()) void this.sendAnnouncement(s, a)
+        for (const s of this.#publishing(a)) void this.sendAnnouncement(s, a)
       })
     }
+  }
+
+  /**
+   * Whether this node's records go out on `iface`: everywhere, except that a node announcing only
+   * loopback addresses (it listens on 127.0.0.1 or ::1) is not published on other interfaces,
+   * where no peer could reach it (their addresses would be published in its name).
+   */
+  publishesOn(iface: MdnsInterface, a: Announcement): boolean {
+    return iface.loopback || !announcesOnlyLoopback(a.self)
+  }
+
+  /** The sockets of the interfaces `a` is published on; says once which ones it is not. */
+  #publishing(a: Announcement): SocketState[] {
+    const all = [...this.#ctx.sockets()]
+    const used = all.filter((s) => this.publishesOn(s.socket.iface, a))
+    if (used.length === all.length) this.#saidUnpublished = false
+    else if (!this.#saidUnpublished) {
+      this.#saidUnpublished = true
+      const skipped = [...new Set(all.filter((s) => !used.includes(s)).map((s) => s.socket.iface.name))]
+      this.#ctx.log.warn(
+        'this node announces only loopback addresses, so it is not published on the interfaces where no peer could reach it: listen on 0.0.0.0 (or an address of those interfaces) to be found there',
+        { addresses: a.self.addresses.map((x) => `${x.host}:${x.port}`), interfaces: skipped },
+      )
+    }
+    return used
   }
 
   /** The addresses to publish on `iface`: its own, filtered by the hosts the node announced. */
@@ -330,13 +364,13 @@ export class Announcer {
     this.#refreshing.add(key)
     // at once, but at most one re-announcement per 250 ms however many goodbyes arrive
     this.#ctx.log.info('received a goodbye for one of our records: announcing it again', { name: key })
-    for (const s of this.#ctx.sockets()) void this.sendAnnouncement(s, a)
+    for (const s of this.#publishing(a)) void this.sendAnnouncement(s, a)
     this.#ctx.later(250, () => this.#refreshing.delete(key))
   }
 
   async #sendProbe(a: Announcement): Promise<void> {
     await Promise.all(
-      [...this.#ctx.sockets()].map((s) => {
+      this.#publishing(a).map((s) => {
         const r = this.records(s.socket.iface, a)
         const packet: DnsPacket = {
           type: 'query',
@@ -369,7 +403,7 @@ export class Announcer {
   /** Goodbye (TTL 0) for every record, including the `_services._dns-sd._udp` PTR (section 10.1). */
   async sendGoodbye(a: Announcement): Promise<void> {
     await Promise.all(
-      [...this.#ctx.sockets()].map((s) => {
+      this.#publishing(a).map((s) => {
         const r = this.records(s.socket.iface, a, 'goodbye')
         const answers = [r.ptr, r.srv, r.txt, ...r.addresses, r.meta]
         this.#noteGoodbyes(answers)
@@ -381,7 +415,7 @@ export class Announcer {
   /** Goodbyes for addresses an interface lost. */
   async goodbyeRemovedAddresses(old: MdnsInterface, now: MdnsInterface, s: SocketState): Promise<void> {
     const a = this.current
-    if (a?.state !== 'announced') return
+    if (a?.state !== 'announced' || !this.publishesOn(old, a)) return
     const current = new Set([...now.ipv4, ...now.ipv6].map((x) => x.address))
     const gone = this.addressesFor(old, a).filter((x) => !current.has(x.address))
     if (gone.length === 0) return
@@ -394,4 +428,12 @@ export class Announcer {
     this.#noteGoodbyes(answers)
     await this.#ctx.send(s, { type: 'response', id: 0, flags: FLAG_AA, answers })
   }
+}
+
+/**
+ * True when every host `self` announces is a loopback IP literal (no wildcard, no other address,
+ * no host name): a node that listens on loopback only.
+ */
+export function announcesOnlyLoopback(self: LocalPeer): boolean {
+  return self.addresses.length > 0 && self.addresses.every((x) => isLoopbackHost(x.host))
 }

@@ -48,6 +48,8 @@ export class Responder {
   onQuery(s: SocketState, packet: DnsPacket, rinfo: RemoteInfo): void {
     const a = this.#announcer.current
     if (a === undefined || a.state === 'idle') return
+    // not published on this interface (a node on loopback only): nothing to answer here either
+    if (!this.#announcer.publishesOn(s.socket.iface, a)) return
     // our own query looped back (same content within 100 ms): nothing to answer
     const sentAt = s.ownQueries.get(querySignature(packet))
     if (sentAt !== undefined && Date.now() - sentAt < 100 && rinfo.port === this.#ctx.port) return

@@ -155,4 +155,30 @@ describe('multi-interface node', () => {
     expect(await b.lookup(F.id)).toBeUndefined()
     await Promise.all([e.stop(), f.stop()])
   }, 20_000)
+
+  it('does not publish a node that announces only loopback addresses where no peer could reach it', async () => {
+    // a node listening on 127.0.0.1: its interfaces' addresses used to be published in its name,
+    // where nothing listens (its peers' dials timed out)
+    const L = { id: testId('multi-l'), name: 'l@multi', addresses: [{ host: '127.0.0.1', port: 7007 }] }
+    const M = self('m', 7008)
+    const l = await createRemote(hosts[0]!, { ...opts, self: L.id })
+    const m = await createRemote(hosts[0]!, { ...opts, self: M.id })
+    await Promise.all([l.start(), m.start()])
+    await l.announce(L)
+    await m.announce(M) // after L: once B has M, it has everything L sent before
+    await waitFor(async () => (await b.lookup(M.id)) && (await c.lookup(M.id)), {
+      timeoutMs: 8000,
+      what: 'M (published after L) on eth1 and eth2',
+    })
+    expect(await b.lookup(L.id)).toBeUndefined()
+    expect(await c.lookup(L.id)).toBeUndefined()
+    const said = await l.extra<string[]>('warnings')
+    expect(said).toEqual([
+      expect.stringMatching(
+        /^this node announces only loopback addresses, so it is not published on the interfaces where no peer could reach it: listen on 0\.0\.0\.0 .*"addresses":\["127\.0\.0\.1:7007"\],"interfaces":\["eth1","eth2"\]/,
+      ),
+    ])
+    expect(await m.extra<string[]>('warnings')).toEqual([])
+    await Promise.all([l.stop(), m.stop()])
+  }, 20_000)
 })

@@ -1,4 +1,4 @@
-import { isIP } from 'node:net'
+import { isLoopbackHost } from '@peer/discovery-core'
 import { numberOption } from '@peer/discovery-core/internal'
 import { TransportConfigError } from './errors.js'
 import type { TransportTuning } from './types.js'
@@ -11,11 +11,7 @@ export type PathKind = 'loopback' | 'network'
 
 /** Classifies a host for {@link tuningFor}. */
 export function pathKind(host: string): PathKind {
-  const h = host.toLowerCase()
-  if (h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1') return 'loopback'
-  if (isIP(h) === 4 && h.startsWith('127.')) return 'loopback'
-  if (h.startsWith('::ffff:127.')) return 'loopback'
-  return 'network'
+  return host.toLowerCase() === 'localhost' || isLoopbackHost(host) ? 'loopback' : 'network'
 }
 
 const MiB = 1024 * 1024
