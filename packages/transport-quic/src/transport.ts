@@ -13,6 +13,7 @@ import { selectEngine } from './engine-select.js'
 import { TransportConfigError, TransportError } from './errors.js'
 import { QuicListener } from './listener.js'
 import { awaitPortRelease, trackPort } from './port-release.js'
+import { resolveDialAddress } from './resolve-host.js'
 import { tuningFor } from './tuning.js'
 import type {
   Connection,
@@ -177,7 +178,8 @@ export class QuicTransport implements Transport {
 
   /**
    * Connects to the server at `address`, whose certificate must carry `options.expectedId`, and
-   * resolves once the server has confirmed the connection, all within `connectTimeoutMs`. Rejects
+   * resolves once the server has confirmed the connection, all within `connectTimeoutMs`. A host
+   * name is resolved first (`dns.lookup`, its first answer; `localhost` is `127.0.0.1`). Rejects
    * with `PinningError` (another id), `UntrustedPeerError` (the server does not trust us),
    * `ConnectTimeoutError` (no answer, or no confirmation, within `connectTimeoutMs`),
    * `HandshakeError` (any other handshake failure), an `AbortError` when `signal` aborts, or
@@ -188,17 +190,20 @@ export class QuicTransport implements Transport {
     if (this.#closed) throw new TransportError('transport is closed')
     assertNodeId(options?.expectedId)
     throwIfAborted(options.signal)
-    const ctx = this.#engineContext(address.host)
+    let ctx = this.#engineContext(address.host)
     // `close()` ends the dials in flight at once (not after `connectTimeoutMs`)
     const dialing = new AbortController()
     const caller = options.signal
     const off = caller && whenAborted(caller, () => dialing.abort(caller.reason))
     this.#dials.add(dialing)
     let connection: QuicConnection
-    // one deadline for the whole dial: the handshake and the server's confirmation share it
+    // one deadline for the whole dial: the name lookup, the handshake and the server's confirmation
     const deadline = performance.now() + ctx.tuning.connectTimeoutMs
     try {
-      const engine = await this.#engine.dial(ctx, address, options.expectedId, dialing.signal)
+      const target = await resolveDialAddress(address, ctx.tuning.connectTimeoutMs, dialing.signal)
+      // tuned for the path the name leads to (a name of a loopback address gets the loopback tuning)
+      if (target !== address) ctx = this.#engineContext(target.host)
+      const engine = await this.#engine.dial(ctx, target, options.expectedId, dialing.signal)
       connection = new QuicConnection(engine, 'outbound', this.#ctx)
       connection.setCommit(dialing.signal, options.onCommit)
       try {

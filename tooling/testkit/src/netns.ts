@@ -16,7 +16,7 @@
 // Three namespaces on a bridge: `await createBridgeTopology({ count: 3, ipv6: true })`.
 import { execFile, execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { readdirSync, statSync } from 'node:fs'
+import { mkdirSync, readdirSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { promisify } from 'node:util'
 import { onExit } from './exit-cleanup.js'
 
@@ -53,6 +53,13 @@ export interface CreateNetnsOptions {
   loopbackMulticast?: boolean
   /** Turn off IPv6 duplicate address detection so IPv6 addresses work at once. Default true. */
   noDad?: boolean
+  /**
+   * Host names of the namespace (name -> IP), for processes started with `ip netns exec` (which
+   * mounts `/etc/netns/<name>/` over `/etc`): its own `hosts` file (with `localhost`) and a
+   * `resolv.conf` naming 127.0.0.1, so that a name outside `hosts` fails at once and no query ever
+   * leaves the namespace. Removed with the namespace.
+   */
+  hosts?: Readonly<Record<string, string>>
 }
 
 const live = new Set<string>()
@@ -93,6 +100,7 @@ export async function createNetns(options: CreateNetnsOptions = {}): Promise<Net
     if (options.noDad ?? true)
       await setSysctl(ns, ['net/ipv6/conf/all/accept_dad', 'net/ipv6/conf/default/accept_dad'], '0')
     await ns.ip(['link', 'set', 'lo', 'up'])
+    if (options.hosts !== undefined) writeEtcFiles(name, options.hosts)
     if (options.loopbackMulticast ?? true) {
       await ns.ip(['link', 'set', 'lo', 'multicast', 'on'])
       await ns.ip(['route', 'add', '224.0.0.0/4', 'dev', 'lo'])
@@ -124,12 +132,37 @@ function makeNetns(name: string): Netns {
       // a process still inside would keep the namespace alive, unnamed: end it first
       killNetnsPidsSync(name)
       await run('ip', ['netns', 'del', name]).catch(() => {})
+      removeEtcFiles(name)
     },
     [Symbol.asyncDispose]() {
       return ns.delete()
     },
   }
   return ns
+}
+
+// /etc/netns/<name>/: what `ip netns exec` mounts over /etc for the processes it starts
+const etcDir = (name: string) => `/etc/netns/${name}`
+
+function writeEtcFiles(name: string, hosts: Readonly<Record<string, string>>): void {
+  mkdirSync(etcDir(name), { recursive: true })
+  const lines = [
+    '127.0.0.1 localhost',
+    '::1 localhost',
+    ...Object.entries(hosts).map(([h, ip]) => `${ip} ${h}`),
+  ]
+  writeFileSync(`${etcDir(name)}/hosts`, `${lines.join('\n')}\n`)
+  // a resolver inside the namespace that answers nothing: names outside `hosts` fail at once
+  writeFileSync(`${etcDir(name)}/resolv.conf`, 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n')
+}
+
+function removeEtcFiles(name: string): void {
+  try {
+    rmSync(etcDir(name), { recursive: true, force: true })
+    rmdirSync('/etc/netns') // only when empty: it may have been made for this namespace
+  } catch {
+    // best effort (another namespace's files are there, or none ever were)
+  }
 }
 
 // Writes /proc/sys entries inside the namespace (no sysctl binary needed); best effort: a kernel
@@ -357,6 +390,18 @@ export function sweepStaleNamespaces(prefix = NETNS_PREFIX): string[] {
     } catch {
       // already gone
     }
+    removeEtcFiles(name)
+  }
+  // /etc/netns entries of crashed runs whose namespace is gone already
+  let dirs: string[] = []
+  try {
+    dirs = readdirSync('/etc/netns')
+  } catch {
+    // none
+  }
+  for (const name of dirs) {
+    const m = re.exec(name)
+    if (m && Number(m[1]) !== process.pid && !pidAlive(Number(m[1]))) removeEtcFiles(name)
   }
   return deleted
 }
@@ -377,6 +422,7 @@ export async function deleteAllNetns(): Promise<void> {
   live.clear()
   for (const n of names) killNetnsPidsSync(n)
   await Promise.all(names.map((n) => run('ip', ['netns', 'del', n]).catch(() => {})))
+  for (const n of names) removeEtcFiles(n)
 }
 
 /** Namespaces created by this process that still exist. */
@@ -414,6 +460,7 @@ function deleteAllSync(): void {
     } catch {
       // ignore
     }
+    removeEtcFiles(name)
   }
   live.clear()
 }

@@ -1,0 +1,40 @@
+// A dial's host name, resolved to an IP address before the engine sees it: quinn takes IP literals
+// only ("invalid IP address syntax"), and both engines should reach the same address for a name.
+import { lookup } from 'node:dns/promises'
+import { ipFamily, raceSignal } from '@peer/discovery-core'
+import { errorMessage } from '@peer/discovery-core/internal'
+import { ConnectTimeoutError, TransportError } from './errors.js'
+import type { TransportAddress } from './types.js'
+
+/**
+ * `address` with its host resolved: an IP literal and `localhost` (which the engines take as
+ * `127.0.0.1`) as they are, any other name through the system resolver (`dns.lookup`: the hosts
+ * file, then DNS; its first answer). Rejects with `TransportError` when the name does not resolve,
+ * `ConnectTimeoutError` after `timeoutMs`, or the signal's `AbortError`.
+ */
+export async function resolveDialAddress(
+  address: TransportAddress,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+): Promise<TransportAddress> {
+  const host = address.host
+  if (ipFamily(host) !== 0 || host.toLowerCase() === 'localhost') return address
+  const name = host.endsWith('.') ? host.slice(0, -1) : host
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new ConnectTimeoutError(`${host} did not resolve within ${timeoutMs} ms`)),
+      timeoutMs,
+    )
+  })
+  try {
+    const found = await raceSignal(Promise.race([lookup(name), late]), signal)
+    return { host: found.address, port: address.port }
+  } catch (error) {
+    if (error instanceof ConnectTimeoutError || (error as Error)?.name === 'AbortError') throw error
+    const code = (error as NodeJS.ErrnoException)?.code
+    throw new TransportError(`cannot resolve ${host}: ${code ?? errorMessage(error)}`, { cause: error })
+  } finally {
+    clearTimeout(timer)
+  }
+}
