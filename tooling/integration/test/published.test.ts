@@ -102,6 +102,13 @@ const EXAMPLES: Record<string, ExampleSpec> = {
       /^messages sent > 0: true$/m,
     ],
   },
+  '@peer/node/examples/dial-failures.mjs': {
+    expect: [
+      /^dial failed \(PinningError\): server identity mismatch: expected node <id>, but the server presented node <id>$/m,
+      /^dial failed \(UntrustedPeerError\): server <id> does not trust this node$/m,
+      /^gave up; the last dial failed: server <id> does not trust this node$/m,
+    ],
+  },
   '@peer/node/examples/on-demand.mjs': {
     expect: [
       /^node1 members: 1, connections: 0$/m,
