@@ -1,5 +1,5 @@
-// A dial's host name, resolved to an IP address before the engine sees it: quinn takes IP literals
-// only ("invalid IP address syntax"), and both engines should reach the same address for a name.
+// A host name of a dial or a listen, resolved to an IP address before the engine sees it: quinn
+// takes IP literals only ("invalid IP address syntax"), and both engines should use the same address.
 import { lookup } from 'node:dns/promises'
 import { ipFamily, raceSignal } from '@peer/discovery-core'
 import { errorMessage } from '@peer/discovery-core/internal'
@@ -12,7 +12,7 @@ import type { TransportAddress } from './types.js'
  * file, then DNS; its first answer). Rejects with `TransportError` when the name does not resolve,
  * `ConnectTimeoutError` after `timeoutMs`, or the signal's `AbortError`.
  */
-export async function resolveDialAddress(
+export async function resolveAddress(
   address: TransportAddress,
   timeoutMs: number,
   signal: AbortSignal | undefined,

@@ -13,7 +13,7 @@ import { selectEngine } from './engine-select.js'
 import { TransportConfigError, TransportError } from './errors.js'
 import { QuicListener } from './listener.js'
 import { awaitPortRelease, trackPort } from './port-release.js'
-import { resolveDialAddress } from './resolve-host.js'
+import { resolveAddress } from './resolve-host.js'
 import { tuningFor } from './tuning.js'
 import type {
   Connection,
@@ -146,7 +146,7 @@ export class QuicTransport implements Transport {
 
   /**
    * Binds a listener on `address`, tuned for its path (see `tuningFor`); port 0 picks a free port
-   * (see `listener.address`). When a listener of this process that is closing still holds the
+   * (see `listener.address`). A host name binds the address it resolves to (`dns.lookup`). When a listener of this process that is closing still holds the
    * port, waits until it is released (at most 10 s). Rejects with `TransportError` when the
    * transport is closed or the bind fails, and with an `AbortError` when `signal` aborts (a
    * listener bound meanwhile is closed).
@@ -155,10 +155,13 @@ export class QuicTransport implements Transport {
     if (this.#closed) throw new TransportError('transport is closed')
     throwIfAborted(options.signal)
     const trust = this.#options.trust
-    const ctx = this.#engineContext(address.host)
+    // a host name binds the address it resolves to (quinn takes IP literals only)
+    const limit = tuningFor(address.host, this.#options).connectTimeoutMs
+    const bind = await resolveAddress(address, limit, options.signal)
+    const ctx = this.#engineContext(bind.host)
     // a listener of ours that closed on this port may still be releasing it
-    await awaitPortRelease(address, options.signal)
-    const server = await this.#engine.listen(ctx, address, async (id) => (await trust(id)) === true)
+    await awaitPortRelease(bind, options.signal)
+    const server = await this.#engine.listen(ctx, bind, async (id) => (await trust(id)) === true)
     const listener = new QuicListener(
       server,
       this.#ctx,
@@ -200,7 +203,7 @@ export class QuicTransport implements Transport {
     // one deadline for the whole dial: the name lookup, the handshake and the server's confirmation
     const deadline = performance.now() + ctx.tuning.connectTimeoutMs
     try {
-      const target = await resolveDialAddress(address, ctx.tuning.connectTimeoutMs, dialing.signal)
+      const target = await resolveAddress(address, ctx.tuning.connectTimeoutMs, dialing.signal)
       // tuned for the path the name leads to (a name of a loopback address gets the loopback tuning)
       if (target !== address) ctx = this.#engineContext(target.host)
       const engine = await this.#engine.dial(ctx, target, options.expectedId, dialing.signal)

@@ -13,6 +13,7 @@ const IDLE = 2000
 const tuning = { maxIdleTimeoutMs: IDLE, keepAliveIntervalMs: 400, maxStreams: 100 }
 const subnet = `10.${randomInt(1, 250)}.${randomInt(1, 250)}`
 const SERVER_IP = `${subnet}.1`
+const CLIENT_IP = `${subnet}.2`
 
 // both children run the engine this run selects (PEER_QUIC_ENGINE, else the default)
 const asked = (process.env.PEER_QUIC_ENGINE || DEFAULT_ENGINE) as EngineName
@@ -32,7 +33,10 @@ beforeAll(async () => {
     createNetns({ label: 'quic-srv' }),
     // the client's namespace names the server in its own hosts file (and has a resolver that
     // answers nothing): dials by name never query anything outside the namespace
-    createNetns({ label: 'quic-cli', hosts: { 'quic-server.test': SERVER_IP } }),
+    createNetns({
+      label: 'quic-cli',
+      hosts: { 'quic-server.test': SERVER_IP, 'quic-client.test': CLIENT_IP },
+    }),
   ])
   namespaces.push(ns1, ns2)
   await connectVeth(
@@ -94,7 +98,7 @@ describe('across two network namespaces (veth)', () => {
     expect(result.message).toContain(serverId)
   })
 
-  it('dials a host name: resolved first, then tuned and pinned as its address would be', async () => {
+  it('dials and listens on a host name: resolved first, then tuned and pinned as its address would be', async () => {
     // quinn takes IP literals only: a static peer at `name:port` failed with "invalid IP address
     // syntax" on the default engine
     await server.call('trust', { id: clientId })
@@ -117,6 +121,10 @@ describe('across two network namespaces (veth)', () => {
     })
     expect(unknown).toMatchObject({ ok: false, name: 'TransportError' })
     expect(unknown.message).toMatch(/^cannot resolve no-such-node\.test: (ENOTFOUND|EAI_AGAIN)$/)
+    // and a listener on a name binds the address it resolves to
+    const bound = await client.call<{ host: string; port: number }>('listen', { host: 'quic-client.test' })
+    expect(bound.host).toBe(CLIENT_IP)
+    expect(bound.port).toBeGreaterThan(0)
   })
 
   describe('on one connection', () => {
