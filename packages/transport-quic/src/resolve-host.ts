@@ -18,6 +18,13 @@ export async function resolveAddress(
   signal: AbortSignal | undefined,
 ): Promise<TransportAddress> {
   const host = address.host
+  if (host.includes('%') && ipFamily(host) === 6) {
+    // link-local IPv6 with a zone (`fe80::1%eth0`, as mDNS reports them): neither engine takes a
+    // zone (quinn: "invalid IP address syntax"; matrixai: "could not convert host")
+    throw new TransportError(
+      `cannot use ${host}: an IPv6 address with a zone (link-local) is not supported by the QUIC engines; use IPv4 or a global or unique-local IPv6 address`,
+    )
+  }
   if (ipFamily(host) !== 0 || host.toLowerCase() === 'localhost') return address
   const name = host.endsWith('.') ? host.slice(0, -1) : host
   let timer: NodeJS.Timeout | undefined
