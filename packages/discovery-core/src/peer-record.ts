@@ -154,7 +154,7 @@ function validateRecord(input: unknown, limits: Partial<PeerRecordLimits>, local
     if (typeof obj.ttl !== 'number' || !Number.isFinite(obj.ttl) || obj.ttl < 0 || obj.ttl > lim.maxTtl) {
       throw new InvalidPeerRecordError('ttl', `expected seconds in 0-${lim.maxTtl}, got ${describe(obj.ttl)}`)
     }
-    ttl = obj.ttl
+    ttl = obj.ttl === 0 ? 0 : obj.ttl // -0 too: a clean record reads the same through JSON
   }
 
   const record: { -readonly [K in keyof PeerRecord]: PeerRecord[K] } = { id: obj.id, addresses, source }

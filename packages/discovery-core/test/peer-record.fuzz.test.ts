@@ -23,6 +23,7 @@ import {
   type PeerRecord,
   parsePeerRecord,
   sameRecord,
+  undialableHostProblem,
   validateLocalPeer,
   validatePeerRecord,
 } from '../src/index.js'
@@ -70,6 +71,7 @@ function check(input: unknown): PeerRecord | undefined {
   expect(record.addresses.length).toBeLessThanOrEqual(DEFAULT_RECORD_LIMITS.maxAddresses)
   for (const a of record.addresses) {
     expect(hostProblem(a.host)).toBeUndefined()
+    expect(undialableHostProblem(a.host)).toBeUndefined()
     expect(a.host.startsWith('[')).toBe(false)
     expect(isValidPort(a.port)).toBe(true)
   }

@@ -144,6 +144,10 @@ describe('validatePeerRecord', () => {
     )
   })
 
+  it('a ttl of -0 is 0 (a clean record reads the same through JSON; found by the fuzz suite)', () => {
+    expect(Object.is(validatePeerRecord({ ...good, ttl: -0 }).ttl, 0)).toBe(true)
+  })
+
   it('honours custom limits', () => {
     expect(() => validatePeerRecord({ ...good, meta: { a: 'xx' } }, { maxMetaValueLength: 1 })).toThrow(
       /longer than 1/,
