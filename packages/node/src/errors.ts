@@ -107,7 +107,8 @@ export class PeerUnavailableError extends NodeError {
   readonly reason: PeerUnavailableReason
   /**
    * Why the last dial to the peer failed (wrong id, not trusted by the peer, no answer), when the
-   * node knows: set by `waitForPeer` when the peer did not come up in time. Also in the message.
+   * node knows: set for a member that is not up, by `waitForPeer`'s timeout and by `send`,
+   * `request` and `ping` with `connect: 'mesh'`. Also in the message.
    */
   readonly lastDialError?: string | undefined
   constructor(

@@ -26,9 +26,7 @@ export function waitForUp(
       if (info !== undefined) finish(info)
     },
     timeoutMs: timeout,
-    timeoutError: () => {
-      return notUp(peer, `not up within ${timeout} ms`, lastError())
-    },
+    timeoutError: () => notUp(peer, `not up within ${timeout} ms`, lastError()),
     lifetime,
     stoppedMessage: 'the node stopped while waiting for a peer',
     signal,

@@ -146,10 +146,11 @@ export class QuicTransport implements Transport {
 
   /**
    * Binds a listener on `address`, tuned for its path (see `tuningFor`); port 0 picks a free port
-   * (see `listener.address`). A host name binds the address it resolves to (`dns.lookup`). When a listener of this process that is closing still holds the
-   * port, waits until it is released (at most 10 s). Rejects with `TransportError` when the
-   * transport is closed or the bind fails, and with an `AbortError` when `signal` aborts (a
-   * listener bound meanwhile is closed).
+   * (see `listener.address`); a host name binds the address it resolves to (`dns.lookup`). When a
+   * listener of this process that is closing still holds the port, waits until it is released (at
+   * most 10 s). Rejects with `TransportError` when the transport is closed, the name does not
+   * resolve or the bind fails, and with an `AbortError` when `signal` aborts (a listener bound
+   * meanwhile is closed).
    */
   async listen(address: TransportAddress, options: AbortOptions = {}): Promise<Listener> {
     if (this.#closed) throw new TransportError('transport is closed')

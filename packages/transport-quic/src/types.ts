@@ -2,11 +2,12 @@ import type { AbortOptions, LoggerFactory, TypedEventTarget } from '@peer/discov
 import type { Identity } from '@peer/identity'
 import type { CloseInfo } from './errors.js'
 
-/** A UDP address. `host` is an IP address, `localhost`, or (to dial) a host name. */
+/** A UDP address. `host` is an IP address, `localhost`, or a host name. */
 export interface TransportAddress {
   /**
    * The IP address (or `localhost`); a listener binds to it (`0.0.0.0` or `::`: every interface).
-   * `dial` also takes a host name, which it resolves first (the system resolver's first answer).
+   * `dial` and `listen` also take a host name, which they resolve first (the system resolver's
+   * first answer).
    */
   host: string
   /** The UDP port; 0 asks `listen` for a free one. */
