@@ -10,8 +10,9 @@ import type { TransportAddress } from './types.js'
 /**
  * `address` with its host resolved: an IP literal and `localhost` (which the engines take as
  * `127.0.0.1`) in the spelling both engines take (see {@link normalizedLiteral}), any other name
- * through the system resolver (`dns.lookup`: the hosts file, then DNS; its first answer). Rejects with `TransportError` when the name does not resolve,
- * `ConnectTimeoutError` after `timeoutMs`, or the signal's `AbortError`.
+ * through the system resolver (`dns.lookup`: the hosts file, then DNS; its first answer). Rejects
+ * with `TransportError` when the name does not resolve, `ConnectTimeoutError` after `timeoutMs`,
+ * or the signal's `AbortError`.
  */
 export async function resolveAddress(
   address: TransportAddress,
