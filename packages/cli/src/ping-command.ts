@@ -179,7 +179,7 @@ export async function ping(target: string, options: PingOptions, io: CliIo): Pro
     const unwatch = subscribe(node, {
       'peer:dial-failed': (event) => {
         const { id, error } = event.detail
-        if (id !== targetId || !DECISIVE_DIAL_ERRORS.has(error.name)) return
+        if (id !== targetId || !isDecisive(error)) return
         decisiveError = error
         decisive.abort()
       },
@@ -199,10 +199,9 @@ export async function ping(target: string, options: PingOptions, io: CliIo): Pro
       .catch((error: unknown) => {
         if (shutdown.signal.aborted) throw new CliError('interrupted')
         if (decisiveError !== undefined) {
-          const fix =
-            decisiveError.name === 'UntrustedPeerError'
-              ? ` (this identity is ${started.node.id}: add it to the target's trust list)`
-              : ''
+          const fix = refusedUs(decisiveError)
+            ? ` (this identity is ${started.node.id}: add it to the target's trust list)`
+            : ''
           throw new CliError(`cannot reach ${target}: ${decisiveError.message}${fix}`, {
             cause: decisiveError,
           })
@@ -294,6 +293,22 @@ function sameHost(a: string, b: string): boolean {
 
 /** Dial errors another dial would repeat: a wrong id at the address, a target that refuses us. */
 const DECISIVE_DIAL_ERRORS = new Set(['PinningError', 'UntrustedPeerError'])
+
+/**
+ * Whether `error` (or every address's error of an aggregate) is one another dial would repeat.
+ * @internal
+ */
+export function isDecisive(error: Error): boolean {
+  if (error instanceof AggregateError)
+    return error.errors.length > 0 && error.errors.every((e) => e instanceof Error && isDecisive(e))
+  return DECISIVE_DIAL_ERRORS.has(error.name)
+}
+
+/** Whether the target (at some address) refused this identity. @internal */
+export function refusedUs(error: Error): boolean {
+  if (error instanceof AggregateError) return error.errors.some((e) => e instanceof Error && refusedUs(e))
+  return error.name === 'UntrustedPeerError'
+}
 
 function hint(what: PingTarget, trusted: (id: string) => boolean): string {
   if (what.kind === 'name') return ' (is it discovered by the configured backends, and is its id trusted?)'

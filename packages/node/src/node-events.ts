@@ -82,17 +82,18 @@ export interface PeerRejectedDetail {
 }
 
 /**
- * Detail of `peer:dial-failed`: a dial to a member failed. `error` is the last address's error:
- * the transport's `PinningError` (another node answers at the address), `UntrustedPeerError` (the
- * peer does not trust this node), a `DialTimeoutError` (no answer), or a `RegistryError` when the
- * member has no address to dial.
+ * Detail of `peer:dial-failed`: a dial to a member failed. `error` is the address's error when one
+ * was tried: the transport's `PinningError` (another node answers at the address),
+ * `UntrustedPeerError` (the peer does not trust this node), a `DialTimeoutError` (no answer); an
+ * `AggregateError` of each address's error (its message names every address) when several were;
+ * a `RegistryError` when the member has no address to dial.
  */
 export interface PeerDialFailedDetail {
   /** The member's node id. */
   readonly id: string
   /** Failed dials in a row, including this one. */
   readonly attempt: number
-  /** Why the dial failed (the error of the last address tried). */
+  /** Why the dial failed (see above). */
   readonly error: Error
   /** Delay before the next dial in ms, when one is scheduled. */
   readonly retryIn?: number | undefined

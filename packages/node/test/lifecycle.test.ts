@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ConfigError } from '@peer/discovery-core'
-import { generateIdentity, TrustList } from '@peer/identity'
+import { generateIdentity, type Identity, TrustList } from '@peer/identity'
 import { collectGarbage, openSockets, settledSockets } from '@peer/testkit/handles'
 import { type LogRecord, recordingLogger } from '@peer/testkit/recording-logger'
 import { recordEvents, waitFor } from '@peer/testkit/wait'
@@ -146,6 +146,36 @@ describe('trust', () => {
       expect(seen(id)).toContain(refused.lastDialError)
       expect(String(refused)).toContain(`not connected; the last dial failed: ${refused.lastDialError}`)
     }
+  })
+
+  it('a member whose every address fails: one AggregateError naming each address and its error', async () => {
+    const [ia, ic, id, ix] = (await Promise.all([1, 2, 3, 4].map(() => generateIdentity()))) as [
+      Identity,
+      Identity,
+      Identity,
+      Identity,
+    ]
+    const a = await startMember(ia, [ix.id])
+    const c = await startMember(ic, [])
+    const d = await startMember(id, [])
+    running.push(a, c, d)
+    const failed = recordEvents(a.node, ['peer:dial-failed'])
+    // x is announced at two addresses, where c and d answer
+    a.discovery.announcePeer(ix.id, [c.node.address, d.node.address])
+    // (the first such failure: a dial slowed past its timeout by a loaded machine gives another)
+    const refusedTwice = () =>
+      failed.of('peer:dial-failed').find((e) => {
+        const { error } = e.detail as { error: Error }
+        return error instanceof AggregateError && error.errors.every((x: Error) => x.name === 'PinningError')
+      })
+    await waitFor(refusedTwice, { what: 'a dial of x refused at both addresses' })
+    const { error } = refusedTwice()!.detail as { error: AggregateError }
+    expect(error.errors).toHaveLength(2)
+    const at = (m: Member) => `127.0.0.1:${m.node.address.port}`
+    expect(error.message).toBe(
+      `all 2 addresses failed: ${at(c)}: ${error.errors[0].message}; ${at(d)}: ${error.errors[1].message}`,
+    )
+    expect(error.errors[1].message).toContain(`presented node ${id.id}`)
   })
 
   it('a TrustList applies live: removing a peer disconnects it, adding it back reconnects', async () => {

@@ -1,7 +1,7 @@
 // One dial of a peer by the PeerRegistry: its addresses in order, then the adoption of the
 // connection, or the failure's consequences (waiters failed, redial, idle or forgotten).
 
-import { shortId } from '@peer/discovery-core'
+import { formatHostPort, shortId } from '@peer/discovery-core'
 import { linkSignals } from '@peer/discovery-core/internal'
 import { dialOrder } from './address-book.js'
 import { dialOne } from './dial-one.js'
@@ -29,6 +29,8 @@ export async function dialPeer<C extends RegistryConnection>(
   // addresses that worked before go first; the rest keep discovery's order
   const addresses = dialOrder(entry.addresses)
   let lastError: Error | undefined
+  // each address's error, in dial order: several make one AggregateError that names them all
+  const failures: Array<{ error: Error; line: string }> = []
   let connected = false
   // how old the attempt in flight is, and whether it committed, decide a tie with an inbound
   // connection (peer-connections.ts)
@@ -61,6 +63,7 @@ export async function dialPeer<C extends RegistryConnection>(
     } catch (error) {
       lastError = error instanceof Error ? error : new Error(String(error))
       address.lastError = lastError.message
+      failures.push({ error: lastError, line: namingAddress(lastError, address) })
       core.log.debug('dial failed', {
         id: shortId(entry.id),
         address: `${address.host}:${address.port}`,
@@ -81,7 +84,13 @@ export async function dialPeer<C extends RegistryConnection>(
   }
   if (core.peers.get(entry.id) !== entry || !core.started()) return
   if (controller.signal.aborted && entry.state !== 'dialing') return
-  const failure = lastError ?? new RegistryError('no address to dial')
+  const failure =
+    failures.length > 1
+      ? new AggregateError(
+          failures.map((f) => f.error),
+          `all ${failures.length} addresses failed: ${failures.map((f) => f.line).join('; ')}`,
+        )
+      : (lastError ?? new RegistryError('no address to dial'))
   entry.dialAttempts++
   entry.lastError = failure.message
   core.stats.dialFailures++
@@ -100,4 +109,11 @@ export async function dialPeer<C extends RegistryConnection>(
   }
   const retryIn = core.dials.scheduleRedial(entry)
   core.emit('peer:dial-failed', { id: entry.id, attempt: entry.dialAttempts, error: failure, retryIn })
+}
+
+// an address's part of an aggregate's message: its error, naming the address when the error does
+// not already (a pinning or trust refusal says which node, not where)
+function namingAddress(error: Error, address: { host: string; port: number }): string {
+  if (error.message.includes(address.host)) return error.message
+  return `${formatHostPort(address.host, address.port)}: ${error.message}`
 }

@@ -52,8 +52,10 @@ export interface PeerDialFailedDetail {
   /** Failed dials in a row, including this one. */
   readonly attempt: number
   /**
-   * The error of the last address tried (a `DialTimeoutError`, a `PeerIdMismatchError` or the
-   * transport's error), or a `RegistryError` when the peer had no address to dial.
+   * Why: the address's error when one address was tried (a `DialTimeoutError`, a
+   * `PeerIdMismatchError` or the transport's error: `PinningError`, `UntrustedPeerError`, ...);
+   * an `AggregateError` whose `errors` are each address's, in dial order, and whose message names
+   * them all, when several were; a `RegistryError` when the peer had no address to dial.
    */
   readonly error: Error
   /** Delay before the next dial in ms, when one is scheduled. */
