@@ -8,8 +8,8 @@ import { ConnectTimeoutError, TransportError } from './errors.js'
 import type { TransportAddress } from './types.js'
 
 /**
- * `address` with its host resolved: an IP literal and `localhost` (which the engines take as
- * `127.0.0.1`) in the spelling both engines take (see {@link normalizedLiteral}), any other name
+ * `address` with its host resolved: an IP literal in the spelling both engines take and
+ * `localhost` as `127.0.0.1` (see {@link normalizedLiteral}), any other name
  * through the system resolver (`dns.lookup`: the hosts file, then DNS; its first answer). Rejects
  * with `TransportError` when the name does not resolve, `ConnectTimeoutError` after `timeoutMs`,
  * or the signal's `AbortError`.
@@ -52,11 +52,12 @@ export async function resolveAddress(
 /**
  * The spelling of an IP literal (or `localhost`) both engines take, or `undefined` for anything
  * else: without brackets (`[::1]`: both refused it), an IPv4-mapped IPv6 address as its IPv4
- * address (`::ffff:127.0.0.1`: quinn's dial timed out), `localhost` in lower case (quinn refused
- * `LOCALHOST`). A zoned IPv6 address is left to the caller.
+ * address (`::ffff:127.0.0.1`: quinn's dial timed out), `localhost` in any case as `127.0.0.1`
+ * (quinn refused `LOCALHOST`; matrixai looked it up, which may give `::1`). A zoned IPv6 address
+ * is left to the caller.
  */
 export function normalizedLiteral(host: string): string | undefined {
-  if (host.toLowerCase() === 'localhost') return 'localhost'
+  if (host.toLowerCase() === 'localhost') return '127.0.0.1'
   const family = ipFamily(host)
   if (family === 4) return host
   if (family !== 6 || host.includes('%')) return undefined
