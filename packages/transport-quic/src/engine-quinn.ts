@@ -80,7 +80,7 @@ export function createQuinnEngine(binding: QuinnBinding): Engine {
     let timer: NodeJS.Timeout | undefined
     let off: (() => void) | undefined
     const pending = entry.client.outboundConnection(
-      address.host === 'localhost' ? '127.0.0.1' : address.host,
+      address.host, // an IP literal: the transport resolved names and `localhost` (resolve-host.ts)
       address.port,
     )
     let conn: QuinnConnection
@@ -143,7 +143,7 @@ export function createQuinnEngine(binding: QuinnBinding): Engine {
     try {
       server = new binding.Server(
         config(ctx),
-        address.host === 'localhost' ? '127.0.0.1' : address.host,
+        address.host, // an IP literal (resolve-host.ts)
         address.port,
       )
     } catch (error) {
