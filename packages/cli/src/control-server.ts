@@ -211,6 +211,16 @@ export class ControlServer {
  * Removes a socket file nothing accepts on (left by a killed node). Throws when a node answers
  * there, or when `path` is something else than a socket.
  */
+/**
+ * Makes `path` ready for a control socket, as {@link ControlServer.listen} does first: a stale
+ * socket (its process is gone) is removed; a live one (a node runs there) or a file that is not a
+ * socket throws `CliError`. `peer start` calls it before it starts its node, so that a second
+ * `peer start` with the same identity directory fails before it announces or dials anything.
+ */
+export function clearControlPath(path: string, options: AbortOptions = {}): Promise<void> {
+  return removeStale(path, options)
+}
+
 async function removeStale(path: string, options: AbortOptions): Promise<void> {
   const st = await lstat(path).catch(() => undefined)
   if (st === undefined) return

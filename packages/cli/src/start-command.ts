@@ -13,7 +13,7 @@ import { errorMessage } from '@peer/discovery-core/internal'
 import type { PeerNode, ProviderDetail } from '@peer/node'
 import { Command, Option } from 'commander'
 import { type BackendConfig, LOG_LEVELS, loadConfigFile, type PeerConfig, parseConfig } from './config.js'
-import { type ControlServer, defaultControlPath } from './control-server.js'
+import { type ControlServer, clearControlPath, defaultControlPath } from './control-server.js'
 import { parsePeerSpec } from './discover-command.js'
 import { durationMs, secondsFlag } from './durations.js'
 import { UsageError } from './errors.js'
@@ -142,7 +142,17 @@ export async function start(options: StartOptions, io: CliIo): Promise<void> {
   let debounce: NodeJS.Timeout | undefined
   let metrics: MetricsServer | undefined
   let control: ControlServer | undefined
+  const controlPath =
+    options.control === false ? undefined : resolve(options.control ?? defaultControlPath(config.identity))
   try {
+    // a node already running with this control socket (most likely the same identity directory):
+    // refuse before this one announces itself or dials (its connections would replace the other's)
+    if (controlPath !== undefined) {
+      await clearControlPath(controlPath, { signal: shutdown.signal }).catch((error: unknown) => {
+        if (!shutdown.signal.aborted) throw error // Ctrl-C meanwhile: just stop
+      })
+      if (shutdown.signal.aborted) return
+    }
     if (metricsAddress !== undefined) metrics = await startMetricsServer(metricsAddress)
     const started = await startConfiguredNode(config, {
       logger,
@@ -153,9 +163,8 @@ export async function start(options: StartOptions, io: CliIo): Promise<void> {
     node = started.node
     if (shutdown.signal.aborted) return
     const self = node
-    if (options.control !== false) {
-      const path = resolve(options.control ?? defaultControlPath(config.identity))
-      control = await serveStatus(self, path, { signal: shutdown.signal }).catch((error: unknown) => {
+    if (controlPath !== undefined) {
+      control = await serveStatus(self, controlPath, { signal: shutdown.signal }).catch((error: unknown) => {
         if (shutdown.signal.aborted) return undefined // Ctrl-C while opening it: just stop
         throw error
       })

@@ -346,7 +346,10 @@ describe('start: configuration and startup errors', () => {
       expect(started).toMatchObject({ identityCreated: true, trusted: 0, backends: [] })
       const id = (await runPeer(['id', '--identity', idDir])).stdout.trim()
       expect(started.id).toBe(id)
-      const busy = await runPeer(['start', '--identity', idDir, '--listen', String(started.address)])
+      // (--no-control: with the running node's control socket it would stop before the port)
+      const busy = await runPeer([
+        ...['start', '--identity', idDir, '--listen', String(started.address), '--no-control'],
+      ])
       expect(busy.code).toBe(1)
       expect(busy.stderr).toContain(`UDP port ${String(started.port)} on 127.0.0.1 is already in use`)
     } finally {

@@ -198,6 +198,21 @@ describe('peer start papercuts', () => {
     }
   })
 
+  it('a second start with a running identity directory fails before it starts a node', async () => {
+    // it used to start (announce, dial: its connections replaced the running node's) and fail only
+    // when it came to open the control socket
+    const r = await runPeer([
+      ...['start', '--identity', join(dir, 'n0'), '--listen', '127.0.0.1:0', '--json'],
+      ...['--trust-file', join(dir, 'trust.json'), '--peers-file', join(dir, 'peers.json')],
+    ])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain(
+      `a node is already running with the control socket ${join(dir, 'n0', 'control.sock')}`,
+    )
+    expect(r.stdout).toBe('') // no `started`, no `stopped`: nothing ran
+    expect((await lstat(join(dir, 'n0', 'control.sock'))).isSocket()).toBe(true)
+  })
+
   it('peer id ./identity (a relative directory, as getting-started shows it)', async () => {
     const r = await runPeer(['id', './n0'], { cwd: dir })
     expect(r.code, r.stderr).toBe(0)
