@@ -212,6 +212,16 @@ export function renderStatus(s: StatusSnapshot, options: { color?: boolean } = {
       if (!p.up && p.lastError !== undefined) lines.push(`  ${p.name ?? shortId(p.id)}: ${p.lastError}`)
     }
   }
+  // discovered but never dialed: the answer to "why is it not in the table?"
+  const strangers = s.untrusted
+  if (strangers !== undefined && strangers.count > 0) {
+    lines.push(`untrusted ${strangers.count} discovered peer(s) not in the trust list, so not dialed:`)
+    for (const p of strangers.peers) {
+      lines.push(`  ${p.name ?? '-'} ${p.id} at ${p.addresses.join(', ') || '-'} [${p.sources.join(', ')}]`)
+    }
+    if (strangers.count > strangers.peers.length)
+      lines.push(`  ... and ${strangers.count - strangers.peers.length} more`)
+  }
   if (s.discovery === undefined) lines.push('discovery none')
   else {
     for (const b of s.discovery.backends) lines.push(`discovery [${b.source}] ${counters(b.stats)}`)

@@ -81,7 +81,21 @@ export interface StatusSnapshot {
   discovery: { stats: Record<string, number>; backends: StatusBackend[] } | undefined
   /** Every peer the registry tracks, plus links it no longer lists, sorted by name (else id). */
   peers: StatusPeer[]
+  /**
+   * Peers discovery reports whose ids are not trusted, so never dialed (the registry does not
+   * track them): the first 32 by name (else id), and how many in all.
+   * `undefined` with `trust: 'all'` or without discovery.
+   */
+  untrusted?:
+    | {
+        count: number
+        peers: Array<{ id: string; name?: string | undefined; addresses: string[]; sources: string[] }>
+      }
+    | undefined
 }
+
+/** Most untrusted discovered peers a status lists (it counts them all). */
+export const MAX_UNTRUSTED_LISTED = 32
 
 /** The numeric fields of a counters object (backends may keep more than the shared ones). */
 function numbers(value: object | undefined): Record<string, number> {
@@ -144,6 +158,14 @@ export function statusSnapshot(node: PeerNode, info: { startedAt: number; versio
   }
   peers.sort((a, b) => (a.name ?? a.id).localeCompare(b.name ?? b.id))
   const discovery = node.discovery
+  const trust = node.trust
+  const strangers =
+    discovery === undefined || trust === undefined
+      ? undefined
+      : discovery
+          .snapshot()
+          .filter((r) => !trust.has(r.id))
+          .sort((a, b) => (a.name ?? a.id).localeCompare(b.name ?? b.id))
   return {
     node: {
       id: node.id,
@@ -166,5 +188,17 @@ export function statusSnapshot(node: PeerNode, info: { startedAt: number; versio
             backends: discovery.backends.map((b) => ({ source: b.source, stats: numbers(b.stats) })),
           },
     peers,
+    untrusted:
+      strangers === undefined
+        ? undefined
+        : {
+            count: strangers.length,
+            peers: strangers.slice(0, MAX_UNTRUSTED_LISTED).map((r) => ({
+              id: r.id,
+              name: r.name,
+              addresses: r.addresses.map((a) => formatHostPort(a.host, a.port)),
+              sources: [...r.sources],
+            })),
+          },
   }
 }

@@ -6,6 +6,7 @@
 import { createSocket } from 'node:dgram'
 import { lstat } from 'node:fs/promises'
 import { join } from 'node:path'
+import { testId } from '@peer/testkit/ids'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { makeTempDir, PeerProcess, removeTempDir, runPeer } from './helpers.js'
 import { freeUdpPort, makeIdentities, stopAll, upSet } from './support/cluster.js'
@@ -15,6 +16,7 @@ let dir: string
 let ids: string[]
 let ports: number[]
 const nodes: PeerProcess[] = []
+const STRANGER = testId('status-stranger')
 
 /** Starts node `i`, logging at info (`updated` events). */
 function startInfoNode(i: number): PeerProcess {
@@ -25,10 +27,11 @@ beforeAll(async () => {
   dir = await makeTempDir('status')
   ;({ ids } = await makeIdentities(dir, 2))
   ports = [await freeUdpPort(), await freeUdpPort()]
-  await writePeersFile(
-    dir,
-    ids.map((id, i) => ({ id, name: `n${i}@localhost`, addresses: [`127.0.0.1:${ports[i]}`] })),
-  )
+  await writePeersFile(dir, [
+    ...ids.map((id, i) => ({ id, name: `n${i}@localhost`, addresses: [`127.0.0.1:${ports[i]}`] })),
+    // listed, but in nobody's trust list: never dialed, shown by `peer status` as such
+    { id: STRANGER, name: 'stranger@localhost', addresses: ['127.0.0.1:9'] },
+  ])
   // both at once: each dials the other while being dialed
   nodes.push(startInfoNode(0), startInfoNode(1))
   for (const [i, p] of nodes.entries()) {
@@ -100,6 +103,11 @@ describe('peer status', () => {
       },
     ])
     expect(s.discovery.stats).toHaveProperty('flapsSuppressed')
+    // the listed peer nobody trusts: not in the registry's table, but not hidden either
+    expect(s.untrusted).toEqual({
+      count: 1,
+      peers: [{ id: STRANGER, name: 'stranger@localhost', addresses: ['127.0.0.1:9'], sources: ['static'] }],
+    })
   })
 
   it('text: a table of peers with addresses and their sources; --control names the socket', async () => {
@@ -109,6 +117,8 @@ describe('peer status', () => {
     expect(r.stdout).toContain('peers     1 up of 1 known')
     expect(r.stdout).toMatch(new RegExp(`n0@localhost .*up .*127\\.0\\.0\\.1:${ports[0]} \\(static\\)`))
     expect(r.stdout).toMatch(/discovery \[static\] invalidRecords 0, overflowDrops 0, errors 0/)
+    expect(r.stdout).toContain('untrusted 1 discovered peer(s) not in the trust list, so not dialed:')
+    expect(r.stdout).toContain(`  stranger@localhost ${STRANGER} at 127.0.0.1:9 [static]`)
     expect(r.stdout).not.toContain('\u001b[') // no colours when stdout is not a terminal
   })
 

@@ -282,6 +282,11 @@ export class Discovery extends TypedEventTarget<DiscoveryEvents> implements Disc
   /** Every peer currently known, merged across sources. */
   async list(options: AbortOptions = {}): Promise<MergedPeerRecord[]> {
     throwIfAborted(options.signal)
+    return this.snapshot()
+  }
+
+  /** What `list()` resolves with, synchronously (for a caller that cannot wait, e.g. a status reply). */
+  snapshot(): MergedPeerRecord[] {
     return [...this.#peers.values()].filter((e) => e.lostTimer === undefined).map((e) => e.merged)
   }
 

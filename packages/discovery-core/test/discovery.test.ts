@@ -77,6 +77,9 @@ describe('Discovery (aggregate)', () => {
     expect(rec.of('peer:lost')).toHaveLength(0)
     expect(rec.of('discovery:error')).toHaveLength(1)
     expect((await discovery.list()).length).toBe(2)
+    // the same, synchronously
+    expect(discovery.snapshot()).toEqual(await discovery.list())
+    expect(discovery.snapshot().map((r) => r.id)).toEqual([testId('a'), testId('b')])
   })
 
   it('starts when some backends fail, reporting them; fails when all fail', async () => {
