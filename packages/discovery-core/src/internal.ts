@@ -27,6 +27,7 @@ export {
   secondsToMs,
   warnDeprecated,
 } from './options.js'
+export { validateListedPeer } from './peer-record.js'
 export { type RandomSource, seededRandom } from './random.js'
 export { SerialLock } from './serial-lock.js'
 export { type ListenerTarget, whenEvent } from './shared-listener.js'

@@ -86,7 +86,11 @@ export function validatePeerRecord(input: unknown, limits: Partial<PeerRecordLim
   return validateRecord(input, limits, false)
 }
 
-function validateRecord(input: unknown, limits: Partial<PeerRecordLimits>, local: boolean): PeerRecord {
+function validateRecord(
+  input: unknown,
+  limits: Partial<PeerRecordLimits>,
+  allowWildcard: boolean,
+): PeerRecord {
   const lim = { ...DEFAULT_RECORD_LIMITS, ...limits }
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     throw new InvalidPeerRecordError('', `expected an object, got ${describe(input)}`)
@@ -118,7 +122,7 @@ function validateRecord(input: unknown, limits: Partial<PeerRecordLimits>, local
     name = obj.name
   }
 
-  const addresses = validateAddresses(obj.addresses, lim.maxAddresses, local)
+  const addresses = validateAddresses(obj.addresses, lim.maxAddresses, allowWildcard)
 
   let meta: Record<string, string> | undefined
   if (obj.meta !== undefined && obj.meta !== null) {
@@ -174,10 +178,30 @@ function validateRecord(input: unknown, limits: Partial<PeerRecordLimits>, local
  * valid service name.
  */
 export function validateLocalPeer(input: unknown, limits: Partial<PeerRecordLimits> = {}): LocalPeer {
+  return validateSelfOrListed(input, limits, true)
+}
+
+/**
+ * {@link validateLocalPeer} for a peer listed to be dialed (an entry of a static list): the
+ * unspecified address is refused, as in a record from the network. @internal
+ */
+export function validateListedPeer(input: unknown, limits: Partial<PeerRecordLimits> = {}): LocalPeer {
+  return validateSelfOrListed(input, limits, false)
+}
+
+function validateSelfOrListed(
+  input: unknown,
+  limits: Partial<PeerRecordLimits>,
+  allowWildcard: boolean,
+): LocalPeer {
   if (typeof input !== 'object' || input === null) {
     throw new InvalidPeerRecordError('', `expected an object, got ${describe(input)}`)
   }
-  const { source: _ignored, ttl: _ttl, ...rest } = validateRecord({ ...input, source: 'local' }, limits, true)
+  const {
+    source: _ignored,
+    ttl: _ttl,
+    ...rest
+  } = validateRecord({ ...input, source: 'local' }, limits, allowWildcard)
   if (rest.meta !== undefined && Object.hasOwn(rest.meta, SERVICES_META_KEY)) {
     const { droppedList, droppedNames } = decodeServiceList(rest.meta[SERVICES_META_KEY])
     if (droppedList) {
@@ -212,9 +236,9 @@ export function parsePeerRecord(
   }
 }
 
-// `local`: the unspecified address passes (a backend that publishes interface addresses, mDNS,
-// reads it as "every interface"; the others refuse it when announcing)
-function validateAddresses(input: unknown, max: number, local: boolean): readonly PeerAddress[] {
+// `allowWildcard`: the unspecified address passes (in what a node announces: a backend that
+// publishes interface addresses, mDNS, reads it as "every interface"; the others refuse it)
+function validateAddresses(input: unknown, max: number, allowWildcard: boolean): readonly PeerAddress[] {
   if (input === undefined || input === null) return Object.freeze([])
   if (!Array.isArray(input))
     throw new InvalidPeerRecordError('addresses', `expected an array, got ${describe(input)}`)
@@ -231,7 +255,7 @@ function validateAddresses(input: unknown, max: number, local: boolean): readonl
       throw new InvalidPeerRecordError(`addresses[${i}].host`, `expected a string, got ${describe(host)}`)
     const problem = hostProblem(host)
     if (problem !== undefined) throw new InvalidPeerRecordError(`addresses[${i}].host`, problem)
-    const undialable = local && isWildcardHost(host) ? undefined : undialableHostProblem(host)
+    const undialable = allowWildcard && isWildcardHost(host) ? undefined : undialableHostProblem(host)
     if (undialable !== undefined) throw new InvalidPeerRecordError(`addresses[${i}].host`, undialable)
     if (!isValidPort(port))
       throw new InvalidPeerRecordError(

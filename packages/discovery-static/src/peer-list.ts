@@ -1,12 +1,10 @@
 import {
   InvalidPeerRecordError,
-  isWildcardHost,
   type LocalPeer,
   type PeerAddress,
   type PeerRecordLimits,
-  undialableHostProblem,
-  validateLocalPeer,
 } from '@peer/discovery-core'
+import { validateListedPeer } from '@peer/discovery-core/internal'
 import { StaticConfigError } from './errors.js'
 
 /**
@@ -69,16 +67,9 @@ export function validatePeerList(
   list.forEach((entry: unknown, i) => {
     const normalised = normaliseAddresses(entry, where, i)
     try {
-      const peer = validateLocalPeer(normalised, limits)
-      // the file lists peers to dial, so the unspecified address (which an announcement may carry) is
+      // the file lists peers to dial: the unspecified address (which an announcement may carry) is
       // as wrong here as in any record from the network
-      const wildcard = peer.addresses.find((a) => isWildcardHost(a.host))
-      if (wildcard !== undefined) {
-        const raw = (normalised as { addresses: Array<{ host?: unknown }> }).addresses
-        const j = raw.findIndex((a) => typeof a.host === 'string' && isWildcardHost(a.host))
-        const problem = undialableHostProblem(wildcard.host)
-        throw new StaticConfigError(where, `peers[${i}].addresses[${j}].host: ${problem}`)
-      }
+      const peer = validateListedPeer(normalised, limits)
       if (out.has(peer.id)) throw new StaticConfigError(where, `peers[${i}]: duplicate id ${peer.id}`)
       out.set(peer.id, peer)
     } catch (error) {
