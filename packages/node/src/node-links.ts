@@ -4,7 +4,7 @@
 // lookup (or dial on use) of a peer's link.
 
 import { abortErrorFor, isNodeId, type Logger, shortId, subscribe } from '@peer/discovery-core'
-import { BoundedMap, errorMessage } from '@peer/discovery-core/internal'
+import { errorMessage } from '@peer/discovery-core/internal'
 import type { PeerRegistry } from '@peer/registry'
 import {
   type CloseInfo,
@@ -61,11 +61,6 @@ export class NodeLinks {
   /** `ready` `{ id }` each time a link is up (a new peer, or a newer connection taking over). */
   readonly linkReady = new EventTarget()
   readonly #c: NodeLinksContext
-  /**
-   * Member id -> why its last dial failed, until it connects or leaves (the registry's own
-   * `lastError` also holds disconnect reasons). Bounded like the registry's peer table.
-   */
-  readonly #dialErrors = new BoundedMap<string, string>(4096)
 
   constructor(context: NodeLinksContext) {
     this.#c = context
@@ -77,10 +72,7 @@ export class NodeLinks {
    */
   wire(listener: Listener, registry: PeerRegistry<Connection>): Array<() => void> {
     // a new connection, or a newer one replacing the live one
-    const onConnected = (event: CustomEvent<{ id: string }>) => {
-      this.#dialErrors.delete(event.detail.id)
-      this.attach(event.detail.id)
-    }
+    const onConnected = (event: CustomEvent<{ id: string }>) => this.attach(event.detail.id)
     return [
       subscribe(listener, {
         connection: (event) => registry.accept(event.detail.connection),
@@ -104,13 +96,9 @@ export class NodeLinks {
             reason: event.detail.reason,
           })
         },
-        'peer:dial-failed': (event) => {
-          this.#dialErrors.set(event.detail.id, event.detail.error.message)
-          this.#c.emit('peer:dial-failed', { ...event.detail })
-        },
+        'peer:dial-failed': (event) => this.#c.emit('peer:dial-failed', { ...event.detail }),
         'peer:member': (event) => this.#c.emit('member:joined', { ...event.detail }),
         'peer:member-lost': (event) => {
-          this.#dialErrors.delete(event.detail.id)
           this.#c.policy.forget(event.detail.id)
           this.#c.emit('member:left', { ...event.detail })
           // discovery is a hint: a connection still up is probed, never dropped on its word
@@ -313,8 +301,9 @@ export class NodeLinks {
     const registry = this.#c.registry()!
     const member = memberIdFor(ref, registry)
     if ('why' in member) throw new PeerUnavailableError(ref, this.#c.onDemand ? member.why : found)
-    if (!this.#c.onDemand && registry.status(member.id)?.state !== 'idle') {
-      throw notUp(ref, found, this.lastDialError(member.id))
+    if (!this.#c.onDemand) {
+      const status = registry.status(member.id)
+      if (status?.state !== 'idle') throw notUp(ref, found, status?.lastDialError)
     }
     return this.#dialLink(ref, member.id, timeoutMs, signal)
   }
@@ -379,11 +368,6 @@ export class NodeLinks {
     if (link === undefined) return undefined
     this.release(link, 'evicted')
     return link.id
-  }
-
-  /** Why the last dial to member `id` failed, while it is not connected. */
-  lastDialError(id: string): string | undefined {
-    return this.#dialErrors.get(id)
   }
 
   /** The link for an id or name, or why there is none. */

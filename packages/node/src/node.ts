@@ -458,8 +458,9 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
 
   /** Why the last dial to member `peer` (id or name) failed, while it is not connected. */
   #lastDialError(peer: string): string | undefined {
-    const id = isNodeId(peer) ? peer : this.#parts.registry?.peers().find((s) => s.name === peer)?.id
-    return id === undefined ? undefined : this.#peerLinks.lastDialError(id)
+    const registry = this.#parts.registry
+    const status = isNodeId(peer) ? registry?.status(peer) : registry?.peers().find((s) => s.name === peer)
+    return status?.lastDialError
   }
 
   // ---- stopping ----

@@ -93,6 +93,7 @@ export async function dialPeer<C extends RegistryConnection>(
       : (lastError ?? new RegistryError('no address to dial'))
   entry.dialAttempts++
   entry.lastError = failure.message
+  entry.lastDialError = failure.message
   core.stats.dialFailures++
   core.waiters.reject(entry.id, failure)
   if (core.cfg.onDemand && entry.discovered) {

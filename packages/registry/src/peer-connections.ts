@@ -178,6 +178,7 @@ export class PeerConnections<C extends RegistryConnection> {
     entry.state = 'connected'
     entry.dialAttempts = 0
     entry.lastError = undefined
+    entry.lastDialError = undefined
     entry.lostAt = undefined
     entry.lostRtt = undefined
     entry.released = false

@@ -31,6 +31,8 @@ export interface PeerEntry<C extends RegistryConnection> {
   timer: ReturnType<typeof setTimeout> | undefined
   nextDialAt: number | undefined
   lastError: string | undefined
+  /** Why the last dial failed, until a connection is adopted (`lastError` also holds disconnects). */
+  lastDialError: string | undefined
   /** Set when the connection was lost to an idle timeout or error; cleared on connect: redials probe. */
   lostAt: number | undefined
   /** The round-trip time of the lost connection, when known (ms). */
@@ -68,6 +70,7 @@ export function newPeerEntry<C extends RegistryConnection>(id: string): PeerEntr
     timer: undefined,
     nextDialAt: undefined,
     lastError: undefined,
+    lastDialError: undefined,
     lostAt: undefined,
     lostRtt: undefined,
   }
@@ -91,5 +94,6 @@ export function snapshotOf<C extends RegistryConnection>(entry: PeerEntry<C>): P
     totalDials: entry.totalDials,
     nextDialAt: entry.nextDialAt,
     lastError: entry.lastError,
+    lastDialError: entry.lastDialError,
   })
 }

@@ -58,4 +58,9 @@ export interface PeerStatus {
   readonly nextDialAt?: number | undefined
   /** The last dial error or disconnect reason. */
   readonly lastError?: string | undefined
+  /**
+   * Why the last dial failed (the `error` of its `peer:dial-failed`), until a connection is adopted;
+   * unlike `lastError`, never a disconnect reason.
+   */
+  readonly lastDialError?: string | undefined
 }

@@ -94,12 +94,14 @@ describe('PeerRegistry: dialing', () => {
     expect(a.registry.status(b.id)).toMatchObject({
       state: 'backoff',
       lastError: expect.stringContaining('nothing'),
+      lastDialError: expect.stringContaining('nothing'),
     })
     expect(a.registry.status(b.id)!.dialAttempts).toBeGreaterThanOrEqual(5)
     const connected = nextEvent<CustomEvent>(a.registry, 'peer:connected', () => true, 3000)
     b.stopListening = net.listen(b.id, b.address, () => {})
     await connected
     expect(a.registry.status(b.id)!.dialAttempts).toBe(0)
+    expect(a.registry.status(b.id)!.lastDialError).toBeUndefined() // cleared by the connection
   })
 
   it('after a disconnect redials the still-discovered peer', async () => {
