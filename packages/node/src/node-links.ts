@@ -14,7 +14,7 @@ import {
   type Listener,
 } from '@peer/transport-quic'
 import type { ConnectionPolicy } from './connection-policy.js'
-import { notUp, PeerUnavailableError, unavailableFromClose } from './errors.js'
+import { PeerUnavailableError, unavailableFromClose } from './errors.js'
 import type { ProbeTrigger } from './liveness-probe.js'
 import { awaitLink, memberIdFor } from './members.js'
 import { type LinkHost, PeerLink } from './peer-link.js'
@@ -25,6 +25,10 @@ import type { NodeCounters, NodeEvents } from './types.js'
  * probe. @internal
  */
 export const UNRESPONSIVE = 'unresponsive'
+
+/** What `find` says of a node id without a link, and of a name no link has. */
+const NOT_CONNECTED = 'not connected'
+const NO_SUCH_NAME = 'no connected peer has this name'
 
 const TRIGGERS: Record<ProbeTrigger, string> = {
   'member-left': 'discovery lost it',
@@ -44,6 +48,8 @@ export interface NodeLinksContext {
   /** Throws `NodeStoppedError` unless the node is started. */
   assertStarted(): void
   registry(): PeerRegistry<Connection> | undefined
+  /** The error of a call that needs `ref` up when it is not: `detail`, then why. */
+  notUp(ref: string, detail: string): PeerUnavailableError
   /** The host of a new link. */
   host(): LinkHost
   emit<K extends keyof NodeEvents & string>(
@@ -298,12 +304,12 @@ export class NodeLinks {
       this.#c.policy.touch(found)
       return found
     }
+    if (found !== NOT_CONNECTED && found !== NO_SUCH_NAME) throw new PeerUnavailableError(ref, found)
     const registry = this.#c.registry()!
     const member = memberIdFor(ref, registry)
-    if ('why' in member) throw new PeerUnavailableError(ref, this.#c.onDemand ? member.why : found)
-    if (!this.#c.onDemand) {
-      const status = registry.status(member.id)
-      if (status?.state !== 'idle') throw notUp(ref, found, status?.lastDialError)
+    if ('why' in member) throw this.#c.notUp(ref, NOT_CONNECTED)
+    if (!this.#c.onDemand && registry.status(member.id)?.state !== 'idle') {
+      throw this.#c.notUp(ref, NOT_CONNECTED)
     }
     return this.#dialLink(ref, member.id, timeoutMs, signal)
   }
@@ -376,7 +382,7 @@ export class NodeLinks {
     const byId = this.links.get(ref)
     if (byId !== undefined) return byId
     if (typeof ref !== 'string' || ref === '') return 'not a node id or name'
-    if (isNodeId(ref)) return 'not connected'
+    if (isNodeId(ref)) return NOT_CONNECTED
     const exact: PeerLink[] = []
     const short: PeerLink[] = []
     for (const link of this.links.values()) {
@@ -388,7 +394,7 @@ export class NodeLinks {
     const matches = exact.length > 0 ? exact : short
     if (matches.length === 1) return matches[0]!
     if (matches.length > 1) return `the name matches ${matches.length} peers; use a node id`
-    return 'no connected peer has this name'
+    return NO_SUCH_NAME
   }
 }
 

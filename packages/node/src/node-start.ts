@@ -17,9 +17,11 @@ import { errorMessage } from '@peer/discovery-core/internal'
 import { generateIdentity, type Identity, loadOrCreateIdentity, type TrustList } from '@peer/identity'
 import { PeerRegistry } from '@peer/registry'
 import { type Connection, createTransport, type Listener, type Transport } from '@peer/transport-quic'
+import { type AbsenceView, absenceError } from './absence.js'
 import { ConnectionCounters } from './connection-counters.js'
 import { ConnectionPolicy } from './connection-policy.js'
 import { encodeEnvelope } from './envelope.js'
+import type { PeerUnavailableError } from './errors.js'
 import type { LinkHost } from './link-host.js'
 import { announcedAddresses, resolveName } from './local-addresses.js'
 import type { NodeMetrics } from './metrics.js'
@@ -59,6 +61,7 @@ export interface WiringHost {
   /** The node's instruments, when metrics are on. */
   metrics(): NodeMetrics | undefined
   registry(): PeerRegistry<Connection> | undefined
+  discovery(): Discovery | undefined
   readonly handlers: HandlerTable
   /** The node's name (known once the listener is bound). */
   localName(): string
@@ -79,6 +82,8 @@ export interface NodeWiring {
   readonly limits: NodeLimits
   readonly onDemand: boolean
   readonly maxConnections: number
+  /** The error of a call that needs `ref` up when it is not (see `absenceError`). */
+  notUp(ref: string, detail: string): PeerUnavailableError
 }
 
 /**
@@ -104,7 +109,16 @@ export function wireNode(options: NodeOptions, host: WiringHost): NodeWiring {
     },
     settings.onDemand ? settings.idleCloseMs : undefined,
   )
+  const absence: AbsenceView = {
+    trusted: (id) => host.trusted(id),
+    status: (id) => host.registry()?.status(id),
+    peers: () => host.registry()?.peers() ?? [],
+    discovered: () => host.discovery()?.snapshot(),
+    onDemand: settings.onDemand,
+  }
+  const notUp = (ref: string, detail: string) => absenceError(ref, detail, absence)
   const links: NodeLinks = new NodeLinks({
+    notUp,
     log: host.log,
     stats: host.stats,
     policy,
@@ -146,6 +160,7 @@ export function wireNode(options: NodeOptions, host: WiringHost): NodeWiring {
     limits: settings.limits,
     onDemand: settings.onDemand,
     maxConnections: settings.maxConnections,
+    notUp,
   }
 }
 

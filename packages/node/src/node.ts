@@ -2,7 +2,6 @@ import {
   type AbortOptions,
   ConfigError,
   type Discovery,
-  isNodeId,
   type Logger,
   type PeerAddress,
   SERVICES_META_KEY,
@@ -140,6 +139,7 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
       assertStarted: () => this.#assertStarted(),
       metrics: () => this.#parts.metrics,
       registry: () => this.#parts.registry,
+      discovery: () => this.#parts.discovery,
       handlers: this.#handlers,
       localName: () => this.#parts.name,
       announce: (announceOptions) => this.#announce(announceOptions),
@@ -448,19 +448,11 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
     return waitForUp(
       this,
       () => this.peer(peer),
-      peer,
       timeout,
       this.#lifetime.signal,
       options.signal,
-      () => this.#lastDialError(peer),
+      (detail) => this.#wiring.notUp(peer, detail),
     )
-  }
-
-  /** Why the last dial to member `peer` (id or name) failed, while it is not connected. */
-  #lastDialError(peer: string): string | undefined {
-    const registry = this.#parts.registry
-    const status = isNodeId(peer) ? registry?.status(peer) : registry?.peers().find((s) => s.name === peer)
-    return status?.lastDialError
   }
 
   // ---- stopping ----

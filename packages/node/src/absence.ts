@@ -1,0 +1,112 @@
+// Why a peer is not up, in words, for the errors of calls that need it (waitForPeer, send, request,
+// ping, openStream): trust, discovery and dialing each fail differently, and a user who only sees
+// "not connected" cannot tell a missing trust entry from a peer that nobody reported.
+
+import { formatHostPort, isNodeId, type MergedPeerRecord } from '@peer/discovery-core'
+import type { PeerStatus } from '@peer/registry'
+import { notUp, type PeerUnavailableError } from './errors.js'
+import { memberIdFor } from './members.js'
+
+/** What {@link whyNotUp} reads. @internal */
+export interface AbsenceView {
+  /** Whether the trust list (or `trust: 'all'`) admits `id`. */
+  trusted(id: string): boolean
+  /** The registry's view of a trusted peer, when the node is started. */
+  status(id: string): PeerStatus | undefined
+  /** Every peer the registry tracks. */
+  peers(): readonly PeerStatus[]
+  /** What discovery reports now, trusted or not; `undefined` when the node has no backend. */
+  discovered(): readonly MergedPeerRecord[] | undefined
+  /** True with `connect: 'on-demand'` (members are dialed on first use). */
+  readonly onDemand: boolean
+}
+
+/** Most addresses a reason lists. */
+const MAX_ADDRESSES = 3
+
+/**
+ * Why `ref` (a node id or name) is not up, as the end of an error message: not in the trust list
+ * (and whether discovery reports it), not discovered (and whether the node has a backend), or
+ * discovered and where its dialing stands. Cheap enough for error paths only. @internal
+ */
+export function whyNotUp(ref: string, view: AbsenceView): string {
+  if (isNodeId(ref)) return whyIdNotUp(ref, view)
+  const matching = (name: string | undefined) =>
+    name !== undefined && (name === ref || name.slice(0, name.indexOf('@')) === ref)
+  const members = view.peers().filter((s) => s.discovered && matching(s.name))
+  if (members.length === 1) return whyIdNotUp(members[0]!.id, view)
+  const strangers = (view.discovered() ?? []).filter((r) => matching(r.name) && !view.trusted(r.id))
+  if (members.length === 0 && strangers.length > 0) {
+    const r = strangers[0]!
+    return `a discovered peer has this name (${r.name}, id ${r.id}) but is not in this node's trust list${
+      strangers.length > 1 ? ` (and ${strangers.length - 1} more)` : ''
+    }`
+  }
+  if (members.length === 0) return `no discovered peer has this name${noBackend(view)}`
+  return `the name matches ${members.length} members; use a node id`
+}
+
+/**
+ * The error of a call that needs `ref` up when it is not: `detail` (what the call saw: "not
+ * connected", "not up within 500 ms"), why (see {@link whyNotUp}) and the last dial's error. @internal
+ */
+export function absenceError(ref: string, detail: string, view: AbsenceView): PeerUnavailableError {
+  const member = memberIdFor(ref, view)
+  const status = 'id' in member ? view.status(member.id) : undefined
+  return notUp(ref, `${detail}: ${whyNotUp(ref, view)}`, status?.lastDialError)
+}
+
+function whyIdNotUp(id: string, view: AbsenceView): string {
+  const record = view.discovered()?.find((r) => r.id === id)
+  if (!view.trusted(id)) {
+    const seen = record === undefined ? '' : ` (${seenBy(record)})`
+    return `not in this node's trust list, so it is neither dialed nor accepted${seen}`
+  }
+  const status = view.status(id)
+  if (status === undefined || !status.discovered) {
+    return view.discovered() === undefined
+      ? 'this node has no discovery backend, and the peer has not connected to it'
+      : 'no discovery backend reports it, and it has not connected'
+  }
+  const at = addressList(status.addresses.map((a) => formatHostPort(a.host, a.port)))
+  return `discovered${at === '' ? '' : ` at ${at}`}; ${dialing(status, view.onDemand)}`
+}
+
+function dialing(status: PeerStatus, onDemand: boolean): string {
+  const failed = status.dialAttempts === 0 ? '' : ` after ${plural(status.dialAttempts, 'failed dial')}`
+  switch (status.state) {
+    case 'idle':
+      if (status.addresses.length === 0) return 'it has no address to dial'
+      return onDemand ? 'dialed on first use' : `not dialed now${failed}`
+    case 'queued':
+      return `waiting for a dial slot${failed}`
+    case 'dialing':
+      return `a dial is in flight${failed}`
+    case 'backoff': {
+      const inMs = (status.nextDialAt ?? 0) - Date.now()
+      return inMs > 0 ? `the next dial in ${inMs} ms${failed}` : `a redial is due${failed}`
+    }
+    case 'departed':
+      return 'it said it was stopping; redialed when discovery reports it again'
+    case 'connected':
+      return 'connected, its hello not done yet'
+  }
+}
+
+function seenBy(record: MergedPeerRecord): string {
+  const at = addressList(record.addresses.map((a) => formatHostPort(a.host, a.port)))
+  return `discovery reports it: ${record.sources.join(', ')}${at === '' ? '' : ` at ${at}`}`
+}
+
+function addressList(addresses: readonly string[]): string {
+  const shown = addresses.slice(0, MAX_ADDRESSES).join(', ')
+  return addresses.length > MAX_ADDRESSES ? `${shown} and ${addresses.length - MAX_ADDRESSES} more` : shown
+}
+
+function noBackend(view: AbsenceView): string {
+  return view.discovered() === undefined ? ' (this node has no discovery backend)' : ''
+}
+
+function plural(n: number, what: string): string {
+  return `${n} ${what}${n === 1 ? '' : 's'}`
+}
