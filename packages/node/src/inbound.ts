@@ -133,9 +133,9 @@ export class Inbound {
         const result = this.#call(handler, topic, work.payload, 'message')
         // a synchronous handler frees its slot at once (no promise on the hot path)
         if (!isPromiseLike(result)) return undefined
-        return Promise.resolve(result).catch((error: unknown) => this.#handlerThrew(topic, error))
+        return Promise.resolve(result).catch((error: unknown) => this.#handlerThrew(topic, 'message', error))
       } catch (error) {
-        this.#handlerThrew(topic, error)
+        this.#handlerThrew(topic, 'message', error)
         return undefined
       }
     }
@@ -155,7 +155,10 @@ export class Inbound {
       return undefined
     }
     const answer = (value: unknown) => this.#reply({ kind: 'res', topic, id, payload: value })
-    const fail = (error: unknown) => this.#reply({ kind: 'err', topic, id, error: toWireError(error) })
+    const fail = (error: unknown) => {
+      this.#handlerThrew(topic, 'request', error)
+      this.#reply({ kind: 'err', topic, id, error: toWireError(error) })
+    }
     try {
       const result = this.#call(handler, topic, work.payload, 'request')
       if (isPromiseLike(result)) return Promise.resolve(result).then(answer, fail)
@@ -166,13 +169,14 @@ export class Inbound {
     return undefined
   }
 
-  #handlerThrew(topic: string, error: unknown): void {
-    this.#link.host.stats.handlerErrors++
-    this.#link.host.log.warn('message handler threw', {
-      topic,
-      peer: shortId(this.#link.id),
-      error: errorMessage(error),
-    })
+  #handlerThrew(topic: string, kind: 'message' | 'request', error: unknown): void {
+    const host = this.#link.host
+    host.stats.handlerErrors++
+    // a request's caller gets the error; a message's failure is known here only
+    const fields = { topic, peer: shortId(this.#link.id), error: errorMessage(error) }
+    if (kind === 'message') host.log.warn('message handler threw', fields)
+    else host.log.debug('request handler threw; the caller gets a RemoteError', fields)
+    host.handlerFailed(this.#link, topic, kind, error)
   }
 
   #remoteError(topic: string, error: WireError): Error {

@@ -61,6 +61,8 @@ export type {
   HandleOptions,
   Handler,
   HandlerContext,
+  HandlerFailedDetail,
+  HandlerKind,
   LaneInfo,
   MemberInfo,
   MemberJoinedDetail,

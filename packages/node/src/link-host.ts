@@ -1,6 +1,7 @@
 import type { Logger } from '@peer/discovery-core'
 import type { Priority } from './lanes.js'
 import type { ProbeTrigger } from './liveness-probe.js'
+import type { HandlerKind } from './node-events.js'
 import type { PeerLink } from './peer-link.js'
 import type { StreamHandler } from './stream-registry.js'
 import type { Handler, NodeCounters } from './types.js'
@@ -13,6 +14,13 @@ export interface LinkHost {
   topicPriority(topic: string): Priority | undefined
   /** Messages accepted by `send` and never acknowledged by the peer, reported when the link ends. */
   dropped(link: PeerLink, topic: string, count: number): void
+  /** A handler of this node threw (or rejected) on something the peer sent (`handler:failed`). */
+  handlerFailed(
+    from: { id: string; name: string | undefined },
+    topic: string,
+    kind: HandlerKind,
+    error: unknown,
+  ): void
   /**
    * The link looks stalled (nothing arrived for `stallTimeoutMs` while it waited for the peer, and a
    * ping went unanswered); `recovered` aborts when traffic arrives again or the link ends.

@@ -69,7 +69,12 @@ export const NODE_COUNTERS: ReadonlyArray<StatInstrument<NodeCounters>> = [
     '{peer}',
     'Untrusted node ids refused (registry or transport).',
   ),
-  stat('handlerErrors', 'peer.node.handler.errors', '{error}', 'Message handlers that threw.'),
+  stat(
+    'handlerErrors',
+    'peer.node.handler.errors',
+    '{error}',
+    'Handlers that threw (messages, requests and byte streams).',
+  ),
   stat('protocolErrors', 'peer.node.protocol.errors', '{error}', 'Protocol errors of peers.'),
   stat('peersUp', 'peer.node.peers.up', '{event}', 'peer:up events.'),
   stat('peersDown', 'peer.node.peers.down', '{event}', 'peer:down events.'),

@@ -1,5 +1,6 @@
 // The events of a node and their payloads (`peer:up`, `peer:down`, `member:joined`,
-// `member:left`, `peer:rejected`, `message:dropped`; the service events are in services.ts).
+// `member:left`, `peer:rejected`, `peer:dial-failed`, `message:dropped`, `handler:failed`; the
+// service events are in services.ts).
 import type { PeerAddress } from '@peer/discovery-core'
 import type { ServiceEvents } from './services.js'
 
@@ -13,6 +14,23 @@ export interface MessageDroppedDetail {
   readonly topic: string
   /** Messages of the topic accepted by `send` and never confirmed delivered. */
   readonly count: number
+}
+
+/** What a failed handler was handling: a one-way message, a request, or a byte stream. */
+export type HandlerKind = 'message' | 'request' | 'stream'
+
+/** Payload of `handler:failed`. */
+export interface HandlerFailedDetail {
+  /** The node id of the peer that sent the message, the request or the stream. */
+  readonly peer: string
+  /** The name the peer announced in its `hello`; `undefined` when it sent none. */
+  readonly name: string | undefined
+  /** The topic whose handler failed. */
+  readonly topic: string
+  /** What it was handling. */
+  readonly kind: HandlerKind
+  /** What the handler threw, or what its promise rejected with (as thrown: not always an `Error`). */
+  readonly error: unknown
 }
 
 /** Payload of `peer:up`. */
@@ -124,4 +142,10 @@ export interface NodeEvents extends ServiceEvents {
    * (partition, crash, replacement, stop): one event per topic, with the count.
    */
   'message:dropped': CustomEvent<MessageDroppedDetail>
+  /**
+   * A handler of this node threw or rejected: on a one-way message (nothing else learns of it; the
+   * message is lost), a request (the caller also gets a `RemoteError`) or a byte stream (it was
+   * reset). Counted in `stats.handlerErrors`.
+   */
+  'handler:failed': CustomEvent<HandlerFailedDetail>
 }

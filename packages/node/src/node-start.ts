@@ -133,6 +133,8 @@ export function wireNode(options: NodeOptions, host: WiringHost): NodeWiring {
       topicPriority: (topic) => host.handlers.priority(topic),
       dropped: (link, topic, count) =>
         host.emit('message:dropped', { peer: link.id, name: link.name, topic, count }),
+      handlerFailed: (from, topic, kind, error) =>
+        host.emit('handler:failed', { peer: from.id, name: from.name, topic, kind, error }),
       stalled: (link, recovered) => links.onStalled(link, recovered),
       suspect: (link, trigger) => links.suspect(link, trigger),
       stopping: () => !host.started(),

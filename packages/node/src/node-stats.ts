@@ -107,7 +107,10 @@ export interface NodeStats {
   unhandled: number
   /** Nodes refused (`peer:rejected` events): untrusted ids, and inbound connections the listener refused. */
   rejected: number
-  /** Handlers of fire-and-forget messages that threw (the errors are logged, there is no caller). */
+  /**
+   * Handlers that threw or rejected, on a one-way message (logged: there is no caller), a request
+   * (its caller gets a `RemoteError`) or a byte stream (reset); each is a `handler:failed` event.
+   */
   handlerErrors: number
   /** `peer:up` events emitted. */
   peersUp: number

@@ -141,6 +141,10 @@ export class PeerLink {
       headerTimeoutMs: host.helloTimeout,
       log: host.log,
       protocolError: (detail) => this.#protocolError(detail),
+      handlerFailed: (topic, error) => {
+        host.stats.handlerErrors++
+        host.handlerFailed(this, topic, 'stream', error)
+      },
       signal: this.#lifetime.signal,
     })
     this.#streamOpens = new RateLimiter(host.maxStreamOpensPerSecond)

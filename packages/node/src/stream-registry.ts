@@ -66,6 +66,8 @@ export interface StreamHost {
   readonly log: Logger
   /** A peer's stream broke the protocol (counted towards closing the connection). */
   protocolError(detail: string): void
+  /** A stream handler threw or rejected (the stream was reset). */
+  handlerFailed(topic: string, error: unknown): void
   readonly signal: AbortSignal
 }
 
@@ -190,6 +192,7 @@ export class StreamRegistry {
         error: errorMessage(error),
       })
       peerStream.reset()
+      this.#host.handlerFailed(topic, error)
     }
   }
 

@@ -302,6 +302,8 @@ export interface StopOptions {
 export type NodeState = 'started' | 'stopping' | 'stopped'
 
 export type {
+  HandlerFailedDetail,
+  HandlerKind,
   MemberJoinedDetail,
   MemberLeftDetail,
   MessageDroppedDetail,

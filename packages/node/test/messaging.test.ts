@@ -148,18 +148,51 @@ describe('a 3-node cluster', () => {
     })
   })
 
-  it('a message handler that throws is counted (there is no caller to tell) and the link stays up', async () => {
+  it('a handler that throws is counted and is a handler:failed event (a message has no caller to tell); the link stays up', async () => {
     const before = c().stats.handlerErrors
-    c().handle('explode', () => {
-      throw new Error('kaboom')
-    })
-    c().handle('explode-async', async () => {
-      throw new Error('kaboom later')
-    })
-    await a().send(c().id, 'explode', 1)
-    await a().send(c().id, 'explode-async', 1)
-    await waitFor(() => c().stats.handlerErrors === before + 2, { what: 'two handler errors' })
-    expect(await a().ping(c().id)).toBeGreaterThan(0)
+    const failed: Array<{
+      peer: string
+      name: string | undefined
+      topic: string
+      kind: string
+      error: unknown
+    }> = []
+    const onFailed = (e: CustomEvent<(typeof failed)[number]>) => failed.push(e.detail)
+    c().addEventListener('handler:failed', onFailed)
+    try {
+      c().handle('explode', () => {
+        throw new Error('kaboom')
+      })
+      c().handle('explode-async', async () => {
+        throw new Error('kaboom later')
+      })
+      c().handle('explode-request', () => {
+        throw new RangeError('bad request')
+      })
+      c().handleStream('explode-stream', () => {
+        throw new Error('bad stream')
+      })
+      await a().send(c().id, 'explode', 1)
+      await a().send(c().id, 'explode-async', 1)
+      await expect(a().request(c().id, 'explode-request', 1)).rejects.toMatchObject({ name: 'RemoteError' })
+      const stream = await a().openStream(c().id, 'explode-stream')
+      await stream.readable
+        .getReader()
+        .read()
+        .catch(() => undefined) // reset by the peer
+      await waitFor(() => c().stats.handlerErrors === before + 4, { what: 'four handler errors' })
+      const seen = failed.map((f) => [f.topic, f.kind, (f.error as Error).message]).sort()
+      expect(seen).toEqual([
+        ['explode', 'message', 'kaboom'],
+        ['explode-async', 'message', 'kaboom later'],
+        ['explode-request', 'request', 'bad request'],
+        ['explode-stream', 'stream', 'bad stream'],
+      ])
+      for (const f of failed) expect(f).toMatchObject({ peer: a().id, name: a().name })
+      expect(await a().ping(c().id)).toBeGreaterThan(0)
+    } finally {
+      c().removeEventListener('handler:failed', onFailed)
+    }
   })
 
   it('an answer that cannot be sent (not encodable, too large) reaches the caller as a RemoteError', async () => {
