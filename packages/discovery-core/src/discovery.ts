@@ -28,6 +28,16 @@ export interface MergedPeerRecord extends PeerRecord {
   readonly sources: readonly string[]
 }
 
+/** A backend's last error, as {@link Discovery.lastErrors} lists it. */
+export interface BackendErrorInfo {
+  /** The backend's source (`etcd`, `mdns`, ...). */
+  readonly source: string
+  /** What it reported. */
+  readonly error: Error
+  /** When (ms since the epoch). */
+  readonly at: number
+}
+
 /** Options of {@link Discovery}. */
 export interface DiscoveryOptions {
   /** The backends, highest priority first: at least one, with unique sources (else `ConfigError`). */
@@ -105,6 +115,8 @@ export class Discovery extends TypedEventTarget<DiscoveryEvents> implements Disc
   readonly #peers = new Map<string, Entry>()
   readonly #stats = { invalidRecords: 0, overflowDrops: 0, errors: 0, flapsSuppressed: 0 }
   readonly #unsubscribe: Array<() => void> = []
+  /** The last error of each backend since the last start (one entry per backend at most). */
+  readonly #lastErrors = new Map<string, BackendErrorInfo>()
   #self: string | undefined
   #state: 'stopped' | 'starting' | 'started' | 'stopping' = 'stopped'
   #wantStarted = false
@@ -174,6 +186,15 @@ export class Discovery extends TypedEventTarget<DiscoveryEvents> implements Disc
     return s
   }
 
+  /**
+   * The last error each backend reported since the last `start()` (a failed start, a
+   * `discovery:error`), oldest first: one entry per backend at most, kept after the backend
+   * recovers (`at` says when). What "nobody was discovered" may come from.
+   */
+  lastErrors(): readonly BackendErrorInfo[] {
+    return [...this.#lastErrors.values()]
+  }
+
   /** Number of peers tracked, including those waiting out the hysteresis window. */
   get size(): number {
     return this.#peers.size
@@ -189,6 +210,7 @@ export class Discovery extends TypedEventTarget<DiscoveryEvents> implements Disc
     await this.#serialise(async () => {
       if (this.#state === 'started') return
       this.#state = 'starting'
+      this.#lastErrors.clear()
       for (const backend of this.backends) this.#subscribe(backend)
       const results = await Promise.allSettled(this.backends.map((b) => b.start(options)))
       const failures = this.#failures(results)
@@ -416,6 +438,8 @@ export class Discovery extends TypedEventTarget<DiscoveryEvents> implements Disc
   #reportError(source: string, error: unknown): void {
     this.#stats.errors++
     const err = error instanceof Error ? error : new Error(String(error))
+    this.#lastErrors.delete(source) // newest last
+    this.#lastErrors.set(source, Object.freeze({ source, error: err, at: Date.now() }))
     this.#log.warn('backend error', { source, error: err.message })
     if (this.#active()) this.emit('discovery:error', { error: err, source })
   }

@@ -17,6 +17,7 @@ export { AbstractDiscoveryBackend, type BackendOptions } from './abstract-discov
 export { AbstractAnnouncingBackend, type AnnounceContext } from './announcing-discovery-backend.js'
 export {
   type AggregateStats,
+  type BackendErrorInfo,
   Discovery,
   type DiscoveryOptions,
   type MergedPeerRecord,

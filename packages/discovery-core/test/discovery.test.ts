@@ -80,6 +80,18 @@ describe('Discovery (aggregate)', () => {
     // the same, synchronously
     expect(discovery.snapshot()).toEqual(await discovery.list())
     expect(discovery.snapshot().map((r) => r.id)).toEqual([testId('a'), testId('b')])
+    // one entry per backend, the newest last, each with when it happened
+    second.failed(new Error('second is down'))
+    first.failed('still unreachable')
+    expect(discovery.lastErrors().map((e) => [e.source, e.error.message])).toEqual([
+      ['second', 'second is down'],
+      ['first', 'still unreachable'],
+    ])
+    expect(discovery.lastErrors()[0]!.at).toBeLessThanOrEqual(Date.now())
+    // a new start begins with none
+    await discovery.stop()
+    await discovery.start()
+    expect(discovery.lastErrors()).toEqual([])
   })
 
   it('starts when some backends fail, reporting them; fails when all fail', async () => {
@@ -92,6 +104,8 @@ describe('Discovery (aggregate)', () => {
     expect(d.started).toBe(true)
     expect(rec.events).toHaveLength(1)
     await d.stop()
+    // the last error of each backend, kept for whoever asks why nobody was found
+    expect(d.lastErrors()).toMatchObject([{ source: 'bad', error: { message: 'no server' } }])
     const worse = new TestBackend('worse')
     worse.failStart = new Error('also down')
     const all = new Discovery({ backends: [bad, worse] })

@@ -2,7 +2,8 @@
 // ping, openStream): trust, discovery and dialing each fail differently, and a user who only sees
 // "not connected" cannot tell a missing trust entry from a peer that nobody reported.
 
-import { formatHostPort, isNodeId, type MergedPeerRecord } from '@peer/discovery-core'
+import { type BackendErrorInfo, formatHostPort, isNodeId, type MergedPeerRecord } from '@peer/discovery-core'
+import { errorMessage } from '@peer/discovery-core/internal'
 import type { PeerStatus } from '@peer/registry'
 import { notUp, type PeerUnavailableError } from './errors.js'
 import { memberIdFor } from './members.js'
@@ -17,6 +18,8 @@ export interface AbsenceView {
   peers(): readonly PeerStatus[]
   /** What discovery reports now, trusted or not; `undefined` when the node has no backend. */
   discovered(): readonly MergedPeerRecord[] | undefined
+  /** Each discovery backend's last error since the start (see `Discovery.lastErrors`). */
+  backendErrors(): readonly BackendErrorInfo[]
   /** True with `connect: 'on-demand'` (members are dialed on first use). */
   readonly onDemand: boolean
 }
@@ -42,7 +45,7 @@ export function whyNotUp(ref: string, view: AbsenceView): string {
       strangers.length > 1 ? ` (and ${strangers.length - 1} more)` : ''
     }`
   }
-  if (members.length === 0) return `no discovered peer has this name${noBackend(view)}`
+  if (members.length === 0) return `no discovered peer has this name${noBackend(view)}${backendTrouble(view)}`
   return `the name matches ${members.length} members; use a node id`
 }
 
@@ -66,7 +69,7 @@ function whyIdNotUp(id: string, view: AbsenceView): string {
   if (status === undefined || !status.discovered) {
     return view.discovered() === undefined
       ? 'this node has no discovery backend, and the peer has not connected to it'
-      : 'no discovery backend reports it, and it has not connected'
+      : `no discovery backend reports it, and it has not connected${backendTrouble(view)}`
   }
   const at = addressList(status.addresses.map((a) => formatHostPort(a.host, a.port)))
   return `discovered${at === '' ? '' : ` at ${at}`}; ${dialing(status, view.onDemand)}`
@@ -101,6 +104,22 @@ function seenBy(record: MergedPeerRecord): string {
 function addressList(addresses: readonly string[]): string {
   const shown = addresses.slice(0, MAX_ADDRESSES).join(', ')
   return addresses.length > MAX_ADDRESSES ? `${shown} and ${addresses.length - MAX_ADDRESSES} more` : shown
+}
+
+/** Most backend errors a reason lists. */
+const MAX_BACKEND_ERRORS = 2
+
+/** The backends' last errors, newest first, as a clause: maybe why nobody was discovered. */
+function backendTrouble(view: AbsenceView): string {
+  const errors = view.backendErrors().slice(-MAX_BACKEND_ERRORS).reverse()
+  if (errors.length === 0) return ''
+  const now = Date.now()
+  const each = errors.map((e) => `${e.source} failed ${ago(now - e.at)}: ${errorMessage(e.error)}`)
+  return ` (discovery errors: ${each.join('; ')})`
+}
+
+function ago(ms: number): string {
+  return ms < 1000 ? `${Math.max(0, ms)} ms ago` : `${Math.round(ms / 1000)} s ago`
 }
 
 function noBackend(view: AbsenceView): string {

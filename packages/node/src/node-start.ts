@@ -114,6 +114,7 @@ export function wireNode(options: NodeOptions, host: WiringHost): NodeWiring {
     status: (id) => host.registry()?.status(id),
     peers: () => host.registry()?.peers() ?? [],
     discovered: () => host.discovery()?.snapshot(),
+    backendErrors: () => host.discovery()?.lastErrors() ?? [],
     onDemand: settings.onDemand,
   }
   const notUp = (ref: string, detail: string) => absenceError(ref, detail, absence)

@@ -2,9 +2,11 @@
 // trusted, not discovered (and whether the node has a backend at all) or discovered and being
 // dialed, instead of a bare "not connected" for all of them.
 
+import { AbstractDiscoveryBackend } from '@peer/discovery-core'
 import { generateIdentity } from '@peer/identity'
 import type { PeerStatus } from '@peer/registry'
 import { testId } from '@peer/testkit/ids'
+import { ManualBackend } from '@peer/testkit/manual-discovery'
 import { afterEach, describe, expect, it } from 'vitest'
 import { type AbsenceView, whyNotUp } from '../src/absence.js'
 import { createNode, type PeerNode } from '../src/index.js'
@@ -67,6 +69,29 @@ describe('errors of calls to a peer that is not up', () => {
       'not connected: no discovered peer has this name',
     )
   })
+
+  it('name a discovery backend that failed when nobody reports the peer', async () => {
+    // a user's backend whose medium is down: the node starts on the others and keeps its error
+    class Down extends AbstractDiscoveryBackend {
+      constructor() {
+        super('registry', ['list'])
+      }
+      protected async onStart() {
+        throw new Error('connect ECONNREFUSED 127.0.0.1:1')
+      }
+      protected async onStop() {}
+    }
+    const [ia, ib] = await Promise.all([generateIdentity(), generateIdentity()])
+    const node = await createNode({
+      identity: ia,
+      trust: [ib.id],
+      discovery: [new ManualBackend(), new Down()],
+    })
+    nodes.push(node)
+    expect((await failure(node.waitForPeer(ib.id, { timeoutMs: 20 }))).message).toMatch(
+      /not up within 20 ms: no discovery backend reports it, and it has not connected \(discovery errors: registry failed \d+ ms ago: connect ECONNREFUSED 127\.0\.0\.1:1\)/,
+    )
+  })
 })
 
 describe('whyNotUp', () => {
@@ -86,6 +111,7 @@ describe('whyNotUp', () => {
     status: (id) => (id === s.id ? s : undefined),
     peers: () => [s],
     discovered: () => [],
+    backendErrors: () => [],
     onDemand: false,
     ...over,
   })
@@ -115,6 +141,24 @@ describe('whyNotUp', () => {
       expect(whyNotUp(id, view(status(over), { onDemand }))).toContain(expected)
       expect(whyNotUp('b', view(status(over), { onDemand }))).toContain(expected) // by short name
     }
+  })
+
+  it('names the discovery backends that failed, newest first, when nobody reports the peer', () => {
+    const now = Date.now()
+    const backendErrors = () => [
+      { source: 'dns', error: new Error('old'), at: now - 60_000 },
+      { source: 'mdns', error: new Error('EADDRINUSE'), at: now - 5_000 },
+      { source: 'etcd', error: new Error('ECONNREFUSED 127.0.0.1:2379'), at: now },
+    ]
+    const nobody = view(status({ discovered: false }), { backendErrors })
+    expect(whyNotUp(testId('b'), nobody)).toMatch(
+      /^no discovery backend reports it, and it has not connected \(discovery errors: etcd failed \d+ ms ago: ECONNREFUSED 127\.0\.0\.1:2379; mdns failed 5 s ago: EADDRINUSE\)$/,
+    )
+    expect(whyNotUp('nobody', nobody)).toContain(
+      'no discovered peer has this name (discovery errors: etcd failed',
+    )
+    // a member that discovery does report: the errors are beside the point
+    expect(whyNotUp(testId('b'), view(status({}), { backendErrors }))).not.toContain('discovery errors')
   })
 
   it('lists at most three addresses, and says an ambiguous name is ambiguous', () => {
