@@ -7,7 +7,7 @@ import type {
   PeerLostReason,
 } from './discovery-backend.js'
 import { errorMessage } from './errors.js'
-import { defaultLogger, type Logger, type LoggerFactory, safeLogger } from './logger.js'
+import { INHERIT_LOGGER, inheritableLogger, type Logger, type LoggerFactory, safeLogger } from './logger.js'
 import { isNodeId } from './node-id.js'
 import { numberOption } from './options.js'
 import { type PeerRecord, type PeerRecordLimits, parsePeerRecord, sameRecord } from './peer-record.js'
@@ -19,7 +19,10 @@ import { TypedEventTarget } from './typed-event-target.js'
 export interface BackendOptions {
   /** This node's id: never reported as a peer. `announce(self)` sets it too. */
   self?: string | undefined
-  /** Logger factory; silent by default. */
+  /**
+   * Logger factory. Without one, the backend logs through the `logger` of the `Discovery` (or
+   * node) it runs in, when that was given one; otherwise `defaultLogger` (silent unless `PEER_DEBUG`).
+   */
   logger?: LoggerFactory | undefined
   /** Most peers kept; further discoveries are dropped and counted. Default 10,000. */
   maxPeers?: number | undefined
@@ -90,17 +93,28 @@ export abstract class AbstractDiscoveryBackend
   #wantStarted = false
   #startAbort: AbortController | undefined
   readonly #transitions = new SerialLock()
+  readonly #inheritLogger: (factory: LoggerFactory) => void
 
   constructor(source: string, capabilities: Iterable<DiscoveryCapability>, options: BackendOptions = {}) {
     super()
     this.source = source
     this.capabilities = new Set(capabilities)
-    this.log = safeLogger((options.logger ?? defaultLogger)(`peer:discovery:${source}`))
+    const log = inheritableLogger(`peer:discovery:${source}`, options.logger)
+    this.log = safeLogger(log.logger)
+    this.#inheritLogger = log.inherit
     this.maxPeers = numberOption(options.maxPeers, 'maxPeers', 10_000, { integer: true, min: 1 })
     this.recordLimits = options.recordLimits ?? {}
     this.#self = options.self
     this.onListenerError = (error, type) =>
       this.log.warn('event listener threw', { type, error: errorMessage(error) })
+  }
+
+  /**
+   * Lends this backend `factory` when it was made without a `logger` (the `Discovery` it runs in
+   * does, with its own). @internal
+   */
+  [INHERIT_LOGGER](factory: LoggerFactory): void {
+    this.#inheritLogger(factory)
   }
 
   /** True between a successful `start()` and the next `stop()`. */

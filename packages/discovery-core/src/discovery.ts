@@ -8,7 +8,7 @@ import type {
   PeerLostReason,
 } from './discovery-backend.js'
 import { AbortError, AllBackendsFailedError, ConfigError, errorMessage } from './errors.js'
-import { defaultLogger, type Logger, type LoggerFactory, safeLogger } from './logger.js'
+import { defaultLogger, INHERIT_LOGGER, type Logger, type LoggerFactory, safeLogger } from './logger.js'
 import { isNodeId } from './node-id.js'
 import { numberOption, renamedOption } from './options.js'
 import {
@@ -36,6 +36,11 @@ export interface BackendErrorInfo {
   readonly error: Error
   /** When (ms since the epoch). */
   readonly at: number
+}
+
+/** A backend that can borrow a logger (see `AbstractDiscoveryBackend`). */
+interface LendsLogger {
+  [INHERIT_LOGGER](factory: LoggerFactory): void
 }
 
 /** Options of {@link Discovery}. */
@@ -153,6 +158,10 @@ export class Discovery extends TypedEventTarget<DiscoveryEvents> implements Disc
     )
     this.#self = options.self
     this.#log = safeLogger((options.logger ?? defaultLogger)('peer:discovery'))
+    // backends made without a logger log through ours (a node's `logger` reaches them this way)
+    if (options.logger !== undefined) {
+      for (const b of this.backends) (b as Partial<LendsLogger>)[INHERIT_LOGGER]?.(options.logger)
+    }
     this.onListenerError = (error, type) =>
       this.#log.warn('event listener threw', { type, error: errorMessage(error) })
   }

@@ -136,3 +136,37 @@ function safeJson(value: unknown): string {
     return '[unserializable]'
   }
 }
+
+/**
+ * The method a component made without a `logger` option exposes so that what runs it can lend it
+ * its own factory (`Discovery` lends its `logger` to its backends). @internal
+ */
+export const INHERIT_LOGGER: unique symbol = Symbol.for('peer.inheritLogger')
+
+/**
+ * A logger for `namespace` from `given`, or, without one, from the default factory until
+ * `inherit(factory)` lends another (the first lent factory wins; a given one is never replaced).
+ * The logger object stays the same, so parts that kept it follow the change. @internal
+ */
+export function inheritableLogger(
+  namespace: string,
+  given: LoggerFactory | undefined,
+): { logger: Logger; inherit(factory: LoggerFactory): void } {
+  let target = (given ?? defaultLogger)(namespace)
+  let lendable = given === undefined
+  const logger: Logger = {
+    namespace,
+    debug: (message, fields) => target.debug(message, fields),
+    info: (message, fields) => target.info(message, fields),
+    warn: (message, fields) => target.warn(message, fields),
+    error: (message, fields) => target.error(message, fields),
+  }
+  return {
+    logger,
+    inherit(factory) {
+      if (!lendable) return
+      lendable = false
+      target = factory(namespace)
+    },
+  }
+}

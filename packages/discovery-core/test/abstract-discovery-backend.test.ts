@@ -3,6 +3,7 @@ import { recordingLogger } from '@peer/testkit/recording-logger'
 import { throwingLogger } from '@peer/testkit/throwing-logger'
 import { recordEvents } from '@peer/testkit/wait'
 import { describe, expect, it } from 'vitest'
+import { Discovery } from '../src/index.js'
 import { TestBackend } from './fixtures.js'
 
 const peer = (label: string, port = 4000) => ({ id: testId(label), addresses: [{ host: '127.0.0.1', port }] })
@@ -31,6 +32,26 @@ describe('AbstractDiscoveryBackend', () => {
     expect(b.found(null)).toBeUndefined()
     expect(b.stats.invalidRecords).toBe(3)
     await b.stop()
+  })
+
+  it('logs through the logger of the Discovery it runs in when made without one; a given logger stays', async () => {
+    const lent = recordingLogger()
+    const own = recordingLogger()
+    const bare = new TestBackend('bare')
+    const mine = new TestBackend('mine', { logger: own.factory })
+    const discovery = new Discovery({ backends: [bare, mine], logger: lent.factory })
+    // a second lender is ignored: the first one wins
+    const other = recordingLogger()
+    new Discovery({ backends: [bare], logger: other.factory })
+    await discovery.start()
+    bare.counted('a TXT without id=')
+    mine.counted('another program')
+    const warned = (records: typeof lent.records) =>
+      records.filter((r) => r.level === 'warn').map((r) => [r.namespace, r.fields?.reason])
+    expect(warned(lent.records)).toEqual([['peer:discovery:bare', 'a TXT without id=']])
+    expect(warned(own.records)).toEqual([['peer:discovery:mine', 'another program']])
+    expect(other.records).toEqual([])
+    await discovery.stop()
   })
 
   it('warns once per start when it drops a record before it has accepted any (a medium of bad records finds nobody)', async () => {

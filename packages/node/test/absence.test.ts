@@ -1,12 +1,14 @@
 // Why a peer is not up: the errors of waitForPeer, send and request say whether the peer is not
 // trusted, not discovered (and whether the node has a backend at all) or discovered and being
-// dialed, instead of a bare "not connected" for all of them.
+// dialed, instead of a bare "not connected" for all of them; and the warnings behind "not
+// discovered" reach the node's logger.
 
 import { AbstractDiscoveryBackend } from '@peer/discovery-core'
 import { generateIdentity } from '@peer/identity'
 import type { PeerStatus } from '@peer/registry'
 import { testId } from '@peer/testkit/ids'
 import { ManualBackend } from '@peer/testkit/manual-discovery'
+import { recordingLogger } from '@peer/testkit/recording-logger'
 import { afterEach, describe, expect, it } from 'vitest'
 import { type AbsenceView, whyNotUp } from '../src/absence.js'
 import { createNode, type PeerNode } from '../src/index.js'
@@ -91,6 +93,19 @@ describe('errors of calls to a peer that is not up', () => {
     expect((await failure(node.waitForPeer(ib.id, { timeoutMs: 20 }))).message).toMatch(
       /not up within 20 ms: no discovery backend reports it, and it has not connected \(discovery errors: registry failed \d+ ms ago: connect ECONNREFUSED 127\.0\.0\.1:1\)/,
     )
+  })
+
+  it("lend the node's logger to a backend made without one, so its warnings are not lost", async () => {
+    const { factory, records } = recordingLogger()
+    const backend = new ManualBackend()
+    const [ia, ib] = await Promise.all([generateIdentity(), generateIdentity()])
+    const node = await createNode({ identity: ia, trust: [ib.id], discovery: backend, logger: factory })
+    nodes.push(node)
+    backend.announcePeer('not an id', [{ host: '127.0.0.1', port: 1 }])
+    expect(records.filter((r) => r.level === 'warn').map((r) => [r.namespace, r.message])).toContainEqual([
+      'peer:discovery:manual',
+      'dropped an invalid record, and no valid one has been seen since start',
+    ])
   })
 })
 
