@@ -1,15 +1,12 @@
 import {
   type AbortOptions,
-  ConfigError,
   type Discovery,
   type Logger,
   type PeerAddress,
-  SERVICES_META_KEY,
   shortId,
   silentLogger,
   TypedEventTarget,
   throwIfAborted,
-  undialableHostProblem,
 } from '@peer/discovery-core'
 import { errorMessage } from '@peer/discovery-core/internal'
 import { type Identity, TrustList } from '@peer/identity'
@@ -32,6 +29,7 @@ import {
   wireNode,
 } from './node-start.js'
 import { teardown } from './node-stop.js'
+import { checkNodeOptionShapes } from './option-shapes.js'
 import { PeerLink } from './peer-link.js'
 import type { ServiceDirectory, ServiceStats, ServiceTarget } from './services.js'
 import type { PeerStream, StreamHandler } from './stream-registry.js'
@@ -104,27 +102,7 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
   /** Use {@link createNode}. Validates the options; nothing starts until `start()`. */
   constructor(options: NodeOptions) {
     super()
-    if (options === undefined || options.trust === undefined) {
-      throw new ConfigError(
-        "createNode: `trust` is required (a TrustList, node ids, or 'all' for demos): security is the default",
-        { option: 'trust' },
-      )
-    }
-    if (options.meta !== undefined && Object.hasOwn(options.meta, SERVICES_META_KEY)) {
-      // the node announces meta.services itself, from provide() and unprovide()
-      throw new ConfigError(
-        `createNode: meta.${SERVICES_META_KEY} is the list of services this node provides, which the node keeps: call node.provide(name) for each instead`,
-        { option: 'meta' },
-      )
-    }
-    for (const a of options.announce ?? []) {
-      const problem = undialableHostProblem(a.host)
-      if (problem === undefined) continue
-      throw new ConfigError(
-        `createNode: announce: ${problem}: announce an address of this host that peers can reach, or leave announce out to announce every interface address`,
-        { option: 'announce' },
-      )
-    }
+    checkNodeOptionShapes(options)
     this.#options = options
     this.#log = (options.logger ?? silentLogger)('peer:node')
     this.onListenerError = (error, type) =>
