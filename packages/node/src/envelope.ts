@@ -2,6 +2,7 @@ import { hasControlChars } from '@peer/discovery-core/internal'
 import { Packr } from 'msgpackr'
 import { encodeBytesEnvelope, readBytesEnvelope } from './envelope-bytes.js'
 import { EncodeError, MalformedEnvelopeError, MessageTooLargeError } from './errors.js'
+import { checkPayload } from './payload-check.js'
 
 /** Version written in (and required of) every envelope. */
 export const ENVELOPE_VERSION = 1
@@ -110,7 +111,13 @@ export function decodeValue(bytes: Uint8Array): unknown {
 
 /** Encodes an envelope, checking `maxSize`. Throws {@link EncodeError} or {@link MessageTooLargeError}. */
 export function encodeEnvelope(envelope: Envelope, maxSize: number): Uint8Array {
-  const bytes = encodeFast(envelope) ?? encodeValue(toWire(envelope))
+  let bytes = encodeFast(envelope)
+  if (bytes === undefined) {
+    if (envelope.kind === 'msg' || envelope.kind === 'req' || envelope.kind === 'res') {
+      checkPayload(envelope.payload)
+    }
+    bytes = encodeValue(toWire(envelope))
+  }
   if (bytes.byteLength > maxSize) throw new MessageTooLargeError(bytes.byteLength, maxSize)
   return bytes
 }

@@ -4,11 +4,13 @@
 // queued before a stop() is drained.
 
 import { throwIfAborted } from '@peer/discovery-core'
+import { MessageTooLargeError } from './errors.js'
 import { priorityClass } from './lanes.js'
 import type { NodeMetrics } from './metrics.js'
 import { checkTopic } from './node-handlers.js'
 import type { NodeLinks } from './node-links.js'
 import { callTimeout, type NodeLimits } from './node-options.js'
+import { checkPayload } from './payload-check.js'
 import { PeerLink } from './peer-link.js'
 import type { ServiceDirectory, ServiceTarget } from './services.js'
 import type { PeerStream } from './stream-registry.js'
@@ -90,10 +92,15 @@ export class NodeMessaging {
     throwIfAborted(options.signal)
     if (options.priority !== undefined) priorityClass(options.priority)
     this.#h.assertStarted()
+    // a payload no peer could get fails the call, not each send silently
+    if (!(payload instanceof Uint8Array)) checkPayload(payload)
     const results = await Promise.allSettled(
       [...this.#h.links.links.values()].map((l) => l.send(topic, payload, options.priority)),
     )
-    return results.filter((r) => r.status === 'fulfilled').length
+    const sent = results.filter((r) => r.status === 'fulfilled').length
+    const tooLarge = results.find((r) => r.status === 'rejected' && r.reason instanceof MessageTooLargeError)
+    if (sent === 0 && tooLarge !== undefined) throw (tooLarge as PromiseRejectedResult).reason
+    return sent
   }
 
   async ping(peer: string, options: RequestOptions): Promise<number> {

@@ -331,5 +331,11 @@ describe('a 3-node cluster', () => {
     expect(await a().broadcast('news', 'hi')).toBe(2)
     await waitFor(() => got.length === 2, { what: 'two deliveries' })
     expect(got.sort()).toEqual(['b:hi', 'c:hi'])
+    // a payload no peer can get fails the call instead of counting 0 sends
+    await expect(a().broadcast('news', { when: new Map() })).rejects.toThrow(/payload\.when is a Map/)
+    await expect(a().broadcast('news', new Uint8Array(2 * 1024 * 1024))).rejects.toBeInstanceOf(
+      MessageTooLargeError,
+    )
+    expect(got).toHaveLength(2)
   })
 })
