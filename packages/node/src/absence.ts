@@ -10,6 +10,8 @@ import { memberIdFor } from './members.js'
 
 /** What {@link whyNotUp} reads. @internal */
 export interface AbsenceView {
+  /** This node's id (before the start: `''`). */
+  self(): string
   /** Whether the trust list (or `trust: 'all'`) admits `id`. */
   trusted(id: string): boolean
   /** The registry's view of a trusted peer, when the node is started. */
@@ -60,6 +62,7 @@ export function absenceError(ref: string, detail: string, view: AbsenceView): Pe
 }
 
 function whyIdNotUp(id: string, view: AbsenceView): string {
+  if (id === view.self()) return "that is this node's own id"
   const record = view.discovered()?.find((r) => r.id === id)
   if (!view.trusted(id)) {
     const seen = record === undefined ? '' : ` (${seenBy(record)})`

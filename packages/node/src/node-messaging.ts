@@ -3,7 +3,7 @@
 // the call's one timeout; a connected peer's link is used in the same tick as the call, so what is
 // queued before a stop() is drained.
 
-import { throwIfAborted } from '@peer/discovery-core'
+import { ConfigError, throwIfAborted } from '@peer/discovery-core'
 import { MessageTooLargeError } from './errors.js'
 import { priorityClass } from './lanes.js'
 import type { NodeMetrics } from './metrics.js'
@@ -68,6 +68,12 @@ export class NodeMessaging {
     const timeout = callTimeout(options, this.#h.limits.requestTimeout, 'request')
     if (options.priority !== undefined) priorityClass(options.priority)
     if (typeof peer === 'object' && peer !== null) {
+      if (typeof (peer as Partial<ServiceTarget>).service !== 'string') {
+        throw new ConfigError(
+          'request: the target is a node id, a node name or { service: name }; got an object without `service`',
+          { option: 'peer' },
+        )
+      }
       this.#h.assertStarted()
       const { signal, priority } = options
       return await this.#h.services.request(peer, topic, payload, { signal, priority, timeoutMs: timeout })

@@ -110,6 +110,7 @@ export function wireNode(options: NodeOptions, host: WiringHost): NodeWiring {
     settings.onDemand ? settings.idleCloseMs : undefined,
   )
   const absence: AbsenceView = {
+    self: () => host.id(),
     trusted: (id) => host.trusted(id),
     status: (id) => host.registry()?.status(id),
     peers: () => host.registry()?.peers() ?? [],

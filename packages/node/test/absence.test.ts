@@ -56,6 +56,7 @@ describe('errors of calls to a peer that is not up', () => {
     const [ia, ib] = await Promise.all([generateIdentity(), generateIdentity()])
     const alone = await createNode({ identity: ia, trust: [ib.id] })
     nodes.push(alone)
+    expect((await failure(alone.ping(ia.id))).message).toContain("not connected: that is this node's own id")
     expect((await failure(alone.send(ib.id, 't', 'x'))).message).toContain(
       'not connected: this node has no discovery backend, and the peer has not connected to it',
     )
@@ -122,6 +123,7 @@ describe('whyNotUp', () => {
     ...over,
   })
   const view = (s: PeerStatus, over: Partial<AbsenceView> = {}): AbsenceView => ({
+    self: () => testId('self'),
     trusted: () => true,
     status: (id) => (id === s.id ? s : undefined),
     peers: () => [s],

@@ -94,6 +94,10 @@ describe('named services through discovery', () => {
     await expect(client.request({ service: 'kv' }, 'get', 'x')).rejects.toBeInstanceOf(
       ServiceUnavailableError,
     )
+    // a target object without `service` (say, { id }) says what a target is
+    await expect(client.request({ id: server.id } as never, 'get', 'x')).rejects.toThrow(
+      /the target is a node id, a node name or \{ service: name \}; got an object without `service`/,
+    )
 
     const added = nextEvent<CustomEvent>(client, 'provider:added', (e) => e.detail.service === 'kv', 30_000)
     announce(discovery, server, ['kv', 'search'])
