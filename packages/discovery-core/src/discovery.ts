@@ -10,6 +10,7 @@ import type {
 import { AbortError, AllBackendsFailedError, ConfigError, errorMessage } from './errors.js'
 import { defaultLogger, INHERIT_LOGGER, type Logger, type LoggerFactory, safeLogger } from './logger.js'
 import { isNodeId } from './node-id.js'
+import { warnUnknownOptions } from './option-keys.js'
 import { numberOption, renamedOption } from './options.js'
 import {
   type LocalPeer,
@@ -37,6 +38,18 @@ export interface BackendErrorInfo {
   /** When (ms since the epoch). */
   readonly at: number
 }
+
+/** Every option the constructor reads (others are warned about); a test checks it against the API report. */
+const DISCOVERY_OPTION_KEYS: ReadonlySet<string> = new Set([
+  'backends',
+  'logger',
+  'lookupTimeout',
+  'lookupTimeoutMs',
+  'lostHysteresis',
+  'lostHysteresisMs',
+  'maxPeers',
+  'self',
+])
 
 /** A backend that can borrow a logger (see `AbstractDiscoveryBackend`). */
 interface LendsLogger {
@@ -129,6 +142,7 @@ export class Discovery extends TypedEventTarget<DiscoveryEvents> implements Disc
 
   constructor(options: DiscoveryOptions) {
     super()
+    warnUnknownOptions('Discovery', options, DISCOVERY_OPTION_KEYS)
     if (options.backends.length === 0)
       throw new ConfigError('Discovery needs at least one backend', { option: 'backends' })
     this.backends = [...options.backends]

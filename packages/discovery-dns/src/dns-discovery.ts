@@ -12,7 +12,14 @@ import {
   raceSignal,
   throwIfAborted,
 } from '@peer/discovery-core'
-import { backoffDelay, errorMessage, type RandomSource, seededRandom } from '@peer/discovery-core/internal'
+import {
+  BACKEND_OPTION_KEYS,
+  backoffDelay,
+  errorMessage,
+  type RandomSource,
+  seededRandom,
+  warnUnknownOptions,
+} from '@peer/discovery-core/internal'
 import {
   count,
   type DnsDiscoveryOptions,
@@ -25,6 +32,40 @@ import { DnsClient, type DnsClientStats } from './dns-client.js'
 import { normaliseName } from './dns-message.js'
 import { DnsConfigError, DnsLookupError } from './errors.js'
 import { type Candidate, type ServiceAnswer, ServiceResolver } from './service-resolver.js'
+
+/** Every option the constructor reads (others are warned about); a test checks it against the API report. */
+const DNS_DISCOVERY_OPTION_KEYS: ReadonlySet<string> = new Set([
+  ...BACKEND_OPTION_KEYS,
+  'attempts',
+  'concurrency',
+  'defaultPort',
+  'domain',
+  'families',
+  'idSource',
+  'jitter',
+  'maxCacheEntries',
+  'maxNegativeTtl',
+  'maxNegativeTtlMs',
+  'maxRetryDelayMs',
+  'maxSrvRecords',
+  'maxTtl',
+  'maxTtlMs',
+  'minTtl',
+  'minTtlMs',
+  'negativeTtl',
+  'negativeTtlMs',
+  'resolvers',
+  'retryDelay',
+  'retryDelayMs',
+  'seed',
+  'service',
+  'servicePrefix',
+  'source',
+  'staleAfter',
+  'staleAfterMs',
+  'timeoutMs',
+  'udpPayloadSize',
+])
 
 export type { DnsDiscoveryOptions } from './discovery-options.js'
 
@@ -106,6 +147,7 @@ export class DnsDiscovery extends AbstractDiscoveryBackend {
   constructor(options: DnsDiscoveryOptions) {
     super(options?.source ?? 'dns', ['list', 'watch', 'expiry'], options)
     if (typeof options !== 'object' || options === null) throw new DnsConfigError('options are required')
+    warnUnknownOptions('DnsDiscovery', options, DNS_DISCOVERY_OPTION_KEYS)
     this.#client = new DnsClient({
       resolvers: options.resolvers,
       timeoutMs: options.timeoutMs,

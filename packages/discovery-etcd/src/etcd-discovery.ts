@@ -8,7 +8,12 @@ import {
   sameRecord,
   throwIfAborted,
 } from '@peer/discovery-core'
-import { errorMessage, withTimeout } from '@peer/discovery-core/internal'
+import {
+  BACKEND_OPTION_KEYS,
+  errorMessage,
+  warnUnknownOptions,
+  withTimeout,
+} from '@peer/discovery-core/internal'
 import type { Etcd3, IKeyValue, IResponseHeader } from 'etcd3'
 import { EtcdDiscoveryError, InvalidEtcdOptionsError } from './errors.js'
 import { createEtcdClient, timedOut } from './etcd-client.js'
@@ -25,6 +30,28 @@ import {
 } from './options.js'
 import { OverwriteGuard } from './overwrite-guard.js'
 import { PrefixMirror } from './prefix-mirror.js'
+
+/** Every option the constructor reads (others are warned about); a test checks it against the API report. */
+const ETCD_DISCOVERY_OPTION_KEYS: ReadonlySet<string> = new Set([
+  ...BACKEND_OPTION_KEYS,
+  'checkInterval',
+  'checkIntervalMs',
+  'client',
+  'endpoints',
+  'maxListKeys',
+  'maxRetryDelay',
+  'maxRetryDelayMs',
+  'maxTrackedInvalid',
+  'maxValueBytes',
+  'prefix',
+  'requestTimeout',
+  'requestTimeoutMs',
+  'resetGrace',
+  'resetGraceMs',
+  'staleAfterMs',
+  'staleLimit',
+  'ttl',
+])
 
 export type { EtcdDiscoveryCounters, EtcdDiscoveryOptions, EtcdListOptions } from './options.js'
 
@@ -77,6 +104,7 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
 
   constructor(options: EtcdDiscoveryOptions) {
     super(SOURCE, ['announce', 'list', 'watch', 'expiry'], options)
+    warnUnknownOptions('EtcdDiscovery', options, ETCD_DISCOVERY_OPTION_KEYS)
     const o = resolveEtcdOptions(options, this.maxPeers)
     this.#options = o
     this.ttl = o.ttl

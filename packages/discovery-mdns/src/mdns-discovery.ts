@@ -7,7 +7,13 @@ import {
   sameRecord,
   throwIfAborted,
 } from '@peer/discovery-core'
-import { errorMessage, numberOption, renamedOption } from '@peer/discovery-core/internal'
+import {
+  BACKEND_OPTION_KEYS,
+  errorMessage,
+  numberOption,
+  renamedOption,
+  warnUnknownOptions,
+} from '@peer/discovery-core/internal'
 import { type Announcement, Announcer } from './announcer.js'
 import { emptyStats, type MdnsContext, type MdnsStats, type SocketState } from './context.js'
 import { InvalidAnnouncementError, MdnsConfigError } from './errors.js'
@@ -21,6 +27,30 @@ import { Responder } from './responder.js'
 import { ServiceCache } from './service-cache.js'
 import { DEFAULT_TXT_LIMITS, encodeTxt, type TxtLimits } from './txt.js'
 import type { DnsPacket } from './wire.js'
+
+/** Every option the constructor reads (others are warned about); a test checks it against the API report. */
+const MDNS_DISCOVERY_OPTION_KEYS: ReadonlySet<string> = new Set([
+  ...BACKEND_OPTION_KEYS,
+  'announcements',
+  'interfacePollInterval',
+  'interfacePollIntervalMs',
+  'interfaceSource',
+  'interfaces',
+  'maxHosts',
+  'maxInstances',
+  'maxPacketsPerSecond',
+  'maxPendingInstances',
+  'maxQueryInterval',
+  'maxQueryIntervalMs',
+  'port',
+  'probe',
+  'resolveTimeout',
+  'resolveTimeoutMs',
+  'serviceTtl',
+  'serviceType',
+  'ttl',
+  'txtLimits',
+])
 
 export type { MdnsStats } from './context.js'
 
@@ -146,6 +176,7 @@ export class MdnsDiscovery extends AbstractAnnouncingBackend {
 
   constructor(options: MdnsDiscoveryOptions = {}) {
     super('mdns', ['list', 'watch', 'expiry'], options)
+    warnUnknownOptions('MdnsDiscovery', options, MDNS_DISCOVERY_OPTION_KEYS)
     const type = options.serviceType ?? '_peer._udp'
     if (!/^_[A-Za-z0-9-]{1,15}\._(udp|tcp)$/.test(type)) {
       throw new MdnsConfigError(

@@ -7,9 +7,26 @@ import {
   type LocalPeer,
   raceSignal,
 } from '@peer/discovery-core'
-import { numberOption, renamedOption } from '@peer/discovery-core/internal'
+import {
+  BACKEND_OPTION_KEYS,
+  numberOption,
+  renamedOption,
+  warnUnknownOptions,
+} from '@peer/discovery-core/internal'
 import { StaticConfigError, StaticOptionError } from './errors.js'
 import { parsePeerListText, type StaticPeer, validatePeerList } from './peer-list.js'
+
+/** Every option the constructor reads (others are warned about); a test checks it against the API report. */
+const STATIC_DISCOVERY_OPTION_KEYS: ReadonlySet<string> = new Set([
+  ...BACKEND_OPTION_KEYS,
+  'debounce',
+  'debounceMs',
+  'env',
+  'environment',
+  'file',
+  'peers',
+  'watch',
+])
 
 /** Options of {@link StaticDiscovery}. */
 export interface StaticDiscoveryOptions extends BackendOptions {
@@ -62,6 +79,7 @@ export class StaticDiscovery extends AbstractDiscoveryBackend {
 
   constructor(options: StaticDiscoveryOptions = {}) {
     super('static', ['list', 'watch'], options)
+    warnUnknownOptions('StaticDiscovery', options, STATIC_DISCOVERY_OPTION_KEYS)
     this.#options = options
     this.#debounceMs = numberOption(
       renamedOption(options, {

@@ -5,7 +5,7 @@
 // are used (node-options.ts); this file checks kinds.
 
 import { assertNodeId, ConfigError, SERVICES_META_KEY, undialableHostProblem } from '@peer/discovery-core'
-import { errorMessage } from '@peer/discovery-core/internal'
+import { errorMessage, warnUnknownOptions } from '@peer/discovery-core/internal'
 import { TrustList } from '@peer/identity'
 
 /**
@@ -50,18 +50,13 @@ export const NODE_OPTION_KEYS: ReadonlySet<string> = new Set([
   'logger',
 ])
 
-/** Unknown option names warned about already (once per process and name). */
-const warnedUnknown = new Set<string>()
-/** Most unknown names remembered (a caller spreading ever-new keys cannot grow it without bound). */
-const MAX_WARNED = 100
-
 /** Throws `ConfigError` for an option of the wrong kind; warns once for each unknown name. @internal */
 export function checkNodeOptionShapes(options: unknown): void {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw new ConfigError(`createNode: the options must be an object; got ${kindOf(options)}`)
   }
   const o = options as Record<string, unknown>
-  warnUnknown(o)
+  warnUnknownOptions('createNode', o, NODE_OPTION_KEYS)
   checkIdentity(o.identity)
   checkTrust(o.trust)
   checkDiscovery(o.discovery)
@@ -220,48 +215,6 @@ function checkMeta(meta: unknown): void {
       { option: 'meta' },
     )
   }
-}
-
-function warnUnknown(options: Record<string, unknown>): void {
-  for (const key of Object.keys(options)) {
-    if (NODE_OPTION_KEYS.has(key) || warnedUnknown.has(key)) continue
-    if (warnedUnknown.size < MAX_WARNED) warnedUnknown.add(key)
-    const near = nearest(key)
-    process.emitWarning(
-      `createNode: unknown option \`${key}\` is ignored${near === undefined ? '' : `; did you mean \`${near}\`?`}`,
-      { code: 'PEER_UNKNOWN_OPTION' },
-    )
-  }
-}
-
-/** The known option within 2 edits of `key`, ignoring case, if one is. */
-function nearest(key: string): string | undefined {
-  let best: string | undefined
-  let bestDistance = 3
-  for (const known of NODE_OPTION_KEYS) {
-    const d = editDistance(key.toLowerCase(), known.toLowerCase(), bestDistance)
-    if (d < bestDistance) {
-      best = known
-      bestDistance = d
-    }
-  }
-  return best
-}
-
-/** Levenshtein distance of `a` and `b`, or `limit` once it is at least that. */
-function editDistance(a: string, b: string, limit: number): number {
-  if (Math.abs(a.length - b.length) >= limit) return limit
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j)
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i]
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + cost)
-    }
-    if (Math.min(...current) >= limit) return limit
-    previous = current
-  }
-  return Math.min(previous[b.length]!, limit)
 }
 
 /** What a wrong value is, for a message: its type, with a hint of its content. */

@@ -9,7 +9,13 @@ import {
   TypedEventTarget,
   throwIfAborted,
 } from '@peer/discovery-core'
-import { errorMessage, linkSignals, settleWithin, withTimeout } from '@peer/discovery-core/internal'
+import {
+  errorMessage,
+  linkSignals,
+  settleWithin,
+  warnUnknownOptions,
+  withTimeout,
+} from '@peer/discovery-core/internal'
 import { ConnectWaiters } from './connect-waiters.js'
 import { safeClose } from './connections.js'
 import { type DialContext, dialOne } from './dial-one.js'
@@ -40,6 +46,31 @@ import { type RegistryConfig, resolveRegistryConfig } from './registry-config.js
 import type { RegistryCore, RegistryCounters } from './registry-core.js'
 import { subscribeSources } from './registry-subscriptions.js'
 import { runStallProbe } from './stall-probe.js'
+
+/** Every option the constructor reads (others are warned about); a test checks it against the API report. */
+const PEER_REGISTRY_OPTION_KEYS: ReadonlySet<string> = new Set([
+  'backoff',
+  'connect',
+  'departedHoldMs',
+  'dialTimeout',
+  'dialTimeoutMs',
+  'discovery',
+  'evictIdle',
+  'logger',
+  'maxAddressesPerPeer',
+  'maxConcurrentDials',
+  'maxConnections',
+  'maxPeers',
+  'probeAttemptMs',
+  'self',
+  'simultaneousWindow',
+  'simultaneousWindowMs',
+  'stableAfter',
+  'stableAfterMs',
+  'stopTimeoutMs',
+  'transport',
+  'trust',
+])
 
 type RegistryState = 'stopped' | 'started' | 'draining'
 
@@ -106,6 +137,7 @@ export class PeerRegistry<
   constructor(options: PeerRegistryOptions<C>) {
     super()
     this.#cfg = resolveRegistryConfig(options)
+    warnUnknownOptions('PeerRegistry', options, PEER_REGISTRY_OPTION_KEYS)
     this.self = options.self
     this.#log = (options.logger ?? silentLogger)('peer:registry:peers')
     this.onListenerError = (error, type) =>

@@ -5,7 +5,12 @@ import {
   silentLogger,
   TypedEventTarget,
 } from '@peer/discovery-core'
-import { errorMessage, hasControlChars, numberOption } from '@peer/discovery-core/internal'
+import {
+  errorMessage,
+  hasControlChars,
+  numberOption,
+  warnUnknownOptions,
+} from '@peer/discovery-core/internal'
 import {
   DuplicateServerNameError,
   InvalidPortError,
@@ -17,6 +22,9 @@ import {
   ServerNotFoundError,
 } from './errors.js'
 import { checkPublisher, PublishQueue, type ServicePublisher } from './server-publisher.js'
+
+/** Every option the constructor reads (others are warned about); a test checks it against the API report. */
+const SERVER_REGISTRY_OPTION_KEYS: ReadonlySet<string> = new Set(['logger', 'maxServers', 'publish'])
 
 /**
  * What `address` may return: `{ port }` (as `node:net`, `node:dgram` and the QUIC listener do), a string or
@@ -179,6 +187,7 @@ export class ServerRegistry<
 
   constructor(options: ServerRegistryOptions = {}) {
     super()
+    warnUnknownOptions('ServerRegistry', options, SERVER_REGISTRY_OPTION_KEYS)
     this.#max = numberOption(
       options.maxServers,
       'maxServers',

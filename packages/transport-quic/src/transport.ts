@@ -5,7 +5,7 @@ import {
   silentLogger,
   throwIfAborted,
 } from '@peer/discovery-core'
-import { errorMessage, numberOption, whenAborted } from '@peer/discovery-core/internal'
+import { errorMessage, numberOption, warnUnknownOptions, whenAborted } from '@peer/discovery-core/internal'
 import { channelOptions } from './channel-options.js'
 import { type ConnectionContext, QuicConnection } from './connection.js'
 import type { Engine, EngineContext, EngineName } from './engine.js'
@@ -25,6 +25,33 @@ import type {
   TransportOptions,
 } from './types.js'
 import { MAX_HELLO_BYTES } from './wire.js'
+
+/** Every option the constructor reads (others are warned about); a test checks it against the API report. */
+const TRANSPORT_OPTION_KEYS: ReadonlySet<string> = new Set([
+  'channel',
+  'connectTimeoutMs',
+  'engine',
+  'hello',
+  'identity',
+  'initialMaxData',
+  'initialMaxStreamData',
+  'keepAliveIntervalMs',
+  'logger',
+  'maxConnectionWindow',
+  'maxConnections',
+  'maxIdleTimeoutMs',
+  'maxPendingStreams',
+  'maxProtocolErrors',
+  'maxQueuedStreamOpens',
+  'maxRecvUdpPayloadSize',
+  'maxSendUdpPayloadSize',
+  'maxStreamOpensPerSecond',
+  'maxStreamWindow',
+  'maxStreams',
+  'readChunkSize',
+  'socketBufferSize',
+  'trust',
+])
 
 /**
  * Creates a QUIC transport for one identity. The options are checked here: an invalid one (or an
@@ -90,6 +117,7 @@ export class QuicTransport implements Transport {
   #closed = false
 
   constructor(options: TransportOptions) {
+    warnUnknownOptions('createTransport', options, TRANSPORT_OPTION_KEYS)
     if (options?.identity === undefined) {
       throw new TransportConfigError('createTransport: identity is required', { option: 'identity' })
     }
