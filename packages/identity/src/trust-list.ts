@@ -80,9 +80,25 @@ export class TrustList extends TypedEventTarget<TrustListEvents> {
         option: 'maxEntries',
       })
     }
+    if (typeof entries === 'string' || typeof entries?.[Symbol.iterator] !== 'function') {
+      const what =
+        typeof entries === 'string' ? `the string ${JSON.stringify(entries.slice(0, 60))}` : typeof entries
+      throw new IdentityConfigError(
+        `TrustList: entries must be an iterable of node ids (or { id, label }); got ${what}: for a trust file use TrustList.load(path), for one id [id]`,
+        { option: 'entries' },
+      )
+    }
+    let i = 0
     for (const e of entries) {
-      if (typeof e === 'string') this.add(e)
-      else this.add(e.id, e.label === undefined ? {} : { label: e.label })
+      try {
+        if (typeof e === 'string') this.add(e)
+        else this.add(e?.id, e?.label === undefined ? {} : { label: e.label })
+      } catch (error) {
+        // which entry: the error class and its other fields stay
+        if (error instanceof Error) error.message = `entries[${i}]: ${error.message}`
+        throw error
+      }
+      i++
     }
   }
 

@@ -96,6 +96,18 @@ describe('TrustList', () => {
     expect(list.size).toBe(0)
   })
 
+  it('names the entry the constructor refused, and refuses a string or a non-iterable for entries', () => {
+    expect(() => new TrustList([a, 'abc'])).toThrow(InvalidNodeIdError)
+    expect(() => new TrustList([a, 'abc'])).toThrow('entries[1]: node id must be 52 characters, got 3')
+    expect(() => new TrustList([{ id: a }, { id: 'x', label: 'l' }])).toThrow(/^entries\[1\]: /)
+    // a path or a single id is not a list of one-letter ids
+    for (const entries of ['./trust.json', a]) {
+      expect(() => new TrustList(entries as never)).toThrow(IdentityConfigError)
+      expect(() => new TrustList(entries as never)).toThrow(/TrustList\.load\(path\), for one id \[id\]/)
+    }
+    expect(() => new TrustList(5 as never)).toThrow(/got number/)
+  })
+
   it('is bounded by maxEntries', () => {
     const list = new TrustList([a, b], { maxEntries: 2 })
     expect(() => list.add(c)).toThrow(TrustListFullError)
