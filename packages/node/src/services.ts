@@ -6,6 +6,7 @@ import {
   type Logger,
   type PeerDiscoveredDetail,
   type PeerLostDetail,
+  raceSignal,
   SERVICES_META_KEY,
   servicesOf,
   subscribe,
@@ -111,6 +112,8 @@ export class ServiceDirectory {
   /** service -> provider ids */
   readonly #providers = new Map<string, Set<string>>()
   readonly #stats: ServiceStats = { droppedNames: 0, droppedLists: 0 }
+  /** The announcement the provide/unprovide calls of one event-loop turn share, until it starts. */
+  #nextAnnounce: Promise<void> | undefined
 
   constructor(host: ServiceHost) {
     this.#host = host
@@ -145,21 +148,39 @@ export class ServiceDirectory {
     throwIfAborted(options.signal)
     if (this.#provided.has(service)) return
     this.#provided.add(service)
-    let value: string | undefined
     try {
-      value = this.metaValue()
+      this.metaValue() // throws when the list would be too long: nothing announced, nothing kept
     } catch (error) {
       this.#provided.delete(service)
       throw error
     }
-    await this.#host.announce(value, options)
+    await this.#announceSoon(options)
   }
 
   async unprovide(service: string, options: AbortOptions = {}): Promise<void> {
     assertServiceName(service)
     throwIfAborted(options.signal)
     if (!this.#provided.delete(service)) return
-    await this.#host.announce(this.metaValue(), options)
+    await this.#announceSoon(options)
+  }
+
+  /**
+   * Announces the node once for every provide/unprovide of this event-loop turn (a loop of ten
+   * `provide` calls was ten announcements: ten etcd writes, ten mDNS bursts), with the services
+   * of the moment it runs. `signal` ends a caller's wait, not the shared announcement (bounded by
+   * the backends' own timeouts).
+   */
+  #announceSoon(options: AbortOptions): Promise<void> {
+    let next = this.#nextAnnounce
+    if (next === undefined) {
+      next = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+        this.#nextAnnounce = undefined
+        return this.#host.announce(this.metaValue(), {})
+      })
+      next.catch(() => {}) // each caller gets the error; none of them may be left to see it
+      this.#nextAnnounce = next
+    }
+    return raceSignal(next, options.signal)
   }
 
   /** The services `id`'s discovery record lists. */

@@ -9,6 +9,7 @@ import {
   type DiscoveryEvents,
   encodeServiceList,
   InvalidServiceNameError,
+  type LocalPeer,
   type PeerRecord,
   SERVICES_META_KEY,
   TypedEventTarget,
@@ -153,6 +154,38 @@ describe('named services through discovery', () => {
     expect(unannounced).toHaveLength(1)
     expect(unannounced[0]!.fields).toMatchObject({ service: 'kv', backends: ['static'] })
     expect(await warnings([new ManualBackend('static'), new Announcer()])).toEqual([])
+  })
+
+  it('announces once for the provide and unprovide calls of one event-loop turn', async () => {
+    const announced: Array<string | undefined> = []
+    class Announcer extends AbstractAnnouncingBackend {
+      constructor() {
+        super('announcer', ['list'])
+      }
+      protected async onStart() {}
+      protected async onStop() {}
+      protected async doAnnounce(self: LocalPeer) {
+        announced.push(self.meta?.[SERVICES_META_KEY])
+      }
+      protected async doWithdraw() {}
+    }
+    const identity = await generateIdentity()
+    const node = await createNode({ identity, trust: [], discovery: new Announcer() })
+    nodes.push(node)
+    const atStart = announced.length
+    const names = Array.from({ length: 10 }, (_, i) => `s${i}`)
+    await Promise.all(names.map((name) => node.provide(name)))
+    expect(announced.slice(atStart)).toEqual([names.join(',')])
+    await Promise.all([node.unprovide('s0'), node.unprovide('s1'), node.provide('kv')])
+    expect(announced.slice(atStart + 1)).toEqual([['kv', ...names.slice(2)].sort().join(',')])
+    // a caller's signal ends its own wait only
+    const controller = new AbortController()
+    const aborted = node.provide('late', { signal: controller.signal })
+    const kept = node.provide('later')
+    controller.abort() // before the shared announcement runs
+    await expect(aborted).rejects.toMatchObject({ name: 'AbortError' })
+    await kept
+    expect(announced.at(-1)).toContain('late,later')
   })
 
   it('validates names and drops bad names and oversized lists from records, counted', async () => {
