@@ -1,19 +1,21 @@
 import { NodeError } from './errors.js'
 
 /** Why a peer refused a byte stream. */
-export type StreamRefusal = 'no-handler' | 'limit' | 'stopping' | 'protocol'
+export type StreamRefusal = 'no-handler' | 'limit' | 'stopping' | 'protocol' | 'reset'
 
 /**
  * A peer refused a byte stream opened with `openStream`: no stream handler for the topic
- * (`no-handler`), too many byte streams open (`limit`), the peer is stopping (`stopping`), or it
- * answered something that is not the stream protocol (`protocol`).
+ * (`no-handler`), too many byte streams open (`limit`), the peer is stopping (`stopping`), it
+ * answered something that is not the stream protocol (`protocol`), or it reset the stream before
+ * its answer arrived (`reset`: its stream handler failed at once, and QUIC may drop the acceptance
+ * the reset overtakes).
  */
 export class StreamRefusedError extends NodeError {
   /** The node id of the peer that refused the stream. */
   readonly peer: string
   /** The topic the stream was opened on. */
   readonly topic: string
-  /** Why the peer refused it: `no-handler`, `limit`, `stopping` or `protocol`. */
+  /** Why the peer refused it: `no-handler`, `limit`, `stopping`, `protocol` or `reset`. */
   readonly reason: StreamRefusal
   constructor(peer: string, topic: string, reason: StreamRefusal, options?: ErrorOptions) {
     super(
@@ -31,4 +33,5 @@ const REFUSAL_TEXT: Record<StreamRefusal, string> = {
   limit: 'too many byte streams are open',
   stopping: 'it is stopping',
   protocol: 'its answer is not the byte stream protocol',
+  reset: 'it reset the stream before its answer arrived (its stream handler failed at once?)',
 }

@@ -1,6 +1,6 @@
 import { abortErrorFor, type Logger, shortId, throwIfAborted } from '@peer/discovery-core'
 import { errorMessage, linkSignals, whenAborted } from '@peer/discovery-core/internal'
-import type { Connection, Stream } from '@peer/transport-quic'
+import { type Connection, type Stream, StreamResetError } from '@peer/transport-quic'
 import { withPrefix } from '@peer/transport-quic/internal'
 import { MAX_TOPIC_LENGTH } from './envelope.js'
 import { TooManyRequestsError } from './errors.js'
@@ -39,7 +39,10 @@ export interface StreamContext {
 export type StreamHandler = (stream: PeerStream, context: StreamContext) => void | Promise<void>
 
 const HEADER_VERSION = 1
-const STATUS: Record<'ok' | StreamRefusal, number> = {
+/** A refusal the accepting side answers with (`reset` is none: the opener saw a reset instead). */
+type AnsweredRefusal = Exclude<StreamRefusal, 'reset'>
+/** The one-byte answer on the wire. */
+const STATUS: Record<'ok' | AnsweredRefusal, number> = {
   ok: 0,
   'no-handler': 1,
   limit: 2,
@@ -127,6 +130,9 @@ export class StreamRegistry {
       this.#release(stream)
       stream.reset(RESET_CODE)
       if (signal?.aborted) throw abortErrorFor(signal)
+      if (error instanceof StreamResetError) {
+        throw new StreamRefusedError(this.#host.peer, topic, 'reset', { cause: error })
+      }
       throw error
     }
   }
@@ -137,7 +143,7 @@ export class StreamRegistry {
     reader.closed.catch(() => {})
     const writer = stream.writable.getWriter()
     writer.closed.catch(() => {})
-    const refuse = (reason: StreamRefusal) => {
+    const refuse = (reason: AnsweredRefusal) => {
       writer
         .write(Uint8Array.of(STATUS[reason]))
         .then(() => writer.close())

@@ -175,11 +175,18 @@ describe('a 3-node cluster', () => {
       await a().send(c().id, 'explode', 1)
       await a().send(c().id, 'explode-async', 1)
       await expect(a().request(c().id, 'explode-request', 1)).rejects.toMatchObject({ name: 'RemoteError' })
-      const stream = await a().openStream(c().id, 'explode-stream')
-      await stream.readable
-        .getReader()
-        .read()
-        .catch(() => undefined) // reset by the peer
+      // the handler fails at once: the reset may overtake the acceptance (openStream then fails
+      // with reason `reset`), or the stream opens and its reads fail
+      const opened = await a()
+        .openStream(c().id, 'explode-stream')
+        .catch((error: unknown) => error as Error)
+      if (opened instanceof Error)
+        expect(opened).toMatchObject({ name: 'StreamRefusedError', reason: 'reset' })
+      else
+        await opened.readable
+          .getReader()
+          .read()
+          .catch(() => undefined)
       await waitFor(() => c().stats.handlerErrors === before + 4, { what: 'four handler errors' })
       const seen = failed.map((f) => [f.topic, f.kind, (f.error as Error).message]).sort()
       expect(seen).toEqual([

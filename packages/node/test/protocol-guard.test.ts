@@ -126,6 +126,28 @@ describe('byte streams a peer opens are bounded in time', () => {
   })
 })
 
+describe('byte streams this node opens', () => {
+  it('a peer that resets the stream instead of answering is a StreamRefusedError (reason reset), not a raw transport error', async () => {
+    const node = await target({})
+    const { conn } = await connect(node)
+    const resetting = (async () => {
+      const stream = await conn.acceptStream()
+      stream.reset(7) // no status byte: what a peer whose handler failed at once may look like
+    })()
+    const refused = await node.openStream(raw.id, 'files').catch((error: unknown) => error)
+    await resetting
+    expect(refused).toMatchObject({
+      name: 'StreamRefusedError',
+      reason: 'reset',
+      peer: raw.id,
+      topic: 'files',
+    })
+    expect((refused as Error).message).toMatch(/it reset the stream before its answer arrived/)
+    expect((refused as Error).cause).toMatchObject({ name: 'StreamResetError' })
+    expect(conn.isClosed).toBe(false)
+  })
+})
+
 describe('lanes a peer opens are bounded', () => {
   it('a duplicate or out-of-range lane is reset and counted as a protocol error', async () => {
     const node = await target({})
