@@ -1,3 +1,4 @@
+import { addressingScenarios } from './addressing.js'
 import { channelScenarios } from './channel.js'
 import { crashScenarios } from './crash.js'
 import { handleScenarios } from './handles.js'
@@ -12,6 +13,7 @@ import { streamScenarios } from './streams.js'
 /** Every conformance scenario, in the order they run. */
 export const SCENARIOS: Array<(kit: Kit) => void> = [
   handshakeScenarios,
+  addressingScenarios,
   streamScenarios,
   channelScenarios,
   lifecycleScenarios,
