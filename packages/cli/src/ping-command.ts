@@ -206,13 +206,18 @@ export async function ping(target: string, options: PingOptions, io: CliIo): Pro
             cause: decisiveError,
           })
         }
-        // the last dial's error (wrong id, not trusted by the target) says more than the hint
-        // (by name and shape: a value import of @peer/node would load it for every `peer --help`)
-        const known =
+        // the node's error says where the peer stands (not trusted, not discovered, the last dial's
+        // error); the hint is for a discovered peer whose dials gave no error yet (by name and
+        // shape: a value import of @peer/node would load it for every `peer --help`)
+        const dialing =
           error instanceof Error &&
           error.name === 'PeerUnavailableError' &&
-          (error as PeerUnavailableError).lastDialError !== undefined
-        const why = known ? '' : hint(what, started.trust.has.bind(started.trust))
+          (error as PeerUnavailableError).lastDialError === undefined &&
+          / discovered at /.test(error.message)
+        const noBackend = errorMessage(error).includes('this node has no discovery backend')
+          ? ' (give --peer, --peers-file or a config file with `discovery`)'
+          : ''
+        const why = dialing ? hint(what, started.trust.has.bind(started.trust)) : noBackend
         throw new CliError(`cannot reach ${target}: ${errorMessage(error)}${why}`, { cause: error })
       })
       .finally(unwatch)
@@ -311,8 +316,8 @@ export function refusedUs(error: Error): boolean {
 }
 
 function hint(what: PingTarget, trusted: (id: string) => boolean): string {
-  if (what.kind === 'name') return ' (is it discovered by the configured backends, and is its id trusted?)'
   if (what.kind === 'service') return ''
+  if (what.kind === 'name') return ' (does it run, is it reachable, and does it trust this identity?)'
   const id = what.id
   if (id !== undefined && trusted(id)) {
     return ' (does it run, is it reachable, and does it trust this identity? A node already running with this identity makes the target refuse a second connection.)'

@@ -135,6 +135,19 @@ describe(`a ${N}-process cluster on loopback (static discovery)`, () => {
     expect(stranger.stderr).toContain(
       `cannot reach 127.0.0.1:${ports[4]}: server ${ids[4]} does not trust this node (this identity is ${strangerId}: add it to the target's trust list)`,
     )
+    // a name, and nothing to discover it with: the node's error says so, and the CLI how to fix it
+    const alone = await runPeer(['ping', 'n4', '--identity', adminDir, '-n', '1', '--connect-timeout', '100'])
+    expect(alone.code).toBe(1)
+    expect(alone.stderr).toContain(
+      'cannot reach n4: peer n4 is unavailable: not up within 100 ms: no discovered peer has this name (this node has no discovery backend) (give --peer, --peers-file or a config file with `discovery`)',
+    )
+    // a peer listed without its name (`--peer id@host:port`) is not found by that name
+    const untrusted = await runPeer([
+      ...['ping', 'n4', '--identity', strangerDir, '--peer', `${ids[4]}@127.0.0.1:${ports[4]}`],
+      ...['-n', '1', '--connect-timeout', '500'],
+    ])
+    expect(untrusted.code).toBe(1)
+    expect(untrusted.stderr).toContain(`no discovered peer has this name`)
   }, 60_000)
 
   it('survives a node restart: peer:down everywhere, then it rejoins and messages flow again', async () => {
