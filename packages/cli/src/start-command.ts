@@ -13,6 +13,7 @@ import { errorMessage } from '@peer/discovery-core/internal'
 import type { PeerNode, ProviderDetail } from '@peer/node'
 import { Command, Option } from 'commander'
 import { type BackendConfig, LOG_LEVELS, loadConfigFile, type PeerConfig, parseConfig } from './config.js'
+import { configWarnings } from './config-warnings.js'
 import { type ControlServer, clearControlPath, defaultControlPath } from './control-server.js'
 import { parsePeerSpec } from './discover-command.js'
 import { durationMs, secondsFlag } from './durations.js'
@@ -162,6 +163,8 @@ export async function start(options: StartOptions, io: CliIo): Promise<void> {
     })
     node = started.node
     if (shutdown.signal.aborted) return
+    const cliLog = logger('peer:cli')
+    for (const warning of configWarnings(config, started.trust)) cliLog.warn(warning)
     const self = node
     if (controlPath !== undefined) {
       control = await serveStatus(self, controlPath, { signal: shutdown.signal }).catch((error: unknown) => {

@@ -3,6 +3,8 @@
 import { chmod, readFile, stat, writeFile } from 'node:fs/promises'
 import { type AddressInfo, createServer } from 'node:net'
 import { join } from 'node:path'
+import { shortId } from '@peer/discovery-core'
+import { testId } from '@peer/testkit/ids'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { discover, start } from '../src/index.js'
 import { makeTempDir, PeerProcess, removeTempDir, runPeer } from './helpers.js'
@@ -317,11 +319,45 @@ describe('start: configuration and startup errors', () => {
       listen: '127.0.0.1:4999',
       trusted: 1,
       backends: ['static'],
+      warnings: [],
     })
     const text = await runPeer(['start', '--config', file, '--check'])
     expect(text.stdout).toContain(`ok: ${file}`)
+    expect(text.stdout).not.toContain('warn')
     const bad = await runPeer(['start', '--config', file, '--check', '--identity', join(dir, 'nobody')])
     expect(bad.code).toBe(1)
+  })
+
+  it('--check lists what a valid configuration still gets wrong, and exits 0', async () => {
+    const file = join(dir, 'suspicious.json')
+    const stranger = testId('s')
+    // only parsed: --check sends nothing to these endpoints (192.0.2.0/24 is for documentation)
+    const config = (trust: string[], listen: string) => ({
+      identity: 'checked',
+      listen,
+      trust: { peers: trust },
+      discovery: [
+        { backend: 'etcd', endpoints: ['http://127.0.0.1:2379', 'http://192.0.2.7:2379'] },
+        { backend: 'mdns' },
+        { backend: 'static', peers: [{ id: stranger, addresses: ['127.0.0.1:4998'] }] },
+      ],
+    })
+    await writeFile(file, JSON.stringify(config([], '127.0.0.1:4999')))
+    const empty = await runPeer(['start', '--config', file, '--check', '--json'])
+    expect(empty.code, empty.stderr).toBe(0)
+    expect(JSON.parse(empty.stdout).warnings).toEqual([
+      'the trust list is empty: this node dials and accepts nobody (add ids with --trust, a trust file, or `peer keygen --trust-file`)',
+      'etcd at http://192.0.2.7:2379 may be read by other hosts, but this node announces only 127.0.0.1:4999: they would dial their own loopback (listen on 0.0.0.0, or --advertise an address of this host)',
+      "mdns does not publish a node that announces only 127.0.0.1:4999 on other interfaces, so no other host finds it (listen on 0.0.0.0, or on an interface's address)",
+    ])
+    // a trust list without the listed peer, listening on every interface: only that is left
+    const checkedId = (await runPeer(['id', join(dir, 'checked')])).stdout.trim()
+    await writeFile(file, JSON.stringify(config([checkedId], '0.0.0.0:4999')))
+    const text = await runPeer(['start', '--config', file, '--check'])
+    expect(text.code, text.stderr).toBe(0)
+    expect(text.stdout.split('\n').filter((l) => l.includes('warn'))).toEqual([
+      `  warn      static lists 1 peer(s) not in the trust list, which are never dialed: ${shortId(stranger)}`,
+    ])
   })
 
   it('a missing identity exits 1 and says which file', async () => {
