@@ -1,5 +1,6 @@
 import { resolve } from 'node:path'
 import { type AbortOptions, delay, shortId, throwIfAborted } from '@peer/discovery-core'
+import { replaceControlChars } from '@peer/discovery-core/internal'
 import Table from 'cli-table3'
 import { Command } from 'commander'
 import { NodeGoneError } from './control-client.js'
@@ -224,7 +225,15 @@ export function renderStatus(s: StatusSnapshot, options: { color?: boolean } = {
   }
   if (s.discovery === undefined) lines.push('discovery none')
   else {
-    for (const b of s.discovery.backends) lines.push(`discovery [${b.source}] ${counters(b.stats)}`)
+    for (const b of s.discovery.backends) {
+      lines.push(`discovery [${b.source}] ${counters(b.stats)}`)
+      const last = b.lastError
+      if (last !== undefined) {
+        const ago = Math.max(0, Math.round((Date.now() - last.at) / 1000))
+        // an error's text may carry a server's words: one line, no control characters
+        lines.push(`  last error ${ago} s ago: ${replaceControlChars(last.message, ' ').slice(0, 300)}`)
+      }
+    }
     lines.push(`discovery (all) ${counters(s.discovery.stats)}`)
   }
   return lines.join('\n')

@@ -53,6 +53,8 @@ export interface StatusBackend {
   source: string
   /** The numeric fields of the backend's `stats` (`invalidRecords`, `overflowDrops`, `errors`, ...). */
   stats: Record<string, number>
+  /** The backend's last error since the node started (`Discovery.lastErrors`), if it had one. */
+  lastError?: { message: string; at: number } | undefined
 }
 
 /** What `peer status` receives from a running `peer start`. */
@@ -185,7 +187,14 @@ export function statusSnapshot(node: PeerNode, info: { startedAt: number; versio
         ? undefined
         : {
             stats: numbers(discovery.stats),
-            backends: discovery.backends.map((b) => ({ source: b.source, stats: numbers(b.stats) })),
+            backends: discovery.backends.map((b) => {
+              const last = discovery.lastErrors().find((e) => e.source === b.source)
+              return {
+                source: b.source,
+                stats: numbers(b.stats),
+                ...(last === undefined ? {} : { lastError: { message: last.error.message, at: last.at } }),
+              }
+            }),
           },
     peers,
     untrusted:

@@ -4,7 +4,8 @@
 // until the node stops, `updated` events at --log-level info, and the CLI papercuts: a port in use,
 // `peer id ./identity`.
 import { createSocket } from 'node:dgram'
-import { lstat } from 'node:fs/promises'
+import { lstat, writeFile } from 'node:fs/promises'
+import { type AddressInfo, createServer } from 'node:net'
 import { join } from 'node:path'
 import { testId } from '@peer/testkit/ids'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -222,6 +223,51 @@ describe('peer start papercuts', () => {
     expect(r.stdout).toBe('') // no `started`, no `stopped`: nothing ran
     expect((await lstat(join(dir, 'n0', 'control.sock'))).isSocket()).toBe(true)
   })
+
+  it("shows a failing backend's last error (an etcd nobody answers on loopback)", async () => {
+    const closed = await new Promise<number>((resolve) => {
+      const server = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as AddressInfo
+        server.close(() => resolve(port))
+      })
+    })
+    const file = join(dir, 'etcd-down.json')
+    await writeFile(
+      file,
+      JSON.stringify({
+        identity: 'etcd-down',
+        createIdentity: true,
+        listen: '127.0.0.1:0',
+        trust: { peers: [ids[0]] },
+        discovery: [
+          { backend: 'static', peers: [] },
+          { backend: 'etcd', endpoints: `http://127.0.0.1:${closed}`, requestTimeoutMs: 500 },
+        ],
+      }),
+    )
+    const node = new PeerProcess(['start', '--config', file, '--json'])
+    nodes.push(node)
+    await node.waitFor(
+      (p) => p.events.some((e) => e.event === 'started'),
+      60_000,
+      'the node with etcd down to start',
+    )
+    const status = async () => runPeer(['status', '--identity', join(dir, 'etcd-down'), '--json'])
+    let etcd: { lastError?: { message: string; at: number } } | undefined
+    for (let i = 0; i < 120 && etcd?.lastError === undefined; i++) {
+      const r = await status()
+      expect(r.code, r.stderr).toBe(0)
+      etcd = JSON.parse(r.stdout).discovery.backends.find((b: { source: string }) => b.source === 'etcd')
+      if (etcd?.lastError === undefined) await new Promise((resolve) => setTimeout(resolve, 250))
+    }
+    expect(etcd?.lastError?.message).toMatch(/ECONNREFUSED|UNAVAILABLE/)
+    expect(etcd?.lastError?.at).toBeLessThanOrEqual(Date.now())
+    const text = await runPeer(['status', '--identity', join(dir, 'etcd-down')])
+    expect(text.stdout).toMatch(
+      /discovery \[etcd\] .*\n {2}last error \d+ s ago: .*(ECONNREFUSED|UNAVAILABLE)/,
+    )
+    expect(text.stdout).not.toMatch(/discovery \[static\] .*\n {2}last error/)
+  }, 120_000)
 
   it('peer id ./identity (a relative directory, as getting-started shows it)', async () => {
     const r = await runPeer(['id', './n0'], { cwd: dir })
