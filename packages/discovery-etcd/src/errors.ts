@@ -20,5 +20,19 @@ export class EtcdDiscoveryError extends PeerError {
   }
 }
 
-/** The options given to `EtcdDiscovery` are invalid (e.g. no endpoints, a TTL below 1 s). */
-export class InvalidEtcdOptionsError extends ConfigError {}
+/**
+ * The options given to `EtcdDiscovery` are invalid (e.g. no endpoints, a TTL below 1 s): the
+ * `<Package>ConfigError` of this package, as `DnsConfigError`, `MdnsConfigError`, ...
+ */
+export class EtcdConfigError extends ConfigError {}
+
+/**
+ * The same class as {@link EtcdConfigError} (its `name` is `EtcdConfigError`).
+ * @deprecated Use `EtcdConfigError`; this name stays for one minor version.
+ */
+export const InvalidEtcdOptionsError = EtcdConfigError
+/**
+ * The type of {@link EtcdConfigError}, under its old name.
+ * @deprecated Use `EtcdConfigError`.
+ */
+export type InvalidEtcdOptionsError = EtcdConfigError

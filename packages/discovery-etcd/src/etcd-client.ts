@@ -1,7 +1,7 @@
 import { numberOption, renamedOption } from '@peer/discovery-core/internal'
 import { ConstantBackoff, ExponentialBackoff, handleWhen, noop, retry } from 'cockatiel'
 import { Etcd3, type IOptions, isRecoverableError } from 'etcd3'
-import { InvalidEtcdOptionsError } from './errors.js'
+import { EtcdConfigError } from './errors.js'
 
 /** Interval of HTTP/2 keepalive pings on etcd connections with open calls, ms. */
 export const KEEPALIVE_MS = 10_000
@@ -14,7 +14,7 @@ export interface EtcdClientOptions {
   requestTimeoutMs?: number | undefined
   /**
    * Same as `requestTimeoutMs` (ms). Giving it with a different `requestTimeoutMs` is an
-   * `InvalidEtcdOptionsError`.
+   * `EtcdConfigError`.
    * @deprecated Use `requestTimeoutMs`; accepted until the next minor version.
    */
   requestTimeout?: number | undefined
@@ -22,7 +22,7 @@ export interface EtcdClientOptions {
   maxRetryDelayMs?: number | undefined
   /**
    * Same as `maxRetryDelayMs` (ms). Giving it with a different `maxRetryDelayMs` is an
-   * `InvalidEtcdOptionsError`.
+   * `EtcdConfigError`.
    * @deprecated Use `maxRetryDelayMs`; accepted until the next minor version.
    */
   maxRetryDelay?: number | undefined
@@ -46,24 +46,24 @@ export function createEtcdClient(given: EtcdClientOptions): Etcd3 {
         current: 'requestTimeoutMs',
         deprecated: 'requestTimeout',
         owner,
-        error: InvalidEtcdOptionsError,
+        error: EtcdConfigError,
       }),
       'requestTimeoutMs',
       3000,
       { min: 0, exclusiveMin: true },
-      InvalidEtcdOptionsError,
+      EtcdConfigError,
     ),
     maxRetryDelayMs: numberOption(
       renamedOption(given, {
         current: 'maxRetryDelayMs',
         deprecated: 'maxRetryDelay',
         owner,
-        error: InvalidEtcdOptionsError,
+        error: EtcdConfigError,
       }),
       'maxRetryDelayMs',
       1000,
       { min: 0, exclusiveMin: true },
-      InvalidEtcdOptionsError,
+      EtcdConfigError,
     ),
   }
   const user = given.client ?? {}

@@ -15,7 +15,7 @@ import {
   withTimeout,
 } from '@peer/discovery-core/internal'
 import type { Etcd3, IKeyValue, IResponseHeader } from 'etcd3'
-import { EtcdDiscoveryError, InvalidEtcdOptionsError } from './errors.js'
+import { EtcdConfigError, EtcdDiscoveryError } from './errors.js'
 import { createEtcdClient, timedOut } from './etcd-client.js'
 import { HealingLoop } from './healing-loop.js'
 import { LeaseKeeper } from './lease-keeper.js'
@@ -254,7 +254,7 @@ export class EtcdDiscovery extends AbstractAnnouncingBackend {
   protected override checkAnnouncement(self: LocalPeer): void {
     const bytes = Buffer.byteLength(encodeNodeValue(self))
     if (bytes > this.#options.maxValueBytes) {
-      throw new InvalidEtcdOptionsError(`announcement is ${bytes} bytes, above maxValueBytes`)
+      throw new EtcdConfigError(`announcement is ${bytes} bytes, above maxValueBytes`)
     }
   }
 

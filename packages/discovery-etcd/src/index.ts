@@ -11,7 +11,7 @@
  *
  * @packageDocumentation
  */
-export { EtcdDiscoveryError, InvalidEtcdOptionsError } from './errors.js'
+export { EtcdConfigError, EtcdDiscoveryError, InvalidEtcdOptionsError } from './errors.js'
 export { createEtcdClient, type EtcdClientOptions, KEEPALIVE_MS } from './etcd-client.js'
 export {
   EtcdDiscovery,

@@ -3,7 +3,7 @@
 import { type AbortOptions, type BackendOptions } from '@peer/discovery-core'
 import { numberOption, renamedOption } from '@peer/discovery-core/internal'
 import type { IOptions } from 'etcd3'
-import { InvalidEtcdOptionsError } from './errors.js'
+import { EtcdConfigError } from './errors.js'
 import { DEFAULT_MAX_VALUE_BYTES, nodesPrefix } from './node-value.js'
 
 /** Options of {@link EtcdDiscovery}. */
@@ -20,7 +20,7 @@ export interface EtcdDiscoveryOptions extends BackendOptions {
    */
   staleAfterMs?: number | undefined
   /**
-   * Same as `staleAfterMs` (ms). Giving it with a different `staleAfterMs` is an `InvalidEtcdOptionsError`.
+   * Same as `staleAfterMs` (ms). Giving it with a different `staleAfterMs` is an `EtcdConfigError`.
    * @deprecated Use `staleAfterMs` (same unit, ms); accepted until the next minor version.
    */
   staleLimit?: number | undefined
@@ -30,7 +30,7 @@ export interface EtcdDiscoveryOptions extends BackendOptions {
    */
   resetGraceMs?: number | undefined
   /**
-   * Same as `resetGraceMs` (ms). Giving it with a different `resetGraceMs` is an `InvalidEtcdOptionsError`.
+   * Same as `resetGraceMs` (ms). Giving it with a different `resetGraceMs` is an `EtcdConfigError`.
    * @deprecated Use `resetGraceMs` (same unit, ms); accepted until the next minor version.
    */
   resetGrace?: number | undefined
@@ -38,7 +38,7 @@ export interface EtcdDiscoveryOptions extends BackendOptions {
   requestTimeoutMs?: number | undefined
   /**
    * Same as `requestTimeoutMs` (ms). Giving it with a different `requestTimeoutMs` is an
-   * `InvalidEtcdOptionsError`.
+   * `EtcdConfigError`.
    * @deprecated Use `requestTimeoutMs` (same unit, ms); accepted until the next minor version.
    */
   requestTimeout?: number | undefined
@@ -46,7 +46,7 @@ export interface EtcdDiscoveryOptions extends BackendOptions {
   maxRetryDelayMs?: number | undefined
   /**
    * Same as `maxRetryDelayMs` (ms). Giving it with a different `maxRetryDelayMs` is an
-   * `InvalidEtcdOptionsError`.
+   * `EtcdConfigError`.
    * @deprecated Use `maxRetryDelayMs` (same unit, ms); accepted until the next minor version.
    */
   maxRetryDelay?: number | undefined
@@ -57,7 +57,7 @@ export interface EtcdDiscoveryOptions extends BackendOptions {
   checkIntervalMs?: number | undefined
   /**
    * Same as `checkIntervalMs` (ms). Giving it with a different `checkIntervalMs` is an
-   * `InvalidEtcdOptionsError`.
+   * `EtcdConfigError`.
    * @deprecated Use `checkIntervalMs` (same unit, ms); accepted until the next minor version.
    */
   checkInterval?: number | undefined
@@ -123,22 +123,21 @@ export interface ResolvedEtcdOptions {
   client: Partial<IOptions> | undefined
 }
 
-/** Validates the options (throws {@link InvalidEtcdOptionsError}) and applies the defaults. */
+/** Validates the options (throws {@link EtcdConfigError}) and applies the defaults. */
 export function resolveEtcdOptions(options: EtcdDiscoveryOptions, maxPeers: number): ResolvedEtcdOptions {
   const endpoints =
     typeof options.endpoints === 'string' ? [options.endpoints] : [...(options.endpoints ?? [])]
   if (endpoints.length === 0 || endpoints.some((e) => typeof e !== 'string' || e === '')) {
-    throw new InvalidEtcdOptionsError('endpoints: give at least one etcd URL such as http://127.0.0.1:2379')
+    throw new EtcdConfigError('endpoints: give at least one etcd URL such as http://127.0.0.1:2379')
   }
   const ttl = options.ttl ?? 10
-  if (!Number.isInteger(ttl) || ttl < 1)
-    throw new InvalidEtcdOptionsError(`ttl: whole seconds >= 1, got ${ttl}`)
+  if (!Number.isInteger(ttl) || ttl < 1) throw new EtcdConfigError(`ttl: whole seconds >= 1, got ${ttl}`)
   const positive = (name: string, value: unknown, fallback: number, allowZero = false) =>
     value === Number.POSITIVE_INFINITY
       ? value
-      : numberOption(value, name, fallback, { min: 0, exclusiveMin: !allowZero }, InvalidEtcdOptionsError)
+      : numberOption(value, name, fallback, { min: 0, exclusiveMin: !allowZero }, EtcdConfigError)
   const ms = (current: string, deprecated: string) =>
-    renamedOption(options, { current, deprecated, owner: 'EtcdDiscovery', error: InvalidEtcdOptionsError })
+    renamedOption(options, { current, deprecated, owner: 'EtcdDiscovery', error: EtcdConfigError })
   const prefix = nodesPrefix(options.prefix ?? '/peer').slice(0, -'/nodes/'.length)
   return {
     endpoints,

@@ -1,9 +1,11 @@
 // Announce, withdraw, list, lookup, watch and the documented key layout, against a real etcd.
+import { ConfigError } from '@peer/discovery-core'
 import { type EtcdCluster, startEtcd } from '@peer/testkit/etcd'
 import { nextEvent, recordEvents, waitFor } from '@peer/testkit/wait'
 import { Etcd3 } from 'etcd3'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import {
+  EtcdConfigError,
   EtcdDiscovery,
   EtcdDiscoveryError,
   InvalidEtcdOptionsError,
@@ -301,18 +303,16 @@ describe('limits and options', () => {
     expect(bounded.stats.invalidRecords).toBe(6)
   })
 
-  it('rejects invalid options with InvalidEtcdOptionsError', () => {
+  it('rejects invalid options with EtcdConfigError', () => {
+    expect(() => backend({ endpoints: [] })).toThrow(EtcdConfigError)
+    // the old name is the same class, a ConfigError like every package's
     expect(() => backend({ endpoints: [] })).toThrow(InvalidEtcdOptionsError)
-    expect(() => backend({ endpoints: 'http://127.0.0.1:1', ttl: 0.5 })).toThrow(InvalidEtcdOptionsError)
-    expect(() => backend({ endpoints: 'http://127.0.0.1:1', staleAfterMs: -1 })).toThrow(
-      InvalidEtcdOptionsError,
-    )
-    expect(() => backend({ endpoints: 'http://127.0.0.1:1', requestTimeoutMs: 0 })).toThrow(
-      InvalidEtcdOptionsError,
-    )
-    expect(() => backend({ endpoints: 'http://127.0.0.1:1', maxTrackedInvalid: 0 })).toThrow(
-      InvalidEtcdOptionsError,
-    )
+    expect(() => backend({ endpoints: [] })).toThrow(ConfigError)
+    expect(() => backend({ endpoints: [] })).toThrow(expect.objectContaining({ name: 'EtcdConfigError' }))
+    expect(() => backend({ endpoints: 'http://127.0.0.1:1', ttl: 0.5 })).toThrow(EtcdConfigError)
+    expect(() => backend({ endpoints: 'http://127.0.0.1:1', staleAfterMs: -1 })).toThrow(EtcdConfigError)
+    expect(() => backend({ endpoints: 'http://127.0.0.1:1', requestTimeoutMs: 0 })).toThrow(EtcdConfigError)
+    expect(() => backend({ endpoints: 'http://127.0.0.1:1', maxTrackedInvalid: 0 })).toThrow(EtcdConfigError)
     // no bound, or a fraction, are accepted as before
     backend({ endpoints: 'http://127.0.0.1:1', maxTrackedInvalid: Number.POSITIVE_INFINITY })
     backend({ endpoints: 'http://127.0.0.1:1', maxTrackedInvalid: 2.5 })
@@ -337,7 +337,7 @@ describe('limits and options', () => {
       )
       expect(
         () => new EtcdDiscovery({ endpoints: 'http://127.0.0.1:1', requestTimeout: 1, requestTimeoutMs: 2 }),
-      ).toThrow(InvalidEtcdOptionsError)
+      ).toThrow(EtcdConfigError)
     } finally {
       warn.mockRestore()
     }
@@ -349,7 +349,7 @@ describe('limits and options', () => {
     await expect(b.announce({ id: 'nope', addresses: [] })).rejects.toThrow(/invalid peer record/)
     await expect(
       b.announce({ ...node('big'), meta: { a: 'x'.repeat(100), b: 'y'.repeat(100) } }),
-    ).rejects.toThrow(InvalidEtcdOptionsError)
+    ).rejects.toThrow(EtcdConfigError)
   })
 
   it('starts while etcd is unreachable, reports discovery:error, and announce rejects with EtcdDiscoveryError', async () => {
