@@ -24,3 +24,12 @@ it('examples/on-demand.mjs dials on first use and closes the idle connection', a
   expect(stdout).toContain('peer:down node2@localhost (idle); still a member: 1')
   expect(stdout).toContain('hello again')
 })
+
+it('examples/handler-errors.mjs shows a failed handler, why a peer is not up, and a refused payload', async () => {
+  const { stdout } = await runExample('packages/node/examples/handler-errors.mjs')
+  expect(stdout.trim().split('\n')).toEqual([
+    'node2: the handler of orders failed on a message from node1@localhost: qty must be at least 1',
+    "node1: peer node3 is unavailable: not connected: a discovered peer has this name (node3@localhost, id <id>) but is not in this node's trust list",
+    'node1: payload cannot be encoded as MessagePack: payload is a Map: it would arrive as an object with string keys: send Object.fromEntries(map) or [...map]',
+  ])
+})

@@ -109,6 +109,13 @@ const EXAMPLES: Record<string, ExampleSpec> = {
       /^gave up; the last dial failed: server <id> does not trust this node$/m,
     ],
   },
+  '@peer/node/examples/handler-errors.mjs': {
+    expect: [
+      /^node2: the handler of orders failed on a message from node1@localhost: qty must be at least 1$/m,
+      /^node1: peer node3 is unavailable: not connected: a discovered peer has this name \(node3@localhost, id <id>\) but is not in this node's trust list$/m,
+      /^node1: payload cannot be encoded as MessagePack: payload is a Map: it would arrive as an object with string keys: send Object\.fromEntries\(map\) or \[\.\.\.map\]$/m,
+    ],
+  },
   '@peer/node/examples/on-demand.mjs': {
     expect: [
       /^node1 members: 1, connections: 0$/m,
