@@ -111,6 +111,9 @@ function checkTrust(trust: unknown): void {
       { option: 'trust' },
     )
   }
+  // a one-shot iterable (a generator) is left to the TrustList, which names a bad entry too:
+  // iterating it here would leave nothing to trust
+  if (!Array.isArray(trust) && !(trust instanceof Set)) return
   let i = 0
   for (const entry of trust as Iterable<unknown>) {
     try {

@@ -118,8 +118,16 @@ describe('createNode refuses options of the wrong kind, naming the option and wh
       { trust: [other.id], identity: path, discovery: [new ManualBackend()] },
     ] as NodeOptions[]) {
       const node = await createNode(options)
+      expect(node.trust?.has(other.id)).toBe(true)
       await node.stop()
     }
+    // a one-shot iterable is read once, by the trust list
+    const ids = function* () {
+      yield other.id
+    }
+    const node = await createNode({ trust: ids(), identity })
+    expect(node.trust?.has(other.id)).toBe(true)
+    await node.stop()
     expect(await readFile(join(path, 'node.key'), 'utf8')).toContain('PRIVATE KEY')
   })
 })
