@@ -176,7 +176,7 @@ export async function ping(target: string, options: PingOptions, io: CliIo): Pro
     const decisive = new AbortController()
     let decisiveError: Error | undefined
     let targetId = explicitId
-    const unwatch = subscribe(node, {
+    const unwatchDials = subscribe(node, {
       'peer:dial-failed': (event) => {
         const { id, error } = event.detail
         if (id !== targetId || !isDecisive(error)) return
@@ -184,6 +184,29 @@ export async function ping(target: string, options: PingOptions, io: CliIo): Pro
         decisive.abort()
       },
     })
+    // a name: its member's id once discovery reports it (its dial failures are then decisive too),
+    // or, when only an untrusted peer has the name, the answer at once instead of a timeout
+    let unwatchNames = () => {}
+    const discovery = node.discovery
+    if (what.kind === 'name' && discovery !== undefined) {
+      const byName = () => {
+        const named = discovery.snapshot().filter((r) => nameMatches(r.name, what.name))
+        const trusted = named.filter((r) => started.trust.has(r.id))
+        if (trusted.length === 1) targetId = trusted[0]!.id
+        const stranger = named.find((r) => !started.trust.has(r.id))
+        if (trusted.length > 0 || stranger === undefined || decisive.signal.aborted) return
+        decisiveError = new Error(
+          `${stranger.name} is discovered (${stranger.sources.join(', ')}) with id ${stranger.id}, which is not in the trust list: add it (--trust ${stranger.id}, or the trust file)`,
+        )
+        decisive.abort()
+      }
+      unwatchNames = subscribe(discovery, { 'peer:discovered': byName, 'peer:updated': byName })
+      byName()
+    }
+    const unwatch = () => {
+      unwatchDials()
+      unwatchNames()
+    }
     const ref =
       what.kind === 'name'
         ? what.name
@@ -307,6 +330,11 @@ export function isDecisive(error: Error): boolean {
   if (error instanceof AggregateError)
     return error.errors.length > 0 && error.errors.every((e) => e instanceof Error && isDecisive(e))
   return DECISIVE_DIAL_ERRORS.has(error.name)
+}
+
+/** Whether a discovered `name` is what a ping target `ref` names: the full name, or its part before `@`. */
+function nameMatches(name: string | undefined, ref: string): boolean {
+  return name !== undefined && (name === ref || name.slice(0, name.indexOf('@')) === ref)
 }
 
 /** Whether the target (at some address) refused this identity. @internal */

@@ -141,6 +141,15 @@ describe(`a ${N}-process cluster on loopback (static discovery)`, () => {
     expect(alone.stderr).toContain(
       'cannot reach n4: peer n4 is unavailable: not up within 100 ms: no discovered peer has this name (this node has no discovery backend) (give --peer, --peers-file or a config file with `discovery`)',
     )
+    // a name only an untrusted peer has: the answer at once, not after --connect-timeout
+    const untrustedName = await runPeer([
+      ...['ping', 'n4', '--identity', strangerDir, '--peers-file', join(dir, 'peers.json')],
+      ...['-n', '1', '--connect-timeout', '600000'],
+    ])
+    expect(untrustedName.code).toBe(1)
+    expect(untrustedName.stderr).toContain(
+      `cannot reach n4: n4@localhost is discovered (static) with id ${ids[4]}, which is not in the trust list: add it (--trust ${ids[4]}, or the trust file)`,
+    )
     // a peer listed without its name (`--peer id@host:port`) is not found by that name
     const untrusted = await runPeer([
       ...['ping', 'n4', '--identity', strangerDir, '--peer', `${ids[4]}@127.0.0.1:${ports[4]}`],
