@@ -204,8 +204,10 @@ export class Inbound {
     try {
       bytes = encodeEnvelope(envelope, this.#link.maxSend())
     } catch (error) {
-      // the handler's answer cannot be sent (too large, not encodable): tell the caller why
+      // the handler's answer cannot be sent (too large, not encodable): a failure of the handler
+      // here, and the caller is told why
       if (envelope.kind !== 'res') return
+      this.#handlerThrew(envelope.topic, 'request', error)
       try {
         const err = {
           kind: 'err',

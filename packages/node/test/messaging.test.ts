@@ -202,7 +202,10 @@ describe('a 3-node cluster', () => {
     }
   })
 
-  it('an answer that cannot be sent (not encodable, too large) reaches the caller as a RemoteError', async () => {
+  it('an answer that cannot be sent (not encodable, too large) reaches the caller as a RemoteError, and is a handler:failed', async () => {
+    const failed: Array<{ topic: string; kind: string; error: unknown }> = []
+    const onFailed = (e: CustomEvent<(typeof failed)[number]>) => failed.push(e.detail)
+    c().addEventListener('handler:failed', onFailed)
     c().handle('cyclic', () => {
       const o: Record<string, unknown> = {}
       o.self = o
@@ -217,6 +220,11 @@ describe('a 3-node cluster', () => {
       name: 'RemoteError',
       remoteName: 'MessageTooLargeError',
     })
+    c().removeEventListener('handler:failed', onFailed)
+    expect(failed.map((f) => [f.topic, f.kind, (f.error as Error).name])).toEqual([
+      ['cyclic', 'request', 'EncodeError'],
+      ['huge', 'request', 'MessageTooLargeError'],
+    ])
   })
 
   it('a request for a topic without handler fails with NoHandlerError', async () => {
