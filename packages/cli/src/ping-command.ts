@@ -232,14 +232,15 @@ export async function ping(target: string, options: PingOptions, io: CliIo): Pro
         // the node's error says where the peer stands (not trusted, not discovered, the last dial's
         // error); the hint is for a discovered peer whose dials gave no error yet (by name and
         // shape: a value import of @peer/node would load it for every `peer --help`)
-        const dialing =
-          error instanceof Error &&
-          error.name === 'PeerUnavailableError' &&
-          (error as PeerUnavailableError).lastDialError === undefined &&
-          / discovered at /.test(error.message)
-        const noBackend = errorMessage(error).includes('this node has no discovery backend')
-          ? ' (give --peer, --peers-file or a config file with `discovery`)'
-          : ''
+        const unavailable =
+          error instanceof Error && error.name === 'PeerUnavailableError'
+            ? (error as PeerUnavailableError)
+            : undefined
+        const dialing = unavailable?.standing === 'discovered' && unavailable.lastDialError === undefined
+        const noBackend =
+          unavailable?.standing === 'undiscovered' && started.node.discovery === undefined
+            ? ' (give --peer, --peers-file or a config file with `discovery`)'
+            : ''
         const why = dialing ? hint(what, started.trust.has.bind(started.trust)) : noBackend
         throw new CliError(`cannot reach ${target}: ${errorMessage(error)}${why}`, { cause: error })
       })

@@ -5,7 +5,7 @@
 import { type BackendErrorInfo, formatHostPort, isNodeId, type MergedPeerRecord } from '@peer/discovery-core'
 import { errorMessage } from '@peer/discovery-core/internal'
 import type { PeerStatus } from '@peer/registry'
-import { notUp, type PeerUnavailableError } from './errors.js'
+import { notUp, type PeerStanding, type PeerUnavailableError } from './errors.js'
 import { memberIdFor } from './members.js'
 
 /** What {@link whyNotUp} reads. @internal */
@@ -29,53 +29,81 @@ export interface AbsenceView {
 /** Most addresses a reason lists. */
 const MAX_ADDRESSES = 3
 
+/** Where a peer stands and why, in words (see {@link whyNotUp}). @internal */
+export interface Absence {
+  readonly standing: PeerStanding
+  readonly why: string
+}
+
 /**
  * Why `ref` (a node id or name) is not up, as the end of an error message: not in the trust list
  * (and whether discovery reports it), not discovered (and whether the node has a backend), or
  * discovered and where its dialing stands. Cheap enough for error paths only. @internal
  */
 export function whyNotUp(ref: string, view: AbsenceView): string {
-  if (isNodeId(ref)) return whyIdNotUp(ref, view)
+  return absence(ref, view).why
+}
+
+/** {@link whyNotUp} with the {@link PeerStanding}. @internal */
+export function absence(ref: string, view: AbsenceView): Absence {
+  if (isNodeId(ref)) return idAbsence(ref, view)
   const matching = (name: string | undefined) =>
     name !== undefined && (name === ref || name.slice(0, name.indexOf('@')) === ref)
   const members = view.peers().filter((s) => s.discovered && matching(s.name))
-  if (members.length === 1) return whyIdNotUp(members[0]!.id, view)
-  const strangers = (view.discovered() ?? []).filter((r) => matching(r.name) && !view.trusted(r.id))
-  if (members.length === 0 && strangers.length > 0) {
-    const r = strangers[0]!
-    return `a discovered peer has this name (${r.name}, id ${r.id}) but is not in this node's trust list${
-      strangers.length > 1 ? ` (and ${strangers.length - 1} more)` : ''
-    }`
+  if (members.length === 1) return idAbsence(members[0]!.id, view)
+  if (members.length > 1) {
+    return { standing: 'ambiguous', why: `the name matches ${members.length} members; use a node id` }
   }
-  if (members.length === 0) return `no discovered peer has this name${noBackend(view)}${backendTrouble(view)}`
-  return `the name matches ${members.length} members; use a node id`
+  const strangers = (view.discovered() ?? []).filter((r) => matching(r.name) && !view.trusted(r.id))
+  if (strangers.length > 0) {
+    const r = strangers[0]!
+    const more = strangers.length > 1 ? ` (and ${strangers.length - 1} more)` : ''
+    return {
+      standing: 'untrusted',
+      why: `a discovered peer has this name (${r.name}, id ${r.id}) but is not in this node's trust list${more}`,
+    }
+  }
+  return {
+    standing: 'undiscovered',
+    why: `no discovered peer has this name${noBackend(view)}${backendTrouble(view)}`,
+  }
 }
 
 /**
  * The error of a call that needs `ref` up when it is not: `detail` (what the call saw: "not
- * connected", "not up within 500 ms"), why (see {@link whyNotUp}) and the last dial's error. @internal
+ * connected", "not up within 500 ms"), why (see {@link whyNotUp}), the last dial's error, and the
+ * standing. @internal
  */
 export function absenceError(ref: string, detail: string, view: AbsenceView): PeerUnavailableError {
   const member = memberIdFor(ref, view)
   const status = 'id' in member ? view.status(member.id) : undefined
-  return notUp(ref, `${detail}: ${whyNotUp(ref, view)}`, status?.lastDialError)
+  const { standing, why } = absence(ref, view)
+  return notUp(ref, `${detail}: ${why}`, status?.lastDialError, standing)
 }
 
-function whyIdNotUp(id: string, view: AbsenceView): string {
-  if (id === view.self()) return "that is this node's own id"
+function idAbsence(id: string, view: AbsenceView): Absence {
+  if (id === view.self()) return { standing: 'self', why: "that is this node's own id" }
   const record = view.discovered()?.find((r) => r.id === id)
   if (!view.trusted(id)) {
     const seen = record === undefined ? '' : ` (${seenBy(record)})`
-    return `not in this node's trust list, so it is neither dialed nor accepted${seen}`
+    return {
+      standing: 'untrusted',
+      why: `not in this node's trust list, so it is neither dialed nor accepted${seen}`,
+    }
   }
   const status = view.status(id)
   if (status === undefined || !status.discovered) {
-    return view.discovered() === undefined
-      ? 'this node has no discovery backend, and the peer has not connected to it'
-      : `no discovery backend reports it, and it has not connected${backendTrouble(view)}`
+    const why =
+      view.discovered() === undefined
+        ? 'this node has no discovery backend, and the peer has not connected to it'
+        : `no discovery backend reports it, and it has not connected${backendTrouble(view)}`
+    return { standing: 'undiscovered', why }
   }
   const at = addressList(status.addresses.map((a) => formatHostPort(a.host, a.port)))
-  return `discovered${at === '' ? '' : ` at ${at}`}; ${dialing(status, view.onDemand)}`
+  return {
+    standing: 'discovered',
+    why: `discovered${at === '' ? '' : ` at ${at}`}; ${dialing(status, view.onDemand)}`,
+  }
 }
 
 function dialing(status: PeerStatus, onDemand: boolean): string {

@@ -97,6 +97,21 @@ export type PeerUnavailableReason =
   | 'protocol-error'
 
 /**
+ * Where a peer that is not up stands, as `PeerUnavailableError.standing` says it (the message says
+ * the same in words):
+ * - `self`: the id is this node's own;
+ * - `untrusted`: not in the trust list (so neither dialed nor accepted), whether discovery reports
+ *   it or not; for a name, only an untrusted discovered peer has it;
+ * - `undiscovered`: trusted, but no discovery backend reports it (or the node has none) and it has
+ *   not connected; for a name, no discovered peer has it;
+ * - `ambiguous`: the name matches several members;
+ * - `discovered`: a trusted member discovery reports, not up: being dialed, dialed on first use
+ *   (`connect: 'on-demand'`), or departed (it said it was stopping); the last dial's error, if
+ *   any, is in `lastDialError`.
+ */
+export type PeerStanding = 'self' | 'untrusted' | 'undiscovered' | 'ambiguous' | 'discovered'
+
+/**
  * The peer is not connected, or the connection a request was in flight on went away. `reason`
  * says which ({@link PeerUnavailableReason}); the message adds the detail (close reason and code).
  */
@@ -111,18 +126,25 @@ export class PeerUnavailableError extends NodeError {
    * `request` and `ping` with `connect: 'mesh'`. Also in the message.
    */
   readonly lastDialError?: string | undefined
+  /**
+   * For a peer that is not up (`reason` `not-connected`, from `waitForPeer`, `send`, `request`,
+   * `ping`, `openStream`): where it stands ({@link PeerStanding}); `undefined` otherwise.
+   */
+  readonly standing?: PeerStanding | undefined
   constructor(
     peer: string,
     detail: string,
     options?: ErrorOptions & {
       reason?: PeerUnavailableReason | undefined
       lastDialError?: string | undefined
+      standing?: PeerStanding | undefined
     },
   ) {
     super(`peer ${peer} is unavailable: ${detail}`, options)
     this.peer = peer
     this.reason = options?.reason ?? 'not-connected'
     if (options?.lastDialError !== undefined) this.lastDialError = options.lastDialError
+    if (options?.standing !== undefined) this.standing = options.standing
   }
 }
 
@@ -158,9 +180,14 @@ const PHRASE: Record<PeerUnavailableReason, string> = {
 }
 
 /** For a member that is not up: `detail`, and its last dial's error when known. @internal */
-export function notUp(ref: string, detail: string, lastDialError: string | undefined): PeerUnavailableError {
+export function notUp(
+  ref: string,
+  detail: string,
+  lastDialError: string | undefined,
+  standing?: PeerStanding,
+): PeerUnavailableError {
   const why = lastDialError === undefined ? detail : `${detail}; the last dial failed: ${lastDialError}`
-  return new PeerUnavailableError(ref, why, { lastDialError })
+  return new PeerUnavailableError(ref, why, { lastDialError, standing })
 }
 
 /** The error for requests in flight on a connection that closed. @internal */

@@ -28,6 +28,7 @@ export {
   NodeError,
   NodeStoppedError,
   NoHandlerError,
+  type PeerStanding,
   PeerUnavailableError,
   type PeerUnavailableReason,
   RemoteError,

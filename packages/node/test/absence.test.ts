@@ -10,7 +10,7 @@ import { testId } from '@peer/testkit/ids'
 import { ManualBackend } from '@peer/testkit/manual-discovery'
 import { recordingLogger } from '@peer/testkit/recording-logger'
 import { afterEach, describe, expect, it } from 'vitest'
-import { type AbsenceView, whyNotUp } from '../src/absence.js'
+import { type AbsenceView, absence, whyNotUp } from '../src/absence.js'
 import { createNode, type PeerNode } from '../src/index.js'
 import { type Member, startMember } from './helpers.js'
 
@@ -36,11 +36,16 @@ describe('errors of calls to a peer that is not up', () => {
     a.discovery.announcePeer(ib.id, [stranger.address], { name: stranger.name })
     const port = stranger.address.port
     const byId = await failure(a.node.waitForPeer(ib.id, { timeoutMs: 50 }))
-    expect(byId).toMatchObject({ name: 'PeerUnavailableError' })
+    expect(byId).toMatchObject({
+      name: 'PeerUnavailableError',
+      reason: 'not-connected',
+      standing: 'untrusted',
+    })
     expect(byId.message).toContain(
       `not up within 50 ms: not in this node's trust list, so it is neither dialed nor accepted (discovery reports it: manual at 127.0.0.1:${port})`,
     )
     const byName = await failure(a.node.request('stranger', 't', 'x'))
+    expect(byName).toMatchObject({ standing: 'untrusted' })
     expect(byName.message).toContain(
       `not connected: a discovered peer has this name (stranger@localhost, id ${ib.id}) but is not in this node's trust list`,
     )
@@ -57,6 +62,8 @@ describe('errors of calls to a peer that is not up', () => {
     const alone = await createNode({ identity: ia, trust: [ib.id] })
     nodes.push(alone)
     expect((await failure(alone.ping(ia.id))).message).toContain("not connected: that is this node's own id")
+    expect(await failure(alone.ping(ia.id))).toMatchObject({ standing: 'self' })
+    expect(await failure(alone.send(ib.id, 't', 'x'))).toMatchObject({ standing: 'undiscovered' })
     expect((await failure(alone.send(ib.id, 't', 'x'))).message).toContain(
       'not connected: this node has no discovery backend, and the peer has not connected to it',
     )
@@ -184,8 +191,9 @@ describe('whyNotUp', () => {
       'discovered at 127.0.0.1:1, 127.0.0.2:1, 127.0.0.3:1 and 2 more;',
     )
     const twins = [status({}), status({ id: testId('c'), name: 'b@y' })]
-    expect(whyNotUp('b', view(twins[0]!, { peers: () => twins }))).toBe(
-      'the name matches 2 members; use a node id',
-    )
+    expect(absence('b', view(twins[0]!, { peers: () => twins }))).toEqual({
+      standing: 'ambiguous',
+      why: 'the name matches 2 members; use a node id',
+    })
   })
 })

@@ -140,6 +140,7 @@ describe('trust', () => {
       expect(seen(id)).toContain(message)
       // what the wait saw, where the peer stands (discovered at b's address, redialed) and why
       expect(String(rejected)).toMatch(/not up within 50 ms: discovered at 127\.0\.0\.1:\d+; .*dial/)
+      expect(rejected).toMatchObject({ standing: 'discovered' })
       expect(String(rejected)).toContain(`; the last dial failed: ${rejected.lastDialError}`)
       // and so does a send to it (mesh: it fails at once)
       const refused = (await a.node.send(id, 't', 'x').catch((e: unknown) => e)) as { lastDialError?: string }
