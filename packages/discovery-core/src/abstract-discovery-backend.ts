@@ -7,7 +7,14 @@ import type {
   PeerLostReason,
 } from './discovery-backend.js'
 import { errorMessage } from './errors.js'
-import { INHERIT_LOGGER, inheritableLogger, type Logger, type LoggerFactory, safeLogger } from './logger.js'
+import {
+  INHERIT_LOGGER,
+  inheritableLogger,
+  type Logger,
+  type LoggerFactory,
+  safeLogger,
+  VALIDATES_RECORDS,
+} from './logger.js'
 import { isNodeId } from './node-id.js'
 import { numberOption } from './options.js'
 import { type PeerRecord, type PeerRecordLimits, parsePeerRecord, sameRecord } from './peer-record.js'
@@ -116,6 +123,9 @@ export abstract class AbstractDiscoveryBackend
   [INHERIT_LOGGER](factory: LoggerFactory): void {
     this.#inheritLogger(factory)
   }
+
+  /** Its events carry only records it validated (see `reportPeer`). @internal */
+  readonly [VALIDATES_RECORDS] = true
 
   /** True between a successful `start()` and the next `stop()`. */
   get started(): boolean {

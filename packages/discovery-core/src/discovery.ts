@@ -1,10 +1,10 @@
 import { type AbortOptions, abortErrorFor, linkSignals, raceSignal, throwIfAborted } from './abort.js'
+import { subscribeBackend } from './backend-events.js'
 import type {
   DiscoveryBackend,
   DiscoveryCapability,
   DiscoveryEvents,
   DiscoveryStats,
-  PeerDiscoveredDetail,
   PeerLostReason,
 } from './discovery-backend.js'
 import { AbortError, AllBackendsFailedError, ConfigError, errorMessage } from './errors.js'
@@ -20,7 +20,6 @@ import {
   validateLocalPeer,
 } from './peer-record.js'
 import { SerialLock } from './serial-lock.js'
-import { subscribe } from './subscribe.js'
 import { TypedEventTarget } from './typed-event-target.js'
 
 /** A peer as the aggregate sees it: the merged record plus every source that reports it. */
@@ -135,6 +134,8 @@ export class Discovery extends TypedEventTarget<DiscoveryEvents> implements Disc
   readonly #unsubscribe: Array<() => void> = []
   /** The last error of each backend since the last start (one entry per backend at most). */
   readonly #lastErrors = new Map<string, BackendErrorInfo>()
+  /** Backends (not on the base class) already warned about for an invalid record, this start. */
+  readonly #warnedInvalid = new Set<string>()
   #self: string | undefined
   #state: 'stopped' | 'starting' | 'started' | 'stopping' = 'stopped'
   #wantStarted = false
@@ -234,6 +235,7 @@ export class Discovery extends TypedEventTarget<DiscoveryEvents> implements Disc
       if (this.#state === 'started') return
       this.#state = 'starting'
       this.#lastErrors.clear()
+      this.#warnedInvalid.clear()
       for (const backend of this.backends) this.#subscribe(backend)
       const results = await Promise.allSettled(this.backends.map((b) => b.start(options)))
       const failures = this.#failures(results)
@@ -342,14 +344,21 @@ export class Discovery extends TypedEventTarget<DiscoveryEvents> implements Disc
   }
 
   #subscribe(backend: DiscoveryBackend): void {
-    const onFound = (event: CustomEvent<PeerDiscoveredDetail>) =>
-      this.#onFound(event.detail.record, backend.source)
     this.#unsubscribe.push(
-      subscribe(backend, {
-        'peer:discovered': onFound,
-        'peer:updated': onFound,
-        'peer:lost': (event) => this.#onLost(event.detail.record.id, backend.source, event.detail.reason),
-        'discovery:error': (event) => this.#reportError(backend.source, event.detail.error),
+      subscribeBackend(backend, {
+        found: (record, source) => this.#onFound(record, source),
+        lost: (id, source, reason) => this.#onLost(id, source, reason),
+        failed: (source, error) => this.#reportError(source, error),
+        invalid: (source, error) => {
+          this.#stats.invalidRecords++
+          this.#log.debug('dropped an invalid record of a backend', { source, error: errorMessage(error) })
+          if (this.#warnedInvalid.has(source)) return
+          this.#warnedInvalid.add(source)
+          this.#log.warn('a backend reported an invalid record (dropped, counted in stats.invalidRecords)', {
+            source,
+            error: errorMessage(error),
+          })
+        },
       }),
     )
   }

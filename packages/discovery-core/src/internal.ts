@@ -18,7 +18,7 @@ export { type AtomicWriteOptions, writeFileAtomic } from './atomic-file.js'
 export { type BackoffOptions, backoffDelay } from './backoff.js'
 export { BoundedMap } from './bounded-map.js'
 export { errorMessage } from './errors.js'
-export { INHERIT_LOGGER, inheritableLogger } from './logger.js'
+export { INHERIT_LOGGER, inheritableLogger, VALIDATES_RECORDS } from './logger.js'
 export { BACKEND_OPTION_KEYS, nearestName, warnUnknownOptions } from './option-keys.js'
 export {
   MAX_TIMER_MS,

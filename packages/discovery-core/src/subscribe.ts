@@ -10,7 +10,10 @@ export type EventHandlers<Events> = { [K in keyof Events]?: (event: Events[K]) =
 
 /**
  * Adds one listener per entry of `handlers` to `target` and returns a function that removes them
- * all: the pattern every component uses to attach to another and detach on stop.
+ * all: the pattern every component uses to attach to another and detach on stop. With `onError`,
+ * a handler that throws (an event of an unexpected shape from a target you do not control, e.g.
+ * a user's backend on a plain `EventTarget`, where a throwing listener is an uncaught exception)
+ * is caught and passed to it with the event's type; `onError` must not throw.
  *
  * @example
  * ```ts
@@ -22,8 +25,23 @@ export type EventHandlers<Events> = { [K in keyof Events]?: (event: Events[K]) =
 export function subscribe<T extends Pick<EventTarget, 'addEventListener' | 'removeEventListener'>>(
   target: T,
   handlers: EventHandlers<EventsOf<T>>,
+  onError?: (error: unknown, type: string) => void,
 ): () => void {
-  const entries = Object.entries(handlers) as Array<[string, (event: Event) => void]>
+  const entries = (Object.entries(handlers) as Array<[string, (event: Event) => void]>).map(
+    ([type, handler]): [string, (event: Event) => void] => {
+      if (onError === undefined) return [type, handler]
+      return [
+        type,
+        (event) => {
+          try {
+            handler(event)
+          } catch (error) {
+            onError(error, type)
+          }
+        },
+      ]
+    },
+  )
   for (const [type, handler] of entries) target.addEventListener(type, handler)
   return () => {
     for (const [type, handler] of entries) target.removeEventListener(type, handler)

@@ -366,24 +366,33 @@ export class NodeMetrics {
         'peer.backend': source,
         'peer.discovery.event': event,
       })
+      // a user's backend may send events of any shape (on a plain EventTarget a throwing listener is
+      // an uncaught exception): what metrics cannot read is skipped (the aggregate counts it)
+      const id = (e: CustomEvent<unknown>) => (e.detail as { record?: { id?: unknown } } | null)?.record?.id
       this.#unsubscribe.push(
-        subscribe(backend, {
-          'peer:discovered': (e) => {
-            this.#events.add(1, attrs('discovered'))
-            this.#firstSeen(source, e.detail.record.id)
+        subscribe(
+          backend,
+          {
+            'peer:discovered': (e) => {
+              this.#events.add(1, attrs('discovered'))
+              const found = id(e)
+              if (typeof found === 'string') this.#firstSeen(source, found)
+            },
+            'peer:updated': () => this.#events.add(1, attrs('updated')),
+            'peer:lost': (e) => {
+              const reason = LOST_REASONS.has(e.detail?.reason) ? e.detail.reason : 'other'
+              this.#events.add(1, { ...attrs('lost'), 'peer.lost.reason': reason })
+              const lost = id(e)
+              const downAt = typeof lost === 'string' ? this.#downAt.get(lost) : undefined
+              if (downAt !== undefined)
+                this.#timeToLost.record((performance.now() - downAt) / 1000, {
+                  ...this.#base,
+                  'peer.backend': source,
+                })
+            },
           },
-          'peer:updated': () => this.#events.add(1, attrs('updated')),
-          'peer:lost': (e) => {
-            const reason = LOST_REASONS.has(e.detail.reason) ? e.detail.reason : 'other'
-            this.#events.add(1, { ...attrs('lost'), 'peer.lost.reason': reason })
-            const downAt = this.#downAt.get(e.detail.record.id)
-            if (downAt !== undefined)
-              this.#timeToLost.record((performance.now() - downAt) / 1000, {
-                ...this.#base,
-                'peer.backend': source,
-              })
-          },
-        }),
+          () => {}, // never thrown; the aggregate reports the backend's malformed events
+        ),
       )
     }
   }

@@ -485,6 +485,11 @@ export class PeerRegistry<
         trustRemoved: (id) => {
           if (!this.#core.isTrusted(id)) untrust(this.#core, id)
         },
+        malformed: (type, error) =>
+          this.#log.warn('the discovery source sent an event of another shape; ignored', {
+            type,
+            error: errorMessage(error),
+          }),
       }),
     )
   }

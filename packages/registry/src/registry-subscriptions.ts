@@ -12,6 +12,8 @@ export interface SourceHandlers {
   refresh(): void
   trustAdded(id: string): void
   trustRemoved(id: string): void
+  /** An event of the discovery source that broke its handler (its shape was not a record's). */
+  malformed(type: string, error: unknown): void
 }
 
 /** Subscribes `handlers` to `discovery` and `trust`; returns the unsubscribers. @internal */
@@ -24,13 +26,19 @@ export function subscribeSources(
   if (discovery !== undefined) {
     const onFound = (fresh: boolean) => (event: CustomEvent<PeerDiscoveredDetail>) =>
       handlers.discovered(event.detail.record, event.detail.source, fresh)
+    // the source may be a user's backend on a plain EventTarget, where a throwing listener is an
+    // uncaught exception: an event of another shape is reported instead
     unsubscribe.push(
-      subscribe(discovery, {
-        'peer:discovered': onFound(true),
-        'peer:updated': onFound(false),
-        'peer:lost': (event) =>
-          handlers.lost(event.detail.record.id, event.detail.source, event.detail.reason),
-      }),
+      subscribe(
+        discovery,
+        {
+          'peer:discovered': onFound(true),
+          'peer:updated': onFound(false),
+          'peer:lost': (event) =>
+            handlers.lost(event.detail.record.id, event.detail.source, event.detail.reason),
+        },
+        (error, type) => handlers.malformed(type, error),
+      ),
     )
   }
   if (typeof trust !== 'function' && typeof trust.addEventListener === 'function') {
