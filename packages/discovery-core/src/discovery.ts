@@ -199,13 +199,19 @@ export class Discovery extends TypedEventTarget<DiscoveryEvents> implements Disc
       droppedServiceNames: 0,
       droppedServiceLists: 0,
     }
+    const count = (n: unknown) => (typeof n === 'number' && Number.isFinite(n) ? n : 0)
     for (const b of this.backends) {
-      const bs = b.stats
-      s.invalidRecords += bs.invalidRecords
-      s.overflowDrops += bs.overflowDrops
-      s.listenerErrors += bs.listenerErrors
-      s.droppedServiceNames += bs.droppedServiceNames ?? 0
-      s.droppedServiceLists += bs.droppedServiceLists ?? 0
+      let bs: Partial<DiscoveryStats> | undefined
+      try {
+        bs = b.stats // a user's backend may have a getter that throws: its counters count as 0
+      } catch {
+        continue
+      }
+      s.invalidRecords += count(bs?.invalidRecords)
+      s.overflowDrops += count(bs?.overflowDrops)
+      s.listenerErrors += count(bs?.listenerErrors)
+      s.droppedServiceNames += count(bs?.droppedServiceNames)
+      s.droppedServiceLists += count(bs?.droppedServiceLists)
     }
     return s
   }

@@ -72,4 +72,19 @@ describe('a backend that is not built on AbstractDiscoveryBackend', () => {
     expect(events.of('discovery:error')).toHaveLength(2)
     expect(discovery.lastErrors()).toMatchObject([{ source: 'raw', error: { message: 'not an Error' } }])
   })
+
+  it("does not let a backend's broken stats getter break the aggregate's", async () => {
+    const broken = new RawBackend()
+    Object.defineProperty(broken, 'stats', {
+      get() {
+        throw new Error('stats broken')
+      },
+    })
+    const odd = new RawBackend()
+    Object.defineProperty(odd, 'source', { value: 'odd' })
+    Object.defineProperty(odd, 'stats', { value: { invalidRecords: 'many', overflowDrops: 2 } })
+    discovery = new Discovery({ backends: [broken, odd] as unknown as DiscoveryBackend[] })
+    await discovery.start()
+    expect(discovery.stats).toMatchObject({ invalidRecords: 0, overflowDrops: 2, listenerErrors: 0 })
+  })
 })
