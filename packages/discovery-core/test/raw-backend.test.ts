@@ -3,25 +3,11 @@
 // source as provenance) and never lets a malformed event throw. On a plain EventTarget a listener
 // that throws is an uncaught exception: before, `detail: null` ended the process.
 import { testId } from '@peer/testkit/ids'
+import { RawBackend } from '@peer/testkit/manual-discovery'
 import { recordingLogger } from '@peer/testkit/recording-logger'
 import { recordEvents } from '@peer/testkit/wait'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Discovery, type DiscoveryBackend } from '../src/index.js'
-
-/** A user's backend on a plain EventTarget that emits whatever it is told. */
-class RawBackend extends EventTarget {
-  readonly source = 'raw'
-  readonly capabilities = new Set(['list', 'watch'] as const)
-  readonly stats = { invalidRecords: 0, overflowDrops: 0, listenerErrors: 0 }
-  async start() {}
-  async stop() {}
-  async lookup() {
-    return undefined
-  }
-  send(type: string, detail: unknown) {
-    this.dispatchEvent(new CustomEvent(type, { detail }))
-  }
-}
 
 let discovery: Discovery | undefined
 afterEach(async () => {
@@ -80,8 +66,7 @@ describe('a backend that is not built on AbstractDiscoveryBackend', () => {
         throw new Error('stats broken')
       },
     })
-    const odd = new RawBackend()
-    Object.defineProperty(odd, 'source', { value: 'odd' })
+    const odd = new RawBackend('odd')
     Object.defineProperty(odd, 'stats', { value: { invalidRecords: 'many', overflowDrops: 2 } })
     discovery = new Discovery({ backends: [broken, odd] as unknown as DiscoveryBackend[] })
     await discovery.start()

@@ -11,6 +11,7 @@ import {
 } from '@opentelemetry/sdk-metrics'
 import { ConfigError, silentLogger } from '@peer/discovery-core'
 import { generateIdentity } from '@peer/identity'
+import { RawBackend } from '@peer/testkit/manual-discovery'
 import { nextEvent, waitFor } from '@peer/testkit/wait'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createNode, type MeterProviderLike, type NodeOptions, NoHandlerError } from '../src/index.js'
@@ -251,16 +252,6 @@ describe('node metrics', () => {
 
 describe("a user's backend on a plain EventTarget", () => {
   it('cannot crash the node with malformed events, metrics on (a throwing listener there is an uncaught exception)', async () => {
-    class RawBackend extends EventTarget {
-      readonly source = 'raw'
-      readonly capabilities = new Set(['list', 'watch'] as const)
-      readonly stats = { invalidRecords: 0, overflowDrops: 0, listenerErrors: 0 }
-      async start() {}
-      async stop() {}
-      async lookup() {
-        return undefined
-      }
-    }
     const { provider } = meter()
     providers.push(provider)
     const [ia, ib] = await Promise.all([generateIdentity(), generateIdentity()])
@@ -273,13 +264,8 @@ describe("a user's backend on a plain EventTarget", () => {
     })
     try {
       for (const type of ['peer:discovered', 'peer:updated', 'peer:lost', 'discovery:error'])
-        for (const detail of [null, { record: null }, { record: { id: ib.id } }])
-          raw.dispatchEvent(new CustomEvent(type, { detail }))
-      raw.dispatchEvent(
-        new CustomEvent('peer:discovered', {
-          detail: { record: { id: ib.id, addresses: [{ host: '127.0.0.1', port: 9 }] } },
-        }),
-      )
+        for (const detail of [null, { record: null }, { record: { id: ib.id } }]) raw.send(type, detail)
+      raw.send('peer:discovered', { record: { id: ib.id, addresses: [{ host: '127.0.0.1', port: 9 }] } })
       expect(node.members().map((m) => m.id)).toEqual([ib.id])
       expect(node.discovery?.stats.invalidRecords).toBeGreaterThan(0)
     } finally {

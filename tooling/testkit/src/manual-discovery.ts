@@ -31,3 +31,25 @@ export async function manualDiscovery(sources: string[] = ['manual']) {
   await discovery.start()
   return { discovery, backends, backend: backends[0]! }
 }
+
+/**
+ * A backend a user might write without the base class: `DiscoveryBackend` on a plain
+ * `EventTarget`, which emits whatever `send` is given (a malformed event included). On a plain
+ * `EventTarget` a listener that throws is an uncaught exception.
+ */
+export class RawBackend extends EventTarget {
+  readonly capabilities = new Set(['list', 'watch'] as const)
+  readonly stats = { invalidRecords: 0, overflowDrops: 0, listenerErrors: 0 }
+  constructor(readonly source = 'raw') {
+    super()
+  }
+  async start(): Promise<void> {}
+  async stop(): Promise<void> {}
+  async lookup(): Promise<undefined> {
+    return undefined
+  }
+  /** Dispatches `type` with `detail` as it is. */
+  send(type: string, detail: unknown): void {
+    this.dispatchEvent(new CustomEvent(type, { detail }))
+  }
+}
