@@ -1,13 +1,8 @@
 // What a valid configuration still gets wrong, found before anything starts (`peer start --check`
 // lists them; `peer start` logs them at warn): the checks of docs/troubleshooting.md that need no
 // network. Each is a hint; the node starts all the same.
-import {
-  formatHostPort,
-  isLoopbackHost,
-  isWildcardHost,
-  type PeerAddress,
-  shortId,
-} from '@peer/discovery-core'
+import { formatHostPort, isWildcardHost, type PeerAddress, shortId } from '@peer/discovery-core'
+import { isLoopbackHostOrName } from '@peer/discovery-core/internal'
 import type { PeerConfig } from './config.js'
 
 /** Most ids a warning names. */
@@ -25,12 +20,12 @@ export function configWarnings(
     )
   }
   const announced = config.advertise ?? (isWildcardHost(config.listen.host) ? undefined : [config.listen])
-  const loopbackOnly = announced?.every((a) => isLoopback(a.host)) === true
+  const loopbackOnly = announced?.every((a) => isLoopbackHostOrName(a.host)) === true
   const shown = (announced ?? []).map((a: PeerAddress) => formatHostPort(a.host, a.port)).join(', ')
   for (const backend of config.discovery) {
     if (backend.backend === 'etcd' && loopbackOnly) {
       const endpoints = typeof backend.endpoints === 'string' ? [backend.endpoints] : backend.endpoints
-      const remote = endpoints.find((e) => !isLoopback(hostOf(e)))
+      const remote = endpoints.find((e) => !isLoopbackHostOrName(hostOf(e)))
       if (remote !== undefined) {
         warnings.push(
           `etcd at ${remote} may be read by other hosts, but this node announces only ${shown}: they would dial their own loopback (listen on 0.0.0.0, or --advertise an address of this host)`,
@@ -53,10 +48,6 @@ export function configWarnings(
     }
   }
   return warnings
-}
-
-function isLoopback(host: string): boolean {
-  return host.toLowerCase() === 'localhost' || isLoopbackHost(host)
 }
 
 /** The host of an etcd endpoint URL (`http://10.0.0.5:2379`), or the endpoint when it is none. */

@@ -8,7 +8,7 @@ import {
   subscribe,
   throwIfAborted,
 } from '@peer/discovery-core'
-import { errorMessage } from '@peer/discovery-core/internal'
+import { errorMessage, nameMatch } from '@peer/discovery-core/internal'
 import type { PeerNode, PeerUnavailableError } from '@peer/node'
 import { Command } from 'commander'
 import { BrowseOnlyBackend } from './browse-only.js'
@@ -190,7 +190,7 @@ export async function ping(target: string, options: PingOptions, io: CliIo): Pro
     const discovery = node.discovery
     if (what.kind === 'name' && discovery !== undefined) {
       const byName = () => {
-        const named = discovery.snapshot().filter((r) => nameMatches(r.name, what.name))
+        const named = discovery.snapshot().filter((r) => nameMatch(r.name, what.name) !== undefined)
         const trusted = named.filter((r) => started.trust.has(r.id))
         if (trusted.length === 1) targetId = trusted[0]!.id
         const stranger = named.find((r) => !started.trust.has(r.id))
@@ -331,11 +331,6 @@ export function isDecisive(error: Error): boolean {
   if (error instanceof AggregateError)
     return error.errors.length > 0 && error.errors.every((e) => e instanceof Error && isDecisive(e))
   return DECISIVE_DIAL_ERRORS.has(error.name)
-}
-
-/** Whether a discovered `name` is what a ping target `ref` names: the full name, or its part before `@`. */
-function nameMatches(name: string | undefined, ref: string): boolean {
-  return name !== undefined && (name === ref || name.slice(0, name.indexOf('@')) === ref)
 }
 
 /** Whether the target (at some address) refused this identity. @internal */

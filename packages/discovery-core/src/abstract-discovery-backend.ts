@@ -1,4 +1,5 @@
 import { type AbortOptions, abortErrorFor, raceSignal, throwIfAborted } from './abort.js'
+import { VALIDATES_RECORDS } from './backend-events.js'
 import type {
   DiscoveryBackend,
   DiscoveryCapability,
@@ -7,14 +8,7 @@ import type {
   PeerLostReason,
 } from './discovery-backend.js'
 import { errorMessage } from './errors.js'
-import {
-  INHERIT_LOGGER,
-  inheritableLogger,
-  type Logger,
-  type LoggerFactory,
-  safeLogger,
-  VALIDATES_RECORDS,
-} from './logger.js'
+import { INHERIT_LOGGER, inheritableLogger, type Logger, type LoggerFactory, safeLogger } from './logger.js'
 import { isNodeId } from './node-id.js'
 import { numberOption } from './options.js'
 import { type PeerRecord, type PeerRecordLimits, parsePeerRecord, sameRecord } from './peer-record.js'

@@ -6,9 +6,15 @@
 
 import type { DiscoveryBackend, PeerDiscoveredDetail, PeerLostReason } from './discovery-backend.js'
 import { errorMessage } from './errors.js'
-import { VALIDATES_RECORDS } from './logger.js'
 import { type PeerRecord, validatePeerRecord } from './peer-record.js'
 import { subscribe } from './subscribe.js'
+
+/**
+ * Set (true) on a backend whose events carry only records it validated itself (every backend on
+ * `AbstractDiscoveryBackend`, with its own `recordLimits`): `Discovery` validates the records of
+ * any other backend before it trusts their shape. @internal
+ */
+export const VALIDATES_RECORDS: unique symbol = Symbol.for('peer.validatesRecords')
 
 /** Where the events of a backend go. @internal */
 export interface BackendEventSink {

@@ -96,6 +96,11 @@ export function isLoopbackHost(host: string): boolean {
   return LOOPBACK.check(bare, family === 4 ? 'ipv4' : 'ipv6')
 }
 
+/** {@link isLoopbackHost}, or the name `localhost` (any case). @internal */
+export function isLoopbackHostOrName(host: string): boolean {
+  return host.toLowerCase() === 'localhost' || isLoopbackHost(host)
+}
+
 /** Formats `host:port`, bracketing IPv6 literals (`[::1]:4000`). */
 export function formatHostPort(host: string, port: number): string {
   return ipFamily(host) === 6 && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`

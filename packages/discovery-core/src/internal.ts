@@ -15,11 +15,14 @@ export {
   withTimeout,
 } from './abort.js'
 export { type AtomicWriteOptions, writeFileAtomic } from './atomic-file.js'
+export { VALIDATES_RECORDS } from './backend-events.js'
 export { type BackoffOptions, backoffDelay } from './backoff.js'
 export { BoundedMap } from './bounded-map.js'
 export { errorMessage } from './errors.js'
-export { INHERIT_LOGGER, inheritableLogger, VALIDATES_RECORDS } from './logger.js'
-export { BACKEND_OPTION_KEYS, nearestName, warnUnknownOptions } from './option-keys.js'
+export { isLoopbackHostOrName } from './host.js'
+export { INHERIT_LOGGER, inheritableLogger } from './logger.js'
+export { nameMatch } from './node-name.js'
+export { BACKEND_OPTION_KEYS, warnUnknownOptions } from './option-keys.js'
 export {
   MAX_TIMER_MS,
   type NumberRule,

@@ -170,10 +170,3 @@ export function inheritableLogger(
     },
   }
 }
-
-/**
- * Set (true) on a backend whose events carry only records it validated itself (every backend on
- * `AbstractDiscoveryBackend`, with its own `recordLimits`): `Discovery` validates the records of
- * any other backend before it trusts their shape. @internal
- */
-export const VALIDATES_RECORDS: unique symbol = Symbol.for('peer.validatesRecords')

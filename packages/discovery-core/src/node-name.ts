@@ -83,3 +83,14 @@ export function isNodeName(input: unknown): input is string {
     return false
   }
 }
+
+/**
+ * How `name` (a node name as a record or a hello carries it) matches `ref`, a name a caller gave:
+ * `exact`, `short` (`ref` is the part before `@`: `api` for `api@10.0.0.7`), or `undefined`.
+ * @internal
+ */
+export function nameMatch(name: string | undefined, ref: string): 'exact' | 'short' | undefined {
+  if (name === undefined) return undefined
+  if (name === ref) return 'exact'
+  return name.slice(0, name.indexOf('@')) === ref ? 'short' : undefined
+}

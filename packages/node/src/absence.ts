@@ -3,10 +3,10 @@
 // "not connected" cannot tell a missing trust entry from a peer that nobody reported.
 
 import { type BackendErrorInfo, formatHostPort, isNodeId, type MergedPeerRecord } from '@peer/discovery-core'
-import { errorMessage } from '@peer/discovery-core/internal'
+import { errorMessage, nameMatch } from '@peer/discovery-core/internal'
 import type { PeerStatus } from '@peer/registry'
 import { notUp, type PeerStanding, type PeerUnavailableError } from './errors.js'
-import { memberIdFor } from './members.js'
+import { memberIdFor, NO_MEMBER } from './members.js'
 
 /** What {@link whyNotUp} reads. @internal */
 export interface AbsenceView {
@@ -47,14 +47,12 @@ export function whyNotUp(ref: string, view: AbsenceView): string {
 /** {@link whyNotUp} with the {@link PeerStanding}. @internal */
 export function absence(ref: string, view: AbsenceView): Absence {
   if (isNodeId(ref)) return idAbsence(ref, view)
-  const matching = (name: string | undefined) =>
-    name !== undefined && (name === ref || name.slice(0, name.indexOf('@')) === ref)
-  const members = view.peers().filter((s) => s.discovered && matching(s.name))
-  if (members.length === 1) return idAbsence(members[0]!.id, view)
-  if (members.length > 1) {
-    return { standing: 'ambiguous', why: `the name matches ${members.length} members; use a node id` }
-  }
-  const strangers = (view.discovered() ?? []).filter((r) => matching(r.name) && !view.trusted(r.id))
+  const member = memberIdFor(ref, view)
+  if ('id' in member) return idAbsence(member.id, view)
+  if (member.why !== NO_MEMBER) return { standing: 'ambiguous', why: member.why }
+  const strangers = (view.discovered() ?? []).filter(
+    (r) => nameMatch(r.name, ref) !== undefined && !view.trusted(r.id),
+  )
   if (strangers.length > 0) {
     const r = strangers[0]!
     const more = strangers.length > 1 ? ` (and ${strangers.length - 1} more)` : ''

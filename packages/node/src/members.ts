@@ -1,11 +1,15 @@
 // Members (discovered, trusted peers, connected or not): finding one by id or name, and waiting
 // for the link of a connection made on first use.
 import { isNodeId } from '@peer/discovery-core'
+import { nameMatch } from '@peer/discovery-core/internal'
 import type { PeerStatus } from '@peer/registry'
 import type { CloseInfo, Connection } from '@peer/transport-quic'
 import { PeerUnavailableError } from './errors.js'
 import { eventWait } from './event-wait.js'
 import type { PeerLink } from './peer-link.js'
+
+/** Why {@link memberIdFor} found no member for a name. @internal */
+export const NO_MEMBER = 'no member has this name'
 
 /** The member id `ref` (a node id or name) designates, or why there is none. @internal */
 export function memberIdFor(
@@ -17,14 +21,15 @@ export function memberIdFor(
   const exact: string[] = []
   const short: string[] = []
   for (const m of members.peers()) {
-    if (!m.discovered || m.name === undefined) continue
-    if (m.name === ref) exact.push(m.id)
-    else if (m.name.slice(0, m.name.indexOf('@')) === ref) short.push(m.id)
+    if (!m.discovered) continue
+    const match = nameMatch(m.name, ref)
+    if (match === 'exact') exact.push(m.id)
+    else if (match === 'short') short.push(m.id)
   }
   const matches = exact.length > 0 ? exact : short
   if (matches.length === 1) return { id: matches[0]! }
   if (matches.length > 1) return { why: `the name matches ${matches.length} members; use a node id` }
-  return { why: 'no member has this name' }
+  return { why: NO_MEMBER }
 }
 
 /** The reason the registry closes the losing connection of a simultaneous dial with. */

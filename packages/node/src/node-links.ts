@@ -4,7 +4,7 @@
 // lookup (or dial on use) of a peer's link.
 
 import { abortErrorFor, isNodeId, type Logger, shortId, subscribe } from '@peer/discovery-core'
-import { errorMessage } from '@peer/discovery-core/internal'
+import { errorMessage, nameMatch } from '@peer/discovery-core/internal'
 import type { PeerRegistry } from '@peer/registry'
 import {
   type CloseInfo,
@@ -386,10 +386,9 @@ export class NodeLinks {
     const exact: PeerLink[] = []
     const short: PeerLink[] = []
     for (const link of this.links.values()) {
-      const name = link.name ?? this.#c.registry()?.status(link.id)?.name
-      if (name === undefined) continue
-      if (name === ref) exact.push(link)
-      else if (name.slice(0, name.indexOf('@')) === ref) short.push(link)
+      const match = nameMatch(link.name ?? this.#c.registry()?.status(link.id)?.name, ref)
+      if (match === 'exact') exact.push(link)
+      else if (match === 'short') short.push(link)
     }
     const matches = exact.length > 0 ? exact : short
     if (matches.length === 1) return matches[0]!

@@ -1,5 +1,4 @@
-import { isLoopbackHost } from '@peer/discovery-core'
-import { numberOption } from '@peer/discovery-core/internal'
+import { isLoopbackHostOrName, numberOption } from '@peer/discovery-core/internal'
 import { TransportConfigError } from './errors.js'
 import type { TransportTuning } from './types.js'
 
@@ -11,7 +10,7 @@ export type PathKind = 'loopback' | 'network'
 
 /** Classifies a host for {@link tuningFor}. */
 export function pathKind(host: string): PathKind {
-  return host.toLowerCase() === 'localhost' || isLoopbackHost(host) ? 'loopback' : 'network'
+  return isLoopbackHostOrName(host) ? 'loopback' : 'network'
 }
 
 const MiB = 1024 * 1024
