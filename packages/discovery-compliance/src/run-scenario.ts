@@ -1,5 +1,5 @@
 import type { DiscoveryBackend, DiscoveryCapability, LocalPeer } from '@peer/discovery-core'
-import { numberOption, renamedOption } from '@peer/discovery-core/internal'
+import { backendShapeProblems, numberOption, renamedOption } from '@peer/discovery-core/internal'
 import type { DiscoveryHarness } from './harness.js'
 import { expectNoLeaks, resourceSnapshot } from './resources.js'
 import type { Scenario, ScenarioContext } from './scenario.js'
@@ -76,6 +76,16 @@ export async function runScenario<B extends DiscoveryBackend>(
   if (instances.length !== scenario.instances) {
     await harness.teardown()
     throw new Error(`harness.setup({ count: ${scenario.instances} }) returned ${instances.length} instances`)
+  }
+  // a backend written by hand that lacks a member fails here, named, not as a TypeError mid-scenario
+  const misshapen = instances
+    .map((b, i) => ({ i, problems: backendShapeProblems(b) }))
+    .find((x) => x.problems.length > 0)
+  if (misshapen !== undefined) {
+    await harness.teardown()
+    throw new Error(
+      `harness.setup() returned an instance that is not a DiscoveryBackend (instance ${misshapen.i}: ${misshapen.problems.join(', ')})`,
+    )
   }
   const first = instances[0]!
   const canAnnounce = first.capabilities.has('announce') && typeof first.announce === 'function'

@@ -1,4 +1,4 @@
-import { ConfigError } from '@peer/discovery-core'
+import { ConfigError, type DiscoveryBackend } from '@peer/discovery-core'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { checkNoLeaks, runScenario, type Scenario, scenarios, skipReason } from '../src/index.js'
 import { describeDiscoveryCompliance } from '../src/vitest.js'
@@ -67,6 +67,27 @@ describe('the kit catches broken backends', () => {
 
   it('a correct backend passes the leak check', async () => {
     await checkNoLeaks(memoryHarness(), 1000)
+  })
+
+  it('an instance without a member of DiscoveryBackend fails before the scenario runs, named', async () => {
+    let tornDown = 0
+    const handWritten = Object.assign(new EventTarget(), {
+      source: 'mine',
+      capabilities: new Set(['list']),
+      started: false,
+      async start() {},
+      async stop() {},
+    })
+    const harness = {
+      setup: async () => [handWritten as unknown as DiscoveryBackend],
+      teardown: async () => {
+        tornDown++
+      },
+    }
+    await expect(runScenario(harness, scenario('start and stop are idempotent'))).rejects.toThrow(
+      'harness.setup() returned an instance that is not a DiscoveryBackend (instance 0: lookup is not a function)',
+    )
+    expect(tornDown).toBe(1)
   })
 })
 

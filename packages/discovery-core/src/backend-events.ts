@@ -16,6 +16,11 @@ import { subscribe } from './subscribe.js'
  */
 export const VALIDATES_RECORDS: unique symbol = Symbol.for('peer.validatesRecords')
 
+/** Whether `backend` validates its own records (see {@link VALIDATES_RECORDS}). @internal */
+export function validatesRecords(backend: DiscoveryBackend): boolean {
+  return (backend as Partial<Record<typeof VALIDATES_RECORDS, boolean>>)[VALIDATES_RECORDS] === true
+}
+
 /** Where the events of a backend go. @internal */
 export interface BackendEventSink {
   found(record: PeerRecord, source: string): void
@@ -28,7 +33,7 @@ export interface BackendEventSink {
 /** Subscribes `sink` to `backend`'s events; returns the unsubscriber. @internal */
 export function subscribeBackend(backend: DiscoveryBackend, sink: BackendEventSink): () => void {
   const source = backend.source
-  const checked = (backend as Partial<Record<typeof VALIDATES_RECORDS, boolean>>)[VALIDATES_RECORDS] === true
+  const checked = validatesRecords(backend)
   const onFound = (event: CustomEvent<PeerDiscoveredDetail>) => {
     const raw = (event.detail as { record?: unknown } | null | undefined)?.record
     if (checked) {

@@ -1,5 +1,6 @@
 import { type AbortOptions, abortErrorFor, linkSignals, raceSignal, throwIfAborted } from './abort.js'
-import { subscribeBackend } from './backend-events.js'
+import { backendShapeProblems, callBackend, lookupAnswer } from './backend-calls.js'
+import { subscribeBackend, validatesRecords } from './backend-events.js'
 import type {
   DiscoveryBackend,
   DiscoveryCapability,
@@ -148,6 +149,14 @@ export class Discovery extends TypedEventTarget<DiscoveryEvents> implements Disc
       throw new ConfigError('Discovery needs at least one backend', { option: 'backends' })
     this.backends = [...options.backends]
     this.backends.forEach((b, i) => {
+      const problems = backendShapeProblems(b)
+      if (problems.length > 0)
+        throw new ConfigError(
+          `Discovery: backends[${i}] is not a discovery backend: ${problems.join(', ')}`,
+          {
+            option: `backends[${i}]`,
+          },
+        )
       if (this.#priority.has(b.source))
         throw new ConfigError(`two backends share the source ${JSON.stringify(b.source)}`, {
           option: 'backends',
@@ -243,7 +252,7 @@ export class Discovery extends TypedEventTarget<DiscoveryEvents> implements Disc
       this.#lastErrors.clear()
       this.#warnedInvalid.clear()
       for (const backend of this.backends) this.#subscribe(backend)
-      const results = await Promise.allSettled(this.backends.map((b) => b.start(options)))
+      const results = await Promise.allSettled(this.backends.map((b) => callBackend(() => b.start(options))))
       const failures = this.#failures(results)
       if (options.signal?.aborted || failures.length === this.backends.length) {
         this.#state = 'stopping'
@@ -313,7 +322,11 @@ export class Discovery extends TypedEventTarget<DiscoveryEvents> implements Disc
       const linked = linkSignals([options.signal], this.#lookupTimeout)
       const signal = linked.signal
       try {
-        const found = await raceSignal(backend.lookup(nameOrId, { signal }), signal)
+        const answer = await raceSignal(
+          callBackend(() => backend.lookup(nameOrId, { signal })),
+          signal,
+        )
+        const found = this.#lookupAnswer(answer, backend)
         if (found !== undefined && found.id !== this.#self) return found
       } catch (error) {
         if (options.signal?.aborted) throw abortErrorFor(options.signal)
@@ -355,18 +368,30 @@ export class Discovery extends TypedEventTarget<DiscoveryEvents> implements Disc
         found: (record, source) => this.#onFound(record, source),
         lost: (id, source, reason) => this.#onLost(id, source, reason),
         failed: (source, error) => this.#reportError(source, error),
-        invalid: (source, error) => {
-          this.#stats.invalidRecords++
-          this.#log.debug('dropped an invalid record of a backend', { source, error: errorMessage(error) })
-          if (this.#warnedInvalid.has(source)) return
-          this.#warnedInvalid.add(source)
-          this.#log.warn('a backend reported an invalid record (dropped, counted in stats.invalidRecords)', {
-            source,
-            error: errorMessage(error),
-          })
-        },
+        invalid: (source, error) => this.#onInvalid(source, error),
       }),
     )
+  }
+
+  #onInvalid(source: string, error: unknown): void {
+    this.#stats.invalidRecords++
+    this.#log.debug('dropped an invalid record of a backend', { source, error: errorMessage(error) })
+    if (this.#warnedInvalid.has(source)) return
+    this.#warnedInvalid.add(source)
+    this.#log.warn('a backend reported an invalid record (dropped, counted in stats.invalidRecords)', {
+      source,
+      error: errorMessage(error),
+    })
+  }
+
+  /** A backend's `lookup` answer, or `undefined` for a miss or an invalid record (counted). */
+  #lookupAnswer(answer: unknown, backend: DiscoveryBackend): PeerRecord | undefined {
+    try {
+      return lookupAnswer(answer, backend, validatesRecords(backend))
+    } catch (error) {
+      this.#onInvalid(backend.source, error)
+      return undefined
+    }
   }
 
   #active(): boolean {
@@ -501,7 +526,7 @@ export class Discovery extends TypedEventTarget<DiscoveryEvents> implements Disc
     )
     // with no publishing backend, announcing still sets the id that is filtered out of events
     if (targets.length === 0) return
-    const results = await Promise.allSettled(targets.map(call))
+    const results = await Promise.allSettled(targets.map((b) => callBackend(() => call(b))))
     throwIfAborted(signal)
     const failures = this.#failures(results, targets)
     if (failures.length === targets.length) throw new AllBackendsFailedError(operation, failures)
@@ -512,7 +537,7 @@ export class Discovery extends TypedEventTarget<DiscoveryEvents> implements Disc
     for (const off of this.#unsubscribe.splice(0)) off()
     for (const entry of this.#peers.values()) if (entry.lostTimer !== undefined) clearTimeout(entry.lostTimer)
     this.#peers.clear()
-    const results = await Promise.allSettled(this.backends.map((b) => b.stop()))
+    const results = await Promise.allSettled(this.backends.map((b) => callBackend(() => b.stop())))
     for (const f of this.#failures(results))
       this.#log.warn('backend failed to stop', { source: f.source, error: errorMessage(f.error) })
     this.#state = 'stopped'

@@ -15,6 +15,7 @@ export {
   withTimeout,
 } from './abort.js'
 export { type AtomicWriteOptions, writeFileAtomic } from './atomic-file.js'
+export { backendShapeProblems } from './backend-calls.js'
 export { VALIDATES_RECORDS } from './backend-events.js'
 export { type BackoffOptions, backoffDelay } from './backoff.js'
 export { BoundedMap } from './bounded-map.js'

@@ -73,3 +73,93 @@ describe('a backend that is not built on AbstractDiscoveryBackend', () => {
     expect(discovery.stats).toMatchObject({ invalidRecords: 0, overflowDrops: 2, listenerErrors: 0 })
   })
 })
+
+describe('calls into a backend written by hand', () => {
+  it('refuses, at construction, a backend that lacks a member the aggregate calls, naming it', () => {
+    const noLookup = Object.assign(new RawBackend('a'), { lookup: undefined })
+    expect(
+      () => new Discovery({ backends: [new RawBackend('ok'), noLookup] as unknown as DiscoveryBackend[] }),
+    ).toThrow(
+      expect.objectContaining({
+        name: 'ConfigError',
+        option: 'backends[1]',
+        message: 'Discovery: backends[1] is not a discovery backend: lookup is not a function',
+      }),
+    )
+    // without `started` the backend would never be asked by lookup: refused, not skipped
+    const noStarted = Object.assign(new RawBackend('b'), { started: undefined })
+    expect(() => new Discovery({ backends: [noStarted] as unknown as DiscoveryBackend[] })).toThrow(
+      /backends\[0\] is not a discovery backend: started is not a boolean$/,
+    )
+    const plain = { source: 'p', capabilities: ['list'], started: false, start() {}, stop() {}, lookup() {} }
+    expect(() => new Discovery({ backends: [plain] as unknown as DiscoveryBackend[] })).toThrow(
+      /: capabilities is not a Set, addEventListener is not a function, removeEventListener is not a function$/,
+    )
+  })
+
+  it('takes a synchronous throw from start or stop as that backend failing, not the aggregate', async () => {
+    const throwing = new RawBackend('throws')
+    throwing.start = () => {
+      throw new Error('no start')
+    }
+    throwing.stop = () => {
+      throw new Error('no stop')
+    }
+    const { factory, records } = recordingLogger()
+    discovery = new Discovery({
+      backends: [throwing, new RawBackend('ok')] as unknown as DiscoveryBackend[],
+      logger: factory,
+    })
+    await discovery.start()
+    expect(discovery.started).toBe(true)
+    expect(discovery.lastErrors()).toMatchObject([{ source: 'throws', error: { message: 'no start' } }])
+    await discovery.stop()
+    expect(discovery.started).toBe(false)
+    expect(records).toContainEqual(
+      expect.objectContaining({
+        level: 'warn',
+        message: 'backend failed to stop',
+        fields: { source: 'throws', error: 'no stop' },
+      }),
+    )
+    // the only backend throwing: the start fails as it does for a rejection, and can be retried
+    const alone = new Discovery({ backends: [throwing] as unknown as DiscoveryBackend[] })
+    await expect(alone.start()).rejects.toThrow('start failed on every backend (throws: no start)')
+    expect(alone.started).toBe(false)
+  })
+
+  it("validates a raw backend's lookup answer: null is a miss, an invalid record a counted drop", async () => {
+    const raw = new RawBackend()
+    const next = new RawBackend('next')
+    const good = testId('good')
+    const answers: unknown[] = [
+      null,
+      'a string',
+      { id: 42 },
+      { id: good, addresses: [{ host: '0.0.0.0', port: 1 }] },
+    ]
+    let asked = 0
+    raw.lookup = async () => answers[asked++]
+    let nextAsked = 0
+    next.lookup = async () => {
+      nextAsked++
+      return undefined
+    }
+    discovery = new Discovery({ backends: [raw, next] as unknown as DiscoveryBackend[] })
+    await discovery.start()
+    for (const _ of answers) expect(await discovery.lookup(good)).toBeUndefined()
+    // each answer fell through to the next backend, as a miss does; the invalid ones were counted
+    expect(nextAsked).toBe(4)
+    expect(discovery.stats.invalidRecords).toBe(3)
+    expect(discovery.lastErrors()).toEqual([])
+    // a valid answer without a source gets the backend's as its provenance
+    raw.lookup = () => ({ id: good, addresses: [{ host: '127.0.0.1', port: 4000 }] }) as never
+    expect(await discovery.lookup(good)).toMatchObject({ id: good, source: 'raw' })
+    // a synchronous throw is that backend failing the lookup
+    raw.lookup = () => {
+      throw new Error('lookup broke')
+    }
+    expect(await discovery.lookup(good)).toBeUndefined()
+    expect(discovery.lastErrors()).toMatchObject([{ source: 'raw', error: { message: 'lookup broke' } }])
+  })
+})

@@ -5,7 +5,7 @@
 // are used (node-options.ts); this file checks kinds.
 
 import { assertNodeId, ConfigError, SERVICES_META_KEY, undialableHostProblem } from '@peer/discovery-core'
-import { errorMessage, warnUnknownOptions } from '@peer/discovery-core/internal'
+import { backendShapeProblems, errorMessage, warnUnknownOptions } from '@peer/discovery-core/internal'
 import { TrustList } from '@peer/identity'
 
 /**
@@ -132,23 +132,18 @@ function checkDiscovery(discovery: unknown): void {
   if (discovery === undefined) return
   const list = Array.isArray(discovery) ? discovery : [discovery]
   list.forEach((backend, i) => {
+    const problems = backendShapeProblems(backend)
+    if (problems.length === 0) return
     const b = backend as Record<string, unknown> | null
-    const ok =
-      typeof b === 'object' &&
-      b !== null &&
-      typeof b.source === 'string' &&
-      typeof b.start === 'function' &&
-      typeof b.stop === 'function' &&
-      typeof b.addEventListener === 'function' &&
-      typeof (b.capabilities as Iterable<unknown> | undefined)?.[Symbol.iterator] === 'function'
-    if (ok) return
     const where = Array.isArray(discovery) ? `discovery[${i}]` : 'discovery'
     const cliEntry =
       typeof b === 'object' && b !== null && 'backend' in b
         ? ' (`{ backend: ... }` entries are the CLI config format; in code, construct the backend: new StaticDiscovery(...), new MdnsDiscovery(...))'
         : ''
+    // for a plain value or a CLI entry what it is says enough; for another object, what it lacks
+    const lacks = cliEntry === '' && typeof b === 'object' && b !== null ? ` (${problems.join(', ')})` : ''
     throw new ConfigError(
-      `createNode: \`${where}\` is not a discovery backend (source, capabilities, start, stop, events); got ${kindOf(backend)}${cliEntry}`,
+      `createNode: \`${where}\` is not a discovery backend (source, capabilities, started, start, stop, lookup, events); got ${kindOf(backend)}${lacks}${cliEntry}`,
       { option: where },
     )
   })

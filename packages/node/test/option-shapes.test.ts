@@ -75,6 +75,22 @@ describe('createNode refuses options of the wrong kind, naming the option and wh
       /`discovery` is not a discovery backend .*; got the function ManualBackend \(a class\? pass an instance: new ManualBackend\(\.\.\.\)\)/,
     ],
     [
+      'a backend written by hand without lookup and started',
+      {
+        trust: [],
+        discovery: [
+          Object.assign(new EventTarget(), {
+            source: 'mine',
+            capabilities: new Set(['list']),
+            start: async () => {},
+            stop: async () => {},
+          }),
+        ],
+      },
+      'discovery[0]',
+      /`discovery\[0\]` is not a discovery backend .*\(started is not a boolean, lookup is not a function\)$/,
+    ],
+    [
       'a listen string',
       { trust: [], listen: '127.0.0.1:4000' },
       'listen',

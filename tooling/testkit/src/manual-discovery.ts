@@ -43,9 +43,14 @@ export class RawBackend extends EventTarget {
   constructor(readonly source = 'raw') {
     super()
   }
-  async start(): Promise<void> {}
-  async stop(): Promise<void> {}
-  async lookup(): Promise<undefined> {
+  started = false
+  async start(): Promise<void> {
+    this.started = true
+  }
+  async stop(): Promise<void> {
+    this.started = false
+  }
+  async lookup(_nameOrId: string): Promise<unknown> {
     return undefined
   }
   /** Dispatches `type` with `detail` as it is. */
