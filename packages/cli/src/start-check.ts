@@ -1,7 +1,8 @@
 import { resolve } from 'node:path'
 import { formatHostPort } from '@peer/discovery-core'
+import { createBackend } from './backends.js'
 import type { PeerConfig } from './config.js'
-import { configWarnings } from './config-warnings.js'
+import { configWarnings, staticListedIds } from './config-warnings.js'
 import { loadConfiguredIdentity, loadConfiguredTrust } from './node-setup.js'
 import type { Output } from './output.js'
 import type { StartOptions } from './start-options.js'
@@ -10,7 +11,12 @@ import type { StartOptions } from './start-options.js'
  * `peer start --check`: validates the configuration, the identity and the trust list, and prints
  * a summary with the configuration's warnings (see config-warnings.ts); no node starts.
  */
-export async function check(config: PeerConfig, options: StartOptions, out: Output): Promise<void> {
+export async function check(
+  config: PeerConfig,
+  options: StartOptions,
+  out: Output,
+  env: NodeJS.ProcessEnv,
+): Promise<void> {
   // with createIdentity a missing identity is fine (it is made on first start); a broken one is not
   const identity = await loadConfiguredIdentity({ ...config, createIdentity: false }).then(
     (r) => r.identity,
@@ -23,7 +29,16 @@ export async function check(config: PeerConfig, options: StartOptions, out: Outp
   const trust = await loadConfiguredTrust(config)
   const listen = formatHostPort(config.listen.host, config.listen.port)
   const backends = config.discovery.map((b) => b.backend)
-  const warnings = configWarnings(config, trust)
+  // the static lists are read as a start reads them (a bad file fails here as it fails there)
+  const statics = await Promise.all(
+    config.discovery.map((entry) =>
+      entry.backend === 'static'
+        ? createBackend({ ...entry, watch: false }, { env, self: identity?.id })
+        : undefined,
+    ),
+  )
+  const listed = await staticListedIds(config, statics, { start: true })
+  const warnings = configWarnings(config, trust, { listed, keyType: identity?.keyType, self: identity?.id })
   out.result(
     {
       ok: true,

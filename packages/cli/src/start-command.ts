@@ -13,7 +13,7 @@ import { errorMessage } from '@peer/discovery-core/internal'
 import type { PeerNode, ProviderDetail } from '@peer/node'
 import { Command, Option } from 'commander'
 import { type BackendConfig, LOG_LEVELS, loadConfigFile, type PeerConfig, parseConfig } from './config.js'
-import { configWarnings } from './config-warnings.js'
+import { configWarnings, staticListedIds } from './config-warnings.js'
 import { type ControlServer, clearControlPath, defaultControlPath } from './control-server.js'
 import { parsePeerSpec } from './discover-command.js'
 import { durationMs, secondsFlag } from './durations.js'
@@ -128,7 +128,7 @@ export async function start(options: StartOptions, io: CliIo): Promise<void> {
       : parseMetricsAddress(options.metrics, options.metricsAllowRemote)
   const provide = checkServices(options.provide)
   const config = await resolveNodeConfig(options, io, options)
-  if (options.check === true) return check(config, options, out)
+  if (options.check === true) return check(config, options, out, io.env)
   const logger = configuredLogger(config, (line) => void io.stderr.write(`${line}\n`), io.env)
   const shutdown = shutdownSignal({ signal: options.signal })
   const onStdinEnd = () => shutdown.abort('stdin closed')
@@ -164,7 +164,9 @@ export async function start(options: StartOptions, io: CliIo): Promise<void> {
     node = started.node
     if (shutdown.signal.aborted) return
     const cliLog = logger('peer:cli')
-    for (const warning of configWarnings(config, started.trust)) cliLog.warn(warning)
+    const listed = await staticListedIds(config, started.backends, { signal: shutdown.signal })
+    const facts = { listed, keyType: started.identity.keyType, self: started.identity.id }
+    for (const warning of configWarnings(config, started.trust, facts)) cliLog.warn(warning)
     const self = node
     if (controlPath !== undefined) {
       control = await serveStatus(self, controlPath, { signal: shutdown.signal }).catch((error: unknown) => {
