@@ -74,6 +74,8 @@ export interface ServiceResolverOptions {
 interface TargetInfo {
   identity: { id: string; name?: string | undefined; meta?: Readonly<Record<string, string>> | undefined }
   ips: string[]
+  /** A/AAAA records dropped as undialable while others of the target were kept (counted). */
+  dropped: Rejected[]
   expiresAt: number
 }
 
@@ -142,6 +144,7 @@ export class ServiceResolver {
         const info = await this.#resolveTarget(target, options)
         if (typeof info === 'string') rejected.push({ key: `target ${target}`, reason: info })
         else {
+          rejected.push(...info.dropped)
           infos.set(target, info)
           expiresAt = Math.min(expiresAt, info.expiresAt)
         }
@@ -177,7 +180,13 @@ export class ServiceResolver {
       }
     }
     const candidates = this.#group([{ target: host, port }], new Map([[host, info]]))
-    return { kind: 'present', candidates, rejected: [], unresolved: new Map(), expiresAt: info.expiresAt }
+    return {
+      kind: 'present',
+      candidates,
+      rejected: info.dropped,
+      unresolved: new Map(),
+      expiresAt: info.expiresAt,
+    }
   }
 
   #group(order: Array<{ target: string; port: number }>, infos: Map<string, TargetInfo>): Candidate[] {
@@ -235,16 +244,23 @@ export class ServiceResolver {
       return `target ${target} does not exist (NXDOMAIN)`
     }
     const ips: string[] = []
+    const dropped: Rejected[] = []
     let undialable: string | undefined
     for (const r of results) {
       if (r.kind !== 'positive') continue
       const family: string[] = []
       for (const rec of r.records) {
         if (rec.type !== 'A' && rec.type !== 'AAAA') continue
-        // 0.0.0.0, multicast, broadcast: dropped, the target's other addresses kept
+        // 0.0.0.0, multicast, broadcast: dropped (counted), the target's other addresses kept
         const problem = undialableHostProblem(rec.address)
         if (problem === undefined) family.push(rec.address)
-        else undialable ??= problem
+        else {
+          undialable ??= problem
+          dropped.push({
+            key: `address ${target} ${rec.address}`,
+            reason: `target ${target}: ${rec.type} record ${rec.address} is not dialable (${problem})`,
+          })
+        }
       }
       // servers rotate A/AAAA RRsets: a stable order keeps an unchanged peer unchanged
       ips.push(...family.sort())
@@ -257,7 +273,7 @@ export class ServiceResolver {
     const identity = identify(target, txtStrings, this.#options.idSource, this.#options.txtLimits)
     if (typeof identity === 'string') return identity
     const expiresAt = Math.min(...(txt ? [txt] : []).concat(results).map((r) => r.expiresAt))
-    return { identity, ips, expiresAt }
+    return { identity, ips, dropped, expiresAt }
   }
 }
 
