@@ -1,3 +1,4 @@
+import { describeValue } from './describe-value.js'
 import { InvalidNodeIdError } from './errors.js'
 
 /**
@@ -16,7 +17,8 @@ export function isNodeId(value: unknown): value is string {
 /** Throws an {@link InvalidNodeIdError} saying what is wrong unless `value` is a well-formed node id. */
 export function assertNodeId(value: unknown): asserts value is string {
   if (isNodeId(value)) return
-  if (typeof value !== 'string') throw new InvalidNodeIdError(`node id must be a string, got ${typeof value}`)
+  if (typeof value !== 'string')
+    throw new InvalidNodeIdError(`node id must be a string, got ${describeValue(value)}`)
   if (value.length !== NODE_ID_LENGTH) {
     throw new InvalidNodeIdError(`node id must be ${NODE_ID_LENGTH} characters, got ${value.length}`)
   }

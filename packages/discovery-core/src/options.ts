@@ -1,5 +1,6 @@
 // Option checking shared by every package: one error class (ConfigError), one rule for durations
 // (milliseconds, `Ms` suffix), and deprecation aliases for renamed options.
+import { describeValue } from './describe-value.js'
 import { ConfigError } from './errors.js'
 
 /** The longest a Node.js timer waits (about 24.8 days): longer delays fire after 1 ms instead. */
@@ -51,7 +52,7 @@ function describeRule(rule: NumberRule): string {
 }
 
 function show(value: unknown): string {
-  return typeof value === 'string' ? JSON.stringify(value) : String(value)
+  return typeof value === 'number' ? String(value) : describeValue(value)
 }
 
 /** A renamed option: `current` is the name to use, `deprecated` the old one still accepted. */

@@ -1,3 +1,4 @@
+import { describeValue } from './describe-value.js'
 import { InvalidPeerRecordError } from './errors.js'
 import { hostProblem, isValidPort, isWildcardHost, undialableHostProblem } from './host.js'
 import { isNodeId } from './node-id.js'
@@ -93,21 +94,21 @@ function validateRecord(
 ): PeerRecord {
   const lim = { ...DEFAULT_RECORD_LIMITS, ...limits }
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    throw new InvalidPeerRecordError('', `expected an object, got ${describe(input)}`)
+    throw new InvalidPeerRecordError('', `expected an object, got ${describeValue(input)}`)
   }
   const obj = input as Record<string, unknown>
 
   if (!isNodeId(obj.id)) {
     throw new InvalidPeerRecordError(
       'id',
-      `expected a 52-character lowercase base32 node id, got ${describe(obj.id)}`,
+      `expected a 52-character lowercase base32 node id, got ${describeValue(obj.id)}`,
     )
   }
   const source = obj.source
   if (typeof source !== 'string' || !SOURCE.test(source)) {
     throw new InvalidPeerRecordError(
       'source',
-      `expected a short lowercase source label, got ${describe(source)}`,
+      `expected a short lowercase source label, got ${describeValue(source)}`,
     )
   }
 
@@ -116,7 +117,7 @@ function validateRecord(
     if (typeof obj.name !== 'string' || obj.name.length > MAX_NODE_NAME_LENGTH || !isNodeName(obj.name)) {
       throw new InvalidPeerRecordError(
         'name',
-        `expected a node name like app@host or 4000@10.0.0.1, got ${describe(obj.name)}`,
+        `expected a node name like app@host or 4000@10.0.0.1, got ${describeValue(obj.name)}`,
       )
     }
     name = obj.name
@@ -127,7 +128,10 @@ function validateRecord(
   let meta: Record<string, string> | undefined
   if (obj.meta !== undefined && obj.meta !== null) {
     if (typeof obj.meta !== 'object' || Array.isArray(obj.meta)) {
-      throw new InvalidPeerRecordError('meta', `expected an object of strings, got ${describe(obj.meta)}`)
+      throw new InvalidPeerRecordError(
+        'meta',
+        `expected an object of strings, got ${describeValue(obj.meta)}`,
+      )
     }
     const entries = Object.entries(obj.meta as Record<string, unknown>)
     if (entries.length > lim.maxMetaEntries) {
@@ -142,7 +146,7 @@ function validateRecord(
         )
       }
       if (typeof value !== 'string')
-        throw new InvalidPeerRecordError(`meta.${key}`, `expected a string, got ${describe(value)}`)
+        throw new InvalidPeerRecordError(`meta.${key}`, `expected a string, got ${describeValue(value)}`)
       if (value.length > lim.maxMetaValueLength) {
         throw new InvalidPeerRecordError(`meta.${key}`, `longer than ${lim.maxMetaValueLength} characters`)
       }
@@ -156,7 +160,10 @@ function validateRecord(
   let ttl: number | undefined
   if (obj.ttl !== undefined && obj.ttl !== null) {
     if (typeof obj.ttl !== 'number' || !Number.isFinite(obj.ttl) || obj.ttl < 0 || obj.ttl > lim.maxTtl) {
-      throw new InvalidPeerRecordError('ttl', `expected seconds in 0-${lim.maxTtl}, got ${describe(obj.ttl)}`)
+      throw new InvalidPeerRecordError(
+        'ttl',
+        `expected seconds in 0-${lim.maxTtl}, got ${describeValue(obj.ttl)}`,
+      )
     }
     ttl = obj.ttl === 0 ? 0 : obj.ttl // -0 too: a clean record reads the same through JSON
   }
@@ -195,7 +202,7 @@ function validateSelfOrListed(
   allowWildcard: boolean,
 ): LocalPeer {
   if (typeof input !== 'object' || input === null) {
-    throw new InvalidPeerRecordError('', `expected an object, got ${describe(input)}`)
+    throw new InvalidPeerRecordError('', `expected an object, got ${describeValue(input)}`)
   }
   const {
     source: _ignored,
@@ -241,18 +248,24 @@ export function parsePeerRecord(
 function validateAddresses(input: unknown, max: number, allowWildcard: boolean): readonly PeerAddress[] {
   if (input === undefined || input === null) return Object.freeze([])
   if (!Array.isArray(input))
-    throw new InvalidPeerRecordError('addresses', `expected an array, got ${describe(input)}`)
+    throw new InvalidPeerRecordError('addresses', `expected an array, got ${describeValue(input)}`)
   if (input.length > max)
     throw new InvalidPeerRecordError('addresses', `more than ${max} addresses (${input.length})`)
   const seen = new Set<string>()
   const out: PeerAddress[] = []
   input.forEach((item: unknown, i) => {
     if (typeof item !== 'object' || item === null) {
-      throw new InvalidPeerRecordError(`addresses[${i}]`, `expected { host, port }, got ${describe(item)}`)
+      throw new InvalidPeerRecordError(
+        `addresses[${i}]`,
+        `expected { host, port }, got ${describeValue(item)}`,
+      )
     }
     const { host, port } = item as Record<string, unknown>
     if (typeof host !== 'string')
-      throw new InvalidPeerRecordError(`addresses[${i}].host`, `expected a string, got ${describe(host)}`)
+      throw new InvalidPeerRecordError(
+        `addresses[${i}].host`,
+        `expected a string, got ${describeValue(host)}`,
+      )
     const problem = hostProblem(host)
     if (problem !== undefined) throw new InvalidPeerRecordError(`addresses[${i}].host`, problem)
     const undialable = allowWildcard && isWildcardHost(host) ? undefined : undialableHostProblem(host)
@@ -260,7 +273,7 @@ function validateAddresses(input: unknown, max: number, allowWildcard: boolean):
     if (!isValidPort(port))
       throw new InvalidPeerRecordError(
         `addresses[${i}].port`,
-        `expected an integer in 1-65535, got ${describe(port)}`,
+        `expected an integer in 1-65535, got ${describeValue(port)}`,
       )
     const clean = host.startsWith('[') ? host.slice(1, -1) : host
     const key = `${clean.toLowerCase()}|${port}`
@@ -285,12 +298,4 @@ export function sameRecord(a: PeerRecord | LocalPeer, b: PeerRecord | LocalPeer)
   const ka = Object.keys(ma)
   if (ka.length !== Object.keys(mb).length) return false
   return ka.every((k) => ma[k] === mb[k])
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null'
-  if (Array.isArray(value)) return 'an array'
-  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}...` : value)
-  if (typeof value === 'object') return 'an object'
-  return `${typeof value} ${String(value)}`
 }

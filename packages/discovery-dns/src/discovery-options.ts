@@ -1,5 +1,5 @@
 import type { BackendOptions } from '@peer/discovery-core'
-import { numberOption, renamedOption, secondsToMs } from '@peer/discovery-core/internal'
+import { describeValue, numberOption, renamedOption, secondsToMs } from '@peer/discovery-core/internal'
 import { normaliseName } from './dns-message.js'
 import { DnsConfigError } from './errors.js'
 import type { IdSource } from './txt-attributes.js'
@@ -117,10 +117,14 @@ export function serviceAndDomain(
   prefix: string | undefined,
 ): { service: string; domain: string } {
   if (domain !== undefined && (typeof domain !== 'string' || domain.trim() === '')) {
-    throw new DnsConfigError('domain must be a non-empty DNS name')
+    throw new DnsConfigError(`domain must be a non-empty DNS name, got ${describeValue(domain)}`, {
+      option: 'domain',
+    })
   }
   if (service !== undefined && (typeof service !== 'string' || service.trim() === '')) {
-    throw new DnsConfigError('service must be a non-empty DNS name')
+    throw new DnsConfigError(`service must be a non-empty DNS name, got ${describeValue(service)}`, {
+      option: 'service',
+    })
   }
   if (service === undefined && domain === undefined) {
     throw new DnsConfigError('give `domain` (the service is then _peer._udp.<domain>) or `service`')
@@ -142,7 +146,7 @@ export function serviceAndDomain(
       name.length > 253 ||
       name.split('.').some((l) => l.length === 0 || l.length > 63)
     ) {
-      throw new DnsConfigError(`${what} ${JSON.stringify(name)} is not a valid DNS name`)
+      throw new DnsConfigError(`${what} ${JSON.stringify(name)} is not a valid DNS name`, { option: what })
     }
   }
   return { service: s, domain: d }
@@ -172,18 +176,10 @@ export function durationSeconds(
 
 /** A number option >= `min` (or `fallback` when absent); throws a {@link DnsConfigError}. */
 export function seconds(value: number | undefined, fallback: number, name: string, min: number): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
-    throw new DnsConfigError(`${name} must be a number >= ${min}, got ${String(value)}`)
-  }
-  return value
+  return numberOption(value, name, fallback, { min }, DnsConfigError)
 }
 
 /** A positive integer option (or `fallback` when absent); throws a {@link DnsConfigError}. */
 export function count(value: number | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback
-  if (!Number.isInteger(value) || value < 1) {
-    throw new DnsConfigError(`${name} must be a positive integer, got ${String(value)}`)
-  }
-  return value
+  return numberOption(value, name, fallback, { integer: true, min: 1 }, DnsConfigError)
 }

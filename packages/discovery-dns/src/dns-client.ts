@@ -1,6 +1,6 @@
 import { connect } from 'node:net'
 import { type AbortOptions, abortErrorFor, throwIfAborted } from '@peer/discovery-core'
-import { whenAborted } from '@peer/discovery-core/internal'
+import { numberOption, whenAborted } from '@peer/discovery-core/internal'
 import {
   type DnsResponse,
   decodeResponse,
@@ -337,9 +337,5 @@ function tcpExchange(
 }
 
 function positive(value: number | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new DnsConfigError(`${name} must be a positive number, got ${String(value)}`)
-  }
-  return value
+  return numberOption(value, name, fallback, { min: 0, exclusiveMin: true }, DnsConfigError)
 }

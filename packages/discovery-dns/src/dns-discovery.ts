@@ -15,7 +15,9 @@ import {
 import {
   BACKEND_OPTION_KEYS,
   backoffDelay,
+  describeValue,
   errorMessage,
+  numberOption,
   type RandomSource,
   seededRandom,
   warnUnknownOptions,
@@ -158,16 +160,13 @@ export class DnsDiscovery extends AbstractDiscoveryBackend {
     this.service = service
     this.domain = domain
     this.#servicePrefix = normaliseName(options.servicePrefix ?? '_peer._udp')
-    this.#defaultPort = options.defaultPort ?? 4433
-    if (!Number.isInteger(this.#defaultPort) || this.#defaultPort < 1 || this.#defaultPort > 65535) {
-      throw new DnsConfigError(`defaultPort must be a port number, got ${String(options.defaultPort)}`)
-    }
+    const port = { integer: true, min: 1, max: 65535 }
+    this.#defaultPort = numberOption(options.defaultPort, 'defaultPort', 4433, port, DnsConfigError)
     this.#minTtl = durationSeconds(options, 'minTtlMs', 'minTtl', 2, 0.01)
     this.#maxTtl = durationSeconds(options, 'maxTtlMs', 'maxTtl', 60, this.#minTtl)
     const negativeTtl = durationSeconds(options, 'negativeTtlMs', 'negativeTtl', 5, 0)
     const maxNegativeTtl = durationSeconds(options, 'maxNegativeTtlMs', 'maxNegativeTtl', 60, this.#minTtl)
-    this.#jitter = seconds(options.jitter, 0.1, 'jitter', 0)
-    if (this.#jitter > 1) throw new DnsConfigError('jitter must be between 0 and 1')
+    this.#jitter = numberOption(options.jitter, 'jitter', 0.1, { min: 0, max: 1 }, DnsConfigError)
     this.#staleAfterMs = durationSeconds(options, 'staleAfterMs', 'staleAfter', 300, 0) * 1000
     this.#retryDelay = durationSeconds(options, 'retryDelayMs', 'retryDelay', 1, 0.01)
     this.#maxRetryDelayMs =
@@ -176,11 +175,16 @@ export class DnsDiscovery extends AbstractDiscoveryBackend {
         : seconds(options.maxRetryDelayMs, 0, 'maxRetryDelayMs', 1)
     const idSource = options.idSource ?? 'txt-or-label'
     if (!['txt', 'label', 'txt-or-label'].includes(idSource)) {
-      throw new DnsConfigError(`idSource must be 'txt', 'label' or 'txt-or-label', got ${String(idSource)}`)
+      throw new DnsConfigError(
+        `idSource must be 'txt', 'label' or 'txt-or-label', got ${describeValue(idSource)}`,
+        { option: 'idSource' },
+      )
     }
     const families = options.families ?? [4, 6]
     if (families.length === 0 || families.some((f) => f !== 4 && f !== 6)) {
-      throw new DnsConfigError('families must list 4 and/or 6')
+      throw new DnsConfigError(`families must be 4 and/or 6, got ${describeValue(families)}`, {
+        option: 'families',
+      })
     }
     this.#concurrency = count(options.concurrency, 32, 'concurrency')
     const seed = options.seed ?? Math.floor(Math.random() * 2 ** 32)

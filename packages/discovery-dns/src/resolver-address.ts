@@ -1,4 +1,5 @@
 import { isIP } from 'node:net'
+import { describeValue } from '@peer/discovery-core/internal'
 import { DnsConfigError } from './errors.js'
 
 /** One DNS server to ask: an IP literal and a port. */
@@ -28,11 +29,20 @@ export function parseResolvers(input: unknown): ResolverAddress[] {
     )
   }
   const list = typeof input === 'string' ? input.split(/[\s,]+/).filter((s) => s !== '') : input
-  if (!Array.isArray(list)) throw new DnsConfigError('`resolvers` must be an array of "host:port" strings')
+  if (!Array.isArray(list))
+    throw new DnsConfigError(
+      `\`resolvers\` must be an array of "host:port" strings, got ${describeValue(list)}`,
+      {
+        option: 'resolvers',
+      },
+    )
   if (list.length === 0) throw new DnsConfigError('`resolvers` is empty: give at least one "host:port"')
   if (list.length > MAX_RESOLVERS) throw new DnsConfigError(`more than ${MAX_RESOLVERS} resolvers given`)
   return list.map((entry, i) => {
-    if (typeof entry !== 'string') throw new DnsConfigError(`resolvers[${i}] is not a string`)
+    if (typeof entry !== 'string')
+      throw new DnsConfigError(`resolvers[${i}] is not a string: ${describeValue(entry)}`, {
+        option: `resolvers[${i}]`,
+      })
     return parseResolver(entry)
   })
 }

@@ -1,6 +1,7 @@
 // Helpers over DNS records shared by the announcer, responder and querier: identity keys (for
 // known-answer suppression and rate limits), TXT signatures, TTL clamping, record-set ordering.
 import { DEFAULT_RECORD_LIMITS } from '@peer/discovery-core'
+import { numberOption } from '@peer/discovery-core/internal'
 import { MdnsConfigError } from './errors.js'
 import { nameKey } from './instance-name.js'
 import type { DnsPacket, DnsQuestion, DnsRecord } from './wire.js'
@@ -70,7 +71,5 @@ export function addressRank(address: string): number {
 
 /** Rejects options that must be positive numbers. */
 export function positive(value: number, name: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
-    throw new MdnsConfigError(`${name} must be a positive number, got ${String(value)}`, { option: name })
-  return value
+  return numberOption(value, name, value, { min: 0, exclusiveMin: true }, MdnsConfigError)
 }

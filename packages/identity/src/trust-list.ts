@@ -7,7 +7,7 @@ import {
   TypedEventTarget,
   throwIfAborted,
 } from '@peer/discovery-core'
-import { errorMessage, hasControlChars, writeFileAtomic } from '@peer/discovery-core/internal'
+import { describeValue, errorMessage, hasControlChars, writeFileAtomic } from '@peer/discovery-core/internal'
 import { IdentityConfigError, IdentityError, TrustListFileError, TrustListFullError } from './errors.js'
 
 /** One trusted node. */
@@ -81,8 +81,7 @@ export class TrustList extends TypedEventTarget<TrustListEvents> {
       })
     }
     if (typeof entries === 'string' || typeof entries?.[Symbol.iterator] !== 'function') {
-      const what =
-        typeof entries === 'string' ? `the string ${JSON.stringify(entries.slice(0, 60))}` : typeof entries
+      const what = `${typeof entries === 'string' ? 'the string ' : ''}${describeValue(entries)}`
       throw new IdentityConfigError(
         `TrustList: entries must be an iterable of node ids (or { id, label }); got ${what}: for a trust file use TrustList.load(path), for one id [id]`,
         { option: 'entries' },
@@ -258,7 +257,7 @@ function checkLabel(label: unknown, path?: string, field?: string): asserts labe
     path === undefined
       ? new IdentityError(`invalid label: ${reason}`)
       : new TrustListFileError(path, field ?? '', reason)
-  if (typeof label !== 'string') throw fail(`label must be a string, got ${typeof label}`)
+  if (typeof label !== 'string') throw fail(`label must be a string, got ${describeValue(label)}`)
   if (label.length > MAX_LABEL_LENGTH) throw fail(`label is longer than ${MAX_LABEL_LENGTH} characters`)
   if (hasControlChars(label)) throw fail('label contains control characters')
 }

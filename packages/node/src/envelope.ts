@@ -1,4 +1,4 @@
-import { hasControlChars } from '@peer/discovery-core/internal'
+import { describeValue, hasControlChars } from '@peer/discovery-core/internal'
 import { Packr } from 'msgpackr'
 import { encodeBytesEnvelope, readBytesEnvelope } from './envelope-bytes.js'
 import { EncodeError, MalformedEnvelopeError, MessageTooLargeError } from './errors.js'
@@ -310,8 +310,7 @@ export function toWireError(error: unknown, type: WireErrorType = 'handler'): Wi
   return { type, name: 'Error', message: String(error).slice(0, MAX_ERROR_TEXT) }
 }
 
+/** A value of a peer's envelope for an error message (strings cut short: they come from the wire). */
 function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.slice(0, 40))
-  if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value)
-  return Array.isArray(value) ? 'an array' : typeof value
+  return describeValue(value, { maxString: 40 })
 }

@@ -2,6 +2,7 @@
 // per topic, bounded by MAX_HANDLERS.
 
 import { ConfigError } from '@peer/discovery-core'
+import { describeValue } from '@peer/discovery-core/internal'
 import { MAX_TOPIC_LENGTH } from './envelope.js'
 import { HandlerExistsError, InvalidTopicError, NodeError } from './errors.js'
 import { type Priority, priorityClass } from './lanes.js'
@@ -72,7 +73,7 @@ export class HandlerTable {
 /** A handler must be a function: else `ConfigError` (option `handler`). */
 function checkHandler(handler: unknown): void {
   if (typeof handler !== 'function')
-    throw new ConfigError(`handler must be a function, got ${typeof handler}`, { option: 'handler' })
+    throw new ConfigError(`handler must be a function, got ${describeValue(handler)}`, { option: 'handler' })
 }
 
 /** Throws `InvalidTopicError` unless `topic` is a string of 1 to MAX_TOPIC_LENGTH characters. @internal */

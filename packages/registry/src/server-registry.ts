@@ -6,6 +6,7 @@ import {
   TypedEventTarget,
 } from '@peer/discovery-core'
 import {
+  describeValue,
   errorMessage,
   hasControlChars,
   numberOption,
@@ -373,7 +374,7 @@ function snapshot<S extends ServerLike, O>(entry: Entry<S, O>): ServerEntry<S, O
 
 function checkName(name: unknown): asserts name is string {
   if (typeof name !== 'string')
-    throw new InvalidServerNameError(`server name must be a string, got ${typeof name}`)
+    throw new InvalidServerNameError(`server name must be a string, got ${describeValue(name)}`)
   if (name.length === 0) throw new InvalidServerNameError('server name must not be empty')
   if (name.length > MAX_SERVER_NAME_LENGTH) {
     throw new InvalidServerNameError(`server name is longer than ${MAX_SERVER_NAME_LENGTH} characters`)

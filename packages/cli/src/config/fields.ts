@@ -1,4 +1,5 @@
 import { hostProblem, isNodeId, type PeerAddress, parseNodeName } from '@peer/discovery-core'
+import { describeValue } from '@peer/discovery-core/internal'
 import { z } from 'zod'
 
 /**
@@ -99,10 +100,6 @@ export const meta = z.record(
 
 /** A value as a problem message names it (`"text"`, `an object`, `number 3`). */
 export function describe(value: unknown): string {
-  if (value === undefined) return 'nothing'
-  if (value === null) return 'null'
-  if (Array.isArray(value)) return 'an array'
-  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}...` : value)
-  if (typeof value === 'object') return 'an object'
-  return `${typeof value} ${String(value)}`
+  // a field missing from a JSON file is "nothing", not JavaScript's undefined
+  return value === undefined ? 'nothing' : describeValue(value)
 }
