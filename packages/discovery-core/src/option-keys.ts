@@ -13,18 +13,23 @@ const MAX_WARNED = 200
 /**
  * Emits a `PEER_UNKNOWN_OPTION` process warning, once per `owner` and name for the life of the
  * process, for each own key of `options` not in `known`, naming the known option within two
- * edits of it (ignoring case) when there is one.
+ * edits of it (ignoring case) when there is one. `prefix` names a nested object (`transport.`).
  */
-export function warnUnknownOptions(owner: string, options: unknown, known: ReadonlySet<string>): void {
+export function warnUnknownOptions(
+  owner: string,
+  options: unknown,
+  known: ReadonlySet<string>,
+  prefix = '',
+): void {
   if (options === null || typeof options !== 'object') return
   for (const key of Object.keys(options)) {
     if (known.has(key)) continue
-    const id = `${owner}.${key}`
+    const id = `${owner}.${prefix}${key}`
     if (warned.has(id)) continue
     if (warned.size < MAX_WARNED) warned.add(id)
     const near = nearestName(key, known)
     process.emitWarning(
-      `${owner}: unknown option \`${key}\` is ignored${near === undefined ? '' : `; did you mean \`${near}\`?`}`,
+      `${owner}: unknown option \`${prefix}${key}\` is ignored${near === undefined ? '' : `; did you mean \`${prefix}${near}\`?`}`,
       { code: 'PEER_UNKNOWN_OPTION' },
     )
   }

@@ -29,6 +29,7 @@ import type { HandlerTable } from './node-handlers.js'
 import { NodeLinks, type NodeLinksContext } from './node-links.js'
 import { NodeMessaging } from './node-messaging.js'
 import { lostHysteresisOption, type NodeLimits, resolveNodeSettings } from './node-options.js'
+import { knownSettings, NESTED_OPTION_KEYS } from './option-shapes.js'
 import { ServiceDirectory, type ServiceHost } from './services.js'
 import type { NodeCounters, NodeOptions } from './types.js'
 
@@ -206,7 +207,7 @@ export async function startNode(ctx: StartContext): Promise<void> {
   const trustList = ctx.trust
   const predicate = trustAll ? () => true : (peer: string) => trustList!.has(peer)
   parts.transport = createTransport({
-    ...options.transport,
+    ...knownSettings(options.transport, NESTED_OPTION_KEYS.transport),
     identity: parts.identity,
     trust: predicate,
     channel: { maxFrameSize: wiring.limits.maxMessageSize },
@@ -244,7 +245,7 @@ export async function startNode(ctx: StartContext): Promise<void> {
     connect: wiring.onDemand ? 'on-demand' : 'mesh',
     maxConnections: wiring.maxConnections,
     evictIdle: () => wiring.links.evictIdle(),
-    ...options.registry,
+    ...knownSettings(options.registry, NESTED_OPTION_KEYS.registry),
     ...(options.logger === undefined ? {} : { logger: options.logger }),
   })
   parts.metrics = await ctx.createMetrics()

@@ -5,8 +5,14 @@
 // are used (node-options.ts); this file checks kinds.
 
 import { assertNodeId, ConfigError, SERVICES_META_KEY, undialableHostProblem } from '@peer/discovery-core'
-import { backendShapeProblems, errorMessage, warnUnknownOptions } from '@peer/discovery-core/internal'
+import {
+  backendShapeProblems,
+  describeValue,
+  errorMessage,
+  warnUnknownOptions,
+} from '@peer/discovery-core/internal'
 import { TrustList } from '@peer/identity'
+import { DEFAULT_TUNING } from '@peer/transport-quic'
 
 /**
  * Every option `createNode` reads (an unknown one is ignored with a warning). A test keeps it in
@@ -50,6 +56,33 @@ export const NODE_OPTION_KEYS: ReadonlySet<string> = new Set([
   'logger',
 ])
 
+/**
+ * The settings `createNode` passes on from `registry` and `transport` (only these: the rest of
+ * the registry's and the transport's options are the node's own, and a key of theirs given here
+ * is ignored with a warning, never set over the node's).
+ */
+export const NESTED_OPTION_KEYS = {
+  registry: new Set([
+    'dialTimeoutMs',
+    'dialTimeout',
+    'backoff',
+    'maxPeers',
+    'maxConcurrentDials',
+    'departedHoldMs',
+    'probeAttemptMs',
+  ]) as ReadonlySet<string>,
+  transport: new Set([...Object.keys(DEFAULT_TUNING.loopback), 'engine']) as ReadonlySet<string>,
+} as const
+
+/** `settings` with only the keys of `known` (the nested settings `createNode` passes on). @internal */
+export function knownSettings<T extends object>(
+  settings: T | undefined,
+  known: ReadonlySet<string>,
+): Partial<T> {
+  if (settings === undefined) return {}
+  return Object.fromEntries(Object.entries(settings).filter(([k]) => known.has(k))) as Partial<T>
+}
+
 /** Throws `ConfigError` for an option of the wrong kind; warns once for each unknown name. @internal */
 export function checkNodeOptionShapes(options: unknown): void {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
@@ -70,6 +103,7 @@ export function checkNodeOptionShapes(options: unknown): void {
         option: key,
       })
     }
+    warnUnknownOptions('createNode', value, NESTED_OPTION_KEYS[key], `${key}.`)
   }
   if (o.logger !== undefined && typeof o.logger !== 'function') {
     throw new ConfigError(
@@ -217,16 +251,10 @@ function checkMeta(meta: unknown): void {
 
 /** What a wrong value is, for a message: its type, with a hint of its content. */
 function kindOf(value: unknown): string {
-  if (value === null) return 'null'
-  if (Array.isArray(value)) return `an array of ${value.length}`
-  if (typeof value === 'string') return `the string ${JSON.stringify(value.slice(0, 60))}`
-  if (typeof value === 'object') {
-    const keys = Object.keys(value).slice(0, 5)
-    return keys.length === 0 ? 'an empty object' : `an object with keys ${keys.join(', ')}`
-  }
+  if (typeof value === 'string') return `the string ${describeValue(value)}`
   if (typeof value === 'function') {
-    const name = value.name === '' ? '' : ` ${value.name}`
-    return `the function${name} (a class? pass an instance: new${name || ' X'}(...))`
+    const name = value.name === '' ? ' X' : ` ${value.name}`
+    return `${describeValue(value)} (a class? pass an instance: new${name}(...))`
   }
-  return `${typeof value} ${String(value).slice(0, 60)}`
+  return describeValue(value)
 }

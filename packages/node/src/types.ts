@@ -1,7 +1,7 @@
 import type { AbortOptions, DiscoveryBackend, LoggerFactory, PeerAddress } from '@peer/discovery-core'
 import type { Identity, TrustList } from '@peer/identity'
 import type { BackoffOptions } from '@peer/registry'
-import type { TransportTuning } from '@peer/transport-quic'
+import type { EngineName, TransportTuning } from '@peer/transport-quic'
 import type { Priority } from './lanes.js'
 import type { NodeMetricsOptions } from './meter-types.js'
 
@@ -192,28 +192,9 @@ export interface NodeOptions {
    */
   maxConnections?: number
   /** Peer registry tuning: dial timeout (ms), redial backoff, most peers tracked, departure hold, probing. */
-  registry?: {
-    /** Time limit of one dial to one address, in ms. Default 10,000. */
-    dialTimeoutMs?: number
-    /**
-     * Deprecated name of `dialTimeoutMs` (same unit), accepted for one minor version with a
-     * one-time deprecation warning.
-     * @deprecated Use `dialTimeoutMs`.
-     */
-    dialTimeout?: number
-    /** Redial backoff (`initialDelayMs`, `maxDelayMs`, `jitter`); default 500 ms to 30 s, jittered. */
-    backoff?: BackoffOptions
-    /** Most peers the registry tracks at once; more are dropped (and counted). Default 1,024. */
-    maxPeers?: number
-    /** Most dials in flight at once; further peers wait in state `queued`. Default 8. */
-    maxConcurrentDials?: number
-    /** How long a peer that said `shutdown` is not redialed unless announced again, in ms. Default 15,000. */
-    departedHoldMs?: number
-    /** Attempt length of the probing redials after a lost connection, in ms; 0 = off. Default 1,000. */
-    probeAttemptMs?: number
-  }
-  /** QUIC transport tuning (idle timeout, keepalive, windows, ...). */
-  transport?: TransportTuning
+  registry?: NodeRegistryOptions
+  /** QUIC transport tuning (idle timeout, keepalive, windows, ...) and the engine. */
+  transport?: NodeTransportOptions
   /**
    * Logger factory (namespaces `peer:node`, `peer:registry:*`, `peer:transport:*`, `peer:discovery*`). Silent
    * by default.
@@ -314,3 +295,40 @@ export type {
   PeerUpDetail,
 } from './node-events.js'
 export type { LaneInfo, MemberInfo, NodeCounters, NodeStats, PeerInfo, PeerStats } from './node-stats.js'
+
+/**
+ * The peer registry settings `createNode` passes on (the option `registry`). The registry's other
+ * options (its transport, trust, discovery, connection policy) are the node's own.
+ */
+export interface NodeRegistryOptions {
+  /** Time limit of one dial to one address, in ms. Default 10,000. */
+  dialTimeoutMs?: number
+  /**
+   * Deprecated name of `dialTimeoutMs` (same unit), accepted for one minor version with a
+   * one-time deprecation warning.
+   * @deprecated Use `dialTimeoutMs`.
+   */
+  dialTimeout?: number
+  /** Redial backoff (`initialDelayMs`, `maxDelayMs`, `jitter`); default 500 ms to 30 s, jittered. */
+  backoff?: BackoffOptions
+  /** Most peers the registry tracks at once; more are dropped (and counted). Default 1,024. */
+  maxPeers?: number
+  /** Most dials in flight at once; further peers wait in state `queued`. Default 8. */
+  maxConcurrentDials?: number
+  /** How long a peer that said `shutdown` is not redialed unless announced again, in ms. Default 15,000. */
+  departedHoldMs?: number
+  /** Attempt length of the probing redials after a lost connection, in ms; 0 = off. Default 1,000. */
+  probeAttemptMs?: number
+}
+
+/**
+ * The transport settings `createNode` passes on (the option `transport`): QUIC tuning and the
+ * engine. The transport's identity, trust and frame limits come from the node's own options.
+ */
+export interface NodeTransportOptions extends TransportTuning {
+  /**
+   * The QUIC engine: `'quinn'` (the default where its binary loads) or `'matrixai'`. Default:
+   * `PEER_QUIC_ENGINE`, then `'quinn'`; `node.stats.engine` says which runs, and why it fell back.
+   */
+  engine?: EngineName
+}

@@ -11,7 +11,6 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { StaticDiscovery } from '@peer/discovery-static'
 import type { Identity } from '@peer/identity'
 import { createNode, type PeerNode } from '@peer/node'
-import type { TransportTuning } from '@peer/transport-quic'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { readReport, report } from './raw-stream.js'
 
@@ -157,7 +156,7 @@ export async function nodeClient(
     identity,
     trust: [server.id],
     discovery,
-    transport: { engine } as TransportTuning,
+    transport: { engine },
   })
   discovery.add({ id: server.id, name: server.name, addresses: [server.address] } as Parameters<
     StaticDiscovery['add']

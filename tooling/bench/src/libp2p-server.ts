@@ -5,7 +5,6 @@ import './polyfill.js'
 import { generateIdentity } from '@peer/identity'
 import { createNode, type PeerNode } from '@peer/node'
 import { serveRpc } from '@peer/testkit/child-process'
-import type { TransportTuning } from '@peer/transport-quic'
 import type { Libp2p } from 'libp2p'
 import { engineOfPair, libp2pNode, type PairName, serveLibp2p, serveNode } from './libp2p-pair.js'
 
@@ -27,7 +26,7 @@ serveRpc(
         name: `bench-server-${engine}@localhost`,
         identity: await generateIdentity(),
         trust: [params.clientId],
-        transport: { engine } as TransportTuning,
+        transport: { engine },
       })
       serveNode(node)
       return { node: { id: node.id, name: node.name, address: node.address } }

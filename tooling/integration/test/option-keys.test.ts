@@ -148,3 +148,48 @@ describe('every constructor reads the options its API report documents, and warn
     expect(warnings).toEqual([`${owner}: unknown option \`${typo}\` is ignored; did you mean \`${key}\`?`])
   })
 })
+
+describe("createNode's nested settings (registry, transport) are checked against their own interfaces", () => {
+  const nested = [
+    { key: 'registry', iface: 'NodeRegistryOptions' },
+    { key: 'transport', iface: 'NodeTransportOptions' },
+  ] as const
+  const make = async (settings: Record<string, unknown>) =>
+    (await createNode({ identity, trust: [], ...settings } as unknown as NodeOptions)).stop()
+
+  it.each(nested)('$key', async ({ key, iface }) => {
+    const keys = await documentedKeys('node', iface)
+    expect(keys.length).toBeGreaterThan(3)
+    await make({ [key]: Object.fromEntries(keys.map((k) => [k, undefined])) })
+    await settle()
+    expect(warnings).toEqual([])
+    const known = keys.find((k) => k.length > 5)!
+    await make({ [key]: { [known.slice(0, -1)]: 1 } })
+    await settle()
+    expect(warnings).toEqual([
+      `createNode: unknown option \`${key}.${known.slice(0, -1)}\` is ignored; did you mean \`${key}.${known}\`?`,
+    ])
+  })
+
+  it("a key of the node's own given in them is ignored with a warning, never set over the node's", async () => {
+    // registry.trust would have replaced the node's trust list in the registry (it was spread last);
+    // registry.self, the node's own id there (a bad one failed the start)
+    const node = await createNode({
+      identity,
+      trust: [],
+      registry: { trust: () => true, self: 'not a node id' },
+      transport: { identity: 'not an identity', maxStreams: 8 },
+    } as unknown as NodeOptions)
+    try {
+      await settle()
+      expect(warnings).toEqual([
+        'createNode: unknown option `registry.trust` is ignored',
+        'createNode: unknown option `registry.self` is ignored',
+        'createNode: unknown option `transport.identity` is ignored',
+      ])
+      expect(node.stats.engine).toBeDefined()
+    } finally {
+      await node.stop()
+    }
+  })
+})
