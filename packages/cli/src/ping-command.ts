@@ -9,10 +9,12 @@ import {
   throwIfAborted,
 } from '@peer/discovery-core'
 import { errorMessage, nameMatch } from '@peer/discovery-core/internal'
+import { TrustList } from '@peer/identity'
 import type { PeerNode, PeerUnavailableError } from '@peer/node'
 import { Command } from 'commander'
 import { BrowseOnlyBackend } from './browse-only.js'
 import { parseAddress } from './config.js'
+import { isDecisive, refusedUs } from './dial-verdict.js'
 import { durationMs } from './durations.js'
 import { CliError, UsageError } from './errors.js'
 import { parseInteger, parseMillis } from './flag-numbers.js'
@@ -20,6 +22,7 @@ import { configuredLogger, startConfiguredNode } from './node-setup.js'
 import { type CliIo, Output } from './output.js'
 import { pingService } from './ping-service.js'
 import { pause, roundMs, rttSummary } from './ping-timing.js'
+import { pingTrusted } from './ping-trusted.js'
 import { shutdownSignal } from './shutdown.js'
 import { addNodeFlags, resolveNodeConfig } from './start-command.js'
 import type { NodeFlags } from './start-options.js'
@@ -60,6 +63,11 @@ export interface PingOptions extends NodeFlags, AbortOptions {
   /** The node id expected at a `host:port` target (pinned in the handshake). */
   id?: string | undefined
   /**
+   * Ping every peer of the trust list once instead of one target (give no target): which are
+   * reachable, and where each other one stands. Rejects when any is not reachable.
+   */
+  trusted?: boolean | undefined
+  /**
    * Print one JSON object per line instead of text: `connected` (`providers` for a service),
    * `reply`, `timeout`, `failover`, `unavailable` and `summary`.
    */
@@ -97,7 +105,7 @@ export function parsePingTarget(target: string, id?: string): PingTarget {
     if (!parsed.ok) throw new UsageError(`target ${JSON.stringify(target)}: ${parsed.message}`)
     return { kind: 'address', address: parsed.address, id }
   }
-  if (target === '') throw new UsageError('give a node name, node id or host:port to ping')
+  if (target === '') throw new UsageError('give a node name, node id or host:port to ping (or --trusted)')
   return { kind: 'name', name: target }
 }
 
@@ -114,7 +122,7 @@ export function parsePingTarget(target: string, id?: string): PingTarget {
  *   (connected first, then lowest RTT, then random), failing over to the next one when a provider
  *   is unavailable, and prints which provider answered.
  */
-export async function ping(target: string, options: PingOptions, io: CliIo): Promise<void> {
+export async function ping(target: string | undefined, options: PingOptions, io: CliIo): Promise<void> {
   throwIfAborted(options.signal)
   const ms = (current: string, deprecated: string, fallback: number) =>
     durationMs(options, { current, deprecated, owner: '@peer/cli ping' }, fallback)
@@ -124,14 +132,16 @@ export async function ping(target: string, options: PingOptions, io: CliIo): Pro
   const out = new Output(io, options)
   if (options.id !== undefined && !isNodeId(options.id))
     throw new UsageError(`--id ${JSON.stringify(options.id)} is not a node id`)
-  const what = parsePingTarget(target, options.id)
-  if (options.id !== undefined && what.kind !== 'address')
+  if (options.trusted === true && target !== undefined)
+    throw new UsageError(`--trusted pings every trusted peer: give no target (got ${JSON.stringify(target)})`)
+  const what = options.trusted === true ? undefined : parsePingTarget(target ?? '', options.id)
+  if (options.id !== undefined && what?.kind !== 'address')
     throw new UsageError('--id applies to a host:port target only')
   const config = await resolveNodeConfig(options, io, options)
   if (options.listen === undefined) config.listen = { host: config.listen.host, port: 0 }
   const count = options.count ?? 3
   // an explicit id + address is a static peer of this run
-  if (what.kind === 'address' && what.id !== undefined) {
+  if (what?.kind === 'address' && what.id !== undefined) {
     const peer = { id: what.id, addresses: [what.address] }
     const existing = config.discovery.find((b) => b.backend === 'static')
     if (existing !== undefined && existing.backend === 'static')
@@ -140,12 +150,15 @@ export async function ping(target: string, options: PingOptions, io: CliIo): Pro
   }
   const logger = configuredLogger(config, (line) => void io.stderr.write(`${line}\n`), io.env)
   const shutdown = shutdownSignal({ signal: options.signal })
+  // --trusted: the node starts trusting nobody, so that no dial to a trusted peer fails before its
+  // failures are listened to; pingTrusted adds the configured ids to this list (changes apply live)
+  const live = what === undefined ? new TrustList() : undefined
   let node: PeerNode | undefined
   try {
     const started = await startConfiguredNode(config, {
       logger,
       wrapBackend: (b) => new BrowseOnlyBackend(b),
-      overrides: { name: `ping-${process.pid}@localhost` },
+      overrides: { name: `ping-${process.pid}@localhost`, ...(live === undefined ? {} : { trust: live }) },
       signal: shutdown.signal,
       env: io.env,
     }).catch((error: unknown) => {
@@ -153,6 +166,11 @@ export async function ping(target: string, options: PingOptions, io: CliIo): Pro
       throw error
     })
     node = started.node
+    if (what === undefined) {
+      const limits = { connectTimeoutMs: connectTimeout, timeoutMs: timeout, signal: shutdown.signal }
+      await pingTrusted(node, { configured: started.trust, live: live! }, limits, out)
+      return
+    }
     if (what.kind === 'service') {
       await pingService(
         node,
@@ -320,25 +338,6 @@ function sameHost(a: string, b: string): boolean {
   return norm(a) === norm(b)
 }
 
-/** Dial errors another dial would repeat: a wrong id at the address, a target that refuses us. */
-const DECISIVE_DIAL_ERRORS = new Set(['PinningError', 'UntrustedPeerError'])
-
-/**
- * Whether `error` (or every address's error of an aggregate) is one another dial would repeat.
- * @internal
- */
-export function isDecisive(error: Error): boolean {
-  if (error instanceof AggregateError)
-    return error.errors.length > 0 && error.errors.every((e) => e instanceof Error && isDecisive(e))
-  return DECISIVE_DIAL_ERRORS.has(error.name)
-}
-
-/** Whether the target (at some address) refused this identity. @internal */
-export function refusedUs(error: Error): boolean {
-  if (error instanceof AggregateError) return error.errors.some((e) => e instanceof Error && refusedUs(e))
-  return error.name === 'UntrustedPeerError'
-}
-
 function hint(what: PingTarget, trusted: (id: string) => boolean): string {
   if (what.kind === 'service') return ''
   if (what.kind === 'name') return ' (does it run, is it reachable, and does it trust this identity?)'
@@ -354,13 +353,17 @@ export function pingCommand(io: CliIo, options: AbortOptions = {}): Command {
   return addNodeFlags(
     new Command('ping')
       .description('connect to a node (QUIC, mutual TLS, pinned id) and measure round trips')
-      .argument('<target>', 'node name (app@host or app), node id, host:port, or service:<name>'),
+      .argument('[target]', 'node name (app@host or app), node id, host:port, or service:<name>'),
   )
     .option('-n, --count <n>', 'pings to send', (v) => parseInteger(v, 1, 1_000_000), 3)
     .option('--interval <ms>', 'pause between pings', parseMillis, 1000)
     .option('--timeout <ms>', 'time limit of one ping', parseMillis, 5000)
     .option('--connect-timeout <ms>', 'time limit to find and connect to the target', parseMillis, 10_000)
     .option('--id <id>', 'the node id expected at a host:port target')
+    .option(
+      '--trusted',
+      'ping every peer of the trust list once (no target): which are reachable, and why not',
+    )
     .option(
       '--json',
       'one JSON object per line: connected (providers for a service), reply, timeout, failover, summary',
@@ -378,11 +381,12 @@ export function pingCommand(io: CliIo, options: AbortOptions = {}): Command {
         '  peer ping n2@localhost --config admin.json',
         '  peer ping 127.0.0.1:4002 --id <node id> --identity ./admin --trust-file trust.json',
         '  peer ping service:kv --config admin.json',
+        '  peer ping --trusted --config admin.json',
       ].join('\n'),
     )
     .action(
       async (
-        target: string,
+        target: string | undefined,
         { interval, timeout, connectTimeout, ...opts }: Omit<PingOptions, `${string}Ms` | 'signal'>,
       ) =>
         ping(

@@ -3,6 +3,7 @@
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { generateIdentity, saveIdentity, TrustList } from '@peer/identity'
+import { testId } from '@peer/testkit/ids'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { makeTempDir, PeerProcess, removeTempDir, runPeer } from './helpers.js'
 import {
@@ -159,6 +160,69 @@ describe(`a ${N}-process cluster on loopback (static discovery)`, () => {
     expect(untrusted.code).toBe(1)
     expect(untrusted.stderr).toContain(`no discovered peer has this name`)
   }, 60_000)
+
+  it('peer ping --trusted: every trusted peer reachable, or where it stands (exit 1)', async () => {
+    const common = [
+      ...['--trust-file', join(dir, 'trust.json'), '--peers-file', join(dir, 'peers.json')],
+      ...['--connect-timeout', '60000', '--timeout', '30000', '--json'],
+    ]
+    const parse = (stdout: string) =>
+      stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+    const all = await runPeer(['ping', '--trusted', '--identity', adminDir, ...common], {
+      timeoutMs: 120_000,
+    })
+    expect(all.code, all.stderr).toBe(0)
+    const events = parse(all.stdout)
+    expect(events.filter((e) => e.event === 'reachable').map((e) => e.id)).toEqual(
+      expect.arrayContaining(ids),
+    )
+    expect(events.at(-1)).toMatchObject({ event: 'summary', trusted: N, reachable: N })
+    // a trusted id listed at the address of another node: that one fails at once, named, exit 1
+    const ghost = testId('ghost')
+    const wrong = await runPeer(
+      [
+        ...['ping', '--trusted', '--identity', adminDir, ...common],
+        ...['--trust', ghost, '--peer', `${ghost}@127.0.0.1:${ports[0]}`],
+      ],
+      { timeoutMs: 120_000 },
+    )
+    expect(wrong.code, `${wrong.stdout}\n${wrong.stderr}`).toBe(1)
+    const failed = parse(wrong.stdout).filter((e) => e.event === 'unreachable')
+    expect(failed).toEqual([
+      // the dial's own error, at once (not "not up within 60000 ms" after the wait)
+      expect.objectContaining({
+        id: ghost,
+        error: `server identity mismatch: expected node ${ghost}, but the server presented node ${ids[0]}`,
+      }),
+    ])
+    expect(parse(wrong.stdout).at(-1)).toMatchObject({ event: 'summary', trusted: N + 1, reachable: N })
+    expect(wrong.stderr).toContain(`1 of ${N + 1} trusted peers are not reachable`)
+    // an identity nobody trusts: every peer refuses it, and each line says how to fix it
+    const outsiderDir = join(dir, 'outsider')
+    const outsider = (await runPeer(['keygen', '-o', outsiderDir])).stdout.trim()
+    // (trusting the five nodes only: the trust file also names admin, which runs no node)
+    const refused = await runPeer(
+      [
+        ...['ping', '--trusted', '--identity', outsiderDir, ...ids.flatMap((id) => ['--trust', id])],
+        ...common.slice(2),
+      ],
+      { timeoutMs: 120_000 },
+    )
+    expect(refused.code).toBe(1)
+    const refusals = parse(refused.stdout).filter((e) => e.event === 'unreachable')
+    expect(refusals).toHaveLength(N)
+    for (const r of refusals)
+      expect(r.error).toMatch(new RegExp(`does not trust this node \\(add ${outsider} to its trust list\\)$`))
+    // a target and --trusted together: a usage error
+    const both = await runPeer(['ping', 'n1', '--trusted', '--identity', adminDir])
+    expect(both.code).toBe(2)
+    const neither = await runPeer(['ping', '--identity', adminDir])
+    expect(neither.code).toBe(2)
+    expect(neither.stderr).toContain('give a node name, node id or host:port to ping (or --trusted)')
+  }, 240_000)
 
   it('survives a node restart: peer:down everywhere, then it rejoins and messages flow again', async () => {
     const k = 2

@@ -1,7 +1,7 @@
 // Which dial failures end `peer ping` at once: those another dial would repeat, also when every
 // address of the target failed so (an AggregateError from the registry).
 import { expect, it } from 'vitest'
-import { isDecisive, refusedUs } from '../src/ping-command.js'
+import { isDecisive, refusedUs } from '../src/dial-verdict.js'
 
 const named = (name: string) => Object.assign(new Error(name), { name })
 
