@@ -150,15 +150,15 @@ export async function ping(target: string | undefined, options: PingOptions, io:
   }
   const logger = configuredLogger(config, (line) => void io.stderr.write(`${line}\n`), io.env)
   const shutdown = shutdownSignal({ signal: options.signal })
-  // --trusted: the node starts trusting nobody, so that no dial to a trusted peer fails before its
-  // failures are listened to; pingTrusted adds the configured ids to this list (changes apply live)
-  const live = what === undefined ? new TrustList() : undefined
+  // the node starts trusting nobody, so that no dial to a trusted peer fails before its failures
+  // are listened to; the configured ids are added to this list then (changes apply live)
+  const live = new TrustList()
   let node: PeerNode | undefined
   try {
     const started = await startConfiguredNode(config, {
       logger,
       wrapBackend: (b) => new BrowseOnlyBackend(b),
-      overrides: { name: `ping-${process.pid}@localhost`, ...(live === undefined ? {} : { trust: live }) },
+      overrides: { name: `ping-${process.pid}@localhost`, trust: live },
       signal: shutdown.signal,
       env: io.env,
     }).catch((error: unknown) => {
@@ -168,10 +168,14 @@ export async function ping(target: string | undefined, options: PingOptions, io:
     node = started.node
     if (what === undefined) {
       const limits = { connectTimeoutMs: connectTimeout, timeoutMs: timeout, signal: shutdown.signal }
-      await pingTrusted(node, { configured: started.trust, live: live! }, limits, out)
+      await pingTrusted(node, { configured: started.trust, live }, limits, out)
       return
     }
+    const trustConfigured = () => {
+      for (const { id, label } of started.trust.list()) live.add(id, label === undefined ? {} : { label })
+    }
     if (what.kind === 'service') {
+      trustConfigured()
       await pingService(
         node,
         what.service,
@@ -187,7 +191,6 @@ export async function ping(target: string | undefined, options: PingOptions, io:
       return
     }
     const explicitId = what.kind === 'id' ? what.id : what.kind === 'address' ? what.id : undefined
-    if (explicitId !== undefined) started.trust.add(explicitId, { label: 'peer ping target' })
     const deadline = Date.now() + connectTimeout
     // a dial that can only fail again ends the wait at once, with its reason: another node answers
     // at the address (PinningError), or the target does not trust this identity
@@ -225,6 +228,8 @@ export async function ping(target: string | undefined, options: PingOptions, io:
       unwatchDials()
       unwatchNames()
     }
+    trustConfigured()
+    if (explicitId !== undefined) live.add(explicitId, { label: 'peer ping target' })
     const ref =
       what.kind === 'name'
         ? what.name
@@ -259,7 +264,7 @@ export async function ping(target: string | undefined, options: PingOptions, io:
           unavailable?.standing === 'undiscovered' && started.node.discovery === undefined
             ? ' (give --peer, --peers-file or a config file with `discovery`)'
             : ''
-        const why = dialing ? hint(what, started.trust.has.bind(started.trust)) : noBackend
+        const why = dialing ? hint(what, live.has.bind(live)) : noBackend
         throw new CliError(`cannot reach ${target}: ${errorMessage(error)}${why}`, { cause: error })
       })
       .finally(unwatch)
