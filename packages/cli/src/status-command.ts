@@ -229,9 +229,13 @@ export function renderStatus(s: StatusSnapshot, options: { color?: boolean } = {
       lines.push(`discovery [${b.source}] ${counters(b.stats)}`)
       const last = b.lastError
       if (last !== undefined) {
-        const ago = Math.max(0, Math.round((Date.now() - last.at) / 1000))
+        const ago = (at: number) => Math.max(0, Math.round((Date.now() - at) / 1000))
+        const since =
+          last.recoveredAt === undefined ? '' : ` (working again since ${ago(last.recoveredAt)} s ago)`
         // an error's text may carry a server's words: one line, no control characters
-        lines.push(`  last error ${ago} s ago: ${replaceControlChars(last.message, ' ').slice(0, 300)}`)
+        lines.push(
+          `  last error ${ago(last.at)} s ago${since}: ${replaceControlChars(last.message, ' ').slice(0, 300)}`,
+        )
       }
     }
     lines.push(`discovery (all) ${counters(s.discovery.stats)}`)

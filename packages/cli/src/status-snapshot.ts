@@ -53,8 +53,11 @@ export interface StatusBackend {
   source: string
   /** The numeric fields of the backend's `stats` (`invalidRecords`, `overflowDrops`, `errors`, ...). */
   stats: Record<string, number>
-  /** The backend's last error since the node started (`Discovery.lastErrors`), if it had one. */
-  lastError?: { message: string; at: number } | undefined
+  /**
+   * The backend's last error since the node started (`Discovery.lastErrors`), if it had one, and
+   * when it first worked again after it (`recoveredAt`), if it has.
+   */
+  lastError?: { message: string; at: number; recoveredAt?: number | undefined } | undefined
 }
 
 /** What `peer status` receives from a running `peer start`. */
@@ -192,7 +195,15 @@ export function statusSnapshot(node: PeerNode, info: { startedAt: number; versio
               return {
                 source: b.source,
                 stats: numbers(b.stats),
-                ...(last === undefined ? {} : { lastError: { message: last.error.message, at: last.at } }),
+                ...(last === undefined
+                  ? {}
+                  : {
+                      lastError: {
+                        message: last.error.message,
+                        at: last.at,
+                        ...(last.recoveredAt === undefined ? {} : { recoveredAt: last.recoveredAt }),
+                      },
+                    }),
               }
             }),
           },

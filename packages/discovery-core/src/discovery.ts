@@ -1,6 +1,7 @@
 import { type AbortOptions, abortErrorFor, linkSignals, raceSignal, throwIfAborted } from './abort.js'
 import { backendShapeProblems, callBackend, lookupAnswer } from './backend-calls.js'
 import { subscribeBackend, validatesRecords } from './backend-events.js'
+import { type BackendErrorInfo, BackendHealth } from './backend-health.js'
 import type {
   DiscoveryBackend,
   DiscoveryCapability,
@@ -27,16 +28,6 @@ import { TypedEventTarget } from './typed-event-target.js'
 export interface MergedPeerRecord extends PeerRecord {
   /** Sources reporting the peer, in backend priority order. `source` is the first of them. */
   readonly sources: readonly string[]
-}
-
-/** A backend's last error, as {@link Discovery.lastErrors} lists it. */
-export interface BackendErrorInfo {
-  /** The backend's source (`etcd`, `mdns`, ...). */
-  readonly source: string
-  /** What it reported. */
-  readonly error: Error
-  /** When (ms since the epoch). */
-  readonly at: number
 }
 
 /** Every option the constructor reads (others are warned about); a test checks it against the API report. */
@@ -134,7 +125,7 @@ export class Discovery extends TypedEventTarget<DiscoveryEvents> implements Disc
   readonly #stats = { invalidRecords: 0, overflowDrops: 0, errors: 0, flapsSuppressed: 0 }
   readonly #unsubscribe: Array<() => void> = []
   /** The last error of each backend since the last start (one entry per backend at most). */
-  readonly #lastErrors = new Map<string, BackendErrorInfo>()
+  readonly #health = new BackendHealth()
   /** Backends (not on the base class) already warned about for an invalid record, this start. */
   readonly #warnedInvalid = new Set<string>()
   #self: string | undefined
@@ -228,10 +219,11 @@ export class Discovery extends TypedEventTarget<DiscoveryEvents> implements Disc
   /**
    * The last error each backend reported since the last `start()` (a failed start, a
    * `discovery:error`), oldest first: one entry per backend at most, kept after the backend
-   * recovers (`at` says when). What "nobody was discovered" may come from.
+   * recovers (`at` says when it failed, `recoveredAt` when it first worked again: a valid record,
+   * an answered `lookup`, `announce` or `withdraw`). What "nobody was discovered" may come from.
    */
   lastErrors(): readonly BackendErrorInfo[] {
-    return [...this.#lastErrors.values()]
+    return this.#health.list()
   }
 
   /** Number of peers tracked, including those waiting out the hysteresis window. */
@@ -249,7 +241,7 @@ export class Discovery extends TypedEventTarget<DiscoveryEvents> implements Disc
     await this.#serialise(async () => {
       if (this.#state === 'started') return
       this.#state = 'starting'
-      this.#lastErrors.clear()
+      this.#health.clear()
       this.#warnedInvalid.clear()
       for (const backend of this.backends) this.#subscribe(backend)
       const results = await Promise.allSettled(this.backends.map((b) => callBackend(() => b.start(options))))
@@ -326,6 +318,7 @@ export class Discovery extends TypedEventTarget<DiscoveryEvents> implements Disc
           callBackend(() => backend.lookup(nameOrId, { signal })),
           signal,
         )
+        this.#health.worked(backend.source)
         const found = this.#lookupAnswer(answer, backend)
         if (found !== undefined && found.id !== this.#self) return found
       } catch (error) {
@@ -399,7 +392,9 @@ export class Discovery extends TypedEventTarget<DiscoveryEvents> implements Disc
   }
 
   #onFound(record: PeerRecord, source: string): void {
-    if (!this.#active() || record.id === this.#self) return
+    if (!this.#active()) return
+    this.#health.worked(source)
+    if (record.id === this.#self) return
     const entry = this.#peers.get(record.id)
     if (entry === undefined) {
       if (this.#peers.size >= this.#maxPeers) {
@@ -501,8 +496,7 @@ export class Discovery extends TypedEventTarget<DiscoveryEvents> implements Disc
   #reportError(source: string, error: unknown): void {
     this.#stats.errors++
     const err = error instanceof Error ? error : new Error(String(error))
-    this.#lastErrors.delete(source) // newest last
-    this.#lastErrors.set(source, Object.freeze({ source, error: err, at: Date.now() }))
+    this.#health.failed(source, err)
     this.#log.warn('backend error', { source, error: err.message })
     if (this.#active()) this.emit('discovery:error', { error: err, source })
   }
@@ -529,6 +523,8 @@ export class Discovery extends TypedEventTarget<DiscoveryEvents> implements Disc
     const results = await Promise.allSettled(targets.map((b) => callBackend(() => call(b))))
     throwIfAborted(signal)
     const failures = this.#failures(results, targets)
+    for (const [i, r] of results.entries())
+      if (r.status === 'fulfilled') this.#health.worked(targets[i]!.source)
     if (failures.length === targets.length) throw new AllBackendsFailedError(operation, failures)
     for (const f of failures) this.#reportError(f.source, f.error)
   }

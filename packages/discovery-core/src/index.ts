@@ -15,9 +15,9 @@
 export { type AbortOptions, abortErrorFor, delay, raceSignal, throwIfAborted } from './abort.js'
 export { AbstractDiscoveryBackend, type BackendOptions } from './abstract-discovery-backend.js'
 export { AbstractAnnouncingBackend, type AnnounceContext } from './announcing-discovery-backend.js'
+export type { BackendErrorInfo } from './backend-health.js'
 export {
   type AggregateStats,
-  type BackendErrorInfo,
   Discovery,
   type DiscoveryOptions,
   type MergedPeerRecord,

@@ -163,3 +163,32 @@ describe('calls into a backend written by hand', () => {
     expect(discovery.lastErrors()).toMatchObject([{ source: 'raw', error: { message: 'lookup broke' } }])
   })
 })
+
+describe('lastErrors', () => {
+  it('says when a backend worked again after its last error, until it fails again', async () => {
+    const raw = new RawBackend()
+    const good = testId('good')
+    const record = { id: good, addresses: [{ host: '127.0.0.1', port: 4000 }] }
+    discovery = new Discovery({ backends: [raw, new RawBackend('other')] as unknown as DiscoveryBackend[] })
+    await discovery.start()
+    raw.send('discovery:error', { error: new Error('down') })
+    expect(discovery.lastErrors()).toEqual([
+      expect.objectContaining({ source: 'raw', error: new Error('down') }),
+    ])
+    expect(discovery.lastErrors()[0]!.recoveredAt).toBeUndefined()
+    // an invalid record is not the backend working
+    raw.send('peer:discovered', { record: { id: 'short' } })
+    expect(discovery.lastErrors()[0]!.recoveredAt).toBeUndefined()
+    raw.send('peer:discovered', { record })
+    const recovered = discovery.lastErrors()[0]!.recoveredAt
+    expect(recovered).toBeGreaterThanOrEqual(discovery.lastErrors()[0]!.at)
+    // the first recovery is kept; a new error clears it
+    raw.send('peer:updated', { record })
+    expect(discovery.lastErrors()[0]!.recoveredAt).toBe(recovered)
+    raw.send('discovery:error', { error: new Error('down again') })
+    expect(discovery.lastErrors()[0]).not.toHaveProperty('recoveredAt')
+    // an answered lookup (a miss too) is the backend working
+    await discovery.lookup(testId('nobody'))
+    expect(discovery.lastErrors()[0]!.recoveredAt).toBeDefined()
+  })
+})

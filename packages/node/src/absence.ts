@@ -138,9 +138,13 @@ function addressList(addresses: readonly string[]): string {
 /** Most backend errors a reason lists. */
 const MAX_BACKEND_ERRORS = 2
 
-/** The backends' last errors, newest first, as a clause: maybe why nobody was discovered. */
+/**
+ * The last errors of backends that have not worked since, newest first, as a clause: maybe why
+ * nobody was discovered (a backend that recovered is not a reason any more).
+ */
 function backendTrouble(view: AbsenceView): string {
-  const errors = view.backendErrors().slice(-MAX_BACKEND_ERRORS).reverse()
+  const current = view.backendErrors().filter((e) => e.recoveredAt === undefined)
+  const errors = current.slice(-MAX_BACKEND_ERRORS).reverse()
   if (errors.length === 0) return ''
   const now = Date.now()
   const each = errors.map((e) => `${e.source} failed ${ago(now - e.at)}: ${errorMessage(e.error)}`)

@@ -185,6 +185,25 @@ describe('whyNotUp', () => {
     expect(whyNotUp(testId('b'), view(status({}), { backendErrors }))).not.toContain('discovery errors')
   })
 
+  it('leaves out a backend that has worked since its error', () => {
+    const now = Date.now()
+    const backendErrors = () => [
+      { source: 'mdns', error: new Error('EADDRINUSE'), at: now - 5_000 },
+      {
+        source: 'etcd',
+        error: new Error('ECONNREFUSED 127.0.0.1:2379'),
+        at: now - 60_000,
+        recoveredAt: now - 30_000,
+      },
+    ]
+    const nobody = view(status({ discovered: false }), { backendErrors })
+    expect(whyNotUp(testId('b'), nobody)).toMatch(/\(discovery errors: mdns failed 5 s ago: EADDRINUSE\)$/)
+    const allWell = () => backendErrors().slice(1)
+    expect(whyNotUp(testId('b'), view(status({ discovered: false }), { backendErrors: allWell }))).toBe(
+      'no discovery backend reports it, and it has not connected',
+    )
+  })
+
   it('lists at most three addresses, and says an ambiguous name is ambiguous', () => {
     const addresses = [1, 2, 3, 4, 5].map((i) => ({ host: `127.0.0.${i}`, port: 1, sources: ['static'] }))
     expect(whyNotUp(testId('b'), view(status({ addresses })))).toContain(
