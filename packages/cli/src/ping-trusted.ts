@@ -57,8 +57,8 @@ export async function pingTrusted(
     await Promise.all(
       entries.map(async ({ id, label }) => {
         const wait = waits.get(id)!
-        const who = () => {
-          const name = node.discovery?.get(id)?.name ?? label
+        const who = (hello?: string) => {
+          const name = hello ?? node.discovery?.get(id)?.name ?? label
           return name === undefined ? shortId(id) : `${name} ${shortId(id)}`
         }
         try {
@@ -72,7 +72,7 @@ export async function pingTrusted(
           out.event(
             'reachable',
             { id, label, name: info.name, address, rtt: roundMs(rtt) },
-            `ok    ${who()} at ${address}: rtt ${roundMs(rtt)} ms`,
+            `ok    ${who(info.name)} at ${address}: rtt ${roundMs(rtt)} ms`,
           )
         } catch (error) {
           if (options.signal.aborted) return

@@ -36,7 +36,5 @@ it('shows when a failed backend worked again', () => {
   const recovered = renderStatus(
     snapshot({ message: 'ECONNREFUSED', at: now - 60_000, recoveredAt: now - 30_000 }),
   )
-  expect(recovered).toMatch(
-    /^ {2}last error \d+ s ago \(working again since \d+ s ago\): ECONNREFUSED$/m,
-  )
+  expect(recovered).toMatch(/^ {2}last error \d+ s ago \(working again since \d+ s ago\): ECONNREFUSED$/m)
 })

@@ -48,6 +48,15 @@ const EXAMPLES: Record<string, ExampleSpec> = {
       /^bad: listen: expected a port/m,
     ],
   },
+  '@peer/cli/examples/ping-trusted.mjs': {
+    expect: [
+      /^ping --trusted: 1 of 3 trusted peers are not reachable$/m,
+      /^2 of 3 trusted peers reachable$/m,
+      /^FAIL {2}[a-z2-7]{8}\.\.[a-z2-7]{4}: server identity mismatch: expected node <id>, but the server presented node <id>$/m,
+      /^ok {4}node1@localhost [a-z2-7]{8}\.\.[a-z2-7]{4} at 127\.0\.0\.1:\d+: rtt N ms$/m,
+      /^ok {4}node2@localhost [a-z2-7]{8}\.\.[a-z2-7]{4} at 127\.0\.0\.1:\d+: rtt N ms$/m,
+    ],
+  },
   '@peer/cli/examples/status.mjs': {
     expect: [
       /^node1@localhost: node2@localhost is connected, rtt \d+\.\d ms$/m,
