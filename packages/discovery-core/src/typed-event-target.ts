@@ -6,23 +6,34 @@ export type TypedListener<E extends Event> = ((event: E) => void) | { handleEven
  * class, usually `CustomEvent<Detail>`).
  *
  * Listeners are isolated: in Node.js a listener that throws would otherwise become an uncaught
- * exception. Here the error is caught, counted in `listenerErrors` and passed to `onListenerError`,
+ * exception, and an async listener that rejects an unhandled rejection (both end the process by
+ * default). Here the error is caught, counted in `listenerErrors` and passed to `onListenerError`,
  * and the remaining listeners still run.
  */
 export class TypedEventTarget<Events extends { [K in keyof Events]: Event }> extends EventTarget {
   /** Type-level only (never set at run time): the event map, so helpers can infer it. */
   declare readonly '~events'?: Events
-  /** How many times a listener threw. */
+  /** How many times a listener threw (or, async, rejected). */
   listenerErrors = 0
-  /** Called with every error a listener throws; replace it to log. Must not throw. */
+  /** Called with every error a listener throws or rejects with; replace it to log. Must not throw. */
   onListenerError: (error: unknown, type: string) => void = () => {}
 
   // listener -> type -> wrapper, so removeEventListener finds the wrapper it registered
   readonly #wrappers = new WeakMap<object, Map<string, (event: Event) => void>>()
 
+  #listenerFailed(error: unknown, type: string): void {
+    this.listenerErrors++
+    try {
+      this.onListenerError(error, type)
+    } catch {
+      // the error hook itself must never break dispatch
+    }
+  }
+
   /**
-   * Adds a listener for the event `type`, typed by the event map. A listener that throws is
-   * isolated (counted in `listenerErrors`, passed to `onListenerError`); a `null` listener is
+   * Adds a listener for the event `type`, typed by the event map. A listener that throws, or
+   * returns a promise that rejects, is isolated (counted in `listenerErrors`, passed to
+   * `onListenerError`); a `null` listener is
    * ignored, and adding the same listener twice for a type adds it once, as `EventTarget` does.
    */
   override addEventListener<K extends keyof Events & string>(
@@ -51,15 +62,16 @@ export class TypedEventTarget<Events extends { [K in keyof Events]: Event }> ext
     if (wrapper === undefined) {
       wrapper = (event: Event) => {
         try {
-          if (typeof listener === 'function') listener.call(this, event)
-          else listener.handleEvent(event)
+          const result: unknown =
+            typeof listener === 'function' ? listener.call(this, event) : listener.handleEvent(event)
+          // an async listener that rejects: reported like a throw, never an unhandled rejection
+          // (which ends the process by default)
+          if (typeof (result as PromiseLike<unknown> | undefined)?.then === 'function')
+            (result as PromiseLike<unknown>).then(undefined, (error: unknown) =>
+              this.#listenerFailed(error, type),
+            )
         } catch (error) {
-          this.listenerErrors++
-          try {
-            this.onListenerError(error, type)
-          } catch {
-            // the error hook itself must never break dispatch
-          }
+          this.#listenerFailed(error, type)
         }
       }
       byType.set(type, wrapper)

@@ -32,3 +32,37 @@ describe('encodeBase32', () => {
     expect(enc('foobar')).toBe('mzxw6ytboi')
   })
 })
+
+describe('TypedEventTarget', () => {
+  it('reports an async listener that rejects like one that throws: no unhandled rejection', async () => {
+    const target = new TypedEventTarget<{ x: Event }>()
+    const seen: Array<[string, string]> = []
+    target.onListenerError = (error, type) => seen.push([type, (error as Error).message])
+    const unhandled: unknown[] = []
+    const onUnhandled = (reason: unknown) => unhandled.push(reason)
+    process.on('unhandledRejection', onUnhandled)
+    try {
+      target.addEventListener('x', async () => {
+        throw new Error('async listener')
+      })
+      target.addEventListener('x', {
+        handleEvent: () => Promise.reject(new Error('async handleEvent')),
+      })
+      let after = 0
+      target.addEventListener('x', () => {
+        after++
+      })
+      target.dispatchEvent(new Event('x'))
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      expect(after).toBe(1)
+      expect(seen).toEqual([
+        ['x', 'async listener'],
+        ['x', 'async handleEvent'],
+      ])
+      expect(target.listenerErrors).toBe(2)
+      expect(unhandled).toEqual([])
+    } finally {
+      process.off('unhandledRejection', onUnhandled)
+    }
+  })
+})
