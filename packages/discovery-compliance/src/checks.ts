@@ -1,6 +1,7 @@
 // Small runner-agnostic helpers used by the scenarios: waiting for events and for conditions.
 import { setTimeout as delay } from 'node:timers/promises'
 import type { DiscoveryBackend } from '@peer/discovery-core'
+import { describeValue } from '@peer/discovery-core/internal'
 
 export interface Recorded {
   type: string
@@ -9,19 +10,37 @@ export interface Recorded {
   detail: unknown
 }
 
-/** Records discovery events of one instance. */
+/**
+ * Records discovery events of one instance. An event without the documented detail (`{ record:
+ * { id, ... }, source }`) is not recorded: the next `count` throws, naming it (a backend written
+ * by hand gets that message, not a `TypeError`, or on a plain `EventTarget` an uncaught exception
+ * from this listener).
+ */
 export function recorder(backend: DiscoveryBackend) {
   const events: Recorded[] = []
+  const malformed: string[] = []
   const types = ['peer:discovered', 'peer:updated', 'peer:lost'] as const
   const listener = (event: Event) => {
-    const detail = (event as CustomEvent<{ record: { id: string }; source: string }>).detail
-    events.push({ type: event.type, id: detail.record.id, source: detail.source, detail })
+    const detail = (event as CustomEvent<{ record?: { id?: unknown }; source?: unknown } | null>).detail
+    const id = detail?.record?.id
+    if (typeof id !== 'string' || typeof detail?.source !== 'string') {
+      malformed.push(`${event.type} with detail ${describeValue(detail)}`)
+      return
+    }
+    events.push({ type: event.type, id, source: detail.source, detail })
   }
   for (const t of types) backend.addEventListener(t, listener)
   return {
     events,
-    count: (type: string, id?: string) =>
-      events.filter((e) => e.type === type && (id === undefined || e.id === id)).length,
+    count: (type: string, id?: string) => {
+      if (malformed.length > 0) {
+        const more = malformed.length > 1 ? ` (and ${malformed.length - 1} more)` : ''
+        throw new Error(
+          `the backend emitted an event without the documented detail { record: { id, ... }, source }: ${malformed[0]}${more}`,
+        )
+      }
+      return events.filter((e) => e.type === type && (id === undefined || e.id === id)).length
+    },
     stop: () => {
       for (const t of types) backend.removeEventListener(t, listener)
     },

@@ -36,6 +36,11 @@ const cases: Array<[Flaw, string, RegExp]> = [
   ['keeps-lost-records', 'peers that come and go', /still holds records of lost peers \(18 of 18/],
   ['remembers-lost-peers', 'peers that come and go', /lookup\(id\) still finds lost peer/],
   [
+    'malformed-events',
+    'one instance publishes',
+    /the backend emitted an event without the documented detail \{ record: \{ id, \.\.\. \}, source \}: peer:discovered with detail an object with keys peer, source/,
+  ],
+  [
     'leaks-timer',
     'start and stop are idempotent',
     // one interval per start: how many are left depends on what else was pending before

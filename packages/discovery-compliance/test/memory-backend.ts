@@ -31,6 +31,7 @@ export type Flaw =
   | 'ignores-expiry'
   | 'keeps-lost-records'
   | 'remembers-lost-peers'
+  | 'malformed-events'
 
 const leakedTimers = new Set<ReturnType<typeof setInterval>>()
 
@@ -182,7 +183,11 @@ export class MemoryBackend extends TypedEventTarget<DiscoveryEvents> {
     }
     if (this.#known.has(id) && this.flaw !== 'duplicate-discovered') return
     this.#known.set(id, record)
-    const event = new CustomEvent('peer:discovered', { detail: { record, source: this.source } })
+    const detail =
+      this.flaw === 'malformed-events'
+        ? { peer: record, source: this.source }
+        : { record, source: this.source }
+    const event = new CustomEvent('peer:discovered', { detail })
     if (this.flaw === 'listener-breaks-backend') {
       // gives up (stops itself) when a listener throws, instead of isolating and counting it
       const errorsBefore = this.listenerErrors
