@@ -183,10 +183,12 @@ export class MemoryBackend extends TypedEventTarget<DiscoveryEvents> {
     }
     if (this.#known.has(id) && this.flaw !== 'duplicate-discovered') return
     this.#known.set(id, record)
-    const detail =
+    // the flaw: the record under another key (a hand-written backend's slip)
+    const detail = (
       this.flaw === 'malformed-events'
         ? { peer: record, source: this.source }
         : { record, source: this.source }
+    ) as { record: PeerRecord; source: string }
     const event = new CustomEvent('peer:discovered', { detail })
     if (this.flaw === 'listener-breaks-backend') {
       // gives up (stops itself) when a listener throws, instead of isolating and counting it
