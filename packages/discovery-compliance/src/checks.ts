@@ -47,6 +47,20 @@ export function recorder(backend: DiscoveryBackend) {
   }
 }
 
+/**
+ * Asserts that a `lookup` answer is a miss: `undefined`. `null` (a common way to say "none") gets
+ * its own message, so that it does not read as "still finds the peer"; a record gets `message`.
+ */
+export function assertMiss(answer: unknown, message: string): void {
+  if (answer === undefined) return
+  if (answer === null) {
+    throw new Error(
+      `lookup resolved null for a miss: resolve undefined (the interface's PeerRecord | undefined)`,
+    )
+  }
+  throw new Error(`${message} (got ${describeValue(answer)})`)
+}
+
 /** Polls `check` until it is true, or throws `message` after `timeout` ms. */
 export async function eventually(check: () => boolean | Promise<boolean>, timeout: number, message: string) {
   const deadline = Date.now() + timeout

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import type { LocalPeer } from '@peer/discovery-core'
-import { eventually, sleep } from './checks.js'
+import { assertMiss, eventually, sleep } from './checks.js'
 import type { Scenario } from './scenario.js'
 import { selvesFor } from './selves.js'
 
@@ -61,8 +61,8 @@ export const churn: Scenario = {
       for (const t of types) watcher.removeEventListener(t, listener)
     }
     for (const p of gone) {
-      assert.equal(await watcher.lookup(p.id), undefined, `lookup(id) still finds lost peer ${p.id}`)
-      assert.equal(await watcher.lookup(p.name!), undefined, `lookup(name) still finds lost peer ${p.name}`)
+      assertMiss(await watcher.lookup(p.id), `lookup(id) still finds lost peer ${p.id}`)
+      assertMiss(await watcher.lookup(p.name!), `lookup(name) still finds lost peer ${p.name}`)
     }
     if (watcher.capabilities.has('list')) {
       const listed = new Set((await watcher.list!()).map((r) => r.id))

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { eventually, isAbortError, recorder, rejection, sleep } from './checks.js'
+import { assertMiss, eventually, isAbortError, recorder, rejection, sleep } from './checks.js'
 import { churn } from './churn-scenario.js'
 import type { Scenario } from './scenario.js'
 import { selvesFor } from './selves.js'
@@ -87,7 +87,7 @@ const lost: Scenario = {
     await eventually(() => rec.count('peer:discovered', id) > 0, timeout, 'no peer:discovered')
     await unpublish(0)
     await eventually(() => rec.count('peer:lost', id) > 0, timeout, 'no peer:lost after withdraw')
-    assert.equal(await instances[1]!.lookup(id), undefined, 'lookup still finds a lost peer')
+    assertMiss(await instances[1]!.lookup(id), 'lookup still finds a lost peer')
     rec.stop()
   },
 }
@@ -113,7 +113,7 @@ const expiry: Scenario = {
       2 * timeout,
       'no peer:lost after the record expired',
     )
-    assert.equal(await b.lookup(id), undefined, 'lookup still finds an expired peer')
+    assertMiss(await b.lookup(id), 'lookup still finds an expired peer')
     assert.equal(b.started, true, 'the backend stopped after an expiry')
     rec.stop()
   },
@@ -151,11 +151,7 @@ const neverSelf: Scenario = {
     )
     await sleep(quiet)
     assert.equal(rec.events.filter((e) => e.id === selves[0]!.id).length, 0, 'instance 0 reported itself')
-    assert.equal(
-      await instances[0]!.lookup(selves[0]!.id),
-      undefined,
-      'lookup(self id) returned the node itself',
-    )
+    assertMiss(await instances[0]!.lookup(selves[0]!.id), 'lookup(self id) returned the node itself')
     if (instances[0]!.list) {
       const all = await instances[0]!.list()
       assert.ok(!all.some((r) => r.id === selves[0]!.id), 'list() contains the node itself')
@@ -313,8 +309,8 @@ const unknownLookup: Scenario = {
   async run({ instances }) {
     const b = instances[0]!
     const unknown = 'a'.repeat(51) + 'a'
-    assert.equal(await b.lookup(unknown), undefined)
-    assert.equal(await b.lookup('nobody@nowhere'), undefined)
+    assertMiss(await b.lookup(unknown), 'lookup of an unknown id found something')
+    assertMiss(await b.lookup('nobody@nowhere'), 'lookup of an unknown name found something')
   },
 }
 

@@ -35,6 +35,8 @@ const cases: Array<[Flaw, string, RegExp]> = [
   ['ignores-expiry', 'a record that expires', /no peer:lost after the record expired/],
   ['keeps-lost-records', 'peers that come and go', /still holds records of lost peers \(18 of 18/],
   ['remembers-lost-peers', 'peers that come and go', /lookup\(id\) still finds lost peer/],
+  ['null-for-miss', 'looking up an unknown peer', /lookup resolved null for a miss: resolve undefined/],
+  ['null-for-miss', 'withdrawing', /lookup resolved null for a miss/],
   [
     'malformed-events',
     'one instance publishes',

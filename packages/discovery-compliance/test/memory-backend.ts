@@ -32,6 +32,7 @@ export type Flaw =
   | 'keeps-lost-records'
   | 'remembers-lost-peers'
   | 'malformed-events'
+  | 'null-for-miss'
 
 const leakedTimers = new Set<ReturnType<typeof setInterval>>()
 
@@ -150,7 +151,9 @@ export class MemoryBackend extends TypedEventTarget<DiscoveryEvents> {
     if (this.flaw === 'lookup-misses') return undefined
     const direct = this.#known.get(nameOrId)
     if (direct) return direct
-    return [...this.#known.values()].find((r) => r.name === nameOrId)
+    const byName = [...this.#known.values()].find((r) => r.name === nameOrId)
+    // the flaw: null for "none", which the interface's PeerRecord | undefined does not allow
+    return byName === undefined && this.flaw === 'null-for-miss' ? (null as unknown as undefined) : byName
   }
 
   async list(options: AbortOptions = {}) {
