@@ -14,7 +14,7 @@ import type { PeerNode, PeerUnavailableError } from '@peer/node'
 import { Command } from 'commander'
 import { BrowseOnlyBackend } from './browse-only.js'
 import { parseAddress } from './config.js'
-import { isDecisive, refusedUs } from './dial-verdict.js'
+import { refusedUs, watchDecisiveDials } from './dial-verdict.js'
 import { durationMs } from './durations.js'
 import { CliError, UsageError } from './errors.js'
 import { parseInteger, parseMillis } from './flag-numbers.js'
@@ -171,9 +171,7 @@ export async function ping(target: string | undefined, options: PingOptions, io:
       await pingTrusted(node, { configured: started.trust, live }, limits, out)
       return
     }
-    const trustConfigured = () => {
-      for (const { id, label } of started.trust.list()) live.add(id, label === undefined ? {} : { label })
-    }
+    const trustConfigured = () => live.replace(started.trust.list())
     if (what.kind === 'service') {
       trustConfigured()
       await pingService(
@@ -197,13 +195,10 @@ export async function ping(target: string | undefined, options: PingOptions, io:
     const decisive = new AbortController()
     let decisiveError: Error | undefined
     let targetId = explicitId
-    const unwatchDials = subscribe(node, {
-      'peer:dial-failed': (event) => {
-        const { id, error } = event.detail
-        if (id !== targetId || !isDecisive(error)) return
-        decisiveError = error
-        decisive.abort()
-      },
+    const unwatchDials = watchDecisiveDials(node, (id, error) => {
+      if (id !== targetId) return
+      decisiveError = error
+      decisive.abort()
     })
     // a name: its member's id once discovery reports it (its dial failures are then decisive too),
     // or, when only an untrusted peer has the name, the answer at once instead of a timeout

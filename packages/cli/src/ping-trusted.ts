@@ -2,11 +2,11 @@
 // --check`. For each, whether this identity reaches it (and one round trip), or where it stands
 // in the node's own words: not discovered by any backend, discovered but its dials fail (and the
 // last dial's error), at an address where another node answers, or refusing this identity.
-import { formatHostPort, shortId, subscribe } from '@peer/discovery-core'
+import { formatHostPort, shortId } from '@peer/discovery-core'
 import { errorMessage } from '@peer/discovery-core/internal'
 import type { TrustList } from '@peer/identity'
 import type { PeerNode } from '@peer/node'
-import { isDecisive, refusedUs } from './dial-verdict.js'
+import { refusedUs, watchDecisiveDials } from './dial-verdict.js'
 import { CliError } from './errors.js'
 import type { Output } from './output.js'
 import { roundMs } from './ping-timing.js'
@@ -42,16 +42,14 @@ export async function pingTrusted(
   }
   // a dial another dial would repeat ends the wait for that peer at once, with its reason
   const waits = new Map<string, { stop: AbortController; decisive?: Error }>()
-  const unwatch = subscribe(node, {
-    'peer:dial-failed': (event) => {
-      const wait = waits.get(event.detail.id)
-      if (wait === undefined || !isDecisive(event.detail.error)) return
-      wait.decisive = event.detail.error
-      wait.stop.abort()
-    },
+  const unwatch = watchDecisiveDials(node, (id, error) => {
+    const wait = waits.get(id)
+    if (wait === undefined) return
+    wait.decisive = error
+    wait.stop.abort()
   })
   for (const { id } of entries) waits.set(id, { stop: new AbortController() })
-  for (const { id, label } of entries) trust.live.add(id, label === undefined ? {} : { label })
+  trust.live.replace(entries)
   let reachable = 0
   try {
     await Promise.all(

@@ -4,6 +4,7 @@
 // not a TypeError later or a backend silently never asked); a call that throws synchronously is
 // a rejection like any other; and a raw backend's `lookup` answer is validated as its events are.
 
+import { validatesRecords } from './backend-events.js'
 import type { DiscoveryBackend } from './discovery-backend.js'
 import { type PeerRecord, validatePeerRecord } from './peer-record.js'
 
@@ -37,12 +38,8 @@ export async function callBackend<T>(fn: () => T | Promise<T>): Promise<T> {
  * copy (with the backend's source) from any other. Throws `InvalidPeerRecordError` for a record
  * that is not valid. @internal
  */
-export function lookupAnswer(
-  answer: unknown,
-  backend: DiscoveryBackend,
-  validates: boolean,
-): PeerRecord | undefined {
+export function lookupAnswer(answer: unknown, backend: DiscoveryBackend): PeerRecord | undefined {
   if (answer === undefined || answer === null) return undefined
-  if (validates) return answer as PeerRecord
+  if (validatesRecords(backend)) return answer as PeerRecord
   return validatePeerRecord({ ...(answer as object), source: backend.source })
 }

@@ -1,6 +1,6 @@
 import { type AbortOptions, abortErrorFor, linkSignals, raceSignal, throwIfAborted } from './abort.js'
 import { backendShapeProblems, callBackend, lookupAnswer } from './backend-calls.js'
-import { subscribeBackend, validatesRecords } from './backend-events.js'
+import { subscribeBackend } from './backend-events.js'
 import { type BackendErrorInfo, BackendHealth } from './backend-health.js'
 import type {
   DiscoveryBackend,
@@ -380,7 +380,7 @@ export class Discovery extends TypedEventTarget<DiscoveryEvents> implements Disc
   /** A backend's `lookup` answer, or `undefined` for a miss or an invalid record (counted). */
   #lookupAnswer(answer: unknown, backend: DiscoveryBackend): PeerRecord | undefined {
     try {
-      return lookupAnswer(answer, backend, validatesRecords(backend))
+      return lookupAnswer(answer, backend)
     } catch (error) {
       this.#onInvalid(backend.source, error)
       return undefined

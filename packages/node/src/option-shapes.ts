@@ -135,7 +135,7 @@ function checkTrust(trust: unknown): void {
   if (trust === 'all' || trust instanceof TrustList) return
   if (typeof trust === 'string') {
     throw new ConfigError(
-      `createNode: \`trust\` is a string (${JSON.stringify(trust.slice(0, 60))}): pass an array of node ids, a TrustList (\`await TrustList.load(path)\` reads a trust file) or 'all'`,
+      `createNode: \`trust\` is a string (${describeValue(trust)}): pass an array of node ids, a TrustList (\`await TrustList.load(path)\` reads a trust file) or 'all'`,
       { option: 'trust' },
     )
   }
@@ -187,7 +187,7 @@ function checkListen(listen: unknown): void {
   if (listen === undefined) return
   if (typeof listen === 'string') {
     throw new ConfigError(
-      `createNode: \`listen\` must be an object, e.g. { host: '127.0.0.1', port: 4000 }; got the string ${JSON.stringify(listen.slice(0, 60))}`,
+      `createNode: \`listen\` must be an object, e.g. { host: '127.0.0.1', port: 4000 }; got ${kindOf(listen)}`,
       { option: 'listen' },
     )
   }
