@@ -1,7 +1,7 @@
 // Small runner-agnostic helpers used by the scenarios: waiting for events and for conditions.
 import { setTimeout as delay } from 'node:timers/promises'
 import type { DiscoveryBackend } from '@peer/discovery-core'
-import { describeValue } from '@peer/discovery-core/internal'
+import { describeValue, eventRecordId } from '@peer/discovery-core/internal'
 
 export interface Recorded {
   type: string
@@ -21,9 +21,9 @@ export function recorder(backend: DiscoveryBackend) {
   const malformed: string[] = []
   const types = ['peer:discovered', 'peer:updated', 'peer:lost'] as const
   const listener = (event: Event) => {
-    const detail = (event as CustomEvent<{ record?: { id?: unknown }; source?: unknown } | null>).detail
-    const id = detail?.record?.id
-    if (typeof id !== 'string' || typeof detail?.source !== 'string') {
+    const detail = (event as CustomEvent<{ source?: unknown } | null>).detail
+    const id = eventRecordId(event)
+    if (id === undefined || typeof detail?.source !== 'string') {
       malformed.push(`${event.type} with detail ${describeValue(detail)}`)
       return
     }

@@ -16,6 +16,15 @@ import { subscribe } from './subscribe.js'
  */
 export const VALIDATES_RECORDS: unique symbol = Symbol.for('peer.validatesRecords')
 
+/**
+ * The record id an event of a backend carries (`detail.record.id`), or `undefined` when its
+ * detail has another shape (a backend not on the base class may send anything). @internal
+ */
+export function eventRecordId(event: Event): string | undefined {
+  const id = ((event as CustomEvent<unknown>).detail as { record?: { id?: unknown } } | null)?.record?.id
+  return typeof id === 'string' ? id : undefined
+}
+
 /** Whether `backend` validates its own records (see {@link VALIDATES_RECORDS}). @internal */
 export function validatesRecords(backend: DiscoveryBackend): boolean {
   return (backend as Partial<Record<typeof VALIDATES_RECORDS, boolean>>)[VALIDATES_RECORDS] === true
@@ -55,8 +64,8 @@ export function subscribeBackend(backend: DiscoveryBackend, sink: BackendEventSi
       'peer:discovered': onFound,
       'peer:updated': onFound,
       'peer:lost': (event) => {
-        const id = (event.detail as { record?: { id?: unknown } } | null)?.record?.id
-        if (typeof id === 'string') sink.lost(id, source, event.detail.reason ?? 'removed')
+        const id = eventRecordId(event)
+        if (id !== undefined) sink.lost(id, source, event.detail.reason ?? 'removed')
         else sink.invalid(source, new Error('a peer:lost event without a record id'))
       },
       'discovery:error': (event) => sink.failed(source, event.detail?.error),

@@ -16,7 +16,7 @@ export {
 } from './abort.js'
 export { type AtomicWriteOptions, writeFileAtomic } from './atomic-file.js'
 export { backendShapeProblems } from './backend-calls.js'
-export { VALIDATES_RECORDS } from './backend-events.js'
+export { eventRecordId, VALIDATES_RECORDS } from './backend-events.js'
 export { type BackoffOptions, backoffDelay } from './backoff.js'
 export { BoundedMap } from './bounded-map.js'
 export { describeValue } from './describe-value.js'

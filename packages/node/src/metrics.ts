@@ -5,7 +5,7 @@ import {
   type Logger,
   subscribe,
 } from '@peer/discovery-core'
-import { BoundedMap, errorMessage } from '@peer/discovery-core/internal'
+import { BoundedMap, errorMessage, eventRecordId } from '@peer/discovery-core/internal'
 import type { PeerRegistryStats } from '@peer/registry'
 import type { DatagramTotals } from './connection-counters.js'
 import {
@@ -368,22 +368,21 @@ export class NodeMetrics {
       })
       // a user's backend may send events of any shape (on a plain EventTarget a throwing listener is
       // an uncaught exception): what metrics cannot read is skipped (the aggregate counts it)
-      const id = (e: CustomEvent<unknown>) => (e.detail as { record?: { id?: unknown } } | null)?.record?.id
       this.#unsubscribe.push(
         subscribe(
           backend,
           {
             'peer:discovered': (e) => {
               this.#events.add(1, attrs('discovered'))
-              const found = id(e)
-              if (typeof found === 'string') this.#firstSeen(source, found)
+              const found = eventRecordId(e)
+              if (found !== undefined) this.#firstSeen(source, found)
             },
             'peer:updated': () => this.#events.add(1, attrs('updated')),
             'peer:lost': (e) => {
               const reason = LOST_REASONS.has(e.detail?.reason) ? e.detail.reason : 'other'
               this.#events.add(1, { ...attrs('lost'), 'peer.lost.reason': reason })
-              const lost = id(e)
-              const downAt = typeof lost === 'string' ? this.#downAt.get(lost) : undefined
+              const lost = eventRecordId(e)
+              const downAt = lost === undefined ? undefined : this.#downAt.get(lost)
               if (downAt !== undefined)
                 this.#timeToLost.record((performance.now() - downAt) / 1000, {
                   ...this.#base,
