@@ -10,7 +10,7 @@ import type {
   PeerLostReason,
 } from './discovery-backend.js'
 import { AbortError, AllBackendsFailedError, ConfigError, errorMessage } from './errors.js'
-import { defaultLogger, INHERIT_LOGGER, type Logger, type LoggerFactory, safeLogger } from './logger.js'
+import { componentLogger, INHERIT_LOGGER, type Logger, type LoggerFactory } from './logger.js'
 import { isNodeId } from './node-id.js'
 import { warnUnknownOptions } from './option-keys.js'
 import { numberOption, renamedOption } from './options.js'
@@ -172,7 +172,7 @@ export class Discovery extends TypedEventTarget<DiscoveryEvents> implements Disc
       { min: 0, exclusiveMin: true },
     )
     this.#self = options.self
-    this.#log = safeLogger((options.logger ?? defaultLogger)('peer:discovery'))
+    this.#log = componentLogger(options.logger, 'peer:discovery')
     // backends made without a logger log through ours (a node's `logger` reaches them this way)
     if (options.logger !== undefined) {
       for (const b of this.backends) (b as Partial<LendsLogger>)[INHERIT_LOGGER]?.(options.logger)

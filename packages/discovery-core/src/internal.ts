@@ -22,7 +22,7 @@ export { BoundedMap } from './bounded-map.js'
 export { describeValue } from './describe-value.js'
 export { errorMessage } from './errors.js'
 export { isLoopbackHostOrName } from './host.js'
-export { INHERIT_LOGGER, inheritableLogger } from './logger.js'
+export { componentLogger, componentLoggerFactory, INHERIT_LOGGER, inheritableLogger } from './logger.js'
 export { nameMatch } from './node-name.js'
 export { BACKEND_OPTION_KEYS, warnUnknownOptions } from './option-keys.js'
 export {

@@ -51,26 +51,73 @@ export const silentLogger: LoggerFactory = defaultLogger
  * The same logger, except that none of its methods can throw: logging is a side channel, and a
  * logger that fails (a `write` to a closed stream, a bug in a custom logger) must not break the
  * component that logs. Many log calls run inside socket, stream and timer callbacks, where a throw
- * would become an uncaught exception and end the process. Backends built on
- * `AbstractDiscoveryBackend` and `Discovery` wrap their logger with it.
+ * would become an uncaught exception and end the process. The line is lost; the first failure of
+ * the process is reported once as a process warning (code `PEER_LOGGER_FAILED`) naming the
+ * namespace and the error, so a broken logger does not go unnoticed. Every component of the
+ * `@peer/*` packages wraps its logger with it.
  */
 export function safeLogger(logger: Logger): Logger {
+  return guardedLogger(logger, logger.namespace)
+}
+
+function guardedLogger(logger: Logger, namespace: string): Logger {
   const guard =
-    (method: (message: string, fields?: Record<string, unknown>) => void) =>
+    (level: LogLevel) =>
     (message: string, fields?: Record<string, unknown>): void => {
       try {
-        method.call(logger, message, fields)
-      } catch {
-        // a failing logger loses the line, nothing more
+        logger[level](message, fields)
+      } catch (error) {
+        loggerFailed(`the ${level} method of the logger for ${namespace} threw`, error)
       }
     }
-  return {
-    namespace: logger.namespace,
-    debug: guard(logger.debug),
-    info: guard(logger.info),
-    warn: guard(logger.warn),
-    error: guard(logger.error),
+  return { namespace, debug: guard('debug'), info: guard('info'), warn: guard('warn'), error: guard('error') }
+}
+
+let loggerFailureReported = false
+
+/** One process warning for the first logger failure of the process; later ones lose their line. */
+function loggerFailed(what: string, error?: unknown): void {
+  if (loggerFailureReported) return
+  loggerFailureReported = true
+  const reason = error === undefined ? '' : ` (${error instanceof Error ? error.message : String(error)})`
+  try {
+    process.emitWarning(`${what}${reason}; its lines are lost, later failures are not reported`, {
+      code: 'PEER_LOGGER_FAILED',
+    })
+  } catch {
+    // nothing left to report to
   }
+}
+
+/**
+ * The logger a component logs with: `factory(namespace)` (the default factory without one),
+ * wrapped with {@link safeLogger}. A factory that throws or returns something that is not a
+ * logger does not fail the component: it gets the default logger for that namespace, and the
+ * failure is reported as {@link safeLogger} reports a failing method. @internal
+ */
+export function componentLogger(factory: LoggerFactory | undefined, namespace: string): Logger {
+  if (factory === undefined) return safeLogger(defaultLogger(namespace))
+  let made: unknown
+  try {
+    made = factory(namespace)
+  } catch (error) {
+    loggerFailed(`the logger factory threw for ${namespace}`, error)
+    return safeLogger(defaultLogger(namespace))
+  }
+  if (typeof made !== 'object' || made === null) {
+    const got = made === undefined ? 'undefined' : made === null ? 'null' : typeof made
+    loggerFailed(`the logger factory returned ${got} for ${namespace}, not a logger`)
+    return safeLogger(defaultLogger(namespace))
+  }
+  return guardedLogger(made as Logger, namespace)
+}
+
+/**
+ * The factory a component passes on to the parts it makes: each part's logger is a
+ * {@link componentLogger}. @internal
+ */
+export function componentLoggerFactory(factory: LoggerFactory | undefined): LoggerFactory {
+  return (namespace) => componentLogger(factory, namespace)
 }
 
 /** Options of {@link consoleLogger}. */
@@ -152,7 +199,7 @@ export function inheritableLogger(
   namespace: string,
   given: LoggerFactory | undefined,
 ): { logger: Logger; inherit(factory: LoggerFactory): void } {
-  let target = (given ?? defaultLogger)(namespace)
+  let target = componentLogger(given, namespace)
   let lendable = given === undefined
   const logger: Logger = {
     namespace,
@@ -166,7 +213,7 @@ export function inheritableLogger(
     inherit(factory) {
       if (!lendable) return
       lendable = false
-      target = factory(namespace)
+      target = componentLogger(factory, namespace)
     },
   }
 }

@@ -11,9 +11,10 @@ export type EventHandlers<Events> = { [K in keyof Events]?: (event: Events[K]) =
 /**
  * Adds one listener per entry of `handlers` to `target` and returns a function that removes them
  * all: the pattern every component uses to attach to another and detach on stop. With `onError`,
- * a handler that throws (an event of an unexpected shape from a target you do not control, e.g.
- * a user's backend on a plain `EventTarget`, where a throwing listener is an uncaught exception)
- * is caught and passed to it with the event's type; `onError` must not throw.
+ * a handler that throws or, async, rejects (an event of an unexpected shape from a target you do
+ * not control, e.g. a user's backend on a plain `EventTarget`, where a throwing listener is an
+ * uncaught exception) is caught and passed to it with the event's type; an `onError` that throws
+ * loses that report, nothing more.
  *
  * @example
  * ```ts
@@ -30,13 +31,22 @@ export function subscribe<T extends Pick<EventTarget, 'addEventListener' | 'remo
   const entries = (Object.entries(handlers) as Array<[string, (event: Event) => void]>).map(
     ([type, handler]): [string, (event: Event) => void] => {
       if (onError === undefined) return [type, handler]
+      const report = (error: unknown) => {
+        try {
+          onError(error, type)
+        } catch {
+          // the error hook itself must never throw into the dispatching target
+        }
+      }
       return [
         type,
         (event) => {
           try {
-            handler(event)
+            const result: unknown = handler(event)
+            if (typeof (result as PromiseLike<unknown> | undefined)?.then === 'function')
+              (result as PromiseLike<unknown>).then(undefined, report)
           } catch (error) {
-            onError(error, type)
+            report(error)
           }
         },
       ]

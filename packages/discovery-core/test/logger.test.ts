@@ -1,6 +1,7 @@
 import { testId } from '@peer/testkit/ids'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { consoleLogger, defaultLogger, namespaceFilter, silentLogger } from '../src/index.js'
+import { consoleLogger, defaultLogger, type Logger, namespaceFilter, silentLogger } from '../src/index.js'
+import { componentLogger } from '../src/internal.js'
 import { TestBackend } from './fixtures.js'
 
 const savedDebug = process.env.PEER_DEBUG
@@ -94,5 +95,59 @@ describe('loggers', () => {
       'DEBUG peer:discovery:mdns shown',
       'WARN  peer:node shown too',
     ])
+  })
+
+  it('componentLogger: a failing factory or method costs lines, never a throw, and is reported once', async () => {
+    const warnings: string[] = []
+    const onWarning = (w: Error & { code?: string }) => {
+      if (w.code === 'PEER_LOGGER_FAILED') warnings.push(w.message)
+    }
+    process.on('warning', onWarning)
+    try {
+      // a logger class: methods on the prototype, called with their `this`
+      class Sink {
+        readonly lines: string[] = []
+        constructor(readonly namespace: string) {}
+        debug(m: string) {
+          this.lines.push(`debug ${m}`)
+        }
+        info(m: string) {
+          this.lines.push(`info ${m}`)
+        }
+        warn(m: string) {
+          this.lines.push(`warn ${m}`)
+        }
+        error(): void {
+          throw new Error('sink closed')
+        }
+      }
+      let sink: Sink | undefined
+      const log = componentLogger((ns) => {
+        sink = new Sink(ns)
+        return sink
+      }, 'peer:test')
+      log.info('kept')
+      expect(() => log.error('lost')).not.toThrow()
+      expect(sink?.lines).toEqual(['info kept'])
+      expect(log.namespace).toBe('peer:test')
+      // a factory that throws, or returns no logger: the default logger for the namespace
+      const thrower = componentLogger(() => {
+        throw new Error('no sink')
+      }, 'peer:a')
+      const nothing = componentLogger(() => undefined as unknown as Logger, 'peer:b')
+      for (const l of [thrower, nothing]) expect(() => l.warn('x')).not.toThrow()
+      expect([thrower.namespace, nothing.namespace]).toEqual(['peer:a', 'peer:b'])
+      // a logger object without a namespace gets the one asked for
+      expect(
+        componentLogger(() => ({ ...silentLogger('x'), namespace: undefined as unknown as string }), 'peer:c')
+          .namespace,
+      ).toBe('peer:c')
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(warnings).toEqual([
+        'the error method of the logger for peer:test threw (sink closed); its lines are lost, later failures are not reported',
+      ])
+    } finally {
+      process.off('warning', onWarning)
+    }
   })
 })

@@ -18,6 +18,48 @@ describe('subscribe', () => {
     emitter.fire(2)
     expect(seen).toEqual([1, '1'])
   })
+
+  it('with onError, on a plain EventTarget: throws and async rejections are reported, never escape', async () => {
+    const target = new EventTarget()
+    const reported: string[] = []
+    const escaped: unknown[] = []
+    const onEscape = (reason: unknown) => escaped.push(reason)
+    process.on('unhandledRejection', onEscape)
+    try {
+      subscribe(
+        target,
+        {
+          sync: () => {
+            throw new Error('sync')
+          },
+          async: async () => {
+            throw new Error('async')
+          },
+        },
+        (error, type) => reported.push(`${type}: ${(error as Error).message}`),
+      )
+      // an onError that throws loses its report; dispatch goes on
+      subscribe(
+        target,
+        {
+          sync: () => {
+            throw new Error('again')
+          },
+          async: () => Promise.reject(new Error('again')),
+        },
+        () => {
+          throw new Error('the hook fails too')
+        },
+      )
+      target.dispatchEvent(new Event('sync'))
+      target.dispatchEvent(new Event('async'))
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      expect(reported).toEqual(['sync: sync', 'async: async'])
+      expect(escaped).toEqual([])
+    } finally {
+      process.off('unhandledRejection', onEscape)
+    }
+  })
 })
 
 describe('encodeBase32', () => {

@@ -4,11 +4,10 @@ import {
   type Logger,
   type PeerAddress,
   shortId,
-  silentLogger,
   TypedEventTarget,
   throwIfAborted,
 } from '@peer/discovery-core'
-import { errorMessage } from '@peer/discovery-core/internal'
+import { componentLogger, errorMessage } from '@peer/discovery-core/internal'
 import { type Identity, TrustList } from '@peer/identity'
 // biome-ignore lint/style/useImportType: `import type` would change the API report's imports
 import { type PeerRegistryStats, type PeerStatus } from '@peer/registry'
@@ -104,7 +103,7 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
     super()
     checkNodeOptionShapes(options)
     this.#options = options
-    this.#log = (options.logger ?? silentLogger)('peer:node')
+    this.#log = componentLogger(options.logger, 'peer:node')
     this.onListenerError = (error, type) =>
       this.#log.warn('event listener threw', { type, error: errorMessage(error) })
     this.#wiring = wireNode(options, {

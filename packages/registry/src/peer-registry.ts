@@ -5,11 +5,11 @@ import {
   type PeerRecord,
   raceSignal,
   shortId,
-  silentLogger,
   TypedEventTarget,
   throwIfAborted,
 } from '@peer/discovery-core'
 import {
+  componentLogger,
   errorMessage,
   linkSignals,
   settleWithin,
@@ -139,7 +139,7 @@ export class PeerRegistry<
     this.#cfg = resolveRegistryConfig(options)
     warnUnknownOptions('PeerRegistry', options, PEER_REGISTRY_OPTION_KEYS)
     this.self = options.self
-    this.#log = (options.logger ?? silentLogger)('peer:registry:peers')
+    this.#log = componentLogger(options.logger, 'peer:registry:peers')
     this.onListenerError = (error, type) =>
       this.#log.warn('event listener threw', { type, error: errorMessage(error) })
     const cfg = this.#cfg

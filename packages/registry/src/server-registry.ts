@@ -1,11 +1,6 @@
+import { type AbortOptions, type Logger, type LoggerFactory, TypedEventTarget } from '@peer/discovery-core'
 import {
-  type AbortOptions,
-  type Logger,
-  type LoggerFactory,
-  silentLogger,
-  TypedEventTarget,
-} from '@peer/discovery-core'
-import {
+  componentLogger,
   describeValue,
   errorMessage,
   hasControlChars,
@@ -196,7 +191,7 @@ export class ServerRegistry<
       { min: 1, integer: true },
       RegistryConfigError,
     )
-    this.#log = (options.logger ?? silentLogger)('peer:registry:servers')
+    this.#log = componentLogger(options.logger, 'peer:registry:servers')
     const publisher = checkPublisher(options.publish)
     this.#publish = publisher === undefined ? undefined : new PublishQueue(publisher, this.#log)
     this.onListenerError = (error, type) =>

@@ -1,11 +1,11 @@
+import { type AbortOptions, assertNodeId, type LoggerFactory, throwIfAborted } from '@peer/discovery-core'
 import {
-  type AbortOptions,
-  assertNodeId,
-  type LoggerFactory,
-  silentLogger,
-  throwIfAborted,
-} from '@peer/discovery-core'
-import { errorMessage, numberOption, warnUnknownOptions, whenAborted } from '@peer/discovery-core/internal'
+  componentLoggerFactory,
+  errorMessage,
+  numberOption,
+  warnUnknownOptions,
+  whenAborted,
+} from '@peer/discovery-core/internal'
 import { channelOptions } from './channel-options.js'
 import { type ConnectionContext, QuicConnection } from './connection.js'
 import type { Engine, EngineContext, EngineName } from './engine.js'
@@ -115,7 +115,7 @@ export class QuicTransport implements Transport {
     }
     this.#options = options
     this.id = options.identity.id
-    this.#loggerFactory = options.logger ?? silentLogger
+    this.#loggerFactory = componentLoggerFactory(options.logger)
     tuningFor('127.0.0.1', options) // validate the tuning now, not at the first dial
     this.#ctx = {
       logger: this.#loggerFactory('peer:transport:quic'),
