@@ -5,10 +5,9 @@ import {
   isNodeId,
   type PeerAddress,
   shortId,
-  subscribe,
   throwIfAborted,
 } from '@peer/discovery-core'
-import { errorMessage, nameMatch } from '@peer/discovery-core/internal'
+import { errorMessage } from '@peer/discovery-core/internal'
 import { TrustList } from '@peer/identity'
 import type { PeerNode, PeerUnavailableError } from '@peer/node'
 import { Command } from 'commander'
@@ -18,6 +17,7 @@ import { refusedUs, watchDecisiveDials } from './dial-verdict.js'
 import { durationMs } from './durations.js'
 import { CliError, UsageError } from './errors.js'
 import { parseInteger, parseMillis } from './flag-numbers.js'
+import { watchName } from './name-watch.js'
 import { configuredLogger, startConfiguredNode } from './node-setup.js'
 import { type CliIo, Output } from './output.js'
 import { pingService } from './ping-service.js'
@@ -201,23 +201,21 @@ export async function ping(target: string | undefined, options: PingOptions, io:
       decisive.abort()
     })
     // a name: its member's id once discovery reports it (its dial failures are then decisive too),
-    // or, when only an untrusted peer has the name, the answer at once instead of a timeout
+    // or, when only an untrusted peer has the name for a grace period, the answer at once
     let unwatchNames = () => {}
-    const discovery = node.discovery
-    if (what.kind === 'name' && discovery !== undefined) {
-      const byName = () => {
-        const named = discovery.snapshot().filter((r) => nameMatch(r.name, what.name) !== undefined)
-        const trusted = named.filter((r) => started.trust.has(r.id))
-        if (trusted.length === 1) targetId = trusted[0]!.id
-        const stranger = named.find((r) => !started.trust.has(r.id))
-        if (trusted.length > 0 || stranger === undefined || decisive.signal.aborted) return
-        decisiveError = new Error(
-          `${stranger.name} is discovered (${stranger.sources.join(', ')}) with id ${stranger.id}, which is not in the trust list: add it (--trust ${stranger.id}, or the trust file)`,
-        )
-        decisive.abort()
-      }
-      unwatchNames = subscribe(discovery, { 'peer:discovered': byName, 'peer:updated': byName })
-      byName()
+    if (what.kind === 'name' && node.discovery !== undefined) {
+      unwatchNames = watchName(node.discovery, what.name, (id) => started.trust.has(id), {
+        onTarget: (id) => {
+          targetId = id
+        },
+        onStranger: (stranger) => {
+          if (decisive.signal.aborted) return
+          decisiveError = new Error(
+            `${stranger.name} is discovered (${stranger.sources.join(', ')}) with id ${stranger.id}, which is not in the trust list: add it (--trust ${stranger.id}, or the trust file)`,
+          )
+          decisive.abort()
+        },
+      })
     }
     const unwatch = () => {
       unwatchDials()
