@@ -3,20 +3,23 @@ import { formatHostPort } from '@peer/discovery-core'
 import { createBackend } from './backends.js'
 import type { PeerConfig } from './config.js'
 import { configWarnings, staticListedIds } from './config-warnings.js'
+import { CliError } from './errors.js'
 import { loadConfiguredIdentity, loadConfiguredTrust } from './node-setup.js'
-import type { Output } from './output.js'
+import type { CliIo, Output } from './output.js'
 import type { StartOptions } from './start-options.js'
 
 /**
  * `peer start --check`: validates the configuration, the identity and the trust list, and prints
- * a summary with the configuration's warnings (see config-warnings.ts); no node starts.
+ * a summary with the configuration's warnings (see config-warnings.ts); no node starts. With
+ * `reach`, then pings every trusted peer once as `peer ping --trusted` does, with the same flags.
  */
 export async function check(
   config: PeerConfig,
   options: StartOptions,
   out: Output,
-  env: NodeJS.ProcessEnv,
+  io: CliIo,
 ): Promise<void> {
+  const env = io.env
   // with createIdentity a missing identity is fine (it is made on first start); a broken one is not
   const identity = await loadConfiguredIdentity({ ...config, createIdentity: false }).then(
     (r) => r.identity,
@@ -59,4 +62,13 @@ export async function check(
       ...warnings.map((w) => `  warn      ${w}`),
     ],
   )
+  if (options.reach !== true) return
+  if (identity === undefined)
+    throw new CliError(
+      '--reach: the identity does not exist yet (createIdentity makes it on the first start): create it with `peer keygen` to reach peers with it',
+    )
+  // loaded on demand: ping-command imports this file's importer
+  const { ping } = await import('./ping-command.js')
+  const { check: _check, reach: _reach, listen: _listen, ...flags } = options
+  await ping(undefined, { ...flags, trusted: true, listen: formatHostPort(config.listen.host, 0) }, io)
 }

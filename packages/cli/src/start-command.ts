@@ -127,8 +127,12 @@ export async function start(options: StartOptions, io: CliIo): Promise<void> {
       ? undefined
       : parseMetricsAddress(options.metrics, options.metricsAllowRemote)
   const provide = checkServices(options.provide)
+  if (options.reach === true && options.check !== true)
+    throw new UsageError('--reach is a part of --check: give both (peer start --check --reach)')
+  if (options.connectTimeoutMs !== undefined && options.reach !== true)
+    throw new UsageError('--connect-timeout applies to --check --reach only')
   const config = await resolveNodeConfig(options, io, options)
-  if (options.check === true) return check(config, options, out, io.env)
+  if (options.check === true) return check(config, options, out, io)
   const logger = configuredLogger(config, (line) => void io.stderr.write(`${line}\n`), io.env)
   const shutdown = shutdownSignal({ signal: options.signal })
   const onStdinEnd = () => shutdown.abort('stdin closed')
@@ -449,6 +453,15 @@ export function startCommand(io: CliIo, options: AbortOptions = {}): Command {
       parseSeconds,
     )
     .option('--check', 'validate the configuration, identity and trust list, print a summary, exit')
+    .option(
+      '--reach',
+      'with --check: then reach every trusted peer once with this identity, as `peer ping --trusted` does',
+    )
+    .option(
+      '--connect-timeout <ms>',
+      'with --reach: time limit to find and connect to each peer',
+      parseMillis,
+    )
     .option('--json', 'one JSON object per event line: {"event":"peer:up",...}')
     .option('--metrics <host:port>', 'serve Prometheus metrics at http://<host:port>/metrics (loopback only)')
     .option('--metrics-allow-remote', 'allow --metrics on a non-loopback address (the endpoint has no auth)')
@@ -477,6 +490,7 @@ export function startCommand(io: CliIo, options: AbortOptions = {}): Command {
         'Examples:',
         '  peer start --config peer.json',
         '  peer start --config peer.json --check',
+        '  peer start --config peer.json --check --reach',
         '  peer start --config peer.json --provide kv --provide search',
         '  peer start --identity ./n1 --listen 127.0.0.1:4001 --trust-file trust.json --peers-file peers.json',
       ].join('\n'),
@@ -486,14 +500,21 @@ export function startCommand(io: CliIo, options: AbortOptions = {}): Command {
         duration,
         stats,
         chatter,
+        connectTimeout,
         ...opts
-      }: Omit<StartOptions, 'durationMs' | 'statsIntervalMs' | 'chatterMs' | 'signal'>) =>
+      }: Omit<
+        StartOptions,
+        'durationMs' | 'statsIntervalMs' | 'chatterMs' | 'connectTimeoutMs' | 'signal'
+      > & {
+        connectTimeout?: number
+      }) =>
         start(
           {
             ...opts,
             durationMs: secondsFlag(duration),
             statsIntervalMs: secondsFlag(stats),
             chatterMs: chatter,
+            connectTimeoutMs: connectTimeout,
             signal: options.signal,
           },
           io,

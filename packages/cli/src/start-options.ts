@@ -81,6 +81,14 @@ export interface StartOptions extends NodeFlags, AbortOptions {
   /** Validate the configuration, identity and trust list, print a summary and exit (no node starts). */
   check?: boolean | undefined
   /**
+   * With `check`: then reach every trusted peer once with the checked identity, trust list and
+   * discovery, as `peer ping --trusted` does (a short-lived node on a free port that never
+   * announces itself); rejects when any is not reachable.
+   */
+  reach?: boolean | undefined
+  /** With `reach`: time limit to find and connect to each peer, ms (`--connect-timeout`). Default 10,000. */
+  connectTimeoutMs?: number | undefined
+  /**
    * The control socket `peer status` talks to: a path, `false` for none (`--no-control`), or
    * undefined for the default, `control.sock` in the identity directory.
    */

@@ -224,6 +224,58 @@ describe(`a ${N}-process cluster on loopback (static discovery)`, () => {
     expect(neither.stderr).toContain('give a node name, node id or host:port to ping (or --trusted)')
   }, 240_000)
 
+  it('peer start --check --reach: the check, then every trusted peer reached with the checked identity', async () => {
+    const flags = [
+      ...['--trust-file', join(dir, 'trust.json'), '--peers-file', join(dir, 'peers.json')],
+      ...['--connect-timeout', '60000', '--json'],
+    ]
+    const parse = (stdout: string) =>
+      stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+    const ok = await runPeer(['start', '--check', '--reach', '--identity', adminDir, ...flags], {
+      timeoutMs: 120_000,
+    })
+    expect(ok.code, `${ok.stdout}\n${ok.stderr}`).toBe(0)
+    const lines = parse(ok.stdout)
+    expect(lines[0]).toMatchObject({ ok: true, trusted: N + 1, backends: ['static'] })
+    expect(lines.filter((e) => e.event === 'reachable').map((e) => e.id)).toEqual(expect.arrayContaining(ids))
+    expect(lines.at(-1)).toMatchObject({ event: 'summary', trusted: N, reachable: N })
+    // an identity the cluster does not trust: the check passes, the reach fails, each peer says why
+    const strangerDir = join(dir, 'reach-stranger')
+    const stranger = (await runPeer(['keygen', '-o', strangerDir])).stdout.trim()
+    const refused = await runPeer(
+      [
+        ...['start', '--check', '--reach', '--identity', strangerDir, ...flags.slice(2)],
+        ...['--peers-file', join(dir, 'peers.json'), ...ids.flatMap((id) => ['--trust', id])],
+      ],
+      { timeoutMs: 120_000 },
+    )
+    expect(refused.code, `${refused.stdout}\n${refused.stderr}`).toBe(1)
+    const refusedLines = parse(refused.stdout)
+    expect(refusedLines[0]).toMatchObject({ ok: true, id: stranger })
+    const refusals = refusedLines.filter((e) => e.event === 'unreachable')
+    expect(refusals).toHaveLength(N)
+    for (const r of refusals)
+      expect(r.error).toMatch(new RegExp(`does not trust this node \\(add ${stranger} to its trust list\\)$`))
+    expect(refused.stderr).toContain(`${N} of ${N} trusted peers are not reachable`)
+    // --reach is a part of --check; --connect-timeout a part of --reach
+    const alone = await runPeer(['start', '--reach', '--identity', adminDir])
+    expect(alone.code).toBe(2)
+    expect(alone.stderr).toContain('--reach is a part of --check: give both (peer start --check --reach)')
+    const limit = await runPeer(['start', '--check', '--connect-timeout', '100', '--identity', adminDir])
+    expect(limit.code).toBe(2)
+    expect(limit.stderr).toContain('--connect-timeout applies to --check --reach only')
+    // an identity the first start would create: nothing to reach peers with yet
+    const unborn = await runPeer([
+      ...['start', '--check', '--reach', '--create-identity', '--identity', join(dir, 'unborn')],
+      ...ids.flatMap((id) => ['--trust', id]),
+    ])
+    expect(unborn.code).toBe(1)
+    expect(unborn.stderr).toContain('--reach: the identity does not exist yet')
+  }, 240_000)
+
   it('survives a node restart: peer:down everywhere, then it rejoins and messages flow again', async () => {
     const k = 2
     const victim = nodes[k]!
