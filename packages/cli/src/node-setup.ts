@@ -122,6 +122,9 @@ export async function startConfiguredNode(
     })
     backends.push(options.wrapBackend === undefined ? backend : options.wrapBackend(backend))
   }
+  // the registry settings of `overrides` are merged into the configuration's, not put in their place
+  const { registry: registryOverrides, ...overrides } = options.overrides ?? {}
+  const registry = mergedRegistry(config.reconnect, registryOverrides)
   const nodeOptions: NodeOptions = {
     identity,
     trust,
@@ -133,25 +136,9 @@ export async function startConfiguredNode(
     ...(config.meta === undefined ? {} : { meta: config.meta }),
     ...(config.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: config.requestTimeoutMs }),
     ...(config.transport === undefined ? {} : { transport: config.transport }),
-    ...(config.reconnect === undefined
-      ? {}
-      : {
-          registry: {
-            ...(config.reconnect.dialTimeoutMs === undefined
-              ? {}
-              : { dialTimeoutMs: config.reconnect.dialTimeoutMs }),
-            backoff: {
-              ...(config.reconnect.initialDelayMs === undefined
-                ? {}
-                : { initialDelayMs: config.reconnect.initialDelayMs }),
-              ...(config.reconnect.maxDelayMs === undefined
-                ? {}
-                : { maxDelayMs: config.reconnect.maxDelayMs }),
-            },
-          },
-        }),
+    ...(registry === undefined ? {} : { registry }),
     ...(options.logger === undefined ? {} : { logger: options.logger }),
-    ...options.overrides,
+    ...overrides,
   }
   let node: PeerNode
   try {
@@ -174,6 +161,23 @@ export async function startConfiguredNode(
     throw new CliError(`cannot start the node on ${where}: ${errorMessage(error)}`, { cause: error })
   }
   return { node, identity, trust, backends, created }
+}
+
+/** The node's registry settings: the configuration's `reconnect` section, then `overrides`. */
+function mergedRegistry(
+  reconnect: PeerConfig['reconnect'],
+  overrides: NodeOptions['registry'],
+): NodeOptions['registry'] {
+  if (reconnect === undefined) return overrides
+  const backoff = {
+    ...(reconnect.initialDelayMs === undefined ? {} : { initialDelayMs: reconnect.initialDelayMs }),
+    ...(reconnect.maxDelayMs === undefined ? {} : { maxDelayMs: reconnect.maxDelayMs }),
+  }
+  return {
+    ...(reconnect.dialTimeoutMs === undefined ? {} : { dialTimeoutMs: reconnect.dialTimeoutMs }),
+    backoff,
+    ...overrides,
+  }
 }
 
 /** True when binding UDP `host:port` fails with EADDRINUSE right now (port 0 is never in use). */

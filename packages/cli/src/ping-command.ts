@@ -74,6 +74,9 @@ export interface PingOptions extends NodeFlags, AbortOptions {
   json?: boolean | undefined
 }
 
+/** The ping node's registry settings for `--trusted`. */
+const TRUSTED_PING_REGISTRY = { maxConcurrentDials: 64, maxPeers: 100_000 } as const
+
 /** What `peer ping` was asked to reach. */
 export type PingTarget =
   | { kind: 'id'; id: string }
@@ -158,7 +161,14 @@ export async function ping(target: string | undefined, options: PingOptions, io:
     const started = await startConfiguredNode(config, {
       logger,
       wrapBackend: (b) => new BrowseOnlyBackend(b),
-      overrides: { name: `ping-${process.pid}@localhost`, trust: live },
+      overrides: {
+        name: `ping-${process.pid}@localhost`,
+        trust: live,
+        // --trusted waits for every peer at once: more dials in flight, so peers that are down
+        // (each holding a dial until its time limit) keep fewer others waiting; the peer map only
+        // holds trusted ids, so it is bounded by the trust list
+        ...(what === undefined ? { registry: TRUSTED_PING_REGISTRY } : {}),
+      },
       signal: shutdown.signal,
       env: io.env,
     }).catch((error: unknown) => {

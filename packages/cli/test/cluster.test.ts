@@ -1,5 +1,6 @@
 // Five `peer start` processes on loopback with static discovery: they connect, exchange messages,
 // answer `peer ping`, and survive one node being stopped and started again.
+import { createSocket } from 'node:dgram'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { generateIdentity, saveIdentity, TrustList } from '@peer/identity'
@@ -222,6 +223,49 @@ describe(`a ${N}-process cluster on loopback (static discovery)`, () => {
     const neither = await runPeer(['ping', '--identity', adminDir])
     expect(neither.code).toBe(2)
     expect(neither.stderr).toContain('give a node name, node id or host:port to ping (or --trusted)')
+  }, 240_000)
+
+  it('peer ping --trusted: a hundred trusted peers that are down do not hide the ones that are up', async () => {
+    // a UDP socket that reads and never answers: every dial to it waits out its time limit (10 s)
+    const hole = createSocket('udp4')
+    hole.on('message', () => {})
+    await new Promise<void>((resolve) => hole.bind(0, '127.0.0.1', resolve))
+    try {
+      const ghosts = Array.from({ length: 100 }, (_, i) => testId(`down-${i}`))
+      const listed = ghosts.flatMap((id) => [
+        '--trust',
+        id,
+        '--peer',
+        `${id}@127.0.0.1:${hole.address().port}`,
+      ])
+      // the ghosts first (a static list is dialed in its order); with one dial slot each for its
+      // 10 s, the five nodes would wait 125 s, past the 30 s each peer is given
+      const r = await runPeer(
+        [
+          ...[
+            'ping',
+            '--trusted',
+            '--identity',
+            adminDir,
+            ...listed,
+            ...ids.flatMap((id) => ['--trust', id]),
+          ],
+          ...['--peers-file', join(dir, 'peers.json'), '--connect-timeout', '30000', '--json'],
+        ],
+        { timeoutMs: 180_000 },
+      )
+      expect(r.code).toBe(1)
+      const events = r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+      expect(events.filter((e) => e.event === 'reachable').map((e) => e.id)).toEqual(
+        expect.arrayContaining(ids),
+      )
+      expect(events.at(-1)).toMatchObject({ event: 'summary', trusted: N + 100, reachable: N })
+    } finally {
+      hole.close()
+    }
   }, 240_000)
 
   it('peer start --check --reach: the check, then every trusted peer reached with the checked identity', async () => {

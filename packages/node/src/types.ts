@@ -313,7 +313,11 @@ export interface NodeRegistryOptions {
   backoff?: BackoffOptions
   /** Most peers the registry tracks at once; more are dropped (and counted). Default 1,024. */
   maxPeers?: number
-  /** Most dials in flight at once; further peers wait in state `queued`. Default 8. */
+  /**
+   * Most dials in flight at once; further peers wait in state `queued`. A dial unanswered after
+   * 1 s frees its slot and goes on as a slow dial (at most 16 per slot), so peers that are down
+   * do not keep the ones that are up waiting. Default 8.
+   */
   maxConcurrentDials?: number
   /** How long a peer that said `shutdown` is not redialed unless announced again, in ms. Default 15,000. */
   departedHoldMs?: number

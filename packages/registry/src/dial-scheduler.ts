@@ -28,6 +28,16 @@ export interface DialSchedulerOptions<C extends RegistryConnection> {
 /** How long after a path loss redials keep probing back to back (then the backoff spaces them). */
 const PROBE_WINDOW_MS = 60_000
 
+/**
+ * A dial unanswered this long gives its slot to the next queued peer and goes on as a slow dial
+ * (until its own time limit): a peer that is down must not keep peers that are up waiting. A
+ * handshake takes a few round trips; past a second, the peer is most likely gone.
+ */
+export const SLOW_DIAL_MS = 1000
+
+/** Slow dials in flight at most, per dial slot (`maxConcurrentDials`). */
+export const SLOW_DIALS_PER_SLOT = 16
+
 /** The dial queue and redial timers. @internal */
 export class DialScheduler<C extends RegistryConnection> {
   readonly #o: DialSchedulerOptions<C>
@@ -37,6 +47,9 @@ export class DialScheduler<C extends RegistryConnection> {
   /** Held peers a dial was asked for meanwhile. */
   readonly #deferred = new Set<string>()
   #activeDials = 0
+  #slowDials = 0
+  /** Dials past SLOW_DIAL_MS while the slow dials were at their bound: each frees its slot when promoted. */
+  readonly #overdue = new Set<() => void>()
 
   constructor(options: DialSchedulerOptions<C>) {
     this.#o = options
@@ -104,17 +117,45 @@ export class DialScheduler<C extends RegistryConnection> {
       this.#queue.delete(id)
       const entry = this.#o.lookup(id)
       if (entry === undefined || entry.state !== 'queued') continue
-      this.#activeDials++
-      void this.#o
-        .dial(entry)
-        .catch((error: unknown) =>
-          this.#o.log.warn('dial failed unexpectedly', { error: errorMessage(error) }),
-        )
-        .finally(() => {
-          this.#activeDials--
-          this.#pump()
-        })
+      this.#start(entry)
     }
+  }
+
+  /** Dials `entry` in a slot; past SLOW_DIAL_MS the dial becomes slow and frees the slot. */
+  #start(entry: PeerEntry<C>): void {
+    this.#activeDials++
+    let slow = false
+    const promote = () => {
+      this.#overdue.delete(promote)
+      slow = true
+      this.#activeDials--
+      this.#slowDials++
+      this.#pump()
+    }
+    const timer = setTimeout(() => {
+      if (this.#slowDials < this.#o.maxDials * SLOW_DIALS_PER_SLOT) promote()
+      else this.#overdue.add(promote)
+    }, SLOW_DIAL_MS)
+    timer.unref?.()
+    void this.#o
+      .dial(entry)
+      .catch((error: unknown) => this.#o.log.warn('dial failed unexpectedly', { error: errorMessage(error) }))
+      .finally(() => {
+        clearTimeout(timer)
+        this.#overdue.delete(promote)
+        if (slow) {
+          this.#slowDials--
+          // the longest-waiting overdue dial takes the freed place among the slow ones
+          const next = this.#overdue.values().next().value
+          if (next !== undefined) next()
+        } else this.#activeDials--
+        this.#pump()
+      })
+  }
+
+  /** Dials in flight: in a slot (`active`) and past SLOW_DIAL_MS without an answer (`slow`). */
+  get inFlight(): { active: number; slow: number } {
+    return { active: this.#activeDials, slow: this.#slowDials }
   }
 
   /** The attempt length of a probing redial (a lost connection), or 0 for a plain dial. */

@@ -23,7 +23,11 @@ export interface PeerRegistryOptions<C extends RegistryConnection = RegistryConn
   discovery?: PeerSource | undefined
   /** Most peers tracked at once. Default 1024. */
   maxPeers?: number
-  /** Most dials in flight at once; further peers wait in state `queued`. Default 8. */
+  /**
+   * Most dials in flight at once; further peers wait in state `queued`. A dial unanswered after
+   * 1 s frees its slot and goes on as a slow dial (at most 16 per slot), so peers that are down
+   * do not keep the ones that are up waiting. Default 8.
+   */
   maxConcurrentDials?: number
   /** Time limit of one dial to one address, in ms: a positive integer. Default 10,000. */
   dialTimeoutMs?: number

@@ -3,6 +3,7 @@ import { testId } from '@peer/testkit/ids'
 import { nextEvent, recordEvents, waitFor } from '@peer/testkit/wait'
 import { warningsDuring, warningsNamed } from '@peer/testkit/warnings'
 import { afterEach, describe, expect, it } from 'vitest'
+import { SLOW_DIAL_MS, SLOW_DIALS_PER_SLOT } from '../src/dial-scheduler.js'
 import { DialTimeoutError, PeerIdMismatchError, PeerRegistry } from '../src/index.js'
 import { MemoryNetwork } from './helpers/memory-network.js'
 import { cleanups, introduce, makeNode, runCleanups, startedPair } from './helpers/registry-nodes.js'
@@ -60,6 +61,45 @@ describe('PeerRegistry: dialing', () => {
     expect(detail.error).toBeInstanceOf(DialTimeoutError)
     expect(a.registry.stats.dialTimeouts).toBeGreaterThanOrEqual(10)
   })
+
+  it('peers that are down do not keep a peer that is up waiting: an unanswered dial frees its slot', async () => {
+    const net = new MemoryNetwork()
+    // a dial time limit no test outlasts: only freed slots can let b through
+    const a = await makeNode(net, 'a', { maxConcurrentDials: 2, dialTimeoutMs: 3_600_000 })
+    const b = await makeNode(net, 'b')
+    await a.registry.start()
+    for (let i = 0; i < 6; i++) {
+      const id = testId(`down-${i}`)
+      const address = { host: '10.255.0.3', port: 3000 + i }
+      net.blackholes.add(`${address.host}:${address.port}`)
+      a.trust.add(id)
+      a.backend.announcePeer(id, [address])
+    }
+    introduce(a, b) // queued behind the six
+    expect(a.registry.status(b.id)?.state).toBe('queued')
+    await waitFor(() => a.registry.status(b.id)?.state === 'connected', { timeoutMs: 60_000, what: 'b' })
+    // the six are still being dialed, as slow dials
+    expect(a.registry.peers().filter((p) => p.state === 'dialing')).toHaveLength(6)
+  })
+
+  it('slow dials are bounded (SLOW_DIALS_PER_SLOT per slot): the rest wait in their slots', async () => {
+    const net = new MemoryNetwork()
+    const a = await makeNode(net, 'a', { maxConcurrentDials: 1, dialTimeoutMs: 3_600_000 })
+    await a.registry.start()
+    const bound = 1 + SLOW_DIALS_PER_SLOT
+    for (let i = 0; i < bound + 3; i++) {
+      const id = testId(`gone-${i}`)
+      const address = { host: '10.255.0.4', port: 4000 + i }
+      net.blackholes.add(`${address.host}:${address.port}`)
+      a.trust.add(id)
+      a.backend.announcePeer(id, [address])
+    }
+    await waitFor(() => net.inFlight === bound, { timeoutMs: 120_000, what: `${bound} dials in flight` })
+    // past another slow-dial period, nothing more started
+    await new Promise((resolve) => setTimeout(resolve, 2 * SLOW_DIAL_MS))
+    expect(net.maxInFlight).toBe(bound)
+    expect(a.registry.peers().filter((p) => p.state === 'queued')).toHaveLength(3)
+  }, 180_000)
 
   it('many dials at once add one listener to the registry lifetime, not one each (no leak warning)', async () => {
     const net = new MemoryNetwork()
