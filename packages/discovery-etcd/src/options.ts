@@ -12,7 +12,7 @@ export interface EtcdDiscoveryOptions extends BackendOptions {
   endpoints: string | readonly string[]
   /** Key prefix; nodes live under `<prefix>/nodes/<id>`. Default `/peer`. */
   prefix?: string | undefined
-  /** Lease TTL of this node's announcement, whole seconds >= 1. Default 10. */
+  /** Lease TTL of this node's announcement, whole seconds from 1 to 1,000,000. Default 10. */
   ttl?: number | undefined
   /**
    * How long (ms) the last known peers are kept while etcd is unreachable before they are reported
@@ -123,6 +123,9 @@ export interface ResolvedEtcdOptions {
   client: Partial<IOptions> | undefined
 }
 
+/** Longest lease TTL, s (about 11.5 days). */
+export const MAX_TTL_S = 1_000_000
+
 /** Validates the options (throws {@link EtcdConfigError}) and applies the defaults. */
 export function resolveEtcdOptions(options: EtcdDiscoveryOptions, maxPeers: number): ResolvedEtcdOptions {
   const endpoints =
@@ -130,8 +133,9 @@ export function resolveEtcdOptions(options: EtcdDiscoveryOptions, maxPeers: numb
   if (endpoints.length === 0 || endpoints.some((e) => typeof e !== 'string' || e === '')) {
     throw new EtcdConfigError('endpoints: give at least one etcd URL such as http://127.0.0.1:2379')
   }
-  const ttl = options.ttl ?? 10
-  if (!Number.isInteger(ttl) || ttl < 1) throw new EtcdConfigError(`ttl: whole seconds >= 1, got ${ttl}`)
+  // whole seconds (an etcd lease TTL); at most MAX_TTL_S, so that the derived `resetGraceMs`
+  // (2 x ttl) stays a valid timer
+  const ttl = numberOption(options.ttl, 'ttl', 10, { integer: true, min: 1, max: MAX_TTL_S }, EtcdConfigError)
   const positive = (name: string, value: unknown, fallback: number, allowZero = false) =>
     value === Number.POSITIVE_INFINITY
       ? value

@@ -310,6 +310,19 @@ describe('limits and options', () => {
     expect(() => backend({ endpoints: [] })).toThrow(ConfigError)
     expect(() => backend({ endpoints: [] })).toThrow(expect.objectContaining({ name: 'EtcdConfigError' }))
     expect(() => backend({ endpoints: 'http://127.0.0.1:1', ttl: 0.5 })).toThrow(EtcdConfigError)
+    // a ttl is named and described like every other option: a string is not shown as a number, and a
+    // ttl whose derived resetGraceMs would not be a valid timer is refused as a ttl
+    for (const [ttl, got] of [
+      ['10', 'got "10"'],
+      [0, 'got 0'],
+      [5_000_000, 'got 5000000'],
+    ] as const)
+      expect(() => backend({ endpoints: 'http://127.0.0.1:1', ttl: ttl as number })).toThrow(
+        expect.objectContaining({
+          option: 'ttl',
+          message: `ttl must be an integer >= 1 and <= 1000000, ${got}`,
+        }),
+      )
     expect(() => backend({ endpoints: 'http://127.0.0.1:1', staleAfterMs: -1 })).toThrow(EtcdConfigError)
     expect(() => backend({ endpoints: 'http://127.0.0.1:1', requestTimeoutMs: 0 })).toThrow(EtcdConfigError)
     expect(() => backend({ endpoints: 'http://127.0.0.1:1', maxTrackedInvalid: 0 })).toThrow(EtcdConfigError)
