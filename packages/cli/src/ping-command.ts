@@ -68,6 +68,11 @@ export interface PingOptions extends NodeFlags, AbortOptions {
    */
   trusted?: boolean | undefined
   /**
+   * With `trusted`: print only the peers out of reach and the summary (`-q`, `--quiet`), for trust
+   * lists too long to read line by line.
+   */
+  quiet?: boolean | undefined
+  /**
    * Print one JSON object per line instead of text: `connected` (`providers` for a service),
    * `reply`, `timeout`, `failover`, `unavailable` and `summary`.
    */
@@ -135,6 +140,8 @@ export async function ping(target: string | undefined, options: PingOptions, io:
   const out = new Output(io, options)
   if (options.id !== undefined && !isNodeId(options.id))
     throw new UsageError(`--id ${JSON.stringify(options.id)} is not a node id`)
+  if (options.quiet === true && options.trusted !== true)
+    throw new UsageError('--quiet applies to --trusted only (it leaves out the peers in reach)')
   if (options.trusted === true && target !== undefined)
     throw new UsageError(`--trusted pings every trusted peer: give no target (got ${JSON.stringify(target)})`)
   const what = options.trusted === true ? undefined : parsePingTarget(target ?? '', options.id)
@@ -177,7 +184,12 @@ export async function ping(target: string | undefined, options: PingOptions, io:
     })
     node = started.node
     if (what === undefined) {
-      const limits = { connectTimeoutMs: connectTimeout, timeoutMs: timeout, signal: shutdown.signal }
+      const limits = {
+        connectTimeoutMs: connectTimeout,
+        timeoutMs: timeout,
+        quiet: options.quiet === true,
+        signal: shutdown.signal,
+      }
       await pingTrusted(node, { configured: started.trust, live }, limits, out)
       return
     }
@@ -372,6 +384,7 @@ export function pingCommand(io: CliIo, options: AbortOptions = {}): Command {
       '--trusted',
       'ping every peer of the trust list once (no target): which are reachable, and why not',
     )
+    .option('-q, --quiet', 'with --trusted: print only the peers out of reach, and the summary')
     .option(
       '--json',
       'one JSON object per line: connected (providers for a service), reply, timeout, failover, summary',

@@ -17,13 +17,16 @@ export interface PingTrustedOptions {
   connectTimeoutMs: number
   /** Time limit of the one ping to each reachable peer, ms. */
   timeoutMs: number
+  /** Print only the peers out of reach (and the summary). */
+  quiet: boolean
   /** Ctrl-C. */
   signal: AbortSignal
 }
 
 /**
  * Waits for every peer of `trust.configured` but `node` itself, pings each one that comes up
- * once, and prints one `reachable` or `unreachable` event per peer, then a `summary`. Rejects with
+ * once, and prints one `reachable` (unless `quiet`) or `unreachable` event per peer, then a
+ * `summary`. Rejects with
  * a `CliError` when any is unreachable (the exit code says whether the whole cluster is in reach).
  * `trust.live` is the node's trust list, empty at the call: the peers are added to it once their
  * dial failures are listened to (a failure at the node's start would otherwise go unseen).
@@ -66,6 +69,7 @@ export async function pingTrusted(
           })
           const rtt = await node.ping(id, { timeoutMs: options.timeoutMs, signal: options.signal })
           reachable++
+          if (options.quiet) return
           const address = formatHostPort(info.address.host, info.address.port)
           out.event(
             'reachable',

@@ -181,6 +181,17 @@ describe(`a ${N}-process cluster on loopback (static discovery)`, () => {
       expect.arrayContaining(ids),
     )
     expect(events.at(-1)).toMatchObject({ event: 'summary', trusted: N, reachable: N })
+    // --quiet: only the peers out of reach, and the summary
+    const quiet = await runPeer(['ping', '--trusted', '-q', '--identity', adminDir, ...common], {
+      timeoutMs: 120_000,
+    })
+    expect(quiet.code, quiet.stderr).toBe(0)
+    expect(parse(quiet.stdout)).toEqual([
+      expect.objectContaining({ event: 'summary', trusted: N, reachable: N }),
+    ])
+    const notTrusted = await runPeer(['ping', 'n1', '-q', '--identity', adminDir])
+    expect(notTrusted.code).toBe(2)
+    expect(notTrusted.stderr).toContain('--quiet applies to --trusted only')
     // a trusted id listed at the address of another node: that one fails at once, named, exit 1
     const ghost = testId('ghost')
     const wrong = await runPeer(
