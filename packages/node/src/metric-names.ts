@@ -139,6 +139,12 @@ export const REGISTRY_COUNTERS: ReadonlyArray<StatInstrument<PeerRegistryStats>>
     'Discoveries or inbound connections dropped because the peer map was full.',
   ),
   stat(
+    'slowDials',
+    'peer.registry.dials.slow',
+    '{dial}',
+    'Dials unanswered after 1 s, which freed their slot (peers that are down, or lossy paths).',
+  ),
+  stat(
     'listenerErrors',
     'peer.registry.listener.errors',
     '{error}',

@@ -23,6 +23,8 @@ export interface DialSchedulerOptions<C extends RegistryConnection> {
   dial(entry: PeerEntry<C>): Promise<void>
   /** A redial timer fired (`state` is the state it was set in: `backoff` or `departed`). */
   redialDue(entry: PeerEntry<C>, state: PeerState): void
+  /** A dial went past SLOW_DIAL_MS without an answer (counted once per dial). */
+  slowDial(): void
 }
 
 /** How long after a path loss redials keep probing back to back (then the backoff spaces them). */
@@ -133,6 +135,7 @@ export class DialScheduler<C extends RegistryConnection> {
       this.#pump()
     }
     const timer = setTimeout(() => {
+      this.#o.slowDial()
       if (this.#slowDials < this.#o.maxDials * SLOW_DIALS_PER_SLOT) promote()
       else this.#overdue.add(promote)
     }, SLOW_DIAL_MS)

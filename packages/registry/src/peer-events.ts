@@ -154,6 +154,11 @@ export interface PeerRegistryStats {
   idConflicts: number
   /** Discoveries or inbound connections dropped because the peer map was full. */
   overflowDrops: number
+  /**
+   * Dials unanswered after 1 s, which gave their slot to the next queued peer and went on as slow
+   * dials: peers that are down, or paths with heavy loss.
+   */
+  slowDials: number
   /** Probes started for a stalled connection ({@link PeerRegistry.probeStalled}). */
   stallProbes: number
   /** Stalled connections replaced by a fresh one a probe dialed. */

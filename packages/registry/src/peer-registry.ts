@@ -124,6 +124,7 @@ export class PeerRegistry<
     replaced: 0,
     idConflicts: 0,
     overflowDrops: 0,
+    slowDials: 0,
     stallProbes: 0,
     stallReplacements: 0,
     refusedOverCap: 0,
@@ -159,6 +160,7 @@ export class PeerRegistry<
       lookup: (id) => this.#peers.get(id),
       dial: (entry) => dialPeer(core, entry, (e, conn) => this.#conns.adopt(e, conn, 'outbound')),
       redialDue: (entry, state) => this.#redialDue(entry, state),
+      slowDial: () => this.#stats.slowDials++,
     })
     const core: RegistryCore<C> = {
       self: this.self,

@@ -80,6 +80,7 @@ describe('PeerRegistry: dialing', () => {
     await waitFor(() => a.registry.status(b.id)?.state === 'connected', { timeoutMs: 60_000, what: 'b' })
     // the six are still being dialed, as slow dials
     expect(a.registry.peers().filter((p) => p.state === 'dialing')).toHaveLength(6)
+    expect(a.registry.stats.slowDials).toBe(6)
   })
 
   it('slow dials are bounded (SLOW_DIALS_PER_SLOT per slot): the rest wait in their slots', async () => {
