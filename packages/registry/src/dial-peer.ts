@@ -1,18 +1,19 @@
-// One dial of a peer by the PeerRegistry: its addresses in order, then the adoption of the
+// One dial of a peer by the PeerRegistry: its addresses (address-race.ts), then the adoption of the
 // connection, or the failure's consequences (waiters failed, redial, idle or forgotten).
 
 import { formatHostPort, shortId } from '@peer/discovery-core'
 import { linkSignals } from '@peer/discovery-core/internal'
 import { dialOrder } from './address-book.js'
-import { dialOne } from './dial-one.js'
+import { raceAddresses } from './address-race.js'
 import { RegistryError } from './errors.js'
 import type { RegistryConnection } from './interfaces.js'
 import type { PeerEntry } from './peer-entry.js'
 import type { RegistryCore } from './registry-core.js'
 
 /**
- * Dials `entry` on its addresses, best first, and adopts the first connection; after a failure,
- * fails its waiters and redials it later, leaves it idle (on-demand) or forgets it (lost). @internal
+ * Dials `entry` on its addresses, best first (staggered, see address-race.ts), and adopts the
+ * first connection; after a failure, fails its waiters and redials it later, leaves it idle
+ * (on-demand) or forgets it (lost). @internal
  */
 export async function dialPeer<C extends RegistryConnection>(
   core: RegistryCore<C>,
@@ -44,32 +45,30 @@ export async function dialPeer<C extends RegistryConnection>(
       if (entry.dial === controller) entry.attemptCommitted = true
     },
   }
-  for (const address of addresses) {
-    if (signal.aborted) break
-    try {
-      const conn = await dialOne(
-        core.dialContext,
-        entry.id,
-        address,
-        signal,
-        core.dials.probeFor(entry),
-        progress,
-      )
-      address.lastError = undefined
-      address.lastConnectedAt = Date.now()
-      entry.dial = undefined
-      connected = adopt(entry, conn)
-      break
-    } catch (error) {
-      lastError = error instanceof Error ? error : new Error(String(error))
-      address.lastError = lastError.message
-      failures.push({ error: lastError, line: namingAddress(lastError, address) })
-      core.log.debug('dial failed', {
-        id: shortId(entry.id),
-        address: `${address.host}:${address.port}`,
-        error: lastError.message,
-      })
-    }
+  const result = await raceAddresses(
+    core.dialContext,
+    entry.id,
+    addresses,
+    signal,
+    core.dials.probeFor(entry),
+    progress,
+    core.dialContext.transport.reportsDialCommit === true,
+  )
+  for (const { address, error } of result.failures) {
+    lastError = error
+    address.lastError = error.message
+    failures.push({ error, line: namingAddress(error, address) })
+    core.log.debug('dial failed', {
+      id: shortId(entry.id),
+      address: `${address.host}:${address.port}`,
+      error: error.message,
+    })
+  }
+  if ('address' in result) {
+    result.address.lastError = undefined
+    result.address.lastConnectedAt = Date.now()
+    entry.dial = undefined
+    connected = adopt(entry, result.conn)
   }
   linked.release()
   if (entry.dial === controller || entry.dial === undefined) {

@@ -3,6 +3,7 @@ import { testId } from '@peer/testkit/ids'
 import { nextEvent, recordEvents, waitFor } from '@peer/testkit/wait'
 import { warningsDuring, warningsNamed } from '@peer/testkit/warnings'
 import { afterEach, describe, expect, it } from 'vitest'
+import { NEXT_ADDRESS_AFTER_MS } from '../src/address-race.js'
 import { SLOW_DIAL_MS, SLOW_DIALS_PER_SLOT } from '../src/dial-scheduler.js'
 import { DialTimeoutError, PeerIdMismatchError, PeerRegistry } from '../src/index.js'
 import { MemoryNetwork } from './helpers/memory-network.js'
@@ -220,6 +221,48 @@ describe('PeerRegistry: dialing', () => {
     await waitFor(() => a.registry.connection(b.id) && a.registry.connection(b.id) !== conn)
     expect(a.transport.dialed.slice(-1)).toEqual([`${b.address.host}:${b.address.port}`])
     expect(a.transport.dialed).toHaveLength(3)
+  })
+
+  it('an address that does not answer costs a second, not the dial timeout: the next one is tried beside it', async () => {
+    const net = new MemoryNetwork()
+    // a dial time limit no test outlasts: only a staggered attempt can connect
+    const a = await makeNode(net, 'a', { dialTimeoutMs: 3_600_000 })
+    const b = await makeNode(net, 'b')
+    await a.registry.start()
+    const hole = { host: '10.255.0.5', port: 5000 }
+    net.blackholes.add(`${hole.host}:${hole.port}`)
+    a.trust.add(b.id)
+    a.backend.announcePeer(b.id, [hole, b.address])
+    await waitFor(() => a.registry.connection(b.id), { timeoutMs: 60_000, what: 'b' })
+    expect(a.transport.dialed).toEqual([`${hole.host}:${hole.port}`, `${b.address.host}:${b.address.port}`])
+    // the silent attempt was aborted once the other connected: nothing left in flight or open
+    await waitFor(() => net.inFlight === 0, { timeoutMs: 30_000, what: 'the aborted attempt' })
+    expect(net.open()).toHaveLength(2) // the one connection, both halves
+    expect(a.registry.stats).toMatchObject({ dials: 1, dialFailures: 0, connects: 1 })
+  })
+
+  it('two addresses of a slow peer: only the attempt that commits first ever reaches it', async () => {
+    const net = new MemoryNetwork()
+    const a = await makeNode(net, 'a', { dialTimeoutMs: 3_600_000 })
+    const b = await makeNode(net, 'b')
+    const second = { host: '127.0.0.2', port: b.address.port }
+    cleanups.push(net.listen(b.id, second, (conn) => b.registry.accept(conn)))
+    // every handshake takes longer than NEXT_ADDRESS_AFTER_MS to commit, and longer again to end:
+    // both addresses are dialed, and the first commit comes while the second attempt is in flight
+    net.latency = () => 1.5 * NEXT_ADDRESS_AFTER_MS
+    net.resolveDelay = () => 2 * NEXT_ADDRESS_AFTER_MS
+    await a.registry.start()
+    await b.registry.start()
+    a.trust.add(b.id)
+    b.trust.add(a.id)
+    a.backend.announcePeer(b.id, [b.address, second])
+    await waitFor(() => a.registry.connection(b.id), { timeoutMs: 60_000, what: 'b' })
+    expect(a.transport.dialed).toHaveLength(2)
+    await waitFor(() => net.inFlight === 0, { timeoutMs: 30_000, what: 'the other attempt' })
+    // one connection reached b; the other attempt was aborted before it committed
+    expect(net.connections.filter((c) => c.direction === 'inbound')).toHaveLength(1)
+    expect(net.open()).toHaveLength(2)
+    expect(b.registry.stats.replaced).toBe(0)
   })
 
   it('closes and counts a connection whose remote id differs from the pinned one', async () => {
