@@ -1,4 +1,5 @@
 import { testId } from '@peer/testkit/ids'
+import { warningsCoded, warningsDuring } from '@peer/testkit/warnings'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { consoleLogger, defaultLogger, type Logger, namespaceFilter, silentLogger } from '../src/index.js'
 import { componentLogger } from '../src/internal.js'
@@ -98,29 +99,24 @@ describe('loggers', () => {
   })
 
   it('componentLogger: a failing factory or method costs lines, never a throw, and is reported once', async () => {
-    const warnings: string[] = []
-    const onWarning = (w: Error & { code?: string }) => {
-      if (w.code === 'PEER_LOGGER_FAILED') warnings.push(w.message)
-    }
-    process.on('warning', onWarning)
-    try {
-      // a logger class: methods on the prototype, called with their `this`
-      class Sink {
-        readonly lines: string[] = []
-        constructor(readonly namespace: string) {}
-        debug(m: string) {
-          this.lines.push(`debug ${m}`)
-        }
-        info(m: string) {
-          this.lines.push(`info ${m}`)
-        }
-        warn(m: string) {
-          this.lines.push(`warn ${m}`)
-        }
-        error(): void {
-          throw new Error('sink closed')
-        }
+    // a logger class: methods on the prototype, called with their `this`
+    class Sink {
+      readonly lines: string[] = []
+      constructor(readonly namespace: string) {}
+      debug(m: string) {
+        this.lines.push(`debug ${m}`)
       }
+      info(m: string) {
+        this.lines.push(`info ${m}`)
+      }
+      warn(m: string) {
+        this.lines.push(`warn ${m}`)
+      }
+      error(): void {
+        throw new Error('sink closed')
+      }
+    }
+    const warnings = await warningsDuring(() => {
       let sink: Sink | undefined
       const log = componentLogger((ns) => {
         sink = new Sink(ns)
@@ -138,16 +134,11 @@ describe('loggers', () => {
       for (const l of [thrower, nothing]) expect(() => l.warn('x')).not.toThrow()
       expect([thrower.namespace, nothing.namespace]).toEqual(['peer:a', 'peer:b'])
       // a logger object without a namespace gets the one asked for
-      expect(
-        componentLogger(() => ({ ...silentLogger('x'), namespace: undefined as unknown as string }), 'peer:c')
-          .namespace,
-      ).toBe('peer:c')
-      await new Promise((resolve) => setImmediate(resolve))
-      expect(warnings).toEqual([
-        'the error method of the logger for peer:test threw (sink closed); its lines are lost, later failures are not reported',
-      ])
-    } finally {
-      process.off('warning', onWarning)
-    }
+      const unnamed = { ...silentLogger('x'), namespace: undefined as unknown as string }
+      expect(componentLogger(() => unnamed, 'peer:c').namespace).toBe('peer:c')
+    })
+    expect(warningsCoded(warnings, 'PEER_LOGGER_FAILED')).toEqual([
+      'the error method of the logger for peer:test threw (sink closed); its lines are lost, later failures are not reported',
+    ])
   })
 })

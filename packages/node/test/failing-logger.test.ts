@@ -3,6 +3,7 @@
 // throw is an uncaught exception or an unhandled rejection that ends the process.
 import type { Logger, LoggerFactory } from '@peer/discovery-core'
 import { waitFor } from '@peer/testkit/wait'
+import { warningsCoded, warningsDuring } from '@peer/testkit/warnings'
 import { afterEach, expect, it } from 'vitest'
 import { type Member, startCluster } from './helpers.js'
 
@@ -29,13 +30,8 @@ function throwingLogger(): { factory: LoggerFactory; calls: () => number } {
 }
 
 it('a logger whose every method throws: nodes start, talk, fail typed and stop, and nothing escapes', async () => {
-  const warnings: string[] = []
-  const onWarning = (w: Error & { code?: string }) => {
-    if (w.code === 'PEER_LOGGER_FAILED') warnings.push(w.message)
-  }
-  process.on('warning', onWarning)
-  try {
-    const log = throwingLogger()
+  const log = throwingLogger()
+  const warnings = await warningsDuring(async () => {
     const [a, b] = await startCluster(['a', 'b'], { logger: log.factory })
     members.push(a!, b!)
     b!.node.handle('echo', (payload) => payload)
@@ -47,14 +43,12 @@ it('a logger whose every method throws: nodes start, talk, fail typed and stop, 
     await expect(a!.node.request(b!.node.id, 'nobody', 1)).rejects.toMatchObject({ name: 'NoHandlerError' })
     await b!.node.stop()
     await waitFor(() => a!.node.peer(b!.node.id) === undefined, { timeoutMs: 60_000, what: 'b down' })
-    expect(log.calls()).toBeGreaterThan(0)
-    // the first failure of the process is reported once, naming the namespace
-    await waitFor(() => warnings.length > 0, { timeoutMs: 10_000, what: 'the logger warning' })
-    expect(warnings).toHaveLength(1)
-    expect(warnings[0]).toMatch(/the (debug|info|warn|error) method of the logger for peer:[a-z:]+ threw/)
-  } finally {
-    process.off('warning', onWarning)
-  }
+  })
+  expect(log.calls()).toBeGreaterThan(0)
+  // the first failure of the process is reported once, naming the namespace
+  const reported = warningsCoded(warnings, 'PEER_LOGGER_FAILED')
+  expect(reported).toHaveLength(1)
+  expect(reported[0]).toMatch(/the (debug|info|warn|error) method of the logger for peer:[a-z:]+ threw/)
   expect(escaped).toEqual([])
 }, 120_000)
 

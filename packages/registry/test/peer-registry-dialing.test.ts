@@ -7,9 +7,28 @@ import { NEXT_ADDRESS_AFTER_MS } from '../src/address-race.js'
 import { SLOW_DIAL_MS, SLOW_DIALS_PER_SLOT } from '../src/dial-scheduler.js'
 import { DialTimeoutError, PeerIdMismatchError, PeerRegistry } from '../src/index.js'
 import { MemoryNetwork } from './helpers/memory-network.js'
-import { cleanups, introduce, makeNode, runCleanups, startedPair } from './helpers/registry-nodes.js'
+import {
+  cleanups,
+  introduce,
+  makeNode,
+  runCleanups,
+  startedPair,
+  type TestNode,
+} from './helpers/registry-nodes.js'
 
 afterEach(runCleanups)
+
+let silentPort = 1000
+/** `count` trusted peers discovered by `node` at addresses of `net` that never answer. */
+function silentPeers(net: MemoryNetwork, node: TestNode, label: string, count: number): void {
+  for (let i = 0; i < count; i++) {
+    const address = { host: '10.255.0.1', port: silentPort++ }
+    net.blackholes.add(`${address.host}:${address.port}`)
+    const id = testId(`${label}-${i}`)
+    node.trust.add(id)
+    node.backend.announcePeer(id, [address])
+  }
+}
 
 describe('PeerRegistry: dialing', () => {
   it('dials a trusted peer once; announcements of a connected peer only refresh last seen', async () => {
@@ -47,14 +66,8 @@ describe('PeerRegistry: dialing', () => {
     const net = new MemoryNetwork()
     const a = await makeNode(net, 'a', { maxConcurrentDials: 3, dialTimeoutMs: 100 })
     await a.registry.start()
-    const ids = Array.from({ length: 10 }, (_, i) => testId(`hole-${i}`))
     const failures = recordEvents(a.registry, ['peer:dial-failed'])
-    ids.forEach((id, i) => {
-      const address = { host: '10.255.0.1', port: 1000 + i }
-      net.blackholes.add(`${address.host}:${address.port}`)
-      a.trust.add(id)
-      a.backend.announcePeer(id, [address])
-    })
+    silentPeers(net, a, 'hole', 10)
     expect(a.registry.peers().filter((p) => p.state === 'queued')).toHaveLength(7)
     await waitFor(() => failures.of('peer:dial-failed').length >= 10, { timeoutMs: 3000 })
     expect(net.maxInFlight).toBe(3)
@@ -69,13 +82,7 @@ describe('PeerRegistry: dialing', () => {
     const a = await makeNode(net, 'a', { maxConcurrentDials: 2, dialTimeoutMs: 3_600_000 })
     const b = await makeNode(net, 'b')
     await a.registry.start()
-    for (let i = 0; i < 6; i++) {
-      const id = testId(`down-${i}`)
-      const address = { host: '10.255.0.3', port: 3000 + i }
-      net.blackholes.add(`${address.host}:${address.port}`)
-      a.trust.add(id)
-      a.backend.announcePeer(id, [address])
-    }
+    silentPeers(net, a, 'down', 6)
     introduce(a, b) // queued behind the six
     expect(a.registry.status(b.id)?.state).toBe('queued')
     await waitFor(() => a.registry.status(b.id)?.state === 'connected', { timeoutMs: 60_000, what: 'b' })
@@ -89,13 +96,7 @@ describe('PeerRegistry: dialing', () => {
     const a = await makeNode(net, 'a', { maxConcurrentDials: 1, dialTimeoutMs: 3_600_000 })
     await a.registry.start()
     const bound = 1 + SLOW_DIALS_PER_SLOT
-    for (let i = 0; i < bound + 3; i++) {
-      const id = testId(`gone-${i}`)
-      const address = { host: '10.255.0.4', port: 4000 + i }
-      net.blackholes.add(`${address.host}:${address.port}`)
-      a.trust.add(id)
-      a.backend.announcePeer(id, [address])
-    }
+    silentPeers(net, a, 'gone', bound + 3)
     await waitFor(() => net.inFlight === bound, { timeoutMs: 120_000, what: `${bound} dials in flight` })
     // past another slow-dial period, nothing more started
     await new Promise((resolve) => setTimeout(resolve, 2 * SLOW_DIAL_MS))
@@ -109,13 +110,7 @@ describe('PeerRegistry: dialing', () => {
       const a = await makeNode(net, 'a', { maxConcurrentDials: 32, dialTimeoutMs: 100 })
       await a.registry.start()
       const failures = recordEvents(a.registry, ['peer:dial-failed'])
-      for (let i = 0; i < 20; i++) {
-        const id = testId(`many-${i}`)
-        const address = { host: '10.255.0.2', port: 2000 + i }
-        net.blackholes.add(`${address.host}:${address.port}`)
-        a.trust.add(id)
-        a.backend.announcePeer(id, [address])
-      }
+      silentPeers(net, a, 'many', 20)
       await waitFor(() => failures.of('peer:dial-failed').length >= 20, { timeoutMs: 10_000 })
     })
     expect(net.maxInFlight).toBe(20)

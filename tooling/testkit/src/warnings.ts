@@ -22,3 +22,8 @@ export async function warningsDuring(fn: () => Promise<void> | void): Promise<Er
 export function warningsNamed(warnings: readonly Error[], name: string): string[] {
   return warnings.filter((w) => w.name === name).map((w) => w.message)
 }
+
+/** The messages of `warnings` whose `code` is `code` (e.g. `PEER_LOGGER_FAILED`). */
+export function warningsCoded(warnings: readonly Error[], code: string): string[] {
+  return warnings.filter((w) => (w as Error & { code?: string }).code === code).map((w) => w.message)
+}
