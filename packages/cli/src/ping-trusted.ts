@@ -26,8 +26,8 @@ export interface PingTrustedOptions {
 /**
  * Waits for every peer of `trust.configured` but `node` itself, pings each one that comes up
  * once, and prints one `reachable` (unless `quiet`) or `unreachable` event per peer, then a
- * `summary`. Rejects with
- * a `CliError` when any is unreachable (the exit code says whether the whole cluster is in reach).
+ * `summary`. Rejects with a `CliError` when any is unreachable (the exit code says whether the
+ * whole cluster is in reach).
  * `trust.live` is the node's trust list, empty at the call: the peers are added to it once their
  * dial failures are listened to (a failure at the node's start would otherwise go unseen).
  */

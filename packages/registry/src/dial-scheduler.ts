@@ -156,11 +156,6 @@ export class DialScheduler<C extends RegistryConnection> {
       })
   }
 
-  /** Dials in flight: in a slot (`active`) and past SLOW_DIAL_MS without an answer (`slow`). */
-  get inFlight(): { active: number; slow: number } {
-    return { active: this.#activeDials, slow: this.#slowDials }
-  }
-
   /** The attempt length of a probing redial (a lost connection), or 0 for a plain dial. */
   probeFor(entry: PeerEntry<C>): number {
     if (entry.lostAt === undefined || this.#o.probeAttemptMs === 0) return 0
