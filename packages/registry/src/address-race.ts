@@ -20,15 +20,14 @@ export interface AddressFailure {
   readonly error: Error
 }
 
-/** What {@link raceAddresses} ends with: a connection and its address, or every failure. @internal */
-export type RaceResult<C> =
-  | { readonly conn: C; readonly address: AddressEntry; readonly failures: readonly AddressFailure[] }
-  | { readonly failures: readonly AddressFailure[] }
+/** What {@link raceAddresses} ends with: a connection and its address, or none. @internal */
+export type RaceResult<C> = { readonly conn: C; readonly address: AddressEntry } | { readonly conn?: never }
 
 /**
  * Dials `id` on `addresses` (best first), staggered when the transport reports commits, and
  * resolves with the first connection (the other attempts aborted, a late one closed) or, when
- * every address failed or `signal` aborted, with the failures. Never rejects. @internal
+ * every address failed or `signal` aborted, with none; each address's failure is passed to
+ * `onFailure` as it happens, in the order they fail. Never rejects. @internal
  */
 export function raceAddresses<C extends RegistryConnection>(
   ctx: DialContext<C>,
@@ -38,10 +37,10 @@ export function raceAddresses<C extends RegistryConnection>(
   probeMs: number,
   progress: DialProgress,
   staggered: boolean,
+  onFailure: (failure: AddressFailure) => void = () => {},
 ): Promise<RaceResult<C>> {
   return new Promise((resolve) => {
     const queue = [...addresses]
-    const failures: AddressFailure[] = []
     const attempts = new Map<AbortController, AddressEntry>()
     /** The attempt that committed, while it is in flight: no other may start or go on. */
     let committed: AbortController | undefined
@@ -59,7 +58,7 @@ export function raceAddresses<C extends RegistryConnection>(
       timer = undefined
       if (settled) return
       if (signal.aborted || committed !== undefined || queue.length === 0) {
-        if (attempts.size === 0) finish({ failures })
+        if (attempts.size === 0) finish({})
         return
       }
       if (!staggered && attempts.size > 0) return
@@ -88,7 +87,7 @@ export function raceAddresses<C extends RegistryConnection>(
             safeClose(conn, 'dial abandoned', ctx.log)
             return
           }
-          finish({ conn, address, failures })
+          finish({ conn, address })
         },
         (error: unknown) => {
           linked.release()
@@ -96,7 +95,8 @@ export function raceAddresses<C extends RegistryConnection>(
           attempts.delete(own)
           if (committed === own) committed = undefined
           if (settled || cut) return
-          failures.push({ address, error: error instanceof Error ? error : new Error(String(error)) })
+          const failure = { address, error: error instanceof Error ? error : new Error(String(error)) }
+          onFailure(failure)
           launch()
         },
       )

@@ -45,6 +45,7 @@ export async function dialPeer<C extends RegistryConnection>(
       if (entry.dial === controller) entry.attemptCommitted = true
     },
   }
+  // each failure is recorded as it happens (`status()` shows it during a long dial)
   const result = await raceAddresses(
     core.dialContext,
     entry.id,
@@ -53,17 +54,17 @@ export async function dialPeer<C extends RegistryConnection>(
     core.dials.probeFor(entry),
     progress,
     core.dialContext.transport.reportsDialCommit === true,
+    ({ address, error }) => {
+      lastError = error
+      address.lastError = error.message
+      failures.push({ error, line: namingAddress(error, address) })
+      core.log.debug('dial failed', {
+        id: shortId(entry.id),
+        address: `${address.host}:${address.port}`,
+        error: error.message,
+      })
+    },
   )
-  for (const { address, error } of result.failures) {
-    lastError = error
-    address.lastError = error.message
-    failures.push({ error, line: namingAddress(error, address) })
-    core.log.debug('dial failed', {
-      id: shortId(entry.id),
-      address: `${address.host}:${address.port}`,
-      error: error.message,
-    })
-  }
   if ('address' in result) {
     result.address.lastError = undefined
     result.address.lastConnectedAt = Date.now()

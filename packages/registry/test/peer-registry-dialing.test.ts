@@ -236,6 +236,24 @@ describe('PeerRegistry: dialing', () => {
     expect(a.registry.stats).toMatchObject({ dials: 1, dialFailures: 0, connects: 1 })
   })
 
+  it("an address's failure shows in status() while the dial goes on with the next", async () => {
+    const net = new MemoryNetwork()
+    const a = await makeNode(net, 'a', { dialTimeoutMs: 3_600_000 })
+    await a.registry.start()
+    const id = testId('half-down')
+    const refused = { host: '10.255.0.6', port: 6000 } // nothing listens: fails at once
+    const hole = { host: '10.255.0.6', port: 6001 }
+    net.blackholes.add(`${hole.host}:${hole.port}`)
+    a.trust.add(id)
+    a.backend.announcePeer(id, [refused, hole])
+    await waitFor(() => a.registry.status(id)?.addresses[0]?.lastError !== undefined, {
+      timeoutMs: 30_000,
+      what: 'the first address failure',
+    })
+    expect(a.registry.status(id)).toMatchObject({ state: 'dialing' })
+    expect(a.registry.status(id)!.addresses[0]!.lastError).toContain('nothing listens')
+  })
+
   it('two addresses of a slow peer: only the attempt that commits first ever reaches it', async () => {
     const net = new MemoryNetwork()
     const a = await makeNode(net, 'a', { dialTimeoutMs: 3_600_000 })

@@ -7,6 +7,7 @@ import { loadavg } from 'node:os'
 import { StaticDiscovery } from '@peer/discovery-static'
 import { generateIdentity } from '@peer/identity'
 import { createNode, type PeerNode } from '@peer/node'
+import { until } from '../bench-stats.js'
 import type { Measurement, Suite } from '../report.js'
 
 interface ClusterRun {
@@ -39,7 +40,12 @@ async function runCluster(size: number): Promise<ClusterRun> {
       d.add({ id: other.id, name: other.name, addresses: [other.address] })
   }
   try {
-    await until(() => nodes.every((n) => n.peers().length === size - 1), 300_000, `${size} nodes to connect`)
+    await until(
+      () => nodes.every((n) => n.peers().length === size - 1),
+      300_000,
+      `${size} nodes to connect`,
+      20,
+    )
     const formMs = performance.now() - started
     // the node that stops first is the last one: every other node dialed it (and would redial it)
     const one = nodes[size - 1]!
@@ -52,14 +58,6 @@ async function runCluster(size: number): Promise<ClusterRun> {
     return { formMs, oneStopMs, restStopMs }
   } finally {
     await Promise.allSettled(nodes.map((n) => n.stop()))
-  }
-}
-
-async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`bench node-cluster: timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 20))
   }
 }
 

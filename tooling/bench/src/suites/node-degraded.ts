@@ -13,7 +13,7 @@ import { encodeBase32, type PeerAddress } from '@peer/discovery-core'
 import { StaticDiscovery } from '@peer/discovery-static'
 import { generateIdentity, type Identity } from '@peer/identity'
 import { createNode, type PeerNode } from '@peer/node'
-import { percentile } from '../bench-stats.js'
+import { percentile, until } from '../bench-stats.js'
 import type { Measurement, Suite } from '../report.js'
 
 const LIVE = 3
@@ -46,14 +46,6 @@ async function timeToLive(
     return performance.now() - started
   } finally {
     await node.stop()
-  }
-}
-
-async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`bench node-degraded: timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 10))
   }
 }
 
