@@ -46,7 +46,10 @@ export function watchName(
     if (final) {
       done = true
       handlers.onStranger(stranger)
-    } else timer ??= setTimeout(() => decide(true), graceMs)
+    } else if (timer === undefined) {
+      timer = setTimeout(() => decide(true), graceMs)
+      timer.unref?.()
+    }
   }
   const off = subscribe(discovery, {
     'peer:discovered': () => decide(false),

@@ -8,7 +8,7 @@ import type {
   PeerLostReason,
 } from './discovery-backend.js'
 import { errorMessage } from './errors.js'
-import { INHERIT_LOGGER, inheritableLogger, type Logger, type LoggerFactory, safeLogger } from './logger.js'
+import { INHERIT_LOGGER, inheritableLogger, type Logger, type LoggerFactory } from './logger.js'
 import { isNodeId } from './node-id.js'
 import { numberOption } from './options.js'
 import { type PeerRecord, type PeerRecordLimits, parsePeerRecord, sameRecord } from './peer-record.js'
@@ -61,7 +61,7 @@ export abstract class AbstractDiscoveryBackend
   readonly capabilities: ReadonlySet<DiscoveryCapability>
   /**
    * The backend's logger (namespace `peer:discovery:<source>`), made by the `logger` option (silent
-   * by default) and wrapped with `safeLogger`, so it never throws.
+   * by default) and guarded like every component's (`safeLogger`), so it never throws.
    */
   protected readonly log: Logger
   /**
@@ -101,7 +101,7 @@ export abstract class AbstractDiscoveryBackend
     this.source = source
     this.capabilities = new Set(capabilities)
     const log = inheritableLogger(`peer:discovery:${source}`, options.logger)
-    this.log = safeLogger(log.logger)
+    this.log = log.logger
     this.#inheritLogger = log.inherit
     this.maxPeers = numberOption(options.maxPeers, 'maxPeers', 10_000, { integer: true, min: 1 })
     this.recordLimits = options.recordLimits ?? {}

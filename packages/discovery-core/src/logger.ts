@@ -1,3 +1,5 @@
+import { errorMessage } from './errors.js'
+
 /**
  * A component logger. Every package takes a `LoggerFactory` (option `logger`) and, without one,
  * uses {@link defaultLogger}: silent, unless the `PEER_DEBUG` environment variable names the
@@ -79,7 +81,7 @@ let loggerFailureReported = false
 function loggerFailed(what: string, error?: unknown): void {
   if (loggerFailureReported) return
   loggerFailureReported = true
-  const reason = error === undefined ? '' : ` (${error instanceof Error ? error.message : String(error)})`
+  const reason = error === undefined ? '' : ` (${errorMessage(error)})`
   try {
     process.emitWarning(`${what}${reason}; its lines are lost, later failures are not reported`, {
       code: 'PEER_LOGGER_FAILED',
@@ -193,7 +195,8 @@ export const INHERIT_LOGGER: unique symbol = Symbol.for('peer.inheritLogger')
 /**
  * A logger for `namespace` from `given`, or, without one, from the default factory until
  * `inherit(factory)` lends another (the first lent factory wins; a given one is never replaced).
- * The logger object stays the same, so parts that kept it follow the change. @internal
+ * The logger object stays the same, so parts that kept it follow the change; like every
+ * {@link componentLogger}, it never throws. @internal
  */
 export function inheritableLogger(
   namespace: string,

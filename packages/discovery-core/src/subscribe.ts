@@ -1,4 +1,4 @@
-import type { TypedEventTarget } from './typed-event-target.js'
+import { callReporting, type TypedEventTarget } from './typed-event-target.js'
 
 /** The event map of a {@link TypedEventTarget} (or of an interface extending one). */
 export type EventsOf<T> = T extends { readonly '~events'?: infer Events }
@@ -38,18 +38,7 @@ export function subscribe<T extends Pick<EventTarget, 'addEventListener' | 'remo
           // the error hook itself must never throw into the dispatching target
         }
       }
-      return [
-        type,
-        (event) => {
-          try {
-            const result: unknown = handler(event)
-            if (typeof (result as PromiseLike<unknown> | undefined)?.then === 'function')
-              (result as PromiseLike<unknown>).then(undefined, report)
-          } catch (error) {
-            report(error)
-          }
-        },
-      ]
+      return [type, (event) => callReporting(handler, event, report)]
     },
   )
   for (const [type, handler] of entries) target.addEventListener(type, handler)

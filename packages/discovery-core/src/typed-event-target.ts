@@ -1,3 +1,19 @@
+/**
+ * Calls `fn(arg)`; a throw, or the rejection of a promise it returns (an async listener), goes to
+ * `report` instead: never an uncaught exception or an unhandled rejection, which end the process
+ * by default. The one way listeners and handlers are isolated ({@link TypedEventTarget},
+ * `subscribe`). @internal
+ */
+export function callReporting<A>(fn: (arg: A) => unknown, arg: A, report: (error: unknown) => void): void {
+  try {
+    const result = fn(arg)
+    if (typeof (result as PromiseLike<unknown> | undefined)?.then === 'function')
+      (result as PromiseLike<unknown>).then(undefined, report)
+  } catch (error) {
+    report(error)
+  }
+}
+
 /** Listener for one event type of a {@link TypedEventTarget}. */
 export type TypedListener<E extends Event> = ((event: E) => void) | { handleEvent(event: E): void }
 
@@ -60,20 +76,12 @@ export class TypedEventTarget<Events extends { [K in keyof Events]: Event }> ext
     }
     let wrapper = byType.get(type)
     if (wrapper === undefined) {
-      wrapper = (event: Event) => {
-        try {
-          const result: unknown =
-            typeof listener === 'function' ? listener.call(this, event) : listener.handleEvent(event)
-          // an async listener that rejects: reported like a throw, never an unhandled rejection
-          // (which ends the process by default)
-          if (typeof (result as PromiseLike<unknown> | undefined)?.then === 'function')
-            (result as PromiseLike<unknown>).then(undefined, (error: unknown) =>
-              this.#listenerFailed(error, type),
-            )
-        } catch (error) {
-          this.#listenerFailed(error, type)
-        }
-      }
+      const invoke =
+        typeof listener === 'function'
+          ? (event: Event) => listener.call(this, event)
+          : (event: Event) => listener.handleEvent(event)
+      const report = (error: unknown) => this.#listenerFailed(error, type)
+      wrapper = (event: Event) => callReporting(invoke, event, report)
       byType.set(type, wrapper)
     }
     super.addEventListener(type, wrapper, options)

@@ -87,17 +87,3 @@ export async function loadAverage(): Promise<string> {
     .map((v) => v.toFixed(2))
     .join(', ')
 }
-
-/** Polls `condition` every `everyMs` until it holds; throws naming `what` after `timeoutMs`. */
-export async function until(
-  condition: () => boolean,
-  timeoutMs: number,
-  what: string,
-  everyMs = 10,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`bench: timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, everyMs))
-  }
-}

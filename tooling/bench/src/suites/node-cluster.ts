@@ -7,7 +7,7 @@ import { loadavg } from 'node:os'
 import { StaticDiscovery } from '@peer/discovery-static'
 import { generateIdentity } from '@peer/identity'
 import { createNode, type PeerNode } from '@peer/node'
-import { until } from '../bench-stats.js'
+import { waitFor } from '@peer/testkit/wait'
 import type { Measurement, Suite } from '../report.js'
 
 interface ClusterRun {
@@ -40,12 +40,10 @@ async function runCluster(size: number): Promise<ClusterRun> {
       d.add({ id: other.id, name: other.name, addresses: [other.address] })
   }
   try {
-    await until(
-      () => nodes.every((n) => n.peers().length === size - 1),
-      300_000,
-      `${size} nodes to connect`,
-      20,
-    )
+    await waitFor(() => nodes.every((n) => n.peers().length === size - 1), {
+      timeoutMs: 300_000,
+      what: `${size} nodes to connect`,
+    })
     const formMs = performance.now() - started
     // the node that stops first is the last one: every other node dialed it (and would redial it)
     const one = nodes[size - 1]!

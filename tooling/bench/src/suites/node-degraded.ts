@@ -13,7 +13,8 @@ import { encodeBase32, type PeerAddress } from '@peer/discovery-core'
 import { StaticDiscovery } from '@peer/discovery-static'
 import { generateIdentity, type Identity } from '@peer/identity'
 import { createNode, type PeerNode } from '@peer/node'
-import { percentile, until } from '../bench-stats.js'
+import { waitFor } from '@peer/testkit/wait'
+import { percentile } from '../bench-stats.js'
 import type { Measurement, Suite } from '../report.js'
 
 const LIVE = 3
@@ -42,7 +43,11 @@ async function timeToLive(
   try {
     const started = performance.now()
     for (const l of listed) discovery.add({ id: l.id, addresses: l.addresses })
-    await until(() => live.every((id) => node.peer(id) !== undefined), 120_000, 'the live peers')
+    await waitFor(() => live.every((id) => node.peer(id) !== undefined), {
+      timeoutMs: 120_000,
+      intervalMs: 10,
+      what: 'the live peers',
+    })
     return performance.now() - started
   } finally {
     await node.stop()
