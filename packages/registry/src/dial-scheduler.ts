@@ -172,8 +172,8 @@ export class DialScheduler<C extends RegistryConnection> {
     const delay = probing ? Math.min(backoff, this.probeFor(entry)) : backoff
     entry.backoffLevel++
     entry.state = 'backoff'
+    this.clearTimer(entry) // before nextDialAt, which it clears
     entry.nextDialAt = Date.now() + delay
-    this.clearTimer(entry)
     entry.timer = setTimeout(() => this.#guard('redial', () => this.#o.redialDue(entry, 'backoff')), delay)
     entry.timer.unref?.()
     return delay

@@ -130,6 +130,7 @@ describe('PeerRegistry: dialing', () => {
     expect(retries.slice(0, 5)).toEqual([20, 40, 80, 80, 80])
     expect(a.registry.status(b.id)).toMatchObject({
       state: 'backoff',
+      nextDialAt: expect.any(Number), // what `peer status` shows as "the next dial in"
       lastError: expect.stringContaining('nothing'),
       lastDialError: expect.stringContaining('nothing'),
     })
