@@ -70,13 +70,18 @@ export function absence(ref: string, view: AbsenceView): Absence {
 /**
  * The error of a call that needs `ref` up when it is not: `detail` (what the call saw: "not
  * connected", "not up within 500 ms"), why (see {@link whyNotUp}), the last dial's error, and the
- * standing. @internal
+ * standing; `cause` is the error that ended the call's wait (a dial's), if any. @internal
  */
-export function absenceError(ref: string, detail: string, view: AbsenceView): PeerUnavailableError {
+export function absenceError(
+  ref: string,
+  detail: string,
+  view: AbsenceView,
+  cause?: unknown,
+): PeerUnavailableError {
   const member = memberIdFor(ref, view)
   const status = 'id' in member ? view.status(member.id) : undefined
   const { standing, why } = absence(ref, view)
-  return notUp(ref, `${detail}: ${why}`, status?.lastDialError, standing)
+  return notUp(ref, `${detail}: ${why}`, status?.lastDialError, standing, cause)
 }
 
 function idAbsence(id: string, view: AbsenceView): Absence {

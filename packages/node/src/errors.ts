@@ -185,9 +185,14 @@ export function notUp(
   detail: string,
   lastDialError: string | undefined,
   standing?: PeerStanding,
+  cause?: unknown,
 ): PeerUnavailableError {
   const why = lastDialError === undefined ? detail : `${detail}; the last dial failed: ${lastDialError}`
-  return new PeerUnavailableError(ref, why, { lastDialError, standing })
+  return new PeerUnavailableError(ref, why, {
+    lastDialError,
+    standing,
+    ...(cause === undefined ? {} : { cause }),
+  })
 }
 
 /** The error for requests in flight on a connection that closed. @internal */

@@ -5,7 +5,7 @@
 
 import { abortErrorFor, isNodeId, type Logger, shortId, subscribe } from '@peer/discovery-core'
 import { errorMessage, nameMatch } from '@peer/discovery-core/internal'
-import type { PeerRegistry } from '@peer/registry'
+import type { PeerRegistry, PeerState } from '@peer/registry'
 import {
   type CloseInfo,
   CODE,
@@ -29,6 +29,8 @@ export const UNRESPONSIVE = 'unresponsive'
 /** What `find` says of a node id without a link, and of a name no link has. */
 const NOT_CONNECTED = 'not connected'
 const NO_SUCH_NAME = 'no connected peer has this name'
+/** The registry states of a mesh member that a call waits on (see `linkFor`). */
+const JOINABLE: ReadonlySet<PeerState> = new Set(['idle', 'queued', 'dialing', 'connected'])
 
 const TRIGGERS: Record<ProbeTrigger, string> = {
   'member-left': 'discovery lost it',
@@ -49,7 +51,7 @@ export interface NodeLinksContext {
   assertStarted(): void
   registry(): PeerRegistry<Connection> | undefined
   /** The error of a call that needs `ref` up when it is not: `detail`, then why. */
-  notUp(ref: string, detail: string): PeerUnavailableError
+  notUp(ref: string, detail: string, cause?: unknown): PeerUnavailableError
   /** The host of a new link. */
   host(): LinkHost
   emit<K extends keyof NodeEvents & string>(
@@ -285,9 +287,9 @@ export class NodeLinks {
 
   /**
    * The link for `ref` (node id or name): the one that is up, or else, for a member dialed on use
-   * (any member with `on-demand`; one whose connection was released with `mesh`), a new one once
-   * the dial (shared with concurrent callers) and the `hello` exchange are done, within `timeoutMs`
-   * and `signal`.
+   * (any member with `on-demand`; with `mesh`, one whose dial or hello is in flight, or whose
+   * connection was released), a new one once the dial (shared with concurrent callers) and the
+   * `hello` exchange are done, within `timeoutMs` and `signal`.
    */
   linkFor(ref: string, timeoutMs: number, signal: AbortSignal | undefined): PeerLink | Promise<PeerLink> {
     this.#c.assertStarted()
@@ -308,7 +310,10 @@ export class NodeLinks {
     const registry = this.#c.registry()!
     const member = memberIdFor(ref, registry)
     if ('why' in member) throw this.#c.notUp(ref, NOT_CONNECTED)
-    if (!this.#c.onDemand && registry.status(member.id)?.state !== 'idle') {
+    // a mesh dials by itself: a call joins the dial in flight (or the hello of a connection just
+    // made) within its timeout, and fails at once while the peer backs off or departed (a call
+    // must not hammer a peer that is failing); `idle` is a connection released as unused
+    if (!this.#c.onDemand && !JOINABLE.has(registry.status(member.id)?.state ?? 'departed')) {
       throw this.#c.notUp(ref, NOT_CONNECTED)
     }
     return this.#dialLink(ref, member.id, timeoutMs, signal)
@@ -349,7 +354,18 @@ export class NodeLinks {
     } catch (error) {
       if (signal?.aborted) throw abortErrorFor(signal)
       this.#c.assertStarted()
-      throw new PeerUnavailableError(ref, errorMessage(error), { cause: error })
+      // said as a call to a member that is not up says it (where it stands, the last dial's
+      // error: this dial's when it failed), with the dial's error as the cause
+      // (and what else ended it: the connection cap)
+      const said = errorMessage(error)
+      const dialError = this.#c.registry()?.status(id)?.lastDialError
+      const detail =
+        performance.now() >= deadline
+          ? `not up within ${timeoutMs} ms`
+          : said === dialError
+            ? NOT_CONNECTED
+            : `${NOT_CONNECTED} (${said})`
+      throw this.#c.notUp(ref, detail, error)
     }
     const link = await awaitLink(this.#waitHost(), ref, id, connection, deadline - performance.now(), signal)
     this.#c.policy.touch(link)

@@ -84,7 +84,7 @@ export interface NodeWiring {
   readonly onDemand: boolean
   readonly maxConnections: number
   /** The error of a call that needs `ref` up when it is not (see `absenceError`). */
-  notUp(ref: string, detail: string): PeerUnavailableError
+  notUp(ref: string, detail: string, cause?: unknown): PeerUnavailableError
 }
 
 /**
@@ -119,7 +119,7 @@ export function wireNode(options: NodeOptions, host: WiringHost): NodeWiring {
     backendErrors: () => host.discovery()?.lastErrors() ?? [],
     onDemand: settings.onDemand,
   }
-  const notUp = (ref: string, detail: string) => absenceError(ref, detail, absence)
+  const notUp = (ref: string, detail: string, cause?: unknown) => absenceError(ref, detail, absence, cause)
   const links: NodeLinks = new NodeLinks({
     notUp,
     log: host.log,

@@ -340,7 +340,9 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
    * queued for the peer; messages to one peer on one topic (at one priority) arrive in the order
    * they were sent. Rejects with `PeerUnavailableError`, `NodeStoppedError`, `MessageTooLargeError`,
    * `EncodeError`, `TooManyRequestsError`, `InvalidTopicError`, or an `AbortError` when `signal`
-   * aborts before the message is queued (while a dial on first use runs).
+   * aborts before the message is queued (while a dial runs). A member whose dial is in flight (or
+   * any member, with `connect: 'on-demand'`) is waited for, within `requestTimeoutMs`; one that
+   * backs off after failed dials fails at once (as with every call: `request`, `ping`, `openStream`).
    */
   send(peer: string, topic: string, payload: unknown, options: SendOptions = {}): Promise<void> {
     return this.#messaging.send(peer, topic, payload, options)

@@ -1,0 +1,68 @@
+// Calls to a mesh member that is not up yet. A mesh dials every member by itself, so a `send`,
+// `request`, `ping` or `openStream` made while that dial is in flight (right after start, or while
+// a restarted peer is redialed) waits for it within the call's timeout, as `on-demand` does; a
+// member that backs off after failed dials fails the call at once, naming the last dial's error
+// (a call must not hammer a peer that is failing). Real QUIC on loopback.
+import dgram from 'node:dgram'
+import { generateIdentity } from '@peer/identity'
+import { nextEvent, waitFor } from '@peer/testkit/wait'
+import { afterEach, expect, it } from 'vitest'
+import { PeerUnavailableError } from '../src/index.js'
+import { FAST_REGISTRY, type Member, startMember, stopAll } from './helpers.js'
+
+const members: Member[] = []
+const sockets: dgram.Socket[] = []
+afterEach(async () => {
+  for (const s of sockets.splice(0)) s.close()
+  await stopAll(members.splice(0))
+})
+
+/** A UDP socket on loopback that never answers (QUIC packets to it are lost, like to a peer not up yet). */
+async function silentSocket(): Promise<{ socket: dgram.Socket; port: number }> {
+  const socket = dgram.createSocket('udp4')
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve))
+  return { socket, port: socket.address().port }
+}
+
+it('a request to a member whose dial is in flight waits for the dial, then is answered', async () => {
+  const [mine, theirs] = await Promise.all([generateIdentity(), generateIdentity()])
+  // a dial time limit the test never reaches: only the peer coming up can end the dial
+  const registry = { ...FAST_REGISTRY, dialTimeoutMs: 600_000 }
+  const a = await startMember(mine, [theirs.id], { name: 'a@localhost', registry })
+  members.push(a)
+  // b's port answers nothing yet: a's dial to it stays in flight
+  const { socket, port } = await silentSocket()
+  a.discovery.announcePeer(theirs.id, [{ host: '127.0.0.1', port }], { name: 'b@localhost' })
+  await waitFor(() => a.node.members().length === 1, { what: 'b to be a member', timeoutMs: 30_000 })
+  expect(a.node.peers()).toEqual([])
+  const answer = a.node.request('b', 'echo', 'hi', { timeoutMs: 600_000 })
+  const up = nextEvent(a.node, 'peer:up', undefined, 600_000)
+  // b comes up on that port; a's dial retransmits its first packet and reaches it
+  socket.close()
+  const b = await startMember(theirs, [mine.id], { name: 'b@localhost', listen: { host: '127.0.0.1', port } })
+  members.push(b)
+  b.node.handle('echo', (payload) => payload)
+  expect(await answer).toBe('hi')
+  await up
+})
+
+it('a call to a member that backs off after a failed dial fails at once with the reason', async () => {
+  const [mine, theirs, other] = await Promise.all([
+    generateIdentity(),
+    generateIdentity(),
+    generateIdentity(),
+  ])
+  // a back-off the test never outlasts: no dial after the first unless a call starts one
+  const registry = { ...FAST_REGISTRY, backoff: { initialDelayMs: 600_000, maxDelayMs: 600_000 } }
+  const a = await startMember(mine, [theirs.id], { name: 'a@localhost', registry })
+  const c = await startMember(other, [mine.id], { name: 'c@localhost' })
+  members.push(a, c)
+  const failed = nextEvent(a.node, 'peer:dial-failed', undefined, 60_000)
+  // a stale record: b's id at c's address (c answers with its own id: a pinning error)
+  a.discovery.announcePeer(theirs.id, [c.node.address], { name: 'b@localhost' })
+  await failed
+  const error = await a.node.request('b', 'echo', 'hi', { timeoutMs: 600_000 }).catch((e: unknown) => e)
+  expect(error).toBeInstanceOf(PeerUnavailableError)
+  expect((error as PeerUnavailableError).message).toMatch(/the next dial in \d+ ms after 1 failed dial/)
+  expect((error as PeerUnavailableError).lastDialError).toMatch(/server identity mismatch/)
+})
