@@ -82,7 +82,7 @@ export function awaitLink(
       if ((event as CustomEvent<{ id: string }>).detail.id === id) check(finish)
     },
     timeoutMs: ms,
-    timeoutError: () => new PeerUnavailableError(ref, `connected but not up within ${ms} ms`),
+    timeoutError: () => new PeerUnavailableError(ref, `connected but not up within ${Math.round(ms)} ms`),
     lifetime: host.lifetime,
     stoppedMessage: 'the node stopped while connecting',
     signal,
