@@ -2,6 +2,10 @@
 // (after a request to it timed out, or after discovery reported it lost) long before the QUIC idle
 // timeout, which these tests set to 60 s so that only the probe can explain a `peer:down`; a
 // healthy peer that discovery reports lost answers the probe and stays up (discovery is a hint).
+import { execFileSync } from 'node:child_process'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ConfigError } from '@peer/discovery-core'
 import { generateIdentity } from '@peer/identity'
@@ -103,6 +107,35 @@ describe('a peer killed with SIGKILL is probed and taken down before the idle ti
     expect(survivor.stats.probes).toBe(1)
     expect(survivor.stats.probeFailures).toBe(1)
   }, 90_000)
+})
+
+describe('a peer whose event loop is blocked: alive to QUIC, dead to the application', () => {
+  it('is taken down as unresponsive, its requests fail typed, and it comes back once it runs again', async () => {
+    const { survivor, victimId } = await survivorAndVictim()
+    const dir = await mkdtemp(join(tmpdir(), 'peer-liveness-'))
+    cleanups.push(() => rm(dir, { recursive: true, force: true }))
+    const fifo = join(dir, 'unblock')
+    execFileSync('mkfifo', [fifo])
+    const events = recordEvents(survivor, ['peer:down', 'peer:up'])
+    // the victim's handler reads the FIFO: its event loop stops until the test writes to it (with
+    // quinn, QUIC still acknowledges and keeps the connection alive from the engine's own threads)
+    const blocked = failure(survivor.request(victimId, 'block', fifo, { timeoutMs: 600_000 }))
+    await waitFor(
+      async () => (await failure(survivor.request(victimId, 'echo', 0, { timeoutMs: 500 }))) !== undefined,
+      {
+        timeoutMs: 60_000,
+        what: 'a request to the blocked peer to time out',
+      },
+    )
+    await waitFor(() => events.of('peer:down').length === 1, { timeoutMs: 60_000, what: 'peer:down' })
+    expect((events.of('peer:down')[0]!.detail as PeerDownDetail).reason).toBe('unresponsive')
+    expect(await blocked).toMatchObject({ name: 'PeerUnavailableError', reason: 'connection-lost' })
+    expect(survivor.stats.probeFailures).toBe(1)
+    // it runs again: redialed (its discovery record stays), up, and answering
+    await writeFile(fifo, 'go')
+    await waitFor(() => events.of('peer:up').length === 1, { timeoutMs: 60_000, what: 'peer:up again' })
+    expect(await survivor.request(victimId, 'echo', 'back', { timeoutMs: 60_000 })).toBe('back')
+  }, 180_000)
 })
 
 describe('a healthy peer', () => {
