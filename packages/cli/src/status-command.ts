@@ -135,6 +135,14 @@ function duration(msValue: number): string {
   return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m`
 }
 
+/** The state cell: `up`, or the registry state and when its next dial is due (`backoff, dial in 850ms`). */
+function stateCell(peer: StatusPeer): string {
+  if (peer.up) return 'up'
+  if (peer.nextDialAt === undefined) return peer.state
+  const inMs = Math.max(0, peer.nextDialAt - Date.now())
+  return `${peer.state}, dial in ${inMs < 1000 ? `${Math.round(inMs)}ms` : duration(inMs)}`
+}
+
 /**
  * Lanes open as `0 1 5` (a lane open one way only is marked `>` out or `<` in), with queued/unacked
  * counts.
@@ -198,7 +206,7 @@ export function renderStatus(s: StatusSnapshot, options: { color?: boolean } = {
       table.push([
         p.name ?? '-',
         shortId(p.id),
-        p.up ? 'up' : p.state,
+        stateCell(p),
         p.direction === undefined ? '-' : p.direction === 'inbound' ? 'in' : 'out',
         addresses.join('\n') || '-',
         ms(p.rttMs),

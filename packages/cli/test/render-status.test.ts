@@ -1,5 +1,5 @@
 // `peer status` text for a discovery backend's last error: when it failed, and when it worked
-// again (a backend that recovered long ago read as failing now).
+// again (a backend that recovered long ago read as failing now); a peer's state and next dial.
 import { expect, it } from 'vitest'
 import { renderStatus, type StatusSnapshot } from '../src/index.js'
 
@@ -37,4 +37,32 @@ it('shows when a failed backend worked again', () => {
     snapshot({ message: 'ECONNREFUSED', at: now - 60_000, recoveredAt: now - 30_000 }),
   )
   expect(recovered).toMatch(/^ {2}last error \d+ s ago \(working again since \d+ s ago\): ECONNREFUSED$/m)
+})
+
+it('shows when the next dial of a peer that backs off is due', () => {
+  const peer = (state: string, nextDialAt?: number) => ({
+    id: 'p'.repeat(52),
+    name: `${state}@localhost`,
+    state,
+    up: false,
+    discovered: true,
+    addresses: [],
+    dialAttempts: 2,
+    totalDials: 2,
+    nextDialAt,
+    lanes: [],
+  })
+  const text = renderStatus({
+    ...snapshot(undefined),
+    peers: [
+      peer('backoff', now + 200_500),
+      peer('backoff', now + 400),
+      peer('departed', now + 30_000),
+      peer('dialing'),
+    ],
+  })
+  expect(text).toMatch(/│ backoff, dial in 3m\d+s /)
+  expect(text).toMatch(/│ backoff, dial in \d{1,3}ms /)
+  expect(text).toMatch(/│ departed, dial in \d+s /)
+  expect(text).toMatch(/│ dialing /)
 })
