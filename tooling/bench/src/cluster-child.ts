@@ -3,7 +3,8 @@
 // (wall clock, `performance.timeOrigin + performance.now()`, comparable across processes on one
 // machine) and counts.
 //
-//   identities({ count })                  -> ids of `count` fresh identities (kept here)
+//   identities({ count, pems })            -> ids of `count` fresh identities, or of those `pems` (kept here)
+//   pems()                                 -> the identities' key pairs (a restarted group takes them back)
 //   start({ peers, backend, policy, ... }) -> starts the nodes, resolves with the time the last one started
 //   formed({ policy, timeoutMs })          -> per node: when it knew every member, when it was connected to all
 //   requests({ targets })                  -> latencies of requests to the given members, per node
@@ -20,13 +21,19 @@
 //   stop()                                 -> stops every node here, resolves with the time it took
 import { EtcdDiscovery } from '@peer/discovery-etcd'
 import { StaticDiscovery } from '@peer/discovery-static'
-import { generateIdentity, type Identity } from '@peer/identity'
+import { generateIdentity, type Identity, identityFromPem } from '@peer/identity'
 import { createNode, type NodeOptions, type PeerNode } from '@peer/node'
 import { serveRpc } from '@peer/testkit/child-process'
 
 /** Connection policies the bench knows (`@peer/node`'s `connect` option). */
 export type Policy = 'mesh' | 'on-demand'
 export type Backend = 'static' | 'etcd'
+
+/** An identity's key pair, as `identityFromPem` takes it. */
+export interface Pem {
+  privateKeyPem: string
+  certificatePem: string
+}
 
 export interface ClusterMember {
   id: string
@@ -262,10 +269,13 @@ async function stopAll(): Promise<number> {
 
 serveRpc(
   {
-    identities: async ({ count }: { count: number }) => {
-      for (let i = 0; i < count; i++) identities.push(await generateIdentity())
+    identities: async ({ count, pems }: { count: number; pems?: Pem[] }) => {
+      if (pems !== undefined) identities.push(...pems.map((pem) => identityFromPem(pem)))
+      else for (let i = 0; i < count; i++) identities.push(await generateIdentity())
       return identities.map((i) => i.id)
     },
+    pems: (): Pem[] =>
+      identities.map((i) => ({ privateKeyPem: i.privateKeyPem, certificatePem: i.certificatePem })),
     start,
     formed,
     requests,

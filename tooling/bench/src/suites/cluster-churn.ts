@@ -1,0 +1,246 @@
+// pnpm bench cluster-churn: a full mesh of N nodes in P = N / 10 processes (src/cluster-child.ts)
+// on loopback QUIC with static discovery, under the churn real clusters see:
+// - dead listed: every static list names the N nodes, but a share of the processes never starts
+//   (their ports are UDP sockets of this process that never answer: a dial to one waits for its
+//   time limit). The time from the last start until every pair of live nodes is connected, against
+//   the same live nodes whose lists name only them; rounds alternate the two.
+// - rolling restart: each process in turn is stopped, gracefully (`stop()`: its peers hear
+//   `shutdown`) or with kill -9 (its peers hear nothing), and started again in a new process with
+//   the same identities and ports. The time from the stop until every pair of the N is connected
+//   again, against the time the whole cluster took to form.
+// The load average is recorded around every phase.
+//   PEER_BENCH_CHURN_SIZE=50   (default 50; --quick: 20)
+//   PEER_BENCH_CHURN_DEAD=2    processes that never start in the dead-listed rounds (default P / 5)
+import { createHash } from 'node:crypto'
+import { createSocket, type Socket } from 'node:dgram'
+import { loadavg } from 'node:os'
+import { fileURLToPath } from 'node:url'
+import { encodeBase32 } from '@peer/discovery-core'
+import { type RpcChild, spawnChild } from '@peer/testkit/child-process'
+import { freePort } from '@peer/testkit/ports'
+import { waitFor } from '@peer/testkit/wait'
+import { percentile, watchdog } from '../bench-stats.js'
+import type { ClusterMember, Pem } from '../cluster-child.js'
+import type { Measurement, Suite } from '../report.js'
+
+const CHILD = fileURLToPath(new URL('../cluster-child.ts', import.meta.url))
+const NODES_PER_PROCESS = 10
+/** How long a mesh may take to (re)form before the round counts as failed. */
+const FORM_TIMEOUT_MS = 300_000
+
+const now = () => performance.timeOrigin + performance.now()
+const load = () => loadavg()[0]!.toFixed(2)
+const p50 = (xs: number[]) =>
+  percentile(
+    [...xs].sort((a, b) => a - b),
+    0.5,
+  )
+
+/** A group of nodes in one process: the process, and the identities it runs. */
+interface Group {
+  child: RpcChild
+  pems: Pem[]
+  members: ClusterMember[]
+}
+
+/** Spawns a process holding `pems` (or `count` fresh identities); resolves with its key pairs and ids. */
+async function spawnGroup(
+  source: { pems: Pem[] } | { count: number },
+): Promise<{ child: RpcChild; pems: Pem[]; ids: string[] }> {
+  const child = await spawnChild(CHILD, { readyTimeoutMs: 60_000 })
+  const params = 'pems' in source ? { count: 0, pems: source.pems } : { count: source.count }
+  const ids = await child.call<string[]>('identities', params, { timeoutMs: 60_000 })
+  return { child, pems: await child.call<Pem[]>('pems'), ids }
+}
+
+/** Starts every node of `groups` with static lists naming `members`; resolves with the last start time. */
+async function startGroups(
+  groups: readonly { child: RpcChild }[],
+  members: ClusterMember[],
+): Promise<number> {
+  const started = await Promise.all(
+    groups.map((g) =>
+      g.child.call<number>(
+        'start',
+        { members, backend: 'static', policy: 'mesh' },
+        { timeoutMs: FORM_TIMEOUT_MS },
+      ),
+    ),
+  )
+  return Math.max(...started)
+}
+
+/** Waits until the nodes of `groups` have `pairs` connections up between them (each counted on both ends). */
+async function meshed(groups: readonly { child: RpcChild }[], pairs: number): Promise<number> {
+  await waitFor(
+    async () => {
+      const counts = await Promise.all(groups.map((g) => g.child.call<number>('connections')))
+      return counts.reduce((a, b) => a + b, 0) >= 2 * pairs
+    },
+    { timeoutMs: FORM_TIMEOUT_MS, intervalMs: 100, what: `${pairs} connections` },
+  )
+  return now()
+}
+
+const pairsOf = (n: number) => (n * (n - 1)) / 2
+
+async function ports(count: number): Promise<number[]> {
+  const set = new Set<number>()
+  while (set.size < count) set.add(await freePort({ protocols: ['udp'] }))
+  return [...set]
+}
+
+/** ms from the last start until the live groups form a full mesh, their lists naming `members`. */
+async function liveMeshTime(live: Group[], members: ClusterMember[], liveCount: number): Promise<number> {
+  const spawned: RpcChild[] = []
+  try {
+    const groups = await Promise.all(live.map((g) => spawnGroup({ pems: g.pems })))
+    spawned.push(...groups.map((g) => g.child))
+    const lastStart = await startGroups(groups, members)
+    return (await meshed(groups, pairsOf(liveCount))) - lastStart
+  } finally {
+    await Promise.allSettled(spawned.map((c) => c.close(10_000)))
+  }
+}
+
+const suite: Suite = {
+  name: 'cluster-churn',
+  description: 'a mesh under churn: dead processes in the static lists, rolling restarts (loopback QUIC)',
+  async run({ quick }) {
+    const size = Number(process.env.PEER_BENCH_CHURN_SIZE ?? (quick ? 20 : 50))
+    const processes = Math.max(2, Math.round(size / NODES_PER_PROCESS))
+    const perProcess = Math.ceil(size / processes)
+    const deadProcesses = Number(process.env.PEER_BENCH_CHURN_DEAD ?? Math.max(1, Math.round(processes / 5)))
+    const rounds = quick ? 1 : 3
+    const notes: string[] = [`${size} nodes in ${processes} processes; load average ${load()} at the start`]
+    const measurements: Measurement[] = []
+    const holes: Socket[] = []
+    const children: RpcChild[] = []
+    try {
+      // the groups' identities, made once (every round and restart takes them back)
+      const made = await Promise.all(
+        Array.from({ length: processes }, (_, i) =>
+          spawnGroup({ count: Math.min(perProcess, size - i * perProcess) }),
+        ),
+      )
+      await Promise.allSettled(made.map((g) => g.child.close(10_000)))
+      const portList = await ports(size)
+      let next = 0
+      const groups: Group[] = made.map((g) => ({
+        child: g.child,
+        pems: g.pems,
+        members: g.ids.map((id) => {
+          const i = next++
+          return { id, name: `n${i}@churn`, port: portList[i]! }
+        }),
+      }))
+      const members = groups.flatMap((g) => g.members)
+
+      // dead listed: the last `deadProcesses` groups never start; their ports never answer
+      const live = groups.slice(0, processes - deadProcesses)
+      const liveMembers = live.flatMap((g) => g.members)
+      const dead = groups.slice(processes - deadProcesses).flatMap((g) => g.members)
+      for (const m of dead) {
+        const hole = createSocket('udp4')
+        hole.on('message', () => {})
+        await new Promise<void>((resolve) => hole.bind(m.port, '127.0.0.1', resolve))
+        holes.push(hole)
+      }
+      // ids nobody holds, so that no restart below can answer for them by accident
+      const deadListed = [
+        ...liveMembers,
+        ...dead.map((m, i) => ({
+          ...m,
+          id: encodeBase32(createHash('sha256').update(`cluster-churn dead ${i}`).digest()),
+        })),
+      ]
+      const times = { clean: [] as number[], degraded: [] as number[] }
+      for (let round = 1; round <= rounds; round++) {
+        const before = load()
+        times.clean.push(
+          await watchdog(liveMeshTime(live, liveMembers, liveMembers.length), 900_000, 'clean'),
+        )
+        times.degraded.push(
+          await watchdog(liveMeshTime(live, deadListed, liveMembers.length), 900_000, 'dead listed'),
+        )
+        notes.push(
+          `dead listed, round ${round}: ${times.clean.at(-1)!.toFixed(0)} ms clean, ` +
+            `${times.degraded.at(-1)!.toFixed(0)} ms with ${dead.length} dead; load ${before} -> ${load()}`,
+        )
+      }
+      for (const hole of holes.splice(0)) hole.close()
+      const cleanName = `${liveMembers.length} live nodes meshed, lists name only them`
+      measurements.push(
+        { name: cleanName, value: p50(times.clean), unit: 'ms' },
+        {
+          name: `${liveMembers.length} live nodes meshed, lists also name ${dead.length} dead`,
+          value: p50(times.degraded),
+          unit: 'ms',
+          baseline: cleanName,
+        },
+      )
+
+      // rolling restart of the whole cluster, gracefully and with kill -9
+      const beforeForm = load()
+      const running = await Promise.all(groups.map((g) => spawnGroup({ pems: g.pems })))
+      children.push(...running.map((g) => g.child))
+      const lastStart = await startGroups(running, members)
+      const formMs = (await watchdog(meshed(running, pairsOf(size)), 900_000, 'formation')) - lastStart
+      notes.push(`formation of the ${size}: ${formMs.toFixed(0)} ms (load ${beforeForm} -> ${load()})`)
+      const formName = `${size} nodes meshed after the last start`
+      measurements.push({ name: formName, value: formMs, unit: 'ms' })
+      for (const mode of ['graceful', 'kill'] as const) {
+        const per: number[] = []
+        const fromStart: number[] = []
+        const before = load()
+        for (let i = 0; i < running.length; i++) {
+          const stoppedAt = now()
+          if (mode === 'graceful') {
+            await running[i]!.child.call('stop', {}, { timeoutMs: 60_000 }).catch(() => {})
+            await running[i]!.child.close(10_000)
+          } else await running[i]!.child.crash()
+          const fresh = await spawnGroup({ pems: groups[i]!.pems })
+          running[i] = fresh
+          children[i] = fresh.child
+          const startedAt = await startGroups([fresh], members)
+          const meshAt = await watchdog(meshed(running, pairsOf(size)), 900_000, `restart ${i}`)
+          per.push(meshAt - stoppedAt)
+          fromStart.push(meshAt - startedAt)
+        }
+        notes.push(
+          `rolling restart (${mode}), per process: ${per.map((v) => v.toFixed(0)).join(' / ')} ms from the ` +
+            `stop, ${fromStart.map((v) => v.toFixed(0)).join(' / ')} ms from the new start; load ${before} -> ${load()}`,
+        )
+        measurements.push(
+          {
+            name: `restart of ${perProcess} of ${size} (${mode === 'kill' ? 'kill -9' : 'stop()'}) until meshed, p50`,
+            value: p50(per),
+            unit: 'ms',
+            baseline: formName,
+          },
+          {
+            name: `restart of ${perProcess} of ${size} (${mode === 'kill' ? 'kill -9' : 'stop()'}) until meshed, max`,
+            value: Math.max(...per),
+            unit: 'ms',
+            baseline: formName,
+          },
+          {
+            name: `restart of ${perProcess} of ${size} (${mode === 'kill' ? 'kill -9' : 'stop()'}), its start until meshed, p50`,
+            value: p50(fromStart),
+            unit: 'ms',
+            baseline: formName,
+          },
+        )
+      }
+    } finally {
+      for (const hole of holes) hole.close()
+      await Promise.allSettled(children.map((c) => c.close(10_000)))
+    }
+    notes.push(
+      `dead listed: p50 over ${rounds} round(s); restart times run from the stop of a process to the full mesh`,
+    )
+    return { suite: 'cluster-churn', measurements, notes }
+  },
+}
+
+export default suite
