@@ -120,3 +120,33 @@ export function lostHysteresisOption(options: NodeOptions): { lostHysteresisMs?:
   })
   return value === undefined ? {} : { lostHysteresisMs: value as number }
 }
+
+/** The transport's own default dial deadline (its `connectTimeoutMs`). */
+const TRANSPORT_CONNECT_TIMEOUT = 10_000
+
+/**
+ * The transport's `connectTimeoutMs` when the user did not set it: the registry's `dialTimeoutMs`
+ * when that is the longer one (else every dial would end at the transport's 10 s, whatever the
+ * registry allows it), `{}` otherwise. Both set, the transport's the shorter: `warn` says so
+ * (the user asked for it, maybe without knowing). An invalid `dialTimeoutMs` is left to the
+ * registry's check. @internal
+ */
+export function connectTimeoutOption(
+  options: NodeOptions,
+  warn: (message: string, fields: Record<string, unknown>) => void,
+): { connectTimeoutMs?: number } {
+  const registry = options.registry as { dialTimeoutMs?: unknown; dialTimeout?: unknown } | undefined
+  const dial = registry?.dialTimeoutMs ?? registry?.dialTimeout
+  if (typeof dial !== 'number' || !Number.isInteger(dial) || dial < 1 || dial > MAX_TIMER_MS) return {}
+  const set = (options.transport as { connectTimeoutMs?: unknown } | undefined)?.connectTimeoutMs
+  if (set !== undefined) {
+    if (typeof set === 'number' && set < dial) {
+      warn('transport.connectTimeoutMs ends every dial before registry.dialTimeoutMs', {
+        connectTimeoutMs: set,
+        dialTimeoutMs: dial,
+      })
+    }
+    return {}
+  }
+  return dial > TRANSPORT_CONNECT_TIMEOUT ? { connectTimeoutMs: dial } : {}
+}

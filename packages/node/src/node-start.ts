@@ -28,7 +28,12 @@ import type { NodeMetrics } from './metrics.js'
 import type { HandlerTable } from './node-handlers.js'
 import { NodeLinks, type NodeLinksContext } from './node-links.js'
 import { NodeMessaging } from './node-messaging.js'
-import { lostHysteresisOption, type NodeLimits, resolveNodeSettings } from './node-options.js'
+import {
+  connectTimeoutOption,
+  lostHysteresisOption,
+  type NodeLimits,
+  resolveNodeSettings,
+} from './node-options.js'
 import { knownSettings, NESTED_OPTION_KEYS } from './option-shapes.js'
 import { ServiceDirectory, type ServiceHost } from './services.js'
 import type { NodeCounters, NodeOptions } from './types.js'
@@ -100,6 +105,9 @@ export function wireNode(options: NodeOptions, host: WiringHost): NodeWiring {
     rtt: (id) => links.links.get(id)?.info(undefined).stats.rtt,
     announce: (_services, announceOptions) => host.announce(announceOptions),
     request: (id, topic, payload, requestOptions) => host.request(id, topic, payload, requestOptions),
+    link: async (id, timeoutMs, signal) => {
+      await links.linkFor(id, timeoutMs, signal)
+    },
     emit: (type, detail) => host.emit(type, detail),
   })
   const settings = resolveNodeSettings(options)
@@ -207,6 +215,7 @@ export async function startNode(ctx: StartContext): Promise<void> {
   const trustList = ctx.trust
   const predicate = trustAll ? () => true : (peer: string) => trustList!.has(peer)
   parts.transport = createTransport({
+    ...connectTimeoutOption(options, (message, fields) => ctx.log.warn(message, fields)),
     ...knownSettings(options.transport, NESTED_OPTION_KEYS.transport),
     identity: parts.identity,
     trust: predicate,

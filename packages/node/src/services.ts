@@ -55,6 +55,12 @@ export interface ServiceStats {
   droppedLists: number
 }
 
+/**
+ * How many providers `request({ service })` waits on at once when none is connected: the first of
+ * them to come up gets the request (with `connect: 'on-demand'`, each of them is dialed).
+ */
+export const PROVIDER_RACE = 3
+
 /** Which service `request({ service })` calls. */
 export interface ServiceTarget {
   /** The service name: the request goes to one of the members whose discovery record lists it. */
@@ -93,6 +99,11 @@ export interface ServiceHost {
   /** Announces the node again with `services` as its `meta.services` (undefined: none). */
   announce(services: string | undefined, options: AbortOptions): Promise<void>
   request(id: string, topic: string, payload: unknown, options: RequestOptions): Promise<unknown>
+  /**
+   * Resolves once `id` is up: at once when it is, else when its dial (joined, or started for a
+   * member dialed on use) and `hello` are done, within `timeoutMs`; rejects as a call to it would.
+   */
+  link(id: string, timeoutMs: number, signal: AbortSignal): Promise<void>
   emit(type: keyof ServiceEvents, detail: ProviderDetail): void
 }
 
@@ -219,7 +230,9 @@ export class ServiceDirectory {
 
   /**
    * Sends the request to the first provider in {@link order}; on `PeerUnavailableError` tries the
-   * next, within one overall `timeoutMs`. Other errors (timeout, remote error, no handler) are the
+   * next, within one overall `timeoutMs`. When none is connected, the first of the next
+   * {@link PROVIDER_RACE} to come up gets it (a provider whose dial hangs must not take the whole
+   * timeout while another one is up). Other errors (timeout, remote error, no handler) are the
    * answer. Rejects with {@link ServiceUnavailableError} when no provider was available.
    */
   async request(
@@ -234,12 +247,25 @@ export class ServiceDirectory {
     const deadline = performance.now() + options.timeoutMs
     const tried: string[] = []
     let last: unknown
-    for (const id of this.order(service)) {
+    for (;;) {
       const left = Math.floor(deadline - performance.now())
-      if (left < 1) break
+      const candidates = this.order(service).filter((id) => !tried.includes(id))
+      if (left < 1 || candidates.length === 0) break
+      let id = candidates[0]!
+      if (!this.#host.connected(id)) {
+        const raced = candidates.slice(0, PROVIDER_RACE)
+        const won = await this.#firstUp(raced, left, options.signal)
+        if (typeof won !== 'string') {
+          tried.push(...raced)
+          last = won.error
+          continue
+        }
+        id = won
+      }
       tried.push(id)
       try {
-        return await this.#host.request(id, topic, payload, { ...options, timeoutMs: left })
+        const rest = Math.max(1, Math.floor(deadline - performance.now()))
+        return await this.#host.request(id, topic, payload, { ...options, timeoutMs: rest })
       } catch (error) {
         if (!(error instanceof PeerUnavailableError)) throw error
         last = error
@@ -251,6 +277,33 @@ export class ServiceDirectory {
       }
     }
     throw new ServiceUnavailableError(service, tried, last === undefined ? undefined : { cause: last })
+  }
+
+  /**
+   * The first of `ids` to come up, or the first error when none did (`PeerUnavailableError`s: not
+   * up within `timeoutMs`, dial failed, backing off); the waits of the others end with it. Any
+   * other error (the node stopped, `signal` aborted) is thrown.
+   */
+  async #firstUp(
+    ids: readonly string[],
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+  ): Promise<string | { error: unknown }> {
+    const race = new AbortController()
+    const onAbort = () => race.abort(signal!.reason)
+    signal?.addEventListener('abort', onAbort, { once: true })
+    try {
+      return await Promise.any(ids.map((id) => this.#host.link(id, timeoutMs, race.signal).then(() => id)))
+    } catch (error) {
+      throwIfAborted(signal)
+      const errors: unknown[] = error instanceof AggregateError ? error.errors : [error]
+      const other = errors.find((e) => !(e instanceof PeerUnavailableError))
+      if (other !== undefined) throw other
+      return { error: errors[0] }
+    } finally {
+      signal?.removeEventListener('abort', onAbort)
+      race.abort()
+    }
   }
 
   #onRecord(record: PeerDiscoveredDetail['record']): void {

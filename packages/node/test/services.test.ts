@@ -2,6 +2,7 @@
 // The peers are announced by hand (the testkit's manual backend, as an operator's static list
 // would list them) with each node's `meta.services`, which is what `provide()` would announce
 // through a backend that can publish (see tooling/integration/test/node/services-etcd.test.ts).
+import { createSocket, type Socket } from 'node:dgram'
 import {
   AbstractAnnouncingBackend,
   type DiscoveryBackend,
@@ -42,6 +43,14 @@ async function start(
   })
   nodes.push(node)
   return node
+}
+
+/** A UDP socket on loopback that reads and never answers (a QUIC dial to it hangs until its time limit). */
+async function silentSocket(): Promise<{ socket: Socket; port: number }> {
+  const socket = createSocket('udp4')
+  socket.on('message', () => {})
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve))
+  return { socket, port: socket.address().port }
 }
 
 /**
@@ -295,4 +304,54 @@ describe('named services through discovery', () => {
     }
     expect(failedOver).toBe(true)
   })
+
+  it('with no provider connected, the first to come up gets the request: one whose dial hangs takes no timeout', async () => {
+    const [mine, hung, late] = await Promise.all([generateIdentity(), generateIdentity(), generateIdentity()])
+    const holes = await Promise.all([silentSocket(), silentSocket()])
+    try {
+      const discovery = new ManualBackend()
+      // dial and idle time limits no test reaches: only a provider that comes up can end a wait
+      const client = await createNode({
+        identity: mine,
+        trust: [hung.id, late.id],
+        lostHysteresisMs: 0,
+        registry: { ...FAST_REGISTRY, dialTimeoutMs: 600_000 },
+        transport: { maxIdleTimeoutMs: 600_000 },
+        stopTimeoutMs: 1000,
+        discovery,
+      })
+      nodes.push(client)
+      const meta = { [SERVICES_META_KEY]: encodeServiceList(['kv'])! }
+      // both providers' ports answer nothing: `hung` never will, `late` comes up on its port below
+      const [hungHole, lateHole] = holes
+      discovery.announcePeer(hung.id, [{ host: '127.0.0.1', port: hungHole.port }], { name: 'hung@x', meta })
+      discovery.announcePeer(late.id, [{ host: '127.0.0.1', port: lateHole.port }], { name: 'late@x', meta })
+      await waitFor(() => client.providers('kv').length === 2, { timeoutMs: 30_000, what: 'both providers' })
+      // eight requests: each one that waited on the provider it picked first would wait on `hung`
+      // with probability 1/2, and time out
+      const answers = Promise.all(
+        Array.from({ length: 8 }, (_, i) =>
+          client.request({ service: 'kv' }, 'get', i, { timeoutMs: 120_000 }),
+        ),
+      )
+      lateHole.socket.close()
+      const provider = await createNode({
+        identity: late,
+        trust: [mine.id],
+        listen: { host: '127.0.0.1', port: lateHole.port },
+        stopTimeoutMs: 1000,
+      })
+      nodes.push(provider)
+      provider.handle('get', (i) => `late ${i}`)
+      expect(await answers).toEqual(Array.from({ length: 8 }, (_, i) => `late ${i}`))
+    } finally {
+      for (const h of holes) {
+        try {
+          h.socket.close()
+        } catch {
+          // closed already (the late provider's, once its node took the port)
+        }
+      }
+    }
+  }, 300_000)
 })
