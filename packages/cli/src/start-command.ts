@@ -131,6 +131,8 @@ export async function start(options: StartOptions, io: CliIo): Promise<void> {
     throw new UsageError('--reach is a part of --check: give both (peer start --check --reach)')
   if (options.connectTimeoutMs !== undefined && options.reach !== true)
     throw new UsageError('--connect-timeout applies to --check --reach only')
+  if (options.quiet === true && options.reach !== true)
+    throw new UsageError('--quiet applies to --check --reach only (it leaves out the peers in reach)')
   const config = await resolveNodeConfig(options, io, options)
   if (options.check === true) return check(config, options, out, io)
   const logger = configuredLogger(config, (line) => void io.stderr.write(`${line}\n`), io.env)
@@ -462,6 +464,7 @@ export function startCommand(io: CliIo, options: AbortOptions = {}): Command {
       'with --reach: time limit to find and connect to each peer',
       parseMillis,
     )
+    .option('-q, --quiet', 'with --reach: print only the peers out of reach, and the summary')
     .option('--json', 'one JSON object per event line: {"event":"peer:up",...}')
     .option('--metrics <host:port>', 'serve Prometheus metrics at http://<host:port>/metrics (loopback only)')
     .option('--metrics-allow-remote', 'allow --metrics on a non-loopback address (the endpoint has no auth)')
@@ -491,6 +494,7 @@ export function startCommand(io: CliIo, options: AbortOptions = {}): Command {
         '  peer start --config peer.json',
         '  peer start --config peer.json --check',
         '  peer start --config peer.json --check --reach',
+        '  peer start --config peer.json --check --reach --quiet   # only the peers out of reach',
         '  peer start --config peer.json --provide kv --provide search',
         '  peer start --identity ./n1 --listen 127.0.0.1:4001 --trust-file trust.json --peers-file peers.json',
       ].join('\n'),

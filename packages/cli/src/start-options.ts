@@ -88,6 +88,8 @@ export interface StartOptions extends NodeFlags, AbortOptions {
   reach?: boolean | undefined
   /** With `reach`: time limit to find and connect to each peer, ms (`--connect-timeout`). Default 10,000. */
   connectTimeoutMs?: number | undefined
+  /** With `reach`: print only the peers out of reach, and the summary (`-q`, `--quiet`). */
+  quiet?: boolean | undefined
   /**
    * The control socket `peer status` talks to: a path, `false` for none (`--no-control`), or
    * undefined for the default, `control.sock` in the identity directory.

@@ -297,6 +297,14 @@ describe(`a ${N}-process cluster on loopback (static discovery)`, () => {
     expect(lines[0]).toMatchObject({ ok: true, trusted: N + 1, backends: ['static'] })
     expect(lines.filter((e) => e.event === 'reachable').map((e) => e.id)).toEqual(expect.arrayContaining(ids))
     expect(lines.at(-1)).toMatchObject({ event: 'summary', trusted: N, reachable: N })
+    // --quiet: the check and the summary, no line for a peer in reach
+    const quiet = await runPeer(['start', '--check', '--reach', '-q', '--identity', adminDir, ...flags], {
+      timeoutMs: 120_000,
+    })
+    expect(quiet.code, `${quiet.stdout}\n${quiet.stderr}`).toBe(0)
+    const quietLines = parse(quiet.stdout)
+    expect(quietLines.map((e) => e.event)).toEqual([undefined, 'summary'])
+    expect(quietLines.at(-1)).toMatchObject({ event: 'summary', trusted: N, reachable: N })
     // an identity the cluster does not trust: the check passes, the reach fails, each peer says why
     const strangerDir = join(dir, 'reach-stranger')
     const stranger = (await runPeer(['keygen', '-o', strangerDir])).stdout.trim()
@@ -315,13 +323,16 @@ describe(`a ${N}-process cluster on loopback (static discovery)`, () => {
     for (const r of refusals)
       expect(r.error).toMatch(new RegExp(`does not trust this node \\(add ${stranger} to its trust list\\)$`))
     expect(refused.stderr).toContain(`${N} of ${N} trusted peers are not reachable`)
-    // --reach is a part of --check; --connect-timeout a part of --reach
+    // --reach is a part of --check; --connect-timeout and --quiet a part of --reach
     const alone = await runPeer(['start', '--reach', '--identity', adminDir])
     expect(alone.code).toBe(2)
     expect(alone.stderr).toContain('--reach is a part of --check: give both (peer start --check --reach)')
     const limit = await runPeer(['start', '--check', '--connect-timeout', '100', '--identity', adminDir])
     expect(limit.code).toBe(2)
     expect(limit.stderr).toContain('--connect-timeout applies to --check --reach only')
+    const hush = await runPeer(['start', '--check', '--quiet', '--identity', adminDir])
+    expect(hush.code).toBe(2)
+    expect(hush.stderr).toContain('--quiet applies to --check --reach only')
     // an identity the first start would create: nothing to reach peers with yet
     const unborn = await runPeer([
       ...['start', '--check', '--reach', '--create-identity', '--identity', join(dir, 'unborn')],
