@@ -237,6 +237,23 @@ describe('PeerRegistry: dialing', () => {
     expect(a.registry.stats).toMatchObject({ dials: 1, dialFailures: 0, connects: 1 })
   })
 
+  it('a transport that does not report commits is dialed one address at a time', async () => {
+    const net = new MemoryNetwork()
+    // longer than the stagger: a second attempt beside the silent one would start before it ends
+    const a = await makeNode(net, 'a', { dialTimeoutMs: 3 * NEXT_ADDRESS_AFTER_MS })
+    // a transport of the user's own, without `onCommit`: two attempts could both reach the peer
+    ;(a.transport as { reportsDialCommit?: boolean }).reportsDialCommit = false
+    const b = await makeNode(net, 'b')
+    await a.registry.start()
+    const hole = { host: '10.255.0.7', port: 7000 }
+    net.blackholes.add(`${hole.host}:${hole.port}`)
+    a.trust.add(b.id)
+    a.backend.announcePeer(b.id, [hole, b.address])
+    await waitFor(() => a.registry.connection(b.id), { timeoutMs: 60_000, what: 'b' })
+    expect(a.transport.dialed).toEqual([`${hole.host}:${hole.port}`, `${b.address.host}:${b.address.port}`])
+    expect(net.maxInFlight).toBe(1)
+  })
+
   it("an address's failure shows in status() while the dial goes on with the next", async () => {
     const net = new MemoryNetwork()
     const a = await makeNode(net, 'a', { dialTimeoutMs: 3_600_000 })
