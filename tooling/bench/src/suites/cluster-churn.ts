@@ -11,16 +11,18 @@
 // The load average is recorded around every phase.
 //   PEER_BENCH_CHURN_SIZE=50   (default 50; --quick: 20)
 //   PEER_BENCH_CHURN_DEAD=2    processes that never start in the dead-listed rounds (default P / 5)
+//   PEER_BENCH_CHURN_BACKEND=etcd   the restarts with etcd discovery instead (no dead-listed rounds)
 import { createHash } from 'node:crypto'
 import { createSocket, type Socket } from 'node:dgram'
 import { loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { encodeBase32 } from '@peer/discovery-core'
 import { type RpcChild, spawnChild } from '@peer/testkit/child-process'
+import { type EtcdCluster, startEtcd } from '@peer/testkit/etcd'
 import { freePort } from '@peer/testkit/ports'
 import { waitFor } from '@peer/testkit/wait'
 import { percentile, watchdog } from '../bench-stats.js'
-import type { ClusterMember, Pem } from '../cluster-child.js'
+import type { Backend, ClusterMember, Pem } from '../cluster-child.js'
 import type { Measurement, Suite } from '../report.js'
 
 const CHILD = fileURLToPath(new URL('../cluster-child.ts', import.meta.url))
@@ -53,18 +55,21 @@ async function spawnGroup(
   return { child, pems: await child.call<Pem[]>('pems'), ids }
 }
 
-/** Starts every node of `groups` with static lists naming `members`; resolves with the last start time. */
+/** Where the nodes find each other: static lists naming `members`, or etcd (`etcd` set). */
+interface Found {
+  backend: Backend
+  etcd?: { endpoints: string[]; prefix: string; ttl: number } | undefined
+}
+
+/** Starts every node of `groups`, `members` being the whole cluster; resolves with the last start time. */
 async function startGroups(
   groups: readonly { child: RpcChild }[],
   members: ClusterMember[],
+  found: Found = { backend: 'static' },
 ): Promise<number> {
   const started = await Promise.all(
     groups.map((g) =>
-      g.child.call<number>(
-        'start',
-        { members, backend: 'static', policy: 'mesh' },
-        { timeoutMs: FORM_TIMEOUT_MS },
-      ),
+      g.child.call<number>('start', { members, ...found, policy: 'mesh' }, { timeoutMs: FORM_TIMEOUT_MS }),
     ),
   )
   return Math.max(...started)
@@ -112,6 +117,11 @@ const suite: Suite = {
     const perProcess = Math.ceil(size / processes)
     const deadProcesses = Number(process.env.PEER_BENCH_CHURN_DEAD ?? Math.max(1, Math.round(processes / 5)))
     const rounds = quick ? 1 : 3
+    const backend = process.env.PEER_BENCH_CHURN_BACKEND ?? 'static'
+    if (backend !== 'static' && backend !== 'etcd') {
+      throw new Error(`PEER_BENCH_CHURN_BACKEND is static or etcd, got ${backend}`)
+    }
+    let etcd: EtcdCluster | undefined
     const notes: string[] = [`${size} nodes in ${processes} processes; load average ${load()} at the start`]
     const measurements: Measurement[] = []
     const holes: Socket[] = []
@@ -135,59 +145,74 @@ const suite: Suite = {
         }),
       }))
       const members = groups.flatMap((g) => g.members)
+      if (backend === 'etcd') etcd = await startEtcd()
+      const found: Found =
+        etcd === undefined
+          ? { backend: 'static' }
+          : {
+              backend: 'etcd',
+              etcd: {
+                endpoints: etcd.endpoints,
+                prefix: `/bench-churn-${process.pid}-${Date.now()}`,
+                ttl: 10,
+              },
+            }
 
-      // dead listed: the last `deadProcesses` groups never start; their ports never answer
-      const live = groups.slice(0, processes - deadProcesses)
-      const liveMembers = live.flatMap((g) => g.members)
-      const dead = groups.slice(processes - deadProcesses).flatMap((g) => g.members)
-      for (const m of dead) {
-        const hole = createSocket('udp4')
-        hole.on('message', () => {})
-        await new Promise<void>((resolve) => hole.bind(m.port, '127.0.0.1', resolve))
-        holes.push(hole)
+      // dead listed (static lists only: a process that never starts never announces itself to etcd)
+      if (backend === 'static') {
+        // dead listed: the last `deadProcesses` groups never start; their ports never answer
+        const live = groups.slice(0, processes - deadProcesses)
+        const liveMembers = live.flatMap((g) => g.members)
+        const dead = groups.slice(processes - deadProcesses).flatMap((g) => g.members)
+        for (const m of dead) {
+          const hole = createSocket('udp4')
+          hole.on('message', () => {})
+          await new Promise<void>((resolve) => hole.bind(m.port, '127.0.0.1', resolve))
+          holes.push(hole)
+        }
+        // ids nobody holds, so that no restart below can answer for them by accident
+        const deadListed = [
+          ...liveMembers,
+          ...dead.map((m, i) => ({
+            ...m,
+            id: encodeBase32(createHash('sha256').update(`cluster-churn dead ${i}`).digest()),
+          })),
+        ]
+        const times = { clean: [] as number[], degraded: [] as number[] }
+        for (let round = 1; round <= rounds; round++) {
+          const before = load()
+          times.clean.push(
+            await watchdog(liveMeshTime(live, liveMembers, liveMembers.length), 900_000, 'clean'),
+          )
+          times.degraded.push(
+            await watchdog(liveMeshTime(live, deadListed, liveMembers.length), 900_000, 'dead listed'),
+          )
+          notes.push(
+            `dead listed, round ${round}: ${times.clean.at(-1)!.toFixed(0)} ms clean, ` +
+              `${times.degraded.at(-1)!.toFixed(0)} ms with ${dead.length} dead; load ${before} -> ${load()}`,
+          )
+        }
+        for (const hole of holes.splice(0)) hole.close()
+        const cleanName = `${liveMembers.length} live nodes meshed, lists name only them`
+        measurements.push(
+          { name: cleanName, value: p50(times.clean), unit: 'ms' },
+          {
+            name: `${liveMembers.length} live nodes meshed, lists also name ${dead.length} dead`,
+            value: p50(times.degraded),
+            unit: 'ms',
+            baseline: cleanName,
+          },
+        )
       }
-      // ids nobody holds, so that no restart below can answer for them by accident
-      const deadListed = [
-        ...liveMembers,
-        ...dead.map((m, i) => ({
-          ...m,
-          id: encodeBase32(createHash('sha256').update(`cluster-churn dead ${i}`).digest()),
-        })),
-      ]
-      const times = { clean: [] as number[], degraded: [] as number[] }
-      for (let round = 1; round <= rounds; round++) {
-        const before = load()
-        times.clean.push(
-          await watchdog(liveMeshTime(live, liveMembers, liveMembers.length), 900_000, 'clean'),
-        )
-        times.degraded.push(
-          await watchdog(liveMeshTime(live, deadListed, liveMembers.length), 900_000, 'dead listed'),
-        )
-        notes.push(
-          `dead listed, round ${round}: ${times.clean.at(-1)!.toFixed(0)} ms clean, ` +
-            `${times.degraded.at(-1)!.toFixed(0)} ms with ${dead.length} dead; load ${before} -> ${load()}`,
-        )
-      }
-      for (const hole of holes.splice(0)) hole.close()
-      const cleanName = `${liveMembers.length} live nodes meshed, lists name only them`
-      measurements.push(
-        { name: cleanName, value: p50(times.clean), unit: 'ms' },
-        {
-          name: `${liveMembers.length} live nodes meshed, lists also name ${dead.length} dead`,
-          value: p50(times.degraded),
-          unit: 'ms',
-          baseline: cleanName,
-        },
-      )
 
       // rolling restart of the whole cluster, gracefully and with kill -9
       const beforeForm = load()
       const running = await Promise.all(groups.map((g) => spawnGroup({ pems: g.pems })))
       children.push(...running.map((g) => g.child))
-      const lastStart = await startGroups(running, members)
+      const lastStart = await startGroups(running, members, found)
       const formMs = (await watchdog(meshed(running, pairsOf(size)), 900_000, 'formation')) - lastStart
       notes.push(`formation of the ${size}: ${formMs.toFixed(0)} ms (load ${beforeForm} -> ${load()})`)
-      const formName = `${size} nodes meshed after the last start`
+      const formName = `${size} nodes meshed after the last start (${backend})`
       measurements.push({ name: formName, value: formMs, unit: 'ms' })
       for (const mode of ['graceful', 'kill'] as const) {
         const per: number[] = []
@@ -202,7 +227,7 @@ const suite: Suite = {
           const fresh = await spawnGroup({ pems: groups[i]!.pems })
           running[i] = fresh
           children[i] = fresh.child
-          const startedAt = await startGroups([fresh], members)
+          const startedAt = await startGroups([fresh], members, found)
           const meshAt = await watchdog(meshed(running, pairsOf(size)), 900_000, `restart ${i}`)
           per.push(meshAt - stoppedAt)
           fromStart.push(meshAt - startedAt)
@@ -213,19 +238,19 @@ const suite: Suite = {
         )
         measurements.push(
           {
-            name: `restart of ${perProcess} of ${size} (${mode === 'kill' ? 'kill -9' : 'stop()'}) until meshed, p50`,
+            name: `restart of ${perProcess} of ${size} (${mode === 'kill' ? 'kill -9' : 'stop()'}, ${backend}) until meshed, p50`,
             value: p50(per),
             unit: 'ms',
             baseline: formName,
           },
           {
-            name: `restart of ${perProcess} of ${size} (${mode === 'kill' ? 'kill -9' : 'stop()'}) until meshed, max`,
+            name: `restart of ${perProcess} of ${size} (${mode === 'kill' ? 'kill -9' : 'stop()'}, ${backend}) until meshed, max`,
             value: Math.max(...per),
             unit: 'ms',
             baseline: formName,
           },
           {
-            name: `restart of ${perProcess} of ${size} (${mode === 'kill' ? 'kill -9' : 'stop()'}), its start until meshed, p50`,
+            name: `restart of ${perProcess} of ${size} (${mode === 'kill' ? 'kill -9' : 'stop()'}, ${backend}), its start until meshed, p50`,
             value: p50(fromStart),
             unit: 'ms',
             baseline: formName,
@@ -235,10 +260,10 @@ const suite: Suite = {
     } finally {
       for (const hole of holes) hole.close()
       await Promise.allSettled(children.map((c) => c.close(10_000)))
+      await etcd?.close()
     }
-    notes.push(
-      `dead listed: p50 over ${rounds} round(s); restart times run from the stop of a process to the full mesh`,
-    )
+    if (backend === 'static') notes.push(`dead listed: p50 over ${rounds} round(s)`)
+    notes.push('restart times run from the stop of a process (or its new start) to the whole mesh')
     return { suite: 'cluster-churn', measurements, notes }
   },
 }
