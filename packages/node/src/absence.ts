@@ -124,7 +124,7 @@ function dialing(status: PeerStatus, onDemand: boolean): string {
       return inMs > 0 ? `the next dial in ${inMs} ms${failed}` : `a redial is due${failed}`
     }
     case 'departed':
-      return 'it said it was stopping; redialed when discovery reports it again'
+      return 'it said it was stopping; redialed when discovery reports it again, or by a call to it'
     case 'connected':
       return 'connected, its hello not done yet'
   }

@@ -29,8 +29,8 @@ export const UNRESPONSIVE = 'unresponsive'
 /** What `find` says of a node id without a link, and of a name no link has. */
 const NOT_CONNECTED = 'not connected'
 const NO_SUCH_NAME = 'no connected peer has this name'
-/** The registry states of a mesh member that a call waits on (see `linkFor`). */
-const JOINABLE: ReadonlySet<PeerState> = new Set(['idle', 'queued', 'dialing', 'connected'])
+/** The registry states of a mesh member that a call waits on or dials (see `linkFor`). */
+const JOINABLE: ReadonlySet<PeerState> = new Set(['idle', 'queued', 'dialing', 'connected', 'departed'])
 
 const TRIGGERS: Record<ProbeTrigger, string> = {
   'member-left': 'discovery lost it',
@@ -287,9 +287,9 @@ export class NodeLinks {
 
   /**
    * The link for `ref` (node id or name): the one that is up, or else, for a member dialed on use
-   * (any member with `on-demand`; with `mesh`, one whose dial or hello is in flight, or whose
-   * connection was released), a new one once the dial (shared with concurrent callers) and the
-   * `hello` exchange are done, within `timeoutMs` and `signal`.
+   * (any member with `on-demand`; with `mesh`, one whose dial or hello is in flight, that said it
+   * was stopping, or whose connection was released), a new one once the dial (shared with
+   * concurrent callers) and the `hello` exchange are done, within `timeoutMs` and `signal`.
    */
   linkFor(ref: string, timeoutMs: number, signal: AbortSignal | undefined): PeerLink | Promise<PeerLink> {
     this.#c.assertStarted()
@@ -311,8 +311,11 @@ export class NodeLinks {
     const member = memberIdFor(ref, registry)
     if ('why' in member) throw this.#c.notUp(ref, NOT_CONNECTED)
     // a mesh dials by itself: a call joins the dial in flight (or the hello of a connection just
-    // made) within its timeout, and fails at once while the peer backs off or departed (a call
-    // must not hammer a peer that is failing); `idle` is a connection released as unused
+    // made) within its timeout, and fails at once while the peer backs off (a call must not hammer
+    // a peer that is failing). It dials a peer that said it was stopping (the registry waits for
+    // discovery to report it again, which a static list or a DNS zone never does: after a restart
+    // it would be out of reach for `departedHoldMs`; if it is gone, the dial fails and it backs
+    // off) and a connection released as unused (`idle`)
     if (!this.#c.onDemand && !JOINABLE.has(registry.status(member.id)?.state ?? 'departed')) {
       throw this.#c.notUp(ref, NOT_CONNECTED)
     }

@@ -158,7 +158,11 @@ describe('whyNotUp', () => {
         'discovered at 127.0.0.1:4000; the next dial in',
       ],
       [{ state: 'backoff', nextDialAt: 0 }, false, 'discovered at 127.0.0.1:4000; a redial is due'],
-      [{ state: 'departed' }, false, 'it said it was stopping; redialed when discovery reports it again'],
+      [
+        { state: 'departed' },
+        false,
+        'it said it was stopping; redialed when discovery reports it again, or by a call to it',
+      ],
       [{ state: 'connected' }, false, 'connected, its hello not done yet'],
     ]
     for (const [over, onDemand, expected] of cases) {

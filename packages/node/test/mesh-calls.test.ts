@@ -2,19 +2,24 @@
 // `request`, `ping` or `openStream` made while that dial is in flight (right after start, or while
 // a restarted peer is redialed) waits for it within the call's timeout, as `on-demand` does; a
 // member that backs off after failed dials fails the call at once, naming the last dial's error
-// (a call must not hammer a peer that is failing). Real QUIC on loopback.
+// (a call must not hammer a peer that is failing); a member that said it was stopping is dialed by
+// the call (the registry waits for discovery to report it again, which a static list never does,
+// so a restarted server was out of reach for `departedHoldMs`). Real QUIC on loopback.
 import dgram from 'node:dgram'
 import { generateIdentity } from '@peer/identity'
+import { freePort } from '@peer/testkit/ports'
 import { nextEvent, waitFor } from '@peer/testkit/wait'
 import { afterEach, expect, it } from 'vitest'
-import { PeerUnavailableError } from '../src/index.js'
+import { createNode, type PeerNode, PeerUnavailableError } from '../src/index.js'
 import { FAST_REGISTRY, type Member, startMember, stopAll } from './helpers.js'
 
 const members: Member[] = []
+const nodes: PeerNode[] = []
 const sockets: dgram.Socket[] = []
 afterEach(async () => {
   for (const s of sockets.splice(0)) s.close()
   await stopAll(members.splice(0))
+  await Promise.allSettled(nodes.splice(0).map((n) => n.stop()))
 })
 
 /** A UDP socket on loopback that never answers (QUIC packets to it are lost, like to a peer not up yet). */
@@ -65,4 +70,37 @@ it('a call to a member that backs off after a failed dial fails at once with the
   expect(error).toBeInstanceOf(PeerUnavailableError)
   expect((error as PeerUnavailableError).message).toMatch(/the next dial in \d+ ms after 1 failed dial/)
   expect((error as PeerUnavailableError).lastDialError).toMatch(/server identity mismatch/)
+})
+
+it('a call to a member that said it was stopping dials it: a restart behind a list that never announces it again', async () => {
+  const [mine, theirs] = await Promise.all([generateIdentity(), generateIdentity()])
+  // the registry's own redial after a departure comes later than any test lasts
+  const a = await startMember(mine, [theirs.id], {
+    name: 'a@localhost',
+    registry: { ...FAST_REGISTRY, departedHoldMs: 600_000 },
+  })
+  members.push(a)
+  const port = await freePort({ protocols: ['udp'] })
+  // b knows nothing of a (no discovery): only a's dials can connect them
+  const startB = async () => {
+    const b = await createNode({
+      identity: theirs,
+      trust: [mine.id],
+      name: 'b@localhost',
+      listen: { host: '127.0.0.1', port },
+    })
+    b.handle('echo', (payload) => payload)
+    return b
+  }
+  const first = await startB()
+  nodes.push(first)
+  a.discovery.announcePeer(theirs.id, [{ host: '127.0.0.1', port }], { name: 'b@localhost' })
+  await a.node.waitForPeer(theirs.id, { timeoutMs: 60_000 })
+  const down = nextEvent<CustomEvent<{ reason: string }>>(a.node, 'peer:down', undefined, 60_000)
+  await first.stop()
+  expect((await down).detail.reason).toBe('shutdown')
+  const again = await startB()
+  nodes.push(again)
+  expect(a.node.knownPeers()[0]).toMatchObject({ state: 'departed' })
+  expect(await a.node.request(theirs.id, 'echo', 'back', { timeoutMs: 600_000 })).toBe('back')
 })
