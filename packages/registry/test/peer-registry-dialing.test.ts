@@ -30,6 +30,23 @@ function silentPeers(net: MemoryNetwork, node: TestNode, label: string, count: n
   }
 }
 
+/**
+ * `a` trusts `b` and is told `b` is at `[hole, b's address]`, `hole` answering nothing; resolves
+ * once `a` is connected to `b`, having dialed both addresses in that order.
+ */
+async function connectBehindHole(
+  net: MemoryNetwork,
+  a: TestNode,
+  b: TestNode,
+  hole: { host: string; port: number },
+): Promise<void> {
+  net.blackholes.add(`${hole.host}:${hole.port}`)
+  a.trust.add(b.id)
+  a.backend.announcePeer(b.id, [hole, b.address])
+  await waitFor(() => a.registry.connection(b.id), { timeoutMs: 60_000, what: 'b' })
+  expect(a.transport.dialed).toEqual([`${hole.host}:${hole.port}`, `${b.address.host}:${b.address.port}`])
+}
+
 describe('PeerRegistry: dialing', () => {
   it('dials a trusted peer once; announcements of a connected peer only refresh last seen', async () => {
     const { a, b } = await startedPair()
@@ -225,12 +242,7 @@ describe('PeerRegistry: dialing', () => {
     const a = await makeNode(net, 'a', { dialTimeoutMs: 3_600_000 })
     const b = await makeNode(net, 'b')
     await a.registry.start()
-    const hole = { host: '10.255.0.5', port: 5000 }
-    net.blackholes.add(`${hole.host}:${hole.port}`)
-    a.trust.add(b.id)
-    a.backend.announcePeer(b.id, [hole, b.address])
-    await waitFor(() => a.registry.connection(b.id), { timeoutMs: 60_000, what: 'b' })
-    expect(a.transport.dialed).toEqual([`${hole.host}:${hole.port}`, `${b.address.host}:${b.address.port}`])
+    await connectBehindHole(net, a, b, { host: '10.255.0.5', port: 5000 })
     // the silent attempt was aborted once the other connected: nothing left in flight or open
     await waitFor(() => net.inFlight === 0, { timeoutMs: 30_000, what: 'the aborted attempt' })
     expect(net.open()).toHaveLength(2) // the one connection, both halves
@@ -245,12 +257,7 @@ describe('PeerRegistry: dialing', () => {
     ;(a.transport as { reportsDialCommit?: boolean }).reportsDialCommit = false
     const b = await makeNode(net, 'b')
     await a.registry.start()
-    const hole = { host: '10.255.0.7', port: 7000 }
-    net.blackholes.add(`${hole.host}:${hole.port}`)
-    a.trust.add(b.id)
-    a.backend.announcePeer(b.id, [hole, b.address])
-    await waitFor(() => a.registry.connection(b.id), { timeoutMs: 60_000, what: 'b' })
-    expect(a.transport.dialed).toEqual([`${hole.host}:${hole.port}`, `${b.address.host}:${b.address.port}`])
+    await connectBehindHole(net, a, b, { host: '10.255.0.7', port: 7000 })
     expect(net.maxInFlight).toBe(1)
   })
 
