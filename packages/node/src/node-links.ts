@@ -5,7 +5,7 @@
 
 import { abortErrorFor, isNodeId, type Logger, shortId, subscribe } from '@peer/discovery-core'
 import { errorMessage, nameMatch } from '@peer/discovery-core/internal'
-import type { PeerRegistry, PeerState } from '@peer/registry'
+import type { PeerRegistry } from '@peer/registry'
 import {
   type CloseInfo,
   CODE,
@@ -29,8 +29,6 @@ export const UNRESPONSIVE = 'unresponsive'
 /** What `find` says of a node id without a link, and of a name no link has. */
 const NOT_CONNECTED = 'not connected'
 const NO_SUCH_NAME = 'no connected peer has this name'
-/** The registry states of a mesh member that a call waits on or dials (see `linkFor`). */
-const JOINABLE: ReadonlySet<PeerState> = new Set(['idle', 'queued', 'dialing', 'connected', 'departed'])
 
 const TRIGGERS: Record<ProbeTrigger, string> = {
   'member-left': 'discovery lost it',
@@ -316,7 +314,7 @@ export class NodeLinks {
     // discovery to report it again, which a static list or a DNS zone never does: after a restart
     // it would be out of reach for `departedHoldMs`; if it is gone, the dial fails and it backs
     // off) and a connection released as unused (`idle`)
-    if (!this.#c.onDemand && !JOINABLE.has(registry.status(member.id)?.state ?? 'departed')) {
+    if (!this.#c.onDemand && registry.status(member.id)?.state === 'backoff') {
       throw this.#c.notUp(ref, NOT_CONNECTED)
     }
     return this.#dialLink(ref, member.id, timeoutMs, signal)
