@@ -14,7 +14,7 @@ import {
   type Listener,
 } from '@peer/transport-quic'
 import type { ConnectionPolicy } from './connection-policy.js'
-import { PeerUnavailableError, unavailableFromClose } from './errors.js'
+import { PeerUnavailableError, TooManyRequestsError, unavailableFromClose } from './errors.js'
 import type { ProbeTrigger } from './liveness-probe.js'
 import { awaitLink, memberIdFor } from './members.js'
 import { type LinkHost, PeerLink } from './peer-link.js'
@@ -41,6 +41,8 @@ export interface NodeLinksContext {
   readonly stats: NodeCounters
   readonly policy: ConnectionPolicy
   readonly onDemand: boolean
+  /** Calls that may wait for one peer's connection at once (`maxQueuedMessages`); more fail at once. */
+  readonly maxWaiting: number
   /** Aborted when the node stops. */
   readonly lifetime: AbortSignal
   /** True while the node is started. */
@@ -67,6 +69,8 @@ export class NodeLinks {
   /** `ready` `{ id }` each time a link is up (a new peer, or a newer connection taking over). */
   readonly linkReady = new EventTarget()
   readonly #c: NodeLinksContext
+  /** Calls waiting for each peer's connection (a dial, a hello, a newer connection's link). */
+  readonly #waiting = new Map<string, number>()
 
   constructor(context: NodeLinksContext) {
     this.#c = context
@@ -300,7 +304,7 @@ export class NodeLinks {
       const next = this.opening.get(found.id)
       const stale =
         next !== undefined && (found.closed || found.connection !== this.#c.registry()?.connection(found.id))
-      if (stale) return this.#awaitOpening(ref, found, next, timeoutMs, signal)
+      if (stale) return this.#waitFor(found.id, () => this.#awaitOpening(ref, found, next, timeoutMs, signal))
       this.#c.policy.touch(found)
       return found
     }
@@ -317,7 +321,27 @@ export class NodeLinks {
     if (!this.#c.onDemand && registry.status(member.id)?.state === 'backoff') {
       throw this.#c.notUp(ref, NOT_CONNECTED)
     }
-    return this.#dialLink(ref, member.id, timeoutMs, signal)
+    return this.#waitFor(member.id, () => this.#dialLink(ref, member.id, timeoutMs, signal))
+  }
+
+  /**
+   * Runs `wait` as one of the calls waiting for `id`'s connection: at most `maxWaiting` at once
+   * (each holds its timer, its signal's listeners and, for a send, its payload, until the dial
+   * ends or its own timeout: a loop of sends that nobody awaits would otherwise grow without
+   * bound while a peer is dialed); one more fails at once with `TooManyRequestsError`.
+   */
+  #waitFor(id: string, wait: () => Promise<PeerLink>): Promise<PeerLink> {
+    const waiting = this.#waiting.get(id) ?? 0
+    if (waiting >= this.#c.maxWaiting) {
+      throw new TooManyRequestsError(id, 'calls waiting for the connection', this.#c.maxWaiting)
+    }
+    this.#waiting.set(id, waiting + 1)
+    const done = () => {
+      const left = (this.#waiting.get(id) ?? 1) - 1
+      if (left === 0) this.#waiting.delete(id)
+      else this.#waiting.set(id, left)
+    }
+    return wait().finally(done)
   }
 
   async #awaitOpening(

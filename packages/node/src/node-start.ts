@@ -134,6 +134,7 @@ export function wireNode(options: NodeOptions, host: WiringHost): NodeWiring {
     stats: host.stats,
     policy,
     onDemand: settings.onDemand,
+    maxWaiting: settings.limits.maxQueuedMessages,
     lifetime: host.lifetime,
     started: () => host.started(),
     assertStarted: () => host.assertStarted(),

@@ -65,7 +65,8 @@ export interface NodeOptions {
   maxConcurrentHandlers?: number
   /**
    * Per lane: envelopes queued for one peer before `send`/`request` fail with `TooManyRequestsError`,
-   * and the most messages from one peer waiting for a handler slot. Default 10,000.
+   * and the most messages from one peer waiting for a handler slot; also the most calls waiting for
+   * one peer's connection (its dial or `hello`). Default 10,000.
    */
   maxQueuedMessages?: number
   /**

@@ -104,3 +104,38 @@ it('a call to a member that said it was stopping dials it: a restart behind a li
   expect(a.node.knownPeers()[0]).toMatchObject({ state: 'departed' })
   expect(await a.node.request(theirs.id, 'echo', 'back', { timeoutMs: 600_000 })).toBe('back')
 })
+
+it('calls waiting for one peer are bounded (maxQueuedMessages): one more fails at once; each that ends frees its place', async () => {
+  const [mine, theirs] = await Promise.all([generateIdentity(), generateIdentity()])
+  const { socket, port } = await silentSocket()
+  sockets.push(socket)
+  // a dial that never ends by itself, and calls that never time out: only aborts and stop end them
+  const a = await startMember(mine, [theirs.id], {
+    registry: { ...FAST_REGISTRY, dialTimeoutMs: 600_000 },
+    transport: { maxIdleTimeoutMs: 600_000 },
+    requestTimeoutMs: 600_000,
+    maxQueuedMessages: 100,
+  })
+  members.push(a)
+  a.discovery.announcePeer(theirs.id, [{ host: '127.0.0.1', port }], { name: 'b@localhost' })
+  await waitFor(() => a.node.members().length === 1, { what: 'b to be a member', timeoutMs: 30_000 })
+  const outcome = (p: Promise<unknown>) =>
+    p.then(
+      () => 'done',
+      (e: Error) => e.name,
+    )
+  const many = (n: number, call: () => Promise<unknown>) => Array.from({ length: n }, () => outcome(call()))
+  // 100 requests wait for the dial; the next call fails at once
+  const abort = new AbortController()
+  const waiting = many(100, () => a.node.request(theirs.id, 'echo', 0, { signal: abort.signal }))
+  expect(await outcome(a.node.send(theirs.id, 't', 'one too many'))).toBe('TooManyRequestsError')
+  // they end (aborted): their places are free again, for a loop of sends nobody awaits
+  abort.abort()
+  expect(new Set(await Promise.all(waiting))).toEqual(new Set(['AbortError']))
+  const sends = many(150, () => a.node.send(theirs.id, 't', 'x'))
+  expect(await Promise.all(sends.slice(100))).toEqual(
+    Array.from({ length: 50 }, () => 'TooManyRequestsError'),
+  )
+  await a.node.stop()
+  expect(new Set(await Promise.all(sends.slice(0, 100)))).toEqual(new Set(['NodeStoppedError']))
+})
