@@ -18,6 +18,8 @@
 //                                             `used` ones (every other node here) and `idle` ones
 //   useDown({ ids, timeoutMs })            -> each `used` pair sends one request to its killed peer (not awaited)
 //   downs()                                -> the recorded times (`down`: idle pairs, `usedDown`, `lost`)
+//   load({ members, intervalMs, timeoutMs }) -> each node sends a request to a random member every interval
+//   loadStats()                            -> the outcomes of those requests since the last read
 //   stop()                                 -> stops every node here, resolves with the time it took
 import { EtcdDiscovery } from '@peer/discovery-etcd'
 import { StaticDiscovery } from '@peer/discovery-static'
@@ -176,6 +178,42 @@ async function requests(params: {
   return { latencies, failed, errors: [...errors].map(([message, n]) => `${n} x ${message}`) }
 }
 
+/** The background calls of `load`: answered, and failed by kind (`<error name>/<reason>`). */
+const loadCounts = { ok: 0, failed: new Map<string, number>() }
+let loadTimer: NodeJS.Timeout | undefined
+
+/**
+ * Every `intervalMs`, each node here sends one request (timeout `timeoutMs`) to a random other
+ * member of `members`, as a service under steady traffic would; `loadStats` reads the outcomes.
+ */
+function load(params: { members: string[]; intervalMs: number; timeoutMs: number }): void {
+  clearInterval(loadTimer)
+  loadTimer = setInterval(() => {
+    for (const node of nodes) {
+      const others = params.members.filter((id) => id !== node.id)
+      const target = others[Math.floor(Math.random() * others.length)]!
+      node.request(target, 'echo', null, { timeoutMs: params.timeoutMs }).then(
+        () => {
+          loadCounts.ok++
+        },
+        (error: Error & { reason?: string }) => {
+          const key = `${error.name}${error.reason === undefined ? '' : `/${error.reason}`}`
+          loadCounts.failed.set(key, (loadCounts.failed.get(key) ?? 0) + 1)
+        },
+      )
+    }
+  }, params.intervalMs)
+  loadTimer.unref()
+}
+
+/** The outcomes of `load`'s calls since the last read (then reset). */
+function loadStats(): { ok: number; failed: Record<string, number> } {
+  const stats = { ok: loadCounts.ok, failed: Object.fromEntries(loadCounts.failed) }
+  loadCounts.ok = 0
+  loadCounts.failed.clear()
+  return stats
+}
+
 /**
  * One node requests each target in turn (nothing else running), each twice: the first request
  * may open the connection, the second uses it. The latency of a first use without a storm.
@@ -262,6 +300,7 @@ function useDown(params: { timeoutMs: number }): number {
 }
 
 async function stopAll(): Promise<number> {
+  clearInterval(loadTimer)
   const t0 = performance.now()
   await Promise.allSettled(nodes.map((n) => n.stop()))
   return performance.now() - t0
@@ -285,6 +324,8 @@ serveRpc(
     dialStats,
     watchDown,
     useDown,
+    load,
+    loadStats,
     downs: () => ({
       down: Object.fromEntries(downs),
       usedDown: Object.fromEntries(usedDowns),

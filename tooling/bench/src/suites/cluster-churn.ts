@@ -8,6 +8,8 @@
 //   `shutdown`) or with kill -9 (its peers hear nothing), and started again in a new process with
 //   the same identities and ports. The time from the stop until every pair of the N is connected
 //   again, against the time the whole cluster took to form.
+// During the restarts every node sends a request to a random member every 250 ms (timeout 2 s):
+// the requests of the nodes not restarted that failed, by error, are a figure too.
 // The load average is recorded around every phase.
 //   PEER_BENCH_CHURN_SIZE=50   (default 50; --quick: 20)
 //   PEER_BENCH_CHURN_DEAD=2    processes that never start in the dead-listed rounds (default P / 5)
@@ -27,6 +29,10 @@ import type { Measurement, Suite } from '../report.js'
 
 const CHILD = fileURLToPath(new URL('../cluster-child.ts', import.meta.url))
 const NODES_PER_PROCESS = 10
+/** Steady traffic during the restarts: every node sends a request to a random member this often. */
+const TRAFFIC_INTERVAL_MS = 250
+/** The timeout of those requests. */
+const TRAFFIC_TIMEOUT_MS = 2000
 /** How long a mesh may take to (re)form before the round counts as failed. */
 const FORM_TIMEOUT_MS = 300_000
 
@@ -214,11 +220,22 @@ const suite: Suite = {
       notes.push(`formation of the ${size}: ${formMs.toFixed(0)} ms (load ${beforeForm} -> ${load()})`)
       const formName = `${size} nodes meshed after the last start (${backend})`
       measurements.push({ name: formName, value: formMs, unit: 'ms' })
+      // steady traffic from every node; what the nodes not restarted saw is read around each restart
+      const traffic = {
+        members: members.map((m) => m.id),
+        intervalMs: TRAFFIC_INTERVAL_MS,
+        timeoutMs: TRAFFIC_TIMEOUT_MS,
+      }
+      await Promise.all(running.map((g) => g.child.call('load', traffic)))
+      type LoadStats = { ok: number; failed: Record<string, number> }
       for (const mode of ['graceful', 'kill'] as const) {
         const per: number[] = []
         const fromStart: number[] = []
+        const calls = { ok: 0, failed: new Map<string, number>() }
         const before = load()
         for (let i = 0; i < running.length; i++) {
+          const others = running.filter((_, j) => j !== i)
+          await Promise.all(others.map((g) => g.child.call<LoadStats>('loadStats')))
           const stoppedAt = now()
           if (mode === 'graceful') {
             await running[i]!.child.call('stop', {}, { timeoutMs: 60_000 }).catch(() => {})
@@ -231,7 +248,19 @@ const suite: Suite = {
           const meshAt = await watchdog(meshed(running, pairsOf(size)), 900_000, `restart ${i}`)
           per.push(meshAt - stoppedAt)
           fromStart.push(meshAt - startedAt)
+          for (const seen of await Promise.all(others.map((g) => g.child.call<LoadStats>('loadStats')))) {
+            calls.ok += seen.ok
+            for (const [kind, n] of Object.entries(seen.failed))
+              calls.failed.set(kind, (calls.failed.get(kind) ?? 0) + n)
+          }
+          await fresh.child.call('load', traffic)
         }
+        const failed = [...calls.failed.values()].reduce((a, b) => a + b, 0)
+        notes.push(
+          `rolling restart (${mode}): the nodes not restarted sent ${calls.ok + failed} requests while each ` +
+            `other process restarted (one every ${TRAFFIC_INTERVAL_MS} ms per node, timeout ${TRAFFIC_TIMEOUT_MS} ms); ` +
+            `${failed} failed${failed === 0 ? '' : `: ${[...calls.failed].map(([k, n]) => `${n} ${k}`).join(', ')}`}`,
+        )
         notes.push(
           `rolling restart (${mode}), per process: ${per.map((v) => v.toFixed(0)).join(' / ')} ms from the ` +
             `stop, ${fromStart.map((v) => v.toFixed(0)).join(' / ')} ms from the new start; load ${before} -> ${load()}`,
@@ -254,6 +283,11 @@ const suite: Suite = {
             value: p50(fromStart),
             unit: 'ms',
             baseline: formName,
+          },
+          {
+            name: `requests failed during the restarts (${mode === 'kill' ? 'kill -9' : 'stop()'}, ${backend}), of ${calls.ok + failed}`,
+            value: failed,
+            unit: 'requests',
           },
         )
       }
