@@ -1,9 +1,20 @@
-// Statistics, interleaving, watchdogs and CPU metering shared by the transport and libp2p suites.
+// Statistics, interleaving, watchdogs, CPU metering and the load average, shared by the suites.
+import { loadavg } from 'node:os'
 import type { RpcChild } from '@peer/testkit/child-process'
 
 export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? Number.NaN
 }
+
+/** The 50th percentile as `percentile` takes it (the upper middle of an even count), of unsorted values. */
+export const p50 = (values: number[]): number =>
+  percentile(
+    [...values].sort((a, b) => a - b),
+    0.5,
+  )
+
+/** The 1-minute load average, as reports print it. */
+export const load1m = (): string => loadavg()[0]!.toFixed(2)
 
 export function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b)

@@ -59,3 +59,10 @@ export async function freePort(options: FreePortOptions = {}): Promise<number> {
   }
   throw new Error(`no free port on ${host} between ${LOW} and ${high}`)
 }
+
+/** `count` distinct ports, each free right now for every protocol asked for (see {@link freePort}). */
+export async function freePorts(count: number, options: FreePortOptions = {}): Promise<number[]> {
+  const ports = new Set<number>()
+  while (ports.size < count) ports.add(await freePort(options))
+  return [...ports]
+}

@@ -16,14 +16,13 @@
 //   PEER_BENCH_CHURN_BACKEND=etcd   the restarts with etcd discovery instead (no dead-listed rounds)
 import { createHash } from 'node:crypto'
 import { createSocket, type Socket } from 'node:dgram'
-import { loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { encodeBase32 } from '@peer/discovery-core'
 import { type RpcChild, spawnChild } from '@peer/testkit/child-process'
 import { type EtcdCluster, startEtcd } from '@peer/testkit/etcd'
-import { freePort } from '@peer/testkit/ports'
+import { freePorts } from '@peer/testkit/ports'
 import { waitFor } from '@peer/testkit/wait'
-import { percentile, watchdog } from '../bench-stats.js'
+import { fmtList, load1m as load, p50, watchdog } from '../bench-stats.js'
 import type { Backend, ClusterMember, Pem } from '../cluster-child.js'
 import type { Measurement, Suite } from '../report.js'
 
@@ -37,12 +36,6 @@ const TRAFFIC_TIMEOUT_MS = 2000
 const FORM_TIMEOUT_MS = 300_000
 
 const now = () => performance.timeOrigin + performance.now()
-const load = () => loadavg()[0]!.toFixed(2)
-const p50 = (xs: number[]) =>
-  percentile(
-    [...xs].sort((a, b) => a - b),
-    0.5,
-  )
 
 /** A group of nodes in one process: the process, and the identities it runs. */
 interface Group {
@@ -95,12 +88,6 @@ async function meshed(groups: readonly { child: RpcChild }[], pairs: number): Pr
 
 const pairsOf = (n: number) => (n * (n - 1)) / 2
 
-async function ports(count: number): Promise<number[]> {
-  const set = new Set<number>()
-  while (set.size < count) set.add(await freePort({ protocols: ['udp'] }))
-  return [...set]
-}
-
 /** ms from the last start until the live groups form a full mesh, their lists naming `members`. */
 async function liveMeshTime(live: Group[], members: ClusterMember[], liveCount: number): Promise<number> {
   const spawned: RpcChild[] = []
@@ -140,7 +127,7 @@ const suite: Suite = {
         ),
       )
       await Promise.allSettled(made.map((g) => g.child.close(10_000)))
-      const portList = await ports(size)
+      const portList = await freePorts(size, { protocols: ['udp'] })
       let next = 0
       const groups: Group[] = made.map((g) => ({
         child: g.child,
@@ -262,8 +249,8 @@ const suite: Suite = {
             `${failed} failed${failed === 0 ? '' : `: ${[...calls.failed].map(([k, n]) => `${n} ${k}`).join(', ')}`}`,
         )
         notes.push(
-          `rolling restart (${mode}), per process: ${per.map((v) => v.toFixed(0)).join(' / ')} ms from the ` +
-            `stop, ${fromStart.map((v) => v.toFixed(0)).join(' / ')} ms from the new start; load ${before} -> ${load()}`,
+          `rolling restart (${mode}), per process: ${fmtList(per)} ms from the ` +
+            `stop, ${fmtList(fromStart)} ms from the new start; load ${before} -> ${load()}`,
         )
         measurements.push(
           {

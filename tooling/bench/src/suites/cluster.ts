@@ -21,7 +21,7 @@ import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { type RpcChild, spawnChild } from '@peer/testkit/child-process'
 import { type EtcdCluster, startEtcd } from '@peer/testkit/etcd'
-import { freePort } from '@peer/testkit/ports'
+import { freePorts } from '@peer/testkit/ports'
 import { percentile, watchdog } from '../bench-stats.js'
 import type { Backend, ClusterMember, DialStats, FormedNode, Policy } from '../cluster-child.js'
 import { type ClusterRow, mergeRows, rowsTable, writeSvg } from '../cluster-plot.js'
@@ -86,12 +86,6 @@ function pickTargets(members: ClusterMember[], self: string, count: number): str
   return others.slice(0, count).map((m) => m.id)
 }
 
-async function uniquePorts(count: number): Promise<number[]> {
-  const ports = new Set<number>()
-  while (ports.size < count) ports.add(await freePort({ protocols: ['udp'] }))
-  return [...ports]
-}
-
 async function runCluster(
   size: number,
   backend: Backend,
@@ -118,7 +112,7 @@ async function runCluster(
         ),
       ),
     )
-    const ports = await uniquePorts(size)
+    const ports = await freePorts(size, { protocols: ['udp'] })
     const members: ClusterMember[] = groups
       .flat()
       .map((id, i) => ({ id, name: `n${i}@bench`, port: ports[i]! }))

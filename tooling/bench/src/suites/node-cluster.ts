@@ -3,11 +3,11 @@
 // long one node with N-1 peers takes to stop, and how long the remaining N-1 nodes take to stop
 // together, for N = 10, 20, 40 (10, 20 with --quick). The load average is recorded with each
 // figure, since 2 shared cores make absolute times vary.
-import { loadavg } from 'node:os'
 import { StaticDiscovery } from '@peer/discovery-static'
 import { generateIdentity } from '@peer/identity'
 import { createNode, type PeerNode } from '@peer/node'
 import { waitFor } from '@peer/testkit/wait'
+import { load1m as load } from '../bench-stats.js'
 import type { Measurement, Suite } from '../report.js'
 
 interface ClusterRun {
@@ -58,8 +58,6 @@ async function runCluster(size: number): Promise<ClusterRun> {
     await Promise.allSettled(nodes.map((n) => n.stop()))
   }
 }
-
-const load = () => loadavg()[0]!.toFixed(2)
 
 const suite: Suite = {
   name: 'node-cluster',

@@ -8,13 +8,12 @@
 // Rounds alternate baseline and degraded case; the load average is recorded with each round.
 import { createHash } from 'node:crypto'
 import { createSocket, type Socket } from 'node:dgram'
-import { loadavg } from 'node:os'
 import { encodeBase32, type PeerAddress } from '@peer/discovery-core'
 import { StaticDiscovery } from '@peer/discovery-static'
 import { generateIdentity, type Identity } from '@peer/identity'
 import { createNode, type PeerNode } from '@peer/node'
 import { waitFor } from '@peer/testkit/wait'
-import { percentile } from '../bench-stats.js'
+import { load1m as load, p50 } from '../bench-stats.js'
 import type { Measurement, Suite } from '../report.js'
 
 const LIVE = 3
@@ -53,8 +52,6 @@ async function timeToLive(
     await node.stop()
   }
 }
-
-const load = () => loadavg()[0]!.toFixed(2)
 
 const suite: Suite = {
   name: 'node-degraded',
@@ -98,11 +95,6 @@ const suite: Suite = {
       await Promise.allSettled(liveNodes.map((n) => n.stop()))
       hole.close()
     }
-    const p50 = (xs: number[]) =>
-      percentile(
-        [...xs].sort((a, b) => a - b),
-        0.5,
-      )
     const measurements: Measurement[] = [
       { name: `${LIVE} live peers up, none down`, value: p50(times.base), unit: 'ms' },
       {
