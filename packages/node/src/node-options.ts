@@ -2,6 +2,7 @@
 
 import { ConfigError } from '@peer/discovery-core'
 import { MAX_TIMER_MS, numberOption, renamedOption } from '@peer/discovery-core/internal'
+import { DEFAULT_TUNING } from '@peer/transport-quic'
 import { MIN_MESSAGE_SIZE } from './envelope.js'
 import type { NodeOptions } from './types.js'
 
@@ -121,8 +122,8 @@ export function lostHysteresisOption(options: NodeOptions): { lostHysteresisMs?:
   return value === undefined ? {} : { lostHysteresisMs: value as number }
 }
 
-/** The transport's own default dial deadline (its `connectTimeoutMs`). */
-const TRANSPORT_CONNECT_TIMEOUT = 10_000
+/** The transport's own default dial deadline (its `connectTimeoutMs`), the longest of its path kinds. */
+const TRANSPORT_CONNECT_TIMEOUT = Math.max(...Object.values(DEFAULT_TUNING).map((t) => t.connectTimeoutMs))
 
 /**
  * The transport's `connectTimeoutMs` when the user did not set it: the registry's `dialTimeoutMs`

@@ -12,7 +12,7 @@ import {
   subscribe,
   throwIfAborted,
 } from '@peer/discovery-core'
-import { errorMessage } from '@peer/discovery-core/internal'
+import { errorMessage, linkSignals } from '@peer/discovery-core/internal'
 import { PeerUnavailableError } from './errors.js'
 import type { RequestOptions } from './types.js'
 
@@ -290,10 +290,9 @@ export class ServiceDirectory {
     signal: AbortSignal | undefined,
   ): Promise<string | { error: unknown }> {
     const race = new AbortController()
-    const onAbort = () => race.abort(signal!.reason)
-    signal?.addEventListener('abort', onAbort, { once: true })
+    const linked = linkSignals([signal, race.signal])
     try {
-      return await Promise.any(ids.map((id) => this.#host.link(id, timeoutMs, race.signal).then(() => id)))
+      return await Promise.any(ids.map((id) => this.#host.link(id, timeoutMs, linked.signal).then(() => id)))
     } catch (error) {
       throwIfAborted(signal)
       const errors: unknown[] = error instanceof AggregateError ? error.errors : [error]
@@ -301,8 +300,8 @@ export class ServiceDirectory {
       if (other !== undefined) throw other
       return { error: errors[0] }
     } finally {
-      signal?.removeEventListener('abort', onAbort)
       race.abort()
+      linked.release()
     }
   }
 
