@@ -16,6 +16,7 @@ export interface EventWaitOptions<T> {
   type: string
   /** Called for each event; calls `finish` once the wait is over. */
   onEvent(event: Event, finish: EventWait<T>['finish']): void
+  /** `Infinity`: no time limit (the signal or the lifetime ends the wait). */
   timeoutMs: number
   timeoutError(): Error
   /** Aborted when the node stops: the wait rejects with `NodeStoppedError(stoppedMessage)`. */
@@ -29,7 +30,10 @@ export function eventWait<T>(o: EventWaitOptions<T>): EventWait<T> {
   let finish!: EventWait<T>['finish']
   const promise = new Promise<T>((resolve, reject) => {
     let settled = false
-    const timer = setTimeout(() => finish(undefined, o.timeoutError()), Math.max(0, o.timeoutMs))
+    // no timer for a wait bounded otherwise (Infinity: a shared wait its callers' timers bound)
+    const timer = Number.isFinite(o.timeoutMs)
+      ? setTimeout(() => finish(undefined, o.timeoutError()), Math.max(0, o.timeoutMs))
+      : undefined
     finish = (value, error) => {
       if (settled) return
       settled = true

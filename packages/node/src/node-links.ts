@@ -3,7 +3,7 @@
 // `peer:down`, stalls, liveness probes of suspected peers, idle release and eviction, and the
 // lookup (or dial on use) of a peer's link.
 
-import { abortErrorFor, isNodeId, type Logger, shortId, subscribe } from '@peer/discovery-core'
+import { isNodeId, type Logger, shortId, subscribe } from '@peer/discovery-core'
 import { errorMessage, nameMatch } from '@peer/discovery-core/internal'
 import type { PeerRegistry } from '@peer/registry'
 import {
@@ -14,7 +14,8 @@ import {
   type Listener,
 } from '@peer/transport-quic'
 import type { ConnectionPolicy } from './connection-policy.js'
-import { PeerUnavailableError, TooManyRequestsError, unavailableFromClose } from './errors.js'
+import { PeerUnavailableError, unavailableFromClose } from './errors.js'
+import { LinkWaitFailure, type LinkWaitKind, LinkWaits } from './link-waits.js'
 import type { ProbeTrigger } from './liveness-probe.js'
 import { awaitLink, memberIdFor } from './members.js'
 import { type LinkHost, PeerLink } from './peer-link.js'
@@ -69,11 +70,12 @@ export class NodeLinks {
   /** `ready` `{ id }` each time a link is up (a new peer, or a newer connection taking over). */
   readonly linkReady = new EventTarget()
   readonly #c: NodeLinksContext
-  /** Calls waiting for each peer's connection (a dial, a hello, a newer connection's link). */
-  readonly #waiting = new Map<string, number>()
+  /** Calls waiting for each peer's link (a dial, a hello, a newer connection's): one shared wait per peer. */
+  readonly #waits: LinkWaits
 
   constructor(context: NodeLinksContext) {
     this.#c = context
+    this.#waits = new LinkWaits(context.maxWaiting, context.lifetime)
   }
 
   /**
@@ -304,7 +306,8 @@ export class NodeLinks {
       const next = this.opening.get(found.id)
       const stale =
         next !== undefined && (found.closed || found.connection !== this.#c.registry()?.connection(found.id))
-      if (stale) return this.#waitFor(found.id, () => this.#awaitOpening(ref, found, next, timeoutMs, signal))
+      if (stale)
+        return this.#waits.wait(this.#openingKind, found.id, ref, timeoutMs, signal, { stale: found, next })
       this.#c.policy.touch(found)
       return found
     }
@@ -321,39 +324,60 @@ export class NodeLinks {
     if (!this.#c.onDemand && registry.status(member.id)?.state === 'backoff') {
       throw this.#c.notUp(ref, NOT_CONNECTED)
     }
-    return this.#waitFor(member.id, () => this.#dialLink(ref, member.id, timeoutMs, signal))
+    return this.#waits.wait(this.#dialKind, member.id, ref, timeoutMs, signal, undefined)
   }
 
   /**
-   * Runs `wait` as one of the calls waiting for `id`'s connection: at most `maxWaiting` at once
-   * (each holds its timer, its signal's listeners and, for a send, its payload, until the dial
-   * ends or its own timeout: a loop of sends that nobody awaits would otherwise grow without
-   * bound while a peer is dialed); one more fails at once with `TooManyRequestsError`.
+   * The shared wait of calls for a link opening on a newer connection while `stale`, the old one,
+   * is still in `links`.
    */
-  #waitFor(id: string, wait: () => Promise<PeerLink>): Promise<PeerLink> {
-    const waiting = this.#waiting.get(id) ?? 0
-    if (waiting >= this.#c.maxWaiting) {
-      throw new TooManyRequestsError(id, 'calls waiting for the connection', this.#c.maxWaiting)
-    }
-    this.#waiting.set(id, waiting + 1)
-    const done = () => {
-      const left = (this.#waiting.get(id) ?? 1) - 1
-      if (left === 0) this.#waiting.delete(id)
-      else this.#waiting.set(id, left)
-    }
-    return wait().finally(done)
+  readonly #openingKind: LinkWaitKind<{ stale: PeerLink; next: PeerLink }> = {
+    prefix: '>',
+    start: async (id, { stale, next }, shared) => {
+      shared.connected()
+      const link = await awaitLink(
+        this.#waitHost(stale),
+        id,
+        id,
+        next.connection,
+        Infinity,
+        shared.signal,
+      ).catch(forEachCaller)
+      this.#c.policy.touch(link)
+      return link
+    },
+    timedOut: (ref, timeoutMs) => notUpWithin(ref, timeoutMs),
   }
 
-  async #awaitOpening(
-    ref: string,
-    stale: PeerLink,
-    next: PeerLink,
-    timeoutMs: number,
-    signal: AbortSignal | undefined,
-  ) {
-    const link = await awaitLink(this.#waitHost(stale), ref, next.id, next.connection, timeoutMs, signal)
-    this.#c.policy.touch(link)
-    return link
+  /** The shared wait of calls for a member's link: its dial (joined when in flight), then its `hello`. */
+  readonly #dialKind: LinkWaitKind<undefined> = {
+    prefix: '',
+    start: async (id, _context, shared) => {
+      let connection: Connection
+      try {
+        // no time limit of its own: the registry's dial ends, or the last caller leaves (abort)
+        connection = await this.#c
+          .registry()!
+          .ensureConnected(id, { signal: shared.signal, timeoutMs: Infinity })
+      } catch (error) {
+        this.#c.assertStarted()
+        // said as a call to a member that is not up says it (where it stands, the last dial's
+        // error: this dial's when it failed), with the dial's error as the cause (and what else
+        // ended it: the connection cap)
+        const said = errorMessage(error)
+        const dialError = this.#c.registry()?.status(id)?.lastDialError
+        const detail = said === dialError ? NOT_CONNECTED : `${NOT_CONNECTED} (${said})`
+        throw new LinkWaitFailure((ref) => this.#c.notUp(ref, detail, error))
+      }
+      shared.connected()
+      const link = await awaitLink(this.#waitHost(), id, id, connection, Infinity, shared.signal).catch(
+        forEachCaller,
+      )
+      this.#c.policy.touch(link)
+      return link
+    },
+    timedOut: (ref, timeoutMs, connected) =>
+      connected ? notUpWithin(ref, timeoutMs) : this.#c.notUp(ref, `not up within ${timeoutMs} ms`),
   }
 
   /**
@@ -369,32 +393,6 @@ export class NodeLinks {
       ready: this.linkReady,
       lifetime: this.#c.lifetime,
     }
-  }
-
-  async #dialLink(ref: string, id: string, timeoutMs: number, signal: AbortSignal | undefined) {
-    const deadline = performance.now() + timeoutMs
-    let connection: Connection
-    try {
-      connection = await this.#c.registry()!.ensureConnected(id, { signal, timeoutMs })
-    } catch (error) {
-      if (signal?.aborted) throw abortErrorFor(signal)
-      this.#c.assertStarted()
-      // said as a call to a member that is not up says it (where it stands, the last dial's
-      // error: this dial's when it failed), with the dial's error as the cause
-      // (and what else ended it: the connection cap)
-      const said = errorMessage(error)
-      const dialError = this.#c.registry()?.status(id)?.lastDialError
-      const detail =
-        performance.now() >= deadline
-          ? `not up within ${timeoutMs} ms`
-          : said === dialError
-            ? NOT_CONNECTED
-            : `${NOT_CONNECTED} (${said})`
-      throw this.#c.notUp(ref, detail, error)
-    }
-    const link = await awaitLink(this.#waitHost(), ref, id, connection, deadline - performance.now(), signal)
-    this.#c.policy.touch(link)
-    return link
   }
 
   /** Closes an unused link's connection: `peer:down` now, no redial on either side. */
@@ -436,6 +434,23 @@ export class NodeLinks {
     if (matches.length > 1) return `the name matches ${matches.length} peers; use a node id`
     return NO_SUCH_NAME
   }
+}
+
+/**
+ * A shared wait's `PeerUnavailableError` (said for the peer's id) said again for each caller's
+ * own ref (a name, or the id); any other error is said as it is.
+ */
+function forEachCaller(error: unknown): never {
+  if (!(error instanceof PeerUnavailableError)) throw error
+  const detail = error.message.slice(`peer ${error.peer} is unavailable: `.length)
+  throw new LinkWaitFailure(
+    (ref) => new PeerUnavailableError(ref, detail, { reason: error.reason, cause: error.cause }),
+  )
+}
+
+/** A caller's timeout once the connection was made: the `hello` (or a newer link) did not finish. */
+function notUpWithin(ref: string, timeoutMs: number): PeerUnavailableError {
+  return new PeerUnavailableError(ref, `connected but not up within ${Math.round(timeoutMs)} ms`)
 }
 
 function stalledError(id: string): PeerUnavailableError {
