@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs'
 import { type AbortOptions, delay, shortId, throwIfAborted } from '@peer/discovery-core'
+import { toError } from '@peer/discovery-core/internal'
 import { Command } from 'commander'
 import { type DemoCluster as Cluster, DemoCluster } from './demo-cluster.js'
 import { DEFAULT_DEMO_NODES, type DemoEventDetail, MAX_DEMO_NODES } from './demo-types.js'
@@ -218,7 +219,7 @@ export async function demo(options: DemoOptions, io: CliIo): Promise<void> {
   } catch (error) {
     stopping = true
     if (error instanceof Interrupted || signal.aborted) cluster.step('interrupted: stopping')
-    else failure = error instanceof Error ? error : new Error(String(error))
+    else failure = toError(error)
   } finally {
     shutdown.dispose()
     const pids = cluster.nodes.map((x) => x.pid).filter((p): p is number => p !== undefined)

@@ -1,4 +1,5 @@
 import { type AbortOptions, throwIfAborted } from '@peer/discovery-core'
+import { toError } from '@peer/discovery-core/internal'
 import { Command, CommanderError } from 'commander'
 import { demoCommand } from './demo-command.js'
 import { discoverCommand } from './discover-command.js'
@@ -70,7 +71,7 @@ export async function runCli(
       return error.exitCode === 0 ? 0 : 2
     }
     const json = argv.includes('--json')
-    const err = error instanceof Error ? error : new Error(String(error))
+    const err = toError(error)
     if (json) {
       const detail: Record<string, unknown> = { name: err.name, message: err.message }
       for (const key of ['field', 'file', 'path', 'problems'] as const) {

@@ -7,7 +7,7 @@ import type {
   DiscoveryStats,
   PeerLostReason,
 } from './discovery-backend.js'
-import { errorMessage } from './errors.js'
+import { errorMessage, toError } from './errors.js'
 import { INHERIT_LOGGER, inheritableLogger, type Logger, type LoggerFactory } from './logger.js'
 import { isNodeId } from './node-id.js'
 import { numberOption } from './options.js'
@@ -334,7 +334,7 @@ export abstract class AbstractDiscoveryBackend
   /** Reports a transient failure as a `discovery:error` event; the backend keeps running. */
   protected reportError(error: unknown): void {
     this.#stats.errors++
-    const err = error instanceof Error ? error : new Error(String(error))
+    const err = toError(error)
     this.log.debug('backend error', { error: err.message })
     if (this.active) this.emit('discovery:error', { error: err, source: this.source })
   }

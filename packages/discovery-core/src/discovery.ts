@@ -9,7 +9,7 @@ import type {
   DiscoveryStats,
   PeerLostReason,
 } from './discovery-backend.js'
-import { AbortError, AllBackendsFailedError, ConfigError, errorMessage } from './errors.js'
+import { AbortError, AllBackendsFailedError, ConfigError, errorMessage, toError } from './errors.js'
 import { componentLogger, INHERIT_LOGGER, type Logger, type LoggerFactory } from './logger.js'
 import { isNodeId } from './node-id.js'
 import { warnUnknownOptions } from './option-keys.js'
@@ -495,7 +495,7 @@ export class Discovery extends TypedEventTarget<DiscoveryEvents> implements Disc
 
   #reportError(source: string, error: unknown): void {
     this.#stats.errors++
-    const err = error instanceof Error ? error : new Error(String(error))
+    const err = toError(error)
     this.#health.failed(source, err)
     this.#log.warn('backend error', { source, error: err.message })
     if (this.#active()) this.emit('discovery:error', { error: err, source })

@@ -80,3 +80,8 @@ export class AllBackendsFailedError extends PeerError {
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
 }
+
+/** Any thrown value as an `Error`: itself when it is one, else an `Error` with its string form. */
+export function toError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error))
+}

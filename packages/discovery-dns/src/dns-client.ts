@@ -1,6 +1,6 @@
 import { connect } from 'node:net'
 import { type AbortOptions, abortErrorFor, throwIfAborted } from '@peer/discovery-core'
-import { numberOption, whenAborted } from '@peer/discovery-core/internal'
+import { numberOption, toError, whenAborted } from '@peer/discovery-core/internal'
 import {
   type DnsResponse,
   decodeResponse,
@@ -151,7 +151,7 @@ export class DnsClient {
         return response
       } catch (error) {
         if (options.signal?.aborted) throw abortErrorFor(options.signal)
-        const err = error instanceof Error ? error : new Error(String(error))
+        const err = toError(error)
         if (err instanceof DnsTimeoutError) this.#stats.timeouts++
         else if (err instanceof MalformedDnsMessageError) this.#stats.malformed++
         else if (err instanceof DnsServerError) this.#stats.serverErrors++
@@ -252,7 +252,7 @@ function settleOnce(
     try {
       wire(finish)
     } catch (error) {
-      finish(error instanceof Error ? error : new Error(String(error)))
+      finish(toError(error))
     }
   })
 }
@@ -324,7 +324,7 @@ function tcpExchange(
           const answer = reader.push(chunk)
           if (answer !== undefined) finish(undefined, answer)
         } catch (error) {
-          finish(error instanceof Error ? error : new Error(String(error)))
+          finish(toError(error))
         }
       })
       const prefix = Buffer.alloc(2)

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net'
 import { hostProblem, type PeerAddress, undialableHostProblem } from '@peer/discovery-core'
+import { toError } from '@peer/discovery-core/internal'
 import type { CachingResolver, Resolved } from './dns-cache.js'
 import type { DnsRecord } from './dns-message.js'
 import { hash32, orderSrvRecords, seededRandom } from './srv-order.js'
@@ -150,7 +151,7 @@ export class ServiceResolver {
         }
       } catch (error) {
         if (options.signal?.aborted) throw error
-        unresolved.set(target, error instanceof Error ? error : new Error(String(error)))
+        unresolved.set(target, toError(error))
       }
     })
     const candidates = this.#group(

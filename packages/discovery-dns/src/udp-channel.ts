@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto'
 import { createSocket, type Socket, type SocketType } from 'node:dgram'
 import { abortErrorFor, throwIfAborted } from '@peer/discovery-core'
-import { whenAborted } from '@peer/discovery-core/internal'
+import { toError, whenAborted } from '@peer/discovery-core/internal'
 import { DnsNetworkError, DnsTimeoutError } from './errors.js'
 import { formatResolver, type ResolverAddress } from './resolver-address.js'
 
@@ -154,7 +154,7 @@ export class UdpChannel {
 
   #networkError(question: string, cause: unknown): DnsNetworkError {
     return new DnsNetworkError(this.#label, question, {
-      cause: cause instanceof Error ? cause : new Error(String(cause)),
+      cause: toError(cause),
     })
   }
 
@@ -225,7 +225,7 @@ export class UdpChannel {
     if (gen.closed) return
     gen.retired = true
     if (this.#current === gen) this.#current = undefined
-    const error = cause instanceof Error ? cause : new Error(String(cause))
+    const error = toError(cause)
     for (const p of [...gen.pending.values()]) p.finish(this.#networkError(p.question, error))
     this.#closeSocket(gen)
   }

@@ -4,7 +4,7 @@
 // lookup (or dial on use) of a peer's link.
 
 import { isNodeId, type Logger, shortId, subscribe } from '@peer/discovery-core'
-import { errorMessage, nameMatch } from '@peer/discovery-core/internal'
+import { errorMessage, nameMatch, toError } from '@peer/discovery-core/internal'
 import type { PeerRegistry } from '@peer/registry'
 import {
   type CloseInfo,
@@ -167,7 +167,7 @@ export class NodeLinks {
         },
         (error: unknown) => {
           if (this.opening.get(id) === link) this.opening.delete(id)
-          link.close(error instanceof Error ? error : new Error(String(error)))
+          link.close(toError(error))
           // an older link kept up for this one is dead: the peer is down after all
           const previous = this.links.get(id)
           if (previous?.closed) this.down(previous, errorMessage(error))

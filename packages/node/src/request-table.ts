@@ -1,5 +1,5 @@
 import { abortErrorFor } from '@peer/discovery-core'
-import { whenAborted } from '@peer/discovery-core/internal'
+import { toError, whenAborted } from '@peer/discovery-core/internal'
 import { MAX_REQUEST_ID } from './envelope.js'
 import { RequestTimeoutError, TooManyRequestsError } from './errors.js'
 
@@ -86,9 +86,7 @@ export class RequestTable {
       }, timeout)
       if (signal !== undefined)
         off = whenAborted(signal, () => this.#settle(id, pending, abortErrorFor(signal)))
-      send().catch((error: unknown) =>
-        this.#settle(id, pending, error instanceof Error ? error : new Error(String(error))),
-      )
+      send().catch((error: unknown) => this.#settle(id, pending, toError(error)))
     })
   }
 

@@ -5,7 +5,7 @@
 // (RegistryDialOptions.onCommit) aborts the others, which have not, and so never reach the
 // remote's application (the transport's contract); without commit reports, one address at a time.
 
-import { linkSignals } from '@peer/discovery-core/internal'
+import { linkSignals, toError } from '@peer/discovery-core/internal'
 import type { AddressEntry } from './address-book.js'
 import { safeClose } from './connections.js'
 import { type DialContext, type DialProgress, dialOne } from './dial-one.js'
@@ -95,7 +95,7 @@ export function raceAddresses<C extends RegistryConnection>(
           attempts.delete(own)
           if (committed === own) committed = undefined
           if (settled || cut) return
-          const failure = { address, error: error instanceof Error ? error : new Error(String(error)) }
+          const failure = { address, error: toError(error) }
           onFailure(failure)
           launch()
         },

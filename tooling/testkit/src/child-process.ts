@@ -19,6 +19,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { pathToFileURL } from 'node:url'
+import { toError } from '@peer/discovery-core/internal'
 import { onExit } from './exit-cleanup.js'
 
 /** Longest accepted protocol line (characters); longer output is dropped. */
@@ -407,7 +408,7 @@ export function serveRpc(
       const result = await handler(msg.params)
       send({ id: msg.id, result: result ?? null })
     } catch (error) {
-      const e = error instanceof Error ? error : new Error(String(error))
+      const e = toError(error)
       send({ id: msg.id, error: { name: e.name, message: e.message } })
     }
   }
