@@ -18,9 +18,13 @@
 //                                             `used` ones (every other node here) and `idle` ones
 //   useDown({ ids, timeoutMs })            -> each `used` pair sends one request to its killed peer (not awaited)
 //   downs()                                -> the recorded times (`down`: idle pairs, `usedDown`, `lost`)
-//   load({ members, intervalMs, timeoutMs }) -> each node sends a request to a random member every interval
-//   loadStats()                            -> the outcomes of those requests since the last read
+//   load({ members, intervalMs, timeoutMs, service }) -> each node sends a request to a random member
+//                                             every interval (and, with `service`, one to the service)
+//   loadStats()                            -> the outcomes of those requests since the last read, per kind
+//   reach({ targets, timeoutMs })          -> every node here requests each target until one request
+//                                             is answered; resolves with when the last one was
 //   stop()                                 -> stops every node here, resolves with the time it took
+import { encodeServiceList, SERVICES_META_KEY } from '@peer/discovery-core'
 import { EtcdDiscovery } from '@peer/discovery-etcd'
 import { StaticDiscovery } from '@peer/discovery-static'
 import { generateIdentity, type Identity, identityFromPem } from '@peer/identity'
@@ -49,6 +53,8 @@ export interface StartParams {
   backend: Backend
   policy: Policy
   etcd?: { endpoints: string[]; prefix: string; ttl: number }
+  /** A service every node provides (in the static lists' records, or announced to etcd). */
+  service?: string
 }
 
 export interface FormedNode {
@@ -87,11 +93,13 @@ function policyOptions(policy: Policy): Partial<NodeOptions> {
 
 function discoveryFor(params: StartParams, self: ClusterMember) {
   if (params.backend === 'static') {
+    const services = params.service === undefined ? undefined : encodeServiceList([params.service])
+    const meta = services === undefined ? {} : { meta: { [SERVICES_META_KEY]: services } }
     return new StaticDiscovery({
       self: self.id,
       peers: params.members
         .filter((m) => m.id !== self.id)
-        .map((m) => ({ id: m.id, name: m.name, addresses: [{ host: '127.0.0.1', port: m.port }] })),
+        .map((m) => ({ id: m.id, name: m.name, addresses: [{ host: '127.0.0.1', port: m.port }], ...meta })),
     })
   }
   const etcd = params.etcd
@@ -137,6 +145,10 @@ async function start(params: StartParams): Promise<number> {
     node.handle('echo', (payload) => payload)
     nodes.push(node)
   }
+  // etcd carries what a node provides in the record it announces; the static lists say it already
+  if (params.service !== undefined && params.backend === 'etcd') {
+    await Promise.all(started.map((node) => node.provide(params.service!)))
+  }
   return now()
 }
 
@@ -178,40 +190,85 @@ async function requests(params: {
   return { latencies, failed, errors: [...errors].map(([message, n]) => `${n} x ${message}`) }
 }
 
-/** The background calls of `load`: answered, and failed by kind (`<error name>/<reason>`). */
-const loadCounts = { ok: 0, failed: new Map<string, number>() }
+/** What `load`'s calls of one kind did: answered, and failed by kind (`<error name>/<reason>`). */
+export interface LoadCounts {
+  ok: number
+  failed: Record<string, number>
+}
+
+/** The background calls of `load`, per kind: to a member, to the service. */
+const loadCounts = {
+  direct: { ok: 0, failed: new Map<string, number>() },
+  service: { ok: 0, failed: new Map<string, number>() },
+}
 let loadTimer: NodeJS.Timeout | undefined
+
+function counted(promise: Promise<unknown>, into: { ok: number; failed: Map<string, number> }): void {
+  promise.then(
+    () => {
+      into.ok++
+    },
+    (error: Error & { reason?: string }) => {
+      const key = `${error.name}${error.reason === undefined ? '' : `/${error.reason}`}`
+      into.failed.set(key, (into.failed.get(key) ?? 0) + 1)
+    },
+  )
+}
 
 /**
  * Every `intervalMs`, each node here sends one request (timeout `timeoutMs`) to a random other
- * member of `members`, as a service under steady traffic would; `loadStats` reads the outcomes.
+ * member of `members`, as a service under steady traffic would, and with `service` one more to
+ * that service (any provider; failover included); `loadStats` reads the outcomes.
  */
-function load(params: { members: string[]; intervalMs: number; timeoutMs: number }): void {
+function load(params: { members: string[]; intervalMs: number; timeoutMs: number; service?: string }): void {
   clearInterval(loadTimer)
   loadTimer = setInterval(() => {
     for (const node of nodes) {
       const others = params.members.filter((id) => id !== node.id)
       const target = others[Math.floor(Math.random() * others.length)]!
-      node.request(target, 'echo', null, { timeoutMs: params.timeoutMs }).then(
-        () => {
-          loadCounts.ok++
-        },
-        (error: Error & { reason?: string }) => {
-          const key = `${error.name}${error.reason === undefined ? '' : `/${error.reason}`}`
-          loadCounts.failed.set(key, (loadCounts.failed.get(key) ?? 0) + 1)
-        },
-      )
+      counted(node.request(target, 'echo', null, { timeoutMs: params.timeoutMs }), loadCounts.direct)
+      if (params.service !== undefined) {
+        const to = { service: params.service }
+        counted(node.request(to, 'echo', null, { timeoutMs: params.timeoutMs }), loadCounts.service)
+      }
     }
   }, params.intervalMs)
   loadTimer.unref()
 }
 
-/** The outcomes of `load`'s calls since the last read (then reset). */
-function loadStats(): { ok: number; failed: Record<string, number> } {
-  const stats = { ok: loadCounts.ok, failed: Object.fromEntries(loadCounts.failed) }
-  loadCounts.ok = 0
-  loadCounts.failed.clear()
-  return stats
+/** The outcomes of `load`'s calls since the last read (then reset), per kind. */
+function loadStats(): { direct: LoadCounts; service: LoadCounts } {
+  const read = (c: { ok: number; failed: Map<string, number> }) => {
+    const stats = { ok: c.ok, failed: Object.fromEntries(c.failed) }
+    c.ok = 0
+    c.failed.clear()
+    return stats
+  }
+  return { direct: read(loadCounts.direct), service: read(loadCounts.service) }
+}
+
+/**
+ * Every node here requests each of `targets` (itself excepted), again after each failure (every
+ * 50 ms, timeout 2 s each), until one request to it is answered; resolves with when the last one
+ * was, or rejects with the last error after `timeoutMs`.
+ */
+async function reach(params: { targets: string[]; timeoutMs: number }): Promise<number> {
+  const deadline = performance.now() + params.timeoutMs
+  const one = async (node: PeerNode, target: string) => {
+    for (;;) {
+      try {
+        await node.request(target, 'echo', null, { timeoutMs: 2000 })
+        return
+      } catch (error) {
+        if (performance.now() > deadline) throw error
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+    }
+  }
+  await Promise.all(
+    nodes.flatMap((node) => params.targets.filter((t) => t !== node.id).map((t) => one(node, t))),
+  )
+  return now()
 }
 
 /**
@@ -326,6 +383,7 @@ serveRpc(
     useDown,
     load,
     loadStats,
+    reach,
     downs: () => ({
       down: Object.fromEntries(downs),
       usedDown: Object.fromEntries(usedDowns),

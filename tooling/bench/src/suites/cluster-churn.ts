@@ -1,19 +1,24 @@
-// pnpm bench cluster-churn: a full mesh of N nodes in P = N / 10 processes (src/cluster-child.ts)
-// on loopback QUIC with static discovery, under the churn real clusters see:
+// pnpm bench cluster-churn: N nodes in P = N / 10 processes (src/cluster-child.ts) on loopback
+// QUIC with static discovery, a full mesh (or `on-demand` connections), under the churn real
+// clusters see:
 // - dead listed: every static list names the N nodes, but a share of the processes never starts
 //   (their ports are UDP sockets of this process that never answer: a dial to one waits for its
 //   time limit). The time from the last start until every pair of live nodes is connected, against
 //   the same live nodes whose lists name only them; rounds alternate the two.
 // - rolling restart: each process in turn is stopped, gracefully (`stop()`: its peers hear
 //   `shutdown`) or with kill -9 (its peers hear nothing), and started again in a new process with
-//   the same identities and ports. The time from the stop until every pair of the N is connected
-//   again, against the time the whole cluster took to form.
-// During the restarts every node sends a request to a random member every 250 ms (timeout 2 s):
-// the requests of the nodes not restarted that failed, by error, are a figure too.
+//   the same identities and ports. The time from the stop until every node of the other processes
+//   has a request to each restarted node answered, and (mesh) until every pair of the N is
+//   connected again, against the time the whole cluster took to form.
+// During the restarts every node sends, every 250 ms (timeout 2 s), a request to a random member
+// and one to a service every node provides (`request({ service })`, which fails over to another
+// provider): the requests of the nodes not restarted that failed, by kind and error, are figures.
 // The load average is recorded around every phase.
 //   PEER_BENCH_CHURN_SIZE=50   (default 50; --quick: 20)
 //   PEER_BENCH_CHURN_DEAD=2    processes that never start in the dead-listed rounds (default P / 5)
 //   PEER_BENCH_CHURN_BACKEND=etcd   the restarts with etcd discovery instead (no dead-listed rounds)
+//   PEER_BENCH_CHURN_POLICY=on-demand   connections on first use (no dead-listed rounds: nothing is
+//                                       dialed until used)
 import { createHash } from 'node:crypto'
 import { createSocket, type Socket } from 'node:dgram'
 import { fileURLToPath } from 'node:url'
@@ -23,7 +28,7 @@ import { type EtcdCluster, startEtcd } from '@peer/testkit/etcd'
 import { freePorts } from '@peer/testkit/ports'
 import { waitFor } from '@peer/testkit/wait'
 import { fmtList, load1m as load, p50, watchdog } from '../bench-stats.js'
-import type { Backend, ClusterMember, Pem } from '../cluster-child.js'
+import type { Backend, ClusterMember, LoadCounts, Pem, Policy } from '../cluster-child.js'
 import type { Measurement, Suite } from '../report.js'
 
 const CHILD = fileURLToPath(new URL('../cluster-child.ts', import.meta.url))
@@ -34,6 +39,8 @@ const TRAFFIC_INTERVAL_MS = 250
 const TRAFFIC_TIMEOUT_MS = 2000
 /** How long a mesh may take to (re)form before the round counts as failed. */
 const FORM_TIMEOUT_MS = 300_000
+/** The service every node provides, for the traffic through `request({ service })`. */
+const SERVICE = 'churn'
 
 const now = () => performance.timeOrigin + performance.now()
 
@@ -54,21 +61,22 @@ async function spawnGroup(
   return { child, pems: await child.call<Pem[]>('pems'), ids }
 }
 
-/** Where the nodes find each other: static lists naming `members`, or etcd (`etcd` set). */
+/** Where the nodes find each other (static lists naming `members`, or etcd) and how they connect. */
 interface Found {
   backend: Backend
   etcd?: { endpoints: string[]; prefix: string; ttl: number } | undefined
+  policy: Policy
 }
 
 /** Starts every node of `groups`, `members` being the whole cluster; resolves with the last start time. */
 async function startGroups(
   groups: readonly { child: RpcChild }[],
   members: ClusterMember[],
-  found: Found = { backend: 'static' },
+  found: Found = { backend: 'static', policy: 'mesh' },
 ): Promise<number> {
   const started = await Promise.all(
     groups.map((g) =>
-      g.child.call<number>('start', { members, ...found, policy: 'mesh' }, { timeoutMs: FORM_TIMEOUT_MS }),
+      g.child.call<number>('start', { members, ...found, service: SERVICE }, { timeoutMs: FORM_TIMEOUT_MS }),
     ),
   )
   return Math.max(...started)
@@ -87,6 +95,20 @@ async function meshed(groups: readonly { child: RpcChild }[], pairs: number): Pr
 }
 
 const pairsOf = (n: number) => (n * (n - 1)) / 2
+
+/** When every node of `groups` had a request to each of `targets` answered (retrying failures). */
+async function reached(groups: readonly { child: RpcChild }[], targets: string[]): Promise<number> {
+  const times = await Promise.all(
+    groups.map((g) =>
+      g.child.call<number>(
+        'reach',
+        { targets, timeoutMs: FORM_TIMEOUT_MS },
+        { timeoutMs: FORM_TIMEOUT_MS + 30_000 },
+      ),
+    ),
+  )
+  return Math.max(...times)
+}
 
 /** ms from the last start until the live groups form a full mesh, their lists naming `members`. */
 async function liveMeshTime(live: Group[], members: ClusterMember[], liveCount: number): Promise<number> {
@@ -114,6 +136,11 @@ const suite: Suite = {
     if (backend !== 'static' && backend !== 'etcd') {
       throw new Error(`PEER_BENCH_CHURN_BACKEND is static or etcd, got ${backend}`)
     }
+    const policy = process.env.PEER_BENCH_CHURN_POLICY ?? 'mesh'
+    if (policy !== 'mesh' && policy !== 'on-demand') {
+      throw new Error(`PEER_BENCH_CHURN_POLICY is mesh or on-demand, got ${policy}`)
+    }
+    const mesh = policy === 'mesh'
     let etcd: EtcdCluster | undefined
     const notes: string[] = [`${size} nodes in ${processes} processes; load average ${load()} at the start`]
     const measurements: Measurement[] = []
@@ -141,9 +168,10 @@ const suite: Suite = {
       if (backend === 'etcd') etcd = await startEtcd()
       const found: Found =
         etcd === undefined
-          ? { backend: 'static' }
+          ? { backend: 'static', policy }
           : {
               backend: 'etcd',
+              policy,
               etcd: {
                 endpoints: etcd.endpoints,
                 prefix: `/bench-churn-${process.pid}-${Date.now()}`,
@@ -152,7 +180,7 @@ const suite: Suite = {
             }
 
       // dead listed (static lists only: a process that never starts never announces itself to etcd)
-      if (backend === 'static') {
+      if (backend === 'static' && mesh) {
         // dead listed: the last `deadProcesses` groups never start; their ports never answer
         const live = groups.slice(0, processes - deadProcesses)
         const liveMembers = live.flatMap((g) => g.members)
@@ -203,22 +231,40 @@ const suite: Suite = {
       const running = await Promise.all(groups.map((g) => spawnGroup({ pems: g.pems })))
       children.push(...running.map((g) => g.child))
       const lastStart = await startGroups(running, members, found)
-      const formMs = (await watchdog(meshed(running, pairsOf(size)), 900_000, 'formation')) - lastStart
+      const tag = `${backend}, ${policy}`
+      // the baseline: a mesh formed; on demand, every node reached the first process's nodes
+      const formMs = mesh
+        ? (await watchdog(meshed(running, pairsOf(size)), 900_000, 'formation')) - lastStart
+        : (await watchdog(
+            reached(
+              running,
+              groups[0]!.members.map((m) => m.id),
+            ),
+            900_000,
+            'formation',
+          )) - lastStart
       notes.push(`formation of the ${size}: ${formMs.toFixed(0)} ms (load ${beforeForm} -> ${load()})`)
-      const formName = `${size} nodes meshed after the last start (${backend})`
+      const formName = mesh
+        ? `${size} nodes meshed after the last start (${tag})`
+        : `${size} nodes reached ${perProcess} of them after the last start (${tag})`
       measurements.push({ name: formName, value: formMs, unit: 'ms' })
       // steady traffic from every node; what the nodes not restarted saw is read around each restart
       const traffic = {
         members: members.map((m) => m.id),
         intervalMs: TRAFFIC_INTERVAL_MS,
         timeoutMs: TRAFFIC_TIMEOUT_MS,
+        service: SERVICE,
       }
       await Promise.all(running.map((g) => g.child.call('load', traffic)))
-      type LoadStats = { ok: number; failed: Record<string, number> }
+      type LoadStats = { direct: LoadCounts; service: LoadCounts }
       for (const mode of ['graceful', 'kill'] as const) {
         const per: number[] = []
         const fromStart: number[] = []
-        const calls = { ok: 0, failed: new Map<string, number>() }
+        const reach: number[] = []
+        const calls = {
+          direct: { ok: 0, failed: new Map<string, number>() },
+          service: { ok: 0, failed: new Map<string, number>() },
+        }
         const before = load()
         for (let i = 0; i < running.length; i++) {
           const others = running.filter((_, j) => j !== i)
@@ -232,59 +278,80 @@ const suite: Suite = {
           running[i] = fresh
           children[i] = fresh.child
           const startedAt = await startGroups([fresh], members, found)
-          const meshAt = await watchdog(meshed(running, pairsOf(size)), 900_000, `restart ${i}`)
-          per.push(meshAt - stoppedAt)
-          fromStart.push(meshAt - startedAt)
+          const ids = groups[i]!.members.map((m) => m.id)
+          const reachedAt = await watchdog(reached(others, ids), 900_000, `reach after restart ${i}`)
+          reach.push(reachedAt - stoppedAt)
+          if (mesh) {
+            const meshAt = await watchdog(meshed(running, pairsOf(size)), 900_000, `restart ${i}`)
+            per.push(meshAt - stoppedAt)
+            fromStart.push(meshAt - startedAt)
+          }
           for (const seen of await Promise.all(others.map((g) => g.child.call<LoadStats>('loadStats')))) {
-            calls.ok += seen.ok
-            for (const [kind, n] of Object.entries(seen.failed))
-              calls.failed.set(kind, (calls.failed.get(kind) ?? 0) + n)
+            for (const kind of ['direct', 'service'] as const) {
+              calls[kind].ok += seen[kind].ok
+              for (const [error, n] of Object.entries(seen[kind].failed))
+                calls[kind].failed.set(error, (calls[kind].failed.get(error) ?? 0) + n)
+            }
           }
           await fresh.child.call('load', traffic)
         }
-        const failed = [...calls.failed.values()].reduce((a, b) => a + b, 0)
-        notes.push(
-          `rolling restart (${mode}): the nodes not restarted sent ${calls.ok + failed} requests while each ` +
-            `other process restarted (one every ${TRAFFIC_INTERVAL_MS} ms per node, timeout ${TRAFFIC_TIMEOUT_MS} ms); ` +
-            `${failed} failed${failed === 0 ? '' : `: ${[...calls.failed].map(([k, n]) => `${n} ${k}`).join(', ')}`}`,
-        )
-        notes.push(
-          `rolling restart (${mode}), per process: ${fmtList(per)} ms from the ` +
-            `stop, ${fmtList(fromStart)} ms from the new start; load ${before} -> ${load()}`,
-        )
-        measurements.push(
-          {
-            name: `restart of ${perProcess} of ${size} (${mode === 'kill' ? 'kill -9' : 'stop()'}, ${backend}) until meshed, p50`,
-            value: p50(per),
-            unit: 'ms',
-            baseline: formName,
-          },
-          {
-            name: `restart of ${perProcess} of ${size} (${mode === 'kill' ? 'kill -9' : 'stop()'}, ${backend}) until meshed, max`,
-            value: Math.max(...per),
-            unit: 'ms',
-            baseline: formName,
-          },
-          {
-            name: `restart of ${perProcess} of ${size} (${mode === 'kill' ? 'kill -9' : 'stop()'}, ${backend}), its start until meshed, p50`,
-            value: p50(fromStart),
-            unit: 'ms',
-            baseline: formName,
-          },
-          {
-            name: `requests failed during the restarts (${mode === 'kill' ? 'kill -9' : 'stop()'}, ${backend}), of ${calls.ok + failed}`,
+        const how = `${mode === 'kill' ? 'kill -9' : 'stop()'}, ${tag}`
+        for (const kind of ['direct', 'service'] as const) {
+          const { ok, failed: byError } = calls[kind]
+          const failed = [...byError.values()].reduce((a, b) => a + b, 0)
+          const what = kind === 'direct' ? 'to a random member' : `to the service (${SERVICE})`
+          notes.push(
+            `rolling restart (${mode}): requests ${what} from the nodes not restarted while each other ` +
+              `process restarted (one every ${TRAFFIC_INTERVAL_MS} ms per node, timeout ${TRAFFIC_TIMEOUT_MS} ms): ` +
+              `${failed} of ${ok + failed} failed${failed === 0 ? '' : `: ${[...byError].map(([k, n]) => `${n} ${k}`).join(', ')}`}`,
+          )
+          measurements.push({
+            name: `requests ${kind === 'direct' ? 'to a member' : 'to a service'} failed during the restarts (${how}), of ${ok + failed}`,
             value: failed,
             unit: 'requests',
-          },
+          })
+        }
+        notes.push(
+          `rolling restart (${mode}), per process: ${fmtList(reach)} ms from the stop until every other node's ` +
+            `request to its nodes was answered${mesh ? `; ${fmtList(per)} ms until meshed, ${fmtList(fromStart)} ms from the new start` : ''}; ` +
+            `load ${before} -> ${load()}`,
         )
+        measurements.push({
+          name: `restart of ${perProcess} of ${size} (${how}) until every other node reached them, p50`,
+          value: p50(reach),
+          unit: 'ms',
+          baseline: formName,
+        })
+        if (mesh) {
+          measurements.push(
+            {
+              name: `restart of ${perProcess} of ${size} (${how}) until meshed, p50`,
+              value: p50(per),
+              unit: 'ms',
+              baseline: formName,
+            },
+            {
+              name: `restart of ${perProcess} of ${size} (${how}) until meshed, max`,
+              value: Math.max(...per),
+              unit: 'ms',
+              baseline: formName,
+            },
+            {
+              name: `restart of ${perProcess} of ${size} (${how}), its start until meshed, p50`,
+              value: p50(fromStart),
+              unit: 'ms',
+              baseline: formName,
+            },
+          )
+        }
       }
     } finally {
       for (const hole of holes) hole.close()
       await Promise.allSettled(children.map((c) => c.close(10_000)))
       await etcd?.close()
     }
-    if (backend === 'static') notes.push(`dead listed: p50 over ${rounds} round(s)`)
-    notes.push('restart times run from the stop of a process (or its new start) to the whole mesh')
+    if (backend === 'static' && mesh) notes.push(`dead listed: p50 over ${rounds} round(s)`)
+    notes.push('restart times run from the stop of a process (or its new start) until reached, or meshed')
     return { suite: 'cluster-churn', measurements, notes }
   },
 }
