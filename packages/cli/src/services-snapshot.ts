@@ -22,8 +22,9 @@ export interface ServiceEntry {
   /** True when the node answering provides it itself (`peer start --provide`). */
   provided: boolean
   /**
-   * The other members providing it, in the order `request({ service })` prefers them: connected
-   * ones first, then by lowest RTT (unknown last); ties by name (the node breaks ties at random).
+   * The other members providing it: connected ones first, then by RTT (unknown last), then by
+   * name. (`request({ service })` treats RTTs under 5 ms as equal and spreads requests over the
+   * connected providers by their requests in flight.)
    */
   providers: ServiceProviderInfo[]
 }

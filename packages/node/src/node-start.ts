@@ -102,7 +102,7 @@ export function wireNode(options: NodeOptions, host: WiringHost): NodeWiring {
     self: () => host.id(),
     trusted: (id) => host.trusted(id),
     connected: (id) => links.links.has(id),
-    rtt: (id) => links.links.get(id)?.info(undefined).stats.rtt,
+    load: (id) => links.links.get(id)?.load(),
     announce: (_services, announceOptions) => host.announce(announceOptions),
     request: (id, topic, payload, requestOptions) => host.request(id, topic, payload, requestOptions),
     link: async (id, timeoutMs, signal) => {

@@ -268,8 +268,9 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
   /**
    * The trusted members (node ids, this node excluded) whose discovery records list `service`,
    * live: `provider:added` / `provider:removed` tell when the set changes. Sorted by id; with
-   * `{ ordered: true }`, in the order `request({ service })` tries them: connected ones first, then
-   * by lowest RTT (unknown last), ties in random order.
+   * `{ ordered: true }`, in the order `request({ service })` tries them now: connected ones first,
+   * by their RTT (at least 5 ms) times one more than their requests in flight,
+   * ties in random order.
    *
    * @param service - the service name
    * @param options - `ordered`: the order `request({ service })` tries the providers in
@@ -354,8 +355,9 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
    * `RemoteError` when the remote handler threw, `NoHandlerError`, `PeerUnavailableError`,
    * `NodeStoppedError`, or (as `send`) `TooManyRequestsError`, `MessageTooLargeError`, `EncodeError`.
    *
-   * With `{ service: name }` instead of a peer, a provider of the service is picked (connected
-   * first, then lowest RTT, then random) and the next one is tried when it is unavailable
+   * With `{ service: name }` instead of a peer, a provider of the service is picked (a connected
+   * one, by RTT and requests in flight: load spreads over providers within 5 ms;
+   * then random) and the next one is tried when it is unavailable
    * (`PeerUnavailableError`), within the one `timeoutMs`; `ServiceUnavailableError` when none was.
    */
   request<T = unknown>(

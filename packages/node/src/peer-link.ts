@@ -219,14 +219,23 @@ export class PeerLink {
     )
   }
 
+  /** Requests in flight and the RTT (`info`'s `stats.inFlight` and `stats.rtt`), for picking a provider. */
+  load(): { inFlight: number; rtt: number | undefined } {
+    return { inFlight: this.#requests.size, rtt: this.#rtt() }
+  }
+
+  /** The last ping's RTT, else the transport's (`undefined` once the connection is gone). */
+  #rtt(): number | undefined {
+    if (this.#pingRtt !== undefined) return this.#pingRtt
+    try {
+      return this.connection.rtt
+    } catch {
+      return undefined
+    }
+  }
+
   /** A snapshot for `peers()`. */
   info(fallbackName: string | undefined): PeerInfo {
-    let transportRtt: number | undefined
-    try {
-      transportRtt = this.connection.rtt
-    } catch {
-      transportRtt = undefined
-    }
     return Object.freeze({
       id: this.id,
       name: this.name ?? fallbackName,
@@ -236,7 +245,7 @@ export class PeerLink {
       stats: Object.freeze({
         ...this.stats,
         inFlight: this.#requests.size,
-        rtt: this.#pingRtt ?? transportRtt,
+        rtt: this.#rtt(),
         byteStreams: this.#streams.size,
         unconfirmed: this.#lanes.reduce((n, l) => n + l.unacked, 0),
       }),

@@ -61,6 +61,13 @@ export interface ServiceStats {
  */
 export const PROVIDER_RACE = 3
 
+/**
+ * RTTs below this many ms count as equal when `request({ service })` picks a provider: within a
+ * data centre (or on loopback) the RTT is noise (the quinn engine reports whole ms, 1 or 2 on
+ * loopback), and preferring the lowest sent every request to one provider.
+ */
+export const PROVIDER_RTT_FLOOR_MS = 5
+
 /** Which service `request({ service })` calls. */
 export interface ServiceTarget {
   /** The service name: the request goes to one of the members whose discovery record lists it. */
@@ -94,8 +101,11 @@ export interface ServiceHost {
   trusted(id: string): boolean
   /** Whether a connection to `id` is up. */
   connected(id: string): boolean
-  /** The RTT to `id` in ms, when known. */
-  rtt(id: string): number | undefined
+  /**
+   * For a connected `id`: its requests in flight and its RTT in ms (when known); `undefined` when
+   * no connection is up.
+   */
+  load(id: string): { readonly inFlight: number; readonly rtt: number | undefined } | undefined
   /** Announces the node again with `services` as its `meta.services` (undefined: none). */
   announce(services: string | undefined, options: AbortOptions): Promise<void>
   request(id: string, topic: string, payload: unknown, options: RequestOptions): Promise<unknown>
@@ -206,25 +216,32 @@ export class ServiceDirectory {
   }
 
   /**
-   * The providers of `service` in the order `request` tries them: connected ones first, then by
-   * lowest RTT (unknown last), ties in random order (so load spreads over equal providers).
+   * The providers of `service` in the order `request` tries them: connected ones first, by their
+   * cost, the RTT (at least {@link PROVIDER_RTT_FLOOR_MS}: nearer ones first, those on a LAN
+   * equal) times one more than their requests in flight (so load spreads, and a far provider takes
+   * requests once the near ones are busy); equal costs, and the providers not connected, in random
+   * order.
    */
   order(service: string): string[] {
-    const host = this.#host
     const shuffled = this.providers(service)
     for (let i = shuffled.length - 1; i > 0; i--) {
       const j = Math.floor(Math.random() * (i + 1))
       ;[shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!]
     }
-    const key = (id: string) => ({
-      up: host.connected(id) ? 0 : 1,
-      rtt: host.rtt(id) ?? Number.POSITIVE_INFINITY,
-    })
-    const keys = new Map(shuffled.map((id) => [id, key(id)]))
+    const costs = new Map<string, number>()
+    for (const id of shuffled) {
+      const load = this.#host.load(id)
+      const cost =
+        load === undefined
+          ? Number.POSITIVE_INFINITY
+          : Math.max(load.rtt ?? 0, PROVIDER_RTT_FLOOR_MS) * (load.inFlight + 1)
+      costs.set(id, cost)
+    }
+    // a stable sort: equal costs keep the shuffled order
     return shuffled.sort((a, b) => {
-      const ka = keys.get(a)!
-      const kb = keys.get(b)!
-      return ka.up - kb.up || (ka.rtt === kb.rtt ? 0 : ka.rtt < kb.rtt ? -1 : 1)
+      const ca = costs.get(a)!
+      const cb = costs.get(b)!
+      return ca === cb ? 0 : ca < cb ? -1 : 1
     })
   }
 
