@@ -4,16 +4,15 @@
 // are busy. Real nodes on loopback QUIC; the far one behind the testkit's UDP relay (40 ms each way).
 import { encodeServiceList, SERVICES_META_KEY } from '@peer/discovery-core'
 import { generateIdentity } from '@peer/identity'
-import { ManualBackend } from '@peer/testkit/manual-discovery'
 import { createUdpRelay, type UdpRelay } from '@peer/testkit/udp-relay'
 import { afterEach, expect, it } from 'vitest'
-import { createNode, type PeerNode } from '../src/index.js'
-import { FAST_REGISTRY } from './helpers.js'
+import type { PeerNode } from '../src/index.js'
+import { type Member, startMember, stopAll } from './helpers.js'
 
-const nodes: PeerNode[] = []
+const members: Member[] = []
 const relays: UdpRelay[] = []
 afterEach(async () => {
-  await Promise.allSettled(nodes.splice(0).map((n) => n.stop()))
+  await stopAll(members.splice(0))
   await Promise.allSettled(relays.splice(0).map((r) => r.close()))
 })
 
@@ -23,24 +22,16 @@ const meta = { [SERVICES_META_KEY]: encodeServiceList(['svc'])! }
 async function cluster(count: number, far = 0) {
   const identities = await Promise.all(Array.from({ length: count + 1 }, () => generateIdentity()))
   const trust = identities.map((i) => i.id)
-  const start = async (i: number, discovery?: ManualBackend) => {
-    const node = await createNode({
-      identity: identities[i]!,
-      trust,
-      name: i === 0 ? 'client@localhost' : `p${i}@localhost`,
-      lostHysteresisMs: 0,
-      registry: FAST_REGISTRY,
-      stopTimeoutMs: 1000,
-      ...(discovery === undefined ? {} : { discovery }),
-    })
-    nodes.push(node)
-    return node
+  const start = async (i: number) => {
+    const name = i === 0 ? 'client@localhost' : `p${i}@localhost`
+    const member = await startMember(identities[i]!, trust, { name, stopTimeoutMs: 1000 })
+    members.push(member)
+    return member
   }
-  const discovery = new ManualBackend()
-  const client = await start(0, discovery)
+  const { node: client, discovery } = await start(0)
   const providers: PeerNode[] = []
   for (let i = 1; i <= count; i++) {
-    const provider = await start(i)
+    const { node: provider } = await start(i)
     provider.handle('who', () => provider.name)
     let address = provider.address
     if (i > count - far) {
