@@ -127,7 +127,7 @@ export function parsePingTarget(target: string, id?: string): PingTarget {
  *   (an address alone cannot be authenticated: the id is what is pinned);
  * - a name (`app@host` or `app`) must belong to a trusted, discovered peer;
  * - `service:<name>` pings a provider of the named service, chosen like `request({ service })`
- *   (a connected one, by RTT and requests in flight, then random), failing over to the next one
+ *   (a connected one, by how fast it answers and its load, then random), failing over to the next one
  *   when a provider is unavailable, and prints which provider answered.
  */
 export async function ping(target: string | undefined, options: PingOptions, io: CliIo): Promise<void> {
@@ -396,7 +396,7 @@ export function pingCommand(io: CliIo, options: AbortOptions = {}): Command {
         'ping connects as the configured identity, which the target must trust. It never announces',
         'itself. Use an identity of its own (--identity) when a node with the same identity is running.',
         'service:<name> pings a provider of a named service (`peer start --provide <name>`), chosen like',
-        'request({ service }): a connected one, by RTT and load; an unavailable one fails over to the next.',
+        'request({ service }): a connected one, by speed and load; an unavailable one fails over to the next.',
         '',
         'Examples:',
         '  peer ping n2@localhost --config admin.json',

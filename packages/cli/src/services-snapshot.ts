@@ -23,8 +23,8 @@ export interface ServiceEntry {
   provided: boolean
   /**
    * The other members providing it: connected ones first, then by RTT (unknown last), then by
-   * name. (`request({ service })` treats RTTs under 5 ms as equal and spreads requests over the
-   * connected providers by their requests in flight.)
+   * name. (`request({ service })` picks by how fast a provider answers, under 5 ms counting as
+   * equal, and by its requests in flight: requests spread over the providers.)
    */
   providers: ServiceProviderInfo[]
 }

@@ -219,9 +219,12 @@ export class PeerLink {
     )
   }
 
-  /** Requests in flight and the RTT (`info`'s `stats.inFlight` and `stats.rtt`), for picking a provider. */
-  load(): { inFlight: number; rtt: number | undefined } {
-    return { inFlight: this.#requests.size, rtt: this.#rtt() }
+  /**
+   * For picking a provider: the requests and pings in flight, and how long answers take at best
+   * (see `RequestTable.latency`; 0 before the second answer).
+   */
+  load(): { inFlight: number; latency: number } {
+    return { inFlight: this.#requests.size, latency: this.#requests.latency() }
   }
 
   /** The last ping's RTT, else the transport's (`undefined` once the connection is gone). */

@@ -9,6 +9,12 @@ import { RequestTimeoutError, TooManyRequestsError } from './errors.js'
  */
 export const MAX_ALLOCATED_ID = MAX_REQUEST_ID - 2
 
+/**
+ * How fast {@link RequestTable.latency} is forgotten: it decays by e every this many ms after the
+ * last answer (a provider that answers slowly is tried again after some seconds: 14 s at 80 ms).
+ */
+export const LATENCY_DECAY_MS = 5000
+
 /** One request (or ping) waiting for its answer. */
 export interface Pending {
   readonly kind: 'req' | 'ping'
@@ -29,6 +35,10 @@ export class RequestTable {
   readonly #onSettled: () => void
   readonly #onTimeout: () => void
   #nextId = 1
+  /** Answers so far, the fastest of them but the first (see {@link latency}), and when the last came. */
+  #answers = 0
+  #fastest = Number.POSITIVE_INFINITY
+  #answeredAt = 0
 
   constructor(peer: string, limit: number, onSettled: () => void, onTimeout: () => void) {
     this.#peer = peer
@@ -39,6 +49,23 @@ export class RequestTable {
 
   get size(): number {
     return this.#pending.size
+  }
+
+  /**
+   * How long answers take at best, in ms: the fastest answer (request or ping) but the first (the
+   * first on a connection opens its lane and runs cold), decayed towards 0 by {@link
+   * LATENCY_DECAY_MS} since the last answer; 0 until the second answer. The fastest, not the
+   * latest: one slow answer under load says nothing of the path.
+   */
+  latency(now = performance.now()): number {
+    if (this.#answers < 2) return 0
+    return this.#fastest * Math.exp(-(now - this.#answeredAt) / LATENCY_DECAY_MS)
+  }
+
+  #observe(ms: number): void {
+    this.#answers++
+    this.#answeredAt = performance.now()
+    if (this.#answers > 1) this.#fastest = Math.min(this.#fastest, ms)
   }
 
   /** A free id; throws `TooManyRequestsError` at the limit. */
@@ -67,14 +94,17 @@ export class RequestTable {
     return new Promise<unknown>((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | undefined
       let off: (() => void) | undefined
+      const sentAt = performance.now()
       const pending: Pending = {
         kind,
         topic,
         settle: (error, value) => {
           clearTimeout(timer)
           off?.()
-          if (error === undefined) resolve(value)
-          else reject(error)
+          if (error === undefined) {
+            this.#observe(performance.now() - sentAt)
+            resolve(value)
+          } else reject(error)
           this.#onSettled()
         },
       }

@@ -62,11 +62,11 @@ export interface ServiceStats {
 export const PROVIDER_RACE = 3
 
 /**
- * RTTs below this many ms count as equal when `request({ service })` picks a provider: within a
- * data centre (or on loopback) the RTT is noise (the quinn engine reports whole ms, 1 or 2 on
- * loopback), and preferring the lowest sent every request to one provider.
+ * Answer latencies below this many ms count as equal when `request({ service })` picks a provider:
+ * within a data centre (or on loopback) the difference is noise, and preferring the lowest sent
+ * every request to one provider.
  */
-export const PROVIDER_RTT_FLOOR_MS = 5
+export const PROVIDER_LATENCY_FLOOR_MS = 5
 
 /** Which service `request({ service })` calls. */
 export interface ServiceTarget {
@@ -102,10 +102,11 @@ export interface ServiceHost {
   /** Whether a connection to `id` is up. */
   connected(id: string): boolean
   /**
-   * For a connected `id`: its requests in flight and its RTT in ms (when known); `undefined` when
-   * no connection is up.
+   * For a connected `id`: its requests in flight, and how long its answers take at best in ms (the
+   * fastest but the first, forgotten over seconds; 0 before the second); `undefined` when no
+   * connection is up.
    */
-  load(id: string): { readonly inFlight: number; readonly rtt: number | undefined } | undefined
+  load(id: string): { readonly inFlight: number; readonly latency: number } | undefined
   /** Announces the node again with `services` as its `meta.services` (undefined: none). */
   announce(services: string | undefined, options: AbortOptions): Promise<void>
   request(id: string, topic: string, payload: unknown, options: RequestOptions): Promise<unknown>
@@ -217,10 +218,12 @@ export class ServiceDirectory {
 
   /**
    * The providers of `service` in the order `request` tries them: connected ones first, by their
-   * cost, the RTT (at least {@link PROVIDER_RTT_FLOOR_MS}: nearer ones first, those on a LAN
-   * equal) times one more than their requests in flight (so load spreads, and a far provider takes
-   * requests once the near ones are busy); equal costs, and the providers not connected, in random
-   * order.
+   * cost, how long their answers take at best (at least {@link PROVIDER_LATENCY_FLOOR_MS}: nearer
+   * ones first, those within the floor equal; forgotten over seconds, so a far one is tried again)
+   * times one more than their requests in flight (so load spreads, and a far or busy provider takes
+   * requests once the others are busier); equal costs, and the providers not connected, in random
+   * order. (The transport's RTT is not used: on loopback the
+   * engines report 0 to 5 ms for quinn and 130 to 165 ms for @matrixai right after the handshake.)
    */
   order(service: string): string[] {
     const shuffled = this.providers(service)
@@ -234,7 +237,7 @@ export class ServiceDirectory {
       const cost =
         load === undefined
           ? Number.POSITIVE_INFINITY
-          : Math.max(load.rtt ?? 0, PROVIDER_RTT_FLOOR_MS) * (load.inFlight + 1)
+          : Math.max(load.latency, PROVIDER_LATENCY_FLOOR_MS) * (load.inFlight + 1)
       costs.set(id, cost)
     }
     // a stable sort: equal costs keep the shuffled order
