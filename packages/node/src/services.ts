@@ -222,8 +222,8 @@ export class ServiceDirectory {
    * ones first, those within the floor equal; forgotten over seconds, so a far one is tried again)
    * times one more than their requests in flight (so load spreads, and a far or busy provider takes
    * requests once the others are busier); equal costs, and the providers not connected, in random
-   * order. (The transport's RTT is not used: on loopback the
-   * engines report 0 to 5 ms for quinn and 130 to 165 ms for @matrixai right after the handshake.)
+   * order. (The transport's RTT is not used: right after a handshake on loopback the engines report
+   * 0 to 5 ms for quinn and 130 to 165 ms for @matrixai.)
    */
   order(service: string): string[] {
     const shuffled = this.providers(service)
