@@ -94,7 +94,8 @@ export function awaitLink(
         check(wait.finish)
         // closed as a duplicate (by either side): the peer's own dial won the simultaneous dial and
         // comes up as a link, though it may not have reached this node's registry yet (1 in 500
-        // first requests of a 100-node on-demand bench failed here); the timer still bounds the wait
+        // first requests of a 100-node on-demand bench failed here); the timer (for the shared wait
+        // of link-waits.ts, its callers' own timers) still bounds the wait
         if (info.reason === DUPLICATE_CLOSE_REASON) return
         if (!host.pending(id)) {
           wait.finish(
