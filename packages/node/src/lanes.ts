@@ -56,3 +56,17 @@ export function laneOf(topic: string, priority: Priority | undefined): number {
   const lanes = cls === 'bulk' ? BULK_LANES : NORMAL_LANES
   return lanes[topicHash(topic) % lanes.length]!
 }
+
+/** The bulk window grows by `maxBulkBytesInFlight` per this much of the path's lowest RTT. */
+const WINDOW_RTT_UNIT_MS = 20
+
+/**
+ * The bulk lanes' window: `base` (`maxBulkBytesInFlight`), scaled up on long paths (by the lowest
+ * RTT seen, `minRtt`, over 20 ms, at most 16x) so a bulk transfer there keeps enough in flight to
+ * ride out losses; `base` without `scaling`. The lowest RTT, not the current one: a receiver busy
+ * with bulk data must not widen its own queue.
+ */
+export function bulkWindow(base: number, minRtt: number, scaling: boolean): number {
+  if (!scaling || !(minRtt > WINDOW_RTT_UNIT_MS)) return base
+  return Math.round(base * Math.min(16, minRtt / WINDOW_RTT_UNIT_MS))
+}

@@ -6,7 +6,7 @@ import { type Envelope, encodeEnvelope } from './envelope.js'
 import { NodeStoppedError, PeerUnavailableError } from './errors.js'
 import { HandlerScheduler } from './handler-scheduler.js'
 import { Inbound, type Work } from './inbound.js'
-import { BULK_LANES, CONTROL_LANE, LANE_COUNT, laneOf, type Priority } from './lanes.js'
+import { BULK_LANES, bulkWindow, CONTROL_LANE, LANE_COUNT, laneOf, type Priority } from './lanes.js'
 import { linkHello } from './link-hello.js'
 import type { LinkHost } from './link-host.js'
 import { emptyPeerStats } from './link-util.js'
@@ -29,9 +29,6 @@ import type { LaneInfo, PeerInfo, PeerStats } from './types.js'
 export const MAX_UNACKED = 65_536
 
 const BULK: ReadonlySet<number> = new Set(BULK_LANES)
-
-/** The bulk window grows by `maxBulkBytesInFlight` per this much of the path's lowest RTT. */
-const WINDOW_RTT_UNIT_MS = 20
 
 /**
  * One trusted peer's messaging session on one connection. Each side opens up to
@@ -227,9 +224,13 @@ export class PeerLink {
     return { inFlight: this.#requests.size, latency: this.#requests.latency() }
   }
 
-  /** The last ping's RTT, else the transport's (`undefined` once the connection is gone). */
+  /** The last ping's RTT, else the transport's. */
   #rtt(): number | undefined {
-    if (this.#pingRtt !== undefined) return this.#pingRtt
+    return this.#pingRtt ?? this.#transportRtt()
+  }
+
+  /** The transport's RTT estimate, `undefined` once the connection is gone. */
+  #transportRtt(): number | undefined {
     try {
       return this.connection.rtt
     } catch {
@@ -317,12 +318,7 @@ export class PeerLink {
    * ended first.
    */
   probe(): { started: boolean; timeoutMs: number; outcome: Promise<ProbeOutcome> } {
-    let rtt: number | undefined
-    try {
-      rtt = this.connection.rtt
-    } catch {
-      rtt = undefined
-    }
+    const rtt = this.#transportRtt()
     const timeoutMs = Math.ceil(
       Math.max(this.#host.probeTimeoutMs, 4 * (rtt !== undefined && rtt > 0 ? rtt : 0)),
     )
@@ -404,22 +400,11 @@ export class PeerLink {
 
   // ---- lanes ----
 
-  /**
-   * The bulk window: `maxBulkBytesInFlight`, scaled up on long paths (by the lowest RTT seen over
-   * 20 ms, at most 16x) so a bulk transfer there keeps enough in flight to ride out losses. The
-   * lowest RTT, not the current one: a receiver busy with bulk data must not widen its own queue.
-   */
+  /** The bulk window ({@link bulkWindow}) for the lowest RTT the transport reported so far. */
   #bulkWindow(): number {
-    const base = this.#host.maxBulkBytesInFlight
-    let rtt: number | undefined
-    try {
-      rtt = this.connection.rtt
-    } catch {
-      rtt = undefined
-    }
+    const rtt = this.#transportRtt()
     if (rtt !== undefined && rtt > 0) this.#minRtt = Math.min(this.#minRtt, rtt)
-    if (!this.#host.bulkWindowScaling || !(this.#minRtt > WINDOW_RTT_UNIT_MS)) return base
-    return Math.round(base * Math.min(16, this.#minRtt / WINDOW_RTT_UNIT_MS))
+    return bulkWindow(this.#host.maxBulkBytesInFlight, this.#minRtt, this.#host.bulkWindowScaling)
   }
 
   #laneOf(topic: string, priority: Priority | undefined): number {
