@@ -23,7 +23,7 @@ export interface ServiceEntry {
   provided: boolean
   /**
    * The other members providing it: connected ones first, then by RTT (unknown last), then by
-   * name. (`request({ service })` picks by how fast a provider answers, under 5 ms counting as
+   * name. (`request({ service })` picks by how fast a provider answers, under 10 ms counting as
    * equal, and by its requests in flight: requests spread over the providers.)
    */
   providers: ServiceProviderInfo[]

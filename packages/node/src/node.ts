@@ -269,7 +269,7 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
    * The trusted members (node ids, this node excluded) whose discovery records list `service`,
    * live: `provider:added` / `provider:removed` tell when the set changes. Sorted by id; with
    * `{ ordered: true }`, in the order `request({ service })` tries them now: connected ones first,
-   * by how long their answers take at best (at least 5 ms) times one more than their requests in
+   * by how long their answers take at best (at least 10 ms) times one more than their requests in
    * flight, ties in random order.
    *
    * @param service - the service name
@@ -357,7 +357,7 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
    *
    * With `{ service: name }` instead of a peer, a provider of the service is picked (a connected
    * one, by how fast it answers and its requests in flight: load spreads over providers answering
-   * within 5 ms; then random) and the next one is tried when it is unavailable
+   * within 10 ms; then random) and the next one is tried when it is unavailable
    * (`PeerUnavailableError`), within the one `timeoutMs`; `ServiceUnavailableError` when none was.
    */
   request<T = unknown>(

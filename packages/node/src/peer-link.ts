@@ -218,7 +218,7 @@ export class PeerLink {
 
   /**
    * For picking a provider: the requests and pings in flight, and how long answers take at best
-   * (see `RequestTable.latency`; 0 before the second answer).
+   * (see `RequestTable.latency`; 0 before the eighth answer).
    */
   load(): { inFlight: number; latency: number } {
     return { inFlight: this.#requests.size, latency: this.#requests.latency() }

@@ -15,6 +15,12 @@ export const MAX_ALLOCATED_ID = MAX_REQUEST_ID - 2
  */
 export const LATENCY_DECAY_MS = 5000
 
+/**
+ * Answers before {@link RequestTable.latency} says anything: the fastest of fewer can be one taken
+ * under load (a provider measured slow on two answers was left out of a loop of 500 requests).
+ */
+export const LATENCY_MIN_ANSWERS = 8
+
 /** One request (or ping) waiting for its answer. */
 export interface Pending {
   readonly kind: 'req' | 'ping'
@@ -54,11 +60,11 @@ export class RequestTable {
   /**
    * How long answers take at best, in ms: the fastest answer (request or ping) but the first (the
    * first on a connection opens its lane and runs cold), decayed towards 0 by {@link
-   * LATENCY_DECAY_MS} since the last answer; 0 until the second answer. The fastest, not the
-   * latest: one slow answer under load says nothing of the path.
+   * LATENCY_DECAY_MS} since the last answer; 0 until {@link LATENCY_MIN_ANSWERS} answers. The
+   * fastest, not the latest: one slow answer under load says nothing of the path.
    */
   latency(now = performance.now()): number {
-    if (this.#answers < 2) return 0
+    if (this.#answers < LATENCY_MIN_ANSWERS) return 0
     return this.#fastest * Math.exp(-(now - this.#answeredAt) / LATENCY_DECAY_MS)
   }
 

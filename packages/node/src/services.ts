@@ -66,7 +66,7 @@ export const PROVIDER_RACE = 3
  * within a data centre (or on loopback) the difference is noise, and preferring the lowest sent
  * every request to one provider.
  */
-export const PROVIDER_LATENCY_FLOOR_MS = 5
+export const PROVIDER_LATENCY_FLOOR_MS = 10
 
 /** Which service `request({ service })` calls. */
 export interface ServiceTarget {
@@ -103,7 +103,7 @@ export interface ServiceHost {
   connected(id: string): boolean
   /**
    * For a connected `id`: its requests in flight, and how long its answers take at best in ms (the
-   * fastest but the first, forgotten over seconds; 0 before the second); `undefined` when no
+   * fastest but the first, forgotten over seconds; 0 before the eighth); `undefined` when no
    * connection is up.
    */
   load(id: string): { readonly inFlight: number; readonly latency: number } | undefined

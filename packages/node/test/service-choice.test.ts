@@ -78,12 +78,12 @@ it('spreads concurrent requests by those in flight: 2,000 at once over 5 provide
 it('prefers a near provider, and sends to a far one once the near one is busy', async () => {
   const { client, providers } = await cluster(2, 1)
   const [near, far] = providers as [PeerNode, PeerNode]
-  // a provider's cost is how long its answers take: each answered a few requests first
-  for (const p of providers) for (let i = 0; i < 3; i++) await client.request(p.id, 'who', null)
+  // a provider's cost is how long its answers take, once it answered eight times
+  for (const p of providers) for (let i = 0; i < 8; i++) await client.request(p.id, 'who', null)
   const one: unknown[] = []
   for (let i = 0; i < 20; i++) one.push(await client.request({ service: 'svc' }, 'who', null))
   expect(tally(one)).toEqual(new Map([[near.name, 20]]))
-  // 200 at once: the far one's cost (80 ms or more) is below the near one's once it has 16 or more in flight
+  // 200 at once: the far one's cost (80 ms or more) is below the near one's once it has 8 or more in flight
   const many = tally(
     await Promise.all(
       Array.from({ length: 200 }, () =>
