@@ -1,10 +1,10 @@
 // Five `peer start` processes on loopback with static discovery: they connect, exchange messages,
 // answer `peer ping`, and survive one node being stopped and started again.
-import { createSocket } from 'node:dgram'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { generateIdentity, saveIdentity, TrustList } from '@peer/identity'
 import { testId } from '@peer/testkit/ids'
+import { silentUdpSocket } from '@peer/testkit/silent-udp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { makeTempDir, PeerProcess, removeTempDir, runPeer } from './helpers.js'
 import {
@@ -238,17 +238,10 @@ describe(`a ${N}-process cluster on loopback (static discovery)`, () => {
 
   it('peer ping --trusted: a hundred trusted peers that are down do not hide the ones that are up', async () => {
     // a UDP socket that reads and never answers: every dial to it waits out its time limit (10 s)
-    const hole = createSocket('udp4')
-    hole.on('message', () => {})
-    await new Promise<void>((resolve) => hole.bind(0, '127.0.0.1', resolve))
+    const { socket: hole, port: holePort } = await silentUdpSocket()
     try {
       const ghosts = Array.from({ length: 100 }, (_, i) => testId(`down-${i}`))
-      const listed = ghosts.flatMap((id) => [
-        '--trust',
-        id,
-        '--peer',
-        `${id}@127.0.0.1:${hole.address().port}`,
-      ])
+      const listed = ghosts.flatMap((id) => ['--trust', id, '--peer', `${id}@127.0.0.1:${holePort}`])
       // the ghosts first (a static list is dialed in its order); with one dial slot each for its
       // 10 s, the five nodes would wait 125 s, past the 30 s each peer is given
       const r = await runPeer(

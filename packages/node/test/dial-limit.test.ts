@@ -2,10 +2,10 @@
 // transport's own 10 s default raises the transport's (every dial ended at 10 s before, whatever
 // the registry allowed: a path whose handshake takes longer could never connect), and a transport
 // limit set below it is logged. Real QUIC on loopback; the peer is a UDP socket that never answers.
-import { createSocket } from 'node:dgram'
 import { generateIdentity } from '@peer/identity'
 import { ManualBackend } from '@peer/testkit/manual-discovery'
 import { recordingLogger } from '@peer/testkit/recording-logger'
+import { silentUdpSocket } from '@peer/testkit/silent-udp'
 import { nextEvent } from '@peer/testkit/wait'
 import { afterEach, expect, it } from 'vitest'
 import { createNode, type PeerNode } from '../src/index.js'
@@ -19,9 +19,7 @@ afterEach(async () => {
 
 it("a registry dialTimeoutMs above the transport's default is the dial's limit", async () => {
   const [mine, theirs] = await Promise.all([generateIdentity(), generateIdentity()])
-  const hole = createSocket('udp4')
-  hole.on('message', () => {})
-  await new Promise<void>((resolve) => hole.bind(0, '127.0.0.1', resolve))
+  const { socket: hole, port: holePort } = await silentUdpSocket()
   closers.push(() => hole.close())
   const discovery = new ManualBackend()
   const node = await createNode({
@@ -33,7 +31,7 @@ it("a registry dialTimeoutMs above the transport's default is the dial's limit",
   })
   nodes.push(node)
   const failed = nextEvent<CustomEvent<{ error: Error }>>(node, 'peer:dial-failed', undefined, 120_000)
-  discovery.announcePeer(theirs.id, [{ host: '127.0.0.1', port: hole.address().port }])
+  discovery.announcePeer(theirs.id, [{ host: '127.0.0.1', port: holePort }])
   // the registry's limit ended it, not the transport's ("no QUIC answer ... within 10000 ms")
   expect((await failed).detail.error.message).toMatch(/timed out after 12000 ms/)
 }, 180_000)

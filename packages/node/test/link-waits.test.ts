@@ -1,10 +1,11 @@
 // Calls waiting for one peer's link share one wait (the dial, then the hello): each call keeps only
 // its own timeout, signal and name for the peer, and the shared wait ends with its last caller.
 // Real QUIC on loopback; members whose port answers nothing yet (a silent UDP socket).
-import dgram from 'node:dgram'
+import type dgram from 'node:dgram'
 import v8 from 'node:v8'
 import vm from 'node:vm'
 import { generateIdentity } from '@peer/identity'
+import { silentUdpSocket } from '@peer/testkit/silent-udp'
 import { waitFor } from '@peer/testkit/wait'
 import { afterEach, expect, it } from 'vitest'
 import { PeerUnavailableError } from '../src/index.js'
@@ -18,10 +19,9 @@ afterEach(async () => {
 })
 
 async function silentPort(): Promise<{ socket: dgram.Socket; port: number }> {
-  const socket = dgram.createSocket('udp4')
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve))
-  sockets.push(socket)
-  return { socket, port: socket.address().port }
+  const silent = await silentUdpSocket()
+  sockets.push(silent.socket)
+  return silent
 }
 
 /** `a` (on-demand, dials and calls that never end by themselves) with `b` a member at a silent port. */

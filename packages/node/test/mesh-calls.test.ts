@@ -5,9 +5,10 @@
 // (a call must not hammer a peer that is failing); a member that said it was stopping is dialed by
 // the call (the registry waits for discovery to report it again, which a static list never does,
 // so a restarted server was out of reach for `departedHoldMs`). Real QUIC on loopback.
-import dgram from 'node:dgram'
+import type dgram from 'node:dgram'
 import { generateIdentity } from '@peer/identity'
 import { freePort } from '@peer/testkit/ports'
+import { silentUdpSocket } from '@peer/testkit/silent-udp'
 import { nextEvent, waitFor } from '@peer/testkit/wait'
 import { afterEach, expect, it } from 'vitest'
 import { createNode, type PeerNode, PeerUnavailableError } from '../src/index.js'
@@ -22,13 +23,6 @@ afterEach(async () => {
   await Promise.allSettled(nodes.splice(0).map((n) => n.stop()))
 })
 
-/** A UDP socket on loopback that never answers (QUIC packets to it are lost, like to a peer not up yet). */
-async function silentSocket(): Promise<{ socket: dgram.Socket; port: number }> {
-  const socket = dgram.createSocket('udp4')
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve))
-  return { socket, port: socket.address().port }
-}
-
 it('a request to a member whose dial is in flight waits for the dial, then is answered', async () => {
   const [mine, theirs] = await Promise.all([generateIdentity(), generateIdentity()])
   // a dial time limit the test never reaches: only the peer coming up can end the dial
@@ -36,7 +30,7 @@ it('a request to a member whose dial is in flight waits for the dial, then is an
   const a = await startMember(mine, [theirs.id], { name: 'a@localhost', registry })
   members.push(a)
   // b's port answers nothing yet: a's dial to it stays in flight
-  const { socket, port } = await silentSocket()
+  const { socket, port } = await silentUdpSocket()
   a.discovery.announcePeer(theirs.id, [{ host: '127.0.0.1', port }], { name: 'b@localhost' })
   await waitFor(() => a.node.members().length === 1, { what: 'b to be a member', timeoutMs: 30_000 })
   expect(a.node.peers()).toEqual([])
@@ -107,7 +101,7 @@ it('a call to a member that said it was stopping dials it: a restart behind a li
 
 it('calls waiting for one peer are bounded (maxQueuedMessages): one more fails at once; each that ends frees its place', async () => {
   const [mine, theirs] = await Promise.all([generateIdentity(), generateIdentity()])
-  const { socket, port } = await silentSocket()
+  const { socket, port } = await silentUdpSocket()
   sockets.push(socket)
   // a dial that never ends by itself, and calls that never time out: only aborts and stop end them
   const a = await startMember(mine, [theirs.id], {

@@ -1,8 +1,9 @@
 // On-demand connections and the connection cap: real nodes, QUIC on loopback, peers announced by
 // hand (the testkit's manual discovery backend).
-import { createSocket, type Socket } from 'node:dgram'
+import type { Socket } from 'node:dgram'
 import { ConfigError } from '@peer/discovery-core'
 import { generateIdentity } from '@peer/identity'
+import { silentUdpSocket } from '@peer/testkit/silent-udp'
 import { nextEvent, recordEvents, waitFor } from '@peer/testkit/wait'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createNode, type NodeOptions, PeerUnavailableError } from '../src/index.js'
@@ -101,12 +102,11 @@ describe('on-demand connections', () => {
   it('a dial that does not finish fails the call at its timeout or abort, as not-connected', async () => {
     const [a] = await cluster(1, onDemand())
     // a UDP socket that swallows every packet: the QUIC handshake never completes
-    const sink = createSocket('udp4')
+    const { socket: sink, port: sinkPort } = await silentUdpSocket()
     sockets.push(sink)
-    await new Promise<void>((r) => sink.bind(0, '127.0.0.1', r))
     const ghost = await generateIdentity()
     a!.node.trust!.add(ghost.id)
-    a!.discovery.announcePeer(ghost.id, [{ host: '127.0.0.1', port: sink.address().port }], {
+    a!.discovery.announcePeer(ghost.id, [{ host: '127.0.0.1', port: sinkPort }], {
       name: 'ghost@localhost',
     })
     await waitFor(() => a!.node.members().length === 1, { what: 'the ghost member' })

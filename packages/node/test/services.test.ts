@@ -2,7 +2,6 @@
 // The peers are announced by hand (the testkit's manual backend, as an operator's static list
 // would list them) with each node's `meta.services`, which is what `provide()` would announce
 // through a backend that can publish (see tooling/integration/test/node/services-etcd.test.ts).
-import { createSocket, type Socket } from 'node:dgram'
 import {
   AbstractAnnouncingBackend,
   type DiscoveryBackend,
@@ -18,6 +17,7 @@ import {
 import { generateIdentity } from '@peer/identity'
 import { ManualBackend } from '@peer/testkit/manual-discovery'
 import { recordingLogger } from '@peer/testkit/recording-logger'
+import { silentUdpSocket } from '@peer/testkit/silent-udp'
 import { nextEvent, waitFor } from '@peer/testkit/wait'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createNode, type PeerNode, ServiceUnavailableError } from '../src/index.js'
@@ -43,14 +43,6 @@ async function start(
   })
   nodes.push(node)
   return node
-}
-
-/** A UDP socket on loopback that reads and never answers (a QUIC dial to it hangs until its time limit). */
-async function silentSocket(): Promise<{ socket: Socket; port: number }> {
-  const socket = createSocket('udp4')
-  socket.on('message', () => {})
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve))
-  return { socket, port: socket.address().port }
 }
 
 /**
@@ -307,7 +299,7 @@ describe('named services through discovery', () => {
 
   it('with no provider connected, the first to come up gets the request: one whose dial hangs takes no timeout', async () => {
     const [mine, hung, late] = await Promise.all([generateIdentity(), generateIdentity(), generateIdentity()])
-    const holes = await Promise.all([silentSocket(), silentSocket()])
+    const holes = await Promise.all([silentUdpSocket(), silentUdpSocket()])
     try {
       const discovery = new ManualBackend()
       // dial and idle time limits no test reaches: only a provider that comes up can end a wait

@@ -1,10 +1,10 @@
 // The stop sequence: peers are told (peer:down `shutdown`, requests in flight fail with reason
 // `shutdown`), and stop() resolves within its deadline even when a peer never answers anything.
-import { createSocket } from 'node:dgram'
 import { fileURLToPath } from 'node:url'
 import { generateIdentity } from '@peer/identity'
 import { type RpcChild, spawnChild } from '@peer/testkit/child-process'
 import { ManualBackend } from '@peer/testkit/manual-discovery'
+import { silentUdpSocket } from '@peer/testkit/silent-udp'
 import { recordEvents, waitFor } from '@peer/testkit/wait'
 import { afterEach, expect, it, vi } from 'vitest'
 import { createNode, NodeStoppedError, PeerUnavailableError } from '../src/index.js'
@@ -47,10 +47,7 @@ it('stop() resolves within its deadline with a peer that never answers anything'
     generateIdentity(),
   ])
   // a UDP socket that swallows everything: the dial to it never completes
-  const blackHole = createSocket('udp4')
-  blackHole.on('error', () => {})
-  blackHole.on('message', () => {})
-  await new Promise<void>((resolve) => blackHole.bind(0, '127.0.0.1', resolve))
+  const { socket: blackHole, port: blackHolePort } = await silentUdpSocket()
   cleanups.push(() => new Promise<void>((resolve) => blackHole.close(() => resolve())))
   const discovery = new ManualBackend()
   const node = await createNode({
@@ -74,7 +71,7 @@ it('stop() resolves within its deadline with a peer that never answers anything'
   await node.waitForPeer('frozen', { timeoutMs: 15_000 })
   const inFlight = failure(node.request('frozen', 'never', null, { timeoutMs: 60_000 }))
   await waitFor(() => node.peer('frozen')?.stats.inFlight === 1)
-  discovery.announcePeer(ghost.id, [{ host: '127.0.0.1', port: blackHole.address().port }])
+  discovery.announcePeer(ghost.id, [{ host: '127.0.0.1', port: blackHolePort }])
   child.kill('SIGSTOP')
 
   const started = performance.now()

@@ -20,12 +20,13 @@
 //   PEER_BENCH_CHURN_POLICY=on-demand   connections on first use (no dead-listed rounds: nothing is
 //                                       dialed until used)
 import { createHash } from 'node:crypto'
-import { createSocket, type Socket } from 'node:dgram'
+import type { Socket } from 'node:dgram'
 import { fileURLToPath } from 'node:url'
 import { encodeBase32 } from '@peer/discovery-core'
 import { type RpcChild, spawnChild } from '@peer/testkit/child-process'
 import { type EtcdCluster, startEtcd } from '@peer/testkit/etcd'
 import { freePorts } from '@peer/testkit/ports'
+import { silentUdpSocket } from '@peer/testkit/silent-udp'
 import { waitFor } from '@peer/testkit/wait'
 import { fmtList, load1m as load, p50, watchdog } from '../bench-stats.js'
 import type { Backend, ClusterMember, LoadCounts, Pem, Policy } from '../cluster-child.js'
@@ -186,10 +187,7 @@ const suite: Suite = {
         const liveMembers = live.flatMap((g) => g.members)
         const dead = groups.slice(processes - deadProcesses).flatMap((g) => g.members)
         for (const m of dead) {
-          const hole = createSocket('udp4')
-          hole.on('message', () => {})
-          await new Promise<void>((resolve) => hole.bind(m.port, '127.0.0.1', resolve))
-          holes.push(hole)
+          holes.push((await silentUdpSocket({ port: m.port })).socket)
         }
         // ids nobody holds, so that no restart below can answer for them by accident
         const deadListed = [

@@ -1,7 +1,8 @@
 // Every rule of the peer registry over real QUIC (pinned mutual TLS) on loopback.
-import { createSocket, type Socket } from 'node:dgram'
+import type { Socket } from 'node:dgram'
 import { DialTimeoutError, ServerRegistry } from '@peer/registry'
 import { testId } from '@peer/testkit/ids'
+import { silentUdpSocket } from '@peer/testkit/silent-udp'
 import { nextEvent, recordEvents, waitFor } from '@peer/testkit/wait'
 import { type Connection, type Listener, PinningError } from '@peer/transport-quic'
 import { describe, expect, it } from 'vitest'
@@ -116,11 +117,7 @@ describe('PeerRegistry over QUIC: dialing', () => {
   it('bounds concurrent dials and gives up on an address after the dial timeout', async () => {
     // UDP sockets that swallow every packet: a QUIC handshake to them never completes
     const holes: Socket[] = []
-    for (let i = 0; i < 6; i++) {
-      const s = createSocket('udp4')
-      await new Promise<void>((r) => s.bind(0, '127.0.0.1', r))
-      holes.push(s)
-    }
+    for (let i = 0; i < 6; i++) holes.push((await silentUdpSocket()).socket)
     cleanups.push(() => {
       for (const s of holes) s.close()
     })
