@@ -73,11 +73,6 @@ export class LinkWaits {
     this.#lifetime = lifetime
   }
 
-  /** Calls waiting for `id` now. */
-  waiting(id: string): number {
-    return this.#count.get(id) ?? 0
-  }
-
   /**
    * Waits for `id`'s link as `ref`, within `timeoutMs` and `signal`, joining the shared wait of
    * `kind` for it or starting one (with `context`). Throws `TooManyRequestsError` at once when

@@ -57,13 +57,14 @@ export interface LinkWaitHost {
 
 /**
  * Resolves with the link of `id` once it is up (the `hello` exchange on `connection` done), at
- * once when it is. Rejects with `PeerUnavailableError` when the connection closes with nothing
- * replacing it or after `ms`, an `AbortError` when `signal` aborts, `NodeStoppedError` on stop.
+ * once when it is. Rejects with `PeerUnavailableError` naming `ref` (or what `ref` makes of the
+ * detail, when it is a function) when the connection closes with nothing replacing it or after
+ * `ms`, an `AbortError` when `signal` aborts, `NodeStoppedError` on stop.
  * @internal
  */
 export function awaitLink(
   host: LinkWaitHost,
-  ref: string,
+  ref: string | ((detail: string) => Error),
   id: string,
   connection: Connection,
   ms: number,
@@ -71,6 +72,8 @@ export function awaitLink(
 ): Promise<PeerLink> {
   const now = host.link(id)
   if (now !== undefined && !now.closed) return Promise.resolve(now)
+  const unavailable =
+    typeof ref === 'string' ? (detail: string) => new PeerUnavailableError(ref, detail) : ref
   const check = (finish: (link: PeerLink | undefined) => void) => {
     const link = host.link(id)
     if (link !== undefined && !link.closed) finish(link)
@@ -82,7 +85,7 @@ export function awaitLink(
       if ((event as CustomEvent<{ id: string }>).detail.id === id) check(finish)
     },
     timeoutMs: ms,
-    timeoutError: () => new PeerUnavailableError(ref, `connected but not up within ${Math.round(ms)} ms`),
+    timeoutError: () => unavailable(`connected but not up within ${Math.round(ms)} ms`),
     lifetime: host.lifetime,
     stoppedMessage: 'the node stopped while connecting',
     signal,
@@ -100,8 +103,7 @@ export function awaitLink(
         if (!host.pending(id)) {
           wait.finish(
             undefined,
-            new PeerUnavailableError(
-              ref,
+            unavailable(
               `the connection closed before the peer was up${info.reason ? ` (${CLOSED_BY[info.by]}: ${info.reason})` : ''}`,
             ),
           )

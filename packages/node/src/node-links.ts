@@ -337,12 +337,12 @@ export class NodeLinks {
       shared.connected()
       const link = await awaitLink(
         this.#waitHost(stale),
-        id,
+        forEachCaller,
         id,
         next.connection,
         Infinity,
         shared.signal,
-      ).catch(forEachCaller)
+      )
       this.#c.policy.touch(link)
       return link
     },
@@ -370,9 +370,7 @@ export class NodeLinks {
         throw new LinkWaitFailure((ref) => this.#c.notUp(ref, detail, error))
       }
       shared.connected()
-      const link = await awaitLink(this.#waitHost(), id, id, connection, Infinity, shared.signal).catch(
-        forEachCaller,
-      )
+      const link = await awaitLink(this.#waitHost(), forEachCaller, id, connection, Infinity, shared.signal)
       this.#c.policy.touch(link)
       return link
     },
@@ -436,16 +434,9 @@ export class NodeLinks {
   }
 }
 
-/**
- * A shared wait's `PeerUnavailableError` (said for the peer's id) said again for each caller's
- * own ref (a name, or the id); any other error is said as it is.
- */
-function forEachCaller(error: unknown): never {
-  if (!(error instanceof PeerUnavailableError)) throw error
-  const detail = error.message.slice(`peer ${error.peer} is unavailable: `.length)
-  throw new LinkWaitFailure(
-    (ref) => new PeerUnavailableError(ref, detail, { reason: error.reason, cause: error.cause }),
-  )
+/** How a shared wait's `awaitLink` says the peer is unavailable: for each caller's own ref (name or id). */
+function forEachCaller(detail: string): LinkWaitFailure {
+  return new LinkWaitFailure((ref) => new PeerUnavailableError(ref, detail))
 }
 
 /** A caller's timeout once the connection was made: the `hello` (or a newer link) did not finish. */

@@ -68,9 +68,10 @@ export class RequestTable {
     return this.#fastest * Math.exp(-(now - this.#answeredAt) / LATENCY_DECAY_MS)
   }
 
-  #observe(ms: number): void {
+  /** An answer came at `now`, `ms` after its request was sent. */
+  #observe(ms: number, now: number): void {
     this.#answers++
-    this.#answeredAt = performance.now()
+    this.#answeredAt = now
     if (this.#answers > 1) this.#fastest = Math.min(this.#fastest, ms)
   }
 
@@ -108,7 +109,8 @@ export class RequestTable {
           clearTimeout(timer)
           off?.()
           if (error === undefined) {
-            this.#observe(performance.now() - sentAt)
+            const now = performance.now()
+            this.#observe(now - sentAt, now)
             resolve(value)
           } else reject(error)
           this.#onSettled()
