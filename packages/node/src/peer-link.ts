@@ -208,7 +208,7 @@ export class PeerLink {
     this.#stallWatch = new StallWatch(
       {
         received: () => this.stats.bytesReceived,
-        waiting: () => this.#requests.size > 0 || lanes.some((l) => !l.idle),
+        waiting: () => this.#requests.size > 0 || this.#probe.probing || lanes.some((l) => !l.idle),
         ping: () => this.#control({ kind: 'ping', id: STALL_PING_ID }),
         stalled: (recovered) => this.#host.stalled(this, recovered),
       },

@@ -7,7 +7,10 @@ export const STALL_PING_ID = MAX_REQUEST_ID
 export interface StallWatchLink {
   /** Bytes received on the link so far: any growth is progress. */
   received(): number
-  /** True while the link waits for the peer: requests in flight, messages queued or unconfirmed. */
+  /**
+   * True while the link waits for the peer: requests in flight, messages queued or unconfirmed, a
+   * liveness probe's ping unanswered.
+   */
   waiting(): boolean
   /** Sends the watch's ping on the control lane (never throws). */
   ping(): void
@@ -24,7 +27,10 @@ export interface StallWatchLink {
  * heal, seconds later under back-off). Every quarter of `timeoutMs` it looks at the bytes received;
  * after half of `timeoutMs` without any while waiting it sends a ping on the control lane (a peer
  * that is merely slow to answer a request still answers it), and after `timeoutMs` without any
- * the link is stalled (reported once until traffic arrives again). An idle link sends nothing.
+ * the link is stalled (reported once until traffic arrives again). Once that ping is out, the link
+ * waits for its answer: a request that timed out in the meantime (its timeout shorter than the
+ * stall timeout, as callers set them) does not restart the count, so a peer that died is found by
+ * the first call that waited on it. An idle link sends nothing.
  * @internal
  */
 export class StallWatch {
@@ -64,9 +70,10 @@ export class StallWatch {
     if (this.#closed) return
     const now = performance.now()
     const received = this.#link.received()
-    if (received !== this.#received || (this.#recovered === undefined && !this.#link.waiting())) {
-      // progress, or nothing expected from the peer: start over (a stalled link stays suspect
-      // until something arrives)
+    const expecting = this.#pinged || this.#link.waiting()
+    if (received !== this.#received || (this.#recovered === undefined && !expecting)) {
+      // progress, or nothing expected from the peer (not even the answer to our ping): start over
+      // (a stalled link stays suspect until something arrives)
       this.#received = received
       this.#quietSince = now
       this.#pinged = false

@@ -115,15 +115,16 @@ export interface NodeOptions {
   partialFrameTimeoutMs?: number
   /**
    * Stall detection: when a connection carried nothing from the peer for this many ms while the
-   * node waited for it (requests in flight, messages queued or not yet confirmed) and a ping sent
-   * halfway went unanswered, the connection is stalled (a partition, typically shorter than the
-   * idle timeout). The node then dials the peer afresh on its known addresses (short attempts,
-   * one after the other) and, once a handshake succeeds and the old connection is still silent,
-   * moves the peer to the new connection: the peer stays up, requests and unconfirmed messages on
-   * the stalled connection fail with `PeerUnavailableError` reason `connection-lost` (counted in
-   * `messagesDropped`), and traffic resumes within about a handshake of the path's return instead
-   * of at QUIC's next retransmission (seconds under back-off). An idle connection sends nothing
-   * for this. Default 2,000.
+   * node waited for it (requests in flight, messages queued or not yet confirmed, a liveness probe)
+   * and a ping sent halfway went unanswered, the connection is stalled (a partition shorter than
+   * the idle timeout, a peer killed). Once that ping is out the silence keeps counting, even when
+   * the call that waited timed out or was aborted meanwhile. The node then dials the peer afresh on
+   * its known addresses (short attempts, one after the other) and, once a handshake succeeds and
+   * the old connection is still silent, moves the peer to the new connection: the peer stays up,
+   * requests and unconfirmed messages on the stalled connection fail with `PeerUnavailableError`
+   * reason `connection-lost` (counted in `messagesDropped`), and traffic resumes within about a
+   * handshake of the path's return instead of at QUIC's next retransmission (seconds under
+   * back-off). An idle connection sends nothing for this. Default 2,000.
    */
   stallTimeoutMs?: number
   /**

@@ -150,3 +150,76 @@ it('traffic resumes on a fresh connection after a partition shorter than the idl
   stopped = true
   await loop
 })
+
+/**
+ * `near` connected to `far` through a relay, partitioned; the liveness probe's own time limit is
+ * out of reach, so only the stall watch can find the dead connection. `heal()` lets the next
+ * handshake through (a stall probe's: the old connection's own retransmission must not heal it).
+ */
+async function partitioned() {
+  const [near, far] = await Promise.all([generateIdentity(), generateIdentity()])
+  const farNode = await createNode({ identity: far, trust: [near.id], name: 'far@localhost' })
+  cleanups.push(() => farNode.stop())
+  farNode.handle('echo', (x) => x)
+  let healOnInitial = false
+  const relay = await createUdpRelay({
+    listenHost: '127.0.0.1',
+    target: farNode.address,
+    onPacket: (dir, packet) => {
+      if (!healOnInitial || dir !== 'up' || ((packet[0] ?? 0) & 0xf0) !== 0xc0) return
+      healOnInitial = false
+      relay.partition(false)
+    },
+  })
+  cleanups.push(() => relay.close())
+  const discovery = new ManualBackend()
+  const nearNode = await createNode({
+    identity: near,
+    trust: [far.id],
+    name: 'near@localhost',
+    discovery,
+    probeTimeoutMs: 600_000,
+  })
+  cleanups.push(() => nearNode.stop())
+  discovery.announcePeer(far.id, [relay.address])
+  await nearNode.waitForPeer(far.id, { timeoutMs: 15_000 })
+  expect(await nearNode.request(far.id, 'echo', 'before')).toBe('before')
+  relay.partition(true)
+  const sent = () => nearNode.peer(far.id)?.stats.messagesSent ?? 0
+  const heal = () => {
+    healOnInitial = true
+  }
+  return { nearNode, farId: far.id, sent, heal }
+}
+
+// A caller gives up before the stall timeout: the stall watch's ping (sent after half of it in
+// silence) is still unanswered, so the silence keeps counting and the dead connection is found,
+// where it used to start over once nothing waited, and stay until the idle timeout (30 s).
+it('a call that gave up on a dead connection still gets it found: the stall ping waits for its answer', async () => {
+  const { nearNode, farId, sent, heal } = await partitioned()
+  const abort = new AbortController()
+  const call = nearNode.request(farId, 'echo', 'lost', { signal: abort.signal }).catch((e: unknown) => e)
+  const before = sent()
+  await waitFor(() => sent() > before, { timeoutMs: 25_000, what: "the stall watch's ping" })
+  abort.abort()
+  expect(await call).toMatchObject({ name: 'AbortError' })
+  expect(nearNode.stats.probes).toBe(0)
+  await waitFor(() => nearNode.stats.stalls === 1, { timeoutMs: 25_000, what: 'the stall found' })
+  heal()
+  await waitFor(() => nearNode.stats.stallRecoveries === 1, { timeoutMs: 30_000, what: 'a fresh connection' })
+  expect(await nearNode.request(farId, 'echo', 'after')).toBe('after')
+})
+
+// A request times out before the stall watch pinged: the liveness probe's ping is out, the link
+// waits for it, and the stall watch finds the dead connection long before the probe's time limit.
+it('a request that timed out on a dead connection gets it found while the liveness probe waits', async () => {
+  const { nearNode, farId, heal } = await partitioned()
+  await expect(nearNode.request(farId, 'echo', 'lost', { timeoutMs: 200 })).rejects.toMatchObject({
+    name: 'RequestTimeoutError',
+  })
+  expect(nearNode.stats.probes).toBe(1)
+  await waitFor(() => nearNode.stats.stalls === 1, { timeoutMs: 25_000, what: 'the stall found' })
+  heal()
+  await waitFor(() => nearNode.stats.stallRecoveries === 1, { timeoutMs: 30_000, what: 'a fresh connection' })
+  expect(await nearNode.request(farId, 'echo', 'after')).toBe('after')
+})
