@@ -103,6 +103,7 @@ export function wireNode(options: NodeOptions, host: WiringHost): NodeWiring {
     trusted: (id) => host.trusted(id),
     connected: (id) => links.links.has(id),
     load: (id) => links.links.get(id)?.load(),
+    nextStall: (id) => links.links.get(id)?.nextStall(),
     announce: (_services, announceOptions) => host.announce(announceOptions),
     request: (id, topic, payload, requestOptions) => host.request(id, topic, payload, requestOptions),
     link: async (id, timeoutMs, signal) => {

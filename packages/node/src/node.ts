@@ -270,7 +270,8 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
    * live: `provider:added` / `provider:removed` tell when the set changes. Sorted by id; with
    * `{ ordered: true }`, in the order `request({ service })` tries them now: connected ones first,
    * by how long their answers take at best (at least 10 ms) times one more than their requests in
-   * flight, ties in random order.
+   * flight, ties in random order; then those not connected; those whose connection is stalled now
+   * last.
    *
    * @param service - the service name
    * @param options - `ordered`: the order `request({ service })` tries the providers in
@@ -358,7 +359,8 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
    * With `{ service: name }` instead of a peer, a provider of the service is picked (a connected
    * one, by how fast it answers and its requests in flight: load spreads over providers answering
    * within 10 ms; then random) and the next one is tried when it is unavailable
-   * (`PeerUnavailableError`), within the one `timeoutMs`; `ServiceUnavailableError` when none was.
+   * (`PeerUnavailableError`) or its connection is found stalled with the request in flight (see
+   * `stallTimeoutMs`), within the one `timeoutMs`; `ServiceUnavailableError` when none was.
    */
   request<T = unknown>(
     peer: string | ServiceTarget,

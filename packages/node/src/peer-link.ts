@@ -203,6 +203,11 @@ export class PeerLink {
     return this.#stallWatch?.suspect === true
   }
 
+  /** Aborts when the link is next reported stalled (see {@link StallWatch.nextStall}). */
+  nextStall(): AbortSignal | undefined {
+    return this.#stallWatch?.nextStall()
+  }
+
   #watchStalls(): void {
     const lanes = this.#lanes
     this.#stallWatch = new StallWatch(
@@ -217,11 +222,11 @@ export class PeerLink {
   }
 
   /**
-   * For picking a provider: the requests and pings in flight, and how long answers take at best
-   * (see `RequestTable.latency`; 0 before the eighth answer).
+   * For picking a provider: the requests and pings in flight, how long answers take at best (see
+   * `RequestTable.latency`; 0 before the eighth answer), and whether the link is stalled now.
    */
-  load(): { inFlight: number; latency: number } {
-    return { inFlight: this.#requests.size, latency: this.#requests.latency() }
+  load(): { inFlight: number; latency: number; stalled: boolean } {
+    return { inFlight: this.#requests.size, latency: this.#requests.latency(), stalled: this.stalled }
   }
 
   /** The last ping's RTT, else the transport's. */

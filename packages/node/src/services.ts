@@ -102,11 +102,18 @@ export interface ServiceHost {
   /** Whether a connection to `id` is up. */
   connected(id: string): boolean
   /**
-   * For a connected `id`: its requests in flight, and how long its answers take at best in ms (the
-   * fastest but the first, forgotten over seconds; 0 before the eighth); `undefined` when no
-   * connection is up.
+   * For a connected `id`: its requests in flight, how long its answers take at best in ms (the
+   * fastest but the first, forgotten over seconds; 0 before the eighth), and whether its
+   * connection is stalled now; `undefined` when no connection is up.
    */
-  load(id: string): { readonly inFlight: number; readonly latency: number } | undefined
+  load(
+    id: string,
+  ): { readonly inFlight: number; readonly latency: number; readonly stalled: boolean } | undefined
+  /**
+   * For a connected `id`: a signal that aborts when its connection is next found stalled;
+   * `undefined` when none is up or it is stalled now.
+   */
+  nextStall(id: string): AbortSignal | undefined
   /** Announces the node again with `services` as its `meta.services` (undefined: none). */
   announce(services: string | undefined, options: AbortOptions): Promise<void>
   request(id: string, topic: string, payload: unknown, options: RequestOptions): Promise<unknown>
@@ -217,7 +224,8 @@ export class ServiceDirectory {
   }
 
   /**
-   * The providers of `service` in the order `request` tries them: connected ones first, by their
+   * The providers of `service` in the order `request` tries them: connected ones first (those whose
+   * connection is stalled now last of all, after the providers not connected), by their
    * cost, how long their answers take at best (at least {@link PROVIDER_LATENCY_FLOOR_MS}: nearer
    * ones first, those within the floor equal; forgotten over seconds, so a far one is tried again)
    * times one more than their requests in flight (so load spreads, and a far or busy provider takes
@@ -234,10 +242,14 @@ export class ServiceDirectory {
     const costs = new Map<string, number>()
     for (const id of shuffled) {
       const load = this.#host.load(id)
+      // the providers not connected after the connected ones, and those whose connection is
+      // stalled (a provider that died, a partition) last of all
       const cost =
         load === undefined
-          ? Number.POSITIVE_INFINITY
-          : Math.max(load.latency, PROVIDER_LATENCY_FLOOR_MS) * (load.inFlight + 1)
+          ? Number.MAX_VALUE
+          : load.stalled
+            ? Number.POSITIVE_INFINITY
+            : Math.max(load.latency, PROVIDER_LATENCY_FLOOR_MS) * (load.inFlight + 1)
       costs.set(id, cost)
     }
     // a stable sort: equal costs keep the shuffled order
@@ -249,8 +261,9 @@ export class ServiceDirectory {
   }
 
   /**
-   * Sends the request to the first provider in {@link order}; on `PeerUnavailableError` tries the
-   * next, within one overall `timeoutMs`. When none is connected, the first of the next
+   * Sends the request to the first provider in {@link order}; on `PeerUnavailableError`, or when
+   * the provider's connection is found stalled with the request in flight (`stallTimeoutMs` of
+   * silence), tries the next, within one overall `timeoutMs`. When none is connected, the first of the next
    * {@link PROVIDER_RACE} to come up gets it (a provider whose dial hangs must not take the whole
    * timeout while another one is up). Other errors (timeout, remote error, no handler) are the
    * answer. Rejects with {@link ServiceUnavailableError} when no provider was available.
@@ -283,10 +296,22 @@ export class ServiceDirectory {
         id = won
       }
       tried.push(id)
+      // a connection found stalled with the request in flight: the next provider gets it (the
+      // stalled one may answer after all, so it may run twice, as with any failover)
+      const stall = this.#host.nextStall(id)
+      const linked = stall === undefined ? undefined : linkSignals([options.signal, stall])
       try {
         const rest = Math.max(1, Math.floor(deadline - performance.now()))
-        return await this.#host.request(id, topic, payload, { ...options, timeoutMs: rest })
-      } catch (error) {
+        const signal = linked?.signal ?? options.signal
+        return await this.#host.request(id, topic, payload, { ...options, signal, timeoutMs: rest })
+      } catch (thrown) {
+        const error =
+          stall?.aborted === true && options.signal?.aborted !== true
+            ? new PeerUnavailableError(id, 'the connection stalled with the request in flight', {
+                reason: 'connection-lost',
+                cause: thrown,
+              })
+            : thrown
         if (!(error instanceof PeerUnavailableError)) throw error
         last = error
         this.#host.log.debug('service provider unavailable, trying the next', {
@@ -294,6 +319,8 @@ export class ServiceDirectory {
           id,
           error: errorMessage(error),
         })
+      } finally {
+        linked?.release()
       }
     }
     throw new ServiceUnavailableError(service, tried, last === undefined ? undefined : { cause: last })

@@ -41,6 +41,7 @@ export class StallWatch {
   #quietSince = 0
   #pinged = false
   #recovered: AbortController | undefined
+  #nextStall: AbortController | undefined
   #closed = false
 
   constructor(link: StallWatchLink, timeoutMs: number) {
@@ -57,11 +58,23 @@ export class StallWatch {
     return this.#recovered !== undefined
   }
 
+  /**
+   * A signal that aborts when the link is next reported stalled, for a call that would rather give
+   * up on the connection then (a service request failing over); `undefined` while it is stalled
+   * now, or once the watch closed (a signal that never aborts: the link's close fails its calls).
+   */
+  nextStall(): AbortSignal | undefined {
+    if (this.#closed || this.#recovered !== undefined) return undefined
+    this.#nextStall ??= new AbortController()
+    return this.#nextStall.signal
+  }
+
   /** Stops watching (the link ended). */
   close(): void {
     if (this.#closed) return
     this.#closed = true
     clearInterval(this.#timer)
+    this.#nextStall = undefined
     this.#recovered?.abort()
     this.#recovered = undefined
   }
@@ -88,6 +101,9 @@ export class StallWatch {
     }
     if (this.#recovered === undefined && quiet >= this.#timeoutMs) {
       this.#recovered = new AbortController()
+      const next = this.#nextStall
+      this.#nextStall = undefined
+      next?.abort(new Error('the connection stalled'))
       this.#link.stalled(this.#recovered.signal)
     }
   }
