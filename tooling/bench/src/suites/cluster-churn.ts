@@ -19,6 +19,8 @@
 //   PEER_BENCH_CHURN_BACKEND=etcd   the restarts with etcd discovery instead (no dead-listed rounds)
 //   PEER_BENCH_CHURN_POLICY=on-demand   connections on first use (no dead-listed rounds: nothing is
 //                                       dialed until used)
+//   PEER_BENCH_CHURN_TIMEOUT_MS=10000   the traffic's request timeout (default 2,000; the node's own
+//                                       default is 10,000)
 import { createHash } from 'node:crypto'
 import type { Socket } from 'node:dgram'
 import { fileURLToPath } from 'node:url'
@@ -36,7 +38,7 @@ const CHILD = fileURLToPath(new URL('../cluster-child.ts', import.meta.url))
 const NODES_PER_PROCESS = 10
 /** Steady traffic during the restarts: every node sends a request to a random member this often. */
 const TRAFFIC_INTERVAL_MS = 250
-/** The timeout of those requests. */
+/** The timeout of those requests (`PEER_BENCH_CHURN_TIMEOUT_MS`). */
 const TRAFFIC_TIMEOUT_MS = 2000
 /** How long a mesh may take to (re)form before the round counts as failed. */
 const FORM_TIMEOUT_MS = 300_000
@@ -142,6 +144,10 @@ const suite: Suite = {
       throw new Error(`PEER_BENCH_CHURN_POLICY is mesh or on-demand, got ${policy}`)
     }
     const mesh = policy === 'mesh'
+    const trafficTimeoutMs = Number(process.env.PEER_BENCH_CHURN_TIMEOUT_MS ?? TRAFFIC_TIMEOUT_MS)
+    if (!Number.isInteger(trafficTimeoutMs) || trafficTimeoutMs < 1) {
+      throw new Error(`PEER_BENCH_CHURN_TIMEOUT_MS is a whole number of ms, got ${trafficTimeoutMs}`)
+    }
     let etcd: EtcdCluster | undefined
     const notes: string[] = [`${size} nodes in ${processes} processes; load average ${load()} at the start`]
     const measurements: Measurement[] = []
@@ -250,7 +256,7 @@ const suite: Suite = {
       const traffic = {
         members: members.map((m) => m.id),
         intervalMs: TRAFFIC_INTERVAL_MS,
-        timeoutMs: TRAFFIC_TIMEOUT_MS,
+        timeoutMs: trafficTimeoutMs,
         service: SERVICE,
       }
       await Promise.all(running.map((g) => g.child.call('load', traffic)))
@@ -300,7 +306,7 @@ const suite: Suite = {
           const what = kind === 'direct' ? 'to a random member' : `to the service (${SERVICE})`
           notes.push(
             `rolling restart (${mode}): requests ${what} from the nodes not restarted while each other ` +
-              `process restarted (one every ${TRAFFIC_INTERVAL_MS} ms per node, timeout ${TRAFFIC_TIMEOUT_MS} ms): ` +
+              `process restarted (one every ${TRAFFIC_INTERVAL_MS} ms per node, timeout ${trafficTimeoutMs} ms): ` +
               `${failed} of ${ok + failed} failed${failed === 0 ? '' : `: ${[...byError].map(([k, n]) => `${n} ${k}`).join(', ')}`}`,
           )
           measurements.push({
