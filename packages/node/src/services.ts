@@ -263,10 +263,10 @@ export class ServiceDirectory {
   /**
    * Sends the request to the first provider in {@link order}; on `PeerUnavailableError`, or when
    * the provider's connection is found stalled with the request in flight (`stallTimeoutMs` of
-   * silence), tries the next, within one overall `timeoutMs`. When none is connected, the first of the next
-   * {@link PROVIDER_RACE} to come up gets it (a provider whose dial hangs must not take the whole
-   * timeout while another one is up). Other errors (timeout, remote error, no handler) are the
-   * answer. Rejects with {@link ServiceUnavailableError} when no provider was available.
+   * silence), tries the next, within one overall `timeoutMs`. When none is connected, the first of
+   * the next {@link PROVIDER_RACE} to come up gets it (a provider whose dial hangs must not take
+   * the whole timeout while another one is up). Other errors (timeout, remote error, no handler)
+   * are the answer. Rejects with {@link ServiceUnavailableError} when no provider was available.
    */
   async request(
     target: ServiceTarget,
