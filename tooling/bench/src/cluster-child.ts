@@ -194,19 +194,33 @@ async function requests(params: {
 export interface LoadCounts {
   ok: number
   failed: Record<string, number>
+  /** Answered, but after over a second. */
+  slow: number
+  /** The longest an answered request took (ms). */
+  maxMs: number
 }
+
+/** A kind of background call's outcomes since the last `loadStats`. */
+interface Tally {
+  ok: number
+  failed: Map<string, number>
+  slow: number
+  maxMs: number
+}
+const tally = (): Tally => ({ ok: 0, failed: new Map(), slow: 0, maxMs: 0 })
 
 /** The background calls of `load`, per kind: to a member, to the service. */
-const loadCounts = {
-  direct: { ok: 0, failed: new Map<string, number>() },
-  service: { ok: 0, failed: new Map<string, number>() },
-}
+const loadCounts = { direct: tally(), service: tally() }
 let loadTimer: NodeJS.Timeout | undefined
 
-function counted(promise: Promise<unknown>, into: { ok: number; failed: Map<string, number> }): void {
+function counted(promise: Promise<unknown>, into: Tally): void {
+  const started = performance.now()
   promise.then(
     () => {
+      const ms = performance.now() - started
       into.ok++
+      if (ms > 1000) into.slow++
+      if (ms > into.maxMs) into.maxMs = ms
     },
     (error: Error & { reason?: string }) => {
       const key = `${error.name}${error.reason === undefined ? '' : `/${error.reason}`}`
@@ -238,10 +252,12 @@ function load(params: { members: string[]; intervalMs: number; timeoutMs: number
 
 /** The outcomes of `load`'s calls since the last read (then reset), per kind. */
 function loadStats(): { direct: LoadCounts; service: LoadCounts } {
-  const read = (c: { ok: number; failed: Map<string, number> }) => {
-    const stats = { ok: c.ok, failed: Object.fromEntries(c.failed) }
+  const read = (c: Tally): LoadCounts => {
+    const stats = { ok: c.ok, failed: Object.fromEntries(c.failed), slow: c.slow, maxMs: c.maxMs }
     c.ok = 0
     c.failed.clear()
+    c.slow = 0
+    c.maxMs = 0
     return stats
   }
   return { direct: read(loadCounts.direct), service: read(loadCounts.service) }

@@ -21,6 +21,12 @@
 //                                       dialed until used)
 //   PEER_BENCH_CHURN_TIMEOUT_MS=10000   the traffic's request timeout (default 2,000; the node's own
 //                                       default is 10,000)
+//   PEER_BENCH_CHURN_FREEZE_MS=5000     how long each process is frozen (SIGSTOP, then SIGCONT) in the
+//                                       freeze rounds (default 5,000; 0: no freeze rounds)
+// - freeze: each process in turn is stopped with SIGSTOP (a VM paused, a process stuck: its peers
+//   hear nothing and it answers nothing, not even QUIC's acknowledgements) and resumed with SIGCONT
+//   after PEER_BENCH_CHURN_FREEZE_MS. The time from the resume until every node of the others had a
+//   request to each of its nodes answered; the traffic's failures, as for the restarts.
 import { createHash } from 'node:crypto'
 import type { Socket } from 'node:dgram'
 import { fileURLToPath } from 'node:url'
@@ -148,11 +154,17 @@ const suite: Suite = {
     if (!Number.isInteger(trafficTimeoutMs) || trafficTimeoutMs < 1) {
       throw new Error(`PEER_BENCH_CHURN_TIMEOUT_MS is a whole number of ms, got ${trafficTimeoutMs}`)
     }
+    const freezeMs = Number(process.env.PEER_BENCH_CHURN_FREEZE_MS ?? 5000)
+    if (!Number.isInteger(freezeMs) || freezeMs < 0) {
+      throw new Error(`PEER_BENCH_CHURN_FREEZE_MS is a whole number of ms, got ${freezeMs}`)
+    }
     let etcd: EtcdCluster | undefined
     const notes: string[] = [`${size} nodes in ${processes} processes; load average ${load()} at the start`]
     const measurements: Measurement[] = []
     const holes: Socket[] = []
     const children: RpcChild[] = []
+    /** Processes frozen now (SIGSTOP): resumed before anything closes them, whatever failed. */
+    const frozen = new Set<number>()
     try {
       // the groups' identities, made once (every round and restart takes them back)
       const made = await Promise.all(
@@ -261,29 +273,43 @@ const suite: Suite = {
       }
       await Promise.all(running.map((g) => g.child.call('load', traffic)))
       type LoadStats = { direct: LoadCounts; service: LoadCounts }
-      for (const mode of ['graceful', 'kill'] as const) {
+      const modes = freezeMs > 0 ? (['graceful', 'kill', 'freeze'] as const) : (['graceful', 'kill'] as const)
+      for (const mode of modes) {
         const per: number[] = []
         const fromStart: number[] = []
         const reach: number[] = []
         const calls = {
-          direct: { ok: 0, failed: new Map<string, number>() },
-          service: { ok: 0, failed: new Map<string, number>() },
+          direct: { ok: 0, failed: new Map<string, number>(), slow: 0, maxMs: 0 },
+          service: { ok: 0, failed: new Map<string, number>(), slow: 0, maxMs: 0 },
         }
         const before = load()
         for (let i = 0; i < running.length; i++) {
           const others = running.filter((_, j) => j !== i)
           await Promise.all(others.map((g) => g.child.call<LoadStats>('loadStats')))
-          const stoppedAt = now()
-          if (mode === 'graceful') {
-            await running[i]!.child.call('stop', {}, { timeoutMs: 60_000 }).catch(() => {})
-            await running[i]!.child.close(10_000)
-          } else await running[i]!.child.crash()
-          const fresh = await spawnGroup({ pems: groups[i]!.pems })
-          running[i] = fresh
-          children[i] = fresh.child
-          const startedAt = await startGroups([fresh], members, found)
+          let stoppedAt = now()
+          let startedAt = stoppedAt
+          if (mode === 'freeze') {
+            // frozen and resumed in place: the times run from the resume
+            const pid = running[i]!.child.pid
+            process.kill(pid, 'SIGSTOP')
+            frozen.add(pid)
+            await new Promise((resolve) => setTimeout(resolve, freezeMs))
+            process.kill(pid, 'SIGCONT')
+            frozen.delete(pid)
+            stoppedAt = now()
+            startedAt = stoppedAt
+          } else {
+            if (mode === 'graceful') {
+              await running[i]!.child.call('stop', {}, { timeoutMs: 60_000 }).catch(() => {})
+              await running[i]!.child.close(10_000)
+            } else await running[i]!.child.crash()
+            const fresh = await spawnGroup({ pems: groups[i]!.pems })
+            running[i] = fresh
+            children[i] = fresh.child
+            startedAt = await startGroups([fresh], members, found)
+          }
           const ids = groups[i]!.members.map((m) => m.id)
-          const reachedAt = await watchdog(reached(others, ids), 900_000, `reach after restart ${i}`)
+          const reachedAt = await watchdog(reached(others, ids), 900_000, `reach after ${mode} ${i}`)
           reach.push(reachedAt - stoppedAt)
           if (mesh) {
             const meshAt = await watchdog(meshed(running, pairsOf(size)), 900_000, `restart ${i}`)
@@ -293,35 +319,39 @@ const suite: Suite = {
           for (const seen of await Promise.all(others.map((g) => g.child.call<LoadStats>('loadStats')))) {
             for (const kind of ['direct', 'service'] as const) {
               calls[kind].ok += seen[kind].ok
+              calls[kind].slow += seen[kind].slow
+              calls[kind].maxMs = Math.max(calls[kind].maxMs, seen[kind].maxMs)
               for (const [error, n] of Object.entries(seen[kind].failed))
                 calls[kind].failed.set(error, (calls[kind].failed.get(error) ?? 0) + n)
             }
           }
-          await fresh.child.call('load', traffic)
+          if (mode !== 'freeze') await running[i]!.child.call('load', traffic)
         }
-        const how = `${mode === 'kill' ? 'kill -9' : 'stop()'}, ${tag}`
+        const how = `${mode === 'kill' ? 'kill -9' : mode === 'freeze' ? `frozen ${freezeMs} ms` : 'stop()'}, ${tag}`
+        const restart = mode === 'freeze' ? 'freeze' : 'restart'
         for (const kind of ['direct', 'service'] as const) {
-          const { ok, failed: byError } = calls[kind]
+          const { ok, failed: byError, slow, maxMs } = calls[kind]
           const failed = [...byError.values()].reduce((a, b) => a + b, 0)
           const what = kind === 'direct' ? 'to a random member' : `to the service (${SERVICE})`
           notes.push(
-            `rolling restart (${mode}): requests ${what} from the nodes not restarted while each other ` +
-              `process restarted (one every ${TRAFFIC_INTERVAL_MS} ms per node, timeout ${trafficTimeoutMs} ms): ` +
-              `${failed} of ${ok + failed} failed${failed === 0 ? '' : `: ${[...byError].map(([k, n]) => `${n} ${k}`).join(', ')}`}`,
+            `rolling ${restart} (${mode}): requests ${what} from the nodes not ${restart === 'freeze' ? 'frozen' : 'restarted'} while each other ` +
+              `process ${restart === 'freeze' ? 'froze' : 'restarted'} (one every ${TRAFFIC_INTERVAL_MS} ms per node, timeout ${trafficTimeoutMs} ms): ` +
+              `${failed} of ${ok + failed} failed${failed === 0 ? '' : `: ${[...byError].map(([k, n]) => `${n} ${k}`).join(', ')}`}; ` +
+              `${slow} answered after over 1 s, the slowest in ${maxMs.toFixed(0)} ms`,
           )
           measurements.push({
-            name: `requests ${kind === 'direct' ? 'to a member' : 'to a service'} failed during the restarts (${how}), of ${ok + failed}`,
+            name: `requests ${kind === 'direct' ? 'to a member' : 'to a service'} failed during the ${restart}s (${how}), of ${ok + failed}`,
             value: failed,
             unit: 'requests',
           })
         }
         notes.push(
-          `rolling restart (${mode}), per process: ${fmtList(reach)} ms from the stop until every other node's ` +
-            `request to its nodes was answered${mesh ? `; ${fmtList(per)} ms until meshed, ${fmtList(fromStart)} ms from the new start` : ''}; ` +
+          `rolling ${restart} (${mode}), per process: ${fmtList(reach)} ms from the ${mode === 'freeze' ? 'resume' : 'stop'} until every other node's ` +
+            `request to its nodes was answered${mesh ? `; ${fmtList(per)} ms until meshed${mode === 'freeze' ? '' : `, ${fmtList(fromStart)} ms from the new start`}` : ''}; ` +
             `load ${before} -> ${load()}`,
         )
         measurements.push({
-          name: `restart of ${perProcess} of ${size} (${how}) until every other node reached them, p50`,
+          name: `${restart} of ${perProcess} of ${size} (${how}) until every other node reached them, p50`,
           value: p50(reach),
           unit: 'ms',
           baseline: formName,
@@ -329,33 +359,38 @@ const suite: Suite = {
         if (mesh) {
           measurements.push(
             {
-              name: `restart of ${perProcess} of ${size} (${how}) until meshed, p50`,
+              name: `${restart} of ${perProcess} of ${size} (${how}) until meshed, p50`,
               value: p50(per),
               unit: 'ms',
               baseline: formName,
             },
             {
-              name: `restart of ${perProcess} of ${size} (${how}) until meshed, max`,
+              name: `${restart} of ${perProcess} of ${size} (${how}) until meshed, max`,
               value: Math.max(...per),
               unit: 'ms',
               baseline: formName,
             },
-            {
-              name: `restart of ${perProcess} of ${size} (${how}), its start until meshed, p50`,
+          )
+          if (mode !== 'freeze') {
+            measurements.push({
+              name: `${restart} of ${perProcess} of ${size} (${how}), its start until meshed, p50`,
               value: p50(fromStart),
               unit: 'ms',
               baseline: formName,
-            },
-          )
+            })
+          }
         }
       }
     } finally {
+      for (const pid of frozen) process.kill(pid, 'SIGCONT')
       for (const hole of holes) hole.close()
       await Promise.allSettled(children.map((c) => c.close(10_000)))
       await etcd?.close()
     }
     if (backend === 'static' && mesh) notes.push(`dead listed: p50 over ${rounds} round(s)`)
-    notes.push('restart times run from the stop of a process (or its new start) until reached, or meshed')
+    notes.push(
+      'restart times run from the stop of a process (or its new start) until reached, or meshed; freeze times from the resume',
+    )
     return { suite: 'cluster-churn', measurements, notes }
   },
 }
