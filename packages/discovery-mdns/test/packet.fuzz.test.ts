@@ -6,6 +6,7 @@
 import type { RemoteInfo } from 'node:dgram'
 import { silentLogger } from '@peer/discovery-core'
 import { fuzzParams, fuzzTimeoutMs } from '@peer/testkit/fuzz'
+import { withinCaseBound } from '@peer/testkit/fuzz-inputs'
 import { testId } from '@peer/testkit/ids'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
@@ -119,13 +120,13 @@ describe('mDNS codec properties', () => {
     () => {
       fc.assert(
         fc.property(bytes, (buf) => {
-          const t0 = performance.now()
-          try {
-            decodePacket(buf)
-          } catch (error) {
-            expect(error).toBeInstanceOf(WireFormatError)
-          }
-          expect(performance.now() - t0).toBeLessThan(200)
+          withinCaseBound(() => {
+            try {
+              decodePacket(buf)
+            } catch (error) {
+              expect(error).toBeInstanceOf(WireFormatError)
+            }
+          }, 200)
         }),
         fuzzParams(),
       )
@@ -332,21 +333,22 @@ describe('receive path properties', () => {
             { maxLength: 30 },
           ),
           (datagrams) => {
-            const p = pipeline()
-            const t0 = performance.now()
-            for (const d of datagrams) {
-              p.receive(d)
-              expect(p.cache.counts.pending).toBeLessThanOrEqual(8)
-              expect(p.cache.counts.resolved).toBeLessThanOrEqual(8)
-              expect(p.cache.hosts.size).toBeLessThanOrEqual(8)
-            }
-            p.tick(250)
-            for (const s of p.sent) expect(encodePacket(s).length).toBeLessThanOrEqual(9000)
-            // every entry expires by its TTL or the resolve deadline, whatever records it has
-            p.tick(6_000_000)
-            p.tick(250)
-            expect(p.cache.instances.size).toBe(0)
-            expect(performance.now() - t0).toBeLessThan(2000)
+            // a fresh pipeline per run: a slow run is run again (see withinCaseBound)
+            withinCaseBound(() => {
+              const p = pipeline()
+              for (const d of datagrams) {
+                p.receive(d)
+                expect(p.cache.counts.pending).toBeLessThanOrEqual(8)
+                expect(p.cache.counts.resolved).toBeLessThanOrEqual(8)
+                expect(p.cache.hosts.size).toBeLessThanOrEqual(8)
+              }
+              p.tick(250)
+              for (const s of p.sent) expect(encodePacket(s).length).toBeLessThanOrEqual(9000)
+              // every entry expires by its TTL or the resolve deadline, whatever records it has
+              p.tick(6_000_000)
+              p.tick(250)
+              expect(p.cache.instances.size).toBe(0)
+            }, 2000)
           },
         ),
         fuzzParams(500),
