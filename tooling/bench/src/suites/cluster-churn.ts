@@ -22,7 +22,8 @@
 //   PEER_BENCH_CHURN_TIMEOUT_MS=10000   the traffic's request timeout (default 2,000; the node's own
 //                                       default is 10,000)
 //   PEER_BENCH_CHURN_FREEZE_MS=5000     how long each process is frozen (SIGSTOP, then SIGCONT) in the
-//                                       freeze rounds (default 5,000; 0: no freeze rounds)
+//                                       freeze rounds (default 5,000)
+//   PEER_BENCH_CHURN_ROUNDS=freeze      which rolling rounds run, of graceful,kill,freeze (default all)
 // - freeze: each process in turn is stopped with SIGSTOP (a VM paused, a process stuck: its peers
 //   hear nothing and it answers nothing, not even QUIC's acknowledgements) and resumed with SIGCONT
 //   after PEER_BENCH_CHURN_FREEZE_MS. The time from the resume until every node of the others had a
@@ -155,9 +156,16 @@ const suite: Suite = {
       throw new Error(`PEER_BENCH_CHURN_TIMEOUT_MS is a whole number of ms, got ${trafficTimeoutMs}`)
     }
     const freezeMs = Number(process.env.PEER_BENCH_CHURN_FREEZE_MS ?? 5000)
-    if (!Number.isInteger(freezeMs) || freezeMs < 0) {
+    if (!Number.isInteger(freezeMs) || freezeMs < 1) {
       throw new Error(`PEER_BENCH_CHURN_FREEZE_MS is a whole number of ms, got ${freezeMs}`)
     }
+    const allModes = ['graceful', 'kill', 'freeze'] as const
+    const modes = (process.env.PEER_BENCH_CHURN_ROUNDS ?? allModes.join(',')).split(',').map((m) => {
+      const mode = allModes.find((known) => known === m.trim())
+      if (mode === undefined)
+        throw new Error(`PEER_BENCH_CHURN_ROUNDS lists ${allModes.join(', ')}, got ${m}`)
+      return mode
+    })
     let etcd: EtcdCluster | undefined
     const notes: string[] = [`${size} nodes in ${processes} processes; load average ${load()} at the start`]
     const measurements: Measurement[] = []
@@ -273,7 +281,6 @@ const suite: Suite = {
       }
       await Promise.all(running.map((g) => g.child.call('load', traffic)))
       type LoadStats = { direct: LoadCounts; service: LoadCounts }
-      const modes = freezeMs > 0 ? (['graceful', 'kill', 'freeze'] as const) : (['graceful', 'kill'] as const)
       for (const mode of modes) {
         const per: number[] = []
         const fromStart: number[] = []
