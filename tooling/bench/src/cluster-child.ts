@@ -196,6 +196,8 @@ export interface LoadCounts {
   failed: Record<string, number>
   /** Answered, but after over a second. */
   slow: number
+  /** Answered, but after over three seconds. */
+  slower: number
   /** The longest an answered request took (ms). */
   maxMs: number
 }
@@ -205,9 +207,10 @@ interface Tally {
   ok: number
   failed: Map<string, number>
   slow: number
+  slower: number
   maxMs: number
 }
-const tally = (): Tally => ({ ok: 0, failed: new Map(), slow: 0, maxMs: 0 })
+const tally = (): Tally => ({ ok: 0, failed: new Map(), slow: 0, slower: 0, maxMs: 0 })
 
 /** The background calls of `load`, per kind: to a member, to the service. */
 const loadCounts = { direct: tally(), service: tally() }
@@ -220,6 +223,7 @@ function counted(promise: Promise<unknown>, into: Tally): void {
       const ms = performance.now() - started
       into.ok++
       if (ms > 1000) into.slow++
+      if (ms > 3000) into.slower++
       if (ms > into.maxMs) into.maxMs = ms
     },
     (error: Error & { reason?: string }) => {
@@ -253,10 +257,17 @@ function load(params: { members: string[]; intervalMs: number; timeoutMs: number
 /** The outcomes of `load`'s calls since the last read (then reset), per kind. */
 function loadStats(): { direct: LoadCounts; service: LoadCounts } {
   const read = (c: Tally): LoadCounts => {
-    const stats = { ok: c.ok, failed: Object.fromEntries(c.failed), slow: c.slow, maxMs: c.maxMs }
+    const stats = {
+      ok: c.ok,
+      failed: Object.fromEntries(c.failed),
+      slow: c.slow,
+      slower: c.slower,
+      maxMs: c.maxMs,
+    }
     c.ok = 0
     c.failed.clear()
     c.slow = 0
+    c.slower = 0
     c.maxMs = 0
     return stats
   }

@@ -286,8 +286,8 @@ const suite: Suite = {
         const fromStart: number[] = []
         const reach: number[] = []
         const calls = {
-          direct: { ok: 0, failed: new Map<string, number>(), slow: 0, maxMs: 0 },
-          service: { ok: 0, failed: new Map<string, number>(), slow: 0, maxMs: 0 },
+          direct: { ok: 0, failed: new Map<string, number>(), slow: 0, slower: 0, maxMs: 0 },
+          service: { ok: 0, failed: new Map<string, number>(), slow: 0, slower: 0, maxMs: 0 },
         }
         const before = load()
         for (let i = 0; i < running.length; i++) {
@@ -327,6 +327,7 @@ const suite: Suite = {
             for (const kind of ['direct', 'service'] as const) {
               calls[kind].ok += seen[kind].ok
               calls[kind].slow += seen[kind].slow
+              calls[kind].slower += seen[kind].slower
               calls[kind].maxMs = Math.max(calls[kind].maxMs, seen[kind].maxMs)
               for (const [error, n] of Object.entries(seen[kind].failed))
                 calls[kind].failed.set(error, (calls[kind].failed.get(error) ?? 0) + n)
@@ -337,14 +338,14 @@ const suite: Suite = {
         const how = `${mode === 'kill' ? 'kill -9' : mode === 'freeze' ? `frozen ${freezeMs} ms` : 'stop()'}, ${tag}`
         const restart = mode === 'freeze' ? 'freeze' : 'restart'
         for (const kind of ['direct', 'service'] as const) {
-          const { ok, failed: byError, slow, maxMs } = calls[kind]
+          const { ok, failed: byError, slow, slower, maxMs } = calls[kind]
           const failed = [...byError.values()].reduce((a, b) => a + b, 0)
           const what = kind === 'direct' ? 'to a random member' : `to the service (${SERVICE})`
           notes.push(
             `rolling ${restart} (${mode}): requests ${what} from the nodes not ${restart === 'freeze' ? 'frozen' : 'restarted'} while each other ` +
               `process ${restart === 'freeze' ? 'froze' : 'restarted'} (one every ${TRAFFIC_INTERVAL_MS} ms per node, timeout ${trafficTimeoutMs} ms): ` +
               `${failed} of ${ok + failed} failed${failed === 0 ? '' : `: ${[...byError].map(([k, n]) => `${n} ${k}`).join(', ')}`}; ` +
-              `${slow} answered after over 1 s, the slowest in ${maxMs.toFixed(0)} ms`,
+              `${slow} answered after over 1 s (${slower} over 3 s), the slowest in ${maxMs.toFixed(0)} ms`,
           )
           measurements.push({
             name: `requests ${kind === 'direct' ? 'to a member' : 'to a service'} failed during the ${restart}s (${how}), of ${ok + failed}`,
