@@ -227,7 +227,7 @@ function counted(promise: Promise<unknown>, into: Tally): void {
       if (ms > into.maxMs) into.maxMs = ms
     },
     (error: Error & { reason?: string }) => {
-      const key = `${error.name}${error.reason === undefined ? '' : `/${error.reason}`}`
+      const key = errorKey(error)
       into.failed.set(key, (into.failed.get(key) ?? 0) + 1)
     },
   )
@@ -277,10 +277,15 @@ function loadStats(): { direct: LoadCounts; service: LoadCounts } {
 /**
  * Every node here requests each of `targets` (itself excepted), again after each failure (every
  * 50 ms, timeout 2 s each), until one request to it is answered; resolves with when the last one
- * was, or rejects with the last error after `timeoutMs`.
+ * was and the failures on the way (counted by error name and reason), or rejects with the last
+ * error after `timeoutMs`.
  */
-async function reach(params: { targets: string[]; timeoutMs: number }): Promise<number> {
+async function reach(params: {
+  targets: string[]
+  timeoutMs: number
+}): Promise<{ at: number; failed: Record<string, number> }> {
   const deadline = performance.now() + params.timeoutMs
+  const failed = new Map<string, number>()
   const one = async (node: PeerNode, target: string) => {
     for (;;) {
       try {
@@ -288,6 +293,10 @@ async function reach(params: { targets: string[]; timeoutMs: number }): Promise<
         return
       } catch (error) {
         if (performance.now() > deadline) throw error
+        const key = `${errorKey(error as Error & { reason?: string })} (${String((error as Error).message)
+          .replace(/[a-z2-7]{52}/g, '<id>')
+          .replace(/\d+/g, 'N')})`
+        failed.set(key, (failed.get(key) ?? 0) + 1)
         await new Promise((resolve) => setTimeout(resolve, 50))
       }
     }
@@ -295,7 +304,12 @@ async function reach(params: { targets: string[]; timeoutMs: number }): Promise<
   await Promise.all(
     nodes.flatMap((node) => params.targets.filter((t) => t !== node.id).map((t) => one(node, t))),
   )
-  return now()
+  return { at: now(), failed: Object.fromEntries(failed) }
+}
+
+/** An error's name and, for a `PeerUnavailableError`, its reason: `PeerUnavailableError/replaced`. */
+function errorKey(error: Error & { reason?: string }): string {
+  return `${error.name}${error.reason === undefined ? '' : `/${error.reason}`}`
 }
 
 /**

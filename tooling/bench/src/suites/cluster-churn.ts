@@ -106,18 +106,27 @@ async function meshed(groups: readonly { child: RpcChild }[], pairs: number): Pr
 
 const pairsOf = (n: number) => (n * (n - 1)) / 2
 
-/** When every node of `groups` had a request to each of `targets` answered (retrying failures). */
-async function reached(groups: readonly { child: RpcChild }[], targets: string[]): Promise<number> {
-  const times = await Promise.all(
+/**
+ * When every node of `groups` had a request to each of `targets` answered (retrying failures); the
+ * failures on the way are added to `failures` (by error name and reason).
+ */
+async function reached(
+  groups: readonly { child: RpcChild }[],
+  targets: string[],
+  failures = new Map<string, number>(),
+): Promise<number> {
+  const results = await Promise.all(
     groups.map((g) =>
-      g.child.call<number>(
+      g.child.call<{ at: number; failed: Record<string, number> }>(
         'reach',
         { targets, timeoutMs: FORM_TIMEOUT_MS },
         { timeoutMs: FORM_TIMEOUT_MS + 30_000 },
       ),
     ),
   )
-  return Math.max(...times)
+  for (const { failed } of results)
+    for (const [error, n] of Object.entries(failed)) failures.set(error, (failures.get(error) ?? 0) + n)
+  return Math.max(...results.map((r) => r.at))
 }
 
 /** ms from the last start until the live groups form a full mesh, their lists naming `members`. */
@@ -285,6 +294,7 @@ const suite: Suite = {
         const per: number[] = []
         const fromStart: number[] = []
         const reach: number[] = []
+        const reachFailed = new Map<string, number>()
         const calls = {
           direct: { ok: 0, failed: new Map<string, number>(), slow: 0, slower: 0, maxMs: 0 },
           service: { ok: 0, failed: new Map<string, number>(), slow: 0, slower: 0, maxMs: 0 },
@@ -316,7 +326,11 @@ const suite: Suite = {
             startedAt = await startGroups([fresh], members, found)
           }
           const ids = groups[i]!.members.map((m) => m.id)
-          const reachedAt = await watchdog(reached(others, ids), 900_000, `reach after ${mode} ${i}`)
+          const reachedAt = await watchdog(
+            reached(others, ids, reachFailed),
+            900_000,
+            `reach after ${mode} ${i}`,
+          )
           reach.push(reachedAt - stoppedAt)
           if (mesh) {
             const meshAt = await watchdog(meshed(running, pairsOf(size)), 900_000, `restart ${i}`)
@@ -355,7 +369,7 @@ const suite: Suite = {
         }
         notes.push(
           `rolling ${restart} (${mode}), per process: ${fmtList(reach)} ms from the ${mode === 'freeze' ? 'resume' : 'stop'} until every other node's ` +
-            `request to its nodes was answered${mesh ? `; ${fmtList(per)} ms until meshed${mode === 'freeze' ? '' : `, ${fmtList(fromStart)} ms from the new start`}` : ''}; ` +
+            `request to its nodes was answered (failures on the way: ${reachFailed.size === 0 ? 'none' : [...reachFailed].map(([k, n]) => `${n} ${k}`).join(', ')})${mesh ? `; ${fmtList(per)} ms until meshed${mode === 'freeze' ? '' : `, ${fmtList(fromStart)} ms from the new start`}` : ''}; ` +
             `load ${before} -> ${load()}`,
         )
         measurements.push({
