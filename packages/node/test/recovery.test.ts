@@ -223,3 +223,52 @@ it('a request that timed out on a dead connection gets it found while the livene
   await waitFor(() => nearNode.stats.stallRecoveries === 1, { timeoutMs: 30_000, what: 'a fresh connection' })
   expect(await nearNode.request(farId, 'echo', 'after')).toBe('after')
 })
+
+// With `on-demand`, a call to a member whose connection was closed as idle dials it again. A dial
+// started while the path is cut used to be one handshake, whose retransmissions back off (1 s,
+// 2 s, 4 s, ...) for the dial's whole 10 s, and every call to the peer waited on it: after a
+// 5 s freeze of a process in `pnpm bench cluster-churn`, 11 s passed until the others reached it.
+// A peer connected before is dialed in probing attempts: a fresh handshake (a new connection id)
+// every `probeAttemptMs`.
+it('an on-demand dial of a peer connected before probes: a fresh handshake per attempt while the path is cut', async () => {
+  const [near, far] = await Promise.all([generateIdentity(), generateIdentity()])
+  const farNode = await createNode({ identity: far, trust: [near.id], name: 'far@localhost' })
+  cleanups.push(() => farNode.stop())
+  farNode.handle('echo', (x) => x)
+  // the destination connection ids of the Initial packets that reach the relay while it is cut
+  const initials = new Set<string>()
+  let cut = false
+  const relay = await createUdpRelay({
+    listenHost: '127.0.0.1',
+    target: farNode.address,
+    onPacket: (dir, packet) => {
+      if (!cut || dir !== 'up' || ((packet[0] ?? 0) & 0xf0) !== 0xc0) return
+      const length = packet[5] ?? 0
+      initials.add(Buffer.from(packet.subarray(6, 6 + length)).toString('hex'))
+    },
+  })
+  cleanups.push(() => relay.close())
+  const discovery = new ManualBackend()
+  const nearNode = await createNode({
+    identity: near,
+    trust: [far.id],
+    name: 'near@localhost',
+    discovery,
+    connect: 'on-demand',
+    idleCloseMs: 300,
+  })
+  cleanups.push(() => nearNode.stop())
+  discovery.announcePeer(far.id, [relay.address])
+  const events = recordEvents(nearNode, ['peer:down'])
+  expect(await nearNode.request(far.id, 'echo', 'first')).toBe('first')
+  await waitFor(() => events.of('peer:down').length === 1, { timeoutMs: 15_000, what: 'the idle close' })
+  expect(events.of('peer:down')[0]!.detail).toMatchObject({ reason: 'idle' })
+
+  cut = true
+  relay.partition(true)
+  const call = nearNode.request(far.id, 'echo', 'back', { timeoutMs: 60_000 })
+  await waitFor(() => initials.size >= 3, { timeoutMs: 30_000, what: 'three handshakes while cut' })
+  cut = false
+  relay.partition(false)
+  expect(await call).toBe('back')
+})

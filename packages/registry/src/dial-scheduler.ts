@@ -156,10 +156,19 @@ export class DialScheduler<C extends RegistryConnection> {
       })
   }
 
-  /** The attempt length of a probing redial (a lost connection), or 0 for a plain dial. */
+  /**
+   * The attempt length of a probing dial, or 0 for a plain dial. A peer this registry was connected
+   * to before (its connection lost, closed by either side, or released as unused) has a known path:
+   * its dials are cut into attempts of `probeAttemptMs` (or four round trips of that path, when
+   * longer), so a peer that comes back (a healed partition, a process resumed, a restart) is found
+   * within about one attempt instead of after QUIC's retransmission backoff, which a dial started
+   * while the peer could not answer keeps for the rest of its `dialTimeoutMs` (with `on-demand`,
+   * every call to the peer waits for that dial). A peer never connected is dialed plainly: nothing
+   * says how long its handshake takes.
+   */
   probeFor(entry: PeerEntry<C>): number {
-    if (entry.lostAt === undefined || this.#o.probeAttemptMs === 0) return 0
-    return Math.max(this.#o.probeAttemptMs, 4 * (entry.lostRtt ?? 0))
+    if (entry.pathRtt === undefined || this.#o.probeAttemptMs === 0) return 0
+    return Math.max(this.#o.probeAttemptMs, 4 * entry.pathRtt)
   }
 
   /** Sets the backoff timer of `entry`; returns its delay (ms). */

@@ -48,6 +48,7 @@ export class PeerConnections<C extends RegistryConnection> {
     entry.state = 'idle'
     entry.released = true
     entry.lastError = reason
+    entry.pathRtt = readRtt(conn) ?? 0
     this.#c.stats.disconnects++
     this.#c.stats.released++
     this.#c.log.info('connection released', { id: shortId(id), reason })
@@ -180,7 +181,6 @@ export class PeerConnections<C extends RegistryConnection> {
     entry.lastError = undefined
     entry.lastDialError = undefined
     entry.lostAt = undefined
-    entry.lostRtt = undefined
     entry.released = false
     Promise.resolve(conn.closed)
       .then(
@@ -231,6 +231,7 @@ export class PeerConnections<C extends RegistryConnection> {
     entry.connectedAt = undefined
     entry.lastError = reason
     entry.state = 'idle'
+    entry.pathRtt = readRtt(conn) ?? 0
     this.#c.stats.disconnects++
     this.#c.log.info('peer disconnected', { id: shortId(entry.id), reason })
     this.#c.emit('peer:disconnected', { id: entry.id, reason, direction })
@@ -251,10 +252,7 @@ export class PeerConnections<C extends RegistryConnection> {
       this.#c.dials.holdDeparted(entry)
       return
     }
-    if (kind === 'path-lost') {
-      entry.lostAt = Date.now()
-      entry.lostRtt = readRtt(conn)
-    }
+    if (kind === 'path-lost') entry.lostAt = Date.now()
     this.#c.dials.scheduleRedial(entry)
   }
 }

@@ -33,10 +33,14 @@ export interface PeerEntry<C extends RegistryConnection> {
   lastError: string | undefined
   /** Why the last dial failed, until a connection is adopted (`lastError` also holds disconnects). */
   lastDialError: string | undefined
-  /** Set when the connection was lost to an idle timeout or error; cleared on connect: redials probe. */
+  /** Set when the connection was lost to an idle timeout or error; cleared on connect. */
   lostAt: number | undefined
-  /** The round-trip time of the lost connection, when known (ms). */
-  lostRtt: number | undefined
+  /**
+   * The round-trip time of the last connection to the peer when it closed (ms; 0 when the
+   * transport reports none), kept across reconnections; undefined until one closed. Dials of a
+   * peer with a known path probe (see `DialScheduler.probeFor`).
+   */
+  pathRtt: number | undefined
   /** True while {@link PeerRegistry.probeStalled} runs for this peer. */
   stallProbe?: boolean
   /** Its last connection was released (idle, evicted, refused over the cap): not redialed by itself. */
@@ -72,7 +76,7 @@ export function newPeerEntry<C extends RegistryConnection>(id: string): PeerEntr
     lastError: undefined,
     lastDialError: undefined,
     lostAt: undefined,
-    lostRtt: undefined,
+    pathRtt: undefined,
   }
 }
 

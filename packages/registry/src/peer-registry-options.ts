@@ -77,12 +77,15 @@ export interface PeerRegistryOptions<C extends RegistryConnection = RegistryConn
   /** How long `stop()` waits for the connections it closes to report closed, in ms. Default 2,000. */
   stopTimeoutMs?: number
   /**
-   * While a peer whose connection was lost (idle timeout or transport error) is redialed, each dial
-   * attempt is cut after this many ms (or 4 round-trip times of the lost connection, if longer)
-   * and started afresh, one after the other until `dialTimeoutMs`, so a path that comes back (a
-   * healed partition) is found within about this long instead of after the handshake's
-   * retransmission backoff. For the first 60 s after the loss the backoff between dials is capped
-   * at this length too. 0 turns probing off. Default 1,000.
+   * A peer this registry was connected to before (its connection lost to an idle timeout or error,
+   * closed by either side, or released as unused) is dialed in attempts cut after this many ms (or
+   * 4 round-trip times of its last connection, if longer) and started afresh, one after the other
+   * until `dialTimeoutMs`, so a peer that comes back (a healed partition, a process resumed after a
+   * pause, a restart) is found within about this long instead of after the handshake's
+   * retransmission backoff (a dial started while the peer could not answer kept it for the rest of
+   * `dialTimeoutMs`, and with `connect: 'on-demand'` every call to the peer waited for that dial).
+   * A peer never connected is dialed in one attempt. For the first 60 s after a loss the backoff
+   * between redials is capped at this length too. 0 turns probing off. Default 1,000.
    */
   probeAttemptMs?: number
   /**
