@@ -324,8 +324,8 @@ export interface NodeRegistryOptions {
   /** How long a peer that said `shutdown` is not redialed unless announced again, in ms. Default 15,000. */
   departedHoldMs?: number
   /**
-   * Attempt length of probing dials (any dial of a peer connected before, redials after a lost
-   * connection), in ms; 0 = off. Default 1,000.
+   * Attempt length of probing dials (a peer connected before, redials after a lost connection;
+   * three times this for a peer never connected), in ms; 0 = off. Default 1,000.
    */
   probeAttemptMs?: number
 }

@@ -37,6 +37,9 @@ const PROBE_WINDOW_MS = 60_000
  */
 export const SLOW_DIAL_MS = 1000
 
+/** A peer never connected is dialed in attempts of this many times `probeAttemptMs`. */
+export const UNKNOWN_PATH_ATTEMPTS = 3
+
 /** Slow dials in flight at most, per dial slot (`maxConcurrentDials`). */
 export const SLOW_DIALS_PER_SLOT = 16
 
@@ -163,11 +166,14 @@ export class DialScheduler<C extends RegistryConnection> {
    * longer), so a peer that comes back (a healed partition, a process resumed, a restart) is found
    * within about one attempt instead of after QUIC's retransmission backoff, which a dial started
    * while the peer could not answer keeps for the rest of its `dialTimeoutMs` (with `on-demand`,
-   * every call to the peer waits for that dial). A peer never connected is dialed plainly: nothing
-   * says how long its handshake takes.
+   * every call to the peer waits for that dial). A peer never connected gets attempts of
+   * {@link UNKNOWN_PATH_ATTEMPTS} times `probeAttemptMs`: nothing says how long its handshake takes
+   * (3 s lets a handshake over a 1 s round trip complete), and a dial started while it was away
+   * still finds it within one attempt of its return.
    */
   probeFor(entry: PeerEntry<C>): number {
-    if (entry.pathRtt === undefined || this.#o.probeAttemptMs === 0) return 0
+    if (this.#o.probeAttemptMs === 0) return 0
+    if (entry.pathRtt === undefined) return UNKNOWN_PATH_ATTEMPTS * this.#o.probeAttemptMs
     return Math.max(this.#o.probeAttemptMs, 4 * entry.pathRtt)
   }
 

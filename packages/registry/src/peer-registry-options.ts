@@ -84,8 +84,9 @@ export interface PeerRegistryOptions<C extends RegistryConnection = RegistryConn
    * pause, a restart) is found within about this long instead of after the handshake's
    * retransmission backoff (a dial started while the peer could not answer kept it for the rest of
    * `dialTimeoutMs`, and with `connect: 'on-demand'` every call to the peer waited for that dial).
-   * A peer never connected is dialed in one attempt. For the first 60 s after a loss the backoff
-   * between redials is capped at this length too. 0 turns probing off. Default 1,000.
+   * A peer never connected is dialed in attempts of three times this length (its handshake may
+   * take longer: nothing is known of its path). For the first 60 s after a loss the backoff between
+   * redials is capped at this length too. 0 turns probing off (one attempt per dial). Default 1,000.
    */
   probeAttemptMs?: number
   /**
