@@ -4,10 +4,10 @@
 // is reported (the target, <= 2 s, is checked by `pnpm bench node`).
 import { generateIdentity } from '@peer/identity'
 import { ManualBackend } from '@peer/testkit/manual-discovery'
-import { createUdpRelay } from '@peer/testkit/udp-relay'
+import { createUdpRelay, type UdpRelayOptions } from '@peer/testkit/udp-relay'
 import { recordEvents, waitFor } from '@peer/testkit/wait'
 import { afterEach, expect, it, vi } from 'vitest'
-import { createNode } from '../src/index.js'
+import { createNode, type NodeOptions } from '../src/index.js'
 
 const cleanups: Array<() => Promise<unknown>> = []
 afterEach(async () => {
@@ -19,18 +19,29 @@ afterEach(async () => {
 // redials hang in the handshake's retransmission backoff as they would with default settings
 const FAR_LIVENESS = { maxIdleTimeoutMs: 1000, keepAliveIntervalMs: 200 }
 
-it('traffic resumes soon after a partition longer than the idle timeout heals', async () => {
+/** A long-header Initial packet (QUIC v1: 0b1100_xxxx): a handshake starting. */
+const isInitial = (packet: Uint8Array) => ((packet[0] ?? 0) & 0xf0) === 0xc0
+
+/**
+ * `far` (it answers `echo`, and only accepts) behind the testkit relay, and `near`, whose discovery
+ * gives it the relay's address; `onPacket` sees every packet at the relay. Stopped after the test.
+ */
+async function throughRelay(
+  options: {
+    far?: Partial<NodeOptions>
+    near?: Partial<NodeOptions>
+    onPacket?: UdpRelayOptions['onPacket']
+  } = {},
+) {
   const [near, far] = await Promise.all([generateIdentity(), generateIdentity()])
-  // `far` only accepts; `near` reaches it through the relay
-  const farNode = await createNode({
-    identity: far,
-    trust: [near.id],
-    name: 'far@localhost',
-    transport: FAR_LIVENESS,
-  })
+  const farNode = await createNode({ identity: far, trust: [near.id], name: 'far@localhost', ...options.far })
   cleanups.push(() => farNode.stop())
   farNode.handle('echo', (x) => x)
-  const relay = await createUdpRelay({ listenHost: '127.0.0.1', target: farNode.address })
+  const relay = await createUdpRelay({
+    listenHost: '127.0.0.1',
+    target: farNode.address,
+    ...(options.onPacket === undefined ? {} : { onPacket: options.onPacket }),
+  })
   cleanups.push(() => relay.close())
   const discovery = new ManualBackend()
   const nearNode = await createNode({
@@ -38,13 +49,20 @@ it('traffic resumes soon after a partition longer than the idle timeout heals', 
     trust: [far.id],
     name: 'near@localhost',
     discovery,
-    lostHysteresisMs: 0,
-    transport: { keepAliveIntervalMs: 200 },
+    ...options.near,
   })
   cleanups.push(() => nearNode.stop())
   discovery.announcePeer(far.id, [relay.address])
-  await nearNode.waitForPeer(far.id, { timeoutMs: 15_000 })
-  expect(await nearNode.request(far.id, 'echo', 'before')).toBe('before')
+  return { nearNode, farId: far.id, relay }
+}
+
+it('traffic resumes soon after a partition longer than the idle timeout heals', async () => {
+  const { nearNode, farId, relay } = await throughRelay({
+    far: { transport: FAR_LIVENESS },
+    near: { lostHysteresisMs: 0, transport: { keepAliveIntervalMs: 200 } },
+  })
+  await nearNode.waitForPeer(farId, { timeoutMs: 15_000 })
+  expect(await nearNode.request(farId, 'echo', 'before')).toBe('before')
 
   const events = recordEvents(nearNode, ['peer:up', 'peer:down'])
   relay.partition(true)
@@ -63,7 +81,7 @@ it('traffic resumes soon after a partition longer than the idle timeout heals', 
     what: 'peer:up after the heal',
   })
   const recoveredMs = performance.now() - healedAt
-  expect(await nearNode.request(far.id, 'echo', 'after')).toBe('after')
+  expect(await nearNode.request(farId, 'echo', 'after')).toBe('after')
   console.log(`recovery after the heal: ${Math.round(recoveredMs)} ms`)
 })
 
@@ -77,29 +95,18 @@ vi.setConfig({ testTimeout: 90_000 })
 // The heal comes with a QUIC Initial packet (a probe's handshake): where the stalled connection's
 // own next retransmission lands is chance, and the test checks the probe, not the chance.
 it('traffic resumes on a fresh connection after a partition shorter than the idle timeout heals', async () => {
-  const [near, far] = await Promise.all([generateIdentity(), generateIdentity()])
-  const farNode = await createNode({ identity: far, trust: [near.id], name: 'far@localhost' })
-  cleanups.push(() => farNode.stop())
-  farNode.handle('echo', (x) => x)
   let healOnInitial = false
   let healedAt = 0
-  const relay = await createUdpRelay({
-    listenHost: '127.0.0.1',
-    target: farNode.address,
+  const { nearNode, farId, relay } = await throughRelay({
     onPacket: (dir, packet) => {
-      // a long-header Initial (QUIC v1: 0b1100_xxxx) on its way to `far`
-      if (!healOnInitial || dir !== 'up' || ((packet[0] ?? 0) & 0xf0) !== 0xc0) return
+      // a handshake on its way to `far`
+      if (!healOnInitial || dir !== 'up' || !isInitial(packet)) return
       healOnInitial = false
       healedAt = performance.now()
       relay.partition(false)
     },
   })
-  cleanups.push(() => relay.close())
-  const discovery = new ManualBackend()
-  const nearNode = await createNode({ identity: near, trust: [far.id], name: 'near@localhost', discovery })
-  cleanups.push(() => nearNode.stop())
-  discovery.announcePeer(far.id, [relay.address])
-  await nearNode.waitForPeer(far.id, { timeoutMs: 15_000 })
+  await nearNode.waitForPeer(farId, { timeoutMs: 15_000 })
   const events = recordEvents(nearNode, ['peer:up', 'peer:down'])
 
   // requests one after the other, as an application would make them
@@ -109,7 +116,7 @@ it('traffic resumes on a fresh connection after a partition shorter than the idl
   const loop = (async () => {
     for (let i = 0; !stopped; i++) {
       try {
-        await nearNode.request(far.id, 'echo', i, { timeoutMs: 30_000 })
+        await nearNode.request(farId, 'echo', i, { timeoutMs: 30_000 })
         answered++
       } catch (error) {
         failures.push(error)
@@ -140,7 +147,7 @@ it('traffic resumes on a fresh connection after a partition shorter than the idl
 
   expect(nearNode.stats.stallRecoveries).toBe(1)
   expect(events.of('peer:down')).toHaveLength(0)
-  expect(nearNode.peer(far.id)).toBeDefined()
+  expect(nearNode.peer(farId)).toBeDefined()
   // the request stuck on the stalled connection failed as lost, nothing else. It may also have
   // been answered: the heal lets the old connection's retransmission through too, and in one CI
   // run (load 8) it was answered 16 ms after the heal, before the probe's connection replaced it
@@ -157,39 +164,23 @@ it('traffic resumes on a fresh connection after a partition shorter than the idl
  * handshake through (a stall probe's: the old connection's own retransmission must not heal it).
  */
 async function partitioned() {
-  const [near, far] = await Promise.all([generateIdentity(), generateIdentity()])
-  const farNode = await createNode({ identity: far, trust: [near.id], name: 'far@localhost' })
-  cleanups.push(() => farNode.stop())
-  farNode.handle('echo', (x) => x)
   let healOnInitial = false
-  const relay = await createUdpRelay({
-    listenHost: '127.0.0.1',
-    target: farNode.address,
+  const { nearNode, farId, relay } = await throughRelay({
+    near: { probeTimeoutMs: 600_000 },
     onPacket: (dir, packet) => {
-      if (!healOnInitial || dir !== 'up' || ((packet[0] ?? 0) & 0xf0) !== 0xc0) return
+      if (!healOnInitial || dir !== 'up' || !isInitial(packet)) return
       healOnInitial = false
       relay.partition(false)
     },
   })
-  cleanups.push(() => relay.close())
-  const discovery = new ManualBackend()
-  const nearNode = await createNode({
-    identity: near,
-    trust: [far.id],
-    name: 'near@localhost',
-    discovery,
-    probeTimeoutMs: 600_000,
-  })
-  cleanups.push(() => nearNode.stop())
-  discovery.announcePeer(far.id, [relay.address])
-  await nearNode.waitForPeer(far.id, { timeoutMs: 15_000 })
-  expect(await nearNode.request(far.id, 'echo', 'before')).toBe('before')
+  await nearNode.waitForPeer(farId, { timeoutMs: 15_000 })
+  expect(await nearNode.request(farId, 'echo', 'before')).toBe('before')
   relay.partition(true)
-  const sent = () => nearNode.peer(far.id)?.stats.messagesSent ?? 0
+  const sent = () => nearNode.peer(farId)?.stats.messagesSent ?? 0
   const heal = () => {
     healOnInitial = true
   }
-  return { nearNode, farId: far.id, sent, heal }
+  return { nearNode, farId, sent, heal }
 }
 
 // A caller gives up before the stall timeout: the stall watch's ping (sent after half of it in
@@ -232,44 +223,26 @@ it('a request that timed out on a dead connection gets it found while the livene
 // times that for one never connected. `minHandshakes`: connection ids to see while the path is cut,
 // within one dial of `dialTimeoutMs` (the call fails with the dial).
 async function dialWhileCut(connectedBefore: boolean, minHandshakes: number, dialTimeoutMs: number) {
-  const [near, far] = await Promise.all([generateIdentity(), generateIdentity()])
-  const farNode = await createNode({ identity: far, trust: [near.id], name: 'far@localhost' })
-  cleanups.push(() => farNode.stop())
-  farNode.handle('echo', (x) => x)
   // the destination connection ids of the Initial packets that reach the relay while it is cut
   const initials = new Set<string>()
   let cut = false
-  const relay = await createUdpRelay({
-    listenHost: '127.0.0.1',
-    target: farNode.address,
+  const { nearNode, farId, relay } = await throughRelay({
+    near: { connect: 'on-demand', idleCloseMs: 300, registry: { dialTimeoutMs } },
     onPacket: (dir, packet) => {
-      if (!cut || dir !== 'up' || ((packet[0] ?? 0) & 0xf0) !== 0xc0) return
+      if (!cut || dir !== 'up' || !isInitial(packet)) return
       const length = packet[5] ?? 0
       initials.add(Buffer.from(packet.subarray(6, 6 + length)).toString('hex'))
     },
   })
-  cleanups.push(() => relay.close())
-  const discovery = new ManualBackend()
-  const nearNode = await createNode({
-    identity: near,
-    trust: [far.id],
-    name: 'near@localhost',
-    discovery,
-    connect: 'on-demand',
-    idleCloseMs: 300,
-    registry: { dialTimeoutMs },
-  })
-  cleanups.push(() => nearNode.stop())
-  discovery.announcePeer(far.id, [relay.address])
   if (connectedBefore) {
     const events = recordEvents(nearNode, ['peer:down'])
-    expect(await nearNode.request(far.id, 'echo', 'first')).toBe('first')
+    expect(await nearNode.request(farId, 'echo', 'first')).toBe('first')
     await waitFor(() => events.of('peer:down').length === 1, { timeoutMs: 15_000, what: 'the idle close' })
     expect(events.of('peer:down')[0]!.detail).toMatchObject({ reason: 'idle' })
   }
   cut = true
   relay.partition(true)
-  const call = nearNode.request(far.id, 'echo', 'back', { timeoutMs: 60_000 })
+  const call = nearNode.request(farId, 'echo', 'back', { timeoutMs: 60_000 })
   call.catch(() => {}) // awaited below; a failure here must not be an unhandled rejection first
   await waitFor(() => initials.size >= minHandshakes, { timeoutMs: 30_000, what: 'handshakes while cut' })
   cut = false
