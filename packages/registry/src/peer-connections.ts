@@ -41,15 +41,8 @@ export class PeerConnections<C extends RegistryConnection> {
     const entry = this.#c.peers.get(id)
     const conn = entry?.connection
     if (entry === undefined || conn === undefined) return false
-    const direction = entry.direction ?? 'outbound'
-    entry.connection = undefined
-    entry.direction = undefined
-    entry.connectedAt = undefined
-    entry.state = 'idle'
+    const direction = this.#detach(entry, conn, reason)
     entry.released = true
-    entry.lastError = reason
-    entry.pathRtt = readRtt(conn) ?? 0
-    this.#c.stats.disconnects++
     this.#c.stats.released++
     this.#c.log.info('connection released', { id: shortId(id), reason })
     safeClose(conn, reason, this.#c.log)
@@ -222,17 +215,27 @@ export class PeerConnections<C extends RegistryConnection> {
     )
   }
 
-  #onClosed(entry: PeerEntry<C>, conn: C, reason: string, kind: CloseKind): void {
-    if (entry.connection !== conn) return // a duplicate or an already forgotten connection
+  /**
+   * `conn`, the live connection of `entry`, is gone (closed, or released by us): the entry is idle,
+   * keeps the RTT of its path (see `pathRtt`), and the disconnect is counted. Returns the direction
+   * the connection had.
+   */
+  #detach(entry: PeerEntry<C>, conn: C, reason: string): ConnectionDirection {
     const direction = entry.direction ?? 'outbound'
-    const lived = Date.now() - (entry.connectedAt ?? 0)
     entry.connection = undefined
     entry.direction = undefined
     entry.connectedAt = undefined
-    entry.lastError = reason
     entry.state = 'idle'
+    entry.lastError = reason
     entry.pathRtt = readRtt(conn) ?? 0
     this.#c.stats.disconnects++
+    return direction
+  }
+
+  #onClosed(entry: PeerEntry<C>, conn: C, reason: string, kind: CloseKind): void {
+    if (entry.connection !== conn) return // a duplicate or an already forgotten connection
+    const lived = Date.now() - (entry.connectedAt ?? 0)
+    const direction = this.#detach(entry, conn, reason)
     this.#c.log.info('peer disconnected', { id: shortId(entry.id), reason })
     this.#c.emit('peer:disconnected', { id: entry.id, reason, direction })
     if (this.#c.peers.get(entry.id) !== entry || !this.#c.started()) return
