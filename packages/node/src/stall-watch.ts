@@ -83,8 +83,10 @@ export class StallWatch {
     if (this.#closed) return
     const now = performance.now()
     const received = this.#link.received()
-    const expecting = this.#pinged || this.#link.waiting()
-    if (received !== this.#received || (this.#recovered === undefined && !expecting)) {
+    if (
+      received !== this.#received ||
+      (this.#recovered === undefined && !this.#pinged && !this.#link.waiting())
+    ) {
       // progress, or nothing expected from the peer (not even the answer to our ping): start over
       // (a stalled link stays suspect until something arrives)
       this.#received = received
