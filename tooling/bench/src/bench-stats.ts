@@ -25,6 +25,15 @@ export function median(values: number[]): number {
 
 export const fmtList = (values: number[], digits = 0) => values.map((v) => v.toFixed(digits)).join(' / ')
 
+/** Adds counts by key (errors by name, say) from `from` into `into`. */
+export function addCounts(into: Map<string, number>, from: Readonly<Record<string, number>>): void {
+  for (const [key, n] of Object.entries(from)) into.set(key, (into.get(key) ?? 0) + n)
+}
+
+/** Counts by key as text: `3 RequestTimeoutError, 1 PeerUnavailableError/replaced`. */
+export const fmtCounts = (counts: ReadonlyMap<string, number>): string =>
+  [...counts].map(([key, n]) => `${n} ${key}`).join(', ')
+
 /**
  * The order of `items` in round `round`: rotated by the round number, reversed every other round,
  * so over 2 x n rounds every item runs in every position and before and after every other one.

@@ -37,7 +37,7 @@ import { type EtcdCluster, startEtcd } from '@peer/testkit/etcd'
 import { freePorts } from '@peer/testkit/ports'
 import { silentUdpSocket } from '@peer/testkit/silent-udp'
 import { waitFor } from '@peer/testkit/wait'
-import { fmtList, load1m as load, p50, watchdog } from '../bench-stats.js'
+import { addCounts, fmtCounts, fmtList, load1m as load, p50, watchdog } from '../bench-stats.js'
 import type { Backend, ClusterMember, LoadCounts, Pem, Policy } from '../cluster-child.js'
 import type { Measurement, Suite } from '../report.js'
 
@@ -124,8 +124,7 @@ async function reached(
       ),
     ),
   )
-  for (const { failed } of results)
-    for (const [error, n] of Object.entries(failed)) failures.set(error, (failures.get(error) ?? 0) + n)
+  for (const { failed } of results) addCounts(failures, failed)
   return Math.max(...results.map((r) => r.at))
 }
 
@@ -343,8 +342,7 @@ const suite: Suite = {
               calls[kind].slow += seen[kind].slow
               calls[kind].slower += seen[kind].slower
               calls[kind].maxMs = Math.max(calls[kind].maxMs, seen[kind].maxMs)
-              for (const [error, n] of Object.entries(seen[kind].failed))
-                calls[kind].failed.set(error, (calls[kind].failed.get(error) ?? 0) + n)
+              addCounts(calls[kind].failed, seen[kind].failed)
             }
           }
           if (mode !== 'freeze') await running[i]!.child.call('load', traffic)
@@ -358,7 +356,7 @@ const suite: Suite = {
           notes.push(
             `rolling ${restart} (${mode}): requests ${what} from the nodes not ${restart === 'freeze' ? 'frozen' : 'restarted'} while each other ` +
               `process ${restart === 'freeze' ? 'froze' : 'restarted'} (one every ${TRAFFIC_INTERVAL_MS} ms per node, timeout ${trafficTimeoutMs} ms): ` +
-              `${failed} of ${ok + failed} failed${failed === 0 ? '' : `: ${[...byError].map(([k, n]) => `${n} ${k}`).join(', ')}`}; ` +
+              `${failed} of ${ok + failed} failed${failed === 0 ? '' : `: ${fmtCounts(byError)}`}; ` +
               `${slow} answered after over 1 s (${slower} over 3 s), the slowest in ${maxMs.toFixed(0)} ms`,
           )
           measurements.push({
@@ -369,7 +367,7 @@ const suite: Suite = {
         }
         notes.push(
           `rolling ${restart} (${mode}), per process: ${fmtList(reach)} ms from the ${mode === 'freeze' ? 'resume' : 'stop'} until every other node's ` +
-            `request to its nodes was answered (failures on the way: ${reachFailed.size === 0 ? 'none' : [...reachFailed].map(([k, n]) => `${n} ${k}`).join(', ')})${mesh ? `; ${fmtList(per)} ms until meshed${mode === 'freeze' ? '' : `, ${fmtList(fromStart)} ms from the new start`}` : ''}; ` +
+            `request to its nodes was answered (failures on the way: ${reachFailed.size === 0 ? 'none' : fmtCounts(reachFailed)})${mesh ? `; ${fmtList(per)} ms until meshed${mode === 'freeze' ? '' : `, ${fmtList(fromStart)} ms from the new start`}` : ''}; ` +
             `load ${before} -> ${load()}`,
         )
         measurements.push({
