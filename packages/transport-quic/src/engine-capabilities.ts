@@ -14,6 +14,8 @@ export const engineCapabilities: Readonly<Record<EngineName, EngineCapabilities>
     localPort: true,
     // Client::abort() only closes the endpoint; the socket goes with the last binding object (GC)
     socketsFreedOnClose: false,
+    // the binding's Server binds its own socket and applies neither buffer size (its Client does)
+    listenerSocketBuffers: false,
     // this quinn build refuses ECDSA host keys
     keyTypes: Object.freeze(['ed25519'] as const),
     // the binding's QuinnConfig has no such fields: it sizes UDP payloads itself and takes only
@@ -32,6 +34,7 @@ export const engineCapabilities: Readonly<Record<EngineName, EngineCapabilities>
     peerStreamLimit: true,
     localPort: true,
     socketsFreedOnClose: true,
+    listenerSocketBuffers: true,
     keyTypes: Object.freeze(['ed25519', 'p256'] as const),
     ignoredTuning: Object.freeze([] as const),
   }),

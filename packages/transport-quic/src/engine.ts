@@ -44,6 +44,12 @@ export interface EngineCapabilities {
    * so the first garbage collection after it frees the socket, whatever the application holds.
    */
   readonly socketsFreedOnClose: boolean
+  /**
+   * A listener's UDP socket gets `socketBufferSize` (up to the kernel's `net.core.rmem_max`).
+   * quinn's binding sizes only its client sockets: a listener keeps the kernel's default
+   * (`net.core.rmem_default`), and the transport logs the shortfall once at `info`.
+   */
+  readonly listenerSocketBuffers: boolean
   /** Identity key types the engine can present. */
   readonly keyTypes: readonly Identity['keyType'][]
   /**

@@ -8,4 +8,5 @@
 export { ChunkPool } from './chunk-pool.js'
 export { SENT } from './message-channel.js'
 export { defaultWorkerThreads, withWorkerThreads } from './quinn-binding.js'
+export { kernelReceiveBuffers, receiveBufferShortfall } from './socket-buffers.js'
 export { KIND_CHANNEL, KIND_CLOSE, KIND_CONTROL, KIND_STREAM, withPrefix } from './wire.js'

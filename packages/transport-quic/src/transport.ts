@@ -14,6 +14,7 @@ import { TransportConfigError, TransportError } from './errors.js'
 import { QuicListener } from './listener.js'
 import { awaitPortRelease, trackPort } from './port-release.js'
 import { resolveAddress } from './resolve-host.js'
+import { kernelReceiveBuffers, receiveBufferShortfall } from './socket-buffers.js'
 import { DEFAULT_TUNING, tuningFor } from './tuning.js'
 import type {
   Connection,
@@ -104,6 +105,8 @@ export class QuicTransport implements Transport {
   readonly #dials = new Set<AbortController>()
   readonly #maxConnections: number
   #closed = false
+  /** The receive buffer shortfall was logged (once per transport). */
+  #bufferNoted = false
 
   constructor(options: TransportOptions) {
     warnUnknownOptions('createTransport', options, TRANSPORT_OPTION_KEYS)
@@ -162,6 +165,28 @@ export class QuicTransport implements Transport {
   }
 
   /**
+   * Logs once, at `info`, when a listener's UDP receive buffer is below `socketBufferSize`: with
+   * quinn always (its binding sizes only client sockets; a listener keeps `net.core.rmem_default`,
+   * often 208 KiB), with matrixai when `net.core.rmem_max` caps it.
+   */
+  #noteReceiveBuffer(requested: number): void {
+    if (this.#bufferNoted) return
+    this.#bufferNoted = true
+    const shortfall = receiveBufferShortfall(
+      requested,
+      this.#engine.capabilities.listenerSocketBuffers,
+      kernelReceiveBuffers(),
+    )
+    if (shortfall === undefined) return
+    this.#ctx.logger.info(
+      `the listener's UDP receive buffer is ${shortfall.effective} bytes, below socketBufferSize ` +
+        `(${requested}): datagrams that arrive while it is full are dropped (a paused process ` +
+        `resumes with its peers' newest packets lost); raise it with \`${shortfall.raise}\``,
+      { engine: this.engine },
+    )
+  }
+
+  /**
    * Binds a listener on `address`, tuned for its path (see `tuningFor`); port 0 picks a free port
    * (see `listener.address`); a host name binds the address it resolves to (`dns.lookup`). When a
    * listener of this process that is closing still holds the port, waits until it is released (at
@@ -180,6 +205,7 @@ export class QuicTransport implements Transport {
     // a listener of ours that closed on this port may still be releasing it
     await awaitPortRelease(bind, options.signal)
     const server = await this.#engine.listen(ctx, bind, async (id) => (await trust(id)) === true)
+    this.#noteReceiveBuffer(ctx.tuning.socketBufferSize)
     const listener = new QuicListener(
       server,
       this.#ctx,
