@@ -13,6 +13,7 @@
 //   connections()                          -> connections open (peers up, summed over the nodes)
 //   rss()                                  -> this process's RSS in bytes
 //   dialStats()                            -> registry dials, dial failures and dial timeouts, summed over the nodes
+//   counters()                             -> stall, probe, connection and dial counters, summed over the nodes
 //   watchDown({ ids })                     -> starts recording peer:down / member:left of `ids`; resolves
 //                                             with the (node, id) pairs connected now (the peer:down expected):
 //                                             `used` ones (every other node here) and `idle` ones
@@ -348,6 +349,31 @@ function dialStats(): DialStats {
   return sum
 }
 
+/** Counters of the stall watch, the liveness probe, connections and dials, summed over the nodes here. */
+export type Counters = Record<(typeof COUNTERS)[number], number>
+const COUNTERS = [
+  'stalls',
+  'stallRecoveries',
+  'probes',
+  'probeFailures',
+  'peersUp',
+  'peersDown',
+  'dials',
+  'dialFailures',
+  'dialTimeouts',
+  'replaced',
+  'duplicatesClosed',
+] as const
+
+function counters(): Counters {
+  const sum = Object.fromEntries(COUNTERS.map((k) => [k, 0])) as Counters
+  for (const node of nodes) {
+    const from = { ...node.registryStats, ...node.stats } as Record<string, unknown>
+    for (const key of COUNTERS) sum[key] += typeof from[key] === 'number' ? from[key] : 0
+  }
+  return sum
+}
+
 const record = (into: Map<string, number[]>, id: string) => {
   const list = into.get(id) ?? []
   list.push(now())
@@ -420,6 +446,7 @@ serveRpc(
     connections: () => nodes.reduce((sum, n) => sum + n.peers().length, 0),
     rss: () => process.memoryUsage().rss,
     dialStats,
+    counters,
     watchDown,
     useDown,
     load,

@@ -37,8 +37,9 @@ import { type EtcdCluster, startEtcd } from '@peer/testkit/etcd'
 import { freePorts } from '@peer/testkit/ports'
 import { silentUdpSocket } from '@peer/testkit/silent-udp'
 import { waitFor } from '@peer/testkit/wait'
+import { kernelReceiveBuffers } from '@peer/transport-quic/internal'
 import { addCounts, fmtCounts, fmtList, load1m as load, p50, watchdog } from '../bench-stats.js'
-import type { Backend, ClusterMember, LoadCounts, Pem, Policy } from '../cluster-child.js'
+import type { Backend, ClusterMember, Counters, LoadCounts, Pem, Policy } from '../cluster-child.js'
 import type { Measurement, Suite } from '../report.js'
 
 const CHILD = fileURLToPath(new URL('../cluster-child.ts', import.meta.url))
@@ -105,6 +106,22 @@ async function meshed(groups: readonly { child: RpcChild }[], pairs: number): Pr
 }
 
 const pairsOf = (n: number) => (n * (n - 1)) / 2
+
+/** The counters of `groups`, summed. */
+async function countersOf(groups: readonly { child: RpcChild }[]): Promise<Counters> {
+  const all = await Promise.all(groups.map((g) => g.child.call<Counters>('counters')))
+  const sum = { ...all[0]! }
+  for (const c of all.slice(1)) for (const k of Object.keys(sum) as (keyof Counters)[]) sum[k] += c[k]
+  return sum
+}
+
+/** The counters that moved from `before` to `after`: `stalls 3, probes 2`, or `none`. */
+function fmtDelta(before: Counters, after: Counters): string {
+  const moved = (Object.keys(after) as (keyof Counters)[])
+    .map((k) => [k, after[k] - before[k]] as const)
+    .filter(([, d]) => d !== 0)
+  return moved.length === 0 ? 'none' : moved.map(([k, d]) => `${k} ${d}`).join(', ')
+}
 
 /**
  * When every node of `groups` had a request to each of `targets` answered (retrying failures); the
@@ -175,7 +192,13 @@ const suite: Suite = {
       return mode
     })
     let etcd: EtcdCluster | undefined
-    const notes: string[] = [`${size} nodes in ${processes} processes; load average ${load()} at the start`]
+    const kernel = kernelReceiveBuffers()
+    const notes: string[] = [
+      `${size} nodes in ${processes} processes; load average ${load()} at the start; UDP receive buffers: ` +
+        (kernel === undefined
+          ? 'unknown'
+          : `net.core.rmem_default ${kernel.default} (what quinn listeners get), rmem_max ${kernel.max}`),
+    ]
     const measurements: Measurement[] = []
     const holes: Socket[] = []
     const children: RpcChild[] = []
@@ -299,9 +322,13 @@ const suite: Suite = {
           service: { ok: 0, failed: new Map<string, number>(), slow: 0, slower: 0, maxMs: 0 },
         }
         const before = load()
+        /** Freeze rounds: what the counters of the frozen process and of the others did, per round. */
+        const moved: string[] = []
         for (let i = 0; i < running.length; i++) {
           const others = running.filter((_, j) => j !== i)
           await Promise.all(others.map((g) => g.child.call<LoadStats>('loadStats')))
+          const countedBefore =
+            mode === 'freeze' ? await Promise.all([countersOf([running[i]!]), countersOf(others)]) : undefined
           let stoppedAt = now()
           let startedAt = stoppedAt
           if (mode === 'freeze') {
@@ -336,6 +363,15 @@ const suite: Suite = {
             per.push(meshAt - stoppedAt)
             fromStart.push(meshAt - startedAt)
           }
+          if (countedBefore !== undefined) {
+            const [frozenAfter, othersAfter] = await Promise.all([
+              countersOf([running[i]!]),
+              countersOf(others),
+            ])
+            moved.push(
+              `${i}: frozen ${fmtDelta(countedBefore[0], frozenAfter)}; others ${fmtDelta(countedBefore[1], othersAfter)}`,
+            )
+          }
           for (const seen of await Promise.all(others.map((g) => g.child.call<LoadStats>('loadStats')))) {
             for (const kind of ['direct', 'service'] as const) {
               calls[kind].ok += seen[kind].ok
@@ -364,6 +400,11 @@ const suite: Suite = {
             value: failed,
             unit: 'requests',
           })
+        }
+        if (moved.length > 0) {
+          notes.push(
+            `rolling freeze, counters from before each freeze until its process was reached: ${moved.join(' | ')}`,
+          )
         }
         notes.push(
           `rolling ${restart} (${mode}), per process: ${fmtList(reach)} ms from the ${mode === 'freeze' ? 'resume' : 'stop'} until every other node's ` +
