@@ -55,13 +55,16 @@ it('a killed peer goes down by idle timeout, fails its requests typed, and comes
   expect(await survivor.request('victim', 'echo', 'hi')).toBe('hi')
 
   const events = recordEvents(survivor, ['peer:up', 'peer:down'])
+  // the other way down is a liveness probe once this request times out (peer:down `unresponsive`,
+  // about 22 s after the kill): the reason tells the two apart, so the wait for it can be generous
   const inFlight = survivor.request('victim', 'never', null, { timeoutMs: 20_000 }).catch((e: unknown) => e)
   await new Promise((r) => setTimeout(r, 100))
-  const killedAt = Date.now()
   await children[0]!.crash()
-  await waitFor(() => events.of('peer:down').length === 1, { timeoutMs: 10_000, what: 'peer:down' })
-  const downAfter = Date.now() - killedAt
-  expect(downAfter).toBeLessThan(8000)
+  await waitFor(() => events.of('peer:down').length === 1, { timeoutMs: 60_000, what: 'peer:down' })
+  expect(events.of('peer:down')[0]!.detail).toMatchObject({
+    id: theirs.id,
+    reason: 'no packets from the peer within the idle timeout',
+  })
   expect(await inFlight).toBeInstanceOf(PeerUnavailableError)
 
   let restarted: Awaited<ReturnType<typeof start>>
@@ -79,7 +82,7 @@ it('a killed peer goes down by idle timeout, fails its requests typed, and comes
   await waitFor(() => events.of('peer:up').length === 1, { timeoutMs: 15_000, what: 'peer:up after restart' })
   expect(events.events.map((e) => e.type)).toEqual(['peer:down', 'peer:up'])
   expect(await survivor.request('victim', 'echo', 'again')).toBe('again')
-}, 40_000)
+}, 120_000)
 
 it('a killed peer restarted elsewhere is taken back at once, while our own redial to it still hangs', async () => {
   // ours is the lower id: a fresh dial of ours would win a tie against the peer's inbound

@@ -352,13 +352,13 @@ describe('stop and restart', () => {
       })
       return new Promise(() => {})
     })
+    // the request never times out within the test: only the drain's bound can end the stop (an
+    // unbounded drain runs into the test's timeout), and the request fails as stopped, not timed out
     const pending = s1.node
-      .request(s2.node.id, 'forever', null, { timeoutMs: 10_000 })
+      .request(s2.node.id, 'forever', null, { timeoutMs: 600_000 })
       .catch((e: unknown) => e)
     await waitFor(() => s2.node.peer(s1.node.id)?.stats.requestsReceived === 1)
-    const started = Date.now()
     await s1.node.stop()
-    expect(Date.now() - started).toBeLessThan(3000)
     expect(await pending).toBeInstanceOf(NodeStoppedError)
     await waitFor(() => aborted, { what: 'the handler signal to abort when its caller went away' })
   })

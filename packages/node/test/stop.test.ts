@@ -57,8 +57,9 @@ it('stop() resolves within its deadline with a peer that never answers anything'
     discovery,
     lostHysteresisMs: 0,
     stopTimeoutMs: 1000,
-    registry: { dialTimeoutMs: 60_000 },
-    transport: { maxIdleTimeoutMs: 60_000, connectTimeoutMs: 60_000 },
+    // every other limit is out of the test's reach: only the stop's deadline can end what waits
+    registry: { dialTimeoutMs: 600_000 },
+    transport: { maxIdleTimeoutMs: 600_000, connectTimeoutMs: 600_000 },
   })
   cleanups.push(() => node.stop())
   // a peer in a child process that will be frozen (SIGSTOP) with a request in flight
@@ -67,21 +68,17 @@ it('stop() resolves within its deadline with a peer that never answers anything'
     child.kill('SIGCONT')
     await child.close(2000)
   })
-  await startChildNode(child, theirs, node, { name: 'frozen@localhost', idleMs: 60_000 })
+  await startChildNode(child, theirs, node, { name: 'frozen@localhost', idleMs: 600_000 })
   await node.waitForPeer('frozen', { timeoutMs: 15_000 })
-  const inFlight = failure(node.request('frozen', 'never', null, { timeoutMs: 60_000 }))
+  const inFlight = failure(node.request('frozen', 'never', null, { timeoutMs: 600_000 }))
   await waitFor(() => node.peer('frozen')?.stats.inFlight === 1)
   discovery.announcePeer(ghost.id, [{ host: '127.0.0.1', port: blackHolePort }])
   child.kill('SIGSTOP')
 
-  const started = performance.now()
-  const stopped = await node.stop().then(() => 'stopped')
-  const took = performance.now() - started
-  expect(stopped).toBe('stopped')
+  // without the deadline this hangs until the 600 s limits, and the test times out first
+  await node.stop()
   expect(node.state).toBe('stopped')
   expect(await inFlight).toBeInstanceOf(NodeStoppedError)
-  // a generous bound: the deadline is 1 s; without bounds this hangs until the 60 s timeouts
-  expect(took).toBeLessThan(15_000)
 })
 
 it('stop({ signal }): aborting gives up the drain and closes at once; the stop still resolves', async () => {
