@@ -1,6 +1,7 @@
 // Self-healing against a real etcd: lost leases, deleted keys, compacted watches, a registry that
 // blinks or is cut off (a TCP proxy the test controls), kill -9 and restarts with an EMPTY data dir.
 import { type EtcdCluster, startEtcd, startTcpProxy, type TcpProxy } from '@peer/testkit/etcd'
+import { recordingLogger } from '@peer/testkit/recording-logger'
 import { throwingLogger } from '@peer/testkit/throwing-logger'
 import { nextEvent, recordEvents, waitFor } from '@peer/testkit/wait'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -236,14 +237,14 @@ describe('stop', () => {
     }
     await sleep(50)
     const before = count()
-    const a = backend({ endpoints: p.endpoint, prefix: uniquePrefix(), ttl: 5 })
+    // every request's time limit out of the test's reach: a stop that waits for etcd to answer
+    // (rather than taking the refused connections as the answer) runs into the test's timeout
+    const a = backend({ endpoints: p.endpoint, prefix: uniquePrefix(), ttl: 5, requestTimeoutMs: 600_000 })
     await a.start()
     await a.announce(node('stranded'))
     p.cut()
     await waitFor(() => !a.connected)
-    const t0 = Date.now()
     await a.stop()
-    expect(Date.now() - t0).toBeLessThan(3000)
     await waitFor(
       () => {
         const now = count()
@@ -255,10 +256,11 @@ describe('stop', () => {
 })
 
 describe('etcd killed and restarted', () => {
-  it('kill -9 and restart on the same data: no peer:lost, lease kept, watch back within about a second', async () => {
+  it('kill -9 and restart on the same data: no peer:lost, lease kept, no request refused by a circuit breaker', async () => {
     const prefix = uniquePrefix()
     const a = backend({ endpoints: etcd.endpoints, prefix, ttl: 2 })
-    const b = backend({ endpoints: etcd.endpoints, prefix, ttl: 2 })
+    const { factory: logger, records } = recordingLogger()
+    const b = backend({ endpoints: etcd.endpoints, prefix, ttl: 2, logger })
     await Promise.all([a.start(), b.start()])
     const na = node('a')
     const nb = node('b')
@@ -266,19 +268,30 @@ describe('etcd killed and restarted', () => {
     await waitFor(async () => (await a.list()).length === 1 && (await b.list()).length === 1)
     const rec = recordEvents(b, ['peer:lost'])
     await etcd.kill()
+    // lookups while etcd is down fail: three failures in a row open etcd3's default per-host
+    // circuit breaker, which refuses every request for 5 s after (4-15 s to recover here)
+    let down = true
+    const lookups = (async () => {
+      while (down) {
+        await b.lookup(node('while-down').id)
+        await sleep(50)
+      }
+    })()
     await sleep(800)
     await etcd.restart()
-    const up = Date.now()
+    down = false
+    await lookups
     const extra = node('after-restart')
     await etcd.etcdctl([
       'put',
       nodeKey(prefix, extra.id),
       JSON.stringify({ v: 1, id: extra.id, addresses: [{ host: '127.0.0.1', port: 1 }] }),
     ])
-    await waitFor(() => b.lookup(extra.id), { timeoutMs: 10_000, intervalMs: 10 })
-    const recovery = Date.now() - up
-    // the default etcd3 fault handling takes 4-15 s here; the tuned client about 0.1 s
-    expect(recovery).toBeLessThan(2500)
+    await waitFor(() => b.lookup(extra.id), { timeoutMs: 30_000, intervalMs: 10 })
+    // the tuned client has no such breaker, so nothing was refused by one: its requests reach etcd
+    // as soon as it is back (about 0.1 s here; a time for benchmarks, not asserted on)
+    const refused = records.filter((r) => /circuit breaker/i.test(String(r.fields?.error ?? '')))
+    expect(refused.length, 'requests refused by a circuit breaker').toBe(0)
     await sleep(2500) // longer than the TTL: the leases must still be alive
     expect(rec.events).toEqual([])
     expect(await keyExists(nodeKey(prefix, na.id))).toBe(true)
