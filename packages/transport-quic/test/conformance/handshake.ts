@@ -328,11 +328,12 @@ export function handshakeScenarios(kit: Kit): void {
     })
 
     it('fails with ConnectTimeoutError when nothing answers', async () => {
-      const c = pool.client(client, { connectTimeoutMs: 300 })
-      const started = Date.now()
+      // the idle timeout (the engine's own end of a silent handshake) out of the test's reach: the
+      // error names the limit that ended the dial, connectTimeoutMs (not its 10 s default)
+      const c = pool.client(client, { connectTimeoutMs: 300, maxIdleTimeoutMs: 600_000 })
       const error = await failure(c.dial(await deadPort(), { expectedId: server.id }))
       expect(error).toBeInstanceOf(ConnectTimeoutError)
-      expect(Date.now() - started).toBeLessThan(3000)
+      expect(error.message).toMatch(/ within 300 ms$/)
     })
 
     it('fails with ConnectTimeoutError when the server answers but never confirms', async () => {
