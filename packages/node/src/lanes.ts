@@ -23,6 +23,9 @@ export const BULK_LANES = [5, 6] as const
 /** Lanes per direction (control + normal + bulk). */
 export const LANE_COUNT = 1 + NORMAL_LANES.length + BULK_LANES.length
 
+/** The bulk lanes, for lookups. */
+export const BULK_LANE_SET: ReadonlySet<number> = new Set(BULK_LANES)
+
 /** Answers up to this size (encoded) go on the control lane; larger ones on their topic's lane. */
 export const SMALL_ANSWER_BYTES = 16 * 1024
 

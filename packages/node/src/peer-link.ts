@@ -6,9 +6,10 @@ import { type Envelope, encodeEnvelope } from './envelope.js'
 import { NodeStoppedError, PeerUnavailableError } from './errors.js'
 import { HandlerScheduler } from './handler-scheduler.js'
 import { Inbound, type Work } from './inbound.js'
-import { BULK_LANES, bulkWindow, CONTROL_LANE, LANE_COUNT, laneOf, type Priority } from './lanes.js'
+import { BULK_LANE_SET, bulkWindow, CONTROL_LANE, LANE_COUNT, laneOf, type Priority } from './lanes.js'
 import { linkHello } from './link-hello.js'
 import type { LinkHost } from './link-host.js'
+import { linkInfo } from './link-info.js'
 import { emptyPeerStats } from './link-util.js'
 import { LivenessProbe, PROBE_PING_ID, type ProbeOutcome } from './liveness-probe.js'
 import { LinkReceiver } from './peer-link-receive.js'
@@ -16,19 +17,18 @@ import { LinkReceiver } from './peer-link-receive.js'
 export type { LinkHost } from './link-host.js'
 
 import { OutLane } from './out-lane.js'
+import { ProtocolErrors } from './protocol-errors.js'
 import { RateLimiter } from './rate-limiter.js'
 import { RequestTable } from './request-table.js'
 import { STALL_PING_ID, StallWatch } from './stall-watch.js'
 import { type PeerStream, StreamRegistry } from './stream-registry.js'
-import type { LaneInfo, PeerInfo, PeerStats } from './types.js'
+import type { PeerInfo, PeerStats } from './types.js'
 
 /**
  * Messages written on one lane and not yet acknowledged before writing waits for acks: a record of
  * at most this many entries per lane (topic and count), never the payloads.
  */
 export const MAX_UNACKED = 65_536
-
-const BULK: ReadonlySet<number> = new Set(BULK_LANES)
 
 /**
  * One trusted peer's messaging session on one connection. Each side opens up to
@@ -60,6 +60,7 @@ export class PeerLink {
   readonly #inbound: Inbound
   readonly #receiver: LinkReceiver
   readonly #probe: LivenessProbe
+  readonly #errors: ProtocolErrors
   #closedError: Error | undefined
   #stallWatch: StallWatch | undefined
   #pingRtt: number | undefined
@@ -73,6 +74,13 @@ export class PeerLink {
     this.#host = host
     this.#maxSend = host.maxMessageSize
     const idle = () => this.#checkIdle()
+    this.#errors = new ProtocolErrors(
+      this.id,
+      this.stats,
+      host,
+      () => this.#closedError !== undefined,
+      (reason, code) => this.#end(reason, code),
+    )
     this.#requests = new RequestTable(this.id, host.maxInFlightRequests, idle, () => {
       this.stats.timeouts++
       // a request or ping that got no answer: is the peer still there? (see probe)
@@ -94,7 +102,7 @@ export class PeerLink {
     }
     this.#lanes = Array.from(
       { length: LANE_COUNT },
-      (_, i) => new OutLane(i, laneHost, idle, BULK.has(i) ? () => this.#bulkWindow() : undefined),
+      (_, i) => new OutLane(i, laneHost, idle, BULK_LANE_SET.has(i) ? () => this.#bulkWindow() : undefined),
     )
     this.#scheduler = new HandlerScheduler<Work>(
       LANE_COUNT,
@@ -106,7 +114,7 @@ export class PeerLink {
     this.#acks = new AckBatcher(
       LANE_COUNT,
       (lane, count) => this.#control({ kind: 'ack', id: lane + 1, count }),
-      BULK,
+      BULK_LANE_SET,
     )
     const link = this
     this.#inbound = new Inbound({
@@ -124,7 +132,7 @@ export class PeerLink {
       ack: (lane, count) => this.#lanes[lane]?.ack(count) ?? false,
       control: (envelope, bytes) => this.#control(envelope, bytes),
       enqueueOnTopicLane: (topic, bytes) => this.#lanes[this.#laneOf(topic, undefined)]!.enqueue(bytes),
-      malformed: (error) => this.#malformed(error),
+      malformed: (error) => this.#errors.malformed(error),
       countReceived: () => this.#countReceived(),
       unexpected: () => this.#unexpected(),
       probeAnswered: () => this.#probe.answered(),
@@ -137,7 +145,7 @@ export class PeerLink {
       maxStreams: host.maxByteStreams,
       headerTimeoutMs: host.helloTimeout,
       log: host.log,
-      protocolError: (detail) => this.#protocolError(detail),
+      protocolError: (detail) => this.#errors.breach(detail),
       handlerFailed: (topic, error) => {
         host.stats.handlerErrors++
         host.handlerFailed(this, topic, 'stream', error)
@@ -159,8 +167,8 @@ export class PeerLink {
       close: (error) => this.close(error),
       end: (reason, code) => this.#end(reason, code),
       countBytes: (bytes) => this.#countBytes(bytes),
-      malformed: (error) => this.#malformed(error),
-      protocolError: (detail) => this.#protocolError(detail),
+      malformed: (error) => this.#errors.malformed(error),
+      protocolError: (detail) => this.#errors.breach(detail),
       countReceived: () => this.#countReceived(),
     })
   }
@@ -188,7 +196,7 @@ export class PeerLink {
       control: this.#lanes[CONTROL_LANE]!,
       lifetime: this.#lifetime.signal,
       openChannel: (signal) => this.connection.openChannel(this.#channelOptions(signal)),
-      malformed: (error) => this.#malformed(error),
+      malformed: (error) => this.#errors.malformed(error),
     })
     this.name = hello.name
     // never send the peer more than it accepts (its frame limit would reset the channel)
@@ -245,33 +253,19 @@ export class PeerLink {
 
   /** A snapshot for `peers()`. */
   info(fallbackName: string | undefined): PeerInfo {
-    return Object.freeze({
+    return linkInfo({
       id: this.id,
       name: this.name ?? fallbackName,
       direction: this.direction,
-      address: { ...this.connection.remoteAddress },
+      address: this.connection.remoteAddress,
       upSince: this.upSince,
-      stats: Object.freeze({
-        ...this.stats,
-        inFlight: this.#requests.size,
-        rtt: this.#rtt(),
-        byteStreams: this.#streams.size,
-        unconfirmed: this.#lanes.reduce((n, l) => n + l.unacked, 0),
-      }),
-      lanes: Object.freeze(this.#laneInfo()),
+      stats: this.stats,
+      inFlight: this.#requests.size,
+      rtt: this.#rtt(),
+      byteStreams: this.#streams.size,
+      lanes: this.#lanes,
+      inLanes: this.#receiver.inLanes,
     })
-  }
-
-  #laneInfo(): LaneInfo[] {
-    const lanes: LaneInfo[] = []
-    for (const l of this.#lanes) {
-      const out = l.channel !== undefined
-      const inbound = this.#receiver.inLanes.has(l.index)
-      if (!out && !inbound && l.queued === 0) continue
-      const cls = l.index === CONTROL_LANE ? 'control' : BULK.has(l.index) ? 'bulk' : 'normal'
-      lanes.push({ lane: l.index, class: cls, out, in: inbound, queued: l.queued, unacked: l.unacked })
-    }
-    return lanes
   }
 
   /** Sends a fire-and-forget message on its topic's lane; resolves once the transport buffered it. */
@@ -462,27 +456,6 @@ export class PeerLink {
   #countBytes(bytes: Uint8Array): void {
     this.stats.bytesReceived += bytes.byteLength
     this.#host.stats.bytesReceived += bytes.byteLength
-  }
-
-  #malformed(error: unknown): void {
-    this.stats.malformed++
-    this.#host.stats.malformed++
-    this.#host.log.debug('malformed envelope dropped', { peer: shortId(this.id), error: errorMessage(error) })
-    this.#protocolError(errorMessage(error))
-  }
-
-  /** Counts a protocol error; past `maxProtocolErrors`, the connection is closed with a reason. */
-  #protocolError(detail: string): void {
-    if (this.#closedError !== undefined) return
-    this.stats.protocolErrors++
-    this.#host.stats.protocolErrors++
-    if (this.stats.protocolErrors <= this.#host.maxProtocolErrors) return
-    const reason = `protocol error: more than ${this.#host.maxProtocolErrors} protocol errors, the last: ${detail}`
-    this.#host.log.warn('peer broke the protocol too often: closing the connection', {
-      peer: shortId(this.id),
-      detail,
-    })
-    this.#end(reason.slice(0, 200), CODE.PROTOCOL_ERROR)
   }
 
   #countReceived(): void {
