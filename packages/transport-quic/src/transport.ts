@@ -166,8 +166,8 @@ export class QuicTransport implements Transport {
 
   /**
    * Logs once, at `info`, when a listener's UDP receive buffer is below `socketBufferSize`: with
-   * quinn always (its binding sizes only client sockets; a listener keeps `net.core.rmem_default`,
-   * often 208 KiB), with matrixai when `net.core.rmem_max` caps it.
+   * quinn when `net.core.rmem_default` is (its binding sizes only client sockets, and a listener
+   * keeps the default, often 208 KiB), with matrixai when `net.core.rmem_max` caps it.
    */
   #noteReceiveBuffer(requested: number): void {
     if (this.#bufferNoted) return
