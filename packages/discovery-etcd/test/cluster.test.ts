@@ -25,7 +25,7 @@ async function threeNodes(prefix: string) {
   await Promise.all(backends.map((b) => b.start()))
   await Promise.all(backends.map((b, i) => b.announce(selves[i]!)))
   await waitFor(async () => (await Promise.all(backends.map((b) => b.list()))).every((l) => l.length === 2), {
-    timeoutMs: 5000,
+    timeoutMs: 30_000,
   })
   return { backends, selves }
 }

@@ -110,12 +110,13 @@ describe('lease and key loss', () => {
     await a.announce(self)
     await waitFor(() => b.lookup(self.id))
     p.cut()
-    const lost = await nextEvent<CustomEvent>(b, 'peer:lost', undefined, 5000)
+    // generous budgets: when broken, neither event ever comes (no slower path produces them)
+    const lost = await nextEvent<CustomEvent>(b, 'peer:lost', undefined, 30_000)
     expect(lost.detail.record.id).toBe(self.id)
     p.heal()
-    await nextEvent<CustomEvent>(b, 'peer:discovered', (e) => e.detail.record.id === self.id, 5000)
+    await nextEvent<CustomEvent>(b, 'peer:discovered', (e) => e.detail.record.id === self.id, 30_000)
     expect(a.etcdStats.leaseGrants).toBeGreaterThanOrEqual(2)
-  })
+  }, 120_000)
 })
 
 describe('watch cancelled or compacted', () => {
@@ -123,7 +124,8 @@ describe('watch cancelled or compacted', () => {
     const prefix = uniquePrefix()
     const p = await proxy()
     const a = backend({ endpoints: etcd.endpoints, prefix, ttl: 5 })
-    const watcher = backend({ endpoints: p.endpoint, prefix, staleAfterMs: 60_000, maxRetryDelayMs: 200 })
+    // staleAfterMs out of reach: a stale drop cannot stand in for the re-list within the budgets below
+    const watcher = backend({ endpoints: p.endpoint, prefix, staleAfterMs: 600_000, maxRetryDelayMs: 200 })
     await Promise.all([a.start(), watcher.start()])
     const gone = node('gone')
     await a.announce(gone)
@@ -142,8 +144,9 @@ describe('watch cancelled or compacted', () => {
     for (let i = 0; i < 5; i++) await etcd.etcdctl(['put', `${prefix}/noise`, String(i)])
     await etcd.compact()
     p.heal()
+    // generous: without a re-list these events never come
     await waitFor(() => rec.of('peer:lost').length === 1 && rec.of('peer:discovered').length === 1, {
-      timeoutMs: 5000,
+      timeoutMs: 30_000,
     })
     expect((rec.of('peer:lost')[0]!.detail as { record: { id: string } }).record.id).toBe(gone.id)
     expect((rec.of('peer:discovered')[0]!.detail as { record: { id: string } }).record.id).toBe(arrived.id)
@@ -152,10 +155,10 @@ describe('watch cancelled or compacted', () => {
     expect(watcher.etcdStats.resyncs).toBeGreaterThanOrEqual(2)
     // and the new watch works
     const late = node('late')
-    const found = nextEvent<CustomEvent>(watcher, 'peer:discovered', undefined, 3000)
+    const found = nextEvent<CustomEvent>(watcher, 'peer:discovered', undefined, 30_000)
     await a.announce(late)
     expect((await found).detail.record.id).toBe(late.id)
-  })
+  }, 120_000)
 })
 
 describe('etcd unreachable', () => {
@@ -189,16 +192,18 @@ describe('etcd unreachable', () => {
     const newcomer = node('newcomer')
     await b.announce(newcomer)
     p.heal()
-    await waitFor(() => rec.of('peer:discovered').length === 1, { timeoutMs: 3000 })
-    await waitFor(() => watcher.connected, { timeoutMs: 3000 })
+    // generous: without the reconnection neither ever happens (a stale drop would fail the asserts below)
+    await waitFor(() => rec.of('peer:discovered').length === 1, { timeoutMs: 30_000 })
+    await waitFor(() => watcher.connected, { timeoutMs: 30_000 })
     expect(rec.of('peer:lost')).toEqual([])
     expect(recA.events).toEqual([])
     expect(watcher.etcdStats.leaseGrants).toBe(1)
     expect(watcher.etcdStats.leaseLosses).toBe(0)
-  })
+  }, 120_000)
 
   it.each([
-    { partition: 'a cut (connections reset)', start: (p: TcpProxy) => p.cut(), withinMs: 3000 },
+    // 6 s: a tenth of the default staleAfterMs (60 s) that an ignored staleAfterMs would leave
+    { partition: 'a cut (connections reset)', start: (p: TcpProxy) => p.cut(), withinMs: 6000 },
     // nothing tells the client: only the HTTP/2 keepalive pings (KEEPALIVE_MS + requestTimeout) do
     {
       partition: 'a silent partition (nothing gets through, nothing reset)',
@@ -211,7 +216,14 @@ describe('etcd unreachable', () => {
       const prefix = uniquePrefix()
       const p = await proxy()
       const a = backend({ endpoints: etcd.endpoints, prefix, ttl: 5 })
-      const watcher = backend({ endpoints: p.endpoint, prefix, staleAfterMs: 500, maxRetryDelayMs: 200 })
+      // the consistency check out of reach: only the reconnection can bring the peer back in time
+      const watcher = backend({
+        endpoints: p.endpoint,
+        prefix,
+        staleAfterMs: 500,
+        maxRetryDelayMs: 200,
+        checkIntervalMs: 600_000,
+      })
       await Promise.all([a.start(), watcher.start()])
       const known = node('stale')
       await a.announce(known)
@@ -221,7 +233,8 @@ describe('etcd unreachable', () => {
       expect(lost.detail.reason).toBe('stale')
       expect(watcher.etcdStats.staleDrops).toBe(1)
       p.heal()
-      await nextEvent<CustomEvent>(watcher, 'peer:discovered', undefined, withinMs)
+      // generous: without the reconnection and re-list it never comes
+      await nextEvent<CustomEvent>(watcher, 'peer:discovered', undefined, 30_000)
     },
     120_000,
   )
@@ -238,8 +251,16 @@ describe('stop', () => {
     await sleep(50)
     const before = count()
     // every request's time limit out of the test's reach: a stop that waits for etcd to answer
-    // (rather than taking the refused connections as the answer) runs into the test's timeout
-    const a = backend({ endpoints: p.endpoint, prefix: uniquePrefix(), ttl: 5, requestTimeoutMs: 600_000 })
+    // (rather than taking the refused connections as the answer) runs into the test's timeout.
+    // The TTL (a leaked lease retries its keepalive until 2 x TTL) and staleAfterMs (a leaked stale
+    // timer) are out of reach too: nothing left behind can go away by itself within the budget
+    const a = backend({
+      endpoints: p.endpoint,
+      prefix: uniquePrefix(),
+      ttl: 300,
+      staleAfterMs: 600_000,
+      requestTimeoutMs: 600_000,
+    })
     await a.start()
     await a.announce(node('stranded'))
     p.cut()
@@ -250,7 +271,7 @@ describe('stop', () => {
         const now = count()
         return [...now].every(([type, n]) => n <= (before.get(type) ?? 0))
       },
-      { timeoutMs: 3000, what: 'resources released' },
+      { timeoutMs: 30_000, what: 'resources released' },
     )
   })
 })
@@ -310,18 +331,19 @@ describe('etcd killed and restarted', () => {
     await etcd.kill()
     await sleep(2600)
     await etcd.restart()
-    await waitFor(() => a.etcdStats.leaseGrants >= 2, { timeoutMs: 3000 })
+    await waitFor(() => a.etcdStats.leaseGrants >= 2, { timeoutMs: 30_000 })
     await sleep(2000) // the old lease (re-armed by the restart) has expired by now
     expect(await keyExists(nodeKey(prefix, na.id))).toBe(true)
     expect(a.etcdStats.leaseLosses).toBeGreaterThanOrEqual(1)
     expect(await b.lookup(na.id)).toBeDefined()
     expect(rec.of('peer:lost')).toEqual([])
-  })
+  }, 120_000)
 
   it('restart with an EMPTY data dir: detects the reset, re-announces, no mass peer:lost', async () => {
     const prefix = uniquePrefix()
-    const a = backend({ endpoints: etcd.endpoints, prefix, ttl: 1 })
-    const b = backend({ endpoints: etcd.endpoints, prefix, ttl: 1 })
+    // the 30 s consistency check out of reach: it would find the reset even with the re-list broken
+    const a = backend({ endpoints: etcd.endpoints, prefix, ttl: 1, checkIntervalMs: 600_000 })
+    const b = backend({ endpoints: etcd.endpoints, prefix, ttl: 1, checkIntervalMs: 600_000 })
     await Promise.all([a.start(), b.start()])
     const na = node('wa')
     const nb = node('wb')
@@ -338,35 +360,43 @@ describe('etcd killed and restarted', () => {
     await waitFor(async () => (await b.list()).length === 2)
     const rec = recordEvents(b, ['peer:lost', 'peer:discovered'])
     await etcd.restart(0, { wipe: true })
+    // generous budgets: when broken, what they wait for never happens
     await waitFor(
       async () => (await keyExists(nodeKey(prefix, na.id))) && keyExists(nodeKey(prefix, nb.id)),
       {
-        timeoutMs: 5000,
+        timeoutMs: 30_000,
       },
     )
     expect(a.etcdStats.resets + b.etcdStats.resets).toBeGreaterThanOrEqual(1)
     // the ghost is lost only after the grace period (2 x TTL); the live peer never is
-    const lost = await nextEvent<CustomEvent>(b, 'peer:lost', undefined, 5000)
+    const lost = await nextEvent<CustomEvent>(b, 'peer:lost', undefined, 30_000)
     expect(lost.detail.record.id).toBe(ghost.id)
     expect(rec.of('peer:lost')).toHaveLength(1)
     expect(rec.of('peer:discovered')).toEqual([])
     // and the watch works on the new cluster
     const fresh = node('fresh')
-    const found = nextEvent<CustomEvent>(b, 'peer:discovered', undefined, 3000)
+    const found = nextEvent<CustomEvent>(b, 'peer:discovered', undefined, 30_000)
     await etcd.etcdctl([
       'put',
       nodeKey(prefix, fresh.id),
       JSON.stringify({ v: 1, id: fresh.id, addresses: [{ host: '127.0.0.1', port: 1 }] }),
     ])
     expect((await found).detail.record.id).toBe(fresh.id)
-  })
+  }, 150_000)
   it('detects a new cluster id even when the new revision is not lower (cut off during the swap)', async () => {
     const fresh = await startEtcd()
     try {
       const p = await startTcpProxy(fresh.members[0]!.clientPort)
       proxies.push(p)
       const prefix = uniquePrefix()
-      const a = backend({ endpoints: p.endpoint, prefix, ttl: 5, maxRetryDelayMs: 200 })
+      // the 30 s consistency check out of reach: it would find the reset even with the re-list broken
+      const a = backend({
+        endpoints: p.endpoint,
+        prefix,
+        ttl: 5,
+        maxRetryDelayMs: 200,
+        checkIntervalMs: 600_000,
+      })
       await a.start()
       const self = node('swapped')
       await a.announce(self)
@@ -376,14 +406,14 @@ describe('etcd killed and restarted', () => {
       for (let i = 0; i <= before + 3; i++) await fresh.etcdctl(['put', `${prefix}/noise`, String(i)])
       expect(await fresh.revision()).toBeGreaterThan(before)
       p.heal()
-      await waitFor(() => a.etcdStats.resets >= 1, { timeoutMs: 5000 })
+      await waitFor(() => a.etcdStats.resets >= 1, { timeoutMs: 30_000 })
       await waitFor(
         async () => (await fresh.etcdctl(['get', nodeKey(prefix, self.id), '--keys-only'])).includes(self.id),
-        { timeoutMs: 5000 },
+        { timeoutMs: 30_000 },
       )
     } finally {
       await stopAll()
       await fresh.close()
     }
-  })
+  }, 120_000)
 })
