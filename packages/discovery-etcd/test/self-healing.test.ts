@@ -166,14 +166,18 @@ describe('etcd unreachable', () => {
     const prefix = uniquePrefix()
     const p = await proxy()
     const a = backend({ endpoints: etcd.endpoints, prefix, ttl: 5 })
+    // the cut lasts a few seconds, longer under load: the watcher's lease (15 s) and staleAfterMs
+    // (20 s) keep a wide margin over it
     const watcher = backend({
       endpoints: p.endpoint,
       prefix,
-      ttl: 5,
-      staleAfterMs: 10_000,
+      ttl: 15,
+      staleAfterMs: 20_000,
       maxRetryDelayMs: 200,
     })
-    await Promise.all([a.start(), watcher.start()])
+    // b reaches etcd directly and starts before the cut, so the cut does not wait for it
+    const b = backend({ endpoints: etcd.endpoints, prefix, ttl: 5 })
+    await Promise.all([a.start(), watcher.start(), b.start()])
     const known = node('known')
     await a.announce(known)
     // the cut-off node announces too: a cut shorter than its TTL must not cost it its lease
@@ -187,8 +191,6 @@ describe('etcd unreachable', () => {
     await sleep(1500)
     expect(rec.events).toEqual([])
     expect((await watcher.list()).map((r) => r.id)).toEqual([known.id])
-    const b = backend({ endpoints: etcd.endpoints, prefix, ttl: 5 })
-    await b.start()
     const newcomer = node('newcomer')
     await b.announce(newcomer)
     p.heal()
