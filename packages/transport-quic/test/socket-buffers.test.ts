@@ -99,9 +99,10 @@ describe('what a stopped listener queues (the capability is true to the kernel)'
 
   /** Bytes queued on the listener's socket once 2,000 datagrams of 1,200 bytes came while it was stopped. */
   async function queuedWhileStopped(engine: EngineName, socketBufferSize: number): Promise<number> {
-    const child = await spawnChild(fileURLToPath(new URL('./fixtures/listener-buffer.ts', import.meta.url)))
+    const child = await spawnChild(fileURLToPath(new URL('./fixtures/peer-node.ts', import.meta.url)))
     children.push(child)
-    const port = await child.call<number>('listen', { engine, socketBufferSize })
+    await child.call('init', { engine, tuning: { socketBufferSize } })
+    const { port } = await child.call<{ port: number }>('listen', { host: '127.0.0.1' })
     process.kill(child.pid, 'SIGSTOP')
     const sender = createSocket('udp4')
     try {
