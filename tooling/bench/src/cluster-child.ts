@@ -338,15 +338,8 @@ async function single(params: {
 
 /** Registry dial counters summed over the nodes here (a failed first request is a failed dial). */
 function dialStats(): DialStats {
-  const sum: DialStats = { dials: 0, dialFailures: 0, dialTimeouts: 0 }
-  for (const node of nodes) {
-    const s = node.registryStats
-    if (s === undefined) continue
-    sum.dials += s.dials
-    sum.dialFailures += s.dialFailures
-    sum.dialTimeouts += s.dialTimeouts
-  }
-  return sum
+  const { dials, dialFailures, dialTimeouts } = counters()
+  return { dials, dialFailures, dialTimeouts }
 }
 
 /** Counters of the stall watch, the liveness probe, connections and dials, summed over the nodes here. */
