@@ -331,7 +331,9 @@ describe('etcd killed and restarted', () => {
     await waitFor(() => b.lookup(na.id))
     const rec = recordEvents(b, ['peer:lost', 'peer:discovered'])
     await etcd.kill()
-    await sleep(2600)
+    // etcd stays away until the lease is given up locally (2 x TTL after its last keepalive): a
+    // wait on the counter, not a fixed outage that a loaded machine's late timers could outlast
+    await waitFor(() => a.etcdStats.leaseLosses >= 1, { timeoutMs: 30_000 })
     await etcd.restart()
     await waitFor(() => a.etcdStats.leaseGrants >= 2, { timeoutMs: 30_000 })
     await sleep(2000) // the old lease (re-armed by the restart) has expired by now
