@@ -57,6 +57,12 @@ export interface MdnsStats {
   rateLimited: number
   /** Queries answered. */
   queriesAnswered: number
+  /**
+   * Browse queries of ours not sent because another host had asked the same question within the
+   * last second, knowing no instance we did not (duplicate question suppression, RFC 6762 section
+   * 7.3): its answers reach us too. One per socket and skipped query.
+   */
+  queriesSuppressed: number
 }
 
 /** A fresh set of zero counters. */
@@ -80,6 +86,7 @@ export function emptyStats(): MdnsStats {
     spoofedGoodbyes: 0,
     rateLimited: 0,
     queriesAnswered: 0,
+    queriesSuppressed: 0,
   }
 }
 

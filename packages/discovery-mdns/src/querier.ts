@@ -70,7 +70,8 @@ export class Querier {
     clearTimeout(s.queryTimer)
     s.queryTimer = setTimeout(() => {
       if (!this.#ctx.running()) return
-      if (!this.#duplicateOfForeignQuery(s)) void this.sendQuery(s)
+      if (this.#duplicateOfForeignQuery(s)) this.#ctx.stats.queriesSuppressed++
+      else void this.sendQuery(s)
       s.queryInterval = Math.min(s.queryInterval * 2, this.#host.maxQueryInterval)
       this.scheduleBrowse(s, s.queryInterval / 2)
     }, ms)
