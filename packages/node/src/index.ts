@@ -17,6 +17,8 @@
  *
  * @packageDocumentation
  */
+
+export { createNode } from './create-node.js'
 export { MAX_ERROR_TEXT, MAX_TOPIC_LENGTH, MIN_MESSAGE_SIZE } from './envelope.js'
 export {
   EncodeError,
@@ -48,7 +50,7 @@ export type {
   ObservableLike,
 } from './meter-types.js'
 export { METER_NAME } from './metrics.js'
-export { createNode, MAX_HANDLERS, PeerNode, TRUST_ALL_WARNING } from './node.js'
+export { MAX_HANDLERS, PeerNode, TRUST_ALL_WARNING } from './node.js'
 export {
   type ProviderDetail,
   type ServiceEvents,

@@ -105,6 +105,13 @@ export function wireNode(options: NodeOptions, host: WiringHost): NodeWiring {
     load: (id) => links.links.get(id)?.load(),
     nextStall: (id) => links.links.get(id)?.nextStall(),
     announce: (_services, announceOptions) => host.announce(announceOptions),
+    announcers: () => {
+      const backends = host.discovery()?.backends ?? []
+      return {
+        sources: backends.map((b) => b.source),
+        any: backends.some((b) => b.capabilities.has('announce')),
+      }
+    },
     request: (id, topic, payload, requestOptions) => host.request(id, topic, payload, requestOptions),
     link: async (id, timeoutMs, signal) => {
       await links.linkFor(id, timeoutMs, signal)

@@ -53,29 +53,9 @@ export { MAX_HANDLERS } from './node-handlers.js'
 export { TRUST_ALL_WARNING } from './node-start.js'
 
 /**
- * Creates and starts a node: loads or generates its identity, binds the QUIC listener, starts
- * discovery, announces itself and (with `connect: 'mesh'`) dials every trusted peer discovery
- * reports. `startOptions.signal` cancels the start (an `AbortError`; nothing is left running).
- *
- * @example
- * ```ts
- * const node = await createNode({ name: 'api', trust: [otherId], discovery: new StaticDiscovery({ peers }) })
- * node.handle('echo', (payload) => payload)
- * node.addEventListener('peer:up', (e) => console.log('up', e.detail.name))
- * const answer = await node.request('db@host', 'echo', { hello: 1 }, { timeoutMs: 2000 })
- * await node.stop()
- * ```
- */
-export async function createNode(options: NodeOptions, startOptions: AbortOptions = {}): Promise<PeerNode> {
-  const node = new PeerNode(options)
-  await node.start(startOptions)
-  return node
-}
-
-/**
  * One node of a peer cluster: transport, discovery and the peer registry wired together, with
  * topic messaging (`send`, `request`, `handle`), `peer:up` / `peer:down` events, a `peers()`
- * snapshot with per-peer counters, and a graceful `stop()`. Use {@link createNode}; a node is
+ * snapshot with per-peer counters, and a graceful `stop()`. Use `createNode`; a node is
  * started once and stopped once.
  */
 export class PeerNode extends TypedEventTarget<NodeEvents> {
@@ -89,8 +69,6 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
   #state: NodeState | 'new' = 'new'
   #trust: TrustList | undefined
   readonly #parts: NodeParts = emptyParts()
-  /** `provide` warned that no backend can announce (once per node). */
-  #warnedUnannounced = false
   #stopping: Promise<void> | undefined
   readonly #lifetime = new AbortController()
   readonly #unsubscribe: Array<() => void> = []
@@ -98,7 +76,7 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
   readonly #wiring: NodeWiring
   readonly #messaging: NodeMessaging
 
-  /** Use {@link createNode}. Validates the options; nothing starts until `start()`. */
+  /** Use `createNode`. Validates the options; nothing starts until `start()`. */
   constructor(options: NodeOptions) {
     super()
     checkNodeOptionShapes(options)
@@ -205,7 +183,7 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
   }
 
   /**
-   * Starts everything. Called by {@link createNode}; a node starts once. `signal` cancels the
+   * Starts everything. Called by `createNode`; a node starts once. `signal` cancels the
    * start: it rejects with an `AbortError` and the node is left stopped (what had started is torn
    * down).
    */
@@ -244,14 +222,6 @@ export class PeerNode extends TypedEventTarget<NodeEvents> {
   async provide(service: string, options: AbortOptions = {}): Promise<void> {
     this.#assertStarted()
     await this.#services.provide(service, options)
-    const backends = this.#parts.discovery?.backends ?? []
-    if (!this.#warnedUnannounced && !backends.some((b) => b.capabilities.has('announce'))) {
-      this.#warnedUnannounced = true
-      this.#log.warn(
-        'provide: no discovery backend can announce, so other nodes learn of its services only from their own static lists or DNS TXT records',
-        { service, backends: backends.map((b) => b.source) },
-      )
-    }
   }
 
   /** Stops publishing `service` (announces the node again without it). */

@@ -116,6 +116,8 @@ export interface ServiceHost {
   nextStall(id: string): AbortSignal | undefined
   /** Announces the node again with `services` as its `meta.services` (undefined: none). */
   announce(services: string | undefined, options: AbortOptions): Promise<void>
+  /** The sources of the node's discovery backends, and whether any of them can announce. */
+  announcers(): { readonly sources: readonly string[]; readonly any: boolean }
   request(id: string, topic: string, payload: unknown, options: RequestOptions): Promise<unknown>
   /**
    * Resolves once `id` is up: at once when it is, else when its dial (joined, or started for a
@@ -143,6 +145,8 @@ export class ServiceDirectory {
   readonly #stats: ServiceStats = { droppedNames: 0, droppedLists: 0 }
   /** The announcement the provide/unprovide calls of one event-loop turn share, until it starts. */
   #nextAnnounce: Promise<void> | undefined
+  /** `provide` warned that no backend can announce (once per node). */
+  #warnedUnannounced = false
 
   constructor(host: ServiceHost) {
     this.#host = host
@@ -184,6 +188,14 @@ export class ServiceDirectory {
       throw error
     }
     await this.#announceSoon(options)
+    const announcers = this.#host.announcers()
+    if (!this.#warnedUnannounced && !announcers.any) {
+      this.#warnedUnannounced = true
+      this.#host.log.warn(
+        'provide: no discovery backend can announce, so other nodes learn of its services only from their own static lists or DNS TXT records',
+        { service, backends: announcers.sources },
+      )
+    }
   }
 
   async unprovide(service: string, options: AbortOptions = {}): Promise<void> {
