@@ -3,11 +3,12 @@
 // with the node that sends the bulk messages and times the pings (the parent).
 //
 //   start({ trust, options })   -> starts node b (answers `ping`, swallows `bulk`); its id and address
+//                                  (called again: another node beside it, the separate connection's)
 //   relay({ target, ... })      -> starts a UDP relay to `target`; its address
 //   loopDelay({ on })           -> starts (on) or pauses recording this event loop's delay; with
 //                                  on: false, resolves with its p50 / p99 in ms so far
 //   stats()                     -> bulk messages and bytes node b received
-//   stop()                      -> stops what runs here
+//   stop()                      -> stops what runs here (every node)
 //
 // With PEER_BENCH_CPU_PROF_DIR set, the node's process writes a CPU profile (.cpuprofile) there when
 // it stops (the parent can be profiled with `node --cpu-prof`).
@@ -20,7 +21,7 @@ import { createNode, type NodeOptions, type PeerNode } from '@peer/node'
 import { serveRpc } from '@peer/testkit/child-process'
 import { createUdpRelay, type UdpRelay } from '@peer/testkit/udp-relay'
 
-let node: PeerNode | undefined
+const nodes: PeerNode[] = []
 let relay: UdpRelay | undefined
 let bulkMessages = 0
 const loopDelay = monitorEventLoopDelay({ resolution: 1 })
@@ -31,14 +32,14 @@ async function start(params: {
   trust: string[]
   options?: Partial<NodeOptions>
 }): Promise<{ id: string; address: { host: string; port: number } }> {
-  if (PROFILE_DIR !== undefined && PROFILE_DIR !== '') {
+  if (PROFILE_DIR !== undefined && PROFILE_DIR !== '' && profiler === undefined) {
     profiler = new Session()
     profiler.connect()
     await profiler.post('Profiler.enable')
     await profiler.post('Profiler.start')
   }
   const identity = await generateIdentity()
-  node = await createNode({
+  const node = await createNode({
     identity,
     trust: params.trust,
     name: 'b@bench',
@@ -54,6 +55,7 @@ async function start(params: {
     },
     { priority: 'bulk' },
   )
+  nodes.push(node)
   return { id: node.id, address: node.address }
 }
 
@@ -74,8 +76,8 @@ async function stop(): Promise<void> {
     profiler.disconnect()
     profiler = undefined
   }
-  await Promise.allSettled([node?.stop({ timeoutMs: 1000 }), relay?.close()])
-  node = undefined
+  await Promise.allSettled([...nodes.map((n) => n.stop({ timeoutMs: 1000 })), relay?.close()])
+  nodes.length = 0
   relay = undefined
 }
 
@@ -84,7 +86,10 @@ serveRpc(
     start,
     relay: startRelay,
     waitForPeer: async ({ id }: { id: string }) => {
-      await node?.waitForPeer(id, { timeoutMs: 30_000 })
+      // the node that trusts `id` (each node here trusts its own dialer)
+      await Promise.all(
+        nodes.filter((n) => n.trust?.has(id)).map((n) => n.waitForPeer(id, { timeoutMs: 30_000 })),
+      )
     },
     loopDelay: ({ on }: { on: boolean }) => {
       if (on) loopDelay.enable()

@@ -7,7 +7,10 @@
 // and bulk rounds are interleaved, and the ratio "during bulk / idle" is the figure the issue targets
 // (<= 2x). Each side's event-loop lag during the bulk rounds (how late a 1 ms timer runs: the
 // delay monitor's figure minus its interval) says whether a ping waits in JavaScript (a busy loop)
-// or below it (the QUIC engine, the path).
+// or below it (the QUIC engine, the path). On loopback a second pair of nodes between the same two
+// processes (its own sockets and connection, no bulk on it) is pinged at the same time: what the
+// bulk transfer costs a connection that shares nothing with it but the processes and the machine's
+// cores, the floor for the bulk connection's own pings.
 // PEER_BENCH_MESSAGING_PROCESSES=1 adds the old figures with both nodes in this process (the bulk
 // receiver's decoding then delays the pings on the same thread).
 // PEER_BENCH_MESSAGING_PARTS=requests,loopback,lossy (the default) picks the parts to run.
@@ -41,6 +44,11 @@ interface Pair {
   /** Node `b`'s id (`b` itself only when it runs in this process). */
   bId: string
   b?: PeerNode
+  /**
+   * A second pair between the same two processes (loopback, two processes): `a2` here dials `b2`
+   * beside `b` in the child; pinged alongside, never carrying bulk.
+   */
+  separate?: { a: PeerNode; bId: string }
   close(): Promise<void>
 }
 
@@ -117,12 +125,24 @@ async function processPair(lossy: boolean, options: Partial<NodeOptions>): Promi
     }
     const a = await dialer(b.id, address, options, ia)
     await nodeChild.call('waitForPeer', { id: a.id }, { timeoutMs: 60_000 })
+    let separate: Pair['separate']
+    if (!lossy) {
+      const ia2 = await generateIdentity()
+      const b2 = await nodeChild.call<{ id: string; address: { host: string; port: number } }>(
+        'start',
+        { trust: [ia2.id], options },
+        { timeoutMs: 60_000 },
+      )
+      separate = { a: await dialer(b2.id, b2.address, options, ia2), bId: b2.id }
+      await nodeChild.call('waitForPeer', { id: ia2.id }, { timeoutMs: 60_000 })
+    }
     return {
       child: nodeChild,
       a,
       bId: b.id,
+      separate,
       async close() {
-        await a.stop({ timeoutMs: 1000 }).catch(() => {})
+        await Promise.allSettled([a.stop({ timeoutMs: 1000 }), separate?.a.stop({ timeoutMs: 1000 })])
         await Promise.allSettled(children.map((c) => c.close()))
       },
     }
@@ -167,15 +187,38 @@ async function messageRate(p: LocalPair, n: number): Promise<number> {
   return n / s
 }
 
+/** Latencies of pings from `a` to `bId`, one every 20 ms until `until` (a failed one counts as its time to failure). */
+async function pingLoop(
+  a: PeerNode,
+  bId: string,
+  until: number,
+): Promise<{ samples: number[]; failed: number }> {
+  const pings: Array<Promise<number | { failedAfter: number }>> = []
+  while (performance.now() < until) {
+    const t = performance.now()
+    pings.push(
+      a.request(bId, 'ping', null, { timeoutMs: 30_000 }).then(
+        () => performance.now() - t,
+        () => ({ failedAfter: performance.now() - t }),
+      ),
+    )
+    await new Promise((r) => setTimeout(r, PING_EVERY_MS))
+  }
+  const results = await Promise.all(pings)
+  const samples = results.map((r) => (typeof r === 'number' ? r : r.failedAfter)).sort((x, y) => x - y)
+  return { samples, failed: results.filter((r) => typeof r !== 'number').length }
+}
+
 /**
  * A request on `ping` every 20 ms for `ms`; with `bulk`, 1 MB messages on `bulk` back to back
- * meanwhile. Latencies of every ping (a failed one counts as its time to failure).
+ * meanwhile. Latencies of every ping (a failed one counts as its time to failure), and of the
+ * pings on the separate pair (when the pair has one), sent half a period after them.
  */
 async function pingRound(
   p: Pair,
   ms: number,
   bulk: boolean,
-): Promise<{ samples: number[]; failed: number; bulkMessages: number }> {
+): Promise<{ samples: number[]; failed: number; bulkMessages: number; separate?: number[] }> {
   let stop = false
   let bulkMessages = 0
   const payload = new Uint8Array(BULK_BYTES)
@@ -189,23 +232,19 @@ async function pingRound(
     }
   })()
   if (bulk) await new Promise((r) => setTimeout(r, 200)) // let the bulk transfer fill the pipe
-  const pings: Array<Promise<number | { failedAfter: number }>> = []
   const until = performance.now() + ms
-  while (performance.now() < until) {
-    const t = performance.now()
-    pings.push(
-      p.a.request(p.bId, 'ping', null, { timeoutMs: 30_000 }).then(
-        () => performance.now() - t,
-        () => ({ failedAfter: performance.now() - t }),
-      ),
-    )
-    await new Promise((r) => setTimeout(r, PING_EVERY_MS))
-  }
-  const results = await Promise.all(pings)
+  const own = pingLoop(p.a, p.bId, until)
+  const separate =
+    p.separate === undefined
+      ? undefined
+      : new Promise((r) => setTimeout(r, PING_EVERY_MS / 2)).then(() =>
+          pingLoop(p.separate!.a, p.separate!.bId, until),
+        )
+  const { samples, failed } = await own
+  const other = await separate
   stop = true
   await bulkLoop
-  const samples = results.map((r) => (typeof r === 'number' ? r : r.failedAfter)).sort((x, y) => x - y)
-  return { samples, failed: results.filter((r) => typeof r !== 'number').length, bulkMessages }
+  return { samples, failed, bulkMessages, ...(other ? { separate: other.samples } : {}) }
 }
 
 /** One way of running the pair: in one or two processes, with extra node options (both nodes). */
@@ -235,6 +274,9 @@ function variants(): Variant[] {
 interface Tally {
   idle: number[]
   busy: number[]
+  /** Pings on the separate pair, idle and during the bulk rounds. */
+  separateIdle: number[]
+  separateBusy: number[]
   failed: number
   bulkMessages: number
   /** Event-loop delay of this process (node `a`) during the bulk rounds. */
@@ -265,6 +307,8 @@ async function pingDuringBulk(
     const tallies: Tally[] = kinds.map(() => ({
       idle: [],
       busy: [],
+      separateIdle: [],
+      separateBusy: [],
       failed: 0,
       bulkMessages: 0,
       loopDelay: monitorEventLoopDelay({ resolution: LOOP_SAMPLE_MS }),
@@ -274,7 +318,9 @@ async function pingDuringBulk(
       if (r % 2 === 1) order.reverse()
       for (const i of order) {
         const t = tallies[i]!
-        t.idle.push(...(await pingRound(pairs[i]!, roundMs, false)).samples)
+        const idle = await pingRound(pairs[i]!, roundMs, false)
+        t.idle.push(...idle.samples)
+        t.separateIdle.push(...(idle.separate ?? []))
         // where a ping may wait: each side's event-loop delay while the bulk transfer runs
         const child = pairs[i]!.child
         await child?.call('loopDelay', { on: true })
@@ -283,15 +329,16 @@ async function pingDuringBulk(
         t.loopDelay.disable()
         t.bLoopDelay = await child?.call('loopDelay', { on: false })
         t.busy.push(...b.samples)
+        t.separateBusy.push(...(b.separate ?? []))
         t.failed += b.failed
         t.bulkMessages += b.bulkMessages
       }
     }
     kinds.forEach((v, i) => {
       const where = [lossy ? 'relay 5% loss 50 ms' : 'loopback', v.label].filter(Boolean).join(', ')
-      const { idle, busy, failed, bulkMessages, loopDelay, bLoopDelay } = tallies[i]!
-      idle.sort((x, y) => x - y)
-      busy.sort((x, y) => x - y)
+      const { idle, busy, separateIdle, separateBusy, failed, bulkMessages, loopDelay, bLoopDelay } =
+        tallies[i]!
+      for (const xs of [idle, busy, separateIdle, separateBusy]) xs.sort((x, y) => x - y)
       measurements.push(
         { name: `ping p50 idle, ${where}`, value: percentile(idle, 50), unit: 'ms' },
         { name: `ping p99 idle, ${where}`, value: percentile(idle, 99), unit: 'ms' },
@@ -309,12 +356,32 @@ async function pingDuringBulk(
           baseline: `ping p99 idle, ${where}`,
         },
         { name: `pings failed during bulk, ${where}`, value: failed, unit: 'requests' },
-        {
-          name: `bulk throughput during pings, ${where}`,
-          value: (bulkMessages * BULK_BYTES) / 2 ** 20 / ((rounds * roundMs) / 1000),
-          unit: 'MiB/s',
-        },
       )
+      if (separateBusy.length > 0) {
+        const sep = `${where}, separate connection`
+        measurements.push(
+          { name: `ping p50 idle, ${sep}`, value: percentile(separateIdle, 50), unit: 'ms' },
+          {
+            name: `ping p50 during bulk, ${sep}`,
+            value: percentile(separateBusy, 50),
+            unit: 'ms',
+            baseline: `ping p50 idle, ${sep}`,
+            notes: 'what the bulk transfer costs a connection that shares only the processes and cores',
+          },
+          {
+            name: `ping p50 during bulk, ${where}, against the separate connection`,
+            value: percentile(busy, 50),
+            unit: 'ms',
+            baseline: `ping p50 during bulk, ${sep}`,
+            notes: "the bulk connection's own pings against that floor: 1x is no head-of-line blocking",
+          },
+        )
+      }
+      measurements.push({
+        name: `bulk throughput during pings, ${where}`,
+        value: (bulkMessages * BULK_BYTES) / 2 ** 20 / ((rounds * roundMs) / 1000),
+        unit: 'MiB/s',
+      })
       // monitorEventLoopDelay records the time between its timer's runs, every LOOP_SAMPLE_MS: an
       // idle loop reads about 1.07 ms at p50. What a waiting ping sees is the part beyond that.
       const lag = (ms: number) => Math.max(0, ms - LOOP_SAMPLE_MS)
