@@ -8,7 +8,7 @@ import {
   throwIfAborted,
   undialableHostProblem,
 } from '@peer/discovery-core'
-import { warnDeprecated } from '@peer/discovery-core/internal'
+import { quote, warnDeprecated } from '@peer/discovery-core/internal'
 import { z } from 'zod'
 import { dnsBackend } from './config/dns.js'
 import { etcdBackend } from './config/etcd.js'
@@ -445,7 +445,7 @@ export function problemsOf(
 function messageOf(issue: Issue, value: unknown): string {
   switch (issue.code) {
     case 'unrecognized_keys': {
-      const keys = (issue.keys ?? []).map((k) => JSON.stringify(k)).join(', ')
+      const keys = (issue.keys ?? []).map((k) => quote(k)).join(', ')
       return `unknown ${issue.keys?.length === 1 ? 'key' : 'keys'} ${keys}`
     }
     case 'invalid_key':
@@ -457,7 +457,7 @@ function messageOf(issue: Issue, value: unknown): string {
     case 'invalid_union':
     case 'invalid_value':
       if ((issue.values ?? issue.options) !== undefined) {
-        return `expected one of ${(issue.values ?? issue.options)!.map((o) => JSON.stringify(o)).join(', ')}, got ${describe(value)}`
+        return `expected one of ${(issue.values ?? issue.options)!.map((o) => quote(o)).join(', ')}, got ${describe(value)}`
       }
       break
     case 'too_big':
@@ -495,7 +495,7 @@ export function formatPath(
     if (typeof part === 'number') out += `[${part}]`
     else {
       const name = i === 0 ? (fieldNames[String(part)] ?? String(part)) : String(part)
-      if (i > 0 && !/^[A-Za-z_$][\w$-]*$/.test(name)) out += `[${JSON.stringify(name)}]`
+      if (i > 0 && !/^[A-Za-z_$][\w$-]*$/.test(name)) out += `[${quote(name)}]`
       else out += out === '' ? name : `.${name}`
     }
   })

@@ -1,3 +1,5 @@
+import { quote } from '@peer/discovery-core/internal'
+
 /**
  * The control protocol between `peer start` and `peer status` / `peer services`: line-delimited
  * JSON over a local Unix domain socket. One request per line, one reply per line, in order:
@@ -90,7 +92,7 @@ export function parseControlRequest(line: string): ControlRequest | ControlReply
     return errorReply(
       id,
       'UnknownMethod',
-      `unknown method ${JSON.stringify(raw.method.slice(0, 40))} (methods: ${CONTROL_METHODS.join(', ')})`,
+      `unknown method ${quote(raw.method.slice(0, 40))} (methods: ${CONTROL_METHODS.join(', ')})`,
     )
   }
   return { id, method: raw.method as ControlMethod }

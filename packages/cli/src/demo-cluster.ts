@@ -12,7 +12,7 @@ import {
   TypedEventTarget,
   throwIfAborted,
 } from '@peer/discovery-core'
-import { numberOption, whenAborted, writeFileAtomic } from '@peer/discovery-core/internal'
+import { numberOption, quote, whenAborted, writeFileAtomic } from '@peer/discovery-core/internal'
 import { generateIdentity, saveIdentity, TrustList } from '@peer/identity'
 import { CONTROL_SOCKET_NAME } from './control-server.js'
 import { type DemoCloseOptions, stopChild } from './demo-close.js'
@@ -63,12 +63,9 @@ export class DemoCluster extends TypedEventTarget<DemoEvents> {
     for (const [name, services] of Object.entries(options.services ?? {})) {
       const index = /^node(\d+)$/.exec(name)?.[1]
       if (index === undefined || Number(index) < 1 || Number(index) > options.nodes) {
-        throw new DemoConfigError(
-          `services: ${JSON.stringify(name)} is not one of node1-node${options.nodes}`,
-          {
-            option: 'services',
-          },
-        )
+        throw new DemoConfigError(`services: ${quote(name)} is not one of node1-node${options.nodes}`, {
+          option: 'services',
+        })
       }
       try {
         encodeServiceList(services)

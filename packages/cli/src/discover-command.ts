@@ -6,7 +6,7 @@ import {
   isNodeId,
   throwIfAborted,
 } from '@peer/discovery-core'
-import { errorMessage } from '@peer/discovery-core/internal'
+import { errorMessage, quote } from '@peer/discovery-core/internal'
 import { Command, Option } from 'commander'
 import { createBackend } from './backends.js'
 import {
@@ -91,12 +91,10 @@ const FLAG_NAMES: Readonly<Record<string, string>> = {
 export function parsePeerSpec(spec: string): { id: string; addresses: string[] } {
   const at = spec.indexOf('@')
   if (at === -1)
-    throw new UsageError(`--peer ${JSON.stringify(spec)}: expected <node id>@<host:port>[,<host:port>...]`)
+    throw new UsageError(`--peer ${quote(spec)}: expected <node id>@<host:port>[,<host:port>...]`)
   const id = spec.slice(0, at)
   if (!isNodeId(id)) {
-    throw new UsageError(
-      `--peer ${JSON.stringify(spec)}: ${JSON.stringify(id)} is not a node id (52 base32 characters)`,
-    )
+    throw new UsageError(`--peer ${quote(spec)}: ${quote(id)} is not a node id (52 base32 characters)`)
   }
   return { id, addresses: spec.slice(at + 1).split(',') }
 }
@@ -166,7 +164,7 @@ export async function discover(options: DiscoverOptions, io: CliIo): Promise<voi
   })
   const out = new Output(io, options)
   if (options.self !== undefined && !isNodeId(options.self)) {
-    throw new UsageError(`--self ${JSON.stringify(options.self)} is not a node id`)
+    throw new UsageError(`--self ${quote(options.self)} is not a node id`)
   }
   const configs = await discoverBackends(options)
   const write = (line: string) => void io.stderr.write(`${line}\n`)

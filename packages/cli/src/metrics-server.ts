@@ -5,7 +5,7 @@
 import { createServer, type Server } from 'node:http'
 import { isIP } from 'node:net'
 import { formatHostPort, isLoopbackHost } from '@peer/discovery-core'
-import { settleWithin } from '@peer/discovery-core/internal'
+import { quote, settleWithin } from '@peer/discovery-core/internal'
 import type { MeterProviderLike } from '@peer/node'
 import { CliError, UsageError } from './errors.js'
 
@@ -28,14 +28,14 @@ export function parseMetricsAddress(value: string, allowRemote = false): Metrics
   const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value.trim())
   if (m === null)
     throw new UsageError(
-      `--metrics: expected <host:port> (e.g. 127.0.0.1:9464 or [::1]:9464), got ${JSON.stringify(value)}`,
+      `--metrics: expected <host:port> (e.g. 127.0.0.1:9464 or [::1]:9464), got ${quote(value)}`,
     )
   const rawHost = (m[1] ?? m[2])!
   const host = rawHost === 'localhost' ? '127.0.0.1' : rawHost
   const port = Number(m[3])
   if (port > 65535) throw new UsageError(`--metrics: port ${port} is out of range (0-65535)`)
   if (isIP(host) === 0)
-    throw new UsageError(`--metrics: ${JSON.stringify(rawHost)} is not an IP address (nor localhost)`)
+    throw new UsageError(`--metrics: ${quote(rawHost)} is not an IP address (nor localhost)`)
   if (!allowRemote && !isLoopbackHost(host))
     throw new UsageError(
       `--metrics: refusing to serve metrics on ${formatHostPort(host, port)}, which is not a loopback address: ` +

@@ -7,7 +7,7 @@ import {
   shortId,
   throwIfAborted,
 } from '@peer/discovery-core'
-import { errorMessage } from '@peer/discovery-core/internal'
+import { errorMessage, quote } from '@peer/discovery-core/internal'
 import { TrustList } from '@peer/identity'
 import type { PeerNode, PeerUnavailableError } from '@peer/node'
 import { Command } from 'commander'
@@ -102,7 +102,7 @@ export function parsePingTarget(target: string, id?: string): PingTarget {
     try {
       assertServiceName(service)
     } catch (error) {
-      throw new UsageError(`target ${JSON.stringify(target)}: ${errorMessage(error)}`, { cause: error })
+      throw new UsageError(`target ${quote(target)}: ${errorMessage(error)}`, { cause: error })
     }
     return { kind: 'service', service }
   }
@@ -110,7 +110,7 @@ export function parsePingTarget(target: string, id?: string): PingTarget {
   if (looksLikeId) return { kind: 'id', id: target }
   if (target.includes(':') && !target.includes('@')) {
     const parsed = parseAddress(target)
-    if (!parsed.ok) throw new UsageError(`target ${JSON.stringify(target)}: ${parsed.message}`)
+    if (!parsed.ok) throw new UsageError(`target ${quote(target)}: ${parsed.message}`)
     return { kind: 'address', address: parsed.address, id }
   }
   if (target === '') throw new UsageError('give a node name, node id or host:port to ping (or --trusted)')
@@ -139,11 +139,11 @@ export async function ping(target: string | undefined, options: PingOptions, io:
   const connectTimeout = ms('connectTimeoutMs', 'connectTimeout', 10_000)
   const out = new Output(io, options)
   if (options.id !== undefined && !isNodeId(options.id))
-    throw new UsageError(`--id ${JSON.stringify(options.id)} is not a node id`)
+    throw new UsageError(`--id ${quote(options.id)} is not a node id`)
   if (options.quiet === true && options.trusted !== true)
     throw new UsageError('--quiet applies to --trusted only (it leaves out the peers in reach)')
   if (options.trusted === true && target !== undefined)
-    throw new UsageError(`--trusted pings every trusted peer: give no target (got ${JSON.stringify(target)})`)
+    throw new UsageError(`--trusted pings every trusted peer: give no target (got ${quote(target)})`)
   const what = options.trusted === true ? undefined : parsePingTarget(target ?? '', options.id)
   if (options.id !== undefined && what?.kind !== 'address')
     throw new UsageError('--id applies to a host:port target only')

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { quote } from '@peer/discovery-core/internal'
 import { assertMiss, eventually, isAbortError, recorder, rejection, sleep } from './checks.js'
 import { churn } from './churn-scenario.js'
 import type { Scenario } from './scenario.js'
@@ -254,7 +255,7 @@ const invalidAnnounce: Scenario = {
       { ...selves[0]!, name: 'no at sign' },
     ]
     for (const self of bad) {
-      const error = await rejection(() => b.announce!(self), `announce(${JSON.stringify(self).slice(0, 80)})`)
+      const error = await rejection(() => b.announce!(self), `announce(${quote(self).slice(0, 80)})`)
       assert.ok(error instanceof Error, 'announce rejected with a non-Error')
     }
   },

@@ -4,6 +4,9 @@
 
 import { replaceControlChars } from './text.js'
 
+/** The control characters JSON text leaves as they are: DEL and C1 (U+0080 to U+009F). */
+const RAW_IN_JSON = /[\u007f-\u009f]/g
+
 /** Most keys of an object named. */
 const MAX_KEYS = 5
 /** Longest key shown in full. */
@@ -19,7 +22,7 @@ export function describeValue(value: unknown, options: { maxString?: number } = 
   if (value === null) return 'null'
   if (typeof value === 'string') {
     const max = options.maxString ?? 60
-    return JSON.stringify(value.length > max ? `${value.slice(0, max)}...` : value)
+    return quote(value.length > max ? `${value.slice(0, max)}...` : value)
   }
   if (typeof value === 'symbol') return `a symbol ${clean(value.description ?? '')}`.trimEnd()
   if (typeof value !== 'object' && typeof value !== 'function') return `${typeof value} ${String(value)}`
@@ -59,4 +62,22 @@ function describeObject(value: object): string {
 function clean(text: string): string {
   const short = text.length > MAX_KEY ? `${text.slice(0, MAX_KEY)}...` : text
   return replaceControlChars(short, '?')
+}
+
+/**
+ * `value` quoted for an error message or a log line: its JSON text (a string in double quotes, with
+ * C0 controls escaped), with the control characters JSON leaves raw escaped too: DEL and C1 (U+009B
+ * starts an escape sequence on terminals that read 8-bit controls) read `\u007f` ... `\u009f`.
+ * Nothing is cut: cut long text first. Never throws (what JSON cannot write reads as
+ * {@link describeValue} describes it). @internal
+ */
+export function quote(value: unknown): string {
+  let json: string | undefined
+  try {
+    json = JSON.stringify(value)
+  } catch {
+    json = undefined // a BigInt, a cycle, a throwing toJSON
+  }
+  if (json === undefined) return describeValue(value)
+  return json.replace(RAW_IN_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
 }

@@ -2,6 +2,7 @@ import { type AbortOptions, abortErrorFor, linkSignals, raceSignal, throwIfAbort
 import { backendShapeProblems, callBackend, lookupAnswer } from './backend-calls.js'
 import { subscribeBackend } from './backend-events.js'
 import { type BackendErrorInfo, BackendHealth } from './backend-health.js'
+import { quote } from './describe-value.js'
 import type {
   DiscoveryBackend,
   DiscoveryCapability,
@@ -149,7 +150,7 @@ export class Discovery extends TypedEventTarget<DiscoveryEvents> implements Disc
           },
         )
       if (this.#priority.has(b.source))
-        throw new ConfigError(`two backends share the source ${JSON.stringify(b.source)}`, {
+        throw new ConfigError(`two backends share the source ${quote(b.source)}`, {
           option: 'backends',
         })
       this.#priority.set(b.source, i)

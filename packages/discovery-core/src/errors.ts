@@ -1,3 +1,4 @@
+import { quote } from './describe-value.js'
 /**
  * Base class of every error thrown by peer packages: `name` is the class name, `cause` is kept.
  * `code` is reserved for codes that come from the wire (DNS rcode, gRPC status, QUIC error code).
@@ -41,7 +42,7 @@ export class InvalidNodeNameError extends PeerError {
   readonly input: string
   constructor(input: string, reason: string) {
     const shown = input.length > 100 ? `${input.slice(0, 100)}...` : input
-    super(`invalid node name ${JSON.stringify(shown)}: ${reason}`)
+    super(`invalid node name ${quote(shown)}: ${reason}`)
     this.input = shown
   }
 }

@@ -1,4 +1,5 @@
 import { BlockList, isIP } from 'node:net'
+import { quote } from './describe-value.js'
 import { hasControlChars } from './text.js'
 
 /** Longest DNS name accepted (RFC 1035 limits names to 253 characters in text form). */
@@ -21,7 +22,7 @@ export function hostProblem(host: string): string | undefined {
   const name = host.endsWith('.') ? host.slice(0, -1) : host
   for (const label of name.split('.')) {
     if (!LABEL.test(label)) {
-      return `host label ${JSON.stringify(label)} is not 1-63 letters, digits, '-' or '_' (no leading or trailing '-')`
+      return `host label ${quote(label)} is not 1-63 letters, digits, '-' or '_' (no leading or trailing '-')`
     }
   }
   return undefined

@@ -1,4 +1,4 @@
-import { describeValue } from './describe-value.js'
+import { describeValue, quote } from './describe-value.js'
 import { InvalidNodeIdError } from './errors.js'
 
 /**
@@ -25,7 +25,7 @@ export function assertNodeId(value: unknown): asserts value is string {
   const bad = /[^a-z2-7]/.exec(value)
   if (bad) {
     throw new InvalidNodeIdError(
-      `node id must be lowercase base32 (a-z, 2-7); found ${JSON.stringify(bad[0])} at ${bad.index}`,
+      `node id must be lowercase base32 (a-z, 2-7); found ${quote(bad[0])} at ${bad.index}`,
     )
   }
   throw new InvalidNodeIdError('node id has non-zero padding bits in its last character')

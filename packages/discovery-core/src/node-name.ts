@@ -1,3 +1,4 @@
+import { quote } from './describe-value.js'
 import { InvalidNodeNameError } from './errors.js'
 import { hostProblem, ipFamily } from './host.js'
 import { hasControlChars } from './text.js'
@@ -50,7 +51,7 @@ export function parseNodeName(input: string): NodeName {
     if (family === 0)
       throw new InvalidNodeNameError(
         input,
-        `in 'port@ip' form the host must be an IP address, got ${JSON.stringify(host)}`,
+        `in 'port@ip' form the host must be an IP address, got ${quote(host)}`,
       )
     const ip = host.startsWith('[') ? host.slice(1, -1) : host
     return { kind: 'port', port, ip, family }
@@ -59,7 +60,7 @@ export function parseNodeName(input: string): NodeName {
   if (!NAME_PART.test(left)) {
     throw new InvalidNodeNameError(
       input,
-      `the name ${JSON.stringify(left)} may contain only letters, digits, '_' and '-'`,
+      `the name ${quote(left)} may contain only letters, digits, '_' and '-'`,
     )
   }
   const problem = hostProblem(host)

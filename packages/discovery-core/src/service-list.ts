@@ -1,3 +1,4 @@
+import { quote } from './describe-value.js'
 import { PeerError } from './errors.js'
 
 /**
@@ -33,7 +34,7 @@ export class InvalidServiceNameError extends PeerError {
     options?: ErrorOptions,
   ) {
     super(
-      `invalid service name ${JSON.stringify(String(service).slice(0, 80))}: 1-${MAX_SERVICE_NAME_LENGTH} characters of a-z, 0-9, '.', '_', '-', starting with a letter or a digit`,
+      `invalid service name ${quote(String(service).slice(0, 80))}: 1-${MAX_SERVICE_NAME_LENGTH} characters of a-z, 0-9, '.', '_', '-', starting with a letter or a digit`,
       options,
     )
     this.name = 'InvalidServiceNameError'

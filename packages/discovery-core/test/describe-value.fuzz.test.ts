@@ -6,7 +6,7 @@
 import { fuzzParams, fuzzTimeoutMs } from '@peer/testkit/fuzz'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { describeValue } from '../src/internal.js'
+import { describeValue, quote } from '../src/internal.js'
 
 /** Longest answer: a cut string (60 characters, escaped at most 6 each) or five cut keys. */
 const MAX_ANSWER = 60 * 6 + 16
@@ -32,6 +32,23 @@ describe('describeValue (fuzz)', () => {
           const answer = describeValue(value)
           expect(answer.length).toBeLessThanOrEqual(MAX_ANSWER)
           expect(answer).not.toMatch(/\p{Cc}/u)
+        }),
+        fuzzParams(),
+      )
+    },
+    fuzzTimeoutMs(),
+  )
+
+  it(
+    'quote never throws and holds no control character',
+    () => {
+      const values = fc.oneof(
+        fc.string({ unit: 'binary', maxLength: 200 }),
+        fc.anything({ withBigInt: true, withMap: true, withNullPrototype: true }),
+      )
+      fc.assert(
+        fc.property(values, (value) => {
+          expect(quote(value)).not.toMatch(/\p{Cc}/u)
         }),
         fuzzParams(),
       )

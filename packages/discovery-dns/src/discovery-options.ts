@@ -1,5 +1,5 @@
 import type { BackendOptions } from '@peer/discovery-core'
-import { describeValue, numberOption, renamedOption, secondsToMs } from '@peer/discovery-core/internal'
+import { describeValue, numberOption, quote, renamedOption, secondsToMs } from '@peer/discovery-core/internal'
 import { normaliseName } from './dns-message.js'
 import { DnsConfigError } from './errors.js'
 import type { IdSource } from './txt-attributes.js'
@@ -146,7 +146,7 @@ export function serviceAndDomain(
       name.length > 253 ||
       name.split('.').some((l) => l.length === 0 || l.length > 63)
     ) {
-      throw new DnsConfigError(`${what} ${JSON.stringify(name)} is not a valid DNS name`, { option: what })
+      throw new DnsConfigError(`${what} ${quote(name)} is not a valid DNS name`, { option: what })
     }
   }
   return { service: s, domain: d }

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net'
-import { describeValue } from '@peer/discovery-core/internal'
+import { describeValue, quote } from '@peer/discovery-core/internal'
 import { DnsConfigError } from './errors.js'
 
 /** One DNS server to ask: an IP literal and a port. */
@@ -69,7 +69,7 @@ export function parseResolver(entry: string): ResolverAddress {
   const family = isIP(host)
   if (family === 0) {
     throw new DnsConfigError(
-      `resolver ${JSON.stringify(entry)} is not an IP literal with an optional port ("10.0.0.10:53", "[::1]:5353")`,
+      `resolver ${quote(entry)} is not an IP literal with an optional port ("10.0.0.10:53", "[::1]:5353")`,
     )
   }
   const port = portText === undefined ? 53 : Number(portText)
@@ -79,7 +79,7 @@ export function parseResolver(entry: string): ResolverAddress {
     port > 65535 ||
     (portText !== undefined && !/^\d+$/.test(portText))
   ) {
-    throw new DnsConfigError(`resolver ${JSON.stringify(entry)} has an invalid port`)
+    throw new DnsConfigError(`resolver ${quote(entry)} has an invalid port`)
   }
   return Object.freeze({ host, port, family: family as 4 | 6 })
 }

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net'
 import { hostProblem, type PeerAddress, undialableHostProblem } from '@peer/discovery-core'
-import { toError } from '@peer/discovery-core/internal'
+import { quote, toError } from '@peer/discovery-core/internal'
 import type { CachingResolver, Resolved } from './dns-cache.js'
 import type { DnsRecord } from './dns-message.js'
 import { hash32, orderSrvRecords, seededRandom } from './srv-order.js'
@@ -113,7 +113,7 @@ export class ServiceResolver {
       const problem = hostProblem(r.target)
       if (problem !== undefined) {
         rejected.push({
-          key: `srv ${JSON.stringify(r.target.slice(0, 64))}`,
+          key: `srv ${quote(r.target.slice(0, 64))}`,
           reason: `SRV target: ${problem}`,
         })
         continue

@@ -5,6 +5,7 @@ import {
   type PeerRecordLimits,
   parsePeerRecord,
 } from '@peer/discovery-core'
+import { quote } from '@peer/discovery-core/internal'
 
 /**
  * Version of the JSON value written under `<prefix>/nodes/<id>`. Readers drop (and count) values
@@ -104,7 +105,7 @@ export function decodeNodeValue(
 ): DecodeResult {
   const id = idFromKey(keyPrefix, key)
   if (id === undefined)
-    return { ok: false, reason: `key ${JSON.stringify(key.slice(0, 120))} does not end in a node id` }
+    return { ok: false, reason: `key ${quote(key.slice(0, 120))} does not end in a node id` }
   const max = options.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES
   if (value.byteLength > max)
     return { ok: false, reason: `value of ${value.byteLength} bytes exceeds ${max}` }
@@ -119,7 +120,7 @@ export function decodeNodeValue(
   }
   const obj = parsed as Record<string, unknown>
   if (obj.v !== NODE_VALUE_VERSION) {
-    return { ok: false, reason: `unsupported value version ${JSON.stringify(obj.v)?.slice(0, 20)}` }
+    return { ok: false, reason: `unsupported value version ${quote(obj.v)?.slice(0, 20)}` }
   }
   if (obj.id !== id) return { ok: false, reason: 'value id does not match the key' }
   if (!Array.isArray(obj.addresses)) return { ok: false, reason: 'addresses must be an array' }

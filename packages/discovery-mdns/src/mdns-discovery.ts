@@ -11,6 +11,7 @@ import {
   BACKEND_OPTION_KEYS,
   errorMessage,
   numberOption,
+  quote,
   renamedOption,
   warnUnknownOptions,
 } from '@peer/discovery-core/internal'
@@ -179,10 +180,9 @@ export class MdnsDiscovery extends AbstractAnnouncingBackend {
     warnUnknownOptions('MdnsDiscovery', options, MDNS_DISCOVERY_OPTION_KEYS)
     const type = options.serviceType ?? '_peer._udp'
     if (!/^_[A-Za-z0-9-]{1,15}\._(udp|tcp)$/.test(type)) {
-      throw new MdnsConfigError(
-        `serviceType must look like _name._udp or _name._tcp, got ${JSON.stringify(type)}`,
-        { option: 'serviceType' },
-      )
+      throw new MdnsConfigError(`serviceType must look like _name._udp or _name._tcp, got ${quote(type)}`, {
+        option: 'serviceType',
+      })
     }
     this.#serviceType = type
     this.#serviceName = `${type}.${DOMAIN}`

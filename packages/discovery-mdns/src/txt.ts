@@ -1,6 +1,8 @@
 // DNS-SD TXT records (RFC 6763 section 6): our announcement's key=value strings, and the decoder
 // for TXT data read from the network (untrusted: binary, oversized, duplicated keys).
+
 import type { LocalPeer } from '@peer/discovery-core'
+import { quote } from '@peer/discovery-core/internal'
 import { parseTxt, txtSize } from '@peer/discovery-dns/wire'
 import { InvalidAnnouncementError } from './errors.js'
 
@@ -34,7 +36,7 @@ export function encodeTxt(self: LocalPeer, limits: TxtLimits = DEFAULT_TXT_LIMIT
   out.push(Buffer.from(`pv=${PROTOCOL_VERSION}`))
   for (const [key, value] of Object.entries(self.meta ?? {})) {
     if (RESERVED_TXT_KEYS.has(key.toLowerCase())) {
-      throw new InvalidAnnouncementError(`meta key ${JSON.stringify(key)} is reserved by the mDNS backend`)
+      throw new InvalidAnnouncementError(`meta key ${quote(key)} is reserved by the mDNS backend`)
     }
     const entry = Buffer.from(`${key}=${value}`)
     if (entry.length > 255) {

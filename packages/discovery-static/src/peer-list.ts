@@ -4,7 +4,7 @@ import {
   type PeerAddress,
   type PeerRecordLimits,
 } from '@peer/discovery-core'
-import { validateListedPeer } from '@peer/discovery-core/internal'
+import { quote, validateListedPeer } from '@peer/discovery-core/internal'
 import { StaticConfigError } from './errors.js'
 
 /**
@@ -54,7 +54,7 @@ export function validatePeerList(
   if (typeof input === 'object' && input !== null && !Array.isArray(input)) {
     const file = input as Record<string, unknown>
     if (file.version !== undefined && file.version !== 1) {
-      throw new StaticConfigError(where, `unsupported version ${JSON.stringify(file.version)} (expected 1)`)
+      throw new StaticConfigError(where, `unsupported version ${quote(file.version)} (expected 1)`)
     }
     list = file.peers
   }
@@ -115,10 +115,7 @@ function normaliseAddresses(entry: unknown, where: string, i: number): unknown {
       if (typeof a !== 'string') return a
       const parsed = parseHostPort(a)
       if (!parsed)
-        throw new StaticConfigError(
-          where,
-          `peers[${i}].addresses[${j}]: ${JSON.stringify(a)} is not host:port`,
-        )
+        throw new StaticConfigError(where, `peers[${i}].addresses[${j}]: ${quote(a)} is not host:port`)
       return parsed
     }),
   }

@@ -1,4 +1,5 @@
 import { hostProblem } from '@peer/discovery-core'
+import { quote } from '@peer/discovery-core/internal'
 import { z } from 'zod'
 import { millis, parseAddress, weekMs } from './fields.js'
 
@@ -8,7 +9,7 @@ const resolver = z.string().check((ctx) => {
   if (!parsed.ok || !ipLiteral) {
     ctx.issues.push({
       code: 'custom',
-      message: `expected a resolver as "ip:port" (e.g. "127.0.0.1:53" or "[::1]:5353"), got ${JSON.stringify(ctx.value)}`,
+      message: `expected a resolver as "ip:port" (e.g. "127.0.0.1:53" or "[::1]:5353"), got ${quote(ctx.value)}`,
       input: ctx.value,
     })
   }

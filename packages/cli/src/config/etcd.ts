@@ -1,3 +1,4 @@
+import { quote } from '@peer/discovery-core/internal'
 import { z } from 'zod'
 import { millis } from './fields.js'
 
@@ -10,7 +11,7 @@ const etcdEndpoint = z.string().check((ctx) => {
   if (!ok) {
     ctx.issues.push({
       code: 'custom',
-      message: `expected an etcd URL like "http://127.0.0.1:2379", got ${JSON.stringify(ctx.value)}`,
+      message: `expected an etcd URL like "http://127.0.0.1:2379", got ${quote(ctx.value)}`,
       input: ctx.value,
     })
   }

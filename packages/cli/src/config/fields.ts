@@ -1,5 +1,5 @@
 import { hostProblem, isNodeId, type PeerAddress, parseNodeName } from '@peer/discovery-core'
-import { describeValue } from '@peer/discovery-core/internal'
+import { describeValue, quote } from '@peer/discovery-core/internal'
 import { z } from 'zod'
 
 /**
@@ -23,25 +23,23 @@ export function parseAddress(
   const minPort = allowPortZero ? 0 : 1
   const portProblem = (port: unknown) =>
     typeof port !== 'number' || !Number.isInteger(port) || port < minPort || port > 65535
-      ? `expected a port in ${minPort}-65535, got ${JSON.stringify(port)}`
+      ? `expected a port in ${minPort}-65535, got ${quote(port)}`
       : undefined
   if (typeof value === 'string') {
     const m = /^\[([^\]]+)\]:(\d{1,5})$/.exec(value) ?? /^([^:[\]]+):(\d{1,5})$/.exec(value)
-    if (!m)
-      return { ok: false, message: `expected "host:port" (or "[v6]:port"), got ${JSON.stringify(value)}` }
+    if (!m) return { ok: false, message: `expected "host:port" (or "[v6]:port"), got ${quote(value)}` }
     const host = m[1]!
     const port = Number(m[2])
     const problem = hostProblem(host)
-    if (problem !== undefined) return { ok: false, message: `${problem} in ${JSON.stringify(value)}` }
+    if (problem !== undefined) return { ok: false, message: `${problem} in ${quote(value)}` }
     const bad = portProblem(port)
-    if (bad !== undefined) return { ok: false, message: `${bad} in ${JSON.stringify(value)}` }
+    if (bad !== undefined) return { ok: false, message: `${bad} in ${quote(value)}` }
     return { ok: true, address: { host, port } }
   }
   if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
     const { host, port, ...rest } = value as Record<string, unknown>
     const extra = Object.keys(rest)
-    if (extra.length > 0)
-      return { ok: false, message: `unknown key ${JSON.stringify(extra[0])} in an address` }
+    if (extra.length > 0) return { ok: false, message: `unknown key ${quote(extra[0])} in an address` }
     if (typeof host !== 'string')
       return { ok: false, field: 'host', message: 'expected a host name or IP address' }
     const problem = hostProblem(host)

@@ -4,7 +4,9 @@
 // NSEC, OPT); other types keep raw rdata. The decoder reads untrusted datagrams: {@link checkHeader}
 // rejects, before anything is allocated, a header whose section counts cannot fit in the datagram,
 // and every inconsistency is a {@link MalformedDnsMessageError}, nothing else.
+
 import { isIPv4, isIPv6 } from 'node:net'
+import { quote } from '@peer/discovery-core/internal'
 import { MalformedDnsMessageError } from '../errors.js'
 import { NameWriter, readName } from './names.js'
 
@@ -122,7 +124,7 @@ export function typeCode(type: string): number {
   if (known !== undefined) return known
   const m = /^UNKNOWN_(\d+)$/.exec(type)
   if (m && Number(m[1]) < 65536) return Number(m[1])
-  throw new MalformedDnsMessageError(`unknown record type ${JSON.stringify(type)}`)
+  throw new MalformedDnsMessageError(`unknown record type ${quote(type)}`)
 }
 
 /** The name of a type code. */
@@ -136,7 +138,7 @@ function classCode(cls: unknown): number {
   if (typeof cls === 'number') return cls & 0x7fff
   const m = /^UNKNOWN_(\d+)$/.exec(String(cls))
   if (m) return Number(m[1]) & 0x7fff
-  throw new MalformedDnsMessageError(`unknown class ${JSON.stringify(cls)}`)
+  throw new MalformedDnsMessageError(`unknown class ${quote(cls)}`)
 }
 
 function className(code: number): string {
@@ -334,7 +336,7 @@ function formatIpv6(bytes: Uint8Array): string {
 
 function parseIpv6(address: string): Buffer {
   const bare = address.replace(/%.*$/, '')
-  if (!isIPv6(bare)) throw new MalformedDnsMessageError(`not an IPv6 address: ${JSON.stringify(address)}`)
+  if (!isIPv6(bare)) throw new MalformedDnsMessageError(`not an IPv6 address: ${quote(address)}`)
   let text = bare
   // an embedded IPv4 tail becomes two groups
   const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text)
@@ -411,9 +413,7 @@ function writeRdata(r: DnsRecord, type: number, names: NameWriter, buf: Buffer, 
   switch (type) {
     case 1: {
       if (typeof data !== 'string' || !isIPv4(data))
-        throw new MalformedDnsMessageError(
-          `A record data must be an IPv4 address, got ${JSON.stringify(data)}`,
-        )
+        throw new MalformedDnsMessageError(`A record data must be an IPv4 address, got ${quote(data)}`)
       return put(Buffer.from(data.split('.').map(Number)))
     }
     case 28:

@@ -3,6 +3,7 @@
 // as `\DDD` (decimal, RFC 1035 section 5.1). Instance labels are opaque bytes (RFC 6763 section
 // 4.3): `4002@10.231.0.2` is ONE label, written `4002@10\.231\.0\.2` in text, and goes on the
 // wire byte for byte.
+import { quote } from '@peer/discovery-core/internal'
 import { MalformedDnsMessageError } from '../errors.js'
 
 /** Longest name on the wire, bytes (RFC 1035 section 2.3.4). */
@@ -21,12 +22,9 @@ export function nameToLabels(name: string): Buffer[] {
   const text = name.endsWith('.') && !name.endsWith('\\.') ? name.slice(0, -1) : name
   if (text === '') return labels
   const push = () => {
-    if (current.length === 0)
-      throw new MalformedDnsMessageError(`empty label in name ${JSON.stringify(name)}`)
+    if (current.length === 0) throw new MalformedDnsMessageError(`empty label in name ${quote(name)}`)
     if (current.length > MAX_WIRE_LABEL)
-      throw new MalformedDnsMessageError(
-        `label of ${current.length} bytes (over 63) in ${JSON.stringify(name)}`,
-      )
+      throw new MalformedDnsMessageError(`label of ${current.length} bytes (over 63) in ${quote(name)}`)
     labels.push(Buffer.from(current))
     current = []
   }
@@ -39,14 +37,12 @@ export function nameToLabels(name: string): Buffer[] {
       const digits = /^\d{3}/.exec(text.slice(i + 1, i + 4))
       if (digits) {
         const value = Number(digits[0])
-        if (value > 255)
-          throw new MalformedDnsMessageError(`bad escape \\${digits[0]} in ${JSON.stringify(name)}`)
+        if (value > 255) throw new MalformedDnsMessageError(`bad escape \\${digits[0]} in ${quote(name)}`)
         current.push(value)
         i += 4
       } else {
         const cp = text.codePointAt(i + 1)
-        if (cp === undefined)
-          throw new MalformedDnsMessageError(`name ends with a backslash: ${JSON.stringify(name)}`)
+        if (cp === undefined) throw new MalformedDnsMessageError(`name ends with a backslash: ${quote(name)}`)
         const c = String.fromCodePoint(cp)
         for (const b of Buffer.from(c)) current.push(b)
         i += 1 + c.length
@@ -71,11 +67,9 @@ function plainLabels(name: string): Buffer[] {
   let size = 1
   const labels = text.split('.').map((part) => {
     const label = Buffer.from(part)
-    if (label.length === 0) throw new MalformedDnsMessageError(`empty label in name ${JSON.stringify(name)}`)
+    if (label.length === 0) throw new MalformedDnsMessageError(`empty label in name ${quote(name)}`)
     if (label.length > MAX_WIRE_LABEL)
-      throw new MalformedDnsMessageError(
-        `label of ${label.length} bytes (over 63) in ${JSON.stringify(name)}`,
-      )
+      throw new MalformedDnsMessageError(`label of ${label.length} bytes (over 63) in ${quote(name)}`)
     size += label.length + 1
     return label
   })

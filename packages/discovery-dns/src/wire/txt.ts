@@ -1,7 +1,7 @@
 // The one TXT `key=value` parser of the DNS and mDNS backends (RFC 1464, RFC 6763 section 6). TXT
 // data comes from the network: binary, oversized, with duplicated keys. Nothing here throws.
 
-import { hasControlChars } from '@peer/discovery-core/internal'
+import { hasControlChars, quote } from '@peer/discovery-core/internal'
 
 /** Limits applied while parsing TXT data; each is off when absent. */
 export interface TxtParseLimits {
@@ -67,7 +67,7 @@ export function parseTxt(strings: readonly (string | Uint8Array)[], limits: TxtP
     const eq = text.indexOf('=')
     const key = (eq < 0 ? text : text.slice(0, eq)).toLowerCase()
     if (!TXT_KEY.test(key)) {
-      problems.push(`TXT key ${JSON.stringify(key.slice(0, 40))} is not 1-64 of [A-Za-z0-9._-]`)
+      problems.push(`TXT key ${quote(key.slice(0, 40))} is not 1-64 of [A-Za-z0-9._-]`)
       continue
     }
     if (eq < 0) {
