@@ -1,4 +1,5 @@
 import { formatHostPort, type PeerAddress, type PeerRecord } from '@peer/discovery-core'
+import { hasControlChars, quote } from '@peer/discovery-core/internal'
 
 /** Where a command writes: stdout for results and events, stderr for diagnostics. */
 export interface CliIo {
@@ -60,17 +61,13 @@ export class Output {
   }
 }
 
-/** `key=value` pairs, quoting values with spaces; arrays joined with commas. */
+/** `key=value` pairs, quoting values with spaces or control characters; arrays joined with commas. */
 export function formatFields(fields: Record<string, unknown>): string {
   return Object.entries(fields)
     .filter(([, v]) => v !== undefined)
     .map(([k, v]) => {
-      const s = Array.isArray(v)
-        ? v.join(',')
-        : typeof v === 'object' && v !== null
-          ? JSON.stringify(v)
-          : String(v)
-      return `${k}=${/\s/.test(s) || s === '' ? JSON.stringify(s) : s}`
+      const s = Array.isArray(v) ? v.join(',') : typeof v === 'object' && v !== null ? quote(v) : String(v)
+      return `${k}=${/\s/.test(s) || s === '' || hasControlChars(s) ? quote(s) : s}`
     })
     .join(' ')
 }

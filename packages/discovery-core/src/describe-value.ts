@@ -2,10 +2,7 @@
 // with a hint of its content, short, and free of control characters, since values from files and
 // from the network end up in logs. One describer for every package's messages.
 
-import { replaceControlChars } from './text.js'
-
-/** The control characters JSON text leaves as they are: DEL and C1 (U+0080 to U+009F). */
-const RAW_IN_JSON = /[\u007f-\u009f]/g
+import { escapeControlChars, replaceControlChars } from './text.js'
 
 /** Most keys of an object named. */
 const MAX_KEYS = 5
@@ -79,5 +76,5 @@ export function quote(value: unknown): string {
     json = undefined // a BigInt, a cycle, a throwing toJSON
   }
   if (json === undefined) return describeValue(value)
-  return json.replace(RAW_IN_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+  return escapeControlChars(json)
 }

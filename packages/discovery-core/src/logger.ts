@@ -1,4 +1,5 @@
 import { errorMessage } from './errors.js'
+import { escapeControlChars } from './text.js'
 
 /**
  * A component logger. Every package takes a `LoggerFactory` (option `logger`) and, without one,
@@ -157,7 +158,9 @@ export function consoleLogger(options: ConsoleLoggerOptions = {}): LoggerFactory
       (message: string, fields?: Record<string, unknown>): void => {
         if (!enabled || LEVELS[level] < min) return
         const extra = fields === undefined ? '' : ` ${safeJson(fields)}`
-        write(`${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${namespace} ${message}${extra}`)
+        // one line, inert on a terminal: messages and fields carry text from files and the network
+        const text = escapeControlChars(`${message}${extra}`)
+        write(`${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${namespace} ${text}`)
       }
     return { namespace, debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') }
   }

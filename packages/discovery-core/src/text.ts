@@ -19,3 +19,11 @@ export function hasControlChars(text: string): boolean {
 export function replaceControlChars(text: string, replacement: string): string {
   return text.replace(CONTROL_ALL, replacement)
 }
+
+/**
+ * `text` with every control character (C0, DEL or C1) written as a `\u` escape (`\u001b`,
+ * `\u009b`), so that it stays one line and reaches a terminal inert (log lines).
+ */
+export function escapeControlChars(text: string): string {
+  return text.replace(CONTROL_ALL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+}

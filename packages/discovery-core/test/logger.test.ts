@@ -41,6 +41,18 @@ describe('loggers', () => {
     expect(() => log.error('nothing')).not.toThrow()
   })
 
+  it('writes one inert line: control characters in the message and fields are escaped', () => {
+    const lines: string[] = []
+    const log = consoleLogger({ filter: 'peer:*', level: 'info', write: (l) => lines.push(l) })('peer:test')
+    // text from the network: a name with CSI (8-bit and 7-bit), DEL, a newline in an error message
+    log.warn('peer a\u009b2Jb said\nhi', { name: 'x\u001b[2J\u007f\u0085', error: new Error('two\nlines') })
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).not.toMatch(/\p{Cc}/u)
+    expect(lines[0]).toContain('peer a\\u009b2Jb said\\u000ahi')
+    expect(lines[0]).toContain('"name":"x\\u001b[2J\\u007f\\u0085"')
+    expect(lines[0]).toContain('"message":"two\\nlines"')
+  })
+
   it('filters namespaces like DEBUG, with exclusions', () => {
     const match = namespaceFilter('peer:*,-peer:transport:*')
     expect(match('peer:discovery:mdns')).toBe(true)
