@@ -1,5 +1,5 @@
 import { formatHostPort, type PeerAddress, type PeerRecord } from '@peer/discovery-core'
-import { hasControlChars, quote } from '@peer/discovery-core/internal'
+import { escapeControlChars, hasControlChars, quote } from '@peer/discovery-core/internal'
 
 /** Where a command writes: stdout for results and events, stderr for diagnostics. */
 export interface CliIo {
@@ -36,23 +36,30 @@ export class Output {
     this.json = options.json === true
   }
 
-  /** A command's result: `value` as JSON with `--json`, else the text lines. */
+  /**
+   * A command's result: `value` as JSON with `--json` (control characters escaped, DEL and C1 too),
+   * else the text lines.
+   */
   result(value: Record<string, unknown>, text: string | readonly string[]): void {
-    if (this.json) this.io.stdout.write(`${JSON.stringify(value)}\n`)
+    if (this.json) this.io.stdout.write(`${quote(value)}\n`)
     else this.io.stdout.write(`${typeof text === 'string' ? text : text.join('\n')}\n`)
   }
 
   /**
    * A live event: `{"event":name,"time":...,...fields}` with `--json`, else `text` (or, when
-   * omitted, `name` followed by the fields as `key=value`; `null`: nothing in text mode).
+   * omitted, `name` followed by the fields as `key=value`; `null`: nothing in text mode). One line
+   * either way: events carry names, reasons and error messages from the network, so every control
+   * character in them is escaped (`\u001b`).
    */
   event(name: string, fields: Record<string, unknown>, text?: string | null): void {
     if (this.json) {
-      this.io.stdout.write(`${JSON.stringify({ event: name, time: new Date().toISOString(), ...fields })}\n`)
+      this.io.stdout.write(`${quote({ event: name, time: new Date().toISOString(), ...fields })}\n`)
       return
     }
     if (text === null) return
-    this.io.stdout.write(`${text ?? `${name} ${formatFields(fields)}`}\n`)
+    this.io.stdout.write(
+      `${text === undefined ? `${name} ${formatFields(fields)}` : escapeControlChars(text)}\n`,
+    )
   }
 
   /** A diagnostic for people (stderr); silent with `--json` unless `always`. */

@@ -1,5 +1,5 @@
 import { type AbortOptions, throwIfAborted } from '@peer/discovery-core'
-import { toError } from '@peer/discovery-core/internal'
+import { escapeControlChars, quote, toError } from '@peer/discovery-core/internal'
 import { Command, CommanderError } from 'commander'
 import { demoCommand } from './demo-command.js'
 import { discoverCommand } from './discover-command.js'
@@ -77,9 +77,11 @@ export async function runCli(
       for (const key of ['field', 'file', 'path', 'problems'] as const) {
         if (key in err) detail[key] = (err as unknown as Record<string, unknown>)[key]
       }
-      io.stderr.write(`${JSON.stringify({ error: detail })}\n`)
+      io.stderr.write(`${quote({ error: detail })}\n`)
     } else {
-      io.stderr.write(`peer: ${err.message}\n`)
+      // a message may quote the network (a peer's close reason, a backend's error): its lines stay
+      // lines, any other control character is escaped
+      io.stderr.write(`peer: ${err.message.split('\n').map(escapeControlChars).join('\n')}\n`)
       if (io.env.PEER_DEBUG_STACK === '1' && err.stack) io.stderr.write(`${err.stack}\n`)
     }
     return error instanceof CliError ? error.exitCode : 1

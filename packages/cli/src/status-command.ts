@@ -218,7 +218,8 @@ export function renderStatus(s: StatusSnapshot, options: { color?: boolean } = {
     }
     lines.push(table.toString())
     for (const p of s.peers) {
-      if (!p.up && p.lastError !== undefined) lines.push(`  ${p.name ?? shortId(p.id)}: ${p.lastError}`)
+      if (!p.up && p.lastError !== undefined)
+        lines.push(`  ${p.name ?? shortId(p.id)}: ${replaceControlChars(p.lastError, ' ').slice(0, 300)}`)
     }
   }
   // discovered but never dialed: the answer to "why is it not in the table?"

@@ -66,3 +66,25 @@ it('shows when the next dial of a peer that backs off is due', () => {
   expect(text).toMatch(/│ departed, dial in \d+s /)
   expect(text).toMatch(/│ dialing /)
 })
+
+it("prints a down peer's last error as one inert line (its text may come from the network)", () => {
+  const text = renderStatus({
+    ...snapshot(undefined),
+    peers: [
+      {
+        id: 'q'.repeat(52),
+        name: 'gone@localhost',
+        state: 'backoff',
+        up: false,
+        discovered: true,
+        addresses: [],
+        dialAttempts: 1,
+        totalDials: 1,
+        lanes: [],
+        lastError: 'closed by remote: bye\u001b[2J\u009b31m\nsecond line',
+      },
+    ],
+  } as unknown as StatusSnapshot)
+  expect(text).toMatch(/^ {2}gone@localhost: closed by remote: bye \[2J 31m second line$/m)
+  expect(text).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/)
+})
