@@ -15,6 +15,7 @@
 // receiver's decoding then delays the pings on the same thread).
 // PEER_BENCH_MESSAGING_PARTS=requests,loopback,lossy (the default) picks the parts to run.
 // PEER_BENCH_MESSAGING_BULK_PAUSE_MS pauses after each bulk message (see BULK_PAUSE_MS).
+// PEER_BENCH_MESSAGING_BULK_BYTES sets the size of a bulk message (default 1,000,000).
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { StaticDiscovery } from '@peer/discovery-static'
@@ -24,7 +25,8 @@ import { type RpcChild, spawnChild } from '@peer/testkit/child-process'
 import { createUdpRelay, type UdpRelay } from '@peer/testkit/udp-relay'
 import type { Measurement, Suite } from '../report.js'
 
-const BULK_BYTES = 1_000_000
+/** The size of a bulk message (PEER_BENCH_MESSAGING_BULK_BYTES, default 1,000,000). */
+const BULK_BYTES = Number(process.env.PEER_BENCH_MESSAGING_BULK_BYTES ?? 1_000_000)
 const PING_EVERY_MS = 20
 const CHILD = fileURLToPath(new URL('../messaging-child.ts', import.meta.url))
 const RELAY = { loss: 0.05, delayMs: 50, seed: 7 }
