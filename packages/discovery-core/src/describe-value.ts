@@ -64,7 +64,7 @@ function clean(text: string): string {
 /**
  * `value` quoted for an error message or a log line: its JSON text (a string in double quotes, with
  * C0 controls escaped), with the control characters JSON leaves raw escaped too: DEL and C1 (U+009B
- * starts an escape sequence on terminals that read 8-bit controls) read `\u007f` ... `\u009f`.
+ * starts an escape sequence on terminals that read 8-bit controls) read as `\u` escapes.
  * Nothing is cut: cut long text first. Never throws (what JSON cannot write reads as
  * {@link describeValue} describes it). @internal
  */
