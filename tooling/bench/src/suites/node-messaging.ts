@@ -27,6 +27,9 @@ import type { Measurement, Suite } from '../report.js'
 
 /** The size of a bulk message (PEER_BENCH_MESSAGING_BULK_BYTES, default 1,000,000). */
 const BULK_BYTES = Number(process.env.PEER_BENCH_MESSAGING_BULK_BYTES ?? 1_000_000)
+if (!Number.isSafeInteger(BULK_BYTES) || BULK_BYTES < 1) {
+  throw new Error(`PEER_BENCH_MESSAGING_BULK_BYTES must be a positive integer, got ${BULK_BYTES}`)
+}
 const PING_EVERY_MS = 20
 const CHILD = fileURLToPath(new URL('../messaging-child.ts', import.meta.url))
 const RELAY = { loss: 0.05, delayMs: 50, seed: 7 }
@@ -111,6 +114,7 @@ async function pair(lossy: boolean): Promise<LocalPair> {
 async function processPair(lossy: boolean, options: Partial<NodeOptions>): Promise<Pair> {
   const ia = await generateIdentity()
   const children: RpcChild[] = []
+  const dialers: PeerNode[] = []
   try {
     const nodeChild = await spawnChild(CHILD, { readyTimeoutMs: 60_000 })
     children.push(nodeChild)
@@ -126,6 +130,7 @@ async function processPair(lossy: boolean, options: Partial<NodeOptions>): Promi
       address = await relayChild.call('relay', { target: b.address, ...RELAY }, { timeoutMs: 60_000 })
     }
     const a = await dialer(b.id, address, options, ia)
+    dialers.push(a)
     await nodeChild.call('waitForPeer', { id: a.id }, { timeoutMs: 60_000 })
     let separate: Pair['separate']
     if (!lossy) {
@@ -136,6 +141,7 @@ async function processPair(lossy: boolean, options: Partial<NodeOptions>): Promi
         { timeoutMs: 60_000 },
       )
       separate = { a: await dialer(b2.id, b2.address, options, ia2), bId: b2.id }
+      dialers.push(separate.a)
       await nodeChild.call('waitForPeer', { id: ia2.id }, { timeoutMs: 60_000 })
     }
     return {
@@ -144,11 +150,12 @@ async function processPair(lossy: boolean, options: Partial<NodeOptions>): Promi
       bId: b.id,
       separate,
       async close() {
-        await Promise.allSettled([a.stop({ timeoutMs: 1000 }), separate?.a.stop({ timeoutMs: 1000 })])
+        await Promise.allSettled(dialers.map((d) => d.stop({ timeoutMs: 1000 })))
         await Promise.allSettled(children.map((c) => c.close()))
       },
     }
   } catch (error) {
+    await Promise.allSettled(dialers.map((d) => d.stop({ timeoutMs: 1000 })))
     await Promise.allSettled(children.map((c) => c.close()))
     throw error
   }
