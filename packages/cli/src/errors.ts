@@ -1,4 +1,5 @@
 import { PeerError } from '@peer/discovery-core'
+import { escapeControlChars } from '@peer/discovery-core/internal'
 
 /** Base class of every error the `peer` command reports; `exitCode` is the process exit status. */
 export class CliError extends PeerError {
@@ -37,13 +38,18 @@ export class ConfigError extends CliError {
   /** The first offending field (same as `problems[0].field`). */
   readonly field: string
   constructor(file: string, problems: readonly ConfigProblem[], options?: ErrorOptions) {
-    const lines = problems.map((p) => `${file}: ${p.field ? `${p.field}: ` : ''}${p.message}`)
+    // fields and reasons quote the file's text: each problem is one inert line, as the message is
+    const inert = problems.map((p) => ({
+      field: escapeControlChars(p.field),
+      message: escapeControlChars(p.message),
+    }))
+    const lines = inert.map((p) => `${file}: ${p.field ? `${p.field}: ` : ''}${p.message}`)
     super(lines.length === 1 ? lines[0]! : `invalid configuration\n  ${lines.join('\n  ')}`, {
       ...options,
       exitCode: 2,
     })
     this.file = file
-    this.problems = problems
-    this.field = problems[0]?.field ?? ''
+    this.problems = inert
+    this.field = inert[0]?.field ?? ''
   }
 }

@@ -81,7 +81,7 @@ export async function runCli(
     } else {
       // a message may quote the network (a peer's close reason, a backend's error): its lines stay
       // lines, any other control character is escaped
-      io.stderr.write(`peer: ${err.message.split('\n').map(escapeControlChars).join('\n')}\n`)
+      io.stderr.write(`peer: ${escapeControlChars(err.message, { keepLineBreaks: true })}\n`)
       if (io.env.PEER_DEBUG_STACK === '1' && err.stack) io.stderr.write(`${err.stack}\n`)
     }
     return error instanceof CliError ? error.exitCode : 1

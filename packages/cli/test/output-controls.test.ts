@@ -65,5 +65,22 @@ it('an error message keeps its line breaks, with every other control character e
   const json = capture()
   await runCli(['node', 'peer', 'start', '--json', '--config', `/nonexistent-${NASTY}.json`], json.io)
   expect(json.err.join('').slice(0, -1)).not.toMatch(/\p{Cc}/u)
-  expect(JSON.parse(json.err.join('')).error.message).toContain(NASTY)
+  expect(JSON.parse(json.err.join('')).error.message).toContain(ESCAPED)
+})
+
+it("a configuration problem that quotes the file's text is one inert line, in problems and message", async () => {
+  const { parseConfig, parseJson } = await import('../src/config.js')
+  const { ConfigError } = await import('../src/errors.js')
+  const file = '/etc/peer/peer.json'
+  let error: unknown
+  try {
+    parseConfig(parseJson('\u0000\u009b', file), { file, env: {} })
+  } catch (e) {
+    error = e
+  }
+  expect(error).toBeInstanceOf(ConfigError)
+  const problem = (error as InstanceType<typeof ConfigError>).problems[0]!
+  expect(problem.message).not.toMatch(/\p{Cc}/u)
+  expect(problem.message).toContain('\\u0000\\u009b')
+  expect((error as Error).message).toContain(problem.message)
 })

@@ -1,11 +1,18 @@
 import { quote } from './describe-value.js'
+import { escapeControlChars } from './text.js'
+
 /**
  * Base class of every error thrown by peer packages: `name` is the class name, `cause` is kept.
  * `code` is reserved for codes that come from the wire (DNS rcode, gRPC status, QUIC error code).
+ * The message holds no control character but line breaks: input it quotes (a value from the
+ * network, a file's text in a parser's own message) reads as `\u` escapes in logs and terminals.
  */
 export class PeerError extends Error {
   constructor(message: string, options?: ErrorOptions) {
-    super(message, options)
+    super(
+      typeof message === 'string' ? escapeControlChars(message, { keepLineBreaks: true }) : message,
+      options,
+    )
     this.name = new.target.name
   }
 }
@@ -52,11 +59,16 @@ export class InvalidNodeIdError extends PeerError {}
 
 /** A peer record failed validation; `path` names the offending field (e.g. `addresses[1].port`). */
 export class InvalidPeerRecordError extends PeerError {
-  /** The offending field (e.g. `addresses[1].port`, `meta.version`), or `''` for the input as a whole. */
+  /**
+   * The offending field (e.g. `addresses[1].port`, `meta.version`), or `''` for the input as a
+   * whole; control characters of a key in it read as `\u` escapes.
+   */
   readonly path: string
   constructor(path: string, reason: string, options?: ErrorOptions) {
-    super(`invalid peer record: ${path ? `${path}: ` : ''}${reason}`, options)
-    this.path = path
+    // a path names keys from the record (`meta.<key>`): its control characters read as escapes
+    const shown = escapeControlChars(path)
+    super(`invalid peer record: ${shown ? `${shown}: ` : ''}${reason}`, options)
+    this.path = shown
   }
 }
 

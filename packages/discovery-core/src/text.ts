@@ -20,10 +20,19 @@ export function replaceControlChars(text: string, replacement: string): string {
   return text.replace(CONTROL_ALL, replacement)
 }
 
+/** Control characters but the line feed. */
+const CONTROL_BUT_LF = /[^\P{Cc}\n]/gu
+
 /**
  * `text` with every control character (C0, DEL or C1) written as a `\u` escape (`\u001b`,
- * `\u009b`), so that it stays one line and reaches a terminal inert (log lines).
+ * `\u009b`), so that it stays one line and reaches a terminal inert (log lines). With
+ * `keepLineBreaks`, line feeds stay (a message that lists problems on lines).
  */
-export function escapeControlChars(text: string): string {
-  return text.replace(CONTROL_ALL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+export function escapeControlChars(text: string, options: { keepLineBreaks?: boolean } = {}): string {
+  return text.replace(options.keepLineBreaks === true ? CONTROL_BUT_LF : CONTROL_ALL, unicodeEscape)
+}
+
+/** `\u001b` for ESC. */
+function unicodeEscape(c: string): string {
+  return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`
 }

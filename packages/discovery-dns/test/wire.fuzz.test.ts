@@ -5,7 +5,7 @@
 // parser never throws and keeps only valid attributes. The mDNS receive path has its own
 // properties in packages/discovery-mdns/test/packet.fuzz.test.ts.
 import { fuzzParams, fuzzTimeoutMs } from '@peer/testkit/fuzz'
-import { withinCaseBound } from '@peer/testkit/fuzz-inputs'
+import { expectDocumentedError, withinCaseBound } from '@peer/testkit/fuzz-inputs'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import {
@@ -24,7 +24,7 @@ function decodeOrMalformed(bytes: Uint8Array, skip: boolean): DnsPacket | undefi
     try {
       return decodePacket(bytes, { skipTruncatedAdditionals: skip })
     } catch (error) {
-      if (!(error instanceof MalformedDnsMessageError)) throw error
+      expectDocumentedError(error, MalformedDnsMessageError)
       return undefined
     }
   }, MAX_MS_PER_INPUT)

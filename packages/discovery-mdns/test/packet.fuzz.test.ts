@@ -6,7 +6,7 @@
 import type { RemoteInfo } from 'node:dgram'
 import { silentLogger } from '@peer/discovery-core'
 import { fuzzParams, fuzzTimeoutMs } from '@peer/testkit/fuzz'
-import { withinCaseBound } from '@peer/testkit/fuzz-inputs'
+import { expectDocumentedError, withinCaseBound } from '@peer/testkit/fuzz-inputs'
 import { testId } from '@peer/testkit/ids'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
@@ -124,7 +124,7 @@ describe('mDNS codec properties', () => {
             try {
               decodePacket(buf)
             } catch (error) {
-              expect(error).toBeInstanceOf(WireFormatError)
+              expectDocumentedError(error, WireFormatError)
             }
           }, 200)
         }),

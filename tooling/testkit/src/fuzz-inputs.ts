@@ -232,7 +232,8 @@ export function fieldReplaced(valid: fc.Arbitrary<unknown>, paths: readonly stri
 
 /**
  * Asserts that `error` is the parser's documented error: an instance of `errorClass` whose
- * message is a non-trivial string that does not leak an object dump. Returns the error.
+ * message is a non-trivial string that does not leak an object dump and holds no control
+ * character but line breaks (input it quotes is escaped). Returns the error.
  */
 export function expectDocumentedError<E extends Error>(
   error: unknown,
@@ -248,6 +249,15 @@ export function expectDocumentedError<E extends Error>(
   }
   if (message.includes('[object Object]')) {
     throw new Error(`${errorClass.name} message shows an object dump: ${message}`)
+  }
+  // messages reach logs and terminals: input quoted in them is escaped (a line break may separate
+  // the problems a message lists)
+  const raw = /[^\P{Cc}\n]/u.exec(message)
+  if (raw !== null) {
+    const code = raw[0].charCodeAt(0).toString(16).padStart(4, '0')
+    throw new Error(
+      `${errorClass.name} message holds the control character U+${code}: ${JSON.stringify(message)}`,
+    )
   }
   if (error.name !== error.constructor.name) {
     throw new Error(`${errorClass.name} has name ${JSON.stringify(error.name)}`)
