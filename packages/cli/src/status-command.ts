@@ -158,6 +158,11 @@ function lanes(peer: StatusPeer): string {
     .join(' ')
 }
 
+/** An error's text as one line: it may carry a server's or a peer's words, so no control characters. */
+function errorLine(text: string): string {
+  return replaceControlChars(text, ' ').slice(0, 300)
+}
+
 function counters(values: Record<string, number>): string {
   const entries = Object.entries(values)
   return entries.length === 0 ? '-' : entries.map(([k, v]) => `${k} ${v}`).join(', ')
@@ -219,7 +224,7 @@ export function renderStatus(s: StatusSnapshot, options: { color?: boolean } = {
     lines.push(table.toString())
     for (const p of s.peers) {
       if (!p.up && p.lastError !== undefined)
-        lines.push(`  ${p.name ?? shortId(p.id)}: ${replaceControlChars(p.lastError, ' ').slice(0, 300)}`)
+        lines.push(`  ${p.name ?? shortId(p.id)}: ${errorLine(p.lastError)}`)
     }
   }
   // discovered but never dialed: the answer to "why is it not in the table?"
@@ -241,10 +246,7 @@ export function renderStatus(s: StatusSnapshot, options: { color?: boolean } = {
         const ago = (at: number) => Math.max(0, Math.round((Date.now() - at) / 1000))
         const since =
           last.recoveredAt === undefined ? '' : ` (working again since ${ago(last.recoveredAt)} s ago)`
-        // an error's text may carry a server's words: one line, no control characters
-        lines.push(
-          `  last error ${ago(last.at)} s ago${since}: ${replaceControlChars(last.message, ' ').slice(0, 300)}`,
-        )
+        lines.push(`  last error ${ago(last.at)} s ago${since}: ${errorLine(last.message)}`)
       }
     }
     lines.push(`discovery (all) ${counters(s.discovery.stats)}`)
