@@ -5,6 +5,12 @@
 //   start({ trust, options })   -> starts node b (answers `ping`, swallows `bulk`); its id and address
 //                                  (called again: another node beside it, the separate connection's)
 //   relay({ target, ... })      -> starts a UDP relay to `target`; its address
+//   identity()                  -> makes the identity of the dialer `dial` starts; its id
+//   dial({ bId, address })      -> starts a dialer node here (that identity) connected to `bId`
+//   pingLoop({ ms })            -> pings `bId` from that dialer every 20 ms for `ms`; the latencies
+//                                  (ms; a failed ping counts as its time to failure)
+//                                  (with start in another child: the "other processes" pair, whose
+//                                  pings share only the machine's cores with the bulk transfer)
 //   loopDelay({ on })           -> starts (on) or pauses recording this event loop's delay; with
 //                                  on: false, resolves with its p50 / p99 in ms so far
 //   stats()                     -> bulk messages and bytes node b received
@@ -16,6 +22,7 @@ import { writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
 import { join } from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { StaticDiscovery } from '@peer/discovery-static'
 import { generateIdentity } from '@peer/identity'
 import { createNode, type NodeOptions, type PeerNode } from '@peer/node'
 import { serveRpc } from '@peer/testkit/child-process'
@@ -23,6 +30,8 @@ import { createUdpRelay, type UdpRelay } from '@peer/testkit/udp-relay'
 
 const nodes: PeerNode[] = []
 let relay: UdpRelay | undefined
+let dialerIdentity: Awaited<ReturnType<typeof generateIdentity>> | undefined
+let dialer: { node: PeerNode; bId: string } | undefined
 let bulkMessages = 0
 const loopDelay = monitorEventLoopDelay({ resolution: 1 })
 let profiler: Session | undefined
@@ -69,6 +78,41 @@ async function startRelay(params: {
   return relay.address
 }
 
+async function dial(params: {
+  bId: string
+  address: { host: string; port: number }
+  options?: Partial<NodeOptions>
+}): Promise<void> {
+  if (dialerIdentity === undefined) throw new Error('call identity() first')
+  const discovery = new StaticDiscovery()
+  const node = await createNode({
+    identity: dialerIdentity,
+    trust: [params.bId],
+    name: 'a@bench',
+    discovery,
+    requestTimeoutMs: 30_000,
+    ...params.options,
+  })
+  nodes.push(node)
+  discovery.add({ id: params.bId, name: 'b@bench', addresses: [params.address] })
+  await node.waitForPeer(params.bId, { timeoutMs: 30_000 })
+  dialer = { node, bId: params.bId }
+}
+
+async function pingLoop({ ms }: { ms: number }): Promise<number[]> {
+  if (dialer === undefined) throw new Error('call dial() first')
+  const { node, bId } = dialer
+  const pings: Array<Promise<number>> = []
+  const until = performance.now() + ms
+  while (performance.now() < until) {
+    const t = performance.now()
+    const took = () => performance.now() - t
+    pings.push(node.request(bId, 'ping', null, { timeoutMs: 30_000 }).then(took, took))
+    await new Promise((r) => setTimeout(r, 20))
+  }
+  return Promise.all(pings)
+}
+
 async function stop(): Promise<void> {
   if (profiler !== undefined && PROFILE_DIR !== undefined) {
     const { profile } = await profiler.post('Profiler.stop')
@@ -79,12 +123,19 @@ async function stop(): Promise<void> {
   await Promise.allSettled([...nodes.map((n) => n.stop({ timeoutMs: 1000 })), relay?.close()])
   nodes.length = 0
   relay = undefined
+  dialer = undefined
 }
 
 serveRpc(
   {
     start,
     relay: startRelay,
+    identity: async () => {
+      dialerIdentity ??= await generateIdentity()
+      return dialerIdentity.id
+    },
+    dial,
+    pingLoop,
     waitForPeer: async ({ id }: { id: string }) => {
       // the node that trusts `id` (each node here trusts its own dialer)
       await Promise.all(

@@ -10,7 +10,9 @@
 // or below it (the QUIC engine, the path). On loopback a second pair of nodes between the same two
 // processes (its own sockets and connection, no bulk on it) is pinged at the same time: what the
 // bulk transfer costs a connection that shares nothing with it but the processes and the machine's
-// cores, the floor for the bulk connection's own pings.
+// cores, the floor for the bulk connection's own pings. And a third pair in two further child
+// processes (they share nothing with the bulk transfer but the machine's cores) is pinged too: what
+// the machine alone makes of a ping while the bulk transfer runs, whatever the library's design.
 // PEER_BENCH_MESSAGING_PROCESSES=1 adds the old figures with both nodes in this process (the bulk
 // receiver's decoding then delays the pings on the same thread).
 // PEER_BENCH_MESSAGING_PARTS=requests,loopback,lossy (the default) picks the parts to run.
@@ -30,6 +32,12 @@ const BULK_BYTES = Number(process.env.PEER_BENCH_MESSAGING_BULK_BYTES ?? 1_000_0
 if (!Number.isSafeInteger(BULK_BYTES) || BULK_BYTES < 1) {
   throw new Error(`PEER_BENCH_MESSAGING_BULK_BYTES must be a positive integer, got ${BULK_BYTES}`)
 }
+/**
+ * Node options every pair gets: a `maxMessageSize` that fits a bulk message when it is larger than
+ * the default 1 MiB (the envelope adds a few dozen bytes).
+ */
+const SIZE_OPTIONS: Partial<NodeOptions> =
+  BULK_BYTES + 1024 > 2 ** 20 ? { maxMessageSize: BULK_BYTES + 1024 } : {}
 const PING_EVERY_MS = 20
 const CHILD = fileURLToPath(new URL('../messaging-child.ts', import.meta.url))
 const RELAY = { loss: 0.05, delayMs: 50, seed: 7 }
@@ -54,6 +62,11 @@ interface Pair {
    * beside `b` in the child; pinged alongside, never carrying bulk.
    */
   separate?: { a: PeerNode; bId: string }
+  /**
+   * A third pair in two further processes (loopback, two processes): its dialer's child pings its
+   * answerer's alongside; they share only the machine's cores with the bulk transfer.
+   */
+  apart?: RpcChild
   close(): Promise<void>
 }
 
@@ -84,7 +97,7 @@ async function dialer(
 }
 
 /** Both nodes (and the relay) in this process. */
-async function pair(lossy: boolean): Promise<LocalPair> {
+async function pair(lossy: boolean, options: Partial<NodeOptions> = {}): Promise<LocalPair> {
   const [ia, ib] = await Promise.all([generateIdentity(), generateIdentity()])
   const b = await createNode({
     identity: ib,
@@ -92,10 +105,11 @@ async function pair(lossy: boolean): Promise<LocalPair> {
     name: 'b@bench',
     requestTimeoutMs: 30_000,
     ...lossyTuning(lossy),
+    ...options,
   })
   let relay: UdpRelay | undefined
   if (lossy) relay = await createUdpRelay({ listenHost: '127.0.0.1', target: b.address, ...RELAY })
-  const a = await dialer(b.id, relay?.address ?? b.address, lossyTuning(lossy), ia)
+  const a = await dialer(b.id, relay?.address ?? b.address, { ...lossyTuning(lossy), ...options }, ia)
   await b.waitForPeer(a.id, { timeoutMs: 30_000 })
   b.handle('ping', () => null, { priority: 'urgent' })
   b.handle('bulk', () => {}, { priority: 'bulk' })
@@ -133,6 +147,7 @@ async function processPair(lossy: boolean, options: Partial<NodeOptions>): Promi
     dialers.push(a)
     await nodeChild.call('waitForPeer', { id: a.id }, { timeoutMs: 60_000 })
     let separate: Pair['separate']
+    let apart: RpcChild | undefined
     if (!lossy) {
       const ia2 = await generateIdentity()
       const b2 = await nodeChild.call<{ id: string; address: { host: string; port: number } }>(
@@ -143,12 +158,27 @@ async function processPair(lossy: boolean, options: Partial<NodeOptions>): Promi
       separate = { a: await dialer(b2.id, b2.address, options, ia2), bId: b2.id }
       dialers.push(separate.a)
       await nodeChild.call('waitForPeer', { id: ia2.id }, { timeoutMs: 60_000 })
+      const [answerer, pinger] = await Promise.all([
+        spawnChild(CHILD, { readyTimeoutMs: 60_000 }),
+        spawnChild(CHILD, { readyTimeoutMs: 60_000 }),
+      ])
+      children.push(answerer, pinger)
+      const pingerId = await pinger.call<string>('identity', {}, { timeoutMs: 60_000 })
+      const b3 = await answerer.call<{ id: string; address: { host: string; port: number } }>(
+        'start',
+        { trust: [pingerId], options },
+        { timeoutMs: 60_000 },
+      )
+      await pinger.call('dial', { bId: b3.id, address: b3.address, options }, { timeoutMs: 60_000 })
+      await answerer.call('waitForPeer', { id: pingerId }, { timeoutMs: 60_000 })
+      apart = pinger
     }
     return {
       child: nodeChild,
       a,
       bId: b.id,
       separate,
+      apart,
       async close() {
         await Promise.allSettled(dialers.map((d) => d.stop({ timeoutMs: 1000 })))
         await Promise.allSettled(children.map((c) => c.close()))
@@ -227,15 +257,22 @@ async function pingRound(
   p: Pair,
   ms: number,
   bulk: boolean,
-): Promise<{ samples: number[]; failed: number; bulkMessages: number; separate?: number[] }> {
+): Promise<{
+  samples: number[]
+  failed: number
+  bulkMessages: number
+  separate?: number[]
+  apart?: number[]
+}> {
   let stop = false
   let bulkMessages = 0
   const payload = new Uint8Array(BULK_BYTES)
   const bulkLoop = (async () => {
     if (!bulk) return
     while (!stop) {
-      // priority `bulk` is the lane hint; a node without lanes ignores the option
-      await p.a.send(p.bId, 'bulk', payload, { priority: 'bulk' }).catch(() => {})
+      // priority `bulk` is the lane hint; a node without lanes ignores the option. A failed send
+      // ends the round (a loop that swallowed a refusal would spin on promises and starve timers)
+      await p.a.send(p.bId, 'bulk', payload, { priority: 'bulk' })
       bulkMessages++
       if (BULK_PAUSE_MS > 0) await new Promise((r) => setTimeout(r, BULK_PAUSE_MS))
     }
@@ -249,11 +286,29 @@ async function pingRound(
       : new Promise((r) => setTimeout(r, PING_EVERY_MS / 2)).then(() =>
           pingLoop(p.separate!.a, p.separate!.bId, until),
         )
-  const { samples, failed } = await own
-  const other = await separate
-  stop = true
+  const apart =
+    p.apart === undefined
+      ? undefined
+      : new Promise((r) => setTimeout(r, PING_EVERY_MS / 4)).then(() =>
+          p.apart!.call<number[]>('pingLoop', { ms: until - performance.now() }, { timeoutMs: ms + 60_000 }),
+        )
+  // a failed bulk send ends the round at once, with its error
+  const failure = new Promise<never>((_, reject) => bulkLoop.catch(reject))
+  failure.catch(() => {})
+  const [{ samples, failed }, other, apartSamples] = await Promise.race([
+    Promise.all([own, separate, apart]),
+    failure,
+  ]).finally(() => {
+    stop = true
+  })
   await bulkLoop
-  return { samples, failed, bulkMessages, ...(other ? { separate: other.samples } : {}) }
+  return {
+    samples,
+    failed,
+    bulkMessages,
+    ...(other ? { separate: other.samples } : {}),
+    ...(apartSamples ? { apart: apartSamples } : {}),
+  }
 }
 
 /** One way of running the pair: in one or two processes, with extra node options (both nodes). */
@@ -286,6 +341,9 @@ interface Tally {
   /** Pings on the separate pair, idle and during the bulk rounds. */
   separateIdle: number[]
   separateBusy: number[]
+  /** Pings on the pair in two further processes, idle and during the bulk rounds. */
+  apartIdle: number[]
+  apartBusy: number[]
   failed: number
   bulkMessages: number
   /** Event-loop delay of this process (node `a`) during the bulk rounds. */
@@ -308,8 +366,8 @@ async function pingDuringBulk(
   const pairs: Pair[] = []
   try {
     for (const v of kinds) {
-      const options = { ...lossyTuning(lossy), ...v.options }
-      pairs.push(v.processes === 2 ? await processPair(lossy, options) : await pair(lossy))
+      const options = { ...SIZE_OPTIONS, ...lossyTuning(lossy), ...v.options }
+      pairs.push(v.processes === 2 ? await processPair(lossy, options) : await pair(lossy, options))
     }
     const rounds = quick ? 1 : 2
     const roundMs = quick ? 2000 : lossy ? 5000 : 3000
@@ -318,6 +376,8 @@ async function pingDuringBulk(
       busy: [],
       separateIdle: [],
       separateBusy: [],
+      apartIdle: [],
+      apartBusy: [],
       failed: 0,
       bulkMessages: 0,
       loopDelay: monitorEventLoopDelay({ resolution: LOOP_SAMPLE_MS }),
@@ -330,6 +390,7 @@ async function pingDuringBulk(
         const idle = await pingRound(pairs[i]!, roundMs, false)
         t.idle.push(...idle.samples)
         t.separateIdle.push(...(idle.separate ?? []))
+        t.apartIdle.push(...(idle.apart ?? []))
         // where a ping may wait: each side's event-loop delay while the bulk transfer runs
         const child = pairs[i]!.child
         await child?.call('loopDelay', { on: true })
@@ -339,15 +400,27 @@ async function pingDuringBulk(
         t.bLoopDelay = await child?.call('loopDelay', { on: false })
         t.busy.push(...b.samples)
         t.separateBusy.push(...(b.separate ?? []))
+        t.apartBusy.push(...(b.apart ?? []))
         t.failed += b.failed
         t.bulkMessages += b.bulkMessages
       }
     }
     kinds.forEach((v, i) => {
       const where = [lossy ? 'relay 5% loss 50 ms' : 'loopback', v.label].filter(Boolean).join(', ')
-      const { idle, busy, separateIdle, separateBusy, failed, bulkMessages, loopDelay, bLoopDelay } =
-        tallies[i]!
-      for (const xs of [idle, busy, separateIdle, separateBusy]) xs.sort((x, y) => x - y)
+      const {
+        idle,
+        busy,
+        separateIdle,
+        separateBusy,
+        apartIdle,
+        apartBusy,
+        failed,
+        bulkMessages,
+        loopDelay,
+        bLoopDelay,
+      } = tallies[i]!
+      for (const xs of [idle, busy, separateIdle, separateBusy, apartIdle, apartBusy])
+        xs.sort((x, y) => x - y)
       measurements.push(
         { name: `ping p50 idle, ${where}`, value: percentile(idle, 50), unit: 'ms' },
         { name: `ping p99 idle, ${where}`, value: percentile(idle, 99), unit: 'ms' },
@@ -383,6 +456,19 @@ async function pingDuringBulk(
             unit: 'ms',
             baseline: `ping p50 during bulk, ${sep}`,
             notes: "the bulk connection's own pings against that floor: 1x is no head-of-line blocking",
+          },
+        )
+      }
+      if (apartBusy.length > 0) {
+        const other = `${where}, other processes`
+        measurements.push(
+          { name: `ping p50 idle, ${other}`, value: percentile(apartIdle, 50), unit: 'ms' },
+          {
+            name: `ping p50 during bulk, ${other}`,
+            value: percentile(apartBusy, 50),
+            unit: 'ms',
+            baseline: `ping p50 idle, ${other}`,
+            notes: "a pair sharing only the machine's cores with the bulk transfer: the machine's own figure",
           },
         )
       }
