@@ -7,13 +7,13 @@ import type { DirectIo, EngineStream } from './engine.js'
 import {
   ConnectionClosedError,
   FrameTooLargeError,
-  MalformedFrameError,
   StreamResetError,
   TransportConfigError,
   TransportError,
   TransportLimitError,
 } from './errors.js'
 import { FrameDecoder } from './frame-decoder.js'
+import { PartialFrameTimer } from './partial-frame-timer.js'
 import type { ChannelOptions, MessageChannel, ReceiveBatchOptions, Stream } from './types.js'
 import { type Waiter, waitIn } from './waiters.js'
 import { CODE } from './wire.js'
@@ -374,7 +374,11 @@ export class FramedMessageChannel implements MessageChannel {
       maxFrameSize: this.#options.maxFrameSize,
       lent: release !== undefined,
     })
-    const onFrame = (frame: Buffer) => queue.push(frame)
+    let frames = 0 // frames decoded so far: a change means the frame in progress is a new one
+    const onFrame = (frame: Buffer) => {
+      frames++
+      queue.push(frame)
+    }
     // the engine's own reads when it has them (the reader stays ours, unused): see `DirectIo`
     const direct = this.#direct
     const read =
@@ -386,17 +390,15 @@ export class FramedMessageChannel implements MessageChannel {
           }
     try {
       let chunk: Uint8Array | null | undefined = leftover
-      let frameWaitedMs = 0 // time spent waiting for the bytes of the frame in progress
+      const frameTimer = new PartialFrameTimer(this.#options.partialFrameTimeoutMs, () =>
+        this.#stream.reset(CODE.PROTOCOL_ERROR),
+      )
       for (;;) {
         if (chunk === undefined) {
-          const inFrame = !decoder.atBoundary
-          const started = inFrame ? performance.now() : 0
-          chunk = inFrame
-            ? await this.#readWithin(read(), this.#options.partialFrameTimeoutMs - frameWaitedMs)
-            : await read()
-          if (inFrame) frameWaitedMs += performance.now() - started
+          chunk = await frameTimer.read(read(), !decoder.atBoundary)
           if (chunk === null) break
         }
+        const before = frames
         try {
           decoder.push(chunk, onFrame)
         } catch (error) {
@@ -404,7 +406,7 @@ export class FramedMessageChannel implements MessageChannel {
           throw error
         }
         chunk = undefined
-        if (decoder.atBoundary) frameWaitedMs = 0
+        if (frames !== before) frameTimer.frameDone()
         release?.() // every byte of the chunk was copied out: the engine may read into it again
         // the next read is asked at once, also when a consumer waited for these messages: it is in
         // flight while the consumer handles them and answers. Holding it back until the answer was
@@ -428,33 +430,6 @@ export class FramedMessageChannel implements MessageChannel {
       this.#fail(await this.#mapError(error))
     } finally {
       release?.()
-    }
-  }
-
-  /** A read that fails with `MalformedFrameError` (and resets the stream) after `ms`. */
-  async #readWithin(read: Promise<Uint8Array | null>, ms: number): Promise<Uint8Array | null> {
-    let timer: NodeJS.Timeout | undefined
-    try {
-      return await Promise.race([
-        read,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => {
-              read.catch(() => {})
-              // reject first: the reset fails the pending read too, and the race keeps the first
-              reject(
-                new MalformedFrameError(
-                  `the peer stalled inside a frame for ${this.#options.partialFrameTimeoutMs} ms`,
-                ),
-              )
-              this.#stream.reset(CODE.PROTOCOL_ERROR)
-            },
-            Math.max(0, ms),
-          )
-        }),
-      ])
-    } finally {
-      clearTimeout(timer)
     }
   }
 

@@ -29,6 +29,47 @@ describe('transport guards', () => {
     await expect(channel.receive()).rejects.toThrow(/stalled inside a frame for 200 ms/)
   })
 
+  it('frames that keep completing never time out, however long the reads wait in all', async () => {
+    // each write ends inside a frame (in its header or its payload), so the reader is never at a
+    // frame boundary; the waits add up to well past partialFrameTimeoutMs, each stays below it
+    const timeoutMs = 2000
+    const { client, server } = await pairOf({ channel: { partialFrameTimeoutMs: timeoutMs } })
+    const stream = await (client as unknown as WithKind).openStreamWithKind(KIND_CHANNEL)
+    const writer = stream.writable.getWriter()
+    const count = 14
+    const frames = Array.from({ length: count }, (_, i) => {
+      const frame = new Uint8Array(4 + 100 + i)
+      new DataView(frame.buffer).setUint32(0, 100 + i)
+      frame.fill(i, 4)
+      return frame
+    })
+    const all = new Uint8Array(frames.reduce((n, f) => n + f.byteLength, 0))
+    let at = 0
+    const ends: number[] = []
+    for (const [i, f] of frames.entries()) {
+      all.set(f, at)
+      at += f.byteLength
+      // the cut: 2 bytes into the next frame's header, or 50 bytes into its payload
+      if (i < count - 1) ends.push(at + (i % 2 === 0 ? 2 : 50))
+    }
+    ends.push(all.byteLength)
+    const channel = server.acceptChannel({ signal: AbortSignal.timeout(30_000) })
+    const started = performance.now()
+    let from = 0
+    for (const end of ends) {
+      await writer.write(all.slice(from, end))
+      from = end
+      await new Promise((r) => setTimeout(r, 250))
+    }
+    const ch = await channel
+    for (let i = 0; i < count; i++) {
+      const got = await ch.receive()
+      expect(got?.byteLength).toBe(100 + i)
+      expect(got?.[0]).toBe(i)
+    }
+    expect(performance.now() - started).toBeGreaterThan(timeoutMs) // the waits did add up past it
+  })
+
   it('past maxProtocolErrors bad streams, the connection is closed with PROTOCOL_ERROR and a reason', async () => {
     const { client, server } = await pairOf({ maxProtocolErrors: 3 })
     // the 4th bad stream closes the connection; on a fast engine (quinn) the close can arrive
