@@ -28,6 +28,7 @@ export { MAX_FLAG_SECONDS, parseInteger, parseMillis, parseSeconds } from './fla
 export { idCommand } from './id-command.js'
 export { keygenCommand } from './keygen-command.js'
 export { type DemoTableOptions, demoStatsLine, renderDemoTable } from './live-table.js'
+export { resolveNodeConfig } from './node-config.js'
 export {
   configuredLogger,
   loadConfiguredIdentity,
@@ -39,4 +40,5 @@ export { parsePingTarget, pingCommand } from './ping-command.js'
 export { type PingServiceOptions, pingService } from './ping-service.js'
 export { servicesCommand } from './services-command.js'
 export { shutdownSignal, untilAborted } from './shutdown.js'
-export { addNodeFlags, CHATTER_TOPIC, resolveNodeConfig, startCommand } from './start-command.js'
+export { CHATTER_TOPIC, startCommand } from './start-command.js'
+export { addNodeFlags } from './start-options.js'

@@ -18,14 +18,15 @@ import { durationMs } from './durations.js'
 import { CliError, UsageError } from './errors.js'
 import { parseInteger, parseMillis } from './flag-numbers.js'
 import { watchName } from './name-watch.js'
+import { resolveNodeConfig } from './node-config.js'
 import { configuredLogger, startConfiguredNode } from './node-setup.js'
 import { type CliIo, Output } from './output.js'
 import { pingService } from './ping-service.js'
 import { pause, roundMs, rttSummary } from './ping-timing.js'
 import { pingTrusted } from './ping-trusted.js'
 import { shutdownSignal } from './shutdown.js'
-import { addNodeFlags, resolveNodeConfig } from './start-command.js'
 import type { NodeFlags } from './start-options.js'
+import { addNodeFlags } from './start-options.js'
 
 /**
  * Options of {@link ping}. `signal` stops it as Ctrl-C does: while connecting it rejects with a

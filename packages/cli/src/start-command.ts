@@ -12,90 +12,23 @@ import {
 import { errorMessage } from '@peer/discovery-core/internal'
 import type { PeerNode, ProviderDetail } from '@peer/node'
 import { Command, Option } from 'commander'
-import { type BackendConfig, LOG_LEVELS, loadConfigFile, type PeerConfig, parseConfig } from './config.js'
 import { configWarnings, staticListedIds } from './config-warnings.js'
 import { type ControlServer, clearControlPath, defaultControlPath } from './control-server.js'
-import { parsePeerSpec } from './discover-command.js'
 import { durationMs, secondsFlag } from './durations.js'
 import { UsageError } from './errors.js'
 import { parseMillis, parseSeconds } from './flag-numbers.js'
 import { type MetricsServer, parseMetricsAddress, startMetricsServer } from './metrics-server.js'
+import { resolveNodeConfig } from './node-config.js'
 import { configuredLogger, reloadConfiguredTrust, startConfiguredNode } from './node-setup.js'
 import { type CliIo, formatAddresses, Output, recordFields } from './output.js'
 import { serveStatus } from './serve-status.js'
 import { servicesSnapshot } from './services-snapshot.js'
 import { shutdownSignal, untilAborted } from './shutdown.js'
 import { check } from './start-check.js'
-import type { NodeFlags, StartOptions } from './start-options.js'
-
-const FLAG_NAMES: Readonly<Record<string, string>> = {
-  name: '--name',
-  identity: '--identity',
-  createIdentity: '--create-identity',
-  listen: '--listen',
-  advertise: '--advertise',
-  trust: '--trust',
-  discovery: '--peer',
-}
+import { addNodeFlags, collect, type StartOptions } from './start-options.js'
 
 /** The topic of the demo traffic (`--chatter`); every `peer start` node accepts it. */
 export const CHATTER_TOPIC = 'peer.chatter'
-
-/**
- * Resolves the configuration of `peer start` / `peer ping`: the file (when `--config` is given),
- * then the flags on top. Errors name the file and field, or the flag.
- */
-export async function resolveNodeConfig(
-  flags: NodeFlags,
-  io: CliIo,
-  options: AbortOptions = {},
-): Promise<PeerConfig> {
-  const base =
-    flags.config === undefined
-      ? parseConfig({}, { file: 'command line', env: io.env })
-      : await loadConfigFile(resolve(flags.config), { env: io.env, signal: options.signal })
-  const raw: Record<string, unknown> = {}
-  if (flags.name !== undefined) raw.name = flags.name
-  if (flags.identity !== undefined) raw.identity = flags.identity
-  if (flags.createIdentity !== undefined) raw.createIdentity = flags.createIdentity
-  if (flags.listen !== undefined) raw.listen = flags.listen
-  if (flags.advertise !== undefined) raw.advertise = flags.advertise
-  if (flags.trustFile !== undefined || flags.trust !== undefined) {
-    raw.trust = {
-      ...(flags.trustFile === undefined ? {} : { file: flags.trustFile }),
-      ...(flags.trust === undefined ? {} : { peers: flags.trust }),
-    }
-  }
-  let staticEntry: Record<string, unknown> | undefined
-  if (flags.peersFile !== undefined || flags.peer !== undefined) {
-    staticEntry = {
-      backend: 'static',
-      ...(flags.peersFile === undefined ? {} : { file: flags.peersFile }),
-      ...(flags.peer === undefined ? {} : { peers: flags.peer.map(parsePeerSpec) }),
-    }
-    raw.discovery = [staticEntry]
-  }
-  if (flags.logLevel !== undefined) raw.log = { level: flags.logLevel }
-  const overlay = parseConfig(raw, { file: 'command line', env: io.env, fieldNames: FLAG_NAMES })
-  const merged: PeerConfig = { ...base }
-  if (raw.name !== undefined) merged.name = overlay.name
-  if (raw.identity !== undefined) merged.identity = overlay.identity
-  if (raw.createIdentity !== undefined) merged.createIdentity = overlay.createIdentity
-  if (raw.listen !== undefined) merged.listen = overlay.listen
-  if (raw.advertise !== undefined) merged.advertise = overlay.advertise
-  if (raw.trust !== undefined) {
-    merged.trust = {
-      file: overlay.trust.file ?? base.trust.file,
-      peers: [...base.trust.peers, ...overlay.trust.peers],
-    }
-  }
-  if (staticEntry !== undefined) {
-    const entry = overlay.discovery[0] as BackendConfig
-    merged.discovery = [entry, ...base.discovery.filter((b) => b.backend !== 'static')]
-  }
-  if (raw.log !== undefined) merged.log = { ...base.log, level: overlay.log.level }
-  return merged
-}
 
 /**
  * `peer start`: runs a node until Ctrl-C (or SIGTERM, `--duration`, `options.signal`, or stdin
@@ -412,24 +345,6 @@ function printStats(out: Output, node: PeerNode): void {
       .map((p) => `; ${p.name ?? shortId(p.id)} rtt ${p.rtt === undefined ? '-' : `${p.rtt.toFixed(1)}ms`}`)
       .join('')}`,
   )
-}
-
-const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value]
-
-/** Adds the flags of {@link NodeFlags} to a command. */
-export function addNodeFlags(command: Command): Command {
-  return command
-    .option('-c, --config <file>', 'configuration file (JSON); flags below override its fields')
-    .option('--name <name>', 'node name, name@host or port@ip')
-    .option('-i, --identity <dir>', 'identity directory (node.key + node.crt); default $PEER_HOME/identity')
-    .option('--create-identity', 'generate the identity if it does not exist')
-    .option('-l, --listen <host:port>', 'UDP address to listen on (port 0: any free port)')
-    .option('--advertise <host:port>', 'address announced to discovery (repeatable)', collect)
-    .option('--trust-file <file>', 'trust list file')
-    .option('--trust <id>', 'trust this node id (repeatable)', collect)
-    .option('--peers-file <file>', 'static discovery: a peer list file (watched for edits)')
-    .option('--peer <id@host:port>', 'static discovery: a peer (repeatable)', collect)
-    .addOption(new Option('--log-level <level>', 'log to stderr from this level').choices(LOG_LEVELS))
 }
 
 /** Checks the names of `--provide` (the grammar and the limits of a node's service list). */

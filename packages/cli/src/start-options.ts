@@ -1,5 +1,7 @@
 // The options of `peer start` (see start-command.ts) and the node flags it shares with `peer ping`.
 import type { AbortOptions } from '@peer/discovery-core'
+import { type Command, Option } from 'commander'
+import { LOG_LEVELS } from './config.js'
 
 /** Flags shared by `peer start` and `peer ping` that stand in for (or override) the configuration file. */
 export interface NodeFlags {
@@ -109,4 +111,23 @@ export interface StartOptions extends NodeFlags, AbortOptions {
    * record (`meta.services`) through the backends that can announce (etcd, mDNS).
    */
   provide?: string[] | undefined
+}
+
+/** Commander's argument parser of a repeatable flag: every value, in order. */
+export const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value]
+
+/** Adds the flags of {@link NodeFlags} to a command. */
+export function addNodeFlags(command: Command): Command {
+  return command
+    .option('-c, --config <file>', 'configuration file (JSON); flags below override its fields')
+    .option('--name <name>', 'node name, name@host or port@ip')
+    .option('-i, --identity <dir>', 'identity directory (node.key + node.crt); default $PEER_HOME/identity')
+    .option('--create-identity', 'generate the identity if it does not exist')
+    .option('-l, --listen <host:port>', 'UDP address to listen on (port 0: any free port)')
+    .option('--advertise <host:port>', 'address announced to discovery (repeatable)', collect)
+    .option('--trust-file <file>', 'trust list file')
+    .option('--trust <id>', 'trust this node id (repeatable)', collect)
+    .option('--peers-file <file>', 'static discovery: a peer list file (watched for edits)')
+    .option('--peer <id@host:port>', 'static discovery: a peer (repeatable)', collect)
+    .addOption(new Option('--log-level <level>', 'log to stderr from this level').choices(LOG_LEVELS))
 }

@@ -6,10 +6,10 @@ import { Command } from 'commander'
 import { NodeGoneError } from './control-client.js'
 import { defaultControlPath } from './control-server.js'
 import { parseMillis } from './flag-numbers.js'
+import { resolveNodeConfig } from './node-config.js'
 import { type CliIo, Output } from './output.js'
 import { readStatus } from './serve-status.js'
 import { shutdownSignal } from './shutdown.js'
-import { resolveNodeConfig } from './start-command.js'
 import type { StatusPeer, StatusSnapshot } from './status-snapshot.js'
 
 /**
