@@ -12,24 +12,15 @@ import type {
 } from './discovery-backend.js'
 import { AbortError, AllBackendsFailedError, ConfigError, errorMessage, toError } from './errors.js'
 import { componentLogger, INHERIT_LOGGER, type Logger, type LoggerFactory } from './logger.js'
+import { type MergedPeerRecord, mergeRecords } from './merge-records.js'
 import { isNodeId } from './node-id.js'
 import { warnUnknownOptions } from './option-keys.js'
 import { numberOption, renamedOption } from './options.js'
-import {
-  type LocalPeer,
-  type PeerAddress,
-  type PeerRecord,
-  sameRecord,
-  validateLocalPeer,
-} from './peer-record.js'
+import { type LocalPeer, type PeerRecord, sameRecord, validateLocalPeer } from './peer-record.js'
 import { SerialLock } from './serial-lock.js'
 import { TypedEventTarget } from './typed-event-target.js'
 
-/** A peer as the aggregate sees it: the merged record plus every source that reports it. */
-export interface MergedPeerRecord extends PeerRecord {
-  /** Sources reporting the peer, in backend priority order. `source` is the first of them. */
-  readonly sources: readonly string[]
-}
+export type { MergedPeerRecord } from './merge-records.js'
 
 /** Every option the constructor reads (others are warned about); a test checks it against the API report. */
 const DISCOVERY_OPTION_KEYS: ReadonlySet<string> = new Set([
@@ -404,7 +395,11 @@ export class Discovery extends TypedEventTarget<DiscoveryEvents> implements Disc
         return
       }
       const bySource = new Map([[source, record]])
-      const created: Entry = { bySource, merged: this.#merge(bySource), lostTimer: undefined }
+      const created: Entry = {
+        bySource,
+        merged: mergeRecords(bySource, this.#priority),
+        lostTimer: undefined,
+      }
       this.#peers.set(record.id, created)
       this.emit('peer:discovered', { record: created.merged, source })
       return
@@ -441,44 +436,10 @@ export class Discovery extends TypedEventTarget<DiscoveryEvents> implements Disc
   }
 
   #remerge(entry: Entry, source: string): void {
-    const merged = this.#merge(entry.bySource)
+    const merged = mergeRecords(entry.bySource, this.#priority)
     const changed = !sameRecord(merged, entry.merged) || merged.sources.join() !== entry.merged.sources.join()
     entry.merged = merged
     if (changed) this.emit('peer:updated', { record: merged, source })
-  }
-
-  #merge(bySource: Map<string, PeerRecord>): MergedPeerRecord {
-    const ordered = [...bySource.values()].sort(
-      (a, b) => (this.#priority.get(a.source) ?? 0) - (this.#priority.get(b.source) ?? 0),
-    )
-    const first = ordered[0]!
-    const addresses: PeerAddress[] = []
-    const seen = new Set<string>()
-    let name: string | undefined
-    let ttl: number | undefined
-    const meta: Record<string, string> = {}
-    for (const r of ordered) {
-      for (const a of r.addresses) {
-        const key = `${a.host.toLowerCase()}|${a.port}`
-        if (!seen.has(key)) {
-          seen.add(key)
-          addresses.push(a)
-        }
-      }
-      name ??= r.name
-      if (r.ttl !== undefined) ttl = ttl === undefined ? r.ttl : Math.min(ttl, r.ttl)
-    }
-    for (const r of [...ordered].reverse()) Object.assign(meta, r.meta)
-    const merged: { -readonly [K in keyof MergedPeerRecord]: MergedPeerRecord[K] } = {
-      id: first.id,
-      addresses: Object.freeze(addresses),
-      source: first.source,
-      sources: Object.freeze(ordered.map((r) => r.source)),
-    }
-    if (name !== undefined) merged.name = name
-    if (Object.keys(meta).length > 0) merged.meta = Object.freeze(meta)
-    if (ttl !== undefined) merged.ttl = ttl
-    return Object.freeze(merged)
   }
 
   #find(nameOrId: string): MergedPeerRecord | undefined {
