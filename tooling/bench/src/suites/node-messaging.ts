@@ -67,6 +67,8 @@ interface Pair {
    * answerer's alongside; they share only the machine's cores with the bulk transfer.
    */
   apart?: RpcChild
+  /** Bulk messages node `b` handled so far. */
+  bulkReceived(): Promise<number>
   close(): Promise<void>
 }
 
@@ -112,11 +114,19 @@ async function pair(lossy: boolean, options: Partial<NodeOptions> = {}): Promise
   const a = await dialer(b.id, relay?.address ?? b.address, { ...lossyTuning(lossy), ...options }, ia)
   await b.waitForPeer(a.id, { timeoutMs: 30_000 })
   b.handle('ping', () => null, { priority: 'urgent' })
-  b.handle('bulk', () => {}, { priority: 'bulk' })
+  let received = 0
+  b.handle(
+    'bulk',
+    () => {
+      received++
+    },
+    { priority: 'bulk' },
+  )
   return {
     a,
     b,
     bId: b.id,
+    bulkReceived: async () => received,
     async close() {
       await Promise.allSettled([a.stop({ timeoutMs: 1000 }), b.stop({ timeoutMs: 1000 })])
       await relay?.close()
@@ -179,6 +189,7 @@ async function processPair(lossy: boolean, options: Partial<NodeOptions>): Promi
       bId: b.id,
       separate,
       apart,
+      bulkReceived: async () => (await nodeChild.call<{ bulkMessages: number }>('stats')).bulkMessages,
       async close() {
         await Promise.allSettled(dialers.map((d) => d.stop({ timeoutMs: 1000 })))
         await Promise.allSettled(children.map((c) => c.close()))
@@ -311,6 +322,18 @@ async function pingRound(
   }
 }
 
+/**
+ * Waits until node `b` handled every bulk message sent so far (`sent`): on a lossy path the bulk
+ * lane drains for seconds after the round, and the next idle round must not ping across it.
+ */
+async function drained(p: Pair, sent: number): Promise<void> {
+  const deadline = performance.now() + 300_000
+  while ((await p.bulkReceived()) < sent) {
+    if (performance.now() > deadline) throw new Error(`${sent} bulk messages sent, not all handled in 300 s`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
 /** One way of running the pair: in one or two processes, with extra node options (both nodes). */
 interface Variant {
   label: string
@@ -403,6 +426,7 @@ async function pingDuringBulk(
         t.apartBusy.push(...(b.apart ?? []))
         t.failed += b.failed
         t.bulkMessages += b.bulkMessages
+        await drained(pairs[i]!, t.bulkMessages)
       }
     }
     kinds.forEach((v, i) => {
