@@ -20,11 +20,9 @@ export {
 } from './envelope.js'
 export {
   BULK_LANES,
-  BulkWindow,
   CONTROL_LANE,
   LANE_COUNT,
   NORMAL_LANES,
   priorityClass,
-  RTT_SAMPLE_MS,
   SMALL_ANSWER_BYTES,
 } from './lanes.js'

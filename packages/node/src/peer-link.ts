@@ -6,7 +6,7 @@ import { type Envelope, encodeEnvelope } from './envelope.js'
 import { NodeStoppedError, PeerUnavailableError } from './errors.js'
 import { HandlerScheduler } from './handler-scheduler.js'
 import { Inbound, type Work } from './inbound.js'
-import { BULK_LANE_SET, BulkWindow, CONTROL_LANE, LANE_COUNT, laneOf, type Priority } from './lanes.js'
+import { BULK_LANE_SET, bulkWindow, CONTROL_LANE, LANE_COUNT, laneOf, type Priority } from './lanes.js'
 import { linkHello } from './link-hello.js'
 import type { LinkHost } from './link-host.js'
 import { linkInfo } from './link-info.js'
@@ -64,7 +64,7 @@ export class PeerLink {
   #closedError: Error | undefined
   #stallWatch: StallWatch | undefined
   #pingRtt: number | undefined
-  readonly #bulkWindow: BulkWindow
+  #minRtt = Infinity
   #maxSend: number
 
   constructor(connection: Connection, direction: 'inbound' | 'outbound', host: LinkHost) {
@@ -100,15 +100,9 @@ export class PeerLink {
       maxUnacked: MAX_UNACKED,
       closedError: () => (this.#closedError === undefined ? undefined : this.#unavailable()),
     }
-    this.#bulkWindow = new BulkWindow(
-      () => this.#transportRtt(),
-      host.maxBulkBytesInFlight,
-      host.bulkWindowScaling,
-    )
     this.#lanes = Array.from(
       { length: LANE_COUNT },
-      (_, i) =>
-        new OutLane(i, laneHost, idle, BULK_LANE_SET.has(i) ? () => this.#bulkWindow.get() : undefined),
+      (_, i) => new OutLane(i, laneHost, idle, BULK_LANE_SET.has(i) ? () => this.#bulkWindow() : undefined),
     )
     this.#scheduler = new HandlerScheduler<Work>(
       LANE_COUNT,
@@ -404,6 +398,13 @@ export class PeerLink {
   }
 
   // ---- lanes ----
+
+  /** The bulk window ({@link bulkWindow}) for the lowest RTT the transport reported so far. */
+  #bulkWindow(): number {
+    const rtt = this.#transportRtt()
+    if (rtt !== undefined && rtt > 0) this.#minRtt = Math.min(this.#minRtt, rtt)
+    return bulkWindow(this.#host.maxBulkBytesInFlight, this.#minRtt, this.#host.bulkWindowScaling)
+  }
 
   #laneOf(topic: string, priority: Priority | undefined): number {
     return laneOf(topic, priority ?? this.#host.topicPriority(topic))

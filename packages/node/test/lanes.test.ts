@@ -7,15 +7,7 @@ import { createUdpRelay } from '@peer/testkit/udp-relay'
 import { waitFor } from '@peer/testkit/wait'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createNode, laneOf } from '../src/index.js'
-import {
-  BULK_LANES,
-  BulkWindow,
-  CONTROL_LANE,
-  LANE_COUNT,
-  NORMAL_LANES,
-  priorityClass,
-  RTT_SAMPLE_MS,
-} from '../src/internal.js'
+import { BULK_LANES, CONTROL_LANE, LANE_COUNT, NORMAL_LANES, priorityClass } from '../src/internal.js'
 import { type Member, startCluster, stopAll } from './helpers.js'
 
 describe('topic -> lane mapping', () => {
@@ -39,44 +31,6 @@ describe('topic -> lane mapping', () => {
       'bulk',
     ])
     for (const bad of [-1, 8, 1.5, 'fast'] as never[]) expect(() => priorityClass(bad)).toThrow(ConfigError)
-  })
-})
-
-describe("the bulk window's RTT", () => {
-  it('asks the transport at most every RTT_SAMPLE_MS and keeps the lowest RTT it reported', () => {
-    let now = 0
-    let asked = 0
-    let rtt: number | undefined = 100
-    const window = new BulkWindow(
-      () => {
-        asked++
-        return rtt
-      },
-      1000,
-      true,
-      () => now,
-    )
-    expect(window.get()).toBe(5000) // 100 ms over 20 ms: 5x, asked at once
-    rtt = 40
-    for (let i = 0; i < 1000; i++) expect(window.get()).toBe(5000) // a bulk burst: no call into the engine
-    expect(asked).toBe(1)
-    now += RTT_SAMPLE_MS
-    expect(window.get()).toBe(2000)
-    rtt = 400
-    now += RTT_SAMPLE_MS
-    expect(window.get()).toBe(2000) // the lowest, not the latest: a busy path does not widen it
-    rtt = undefined // the connection is gone
-    now += RTT_SAMPLE_MS
-    expect(window.get()).toBe(2000)
-    expect(asked).toBe(4)
-    expect(
-      new BulkWindow(
-        () => 400,
-        1000,
-        false,
-        () => now,
-      ).get(),
-    ).toBe(1000)
   })
 })
 
