@@ -322,14 +322,26 @@ async function pingRound(
   }
 }
 
+/** Bulk messages node `a` was told were dropped (accepted by `send`, their connection lost). */
+function countDropped(a: PeerNode): () => number {
+  let dropped = 0
+  a.addEventListener('message:dropped', (e) => {
+    if (e.detail.topic === 'bulk') dropped += e.detail.count
+  })
+  return () => dropped
+}
+
 /**
- * Waits until node `b` handled every bulk message sent so far (`sent`): on a lossy path the bulk
- * lane drains for seconds after the round, and the next idle round must not ping across it.
+ * Waits until node `b` handled every bulk message sent so far (`sent`), or `a` learned it was
+ * dropped: on a lossy path the bulk lane drains for seconds after the round, and the next idle
+ * round must not ping across it.
  */
-async function drained(p: Pair, sent: number): Promise<void> {
+async function drained(p: Pair, sent: number, dropped: () => number): Promise<void> {
   const deadline = performance.now() + 300_000
-  while ((await p.bulkReceived()) < sent) {
-    if (performance.now() > deadline) throw new Error(`${sent} bulk messages sent, not all handled in 300 s`)
+  while ((await p.bulkReceived()) + dropped() < sent) {
+    if (performance.now() > deadline) {
+      throw new Error(`${sent} bulk messages sent, ${dropped()} dropped, the rest not all handled in 300 s`)
+    }
     await new Promise((r) => setTimeout(r, 50))
   }
 }
@@ -394,6 +406,7 @@ async function pingDuringBulk(
     }
     const rounds = quick ? 1 : 2
     const roundMs = quick ? 2000 : lossy ? 5000 : 3000
+    const droppedOf = pairs.map((p) => countDropped(p.a))
     const tallies: Tally[] = kinds.map(() => ({
       idle: [],
       busy: [],
@@ -426,7 +439,7 @@ async function pingDuringBulk(
         t.apartBusy.push(...(b.apart ?? []))
         t.failed += b.failed
         t.bulkMessages += b.bulkMessages
-        await drained(pairs[i]!, t.bulkMessages)
+        await drained(pairs[i]!, t.bulkMessages, droppedOf[i]!)
       }
     }
     kinds.forEach((v, i) => {
@@ -496,6 +509,12 @@ async function pingDuringBulk(
           },
         )
       }
+      measurements.push({
+        name: `bulk messages dropped, ${where}`,
+        value: droppedOf[i]!(),
+        unit: 'messages',
+        notes: 'accepted by send, their connection lost (message:dropped); 0 on a healthy path',
+      })
       measurements.push({
         name: `bulk throughput during pings, ${where}`,
         value: (bulkMessages * BULK_BYTES) / 2 ** 20 / ((rounds * roundMs) / 1000),
