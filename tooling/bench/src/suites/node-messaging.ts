@@ -19,12 +19,8 @@
 // PEER_BENCH_MESSAGING_BULK_PAUSE_MS pauses after each bulk message (see BULK_PAUSE_MS).
 // PEER_BENCH_MESSAGING_BULK_BYTES sets the size of a bulk message (default 1,000,000).
 import { monitorEventLoopDelay } from 'node:perf_hooks'
-import { fileURLToPath } from 'node:url'
-import { StaticDiscovery } from '@peer/discovery-static'
-import { generateIdentity } from '@peer/identity'
-import { createNode, type NodeOptions, type PeerNode } from '@peer/node'
-import { type RpcChild, spawnChild } from '@peer/testkit/child-process'
-import { createUdpRelay, type UdpRelay } from '@peer/testkit/udp-relay'
+import type { NodeOptions, PeerNode } from '@peer/node'
+import { type LocalPair, lossyTuning, type Pair, pair, processPair } from '../messaging-pairs.js'
 import type { Measurement, Suite } from '../report.js'
 
 /** The size of a bulk message (PEER_BENCH_MESSAGING_BULK_BYTES, default 1,000,000). */
@@ -39,8 +35,6 @@ if (!Number.isSafeInteger(BULK_BYTES) || BULK_BYTES < 1) {
 const SIZE_OPTIONS: Partial<NodeOptions> =
   BULK_BYTES + 1024 > 2 ** 20 ? { maxMessageSize: BULK_BYTES + 1024 } : {}
 const PING_EVERY_MS = 20
-const CHILD = fileURLToPath(new URL('../messaging-child.ts', import.meta.url))
-const RELAY = { loss: 0.05, delayMs: 50, seed: 7 }
 /**
  * A pause after each bulk message (PEER_BENCH_MESSAGING_BULK_PAUSE_MS, default none): less bulk
  * throughput, so less CPU taken from the pings; tells a ping that waits for a core from one that
@@ -49,158 +43,6 @@ const RELAY = { loss: 0.05, delayMs: 50, seed: 7 }
 const BULK_PAUSE_MS = Number(process.env.PEER_BENCH_MESSAGING_BULK_PAUSE_MS ?? 0)
 /** The event-loop delay monitor's interval here and in the child (messaging-child.ts). */
 const LOOP_SAMPLE_MS = 1
-
-interface Pair {
-  /** The child process of node `b` (two-process pairs). */
-  child?: RpcChild
-  a: PeerNode
-  /** Node `b`'s id (`b` itself only when it runs in this process). */
-  bId: string
-  b?: PeerNode
-  /**
-   * A second pair between the same two processes (loopback, two processes): `a2` here dials `b2`
-   * beside `b` in the child; pinged alongside, never carrying bulk.
-   */
-  separate?: { a: PeerNode; bId: string }
-  /**
-   * A third pair in two further processes (loopback, two processes): its dialer's child pings its
-   * answerer's alongside; they share only the machine's cores with the bulk transfer.
-   */
-  apart?: RpcChild
-  /** Bulk messages node `b` handled so far. */
-  bulkReceived(): Promise<number>
-  close(): Promise<void>
-}
-
-type LocalPair = Pair & { b: PeerNode }
-
-const lossyTuning = (lossy: boolean): Partial<NodeOptions> =>
-  lossy ? { transport: { maxIdleTimeoutMs: 60_000 } } : {}
-
-/** Node `a` (here) dials `b` at `address`; `b` never dials `a`. */
-async function dialer(
-  bId: string,
-  address: { host: string; port: number },
-  options: Partial<NodeOptions>,
-  ia: Awaited<ReturnType<typeof generateIdentity>>,
-): Promise<PeerNode> {
-  const da = new StaticDiscovery()
-  const a = await createNode({
-    identity: ia,
-    trust: [bId],
-    name: 'a@bench',
-    discovery: da,
-    requestTimeoutMs: 30_000,
-    ...options,
-  })
-  da.add({ id: bId, name: 'b@bench', addresses: [address] })
-  await a.waitForPeer(bId, { timeoutMs: 30_000 })
-  return a
-}
-
-/** Both nodes (and the relay) in this process. */
-async function pair(lossy: boolean, options: Partial<NodeOptions> = {}): Promise<LocalPair> {
-  const [ia, ib] = await Promise.all([generateIdentity(), generateIdentity()])
-  const b = await createNode({
-    identity: ib,
-    trust: [ia.id],
-    name: 'b@bench',
-    requestTimeoutMs: 30_000,
-    ...lossyTuning(lossy),
-    ...options,
-  })
-  let relay: UdpRelay | undefined
-  if (lossy) relay = await createUdpRelay({ listenHost: '127.0.0.1', target: b.address, ...RELAY })
-  const a = await dialer(b.id, relay?.address ?? b.address, { ...lossyTuning(lossy), ...options }, ia)
-  await b.waitForPeer(a.id, { timeoutMs: 30_000 })
-  b.handle('ping', () => null, { priority: 'urgent' })
-  let received = 0
-  b.handle(
-    'bulk',
-    () => {
-      received++
-    },
-    { priority: 'bulk' },
-  )
-  return {
-    a,
-    b,
-    bId: b.id,
-    bulkReceived: async () => received,
-    async close() {
-      await Promise.allSettled([a.stop({ timeoutMs: 1000 }), b.stop({ timeoutMs: 1000 })])
-      await relay?.close()
-    },
-  }
-}
-
-/** Node `b` in a child process, the relay (when lossy) in another: `a` alone on this event loop. */
-async function processPair(lossy: boolean, options: Partial<NodeOptions>): Promise<Pair> {
-  const ia = await generateIdentity()
-  const children: RpcChild[] = []
-  const dialers: PeerNode[] = []
-  try {
-    const nodeChild = await spawnChild(CHILD, { readyTimeoutMs: 60_000 })
-    children.push(nodeChild)
-    const b = await nodeChild.call<{ id: string; address: { host: string; port: number } }>(
-      'start',
-      { trust: [ia.id], options },
-      { timeoutMs: 60_000 },
-    )
-    let address = b.address
-    if (lossy) {
-      const relayChild = await spawnChild(CHILD, { readyTimeoutMs: 60_000 })
-      children.push(relayChild)
-      address = await relayChild.call('relay', { target: b.address, ...RELAY }, { timeoutMs: 60_000 })
-    }
-    const a = await dialer(b.id, address, options, ia)
-    dialers.push(a)
-    await nodeChild.call('waitForPeer', { id: a.id }, { timeoutMs: 60_000 })
-    let separate: Pair['separate']
-    let apart: RpcChild | undefined
-    if (!lossy) {
-      const ia2 = await generateIdentity()
-      const b2 = await nodeChild.call<{ id: string; address: { host: string; port: number } }>(
-        'start',
-        { trust: [ia2.id], options },
-        { timeoutMs: 60_000 },
-      )
-      separate = { a: await dialer(b2.id, b2.address, options, ia2), bId: b2.id }
-      dialers.push(separate.a)
-      await nodeChild.call('waitForPeer', { id: ia2.id }, { timeoutMs: 60_000 })
-      const [answerer, pinger] = await Promise.all([
-        spawnChild(CHILD, { readyTimeoutMs: 60_000 }),
-        spawnChild(CHILD, { readyTimeoutMs: 60_000 }),
-      ])
-      children.push(answerer, pinger)
-      const pingerId = await pinger.call<string>('identity', {}, { timeoutMs: 60_000 })
-      const b3 = await answerer.call<{ id: string; address: { host: string; port: number } }>(
-        'start',
-        { trust: [pingerId], options },
-        { timeoutMs: 60_000 },
-      )
-      await pinger.call('dial', { bId: b3.id, address: b3.address, options }, { timeoutMs: 60_000 })
-      await answerer.call('waitForPeer', { id: pingerId }, { timeoutMs: 60_000 })
-      apart = pinger
-    }
-    return {
-      child: nodeChild,
-      a,
-      bId: b.id,
-      separate,
-      apart,
-      bulkReceived: async () => (await nodeChild.call<{ bulkMessages: number }>('stats')).bulkMessages,
-      async close() {
-        await Promise.allSettled(dialers.map((d) => d.stop({ timeoutMs: 1000 })))
-        await Promise.allSettled(children.map((c) => c.close()))
-      },
-    }
-  } catch (error) {
-    await Promise.allSettled(dialers.map((d) => d.stop({ timeoutMs: 1000 })))
-    await Promise.allSettled(children.map((c) => c.close()))
-    throw error
-  }
-}
 
 function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN
