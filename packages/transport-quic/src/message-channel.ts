@@ -395,7 +395,7 @@ export class FramedMessageChannel implements MessageChannel {
       )
       for (;;) {
         if (chunk === undefined) {
-          chunk = await frameTimer.read(read(), !decoder.atBoundary)
+          chunk = decoder.atBoundary ? await read() : await frameTimer.read(read())
           if (chunk === null) break
         }
         const before = frames

@@ -21,11 +21,11 @@ export class PartialFrameTimer {
   }
 
   /**
-   * Awaits `read`. Inside a frame (`inFrame`) the wait counts against the frame's time, and once
-   * that is used up the read fails with {@link MalformedFrameError} and `onTimeout` runs.
+   * Awaits `read`, a read inside a frame: the wait counts against the frame's time, and once that
+   * is used up the read fails with {@link MalformedFrameError} and `onTimeout` runs. (A read at a
+   * frame boundary has no limit: the caller awaits it directly.)
    */
-  async read<T>(read: Promise<T>, inFrame: boolean): Promise<T> {
-    if (!inFrame) return read
+  async read<T>(read: Promise<T>): Promise<T> {
     const started = performance.now()
     let timer: NodeJS.Timeout | undefined
     try {
