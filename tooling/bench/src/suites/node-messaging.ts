@@ -145,9 +145,10 @@ async function pingRound(
       : new Promise((r) => setTimeout(r, PING_EVERY_MS / 4)).then(() =>
           p.apart!.call<number[]>('pingLoop', { ms: until - performance.now() }, { timeoutMs: ms + 60_000 }),
         )
-  // a failed bulk send ends the round at once, with its error
+  // a failed bulk send ends the round at once, with its error (the ping loops left running then
+  // fail against closed pairs: their rejections are handled here, not reported)
   const failure = new Promise<never>((_, reject) => bulkLoop.catch(reject))
-  failure.catch(() => {})
+  for (const settled of [failure, own, separate, apart]) settled?.catch(() => {})
   const [{ samples, failed }, other, apartSamples] = await Promise.race([
     Promise.all([own, separate, apart]),
     failure,
