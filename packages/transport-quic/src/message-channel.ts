@@ -374,9 +374,11 @@ export class FramedMessageChannel implements MessageChannel {
       maxFrameSize: this.#options.maxFrameSize,
       lent: release !== undefined,
     })
-    let frames = 0 // frames decoded so far: a change means the frame in progress is a new one
+    const frameTimer = new PartialFrameTimer(this.#options.partialFrameTimeoutMs, () =>
+      this.#stream.reset(CODE.PROTOCOL_ERROR),
+    )
     const onFrame = (frame: Buffer) => {
-      frames++
+      frameTimer.frameDone() // the next frame starts with all of its time
       queue.push(frame)
     }
     // the engine's own reads when it has them (the reader stays ours, unused): see `DirectIo`
@@ -390,15 +392,11 @@ export class FramedMessageChannel implements MessageChannel {
           }
     try {
       let chunk: Uint8Array | null | undefined = leftover
-      const frameTimer = new PartialFrameTimer(this.#options.partialFrameTimeoutMs, () =>
-        this.#stream.reset(CODE.PROTOCOL_ERROR),
-      )
       for (;;) {
         if (chunk === undefined) {
           chunk = decoder.atBoundary ? await read() : await frameTimer.read(read())
           if (chunk === null) break
         }
-        const before = frames
         try {
           decoder.push(chunk, onFrame)
         } catch (error) {
@@ -406,7 +404,6 @@ export class FramedMessageChannel implements MessageChannel {
           throw error
         }
         chunk = undefined
-        if (frames !== before) frameTimer.frameDone()
         release?.() // every byte of the chunk was copied out: the engine may read into it again
         // the next read is asked at once, also when a consumer waited for these messages: it is in
         // flight while the consumer handles them and answers. Holding it back until the answer was
