@@ -22,16 +22,16 @@ import { writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
 import { join } from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
-import { StaticDiscovery } from '@peer/discovery-static'
 import { generateIdentity } from '@peer/identity'
 import { createNode, type NodeOptions, type PeerNode } from '@peer/node'
 import { serveRpc } from '@peer/testkit/child-process'
 import { createUdpRelay, type UdpRelay } from '@peer/testkit/udp-relay'
+import { dialer, pingLoop } from './messaging-pairs.js'
 
 const nodes: PeerNode[] = []
 let relay: UdpRelay | undefined
 let dialerIdentity: Awaited<ReturnType<typeof generateIdentity>> | undefined
-let dialer: { node: PeerNode; bId: string } | undefined
+let dialing: { node: PeerNode; bId: string } | undefined
 let bulkMessages = 0
 const loopDelay = monitorEventLoopDelay({ resolution: 1 })
 let profiler: Session | undefined
@@ -84,33 +84,14 @@ async function dial(params: {
   options?: Partial<NodeOptions>
 }): Promise<void> {
   if (dialerIdentity === undefined) throw new Error('call identity() first')
-  const discovery = new StaticDiscovery()
-  const node = await createNode({
-    identity: dialerIdentity,
-    trust: [params.bId],
-    name: 'a@bench',
-    discovery,
-    requestTimeoutMs: 30_000,
-    ...params.options,
-  })
+  const node = await dialer(params.bId, params.address, params.options ?? {}, dialerIdentity)
   nodes.push(node)
-  discovery.add({ id: params.bId, name: 'b@bench', addresses: [params.address] })
-  await node.waitForPeer(params.bId, { timeoutMs: 30_000 })
-  dialer = { node, bId: params.bId }
+  dialing = { node, bId: params.bId }
 }
 
-async function pingLoop({ ms }: { ms: number }): Promise<number[]> {
-  if (dialer === undefined) throw new Error('call dial() first')
-  const { node, bId } = dialer
-  const pings: Array<Promise<number>> = []
-  const until = performance.now() + ms
-  while (performance.now() < until) {
-    const t = performance.now()
-    const took = () => performance.now() - t
-    pings.push(node.request(bId, 'ping', null, { timeoutMs: 30_000 }).then(took, took))
-    await new Promise((r) => setTimeout(r, 20))
-  }
-  return Promise.all(pings)
+async function pingFromDialer({ ms }: { ms: number }): Promise<number[]> {
+  if (dialing === undefined) throw new Error('call dial() first')
+  return (await pingLoop(dialing.node, dialing.bId, performance.now() + ms)).samples
 }
 
 async function stop(): Promise<void> {
@@ -123,7 +104,7 @@ async function stop(): Promise<void> {
   await Promise.allSettled([...nodes.map((n) => n.stop({ timeoutMs: 1000 })), relay?.close()])
   nodes.length = 0
   relay = undefined
-  dialer = undefined
+  dialing = undefined
 }
 
 serveRpc(
@@ -135,7 +116,7 @@ serveRpc(
       return dialerIdentity.id
     },
     dial,
-    pingLoop,
+    pingLoop: pingFromDialer,
     waitForPeer: async ({ id }: { id: string }) => {
       // the node that trusts `id` (each node here trusts its own dialer)
       await Promise.all(

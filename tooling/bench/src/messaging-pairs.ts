@@ -10,6 +10,8 @@ import { type RpcChild, spawnChild } from '@peer/testkit/child-process'
 import { createUdpRelay, type UdpRelay } from '@peer/testkit/udp-relay'
 
 const CHILD = fileURLToPath(new URL('./messaging-child.ts', import.meta.url))
+/** How often a ping loop sends a ping. */
+export const PING_EVERY_MS = 20
 /** The lossy relay: 5% loss, 50 ms one-way delay, seeded. */
 const RELAY = { loss: 0.05, delayMs: 50, seed: 7 }
 
@@ -40,8 +42,8 @@ export type LocalPair = Pair & { b: PeerNode }
 export const lossyTuning = (lossy: boolean): Partial<NodeOptions> =>
   lossy ? { transport: { maxIdleTimeoutMs: 60_000 } } : {}
 
-/** Node `a` (here) dials `b` at `address`; `b` never dials `a`. */
-async function dialer(
+/** Node `a` (here) dials `b` at `address`; `b` never dials `a`. Stopped again if it never connects. */
+export async function dialer(
   bId: string,
   address: { host: string; port: number },
   options: Partial<NodeOptions>,
@@ -57,7 +59,12 @@ async function dialer(
     ...options,
   })
   da.add({ id: bId, name: 'b@bench', addresses: [address] })
-  await a.waitForPeer(bId, { timeoutMs: 30_000 })
+  try {
+    await a.waitForPeer(bId, { timeoutMs: 30_000 })
+  } catch (error) {
+    await a.stop({ timeoutMs: 1000 }).catch(() => {})
+    throw error
+  }
   return a
 }
 
@@ -163,4 +170,26 @@ export async function processPair(lossy: boolean, options: Partial<NodeOptions>)
     await Promise.allSettled(children.map((c) => c.close()))
     throw error
   }
+}
+
+/** Latencies of pings from `a` to `bId`, one every 20 ms until `until` (a failed one counts as its time to failure). */
+export async function pingLoop(
+  a: PeerNode,
+  bId: string,
+  until: number,
+): Promise<{ samples: number[]; failed: number }> {
+  const pings: Array<Promise<number | { failedAfter: number }>> = []
+  while (performance.now() < until) {
+    const t = performance.now()
+    pings.push(
+      a.request(bId, 'ping', null, { timeoutMs: 30_000 }).then(
+        () => performance.now() - t,
+        () => ({ failedAfter: performance.now() - t }),
+      ),
+    )
+    await new Promise((r) => setTimeout(r, PING_EVERY_MS))
+  }
+  const results = await Promise.all(pings)
+  const samples = results.map((r) => (typeof r === 'number' ? r : r.failedAfter)).sort((x, y) => x - y)
+  return { samples, failed: results.filter((r) => typeof r !== 'number').length }
 }

@@ -20,7 +20,15 @@
 // PEER_BENCH_MESSAGING_BULK_BYTES sets the size of a bulk message (default 1,000,000).
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import type { NodeOptions, PeerNode } from '@peer/node'
-import { type LocalPair, lossyTuning, type Pair, pair, processPair } from '../messaging-pairs.js'
+import {
+  type LocalPair,
+  lossyTuning,
+  type Pair,
+  PING_EVERY_MS,
+  pair,
+  pingLoop,
+  processPair,
+} from '../messaging-pairs.js'
 import type { Measurement, Suite } from '../report.js'
 
 /** The size of a bulk message (PEER_BENCH_MESSAGING_BULK_BYTES, default 1,000,000). */
@@ -34,7 +42,6 @@ if (!Number.isSafeInteger(BULK_BYTES) || BULK_BYTES < 1) {
  */
 const SIZE_OPTIONS: Partial<NodeOptions> =
   BULK_BYTES + 1024 > 2 ** 20 ? { maxMessageSize: BULK_BYTES + 1024 } : {}
-const PING_EVERY_MS = 20
 /**
  * A pause after each bulk message (PEER_BENCH_MESSAGING_BULK_PAUSE_MS, default none): less bulk
  * throughput, so less CPU taken from the pings; tells a ping that waits for a core from one that
@@ -77,28 +84,6 @@ async function messageRate(p: LocalPair, n: number): Promise<number> {
   const s = (performance.now() - t) / 1000
   off()
   return n / s
-}
-
-/** Latencies of pings from `a` to `bId`, one every 20 ms until `until` (a failed one counts as its time to failure). */
-async function pingLoop(
-  a: PeerNode,
-  bId: string,
-  until: number,
-): Promise<{ samples: number[]; failed: number }> {
-  const pings: Array<Promise<number | { failedAfter: number }>> = []
-  while (performance.now() < until) {
-    const t = performance.now()
-    pings.push(
-      a.request(bId, 'ping', null, { timeoutMs: 30_000 }).then(
-        () => performance.now() - t,
-        () => ({ failedAfter: performance.now() - t }),
-      ),
-    )
-    await new Promise((r) => setTimeout(r, PING_EVERY_MS))
-  }
-  const results = await Promise.all(pings)
-  const samples = results.map((r) => (typeof r === 'number' ? r : r.failedAfter)).sort((x, y) => x - y)
-  return { samples, failed: results.filter((r) => typeof r !== 'number').length }
 }
 
 /**
